@@ -9,21 +9,21 @@
 #define LEGO_GUEST_ABI_VERSION 1
 
 /* Port I/O devices. */
-#define LEGO_PORT_CONSOLE 0x3f8    /* 8250-compatible UART, THR at +0, LSR at +5 */
+#define LEGO_PORT_CONSOLE    0x3f8 /* 8250-compatible UART, THR at +0, LSR at +5 */
 #define LEGO_PORT_DEBUG_EXIT 0x501 /* 32-bit out: value & 0xff is lego-vmm's exit status */
 
 /* Guest-physical layout. RAM starts at 0; the part of RAM that would overlap the MMIO
  * window [LEGO_MMIO_BASE, 4 GiB) is relocated above 4 GiB (LEGO_HIGH_RAM_BASE). */
-#define LEGO_GDT_GPA 0x1000ULL       /* GDT built by the VMM (null, code64, data) */
-#define LEGO_PT_GPA 0x10000ULL       /* identity page tables: PML4, PDPT, PDs (2 MiB pages) */
-#define LEGO_PT_END 0x80000ULL       /* page tables end here (448 KiB) */
-#define LEGO_FDT_GPA 0x80000ULL      /* flattened device tree */
-#define LEGO_FDT_MAX 0x10000ULL      /* at most 64 KiB */
-#define LEGO_BOOT_STACK_TOP 0xa0000ULL /* a small VMM-provided stack for vCPU 0 */
-#define LEGO_IMAGE_MIN_GPA 0x100000ULL /* guest ELF segments must load at or above 1 MiB */
-#define LEGO_MMIO_BASE 0xc0000000ULL /* virtio-mmio devices, LEGO_MMIO_STRIDE apart */
-#define LEGO_MMIO_STRIDE 0x1000ULL
-#define LEGO_HIGH_RAM_BASE 0x100000000ULL
+#define LEGO_GDT_GPA	    0x1000ULL	  /* GDT built by the VMM (null, code64, data) */
+#define LEGO_PT_GPA	    0x10000ULL	  /* identity page tables: PML4, PDPT, PDs (2 MiB pages) */
+#define LEGO_PT_END	    0x80000ULL	  /* page tables end here (448 KiB) */
+#define LEGO_FDT_GPA	    0x80000ULL	  /* flattened device tree */
+#define LEGO_FDT_MAX	    0x10000ULL	  /* at most 64 KiB */
+#define LEGO_BOOT_STACK_TOP 0xa0000ULL	  /* top of the VMM-provided boot stacks */
+#define LEGO_IMAGE_MIN_GPA  0x100000ULL	  /* guest ELF segments must load at or above 1 MiB */
+#define LEGO_MMIO_BASE	    0xc0000000ULL /* virtio-mmio devices, LEGO_MMIO_STRIDE apart */
+#define LEGO_MMIO_STRIDE    0x1000ULL
+#define LEGO_HIGH_RAM_BASE  0x100000000ULL
 
 /* Guest RAM limits enforced by lego-vmm (--mem). */
 #define LEGO_MEM_MIN (4ULL << 20)
@@ -34,11 +34,13 @@
 
 /* Register state of every vCPU at entry (64-bit long mode, CPL 0, paging on):
  *   RIP = ELF entry point, RDI = LEGO_FDT_GPA, RSI = vCPU index (0..n-1),
- *   RSP = LEGO_BOOT_STACK_TOP - index * 4096 (the guest should switch to its own stack),
+ *   RSP = LEGO_BOOT_STACK_TOP - index * LEGO_BOOT_STACK_STRIDE (256 bytes each: the guest
+ *         must switch to its own stack before calling anything deep),
  *   RFLAGS = 0x2 (interrupts off: the guest polls; PVM cannot deliver them).
  * All vCPUs start at once; there is no INIT/SIPI. A vCPU that executes HLT stops
  * for good. The run ends when any vCPU writes LEGO_PORT_DEBUG_EXIT. */
-#define LEGO_BOOT_STACK_STRIDE 0x1000ULL
+#define LEGO_BOOT_STACK_STRIDE 0x100ULL
+#define LEGO_MAX_VCPUS	       64 /* boot stacks: [0x9c000, 0xa0000) */
 
 /* The device tree (/chosen):
  *   bootargs                 the guest command line (--append)

@@ -29,9 +29,15 @@ void log_init(const char *prog)
 			log_min = (enum log_level)i;
 }
 
-void log_set_level(enum log_level level) { log_min = level; }
+void log_set_level(enum log_level level)
+{
+	log_min = level;
+}
 
-enum log_level log_get_level(void) { return log_min; }
+enum log_level log_get_level(void)
+{
+	return log_min;
+}
 
 void log_msg(enum log_level level, const char *fmt, ...)
 {

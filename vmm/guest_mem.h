@@ -19,9 +19,9 @@ struct guest_mem_slot {
  * access by device emulation faults instead of corrupting the VMM), split into at
  * most two guest-physical slots around the MMIO window. */
 struct guest_mem {
-	uint64_t size;     /* total RAM bytes */
-	uint8_t *base;     /* host address of RAM byte 0 */
-	size_t map_len;    /* whole mapping, guards included */
+	uint64_t size;	   /* total RAM bytes */
+	uint8_t *base;	   /* host address of RAM byte 0 */
+	size_t map_len;	   /* whole mapping, guards included */
 	uint8_t *map_base; /* start of the mapping (low guard) */
 	int nr_slots;
 	struct guest_mem_slot slots[GUEST_MEM_MAX_SLOTS];

@@ -1,0 +1,386 @@
+/* main.c: lego-vmm command line: build one vNode from options, run it, report how it ended. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <libfdt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "blk_backend.h"
+#include "debug_exit.h"
+#include "elf_loader.h"
+#include "fdt_build.h"
+#include "log.h"
+#include "parse.h"
+#include "serial.h"
+#include "virtio_blk.h"
+#include "vm.h"
+#include "vmm_stats.h"
+#include "x86_boot.h"
+
+#define MAX_DISKS   8
+#define DEFAULT_MEM (256ULL << 20)
+
+struct disk_opt {
+	const char *path;
+	bool read_only;
+};
+
+struct options {
+	const char *kernel;
+	const char *append;
+	const char *console;
+	const char *stats;
+	uint64_t mem;
+	int cpus;
+	int nr_disks;
+	struct disk_opt disks[MAX_DISKS];
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: lego-vmm --kernel IMAGE [options]\n"
+		"Run one vNode: a KVM virtual machine booting a freestanding 64-bit ELF guest.\n"
+		"\n"
+		"  -k, --kernel IMAGE     guest ELF image (required)\n"
+		"  -m, --mem SIZE         guest RAM, e.g. 256M, 2G (%llu MiB..%llu GiB, multiple "
+		"of "
+		"2 MiB; default 256M)\n"
+		"  -c, --cpus N           vCPUs, each a host thread (1..%d; default 1)\n"
+		"  -a, --append CMDLINE   guest command line (/chosen/bootargs)\n"
+		"  -d, --disk PATH[,ro]   virtio-blk disk backed by a file; repeat for more (max "
+		"%d)\n"
+		"      --console PATH     write the guest console to PATH instead of stdout\n"
+		"      --stats PATH       write run statistics as JSON to PATH at exit\n"
+		"  -v, --verbose          debug log lines\n"
+		"  -q, --quiet            warnings and errors only\n"
+		"  -h, --help             this text\n"
+		"  -V, --version          version\n"
+		"\n"
+		"Exit status: the value the guest writes to port 0x%x (0..255); %d for a bad\n"
+		"command line; %d when the VMM cannot run the guest or the guest crashes.\n",
+		(unsigned long long)(LEGO_MEM_MIN >> 20), (unsigned long long)(LEGO_MEM_MAX >> 30),
+		LEGO_MAX_VCPUS, MAX_DISKS, LEGO_PORT_DEBUG_EXIT, VMM_EXIT_USAGE, VMM_EXIT_FAILURE);
+}
+
+static int bad_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "lego-vmm: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'lego-vmm --help'.\n");
+	return VMM_EXIT_USAGE;
+}
+
+/* Returns -1 to continue, or an exit status. */
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"kernel", required_argument, NULL, 'k'}, {"mem", required_argument, NULL, 'm'},
+		{"cpus", required_argument, NULL, 'c'},	  {"append", required_argument, NULL, 'a'},
+		{"disk", required_argument, NULL, 'd'},	  {"console", required_argument, NULL, 'C'},
+		{"stats", required_argument, NULL, 'S'},  {"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},	  {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},	  {NULL, 0, NULL, 0},
+	};
+	uint64_t v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->mem = DEFAULT_MEM;
+	o->cpus = 1;
+	o->append = "";
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":k:m:c:a:d:vqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k':
+			o->kernel = optarg;
+			break;
+		case 'm':
+			if (parse_size(optarg, &v))
+				return bad_usage("--mem '%s' is not a size (e.g. 256M, 2G)",
+						 optarg);
+			if (v < LEGO_MEM_MIN || v > LEGO_MEM_MAX || v % (2ULL << 20)) {
+				fprintf(stderr,
+					"lego-vmm: memory size %s is out of range: guest RAM must "
+					"be "
+					"%llu MiB..%llu GiB and a multiple of 2 MiB\n",
+					optarg, (unsigned long long)(LEGO_MEM_MIN >> 20),
+					(unsigned long long)(LEGO_MEM_MAX >> 30));
+				return VMM_EXIT_USAGE;
+			}
+			o->mem = v;
+			break;
+		case 'c':
+			if (parse_uint(optarg, 1, LEGO_MAX_VCPUS, &v)) {
+				fprintf(stderr,
+					"lego-vmm: --cpus '%s' must be a number from 1 to %d\n",
+					optarg, LEGO_MAX_VCPUS);
+				return VMM_EXIT_USAGE;
+			}
+			o->cpus = (int)v;
+			break;
+		case 'a':
+			o->append = optarg;
+			break;
+		case 'd': {
+			char *comma = strchr(optarg, ',');
+
+			if (o->nr_disks == MAX_DISKS)
+				return bad_usage("too many --disk options (at most 8): '%s'",
+						 optarg);
+			o->disks[o->nr_disks].read_only = false;
+			if (comma) {
+				if (strcmp(comma, ",ro"))
+					return bad_usage("--disk '%s': the only option is ',ro'",
+							 optarg);
+				*comma = '\0';
+				o->disks[o->nr_disks].read_only = true;
+			}
+			if (!*optarg)
+				return bad_usage("--disk needs a path%s", "");
+			o->disks[o->nr_disks++].path = optarg;
+			break;
+		}
+		case 'C':
+			o->console = optarg;
+			break;
+		case 'S':
+			o->stats = optarg;
+			break;
+		case 'v':
+			log_set_level(LOG_DEBUG);
+			break;
+		case 'q':
+			log_set_level(LOG_WARN);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("lego-vmm (lego) guest ABI %d\n", LEGO_GUEST_ABI_VERSION);
+			return 0;
+		case ':':
+			return bad_usage("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return bad_usage("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad_usage("unexpected argument '%s'", argv[optind]);
+	if (!o->kernel)
+		return bad_usage("no guest image given (--kernel IMAGE)%s", "");
+	return -1;
+}
+
+/* Read the whole image; it cannot be larger than guest RAM. */
+static void *read_image(const char *path, uint64_t mem, size_t *len)
+{
+	struct stat st;
+	void *buf;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		log_error("cannot open guest image '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		log_error("guest image '%s' is not a regular file", path);
+		close(fd);
+		return NULL;
+	}
+	if ((uint64_t)st.st_size > mem) {
+		log_error("guest image '%s' (%llu bytes) is larger than guest RAM (%llu MiB)", path,
+			  (unsigned long long)st.st_size, (unsigned long long)(mem >> 20));
+		close(fd);
+		return NULL;
+	}
+	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
+	*len = 0;
+	while (buf && *len < (size_t)st.st_size) {
+		ssize_t n = read(fd, (char *)buf + *len, (size_t)st.st_size - *len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_error("cannot read guest image '%s': %s", path,
+				  n < 0 ? strerror(errno) : "file shrank");
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		*len += (size_t)n;
+	}
+	close(fd);
+	return buf;
+}
+
+static int load_image(struct vm *vm, const char *path, uint64_t *entry)
+{
+	struct elf_image_info info;
+	char err[256];
+	size_t len;
+	void *image = read_image(path, vm->mem.size, &len);
+	enum elf_status st;
+
+	if (!image)
+		return -1;
+	st = elf_load(&vm->mem, image, len, &info, err, sizeof(err));
+	free(image);
+	if (st != ELF_OK) {
+		log_error("guest image '%s' %s: %s", path,
+			  st == ELF_ERR_TOO_LARGE ? "is larger than guest RAM" : "is invalid", err);
+		return -1;
+	}
+	log_debug("loaded '%s' at [0x%llx, 0x%llx), entry 0x%llx", path,
+		  (unsigned long long)info.lowest, (unsigned long long)info.highest,
+		  (unsigned long long)info.entry);
+	*entry = info.entry;
+	return 0;
+}
+
+struct devices {
+	struct serial serial;
+	int console_fd;
+	int nr_disks;
+	struct blk_backend *backends[MAX_DISKS];
+	struct virtio_mmio_dev *blk[MAX_DISKS];
+};
+
+static int create_devices(struct vm *vm, const struct options *o, struct devices *d,
+			  struct fdt_params *fp)
+{
+	d->console_fd = STDOUT_FILENO;
+	if (o->console) {
+		d->console_fd = open(o->console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (d->console_fd < 0) {
+			log_error("cannot open console file '%s': %s", o->console, strerror(errno));
+			return -1;
+		}
+	}
+	if (serial_init(&d->serial, &vm->pio, LEGO_PORT_CONSOLE, d->console_fd) ||
+	    debug_exit_init(vm)) {
+		log_error("cannot register the console and debug-exit ports");
+		return -1;
+	}
+	fp->virtio_size = LEGO_MMIO_STRIDE;
+	for (int i = 0; i < o->nr_disks; i++) {
+		uint64_t base = LEGO_MMIO_BASE + (uint64_t)i * LEGO_MMIO_STRIDE;
+
+		if (blk_file_open(o->disks[i].path, o->disks[i].read_only, &d->backends[i]))
+			return -1;
+		d->nr_disks = i + 1;
+		d->blk[i] = virtio_blk_create(&vm->mmio, &vm->mem, base, d->backends[i]);
+		if (!d->blk[i]) {
+			log_error("cannot create virtio-blk device for '%s'", o->disks[i].path);
+			return -1;
+		}
+		fp->virtio_base[fp->nr_virtio++] = base;
+		log_info("virtio-blk %d at 0x%llx: '%s'%s", i, (unsigned long long)base,
+			 o->disks[i].path, o->disks[i].read_only ? " (read-only)" : "");
+	}
+	return 0;
+}
+
+static void destroy_devices(struct devices *d)
+{
+	for (int i = 0; i < d->nr_disks; i++) {
+		if (d->blk[i])
+			virtio_blk_destroy(d->blk[i]);
+		if (d->backends[i])
+			blk_backend_close(d->backends[i]);
+	}
+	if (d->console_fd > STDOUT_FILENO)
+		close(d->console_fd);
+	serial_destroy(&d->serial);
+}
+
+/* SIGINT/SIGTERM end the run through a thread, since vm_stop takes a lock. */
+static void *signal_thread(void *arg)
+{
+	struct vm *vm = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	if (sigwait(&set, &sig) == 0) {
+		log_warn("received signal %d: stopping the guest", sig);
+		vm_stop(vm, 128 + sig);
+	}
+	return NULL;
+}
+
+static int run_vnode(const struct options *o)
+{
+	struct vm vm;
+	struct devices dev;
+	struct fdt_params fp;
+	struct vmm_stats stats;
+	uint64_t entry = 0;
+	void *fdt;
+	int status = VMM_EXIT_FAILURE, err;
+	pthread_t sig_thread;
+	sigset_t set;
+
+	memset(&dev, 0, sizeof(dev));
+	memset(&fp, 0, sizeof(fp));
+	vmm_stats_start(&stats);
+	if (vm_init(&vm, o->mem))
+		return VMM_EXIT_FAILURE;
+	/* Everything that can be checked without KVM comes first. */
+	if (load_image(&vm, o->kernel, &entry) || x86_setup_boot_tables(&vm.mem))
+		goto out;
+	if (create_devices(&vm, o, &dev, &fp))
+		goto out;
+	if (vm_create_kvm(&vm) || vm_create_vcpus(&vm, o->cpus, entry))
+		goto out;
+	fp.mem = &vm.mem;
+	fp.nr_vcpus = o->cpus;
+	fp.bootargs = o->append;
+	fp.tsc_khz = vm.tsc_khz;
+	fdt = guest_mem_ptr(&vm.mem, LEGO_FDT_GPA, LEGO_FDT_MAX);
+	err = fdt_build(fdt, LEGO_FDT_MAX, &fp);
+	if (err) {
+		log_error("cannot build the device tree: %s (command line %zu bytes)",
+			  fdt_strerror(err), strlen(o->append));
+		goto out;
+	}
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_create(&sig_thread, NULL, signal_thread, &vm);
+	pthread_detach(sig_thread);
+
+	log_info("vNode: %d vCPU(s), %llu MiB RAM, %d disk(s), image '%s'", o->cpus,
+		 (unsigned long long)(o->mem >> 20), o->nr_disks, o->kernel);
+	status = vm_run(&vm);
+	log_info("vNode ended with status %d", status);
+	if (o->stats)
+		vmm_stats_write(&stats, &vm, dev.serial.bytes_out, o->stats);
+out:
+	destroy_devices(&dev);
+	vm_destroy(&vm);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	int rc;
+
+	log_init("lego-vmm");
+	rc = parse_options(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	return run_vnode(&o);
+}

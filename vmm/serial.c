@@ -1,0 +1,143 @@
+/* serial.c: the 8250 UART register model (THR/LSR/DLAB/scratch), transmit side only. */
+#include "serial.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+enum {
+	UART_RBR_THR = 0,
+	UART_IER = 1,
+	UART_IIR_FCR = 2,
+	UART_LCR = 3,
+	UART_MCR = 4,
+	UART_LSR = 5,
+	UART_MSR = 6,
+	UART_SCR = 7,
+};
+#define UART_LCR_DLAB	     0x80
+#define UART_LSR_THRE	     0x20
+#define UART_LSR_TEMT	     0x40
+#define UART_IIR_NO_INT	     0x01
+#define UART_MSR_DCD_DSR_CTS 0xb0
+
+static void serial_emit(struct serial *s, uint8_t byte)
+{
+	ssize_t n;
+
+	if (s->out_broken)
+		return;
+	/* Unbuffered: console bytes appear exactly when the guest emits them. */
+	do
+		n = write(s->out_fd, &byte, 1);
+	while (n < 0 && (errno == EINTR || errno == EAGAIN));
+	if (n == 1) {
+		s->bytes_out++;
+		return;
+	}
+	s->out_broken = true;
+	log_warn("console output failed: %s; further guest output is dropped",
+		 n < 0 ? strerror(errno) : "short write");
+}
+
+static void serial_read(void *opaque, uint64_t off, void *data, uint32_t size)
+{
+	struct serial *s = opaque;
+	uint8_t v = 0;
+
+	pthread_mutex_lock(&s->lock);
+	switch (off) {
+	case UART_RBR_THR:
+		v = (s->lcr & UART_LCR_DLAB) ? s->dll : 0; /* no input: RBR reads 0 */
+		break;
+	case UART_IER:
+		v = (s->lcr & UART_LCR_DLAB) ? s->dlm : s->ier;
+		break;
+	case UART_IIR_FCR:
+		v = UART_IIR_NO_INT | ((s->fcr & 1) ? 0xc0 : 0);
+		break;
+	case UART_LCR:
+		v = s->lcr;
+		break;
+	case UART_MCR:
+		v = s->mcr;
+		break;
+	case UART_LSR:
+		v = UART_LSR_THRE | UART_LSR_TEMT; /* transmitter always ready */
+		break;
+	case UART_MSR:
+		v = UART_MSR_DCD_DSR_CTS;
+		break;
+	case UART_SCR:
+		v = s->scr;
+		break;
+	default:
+		break;
+	}
+	pthread_mutex_unlock(&s->lock);
+	memset(data, 0, size);
+	*(uint8_t *)data = v;
+}
+
+static void serial_write(void *opaque, uint64_t off, const void *data, uint32_t size)
+{
+	struct serial *s = opaque;
+	uint8_t v = *(const uint8_t *)data;
+
+	(void)size;
+	pthread_mutex_lock(&s->lock);
+	switch (off) {
+	case UART_RBR_THR:
+		if (s->lcr & UART_LCR_DLAB)
+			s->dll = v;
+		else
+			serial_emit(s, v);
+		break;
+	case UART_IER:
+		if (s->lcr & UART_LCR_DLAB)
+			s->dlm = v;
+		else
+			s->ier = v & 0x0f;
+		break;
+	case UART_IIR_FCR:
+		s->fcr = v;
+		break;
+	case UART_LCR:
+		s->lcr = v;
+		break;
+	case UART_MCR:
+		s->mcr = v & 0x1f;
+		break;
+	case UART_SCR:
+		s->scr = v;
+		break;
+	default:
+		break; /* LSR and MSR are read-only */
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+int serial_init(struct serial *s, struct bus *pio, uint16_t base, int out_fd)
+{
+	struct bus_handler h = {
+		.name = "serial",
+		.base = base,
+		.len = 8,
+		.opaque = s,
+		.read = serial_read,
+		.write = serial_write,
+	};
+
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	s->out_fd = out_fd;
+	s->lcr = 0x03; /* 8N1 */
+	return bus_register(pio, &h);
+}
+
+void serial_destroy(struct serial *s)
+{
+	pthread_mutex_destroy(&s->lock);
+}

@@ -1,0 +1,132 @@
+/* vm.c: KVM VM lifetime: /dev/kvm checks, memslots, stopping the run from any thread. */
+#include "vm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "log.h"
+
+int vm_init(struct vm *vm, uint64_t mem_size)
+{
+	int err;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = -1;
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	atomic_init(&vm->stopping, false);
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	err = guest_mem_init(&vm->mem, mem_size);
+	if (err) {
+		log_error("cannot map %llu MiB of guest RAM: %s",
+			  (unsigned long long)(mem_size >> 20), strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+static int kvm_open(void)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT || errno == ENODEV || errno == ENXIO)
+		log_error("no /dev/kvm: this host offers no KVM (is kvm_intel/kvm_amd loaded? on "
+			  "machines without it, tests use tests/testbed/run-in-l1)");
+	else if (errno == EACCES || errno == EPERM)
+		log_error("cannot open /dev/kvm: %s (is this user in the kvm group?)",
+			  strerror(errno));
+	else
+		log_error("cannot open /dev/kvm: %s", strerror(errno));
+	return -1;
+}
+
+int vm_create_kvm(struct vm *vm)
+{
+	int api;
+
+	vm->kvm_fd = kvm_open();
+	if (vm->kvm_fd < 0)
+		return -1;
+	api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (api != KVM_API_VERSION) {
+		log_error("/dev/kvm speaks API version %d, lego-vmm needs %d", api,
+			  KVM_API_VERSION);
+		return -1;
+	}
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0) {
+		log_error("KVM lacks KVM_CAP_USER_MEMORY");
+		return -1;
+	}
+	do
+		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	while (vm->vm_fd < 0 && errno == EINTR);
+	if (vm->vm_fd < 0) {
+		log_error("KVM_CREATE_VM failed: %s", strerror(errno));
+		return -1;
+	}
+	/* Intel needs a TSS area for its real-mode emulation; harmless elsewhere. */
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, 0xfffbd000UL) < 0)
+		log_debug("KVM_SET_TSS_ADDR: %s (ignored)", strerror(errno));
+	for (int i = 0; i < vm->mem.nr_slots; i++) {
+		struct kvm_userspace_memory_region region = {
+			.slot = (uint32_t)i,
+			.guest_phys_addr = vm->mem.slots[i].gpa,
+			.memory_size = vm->mem.slots[i].size,
+			.userspace_addr = (uint64_t)(uintptr_t)vm->mem.slots[i].hva,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+			log_error("KVM_SET_USER_MEMORY_REGION (slot %d, %llu MiB at 0x%llx): %s", i,
+				  (unsigned long long)(region.memory_size >> 20),
+				  (unsigned long long)region.guest_phys_addr, strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void vm_stop(struct vm *vm, int status)
+{
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!atomic_load(&vm->stopping)) {
+		vm->exit_status = status;
+		atomic_store(&vm->stopping, true);
+	}
+	/* immediate_exit covers a vCPU about to enter KVM_RUN; the signal one inside it. */
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->run)
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (v->started && !pthread_equal(v->thread, pthread_self()))
+			pthread_kill(v->thread, SIGUSR1);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->run)
+			munmap(v->run, v->run_size);
+		if (v->fd >= 0)
+			close(v->fd);
+	}
+	free(vm->cpuid);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	guest_mem_destroy(&vm->mem);
+	pthread_mutex_destroy(&vm->stop_lock);
+}

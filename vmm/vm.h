@@ -1,0 +1,66 @@
+/* vm.h: the vNode context passed everywhere in lego-vmm (one per process). */
+#ifndef LEGO_VM_H
+#define LEGO_VM_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "guest_mem.h"
+#include "lego_guest_abi.h"
+
+/* lego-vmm's own exit statuses; any other status is the guest's debug-exit value. */
+#define VMM_EXIT_USAGE	 64  /* bad command line */
+#define VMM_EXIT_FAILURE 125 /* the VMM could not run the guest, or the guest crashed */
+
+struct vcpu {
+	struct vm *vm;
+	int index;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool started;
+	uint64_t exits_io, exits_mmio;
+};
+
+struct vm {
+	int kvm_fd;
+	int vm_fd;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	int nr_vcpus;
+	struct vcpu vcpus[LEGO_MAX_VCPUS];
+	struct kvm_cpuid2 *cpuid;
+	uint32_t tsc_khz;
+
+	/* Set once by the first vCPU (or signal) that ends the run. */
+	atomic_bool stopping;
+	int exit_status;
+	pthread_mutex_t stop_lock;
+	int vcpus_halted;
+};
+
+/* Map guest RAM and set up the buses; no KVM yet, so images can be checked first. */
+int vm_init(struct vm *vm, uint64_t mem_size);
+
+/* Open /dev/kvm, check the API, create the VM and register guest RAM with it.
+ * On failure, logs one precise line and returns -1. */
+int vm_create_kvm(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* Create and configure vCPU fds (CPUID, registers for entry at rip). */
+int vm_create_vcpus(struct vm *vm, int nr, uint64_t entry);
+
+/* Run all vCPUs to the end of the guest; returns lego-vmm's exit status. */
+int vm_run(struct vm *vm);
+
+/* End the run with status: kicks every vCPU out of KVM_RUN. Safe from any thread;
+ * only the first call's status is kept. */
+void vm_stop(struct vm *vm, int status);
+
+#endif
