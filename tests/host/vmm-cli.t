@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# vmm-cli.t: lego-vmm's command-line and image errors: each is specific, none needs KVM.
+. "$(dirname "$0")/../lib/tap.sh"
+VMM=$BUILD/asan/bin/lego-vmm
+GUEST=$BUILD/images/lego-guest.elf
+tap_tmpdir
+plan 22
+
+run() { # args...: sets OUT and RC
+	OUT=$("$VMM" "$@" 2>&1 </dev/null)
+	RC=$?
+}
+
+run --help
+is "$RC" 0 "--help exits 0"
+like "$OUT" "Usage: lego-vmm --kernel IMAGE" "--help shows usage"
+
+run --frobnicate
+is "$RC" 64 "unknown option exits 64"
+like "$OUT" "unknown option '--frobnicate'" "unknown option is named"
+
+run --kernel "$GUEST" --mem 1M
+is "$RC" 64 "memory below the minimum exits 64"
+like "$OUT" "memory size 1M is out of range" "memory out of range is explained"
+
+run --kernel "$GUEST" --mem 128G
+like "$OUT" "memory size 128G is out of range" "memory above the maximum is refused"
+
+run --kernel "$GUEST" --mem 7M
+like "$OUT" "multiple of 2 MiB" "memory must be a multiple of 2 MiB"
+
+run --kernel "$GUEST" --mem lots
+like "$OUT" "--mem 'lots' is not a size" "a non-size is refused"
+
+run --kernel "$GUEST" --cpus 65
+like "$OUT" "--cpus '65' must be a number from 1 to 64" "too many vCPUs is refused"
+
+run
+like "$OUT" "no guest image given" "a missing --kernel is explained"
+
+run --kernel "$TAP_TMP/nope.elf"
+is "$RC" 125 "a missing image exits 125"
+like "$OUT" "cannot open guest image '.*nope.elf': No such file or directory" "a missing image is named"
+
+printf 'this is not an ELF file at all, just text padding it out\n' >"$TAP_TMP/text.elf"
+run --kernel "$TAP_TMP/text.elf"
+like "$OUT" "is invalid: not an ELF file \\(bad magic\\)" "a non-ELF image is refused"
+
+cp /bin/true "$TAP_TMP/dyn.elf"
+run --kernel "$TAP_TMP/dyn.elf"
+like "$OUT" "is invalid: ELF type 3 is not a static executable" "a dynamic ELF (PIE) is refused"
+
+truncate -s 6M "$TAP_TMP/big.elf"
+run --kernel "$TAP_TMP/big.elf" --mem 4M
+like "$OUT" "is larger than guest RAM \\(4 MiB\\)" "an image larger than RAM is refused"
+
+# A valid image whose bss does not fit: the guest needs more than 4 MiB? Use a segment past RAM.
+python3 - "$GUEST" "$TAP_TMP/far.elf" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], 'rb').read())
+phoff = struct.unpack_from('<Q', b, 32)[0]
+phnum = struct.unpack_from('<H', b, 56)[0]
+for i in range(phnum):
+    off = phoff + i * 56
+    if struct.unpack_from('<I', b, off)[0] == 1:  # PT_LOAD: move it to 32 MiB
+        struct.pack_into('<Q', b, off + 24, 32 << 20)
+        break
+open(sys.argv[2], 'wb').write(b)
+PY
+run --kernel "$TAP_TMP/far.elf" --mem 8M
+like "$OUT" "is larger than guest RAM: segment [0-9]+ .* does not fit in 8 MiB" "a segment beyond RAM is refused"
+
+run --kernel "$GUEST" --disk "$TAP_TMP/missing.img"
+like "$OUT" "missing.img" "a missing disk file is named"
+
+run --kernel "$GUEST" --disk "$TAP_TMP/x.img,rw"
+like "$OUT" "the only option is ',ro'" "an unknown disk option is refused"
+
+# No /dev/kvm: hide it in a private mount namespace (needs root; the check itself must not).
+if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
+	OUT=$(unshare -m --propagation private sh -c 'mount -t tmpfs none /dev && exec "$0" --kernel "$1"' "$VMM" "$GUEST" 2>&1)
+	RC=$?
+else
+	OUT="no /dev/kvm: skipped (not root)"
+	RC=125
+fi
+is "$RC" 125 "no /dev/kvm exits 125"
+like "$OUT" "no /dev/kvm" "no /dev/kvm is explained"
+done_testing

@@ -1,0 +1,65 @@
+# tap.sh: a tiny TAP producer for the project's shell tests (sourced, bash).
+# Use: plan N | ok COND NAME | is GOT WANT NAME | like TEXT REGEX NAME | done_testing
+TAP_N=0
+TAP_FAILED=0
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-$REPO/build}
+export BUILD REPO
+
+plan() { echo "1..$1"; }
+
+diag() { printf '# %s\n' "$@" | sed '2,$s/^/# /'; }
+
+_tap_result() { # status name
+	TAP_N=$((TAP_N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $TAP_N - $2"
+	else
+		echo "not ok $TAP_N - $2"
+		TAP_FAILED=$((TAP_FAILED + 1))
+	fi
+}
+
+# ok "command..." name: passes when the command succeeds.
+ok() {
+	local name=$2
+	if eval "$1"; then _tap_result 0 "$name"; else _tap_result 1 "$name"; fi
+}
+
+is() {
+	if [ "$1" = "$2" ]; then
+		_tap_result 0 "$3"
+	else
+		_tap_result 1 "$3"
+		diag "got:      '$1'" "expected: '$2'"
+	fi
+}
+
+like() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		_tap_result 0 "$3"
+	else
+		_tap_result 1 "$3"
+		diag "text does not match /$2/:" "$(printf '%s' "$1" | tail -n 20)"
+	fi
+}
+
+unlike() {
+	if printf '%s' "$1" | grep -Eq -- "$2"; then
+		_tap_result 1 "$3"
+		diag "text matches /$2/ but must not:" "$(printf '%s' "$1" | grep -E -- "$2" | head -5)"
+	else
+		_tap_result 0 "$3"
+	fi
+}
+
+done_testing() {
+	[ "$TAP_FAILED" -eq 0 ]
+	exit $?
+}
+
+# A scratch directory removed at exit.
+tap_tmpdir() {
+	TAP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/lego-test.XXXXXX")
+	trap 'rm -rf "$TAP_TMP"' EXIT
+}

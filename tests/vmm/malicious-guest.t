@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# malicious-guest.t: a guest posting malformed virtqueues cannot crash lego-vmm or reach outside its RAM.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$REPO/tests/lib/kvm.sh"
+kvm_require "$0" "$@"
+VMM=$BUILD/asan/bin/lego-vmm
+GUEST=$BUILD/images/lego-guest.elf
+tap_tmpdir
+plan 9
+
+# The disk is filled with a known pattern; only the evil workload's own valid writes may change it.
+python3 -c "
+import sys
+blk = bytes((i * 7 + 3) & 0xff for i in range(4096))
+with open(sys.argv[1], 'wb') as f:
+    for _ in range(4096): f.write(blk)
+" "$TAP_TMP/disk.img"
+cp "$TAP_TMP/disk.img" "$TAP_TMP/disk.orig"
+
+OUT=$(timeout 300 "$VMM" --kernel "$GUEST" --mem 64M --cpus 2 --disk "$TAP_TMP/disk.img" \
+	--stats "$TAP_TMP/stats.json" --append "run=evil" 2>&1 </dev/null)
+RC=$?
+printf '%s\n' "$OUT" >"$TAP_TMP/evil.log"
+
+is "$RC" 0 "lego-vmm survives every malformed request and exits with the guest's status"
+like "$OUT" "RESULT evil PASS" "the guest saw the specified reaction to every malformed case"
+unlike "$OUT" "evil: .*: FAIL" "no sub-check failed"
+cases=$(printf '%s\n' "$OUT" | grep -c '^evil: .*: ok')
+ok "[ $cases -ge 15 ]" "at least 15 malformed cases exercised ($cases)"
+unlike "$OUT" "ERROR: AddressSanitizer|runtime error:|LeakSanitizer|SEGV" "no sanitizer report, no crash"
+like "$OUT" "warn: .*virtio" "lego-vmm logged the rejected requests"
+ok "[ -s '$TAP_TMP/stats.json' ]" "lego-vmm wrote its statistics after the attack"
+# Nothing outside the sectors the guest legitimately wrote changed: compare past the first MiB.
+ok "cmp -s <(tail -c +1048577 '$TAP_TMP/disk.img') <(tail -c +1048577 '$TAP_TMP/disk.orig')" \
+	"the disk beyond the guest's valid test writes is unchanged"
+ok "[ \$(stat -c %s '$TAP_TMP/disk.img') -eq \$(stat -c %s '$TAP_TMP/disk.orig') ]" "the disk file did not grow"
+done_testing
