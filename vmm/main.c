@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <libfdt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,10 +69,14 @@ static void usage(FILE *f)
 		LEGO_MAX_VCPUS, MAX_DISKS, LEGO_PORT_DEBUG_EXIT, VMM_EXIT_USAGE, VMM_EXIT_FAILURE);
 }
 
-static int bad_usage(const char *fmt, const char *arg)
+__attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "lego-vmm: ");
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\nTry 'lego-vmm --help'.\n");
 	return VMM_EXIT_USAGE;
 }
@@ -142,7 +147,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 				o->disks[o->nr_disks].read_only = true;
 			}
 			if (!*optarg)
-				return bad_usage("--disk needs a path%s", "");
+				return bad_usage("--disk needs a path");
 			o->disks[o->nr_disks++].path = optarg;
 			break;
 		}
@@ -173,7 +178,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (optind < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
 	if (!o->kernel)
-		return bad_usage("no guest image given (--kernel IMAGE)%s", "");
+		return bad_usage("no guest image given (--kernel IMAGE)");
 	return -1;
 }
 
