@@ -30,6 +30,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_TOOL_SRCS := $(wildcard tests/bench/*.c)
 
 .PHONY: all deps programs images test unit bench demo format clean check-format
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: deps programs images

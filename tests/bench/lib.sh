@@ -5,16 +5,13 @@ BENCH_OUT=${BENCH_OUT:-$BUILD/bench/results.jsonl}
 BENCH_TABLE=${BENCH_TABLE:-$BUILD/bench/last-run.tsv}
 export REPO BUILD BENCH_OUT BENCH_TABLE
 
-# Where the figures were taken: "native" KVM, or "nested-tcg" inside the test bed.
-bench_env() {
-	if [ "${LEGO_IN_TESTBED:-0}" = 1 ]; then echo nested-tcg; else echo native; fi
-}
+. "$REPO/tests/lib/kvm.sh"
 
 # bench_record BENCH METRIC VALUE UNIT [NOTE]
 bench_record() {
 	mkdir -p "$(dirname "$BENCH_OUT")"
 	printf '{"bench": "%s", "metric": "%s", "value": %s, "unit": "%s", "env": "%s", "time": "%s"}\n' \
-		"$1" "$2" "$3" "$4" "$(bench_env)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$BENCH_OUT"
+		"$1" "$2" "$3" "$4" "$(kvm_env)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$BENCH_OUT"
 	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" >>"$BENCH_TABLE"
 }
 
