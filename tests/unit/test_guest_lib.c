@@ -1,0 +1,228 @@
+/* test_guest_lib.c: the guest's formatter, number/size parsing, permutations and command line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* The guest's pure code, compiled for the host. */
+#include "../../guest-drivers/cmdline.c"
+#include "../../guest-drivers/fmt.c"
+#include "../../guest-drivers/kparse.c"
+#include "../../guest-drivers/perm.c"
+
+/* Both formatters on the same arguments must agree byte for byte. */
+#define SAME(...)                                                      \
+	do {                                                           \
+		char want_[256], got_[256];                            \
+		int wn_ = snprintf(want_, sizeof(want_), __VA_ARGS__); \
+		int gn_ = ksnprintf(got_, sizeof(got_), __VA_ARGS__);  \
+		assert_string_equal(got_, want_);                      \
+		assert_int_equal(gn_, wn_);                            \
+	} while (0)
+
+static void test_format(void **state)
+{
+	char buf[8];
+	int n;
+
+	(void)state;
+	SAME("plain text");
+	SAME("%d %d %d %i", 0, -1, 2147483647, -2147483647 - 1);
+	SAME("%u %x %X", 4294967295u, 0xdeadbeefu, 0xabcu);
+	SAME("%ld %lu %lx", (long)INT64_MIN, (unsigned long)UINT64_MAX, 0x123456789abcdefUL);
+	SAME("%lld %llu %llx", -5LL, 18446744073709551615ULL, 0xfULL);
+	SAME("%zu %zx", (size_t)12345, (size_t)0xbeef);
+	SAME("[%5d] [%-5d] [%05d] [%05d]", 42, 42, 42, -42);
+	SAME("[%016lx] [%8x] [%-8x] [%08X]", 0xabcUL, 0x1fu, 0x1fu, 0xdu);
+	SAME("[%s] [%10s] [%-10s] [%.3s] [%*s] [%.*s]", "abc", "right", "left", "truncate", 6, "st",
+	     2, "precision");
+	SAME("[%c] [%3c] [%-3c] %%", 'x', 'y', 'z');
+	SAME("%.0d|%.3d|%5.3d", 0, 7, 7);
+	SAME("%p", (void *)0x1234);
+	SAME("%s", (const char *)"");
+	/* Truncation: NUL-terminated, returns the full length. */
+	n = ksnprintf(buf, sizeof(buf), "%s", "0123456789");
+	assert_int_equal(n, 10);
+	assert_string_equal(buf, "0123456");
+	n = ksnprintf(NULL, 0, "%d", 12345);
+	assert_int_equal(n, 5);
+}
+
+static uint64_t size_of(const char *s, int *rc)
+{
+	uint64_t v = 0;
+
+	*rc = kparse_size(s, strlen(s), &v);
+	return v;
+}
+
+static void test_parse(void **state)
+{
+	uint64_t v;
+	int rc;
+
+	(void)state;
+	assert_int_equal(size_of("4096", &rc), 4096);
+	assert_int_equal(rc, 0);
+	assert_int_equal(size_of("64M", &rc), 64ULL << 20);
+	assert_int_equal(size_of("64m", &rc), 64ULL << 20);
+	assert_int_equal(size_of("2GiB", &rc), 2ULL << 30);
+	assert_int_equal(size_of("1KB", &rc), 1024);
+	assert_int_equal(size_of("3T", &rc), 3ULL << 40);
+	assert_int_equal(size_of("0x10K", &rc), 16 << 10);
+	assert_int_equal(rc, 0);
+	const char *bad[] = {"",
+			     "M",
+			     "-1",
+			     "1X",
+			     "1Mx",
+			     "1 M",
+			     "1MiBB",
+			     "0x",
+			     "99999999999999999999",
+			     "16777216T",
+			     "18446744073709551616",
+			     "1.5M",
+			     "+4"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_of(bad[i], &rc);
+		if (rc != -1)
+			fail_msg("size '%s' accepted", bad[i]);
+	}
+	assert_int_equal(kparse_u64("18446744073709551615", 20, &v), 0);
+	assert_int_equal(v, UINT64_MAX);
+	assert_int_equal(kparse_u64("0xFFFFFFFFFFFFFFFF", 18, &v), 0);
+	assert_int_equal(v, UINT64_MAX);
+	assert_int_equal(kparse_u64("0x10000000000000000", 19, &v), -1);
+	assert_int_equal(kparse_u64("12a", 3, &v), -1);
+	assert_int_equal(kparse_u64("1234", 2, &v), 0); /* only the given length counts */
+	assert_int_equal(v, 12);
+}
+
+static void check_perm(uint64_t n, uint64_t seed)
+{
+	uint8_t *seen = calloc(n ? n : 1, 1);
+	struct perm p;
+	uint64_t fixed = 0;
+
+	assert_non_null(seen);
+	perm_init(&p, n, seed);
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t v = perm_next(&p);
+
+		if (v >= n || seen[v])
+			fail_msg("n=%llu seed=%llu: step %llu gave %llu (%s)",
+				 (unsigned long long)n, (unsigned long long)seed,
+				 (unsigned long long)i, (unsigned long long)v,
+				 v >= n ? "out of range" : "repeated");
+		seen[v] = 1;
+		fixed += v == i;
+	}
+	/* Not the identity (for anything big enough to tell). */
+	if (n >= 64)
+		assert_true(fixed < n / 4);
+	free(seen);
+}
+
+static void test_permutation(void **state)
+{
+	struct perm a, b;
+	int differ = 0;
+
+	(void)state;
+	for (uint64_t n = 0; n <= 300; n++)
+		check_perm(n, n * 7 + 1);
+	check_perm(4096, 1);
+	check_perm(4097, 2);
+	check_perm(262144, 3);
+	check_perm(1000003, 4);
+	/* Two seeds, two orders. */
+	perm_init(&a, 1000, 1);
+	perm_init(&b, 1000, 2);
+	for (int i = 0; i < 1000; i++)
+		differ += perm_next(&a) != perm_next(&b);
+	assert_true(differ > 900);
+}
+
+static void test_cmdline(void **state)
+{
+	struct guest_opts o;
+	char err[200];
+
+	(void)state;
+	assert_int_equal(cmdline_parse("", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.nr_run, 1);
+	assert_int_equal(o.run[0], WL_MEMTEST);
+	assert_int_equal(o.memtest_size, 16ULL << 20);
+	assert_int_equal(o.memtest_passes, 1);
+	assert_int_equal(o.blktest_size, 0);
+	assert_int_equal(o.blktest_qd, 4);
+	assert_int_equal(o.blktest_bs, 4096);
+
+	assert_int_equal(
+		cmdline_parse("  run=memtest,blktest,evil memtest.size=32M memtest.passes=3 "
+			      "blktest.size=2M blktest.seed=0x2a blktest.qd=8 "
+			      "blktest.bs=64K  ",
+			      &o, err, sizeof(err)),
+		0);
+	assert_int_equal(o.nr_run, 3);
+	assert_int_equal(o.run[0], WL_MEMTEST);
+	assert_int_equal(o.run[1], WL_BLKTEST);
+	assert_int_equal(o.run[2], WL_EVIL);
+	assert_int_equal(o.memtest_size, 32ULL << 20);
+	assert_int_equal(o.memtest_passes, 3);
+	assert_int_equal(o.blktest_size, 2ULL << 20);
+	assert_int_equal(o.blktest_seed, 42);
+	assert_int_equal(o.blktest_qd, 8);
+	assert_int_equal(o.blktest_bs, 65536);
+
+	struct {
+		const char *line, *needle;
+	} bad[] = {
+		{"run=nosuchworkload", "nosuchworkload"},
+		{"run=memtest,,blktest", "empty"},
+		{"run=memtest,", "empty"},
+		{"run=", "empty"},
+		{"memtest.size=12X", "memtest.size"},
+		{"memtest.size=1000", "memtest.size"}, /* not a multiple of 4 KiB */
+		{"memtest.passes=0", "memtest.passes"},
+		{"blktest.bs=1000", "blktest.bs"},
+		{"blktest.bs=2M", "blktest.bs"},
+		{"blktest.qd=0", "blktest.qd"},
+		{"blktest.qd=33", "blktest.qd"},
+		{"blktest.size=511", "blktest.size"},
+		{"blktest.seed=x", "blktest.seed"},
+		{"memtest.bogus=1", "memtest.bogus"},
+		{"quiet", "quiet"},
+		{"run=memtest,memtest,memtest,memtest,memtest,memtest,memtest,memtest,memtest,"
+		 "memtest,memtest,memtest,memtest,memtest,memtest,memtest,memtest",
+		 "more than"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		if (cmdline_parse(bad[i].line, &o, err, sizeof(err)) != -1)
+			fail_msg("'%s' accepted", bad[i].line);
+		if (!strstr(err, bad[i].needle))
+			fail_msg("'%s': error '%s' does not mention '%s'", bad[i].line, err,
+				 bad[i].needle);
+	}
+	assert_string_equal(workload_name(WL_EVIL), "evil");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_permutation),
+		cmocka_unit_test(test_cmdline),
+	};
+
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
