@@ -12,7 +12,8 @@
 #define LEGO_PORT_CONSOLE    0x3f8 /* 8250-compatible UART, THR at +0, LSR at +5 */
 #define LEGO_PORT_DEBUG_EXIT 0x501 /* 32-bit out: value & 0xff is lego-vmm's exit status */
 
-/* Guest-physical layout. RAM starts at 0; the part of RAM that would overlap the MMIO
+/* Guest-physical layout. [0, 1 MiB) belongs to the VMM (GDT, page tables, device tree,
+ * boot stacks): the guest reads it but must not write there. RAM starts at 0; the part of RAM that would overlap the MMIO
  * window [LEGO_MMIO_BASE, 4 GiB) is relocated above 4 GiB (LEGO_HIGH_RAM_BASE). */
 #define LEGO_GDT_GPA	    0x1000ULL	  /* GDT built by the VMM (null, code64, data) */
 #define LEGO_PT_GPA	    0x10000ULL	  /* identity page tables: PML4, PDPT, PDs (2 MiB pages) */
@@ -37,6 +38,8 @@
  *   RSP = LEGO_BOOT_STACK_TOP - index * LEGO_BOOT_STACK_STRIDE (256 bytes each: the guest
  *         must switch to its own stack before calling anything deep),
  *   RFLAGS = 0x2 (interrupts off: the guest polls; PVM cannot deliver them).
+ *   CR4.OSFXSR/OSXMMEXCPT are set and the FPU initialised, so SSE may be used; but any
+ *   exception (e.g. an unmasked SIMD one) ends the vCPU, since no IDT can be delivered.
  * All vCPUs start at once; there is no INIT/SIPI. A vCPU that executes HLT stops
  * for good. The run ends when any vCPU writes LEGO_PORT_DEBUG_EXIT. */
 #define LEGO_BOOT_STACK_STRIDE 0x100ULL

@@ -1,0 +1,107 @@
+/* main.c: guest_main: boot info, banner, command line, SMP check-in, workloads, exit status. */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "boot_info.h"
+#include "cmdline.h"
+#include "console.h"
+#include "exit.h"
+#include "lego_guest_abi.h"
+#include "smp.h"
+#include "stack.h"
+#include "timing.h"
+#include "workloads.h"
+
+#define SMP_CHECKIN_MS 30000
+
+extern char _end[]; /* guest.ld: first byte after the image (bss included) */
+
+void guest_main(uint64_t fdt, uint64_t cpu);
+
+uint64_t ram_end(const struct boot_info *bi)
+{
+	const struct mem_range *r = &bi->ram[bi->nr_ram - 1];
+
+	return r->base + r->size;
+}
+
+static void init_heap(const struct boot_info *bi)
+{
+	uint64_t end = (uint64_t)(uintptr_t)_end;
+
+	for (int i = 0; i < bi->nr_ram; i++) {
+		const struct mem_range *r = &bi->ram[i];
+
+		if (end >= r->base && end <= r->base + r->size) {
+			heap_init((end + 4095) & ~4095ULL, r->base + r->size);
+			return;
+		}
+	}
+	guest_fatal("the image end 0x%lx is not inside guest RAM", end);
+}
+
+static bool run_workload(enum workload w, const struct guest_ctx *ctx)
+{
+	switch (w) {
+	case WL_MEMTEST:
+		return wl_memtest(ctx);
+	case WL_BLKTEST:
+		return wl_blktest(ctx);
+	case WL_EVIL:
+		return wl_evil(ctx);
+	}
+	return false;
+}
+
+static int check_stacks(unsigned nr)
+{
+	int bad = 0;
+
+	for (unsigned cpu = 0; cpu < nr; cpu++) {
+		if (stack_check(cpu)) {
+			kprintf("lego-guest: vCPU %u overflowed its %d-byte stack\n", cpu,
+				GUEST_STACK_SIZE);
+			bad++;
+		}
+	}
+	return bad;
+}
+
+void guest_main(uint64_t fdt, uint64_t cpu)
+{
+	static struct boot_info bi;
+	static struct guest_opts opts;
+	struct guest_ctx ctx = {&bi, &opts};
+	char err[256];
+	int failed = 0;
+
+	stack_mark((unsigned)cpu);
+	if (cpu != 0)
+		smp_secondary((unsigned)cpu);
+
+	if (boot_info_parse((const void *)(uintptr_t)fdt, LEGO_FDT_MAX, &bi, err, sizeof(err)))
+		guest_fatal("%s", err);
+	timing_init(bi.tsc_khz);
+	init_heap(&bi);
+	kprintf("lego-guest: abi=%u vcpus=%d ram=%luMiB cmdline=\"%s\"\n", bi.abi_version,
+		bi.nr_cpus, bi.ram_total >> 20, bi.bootargs);
+	if (cmdline_parse(bi.bootargs, &opts, err, sizeof(err))) {
+		kprintf("lego-guest: bad command line: %s\n", err);
+		guest_exit(1);
+	}
+	if (smp_init((unsigned)bi.nr_cpus, SMP_CHECKIN_MS)) {
+		kprintf("lego-guest: not every vCPU started: 1 failed\n");
+		guest_exit(1);
+	}
+	for (int i = 0; i < opts.nr_run; i++) {
+		if (!run_workload(opts.run[i], &ctx))
+			failed++;
+	}
+	failed += check_stacks(smp_nr_cpus());
+	if (failed)
+		kprintf("lego-guest: %d failed\n", failed);
+	else
+		kprintf("lego-guest: all passed\n");
+	guest_exit(failed ? 1 : 0);
+}

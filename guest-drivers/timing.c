@@ -1,0 +1,49 @@
+/* timing.c: TSC-based elapsed time and deadlines (with a counting fallback for tsc-khz 0). */
+#include "timing.h"
+
+#include "io.h"
+
+static uint32_t tsc_khz;
+
+void timing_init(uint32_t khz)
+{
+	tsc_khz = khz;
+}
+
+uint32_t timing_tsc_khz(void)
+{
+	return tsc_khz;
+}
+
+uint64_t elapsed_ms(uint64_t start_tsc)
+{
+	if (!tsc_khz)
+		return 0;
+	return (rdtsc() - start_tsc) / tsc_khz;
+}
+
+void deadline_start(struct deadline *d, uint64_t ms)
+{
+	d->by_tsc = tsc_khz != 0;
+	d->end_tsc = rdtsc() + ms * tsc_khz;
+	d->checks_left = ms * (1000000 / DEADLINE_FALLBACK_NS);
+}
+
+bool deadline_passed(struct deadline *d)
+{
+	if (d->by_tsc)
+		return (int64_t)(rdtsc() - d->end_tsc) >= 0;
+	if (!d->checks_left)
+		return true;
+	d->checks_left--;
+	return false;
+}
+
+void delay_ms(uint64_t ms)
+{
+	struct deadline d;
+
+	deadline_start(&d, ms);
+	while (!deadline_passed(&d))
+		cpu_relax();
+}
