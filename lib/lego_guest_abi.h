@@ -13,8 +13,9 @@
 #define LEGO_PORT_DEBUG_EXIT 0x501 /* 32-bit out: value & 0xff is lego-vmm's exit status */
 
 /* Guest-physical layout. [0, 1 MiB) belongs to the VMM (GDT, page tables, device tree,
- * boot stacks): the guest reads it but must not write there. RAM starts at 0; the part of RAM that would overlap the MMIO
- * window [LEGO_MMIO_BASE, 4 GiB) is relocated above 4 GiB (LEGO_HIGH_RAM_BASE). */
+ * boot stacks): the guest reads it but must not write there. RAM starts at 0; the part of RAM that
+ * would overlap the MMIO window [LEGO_MMIO_BASE, 4 GiB) is relocated above 4 GiB
+ * (LEGO_HIGH_RAM_BASE). */
 #define LEGO_GDT_GPA	    0x1000ULL	  /* GDT built by the VMM (null, code64, data) */
 #define LEGO_PT_GPA	    0x10000ULL	  /* identity page tables: PML4, PDPT, PDs (2 MiB pages) */
 #define LEGO_PT_END	    0x80000ULL	  /* page tables end here (448 KiB) */

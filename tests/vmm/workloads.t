@@ -6,7 +6,7 @@ kvm_require "$0" "$@"
 VMM=$BUILD/asan/bin/lego-vmm
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 20
+plan 19
 
 boot() { # name args...: runs lego-vmm, sets OUT (console + log) and RC
 	local name=$1
