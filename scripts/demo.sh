@@ -38,7 +38,7 @@ echo "guest image:      $GUEST ($(stat -c %s "$GUEST") bytes, entered directly i
 echo "vNode:            2 vCPUs, 256 MiB RAM, virtio-blk disk $work/disk.img (64 MiB)"
 grep '^RESULT' "$work/console.log" | sed 's/^/guest result:     /' || true
 if [ -s "$work/stats.json" ]; then
-	python3 - "$work/stats.json" <<'PY'
+	/usr/bin/python3 - "$work/stats.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 print(f"run time:         {s['run_ms']:.0f} ms, {s['exits_io']} port-I/O and {s['exits_mmio']} MMIO exits")

@@ -11,6 +11,7 @@
 # Inside the test bed (run-in-l1 sets LEGO_IN_TESTBED=1) the script always runs where it is,
 # and a missing /dev/kvm there is a test-bed failure: "Bail out!".
 # LEGO_TESTBED_MEM, LEGO_TESTBED_CPUS, LEGO_TESTBED_TIMEOUT set run-in-l1's defaults.
+# shellcheck shell=sh
 
 if [ -n "${BASH_VERSION:-}" ]; then
 	eval '_kvm_sh_repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)'

@@ -43,7 +43,7 @@ done
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 BUILD=${BUILD:-$REPO/build}
-case $BUILD in /*) ;; *) BUILD=$REPO/$BUILD ;; esac
+case $BUILD in /*) ;; *) BUILD=$PWD/$BUILD ;; esac
 T=$BUILD/testbed
 READY=$T/ready
 

@@ -8,13 +8,8 @@ GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
 plan 9
 
-# The disk is filled with a known pattern; only the evil workload's own valid writes may change it.
-python3 -c "
-import sys
-blk = bytes((i * 7 + 3) & 0xff for i in range(4096))
-with open(sys.argv[1], 'wb') as f:
-    for _ in range(4096): f.write(blk)
-" "$TAP_TMP/disk.img"
+# The disk is filled with random data; only the evil workload's own valid writes may change it.
+head -c 16M /dev/urandom >"$TAP_TMP/disk.img"
 cp "$TAP_TMP/disk.img" "$TAP_TMP/disk.orig"
 
 OUT=$(timeout 300 "$VMM" --kernel "$GUEST" --mem 64M --cpus 2 --disk "$TAP_TMP/disk.img" \
