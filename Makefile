@@ -78,12 +78,19 @@ include images/images.mk
 
 images: $(GUEST_IMAGES)
 
+# Tiny guests for the VMM's failure-path tests.
+TEST_GUEST_SRCS := $(wildcard tests/vmm/guests/*.S)
+TEST_GUESTS := $(TEST_GUEST_SRCS:tests/vmm/guests/%.S=$(BUILD)/images/test-%.elf)
+$(BUILD)/images/test-%.elf: tests/vmm/guests/%.S | deps
+	@mkdir -p $(@D)
+	$(Q)$(HOST_CC) -nostdlib -static -no-pie -Wl,-n -Wl,-Ttext=0x100000 -Wl,--build-id=none $< -o $@
+
 # ---- tests -------------------------------------------------------------------------
 # One prove run over everything; tests that need KVM run themselves inside the nested
 # test bed when this machine has no usable /dev/kvm (tests/lib/kvm.sh).
 TEST_FILES = $(UNIT_BINS) $(sort $(wildcard tests/host/*.t)) $(sort $(wildcard tests/vmm/*.t))
 
-test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES)
+test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUESTS)
 	$(Q)BUILD=$(abspath $(BUILD)) prove --exec '' --timer $(TEST_FILES)
 
 unit: deps $(UNIT_BINS)

@@ -143,7 +143,10 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		}
 		return false;
 	case KVM_EXIT_SHUTDOWN:
-		vcpu_report_crash(v, "guest shut down (triple fault)");
+		/* KVM has already reset the vCPU: its registers say nothing about the fault. */
+		log_error("vCPU %d: guest shut down (triple fault: an exception it cannot handle, "
+			  "e.g. any fault, since the guest has no IDT)",
+			  v->index);
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what), "VM entry failed (hardware reason 0x%llx)",
