@@ -85,6 +85,12 @@ $(BUILD)/images/test-%.elf: tests/vmm/guests/%.S | deps
 	@mkdir -p $(@D)
 	$(Q)$(HOST_CC) -nostdlib -static -no-pie -Wl,-n -Wl,-Ttext=0x100000 -Wl,--build-id=none $< -o $@
 
+# The peer's guest for the vmm-start bench: QEMU boots it through its PVH entry note.
+BENCH_GUESTS := $(BUILD)/images/bench-pvh-hello.elf
+$(BUILD)/images/bench-pvh-hello.elf: tests/bench/guests/pvh-hello.S | deps
+	@mkdir -p $(@D)
+	$(Q)as --32 $< -o $@.o && ld -m elf_i386 -n -Ttext=0x100000 --build-id=none $@.o -o $@ && rm -f $@.o
+
 # ---- tests -------------------------------------------------------------------------
 # One prove run over everything; tests that need KVM run themselves inside the nested
 # test bed when this machine has no usable /dev/kvm (tests/lib/kvm.sh).
@@ -96,7 +102,7 @@ test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUES
 unit: deps $(UNIT_BINS)
 	$(Q)prove --exec '' $(UNIT_BINS)
 
-bench: deps $(RELEASE_BINS) $(BENCH_TOOLS) $(GUEST_IMAGES)
+bench: deps $(RELEASE_BINS) $(BENCH_TOOLS) $(GUEST_IMAGES) $(BENCH_GUESTS)
 	$(Q)BUILD=$(abspath $(BUILD)) tests/bench/run-all.sh
 
 demo: deps $(RELEASE_BINS) $(GUEST_IMAGES)

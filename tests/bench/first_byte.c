@@ -1,11 +1,12 @@
 /* first_byte.c: run a command and time its first byte of stdout and its exit (bench helper).
- * Usage: first_byte CMD [ARGS...]; prints "first_byte_ms=F total_ms=T status=S" on stderr
- * and copies the command's stdout to /dev/null. */
+ * Usage: first_byte CMD [ARGS...]; prints "first_byte_ms=F total_ms=T status=S maxrss_kib=R"
+ * on stderr and discards the command's stdout. */
 #include <errno.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,7 @@ int main(int argc, char **argv)
 {
 	posix_spawn_file_actions_t fa;
 	struct timespec t0;
+	struct rusage ru;
 	double first = -1;
 	char buf[4096];
 	int pipefd[2], status;
@@ -33,7 +35,8 @@ int main(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "--help")) {
 		fprintf(argc < 2 ? stderr : stdout,
 			"Usage: first_byte CMD [ARGS...]\nTimes CMD's first byte of stdout and its "
-			"exit; prints first_byte_ms=F total_ms=T status=S on stderr.\n");
+			"exit; prints first_byte_ms=F total_ms=T status=S maxrss_kib=R on "
+			"stderr.\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (pipe(pipefd))
@@ -54,9 +57,10 @@ int main(int argc, char **argv)
 		if (first < 0)
 			first = ms_since(&t0);
 	}
-	if (waitpid(pid, &status, 0) < 0)
-		return perror("waitpid"), 2;
-	fprintf(stderr, "first_byte_ms=%.3f total_ms=%.3f status=%d\n", first, ms_since(&t0),
-		WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	if (wait4(pid, &status, 0, &ru) < 0)
+		return perror("wait4"), 2;
+	fprintf(stderr, "first_byte_ms=%.3f total_ms=%.3f status=%d maxrss_kib=%ld\n", first,
+		ms_since(&t0), WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+		ru.ru_maxrss);
 	return 0;
 }
