@@ -213,7 +213,7 @@ static void blk_notify(struct virtio_mmio_dev *dev, int queue)
 	struct virtio_blk *blk = virtio_mmio_priv(dev);
 	struct guest_mem *mem = virtio_mmio_mem(dev);
 	struct virtq_chain chain;
-	uint16_t todo[VIRTQ_NUM_MAX];
+	uint16_t heads[VIRTQ_NUM_MAX];
 	int n = 0;
 	struct virtq *vq;
 	char why[200];
@@ -246,13 +246,13 @@ static void blk_notify(struct virtio_mmio_dev *dev, int queue)
 						why);
 			break;
 		}
-		todo[n++] = chain.head;
+		heads[n++] = chain.head;
 	}
 	virtio_mmio_unlock(dev);
 
 	/* Then start them in ring order without the lock (completions take it). */
 	for (int i = 0; i < n; i++) {
-		struct blk_slot *s = &blk->slot[todo[i]];
+		struct blk_slot *s = &blk->slot[heads[i]];
 
 		if (s->immediate) {
 			slot_immediate(blk, s);
