@@ -1,0 +1,327 @@
+/* mem_proto.c: encoding and strict decoding of memory-protocol messages. */
+#include "mem_proto.h"
+
+#include <string.h>
+
+#include "wire.h"
+
+void mp_hdr_put(void *buf, const struct mp_hdr *h)
+{
+	uint8_t *b = buf;
+
+	put_le32(b, h->magic);
+	put_le16(b + 4, h->version);
+	put_le16(b + 6, h->op);
+	put_le64(b + 8, h->id);
+	put_le32(b + 16, h->status);
+	put_le32(b + 20, h->len);
+	put_le64(b + 24, 0);
+}
+
+enum mp_status mp_hdr_get(const void *buf, size_t buflen, struct mp_hdr *h, const char **err)
+{
+	const uint8_t *b = buf;
+
+	memset(h, 0, sizeof(*h));
+	if (buflen < MP_HDR_LEN) {
+		*err = "truncated header";
+		return MP_EPROTO;
+	}
+	h->magic = get_le32(b);
+	h->version = get_le16(b + 4);
+	h->op = get_le16(b + 6);
+	h->id = get_le64(b + 8);
+	h->status = get_le32(b + 16);
+	h->len = get_le32(b + 20);
+	if (h->magic != MP_MAGIC) {
+		*err = "bad magic";
+		return MP_EPROTO;
+	}
+	if (h->version != MP_VERSION) {
+		*err = "unsupported protocol version";
+		return MP_EPROTO;
+	}
+	if (get_le64(b + 24)) {
+		*err = "reserved header bytes are not zero";
+		return MP_EPROTO;
+	}
+	if (h->len > MP_MAX_PAYLOAD) {
+		*err = "payload longer than the protocol allows";
+		return MP_E2BIG;
+	}
+	if ((size_t)h->len != buflen - MP_HDR_LEN) {
+		*err = "payload length does not match the bytes received";
+		return MP_EPROTO;
+	}
+	return MP_OK;
+}
+
+/* A fixed-size NUL-padded name: printable ASCII, then only NULs. */
+static int name_get(const uint8_t *p, char *out)
+{
+	int end = 0;
+
+	while (end < MP_NAME_LEN && p[end])
+		end++;
+	for (int i = 0; i < MP_NAME_LEN; i++) {
+		if (i < end && (p[i] < 0x20 || p[i] > 0x7e))
+			return -1;
+		if (i >= end && p[i])
+			return -1;
+	}
+	memcpy(out, p, (size_t)end);
+	out[end] = '\0';
+	return 0;
+}
+
+static void name_put(uint8_t *p, const char *name)
+{
+	size_t n = strnlen(name, MP_NAME_LEN);
+
+	memset(p, 0, MP_NAME_LEN);
+	memcpy(p, name, n);
+}
+
+size_t mp_hello_put(void *p, const struct mp_hello *m)
+{
+	put_le64(p, m->vnode);
+	name_put((uint8_t *)p + 8, m->name);
+	return MP_HELLO_LEN;
+}
+
+enum mp_status mp_hello_get(const void *p, size_t len, struct mp_hello *m, const char **err)
+{
+	if (len != MP_HELLO_LEN) {
+		*err = "HELLO payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->vnode = get_le64(p);
+	if (m->vnode == 0) {
+		*err = "vNode id 0 is reserved";
+		return MP_EINVAL;
+	}
+	if (name_get((const uint8_t *)p + 8, m->name)) {
+		*err = "client name is not NUL-padded printable ASCII";
+		return MP_EINVAL;
+	}
+	return MP_OK;
+}
+
+size_t mp_hello_reply_put(void *p, const struct mp_hello_reply *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->version);
+	put_le32(b + 4, m->page_size);
+	put_le32(b + 8, m->max_pages);
+	put_le32(b + 12, m->flags);
+	put_le64(b + 16, m->pool_bytes);
+	put_le64(b + 24, m->pool_free);
+	name_put(b + 32, m->name);
+	return MP_HELLO_REPLY_LEN;
+}
+
+enum mp_status mp_hello_reply_get(const void *p, size_t len, struct mp_hello_reply *m)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_HELLO_REPLY_LEN)
+		return MP_EPROTO;
+	m->version = get_le32(b);
+	m->page_size = get_le32(b + 4);
+	m->max_pages = get_le32(b + 8);
+	m->flags = get_le32(b + 12);
+	m->pool_bytes = get_le64(b + 16);
+	m->pool_free = get_le64(b + 24);
+	if (name_get(b + 32, m->name) || m->page_size != MP_PAGE_SIZE || m->max_pages == 0 ||
+	    m->max_pages > MP_MAX_PAGES)
+		return MP_EPROTO;
+	return MP_OK;
+}
+
+size_t mp_open_put(void *p, const struct mp_open *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->index);
+	put_le32(b + 4, m->flags);
+	put_le64(b + 8, m->size);
+	return MP_OPEN_LEN;
+}
+
+enum mp_status mp_open_get(const void *p, size_t len, struct mp_open *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_OPEN_LEN) {
+		*err = "OPEN payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->index = get_le32(b);
+	m->flags = get_le32(b + 4);
+	m->size = get_le64(b + 8);
+	if (m->flags & ~MP_OPEN_CREATE) {
+		*err = "unknown OPEN flags";
+		return MP_EINVAL;
+	}
+	if (m->size == 0 || m->size % MP_PAGE_SIZE) {
+		*err = "region size is zero or not a multiple of 4096";
+		return MP_EINVAL;
+	}
+	if (m->size > MP_REGION_MAX) {
+		*err = "region size is over 1 TiB";
+		return MP_E2BIG;
+	}
+	return MP_OK;
+}
+
+size_t mp_open_reply_put(void *p, const struct mp_open_reply *m)
+{
+	uint8_t *b = p;
+
+	put_le64(b, m->handle);
+	put_le64(b + 8, m->epoch);
+	put_le64(b + 16, m->size);
+	put_le64(b + 24, m->rma_addr);
+	put_le64(b + 32, m->rma_key);
+	return MP_OPEN_REPLY_LEN;
+}
+
+enum mp_status mp_open_reply_get(const void *p, size_t len, struct mp_open_reply *m)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_OPEN_REPLY_LEN)
+		return MP_EPROTO;
+	m->handle = get_le64(b);
+	m->epoch = get_le64(b + 8);
+	m->size = get_le64(b + 16);
+	m->rma_addr = get_le64(b + 24);
+	m->rma_key = get_le64(b + 32);
+	return MP_OK;
+}
+
+size_t mp_close_put(void *p, const struct mp_close *m)
+{
+	put_le64(p, m->handle);
+	put_le64((uint8_t *)p + 8, m->epoch);
+	return MP_CLOSE_LEN;
+}
+
+enum mp_status mp_close_get(const void *p, size_t len, struct mp_close *m, const char **err)
+{
+	if (len != MP_CLOSE_LEN) {
+		*err = "CLOSE payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->handle = get_le64(p);
+	m->epoch = get_le64((const uint8_t *)p + 8);
+	return MP_OK;
+}
+
+size_t mp_io_put(void *p, const struct mp_io *m)
+{
+	uint8_t *b = p;
+
+	put_le64(b, m->handle);
+	put_le64(b + 8, m->epoch);
+	put_le64(b + 16, m->offset);
+	put_le32(b + 24, m->npages);
+	put_le32(b + 28, 0);
+	return MP_IO_LEN;
+}
+
+enum mp_status mp_io_get(const void *p, size_t len, int write, struct mp_io *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	if (len < MP_IO_LEN) {
+		*err = "READ/WRITE payload is truncated";
+		return MP_EPROTO;
+	}
+	m->handle = get_le64(b);
+	m->epoch = get_le64(b + 8);
+	m->offset = get_le64(b + 16);
+	m->npages = get_le32(b + 24);
+	if (get_le32(b + 28)) {
+		*err = "reserved READ/WRITE bytes are not zero";
+		return MP_EPROTO;
+	}
+	if (m->npages == 0) {
+		*err = "zero pages requested";
+		return MP_EINVAL;
+	}
+	if (m->npages > MP_MAX_PAGES) {
+		*err = "more than 64 pages in one request";
+		return MP_E2BIG;
+	}
+	if (m->offset % MP_PAGE_SIZE) {
+		*err = "offset is not page-aligned";
+		return MP_EINVAL;
+	}
+	if (len != MP_IO_LEN + (write ? (size_t)m->npages * MP_PAGE_SIZE : 0)) {
+		*err = write ? "WRITE data length does not match its page count"
+			     : "READ payload has the wrong length";
+		return MP_EPROTO;
+	}
+	return MP_OK;
+}
+
+size_t mp_stat_reply_put(void *p, const struct mp_stat_reply *m)
+{
+	uint8_t *b = p;
+
+	put_le64(b, m->pool_bytes);
+	put_le64(b + 8, m->reserved_bytes);
+	put_le64(b + 16, m->stored_bytes);
+	put_le64(b + 24, m->regions);
+	put_le64(b + 32, m->reads);
+	put_le64(b + 40, m->writes);
+	put_le64(b + 48, m->errors);
+	return MP_STAT_REPLY_LEN;
+}
+
+enum mp_status mp_stat_reply_get(const void *p, size_t len, struct mp_stat_reply *m)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_STAT_REPLY_LEN)
+		return MP_EPROTO;
+	m->pool_bytes = get_le64(b);
+	m->reserved_bytes = get_le64(b + 8);
+	m->stored_bytes = get_le64(b + 16);
+	m->regions = get_le64(b + 24);
+	m->reads = get_le64(b + 32);
+	m->writes = get_le64(b + 40);
+	m->errors = get_le64(b + 48);
+	return MP_OK;
+}
+
+const char *mp_op_name(unsigned op)
+{
+	static const char *const names[] = {"?", "HELLO", "OPEN", "CLOSE", "READ", "WRITE", "STAT"};
+
+	op &= ~MP_REPLY;
+	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "unknown";
+}
+
+const char *mp_status_name(unsigned status)
+{
+	static const char *const names[] = {
+		"ok",
+		"protocol error",
+		"unknown op",
+		"invalid argument",
+		"too big",
+		"out of range",
+		"permission denied",
+		"no such region",
+		"stale epoch",
+		"region moved (redirect)",
+		"pool full",
+		"HELLO first",
+		"server I/O error",
+	};
+
+	return status <= MP_STATUS_MAX ? names[status] : "unknown status";
+}
