@@ -15,17 +15,18 @@ Q        ?= @
 
 # Two builds of every host program: release (-O2) and asan (ASan+UBSan, used by make test).
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
-BASE_CFLAGS := -std=gnu11 $(WARN) -g -D_GNU_SOURCE -Ilib -Ivmm -MMD -MP \
+BASE_CFLAGS := -std=gnu11 $(WARN) -g -D_GNU_SOURCE -Ilib -Ivmm -Ihypervisor -MMD -MP \
 	$(shell pkg-config --cflags libfdt 2>/dev/null)
 release_CFLAGS := -O2 -D_FORTIFY_SOURCE=2
 asan_CFLAGS    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 release_LDFLAGS :=
 asan_LDFLAGS    := -fsanitize=address,undefined
-LIBS     := -lfdt -lpthread
+LIBS     := -lfdt -lfabric -lpthread
 
 LIB_SRCS := $(wildcard lib/*.c)
 VMM_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c))
+MMON_SRCS := $(filter-out hypervisor/mmon_main.c,$(wildcard hypervisor/mmon_*.c))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_TOOL_SRCS := $(wildcard tests/bench/*.c)
 
@@ -50,11 +51,18 @@ $(BUILD)/$(1)/liblego.a: $(LIB_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
 $(BUILD)/$(1)/libvmm.a: $(VMM_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
 	$(Q)rm -f $$@ && ar rcs $$@ $$^
 
+$(BUILD)/$(1)/libmmon.a: $(MMON_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+
 $(BUILD)/$(1)/bin/lego-vmm: $(BUILD)/$(1)/obj/vmm/main.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
 
-$(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/liblego.a
+$(BUILD)/$(1)/bin/lego-mmon: $(BUILD)/$(1)/obj/hypervisor/mmon_main.o $(BUILD)/$(1)/libmmon.a $(BUILD)/$(1)/liblego.a
+	@mkdir -p $$(@D)
+	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
+
+$(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/libmmon.a $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) -lcmocka
 
@@ -65,7 +73,7 @@ endef
 $(eval $(call variant,release))
 $(eval $(call variant,asan))
 
-PROGRAMS := lego-vmm
+PROGRAMS := lego-vmm lego-mmon
 RELEASE_BINS := $(PROGRAMS:%=$(BUILD)/release/bin/%)
 ASAN_BINS := $(PROGRAMS:%=$(BUILD)/asan/bin/%)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/unit/%)

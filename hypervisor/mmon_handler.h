@@ -1,0 +1,30 @@
+/* mmon_handler.h: one memory-protocol request in, one reply out (no I/O here, so every
+ * malformed input can be tested without a network). */
+#ifndef LEGO_MMON_HANDLER_H
+#define LEGO_MMON_HANDLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mem_proto.h"
+#include "mmon_pool.h"
+
+/* What the server knows about one connection. */
+struct mmon_session {
+	bool hello;
+	uint64_t vnode;
+	char client[MP_NAME_LEN + 1];
+	const char *peer;   /* for log lines */
+	const char *server; /* this server's name */
+	bool rma;	    /* offer RMA reads */
+	uint64_t bad_requests;
+};
+
+/* Handle req[0..len) (len may exceed what arrived when the transport cut an oversized
+ * message: pass truncated = true), write the reply into reply (capacity MP_MAX_MSG) and
+ * return its length. Never fails: bad input gets an error reply and a log line. */
+size_t mmon_handle(struct mmon_pool *pool, struct mmon_session *s, const void *req, size_t len,
+		   bool truncated, void *reply);
+
+#endif

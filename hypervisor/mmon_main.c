@@ -1,0 +1,296 @@
+/* mmon_main.c: lego-mmon, the memory server: options, listener, one thread per connection. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fabric.h"
+#include "log.h"
+#include "mem_proto.h"
+#include "mmon_handler.h"
+#include "mmon_pool.h"
+#include "parse.h"
+
+#define EXIT_USAGE 64
+#define POLL_MS	   200
+
+struct options {
+	char host[256];
+	char port[16];
+	const char *name;
+	const char *provider;
+	const char *port_file;
+	uint64_t pool;
+	bool rma;
+};
+
+struct conn_thread {
+	pthread_t thread;
+	struct fab_conn *conn;
+	atomic_bool done;
+	struct conn_thread *next;
+};
+
+static atomic_bool stopping;
+static struct mmon_pool pool;
+static struct options opts;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: lego-mmon [options]\n"
+		"Memory server: holds vNodes' guest memory (vRegions) in a pool and serves page\n"
+		"reads and write-backs to lego-vmm pagers over libfabric.\n"
+		"\n"
+		"  -l, --listen HOST:PORT  address to serve (default 127.0.0.1:7410; port 0 picks "
+		"one)\n"
+		"  -p, --pool SIZE         pool capacity for vRegions, e.g. 4G (default 1G)\n"
+		"  -n, --name NAME         server name in logs and replies (default mmon-PORT)\n"
+		"      --provider NAME     libfabric provider (default $LEGO_FABRIC_PROVIDER or "
+		"tcp)\n"
+		"      --no-rma            serve page reads by messages only\n"
+		"      --port-file PATH    write the bound port to PATH once listening\n"
+		"  -v, --verbose           debug log lines\n"
+		"  -q, --quiet             warnings and errors only\n"
+		"  -h, --help              this text\n"
+		"  -V, --version           version\n"
+		"\n"
+		"SIGINT or SIGTERM shut it down cleanly; region contents are not kept.\n");
+}
+
+static int bad_usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "lego-mmon: %s '%s'\nTry 'lego-mmon --help'.\n", what, arg);
+	return EXIT_USAGE;
+}
+
+/* HOST:PORT or [V6HOST]:PORT. */
+static int split_hostport(const char *text, char *host, size_t hlen, char *port, size_t plen)
+{
+	const char *colon = strrchr(text, ':');
+	const char *h = text;
+	size_t n;
+	uint64_t v;
+
+	if (!colon || parse_uint(colon + 1, 0, 65535, &v))
+		return -1;
+	n = (size_t)(colon - text);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if (n == 0 || n >= hlen)
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	snprintf(port, plen, "%llu", (unsigned long long)v);
+	return 0;
+}
+
+static int parse_options(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"pool", required_argument, NULL, 'p'},
+		{"name", required_argument, NULL, 'n'},
+		{"provider", required_argument, NULL, 'P'},
+		{"no-rma", no_argument, NULL, 'R'},
+		{"port-file", required_argument, NULL, 'F'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	snprintf(opts.host, sizeof(opts.host), "127.0.0.1");
+	snprintf(opts.port, sizeof(opts.port), "7410");
+	opts.pool = 1ULL << 30;
+	opts.rma = true;
+	opts.provider = fab_default_provider();
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":l:p:n:vqhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			if (split_hostport(optarg, opts.host, sizeof(opts.host), opts.port,
+					   sizeof(opts.port)))
+				return bad_usage("--listen must be HOST:PORT, not", optarg);
+			break;
+		case 'p':
+			if (parse_size(optarg, &opts.pool) || opts.pool < MP_PAGE_SIZE)
+				return bad_usage("--pool is not a size of at least 4K:", optarg);
+			break;
+		case 'n':
+			if (!*optarg || strlen(optarg) > MP_NAME_LEN)
+				return bad_usage("--name must be 1..32 characters:", optarg);
+			opts.name = optarg;
+			break;
+		case 'P':
+			opts.provider = optarg;
+			break;
+		case 'R':
+			opts.rma = false;
+			break;
+		case 'F':
+			opts.port_file = optarg;
+			break;
+		case 'v':
+			log_set_level(LOG_DEBUG);
+			break;
+		case 'q':
+			log_set_level(LOG_WARN);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("lego-mmon (lego) memory protocol %d\n", MP_VERSION);
+			return 0;
+		case ':':
+			return bad_usage("option needs a value:", argv[optind - 1]);
+		default:
+			return bad_usage("unknown option", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return bad_usage("unexpected argument", argv[optind]);
+	return -1;
+}
+
+static void *serve_conn(void *arg)
+{
+	struct conn_thread *t = arg;
+	struct fab_conn *c = t->conn;
+	struct mmon_session s = {.peer = fab_peer(c), .server = opts.name, .rma = opts.rma};
+
+	while (!atomic_load(&stopping)) {
+		size_t len = 0, out;
+		int rc = fab_recv_wait(c, POLL_MS, &len);
+
+		if (rc == -ETIMEDOUT)
+			continue;
+		if (rc && rc != -EMSGSIZE)
+			break;
+		/* Copy out before reposting: the receive buffer is reused at once. */
+		out = mmon_handle(&pool, &s, fab_rbuf(c), rc ? fab_bufsize(c) : len,
+				  rc == -EMSGSIZE, fab_sbuf(c));
+		if (fab_post_recv(c) || fab_send(c, out, 5000))
+			break;
+	}
+	if (s.hello)
+		log_info("%s: vNode %llu disconnected%s", s.peer, (unsigned long long)s.vnode,
+			 s.bad_requests ? " (after refused requests)" : "");
+	atomic_store(&t->done, true);
+	return NULL;
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&stopping, true);
+}
+
+/* Join finished connection threads (all of them when all is set). */
+static void reap(struct conn_thread **list, bool all)
+{
+	struct conn_thread **pp = list;
+
+	while (*pp) {
+		struct conn_thread *t = *pp;
+
+		if (all || atomic_load(&t->done)) {
+			pthread_join(t->thread, NULL);
+			fab_close(t->conn);
+			*pp = t->next;
+			free(t);
+		} else {
+			pp = &t->next;
+		}
+	}
+}
+
+static int write_port_file(const char *path, const char *port)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%s\n", port) < 0 || fclose(f) || rename(tmp, path)) {
+		log_error("cannot write port file '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+	struct conn_thread *threads = NULL;
+	struct fab_listener *l;
+	struct mp_stat_reply st;
+	char name[MP_NAME_LEN + 1];
+	int rc;
+
+	log_init("lego-mmon");
+	rc = parse_options(argc, argv);
+	if (rc >= 0)
+		return rc;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (fab_listen(opts.provider, opts.host, opts.port, &l))
+		return 1;
+	if (!opts.name) {
+		snprintf(name, sizeof(name), "mmon-%s", fab_listener_port(l));
+		opts.name = name;
+	}
+	mmon_pool_init(&pool, opts.pool, (uint64_t)time(NULL) ^ (uint64_t)getpid(),
+		       opts.rma ? fab_listener_domain(l) : NULL);
+	if (opts.port_file && write_port_file(opts.port_file, fab_listener_port(l))) {
+		fab_listener_close(l);
+		return 1;
+	}
+	log_info("%s: serving %llu MiB on %s:%s (provider %s, RMA %s)", opts.name,
+		 (unsigned long long)(opts.pool >> 20), opts.host, fab_listener_port(l),
+		 opts.provider, opts.rma ? "on" : "off");
+	while (!atomic_load(&stopping)) {
+		struct fab_conn *c;
+		struct conn_thread *t;
+
+		rc = fab_accept(l, MP_MAX_MSG, POLL_MS, &c);
+		reap(&threads, false);
+		if (rc == -EAGAIN || rc == -EINTR)
+			continue;
+		if (rc) {
+			log_warn("accept failed: %s", strerror(-rc));
+			continue;
+		}
+		t = calloc(1, sizeof(*t));
+		if (!t || (t->conn = c, pthread_create(&t->thread, NULL, serve_conn, t))) {
+			log_error("cannot start a thread for %s", fab_peer(c));
+			fab_close(c);
+			free(t);
+			continue;
+		}
+		t->next = threads;
+		threads = t;
+	}
+	log_info("%s: shutting down", opts.name);
+	reap(&threads, true);
+	mmon_pool_stat(&pool, &st);
+	log_info("%s: served %llu reads, %llu writes, refused %llu requests; %llu regions "
+		 "dropped",
+		 opts.name, (unsigned long long)st.reads, (unsigned long long)st.writes,
+		 (unsigned long long)st.errors, (unsigned long long)st.regions);
+	mmon_pool_destroy(&pool);
+	fab_listener_close(l);
+	return 0;
+}

@@ -1,0 +1,258 @@
+/* mmon_pool.c: region table, capacity accounting and checked page copies. */
+#include "mmon_pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "fabric.h"
+#include "log.h"
+
+void mmon_pool_init(struct mmon_pool *p, uint64_t bytes, uint64_t handle_seed,
+		    struct fab_domain *rma)
+{
+	memset(p, 0, sizeof(*p));
+	pthread_rwlock_init(&p->lock, NULL);
+	p->bytes = bytes;
+	/* Handles start at a per-run random point so a stale client cannot hit a new region. */
+	p->next_handle = (handle_seed << 20) | 1;
+	p->rma = rma;
+}
+
+static void region_free_memory(struct mmon_region *r)
+{
+	fab_mr_close(r->mr);
+	r->mr = NULL;
+	if (r->base)
+		munmap(r->base, r->size);
+	r->base = NULL;
+	free(r->stored);
+	r->stored = NULL;
+}
+
+void mmon_pool_destroy(struct mmon_pool *p)
+{
+	struct mmon_region *r = p->regions;
+
+	while (r) {
+		struct mmon_region *next = r->next;
+
+		region_free_memory(r);
+		free(r);
+		r = next;
+	}
+	pthread_rwlock_destroy(&p->lock);
+	memset(p, 0, sizeof(*p));
+}
+
+static struct mmon_region *find_handle(struct mmon_pool *p, uint64_t handle)
+{
+	for (struct mmon_region *r = p->regions; r; r = r->next)
+		if (r->handle == handle)
+			return r;
+	return NULL;
+}
+
+static struct mmon_region *find_index(struct mmon_pool *p, uint64_t vnode, uint32_t index)
+{
+	for (struct mmon_region *r = p->regions; r; r = r->next)
+		if (r->vnode == vnode && r->index == index && r->base)
+			return r;
+	return NULL;
+}
+
+static void fill_open_reply(const struct mmon_region *r, struct mp_open_reply *out)
+{
+	out->handle = r->handle;
+	out->epoch = r->epoch;
+	out->size = r->size;
+	out->rma_addr = r->rma_addr;
+	out->rma_key = r->rma_key;
+}
+
+enum mp_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode, const struct mp_open *req,
+			      struct mp_open_reply *out, const char **err)
+{
+	struct mmon_region *r;
+	enum mp_status st = MP_OK;
+
+	pthread_rwlock_wrlock(&p->lock);
+	r = find_index(p, vnode, req->index);
+	if (r) {
+		if (r->size != req->size) {
+			*err = "the region exists with another size";
+			st = MP_EINVAL;
+		} else {
+			fill_open_reply(r, out);
+		}
+		goto out;
+	}
+	if (!(req->flags & MP_OPEN_CREATE)) {
+		*err = "no such region and CREATE not set";
+		st = MP_ENOENT;
+		goto out;
+	}
+	if (req->size > p->bytes - p->reserved) {
+		*err = "the pool has no room for a region of this size";
+		st = MP_ENOSPC;
+		goto out;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r)
+		r->stored = calloc((req->size / MP_PAGE_SIZE + 63) / 64, sizeof(uint64_t));
+	if (r && r->stored) {
+		/* Sparse: pages cost memory only once written. */
+		r->base = mmap(NULL, req->size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (r->base == MAP_FAILED)
+			r->base = NULL;
+	}
+	if (!r || !r->stored || !r->base) {
+		if (r)
+			free(r->stored);
+		free(r);
+		*err = "the server cannot map memory for the region";
+		st = MP_EIO;
+		goto out;
+	}
+	r->vnode = vnode;
+	r->index = req->index;
+	r->size = req->size;
+	r->epoch = 1;
+	r->handle = p->next_handle++;
+	if (p->rma && fab_mr_reg(p->rma, r->base, r->size, &r->mr, &r->rma_addr, &r->rma_key)) {
+		log_warn("region %llx: RMA registration failed; it is served by messages only",
+			 (unsigned long long)r->handle);
+		r->mr = NULL;
+	}
+	if (!r->mr)
+		r->rma_addr = r->rma_key = 0;
+	r->next = p->regions;
+	p->regions = r;
+	p->reserved += r->size;
+	p->nregions++;
+	fill_open_reply(r, out);
+	if (!r->mr)
+		out->rma_key = out->rma_addr = 0;
+out:
+	pthread_rwlock_unlock(&p->lock);
+	return st;
+}
+
+/* The checks every access to an existing region makes, in the order a client can act on. */
+static enum mp_status check_access(struct mmon_region *r, uint64_t vnode, uint64_t epoch,
+				   const char **err)
+{
+	if (!r) {
+		*err = "no such region handle";
+		return MP_ENOENT;
+	}
+	if (r->vnode != vnode) {
+		*err = "the region belongs to another vNode";
+		return MP_EACCES;
+	}
+	if (!r->base) {
+		*err = r->moved_to;
+		return MP_EREDIRECT;
+	}
+	if (r->epoch != epoch) {
+		*err = "epoch mismatch: reopen the region";
+		return MP_ESTALE;
+	}
+	return MP_OK;
+}
+
+enum mp_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode, const struct mp_close *req,
+			       const char **err)
+{
+	struct mmon_region **pp, *r;
+	enum mp_status st;
+
+	pthread_rwlock_wrlock(&p->lock);
+	r = find_handle(p, req->handle);
+	st = check_access(r, vnode, req->epoch, err);
+	if (st == MP_OK) {
+		for (pp = &p->regions; *pp != r; pp = &(*pp)->next)
+			;
+		*pp = r->next;
+		p->reserved -= r->size;
+		p->nregions--;
+		for (uint64_t i = 0; i < (r->size / MP_PAGE_SIZE + 63) / 64; i++)
+			p->stored_pages -= (uint64_t)__builtin_popcountll(r->stored[i]);
+		region_free_memory(r);
+		free(r);
+	}
+	pthread_rwlock_unlock(&p->lock);
+	return st;
+}
+
+enum mp_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode, const struct mp_io *io, void *data,
+			    int write, const char **err)
+{
+	uint64_t len = (uint64_t)io->npages * MP_PAGE_SIZE;
+	struct mmon_region *r;
+	enum mp_status st;
+
+	pthread_rwlock_rdlock(&p->lock);
+	r = find_handle(p, io->handle);
+	st = check_access(r, vnode, io->epoch, err);
+	if (st == MP_OK && (io->offset >= r->size || len > r->size - io->offset)) {
+		*err = "pages outside the region";
+		st = MP_ERANGE;
+	}
+	if (st == MP_OK && write) {
+		uint64_t first = io->offset / MP_PAGE_SIZE, added = 0;
+
+		memcpy(r->base + io->offset, data, len);
+		for (uint64_t pg = first; pg < first + io->npages; pg++) {
+			uint64_t bit = 1ULL << (pg % 64);
+			uint64_t old =
+				__atomic_fetch_or(&r->stored[pg / 64], bit, __ATOMIC_RELAXED);
+
+			added += !(old & bit);
+		}
+		__atomic_fetch_add(&p->stored_pages, added, __ATOMIC_RELAXED);
+		atomic_fetch_add(&p->writes, 1);
+	} else if (st == MP_OK) {
+		memcpy(data, r->base + io->offset, len);
+		atomic_fetch_add(&p->reads, 1);
+	}
+	pthread_rwlock_unlock(&p->lock);
+	return st;
+}
+
+enum mp_status mmon_pool_release(struct mmon_pool *p, uint64_t handle, const char *new_owner)
+{
+	struct mmon_region *r;
+	enum mp_status st = MP_OK;
+
+	pthread_rwlock_wrlock(&p->lock);
+	r = find_handle(p, handle);
+	if (!r || !r->base) {
+		st = MP_ENOENT;
+	} else {
+		p->reserved -= r->size;
+		for (uint64_t i = 0; i < (r->size / MP_PAGE_SIZE + 63) / 64; i++)
+			p->stored_pages -= (uint64_t)__builtin_popcountll(r->stored[i]);
+		p->nregions--;
+		region_free_memory(r);
+		snprintf(r->moved_to, sizeof(r->moved_to), "%s", new_owner);
+	}
+	pthread_rwlock_unlock(&p->lock);
+	return st;
+}
+
+void mmon_pool_stat(struct mmon_pool *p, struct mp_stat_reply *out)
+{
+	pthread_rwlock_rdlock(&p->lock);
+	out->pool_bytes = p->bytes;
+	out->reserved_bytes = p->reserved;
+	out->stored_bytes = __atomic_load_n(&p->stored_pages, __ATOMIC_RELAXED) * MP_PAGE_SIZE;
+	out->regions = p->nregions;
+	pthread_rwlock_unlock(&p->lock);
+	out->reads = atomic_load(&p->reads);
+	out->writes = atomic_load(&p->writes);
+	out->errors = atomic_load(&p->errors);
+}
