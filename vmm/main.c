@@ -8,23 +8,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "blk_backend.h"
+#include "control_sock.h"
 #include "debug_exit.h"
 #include "elf_loader.h"
 #include "fdt_build.h"
+#include "fabric.h"
 #include "log.h"
+#include "pager.h"
 #include "parse.h"
+#include "remote_mem.h"
 #include "serial.h"
 #include "virtio_blk.h"
 #include "vm.h"
 #include "vmm_stats.h"
 #include "x86_boot.h"
 
-#define MAX_DISKS   8
-#define DEFAULT_MEM (256ULL << 20)
+#define MAX_DISKS	      8
+#define DEFAULT_MEM	      (256ULL << 20)
+#define DEFAULT_REGION	      (1ULL << 30)
+#define MIN_CACHE	      (1ULL << 20)
+#define DEFAULT_TIMEOUT_MS    5000
+#define DEFAULT_PAGER_THREADS 2
 
 struct disk_opt {
 	const char *path;
@@ -40,6 +50,13 @@ struct options {
 	int cpus;
 	int nr_disks;
 	struct disk_opt disks[MAX_DISKS];
+	/* remote memory: on when at least one --mmon is given */
+	struct rm_config rm;
+	uint64_t cache;
+	int pager_threads;
+	bool no_prefetch, keep_regions;
+	const char *control;
+	char client_name[MP_NAME_LEN + 1];
 };
 
 static void usage(FILE *f)
@@ -57,6 +74,25 @@ static void usage(FILE *f)
 		"  -d, --disk PATH[,ro]   virtio-blk disk backed by a file; repeat for more (max "
 		"%d)\n"
 		"      --console PATH     write the guest console to PATH instead of stdout\n"
+		"\n"
+		"Remote memory (guest RAM lives on lego-mmon memory servers):\n"
+		"      --mmon HOST:PORT   a memory server; repeat to spread vRegions (max %d)\n"
+		"      --region-size SIZE vRegion size (multiple of 2 MiB; default 1G)\n"
+		"      --cache SIZE       ExCache: most guest RAM resident here (default: all of "
+		"it;\n"
+		"                         at least 1M)\n"
+		"      --pager-threads N  fault-serving threads (1..%d; default %d)\n"
+		"      --no-prefetch      fetch only the faulting page, even when sequential\n"
+		"      --no-rma           fetch pages by messages, not one-sided RMA reads\n"
+		"      --provider NAME    libfabric provider (default $LEGO_FABRIC_PROVIDER or "
+		"tcp)\n"
+		"      --mmon-timeout MS  a memory server silent this long is lost (default "
+		"%d)\n"
+		"      --vnode-id N       the vNode's id on the servers (default: random)\n"
+		"      --keep-regions     leave the vRegions on the servers at exit\n"
+		"      --control PATH     UNIX socket answering 'stats' and 'flush' while "
+		"running\n"
+		"\n"
 		"      --stats PATH       write run statistics as JSON to PATH at exit\n"
 		"  -v, --verbose          debug log lines\n"
 		"  -q, --quiet            warnings and errors only\n"
@@ -66,7 +102,8 @@ static void usage(FILE *f)
 		"Exit status: the value the guest writes to port 0x%x (0..255); %d for a bad\n"
 		"command line; %d when the VMM cannot run the guest or the guest crashes.\n",
 		(unsigned long long)(LEGO_MEM_MIN >> 20), (unsigned long long)(LEGO_MEM_MAX >> 30),
-		LEGO_MAX_VCPUS, MAX_DISKS, LEGO_PORT_DEBUG_EXIT, VMM_EXIT_USAGE, VMM_EXIT_FAILURE);
+		LEGO_MAX_VCPUS, MAX_DISKS, RM_MAX_SERVERS, PAGER_MAX_THREADS, DEFAULT_PAGER_THREADS,
+		DEFAULT_TIMEOUT_MS, LEGO_PORT_DEBUG_EXIT, VMM_EXIT_USAGE, VMM_EXIT_FAILURE);
 }
 
 __attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
@@ -85,13 +122,31 @@ __attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"kernel", required_argument, NULL, 'k'}, {"mem", required_argument, NULL, 'm'},
-		{"cpus", required_argument, NULL, 'c'},	  {"append", required_argument, NULL, 'a'},
-		{"disk", required_argument, NULL, 'd'},	  {"console", required_argument, NULL, 'C'},
-		{"stats", required_argument, NULL, 'S'},  {"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},	  {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},	  {NULL, 0, NULL, 0},
+		{"kernel", required_argument, NULL, 'k'},
+		{"mem", required_argument, NULL, 'm'},
+		{"cpus", required_argument, NULL, 'c'},
+		{"append", required_argument, NULL, 'a'},
+		{"disk", required_argument, NULL, 'd'},
+		{"console", required_argument, NULL, 'C'},
+		{"stats", required_argument, NULL, 'S'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{"mmon", required_argument, NULL, 'M'},
+		{"region-size", required_argument, NULL, 'R'},
+		{"cache", required_argument, NULL, 'X'},
+		{"pager-threads", required_argument, NULL, 'T'},
+		{"no-prefetch", no_argument, NULL, 'N'},
+		{"no-rma", no_argument, NULL, 'A'},
+		{"provider", required_argument, NULL, 'P'},
+		{"mmon-timeout", required_argument, NULL, 'O'},
+		{"vnode-id", required_argument, NULL, 'I'},
+		{"keep-regions", no_argument, NULL, 'K'},
+		{"control", required_argument, NULL, 'Z'},
+		{NULL, 0, NULL, 0},
 	};
+	char host[256], port[16];
 	uint64_t v;
 	int c;
 
@@ -99,6 +154,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->mem = DEFAULT_MEM;
 	o->cpus = 1;
 	o->append = "";
+	o->rm.region_size = DEFAULT_REGION;
+	o->rm.timeout_ms = DEFAULT_TIMEOUT_MS;
+	o->rm.use_rma = true;
+	o->rm.provider = fab_default_provider();
+	o->pager_threads = DEFAULT_PAGER_THREADS;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":k:m:c:a:d:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -157,6 +217,61 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'S':
 			o->stats = optarg;
 			break;
+		case 'M':
+			if (o->rm.nr_servers == RM_MAX_SERVERS)
+				return bad_usage("too many --mmon options (at most %d)",
+						 RM_MAX_SERVERS);
+			if (rm_parse_server(optarg, host, sizeof(host), port, sizeof(port)))
+				return bad_usage("--mmon '%s' is not HOST:PORT", optarg);
+			o->rm.servers[o->rm.nr_servers++] = optarg;
+			break;
+		case 'R':
+			if (parse_size(optarg, &v) || v == 0 || v % (2ULL << 20) ||
+			    v > MP_REGION_MAX)
+				return bad_usage(
+					"--region-size '%s' must be a multiple of 2 MiB up "
+					"to 1T",
+					optarg);
+			o->rm.region_size = v;
+			break;
+		case 'X':
+			if (parse_size(optarg, &v) || v < MIN_CACHE)
+				return bad_usage("--cache '%s' is not a size of at least 1M",
+						 optarg);
+			o->cache = v & ~4095ULL;
+			break;
+		case 'T':
+			if (parse_uint(optarg, 1, PAGER_MAX_THREADS, &v))
+				return bad_usage("--pager-threads '%s' must be 1..%d", optarg,
+						 PAGER_MAX_THREADS);
+			o->pager_threads = (int)v;
+			break;
+		case 'N':
+			o->no_prefetch = true;
+			break;
+		case 'A':
+			o->rm.use_rma = false;
+			break;
+		case 'P':
+			o->rm.provider = optarg;
+			break;
+		case 'O':
+			if (parse_uint(optarg, 100, 3600000, &v))
+				return bad_usage("--mmon-timeout '%s' must be 100..3600000 ms",
+						 optarg);
+			o->rm.timeout_ms = (int)v;
+			break;
+		case 'I':
+			if (parse_uint(optarg, 1, UINT64_MAX, &v))
+				return bad_usage("--vnode-id '%s' must be a number from 1", optarg);
+			o->rm.vnode = v;
+			break;
+		case 'K':
+			o->keep_regions = true;
+			break;
+		case 'Z':
+			o->control = optarg;
+			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
 			break;
@@ -179,6 +294,15 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
 	if (!o->kernel)
 		return bad_usage("no guest image given (--kernel IMAGE)");
+	if (!o->rm.nr_servers && (o->cache || o->keep_regions || o->rm.vnode))
+		return bad_usage("--cache, --keep-regions and --vnode-id need --mmon");
+	if (!o->cache || o->cache > o->mem)
+		o->cache = o->mem;
+	while (!o->rm.vnode)
+		if (getrandom(&o->rm.vnode, sizeof(o->rm.vnode), 0) != sizeof(o->rm.vnode))
+			o->rm.vnode = (uint64_t)getpid() << 16 | (uint64_t)time(NULL);
+	snprintf(o->client_name, sizeof(o->client_name), "lego-vmm-%d", (int)getpid());
+	o->rm.client_name = o->client_name;
 	return -1;
 }
 
@@ -322,12 +446,34 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
+/* Guest RAM on memory servers: connect, open the vRegions, start the pager. */
+static int start_remote_memory(const struct options *o, struct vm *vm, struct remote_mem *rm,
+			       struct pager **pg)
+{
+	struct pager_config pc = {
+		.cache_bytes = o->cache, .threads = o->pager_threads, .prefetch = !o->no_prefetch};
+
+	if (remote_mem_open(rm, &o->rm, o->mem, o->pager_threads + 1)) {
+		log_error("remote memory: %s", rm->error);
+		return -1;
+	}
+	log_info("remote memory: vNode %llu, %d vRegion(s) of up to %llu MiB on %d server(s)",
+		 (unsigned long long)rm->vnode, rm->nr_regions,
+		 (unsigned long long)(rm->region_size >> 20), rm->nr_servers);
+	return pager_start(pg, vm, rm, &pc);
+}
+
 static int run_vnode(const struct options *o)
 {
 	struct vm vm;
 	struct devices dev;
 	struct fdt_params fp;
 	struct vmm_stats stats;
+	struct remote_mem rm;
+	struct pager *pg = NULL;
+	struct control_sock *cs = NULL;
+	bool remote = o->rm.nr_servers > 0;
+	char pager_json[1536] = "";
 	uint64_t entry = 0;
 	void *fdt;
 	int status = VMM_EXIT_FAILURE, err;
@@ -336,9 +482,21 @@ static int run_vnode(const struct options *o)
 
 	memset(&dev, 0, sizeof(dev));
 	memset(&fp, 0, sizeof(fp));
+	memset(&rm, 0, sizeof(rm));
+	/* Before any thread exists, so that only the signal thread takes these. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	vmm_stats_start(&stats);
 	if (vm_init(&vm, o->mem))
 		return VMM_EXIT_FAILURE;
+	/* The pager must serve guest RAM before anything (the loader first) touches it. */
+	if (remote && start_remote_memory(o, &vm, &rm, &pg))
+		goto out;
+	if (o->control && control_sock_start(&cs, o->control, o->rm.vnode, pg))
+		goto out;
 	/* Everything that can be checked without KVM comes first. */
 	if (load_image(&vm, o->kernel, &entry) || x86_setup_boot_tables(&vm.mem))
 		goto out;
@@ -358,23 +516,31 @@ static int run_vnode(const struct options *o)
 		goto out;
 	}
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	pthread_create(&sig_thread, NULL, signal_thread, &vm);
 	pthread_detach(sig_thread);
 
-	log_info("vNode: %d vCPU(s), %llu MiB RAM, %d disk(s), image '%s'", o->cpus,
-		 (unsigned long long)(o->mem >> 20), o->nr_disks, o->kernel);
+	log_info("vNode: %d vCPU(s), %llu MiB RAM%s, %d disk(s), image '%s'", o->cpus,
+		 (unsigned long long)(o->mem >> 20), remote ? " (remote)" : "", o->nr_disks,
+		 o->kernel);
 	status = vm_run(&vm);
 	log_info("vNode ended with status %d", status);
+	if (pg) {
+		struct pager_stats pst;
+
+		pager_get_stats(pg, &pst);
+		pager_log_stats(&pst);
+		pager_stats_json(&pst, pager_json, sizeof(pager_json));
+	}
 	if (o->stats)
-		vmm_stats_write(&stats, &vm, dev.serial.bytes_out, o->stats);
+		vmm_stats_write(&stats, &vm, dev.serial.bytes_out, pg ? pager_json : NULL,
+				o->stats);
 out:
+	control_sock_stop(cs);
 	destroy_devices(&dev);
+	pager_stop(pg);
 	vm_destroy(&vm);
+	if (remote && rm.regions)
+		remote_mem_close(&rm, !o->keep_regions);
 	return status;
 }
 

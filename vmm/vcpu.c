@@ -182,6 +182,9 @@ static void *vcpu_thread(void *arg)
 			vm_stop(vm, VMM_EXIT_FAILURE);
 			break;
 		}
+		/* Once stopping (e.g. memory lost), no exit may reach a device. */
+		if (atomic_load(&vm->stopping))
+			break;
 		if (!vcpu_handle_exit(v))
 			break;
 	}

@@ -54,7 +54,7 @@ uint64_t vmm_stats_guest_resident_kib(const struct guest_mem *mem)
 }
 
 int vmm_stats_write(const struct vmm_stats *s, const struct vm *vm, uint64_t console_bytes,
-		    const char *path)
+		    const char *pager_json, const char *path)
 {
 	struct timespec now;
 	uint64_t io = 0, mmio = 0, rss = rss_kib(), guest = vmm_stats_guest_resident_kib(&vm->mem);
@@ -76,11 +76,13 @@ int vmm_stats_write(const struct vmm_stats *s, const struct vm *vm, uint64_t con
 	fprintf(f,
 		"{\"run_ms\": %.3f, \"vcpus\": %d, \"mem_mib\": %llu, \"exits_io\": %llu, "
 		"\"exits_mmio\": %llu, \"console_bytes\": %llu, \"rss_kib\": %llu, "
-		"\"guest_resident_kib\": %llu, \"vmm_overhead_kib\": %lld, \"exit_status\": %d}\n",
+		"\"guest_resident_kib\": %llu, \"vmm_overhead_kib\": %lld, \"exit_status\": %d, "
+		"\"pager\": %s}\n",
 		run_ms, vm->nr_vcpus, (unsigned long long)(vm->mem.size >> 20),
 		(unsigned long long)io, (unsigned long long)mmio, (unsigned long long)console_bytes,
 		(unsigned long long)rss, (unsigned long long)guest,
-		(long long)rss - (long long)guest, vm->exit_status);
+		(long long)rss - (long long)guest, vm->exit_status,
+		pager_json ? pager_json : "null");
 	if (fclose(f)) {
 		log_error("cannot write statistics to '%s': %s", path, strerror(errno));
 		return -1;

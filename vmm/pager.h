@@ -1,0 +1,58 @@
+/* pager.h: the ExCache: guest RAM registered with userfaultfd, served from memory servers.
+ *
+ * Missing pages are fetched from the region's owner (or zero-filled locally when never
+ * written back) and installed write-protected; the first write to a page raises a
+ * write-protect fault that marks it dirty. This sees every write: the guest's (through
+ * KVM) and the VMM's own (device emulation, image loading). Over the cache budget, the
+ * oldest resident pages are evicted: dirty ones are write-protected again, written back,
+ * then dropped.
+ */
+#ifndef LEGO_PAGER_H
+#define LEGO_PAGER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "remote_mem.h"
+
+#define PAGER_MAX_THREADS (RM_MAX_CHANNELS - 1) /* the last channel is the flusher's */
+
+struct vm;
+struct pager;
+
+struct pager_config {
+	uint64_t cache_bytes; /* ExCache budget */
+	int threads;	      /* fault-serving threads, 1..PAGER_MAX_THREADS */
+	bool prefetch;	      /* widen faults on sequential access */
+};
+
+struct pager_stats {
+	uint64_t faults;	 /* missing-page faults served */
+	uint64_t wp_faults;	 /* first writes to resident pages */
+	uint64_t remote_fetches; /* READ requests / RMA reads */
+	uint64_t pages_fetched;
+	uint64_t zero_fills; /* pages installed as zeros without a round trip */
+	uint64_t prefetched; /* pages installed ahead of a fault */
+	uint64_t evictions;
+	uint64_t writebacks; /* pages written back */
+	uint64_t bytes_in, bytes_out;
+	uint64_t resident_pages, dirty_pages, cache_pages;
+	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns;
+};
+
+/* Register guest RAM with userfaultfd and start the threads; before anything touches
+ * guest RAM. Returns 0 or -1 after logging why. */
+int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
+		const struct pager_config *cfg);
+/* Stop the threads and unregister; guest RAM must no longer be in use. */
+void pager_stop(struct pager *pg);
+/* Write every dirty page back (pages stay resident and clean); for a vNode that is about
+ * to move or that wants its memory safe on the servers. Returns pages written or -1. */
+int64_t pager_flush(struct pager *pg);
+void pager_get_stats(struct pager *pg, struct pager_stats *st);
+/* The statistics as one JSON object (no newline); returns the length. */
+int pager_stats_json(const struct pager_stats *st, char *buf, size_t len);
+/* The statistics as one log line. */
+void pager_log_stats(const struct pager_stats *st);
+
+#endif
