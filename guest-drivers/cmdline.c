@@ -71,6 +71,46 @@ static int parse_run(const char *v, size_t len, struct guest_opts *o, char *err,
 	}
 }
 
+static const char *const mode_names[] = {
+	[MT_MODE_PATTERNS] = "patterns",
+	[MT_MODE_ZIPF] = "zipf",
+	[MT_MODE_KV] = "kv",
+	[MT_MODE_ALL] = "all",
+};
+
+static int parse_mode(const char *v, size_t len, struct guest_opts *o, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++) {
+		if (span_eq(v, len, mode_names[i])) {
+			o->memtest_mode = (enum memtest_mode)i;
+			return 0;
+		}
+	}
+	ksnprintf(err, errlen, "unknown memtest.mode '%.*s' (known: patterns, zipf, kv, all)",
+		  (int)len, v);
+	return -1;
+}
+
+static int parse_theta(const char *v, size_t len, struct guest_opts *o, char *err, size_t errlen)
+{
+	uint64_t val;
+
+	if (kparse_milli(v, len, &val)) {
+		ksnprintf(err, errlen,
+			  "memtest.theta='%.*s' is not a decimal with at most 3 fraction digits "
+			  "(e.g. 0.99)",
+			  (int)len, v);
+		return -1;
+	}
+	if (val > MEMTEST_MAX_THETA) {
+		ksnprintf(err, errlen, "memtest.theta=%.*s is out of range (0..%d)", (int)len, v,
+			  MEMTEST_MAX_THETA / 1000);
+		return -1;
+	}
+	o->memtest_theta = val;
+	return 0;
+}
+
 struct opt {
 	const char *key;
 	size_t field; /* offsetof the uint64_t in struct guest_opts */
@@ -83,6 +123,7 @@ struct opt {
 static const struct opt opts[] = {
 	{"memtest.size", FIELD(memtest_size), true, 4096, UINT64_MAX, 4096},
 	{"memtest.passes", FIELD(memtest_passes), false, 1, MEMTEST_MAX_PASSES, 1},
+	{"memtest.ops", FIELD(memtest_ops), false, 0, MEMTEST_MAX_OPS, 1},
 	{"blktest.size", FIELD(blktest_size), true, 512, UINT64_MAX, 512},
 	{"blktest.seed", FIELD(blktest_seed), false, 0, UINT64_MAX, 1},
 	{"blktest.qd", FIELD(blktest_qd), false, 1, CMDLINE_MAX_QD, 1},
@@ -106,6 +147,10 @@ static int parse_token(const char *t, size_t len, struct guest_opts *o, char *er
 	vlen = len - klen - 1;
 	if (span_eq(t, klen, "run"))
 		return parse_run(v, vlen, o, err, errlen);
+	if (span_eq(t, klen, "memtest.mode"))
+		return parse_mode(v, vlen, o, err, errlen);
+	if (span_eq(t, klen, "memtest.theta"))
+		return parse_theta(v, vlen, o, err, errlen);
 	for (unsigned i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		const struct opt *p = &opts[i];
 		uint64_t val;
@@ -141,6 +186,9 @@ int cmdline_parse(const char *cmdline, struct guest_opts *o, char *err, size_t e
 		.run = {WL_MEMTEST},
 		.memtest_size = MEMTEST_DEFAULT_SIZE,
 		.memtest_passes = 1,
+		.memtest_mode = MT_MODE_PATTERNS,
+		.memtest_ops = MEMTEST_DEFAULT_OPS,
+		.memtest_theta = MEMTEST_DEFAULT_THETA,
 		.blktest_size = 0,
 		.blktest_seed = 0,
 		.blktest_qd = BLKTEST_DEFAULT_QD,

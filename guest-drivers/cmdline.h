@@ -9,6 +9,10 @@
 
 enum workload { WL_MEMTEST, WL_BLKTEST, WL_EVIL };
 
+/* What memtest runs: the fill/verify patterns, the zipf hot-set pages, the kv hash
+ * tables, or all three in that order. */
+enum memtest_mode { MT_MODE_PATTERNS, MT_MODE_ZIPF, MT_MODE_KV, MT_MODE_ALL };
+
 struct guest_opts {
 	int nr_run;
 	enum workload run[CMDLINE_MAX_RUN];
@@ -18,6 +22,11 @@ struct guest_opts {
 	uint64_t blktest_seed;
 	uint64_t blktest_qd; /* requests in flight, 1..GBLK_MAX_QD */
 	uint64_t blktest_bs; /* bytes per request, multiple of 512 */
+
+	/* memtest.passes applies to the patterns, these to zipf and kv. */
+	enum memtest_mode memtest_mode;
+	uint64_t memtest_ops;	/* operations of zipf and of kv, split over the vCPUs */
+	uint64_t memtest_theta; /* zipf skew in thousandths, 0..MEMTEST_MAX_THETA */
 };
 
 #define MEMTEST_DEFAULT_SIZE (16ULL << 20)
@@ -28,10 +37,17 @@ struct guest_opts {
 #define CMDLINE_MAX_QD	     32
 #define MEMTEST_MAX_PASSES   1000000
 
+#define MEMTEST_DEFAULT_OPS   200000
+#define MEMTEST_MAX_OPS	      (1ULL << 40)
+#define MEMTEST_DEFAULT_THETA 990  /* 0.99, YCSB's default */
+#define MEMTEST_MAX_THETA     5000 /* 5.0: beyond, rank 0 takes (nearly) every access */
+
 /* Space-separated tokens:
  *   run=NAME[,NAME...]   memtest, blktest, evil (in that order; default run=memtest)
  *   memtest.size=SIZE memtest.passes=N blktest.size=SIZE blktest.seed=N blktest.qd=N
  *   blktest.bs=SIZE
+ *   memtest.mode=patterns|zipf|kv|all (default patterns) memtest.ops=N (default 200000)
+ *   memtest.theta=DECIMAL (zipf skew, 0..5, default 0.99)
  * Any other token, an unknown workload or a malformed value is an error: -1 with err. */
 int cmdline_parse(const char *cmdline, struct guest_opts *o, char *err, size_t errlen);
 const char *workload_name(enum workload w);

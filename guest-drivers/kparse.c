@@ -84,3 +84,36 @@ int kparse_size(const char *s, size_t len, uint64_t *out)
 	*out = v << shift;
 	return 0;
 }
+
+int kparse_milli(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t whole = 0, frac = 0;
+	unsigned digits = 0;
+	size_t i;
+
+	for (i = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+
+		if (whole > (UINT64_MAX / 1000 - d) / 10)
+			return -1;
+		whole = whole * 10 + d;
+	}
+	if (!i)
+		return -1;
+	if (i < len) {
+		if (s[i] != '.' || i + 1 == len)
+			return -1;
+		for (i++; i < len; i++) {
+			if (s[i] < '0' || s[i] > '9' || digits == 3)
+				return -1;
+			frac = frac * 10 + (unsigned)(s[i] - '0');
+			digits++;
+		}
+	}
+	for (; digits < 3; digits++)
+		frac *= 10;
+	if (whole > (UINT64_MAX - frac) / 1000)
+		return -1;
+	*out = whole * 1000 + frac;
+	return 0;
+}

@@ -13,4 +13,8 @@ int kparse_u64(const char *s, size_t len, uint64_t *out);
  * optionally followed by "iB" or "B"): "4096", "64K", "32M", "1GiB". -1 on overflow. */
 int kparse_size(const char *s, size_t len, uint64_t *out);
 
+/* A decimal with at most three fraction digits, in thousandths: "0.99" is 990, "2" is 2000.
+ * The guest has no floating point. Returns 0, or -1 if malformed or above 2^64 - 1. */
+int kparse_milli(const char *s, size_t len, uint64_t *out);
+
 #endif

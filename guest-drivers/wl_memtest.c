@@ -1,26 +1,17 @@
-/* wl_memtest.c: memtest: fill and verify patterns over free RAM, split across all vCPUs. */
+/* wl_memtest.c: memtest: fill and verify patterns over free RAM, split across all vCPUs; and
+ * memtest.mode=, which picks the patterns, the zipf and kv workloads, or all three. */
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "alloc.h"
 #include "console.h"
 #include "hash.h"
 #include "io.h"
 #include "lego_guest_abi.h"
+#include "mt_area.h"
 #include "perm.h"
 #include "smp.h"
 #include "timing.h"
 #include "workloads.h"
-
-#define MT_PAGE	       4096ULL
-#define MT_LINE	       64ULL
-#define MT_MAX_REPORTS 8
-
-struct mt_area {
-	int nr;
-	struct mem_range ext[BOOT_MAX_RAM]; /* page-aligned pieces, in logical order */
-	uint64_t bytes;
-};
 
 enum mt_order { MT_SEQ, MT_RAND_PAGE, MT_RAND_LINE };
 enum mt_value { MT_HASH, MT_WALK1, MT_WALK0, MT_ZERO, MT_ONES };
@@ -56,7 +47,6 @@ struct mt_job {
 static struct {
 	uint64_t errors;
 } __attribute__((aligned(64))) mt_errors[LEGO_MAX_VCPUS];
-static uint64_t mt_reported;
 
 static inline __attribute__((always_inline)) uint64_t expect(uint64_t addr, enum mt_value v,
 							     uint64_t seed)
@@ -74,14 +64,6 @@ static inline __attribute__((always_inline)) uint64_t expect(uint64_t addr, enum
 	default:
 		return ~0ULL;
 	}
-}
-
-static void mismatch(const struct mt_job *job, unsigned cpu, uint64_t addr, uint64_t want,
-		     uint64_t got)
-{
-	if (__atomic_fetch_add(&mt_reported, 1, __ATOMIC_RELAXED) < MT_MAX_REPORTS)
-		kprintf("memtest: %s: vCPU %u: mismatch at 0x%lx: expected 0x%016lx got 0x%016lx\n",
-			job->pat->name, cpu, addr, want, got);
 }
 
 static inline __attribute__((always_inline)) void fill_words(uint64_t pa, uint64_t pb,
@@ -104,7 +86,7 @@ static inline __attribute__((always_inline)) uint64_t check_words(const struct m
 
 		if (got != want) {
 			errors++;
-			mismatch(job, cpu, p, want, got);
+			mt_mismatch("memtest", job->pat->name, cpu, p, want, got);
 		}
 	}
 	return errors;
@@ -151,17 +133,6 @@ static uint64_t do_range(const struct mt_job *job, unsigned cpu, uint64_t pa, ui
 	return 0;
 }
 
-/* Physical address of logical offset off in the area. */
-static uint64_t area_addr(const struct mt_area *a, uint64_t off)
-{
-	for (int i = 0; i < a->nr; i++) {
-		if (off < a->ext[i].size)
-			return a->ext[i].base + off;
-		off -= a->ext[i].size;
-	}
-	return 0; /* not reached: callers stay below a->bytes */
-}
-
 static void mt_worker(void *arg, unsigned cpu)
 {
 	const struct mt_job *job = arg;
@@ -193,7 +164,7 @@ static void mt_worker(void *arg, unsigned cpu)
 		/* Written in one order, verified in another. */
 		perm_init(&p, n, job->seed ^ (job->verify ? 0x7665726966ULL : 0x7772697465ULL));
 		for (uint64_t k = 0; k < n; k++) {
-			uint64_t pa = area_addr(a, lo + perm_next(&p) * item);
+			uint64_t pa = mt_area_addr(a, lo + perm_next(&p) * item);
 
 			errors += do_range(job, cpu, pa, pa + item);
 		}
@@ -201,34 +172,8 @@ static void mt_worker(void *arg, unsigned cpu)
 	mt_errors[cpu].errors += errors;
 }
 
-/* Up to size bytes of free RAM above the heap, from the lowest range up. */
-static void pick_area(const struct boot_info *bi, uint64_t size, struct mt_area *a)
-{
-	uint64_t floor = (heap_top() + MT_PAGE - 1) & ~(MT_PAGE - 1);
-
-	a->nr = 0;
-	a->bytes = 0;
-	for (int i = 0; i < bi->nr_ram && a->bytes < size; i++) {
-		uint64_t start = bi->ram[i].base, end = bi->ram[i].base + bi->ram[i].size;
-		uint64_t take;
-
-		if (start < floor)
-			start = floor;
-		start = (start + MT_PAGE - 1) & ~(MT_PAGE - 1);
-		end &= ~(MT_PAGE - 1);
-		if (start >= end)
-			continue;
-		take = end - start;
-		if (take > size - a->bytes)
-			take = size - a->bytes;
-		a->ext[a->nr].base = start;
-		a->ext[a->nr].size = take;
-		a->nr++;
-		a->bytes += take;
-	}
-}
-
-bool wl_memtest(const struct guest_ctx *ctx)
+/* The patterns mode (memtest.mode=patterns): every pattern written, then verified. */
+static bool mt_patterns(const struct guest_ctx *ctx)
 {
 	const struct guest_opts *o = ctx->opts;
 	unsigned nr = smp_nr_cpus();
@@ -236,11 +181,7 @@ bool wl_memtest(const struct guest_ctx *ctx)
 	struct mt_area area;
 	struct mt_job job;
 
-	pick_area(ctx->bi, o->memtest_size, &area);
-	if (area.bytes < o->memtest_size) {
-		kprintf("memtest: memtest.size=%lu does not fit: %lu bytes of RAM are free above "
-			"0x%lx\n",
-			o->memtest_size, area.bytes, heap_top());
+	if (!mt_area_claim(ctx->bi, o->memtest_size, "memtest", &area)) {
 		kprintf("RESULT memtest FAIL bytes=%lu vcpus=%u passes=%lu errors=0 ms=0 "
 			"reason=no-space\n",
 			o->memtest_size, nr, o->memtest_passes);
@@ -248,10 +189,7 @@ bool wl_memtest(const struct guest_ctx *ctx)
 	}
 	for (unsigned cpu = 0; cpu < nr; cpu++)
 		mt_errors[cpu].errors = 0;
-	mt_reported = 0;
-	for (int i = 0; i < area.nr; i++)
-		kprintf("memtest: [0x%lx, 0x%lx) %lu KiB\n", area.ext[i].base,
-			area.ext[i].base + area.ext[i].size, area.ext[i].size >> 10);
+	mt_reports_reset();
 
 	job.area = &area;
 	job.nr = nr;
@@ -267,10 +205,24 @@ bool wl_memtest(const struct guest_ctx *ctx)
 	}
 	for (unsigned cpu = 0; cpu < nr; cpu++)
 		errors += mt_errors[cpu].errors;
-	if (errors > MT_MAX_REPORTS)
-		kprintf("memtest: %lu more mismatches not shown\n", errors - MT_MAX_REPORTS);
+	mt_reports_done("memtest", errors);
 	kprintf("RESULT memtest %s bytes=%lu vcpus=%u passes=%lu patterns=%u errors=%lu ms=%lu\n",
 		errors ? "FAIL" : "PASS", area.bytes, nr, o->memtest_passes, (unsigned)NR_PATTERNS,
 		errors, elapsed_ms(start));
 	return errors == 0;
+}
+
+bool wl_memtest(const struct guest_ctx *ctx)
+{
+	enum memtest_mode m = ctx->opts->memtest_mode;
+	bool ok = true;
+
+	/* All three run even if one fails: each prints its own RESULT line. */
+	if (m == MT_MODE_PATTERNS || m == MT_MODE_ALL)
+		ok = mt_patterns(ctx) && ok;
+	if (m == MT_MODE_ZIPF || m == MT_MODE_ALL)
+		ok = memtest_zipf(ctx) && ok;
+	if (m == MT_MODE_KV || m == MT_MODE_ALL)
+		ok = memtest_kv(ctx) && ok;
+	return ok;
 }

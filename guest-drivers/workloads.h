@@ -17,6 +17,10 @@ bool wl_memtest(const struct guest_ctx *ctx);
 bool wl_blktest(const struct guest_ctx *ctx);
 bool wl_evil(const struct guest_ctx *ctx);
 
+/* memtest.mode=zipf and kv (wl_zipf.c, wl_kv.c), run by wl_memtest. */
+bool memtest_zipf(const struct guest_ctx *ctx);
+bool memtest_kv(const struct guest_ctx *ctx);
+
 /* The end of the highest RAM range (the first address after guest RAM). */
 uint64_t ram_end(const struct boot_info *bi);
 

@@ -1,4 +1,5 @@
-/* test_guest_lib.c: the guest's formatter, number/size parsing, permutations and command line. */
+/* test_guest_lib.c: the guest's formatter, number/size parsing, permutations, zipf generator
+ * and command line. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "../../guest-drivers/fmt.c"
 #include "../../guest-drivers/kparse.c"
 #include "../../guest-drivers/perm.c"
+#include "../../guest-drivers/zipf.c"
 
 /* Both formatters on the same arguments must agree byte for byte. */
 #define SAME(...)                                                      \
@@ -102,6 +104,34 @@ static void test_parse(void **state)
 	assert_int_equal(kparse_u64("12a", 3, &v), -1);
 	assert_int_equal(kparse_u64("1234", 2, &v), 0); /* only the given length counts */
 	assert_int_equal(v, 12);
+
+	const struct {
+		const char *s;
+		uint64_t v;
+	} milli[] = {{"0", 0},	      {"0.99", 990},
+		     {"1", 1000},     {"1.5", 1500},
+		     {"0.001", 1},    {"2.125", 2125},
+		     {"007.0", 7000}, {"18446744073709551.615", UINT64_MAX}};
+	for (size_t i = 0; i < sizeof(milli) / sizeof(milli[0]); i++) {
+		v = 12345;
+		if (kparse_milli(milli[i].s, strlen(milli[i].s), &v) || v != milli[i].v)
+			fail_msg("milli '%s' gave %llu", milli[i].s, (unsigned long long)v);
+	}
+	const char *bad_milli[] = {"",
+				   ".5",
+				   "1.",
+				   "0.9999",
+				   "1.2.3",
+				   "-1",
+				   "0x1",
+				   "1e3",
+				   "1,5",
+				   "18446744073709551.616",
+				   "99999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad_milli) / sizeof(bad_milli[0]); i++) {
+		if (kparse_milli(bad_milli[i], strlen(bad_milli[i]), &v) != -1)
+			fail_msg("milli '%s' accepted", bad_milli[i]);
+	}
 }
 
 static void check_perm(uint64_t n, uint64_t seed)
@@ -149,6 +179,101 @@ static void test_permutation(void **state)
 	assert_true(differ > 900);
 }
 
+/* Draw samples ranks of z into a fresh array of counts (every rank checked in range). */
+static uint64_t *zipf_counts(const struct zipf *z, uint64_t samples, uint64_t seed)
+{
+	uint64_t *count = calloc(z->n, sizeof(*count));
+
+	assert_non_null(count);
+	for (uint64_t i = 0; i < samples; i++) {
+		uint64_t r = zipf_next(z, &seed);
+
+		if (r >= z->n)
+			fail_msg("n=%llu: rank %llu", (unsigned long long)z->n,
+				 (unsigned long long)r);
+		count[r]++;
+	}
+	return count;
+}
+
+/* The share of samples in ranks [lo, hi) is within tol (relative) of theta 1's 1/(r+1). */
+static void check_share(const uint64_t *count, uint64_t n, uint64_t samples, uint64_t lo,
+			uint64_t hi, double tol)
+{
+	double h = 0, want = 0, got = 0;
+
+	for (uint64_t r = 0; r < n; r++)
+		h += 1.0 / (double)(r + 1);
+	for (uint64_t r = lo; r < hi; r++) {
+		want += 1.0 / (double)(r + 1) / h;
+		got += (double)count[r] / (double)samples;
+	}
+	if (got < want * (1 - tol) || got > want * (1 + tol))
+		fail_msg("n=%llu ranks [%llu, %llu): share %.5f, want %.5f", (unsigned long long)n,
+			 (unsigned long long)lo, (unsigned long long)hi, got, want);
+}
+
+static void test_zipf(void **state)
+{
+	static struct zipf z;
+	const uint64_t samples = 1000000;
+	uint64_t *count, rng = 7;
+
+	(void)state;
+	/* The fixed-point pieces: exact where the value is, close elsewhere. */
+	assert_int_equal(log2_q32(1), 0);
+	assert_int_equal(log2_q32(8), 3ULL << 32);
+	assert_int_equal(log2_q32(1ULL << 63), 63ULL << 32);
+	assert_true(llabs((long long)log2_q32(3) - 6807362106LL) < 16); /* log2(3) * 2^32 */
+	assert_true(llabs((long long)exp2_neg_q32(0) - (1LL << 32)) < 16);
+	assert_true(llabs((long long)exp2_neg_q32(5ULL << 32) - (1LL << 27)) < 16);
+	assert_true(llabs((long long)exp2_neg_q32(1ULL << 31) - 3037000500LL) < 16); /* 2^-0.5 */
+	assert_int_equal(exp2_neg_q32(40ULL << 32), 0);
+
+	assert_int_equal(zipf_init(&z, 0, 990), -1);
+	assert_int_equal(zipf_init(&z, ZIPF_MAX_N + 1, 990), -1);
+	assert_int_equal(zipf_init(&z, 10, ZIPF_MAX_THETA + 1), -1);
+	assert_int_equal(zipf_init(&z, ZIPF_MAX_N, ZIPF_MAX_THETA), 0);
+	assert_true(z.nr <= ZIPF_MAX_BUCKETS);
+	assert_true(zipf_next(&z, &rng) < ZIPF_MAX_N);
+	assert_int_equal(zipf_init(&z, 1, 990), 0);
+	assert_int_equal(zipf_next(&z, &rng), 0);
+
+	/* theta 1 (weights 1/(r+1), no pow needed here): exact ranks and bucketed ones. */
+	assert_int_equal(zipf_init(&z, 1000, 1000), 0);
+	count = zipf_counts(&z, samples, 1);
+	for (int r = 1; r < 1000; r++)
+		assert_true(count[0] > count[r]);
+	assert_true(count[1] > count[2] && count[2] > count[3] && count[3] > count[10]);
+	check_share(count, 1000, samples, 0, 1, 0.02);
+	check_share(count, 1000, samples, 1, 2, 0.03);
+	check_share(count, 1000, samples, 9, 10, 0.05);
+	check_share(count, 1000, samples, 500, 1000, 0.03);
+	free(count);
+	assert_int_equal(zipf_init(&z, 1 << 20, 1000), 0);
+	count = zipf_counts(&z, samples, 2);
+	check_share(count, 1 << 20, samples, 0, 1, 0.02);
+	check_share(count, 1 << 20, samples, 1000, 10000, 0.03);
+	check_share(count, 1 << 20, samples, 1 << 19, 1 << 20, 0.03);
+	free(count);
+
+	/* The default skew: rank 0 the most frequent, about 2^0.99 times rank 1. */
+	assert_int_equal(zipf_init(&z, 4096, 990), 0);
+	count = zipf_counts(&z, samples, 3);
+	for (int r = 1; r < 4096; r++)
+		assert_true(count[0] > count[r]);
+	assert_true(count[0] > count[1] * 19 / 10 && count[0] < count[1] * 21 / 10);
+	free(count);
+
+	/* theta 0: uniform. */
+	assert_int_equal(zipf_init(&z, 100, 0), 0);
+	count = zipf_counts(&z, samples, 4);
+	for (int r = 0; r < 100; r++)
+		assert_true(count[r] > samples / 100 * 9 / 10 &&
+			    count[r] < samples / 100 * 11 / 10);
+	free(count);
+}
+
 static void test_cmdline(void **state)
 {
 	struct guest_opts o;
@@ -163,6 +288,9 @@ static void test_cmdline(void **state)
 	assert_int_equal(o.blktest_size, 0);
 	assert_int_equal(o.blktest_qd, 4);
 	assert_int_equal(o.blktest_bs, 4096);
+	assert_int_equal(o.memtest_mode, MT_MODE_PATTERNS);
+	assert_int_equal(o.memtest_ops, 200000);
+	assert_int_equal(o.memtest_theta, 990);
 
 	assert_int_equal(
 		cmdline_parse("  run=memtest,blktest,evil memtest.size=32M memtest.passes=3 "
@@ -181,6 +309,25 @@ static void test_cmdline(void **state)
 	assert_int_equal(o.blktest_qd, 8);
 	assert_int_equal(o.blktest_bs, 65536);
 
+	const struct {
+		const char *line;
+		enum memtest_mode mode;
+	} modes[] = {{"memtest.mode=patterns", MT_MODE_PATTERNS},
+		     {"memtest.mode=zipf", MT_MODE_ZIPF},
+		     {"memtest.mode=kv", MT_MODE_KV},
+		     {"memtest.mode=all", MT_MODE_ALL}};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		assert_int_equal(cmdline_parse(modes[i].line, &o, err, sizeof(err)), 0);
+		assert_int_equal(o.memtest_mode, modes[i].mode);
+	}
+	assert_int_equal(cmdline_parse("memtest.mode=kv memtest.ops=0 memtest.theta=1.25", &o, err,
+				       sizeof(err)),
+			 0);
+	assert_int_equal(o.memtest_ops, 0);
+	assert_int_equal(o.memtest_theta, 1250);
+	assert_int_equal(cmdline_parse("memtest.theta=5", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.memtest_theta, 5000);
+
 	struct {
 		const char *line, *needle;
 	} bad[] = {
@@ -198,6 +345,14 @@ static void test_cmdline(void **state)
 		{"blktest.size=511", "blktest.size"},
 		{"blktest.seed=x", "blktest.seed"},
 		{"memtest.bogus=1", "memtest.bogus"},
+		{"memtest.mode=zipfian", "unknown memtest.mode 'zipfian'"},
+		{"memtest.mode=", "unknown memtest.mode ''"},
+		{"memtest.mode=ZIPF", "patterns, zipf, kv, all"},
+		{"memtest.theta=5.001", "out of range"},
+		{"memtest.theta=0.9999", "memtest.theta"},
+		{"memtest.theta=-1", "memtest.theta"},
+		{"memtest.ops=-1", "memtest.ops"},
+		{"memtest.ops=1099511627777", "memtest.ops"},
 		{"quiet", "quiet"},
 		{"run=memtest,memtest,memtest,memtest,memtest,memtest,memtest,memtest,memtest,"
 		 "memtest,memtest,memtest,memtest,memtest,memtest,memtest,memtest",
@@ -217,9 +372,8 @@ static void test_cmdline(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_format),
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_permutation),
+		cmocka_unit_test(test_format),	    cmocka_unit_test(test_parse),
+		cmocka_unit_test(test_permutation), cmocka_unit_test(test_zipf),
 		cmocka_unit_test(test_cmdline),
 	};
 

@@ -6,7 +6,7 @@ kvm_require "$0" "$@"
 VMM=$BUILD/asan/bin/lego-vmm
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 19
+plan 33
 
 boot() { # name args...: runs lego-vmm, sets OUT (console + log) and RC
 	local name=$1
@@ -25,6 +25,21 @@ for cpus in 1 2; do
 	is "$RC" 0 "memtest, $cpus vCPU(s): lego-vmm exits with the guest's status 0"
 	like "$OUT" "RESULT memtest PASS .*vcpus=$cpus .*errors=0" "memtest, $cpus vCPU(s): every pattern verified"
 	no_sanitizer_report "memtest, $cpus vCPU(s)"
+done
+
+# The other memtest modes: a zipfian hot set of pages and per-vCPU hash tables, every read
+# verified. top1pct: the hottest 1% of pages took a fifth of the accesses or more (skewed).
+for cpus in 1 2; do
+	boot zipf$cpus --mem 64M --cpus $cpus --append "run=memtest memtest.mode=zipf memtest.size=16M"
+	is "$RC" 0 "memtest.mode=zipf, $cpus vCPU(s): exit status 0"
+	like "$OUT" "RESULT memtest-zipf PASS .*vcpus=$cpus .*top1pct=[2-9][0-9] errors=0" \
+		"memtest.mode=zipf, $cpus vCPU(s): every page read verified, accesses skewed"
+	no_sanitizer_report "memtest.mode=zipf, $cpus vCPU(s)"
+	boot kv$cpus --mem 64M --cpus $cpus --append "run=memtest memtest.mode=kv memtest.size=16M"
+	is "$RC" 0 "memtest.mode=kv, $cpus vCPU(s): exit status 0"
+	like "$OUT" "RESULT memtest-kv PASS .*vcpus=$cpus .*errors=0" \
+		"memtest.mode=kv, $cpus vCPU(s): every get and the final scan verified"
+	no_sanitizer_report "memtest.mode=kv, $cpus vCPU(s)"
 done
 
 truncate -s 64M "$TAP_TMP/disk.img"
@@ -50,4 +65,9 @@ like "$OUT" "lego-guest: all passed" "combined boot: the guest reports all passe
 boot unknown --mem 16M --append "run=nosuchworkload"
 is "$RC" 1 "an unknown workload makes the guest (and lego-vmm) exit 1"
 like "$OUT" "nosuchworkload" "the guest names the unknown workload"
+
+boot badmode --mem 16M --append "run=memtest memtest.mode=zipfian"
+is "$RC" 1 "an unknown memtest.mode makes the guest exit 1"
+like "$OUT" "bad command line: unknown memtest.mode 'zipfian' \\(known: patterns, zipf, kv, all\\)" \
+	"the guest names the bad memtest.mode and the known ones"
 done_testing
