@@ -66,7 +66,7 @@ $(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(BUILD)/$(1)/libvm
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) -lcmocka
 
-$(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/bench/%.o $(BUILD)/$(1)/liblego.a
+$(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/bench/%.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
 endef

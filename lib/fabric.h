@@ -44,7 +44,8 @@ size_t fab_bufsize(const struct fab_conn *c);
 /* "host:port" of the peer, for log lines. */
 const char *fab_peer(const struct fab_conn *c);
 bool fab_broken(const struct fab_conn *c);
-/* Whether RMA reads of remote registered memory work on this connection's provider. */
+/* Whether one-sided RMA reads are native (and so worth using) on this connection's
+ * provider; false for providers that emulate RMA over a byte stream (tcp). */
 bool fab_has_rma(const struct fab_conn *c);
 
 /* Post the receive buffer; then fab_recv_wait for the message (-EMSGSIZE: it was longer

@@ -1,0 +1,373 @@
+/* pager_bench.c: the remote-memory bench's measuring program. One mode per run:
+ *
+ *   local       memory populated locally, no userfaultfd: the memory floor
+ *   uffd-local  userfaultfd serving one 4 KiB page per fault from local memory: the floor
+ *               of the fault mechanism itself
+ *   remote      lego-vmm's pager (ExCache a quarter of the working set) over lego-mmon
+ *   tcp-rtt     plain TCP 64-byte request / 4 KiB reply on loopback
+ *
+ * Faults are raised by an ordinary thread touching the memory, so this runs without KVM;
+ * the pager is the one lego-vmm uses. Output: one "name value" line per figure.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fabric.h"
+#include "log.h"
+#include "pager.h"
+#include "parse.h"
+#include "remote_mem.h"
+#include "vm.h"
+
+#define PAGE	     4096ULL
+#define FAULT_MIN_NS 1500 /* an access slower than this was a fault, not a cache hit */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double pct(uint64_t *v, size_t n, double q)
+{
+	if (!n)
+		return 0;
+	qsort(v, n, sizeof(*v), cmp_u64);
+	return (double)v[(size_t)(q * (double)(n - 1))] / 1e3;
+}
+
+/* Read every word of a page (so the whole page is really used), return a checksum. */
+static uint64_t use_page(const volatile uint64_t *p)
+{
+	uint64_t s = 0;
+
+	for (int i = 0; i < 512; i++)
+		s += p[i];
+	return s;
+}
+
+static void fill(uint8_t *base, uint64_t pages)
+{
+	for (uint64_t i = 0; i < pages; i++)
+		for (int w = 0; w < 512; w++)
+			((uint64_t *)(base + i * PAGE))[w] = i * 512 + (uint64_t)w + 1;
+}
+
+/* Sequential pass: ns per page; checks the data filled before. */
+static double seq_pass(uint8_t *base, uint64_t pages, uint64_t *bad)
+{
+	uint64_t t0 = now_ns();
+
+	for (uint64_t i = 0; i < pages; i++) {
+		const volatile uint64_t *p = (const uint64_t *)(base + i * PAGE);
+
+		if (p[0] != i * 512 + 1 || p[511] != i * 512 + 512)
+			(*bad)++;
+		use_page(p);
+	}
+	return (double)(now_ns() - t0) / (double)pages;
+}
+
+/* Random single-page touches; latencies of the ones that faulted into lat[]. */
+static size_t rand_pass(uint8_t *base, uint64_t pages, uint64_t touches, uint64_t *lat,
+			uint64_t *bad)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+	size_t n = 0;
+
+	for (uint64_t k = 0; k < touches; k++) {
+		uint64_t i, t0, dt;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		i = x % pages;
+		t0 = now_ns();
+		if (*(volatile uint64_t *)(base + i * PAGE) != i * 512 + 1)
+			(*bad)++;
+		dt = now_ns() - t0;
+		if (dt >= FAULT_MIN_NS)
+			lat[n++] = dt;
+	}
+	return n;
+}
+
+/* ---- userfaultfd floor: a handler copying from a local backing buffer --------------- */
+struct uffd_floor {
+	int uffd;
+	uint8_t *area, *backing;
+	volatile int stop;
+};
+
+static void *floor_handler(void *arg)
+{
+	struct uffd_floor *f = arg;
+	struct pollfd p = {.fd = f->uffd, .events = POLLIN};
+	struct uffd_msg m;
+
+	while (!f->stop) {
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		if (read(f->uffd, &m, sizeof(m)) != sizeof(m) || m.event != UFFD_EVENT_PAGEFAULT)
+			continue;
+		uint64_t off =
+			(m.arg.pagefault.address & ~(PAGE - 1)) - (uint64_t)(uintptr_t)f->area;
+		struct uffdio_copy c = {.dst = (uint64_t)(uintptr_t)f->area + off,
+					.src = (uint64_t)(uintptr_t)f->backing + off,
+					.len = PAGE};
+
+		if (ioctl(f->uffd, UFFDIO_COPY, &c) && errno != EEXIST)
+			perror("UFFDIO_COPY");
+	}
+	return NULL;
+}
+
+static int run_uffd_local(uint64_t pages, uint64_t touches, int seq)
+{
+	struct uffd_floor f = {0};
+	struct uffdio_api api = {.api = UFFD_API};
+	uint64_t len = pages * PAGE, bad = 0, *lat = NULL;
+	struct uffdio_register reg;
+	pthread_t t;
+
+	f.uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	if (f.uffd < 0 || ioctl(f.uffd, UFFDIO_API, &api)) {
+		perror("userfaultfd");
+		return 1;
+	}
+	f.backing = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	f.area = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (f.backing == MAP_FAILED || f.area == MAP_FAILED)
+		return 1;
+	fill(f.backing, pages);
+	madvise(f.area, len, MADV_NOHUGEPAGE);
+	reg = (struct uffdio_register){.range = {.start = (uint64_t)(uintptr_t)f.area, .len = len},
+				       .mode = UFFDIO_REGISTER_MODE_MISSING};
+	if (ioctl(f.uffd, UFFDIO_REGISTER, &reg)) {
+		perror("UFFDIO_REGISTER");
+		return 1;
+	}
+	pthread_create(&t, NULL, floor_handler, &f);
+	if (seq) {
+		printf("uffd_local_seq_ns_per_page %.1f\n", seq_pass(f.area, pages, &bad));
+	} else {
+		size_t n;
+
+		lat = calloc(touches, sizeof(*lat));
+		n = rand_pass(f.area, pages, touches, lat, &bad);
+		printf("uffd_local_fault_p50_us %.2f\n", pct(lat, n, 0.5));
+		printf("uffd_local_faults %zu\n", n);
+	}
+	f.stop = 1;
+	pthread_join(t, NULL);
+	free(lat);
+	printf("errors %llu\n", (unsigned long long)bad);
+	return bad != 0;
+}
+
+static int run_local(uint64_t pages)
+{
+	uint8_t *a = mmap(NULL, pages * PAGE, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	uint64_t bad = 0;
+
+	if (a == MAP_FAILED)
+		return 1;
+	fill(a, pages);
+	printf("local_seq_ns_per_page %.1f\n", seq_pass(a, pages, &bad));
+	printf("errors %llu\n", (unsigned long long)bad);
+	return bad != 0;
+}
+
+static int run_remote(uint64_t ws, uint64_t touches, struct rm_config *cfg, int threads)
+{
+	struct pager_config pc = {.cache_bytes = ws / 4, .threads = threads, .prefetch = true};
+	uint64_t pages = ws / PAGE, bad = 0, *lat = calloc(touches, sizeof(uint64_t));
+	struct remote_mem rm;
+	struct pager_stats st;
+	struct pager *pg;
+	struct vm vm;
+	size_t n;
+
+	if (!lat || vm_init(&vm, ws))
+		return 1;
+	if (remote_mem_open(&rm, cfg, ws, threads + 1)) {
+		fprintf(stderr, "pager_bench: %s\n", rm.error);
+		return 1;
+	}
+	if (pager_start(&pg, &vm, &rm, &pc))
+		return 1;
+	fill(vm.mem.base, pages); /* everything written, most of it evicted to the servers */
+	seq_pass(vm.mem.base, pages, &bad); /* warm-up: brings every page back once */
+	printf("remote_seq_ns_per_page %.1f\n", seq_pass(vm.mem.base, pages, &bad));
+	n = rand_pass(vm.mem.base, pages, touches, lat, &bad);
+	printf("remote_rand_faults %zu\n", n);
+	printf("remote_rand_fault_p50_us %.2f\n", pct(lat, n, 0.5));
+	printf("remote_rand_fault_p99_us %.2f\n", pct(lat, n, 0.99));
+	pager_get_stats(pg, &st);
+	printf("pager_fault_p50_us %.2f\n", (double)st.lat_p50_ns / 1e3);
+	printf("pager_evictions %llu\n", (unsigned long long)st.evictions);
+	printf("pager_writebacks %llu\n", (unsigned long long)st.writebacks);
+	printf("pager_fetched %llu\n", (unsigned long long)st.pages_fetched);
+	pager_stop(pg);
+	vm_destroy(&vm);
+	remote_mem_close(&rm, true);
+	free(lat);
+	printf("errors %llu\n", (unsigned long long)bad);
+	return bad != 0;
+}
+
+/* ---- plain TCP round trip, 64-byte request and 4 KiB reply ------------------------- */
+static int full_io(int fd, void *buf, size_t len, int wr)
+{
+	for (size_t done = 0; done < len;) {
+		ssize_t n = wr ? write(fd, (char *)buf + done, len - done)
+			       : read(fd, (char *)buf + done, len - done);
+
+		if (n <= 0)
+			return -1;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static void *tcp_server(void *arg)
+{
+	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL), one = 1;
+	char req[64], page[PAGE];
+
+	memset(page, 0x5a, sizeof(page));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	while (full_io(fd, req, sizeof(req), 0) == 0 && full_io(fd, page, sizeof(page), 1) == 0)
+		;
+	close(fd);
+	return NULL;
+}
+
+static int run_tcp(uint64_t rounds)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	int lfd = socket(AF_INET, SOCK_STREAM, 0), fd, one = 1;
+	uint64_t *lat = calloc(rounds, sizeof(*lat));
+	char req[64] = {0}, page[PAGE];
+	pthread_t t;
+
+	if (!lat || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(lfd, 1) ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &sl))
+		return 1;
+	pthread_create(&t, NULL, tcp_server, &lfd);
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		return 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	for (uint64_t i = 0; i < rounds; i++) {
+		uint64_t t0 = now_ns();
+
+		if (full_io(fd, req, sizeof(req), 1) || full_io(fd, page, sizeof(page), 0))
+			return 1;
+		lat[i] = now_ns() - t0;
+	}
+	close(fd);
+	pthread_join(t, NULL);
+	close(lfd);
+	printf("tcp_rtt_4k_p50_us %.2f\n", pct(lat, rounds, 0.5));
+	free(lat);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: pager_bench MODE [--ws SIZE] [--touches N] [--mmon HOST:PORT]... "
+		   "[--threads N] [--no-rma]\n"
+		   "MODE: local | uffd-local-seq | uffd-local-rand | remote | tcp-rtt\n"
+		   "Prints one 'name value' line per figure; exit 1 on any verification "
+		   "error.\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct rm_config cfg = {.vnode = 0,
+				.client_name = "pager_bench",
+				.region_size = 1ULL << 30,
+				.timeout_ms = 10000,
+				.use_rma = true};
+	uint64_t ws = 64ULL << 20, touches = 20000;
+	int threads = 1;
+	const char *mode;
+
+	log_init("pager_bench");
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 64 : 0;
+	}
+	mode = argv[1];
+	cfg.provider = fab_default_provider();
+	cfg.vnode = (uint64_t)getpid() << 8 | 1;
+	for (int i = 2; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		uint64_t x;
+
+		if (!strcmp(argv[i], "--no-rma")) {
+			cfg.use_rma = false;
+			continue;
+		}
+		if (!v) {
+			usage(stderr);
+			return 64;
+		}
+		if (!strcmp(argv[i], "--ws") && !parse_size(v, &ws)) {
+			ws &= ~((2ULL << 20) - 1);
+		} else if (!strcmp(argv[i], "--touches") && !parse_uint(v, 1, 1 << 26, &touches)) {
+		} else if (!strcmp(argv[i], "--threads") &&
+			   !parse_uint(v, 1, PAGER_MAX_THREADS, &x)) {
+			threads = (int)x;
+		} else if (!strcmp(argv[i], "--mmon") && cfg.nr_servers < RM_MAX_SERVERS) {
+			cfg.servers[cfg.nr_servers++] = v;
+		} else {
+			usage(stderr);
+			return 64;
+		}
+		i++;
+	}
+	if (!strcmp(mode, "local"))
+		return run_local(ws / PAGE);
+	if (!strcmp(mode, "uffd-local-seq"))
+		return run_uffd_local(ws / PAGE, 0, 1);
+	if (!strcmp(mode, "uffd-local-rand"))
+		return run_uffd_local(ws / PAGE, touches, 0);
+	if (!strcmp(mode, "tcp-rtt"))
+		return run_tcp(touches);
+	if (!strcmp(mode, "remote") && cfg.nr_servers) {
+		/* Regions small enough that both servers hold part of the working set. */
+		cfg.region_size =
+			ws / 8 >= (2ULL << 20) ? (ws / 8) & ~((2ULL << 20) - 1) : 2ULL << 20;
+		return run_remote(ws, touches, &cfg, threads);
+	}
+	usage(stderr);
+	return 64;
+}

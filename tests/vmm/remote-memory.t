@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# remote-memory.t: vNodes whose guest RAM lives on two lego-mmon servers, with an ExCache a
+# quarter of the RAM: every memtest workload verified on 1 and 2 vCPUs, the control socket,
+# a memory server killed mid-run, and the ways remote memory can be misconfigured.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$REPO/tests/lib/kvm.sh"
+kvm_require "$0" "$@"
+VMM=$BUILD/asan/bin/lego-vmm
+MMON=$BUILD/asan/bin/lego-mmon
+GUEST=$BUILD/images/lego-guest.elf
+tap_tmpdir
+plan 47
+
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	rm -rf "$TAP_TMP"
+}
+trap cleanup EXIT
+
+start_mmon() { # name pool: starts a server, sets PORT
+	rm -f "$TAP_TMP/$1.port"
+	"$MMON" --listen 127.0.0.1:0 --port-file "$TAP_TMP/$1.port" --name "$1" --pool "$2" \
+		2>"$TAP_TMP/$1.log" &
+	PIDS+=($!)
+	LAST_PID=$!
+	for _ in $(seq 100); do
+		[ -s "$TAP_TMP/$1.port" ] && break
+		sleep 0.1
+	done
+	PORT=$(cat "$TAP_TMP/$1.port" 2>/dev/null)
+}
+
+no_sanitizer_report() { # text name
+	unlike "$1" "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "$2: no sanitizer report"
+}
+
+start_mmon mm1 256M
+P1=$PORT
+M1=$LAST_PID
+start_mmon mm2 256M
+P2=$PORT
+M2=$LAST_PID
+ok "[ -n '$P1' ] && [ -n '$P2' ]" "two memory servers listening (ports $P1, $P2)"
+REMOTE=(--mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" --region-size 2M)
+
+# 16 MiB of guest RAM, 4 MiB ExCache; the tested area is larger than the cache, so pages
+# are evicted, written back and fetched again in every workload.
+for cpus in 1 2; do
+	out=$(timeout 600 "$VMM" --kernel "$GUEST" --mem 16M --cache 4M --cpus $cpus "${REMOTE[@]}" \
+		--stats "$TAP_TMP/stats$cpus.json" \
+		--append "run=memtest memtest.mode=all memtest.size=4608K memtest.ops=20000" 2>&1 </dev/null)
+	rc=$?
+	printf '%s\n' "$out" >"$TAP_TMP/all$cpus.log"
+	is "$rc" 0 "$cpus vCPU(s), RAM 4x the ExCache on 2 servers: exit status 0"
+	like "$out" "RESULT memtest PASS .*vcpus=$cpus .*errors=0" "$cpus vCPU(s): every memtest pattern verified"
+	like "$out" "RESULT memtest-zipf PASS .*errors=0" "$cpus vCPU(s): zipfian hot set verified"
+	like "$out" "RESULT memtest-kv PASS .*errors=0" "$cpus vCPU(s): hash-table key-value verified"
+	no_sanitizer_report "$out" "$cpus vCPU(s)"
+	stats=$(cat "$TAP_TMP/stats$cpus.json" 2>/dev/null)
+	fig() { /usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pager"][sys.argv[2]])' "$stats" "$1" 2>/dev/null || echo 0; }
+	ok "[ $(fig remote_fetches) -gt 0 ] && [ $(fig pages_fetched) -gt 1000 ]" \
+		"$cpus vCPU(s): pages fetched from the servers ($(fig pages_fetched) in $(fig remote_fetches) requests)"
+	ok "[ $(fig evictions) -gt 1000 ] && [ $(fig writebacks) -gt 1000 ]" \
+		"$cpus vCPU(s): evictions ($(fig evictions)) with write-backs ($(fig writebacks))"
+	ok "[ $(fig zero_fills) -gt 0 ]" "$cpus vCPU(s): never-written pages zero-filled locally ($(fig zero_fills))"
+	ok "[ $(fig resident_pages) -le $(fig cache_pages) ]" \
+		"$cpus vCPU(s): resident set $(fig resident_pages) pages within the ExCache ($(fig cache_pages))"
+	like "$out" "pager: faults=[1-9].* fault_us p50=[0-9.]+ p99=[0-9.]+ p999=[0-9.]+" \
+		"$cpus vCPU(s): statistics with fault latency percentiles printed at exit"
+done
+
+# The control socket answers while the guest runs; flush writes every dirty page back.
+"$VMM" --kernel "$GUEST" --mem 16M --cache 4M "${REMOTE[@]}" --control "$TAP_TMP/ctl.sock" \
+	--append "run=memtest memtest.size=4608K memtest.passes=40" >"$TAP_TMP/ctl.log" 2>&1 </dev/null &
+vpid=$!
+PIDS+=($vpid)
+for _ in $(seq 100); do
+	[ -S "$TAP_TMP/ctl.sock" ] && break
+	sleep 0.1
+done
+sleep 2
+ask() { /usr/bin/python3 - "$TAP_TMP/ctl.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(30)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+data = b""
+while not data.endswith(b"\n"):
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode().strip())
+PY
+}
+st=$(ask stats)
+like "$st" '"pager": \{"faults": [1-9]' "control socket: stats while running ($st)"
+like "$st" '"fault_p99_us": [0-9.]+' "control socket: stats carry fault latency percentiles"
+fl=$(ask flush)
+like "$fl" '"flushed_pages": [0-9]+' "control socket: flush writes dirty pages back ($fl)"
+like "$(ask bogus)" '"error": "unknown command' "control socket: an unknown command gets an error"
+kill -TERM $vpid
+wait $vpid
+is "$?" 143 "SIGTERM ends the remote-memory vNode with 128+15"
+ok "[ ! -e '$TAP_TMP/ctl.sock' ]" "the control socket is removed at exit"
+no_sanitizer_report "$(cat "$TAP_TMP/ctl.log")" "control-socket run"
+
+# Both servers held part of the memory, and nothing was refused.
+kill -TERM "$M1" "$M2"
+wait "$M1"
+is "$?" 0 "mm1 shuts down cleanly"
+wait "$M2"
+is "$?" 0 "mm2 shuts down cleanly"
+for m in mm1 mm2; do
+	log=$(cat "$TAP_TMP/$m.log")
+	like "$log" "served [0-9]+ reads, [1-9][0-9]* writes, refused 0 requests" "$m served page traffic and refused nothing"
+	no_sanitizer_report "$log" "$m"
+done
+
+# A memory server killed mid-run: lego-vmm stops with an error naming it, promptly.
+start_mmon mm1 256M
+P1=$PORT
+start_mmon mm2 256M
+P2=$PORT
+M2=$LAST_PID
+start=$(date +%s)
+"$VMM" --kernel "$GUEST" --mem 16M --cache 4M --mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" \
+	--region-size 2M --append "run=memtest memtest.size=4608K memtest.passes=100" \
+	>"$TAP_TMP/kill.log" 2>&1 </dev/null &
+vpid=$!
+PIDS+=($vpid)
+sleep 6
+kill -9 "$M2"
+killed=$(date +%s)
+wait "$M2" 2>/dev/null
+wait $vpid
+rc=$?
+took=$(($(date +%s) - killed))
+out=$(cat "$TAP_TMP/kill.log")
+is "$rc" 125 "memory server killed mid-run: lego-vmm exits with 125"
+like "$out" "error: memory server mm2 \\(127.0.0.1:$P2\\): .*connection lost" "the error names the lost server"
+ok "[ $took -le 10 ]" "lego-vmm stopped ${took}s after the kill (no hang)"
+unlike "$out" "lego-guest: all passed|RESULT memtest PASS" "the guest did not run on to a result"
+no_sanitizer_report "$out" "server-loss run"
+diag "server-loss run took $(($(date +%s) - start))s"
+
+# Misconfiguration: clear errors, no guest run.
+out=$("$VMM" --kernel "$GUEST" --mem 16M --cache 4M 2>&1)
+is "$?" 64 "--cache without --mmon: exit 64"
+like "$out" "need --mmon" "... saying --mmon is needed"
+out=$("$VMM" --kernel "$GUEST" --mmon nohostport 2>&1)
+is "$?" 64 "--mmon without a port: exit 64"
+out=$("$VMM" --kernel "$GUEST" --mem 16M --cache 512K --mmon "127.0.0.1:$P1" 2>&1)
+is "$?" 64 "an ExCache under 1 MiB: exit 64"
+out=$(timeout 60 "$VMM" --kernel "$GUEST" --mem 16M --mmon "127.0.0.1:$P2" 2>&1)
+is "$?" 125 "a memory server that is not there: exit 125"
+like "$out" "memory server 127.0.0.1:$P2: cannot connect" "... naming the server it could not reach"
+start_mmon small 4M
+out=$(timeout 60 "$VMM" --kernel "$GUEST" --mem 16M --mmon "127.0.0.1:$PORT" 2>&1)
+is "$?" 125 "a pool too small for the vRegions: exit 125"
+like "$out" "cannot open vRegion 0 .*pool full" "... saying the pool is full"
