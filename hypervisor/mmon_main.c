@@ -191,10 +191,17 @@ static void *serve_conn(void *arg)
 	return NULL;
 }
 
-static void on_signal(int sig)
+/* SIGINT/SIGTERM are blocked in every thread and taken here: libraries loaded later (the
+ * RDMA stacks under libfabric) install handlers of their own that would otherwise win. */
+static void *signal_thread(void *arg)
 {
-	(void)sig;
+	sigset_t *set = arg;
+	int sig;
+
+	if (sigwait(set, &sig) == 0)
+		log_info("received signal %d: shutting down", sig);
 	atomic_store(&stopping, true);
+	return NULL;
 }
 
 /* Join finished connection threads (all of them when all is set). */
@@ -232,8 +239,9 @@ static int write_port_file(const char *path, const char *port)
 
 int main(int argc, char **argv)
 {
-	struct sigaction sa = {.sa_handler = on_signal};
 	struct conn_thread *threads = NULL;
+	static sigset_t sigs;
+	pthread_t sig_thread;
 	struct fab_listener *l;
 	struct mp_stat_reply st;
 	char name[MP_NAME_LEN + 1];
@@ -243,9 +251,16 @@ int main(int argc, char **argv)
 	rc = parse_options(argc, argv);
 	if (rc >= 0)
 		return rc;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (pthread_create(&sig_thread, NULL, signal_thread, &sigs)) {
+		log_error("cannot start the signal thread");
+		return 1;
+	}
+	pthread_detach(sig_thread);
 	if (fab_listen(opts.provider, opts.host, opts.port, &l))
 		return 1;
 	if (!opts.name) {

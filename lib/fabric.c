@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fabric_dl.h"
 #include "log.h"
 
 #define FAB_API	     FI_VERSION(1, 9)
@@ -87,9 +88,14 @@ static int fi_to_errno(ssize_t rc)
 	return e ? -e : -EIO;
 }
 
+static const char *fab_strerror(int err)
+{
+	return fabric_dl()->strerror(err);
+}
+
 static struct fi_info *make_hints(const char *provider)
 {
-	struct fi_info *h = fi_allocinfo();
+	struct fi_info *h = fabric_dl()->dupinfo(NULL);
 
 	if (!h)
 		return NULL;
@@ -105,27 +111,30 @@ static struct fi_info *make_hints(const char *provider)
 static int domain_open(struct fab_domain *d, const char *provider, const char *host,
 		       const char *port, bool source)
 {
-	struct fi_info *hints = make_hints(provider);
+	struct fi_info *hints;
 	int rc;
 
+	if (!fabric_dl())
+		return -ENOSYS;
+	hints = make_hints(provider);
 	spin_init();
 	if (!hints)
 		return -ENOMEM;
-	rc = fi_getinfo(FAB_API, host, port, source ? FI_SOURCE : 0, hints, &d->info);
-	fi_freeinfo(hints);
+	rc = fabric_dl()->getinfo(FAB_API, host, port, source ? FI_SOURCE : 0, hints, &d->info);
+	fabric_dl()->freeinfo(hints);
 	if (rc) {
 		d->info = NULL;
 		log_error("fabric: provider '%s' offers no connected endpoint for %s:%s: %s",
-			  provider, host, port, fi_strerror(-rc));
+			  provider, host, port, fab_strerror(-rc));
 		return fi_to_errno(rc);
 	}
 	d->mr_mode = d->info->domain_attr->mr_mode;
 	atomic_init(&d->next_key, 1);
-	rc = fi_fabric(d->info->fabric_attr, &d->fabric, NULL);
+	rc = fabric_dl()->fabric(d->info->fabric_attr, &d->fabric, NULL);
 	if (!rc)
 		rc = fi_domain(d->fabric, d->info, &d->domain, NULL);
 	if (rc) {
-		log_error("fabric: cannot open provider '%s': %s", provider, fi_strerror(-rc));
+		log_error("fabric: cannot open provider '%s': %s", provider, fab_strerror(-rc));
 		return fi_to_errno(rc);
 	}
 	return 0;
@@ -138,7 +147,7 @@ static void domain_close(struct fab_domain *d)
 	if (d->fabric)
 		fi_close(&d->fabric->fid);
 	if (d->info)
-		fi_freeinfo(d->info);
+		fabric_dl()->freeinfo(d->info);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -272,7 +281,7 @@ int fab_listen(const char *provider, const char *host, const char *port, struct 
 	if (rc)
 		rc = fi_to_errno(rc);
 	if (rc) {
-		log_error("fabric: cannot listen on %s:%s: %s", host, port, fi_strerror(-rc));
+		log_error("fabric: cannot listen on %s:%s: %s", host, port, fab_strerror(-rc));
 		fab_listener_close(l);
 		return rc;
 	}
@@ -322,7 +331,7 @@ int fab_accept(struct fab_listener *l, size_t bufsize, int timeout_ms, struct fa
 	c = calloc(1, sizeof(*c));
 	if (!c) {
 		fi_reject(l->pep, entry.info->handle, NULL, 0);
-		fi_freeinfo(entry.info);
+		fabric_dl()->freeinfo(entry.info);
 		return -ENOMEM;
 	}
 	c->d = &l->d;
@@ -336,12 +345,12 @@ int fab_accept(struct fab_listener *l, size_t bufsize, int timeout_ms, struct fa
 	}
 	if (rc) {
 		fi_reject(l->pep, entry.info->handle, NULL, 0);
-		fi_freeinfo(entry.info);
+		fabric_dl()->freeinfo(entry.info);
 		c->broken = true;
 		conn_free(c);
 		return rc;
 	}
-	fi_freeinfo(entry.info);
+	fabric_dl()->freeinfo(entry.info);
 	ev = eq_wait(c->eq, timeout_ms > 0 ? timeout_ms : 5000, &entry);
 	if (ev != FI_CONNECTED) {
 		log_warn("fabric: connection from %s did not complete: %s", c->peer,
@@ -457,7 +466,7 @@ static int cq_poll(struct fab_conn *c, int wait_ms)
 			c->recv_len = err.len;
 			return 0;
 		}
-		log_debug("fabric: %s: completion error: %s", c->peer, fi_strerror(err.err));
+		log_debug("fabric: %s: completion error: %s", c->peer, fab_strerror(err.err));
 		c->broken = true;
 		return -ENOTCONN;
 	}
