@@ -12,7 +12,7 @@ bench_record() {
 	mkdir -p "$(dirname "$BENCH_OUT")"
 	printf '{"bench": "%s", "metric": "%s", "value": %s, "unit": "%s", "env": "%s", "time": "%s"}\n' \
 		"$1" "$2" "$3" "$4" "$(kvm_env)" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$BENCH_OUT"
-	printf '%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "${5:-}" >>"$BENCH_TABLE"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$(kvm_env)" "${5:-}" >>"$BENCH_TABLE"
 }
 
 # median of numbers on stdin

@@ -35,6 +35,7 @@
 #include "vm.h"
 
 #define PAGE	     4096ULL
+#define GUARD	     (2ULL << 20)
 #define FAULT_MIN_NS 1500 /* an access slower than this was a fault, not a cache hit */
 
 static uint64_t now_ns(void)
@@ -85,8 +86,13 @@ static double seq_pass(uint8_t *base, uint64_t pages, uint64_t *bad)
 	for (uint64_t i = 0; i < pages; i++) {
 		const volatile uint64_t *p = (const uint64_t *)(base + i * PAGE);
 
-		if (p[0] != i * 512 + 1 || p[511] != i * 512 + 512)
+		if (p[0] != i * 512 + 1 || p[511] != i * 512 + 512) {
+			if (!*bad)
+				fprintf(stderr, "pager_bench: page %llu holds %llx..%llx\n",
+					(unsigned long long)i, (unsigned long long)p[0],
+					(unsigned long long)p[511]);
 			(*bad)++;
+		}
 		use_page(p);
 	}
 	return (double)(now_ns() - t0) / (double)pages;
@@ -140,8 +146,9 @@ static void *floor_handler(void *arg)
 					.src = (uint64_t)(uintptr_t)f->backing + off,
 					.len = PAGE};
 
-		if (ioctl(f->uffd, UFFDIO_COPY, &c) && errno != EEXIST)
-			perror("UFFDIO_COPY");
+		if (ioctl(f->uffd, UFFDIO_COPY, &c))
+			fprintf(stderr, "pager_bench: UFFDIO_COPY at +%llu: %s\n",
+				(unsigned long long)off, strerror(errno));
 	}
 	return NULL;
 }
@@ -160,8 +167,13 @@ static int run_uffd_local(uint64_t pages, uint64_t touches, int seq)
 		return 1;
 	}
 	f.backing = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	f.area = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	f.area = mmap(NULL, len + 2 * GUARD, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		      -1, 0);
 	if (f.backing == MAP_FAILED || f.area == MAP_FAILED)
+		return 1;
+	/* Guards on both sides, as lego-vmm maps guest RAM. */
+	f.area += GUARD;
+	if (mprotect(f.area, len, PROT_READ | PROT_WRITE))
 		return 1;
 	fill(f.backing, pages);
 	madvise(f.area, len, MADV_NOHUGEPAGE);
