@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# demo.sh: make demo: boot one vNode (memtest + blktest on 2 vCPUs) and explain what happened.
+# demo.sh: make demo: boot one vNode whose RAM lives on two memory servers (memtest + blktest
+# on 2 vCPUs, ExCache a quarter of its RAM) and explain what happened.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$REPO/build}
@@ -7,7 +8,7 @@ export BUILD
 . "$REPO/tests/lib/kvm.sh"
 
 if [ "${LEGO_IN_TESTBED:-0}" != 1 ]; then
-	echo "== lego demo: one vNode booted by lego-vmm"
+	echo "== lego demo: one vNode booted by lego-vmm, its memory on two lego-mmon servers"
 	if ! kvm_usable; then
 		echo "   This machine has no usable /dev/kvm (no VT-x/AMD-V, or a PVM guest kernel)."
 		echo "   The demo runs inside the nested test bed: Linux under QEMU's TCG emulator with"
@@ -17,14 +18,31 @@ fi
 kvm_require "$0" "$@"
 
 VMM=$BUILD/release/bin/lego-vmm
+MMON=$BUILD/release/bin/lego-mmon
 GUEST=$BUILD/images/lego-guest.elf
 work=$BUILD/demo
 mkdir -p "$work"
-rm -f "$work/disk.img"
+rm -f "$work/disk.img" "$work"/mm*.port
 truncate -s 64M "$work/disk.img"
 
-args=(--kernel "$GUEST" --mem 256M --cpus 2 --disk "$work/disk.img" --stats "$work/stats.json"
-	--append "run=memtest,blktest memtest.size=32M blktest.size=4M")
+# Two memory servers on loopback, each picking a free port.
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
+for m in mm1 mm2; do
+	echo "== lego-mmon --name $m --pool 512M --listen 127.0.0.1:0"
+	"$MMON" --name $m --pool 512M --listen 127.0.0.1:0 --port-file "$work/$m.port" \
+		2>"$work/$m.log" &
+	pids+=($!)
+done
+for _ in $(seq 100); do
+	[ -s "$work/mm1.port" ] && [ -s "$work/mm2.port" ] && break
+	sleep 0.1
+done
+
+args=(--kernel "$GUEST" --mem 64M --cpus 2 --disk "$work/disk.img" --stats "$work/stats.json"
+	--mmon "127.0.0.1:$(cat "$work/mm1.port")" --mmon "127.0.0.1:$(cat "$work/mm2.port")"
+	--region-size 16M --cache 16M
+	--append "run=memtest,blktest memtest.mode=all memtest.size=24M memtest.ops=20000 blktest.size=4M")
 echo "== lego-vmm ${args[*]}"
 echo "-- guest console --"
 set +e
@@ -33,16 +51,28 @@ status=${PIPESTATUS[0]}
 set -e
 echo "-- lego-vmm log --"
 cat "$work/vmm.log"
+kill -TERM "${pids[@]}"
+wait "${pids[@]}" 2>/dev/null || true
+echo "-- memory server logs --"
+cat "$work/mm1.log" "$work/mm2.log"
 echo "-- what happened --"
 echo "guest image:      $GUEST ($(stat -c %s "$GUEST") bytes, entered directly in 64-bit mode)"
-echo "vNode:            2 vCPUs, 256 MiB RAM, virtio-blk disk $work/disk.img (64 MiB)"
+echo "vNode:            2 vCPUs, 64 MiB RAM in 4 vRegions on 2 memory servers, ExCache 16 MiB,"
+echo "                  virtio-blk disk $work/disk.img (64 MiB)"
 grep '^RESULT' "$work/console.log" | sed 's/^/guest result:     /' || true
 if [ -s "$work/stats.json" ]; then
 	/usr/bin/python3 - "$work/stats.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 print(f"run time:         {s['run_ms']:.0f} ms, {s['exits_io']} port-I/O and {s['exits_mmio']} MMIO exits")
-print(f"memory:           VMM RSS {s['rss_kib'] / 1024:.1f} MiB, of which guest RAM touched {s['guest_resident_kib'] / 1024:.1f} MiB")
+print(f"memory:           VMM RSS {s['rss_kib'] / 1024:.1f} MiB, of which resident guest RAM {s['guest_resident_kib'] / 1024:.1f} MiB")
+p = s.get("pager")
+if p:
+    mib = 1024 * 1024
+    print(f"remote memory:    {p['faults']} page faults served; {p['pages_fetched']} pages fetched from the servers in {p['remote_fetches']} requests,")
+    print(f"                  {p['zero_fills']} never-written pages zero-filled locally, {p['evictions']} evictions, {p['writebacks']} pages written back")
+    print(f"                  ({p['bytes_in'] / mib:.1f} MiB in, {p['bytes_out'] / mib:.1f} MiB out); fault service p50 {p['fault_p50_us']:.0f} us, p99 {p['fault_p99_us']:.0f} us")
+    print(f"                  resident at exit: {p['resident_pages']} pages of an ExCache of {p['cache_pages']}")
 PY
 fi
 echo "exit status:      $status (the value the guest wrote to its debug-exit port)"
