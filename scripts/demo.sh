@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# demo.sh: make demo: boot one vNode whose RAM lives on two memory servers (memtest + blktest
-# on 2 vCPUs, ExCache a quarter of its RAM) and explain what happened.
+# demo.sh: make demo: boot one vNode whose RAM lives on two memory servers (a zipfian memtest
+# over 40 MiB and blktest on 2 vCPUs, ExCache a quarter of its RAM), explain what happened.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$REPO/build}
@@ -27,7 +27,7 @@ truncate -s 64M "$work/disk.img"
 
 # Two memory servers on loopback, each picking a free port.
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null; wait 2>/dev/null' EXIT
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 for m in mm1 mm2; do
 	echo "== lego-mmon --name $m --pool 512M --listen 127.0.0.1:0"
 	"$MMON" --name $m --pool 512M --listen 127.0.0.1:0 --port-file "$work/$m.port" \
@@ -42,7 +42,7 @@ done
 args=(--kernel "$GUEST" --mem 64M --cpus 2 --disk "$work/disk.img" --stats "$work/stats.json"
 	--mmon "127.0.0.1:$(cat "$work/mm1.port")" --mmon "127.0.0.1:$(cat "$work/mm2.port")"
 	--region-size 16M --cache 16M
-	--append "run=memtest,blktest memtest.mode=all memtest.size=24M memtest.ops=20000 blktest.size=4M")
+	--append "run=memtest,blktest memtest.mode=zipf memtest.size=40M memtest.ops=40000 blktest.size=4M")
 echo "== lego-vmm ${args[*]}"
 echo "-- guest console --"
 set +e
