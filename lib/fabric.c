@@ -129,6 +129,8 @@ static int domain_open(struct fab_domain *d, const char *provider, const char *h
 		return fi_to_errno(rc);
 	}
 	d->mr_mode = d->info->domain_attr->mr_mode;
+	log_debug("fabric: provider %s, data progress %s", d->info->fabric_attr->prov_name,
+		  d->info->domain_attr->data_progress == FI_PROGRESS_MANUAL ? "manual" : "auto");
 	atomic_init(&d->next_key, 1);
 	rc = fabric_dl()->fabric(d->info->fabric_attr, &d->fabric, NULL);
 	if (!rc)

@@ -7,7 +7,9 @@
  *   tcp-rtt     plain TCP 64-byte request / 4 KiB reply on loopback
  *
  * Faults are raised by an ordinary thread touching the memory, so this runs without KVM;
- * the pager is the one lego-vmm uses. Output: one "name value" line per figure.
+ * the pager is the one lego-vmm uses. --cpu pins this process (the "processor host"),
+ * --server-cpu the TCP floor's server thread (a "memory server"), as the bench script pins
+ * lego-mmon. Output: one "name value" line per figure.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,11 +270,20 @@ static int full_io(int fd, void *buf, size_t len, int wr)
 	return 0;
 }
 
+static int server_cpu = -1;
+
 static void *tcp_server(void *arg)
 {
 	int lfd = *(int *)arg, fd = accept(lfd, NULL, NULL), one = 1;
 	char req[64], page[PAGE];
 
+	if (server_cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(server_cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
 	memset(page, 0x5a, sizeof(page));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	while (full_io(fd, req, sizeof(req), 0) == 0 && full_io(fd, page, sizeof(page), 1) == 0)
@@ -315,7 +327,7 @@ static int run_tcp(uint64_t rounds)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: pager_bench MODE [--ws SIZE] [--touches N] [--mmon HOST:PORT]... "
-		   "[--threads N] [--no-rma]\n"
+		   "[--threads N] [--no-rma] [--cpu N] [--server-cpu N]\n"
 		   "MODE: local | uffd-local-seq | uffd-local-rand | remote | tcp-rtt\n"
 		   "Prints one 'name value' line per figure; exit 1 on any verification "
 		   "error.\n");
@@ -352,7 +364,20 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 64;
 		}
-		if (!strcmp(argv[i], "--ws") && !parse_size(v, &ws)) {
+		if (!strcmp(argv[i], "--cpu") && !parse_uint(v, 0, CPU_SETSIZE - 1, &x)) {
+			cpu_set_t set;
+
+			/* This thread and every thread started later (pager, handler). */
+			CPU_ZERO(&set);
+			CPU_SET((int)x, &set);
+			if (sched_setaffinity(0, sizeof(set), &set)) {
+				perror("sched_setaffinity");
+				return 1;
+			}
+		} else if (!strcmp(argv[i], "--server-cpu") &&
+			   !parse_uint(v, 0, CPU_SETSIZE - 1, &x)) {
+			server_cpu = (int)x;
+		} else if (!strcmp(argv[i], "--ws") && !parse_size(v, &ws)) {
 			ws &= ~((2ULL << 20) - 1);
 		} else if (!strcmp(argv[i], "--touches") && !parse_uint(v, 1, 1 << 26, &touches)) {
 		} else if (!strcmp(argv[i], "--threads") &&
