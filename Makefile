@@ -69,6 +69,10 @@ $(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(BUILD)/$(1)/libvm
 $(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/bench/%.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
+
+$(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/tools/%.o $(BUILD)/$(1)/liblego.a
+	@mkdir -p $$(@D)
+	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
 endef
 $(eval $(call variant,release))
 $(eval $(call variant,asan))
@@ -105,7 +109,7 @@ $(BUILD)/images/bench-pvh-hello.elf: tests/bench/guests/pvh-hello.S | deps
 TEST_FILES = $(UNIT_BINS) $(sort $(wildcard tests/host/*.t)) $(sort $(wildcard tests/vmm/*.t))
 
 test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUESTS) \
-	$(BUILD)/asan/bin/pager_bench
+	$(BUILD)/asan/bin/pager_bench $(BUILD)/asan/bin/mmon_probe
 	$(Q)BUILD=$(abspath $(BUILD)) prove --exec '' --timer $(TEST_FILES)
 
 unit: deps $(UNIT_BINS)

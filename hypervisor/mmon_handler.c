@@ -98,12 +98,11 @@ size_t mmon_handle(struct mmon_pool *pool, struct mmon_session *s, const void *r
 	struct mp_hdr h;
 	enum mp_status rc;
 
-	if (truncated) {
-		/* Answer with the id if the header made it, so the client can match it. */
-		rc = mp_hdr_get(req, len < MP_HDR_LEN ? len : MP_HDR_LEN, &h, &err);
-		return error_reply(pool, s, reply, h.op, h.id, MP_E2BIG,
-				   "message longer than the largest request");
-	}
+	if (truncated)
+		/* What arrived of it cannot be trusted to be its header: no id to echo. */
+		return error_reply(
+			pool, s, reply, 0, 0, MP_E2BIG,
+			"message longer than the receive buffer; closing the connection");
 	rc = mp_hdr_get(req, len, &h, &err);
 	if (rc)
 		return error_reply(pool, s, reply, h.op, h.id, rc, err);

@@ -21,9 +21,10 @@ struct mmon_session {
 	uint64_t bad_requests;
 };
 
-/* Handle req[0..len) (len may exceed what arrived when the transport cut an oversized
- * message: pass truncated = true), write the reply into reply (capacity MP_MAX_MSG) and
- * return its length. Never fails: bad input gets an error reply and a log line. */
+/* Handle req[0..len) and write the reply into reply (capacity MP_MAX_MSG); returns its
+ * length. truncated: the transport cut a message longer than its buffer (the reply is
+ * E2BIG, and the caller then closes the connection). Never fails: bad input gets an error
+ * reply and a log line. */
 size_t mmon_handle(struct mmon_pool *pool, struct mmon_session *s, const void *req, size_t len,
 		   bool truncated, void *reply);
 

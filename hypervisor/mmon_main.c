@@ -178,9 +178,15 @@ static void *serve_conn(void *arg)
 			continue;
 		if (rc && rc != -EMSGSIZE)
 			break;
-		/* Copy out before reposting: the receive buffer is reused at once. */
 		out = mmon_handle(&pool, &s, fab_rbuf(c), rc ? fab_bufsize(c) : len,
 				  rc == -EMSGSIZE, fab_sbuf(c));
+		if (rc == -EMSGSIZE) {
+			/* The rest of that message cannot be told from the next one. */
+			fab_send(c, out, 1000);
+			log_warn("%s: closing the connection after a message over %zu bytes",
+				 s.peer, fab_bufsize(c));
+			break;
+		}
 		if (fab_post_recv(c) || fab_send(c, out, 5000))
 			break;
 	}
@@ -280,7 +286,9 @@ int main(int argc, char **argv)
 		struct fab_conn *c;
 		struct conn_thread *t;
 
-		rc = fab_accept(l, MP_MAX_MSG, POLL_MS, &c);
+		/* Twice the largest message: an oversized one still arrives whole and gets its
+		 * E2BIG answer on a connection that stays usable. */
+		rc = fab_accept(l, 2 * MP_MAX_MSG, POLL_MS, &c);
 		reap(&threads, false);
 		if (rc == -EAGAIN || rc == -EINTR)
 			continue;

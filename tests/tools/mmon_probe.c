@@ -1,0 +1,207 @@
+/* mmon_probe.c: sends a running lego-mmon every kind of bad request over the real
+ * transport and checks each answer, and that the connection and server keep working.
+ * TAP on stdout. Usage: mmon_probe HOST PORT */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fabric.h"
+#include "log.h"
+#include "mem_proto.h"
+#include "wire.h"
+
+#define TIMEOUT_MS 5000
+#define REGION	   (4ULL << 20)
+
+static int tests, failed;
+static uint64_t next_id = 1;
+static struct mp_hdr rh; /* the last reply's header */
+
+__attribute__((format(printf, 2, 3))) static void ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	tests++;
+	failed += !cond;
+	printf("%s %d - ", cond ? "ok" : "not ok", tests);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* Send raw bytes already in the send buffer, wait for a reply; its status or -errno. */
+static int raw(struct fab_conn *c, size_t len)
+{
+	size_t rlen = 0;
+	const char *err;
+	int rc = fab_call(c, len, &rlen, TIMEOUT_MS);
+
+	if (rc)
+		return rc;
+	if (mp_hdr_get(fab_rbuf(c), rlen, &rh, &err) != MP_OK || !(rh.op & MP_REPLY))
+		return -EPROTO;
+	return (int)rh.status;
+}
+
+static int req(struct fab_conn *c, unsigned op, size_t body_len)
+{
+	struct mp_hdr h = {.magic = MP_MAGIC,
+			   .version = MP_VERSION,
+			   .op = (uint16_t)op,
+			   .id = next_id++,
+			   .len = (uint32_t)body_len};
+	int st;
+
+	mp_hdr_put(fab_sbuf(c), &h);
+	st = raw(c, MP_HDR_LEN + body_len);
+	if (st >= 0 && rh.id != h.id)
+		return -EPROTO;
+	return st;
+}
+
+static uint8_t *body(struct fab_conn *c)
+{
+	return (uint8_t *)fab_sbuf(c) + MP_HDR_LEN;
+}
+
+static int hello(struct fab_conn *c, uint64_t vnode)
+{
+	struct mp_hello m = {.vnode = vnode, .name = "mmon_probe"};
+
+	mp_hello_put(body(c), &m);
+	return req(c, MP_HELLO, MP_HELLO_LEN);
+}
+
+static int io(struct fab_conn *c, unsigned op, uint64_t handle, uint64_t epoch, uint64_t off,
+	      uint32_t npages, uint8_t fill)
+{
+	struct mp_io m = {.handle = handle, .epoch = epoch, .offset = off, .npages = npages};
+	size_t len = MP_IO_LEN;
+
+	mp_io_put(body(c), &m);
+	if (op == MP_WRITE) {
+		memset(body(c) + MP_IO_LEN, fill, (size_t)npages * MP_PAGE_SIZE);
+		len += (size_t)npages * MP_PAGE_SIZE;
+	}
+	return req(c, op, len);
+}
+
+/* The connection still serves: page 0 reads back as 0x3c. */
+static int still_works(struct fab_conn *c, uint64_t handle)
+{
+	return io(c, MP_READ, handle, 1, 0, 1, 0) == MP_OK &&
+	       ((uint8_t *)fab_rbuf(c))[MP_HDR_LEN + 123] == 0x3c;
+}
+
+int main(int argc, char **argv)
+{
+	const char *prov = fab_default_provider();
+	struct fab_conn *a, *b;
+	struct mp_open m = {.index = 0, .flags = MP_OPEN_CREATE, .size = REGION};
+	struct mp_open_reply r;
+	uint64_t h;
+	int st;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("Usage: mmon_probe HOST PORT\nSends a lego-mmon every kind of bad request "
+		       "and checks the answers (TAP).\n");
+		return 0;
+	}
+	if (argc != 3) {
+		fprintf(stderr, "Usage: mmon_probe HOST PORT\n");
+		return 64;
+	}
+	log_init("mmon_probe");
+	printf("1..24\n");
+	/* a: beyond the server's buffer, so oversized requests can be sent. */
+	if (fab_connect(prov, argv[1], argv[2], 3 * MP_MAX_MSG, TIMEOUT_MS, &a) ||
+	    fab_connect(prov, argv[1], argv[2], MP_MAX_MSG, TIMEOUT_MS, &b)) {
+		printf("Bail out! cannot connect to %s:%s\n", argv[1], argv[2]);
+		return 1;
+	}
+	st = io(a, MP_READ, 1, 1, 0, 1, 0);
+	ok(st == MP_ENOTCONN, "a request before HELLO: ENOTCONN (got %d)", st);
+	ok(hello(a, 0x1111) == MP_OK, "HELLO as vNode 0x1111");
+	mp_open_put(body(a), &m);
+	st = req(a, MP_OPEN, MP_OPEN_LEN);
+	ok(st == MP_OK &&
+		   mp_open_reply_get((uint8_t *)fab_rbuf(a) + MP_HDR_LEN, rh.len, &r) == MP_OK,
+	   "OPEN creates a 4 MiB region");
+	h = r.handle;
+	ok(io(a, MP_WRITE, h, 1, 0, 1, 0x3c) == MP_OK && still_works(a, h),
+	   "WRITE then READ of page 0 over the network");
+
+	/* Malformed header: bad magic. */
+	mp_hdr_put(fab_sbuf(a), &(struct mp_hdr){.magic = 0xdeadbeef, .version = 1, .op = MP_READ});
+	st = raw(a, MP_HDR_LEN);
+	ok(st == MP_EPROTO, "bad magic: EPROTO (got %d)", st);
+	ok(still_works(a, h), "... and the connection still serves");
+	/* Truncated header: 10 bytes. */
+	st = raw(a, 10);
+	ok(st == MP_EPROTO, "a 10-byte header: EPROTO (got %d)", st);
+	/* Truncated body: a READ with 10 body bytes. */
+	memset(body(a), 0, 10);
+	st = req(a, MP_READ, 10);
+	ok(st == MP_EPROTO, "a truncated READ body: EPROTO (got %d)", st);
+	/* Length field larger than what was sent. */
+	mp_hdr_put(fab_sbuf(a),
+		   &(struct mp_hdr){
+			   .magic = MP_MAGIC, .version = 1, .op = MP_STAT, .id = 77, .len = 500});
+	st = raw(a, MP_HDR_LEN + 20);
+	ok(st == MP_EPROTO && rh.id == 77, "a header claiming more bytes than sent: EPROTO");
+	/* Oversized: a message longer than the largest request. */
+	mp_hdr_put(fab_sbuf(a), &(struct mp_hdr){.magic = MP_MAGIC,
+						 .version = 1,
+						 .op = MP_WRITE,
+						 .id = 78,
+						 .len = MP_MAX_MSG});
+	st = raw(a, MP_MAX_MSG + MP_HDR_LEN);
+	ok(st == MP_E2BIG && rh.id == 78, "a message over %u bytes: E2BIG (got %d)", MP_MAX_MSG,
+	   st);
+	ok(still_works(a, h), "... and the connection still serves");
+	st = io(a, MP_READ, h, 1, 0, MP_MAX_PAGES + 1, 0);
+	ok(st == MP_E2BIG, "65 pages in one READ: E2BIG (got %d)", st);
+	st = io(a, MP_READ, h, 1, REGION, 1, 0);
+	ok(st == MP_ERANGE, "a page past the region's end: ERANGE (got %d)", st);
+	st = io(a, MP_WRITE, h, 1, REGION - MP_PAGE_SIZE, 2, 0x77);
+	ok(st == MP_ERANGE, "a write run crossing the region's end: ERANGE (got %d)", st);
+	st = io(a, MP_READ, h + 99999, 1, 0, 1, 0);
+	ok(st == MP_ENOENT, "an unknown region handle: ENOENT (got %d)", st);
+	st = io(a, MP_READ, h, 2, 0, 1, 0);
+	ok(st == MP_ESTALE, "a stale epoch: ESTALE (got %d)", st);
+	st = req(a, 0x7777, 0);
+	ok(st == MP_EBADOP, "an unknown op: EBADOP (got %d)", st);
+	/* Foreign vNode: b is another vNode using a's handle. */
+	ok(hello(b, 0x2222) == MP_OK, "a second connection as vNode 0x2222");
+	st = io(b, MP_WRITE, h, 1, 0, 1, 0x99);
+	ok(st == MP_EACCES, "another vNode writing the region: EACCES (got %d)", st);
+	st = io(b, MP_READ, h, 1, 0, 1, 0);
+	ok(st == MP_EACCES, "another vNode reading the region: EACCES (got %d)", st);
+	ok(still_works(a, h), "the owner's data is untouched and its connection serves");
+	st = req(a, MP_STAT, 0);
+	{
+		struct mp_stat_reply sr = {0};
+
+		mp_stat_reply_get((uint8_t *)fab_rbuf(a) + MP_HDR_LEN, rh.len, &sr);
+		ok(st == MP_OK && sr.errors >= 14, "STAT counts the refused requests (%llu)",
+		   (unsigned long long)sr.errors);
+	}
+	/* Far beyond anything the server receives: it answers if it can and drops the
+	 * connection (the stream cannot be resynchronised), and keeps serving others. */
+	mp_hdr_put(fab_sbuf(a), &(struct mp_hdr){.magic = MP_MAGIC,
+						 .version = 1,
+						 .op = MP_WRITE,
+						 .id = 79,
+						 .len = 3 * MP_MAX_MSG});
+	st = raw(a, 3 * MP_MAX_MSG);
+	ok(st == MP_E2BIG || st == -ENOTCONN,
+	   "a message over the server's buffer: E2BIG or the connection closed (got %d)", st);
+	ok(io(b, MP_READ, h, 1, 0, 1, 0) == MP_EACCES, "the server still serves other connections");
+	fab_close(b);
+	fab_close(a);
+	return failed ? 1 : 0;
+}

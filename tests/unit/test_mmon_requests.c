@@ -1,0 +1,345 @@
+/* test_mmon_requests.c: every kind of request lego-mmon must refuse, through the same
+ * handler the daemon runs (mmon_handle), plus the wire layout and the good paths. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "mem_proto.h"
+#include "mmon_handler.h"
+#include "mmon_pool.h"
+#include "wire.h"
+
+#define POOL (64ULL << 20)
+
+struct ctx {
+	struct mmon_pool pool;
+	struct mmon_session a, b; /* two connections, vNodes 7 and 9 */
+	uint8_t req[MP_MAX_MSG + 64], reply[MP_MAX_MSG];
+	uint64_t id;
+	struct mp_hdr rh; /* the last reply's header */
+	size_t rlen;
+};
+
+static int setup(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+
+	mmon_pool_init(&c->pool, POOL, 42, NULL);
+	c->a = (struct mmon_session){.peer = "test-a", .server = "mmtest"};
+	c->b = (struct mmon_session){.peer = "test-b", .server = "mmtest"};
+	*state = c;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ctx *c = *state;
+
+	mmon_pool_destroy(&c->pool);
+	free(c);
+	return 0;
+}
+
+/* Send op with body[0..len) on session s; returns the reply status. */
+static unsigned call(struct ctx *c, struct mmon_session *s, unsigned op, const void *body,
+		     size_t len)
+{
+	struct mp_hdr h = {.magic = MP_MAGIC,
+			   .version = MP_VERSION,
+			   .op = (uint16_t)op,
+			   .id = ++c->id,
+			   .len = (uint32_t)len};
+	const char *err = NULL;
+
+	mp_hdr_put(c->req, &h);
+	if (len)
+		memcpy(c->req + MP_HDR_LEN, body, len);
+	c->rlen = mmon_handle(&c->pool, s, c->req, MP_HDR_LEN + len, false, c->reply);
+	assert_int_equal(mp_hdr_get(c->reply, c->rlen, &c->rh, &err), MP_OK);
+	assert_int_equal(c->rh.op, op | MP_REPLY);
+	assert_int_equal(c->rh.id, c->id);
+	return c->rh.status;
+}
+
+static void hello(struct ctx *c, struct mmon_session *s, uint64_t vnode)
+{
+	struct mp_hello m = {.vnode = vnode, .name = "unit"};
+	uint8_t b[MP_HELLO_LEN];
+	struct mp_hello_reply r;
+
+	mp_hello_put(b, &m);
+	assert_int_equal(call(c, s, MP_HELLO, b, sizeof(b)), MP_OK);
+	assert_int_equal(mp_hello_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &r), MP_OK);
+	assert_string_equal(r.name, "mmtest");
+	assert_int_equal(r.pool_bytes, POOL);
+}
+
+static struct mp_open_reply open_region(struct ctx *c, struct mmon_session *s, uint32_t index,
+					uint64_t size)
+{
+	struct mp_open m = {.index = index, .flags = MP_OPEN_CREATE, .size = size};
+	struct mp_open_reply r;
+	uint8_t b[MP_OPEN_LEN];
+
+	mp_open_put(b, &m);
+	assert_int_equal(call(c, s, MP_OPEN, b, sizeof(b)), MP_OK);
+	assert_int_equal(mp_open_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &r), MP_OK);
+	return r;
+}
+
+/* READ/WRITE body: the io header, then data for WRITE. */
+static unsigned io(struct ctx *c, struct mmon_session *s, unsigned op, uint64_t handle,
+		   uint64_t epoch, uint64_t offset, uint32_t npages, uint8_t fill)
+{
+	static uint8_t body[MP_IO_LEN + MP_MAX_PAGES * MP_PAGE_SIZE];
+	struct mp_io m = {.handle = handle, .epoch = epoch, .offset = offset, .npages = npages};
+	size_t len = MP_IO_LEN;
+
+	mp_io_put(body, &m);
+	if (op == MP_WRITE && npages <= MP_MAX_PAGES) {
+		memset(body + MP_IO_LEN, fill, (size_t)npages * MP_PAGE_SIZE);
+		len += (size_t)npages * MP_PAGE_SIZE;
+	}
+	return call(c, s, op, body, len);
+}
+
+static void test_header_layout(void **state)
+{
+	static const uint8_t want[MP_HDR_LEN] = {0x4c, 0x45, 0x47, 0x4d, 0x01, 0x00, 0x04, 0x80,
+						 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
+						 0x07, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00,
+						 0,    0,    0,	   0,	 0,    0,    0,	   0};
+	struct mp_hdr h = {.magic = MP_MAGIC,
+			   .version = 1,
+			   .op = MP_READ | MP_REPLY,
+			   .id = 0x0102030405060708ULL,
+			   .status = MP_ENOENT,
+			   .len = 16};
+	uint8_t b[MP_HDR_LEN + 16] = {0};
+	const char *err;
+	struct mp_hdr g;
+
+	(void)state;
+	mp_hdr_put(b, &h);
+	assert_memory_equal(b, want, MP_HDR_LEN);
+	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, &err), MP_OK);
+	assert_int_equal(g.id, h.id);
+	assert_int_equal(g.op, h.op);
+	assert_int_equal(g.status, MP_ENOENT);
+	/* Each way a header can be wrong. */
+	assert_int_equal(mp_hdr_get(b, 10, &g, &err), MP_EPROTO);
+	assert_int_equal(mp_hdr_get(b, MP_HDR_LEN + 15, &g, &err), MP_EPROTO);
+	b[24] = 1;
+	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, &err), MP_EPROTO);
+	b[24] = 0;
+	b[4] = 2;
+	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, &err), MP_EPROTO);
+	b[4] = 1;
+	b[0] ^= 0xff;
+	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, &err), MP_EPROTO);
+	b[0] ^= 0xff;
+	put_le32(b + 20, MP_MAX_PAYLOAD + 1);
+	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, &err), MP_E2BIG);
+}
+
+static void test_hello_first(void **state)
+{
+	struct ctx *c = *state;
+	uint8_t b[MP_OPEN_LEN] = {0};
+	uint8_t hb[MP_HELLO_LEN] = {0};
+
+	assert_int_equal(call(c, &c->a, MP_OPEN, b, sizeof(b)), MP_ENOTCONN);
+	assert_int_equal(call(c, &c->a, MP_STAT, NULL, 0), MP_ENOTCONN);
+	/* vNode 0, a short body, a name with a control byte: all refused. */
+	assert_int_equal(call(c, &c->a, MP_HELLO, hb, sizeof(hb)), MP_EINVAL);
+	assert_int_equal(call(c, &c->a, MP_HELLO, hb, sizeof(hb) - 1), MP_EPROTO);
+	put_le64(hb, 7);
+	hb[8] = 'x';
+	hb[9] = 0x01;
+	assert_int_equal(call(c, &c->a, MP_HELLO, hb, sizeof(hb)), MP_EINVAL);
+	hello(c, &c->a, 7);
+	/* A connection stays bound to its vNode. */
+	put_le64(hb, 9);
+	hb[9] = 0;
+	assert_int_equal(call(c, &c->a, MP_HELLO, hb, sizeof(hb)), MP_EINVAL);
+}
+
+static void test_read_write(void **state)
+{
+	struct ctx *c = *state;
+	struct mp_open_reply r;
+	struct mp_stat_reply st;
+
+	hello(c, &c->a, 7);
+	r = open_region(c, &c->a, 0, 8ULL << 20);
+	assert_int_equal(r.epoch, 1);
+	assert_int_equal(r.size, 8ULL << 20);
+	assert_int_equal(r.rma_key, 0); /* no RMA without a fabric domain */
+	/* Never written: zeros. */
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 4096, 2, 0), MP_OK);
+	assert_int_equal(c->rh.len, 2 * MP_PAGE_SIZE);
+	for (size_t i = 0; i < 2 * MP_PAGE_SIZE; i++)
+		assert_int_equal(c->reply[MP_HDR_LEN + i], 0);
+	/* Written pages come back, a run of 64 at the region's end too. */
+	assert_int_equal(io(c, &c->a, MP_WRITE, r.handle, 1, 4096, 1, 0xab), MP_OK);
+	assert_int_equal(c->rh.len, 0);
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 4096, 1, 0), MP_OK);
+	assert_int_equal(c->reply[MP_HDR_LEN], 0xab);
+	assert_int_equal(c->reply[MP_HDR_LEN + MP_PAGE_SIZE - 1], 0xab);
+	assert_int_equal(
+		io(c, &c->a, MP_WRITE, r.handle, 1, (8ULL << 20) - 64 * MP_PAGE_SIZE, 64, 0x5c),
+		MP_OK);
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, (8ULL << 20) - MP_PAGE_SIZE, 1, 0),
+			 MP_OK);
+	assert_int_equal(c->reply[MP_HDR_LEN + 100], 0x5c);
+	/* Reopening gives the same region; another size is refused. */
+	assert_int_equal(open_region(c, &c->a, 0, 8ULL << 20).handle, r.handle);
+	{
+		struct mp_open m = {.index = 0, .flags = MP_OPEN_CREATE, .size = 4ULL << 20};
+		uint8_t b[MP_OPEN_LEN];
+
+		mp_open_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_OPEN, b, sizeof(b)), MP_EINVAL);
+	}
+	assert_int_equal(call(c, &c->a, MP_STAT, NULL, 0), MP_OK);
+	assert_int_equal(mp_stat_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &st), MP_OK);
+	assert_int_equal(st.reserved_bytes, 8ULL << 20);
+	assert_int_equal(st.stored_bytes, 65 * MP_PAGE_SIZE);
+	assert_int_equal(st.regions, 1);
+	/* CLOSE frees the region and its reservation. */
+	{
+		struct mp_close m = {.handle = r.handle, .epoch = 1};
+		uint8_t b[MP_CLOSE_LEN];
+
+		mp_close_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_CLOSE, b, sizeof(b)), MP_OK);
+	}
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 1, 0), MP_ENOENT);
+	assert_int_equal(call(c, &c->a, MP_STAT, NULL, 0), MP_OK);
+	assert_int_equal(mp_stat_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &st), MP_OK);
+	assert_int_equal(st.reserved_bytes, 0);
+	assert_int_equal(st.stored_bytes, 0);
+}
+
+static void test_bad_requests(void **state)
+{
+	struct ctx *c = *state;
+	const uint64_t size = 4ULL << 20;
+	struct mp_open_reply r;
+	uint8_t b[MP_IO_LEN + 8] = {0};
+	size_t n;
+
+	hello(c, &c->a, 7);
+	r = open_region(c, &c->a, 3, size);
+	/* Out of range: past the end, a run across the end, an offset that would wrap. */
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, size, 1, 0), MP_ERANGE);
+	assert_int_equal(io(c, &c->a, MP_WRITE, r.handle, 1, size - MP_PAGE_SIZE, 2, 1), MP_ERANGE);
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, UINT64_MAX - 4095, 1, 0), MP_ERANGE);
+	/* Oversized: 65 pages; zero pages; unaligned offset. */
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, MP_MAX_PAGES + 1, 0), MP_E2BIG);
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 0, 0), MP_EINVAL);
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 100, 1, 0), MP_EINVAL);
+	/* Truncated: a READ body cut short, WRITE data shorter than its page count. */
+	assert_int_equal(call(c, &c->a, MP_READ, b, MP_IO_LEN - 1), MP_EPROTO);
+	{
+		struct mp_io m = {.handle = r.handle, .epoch = 1, .offset = 0, .npages = 2};
+		static uint8_t wb[MP_IO_LEN + MP_PAGE_SIZE];
+
+		mp_io_put(wb, &m);
+		assert_int_equal(call(c, &c->a, MP_WRITE, wb, sizeof(wb)), MP_EPROTO);
+	}
+	/* Unknown handle; stale epoch. */
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle + 1000, 1, 0, 1, 0), MP_ENOENT);
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 2, 0, 1, 0), MP_ESTALE);
+	/* Foreign vNode: another connection, another vNode, the same handle. */
+	hello(c, &c->b, 9);
+	assert_int_equal(io(c, &c->b, MP_READ, r.handle, 1, 0, 1, 0), MP_EACCES);
+	assert_int_equal(io(c, &c->b, MP_WRITE, r.handle, 1, 0, 1, 0xee), MP_EACCES);
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 1, 0), MP_OK);
+	assert_int_not_equal(c->reply[MP_HDR_LEN], 0xee);
+	/* Unknown op; a request carrying a status or the reply bit. */
+	assert_int_equal(call(c, &c->a, 99, NULL, 0), MP_EBADOP);
+	assert_int_equal(call(c, &c->a, MP_STAT | MP_REPLY, NULL, 0), MP_EPROTO);
+	assert_int_equal(call(c, &c->a, MP_STAT, b, 4), MP_EPROTO);
+	/* Bad OPENs: size 0, unaligned, over 1 TiB, unknown flags, pool exhausted. */
+	{
+		struct mp_open bad[] = {
+			{.index = 1, .flags = MP_OPEN_CREATE, .size = 0},
+			{.index = 1, .flags = MP_OPEN_CREATE, .size = 5000},
+			{.index = 1, .flags = MP_OPEN_CREATE, .size = MP_REGION_MAX * 2},
+			{.index = 1, .flags = 0x80, .size = 4096},
+			{.index = 1, .flags = MP_OPEN_CREATE, .size = POOL},
+			{.index = 1, .flags = 0, .size = 4096}};
+		unsigned want[] = {MP_EINVAL, MP_EINVAL, MP_E2BIG, MP_EINVAL, MP_ENOSPC, MP_ENOENT};
+		uint8_t ob[MP_OPEN_LEN];
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			mp_open_put(ob, &bad[i]);
+			assert_int_equal(call(c, &c->a, MP_OPEN, ob, sizeof(ob)), want[i]);
+		}
+	}
+	/* Every refusal carries a reason. */
+	assert_true(c->rh.len > 0);
+	/* A message the transport cut (longer than its buffer): E2BIG, no id to trust. */
+	{
+		struct mp_hdr h = {.magic = MP_MAGIC,
+				   .version = 1,
+				   .op = MP_WRITE,
+				   .id = 4242,
+				   .len = MP_MAX_PAYLOAD};
+		const char *err;
+		struct mp_hdr g;
+
+		mp_hdr_put(c->req, &h);
+		n = mmon_handle(&c->pool, &c->a, c->req, MP_MAX_MSG, true, c->reply);
+		assert_int_equal(mp_hdr_get(c->reply, n, &g, &err), MP_OK);
+		assert_int_equal(g.status, MP_E2BIG);
+		assert_int_equal(g.id, 0);
+	}
+	/* Garbage header: EPROTO, and the session still works after all of the above. */
+	memset(c->req, 0xa5, 64);
+	n = mmon_handle(&c->pool, &c->a, c->req, 64, false, c->reply);
+	assert_true(n >= MP_HDR_LEN);
+	assert_int_equal(get_le32(c->reply + 16), MP_EPROTO);
+	assert_int_equal(io(c, &c->a, MP_WRITE, r.handle, 1, 0, 1, 0x11), MP_OK);
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 1, 0), MP_OK);
+	assert_int_equal(c->reply[MP_HDR_LEN + 7], 0x11);
+}
+
+static void test_redirect(void **state)
+{
+	struct ctx *c = *state;
+	struct mp_open_reply r;
+
+	hello(c, &c->a, 7);
+	r = open_region(c, &c->a, 0, 2ULL << 20);
+	assert_int_equal(mmon_pool_release(&c->pool, r.handle, "mm-new"), MP_OK);
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 1, 0), MP_EREDIRECT);
+	assert_int_equal(c->rh.len, strlen("mm-new"));
+	assert_memory_equal(c->reply + MP_HDR_LEN, "mm-new", 6);
+	/* Its capacity is free again, and the index can be created anew here. */
+	assert_int_not_equal(open_region(c, &c->a, 0, 2ULL << 20).handle, r.handle);
+	assert_int_equal(mmon_pool_release(&c->pool, r.handle, "x"), MP_ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header_layout),
+		cmocka_unit_test_setup_teardown(test_hello_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
+	};
+
+	log_set_level(LOG_ERROR); /* the refusals' warnings are expected here */
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
