@@ -279,9 +279,9 @@ int main(int argc, char **argv)
 		fab_listener_close(l);
 		return 1;
 	}
-	log_info("%s: serving %llu MiB on %s:%s (provider %s, RMA %s)", opts.name,
-		 (unsigned long long)(opts.pool >> 20), opts.host, fab_listener_port(l),
-		 opts.provider, opts.rma ? "on" : "off");
+	log_info("%s: serving %llu MiB on %s:%s (provider %s, regions %sregistered for RMA)",
+		 opts.name, (unsigned long long)(opts.pool >> 20), opts.host, fab_listener_port(l),
+		 opts.provider, opts.rma ? "" : "not ");
 	while (!atomic_load(&stopping)) {
 		struct fab_conn *c;
 		struct conn_thread *t;
