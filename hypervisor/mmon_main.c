@@ -70,29 +70,6 @@ static int bad_usage(const char *what, const char *arg)
 	return EXIT_USAGE;
 }
 
-/* HOST:PORT or [V6HOST]:PORT. */
-static int split_hostport(const char *text, char *host, size_t hlen, char *port, size_t plen)
-{
-	const char *colon = strrchr(text, ':');
-	const char *h = text;
-	size_t n;
-	uint64_t v;
-
-	if (!colon || parse_uint(colon + 1, 0, 65535, &v))
-		return -1;
-	n = (size_t)(colon - text);
-	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
-		h++;
-		n -= 2;
-	}
-	if (n == 0 || n >= hlen)
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	snprintf(port, plen, "%llu", (unsigned long long)v);
-	return 0;
-}
-
 static int parse_options(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -119,7 +96,7 @@ static int parse_options(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":l:p:n:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l':
-			if (split_hostport(optarg, opts.host, sizeof(opts.host), opts.port,
+			if (parse_hostport(optarg, 0, opts.host, sizeof(opts.host), opts.port,
 					   sizeof(opts.port)))
 				return bad_usage("--listen must be HOST:PORT, not", optarg);
 			break;

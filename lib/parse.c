@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -50,5 +51,28 @@ int parse_size(const char *text, uint64_t *out)
 	if (shift && v > (UINT64_MAX >> shift))
 		return -1;
 	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int parse_hostport(const char *text, unsigned min_port, char *host, size_t hlen, char *port,
+		   size_t plen)
+{
+	const char *colon = strrchr(text, ':');
+	const char *h = text;
+	uint64_t v;
+	size_t n;
+
+	if (!colon || parse_uint(colon + 1, min_port, 65535, &v))
+		return -1;
+	n = (size_t)(colon - text);
+	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
+		h++;
+		n -= 2;
+	}
+	if (n == 0 || n >= hlen)
+		return -1;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	snprintf(port, plen, "%llu", (unsigned long long)v);
 	return 0;
 }

@@ -13,24 +13,7 @@
 
 int rm_parse_server(const char *text, char *host, size_t hlen, char *port, size_t plen)
 {
-	const char *colon = strrchr(text, ':');
-	const char *h = text;
-	uint64_t v;
-	size_t n;
-
-	if (!colon || parse_uint(colon + 1, 1, 65535, &v))
-		return -1;
-	n = (size_t)(colon - text);
-	if (n >= 2 && h[0] == '[' && h[n - 1] == ']') {
-		h++;
-		n -= 2;
-	}
-	if (n == 0 || n >= hlen)
-		return -1;
-	memcpy(host, h, n);
-	host[n] = '\0';
-	snprintf(port, plen, "%llu", (unsigned long long)v);
-	return 0;
+	return parse_hostport(text, 1, host, hlen, port, plen);
 }
 
 const char *remote_mem_server_label(const struct remote_mem *rm, int server, char *buf, size_t len)

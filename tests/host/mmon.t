@@ -7,14 +7,11 @@ PROBE=$BUILD/asan/bin/mmon_probe
 tap_tmpdir
 plan 14
 
-"$MMON" --listen 127.0.0.1:0 --port-file "$TAP_TMP/port" --name probe-me --pool 64M \
-	2>"$TAP_TMP/mmon.log" &
-mpid=$!
-for _ in $(seq 100); do
-	[ -s "$TAP_TMP/port" ] && break
-	sleep 0.1
-done
-port=$(cat "$TAP_TMP/port" 2>/dev/null)
+. "$REPO/tests/lib/mmon.sh"
+trap 'mmon_kill_all; rm -rf "$TAP_TMP"' EXIT
+mmon_start probe-me 64M
+mpid=$MMON_PID
+port=$MMON_PORT
 ok "[ -n '$port' ]" "lego-mmon listens on a port it picked ($port)"
 
 out=$("$PROBE" 127.0.0.1 "$port" 2>&1)
@@ -27,14 +24,14 @@ is "$passed" "${planned:-missing}" "mmon_probe: $passed of ${planned:-?} checks 
 grep '^not ok' <<<"$out" | while read -r l; do diag "$l"; done
 ok "kill -0 $mpid" "lego-mmon is still running after the bad requests"
 
-log=$(cat "$TAP_TMP/mmon.log")
+log=$(cat "$TAP_TMP/probe-me.log")
 like "$log" "warn: .*refused: protocol error: bad magic" "a bad magic is logged with its reason"
 like "$log" "refused: permission denied: the region belongs to another vNode" \
 	"a foreign vNode's request is logged"
 kill -TERM $mpid
 wait $mpid
 is "$?" 0 "SIGTERM: clean exit 0"
-log=$(cat "$TAP_TMP/mmon.log")
+log=$(cat "$TAP_TMP/probe-me.log")
 like "$log" "probe-me: shutting down" "shutdown is logged"
 unlike "$log" "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "no sanitizer report"
 

@@ -8,21 +8,12 @@ MMON=$BUILD/asan/bin/lego-mmon
 tap_tmpdir
 plan 9
 
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-	rm -rf "$TAP_TMP"
-}
-trap cleanup EXIT
-for m in a b; do
-	"$MMON" --listen 127.0.0.1:0 --port-file "$TAP_TMP/$m.port" --pool 256M 2>"$TAP_TMP/$m.log" &
-	pids+=($!)
-done
-for _ in $(seq 100); do
-	[ -s "$TAP_TMP/a.port" ] && [ -s "$TAP_TMP/b.port" ] && break
-	sleep 0.1
-done
-SERVERS=(--mmon "127.0.0.1:$(cat "$TAP_TMP/a.port")" --mmon "127.0.0.1:$(cat "$TAP_TMP/b.port")")
+. "$REPO/tests/lib/mmon.sh"
+trap 'mmon_kill_all; rm -rf "$TAP_TMP"' EXIT
+mmon_start a 256M
+A=$MMON_PORT
+mmon_start b 256M
+SERVERS=(--mmon "127.0.0.1:$A" --mmon "127.0.0.1:$MMON_PORT")
 
 for threads in 1 2; do
 	out=$(timeout 300 "$PB" remote --ws 32M --touches 5000 --threads $threads "${SERVERS[@]}" 2>&1)
@@ -33,9 +24,9 @@ for threads in 1 2; do
 	ok "[ ${wb:-0} -ge 8192 ]" "$threads pager thread(s): the whole fill was written back (${wb:-0} pages)"
 done
 unlike "$out" "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "pager: no sanitizer report"
-kill -TERM "${pids[@]}"
-wait "${pids[@]}"
+kill -TERM "${MMON_PIDS[@]}"
+wait "${MMON_PIDS[@]}"
 is "$?" 0 "memory servers shut down cleanly"
 unlike "$(cat "$TAP_TMP/a.log" "$TAP_TMP/b.log")" "ERROR: AddressSanitizer|runtime error:|refused [1-9]" \
 	"memory servers: no sanitizer report, no refused request"
-pids=()
+MMON_PIDS=()

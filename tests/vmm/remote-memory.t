@@ -11,25 +11,14 @@ GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
 plan 51
 
+. "$REPO/tests/lib/mmon.sh"
 PIDS=()
 cleanup() {
+	mmon_kill_all
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	rm -rf "$TAP_TMP"
 }
 trap cleanup EXIT
-
-start_mmon() { # name pool: starts a server, sets PORT
-	rm -f "$TAP_TMP/$1.port"
-	"$MMON" --listen 127.0.0.1:0 --port-file "$TAP_TMP/$1.port" --name "$1" --pool "$2" \
-		2>"$TAP_TMP/$1.log" &
-	PIDS+=($!)
-	LAST_PID=$!
-	for _ in $(seq 100); do
-		[ -s "$TAP_TMP/$1.port" ] && break
-		sleep 0.1
-	done
-	PORT=$(cat "$TAP_TMP/$1.port" 2>/dev/null)
-}
 
 fig() { # name: a pager figure from the JSON in $stats
 	/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pager"][sys.argv[2]])' \
@@ -40,12 +29,12 @@ no_sanitizer_report() { # text name
 	unlike "$1" "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "$2: no sanitizer report"
 }
 
-start_mmon mm1 256M
-P1=$PORT
-M1=$LAST_PID
-start_mmon mm2 256M
-P2=$PORT
-M2=$LAST_PID
+mmon_start mm1 256M
+P1=$MMON_PORT
+M1=$MMON_PID
+mmon_start mm2 256M
+P2=$MMON_PORT
+M2=$MMON_PID
 ok "[ -n '$P1' ] && [ -n '$P2' ]" "two memory servers listening (ports $P1, $P2)"
 REMOTE=(--mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" --region-size 2M)
 
@@ -140,11 +129,11 @@ for m in mm1 mm2; do
 done
 
 # A memory server killed mid-run: lego-vmm stops with an error naming it, promptly.
-start_mmon mm1 256M
-P1=$PORT
-start_mmon mm2 256M
-P2=$PORT
-M2=$LAST_PID
+mmon_start mm1 256M
+P1=$MMON_PORT
+mmon_start mm2 256M
+P2=$MMON_PORT
+M2=$MMON_PID
 start=$(date +%s)
 "$VMM" --kernel "$GUEST" --mem 16M --cache 4M --mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" \
 	--region-size 2M --append "run=memtest memtest.size=4608K memtest.passes=100" \
@@ -177,7 +166,7 @@ is "$?" 64 "an ExCache under 1 MiB: exit 64"
 out=$(timeout 60 "$VMM" --kernel "$GUEST" --mem 16M --mmon "127.0.0.1:$P2" 2>&1)
 is "$?" 125 "a memory server that is not there: exit 125"
 like "$out" "memory server 127.0.0.1:$P2: cannot connect" "... naming the server it could not reach"
-start_mmon small 4M
-out=$(timeout 60 "$VMM" --kernel "$GUEST" --mem 16M --mmon "127.0.0.1:$PORT" 2>&1)
+mmon_start small 4M
+out=$(timeout 60 "$VMM" --kernel "$GUEST" --mem 16M --mmon "127.0.0.1:$MMON_PORT" 2>&1)
 is "$?" 125 "a pool too small for the vRegions: exit 125"
 like "$out" "cannot open vRegion 0 .*pool full" "... saying the pool is full"
