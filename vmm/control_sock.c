@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,25 +114,40 @@ int control_sock_start(struct control_sock **out, const char *path, uint64_t vno
 {
 	struct control_sock *cs = calloc(1, sizeof(*cs));
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	socklen_t salen = sizeof(sa);
+	int err;
 
 	if (!cs)
 		return -1;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		log_error("control socket path '%s' is longer than %zu bytes", path,
+	if (strlen(path) >= sizeof(sa.sun_path) || !path[0] || !strcmp(path, "@")) {
+		log_error("control socket path '%s' is empty or longer than %zu bytes", path,
 			  sizeof(sa.sun_path) - 1);
 		free(cs);
 		return -1;
 	}
+	/* "@name" is Linux's abstract namespace: no file, so it works on any filesystem
+	 * (network filesystems cannot hold sockets) and vanishes with the process. */
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (path[0] == '@') {
+		sa.sun_path[0] = '\0';
+		salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	}
 	snprintf(cs->path, sizeof(cs->path), "%s", path);
 	cs->vnode = vnode;
 	cs->pg = pg;
 	cs->stop_fd = eventfd(0, EFD_CLOEXEC);
 	cs->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	unlink(path);
-	if (cs->fd < 0 || cs->stop_fd < 0 || bind(cs->fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    listen(cs->fd, 8) || pthread_create(&cs->thread, NULL, control_thread, cs)) {
-		log_error("cannot serve control socket '%s': %s", path, strerror(errno));
+	if (path[0] != '@')
+		unlink(path);
+	err = cs->fd < 0 || cs->stop_fd < 0 || bind(cs->fd, (struct sockaddr *)&sa, salen) ||
+			      listen(cs->fd, 8)
+		      ? errno
+		      : pthread_create(&cs->thread, NULL, control_thread, cs);
+	if (err) {
+		log_error("cannot serve control socket '%s': %s%s", path, strerror(err),
+			  err == ENXIO || err == EOPNOTSUPP
+				  ? " (this filesystem cannot hold sockets; try '@NAME')"
+				  : "");
 		if (cs->fd >= 0)
 			close(cs->fd);
 		if (cs->stop_fd >= 0)
@@ -153,6 +169,7 @@ void control_sock_stop(struct control_sock *cs)
 		pthread_join(cs->thread, NULL);
 	close(cs->fd);
 	close(cs->stop_fd);
-	unlink(cs->path);
+	if (cs->path[0] != '@')
+		unlink(cs->path);
 	free(cs);
 }

@@ -1,5 +1,6 @@
-/* control_sock.h: lego-vmm's control socket (--control PATH): a UNIX stream socket that
- * answers one-line commands with one line of JSON while the vNode runs.
+/* control_sock.h: lego-vmm's control socket (--control PATH, or @NAME for an abstract
+ * socket): a UNIX stream socket that answers one-line commands with one line of JSON while
+ * the vNode runs.
  *
  *   stats   {"vnode": ID, "pager": {...pager statistics...}}
  *   flush   {"flushed_pages": N}   write every dirty ExCache page back to its server

@@ -95,6 +95,7 @@ static void usage(FILE *f)
 		"      --keep-regions     leave the vRegions on the servers at exit\n"
 		"      --control PATH     UNIX socket answering 'stats' and 'flush' while "
 		"running\n"
+		"                         (@NAME: an abstract socket, no file)\n"
 		"\n"
 		"      --stats PATH       write run statistics as JSON to PATH at exit\n"
 		"  -v, --verbose          debug log lines\n"

@@ -79,21 +79,19 @@ ok "[ $(fig evictions) -gt 1024 ] && [ $(fig pages_fetched) -gt 512 ]" \
 	"the buffers cycled through the ExCache ($(fig evictions) evictions, $(fig pages_fetched) pages fetched)"
 no_sanitizer_report "$out" "blktest on remote memory"
 
-# The control socket answers while the guest runs; flush writes every dirty page back.
-"$VMM" --kernel "$GUEST" --mem 16M --cache 4M "${REMOTE[@]}" --control "$TAP_TMP/ctl.sock" \
+# The control socket answers while the guest runs; flush writes every dirty page back. An
+# abstract socket (@NAME): the test bed's /tmp may be a 9p share, which cannot hold sockets.
+CTL="@lego-test-$$-ctl"
+"$VMM" --kernel "$GUEST" --mem 16M --cache 4M "${REMOTE[@]}" --control "$CTL" \
 	--append "run=memtest memtest.size=4608K memtest.passes=40" >"$TAP_TMP/ctl.log" 2>&1 </dev/null &
 vpid=$!
 PIDS+=($vpid)
-for _ in $(seq 100); do
-	[ -S "$TAP_TMP/ctl.sock" ] && break
-	sleep 0.1
-done
-sleep 2
-ask() { /usr/bin/python3 - "$TAP_TMP/ctl.sock" "$1" <<'PY'
+ask() { # command: one request on the control socket, its answer (empty if none)
+	/usr/bin/python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(30)
-s.connect(sys.argv[1])
+s.connect("\0" + sys.argv[1][1:])
 s.sendall(sys.argv[2].encode() + b"\n")
 data = b""
 while not data.endswith(b"\n"):
@@ -102,8 +100,13 @@ while not data.endswith(b"\n"):
         break
     data += chunk
 print(data.decode().strip())
-PY
+' "$CTL" "$1" 2>/dev/null
 }
+for _ in $(seq 100); do
+	[ -n "$(ask help)" ] && break
+	sleep 0.2
+done
+sleep 2
 st=$(ask stats)
 like "$st" '"pager": \{"faults": [1-9]' "control socket: stats while running ($st)"
 like "$st" '"fault_p99_us": [0-9.]+' "control socket: stats carry fault latency percentiles"
@@ -113,7 +116,7 @@ like "$(ask bogus)" '"error": "unknown command' "control socket: an unknown comm
 kill -TERM $vpid
 wait $vpid
 is "$?" 143 "SIGTERM ends the remote-memory vNode with 128+15"
-ok "[ ! -e '$TAP_TMP/ctl.sock' ]" "the control socket is removed at exit"
+is "$(ask stats)" "" "the control socket is gone once lego-vmm has exited"
 no_sanitizer_report "$(cat "$TAP_TMP/ctl.log")" "control-socket run"
 
 # Both servers held part of the memory, and nothing was refused.
