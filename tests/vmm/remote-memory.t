@@ -144,9 +144,11 @@ start=$(date +%s)
 vpid=$!
 PIDS+=($vpid)
 sleep 6
-kill -9 "$M2"
 killed=$(date +%s)
-wait "$M2" 2>/dev/null
+{
+	kill -9 "$M2"
+	wait "$M2"
+} 2>/dev/null
 wait $vpid
 rc=$?
 took=$(($(date +%s) - killed))
