@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # mmon.sh: lego-mmon servers for tests, on loopback ports they pick themselves.
 #   mmon_start NAME POOL [ARGS...]  start one (log in $TAP_TMP/NAME.log); sets MMON_PORT
 #                                   and MMON_PID (MMON_PORT empty if it did not come up)
@@ -17,6 +18,7 @@ mmon_start() {
 		[ -s "$TAP_TMP/$name.port" ] && break
 		sleep 0.1
 	done
+	# shellcheck disable=SC2034 # for the caller
 	MMON_PORT=$(cat "$TAP_TMP/$name.port" 2>/dev/null)
 }
 

@@ -85,7 +85,7 @@ CTL="@lego-test-$$-ctl"
 "$VMM" --kernel "$GUEST" --mem 16M --cache 4M "${REMOTE[@]}" --control "$CTL" \
 	--append "run=memtest memtest.size=4608K memtest.passes=40" >"$TAP_TMP/ctl.log" 2>&1 </dev/null &
 vpid=$!
-PIDS+=($vpid)
+PIDS+=("$vpid")
 ask() { # command: one request on the control socket, its answer (empty if none)
 	/usr/bin/python3 -c '
 import socket, sys
@@ -142,7 +142,7 @@ start=$(date +%s)
 	--region-size 2M --append "run=memtest memtest.size=4608K memtest.passes=100" \
 	>"$TAP_TMP/kill.log" 2>&1 </dev/null &
 vpid=$!
-PIDS+=($vpid)
+PIDS+=("$vpid")
 sleep 6
 killed=$(date +%s)
 {
