@@ -91,6 +91,20 @@ static int parse_mode(const char *v, size_t len, struct guest_opts *o, char *err
 	return -1;
 }
 
+static int parse_order(const char *v, size_t len, struct guest_opts *o, char *err, size_t errlen)
+{
+	if (span_eq(v, len, "seq")) {
+		o->blktest_order = BT_ORDER_SEQ;
+		return 0;
+	}
+	if (span_eq(v, len, "rand")) {
+		o->blktest_order = BT_ORDER_RAND;
+		return 0;
+	}
+	ksnprintf(err, errlen, "unknown blktest.order '%.*s' (known: seq, rand)", (int)len, v);
+	return -1;
+}
+
 static int parse_theta(const char *v, size_t len, struct guest_opts *o, char *err, size_t errlen)
 {
 	uint64_t val;
@@ -149,6 +163,8 @@ static int parse_token(const char *t, size_t len, struct guest_opts *o, char *er
 		return parse_run(v, vlen, o, err, errlen);
 	if (span_eq(t, klen, "memtest.mode"))
 		return parse_mode(v, vlen, o, err, errlen);
+	if (span_eq(t, klen, "blktest.order"))
+		return parse_order(v, vlen, o, err, errlen);
 	if (span_eq(t, klen, "memtest.theta"))
 		return parse_theta(v, vlen, o, err, errlen);
 	for (unsigned i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {

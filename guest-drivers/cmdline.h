@@ -12,6 +12,7 @@ enum workload { WL_MEMTEST, WL_BLKTEST, WL_EVIL };
 /* What memtest runs: the fill/verify patterns, the zipf hot-set pages, the kv hash
  * tables, or all three in that order. */
 enum memtest_mode { MT_MODE_PATTERNS, MT_MODE_ZIPF, MT_MODE_KV, MT_MODE_ALL };
+enum blktest_order { BT_ORDER_SEQ, BT_ORDER_RAND };
 
 struct guest_opts {
 	int nr_run;
@@ -20,8 +21,9 @@ struct guest_opts {
 	uint64_t memtest_passes; /* >= 1 */
 	uint64_t blktest_size;	 /* bytes, multiple of 512; 0: min(capacity, 4 MiB) */
 	uint64_t blktest_seed;
-	uint64_t blktest_qd; /* requests in flight, 1..GBLK_MAX_QD */
-	uint64_t blktest_bs; /* bytes per request, multiple of 512 */
+	uint64_t blktest_qd;		  /* requests in flight, 1..GBLK_MAX_QD */
+	uint64_t blktest_bs;		  /* bytes per request, multiple of 512 */
+	enum blktest_order blktest_order; /* block order of both passes */
 
 	/* memtest.passes applies to the patterns, these to zipf and kv. */
 	enum memtest_mode memtest_mode;
@@ -45,7 +47,7 @@ struct guest_opts {
 /* Space-separated tokens:
  *   run=NAME[,NAME...]   memtest, blktest, evil (in that order; default run=memtest)
  *   memtest.size=SIZE memtest.passes=N blktest.size=SIZE blktest.seed=N blktest.qd=N
- *   blktest.bs=SIZE
+ *   blktest.bs=SIZE blktest.order=seq|rand (default seq)
  *   memtest.mode=patterns|zipf|kv|all (default patterns) memtest.ops=N (default 200000)
  *   memtest.theta=DECIMAL (zipf skew, 0..5, default 0.99)
  * Any other token, an unknown workload or a malformed value is an error: -1 with err. */

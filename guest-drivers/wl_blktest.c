@@ -8,6 +8,7 @@
 #include "hash.h"
 #include "io.h"
 #include "kstring.h"
+#include "perm.h"
 #include "timing.h"
 #include "vio_blk.h"
 #include "workloads.h"
@@ -18,7 +19,10 @@
 struct bt_run {
 	struct gblk *blk;
 	uint8_t *bufs;
-	uint64_t bs, size, seed, next;
+	uint64_t bs, size, seed;
+	uint64_t blocks, issued; /* bs-sized blocks in [0, size); how many were submitted */
+	bool random;		 /* blktest.order=rand: blocks in a pseudo-random order */
+	struct perm order;
 	unsigned qd, inflight;
 	uint64_t free_mask; /* bit k: buffer k is idle */
 	uint64_t off[GBLK_MAX_QD];
@@ -63,37 +67,45 @@ static void verify(struct bt_run *r, const uint8_t *buf, uint64_t sector, uint32
 	}
 }
 
-/* Write (or read back and verify) [0, size) with up to qd requests in flight. */
+/* Write (or read back and verify) [0, size) with up to qd requests in flight, block by
+ * block in order or, with blktest.order=rand, in a pseudo-random order (another one for
+ * the read-back, so reads do not just replay the writes). */
 static int phase(struct bt_run *r, bool write, char *err, size_t errlen)
 {
-	r->next = 0;
+	r->blocks = (r->size + r->bs - 1) / r->bs;
+	r->issued = 0;
 	r->inflight = 0;
 	r->free_mask = r->qd == 64 ? ~0ULL : (1ULL << r->qd) - 1;
-	while (r->next < r->size || r->inflight) {
+	if (r->random)
+		perm_init(&r->order, r->blocks,
+			  mix64(r->seed ^ (write ? 0x77726974ULL : 0x72656164ULL)));
+	while (r->issued < r->blocks || r->inflight) {
 		struct gblk_done done;
 		uint32_t want_len;
 		unsigned k;
 
-		while (r->inflight < r->qd && r->next < r->size) {
-			uint64_t len = r->size - r->next < r->bs ? r->size - r->next : r->bs;
+		while (r->inflight < r->qd && r->issued < r->blocks) {
+			uint64_t block = r->random ? perm_next(&r->order) : r->issued;
+			uint64_t off = block * r->bs;
+			uint64_t len = r->size - off < r->bs ? r->size - off : r->bs;
 			uint8_t *buf;
 
 			k = (unsigned)__builtin_ctzll(r->free_mask);
 			buf = r->bufs + k * r->bs;
 			if (write)
-				fill(buf, r->next / VIO_BLK_SECTOR, (uint32_t)len, r->seed);
+				fill(buf, off / VIO_BLK_SECTOR, (uint32_t)len, r->seed);
 			else
 				memset(buf, 0x5a, len); /* stale data must not pass */
 			if (gblk_submit(r->blk, write ? VIO_BLK_T_OUT : VIO_BLK_T_IN,
-					r->next / VIO_BLK_SECTOR, buf, (uint32_t)len, k)) {
+					off / VIO_BLK_SECTOR, buf, (uint32_t)len, k)) {
 				ksnprintf(err, errlen, "virtio-blk ring unexpectedly full");
 				return -1;
 			}
 			r->free_mask &= ~(1ULL << k);
-			r->off[k] = r->next;
+			r->off[k] = off;
 			r->len[k] = (uint32_t)len;
 			r->inflight++;
-			r->next += len;
+			r->issued++;
 		}
 		if (gblk_wait(r->blk, &done, GBLK_IO_TIMEOUT_MS, err, errlen))
 			return -1;
@@ -210,6 +222,7 @@ bool wl_blktest(const struct guest_ctx *ctx)
 	run.qd = (unsigned)o->blktest_qd;
 	run.size = size;
 	run.seed = o->blktest_seed;
+	run.random = o->blktest_order == BT_ORDER_RAND;
 	run.bufs = heap_alloc(run.bs * run.qd, 4096);
 	if (!run.bufs) {
 		ok = fail(o, size, "no-memory", "no guest memory for the I/O buffers");
@@ -253,10 +266,10 @@ bool wl_blktest(const struct guest_ctx *ctx)
 	}
 	errors = run.bad_sectors + run.io_errors;
 	ok = errors == 0;
-	kprintf("RESULT blktest %s bytes=%lu bs=%lu qd=%u seed=%lu errors=%lu bad_sectors=%lu "
-		"write_ms=%lu read_ms=%lu ms=%lu id=%s\n",
-		ok ? "PASS" : "FAIL", size, run.bs, run.qd, run.seed, errors, run.bad_sectors,
-		write_ms, read_ms, elapsed_ms(start), id[0] ? id : "-");
+	kprintf("RESULT blktest %s bytes=%lu bs=%lu qd=%u order=%s seed=%lu errors=%lu "
+		"bad_sectors=%lu write_ms=%lu read_ms=%lu ms=%lu id=%s\n",
+		ok ? "PASS" : "FAIL", size, run.bs, run.qd, run.random ? "rand" : "seq", run.seed,
+		errors, run.bad_sectors, write_ms, read_ms, elapsed_ms(start), id[0] ? id : "-");
 out:
 	gblk_shutdown(&blk);
 	heap_release(mark);

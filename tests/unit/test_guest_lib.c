@@ -288,6 +288,7 @@ static void test_cmdline(void **state)
 	assert_int_equal(o.blktest_size, 0);
 	assert_int_equal(o.blktest_qd, 4);
 	assert_int_equal(o.blktest_bs, 4096);
+	assert_int_equal(o.blktest_order, BT_ORDER_SEQ);
 	assert_int_equal(o.memtest_mode, MT_MODE_PATTERNS);
 	assert_int_equal(o.memtest_ops, 200000);
 	assert_int_equal(o.memtest_theta, 990);
@@ -308,6 +309,12 @@ static void test_cmdline(void **state)
 	assert_int_equal(o.blktest_seed, 42);
 	assert_int_equal(o.blktest_qd, 8);
 	assert_int_equal(o.blktest_bs, 65536);
+	assert_int_equal(cmdline_parse("blktest.order=rand", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.blktest_order, BT_ORDER_RAND);
+	assert_int_equal(cmdline_parse("blktest.order=seq", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.blktest_order, BT_ORDER_SEQ);
+	assert_int_equal(cmdline_parse("blktest.order=random", &o, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown blktest.order 'random'"));
 
 	const struct {
 		const char *line;

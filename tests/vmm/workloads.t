@@ -6,7 +6,7 @@ kvm_require "$0" "$@"
 VMM=$BUILD/asan/bin/lego-vmm
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 33
+plan 39
 
 boot() { # name args...: runs lego-vmm, sets OUT (console + log) and RC
 	local name=$1
@@ -49,6 +49,15 @@ for cpus in 1 2; do
 	is "$RC" 0 "blktest, $cpus vCPU(s): exit status 0"
 	like "$OUT" "RESULT blktest PASS" "blktest, $cpus vCPU(s): written blocks read back intact"
 	no_sanitizer_report "blktest, $cpus vCPU(s)"
+done
+# Random block order, in both passes, with a partial last block and 16 requests in flight.
+for cpus in 1 2; do
+	boot blkrand$cpus --mem 64M --cpus $cpus --disk "$TAP_TMP/disk.img" \
+		--append "run=blktest blktest.size=1100K blktest.bs=8K blktest.qd=16 blktest.order=rand blktest.seed=$((cpus + 7))"
+	is "$RC" 0 "blktest.order=rand, $cpus vCPU(s): exit status 0"
+	like "$OUT" "RESULT blktest PASS bytes=1126400 bs=8192 qd=16 order=rand .*errors=0" \
+		"blktest.order=rand, $cpus vCPU(s): every block read back intact"
+	no_sanitizer_report "blktest.order=rand, $cpus vCPU(s)"
 done
 # The guest's writes reached the backing file: 2 MiB of it is no longer zero.
 nonzero=$(head -c 2M "$TAP_TMP/disk.img" | tr -d '\0' | wc -c)
