@@ -11,12 +11,12 @@
 
 static size_t reply_hdr(void *reply, unsigned op, uint64_t id, enum mp_status st, size_t len)
 {
-	struct mp_hdr h = {.magic = MP_MAGIC,
-			   .version = MP_VERSION,
-			   .op = (uint16_t)(op | MP_REPLY),
-			   .id = id,
-			   .status = st,
-			   .len = (uint32_t)len};
+	struct wire_hdr h = {.magic = MP_MAGIC,
+			     .version = MP_VERSION,
+			     .op = (uint16_t)(op | MP_REPLY),
+			     .id = id,
+			     .status = st,
+			     .len = (uint32_t)len};
 
 	mp_hdr_put(reply, &h);
 	return MP_HDR_LEN + len;
@@ -37,7 +37,7 @@ static size_t error_reply(struct mmon_pool *pool, struct mmon_session *s, void *
 	return reply_hdr(reply, op, id, st, n);
 }
 
-static size_t do_hello(struct mmon_pool *pool, struct mmon_session *s, const struct mp_hdr *h,
+static size_t do_hello(struct mmon_pool *pool, struct mmon_session *s, const struct wire_hdr *h,
 		       const uint8_t *body, void *reply)
 {
 	struct mp_hello m;
@@ -69,7 +69,7 @@ static size_t do_hello(struct mmon_pool *pool, struct mmon_session *s, const str
 			 mp_hello_reply_put((uint8_t *)reply + MP_HDR_LEN, &r));
 }
 
-static size_t do_open(struct mmon_pool *pool, struct mmon_session *s, const struct mp_hdr *h,
+static size_t do_open(struct mmon_pool *pool, struct mmon_session *s, const struct wire_hdr *h,
 		      const uint8_t *body, void *reply)
 {
 	struct mp_open m;
@@ -95,7 +95,7 @@ size_t mmon_handle(struct mmon_pool *pool, struct mmon_session *s, const void *r
 {
 	const uint8_t *body = (const uint8_t *)req + MP_HDR_LEN;
 	const char *err = NULL;
-	struct mp_hdr h;
+	struct wire_hdr h;
 	enum mp_status rc;
 
 	if (truncated)

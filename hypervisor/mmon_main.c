@@ -1,15 +1,13 @@
 /* mmon_main.c: lego-mmon, the memory server: options, listener, one thread per connection. */
 #include <errno.h>
 #include <getopt.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "fab_server.h"
 #include "fabric.h"
 #include "log.h"
 #include "mem_proto.h"
@@ -18,7 +16,6 @@
 #include "parse.h"
 
 #define EXIT_USAGE 64
-#define POLL_MS	   200
 
 struct options {
 	char host[256];
@@ -30,14 +27,6 @@ struct options {
 	bool rma;
 };
 
-struct conn_thread {
-	pthread_t thread;
-	struct fab_conn *conn;
-	atomic_bool done;
-	struct conn_thread *next;
-};
-
-static atomic_bool stopping;
 static struct mmon_pool pool;
 static struct options opts;
 
@@ -141,90 +130,51 @@ static int parse_options(int argc, char **argv)
 	return -1;
 }
 
-static void *serve_conn(void *arg)
+static void *conn_open(void *ctx, const char *peer)
 {
-	struct conn_thread *t = arg;
-	struct fab_conn *c = t->conn;
-	struct mmon_session s = {.peer = fab_peer(c), .server = opts.name, .rma = opts.rma};
+	struct mmon_session *s = calloc(1, sizeof(*s));
 
-	while (!atomic_load(&stopping)) {
-		size_t len = 0, out;
-		int rc = fab_recv_wait(c, POLL_MS, &len);
-
-		if (rc == -ETIMEDOUT)
-			continue;
-		if (rc && rc != -EMSGSIZE)
-			break;
-		out = mmon_handle(&pool, &s, fab_rbuf(c), rc ? fab_bufsize(c) : len,
-				  rc == -EMSGSIZE, fab_sbuf(c));
-		if (rc == -EMSGSIZE) {
-			/* The rest of that message cannot be told from the next one. */
-			fab_send(c, out, 1000);
-			log_warn("%s: closing the connection after a message over %zu bytes",
-				 s.peer, fab_bufsize(c));
-			break;
-		}
-		if (fab_post_recv(c) || fab_send(c, out, 5000))
-			break;
+	(void)ctx;
+	if (s) {
+		s->peer = strdup(peer);
+		s->server = opts.name;
+		s->rma = opts.rma;
 	}
-	if (s.hello)
-		log_info("%s: vNode %llu disconnected%s", s.peer, (unsigned long long)s.vnode,
-			 s.bad_requests ? " (after refused requests)" : "");
-	atomic_store(&t->done, true);
-	return NULL;
-}
-
-/* SIGINT/SIGTERM are blocked in every thread and taken here: libraries loaded later (the
- * RDMA stacks under libfabric) install handlers of their own that would otherwise win. */
-static void *signal_thread(void *arg)
-{
-	sigset_t *set = arg;
-	int sig;
-
-	if (sigwait(set, &sig) == 0)
-		log_info("received signal %d: shutting down", sig);
-	atomic_store(&stopping, true);
-	return NULL;
-}
-
-/* Join finished connection threads (all of them when all is set). */
-static void reap(struct conn_thread **list, bool all)
-{
-	struct conn_thread **pp = list;
-
-	while (*pp) {
-		struct conn_thread *t = *pp;
-
-		if (all || atomic_load(&t->done)) {
-			pthread_join(t->thread, NULL);
-			fab_close(t->conn);
-			*pp = t->next;
-			free(t);
-		} else {
-			pp = &t->next;
-		}
+	if (!s || !s->peer) {
+		log_error("%s: out of memory for a connection", peer);
+		free(s);
+		return NULL;
 	}
+	return s;
 }
 
-static int write_port_file(const char *path, const char *port)
+static size_t conn_handle(void *ctx, void *conn, const void *req, size_t len, bool truncated,
+			  void *reply)
 {
-	char tmp[4096];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%s\n", port) < 0 || fclose(f) || rename(tmp, path)) {
-		log_error("cannot write port file '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	(void)ctx;
+	return mmon_handle(&pool, conn, req, len, truncated, reply);
 }
+
+static void conn_close(void *ctx, void *conn)
+{
+	struct mmon_session *s = conn;
+
+	(void)ctx;
+	if (s->hello)
+		log_info("%s: vNode %llu disconnected%s", s->peer, (unsigned long long)s->vnode,
+			 s->bad_requests ? " (after refused requests)" : "");
+	free((char *)s->peer);
+	free(s);
+}
+
+static const struct fab_server_ops mmon_ops = {
+	.open = conn_open,
+	.handle = conn_handle,
+	.close = conn_close,
+};
 
 int main(int argc, char **argv)
 {
-	struct conn_thread *threads = NULL;
-	static sigset_t sigs;
-	pthread_t sig_thread;
 	struct fab_listener *l;
 	struct mp_stat_reply st;
 	char name[MP_NAME_LEN + 1];
@@ -234,16 +184,8 @@ int main(int argc, char **argv)
 	rc = parse_options(argc, argv);
 	if (rc >= 0)
 		return rc;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (pthread_create(&sig_thread, NULL, signal_thread, &sigs)) {
-		log_error("cannot start the signal thread");
+	if (fab_server_signals())
 		return 1;
-	}
-	pthread_detach(sig_thread);
 	if (fab_listen(opts.provider, opts.host, opts.port, &l))
 		return 1;
 	if (!opts.name) {
@@ -252,39 +194,15 @@ int main(int argc, char **argv)
 	}
 	mmon_pool_init(&pool, opts.pool, (uint64_t)time(NULL) ^ (uint64_t)getpid(),
 		       opts.rma ? fab_listener_domain(l) : NULL);
-	if (opts.port_file && write_port_file(opts.port_file, fab_listener_port(l))) {
+	if (opts.port_file && fab_server_port_file(opts.port_file, fab_listener_port(l))) {
 		fab_listener_close(l);
 		return 1;
 	}
 	log_info("%s: serving %llu MiB on %s:%s (provider %s, regions %sregistered for RMA)",
 		 opts.name, (unsigned long long)(opts.pool >> 20), opts.host, fab_listener_port(l),
 		 opts.provider, opts.rma ? "" : "not ");
-	while (!atomic_load(&stopping)) {
-		struct fab_conn *c;
-		struct conn_thread *t;
-
-		/* Twice the largest message: an oversized one still arrives whole and gets its
-		 * E2BIG answer on a connection that stays usable. */
-		rc = fab_accept(l, 2 * MP_MAX_MSG, POLL_MS, &c);
-		reap(&threads, false);
-		if (rc == -EAGAIN || rc == -EINTR)
-			continue;
-		if (rc) {
-			log_warn("accept failed: %s", strerror(-rc));
-			continue;
-		}
-		t = calloc(1, sizeof(*t));
-		if (!t || (t->conn = c, pthread_create(&t->thread, NULL, serve_conn, t))) {
-			log_error("cannot start a thread for %s", fab_peer(c));
-			fab_close(c);
-			free(t);
-			continue;
-		}
-		t->next = threads;
-		threads = t;
-	}
+	fab_server_run(l, MP_MAX_MSG, &mmon_ops, NULL);
 	log_info("%s: shutting down", opts.name);
-	reap(&threads, true);
 	mmon_pool_stat(&pool, &st);
 	log_info("%s: served %llu reads, %llu writes, refused %llu requests; %llu regions "
 		 "dropped",

@@ -5,81 +5,31 @@
 
 #include "wire.h"
 
-void mp_hdr_put(void *buf, const struct mp_hdr *h)
+void mp_hdr_put(void *buf, const struct wire_hdr *h)
 {
-	uint8_t *b = buf;
-
-	put_le32(b, h->magic);
-	put_le16(b + 4, h->version);
-	put_le16(b + 6, h->op);
-	put_le64(b + 8, h->id);
-	put_le32(b + 16, h->status);
-	put_le32(b + 20, h->len);
-	put_le64(b + 24, 0);
+	wire_hdr_put(buf, h);
 }
 
-enum mp_status mp_hdr_get(const void *buf, size_t buflen, struct mp_hdr *h, const char **err)
+enum mp_status mp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, const char **err)
 {
-	const uint8_t *b = buf;
-
-	memset(h, 0, sizeof(*h));
-	if (buflen < MP_HDR_LEN) {
-		*err = "truncated header";
-		return MP_EPROTO;
-	}
-	h->magic = get_le32(b);
-	h->version = get_le16(b + 4);
-	h->op = get_le16(b + 6);
-	h->id = get_le64(b + 8);
-	h->status = get_le32(b + 16);
-	h->len = get_le32(b + 20);
-	if (h->magic != MP_MAGIC) {
-		*err = "bad magic";
-		return MP_EPROTO;
-	}
-	if (h->version != MP_VERSION) {
-		*err = "unsupported protocol version";
-		return MP_EPROTO;
-	}
-	if (get_le64(b + 24)) {
-		*err = "reserved header bytes are not zero";
-		return MP_EPROTO;
-	}
-	if (h->len > MP_MAX_PAYLOAD) {
-		*err = "payload longer than the protocol allows";
+	switch (wire_hdr_get(buf, buflen, MP_MAGIC, MP_VERSION, MP_MAX_PAYLOAD, h, err)) {
+	case WIRE_HDR_OK:
+		return MP_OK;
+	case WIRE_HDR_TOOBIG:
 		return MP_E2BIG;
-	}
-	if ((size_t)h->len != buflen - MP_HDR_LEN) {
-		*err = "payload length does not match the bytes received";
+	default:
 		return MP_EPROTO;
 	}
-	return MP_OK;
 }
 
-/* A fixed-size NUL-padded name: printable ASCII, then only NULs. */
 static int name_get(const uint8_t *p, char *out)
 {
-	int end = 0;
-
-	while (end < MP_NAME_LEN && p[end])
-		end++;
-	for (int i = 0; i < MP_NAME_LEN; i++) {
-		if (i < end && (p[i] < 0x20 || p[i] > 0x7e))
-			return -1;
-		if (i >= end && p[i])
-			return -1;
-	}
-	memcpy(out, p, (size_t)end);
-	out[end] = '\0';
-	return 0;
+	return wire_name_get(p, MP_NAME_LEN, out);
 }
 
 static void name_put(uint8_t *p, const char *name)
 {
-	size_t n = strnlen(name, MP_NAME_LEN);
-
-	memset(p, 0, MP_NAME_LEN);
-	memcpy(p, name, n);
+	wire_name_put(p, MP_NAME_LEN, name);
 }
 
 size_t mp_hello_put(void *p, const struct mp_hello *m)

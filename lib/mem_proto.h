@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wire.h"
+
 #define MP_MAGIC	 0x4d47454cU /* "LEGM" */
 #define MP_VERSION	 1
 #define MP_HDR_LEN	 32
@@ -58,15 +60,6 @@ enum mp_status {
 	MP_ENOTCONN = 11, /* HELLO first */
 	MP_EIO = 12,	  /* the server failed */
 	MP_STATUS_MAX = 12,
-};
-
-struct mp_hdr {
-	uint32_t magic;
-	uint16_t version;
-	uint16_t op;
-	uint64_t id;
-	uint32_t status;
-	uint32_t len;
 };
 
 /* Request and reply bodies (host form). Offsets are in mem_proto.c. */
@@ -132,8 +125,8 @@ struct mp_stat_reply {
 /* Header: encode always succeeds; decode checks magic, version, reserved and that
  * len == the bytes that followed, returning MP_OK or the error status to answer with and
  * a message in err. */
-void mp_hdr_put(void *buf, const struct mp_hdr *h);
-enum mp_status mp_hdr_get(const void *buf, size_t buflen, struct mp_hdr *h, const char **err);
+void mp_hdr_put(void *buf, const struct wire_hdr *h);
+enum mp_status mp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, const char **err);
 
 /* Bodies: put returns the encoded length; get checks the exact length and every field's
  * range, returning MP_OK or a status with err set. */

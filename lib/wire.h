@@ -2,6 +2,7 @@
 #ifndef LEGO_WIRE_H
 #define LEGO_WIRE_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -46,5 +47,38 @@ static inline void put_le64(void *p, uint64_t v)
 	put_le32(p, (uint32_t)v);
 	put_le32((uint8_t *)p + 4, (uint32_t)(v >> 32));
 }
+
+/* The 32-byte header every lego protocol message starts with; protocols differ in magic,
+ * version and ops:
+ *   0 magic(4) 4 version(2) 6 op(2) 8 request id(8) 16 status(4) 20 payload length(4)
+ *   24 reserved, zero(8)
+ */
+#define WIRE_HDR_LEN 32
+
+struct wire_hdr {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t op;
+	uint64_t id;
+	uint32_t status;
+	uint32_t len;
+};
+
+enum wire_hdr_error {
+	WIRE_HDR_OK,
+	WIRE_HDR_BAD,	 /* truncated, wrong magic/version, reserved bits, length mismatch */
+	WIRE_HDR_TOOBIG, /* payload longer than max_payload */
+};
+
+void wire_hdr_put(void *buf, const struct wire_hdr *h);
+/* Decode and check buf[0..buflen): magic and version as given, reserved bytes zero, and len
+ * == buflen - WIRE_HDR_LEN <= max_payload; err says what was wrong. */
+enum wire_hdr_error wire_hdr_get(const void *buf, size_t buflen, uint32_t magic, uint16_t version,
+				 uint32_t max_payload, struct wire_hdr *h, const char **err);
+
+/* A fixed-size field of n bytes holding a NUL-padded name: printable ASCII, then only NULs.
+ * get copies it to out (n + 1 bytes) and returns 0, or -1 if the field is malformed. */
+int wire_name_get(const void *p, size_t n, char *out);
+void wire_name_put(void *p, size_t n, const char *name);
 
 #endif

@@ -49,12 +49,12 @@ static const uint8_t *call(struct remote_mem *rm, int server, int ch, unsigned o
 			   size_t *reply_len, enum mp_status *status)
 {
 	struct fab_conn *c = rm->servers[server].conn[ch];
-	struct mp_hdr h = {.magic = MP_MAGIC,
-			   .version = MP_VERSION,
-			   .op = (uint16_t)op,
-			   .id = ++rm->next_id[ch],
-			   .len = (uint32_t)body_len};
-	struct mp_hdr r;
+	struct wire_hdr h = {.magic = MP_MAGIC,
+			     .version = MP_VERSION,
+			     .op = (uint16_t)op,
+			     .id = ++rm->next_id[ch],
+			     .len = (uint32_t)body_len};
+	struct wire_hdr r;
 	const char *err = NULL;
 	size_t len = 0;
 	int rc;

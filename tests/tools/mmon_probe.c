@@ -17,7 +17,7 @@
 
 static int tests, failed;
 static uint64_t next_id = 1;
-static struct mp_hdr rh; /* the last reply's header */
+static struct wire_hdr rh; /* the last reply's header */
 
 __attribute__((format(printf, 2, 3))) static void ok(int cond, const char *fmt, ...)
 {
@@ -49,11 +49,11 @@ static int raw(struct fab_conn *c, size_t len)
 
 static int req(struct fab_conn *c, unsigned op, size_t body_len)
 {
-	struct mp_hdr h = {.magic = MP_MAGIC,
-			   .version = MP_VERSION,
-			   .op = (uint16_t)op,
-			   .id = next_id++,
-			   .len = (uint32_t)body_len};
+	struct wire_hdr h = {.magic = MP_MAGIC,
+			     .version = MP_VERSION,
+			     .op = (uint16_t)op,
+			     .id = next_id++,
+			     .len = (uint32_t)body_len};
 	int st;
 
 	mp_hdr_put(fab_sbuf(c), &h);
@@ -136,7 +136,8 @@ int main(int argc, char **argv)
 	   "WRITE then READ of page 0 over the network");
 
 	/* Malformed header: bad magic. */
-	mp_hdr_put(fab_sbuf(a), &(struct mp_hdr){.magic = 0xdeadbeef, .version = 1, .op = MP_READ});
+	mp_hdr_put(fab_sbuf(a),
+		   &(struct wire_hdr){.magic = 0xdeadbeef, .version = 1, .op = MP_READ});
 	st = raw(a, MP_HDR_LEN);
 	ok(st == MP_EPROTO, "bad magic: EPROTO (got %d)", st);
 	ok(still_works(a, h), "... and the connection still serves");
@@ -149,16 +150,16 @@ int main(int argc, char **argv)
 	ok(st == MP_EPROTO, "a truncated READ body: EPROTO (got %d)", st);
 	/* Length field larger than what was sent. */
 	mp_hdr_put(fab_sbuf(a),
-		   &(struct mp_hdr){
+		   &(struct wire_hdr){
 			   .magic = MP_MAGIC, .version = 1, .op = MP_STAT, .id = 77, .len = 500});
 	st = raw(a, MP_HDR_LEN + 20);
 	ok(st == MP_EPROTO && rh.id == 77, "a header claiming more bytes than sent: EPROTO");
 	/* Oversized: a message longer than the largest request. */
-	mp_hdr_put(fab_sbuf(a), &(struct mp_hdr){.magic = MP_MAGIC,
-						 .version = 1,
-						 .op = MP_WRITE,
-						 .id = 78,
-						 .len = MP_MAX_MSG});
+	mp_hdr_put(fab_sbuf(a), &(struct wire_hdr){.magic = MP_MAGIC,
+						   .version = 1,
+						   .op = MP_WRITE,
+						   .id = 78,
+						   .len = MP_MAX_MSG});
 	st = raw(a, MP_MAX_MSG + MP_HDR_LEN);
 	ok(st == MP_E2BIG && rh.id == 78, "a message over %u bytes: E2BIG (got %d)", MP_MAX_MSG,
 	   st);
@@ -192,11 +193,11 @@ int main(int argc, char **argv)
 	}
 	/* Far beyond anything the server receives: it answers if it can and drops the
 	 * connection (the stream cannot be resynchronised), and keeps serving others. */
-	mp_hdr_put(fab_sbuf(a), &(struct mp_hdr){.magic = MP_MAGIC,
-						 .version = 1,
-						 .op = MP_WRITE,
-						 .id = 79,
-						 .len = 3 * MP_MAX_MSG});
+	mp_hdr_put(fab_sbuf(a), &(struct wire_hdr){.magic = MP_MAGIC,
+						   .version = 1,
+						   .op = MP_WRITE,
+						   .id = 79,
+						   .len = 3 * MP_MAX_MSG});
 	st = raw(a, 3 * MP_MAX_MSG);
 	ok(st == MP_E2BIG || st == -ENOTCONN,
 	   "a message over the server's buffer: E2BIG or the connection closed (got %d)", st);

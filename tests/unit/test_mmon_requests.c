@@ -23,7 +23,7 @@ struct ctx {
 	struct mmon_session a, b; /* two connections, vNodes 7 and 9 */
 	uint8_t req[MP_MAX_MSG + 64], reply[MP_MAX_MSG];
 	uint64_t id;
-	struct mp_hdr rh; /* the last reply's header */
+	struct wire_hdr rh; /* the last reply's header */
 	size_t rlen;
 };
 
@@ -51,11 +51,11 @@ static int teardown(void **state)
 static unsigned call(struct ctx *c, struct mmon_session *s, unsigned op, const void *body,
 		     size_t len)
 {
-	struct mp_hdr h = {.magic = MP_MAGIC,
-			   .version = MP_VERSION,
-			   .op = (uint16_t)op,
-			   .id = ++c->id,
-			   .len = (uint32_t)len};
+	struct wire_hdr h = {.magic = MP_MAGIC,
+			     .version = MP_VERSION,
+			     .op = (uint16_t)op,
+			     .id = ++c->id,
+			     .len = (uint32_t)len};
 	const char *err = NULL;
 
 	mp_hdr_put(c->req, &h);
@@ -116,15 +116,15 @@ static void test_header_layout(void **state)
 						 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
 						 0x07, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00,
 						 0,    0,    0,	   0,	 0,    0,    0,	   0};
-	struct mp_hdr h = {.magic = MP_MAGIC,
-			   .version = 1,
-			   .op = MP_READ | MP_REPLY,
-			   .id = 0x0102030405060708ULL,
-			   .status = MP_ENOENT,
-			   .len = 16};
+	struct wire_hdr h = {.magic = MP_MAGIC,
+			     .version = 1,
+			     .op = MP_READ | MP_REPLY,
+			     .id = 0x0102030405060708ULL,
+			     .status = MP_ENOENT,
+			     .len = 16};
 	uint8_t b[MP_HDR_LEN + 16] = {0};
 	const char *err;
-	struct mp_hdr g;
+	struct wire_hdr g;
 
 	(void)state;
 	mp_hdr_put(b, &h);
@@ -289,13 +289,13 @@ static void test_bad_requests(void **state)
 	assert_true(c->rh.len > 0);
 	/* A message the transport cut (longer than its buffer): E2BIG, no id to trust. */
 	{
-		struct mp_hdr h = {.magic = MP_MAGIC,
-				   .version = 1,
-				   .op = MP_WRITE,
-				   .id = 4242,
-				   .len = MP_MAX_PAYLOAD};
+		struct wire_hdr h = {.magic = MP_MAGIC,
+				     .version = 1,
+				     .op = MP_WRITE,
+				     .id = 4242,
+				     .len = MP_MAX_PAYLOAD};
 		const char *err;
-		struct mp_hdr g;
+		struct wire_hdr g;
 
 		mp_hdr_put(c->req, &h);
 		n = mmon_handle(&c->pool, &c->a, c->req, MP_MAX_MSG, true, c->reply);

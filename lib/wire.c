@@ -1,0 +1,80 @@
+/* wire.c: the common message header and fixed-size name fields of lego's protocols. */
+#include "wire.h"
+
+void wire_hdr_put(void *buf, const struct wire_hdr *h)
+{
+	uint8_t *b = buf;
+
+	put_le32(b, h->magic);
+	put_le16(b + 4, h->version);
+	put_le16(b + 6, h->op);
+	put_le64(b + 8, h->id);
+	put_le32(b + 16, h->status);
+	put_le32(b + 20, h->len);
+	put_le64(b + 24, 0);
+}
+
+enum wire_hdr_error wire_hdr_get(const void *buf, size_t buflen, uint32_t magic, uint16_t version,
+				 uint32_t max_payload, struct wire_hdr *h, const char **err)
+{
+	const uint8_t *b = buf;
+
+	memset(h, 0, sizeof(*h));
+	if (buflen < WIRE_HDR_LEN) {
+		*err = "truncated header";
+		return WIRE_HDR_BAD;
+	}
+	h->magic = get_le32(b);
+	h->version = get_le16(b + 4);
+	h->op = get_le16(b + 6);
+	h->id = get_le64(b + 8);
+	h->status = get_le32(b + 16);
+	h->len = get_le32(b + 20);
+	if (h->magic != magic) {
+		*err = "bad magic";
+		return WIRE_HDR_BAD;
+	}
+	if (h->version != version) {
+		*err = "unsupported protocol version";
+		return WIRE_HDR_BAD;
+	}
+	if (get_le64(b + 24)) {
+		*err = "reserved header bytes are not zero";
+		return WIRE_HDR_BAD;
+	}
+	if (h->len > max_payload) {
+		*err = "payload longer than the protocol allows";
+		return WIRE_HDR_TOOBIG;
+	}
+	if ((size_t)h->len != buflen - WIRE_HDR_LEN) {
+		*err = "payload length does not match the bytes received";
+		return WIRE_HDR_BAD;
+	}
+	return WIRE_HDR_OK;
+}
+
+int wire_name_get(const void *p, size_t n, char *out)
+{
+	const uint8_t *b = p;
+	size_t end = 0;
+
+	while (end < n && b[end])
+		end++;
+	for (size_t i = 0; i < n; i++) {
+		if (i < end && (b[i] < 0x20 || b[i] > 0x7e))
+			return -1;
+		if (i >= end && b[i])
+			return -1;
+	}
+	memcpy(out, b, end);
+	out[end] = '\0';
+	return 0;
+}
+
+void wire_name_put(void *p, size_t n, const char *name)
+{
+	size_t len = strnlen(name, n);
+
+	memset(p, 0, n);
+	memcpy(p, name, len);
+}
