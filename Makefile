@@ -27,6 +27,8 @@ LIBS     := -lfdt -lpthread -ldl
 LIB_SRCS := $(wildcard lib/*.c)
 VMM_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c))
 MMON_SRCS := $(filter-out hypervisor/mmon_main.c,$(wildcard hypervisor/mmon_*.c))
+SMON_SRCS := $(filter-out hypervisor/smon_main.c,$(wildcard hypervisor/smon_*.c))
+RADOS_LIBS := -lrados
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_TOOL_SRCS := $(wildcard tests/bench/*.c)
 
@@ -54,6 +56,17 @@ $(BUILD)/$(1)/libvmm.a: $(VMM_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
 $(BUILD)/$(1)/libmmon.a: $(MMON_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
 	$(Q)rm -f $$@ && ar rcs $$@ $$^
 
+$(BUILD)/$(1)/libsmon.a: $(SMON_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+
+$(BUILD)/$(1)/bin/lego-smon: $(BUILD)/$(1)/obj/hypervisor/smon_main.o $(BUILD)/$(1)/libsmon.a $(BUILD)/$(1)/liblego.a
+	@mkdir -p $$(@D)
+	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) $(RADOS_LIBS)
+
+$(BUILD)/$(1)/bin/legoctl: $(BUILD)/$(1)/obj/controlplane/legoctl.o $(BUILD)/$(1)/liblego.a
+	@mkdir -p $$(@D)
+	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
+
 $(BUILD)/$(1)/bin/lego-vmm: $(BUILD)/$(1)/obj/vmm/main.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
@@ -62,9 +75,9 @@ $(BUILD)/$(1)/bin/lego-mmon: $(BUILD)/$(1)/obj/hypervisor/mmon_main.o $(BUILD)/$
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
 
-$(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/libmmon.a $(BUILD)/$(1)/liblego.a
+$(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/libmmon.a $(BUILD)/$(1)/libsmon.a $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)
-	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) -lcmocka
+	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) $(RADOS_LIBS) -lcmocka
 
 $(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/bench/%.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)
@@ -77,7 +90,7 @@ endef
 $(eval $(call variant,release))
 $(eval $(call variant,asan))
 
-PROGRAMS := lego-vmm lego-mmon
+PROGRAMS := lego-vmm lego-mmon lego-smon legoctl
 RELEASE_BINS := $(PROGRAMS:%=$(BUILD)/release/bin/%)
 ASAN_BINS := $(PROGRAMS:%=$(BUILD)/asan/bin/%)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/unit/%)
@@ -109,7 +122,8 @@ $(BUILD)/images/bench-pvh-hello.elf: tests/bench/guests/pvh-hello.S | deps
 TEST_FILES = $(UNIT_BINS) $(sort $(wildcard tests/host/*.t)) $(sort $(wildcard tests/vmm/*.t))
 
 test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUESTS) \
-	$(BUILD)/asan/bin/pager_bench $(BUILD)/asan/bin/mmon_probe
+	$(BUILD)/asan/bin/pager_bench $(BUILD)/asan/bin/mmon_probe $(BUILD)/asan/bin/smon_probe \
+	$(BUILD)/asan/bin/smon_io
 	$(Q)BUILD=$(abspath $(BUILD)) prove --exec '' --timer $(TEST_FILES)
 
 unit: deps $(UNIT_BINS)

@@ -7,8 +7,8 @@ PROBE=$BUILD/asan/bin/mmon_probe
 tap_tmpdir
 plan 14
 
-. "$REPO/tests/lib/mmon.sh"
-trap 'mmon_kill_all; rm -rf "$TAP_TMP"' EXIT
+. "$REPO/tests/lib/servers.sh"
+trap 'server_kill_all; rm -rf "$TAP_TMP"' EXIT
 mmon_start probe-me 64M
 mpid=$MMON_PID
 port=$MMON_PORT

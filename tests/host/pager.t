@@ -8,8 +8,8 @@ MMON=$BUILD/asan/bin/lego-mmon
 tap_tmpdir
 plan 9
 
-. "$REPO/tests/lib/mmon.sh"
-trap 'mmon_kill_all; rm -rf "$TAP_TMP"' EXIT
+. "$REPO/tests/lib/servers.sh"
+trap 'server_kill_all; rm -rf "$TAP_TMP"' EXIT
 mmon_start a 256M
 A=$MMON_PORT
 mmon_start b 256M
@@ -24,9 +24,9 @@ for threads in 1 2; do
 	ok "[ ${wb:-0} -ge 8192 ]" "$threads pager thread(s): the whole fill was written back (${wb:-0} pages)"
 done
 unlike "$out" "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "pager: no sanitizer report"
-kill -TERM "${MMON_PIDS[@]}"
-wait "${MMON_PIDS[@]}"
+kill -TERM "${SERVER_PIDS[@]}"
+wait "${SERVER_PIDS[@]}"
 is "$?" 0 "memory servers shut down cleanly"
 unlike "$(cat "$TAP_TMP/a.log" "$TAP_TMP/b.log")" "ERROR: AddressSanitizer|runtime error:|refused [1-9]" \
 	"memory servers: no sanitizer report, no refused request"
-MMON_PIDS=()
+SERVER_PIDS=()

@@ -11,10 +11,10 @@ GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
 plan 51
 
-. "$REPO/tests/lib/mmon.sh"
+. "$REPO/tests/lib/servers.sh"
 PIDS=()
 cleanup() {
-	mmon_kill_all
+	server_kill_all
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	rm -rf "$TAP_TMP"
 }

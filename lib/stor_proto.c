@@ -1,0 +1,333 @@
+/* stor_proto.c: encoding and strict decoding of storage-protocol messages. */
+#include "stor_proto.h"
+
+#include <errno.h>
+#include <string.h>
+
+bool sp_vol_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > SP_VOL_LEN || name[0] == '.' || name[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+size_t sp_req_put(void *buf, unsigned op, uint64_t id, const struct sp_req *m)
+{
+	uint8_t *b = (uint8_t *)buf + SP_HDR_LEN;
+	size_t len = 0;
+
+	switch (op) {
+	case SP_HELLO:
+		wire_name_put(b, SP_NAME_LEN, m->client);
+		len = SP_NAME_LEN;
+		break;
+	case SP_CREATE:
+	case SP_RESIZE:
+		wire_name_put(b, SP_VOL_LEN, m->vol);
+		put_le64(b + SP_VOL_LEN, m->size);
+		len = SP_VOL_LEN + 8;
+		break;
+	case SP_READ:
+	case SP_WRITE:
+		wire_name_put(b, SP_VOL_LEN, m->vol);
+		put_le64(b + SP_VOL_LEN, m->offset);
+		put_le32(b + SP_VOL_LEN + 8, m->len);
+		put_le32(b + SP_VOL_LEN + 12, 0);
+		len = SP_IO_LEN;
+		if (op == SP_WRITE) {
+			if (m->data)
+				memcpy(b + SP_IO_LEN, m->data, m->len);
+			len += m->len;
+		}
+		break;
+	default: /* DELETE, LIST, STAT, FLUSH, and anything else: a name */
+		wire_name_put(b, SP_VOL_LEN, m->vol);
+		len = SP_VOL_LEN;
+		break;
+	}
+	wire_hdr_put(buf, &(struct wire_hdr){.magic = SP_MAGIC,
+					     .version = SP_VERSION,
+					     .op = (uint16_t)op,
+					     .id = id,
+					     .len = (uint32_t)len});
+	return SP_HDR_LEN + len;
+}
+
+enum sp_status sp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, const char **err)
+{
+	switch (wire_hdr_get(buf, buflen, SP_MAGIC, SP_VERSION, SP_MAX_PAYLOAD, h, err)) {
+	case WIRE_HDR_OK:
+		return SP_OK;
+	case WIRE_HDR_TOOBIG:
+		return SP_E2BIG;
+	default:
+		return SP_EPROTO;
+	}
+}
+
+static enum sp_status vol_get(const uint8_t *p, char *out, bool may_be_empty, const char **err)
+{
+	if (wire_name_get(p, SP_VOL_LEN, out)) {
+		*err = "volume name is not NUL-padded printable ASCII";
+		return SP_EINVAL;
+	}
+	if (may_be_empty && !out[0])
+		return SP_OK;
+	if (!sp_vol_name_ok(out)) {
+		*err = "volume name must be 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'";
+		return SP_EINVAL;
+	}
+	return SP_OK;
+}
+
+static enum sp_status size_check(uint64_t size, const char **err)
+{
+	if (size == 0 || size % SP_SECTOR) {
+		*err = "volume size must be a positive multiple of 512";
+		return SP_EINVAL;
+	}
+	if (size > SP_VOL_MAX) {
+		*err = "volume size beyond 1 PiB";
+		return SP_E2BIG;
+	}
+	return SP_OK;
+}
+
+enum sp_status sp_req_get(unsigned op, const void *body, size_t len, struct sp_req *m,
+			  const char **err)
+{
+	const uint8_t *b = body;
+	enum sp_status st;
+	size_t want;
+
+	memset(m, 0, sizeof(*m));
+	switch (op) {
+	case SP_HELLO:
+		want = SP_NAME_LEN;
+		break;
+	case SP_CREATE:
+	case SP_RESIZE:
+		want = SP_VOL_LEN + 8;
+		break;
+	case SP_READ:
+	case SP_WRITE:
+		want = SP_IO_LEN;
+		break;
+	case SP_DELETE:
+	case SP_LIST:
+	case SP_STAT:
+	case SP_FLUSH:
+		want = SP_VOL_LEN;
+		break;
+	default:
+		*err = "unknown op";
+		return SP_EBADOP;
+	}
+	if (len < want || (op != SP_WRITE && len != want)) {
+		*err = "payload has the wrong length for its op";
+		return SP_EPROTO;
+	}
+	if (op == SP_HELLO) {
+		if (wire_name_get(b, SP_NAME_LEN, m->client)) {
+			*err = "client name is not NUL-padded printable ASCII";
+			return SP_EINVAL;
+		}
+		return SP_OK;
+	}
+	st = vol_get(b, m->vol, op == SP_LIST, err);
+	if (st)
+		return st;
+	if (op == SP_CREATE || op == SP_RESIZE) {
+		m->size = get_le64(b + SP_VOL_LEN);
+		return size_check(m->size, err);
+	}
+	if (op != SP_READ && op != SP_WRITE)
+		return SP_OK;
+	m->offset = get_le64(b + SP_VOL_LEN);
+	m->len = get_le32(b + SP_VOL_LEN + 8);
+	if (get_le32(b + SP_VOL_LEN + 12)) {
+		*err = "unknown flags";
+		return SP_EINVAL;
+	}
+	if (m->len > SP_MAX_IO) {
+		*err = "I/O length beyond 1 MiB";
+		return SP_E2BIG;
+	}
+	if (m->len == 0 || m->len % SP_SECTOR || m->offset % SP_SECTOR) {
+		*err = "offset and length must be multiples of 512, length not 0";
+		return SP_EINVAL;
+	}
+	if (m->offset > SP_VOL_MAX) {
+		*err = "offset beyond any volume";
+		return SP_ERANGE;
+	}
+	if (op == SP_WRITE) {
+		if (len - SP_IO_LEN != m->len) {
+			*err = "WRITE carries a different number of data bytes than its length";
+			return SP_EPROTO;
+		}
+		m->data = b + SP_IO_LEN;
+	}
+	return SP_OK;
+}
+
+size_t sp_reply_put(void *buf, unsigned op, uint64_t id, enum sp_status st, size_t len)
+{
+	wire_hdr_put(buf, &(struct wire_hdr){.magic = SP_MAGIC,
+					     .version = SP_VERSION,
+					     .op = (uint16_t)(op | SP_REPLY),
+					     .id = id,
+					     .status = st,
+					     .len = (uint32_t)len});
+	return SP_HDR_LEN + len;
+}
+
+size_t sp_hello_reply_put(void *p, const struct sp_hello_reply *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->version);
+	put_le32(b + 4, m->max_io);
+	put_le32(b + 8, m->backend);
+	put_le32(b + 12, m->flags);
+	put_le64(b + 16, m->capacity);
+	put_le64(b + 24, m->free);
+	wire_name_put(b + 32, SP_NAME_LEN, m->name);
+	return SP_HELLO_REPLY_LEN;
+}
+
+enum sp_status sp_hello_reply_get(const void *p, size_t len, struct sp_hello_reply *m)
+{
+	const uint8_t *b = p;
+
+	if (len != SP_HELLO_REPLY_LEN)
+		return SP_EPROTO;
+	m->version = get_le32(b);
+	m->max_io = get_le32(b + 4);
+	m->backend = get_le32(b + 8);
+	m->flags = get_le32(b + 12);
+	m->capacity = get_le64(b + 16);
+	m->free = get_le64(b + 24);
+	if (wire_name_get(b + 32, SP_NAME_LEN, m->name) || m->max_io < SP_SECTOR ||
+	    m->max_io > SP_MAX_IO || m->max_io % SP_SECTOR)
+		return SP_EPROTO;
+	return SP_OK;
+}
+
+size_t sp_stat_reply_put(void *p, const struct sp_vol_info *v)
+{
+	put_le64(p, v->size);
+	put_le64((uint8_t *)p + 8, v->obj_size);
+	return SP_STAT_REPLY_LEN;
+}
+
+enum sp_status sp_stat_reply_get(const void *p, size_t len, struct sp_vol_info *v)
+{
+	if (len != SP_STAT_REPLY_LEN)
+		return SP_EPROTO;
+	v->size = get_le64(p);
+	v->obj_size = get_le64((const uint8_t *)p + 8);
+	return v->size % SP_SECTOR || v->size > SP_VOL_MAX ? SP_EPROTO : SP_OK;
+}
+
+void sp_list_head_put(void *p, uint32_t count, bool more)
+{
+	put_le32(p, count);
+	put_le32((uint8_t *)p + 4, more);
+}
+
+void sp_list_entry_put(void *p, uint32_t i, const struct sp_vol_info *v)
+{
+	uint8_t *e = (uint8_t *)p + 8 + (size_t)i * SP_LIST_ENTRY;
+
+	wire_name_put(e, SP_VOL_LEN, v->name);
+	put_le64(e + SP_VOL_LEN, v->size);
+}
+
+enum sp_status sp_list_get(const void *p, size_t len, uint32_t *count, bool *more)
+{
+	uint32_t more_word;
+
+	if (len < 8)
+		return SP_EPROTO;
+	*count = get_le32(p);
+	more_word = get_le32((const uint8_t *)p + 4);
+	*more = more_word != 0;
+	if (more_word > 1 || *count > SP_LIST_MAX || len != 8 + (size_t)*count * SP_LIST_ENTRY)
+		return SP_EPROTO;
+	return SP_OK;
+}
+
+enum sp_status sp_list_entry_get(const void *p, uint32_t i, struct sp_vol_info *v)
+{
+	const uint8_t *e = (const uint8_t *)p + 8 + (size_t)i * SP_LIST_ENTRY;
+
+	memset(v, 0, sizeof(*v));
+	if (wire_name_get(e, SP_VOL_LEN, v->name) || !sp_vol_name_ok(v->name))
+		return SP_EPROTO;
+	v->size = get_le64(e + SP_VOL_LEN);
+	return SP_OK;
+}
+
+const char *sp_op_name(unsigned op)
+{
+	static const char *const names[] = {"?",    "HELLO", "CREATE", "DELETE", "RESIZE",
+					    "LIST", "STAT",  "READ",   "WRITE",	 "FLUSH"};
+
+	op &= ~SP_REPLY;
+	return op <= SP_OP_MAX ? names[op] : "unknown";
+}
+
+const char *sp_status_name(unsigned status)
+{
+	static const char *const names[] = {
+		"ok",	    "protocol error",	       "unknown op",	 "invalid argument",
+		"too big",  "beyond the volume's end", "no such volume", "volume exists",
+		"no space", "storage I/O error",       "HELLO first",
+	};
+
+	return status <= SP_STATUS_MAX ? names[status] : "unknown status";
+}
+
+enum sp_status sp_status_from_errno(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case 0:
+		return SP_OK;
+	case EINVAL:
+		return SP_EINVAL;
+	case E2BIG:
+	case EFBIG:
+		return SP_E2BIG;
+	case ERANGE:
+		return SP_ERANGE;
+	case ENOENT:
+		return SP_ENOENT;
+	case EEXIST:
+		return SP_EEXIST;
+	case ENOSPC:
+	case EDQUOT:
+		return SP_ENOSPC;
+	case EPROTO:
+		return SP_EPROTO;
+	default:
+		return SP_EIO;
+	}
+}
+
+int sp_status_errno(enum sp_status st)
+{
+	static const int map[] = {0,	  EPROTO, EOPNOTSUPP, EINVAL, E2BIG,   ERANGE,
+				  ENOENT, EEXIST, ENOSPC,     EIO,    ENOTCONN};
+
+	return (unsigned)st <= SP_STATUS_MAX ? -map[st] : -EPROTO;
+}

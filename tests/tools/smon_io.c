@@ -1,0 +1,98 @@
+/* smon_io.c: raw volume I/O against a lego-smon for tests: write stdin at an offset (then
+ * flush), or read a range to stdout.
+ * Usage: smon_io HOST:PORT VOLUME write OFFSET < data
+ *        smon_io HOST:PORT VOLUME read OFFSET LENGTH > data */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fabric.h"
+#include "log.h"
+#include "parse.h"
+#include "smon_client.h"
+
+static int usage(void)
+{
+	fprintf(stderr, "Usage: smon_io HOST:PORT VOLUME write OFFSET < data\n"
+			"       smon_io HOST:PORT VOLUME read OFFSET LENGTH > data\n"
+			"Offsets and lengths in whole 512-byte sectors.\n");
+	return 64;
+}
+
+static int do_write(struct smon_client *cl, const char *vol, uint64_t off)
+{
+	uint8_t *buf = smon_write_buf(cl);
+
+	for (;;) {
+		size_t n = 0;
+		ssize_t r;
+
+		while (n < SP_MAX_IO && (r = read(0, buf + n, SP_MAX_IO - n)) > 0)
+			n += (size_t)r;
+		if (!n)
+			break;
+		if (n % SP_SECTOR) {
+			fprintf(stderr, "smon_io: input is not whole sectors\n");
+			return 1;
+		}
+		if (smon_vol_write_buf(cl, vol, off, (uint32_t)n)) {
+			fprintf(stderr, "smon_io: write at %llu: %s\n", (unsigned long long)off,
+				smon_client_error(cl));
+			return 1;
+		}
+		off += n;
+	}
+	if (smon_vol_flush(cl, vol)) {
+		fprintf(stderr, "smon_io: flush: %s\n", smon_client_error(cl));
+		return 1;
+	}
+	return 0;
+}
+
+static int do_read(struct smon_client *cl, const char *vol, uint64_t off, uint64_t len)
+{
+	while (len) {
+		uint32_t n = len < SP_MAX_IO ? (uint32_t)len : SP_MAX_IO;
+		const void *p;
+
+		if (smon_vol_read_ref(cl, vol, off, n, &p)) {
+			fprintf(stderr, "smon_io: read at %llu: %s\n", (unsigned long long)off,
+				smon_client_error(cl));
+			return 1;
+		}
+		if (fwrite(p, 1, n, stdout) != n)
+			return 1;
+		off += n;
+		len -= n;
+	}
+	return fflush(stdout) ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	char host[256], port[16], err[1024];
+	struct smon_client *cl;
+	uint64_t off, len = 0;
+	bool write;
+	int rc;
+
+	if (argc < 5)
+		return usage();
+	write = !strcmp(argv[3], "write");
+	if ((write && argc != 5) || (!write && (strcmp(argv[3], "read") || argc != 6)) ||
+	    parse_hostport(argv[1], 1, host, sizeof(host), port, sizeof(port)) ||
+	    parse_size(argv[4], &off) || off % SP_SECTOR ||
+	    (!write && (parse_size(argv[5], &len) || len % SP_SECTOR)))
+		return usage();
+	log_init("smon_io");
+	if (smon_connect(fab_default_provider(), host, port, "smon_io", 10000, &cl, err,
+			 sizeof(err))) {
+		fprintf(stderr, "smon_io: %s\n", err);
+		return 2;
+	}
+	rc = write ? do_write(cl, argv[2], off) : do_read(cl, argv[2], off, len);
+	smon_disconnect(cl);
+	return rc;
+}
