@@ -60,9 +60,12 @@ struct fab_conn {
 	char peer[64];
 };
 
-/* Poll up to 30 us (LEGO_FABRIC_SPIN_US) for a completion before sleeping, except on a
- * single CPU, where the peer or progress thread needs the CPU the poller would burn. */
-static void spin_init(void)
+/* Poll up to 30 us (LEGO_FABRIC_SPIN_US) for a completion before sleeping, but only where
+ * completions come from hardware (verbs, efa) and there is a CPU to spare. Byte-stream
+ * providers (tcp) complete through their own progress thread, which a poller starves:
+ * measured on 2 CPUs, a 4 KiB request/reply took 79 us with 30 us of polling and 16 us
+ * without. */
+static void spin_init(const char *provider)
 {
 	const char *e = getenv("LEGO_FABRIC_SPIN_US");
 
@@ -70,8 +73,11 @@ static void spin_init(void)
 		return;
 	if (e)
 		fab_spin_ns = atoll(e) * 1000;
+	else if ((!strncmp(provider, "verbs", 5) || !strncmp(provider, "efa", 3)) &&
+		 sysconf(_SC_NPROCESSORS_ONLN) > 1)
+		fab_spin_ns = 30000;
 	else
-		fab_spin_ns = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 30000 : 0;
+		fab_spin_ns = 0;
 }
 
 const char *fab_default_provider(void)
@@ -117,7 +123,7 @@ static int domain_open(struct fab_domain *d, const char *provider, const char *h
 	if (!fabric_dl())
 		return -ENOSYS;
 	hints = make_hints(provider);
-	spin_init();
+	spin_init(provider);
 	if (!hints)
 		return -ENOMEM;
 	rc = fabric_dl()->getinfo(FAB_API, host, port, source ? FI_SOURCE : 0, hints, &d->info);

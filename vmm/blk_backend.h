@@ -28,6 +28,10 @@ struct blk_req {
 	 * before submit() returns. The request may be reused as soon as it is called. */
 	void (*complete)(struct blk_req *req, int err);
 	void *opaque; /* for the submitter */
+	/* The submitter can wait for this one (the last of a batch): a backend may serve it
+	 * on the calling thread, saving two thread hand-offs. */
+	bool may_wait;
+	struct blk_req *be_next; /* for the backend's own queue */
 };
 
 struct blk_backend;
@@ -62,5 +66,14 @@ static inline void blk_backend_close(struct blk_backend *be)
  * read-only), whose size must be a multiple of 512 bytes; id "lego-<basename>".
  * I/O completes synchronously inside submit(). Returns 0 or -errno (logged). */
 int blk_file_open(const char *path, bool read_only, struct blk_backend **out);
+
+/* Storage-server backend (blk_smon.c): volume vol on the lego-smon at host:port, served by
+ * `channels` connections (one request in flight on each) on as many threads. A request
+ * whose connection breaks is sent again on a new one until it succeeds or timeout_ms
+ * passes since it first failed, then it completes with -EIO; a refused request (e.g.
+ * beyond the volume's end) completes with -EIO at once. Returns 0 or -errno (logged). */
+#define BLK_SMON_MAX_CHANNELS 64
+int blk_smon_open(const char *provider, const char *host, const char *port, const char *vol,
+		  bool read_only, int channels, int timeout_ms, struct blk_backend **out);
 
 #endif

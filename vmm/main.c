@@ -27,6 +27,7 @@
 #include "virtio_blk.h"
 #include "vm.h"
 #include "vmm_stats.h"
+#include "stor_proto.h"
 #include "x86_boot.h"
 
 #define MAX_DISKS	      8
@@ -35,10 +36,16 @@
 #define MIN_CACHE	      (1ULL << 20)
 #define DEFAULT_TIMEOUT_MS    5000
 #define DEFAULT_PAGER_THREADS 2
+#define DEFAULT_SMON_CHANNELS 16
+#define DEFAULT_SMON_TIMEOUT  30000
+#define SMON_SCHEME	      "smon://"
 
 struct disk_opt {
-	const char *path;
+	const char *path; /* a file, or smon://HOST:PORT/VOLUME */
 	bool read_only;
+	bool smon;
+	char host[256], port[16];
+	const char *vol;
 };
 
 struct options {
@@ -57,6 +64,7 @@ struct options {
 	bool no_prefetch, keep_regions;
 	const char *control;
 	char client_name[MP_NAME_LEN + 1];
+	int smon_channels, smon_timeout_ms;
 };
 
 static void usage(FILE *f)
@@ -71,7 +79,15 @@ static void usage(FILE *f)
 		"2 MiB; default 256M)\n"
 		"  -c, --cpus N           vCPUs, each a host thread (1..%d; default 1)\n"
 		"  -a, --append CMDLINE   guest command line (/chosen/bootargs)\n"
-		"  -d, --disk PATH[,ro]   virtio-blk disk backed by a file; repeat for more (max "
+		"  -d, --disk PATH[,ro]   virtio-blk disk backed by a file, or by a volume on a\n"
+		"                         storage server: smon://HOST:PORT/VOLUME; repeat for "
+		"more\n"
+		"                         (max %d)\n"
+		"      --smon-channels N  connections (requests in flight) per storage-server "
+		"disk\n"
+		"                         (1..%d; default %d)\n"
+		"      --smon-timeout MS  keep retrying requests to an unreachable storage server\n"
+		"                         this long before the guest sees an I/O error (default "
 		"%d)\n"
 		"      --console PATH     write the guest console to PATH instead of stdout\n"
 		"\n"
@@ -106,7 +122,8 @@ static void usage(FILE *f)
 		"Exit status: the value the guest writes to port 0x%x (0..255); %d for a bad\n"
 		"command line; %d when the VMM cannot run the guest or the guest crashes.\n",
 		(unsigned long long)(LEGO_MEM_MIN >> 20), (unsigned long long)(LEGO_MEM_MAX >> 30),
-		LEGO_MAX_VCPUS, MAX_DISKS, RM_MAX_SERVERS, PAGER_MAX_THREADS, DEFAULT_PAGER_THREADS,
+		LEGO_MAX_VCPUS, MAX_DISKS, BLK_SMON_MAX_CHANNELS, DEFAULT_SMON_CHANNELS,
+		DEFAULT_SMON_TIMEOUT, RM_MAX_SERVERS, PAGER_MAX_THREADS, DEFAULT_PAGER_THREADS,
 		DEFAULT_TIMEOUT_MS, LEGO_PORT_DEBUG_EXIT, VMM_EXIT_USAGE, VMM_EXIT_FAILURE);
 }
 
@@ -120,6 +137,28 @@ __attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry 'lego-vmm --help'.\n");
 	return VMM_EXIT_USAGE;
+}
+
+/* smon://HOST:PORT/VOLUME into d (anything else is a file path): 0, or -1 if malformed. */
+static int parse_smon_disk(char *path, struct disk_opt *d)
+{
+	char *slash;
+
+	d->smon = !strncmp(path, SMON_SCHEME, strlen(SMON_SCHEME));
+	if (!d->smon)
+		return 0;
+	slash = strchr(path + strlen(SMON_SCHEME), '/');
+	if (!slash || !sp_vol_name_ok(slash + 1))
+		return -1;
+	*slash = '\0';
+	if (parse_hostport(path + strlen(SMON_SCHEME), 1, d->host, sizeof(d->host), d->port,
+			   sizeof(d->port))) {
+		*slash = '/';
+		return -1;
+	}
+	*slash = '/';
+	d->vol = slash + 1;
+	return 0;
 }
 
 /* Returns -1 to continue, or an exit status. */
@@ -148,6 +187,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"vnode-id", required_argument, NULL, 'I'},
 		{"keep-regions", no_argument, NULL, 'K'},
 		{"control", required_argument, NULL, 'Z'},
+		{"smon-channels", required_argument, NULL, 'H'},
+		{"smon-timeout", required_argument, NULL, 'W'},
 		{NULL, 0, NULL, 0},
 	};
 	char host[256], port[16];
@@ -163,6 +204,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->rm.use_rma = true;
 	o->rm.provider = fab_default_provider();
 	o->pager_threads = DEFAULT_PAGER_THREADS;
+	o->smon_channels = DEFAULT_SMON_CHANNELS;
+	o->smon_timeout_ms = DEFAULT_SMON_TIMEOUT;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":k:m:c:a:d:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -212,9 +255,27 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			if (!*optarg)
 				return bad_usage("--disk needs a path");
+			if (parse_smon_disk(optarg, &o->disks[o->nr_disks]))
+				return bad_usage(
+					"--disk '%s' must be smon://HOST:PORT/VOLUME with a "
+					"volume name of 1-64 of [A-Za-z0-9._-]",
+					optarg);
 			o->disks[o->nr_disks++].path = optarg;
 			break;
 		}
+		case 'H':
+			if (parse_uint(optarg, 1, BLK_SMON_MAX_CHANNELS, &v))
+				return bad_usage(
+					"--smon-channels '%s' must be a number from 1 to %d",
+					optarg, BLK_SMON_MAX_CHANNELS);
+			o->smon_channels = (int)v;
+			break;
+		case 'W':
+			if (parse_uint(optarg, 1, 3600000, &v))
+				return bad_usage("--smon-timeout '%s' must be 1..3600000 ms",
+						 optarg);
+			o->smon_timeout_ms = (int)v;
+			break;
 		case 'C':
 			o->console = optarg;
 			break;
@@ -404,7 +465,12 @@ static int create_devices(struct vm *vm, const struct options *o, struct devices
 	for (int i = 0; i < o->nr_disks; i++) {
 		uint64_t base = LEGO_MMIO_BASE + (uint64_t)i * LEGO_MMIO_STRIDE;
 
-		if (blk_file_open(o->disks[i].path, o->disks[i].read_only, &d->backends[i]))
+		const struct disk_opt *dk = &o->disks[i];
+
+		if (dk->smon ? blk_smon_open(o->rm.provider, dk->host, dk->port, dk->vol,
+					     dk->read_only, o->smon_channels, o->smon_timeout_ms,
+					     &d->backends[i])
+			     : blk_file_open(dk->path, dk->read_only, &d->backends[i]))
 			return -1;
 		d->nr_disks = i + 1;
 		d->blk[i] = virtio_blk_create(&vm->mmio, &vm->mem, base, d->backends[i]);

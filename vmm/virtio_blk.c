@@ -260,6 +260,7 @@ static void blk_notify(struct virtio_mmio_dev *dev, int queue)
 		}
 		s->req.complete = blk_complete;
 		s->req.opaque = s;
+		s->req.may_wait = i == n - 1;
 		blk_backend_submit(blk->be, &s->req);
 	}
 }

@@ -1,11 +1,13 @@
 /* smon_io.c: raw volume I/O against a lego-smon for tests: write stdin at an offset (then
  * flush), or read a range to stdout.
  * Usage: smon_io HOST:PORT VOLUME write OFFSET < data
- *        smon_io HOST:PORT VOLUME read OFFSET LENGTH > data */
+ *        smon_io HOST:PORT VOLUME read OFFSET LENGTH > data
+ *        smon_io HOST:PORT VOLUME lat COUNT   (random 4 KiB reads: latency figures) */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fabric.h"
@@ -17,6 +19,7 @@ static int usage(void)
 {
 	fprintf(stderr, "Usage: smon_io HOST:PORT VOLUME write OFFSET < data\n"
 			"       smon_io HOST:PORT VOLUME read OFFSET LENGTH > data\n"
+			"       smon_io HOST:PORT VOLUME lat COUNT\n"
 			"Offsets and lengths in whole 512-byte sectors.\n");
 	return 64;
 }
@@ -70,6 +73,48 @@ static int do_read(struct smon_client *cl, const char *vol, uint64_t off, uint64
 	return fflush(stdout) ? 1 : 0;
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* COUNT random 4 KiB reads, one at a time: p50 and mean in microseconds. */
+static int do_lat(struct smon_client *cl, const char *vol, uint64_t count)
+{
+	struct sp_vol_info info;
+	uint64_t *t, sum = 0, x = 88172645463325252ULL;
+	const void *p;
+
+	if (smon_vol_stat(cl, vol, &info) || info.size < 4096 || !count || count > 10000000) {
+		fprintf(stderr, "smon_io: stat: %s\n", smon_client_error(cl));
+		return 1;
+	}
+	t = calloc(count, sizeof(*t));
+	if (!t)
+		return 1;
+	for (uint64_t i = 0; i < count; i++) {
+		struct timespec a, b;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		if (smon_vol_read_ref(cl, vol, (x % (info.size / 4096)) * 4096, 4096, &p)) {
+			fprintf(stderr, "smon_io: read: %s\n", smon_client_error(cl));
+			free(t);
+			return 1;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &b);
+		t[i] = (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec));
+		sum += t[i];
+	}
+	qsort(t, count, sizeof(*t), cmp_u64);
+	printf("smon_rand4k_read_p50_us %.1f\nsmon_rand4k_read_mean_us %.1f\n",
+	       t[count / 2] / 1000.0, sum / 1000.0 / count);
+	free(t);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	char host[256], port[16], err[1024];
@@ -80,6 +125,21 @@ int main(int argc, char **argv)
 
 	if (argc < 5)
 		return usage();
+	if (!strcmp(argv[3], "lat")) {
+		if (argc != 5 ||
+		    parse_hostport(argv[1], 1, host, sizeof(host), port, sizeof(port)) ||
+		    parse_uint(argv[4], 1, 10000000, &len))
+			return usage();
+		log_init("smon_io");
+		if (smon_connect(fab_default_provider(), host, port, "smon_io", 10000, &cl, err,
+				 sizeof(err))) {
+			fprintf(stderr, "smon_io: %s\n", err);
+			return 2;
+		}
+		rc = do_lat(cl, argv[2], len);
+		smon_disconnect(cl);
+		return rc;
+	}
 	write = !strcmp(argv[3], "write");
 	if ((write && argc != 5) || (!write && (strcmp(argv[3], "read") || argc != 6)) ||
 	    parse_hostport(argv[1], 1, host, sizeof(host), port, sizeof(port)) ||
