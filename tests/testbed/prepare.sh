@@ -48,9 +48,11 @@ T=$BUILD/testbed
 READY=$T/ready
 
 # The modules L1 loads (their dependencies are added from each module's depends= modinfo):
-# KVM on AMD SVM, the virtio-9p root share and the virtio-serial output port.
+# KVM on AMD SVM, the virtio-9p root share, the virtio-serial output port, and a virtio-blk
+# scratch disk with ext4 (run-in-l1 --scratch).
 WANT_MODULES="irqbypass ccp kvm kvm-amd virtio virtio_ring virtio_pci_legacy_dev \
-virtio_pci_modern_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p virtio_console"
+virtio_pci_modern_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p virtio_console \
+virtio_blk crc32c_generic ext4"
 # Bump when the vmlinux extraction changes.
 EXTRACT_VERSION=1
 
