@@ -143,12 +143,17 @@ size_t smon_handle(struct smon_store *st, struct smon_session *s, const void *re
 			out = sp_stat_reply_put(body, &info);
 		break;
 	case SP_READ:
-		e = smon_read(st, m.vol, m.offset, body, m.len);
+		/* Data in messages is not aligned for O_DIRECT: such stores go via bounce. */
+		e = smon_read(st, m.vol, m.offset, s->bounce ? s->bounce : body, m.len);
+		if (!e && s->bounce)
+			memcpy(body, s->bounce, m.len);
 		if (!e)
 			out = m.len;
 		break;
 	case SP_WRITE:
-		e = smon_write(st, m.vol, m.offset, m.data, m.len);
+		if (s->bounce)
+			memcpy(s->bounce, m.data, m.len);
+		e = smon_write(st, m.vol, m.offset, s->bounce ? s->bounce : m.data, m.len);
 		break;
 	default: /* SP_FLUSH: sp_req_get refused every other op */
 		e = smon_flush(st, m.vol);

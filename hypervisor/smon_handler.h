@@ -17,6 +17,7 @@ struct smon_session {
 	const char *peer;   /* for log lines */
 	const char *server; /* this server's name */
 	uint64_t requests, bad_requests;
+	uint8_t *bounce; /* SP_MAX_IO bytes, 4 KiB-aligned: for stores with aligned_io */
 };
 
 /* Handle req[0..len) and write the reply into reply (capacity SP_MAX_MSG); returns its

@@ -25,6 +25,7 @@ struct options {
 	const char *pool;
 	uint64_t obj_size;
 	int rados_timeout;
+	bool buffered;
 };
 
 static struct options opts;
@@ -41,6 +42,9 @@ static void usage(FILE *f)
 		"\n"
 		"Backend (one of):\n"
 		"  -d, --dir DIR           a sparse file per volume in DIR (created if missing)\n"
+		"      --buffered          file I/O through the page cache (default: O_DIRECT "
+		"where\n"
+		"                          the file system has it)\n"
 		"  -r, --rados POOL        Ceph RADOS: volumes striped over objects in POOL\n"
 		"      --ceph-conf PATH    Ceph configuration (default /etc/ceph/ceph.conf)\n"
 		"      --object-size SIZE  bytes per RADOS object for new volumes: a power of 2\n"
@@ -59,7 +63,7 @@ static void usage(FILE *f)
 		"  -h, --help              this text\n"
 		"  -V, --version           version\n"
 		"\n"
-		"A WRITE is answered once the data is in the backend (the file's page cache, or\n"
+		"A WRITE is answered once the data is in the backend (written to the file, or\n"
 		"acknowledged by RADOS); a FLUSH once every answered write is durable (fdatasync;\n"
 		"RADOS acknowledgements are durable). SIGINT or SIGTERM shut it down cleanly.\n");
 }
@@ -78,6 +82,7 @@ static int parse_options(int argc, char **argv)
 		{"ceph-conf", required_argument, NULL, 'C'},
 		{"object-size", required_argument, NULL, 'O'},
 		{"rados-timeout", required_argument, NULL, 'T'},
+		{"buffered", no_argument, NULL, 'B'},
 		{"listen", required_argument, NULL, 'l'},
 		{"name", required_argument, NULL, 'n'},
 		{"provider", required_argument, NULL, 'P'},
@@ -127,6 +132,9 @@ static int parse_options(int argc, char **argv)
 				return bad_usage("--rados-timeout must be 1..3600 seconds:",
 						 optarg);
 			opts.rados_timeout = (int)u;
+			break;
+		case 'B':
+			opts.buffered = true;
 			break;
 		case 'l':
 			if (parse_hostport(optarg, 0, opts.host, sizeof(opts.host), opts.port,
@@ -178,9 +186,15 @@ static void *conn_open(void *ctx, const char *peer)
 	if (s) {
 		s->peer = strdup(peer);
 		s->server = opts.name;
+		if (store.aligned_io && posix_memalign((void **)&s->bounce, 4096, SP_MAX_IO))
+			s->bounce = NULL;
 	}
-	if (!s || !s->peer) {
+	if (!s || !s->peer || (store.aligned_io && !s->bounce)) {
 		log_error("%s: out of memory for a connection", peer);
+		if (s) {
+			free((char *)s->peer);
+			free(s->bounce);
+		}
 		free(s);
 		return NULL;
 	}
@@ -203,6 +217,7 @@ static void conn_close(void *ctx, void *conn)
 		log_info("%s: client '%s' disconnected after %llu requests%s", s->peer, s->client,
 			 (unsigned long long)s->requests, s->bad_requests ? " (some refused)" : "");
 	free((char *)s->peer);
+	free(s->bounce);
 	free(s);
 }
 
@@ -227,7 +242,7 @@ int main(int argc, char **argv)
 		return 1;
 	smon_store_init(&store);
 	if (opts.dir)
-		rc = smon_file_open(&store, opts.dir);
+		rc = smon_file_open(&store, opts.dir, !opts.buffered);
 	else
 		rc = smon_rados_open(&store, opts.ceph_conf, opts.pool, opts.obj_size,
 				     opts.rados_timeout);

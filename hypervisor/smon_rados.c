@@ -126,7 +126,7 @@ static int rados_load(struct smon_store *st, const char *name, struct smon_vol *
 	snprintf(v->name, sizeof(v->name), "%s", name);
 	v->size = size;
 	v->obj_size = obj_size;
-	v->fd = -1;
+	v->fd = v->dfd = -1;
 	*out = v;
 	return 0;
 }

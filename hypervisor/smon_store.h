@@ -26,6 +26,7 @@ struct smon_vol {
 	uint64_t size;
 	uint64_t obj_size; /* RADOS: bytes per object; file: 0 */
 	int fd;		   /* file: the volume's file */
+	int dfd;	   /* file: the same opened with O_DIRECT, or -1 */
 	struct smon_vol *next;
 };
 
@@ -57,7 +58,8 @@ struct smon_backend_ops {
 struct smon_store {
 	const struct smon_backend_ops *ops;
 	enum sp_backend_kind kind;
-	void *be; /* the backend's own state */
+	void *be;	 /* the backend's own state */
+	bool aligned_io; /* I/O buffers must be 4 KiB-aligned (O_DIRECT) */
 	pthread_rwlock_t lock;
 	pthread_mutex_t admin;
 	struct smon_vol *bucket[SMON_BUCKETS];
@@ -65,7 +67,8 @@ struct smon_store {
 };
 
 /* Backends: fill st->ops, st->kind and st->be. */
-int smon_file_open(struct smon_store *st, const char *dir);
+/* direct: bypass the page cache (O_DIRECT) where the file system allows it. */
+int smon_file_open(struct smon_store *st, const char *dir, bool direct);
 int smon_rados_open(struct smon_store *st, const char *conf, const char *pool, uint64_t obj_size,
 		    int timeout_s);
 

@@ -322,7 +322,7 @@ int blk_smon_open(const char *provider, const char *host, const char *port, cons
 	rc = smon_connect(provider, host, port, "lego-vmm-inline", CALL_TIMEOUT_MS,
 			  &b->inline_ch.cl, err, sizeof(err));
 	if (rc) {
-		log_error("blk-smon: storage server %s: %s", b->server, err);
+		log_error("blk-smon: storage server %s", err);
 		goto fail;
 	}
 	b->inline_ch.b = b;
@@ -334,7 +334,7 @@ int blk_smon_open(const char *provider, const char *host, const char *port, cons
 		rc = smon_connect(provider, host, port, name, CALL_TIMEOUT_MS, &b->ch[i].cl, err,
 				  sizeof(err));
 		if (rc) {
-			log_error("blk-smon: storage server %s: %s", b->server, err);
+			log_error("blk-smon: storage server %s", err);
 			goto fail;
 		}
 		b->ch[i].b = b;

@@ -4,7 +4,7 @@
 VMM=$BUILD/asan/bin/lego-vmm
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 21
+plan 26
 
 run() { # args...: sets OUT and RC
 	OUT=$("$VMM" "$@" 2>&1 </dev/null)
@@ -75,6 +75,17 @@ like "$OUT" "missing.img" "a missing disk file is named"
 
 run --kernel "$GUEST" --disk "$TAP_TMP/x.img,rw"
 like "$OUT" "the only option is ',ro'" "an unknown disk option is refused"
+
+run --kernel "$GUEST" --disk smon://127.0.0.1/vol
+like "$OUT" "must be smon://HOST:PORT/VOLUME" "a storage-server disk without a port is refused"
+run --kernel "$GUEST" --disk smon://127.0.0.1:7420/../etc
+like "$OUT" "must be smon://HOST:PORT/VOLUME" "a bad volume name is refused"
+run --kernel "$GUEST" --smon-channels 0
+like "$OUT" "--smon-channels '0' must be a number from 1 to 64" "--smon-channels 0 is refused"
+run --kernel "$GUEST" --smon-timeout soon
+like "$OUT" "--smon-timeout 'soon' must be" "a bad --smon-timeout is refused"
+run --kernel "$GUEST" --disk smon://127.0.0.1:1/vol
+like "$OUT" "storage server 127.0.0.1:1: cannot connect" "an unreachable storage server is named"
 
 # No /dev/kvm: hide it in a private mount namespace (needs root; the check itself must not).
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then

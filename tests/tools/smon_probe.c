@@ -99,7 +99,7 @@ static void volume_ops(struct smon_client *a, uint8_t *buf, uint64_t obj)
 	size_t n = 0;
 	int rc, found = 0;
 	/* A range that crosses a RADOS object boundary (or just sits mid-file). */
-	uint64_t cross = obj ? obj - 64 * 1024 : 3 * MIB + 4096;
+	uint64_t cross = obj ? obj - 4096 : 3 * MIB + 4096;
 
 	smon_vol_delete(a, "probe-a");
 	smon_vol_delete(a, "probe-b");
