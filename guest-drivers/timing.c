@@ -22,6 +22,13 @@ uint64_t elapsed_ms(uint64_t start_tsc)
 	return (rdtsc() - start_tsc) / tsc_khz;
 }
 
+uint64_t elapsed_us(uint64_t start_tsc)
+{
+	if (!tsc_khz)
+		return 0;
+	return (rdtsc() - start_tsc) * 1000 / tsc_khz;
+}
+
 void deadline_start(struct deadline *d, uint64_t ms)
 {
 	d->by_tsc = tsc_khz != 0;

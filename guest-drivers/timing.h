@@ -10,6 +10,8 @@ uint32_t timing_tsc_khz(void);
 
 /* Milliseconds since start (an rdtsc() value); 0 if the TSC frequency is unknown. */
 uint64_t elapsed_ms(uint64_t start_tsc);
+/* Microseconds since start; 0 if the TSC frequency is unknown. */
+uint64_t elapsed_us(uint64_t start_tsc);
 
 /* A timeout: by the TSC when its frequency is known, else by counting checks (each
  * check is assumed to take at least DEADLINE_FALLBACK_NS, so it only errs long). */

@@ -14,6 +14,7 @@
 #include "workloads.h"
 
 #define BT_MAX_REPORTS	 8
+#define BT_MAX_IO_ERRORS 64 /* then the disk is gone: stop instead of failing every block */
 #define WORDS_PER_SECTOR (VIO_BLK_SECTOR / 8)
 
 struct bt_run {
@@ -114,7 +115,11 @@ static int phase(struct bt_run *r, bool write, char *err, size_t errlen)
 		r->free_mask |= 1ULL << k;
 		want_len = write ? 1 : r->len[k] + 1;
 		if (done.status != VIO_BLK_S_OK || done.len != want_len) {
-			r->io_errors++;
+			if (++r->io_errors >= BT_MAX_IO_ERRORS) {
+				ksnprintf(err, errlen, "giving up after %lu I/O errors",
+					  r->io_errors);
+				return -1;
+			}
 			if (r->reports++ < BT_MAX_REPORTS)
 				kprintf("blktest: %s of %u bytes at sector %lu: status %u, used "
 					"len "
@@ -184,7 +189,7 @@ bool wl_blktest(const struct guest_ctx *ctx)
 	static struct gblk blk;
 	static struct bt_run run;
 	const struct guest_opts *o = ctx->opts;
-	uint64_t mark = heap_mark(), start = rdtsc(), t, write_ms, read_ms, base, errors;
+	uint64_t mark = heap_mark(), start = rdtsc(), t, write_us, read_us, base, errors;
 	uint64_t size = o->blktest_size;
 	char err[200], id[VIO_BLK_ID_BYTES + 1] = "";
 	bool ok = false;
@@ -253,13 +258,13 @@ bool wl_blktest(const struct guest_ctx *ctx)
 	} else {
 		kprintf("blktest: the device does not offer FLUSH: not flushed\n");
 	}
-	write_ms = elapsed_ms(t);
+	write_us = elapsed_us(t);
 	t = rdtsc();
 	if (phase(&run, false, err, sizeof(err))) {
 		ok = fail(o, size, "read", err);
 		goto out;
 	}
-	read_ms = elapsed_ms(t);
+	read_us = elapsed_us(t);
 	if (get_id(&blk, id, sizeof(id), err, sizeof(err))) {
 		kprintf("blktest: %s\n", err);
 		run.io_errors++;
@@ -267,9 +272,10 @@ bool wl_blktest(const struct guest_ctx *ctx)
 	errors = run.bad_sectors + run.io_errors;
 	ok = errors == 0;
 	kprintf("RESULT blktest %s bytes=%lu bs=%lu qd=%u order=%s seed=%lu errors=%lu "
-		"bad_sectors=%lu write_ms=%lu read_ms=%lu ms=%lu id=%s\n",
+		"bad_sectors=%lu write_ms=%lu read_ms=%lu write_us=%lu read_us=%lu ms=%lu id=%s\n",
 		ok ? "PASS" : "FAIL", size, run.bs, run.qd, run.random ? "rand" : "seq", run.seed,
-		errors, run.bad_sectors, write_ms, read_ms, elapsed_ms(start), id[0] ? id : "-");
+		errors, run.bad_sectors, write_us / 1000, read_us / 1000, write_us, read_us,
+		elapsed_ms(start), id[0] ? id : "-");
 out:
 	gblk_shutdown(&blk);
 	heap_release(mark);
