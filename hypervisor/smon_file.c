@@ -171,15 +171,13 @@ static int pick_fd(const struct smon_vol *v, const void *buf, uint64_t off, uint
 	return v->dfd;
 }
 
-static int file_read(struct smon_store *st, struct smon_vol *v, uint64_t off, void *buf,
-		     uint32_t len)
+/* The whole range, resuming after short transfers and EINTR. */
+static int file_rw(struct smon_vol *v, bool write, uint64_t off, uint8_t *p, uint32_t len)
 {
-	uint8_t *p = buf;
-	int fd = pick_fd(v, buf, off, len);
+	int fd = pick_fd(v, p, off, len);
 
-	(void)st;
 	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
+		ssize_t n = write ? pwrite(fd, p, len, (off_t)off) : pread(fd, p, len, (off_t)off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -189,7 +187,7 @@ static int file_read(struct smon_store *st, struct smon_vol *v, uint64_t off, vo
 		}
 		if (n < 0)
 			return -errno;
-		if (n == 0) { /* the file was cut behind our back: what is missing reads 0 */
+		if (n == 0 && !write) { /* the file was cut behind our back: the rest reads 0 */
 			memset(p, 0, len);
 			return 0;
 		}
@@ -200,29 +198,18 @@ static int file_read(struct smon_store *st, struct smon_vol *v, uint64_t off, vo
 	return 0;
 }
 
+static int file_read(struct smon_store *st, struct smon_vol *v, uint64_t off, void *buf,
+		     uint32_t len)
+{
+	(void)st;
+	return file_rw(v, false, off, buf, len);
+}
+
 static int file_write(struct smon_store *st, struct smon_vol *v, uint64_t off, const void *buf,
 		      uint32_t len)
 {
-	const uint8_t *p = buf;
-	int fd = pick_fd(v, buf, off, len);
-
 	(void)st;
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EINVAL && fd != v->fd) {
-			fd = v->fd;
-			continue;
-		}
-		if (n < 0)
-			return -errno;
-		p += n;
-		off += (uint64_t)n;
-		len -= (uint32_t)n;
-	}
-	return 0;
+	return file_rw(v, true, off, (uint8_t *)buf, len);
 }
 
 static int file_flush(struct smon_store *st, struct smon_vol *v)

@@ -9,29 +9,15 @@
 
 #include "fabric.h"
 #include "log.h"
+#include "tap_ok.h"
 #include "mem_proto.h"
 #include "wire.h"
 
 #define TIMEOUT_MS 5000
 #define REGION	   (4ULL << 20)
 
-static int tests, failed;
 static uint64_t next_id = 1;
 static struct wire_hdr rh; /* the last reply's header */
-
-__attribute__((format(printf, 2, 3))) static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	tests++;
-	failed += !cond;
-	printf("%s %d - ", cond ? "ok" : "not ok", tests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
 
 /* Send raw bytes already in the send buffer, wait for a reply; its status or -errno. */
 static int raw(struct fab_conn *c, size_t len)

@@ -9,6 +9,7 @@
 
 #include "fabric.h"
 #include "log.h"
+#include "tap_ok.h"
 #include "smon_client.h"
 #include "wire.h"
 
@@ -16,22 +17,7 @@
 #define VOL_SIZE   (16ULL << 20)
 #define MIB	   (1U << 20)
 
-static int tests, failed;
 static uint64_t raw_id = 1000000;
-
-__attribute__((format(printf, 2, 3))) static void ok(int cond, const char *fmt, ...)
-{
-	va_list ap;
-
-	tests++;
-	failed += !cond;
-	printf("%s %d - ", cond ? "ok" : "not ok", tests);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
 
 static uint8_t pattern_byte(uint64_t off, unsigned salt)
 {
