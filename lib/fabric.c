@@ -57,6 +57,7 @@ struct fab_conn {
 	bool broken, recv_posted, recv_done, send_done, read_done;
 	int recv_err;
 	size_t recv_len;
+	int64_t spin_ns; /* -1: the process default (fab_spin_ns) */
 	char peer[64];
 };
 
@@ -339,6 +340,7 @@ int fab_accept(struct fab_listener *l, size_t bufsize, int timeout_ms, struct fa
 		fabric_dl()->freeinfo(entry.info);
 		return -ENOMEM;
 	}
+	c->spin_ns = -1;
 	c->d = &l->d;
 	sockaddr_text(entry.info->dest_addr, c->peer, sizeof(c->peer));
 	rc = conn_setup(c, entry.info, bufsize);
@@ -377,6 +379,7 @@ int fab_connect(const char *provider, const char *host, const char *port, size_t
 
 	if (!c)
 		return -ENOMEM;
+	c->spin_ns = -1;
 	c->own_domain = true;
 	snprintf(c->peer, sizeof(c->peer), "%s:%s", host, port);
 	c->d = calloc(1, sizeof(*c->d));
@@ -428,6 +431,12 @@ size_t fab_bufsize(const struct fab_conn *c)
 const char *fab_peer(const struct fab_conn *c)
 {
 	return c->peer;
+}
+
+void fab_set_spin_us(struct fab_conn *c, int us)
+{
+	spin_init();
+	c->spin_ns = us < 0 ? -1 : sysconf(_SC_NPROCESSORS_ONLN) > 1 ? (int64_t)us * 1000 : 0;
 }
 
 bool fab_broken(const struct fab_conn *c)
@@ -500,10 +509,11 @@ static int cq_poll(struct fab_conn *c, int wait_ms)
 static int wait_for(struct fab_conn *c, bool *flag, int timeout_ms, bool fatal_timeout)
 {
 	int64_t deadline = now_ms() + timeout_ms;
+	int64_t spin_ns = c->spin_ns >= 0 ? c->spin_ns : fab_spin_ns;
 
 	/* A reply on a fast fabric comes back within microseconds: poll briefly before
 	 * sleeping, since a sleep and wake-up cost more than the round trip itself. */
-	if (fab_spin_ns > 0) {
+	if (spin_ns > 0) {
 		struct timespec t0, t;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -514,7 +524,7 @@ static int wait_for(struct fab_conn *c, bool *flag, int timeout_ms, bool fatal_t
 				return rc;
 			clock_gettime(CLOCK_MONOTONIC, &t);
 			if ((t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) >
-			    fab_spin_ns)
+			    spin_ns)
 				break;
 		}
 	}

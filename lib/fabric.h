@@ -44,6 +44,10 @@ size_t fab_bufsize(const struct fab_conn *c);
 /* "host:port" of the peer, for log lines. */
 const char *fab_peer(const struct fab_conn *c);
 bool fab_broken(const struct fab_conn *c);
+/* How long waits on this connection poll before sleeping (-1: the process default; no
+ * polling on a single CPU). A caller that waits anyway, for replies slower than a round
+ * trip (disk reads), can poll longer than the default and skip a slow wake-up. */
+void fab_set_spin_us(struct fab_conn *c, int us);
 /* Whether one-sided RMA reads are native (and so worth using) on this connection's
  * provider; false for providers that emulate RMA over a byte stream (tcp). */
 bool fab_has_rma(const struct fab_conn *c);

@@ -13,11 +13,19 @@ struct smon_client {
 	char provider[64], host[256], port[16];
 	char name[SP_NAME_LEN + 1];
 	int timeout_ms;
+	int spin_us; /* -1: the process default */
 	uint64_t next_id;
 	struct sp_hello_reply server;
 	char peer[300];
 	char err[1024];
 };
+
+void smon_client_set_spin_us(struct smon_client *cl, int us)
+{
+	cl->spin_us = us;
+	if (cl->c)
+		fab_set_spin_us(cl->c, us);
+}
 
 bool smon_client_broken(const struct smon_client *cl)
 {
@@ -150,6 +158,7 @@ static int dial(struct smon_client *cl)
 			 strerror(-rc));
 		return rc;
 	}
+	fab_set_spin_us(cl->c, cl->spin_us);
 	rc = hello(cl);
 	if (rc) {
 		fab_close(cl->c);
@@ -175,6 +184,7 @@ int smon_connect(const char *provider, const char *host, const char *port, const
 	snprintf(cl->name, sizeof(cl->name), "%s", client_name);
 	snprintf(cl->peer, sizeof(cl->peer), "%s:%s", host, port);
 	cl->timeout_ms = timeout_ms;
+	cl->spin_us = -1;
 	rc = dial(cl);
 	if (rc) {
 		snprintf(err, errlen, "%s", cl->err);

@@ -25,6 +25,9 @@ int smon_reconnect(struct smon_client *cl);
 void smon_disconnect(struct smon_client *cl);
 
 bool smon_client_broken(const struct smon_client *cl);
+/* Poll this long for replies before sleeping, on this and later connections (see
+ * fab_set_spin_us). */
+void smon_client_set_spin_us(struct smon_client *cl, int us);
 /* What the last failed call said: the server's text or the transport's failure. */
 const char *smon_client_error(const struct smon_client *cl);
 /* The server's HELLO reply (name, backend, capacity). */
