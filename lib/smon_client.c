@@ -149,8 +149,8 @@ static int hello(struct smon_client *cl)
 
 static int dial(struct smon_client *cl)
 {
-	int rc = fab_connect(cl->provider, cl->host, cl->port, 2 * SP_MAX_MSG, cl->timeout_ms,
-			     &cl->c);
+	/* Replies are at most SP_MAX_MSG; twice that is only the server's need. */
+	int rc = fab_connect(cl->provider, cl->host, cl->port, SP_MAX_MSG, cl->timeout_ms, &cl->c);
 
 	if (rc) {
 		cl->c = NULL;
