@@ -15,7 +15,7 @@ Q        ?= @
 
 # Two builds of every host program: release (-O2) and asan (ASan+UBSan, used by make test).
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
-BASE_CFLAGS := -std=gnu11 $(WARN) -g -D_GNU_SOURCE -Ilib -Ivmm -Ihypervisor -MMD -MP \
+BASE_CFLAGS := -std=gnu11 $(WARN) -g -D_GNU_SOURCE -Ilib -Ivmm -Ihypervisor -Icontrolplane -MMD -MP \
 	$(shell pkg-config --cflags libfdt 2>/dev/null)
 release_CFLAGS := -O2 -D_FORTIFY_SOURCE=2
 asan_CFLAGS    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -28,6 +28,8 @@ LIB_SRCS := $(wildcard lib/*.c)
 VMM_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c))
 MMON_SRCS := $(filter-out hypervisor/mmon_main.c,$(wildcard hypervisor/mmon_*.c))
 SMON_SRCS := $(filter-out hypervisor/smon_main.c,$(wildcard hypervisor/smon_*.c))
+# The control plane's libraries (protocol codecs); its programs have a main each.
+CONTROL_SRCS := $(filter-out controlplane/legoctl.c,$(wildcard controlplane/*.c))
 RADOS_LIBS := -lrados
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_TOOL_SRCS := $(wildcard tests/bench/*.c)
@@ -59,6 +61,9 @@ $(BUILD)/$(1)/libmmon.a: $(MMON_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
 $(BUILD)/$(1)/libsmon.a: $(SMON_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
 	$(Q)rm -f $$@ && ar rcs $$@ $$^
 
+$(BUILD)/$(1)/libcontrol.a: $(CONTROL_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+
 $(BUILD)/$(1)/bin/lego-smon: $(BUILD)/$(1)/obj/hypervisor/smon_main.o $(BUILD)/$(1)/libsmon.a $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) $(RADOS_LIBS)
@@ -75,7 +80,7 @@ $(BUILD)/$(1)/bin/lego-mmon: $(BUILD)/$(1)/obj/hypervisor/mmon_main.o $(BUILD)/$
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
 
-$(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/libmmon.a $(BUILD)/$(1)/libsmon.a $(BUILD)/$(1)/liblego.a
+$(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/libmmon.a $(BUILD)/$(1)/libsmon.a $(BUILD)/$(1)/libcontrol.a $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) $(RADOS_LIBS) -lcmocka
 
