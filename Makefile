@@ -16,7 +16,8 @@ Q        ?= @
 # Two builds of every host program: release (-O2) and asan (ASan+UBSan, used by make test).
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
 BASE_CFLAGS := -std=gnu11 $(WARN) -g -D_GNU_SOURCE -Ilib -Ivmm -Ihypervisor -Icontrolplane -MMD -MP \
-	$(shell pkg-config --cflags libfdt 2>/dev/null)
+	$(shell pkg-config --cflags libfdt 2>/dev/null) \
+	-I/usr/include/libxml2 # Debian's libxml2-dev; fixed, as pkg-config runs before make deps
 release_CFLAGS := -O2 -D_FORTIFY_SOURCE=2
 asan_CFLAGS    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
@@ -82,7 +83,7 @@ $(BUILD)/$(1)/bin/lego-mmon: $(BUILD)/$(1)/obj/hypervisor/mmon_main.o $(BUILD)/$
 
 $(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/libmmon.a $(BUILD)/$(1)/libsmon.a $(BUILD)/$(1)/libcontrol.a $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)
-	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) $(RADOS_LIBS) -lcmocka
+	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) $(RADOS_LIBS) -lxml2 -lcmocka
 
 $(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/bench/%.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)

@@ -1,0 +1,582 @@
+/* domain_xml.c: strict domain-XML parsing (libxml2) and formatting for vNode definitions. */
+#include "domain_xml.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ERR_XML		27 /* VIR_ERR_XML_ERROR */
+#define ERR_UNSUPPORTED 67 /* VIR_ERR_CONFIG_UNSUPPORTED */
+
+struct ctx {
+	char *err;
+	size_t errlen;
+	int code;
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!c->code) {
+		c->code = code;
+		va_start(ap, fmt);
+		vsnprintf(c->err, c->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+static const char *ename(const xmlNode *n)
+{
+	return (const char *)n->name;
+}
+
+static bool is(const xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && !strcmp(ename(n), name);
+}
+
+/* The element's text (no child elements allowed), trimmed, into out. */
+static int text_of(struct ctx *c, const xmlNode *n, char *out, size_t outlen)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (const xmlNode *k = n->children; k; k = k->next) {
+		size_t add;
+
+		if (k->type == XML_COMMENT_NODE)
+			continue;
+		if (k->type != XML_TEXT_NODE && k->type != XML_CDATA_SECTION_NODE)
+			return fail(c, ERR_XML, "element <%s> must hold only text", ename(n));
+		add = strlen((const char *)k->content);
+		if (len + add >= outlen)
+			return fail(c, ERR_XML, "the text of <%s> is longer than %zu bytes",
+				    ename(n), outlen - 1);
+		memcpy(out + len, k->content, add + 1);
+		len += add;
+	}
+	while (len && isspace((unsigned char)out[len - 1]))
+		out[--len] = '\0';
+	if (len && isspace((unsigned char)out[0])) {
+		size_t skip = 0;
+
+		while (isspace((unsigned char)out[skip]))
+			skip++;
+		memmove(out, out + skip, len - skip + 1);
+	}
+	return 0;
+}
+
+/* Only the attributes in allowed (NULL-terminated) may appear. */
+static int attrs_only(struct ctx *c, const xmlNode *n, const char *const *allowed)
+{
+	for (const xmlAttr *a = n->properties; a; a = a->next) {
+		bool ok = false;
+
+		for (int i = 0; allowed && allowed[i]; i++)
+			ok |= !strcmp((const char *)a->name, allowed[i]);
+		if (!ok)
+			return fail(c, ERR_UNSUPPORTED, "unknown attribute '%s' of <%s>",
+				    (const char *)a->name, ename(n));
+	}
+	return 0;
+}
+
+/* An attribute's value copied into out ("" when absent). */
+static int attr(struct ctx *c, const xmlNode *n, const char *name, char *out, size_t outlen)
+{
+	xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
+	int rc = 0;
+
+	out[0] = '\0';
+	if (!v)
+		return 0;
+	if (strlen((const char *)v) >= outlen)
+		rc = fail(c, ERR_XML, "attribute '%s' of <%s> is too long", name, ename(n));
+	else
+		strcpy(out, (const char *)v);
+	xmlFree(v);
+	return rc;
+}
+
+static bool name_ok(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > max || s[0] == '.' || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+int dom_uuid_parse(const char *s, uint8_t out[16])
+{
+	int nib = 0;
+
+	for (; *s && nib < 32; s++) {
+		int v;
+
+		if (*s == '-' && (nib == 8 || nib == 12 || nib == 16 || nib == 20))
+			continue;
+		if (!isxdigit((unsigned char)*s))
+			return -1;
+		v = isdigit((unsigned char)*s) ? *s - '0' : (tolower((unsigned char)*s) - 'a' + 10);
+		if (nib % 2 == 0)
+			out[nib / 2] = (uint8_t)(v << 4);
+		else
+			out[nib / 2] |= (uint8_t)v;
+		nib++;
+	}
+	return nib == 32 && !*s ? 0 : -1;
+}
+
+void dom_uuid_format(const uint8_t u[16], char out[37])
+{
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
+		 u[13], u[14], u[15]);
+}
+
+/* A size element (<memory unit='MiB'>256</memory>) in KiB, rounded up. */
+static int size_kib(struct ctx *c, const xmlNode *n, uint64_t *kib)
+{
+	static const char *const allowed[] = {"unit", NULL};
+	static const struct {
+		const char *unit;
+		uint64_t bytes;
+	} units[] = {{"b", 1},		{"bytes", 1},	    {"KB", 1000},
+		     {"k", 1024},	{"KiB", 1024},	    {"MB", 1000000},
+		     {"M", 1 << 20},	{"MiB", 1 << 20},   {"GB", 1000000000},
+		     {"G", 1 << 30},	{"GiB", 1 << 30},   {"TB", 1000000000000ULL},
+		     {"T", 1ULL << 40}, {"TiB", 1ULL << 40}};
+	char unit[16], text[32], *end;
+	uint64_t v, mult = 0;
+
+	if (attrs_only(c, n, allowed) || attr(c, n, "unit", unit, sizeof(unit)) ||
+	    text_of(c, n, text, sizeof(text)))
+		return -1;
+	if (!unit[0])
+		mult = 1024;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && !mult; i++)
+		if (!strcmp(unit, units[i].unit))
+			mult = units[i].bytes;
+	if (!mult)
+		return fail(c, ERR_XML, "unknown unit '%s' in <%s>", unit, ename(n));
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (!text[0] || *end || errno || text[0] == '-' || (v && mult > UINT64_MAX / v))
+		return fail(c, ERR_XML, "<%s> must be a whole number, not '%s'", ename(n), text);
+	*kib = (v * mult + 1023) / 1024;
+	return 0;
+}
+
+static int parse_os(struct ctx *c, const xmlNode *os, struct dom_def *d)
+{
+	bool seen_type = false;
+
+	if (attrs_only(c, os, NULL))
+		return -1;
+	for (const xmlNode *k = os->children; k; k = k->next) {
+		char t[32], arch[32];
+		static const char *const type_attrs[] = {"arch", "machine", NULL};
+
+		if (k->type != XML_ELEMENT_NODE)
+			continue;
+		if (is(k, "type")) {
+			if (seen_type || attrs_only(c, k, type_attrs) ||
+			    attr(c, k, "arch", arch, sizeof(arch)) || text_of(c, k, t, sizeof(t)))
+				return seen_type ? fail(c, ERR_XML, "<type> given twice") : -1;
+			seen_type = true;
+			if (strcmp(t, "hvm") && strcmp(t, "lego"))
+				return fail(c, ERR_UNSUPPORTED,
+					    "OS type '%s' is not supported (hvm)", t);
+			if (arch[0] && strcmp(arch, "x86_64"))
+				return fail(c, ERR_UNSUPPORTED,
+					    "architecture '%s' is not supported", arch);
+		} else if (is(k, "kernel")) {
+			if (d->kernel[0] || attrs_only(c, k, NULL) ||
+			    text_of(c, k, d->kernel, sizeof(d->kernel)))
+				return d->kernel[0] && !c->code
+					       ? fail(c, ERR_XML, "<kernel> given twice")
+					       : -1;
+		} else if (is(k, "cmdline")) {
+			if (attrs_only(c, k, NULL) || text_of(c, k, d->cmdline, sizeof(d->cmdline)))
+				return -1;
+		} else {
+			return fail(c, ERR_UNSUPPORTED, "unsupported element <os>/<%s>", ename(k));
+		}
+	}
+	if (!d->kernel[0])
+		return fail(c, ERR_XML, "<os> needs a <kernel> (the guest image)");
+	if (d->kernel[0] != '/')
+		return fail(c, ERR_XML, "<kernel> must be an absolute path, not '%s'", d->kernel);
+	return 0;
+}
+
+static int parse_disk(struct ctx *c, const xmlNode *n, struct dom_def *d)
+{
+	static const char *const disk_attrs[] = {"type", "device", NULL};
+	static const char *const src_attrs[] = {"protocol", "name", NULL};
+	static const char *const host_attrs[] = {"name", "port", NULL};
+	static const char *const target_attrs[] = {"dev", "bus", NULL};
+	struct dom_disk *k;
+	char v[64];
+
+	if (d->nr_disks == DOM_MAX_DISKS)
+		return fail(c, ERR_UNSUPPORTED, "more than %d disks", DOM_MAX_DISKS);
+	k = &d->disks[d->nr_disks];
+	memset(k, 0, sizeof(*k));
+	if (attrs_only(c, n, disk_attrs) || attr(c, n, "type", v, sizeof(v)))
+		return -1;
+	if (strcmp(v, "network"))
+		return fail(c, ERR_UNSUPPORTED,
+			    "disk type '%s' is not supported: disks are network disks naming "
+			    "volumes on storage servers",
+			    v);
+	if (attr(c, n, "device", v, sizeof(v)) || (v[0] && strcmp(v, "disk")))
+		return c->code ? -1
+			       : fail(c, ERR_UNSUPPORTED, "disk device '%s' is not supported", v);
+	for (const xmlNode *e = n->children; e; e = e->next) {
+		if (e->type != XML_ELEMENT_NODE)
+			continue;
+		if (is(e, "source")) {
+			if (attrs_only(c, e, src_attrs) || attr(c, e, "protocol", v, sizeof(v)))
+				return -1;
+			if (strcmp(v, "lego"))
+				return fail(c, ERR_UNSUPPORTED,
+					    "disk source protocol '%s' is not supported (lego)", v);
+			if (attr(c, e, "name", k->volume, sizeof(k->volume)))
+				return -1;
+			for (const xmlNode *h = e->children; h; h = h->next) {
+				char port[16], *end;
+				unsigned long p;
+
+				if (h->type != XML_ELEMENT_NODE)
+					continue;
+				if (!is(h, "host") || k->host[0])
+					return fail(c, ERR_UNSUPPORTED,
+						    "<source> takes one <host>, not <%s>",
+						    ename(h));
+				if (attrs_only(c, h, host_attrs) ||
+				    attr(c, h, "name", k->host, sizeof(k->host)) ||
+				    attr(c, h, "port", port, sizeof(port)))
+					return -1;
+				p = strtoul(port, &end, 10);
+				if (!k->host[0] || !port[0] || *end || p < 1 || p > 65535)
+					return fail(c, ERR_XML,
+						    "<host> needs a name and a port of 1..65535");
+				k->port = (unsigned)p;
+			}
+		} else if (is(e, "target")) {
+			if (attrs_only(c, e, target_attrs) ||
+			    attr(c, e, "dev", k->target, sizeof(k->target)) ||
+			    attr(c, e, "bus", v, sizeof(v)))
+				return -1;
+			if (v[0] && strcmp(v, "virtio"))
+				return fail(c, ERR_UNSUPPORTED,
+					    "disk bus '%s' is not supported (virtio)", v);
+		} else if (is(e, "readonly")) {
+			k->readonly = true;
+		} else {
+			return fail(c, ERR_UNSUPPORTED, "unsupported element <disk>/<%s>",
+				    ename(e));
+		}
+	}
+	if (!name_ok(k->volume, DOM_VOLUME_MAX))
+		return fail(c, ERR_XML,
+			    "a disk's <source name='...'> must name a volume: 1-64 of "
+			    "[A-Za-z0-9._-]");
+	d->nr_disks++;
+	return 0;
+}
+
+static int parse_metadata(struct ctx *c, const xmlNode *md, struct dom_def *d)
+{
+	for (const xmlNode *v = md->children; v; v = v->next) {
+		if (v->type != XML_ELEMENT_NODE)
+			continue;
+		if (!v->ns || strcmp((const char *)v->ns->href, DOM_XMLNS) || !is(v, "vnode"))
+			return fail(c, ERR_UNSUPPORTED,
+				    "metadata element <%s> (namespace %s) is not kept: only "
+				    "<vnode xmlns='%s'>",
+				    ename(v), v->ns ? (const char *)v->ns->href : "none",
+				    DOM_XMLNS);
+		for (const xmlNode *e = v->children; e; e = e->next) {
+			static const char *const place_attrs[] = {"processor", "memory", "storage",
+								  NULL};
+
+			if (e->type != XML_ELEMENT_NODE)
+				continue;
+			if (is(e, "excache")) {
+				if (size_kib(c, e, &d->excache_kib))
+					return -1;
+				if (d->excache_kib < 1024)
+					return fail(c, ERR_XML, "<excache> must be at least 1 MiB");
+			} else if (is(e, "placement")) {
+				if (attrs_only(c, e, place_attrs) ||
+				    attr(c, e, "processor", d->place_processor,
+					 sizeof(d->place_processor)) ||
+				    attr(c, e, "memory", d->place_memory,
+					 sizeof(d->place_memory)) ||
+				    attr(c, e, "storage", d->place_storage,
+					 sizeof(d->place_storage)))
+					return -1;
+			} else {
+				return fail(c, ERR_UNSUPPORTED, "unknown element <vnode>/<%s>",
+					    ename(e));
+			}
+		}
+	}
+	return 0;
+}
+
+static int parse_domain(struct ctx *c, const xmlNode *root, struct dom_def *d)
+{
+	static const char *const root_attrs[] = {"type", "id", NULL};
+	bool seen_mem = false, seen_cur = false, seen_vcpu = false, seen_os = false;
+	char v[64];
+
+	if (!root || !is(root, "domain"))
+		return fail(c, ERR_XML, "the root element must be <domain>");
+	if (attrs_only(c, root, root_attrs) || attr(c, root, "type", v, sizeof(v)))
+		return -1;
+	if (strcmp(v, "lego") && strcmp(v, "kvm"))
+		return fail(c, ERR_UNSUPPORTED, "domain type '%s' is not supported (lego, kvm)",
+			    v[0] ? v : "(none)");
+	for (const xmlNode *n = root->children; n; n = n->next) {
+		if (n->type == XML_TEXT_NODE) {
+			for (const xmlChar *t = n->content; *t; t++)
+				if (!isspace(*t))
+					return fail(c, ERR_XML, "text outside any element: '%.20s'",
+						    (const char *)n->content);
+			continue;
+		}
+		if (n->type != XML_ELEMENT_NODE)
+			continue;
+		if (is(n, "name")) {
+			if (d->name[0])
+				return fail(c, ERR_XML, "<name> given twice");
+			if (attrs_only(c, n, NULL) || text_of(c, n, d->name, sizeof(d->name)))
+				return -1;
+		} else if (is(n, "uuid")) {
+			char u[64];
+
+			if (d->has_uuid || attrs_only(c, n, NULL) || text_of(c, n, u, sizeof(u)))
+				return c->code ? -1 : fail(c, ERR_XML, "<uuid> given twice");
+			if (dom_uuid_parse(u, d->uuid))
+				return fail(c, ERR_XML, "'%s' is not a UUID", u);
+			d->has_uuid = true;
+		} else if (is(n, "memory") && !seen_mem) {
+			seen_mem = true;
+			if (size_kib(c, n, &d->memory_kib))
+				return -1;
+		} else if (is(n, "currentMemory") && !seen_cur) {
+			seen_cur = true;
+			if (size_kib(c, n, &d->current_kib))
+				return -1;
+		} else if (is(n, "vcpu") && !seen_vcpu) {
+			static const char *const vcpu_attrs[] = {"placement", NULL};
+			char t[16], *end;
+			unsigned long nr;
+
+			seen_vcpu = true;
+			if (attrs_only(c, n, vcpu_attrs) || attr(c, n, "placement", v, sizeof(v)) ||
+			    text_of(c, n, t, sizeof(t)))
+				return -1;
+			if (v[0] && strcmp(v, "static"))
+				return fail(c, ERR_UNSUPPORTED,
+					    "vcpu placement '%s' is not supported", v);
+			nr = strtoul(t, &end, 10);
+			if (!t[0] || *end || nr < 1 || nr > DOM_MAX_VCPUS)
+				return fail(c, ERR_XML, "<vcpu> must be 1..%d, not '%s'",
+					    DOM_MAX_VCPUS, t);
+			d->vcpus = (unsigned)nr;
+		} else if (is(n, "os") && !seen_os) {
+			seen_os = true;
+			if (parse_os(c, n, d))
+				return -1;
+		} else if (is(n, "devices")) {
+			for (const xmlNode *k = n->children; k; k = k->next) {
+				if (k->type != XML_ELEMENT_NODE)
+					continue;
+				if (!is(k, "disk"))
+					return fail(c, ERR_UNSUPPORTED,
+						    "device <%s> is not supported", ename(k));
+				if (parse_disk(c, k, d))
+					return -1;
+			}
+		} else if (is(n, "metadata")) {
+			if (parse_metadata(c, n, d))
+				return -1;
+		} else if (is(n, "memory") || is(n, "currentMemory") || is(n, "vcpu") ||
+			   is(n, "os")) {
+			return fail(c, ERR_XML, "<%s> given twice", ename(n));
+		} else {
+			return fail(c, ERR_UNSUPPORTED, "unsupported element <%s>", ename(n));
+		}
+	}
+	if (!name_ok(d->name, DOM_NAME_MAX))
+		return fail(c, ERR_XML,
+			    "<name> must be 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'");
+	if (!seen_mem || !d->memory_kib)
+		return fail(c, ERR_XML, "<memory> is required and must not be 0");
+	if (!seen_os)
+		return fail(c, ERR_XML, "<os> with a <kernel> is required");
+	if (!seen_cur)
+		d->current_kib = d->memory_kib;
+	if (d->current_kib > d->memory_kib)
+		return fail(c, ERR_XML, "<currentMemory> is larger than <memory>");
+	if (d->excache_kib > d->memory_kib)
+		return fail(c, ERR_XML, "the ExCache (<lego:excache>) is larger than <memory>");
+	if (!seen_vcpu)
+		d->vcpus = 1;
+	return 0;
+}
+
+int dom_xml_parse(const char *xml, size_t len, struct dom_def *d, char *err, size_t errlen)
+{
+	struct ctx c = {.err = err, .errlen = errlen};
+	xmlDoc *doc;
+
+	memset(d, 0, sizeof(*d));
+	err[0] = '\0';
+	if (len > 1 << 20)
+		return fail(&c, ERR_XML, "domain XML larger than 1 MiB"), c.code;
+	/* No network, no entity expansion: a definition is data, never a fetch. */
+	doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
+			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!doc) {
+		const xmlError *e = xmlGetLastError();
+
+		fail(&c, ERR_XML, "not well-formed XML%s%s", e && e->message ? ": " : "",
+		     e && e->message ? e->message : "");
+		/* libxml2's messages end in a newline. */
+		len = strlen(err);
+		if (len && err[len - 1] == '\n')
+			err[len - 1] = '\0';
+		return c.code;
+	}
+	if (doc->intSubset || doc->extSubset)
+		fail(&c, ERR_XML, "a DOCTYPE is not accepted in domain XML");
+	else
+		parse_domain(&c, xmlDocGetRootElement(doc), d);
+	xmlFreeDoc(doc);
+	return c.code;
+}
+
+/* Append XML-escaped text. */
+static void esc(FILE *f, const char *s)
+{
+	for (; *s; s++) {
+		switch (*s) {
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '\'':
+			fputs("&apos;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		default:
+			fputc(*s, f);
+		}
+	}
+}
+
+char *dom_xml_format(const struct dom_def *d, int id)
+{
+	char *out = NULL, uuid[37];
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (!f)
+		return NULL;
+	dom_uuid_format(d->uuid, uuid);
+	fprintf(f, "<domain type='lego'");
+	if (id >= 0)
+		fprintf(f, " id='%d'", id);
+	fprintf(f, ">\n  <name>");
+	esc(f, d->name);
+	fprintf(f,
+		"</name>\n  <uuid>%s</uuid>\n  <memory unit='KiB'>%" PRIu64 "</memory>\n"
+		"  <currentMemory unit='KiB'>%" PRIu64 "</currentMemory>\n"
+		"  <vcpu placement='static'>%u</vcpu>\n"
+		"  <os>\n    <type arch='x86_64'>hvm</type>\n    <kernel>",
+		uuid, d->memory_kib, d->current_kib, d->vcpus);
+	esc(f, d->kernel);
+	fprintf(f, "</kernel>\n");
+	if (d->cmdline[0]) {
+		fprintf(f, "    <cmdline>");
+		esc(f, d->cmdline);
+		fprintf(f, "</cmdline>\n");
+	}
+	fprintf(f, "  </os>\n  <devices>\n");
+	for (int i = 0; i < d->nr_disks; i++) {
+		const struct dom_disk *k = &d->disks[i];
+
+		fprintf(f, "    <disk type='network' device='disk'>\n      <source protocol='lego' "
+			   "name='");
+		esc(f, k->volume);
+		if (k->host[0]) {
+			fprintf(f, "'>\n        <host name='");
+			esc(f, k->host);
+			fprintf(f, "' port='%u'/>\n      </source>\n", k->port);
+		} else {
+			fprintf(f, "'/>\n");
+		}
+		fprintf(f, "      <target dev='");
+		esc(f, k->target[0] ? k->target : "vda");
+		fprintf(f, "' bus='virtio'/>\n%s    </disk>\n",
+			k->readonly ? "      <readonly/>\n" : "");
+	}
+	fprintf(f, "  </devices>\n");
+	if (d->excache_kib || d->place_processor[0] || d->place_memory[0] || d->place_storage[0]) {
+		fprintf(f, "  <metadata>\n    <lego:vnode xmlns:lego='%s'>\n", DOM_XMLNS);
+		if (d->excache_kib)
+			fprintf(f, "      <lego:excache unit='KiB'>%" PRIu64 "</lego:excache>\n",
+				d->excache_kib);
+		if (d->place_processor[0] || d->place_memory[0] || d->place_storage[0]) {
+			fprintf(f, "      <lego:placement");
+			if (d->place_processor[0]) {
+				fprintf(f, " processor='");
+				esc(f, d->place_processor);
+				fputc('\'', f);
+			}
+			if (d->place_memory[0]) {
+				fprintf(f, " memory='");
+				esc(f, d->place_memory);
+				fputc('\'', f);
+			}
+			if (d->place_storage[0]) {
+				fprintf(f, " storage='");
+				esc(f, d->place_storage);
+				fputc('\'', f);
+			}
+			fprintf(f, "/>\n");
+		}
+		fprintf(f, "    </lego:vnode>\n  </metadata>\n");
+	}
+	fprintf(f, "</domain>\n");
+	if (fclose(f)) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}

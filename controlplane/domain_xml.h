@@ -1,0 +1,73 @@
+/* domain_xml.h: a vNode's definition as libvirt domain XML (what `virsh define` sends and
+ * `virsh dumpxml` shows), parsed strictly with libxml2 and written back.
+ *
+ *   <domain type='lego'>
+ *     <name>vn1</name> <uuid>...</uuid>
+ *     <memory unit='MiB'>256</memory> <currentMemory unit='MiB'>256</currentMemory>
+ *     <vcpu>2</vcpu>
+ *     <os><type>hvm</type><kernel>/path/guest.elf</kernel><cmdline>...</cmdline></os>
+ *     <devices>
+ *       <disk type='network' device='disk'>
+ *         <source protocol='lego' name='VOLUME'><host name='H' port='P'/></source>
+ *         <target dev='vda' bus='virtio'/> <readonly/>
+ *       </disk>
+ *     </devices>
+ *     <metadata>
+ *       <lego:vnode xmlns:lego='https://lego.dev/xmlns/vnode/1'>
+ *         <lego:excache unit='MiB'>64</lego:excache>
+ *         <lego:placement processor='HOST' memory='MMON[,MMON]' storage='SMON'/>
+ *       </lego:vnode>
+ *     </metadata>
+ *   </domain>
+ *
+ * Anything else is refused with the element's name, so a typo never silently changes a
+ * vNode. Errors carry the libvirt error code a client expects (XML_ERROR for what is not
+ * XML or misses what is required, CONFIG_UNSUPPORTED for what lego does not do). */
+#ifndef LEGO_DOMAIN_XML_H
+#define LEGO_DOMAIN_XML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DOM_NAME_MAX   64
+#define DOM_VOLUME_MAX 64
+#define DOM_MAX_DISKS  8
+#define DOM_MAX_VCPUS  64
+#define DOM_XMLNS      "https://lego.dev/xmlns/vnode/1"
+
+struct dom_disk {
+	char volume[DOM_VOLUME_MAX + 1];
+	char host[256]; /* "" when placement is left to the control plane */
+	unsigned port;
+	char target[16];
+	bool readonly;
+};
+
+struct dom_def {
+	char name[DOM_NAME_MAX + 1];
+	uint8_t uuid[16];
+	bool has_uuid;
+	uint64_t memory_kib, current_kib;
+	unsigned vcpus;
+	char kernel[4096];
+	char cmdline[4096];
+	int nr_disks;
+	struct dom_disk disks[DOM_MAX_DISKS];
+	uint64_t excache_kib; /* 0: all of the RAM */
+	char place_processor[DOM_NAME_MAX + 1];
+	char place_memory[256];
+	char place_storage[DOM_NAME_MAX + 1];
+};
+
+/* Parse xml[0..len) into d. Returns 0, or a libvirt error code (27 XML_ERROR, 67
+ * CONFIG_UNSUPPORTED) with what is wrong in err. */
+int dom_xml_parse(const char *xml, size_t len, struct dom_def *d, char *err, size_t errlen);
+/* The definition as domain XML (malloc'ed), with id -1 when inactive; NULL if out of
+ * memory. */
+char *dom_xml_format(const struct dom_def *d, int id);
+/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" <-> 16 bytes. */
+int dom_uuid_parse(const char *s, uint8_t out[16]);
+void dom_uuid_format(const uint8_t u[16], char out[37]);
+
+#endif

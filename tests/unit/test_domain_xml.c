@@ -1,0 +1,191 @@
+/* test_domain_xml.c: domain XML for vNodes: a full definition, the round trip through
+ * dumpxml's format, and every refusal with its libvirt error code and message. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "domain_xml.h"
+
+#define XML_ERROR   27
+#define UNSUPPORTED 67
+
+static const char full[] =
+	"<domain type='lego'>\n"
+	"  <name>vn1</name>\n"
+	"  <uuid>6f1c2b3a-0d4e-4f5a-8b6c-7d8e9fa0b1c2</uuid>\n"
+	"  <memory unit='MiB'>256</memory>\n"
+	"  <currentMemory unit='MiB'>128</currentMemory>\n"
+	"  <vcpu placement='static'>2</vcpu>\n"
+	"  <os><type arch='x86_64'>hvm</type><kernel>/srv/lego-guest.elf</kernel>\n"
+	"      <cmdline>run=memtest memtest.size=16M</cmdline></os>\n"
+	"  <devices>\n"
+	"    <disk type='network' device='disk'>\n"
+	"      <source protocol='lego' name='vol-1'><host name='127.0.0.1' port='7420'/></source>\n"
+	"      <target dev='vda' bus='virtio'/>\n"
+	"    </disk>\n"
+	"    <disk type='network'><source protocol='lego' name='data'/><readonly/></disk>\n"
+	"  </devices>\n"
+	"  <metadata>\n"
+	"    <lego:vnode xmlns:lego='https://lego.dev/xmlns/vnode/1'>\n"
+	"      <lego:excache unit='MiB'>64</lego:excache>\n"
+	"      <lego:placement processor='host1' memory='mm1,mm2' storage='st1'/>\n"
+	"    </lego:vnode>\n"
+	"  </metadata>\n"
+	"</domain>\n";
+
+static void check_full(const struct dom_def *d)
+{
+	char uuid[37];
+
+	assert_string_equal(d->name, "vn1");
+	assert_true(d->has_uuid);
+	dom_uuid_format(d->uuid, uuid);
+	assert_string_equal(uuid, "6f1c2b3a-0d4e-4f5a-8b6c-7d8e9fa0b1c2");
+	assert_true(d->memory_kib == 256 * 1024);
+	assert_true(d->current_kib == 128 * 1024);
+	assert_int_equal(d->vcpus, 2);
+	assert_string_equal(d->kernel, "/srv/lego-guest.elf");
+	assert_string_equal(d->cmdline, "run=memtest memtest.size=16M");
+	assert_int_equal(d->nr_disks, 2);
+	assert_string_equal(d->disks[0].volume, "vol-1");
+	assert_string_equal(d->disks[0].host, "127.0.0.1");
+	assert_int_equal(d->disks[0].port, 7420);
+	assert_false(d->disks[0].readonly);
+	assert_string_equal(d->disks[1].volume, "data");
+	assert_string_equal(d->disks[1].host, "");
+	assert_true(d->disks[1].readonly);
+	assert_true(d->excache_kib == 64 * 1024);
+	assert_string_equal(d->place_processor, "host1");
+	assert_string_equal(d->place_memory, "mm1,mm2");
+	assert_string_equal(d->place_storage, "st1");
+}
+
+static void test_full_and_round_trip(void **state)
+{
+	struct dom_def d, e;
+	char err[256];
+	char *xml;
+
+	(void)state;
+	assert_int_equal(dom_xml_parse(full, strlen(full), &d, err, sizeof(err)), 0);
+	check_full(&d);
+	xml = dom_xml_format(&d, 3);
+	assert_non_null(xml);
+	assert_non_null(strstr(xml, "<domain type='lego' id='3'>"));
+	assert_int_equal(dom_xml_parse(xml, strlen(xml), &e, err, sizeof(err)), 0);
+	check_full(&e);
+	free(xml);
+}
+
+static void test_defaults_and_units(void **state)
+{
+	static const char xml[] = "<domain type='kvm'><name>a</name><memory>1</memory>"
+				  "<os><kernel>/k</kernel></os></domain>";
+	static const char gib[] = "<domain type='lego'><name>b</name><memory unit='G'>2</memory>"
+				  "<currentMemory unit='bytes'>1025</currentMemory>"
+				  "<os><kernel>/k</kernel></os></domain>";
+	struct dom_def d;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(dom_xml_parse(xml, strlen(xml), &d, err, sizeof(err)), 0);
+	assert_true(d.memory_kib == 1); /* no unit: KiB */
+	assert_true(d.current_kib == 1);
+	assert_int_equal(d.vcpus, 1);
+	assert_false(d.has_uuid);
+	assert_int_equal(dom_xml_parse(gib, strlen(gib), &d, err, sizeof(err)), 0);
+	assert_true(d.memory_kib == 2 * 1024 * 1024);
+	assert_true(d.current_kib == 2); /* 1025 bytes round up to 2 KiB */
+}
+
+/* The domain of full[] with `from` replaced by `to`: must fail with code and a message
+ * containing want. */
+static void refused(const char *from, const char *to, int code, const char *want)
+{
+	char xml[4096], err[256];
+	const char *at = strstr(full, from);
+	struct dom_def d;
+	int rc;
+
+	assert_non_null(at);
+	snprintf(xml, sizeof(xml), "%.*s%s%s", (int)(at - full), full, to, at + strlen(from));
+	rc = dom_xml_parse(xml, strlen(xml), &d, err, sizeof(err));
+	if (rc != code || !strstr(err, want))
+		fail_msg("replacing '%s' by '%s': code %d '%s', expected %d '%s'", from, to, rc,
+			 err, code, want);
+}
+
+static void test_refusals(void **state)
+{
+	(void)state;
+	refused("</domain>", "", XML_ERROR, "not well-formed XML");
+	refused("<domain type='lego'>", "<domain type='xen'>", UNSUPPORTED,
+		"domain type 'xen' is not supported");
+	refused("<vcpu", "<cpu mode='host'/><vcpu", UNSUPPORTED, "unsupported element <cpu>");
+	refused("<name>vn1</name>", "<name>vn1</name><name>x</name>", XML_ERROR,
+		"<name> given twice");
+	refused("<name>vn1</name>", "<name>../x</name>", XML_ERROR, "<name> must be 1-64");
+	refused("6f1c2b3a-0d4e", "zz1c2b3a-0d4e", XML_ERROR, "is not a UUID");
+	refused("<currentMemory unit='MiB'>128", "<currentMemory unit='MiB'>512", XML_ERROR,
+		"<currentMemory> is larger than <memory>");
+	refused("unit='MiB'>256", "unit='parsecs'>256", XML_ERROR, "unknown unit 'parsecs'");
+	refused("unit='MiB'>256", "unit='MiB'>-1", XML_ERROR, "must be a whole number");
+	refused("'static'>2<", "'static'>0<", XML_ERROR, "<vcpu> must be 1..64");
+	refused("/srv/lego-guest.elf", "lego-guest.elf", XML_ERROR, "must be an absolute path");
+	refused("<kernel>/srv/lego-guest.elf</kernel>", "", XML_ERROR, "needs a <kernel>");
+	refused("<disk type='network' device='disk'>", "<disk type='file' device='disk'>",
+		UNSUPPORTED, "disk type 'file' is not supported");
+	refused("name='vol-1'", "name='a/b'", XML_ERROR, "must name a volume");
+	refused("port='7420'", "port='99999'", XML_ERROR, "port of 1..65535");
+	refused("<target dev='vda' bus='virtio'/>", "<target dev='sda' bus='scsi'/>", UNSUPPORTED,
+		"disk bus 'scsi'");
+	refused("<devices>", "<devices><interface type='user'/>", UNSUPPORTED,
+		"device <interface> is not supported");
+	refused("<lego:excache unit='MiB'>64", "<lego:excache unit='MiB'>512", XML_ERROR,
+		"ExCache");
+	refused("<lego:placement", "<lego:colour/><lego:placement", UNSUPPORTED,
+		"unknown element <vnode>/<colour>");
+	refused("https://lego.dev/xmlns/vnode/1", "https://example.org/other", UNSUPPORTED,
+		"is not kept");
+	refused("<domain type='lego'>", "<!DOCTYPE domain [<!ENTITY x 'y'>]><domain type='lego'>",
+		XML_ERROR, "DOCTYPE");
+	refused("<memory unit='MiB'>256</memory>", "", XML_ERROR, "<memory> is required");
+	refused("<vcpu placement='static'>", "<vcpu placement='auto'>", UNSUPPORTED,
+		"vcpu placement 'auto'");
+	refused("<name>vn1</name>", "<name>vn1<b/></name>", XML_ERROR, "must hold only text");
+}
+
+static void test_escaping(void **state)
+{
+	struct dom_def d, e;
+	char err[256], *xml;
+
+	(void)state;
+	assert_int_equal(dom_xml_parse(full, strlen(full), &d, err, sizeof(err)), 0);
+	snprintf(d.cmdline, sizeof(d.cmdline), "a<b & c>'d\"");
+	xml = dom_xml_format(&d, -1);
+	assert_non_null(xml);
+	assert_null(strstr(xml, " id="));
+	assert_int_equal(dom_xml_parse(xml, strlen(xml), &e, err, sizeof(err)), 0);
+	assert_string_equal(e.cmdline, "a<b & c>'d\"");
+	free(xml);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_and_round_trip),
+		cmocka_unit_test(test_defaults_and_units),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_escaping),
+	};
+
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
