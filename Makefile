@@ -3,6 +3,7 @@
 #   make            deps + release programs + guest images
 #   make demo       boot a vNode and show what happened
 #   make test       the whole suite (unit, ASan+UBSan integration, malicious guest) under prove
+#   make fuzz       the libFuzzer targets, $(FUZZ_SECONDS) s each (make test runs them briefly)
 #   make bench      benchmarks: table on stdout, JSON lines in build/bench/results.jsonl
 #   make images     guest images only
 #   make deps       install missing Debian packages (every target above runs it first)
@@ -35,7 +36,7 @@ RADOS_LIBS := -lrados
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_TOOL_SRCS := $(wildcard tests/bench/*.c)
 
-.PHONY: all deps programs images test unit bench demo format clean check-format
+.PHONY: all deps programs images test unit bench demo fuzz format clean check-format
 .SECONDARY:
 .DEFAULT_GOAL := all
 
@@ -122,6 +123,24 @@ $(BUILD)/images/bench-pvh-hello.elf: tests/bench/guests/pvh-hello.S | deps
 	@mkdir -p $(@D)
 	$(Q)as --32 $< -o $@.o && ld -m elf_i386 -n -Ttext=0x100000 --build-id=none $@.o -o $@ && rm -f $@.o
 
+# ---- fuzz targets (clang libFuzzer with ASan+UBSan; the code under test built in) ----
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_SECONDS ?= 300
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CONTROL_SRCS) | deps
+	@mkdir -p $(@D)
+	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+		-Ilib -Icontrolplane -I/usr/include/libxml2 $^ -lxml2 -o $@
+
+fuzz: deps $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do \
+		n=$$(basename $$f); n=$${n#fuzz_}; mkdir -p $(BUILD)/fuzz/corpus-$$n; \
+		echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+			-artifact_prefix=$(BUILD)/fuzz/crash-$$n- \
+			$(BUILD)/fuzz/corpus-$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
 # ---- tests -------------------------------------------------------------------------
 # One prove run over everything; tests that need KVM run themselves inside the nested
 # test bed when this machine has no usable /dev/kvm (tests/lib/kvm.sh).
@@ -129,7 +148,7 @@ TEST_FILES = $(UNIT_BINS) $(sort $(wildcard tests/host/*.t)) $(sort $(wildcard t
 
 test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUESTS) \
 	$(BUILD)/asan/bin/pager_bench $(BUILD)/asan/bin/mmon_probe $(BUILD)/asan/bin/smon_probe \
-	$(BUILD)/asan/bin/smon_io
+	$(BUILD)/asan/bin/smon_io $(FUZZ_BINS)
 	$(Q)BUILD=$(abspath $(BUILD)) prove --exec '' --timer $(TEST_FILES)
 
 unit: deps $(UNIT_BINS)

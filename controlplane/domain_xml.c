@@ -71,6 +71,7 @@ static int text_of(struct ctx *c, const xmlNode *n, char *out, size_t outlen)
 		while (isspace((unsigned char)out[skip]))
 			skip++;
 		memmove(out, out + skip, len - skip + 1);
+		memset(out + len - skip, 0, skip); /* no stale tail: definitions compare whole */
 	}
 	return 0;
 }
@@ -96,7 +97,7 @@ static int attr(struct ctx *c, const xmlNode *n, const char *name, char *out, si
 	xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
 	int rc = 0;
 
-	out[0] = '\0';
+	memset(out, 0, outlen);
 	if (!v)
 		return 0;
 	if (strlen((const char *)v) >= outlen)
@@ -246,9 +247,16 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct dom_def *d)
 	if (attr(c, n, "device", v, sizeof(v)) || (v[0] && strcmp(v, "disk")))
 		return c->code ? -1
 			       : fail(c, ERR_UNSUPPORTED, "disk device '%s' is not supported", v);
+	bool seen_source = false, seen_target = false;
+
 	for (const xmlNode *e = n->children; e; e = e->next) {
 		if (e->type != XML_ELEMENT_NODE)
 			continue;
+		if ((is(e, "source") && seen_source) || (is(e, "target") && seen_target) ||
+		    (is(e, "readonly") && k->readonly))
+			return fail(c, ERR_XML, "<disk>/<%s> given twice", ename(e));
+		seen_source |= is(e, "source");
+		seen_target |= is(e, "target");
 		if (is(e, "source")) {
 			if (attrs_only(c, e, src_attrs) || attr(c, e, "protocol", v, sizeof(v)))
 				return -1;
@@ -514,12 +522,15 @@ char *dom_xml_format(const struct dom_def *d, int id)
 		fprintf(f, " id='%d'", id);
 	fprintf(f, ">\n  <name>");
 	esc(f, d->name);
+	fprintf(f, "</name>\n");
+	if (d->has_uuid)
+		fprintf(f, "  <uuid>%s</uuid>\n", uuid);
 	fprintf(f,
-		"</name>\n  <uuid>%s</uuid>\n  <memory unit='KiB'>%" PRIu64 "</memory>\n"
+		"  <memory unit='KiB'>%" PRIu64 "</memory>\n"
 		"  <currentMemory unit='KiB'>%" PRIu64 "</currentMemory>\n"
 		"  <vcpu placement='static'>%u</vcpu>\n"
 		"  <os>\n    <type arch='x86_64'>hvm</type>\n    <kernel>",
-		uuid, d->memory_kib, d->current_kib, d->vcpus);
+		d->memory_kib, d->current_kib, d->vcpus);
 	esc(f, d->kernel);
 	fprintf(f, "</kernel>\n");
 	if (d->cmdline[0]) {
@@ -541,9 +552,13 @@ char *dom_xml_format(const struct dom_def *d, int id)
 		} else {
 			fprintf(f, "'/>\n");
 		}
-		fprintf(f, "      <target dev='");
-		esc(f, k->target[0] ? k->target : "vda");
-		fprintf(f, "' bus='virtio'/>\n%s    </disk>\n",
+		fprintf(f, "      <target");
+		if (k->target[0]) {
+			fprintf(f, " dev='");
+			esc(f, k->target);
+			fputc('\'', f);
+		}
+		fprintf(f, " bus='virtio'/>\n%s    </disk>\n",
 			k->readonly ? "      <readonly/>\n" : "");
 	}
 	fprintf(f, "  </devices>\n");

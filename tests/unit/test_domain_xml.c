@@ -159,6 +159,9 @@ static void test_refusals(void **state)
 	refused("<vcpu placement='static'>", "<vcpu placement='auto'>", UNSUPPORTED,
 		"vcpu placement 'auto'");
 	refused("<name>vn1</name>", "<name>vn1<b/></name>", XML_ERROR, "must hold only text");
+	refused("<target dev='vda' bus='virtio'/>",
+		"<target dev='vda' bus='virtio'/><source protocol='lego' name='x'/>", XML_ERROR,
+		"<disk>/<source> given twice"); /* found by fuzz_domain_xml */
 }
 
 static void test_escaping(void **state)
