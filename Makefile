@@ -31,7 +31,7 @@ VMM_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c))
 MMON_SRCS := $(filter-out hypervisor/mmon_main.c,$(wildcard hypervisor/mmon_*.c))
 SMON_SRCS := $(filter-out hypervisor/smon_main.c,$(wildcard hypervisor/smon_*.c))
 # The control plane's libraries (protocol codecs); its programs have a main each.
-CONTROL_SRCS := $(filter-out controlplane/legoctl.c,$(wildcard controlplane/*.c))
+CONTROL_SRCS := $(filter-out controlplane/legoctl.c controlplane/controld_main.c,$(wildcard controlplane/*.c))
 RADOS_LIBS := -lrados
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_TOOL_SRCS := $(wildcard tests/bench/*.c)
@@ -70,6 +70,10 @@ $(BUILD)/$(1)/bin/lego-smon: $(BUILD)/$(1)/obj/hypervisor/smon_main.o $(BUILD)/$
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) $(RADOS_LIBS)
 
+$(BUILD)/$(1)/bin/lego-controld: $(BUILD)/$(1)/obj/controlplane/controld_main.o $(BUILD)/$(1)/libcontrol.a $(BUILD)/$(1)/liblego.a
+	@mkdir -p $$(@D)
+	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) -lxml2
+
 $(BUILD)/$(1)/bin/legoctl: $(BUILD)/$(1)/obj/controlplane/legoctl.o $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
@@ -97,7 +101,7 @@ endef
 $(eval $(call variant,release))
 $(eval $(call variant,asan))
 
-PROGRAMS := lego-vmm lego-mmon lego-smon legoctl
+PROGRAMS := lego-vmm lego-mmon lego-smon legoctl lego-controld
 RELEASE_BINS := $(PROGRAMS:%=$(BUILD)/release/bin/%)
 ASAN_BINS := $(PROGRAMS:%=$(BUILD)/asan/bin/%)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/unit/%)
