@@ -11,7 +11,7 @@ plan 16
 sock=$TAP_TMP/controld.sock
 "$CTLD" --socket "$sock" 2>"$TAP_TMP/controld.log" &
 cpid=$!
-trap 'kill -9 $cpid 2>/dev/null; rm -rf "$TAP_TMP"' EXIT
+trap 'kill $cpid 2>/dev/null; wait $cpid 2>/dev/null; rm -rf "$TAP_TMP"' EXIT
 for _ in $(seq 100); do
 	[ -S "$sock" ] && break
 	sleep 0.1
