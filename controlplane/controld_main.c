@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/sysinfo.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -23,7 +22,6 @@
 #define EXIT_USAGE    64
 #define LEGO_VERSION  1000ULL /* 0.1.0 as major * 1e6 + minor * 1e3 + micro */
 #define HOSTNAME_MAX  256
-#define READ_CHUNK    (64U << 10)
 #define MAX_ARGS_SEEN 4194304U /* largest argument the procedures here accept */
 
 enum proc {

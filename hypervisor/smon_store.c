@@ -104,48 +104,57 @@ int smon_create(struct smon_store *st, const char *name, uint64_t size)
 	return rc;
 }
 
-int smon_delete(struct smon_store *st, const char *name)
+/* The volume, loaded if needed, with the admin mutex and the write lock held (both taken
+ * even when it returns NULL, which means it does not exist; *rc then says why). */
+static struct smon_vol *admin_lock(struct smon_store *st, const char *name, int *rc)
 {
 	struct smon_vol *v;
-	int rc;
 
 	pthread_rwlock_rdlock(&st->lock);
-	rc = get_locked(st, name, &v);
+	*rc = get_locked(st, name, &v);
 	pthread_rwlock_unlock(&st->lock);
-	if (rc)
-		return rc;
 	pthread_mutex_lock(&st->admin);
 	pthread_rwlock_wrlock(&st->lock);
-	v = find(st, name);
+	v = *rc ? NULL : find(st, name); /* a delete may have run in between */
+	if (!v && !*rc)
+		*rc = -ENOENT;
+	return v;
+}
+
+static void admin_unlock(struct smon_store *st)
+{
+	pthread_rwlock_unlock(&st->lock);
+	pthread_mutex_unlock(&st->admin);
+}
+
+int smon_delete(struct smon_store *st, const char *name)
+{
+	int rc;
+	struct smon_vol *v = admin_lock(st, name, &rc);
+
 	if (v)
 		unlink_vol(st, v);
 	pthread_rwlock_unlock(&st->lock);
 	/* No I/O can reach v now; the backend's delete runs without blocking other volumes. */
-	rc = v ? st->ops->destroy(st, v) : -ENOENT;
-	if (v)
+	if (v) {
+		rc = st->ops->destroy(st, v);
 		st->ops->unload(st, v);
+	}
 	pthread_mutex_unlock(&st->admin);
 	return rc;
 }
 
 int smon_resize(struct smon_store *st, const char *name, uint64_t size)
 {
-	struct smon_vol *v;
 	int rc;
+	struct smon_vol *v = admin_lock(st, name, &rc);
 
-	pthread_rwlock_rdlock(&st->lock);
-	rc = get_locked(st, name, &v);
-	pthread_rwlock_unlock(&st->lock);
-	if (rc)
-		return rc;
-	pthread_mutex_lock(&st->admin);
-	pthread_rwlock_wrlock(&st->lock);
-	v = find(st, name);
-	rc = v ? st->ops->resize(st, v, size) : -ENOENT;
-	if (!rc)
-		v->size = size;
-	pthread_rwlock_unlock(&st->lock);
-	pthread_mutex_unlock(&st->admin);
+	if (v) {
+		rc = st->ops->resize(st, v, size);
+		if (!rc)
+			v->size = size;
+	}
+	admin_unlock(st);
 	return rc;
 }
 
