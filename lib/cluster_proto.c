@@ -1,0 +1,333 @@
+/* cluster_proto.c: encoding and strict decoding of cluster-protocol messages. */
+#include "cluster_proto.h"
+
+#include <string.h>
+
+enum cp_status cp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, const char **err)
+{
+	return wire_hdr_get(buf, buflen, CP_MAGIC, CP_VERSION, CP_MAX_PAYLOAD, h, err) ==
+			       WIRE_HDR_OK
+		       ? CP_OK
+		       : CP_EPROTO;
+}
+
+const char *cp_status_name(uint32_t status)
+{
+	static const char *const names[] = {"ok",	      "protocol error", "unknown op",
+					    "invalid argument", "not found",	  "already exists",
+					    "no space",	      "I/O error",	  "not registered"};
+
+	return status <= CP_STATUS_MAX ? names[status] : "unknown status";
+}
+
+static enum cp_status bad(const char **err, const char *why)
+{
+	*err = why;
+	return CP_EINVAL;
+}
+
+static enum cp_status want_len(size_t len, size_t want, const char **err)
+{
+	if (len != want) {
+		*err = "payload length is wrong for this op";
+		return CP_EPROTO;
+	}
+	return CP_OK;
+}
+
+static bool uuid_zero(const uint8_t u[16])
+{
+	for (int i = 0; i < 16; i++)
+		if (u[i])
+			return false;
+	return true;
+}
+
+void cp_register_put(void *p, const struct cp_register *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->kind);
+	put_le32(b + 4, m->cores);
+	put_le64(b + 8, m->capacity_bytes);
+	wire_name_put(b + 16, CP_NAME_LEN, m->name);
+	wire_name_put(b + 16 + CP_NAME_LEN, CP_ADDR_LEN, m->addr);
+}
+
+enum cp_status cp_register_get(const void *p, size_t len, struct cp_register *m,
+			       const char **err)
+{
+	const uint8_t *b = p;
+
+	if (want_len(len, CP_REGISTER_LEN, err))
+		return CP_EPROTO;
+	m->kind = get_le32(b);
+	m->cores = get_le32(b + 4);
+	m->capacity_bytes = get_le64(b + 8);
+	if (m->kind < CP_KIND_PMON || m->kind > CP_KIND_SMON)
+		return bad(err, "unknown component kind");
+	if (wire_name_get(b + 16, CP_NAME_LEN, m->name) || !m->name[0])
+		return bad(err, "component name is empty or not printable ASCII");
+	if (wire_name_get(b + 16 + CP_NAME_LEN, CP_ADDR_LEN, m->addr) || !m->addr[0])
+		return bad(err, "component address is empty or not printable ASCII");
+	if (m->kind == CP_KIND_PMON && (m->cores == 0 || m->cores > 4096))
+		return bad(err, "a processor host offers 1..4096 cores");
+	if (m->kind != CP_KIND_PMON && m->cores)
+		return bad(err, "only processor hosts offer cores");
+	return CP_OK;
+}
+
+void cp_heartbeat_put(void *p, const struct cp_heartbeat *m)
+{
+	uint8_t *b = p;
+
+	put_le64(b, m->used_bytes);
+	put_le32(b + 8, m->used_cores);
+	put_le32(b + 12, m->nr_vms);
+}
+
+enum cp_status cp_heartbeat_get(const void *p, size_t len, struct cp_heartbeat *m,
+				const char **err)
+{
+	const uint8_t *b = p;
+
+	if (len < CP_HEARTBEAT_LEN) {
+		*err = "heartbeat shorter than its fixed part";
+		return CP_EPROTO;
+	}
+	m->used_bytes = get_le64(b);
+	m->used_cores = get_le32(b + 8);
+	m->nr_vms = get_le32(b + 12);
+	if (m->nr_vms > CP_MAX_VMS)
+		return bad(err, "heartbeat reports more vNodes than allowed");
+	return want_len(len, CP_HEARTBEAT_LEN + (size_t)m->nr_vms * CP_VM_STATUS_LEN, err);
+}
+
+void cp_vm_status_put(void *p, const struct cp_vm_status *m)
+{
+	uint8_t *b = p;
+
+	memcpy(b, m->uuid, 16);
+	put_le64(b + 16, m->vnode_uid);
+	put_le32(b + 24, (uint32_t)m->domid);
+	put_le32(b + 28, m->pid);
+	put_le32(b + 32, m->state);
+	put_le32(b + 36, (uint32_t)m->exit_status);
+	put_le32(b + 40, m->vcpus);
+	put_le32(b + 44, 0);
+}
+
+enum cp_status cp_vm_status_get(const void *p, struct cp_vm_status *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	memcpy(m->uuid, b, 16);
+	m->vnode_uid = get_le64(b + 16);
+	m->domid = (int32_t)get_le32(b + 24);
+	m->pid = get_le32(b + 28);
+	m->state = get_le32(b + 32);
+	m->exit_status = (int32_t)get_le32(b + 36);
+	m->vcpus = get_le32(b + 40);
+	m->reserved = get_le32(b + 44);
+	if (uuid_zero(m->uuid))
+		return bad(err, "vNode status with a zero uuid");
+	if (m->domid < 1)
+		return bad(err, "vNode status with a domain id below 1");
+	if (m->state < CP_VM_RUNNING || m->state > CP_VM_EXITED)
+		return bad(err, "vNode status with an unknown state");
+	if (m->exit_status < 0 || m->exit_status > 255)
+		return bad(err, "vNode status with an exit status outside 0..255");
+	if (m->reserved)
+		return bad(err, "reserved field of a vNode status is not zero");
+	return CP_OK;
+}
+
+void cp_vm_start_put(void *p, const struct cp_vm_start *m)
+{
+	uint8_t *b = p;
+
+	memcpy(b, m->uuid, 16);
+	put_le64(b + 16, m->vnode_uid);
+	put_le32(b + 24, (uint32_t)m->domid);
+	put_le32(b + 28, m->vcpus);
+	put_le64(b + 32, m->excache_bytes);
+	wire_name_put(b + 40, CP_NAME_LEN, m->name);
+	put_le32(b + 104, m->argc);
+	put_le32(b + 108, m->args_len);
+	memset(b + 112, 0, 16);
+}
+
+enum cp_status cp_vm_start_get(const void *p, size_t len, struct cp_vm_start *m,
+			       const char **args, const char **err)
+{
+	const uint8_t *b = p;
+	const char *s;
+	uint32_t n = 0;
+
+	if (len < CP_VM_START_LEN) {
+		*err = "VM_START shorter than its fixed part";
+		return CP_EPROTO;
+	}
+	memcpy(m->uuid, b, 16);
+	m->vnode_uid = get_le64(b + 16);
+	m->domid = (int32_t)get_le32(b + 24);
+	m->vcpus = get_le32(b + 28);
+	m->excache_bytes = get_le64(b + 32);
+	m->argc = get_le32(b + 104);
+	m->args_len = get_le32(b + 108);
+	if (wire_name_get(b + 40, CP_NAME_LEN, m->name) || !m->name[0])
+		return bad(err, "vNode name is empty or not printable ASCII");
+	for (int i = 112; i < CP_VM_START_LEN; i++)
+		if (b[i])
+			return bad(err, "reserved bytes of VM_START are not zero");
+	if (uuid_zero(m->uuid) || m->vnode_uid == 0 || m->domid < 1)
+		return bad(err, "VM_START needs a uuid, a vnode id and a domain id above 0");
+	if (m->vcpus == 0 || m->vcpus > 64)
+		return bad(err, "VM_START asks for 0 or more than 64 vCPUs");
+	if (m->argc > CP_MAX_ARGS || m->args_len > CP_ARGS_MAX)
+		return bad(err, "VM_START carries too many arguments");
+	if (want_len(len, CP_VM_START_LEN + (size_t)m->args_len, err))
+		return CP_EPROTO;
+	s = (const char *)b + CP_VM_START_LEN;
+	for (uint32_t i = 0; i < m->args_len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == 0)
+			n++;
+		else if (c < 0x20 || c > 0x7e)
+			return bad(err, "VM_START argument is not printable ASCII");
+	}
+	if (n != m->argc || (m->args_len && s[m->args_len - 1]))
+		return bad(err, "VM_START argument count does not match its strings");
+	*args = s;
+	return CP_OK;
+}
+
+void cp_vm_stop_put(void *p, const struct cp_vm_stop *m)
+{
+	uint8_t *b = p;
+
+	memcpy(b, m->uuid, 16);
+	put_le32(b + 16, m->mode);
+	put_le32(b + 20, m->grace_ms);
+}
+
+enum cp_status cp_vm_stop_get(const void *p, size_t len, struct cp_vm_stop *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	if (want_len(len, CP_VM_STOP_LEN, err))
+		return CP_EPROTO;
+	memcpy(m->uuid, b, 16);
+	m->mode = get_le32(b + 16);
+	m->grace_ms = get_le32(b + 20);
+	if (m->mode > CP_STOP_FORCE)
+		return bad(err, "unknown stop mode");
+	if (m->grace_ms > 600000)
+		return bad(err, "stop grace period above 10 minutes");
+	return CP_OK;
+}
+
+void cp_vm_ctl_put(void *p, const struct cp_vm_ctl *m)
+{
+	memcpy(p, m->uuid, 16);
+	wire_name_put((uint8_t *)p + 16, CP_CMD_LEN, m->cmd);
+}
+
+enum cp_status cp_vm_ctl_get(const void *p, size_t len, struct cp_vm_ctl *m, const char **err)
+{
+	if (want_len(len, CP_VM_CTL_LEN, err))
+		return CP_EPROTO;
+	memcpy(m->uuid, p, 16);
+	if (wire_name_get((const uint8_t *)p + 16, CP_CMD_LEN, m->cmd) || !m->cmd[0])
+		return bad(err, "VM_CTL command is empty or not printable ASCII");
+	for (const char *c = m->cmd; *c; c++)
+		if (*c < 'a' || *c > 'z')
+			return bad(err, "VM_CTL command is not a lowercase word");
+	return CP_OK;
+}
+
+void cp_vm_console_put(void *p, const struct cp_vm_console *m)
+{
+	uint8_t *b = p;
+
+	memcpy(b, m->uuid, 16);
+	put_le64(b + 16, m->offset);
+	put_le32(b + 24, m->max);
+	put_le32(b + 28, 0);
+}
+
+enum cp_status cp_vm_console_get(const void *p, size_t len, struct cp_vm_console *m,
+				 const char **err)
+{
+	const uint8_t *b = p;
+
+	if (want_len(len, CP_VM_CONSOLE_LEN, err))
+		return CP_EPROTO;
+	memcpy(m->uuid, b, 16);
+	m->offset = get_le64(b + 16);
+	m->max = get_le32(b + 24);
+	if (m->max == 0 || m->max > CP_CONSOLE_MAX)
+		return bad(err, "VM_CONSOLE asks for 0 or more than 64 KiB");
+	if (get_le32(b + 28))
+		return bad(err, "reserved field of VM_CONSOLE is not zero");
+	return CP_OK;
+}
+
+void cp_vm_console_reply_put(void *p, const struct cp_vm_console_reply *m)
+{
+	uint8_t *b = p;
+
+	put_le64(b, m->offset);
+	put_le32(b + 8, m->state);
+	put_le32(b + 12, 0);
+}
+
+enum cp_status cp_vm_console_reply_get(const void *p, size_t len, struct cp_vm_console_reply *m)
+{
+	const uint8_t *b = p;
+
+	if (len < CP_VM_CONSOLE_REPLY_LEN || len > CP_VM_CONSOLE_REPLY_LEN + CP_CONSOLE_MAX)
+		return CP_EPROTO;
+	m->offset = get_le64(b);
+	m->state = get_le32(b + 8);
+	if (m->state < CP_VM_RUNNING || m->state > CP_VM_EXITED || get_le32(b + 12))
+		return CP_EINVAL;
+	return CP_OK;
+}
+
+enum cp_status cp_uuid_get(const void *p, size_t len, uint8_t uuid[16], const char **err)
+{
+	if (want_len(len, 16, err))
+		return CP_EPROTO;
+	memcpy(uuid, p, 16);
+	return CP_OK;
+}
+
+void cp_query_put(void *p, const struct cp_query *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->what);
+	put_le32(b + 4, m->flags);
+	wire_name_put(b + 8, CP_NAME_LEN, m->name);
+}
+
+enum cp_status cp_query_get(const void *p, size_t len, struct cp_query *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	if (want_len(len, CP_QUERY_LEN, err))
+		return CP_EPROTO;
+	m->what = get_le32(b);
+	m->flags = get_le32(b + 4);
+	if (m->what < CP_Q_COMPONENTS || m->what > CP_Q_VNODE)
+		return bad(err, "unknown query");
+	if (m->flags & ~CP_QUERY_JSON)
+		return bad(err, "unknown query flags");
+	if (wire_name_get(b + 8, CP_NAME_LEN, m->name))
+		return bad(err, "query name is not printable ASCII");
+	if (m->what == CP_Q_VNODE && !m->name[0])
+		return bad(err, "query for one vNode needs its name");
+	return CP_OK;
+}

@@ -1,0 +1,21 @@
+/* strbuf.h: a growing text buffer for reports (tables, JSON) built piece by piece. */
+#ifndef LEGO_STRBUF_H
+#define LEGO_STRBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct strbuf {
+	char *p;
+	size_t len, cap;
+	bool failed; /* out of memory or over max: the text is cut */
+	size_t max;  /* 0: no limit */
+};
+
+void sb_init(struct strbuf *b, size_t max);
+void sb_free(struct strbuf *b);
+void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s as a JSON string literal, quotes included. */
+void sb_json_str(struct strbuf *b, const char *s);
+
+#endif

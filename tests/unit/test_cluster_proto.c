@@ -1,0 +1,188 @@
+/* test_cluster_proto.c: cluster-protocol messages round-trip, and every decoder refuses
+ * what a broken or hostile peer could send (lengths, names, ranges, reserved bytes). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster_proto.h"
+
+static void test_header(void **state)
+{
+	uint8_t b[CP_HDR_LEN + 8] = {0};
+	struct wire_hdr h;
+	const char *err;
+
+	(void)state;
+	wire_hdr_put(b, &(struct wire_hdr){.magic = CP_MAGIC, .version = CP_VERSION, .op = 2,
+					   .id = 9, .len = 8});
+	assert_int_equal(cp_hdr_get(b, sizeof(b), &h, &err), CP_OK);
+	assert_int_equal(h.id, 9);
+	assert_int_equal(cp_hdr_get(b, sizeof(b) - 1, &h, &err), CP_EPROTO);
+	b[0] ^= 1;
+	assert_int_equal(cp_hdr_get(b, sizeof(b), &h, &err), CP_EPROTO);
+	assert_string_equal(err, "bad magic");
+	assert_string_equal(cp_status_name(CP_ENOSPC), "no space");
+	assert_string_equal(cp_status_name(999), "unknown status");
+}
+
+static void test_register(void **state)
+{
+	struct cp_register r = {.kind = CP_KIND_PMON, .cores = 8, .capacity_bytes = 1ULL << 33},
+			   o;
+	uint8_t b[CP_REGISTER_LEN];
+	const char *err;
+
+	(void)state;
+	snprintf(r.name, sizeof(r.name), "host-a");
+	snprintf(r.addr, sizeof(r.addr), "127.0.0.1:7500");
+	cp_register_put(b, &r);
+	assert_int_equal(cp_register_get(b, sizeof(b), &o, &err), CP_OK);
+	assert_string_equal(o.name, "host-a");
+	assert_string_equal(o.addr, "127.0.0.1:7500");
+	assert_int_equal(o.cores, 8);
+	assert_int_equal(cp_register_get(b, sizeof(b) - 1, &o, &err), CP_EPROTO);
+	r.cores = 0;
+	cp_register_put(b, &r);
+	assert_int_equal(cp_register_get(b, sizeof(b), &o, &err), CP_EINVAL);
+	r.cores = 2;
+	r.kind = CP_KIND_MMON;
+	cp_register_put(b, &r);
+	assert_int_equal(cp_register_get(b, sizeof(b), &o, &err), CP_EINVAL);
+	r.kind = 9;
+	cp_register_put(b, &r);
+	assert_int_equal(cp_register_get(b, sizeof(b), &o, &err), CP_EINVAL);
+	r.kind = CP_KIND_PMON;
+	cp_register_put(b, &r);
+	b[16] = 0x01; /* control character in the name */
+	assert_int_equal(cp_register_get(b, sizeof(b), &o, &err), CP_EINVAL);
+	cp_register_put(b, &r);
+	b[16 + 10] = 'x'; /* bytes after the name's NUL */
+	assert_int_equal(cp_register_get(b, sizeof(b), &o, &err), CP_EINVAL);
+}
+
+static void test_heartbeat(void **state)
+{
+	uint8_t b[CP_HEARTBEAT_LEN + 2 * CP_VM_STATUS_LEN];
+	struct cp_vm_status s = {.uuid = {1}, .vnode_uid = 7, .domid = 3, .pid = 100,
+				 .state = CP_VM_EXITED, .exit_status = 0, .vcpus = 2},
+			    o;
+	struct cp_heartbeat hb;
+	const char *err;
+
+	(void)state;
+	cp_heartbeat_put(b, &(struct cp_heartbeat){.used_bytes = 5, .used_cores = 2, .nr_vms = 2});
+	cp_vm_status_put(b + CP_HEARTBEAT_LEN, &s);
+	cp_vm_status_put(b + CP_HEARTBEAT_LEN + CP_VM_STATUS_LEN, &s);
+	assert_int_equal(cp_heartbeat_get(b, sizeof(b), &hb, &err), CP_OK);
+	assert_int_equal(hb.nr_vms, 2);
+	assert_int_equal(cp_heartbeat_get(b, sizeof(b) - 1, &hb, &err), CP_EPROTO);
+	assert_int_equal(cp_heartbeat_get(b, CP_HEARTBEAT_LEN, &hb, &err), CP_EPROTO);
+	assert_int_equal(cp_vm_status_get(b + CP_HEARTBEAT_LEN, &o, &err), CP_OK);
+	assert_int_equal(o.domid, 3);
+	assert_int_equal(o.vcpus, 2);
+	s.exit_status = 256;
+	cp_vm_status_put(b + CP_HEARTBEAT_LEN, &s);
+	assert_int_equal(cp_vm_status_get(b + CP_HEARTBEAT_LEN, &o, &err), CP_EINVAL);
+	s.exit_status = 0;
+	s.state = 4;
+	cp_vm_status_put(b + CP_HEARTBEAT_LEN, &s);
+	assert_int_equal(cp_vm_status_get(b + CP_HEARTBEAT_LEN, &o, &err), CP_EINVAL);
+	s.state = CP_VM_RUNNING;
+	memset(s.uuid, 0, 16);
+	cp_vm_status_put(b + CP_HEARTBEAT_LEN, &s);
+	assert_int_equal(cp_vm_status_get(b + CP_HEARTBEAT_LEN, &o, &err), CP_EINVAL);
+	cp_heartbeat_put(b, &(struct cp_heartbeat){.nr_vms = CP_MAX_VMS + 1});
+	assert_int_equal(cp_heartbeat_get(b, sizeof(b), &hb, &err), CP_EINVAL);
+}
+
+static void test_vm_start(void **state)
+{
+	static const char args[] = "--kernel\0/g.elf\0--mem\0" "256M";
+	uint8_t b[CP_VM_START_LEN + sizeof(args)];
+	struct cp_vm_start m = {.uuid = {9}, .vnode_uid = 1, .domid = 1, .vcpus = 1,
+				.argc = 4, .args_len = sizeof(args)},
+			   o;
+	const char *a, *err;
+
+	(void)state;
+	snprintf(m.name, sizeof(m.name), "vn1");
+	cp_vm_start_put(b, &m);
+	memcpy(b + CP_VM_START_LEN, args, sizeof(args));
+	assert_int_equal(cp_vm_start_get(b, sizeof(b), &o, &a, &err), CP_OK);
+	assert_string_equal(a, "--kernel");
+	assert_string_equal(o.name, "vn1");
+	assert_int_equal(cp_vm_start_get(b, sizeof(b) - 1, &o, &a, &err), CP_EPROTO);
+	m.argc = 3;
+	cp_vm_start_put(b, &m);
+	assert_int_equal(cp_vm_start_get(b, sizeof(b), &o, &a, &err), CP_EINVAL);
+	m.argc = 4;
+	cp_vm_start_put(b, &m);
+	b[CP_VM_START_LEN + 2] = '\n';
+	assert_int_equal(cp_vm_start_get(b, sizeof(b), &o, &a, &err), CP_EINVAL);
+	b[CP_VM_START_LEN + 2] = 'k';
+	b[120] = 1; /* reserved */
+	assert_int_equal(cp_vm_start_get(b, sizeof(b), &o, &a, &err), CP_EINVAL);
+	m.vcpus = 0;
+	cp_vm_start_put(b, &m);
+	assert_int_equal(cp_vm_start_get(b, sizeof(b), &o, &a, &err), CP_EINVAL);
+}
+
+static void test_small_requests(void **state)
+{
+	uint8_t b[128];
+	struct cp_vm_stop st;
+	struct cp_vm_ctl c = {.uuid = {1}}, co;
+	struct cp_vm_console cn;
+	struct cp_vm_console_reply cr;
+	struct cp_query q = {.what = CP_Q_VNODE, .flags = CP_QUERY_JSON}, qo;
+	const char *err;
+
+	(void)state;
+	cp_vm_stop_put(b, &(struct cp_vm_stop){.mode = CP_STOP_FORCE, .grace_ms = 100});
+	assert_int_equal(cp_vm_stop_get(b, CP_VM_STOP_LEN, &st, &err), CP_OK);
+	cp_vm_stop_put(b, &(struct cp_vm_stop){.mode = 2});
+	assert_int_equal(cp_vm_stop_get(b, CP_VM_STOP_LEN, &st, &err), CP_EINVAL);
+	snprintf(c.cmd, sizeof(c.cmd), "stats");
+	cp_vm_ctl_put(b, &c);
+	assert_int_equal(cp_vm_ctl_get(b, CP_VM_CTL_LEN, &co, &err), CP_OK);
+	assert_string_equal(co.cmd, "stats");
+	snprintf(c.cmd, sizeof(c.cmd), "st ats");
+	cp_vm_ctl_put(b, &c);
+	assert_int_equal(cp_vm_ctl_get(b, CP_VM_CTL_LEN, &co, &err), CP_EINVAL);
+	cp_vm_console_put(b, &(struct cp_vm_console){.offset = 5, .max = CP_CONSOLE_MAX});
+	assert_int_equal(cp_vm_console_get(b, CP_VM_CONSOLE_LEN, &cn, &err), CP_OK);
+	cp_vm_console_put(b, &(struct cp_vm_console){.max = CP_CONSOLE_MAX + 1});
+	assert_int_equal(cp_vm_console_get(b, CP_VM_CONSOLE_LEN, &cn, &err), CP_EINVAL);
+	cp_vm_console_reply_put(b, &(struct cp_vm_console_reply){.offset = 3,
+								 .state = CP_VM_RUNNING});
+	assert_int_equal(cp_vm_console_reply_get(b, CP_VM_CONSOLE_REPLY_LEN + 4, &cr), CP_OK);
+	assert_int_equal(cr.offset, 3);
+	q.name[0] = '\0';
+	cp_query_put(b, &q);
+	assert_int_equal(cp_query_get(b, CP_QUERY_LEN, &qo, &err), CP_EINVAL);
+	snprintf(q.name, sizeof(q.name), "vn1");
+	cp_query_put(b, &q);
+	assert_int_equal(cp_query_get(b, CP_QUERY_LEN, &qo, &err), CP_OK);
+	q.flags = 2;
+	cp_query_put(b, &q);
+	assert_int_equal(cp_query_get(b, CP_QUERY_LEN, &qo, &err), CP_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_header),
+		cmocka_unit_test(test_register),
+		cmocka_unit_test(test_heartbeat),
+		cmocka_unit_test(test_vm_start),
+		cmocka_unit_test(test_small_requests),
+	};
+
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
