@@ -207,6 +207,14 @@ void xdr_put_fixed(struct xdr_out *x, const void *p, size_t n)
 	}
 }
 
+void xdr_put_raw(struct xdr_out *x, const void *p, size_t n)
+{
+	uint8_t *q = room(x, n);
+
+	if (q && n)
+		memcpy(q, p, n);
+}
+
 void xdr_put_opaque(struct xdr_out *x, const void *p, uint32_t n)
 {
 	xdr_put_u32(x, n);

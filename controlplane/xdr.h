@@ -50,6 +50,8 @@ void xdr_put_i32(struct xdr_out *x, int32_t v);
 void xdr_put_u64(struct xdr_out *x, uint64_t v);
 void xdr_put_i64(struct xdr_out *x, int64_t v);
 void xdr_put_fixed(struct xdr_out *x, const void *p, size_t n);
+/* n bytes as they are, unpadded (stream data is not XDR). */
+void xdr_put_raw(struct xdr_out *x, const void *p, size_t n);
 void xdr_put_opaque(struct xdr_out *x, const void *p, uint32_t n);
 void xdr_put_string(struct xdr_out *x, const char *s);
 /* NULL: absent. */

@@ -1,0 +1,13 @@
+/* controld_cluster.h: the cluster port of lego-controld (cluster_proto.h): registrations
+ * and heartbeats of lego-pmon/-mmon/-smon, and legoctl's queries. */
+#ifndef LEGO_CONTROLD_CLUSTER_H
+#define LEGO_CONTROLD_CLUSTER_H
+
+#include <stddef.h>
+
+/* Listen on addr ("HOST:PORT", port 0 picks one, written to port) and serve in the
+ * background; components send a heartbeat every heartbeat_ms and are down after five
+ * missed. 0, or -1 after logging why. */
+int cluster_listen(const char *addr, int heartbeat_ms, char *port, size_t plen);
+
+#endif

@@ -1,0 +1,231 @@
+/* controld_query.c: the cluster views legoctl shows (components, vNodes, one vNode's
+ * vRegion map and ExCache statistics), as a table or as JSON. */
+#include "controld_query.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controld_registry.h"
+#include "controld_vnode.h"
+
+#define MIB 1048576.0
+
+static const char *kind_word(int kind)
+{
+	return kind == CP_KIND_PMON ? "pmon" : kind == CP_KIND_MMON ? "mmon" : "smon";
+}
+
+static const char *state_word(const struct vnode *v)
+{
+	if (v->id >= 0 && !v->confirmed)
+		return "starting";
+	return v->state == VN_RUNNING ? "running" : v->state == VN_PAUSED ? "paused" : "shut off";
+}
+
+static void components(struct strbuf *b, bool json)
+{
+	int64_t now = reg_now_ms();
+
+	if (json)
+		sb_printf(b, "{\"components\": [");
+	else
+		sb_printf(b, "%-5s %-16s %-22s %-5s %11s %21s %9s\n", "KIND", "NAME", "ADDRESS",
+			  "STATE", "CORES", "MEMORY MiB", "SEEN");
+	for (int i = 0; i < reg_nr_components(); i++) {
+		const struct component *c = reg_component_at(i);
+		double ago = (double)(now - c->last_seen_ms) / 1000.0;
+
+		if (json) {
+			sb_printf(b, "%s{\"kind\": \"%s\", \"name\": ", i ? ", " : "",
+				  kind_word(c->kind));
+			sb_json_str(b, c->name);
+			sb_printf(b, ", \"addr\": ");
+			sb_json_str(b, c->addr);
+			sb_printf(b,
+				  ", \"alive\": %s, \"cores\": %u, \"used_cores\": %u, "
+				  "\"capacity_bytes\": %" PRIu64 ", \"used_bytes\": %" PRIu64
+				  ", \"last_seen_s\": %.1f}",
+				  c->alive ? "true" : "false", c->cores, c->used_cores, c->capacity,
+				  c->used_bytes, ago);
+		} else {
+			char cores[24] = "-", mem[32];
+
+			if (c->kind == CP_KIND_PMON)
+				snprintf(cores, sizeof(cores), "%u/%u", c->used_cores, c->cores);
+			snprintf(mem, sizeof(mem), "%.0f/%.0f", (double)c->used_bytes / MIB,
+				 (double)c->capacity / MIB);
+			sb_printf(b, "%-5s %-16s %-22s %-5s %11s %21s %8.1fs\n", kind_word(c->kind),
+				  c->name, c->addr, c->alive ? "up" : "down", cores, mem, ago);
+		}
+	}
+	if (json)
+		sb_printf(b, "]}\n");
+}
+
+static void vnode_json(struct strbuf *b, const struct vnode *v)
+{
+	char u[37];
+
+	dom_uuid_format(v->def.uuid, u);
+	sb_printf(b, "{\"name\": ");
+	sb_json_str(b, v->def.name);
+	sb_printf(b, ", \"uuid\": \"%s\", \"id\": %d, \"state\": \"%s\", \"host\": ", u, v->id,
+		  state_word(v));
+	sb_json_str(b, v->host);
+	sb_printf(b,
+		  ", \"vcpus\": %u, \"memory_bytes\": %" PRIu64 ", \"excache_bytes\": %" PRIu64
+		  ", \"persistent\": %s, \"last_exit_status\": %d",
+		  v->def.vcpus, v->def.memory_kib * 1024,
+		  (v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) * 1024,
+		  v->persistent ? "true" : "false", v->exit_status);
+}
+
+static void vnodes(struct strbuf *b, bool json)
+{
+	if (json)
+		sb_printf(b, "{\"vnodes\": [");
+	else
+		sb_printf(b, "%-20s %5s %-9s %-16s %5s %10s %12s %8s\n", "NAME", "ID", "STATE",
+			  "HOST", "VCPUS", "MEMORY MiB", "EXCACHE MiB", "REGIONS");
+	for (int i = 0; i < reg_nr_vnodes(); i++) {
+		const struct vnode *v = reg_vnode_at(i);
+
+		if (json) {
+			sb_printf(b, "%s", i ? ", " : "");
+			vnode_json(b, v);
+			sb_printf(b, ", \"regions\": %d}", v->nr_regions);
+		} else {
+			char id[16] = "-";
+
+			if (v->id >= 0)
+				snprintf(id, sizeof(id), "%d", v->id);
+			sb_printf(b, "%-20s %5s %-9s %-16s %5u %10.0f %12.0f %8d\n", v->def.name, id,
+				  state_word(v), v->host[0] ? v->host : "-", v->def.vcpus,
+				  (double)v->def.memory_kib / 1024.0,
+				  (double)(v->def.excache_kib ? v->def.excache_kib
+							      : v->def.memory_kib) /
+					  1024.0,
+				  v->nr_regions);
+		}
+	}
+	if (json)
+		sb_printf(b, "]}\n");
+}
+
+/* Owner of each vRegion, as runs of equal owners (compact for big vNodes). */
+static void region_map(struct strbuf *b, const struct vnode *v, bool json)
+{
+	uint64_t ram = v->def.memory_kib * 1024;
+
+	if (json)
+		sb_printf(b, ", \"region_size\": %" PRIu64 ", \"regions\": [", v->region_size);
+	else
+		sb_printf(b, "vRegions: %d of %.0f MiB\n  %-9s %-16s %-22s %s\n", v->nr_regions,
+			  (double)v->region_size / MIB, "REGION", "SERVER", "ADDRESS", "RAM RANGE");
+	for (int r = 0; r < v->nr_regions; r++) {
+		uint64_t start = (uint64_t)r * v->region_size,
+			 end = r == v->nr_regions - 1 ? ram : start + v->region_size;
+		int o = v->owner[r];
+
+		if (json) {
+			sb_printf(b, "%s{\"index\": %d, \"server\": ", r ? ", " : "", r);
+			sb_json_str(b, v->mmon[o]);
+			sb_printf(b, ", \"addr\": ");
+			sb_json_str(b, v->mmon_addr[o]);
+			sb_printf(b, ", \"start\": %" PRIu64 ", \"size\": %" PRIu64 "}", start,
+				  end - start);
+		} else {
+			sb_printf(b, "  %-9d %-16s %-22s 0x%" PRIx64 "-0x%" PRIx64 "\n", r, v->mmon[o],
+				  v->mmon_addr[o], start, end);
+		}
+	}
+	if (json)
+		sb_printf(b, "]");
+}
+
+int query_render(const struct cp_query *q, struct strbuf *b, char *err, size_t errlen)
+{
+	bool json = q->flags & CP_QUERY_JSON;
+	uint8_t uuid[16];
+	char *stats = NULL, why[512];
+	struct vnode *v;
+	bool active;
+
+	if (q->what != CP_Q_VNODE) {
+		reg_lock();
+		if (q->what == CP_Q_COMPONENTS)
+			components(b, json);
+		else
+			vnodes(b, json);
+		reg_unlock();
+		return 0;
+	}
+	reg_lock();
+	v = reg_find_name(q->name);
+	if (v) {
+		memcpy(uuid, v->def.uuid, 16);
+		active = v->id >= 0;
+	}
+	reg_unlock();
+	if (!v) {
+		snprintf(err, errlen, "no vNode named '%s'", q->name);
+		return CP_ENOENT;
+	}
+	/* The VMM's figures first: the call must not hold the registry lock. */
+	if (active && vn_control(uuid, "stats", &stats, why, sizeof(why)))
+		stats = NULL;
+	reg_lock();
+	v = reg_find_uuid(uuid);
+	if (!v) {
+		reg_unlock();
+		free(stats);
+		snprintf(err, errlen, "vNode '%s' was undefined meanwhile", q->name);
+		return CP_ENOENT;
+	}
+	if (json) {
+		vnode_json(b, v);
+		region_map(b, v, json);
+		sb_printf(b, ", \"disks\": [");
+		for (int i = 0; i < v->def.nr_disks; i++) {
+			sb_printf(b, "%s", i ? ", " : "");
+			sb_json_str(b, v->id >= 0 ? v->disk_uri[i] : v->def.disks[i].volume);
+		}
+		/* The VMM's own JSON line, embedded as is (null when not running). */
+		sb_printf(b, "], \"vmm\": %s}\n", stats ? strtok(stats, "\n") : "null");
+	} else {
+		char u[37];
+
+		dom_uuid_format(v->def.uuid, u);
+		sb_printf(b, "vNode %s (%s): %s", v->def.name, u, state_word(v));
+		if (v->id >= 0)
+			sb_printf(b, ", id %d on %s", v->id, v->host);
+		sb_printf(b, "\n%u vCPU(s), %.0f MiB RAM, ExCache %.0f MiB\n", v->def.vcpus,
+			  (double)v->def.memory_kib / 1024.0,
+			  (double)(v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) /
+				  1024.0);
+		if (v->id >= 0)
+			region_map(b, v, json);
+		for (int i = 0; i < v->def.nr_disks; i++)
+			sb_printf(b, "disk %s: %s\n", v->def.disks[i].target,
+				  v->id >= 0 ? v->disk_uri[i] : v->def.disks[i].volume);
+		if (stats) {
+			sb_printf(b,
+				  "ExCache: %" PRIu64 " of %" PRIu64 " pages resident, %" PRIu64
+				  " dirty\n",
+				  vn_json_u64(stats, "resident_pages"),
+				  vn_json_u64(stats, "cache_pages"), vn_json_u64(stats, "dirty_pages"));
+			sb_printf(b,
+				  "faults: %" PRIu64 " (%" PRIu64 " remote fetches, %" PRIu64
+				  " pages fetched, %" PRIu64 " zero-filled), %" PRIu64
+				  " evictions, %" PRIu64 " write-backs\n",
+				  vn_json_u64(stats, "faults"), vn_json_u64(stats, "remote_fetches"),
+				  vn_json_u64(stats, "pages_fetched"), vn_json_u64(stats, "zero_fills"),
+				  vn_json_u64(stats, "evictions"), vn_json_u64(stats, "writebacks"));
+		}
+	}
+	reg_unlock();
+	free(stats);
+	return 0;
+}

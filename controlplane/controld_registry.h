@@ -1,0 +1,126 @@
+/* controld_registry.h: what lego-controld knows: the registered components (with their
+ * capacity, use and liveness) and the vNodes (definition, state, placement).
+ *
+ * One lock guards it all (reg_lock); pointers returned by the lookups stay valid while it
+ * is held, and vNodes are only freed by reg_remove_vnode under the lock and the lifecycle
+ * mutex (reg_ops_lock), so code holding the lifecycle mutex may drop the registry lock
+ * around network calls and keep its pointer.
+ *
+ * Persistence, in the state directory (as libvirtd keeps /etc/libvirt/qemu and
+ * /run/libvirt/qemu):
+ *   domains/NAME.xml   each persistent definition, as `virsh dumpxml --inactive` shows it
+ *   run/UUID.run       each active vNode's placement (host, id, vRegion map)
+ *   next-id            the next domain id, so ids are not reused across restarts
+ * Every file is replaced atomically (write, fsync, rename, fsync the directory). */
+#ifndef LEGO_CONTROLD_REGISTRY_H
+#define LEGO_CONTROLD_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cluster_proto.h"
+#include "domain_xml.h"
+
+#define REG_MAX_COMPONENTS 256
+#define REG_MAX_VNODES	   16384
+#define REG_MAX_REGIONS	   1024
+#define REG_MAX_MMONS	   16 /* memory servers one vNode spans (lego-vmm's limit) */
+
+/* libvirt's virDomainState and reasons that lego uses. */
+enum vn_state {
+	VN_RUNNING = 1,
+	VN_PAUSED = 3,
+	VN_SHUTOFF = 5,
+};
+enum vn_reason {
+	VN_RUNNING_BOOTED = 1,
+	VN_RUNNING_UNPAUSED = 5,
+	VN_PAUSED_USER = 1,
+	VN_SHUTOFF_UNKNOWN = 0,
+	VN_SHUTOFF_SHUTDOWN = 1,
+	VN_SHUTOFF_DESTROYED = 2,
+	VN_SHUTOFF_CRASHED = 3,
+	VN_SHUTOFF_FAILED = 6,
+};
+
+struct component {
+	int kind; /* cp_kind */
+	char name[CP_NAME_LEN + 1];
+	char addr[CP_ADDR_LEN + 1];
+	uint32_t cores, used_cores;
+	uint64_t capacity, used_bytes;
+	bool alive;
+	uint64_t conn; /* the connection that registered it (0: none) */
+	int64_t registered_ms, last_seen_ms;
+};
+
+struct vnode {
+	struct dom_def def;
+	bool persistent; /* has domains/NAME.xml */
+	int id;		 /* -1 when inactive */
+	int state, reason;
+	int exit_status; /* of the last run, -1 if none */
+	/* Placement of the active run. */
+	char host[CP_NAME_LEN + 1];
+	bool confirmed; /* its host reported it since it started or controld restarted */
+	uint64_t uid;	/* id on the memory servers */
+	uint64_t region_size;
+	int nr_regions, nr_mmons;
+	char mmon[REG_MAX_MMONS][CP_NAME_LEN + 1];
+	char mmon_addr[REG_MAX_MMONS][CP_ADDR_LEN + 1];
+	uint8_t owner[REG_MAX_REGIONS];
+	char disk_uri[DOM_MAX_DISKS][CP_ADDR_LEN + DOM_VOLUME_MAX + 16];
+	int64_t started_ms;
+	bool stopping; /* a stop was asked for: its exit is a shutdown/destroy, not a crash */
+	char last_host[CP_NAME_LEN + 1]; /* where the last run was: its console is kept there
+					  * until the host is told to forget it */
+	int stop_reason;
+};
+
+/* Load the state directory (created if missing). 0, or -1 after logging why. */
+int reg_init(const char *state_dir);
+void reg_lock(void);
+void reg_unlock(void);
+/* Serialises lifecycle operations (define, undefine, start, stop, ...). */
+void reg_ops_lock(void);
+void reg_ops_unlock(void);
+int64_t reg_now_ms(void);
+
+/* vNodes (under reg_lock). */
+int reg_nr_vnodes(void);
+struct vnode *reg_vnode_at(int i);
+struct vnode *reg_find_name(const char *name);
+struct vnode *reg_find_uuid(const uint8_t uuid[16]);
+struct vnode *reg_find_id(int id);
+/* Add or replace a definition (d->has_uuid set by the caller) and persist it. Returns 0, or
+ * a libvirt error code with err filled (DOM_EXIST for a name or uuid already used by
+ * another vNode). */
+int reg_define(const struct dom_def *d, struct vnode **out, char *err, size_t errlen);
+/* Forget the definition file; an inactive vNode is removed (v is freed), an active one
+ * becomes transient and goes when it stops. */
+int reg_undefine(struct vnode *v, char *err, size_t errlen);
+/* Give an inactive vNode a new id and uid for a start. */
+void reg_assign_id(struct vnode *v);
+/* Persist / drop an active vNode's run file. */
+int reg_save_run(const struct vnode *v);
+/* The vNode is now inactive: state SHUTOFF with reason; a transient one is removed. */
+void reg_mark_stopped(struct vnode *v, int reason, int exit_status);
+
+/* Components (under reg_lock). */
+int reg_nr_components(void);
+struct component *reg_component_at(int i);
+struct component *reg_find_component(int kind, const char *name);
+/* A REGISTER on connection conn: CP_OK, or CP_EEXIST with err when the name is alive on
+ * another connection. */
+int reg_register(const struct cp_register *r, uint64_t conn, char *err, size_t errlen);
+/* The connection ended: its component is down. */
+void reg_connection_lost(uint64_t conn);
+/* A heartbeat from conn's component; a processor host's vNode statuses reconcile the
+ * vNodes placed on it, and the uuids of exited runs it may now forget are written to
+ * forget (*nforget of them, at most hb->nr_vms). Returns the component, or NULL if conn
+ * registered none. */
+struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
+				const struct cp_vm_status *vms, uint8_t (*forget)[16], int *nforget);
+
+#endif

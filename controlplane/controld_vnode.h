@@ -1,0 +1,38 @@
+/* controld_vnode.h: a vNode's lifecycle, driven by lego-controld: placement by the global
+ * managers (GPM host, GMM vRegion owners, GSM disk servers), then lego-pmon on the chosen
+ * host runs lego-vmm with that map; stop, pause and statistics go through the same pmon.
+ *
+ * Every call returns 0 or a libvirt error code with err saying what is wrong. */
+#ifndef LEGO_CONTROLD_VNODE_H
+#define LEGO_CONTROLD_VNODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vn_options {
+	uint64_t region_size; /* preferred vRegion size */
+	const char *provider; /* libfabric provider for storage-server lookups */
+	int stop_grace_ms;    /* destroy: SIGKILL after this */
+};
+void vn_configure(const struct vn_options *o);
+
+int vn_start(const uint8_t uuid[16], char *err, size_t errlen);
+/* force: destroy (waits until the vNode is off); otherwise shutdown (asks, returns). */
+int vn_stop(const uint8_t uuid[16], bool force, char *err, size_t errlen);
+int vn_pause(const uint8_t uuid[16], bool pause, char *err, size_t errlen);
+/* The VMM's answer to a control command (e.g. "stats"): a malloc'ed JSON line. */
+int vn_control(const uint8_t uuid[16], const char *cmd, char **json, char *err, size_t errlen);
+/* Console bytes from *offset (advanced), at most max into buf; *n bytes; *ended once the
+ * vNode has stopped and everything was read. */
+int vn_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max, size_t *n,
+	       bool *ended, char *err, size_t errlen);
+
+/* Call a processor host (by component name): a cio_call over a new connection. */
+int vn_pmon_call(const char *host, uint16_t op, const void *req, size_t len, uint8_t **reply,
+		 size_t *rlen, char *err, size_t errlen);
+
+/* A numeric field of the VMM's stats JSON ("key": N); 0 if absent. */
+uint64_t vn_json_u64(const char *json, const char *key);
+
+#endif
