@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster_agent.h"
 #include "fab_server.h"
 #include "fabric.h"
 #include "log.h"
@@ -23,6 +24,7 @@ struct options {
 	const char *name;
 	const char *provider;
 	const char *port_file;
+	const char *controld;
 	uint64_t pool;
 	bool rma;
 };
@@ -45,6 +47,8 @@ static void usage(FILE *f)
 		"tcp)\n"
 		"      --no-rma            serve page reads by messages only\n"
 		"      --port-file PATH    write the bound port to PATH once listening\n"
+		"      --controld HOST:PORT  join the cluster: register with lego-controld and\n"
+		"                          report use every heartbeat\n"
 		"  -v, --verbose           debug log lines\n"
 		"  -q, --quiet             warnings and errors only\n"
 		"  -h, --help              this text\n"
@@ -68,6 +72,7 @@ static int parse_options(int argc, char **argv)
 		{"provider", required_argument, NULL, 'P'},
 		{"no-rma", no_argument, NULL, 'R'},
 		{"port-file", required_argument, NULL, 'F'},
+		{"controld", required_argument, NULL, 'C'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -106,6 +111,11 @@ static int parse_options(int argc, char **argv)
 			break;
 		case 'F':
 			opts.port_file = optarg;
+			break;
+		case 'C':
+			if (parse_hostport(optarg, 1, (char[256]){0}, 256, (char[16]){0}, 16))
+				return bad_usage("--controld must be HOST:PORT, not", optarg);
+			opts.controld = optarg;
 			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
@@ -173,8 +183,19 @@ static const struct fab_server_ops mmon_ops = {
 	.close = conn_close,
 };
 
+static size_t heartbeat(void *ctx, uint8_t *buf, size_t cap)
+{
+	struct mp_stat_reply st;
+
+	(void)ctx;
+	(void)cap;
+	mmon_pool_stat(&pool, &st);
+	return cluster_heartbeat_put(buf, st.reserved_bytes, 0);
+}
+
 int main(int argc, char **argv)
 {
+	struct cluster_agent *agent = NULL;
 	struct fab_listener *l;
 	struct mp_stat_reply st;
 	char name[MP_NAME_LEN + 1];
@@ -201,8 +222,15 @@ int main(int argc, char **argv)
 	log_info("%s: serving %llu MiB on %s:%s (provider %s, regions %sregistered for RMA)",
 		 opts.name, (unsigned long long)(opts.pool >> 20), opts.host, fab_listener_port(l),
 		 opts.provider, opts.rma ? "" : "not ");
+	if (opts.controld &&
+	    cluster_agent_join(&agent, opts.controld, CP_KIND_MMON, opts.name, opts.host,
+			       fab_listener_port(l), 0, opts.pool, heartbeat, NULL)) {
+		fab_listener_close(l);
+		return 1;
+	}
 	fab_server_run(l, MP_MAX_MSG, &mmon_ops, NULL);
 	log_info("%s: shutting down", opts.name);
+	cluster_agent_stop(agent);
 	mmon_pool_stat(&pool, &st);
 	log_info("%s: served %llu reads, %llu writes, refused %llu requests; %llu regions "
 		 "dropped",

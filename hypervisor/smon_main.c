@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster_agent.h"
 #include "fab_server.h"
 #include "fabric.h"
 #include "log.h"
@@ -20,6 +21,7 @@ struct options {
 	const char *name;
 	const char *provider;
 	const char *port_file;
+	const char *controld;
 	const char *dir;
 	const char *ceph_conf;
 	const char *pool;
@@ -58,6 +60,8 @@ static void usage(FILE *f)
 		"      --provider NAME     libfabric provider (default $LEGO_FABRIC_PROVIDER or "
 		"tcp)\n"
 		"      --port-file PATH    write the bound port to PATH once listening\n"
+		"      --controld HOST:PORT  join the cluster: register with lego-controld and\n"
+		"                          report use every heartbeat\n"
 		"  -v, --verbose           debug log lines\n"
 		"  -q, --quiet             warnings and errors only\n"
 		"  -h, --help              this text\n"
@@ -87,6 +91,7 @@ static int parse_options(int argc, char **argv)
 		{"name", required_argument, NULL, 'n'},
 		{"provider", required_argument, NULL, 'P'},
 		{"port-file", required_argument, NULL, 'F'},
+		{"controld", required_argument, NULL, 'K'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -151,6 +156,11 @@ static int parse_options(int argc, char **argv)
 			break;
 		case 'F':
 			opts.port_file = optarg;
+			break;
+		case 'K':
+			if (parse_hostport(optarg, 1, (char[256]){0}, 256, (char[16]){0}, 16))
+				return bad_usage("--controld must be HOST:PORT, not", optarg);
+			opts.controld = optarg;
 			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
@@ -227,8 +237,20 @@ static const struct fab_server_ops smon_ops = {
 	.close = conn_close,
 };
 
+static size_t heartbeat(void *ctx, uint8_t *buf, size_t cap)
+{
+	uint64_t capacity = 0, avail = 0;
+
+	(void)ctx;
+	(void)cap;
+	if (store.ops->space(&store, &capacity, &avail))
+		capacity = avail = 0;
+	return cluster_heartbeat_put(buf, capacity > avail ? capacity - avail : 0, 0);
+}
+
 int main(int argc, char **argv)
 {
+	struct cluster_agent *agent = NULL;
 	struct fab_listener *l;
 	char name[SP_NAME_LEN + 1];
 	uint64_t cap = 0, avail = 0;
@@ -275,7 +297,15 @@ int main(int argc, char **argv)
 			 opts.name, opts.pool, (unsigned long long)(opts.obj_size >> 10),
 			 (unsigned long long)(avail >> 20), (unsigned long long)(cap >> 20),
 			 opts.host, fab_listener_port(l), opts.provider);
+	if (opts.controld &&
+	    cluster_agent_join(&agent, opts.controld, CP_KIND_SMON, opts.name, opts.host,
+			       fab_listener_port(l), 0, cap, heartbeat, NULL)) {
+		fab_listener_close(l);
+		smon_store_close(&store);
+		return 1;
+	}
 	fab_server_run(l, SP_MAX_MSG, &smon_ops, NULL);
+	cluster_agent_stop(agent);
 	log_info("%s: shutting down after %llu reads, %llu writes, %llu flushes, %llu failed",
 		 opts.name, (unsigned long long)atomic_load(&store.reads),
 		 (unsigned long long)atomic_load(&store.writes),
