@@ -1,12 +1,16 @@
-/* legoctl.c: the operator's command line for what libvirt has no words for; here: the
- * volumes of a storage server. */
+/* legoctl.c: the operator's command line for what libvirt has no words for: the cluster
+ * as lego-controld sees it (components, vNodes, a vNode's vRegion map and ExCache
+ * statistics), and the volumes of a storage server. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cluster_io.h"
+#include "cluster_proto.h"
 #include "fabric.h"
 #include "log.h"
 #include "parse.h"
@@ -17,10 +21,19 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: legoctl [options] volume COMMAND [ARGS]\n"
-		   "Manages the volumes (vNode disks) of a lego-smon storage server.\n"
+	fprintf(f, "Usage: legoctl [options] COMMAND [ARGS]\n"
+		   "Shows the lego cluster and manages the volumes (vNode disks) of a storage\n"
+		   "server.\n"
 		   "\n"
-		   "Commands:\n"
+		   "Cluster commands (asked of lego-controld):\n"
+		   "  components                every processor host, memory and storage server\n"
+		   "                            with capacity, use and liveness\n"
+		   "  vnodes                    every vNode: state, host, memory, ExCache\n"
+		   "  vnode NAME                one vNode: its vRegion map (which memory server\n"
+		   "                            holds which part of its RAM), disks, and its\n"
+		   "                            ExCache and fault statistics while it runs\n"
+		   "\n"
+		   "Volume commands (asked of a lego-smon):\n"
 		   "  volume create NAME SIZE   a new zero-filled volume, e.g. SIZE 10G\n"
 		   "  volume list               every volume with its size\n"
 		   "  volume stat NAME          size and layout of one volume\n"
@@ -28,6 +41,8 @@ static void usage(FILE *f)
 		   "  volume delete NAME        remove a volume and its data\n"
 		   "\n"
 		   "Options:\n"
+		   "  -c, --controld HOST:PORT  the control plane's cluster port (default\n"
+		   "                        $LEGO_CONTROLD or 127.0.0.1:7400)\n"
 		   "  -s, --smon HOST:PORT  the storage server (default $LEGO_SMON or "
 		   "127.0.0.1:7420)\n"
 		   "      --provider NAME   libfabric provider (default $LEGO_FABRIC_PROVIDER or "
@@ -179,14 +194,59 @@ static int volume_cmd(struct smon_client *cl, int argc, char **argv, uint64_t si
 	return 0;
 }
 
+/* A cluster query to lego-controld; its answer (table or JSON) goes to stdout. */
+static int cluster_cmd(const char *controld, int argc, char **argv, bool json)
+{
+	struct cp_query q = {.flags = json ? CP_QUERY_JSON : 0};
+	uint8_t req[CP_QUERY_LEN], *reply;
+	size_t rlen;
+	char err[CP_ERRTEXT_MAX + 64];
+	int fd, rc;
+
+	if (!strcmp(argv[0], "components") && argc == 1) {
+		q.what = CP_Q_COMPONENTS;
+	} else if (!strcmp(argv[0], "vnodes") && argc == 1) {
+		q.what = CP_Q_VNODES;
+	} else if (!strcmp(argv[0], "vnode") && argc == 2) {
+		if (strlen(argv[1]) > CP_NAME_LEN)
+			return bad_usage("vNode name '%s' is too long", argv[1]);
+		q.what = CP_Q_VNODE;
+		snprintf(q.name, sizeof(q.name), "%s", argv[1]);
+	} else {
+		return bad_usage("%s: wrong number of arguments", argv[0]);
+	}
+	cp_query_put(req, &q);
+	fd = cio_connect(controld, TIMEOUT_MS, err, sizeof(err));
+	if (fd < 0) {
+		fprintf(stderr, "legoctl: lego-controld: %s\n", err);
+		return 2;
+	}
+	rc = cio_call(fd, CP_QUERY, req, sizeof(req), &reply, &rlen, TIMEOUT_MS, err,
+		      sizeof(err));
+	close(fd);
+	if (rc < 0) {
+		fprintf(stderr, "legoctl: lego-controld %s: %s\n", controld, err);
+		return 2;
+	}
+	if (rc != CP_OK) {
+		fprintf(stderr, "legoctl: %s\n", err);
+		return 1;
+	}
+	fwrite(reply, 1, rlen, stdout);
+	free(reply);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"smon", required_argument, NULL, 's'}, {"provider", required_argument, NULL, 'P'},
+		{"controld", required_argument, NULL, 'c'},
 		{"json", no_argument, NULL, 'j'},	{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},	{NULL, 0, NULL, 0},
 	};
-	const char *smon = getenv("LEGO_SMON"), *provider = fab_default_provider();
+	const char *smon = getenv("LEGO_SMON"), *provider = fab_default_provider(),
+		   *controld = getenv("LEGO_CONTROLD");
 	char host[256], port[16], err[1024];
 	struct smon_client *cl;
 	bool json = false;
@@ -197,11 +257,16 @@ int main(int argc, char **argv)
 	log_set_level(LOG_ERROR);
 	if (!smon || !*smon)
 		smon = "127.0.0.1:7420";
+	if (!controld || !*controld)
+		controld = "127.0.0.1:7400";
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:s:jvh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:s:c:jvh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			smon = optarg;
+			break;
+		case 'c':
+			controld = optarg;
 			break;
 		case 'P':
 			provider = optarg;
@@ -223,6 +288,9 @@ int main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return bad_usage("%s", "no command given");
+	if (!strcmp(argv[optind], "components") || !strcmp(argv[optind], "vnodes") ||
+	    !strcmp(argv[optind], "vnode"))
+		return cluster_cmd(controld, argc - optind, argv + optind, json);
 	if (strcmp(argv[optind], "volume"))
 		return bad_usage("unknown command '%s'", argv[optind]);
 	if (optind + 1 >= argc)
