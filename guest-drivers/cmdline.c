@@ -142,6 +142,7 @@ static const struct opt opts[] = {
 	{"blktest.seed", FIELD(blktest_seed), false, 0, UINT64_MAX, 1},
 	{"blktest.qd", FIELD(blktest_qd), false, 1, CMDLINE_MAX_QD, 1},
 	{"blktest.bs", FIELD(blktest_bs), true, 512, BLKTEST_MAX_BS, 512},
+	{"idle", FIELD(idle_s), false, 0, GUEST_MAX_IDLE_S, 1},
 };
 
 static int parse_token(const char *t, size_t len, struct guest_opts *o, char *err, size_t errlen)

@@ -29,6 +29,8 @@ struct guest_opts {
 	enum memtest_mode memtest_mode;
 	uint64_t memtest_ops;	/* operations of zipf and of kv, split over the vCPUs */
 	uint64_t memtest_theta; /* zipf skew in thousandths, 0..MEMTEST_MAX_THETA */
+	uint64_t idle_s;	/* after the workloads, stay up this long before exiting
+				 * (a vNode to inspect, suspend or destroy) */
 };
 
 #define MEMTEST_DEFAULT_SIZE (16ULL << 20)
@@ -38,6 +40,7 @@ struct guest_opts {
 #define BLKTEST_MAX_BS	     (1ULL << 20)
 #define CMDLINE_MAX_QD	     32
 #define MEMTEST_MAX_PASSES   1000000
+#define GUEST_MAX_IDLE_S     86400
 
 #define MEMTEST_DEFAULT_OPS   200000
 #define MEMTEST_MAX_OPS	      (1ULL << 40)

@@ -103,5 +103,9 @@ void guest_main(uint64_t fdt, uint64_t cpu)
 		kprintf("lego-guest: %d failed\n", failed);
 	else
 		kprintf("lego-guest: all passed\n");
+	if (opts.idle_s) {
+		kprintf("lego-guest: idle for %lu s\n", opts.idle_s);
+		delay_ms(opts.idle_s * 1000);
+	}
 	guest_exit(failed ? 1 : 0);
 }
