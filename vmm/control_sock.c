@@ -11,10 +11,12 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "pager.h"
+#include "vm.h"
 
 #define CMD_MAX	       64
 #define CLIENT_WAIT_MS 2000 /* a client that sends nothing cannot hold the socket longer */
@@ -22,30 +24,41 @@
 struct control_sock {
 	int fd, stop_fd;
 	char path[108];
-	uint64_t vnode;
-	struct pager *pg;
+	struct control_target t;
 	pthread_t thread;
 };
+
+static int answer_stats(struct control_sock *cs, char *out, size_t len)
+{
+	const struct control_target *t = &cs->t;
+	struct pager_stats st;
+	char js[1536];
+
+	if (t->pg) {
+		pager_get_stats(t->pg, &st);
+		pager_stats_json(&st, js, sizeof(js));
+	} else {
+		snprintf(js, sizeof(js), "null");
+	}
+	return snprintf(
+		out, len,
+		"{\"vnode\": %llu, \"state\": \"%s\", \"vcpus\": %d, \"mem_bytes\": %llu, "
+		"\"cpu_time_ns\": %llu, \"console_bytes\": %llu, \"pager\": %s}\n",
+		(unsigned long long)t->vnode, vm_is_paused(t->vm) ? "paused" : "running", t->vcpus,
+		(unsigned long long)t->mem_bytes, (unsigned long long)vm_vcpu_cpu_ns(t->vm),
+		(unsigned long long)__atomic_load_n(t->console_bytes, __ATOMIC_RELAXED), js);
+}
 
 static void answer(struct control_sock *cs, int fd, const char *cmd)
 {
 	char out[2048];
+	const char *err;
 	int n;
 
 	if (!strcmp(cmd, "stats")) {
-		struct pager_stats st;
-		char js[1536];
-
-		if (cs->pg) {
-			pager_get_stats(cs->pg, &st);
-			pager_stats_json(&st, js, sizeof(js));
-		} else {
-			snprintf(js, sizeof(js), "null");
-		}
-		n = snprintf(out, sizeof(out), "{\"vnode\": %llu, \"pager\": %s}\n",
-			     (unsigned long long)cs->vnode, js);
+		n = answer_stats(cs, out, sizeof(out));
 	} else if (!strcmp(cmd, "flush")) {
-		int64_t pages = cs->pg ? pager_flush(cs->pg) : 0;
+		int64_t pages = cs->t.pg ? pager_flush(cs->t.pg) : 0;
 
 		if (pages < 0)
 			n = snprintf(out, sizeof(out),
@@ -53,13 +66,33 @@ static void answer(struct control_sock *cs, int fd, const char *cmd)
 		else
 			n = snprintf(out, sizeof(out), "{\"flushed_pages\": %lld}\n",
 				     (long long)pages);
+	} else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
+		bool pause = !strcmp(cmd, "pause");
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		err = pause ? vm_pause(cs->t.vm) : vm_resume(cs->t.vm);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (err)
+			n = snprintf(out, sizeof(out), "{\"error\": \"%s: %s\"}\n", cmd, err);
+		else
+			n = snprintf(out, sizeof(out), "{\"state\": \"%s\"}\n",
+				     pause ? "paused" : "running");
+		/* How long the vCPUs took to park matters to whoever pauses (migration). */
+		log_info("control: %s%s%s (%.1f ms)", cmd, err ? " refused: " : "", err ? err : "",
+			 (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+				 (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	} else if (!strcmp(cmd, "help")) {
 		n = snprintf(out, sizeof(out),
-			     "{\"commands\": [\"stats\", \"flush\", \"help\"]}\n");
+			     "{\"commands\": [\"stats\", \"flush\", \"pause\", \"resume\", "
+			     "\"help\"]}\n");
 	} else {
 		n = snprintf(out, sizeof(out),
-			     "{\"error\": \"unknown command; try stats, flush or help\"}\n");
+			     "{\"error\": \"unknown command; try stats, flush, pause, resume or "
+			     "help\"}\n");
 	}
+	if (n < 0 || (size_t)n >= sizeof(out))
+		n = snprintf(out, sizeof(out), "{\"error\": \"reply too long\"}\n");
 	if (write(fd, out, (size_t)n) != n)
 		log_debug("control: client went away before the answer");
 }
@@ -109,8 +142,7 @@ static void *control_thread(void *arg)
 	return NULL;
 }
 
-int control_sock_start(struct control_sock **out, const char *path, uint64_t vnode,
-		       struct pager *pg)
+int control_sock_start(struct control_sock **out, const char *path, const struct control_target *t)
 {
 	struct control_sock *cs = calloc(1, sizeof(*cs));
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -133,8 +165,7 @@ int control_sock_start(struct control_sock **out, const char *path, uint64_t vno
 		salen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
 	}
 	snprintf(cs->path, sizeof(cs->path), "%s", path);
-	cs->vnode = vnode;
-	cs->pg = pg;
+	cs->t = *t;
 	cs->stop_fd = eventfd(0, EFD_CLOEXEC);
 	cs->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (path[0] != '@')

@@ -1,9 +1,14 @@
 /* control_sock.h: lego-vmm's control socket (--control PATH, or @NAME for an abstract
  * socket): a UNIX stream socket that answers one-line commands with one line of JSON while
- * the vNode runs.
+ * the vNode runs. Any failure is answered {"error": "..."}.
  *
- *   stats   {"vnode": ID, "pager": {...pager statistics...}}
+ *   stats   {"vnode": ID, "state": "running"|"paused", "vcpus": N, "mem_bytes": guest RAM,
+ *            "cpu_time_ns": CPU time of the vCPU threads so far, "console_bytes": bytes
+ *            the guest wrote to its console, "pager": {...pager statistics...} or null}
  *   flush   {"flushed_pages": N}   write every dirty ExCache page back to its server
+ *   pause   {"state": "paused"}    once every vCPU is out of KVM_RUN and parked (asleep);
+ *                                  an error if already paused
+ *   resume  {"state": "running"}   the vCPUs carry on; an error if not paused
  *   help    the commands
  */
 #ifndef LEGO_CONTROL_SOCK_H
@@ -12,10 +17,20 @@
 #include <stdint.h>
 
 struct pager;
+struct vm;
 struct control_sock;
 
-int control_sock_start(struct control_sock **out, const char *path, uint64_t vnode,
-		       struct pager *pg);
+/* What the socket reports on and acts upon; it must outlive control_sock_stop. */
+struct control_target {
+	uint64_t vnode;
+	int vcpus;
+	uint64_t mem_bytes;
+	struct vm *vm;
+	struct pager *pg;	       /* NULL without remote memory */
+	const uint64_t *console_bytes; /* the console's byte count, read atomically */
+};
+
+int control_sock_start(struct control_sock **out, const char *path, const struct control_target *t);
 void control_sock_stop(struct control_sock *cs);
 
 #endif

@@ -62,6 +62,8 @@ struct options {
 	uint64_t cache;
 	int pager_threads;
 	bool no_prefetch, keep_regions;
+	const char *region_owners; /* --region-owners as given; rm.owners once parsed */
+	int *owners;
 	const char *control;
 	char client_name[MP_NAME_LEN + 1];
 	int smon_channels, smon_timeout_ms;
@@ -94,6 +96,11 @@ static void usage(FILE *f)
 		"Remote memory (guest RAM lives on lego-mmon memory servers):\n"
 		"      --mmon HOST:PORT   a memory server; repeat to spread vRegions (max %d)\n"
 		"      --region-size SIZE vRegion size (multiple of 2 MiB; default 1G)\n"
+		"      --region-owners LIST\n"
+		"                         the memory server of each vRegion: comma-separated\n"
+		"                         indexes into the --mmon list (0 = the first), one per\n"
+		"                         vRegion, e.g. 1,0,1 (default: vRegion i on server\n"
+		"                         i mod the number of servers)\n"
 		"      --cache SIZE       ExCache: most guest RAM resident here (default: all of "
 		"it;\n"
 		"                         at least 1M)\n"
@@ -109,8 +116,9 @@ static void usage(FILE *f)
 		"%d)\n"
 		"      --vnode-id N       the vNode's id on the servers (default: random)\n"
 		"      --keep-regions     leave the vRegions on the servers at exit\n"
-		"      --control PATH     UNIX socket answering 'stats' and 'flush' while "
-		"running\n"
+		"      --control PATH     UNIX socket answering 'stats', 'flush', 'pause', "
+		"'resume'\n"
+		"                         and 'help' while running\n"
 		"                         (@NAME: an abstract socket, no file)\n"
 		"\n"
 		"      --stats PATH       write run statistics as JSON to PATH at exit\n"
@@ -161,6 +169,54 @@ static int parse_smon_disk(char *path, struct disk_opt *d)
 	return 0;
 }
 
+/* --region-owners: one server index per vRegion, checked against --mem, --region-size and
+ * the --mmon count (so only after every option is read). Returns -1, or an exit status. */
+static int parse_region_owners(struct options *o)
+{
+	const char *text = o->region_owners, *p = text;
+	uint64_t regions = (o->mem + o->rm.region_size - 1) / o->rm.region_size, n = 0, v;
+
+	if (!o->rm.nr_servers)
+		return bad_usage("--region-owners needs --mmon");
+	o->owners = calloc(regions, sizeof(*o->owners));
+	if (!o->owners)
+		return bad_usage("out of memory");
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		char item[24];
+
+		if (!len || len >= sizeof(item))
+			return bad_usage(
+				"--region-owners '%s' must be comma-separated memory-server "
+				"indexes, e.g. 0,1,1",
+				text);
+		memcpy(item, p, len);
+		item[len] = '\0';
+		if (parse_uint(item, 0, UINT32_MAX, &v))
+			return bad_usage("--region-owners '%s': '%s' is not a memory-server index",
+					 text, item);
+		if (v >= (uint64_t)o->rm.nr_servers)
+			return bad_usage("--region-owners '%s': server index %llu is out of range: "
+					 "%d --mmon server(s) are indexed 0..%d",
+					 text, (unsigned long long)v, o->rm.nr_servers,
+					 o->rm.nr_servers - 1);
+		if (n < regions)
+			o->owners[n] = (int)v;
+		n++;
+		if (!p[len])
+			break;
+		p += len + 1;
+	}
+	if (n != regions)
+		return bad_usage(
+			"--region-owners '%s' names %llu vRegion(s), but --mem %llu MiB in "
+			"vRegions of %llu MiB makes %llu",
+			text, (unsigned long long)n, (unsigned long long)(o->mem >> 20),
+			(unsigned long long)(o->rm.region_size >> 20), (unsigned long long)regions);
+	o->rm.owners = o->owners;
+	return -1;
+}
+
 /* Returns -1 to continue, or an exit status. */
 static int parse_options(int argc, char **argv, struct options *o)
 {
@@ -178,6 +234,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"version", no_argument, NULL, 'V'},
 		{"mmon", required_argument, NULL, 'M'},
 		{"region-size", required_argument, NULL, 'R'},
+		{"region-owners", required_argument, NULL, 'G'},
 		{"cache", required_argument, NULL, 'X'},
 		{"pager-threads", required_argument, NULL, 'T'},
 		{"no-prefetch", no_argument, NULL, 'N'},
@@ -299,6 +356,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 					optarg);
 			o->rm.region_size = v;
 			break;
+		case 'G':
+			o->region_owners = optarg;
+			break;
 		case 'X':
 			if (parse_size(optarg, &v) || v < MIN_CACHE)
 				return bad_usage("--cache '%s' is not a size of at least 1M",
@@ -361,6 +421,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return bad_usage("no guest image given (--kernel IMAGE)");
 	if (!o->rm.nr_servers && (o->cache || o->keep_regions || o->rm.vnode))
 		return bad_usage("--cache, --keep-regions and --vnode-id need --mmon");
+	if (o->region_owners && (c = parse_region_owners(o)) >= 0)
+		return c;
 	if (!o->cache || o->cache > o->mem)
 		o->cache = o->mem;
 	while (!o->rm.vnode)
@@ -530,6 +592,9 @@ static int start_remote_memory(const struct options *o, struct vm *vm, struct re
 	log_info("remote memory: vNode %llu, %d vRegion(s) of up to %llu MiB on %d server(s)",
 		 (unsigned long long)rm->vnode, rm->nr_regions,
 		 (unsigned long long)(rm->region_size >> 20), rm->nr_servers);
+	if (o->region_owners)
+		log_info("remote memory: vRegion owners (--region-owners): %.200s%s",
+			 o->region_owners, strlen(o->region_owners) > 200 ? "..." : "");
 	return pager_start(pg, vm, rm, &pc);
 }
 
@@ -565,8 +630,17 @@ static int run_vnode(const struct options *o)
 	/* The pager must serve guest RAM before anything (the loader first) touches it. */
 	if (remote && start_remote_memory(o, &vm, &rm, &pg))
 		goto out;
-	if (o->control && control_sock_start(&cs, o->control, o->rm.vnode, pg))
-		goto out;
+	if (o->control) {
+		struct control_target ct = {.vnode = o->rm.vnode,
+					    .vcpus = o->cpus,
+					    .mem_bytes = o->mem,
+					    .vm = &vm,
+					    .pg = pg,
+					    .console_bytes = &dev.serial.bytes_out};
+
+		if (control_sock_start(&cs, o->control, &ct))
+			goto out;
+	}
 	/* Everything that can be checked without KVM comes first. */
 	if (load_image(&vm, o->kernel, &entry) || x86_setup_boot_tables(&vm.mem))
 		goto out;
@@ -621,7 +695,8 @@ int main(int argc, char **argv)
 
 	log_init("lego-vmm");
 	rc = parse_options(argc, argv, &o);
-	if (rc >= 0)
-		return rc;
-	return run_vnode(&o);
+	if (rc < 0)
+		rc = run_vnode(&o);
+	free(o.owners);
+	return rc;
 }

@@ -205,7 +205,13 @@ int remote_mem_open(struct remote_mem *rm, const struct rm_config *cfg, uint64_t
 		struct rm_region *g = &rm->regions[i];
 		uint64_t start = (uint64_t)i * rm->region_size;
 
-		g->server = i % rm->nr_servers;
+		g->server = cfg->owners ? cfg->owners[i] : i % rm->nr_servers;
+		if (g->server < 0 || g->server >= rm->nr_servers) {
+			snprintf(rm->error, sizeof(rm->error),
+				 "vRegion %d: owner %d is not a memory server (0..%d)", i,
+				 g->server, rm->nr_servers - 1);
+			return -1;
+		}
 		g->size = ram_size - start < rm->region_size ? ram_size - start : rm->region_size;
 		if (open_region(rm, i, true))
 			return -1;

@@ -1,9 +1,10 @@
 /* remote_mem.h: a vNode's guest RAM as vRegions on memory servers (lego-mmon).
  *
  * RAM offsets [0, ram_size) are cut into regions of region_size bytes; region i lives on
- * server i % nr_servers until a control plane assigns owners. Each region has the handle
- * and epoch its owner gave it. Page I/O goes through channels: one connection per server
- * per channel, each channel used by one thread at a time (a pager thread, the flusher).
+ * server owners[i] when a control plane assigns owners (--region-owners), else on server
+ * i % nr_servers. Each region has the handle and epoch its owner gave it. Page I/O goes
+ * through channels: one connection per server per channel, each channel used by one
+ * thread at a time (a pager thread, the flusher).
  */
 #ifndef LEGO_REMOTE_MEM_H
 #define LEGO_REMOTE_MEM_H
@@ -55,6 +56,7 @@ struct rm_config {
 	bool use_rma;
 	int nr_servers;
 	const char *servers[RM_MAX_SERVERS]; /* "HOST:PORT" */
+	const int *owners; /* server index per region, or NULL: region i on i % nr_servers */
 };
 
 /* "HOST:PORT" -> host and port; -1 if malformed. */

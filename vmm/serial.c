@@ -34,7 +34,8 @@ static void serial_emit(struct serial *s, uint8_t byte)
 		n = write(s->out_fd, &byte, 1);
 	while (n < 0 && (errno == EINTR || errno == EAGAIN));
 	if (n == 1) {
-		s->bytes_out++;
+		/* Atomic: the control socket reads it without the lock. */
+		__atomic_fetch_add(&s->bytes_out, 1, __ATOMIC_RELAXED);
 		return;
 	}
 	s->out_broken = true;

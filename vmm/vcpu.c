@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cpuid.h"
@@ -169,12 +170,42 @@ static bool vcpu_handle_exit(struct vcpu *v)
 	return false;
 }
 
+/* While the vNode is paused, wait (asleep) outside KVM_RUN until it resumes or stops. */
+static void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	if (!atomic_load(&vm->paused))
+		return;
+	pthread_mutex_lock(&vm->stop_lock);
+	if (atomic_load(&vm->paused) && !atomic_load(&vm->stopping)) {
+		v->held = true;
+		pthread_cond_broadcast(&vm->pause_cond); /* vm_pause waits for every vCPU */
+		while (atomic_load(&vm->paused) && !atomic_load(&vm->stopping))
+			pthread_cond_wait(&vm->pause_cond, &vm->stop_lock);
+		v->held = false;
+		/* vm_pause set it to kick us; a stop sets it again under this lock. */
+		if (!atomic_load(&vm->stopping))
+			__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *v = arg;
 	struct vm *vm = v->vm;
+	struct timespec ts;
 
-	while (!atomic_load(&vm->stopping)) {
+	pthread_mutex_lock(&vm->stop_lock);
+	if (pthread_getcpuclockid(pthread_self(), &v->cpu_clock))
+		v->cpu_clock = (clockid_t)-1; /* its CPU time is then left out */
+	v->alive = true;
+	pthread_mutex_unlock(&vm->stop_lock);
+	for (;;) {
+		vcpu_park(v);
+		if (atomic_load(&vm->stopping))
+			break;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -188,6 +219,12 @@ static void *vcpu_thread(void *arg)
 		if (!vcpu_handle_exit(v))
 			break;
 	}
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		v->cpu_ns_done = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	v->alive = false;
+	pthread_cond_broadcast(&vm->pause_cond); /* an ended vCPU no longer holds up a pause */
+	pthread_mutex_unlock(&vm->stop_lock);
 	return NULL;
 }
 
@@ -214,6 +251,9 @@ int vm_run(struct vm *vm)
 		}
 		pthread_mutex_lock(&vm->stop_lock);
 		v->started = true;
+		/* A pause that raced with this start skipped the kick (no thread id yet). */
+		if (atomic_load(&vm->paused) && v->alive)
+			pthread_kill(v->thread, SIGUSR1);
 		pthread_mutex_unlock(&vm->stop_lock);
 		/* A stop that raced with this start must still reach the new thread. */
 		if (atomic_load(&vm->stopping))

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -16,12 +17,19 @@
 
 int vm_init(struct vm *vm, uint64_t mem_size)
 {
+	pthread_condattr_t ca;
 	int err;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->vm_fd = -1;
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	/* vm_pause's deadline must not move with the wall clock. */
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->pause_cond, &ca);
+	pthread_condattr_destroy(&ca);
 	atomic_init(&vm->stopping, false);
+	atomic_init(&vm->paused, false);
 	bus_init(&vm->pio, "pio");
 	bus_init(&vm->mmio, "mmio");
 	err = guest_mem_init(&vm->mem, mem_size);
@@ -119,6 +127,21 @@ int vm_create_kvm(struct vm *vm)
 	return 0;
 }
 
+/* Under stop_lock. immediate_exit covers a vCPU about to enter KVM_RUN; the signal one
+ * inside it. Only live threads are signalled: an ended one may already be joined, and
+ * before vm_run records a thread's id (started) it has none. */
+static void kick_vcpus(struct vm *vm)
+{
+	for (int i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->run)
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		if (v->started && v->alive && !pthread_equal(v->thread, pthread_self()))
+			pthread_kill(v->thread, SIGUSR1);
+	}
+}
+
 void vm_stop(struct vm *vm, int status)
 {
 	pthread_mutex_lock(&vm->stop_lock);
@@ -126,16 +149,96 @@ void vm_stop(struct vm *vm, int status)
 		vm->exit_status = status;
 		atomic_store(&vm->stopping, true);
 	}
-	/* immediate_exit covers a vCPU about to enter KVM_RUN; the signal one inside it. */
+	kick_vcpus(vm);
+	pthread_cond_broadcast(&vm->pause_cond); /* parked vCPUs must see the stop too */
+	pthread_mutex_unlock(&vm->stop_lock);
+}
+
+/* Under stop_lock: every live vCPU thread is parked (not started or ended ones count). */
+static bool all_parked(const struct vm *vm)
+{
+	for (int i = 0; i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].alive && !vm->vcpus[i].held)
+			return false;
+	return true;
+}
+
+const char *vm_pause(struct vm *vm)
+{
+	const char *err = NULL;
+	struct timespec deadline;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	if (atomic_load(&vm->stopping))
+		err = "the vNode is stopping";
+	else if (atomic_load(&vm->paused))
+		err = "already paused";
+	if (err)
+		goto out;
+	atomic_store(&vm->paused, true);
+	kick_vcpus(vm);
+	/* A vCPU busy in a device model parks when it is done; bounded, so that a stuck one
+	 * cannot hold the control socket: then the pause is undone. */
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += VM_PAUSE_WAIT_S;
+	while (!all_parked(vm) && !atomic_load(&vm->stopping))
+		if (pthread_cond_timedwait(&vm->pause_cond, &vm->stop_lock, &deadline) == ETIMEDOUT)
+			break;
+	if (atomic_load(&vm->stopping)) {
+		err = "the vNode stopped while pausing";
+	} else if (!all_parked(vm)) {
+		err = "a vCPU did not leave KVM_RUN in time; not paused";
+		atomic_store(&vm->paused, false);
+		/* Or the kicked vCPUs that did not park would get EINTR from KVM_RUN forever. */
+		for (int i = 0; i < vm->nr_vcpus; i++)
+			if (vm->vcpus[i].run)
+				__atomic_store_n(&vm->vcpus[i].run->immediate_exit, 0,
+						 __ATOMIC_SEQ_CST);
+		pthread_cond_broadcast(&vm->pause_cond);
+	}
+out:
+	pthread_mutex_unlock(&vm->stop_lock);
+	return err;
+}
+
+const char *vm_resume(struct vm *vm)
+{
+	const char *err = NULL;
+
+	pthread_mutex_lock(&vm->stop_lock);
+	if (atomic_load(&vm->stopping))
+		err = "the vNode is stopping";
+	else if (!atomic_load(&vm->paused))
+		err = "not paused";
+	else
+		atomic_store(&vm->paused, false);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->stop_lock);
+	return err;
+}
+
+bool vm_is_paused(struct vm *vm)
+{
+	return atomic_load(&vm->paused);
+}
+
+uint64_t vm_vcpu_cpu_ns(struct vm *vm)
+{
+	uint64_t ns = 0;
+
+	pthread_mutex_lock(&vm->stop_lock);
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
+		struct timespec ts;
 
-		if (v->run)
-			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-		if (v->started && !pthread_equal(v->thread, pthread_self()))
-			pthread_kill(v->thread, SIGUSR1);
+		/* A live thread's clock is valid; an ended one left its total behind. */
+		if (v->alive && !clock_gettime(v->cpu_clock, &ts))
+			ns += (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+		else if (!v->alive)
+			ns += v->cpu_ns_done;
 	}
 	pthread_mutex_unlock(&vm->stop_lock);
+	return ns;
 }
 
 void vm_destroy(struct vm *vm)
@@ -155,4 +258,5 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 	guest_mem_destroy(&vm->mem);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_cond_destroy(&vm->pause_cond);
 }

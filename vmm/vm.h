@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "bus.h"
 #include "guest_mem.h"
@@ -15,6 +16,8 @@
 /* lego-vmm's own exit statuses; any other status is the guest's debug-exit value. */
 #define VMM_EXIT_USAGE	 64  /* bad command line */
 #define VMM_EXIT_FAILURE 125 /* the VMM could not run the guest, or the guest crashed */
+
+#define VM_PAUSE_WAIT_S 10 /* how long vm_pause waits for every vCPU to park */
 
 struct vcpu {
 	struct vm *vm;
@@ -25,6 +28,11 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	uint64_t exits_io, exits_mmio;
+	/* Under vm->stop_lock: alive while the thread runs (cpu_clock valid), held while a
+	 * pause parks it; cpu_ns_done is its CPU time once it has ended. */
+	bool alive, held;
+	clockid_t cpu_clock;
+	uint64_t cpu_ns_done;
 };
 
 struct vm {
@@ -43,6 +51,10 @@ struct vm {
 	int exit_status;
 	pthread_mutex_t stop_lock;
 	int vcpus_halted;
+
+	/* Changed under stop_lock: while paused, vCPUs wait on pause_cond outside KVM_RUN. */
+	atomic_bool paused;
+	pthread_cond_t pause_cond;
 };
 
 /* Map guest RAM and set up the buses; no KVM yet, so images can be checked first. */
@@ -62,5 +74,14 @@ int vm_run(struct vm *vm);
 /* End the run with status: kicks every vCPU out of KVM_RUN. Safe from any thread;
  * only the first call's status is kept. */
 void vm_stop(struct vm *vm, int status);
+
+/* Take every vCPU out of KVM_RUN and park it until vm_resume; returns once all are
+ * parked. Both return NULL, or why they did nothing. A stop still ends a paused run. */
+const char *vm_pause(struct vm *vm);
+const char *vm_resume(struct vm *vm);
+bool vm_is_paused(struct vm *vm);
+
+/* CPU time used so far by all vCPU threads, ended ones included. */
+uint64_t vm_vcpu_cpu_ns(struct vm *vm);
 
 #endif

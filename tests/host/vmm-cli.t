@@ -4,7 +4,7 @@
 VMM=$BUILD/asan/bin/lego-vmm
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 26
+plan 40
 
 run() { # args...: sets OUT and RC
 	OUT=$("$VMM" "$@" 2>&1 </dev/null)
@@ -86,6 +86,33 @@ run --kernel "$GUEST" --smon-timeout soon
 like "$OUT" "--smon-timeout 'soon' must be" "a bad --smon-timeout is refused"
 run --kernel "$GUEST" --disk smon://127.0.0.1:1/vol
 like "$OUT" "storage server 127.0.0.1:1: cannot connect" "an unreachable storage server is named"
+
+# --region-owners: one memory-server index per vRegion, checked before any connection.
+run --help
+like "$OUT" "--region-owners LIST" "--help lists --region-owners"
+like "$OUT" "'pause', 'resume'" "--help names the control socket's pause and resume"
+MM=(--mmon 127.0.0.1:1 --mmon 127.0.0.1:2 --mem 16M --region-size 4M)
+run --kernel "$GUEST" --mem 16M --region-owners 0
+is "$RC" 64 "--region-owners without --mmon exits 64"
+like "$OUT" "--region-owners needs --mmon" "... saying --mmon is needed"
+run --kernel "$GUEST" "${MM[@]}" --region-owners 0,1,2,0
+is "$RC" 64 "an owner index beyond the --mmon list exits 64"
+like "$OUT" "--region-owners '0,1,2,0': server index 2 is out of range: 2 --mmon server\(s\) are indexed 0..1" \
+	"... naming the index and the servers"
+run --kernel "$GUEST" "${MM[@]}" --region-owners 0,1,0
+is "$RC" 64 "fewer owners than vRegions exits 64"
+like "$OUT" "names 3 vRegion\(s\), but --mem 16 MiB in vRegions of 4 MiB makes 4" "... giving both counts"
+run --kernel "$GUEST" "${MM[@]}" --region-owners 0,1,0,1,1
+like "$OUT" "names 5 vRegion\(s\), .* makes 4" "more owners than vRegions is refused"
+run --kernel "$GUEST" "${MM[@]}" --mem 18M --region-owners 0,1,0,1
+like "$OUT" "makes 5" "a partial last vRegion counts (18 MiB in 4 MiB vRegions: 5)"
+run --kernel "$GUEST" "${MM[@]}" --region-owners 0,1,,1
+like "$OUT" "--region-owners '0,1,,1' must be comma-separated memory-server indexes" "an empty item is refused"
+run --kernel "$GUEST" "${MM[@]}" --region-owners 0,1,0,
+like "$OUT" "must be comma-separated" "a trailing comma is refused"
+run --kernel "$GUEST" "${MM[@]}" --region-owners 0,1,x,-1
+is "$RC" 64 "a non-number owner exits 64"
+like "$OUT" "'x' is not a memory-server index" "... naming it"
 
 # No /dev/kvm: hide it in a private mount namespace (needs root; the check itself must not).
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then
