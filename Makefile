@@ -30,8 +30,10 @@ LIB_SRCS := $(wildcard lib/*.c)
 VMM_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c))
 MMON_SRCS := $(filter-out hypervisor/mmon_main.c,$(wildcard hypervisor/mmon_*.c))
 SMON_SRCS := $(filter-out hypervisor/smon_main.c,$(wildcard hypervisor/smon_*.c))
-# The control plane's libraries (protocol codecs); its programs have a main each.
-CONTROL_SRCS := $(filter-out controlplane/legoctl.c controlplane/controld_main.c,$(wildcard controlplane/*.c))
+# The control plane's libraries (protocol codecs); lego-controld (controld_*.c) and
+# lego-pmon (pmon_*.c) are programs of several files each.
+CONTROL_SRCS := $(filter-out controlplane/legoctl.c controlplane/controld_% controlplane/pmon_%,$(wildcard controlplane/*.c))
+PMON_SRCS := $(filter-out controlplane/pmon_main.c,$(wildcard controlplane/pmon_*.c))
 RADOS_LIBS := -lrados
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_TOOL_SRCS := $(wildcard tests/bench/*.c)
@@ -66,11 +68,18 @@ $(BUILD)/$(1)/libsmon.a: $(SMON_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
 $(BUILD)/$(1)/libcontrol.a: $(CONTROL_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
 	$(Q)rm -f $$@ && ar rcs $$@ $$^
 
+$(BUILD)/$(1)/libpmon.a: $(PMON_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+
+$(BUILD)/$(1)/bin/lego-pmon: $(BUILD)/$(1)/obj/controlplane/pmon_main.o $(BUILD)/$(1)/libpmon.a $(BUILD)/$(1)/liblego.a
+	@mkdir -p $$(@D)
+	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
+
 $(BUILD)/$(1)/bin/lego-smon: $(BUILD)/$(1)/obj/hypervisor/smon_main.o $(BUILD)/$(1)/libsmon.a $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) $(RADOS_LIBS)
 
-$(BUILD)/$(1)/bin/lego-controld: $(BUILD)/$(1)/obj/controlplane/controld_main.o $(BUILD)/$(1)/libcontrol.a $(BUILD)/$(1)/liblego.a
+$(BUILD)/$(1)/bin/lego-controld: $(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$(wildcard controlplane/controld_*.c)) $(BUILD)/$(1)/libcontrol.a $(BUILD)/$(1)/liblego.a
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) -lxml2
 
@@ -101,7 +110,7 @@ endef
 $(eval $(call variant,release))
 $(eval $(call variant,asan))
 
-PROGRAMS := lego-vmm lego-mmon lego-smon legoctl lego-controld
+PROGRAMS := lego-vmm lego-mmon lego-smon legoctl lego-controld lego-pmon
 RELEASE_BINS := $(PROGRAMS:%=$(BUILD)/release/bin/%)
 ASAN_BINS := $(PROGRAMS:%=$(BUILD)/asan/bin/%)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/asan/tests/unit/%)
@@ -131,7 +140,7 @@ $(BUILD)/images/bench-pvh-hello.elf: tests/bench/guests/pvh-hello.S | deps
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 300
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CONTROL_SRCS) | deps
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CONTROL_SRCS) lib/wire.c lib/cluster_proto.c | deps
 	@mkdir -p $(@D)
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 		-Ilib -Icontrolplane -I/usr/include/libxml2 $^ -lxml2 -o $@
@@ -152,7 +161,7 @@ TEST_FILES = $(UNIT_BINS) $(sort $(wildcard tests/host/*.t)) $(sort $(wildcard t
 
 test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUESTS) \
 	$(BUILD)/asan/bin/pager_bench $(BUILD)/asan/bin/mmon_probe $(BUILD)/asan/bin/smon_probe \
-	$(BUILD)/asan/bin/smon_io $(FUZZ_BINS)
+	$(BUILD)/asan/bin/smon_io $(BUILD)/asan/bin/cluster_probe $(FUZZ_BINS)
 	$(Q)BUILD=$(abspath $(BUILD)) prove --exec '' --timer $(TEST_FILES)
 
 unit: deps $(UNIT_BINS)

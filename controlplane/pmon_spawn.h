@@ -1,0 +1,30 @@
+/* pmon_spawn.h: starting one lego-vmm process for a vNode, and the files it uses in the
+ * run directory: UUID.sock (control socket), UUID.console, UUID.log (its stdout+stderr). */
+#ifndef LEGO_PMON_SPAWN_H
+#define LEGO_PMON_SPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* RUNDIR/ID.EXT; the longest (a socket path must fit sockaddr_un) is checked at startup. */
+#define PMON_PATH_MAX 4096
+void pmon_path(char *out, const char *run_dir, const char *id, const char *ext);
+
+struct pmon_spawn {
+	const char *vmm, *run_dir, *id, *name;
+	uint64_t vnode_uid;
+	const char *const *argv; /* the request's lego-vmm options */
+	uint32_t argc;
+	bool remote; /* guest RAM on memory servers (--mmon), which know it by vnode_uid */
+};
+
+/* fork + exec: [vmm, options..., --vnode-id UID, --control SOCK, --console CONSOLE] (no
+ * --vnode-id without remote memory: lego-vmm refuses it then) in a session of its own,
+ * stdin /dev/null, stdout+stderr appended to the log, no other fds, no blocked signals.
+ * The pid, with *exec_errno set if the exec failed (the child then exits 127); or -1 with
+ * err if no process could be made. */
+pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t errlen);
+
+#endif

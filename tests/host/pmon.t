@@ -1,0 +1,278 @@
+#!/usr/bin/env bash
+# pmon.t: lego-pmon (ASan+UBSan) against a stand-in lego-controld (cluster_probe
+# controld-stub): registration and heartbeats, every kind of bad request (cluster_probe
+# malformed), the vNode life cycle driven with a fake lego-vmm (a Python script that writes a
+# console, answers its control socket, and exits, ignores SIGTERM or fails to execute as
+# told), resource refusals, shutdown on SIGTERM, and the command line. The same with the
+# real lego-vmm and a booting guest is tests/vmm/pmon-vm.t.
+. "$(dirname "$0")/../lib/tap.sh"
+PMON=$BUILD/asan/bin/lego-pmon
+PROBE=$BUILD/asan/bin/cluster_probe
+tap_tmpdir
+plan 69
+
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	for p in $(cat "$TAP_TMP"/vm-pids 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	rm -rf "$TAP_TMP"
+}
+trap cleanup EXIT
+
+wait_file() { # path [tenths]
+	for _ in $(seq "${2:-100}"); do
+		[ -s "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# A fake lego-vmm: takes lego-vmm's options; --append "exit=N" exits with N after 0.3 s,
+# "term=ignore" ignores SIGTERM; otherwise it runs until signalled.
+FAKE=$TAP_TMP/fake-vmm
+cat >"$FAKE" <<'PY'
+#!/usr/bin/python3
+import os, signal, socket, sys, threading, time
+args, opts, i = sys.argv[1:], {}, 0
+open_fds = []
+for fd in range(3, 256):
+    try:
+        os.fstat(fd)
+        open_fds.append(fd)
+    except OSError:
+        pass
+while i < len(args):
+    if args[i].startswith("--") and i + 1 < len(args):
+        opts[args[i][2:]] = args[i + 1]
+    i += 1
+mode = dict(kv.split("=", 1) for kv in opts.get("append", "").split() if "=" in kv)
+print("fake-vmm: sid=%d fds=%s sigmask=%s" % (os.getsid(0), open_fds or "none",
+      sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])) or "none"), flush=True)
+with open(opts["console"], "w") as f:
+    f.write("fake guest %s: hello\n" % opts.get("vnode-id", "---"))
+if mode.get("term") == "ignore":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+state = ["running"]
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(opts["control"])
+srv.listen(8)
+def serve():
+    while True:
+        c, _ = srv.accept()
+        cmd = c.makefile().readline().strip()
+        if cmd == "stats":
+            ans = '{"vnode": %s, "state": "%s"}' % (opts.get("vnode-id", 0), state[0])
+        elif cmd in ("pause", "resume"):
+            want = "paused" if cmd == "pause" else "running"
+            if state[0] == want:
+                ans = '{"error": "%s: already %s"}' % (cmd, want)
+            else:
+                state[0] = want
+                ans = '{"state": "%s"}' % want
+        else:
+            ans = '{"error": "unknown command"}'
+        c.sendall((ans + "\n").encode())
+        c.close()
+threading.Thread(target=serve, daemon=True).start()
+if "exit" in mode:
+    time.sleep(0.3)
+    os._exit(int(mode["exit"]))
+while True:
+    time.sleep(1)
+PY
+chmod +x "$FAKE"
+
+STUB_OUT=$TAP_TMP/controld.out
+"$PROBE" controld-stub --listen 127.0.0.1:0 --port-file "$TAP_TMP/stub.port" \
+	--out "$STUB_OUT" 2>"$TAP_TMP/stub.log" &
+PIDS+=($!)
+wait_file "$TAP_TMP/stub.port"
+CTLD=127.0.0.1:$(cat "$TAP_TMP/stub.port")
+
+RUN=$TAP_TMP/run
+"$PMON" --controld "$CTLD" --name pm1 --cores 4 --memory 1G --vmm "$FAKE" --run-dir "$RUN" \
+	--port-file "$TAP_TMP/pmon.port" 2>"$TAP_TMP/pmon.log" &
+PPID_=$!
+PIDS+=($PPID_)
+wait_file "$TAP_TMP/pmon.port"
+PORT=$(cat "$TAP_TMP/pmon.port")
+P=127.0.0.1:$PORT
+ok "[ -n '$PORT' ]" "lego-pmon listens on a port it picked ($PORT)"
+is "$(stat -c %a "$RUN")" 700 "its run directory is created 0700"
+wait_file "$STUB_OUT"
+sleep 1
+is "$(grep '^register' "$STUB_OUT")" \
+	"register kind=1 name=pm1 cores=4 cap=1073741824 addr=127.0.0.1:$PORT" \
+	"it registers as a processor host with its cores, memory and request address"
+ok "[ $(grep -c '^hb used_cores=0 used_bytes=0 vms=$' "$STUB_OUT") -ge 3 ]" \
+	"heartbeats every 200 ms: nothing used, no vNodes"
+
+out=$("$PROBE" malformed "$P" 2>&1)
+rc=$?
+printf '%s\n' "$out" >"$TAP_TMP/malformed.log"
+planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' <<<"$out")
+passed=$(grep -c '^ok ' <<<"$out")
+is "$rc" 0 "cluster_probe malformed: every bad request answered as specified"
+is "$passed" "${planned:-missing}" "cluster_probe malformed: $passed of ${planned:-?} checks passed"
+grep '^not ok' <<<"$out" | while read -r l; do diag "$l"; done
+ok "kill -0 $PPID_" "lego-pmon is still running after the bad requests"
+log=$(cat "$TAP_TMP/pmon.log")
+like "$log" "warn: 127\\.0\\.0\\.1:[0-9]+: VM_FORGET request [0-9]+ refused: protocol error: bad magic" \
+	"a refusal is logged with its reason"
+
+# ---- the life cycle of a vNode --------------------------------------------------------
+A=aaaaaaaa-0000-4000-8000-000000000001
+B=bbbbbbbb-0000-4000-8000-000000000002
+C=cccccccc-0000-4000-8000-000000000003
+D=dddddddd-0000-4000-8000-000000000004
+E=eeeeeeee-0000-4000-8000-000000000005
+pc() { "$PROBE" "$1" "$P" "${@:2}"; }
+last_hb() { grep '^hb ' "$STUB_OUT" | tail -n 1; }
+wait_hb() { # regex: the latest heartbeat matches within 10 s
+	for _ in $(seq 100); do
+		last_hb | grep -Eq -- "$1" && return 0
+		sleep 0.1
+	done
+	diag "latest heartbeat: $(last_hb)"
+	return 1
+}
+vm_pid() { sed -n 's/^pid //p' <<<"$1"; }
+
+out=$(pc start $A vm-a 7 501 1 64M --kernel guest.elf --mem 128M --mmon 127.0.0.1:9)
+apid=$(vm_pid "$out")
+echo "$apid" >>"$TAP_TMP/vm-pids"
+like "$out" "^pid [0-9]+$" "VM_START: the reply carries the pid ($apid)"
+ok "wait_hb 'used_cores=1 used_bytes=67108864 vms=$A:7:running:0$'" \
+	"a heartbeat shows the vNode RUNNING, its core and ExCache memory in use"
+cmdline=$(tr '\0' ' ' <"/proc/$apid/cmdline" 2>/dev/null)
+like "$cmdline" "fake-vmm --kernel guest.elf --mem 128M --mmon 127\\.0\\.0\\.1:9 --vnode-id 501 --control $RUN/$A.sock --console $RUN/$A.console $" \
+	"lego-vmm runs with the request's options, then --vnode-id (remote memory), --control and --console"
+like "$(cat "$TAP_TMP/pmon.log")" "info: started vNode vm-a \\($A, domid 7\\) pid $apid" \
+	"the start is logged with name, uuid, domain id and pid"
+for _ in $(seq 50); do [ -S "$RUN/$A.sock" ] && break; sleep 0.1; done
+log=$(cat "$RUN/$A.log")
+like "$log" "fake-vmm: sid=$apid fds=none sigmask=none" \
+	"lego-vmm leads its own session, with no inherited fds and no blocked signals"
+like "$log" "^--- lego-pmon .*: vNode vm-a \\($A\\): .*fake-vmm --kernel" "its log starts with what was run"
+
+out=$(pc console $A)
+is "$out" "offset=0 state=running len=22"$'\n'"fake guest 501: hello" "VM_CONSOLE: the console from offset 0"
+out=$(pc console $A 11 4)
+is "$out" "offset=11 state=running len=4"$'\n'"501:" "VM_CONSOLE from an offset, at most max bytes"
+is "$(pc console $A 1000 | head -n 1)" "offset=22 state=running len=0" \
+	"VM_CONSOLE past the end: nothing, from the current end"
+is "$(pc ctl $A stats)" '{"vnode": 501, "state": "running"}' "VM_CTL stats: lego-vmm's answer"
+is "$(pc ctl $A pause)" '{"state": "paused"}' "VM_CTL pause"
+ok "wait_hb '$A:7:paused:0'" "a heartbeat shows the vNode PAUSED"
+is "$(pc ctl $A pause)" '{"error": "pause: already paused"}' "a refused pause is passed on"
+ok "wait_hb '$A:7:paused:0'" "... and the state stays PAUSED"
+pc ctl $A resume >/dev/null
+ok "wait_hb '$A:7:running:0'" "VM_CTL resume: RUNNING again"
+
+out=$(pc start $A vm-a 7 501 1 64M --kernel guest.elf)
+is "$?/$out" "5/error already exists: vNode vm-a ($A): vNode $A (vm-a) is already running here as pid $apid" \
+	"VM_START of a running uuid: EEXIST"
+out=$(pc start $C vm-c 9 503 4 64M --kernel guest.elf)
+is "$?/$out" "6/error no space: vNode vm-c ($C): needs 4 cores but only 3 of 4 are free" \
+	"VM_START for more cores than are free: ENOSPC saying so"
+out=$(pc start $C vm-c 9 503 1 1000M --kernel guest.elf)
+like "$?/$out" "^6/error no space: .*needs 1000 MiB of ExCache memory but only 960 of 1024 MiB are free$" \
+	"VM_START for more memory than is free: ENOSPC saying so"
+out=$(pc forget $A)
+is "$?/$out" "3/error invalid argument: vNode $A is still running (pid $apid): stop it before forgetting it" \
+	"VM_FORGET of a running vNode: EINVAL"
+
+is "$(pc stop $A graceful)" ok "VM_STOP graceful"
+ok "wait_hb 'used_cores=0 used_bytes=0 vms=$A:7:exited:143$'" \
+	"a heartbeat shows it EXITED with status 143 (SIGTERM), nothing in use"
+like "$(cat "$TAP_TMP/pmon.log")" "warn: vNode vm-a \\($A\\) pid $apid exited with status 143 \\(killed by signal 15\\)" \
+	"the exit is logged"
+is "$(pc stop $A force 10)" ok "VM_STOP of an exited vNode: OK"
+out=$(pc ctl $A stats)
+is "$?/$out" "4/error not found: vNode $A is not running (it exited with status 143): no control socket to ask" \
+	"VM_CTL of an exited vNode: ENOENT"
+is "$(pc console $A | head -n 1)" "offset=0 state=exited len=22" "VM_CONSOLE after the exit: state EXITED"
+is "$(pc forget $A)" ok "VM_FORGET of the exited vNode"
+ok "[ ! -e '$RUN/$A.sock' ] && [ ! -e '$RUN/$A.console' ] && [ -s '$RUN/$A.log' ]" \
+	"its socket and console are deleted, its log kept"
+ok "wait_hb 'vms=$'" "heartbeats no longer report it"
+out=$(pc forget $A)
+is "$?" 4 "VM_FORGET again: ENOENT"
+
+# A vNode that exits by itself, and one started again under the same uuid.
+bpid=$(vm_pid "$(pc start $B vm-b 8 502 2 128M --kernel g.elf --cpus 2 --append 'exit=42')")
+ok "wait_hb '$B:8:exited:42'" "a vNode that exits by itself: EXITED with its status 42"
+bpid2=$(vm_pid "$(pc start $B vm-b 8 502 1 128M --kernel g.elf --append 'exit=3')")
+ok "[ -n '$bpid2' ] && [ '$bpid2' != '$bpid' ]" "an EXITED uuid can be started again (pid $bpid2)"
+ok "wait_hb 'vms=$B:8:exited:3$'" "... and replaces the old record: one entry, status 3"
+pc forget $B >/dev/null
+
+# VM_STOP FORCE on a vNode that ignores SIGTERM.
+cpid=$(vm_pid "$(pc start $C vm-c 9 503 1 64M --kernel g.elf --append 'term=ignore')")
+echo "$cpid" >>"$TAP_TMP/vm-pids"
+ok "wait_hb '$C:9:running:0'" "a vNode that ignores SIGTERM is running"
+like "$(tr '\0' ' ' <"/proc/$cpid/cmdline")" "fake-vmm --kernel g\\.elf --append term=ignore --control $RUN/$C.sock --console $RUN/$C.console $" \
+	"without --mmon there is no --vnode-id (lego-vmm refuses it then)"
+sleep 0.5 # let it install its SIGTERM disposition
+t0=$(date +%s%N)
+is "$(pc stop $C force 700)" ok "VM_STOP force, grace 700 ms: answered at once"
+t1=$(date +%s%N)
+ok "[ $(((t1 - t0) / 1000000)) -lt 500 ]" "... without waiting for the grace period ($(((t1 - t0) / 1000000)) ms)"
+ok "wait_hb '$C:9:exited:137'" "it is killed after the grace period: EXITED 137"
+like "$(cat "$TAP_TMP/pmon.log")" "warn: vNode vm-c \\($C\\) pid $cpid did not stop in time: SIGKILL" \
+	"the SIGKILL is logged"
+pc forget $C >/dev/null
+
+# lego-vmm that cannot be executed: the child exits 127.
+chmod -x "$FAKE"
+dpid=$(vm_pid "$(pc start $D vm-d 10 504 1 64M --kernel g.elf)")
+chmod +x "$FAKE"
+ok "[ -n '$dpid' ]" "VM_START when lego-vmm cannot be executed: still a pid"
+ok "wait_hb '$D:10:exited:127'" "... reported EXITED with status 127"
+like "$(cat "$TAP_TMP/pmon.log")" "error: vNode vm-d \\($D\\) pid $dpid exited with status 127: lego-vmm could not be executed: Permission denied" \
+	"... and logged with the reason"
+like "$(cat "$RUN/$D.log")" "lego-pmon: cannot execute .*fake-vmm: Permission denied" "... also in the vNode's log"
+
+pc forget $A >/dev/null # a refusal over a second after the burst: the count is logged
+
+# A second lego-pmon on the same run directory is refused.
+"$PMON" --controld "$CTLD" --name pm2 --vmm "$FAKE" --run-dir "$RUN" 2>"$TAP_TMP/pm2.log"
+is "$?" 1 "a second lego-pmon on the same run directory: exit 1"
+like "$(cat "$TAP_TMP/pm2.log")" "another lego-pmon uses this run directory" "... saying why"
+
+# SIGTERM: running vNodes are stopped, then lego-pmon leaves the cluster and exits 0.
+epid=$(vm_pid "$(pc start $E vm-e 11 505 1 64M --kernel g.elf)")
+echo "$epid" >>"$TAP_TMP/vm-pids"
+ok "wait_hb '$E:11:running:0'" "one more vNode running"
+kill -TERM "$PPID_"
+wait "$PPID_"
+is "$?" 0 "SIGTERM: lego-pmon exits 0"
+ok "! kill -0 $epid 2>/dev/null" "... after stopping its running vNode"
+log=$(cat "$TAP_TMP/pmon.log")
+like "$log" "received signal 15: stopping 1 running vNode\\(s\\)" "the shutdown is logged"
+like "$log" "pid $epid exited with status 143" "... with the vNode's exit"
+like "$log" "warn: [0-9]+ more refused requests not logged" \
+	"a burst of refusals is logged in part, and counted"
+sleep 0.3
+is "$(tail -n 1 "$STUB_OUT")" "disconnect name=pm1" "it leaves the cluster (the controld connection closes)"
+unlike "$log" "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "no sanitizer report"
+
+# ---- the command line --------------------------------------------------------------------
+like "$("$PMON" --help)" "--controld HOST:PORT" "--help describes the options"
+like "$("$PMON" -V)" "lego-pmon \\(lego\\) cluster protocol 1" "-V prints the version"
+"$PMON" --name x 2>/dev/null
+is "$?" 64 "no --controld: exit 64"
+"$PMON" --controld "$CTLD" 2>/dev/null
+is "$?" 64 "no --name: exit 64"
+"$PMON" --controld "$CTLD" --name a/b 2>/dev/null
+is "$?" 64 "a name with a slash: exit 64"
+"$PMON" --controld "$CTLD" --name x --cores 0 2>/dev/null
+is "$?" 64 "--cores 0: exit 64"
+"$PMON" --controld "$CTLD" --name x --memory 12Q 2>/dev/null
+is "$?" 64 "--memory that is not a size: exit 64"
+"$PMON" --controld "$CTLD" --name x --bogus 2>/dev/null
+is "$?" 64 "an unknown option: exit 64"
+out=$("$PMON" --controld "$CTLD" --name x --vmm "$TAP_TMP/none" --run-dir "$TAP_TMP/r2" 2>&1)
+ok "[ $? = 1 ] && grep -q \"lego-vmm '$TAP_TMP/none' cannot be executed\" <<<\"\$out\"" \
+	"a lego-vmm that is not there: exit 1 and why"
+done_testing

@@ -1,0 +1,715 @@
+/* cluster_probe.c: test tool for the cluster control protocol (lib/cluster_proto.h).
+ *
+ *   cluster_probe controld-stub --listen HOST:PORT --port-file F --out FILE
+ *       a stand-in for lego-controld in lego-pmon's conformance test: answers REGISTER
+ *       (heartbeat 200 ms, timeout 2000 ms) and HEARTBEAT, writing one decoded line per
+ *       message to FILE:
+ *         register kind=K name=N cores=C cap=BYTES addr=HOST:PORT
+ *         hb used_cores=C used_bytes=B vms=UUID:DOMID:STATE:EXIT,...
+ *         disconnect name=N      (or "bad ..." for a message that does not decode)
+ *   cluster_probe malformed HOST:PORT
+ *       every kind of bad request to a lego-pmon (with fewer than 64 free cores); TAP
+ *   cluster_probe start HOST:PORT UUID NAME DOMID VNODE_UID VCPUS EXCACHE [VMM-OPTION...]
+ *   cluster_probe stop HOST:PORT UUID graceful|force [GRACE_MS]
+ *   cluster_probe ctl HOST:PORT UUID COMMAND
+ *   cluster_probe console HOST:PORT UUID [OFFSET [MAX]]
+ *   cluster_probe forget HOST:PORT UUID
+ *       one request each: the result on stdout ("pid N", "ok", the control answer, or
+ *       "offset=N state=S len=N" and the console bytes); an error reply prints
+ *       "error STATUS: TEXT" and exits with the status number; 99 if the connection
+ *       failed, 64 for a bad command line.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cluster_io.h"
+#include "cluster_proto.h"
+#include "parse.h"
+#include "tap_ok.h"
+
+#define TIMEOUT_MS  10000
+#define EXIT_USAGE  64
+#define EXIT_FAILED 99
+
+static const char *state_name(uint32_t s)
+{
+	return s == CP_VM_RUNNING  ? "running"
+	       : s == CP_VM_PAUSED ? "paused"
+	       : s == CP_VM_EXITED ? "exited"
+				   : "?";
+}
+
+static int parse_uuid(const char *s, uint8_t u[16])
+{
+	int n = 0;
+
+	for (int i = 0; s[i] && n < 32; i++) {
+		unsigned v;
+
+		if (s[i] == '-' && (i == 8 || i == 13 || i == 18 || i == 23))
+			continue;
+		if (sscanf(s + i, "%1x", &v) != 1)
+			return -1;
+		u[n / 2] = (uint8_t)(n % 2 ? u[n / 2] | v : v << 4);
+		n++;
+	}
+	return n == 32 && strlen(s) == 36 ? 0 : -1;
+}
+
+static void print_uuid(FILE *f, const uint8_t u[16])
+{
+	for (int i = 0; i < 16; i++)
+		fprintf(f, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", u[i]);
+}
+
+/* ---- controld-stub --------------------------------------------------------------- */
+
+static FILE *stub_out;
+static pthread_mutex_t stub_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void stub_heartbeat(int fd, const struct wire_hdr *h, const uint8_t *p)
+{
+	struct cp_heartbeat hb;
+	const char *err = "?";
+	enum cp_status st = cp_heartbeat_get(p, h->len, &hb, &err);
+
+	pthread_mutex_lock(&stub_lock);
+	if (st) {
+		fprintf(stub_out, "bad heartbeat: %s\n", err);
+	} else {
+		fprintf(stub_out, "hb used_cores=%u used_bytes=%llu vms=", hb.used_cores,
+			(unsigned long long)hb.used_bytes);
+		for (uint32_t i = 0; i < hb.nr_vms && !st; i++) {
+			struct cp_vm_status s;
+
+			st = cp_vm_status_get(p + CP_HEARTBEAT_LEN + i * CP_VM_STATUS_LEN, &s,
+					      &err);
+			if (st) {
+				fprintf(stub_out, " bad vm status: %s", err);
+				break;
+			}
+			fprintf(stub_out, "%s", i ? "," : "");
+			print_uuid(stub_out, s.uuid);
+			fprintf(stub_out, ":%d:%s:%d", s.domid, state_name(s.state), s.exit_status);
+		}
+		fprintf(stub_out, "\n");
+	}
+	fflush(stub_out);
+	pthread_mutex_unlock(&stub_lock);
+	if (st)
+		cio_send_error(fd, h, st, "%s", err);
+	else
+		cio_send(fd, CP_HEARTBEAT | CP_REPLY, h->id, CP_OK, NULL, 0);
+}
+
+static void *stub_conn(void *arg)
+{
+	int fd = (int)(intptr_t)arg;
+	char name[CP_NAME_LEN + 1] = "?";
+
+	for (;;) {
+		struct wire_hdr h;
+		uint8_t *p, out[8];
+		const char *err = "?";
+		struct cp_register r;
+		enum cio_recv_result rr = cio_recv(fd, -1, &h, &p, &err);
+
+		if (rr != CIO_MSG) {
+			if (rr == CIO_BAD)
+				cio_send_error(fd, &h, CP_EPROTO, "%s", err);
+			break;
+		}
+		if (h.op == CP_REGISTER) {
+			enum cp_status st = cp_register_get(p, h.len, &r, &err);
+
+			pthread_mutex_lock(&stub_lock);
+			if (st)
+				fprintf(stub_out, "bad register: %s\n", err);
+			else
+				fprintf(stub_out,
+					"register kind=%u name=%s cores=%u cap=%llu addr=%s\n",
+					r.kind, r.name, r.cores,
+					(unsigned long long)r.capacity_bytes, r.addr);
+			fflush(stub_out);
+			pthread_mutex_unlock(&stub_lock);
+			if (st) {
+				cio_send_error(fd, &h, st, "%s", err);
+			} else {
+				snprintf(name, sizeof(name), "%s", r.name);
+				put_le32(out, 200);
+				put_le32(out + 4, 2000);
+				cio_send(fd, CP_REGISTER | CP_REPLY, h.id, CP_OK, out, 8);
+			}
+		} else if (h.op == CP_HEARTBEAT) {
+			stub_heartbeat(fd, &h, p);
+		} else {
+			cio_send_error(fd, &h, CP_EBADOP, "the stub serves REGISTER and HEARTBEAT");
+		}
+		free(p);
+	}
+	pthread_mutex_lock(&stub_lock);
+	fprintf(stub_out, "disconnect name=%s\n", name);
+	fflush(stub_out);
+	pthread_mutex_unlock(&stub_lock);
+	close(fd);
+	return NULL;
+}
+
+static int controld_stub(int argc, char **argv)
+{
+	const char *listen_at = NULL, *port_file = NULL, *out = NULL;
+	char port[16], err[256], tmp[4096];
+	FILE *f;
+	int lfd;
+
+	for (int i = 0; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--listen"))
+			listen_at = argv[i + 1];
+		else if (!strcmp(argv[i], "--port-file"))
+			port_file = argv[i + 1];
+		else if (!strcmp(argv[i], "--out"))
+			out = argv[i + 1];
+	}
+	if (!listen_at || !port_file || !out || argc % 2) {
+		fprintf(stderr, "usage: cluster_probe controld-stub --listen HOST:PORT --port-file "
+				"F --out FILE\n");
+		return EXIT_USAGE;
+	}
+	stub_out = fopen(out, "a");
+	lfd = cio_listen(listen_at, port, sizeof(port), err, sizeof(err));
+	if (!stub_out || lfd < 0) {
+		fprintf(stderr, "cluster_probe: %s\n", lfd < 0 ? err : strerror(errno));
+		return EXIT_FAILED;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%s\n", port) < 0 || fclose(f) || rename(tmp, port_file)) {
+		fprintf(stderr, "cluster_probe: cannot write %s\n", port_file);
+		return EXIT_FAILED;
+	}
+	for (;;) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		pthread_t t;
+
+		if (fd < 0)
+			continue;
+		if (pthread_create(&t, NULL, stub_conn, (void *)(intptr_t)fd))
+			close(fd);
+		else
+			pthread_detach(t);
+	}
+}
+
+/* ---- malformed: raw requests ------------------------------------------------------- */
+
+static const char *target;
+static uint64_t next_id = 5000;
+
+static int conn(void)
+{
+	char err[256];
+	int fd = cio_connect(target, TIMEOUT_MS, err, sizeof(err));
+
+	if (fd < 0) {
+		fprintf(stderr, "cluster_probe: %s\n", err);
+		printf("Bail out! %s\n", err);
+		exit(EXIT_FAILED);
+	}
+	return fd;
+}
+
+struct raw {
+	uint32_t magic;
+	uint16_t version, op;
+	uint32_t status, len_field;
+	uint8_t reserved;
+	bool len_set; /* len_field given: else the payload's length */
+};
+
+/* Send a header as described and payload bytes; returns the id used. */
+static uint64_t send_raw(int fd, struct raw r, const void *payload, size_t len)
+{
+	uint8_t *buf = malloc(CP_HDR_LEN + len);
+	uint64_t id = ++next_id;
+
+	wire_hdr_put(buf, &(struct wire_hdr){.magic = r.magic ? r.magic : CP_MAGIC,
+					     .version = r.version ? r.version : CP_VERSION,
+					     .op = r.op,
+					     .id = id,
+					     .status = r.status,
+					     .len = r.len_set ? r.len_field : (uint32_t)len});
+	buf[31] = r.reserved;
+	if (len)
+		memcpy(buf + CP_HDR_LEN, payload, len);
+	if (send(fd, buf, CP_HDR_LEN + len, MSG_NOSIGNAL) != (ssize_t)(CP_HDR_LEN + len))
+		id = 0;
+	free(buf);
+	return id;
+}
+
+/* The reply's status (its text in text), or -1 if none came or it did not match. */
+static int get_reply(int fd, uint16_t op, uint64_t id, char *text, size_t tlen)
+{
+	struct wire_hdr h;
+	uint8_t *p;
+	const char *err = "?";
+	int st;
+
+	snprintf(text, tlen, "(no reply)");
+	if (cio_recv(fd, TIMEOUT_MS, &h, &p, &err) != CIO_MSG)
+		return -1;
+	if (h.op != (op | CP_REPLY) || h.id != id) {
+		snprintf(text, tlen, "(reply op %u id %llu does not match)", h.op,
+			 (unsigned long long)h.id);
+		free(p);
+		return -1;
+	}
+	st = (int)h.status;
+	if (st) {
+		bool printable = h.len > 0;
+
+		for (uint32_t i = 0; i < h.len; i++)
+			printable &= p[i] >= 0x20 && p[i] <= 0x7e;
+		snprintf(text, tlen, "%s",
+			 printable ? (char *)p : "(error text missing or unprintable)");
+		if (!printable)
+			st = -1;
+	} else {
+		snprintf(text, tlen, "(%u payload bytes)", h.len);
+	}
+	free(p);
+	return st;
+}
+
+/* Request op with payload on fd; the reply must have status want and text containing
+ * needle (if any). */
+static void expect(int fd, uint16_t op, const void *p, size_t len, int want, const char *needle,
+		   const char *what)
+{
+	char text[CP_ERRTEXT_MAX + 64];
+	uint64_t id = send_raw(fd, (struct raw){.op = op}, p, len);
+	int st = get_reply(fd, op, id, text, sizeof(text));
+
+	ok(st == want && (!needle || strstr(text, needle)), "%s: %s (got %s: %s)", what,
+	   cp_status_name((uint32_t)want), st < 0 ? "none" : cp_status_name((uint32_t)st), text);
+}
+
+/* true if the peer closes fd (without sending anything more) within the timeout; a reset
+ * counts (a peer closing with our bytes unread resets the connection). */
+static bool closed(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char c;
+	ssize_t r;
+
+	if (poll(&p, 1, TIMEOUT_MS) != 1)
+		return false;
+	r = recv(fd, &c, 1, 0);
+	return r == 0 || (r < 0 && errno == ECONNRESET);
+}
+
+static const uint8_t uuid_a[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+
+static struct cp_vm_start good_start(void)
+{
+	struct cp_vm_start m = {.vnode_uid = 77, .domid = 9, .vcpus = 1, .excache_bytes = 1 << 20};
+
+	memcpy(m.uuid, uuid_a, 16);
+	snprintf(m.name, sizeof(m.name), "probe-vm");
+	return m;
+}
+
+/* A VM_START payload: m's fixed part (argc and args_len from args unless set) + args. */
+static size_t start_msg(uint8_t *buf, struct cp_vm_start m, const char *const *args, int nargs)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < nargs; i++) {
+		memcpy(buf + CP_VM_START_LEN + len, args[i], strlen(args[i]) + 1);
+		len += strlen(args[i]) + 1;
+	}
+	if (!m.argc)
+		m.argc = (uint32_t)nargs;
+	if (!m.args_len)
+		m.args_len = (uint32_t)len;
+	cp_vm_start_put(buf, &m);
+	return CP_VM_START_LEN + len;
+}
+
+#define ARGS(...)                           \
+	(const char *const[]){__VA_ARGS__}, \
+		(int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(char *))
+
+static void start_refused(int fd, struct cp_vm_start m, const char *const *args, int nargs,
+			  int want, const char *needle, const char *what)
+{
+	uint8_t buf[4096];
+	size_t len = start_msg(buf, m, args, nargs);
+
+	expect(fd, CP_VM_START, buf, len, want, needle, what);
+}
+
+static void header_checks(void)
+{
+	char text[CP_ERRTEXT_MAX + 64],
+		http[CP_HDR_LEN + 1] = "GET / HTTP/1.1\r\nHost: pmon\r\n\r\n";
+	uint64_t id;
+	int fd, st;
+
+	fd = conn();
+	id = send_raw(fd, (struct raw){.magic = 0x12345678, .op = CP_VM_FORGET}, uuid_a, 16);
+	st = get_reply(fd, CP_VM_FORGET, id, text, sizeof(text));
+	ok(st == CP_EPROTO, "bad magic: EPROTO (%s)", text);
+	ok(closed(fd), "... and the connection is closed");
+	close(fd);
+
+	fd = conn();
+	ok(send(fd, http, CP_HDR_LEN, MSG_NOSIGNAL) == CP_HDR_LEN, "an HTTP request instead");
+	st = get_reply(fd, get_le16(http + 6), get_le64(http + 8), text, sizeof(text));
+	ok(st == CP_EPROTO && closed(fd), "... gets EPROTO at once and a close (%s)", text);
+	close(fd);
+
+	fd = conn();
+	id = send_raw(fd, (struct raw){.version = 9, .op = CP_VM_FORGET}, uuid_a, 16);
+	st = get_reply(fd, CP_VM_FORGET, id, text, sizeof(text));
+	ok(st == CP_EPROTO && closed(fd), "version 9: EPROTO and a close (%s)", text);
+	close(fd);
+
+	fd = conn();
+	id = send_raw(fd, (struct raw){.reserved = 1, .op = CP_VM_FORGET}, uuid_a, 16);
+	st = get_reply(fd, CP_VM_FORGET, id, text, sizeof(text));
+	ok(st == CP_EPROTO && closed(fd), "reserved header bytes set: EPROTO and a close (%s)",
+	   text);
+	close(fd);
+
+	fd = conn();
+	send_raw(fd,
+		 (struct raw){.op = CP_VM_START, .len_set = true, .len_field = CP_MAX_PAYLOAD + 1},
+		 NULL, 0);
+	ok(closed(fd), "a length over 1 MiB: closed without waiting for it");
+	close(fd);
+
+	fd = conn();
+	send_raw(fd, (struct raw){.op = CP_VM_STOP, .len_set = true, .len_field = CP_VM_STOP_LEN},
+		 uuid_a, 10);
+	shutdown(fd, SHUT_WR);
+	ok(closed(fd), "a payload cut short by the peer: closed");
+	close(fd);
+}
+
+static void start_checks(int fd)
+{
+	struct cp_vm_start m = good_start();
+	uint8_t buf[4096];
+	size_t len;
+
+	len = start_msg(buf, m, ARGS("--kernel", "k.elf"));
+	expect(fd, CP_VM_START, buf, 100, CP_EPROTO, NULL, "VM_START shorter than its fixed part");
+	m.args_len = 100;
+	len = start_msg(buf, m, ARGS("--kernel", "k.elf"));
+	expect(fd, CP_VM_START, buf, len, CP_EPROTO, NULL,
+	       "VM_START whose args_len exceeds the payload");
+	m = good_start();
+	m.argc = 3;
+	start_refused(fd, m, ARGS("--kernel", "k.elf"), CP_EINVAL, "count",
+		      "VM_START with argc 3 for 2 strings");
+	m = good_start();
+	start_refused(fd, m, ARGS("--kernel", "k\x01.elf"), CP_EINVAL, "printable",
+		      "VM_START with a non-printable argument");
+	len = start_msg(buf, good_start(), ARGS("--kernel", "k.elf"));
+	buf[len - 1] = 'x';
+	expect(fd, CP_VM_START, buf, len, CP_EINVAL, NULL, "VM_START whose last string has no NUL");
+	len = start_msg(buf, good_start(), ARGS("--kernel", "k.elf"));
+	buf[120] = 1;
+	expect(fd, CP_VM_START, buf, len, CP_EINVAL, "reserved",
+	       "VM_START with reserved bytes set");
+	m = good_start();
+	memset(m.uuid, 0, 16);
+	start_refused(fd, m, ARGS("--kernel", "k.elf"), CP_EINVAL, "uuid", "VM_START, zero uuid");
+	m = good_start();
+	m.vnode_uid = 0;
+	start_refused(fd, m, ARGS("--kernel", "k.elf"), CP_EINVAL, NULL, "VM_START, vnode id 0");
+	m = good_start();
+	m.domid = 0;
+	start_refused(fd, m, ARGS("--kernel", "k.elf"), CP_EINVAL, NULL, "VM_START, domain id 0");
+	m = good_start();
+	m.vcpus = 0;
+	start_refused(fd, m, ARGS("--kernel", "k.elf"), CP_EINVAL, "vCPUs", "VM_START, 0 vCPUs");
+	m.vcpus = 65;
+	start_refused(fd, m, ARGS("--kernel", "k.elf"), CP_EINVAL, "vCPUs", "VM_START, 65 vCPUs");
+	m = good_start();
+	m.name[0] = 0;
+	start_refused(fd, m, ARGS("--kernel", "k.elf"), CP_EINVAL, "name", "VM_START, empty name");
+
+	m = good_start();
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "--control", "/tmp/x.sock"), CP_EINVAL,
+		      "--control", "VM_START naming --control");
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "--console", "/tmp/c"), CP_EINVAL,
+		      "--console", "VM_START naming --console");
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "--stats", "/tmp/s"), CP_EINVAL, "--stats",
+		      "VM_START naming --stats");
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "--vnode-id", "5"), CP_EINVAL, "--vnode-id",
+		      "VM_START naming --vnode-id");
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "--control=/tmp/x"), CP_EINVAL, "--control",
+		      "VM_START naming --control=PATH");
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "--cont", "/tmp/x"), CP_EINVAL,
+		      "not a lego-vmm option", "VM_START with an abbreviation (--cont)");
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "--bogus"), CP_EINVAL,
+		      "'--bogus' is not a lego-vmm option", "VM_START with an unknown option");
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "-x"), CP_EINVAL, "-x",
+		      "VM_START with an unknown short option");
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "--mem"), CP_EINVAL, "needs a value",
+		      "VM_START with an option missing its value");
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "--no-rma=1"), CP_EINVAL, "no value",
+		      "VM_START with a value for a flag");
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "extra"), CP_EINVAL, "unexpected argument",
+		      "VM_START with a positional argument");
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "--"), CP_EINVAL, "--",
+		      "VM_START with a bare --");
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "--help"), CP_EINVAL, "--help",
+		      "VM_START with --help");
+	start_refused(fd, m, ARGS("--mem", "16M"), CP_EINVAL, "--kernel",
+		      "VM_START without --kernel");
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "--cpus", "4"), CP_EINVAL, "--cpus",
+		      "VM_START whose --cpus differs from its vcpus");
+	start_refused(fd, m, ARGS(), CP_EINVAL, "--kernel", "VM_START with no arguments");
+	m.vcpus = 64;
+	start_refused(fd, m, ARGS("-k", "k.elf", "-m16M", "--cpus=64", "-vq"), CP_ENOSPC, "cores",
+		      "VM_START for 64 vCPUs");
+	m = good_start();
+	m.excache_bytes = 1ULL << 50;
+	start_refused(fd, m, ARGS("--kernel", "k.elf", "--mem", "16M"), CP_ENOSPC, "memory",
+		      "VM_START for a 1 PiB ExCache");
+}
+
+static void vm_op_checks(int fd)
+{
+	uint8_t buf[64];
+
+	cp_vm_stop_put(buf, &(struct cp_vm_stop){.mode = CP_STOP_FORCE, .grace_ms = 100});
+	memcpy(buf, uuid_a, 16);
+	expect(fd, CP_VM_STOP, buf, CP_VM_STOP_LEN, CP_ENOENT, "no vNode",
+	       "VM_STOP of an unknown uuid");
+	expect(fd, CP_VM_STOP, buf, 10, CP_EPROTO, NULL, "VM_STOP of 10 bytes");
+	put_le32(buf + 16, 2);
+	expect(fd, CP_VM_STOP, buf, CP_VM_STOP_LEN, CP_EINVAL, "mode", "VM_STOP mode 2");
+	put_le32(buf + 16, 0);
+	put_le32(buf + 20, 600001);
+	expect(fd, CP_VM_STOP, buf, CP_VM_STOP_LEN, CP_EINVAL, "grace", "VM_STOP grace > 10 min");
+
+	cp_vm_ctl_put(buf, &(struct cp_vm_ctl){.cmd = "stats"});
+	memcpy(buf, uuid_a, 16);
+	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LEN, CP_ENOENT, "no vNode",
+	       "VM_CTL of an unknown uuid");
+	cp_vm_ctl_put(buf, &(struct cp_vm_ctl){.cmd = "STATS"});
+	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LEN, CP_EINVAL, NULL,
+	       "VM_CTL with an uppercase command");
+	cp_vm_ctl_put(buf, &(struct cp_vm_ctl){.cmd = ""});
+	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LEN, CP_EINVAL, NULL, "VM_CTL with an empty command");
+	cp_vm_ctl_put(buf, &(struct cp_vm_ctl){.cmd = "stats\n"});
+	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LEN, CP_EINVAL, NULL, "VM_CTL with a newline in it");
+
+	cp_vm_console_put(buf, &(struct cp_vm_console){.max = 100});
+	memcpy(buf, uuid_a, 16);
+	expect(fd, CP_VM_CONSOLE, buf, CP_VM_CONSOLE_LEN, CP_ENOENT, "no vNode",
+	       "VM_CONSOLE of an unknown uuid");
+	put_le32(buf + 24, 0);
+	expect(fd, CP_VM_CONSOLE, buf, CP_VM_CONSOLE_LEN, CP_EINVAL, NULL, "VM_CONSOLE max 0");
+	put_le32(buf + 24, CP_CONSOLE_MAX + 1);
+	expect(fd, CP_VM_CONSOLE, buf, CP_VM_CONSOLE_LEN, CP_EINVAL, NULL,
+	       "VM_CONSOLE max 64 KiB + 1");
+	put_le32(buf + 24, 100);
+	put_le32(buf + 28, 1);
+	expect(fd, CP_VM_CONSOLE, buf, CP_VM_CONSOLE_LEN, CP_EINVAL, "reserved",
+	       "VM_CONSOLE with its reserved field set");
+
+	expect(fd, CP_VM_FORGET, uuid_a, 16, CP_ENOENT, "no vNode", "VM_FORGET of an unknown uuid");
+	expect(fd, CP_VM_FORGET, buf, 17, CP_EPROTO, NULL, "VM_FORGET of 17 bytes");
+}
+
+static int malformed(int argc, char **argv)
+{
+	char text[CP_ERRTEXT_MAX + 64];
+	int fd, st, fds[20];
+	uint64_t id;
+
+	if (argc != 1) {
+		fprintf(stderr, "usage: cluster_probe malformed HOST:PORT\n");
+		return EXIT_USAGE;
+	}
+	target = argv[0];
+	header_checks();
+
+	fd = conn();
+	expect(fd, 99, NULL, 0, CP_EBADOP, "not served", "op 99");
+	expect(fd, CP_REGISTER, NULL, 0, CP_EBADOP, "REGISTER", "REGISTER (a controld op)");
+	expect(fd, CP_QUERY, NULL, 0, CP_EBADOP, NULL, "QUERY (a controld op)");
+	expect(fd, CP_VM_FORGET | CP_REPLY, uuid_a, 16, CP_EBADOP, NULL,
+	       "a reply sent as a request");
+	id = send_raw(fd, (struct raw){.op = CP_VM_FORGET, .status = 3}, uuid_a, 16);
+	st = get_reply(fd, CP_VM_FORGET, id, text, sizeof(text));
+	ok(st == CP_EPROTO, "a request carrying a status: EPROTO (%s)", text);
+	start_checks(fd);
+	vm_op_checks(fd);
+	expect(fd, CP_VM_FORGET, uuid_a, 16, CP_ENOENT, NULL,
+	       "after all that, the same connection still serves");
+	close(fd);
+
+	for (int i = 0; i < 20; i++)
+		fds[i] = conn();
+	st = 0;
+	for (int i = 0; i < 20; i++) {
+		id = send_raw(fds[i], (struct raw){.op = CP_VM_FORGET}, uuid_a, 16);
+		st += get_reply(fds[i], CP_VM_FORGET, id, text, sizeof(text)) == CP_ENOENT;
+		close(fds[i]);
+	}
+	ok(st == 20, "20 connections at once are each answered (%d)", st);
+	printf("1..%d\n", tests);
+	return failed ? 1 : 0;
+}
+
+/* ---- single requests ----------------------------------------------------------------- */
+
+/* The call's status; prints the error. */
+static int call(uint16_t op, const void *req, size_t len, uint8_t **reply, size_t *rlen)
+{
+	char err[CP_ERRTEXT_MAX + 128];
+	int fd = cio_connect(target, TIMEOUT_MS, err, sizeof(err)), rc;
+
+	if (fd < 0) {
+		fprintf(stderr, "cluster_probe: %s\n", err);
+		exit(EXIT_FAILED);
+	}
+	rc = cio_call(fd, op, req, len, reply, rlen, TIMEOUT_MS, err, sizeof(err));
+	close(fd);
+	if (rc < 0) {
+		fprintf(stderr, "cluster_probe: %s\n", err);
+		exit(EXIT_FAILED);
+	}
+	if (rc)
+		printf("error %s: %s\n", cp_status_name((uint32_t)rc), err);
+	return rc;
+}
+
+static uint64_t num(const char *s, uint64_t max)
+{
+	uint64_t v;
+
+	if (parse_uint(s, 0, max, &v) && parse_size(s, &v)) {
+		fprintf(stderr, "cluster_probe: '%s' is not a number\n", s);
+		exit(EXIT_USAGE);
+	}
+	return v;
+}
+
+static void uuid_arg(const char *s, uint8_t u[16])
+{
+	if (parse_uuid(s, u)) {
+		fprintf(stderr, "cluster_probe: '%s' is not a uuid\n", s);
+		exit(EXIT_USAGE);
+	}
+}
+
+static int single(const char *cmd, int argc, char **argv)
+{
+	uint8_t buf[CP_VM_START_LEN + CP_ARGS_MAX], *r = NULL;
+	size_t rlen = 0, len = 0;
+	int rc;
+
+	if (!strcmp(cmd, "start") && argc >= 7) {
+		struct cp_vm_start m = {.domid = (int32_t)num(argv[3], INT32_MAX),
+					.vnode_uid = num(argv[4], UINT64_MAX),
+					.vcpus = (uint32_t)num(argv[5], UINT32_MAX),
+					.excache_bytes = num(argv[6], UINT64_MAX)};
+
+		uuid_arg(argv[1], m.uuid);
+		snprintf(m.name, sizeof(m.name), "%s", argv[2]);
+		for (int i = 7; i < argc; i++) {
+			size_t n = strlen(argv[i]) + 1;
+
+			if (len + n > CP_ARGS_MAX)
+				return EXIT_USAGE;
+			memcpy(buf + CP_VM_START_LEN + len, argv[i], n);
+			len += n;
+		}
+		m.argc = (uint32_t)(argc - 7);
+		m.args_len = (uint32_t)len;
+		cp_vm_start_put(buf, &m);
+		rc = call(CP_VM_START, buf, CP_VM_START_LEN + len, &r, &rlen);
+		if (!rc)
+			printf("pid %u\n", rlen == 4 ? get_le32(r) : 0);
+	} else if (!strcmp(cmd, "stop") && (argc == 3 || argc == 4) &&
+		   (!strcmp(argv[2], "graceful") || !strcmp(argv[2], "force"))) {
+		struct cp_vm_stop m = {
+			.mode = strcmp(argv[2], "force") ? CP_STOP_GRACEFUL : CP_STOP_FORCE,
+			.grace_ms = argc == 4 ? (uint32_t)num(argv[3], 600000) : 5000};
+
+		uuid_arg(argv[1], m.uuid);
+		cp_vm_stop_put(buf, &m);
+		rc = call(CP_VM_STOP, buf, CP_VM_STOP_LEN, NULL, NULL);
+		if (!rc)
+			printf("ok\n");
+	} else if (!strcmp(cmd, "ctl") && argc == 3) {
+		struct cp_vm_ctl m;
+
+		uuid_arg(argv[1], m.uuid);
+		snprintf(m.cmd, sizeof(m.cmd), "%s", argv[2]);
+		cp_vm_ctl_put(buf, &m);
+		rc = call(CP_VM_CTL, buf, CP_VM_CTL_LEN, &r, &rlen);
+		if (!rc)
+			printf("%.*s\n", (int)rlen, r ? (char *)r : "");
+	} else if (!strcmp(cmd, "console") && argc >= 2 && argc <= 4) {
+		struct cp_vm_console m = {.offset = argc > 2 ? num(argv[2], UINT64_MAX) : 0,
+					  .max = argc > 3 ? (uint32_t)num(argv[3], UINT32_MAX)
+							  : CP_CONSOLE_MAX};
+		struct cp_vm_console_reply cr;
+
+		uuid_arg(argv[1], m.uuid);
+		cp_vm_console_put(buf, &m);
+		rc = call(CP_VM_CONSOLE, buf, CP_VM_CONSOLE_LEN, &r, &rlen);
+		if (!rc && cp_vm_console_reply_get(r, rlen, &cr)) {
+			printf("bad console reply\n");
+			rc = EXIT_FAILED;
+		} else if (!rc) {
+			printf("offset=%llu state=%s len=%zu\n", (unsigned long long)cr.offset,
+			       state_name(cr.state), rlen - CP_VM_CONSOLE_REPLY_LEN);
+			fwrite(r + CP_VM_CONSOLE_REPLY_LEN, 1, rlen - CP_VM_CONSOLE_REPLY_LEN,
+			       stdout);
+		}
+	} else if (!strcmp(cmd, "forget") && argc == 2) {
+		uuid_arg(argv[1], buf);
+		rc = call(CP_VM_FORGET, buf, 16, NULL, NULL);
+		if (!rc)
+			printf("ok\n");
+	} else {
+		fprintf(stderr,
+			"cluster_probe %s: wrong arguments (see the top of "
+			"tests/tools/cluster_probe.c)\n",
+			cmd);
+		return EXIT_USAGE;
+	}
+	free(r);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 2 && !strcmp(argv[1], "controld-stub"))
+		return controld_stub(argc - 2, argv + 2);
+	if (argc >= 2 && !strcmp(argv[1], "malformed"))
+		return malformed(argc - 2, argv + 2);
+	if (argc >= 3) {
+		target = argv[2];
+		return single(argv[1], argc - 2, argv + 2);
+	}
+	fprintf(stderr, "usage: cluster_probe controld-stub|malformed|start|stop|ctl|console|"
+			"forget ... (see the top of tests/tools/cluster_probe.c)\n");
+	return EXIT_USAGE;
+}
