@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster_io.h"
 #include "controld_registry.h"
 #include "controld_vnode.h"
 #include "domain_xml.h"
@@ -110,21 +111,6 @@ struct args {
 	bool has_dom;
 };
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int read_all(int fd, uint8_t *p, size_t n)
 {
 	while (n) {
@@ -147,7 +133,7 @@ static int send_packet(struct client *cl, const struct xdr_out *o)
 	if (o->err)
 		return -1;
 	pthread_mutex_lock(&cl->write_lock);
-	rc = write_all(cl->fd, o->p, o->len);
+	rc = cio_write_all(cl->fd, o->p, o->len);
 	pthread_mutex_unlock(&cl->write_lock);
 	return rc;
 }

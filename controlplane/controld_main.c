@@ -20,6 +20,7 @@
 #include "controld_registry.h"
 #include "controld_vnode.h"
 #include "fab_server.h"
+#include "fabric.h"
 #include "log.h"
 #include "parse.h"
 
@@ -202,6 +203,8 @@ int main(int argc, char **argv)
 		return bad_usage("%s", "give --socket PATH");
 	if (strlen(sock_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return bad_usage("socket path '%s' is too long", sock_path);
+	if (!vo.provider)
+		vo.provider = fab_default_provider();
 	vn_configure(&vo);
 
 	/* Signals go to this thread only (sigwait below), before any thread starts. */

@@ -105,8 +105,10 @@ int cio_listen(const char *hostport, char *port, size_t plen, char *err, size_t 
 	return fd;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+int cio_write_all(int fd, const void *buf, size_t n)
 {
+	const uint8_t *p = buf;
+
 	while (n) {
 		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
 
@@ -133,7 +135,7 @@ int cio_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payl
 					     .status = status,
 					     .len = (uint32_t)len});
 	if (len == 0)
-		return write_all(fd, hdr, sizeof(hdr));
+		return cio_write_all(fd, hdr, sizeof(hdr));
 	/* One segment for small messages: two writes would cost a round trip with Nagle off
 	 * on some stacks. */
 	if (len <= 4096) {
@@ -141,9 +143,9 @@ int cio_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payl
 
 		memcpy(buf, hdr, sizeof(hdr));
 		memcpy(buf + CP_HDR_LEN, payload, len);
-		return write_all(fd, buf, CP_HDR_LEN + len);
+		return cio_write_all(fd, buf, CP_HDR_LEN + len);
 	}
-	return write_all(fd, hdr, sizeof(hdr)) || write_all(fd, payload, len) ? -1 : 0;
+	return cio_write_all(fd, hdr, sizeof(hdr)) || cio_write_all(fd, payload, len) ? -1 : 0;
 }
 
 int cio_send_error(int fd, const struct wire_hdr *h, uint32_t status, const char *fmt, ...)
