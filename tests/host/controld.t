@@ -7,13 +7,14 @@
 . "$(dirname "$0")/../lib/tap.sh"
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 44
+plan 45
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
 trap 'server_kill_all; rm -rf "$TAP_TMP"' EXIT
 
-controld_start
+TCP_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+controld_start --libvirt-tcp "127.0.0.1:$TCP_PORT"
 ok "[ -S '$LIBVIRT_SOCK' ] && [ -n '$CONTROLD_PORT' ]" "lego-controld listens (libvirt socket, cluster port)"
 pmon_start host-a --cores 3 --memory 512M
 cluster_mmon mem-a 256M
@@ -22,6 +23,8 @@ U=$LIBVIRT_URI
 vsh() { timeout 20 virsh -c "$U" "$@" 2>&1; }
 
 is "$(vsh hostname)" "$(hostname)" "virsh hostname"
+is "$(timeout 20 virsh -c "lego+tcp://127.0.0.1:$TCP_PORT/system" hostname 2>&1)" "$(hostname)" \
+	"virsh over TCP (--libvirt-tcp)"
 like "$(vsh version)" "Running hypervisor: LEGO 0\\.1\\.0" "virsh version names the hypervisor"
 info=$(vsh nodeinfo)
 like "$info" "CPU\\(s\\): +3" "virsh nodeinfo: the cluster's processor cores"
