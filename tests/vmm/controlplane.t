@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# controlplane.t: vNodes managed with Debian's real virsh and python3-libvirt through
+# lego-controld, on a local cluster of 2 lego-pmon processor hosts, 2 lego-mmon memory
+# servers and 1 lego-smon storage server: define -> start (GPM host, GMM vRegions on both
+# memory servers, GSM disk) -> the guest runs memtest and blktest with most of its RAM
+# remote -> dominfo, dommemstat, legoctl's vRegion map -> suspend/resume -> lego-controld
+# killed -9 and restarted while the vNode runs (still running, listed, destroyable) ->
+# destroy -> undefine; then the same flow through python3-libvirt with the console stream.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$REPO/tests/lib/kvm.sh"
+kvm_require "$0" "$@"
+GUEST=$BUILD/images/lego-guest.elf
+CTL=$BUILD/asan/bin/legoctl
+tap_tmpdir
+plan 44
+
+. "$REPO/tests/lib/servers.sh"
+. "$REPO/tests/lib/cluster.sh"
+trap 'server_kill_all; pkill -9 -f "lego-vmm.*$TAP_TMP" 2>/dev/null; rm -rf "$TAP_TMP"' EXIT
+
+controld_start --region-size 8M --stop-grace-ms 3000
+ok "[ -n '$CONTROLD_PORT' ]" "lego-controld listening (cluster port $CONTROLD_PORT)"
+pmon_start host-a --cores 2 --memory 256M
+pmon_start host-b --cores 2 --memory 256M
+cluster_mmon mem-a 128M
+cluster_mmon mem-b 128M
+mkdir -p "$TAP_TMP/vols"
+cluster_smon stor-a "$TAP_TMP/vols"
+SP=$SMON_PORT
+ok "wait_alive 5" "2 processor hosts, 2 memory servers and 1 storage server registered"
+comps=$("$CTL" -c "$CONTROLD" components)
+like "$comps" "pmon +host-a .* up +0/2 " "legoctl components: host-a up with 0 of 2 cores used"
+"$CTL" --smon "127.0.0.1:$SP" volume create disk1 8M >/dev/null
+"$CTL" --smon "127.0.0.1:$SP" volume create disk2 8M >/dev/null
+
+domxml() { # name volume idle
+	cat <<EOF
+<domain type='lego'>
+  <name>$1</name>
+  <memory unit='MiB'>32</memory>
+  <vcpu>1</vcpu>
+  <os><type>hvm</type><kernel>$GUEST</kernel>
+    <cmdline>run=memtest,blktest memtest.mode=zipf memtest.size=8M memtest.ops=4000 blktest.size=1M idle=$3</cmdline></os>
+  <devices>
+    <disk type='network' device='disk'>
+      <source protocol='lego' name='$2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+  <metadata>
+    <lego:vnode xmlns:lego='https://lego.dev/xmlns/vnode/1'>
+      <lego:excache unit='MiB'>4</lego:excache>
+    </lego:vnode>
+  </metadata>
+</domain>
+EOF
+}
+
+console_of() { # uuid: the guest console as its processor host keeps it
+	cat "$TAP_TMP"/pmon-*/"$1".console 2>/dev/null
+}
+
+wait_console() { # uuid regex seconds
+	local end=$((SECONDS + $3))
+	while [ $SECONDS -lt $end ]; do
+		console_of "$1" | grep -Eq "$2" && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+# ---- virsh ---------------------------------------------------------------------------
+domxml vn1 disk1 600 >"$TAP_TMP/vn1.xml"
+out=$(lvirsh define "$TAP_TMP/vn1.xml" 2>&1)
+like "$out" "Domain 'vn1' defined" "virsh define"
+like "$(lvirsh list --all)" "-\s+vn1\s+shut off" "virsh list --all: vn1 shut off"
+uuid=$(lvirsh domuuid vn1)
+out=$(lvirsh start vn1 2>&1)
+like "$out" "Domain 'vn1' started" "virsh start"
+id=$(lvirsh domid vn1)
+ok "[ '$id' -ge 1 ]" "the running vNode has a domain id ($id)"
+is "$(lvirsh domstate vn1)" "running" "virsh domstate: running"
+wait_console "$uuid" 'lego-guest: idle' 400
+rc=$?
+ok "[ $rc = 0 ]" "the guest ran its workloads (console via its processor host)"
+[ $rc = 0 ] || diag "$(console_of "$uuid" | tail -n 5)" "$(tail -n 8 "$TAP_TMP"/pmon-*/*.log "$TAP_TMP"/controld.log)"
+con=$(console_of "$uuid")
+like "$con" "RESULT memtest-zipf PASS .*errors=0" "memtest (zipfian, 8 MiB) passed with an ExCache of 4 MiB of 32 (the rest remote)"
+like "$con" "RESULT blktest PASS .*errors=0 .*id=lego-disk1" "blktest passed on the volume the GSM found"
+info=$(lvirsh dominfo vn1)
+like "$info" "State: +running" "virsh dominfo: running"
+like "$info" "Max memory: +32768 KiB" "virsh dominfo: memory from the definition"
+cpu=$(printf '%s\n' "$info" | sed -n 's/^CPU time: *\([0-9.]*\)s/\1/p')
+ok "awk 'BEGIN{exit !($cpu > 0)}'" "virsh dominfo: CPU time ${cpu}s from the vCPU threads"
+mem=$(lvirsh dommemstat vn1)
+like "$mem" "actual 32768" "dommemstat actual: the RAM size"
+major=$(printf '%s\n' "$mem" | awk '$1 == "major_fault" {print $2}')
+out_kib=$(printf '%s\n' "$mem" | awk '$1 == "swap_out" {print $2}')
+rss=$(printf '%s\n' "$mem" | awk '$1 == "rss" {print $2}')
+ok "[ '${major:-0}' -gt 0 ] && [ '${out_kib:-0}' -gt 0 ]" \
+	"dommemstat: remote fetches as major_fault ($major), write-backs as swap_out ($out_kib KiB)"
+ok "[ '${rss:-99999}' -le 4096 ]" "dommemstat rss: ExCache-resident memory ($rss KiB) within 4 MiB"
+js=$("$CTL" -c "$CONTROLD" --json vnode vn1)
+like "$js" '"server": "mem-a".*"server": "mem-b"|"server": "mem-b".*"server": "mem-a"' \
+	"legoctl vnode: the GMM spread the 8 MiB vRegions over both memory servers"
+like "$js" '"host": "host-a"' "legoctl vnode: the GPM placed it on host-a (most free cores)"
+like "$js" "\"smon://127.0.0.1:$SP/disk1\"" "legoctl vnode: the disk on the storage server holding it"
+like "$js" '"vmm": \{"vnode": [0-9]+.*"remote_fetches": [1-9]' "legoctl vnode: the VMM's fault statistics"
+lvirsh suspend vn1 >/dev/null 2>&1
+is "$(lvirsh domstate vn1)" "paused" "virsh suspend: paused"
+lvirsh resume vn1 >/dev/null 2>&1
+is "$(lvirsh domstate vn1)" "running" "virsh resume: running again"
+out=$(lvirsh start vn1 2>&1)
+like "$out" "already running|is already active" "starting it twice is refused"
+
+# lego-controld dies and comes back: the vNode keeps running where it was.
+kill -9 "$CONTROLD_PID"
+wait "$CONTROLD_PID" 2>/dev/null
+vmm_pids=$(pgrep -f "lego-vmm.*$TAP_TMP" | wc -l)
+is "$vmm_pids" "1" "lego-controld killed -9: the VMM still runs"
+controld_start --region-size 8M --stop-grace-ms 3000
+ok "wait_alive 5" "restarted on the same port: every component registered again"
+like "$(lvirsh list --all)" "^\s*$id\s+vn1\s+running" "after the restart vn1 is listed running with id $id"
+like "$("$CTL" -c "$CONTROLD" vnodes)" "vn1 +$id +running +host-a" "legoctl vnodes: confirmed on host-a"
+out=$(lvirsh destroy vn1 2>&1)
+like "$out" "Domain 'vn1' destroyed" "virsh destroy after the restart"
+is "$(lvirsh domstate vn1 --reason)" "shut off (destroyed)" "domstate --reason: shut off (destroyed)"
+is "$(pgrep -f "lego-vmm.*$TAP_TMP" | wc -l)" "0" "the VMM is gone"
+out=$(lvirsh undefine vn1 2>&1)
+like "$out" "Domain 'vn1' has been undefined" "virsh undefine"
+is "$(lvirsh list --all --name | grep -c .)" "0" "nothing is defined any more"
+
+# ---- python3-libvirt -----------------------------------------------------------------
+domxml vn2 disk2 600 >"$TAP_TMP/vn2.xml"
+domxml vn3 disk1 0 >"$TAP_TMP/vn3.xml"
+cat >"$TAP_TMP/flow.py" <<'EOF'
+import sys, time, libvirt
+uri, xml2, xml3 = sys.argv[1], open(sys.argv[2]).read(), open(sys.argv[3]).read()
+conn = libvirt.open(uri)
+print("type", conn.getType())
+dom = conn.defineXML(xml2)
+dom.create()
+print("state", dom.state()[0], "id", dom.ID())
+st = conn.newStream(0)
+dom.openConsole(None, st, 0)
+text, deadline = b"", time.time() + 600
+while b"lego-guest: idle" not in text and time.time() < deadline:
+    d = st.recv(4096)
+    if not d:
+        break
+    text += d
+st.abort()
+print("console", "memtest-pass" if b"RESULT memtest-zipf PASS" in text else "memtest-missing",
+      "blktest-pass" if b"RESULT blktest PASS" in text else "blktest-missing")
+info = dom.info()
+print("info state", info[0], "maxmem", info[1], "vcpus", info[3])
+ms = dom.memoryStats()
+print("memstats major", ms.get("major_fault", -1), "rss", ms.get("rss", -1))
+# A second vNode while the first runs: the GPM puts it on the other host; it runs to
+# the end and its console stream ends there.
+dom3 = conn.defineXML(xml3)
+dom3.create()
+st3 = conn.newStream(0)
+dom3.openConsole(None, st3, 0)
+t3 = b""
+while True:
+    d = st3.recv(4096)
+    if not d:
+        break
+    t3 += d
+st3.finish()
+for _ in range(100):
+    if dom3.state()[0] == libvirt.VIR_DOMAIN_SHUTOFF:
+        break
+    time.sleep(0.1)
+print("vn3", "all-passed" if b"lego-guest: all passed" in t3 else "not-passed",
+      "state", dom3.state()[0], "reason", dom3.state()[1])
+dom.destroy()
+print("destroyed state", dom.state()[0])
+dom.undefine()
+dom3.undefine()
+try:
+    conn.lookupByName("vn2")
+    print("lookup found")
+except libvirt.libvirtError as e:
+    print("lookup code", e.get_error_code())
+try:
+    conn.getCapabilities()
+except libvirt.libvirtError as e:
+    print("unsupported code", e.get_error_code())
+conn.close()
+EOF
+py=$(/usr/bin/python3 "$TAP_TMP/flow.py" "$LIBVIRT_URI" "$TAP_TMP/vn2.xml" "$TAP_TMP/vn3.xml" 2>&1)
+diag "$py"
+like "$py" "type LEGO" "python3-libvirt: connection type LEGO"
+like "$py" "state 1 id [0-9]+" "python: defineXML + create: running"
+like "$py" "console memtest-pass blktest-pass" "python: console stream carries the guest's results"
+like "$py" "info state 1 maxmem 32768 .*vcpus 1" "python: info()"
+like "$py" "memstats major [1-9][0-9]* rss [0-9]+" "python: memoryStats() with remote fetches"
+like "$py" "vn3 all-passed state 5 reason 1" "python: a second vNode runs to the end: shut off (shutdown), stream ended"
+like "$py" "destroyed state 5" "python: destroy"
+like "$py" "lookup code 42" "python: undefined vNode: VIR_ERR_NO_DOMAIN"
+like "$py" "unsupported code 3" "python: an unimplemented call is VIR_ERR_NO_SUPPORT"
+like "$(grep -h 'started vNode' "$TAP_TMP"/host-b.log)" "vn3" "the GPM put the second concurrent vNode on host-b"
+logs=$(cat "$TAP_TMP"/*.log "$TAP_TMP"/pmon-*/*.log 2>/dev/null)
+unlike "$logs" "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "no sanitizer report from any daemon or VMM"
+done_testing
