@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# demo.sh: make demo: boot one vNode whose RAM lives on two memory servers and whose disk is a
-# volume on a storage server (a zipfian memtest over 40 MiB and blktest on 2 vCPUs, ExCache a
-# quarter of its RAM), explain what happened.
+# demo.sh: make demo: a local lego cluster (lego-controld, a lego-pmon processor host, two
+# lego-mmon memory servers, a lego-smon storage server) and one vNode managed with Debian's
+# virsh: define, start, its console, dominfo, dommemstat, the vRegion map, destroy,
+# undefine. The guest runs a zipfian memtest over 40 MiB with an ExCache of 16 MiB (the
+# rest of its RAM on the memory servers) and a blktest on its volume.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$REPO/build}
@@ -9,8 +11,8 @@ export BUILD
 . "$REPO/tests/lib/kvm.sh"
 
 if [ "${LEGO_IN_TESTBED:-0}" != 1 ]; then
-	echo "== lego demo: one vNode booted by lego-vmm, its memory on two lego-mmon servers,"
-	echo "   its disk on a lego-smon storage server"
+	echo "== lego demo: a vNode defined and started with virsh through lego-controld; its"
+	echo "   memory on two lego-mmon servers, its disk on a lego-smon storage server"
 	if ! kvm_usable || ! kvm_hw; then
 		echo "   This machine has no usable hardware KVM (no VT-x/AMD-V; a PVM /dev/kvm would"
 		echo "   run the guest under instruction emulation)."
@@ -20,72 +22,91 @@ if [ "${LEGO_IN_TESTBED:-0}" != 1 ]; then
 fi
 kvm_require "$0" "$@"
 
-VMM=$BUILD/release/bin/lego-vmm
-MMON=$BUILD/release/bin/lego-mmon
-SMON=$BUILD/release/bin/lego-smon
-CTL=$BUILD/release/bin/legoctl
+B=$BUILD/release/bin
 GUEST=$BUILD/images/lego-guest.elf
-work=$BUILD/demo
-mkdir -p "$work"
-rm -rf "$work/volumes" "$work"/*.port
+# Sockets cannot live on the test bed's shared file system: run in /tmp, keep the logs.
+work=$(mktemp -d /tmp/lego-demo.XXXXXX)
+keep=$BUILD/demo
+export TAP_TMP=$work CONTROLD_BIN=$B/lego-controld PMON_BIN=$B/lego-pmon MMON=$B/lego-mmon \
+	SMON=$B/lego-smon LEGOCTL_BIN=$B/legoctl
+. "$REPO/tests/lib/servers.sh"
+. "$REPO/tests/lib/cluster.sh"
+trap 'set +e; server_kill_all; rm -rf "$keep"; cp -r "$work" "$keep" 2>/dev/null; rm -rf "$work"' EXIT
+run() { # show a command, then run it
+	echo "\$ $*"
+	"$@"
+}
 
-# Two memory servers on loopback, each picking a free port.
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true' EXIT
-for m in mm1 mm2; do
-	echo "== lego-mmon --name $m --pool 512M --listen 127.0.0.1:0"
-	"$MMON" --name $m --pool 512M --listen 127.0.0.1:0 --port-file "$work/$m.port" \
-		2>"$work/$m.log" &
-	pids+=($!)
-done
-echo "== lego-smon --name st1 --dir $work/volumes --listen 127.0.0.1:0"
-"$SMON" --name st1 --dir "$work/volumes" --listen 127.0.0.1:0 --port-file "$work/st1.port" \
-	2>"$work/st1.log" &
-pids+=($!)
-for _ in $(seq 100); do
-	[ -s "$work/mm1.port" ] && [ -s "$work/mm2.port" ] && [ -s "$work/st1.port" ] && break
-	sleep 0.1
-done
-echo "== legoctl volume create demo-disk 64M"
-"$CTL" --smon "127.0.0.1:$(cat "$work/st1.port")" volume create demo-disk 64M
+echo "== the cluster: lego-controld, then every component joins its cluster port"
+controld_start --region-size 16M
+[ -n "$CONTROLD_PORT" ] || { cat "$work/controld.log"; exit 1; }
+pmon_start host-a --cores 2 --memory 1G
+cluster_mmon mem-a 256M
+cluster_mmon mem-b 256M
+cluster_smon stor-a "$work/volumes"
+wait_alive 4 || { cat "$work"/*.log; exit 1; }
+run "$B/legoctl" -c "$CONTROLD" components
+run "$B/legoctl" --smon "127.0.0.1:$SMON_PORT" volume create demo-disk 64M
 
-args=(--kernel "$GUEST" --mem 64M --cpus 2 --disk "smon://127.0.0.1:$(cat "$work/st1.port")/demo-disk"
-	--stats "$work/stats.json"
-	--mmon "127.0.0.1:$(cat "$work/mm1.port")" --mmon "127.0.0.1:$(cat "$work/mm2.port")"
-	--region-size 16M --cache 16M
-	--append "run=memtest,blktest memtest.mode=zipf memtest.size=40M memtest.ops=40000 blktest.size=4M")
-echo "== lego-vmm ${args[*]}"
-echo "-- guest console --"
-set +e
-"$VMM" "${args[@]}" 2>"$work/vmm.log" | tee "$work/console.log"
-status=${PIPESTATUS[0]}
-set -e
-echo "-- lego-vmm log --"
-cat "$work/vmm.log"
-kill -TERM "${pids[@]}"
-wait "${pids[@]}" 2>/dev/null || true
-echo "-- memory and storage server logs --"
-cat "$work/mm1.log" "$work/mm2.log" "$work/st1.log"
-echo "-- what happened --"
-echo "guest image:      $GUEST ($(stat -c %s "$GUEST") bytes, entered directly in 64-bit mode)"
-echo "vNode:            2 vCPUs, 64 MiB RAM in 4 vRegions on 2 memory servers, ExCache 16 MiB,"
-echo "                  virtio-blk disk: volume demo-disk (64 MiB) on storage server st1, a sparse"
-echo "                  file in $work/volumes ($(du -k "$work/volumes/demo-disk" | cut -f1) KiB written)"
-grep '^RESULT' "$work/console.log" | sed 's/^/guest result:     /' || true
-if [ -s "$work/stats.json" ]; then
-	/usr/bin/python3 - "$work/stats.json" <<'PY'
-import json, sys
-s = json.load(open(sys.argv[1]))
-print(f"run time:         {s['run_ms']:.0f} ms, {s['exits_io']} port-I/O and {s['exits_mmio']} MMIO exits")
-print(f"memory:           VMM RSS {s['rss_kib'] / 1024:.1f} MiB, of which resident guest RAM {s['guest_resident_kib'] / 1024:.1f} MiB")
-p = s.get("pager")
-if p:
-    mib = 1024 * 1024
-    print(f"remote memory:    {p['faults']} page faults served; {p['pages_fetched']} pages fetched from the servers in {p['remote_fetches']} requests,")
-    print(f"                  {p['zero_fills']} never-written pages zero-filled locally, {p['evictions']} evictions, {p['writebacks']} pages written back")
-    print(f"                  ({p['bytes_in'] / mib:.1f} MiB in, {p['bytes_out'] / mib:.1f} MiB out); fault service p50 {p['fault_p50_us']:.0f} us, p99 {p['fault_p99_us']:.0f} us")
-    print(f"                  resident at exit: {p['resident_pages']} pages of an ExCache of {p['cache_pages']}")
+cat >"$work/demo.xml" <<EOF
+<domain type='lego'>
+  <name>demo</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>2</vcpu>
+  <os>
+    <type>hvm</type>
+    <kernel>$GUEST</kernel>
+    <cmdline>run=memtest,blktest memtest.mode=zipf memtest.size=40M memtest.ops=40000 blktest.size=4M idle=600</cmdline>
+  </os>
+  <devices>
+    <disk type='network' device='disk'>
+      <source protocol='lego' name='demo-disk'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+  </devices>
+  <metadata>
+    <lego:vnode xmlns:lego='https://lego.dev/xmlns/vnode/1'>
+      <lego:excache unit='MiB'>16</lego:excache>
+    </lego:vnode>
+  </metadata>
+</domain>
+EOF
+echo "== the vNode's domain XML (kept as $keep/demo.xml)"
+cat "$work/demo.xml"
+V=(virsh -c "$LIBVIRT_URI")
+run "${V[@]}" define "$work/demo.xml"
+run "${V[@]}" start demo
+run "${V[@]}" list --all
+run "$B/legoctl" -c "$CONTROLD" vnode demo
+echo "== the guest console, streamed through lego-controld (virsh console's procedure)"
+/usr/bin/python3 - "$LIBVIRT_URI" "$work/console.log" <<'PY'
+import sys, libvirt
+conn = libvirt.open(sys.argv[1])
+st = conn.newStream(0)
+conn.lookupByName("demo").openConsole(None, st, 0)
+text = b""
+while b"lego-guest: idle" not in text:
+    d = st.recv(4096)
+    if not d:
+        break
+    text += d
+    sys.stdout.write(d.decode(errors="replace"))
+    sys.stdout.flush()
+st.abort()
+open(sys.argv[2], "wb").write(text)
 PY
-fi
-echo "exit status:      $status (the value the guest wrote to its debug-exit port)"
-exit "$status"
+run "${V[@]}" dominfo demo
+run "${V[@]}" dommemstat demo
+run "$B/legoctl" -c "$CONTROLD" vnode demo
+run "${V[@]}" destroy demo
+run "${V[@]}" domstate demo --reason
+run "${V[@]}" undefine demo
+echo "-- what happened --"
+echo "control plane:    lego-controld placed the vNode: the GPM chose host-a's lego-pmon, which ran"
+echo "                  lego-vmm; the GMM spread its 64 MiB in 16 MiB vRegions over both memory"
+echo "                  servers by free capacity; the GSM found demo-disk on stor-a."
+echo "                  dommemstat maps the ExCache onto libvirt's tags: rss = resident ExCache,"
+echo "                  major_fault = faults served from a memory server, swap_in/swap_out ="
+echo "                  KiB fetched from / written back to the memory servers."
+echo "logs:             $keep/*.log (daemons), $keep/pmon-host-a/*.log (lego-vmm)"
+grep -h "RESULT" "$work/console.log" 2>/dev/null | sed 's/^/guest result:     /' || true
