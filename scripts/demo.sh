@@ -110,3 +110,4 @@ echo "                  major_fault = faults served from a memory server, swap_i
 echo "                  KiB fetched from / written back to the memory servers."
 echo "logs:             $keep/*.log (daemons), $keep/pmon-host-a/*.log (lego-vmm)"
 grep -h "RESULT" "$work/console.log" 2>/dev/null | sed 's/^/guest result:     /' || true
+grep -q "lego-guest: all passed" "$work/console.log" # the demo's status: the guest's verdict
