@@ -30,7 +30,7 @@ static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uin
 {
 	struct cp_heartbeat hb;
 	struct cp_vm_status *vms = NULL;
-	uint8_t (*forget)[16] = NULL;
+	uint8_t(*forget)[16] = NULL;
 	char host[CP_NAME_LEN + 1] = "";
 	const char *err = NULL;
 	int nforget = 0, rc = cp_heartbeat_get(p, h->len, &hb, &err);
@@ -59,7 +59,8 @@ static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uin
 		snprintf(host, sizeof(host), "%s", comp->name);
 	reg_unlock();
 	if (!comp) {
-		cio_send_error(c->fd, h, CP_ENOTREG, "register first (or only pmons report vNodes)");
+		cio_send_error(c->fd, h, CP_ENOTREG,
+			       "register first (or only pmons report vNodes)");
 		goto out;
 	}
 	cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, NULL, 0);
@@ -112,7 +113,8 @@ static void *serve(void *arg)
 			cio_recv(c->fd, registered ? timeout_ms : IDLE_TIMEOUT_MS, &h, &p, &err);
 
 		if (r == CIO_BAD) {
-			log_warn("cluster: %s sent a malformed message (%s): closing", c->peer, err);
+			log_warn("cluster: %s sent a malformed message (%s): closing", c->peer,
+				 err);
 			cio_send_error(c->fd, &h, CP_EPROTO, "%s", err);
 			break;
 		}
@@ -142,7 +144,8 @@ static void *serve(void *arg)
 
 				put_le32(out, (uint32_t)heartbeat_ms);
 				put_le32(out + 4, (uint32_t)timeout_ms);
-				cio_send(c->fd, CP_REGISTER | CP_REPLY, h.id, CP_OK, out, sizeof(out));
+				cio_send(c->fd, CP_REGISTER | CP_REPLY, h.id, CP_OK, out,
+					 sizeof(out));
 				registered = true;
 			} else {
 				cio_send_error(c->fd, &h, (uint32_t)rc, "registration refused: %s",

@@ -21,12 +21,12 @@
 #include "rpc_proto.h"
 #include "xdr.h"
 
-#define LEGO_VERSION	   1000ULL /* 0.1.0 as major * 1e6 + minor * 1e3 + micro */
-#define HOSTNAME_MAX	   256
-#define DOMAIN_LIST_MAX	   16384 /* REMOTE_DOMAIN_LIST_MAX */
-#define MEMORY_STATS_MAX   1024	 /* REMOTE_DOMAIN_MEMORY_STATS_MAX */
-#define ERR_OPERATION_DENIED 29	 /* VIR_ERR_OPERATION_DENIED */
-#define CONSOLE_POLL_US	   50000
+#define LEGO_VERSION	     1000ULL /* 0.1.0 as major * 1e6 + minor * 1e3 + micro */
+#define HOSTNAME_MAX	     256
+#define DOMAIN_LIST_MAX	     16384 /* REMOTE_DOMAIN_LIST_MAX */
+#define MEMORY_STATS_MAX     1024  /* REMOTE_DOMAIN_MEMORY_STATS_MAX */
+#define ERR_OPERATION_DENIED 29	   /* VIR_ERR_OPERATION_DENIED */
+#define CONSOLE_POLL_US	     50000
 
 enum proc {
 	P_CONNECT_OPEN = 1,
@@ -422,11 +422,11 @@ static bool mutating(int proc)
 	}
 }
 
-#define FAIL(code, ...)                                                                 \
-	do {                                                                            \
-		snprintf(err, sizeof(err), __VA_ARGS__);                               \
-		ecode = (code);                                                        \
-		goto error;                                                            \
+#define FAIL(code, ...)                                  \
+	do {                                             \
+		snprintf(err, sizeof(err), __VA_ARGS__); \
+		ecode = (code);                          \
+		goto error;                              \
 	} while (0)
 
 static void define(struct xdr_out *o, const struct rpc_hdr *h, const char *xml, uint32_t flags,
@@ -444,7 +444,8 @@ static void define(struct xdr_out *o, const struct rpc_hdr *h, const char *xml, 
 		return;
 	}
 	if (flags & ~1U) { /* VALIDATE is the only flag; the parser always validates */
-		snprintf(err, errlen, "unsupported flags (0x%x) in function virDomainDefineXMLFlags",
+		snprintf(err, errlen,
+			 "unsupported flags (0x%x) in function virDomainDefineXMLFlags",
 			 flags & ~1U);
 		*ecode = RPC_ERR_INVALID_ARG;
 		goto out;
@@ -490,9 +491,9 @@ static void memory_stats(struct xdr_out *o, const struct rpc_hdr *h, const struc
 		int tag;
 		uint64_t val;
 	} st[] = {
-		{0, vn_json_u64(js, "bytes_in") / 1024},  /* swap_in: KiB fetched from servers */
-		{1, vn_json_u64(js, "bytes_out") / 1024}, /* swap_out: KiB written back */
-		{2, remote},				  /* major: faults served remotely */
+		{0, vn_json_u64(js, "bytes_in") / 1024},    /* swap_in: KiB fetched from servers */
+		{1, vn_json_u64(js, "bytes_out") / 1024},   /* swap_out: KiB written back */
+		{2, remote},				    /* major: faults served remotely */
 		{3, faults > remote ? faults - remote : 0}, /* minor: served locally */
 		{5, v->def.memory_kib},			    /* available */
 		{6, v->def.current_kib},		    /* actual */
@@ -535,8 +536,9 @@ static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *
 	    h->proc != P_SUPPORTS_FEATURE)
 		FAIL(RPC_ERR_RPC, "connection not open");
 	if (cl->readonly && mutating(h->proc))
-		FAIL(ERR_OPERATION_DENIED, "operation forbidden: read only access prevents "
-					   "procedure %d",
+		FAIL(ERR_OPERATION_DENIED,
+		     "operation forbidden: read only access prevents "
+		     "procedure %d",
 		     h->proc);
 	if (a.has_dom) {
 		reg_lock();
@@ -612,13 +614,13 @@ static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *
 
 			dom_uuid_format(a.uuid, u);
 			if (h->proc == P_LOOKUP_BY_ID)
-				FAIL(RPC_ERR_NO_DOMAIN, "Domain not found: no domain with matching id %d",
-				     a.i1);
+				FAIL(RPC_ERR_NO_DOMAIN,
+				     "Domain not found: no domain with matching id %d", a.i1);
 			if (h->proc == P_LOOKUP_BY_NAME)
 				FAIL(RPC_ERR_NO_DOMAIN,
 				     "Domain not found: no domain with matching name '%s'", a.name);
-			FAIL(RPC_ERR_NO_DOMAIN, "Domain not found: no domain with matching uuid '%s'",
-			     u);
+			FAIL(RPC_ERR_NO_DOMAIN,
+			     "Domain not found: no domain with matching uuid '%s'", u);
 		}
 		rpc_begin_reply(o, h);
 		put_dom(o, v);
@@ -656,8 +658,9 @@ static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *
 	case P_DOMAIN_UNDEFINE:
 	case P_DOMAIN_UNDEFINE_FLAGS:
 		if (a.flags & ~127U)
-			FAIL(RPC_ERR_INVALID_ARG, "unsupported flags (0x%x) in function "
-						  "virDomainUndefineFlags",
+			FAIL(RPC_ERR_INVALID_ARG,
+			     "unsupported flags (0x%x) in function "
+			     "virDomainUndefineFlags",
 			     a.flags & ~127U);
 		if (!v->persistent)
 			FAIL(RPC_ERR_OPERATION_INVALID,
@@ -692,7 +695,8 @@ static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *
 			locked = true;
 			v = reg_find_uuid(uuid);
 			if (!v)
-				FAIL(RPC_ERR_NO_DOMAIN, "Domain not found: undefined while starting");
+				FAIL(RPC_ERR_NO_DOMAIN,
+				     "Domain not found: undefined while starting");
 			put_dom(o, v);
 		}
 		break;
@@ -735,8 +739,9 @@ static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *
 	}
 	case P_DOMAIN_GET_STATE:
 		if (a.flags)
-			FAIL(RPC_ERR_INVALID_ARG, "unsupported flags (0x%x) in function "
-						  "virDomainGetState",
+			FAIL(RPC_ERR_INVALID_ARG,
+			     "unsupported flags (0x%x) in function "
+			     "virDomainGetState",
 			     a.flags);
 		rpc_begin_reply(o, h);
 		xdr_put_i32(o, v->state);
@@ -806,8 +811,8 @@ static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *
 	}
 	case P_DOMAIN_OPEN_CONSOLE:
 		if (a.name && strcmp(a.name, "serial0") && strcmp(a.name, "console0"))
-			FAIL(RPC_ERR_INTERNAL, "internal error: character device %s is not using a PTY",
-			     a.name);
+			FAIL(RPC_ERR_INTERNAL,
+			     "internal error: character device %s is not using a PTY", a.name);
 		if (a.flags & ~3U)
 			FAIL(RPC_ERR_INVALID_ARG, "unsupported flags (0x%x)", a.flags);
 		if (v->id < 0)

@@ -24,10 +24,10 @@
 #include "log.h"
 #include "parse.h"
 
-#define EXIT_USAGE	 64
-#define DEFAULT_LISTEN	 "127.0.0.1:7400"
-#define DEFAULT_STATE	 "/var/lib/lego/controld"
-#define DEFAULT_REGION	 (64ULL << 20)
+#define EXIT_USAGE     64
+#define DEFAULT_LISTEN "127.0.0.1:7400"
+#define DEFAULT_STATE  "/var/lib/lego/controld"
+#define DEFAULT_REGION (64ULL << 20)
 
 static void usage(FILE *f)
 {

@@ -101,8 +101,8 @@ static void vnodes(struct strbuf *b, bool json)
 
 			if (v->id >= 0)
 				snprintf(id, sizeof(id), "%d", v->id);
-			sb_printf(b, "%-20s %5s %-9s %-16s %5u %10.0f %12.0f %8d\n", v->def.name, id,
-				  state_word(v), v->host[0] ? v->host : "-", v->def.vcpus,
+			sb_printf(b, "%-20s %5s %-9s %-16s %5u %10.0f %12.0f %8d\n", v->def.name,
+				  id, state_word(v), v->host[0] ? v->host : "-", v->def.vcpus,
 				  (double)v->def.memory_kib / 1024.0,
 				  (double)(v->def.excache_kib ? v->def.excache_kib
 							      : v->def.memory_kib) /
@@ -137,8 +137,8 @@ static void region_map(struct strbuf *b, const struct vnode *v, bool json)
 			sb_printf(b, ", \"start\": %" PRIu64 ", \"size\": %" PRIu64 "}", start,
 				  end - start);
 		} else {
-			sb_printf(b, "  %-9d %-16s %-22s 0x%" PRIx64 "-0x%" PRIx64 "\n", r, v->mmon[o],
-				  v->mmon_addr[o], start, end);
+			sb_printf(b, "  %-9d %-16s %-22s 0x%" PRIx64 "-0x%" PRIx64 "\n", r,
+				  v->mmon[o], v->mmon_addr[o], start, end);
 		}
 	}
 	if (json)
@@ -215,14 +215,17 @@ int query_render(const struct cp_query *q, struct strbuf *b, char *err, size_t e
 				  "ExCache: %" PRIu64 " of %" PRIu64 " pages resident, %" PRIu64
 				  " dirty\n",
 				  vn_json_u64(stats, "resident_pages"),
-				  vn_json_u64(stats, "cache_pages"), vn_json_u64(stats, "dirty_pages"));
+				  vn_json_u64(stats, "cache_pages"),
+				  vn_json_u64(stats, "dirty_pages"));
 			sb_printf(b,
 				  "faults: %" PRIu64 " (%" PRIu64 " remote fetches, %" PRIu64
 				  " pages fetched, %" PRIu64 " zero-filled), %" PRIu64
 				  " evictions, %" PRIu64 " write-backs\n",
-				  vn_json_u64(stats, "faults"), vn_json_u64(stats, "remote_fetches"),
-				  vn_json_u64(stats, "pages_fetched"), vn_json_u64(stats, "zero_fills"),
-				  vn_json_u64(stats, "evictions"), vn_json_u64(stats, "writebacks"));
+				  vn_json_u64(stats, "faults"),
+				  vn_json_u64(stats, "remote_fetches"),
+				  vn_json_u64(stats, "pages_fetched"),
+				  vn_json_u64(stats, "zero_fills"), vn_json_u64(stats, "evictions"),
+				  vn_json_u64(stats, "writebacks"));
 		}
 	}
 	reg_unlock();

@@ -167,7 +167,8 @@ int reg_save_run(const struct vnode *v)
 			      "host %s\nid %d\nuid %" PRIu64 "\nregion_size %" PRIu64 "\n", v->host,
 			      v->id, v->uid, v->region_size);
 	for (int i = 0; i < v->nr_mmons; i++)
-		n += (size_t)snprintf(text + n, cap - n, "mmon %s %s\n", v->mmon[i], v->mmon_addr[i]);
+		n += (size_t)snprintf(text + n, cap - n, "mmon %s %s\n", v->mmon[i],
+				      v->mmon_addr[i]);
 	n += (size_t)snprintf(text + n, cap - n, "owners");
 	for (int i = 0; i < v->nr_regions; i++)
 		n += (size_t)snprintf(text + n, cap - n, "%c%u", i ? ',' : ' ', v->owner[i]);
@@ -198,7 +199,8 @@ static int load_run(struct vnode *v, char *text)
 
 		if (sscanf(line, "host %64s", v->host) == 1)
 			continue;
-		if (sscanf(line, "id %d", &v->id) == 1 || sscanf(line, "uid %" SCNu64, &v->uid) == 1 ||
+		if (sscanf(line, "id %d", &v->id) == 1 ||
+		    sscanf(line, "uid %" SCNu64, &v->uid) == 1 ||
 		    sscanf(line, "region_size %" SCNu64, &v->region_size) == 1)
 			continue;
 		if (sscanf(line, "mmon %64s %128s", a, b) == 2 && nm < REG_MAX_MMONS) {
@@ -402,8 +404,9 @@ struct component *reg_find_component(int kind, const char *name)
 
 static const char *kind_name(int kind)
 {
-	return kind == CP_KIND_PMON ? "processor host" : kind == CP_KIND_MMON ? "memory server"
-										: "storage server";
+	return kind == CP_KIND_PMON   ? "processor host"
+	       : kind == CP_KIND_MMON ? "memory server"
+				      : "storage server";
 }
 
 int reg_register(const struct cp_register *r, uint64_t conn, char *err, size_t errlen)
@@ -432,8 +435,8 @@ int reg_register(const struct cp_register *r, uint64_t conn, char *err, size_t e
 	c->alive = true;
 	c->conn = conn;
 	c->registered_ms = c->last_seen_ms = reg_now_ms();
-	log_info("%s %s registered at %s: %u cores, %.0f MiB", kind_name(c->kind), c->name,
-		 c->addr, c->cores, (double)c->capacity / 1048576.0);
+	log_info("%s %s registered at %s: %u cores, %.0f MiB", kind_name(c->kind), c->name, c->addr,
+		 c->cores, (double)c->capacity / 1048576.0);
 	return CP_OK;
 }
 
@@ -466,7 +469,7 @@ static bool reconcile(struct component *c, const struct cp_vm_status *s)
 	dom_uuid_format(s->uuid, u);
 	if (s->state == CP_VM_EXITED) {
 		if (v && v->id == s->domid && !strcmp(v->host, c->name)) {
-			int reason = v->stopping	   ? v->stop_reason
+			int reason = v->stopping	    ? v->stop_reason
 				     : s->exit_status < 125 ? VN_SHUTOFF_SHUTDOWN
 							    : VN_SHUTOFF_CRASHED;
 
@@ -616,7 +619,8 @@ static void load_runs(void)
 		v = dom_uuid_parse(u, uuid) ? NULL : reg_find_uuid(uuid);
 		text = v ? read_file(path, &len) : NULL;
 		if (!text || load_run(v, text)) {
-			log_error("state: %s does not describe a defined vNode's run: ignored", path);
+			log_error("state: %s does not describe a defined vNode's run: ignored",
+				  path);
 			free(text);
 			if (v) {
 				v->id = -1;

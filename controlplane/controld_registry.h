@@ -121,6 +121,7 @@ void reg_connection_lost(uint64_t conn);
  * forget (*nforget of them, at most hb->nr_vms). Returns the component, or NULL if conn
  * registered none. */
 struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
-				const struct cp_vm_status *vms, uint8_t (*forget)[16], int *nforget);
+				const struct cp_vm_status *vms, uint8_t (*forget)[16],
+				int *nforget);
 
 #endif

@@ -15,12 +15,12 @@
 #include "placement.h"
 #include "smon_client.h"
 
-#define CALL_TIMEOUT_MS	  10000
-#define MIB		  (1024ULL * 1024)
-#define ERR_OPERATION_FAILED 9
+#define CALL_TIMEOUT_MS	       10000
+#define MIB		       (1024ULL * 1024)
+#define ERR_OPERATION_FAILED   9
 #define ERR_CONFIG_UNSUPPORTED 67
-#define ERR_OPERATION_INVALID 55
-#define ERR_NO_DOMAIN	  42
+#define ERR_OPERATION_INVALID  55
+#define ERR_NO_DOMAIN	       42
 
 static struct vn_options opt = {.region_size = 64 * MIB, .provider = NULL, .stop_grace_ms = 5000};
 
@@ -79,7 +79,8 @@ static void placed_use(const char *name, int kind, uint32_t *cores, uint64_t *by
 			continue;
 		if (kind == CP_KIND_PMON && !strcmp(v->host, name)) {
 			*cores += v->def.vcpus;
-			*bytes += (v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) * 1024;
+			*bytes += (v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) *
+				  1024;
 		}
 		if (kind == CP_KIND_MMON) {
 			uint64_t ram = v->def.memory_kib * 1024;
@@ -128,7 +129,7 @@ static int place(struct vnode *v, char *err, size_t errlen)
 						     .alive = c->alive,
 						     .capacity = c->capacity,
 						     .used = bytes > c->used_bytes ? bytes
-										 : c->used_bytes};
+										   : c->used_bytes};
 		}
 	}
 	h = pl_pick_processor(hosts, nh, v->def.place_processor, v->def.vcpus, excache, err,
@@ -153,7 +154,8 @@ static int place(struct vnode *v, char *err, size_t errlen)
 				return -1;
 			}
 			map[owner[r]] = v->nr_mmons;
-			snprintf(v->mmon[v->nr_mmons], sizeof(v->mmon[0]), "%s", mc[owner[r]]->name);
+			snprintf(v->mmon[v->nr_mmons], sizeof(v->mmon[0]), "%s",
+				 mc[owner[r]]->name);
 			snprintf(v->mmon_addr[v->nr_mmons], sizeof(v->mmon_addr[0]), "%s",
 				 mc[owner[r]]->addr);
 			v->nr_mmons++;
@@ -227,12 +229,14 @@ static int place_disks(const struct dom_def *d, const struct smon_ref *smons, in
 					 d->place_storage);
 			else
 				snprintf(err, errlen,
-					 "volume '%s' (disk %s) is on no registered storage server%s%s; "
+					 "volume '%s' (disk %s) is on no registered storage "
+					 "server%s%s; "
 					 "create it with 'legoctl volume create'",
 					 k->volume, k->target, why[0] ? ": " : "", why);
 			return -1;
 		}
-		snprintf(uri[i], sizeof(uri[i]), "smon://%s/%s%s", smons[found].addr, k->volume, ro);
+		snprintf(uri[i], sizeof(uri[i]), "smon://%s/%s%s", smons[found].addr, k->volume,
+			 ro);
 	}
 	return 0;
 }
@@ -244,13 +248,13 @@ static size_t vmm_args(const struct vnode *v, char *buf, size_t cap, uint32_t *a
 	char tmp[REG_MAX_REGIONS * 4 + 8];
 	size_t t = 0;
 
-#define ARG(...)                                                                          \
-	do {                                                                              \
-		int w_ = snprintf(buf + n, cap - n, __VA_ARGS__);                        \
-		if (w_ < 0 || (size_t)w_ + 1 > cap - n)                                  \
-			return 0;                                                        \
-		n += (size_t)w_ + 1;                                                     \
-		(*argc)++;                                                               \
+#define ARG(...)                                                  \
+	do {                                                      \
+		int w_ = snprintf(buf + n, cap - n, __VA_ARGS__); \
+		if (w_ < 0 || (size_t)w_ + 1 > cap - n)           \
+			return 0;                                 \
+		n += (size_t)w_ + 1;                              \
+		(*argc)++;                                        \
 	} while (0)
 	*argc = 0;
 	ARG("--kernel");
@@ -295,7 +299,8 @@ static int check_startable(const struct dom_def *d, char *err, size_t errlen)
 		return ERR_CONFIG_UNSUPPORTED;
 	}
 	if (d->excache_kib && d->excache_kib < 1024) {
-		snprintf(err, errlen, "unsupported configuration: the ExCache needs at least 1 MiB");
+		snprintf(err, errlen,
+			 "unsupported configuration: the ExCache needs at least 1 MiB");
 		return ERR_CONFIG_UNSUPPORTED;
 	}
 	if (!d->kernel[0]) {
@@ -308,7 +313,7 @@ static int check_startable(const struct dom_def *d, char *err, size_t errlen)
 int vn_start(const uint8_t uuid[16], char *err, size_t errlen)
 {
 	struct smon_ref smons[PL_MAX];
-	char (*uri)[CP_ADDR_LEN + DOM_VOLUME_MAX + 16] = NULL;
+	char(*uri)[CP_ADDR_LEN + DOM_VOLUME_MAX + 16] = NULL;
 	struct dom_def *def = malloc(sizeof(*def));
 	uint8_t *req = malloc(CP_VM_START_LEN + CP_ARGS_MAX), *reply = NULL;
 	struct cp_vm_start vs = {0};
@@ -332,7 +337,8 @@ int vn_start(const uint8_t uuid[16], char *err, size_t errlen)
 	}
 	if (v->id >= 0) {
 		reg_unlock();
-		snprintf(err, errlen, "Requested operation is not valid: domain is already running");
+		snprintf(err, errlen,
+			 "Requested operation is not valid: domain is already running");
 		rc = ERR_OPERATION_INVALID;
 		goto out_ops;
 	}
@@ -385,13 +391,13 @@ int vn_start(const uint8_t uuid[16], char *err, size_t errlen)
 	}
 	log_info("starting vNode %s (id %d) on %s: %d vRegion(s) of %" PRIu64
 		 " MiB on %d memory server(s), %d disk(s)",
-		 v->def.name, v->id, v->host, v->nr_regions, (uint64_t)(v->region_size / MIB), v->nr_mmons,
-		 v->def.nr_disks);
+		 v->def.name, v->id, v->host, v->nr_regions, (uint64_t)(v->region_size / MIB),
+		 v->nr_mmons, v->def.nr_disks);
 	reg_unlock();
 
 	cp_vm_start_put(req, &vs);
-	rc = vn_pmon_call(host, CP_VM_START, req, CP_VM_START_LEN + vs.args_len, &reply, &rlen,
-			  err, errlen);
+	rc = vn_pmon_call(host, CP_VM_START, req, CP_VM_START_LEN + vs.args_len, &reply, &rlen, err,
+			  errlen);
 	free(reply);
 	reg_lock();
 	v = reg_find_uuid(uuid);
@@ -584,9 +590,10 @@ int vn_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max, 
 		*ended = true;
 		return 0;
 	}
-	cp_vm_console_put(req, &(struct cp_vm_console){
-				       .offset = *offset,
-				       .max = (uint32_t)(max < CP_CONSOLE_MAX ? max : CP_CONSOLE_MAX)});
+	cp_vm_console_put(req,
+			  &(struct cp_vm_console){
+				  .offset = *offset,
+				  .max = (uint32_t)(max < CP_CONSOLE_MAX ? max : CP_CONSOLE_MAX)});
 	memcpy(req, uuid, 16);
 	rc = vn_pmon_call(host, CP_VM_CONSOLE, req, sizeof(req), &reply, &rlen, err, errlen);
 	if (rc == CP_ENOENT) {

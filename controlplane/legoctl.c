@@ -221,8 +221,7 @@ static int cluster_cmd(const char *controld, int argc, char **argv, bool json)
 		fprintf(stderr, "legoctl: lego-controld: %s\n", err);
 		return 2;
 	}
-	rc = cio_call(fd, CP_QUERY, req, sizeof(req), &reply, &rlen, TIMEOUT_MS, err,
-		      sizeof(err));
+	rc = cio_call(fd, CP_QUERY, req, sizeof(req), &reply, &rlen, TIMEOUT_MS, err, sizeof(err));
 	close(fd);
 	if (rc < 0) {
 		fprintf(stderr, "legoctl: lego-controld %s: %s\n", controld, err);
@@ -240,10 +239,13 @@ static int cluster_cmd(const char *controld, int argc, char **argv, bool json)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"smon", required_argument, NULL, 's'}, {"provider", required_argument, NULL, 'P'},
+		{"smon", required_argument, NULL, 's'},
+		{"provider", required_argument, NULL, 'P'},
 		{"controld", required_argument, NULL, 'c'},
-		{"json", no_argument, NULL, 'j'},	{"verbose", no_argument, NULL, 'v'},
-		{"help", no_argument, NULL, 'h'},	{NULL, 0, NULL, 0},
+		{"json", no_argument, NULL, 'j'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *smon = getenv("LEGO_SMON"), *provider = fab_default_provider(),
 		   *controld = getenv("LEGO_CONTROLD");

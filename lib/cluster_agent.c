@@ -136,20 +136,20 @@ int cluster_agent_start(struct cluster_agent **out, const struct cluster_agent_c
 	return 0;
 }
 
-int cluster_agent_join(struct cluster_agent **out, const char *controld, int kind,
-		       const char *name, const char *host, const char *port, uint32_t cores,
-		       uint64_t capacity, size_t (*heartbeat)(void *ctx, uint8_t *buf, size_t cap),
-		       void *ctx)
+int cluster_agent_join(struct cluster_agent **out, const char *controld, int kind, const char *name,
+		       const char *host, const char *port, uint32_t cores, uint64_t capacity,
+		       size_t (*heartbeat)(void *ctx, uint8_t *buf, size_t cap), void *ctx)
 {
-	struct cluster_agent_config cfg = {.controld = controld, .heartbeat = heartbeat, .ctx = ctx};
+	struct cluster_agent_config cfg = {
+		.controld = controld, .heartbeat = heartbeat, .ctx = ctx};
 	bool v6 = strchr(host, ':') != NULL;
 
 	cfg.reg.kind = (uint32_t)kind;
 	cfg.reg.cores = cores;
 	cfg.reg.capacity_bytes = capacity;
 	snprintf(cfg.reg.name, sizeof(cfg.reg.name), "%s", name);
-	snprintf(cfg.reg.addr, sizeof(cfg.reg.addr), "%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
-		 port);
+	snprintf(cfg.reg.addr, sizeof(cfg.reg.addr), "%s%s%s:%s", v6 ? "[" : "", host,
+		 v6 ? "]" : "", port);
 	if (cluster_agent_start(out, &cfg)) {
 		log_error("cannot start the cluster agent");
 		return -1;
@@ -159,8 +159,8 @@ int cluster_agent_join(struct cluster_agent **out, const char *controld, int kin
 
 size_t cluster_heartbeat_put(uint8_t *buf, uint64_t used_bytes, uint32_t used_cores)
 {
-	cp_heartbeat_put(buf, &(struct cp_heartbeat){.used_bytes = used_bytes,
-						     .used_cores = used_cores});
+	cp_heartbeat_put(
+		buf, &(struct cp_heartbeat){.used_bytes = used_bytes, .used_cores = used_cores});
 	return CP_HEARTBEAT_LEN;
 }
 

@@ -25,10 +25,9 @@ struct cluster_agent_config {
 /* Start the agent thread (the config is copied). 0, or -1 if the thread cannot start. */
 int cluster_agent_start(struct cluster_agent **out, const struct cluster_agent_config *cfg);
 /* The usual start for a server: register name (kind, capacity) serving at host:port. */
-int cluster_agent_join(struct cluster_agent **out, const char *controld, int kind,
-		       const char *name, const char *host, const char *port, uint32_t cores,
-		       uint64_t capacity, size_t (*heartbeat)(void *ctx, uint8_t *buf, size_t cap),
-		       void *ctx);
+int cluster_agent_join(struct cluster_agent **out, const char *controld, int kind, const char *name,
+		       const char *host, const char *port, uint32_t cores, uint64_t capacity,
+		       size_t (*heartbeat)(void *ctx, uint8_t *buf, size_t cap), void *ctx);
 /* A heartbeat payload without vNode statuses; returns its length. */
 size_t cluster_heartbeat_put(uint8_t *buf, uint64_t used_bytes, uint32_t used_cores);
 /* Send a heartbeat now rather than at the next interval (e.g. a vNode exited). */

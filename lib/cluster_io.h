@@ -20,8 +20,7 @@ int cio_listen(const char *hostport, char *port, size_t plen, char *err, size_t 
 int cio_write_all(int fd, const void *buf, size_t n);
 
 /* Send one message; 0, or -1 if the connection failed. */
-int cio_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payload,
-	     size_t len);
+int cio_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payload, size_t len);
 /* Send an error reply to request h: status and the formatted text. */
 int cio_send_error(int fd, const struct wire_hdr *h, uint32_t status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

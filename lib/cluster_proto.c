@@ -13,9 +13,15 @@ enum cp_status cp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, co
 
 const char *cp_status_name(uint32_t status)
 {
-	static const char *const names[] = {"ok",	      "protocol error", "unknown op",
-					    "invalid argument", "not found",	  "already exists",
-					    "no space",	      "I/O error",	  "not registered"};
+	static const char *const names[] = {"ok",
+					    "protocol error",
+					    "unknown op",
+					    "invalid argument",
+					    "not found",
+					    "already exists",
+					    "no space",
+					    "I/O error",
+					    "not registered"};
 
 	return status <= CP_STATUS_MAX ? names[status] : "unknown status";
 }
@@ -54,8 +60,7 @@ void cp_register_put(void *p, const struct cp_register *m)
 	wire_name_put(b + 16 + CP_NAME_LEN, CP_ADDR_LEN, m->addr);
 }
 
-enum cp_status cp_register_get(const void *p, size_t len, struct cp_register *m,
-			       const char **err)
+enum cp_status cp_register_get(const void *p, size_t len, struct cp_register *m, const char **err)
 {
 	const uint8_t *b = p;
 
@@ -86,8 +91,7 @@ void cp_heartbeat_put(void *p, const struct cp_heartbeat *m)
 	put_le32(b + 12, m->nr_vms);
 }
 
-enum cp_status cp_heartbeat_get(const void *p, size_t len, struct cp_heartbeat *m,
-				const char **err)
+enum cp_status cp_heartbeat_get(const void *p, size_t len, struct cp_heartbeat *m, const char **err)
 {
 	const uint8_t *b = p;
 
@@ -157,8 +161,8 @@ void cp_vm_start_put(void *p, const struct cp_vm_start *m)
 	memset(b + 112, 0, 16);
 }
 
-enum cp_status cp_vm_start_get(const void *p, size_t len, struct cp_vm_start *m,
-			       const char **args, const char **err)
+enum cp_status cp_vm_start_get(const void *p, size_t len, struct cp_vm_start *m, const char **args,
+			       const char **err)
 {
 	const uint8_t *b = p;
 	const char *s;

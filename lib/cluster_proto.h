@@ -33,30 +33,30 @@
 
 #include "wire.h"
 
-#define CP_MAGIC	0x4347454cU /* "LEGC" */
-#define CP_VERSION	1
-#define CP_HDR_LEN	WIRE_HDR_LEN
-#define CP_MAX_PAYLOAD	(1U << 20)
-#define CP_MAX_MSG	(CP_HDR_LEN + CP_MAX_PAYLOAD)
-#define CP_REPLY	0x8000U
-#define CP_ERRTEXT_MAX	512
-#define CP_NAME_LEN	64  /* component, vNode names */
-#define CP_ADDR_LEN	128 /* "HOST:PORT" */
-#define CP_CMD_LEN	32
-#define CP_MAX_VMS	1024 /* vNodes one pmon reports */
-#define CP_MAX_ARGS	256
-#define CP_ARGS_MAX	65536 /* bytes of VM_START strings */
-#define CP_CONSOLE_MAX	65536 /* bytes per VM_CONSOLE reply */
-#define CP_REGISTER_LEN 208
-#define CP_HEARTBEAT_LEN 16
-#define CP_VM_STATUS_LEN 48
-#define CP_VM_START_LEN 128
-#define CP_VM_STOP_LEN	24
-#define CP_VM_CTL_LEN	48
-#define CP_VM_CONSOLE_LEN 32
+#define CP_MAGIC		0x4347454cU /* "LEGC" */
+#define CP_VERSION		1
+#define CP_HDR_LEN		WIRE_HDR_LEN
+#define CP_MAX_PAYLOAD		(1U << 20)
+#define CP_MAX_MSG		(CP_HDR_LEN + CP_MAX_PAYLOAD)
+#define CP_REPLY		0x8000U
+#define CP_ERRTEXT_MAX		512
+#define CP_NAME_LEN		64  /* component, vNode names */
+#define CP_ADDR_LEN		128 /* "HOST:PORT" */
+#define CP_CMD_LEN		32
+#define CP_MAX_VMS		1024 /* vNodes one pmon reports */
+#define CP_MAX_ARGS		256
+#define CP_ARGS_MAX		65536 /* bytes of VM_START strings */
+#define CP_CONSOLE_MAX		65536 /* bytes per VM_CONSOLE reply */
+#define CP_REGISTER_LEN		208
+#define CP_HEARTBEAT_LEN	16
+#define CP_VM_STATUS_LEN	48
+#define CP_VM_START_LEN		128
+#define CP_VM_STOP_LEN		24
+#define CP_VM_CTL_LEN		48
+#define CP_VM_CONSOLE_LEN	32
 #define CP_VM_CONSOLE_REPLY_LEN 16
-#define CP_VM_FORGET_LEN 16
-#define CP_QUERY_LEN	72
+#define CP_VM_FORGET_LEN	16
+#define CP_QUERY_LEN		72
 
 enum cp_op {
 	CP_REGISTER = 1,
@@ -115,10 +115,10 @@ struct cp_vm_status {
 	uint64_t vnode_uid; /* the vNode's id on the memory servers (lego-vmm --vnode-id) */
 	int32_t domid;
 	uint32_t pid;
-	uint32_t state;	      /* cp_vm_state */
-	int32_t exit_status;  /* EXITED: lego-vmm's exit code, or 128 + signal */
+	uint32_t state;	     /* cp_vm_state */
+	int32_t exit_status; /* EXITED: lego-vmm's exit code, or 128 + signal */
 	uint32_t vcpus;
-	uint32_t reserved;    /* 0 */
+	uint32_t reserved; /* 0 */
 };
 
 /* VM_START: run lego-vmm with these options (pmon adds --vnode-id, --control and --console
@@ -183,8 +183,7 @@ const char *cp_status_name(uint32_t status);
 /* Encoders write exactly the *_LEN bytes; decoders check the length and every field and
  * return CP_OK or CP_EINVAL/CP_EPROTO with err saying what is wrong. */
 void cp_register_put(void *p, const struct cp_register *m);
-enum cp_status cp_register_get(const void *p, size_t len, struct cp_register *m,
-			       const char **err);
+enum cp_status cp_register_get(const void *p, size_t len, struct cp_register *m, const char **err);
 void cp_heartbeat_put(void *p, const struct cp_heartbeat *m);
 /* len is the whole payload: the fixed part and exactly nr_vms statuses. */
 enum cp_status cp_heartbeat_get(const void *p, size_t len, struct cp_heartbeat *m,
@@ -194,8 +193,8 @@ enum cp_status cp_vm_status_get(const void *p, struct cp_vm_status *m, const cha
 void cp_vm_start_put(void *p, const struct cp_vm_start *m);
 /* Checks the fixed part and that exactly argc NUL-terminated printable strings of
  * args_len bytes follow; *args points at the first. */
-enum cp_status cp_vm_start_get(const void *p, size_t len, struct cp_vm_start *m,
-			       const char **args, const char **err);
+enum cp_status cp_vm_start_get(const void *p, size_t len, struct cp_vm_start *m, const char **args,
+			       const char **err);
 void cp_vm_stop_put(void *p, const struct cp_vm_stop *m);
 enum cp_status cp_vm_stop_get(const void *p, size_t len, struct cp_vm_stop *m, const char **err);
 void cp_vm_ctl_put(void *p, const struct cp_vm_ctl *m);

@@ -43,7 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (cp_heartbeat_get(p, size, &m, &err) == CP_OK)
 			for (uint32_t i = 0; i < m.nr_vms; i++)
-				cp_vm_status_get(p + CP_HEARTBEAT_LEN + (size_t)i * CP_VM_STATUS_LEN,
+				cp_vm_status_get(p + CP_HEARTBEAT_LEN +
+							 (size_t)i * CP_VM_STATUS_LEN,
 						 &s, &err);
 		break;
 	}

@@ -18,8 +18,9 @@ static void test_header(void **state)
 	const char *err;
 
 	(void)state;
-	wire_hdr_put(b, &(struct wire_hdr){.magic = CP_MAGIC, .version = CP_VERSION, .op = 2,
-					   .id = 9, .len = 8});
+	wire_hdr_put(b,
+		     &(struct wire_hdr){
+			     .magic = CP_MAGIC, .version = CP_VERSION, .op = 2, .id = 9, .len = 8});
 	assert_int_equal(cp_hdr_get(b, sizeof(b), &h, &err), CP_OK);
 	assert_int_equal(h.id, 9);
 	assert_int_equal(cp_hdr_get(b, sizeof(b) - 1, &h, &err), CP_EPROTO);
@@ -32,8 +33,7 @@ static void test_header(void **state)
 
 static void test_register(void **state)
 {
-	struct cp_register r = {.kind = CP_KIND_PMON, .cores = 8, .capacity_bytes = 1ULL << 33},
-			   o;
+	struct cp_register r = {.kind = CP_KIND_PMON, .cores = 8, .capacity_bytes = 1ULL << 33}, o;
 	uint8_t b[CP_REGISTER_LEN];
 	const char *err;
 
@@ -68,8 +68,13 @@ static void test_register(void **state)
 static void test_heartbeat(void **state)
 {
 	uint8_t b[CP_HEARTBEAT_LEN + 2 * CP_VM_STATUS_LEN];
-	struct cp_vm_status s = {.uuid = {1}, .vnode_uid = 7, .domid = 3, .pid = 100,
-				 .state = CP_VM_EXITED, .exit_status = 0, .vcpus = 2},
+	struct cp_vm_status s = {.uuid = {1},
+				 .vnode_uid = 7,
+				 .domid = 3,
+				 .pid = 100,
+				 .state = CP_VM_EXITED,
+				 .exit_status = 0,
+				 .vcpus = 2},
 			    o;
 	struct cp_heartbeat hb;
 	const char *err;
@@ -102,10 +107,15 @@ static void test_heartbeat(void **state)
 
 static void test_vm_start(void **state)
 {
-	static const char args[] = "--kernel\0/g.elf\0--mem\0" "256M";
+	static const char args[] = "--kernel\0/g.elf\0--mem\0"
+				   "256M";
 	uint8_t b[CP_VM_START_LEN + sizeof(args)];
-	struct cp_vm_start m = {.uuid = {9}, .vnode_uid = 1, .domid = 1, .vcpus = 1,
-				.argc = 4, .args_len = sizeof(args)},
+	struct cp_vm_start m = {.uuid = {9},
+				.vnode_uid = 1,
+				.domid = 1,
+				.vcpus = 1,
+				.argc = 4,
+				.args_len = sizeof(args)},
 			   o;
 	const char *a, *err;
 
@@ -158,8 +168,8 @@ static void test_small_requests(void **state)
 	assert_int_equal(cp_vm_console_get(b, CP_VM_CONSOLE_LEN, &cn, &err), CP_OK);
 	cp_vm_console_put(b, &(struct cp_vm_console){.max = CP_CONSOLE_MAX + 1});
 	assert_int_equal(cp_vm_console_get(b, CP_VM_CONSOLE_LEN, &cn, &err), CP_EINVAL);
-	cp_vm_console_reply_put(b, &(struct cp_vm_console_reply){.offset = 3,
-								 .state = CP_VM_RUNNING});
+	cp_vm_console_reply_put(b,
+				&(struct cp_vm_console_reply){.offset = 3, .state = CP_VM_RUNNING});
 	assert_int_equal(cp_vm_console_reply_get(b, CP_VM_CONSOLE_REPLY_LEN + 4, &cr), CP_OK);
 	assert_int_equal(cr.offset, 3);
 	q.name[0] = '\0';
@@ -176,10 +186,8 @@ static void test_small_requests(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_header),
-		cmocka_unit_test(test_register),
-		cmocka_unit_test(test_heartbeat),
-		cmocka_unit_test(test_vm_start),
+		cmocka_unit_test(test_header),	       cmocka_unit_test(test_register),
+		cmocka_unit_test(test_heartbeat),      cmocka_unit_test(test_vm_start),
 		cmocka_unit_test(test_small_requests),
 	};
 

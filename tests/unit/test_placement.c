@@ -59,9 +59,8 @@ static void test_regions_spread(void **state)
 	assert_int_equal(count[1], 4);
 	assert_int_equal(count[2], 0);
 	/* A last region smaller than the others. */
-	assert_int_equal(pl_place_regions(m, 3, "", 100 * MIB, 64 * MIB, owner, 64, err,
-					  sizeof(err)),
-			 2);
+	assert_int_equal(
+		pl_place_regions(m, 3, "", 100 * MIB, 64 * MIB, owner, 64, err, sizeof(err)), 2);
 	/* Hint: only m2. */
 	n = pl_place_regions(m, 3, "m2", 256 * MIB, 64 * MIB, owner, 64, err, sizeof(err));
 	assert_int_equal(n, 4);
@@ -80,25 +79,21 @@ static void test_regions_short(void **state)
 
 	(void)state;
 	/* 312 MiB free in total, but not 512. */
-	assert_int_equal(pl_place_regions(m, 2, "", 512 * MIB, 64 * MIB, owner, 64, err,
-					  sizeof(err)),
-			 -1);
+	assert_int_equal(
+		pl_place_regions(m, 2, "", 512 * MIB, 64 * MIB, owner, 64, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "312 MiB free"));
 	/* 56 MiB free on m2 cannot take one 64 MiB region. */
-	assert_int_equal(pl_place_regions(m, 2, "m2", 64 * MIB, 64 * MIB, owner, 64, err,
-					  sizeof(err)),
-			 -1);
-	assert_int_equal(pl_place_regions(m, 2, "m1,m9", 64 * MIB, 64 * MIB, owner, 64, err,
-					  sizeof(err)),
-			 -1);
+	assert_int_equal(
+		pl_place_regions(m, 2, "m2", 64 * MIB, 64 * MIB, owner, 64, err, sizeof(err)), -1);
+	assert_int_equal(
+		pl_place_regions(m, 2, "m1,m9", 64 * MIB, 64 * MIB, owner, 64, err, sizeof(err)),
+		-1);
 	assert_non_null(strstr(err, "'m9'"));
 	/* Too many regions for the map. */
-	assert_int_equal(pl_place_regions(m, 2, "", 256 * MIB, 2 * MIB, owner, 64, err,
-					  sizeof(err)),
-			 -1);
-	assert_int_equal(pl_place_regions(m, 0, "", 64 * MIB, 64 * MIB, owner, 64, err,
-					  sizeof(err)),
-			 -1);
+	assert_int_equal(
+		pl_place_regions(m, 2, "", 256 * MIB, 2 * MIB, owner, 64, err, sizeof(err)), -1);
+	assert_int_equal(
+		pl_place_regions(m, 0, "", 64 * MIB, 64 * MIB, owner, 64, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "no memory server"));
 }
 
