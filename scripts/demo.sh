@@ -24,14 +24,15 @@ kvm_require "$0" "$@"
 
 B=$BUILD/release/bin
 GUEST=$BUILD/images/lego-guest.elf
-# Sockets cannot live on the test bed's shared file system: run in /tmp, keep the logs.
-work=$(mktemp -d /tmp/lego-demo.XXXXXX)
-keep=$BUILD/demo
+work=$BUILD/demo
+rm -rf "$work"
+mkdir -p "$work"
 export TAP_TMP=$work CONTROLD_BIN=$B/lego-controld PMON_BIN=$B/lego-pmon MMON=$B/lego-mmon \
 	SMON=$B/lego-smon LEGOCTL_BIN=$B/legoctl
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
-trap 'set +e; server_kill_all; rm -rf "$keep"; cp -r "$work" "$keep" 2>/dev/null; rm -rf "$work"' EXIT
+# The pmon's run directory (consoles, lego-vmm's log) is kept with the daemons' logs.
+trap 'set +e; server_kill_all; cp -r "$CLUSTER_RUN"/pmon-* "$work"/ 2>/dev/null; rm -rf "$CLUSTER_RUN"' EXIT
 run() { # show a command, then run it
 	echo "\$ $*"
 	"$@"
@@ -71,7 +72,7 @@ cat >"$work/demo.xml" <<EOF
   </metadata>
 </domain>
 EOF
-echo "== the vNode's domain XML (kept as $keep/demo.xml)"
+echo "== the vNode's domain XML (kept as $work/demo.xml)"
 cat "$work/demo.xml"
 V=(virsh -c "$LIBVIRT_URI")
 run "${V[@]}" define "$work/demo.xml"
@@ -108,6 +109,6 @@ echo "                  servers by free capacity; the GSM found demo-disk on sto
 echo "                  dommemstat maps the ExCache onto libvirt's tags: rss = resident ExCache,"
 echo "                  major_fault = faults served from a memory server, swap_in/swap_out ="
 echo "                  KiB fetched from / written back to the memory servers."
-echo "logs:             $keep/*.log (daemons), $keep/pmon-host-a/*.log (lego-vmm)"
+echo "logs:             $work/*.log (daemons), $work/pmon-host-a/*.log (lego-vmm)"
 grep -h "RESULT" "$work/console.log" 2>/dev/null | sed 's/^/guest result:     /' || true
 grep -q "lego-guest: all passed" "$work/console.log" # the demo's status: the guest's verdict

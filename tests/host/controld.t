@@ -11,7 +11,7 @@ plan 45
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
-trap 'server_kill_all; rm -rf "$TAP_TMP"' EXIT
+trap 'cluster_cleanup; rm -rf "$TAP_TMP"' EXIT
 
 TCP_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 controld_start --libvirt-tcp "127.0.0.1:$TCP_PORT"

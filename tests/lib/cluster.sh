@@ -14,10 +14,17 @@
 # Binaries: $CONTROLD_BIN, $PMON_BIN (default: the ASan+UBSan builds), as servers.sh.
 # shellcheck disable=SC2034 # variables are for the caller
 CONTROLD_PORT=${CONTROLD_PORT:-}
+# /dev/shm: the test bed's /tmp may be a 9p share of the host's, which cannot hold sockets.
+CLUSTER_RUN=${CLUSTER_RUN:-$(mktemp -d /dev/shm/lego-cluster.XXXXXX 2>/dev/null || mktemp -d)}
+
+cluster_cleanup() {
+	server_kill_all
+	rm -rf "$CLUSTER_RUN"
+}
 
 controld_start() {
 	local bin=${CONTROLD_BIN:-$BUILD/asan/bin/lego-controld}
-	LIBVIRT_SOCK=$TAP_TMP/libvirt-sock
+	LIBVIRT_SOCK=$CLUSTER_RUN/libvirt-sock
 	LIBVIRT_URI="lego+unix:///system?socket=$LIBVIRT_SOCK"
 	rm -f "$TAP_TMP/controld.port" "$LIBVIRT_SOCK"
 	"$bin" --socket "$LIBVIRT_SOCK" --listen "127.0.0.1:${CONTROLD_PORT:-0}" \
@@ -38,7 +45,7 @@ pmon_start() {
 	local name=$1
 	shift
 	server_start "${PMON_BIN:-$BUILD/asan/bin/lego-pmon}" "$name" --controld "$CONTROLD" \
-		--run-dir "$TAP_TMP/pmon-$name" "$@"
+		--run-dir "$CLUSTER_RUN/pmon-$name" "$@"
 	PMON_PID=$SERVER_PID
 }
 

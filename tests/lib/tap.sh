@@ -59,6 +59,14 @@ done_testing() {
 }
 
 # A scratch directory removed at exit.
+# tap_sockdir: sets TAP_SOCK to a new directory that can hold UNIX sockets, removed with
+# TAP_TMP's trap if the caller adds it: /dev/shm (tmpfs), since /tmp may be the test bed's
+# 9p share of the host's /tmp (when the repository itself is under /tmp), where sockets
+# cannot be created.
+tap_sockdir() {
+	TAP_SOCK=$(mktemp -d /dev/shm/lego-sock.XXXXXX 2>/dev/null || mktemp -d "${TMPDIR:-/tmp}/lego-sock.XXXXXX")
+}
+
 tap_tmpdir() {
 	TAP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/lego-test.XXXXXX")
 	trap 'rm -rf "$TAP_TMP"' EXIT

@@ -16,7 +16,7 @@ plan 44
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
-trap 'server_kill_all; pkill -9 -f "lego-vmm.*$TAP_TMP" 2>/dev/null; rm -rf "$TAP_TMP"' EXIT
+trap 'pkill -9 -f "lego-vmm.*$CLUSTER_RUN" 2>/dev/null; cluster_cleanup; rm -rf "$TAP_TMP"' EXIT
 
 controld_start --region-size 8M --stop-grace-ms 3000
 ok "[ -n '$CONTROLD_PORT' ]" "lego-controld listening (cluster port $CONTROLD_PORT)"
@@ -57,7 +57,7 @@ EOF
 }
 
 console_of() { # uuid: the guest console as its processor host keeps it
-	cat "$TAP_TMP"/pmon-*/"$1".console 2>/dev/null
+	cat "$CLUSTER_RUN"/pmon-*/"$1".console 2>/dev/null
 }
 
 wait_console() { # uuid regex seconds
@@ -83,7 +83,7 @@ is "$(lvirsh domstate vn1)" "running" "virsh domstate: running"
 wait_console "$uuid" 'lego-guest: idle' 400
 rc=$?
 ok "[ $rc = 0 ]" "the guest ran its workloads (console via its processor host)"
-[ $rc = 0 ] || diag "$(console_of "$uuid" | tail -n 5)" "$(tail -n 8 "$TAP_TMP"/pmon-*/*.log "$TAP_TMP"/controld.log)"
+[ $rc = 0 ] || diag "$(console_of "$uuid" | tail -n 5)" "$(tail -n 8 "$CLUSTER_RUN"/pmon-*/*.log "$TAP_TMP"/controld.log)"
 con=$(console_of "$uuid")
 like "$con" "RESULT memtest-zipf PASS .*errors=0" "memtest (zipfian, 8 MiB) passed with an ExCache of 4 MiB of 32 (the rest remote)"
 like "$con" "RESULT blktest PASS .*errors=0 .*id=lego-disk1" "blktest passed on the volume the GSM found"
@@ -116,7 +116,7 @@ like "$out" "already running|is already active" "starting it twice is refused"
 # lego-controld dies and comes back: the vNode keeps running where it was.
 kill -9 "$CONTROLD_PID"
 wait "$CONTROLD_PID" 2>/dev/null
-vmm_pids=$(pgrep -f "lego-vmm.*$TAP_TMP" | wc -l)
+vmm_pids=$(pgrep -f "lego-vmm.*$CLUSTER_RUN" | wc -l)
 is "$vmm_pids" "1" "lego-controld killed -9: the VMM still runs"
 controld_start --region-size 8M --stop-grace-ms 3000
 ok "wait_alive 5" "restarted on the same port: every component registered again"
@@ -125,7 +125,7 @@ like "$("$CTL" -c "$CONTROLD" vnodes)" "vn1 +$id +running +host-a" "legoctl vnod
 out=$(lvirsh destroy vn1 2>&1)
 like "$out" "Domain 'vn1' destroyed" "virsh destroy after the restart"
 is "$(lvirsh domstate vn1 --reason)" "shut off (destroyed)" "domstate --reason: shut off (destroyed)"
-is "$(pgrep -f "lego-vmm.*$TAP_TMP" | wc -l)" "0" "the VMM is gone"
+is "$(pgrep -f "lego-vmm.*$CLUSTER_RUN" | wc -l)" "0" "the VMM is gone"
 out=$(lvirsh undefine vn1 2>&1)
 like "$out" "Domain 'vn1' has been undefined" "virsh undefine"
 is "$(lvirsh list --all --name | grep -c .)" "0" "nothing is defined any more"
@@ -202,6 +202,6 @@ like "$py" "destroyed state 5" "python: destroy"
 like "$py" "lookup code 42" "python: undefined vNode: VIR_ERR_NO_DOMAIN"
 like "$py" "unsupported code 3" "python: an unimplemented call is VIR_ERR_NO_SUPPORT"
 like "$(grep -h 'started vNode' "$TAP_TMP"/host-b.log)" "vn3" "the GPM put the second concurrent vNode on host-b"
-logs=$(cat "$TAP_TMP"/*.log "$TAP_TMP"/pmon-*/*.log 2>/dev/null)
+logs=$(cat "$TAP_TMP"/*.log "$CLUSTER_RUN"/pmon-*/*.log 2>/dev/null)
 unlike "$logs" "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "no sanitizer report from any daemon or VMM"
 done_testing

@@ -12,6 +12,7 @@ PROBE=$BUILD/asan/bin/cluster_probe
 GUEST=$BUILD/images/lego-guest.elf
 EXIT_GUEST=$BUILD/images/test-exit-code.elf
 tap_tmpdir
+tap_sockdir # the run directory holds the VMMs' control sockets
 plan 34
 
 . "$REPO/tests/lib/servers.sh"
@@ -20,7 +21,7 @@ cleanup() {
 	server_kill_all
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	for p in $(cat "$TAP_TMP"/vm-pids 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	rm -rf "$TAP_TMP"
+	rm -rf "$TAP_TMP" "$TAP_SOCK"
 }
 trap cleanup EXIT
 
@@ -43,7 +44,7 @@ STUB_OUT=$TAP_TMP/controld.out
 PIDS+=($!)
 wait_file "$TAP_TMP/stub.port"
 
-RUN=$TAP_TMP/run
+RUN=$TAP_SOCK/run
 "$PMON" --controld "127.0.0.1:$(cat "$TAP_TMP/stub.port")" --name pmvm --cores 2 \
 	--memory 512M --run-dir "$RUN" --port-file "$TAP_TMP/pmon.port" 2>"$TAP_TMP/pmon.log" &
 PMON_PID=$!
