@@ -33,7 +33,8 @@ static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uin
 	uint8_t(*forget)[16] = NULL;
 	char host[CP_NAME_LEN + 1] = "";
 	const char *err = NULL;
-	int nforget = 0, rc = cp_heartbeat_get(p, h->len, &hb, &err);
+	struct vn_leftover *left = NULL;
+	int nforget = 0, nleft = 0, rc = cp_heartbeat_get(p, h->len, &hb, &err);
 	struct component *comp;
 
 	if (rc == CP_OK && hb.nr_vms) {
@@ -52,7 +53,7 @@ static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uin
 		goto out;
 	}
 	reg_lock();
-	comp = reg_heartbeat(c->id, &hb, vms, forget, &nforget);
+	comp = reg_heartbeat(c->id, &hb, vms, forget, &nforget, &left, &nleft);
 	if (comp && comp->kind != CP_KIND_PMON && hb.nr_vms)
 		comp = NULL; /* only processor hosts run vNodes */
 	if (comp)
@@ -72,7 +73,10 @@ static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uin
 		if (frc != CP_OK && frc != CP_ENOENT)
 			log_warn("cannot tell %s to forget an exited vNode: %s", host, why);
 	}
+	for (int i = 0; i < nleft; i++)
+		vn_reclaim(&left[i]);
 out:
+	free(left);
 	free(vms);
 	free(forget);
 }

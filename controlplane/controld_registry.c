@@ -460,8 +460,41 @@ static struct component *by_conn(uint64_t conn)
 	return NULL;
 }
 
+/* lego-vmm frees its vRegions on every exit it lives through: a normal end, a failure,
+ * SIGINT, SIGTERM, SIGHUP. Any other signal (SIGKILL, a crash) leaves them behind. */
+static bool leaves_regions(int exit_status)
+{
+	return exit_status > 128 && exit_status != 128 + 1 && exit_status != 128 + 2 &&
+	       exit_status != 128 + 15;
+}
+
+static void add_leftover(const struct vnode *v, struct vn_leftover **left, int *nleft)
+{
+	struct vn_leftover *l, *grown;
+
+	if (!v->nr_regions)
+		return;
+	grown = realloc(*left, (size_t)(*nleft + 1) * sizeof(**left));
+	if (!grown) {
+		log_error("vNode %s: out of memory: its vRegions stay on the memory servers",
+			  v->def.name);
+		return;
+	}
+	*left = grown;
+	l = &grown[(*nleft)++];
+	snprintf(l->name, sizeof(l->name), "%s", v->def.name);
+	l->uid = v->uid;
+	l->ram = v->def.memory_kib * 1024;
+	l->region_size = v->region_size;
+	l->nr_regions = v->nr_regions;
+	l->nr_mmons = v->nr_mmons;
+	memcpy(l->mmon_addr, v->mmon_addr, sizeof(l->mmon_addr));
+	memcpy(l->owner, v->owner, sizeof(l->owner));
+}
+
 /* Reconcile one vNode status a processor host reported. */
-static bool reconcile(struct component *c, const struct cp_vm_status *s)
+static bool reconcile(struct component *c, const struct cp_vm_status *s, struct vn_leftover **left,
+		      int *nleft)
 {
 	struct vnode *v = reg_find_uuid(s->uuid);
 	char u[37];
@@ -475,6 +508,8 @@ static bool reconcile(struct component *c, const struct cp_vm_status *s)
 
 			log_info("vNode %s (id %d) on %s exited with status %d", v->def.name, v->id,
 				 c->name, s->exit_status);
+			if (leaves_regions(s->exit_status))
+				add_leftover(v, left, nleft);
 			reg_mark_stopped(v, reason, s->exit_status);
 			return false; /* forget it next time: a console reader may want the tail */
 		}
@@ -516,7 +551,8 @@ static bool reconcile(struct component *c, const struct cp_vm_status *s)
 }
 
 struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
-				const struct cp_vm_status *vms, uint8_t (*forget)[16], int *nforget)
+				const struct cp_vm_status *vms, uint8_t (*forget)[16], int *nforget,
+				struct vn_leftover **left, int *nleft)
 {
 	struct component *c = by_conn(conn);
 	int64_t now = reg_now_ms();
@@ -530,7 +566,7 @@ struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
 	if (c->kind != CP_KIND_PMON)
 		return c;
 	for (uint32_t i = 0; i < hb->nr_vms; i++)
-		if (reconcile(c, &vms[i]))
+		if (reconcile(c, &vms[i], left, nleft))
 			memcpy(forget[(*nforget)++], vms[i].uuid, 16);
 	/* vNodes placed here that the host no longer knows (it restarted): gone. A start in
 	 * flight may predate the heartbeat, hence the grace period. */
@@ -545,6 +581,7 @@ struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
 		if (!listed) {
 			log_warn("vNode %s (id %d) is no longer on %s: marking it crashed",
 				 v->def.name, v->id, c->name);
+			add_leftover(v, left, nleft);
 			reg_mark_stopped(v, VN_SHUTOFF_CRASHED, -1);
 			i--; /* the array may have shifted */
 		}

@@ -116,12 +116,23 @@ struct component *reg_find_component(int kind, const char *name);
 int reg_register(const struct cp_register *r, uint64_t conn, char *err, size_t errlen);
 /* The connection ended: its component is down. */
 void reg_connection_lost(uint64_t conn);
+/* Where a run's vRegions were: what is needed to free them when its lego-vmm could not
+ * (killed with SIGKILL, or lost with its host). */
+struct vn_leftover {
+	char name[DOM_NAME_MAX + 1];
+	uint64_t uid, ram, region_size;
+	int nr_regions, nr_mmons;
+	char mmon_addr[REG_MAX_MMONS][CP_ADDR_LEN + 1];
+	uint8_t owner[REG_MAX_REGIONS];
+};
+
 /* A heartbeat from conn's component; a processor host's vNode statuses reconcile the
- * vNodes placed on it, and the uuids of exited runs it may now forget are written to
- * forget (*nforget of them, at most hb->nr_vms). Returns the component, or NULL if conn
- * registered none. */
+ * vNodes placed on it. The uuids of exited runs it may now forget are written to forget
+ * (*nforget of them, at most hb->nr_vms); runs that ended without freeing their vRegions
+ * are appended to *left (malloc'ed, *nleft of them). Returns the component, or NULL if
+ * conn registered none. */
 struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
-				const struct cp_vm_status *vms, uint8_t (*forget)[16],
-				int *nforget);
+				const struct cp_vm_status *vms, uint8_t (*forget)[16], int *nforget,
+				struct vn_leftover **left, int *nleft);
 
 #endif

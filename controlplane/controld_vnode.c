@@ -13,6 +13,7 @@
 #include "log.h"
 #include "parse.h"
 #include "placement.h"
+#include "remote_mem.h"
 #include "smon_client.h"
 
 #define CALL_TIMEOUT_MS	       10000
@@ -614,4 +615,32 @@ int vn_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max, 
 	*ended = r.state == CP_VM_EXITED && *n == 0;
 	free(reply);
 	return 0;
+}
+
+void vn_reclaim(const struct vn_leftover *l)
+{
+	struct rm_config cfg = {.vnode = l->uid,
+				.client_name = "lego-controld",
+				.provider = opt.provider,
+				.region_size = l->region_size,
+				.timeout_ms = 5000,
+				.nr_servers = l->nr_mmons};
+	static __thread struct remote_mem rm;
+	int owners[REG_MAX_REGIONS];
+	int rc;
+
+	for (int i = 0; i < l->nr_mmons; i++)
+		cfg.servers[i] = l->mmon_addr[i];
+	for (int r = 0; r < l->nr_regions; r++)
+		owners[r] = l->owner[r];
+	cfg.owners = owners;
+	/* Open each vRegion as the dead run's vNode, then close it: the servers free it. */
+	rc = remote_mem_open(&rm, &cfg, l->ram, 1);
+	if (rc)
+		log_warn("vNode %s: not every vRegion could be freed: %s", l->name, rm.error);
+	remote_mem_close(&rm, true);
+	if (!rc)
+		log_info("vNode %s: freed the %d vRegion(s) its killed lego-vmm left on the memory "
+			 "servers",
+			 l->name, l->nr_regions);
 }

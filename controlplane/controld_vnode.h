@@ -32,6 +32,12 @@ int vn_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max, 
 int vn_pmon_call(const char *host, uint16_t op, const void *req, size_t len, uint8_t **reply,
 		 size_t *rlen, char *err, size_t errlen);
 
+/* Free the vRegions a run left behind (its lego-vmm was killed): open each as that vNode
+ * on its server and close it. Talks to the memory servers: call without the registry
+ * lock. */
+struct vn_leftover;
+void vn_reclaim(const struct vn_leftover *l);
+
 /* A numeric field of the VMM's stats JSON ("key": N); 0 if absent. */
 uint64_t vn_json_u64(const char *json, const char *key);
 

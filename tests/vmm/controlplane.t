@@ -5,14 +5,15 @@
 # memory servers, GSM disk) -> the guest runs memtest and blktest with most of its RAM
 # remote -> dominfo, dommemstat, legoctl's vRegion map -> suspend/resume -> lego-controld
 # killed -9 and restarted while the vNode runs (still running, listed, destroyable) ->
-# destroy -> undefine; then the same flow through python3-libvirt with the console stream.
+# destroy -> undefine; then the same flow through python3-libvirt with the console stream;
+# and a lego-vmm killed -9, whose vRegions lego-controld frees.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$REPO/tests/lib/kvm.sh"
 kvm_require "$0" "$@"
 GUEST=$BUILD/images/lego-guest.elf
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 44
+plan 48
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -103,7 +104,8 @@ ok "[ '${rss:-99999}' -le 4096 ]" "dommemstat rss: ExCache-resident memory ($rss
 js=$("$CTL" -c "$CONTROLD" --json vnode vn1)
 like "$js" '"server": "mem-a".*"server": "mem-b"|"server": "mem-b".*"server": "mem-a"' \
 	"legoctl vnode: the GMM spread the 8 MiB vRegions over both memory servers"
-like "$js" '"host": "host-a"' "legoctl vnode: the GPM placed it on host-a (most free cores)"
+host=$(sed -n 's/.*"host": "\(host-[ab]\)".*/\1/p' <<<"$js")
+ok "[ -n '$host' ]" "legoctl vnode: the GPM placed it on a processor host ($host)"
 like "$js" "\"smon://127.0.0.1:$SP/disk1\"" "legoctl vnode: the disk on the storage server holding it"
 like "$js" '"vmm": \{"vnode": [0-9]+.*"remote_fetches": [1-9]' "legoctl vnode: the VMM's fault statistics"
 lvirsh suspend vn1 >/dev/null 2>&1
@@ -121,7 +123,7 @@ is "$vmm_pids" "1" "lego-controld killed -9: the VMM still runs"
 controld_start --region-size 8M --stop-grace-ms 3000
 ok "wait_alive 5" "restarted on the same port: every component registered again"
 like "$(lvirsh list --all)" "^\s*$id\s+vn1\s+running" "after the restart vn1 is listed running with id $id"
-like "$("$CTL" -c "$CONTROLD" vnodes)" "vn1 +$id +running +host-a" "legoctl vnodes: confirmed on host-a"
+like "$("$CTL" -c "$CONTROLD" vnodes)" "vn1 +$id +running +$host" "legoctl vnodes: confirmed on $host"
 out=$(lvirsh destroy vn1 2>&1)
 like "$out" "Domain 'vn1' destroyed" "virsh destroy after the restart"
 is "$(lvirsh domstate vn1 --reason)" "shut off (destroyed)" "domstate --reason: shut off (destroyed)"
@@ -201,7 +203,25 @@ like "$py" "vn3 all-passed state 5 reason 1" "python: a second vNode runs to the
 like "$py" "destroyed state 5" "python: destroy"
 like "$py" "lookup code 42" "python: undefined vNode: VIR_ERR_NO_DOMAIN"
 like "$py" "unsupported code 3" "python: an unimplemented call is VIR_ERR_NO_SUPPORT"
-like "$(grep -h 'started vNode' "$TAP_TMP"/host-b.log)" "vn3" "the GPM put the second concurrent vNode on host-b"
+h2=$(grep -l 'started vNode vn2 ' "$TAP_TMP"/host-*.log)
+h3=$(grep -l 'started vNode vn3 ' "$TAP_TMP"/host-*.log)
+ok "[ -n '$h2' ] && [ -n '$h3' ] && [ '$h2' != '$h3' ]" \
+	"the GPM put the second concurrent vNode on the other host ($(basename "$h3" .log))"
+# A lego-vmm killed with SIGKILL cannot free its vRegions: lego-controld does.
+domxml vn4 disk2 600 | sed 's|<cmdline>.*</cmdline>|<cmdline>idle=600</cmdline>|' >"$TAP_TMP/vn4.xml"
+lvirsh define "$TAP_TMP/vn4.xml" >/dev/null 2>&1
+lvirsh start vn4 >/dev/null 2>&1
+mmon_used() { "$CTL" -c "$CONTROLD" --json components | grep -o '"kind": "mmon"[^}]*"used_bytes": [0-9]*' |
+	sed 's/.*"used_bytes": //' | awk '{s += $1} END {print s + 0}'; }
+for _ in $(seq 60); do [ "$(mmon_used)" -gt 0 ] && break; sleep 0.5; done
+is "$(mmon_used)" "$((32 << 20))" "vn4's 32 MiB of vRegions are on the memory servers"
+pkill -9 -f "lego-vmm.*$CLUSTER_RUN"
+for _ in $(seq 60); do [ "$(lvirsh domstate vn4 --reason)" = "shut off (crashed)" ] && break; sleep 0.5; done
+is "$(lvirsh domstate vn4 --reason)" "shut off (crashed)" "its lego-vmm killed -9: shut off (crashed)"
+for _ in $(seq 60); do [ "$(mmon_used)" = 0 ] && break; sleep 0.5; done
+is "$(mmon_used)" "0" "lego-controld freed the vRegions the killed VMM left behind"
+like "$(cat "$TAP_TMP/controld.log")" "vNode vn4: freed the 4 vRegion" "and said so"
+lvirsh undefine vn4 >/dev/null 2>&1
 logs=$(cat "$TAP_TMP"/*.log "$CLUSTER_RUN"/pmon-*/*.log 2>/dev/null)
 unlike "$logs" "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "no sanitizer report from any daemon or VMM"
 done_testing
