@@ -28,7 +28,7 @@ no_sanitizer_report() { # text name
 # a python3, slow in the test bed): the test bed runs a 16 MiB pass in ~0.3 s on an idle
 # machine, hardware ~10x faster, PVM (LEGO_TESTBED=never) ~1000x slower.
 if kvm_nested; then
-	PASSES=100
+	PASSES=60
 elif kvm_hw; then
 	PASSES=1000
 else
