@@ -483,8 +483,8 @@ out:
 	free(d);
 }
 
-static void memory_stats(struct xdr_out *o, const struct rpc_hdr *h, const struct vnode *v,
-			 const char *js, uint32_t max)
+static void memory_stats(struct xdr_out *o, const struct rpc_hdr *h, uint64_t max_kib,
+			 uint64_t cur_kib, const char *js, uint32_t max)
 {
 	uint64_t faults = vn_json_u64(js, "faults"), remote = vn_json_u64(js, "remote_fetches");
 	struct {
@@ -495,8 +495,8 @@ static void memory_stats(struct xdr_out *o, const struct rpc_hdr *h, const struc
 		{1, vn_json_u64(js, "bytes_out") / 1024},   /* swap_out: KiB written back */
 		{2, remote},				    /* major: faults served remotely */
 		{3, faults > remote ? faults - remote : 0}, /* minor: served locally */
-		{5, v->def.memory_kib},			    /* available */
-		{6, v->def.current_kib},		    /* actual */
+		{5, max_kib},				    /* available */
+		{6, cur_kib},				    /* actual */
 		{7, vn_json_u64(js, "resident_pages") * 4}, /* rss: ExCache resident KiB */
 		{8, (vn_json_u64(js, "cache_pages") - vn_json_u64(js, "resident_pages")) * 4},
 		{9, (uint64_t)time(NULL)}, /* last_update */
@@ -749,22 +749,19 @@ static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *
 		break;
 	case P_DOMAIN_GET_INFO: {
 		uint64_t cpu_ns = 0;
-		struct vnode snap;
+		uint64_t max_kib = v->def.memory_kib, cur_kib = v->def.current_kib;
+		uint32_t vcpus = v->def.vcpus, state = (uint32_t)v->state;
 		bool active = v->id >= 0;
 
-		snap.def.memory_kib = v->def.memory_kib;
-		snap.def.current_kib = v->def.current_kib;
-		snap.def.vcpus = v->def.vcpus;
-		snap.state = v->state;
 		reg_unlock();
 		locked = false;
 		if (active && !vn_control(uuid, "stats", &js, err, sizeof(err)))
 			cpu_ns = vn_json_u64(js, "cpu_time_ns");
 		rpc_begin_reply(o, h);
-		xdr_put_u32(o, (uint32_t)snap.state);
-		xdr_put_u64(o, snap.def.memory_kib);
-		xdr_put_u64(o, snap.def.current_kib);
-		xdr_put_u32(o, snap.def.vcpus);
+		xdr_put_u32(o, state);
+		xdr_put_u64(o, max_kib);
+		xdr_put_u64(o, cur_kib);
+		xdr_put_u32(o, vcpus);
 		xdr_put_u64(o, cpu_ns);
 		break;
 	}
@@ -789,7 +786,7 @@ static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *
 		xdr_put_i32(o, 0);
 		break;
 	case P_DOMAIN_MEMORY_STATS: {
-		struct vnode snap;
+		uint64_t max_kib, cur_kib;
 
 		if (a.u1 > MEMORY_STATS_MAX)
 			FAIL(RPC_ERR_RPC, "too many memory stats requested: %u > %d", a.u1,
@@ -799,14 +796,14 @@ static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *
 		if (v->id < 0)
 			FAIL(RPC_ERR_OPERATION_INVALID,
 			     "Requested operation is not valid: domain is not running");
-		snap.def.memory_kib = v->def.memory_kib;
-		snap.def.current_kib = v->def.current_kib;
+		max_kib = v->def.memory_kib;
+		cur_kib = v->def.current_kib;
 		reg_unlock();
 		locked = false;
 		ecode = vn_control(uuid, "stats", &js, err, sizeof(err));
 		if (ecode)
 			goto error;
-		memory_stats(o, h, &snap, js, a.u1);
+		memory_stats(o, h, max_kib, cur_kib, js, a.u1);
 		goto done;
 	}
 	case P_DOMAIN_OPEN_CONSOLE:

@@ -625,7 +625,7 @@ void vn_reclaim(const struct vn_leftover *l)
 				.region_size = l->region_size,
 				.timeout_ms = 5000,
 				.nr_servers = l->nr_mmons};
-	static __thread struct remote_mem rm;
+	struct remote_mem rm;
 	int owners[REG_MAX_REGIONS];
 	int rc;
 

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "parse.h"
 #include "smon_client.h"
+#include "strbuf.h"
 
 #define EXIT_USAGE 64
 #define TIMEOUT_MS 10000
@@ -70,16 +71,12 @@ __attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
 
 static void json_str(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", *s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
+	struct strbuf b;
+
+	sb_init(&b, 0);
+	sb_json_str(&b, s);
+	fwrite(b.p, 1, b.len, stdout);
+	sb_free(&b);
 }
 
 static const char *backend_name(uint32_t kind)

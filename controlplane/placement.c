@@ -7,19 +7,29 @@
 
 #define MIB (1024.0 * 1024.0)
 
+/* The next comma-separated item of *p (as item and len), advancing *p; false at the end. */
+static bool next_item(const char **p, const char **item, size_t *len)
+{
+	const char *end;
+
+	if (!**p)
+		return false;
+	end = strchrnul(*p, ',');
+	*item = *p;
+	*len = (size_t)(end - *p);
+	*p = *end ? end + 1 : end;
+	return true;
+}
+
 /* Is name one of the comma-separated names in list? */
 static bool in_list(const char *list, const char *name)
 {
-	size_t n = strlen(name);
+	const char *item;
+	size_t len, n = strlen(name);
 
-	for (const char *p = list; *p;) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
-
-		if (len == n && !strncmp(p, name, n))
+	while (next_item(&list, &item, &len))
+		if (len == n && !strncmp(item, name, n))
 			return true;
-		p += len + (end ? 1 : 0);
-	}
 	return false;
 }
 
@@ -28,20 +38,20 @@ static bool in_list(const char *list, const char *name)
 static int check_hint(const char *hint, const char *const *names, const bool *alive, int n,
 		      const char *what, char *err, size_t errlen)
 {
-	for (const char *p = hint; *p;) {
-		const char *end = strchr(p, ',');
-		size_t len = end ? (size_t)(end - p) : strlen(p);
+	const char *item;
+	size_t len;
+
+	while (next_item(&hint, &item, &len)) {
 		int found = -1;
 
 		for (int i = 0; i < n; i++)
-			if (strlen(names[i]) == len && !strncmp(names[i], p, len))
+			if (strlen(names[i]) == len && !strncmp(names[i], item, len))
 				found = i;
 		if (found < 0 || !alive[found]) {
 			snprintf(err, errlen, "placement hint names %s '%.*s', which is %s", what,
-				 (int)len, p, found < 0 ? "not registered" : "down");
+				 (int)len, item, found < 0 ? "not registered" : "down");
 			return -1;
 		}
-		p += len + (end ? 1 : 0);
 	}
 	return 0;
 }

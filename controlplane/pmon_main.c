@@ -17,6 +17,7 @@
 
 #include "cluster_agent.h"
 #include "cluster_io.h"
+#include "fab_server.h"
 #include "log.h"
 #include "parse.h"
 #include "pmon_ctx.h"
@@ -275,20 +276,6 @@ static int setup_run_dir(void)
 	return 0; /* fd stays open: the lock lasts as long as we do */
 }
 
-static int write_port_file(const char *path, const char *port)
-{
-	char tmp[PATH_MAX];
-	FILE *f;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f || fprintf(f, "%s\n", port) < 0 || fclose(f) || rename(tmp, path)) {
-		log_error("cannot write port file '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
 /* The address lego-controld calls us at: a wildcard listener is reached by host name. */
 static int advertised(char *out, size_t len, const char *port)
 {
@@ -345,7 +332,7 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		return 1;
 	}
-	if (opts.port_file && write_port_file(opts.port_file, port))
+	if (opts.port_file && fab_server_port_file(opts.port_file, port))
 		return 1;
 	pm.name = opts.name;
 	pm.run_dir = opts.run_dir;
