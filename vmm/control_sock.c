@@ -15,10 +15,11 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "migrate.h"
 #include "pager.h"
 #include "vm.h"
 
-#define CMD_MAX	       64
+#define CMD_MAX	       320
 #define CLIENT_WAIT_MS 2000 /* a client that sends nothing cannot hold the socket longer */
 
 struct control_sock {
@@ -66,12 +67,37 @@ static void answer(struct control_sock *cs, int fd, const char *cmd)
 		else
 			n = snprintf(out, sizeof(out), "{\"flushed_pages\": %lld}\n",
 				     (long long)pages);
+	} else if (!strcmp(cmd, "migration")) {
+		n = migrate_status_json(cs->t.mig, out, sizeof(out) - 1);
+		if (n > 0 && (size_t)n < sizeof(out) - 1)
+			out[n++] = '\n';
+	} else if (!strncmp(cmd, "migrate ", 8) || !strcmp(cmd, "migrate-cancel") ||
+		   !strncmp(cmd, "migrate-resolve ", 16)) {
+		if (!strncmp(cmd, "migrate ", 8))
+			err = migrate_start(cs->t.mig, cmd + 8);
+		else if (!strcmp(cmd, "migrate-cancel"))
+			err = migrate_cancel(cs->t.mig);
+		else if (!strcmp(cmd + 16, "commit") || !strcmp(cmd + 16, "abort"))
+			err = migrate_resolve(cs->t.mig, !strcmp(cmd + 16, "commit"));
+		else
+			err = "migrate-resolve takes commit or abort";
+		if (err)
+			n = snprintf(out, sizeof(out), "{\"error\": \"%s\"}\n", err);
+		else
+			n = snprintf(out, sizeof(out), "{\"migration\": \"%s\"}\n",
+				     cmd[7] == ' '   ? "started"
+				     : cmd[8] == 'c' ? "cancelling"
+						     : "resolved");
+		log_info("control: %.40s%s%s", cmd, err ? " refused: " : "", err ? err : "");
 	} else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
 		bool pause = !strcmp(cmd, "pause");
 		struct timespec t0, t1;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		err = pause ? vm_pause(cs->t.vm) : vm_resume(cs->t.vm);
+		if (migrate_busy(cs->t.mig))
+			err = "a migration is under way";
+		else
+			err = pause ? vm_pause(cs->t.vm) : vm_resume(cs->t.vm);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (err)
 			n = snprintf(out, sizeof(out), "{\"error\": \"%s: %s\"}\n", cmd, err);
@@ -85,11 +111,12 @@ static void answer(struct control_sock *cs, int fd, const char *cmd)
 	} else if (!strcmp(cmd, "help")) {
 		n = snprintf(out, sizeof(out),
 			     "{\"commands\": [\"stats\", \"flush\", \"pause\", \"resume\", "
-			     "\"help\"]}\n");
+			     "\"migrate HOST:PORT\", \"migration\", \"migrate-cancel\", "
+			     "\"migrate-resolve commit|abort\", \"help\"]}\n");
 	} else {
 		n = snprintf(out, sizeof(out),
-			     "{\"error\": \"unknown command; try stats, flush, pause, resume or "
-			     "help\"}\n");
+			     "{\"error\": \"unknown command; try stats, flush, pause, resume, "
+			     "migrate, migration or help\"}\n");
 	}
 	if (n < 0 || (size_t)n >= sizeof(out))
 		n = snprintf(out, sizeof(out), "{\"error\": \"reply too long\"}\n");

@@ -9,13 +9,21 @@
  *   pause   {"state": "paused"}    once every vCPU is out of KVM_RUN and parked (asleep);
  *                                  an error if already paused
  *   resume  {"state": "running"}   the vCPUs carry on; an error if not paused
+ *   migrate HOST:PORT      live-migrate to the lego-vmm --incoming there (migrate.h);
+ *                          answers {"migration": "started"} at once
+ *   migration              the migration's role, phase and progress (migrate.h)
+ *   migrate-cancel         give up before the destination is told to run
+ *   migrate-resolve commit|abort  after the connection broke once the destination was told
+ *                          to run: the control plane says whether it runs
  *   help    the commands
+ * pause and resume are refused while a migration is under way.
  */
 #ifndef LEGO_CONTROL_SOCK_H
 #define LEGO_CONTROL_SOCK_H
 
 #include <stdint.h>
 
+struct migration;
 struct pager;
 struct vm;
 struct control_sock;
@@ -28,6 +36,7 @@ struct control_target {
 	struct vm *vm;
 	struct pager *pg;	       /* NULL without remote memory */
 	const uint64_t *console_bytes; /* the console's byte count, read atomically */
+	struct migration *mig;
 };
 
 int control_sock_start(struct control_sock **out, const char *path, const struct control_target *t);

@@ -20,6 +20,7 @@
 #include "fdt_build.h"
 #include "fabric.h"
 #include "log.h"
+#include "migrate.h"
 #include "pager.h"
 #include "parse.h"
 #include "remote_mem.h"
@@ -39,6 +40,7 @@
 #define DEFAULT_SMON_CHANNELS 16
 #define DEFAULT_SMON_TIMEOUT  30000
 #define SMON_SCHEME	      "smon://"
+#define INCOMING_WAIT_MS      60000
 
 struct disk_opt {
 	const char *path; /* a file, or smon://HOST:PORT/VOLUME */
@@ -65,6 +67,7 @@ struct options {
 	const char *region_owners; /* --region-owners as given; rm.owners once parsed */
 	int *owners;
 	const char *control;
+	const char *incoming; /* --incoming HOST:PORT */
 	char client_name[MP_NAME_LEN + 1];
 	int smon_channels, smon_timeout_ms;
 };
@@ -121,6 +124,17 @@ static void usage(FILE *f)
 		"                         and 'help' while running\n"
 		"                         (@NAME: an abstract socket, no file)\n"
 		"\n"
+		"\n"
+		"Live migration (the control socket's 'migrate HOST:PORT' sends a vNode away):\n"
+		"      --incoming HOST:PORT\n"
+		"                         be the destination of a migration: attach to the\n"
+		"                         vNode's vRegions and disks (the same --mem, --cpus,\n"
+		"                         --mmon, --region-size, --region-owners, --vnode-id and\n"
+		"                         --disk as the source; --kernel is not loaded), listen\n"
+		"                         on HOST:PORT (port 0: any; the control socket's\n"
+		"                         'migration' tells which) for the source's state, then\n"
+		"                         run the vNode from where it was\n"
+		"\n"
 		"      --stats PATH       write run statistics as JSON to PATH at exit\n"
 		"  -v, --verbose          debug log lines\n"
 		"  -q, --quiet            warnings and errors only\n"
@@ -128,11 +142,13 @@ static void usage(FILE *f)
 		"  -V, --version          version\n"
 		"\n"
 		"Exit status: the value the guest writes to port 0x%x (0..255); %d for a bad\n"
-		"command line; %d when the VMM cannot run the guest or the guest crashes.\n",
+		"command line; %d when the VMM cannot run the guest or the guest crashes; %d\n"
+		"when the vNode migrated away; %d when an --incoming vNode never ran here.\n",
 		(unsigned long long)(LEGO_MEM_MIN >> 20), (unsigned long long)(LEGO_MEM_MAX >> 30),
 		LEGO_MAX_VCPUS, MAX_DISKS, BLK_SMON_MAX_CHANNELS, DEFAULT_SMON_CHANNELS,
 		DEFAULT_SMON_TIMEOUT, RM_MAX_SERVERS, PAGER_MAX_THREADS, DEFAULT_PAGER_THREADS,
-		DEFAULT_TIMEOUT_MS, LEGO_PORT_DEBUG_EXIT, VMM_EXIT_USAGE, VMM_EXIT_FAILURE);
+		DEFAULT_TIMEOUT_MS, LEGO_PORT_DEBUG_EXIT, VMM_EXIT_USAGE, VMM_EXIT_FAILURE,
+		VMM_EXIT_MIGRATED, VMM_EXIT_INCOMING_ABORTED);
 }
 
 __attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
@@ -246,6 +262,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"control", required_argument, NULL, 'Z'},
 		{"smon-channels", required_argument, NULL, 'H'},
 		{"smon-timeout", required_argument, NULL, 'W'},
+		{"incoming", required_argument, NULL, 'J'},
 		{NULL, 0, NULL, 0},
 	};
 	char host[256], port[16];
@@ -397,6 +414,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'Z':
 			o->control = optarg;
 			break;
+		case 'J':
+			if (parse_hostport(optarg, 0, host, sizeof(host), port, sizeof(port)))
+				return bad_usage("--incoming '%s' is not HOST:PORT", optarg);
+			o->incoming = optarg;
+			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
 			break;
@@ -417,8 +439,11 @@ static int parse_options(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
-	if (!o->kernel)
+	if (!o->kernel && !o->incoming)
 		return bad_usage("no guest image given (--kernel IMAGE)");
+	if (o->incoming && !o->rm.nr_servers)
+		return bad_usage("--incoming needs --mmon: only vNodes whose RAM is on memory "
+				 "servers migrate");
 	if (!o->rm.nr_servers && (o->cache || o->keep_regions || o->rm.vnode))
 		return bad_usage("--cache, --keep-regions and --vnode-id need --mmon");
 	if (o->region_owners && (c = parse_region_owners(o)) >= 0)
@@ -598,6 +623,30 @@ static int start_remote_memory(const struct options *o, struct vm *vm, struct re
 	return pager_start(pg, vm, rm, &pc);
 }
 
+/* What a migration needs to know of the vNode; commands act once ready is set. */
+static void describe_for_migration(const struct options *o, struct vm *vm, struct pager *pg,
+				   struct remote_mem *rm, struct devices *dev, struct migration *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->vm = vm;
+	m->pg = pg;
+	m->rm = rm;
+	m->serial = &dev->serial;
+	m->console_fd = dev->console_fd;
+	m->console_path = o->console;
+	m->nr_disks = dev->nr_disks;
+	for (int i = 0; i < dev->nr_disks; i++) {
+		m->disks[i] = dev->blk[i];
+		m->local_disks |= !o->disks[i].smon;
+	}
+	m->vnode = o->rm.vnode;
+	m->mem_bytes = o->mem;
+	m->region_size = o->rm.region_size;
+	m->vcpus = o->cpus;
+	m->ready = true;
+	pthread_mutex_unlock(&m->lock);
+}
+
 static int run_vnode(const struct options *o)
 {
 	struct vm vm;
@@ -605,9 +654,10 @@ static int run_vnode(const struct options *o)
 	struct fdt_params fp;
 	struct vmm_stats stats;
 	struct remote_mem rm;
+	struct migration mig;
 	struct pager *pg = NULL;
 	struct control_sock *cs = NULL;
-	bool remote = o->rm.nr_servers > 0;
+	bool remote = o->rm.nr_servers > 0, free_regions = !o->keep_regions;
 	char pager_json[1536] = "";
 	uint64_t entry = 0;
 	void *fdt;
@@ -618,6 +668,7 @@ static int run_vnode(const struct options *o)
 	memset(&dev, 0, sizeof(dev));
 	memset(&fp, 0, sizeof(fp));
 	memset(&rm, 0, sizeof(rm));
+	migrate_init(&mig);
 	/* Before any thread exists, so that only the signal thread takes these. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -625,8 +676,13 @@ static int run_vnode(const struct options *o)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	vmm_stats_start(&stats);
-	if (vm_init(&vm, o->mem))
+	if (vm_init(&vm, o->mem)) {
+		migrate_destroy(&mig);
 		return VMM_EXIT_FAILURE;
+	}
+	/* An incoming vNode's RAM belongs to the source until it runs here. */
+	if (o->incoming)
+		free_regions = false;
 	/* The pager must serve guest RAM before anything (the loader first) touches it. */
 	if (remote && start_remote_memory(o, &vm, &rm, &pg))
 		goto out;
@@ -636,38 +692,57 @@ static int run_vnode(const struct options *o)
 					    .mem_bytes = o->mem,
 					    .vm = &vm,
 					    .pg = pg,
-					    .console_bytes = &dev.serial.bytes_out};
+					    .console_bytes = &dev.serial.bytes_out,
+					    .mig = &mig};
 
 		if (control_sock_start(&cs, o->control, &ct))
 			goto out;
 	}
-	/* Everything that can be checked without KVM comes first. */
-	if (load_image(&vm, o->kernel, &entry) || x86_setup_boot_tables(&vm.mem))
+	/* Everything that can be checked without KVM comes first. An incoming vNode's RAM
+	 * already holds its guest: nothing is loaded. */
+	if (!o->incoming && (load_image(&vm, o->kernel, &entry) || x86_setup_boot_tables(&vm.mem)))
 		goto out;
 	if (create_devices(&vm, o, &dev, &fp))
 		goto out;
 	if (vm_create_kvm(&vm) || vm_create_vcpus(&vm, o->cpus, entry))
 		goto out;
-	fp.mem = &vm.mem;
-	fp.nr_vcpus = o->cpus;
-	fp.bootargs = o->append;
-	fp.tsc_khz = vm.tsc_khz;
-	fdt = guest_mem_ptr(&vm.mem, LEGO_FDT_GPA, LEGO_FDT_MAX);
-	err = fdt_build(fdt, LEGO_FDT_MAX, &fp);
-	if (err) {
-		log_error("cannot build the device tree: %s (command line %zu bytes)",
-			  fdt_strerror(err), strlen(o->append));
-		goto out;
+	if (!o->incoming) {
+		fp.mem = &vm.mem;
+		fp.nr_vcpus = o->cpus;
+		fp.bootargs = o->append;
+		fp.tsc_khz = vm.tsc_khz;
+		fdt = guest_mem_ptr(&vm.mem, LEGO_FDT_GPA, LEGO_FDT_MAX);
+		err = fdt_build(fdt, LEGO_FDT_MAX, &fp);
+		if (err) {
+			log_error("cannot build the device tree: %s (command line %zu bytes)",
+				  fdt_strerror(err), strlen(o->append));
+			goto out;
+		}
 	}
 
 	pthread_create(&sig_thread, NULL, signal_thread, &vm);
 	pthread_detach(sig_thread);
+	describe_for_migration(o, &vm, pg, &rm, &dev, &mig);
 
-	log_info("vNode: %d vCPU(s), %llu MiB RAM%s, %d disk(s), image '%s'", o->cpus,
+	if (o->incoming) {
+		if (migrate_in_run(&mig, o->incoming, INCOMING_WAIT_MS)) {
+			status = VMM_EXIT_INCOMING_ABORTED;
+			goto out;
+		}
+		/* A vNode its user had paused stays paused here. */
+		if (mig.user_paused)
+			atomic_store(&vm.paused, true);
+		migrate_in_running(&mig);
+		free_regions = !o->keep_regions;
+	}
+	log_info("vNode: %d vCPU(s), %llu MiB RAM%s, %d disk(s), %s '%s'", o->cpus,
 		 (unsigned long long)(o->mem >> 20), remote ? " (remote)" : "", o->nr_disks,
-		 o->kernel);
+		 o->incoming ? "migrated in on" : "image", o->incoming ? o->incoming : o->kernel);
 	status = vm_run(&vm);
-	log_info("vNode ended with status %d", status);
+	if (status == VMM_EXIT_MIGRATED)
+		log_info("vNode migrated away: it runs on the destination now");
+	else
+		log_info("vNode ended with status %d", status);
 	if (pg) {
 		struct pager_stats pst;
 
@@ -680,11 +755,14 @@ static int run_vnode(const struct options *o)
 				o->stats);
 out:
 	control_sock_stop(cs);
+	/* Once the destination may run the vNode, its vRegions are no longer ours. */
+	if (migrate_destroy(&mig))
+		free_regions = false;
 	destroy_devices(&dev);
 	pager_stop(pg);
 	vm_destroy(&vm);
 	if (remote && rm.regions)
-		remote_mem_close(&rm, !o->keep_regions);
+		remote_mem_close(&rm, free_regions);
 	return status;
 }
 

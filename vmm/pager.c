@@ -667,3 +667,59 @@ void pager_log_stats(const struct pager_stats *st)
 		 (double)st->lat_p50_ns / 1e3, (double)st->lat_p99_ns / 1e3,
 		 (double)st->lat_p999_ns / 1e3);
 }
+
+uint64_t pager_npages(const struct pager *pg)
+{
+	return pg->npages;
+}
+
+uint64_t pager_remote_bits(struct pager *pg, uint8_t *bits)
+{
+	uint64_t held = 0, dirty = 0;
+
+	memset(bits, 0, (pg->npages + 7) / 8);
+	pthread_mutex_lock(&pg->lock);
+	for (uint64_t i = 0; i < pg->npages; i++) {
+		if (pg->st[i] & PS_REMOTE) {
+			bits[i / 8] |= (uint8_t)(1U << (i % 8));
+			held++;
+		}
+		dirty += (pg->st[i] & PS_STATE) == PS_DIRTY;
+	}
+	pthread_mutex_unlock(&pg->lock);
+	return dirty ? UINT64_MAX : held;
+}
+
+int pager_load_remote_bits(struct pager *pg, uint64_t first, uint64_t n, const uint8_t *bits)
+{
+	int rc = 0;
+
+	if (first > pg->npages || n > pg->npages - first)
+		return -1;
+	pthread_mutex_lock(&pg->lock);
+	for (uint64_t i = 0; i < n && !rc; i++) {
+		uint8_t *s = &pg->st[first + i];
+
+		if (!(bits[i / 8] & (1U << (i % 8))))
+			continue;
+		/* Only pages nothing has touched here can take the source's word for it. */
+		if ((*s & PS_STATE) != PS_ABSENT || (*s & PS_BUSY))
+			rc = -1;
+		else
+			*s |= PS_REMOTE;
+	}
+	pthread_mutex_unlock(&pg->lock);
+	return rc;
+}
+
+uint32_t pager_hot_pages(struct pager *pg, uint32_t *out, uint32_t max)
+{
+	uint32_t n = 0;
+
+	pthread_mutex_lock(&pg->lock);
+	/* Newest first: the last pages the guest touched are the likeliest next. */
+	for (uint64_t k = pg->fifo_len; k > 0 && n < max; k--)
+		out[n++] = pg->fifo[(pg->fifo_head + k - 1) % pg->npages];
+	pthread_mutex_unlock(&pg->lock);
+	return n;
+}

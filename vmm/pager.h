@@ -50,6 +50,17 @@ void pager_stop(struct pager *pg);
  * to move or that wants its memory safe on the servers. Returns pages written or -1. */
 int64_t pager_flush(struct pager *pg);
 void pager_get_stats(struct pager *pg, struct pager_stats *st);
+
+/* Live migration. pager_remote_bits: a bitmap (npages bits) of the pages the memory
+ * servers hold, for the destination, which would otherwise zero-fill pages it has never
+ * seen; returns how many, or UINT64_MAX if a page is still dirty (flush first).
+ * pager_load_remote_bits takes n bits for pages from first, before anything touched them:
+ * -1 if out of range or a page is already resident here. pager_hot_pages: up to max
+ * resident pages, most recently installed first (a prefetch hint). */
+uint64_t pager_npages(const struct pager *pg);
+uint64_t pager_remote_bits(struct pager *pg, uint8_t *bits);
+int pager_load_remote_bits(struct pager *pg, uint64_t first, uint64_t n, const uint8_t *bits);
+uint32_t pager_hot_pages(struct pager *pg, uint32_t *out, uint32_t max);
 /* The statistics as one JSON object (no newline); returns the length. */
 int pager_stats_json(const struct pager_stats *st, char *buf, size_t len);
 /* The statistics as one log line. */

@@ -142,3 +142,32 @@ void serial_destroy(struct serial *s)
 {
 	pthread_mutex_destroy(&s->lock);
 }
+
+void serial_save(struct serial *s, struct serial_state *st)
+{
+	pthread_mutex_lock(&s->lock);
+	*st = (struct serial_state){.ier = s->ier,
+				    .lcr = s->lcr,
+				    .mcr = s->mcr,
+				    .scr = s->scr,
+				    .dll = s->dll,
+				    .dlm = s->dlm,
+				    .fcr = s->fcr,
+				    .bytes_out = __atomic_load_n(&s->bytes_out, __ATOMIC_RELAXED)};
+	pthread_mutex_unlock(&s->lock);
+}
+
+void serial_load(struct serial *s, const struct serial_state *st)
+{
+	pthread_mutex_lock(&s->lock);
+	/* The same masks as a guest's own writes. */
+	s->ier = st->ier & 0x0f;
+	s->lcr = st->lcr;
+	s->mcr = st->mcr & 0x1f;
+	s->scr = st->scr;
+	s->dll = st->dll;
+	s->dlm = st->dlm;
+	s->fcr = st->fcr;
+	__atomic_store_n(&s->bytes_out, st->bytes_out, __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&s->lock);
+}

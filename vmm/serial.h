@@ -20,4 +20,12 @@ struct serial {
 int serial_init(struct serial *s, struct bus *pio, uint16_t base, int out_fd);
 void serial_destroy(struct serial *s);
 
+/* The UART's registers and byte count, for live migration. */
+struct serial_state {
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
+	uint64_t bytes_out;
+};
+void serial_save(struct serial *s, struct serial_state *st);
+void serial_load(struct serial *s, const struct serial_state *st);
+
 #endif

@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bus.h"
@@ -74,5 +75,32 @@ void virtio_mmio_complete(struct virtio_mmio_dev *dev, int queue, uint16_t head,
 
 /* Forget an in-flight chain without completing it (it turned out malformed). */
 void virtio_mmio_drop(struct virtio_mmio_dev *dev, int queue, uint16_t head);
+
+/* The driver-visible state, for live migration: what the driver wrote and where each
+ * queue's device side stands. Saved with nothing in flight (vCPUs paused, drained). */
+struct virtio_mmio_queue_state {
+	uint16_t num;
+	bool ready;
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	uint16_t last_avail, used_idx;
+};
+
+struct virtio_mmio_state {
+	uint32_t device_id;
+	uint64_t driver_features;
+	uint32_t device_features_sel, driver_features_sel, queue_sel;
+	uint32_t status, int_status, config_generation;
+	uint32_t nr_queues;
+	struct virtio_mmio_queue_state q[VIRTIO_MMIO_MAX_QUEUES];
+};
+
+/* Take the lock, check nothing is in flight, copy the state out. -1 if requests are still
+ * in flight (drain first). */
+int virtio_mmio_save(struct virtio_mmio_dev *dev, struct virtio_mmio_state *st);
+/* Install a state received from another host, before any vCPU runs. Everything is checked
+ * as if the driver had written it (device type, features offered here, queue sizes, rings
+ * inside guest RAM); returns 0, or -1 with why and the device left reset. */
+int virtio_mmio_load(struct virtio_mmio_dev *dev, const struct virtio_mmio_state *st, char *why,
+		     size_t why_len);
 
 #endif

@@ -224,7 +224,7 @@ bool vm_is_paused(struct vm *vm)
 
 uint64_t vm_vcpu_cpu_ns(struct vm *vm)
 {
-	uint64_t ns = 0;
+	uint64_t ns = vm->cpu_ns_base;
 
 	pthread_mutex_lock(&vm->stop_lock);
 	for (int i = 0; i < vm->nr_vcpus; i++) {

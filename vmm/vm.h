@@ -14,8 +14,10 @@
 #include "lego_guest_abi.h"
 
 /* lego-vmm's own exit statuses; any other status is the guest's debug-exit value. */
-#define VMM_EXIT_USAGE	 64  /* bad command line */
-#define VMM_EXIT_FAILURE 125 /* the VMM could not run the guest, or the guest crashed */
+#define VMM_EXIT_USAGE		  64  /* bad command line */
+#define VMM_EXIT_FAILURE	  125 /* the VMM could not run the guest, or the guest crashed */
+#define VMM_EXIT_MIGRATED	  126 /* the vNode now runs on the migration's destination */
+#define VMM_EXIT_INCOMING_ABORTED 124 /* --incoming: the vNode never ran here */
 
 #define VM_PAUSE_WAIT_S 10 /* how long vm_pause waits for every vCPU to park */
 
@@ -55,6 +57,8 @@ struct vm {
 	/* Changed under stop_lock: while paused, vCPUs wait on pause_cond outside KVM_RUN. */
 	atomic_bool paused;
 	pthread_cond_t pause_cond;
+
+	uint64_t cpu_ns_base; /* vCPU time used before a migration brought the vNode here */
 };
 
 /* Map guest RAM and set up the buses; no KVM yet, so images can be checked first. */

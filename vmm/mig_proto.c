@@ -1,0 +1,362 @@
+/* mig_proto.c: encode and check every live-migration message (see mig_proto.h). */
+#include "mig_proto.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+
+/* Fixed part of VCPU before the XSAVE area, and between it and the MSRs. */
+#define VCPU_FIXED                                                                                 \
+	(8 + sizeof(struct kvm_regs) + sizeof(struct kvm_sregs) + sizeof(struct kvm_fpu) +         \
+	 sizeof(struct kvm_xcrs) + sizeof(struct kvm_vcpu_events) + sizeof(struct kvm_debugregs) + \
+	 4)
+#define MSR_LEN 12
+
+static const char *const names[] = {
+	[MIG_HELLO] = "HELLO",
+	[MIG_CONSOLE] = "CONSOLE",
+	[MIG_VCPU] = "VCPU",
+	[MIG_VIRTIO] = "VIRTIO",
+	[MIG_SERIAL] = "SERIAL",
+	[MIG_VMINFO] = "VMINFO",
+	[MIG_REMOTE_BITS] = "REMOTE_BITS",
+	[MIG_HOT_PAGES] = "HOT_PAGES",
+	[MIG_END] = "END",
+	[MIG_READY] = "READY",
+	[MIG_GO] = "GO",
+	[MIG_RUNNING] = "RUNNING",
+	[MIG_ERROR] = "ERROR",
+};
+
+const char *mig_type_name(uint16_t type)
+{
+	return type >= 1 && type <= MIG_TYPE_MAX ? names[type] : "unknown";
+}
+
+void mig_hdr_put(uint8_t *b, uint16_t type, uint32_t len)
+{
+	put_le32(b, MIG_MAGIC);
+	put_le16(b + 4, type);
+	put_le16(b + 6, MIG_VERSION);
+	put_le32(b + 8, len);
+	put_le32(b + 12, 0);
+}
+
+int mig_hdr_get(const uint8_t *b, struct mig_hdr *h, const char **why)
+{
+	if (get_le32(b) != MIG_MAGIC) {
+		*why = "bad magic (not a lego migration stream)";
+		return -1;
+	}
+	if (get_le16(b + 6) != MIG_VERSION) {
+		*why = "unsupported migration stream version";
+		return -1;
+	}
+	if (get_le32(b + 12)) {
+		*why = "reserved header bytes are not zero";
+		return -1;
+	}
+	h->type = get_le16(b + 4);
+	h->len = get_le32(b + 8);
+	if (h->type < 1 || h->type > MIG_TYPE_MAX) {
+		*why = "unknown message type";
+		return -1;
+	}
+	if (h->len > MIG_MAX_PAYLOAD) {
+		*why = "message longer than the stream allows";
+		return -1;
+	}
+	return 0;
+}
+
+static int want_len(size_t len, size_t want, const char **why)
+{
+	if (len != want) {
+		*why = "message has the wrong length";
+		return -1;
+	}
+	return 0;
+}
+
+void mig_hello_put(uint8_t *b, const struct mig_hello *m)
+{
+	memset(b, 0, MIG_HELLO_LEN);
+	put_le32(b, m->flags);
+	put_le64(b + 4, m->vnode);
+	put_le64(b + 12, m->mem_bytes);
+	put_le64(b + 20, m->region_size);
+	put_le32(b + 28, m->vcpus);
+	put_le32(b + 32, m->disks);
+	put_le64(b + 36, m->console_bytes);
+}
+
+int mig_hello_get(const uint8_t *b, size_t len, struct mig_hello *m, const char **why)
+{
+	if (want_len(len, MIG_HELLO_LEN, why))
+		return -1;
+	m->flags = get_le32(b);
+	m->vnode = get_le64(b + 4);
+	m->mem_bytes = get_le64(b + 12);
+	m->region_size = get_le64(b + 20);
+	m->vcpus = get_le32(b + 28);
+	m->disks = get_le32(b + 32);
+	m->console_bytes = get_le64(b + 36);
+	if (m->flags & ~MIG_HELLO_PAUSED || get_le32(b + 44)) {
+		*why = "HELLO has unknown flags or non-zero reserved bytes";
+		return -1;
+	}
+	return 0;
+}
+
+size_t mig_vcpu_len(const struct vcpu_state *s)
+{
+	return VCPU_FIXED + s->xsave_len + 4 + (size_t)s->nr_msrs * MSR_LEN;
+}
+
+static uint8_t *put_blob(uint8_t *p, const void *v, size_t n)
+{
+	memcpy(p, v, n);
+	return p + n;
+}
+
+void mig_vcpu_put(uint8_t *b, uint32_t index, const struct vcpu_state *s)
+{
+	uint8_t *p = b + 8;
+
+	put_le32(b, index);
+	put_le32(b + 4, s->has);
+	p = put_blob(p, &s->regs, sizeof(s->regs));
+	p = put_blob(p, &s->sregs, sizeof(s->sregs));
+	p = put_blob(p, &s->fpu, sizeof(s->fpu));
+	p = put_blob(p, &s->xcrs, sizeof(s->xcrs));
+	p = put_blob(p, &s->events, sizeof(s->events));
+	p = put_blob(p, &s->debugregs, sizeof(s->debugregs));
+	put_le32(p, s->xsave_len);
+	p += 4;
+	if (s->xsave_len)
+		p = put_blob(p, s->xsave, s->xsave_len);
+	put_le32(p, s->nr_msrs);
+	p += 4;
+	for (uint32_t i = 0; i < s->nr_msrs; i++, p += MSR_LEN) {
+		put_le32(p, s->msrs[i].index);
+		put_le64(p + 4, s->msrs[i].value);
+	}
+}
+
+static const uint8_t *get_blob(const uint8_t *p, void *v, size_t n)
+{
+	memcpy(v, p, n);
+	return p + n;
+}
+
+int mig_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_state *s,
+		 const char **why)
+{
+	const uint8_t *p = b + 8;
+	size_t rest;
+
+	memset(s, 0, sizeof(*s));
+	if (len < VCPU_FIXED + 4) {
+		*why = "VCPU message is too short";
+		return -1;
+	}
+	*index = get_le32(b);
+	s->has = get_le32(b + 4);
+	if (s->has & ~VS_ALL) {
+		*why = "VCPU message names unknown state parts";
+		return -1;
+	}
+	p = get_blob(p, &s->regs, sizeof(s->regs));
+	p = get_blob(p, &s->sregs, sizeof(s->sregs));
+	p = get_blob(p, &s->fpu, sizeof(s->fpu));
+	p = get_blob(p, &s->xcrs, sizeof(s->xcrs));
+	p = get_blob(p, &s->events, sizeof(s->events));
+	p = get_blob(p, &s->debugregs, sizeof(s->debugregs));
+	s->xsave_len = get_le32(p);
+	p += 4;
+	rest = len - VCPU_FIXED;
+	if (s->xsave_len > VCPU_STATE_MAX_XSAVE || s->xsave_len > rest - 4 ||
+	    !!s->xsave_len != !!(s->has & VS_XSAVE) ||
+	    (s->xsave_len && s->xsave_len < sizeof(struct kvm_xsave))) {
+		*why = "VCPU message has an invalid XSAVE area length";
+		return -1;
+	}
+	if (s->xcrs.nr_xcrs > KVM_MAX_XCRS) {
+		*why = "VCPU message has too many XCRs";
+		return -1;
+	}
+	if (s->xsave_len) {
+		s->xsave = malloc(s->xsave_len);
+		if (!s->xsave) {
+			*why = "out of memory";
+			return -1;
+		}
+		p = get_blob(p, s->xsave, s->xsave_len);
+	}
+	rest -= s->xsave_len;
+	s->nr_msrs = get_le32(p);
+	p += 4;
+	if (s->nr_msrs > VCPU_STATE_MAX_MSRS || rest - 4 != (size_t)s->nr_msrs * MSR_LEN) {
+		vcpu_state_free(s);
+		*why = "VCPU message has an invalid MSR count or length";
+		return -1;
+	}
+	s->msrs = calloc(s->nr_msrs ? s->nr_msrs : 1, sizeof(*s->msrs));
+	if (!s->msrs) {
+		vcpu_state_free(s);
+		*why = "out of memory";
+		return -1;
+	}
+	for (uint32_t i = 0; i < s->nr_msrs; i++, p += MSR_LEN) {
+		s->msrs[i].index = get_le32(p);
+		s->msrs[i].value = get_le64(p + 4);
+	}
+	return 0;
+}
+
+void mig_virtio_put(uint8_t *b, uint32_t index, const struct virtio_mmio_state *st)
+{
+	uint8_t *q = b + 44;
+
+	memset(b, 0, MIG_VIRTIO_LEN(st->nr_queues));
+	put_le32(b, index);
+	put_le32(b + 4, st->device_id);
+	put_le64(b + 8, st->driver_features);
+	put_le32(b + 16, st->device_features_sel);
+	put_le32(b + 20, st->driver_features_sel);
+	put_le32(b + 24, st->queue_sel);
+	put_le32(b + 28, st->status);
+	put_le32(b + 32, st->int_status);
+	put_le32(b + 36, st->config_generation);
+	put_le32(b + 40, st->nr_queues);
+	for (uint32_t i = 0; i < st->nr_queues; i++, q += MIG_VIRTIO_QLEN) {
+		put_le16(q, st->q[i].num);
+		q[2] = st->q[i].ready;
+		put_le64(q + 4, st->q[i].desc_gpa);
+		put_le64(q + 12, st->q[i].avail_gpa);
+		put_le64(q + 20, st->q[i].used_gpa);
+		put_le16(q + 28, st->q[i].last_avail);
+		put_le16(q + 30, st->q[i].used_idx);
+	}
+}
+
+int mig_virtio_get(const uint8_t *b, size_t len, uint32_t *index, struct virtio_mmio_state *st,
+		   const char **why)
+{
+	const uint8_t *q = b + 44;
+
+	memset(st, 0, sizeof(*st));
+	if (len < 44) {
+		*why = "VIRTIO message is too short";
+		return -1;
+	}
+	*index = get_le32(b);
+	st->device_id = get_le32(b + 4);
+	st->driver_features = get_le64(b + 8);
+	st->device_features_sel = get_le32(b + 16);
+	st->driver_features_sel = get_le32(b + 20);
+	st->queue_sel = get_le32(b + 24);
+	st->status = get_le32(b + 28);
+	st->int_status = get_le32(b + 32);
+	st->config_generation = get_le32(b + 36);
+	st->nr_queues = get_le32(b + 40);
+	if (st->nr_queues < 1 || st->nr_queues > VIRTIO_MMIO_MAX_QUEUES) {
+		*why = "VIRTIO message has an invalid queue count";
+		return -1;
+	}
+	if (want_len(len, MIG_VIRTIO_LEN(st->nr_queues), why))
+		return -1;
+	for (uint32_t i = 0; i < st->nr_queues; i++, q += MIG_VIRTIO_QLEN) {
+		if (q[2] > 1 || q[3]) {
+			*why = "VIRTIO message has an invalid queue ready flag";
+			return -1;
+		}
+		st->q[i].num = get_le16(q);
+		st->q[i].ready = q[2];
+		st->q[i].desc_gpa = get_le64(q + 4);
+		st->q[i].avail_gpa = get_le64(q + 12);
+		st->q[i].used_gpa = get_le64(q + 20);
+		st->q[i].last_avail = get_le16(q + 28);
+		st->q[i].used_idx = get_le16(q + 30);
+	}
+	return 0;
+}
+
+void mig_serial_put(uint8_t *b, const struct serial_state *st)
+{
+	b[0] = st->ier;
+	b[1] = st->lcr;
+	b[2] = st->mcr;
+	b[3] = st->scr;
+	b[4] = st->dll;
+	b[5] = st->dlm;
+	b[6] = st->fcr;
+	b[7] = 0;
+	put_le64(b + 8, st->bytes_out);
+}
+
+int mig_serial_get(const uint8_t *b, size_t len, struct serial_state *st, const char **why)
+{
+	if (want_len(len, MIG_SERIAL_LEN, why))
+		return -1;
+	if (b[7]) {
+		*why = "SERIAL has a non-zero reserved byte";
+		return -1;
+	}
+	*st = (struct serial_state){.ier = b[0],
+				    .lcr = b[1],
+				    .mcr = b[2],
+				    .scr = b[3],
+				    .dll = b[4],
+				    .dlm = b[5],
+				    .fcr = b[6],
+				    .bytes_out = get_le64(b + 8)};
+	return 0;
+}
+
+void mig_vminfo_put(uint8_t *b, const struct mig_vminfo *m)
+{
+	put_le64(b, m->cpu_ns);
+	put_le64(b + 8, m->downtime_start_ns);
+}
+
+int mig_vminfo_get(const uint8_t *b, size_t len, struct mig_vminfo *m, const char **why)
+{
+	if (want_len(len, MIG_VMINFO_LEN, why))
+		return -1;
+	m->cpu_ns = get_le64(b);
+	m->downtime_start_ns = get_le64(b + 8);
+	return 0;
+}
+
+int mig_bits_get(const uint8_t *b, size_t len, uint64_t *first, uint64_t *n, const uint8_t **bits,
+		 const char **why)
+{
+	if (len < MIG_BITS_HDR) {
+		*why = "REMOTE_BITS message is too short";
+		return -1;
+	}
+	*first = get_le64(b);
+	*n = get_le64(b + 8);
+	if (*n > (uint64_t)(len - MIG_BITS_HDR) * 8 || (*n + 7) / 8 != len - MIG_BITS_HDR) {
+		*why = "REMOTE_BITS length does not match its page count";
+		return -1;
+	}
+	*bits = b + MIG_BITS_HDR;
+	return 0;
+}
+
+int mig_hot_get(const uint8_t *b, size_t len, uint32_t *count, const char **why)
+{
+	if (len < 4) {
+		*why = "HOT_PAGES message is too short";
+		return -1;
+	}
+	*count = get_le32(b);
+	if ((size_t)*count * 4 != len - 4) {
+		*why = "HOT_PAGES length does not match its count";
+		return -1;
+	}
+	return 0;
+}

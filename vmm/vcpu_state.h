@@ -1,0 +1,61 @@
+/* vcpu_state.h: one vCPU's complete architectural state, read from and written to KVM, for
+ * live migration: general, segment/control and debug registers, FPU/SSE/AVX (XSAVE), XCR0,
+ * MSRs and pending events. The vCPU must be out of KVM_RUN (paused) for both.
+ *
+ * The KVM structures are the x86-64 uapi layouts (a stable ABI, little-endian), so a state
+ * read on one host is written as is on another; what a host cannot take is refused there.
+ */
+#ifndef LEGO_VCPU_STATE_H
+#define LEGO_VCPU_STATE_H
+
+#include <linux/kvm.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VCPU_STATE_MAX_MSRS  512
+#define VCPU_STATE_MAX_XSAVE (64 * 1024)
+
+/* Which optional parts are present. */
+#define VS_XSAVE     1U
+#define VS_XCRS	     2U
+#define VS_EVENTS    4U
+#define VS_DEBUGREGS 8U
+#define VS_ALL	     (VS_XSAVE | VS_XCRS | VS_EVENTS | VS_DEBUGREGS)
+
+struct vcpu_msr {
+	uint32_t index;
+	uint64_t value;
+};
+
+struct vcpu_state {
+	uint32_t has; /* VS_* */
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	struct kvm_fpu fpu; /* always: the fallback when XSAVE is absent */
+	uint32_t xsave_len;
+	uint8_t *xsave; /* xsave_len bytes (malloc'ed) when VS_XSAVE */
+	struct kvm_xcrs xcrs;
+	struct kvm_vcpu_events events;
+	struct kvm_debugregs debugregs;
+	uint32_t nr_msrs;
+	struct vcpu_msr *msrs; /* malloc'ed */
+};
+
+/* The MSRs this host's KVM saves and restores (KVM_GET_MSR_INDEX_LIST). malloc'ed array and
+ * count, or NULL with *n = 0 when KVM offers no list. */
+uint32_t *vcpu_state_msr_list(int kvm_fd, uint32_t *n);
+
+/* Read the state of vCPU fd. msr_list: the MSRs to try (those KVM refuses to read are left
+ * out). Returns 0, or -1 with why. */
+int vcpu_state_get(int kvm_fd, int vcpu_fd, const uint32_t *msr_list, uint32_t nr_msrs,
+		   struct vcpu_state *s, char *why, size_t why_len);
+
+/* Write a state into vCPU fd. MSRs this KVM refuses are counted in *msrs_refused (and
+ * logged at debug level); anything else refused is an error: -1 with why. */
+int vcpu_state_set(int kvm_fd, int vcpu_fd, const struct vcpu_state *s, uint32_t *msrs_refused,
+		   char *why, size_t why_len);
+
+void vcpu_state_free(struct vcpu_state *s);
+
+#endif
