@@ -508,9 +508,9 @@ out:
 int vn_control(const uint8_t uuid[16], const char *cmd, char **json, char *err, size_t errlen)
 {
 	char host[CP_NAME_LEN + 1];
-	uint8_t req[CP_VM_CTL_LEN], *reply = NULL;
+	uint8_t req[CP_VM_CTL_LONG_LEN], *reply = NULL;
 	struct cp_vm_ctl c = {0};
-	size_t rlen;
+	size_t rlen, len;
 	int id, rc;
 
 	reg_lock();
@@ -520,8 +520,8 @@ int vn_control(const uint8_t uuid[16], const char *cmd, char **json, char *err, 
 		return rc;
 	memcpy(c.uuid, uuid, 16);
 	snprintf(c.cmd, sizeof(c.cmd), "%s", cmd);
-	cp_vm_ctl_put(req, &c);
-	rc = vn_pmon_call(host, CP_VM_CTL, req, sizeof(req), &reply, &rlen, err, errlen);
+	len = cp_vm_ctl_put(req, &c);
+	rc = vn_pmon_call(host, CP_VM_CTL, req, len, &reply, &rlen, err, errlen);
 	if (rc != CP_OK) {
 		free(reply);
 		return ERR_OPERATION_FAILED;

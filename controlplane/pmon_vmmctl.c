@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cluster_proto.h"
 #include "pmon_vms.h"
 
 /* Wait for ev on fd until deadline; 0, or -1 with errno (ETIMEDOUT when it passed). */
@@ -51,7 +52,7 @@ int pmon_vmm_command(const char *path, const char *cmd, int timeout_ms, char *ou
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int64_t deadline = pmon_now_ms() + timeout_ms;
-	char req[64];
+	char req[CP_CMD_MAX + 2];
 	size_t got = 0, reqlen = (size_t)snprintf(req, sizeof(req), "%s\n", cmd), sent = 0;
 	int fd = -1;
 	const char *what = "connect";

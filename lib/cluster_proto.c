@@ -232,22 +232,53 @@ enum cp_status cp_vm_stop_get(const void *p, size_t len, struct cp_vm_stop *m, c
 	return CP_OK;
 }
 
-void cp_vm_ctl_put(void *p, const struct cp_vm_ctl *m)
+static bool lower(char c)
 {
+	return c >= 'a' && c <= 'z';
+}
+
+bool cp_vm_cmd_ok(const char *cmd)
+{
+	const char *c = cmd;
+
+	if (strlen(cmd) > CP_CMD_MAX || !lower(*c))
+		return false;
+	for (; *c && *c != ' '; c++)
+		if (!lower(*c) && !(*c == '-' && lower(c[1])))
+			return false;
+	if (!*c)
+		return true;
+	if (!*++c)
+		return false; /* a space must be followed by the argument */
+	for (; *c; c++)
+		if (*c < 0x21 || *c > 0x7e)
+			return false;
+	return true;
+}
+
+size_t cp_vm_ctl_put(void *p, const struct cp_vm_ctl *m)
+{
+	bool lng = strnlen(m->cmd, CP_CMD_MAX + 1) > CP_CMD_LEN;
+
 	memcpy(p, m->uuid, 16);
-	wire_name_put((uint8_t *)p + 16, CP_CMD_LEN, m->cmd);
+	wire_name_put((uint8_t *)p + 16, lng ? CP_CMD_MAX : CP_CMD_LEN, m->cmd);
+	return lng ? CP_VM_CTL_LONG_LEN : CP_VM_CTL_LEN;
 }
 
 enum cp_status cp_vm_ctl_get(const void *p, size_t len, struct cp_vm_ctl *m, const char **err)
 {
-	if (want_len(len, CP_VM_CTL_LEN, err))
+	bool lng = len == CP_VM_CTL_LONG_LEN;
+
+	if (!lng && want_len(len, CP_VM_CTL_LEN, err))
 		return CP_EPROTO;
 	memcpy(m->uuid, p, 16);
-	if (wire_name_get((const uint8_t *)p + 16, CP_CMD_LEN, m->cmd) || !m->cmd[0])
+	if (wire_name_get((const uint8_t *)p + 16, lng ? CP_CMD_MAX : CP_CMD_LEN, m->cmd) ||
+	    !m->cmd[0])
 		return bad(err, "VM_CTL command is empty or not printable ASCII");
-	for (const char *c = m->cmd; *c; c++)
-		if (*c < 'a' || *c > 'z')
-			return bad(err, "VM_CTL command is not a lowercase word");
+	if (lng && strlen(m->cmd) <= CP_CMD_LEN)
+		return bad(err, "VM_CTL command of 32 bytes or less in the long form");
+	if (!cp_vm_cmd_ok(m->cmd))
+		return bad(err, "VM_CTL command is not a lowercase word with at most one argument");
 	return CP_OK;
 }
 
@@ -334,4 +365,116 @@ enum cp_status cp_query_get(const void *p, size_t len, struct cp_query *m, const
 	if (m->what == CP_Q_VNODE && !m->name[0])
 		return bad(err, "query for one vNode needs its name");
 	return CP_OK;
+}
+
+void cp_migrate_put(void *p, const struct cp_migrate *m)
+{
+	wire_name_put(p, CP_NAME_LEN, m->vnode);
+	wire_name_put((uint8_t *)p + CP_NAME_LEN, CP_NAME_LEN, m->host);
+}
+
+enum cp_status cp_migrate_get(const void *p, size_t len, struct cp_migrate *m, const char **err)
+{
+	if (want_len(len, CP_MIGRATE_LEN, err))
+		return CP_EPROTO;
+	if (wire_name_get(p, CP_NAME_LEN, m->vnode) || !m->vnode[0])
+		return bad(err, "MIGRATE's vNode name is empty or not printable ASCII");
+	if (wire_name_get((const uint8_t *)p + CP_NAME_LEN, CP_NAME_LEN, m->host) || !m->host[0])
+		return bad(err, "MIGRATE's host name is empty or not printable ASCII");
+	return CP_OK;
+}
+
+void cp_mig_report_put(void *p, const struct cp_mig_report *m)
+{
+	uint8_t *b = p;
+
+	put_le64(b, m->total_ms);
+	put_le64(b + 8, m->downtime_ms);
+	put_le64(b + 16, m->bytes);
+	wire_name_put(b + 24, CP_NAME_LEN, m->from);
+	wire_name_put(b + 24 + CP_NAME_LEN, CP_NAME_LEN, m->to);
+}
+
+enum cp_status cp_mig_report_get(const void *p, size_t len, struct cp_mig_report *m,
+				 const char **err)
+{
+	const uint8_t *b = p;
+
+	if (want_len(len, CP_MIG_REPORT_LEN, err))
+		return CP_EPROTO;
+	m->total_ms = get_le64(b);
+	m->downtime_ms = get_le64(b + 8);
+	m->bytes = get_le64(b + 16);
+	if (wire_name_get(b + 24, CP_NAME_LEN, m->from) || !m->from[0] ||
+	    wire_name_get(b + 24 + CP_NAME_LEN, CP_NAME_LEN, m->to) || !m->to[0])
+		return bad(err, "migration report without its hosts' names");
+	if (m->downtime_ms > m->total_ms)
+		return bad(err, "migration report with more downtime than time");
+	return CP_OK;
+}
+
+void cp_mig_status_put(void *p, const char *vnode)
+{
+	wire_name_put(p, CP_NAME_LEN, vnode);
+}
+
+enum cp_status cp_mig_status_get(const void *p, size_t len, char vnode[CP_NAME_LEN + 1],
+				 const char **err)
+{
+	if (want_len(len, CP_MIG_STATUS_LEN, err))
+		return CP_EPROTO;
+	if (wire_name_get(p, CP_NAME_LEN, vnode) || !vnode[0])
+		return bad(err, "MIG_STATUS's vNode name is empty or not printable ASCII");
+	return CP_OK;
+}
+
+void cp_mig_progress_put(void *p, const struct cp_mig_progress *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->phase);
+	put_le32(b + 4, 0);
+	put_le64(b + 8, m->elapsed_ms);
+	put_le64(b + 16, m->bytes_total);
+	put_le64(b + 24, m->bytes_processed);
+	put_le64(b + 32, m->bytes_remaining);
+	wire_name_put(b + 40, CP_NAME_LEN, m->from);
+	wire_name_put(b + 40 + CP_NAME_LEN, CP_NAME_LEN, m->to);
+}
+
+enum cp_status cp_mig_progress_get(const void *p, size_t len, struct cp_mig_progress *m,
+				   const char **err)
+{
+	const uint8_t *b = p;
+
+	if (want_len(len, CP_MIG_PROGRESS_LEN, err))
+		return CP_EPROTO;
+	m->phase = get_le32(b);
+	m->elapsed_ms = get_le64(b + 8);
+	m->bytes_total = get_le64(b + 16);
+	m->bytes_processed = get_le64(b + 24);
+	m->bytes_remaining = get_le64(b + 32);
+	if (m->phase > CP_MIG_PHASE_MAX)
+		return bad(err, "migration progress with an unknown phase");
+	if (get_le32(b + 4))
+		return bad(err, "reserved field of a migration progress is not zero");
+	if (wire_name_get(b + 40, CP_NAME_LEN, m->from) ||
+	    wire_name_get(b + 40 + CP_NAME_LEN, CP_NAME_LEN, m->to))
+		return bad(err, "migration progress with a host name that is not printable ASCII");
+	if (m->phase == CP_MIG_NONE) {
+		if (m->elapsed_ms || m->bytes_total || m->bytes_processed || m->bytes_remaining ||
+		    m->from[0] || m->to[0])
+			return bad(err, "no migration, yet progress figures or hosts");
+	} else if (!m->from[0] || !m->to[0]) {
+		return bad(err, "migration progress without its hosts' names");
+	}
+	return CP_OK;
+}
+
+const char *cp_mig_phase_name(uint32_t phase)
+{
+	static const char *const names[] = {"none",	"starting", "connecting", "precopy",
+					    "stopping", "sending",  "committing", "uncertain"};
+
+	return phase <= CP_MIG_PHASE_MAX ? names[phase] : "unknown";
 }

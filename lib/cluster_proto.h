@@ -5,7 +5,9 @@
  *     forgets a component whose connection drops or who is silent for timeout_ms;
  *   - lego-controld calls a lego-pmon (at the address it registered) to start, stop,
  *     control and read the console of lego-vmm processes: one request -> reply per call;
- *   - legoctl asks lego-controld for cluster views (QUERY).
+ *   - legoctl asks lego-controld for cluster views (QUERY) and to migrate a vNode to another
+ *     processor host (MIGRATE, answered when it is over; MIG_STATUS meanwhile, on another
+ *     connection, for its progress).
  *
  * Messages use the 32-byte header of wire.h with magic "LEGC". A reply carries the
  * request's op with CP_REPLY set, its id and a status; an error reply's payload is a
@@ -19,10 +21,14 @@
  *   VM_START    cp_vm_start (128) + argc NUL-terminated pid(4)
  *               strings (lego-vmm options)
  *   VM_STOP     uuid[16], mode(4), grace_ms(4)          -
- *   VM_CTL      uuid[16], command[32]                    the VMM's one-line JSON answer
+ *   VM_CTL      uuid[16], command[32] (short form) or     the VMM's one-line JSON answer
+ *               uuid[16], command[272] (long form: only
+ *               for commands longer than 32 bytes)
  *   VM_CONSOLE  uuid[16], offset(8), max(4), 0(4)        offset(8), state(4), 0(4), bytes
  *   VM_FORGET   uuid[16]                                -
  *   QUERY       what(4), flags(4), name[64]              text (a table, or JSON)
+ *   MIGRATE     vnode[64], host[64]                      cp_mig_report (152)
+ *   MIG_STATUS  vnode[64]                                cp_mig_progress (168)
  */
 #ifndef LEGO_CLUSTER_PROTO_H
 #define LEGO_CLUSTER_PROTO_H
@@ -40,9 +46,10 @@
 #define CP_MAX_MSG		(CP_HDR_LEN + CP_MAX_PAYLOAD)
 #define CP_REPLY		0x8000U
 #define CP_ERRTEXT_MAX		512
-#define CP_NAME_LEN		64  /* component, vNode names */
-#define CP_ADDR_LEN		128 /* "HOST:PORT" */
-#define CP_CMD_LEN		32
+#define CP_NAME_LEN		64   /* component, vNode names */
+#define CP_ADDR_LEN		128  /* "HOST:PORT" */
+#define CP_CMD_LEN		32   /* VM_CTL's short command field */
+#define CP_CMD_MAX		272  /* its long field: "migrate " and a 253-byte host, [], :port */
 #define CP_MAX_VMS		1024 /* vNodes one pmon reports */
 #define CP_MAX_ARGS		256
 #define CP_ARGS_MAX		65536 /* bytes of VM_START strings */
@@ -53,10 +60,15 @@
 #define CP_VM_START_LEN		128
 #define CP_VM_STOP_LEN		24
 #define CP_VM_CTL_LEN		48
+#define CP_VM_CTL_LONG_LEN	(16 + CP_CMD_MAX)
 #define CP_VM_CONSOLE_LEN	32
 #define CP_VM_CONSOLE_REPLY_LEN 16
 #define CP_VM_FORGET_LEN	16
 #define CP_QUERY_LEN		72
+#define CP_MIGRATE_LEN		128
+#define CP_MIG_REPORT_LEN	152
+#define CP_MIG_STATUS_LEN	64
+#define CP_MIG_PROGRESS_LEN	168
 
 enum cp_op {
 	CP_REGISTER = 1,
@@ -67,6 +79,8 @@ enum cp_op {
 	CP_VM_CONSOLE = 6,
 	CP_VM_FORGET = 7,
 	CP_QUERY = 8,
+	CP_MIGRATE = 9,
+	CP_MIG_STATUS = 10,
 };
 
 enum cp_status {
@@ -145,9 +159,13 @@ struct cp_vm_stop {
 	uint32_t grace_ms;
 };
 
+/* A lego-vmm control-socket command: a word of lowercase letters and inner hyphens
+ * ("stats", "migrate-resolve"), then optionally one space and one argument of printable
+ * non-space ASCII ("migrate 10.0.0.2:41234"). Up to CP_CMD_LEN bytes it travels in the
+ * short form (what every pmon understands), longer ones in the long form. */
 struct cp_vm_ctl {
 	uint8_t uuid[16];
-	char cmd[CP_CMD_LEN + 1]; /* a lego-vmm control-socket command: stats, pause, ... */
+	char cmd[CP_CMD_MAX + 1];
 };
 
 struct cp_vm_console {
@@ -176,6 +194,41 @@ struct cp_query {
 	char name[CP_NAME_LEN + 1];
 };
 
+/* MIGRATE (legoctl -> lego-controld): move a running vNode to another processor host. The
+ * reply comes when the migration is over: its report, or an error saying why it did not
+ * happen (the vNode then runs where it ran). */
+struct cp_migrate {
+	char vnode[CP_NAME_LEN + 1];
+	char host[CP_NAME_LEN + 1]; /* the destination processor host */
+};
+
+struct cp_mig_report {
+	uint64_t total_ms;    /* from the request to the vNode running on the destination */
+	uint64_t downtime_ms; /* vCPUs paused (as the source lego-vmm measured it) */
+	uint64_t bytes;	      /* dirty ExCache pages and state the source sent */
+	char from[CP_NAME_LEN + 1], to[CP_NAME_LEN + 1];
+};
+
+/* Where a migration is (MIG_STATUS's answer; NONE: no migration of that vNode runs). */
+enum cp_mig_phase {
+	CP_MIG_NONE = 0,
+	CP_MIG_STARTING = 1,   /* the destination's lego-vmm is starting to listen */
+	CP_MIG_CONNECTING = 2, /* the source connects to it */
+	CP_MIG_PRECOPY = 3,    /* dirty ExCache pages written back while the guest runs */
+	CP_MIG_STOPPING = 4,   /* vCPUs paused, block I/O drained, last pages flushed */
+	CP_MIG_SENDING = 5,    /* vCPU and device state */
+	CP_MIG_COMMITTING = 6, /* the destination was told to run */
+	CP_MIG_UNCERTAIN = 7,  /* the connection broke while committing: being resolved */
+	CP_MIG_PHASE_MAX = 7,
+};
+
+struct cp_mig_progress {
+	uint32_t phase; /* cp_mig_phase */
+	uint64_t elapsed_ms;
+	uint64_t bytes_total, bytes_processed, bytes_remaining;
+	char from[CP_NAME_LEN + 1], to[CP_NAME_LEN + 1];
+};
+
 /* Header decode as wire_hdr_get with this protocol's magic, version and limit. */
 enum cp_status cp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, const char **err);
 const char *cp_status_name(uint32_t status);
@@ -197,8 +250,13 @@ enum cp_status cp_vm_start_get(const void *p, size_t len, struct cp_vm_start *m,
 			       const char **err);
 void cp_vm_stop_put(void *p, const struct cp_vm_stop *m);
 enum cp_status cp_vm_stop_get(const void *p, size_t len, struct cp_vm_stop *m, const char **err);
-void cp_vm_ctl_put(void *p, const struct cp_vm_ctl *m);
+/* Writes the short form (CP_VM_CTL_LEN) or, for a command longer than CP_CMD_LEN, the
+ * long one (CP_VM_CTL_LONG_LEN; p must have room for it): returns the length written. */
+size_t cp_vm_ctl_put(void *p, const struct cp_vm_ctl *m);
+/* Either form; a command that fits the short form must use it. */
 enum cp_status cp_vm_ctl_get(const void *p, size_t len, struct cp_vm_ctl *m, const char **err);
+/* Is cmd a well-formed control command (the grammar above, at most CP_CMD_MAX bytes)? */
+bool cp_vm_cmd_ok(const char *cmd);
 void cp_vm_console_put(void *p, const struct cp_vm_console *m);
 enum cp_status cp_vm_console_get(const void *p, size_t len, struct cp_vm_console *m,
 				 const char **err);
@@ -208,5 +266,18 @@ enum cp_status cp_vm_console_reply_get(const void *p, size_t len, struct cp_vm_c
 enum cp_status cp_uuid_get(const void *p, size_t len, uint8_t uuid[16], const char **err);
 void cp_query_put(void *p, const struct cp_query *m);
 enum cp_status cp_query_get(const void *p, size_t len, struct cp_query *m, const char **err);
+void cp_migrate_put(void *p, const struct cp_migrate *m);
+enum cp_status cp_migrate_get(const void *p, size_t len, struct cp_migrate *m, const char **err);
+void cp_mig_report_put(void *p, const struct cp_mig_report *m);
+enum cp_status cp_mig_report_get(const void *p, size_t len, struct cp_mig_report *m,
+				 const char **err);
+/* MIG_STATUS's request is the vNode's name field. */
+void cp_mig_status_put(void *p, const char *vnode);
+enum cp_status cp_mig_status_get(const void *p, size_t len, char vnode[CP_NAME_LEN + 1],
+				 const char **err);
+void cp_mig_progress_put(void *p, const struct cp_mig_progress *m);
+enum cp_status cp_mig_progress_get(const void *p, size_t len, struct cp_mig_progress *m,
+				   const char **err);
+const char *cp_mig_phase_name(uint32_t phase);
 
 #endif

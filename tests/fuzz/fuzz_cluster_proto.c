@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = malloc(size - 1 ? size - 1 : 1);
 	memcpy(p, data + 1, size - 1);
 	size--;
-	switch (data[0] % 9) {
+	switch (data[0] % 12) {
 	case 0:
 		cp_hdr_get(p, size, &h, &err);
 		break;
@@ -68,11 +68,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 5: {
 		struct cp_vm_ctl m;
 
-		if (cp_vm_ctl_get(p, size, &m, &err) == CP_OK) {
-			cp_vm_ctl_put(out, &m);
-			if (memcmp(out, p, CP_VM_CTL_LEN))
-				abort();
-		}
+		if (cp_vm_ctl_get(p, size, &m, &err) == CP_OK &&
+		    (cp_vm_ctl_put(out, &m) != size || memcmp(out, p, size)))
+			abort();
 		break;
 	}
 	case 6: {
@@ -89,6 +87,42 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cp_query_get(p, size, &m, &err) == CP_OK) {
 			cp_query_put(out, &m);
 			if (memcmp(out, p, CP_QUERY_LEN))
+				abort();
+		}
+		break;
+	}
+	case 8: {
+		struct cp_migrate m;
+		char name[CP_NAME_LEN + 1];
+
+		if (cp_migrate_get(p, size, &m, &err) == CP_OK) {
+			cp_migrate_put(out, &m);
+			if (memcmp(out, p, CP_MIGRATE_LEN))
+				abort();
+		}
+		if (cp_mig_status_get(p, size, name, &err) == CP_OK) {
+			cp_mig_status_put(out, name);
+			if (memcmp(out, p, CP_MIG_STATUS_LEN))
+				abort();
+		}
+		break;
+	}
+	case 9: {
+		struct cp_mig_report m;
+
+		if (cp_mig_report_get(p, size, &m, &err) == CP_OK) {
+			cp_mig_report_put(out, &m);
+			if (memcmp(out, p, CP_MIG_REPORT_LEN))
+				abort();
+		}
+		break;
+	}
+	case 10: {
+		struct cp_mig_progress m;
+
+		if (cp_mig_progress_get(p, size, &m, &err) == CP_OK) {
+			cp_mig_progress_put(out, &m);
+			if (memcmp(out, p, CP_MIG_PROGRESS_LEN))
 				abort();
 		}
 		break;

@@ -490,7 +490,7 @@ static void start_checks(int fd)
 
 static void vm_op_checks(int fd)
 {
-	uint8_t buf[64];
+	uint8_t buf[CP_VM_CTL_LONG_LEN + 1] = {0};
 
 	cp_vm_stop_put(buf, &(struct cp_vm_stop){.mode = CP_STOP_FORCE, .grace_ms = 100});
 	memcpy(buf, uuid_a, 16);
@@ -514,6 +514,17 @@ static void vm_op_checks(int fd)
 	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LEN, CP_EINVAL, NULL, "VM_CTL with an empty command");
 	cp_vm_ctl_put(buf, &(struct cp_vm_ctl){.cmd = "stats\n"});
 	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LEN, CP_EINVAL, NULL, "VM_CTL with a newline in it");
+	cp_vm_ctl_put(buf, &(struct cp_vm_ctl){.cmd = "migrate  a:1"});
+	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LEN, CP_EINVAL, "argument",
+	       "VM_CTL with two spaces before its argument");
+	memset(buf + 16, 0, CP_CMD_MAX);
+	memcpy(buf + 16, "stats", 5);
+	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LONG_LEN, CP_EINVAL, "long form",
+	       "VM_CTL with a short command in the long form");
+	memset(buf + 16, 'a', CP_CMD_MAX);
+	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LONG_LEN, CP_ENOENT, "no vNode",
+	       "VM_CTL in the long form (272 bytes) of an unknown uuid");
+	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LONG_LEN + 1, CP_EPROTO, NULL, "VM_CTL of 289 bytes");
 
 	cp_vm_console_put(buf, &(struct cp_vm_console){.max = 100});
 	memcpy(buf, uuid_a, 16);
@@ -550,6 +561,7 @@ static int malformed(int argc, char **argv)
 	expect(fd, 99, NULL, 0, CP_EBADOP, "not served", "op 99");
 	expect(fd, CP_REGISTER, NULL, 0, CP_EBADOP, "REGISTER", "REGISTER (a controld op)");
 	expect(fd, CP_QUERY, NULL, 0, CP_EBADOP, NULL, "QUERY (a controld op)");
+	expect(fd, CP_MIGRATE, NULL, 0, CP_EBADOP, NULL, "MIGRATE (a controld op)");
 	expect(fd, CP_VM_FORGET | CP_REPLY, uuid_a, 16, CP_EBADOP, NULL,
 	       "a reply sent as a request");
 	id = send_raw(fd, (struct raw){.op = CP_VM_FORGET, .status = 3}, uuid_a, 16);
@@ -660,8 +672,7 @@ static int single(const char *cmd, int argc, char **argv)
 
 		uuid_arg(argv[1], m.uuid);
 		snprintf(m.cmd, sizeof(m.cmd), "%s", argv[2]);
-		cp_vm_ctl_put(buf, &m);
-		rc = call(CP_VM_CTL, buf, CP_VM_CTL_LEN, &r, &rlen);
+		rc = call(CP_VM_CTL, buf, cp_vm_ctl_put(buf, &m), &r, &rlen);
 		if (!rc)
 			printf("%.*s\n", (int)rlen, r ? (char *)r : "");
 	} else if (!strcmp(cmd, "console") && argc >= 2 && argc <= 4) {

@@ -158,10 +158,10 @@ static void test_small_requests(void **state)
 	cp_vm_stop_put(b, &(struct cp_vm_stop){.mode = 2});
 	assert_int_equal(cp_vm_stop_get(b, CP_VM_STOP_LEN, &st, &err), CP_EINVAL);
 	snprintf(c.cmd, sizeof(c.cmd), "stats");
-	cp_vm_ctl_put(b, &c);
+	assert_int_equal(cp_vm_ctl_put(b, &c), CP_VM_CTL_LEN);
 	assert_int_equal(cp_vm_ctl_get(b, CP_VM_CTL_LEN, &co, &err), CP_OK);
 	assert_string_equal(co.cmd, "stats");
-	snprintf(c.cmd, sizeof(c.cmd), "st ats");
+	snprintf(c.cmd, sizeof(c.cmd), "st  ats");
 	cp_vm_ctl_put(b, &c);
 	assert_int_equal(cp_vm_ctl_get(b, CP_VM_CTL_LEN, &co, &err), CP_EINVAL);
 	cp_vm_console_put(b, &(struct cp_vm_console){.offset = 5, .max = CP_CONSOLE_MAX});
@@ -183,12 +183,117 @@ static void test_small_requests(void **state)
 	assert_int_equal(cp_query_get(b, CP_QUERY_LEN, &qo, &err), CP_EINVAL);
 }
 
+/* VM_CTL's two forms: the short one for what fits 32 bytes, the long one only beyond. */
+static void test_vm_ctl_forms(void **state)
+{
+	uint8_t b[CP_VM_CTL_LONG_LEN + 8];
+	struct cp_vm_ctl c = {.uuid = {7}}, co;
+	char host[256];
+	const char *err;
+
+	(void)state;
+	snprintf(c.cmd, sizeof(c.cmd), "migrate-resolve commit");
+	assert_int_equal(cp_vm_ctl_put(b, &c), CP_VM_CTL_LEN);
+	assert_int_equal(cp_vm_ctl_get(b, CP_VM_CTL_LEN, &co, &err), CP_OK);
+	assert_string_equal(co.cmd, "migrate-resolve commit");
+	/* A 253-byte host name and a port: the long form. */
+	memset(host, 'h', 253);
+	host[253] = '\0';
+	snprintf(c.cmd, sizeof(c.cmd), "migrate %s:65535", host);
+	assert_int_equal(strlen(c.cmd), 8 + 253 + 6);
+	assert_int_equal(cp_vm_ctl_put(b, &c), CP_VM_CTL_LONG_LEN);
+	assert_int_equal(cp_vm_ctl_get(b, CP_VM_CTL_LONG_LEN, &co, &err), CP_OK);
+	assert_string_equal(co.cmd, c.cmd);
+	assert_memory_equal(co.uuid, c.uuid, 16);
+	assert_int_equal(cp_vm_ctl_get(b, CP_VM_CTL_LONG_LEN - 1, &co, &err), CP_EPROTO);
+	assert_int_equal(cp_vm_ctl_get(b, CP_VM_CTL_LEN + 1, &co, &err), CP_EPROTO);
+	/* A short command in the long form is not canonical: refused. */
+	memset(b + 16, 0, CP_CMD_MAX);
+	memcpy(b + 16, "stats", 5);
+	assert_int_equal(cp_vm_ctl_get(b, CP_VM_CTL_LONG_LEN, &co, &err), CP_EINVAL);
+	/* The grammar: a word with inner hyphens, one space, one printable argument. */
+	assert_true(cp_vm_cmd_ok("migration"));
+	assert_true(cp_vm_cmd_ok("migrate [::1]:4000"));
+	assert_false(cp_vm_cmd_ok("migrate"
+				  " "));
+	assert_false(cp_vm_cmd_ok("migrate a b"));
+	assert_false(cp_vm_cmd_ok("-migrate"));
+	assert_false(cp_vm_cmd_ok("migrate-"));
+	assert_false(cp_vm_cmd_ok("migrate--resolve"));
+	assert_false(cp_vm_cmd_ok("Migrate"));
+	assert_false(cp_vm_cmd_ok(" migrate"));
+	assert_false(cp_vm_cmd_ok("migrate x\ty"));
+	assert_false(cp_vm_cmd_ok(""));
+	memset(c.cmd, 'a', CP_CMD_MAX);
+	c.cmd[CP_CMD_MAX] = '\0';
+	assert_true(cp_vm_cmd_ok(c.cmd));
+}
+
+static void test_migrate_msgs(void **state)
+{
+	uint8_t b[CP_MIG_PROGRESS_LEN];
+	struct cp_migrate m = {.vnode = "vn1", .host = "host-b"}, mo;
+	struct cp_mig_report r = {.total_ms = 900, .downtime_ms = 12, .bytes = 1 << 20}, ro;
+	struct cp_mig_progress p = {.phase = CP_MIG_PRECOPY,
+				    .elapsed_ms = 40,
+				    .bytes_total = 100,
+				    .bytes_processed = 60,
+				    .bytes_remaining = 40},
+			       po;
+	char name[CP_NAME_LEN + 1];
+	const char *err;
+
+	(void)state;
+	cp_migrate_put(b, &m);
+	assert_int_equal(cp_migrate_get(b, CP_MIGRATE_LEN, &mo, &err), CP_OK);
+	assert_string_equal(mo.vnode, "vn1");
+	assert_string_equal(mo.host, "host-b");
+	assert_int_equal(cp_migrate_get(b, CP_MIGRATE_LEN + 1, &mo, &err), CP_EPROTO);
+	b[CP_NAME_LEN] = 0;
+	assert_int_equal(cp_migrate_get(b, CP_MIGRATE_LEN, &mo, &err), CP_EINVAL);
+
+	snprintf(r.from, sizeof(r.from), "host-a");
+	snprintf(r.to, sizeof(r.to), "host-b");
+	cp_mig_report_put(b, &r);
+	assert_int_equal(cp_mig_report_get(b, CP_MIG_REPORT_LEN, &ro, &err), CP_OK);
+	assert_int_equal(ro.downtime_ms, 12);
+	assert_string_equal(ro.to, "host-b");
+	r.downtime_ms = 901;
+	cp_mig_report_put(b, &r);
+	assert_int_equal(cp_mig_report_get(b, CP_MIG_REPORT_LEN, &ro, &err), CP_EINVAL);
+
+	cp_mig_status_put(b, "vn1");
+	assert_int_equal(cp_mig_status_get(b, CP_MIG_STATUS_LEN, name, &err), CP_OK);
+	assert_string_equal(name, "vn1");
+	cp_mig_status_put(b, "");
+	assert_int_equal(cp_mig_status_get(b, CP_MIG_STATUS_LEN, name, &err), CP_EINVAL);
+
+	snprintf(p.from, sizeof(p.from), "host-a");
+	snprintf(p.to, sizeof(p.to), "host-b");
+	cp_mig_progress_put(b, &p);
+	assert_int_equal(cp_mig_progress_get(b, CP_MIG_PROGRESS_LEN, &po, &err), CP_OK);
+	assert_int_equal(po.bytes_processed, 60);
+	assert_string_equal(cp_mig_phase_name(po.phase), "precopy");
+	b[4] = 1; /* reserved */
+	assert_int_equal(cp_mig_progress_get(b, CP_MIG_PROGRESS_LEN, &po, &err), CP_EINVAL);
+	p.phase = CP_MIG_PHASE_MAX + 1;
+	cp_mig_progress_put(b, &p);
+	assert_int_equal(cp_mig_progress_get(b, CP_MIG_PROGRESS_LEN, &po, &err), CP_EINVAL);
+	p.phase = CP_MIG_NONE; /* no migration: nothing else may be set */
+	cp_mig_progress_put(b, &p);
+	assert_int_equal(cp_mig_progress_get(b, CP_MIG_PROGRESS_LEN, &po, &err), CP_EINVAL);
+	cp_mig_progress_put(b, &(struct cp_mig_progress){0});
+	assert_int_equal(cp_mig_progress_get(b, CP_MIG_PROGRESS_LEN, &po, &err), CP_OK);
+	assert_string_equal(cp_mig_phase_name(99), "unknown");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header),	       cmocka_unit_test(test_register),
 		cmocka_unit_test(test_heartbeat),      cmocka_unit_test(test_vm_start),
-		cmocka_unit_test(test_small_requests),
+		cmocka_unit_test(test_small_requests), cmocka_unit_test(test_vm_ctl_forms),
+		cmocka_unit_test(test_migrate_msgs),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
