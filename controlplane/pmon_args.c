@@ -44,6 +44,7 @@ static const struct vmm_opt vmm_opts[] = {
 	{"mmon-timeout",   0,  OPT_VALUE},
 	{"vnode-id",       0,  OPT_OURS},
 	{"keep-regions",   0,  OPT_FLAG},
+	{"incoming",       0,  OPT_VALUE},
 	{"control",        0,  OPT_OURS},
 	{"stats",          0,  OPT_OURS},
 	{"verbose",       'v', OPT_FLAG},
@@ -74,7 +75,7 @@ static const struct vmm_opt *find_short(char c)
 struct check {
 	const char *const *argv;
 	uint32_t argc, i;
-	bool kernel, mmon;
+	bool kernel, mmon, incoming;
 	uint32_t vcpus;
 	char *err;
 	size_t errlen;
@@ -112,6 +113,15 @@ static int take(struct check *c, const struct vmm_opt *o, const char *arg, const
 	}
 	c->kernel |= !strcmp(o->name, "kernel");
 	c->mmon |= !strcmp(o->name, "mmon");
+	if (!strcmp(o->name, "incoming")) {
+		char host[256], port[16];
+
+		if (c->incoming)
+			return fail(c, "lego-vmm option --incoming given twice");
+		if (parse_hostport(val, 0, host, sizeof(host), port, sizeof(port)))
+			return fail(c, "lego-vmm option --incoming '%.64s' is not HOST:PORT", val);
+		c->incoming = true;
+	}
 	if (!strcmp(o->name, "cpus") && (parse_uint(val, 1, 64, &n) || n != c->vcpus)) {
 		return fail(c,
 			    "lego-vmm option --cpus '%.32s' differs from the %u vCPUs the vNode "
@@ -153,7 +163,7 @@ static int short_opts(struct check *c, const char *arg)
 }
 
 int pmon_args_check(const char *args, uint32_t argc, uint32_t vcpus, const char **argv,
-		    bool *remote, char *err, size_t errlen)
+		    bool *remote, bool *incoming, char *err, size_t errlen)
 {
 	struct check c = {.argv = argv, .argc = argc, .vcpus = vcpus, .err = err, .errlen = errlen};
 
@@ -179,6 +189,13 @@ int pmon_args_check(const char *args, uint32_t argc, uint32_t vcpus, const char 
 		snprintf(err, errlen, "lego-vmm needs --kernel IMAGE");
 		return -1;
 	}
+	if (c.incoming && !c.mmon) {
+		/* Only a vNode whose RAM is on memory servers can move without it. */
+		snprintf(err, errlen,
+			 "lego-vmm option --incoming needs the vNode's --mmon servers");
+		return -1;
+	}
 	*remote = c.mmon;
+	*incoming = c.incoming;
 	return 0;
 }

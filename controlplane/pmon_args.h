@@ -9,9 +9,11 @@
 /* args: argc NUL-terminated strings (as cp_vm_start_get checked them). Every option must
  * be one of lego-vmm's, spelled in full, with its value; none of those lego-pmon sets itself
  * (--control, --console, --stats, --vnode-id); no positional arguments; --kernel given; a
- * --cpus equal to vcpus. Fills argv[0..argc) with pointers into args and *remote (guest
- * RAM on memory servers: --mmon given). 0, or -1 with err naming the offending argument. */
+ * --cpus equal to vcpus; --incoming (lego-controld migrating a vNode here), if given, is
+ * HOST:PORT and needs --mmon. Fills argv[0..argc) with pointers into args, *remote (guest
+ * RAM on memory servers: --mmon given) and *incoming. 0, or -1 with err naming the offending
+ * argument. */
 int pmon_args_check(const char *args, uint32_t argc, uint32_t vcpus, const char **argv,
-		    bool *remote, char *err, size_t errlen);
+		    bool *remote, bool *incoming, char *err, size_t errlen);
 
 #endif

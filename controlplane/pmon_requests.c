@@ -39,9 +39,9 @@ static atomic_int nr_conns;
 
 static const char *op_name(uint16_t op)
 {
-	static const char *const names[] = {"op 0",	  "REGISTER",  "HEARTBEAT",
-					    "VM_START",	  "VM_STOP",   "VM_CTL",
-					    "VM_CONSOLE", "VM_FORGET", "QUERY"};
+	static const char *const names[] = {"op 0",    "REGISTER", "HEARTBEAT",	 "VM_START",
+					    "VM_STOP", "VM_CTL",   "VM_CONSOLE", "VM_FORGET",
+					    "QUERY",   "MIGRATE",  "MIG_STATUS"};
 
 	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "unknown op";
 }
@@ -99,7 +99,7 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	enum cp_status st;
 	pid_t pid = -1;
 	int exec_errno = 0;
-	bool remote = false;
+	bool remote = false, incoming = false;
 	uint8_t out[4];
 
 	st = cp_vm_start_get(pl, h->len, &m, &args, &why);
@@ -109,7 +109,7 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	argv = calloc((size_t)m.argc + 1, sizeof(*argv));
 	if (!argv)
 		return refuse(c, h, CP_EIO, "out of memory");
-	if (pmon_args_check(args, m.argc, m.vcpus, argv, &remote, err, sizeof(err))) {
+	if (pmon_args_check(args, m.argc, m.vcpus, argv, &remote, &incoming, err, sizeof(err))) {
 		free(argv);
 		return refuse(c, h, CP_EINVAL, "vNode %s (%s): %s", m.name, id, err);
 	}
@@ -133,6 +133,7 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		} else {
 			v->pid = pid;
 			v->exec_errno = exec_errno;
+			v->incoming = incoming;
 		}
 	}
 	pthread_mutex_unlock(&p->vms.lock);
@@ -143,7 +144,8 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		log_error("vNode %s (%s, domid %d): cannot execute %s: %s (pid %d exits 127)",
 			  m.name, id, m.domid, p->vmm, strerror(exec_errno), (int)pid);
 	else
-		log_info("started vNode %s (%s, domid %d) pid %d", m.name, id, m.domid, (int)pid);
+		log_info("started %svNode %s (%s, domid %d) pid %d", incoming ? "incoming " : "",
+			 m.name, id, m.domid, (int)pid);
 	pmon_kick(p);
 	put_le32(out, (uint32_t)pid);
 	return reply(c, h, out, sizeof(out));
@@ -256,6 +258,16 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		log_info("vNode %s (%s) pid %d %s", name, id, (int)pid,
 			 state == CP_VM_PAUSED ? "paused" : "resumed");
 		pmon_kick(p);
+	} else if (!strncmp(m.cmd, "migrate", 7) && strcmp(m.cmd, "migration")) {
+		/* migrate, migrate-cancel, migrate-resolve: events worth a line. */
+		if (!strncmp(m.cmd, "migrate ", 8) && strstr(answer, "\"started\"")) {
+			pthread_mutex_lock(&p->vms.lock);
+			v = pmon_vm_find(&p->vms, m.uuid);
+			if (v && pmon_vm_live(v) && v->pid == pid)
+				v->migrating = true;
+			pthread_mutex_unlock(&p->vms.lock);
+		}
+		log_info("vNode %s (%s) pid %d: '%s': %s", name, id, (int)pid, m.cmd, answer);
 	} else {
 		log_debug("vNode %s (%s): control command '%s' answered", name, id, m.cmd);
 	}

@@ -136,6 +136,14 @@ bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled)
 			log_warn("vNode %s (%s) pid %d exited with status %d (killed by signal "
 				 "%d)",
 				 v->name, v->id, (int)pid, status, status - 128);
+		else if (status == 126 && v->migrating)
+			log_info("vNode %s (%s) pid %d exited with status 126: migrated (it runs "
+				 "on another host now)",
+				 v->name, v->id, (int)pid);
+		else if (status == 124 && v->incoming)
+			log_info("vNode %s (%s) pid %d exited with status 124: incoming migration "
+				 "aborted (nothing ran here)",
+				 v->name, v->id, (int)pid);
 		else
 			log_info("vNode %s (%s) pid %d exited with status %d", v->name, v->id,
 				 (int)pid, status);

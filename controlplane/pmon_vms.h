@@ -29,6 +29,8 @@ struct pmon_vm {
 	int32_t exit_status;
 	int exec_errno;	 /* lego-vmm could not be executed: why */
 	int64_t kill_at; /* monotonic ms at which SIGKILL follows, 0: none */
+	bool incoming;	 /* started with --incoming: a migration's destination */
+	bool migrating;	 /* its lego-vmm accepted a 'migrate': exit 126 means it moved */
 };
 
 struct pmon_vms {

@@ -3,13 +3,15 @@
 # controld-stub): registration and heartbeats, every kind of bad request (cluster_probe
 # malformed), the vNode life cycle driven with a fake lego-vmm (a Python script that writes a
 # console, answers its control socket, and exits, ignores SIGTERM or fails to execute as
-# told), resource refusals, shutdown on SIGTERM, and the command line. The same with the
+# told; "migrate HOST:PORT" makes it exit 126 as a migrated source does), resource refusals,
+# --incoming (a migration's destination) and the exit statuses of migration, shutdown on
+# SIGTERM, and the command line. The same with the
 # real lego-vmm and a booting guest is tests/vmm/pmon-vm.t.
 . "$(dirname "$0")/../lib/tap.sh"
 PMON=$BUILD/asan/bin/lego-pmon
 PROBE=$BUILD/asan/bin/cluster_probe
 tap_tmpdir
-plan 69
+plan 79
 
 PIDS=()
 cleanup() {
@@ -69,6 +71,9 @@ def serve():
             else:
                 state[0] = want
                 ans = '{"state": "%s"}' % want
+        elif cmd.startswith("migrate "):
+            ans = '{"migration": "started"}'
+            threading.Timer(0.3, lambda: os._exit(126)).start()
         else:
             ans = '{"error": "unknown command"}'
         c.sendall((ans + "\n").encode())
@@ -232,6 +237,36 @@ ok "wait_hb '$D:10:exited:127'" "... reported EXITED with status 127"
 like "$(cat "$TAP_TMP/pmon.log")" "error: vNode vm-d \\($D\\) pid $dpid exited with status 127: lego-vmm could not be executed: Permission denied" \
 	"... and logged with the reason"
 like "$(cat "$RUN/$D.log")" "lego-pmon: cannot execute .*fake-vmm: Permission denied" "... also in the vNode's log"
+
+# A migration's destination (--incoming) and source (migrate): their exits are told apart.
+F=ffffffff-0000-4000-8000-000000000006
+G=99999999-0000-4000-8000-000000000007
+fpid=$(vm_pid "$(pc start $F vm-f 12 506 1 64M --kernel g.elf --mmon 127.0.0.1:9 --incoming 127.0.0.1:0 --append exit=124)")
+ok "[ -n '$fpid' ]" "VM_START with --incoming HOST:0 (a migration's destination) is accepted"
+like "$(cat "$TAP_TMP/pmon.log")" "info: started incoming vNode vm-f \\($F, domid 12\\) pid $fpid" \
+	"... and logged as an incoming vNode"
+ok "wait_hb '$F:12:exited:124'" "an incoming lego-vmm that gives up: EXITED 124"
+like "$(cat "$TAP_TMP/pmon.log")" "vNode vm-f \\($F\\) pid $fpid exited with status 124: incoming migration aborted \\(nothing ran here\\)" \
+	"... logged as an aborted incoming migration"
+pc forget $F >/dev/null
+out=$(pc start $F vm-f 12 506 1 64M --kernel g.elf --incoming 127.0.0.1:0)
+is "$?/$out" "3/error invalid argument: vNode vm-f ($F): lego-vmm option --incoming needs the vNode's --mmon servers" \
+	"--incoming without --mmon: EINVAL"
+out=$(pc start $F vm-f 12 506 1 64M --kernel g.elf --mmon 127.0.0.1:9 --incoming nowhere)
+is "$?/$out" "3/error invalid argument: vNode vm-f ($F): lego-vmm option --incoming 'nowhere' is not HOST:PORT" \
+	"--incoming that is not HOST:PORT: EINVAL"
+gpid=$(vm_pid "$(pc start $G vm-g 13 507 1 64M --kernel g.elf --mmon 127.0.0.1:9)")
+echo "$gpid" >>"$TAP_TMP/vm-pids"
+LONGHOST=$(printf 'h%.0s' $(seq 250))
+for _ in $(seq 50); do [ -S "$RUN/$G.sock" ] && break; sleep 0.1; done
+is "$(pc ctl $G "migrate $LONGHOST:65535")" '{"migration": "started"}' \
+	"VM_CTL 'migrate HOST:PORT' with a 250-byte host (the long form) reaches lego-vmm"
+ok "wait_hb '$G:13:exited:126'" "the migrated source lego-vmm exits 126"
+like "$(cat "$TAP_TMP/pmon.log")" "info: vNode vm-g \\($G\\) pid $gpid: 'migrate h+:65535': \\{\"migration\": \"started\"\\}" \
+	"the migrate command is logged with lego-vmm's answer"
+like "$(cat "$TAP_TMP/pmon.log")" "vNode vm-g \\($G\\) pid $gpid exited with status 126: migrated \\(it runs on another host now\\)" \
+	"its exit is logged as migrated"
+pc forget $G >/dev/null
 
 pc forget $A >/dev/null # a refusal over a second after the burst: the count is logged
 
