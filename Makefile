@@ -140,7 +140,7 @@ $(BUILD)/images/bench-pvh-hello.elf: tests/bench/guests/pvh-hello.S | deps
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 300
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CONTROL_SRCS) lib/wire.c lib/cluster_proto.c | deps
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CONTROL_SRCS) lib/wire.c lib/cluster_proto.c lib/parse.c | deps
 	@mkdir -p $(@D)
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 		-Ilib -Icontrolplane -I/usr/include/libxml2 $^ -lxml2 -o $@

@@ -1,45 +1,17 @@
 /* fuzz_libvirt_rpc.c: libFuzzer target: any bytes as a libvirt RPC packet. The length
  * word, the header and the argument shapes the server decodes (strings, optional strings,
  * a domain: name, uuid, id; typed parameters; opaque cookies) must be bounded by the
- * packet and refuse what does not fit, and every call gets an encodable error reply. */
+ * packet and refuse what does not fit, and every call gets an encodable error reply. The
+ * migration arguments go through lego's own checks (mig_args.c): URI, parameters, flags. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "mig_args.h"
 #include "rpc_proto.h"
 #include "xdr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void typed_params(struct xdr_in *x)
-{
-	uint32_t n = xdr_get_u32(x);
-
-	if (n > 64) {
-		x->err = "too many typed parameters";
-		return;
-	}
-	for (uint32_t i = 0; i < n && !x->err; i++) {
-		free(xdr_get_string(x, 80));
-		switch (xdr_get_i32(x)) {
-		case 1:
-		case 2:
-		case 6:
-			xdr_get_u32(x);
-			break;
-		case 3:
-		case 4:
-		case 5:
-			xdr_get_u64(x);
-			break;
-		case 7:
-			free(xdr_get_string(x, RPC_STRING_MAX));
-			break;
-		default:
-			x->err = "unknown typed parameter type";
-		}
-	}
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -48,7 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct xdr_out o;
 	int64_t body;
 	bool present;
-	uint32_t len;
+	uint32_t len, n = 0, flags;
+	struct typed_param *params = NULL;
+	struct mig_request r;
+	char *uri, err[1024];
 
 	if (size < RPC_LEN_LEN)
 		return 0;
@@ -63,11 +38,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(xdr_get_string(&x, RPC_STRING_MAX)); /* domain name */
 	xdr_get_fixed(&x, 16);			  /* uuid */
 	xdr_get_i32(&x);			  /* id */
-	free(xdr_get_opt_string(&x, RPC_STRING_MAX, &present));
-	typed_params(&x);
+	uri = xdr_get_opt_string(&x, RPC_STRING_MAX, &present);
+	tp_decode(&x, &params, &n);
 	xdr_get_opaque(&x, 4194304, &len);
-	xdr_get_u32(&x);
-	xdr_in_done(&x);
+	flags = xdr_get_u32(&x);
+	if (xdr_in_done(&x)) {
+		if (uri && !mig_uri_parse(uri, &r, err, sizeof(err)) &&
+		    (!r.host[0] || strlen(r.host) > MIG_HOST_MAX))
+			abort();
+		if (!mig_params_check(params, n, "vn1", &r, err, sizeof(err)) &&
+		    strlen(r.listen_host) > MIG_LISTEN_HOST_MAX)
+			abort();
+		mig_flags_check(flags, flags & 1, err, sizeof(err));
+	}
+	tp_free(params, n);
+	free(uri);
 	/* Every call can be answered, whatever it held. */
 	xdr_out_init(&o, RPC_MESSAGE_MAX + RPC_LEN_LEN);
 	rpc_unknown_proc_reply(&o, &h);

@@ -1,0 +1,38 @@
+/* json_flat.h: a strict reader for the one-line JSON answers of lego-vmm's control socket
+ * that lego-controld acts on: one object whose members are strings, non-negative integers,
+ * null, true or false (no nesting: an answer with an object or array member is refused).
+ * Strings longer than JF_STR_MAX are cut there; \u escapes must name printable ASCII. */
+#ifndef LEGO_JSON_FLAT_H
+#define LEGO_JSON_FLAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JF_MAX_MEMBERS 48
+#define JF_KEY_MAX     32
+#define JF_STR_MAX     512
+
+enum jf_type { JF_STRING, JF_NUMBER, JF_NULL, JF_BOOL };
+
+struct jf_member {
+	char key[JF_KEY_MAX + 1];
+	enum jf_type type;
+	char str[JF_STR_MAX + 1]; /* JF_STRING: the unescaped text (printable ASCII only) */
+	bool is_uint;		  /* JF_NUMBER: a non-negative integer that fits num */
+	uint64_t num;
+	bool boolean; /* JF_BOOL */
+};
+
+struct jf_object {
+	int n;
+	struct jf_member m[JF_MAX_MEMBERS];
+};
+
+/* Parse text (the whole of it, surrounding blanks allowed); 0, or -1 with err saying what
+ * is wrong (and where). A key may appear once. */
+int jf_parse(const char *text, struct jf_object *o, char *err, size_t errlen);
+/* The member named key, or NULL. */
+const struct jf_member *jf_get(const struct jf_object *o, const char *key);
+
+#endif
