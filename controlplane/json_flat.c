@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct cur {
@@ -135,6 +136,7 @@ static int number(struct cur *c, struct jf_member *m)
 			c->p++;
 	}
 	m->type = JF_NUMBER;
+	m->dbl = strtod(start, NULL); /* the grammar was checked: strtod reads all of it */
 	m->is_uint = integer && !overflow && c->p > start;
 	m->num = m->is_uint ? v : 0;
 	return 0;

@@ -21,6 +21,7 @@ struct jf_member {
 	char str[JF_STR_MAX + 1]; /* JF_STRING: the unescaped text (printable ASCII only) */
 	bool is_uint;		  /* JF_NUMBER: a non-negative integer that fits num */
 	uint64_t num;
+	double dbl;   /* JF_NUMBER: its value (any number) */
 	bool boolean; /* JF_BOOL */
 };
 

@@ -67,6 +67,22 @@ static int get_u64(const struct jf_object *o, const char *key, uint64_t *v, char
 	return 0;
 }
 
+/* A duration in milliseconds: a non-negative number, fractions allowed. */
+static int get_ms(const struct jf_object *o, const char *key, double *v, char *err, size_t errlen)
+{
+	const struct jf_member *m = jf_get(o, key);
+
+	*v = 0;
+	if (!m)
+		return 0;
+	if (m->type != JF_NUMBER || !(m->dbl >= 0 && m->dbl < 1e15)) {
+		snprintf(err, errlen, "\"%s\" is not a duration in milliseconds", key);
+		return -1;
+	}
+	*v = m->dbl;
+	return 0;
+}
+
 /* A string or null member into out ("" for null or absent). */
 static int get_text(const struct jf_object *o, const char *key, char *out, size_t len, char *err,
 		    size_t errlen)
@@ -139,8 +155,8 @@ int mig_status_parse(const char *json, struct mig_status *s, char *err, size_t e
 	if (get_u64(o, "bytes_total", &s->bytes_total, why, sizeof(why)) ||
 	    get_u64(o, "bytes_processed", &s->bytes_processed, why, sizeof(why)) ||
 	    get_u64(o, "bytes_remaining", &s->bytes_remaining, why, sizeof(why)) ||
-	    get_u64(o, "elapsed_ms", &s->elapsed_ms, why, sizeof(why)) ||
-	    get_u64(o, "downtime_ms", &s->downtime_ms, why, sizeof(why)) ||
+	    get_ms(o, "elapsed_ms", &s->elapsed_ms, why, sizeof(why)) ||
+	    get_ms(o, "downtime_ms", &s->downtime_ms, why, sizeof(why)) ||
 	    get_text(o, "error", s->error, sizeof(s->error), why, sizeof(why)) ||
 	    get_text(o, "listen", s->listen, sizeof(s->listen), why, sizeof(why))) {
 		snprintf(err, errlen, "lego-vmm's migration answer: %s", why);

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #define MIG_ERROR_MAX  512
-#define MIG_LISTEN_MAX 280 /* "HOST:PORT", HOST up to 253 bytes, maybe in [] */
+#define MIG_LISTEN_MAX 264 /* "HOST:PORT", HOST up to 253 bytes, maybe in []: fits VM_CTL */
 
 enum mig_role { MIG_ROLE_NONE, MIG_ROLE_SOURCE, MIG_ROLE_INCOMING };
 
@@ -36,7 +36,7 @@ struct mig_status {
 	enum mig_role role;
 	enum mig_vphase phase;
 	uint64_t bytes_total, bytes_processed, bytes_remaining;
-	uint64_t elapsed_ms, downtime_ms;
+	double elapsed_ms, downtime_ms;	 /* lego-vmm gives them to the microsecond */
 	char error[MIG_ERROR_MAX + 1];	 /* "" when null */
 	char listen[MIG_LISTEN_MAX + 1]; /* incoming: where it listens ("" when null) */
 };

@@ -388,8 +388,8 @@ void cp_mig_report_put(void *p, const struct cp_mig_report *m)
 {
 	uint8_t *b = p;
 
-	put_le64(b, m->total_ms);
-	put_le64(b + 8, m->downtime_ms);
+	put_le64(b, m->total_us);
+	put_le64(b + 8, m->downtime_us);
 	put_le64(b + 16, m->bytes);
 	wire_name_put(b + 24, CP_NAME_LEN, m->from);
 	wire_name_put(b + 24 + CP_NAME_LEN, CP_NAME_LEN, m->to);
@@ -402,13 +402,13 @@ enum cp_status cp_mig_report_get(const void *p, size_t len, struct cp_mig_report
 
 	if (want_len(len, CP_MIG_REPORT_LEN, err))
 		return CP_EPROTO;
-	m->total_ms = get_le64(b);
-	m->downtime_ms = get_le64(b + 8);
+	m->total_us = get_le64(b);
+	m->downtime_us = get_le64(b + 8);
 	m->bytes = get_le64(b + 16);
 	if (wire_name_get(b + 24, CP_NAME_LEN, m->from) || !m->from[0] ||
 	    wire_name_get(b + 24 + CP_NAME_LEN, CP_NAME_LEN, m->to) || !m->to[0])
 		return bad(err, "migration report without its hosts' names");
-	if (m->downtime_ms > m->total_ms)
+	if (m->downtime_us != CP_MIG_UNKNOWN && m->downtime_us > m->total_us)
 		return bad(err, "migration report with more downtime than time");
 	return CP_OK;
 }

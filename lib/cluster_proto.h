@@ -202,9 +202,11 @@ struct cp_migrate {
 	char host[CP_NAME_LEN + 1]; /* the destination processor host */
 };
 
+#define CP_MIG_UNKNOWN UINT64_MAX /* downtime_us: the source ended before it said */
+
 struct cp_mig_report {
-	uint64_t total_ms;    /* from the request to the vNode running on the destination */
-	uint64_t downtime_ms; /* vCPUs paused (as the source lego-vmm measured it) */
+	uint64_t total_us;    /* from the request to the vNode running on the destination */
+	uint64_t downtime_us; /* vCPUs paused (as the source lego-vmm measured it) */
 	uint64_t bytes;	      /* dirty ExCache pages and state the source sent */
 	char from[CP_NAME_LEN + 1], to[CP_NAME_LEN + 1];
 };

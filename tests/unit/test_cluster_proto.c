@@ -233,7 +233,7 @@ static void test_migrate_msgs(void **state)
 {
 	uint8_t b[CP_MIG_PROGRESS_LEN];
 	struct cp_migrate m = {.vnode = "vn1", .host = "host-b"}, mo;
-	struct cp_mig_report r = {.total_ms = 900, .downtime_ms = 12, .bytes = 1 << 20}, ro;
+	struct cp_mig_report r = {.total_us = 900000, .downtime_us = 1200, .bytes = 1 << 20}, ro;
 	struct cp_mig_progress p = {.phase = CP_MIG_PRECOPY,
 				    .elapsed_ms = 40,
 				    .bytes_total = 100,
@@ -256,11 +256,14 @@ static void test_migrate_msgs(void **state)
 	snprintf(r.to, sizeof(r.to), "host-b");
 	cp_mig_report_put(b, &r);
 	assert_int_equal(cp_mig_report_get(b, CP_MIG_REPORT_LEN, &ro, &err), CP_OK);
-	assert_int_equal(ro.downtime_ms, 12);
+	assert_int_equal(ro.downtime_us, 1200);
 	assert_string_equal(ro.to, "host-b");
-	r.downtime_ms = 901;
+	r.downtime_us = 900001;
 	cp_mig_report_put(b, &r);
 	assert_int_equal(cp_mig_report_get(b, CP_MIG_REPORT_LEN, &ro, &err), CP_EINVAL);
+	r.downtime_us = CP_MIG_UNKNOWN; /* the source ended before it said */
+	cp_mig_report_put(b, &r);
+	assert_int_equal(cp_mig_report_get(b, CP_MIG_REPORT_LEN, &ro, &err), CP_OK);
 
 	cp_mig_status_put(b, "vn1");
 	assert_int_equal(cp_mig_status_get(b, CP_MIG_STATUS_LEN, name, &err), CP_OK);

@@ -234,6 +234,7 @@ static void test_json_flat(void **state)
 	assert_int_equal(jf_get(o, "c")->type, JF_NULL);
 	assert_true(jf_get(o, "d")->boolean);
 	assert_false(jf_get(o, "e")->is_uint);
+	assert_true(jf_get(o, "e")->dbl == -1500.0);
 	assert_false(jf_get(o, "f")->is_uint); /* 2^64 does not fit */
 	assert_null(jf_get(o, "g"));
 	assert_int_equal(jf_parse("{}", o, err, sizeof(err)), 0);
@@ -266,8 +267,8 @@ static void test_mig_status(void **state)
 		mig_status_parse("{\"role\": \"source\", \"phase\": \"precopy\", \"iteration\": 2, "
 				 "\"dirty_pages\": 120, \"pages_written\": 65536, "
 				 "\"bytes_total\": 268435456, \"bytes_processed\": 200000000, "
-				 "\"bytes_remaining\": 68435456, \"elapsed_ms\": 340, "
-				 "\"downtime_ms\": 0, \"error\": null, \"listen\": null, "
+				 "\"bytes_remaining\": 68435456, \"elapsed_ms\": 340.125, "
+				 "\"downtime_ms\": 0.000, \"error\": null, \"listen\": null, "
 				 "\"dest\": \"127.0.0.1:41234\"}",
 				 &s, err, sizeof(err)),
 		0);
@@ -275,7 +276,7 @@ static void test_mig_status(void **state)
 	assert_int_equal(s.phase, MIG_PRECOPY);
 	assert_int_equal(s.bytes_total, 268435456);
 	assert_int_equal(s.bytes_remaining, 68435456);
-	assert_int_equal(s.elapsed_ms, 340);
+	assert_true(s.elapsed_ms == 340.125);
 	assert_string_equal(s.error, "");
 	assert_int_equal(mig_status_parse("{\"role\": \"incoming\", \"phase\": \"listening\", "
 					  "\"listen\": \"10.0.0.2:41234\"}",
@@ -302,6 +303,10 @@ static void test_mig_status(void **state)
 		-1);
 	assert_int_equal(mig_status_parse("{\"role\": \"source\", \"phase\": \"precopy\", "
 					  "\"bytes_total\": -1}",
+					  &s, err, sizeof(err)),
+			 -1);
+	assert_int_equal(mig_status_parse("{\"role\": \"source\", \"phase\": \"precopy\", "
+					  "\"elapsed_ms\": -0.5}",
 					  &s, err, sizeof(err)),
 			 -1);
 	assert_int_equal(mig_status_parse("{\"role\": \"source\", \"phase\": \"failed\", "
