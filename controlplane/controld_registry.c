@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "strbuf.h"
 
 #define FILE_MAX (1 << 20) /* largest state file read back */
 
@@ -156,27 +157,83 @@ static int save_def(const struct vnode *v)
 
 int reg_save_run(const struct vnode *v)
 {
-	char name[48], uuid[37], *text = malloc(16384 + REG_MAX_REGIONS * 4);
-	size_t n = 0, cap = 16384 + REG_MAX_REGIONS * 4;
-	int rc;
+	char name[48], uuid[37];
+	struct strbuf b;
+	const char *a = v->run_args;
+	int rc = -1;
 
-	if (!text)
-		return -1;
+	sb_init(&b, 0);
 	dom_uuid_format(v->def.uuid, uuid);
-	n += (size_t)snprintf(text + n, cap - n,
-			      "host %s\nid %d\nuid %" PRIu64 "\nregion_size %" PRIu64 "\n", v->host,
-			      v->id, v->uid, v->region_size);
+	sb_printf(&b, "host %s\nid %d\nuid %" PRIu64 "\nregion_size %" PRIu64 "\n", v->host, v->id,
+		  v->uid, v->region_size);
 	for (int i = 0; i < v->nr_mmons; i++)
-		n += (size_t)snprintf(text + n, cap - n, "mmon %s %s\n", v->mmon[i],
-				      v->mmon_addr[i]);
-	n += (size_t)snprintf(text + n, cap - n, "owners");
+		sb_printf(&b, "mmon %s %s\n", v->mmon[i], v->mmon_addr[i]);
+	sb_printf(&b, "owners");
 	for (int i = 0; i < v->nr_regions; i++)
-		n += (size_t)snprintf(text + n, cap - n, "%c%u", i ? ',' : ' ', v->owner[i]);
-	n += (size_t)snprintf(text + n, cap - n, "\n");
+		sb_printf(&b, "%c%u", i ? ',' : ' ', v->owner[i]);
+	sb_printf(&b, "\n");
+	for (int i = 0; i < v->def.nr_disks && v->disk_uri[i][0]; i++)
+		sb_printf(&b, "disk %s\n", v->disk_uri[i]);
+	if (a) {
+		sb_printf(&b, "vcpus %u\nexcache %" PRIu64 "\n", v->run_vcpus, v->run_excache);
+		for (uint32_t i = 0; i < v->run_argc; i++, a += strlen(a) + 1)
+			sb_printf(&b, "arg %s\n", a);
+	}
+	if (v->mig.active)
+		sb_printf(&b, "migrating %s %d\n", v->mig.dest, v->mig.dest_pid);
 	snprintf(name, sizeof(name), "%s.run", uuid);
-	rc = write_file(run_dir, name, text, n);
-	free(text);
+	if (!b.failed)
+		rc = write_file(run_dir, name, b.p, b.len);
+	else
+		log_error("state: out of memory writing the run file of vNode %s", v->def.name);
+	sb_free(&b);
 	return rc;
+}
+
+int reg_set_run_args(struct vnode *v, const char *args, uint32_t argc, uint32_t len, uint32_t vcpus,
+		     uint64_t excache)
+{
+	char *copy = malloc(len ? len : 1);
+
+	if (!copy)
+		return -1;
+	memcpy(copy, args, len);
+	free(v->run_args);
+	v->run_args = copy;
+	v->run_argc = argc;
+	v->run_args_len = len;
+	v->run_vcpus = vcpus;
+	v->run_excache = excache;
+	return 0;
+}
+
+static void drop_run_args(struct vnode *v)
+{
+	free(v->run_args);
+	v->run_args = NULL;
+	v->run_argc = v->run_args_len = v->run_vcpus = 0;
+	v->run_excache = 0;
+}
+
+/* One "arg TEXT" line of a run file appended to v's options. */
+static int load_arg(struct vnode *v, const char *text)
+{
+	size_t n = strlen(text) + 1;
+	char *grown;
+
+	for (const char *c = text; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			return -1;
+	if (v->run_argc >= CP_MAX_ARGS || v->run_args_len + n > CP_ARGS_MAX)
+		return -1;
+	grown = realloc(v->run_args, v->run_args_len + n);
+	if (!grown)
+		return -1;
+	memcpy(grown + v->run_args_len, text, n);
+	v->run_args = grown;
+	v->run_args_len += (uint32_t)n;
+	v->run_argc++;
+	return 0;
 }
 
 static void remove_run(const struct vnode *v)
@@ -192,17 +249,44 @@ static void remove_run(const struct vnode *v)
 static int load_run(struct vnode *v, char *text)
 {
 	char *save = NULL;
-	int nm = 0;
+	int nm = 0, nd = 0;
+	bool have_vcpus = false;
 
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char a[CP_NAME_LEN + 1], b[CP_ADDR_LEN + 1];
+		int pid;
 
+		if (!strncmp(line, "arg ", 4)) {
+			if (load_arg(v, line + 4))
+				return -1;
+			continue;
+		}
+		if (!strncmp(line, "disk ", 5)) {
+			if (nd >= DOM_MAX_DISKS || strlen(line + 5) >= sizeof(v->disk_uri[0]))
+				return -1;
+			snprintf(v->disk_uri[nd++], sizeof(v->disk_uri[0]), "%s", line + 5);
+			continue;
+		}
 		if (sscanf(line, "host %64s", v->host) == 1)
 			continue;
 		if (sscanf(line, "id %d", &v->id) == 1 ||
 		    sscanf(line, "uid %" SCNu64, &v->uid) == 1 ||
-		    sscanf(line, "region_size %" SCNu64, &v->region_size) == 1)
+		    sscanf(line, "region_size %" SCNu64, &v->region_size) == 1 ||
+		    sscanf(line, "excache %" SCNu64, &v->run_excache) == 1)
 			continue;
+		if (sscanf(line, "vcpus %u", &v->run_vcpus) == 1) {
+			have_vcpus = true;
+			continue;
+		}
+		if (sscanf(line, "migrating %64s %d", a, &pid) == 2 && pid >= 0) {
+			v->mig = (struct vn_migration){.active = true,
+						       .restored = true,
+						       .dest_pid = pid,
+						       .src_exit = -1,
+						       .phase = CP_MIG_STARTING};
+			snprintf(v->mig.dest, sizeof(v->mig.dest), "%s", a);
+			continue;
+		}
 		if (sscanf(line, "mmon %64s %128s", a, b) == 2 && nm < REG_MAX_MMONS) {
 			snprintf(v->mmon[nm], sizeof(v->mmon[nm]), "%s", a);
 			snprintf(v->mmon_addr[nm], sizeof(v->mmon_addr[nm]), "%s", b);
@@ -230,6 +314,11 @@ static int load_run(struct vnode *v, char *text)
 	for (int i = 0; i < v->nr_regions; i++)
 		if (v->owner[i] >= nm)
 			return -1;
+	/* lego-vmm's options come with the vCPUs and ExCache they hold, or not at all. */
+	if (v->run_args && (!have_vcpus || v->run_vcpus < 1 || v->run_vcpus > 64))
+		return -1;
+	if (!v->run_args)
+		v->run_vcpus = 0;
 	return 0;
 }
 
@@ -297,6 +386,7 @@ static void remove_vnode(struct vnode *v)
 			break;
 		}
 	}
+	free(v->run_args);
 	free(v);
 }
 
@@ -317,6 +407,14 @@ int reg_define(const struct dom_def *d, struct vnode **out, char *err, size_t er
 			 "operation failed: domain '%s' is already defined with uuid %s",
 			 by_uuid->def.name, u);
 		return 28;
+	}
+	if (by_name && by_name->mig.active) {
+		snprintf(
+			err, errlen,
+			"Requested operation is not valid: vNode '%s' is migrating to %s: redefine "
+			"it once that is over",
+			d->name, by_name->mig.dest);
+		return 55; /* VIR_ERR_OPERATION_INVALID */
 	}
 	v = by_name;
 	if (!v) {
@@ -378,6 +476,9 @@ void reg_mark_stopped(struct vnode *v, int reason, int exit_status)
 	snprintf(v->last_host, sizeof(v->last_host), "%s", v->host);
 	v->host[0] = '\0';
 	v->nr_regions = v->nr_mmons = 0;
+	memset(v->disk_uri, 0, sizeof(v->disk_uri));
+	memset(&v->mig, 0, sizeof(v->mig));
+	drop_run_args(v);
 	if (!v->persistent)
 		remove_vnode(v);
 }
@@ -468,6 +569,24 @@ static bool leaves_regions(int exit_status)
 	       exit_status != 128 + 15;
 }
 
+bool reg_frees_regions(int exit_status)
+{
+	return !leaves_regions(exit_status);
+}
+
+void reg_leftover(const struct vnode *v, struct vn_leftover *l)
+{
+	memset(l, 0, sizeof(*l));
+	snprintf(l->name, sizeof(l->name), "%s", v->def.name);
+	l->uid = v->uid;
+	l->ram = v->def.memory_kib * 1024;
+	l->region_size = v->region_size;
+	l->nr_regions = v->nr_regions;
+	l->nr_mmons = v->nr_mmons;
+	memcpy(l->mmon_addr, v->mmon_addr, sizeof(l->mmon_addr));
+	memcpy(l->owner, v->owner, sizeof(l->owner));
+}
+
 static void add_leftover(const struct vnode *v, struct vn_leftover **left, int *nleft)
 {
 	struct vn_leftover *l, *grown;
@@ -482,14 +601,40 @@ static void add_leftover(const struct vnode *v, struct vn_leftover **left, int *
 	}
 	*left = grown;
 	l = &grown[(*nleft)++];
-	snprintf(l->name, sizeof(l->name), "%s", v->def.name);
-	l->uid = v->uid;
-	l->ram = v->def.memory_kib * 1024;
-	l->region_size = v->region_size;
-	l->nr_regions = v->nr_regions;
-	l->nr_mmons = v->nr_mmons;
-	memcpy(l->mmon_addr, v->mmon_addr, sizeof(l->mmon_addr));
-	memcpy(l->owner, v->owner, sizeof(l->owner));
+	reg_leftover(v, l);
+}
+
+/* While v migrates: a status from its destination, or its source's exit, is recorded for
+ * the migration to act on. true if s was taken so. */
+static bool migration_report(struct vnode *v, const struct component *c,
+			     const struct cp_vm_status *s)
+{
+	struct vn_migration *m = &v->mig;
+
+	if (!m->active || v->id != s->domid)
+		return false;
+	if (!strcmp(c->name, m->dest)) {
+		/* Until its VM_START answered, a record there may be an older run's. */
+		if (m->dest_pid > 0 && (uint32_t)m->dest_pid == s->pid) {
+			if (s->state == CP_VM_EXITED && m->dest_state != CP_VM_EXITED)
+				log_info("vNode %s (id %d): the destination lego-vmm on %s exited "
+					 "with status %d",
+					 v->def.name, v->id, c->name, s->exit_status);
+			m->dest_state = (int)s->state;
+			m->dest_exit = s->state == CP_VM_EXITED ? s->exit_status : -1;
+		}
+		return true;
+	}
+	if (!strcmp(c->name, v->host) && s->state == CP_VM_EXITED) {
+		if (m->src_exit < 0)
+			log_info(
+				"vNode %s (id %d): the source lego-vmm on %s exited with status %d "
+				"while migrating to %s",
+				v->def.name, v->id, c->name, s->exit_status, m->dest);
+		m->src_exit = s->exit_status;
+		return true;
+	}
+	return false;
 }
 
 /* Reconcile one vNode status a processor host reported. */
@@ -500,6 +645,8 @@ static bool reconcile(struct component *c, const struct cp_vm_status *s, struct 
 	char u[37];
 
 	dom_uuid_format(s->uuid, u);
+	if (v && migration_report(v, c, s))
+		return false; /* kept until the migration is over: then it is forgotten */
 	if (s->state == CP_VM_EXITED) {
 		if (v && v->id == s->domid && !strcmp(v->host, c->name)) {
 			int reason = v->stopping	    ? v->stop_reason
@@ -578,6 +725,10 @@ struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
 			continue;
 		for (uint32_t k = 0; k < hb->nr_vms && !listed; k++)
 			listed = !memcmp(vms[k].uuid, v->def.uuid, 16);
+		if (!listed && v->mig.active) {
+			v->mig.src_gone = true; /* the migration finds out where it runs */
+			continue;
+		}
 		if (!listed) {
 			log_warn("vNode %s (id %d) is no longer on %s: marking it crashed",
 				 v->def.name, v->id, c->name);
@@ -663,6 +814,9 @@ static void load_runs(void)
 				v->id = -1;
 				v->host[0] = '\0';
 				v->nr_mmons = v->nr_regions = 0;
+				memset(v->disk_uri, 0, sizeof(v->disk_uri));
+				memset(&v->mig, 0, sizeof(v->mig));
+				drop_run_args(v);
 			}
 			continue;
 		}
@@ -672,8 +826,13 @@ static void load_runs(void)
 		v->started_ms = reg_now_ms();
 		if (v->id >= next_id)
 			next_id = v->id + 1;
-		log_info("vNode %s (id %d) was running on %s: waiting for that host to confirm",
-			 v->def.name, v->id, v->host);
+		if (v->mig.active)
+			log_info("vNode %s (id %d) was migrating from %s to %s: resuming that",
+				 v->def.name, v->id, v->host, v->mig.dest);
+		else
+			log_info("vNode %s (id %d) was running on %s: waiting for that host to "
+				 "confirm",
+				 v->def.name, v->id, v->host);
 	}
 	if (d)
 		closedir(d);

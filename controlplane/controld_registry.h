@@ -9,7 +9,8 @@
  * Persistence, in the state directory (as libvirtd keeps /etc/libvirt/qemu and
  * /run/libvirt/qemu):
  *   domains/NAME.xml   each persistent definition, as `virsh dumpxml --inactive` shows it
- *   run/UUID.run       each active vNode's placement (host, id, vRegion map)
+ *   run/UUID.run       each active vNode's placement (host, id, vRegion map, lego-vmm's
+ *                      options, and a migration under way with its destination)
  *   next-id            the next domain id, so ids are not reused across restarts
  * Every file is replaced atomically (write, fsync, rename, fsync the directory). */
 #ifndef LEGO_CONTROLD_REGISTRY_H
@@ -35,6 +36,7 @@ enum vn_state {
 };
 enum vn_reason {
 	VN_RUNNING_BOOTED = 1,
+	VN_RUNNING_MIGRATED = 2,
 	VN_RUNNING_UNPAUSED = 5,
 	VN_PAUSED_USER = 1,
 	VN_SHUTOFF_UNKNOWN = 0,
@@ -55,6 +57,25 @@ struct component {
 	int64_t registered_ms, last_seen_ms;
 };
 
+/* A migration of a vNode's run to another processor host, driven by controld_migrate.c;
+ * heartbeats (reg_heartbeat) record what the two hosts report meanwhile, and decide nothing
+ * themselves. The run file says a migration is under way, so a restarted lego-controld
+ * resumes watching it. */
+struct vn_migration {
+	bool active;
+	bool restored; /* read back from a run file: no client waits for it */
+	bool cancel;   /* the client asked to abort it */
+	char dest[CP_NAME_LEN + 1];
+	int32_t dest_pid;   /* the destination's lego-vmm (0 until its VM_START answered) */
+	uint32_t phase;	    /* cp_mig_phase */
+	int64_t started_ms; /* monotonic */
+	uint64_t bytes_total, bytes_processed, bytes_remaining;
+	int src_exit;	/* the source's exit status, -1 while not seen */
+	bool src_gone;	/* the source host no longer lists the run at all */
+	int dest_state; /* 0 not seen, else the destination's cp_vm_state */
+	int dest_exit;
+};
+
 struct vnode {
 	struct dom_def def;
 	bool persistent; /* has domains/NAME.xml */
@@ -71,6 +92,12 @@ struct vnode {
 	char mmon_addr[REG_MAX_MMONS][CP_ADDR_LEN + 1];
 	uint8_t owner[REG_MAX_REGIONS];
 	char disk_uri[DOM_MAX_DISKS][CP_ADDR_LEN + DOM_VOLUME_MAX + 16];
+	/* lego-vmm's options of this run, as VM_START carried them (NULL if not known: the
+	 * run was adopted, or recorded by an older lego-controld), and what it holds. */
+	char *run_args;
+	uint32_t run_argc, run_args_len, run_vcpus;
+	uint64_t run_excache;
+	struct vn_migration mig;
 	int64_t started_ms;
 	bool stopping; /* a stop was asked for: its exit is a shutdown/destroy, not a crash */
 	char last_host[CP_NAME_LEN + 1]; /* where the last run was: its console is kept there
@@ -102,8 +129,12 @@ int reg_define(const struct dom_def *d, struct vnode **out, char *err, size_t er
 int reg_undefine(struct vnode *v, char *err, size_t errlen);
 /* Give an inactive vNode a new id and uid for a start. */
 void reg_assign_id(struct vnode *v);
-/* Persist / drop an active vNode's run file. */
+/* Persist an active vNode's run file. */
 int reg_save_run(const struct vnode *v);
+/* Record the lego-vmm options (argc NUL-terminated strings, len bytes) of v's run; 0, or
+ * -1 when out of memory. */
+int reg_set_run_args(struct vnode *v, const char *args, uint32_t argc, uint32_t len, uint32_t vcpus,
+		     uint64_t excache);
 /* The vNode is now inactive: state SHUTOFF with reason; a transient one is removed. */
 void reg_mark_stopped(struct vnode *v, int reason, int exit_status);
 
@@ -126,8 +157,16 @@ struct vn_leftover {
 	uint8_t owner[REG_MAX_REGIONS];
 };
 
+/* lego-vmm frees its vRegions on every exit it lives through; false for the others
+ * (SIGKILL, a crash). */
+bool reg_frees_regions(int exit_status);
+/* Where v's vRegions are, to free them once its lego-vmm could not (under the lock). */
+void reg_leftover(const struct vnode *v, struct vn_leftover *l);
+
 /* A heartbeat from conn's component; a processor host's vNode statuses reconcile the
- * vNodes placed on it. The uuids of exited runs it may now forget are written to forget
+ * vNodes placed on it. While a vNode migrates, what its destination reports and the
+ * source's exit are only recorded in v->mig (the migration decides where it runs). The uuids of
+ * exited runs it may now forget are written to forget
  * (*nforget of them, at most hb->nr_vms); runs that ended without freeing their vRegions
  * are appended to *left (malloc'ed, *nleft of them). Returns the component, or NULL if
  * conn registered none. */

@@ -68,8 +68,7 @@ uint64_t vn_json_u64(const char *json, const char *key)
 	return p ? strtoull(p + strlen(pat), NULL, 10) : 0;
 }
 
-/* What the vNodes placed by us use on a component (heartbeats may lag a start). */
-static void placed_use(const char *name, int kind, uint32_t *cores, uint64_t *bytes)
+void vn_placed_use(const char *name, int kind, uint32_t *cores, uint64_t *bytes)
 {
 	*cores = 0;
 	*bytes = 0;
@@ -78,10 +77,14 @@ static void placed_use(const char *name, int kind, uint32_t *cores, uint64_t *by
 
 		if (v->id < 0)
 			continue;
-		if (kind == CP_KIND_PMON && !strcmp(v->host, name)) {
-			*cores += v->def.vcpus;
-			*bytes += (v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) *
-				  1024;
+		/* A migration's destination holds the vNode's cores and ExCache too. */
+		if (kind == CP_KIND_PMON &&
+		    (!strcmp(v->host, name) || (v->mig.active && !strcmp(v->mig.dest, name)))) {
+			*cores += v->run_args ? v->run_vcpus : v->def.vcpus;
+			*bytes += v->run_args ? v->run_excache
+					      : (v->def.excache_kib ? v->def.excache_kib
+								    : v->def.memory_kib) *
+							1024;
 		}
 		if (kind == CP_KIND_MMON) {
 			uint64_t ram = v->def.memory_kib * 1024;
@@ -114,7 +117,7 @@ static int place(struct vnode *v, char *err, size_t errlen)
 		uint32_t cores;
 		uint64_t bytes;
 
-		placed_use(c->name, c->kind, &cores, &bytes);
+		vn_placed_use(c->name, c->kind, &cores, &bytes);
 		if (c->kind == CP_KIND_PMON && nh < PL_MAX) {
 			hc[nh] = c;
 			hosts[nh++] = (struct pl_host){
@@ -384,7 +387,10 @@ int vn_start(const uint8_t uuid[16], char *err, size_t errlen)
 	char host[CP_NAME_LEN + 1];
 
 	snprintf(host, sizeof(host), "%s", v->host);
-	if (!vs.args_len || reg_save_run(v)) {
+	if (!vs.args_len ||
+	    reg_set_run_args(v, (char *)req + CP_VM_START_LEN, vs.argc, vs.args_len, vs.vcpus,
+			     vs.excache_bytes) ||
+	    reg_save_run(v)) {
 		snprintf(err, errlen, "cannot record the vNode's placement");
 		reg_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
 		reg_unlock();
@@ -420,6 +426,18 @@ out:
 	return rc;
 }
 
+/* Lifecycle changes wait for a migration to end (libvirt's change protection). */
+static int not_migrating(const struct vnode *v, char *err, size_t errlen)
+{
+	if (!v->mig.active)
+		return 0;
+	snprintf(err, errlen,
+		 "Requested operation is not valid: vNode '%s' is migrating from %s to %s: wait "
+		 "for it, or abort it (virsh domjobabort)",
+		 v->def.name, v->host, v->mig.dest);
+	return ERR_OPERATION_INVALID;
+}
+
 /* Look up an active vNode's host (under the lock); error code if it is not running. */
 static int active_host(const uint8_t uuid[16], char *host, int *id, char *err, size_t errlen)
 {
@@ -448,6 +466,8 @@ int vn_stop(const uint8_t uuid[16], bool force, char *err, size_t errlen)
 	reg_ops_lock();
 	reg_lock();
 	rc = active_host(uuid, host, &id, err, errlen);
+	if (!rc)
+		rc = not_migrating(reg_find_uuid(uuid), err, errlen);
 	if (!rc) {
 		struct vnode *v = reg_find_uuid(uuid);
 
@@ -539,6 +559,12 @@ int vn_pause(const uint8_t uuid[16], bool pause, char *err, size_t errlen)
 	reg_ops_lock();
 	reg_lock();
 	v = reg_find_uuid(uuid);
+	rc = v ? not_migrating(v, err, errlen) : 0;
+	if (rc) {
+		reg_unlock();
+		reg_ops_unlock();
+		return rc;
+	}
 	rc = v && v->id >= 0 && v->state == (pause ? VN_PAUSED : VN_RUNNING);
 	reg_unlock();
 	if (rc) {

@@ -38,6 +38,10 @@ int vn_pmon_call(const char *host, uint16_t op, const void *req, size_t len, uin
 struct vn_leftover;
 void vn_reclaim(const struct vn_leftover *l);
 
+/* What the active vNodes placed by lego-controld use on a component (heartbeats may lag a
+ * start or a migration); under the registry lock. */
+void vn_placed_use(const char *name, int kind, uint32_t *cores, uint64_t *bytes);
+
 /* A numeric field of the VMM's stats JSON ("key": N); 0 if absent. */
 uint64_t vn_json_u64(const char *json, const char *key);
 
