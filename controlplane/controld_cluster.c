@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cluster_io.h"
+#include "controld_migrate.h"
 #include "controld_query.h"
 #include "controld_registry.h"
 #include "controld_vnode.h"
@@ -104,6 +105,88 @@ static void handle_query(struct conn *c, const struct wire_hdr *h, const uint8_t
 	sb_free(&b);
 }
 
+/* A libvirt error code as the cluster protocol's status. */
+static uint32_t cp_code(int libvirt_code)
+{
+	switch (libvirt_code) {
+	case 42: /* VIR_ERR_NO_DOMAIN */
+		return CP_ENOENT;
+	case 8:	 /* INVALID_ARG */
+	case 55: /* OPERATION_INVALID */
+	case 84: /* OPERATION_UNSUPPORTED */
+		return CP_EINVAL;
+	default:
+		return CP_EIO;
+	}
+}
+
+/* MIGRATE: answered when the migration is over (this connection's thread waits). */
+static void handle_migrate(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
+{
+	struct cp_migrate m;
+	struct vn_mig_target t = {0};
+	struct vn_mig_result res;
+	struct cp_mig_report r;
+	struct vnode *v;
+	uint8_t uuid[16], out[CP_MIG_REPORT_LEN];
+	char err[1024];
+	const char *why = NULL;
+	int rc = cp_migrate_get(p, h->len, &m, &why);
+
+	if (rc != CP_OK) {
+		cio_send_error(c->fd, h, (uint32_t)rc, "bad migration request: %s", why);
+		return;
+	}
+	reg_lock();
+	v = reg_find_name(m.vnode);
+	if (v)
+		memcpy(uuid, v->def.uuid, 16);
+	reg_unlock();
+	if (!v) {
+		cio_send_error(c->fd, h, CP_ENOENT, "no vNode named '%s'", m.vnode);
+		return;
+	}
+	snprintf(t.host, sizeof(t.host), "%s", m.host);
+	log_info("cluster: %s asks to migrate vNode %s to %s", c->peer, m.vnode, m.host);
+	rc = vn_migrate(uuid, &t, &res, err, sizeof(err));
+	if (rc) {
+		cio_send_error(c->fd, h, cp_code(rc), "%s", err);
+		return;
+	}
+	r = (struct cp_mig_report){
+		.total_us = res.total_us, .downtime_us = res.downtime_us, .bytes = res.bytes};
+	snprintf(r.from, sizeof(r.from), "%s", res.from);
+	snprintf(r.to, sizeof(r.to), "%s", res.to);
+	cp_mig_report_put(out, &r);
+	cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
+}
+
+static void handle_mig_status(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
+{
+	struct cp_mig_progress pr;
+	struct vnode *v;
+	uint8_t out[CP_MIG_PROGRESS_LEN];
+	char name[CP_NAME_LEN + 1];
+	const char *why = NULL;
+	int rc = cp_mig_status_get(p, h->len, name, &why);
+
+	if (rc != CP_OK) {
+		cio_send_error(c->fd, h, (uint32_t)rc, "bad migration status request: %s", why);
+		return;
+	}
+	reg_lock();
+	v = reg_find_name(name);
+	if (v)
+		vn_migrate_progress(v, &pr);
+	reg_unlock();
+	if (!v) {
+		cio_send_error(c->fd, h, CP_ENOENT, "no vNode named '%s'", name);
+		return;
+	}
+	cp_mig_progress_put(out, &pr);
+	cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
+}
+
 static void *serve(void *arg)
 {
 	struct conn *c = arg;
@@ -159,6 +242,10 @@ static void *serve(void *arg)
 			handle_heartbeat(c, &h, p);
 		} else if (h.op == CP_QUERY) {
 			handle_query(c, &h, p);
+		} else if (h.op == CP_MIGRATE) {
+			handle_migrate(c, &h, p);
+		} else if (h.op == CP_MIG_STATUS) {
+			handle_mig_status(c, &h, p);
 		} else {
 			cio_send_error(c->fd, &h, CP_EBADOP, "unknown op %u", h.op);
 		}

@@ -17,6 +17,7 @@
 #include "cluster_io.h"
 #include "controld_cluster.h"
 #include "controld_libvirt.h"
+#include "controld_migrate.h"
 #include "controld_registry.h"
 #include "controld_vnode.h"
 #include "fab_server.h"
@@ -59,7 +60,8 @@ static void usage(FILE *f)
 		"\n"
 		"Running vNodes belong to their lego-pmon, not to lego-controld: restarting it\n"
 		"leaves them running, and it finds them again from its state directory and the\n"
-		"hosts' heartbeats. SIGINT or SIGTERM stop it.\n");
+		"hosts' heartbeats; a live migration under way is followed to its end (its\n"
+		"client sees the connection drop). SIGINT or SIGTERM stop it.\n");
 }
 
 static int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...)
@@ -219,6 +221,7 @@ int main(int argc, char **argv)
 	if (cluster_listen(listen_addr, (int)hb, port, sizeof(port)))
 		return 1;
 	log_info("cluster port %s (bound port %s)", listen_addr, port);
+	vn_migrate_resume_all(); /* migrations the run files record, once hosts can register */
 	if (port_file && fab_server_port_file(port_file, port)) {
 		log_error("cannot write %s", port_file);
 		return 1;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controld_migrate.h"
 #include "controld_registry.h"
 #include "controld_vnode.h"
 
@@ -19,6 +20,8 @@ static const char *kind_word(int kind)
 
 static const char *state_word(const struct vnode *v)
 {
+	if (v->mig.active)
+		return "migrating";
 	if (v->id >= 0 && !v->confirmed)
 		return "starting";
 	return v->state == VN_RUNNING ? "running" : v->state == VN_PAUSED ? "paused" : "shut off";
@@ -114,6 +117,36 @@ static void vnodes(struct strbuf *b, bool json)
 		sb_printf(b, "]}\n");
 }
 
+/* A migration under way: where to, how far. */
+static void migration(struct strbuf *b, const struct vnode *v, bool json)
+{
+	struct cp_mig_progress p;
+
+	vn_migrate_progress(v, &p);
+	if (json && p.phase == CP_MIG_NONE) {
+		sb_printf(b, ", \"migration\": null");
+	} else if (json) {
+		sb_printf(b, ", \"migration\": {\"from\": ");
+		sb_json_str(b, p.from);
+		sb_printf(b, ", \"to\": ");
+		sb_json_str(b, p.to);
+		sb_printf(b,
+			  ", \"phase\": \"%s\", \"elapsed_ms\": %" PRIu64
+			  ", \"bytes_total\": %" PRIu64 ", \"bytes_processed\": %" PRIu64
+			  ", \"bytes_remaining\": %" PRIu64 "}",
+			  cp_mig_phase_name(p.phase), p.elapsed_ms, p.bytes_total,
+			  p.bytes_processed, p.bytes_remaining);
+	} else if (p.phase != CP_MIG_NONE) {
+		sb_printf(b, "migrating from %s to %s: %s, %.1f s", p.from, p.to,
+			  cp_mig_phase_name(p.phase), (double)p.elapsed_ms / 1000.0);
+		if (p.bytes_total)
+			sb_printf(b, ", %.0f%% (%.1f of %.1f MiB)",
+				  100.0 * (double)p.bytes_processed / (double)p.bytes_total,
+				  (double)p.bytes_processed / MIB, (double)p.bytes_total / MIB);
+		sb_printf(b, "\n");
+	}
+}
+
 /* Owner of each vRegion, as runs of equal owners (compact for big vNodes). */
 static void region_map(struct strbuf *b, const struct vnode *v, bool json)
 {
@@ -186,6 +219,7 @@ int query_render(const struct cp_query *q, struct strbuf *b, char *err, size_t e
 	}
 	if (json) {
 		vnode_json(b, v);
+		migration(b, v, json);
 		region_map(b, v, json);
 		sb_printf(b, ", \"disks\": [");
 		for (int i = 0; i < v->def.nr_disks; i++) {
@@ -205,6 +239,7 @@ int query_render(const struct cp_query *q, struct strbuf *b, char *err, size_t e
 			  (double)v->def.memory_kib / 1024.0,
 			  (double)(v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) /
 				  1024.0);
+		migration(b, v, json);
 		if (v->id >= 0)
 			region_map(b, v, json);
 		for (int i = 0; i < v->def.nr_disks; i++)
