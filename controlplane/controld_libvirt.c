@@ -14,10 +14,12 @@
 #include <unistd.h>
 
 #include "cluster_io.h"
+#include "controld_migrate.h"
 #include "controld_registry.h"
 #include "controld_vnode.h"
 #include "domain_xml.h"
 #include "log.h"
+#include "mig_args.h"
 #include "rpc_proto.h"
 #include "xdr.h"
 
@@ -27,6 +29,13 @@
 #define MEMORY_STATS_MAX     1024  /* REMOTE_DOMAIN_MEMORY_STATS_MAX */
 #define ERR_OPERATION_DENIED 29	   /* VIR_ERR_OPERATION_DENIED */
 #define CONSOLE_POLL_US	     50000
+#define COOKIE_MAX	     4194304 /* REMOTE_MIGRATE_COOKIE_MAX */
+/* virDrvFeature numbers a client asks about (SUPPORTS_FEATURE). */
+#define FEATURE_MIGRATION_P2P	 4
+#define FEATURE_MIGRATION_PARAMS 13
+/* virDomainJobType. */
+#define JOB_NONE    0
+#define JOB_BOUNDED 1
 
 enum proc {
 	P_CONNECT_OPEN = 1,
@@ -58,6 +67,8 @@ enum proc {
 	P_DOMAIN_IS_UPDATED = 152,
 	P_GET_LIB_VERSION = 157,
 	P_DOMAIN_MEMORY_STATS = 159,
+	P_DOMAIN_GET_JOB_INFO = 163,
+	P_DOMAIN_ABORT_JOB = 164,
 	P_DOMAIN_HAS_MANAGED_SAVE = 183,
 	P_DOMAIN_SNAPSHOT_NUM = 187,
 	P_DOMAIN_CREATE_WITH_FLAGS = 196,
@@ -67,6 +78,7 @@ enum proc {
 	P_DOMAIN_DESTROY_FLAGS = 234,
 	P_DOMAIN_SHUTDOWN_FLAGS = 258,
 	P_LIST_ALL_DOMAINS = 273,
+	P_DOMAIN_MIGRATE_PERFORM3_PARAMS = 305,
 	P_DOMAIN_DEFINE_XML_FLAGS = 350,
 };
 
@@ -100,6 +112,11 @@ struct client {
 	struct rpc_hdr stream_hdr;
 	uint8_t stream_uuid[16];
 	pthread_t stream_thread;
+	/* Calls answered by a thread of their own (a migration), so that the connection
+	 * serves others meanwhile (virsh asks for job info while it waits). */
+	pthread_mutex_t calls_lock;
+	pthread_cond_t calls_done;
+	int calls;
 };
 
 /* Decoded arguments of one call. */
@@ -109,6 +126,18 @@ struct args {
 	int32_t i1;
 	uint32_t flags, u1;
 	bool has_dom;
+	/* DOMAIN_MIGRATE_PERFORM3_PARAMS */
+	char *uri;
+	struct typed_param *params;
+	uint32_t nparams, cookie_len;
+};
+
+/* A migration call, answered by its own thread. */
+struct mig_call {
+	struct client *cl;
+	struct rpc_hdr hdr;
+	uint8_t uuid[16];
+	struct vn_mig_target target;
 };
 
 static int read_all(int fd, uint8_t *p, size_t n)
@@ -395,6 +424,17 @@ static bool decode(int proc, struct xdr_in *x, struct args *a)
 		a->name = xdr_get_opt_string(x, RPC_STRING_MAX, &present); /* dev_name */
 		a->flags = xdr_get_u32(x);
 		return true;
+	case P_DOMAIN_GET_JOB_INFO:
+	case P_DOMAIN_ABORT_JOB:
+		get_dom(x, a);
+		return true;
+	case P_DOMAIN_MIGRATE_PERFORM3_PARAMS:
+		get_dom(x, a);
+		a->uri = xdr_get_opt_string(x, RPC_STRING_MAX, &present); /* dconnuri */
+		tp_decode(x, &a->params, &a->nparams);
+		xdr_get_opaque(x, COOKIE_MAX, &a->cookie_len); /* cookie_in */
+		a->flags = xdr_get_u32(x);
+		return true;
 	default:
 		return false;
 	}
@@ -416,6 +456,8 @@ static bool mutating(int proc)
 	case P_DOMAIN_UNDEFINE:
 	case P_DOMAIN_UNDEFINE_FLAGS:
 	case P_DOMAIN_OPEN_CONSOLE:
+	case P_DOMAIN_ABORT_JOB:
+	case P_DOMAIN_MIGRATE_PERFORM3_PARAMS:
 		return true;
 	default:
 		return false;
@@ -514,6 +556,111 @@ static void memory_stats(struct xdr_out *o, const struct rpc_hdr *h, uint64_t ma
 	rpc_end(o);
 }
 
+static void call_done(struct client *cl)
+{
+	pthread_mutex_lock(&cl->calls_lock);
+	cl->calls--;
+	pthread_cond_broadcast(&cl->calls_done);
+	pthread_mutex_unlock(&cl->calls_lock);
+}
+
+/* The migration, then its reply (an empty cookie_out) or error, written under the
+ * connection's write lock like every other packet. */
+static void *migrate_call(void *arg)
+{
+	struct mig_call *m = arg;
+	struct vn_mig_result res;
+	struct xdr_out o;
+	char err[1024];
+	int rc = vn_migrate(m->uuid, &m->target, &res, err, sizeof(err));
+
+	xdr_out_init(&o, 65536);
+	if (rc) {
+		log_info("procedure %d failed: %s", m->hdr.proc, err);
+		rpc_error_reply(&o, &m->hdr, rc, RPC_FROM_DOMAIN, err);
+	} else {
+		rpc_begin_reply(&o, &m->hdr);
+		xdr_put_u32(&o, 0); /* cookie_out: none (the client passes no buffer for one) */
+		rpc_end(&o);
+	}
+	send_packet(m->cl, &o);
+	xdr_out_free(&o);
+	call_done(m->cl);
+	free(m);
+	return NULL;
+}
+
+/* Check a migration call's arguments (under the registry lock) and start its thread;
+ * 0, or a libvirt error code with err. */
+static int start_migration(struct client *cl, const struct rpc_hdr *h, const struct args *a,
+			   const struct vnode *v, char *err, size_t errlen)
+{
+	struct mig_request r;
+	struct mig_call *m;
+	pthread_t t;
+	int rc = mig_flags_check(a->flags, v->persistent, err, errlen);
+
+	if (rc)
+		return rc;
+	if (!a->uri) {
+		snprintf(err, errlen,
+			 "invalid argument: a peer-to-peer migration needs a destination URI");
+		return RPC_ERR_INVALID_ARG;
+	}
+	rc = mig_uri_parse(a->uri, &r, err, errlen);
+	if (!rc)
+		rc = mig_params_check(a->params, a->nparams, v->def.name, &r, err, errlen);
+	if (rc)
+		return rc;
+	if (a->cookie_len) {
+		snprintf(err, errlen,
+			 "invalid argument: lego migrations take no cookie (%u bytes "
+			 "given)",
+			 a->cookie_len);
+		return RPC_ERR_INVALID_ARG;
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return RPC_ERR_INTERNAL;
+	}
+	m->cl = cl;
+	m->hdr = *h;
+	memcpy(m->uuid, v->def.uuid, 16);
+	snprintf(m->target.host, sizeof(m->target.host), "%s", r.host);
+	snprintf(m->target.listen_host, sizeof(m->target.listen_host), "%s", r.listen_host);
+	m->target.listen_port = r.listen_port;
+	pthread_mutex_lock(&cl->calls_lock);
+	cl->calls++;
+	pthread_mutex_unlock(&cl->calls_lock);
+	if (pthread_create(&t, NULL, migrate_call, m)) {
+		call_done(cl);
+		free(m);
+		snprintf(err, errlen, "internal error: cannot start the migration: out of threads");
+		return RPC_ERR_INTERNAL;
+	}
+	pthread_detach(t);
+	return 0;
+}
+
+static void job_info(struct xdr_out *o, const struct rpc_hdr *h, const struct vnode *v)
+{
+	struct cp_mig_progress p;
+
+	vn_migrate_progress(v, &p);
+	rpc_begin_reply(o, h);
+	xdr_put_i32(o, p.phase == CP_MIG_NONE ? JOB_NONE : JOB_BOUNDED);
+	xdr_put_u64(o, p.elapsed_ms); /* timeElapsed */
+	xdr_put_u64(o, 0);	      /* timeRemaining: not known */
+	for (int i = 0; i < 2; i++) { /* data*, then mem*: all of it is memory */
+		xdr_put_u64(o, p.bytes_total);
+		xdr_put_u64(o, p.bytes_processed);
+		xdr_put_u64(o, p.bytes_remaining);
+	}
+	for (int i = 0; i < 3; i++) /* file*: nothing is copied to files */
+		xdr_put_u64(o, 0);
+}
+
 /* One call: its reply in o; false if the connection must close after it. */
 static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *x,
 		     struct xdr_out *o)
@@ -562,8 +709,10 @@ static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *
 		xdr_put_i32(o, 0); /* REMOTE_AUTH_NONE */
 		break;
 	case P_SUPPORTS_FEATURE:
+		/* Peer-to-peer migration with typed parameters; no keepalive, events or
+		 * close callbacks. */
 		rpc_begin_reply(o, h);
-		xdr_put_i32(o, 0); /* no keepalive, events or close callbacks */
+		xdr_put_i32(o, a.i1 == FEATURE_MIGRATION_P2P || a.i1 == FEATURE_MIGRATION_PARAMS);
 		break;
 	case P_CONNECT_OPEN:
 		log_info("client opened '%s'%s", a.name ? a.name : "(no URI)",
@@ -806,6 +955,22 @@ static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *
 		memory_stats(o, h, max_kib, cur_kib, js, a.u1);
 		goto done;
 	}
+	case P_DOMAIN_GET_JOB_INFO:
+		job_info(o, h, v);
+		break;
+	case P_DOMAIN_ABORT_JOB:
+		reg_unlock();
+		locked = false;
+		ecode = vn_migrate_abort(uuid, err, sizeof(err));
+		if (ecode)
+			goto error;
+		rpc_begin_reply(o, h);
+		break;
+	case P_DOMAIN_MIGRATE_PERFORM3_PARAMS:
+		ecode = start_migration(cl, h, &a, v, err, sizeof(err));
+		if (ecode)
+			goto error;
+		goto sent; /* its thread answers */
 	case P_DOMAIN_OPEN_CONSOLE:
 		if (a.name && strcmp(a.name, "serial0") && strcmp(a.name, "console0"))
 			FAIL(RPC_ERR_INTERNAL,
@@ -849,14 +1014,18 @@ done:
 		reg_unlock();
 	free(a.name);
 	free(a.xml);
+	free(a.uri);
+	tp_free(a.params, a.nparams);
 	free(js);
 	return keep;
-sent: /* the reply went out already: o is emptied so the caller sends nothing */
+sent: /* the reply went out already (or its thread sends it): o is emptied */
 	o->len = 0;
 	if (locked)
 		reg_unlock();
 	free(a.name);
 	free(a.xml);
+	free(a.uri);
+	tp_free(a.params, a.nparams);
 	free(js);
 	return keep;
 }
@@ -918,10 +1087,17 @@ static void *serve(void *arg)
 			break;
 	}
 	stream_end(cl);
+	/* A migration goes on without its client; its thread still holds cl. */
+	pthread_mutex_lock(&cl->calls_lock);
+	while (cl->calls)
+		pthread_cond_wait(&cl->calls_done, &cl->calls_lock);
+	pthread_mutex_unlock(&cl->calls_lock);
 	free(body);
 	close(cl->fd);
 	pthread_mutex_destroy(&cl->write_lock);
 	pthread_mutex_destroy(&cl->stream_lock);
+	pthread_mutex_destroy(&cl->calls_lock);
+	pthread_cond_destroy(&cl->calls_done);
 	free(cl);
 	return NULL;
 }
@@ -938,6 +1114,8 @@ void libvirt_serve_fd(int fd)
 	cl->fd = fd;
 	pthread_mutex_init(&cl->write_lock, NULL);
 	pthread_mutex_init(&cl->stream_lock, NULL);
+	pthread_mutex_init(&cl->calls_lock, NULL);
+	pthread_cond_init(&cl->calls_done, NULL);
 	if (pthread_create(&t, NULL, serve, cl)) {
 		log_error("cannot serve a client: out of threads");
 		close(fd);
