@@ -1,8 +1,10 @@
 /* legoctl.c: the operator's command line for what libvirt has no words for: the cluster
  * as lego-controld sees it (components, vNodes, a vNode's vRegion map and ExCache
- * statistics), and the volumes of a storage server. */
+ * statistics), live migration of a vNode to another processor host, and the volumes of a
+ * storage server. */
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +19,10 @@
 #include "smon_client.h"
 #include "strbuf.h"
 
-#define EXIT_USAGE 64
-#define TIMEOUT_MS 10000
+#define EXIT_USAGE  64
+#define TIMEOUT_MS  10000
+#define PROGRESS_MS 250
+#define MIB	    1048576.0
 
 static void usage(FILE *f)
 {
@@ -30,9 +34,14 @@ static void usage(FILE *f)
 		   "  components                every processor host, memory and storage server\n"
 		   "                            with capacity, use and liveness\n"
 		   "  vnodes                    every vNode: state, host, memory, ExCache\n"
-		   "  vnode NAME                one vNode: its vRegion map (which memory server\n"
-		   "                            holds which part of its RAM), disks, and its\n"
-		   "                            ExCache and fault statistics while it runs\n"
+		   "  vnode NAME                one vNode: its host, a migration under way, its\n"
+		   "                            vRegion map (which memory server holds which\n"
+		   "                            part of its RAM), disks, and its ExCache and\n"
+		   "                            fault statistics while it runs\n"
+		   "  migrate NAME HOST         move the running vNode NAME to the processor host\n"
+		   "                            HOST, live (as virsh migrate --live --p2p);\n"
+		   "                            progress on stderr, then a report: total time,\n"
+		   "                            downtime, bytes sent\n"
 		   "\n"
 		   "Volume commands (asked of a lego-smon):\n"
 		   "  volume create NAME SIZE   a new zero-filled volume, e.g. SIZE 10G\n"
@@ -233,6 +242,173 @@ static int cluster_cmd(const char *controld, int argc, char **argv, bool json)
 	return 0;
 }
 
+static bool host_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CP_NAME_LEN)
+		return false;
+	for (; *s; s++)
+		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
+		    !(*s >= '0' && *s <= '9') && !strchr("._-", *s))
+			return false;
+	return true;
+}
+
+/* One progress report: on a terminal a line redrawn in place, otherwise a line whenever
+ * the phase or the tenth of the way changes. */
+static void show_progress(const char *name, const struct cp_mig_progress *p, bool tty,
+			  uint32_t *last_phase, int *last_tenth)
+{
+	int pct = p->bytes_total ? (int)(100 * p->bytes_processed / p->bytes_total) : 0;
+	char bar[21];
+
+	if (p->phase == CP_MIG_NONE)
+		return;
+	if (tty) {
+		for (int i = 0; i < 20; i++)
+			bar[i] = i < pct / 5 ? '#' : ' ';
+		bar[20] = '\0';
+		fprintf(stderr, "\rmigrating %s to %s: %-10s [%s] %3d%% %8.1f/%.1f MiB %6.1f s ",
+			name, p->to, cp_mig_phase_name(p->phase), bar, pct,
+			(double)p->bytes_processed / MIB, (double)p->bytes_total / MIB,
+			(double)p->elapsed_ms / 1000.0);
+		return;
+	}
+	if (p->phase == *last_phase && pct / 10 == *last_tenth)
+		return;
+	*last_phase = p->phase;
+	*last_tenth = pct / 10;
+	fprintf(stderr, "migrating %s from %s to %s: %s", name, p->from, p->to,
+		cp_mig_phase_name(p->phase));
+	if (p->bytes_total)
+		fprintf(stderr, ", %d%% (%.1f of %.1f MiB)", pct, (double)p->bytes_processed / MIB,
+			(double)p->bytes_total / MIB);
+	fprintf(stderr, " after %.1f s\n", (double)p->elapsed_ms / 1000.0);
+}
+
+static void report(const char *name, const struct cp_mig_report *r, bool json)
+{
+	bool known = r->downtime_us != CP_MIG_UNKNOWN;
+
+	if (json) {
+		printf("{\"vnode\": ");
+		json_str(name);
+		printf(", \"from\": ");
+		json_str(r->from);
+		printf(", \"to\": ");
+		json_str(r->to);
+		printf(", \"total_ms\": %.3f, \"downtime_ms\": ", (double)r->total_us / 1000.0);
+		if (known)
+			printf("%.3f", (double)r->downtime_us / 1000.0);
+		else
+			printf("null");
+		printf(", \"bytes\": %llu}\n", (unsigned long long)r->bytes);
+		return;
+	}
+	printf("%s migrated from %s to %s: total %.1f ms, ", name, r->from, r->to,
+	       (double)r->total_us / 1000.0);
+	if (known)
+		printf("downtime %.1f ms", (double)r->downtime_us / 1000.0);
+	else
+		printf("downtime not reported (the source ended first)");
+	printf(", %.1f MiB sent (%llu bytes)\n", (double)r->bytes / MIB,
+	       (unsigned long long)r->bytes);
+}
+
+/* MIGRATE on one connection, answered when it is over; MIG_STATUS on another meanwhile. */
+static int migrate_cmd(const char *controld, int argc, char **argv, bool json)
+{
+	const char *name = argv[1], *host = argv[2];
+	struct cp_migrate m = {0};
+	struct cp_mig_report r;
+	struct wire_hdr h;
+	uint8_t req[CP_MIGRATE_LEN], sreq[CP_MIG_STATUS_LEN], *p = NULL;
+	char err[CP_ERRTEXT_MAX + 64];
+	const char *why = "?";
+	bool tty = isatty(2), drawn = false;
+	uint32_t last_phase = CP_MIG_NONE;
+	int fd, sfd, last_tenth = -1, rc = 2;
+
+	if (argc != 3)
+		return bad_usage("%s", "migrate: give NAME HOST");
+	if (strlen(name) > CP_NAME_LEN)
+		return bad_usage("vNode name '%s' is too long", name);
+	if (!host_name_ok(host))
+		return bad_usage("'%s' is not a processor host's name (1-64 of [A-Za-z0-9._-])",
+				 host);
+	snprintf(m.vnode, sizeof(m.vnode), "%s", name);
+	snprintf(m.host, sizeof(m.host), "%s", host);
+	cp_migrate_put(req, &m);
+	cp_mig_status_put(sreq, name);
+	fd = cio_connect(controld, TIMEOUT_MS, err, sizeof(err));
+	sfd = fd < 0 ? -1 : cio_connect(controld, TIMEOUT_MS, err, sizeof(err));
+	if (fd < 0 || sfd < 0) {
+		fprintf(stderr, "legoctl: lego-controld: %s\n", err);
+		if (fd >= 0)
+			close(fd);
+		return 2;
+	}
+	if (cio_send(fd, CP_MIGRATE, 1, 0, req, sizeof(req))) {
+		fprintf(stderr, "legoctl: lego-controld %s: cannot send: %s\n", controld,
+			strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		struct cp_mig_progress pr;
+		uint8_t *sp = NULL;
+		size_t slen;
+		int pr_rc = poll(&pf, 1, PROGRESS_MS);
+
+		if (pr_rc < 0 && errno == EINTR)
+			continue;
+		if (pr_rc != 0)
+			break;
+		/* Progress is a nicety: a status that cannot be had is skipped. */
+		if (cio_call(sfd, CP_MIG_STATUS, sreq, sizeof(sreq), &sp, &slen, TIMEOUT_MS, err,
+			     sizeof(err)) == CP_OK &&
+		    cp_mig_progress_get(sp, slen, &pr, &why) == CP_OK) {
+			show_progress(name, &pr, tty, &last_phase, &last_tenth);
+			drawn |= tty && pr.phase != CP_MIG_NONE;
+		}
+		free(sp);
+	}
+	if (drawn)
+		fprintf(stderr, "\n");
+	switch (cio_recv(fd, TIMEOUT_MS, &h, &p, &why)) {
+	case CIO_MSG:
+		break;
+	case CIO_EOF:
+		why = "the connection closed";
+		/* fall through */
+	default:
+		fprintf(stderr,
+			"legoctl: lego-controld %s: %s before the migration's end (it goes on "
+			"without legoctl: see 'legoctl vnode %s')\n",
+			controld, why, name);
+		goto out;
+	}
+	if (h.op != (CP_MIGRATE | CP_REPLY) || h.id != 1) {
+		fprintf(stderr, "legoctl: lego-controld %s: a reply that does not match\n",
+			controld);
+	} else if (h.status != CP_OK) {
+		fprintf(stderr, "legoctl: %s\n", h.len ? (char *)p : cp_status_name(h.status));
+		rc = 1;
+	} else if (cp_mig_report_get(p, h.len, &r, &why) != CP_OK) {
+		fprintf(stderr, "legoctl: lego-controld %s: a bad migration report: %s\n", controld,
+			why);
+	} else {
+		report(name, &r, json);
+		rc = 0;
+	}
+out:
+	free(p);
+	close(fd);
+	close(sfd);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -290,6 +466,8 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[optind], "components") || !strcmp(argv[optind], "vnodes") ||
 	    !strcmp(argv[optind], "vnode"))
 		return cluster_cmd(controld, argc - optind, argv + optind, json);
+	if (!strcmp(argv[optind], "migrate"))
+		return migrate_cmd(controld, argc - optind, argv + optind, json);
 	if (strcmp(argv[optind], "volume"))
 		return bad_usage("unknown command '%s'", argv[optind]);
 	if (optind + 1 >= argc)
