@@ -3,20 +3,225 @@
 # without booting a guest: the handshake, version, hostname, the cluster as nodeinfo,
 # define/dumpxml/undefine with persistence across kill -9, libvirt's error codes for bad
 # XML, duplicates and unsatisfiable resources, legoctl's cluster views, malformed libvirt
-# packets and malformed cluster messages (each closes only its own connection).
+# packets and malformed cluster messages (each closes only its own connection); live
+# migration between two processor hosts with virsh migrate --live --p2p and legoctl migrate,
+# driven against a fake lego-vmm that speaks lego-vmm's migration commands (refusals, job
+# info and progress, a destination that gives up, an uncertain hand-over both ways, an
+# aborted job, lego-controld killed and restarted in the middle).
 . "$(dirname "$0")/../lib/tap.sh"
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 45
+plan 99
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
 trap 'cluster_cleanup; rm -rf "$TAP_TMP"' EXIT
 
+FAKE=$TAP_TMP/fake-vmm
+cat >"$FAKE" <<'PY'
+#!/usr/bin/python3
+# A fake lego-vmm for controld.t: lego-vmm's options, a console, a control socket with
+# stats/pause/resume and the migration commands of ../notes/mig_spec.md (migrate,
+# migration, migrate-cancel, migrate-resolve), --incoming, and the exit statuses 126
+# (migrated) and 124 (incoming aborted). The migration stream is JSON lines over TCP.
+# Knobs (files in $FAKE_KNOBS, read when needed): slow (seconds of precopy, default 1.5),
+# dest-exit (an incoming VMM exits with it after the stream's first line), uncertain
+# (ran|never: the source drops the connection right after GO; the destination then runs,
+# or exits 124).
+import json, os, socket, sys, threading, time
+args, opts, i = sys.argv[1:], {}, 0
+while i + 1 < len(args):
+    opts[args[i][2:]] = args[i + 1]
+    i += 2
+knobs = os.environ.get("FAKE_KNOBS", "/nonexistent")
+def knob(name, default=None):
+    try:
+        return open(os.path.join(knobs, name)).read().strip()
+    except OSError:
+        return default
+host = os.path.basename(os.path.dirname(opts["control"]))[len("pmon-"):]
+vid = opts.get("vnode-id", "0")
+console = opts["console"]
+st = {"role": "none", "phase": "none", "iteration": 0, "bytes_total": 0,
+      "bytes_processed": 0, "bytes_remaining": 0, "elapsed_ms": 0.0, "downtime_ms": 0.0,
+      "error": None, "listen": None, "dest": None}
+state = ["running"]
+flags = {"cancel": False, "resolve": None}
+t0 = [0.0]
+
+def status():
+    s = dict(st)
+    s["bytes_remaining"] = s["bytes_total"] - s["bytes_processed"]
+    if s["role"] == "source" and s["phase"] not in ("completed", "failed"):
+        s["elapsed_ms"] = round((time.time() - t0[0]) * 1000, 3)
+    return json.dumps(s)
+
+def fail(sock, why):
+    st.update(phase="failed", error=why)
+    if sock:
+        sock.close()
+
+def source(addr):
+    h, p = addr.rsplit(":", 1)
+    t0[0] = time.time()
+    st.update(role="source", phase="connecting", dest=addr, error=None, bytes_total=0,
+              bytes_processed=0, downtime_ms=0.0)
+    try:
+        s = socket.create_connection((h.strip("[]"), int(p)), 5)
+    except OSError as e:
+        return fail(None, "cannot reach the destination %s: %s" % (addr, e))
+    s.settimeout(None)
+    f = s.makefile("rwb")
+    def send(m):
+        f.write((json.dumps(m) + "\n").encode())
+        f.flush()
+    def peer_closed():
+        try:
+            return s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+    try:
+        send({"hello": vid, "console": open(console).read()})
+        st.update(phase="precopy", bytes_total=64 << 20)
+        slow = float(knob("slow", "1.5"))
+        steps = max(1, int(slow / 0.05))
+        for k in range(steps):
+            if flags["cancel"]:
+                return fail(s, "cancelled")
+            time.sleep(slow / steps)
+            if peer_closed():
+                return fail(s, "the destination closed the connection")
+            send({"pages": k})
+            st["iteration"] = k
+            st["bytes_processed"] = (64 << 20) * (k + 1) // (steps + 1)
+        st["phase"] = "stopping"
+        down0 = time.time()
+        st["phase"] = "sending"
+        send({"state": 1})
+        if f.readline() != b"READY\n":
+            return fail(s, "the destination closed the connection")
+        st["bytes_processed"] = st["bytes_total"]
+        st["phase"] = "committing"
+        mode = knob("uncertain", "")
+        send({"go": mode})
+        if mode or f.readline() != b"RUNNING\n":
+            s.close()
+            st["phase"] = "uncertain"
+            while flags["resolve"] is None:
+                time.sleep(0.02)
+            if flags["resolve"] == "abort":
+                return fail(None, "the destination never ran: resumed here")
+    except OSError:
+        return fail(s, "the destination closed the connection")
+    st.update(phase="completed", downtime_ms=round((time.time() - down0) * 1000, 3))
+    time.sleep(0.1)
+    os._exit(126)
+
+def incoming(addr):
+    h, p = addr.rsplit(":", 1)
+    h = h.strip("[]")
+    srv = socket.socket(socket.AF_INET6 if ":" in h else socket.AF_INET)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((h, int(p)))
+    srv.listen(1)
+    st.update(role="incoming", phase="listening",
+              listen="%s:%d" % (h if ":" not in h else "[%s]" % h, srv.getsockname()[1]))
+    srv.settimeout(60)
+    try:
+        c, _ = srv.accept()
+    except OSError:
+        os._exit(124)
+    st["phase"] = "receiving"
+    f = c.makefile("rwb")
+    line = f.readline()
+    if not line:
+        os._exit(124)
+    history = json.loads(line)["console"]
+    ex = knob("dest-exit")
+    if ex:
+        time.sleep(0.2)
+        os._exit(int(ex))
+    while True:
+        line = f.readline()
+        if not line:
+            os._exit(124)  # the stream broke before GO: nothing ran here
+        m = json.loads(line)
+        if "state" in m:
+            st["phase"] = "ready"
+            f.write(b"READY\n")
+            f.flush()
+        if "go" in m:
+            break
+    if m["go"] == "never":
+        os._exit(124)
+    with open(console, "w") as out:
+        out.write(history + "fake guest %s resumed on %s\n" % (vid, host))
+    st["phase"] = "running"
+    try:
+        f.write(b"RUNNING\n")
+        f.flush()
+    except OSError:
+        pass
+
+def answer(cmd):
+    if cmd == "stats":
+        return json.dumps({"vnode": int(vid), "state": state[0], "cpu_time_ns": 1000000,
+                           "cache_pages": 4096, "resident_pages": 16, "faults": 5,
+                           "remote_fetches": 2, "host": host})
+    if cmd == "migration":
+        return status()
+    if cmd.startswith("migrate "):
+        if st["role"] == "incoming" and st["phase"] != "running":
+            return '{"error": "this vNode is still arriving here from its source"}'
+        if st["role"] == "source" and st["phase"] != "failed":
+            return '{"error": "a migration is already under way"}'
+        flags["cancel"], flags["resolve"] = False, None
+        threading.Thread(target=source, args=(cmd[8:],), daemon=True).start()
+        return '{"migration": "started"}'
+    if cmd == "migrate-cancel":
+        if st["role"] == "source" and st["phase"] in ("connecting", "precopy"):
+            flags["cancel"] = True
+            return '{"migration": "cancelling"}'
+        return '{"error": "nothing to cancel"}'
+    if cmd.startswith("migrate-resolve "):
+        if st["phase"] != "uncertain":
+            return '{"error": "not uncertain"}'
+        flags["resolve"] = cmd[16:]
+        return '{"migration": "resolved"}'
+    if cmd in ("pause", "resume"):
+        state[0] = "paused" if cmd == "pause" else "running"
+        return '{"state": "%s"}' % state[0]
+    return '{"error": "unknown command"}'
+
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(opts["control"])
+srv.listen(8)
+def serve():
+    while True:
+        c, _ = srv.accept()
+        cmd = c.makefile().readline().strip()
+        c.sendall((answer(cmd) + "\n").encode())
+        c.close()
+threading.Thread(target=serve, daemon=True).start()
+if "incoming" in opts:
+    incoming(opts["incoming"])
+else:
+    with open(console, "w") as out:
+        out.write("fake guest %s on %s: hello\n" % (vid, host))
+while True:
+    time.sleep(1)
+PY
+chmod +x "$FAKE"
+KNOBS=$TAP_TMP/knobs
+mkdir -p "$KNOBS"
+export FAKE_KNOBS=$KNOBS
+
 TCP_PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 controld_start --libvirt-tcp "127.0.0.1:$TCP_PORT"
 ok "[ -S '$LIBVIRT_SOCK' ] && [ -n '$CONTROLD_PORT' ]" "lego-controld listens (libvirt socket, cluster port)"
-pmon_start host-a --cores 3 --memory 512M
+pmon_start host-a --cores 3 --memory 512M --vmm "$FAKE"
 cluster_mmon mem-a 256M
 ok "wait_alive 2" "a processor host and a memory server registered"
 U=$LIBVIRT_URI
@@ -154,5 +359,167 @@ like "$out" "dup 5" "cluster: a live component's name taken again: exists"
 like "$out" "hb 8" "cluster: heartbeat before registering: not registered"
 like "$out" "op 2" "cluster: unknown op"
 is "$(vsh hostname)" "$(hostname)" "and the daemon still serves"
+
+# ---- live migration -------------------------------------------------------------------
+pmon_start host-b --cores 2 --memory 256M --vmm "$FAKE"
+ok "wait_alive 3" "a second processor host registered"
+mxml() { # name uuid vcpus: a vNode placed on host-a
+	xml "$1" "$2" "$3" "" "<lego:placement processor='host-a'/>"
+}
+wait_vnode() { # name regex: legoctl's first line about it matches within 10 s
+	for _ in $(seq 100); do
+		"$CTL" -c "$CONTROLD" vnode "$1" 2>/dev/null | head -n 1 | grep -Eq "$2" && return 0
+		sleep 0.1
+	done
+	diag "$("$CTL" -c "$CONTROLD" vnode "$1" 2>&1 | head -n 3)"
+	return 1
+}
+vmig() { # domain desturi [virsh migrate options]: its output on one line, then "rc=N"
+	local out rc
+	out=$(timeout 60 virsh -c "$U" migrate --live --p2p "${@:3}" "$1" "$2" 2>&1)
+	rc=$?
+	printf '%s rc=%s\n' "$(tr '\r\n' '  ' <<<"$out")" "$rc"
+}
+mxml wide 55555555-2222-4333-8444-555555555555 3 >"$TAP_TMP/wide.xml"
+vsh define "$TAP_TMP/wide.xml" >/dev/null
+like "$(vsh start wide)" "Domain 'wide' started" "a 3-vCPU vNode starts on host-a"
+ok "wait_vnode wide 'running, id [0-9]+ on host-a'" "... and its host confirms it"
+like "$(vmig wide lego+tcp://host-b/system)" \
+	"processor host 'host-b' cannot take vNode 'wide': it needs 3 core\\(s\\) but only 2 of 2 are free.*rc=1" \
+	"migrate to a host without the cores: refused, saying what is short"
+vsh destroy wide >/dev/null
+
+mxml mv1 66666666-2222-4333-8444-555555555555 1 >"$TAP_TMP/mv1.xml"
+mxml mv0 77777777-2222-4333-8444-555555555555 1 >"$TAP_TMP/mv0.xml"
+vsh define "$TAP_TMP/mv1.xml" >/dev/null
+vsh define "$TAP_TMP/mv0.xml" >/dev/null
+vsh start mv1 >/dev/null
+ok "wait_vnode mv1 'running, id [0-9]+ on host-a'" "vNode mv1 runs on host-a"
+ID=$(vsh domid mv1 | head -n 1)
+like "$(vmig mv0 lego+tcp://host-b/system)" "error: Requested operation is not valid: domain is not running.*rc=1" \
+	"migrate a vNode that is not running: refused (OPERATION_INVALID)"
+like "$(vmig mv1 lego+tcp://host-z/system)" "error: invalid argument: no processor host named 'host-z'.*rc=1" \
+	"migrate to an unknown host: refused, naming it"
+like "$(vmig mv1 lego+tcp://host-a/system)" "already runs on processor host 'host-a'.*rc=1" \
+	"migrate to the host it runs on: refused"
+like "$(vmig mv1 lego+tcp://host-b/system --suspend)" "argument unsupported: lego does not support these migration flags: --suspend" \
+	"a migration flag lego cannot honour is refused by its virsh name"
+like "$(vmig mv1 lego+tcp://host-b/system --bandwidth 100)" "argument unsupported: lego-vmm has no migration bandwidth limit" \
+	"a bandwidth limit is refused"
+like "$(vmig mv1 lego+tcp://host-b/system --comp-methods xbzrle)" "argument unsupported: parameter 'compression' not supported" \
+	"an unsupported migration parameter is refused by name"
+like "$(vmig mv1 lego+tcp://host-b/session)" "argument unsupported: destination URI 'lego\\+tcp://host-b/session'" \
+	"a destination URI with another path is refused"
+ok "wait_vnode mv1 'running, id $ID on host-a'" "after every refusal mv1 still runs on host-a"
+
+out=$(vmig mv1 lego+tcp://host-b:16509/system --verbose --dname mv1)
+like "$out" "Migration: \\[100 %\\].*rc=0" "virsh migrate --live --p2p --verbose to host-b: done"
+like "$out" "Migration: \\[ *[1-9][0-9]? %\\]" "... its progress bar showed the way (job info while it ran)"
+ok "wait_vnode mv1 'running, id $ID on host-b'" "legoctl: mv1 runs on host-b, with the same domain id"
+is "$(vsh domid mv1 | head -n 1)" "$ID" "virsh domid: the id stayed"
+like "$(vsh domstate mv1 --reason)" "running \\(migrated\\)" "virsh domstate --reason: running (migrated)"
+like "$(vsh dominfo mv1)" "State: +running" "virsh dominfo follows it"
+like "$(vsh dommemstat mv1)" "rss 64" "virsh dommemstat reaches its new lego-vmm (the old one has exited)"
+code='
+import libvirt, sys, time
+c = libvirt.open(sys.argv[1])
+d = c.lookupByName("mv1")
+st = c.newStream(0)
+d.openConsole(None, st, 0)
+text, end = b"", time.time() + 10
+while b"resumed on host-b" not in text and time.time() < end:
+    b = st.recv(4096)
+    if not b:
+        break
+    text += b
+st.abort()
+print(text.decode().replace("\n", "|"))'
+like "$(py "$code")" "hello.*resumed on host-b" "the console stream follows it (history from host-a, then host-b)"
+sleep 1.5
+hla=$(cat "$TAP_TMP/host-a.log")
+like "$hla" "vNode mv1 \\(66666666-[^)]*\\) pid [0-9]+ exited with status 126: migrated" \
+	"host-a: the source lego-vmm exited 126 (migrated)"
+like "$hla" "forgot vNode mv1" "host-a was told to forget it"
+log=$(cat "$TAP_TMP/controld.log")
+like "$log" "vNode mv1 \\(id $ID\\) migrated from host-a to host-b: [0-9.]+ ms, downtime [0-9.]+ ms, 67108864 bytes" \
+	"lego-controld logs the migration with its figures"
+unlike "$log" "vNode mv1 .*(marking it crashed|exited with status 126$|freed the)" \
+	"the source's exit marked nothing stopped and freed no vRegions"
+
+# Back to host-a with legoctl, slowly: job info, legoctl vnode and refusals meanwhile.
+echo 2 >"$KNOBS/slow"
+"$CTL" -c "$CONTROLD" migrate mv1 host-a >"$TAP_TMP/lm.out" 2>"$TAP_TMP/lm.err" &
+LM=$!
+sleep 1
+like "$(vsh domjobinfo mv1 | tr '\n' ' ')" "Job type: +Bounded .*Data total: +64\\.000 MiB" "virsh domjobinfo while it migrates: bounded, 64 MiB"
+like "$("$CTL" -c "$CONTROLD" vnode mv1)" "migrating from host-b to host-a: precopy" "legoctl vnode shows the migration under way"
+like "$(vsh destroy mv1)" "is migrating from host-b to host-a" "virsh destroy meanwhile: refused"
+like "$(vmig mv1 lego+tcp://host-a/system)" "already migrating to host-a.*rc=1" "a second migration meanwhile: refused"
+wait "$LM"
+is "$?" 0 "legoctl migrate: exit 0"
+like "$(cat "$TAP_TMP/lm.out")" "^mv1 migrated from host-b to host-a: total [0-9.]+ ms, downtime [0-9.]+ ms, 64\\.0 MiB sent" \
+	"legoctl migrate reports total time, downtime and bytes"
+like "$(cat "$TAP_TMP/lm.err")" "migrating mv1 from host-b to host-a: precopy, [0-9]+% \\([0-9.]+ of 64\\.0 MiB\\)" \
+	"... with progress lines on stderr (not a terminal)"
+like "$(vsh domjobinfo mv1)" "Job type: +None" "no job once it is over"
+ok "wait_vnode mv1 'running, id $ID on host-a'" "mv1 is back on host-a"
+rm -f "$KNOBS/slow"
+
+# A destination that gives up (exit 124): the source keeps the vNode.
+echo 124 >"$KNOBS/dest-exit"
+like "$(vmig mv1 lego+tcp://host-b/system)" \
+	"operation failed: migration of vNode 'mv1' to host-b failed: the destination closed the connection; it runs on host-a as before.*rc=1" \
+	"a destination that exits 124: the migration fails, saying why"
+rm -f "$KNOBS/dest-exit"
+ok "wait_vnode mv1 'running, id $ID on host-a'" "... and mv1 runs on host-a as before"
+like "$(cat "$TAP_TMP/host-b.log")" "exited with status 124: incoming migration aborted" \
+	"host-b: its lego-vmm exited 124 (nothing ran there)"
+
+# The connection breaks right after the destination is told to run: it decides.
+echo ran >"$KNOBS/uncertain"
+like "$(vmig mv1 lego+tcp://host-b/system)" "rc=0" "uncertain hand-over, destination runs it: migrated"
+ok "wait_vnode mv1 'running, id $ID on host-b'" "... mv1 is on host-b"
+like "$(cat "$TAP_TMP/controld.log")" "uncertain; the destination runs it: 'migrate-resolve commit'" \
+	"... committed because the destination runs it"
+echo never >"$KNOBS/uncertain"
+like "$(vmig mv1 lego+tcp://host-a/system)" "the destination never ran: resumed here; it runs on host-b as before.*rc=1" \
+	"uncertain hand-over, destination exits 124: the source resumes"
+ok "wait_vnode mv1 'running, id $ID on host-b'" "... mv1 stays on host-b"
+like "$(cat "$TAP_TMP/controld.log")" "uncertain; the destination never ran it: 'migrate-resolve abort'" \
+	"... aborted because the destination never ran it"
+rm -f "$KNOBS/uncertain"
+
+# virsh domjobabort (what virsh migrate does on Ctrl-C).
+echo 3 >"$KNOBS/slow"
+vmig mv1 lego+tcp://host-a/system >"$TAP_TMP/abort.out" &
+VM=$!
+sleep 1
+vsh domjobabort mv1 >/dev/null
+wait "$VM"
+like "$(cat "$TAP_TMP/abort.out")" "error: operation aborted: migration job: canceled by client.*rc=1" \
+	"virsh domjobabort: the migration stops (operation aborted)"
+ok "wait_vnode mv1 'running, id $ID on host-b'" "... and mv1 runs on host-b as before"
+like "$(vsh domjobabort mv1)" "no job is active on the domain" "domjobabort with no migration: refused"
+
+# lego-controld killed in the middle: restarted, it follows the migration to its end.
+"$CTL" -c "$CONTROLD" migrate mv1 host-a >"$TAP_TMP/lm2.out" 2>"$TAP_TMP/lm2.err" &
+LM=$!
+sleep 1
+kill -9 "$CONTROLD_PID"
+wait "$CONTROLD_PID" 2>/dev/null
+wait "$LM"
+is "$?" 2 "legoctl migrate whose lego-controld dies: exit 2"
+like "$(cat "$TAP_TMP/lm2.err")" "before the migration's end" "... saying the migration goes on without it"
+ok "grep -q '^migrating host-a ' '$TAP_TMP'/controld-state/run/66666666-*.run" \
+	"the run file records the migration under way"
+controld_start
+ok "wait_vnode mv1 'running, id $ID on host-a'" "restarted lego-controld: mv1 ends up on host-a"
+log=$(cat "$TAP_TMP/controld.log")
+like "$log" "vNode mv1 \\(id $ID\\) was migrating from host-b to host-a: resuming that" \
+	"... it resumed watching the migration from its run file"
+like "$log" "vNode mv1 \\(id $ID\\) migrated from host-b to host-a" "... to its end"
+ok "! grep -q '^migrating' '$TAP_TMP'/controld-state/run/66666666-*.run" "... and the run file says where it runs"
+rm -f "$KNOBS/slow"
+like "$(vsh destroy mv1)" "Domain 'mv1' destroyed" "the migrated vNode is destroyed on its new host"
 unlike "$(cat "$TAP_TMP"/*.log)" "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "no sanitizer report"
 done_testing
