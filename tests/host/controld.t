@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 99
+plan 101
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -464,6 +464,37 @@ like "$(cat "$TAP_TMP/lm.err")" "migrating mv1 from host-b to host-a: precopy, [
 like "$(vsh domjobinfo mv1)" "Job type: +None" "no job once it is over"
 ok "wait_vnode mv1 'running, id $ID on host-a'" "mv1 is back on host-a"
 rm -f "$KNOBS/slow"
+
+# A console stream open across a migration goes on on the new host.
+code='
+import libvirt, sys, threading, time
+c, c2 = libvirt.open(sys.argv[1]), libvirt.open(sys.argv[1])
+d = c.lookupByName("mv1")
+st = c.newStream(0)
+d.openConsole(None, st, 0)
+text = b""
+while not text.endswith(b"resumed on host-a\n"):  # the history so far
+    text += st.recv(4096)
+n0 = text.count(b"resumed on host-b")
+def move():
+    c2.lookupByName("mv1").migrateToURI3("lego+tcp://host-b/system", {},
+                                         libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER)
+t = threading.Thread(target=move)
+t.start()
+end = time.time() + 20
+while text.count(b"resumed on host-b") == n0 and time.time() < end:
+    b = st.recv(4096)
+    if not b:
+        print("the stream ended")
+        break
+    text += b
+t.join()
+st.abort()
+print("new lines:", text[text.rfind(b"resumed on host-a"):].decode().replace("\n", "|"))'
+like "$(py "$code")" "^new lines: resumed on host-a\\|fake guest [0-9]+ resumed on host-b\\|$" \
+	"a console stream open during the migration carries on from host-b (python3-libvirt)"
+"$CTL" -c "$CONTROLD" migrate mv1 host-a >/dev/null 2>&1
+ok "wait_vnode mv1 'running, id $ID on host-a'" "... and mv1 comes back to host-a (legoctl)"
 
 # A destination that gives up (exit 124): the source keeps the vNode.
 echo 124 >"$KNOBS/dest-exit"
