@@ -75,16 +75,22 @@ static int string(struct cur *c, char *out, size_t max)
 			case '/':
 				ch = (unsigned char)e;
 				break;
+			case 'b':
+			case 'f':
+			case 'n':
+			case 'r':
+			case 't':
+				ch = ' '; /* text for one log line: no control characters */
+				break;
 			case 'u':
 				if (hex4(c, &v))
 					return -1;
-				if (v < 0x20 || v > 0x7e)
-					return fail(c, "a \\u escape outside printable ASCII");
-				ch = (unsigned char)v;
+				ch = v >= 0x20 && v <= 0x7e ? (unsigned char)v : '?';
 				break;
-			default: /* \b \f \n \r \t: control characters have no place here */
+			default:
 				c->p--;
-				return fail(c, "a string holds the escape \\%c", e ? e : '0');
+				return fail(c, "a string holds the unknown escape \\%c",
+					    e >= 0x20 && e <= 0x7e ? e : '?');
 			}
 		}
 		if (n < max)

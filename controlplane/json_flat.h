@@ -1,7 +1,9 @@
 /* json_flat.h: a strict reader for the one-line JSON answers of lego-vmm's control socket
  * that lego-controld acts on: one object whose members are strings, non-negative integers,
  * null, true or false (no nesting: an answer with an object or array member is refused).
- * Strings longer than JF_STR_MAX are cut there; \u escapes must name printable ASCII. */
+ * Strings longer than JF_STR_MAX are cut there; escaped control characters become a space
+ * (\n, \t, ...) or '?' (\u escapes of anything but printable ASCII), so that what is read
+ * can go into one log line. */
 #ifndef LEGO_JSON_FLAT_H
 #define LEGO_JSON_FLAT_H
 

@@ -104,11 +104,29 @@ static int get_text(const struct jf_object *o, const char *key, char *out, size_
 	return 0;
 }
 
+/* HOST:PORT with a host name or IPv4 address, or [IPv6]:PORT, and a port above 0. */
+static bool listen_ok(const char *a)
+{
+	char host[256], port[16];
+	bool v6 = a[0] == '[';
+
+	if (parse_hostport(a, 1, host, sizeof(host), port, sizeof(port)))
+		return false;
+	for (const char *c = host; *c; c++) {
+		bool alnum = (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
+			     (*c >= 'A' && *c <= 'Z');
+
+		if (!(alnum || *c == '.' || (v6 ? *c == ':' : *c == '-' || *c == '_')))
+			return false;
+	}
+	return strchr(host, ':') ? v6 : !v6;
+}
+
 int mig_status_parse(const char *json, struct mig_status *s, char *err, size_t errlen)
 {
 	struct jf_object *o = malloc(sizeof(*o));
 	const struct jf_member *role, *phase;
-	char why[256], host[256], port[16];
+	char why[256];
 	int rc = -1;
 
 	memset(s, 0, sizeof(*s));
@@ -162,8 +180,7 @@ int mig_status_parse(const char *json, struct mig_status *s, char *err, size_t e
 		snprintf(err, errlen, "lego-vmm's migration answer: %s", why);
 		goto out;
 	}
-	if (s->role == MIG_ROLE_INCOMING && s->phase == MIG_LISTENING &&
-	    (parse_hostport(s->listen, 1, host, sizeof(host), port, sizeof(port)))) {
+	if (s->role == MIG_ROLE_INCOMING && s->phase == MIG_LISTENING && !listen_ok(s->listen)) {
 		snprintf(err, errlen,
 			 "lego-vmm listens for the migration but its \"listen\" ('%s') is not "
 			 "HOST:PORT",
@@ -196,7 +213,14 @@ int mig_answer_check(const char *json, const char *want, char *err, size_t errle
 			snprintf(err, errlen, "lego-vmm answered with an error that is not a text");
 	} else if (want && (!(m = jf_get(o, "migration")) || m->type != JF_STRING ||
 			    strcmp(m->str, want))) {
-		snprintf(err, errlen, "lego-vmm answered %.200s, not {\"migration\": \"%s\"}", json,
+		char quoted[201];
+		size_t n = 0;
+
+		/* Quoted into one log line: blanks between tokens may be any whitespace. */
+		for (; json[n] && n < sizeof(quoted) - 1; n++)
+			quoted[n] = json[n] >= 0x20 && json[n] <= 0x7e ? json[n] : ' ';
+		quoted[n] = '\0';
+		snprintf(err, errlen, "lego-vmm answered %s, not {\"migration\": \"%s\"}", quoted,
 			 want);
 	} else {
 		rc = 0;

@@ -246,8 +246,10 @@ static void test_json_flat(void **state)
 	assert_int_equal(jf_parse("{\"a\": 1", o, err, sizeof(err)), -1);
 	assert_int_equal(jf_parse("{\"a\" 1}", o, err, sizeof(err)), -1);
 	assert_int_equal(jf_parse("{\"a\": \"\x01\"}", o, err, sizeof(err)), -1);
-	assert_int_equal(jf_parse("{\"a\": \"\\n\"}", o, err, sizeof(err)), -1);
-	assert_int_equal(jf_parse("{\"a\": \"\\u0007\"}", o, err, sizeof(err)), -1);
+	assert_int_equal(jf_parse("{\"a\": \"x\\ny\\u0007\\u00e9\"}", o, err, sizeof(err)), 0);
+	assert_string_equal(jf_get(o, "a")->str, "x y??");
+	assert_int_equal(jf_parse("{\"a\": \"\\q\"}", o, err, sizeof(err)), -1);
+	assert_int_equal(jf_parse("{\"a\": \"\\u00g0\"}", o, err, sizeof(err)), -1);
 	assert_int_equal(jf_parse("{\"a\": 01}", o, err, sizeof(err)), -1);
 	assert_int_equal(jf_parse("{\"a\": 1.}", o, err, sizeof(err)), -1);
 	assert_int_equal(jf_parse("{\"a\": nul}", o, err, sizeof(err)), -1);
@@ -287,6 +289,18 @@ static void test_mig_status(void **state)
 	/* Listening without a usable address; a phase of the other role; bad figures. */
 	assert_int_equal(mig_status_parse("{\"role\": \"incoming\", \"phase\": \"listening\", "
 					  "\"listen\": \"10.0.0.2:0\"}",
+					  &s, err, sizeof(err)),
+			 -1);
+	assert_int_equal(mig_status_parse("{\"role\": \"incoming\", \"phase\": \"listening\", "
+					  "\"listen\": \"]::1]:41234\"}",
+					  &s, err, sizeof(err)),
+			 -1);
+	assert_int_equal(mig_status_parse("{\"role\": \"incoming\", \"phase\": \"listening\", "
+					  "\"listen\": \"[::1]:41234\"}",
+					  &s, err, sizeof(err)),
+			 0);
+	assert_int_equal(mig_status_parse("{\"role\": \"incoming\", \"phase\": \"listening\", "
+					  "\"listen\": \"a b:41234\"}",
 					  &s, err, sizeof(err)),
 			 -1);
 	assert_int_equal(mig_status_parse("{\"role\": \"incoming\", \"phase\": \"listening\"}", &s,
