@@ -20,9 +20,12 @@
 #include "mig_status.h"
 #include "parse.h"
 
-#define POLL_MS	     100	/* the source's progress while the guest runs */
-#define POLL_FAST_MS 5		/* while its vCPUs are paused: the end comes soon, and its */
-				/* figures go with the source lego-vmm */
+/* The source's progress: every POLL_FAST_MS for the first FAST_START_MS and while its
+ * vCPUs are paused (a vNode with few dirty pages is across in milliseconds, and the final
+ * figures go with the source lego-vmm when it exits), else every POLL_MS. */
+#define POLL_MS		  100
+#define POLL_FAST_MS	  5
+#define FAST_START_MS	  500
 #define LISTEN_WAIT_MS	  30000 /* the destination's lego-vmm connects to the memory servers */
 #define LISTEN_POLL_MS	  50
 #define EXIT_WAIT_MS	  5000	/* for a heartbeat to bring an exit status */
@@ -31,6 +34,7 @@
 #define RETRY_MS	  1000	/* a host that cannot be asked */
 #define STOP_GRACE_MS	  3000
 #define HOSTS_WAIT_LOG_MS 30000
+#define SOURCE_LOST_MS	  60000 /* a source that cannot be asked while its destination gave up */
 
 /* lego-vmm's exit statuses for migration (vmm/vm.h, ../notes/mig_spec.md). */
 #define VMM_EXIT_INCOMING_ABORTED 124
@@ -336,13 +340,13 @@ static void resolve(struct job *j)
 /* Poll the source until its migration is over. */
 static enum outcome watch(struct job *j, char *err, size_t errlen)
 {
-	int64_t idle_since = 0, unreachable_since = 0, logged = 0;
+	int64_t idle_since = 0, unreachable_since = 0, logged = 0, t0 = now_us();
 
 	for (;;) {
 		struct mig_status st;
 		char why[CP_ERRTEXT_MAX + 128];
 		enum ask a;
-		int delay = POLL_MS;
+		int delay = now_us() - t0 < FAST_START_MS * 1000 ? POLL_FAST_MS : POLL_MS;
 
 		if (cancelled(j) && !j->cancel_sent) {
 			char *json = NULL;
@@ -420,13 +424,29 @@ static enum outcome watch(struct job *j, char *err, size_t errlen)
 			}
 			if (now_us() - unreachable_since > 3000000) {
 				struct mig_status d;
+				char dwhy[CP_ERRTEXT_MAX + 128];
+				enum ask da = status(j->dest, j->uuid, &d, dwhy, sizeof(dwhy));
 
-				if (status(j->dest, j->uuid, &d, why, sizeof(why)) == ASK_OK &&
-				    d.role == MIG_ROLE_INCOMING && d.phase == MIG_RUNNING) {
+				if (da == ASK_OK && d.role == MIG_ROLE_INCOMING &&
+				    d.phase == MIG_RUNNING) {
 					log_warn("vNode %s: the source %s cannot be asked, but the "
 						 "destination %s runs it",
 						 j->name, j->src, j->dest);
 					return OUT_MOVED;
+				}
+				/* The destination gave up, so nothing can complete; the source
+				 * resumes by itself unless it waits, uncertain, to be told. */
+				if (da == ASK_GONE &&
+				    exit_status(j, true, NULL) == VMM_EXIT_INCOMING_ABORTED &&
+				    now_us() - unreachable_since > (int64_t)SOURCE_LOST_MS * 1000) {
+					snprintf(err, errlen,
+						 "the source host %s could not be asked for %d s "
+						 "and "
+						 "the destination gave up (exit 124): the vNode "
+						 "stays "
+						 "on %s",
+						 j->src, SOURCE_LOST_MS / 1000, j->src);
+					return OUT_FAILED;
 				}
 			}
 			delay = RETRY_MS;
@@ -473,7 +493,10 @@ static void finish(struct job *j, enum outcome o, int src_exit, struct vn_mig_re
 		if (reclaim)
 			reg_leftover(v, &left);
 		memset(&v->mig, 0, sizeof(v->mig));
-		reg_mark_stopped(v, VN_SHUTOFF_CRASHED, src_exit);
+		reg_mark_stopped(v,
+				 src_exit >= 0 && src_exit < 125 ? VN_SHUTOFF_SHUTDOWN
+								 : VN_SHUTOFF_CRASHED,
+				 src_exit);
 		v = NULL;
 	}
 	if (v) {
@@ -489,7 +512,7 @@ static void finish(struct job *j, enum outcome o, int src_exit, struct vn_mig_re
 						     : CP_MIG_UNKNOWN;
 		if (res->downtime_us != CP_MIG_UNKNOWN && res->downtime_us > res->total_us)
 			res->downtime_us = res->total_us;
-		res->bytes = j->last.bytes_processed;
+		res->bytes = j->completed_seen ? j->last.bytes_processed : CP_MIG_UNKNOWN;
 		snprintf(res->from, sizeof(res->from), "%s", j->src);
 		snprintf(res->to, sizeof(res->to), "%s", j->dest);
 	}
@@ -532,6 +555,7 @@ static int give_up(struct job *j, int code, char *err, size_t errlen, const char
 static int check(const struct vnode *v, const struct vn_mig_target *t, char *err, size_t errlen)
 {
 	const struct component *c = reg_find_component(CP_KIND_PMON, t->host);
+	const struct component *src = reg_find_component(CP_KIND_PMON, v->host);
 	uint32_t cores, free_cores;
 	uint64_t bytes, free_bytes;
 	const char *a = v->run_args;
@@ -557,6 +581,12 @@ static int check(const struct vnode *v, const struct vn_mig_target *t, char *err
 	if (!c) {
 		snprintf(err, errlen, "invalid argument: no processor host named '%s'", t->host);
 		return ERR_INVALID_ARG;
+	}
+	if (!src || !src->alive) {
+		snprintf(err, errlen,
+			 "operation failed: processor host '%s', where vNode '%s' runs, is down",
+			 v->host, v->def.name);
+		return ERR_OPERATION_FAILED;
 	}
 	if (!c->alive) {
 		snprintf(err, errlen, "operation failed: processor host '%s' is down", t->host);

@@ -10,8 +10,9 @@
  *      --incoming ADDR:0 (ADDR: the destination host's address, or migrate_uri's);
  *   3. its `migration` answer is polled until it listens (30 s at most), and the source is
  *      told `migrate LISTEN`;
- *   4. the source's `migration` answer is polled (every 100 ms, every 5 ms while its vCPUs
- *      are paused) for progress until it completes (or exits 126), fails (the destination
+ *   4. the source's `migration` answer is polled (every 5 ms for the first 500 ms and while
+ *      its vCPUs are paused, every 100 ms otherwise) for progress until it completes (or
+ *      exits 126: its final figures are then unknown), fails (the destination
  *      is stopped; the source runs on), or is uncertain: then the destination decides --
  *      running, or exited other than 124: `migrate-resolve commit`; exited 124: `abort`;
  *   5. completed: the vNode's host is the destination, confirmed, in its run file.
@@ -40,7 +41,7 @@ struct vn_mig_target {
 struct vn_mig_result {
 	uint64_t total_us;
 	uint64_t downtime_us; /* CP_MIG_UNKNOWN: the source ended before it said */
-	uint64_t bytes;
+	uint64_t bytes;	      /* CP_MIG_UNKNOWN too */
 	char from[CP_NAME_LEN + 1], to[CP_NAME_LEN + 1];
 };
 

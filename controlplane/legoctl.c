@@ -289,7 +289,7 @@ static void show_progress(const char *name, const struct cp_mig_progress *p, boo
 
 static void report(const char *name, const struct cp_mig_report *r, bool json)
 {
-	bool known = r->downtime_us != CP_MIG_UNKNOWN;
+	bool known = r->downtime_us != CP_MIG_UNKNOWN, bytes = r->bytes != CP_MIG_UNKNOWN;
 
 	if (json) {
 		printf("{\"vnode\": ");
@@ -303,17 +303,22 @@ static void report(const char *name, const struct cp_mig_report *r, bool json)
 			printf("%.3f", (double)r->downtime_us / 1000.0);
 		else
 			printf("null");
-		printf(", \"bytes\": %llu}\n", (unsigned long long)r->bytes);
+		if (bytes)
+			printf(", \"bytes\": %llu}\n", (unsigned long long)r->bytes);
+		else
+			printf(", \"bytes\": null}\n");
 		return;
 	}
 	printf("%s migrated from %s to %s: total %.1f ms, ", name, r->from, r->to,
 	       (double)r->total_us / 1000.0);
 	if (known)
-		printf("downtime %.1f ms", (double)r->downtime_us / 1000.0);
+		printf("downtime %.1f ms, ", (double)r->downtime_us / 1000.0);
+	if (bytes)
+		printf("%.1f MiB sent (%llu bytes)\n", (double)r->bytes / MIB,
+		       (unsigned long long)r->bytes);
 	else
-		printf("downtime not reported (the source ended first)");
-	printf(", %.1f MiB sent (%llu bytes)\n", (double)r->bytes / MIB,
-	       (unsigned long long)r->bytes);
+		printf("%sbytes sent not reported (the source lego-vmm ended first)\n",
+		       known ? "" : "downtime and ");
 }
 
 /* MIGRATE on one connection, answered when it is over; MIG_STATUS on another meanwhile. */

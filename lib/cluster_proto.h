@@ -202,7 +202,7 @@ struct cp_migrate {
 	char host[CP_NAME_LEN + 1]; /* the destination processor host */
 };
 
-#define CP_MIG_UNKNOWN UINT64_MAX /* downtime_us: the source ended before it said */
+#define CP_MIG_UNKNOWN UINT64_MAX /* downtime_us, bytes: the source ended before it said */
 
 struct cp_mig_report {
 	uint64_t total_us;    /* from the request to the vNode running on the destination */
