@@ -466,6 +466,18 @@ static void finish(struct job *j, enum outcome o, int src_exit, struct vn_mig_re
 
 	if (o != OUT_MOVED)
 		stop_dest(j);
+	if (o == OUT_MOVED && !j->completed_seen) {
+		/* The source ended before its last answer was read; the destination got the
+		 * source's figures with GO and reports the whole migration. */
+		struct mig_status st;
+		char why[CP_ERRTEXT_MAX + 128];
+
+		if (status(j->dest, j->uuid, &st, why, sizeof(why)) == ASK_OK &&
+		    st.role == MIG_ROLE_INCOMING && st.phase == MIG_RUNNING) {
+			j->last = st;
+			j->completed_seen = true;
+		}
+	}
 	if (o == OUT_MOVED && !j->src_exited_126) {
 		/* The destination runs it, but the source was not seen ending: if it still
 		 * waits, paused, to learn the outcome, this tells it. */

@@ -63,7 +63,7 @@ struct options {
 	struct rm_config rm;
 	uint64_t cache;
 	int pager_threads;
-	bool no_prefetch, keep_regions;
+	bool no_prefetch, keep_regions, attach_regions;
 	const char *region_owners; /* --region-owners as given; rm.owners once parsed */
 	int *owners;
 	const char *control;
@@ -119,6 +119,9 @@ static void usage(FILE *f)
 		"%d)\n"
 		"      --vnode-id N       the vNode's id on the servers (default: random)\n"
 		"      --keep-regions     leave the vRegions on the servers at exit\n"
+		"      --attach-regions   the vRegions already hold this vNode's RAM (kept by an\n"
+		"                         earlier run, or loaded by a tool): fetch every page\n"
+		"                         from its server instead of assuming zeros\n"
 		"      --control PATH     UNIX socket answering 'stats', 'flush', 'pause', "
 		"'resume'\n"
 		"                         and 'help' while running\n"
@@ -263,6 +266,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"smon-channels", required_argument, NULL, 'H'},
 		{"smon-timeout", required_argument, NULL, 'W'},
 		{"incoming", required_argument, NULL, 'J'},
+		{"attach-regions", no_argument, NULL, 'E'},
 		{NULL, 0, NULL, 0},
 	};
 	char host[256], port[16];
@@ -414,6 +418,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'Z':
 			o->control = optarg;
 			break;
+		case 'E':
+			o->attach_regions = true;
+			break;
 		case 'J':
 			if (parse_hostport(optarg, 0, host, sizeof(host), port, sizeof(port)))
 				return bad_usage("--incoming '%s' is not HOST:PORT", optarg);
@@ -444,8 +451,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (o->incoming && !o->rm.nr_servers)
 		return bad_usage("--incoming needs --mmon: only vNodes whose RAM is on memory "
 				 "servers migrate");
-	if (!o->rm.nr_servers && (o->cache || o->keep_regions || o->rm.vnode))
-		return bad_usage("--cache, --keep-regions and --vnode-id need --mmon");
+	if (!o->rm.nr_servers && (o->cache || o->keep_regions || o->rm.vnode || o->attach_regions))
+		return bad_usage("--cache, --keep-regions, --attach-regions and --vnode-id need "
+				 "--mmon");
 	if (o->region_owners && (c = parse_region_owners(o)) >= 0)
 		return c;
 	if (!o->cache || o->cache > o->mem)
@@ -607,8 +615,10 @@ static void *signal_thread(void *arg)
 static int start_remote_memory(const struct options *o, struct vm *vm, struct remote_mem *rm,
 			       struct pager **pg)
 {
-	struct pager_config pc = {
-		.cache_bytes = o->cache, .threads = o->pager_threads, .prefetch = !o->no_prefetch};
+	struct pager_config pc = {.cache_bytes = o->cache,
+				  .threads = o->pager_threads,
+				  .prefetch = !o->no_prefetch,
+				  .attached = o->attach_regions};
 
 	if (remote_mem_open(rm, &o->rm, o->mem, o->pager_threads + 1)) {
 		log_error("remote memory: %s", rm->error);

@@ -360,3 +360,28 @@ int mig_hot_get(const uint8_t *b, size_t len, uint32_t *count, const char **why)
 	}
 	return 0;
 }
+
+void mig_go_put(uint8_t *b, const struct mig_go *g)
+{
+	put_le64(b, g->elapsed_ns);
+	put_le64(b + 8, g->downtime_ns);
+	put_le64(b + 16, g->pages_written);
+	put_le64(b + 24, g->bytes_total);
+	put_le64(b + 32, g->bytes_processed);
+}
+
+int mig_go_get(const uint8_t *b, size_t len, struct mig_go *g, const char **why)
+{
+	if (want_len(len, MIG_GO_LEN, why))
+		return -1;
+	g->elapsed_ns = get_le64(b);
+	g->downtime_ns = get_le64(b + 8);
+	g->pages_written = get_le64(b + 16);
+	g->bytes_total = get_le64(b + 24);
+	g->bytes_processed = get_le64(b + 32);
+	if (g->downtime_ns > g->elapsed_ns || g->bytes_processed > g->bytes_total) {
+		*why = "GO figures are inconsistent";
+		return -1;
+	}
+	return 0;
+}

@@ -30,6 +30,7 @@
 #define MIG_HELLO_LEN	48
 #define MIG_SERIAL_LEN	16
 #define MIG_VMINFO_LEN	16
+#define MIG_GO_LEN	40
 #define MIG_ERR_MAX	512
 
 enum mig_type {
@@ -68,7 +69,17 @@ struct mig_vminfo {
 	uint64_t downtime_start_ns;
 };
 
+/* GO: the source's figures so far, so that the destination can report the whole migration
+ * (the source exits moments later). */
+struct mig_go {
+	uint64_t elapsed_ns, downtime_ns; /* since `migrate`, and since the vCPUs paused */
+	uint64_t pages_written, bytes_total, bytes_processed;
+};
+
 const char *mig_type_name(uint16_t type);
+
+void mig_go_put(uint8_t *b, const struct mig_go *g);
+int mig_go_get(const uint8_t *b, size_t len, struct mig_go *g, const char **why);
 
 void mig_hdr_put(uint8_t *b, uint16_t type, uint32_t len);
 /* 0, or -1 with why (bad magic/version/reserved, unknown type, too long). */

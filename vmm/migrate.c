@@ -378,7 +378,8 @@ static void *source_thread(void *arg)
 {
 	struct migration *m = arg;
 	struct mig_hello h = {0};
-	uint8_t hello[MIG_HELLO_LEN];
+	struct mig_go go;
+	uint8_t hello[MIG_HELLO_LEN], gob[MIG_GO_LEN];
 	char why[512] = "";
 	uint64_t console_sent;
 	int fd;
@@ -453,7 +454,15 @@ static void *source_thread(void *arg)
 	}
 	/* From here the destination may run: never resume on our own. */
 	set_phase(m, MIG_COMMITTING);
-	if (mig_send(m->fd, MIG_GO, NULL, 0) == 0 &&
+	pthread_mutex_lock(&m->lock);
+	go = (struct mig_go){.elapsed_ns = mig_now_ns() - m->t0_ns,
+			     .downtime_ns = mig_now_ns() - m->down_t0_ns,
+			     .pages_written = m->pages_written,
+			     .bytes_total = m->bytes_total,
+			     .bytes_processed = m->bytes_processed};
+	pthread_mutex_unlock(&m->lock);
+	mig_go_put(gob, &go);
+	if (mig_send(m->fd, MIG_GO, gob, sizeof(gob)) == 0 &&
 	    expect(m, MIG_RUNNING, RUNNING_TIMEOUT_MS, why, sizeof(why)) == 0) {
 		finish_completed(m);
 		return NULL;
@@ -481,8 +490,11 @@ const char *migrate_start(struct migration *m, const char *dest)
 
 	if (!m->ready)
 		return "the vNode is still starting";
-	if (m->role == MIG_ROLE_INCOMING)
-		return "this vNode is the destination of a migration";
+	pthread_mutex_lock(&m->lock);
+	bool arriving = m->role == MIG_ROLE_INCOMING && m->phase != MIG_RUNNING_HERE;
+	pthread_mutex_unlock(&m->lock);
+	if (arriving)
+		return "this vNode is still arriving here from its source";
 	if (!m->pg)
 		return "the vNode's RAM is local (no --mmon): only vNodes with remote memory "
 		       "migrate";
@@ -506,6 +518,8 @@ const char *migrate_start(struct migration *m, const char *dest)
 		m->fd = -1;
 		free(m->hot);
 		m->hot = NULL;
+		/* A vNode that migrated in may leave again: it is a source from now on. */
+		m->listen[0] = '\0';
 		m->role = MIG_ROLE_SOURCE;
 		m->phase = MIG_CONNECTING;
 		m->cancel = m->resolved = m->paused_by_us = false;

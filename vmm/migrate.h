@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "mig_proto.h"
 #include "virtio_mmio.h"
 
 #define MIG_MAX_DISKS 8
@@ -83,6 +84,8 @@ struct migration {
 	uint32_t msrs_refused;
 	uint32_t *hot;
 	uint32_t nr_hot;
+	struct mig_go src_go; /* destination: the source's figures, sent with GO */
+	uint64_t go_ns;
 };
 
 void migrate_init(struct migration *m);

@@ -272,6 +272,7 @@ int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
 	uint16_t type;
 	uint8_t *payload;
 	uint32_t len;
+	const char *bad;
 	int fd, rc;
 
 	m->role = MIG_ROLE_INCOMING;
@@ -293,7 +294,11 @@ int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
 	close(m->listen_fd);
 	m->listen_fd = -1;
 	if (fd < 0) {
-		snprintf(why, sizeof(why), "no source connected within %d ms", accept_timeout_ms);
+		if (atomic_load(&m->vm->stopping))
+			snprintf(why, sizeof(why), "stopped before a source connected");
+		else
+			snprintf(why, sizeof(why), "no source connected within %d ms",
+				 accept_timeout_ms);
 		return refuse(m, why);
 	}
 	pthread_mutex_lock(&m->lock);
@@ -328,11 +333,18 @@ int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
 		snprintf(msg, sizeof(msg), "no GO from the source: %s", why);
 		return refuse(m, msg);
 	}
-	free(payload);
 	if (type != MIG_GO) {
+		free(payload);
 		snprintf(why, sizeof(why), "expected GO, got %s", mig_type_name(type));
 		return refuse(m, why);
 	}
+	rc = mig_go_get(payload, len, &m->src_go, &bad);
+	free(payload);
+	if (rc) {
+		snprintf(why, sizeof(why), "malformed GO: %s", bad);
+		return refuse(m, why);
+	}
+	m->go_ns = mig_now_ns();
 	return 0;
 }
 
@@ -340,9 +352,20 @@ void migrate_in_running(struct migration *m)
 {
 	/* The vCPUs are released right after: the source may exit now. A lost RUNNING is
 	 * what the source's "uncertain" state is for. */
+	uint64_t here = mig_now_ns() - m->go_ns;
+
 	if (mig_send(m->fd, MIG_RUNNING, NULL, 0))
 		log_warn("migration: could not confirm to the source that the vNode runs here");
-	set_phase(m, MIG_RUNNING_HERE);
+	/* The whole migration's figures: the source's, up to GO, and ours since. */
+	pthread_mutex_lock(&m->lock);
+	m->elapsed_ns = m->src_go.elapsed_ns + here;
+	m->downtime_ns = m->src_go.downtime_ns + here;
+	m->pages_written = m->src_go.pages_written;
+	m->bytes_total = m->src_go.bytes_total;
+	m->bytes_processed = m->src_go.bytes_processed;
+	m->phase = MIG_RUNNING_HERE;
+	pthread_mutex_unlock(&m->lock);
 	shutdown(m->fd, SHUT_RDWR);
-	log_info("migration: the vNode runs here");
+	log_info("migration: the vNode runs here (migration %.1f ms, downtime %.1f ms)",
+		 (double)m->elapsed_ns / 1e6, (double)m->downtime_ns / 1e6);
 }

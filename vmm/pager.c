@@ -517,6 +517,8 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 	pg->st = calloc(pg->npages, 1);
 	pg->fifo = calloc(pg->npages, sizeof(*pg->fifo));
 	pg->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (pg->st && cfg->attached)
+		memset(pg->st, PS_REMOTE, pg->npages);
 	if (!pg->st || !pg->fifo || pg->stop_fd < 0 || uffd_setup(pg)) {
 		if (!pg->st || !pg->fifo)
 			log_error("pager: out of memory for %llu page states",

@@ -24,6 +24,7 @@ struct pager_config {
 	uint64_t cache_bytes; /* ExCache budget */
 	int threads;	      /* fault-serving threads, 1..PAGER_MAX_THREADS */
 	bool prefetch;	      /* widen faults on sequential access */
+	bool attached;	      /* the vRegions already hold the RAM: never assume zeros */
 };
 
 struct pager_stats {
