@@ -11,6 +11,7 @@ static const char *const names[] = {
 	[WL_MEMTEST] = "memtest",
 	[WL_BLKTEST] = "blktest",
 	[WL_EVIL] = "evil",
+	[WL_FILL] = "fill",
 };
 
 const char *workload_name(enum workload w)
@@ -51,7 +52,7 @@ static int parse_run(const char *v, size_t len, struct guest_opts *o, char *err,
 		if (w < 0) {
 			ksnprintf(err, errlen,
 				  "unknown workload '%.*s' in run=%.*s (known: memtest, blktest, "
-				  "evil)",
+				  "evil, fill)",
 				  (int)n, v + pos, (int)len, v);
 			return -1;
 		}
@@ -143,6 +144,8 @@ static const struct opt opts[] = {
 	{"blktest.qd", FIELD(blktest_qd), false, 1, CMDLINE_MAX_QD, 1},
 	{"blktest.bs", FIELD(blktest_bs), true, 512, BLKTEST_MAX_BS, 512},
 	{"idle", FIELD(idle_s), false, 0, GUEST_MAX_IDLE_S, 1},
+	{"fill.size", FIELD(fill_size), true, 4096, UINT64_MAX, 4096},
+	{"fill.verify", FIELD(fill_verify), false, 0, 1, 1},
 };
 
 static int parse_token(const char *t, size_t len, struct guest_opts *o, char *err, size_t errlen)
@@ -210,6 +213,8 @@ int cmdline_parse(const char *cmdline, struct guest_opts *o, char *err, size_t e
 		.blktest_seed = 0,
 		.blktest_qd = BLKTEST_DEFAULT_QD,
 		.blktest_bs = BLKTEST_DEFAULT_BS,
+		.fill_size = MEMTEST_DEFAULT_SIZE,
+		.fill_verify = 1,
 	};
 	for (;;) {
 		size_t len = 0;

@@ -7,7 +7,7 @@
 
 #define CMDLINE_MAX_RUN 16
 
-enum workload { WL_MEMTEST, WL_BLKTEST, WL_EVIL };
+enum workload { WL_MEMTEST, WL_BLKTEST, WL_EVIL, WL_FILL };
 
 /* What memtest runs: the fill/verify patterns, the zipf hot-set pages, the kv hash
  * tables, or all three in that order. */
@@ -29,6 +29,8 @@ struct guest_opts {
 	enum memtest_mode memtest_mode;
 	uint64_t memtest_ops;	/* operations of zipf and of kv, split over the vCPUs */
 	uint64_t memtest_theta; /* zipf skew in thousandths, 0..MEMTEST_MAX_THETA */
+	uint64_t fill_size;	/* run=fill: bytes written with a per-page pattern */
+	uint64_t fill_verify;	/* run=fill: read everything back (1) or not (0) */
 	uint64_t idle_s;	/* after the workloads, stay up this long before exiting
 				 * (a vNode to inspect, suspend or destroy) */
 };
@@ -48,7 +50,9 @@ struct guest_opts {
 #define MEMTEST_MAX_THETA     5000 /* 5.0: beyond, rank 0 takes (nearly) every access */
 
 /* Space-separated tokens:
- *   run=NAME[,NAME...]   memtest, blktest, evil (in that order; default run=memtest)
+ *   run=NAME[,NAME...]   memtest, blktest, evil, fill (in that order; default run=memtest)
+ *   fill.size=SIZE fill.verify=0|1 (fill: write every page of SIZE bytes of free RAM with
+ *   a non-random per-page pattern, e.g. to give a vNode a full RAM; default 16M, verify 1)
  *   memtest.size=SIZE memtest.passes=N blktest.size=SIZE blktest.seed=N blktest.qd=N
  *   blktest.bs=SIZE blktest.order=seq|rand (default seq)
  *   memtest.mode=patterns|zipf|kv|all (default patterns) memtest.ops=N (default 200000)

@@ -50,6 +50,8 @@ static bool run_workload(enum workload w, const struct guest_ctx *ctx)
 		return wl_blktest(ctx);
 	case WL_EVIL:
 		return wl_evil(ctx);
+	case WL_FILL:
+		return wl_fill(ctx);
 	}
 	return false;
 }

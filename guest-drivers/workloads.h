@@ -16,6 +16,7 @@ struct guest_ctx {
 bool wl_memtest(const struct guest_ctx *ctx);
 bool wl_blktest(const struct guest_ctx *ctx);
 bool wl_evil(const struct guest_ctx *ctx);
+bool wl_fill(const struct guest_ctx *ctx);
 
 /* memtest.mode=zipf and kv (wl_zipf.c, wl_kv.c), run by wl_memtest. */
 bool memtest_zipf(const struct guest_ctx *ctx);
