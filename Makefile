@@ -161,7 +161,8 @@ TEST_FILES = $(UNIT_BINS) $(sort $(wildcard tests/host/*.t)) $(sort $(wildcard t
 
 test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUESTS) \
 	$(BUILD)/asan/bin/pager_bench $(BUILD)/asan/bin/mmon_probe $(BUILD)/asan/bin/smon_probe \
-	$(BUILD)/asan/bin/smon_io $(BUILD)/asan/bin/cluster_probe $(FUZZ_BINS)
+	$(BUILD)/asan/bin/smon_io $(BUILD)/asan/bin/cluster_probe $(BUILD)/asan/bin/vmm_ask \
+	$(FUZZ_BINS)
 	$(Q)BUILD=$(abspath $(BUILD)) prove --exec '' --timer $(TEST_FILES)
 
 unit: deps $(UNIT_BINS)

@@ -67,6 +67,17 @@ tap_sockdir() {
 	TAP_SOCK=$(mktemp -d /dev/shm/lego-sock.XXXXXX 2>/dev/null || mktemp -d "${TMPDIR:-/tmp}/lego-sock.XXXXXX")
 }
 
+# tap_keep_logs NAME: after a failure, copy $TAP_TMP's logs and consoles to
+# $BUILD/test-logs/NAME (from an EXIT trap, before $TAP_TMP goes), so they can be read.
+tap_keep_logs() {
+	[ "$TAP_FAILED" -gt 0 ] && [ -d "${TAP_TMP:-}" ] || return 0
+	rm -rf "$BUILD/test-logs/$1"
+	mkdir -p "$BUILD/test-logs/$1"
+	find "$TAP_TMP" -maxdepth 1 -type f \( -name '*.log' -o -name '*.txt' \) \
+		-exec cp {} "$BUILD/test-logs/$1/" \; 2>/dev/null
+	echo "# logs kept in $BUILD/test-logs/$1"
+}
+
 tap_tmpdir() {
 	TAP_TMP=$(mktemp -d "${TMPDIR:-/tmp}/lego-test.XXXXXX")
 	trap 'rm -rf "$TAP_TMP"' EXIT
