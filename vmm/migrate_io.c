@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cluster_io.h"
 #include "mig_proto.h"
 #include "migrate.h"
 
@@ -17,22 +18,6 @@ uint64_t mig_now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int write_full(int fd, const void *buf, size_t len)
-{
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t n = send(fd, (const uint8_t *)buf + done, len - done, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		done += (size_t)n;
-	}
-	return 0;
 }
 
 int mig_send(int fd, uint16_t type, const void *payload, size_t len)
@@ -46,11 +31,11 @@ int mig_send(int fd, uint16_t type, const void *payload, size_t len)
 	if (len <= sizeof(small) - MIG_HDR_LEN) {
 		if (len)
 			memcpy(small + MIG_HDR_LEN, payload, len);
-		return write_full(fd, small, MIG_HDR_LEN + len);
+		return cio_write_all(fd, small, MIG_HDR_LEN + len);
 	}
-	if (write_full(fd, small, MIG_HDR_LEN))
+	if (cio_write_all(fd, small, MIG_HDR_LEN))
 		return -1;
-	return write_full(fd, payload, len);
+	return cio_write_all(fd, payload, len);
 }
 
 /* Read exactly len bytes before the deadline. */

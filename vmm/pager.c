@@ -46,6 +46,7 @@ struct pager {
 	uint64_t npages, budget;
 	int uffd, stop_fd;
 	uint8_t *st;
+	uint64_t *rbits; /* PS_REMOTE as a bitmap (under lock): it only ever gets set */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	uint32_t *fifo; /* resident pages, oldest first (a ring of npages entries) */
@@ -62,6 +63,13 @@ struct pager {
 };
 
 static uint8_t zero_pages[MP_MAX_PAGES * PAGE] __attribute__((aligned(4096)));
+
+/* Under pg->lock: the owner now holds page idx. */
+static inline void mark_remote(struct pager *pg, uint64_t idx)
+{
+	pg->st[idx] |= PS_REMOTE;
+	pg->rbits[idx / 64] |= 1ULL << (idx % 64);
+}
 
 #define STAT_ADD(pg, field, n) __atomic_fetch_add(&(pg)->field, (n), __ATOMIC_RELAXED)
 
@@ -265,7 +273,9 @@ static int make_room(struct pager *pg, int ch)
 		for (int i = 0; i < n; i++) {
 			bool dirty = (was[i] & PS_STATE) == PS_DIRTY;
 
-			pg->st[v[i]] = PS_ABSENT | (dirty ? PS_REMOTE : (was[i] & PS_REMOTE));
+			pg->st[v[i]] = PS_ABSENT | (was[i] & PS_REMOTE);
+			if (dirty)
+				mark_remote(pg, v[i]);
 			pg->dirty -= dirty;
 		}
 		pthread_cond_broadcast(&pg->cond);
@@ -489,6 +499,7 @@ static void pager_free(struct pager *pg)
 	if (pg->stop_fd >= 0)
 		close(pg->stop_fd);
 	free(pg->st);
+	free(pg->rbits);
 	free(pg->fifo);
 	pthread_mutex_destroy(&pg->lock);
 	pthread_mutex_destroy(&pg->flush_lock);
@@ -517,10 +528,13 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 	pg->st = calloc(pg->npages, 1);
 	pg->fifo = calloc(pg->npages, sizeof(*pg->fifo));
 	pg->stop_fd = eventfd(0, EFD_CLOEXEC);
-	if (pg->st && cfg->attached)
+	pg->rbits = calloc((pg->npages + 63) / 64, sizeof(uint64_t));
+	if (pg->st && pg->rbits && cfg->attached) {
 		memset(pg->st, PS_REMOTE, pg->npages);
-	if (!pg->st || !pg->fifo || pg->stop_fd < 0 || uffd_setup(pg)) {
-		if (!pg->st || !pg->fifo)
+		memset(pg->rbits, 0xff, (pg->npages + 63) / 64 * sizeof(uint64_t));
+	}
+	if (!pg->st || !pg->fifo || !pg->rbits || pg->stop_fd < 0 || uffd_setup(pg)) {
+		if (!pg->st || !pg->fifo || !pg->rbits)
 			log_error("pager: out of memory for %llu page states",
 				  (unsigned long long)pg->npages);
 		pager_free(pg);
@@ -559,54 +573,90 @@ void pager_stop(struct pager *pg)
 	pager_free(pg);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Dirty pages are resident, so the resident set (at most the ExCache) is what is searched,
+ * not all of guest RAM: a flush costs the same for 1 GiB and 64 GiB. */
 int64_t pager_flush(struct pager *pg)
 {
 	int ch = pg->rm->nr_channels - 1;
-	uint32_t v[MP_MAX_PAGES];
+	uint32_t *v = NULL;
+	uint64_t n = 0;
 	int64_t total = 0;
 
-	pthread_mutex_lock(&pg->flush_lock);
-	for (uint64_t idx = 0; idx < pg->npages && !atomic_load(&pg->failed);) {
-		uint64_t end = region_end_page(pg, idx);
-		int n = 0;
+	bool want;
 
-		pthread_mutex_lock(&pg->lock);
-		while (idx < end && n < (int)MP_MAX_PAGES) {
-			if ((pg->st[idx] & (PS_STATE | PS_BUSY)) != PS_DIRTY) {
-				if (n)
-					break;
-				idx++;
-				continue;
-			}
+	pthread_mutex_lock(&pg->flush_lock);
+	pthread_mutex_lock(&pg->lock);
+	want = pg->dirty != 0;
+	if (want)
+		v = malloc(pg->fifo_len * sizeof(*v));
+	for (uint64_t k = 0; v && k < pg->fifo_len; k++) {
+		uint32_t idx = pg->fifo[(pg->fifo_head + k) % pg->npages];
+
+		if ((pg->st[idx] & (PS_STATE | PS_BUSY)) == PS_DIRTY) {
 			pg->st[idx] |= PS_BUSY;
-			v[n++] = (uint32_t)idx++;
+			v[n++] = idx;
 		}
-		pthread_mutex_unlock(&pg->lock);
-		if (!n) {
-			idx = end > idx ? idx : end;
-			continue;
-		}
+	}
+	pthread_mutex_unlock(&pg->lock);
+	if (want && !v) {
+		log_error("pager: out of memory for a flush");
+		pthread_mutex_unlock(&pg->flush_lock);
+		return -1;
+	}
+	qsort(v, n, sizeof(*v), cmp_u32);
+	for (uint64_t i = 0; i < n;) {
+		uint64_t j = i + 1, end = region_end_page(pg, v[i]);
+		bool ok;
+
+		/* A run: consecutive pages in one region, at most one message. */
+		while (j < n && v[j] == v[j - 1] + 1 && v[j] < end && j - i < MP_MAX_PAGES)
+			j++;
 		/* Protect, copy, write: the pages stay resident, now clean. */
-		if (uffd_wp(pg, v[0], (uint64_t)n, true)) {
-			pager_fatal(pg);
-			break;
+		ok = !atomic_load(&pg->failed) && !uffd_wp(pg, v[i], j - i, true);
+		if (ok) {
+			memcpy(remote_mem_write_buf(pg->rm, ch, (uint64_t)v[i] * PAGE),
+			       pg->base + (uint64_t)v[i] * PAGE, (j - i) * PAGE);
+			ok = !remote_mem_write(pg->rm, ch, (uint64_t)v[i] * PAGE,
+					       (unsigned)(j - i));
 		}
-		memcpy(remote_mem_write_buf(pg->rm, ch, (uint64_t)v[0] * PAGE),
-		       pg->base + (uint64_t)v[0] * PAGE, (uint64_t)n * PAGE);
-		if (remote_mem_write(pg->rm, ch, (uint64_t)v[0] * PAGE, (unsigned)n)) {
-			pager_fatal(pg);
-			break;
-		}
-		STAT_ADD(pg, writebacks, (uint64_t)n);
-		STAT_ADD(pg, bytes_out, (uint64_t)n * PAGE);
 		pthread_mutex_lock(&pg->lock);
-		for (int i = 0; i < n; i++)
-			pg->st[v[i]] = PS_CLEAN | PS_REMOTE;
-		pg->dirty -= (uint64_t)n;
+		for (uint64_t k = i; k < j; k++) {
+			pg->st[v[k]] = ok ? PS_CLEAN : pg->st[v[k]] & ~PS_BUSY;
+			if (ok)
+				mark_remote(pg, v[k]);
+		}
+		if (ok)
+			pg->dirty -= j - i;
 		pthread_cond_broadcast(&pg->cond);
 		pthread_mutex_unlock(&pg->lock);
-		total += n;
+		if (!ok) {
+			/* The rest stay dirty (and unlocked): the vNode stops anyway. */
+			for (uint64_t k = j; k < n; k++) {
+				pthread_mutex_lock(&pg->lock);
+				pg->st[v[k]] &= (uint8_t)~PS_BUSY;
+				pthread_mutex_unlock(&pg->lock);
+			}
+			pager_fatal(pg);
+			break;
+		}
+		STAT_ADD(pg, writebacks, j - i);
+		STAT_ADD(pg, bytes_out, (j - i) * PAGE);
+		total += (int64_t)(j - i);
+		i = j;
 	}
+	if (n) {
+		pthread_mutex_lock(&pg->lock);
+		pthread_cond_broadcast(&pg->cond);
+		pthread_mutex_unlock(&pg->lock);
+	}
+	free(v);
 	pthread_mutex_unlock(&pg->flush_lock);
 	return atomic_load(&pg->failed) ? -1 : total;
 }
@@ -677,17 +727,14 @@ uint64_t pager_npages(const struct pager *pg)
 
 uint64_t pager_remote_bits(struct pager *pg, uint8_t *bits)
 {
-	uint64_t held = 0, dirty = 0;
+	uint64_t held = 0, dirty, nbytes = (pg->npages + 7) / 8;
 
-	memset(bits, 0, (pg->npages + 7) / 8);
 	pthread_mutex_lock(&pg->lock);
-	for (uint64_t i = 0; i < pg->npages; i++) {
-		if (pg->st[i] & PS_REMOTE) {
-			bits[i / 8] |= (uint8_t)(1U << (i % 8));
-			held++;
-		}
-		dirty += (pg->st[i] & PS_STATE) == PS_DIRTY;
-	}
+	dirty = pg->dirty;
+	/* Little-endian words: bit i of the map is bit i % 8 of byte i / 8, as sent. */
+	memcpy(bits, pg->rbits, nbytes);
+	for (uint64_t w = 0; w < (pg->npages + 63) / 64; w++)
+		held += (uint64_t)__builtin_popcountll(pg->rbits[w]);
 	pthread_mutex_unlock(&pg->lock);
 	return dirty ? UINT64_MAX : held;
 }
@@ -702,13 +749,17 @@ int pager_load_remote_bits(struct pager *pg, uint64_t first, uint64_t n, const u
 	for (uint64_t i = 0; i < n && !rc; i++) {
 		uint8_t *s = &pg->st[first + i];
 
+		if (!(i % 8) && !bits[i / 8] && n - i >= 8) {
+			i += 7; /* a byte of zero bits: eight pages the owner never got */
+			continue;
+		}
 		if (!(bits[i / 8] & (1U << (i % 8))))
 			continue;
 		/* Only pages nothing has touched here can take the source's word for it. */
 		if ((*s & PS_STATE) != PS_ABSENT || (*s & PS_BUSY))
 			rc = -1;
 		else
-			*s |= PS_REMOTE;
+			mark_remote(pg, first + i);
 	}
 	pthread_mutex_unlock(&pg->lock);
 	return rc;
