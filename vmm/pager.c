@@ -610,7 +610,8 @@ int64_t pager_flush(struct pager *pg)
 		pthread_mutex_unlock(&pg->flush_lock);
 		return -1;
 	}
-	qsort(v, n, sizeof(*v), cmp_u32);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_u32);
 	for (uint64_t i = 0; i < n;) {
 		uint64_t j = i + 1, end = region_end_page(pg, v[i]);
 		bool ok;
