@@ -5,7 +5,8 @@
 # memory servers, GSM disk) -> the guest runs memtest and blktest with most of its RAM
 # remote -> dominfo, dommemstat, legoctl's vRegion map -> suspend/resume -> lego-controld
 # killed -9 and restarted while the vNode runs (still running, listed, destroyable) ->
-# destroy -> undefine; then the same flow through python3-libvirt with the console stream;
+# virsh migrate to the other host and legoctl migrate back (refused for an unknown host and a
+# vNode that is not running) -> destroy -> undefine; then the same flow through python3-libvirt with the console stream;
 # and a lego-vmm killed -9, whose vRegions lego-controld frees.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$REPO/tests/lib/kvm.sh"
@@ -13,7 +14,7 @@ kvm_require "$0" "$@"
 GUEST=$BUILD/images/lego-guest.elf
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 48
+plan 61
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -124,9 +125,31 @@ controld_start --region-size 8M --stop-grace-ms 3000
 ok "wait_alive 5" "restarted on the same port: every component registered again"
 like "$(lvirsh list --all)" "^\s*$id\s+vn1\s+running" "after the restart vn1 is listed running with id $id"
 like "$("$CTL" -c "$CONTROLD" vnodes)" "vn1 +$id +running +$host" "legoctl vnodes: confirmed on $host"
+# Live migration to the other processor host with the real virsh, and back with legoctl.
+other=host-b
+[ "$host" = host-b ] && other=host-a
+out=$(lvirsh migrate --live --p2p --verbose vn1 "lego+tcp://$other/system" 2>&1)
+rc=$?
+is "$rc" 0 "virsh migrate --live --p2p --verbose vn1 to $other ${out:+($(tail -c 200 <<<"$out"))}"
+like "$out" "Migration: \[ *100 %\]" "... with virsh's progress to 100 %"
+like "$("$CTL" -c "$CONTROLD" vnodes)" "vn1 +$id +running +$other" "legoctl vnodes: vn1 now runs on $other with the same id"
+like "$(lvirsh dominfo vn1)" "State: +running" "virsh dominfo follows it: running"
+like "$(lvirsh dommemstat vn1)" "actual 32768" "virsh dommemstat follows it"
+con=$(cat "$CLUSTER_RUN/pmon-$other/$uuid.console" 2>/dev/null)
+like "$con" "RESULT memtest-zipf PASS" "$other's console holds the guest's history"
+is "$(grep -c 'lego-guest: abi' <<<"$con")" 1 "... exactly once"
+out=$("$CTL" -c "$CONTROLD" migrate vn1 "$host" 2>&1)
+rc=$?
+is "$rc" 0 "legoctl migrate vn1 $host: back again ${out:+($(tail -c 200 <<<"$out"))}"
+like "$out" "downtime" "... reporting the downtime"
+like "$("$CTL" -c "$CONTROLD" vnodes)" "vn1 +$id +running +$host" "legoctl vnodes: vn1 back on $host"
+out=$(lvirsh migrate --live --p2p vn1 "lego+tcp://nohost/system" 2>&1)
+like "$out" "no processor host named 'nohost'" "migration to a host that does not exist: refused"
 out=$(lvirsh destroy vn1 2>&1)
 like "$out" "Domain 'vn1' destroyed" "virsh destroy after the restart"
 is "$(lvirsh domstate vn1 --reason)" "shut off (destroyed)" "domstate --reason: shut off (destroyed)"
+out=$(lvirsh migrate --live --p2p vn1 "lego+tcp://$other/system" 2>&1)
+like "$out" "domain is not running" "migration of a vNode that is not running: refused"
 is "$(pgrep -f "lego-vmm.*$CLUSTER_RUN" | wc -l)" "0" "the VMM is gone"
 out=$(lvirsh undefine vn1 2>&1)
 like "$out" "Domain 'vn1' has been undefined" "virsh undefine"

@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# migration.t: lego-vmm live migration without the control plane: a 2-vCPU guest running a
+# memtest verify loop and a blktest on a storage-server volume, its RAM on two memory servers
+# with an ExCache smaller than its RAM, hops between lego-vmm processes 10 times mid-workload
+# and finishes with every pattern and block verified; a destination frozen and killed -9
+# mid-migration leaves the source running with nothing lost; refusals (unreachable
+# destination, mismatched destination, local disk, malformed stream) leave everything intact.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$REPO/tests/lib/kvm.sh"
+kvm_require "$0" "$@"
+VMM=$BUILD/asan/bin/lego-vmm
+CTLBIN=$BUILD/asan/bin/legoctl
+GUEST=$BUILD/images/lego-guest.elf
+tap_tmpdir
+plan 47
+
+. "$REPO/tests/lib/servers.sh"
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	server_kill_all
+	tap_keep_logs migration
+	rm -rf "$TAP_TMP"
+}
+trap cleanup EXIT
+
+no_sanitizer_report() { # text name
+	unlike "$1" "ERROR: AddressSanitizer|runtime error:|LeakSanitizer" "$2: no sanitizer report"
+}
+# The release build: an ASan binary takes about a second just to start in the test bed.
+ASK=$BUILD/release/bin/vmm_ask
+ask() { # socket-name command: one request on an abstract control socket, its answer
+	"$ASK" "@$1" "$2" 2>/dev/null
+}
+askf() { # socket-name command field: one field of the answer
+	"$ASK" --field "$3" "@$1" "$2" 2>/dev/null
+}
+wait_exit() { # pid [tenths]: its exit status (killed after the limit: a hang must not stall)
+	for _ in $(seq "${2:-3000}"); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$1" 2>/dev/null
+	wait "$1"
+}
+wait_phase() { # socket phase-regex: until the migration phase is one of a|b|c; sets mst
+	"$ASK" --field phase --until "$2" --timeout-ms 60000 "@$1" migration >/dev/null &&
+		mst=$(ask "$1" migration)
+}
+
+wait_guest() { # socket: until the guest runs and has written to its console
+	for _ in $(seq 300); do
+		[ "$(askf "$1" stats console_bytes)" -gt 80 ] 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+mmon_start mm1 256M
+P1=$MMON_PORT
+mmon_start mm2 256M
+P2=$MMON_PORT
+vols=$TAP_TMP/vols
+mkdir -p "$vols"
+smon_start st1 --dir "$vols"
+SP=$SMON_PORT
+"$CTLBIN" --smon "127.0.0.1:$SP" volume create mvol 16M >/dev/null
+ok "[ -n '$P1' ] && [ -n '$P2' ] && [ -n '$SP' ] && [ -f '$vols/mvol' ]" \
+	"two memory servers and a storage server with a volume"
+
+# Every VMM of the vNode gets the same vNode description; a destination adds --incoming.
+VN=(--mem 64M --cpus 2 --mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" --region-size 8M
+	--cache 16M --vnode-id 4242 --disk "smon://127.0.0.1:$SP/mvol" --smon-channels 2)
+if kvm_nested; then PASSES=60; else PASSES=2000; fi
+N=0
+spawn_dest() { # [extra args]: a destination VMM, not waited for; sets DPID, DSOCK, DCON
+	N=$((N + 1))
+	DSOCK="lego-mig-$$-$N"
+	DCON=$TAP_TMP/console-$N.txt
+	"${DVMM:-$VMM}" "${VN[@]}" "$@" --incoming 127.0.0.1:0 --control "@$DSOCK" --console "$DCON" \
+		>"$TAP_TMP/vmm-$N.log" 2>&1 </dev/null &
+	DPID=$!
+	PIDS+=("$DPID")
+}
+dest_listen() { # socket: the HOST:PORT it listens on, once it does (empty if it does not)
+	wait_phase "$1" listening && askf "$1" migration listen
+}
+start_dest() { # [extra args]: spawn_dest, then wait until it listens; sets DLISTEN
+	spawn_dest "$@"
+	DLISTEN=$(dest_listen "$DSOCK")
+}
+
+# 1. The source: memtest (patterns, verified every pass) on 8 MiB in a 16 MiB ExCache of 64
+# MiB RAM, then blktest on the volume.
+SSOCK="lego-mig-$$-0"
+"$VMM" --kernel "$GUEST" "${VN[@]}" --control "@$SSOCK" --console "$TAP_TMP/console-0.txt" \
+	--append "run=memtest,blktest memtest.size=8M memtest.passes=$PASSES blktest.size=4M blktest.qd=8" \
+	>"$TAP_TMP/vmm-0.log" 2>&1 </dev/null &
+SPID=$!
+PIDS+=("$SPID")
+wait_guest "$SSOCK"
+like "$(ask "$SSOCK" migration)" '"role": "none", "phase": "none"' "before any migration: role none"
+
+# 2. Hops, each to a new lego-vmm, until the guest's work is done: at least ten of them
+# mid-workload (exactly ten unless the guest finishes first). Destinations are started two hops ahead (a VMM takes seconds to
+# start in the test bed); Q holds their indexes. Past the first two, they are the release
+# build, which starts several times faster there (sections 3-5 run the ASan build on both
+# ends again).
+hops=0
+downs=()
+fails=
+Q=()
+CUR=0
+while :; do
+	while [ ${#Q[@]} -lt 2 ]; do
+		DVMM=
+		[ "$N" -ge 2 ] && DVMM=$BUILD/release/bin/lego-vmm
+		spawn_dest
+		Q+=("$N")
+	done
+	NEXT=${Q[0]}
+	Q=("${Q[@]:1}")
+	listen=$(dest_listen "lego-mig-$$-$NEXT")
+	if [ -z "$listen" ]; then
+		fails="hop $((hops + 1)): destination not listening"
+		break
+	fi
+	grep -q "RESULT blktest" "$TAP_TMP/console-$CUR.txt" && break
+	[ "$hops" -ge 10 ] && break
+	a=$(ask "$SSOCK" "migrate $listen")
+	if [ "$a" != '{"migration": "started"}' ]; then
+		fails="hop $((hops + 1)): migrate answered $a"
+		break
+	fi
+	rc_src=0
+	wait_exit "$SPID" 600 || rc_src=$?
+	if [ "$rc_src" = 0 ] && grep -q "RESULT blktest" "$TAP_TMP/console-$CUR.txt"; then
+		ended_on_source=1 # the guest finished during the hop: the migration gave up
+		break
+	fi
+	dst=$(askf "lego-mig-$$-$NEXT" migration phase)
+	if [ "$rc_src" != 126 ] || [ "$dst" != running ]; then
+		fails="hop $((hops + 1)): source exit $rc_src, destination $dst"
+		break
+	fi
+	hops=$((hops + 1))
+	downs+=("$(grep -o 'downtime [0-9.]* ms' "$TAP_TMP/vmm-$CUR.log" | tail -1 | cut -d' ' -f2)")
+	SPID=${PIDS[$NEXT]}
+	SSOCK="lego-mig-$$-$NEXT"
+	CUR=$NEXT
+done
+LAST=$CUR
+ok "[ $hops -ge 10 ] && [ -z '$fails' ]" "$hops live migrations mid-workload (at least 10) ${fails:+($fails)}"
+diag "downtimes (ms): ${downs[*]}"
+rc=0
+if [ -n "${ended_on_source:-}" ]; then rc=$rc_src; else wait_exit "$SPID" || rc=$?; fi
+for i in $(seq $((CUR + 1)) "$N"); do # the spare destinations, which never ran it
+	kill -TERM "${PIDS[$i]}" 2>/dev/null
+	wait_exit "${PIDS[$i]}" 100 >/dev/null
+done
+final=$(cat "$TAP_TMP/console-$LAST.txt")
+is "$rc" 0 "the guest ends on its last host with exit status 0"
+like "$final" "RESULT memtest PASS .*vcpus=2 .*errors=0" "memtest: every pass verified across the hops"
+like "$final" "RESULT blktest PASS" "blktest: every block written and read back intact"
+like "$final" "lego-guest: abi=1 vcpus=2" "the last host's console holds the whole history"
+is "$(grep -c 'lego-guest: abi' "$TAP_TMP/console-$LAST.txt")" 1 "... exactly once"
+logs=$(cat "$TAP_TMP"/vmm-*.log)
+is "$(grep -c 'migration: the vNode runs here' <<<"$logs")" "$hops" "every destination ran the vNode"
+is "$(grep -c 'vNode migrated away' <<<"$logs")" "$hops" "every source ended as migrated"
+like "$(cat "$TAP_TMP/vmm-5.log")" "pager: faults=[1-9][0-9]* remote_fetches=[1-9]" \
+	"a destination served faults from the memory servers"
+no_sanitizer_report "$logs" "the hops"
+ok "grep -q 'vNode ended with status 0' '$TAP_TMP/vmm-$LAST.log'" "the last host ended the vNode normally"
+
+# 3. A destination frozen (SIGSTOP) and then killed -9 mid-migration: the source, paused and
+# waiting for the destination's READY, resumes; the guest finishes with nothing lost.
+SSOCK="lego-mig-$$-src2"
+"$VMM" --kernel "$GUEST" "${VN[@]}" --control "@$SSOCK" --console "$TAP_TMP/console-src2.txt" \
+	--append "run=memtest,blktest memtest.size=8M memtest.passes=$PASSES blktest.size=4M" \
+	>"$TAP_TMP/vmm-src2.log" 2>&1 </dev/null &
+SPID=$!
+PIDS+=("$SPID")
+wait_guest "$SSOCK"
+start_dest
+kill -STOP "$DPID"
+is "$(ask "$SSOCK" "migrate $DLISTEN")" '{"migration": "started"}' "migration to a frozen destination starts"
+ok "wait_phase '$SSOCK' 'sending'" "the source paused and sent its state; it waits for READY"
+is "$(askf "$SSOCK" stats state)" paused "... with its vCPUs paused"
+kill -9 "$DPID"
+ok "wait_phase '$SSOCK' 'failed'" "killing the destination -9 fails the migration"
+like "$(askf "$SSOCK" migration error)" "closed the connection|Connection reset|refused" "... the error says the destination went away"
+sleep 0.5
+is "$(askf "$SSOCK" stats state)" running "the source resumed its vCPUs"
+like "$(ask "$SSOCK" pause)" '"state": "paused"' "pause works again after a failed migration"
+like "$(ask "$SSOCK" resume)" '"state": "running"' "... and resume"
+
+# 4. Refusals, each leaving the source running.
+dead_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+is "$(ask "$SSOCK" "migrate 127.0.0.1:$dead_port")" '{"migration": "started"}' "migration to a port nobody listens on starts"
+ok "wait_phase '$SSOCK' failed" "... and fails"
+like "$(askf "$SSOCK" migration error)" "cannot reach the destination 127.0.0.1:$dead_port" "... naming the destination"
+like "$(ask "$SSOCK" "migrate nowhere")" '"error": "the destination must be HOST:PORT"' "a malformed destination is refused"
+like "$(ask "$SSOCK" "migrate-resolve commit")" '"error": "nothing to resolve' "migrate-resolve outside the uncertain state is refused"
+like "$(ask "$SSOCK" "migrate-cancel")" '"error": "no migration to cancel"' "migrate-cancel with nothing under way is refused"
+# A destination built for another vNode shape refuses the stream; the source resumes.
+VN_SAVE=("${VN[@]}")
+VN=(--mem 32M --cpus 2 --mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" --region-size 8M
+	--cache 16M --vnode-id 4242 --disk "smon://127.0.0.1:$SP/mvol" --smon-channels 2)
+start_dest
+VN=("${VN_SAVE[@]}")
+ask "$SSOCK" "migrate $DLISTEN" >/dev/null
+ok "wait_phase '$SSOCK' failed" "a destination with 32M of RAM refuses a 64M vNode"
+like "$(askf "$SSOCK" migration error)" "the destination refused: the source's guest RAM size is 67108864, this VMM's is 33554432" \
+	"... and the source reports the destination's reason"
+rc=0
+wait_exit "$DPID" 300 || rc=$?
+is "$rc" 124 "the refusing destination exits 124 (never ran)"
+is "$(askf "$SSOCK" stats state)" running "the source runs on"
+rc=0
+wait_exit "$SPID" || rc=$?
+out=$(cat "$TAP_TMP/console-src2.txt")
+is "$rc" 0 "after the failed migrations the guest ends with exit status 0"
+like "$out" "RESULT memtest PASS .*errors=0" "... memtest verified: nothing lost"
+like "$out" "RESULT blktest PASS" "... blktest verified"
+no_sanitizer_report "$(cat "$TAP_TMP/vmm-src2.log")" "failed migrations (source)"
+
+# 5. A malformed stream: the destination refuses it with exit 124 and a clear log line.
+start_dest
+/usr/bin/python3 -c '
+import socket, sys
+h, p = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((h, int(p)))
+s.sendall(b"LEGV\x01\x00\x01\x00" + (999).to_bytes(4, "little") + b"\0\0\0\0" + b"x" * 999)
+s.recv(4096)
+' "$DLISTEN" 2>/dev/null
+rc=0
+wait_exit "$DPID" 300 || rc=$?
+is "$rc" 124 "a HELLO of the wrong length: the destination exits 124"
+like "$(cat "$TAP_TMP/vmm-$N.log")" "incoming migration refused: malformed HELLO: message has the wrong length" \
+	"... saying what was wrong"
+start_dest
+/usr/bin/python3 -c '
+import socket, sys
+h, p = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((h, int(p)))
+s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+s.recv(4096)
+' "$DLISTEN" 2>/dev/null
+rc=0
+wait_exit "$DPID" 300 || rc=$?
+is "$rc" 124 "an HTTP request instead of a stream: exit 124"
+like "$(cat "$TAP_TMP/vmm-$N.log")" "bad magic" "... bad magic"
+no_sanitizer_report "$(cat "$TAP_TMP"/vmm-$((N - 1)).log "$TAP_TMP/vmm-$N.log")" "malformed streams"
+
+# 6. A vNode with a local disk, or with local RAM, cannot migrate.
+"$VMM" --kernel "$GUEST" --mem 64M --mmon "127.0.0.1:$P1" --disk "$vols/mvol" \
+	--control "@lego-mig-$$-local" --append "run=memtest memtest.passes=$PASSES" \
+	>"$TAP_TMP/vmm-local.log" 2>&1 </dev/null &
+LPID=$!
+PIDS+=("$LPID")
+wait_guest "lego-mig-$$-local"
+like "$(ask "lego-mig-$$-local" "migrate 127.0.0.1:1")" '"error": "a disk is a local file' "a local-file disk: refused"
+kill -TERM "$LPID"
+wait_exit "$LPID" >/dev/null
+"$VMM" --kernel "$GUEST" --mem 64M --control "@lego-mig-$$-local" \
+	--append "run=memtest memtest.passes=$PASSES" >"$TAP_TMP/vmm-local2.log" 2>&1 </dev/null &
+LPID=$!
+PIDS+=("$LPID")
+wait_guest "lego-mig-$$-local"
+like "$(ask "lego-mig-$$-local" "migrate 127.0.0.1:1")" '"error": "the vNode.s RAM is local' "local RAM: refused"
+kill -TERM "$LPID"
+wait_exit "$LPID" >/dev/null
+out=$("$VMM" --mem 64M --incoming 127.0.0.1:0 2>&1 </dev/null)
+is "$?" 64 "--incoming without --mmon: exit 64"
+like "$out" "--incoming needs --mmon" "... saying why"
+done_testing
