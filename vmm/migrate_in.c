@@ -366,6 +366,8 @@ void migrate_in_running(struct migration *m)
 	m->phase = MIG_RUNNING_HERE;
 	pthread_mutex_unlock(&m->lock);
 	shutdown(m->fd, SHUT_RDWR);
+	/* What the guest used last on the source, fetched while it starts running here. */
+	pager_prefetch(m->pg, m->hot, m->nr_hot);
 	log_info("migration: the vNode runs here (migration %.1f ms, downtime %.1f ms)",
 		 (double)m->elapsed_ns / 1e6, (double)m->downtime_ns / 1e6);
 }

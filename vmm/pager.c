@@ -55,6 +55,11 @@ struct pager {
 	bool prefetch;
 	int nthreads;
 	struct pager_thread threads[PAGER_MAX_THREADS];
+	pthread_t prefetcher; /* pager_prefetch's thread, joined by pager_stop */
+	bool prefetching;
+	atomic_bool stopping;
+	uint32_t *hot;
+	uint32_t nr_hot;
 	pthread_mutex_t flush_lock;
 	atomic_bool failed;
 	struct lat_hist lat;
@@ -566,6 +571,10 @@ void pager_stop(struct pager *pg)
 
 	if (!pg)
 		return;
+	atomic_store(&pg->stopping, true);
+	if (pg->prefetching)
+		pthread_join(pg->prefetcher, NULL);
+	free(pg->hot);
 	if (write(pg->stop_fd, &one, sizeof(one)) != sizeof(one))
 		log_warn("pager: cannot signal the threads to stop");
 	for (int i = 0; i < pg->nthreads; i++)
@@ -776,4 +785,85 @@ uint32_t pager_hot_pages(struct pager *pg, uint32_t *out, uint32_t max)
 		out[n++] = pg->fifo[(pg->fifo_head + k - 1) % pg->npages];
 	pthread_mutex_unlock(&pg->lock);
 	return n;
+}
+
+/* Install pages [idx, idx + n) (BUSY, absent, held remotely) from the owner, clean. */
+static int prefetch_run(struct pager *pg, int ch, uint32_t idx, uint32_t n)
+{
+	const void *data = remote_mem_read(pg->rm, ch, (uint64_t)idx * PAGE, n);
+	bool ok = data && !uffd_copy(pg, idx, data, n, true);
+
+	pthread_mutex_lock(&pg->lock);
+	for (uint32_t i = 0; i < n; i++) {
+		pg->st[idx + i] = ok ? PS_CLEAN | PS_REMOTE : PS_ABSENT | PS_REMOTE;
+		if (ok) {
+			pg->fifo[(pg->fifo_head + pg->fifo_len) % pg->npages] = idx + i;
+			pg->fifo_len++;
+		}
+	}
+	pthread_cond_broadcast(&pg->cond);
+	pthread_mutex_unlock(&pg->lock);
+	if (ok) {
+		STAT_ADD(pg, prefetched, n);
+		STAT_ADD(pg, fetched, n);
+		STAT_ADD(pg, fetches, 1);
+		STAT_ADD(pg, bytes_in, (uint64_t)n * PAGE);
+	}
+	return ok ? 0 : -1;
+}
+
+/* Fetch the hot pages still absent, in runs, while there is room in the ExCache; the
+ * guest's own faults go first (a page being fetched here makes its fault wait). */
+static void *prefetch_thread(void *arg)
+{
+	struct pager *pg = arg;
+	int ch = pg->rm->nr_channels - 1; /* the flusher's: flush_lock keeps them apart */
+	uint32_t done = 0;
+
+	qsort(pg->hot, pg->nr_hot, sizeof(*pg->hot), cmp_u32);
+	for (uint32_t i = 0; i < pg->nr_hot && !atomic_load(&pg->stopping);) {
+		uint32_t n = 0, first = pg->hot[i];
+		uint64_t end = region_end_page(pg, first);
+		bool full;
+
+		pthread_mutex_lock(&pg->lock);
+		/* Leave a sixteenth of the ExCache to the guest's faults. */
+		while (i + n < pg->nr_hot && n < MP_MAX_PAGES && pg->hot[i + n] == first + n &&
+		       first + n < end && pg->st[first + n] == (PS_ABSENT | PS_REMOTE) &&
+		       pg->fifo_len + n < pg->budget - pg->budget / 16) {
+			pg->st[first + n] |= PS_BUSY;
+			n++;
+		}
+		full = pg->fifo_len + 1 >= pg->budget - pg->budget / 16;
+		pthread_mutex_unlock(&pg->lock);
+		if (!n) {
+			if (full)
+				break;
+			i++;
+			continue;
+		}
+		pthread_mutex_lock(&pg->flush_lock);
+		int rc = prefetch_run(pg, ch, first, n);
+
+		pthread_mutex_unlock(&pg->flush_lock);
+		if (rc)
+			break; /* a failing server shows up in the guest's own faults */
+		done += n;
+		i += n;
+	}
+	log_info("pager: prefetched %u of %u hot page(s) from the source's ExCache", done,
+		 pg->nr_hot);
+	return NULL;
+}
+
+void pager_prefetch(struct pager *pg, const uint32_t *pages, uint32_t n)
+{
+	if (!n || pg->prefetching)
+		return;
+	pg->hot = malloc((size_t)n * sizeof(*pg->hot));
+	if (!pg->hot)
+		return;
+	memcpy(pg->hot, pages, (size_t)n * sizeof(*pg->hot));
+	pg->nr_hot = n;
+	pg->prefetching = !pthread_create(&pg->prefetcher, NULL, prefetch_thread, pg);
 }

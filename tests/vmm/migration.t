@@ -12,7 +12,7 @@ VMM=$BUILD/asan/bin/lego-vmm
 CTLBIN=$BUILD/asan/bin/legoctl
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 47
+plan 45
 
 . "$REPO/tests/lib/servers.sh"
 PIDS=()
@@ -169,6 +169,8 @@ is "$(grep -c 'migration: the vNode runs here' <<<"$logs")" "$hops" "every desti
 is "$(grep -c 'vNode migrated away' <<<"$logs")" "$hops" "every source ended as migrated"
 like "$(cat "$TAP_TMP/vmm-5.log")" "pager: faults=[1-9][0-9]* remote_fetches=[1-9]" \
 	"a destination served faults from the memory servers"
+like "$logs" "pager: prefetched [1-9][0-9]* of [0-9]+ hot page" \
+	"destinations prefetch the pages that were hot on the source"
 no_sanitizer_report "$logs" "the hops"
 ok "grep -q 'vNode ended with status 0' '$TAP_TMP/vmm-$LAST.log'" "the last host ended the vNode normally"
 
