@@ -156,18 +156,18 @@ fuzz: deps $(FUZZ_BINS)
 
 # ---- tests -------------------------------------------------------------------------
 # One prove run over everything; tests that need KVM run themselves inside the nested
-# test bed when this machine has no usable /dev/kvm (tests/lib/kvm.sh). Two at a time, but
-# the ones that may boot a test-bed VM (which keeps a core busy) one after another,
-# while unit and host tests run beside them.
-TEST_FILES = $(UNIT_BINS) $(sort $(wildcard tests/host/*.t)) $(sort $(wildcard tests/vmm/*.t))
+# test bed when this machine has no usable /dev/kvm (tests/lib/kvm.sh). Two at a time (a
+# test-bed VM keeps one core busy), the longest first so that the two lanes end together.
+SLOW_TESTS = tests/vmm/remote-memory.t tests/vmm/migration.t tests/vmm/controlplane.t \
+	tests/vmm/storage.t tests/vmm/pause.t tests/host/fuzz.t
+TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(sort $(wildcard tests/vmm/*.t)) \
+	$(sort $(wildcard tests/host/*.t))) $(UNIT_BINS)
 
 test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUESTS) \
 	$(BUILD)/asan/bin/pager_bench $(BUILD)/asan/bin/mmon_probe $(BUILD)/asan/bin/smon_probe \
 	$(BUILD)/asan/bin/smon_io $(BUILD)/asan/bin/cluster_probe $(BUILD)/asan/bin/vmm_ask \
 	$(BUILD)/release/bin/vmm_ask $(FUZZ_BINS)
-	$(Q)BUILD=$(abspath $(BUILD)) prove --exec '' --timer -j2 \
-		--rules='seq=tests/{vmm/*.t,host/testbed.t}' --rules='par=**' \
-		$(TEST_FILES)
+	$(Q)BUILD=$(abspath $(BUILD)) prove --exec '' --timer -j2 $(TEST_FILES)
 
 unit: deps $(UNIT_BINS)
 	$(Q)prove --exec '' $(UNIT_BINS)

@@ -14,7 +14,7 @@ kvm_require "$0" "$@"
 GUEST=$BUILD/images/lego-guest.elf
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 61
+plan 60
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
