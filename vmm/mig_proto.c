@@ -27,6 +27,7 @@ static const char *const names[] = {
 	[MIG_GO] = "GO",
 	[MIG_RUNNING] = "RUNNING",
 	[MIG_ERROR] = "ERROR",
+	[MIG_REMOTE_DELTA] = "REMOTE_DELTA",
 };
 
 const char *mig_type_name(uint16_t type)
@@ -347,15 +348,15 @@ int mig_bits_get(const uint8_t *b, size_t len, uint64_t *first, uint64_t *n, con
 	return 0;
 }
 
-int mig_hot_get(const uint8_t *b, size_t len, uint32_t *count, const char **why)
+int mig_pages_get(const uint8_t *b, size_t len, uint32_t *count, const char **why)
 {
 	if (len < 4) {
-		*why = "HOT_PAGES message is too short";
+		*why = "page list is too short";
 		return -1;
 	}
 	*count = get_le32(b);
 	if ((size_t)*count * 4 != len - 4) {
-		*why = "HOT_PAGES length does not match its count";
+		*why = "page list length does not match its count";
 		return -1;
 	}
 	return 0;

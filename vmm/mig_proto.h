@@ -5,12 +5,13 @@
  * fixed offsets:
  *   0 magic "LEGV" (4)  4 type (2)  6 version (2)  8 payload length (4)  12 reserved, zero (4)
  *
- * The source sends HELLO, CONSOLE* (while the guest runs), then, with the vCPUs paused:
- * CONSOLE* (the rest), VCPU per vCPU, VIRTIO per device, SERIAL, VMINFO, REMOTE_BITS*,
- * HOT_PAGES?, END. The destination loads and checks it all and answers READY (or ERROR and
- * hangs up); the source answers GO; the destination starts its vCPUs and answers RUNNING.
- * Until GO the source can resume; after RUNNING it exits. kvm_* blobs are the x86-64 KVM uapi
- * layouts, whose sizes are checked exactly.
+ * The source sends HELLO, CONSOLE* and REMOTE_BITS* (the pages the memory servers hold)
+ * while the guest runs, then, with the vCPUs paused: CONSOLE* (the rest), VCPU per vCPU,
+ * VIRTIO per device, SERIAL, VMINFO, REMOTE_DELTA* (pages held since the bitmap; or the
+ * whole REMOTE_BITS* again), HOT_PAGES?, END. The destination loads and checks it all and answers
+ * READY (or ERROR and hangs up); the source answers GO; the destination starts its vCPUs and
+ * answers RUNNING. Until GO the source can resume; after RUNNING it exits. kvm_* blobs are the
+ * x86-64 KVM uapi layouts, whose sizes are checked exactly.
  */
 #ifndef LEGO_MIG_PROTO_H
 #define LEGO_MIG_PROTO_H
@@ -47,7 +48,8 @@ enum mig_type {
 	MIG_GO = 11,
 	MIG_RUNNING = 12,
 	MIG_ERROR = 13,
-	MIG_TYPE_MAX = 13,
+	MIG_REMOTE_DELTA = 14,
+	MIG_TYPE_MAX = 14,
 };
 
 #define MIG_HELLO_PAUSED 1U /* the vNode was paused by its user: it stays paused */
@@ -115,7 +117,7 @@ int mig_vminfo_get(const uint8_t *b, size_t len, struct mig_vminfo *m, const cha
 int mig_bits_get(const uint8_t *b, size_t len, uint64_t *first, uint64_t *n, const uint8_t **bits,
 		 const char **why);
 
-/* HOT_PAGES: count(4) then count page indexes (4 each). */
-int mig_hot_get(const uint8_t *b, size_t len, uint32_t *count, const char **why);
+/* HOT_PAGES, REMOTE_DELTA: count(4) then count page indexes (4 each). */
+int mig_pages_get(const uint8_t *b, size_t len, uint32_t *count, const char **why);
 
 #endif

@@ -155,14 +155,16 @@ static int send_console(struct migration *m, uint64_t from, uint64_t to, char *w
 }
 
 /* Non-blocking look at the stream during pre-copy: the destination only speaks to refuse. */
-static int peer_gone(struct migration *m, char *why, size_t wl)
+/* Look (waiting up to wait_ms) at what the destination said: it only speaks, before READY,
+ * to refuse. -1 with why if it refused or hung up, 0 if it said nothing. */
+static int peer_said(struct migration *m, int wait_ms, char *why, size_t wl)
 {
 	struct pollfd p = {.fd = m->fd, .events = POLLIN};
 	uint16_t type;
 	uint8_t *payload;
 	uint32_t len;
 
-	if (poll(&p, 1, 0) <= 0)
+	if (m->fd < 0 || poll(&p, 1, wait_ms) <= 0)
 		return 0;
 	if (mig_recv(m->fd, 1000, &type, &payload, &len, why, wl) == 0) {
 		if (type == MIG_ERROR)
@@ -174,6 +176,11 @@ static int peer_gone(struct migration *m, char *why, size_t wl)
 		free(payload);
 	}
 	return -1;
+}
+
+static int peer_gone(struct migration *m, char *why, size_t wl)
+{
+	return peer_said(m, 0, why, wl);
 }
 
 /* Write dirty pages back while the guest runs, until few are left or it stops helping. */
@@ -211,12 +218,69 @@ static int precopy(struct migration *m, char *why, size_t wl)
 	return 0;
 }
 
+/* The held-page bitmap, in chunks that fit a message (32 Mi pages, 128 GiB of RAM, each). */
+static int send_bits(struct migration *m, const uint8_t *bits, uint64_t npages, uint8_t *buf)
+{
+	for (uint64_t first = 0; first < npages;) {
+		uint64_t n = npages - first, max = (uint64_t)(MIG_MAX_PAYLOAD - MIG_BITS_HDR) * 8;
+
+		if (n > max)
+			n = max;
+		put_le64(buf, first);
+		put_le64(buf + 8, n);
+		memcpy(buf + MIG_BITS_HDR, bits + first / 8, (n + 7) / 8);
+		if (send_counted(m, MIG_REMOTE_BITS, buf, MIG_BITS_HDR + (n + 7) / 8))
+			return -1;
+		first += n;
+	}
+	return 0;
+}
+
+/* A list of page numbers (HOT_PAGES, REMOTE_DELTA), in messages of at most 1 Mi pages. */
+static int send_pages(struct migration *m, uint16_t type, const uint32_t *pages, uint32_t n,
+		      uint8_t *buf)
+{
+	uint32_t max = (MIG_MAX_PAYLOAD - 4) / 4, i = 0;
+
+	do {
+		uint32_t k = n - i < max ? n - i : max;
+
+		put_le32(buf, k);
+		for (uint32_t j = 0; j < k; j++)
+			put_le32(buf + 4 + (size_t)j * 4, pages[i + j]);
+		if (send_counted(m, type, buf, 4 + (size_t)k * 4))
+			return -1;
+		i += k;
+	} while (i < n && type == MIG_REMOTE_DELTA);
+	return 0;
+}
+
+/* While the guest still runs: the bitmap of the pages the servers hold, from which point
+ * the pager records every page newly held (sent as a short delta with the vCPUs paused). */
+static int send_bits_snapshot(struct migration *m, char *why, size_t wl)
+{
+	uint64_t npages = pager_npages(m->pg);
+	uint8_t *bits = malloc((npages + 7) / 8), *buf = malloc(MIG_MAX_PAYLOAD);
+	int rc = -1;
+
+	if (!bits || !buf)
+		snprintf(why, wl, "out of memory");
+	else if (pager_remote_bits(m->pg, bits, true), send_bits(m, bits, npages, buf))
+		snprintf(why, wl, "the destination went away");
+	else
+		rc = 0;
+	free(bits);
+	free(buf);
+	return rc;
+}
+
 static int send_state(struct migration *m, uint64_t console_sent, char *why, size_t wl)
 {
 	uint32_t nr_msrs = 0, *msrs = vcpu_state_msr_list(m->vm->kvm_fd, &nr_msrs);
 	uint64_t npages = pager_npages(m->pg), held;
 	size_t bits_len = (npages + 7) / 8;
 	uint8_t *bits = malloc(bits_len), *buf = NULL;
+	uint32_t *delta = NULL, nr_delta = 0;
 	struct serial_state ss;
 	struct mig_vminfo vi;
 	uint8_t small[MIG_VIRTIO_LEN(VIRTIO_MMIO_MAX_QUEUES)];
@@ -269,42 +333,31 @@ static int send_state(struct migration *m, uint64_t console_sent, char *why, siz
 	mig_vminfo_put(small, &vi);
 	if (send_counted(m, MIG_VMINFO, small, MIG_VMINFO_LEN))
 		goto gone;
-	held = pager_remote_bits(m->pg, bits);
-	if (held == UINT64_MAX) {
-		snprintf(why, wl, "pages were dirtied with the vCPUs paused");
-		goto out;
-	}
-	/* In chunks that fit a message: 32 Mi pages (128 GiB of RAM) each. */
-	buf = malloc(MIG_BITS_HDR + (MIG_MAX_PAYLOAD - MIG_BITS_HDR));
+	buf = malloc(MIG_MAX_PAYLOAD);
 	if (!buf) {
 		snprintf(why, wl, "out of memory");
 		goto out;
 	}
-	for (uint64_t first = 0; first < npages;) {
-		uint64_t n = npages - first, max = (uint64_t)(MIG_MAX_PAYLOAD - MIG_BITS_HDR) * 8;
-
-		if (n > max)
-			n = max;
-		put_le64(buf, first);
-		put_le64(buf + 8, n);
-		memcpy(buf + MIG_BITS_HDR, bits + first / 8, (n + 7) / 8);
-		if (send_counted(m, MIG_REMOTE_BITS, buf, MIG_BITS_HDR + (n + 7) / 8))
+	/* The pages newly held since the snapshot; or, if that record was lost, all again. */
+	if (pager_remote_delta(m->pg, &delta, &nr_delta) == 0) {
+		held = nr_delta;
+		if (send_pages(m, MIG_REMOTE_DELTA, delta, nr_delta, buf))
 			goto gone;
-		first += n;
-	}
-	if (m->hot) {
-		uint32_t nh = m->nr_hot;
-
-		put_le32(buf, nh);
-		for (uint32_t i = 0; i < nh; i++)
-			put_le32(buf + 4 + (size_t)i * 4, m->hot[i]);
-		if (send_counted(m, MIG_HOT_PAGES, buf, 4 + (size_t)nh * 4))
+	} else {
+		held = pager_remote_bits(m->pg, bits, false);
+		if (held == UINT64_MAX) {
+			snprintf(why, wl, "pages were dirtied with the vCPUs paused");
+			goto out;
+		}
+		if (send_bits(m, bits, npages, buf))
 			goto gone;
 	}
+	if (m->hot && send_pages(m, MIG_HOT_PAGES, m->hot, m->nr_hot, buf))
+		goto gone;
 	if (send_counted(m, MIG_END, NULL, 0))
 		goto gone;
-	log_info("migration: state sent: %d vCPU(s) (%u MSRs each), %d disk(s), %llu of %llu "
-		 "pages held by the memory servers",
+	log_info("migration: state sent: %d vCPU(s) (%u MSRs each), %d disk(s), %llu page(s) "
+		 "newly held by the memory servers (of %llu)",
 		 m->vcpus, nr_msrs, m->nr_disks, (unsigned long long)held,
 		 (unsigned long long)npages);
 	rc = 0;
@@ -314,6 +367,7 @@ gone:
 out:
 	free(buf);
 	free(bits);
+	free(delta);
 	free(msrs);
 	return rc;
 }
@@ -344,6 +398,12 @@ static int expect(struct migration *m, uint16_t want, int timeout_ms, char *why,
 static void finish_failed(struct migration *m, const char *why)
 {
 	const char *err = NULL;
+	char refusal[sizeof(m->error)];
+
+	/* A send that failed because the destination hung up after refusing: its reason. */
+	if (!strstr(why, "refused") && peer_said(m, 100, refusal, sizeof(refusal)) &&
+	    strstr(refusal, "the destination refused"))
+		why = refusal;
 
 	if (m->paused_by_us)
 		err = vm_resume(m->vm);
@@ -410,7 +470,8 @@ static void *source_thread(void *arg)
 		return NULL;
 	}
 	set_phase(m, MIG_PRECOPY);
-	if (send_console(m, 0, console_sent, why, sizeof(why)) || precopy(m, why, sizeof(why))) {
+	if (send_console(m, 0, console_sent, why, sizeof(why)) ||
+	    send_bits_snapshot(m, why, sizeof(why)) || precopy(m, why, sizeof(why))) {
 		finish_failed(m, why);
 		return NULL;
 	}

@@ -173,7 +173,9 @@ static int take(struct migration *m, struct in_progress *ip, uint16_t type, cons
 
 		if (mig_bits_get(p, len, &first, &n, &bits, &bad))
 			break;
-		/* In order, each page once, all of guest RAM. */
+		/* In order, all of guest RAM; a pass may be sent again from page 0. */
+		if (first == 0)
+			ip->pages_covered = 0;
 		if (first != ip->pages_covered || n > pager_npages(m->pg) - first ||
 		    pager_load_remote_bits(m->pg, first, n, bits)) {
 			snprintf(why, wl, "REMOTE_BITS for pages [%llu, +%llu) do not fit",
@@ -183,10 +185,37 @@ static int take(struct migration *m, struct in_progress *ip, uint16_t type, cons
 		ip->pages_covered += n;
 		return 0;
 	}
+	case MIG_REMOTE_DELTA: {
+		uint32_t count, *pages;
+		int rc;
+
+		if (mig_pages_get(p, len, &count, &bad))
+			break;
+		if (ip->pages_covered != pager_npages(m->pg)) {
+			snprintf(why, wl, "REMOTE_DELTA before the whole bitmap");
+			return -1;
+		}
+		pages = malloc((count ? count : 1) * sizeof(*pages));
+		if (!pages) {
+			snprintf(why, wl, "out of memory");
+			return -1;
+		}
+		for (uint32_t i = 0; i < count; i++)
+			pages[i] = get_le32(p + 4 + (size_t)i * 4);
+		rc = pager_load_remote_pages(m->pg, pages, count);
+		free(pages);
+		if (rc) {
+			snprintf(why, wl,
+				 "REMOTE_DELTA names a page beyond guest RAM or one "
+				 "already resident here");
+			return -1;
+		}
+		return 0;
+	}
 	case MIG_HOT_PAGES: {
 		uint32_t count;
 
-		if (ip->hot || mig_hot_get(p, len, &count, &bad)) {
+		if (ip->hot || mig_pages_get(p, len, &count, &bad)) {
 			bad = bad ? bad : "a second HOT_PAGES";
 			break;
 		}

@@ -47,6 +47,10 @@ struct pager {
 	int uffd, stop_fd;
 	uint8_t *st;
 	uint64_t *rbits; /* PS_REMOTE as a bitmap (under lock): it only ever gets set */
+	/* pager_remote_snapshot on: pages newly held remotely since (a migration's delta). */
+	bool tracking, delta_lost;
+	uint32_t *delta;
+	uint32_t nr_delta, delta_cap;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	uint32_t *fifo; /* resident pages, oldest first (a ring of npages entries) */
@@ -70,10 +74,27 @@ struct pager {
 static uint8_t zero_pages[MP_MAX_PAGES * PAGE] __attribute__((aligned(4096)));
 
 /* Under pg->lock: the owner now holds page idx. */
-static inline void mark_remote(struct pager *pg, uint64_t idx)
+static void mark_remote(struct pager *pg, uint64_t idx)
 {
+	uint64_t bit = 1ULL << (idx % 64);
+
 	pg->st[idx] |= PS_REMOTE;
-	pg->rbits[idx / 64] |= 1ULL << (idx % 64);
+	if (pg->tracking && !(pg->rbits[idx / 64] & bit)) {
+		if (pg->nr_delta == pg->delta_cap) {
+			uint32_t cap = pg->delta_cap ? pg->delta_cap * 2 : 4096;
+			uint32_t *d = realloc(pg->delta, (size_t)cap * sizeof(*d));
+
+			if (d) {
+				pg->delta = d;
+				pg->delta_cap = cap;
+			}
+		}
+		if (pg->nr_delta < pg->delta_cap)
+			pg->delta[pg->nr_delta++] = (uint32_t)idx;
+		else
+			pg->delta_lost = true; /* the caller sends the whole bitmap again */
+	}
+	pg->rbits[idx / 64] |= bit;
 }
 
 #define STAT_ADD(pg, field, n) __atomic_fetch_add(&(pg)->field, (n), __ATOMIC_RELAXED)
@@ -505,6 +526,7 @@ static void pager_free(struct pager *pg)
 		close(pg->stop_fd);
 	free(pg->st);
 	free(pg->rbits);
+	free(pg->delta);
 	free(pg->fifo);
 	pthread_mutex_destroy(&pg->lock);
 	pthread_mutex_destroy(&pg->flush_lock);
@@ -735,7 +757,7 @@ uint64_t pager_npages(const struct pager *pg)
 	return pg->npages;
 }
 
-uint64_t pager_remote_bits(struct pager *pg, uint8_t *bits)
+uint64_t pager_remote_bits(struct pager *pg, uint8_t *bits, bool snapshot)
 {
 	uint64_t held = 0, dirty, nbytes = (pg->npages + 7) / 8;
 
@@ -745,8 +767,50 @@ uint64_t pager_remote_bits(struct pager *pg, uint8_t *bits)
 	memcpy(bits, pg->rbits, nbytes);
 	for (uint64_t w = 0; w < (pg->npages + 63) / 64; w++)
 		held += (uint64_t)__builtin_popcountll(pg->rbits[w]);
+	if (snapshot) {
+		pg->tracking = true;
+		pg->delta_lost = false;
+		pg->nr_delta = 0;
+	}
 	pthread_mutex_unlock(&pg->lock);
-	return dirty ? UINT64_MAX : held;
+	return dirty && !snapshot ? UINT64_MAX : held;
+}
+
+int pager_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&pg->lock);
+	*out = NULL;
+	*n = 0;
+	if (pg->tracking && !pg->delta_lost && !pg->dirty) {
+		*out = malloc((pg->nr_delta ? pg->nr_delta : 1) * sizeof(**out));
+		if (*out) {
+			if (pg->nr_delta)
+				memcpy(*out, pg->delta, (size_t)pg->nr_delta * sizeof(**out));
+			*n = pg->nr_delta;
+			rc = 0;
+		}
+	}
+	pg->tracking = false;
+	pthread_mutex_unlock(&pg->lock);
+	return rc;
+}
+
+int pager_load_remote_pages(struct pager *pg, const uint32_t *pages, uint32_t n)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&pg->lock);
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		if (pages[i] >= pg->npages || (pg->st[pages[i]] & PS_STATE) != PS_ABSENT ||
+		    (pg->st[pages[i]] & PS_BUSY))
+			rc = -1;
+		else
+			mark_remote(pg, pages[i]);
+	}
+	pthread_mutex_unlock(&pg->lock);
+	return rc;
 }
 
 int pager_load_remote_bits(struct pager *pg, uint64_t first, uint64_t n, const uint8_t *bits)

@@ -54,13 +54,18 @@ void pager_get_stats(struct pager *pg, struct pager_stats *st);
 
 /* Live migration. pager_remote_bits: a bitmap (npages bits) of the pages the memory
  * servers hold, for the destination, which would otherwise zero-fill pages it has never
- * seen; returns how many, or UINT64_MAX if a page is still dirty (flush first).
- * pager_load_remote_bits takes n bits for pages from first, before anything touched them:
- * -1 if out of range or a page is already resident here. pager_hot_pages: up to max
- * resident pages, most recently installed first (a prefetch hint). */
+ * seen; returns how many, or UINT64_MAX if a page is still dirty (flush first). With
+ * snapshot, dirty pages are allowed and the pages newly held from then on are recorded:
+ * pager_remote_delta gives them (and ends the recording) once nothing is dirty; -1 if the
+ * record was lost (out of memory) or pages are dirty: send the whole bitmap then.
+ * pager_load_remote_bits takes n bits for pages from first, pager_load_remote_pages a list,
+ * before anything touched those pages: -1 if out of range or already resident here.
+ * pager_hot_pages: up to max resident pages, most recently installed first. */
 uint64_t pager_npages(const struct pager *pg);
-uint64_t pager_remote_bits(struct pager *pg, uint8_t *bits);
+uint64_t pager_remote_bits(struct pager *pg, uint8_t *bits, bool snapshot);
+int pager_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n);
 int pager_load_remote_bits(struct pager *pg, uint64_t first, uint64_t n, const uint8_t *bits);
+int pager_load_remote_pages(struct pager *pg, const uint32_t *pages, uint32_t n);
 uint32_t pager_hot_pages(struct pager *pg, uint32_t *out, uint32_t max);
 /* Fetch these pages (a source's hot pages) in the background while they are absent and
  * the ExCache has room; pager_stop ends it. */

@@ -201,11 +201,11 @@ static void test_virtio_bits_hot(void **state)
 	assert_int_equal(mig_bits_get(bits, sizeof(bits), &first, &n, &bp, &why), -1);
 
 	put_le32(b, 2);
-	assert_int_equal(mig_hot_get(b, 12, &count, &why), 0);
+	assert_int_equal(mig_pages_get(b, 12, &count, &why), 0);
 	assert_int_equal(count, 2);
-	assert_int_equal(mig_hot_get(b, 13, &count, &why), -1);
+	assert_int_equal(mig_pages_get(b, 13, &count, &why), -1);
 	put_le32(b, 0x40000000); /* a count whose size overflows 32 bits */
-	assert_int_equal(mig_hot_get(b, 4, &count, &why), -1);
+	assert_int_equal(mig_pages_get(b, 4, &count, &why), -1);
 }
 
 /* Random bytes, and valid messages with random bytes changed, through every decoder: each
@@ -249,7 +249,7 @@ static void test_garbage(void **state)
 			vcpu_state_free(&vs);
 		mig_virtio_get(p, len, &idx, &vm, &why);
 		mig_bits_get(p, len, &first, &n, &bp, &why);
-		mig_hot_get(p, len, &count, &why);
+		mig_pages_get(p, len, &count, &why);
 		free(p);
 	}
 	free(b);
