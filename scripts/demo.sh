@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# demo.sh: make demo: a local lego cluster (lego-controld, a lego-pmon processor host, two
-# lego-mmon memory servers, a lego-smon storage server) and one vNode managed with Debian's
-# virsh: define, start, its console, dominfo, dommemstat, the vRegion map, destroy,
-# undefine. The guest runs a zipfian memtest over 40 MiB with an ExCache of 16 MiB (the
+# demo.sh: make demo: a local lego cluster (lego-controld, two lego-pmon processor hosts,
+# two lego-mmon memory servers, a lego-smon storage server) and one vNode managed with
+# Debian's virsh: define, start, its console, dominfo, dommemstat, the vRegion map, a live
+# migration to the other processor host, destroy, undefine. The guest runs a zipfian memtest over 40 MiB with an ExCache of 16 MiB (the
 # rest of its RAM on the memory servers) and a blktest on its volume.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
@@ -42,10 +42,11 @@ echo "== the cluster: lego-controld, then every component joins its cluster port
 controld_start --region-size 16M
 [ -n "$CONTROLD_PORT" ] || { cat "$work/controld.log"; exit 1; }
 pmon_start host-a --cores 2 --memory 1G
+pmon_start host-b --cores 2 --memory 1G
 cluster_mmon mem-a 256M
 cluster_mmon mem-b 256M
 cluster_smon stor-a "$work/volumes"
-wait_alive 4 || { cat "$work"/*.log; exit 1; }
+wait_alive 5 || { cat "$work"/*.log; exit 1; }
 run "$B/legoctl" -c "$CONTROLD" components
 run "$B/legoctl" --smon "127.0.0.1:$SMON_PORT" volume create demo-disk 64M
 
@@ -99,16 +100,30 @@ PY
 run "${V[@]}" dominfo demo
 run "${V[@]}" dommemstat demo
 run "$B/legoctl" -c "$CONTROLD" vnode demo
+host=$("$B/legoctl" -c "$CONTROLD" --json vnode demo | sed -n 's/.*"host": "\(host-[ab]\)".*/\1/p')
+other=host-b
+[ "$host" = host-b ] && other=host-a
+echo "== live migration from $host to $other: only dirty ExCache pages and vCPU/device state move"
+run "${V[@]}" migrate --live --p2p --verbose demo "lego+tcp://$other/system"
+run "$B/legoctl" -c "$CONTROLD" vnodes
+run "${V[@]}" dominfo demo
+echo "== and back to $host with legoctl, which reports the figures"
+echo "\$ $B/legoctl -c $CONTROLD migrate demo $host"
+"$B/legoctl" -c "$CONTROLD" migrate demo "$host" 2>&1 | tee "$work/migrate-back.txt"
 run "${V[@]}" destroy demo
 run "${V[@]}" domstate demo --reason
 run "${V[@]}" undefine demo
 echo "-- what happened --"
-echo "control plane:    lego-controld placed the vNode: the GPM chose host-a's lego-pmon, which ran"
+echo "control plane:    lego-controld placed the vNode: the GPM chose $host's lego-pmon, which ran"
 echo "                  lego-vmm; the GMM spread its 64 MiB in 16 MiB vRegions over both memory"
 echo "                  servers by free capacity; the GSM found demo-disk on stor-a."
+echo "migration:        virsh migrate moved it to $other: a lego-vmm there attached to the same"
+echo "                  vRegions and volume; the source wrote its dirty ExCache pages back and"
+echo "                  sent only vCPU, device and console state; legoctl migrate brought it back:"
+echo "                  $(tail -n 1 "$work/migrate-back.txt")"
 echo "                  dommemstat maps the ExCache onto libvirt's tags: rss = resident ExCache,"
 echo "                  major_fault = faults served from a memory server, swap_in/swap_out ="
 echo "                  KiB fetched from / written back to the memory servers."
-echo "logs:             $work/*.log (daemons), $work/pmon-host-a/*.log (lego-vmm)"
+echo "logs:             $work/*.log (daemons), $work/pmon-host-*/*.log (lego-vmm)"
 grep -h "RESULT" "$work/console.log" 2>/dev/null | sed 's/^/guest result:     /' || true
 grep -q "lego-guest: all passed" "$work/console.log" # the demo's status: the guest's verdict
