@@ -4,7 +4,8 @@
 # with an ExCache smaller than its RAM, hops between lego-vmm processes 10 times mid-workload
 # and finishes with every pattern and block verified; a destination frozen and killed -9
 # mid-migration leaves the source running with nothing lost; refusals (unreachable
-# destination, mismatched destination, local disk, malformed stream) leave everything intact.
+# destination, mismatched destination, local disk, malformed stream) leave everything intact;
+# a destination that hangs up after GO leaves the source paused until migrate-resolve.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$REPO/tests/lib/kvm.sh"
 kvm_require "$0" "$@"
@@ -12,7 +13,7 @@ VMM=$BUILD/asan/bin/lego-vmm
 CTLBIN=$BUILD/asan/bin/legoctl
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 45
+plan 53
 
 . "$REPO/tests/lib/servers.sh"
 PIDS=()
@@ -218,6 +219,51 @@ rc=0
 wait_exit "$DPID" 300 || rc=$?
 is "$rc" 124 "the refusing destination exits 124 (never ran)"
 is "$(askf "$SSOCK" stats state)" running "the source runs on"
+# The hand-over's blind spot: a destination that takes GO and hangs up without RUNNING. The
+# source cannot know whether it runs: it stays paused ("uncertain") until migrate-resolve.
+cat >"$TAP_TMP/fake_dest.py" <<'PY'
+import socket, struct, sys
+# A lego-vmm --incoming stand-in: takes the stream up to END, says READY, takes GO, hangs up.
+srv = socket.socket()
+srv.bind(("127.0.0.1", 0))
+srv.listen(1)
+open(sys.argv[1], "w").write("127.0.0.1:%d\n" % srv.getsockname()[1])
+c, _ = srv.accept()
+def take(n):
+    b = b""
+    while len(b) < n:
+        d = c.recv(n - len(b))
+        if not d:
+            sys.exit(1)
+        b += d
+    return b
+def msg():
+    magic, typ, ver, ln, res = struct.unpack("<IHHII", take(16))
+    take(ln)
+    return typ
+while msg() != 9:  # END
+    pass
+c.sendall(struct.pack("<IHHII", 0x5647454C, 10, 1, 0, 0))  # READY
+ok = msg() == 11  # GO
+c.close()
+sys.exit(0 if ok else 2)
+PY
+fake_dest() { # starts the stand-in; sets FAKE_PID and FAKE_ADDR
+	rm -f "$TAP_TMP/fake.addr"
+	/usr/bin/python3 "$TAP_TMP/fake_dest.py" "$TAP_TMP/fake.addr" &
+	FAKE_PID=$!
+	for _ in $(seq 300); do [ -s "$TAP_TMP/fake.addr" ] && break; sleep 0.1; done
+	FAKE_ADDR=$(cat "$TAP_TMP/fake.addr")
+}
+fake_dest
+ask "$SSOCK" "migrate $FAKE_ADDR" >/dev/null
+ok "wait_phase '$SSOCK' uncertain" "GO taken, RUNNING never sent: the source is uncertain"
+is "$(askf "$SSOCK" stats state)" paused "... and stays paused (it must not run twice)"
+like "$(ask "$SSOCK" migrate-cancel)" '"error": "too late' "... migrate-cancel is refused: too late"
+is "$(ask "$SSOCK" "migrate-resolve abort")" '{"migration": "resolved"}' "migrate-resolve abort (the destination never ran)"
+ok "wait_phase '$SSOCK' failed" "... the migration is failed"
+is "$(askf "$SSOCK" stats state)" running "... and the source runs on"
+wait "$FAKE_PID"
 rc=0
 wait_exit "$SPID" || rc=$?
 out=$(cat "$TAP_TMP/console-src2.txt")
@@ -272,6 +318,21 @@ wait_guest "lego-mig-$$-local"
 like "$(ask "lego-mig-$$-local" "migrate 127.0.0.1:1")" '"error": "the vNode.s RAM is local' "local RAM: refused"
 kill -TERM "$LPID"
 wait_exit "$LPID" >/dev/null
+# migrate-resolve commit: the source ends as migrated (126), without freeing the vRegions.
+"$VMM" --kernel "$GUEST" --mem 64M --mmon "127.0.0.1:$P1" --vnode-id 4343 \
+	--control "@lego-mig-$$-commit" --append "run=memtest memtest.passes=$PASSES" \
+	>"$TAP_TMP/vmm-commit.log" 2>&1 </dev/null &
+CPID=$!
+PIDS+=("$CPID")
+wait_guest "lego-mig-$$-commit"
+fake_dest
+ask "lego-mig-$$-commit" "migrate $FAKE_ADDR" >/dev/null
+wait_phase "lego-mig-$$-commit" uncertain
+is "$(ask "lego-mig-$$-commit" "migrate-resolve commit")" '{"migration": "resolved"}' "an uncertain source told to commit"
+rc=0
+wait_exit "$CPID" 300 || rc=$?
+is "$rc" 126 "... ends with 126 (migrated)"
+wait "$FAKE_PID"
 out=$("$VMM" --mem 64M --incoming 127.0.0.1:0 2>&1 </dev/null)
 is "$?" 64 "--incoming without --mmon: exit 64"
 like "$out" "--incoming needs --mmon" "... saying why"
