@@ -399,15 +399,18 @@ static void finish_failed(struct migration *m, const char *why)
 {
 	const char *err = NULL;
 	char refusal[sizeof(m->error)];
+	uint32_t *delta, nr_delta;
 
 	/* A send that failed because the destination hung up after refusing: its reason. */
 	if (!strstr(why, "refused") && peer_said(m, 100, refusal, sizeof(refusal)) &&
 	    strstr(refusal, "the destination refused"))
 		why = refusal;
-
 	if (m->paused_by_us)
 		err = vm_resume(m->vm);
 	m->paused_by_us = false;
+	/* The pager stops recording newly held pages for this migration. */
+	pager_remote_delta(m->pg, &delta, &nr_delta);
+	free(delta);
 	pthread_mutex_lock(&m->lock);
 	snprintf(m->error, sizeof(m->error), "%s", why);
 	m->elapsed_ns = mig_now_ns() - m->t0_ns;
