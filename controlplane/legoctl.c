@@ -242,19 +242,6 @@ static int cluster_cmd(const char *controld, int argc, char **argv, bool json)
 	return 0;
 }
 
-static bool host_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > CP_NAME_LEN)
-		return false;
-	for (; *s; s++)
-		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
-		    !(*s >= '0' && *s <= '9') && !strchr("._-", *s))
-			return false;
-	return true;
-}
-
 /* One progress report: on a terminal a line redrawn in place, otherwise a line whenever
  * the phase or the tenth of the way changes. */
 static void show_progress(const char *name, const struct cp_mig_progress *p, bool tty,
@@ -339,7 +326,7 @@ static int migrate_cmd(const char *controld, int argc, char **argv, bool json)
 		return bad_usage("%s", "migrate: give NAME HOST");
 	if (strlen(name) > CP_NAME_LEN)
 		return bad_usage("vNode name '%s' is too long", name);
-	if (!host_name_ok(host))
+	if (!cp_name_ok(host))
 		return bad_usage("'%s' is not a processor host's name (1-64 of [A-Za-z0-9._-])",
 				 host);
 	snprintf(m.vnode, sizeof(m.vnode), "%s", name);

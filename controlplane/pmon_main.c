@@ -17,6 +17,7 @@
 
 #include "cluster_agent.h"
 #include "cluster_io.h"
+#include "cluster_proto.h"
 #include "fab_server.h"
 #include "log.h"
 #include "parse.h"
@@ -83,19 +84,6 @@ static int bad_usage(const char *what, const char *arg)
 	return EXIT_USAGE;
 }
 
-static bool name_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > CP_NAME_LEN)
-		return false;
-	for (; *s; s++)
-		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
-		    !(*s >= '0' && *s <= '9') && !strchr("._-", *s))
-			return false;
-	return true;
-}
-
 static long online_cpus(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -138,7 +126,7 @@ static int parse_options(int argc, char **argv)
 			opts.controld = optarg;
 			break;
 		case 'n':
-			if (!name_ok(optarg))
+			if (!cp_name_ok(optarg))
 				return bad_usage("--name must be 1-64 of [A-Za-z0-9._-], not",
 						 optarg);
 			opts.name = optarg;

@@ -478,3 +478,16 @@ const char *cp_mig_phase_name(uint32_t phase)
 
 	return phase <= CP_MIG_PHASE_MAX ? names[phase] : "unknown";
 }
+
+bool cp_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CP_NAME_LEN)
+		return false;
+	for (; *s; s++)
+		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
+		    !(*s >= '0' && *s <= '9') && !strchr("._-", *s))
+			return false;
+	return true;
+}

@@ -282,4 +282,8 @@ enum cp_status cp_mig_progress_get(const void *p, size_t len, struct cp_mig_prog
 				   const char **err);
 const char *cp_mig_phase_name(uint32_t phase);
 
+/* A component (processor host, memory or storage server) name as operators type it:
+ * 1..CP_NAME_LEN of [A-Za-z0-9._-]. */
+bool cp_name_ok(const char *name);
+
 #endif

@@ -73,21 +73,25 @@ static void answer(struct control_sock *cs, int fd, const char *cmd)
 			out[n++] = '\n';
 	} else if (!strncmp(cmd, "migrate ", 8) || !strcmp(cmd, "migrate-cancel") ||
 		   !strncmp(cmd, "migrate-resolve ", 16)) {
-		if (!strncmp(cmd, "migrate ", 8))
+		const char *done;
+
+		if (!strncmp(cmd, "migrate ", 8)) {
 			err = migrate_start(cs->t.mig, cmd + 8);
-		else if (!strcmp(cmd, "migrate-cancel"))
+			done = "started";
+		} else if (!strcmp(cmd, "migrate-cancel")) {
 			err = migrate_cancel(cs->t.mig);
-		else if (!strcmp(cmd + 16, "commit") || !strcmp(cmd + 16, "abort"))
-			err = migrate_resolve(cs->t.mig, !strcmp(cmd + 16, "commit"));
-		else
-			err = "migrate-resolve takes commit or abort";
+			done = "cancelling";
+		} else {
+			done = "resolved";
+			if (!strcmp(cmd + 16, "commit") || !strcmp(cmd + 16, "abort"))
+				err = migrate_resolve(cs->t.mig, !strcmp(cmd + 16, "commit"));
+			else
+				err = "migrate-resolve takes commit or abort";
+		}
 		if (err)
 			n = snprintf(out, sizeof(out), "{\"error\": \"%s\"}\n", err);
 		else
-			n = snprintf(out, sizeof(out), "{\"migration\": \"%s\"}\n",
-				     cmd[7] == ' '   ? "started"
-				     : cmd[8] == 'c' ? "cancelling"
-						     : "resolved");
+			n = snprintf(out, sizeof(out), "{\"migration\": \"%s\"}\n", done);
 		log_info("control: %.40s%s%s", cmd, err ? " refused: " : "", err ? err : "");
 	} else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
 		bool pause = !strcmp(cmd, "pause");

@@ -96,13 +96,12 @@ static bool cancelled(struct migration *m)
 /* Progress as job info shows it: total = done + still dirty, and never shrinking. */
 static void account(struct migration *m, uint64_t pages, uint64_t state_bytes)
 {
-	struct pager_stats st;
+	uint64_t dirty = pager_dirty_pages(m->pg);
 
-	pager_get_stats(m->pg, &st);
 	pthread_mutex_lock(&m->lock);
 	m->pages_written += pages;
 	m->state_bytes += state_bytes;
-	m->dirty_pages = st.dirty_pages;
+	m->dirty_pages = dirty;
 	m->bytes_processed = m->pages_written * PAGE + m->state_bytes;
 	if (m->bytes_processed + m->dirty_pages * PAGE > m->bytes_total)
 		m->bytes_total = m->bytes_processed + m->dirty_pages * PAGE;
@@ -178,11 +177,6 @@ static int peer_said(struct migration *m, int wait_ms, char *why, size_t wl)
 	return -1;
 }
 
-static int peer_gone(struct migration *m, char *why, size_t wl)
-{
-	return peer_said(m, 0, why, wl);
-}
-
 /* Write dirty pages back while the guest runs, until few are left or it stops helping. */
 static int precopy(struct migration *m, char *why, size_t wl)
 {
@@ -195,7 +189,7 @@ static int precopy(struct migration *m, char *why, size_t wl)
 			snprintf(why, wl, "cancelled");
 			return -1;
 		}
-		if (peer_gone(m, why, wl))
+		if (peer_said(m, 0, why, wl))
 			return -1;
 		n = pager_flush(m->pg);
 		if (n < 0) {
@@ -263,12 +257,14 @@ static int send_bits_snapshot(struct migration *m, char *why, size_t wl)
 	uint8_t *bits = malloc((npages + 7) / 8), *buf = malloc(MIG_MAX_PAYLOAD);
 	int rc = -1;
 
-	if (!bits || !buf)
+	if (!bits || !buf) {
 		snprintf(why, wl, "out of memory");
-	else if (pager_remote_bits(m->pg, bits, true), send_bits(m, bits, npages, buf))
-		snprintf(why, wl, "the destination went away");
-	else
-		rc = 0;
+	} else {
+		pager_remote_bits(m->pg, bits, true);
+		rc = send_bits(m, bits, npages, buf);
+		if (rc)
+			snprintf(why, wl, "the destination went away");
+	}
 	free(bits);
 	free(buf);
 	return rc;

@@ -752,6 +752,16 @@ void pager_log_stats(const struct pager_stats *st)
 		 (double)st->lat_p999_ns / 1e3);
 }
 
+uint64_t pager_dirty_pages(struct pager *pg)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&pg->lock);
+	n = pg->dirty;
+	pthread_mutex_unlock(&pg->lock);
+	return n;
+}
+
 uint64_t pager_npages(const struct pager *pg)
 {
 	return pg->npages;
