@@ -26,7 +26,8 @@
 #define READY_TIMEOUT_MS   30000 /* the destination loads and checks the state */
 #define RUNNING_TIMEOUT_MS 10000
 #define PRECOPY_MAX_ITER   30
-#define PRECOPY_DONE_PAGES 256 /* 1 MiB left dirty: flush the rest with the vCPUs paused */
+#define FLUSH_WAIT_MS	   5000 /* for evictions in flight when the vCPUs paused */
+#define PRECOPY_DONE_PAGES 256	/* 1 MiB left dirty: flush the rest with the vCPUs paused */
 #define CONSOLE_CHUNK	   (1U << 20)
 #define HOT_PAGES_MAX	   (256U * 256) /* 256 MiB of ExCache worth of page numbers */
 #define PAGE		   4096ULL
@@ -488,7 +489,7 @@ static void *source_thread(void *arg)
 	}
 	for (int i = 0; i < m->nr_disks; i++)
 		virtio_blk_drain(m->disks[i]);
-	for (;;) {
+	for (int waits = 0;;) {
 		int64_t n = pager_flush(m->pg);
 
 		if (n < 0) {
@@ -496,8 +497,16 @@ static void *source_thread(void *arg)
 			return NULL;
 		}
 		account(m, (uint64_t)n, 0);
-		if (!n)
+		if (!pager_dirty_pages(m->pg))
 			break;
+		/* The rest are being evicted by a pager thread that served a fault as the vCPUs
+		 * paused (a flush skips busy pages): their write-back is under way. */
+		if (!n && ++waits > FLUSH_WAIT_MS) {
+			finish_failed(m, "dirty pages stayed busy during the final write-back");
+			return NULL;
+		}
+		if (!n)
+			usleep(1000);
 	}
 	m->hot = malloc(HOT_PAGES_MAX * sizeof(*m->hot));
 	if (m->hot)
