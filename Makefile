@@ -158,6 +158,7 @@ fuzz: deps $(FUZZ_BINS)
 # One prove run over everything; tests that need KVM run themselves inside the nested
 # test bed when this machine has no usable /dev/kvm (tests/lib/kvm.sh). Two at a time (a
 # test-bed VM keeps one core busy), the longest first so that the two lanes end together.
+# tests/lib/run-test runs each: a time limit, and nothing a test started outlives it.
 SLOW_TESTS = tests/vmm/remote-memory.t tests/vmm/migration.t tests/vmm/controlplane.t \
 	tests/vmm/storage.t tests/vmm/pause.t tests/host/fuzz.t
 TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(sort $(wildcard tests/vmm/*.t)) \
@@ -167,7 +168,14 @@ test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUES
 	$(BUILD)/asan/bin/pager_bench $(BUILD)/asan/bin/mmon_probe $(BUILD)/asan/bin/smon_probe \
 	$(BUILD)/asan/bin/smon_io $(BUILD)/asan/bin/cluster_probe $(BUILD)/asan/bin/vmm_ask \
 	$(BUILD)/release/bin/vmm_ask $(FUZZ_BINS)
-	$(Q)BUILD=$(abspath $(BUILD)) prove --exec '' --timer -j2 $(TEST_FILES)
+	$(Q)rm -f $(BUILD)/test-logs/HARNESS; rc=0; \
+	BUILD=$(abspath $(BUILD)) prove --exec $(abspath tests/lib/run-test) --timer -j2 \
+		$(TEST_FILES) || rc=$$?; \
+	if [ -s $(BUILD)/test-logs/HARNESS ]; then \
+		echo "make test: what tests/lib/run-test saw (timeouts, processes left running):"; \
+		sed 's/^/  /' $(BUILD)/test-logs/HARNESS; \
+	fi; \
+	exit $$rc
 
 unit: deps $(UNIT_BINS)
 	$(Q)prove --exec '' $(UNIT_BINS)
