@@ -145,6 +145,55 @@ size_t mmon_handle(struct mmon_pool *pool, struct mmon_session *s, const void *r
 		return reply_hdr(reply, h.op, h.id, MP_OK,
 				 write ? 0 : (size_t)m.npages * MP_PAGE_SIZE);
 	}
+	case MP_FILL: {
+		struct mp_fill m;
+
+		rc = mp_fill_get(body, h.len, &m, &err);
+		if (!rc && !s->fill) {
+			err = "this server cannot fill copies";
+			rc = MP_EIO;
+		}
+		if (!rc)
+			rc = mmon_fill_start(s->fill, s->vnode, &m, &err);
+		if (rc)
+			return error_reply(pool, s, reply, h.op, h.id, rc, err);
+		return reply_hdr(reply, h.op, h.id, MP_OK, 0);
+	}
+	case MP_RSTAT: {
+		struct mp_rstat m;
+		struct mp_rstat_reply r;
+
+		rc = mp_rstat_get(body, h.len, &m, &err);
+		if (!rc)
+			rc = mmon_pool_rstat(pool, s->vnode, m.index, &r, &err);
+		if (rc)
+			return error_reply(pool, s, reply, h.op, h.id, rc, err);
+		return reply_hdr(reply, h.op, h.id, MP_OK,
+				 mp_rstat_reply_put((uint8_t *)reply + MP_HDR_LEN, &r));
+	}
+	case MP_RELEASE: {
+		struct mp_release m;
+
+		rc = mp_release_get(body, h.len, &m, &err);
+		if (!rc)
+			rc = mmon_pool_release(pool, s->vnode, &m, &err);
+		if (rc)
+			return error_reply(pool, s, reply, h.op, h.id, rc, err);
+		log_info("%s: vNode %llu's region %llx moved to %s", s->peer,
+			 (unsigned long long)s->vnode, (unsigned long long)m.handle, m.new_owner);
+		return reply_hdr(reply, h.op, h.id, MP_OK, 0);
+	}
+	case MP_BITMAP: {
+		struct mp_bitmap m;
+
+		rc = mp_bitmap_get(body, h.len, &m, &err);
+		if (!rc)
+			rc = mmon_pool_bitmap(pool, s->vnode, &m, (uint8_t *)reply + MP_HDR_LEN,
+					      &err);
+		if (rc)
+			return error_reply(pool, s, reply, h.op, h.id, rc, err);
+		return reply_hdr(reply, h.op, h.id, MP_OK, m.npages / 8);
+	}
 	case MP_STAT: {
 		struct mp_stat_reply st;
 

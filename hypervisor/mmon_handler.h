@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "mem_proto.h"
+#include "mmon_fill.h"
 #include "mmon_pool.h"
 
 /* What the server knows about one connection. */
@@ -15,9 +16,10 @@ struct mmon_session {
 	bool hello;
 	uint64_t vnode;
 	char client[MP_NAME_LEN + 1];
-	const char *peer;   /* for log lines */
-	const char *server; /* this server's name */
-	bool rma;	    /* offer RMA reads */
+	const char *peer;		  /* for log lines */
+	const char *server;		  /* this server's name */
+	bool rma;			  /* offer RMA reads */
+	const struct mmon_fill_ctx *fill; /* how FILL reaches other servers (NULL: refused) */
 	uint64_t bad_requests;
 };
 

@@ -12,6 +12,7 @@
 #include "fabric.h"
 #include "log.h"
 #include "mem_proto.h"
+#include "mmon_fill.h"
 #include "mmon_handler.h"
 #include "mmon_pool.h"
 #include "parse.h"
@@ -31,6 +32,7 @@ struct options {
 
 static struct mmon_pool pool;
 static struct options opts;
+static struct mmon_fill_ctx fill_ctx;
 
 static void usage(FILE *f)
 {
@@ -149,6 +151,7 @@ static void *conn_open(void *ctx, const char *peer)
 		s->peer = strdup(peer);
 		s->server = opts.name;
 		s->rma = opts.rma;
+		s->fill = &fill_ctx;
 	}
 	if (!s || !s->peer) {
 		log_error("%s: out of memory for a connection", peer);
@@ -215,6 +218,8 @@ int main(int argc, char **argv)
 	}
 	mmon_pool_init(&pool, opts.pool, (uint64_t)time(NULL) ^ (uint64_t)getpid(),
 		       opts.rma ? fab_listener_domain(l) : NULL);
+	fill_ctx = (struct mmon_fill_ctx){
+		.pool = &pool, .provider = opts.provider, .server = opts.name, .timeout_ms = 5000};
 	if (opts.port_file && fab_server_port_file(opts.port_file, fab_listener_port(l))) {
 		fab_listener_close(l);
 		return 1;

@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "fabric.h"
 #include "log.h"
+#include "wire.h"
 
 void mmon_pool_init(struct mmon_pool *p, uint64_t bytes, uint64_t handle_seed,
 		    struct fab_domain *rma)
@@ -32,15 +34,43 @@ static void region_free_memory(struct mmon_region *r)
 	r->stored = NULL;
 }
 
+static void region_free(struct mmon_region *r)
+{
+	region_free_memory(r);
+	pthread_mutex_destroy(&r->fill_lock);
+	free(r);
+}
+
+/* Drop a reference (under the write lock); the last one frees the region. */
+static void region_unref(struct mmon_region *r)
+{
+	if (--r->refs == 0)
+		region_free(r);
+}
+
 void mmon_pool_destroy(struct mmon_pool *p)
 {
-	struct mmon_region *r = p->regions;
+	struct mmon_region *r;
 
+	/* Running fills hold references: stop them and wait until they let go. */
+	for (;;) {
+		bool busy = false;
+
+		pthread_rwlock_wrlock(&p->lock);
+		for (r = p->regions; r; r = r->next) {
+			atomic_store(&r->fill_abort, true);
+			busy |= r->refs > 1;
+		}
+		pthread_rwlock_unlock(&p->lock);
+		if (!busy)
+			break;
+		usleep(10000);
+	}
+	r = p->regions;
 	while (r) {
 		struct mmon_region *next = r->next;
 
-		region_free_memory(r);
-		free(r);
+		region_free(r);
 		r = next;
 	}
 	pthread_rwlock_destroy(&p->lock);
@@ -81,9 +111,17 @@ enum mp_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode, const struct 
 	pthread_rwlock_wrlock(&p->lock);
 	r = find_index(p, vnode, req->index);
 	if (r) {
+		unsigned state = atomic_load(&r->state);
+
 		if (r->size != req->size) {
 			*err = "the region exists with another size";
 			st = MP_EINVAL;
+		} else if ((req->flags & MP_OPEN_JOIN) && state == MP_RS_LIVE) {
+			*err = "this server already holds a live copy of the region";
+			st = MP_EEXIST;
+		} else if ((req->flags & MP_OPEN_JOIN) && state == MP_RS_FAILED) {
+			*err = "a copy whose fill failed is here: CLOSE it first";
+			st = MP_EBUSY;
 		} else {
 			fill_open_reply(r, out);
 		}
@@ -121,6 +159,9 @@ enum mp_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode, const struct 
 	r->index = req->index;
 	r->size = req->size;
 	r->epoch = 1;
+	r->refs = 1;
+	atomic_store(&r->state, req->flags & MP_OPEN_JOIN ? MP_RS_JOINING : MP_RS_LIVE);
+	pthread_mutex_init(&r->fill_lock, NULL);
 	r->handle = p->next_handle++;
 	if (p->rma && fab_mr_reg(p->rma, r->base, r->size, &r->mr, &r->rma_addr, &r->rma_key)) {
 		log_warn("region %llx: RMA registration failed; it is served by messages only",
@@ -181,8 +222,10 @@ enum mp_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode, const struct
 		p->nregions--;
 		for (uint64_t i = 0; i < (r->size / MP_PAGE_SIZE + 63) / 64; i++)
 			p->stored_pages -= (uint64_t)__builtin_popcountll(r->stored[i]);
-		region_free_memory(r);
-		free(r);
+		/* A fill still running lets go of it at its next step. */
+		atomic_store(&r->dead, true);
+		atomic_store(&r->fill_abort, true);
+		region_unref(r);
 	}
 	pthread_rwlock_unlock(&p->lock);
 	return st;
@@ -202,9 +245,24 @@ enum mp_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode, const struct mp
 		*err = "pages outside the region";
 		st = MP_ERANGE;
 	}
+	if (st == MP_OK) {
+		unsigned state = atomic_load(&r->state);
+
+		if (state == MP_RS_FAILED) {
+			*err = "this copy's fill failed: it takes no more requests";
+			st = MP_EBUSY;
+		} else if (!write && state != MP_RS_LIVE) {
+			*err = "this copy is not filled yet: read another";
+			st = MP_EBUSY;
+		}
+	}
 	if (st == MP_OK && write) {
 		uint64_t first = io->offset / MP_PAGE_SIZE, added = 0;
+		/* While a fill may run, its installs must not interleave with this copy. */
+		bool filling = atomic_load(&r->state) != MP_RS_LIVE;
 
+		if (filling)
+			pthread_mutex_lock(&r->fill_lock);
 		memcpy(r->base + io->offset, data, len);
 		for (uint64_t pg = first; pg < first + io->npages; pg++) {
 			uint64_t bit = 1ULL << (pg % 64);
@@ -213,6 +271,8 @@ enum mp_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode, const struct mp
 
 			added += !(old & bit);
 		}
+		if (filling)
+			pthread_mutex_unlock(&r->fill_lock);
 		__atomic_fetch_add(&p->stored_pages, added, __ATOMIC_RELAXED);
 		atomic_fetch_add(&p->writes, 1);
 	} else if (st == MP_OK) {
@@ -223,25 +283,162 @@ enum mp_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode, const struct mp
 	return st;
 }
 
-enum mp_status mmon_pool_release(struct mmon_pool *p, uint64_t handle, const char *new_owner)
+enum mp_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode, const struct mp_release *req,
+				 const char **err)
 {
 	struct mmon_region *r;
-	enum mp_status st = MP_OK;
+	enum mp_status st;
 
 	pthread_rwlock_wrlock(&p->lock);
-	r = find_handle(p, handle);
-	if (!r || !r->base) {
-		st = MP_ENOENT;
-	} else {
+	r = find_handle(p, req->handle);
+	st = check_access(r, vnode, req->epoch, err);
+	if (st == MP_OK && atomic_load(&r->state) != MP_RS_LIVE) {
+		*err = "only a live copy can move away";
+		st = MP_EBUSY;
+	}
+	if (st == MP_OK) {
 		p->reserved -= r->size;
 		for (uint64_t i = 0; i < (r->size / MP_PAGE_SIZE + 63) / 64; i++)
 			p->stored_pages -= (uint64_t)__builtin_popcountll(r->stored[i]);
 		p->nregions--;
 		region_free_memory(r);
-		snprintf(r->moved_to, sizeof(r->moved_to), "%s", new_owner);
+		snprintf(r->moved_to, sizeof(r->moved_to), "%s", req->new_owner);
 	}
 	pthread_rwlock_unlock(&p->lock);
 	return st;
+}
+
+enum mp_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint32_t index,
+			       struct mp_rstat_reply *out, const char **err)
+{
+	struct mmon_region *r;
+	enum mp_status st = MP_OK;
+
+	memset(out, 0, sizeof(*out));
+	pthread_rwlock_rdlock(&p->lock);
+	r = find_index(p, vnode, index);
+	if (!r) {
+		*err = "this server holds no such region of the vNode";
+		st = MP_ENOENT;
+	} else {
+		out->state = atomic_load(&r->state);
+		out->handle = r->handle;
+		out->epoch = r->epoch;
+		out->size = r->size;
+		for (uint64_t i = 0; i < (r->size / MP_PAGE_SIZE + 63) / 64; i++)
+			out->stored_pages += (uint64_t)__builtin_popcountll(
+				__atomic_load_n(&r->stored[i], __ATOMIC_RELAXED));
+		out->fill_done = atomic_load(&r->fill_done);
+		out->fill_total = atomic_load(&r->fill_total);
+		if (out->fill_done > out->fill_total)
+			out->fill_done = out->fill_total;
+		if (out->state == MP_RS_FAILED) {
+			pthread_mutex_lock(&r->fill_lock);
+			snprintf(out->error, sizeof(out->error), "%s", r->fill_error);
+			pthread_mutex_unlock(&r->fill_lock);
+		}
+	}
+	pthread_rwlock_unlock(&p->lock);
+	return st;
+}
+
+enum mp_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode, const struct mp_bitmap *req,
+				uint8_t *out, const char **err)
+{
+	struct mmon_region *r;
+	enum mp_status st;
+
+	pthread_rwlock_rdlock(&p->lock);
+	r = find_handle(p, req->handle);
+	st = check_access(r, vnode, req->epoch, err);
+	if (st == MP_OK) {
+		uint64_t words = (r->size / MP_PAGE_SIZE + 63) / 64;
+
+		if (req->first / 64 >= words || req->npages / 64 > words - req->first / 64) {
+			*err = "pages outside the region";
+			st = MP_ERANGE;
+		}
+	}
+	if (st == MP_OK && atomic_load(&r->state) != MP_RS_LIVE) {
+		*err = "this copy is not filled yet: ask another";
+		st = MP_EBUSY;
+	}
+	for (uint64_t w = 0; st == MP_OK && w < req->npages / 64; w++)
+		put_le64(out + 8 * w,
+			 __atomic_load_n(&r->stored[req->first / 64 + w], __ATOMIC_RELAXED));
+	pthread_rwlock_unlock(&p->lock);
+	return st;
+}
+
+struct mmon_region *mmon_pool_fill_begin(struct mmon_pool *p, uint64_t vnode, uint32_t index,
+					 enum mp_status *st, const char **err)
+{
+	struct mmon_region *r;
+	unsigned joining = MP_RS_JOINING;
+
+	pthread_rwlock_wrlock(&p->lock);
+	r = find_index(p, vnode, index);
+	if (!r) {
+		*err = "no copy of the region here: OPEN it with JOIN first";
+		*st = MP_ENOENT;
+	} else if (!atomic_compare_exchange_strong(&r->state, &joining, MP_RS_FILLING)) {
+		*err = joining == MP_RS_LIVE ? "this copy is live: it needs no fill"
+					     : "this copy is being filled, or its fill failed";
+		*st = joining == MP_RS_LIVE ? MP_EEXIST : MP_EBUSY;
+		r = NULL;
+	} else {
+		r->refs++;
+		*st = MP_OK;
+	}
+	pthread_rwlock_unlock(&p->lock);
+	return r;
+}
+
+enum mp_status mmon_pool_fill_install(struct mmon_pool *p, struct mmon_region *r, uint64_t first,
+				      uint32_t n, const void *data, uint64_t *installed)
+{
+	uint64_t added = 0;
+
+	*installed = 0;
+	if (first >= r->size / MP_PAGE_SIZE || n > r->size / MP_PAGE_SIZE - first)
+		return MP_ERANGE;
+	/* The read lock keeps CLOSE (and its accounting) out while pages go in. */
+	pthread_rwlock_rdlock(&p->lock);
+	if (atomic_load(&r->fill_abort) || atomic_load(&r->dead)) {
+		pthread_rwlock_unlock(&p->lock);
+		return MP_ENOENT;
+	}
+	pthread_mutex_lock(&r->fill_lock);
+	for (uint64_t pg = first; pg < first + n; pg++) {
+		uint64_t bit = 1ULL << (pg % 64);
+
+		/* A page the vNode wrote here is newer than the source's. */
+		if (__atomic_load_n(&r->stored[pg / 64], __ATOMIC_RELAXED) & bit)
+			continue;
+		memcpy(r->base + pg * MP_PAGE_SIZE,
+		       (const uint8_t *)data + (pg - first) * MP_PAGE_SIZE, MP_PAGE_SIZE);
+		__atomic_fetch_or(&r->stored[pg / 64], bit, __ATOMIC_RELAXED);
+		added++;
+	}
+	pthread_mutex_unlock(&r->fill_lock);
+	__atomic_fetch_add(&p->stored_pages, added, __ATOMIC_RELAXED);
+	pthread_rwlock_unlock(&p->lock);
+	*installed = added;
+	return MP_OK;
+}
+
+void mmon_pool_fill_end(struct mmon_pool *p, struct mmon_region *r, const char *error)
+{
+	pthread_rwlock_wrlock(&p->lock);
+	if (!atomic_load(&r->dead)) {
+		pthread_mutex_lock(&r->fill_lock);
+		if (error)
+			snprintf(r->fill_error, sizeof(r->fill_error), "%s", error);
+		atomic_store(&r->state, error ? MP_RS_FAILED : MP_RS_LIVE);
+		pthread_mutex_unlock(&r->fill_lock);
+	}
+	region_unref(r);
+	pthread_rwlock_unlock(&p->lock);
 }
 
 void mmon_pool_stat(struct mmon_pool *p, struct mp_stat_reply *out)

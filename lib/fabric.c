@@ -604,15 +604,23 @@ int fab_send(struct fab_conn *c, size_t len, int timeout_ms)
 	return wait_for(c, &c->send_done, timeout_ms, true);
 }
 
-int fab_call(struct fab_conn *c, size_t req_len, size_t *reply_len, int timeout_ms)
+int fab_call_send(struct fab_conn *c, size_t req_len, int timeout_ms)
 {
 	int rc = c->recv_posted ? 0 : fab_post_recv(c);
 
-	if (!rc)
-		rc = fab_send(c, req_len, timeout_ms);
-	if (!rc)
-		rc = recv_wait(c, timeout_ms, reply_len, true);
-	return rc;
+	return rc ? rc : fab_send(c, req_len, timeout_ms);
+}
+
+int fab_call_wait(struct fab_conn *c, size_t *reply_len, int timeout_ms)
+{
+	return recv_wait(c, timeout_ms, reply_len, true);
+}
+
+int fab_call(struct fab_conn *c, size_t req_len, size_t *reply_len, int timeout_ms)
+{
+	int rc = fab_call_send(c, req_len, timeout_ms);
+
+	return rc ? rc : fab_call_wait(c, reply_len, timeout_ms);
 }
 
 int fab_rma_read(struct fab_conn *c, size_t len, uint64_t raddr, uint64_t key, int timeout_ms)

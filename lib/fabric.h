@@ -59,8 +59,11 @@ int fab_post_recv(struct fab_conn *c);
 int fab_recv_wait(struct fab_conn *c, int timeout_ms, size_t *len);
 /* Send len bytes from the send buffer and wait until the provider is done with them. */
 int fab_send(struct fab_conn *c, size_t len, int timeout_ms);
-/* Request/reply: post receive, send req_len bytes, wait for the reply. */
+/* Request/reply: post receive, send req_len bytes, wait for the reply. In two halves, so
+ * that one thread can have a request in flight on each of several connections. */
 int fab_call(struct fab_conn *c, size_t req_len, size_t *reply_len, int timeout_ms);
+int fab_call_send(struct fab_conn *c, size_t req_len, int timeout_ms);
+int fab_call_wait(struct fab_conn *c, size_t *reply_len, int timeout_ms);
 /* One-sided read of len bytes at (raddr, key) on the peer into the receive buffer. */
 int fab_rma_read(struct fab_conn *c, size_t len, uint64_t raddr, uint64_t key, int timeout_ms);
 

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "parse.h"
 #include "wire.h"
 
 void mp_hdr_put(void *buf, const struct wire_hdr *h)
@@ -110,8 +111,12 @@ enum mp_status mp_open_get(const void *p, size_t len, struct mp_open *m, const c
 	m->index = get_le32(b);
 	m->flags = get_le32(b + 4);
 	m->size = get_le64(b + 8);
-	if (m->flags & ~MP_OPEN_CREATE) {
+	if (m->flags & ~(MP_OPEN_CREATE | MP_OPEN_JOIN)) {
 		*err = "unknown OPEN flags";
+		return MP_EINVAL;
+	}
+	if ((m->flags & MP_OPEN_JOIN) && !(m->flags & MP_OPEN_CREATE)) {
+		*err = "OPEN with JOIN needs CREATE";
 		return MP_EINVAL;
 	}
 	if (m->size == 0 || m->size % MP_PAGE_SIZE) {
@@ -247,9 +252,184 @@ enum mp_status mp_stat_reply_get(const void *p, size_t len, struct mp_stat_reply
 	return MP_OK;
 }
 
+bool mp_addr_ok(const char *text, bool owner)
+{
+	char host[MP_ADDR_LEN + 1], port[16];
+	const char *at = owner ? strchr(text, '@') : NULL;
+
+	if (owner) {
+		if (!at || at == text || (size_t)(at - text) > MP_NAME_LEN)
+			return false;
+		for (const char *c = text; c < at; c++)
+			if (*c < 0x21 || *c > 0x7e)
+				return false;
+		text = at + 1;
+	}
+	return strlen(text) <= MP_ADDR_LEN &&
+	       !parse_hostport(text, 1, host, sizeof(host), port, sizeof(port));
+}
+
+size_t mp_fill_put(void *p, const struct mp_fill *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->index);
+	put_le32(b + 4, 0);
+	put_le64(b + 8, m->src_handle);
+	put_le64(b + 16, m->src_epoch);
+	wire_name_put(b + 24, MP_ADDR_LEN, m->src_addr);
+	return MP_FILL_LEN;
+}
+
+enum mp_status mp_fill_get(const void *p, size_t len, struct mp_fill *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_FILL_LEN) {
+		*err = "FILL payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->index = get_le32(b);
+	m->src_handle = get_le64(b + 8);
+	m->src_epoch = get_le64(b + 16);
+	if (get_le32(b + 4)) {
+		*err = "reserved FILL bytes are not zero";
+		return MP_EPROTO;
+	}
+	if (wire_name_get(b + 24, MP_ADDR_LEN, m->src_addr) || !mp_addr_ok(m->src_addr, false)) {
+		*err = "FILL source is not HOST:PORT";
+		return MP_EINVAL;
+	}
+	return MP_OK;
+}
+
+size_t mp_rstat_put(void *p, const struct mp_rstat *m)
+{
+	put_le32(p, m->index);
+	put_le32((uint8_t *)p + 4, 0);
+	return MP_RSTAT_LEN;
+}
+
+enum mp_status mp_rstat_get(const void *p, size_t len, struct mp_rstat *m, const char **err)
+{
+	if (len != MP_RSTAT_LEN) {
+		*err = "RSTAT payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->index = get_le32(p);
+	if (get_le32((const uint8_t *)p + 4)) {
+		*err = "reserved RSTAT bytes are not zero";
+		return MP_EPROTO;
+	}
+	return MP_OK;
+}
+
+size_t mp_rstat_reply_put(void *p, const struct mp_rstat_reply *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->state);
+	put_le32(b + 4, 0);
+	put_le64(b + 8, m->handle);
+	put_le64(b + 16, m->epoch);
+	put_le64(b + 24, m->size);
+	put_le64(b + 32, m->stored_pages);
+	put_le64(b + 40, m->fill_done);
+	put_le64(b + 48, m->fill_total);
+	wire_name_put(b + 56, MP_ERRTEXT_MAX, m->error);
+	return MP_RSTAT_REPLY_LEN;
+}
+
+enum mp_status mp_rstat_reply_get(const void *p, size_t len, struct mp_rstat_reply *m)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_RSTAT_REPLY_LEN)
+		return MP_EPROTO;
+	m->state = get_le32(b);
+	m->handle = get_le64(b + 8);
+	m->epoch = get_le64(b + 16);
+	m->size = get_le64(b + 24);
+	m->stored_pages = get_le64(b + 32);
+	m->fill_done = get_le64(b + 40);
+	m->fill_total = get_le64(b + 48);
+	if (m->state < MP_RS_LIVE || m->state > MP_RS_MAX || get_le32(b + 4) ||
+	    m->fill_done > m->fill_total || m->stored_pages > m->size / MP_PAGE_SIZE ||
+	    wire_name_get(b + 56, MP_ERRTEXT_MAX, m->error))
+		return MP_EPROTO;
+	return MP_OK;
+}
+
+size_t mp_release_put(void *p, const struct mp_release *m)
+{
+	uint8_t *b = p;
+
+	put_le64(b, m->handle);
+	put_le64(b + 8, m->epoch);
+	wire_name_put(b + 16, MP_OWNER_LEN, m->new_owner);
+	return MP_RELEASE_LEN;
+}
+
+enum mp_status mp_release_get(const void *p, size_t len, struct mp_release *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_RELEASE_LEN) {
+		*err = "RELEASE payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->handle = get_le64(b);
+	m->epoch = get_le64(b + 8);
+	if (wire_name_get(b + 16, MP_OWNER_LEN, m->new_owner) || !mp_addr_ok(m->new_owner, true)) {
+		*err = "RELEASE's new owner is not NAME@HOST:PORT";
+		return MP_EINVAL;
+	}
+	return MP_OK;
+}
+
+size_t mp_bitmap_put(void *p, const struct mp_bitmap *m)
+{
+	uint8_t *b = p;
+
+	put_le64(b, m->handle);
+	put_le64(b + 8, m->epoch);
+	put_le64(b + 16, m->first);
+	put_le32(b + 24, m->npages);
+	put_le32(b + 28, 0);
+	return MP_BITMAP_LEN;
+}
+
+enum mp_status mp_bitmap_get(const void *p, size_t len, struct mp_bitmap *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_BITMAP_LEN) {
+		*err = "BITMAP payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->handle = get_le64(b);
+	m->epoch = get_le64(b + 8);
+	m->first = get_le64(b + 16);
+	m->npages = get_le32(b + 24);
+	if (get_le32(b + 28)) {
+		*err = "reserved BITMAP bytes are not zero";
+		return MP_EPROTO;
+	}
+	if (m->npages == 0 || m->npages % 64 || m->first % 64) {
+		*err = "BITMAP pages must be a non-zero multiple of 64 from a multiple of 64";
+		return MP_EINVAL;
+	}
+	if (m->npages > MP_BITMAP_MAX) {
+		*err = "more pages than one BITMAP reply holds";
+		return MP_E2BIG;
+	}
+	return MP_OK;
+}
+
 const char *mp_op_name(unsigned op)
 {
-	static const char *const names[] = {"?", "HELLO", "OPEN", "CLOSE", "READ", "WRITE", "STAT"};
+	static const char *const names[] = {"?",    "HELLO", "OPEN",  "CLOSE",	 "READ",  "WRITE",
+					    "STAT", "FILL",  "RSTAT", "RELEASE", "BITMAP"};
 
 	op &= ~MP_REPLY;
 	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "unknown";
@@ -271,6 +451,8 @@ const char *mp_status_name(unsigned status)
 		"pool full",
 		"HELLO first",
 		"server I/O error",
+		"copy not filled yet (busy)",
+		"a live copy exists here",
 	};
 
 	return status <= MP_STATUS_MAX ? names[status] : "unknown status";

@@ -12,11 +12,24 @@
  *   8   8    request id                    READ        handle, epoch, offset, npages -> data
  *   16  4    status (replies)              WRITE       handle, epoch, offset, npages, data
  *   20  4    payload length                STAT        (none) -> pool figures
- *   24  8    reserved, zero
+ *   24  8    reserved, zero                FILL        index, source copy -> (none)
+ *                                          RSTAT       index -> the region's state
+ *                                          RELEASE     handle, epoch, new owner -> (none)
+ *                                          BITMAP      handle, epoch, pages -> stored bits
+ *
+ * A vRegion may have copies on several servers (replicas; or a new home while a drain
+ * moves it). A new copy is OPENed with JOIN: it takes the vNode's writes at once (its
+ * pages written so far are remembered) but answers no READ until it is filled. FILL tells
+ * it to copy the rest from a live copy on another server, server to server (BITMAP says
+ * which pages that copy holds; pages the vNode wrote to the new copy meanwhile are never
+ * overwritten by older data); RSTAT follows the fill. RELEASE frees a copy that moved:
+ * every later request for it is answered EREDIRECT with the new owner's "NAME@HOST:PORT".
+ * Every request acts only on regions of the vNode the connection's HELLO named.
  */
 #ifndef LEGO_MEM_PROTO_H
 #define LEGO_MEM_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,7 +47,11 @@
 #define MP_REPLY	 0x8000U
 #define MP_REGION_MAX	 (1ULL << 40) /* 1 TiB per vRegion */
 #define MP_OPEN_CREATE	 1U	      /* OPEN flag: create the region if it does not exist */
-#define MP_FIXED_LEN_MAX 64U	      /* longest fixed (non-data) part of any payload */
+#define MP_OPEN_JOIN	 2U	      /* OPEN flag (with CREATE): a new copy, to be filled */
+#define MP_ADDR_LEN	 64U	      /* "HOST:PORT" fields */
+#define MP_OWNER_LEN	 (MP_NAME_LEN + 1 + MP_ADDR_LEN)    /* "NAME@HOST:PORT" */
+#define MP_BITMAP_MAX	 (MP_MAX_PAGES * MP_PAGE_SIZE * 8U) /* pages per BITMAP */
+#define MP_FIXED_LEN_MAX 64U /* longest fixed (non-data) part of any payload */
 
 enum mp_op {
 	MP_HELLO = 1,
@@ -43,6 +60,10 @@ enum mp_op {
 	MP_READ = 4,
 	MP_WRITE = 5,
 	MP_STAT = 6,
+	MP_FILL = 7,
+	MP_RSTAT = 8,
+	MP_RELEASE = 9,
+	MP_BITMAP = 10,
 };
 
 enum mp_status {
@@ -59,7 +80,9 @@ enum mp_status {
 	MP_ENOSPC = 10,	  /* the pool cannot hold the region */
 	MP_ENOTCONN = 11, /* HELLO first */
 	MP_EIO = 12,	  /* the server failed */
-	MP_STATUS_MAX = 12,
+	MP_EBUSY = 13,	  /* a copy that is not filled yet (no READ), or a fill under way */
+	MP_EEXIST = 14,	  /* JOIN of a region this server already holds as a live copy */
+	MP_STATUS_MAX = 14,
 };
 
 /* Request and reply bodies (host form). Offsets are in mem_proto.c. */
@@ -122,6 +145,53 @@ struct mp_stat_reply {
 };
 #define MP_STAT_REPLY_LEN 56
 
+/* FILL: copy region `index` (a JOINing copy here) from the live copy (src_handle,
+ * src_epoch) on the server at src_addr ("HOST:PORT"); answered when the copy started. */
+struct mp_fill {
+	uint32_t index;
+	uint64_t src_handle, src_epoch;
+	char src_addr[MP_ADDR_LEN + 1];
+};
+#define MP_FILL_LEN (24 + MP_ADDR_LEN)
+
+/* RSTAT: what this server holds of region `index` of the connection's vNode. */
+struct mp_rstat {
+	uint32_t index;
+};
+#define MP_RSTAT_LEN 8
+
+enum mp_region_state {
+	MP_RS_LIVE = 1,	   /* readable: filled, or created as the first copy */
+	MP_RS_JOINING = 2, /* takes writes, waits for FILL */
+	MP_RS_FILLING = 3, /* being filled from another server */
+	MP_RS_FAILED = 4,  /* the fill failed (error says why): only CLOSE is left */
+	MP_RS_MAX = 4,
+};
+
+struct mp_rstat_reply {
+	uint32_t state; /* mp_region_state */
+	uint64_t handle, epoch, size;
+	uint64_t stored_pages;		/* pages held */
+	uint64_t fill_done, fill_total; /* pages copied by the fill, of those to copy */
+	char error[MP_ERRTEXT_MAX + 1];
+};
+#define MP_RSTAT_REPLY_LEN (56 + MP_ERRTEXT_MAX)
+
+/* RELEASE: the region moved to new_owner ("NAME@HOST:PORT"); free it here. */
+struct mp_release {
+	uint64_t handle, epoch;
+	char new_owner[MP_OWNER_LEN + 1];
+};
+#define MP_RELEASE_LEN (16 + MP_OWNER_LEN)
+
+/* BITMAP: which of npages pages from page `first` (both multiples of 64) are held; the
+ * reply is npages / 8 bytes, bit i of byte j for page first + 8 * j + i. */
+struct mp_bitmap {
+	uint64_t handle, epoch, first;
+	uint32_t npages;
+};
+#define MP_BITMAP_LEN 32
+
 /* Header: encode always succeeds; decode checks magic, version, reserved and that
  * len == the bytes that followed, returning MP_OK or the error status to answer with and
  * a message in err. */
@@ -145,6 +215,18 @@ size_t mp_io_put(void *p, const struct mp_io *m);
 enum mp_status mp_io_get(const void *p, size_t len, int write, struct mp_io *m, const char **err);
 size_t mp_stat_reply_put(void *p, const struct mp_stat_reply *m);
 enum mp_status mp_stat_reply_get(const void *p, size_t len, struct mp_stat_reply *m);
+size_t mp_fill_put(void *p, const struct mp_fill *m);
+enum mp_status mp_fill_get(const void *p, size_t len, struct mp_fill *m, const char **err);
+size_t mp_rstat_put(void *p, const struct mp_rstat *m);
+enum mp_status mp_rstat_get(const void *p, size_t len, struct mp_rstat *m, const char **err);
+size_t mp_rstat_reply_put(void *p, const struct mp_rstat_reply *m);
+enum mp_status mp_rstat_reply_get(const void *p, size_t len, struct mp_rstat_reply *m);
+size_t mp_release_put(void *p, const struct mp_release *m);
+enum mp_status mp_release_get(const void *p, size_t len, struct mp_release *m, const char **err);
+size_t mp_bitmap_put(void *p, const struct mp_bitmap *m);
+enum mp_status mp_bitmap_get(const void *p, size_t len, struct mp_bitmap *m, const char **err);
+/* Is text a "HOST:PORT" (or, with owner, "NAME@HOST:PORT") these fields may carry? */
+bool mp_addr_ok(const char *text, bool owner);
 
 const char *mp_op_name(unsigned op);
 const char *mp_status_name(unsigned status);

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -313,20 +314,200 @@ static void test_bad_requests(void **state)
 	assert_int_equal(c->reply[MP_HDR_LEN + 7], 0x11);
 }
 
+static unsigned release(struct ctx *c, struct mmon_session *s, uint64_t handle, uint64_t epoch,
+			const char *owner)
+{
+	struct mp_release m = {.handle = handle, .epoch = epoch};
+	uint8_t b[MP_RELEASE_LEN];
+
+	snprintf(m.new_owner, sizeof(m.new_owner), "%s", owner);
+	mp_release_put(b, &m);
+	return call(c, s, MP_RELEASE, b, sizeof(b));
+}
+
 static void test_redirect(void **state)
 {
 	struct ctx *c = *state;
 	struct mp_open_reply r;
+	const char *owner = "mm-new@127.0.0.1:7411";
 
 	hello(c, &c->a, 7);
+	hello(c, &c->b, 9);
 	r = open_region(c, &c->a, 0, 2ULL << 20);
-	assert_int_equal(mmon_pool_release(&c->pool, r.handle, "mm-new"), MP_OK);
+	/* Another vNode, a stale epoch, a malformed owner: refused, the region stays. */
+	assert_int_equal(release(c, &c->b, r.handle, 1, owner), MP_EACCES);
+	assert_int_equal(release(c, &c->a, r.handle, 2, owner), MP_ESTALE);
+	assert_int_equal(release(c, &c->a, r.handle, 1, "no-at-sign"), MP_EINVAL);
+	assert_int_equal(release(c, &c->a, r.handle, 1, "x@host-without-port"), MP_EINVAL);
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 1, 0), MP_OK);
+	assert_int_equal(release(c, &c->a, r.handle, 1, owner), MP_OK);
 	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 1, 0), MP_EREDIRECT);
-	assert_int_equal(c->rh.len, strlen("mm-new"));
-	assert_memory_equal(c->reply + MP_HDR_LEN, "mm-new", 6);
+	assert_int_equal(c->rh.len, strlen(owner));
+	assert_memory_equal(c->reply + MP_HDR_LEN, owner, strlen(owner));
 	/* Its capacity is free again, and the index can be created anew here. */
 	assert_int_not_equal(open_region(c, &c->a, 0, 2ULL << 20).handle, r.handle);
-	assert_int_equal(mmon_pool_release(&c->pool, r.handle, "x"), MP_ENOENT);
+	assert_int_equal(release(c, &c->a, r.handle, 1, owner), MP_EREDIRECT);
+}
+
+static unsigned open_flags(struct ctx *c, struct mmon_session *s, uint32_t index, uint64_t size,
+			   uint32_t flags, struct mp_open_reply *r)
+{
+	struct mp_open m = {.index = index, .flags = flags, .size = size};
+	uint8_t b[MP_OPEN_LEN];
+	unsigned st;
+
+	mp_open_put(b, &m);
+	st = call(c, s, MP_OPEN, b, sizeof(b));
+	if (st == MP_OK && r)
+		assert_int_equal(mp_open_reply_get(c->reply + MP_HDR_LEN, c->rh.len, r), MP_OK);
+	return st;
+}
+
+static struct mp_rstat_reply rstat(struct ctx *c, struct mmon_session *s, uint32_t index)
+{
+	struct mp_rstat m = {.index = index};
+	struct mp_rstat_reply r;
+	uint8_t b[MP_RSTAT_LEN];
+
+	mp_rstat_put(b, &m);
+	assert_int_equal(call(c, s, MP_RSTAT, b, sizeof(b)), MP_OK);
+	assert_int_equal(mp_rstat_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &r), MP_OK);
+	return r;
+}
+
+/* A joining copy: takes writes at once, refuses reads until filled, and a fill never
+ * replaces a page the vNode wrote meanwhile. */
+static void test_join_and_fill(void **state)
+{
+	struct ctx *c = *state;
+	static uint8_t src[4 * MP_PAGE_SIZE];
+	struct mp_open_reply r, live;
+	struct mp_rstat_reply rs;
+	struct mmon_region *reg;
+	enum mp_status st;
+	const char *err = NULL;
+	uint64_t installed;
+
+	hello(c, &c->a, 7);
+	assert_int_equal(open_flags(c, &c->a, 2, 2ULL << 20, MP_OPEN_JOIN, NULL), MP_EINVAL);
+	assert_int_equal(open_flags(c, &c->a, 2, 2ULL << 20, MP_OPEN_CREATE | MP_OPEN_JOIN, &r),
+			 MP_OK);
+	/* Joining again is the same copy; a live one refuses to be joined. */
+	assert_int_equal(open_flags(c, &c->a, 2, 2ULL << 20, MP_OPEN_CREATE | MP_OPEN_JOIN, &live),
+			 MP_OK);
+	assert_int_equal(live.handle, r.handle);
+	live = open_region(c, &c->a, 3, 2ULL << 20);
+	assert_int_equal(open_flags(c, &c->a, 3, 2ULL << 20, MP_OPEN_CREATE | MP_OPEN_JOIN, NULL),
+			 MP_EEXIST);
+	rs = rstat(c, &c->a, 2);
+	assert_int_equal(rs.state, MP_RS_JOINING);
+	assert_int_equal(rs.handle, r.handle);
+	/* Writes go in, reads and bitmaps wait for the fill. */
+	assert_int_equal(io(c, &c->a, MP_WRITE, r.handle, 1, MP_PAGE_SIZE, 1, 0xaa), MP_OK);
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 1, 0), MP_EBUSY);
+	{
+		struct mp_bitmap m = {.handle = r.handle, .epoch = 1, .first = 0, .npages = 512};
+		uint8_t b[MP_BITMAP_LEN];
+
+		mp_bitmap_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_BITMAP, b, sizeof(b)), MP_EBUSY);
+	}
+	/* No fill context here: FILL is refused with a reason. */
+	{
+		struct mp_fill m = {.index = 2, .src_handle = live.handle, .src_epoch = 1};
+		uint8_t b[MP_FILL_LEN];
+
+		snprintf(m.src_addr, sizeof(m.src_addr), "127.0.0.1:1");
+		mp_fill_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_FILL, b, sizeof(b)), MP_EIO);
+		snprintf(m.src_addr, sizeof(m.src_addr), "not an address");
+		mp_fill_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_FILL, b, sizeof(b)), MP_EINVAL);
+	}
+	/* The fill as mmon_fill.c drives it: page 1 keeps the vNode's 0xaa. */
+	assert_null(mmon_pool_fill_begin(&c->pool, 7, 3, &st, &err));
+	assert_int_equal(st, MP_EEXIST);
+	assert_null(mmon_pool_fill_begin(&c->pool, 9, 2, &st, &err));
+	assert_int_equal(st, MP_ENOENT);
+	reg = mmon_pool_fill_begin(&c->pool, 7, 2, &st, &err);
+	assert_non_null(reg);
+	assert_null(mmon_pool_fill_begin(&c->pool, 7, 2, &st, &err));
+	assert_int_equal(st, MP_EBUSY);
+	assert_int_equal(rstat(c, &c->a, 2).state, MP_RS_FILLING);
+	memset(src, 0x55, sizeof(src));
+	assert_int_equal(mmon_pool_fill_install(&c->pool, reg, 0, 4, src, &installed), MP_OK);
+	assert_int_equal(installed, 3);
+	assert_int_equal(mmon_pool_fill_install(&c->pool, reg, 511, 2, src, &installed), MP_ERANGE);
+	/* A write during the fill wins over a later install of the same page. */
+	assert_int_equal(io(c, &c->a, MP_WRITE, r.handle, 1, 8 * MP_PAGE_SIZE, 1, 0xbb), MP_OK);
+	assert_int_equal(mmon_pool_fill_install(&c->pool, reg, 8, 1, src, &installed), MP_OK);
+	assert_int_equal(installed, 0);
+	mmon_pool_fill_end(&c->pool, reg, NULL);
+	rs = rstat(c, &c->a, 2);
+	assert_int_equal(rs.state, MP_RS_LIVE);
+	assert_int_equal(rs.stored_pages, 5);
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 2, 0), MP_OK);
+	assert_int_equal(c->reply[MP_HDR_LEN], 0x55);
+	assert_int_equal(c->reply[MP_HDR_LEN + MP_PAGE_SIZE], 0xaa);
+	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 8 * MP_PAGE_SIZE, 1, 0), MP_OK);
+	assert_int_equal(c->reply[MP_HDR_LEN + 9], 0xbb);
+	/* The live copy's bitmap: pages 0-3 and 8. */
+	{
+		struct mp_bitmap m = {.handle = r.handle, .epoch = 1, .first = 0, .npages = 512};
+		uint8_t b[MP_BITMAP_LEN];
+
+		mp_bitmap_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_BITMAP, b, sizeof(b)), MP_OK);
+		assert_int_equal(c->rh.len, 64);
+		assert_int_equal(c->reply[MP_HDR_LEN], 0x0f);
+		assert_int_equal(c->reply[MP_HDR_LEN + 1], 0x01);
+		m.first = 512;
+		mp_bitmap_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_BITMAP, b, sizeof(b)), MP_ERANGE);
+		m.first = 1;
+		mp_bitmap_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_BITMAP, b, sizeof(b)), MP_EINVAL);
+		m = (struct mp_bitmap){
+			.handle = r.handle, .epoch = 1, .npages = MP_BITMAP_MAX + 64};
+		mp_bitmap_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_BITMAP, b, sizeof(b)), MP_E2BIG);
+	}
+	/* A failed fill: the copy answers nothing but RSTAT (with the reason) and CLOSE. */
+	assert_int_equal(open_flags(c, &c->a, 4, 2ULL << 20, MP_OPEN_CREATE | MP_OPEN_JOIN, &r),
+			 MP_OK);
+	reg = mmon_pool_fill_begin(&c->pool, 7, 4, &st, &err);
+	assert_non_null(reg);
+	mmon_pool_fill_end(&c->pool, reg, "source gone");
+	rs = rstat(c, &c->a, 4);
+	assert_int_equal(rs.state, MP_RS_FAILED);
+	assert_string_equal(rs.error, "source gone");
+	assert_int_equal(io(c, &c->a, MP_WRITE, r.handle, 1, 0, 1, 0x1), MP_EBUSY);
+	assert_int_equal(open_flags(c, &c->a, 4, 2ULL << 20, MP_OPEN_CREATE | MP_OPEN_JOIN, NULL),
+			 MP_EBUSY);
+	/* A copy closed in the middle of its fill: the fill's next install fails, and the
+	 * region is freed when the fill lets go of it. */
+	assert_int_equal(open_flags(c, &c->a, 5, 2ULL << 20, MP_OPEN_CREATE | MP_OPEN_JOIN, &r),
+			 MP_OK);
+	reg = mmon_pool_fill_begin(&c->pool, 7, 5, &st, &err);
+	assert_non_null(reg);
+	{
+		struct mp_close m = {.handle = r.handle, .epoch = 1};
+		uint8_t b[MP_CLOSE_LEN];
+
+		mp_close_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_CLOSE, b, sizeof(b)), MP_OK);
+	}
+	assert_int_equal(mmon_pool_fill_install(&c->pool, reg, 0, 1, src, &installed), MP_ENOENT);
+	mmon_pool_fill_end(&c->pool, reg, "closed");
+	{
+		struct mp_rstat m = {.index = 5};
+		uint8_t b[MP_RSTAT_LEN];
+
+		mp_rstat_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_RSTAT, b, sizeof(b)), MP_ENOENT);
+		b[4] = 1;
+		assert_int_equal(call(c, &c->a, MP_RSTAT, b, sizeof(b)), MP_EPROTO);
+	}
 }
 
 int main(void)
@@ -337,6 +518,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_write, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_redirect, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_join_and_fill, setup, teardown),
 	};
 
 	log_set_level(LOG_ERROR); /* the refusals' warnings are expected here */
