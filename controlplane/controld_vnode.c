@@ -660,19 +660,27 @@ void vn_reclaim(const struct vn_leftover *l)
 				.timeout_ms = 5000,
 				.nr_servers = l->nr_mmons};
 	struct remote_mem rm;
-	int owners[REG_MAX_REGIONS];
+	int(*owners)[RM_MAX_COPIES] = calloc(REG_MAX_REGIONS, sizeof(*owners));
 	int rc;
 
+	if (!owners) {
+		log_warn("vNode %s: out of memory to free its vRegions", l->name);
+		return;
+	}
 	for (int i = 0; i < l->nr_mmons; i++)
 		cfg.servers[i] = l->mmon_addr[i];
-	for (int r = 0; r < l->nr_regions; r++)
-		owners[r] = l->owner[r];
-	cfg.owners = owners;
+	for (int r = 0; r < l->nr_regions; r++) {
+		owners[r][0] = l->owner[r];
+		for (int k = 1; k < RM_MAX_COPIES; k++)
+			owners[r][k] = -1;
+	}
+	cfg.owners = (const int(*)[RM_MAX_COPIES])owners;
 	/* Open each vRegion as the dead run's vNode, then close it: the servers free it. */
 	rc = remote_mem_open(&rm, &cfg, l->ram, 1);
 	if (rc)
 		log_warn("vNode %s: not every vRegion could be freed: %s", l->name, rm.error);
 	remote_mem_close(&rm, true);
+	free(owners);
 	if (!rc)
 		log_info("vNode %s: freed the %d vRegion(s) its killed lego-vmm left on the memory "
 			 "servers",

@@ -17,6 +17,9 @@
 #include "log.h"
 #include "migrate.h"
 #include "pager.h"
+#include "parse.h"
+#include "remote_mem.h"
+#include "strbuf.h"
 #include "vm.h"
 
 #define CMD_MAX	       320
@@ -50,12 +53,96 @@ static int answer_stats(struct control_sock *cs, char *out, size_t len)
 		(unsigned long long)__atomic_load_n(t->console_bytes, __ATOMIC_RELAXED), js);
 }
 
+/* "IDX@HOST:PORT" of the region commands. */
+static int region_arg(const char *arg, int *idx, const char **addr)
+{
+	const char *at = strchr(arg, '@');
+	char num[16];
+	uint64_t v;
+
+	if (!at || at == arg || (size_t)(at - arg) >= sizeof(num))
+		return -1;
+	memcpy(num, arg, (size_t)(at - arg));
+	num[at - arg] = '\0';
+	if (parse_uint(num, 0, INT32_MAX, &v) || !mp_addr_ok(at + 1, false))
+		return -1;
+	*idx = (int)v;
+	*addr = at + 1;
+	return 0;
+}
+
+/* regions, region-add, region-live, region-drop: the vRegions' copies (remote_mem.h). */
+static void answer_regions(struct control_sock *cs, int fd, const char *cmd)
+{
+	struct remote_mem *rm = cs->t.rm;
+	struct strbuf b;
+	char err[400] = "";
+	const char *addr;
+	int idx, rc = 0;
+
+	sb_init(&b, 1 << 20);
+	if (!rm) {
+		snprintf(err, sizeof(err), "this vNode's RAM is not on memory servers");
+	} else if (!strcmp(cmd, "regions")) {
+		remote_mem_describe(rm, &b);
+	} else if (!strncmp(cmd, "server-lost ", 12)) {
+		if (!mp_addr_ok(cmd + 12, false)) {
+			snprintf(err, sizeof(err), "server-lost takes HOST:PORT");
+		} else {
+			int orphans = remote_mem_server_lost(rm, cmd + 12);
+
+			log_info("control: %.80s: %d vRegion(s) left without a copy", cmd, orphans);
+			sb_printf(&b, "{\"server\": \"%s\", \"orphaned_regions\": %d}", cmd + 12,
+				  orphans);
+			if (orphans && cs->t.pg)
+				pager_fail(cs->t.pg);
+		}
+	} else if (region_arg(strchr(cmd, ' ') + 1, &idx, &addr)) {
+		snprintf(err, sizeof(err), "%.12s takes INDEX@HOST:PORT", cmd);
+	} else if (migrate_busy(cs->t.mig)) {
+		snprintf(err, sizeof(err), "a migration is under way");
+	} else {
+		if (!strncmp(cmd, "region-add ", 11))
+			rc = remote_mem_add_copy(rm, idx, addr, err, sizeof(err));
+		else if (!strncmp(cmd, "region-live ", 12))
+			rc = remote_mem_copy_live(rm, idx, addr, err, sizeof(err));
+		else
+			rc = remote_mem_drop_copy(rm, idx, addr, err, sizeof(err));
+		if (!rc)
+			sb_printf(&b, "{\"region\": %d, \"server\": \"%s\", \"done\": \"%.*s\"}",
+				  idx, addr, (int)strcspn(cmd + 7, " "), cmd + 7);
+		log_info("control: %.80s%s%s", cmd, rc ? " refused: " : "", rc ? err : "");
+	}
+	if (err[0]) {
+		b.len = 0;
+		b.failed = false;
+		sb_printf(&b, "{\"error\": ");
+		sb_json_str(&b, err);
+		sb_printf(&b, "}");
+	}
+	if (b.failed) {
+		b.len = 0;
+		b.failed = false;
+		sb_printf(&b, "{\"error\": \"reply too long\"}");
+	}
+	sb_printf(&b, "\n");
+	if (write(fd, b.p, b.len) != (ssize_t)b.len)
+		log_debug("control: client went away before the answer");
+	sb_free(&b);
+}
+
 static void answer(struct control_sock *cs, int fd, const char *cmd)
 {
 	char out[2048];
 	const char *err;
 	int n;
 
+	if (!strcmp(cmd, "regions") || !strncmp(cmd, "server-lost ", 12) ||
+	    !strncmp(cmd, "region-add ", 11) || !strncmp(cmd, "region-live ", 12) ||
+	    !strncmp(cmd, "region-drop ", 12)) {
+		answer_regions(cs, fd, cmd);
+		return;
+	}
 	if (!strcmp(cmd, "stats")) {
 		n = answer_stats(cs, out, sizeof(out));
 	} else if (!strcmp(cmd, "flush")) {
@@ -116,11 +203,14 @@ static void answer(struct control_sock *cs, int fd, const char *cmd)
 		n = snprintf(out, sizeof(out),
 			     "{\"commands\": [\"stats\", \"flush\", \"pause\", \"resume\", "
 			     "\"migrate HOST:PORT\", \"migration\", \"migrate-cancel\", "
-			     "\"migrate-resolve commit|abort\", \"help\"]}\n");
+			     "\"migrate-resolve commit|abort\", \"regions\", "
+			     "\"region-add INDEX@HOST:PORT\", \"region-live INDEX@HOST:PORT\", "
+			     "\"region-drop INDEX@HOST:PORT\", \"server-lost HOST:PORT\", "
+			     "\"help\"]}\n");
 	} else {
 		n = snprintf(out, sizeof(out),
 			     "{\"error\": \"unknown command; try stats, flush, pause, resume, "
-			     "migrate, migration or help\"}\n");
+			     "migrate, migration, regions or help\"}\n");
 	}
 	if (n < 0 || (size_t)n >= sizeof(out))
 		n = snprintf(out, sizeof(out), "{\"error\": \"reply too long\"}\n");

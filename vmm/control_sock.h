@@ -15,8 +15,17 @@
  *   migrate-cancel         give up before the destination is told to run
  *   migrate-resolve commit|abort  after the connection broke once the destination was told
  *                          to run: the control plane says whether it runs
+ *   regions                the vRegions' copies (remote_mem_describe)
+ *   region-add IDX@HOST:PORT   a new copy of vRegion IDX joins on that server: from the
+ *                          answer on, every write-back goes there too (it is filled by
+ *                          its server, then made live)
+ *   region-live IDX@HOST:PORT  that copy is filled: it counts, and serves reads
+ *   region-drop IDX@HOST:PORT  forget that copy (never the last live one)
+ *   server-lost HOST:PORT  the server is gone: its copies are dropped at once; a vRegion
+ *                          left without a live copy stops the vNode (exit 125, the
+ *                          error naming the server)
  *   help    the commands
- * pause and resume are refused while a migration is under way.
+ * pause, resume and the region changes are refused while a migration is under way.
  */
 #ifndef LEGO_CONTROL_SOCK_H
 #define LEGO_CONTROL_SOCK_H
@@ -25,6 +34,7 @@
 
 struct migration;
 struct pager;
+struct remote_mem;
 struct vm;
 struct control_sock;
 
@@ -35,6 +45,7 @@ struct control_target {
 	uint64_t mem_bytes;
 	struct vm *vm;
 	struct pager *pg;	       /* NULL without remote memory */
+	struct remote_mem *rm;	       /* likewise */
 	const uint64_t *console_bytes; /* the console's byte count, read atomically */
 	struct migration *mig;
 };

@@ -65,7 +65,8 @@ struct options {
 	int pager_threads;
 	bool no_prefetch, keep_regions, attach_regions;
 	const char *region_owners; /* --region-owners as given; rm.owners once parsed */
-	int *owners;
+	int (*owners)[RM_MAX_COPIES];
+	int replicas;
 	const char *control;
 	const char *incoming; /* --incoming HOST:PORT */
 	char client_name[MP_NAME_LEN + 1];
@@ -100,10 +101,14 @@ static void usage(FILE *f)
 		"      --mmon HOST:PORT   a memory server; repeat to spread vRegions (max %d)\n"
 		"      --region-size SIZE vRegion size (multiple of 2 MiB; default 1G)\n"
 		"      --region-owners LIST\n"
-		"                         the memory server of each vRegion: comma-separated\n"
+		"                         the memory servers of each vRegion: comma-separated\n"
 		"                         indexes into the --mmon list (0 = the first), one per\n"
-		"                         vRegion, e.g. 1,0,1 (default: vRegion i on server\n"
-		"                         i mod the number of servers)\n"
+		"                         vRegion, its replicas' after '+', e.g. 1,0+1,1+0\n"
+		"                         (default: vRegion i on server i mod the number of\n"
+		"                         servers, its replicas on the next ones)\n"
+		"      --replicas N       copies of every vRegion, on as many servers (1..%d;\n"
+		"                         default 1); a write-back is done when every copy has\n"
+		"                         it, and a lost server's copies fail over to the others\n"
 		"      --cache SIZE       ExCache: most guest RAM resident here (default: all of "
 		"it;\n"
 		"                         at least 1M)\n"
@@ -149,9 +154,9 @@ static void usage(FILE *f)
 		"when the vNode migrated away; %d when an --incoming vNode never ran here.\n",
 		(unsigned long long)(LEGO_MEM_MIN >> 20), (unsigned long long)(LEGO_MEM_MAX >> 30),
 		LEGO_MAX_VCPUS, MAX_DISKS, BLK_SMON_MAX_CHANNELS, DEFAULT_SMON_CHANNELS,
-		DEFAULT_SMON_TIMEOUT, RM_MAX_SERVERS, PAGER_MAX_THREADS, DEFAULT_PAGER_THREADS,
-		DEFAULT_TIMEOUT_MS, LEGO_PORT_DEBUG_EXIT, VMM_EXIT_USAGE, VMM_EXIT_FAILURE,
-		VMM_EXIT_MIGRATED, VMM_EXIT_INCOMING_ABORTED);
+		DEFAULT_SMON_TIMEOUT, RM_MAX_SERVERS, RM_MAX_COPIES, PAGER_MAX_THREADS,
+		DEFAULT_PAGER_THREADS, DEFAULT_TIMEOUT_MS, LEGO_PORT_DEBUG_EXIT, VMM_EXIT_USAGE,
+		VMM_EXIT_FAILURE, VMM_EXIT_MIGRATED, VMM_EXIT_INCOMING_ABORTED);
 }
 
 __attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
@@ -188,8 +193,9 @@ static int parse_smon_disk(char *path, struct disk_opt *d)
 	return 0;
 }
 
-/* --region-owners: one server index per vRegion, checked against --mem, --region-size and
- * the --mmon count (so only after every option is read). Returns -1, or an exit status. */
+/* --region-owners: the servers of each vRegion's copies ("0+1,1+2": primary first),
+ * checked against --mem, --region-size and the --mmon count (so only after every option
+ * is read). Returns -1, or an exit status. */
 static int parse_region_owners(struct options *o)
 {
 	const char *text = o->region_owners, *p = text;
@@ -197,30 +203,61 @@ static int parse_region_owners(struct options *o)
 
 	if (!o->rm.nr_servers)
 		return bad_usage("--region-owners needs --mmon");
+	if (o->replicas)
+		return bad_usage("--replicas and --region-owners exclude each other: the owners "
+				 "name every copy");
 	o->owners = calloc(regions, sizeof(*o->owners));
 	if (!o->owners)
 		return bad_usage("out of memory");
 	for (;;) {
 		size_t len = strcspn(p, ",");
-		char item[24];
+		char item[64], *q = item;
+		int k = 0;
 
 		if (!len || len >= sizeof(item))
 			return bad_usage(
 				"--region-owners '%s' must be comma-separated memory-server "
-				"indexes, e.g. 0,1,1",
+				"indexes, each with its copies' servers after '+', e.g. 0,1+0,1",
 				text);
 		memcpy(item, p, len);
 		item[len] = '\0';
-		if (parse_uint(item, 0, UINT32_MAX, &v))
-			return bad_usage("--region-owners '%s': '%s' is not a memory-server index",
-					 text, item);
-		if (v >= (uint64_t)o->rm.nr_servers)
-			return bad_usage("--region-owners '%s': server index %llu is out of range: "
-					 "%d --mmon server(s) are indexed 0..%d",
-					 text, (unsigned long long)v, o->rm.nr_servers,
-					 o->rm.nr_servers - 1);
+		for (;;) {
+			char *plus = strchr(q, '+');
+
+			if (plus)
+				*plus = '\0';
+			if (parse_uint(q, 0, UINT32_MAX, &v))
+				return bad_usage(
+					"--region-owners '%s': '%s' is not a memory-server "
+					"index",
+					text, q);
+			if (v >= (uint64_t)o->rm.nr_servers)
+				return bad_usage(
+					"--region-owners '%s': server index %llu is out of "
+					"range: %d --mmon server(s) are indexed 0..%d",
+					text, (unsigned long long)v, o->rm.nr_servers,
+					o->rm.nr_servers - 1);
+			if (k == RM_MAX_COPIES)
+				return bad_usage("--region-owners '%s': more than %d copies of a "
+						 "vRegion",
+						 text, RM_MAX_COPIES);
+			if (n < regions) {
+				for (int j = 0; j < k; j++)
+					if (o->owners[n][j] == (int)v)
+						return bad_usage("--region-owners '%s': two copies "
+								 "of vRegion %llu on server %llu",
+								 text, (unsigned long long)n,
+								 (unsigned long long)v);
+				o->owners[n][k] = (int)v;
+			}
+			k++;
+			if (!plus)
+				break;
+			q = plus + 1;
+		}
 		if (n < regions)
-			o->owners[n] = (int)v;
+			for (int j = k; j < RM_MAX_COPIES; j++)
+				o->owners[n][j] = -1;
 		n++;
 		if (!p[len])
 			break;
@@ -232,7 +269,7 @@ static int parse_region_owners(struct options *o)
 			"vRegions of %llu MiB makes %llu",
 			text, (unsigned long long)n, (unsigned long long)(o->mem >> 20),
 			(unsigned long long)(o->rm.region_size >> 20), (unsigned long long)regions);
-	o->rm.owners = o->owners;
+	o->rm.owners = (const int(*)[RM_MAX_COPIES])o->owners;
 	return -1;
 }
 
@@ -254,6 +291,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"mmon", required_argument, NULL, 'M'},
 		{"region-size", required_argument, NULL, 'R'},
 		{"region-owners", required_argument, NULL, 'G'},
+		{"replicas", required_argument, NULL, 'Y'},
 		{"cache", required_argument, NULL, 'X'},
 		{"pager-threads", required_argument, NULL, 'T'},
 		{"no-prefetch", no_argument, NULL, 'N'},
@@ -380,6 +418,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'G':
 			o->region_owners = optarg;
 			break;
+		case 'Y':
+			if (parse_uint(optarg, 1, RM_MAX_COPIES, &v))
+				return bad_usage("--replicas '%s' must be a number from 1 to %d",
+						 optarg, RM_MAX_COPIES);
+			o->replicas = (int)v;
+			break;
 		case 'X':
 			if (parse_size(optarg, &v) || v < MIN_CACHE)
 				return bad_usage("--cache '%s' is not a size of at least 1M",
@@ -454,6 +498,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 	if (!o->rm.nr_servers && (o->cache || o->keep_regions || o->rm.vnode || o->attach_regions))
 		return bad_usage("--cache, --keep-regions, --attach-regions and --vnode-id need "
 				 "--mmon");
+	if (o->replicas && !o->rm.nr_servers)
+		return bad_usage("--replicas needs --mmon");
+	if (o->replicas > o->rm.nr_servers)
+		return bad_usage("--replicas %d needs as many --mmon servers (%d given)",
+				 o->replicas, o->rm.nr_servers);
+	o->rm.replicas = o->replicas;
 	if (o->region_owners && (c = parse_region_owners(o)) >= 0)
 		return c;
 	if (!o->cache || o->cache > o->mem)
@@ -702,6 +752,7 @@ static int run_vnode(const struct options *o)
 					    .mem_bytes = o->mem,
 					    .vm = &vm,
 					    .pg = pg,
+					    .rm = remote ? &rm : NULL,
 					    .console_bytes = &dev.serial.bytes_out,
 					    .mig = &mig};
 

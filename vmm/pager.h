@@ -51,6 +51,8 @@ void pager_stop(struct pager *pg);
  * to move or that wants its memory safe on the servers. Returns pages written or -1. */
 int64_t pager_flush(struct pager *pg);
 void pager_get_stats(struct pager *pg, struct pager_stats *st);
+/* Memory is lost (rm->error says which): stop the vNode as a failed fault would. */
+void pager_fail(struct pager *pg);
 /* Dirty pages now (what pager_get_stats says, without the rest). */
 uint64_t pager_dirty_pages(struct pager *pg);
 

@@ -327,7 +327,7 @@ static int run_tcp(uint64_t rounds)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: pager_bench MODE [--ws SIZE] [--touches N] [--mmon HOST:PORT]... "
-		   "[--threads N] [--no-rma] [--cpu N] [--server-cpu N]\n"
+		   "[--threads N] [--replicas N] [--no-rma] [--cpu N] [--server-cpu N]\n"
 		   "MODE: local | uffd-local-seq | uffd-local-rand | remote | tcp-rtt\n"
 		   "Prints one 'name value' line per figure; exit 1 on any verification "
 		   "error.\n");
@@ -383,6 +383,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--threads") &&
 			   !parse_uint(v, 1, PAGER_MAX_THREADS, &x)) {
 			threads = (int)x;
+		} else if (!strcmp(argv[i], "--replicas") && !parse_uint(v, 1, RM_MAX_COPIES, &x)) {
+			cfg.replicas = (int)x;
 		} else if (!strcmp(argv[i], "--mmon") && cfg.nr_servers < RM_MAX_SERVERS) {
 			cfg.servers[cfg.nr_servers++] = v;
 		} else {
