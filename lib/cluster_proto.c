@@ -356,7 +356,7 @@ enum cp_status cp_query_get(const void *p, size_t len, struct cp_query *m, const
 		return CP_EPROTO;
 	m->what = get_le32(b);
 	m->flags = get_le32(b + 4);
-	if (m->what < CP_Q_COMPONENTS || m->what > CP_Q_VNODE)
+	if (m->what < CP_Q_COMPONENTS || m->what > CP_Q_POOL)
 		return bad(err, "unknown query");
 	if (m->flags & ~CP_QUERY_JSON)
 		return bad(err, "unknown query flags");
@@ -477,6 +477,160 @@ const char *cp_mig_phase_name(uint32_t phase)
 					    "stopping", "sending",  "committing", "uncertain"};
 
 	return phase <= CP_MIG_PHASE_MAX ? names[phase] : "unknown";
+}
+
+void cp_pool_job_put(void *p, const struct cp_pool_job *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->what);
+	put_le32(b + 4, 0);
+	wire_name_put(b + 8, CP_NAME_LEN, m->server);
+}
+
+/* DRAIN and UNDRAIN name a server; REBALANCE none. */
+static enum cp_status pool_server_ok(uint32_t what, const char *server, const char **err)
+{
+	if (what == CP_POOL_REBALANCE && server[0])
+		return bad(err, "a rebalance names no memory server");
+	if (what != CP_POOL_REBALANCE && !cp_name_ok(server))
+		return bad(err, "a drain or undrain names a memory server: 1-64 of [A-Za-z0-9._-]");
+	return CP_OK;
+}
+
+enum cp_status cp_pool_job_get(const void *p, size_t len, struct cp_pool_job *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	if (want_len(len, CP_POOL_JOB_LEN, err))
+		return CP_EPROTO;
+	m->what = get_le32(b);
+	if (m->what < CP_POOL_DRAIN || m->what > CP_POOL_WHAT_MAX)
+		return bad(err, "unknown pool job");
+	if (get_le32(b + 4))
+		return bad(err, "reserved field of POOL_JOB is not zero");
+	if (wire_name_get(b + 8, CP_NAME_LEN, m->server))
+		return bad(err, "POOL_JOB's server name is not printable ASCII");
+	return pool_server_ok(m->what, m->server, err);
+}
+
+void cp_pool_report_put(void *p, const struct cp_pool_report *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->what);
+	put_le32(b + 4, m->copies);
+	put_le64(b + 8, m->bytes);
+	put_le64(b + 16, m->elapsed_us);
+	put_le64(b + 24, m->server_used);
+	put_le32(b + 32, m->spread_before_ppm);
+	put_le32(b + 36, m->spread_after_ppm);
+	wire_name_put(b + 40, CP_NAME_LEN, m->server);
+}
+
+enum cp_status cp_pool_report_get(const void *p, size_t len, struct cp_pool_report *m,
+				  const char **err)
+{
+	const uint8_t *b = p;
+	enum cp_status st;
+
+	if (want_len(len, CP_POOL_REPORT_LEN, err))
+		return CP_EPROTO;
+	m->what = get_le32(b);
+	m->copies = get_le32(b + 4);
+	m->bytes = get_le64(b + 8);
+	m->elapsed_us = get_le64(b + 16);
+	m->server_used = get_le64(b + 24);
+	m->spread_before_ppm = get_le32(b + 32);
+	m->spread_after_ppm = get_le32(b + 36);
+	if (m->what < CP_POOL_DRAIN || m->what > CP_POOL_WHAT_MAX)
+		return bad(err, "pool report of an unknown job");
+	if (wire_name_get(b + 40, CP_NAME_LEN, m->server))
+		return bad(err, "pool report with a server name that is not printable ASCII");
+	st = pool_server_ok(m->what, m->server, err);
+	if (st)
+		return st;
+	if (m->spread_before_ppm > CP_PPM || m->spread_after_ppm > CP_PPM)
+		return bad(err, "pool report with a spread above 100%");
+	if (m->what != CP_POOL_REBALANCE && (m->spread_before_ppm || m->spread_after_ppm))
+		return bad(err, "only a rebalance reports a spread");
+	if (m->what != CP_POOL_DRAIN && m->server_used)
+		return bad(err, "only a drain reports the server's use");
+	if (m->what == CP_POOL_UNDRAIN && (m->copies || m->bytes || m->elapsed_us))
+		return bad(err, "an undrain moves nothing");
+	if (!m->copies != !m->bytes)
+		return bad(err, "pool report with copies but no bytes, or bytes but no copies");
+	return CP_OK;
+}
+
+enum cp_status cp_pool_status_get(size_t len, const char **err)
+{
+	return want_len(len, 0, err);
+}
+
+void cp_pool_progress_put(void *p, const struct cp_pool_progress *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->what);
+	put_le32(b + 4, m->region);
+	put_le64(b + 8, m->elapsed_ms);
+	put_le32(b + 16, m->copies_total);
+	put_le32(b + 20, m->copies_done);
+	put_le64(b + 24, m->bytes_total);
+	put_le64(b + 32, m->bytes_done);
+	put_le32(b + 40, m->missing);
+	put_le32(b + 44, m->blocked);
+	wire_name_put(b + 48, CP_NAME_LEN, m->server);
+	wire_name_put(b + 48 + CP_NAME_LEN, CP_NAME_LEN, m->vnode);
+	wire_name_put(b + 48 + 2 * CP_NAME_LEN, CP_NAME_LEN, m->to);
+}
+
+enum cp_status cp_pool_progress_get(const void *p, size_t len, struct cp_pool_progress *m,
+				    const char **err)
+{
+	const uint8_t *b = p;
+
+	if (want_len(len, CP_POOL_PROGRESS_LEN, err))
+		return CP_EPROTO;
+	m->what = get_le32(b);
+	m->region = get_le32(b + 4);
+	m->elapsed_ms = get_le64(b + 8);
+	m->copies_total = get_le32(b + 16);
+	m->copies_done = get_le32(b + 20);
+	m->bytes_total = get_le64(b + 24);
+	m->bytes_done = get_le64(b + 32);
+	m->missing = get_le32(b + 40);
+	m->blocked = get_le32(b + 44);
+	if (m->what > CP_POOL_REBALANCE)
+		return bad(err, "pool progress of an unknown job");
+	if (wire_name_get(b + 48, CP_NAME_LEN, m->server) ||
+	    wire_name_get(b + 48 + CP_NAME_LEN, CP_NAME_LEN, m->vnode) ||
+	    wire_name_get(b + 48 + 2 * CP_NAME_LEN, CP_NAME_LEN, m->to))
+		return bad(err, "pool progress with a name that is not printable ASCII");
+	if (m->blocked > m->missing)
+		return bad(err, "pool progress with more blocked copies than missing ones");
+	if (m->what == CP_POOL_NONE) {
+		if (m->region || m->elapsed_ms || m->copies_total || m->copies_done ||
+		    m->bytes_total || m->bytes_done || m->server[0] || m->vnode[0] || m->to[0])
+			return bad(err, "no pool job, yet its figures or names");
+		return CP_OK;
+	}
+	if ((m->what == CP_POOL_DRAIN) != (m->server[0] != '\0'))
+		return bad(err, "pool progress: a drain names its server, a rebalance none");
+	if (m->copies_done > m->copies_total || m->bytes_done > m->bytes_total)
+		return bad(err, "pool progress with more done than there is to do");
+	if (!m->vnode[0] != !m->to[0] || (!m->vnode[0] && m->region))
+		return bad(err,
+			   "pool progress: a step names its vNode, vRegion and target together");
+	return CP_OK;
+}
+
+const char *cp_pool_what_name(uint32_t what)
+{
+	static const char *const names[] = {"none", "drain", "rebalance", "undrain"};
+
+	return what <= CP_POOL_WHAT_MAX ? names[what] : "unknown";
 }
 
 bool cp_name_ok(const char *s)

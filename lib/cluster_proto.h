@@ -5,9 +5,10 @@
  *     forgets a component whose connection drops or who is silent for timeout_ms;
  *   - lego-controld calls a lego-pmon (at the address it registered) to start, stop,
  *     control and read the console of lego-vmm processes: one request -> reply per call;
- *   - legoctl asks lego-controld for cluster views (QUERY) and to migrate a vNode to another
+ *   - legoctl asks lego-controld for cluster views (QUERY), to migrate a vNode to another
  *     processor host (MIGRATE, answered when it is over; MIG_STATUS meanwhile, on another
- *     connection, for its progress).
+ *     connection, for its progress), and to drain a memory server or rebalance the memory
+ *     pool (POOL_JOB, answered when it is over; POOL_STATUS meanwhile).
  *
  * Messages use the 32-byte header of wire.h with magic "LEGC". A reply carries the
  * request's op with CP_REPLY set, its id and a status; an error reply's payload is a
@@ -29,6 +30,8 @@
  *   QUERY       what(4), flags(4), name[64]              text (a table, or JSON)
  *   MIGRATE     vnode[64], host[64]                      cp_mig_report (152)
  *   MIG_STATUS  vnode[64]                                cp_mig_progress (168)
+ *   POOL_JOB    what(4), 0(4), server[64]                cp_pool_report (104)
+ *   POOL_STATUS -                                        cp_pool_progress (240)
  */
 #ifndef LEGO_CLUSTER_PROTO_H
 #define LEGO_CLUSTER_PROTO_H
@@ -69,6 +72,9 @@
 #define CP_MIG_REPORT_LEN	152
 #define CP_MIG_STATUS_LEN	64
 #define CP_MIG_PROGRESS_LEN	168
+#define CP_POOL_JOB_LEN		72
+#define CP_POOL_REPORT_LEN	104
+#define CP_POOL_PROGRESS_LEN	240
 
 enum cp_op {
 	CP_REGISTER = 1,
@@ -81,6 +87,8 @@ enum cp_op {
 	CP_QUERY = 8,
 	CP_MIGRATE = 9,
 	CP_MIG_STATUS = 10,
+	CP_POOL_JOB = 11,
+	CP_POOL_STATUS = 12,
 };
 
 enum cp_status {
@@ -185,6 +193,7 @@ enum cp_query_what {
 	CP_Q_COMPONENTS = 1, /* every component with capacity and use */
 	CP_Q_VNODES = 2,     /* every vNode: state, host, memory, ExCache */
 	CP_Q_VNODE = 3,	     /* one vNode (name): vRegion map, ExCache and fault statistics */
+	CP_Q_POOL = 4,	     /* the memory pool: each server's use, draining, jobs under way */
 };
 #define CP_QUERY_JSON 1U
 
@@ -229,6 +238,53 @@ struct cp_mig_progress {
 	uint64_t elapsed_ms;
 	uint64_t bytes_total, bytes_processed, bytes_remaining;
 	char from[CP_NAME_LEN + 1], to[CP_NAME_LEN + 1];
+};
+
+/* The memory pool's jobs (legoctl -> lego-controld), one at a time: move every vRegion copy
+ * off a memory server (DRAIN; it then stays draining: nothing new is placed there), even out
+ * the servers' use (REBALANCE), or let a drained server take vRegions again (UNDRAIN). The
+ * reply comes when the job is over: its report, or an error saying why it was refused or
+ * where it stopped. */
+enum cp_pool_what {
+	CP_POOL_NONE = 0, /* progress: no job runs */
+	CP_POOL_DRAIN = 1,
+	CP_POOL_REBALANCE = 2,
+	CP_POOL_UNDRAIN = 3,
+	CP_POOL_WHAT_MAX = 3,
+};
+
+struct cp_pool_job {
+	uint32_t what;
+	char server[CP_NAME_LEN + 1]; /* DRAIN, UNDRAIN: the memory server; REBALANCE: "" */
+};
+
+#define CP_PPM 1000000U /* parts per million: a fraction of a server's capacity */
+
+struct cp_pool_report {
+	uint32_t what;
+	uint32_t copies;	      /* vRegion copies moved */
+	uint64_t bytes;		      /* their size */
+	uint64_t elapsed_us;	      /* from the request to the last copy's switch */
+	uint64_t server_used;	      /* DRAIN: what the server reports in use afterwards */
+	uint32_t spread_before_ppm;   /* REBALANCE: fullest minus emptiest server's use, */
+	uint32_t spread_after_ppm;    /* as fractions of their capacity */
+	char server[CP_NAME_LEN + 1]; /* DRAIN, UNDRAIN: the server */
+};
+
+/* POOL_STATUS's answer: the job under way (what NONE: none; then its figures are zero and
+ * its names empty), its current step (vnode "" between steps), and the re-replication of
+ * vRegions that lost a copy, which runs by itself in the background. */
+struct cp_pool_progress {
+	uint32_t what;
+	uint32_t region; /* the current step's vRegion index */
+	uint64_t elapsed_ms;
+	uint32_t copies_total, copies_done; /* copies to move, moved */
+	uint64_t bytes_total, bytes_done;   /* their bytes; done counts the step's fill */
+	uint32_t missing;		    /* copies vRegions lack for their replication factor */
+	uint32_t blocked;		    /* of those, copies no server has room for */
+	char server[CP_NAME_LEN + 1];	    /* DRAIN: the server drained */
+	char vnode[CP_NAME_LEN + 1];	    /* the current step's vNode */
+	char to[CP_NAME_LEN + 1];	    /* and the memory server its copy goes to */
 };
 
 /* Header decode as wire_hdr_get with this protocol's magic, version and limit. */
@@ -281,6 +337,18 @@ void cp_mig_progress_put(void *p, const struct cp_mig_progress *m);
 enum cp_status cp_mig_progress_get(const void *p, size_t len, struct cp_mig_progress *m,
 				   const char **err);
 const char *cp_mig_phase_name(uint32_t phase);
+void cp_pool_job_put(void *p, const struct cp_pool_job *m);
+enum cp_status cp_pool_job_get(const void *p, size_t len, struct cp_pool_job *m, const char **err);
+void cp_pool_report_put(void *p, const struct cp_pool_report *m);
+enum cp_status cp_pool_report_get(const void *p, size_t len, struct cp_pool_report *m,
+				  const char **err);
+/* POOL_STATUS's request carries nothing. */
+enum cp_status cp_pool_status_get(size_t len, const char **err);
+void cp_pool_progress_put(void *p, const struct cp_pool_progress *m);
+enum cp_status cp_pool_progress_get(const void *p, size_t len, struct cp_pool_progress *m,
+				    const char **err);
+/* "drain", "rebalance", "undrain" ("none" for CP_POOL_NONE). */
+const char *cp_pool_what_name(uint32_t what);
 
 /* A component (processor host, memory or storage server) name as operators type it:
  * 1..CP_NAME_LEN of [A-Za-z0-9._-]. */

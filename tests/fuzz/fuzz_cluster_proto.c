@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = malloc(size - 1 ? size - 1 : 1);
 	memcpy(p, data + 1, size - 1);
 	size--;
-	switch (data[0] % 12) {
+	switch (data[0] % 13) {
 	case 0:
 		cp_hdr_get(p, size, &h, &err);
 		break;
@@ -123,6 +123,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cp_mig_progress_get(p, size, &m, &err) == CP_OK) {
 			cp_mig_progress_put(out, &m);
 			if (memcmp(out, p, CP_MIG_PROGRESS_LEN))
+				abort();
+		}
+		break;
+	}
+	case 11: {
+		struct cp_pool_job j;
+		struct cp_pool_report r;
+		struct cp_pool_progress m;
+
+		cp_pool_status_get(size, &err);
+		if (cp_pool_job_get(p, size, &j, &err) == CP_OK) {
+			cp_pool_job_put(out, &j);
+			if (memcmp(out, p, CP_POOL_JOB_LEN))
+				abort();
+		}
+		if (cp_pool_report_get(p, size, &r, &err) == CP_OK) {
+			cp_pool_report_put(out, &r);
+			if (memcmp(out, p, CP_POOL_REPORT_LEN))
+				abort();
+		}
+		if (cp_pool_progress_get(p, size, &m, &err) == CP_OK) {
+			cp_pool_progress_put(out, &m);
+			if (memcmp(out, p, CP_POOL_PROGRESS_LEN))
 				abort();
 		}
 		break;

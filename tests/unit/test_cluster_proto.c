@@ -290,13 +290,232 @@ static void test_migrate_msgs(void **state)
 	assert_string_equal(cp_mig_phase_name(99), "unknown");
 }
 
+static void test_pool_job(void **state)
+{
+	uint8_t b[CP_POOL_JOB_LEN + 1];
+	struct cp_pool_job j = {.what = CP_POOL_DRAIN, .server = "mem-b"}, o;
+	const char *err;
+
+	(void)state;
+	cp_pool_job_put(b, &j);
+	assert_int_equal(cp_pool_job_get(b, CP_POOL_JOB_LEN, &o, &err), CP_OK);
+	assert_int_equal(o.what, CP_POOL_DRAIN);
+	assert_string_equal(o.server, "mem-b");
+	assert_int_equal(cp_pool_job_get(b, CP_POOL_JOB_LEN + 1, &o, &err), CP_EPROTO);
+	assert_int_equal(cp_pool_job_get(b, CP_POOL_JOB_LEN - 1, &o, &err), CP_EPROTO);
+	b[4] = 1; /* reserved */
+	assert_int_equal(cp_pool_job_get(b, CP_POOL_JOB_LEN, &o, &err), CP_EINVAL);
+	assert_string_equal(err, "reserved field of POOL_JOB is not zero");
+	/* A drain or undrain needs a server name as operators type them. */
+	j.server[0] = '\0';
+	cp_pool_job_put(b, &j);
+	assert_int_equal(cp_pool_job_get(b, CP_POOL_JOB_LEN, &o, &err), CP_EINVAL);
+	snprintf(j.server, sizeof(j.server), "mem b");
+	cp_pool_job_put(b, &j);
+	assert_int_equal(cp_pool_job_get(b, CP_POOL_JOB_LEN, &o, &err), CP_EINVAL);
+	j.what = CP_POOL_UNDRAIN;
+	snprintf(j.server, sizeof(j.server), "mem-b");
+	cp_pool_job_put(b, &j);
+	assert_int_equal(cp_pool_job_get(b, CP_POOL_JOB_LEN, &o, &err), CP_OK);
+	/* A rebalance names none. */
+	j.what = CP_POOL_REBALANCE;
+	cp_pool_job_put(b, &j);
+	assert_int_equal(cp_pool_job_get(b, CP_POOL_JOB_LEN, &o, &err), CP_EINVAL);
+	j.server[0] = '\0';
+	cp_pool_job_put(b, &j);
+	assert_int_equal(cp_pool_job_get(b, CP_POOL_JOB_LEN, &o, &err), CP_OK);
+	snprintf(j.server, sizeof(j.server), "mem-b");
+	for (uint32_t w = CP_POOL_NONE; w < 8; w++) {
+		j.what = w;
+		cp_pool_job_put(b, &j);
+		assert_int_equal(cp_pool_job_get(b, CP_POOL_JOB_LEN, &o, &err),
+				 w == CP_POOL_DRAIN || w == CP_POOL_UNDRAIN ? CP_OK : CP_EINVAL);
+	}
+	cp_pool_job_put(b, &(struct cp_pool_job){.what = CP_POOL_DRAIN, .server = "m"});
+	b[8 + 3] = 'x'; /* bytes after the name's NUL */
+	assert_int_equal(cp_pool_job_get(b, CP_POOL_JOB_LEN, &o, &err), CP_EINVAL);
+	assert_int_equal(cp_pool_status_get(0, &err), CP_OK);
+	assert_int_equal(cp_pool_status_get(1, &err), CP_EPROTO);
+	assert_string_equal(cp_pool_what_name(CP_POOL_REBALANCE), "rebalance");
+	assert_string_equal(cp_pool_what_name(9), "unknown");
+}
+
+static void test_pool_report(void **state)
+{
+	uint8_t b[CP_POOL_REPORT_LEN];
+	struct cp_pool_report r = {.what = CP_POOL_DRAIN,
+				   .copies = 3,
+				   .bytes = 3 << 21,
+				   .elapsed_us = 5000,
+				   .server = "mem-b"},
+			      o;
+	const char *err;
+
+	(void)state;
+	cp_pool_report_put(b, &r);
+	assert_int_equal(cp_pool_report_get(b, CP_POOL_REPORT_LEN, &o, &err), CP_OK);
+	assert_int_equal(o.copies, 3);
+	assert_int_equal(o.bytes, 3 << 21);
+	assert_int_equal(o.elapsed_us, 5000);
+	assert_string_equal(o.server, "mem-b");
+	assert_int_equal(cp_pool_report_get(b, CP_POOL_REPORT_LEN - 1, &o, &err), CP_EPROTO);
+	r.bytes = 0; /* copies moved must have a size */
+	cp_pool_report_put(b, &r);
+	assert_int_equal(cp_pool_report_get(b, CP_POOL_REPORT_LEN, &o, &err), CP_EINVAL);
+	r.bytes = 1;
+	r.spread_before_ppm = 10; /* only a rebalance has a spread */
+	cp_pool_report_put(b, &r);
+	assert_int_equal(cp_pool_report_get(b, CP_POOL_REPORT_LEN, &o, &err), CP_EINVAL);
+	r = (struct cp_pool_report){.what = CP_POOL_REBALANCE,
+				    .copies = 1,
+				    .bytes = 1,
+				    .spread_before_ppm = CP_PPM,
+				    .spread_after_ppm = 0};
+	cp_pool_report_put(b, &r);
+	assert_int_equal(cp_pool_report_get(b, CP_POOL_REPORT_LEN, &o, &err), CP_OK);
+	r.spread_after_ppm = CP_PPM + 1;
+	cp_pool_report_put(b, &r);
+	assert_int_equal(cp_pool_report_get(b, CP_POOL_REPORT_LEN, &o, &err), CP_EINVAL);
+	r.spread_after_ppm = 0;
+	r.server_used = 4; /* only a drain reports the server's use */
+	cp_pool_report_put(b, &r);
+	assert_int_equal(cp_pool_report_get(b, CP_POOL_REPORT_LEN, &o, &err), CP_EINVAL);
+	r = (struct cp_pool_report){.what = CP_POOL_UNDRAIN, .server = "mem-b"};
+	cp_pool_report_put(b, &r);
+	assert_int_equal(cp_pool_report_get(b, CP_POOL_REPORT_LEN, &o, &err), CP_OK);
+	r.elapsed_us = 1; /* an undrain moves nothing */
+	cp_pool_report_put(b, &r);
+	assert_int_equal(cp_pool_report_get(b, CP_POOL_REPORT_LEN, &o, &err), CP_EINVAL);
+	r.what = CP_POOL_NONE;
+	cp_pool_report_put(b, &r);
+	assert_int_equal(cp_pool_report_get(b, CP_POOL_REPORT_LEN, &o, &err), CP_EINVAL);
+}
+
+static void test_pool_progress(void **state)
+{
+	uint8_t b[CP_POOL_PROGRESS_LEN];
+	struct cp_pool_progress p = {.what = CP_POOL_DRAIN,
+				     .region = 2,
+				     .elapsed_ms = 700,
+				     .copies_total = 4,
+				     .copies_done = 1,
+				     .bytes_total = 8 << 20,
+				     .bytes_done = 3 << 20,
+				     .missing = 2,
+				     .blocked = 1,
+				     .server = "mem-b",
+				     .vnode = "vn1",
+				     .to = "mem-c"},
+				po;
+	const char *err;
+
+	(void)state;
+	cp_pool_progress_put(b, &p);
+	assert_int_equal(cp_pool_progress_get(b, CP_POOL_PROGRESS_LEN, &po, &err), CP_OK);
+	assert_int_equal(po.region, 2);
+	assert_int_equal(po.bytes_done, 3 << 20);
+	assert_string_equal(po.vnode, "vn1");
+	assert_string_equal(po.to, "mem-c");
+	assert_int_equal(po.blocked, 1);
+	assert_int_equal(cp_pool_progress_get(b, CP_POOL_PROGRESS_LEN + 1, &po, &err), CP_EPROTO);
+	p.bytes_done = p.bytes_total + 1;
+	cp_pool_progress_put(b, &p);
+	assert_int_equal(cp_pool_progress_get(b, CP_POOL_PROGRESS_LEN, &po, &err), CP_EINVAL);
+	p.bytes_done = 0;
+	p.copies_done = 5;
+	cp_pool_progress_put(b, &p);
+	assert_int_equal(cp_pool_progress_get(b, CP_POOL_PROGRESS_LEN, &po, &err), CP_EINVAL);
+	p.copies_done = 0;
+	p.blocked = 3; /* more blocked than missing */
+	cp_pool_progress_put(b, &p);
+	assert_int_equal(cp_pool_progress_get(b, CP_POOL_PROGRESS_LEN, &po, &err), CP_EINVAL);
+	p.blocked = 0;
+	p.to[0] = '\0'; /* a step without its target */
+	cp_pool_progress_put(b, &p);
+	assert_int_equal(cp_pool_progress_get(b, CP_POOL_PROGRESS_LEN, &po, &err), CP_EINVAL);
+	p.what = CP_POOL_REBALANCE; /* with a drain's server */
+	snprintf(p.to, sizeof(p.to), "mem-c");
+	cp_pool_progress_put(b, &p);
+	assert_int_equal(cp_pool_progress_get(b, CP_POOL_PROGRESS_LEN, &po, &err), CP_EINVAL);
+	p.what = CP_POOL_UNDRAIN; /* not a job that runs */
+	cp_pool_progress_put(b, &p);
+	assert_int_equal(cp_pool_progress_get(b, CP_POOL_PROGRESS_LEN, &po, &err), CP_EINVAL);
+	/* No job: only the re-replication figures. */
+	cp_pool_progress_put(b, &(struct cp_pool_progress){.missing = 3, .blocked = 3});
+	assert_int_equal(cp_pool_progress_get(b, CP_POOL_PROGRESS_LEN, &po, &err), CP_OK);
+	assert_int_equal(po.missing, 3);
+	cp_pool_progress_put(b, &(struct cp_pool_progress){.elapsed_ms = 1});
+	assert_int_equal(cp_pool_progress_get(b, CP_POOL_PROGRESS_LEN, &po, &err), CP_EINVAL);
+	cp_pool_progress_put(b, &(struct cp_pool_progress){0});
+	b[48] = 'x'; /* a server name without a job */
+	assert_int_equal(cp_pool_progress_get(b, CP_POOL_PROGRESS_LEN, &po, &err), CP_EINVAL);
+	b[48] = 0x7f;
+	assert_int_equal(cp_pool_progress_get(b, CP_POOL_PROGRESS_LEN, &po, &err), CP_EINVAL);
+}
+
+/* Random and mutated bytes through the pool decoders: never a crash, and whatever decodes
+ * encodes back to the same bytes. */
+static void test_pool_random(void **state)
+{
+	uint8_t b[CP_POOL_PROGRESS_LEN], out[CP_POOL_PROGRESS_LEN];
+	struct cp_pool_progress p = {.what = CP_POOL_REBALANCE,
+				     .copies_total = 9,
+				     .bytes_total = 90,
+				     .vnode = "vn1",
+				     .to = "mem-a"};
+	struct cp_pool_job j;
+	struct cp_pool_report r;
+	struct cp_pool_progress po;
+	uint64_t x = 88172645463325252ULL;
+	const char *err;
+	int ok = 0;
+
+	(void)state;
+	for (int i = 0; i < 30000; i++) {
+		size_t len = i % 3 == 0	  ? CP_POOL_JOB_LEN
+			     : i % 3 == 1 ? CP_POOL_REPORT_LEN
+					  : CP_POOL_PROGRESS_LEN;
+
+		if (i % 2) {
+			cp_pool_progress_put(b, &p); /* a valid message, one byte changed */
+			cp_pool_job_put(
+				b, &(struct cp_pool_job){.what = CP_POOL_DRAIN, .server = "mem-b"});
+		} else {
+			for (size_t k = 0; k < sizeof(b); k++) {
+				x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+				b[k] = (uint8_t)(x % 5 ? x % 4 : x >> 8);
+			}
+		}
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		b[x % len] = (uint8_t)(x >> 16);
+		if (cp_pool_job_get(b, CP_POOL_JOB_LEN, &j, &err) == CP_OK) {
+			cp_pool_job_put(out, &j);
+			assert_memory_equal(out, b, CP_POOL_JOB_LEN);
+			ok++;
+		}
+		if (cp_pool_report_get(b, CP_POOL_REPORT_LEN, &r, &err) == CP_OK) {
+			cp_pool_report_put(out, &r);
+			assert_memory_equal(out, b, CP_POOL_REPORT_LEN);
+			ok++;
+		}
+		if (cp_pool_progress_get(b, CP_POOL_PROGRESS_LEN, &po, &err) == CP_OK) {
+			cp_pool_progress_put(out, &po);
+			assert_memory_equal(out, b, CP_POOL_PROGRESS_LEN);
+			ok++;
+		}
+	}
+	assert_true(ok > 100); /* the mutations do not all fail */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header),	       cmocka_unit_test(test_register),
 		cmocka_unit_test(test_heartbeat),      cmocka_unit_test(test_vm_start),
 		cmocka_unit_test(test_small_requests), cmocka_unit_test(test_vm_ctl_forms),
-		cmocka_unit_test(test_migrate_msgs),
+		cmocka_unit_test(test_migrate_msgs),   cmocka_unit_test(test_pool_job),
+		cmocka_unit_test(test_pool_report),    cmocka_unit_test(test_pool_progress),
+		cmocka_unit_test(test_pool_random),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
