@@ -308,6 +308,28 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct dom_def *d)
 	return 0;
 }
 
+/* <lego:replication factor='N'/>: the copies of each vRegion, each on its own server. */
+static int parse_replication(struct ctx *c, const xmlNode *e, struct dom_def *d)
+{
+	static const char *const attrs[] = {"factor", NULL};
+	char v[16], t[8], *end;
+	unsigned long n;
+
+	if (d->replication)
+		return fail(c, ERR_XML, "<lego:replication> given twice");
+	if (attrs_only(c, e, attrs) || attr(c, e, "factor", v, sizeof(v)) ||
+	    text_of(c, e, t, sizeof(t)))
+		return -1;
+	if (t[0])
+		return fail(c, ERR_XML, "<lego:replication> takes no text, only factor='N'");
+	n = strtoul(v, &end, 10);
+	if (!v[0] || *end || v[0] < '0' || v[0] > '9' || n < 1 || n > DOM_MAX_COPIES)
+		return fail(c, ERR_XML, "<lego:replication factor='%s'>: the factor must be 1..%d",
+			    v, DOM_MAX_COPIES);
+	d->replication = (unsigned)n;
+	return 0;
+}
+
 static int parse_metadata(struct ctx *c, const xmlNode *md, struct dom_def *d)
 {
 	for (const xmlNode *v = md->children; v; v = v->next) {
@@ -338,6 +360,9 @@ static int parse_metadata(struct ctx *c, const xmlNode *md, struct dom_def *d)
 					 sizeof(d->place_memory)) ||
 				    attr(c, e, "storage", d->place_storage,
 					 sizeof(d->place_storage)))
+					return -1;
+			} else if (is(e, "replication")) {
+				if (parse_replication(c, e, d))
 					return -1;
 			} else {
 				return fail(c, ERR_UNSUPPORTED, "unknown element <vnode>/<%s>",
@@ -562,7 +587,8 @@ char *dom_xml_format(const struct dom_def *d, int id)
 			k->readonly ? "      <readonly/>\n" : "");
 	}
 	fprintf(f, "  </devices>\n");
-	if (d->excache_kib || d->place_processor[0] || d->place_memory[0] || d->place_storage[0]) {
+	if (d->excache_kib || d->place_processor[0] || d->place_memory[0] || d->place_storage[0] ||
+	    d->replication) {
 		fprintf(f, "  <metadata>\n    <lego:vnode xmlns:lego='%s'>\n", DOM_XMLNS);
 		if (d->excache_kib)
 			fprintf(f, "      <lego:excache unit='KiB'>%" PRIu64 "</lego:excache>\n",
@@ -586,6 +612,8 @@ char *dom_xml_format(const struct dom_def *d, int id)
 			}
 			fprintf(f, "/>\n");
 		}
+		if (d->replication)
+			fprintf(f, "      <lego:replication factor='%u'/>\n", d->replication);
 		fprintf(f, "    </lego:vnode>\n  </metadata>\n");
 	}
 	fprintf(f, "</domain>\n");

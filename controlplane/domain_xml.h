@@ -16,6 +16,7 @@
  *       <lego:vnode xmlns:lego='https://lego.dev/xmlns/vnode/1'>
  *         <lego:excache unit='MiB'>64</lego:excache>
  *         <lego:placement processor='HOST' memory='MMON[,MMON]' storage='SMON'/>
+ *         <lego:replication factor='2'/>   copies of each vRegion, on as many servers
  *       </lego:vnode>
  *     </metadata>
  *   </domain>
@@ -34,6 +35,7 @@
 #define DOM_VOLUME_MAX 64
 #define DOM_MAX_DISKS  8
 #define DOM_MAX_VCPUS  64
+#define DOM_MAX_COPIES 4 /* replication factor: lego-vmm keeps at most 4 copies */
 #define DOM_XMLNS      "https://lego.dev/xmlns/vnode/1"
 
 struct dom_disk {
@@ -58,6 +60,7 @@ struct dom_def {
 	char place_processor[DOM_NAME_MAX + 1];
 	char place_memory[256];
 	char place_storage[DOM_NAME_MAX + 1];
+	unsigned replication; /* copies of each vRegion, 1..DOM_MAX_COPIES; 0: controld's default */
 };
 
 /* Parse xml[0..len) into d. Returns 0, or a libvirt error code (27 XML_ERROR, 67

@@ -35,6 +35,7 @@ static const char full[] =
 	"    <lego:vnode xmlns:lego='https://lego.dev/xmlns/vnode/1'>\n"
 	"      <lego:excache unit='MiB'>64</lego:excache>\n"
 	"      <lego:placement processor='host1' memory='mm1,mm2' storage='st1'/>\n"
+	"      <lego:replication factor='2'/>\n"
 	"    </lego:vnode>\n"
 	"  </metadata>\n"
 	"</domain>\n";
@@ -64,6 +65,7 @@ static void check_full(const struct dom_def *d)
 	assert_string_equal(d->place_processor, "host1");
 	assert_string_equal(d->place_memory, "mm1,mm2");
 	assert_string_equal(d->place_storage, "st1");
+	assert_int_equal(d->replication, 2);
 }
 
 static void test_full_and_round_trip(void **state)
@@ -99,6 +101,7 @@ static void test_defaults_and_units(void **state)
 	assert_true(d.current_kib == 1);
 	assert_int_equal(d.vcpus, 1);
 	assert_false(d.has_uuid);
+	assert_int_equal(d.replication, 0); /* lego-controld's --replication decides */
 	assert_int_equal(dom_xml_parse(gib, strlen(gib), &d, err, sizeof(err)), 0);
 	assert_true(d.memory_kib == 2 * 1024 * 1024);
 	assert_true(d.current_kib == 2); /* 1025 bytes round up to 2 KiB */
@@ -124,6 +127,22 @@ static void refused(const char *from, const char *to, int code, const char *want
 static void test_refusals(void **state)
 {
 	(void)state;
+	refused("factor='2'", "factor='0'", XML_ERROR, "factor='0'>: the factor must be 1..4");
+	refused("factor='2'", "factor='5'", XML_ERROR, "the factor must be 1..4");
+	refused("factor='2'", "factor='+2'", XML_ERROR, "factor='+2'");
+	refused("factor='2'", "factor=' 2'", XML_ERROR, "the factor must be 1..4");
+	refused("factor='2'", "factor='2x'", XML_ERROR, "factor='2x'");
+	refused("factor='2'", "factor=''", XML_ERROR, "the factor must be 1..4");
+	refused(" factor='2'", "", XML_ERROR, "factor=''>");
+	refused("factor='2'", "factor='2' mode='sync'", UNSUPPORTED,
+		"unknown attribute 'mode' of <replication>");
+	refused("factor='2'/>", "factor='2'>3</lego:replication>", XML_ERROR,
+		"<lego:replication> takes no text");
+	refused("factor='2'/>", "factor='2'><x/></lego:replication>", XML_ERROR,
+		"must hold only text");
+	refused("<lego:replication factor='2'/>",
+		"<lego:replication factor='2'/><lego:replication factor='3'/>", XML_ERROR,
+		"<lego:replication> given twice");
 	refused("</domain>", "", XML_ERROR, "not well-formed XML");
 	refused("<domain type='lego'>", "<domain type='xen'>", UNSUPPORTED,
 		"domain type 'xen' is not supported");
