@@ -131,11 +131,14 @@ static struct fab_conn *conn_for(struct remote_mem *rm, int server, int ch, stru
 }
 
 /* The entry for "HOST:PORT": the live one with that address, or a new one. */
-static int server_by_addr(struct remote_mem *rm, const char *addr, char *err, size_t errlen)
+static int server_by_addr(struct remote_mem *rm, const char *addr, bool *created, char *err,
+			  size_t errlen)
 {
 	struct rm_server *s;
 	int n, found = -1;
 
+	if (created)
+		*created = false;
 	pthread_mutex_lock(&rm->servers_lock);
 	n = atomic_load(&rm->nr_servers);
 	for (int i = 0; i < n && found < 0; i++)
@@ -154,6 +157,8 @@ static int server_by_addr(struct remote_mem *rm, const char *addr, char *err, si
 			snprintf(s->addr, sizeof(s->addr), "%s", addr);
 			atomic_store(&rm->nr_servers, n + 1);
 			found = n;
+			if (created)
+				*created = true;
 		}
 	}
 	pthread_mutex_unlock(&rm->servers_lock);
@@ -274,25 +279,30 @@ static enum next on_refusal(struct remote_mem *rm, int idx, struct rm_copy *cp, 
 	return N_FAIL;
 }
 
+static int find_copy(const struct rm_region *g, int server);
+
 /* Region idx's copy on from_server moved to owner ("NAME@HOST:PORT"): open it there and
  * make that the copy's server. Takes the region's write lock itself. */
 static int follow_redirect(struct remote_mem *rm, int idx, int from_server, const char *owner,
-			   int ch)
+			   int ch, struct failure *why)
 {
 	struct rm_region *g = &rm->regions[idx];
 	const char *addr = strchr(owner, '@') + 1;
 	char err[256], label[400];
 	struct mp_open_reply o;
 	struct failure f = {0};
-	int to = server_by_addr(rm, addr, err, sizeof(err)), rc = -1;
+	int to = server_by_addr(rm, addr, NULL, err, sizeof(err)), rc = -1;
 
 	if (to < 0) {
-		log_warn("vRegion %d: cannot follow its redirect to %s: %s", idx, owner, err);
+		snprintf(why->what, sizeof(why->what),
+			 "moved to %s, which cannot be followed: %.100s", owner, err);
+		log_warn("vRegion %d: %s", idx, why->what);
 		return -1;
 	}
 	if (open_on(rm, idx, to, ch, 0, &o, &f)) {
-		log_warn("vRegion %d: moved to %s, which does not serve it: %s", idx, owner,
-			 f.what);
+		snprintf(why->what, sizeof(why->what),
+			 "moved to %s, which does not serve it: %.100s", owner, f.what);
+		log_warn("vRegion %d: %s", idx, why->what);
 		if (f.lost)
 			lose_server(rm, to, f.what);
 		return -1;
@@ -300,11 +310,22 @@ static int follow_redirect(struct remote_mem *rm, int idx, int from_server, cons
 	pthread_rwlock_wrlock(&g->lock);
 	for (int k = 0; k < g->nr_copies; k++) {
 		struct rm_copy *cp = &g->copies[k];
+		int there = find_copy(g, to);
 
-		if (atomic_load(&cp->server) == from_server && !atomic_load(&cp->failed)) {
+		if (atomic_load(&cp->server) != from_server || atomic_load(&cp->failed))
+			continue;
+		rc = 0;
+		if (there < 0) {
 			set_copy(cp, to, cp->state, &o);
-			rc = 0;
+			continue;
 		}
+		/* The region already has a copy there (it was added for the move): it is one
+		 * region on that server, so the moved copy merges into it. */
+		if (cp->state == RM_COPY_LIVE)
+			g->copies[there].state = RM_COPY_LIVE;
+		memmove(cp, cp + 1, (size_t)(g->nr_copies - k - 1) * sizeof(*cp));
+		g->nr_copies--;
+		k--;
 	}
 	pthread_rwlock_unlock(&g->lock);
 	if (!rc) {
@@ -405,8 +426,12 @@ const void *remote_mem_read(struct remote_mem *rm, int ch, uint64_t off, unsigne
 			copy_failed(rm, idx, cp, &f);
 		}
 		pthread_rwlock_unlock(&g->lock);
-		if (moved_from < 0 || follow_redirect(rm, idx, moved_from, owner, ch))
+		if (moved_from < 0)
 			break;
+		if (follow_redirect(rm, idx, moved_from, owner, ch, &last)) {
+			last_server = moved_from;
+			break;
+		}
 	}
 	if (last_server >= 0)
 		set_error(rm, last_server, "%s; vRegion %d has no other live copy", last.what, idx);
@@ -549,8 +574,12 @@ int remote_mem_write(struct remote_mem *rm, int ch, uint64_t off, unsigned npage
 		 * written again: a write is idempotent). */
 		if (moved_from < 0 && ok > 0 && ok == live_left)
 			return 0;
-		if (moved_from < 0 || follow_redirect(rm, idx, moved_from, owner, ch))
+		if (moved_from < 0)
 			break;
+		if (follow_redirect(rm, idx, moved_from, owner, ch, &last)) {
+			last_server = moved_from;
+			break;
+		}
 	}
 	if (last_server >= 0)
 		set_error(rm, last_server, "%s; vRegion %d has no other live copy", last.what, idx);
@@ -606,7 +635,7 @@ int remote_mem_open(struct remote_mem *rm, const struct rm_config *cfg, uint64_t
 	}
 	for (int s = 0; s < cfg->nr_servers; s++) {
 		struct failure f = {0};
-		int idx = server_by_addr(rm, cfg->servers[s], err, sizeof(err));
+		int idx = server_by_addr(rm, cfg->servers[s], NULL, err, sizeof(err));
 
 		if (idx != s) {
 			snprintf(rm->error, sizeof(rm->error), "%s",
@@ -753,14 +782,23 @@ int remote_mem_add_copy(struct remote_mem *rm, int idx, const char *addr, char *
 	struct mp_open_reply o;
 	struct failure f = {0};
 	int server, k, rc = -1;
+	bool created;
 
 	if (bad_index(rm, idx, err, errlen))
 		return -1;
 	g = &rm->regions[idx];
 	pthread_mutex_lock(&rm->ctl_lock);
-	server = server_by_addr(rm, addr, err, errlen);
+	server = server_by_addr(rm, addr, &created, err, errlen);
 	if (server < 0)
 		goto out;
+	/* A server new to this vNode: every channel connects now, before any copy there is
+	 * in use (so that no pager thread stalls on a connect, and none races this one). */
+	for (int ch = 0; created && ch <= rm->nr_channels; ch++)
+		if (!conn_for(rm, server, ch, &f)) {
+			lose_server(rm, server, f.what);
+			snprintf(err, errlen, "%s: %s", addr, f.what);
+			goto out;
+		}
 	if (open_on(rm, idx, server, ctl_channel(rm), MP_OPEN_CREATE | MP_OPEN_JOIN, &o, &f)) {
 		if (f.lost)
 			lose_server(rm, server, f.what);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fabric.h"
 #include "log.h"
@@ -102,7 +103,7 @@ int main(int argc, char **argv)
 		return 64;
 	}
 	log_init("mmon_probe");
-	printf("1..24\n");
+	printf("1..35\n");
 	/* a: beyond the server's buffer, so oversized requests can be sent. */
 	if (fab_connect(prov, argv[1], argv[2], 3 * MP_MAX_MSG, TIMEOUT_MS, &a) ||
 	    fab_connect(prov, argv[1], argv[2], MP_MAX_MSG, TIMEOUT_MS, &b)) {
@@ -176,6 +177,69 @@ int main(int argc, char **argv)
 		mp_stat_reply_get((uint8_t *)fab_rbuf(a) + MP_HDR_LEN, rh.len, &sr);
 		ok(st == MP_OK && sr.errors >= 14, "STAT counts the refused requests (%llu)",
 		   (unsigned long long)sr.errors);
+	}
+	/* The copy operations: FILL, RSTAT, RELEASE, BITMAP. */
+	{
+		struct mp_fill f = {.index = 0, .src_handle = h, .src_epoch = 1};
+		struct mp_rstat rs = {.index = 0};
+		struct mp_release rl = {.handle = h, .epoch = 1};
+		struct mp_bitmap bm = {.handle = h, .epoch = 1, .first = 0, .npages = 1024};
+		struct mp_open j = {
+			.index = 5, .flags = MP_OPEN_CREATE | MP_OPEN_JOIN, .size = REGION};
+
+		snprintf(f.src_addr, sizeof(f.src_addr), "127.0.0.1:9");
+		mp_fill_put(body(a), &f);
+		st = req(a, MP_FILL, MP_FILL_LEN);
+		ok(st == MP_EEXIST, "FILL of a live region: EEXIST (got %d)", st);
+		memset(body(a) + 24, 'x', MP_ADDR_LEN);
+		st = req(a, MP_FILL, MP_FILL_LEN);
+		ok(st == MP_EINVAL, "FILL from a source that is no HOST:PORT: EINVAL (got %d)", st);
+		mp_rstat_put(body(b), &rs);
+		st = req(b, MP_RSTAT, MP_RSTAT_LEN);
+		ok(st == MP_ENOENT, "RSTAT of another vNode's region: ENOENT (got %d)", st);
+		mp_bitmap_put(body(a), &bm);
+		st = req(a, MP_BITMAP, MP_BITMAP_LEN);
+		ok(st == MP_OK && rh.len == 128 && (((uint8_t *)fab_rbuf(a))[MP_HDR_LEN] & 1),
+		   "BITMAP: page 0 is held (got %d, %u bytes)", st, rh.len);
+		bm.first = 7;
+		mp_bitmap_put(body(a), &bm);
+		st = req(a, MP_BITMAP, MP_BITMAP_LEN);
+		ok(st == MP_EINVAL, "BITMAP from an unaligned page: EINVAL (got %d)", st);
+		mp_release_put(body(b), &rl);
+		wire_name_put(body(b) + 16, MP_OWNER_LEN, "mm9@127.0.0.1:7");
+		st = req(b, MP_RELEASE, MP_RELEASE_LEN);
+		ok(st == MP_EACCES, "RELEASE of another vNode's region: EACCES (got %d)", st);
+		mp_release_put(body(a), &rl);
+		wire_name_put(body(a) + 16, MP_OWNER_LEN, "no owner here");
+		st = req(a, MP_RELEASE, MP_RELEASE_LEN);
+		ok(st == MP_EINVAL, "RELEASE naming no NAME@HOST:PORT: EINVAL (got %d)", st);
+		/* A joining copy whose source is unreachable: the fill fails, saying why. */
+		mp_open_put(body(a), &j);
+		st = req(a, MP_OPEN, MP_OPEN_LEN);
+		f.index = 5;
+		mp_fill_put(body(a), &f);
+		st = st ? st : req(a, MP_FILL, MP_FILL_LEN);
+		ok(st == MP_OK, "a joining copy takes FILL from 127.0.0.1:9 (got %d)", st);
+		rs.index = 5;
+		for (int i = 0; i < 500; i++) {
+			struct mp_rstat_reply rr = {0};
+
+			mp_rstat_put(body(a), &rs);
+			st = req(a, MP_RSTAT, MP_RSTAT_LEN);
+			if (st ||
+			    mp_rstat_reply_get((uint8_t *)fab_rbuf(a) + MP_HDR_LEN, rh.len, &rr) ||
+			    rr.state == MP_RS_FAILED) {
+				ok(st == MP_OK && rr.state == MP_RS_FAILED &&
+					   strstr(rr.error, "127.0.0.1:9"),
+				   "... it fails, naming the source: '%s'", rr.error);
+				break;
+			}
+			usleep(10000);
+		}
+		st = io(a, MP_READ, h, 1, 0, 1, 0);
+		ok(st == MP_OK, "... and the live region still serves");
+		st = req(a, MP_FILL, 3);
+		ok(st == MP_EPROTO, "a truncated FILL: EPROTO (got %d)", st);
 	}
 	/* Far beyond anything the server receives: it answers if it can and drops the
 	 * connection (the stream cannot be resynchronised), and keeps serving others. */

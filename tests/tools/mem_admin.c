@@ -1,0 +1,265 @@
+/* mem_admin.c: one memory-protocol operation on a vNode's region, as a command (tests and
+ * benches drive region copies by hand with it). Prints "name value" lines. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fabric.h"
+#include "log.h"
+#include "mem_client.h"
+#include "mem_proto.h"
+#include "mono_clock.h"
+#include "parse.h"
+
+#define TIMEOUT_MS 5000
+
+static uint64_t next_id;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: mem_admin SERVER VNODE COMMAND [ARGS]\n"
+		"One memory-protocol request to lego-mmon SERVER (HOST:PORT) as vNode VNODE:\n"
+		"  open INDEX SIZE [join]   OPEN (CREATE; with join: a new copy): handle, epoch\n"
+		"  fill INDEX SRC           FILL INDEX here from the live copy on SRC (HOST:PORT)\n"
+		"  rstat INDEX              the region's state, pages held, fill progress\n"
+		"  wait INDEX [MS]          RSTAT until the copy is live (exit 0) or failed (1)\n"
+		"  release INDEX OWNER      RELEASE: INDEX moved to OWNER (NAME@HOST:PORT)\n"
+		"  close INDEX              CLOSE: free it\n"
+		"  stat                     the pool's figures\n"
+		"Exit status: 0 done, 1 refused or failed, 64 bad usage.\n");
+}
+
+static int die_usage(void)
+{
+	usage(stderr);
+	return 64;
+}
+
+static struct fab_conn *connect_as(const char *server, uint64_t vnode)
+{
+	char host[256], port[16];
+	struct mp_hello m = {.vnode = vnode, .name = "mem_admin"};
+	struct fab_conn *c;
+	struct mc_reply r;
+	int rc;
+
+	if (parse_hostport(server, 1, host, sizeof(host), port, sizeof(port))) {
+		fprintf(stderr, "mem_admin: '%s' is not HOST:PORT\n", server);
+		return NULL;
+	}
+	rc = fab_connect(fab_default_provider(), host, port, MP_MAX_MSG, TIMEOUT_MS, &c);
+	if (rc) {
+		fprintf(stderr, "mem_admin: cannot connect to %s: %s\n", server, strerror(-rc));
+		return NULL;
+	}
+	mp_hello_put((uint8_t *)fab_sbuf(c) + MP_HDR_LEN, &m);
+	if (mc_call(c, ++next_id, MP_HELLO, MP_HELLO_LEN, TIMEOUT_MS, &r) || r.status) {
+		fprintf(stderr, "mem_admin: HELLO to %s failed\n", server);
+		fab_close(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* One request; 0 with the reply, or 1 after saying why. */
+static int call(struct fab_conn *c, unsigned op, size_t len, struct mc_reply *r)
+{
+	enum mc_result rc = mc_call(c, ++next_id, op, len, TIMEOUT_MS, r);
+	char text[MP_ERRTEXT_MAX + 1];
+
+	if (rc) {
+		fprintf(stderr, "mem_admin: %s: %s\n", mp_op_name(op), mc_result_text(rc));
+		return 1;
+	}
+	if (r->status) {
+		fprintf(stderr, "mem_admin: %s refused: %s: %s\n", mp_op_name(op),
+			mp_status_name(r->status), mc_reply_text(r, text, sizeof(text)));
+		printf("status %s\n", mp_status_name(r->status));
+		return 1;
+	}
+	return 0;
+}
+
+static uint8_t *body(struct fab_conn *c)
+{
+	return (uint8_t *)fab_sbuf(c) + MP_HDR_LEN;
+}
+
+/* The handle and epoch of an existing region (OPEN without CREATE). */
+static int find(struct fab_conn *c, uint32_t index, struct mp_open_reply *o)
+{
+	struct mp_rstat m = {.index = index};
+	struct mp_rstat_reply rs;
+	struct mp_open om;
+	struct mc_reply r;
+
+	mp_rstat_put(body(c), &m);
+	if (call(c, MP_RSTAT, MP_RSTAT_LEN, &r) || mp_rstat_reply_get(r.payload, r.len, &rs))
+		return 1;
+	om = (struct mp_open){.index = index, .flags = 0, .size = rs.size};
+	mp_open_put(body(c), &om);
+	if (call(c, MP_OPEN, MP_OPEN_LEN, &r) || mp_open_reply_get(r.payload, r.len, o))
+		return 1;
+	return 0;
+}
+
+static void print_rstat(const struct mp_rstat_reply *rs)
+{
+	static const char *const names[] = {"?", "live", "joining", "filling", "failed"};
+
+	printf("state %s\nsize %llu\nstored_pages %llu\nfill_done %llu\nfill_total %llu\n",
+	       names[rs->state <= MP_RS_MAX ? rs->state : 0], (unsigned long long)rs->size,
+	       (unsigned long long)rs->stored_pages, (unsigned long long)rs->fill_done,
+	       (unsigned long long)rs->fill_total);
+	if (rs->error[0])
+		printf("error %s\n", rs->error);
+}
+
+static int rstat(struct fab_conn *c, uint32_t index, struct mp_rstat_reply *rs)
+{
+	struct mp_rstat m = {.index = index};
+	struct mc_reply r;
+
+	mp_rstat_put(body(c), &m);
+	if (call(c, MP_RSTAT, MP_RSTAT_LEN, &r))
+		return 1;
+	if (mp_rstat_reply_get(r.payload, r.len, rs)) {
+		fprintf(stderr, "mem_admin: malformed RSTAT reply\n");
+		return 1;
+	}
+	return 0;
+}
+
+static int run(struct fab_conn *c, uint64_t vnode, const char *cmd, int argc, char **argv)
+{
+	struct mp_open_reply o;
+	struct mp_rstat_reply rs;
+	struct mc_reply r;
+	uint64_t index = 0, v;
+
+	if (strcmp(cmd, "stat") && (argc < 1 || parse_uint(argv[0], 0, UINT32_MAX, &index)))
+		return die_usage();
+	if (!strcmp(cmd, "open") && (argc == 2 || argc == 3)) {
+		struct mp_open m = {.index = (uint32_t)index, .flags = MP_OPEN_CREATE};
+
+		if (parse_size(argv[1], &m.size) || (argc == 3 && strcmp(argv[2], "join")))
+			return die_usage();
+		if (argc == 3)
+			m.flags |= MP_OPEN_JOIN;
+		mp_open_put(body(c), &m);
+		if (call(c, MP_OPEN, MP_OPEN_LEN, &r) || mp_open_reply_get(r.payload, r.len, &o))
+			return 1;
+		printf("handle %llu\nepoch %llu\n", (unsigned long long)o.handle,
+		       (unsigned long long)o.epoch);
+		return 0;
+	}
+	if (!strcmp(cmd, "fill") && argc == 2) {
+		struct fab_conn *src;
+		struct mp_fill m = {.index = (uint32_t)index};
+		int rc;
+
+		/* The source's handle and epoch, asked of the source as the same vNode. */
+		src = connect_as(argv[1], vnode);
+		if (!src)
+			return 1;
+		rc = find(src, (uint32_t)index, &o);
+		fab_close(src);
+		if (rc)
+			return 1;
+		m.src_handle = o.handle;
+		m.src_epoch = o.epoch;
+		snprintf(m.src_addr, sizeof(m.src_addr), "%s", argv[1]);
+		mp_fill_put(body(c), &m);
+		if (call(c, MP_FILL, MP_FILL_LEN, &r))
+			return 1;
+		printf("fill started\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "rstat") && argc == 1) {
+		if (rstat(c, (uint32_t)index, &rs))
+			return 1;
+		print_rstat(&rs);
+		return 0;
+	}
+	if (!strcmp(cmd, "wait") && (argc == 1 || argc == 2)) {
+		int64_t t0 = mono_ms(), limit = 60000;
+
+		if (argc == 2) {
+			if (parse_uint(argv[1], 1, 3600000, &v))
+				return die_usage();
+			limit = (int64_t)v;
+		}
+		for (;;) {
+			if (rstat(c, (uint32_t)index, &rs))
+				return 1;
+			if (rs.state == MP_RS_LIVE || rs.state == MP_RS_FAILED ||
+			    mono_ms() - t0 > limit)
+				break;
+			usleep(10000);
+		}
+		print_rstat(&rs);
+		printf("waited_ms %lld\n", (long long)(mono_ms() - t0));
+		return rs.state != MP_RS_LIVE;
+	}
+	if (!strcmp(cmd, "release") && argc == 2) {
+		struct mp_release m;
+
+		if (find(c, (uint32_t)index, &o))
+			return 1;
+		m = (struct mp_release){.handle = o.handle, .epoch = o.epoch};
+		snprintf(m.new_owner, sizeof(m.new_owner), "%s", argv[1]);
+		mp_release_put(body(c), &m);
+		if (call(c, MP_RELEASE, MP_RELEASE_LEN, &r))
+			return 1;
+		printf("released\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "close") && argc == 1) {
+		struct mp_close m;
+
+		if (find(c, (uint32_t)index, &o))
+			return 1;
+		m = (struct mp_close){.handle = o.handle, .epoch = o.epoch};
+		mp_close_put(body(c), &m);
+		if (call(c, MP_CLOSE, MP_CLOSE_LEN, &r))
+			return 1;
+		printf("closed\n");
+		return 0;
+	}
+	if (!strcmp(cmd, "stat") && argc == 0) {
+		struct mp_stat_reply st;
+
+		if (call(c, MP_STAT, 0, &r) || mp_stat_reply_get(r.payload, r.len, &st))
+			return 1;
+		printf("pool_bytes %llu\nreserved_bytes %llu\nstored_bytes %llu\nregions %llu\n",
+		       (unsigned long long)st.pool_bytes, (unsigned long long)st.reserved_bytes,
+		       (unsigned long long)st.stored_bytes, (unsigned long long)st.regions);
+		return 0;
+	}
+	return die_usage();
+}
+
+int main(int argc, char **argv)
+{
+	struct fab_conn *c;
+	uint64_t vnode;
+	int rc;
+
+	log_init("mem_admin");
+	log_set_level(LOG_WARN);
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc < 4 || parse_uint(argv[2], 1, UINT64_MAX, &vnode))
+		return die_usage();
+	c = connect_as(argv[1], vnode);
+	if (!c)
+		return 1;
+	rc = run(c, vnode, argv[3], argc - 4, argv + 4);
+	fab_close(c);
+	return rc;
+}
