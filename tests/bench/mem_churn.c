@@ -36,6 +36,7 @@
 #define MAX_OWNERS   1024
 
 struct churn {
+	atomic_bool stop;
 	uint8_t *base;
 	uint64_t pages;
 	uint64_t passes_max;
@@ -49,6 +50,7 @@ struct churn {
 	atomic_int_fast64_t kill_us;
 	int64_t failover_us;
 	uint64_t max_after_kill_ns;
+	int signal;
 };
 
 static uint64_t word(uint64_t page, int w, uint64_t pass)
@@ -60,6 +62,8 @@ static bool stop_now(struct churn *c)
 {
 	struct stat st;
 
+	if (atomic_load(&c->stop))
+		return true;
 	if (c->deadline_us && mono_us() >= c->deadline_us)
 		return true;
 	if (c->passes_max && c->passes >= c->passes_max)
@@ -125,6 +129,23 @@ static void *kill_thread(void *arg)
 	return NULL;
 }
 
+/* SIGTERM/SIGINT: the run ends as if its time were up. */
+static void *signal_thread(void *arg)
+{
+	struct churn *c = arg;
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	if (sigwait(&set, &sig) == 0) {
+		c->signal = sig;
+		atomic_store(&c->stop, true);
+	}
+	return NULL;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -163,7 +184,11 @@ int main(int argc, char **argv)
 	static struct churn c;
 	struct killer k = {.c = &c};
 	uint64_t ws = 64ULL << 20, cache = 0, seconds = 10, v;
-	const char *control = NULL, *owner_list = NULL;
+	const char *control = NULL, *owner_list = NULL, *console = NULL;
+	pthread_t sig_thread;
+	sigset_t set;
+	FILE *out = stdout;
+	bool timed = false;
 	int threads = 2;
 	struct pager_config pc = {.prefetch = true};
 	struct control_sock *cs = NULL;
@@ -190,8 +215,13 @@ int main(int argc, char **argv)
 		i++;
 		if (!strcmp(a, "--mmon") && cfg.nr_servers < RM_MAX_SERVERS)
 			cfg.servers[cfg.nr_servers++] = val;
-		else if (!strcmp(a, "--ws") && !parse_size(val, &ws) && ws >= (2ULL << 20))
+		else if ((!strcmp(a, "--ws") || !strcmp(a, "--mem")) && !parse_size(val, &ws) &&
+			 ws >= (2ULL << 20))
 			ws &= ~((2ULL << 20) - 1);
+		else if (!strcmp(a, "--kernel") || !strcmp(a, "--cpus") || !strcmp(a, "--append"))
+			;
+		else if (!strcmp(a, "--console"))
+			console = val;
 		else if (!strcmp(a, "--cache") && !parse_size(val, &cache) && cache >= (1ULL << 20))
 			;
 		else if (!strcmp(a, "--region-size") && !parse_size(val, &v) && v &&
@@ -208,9 +238,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--control"))
 			control = val;
 		else if (!strcmp(a, "--seconds") && !parse_uint(val, 1, MAX_SECONDS, &seconds))
-			;
+			timed = true;
 		else if (!strcmp(a, "--passes") && !parse_uint(val, 1, 1000000, &c.passes_max))
-			seconds = 0;
+			timed = true;
 		else if (!strcmp(a, "--stop-file"))
 			c.stop_file = val;
 		else if (!strcmp(a, "--kill") && !parse_uint(val, 1, INT32_MAX, &v))
@@ -248,6 +278,18 @@ int main(int argc, char **argv)
 	}
 	if ((k.pid != 0) != (k.after_ms != 0))
 		return bad_usage("--kill and --kill-after-ms go together");
+	if (console && !(out = fopen(console, "w"))) {
+		fprintf(stderr, "mem_churn: cannot open the console '%s': %s\n", console,
+			strerror(errno));
+		return 1;
+	}
+	/* Before any thread: only the signal thread takes these. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_create(&sig_thread, NULL, signal_thread, &c);
+	pthread_detach(sig_thread);
 	pc.cache_bytes = cache ? cache : ws / 4;
 	pc.threads = threads;
 	migrate_init(&mig);
@@ -275,9 +317,12 @@ int main(int argc, char **argv)
 	}
 	c.base = vm.mem.base;
 	c.pages = ws / PAGE;
-	c.deadline_us = seconds ? mono_us() + (int64_t)seconds * 1000000 : 0;
-	printf("started\n");
-	fflush(stdout);
+	/* As a vNode (a console, no limit given) it runs until it is stopped. */
+	if (!timed && console)
+		seconds = 0;
+	c.deadline_us = seconds && !c.passes_max ? mono_us() + (int64_t)seconds * 1000000 : 0;
+	fprintf(out, "started\n");
+	fflush(out);
 	pthread_create(&t, NULL, churn_thread, &c);
 	if (k.pid)
 		pthread_create(&kt, NULL, kill_thread, &k);
@@ -290,28 +335,33 @@ int main(int argc, char **argv)
 		if (c.window_max_ns[s])
 			sorted[n++] = c.window_max_ns[s];
 	qsort(sorted, n, sizeof(sorted[0]), cmp_u64);
-	printf("passes %llu\npages_per_s %.0f\n", (unsigned long long)c.passes,
-	       (double)c.ops * 1e6 / (double)(mono_us() - c.t0_us));
-	printf("seconds %.3f\n", (double)(mono_us() - c.t0_us) / 1e6);
-	printf("stall_max_ms %.3f\nstall_p99_ms %.3f\n", n ? (double)sorted[n - 1] / 1e6 : 0.0,
-	       n ? (double)sorted[(size_t)(0.99 * (double)(n - 1))] / 1e6 : 0.0);
-	printf("stall_ms_per_s");
+	fprintf(out, "passes %llu\npages_per_s %.0f\n", (unsigned long long)c.passes,
+		(double)c.ops * 1e6 / (double)(mono_us() - c.t0_us));
+	fprintf(out, "seconds %.3f\n", (double)(mono_us() - c.t0_us) / 1e6);
+	fprintf(out, "stall_max_ms %.3f\nstall_p99_ms %.3f\n",
+		n ? (double)sorted[n - 1] / 1e6 : 0.0,
+		n ? (double)sorted[(size_t)(0.99 * (double)(n - 1))] / 1e6 : 0.0);
+	fprintf(out, "stall_ms_per_s");
 	for (int64_t s = 0; s <= MAX_SECONDS && s * 1000000 <= mono_us() - c.t0_us; s++)
-		printf("%c%.2f", s ? ',' : ' ', (double)c.window_max_ns[s] / 1e6);
-	printf("\n");
+		fprintf(out, "%c%.2f", s ? ',' : ' ', (double)c.window_max_ns[s] / 1e6);
+	fprintf(out, "\n");
 	if (k.pid)
-		printf("failover_ms %.3f\nstall_after_kill_ms %.3f\n",
-		       c.failover_us ? (double)c.failover_us / 1e3 : -1.0,
-		       (double)c.max_after_kill_ns / 1e6);
-	printf("pager_writebacks %llu\npager_fetched %llu\n", (unsigned long long)st.writebacks,
-	       (unsigned long long)st.pages_fetched);
-	printf("copies_lost %llu\nredirects %llu\n",
-	       (unsigned long long)atomic_load(&rm.copies_lost),
-	       (unsigned long long)atomic_load(&rm.redirects));
-	printf("errors %llu\n", (unsigned long long)c.errors);
+		fprintf(out, "failover_ms %.3f\nstall_after_kill_ms %.3f\n",
+			c.failover_us ? (double)c.failover_us / 1e3 : -1.0,
+			(double)c.max_after_kill_ns / 1e6);
+	fprintf(out, "pager_writebacks %llu\npager_fetched %llu\n",
+		(unsigned long long)st.writebacks, (unsigned long long)st.pages_fetched);
+	fprintf(out, "copies_lost %llu\nredirects %llu\n",
+		(unsigned long long)atomic_load(&rm.copies_lost),
+		(unsigned long long)atomic_load(&rm.redirects));
+	fprintf(out, "errors %llu\n", (unsigned long long)c.errors);
 	pager_stop(pg);
 	vm_destroy(&vm);
 	remote_mem_close(&rm, true);
 	migrate_destroy(&mig);
-	return c.errors ? 1 : 0;
+	if (out != stdout)
+		fclose(out);
+	if (c.errors)
+		return 1;
+	return c.signal ? 128 + c.signal : 0;
 }
