@@ -302,7 +302,7 @@ int main(int argc, char **argv)
 	if (pager_start(&pg, &vm, &rm, &pc))
 		return 125;
 	if (control) {
-		uint64_t none = 0;
+		static uint64_t none; /* the console bytes: control_sock keeps the pointer */
 		struct control_target ct = {.vnode = cfg.vnode,
 					    .vcpus = 1,
 					    .mem_bytes = ws,
