@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control_sock.h"
@@ -321,7 +322,14 @@ int main(int argc, char **argv)
 	if (!timed && console)
 		seconds = 0;
 	c.deadline_us = seconds && !c.passes_max ? mono_us() + (int64_t)seconds * 1000000 : 0;
-	fprintf(out, "started\n");
+	{
+		struct timespec now;
+
+		/* Wall-clock start, so that a bench can map its events onto the seconds. */
+		clock_gettime(CLOCK_REALTIME, &now);
+		fprintf(out, "started\nstart_unix_ms %lld\n",
+			(long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	}
 	fflush(out);
 	pthread_create(&t, NULL, churn_thread, &c);
 	if (k.pid)
