@@ -17,7 +17,8 @@
 #include "log.h"
 #include "strbuf.h"
 
-#define FILE_MAX (1 << 20) /* largest state file read back */
+#define FILE_MAX   (1 << 20)					 /* largest state file read back */
+#define OWNERS_MAX (REG_MAX_REGIONS * (VMAP_MAX_COPIES * 3) + 1) /* "0+1,..." */
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t ops = PTHREAD_MUTEX_INITIALIZER;
@@ -26,6 +27,8 @@ static struct vnode *vnodes[REG_MAX_VNODES];
 static int nr_vnodes;
 static struct component comps[REG_MAX_COMPONENTS];
 static int nr_comps;
+static char draining[REG_MAX_COMPONENTS][CP_NAME_LEN + 1]; /* memory servers' names */
+static int nr_draining;
 static int next_id = 1;
 
 void reg_lock(void)
@@ -160,18 +163,22 @@ int reg_save_run(const struct vnode *v)
 	char name[48], uuid[37];
 	struct strbuf b;
 	const char *a = v->run_args;
+	char *owners;
 	int rc = -1;
 
 	sb_init(&b, 0);
 	dom_uuid_format(v->def.uuid, uuid);
 	sb_printf(&b, "host %s\nid %d\nuid %" PRIu64 "\nregion_size %" PRIu64 "\n", v->host, v->id,
 		  v->uid, v->region_size);
-	for (int i = 0; i < v->nr_mmons; i++)
-		sb_printf(&b, "mmon %s %s\n", v->mmon[i], v->mmon_addr[i]);
-	sb_printf(&b, "owners");
-	for (int i = 0; i < v->nr_regions; i++)
-		sb_printf(&b, "%c%u", i ? ',' : ' ', v->owner[i]);
-	sb_printf(&b, "\n");
+	for (int i = 0; i < v->map.nr_mmons; i++)
+		sb_printf(&b, "mmon %s %s\n", v->map.mmon[i], v->map.mmon_addr[i]);
+	owners = malloc(OWNERS_MAX);
+	if (!owners || vmap_format_owners(&v->map, owners, OWNERS_MAX) < 0)
+		b.failed = true;
+	else
+		sb_printf(&b, "owners %s\nreplication %d\nmap_version %" PRIu64 "\n", owners,
+			  v->replication, v->map_version);
+	free(owners);
 	for (int i = 0; i < v->def.nr_disks && v->disk_uri[i][0]; i++)
 		sb_printf(&b, "disk %s\n", v->disk_uri[i]);
 	if (a) {
@@ -236,6 +243,19 @@ static int load_arg(struct vnode *v, const char *text)
 	return 0;
 }
 
+/* The run's vRegion map goes, and with it what the memory pool had to do with the run (a
+ * step it was in the middle of sees the run ended). */
+static void forget_map(struct vnode *v)
+{
+	memset(&v->map, 0, sizeof(v->map));
+	v->replication = 0;
+	v->map_version = 0;
+	v->mem_lost = false;
+	v->pool_busy = false;
+	v->step_to[0] = '\0';
+	v->step_bytes = 0;
+}
+
 static void remove_run(const struct vnode *v)
 {
 	char name[48], uuid[37];
@@ -248,10 +268,11 @@ static void remove_run(const struct vnode *v)
 /* A run file read back: the vNode is active until its host says otherwise. */
 static int load_run(struct vnode *v, char *text)
 {
-	char *save = NULL;
+	char *save = NULL, *owners = NULL;
 	int nm = 0, nd = 0;
 	bool have_vcpus = false;
 
+	v->replication = 1; /* older run files: one copy of each vRegion */
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char a[CP_NAME_LEN + 1], b[CP_ADDR_LEN + 1];
 		int pid;
@@ -272,7 +293,11 @@ static int load_run(struct vnode *v, char *text)
 		if (sscanf(line, "id %d", &v->id) == 1 ||
 		    sscanf(line, "uid %" SCNu64, &v->uid) == 1 ||
 		    sscanf(line, "region_size %" SCNu64, &v->region_size) == 1 ||
-		    sscanf(line, "excache %" SCNu64, &v->run_excache) == 1)
+		    sscanf(line, "excache %" SCNu64, &v->run_excache) == 1 ||
+		    sscanf(line, "map_version %" SCNu64, &v->map_version) == 1)
+			continue;
+		if (sscanf(line, "replication %d", &v->replication) == 1 && v->replication >= 1 &&
+		    v->replication <= VMAP_MAX_COPIES)
 			continue;
 		if (sscanf(line, "vcpus %u", &v->run_vcpus) == 1) {
 			have_vcpus = true;
@@ -288,32 +313,22 @@ static int load_run(struct vnode *v, char *text)
 			continue;
 		}
 		if (sscanf(line, "mmon %64s %128s", a, b) == 2 && nm < REG_MAX_MMONS) {
-			snprintf(v->mmon[nm], sizeof(v->mmon[nm]), "%s", a);
-			snprintf(v->mmon_addr[nm], sizeof(v->mmon_addr[nm]), "%s", b);
+			snprintf(v->map.mmon[nm], sizeof(v->map.mmon[nm]), "%s", a);
+			snprintf(v->map.mmon_addr[nm], sizeof(v->map.mmon_addr[nm]), "%s", b);
 			nm++;
 			continue;
 		}
-		if (!strncmp(line, "owners", 6)) {
-			char *p = line + 6;
-
-			v->nr_regions = 0;
-			while (*p == ' ' || *p == ',') {
-				unsigned long o = strtoul(p + 1, &p, 10);
-
-				if (v->nr_regions >= REG_MAX_REGIONS || o >= REG_MAX_MMONS)
-					return -1;
-				v->owner[v->nr_regions++] = (uint8_t)o;
-			}
+		if (!strcmp(line, "owners") || !strncmp(line, "owners ", 7)) {
+			owners = line + (line[6] ? 7 : 6); /* read once the servers are known */
 			continue;
 		}
 		return -1;
 	}
-	v->nr_mmons = nm;
+	v->map.nr_mmons = nm;
 	if (!v->host[0] || v->id < 1 || !v->uid)
 		return -1;
-	for (int i = 0; i < v->nr_regions; i++)
-		if (v->owner[i] >= nm)
-			return -1;
+	if (owners && vmap_parse_owners(&v->map, owners))
+		return -1;
 	/* lego-vmm's options come with the vCPUs and ExCache they hold, or not at all. */
 	if (v->run_args && (!have_vcpus || v->run_vcpus < 1 || v->run_vcpus > 64))
 		return -1;
@@ -475,7 +490,7 @@ void reg_mark_stopped(struct vnode *v, int reason, int exit_status)
 	v->stopping = false;
 	snprintf(v->last_host, sizeof(v->last_host), "%s", v->host);
 	v->host[0] = '\0';
-	v->nr_regions = v->nr_mmons = 0;
+	forget_map(v);
 	memset(v->disk_uri, 0, sizeof(v->disk_uri));
 	memset(&v->mig, 0, sizeof(v->mig));
 	drop_run_args(v);
@@ -510,9 +525,75 @@ static const char *kind_name(int kind)
 				      : "storage server";
 }
 
+static bool is_draining(const char *name)
+{
+	for (int i = 0; i < nr_draining; i++)
+		if (!strcmp(draining[i], name))
+			return true;
+	return false;
+}
+
+static int save_draining(void)
+{
+	struct strbuf b;
+	int rc = -1;
+
+	sb_init(&b, 0);
+	for (int i = 0; i < nr_draining; i++)
+		sb_printf(&b, "%s\n", draining[i]);
+	if (!b.failed)
+		rc = write_file(dir, "draining", b.p ? b.p : "", b.len);
+	sb_free(&b);
+	return rc;
+}
+
+int reg_set_draining(const char *name, bool on)
+{
+	struct component *c = reg_find_component(CP_KIND_MMON, name);
+
+	if (on == is_draining(name))
+		return 0;
+	if (on) {
+		if (nr_draining == REG_MAX_COMPONENTS)
+			return -1;
+		snprintf(draining[nr_draining++], sizeof(draining[0]), "%s", name);
+	} else {
+		for (int i = 0; i < nr_draining; i++)
+			if (!strcmp(draining[i], name))
+				memcpy(draining[i], draining[--nr_draining], sizeof(draining[0]));
+	}
+	if (c)
+		c->draining = on;
+	log_info("memory server %s %s", name,
+		 on ? "is draining: nothing new is placed there"
+		    : "is no longer draining: it takes new vRegions");
+	return save_draining();
+}
+
+static void load_draining(void)
+{
+	char path[4300], *text, *save = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/draining", dir);
+	text = read_file(path, &len);
+	for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!cp_name_ok(line) || is_draining(line) || nr_draining == REG_MAX_COMPONENTS) {
+			log_error("state: %s: '%.64s' is not a memory server's name: ignored", path,
+				  line);
+			continue;
+		}
+		snprintf(draining[nr_draining++], sizeof(draining[0]), "%s", line);
+		log_info("memory server %s is draining (from the state directory)", line);
+	}
+	free(text);
+}
+
 int reg_register(const struct cp_register *r, uint64_t conn, char *err, size_t errlen)
 {
 	struct component *c = reg_find_component((int)r->kind, r->name);
+	uint32_t registrations;
 
 	if (c && c->alive && c->conn != conn) {
 		snprintf(err, errlen, "a %s named '%s' is already registered (at %s)",
@@ -526,8 +607,12 @@ int reg_register(const struct cp_register *r, uint64_t conn, char *err, size_t e
 			return CP_ENOSPC;
 		}
 		c = &comps[nr_comps++];
+		memset(c, 0, sizeof(*c));
 	}
+	registrations = c->registrations;
 	memset(c, 0, sizeof(*c));
+	c->registrations = registrations + 1;
+	c->draining = r->kind == CP_KIND_MMON && is_draining(r->name);
 	c->kind = (int)r->kind;
 	snprintf(c->name, sizeof(c->name), "%s", r->name);
 	snprintf(c->addr, sizeof(c->addr), "%s", r->addr);
@@ -536,8 +621,9 @@ int reg_register(const struct cp_register *r, uint64_t conn, char *err, size_t e
 	c->alive = true;
 	c->conn = conn;
 	c->registered_ms = c->last_seen_ms = reg_now_ms();
-	log_info("%s %s registered at %s: %u cores, %.0f MiB", kind_name(c->kind), c->name, c->addr,
-		 c->cores, (double)c->capacity / 1048576.0);
+	log_info("%s %s registered at %s: %u cores, %.0f MiB%s", kind_name(c->kind), c->name,
+		 c->addr, c->cores, (double)c->capacity / 1048576.0,
+		 c->draining ? " (draining)" : "");
 	return CP_OK;
 }
 
@@ -547,6 +633,7 @@ void reg_connection_lost(uint64_t conn)
 		if (comps[i].conn == conn && comps[i].alive) {
 			comps[i].alive = false;
 			comps[i].conn = 0;
+			comps[i].down_ms = reg_now_ms();
 			log_warn("%s %s is down (connection lost or heartbeats missed)",
 				 kind_name(comps[i].kind), comps[i].name);
 		}
@@ -581,17 +668,14 @@ void reg_leftover(const struct vnode *v, struct vn_leftover *l)
 	l->uid = v->uid;
 	l->ram = v->def.memory_kib * 1024;
 	l->region_size = v->region_size;
-	l->nr_regions = v->nr_regions;
-	l->nr_mmons = v->nr_mmons;
-	memcpy(l->mmon_addr, v->mmon_addr, sizeof(l->mmon_addr));
-	memcpy(l->owner, v->owner, sizeof(l->owner));
+	l->map = v->map;
 }
 
 static void add_leftover(const struct vnode *v, struct vn_leftover **left, int *nleft)
 {
 	struct vn_leftover *l, *grown;
 
-	if (!v->nr_regions)
+	if (!v->map.nr_regions)
 		return;
 	grown = realloc(*left, (size_t)(*nleft + 1) * sizeof(**left));
 	if (!grown) {
@@ -813,7 +897,7 @@ static void load_runs(void)
 			if (v) {
 				v->id = -1;
 				v->host[0] = '\0';
-				v->nr_mmons = v->nr_regions = 0;
+				forget_map(v);
 				memset(v->disk_uri, 0, sizeof(v->disk_uri));
 				memset(&v->mig, 0, sizeof(v->mig));
 				drop_run_args(v);
@@ -857,6 +941,7 @@ int reg_init(const char *state_dir)
 			next_id = (int)id;
 		free(text);
 	}
+	load_draining();
 	load_domains();
 	load_runs();
 	log_info("state: %d vNode definition(s) in %s", nr_vnodes, dir);

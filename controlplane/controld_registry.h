@@ -9,9 +9,12 @@
  * Persistence, in the state directory (as libvirtd keeps /etc/libvirt/qemu and
  * /run/libvirt/qemu):
  *   domains/NAME.xml   each persistent definition, as `virsh dumpxml --inactive` shows it
- *   run/UUID.run       each active vNode's placement (host, id, vRegion map, lego-vmm's
- *                      options, and a migration under way with its destination)
+ *   run/UUID.run       each active vNode's placement (host, id, vRegion map with every
+ *                      region's copies, replication factor, lego-vmm's options, and a
+ *                      migration under way with its destination)
  *   next-id            the next domain id, so ids are not reused across restarts
+ *   draining           the memory servers being drained or drained (one name a line):
+ *                      nothing new is placed there until `legoctl mmon undrain`
  * Every file is replaced atomically (write, fsync, rename, fsync the directory). */
 #ifndef LEGO_CONTROLD_REGISTRY_H
 #define LEGO_CONTROLD_REGISTRY_H
@@ -22,11 +25,12 @@
 
 #include "cluster_proto.h"
 #include "domain_xml.h"
+#include "vnode_map.h"
 
 #define REG_MAX_COMPONENTS 256
 #define REG_MAX_VNODES	   16384
-#define REG_MAX_REGIONS	   1024
-#define REG_MAX_MMONS	   16 /* memory servers one vNode spans (lego-vmm's limit) */
+#define REG_MAX_REGIONS	   VMAP_MAX_REGIONS
+#define REG_MAX_MMONS	   VMAP_MAX_SERVERS /* memory servers one vNode's map names */
 
 /* libvirt's virDomainState and reasons that lego uses. */
 enum vn_state {
@@ -53,8 +57,11 @@ struct component {
 	uint32_t cores, used_cores;
 	uint64_t capacity, used_bytes;
 	bool alive;
+	bool draining; /* a memory server the GMM places nothing new on */
 	uint64_t conn; /* the connection that registered it (0: none) */
 	int64_t registered_ms, last_seen_ms;
+	int64_t down_ms;	/* when it went down (0: never, since registered) */
+	uint32_t registrations; /* REGISTERs seen: a new one after being down may be a restart */
 };
 
 /* A migration of a vNode's run to another processor host, driven by controld_migrate.c;
@@ -87,10 +94,14 @@ struct vnode {
 	bool confirmed; /* its host reported it since it started or controld restarted */
 	uint64_t uid;	/* id on the memory servers */
 	uint64_t region_size;
-	int nr_regions, nr_mmons;
-	char mmon[REG_MAX_MMONS][CP_NAME_LEN + 1];
-	char mmon_addr[REG_MAX_MMONS][CP_ADDR_LEN + 1];
-	uint8_t owner[REG_MAX_REGIONS];
+	struct vn_map map; /* every vRegion's copies (the GMM's; changed by controld_mempool.c) */
+	int replication;   /* the copies each vRegion should have */
+	uint64_t map_version; /* counts the map's changes while it runs (moves, promotions) */
+	bool pool_busy;	      /* a pool step changes its copies: no migration meanwhile */
+	bool mig_waiting;     /* a migration waits for that step: no new one starts */
+	char step_to[CP_NAME_LEN + 1]; /* the server that step adds a copy on ("": none) */
+	uint64_t step_bytes;	       /* and its size, counted there as placed */
+	bool mem_lost; /* a vRegion lost its last copy: its lego-vmm stops (exit 125) */
 	char disk_uri[DOM_MAX_DISKS][CP_ADDR_LEN + DOM_VOLUME_MAX + 16];
 	/* lego-vmm's options of this run, as VM_START carried them (NULL if not known: the
 	 * run was adopted, or recorded by an older lego-controld), and what it holds. */
@@ -145,6 +156,8 @@ struct component *reg_find_component(int kind, const char *name);
 /* A REGISTER on connection conn: CP_OK, or CP_EEXIST with err when the name is alive on
  * another connection. */
 int reg_register(const struct cp_register *r, uint64_t conn, char *err, size_t errlen);
+/* Mark a memory server draining (or not), in the state directory too: 0, or -1. */
+int reg_set_draining(const char *name, bool draining);
 /* The connection ended: its component is down. */
 void reg_connection_lost(uint64_t conn);
 /* Where a run's vRegions were: what is needed to free them when its lego-vmm could not
@@ -152,9 +165,7 @@ void reg_connection_lost(uint64_t conn);
 struct vn_leftover {
 	char name[DOM_NAME_MAX + 1];
 	uint64_t uid, ram, region_size;
-	int nr_regions, nr_mmons;
-	char mmon_addr[REG_MAX_MMONS][CP_ADDR_LEN + 1];
-	uint8_t owner[REG_MAX_REGIONS];
+	struct vn_map map;
 };
 
 /* lego-vmm frees its vRegions on every exit it lives through; false for the others

@@ -9,11 +9,11 @@
 #include <unistd.h>
 
 #include "cluster_io.h"
+#include "controld_memctl.h"
 #include "controld_registry.h"
 #include "log.h"
 #include "parse.h"
 #include "placement.h"
-#include "remote_mem.h"
 #include "smon_client.h"
 
 #define CALL_TIMEOUT_MS	       10000
@@ -23,11 +23,17 @@
 #define ERR_OPERATION_INVALID  55
 #define ERR_NO_DOMAIN	       42
 
-static struct vn_options opt = {.region_size = 64 * MIB, .provider = NULL, .stop_grace_ms = 5000};
+static struct vn_options opt = {
+	.region_size = 64 * MIB, .provider = NULL, .stop_grace_ms = 5000, .replication = 1};
 
 void vn_configure(const struct vn_options *o)
 {
 	opt = *o;
+}
+
+const char *vn_provider(void)
+{
+	return opt.provider;
 }
 
 int vn_pmon_call(const char *host, uint16_t op, const void *req, size_t len, uint8_t **reply,
@@ -88,17 +94,44 @@ void vn_placed_use(const char *name, int kind, uint32_t *cores, uint64_t *bytes)
 		}
 		if (kind == CP_KIND_MMON) {
 			uint64_t ram = v->def.memory_kib * 1024;
+			int s = vmap_find(&v->map, name);
 
-			for (int r = 0; r < v->nr_regions; r++) {
-				uint64_t size = r == v->nr_regions - 1
-							? ram - (uint64_t)r * v->region_size
-							: v->region_size;
-
-				if (!strcmp(v->mmon[v->owner[r]], name))
-					*bytes += size;
-			}
+			for (int r = 0; s >= 0 && r < v->map.nr_regions; r++)
+				if (vmap_has_copy(&v->map, r, s))
+					*bytes += vmap_region_bytes(r, v->map.nr_regions, ram,
+								    v->region_size);
+			/* A copy being added there is reserved already. */
+			if (!strcmp(v->step_to, name))
+				*bytes += v->step_bytes;
 		}
 	}
+}
+
+void vn_mem_snapshot(struct pl_mem *mems, const struct component **mc, int *nm)
+{
+	*nm = 0;
+	for (int i = 0; i < reg_nr_components() && *nm < PL_MAX; i++) {
+		const struct component *c = reg_component_at(i);
+		uint32_t cores;
+		uint64_t bytes;
+
+		if (c->kind != CP_KIND_MMON)
+			continue;
+		vn_placed_use(c->name, c->kind, &cores, &bytes);
+		mc[*nm] = c;
+		mems[(*nm)++] =
+			(struct pl_mem){.name = c->name,
+					.alive = c->alive,
+					.draining = c->draining,
+					.capacity = c->capacity,
+					.used = bytes > c->used_bytes ? bytes : c->used_bytes,
+					.placed = bytes};
+	}
+}
+
+int vn_replication(const struct dom_def *d)
+{
+	return d->replication ? (int)d->replication : opt.replication;
 }
 
 /* GPM + GMM over a snapshot of the registry (under its lock). */
@@ -107,66 +140,65 @@ static int place(struct vnode *v, char *err, size_t errlen)
 	struct pl_host hosts[PL_MAX];
 	struct pl_mem mems[PL_MAX];
 	const struct component *hc[PL_MAX], *mc[PL_MAX];
-	int nh = 0, nm = 0, h, nr, owner[REG_MAX_REGIONS], map[PL_MAX];
+	int nh = 0, nm = 0, h, nr, copies = vn_replication(&v->def);
+	int(*owner)[PL_MAX_COPIES] = malloc(REG_MAX_REGIONS * sizeof(*owner));
 	uint64_t ram = v->def.memory_kib * 1024,
 		 excache = (v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) * 1024;
 	uint64_t rsize = opt.region_size, min = (ram + REG_MAX_REGIONS - 1) / REG_MAX_REGIONS;
 
+	if (!owner) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	for (int i = 0; i < reg_nr_components(); i++) {
 		const struct component *c = reg_component_at(i);
 		uint32_t cores;
 		uint64_t bytes;
 
+		if (c->kind != CP_KIND_PMON || nh == PL_MAX)
+			continue;
 		vn_placed_use(c->name, c->kind, &cores, &bytes);
-		if (c->kind == CP_KIND_PMON && nh < PL_MAX) {
-			hc[nh] = c;
-			hosts[nh++] = (struct pl_host){
-				.name = c->name,
-				.alive = c->alive,
-				.cores = c->cores,
-				.used_cores = cores > c->used_cores ? cores : c->used_cores,
-				.mem = c->capacity,
-				.used_mem = bytes > c->used_bytes ? bytes : c->used_bytes};
-		} else if (c->kind == CP_KIND_MMON && nm < PL_MAX) {
-			mc[nm] = c;
-			mems[nm++] = (struct pl_mem){.name = c->name,
-						     .alive = c->alive,
-						     .capacity = c->capacity,
-						     .used = bytes > c->used_bytes ? bytes
-										   : c->used_bytes};
-		}
+		hc[nh] = c;
+		hosts[nh++] = (struct pl_host){
+			.name = c->name,
+			.alive = c->alive,
+			.cores = c->cores,
+			.used_cores = cores > c->used_cores ? cores : c->used_cores,
+			.mem = c->capacity,
+			.used_mem = bytes > c->used_bytes ? bytes : c->used_bytes};
 	}
+	vn_mem_snapshot(mems, mc, &nm);
 	h = pl_pick_processor(hosts, nh, v->def.place_processor, v->def.vcpus, excache, err,
 			      errlen);
-	if (h < 0)
-		return -1;
 	if (rsize < min)
 		rsize = (min + 2 * MIB - 1) / (2 * MIB) * (2 * MIB);
-	nr = pl_place_regions(mems, nm, v->def.place_memory, ram, rsize, owner, REG_MAX_REGIONS,
-			      err, errlen);
-	if (nr < 0)
+	nr = h < 0 ? -1
+		   : pl_place_regions(mems, nm, v->def.place_memory, ram, rsize, copies, owner,
+				      REG_MAX_REGIONS, err, errlen);
+	if (nr < 0) {
+		free(owner);
 		return -1;
-	/* The servers this vNode uses, in first-use order, and owners as indexes into them. */
-	v->nr_mmons = 0;
-	for (int i = 0; i < nm; i++)
-		map[i] = -1;
-	for (int r = 0; r < nr; r++) {
-		if (map[owner[r]] < 0) {
-			if (v->nr_mmons == REG_MAX_MMONS) {
+	}
+	/* The servers this vNode uses, in first-use order, and copies as indexes into them. */
+	memset(&v->map, 0, sizeof(v->map));
+	v->map.nr_regions = nr;
+	for (int r = 0; r < nr; r++)
+		for (int k = 0; k < copies; k++) {
+			const struct component *c = mc[owner[r][k]];
+			int s = vmap_server(&v->map, c->name, c->addr);
+
+			if (s < 0) {
 				snprintf(err, errlen, "a vNode spans at most %d memory servers",
 					 REG_MAX_MMONS);
+				free(owner);
 				return -1;
 			}
-			map[owner[r]] = v->nr_mmons;
-			snprintf(v->mmon[v->nr_mmons], sizeof(v->mmon[0]), "%s",
-				 mc[owner[r]]->name);
-			snprintf(v->mmon_addr[v->nr_mmons], sizeof(v->mmon_addr[0]), "%s",
-				 mc[owner[r]]->addr);
-			v->nr_mmons++;
+			vmap_add_copy(&v->map, r, s);
 		}
-		v->owner[r] = (uint8_t)map[owner[r]];
-	}
-	v->nr_regions = nr;
+	free(owner);
+	v->replication = copies;
+	v->map_version = 1;
+	v->mem_lost = false;
 	v->region_size = rsize;
 	snprintf(v->host, sizeof(v->host), "%s", hc[h]->name);
 	return 0;
@@ -249,8 +281,7 @@ static int place_disks(const struct dom_def *d, const struct smon_ref *smons, in
 static size_t vmm_args(const struct vnode *v, char *buf, size_t cap, uint32_t *argc)
 {
 	size_t n = 0;
-	char tmp[REG_MAX_REGIONS * 4 + 8];
-	size_t t = 0;
+	char tmp[REG_MAX_REGIONS * VMAP_MAX_COPIES * 3 + 8];
 
 #define ARG(...)                                                  \
 	do {                                                      \
@@ -271,14 +302,14 @@ static size_t vmm_args(const struct vnode *v, char *buf, size_t cap, uint32_t *a
 		ARG("--append");
 		ARG("%s", v->def.cmdline);
 	}
-	for (int i = 0; i < v->nr_mmons; i++) {
+	for (int i = 0; i < v->map.nr_mmons; i++) {
 		ARG("--mmon");
-		ARG("%s", v->mmon_addr[i]);
+		ARG("%s", v->map.mmon_addr[i]);
 	}
 	ARG("--region-size");
 	ARG("%" PRIu64 "K", v->region_size / 1024);
-	for (int r = 0; r < v->nr_regions; r++)
-		t += (size_t)snprintf(tmp + t, sizeof(tmp) - t, "%s%u", r ? "," : "", v->owner[r]);
+	if (vmap_format_owners(&v->map, tmp, sizeof(tmp)) < 0)
+		return 0;
 	ARG("--region-owners");
 	ARG("%s", tmp);
 	ARG("--cache");
@@ -397,9 +428,10 @@ int vn_start(const uint8_t uuid[16], char *err, size_t errlen)
 		goto out_ops;
 	}
 	log_info("starting vNode %s (id %d) on %s: %d vRegion(s) of %" PRIu64
-		 " MiB on %d memory server(s), %d disk(s)",
-		 v->def.name, v->id, v->host, v->nr_regions, (uint64_t)(v->region_size / MIB),
-		 v->nr_mmons, v->def.nr_disks);
+		 " MiB, %d cop%s each, on %d memory server(s), %d disk(s)",
+		 v->def.name, v->id, v->host, v->map.nr_regions, (uint64_t)(v->region_size / MIB),
+		 v->replication, v->replication == 1 ? "y" : "ies", v->map.nr_mmons,
+		 v->def.nr_disks);
 	reg_unlock();
 
 	cp_vm_start_put(req, &vs);
@@ -653,36 +685,40 @@ int vn_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max, 
 
 void vn_reclaim(const struct vn_leftover *l)
 {
-	struct rm_config cfg = {.vnode = l->uid,
-				.client_name = "lego-controld",
-				.provider = opt.provider,
-				.region_size = l->region_size,
-				.timeout_ms = 5000,
-				.nr_servers = l->nr_mmons};
-	struct remote_mem rm;
-	int(*owners)[RM_MAX_COPIES] = calloc(REG_MAX_REGIONS, sizeof(*owners));
-	int rc;
+	const struct vn_map *m = &l->map;
+	int freed = 0, left = 0;
 
-	if (!owners) {
-		log_warn("vNode %s: out of memory to free its vRegions", l->name);
-		return;
+	/* Each server as the dead run's vNode: every copy there is opened and closed. */
+	for (int s = 0; s < m->nr_mmons; s++) {
+		struct memctl mc;
+		int here = vmap_copies_on(m, s);
+
+		if (!here)
+			continue;
+		if (memctl_connect(&mc, opt.provider, m->mmon_addr[s], l->uid, 5000)) {
+			log_warn("vNode %s: its %d vRegion cop%s on %s stay there: %s", l->name,
+				 here, here == 1 ? "y" : "ies", m->mmon[s], mc.err);
+			left += here;
+			continue;
+		}
+		for (int r = 0; r < m->nr_regions; r++) {
+			if (!vmap_has_copy(m, r, s))
+				continue;
+			if (memctl_free(
+				    &mc, (uint32_t)r,
+				    vmap_region_bytes(r, m->nr_regions, l->ram, l->region_size))) {
+				log_warn("vNode %s: vRegion %d stays on %s: %s", l->name, r,
+					 m->mmon[s], mc.err);
+				left++;
+			} else {
+				freed++;
+			}
+		}
+		memctl_close(&mc);
 	}
-	for (int i = 0; i < l->nr_mmons; i++)
-		cfg.servers[i] = l->mmon_addr[i];
-	for (int r = 0; r < l->nr_regions; r++) {
-		owners[r][0] = l->owner[r];
-		for (int k = 1; k < RM_MAX_COPIES; k++)
-			owners[r][k] = -1;
-	}
-	cfg.owners = (const int(*)[RM_MAX_COPIES])owners;
-	/* Open each vRegion as the dead run's vNode, then close it: the servers free it. */
-	rc = remote_mem_open(&rm, &cfg, l->ram, 1);
-	if (rc)
-		log_warn("vNode %s: not every vRegion could be freed: %s", l->name, rm.error);
-	remote_mem_close(&rm, true);
-	free(owners);
-	if (!rc)
-		log_info("vNode %s: freed the %d vRegion(s) its killed lego-vmm left on the memory "
-			 "servers",
-			 l->name, l->nr_regions);
+	if (freed)
+		log_info("vNode %s: freed the %d vRegion cop%s its killed lego-vmm left on the "
+			 "memory servers%s",
+			 l->name, freed, freed == 1 ? "y" : "ies",
+			 left ? " (not every one could be)" : "");
 }

@@ -12,8 +12,9 @@
 
 struct vn_options {
 	uint64_t region_size; /* preferred vRegion size */
-	const char *provider; /* libfabric provider for storage-server lookups */
+	const char *provider; /* libfabric provider for storage and memory servers */
 	int stop_grace_ms;    /* destroy: SIGKILL after this */
+	int replication;      /* copies of each vRegion for vNodes whose XML says nothing */
 };
 void vn_configure(const struct vn_options *o);
 
@@ -41,6 +42,17 @@ void vn_reclaim(const struct vn_leftover *l);
 /* What the active vNodes placed by lego-controld use on a component (heartbeats may lag a
  * start or a migration); under the registry lock. */
 void vn_placed_use(const char *name, int kind, uint32_t *cores, uint64_t *bytes);
+
+/* The memory servers as the GMM sees them (under the registry lock): mems[i] for mc[i], used
+ * = the larger of the heartbeat's figure and what lego-controld placed there. */
+struct pl_mem;
+struct component;
+void vn_mem_snapshot(struct pl_mem *mems, const struct component **mc, int *nm);
+/* The replication factor of a definition (its own, or lego-controld's default). */
+struct dom_def;
+int vn_replication(const struct dom_def *d);
+/* The libfabric provider for the memory servers. */
+const char *vn_provider(void);
 
 /* A numeric field of the VMM's stats JSON ("key": N); 0 if absent. */
 uint64_t vn_json_u64(const char *json, const char *key);

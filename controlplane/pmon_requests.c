@@ -24,7 +24,8 @@
 
 #define RECV_TIMEOUT_MS	 10000 /* once a message has begun, each part within this */
 #define CTL_TIMEOUT_MS	 2000
-#define CTL_ANSWER_MAX	 16384
+#define CTL_SLOW_MS	 8000 /* region-add: lego-vmm may connect to a new memory server */
+#define CTL_ANSWER_MAX	 CP_MAX_PAYLOAD /* `regions` lists every vRegion's copies */
 #define MAX_CONNS	 256
 #define REFUSALS_PER_SEC 20
 #define LINGER_MS	 500
@@ -220,11 +221,12 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	struct cp_vm_ctl m;
 	const char *why = "?";
 	char id[PMON_UUID_STR], name[CP_NAME_LEN + 1], sock[PMON_PATH_MAX], err[CP_ERRTEXT_MAX];
-	char answer[CTL_ANSWER_MAX];
+	char *answer;
 	struct pmon_vm *v;
 	enum cp_status st = cp_vm_ctl_get(pl, h->len, &m, &why);
 	uint32_t state;
 	pid_t pid;
+	int rc;
 
 	if (st)
 		return refuse(c, h, st, "%s", why);
@@ -246,8 +248,16 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	snprintf(name, sizeof(name), "%s", v->name);
 	pthread_mutex_unlock(&p->vms.lock);
 	pmon_path(sock, p->run_dir, id, "sock");
-	if (pmon_vmm_command(sock, m.cmd, CTL_TIMEOUT_MS, answer, sizeof(answer), err, sizeof(err)))
+	answer = malloc(CTL_ANSWER_MAX);
+	if (!answer)
+		return refuse(c, h, CP_EIO, "vNode %s (%s): out of memory for the answer", name,
+			      id);
+	if (pmon_vmm_command(sock, m.cmd,
+			     !strncmp(m.cmd, "region-add ", 11) ? CTL_SLOW_MS : CTL_TIMEOUT_MS,
+			     answer, CTL_ANSWER_MAX, err, sizeof(err))) {
+		free(answer);
 		return refuse(c, h, CP_EIO, "vNode %s (%s): %s", name, id, err);
+	}
 	state = ctl_state(m.cmd, answer);
 	if (state) {
 		pthread_mutex_lock(&p->vms.lock);
@@ -271,7 +281,9 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	} else {
 		log_debug("vNode %s (%s): control command '%s' answered", name, id, m.cmd);
 	}
-	return reply(c, h, answer, strlen(answer));
+	rc = reply(c, h, answer, strlen(answer));
+	free(answer);
+	return rc;
 }
 
 static int vm_console(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
