@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cluster_io.h"
+#include "controld_mempool.h"
 #include "controld_migrate.h"
 #include "controld_query.h"
 #include "controld_registry.h"
@@ -187,6 +188,47 @@ static void handle_mig_status(struct conn *c, const struct wire_hdr *h, const ui
 	cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
 }
 
+/* POOL_JOB: answered when the job is over (this connection's thread waits). */
+static void handle_pool_job(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
+{
+	struct cp_pool_job j;
+	struct cp_pool_report r;
+	uint8_t out[CP_POOL_REPORT_LEN];
+	char err[1024];
+	const char *why = NULL;
+	int rc = cp_pool_job_get(p, h->len, &j, &why);
+
+	if (rc != CP_OK) {
+		cio_send_error(c->fd, h, (uint32_t)rc, "bad pool job: %s", why);
+		return;
+	}
+	log_info("cluster: %s asks for the %s%s%s", c->peer, cp_pool_what_name(j.what),
+		 j.server[0] ? " of memory server " : " of the memory pool", j.server);
+	rc = pool_job(&j, c->peer, &r, err, sizeof(err));
+	if (rc) {
+		cio_send_error(c->fd, h, (uint32_t)rc, "%s", err);
+		return;
+	}
+	cp_pool_report_put(out, &r);
+	cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
+}
+
+static void handle_pool_status(struct conn *c, const struct wire_hdr *h)
+{
+	struct cp_pool_progress pr;
+	uint8_t out[CP_POOL_PROGRESS_LEN];
+	const char *why = NULL;
+	int rc = cp_pool_status_get(h->len, &why);
+
+	if (rc != CP_OK) {
+		cio_send_error(c->fd, h, (uint32_t)rc, "bad pool status request: %s", why);
+		return;
+	}
+	pool_progress(&pr);
+	cp_pool_progress_put(out, &pr);
+	cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
+}
+
 static void *serve(void *arg)
 {
 	struct conn *c = arg;
@@ -246,6 +288,10 @@ static void *serve(void *arg)
 			handle_migrate(c, &h, p);
 		} else if (h.op == CP_MIG_STATUS) {
 			handle_mig_status(c, &h, p);
+		} else if (h.op == CP_POOL_JOB) {
+			handle_pool_job(c, &h, p);
+		} else if (h.op == CP_POOL_STATUS) {
+			handle_pool_status(c, &h);
 		} else {
 			cio_send_error(c->fd, &h, CP_EBADOP, "unknown op %u", h.op);
 		}

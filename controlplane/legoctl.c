@@ -1,7 +1,7 @@
 /* legoctl.c: the operator's command line for what libvirt has no words for: the cluster
- * as lego-controld sees it (components, vNodes, a vNode's vRegion map and ExCache
- * statistics), live migration of a vNode to another processor host, and the volumes of a
- * storage server. */
+ * as lego-controld sees it (components, vNodes, a vNode's vRegion copies and ExCache
+ * statistics, the memory pool), live migration of a vNode to another processor host,
+ * draining a memory server and rebalancing the pool, and the volumes of a storage server. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -26,44 +26,58 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: legoctl [options] COMMAND [ARGS]\n"
-		   "Shows the lego cluster and manages the volumes (vNode disks) of a storage\n"
-		   "server.\n"
-		   "\n"
-		   "Cluster commands (asked of lego-controld):\n"
-		   "  components                every processor host, memory and storage server\n"
-		   "                            with capacity, use and liveness\n"
-		   "  vnodes                    every vNode: state, host, memory, ExCache\n"
-		   "  vnode NAME                one vNode: its host, a migration under way, its\n"
-		   "                            vRegion map (which memory server holds which\n"
-		   "                            part of its RAM), disks, and its ExCache and\n"
-		   "                            fault statistics while it runs\n"
-		   "  migrate NAME HOST         move the running vNode NAME to the processor host\n"
-		   "                            HOST, live (as virsh migrate --live --p2p);\n"
-		   "                            progress on stderr, then a report: total time,\n"
-		   "                            downtime, bytes sent\n"
-		   "\n"
-		   "Volume commands (asked of a lego-smon):\n"
-		   "  volume create NAME SIZE   a new zero-filled volume, e.g. SIZE 10G\n"
-		   "  volume list               every volume with its size\n"
-		   "  volume stat NAME          size and layout of one volume\n"
-		   "  volume resize NAME SIZE   grow, or shrink (bytes beyond SIZE are lost)\n"
-		   "  volume delete NAME        remove a volume and its data\n"
-		   "\n"
-		   "Options:\n"
-		   "  -c, --controld HOST:PORT  the control plane's cluster port (default\n"
-		   "                        $LEGO_CONTROLD or 127.0.0.1:7400)\n"
-		   "  -s, --smon HOST:PORT  the storage server (default $LEGO_SMON or "
-		   "127.0.0.1:7420)\n"
-		   "      --provider NAME   libfabric provider (default $LEGO_FABRIC_PROVIDER or "
-		   "tcp)\n"
-		   "  -j, --json            machine-readable output (one JSON object)\n"
-		   "  -v, --verbose         log lines on stderr\n"
-		   "  -h, --help            this text\n"
-		   "Volume names: 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'.\n"
-		   "Exit status: 0 done; 1 the server refused or failed (its reason on stderr); 2 "
-		   "the\n"
-		   "server is unreachable; 64 bad command line.\n");
+	fprintf(f,
+		"Usage: legoctl [options] COMMAND [ARGS]\n"
+		"Shows the lego cluster and manages the volumes (vNode disks) of a storage\n"
+		"server.\n"
+		"\n"
+		"Cluster commands (asked of lego-controld):\n"
+		"  components                every processor host, memory and storage server\n"
+		"                            with capacity, use and liveness\n"
+		"  vnodes                    every vNode: state, host, memory, ExCache\n"
+		"  vnode NAME                one vNode: its host, a migration under way, its\n"
+		"                            vRegion map (which memory servers hold each part\n"
+		"                            of its RAM: the primary copy first, e.g.\n"
+		"                            mm1+mm2), its replication factor, disks, and its\n"
+		"                            ExCache and fault statistics while it runs\n"
+		"  migrate NAME HOST         move the running vNode NAME to the processor host\n"
+		"                            HOST, live (as virsh migrate --live --p2p);\n"
+		"                            progress on stderr, then a report: total time,\n"
+		"                            downtime, bytes sent\n"
+		"  pool                      the memory pool: each memory server's capacity,\n"
+		"                            use, vRegion copies, draining or down; a drain or\n"
+		"                            rebalance under way; re-replication still to do\n"
+		"  pool rebalance            move vRegion copies from the fullest memory\n"
+		"                            servers to the emptiest until within about one\n"
+		"                            vRegion of even; progress on stderr, then a report\n"
+		"  mmon drain NAME           move every vRegion copy off memory server NAME\n"
+		"                            while the vNodes run (refused if the others lack\n"
+		"                            room); it then stays draining, holds nothing and\n"
+		"                            can be stopped; progress on stderr, then a report:\n"
+		"                            copies and MiB moved, seconds, MiB/s\n"
+		"  mmon undrain NAME         let a drained memory server take vRegions again\n"
+		"\n"
+		"Volume commands (asked of a lego-smon):\n"
+		"  volume create NAME SIZE   a new zero-filled volume, e.g. SIZE 10G\n"
+		"  volume list               every volume with its size\n"
+		"  volume stat NAME          size and layout of one volume\n"
+		"  volume resize NAME SIZE   grow, or shrink (bytes beyond SIZE are lost)\n"
+		"  volume delete NAME        remove a volume and its data\n"
+		"\n"
+		"Options:\n"
+		"  -c, --controld HOST:PORT  the control plane's cluster port (default\n"
+		"                        $LEGO_CONTROLD or 127.0.0.1:7400)\n"
+		"  -s, --smon HOST:PORT  the storage server (default $LEGO_SMON or "
+		"127.0.0.1:7420)\n"
+		"      --provider NAME   libfabric provider (default $LEGO_FABRIC_PROVIDER or "
+		"tcp)\n"
+		"  -j, --json            machine-readable output (one JSON object)\n"
+		"  -v, --verbose         log lines on stderr\n"
+		"  -h, --help            this text\n"
+		"Volume names: 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'.\n"
+		"Exit status: 0 done; 1 the server refused or failed (its reason on stderr); 2 "
+		"the\n"
+		"server is unreachable; 64 bad command line.\n");
 }
 
 __attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
@@ -211,6 +225,8 @@ static int cluster_cmd(const char *controld, int argc, char **argv, bool json)
 
 	if (!strcmp(argv[0], "components") && argc == 1) {
 		q.what = CP_Q_COMPONENTS;
+	} else if (!strcmp(argv[0], "pool") && argc == 1) {
+		q.what = CP_Q_POOL;
 	} else if (!strcmp(argv[0], "vnodes") && argc == 1) {
 		q.what = CP_Q_VNODES;
 	} else if (!strcmp(argv[0], "vnode") && argc == 2) {
@@ -308,6 +324,108 @@ static void report(const char *name, const struct cp_mig_report *r, bool json)
 		       known ? "" : "downtime and ");
 }
 
+/* A request answered when its work is over (MIGRATE, POOL_JOB) on one connection, and its
+ * progress (MIG_STATUS, POOL_STATUS) asked on another every PROGRESS_MS meanwhile and handed
+ * to show. 0 with the reply's header and payload (malloc'ed), or an exit status after saying
+ * why on stderr. */
+struct long_call {
+	uint16_t op, status_op;
+	const void *req, *sreq;
+	size_t len, slen;
+	void (*show)(const uint8_t *p, size_t len, void *ctx);
+	void *ctx;
+	const char *what; /* "the migration", for "... before the migration's end" */
+	const char *see;  /* where to look then: "legoctl vnode vn1" */
+};
+
+static int long_call(const char *controld, const struct long_call *c, struct wire_hdr *h,
+		     uint8_t **p)
+{
+	char err[CP_ERRTEXT_MAX + 64];
+	const char *why = "?";
+	int fd, sfd, rc = 2;
+
+	*p = NULL;
+	fd = cio_connect(controld, TIMEOUT_MS, err, sizeof(err));
+	sfd = fd < 0 ? -1 : cio_connect(controld, TIMEOUT_MS, err, sizeof(err));
+	if (fd < 0 || sfd < 0) {
+		fprintf(stderr, "legoctl: lego-controld: %s\n", err);
+		if (fd >= 0)
+			close(fd);
+		return 2;
+	}
+	if (cio_send(fd, c->op, 1, 0, c->req, c->len)) {
+		fprintf(stderr, "legoctl: lego-controld %s: cannot send: %s\n", controld,
+			strerror(errno));
+		goto out;
+	}
+	for (;;) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		uint8_t *sp = NULL;
+		size_t slen;
+		int pr_rc = poll(&pf, 1, PROGRESS_MS);
+
+		if (pr_rc < 0 && errno == EINTR)
+			continue;
+		if (pr_rc != 0)
+			break;
+		/* Progress is a nicety: a status that cannot be had is skipped. */
+		if (cio_call(sfd, c->status_op, c->sreq, c->slen, &sp, &slen, TIMEOUT_MS, err,
+			     sizeof(err)) == CP_OK)
+			c->show(sp, slen, c->ctx);
+		free(sp);
+	}
+	switch (cio_recv(fd, TIMEOUT_MS, h, p, &why)) {
+	case CIO_MSG:
+		break;
+	case CIO_EOF:
+		why = "the connection closed";
+		/* fall through */
+	default:
+		fprintf(stderr,
+			"legoctl: lego-controld %s: %s before %s's end (it goes on without "
+			"legoctl: see '%s')\n",
+			controld, why, c->what, c->see);
+		goto out;
+	}
+	if (h->op != (c->op | CP_REPLY) || h->id != 1) {
+		fprintf(stderr, "legoctl: lego-controld %s: a reply that does not match\n",
+			controld);
+	} else if (h->status != CP_OK) {
+		fprintf(stderr, "legoctl: %s\n", h->len ? (char *)*p : cp_status_name(h->status));
+		rc = 1;
+	} else {
+		rc = 0;
+	}
+out:
+	if (rc) {
+		free(*p);
+		*p = NULL;
+	}
+	close(fd);
+	close(sfd);
+	return rc;
+}
+
+struct mig_show {
+	const char *name;
+	bool tty, drawn;
+	uint32_t last_phase;
+	int last_tenth;
+};
+
+static void mig_show(const uint8_t *p, size_t len, void *ctx)
+{
+	struct mig_show *m = ctx;
+	struct cp_mig_progress pr;
+	const char *why;
+
+	if (cp_mig_progress_get(p, len, &pr, &why) != CP_OK)
+		return;
+	show_progress(m->name, &pr, m->tty, &m->last_phase, &m->last_tenth);
+	m->drawn |= m->tty && pr.phase != CP_MIG_NONE;
+}
+
 /* MIGRATE on one connection, answered when it is over; MIG_STATUS on another meanwhile. */
 static int migrate_cmd(const char *controld, int argc, char **argv, bool json)
 {
@@ -316,11 +434,10 @@ static int migrate_cmd(const char *controld, int argc, char **argv, bool json)
 	struct cp_mig_report r;
 	struct wire_hdr h;
 	uint8_t req[CP_MIGRATE_LEN], sreq[CP_MIG_STATUS_LEN], *p = NULL;
-	char err[CP_ERRTEXT_MAX + 64];
+	char see[CP_NAME_LEN + 16];
 	const char *why = "?";
-	bool tty = isatty(2), drawn = false;
-	uint32_t last_phase = CP_MIG_NONE;
-	int fd, sfd, last_tenth = -1, rc = 2;
+	struct mig_show ms = {.name = name, .tty = isatty(2), .last_tenth = -1};
+	int rc;
 
 	if (argc != 3)
 		return bad_usage("%s", "migrate: give NAME HOST");
@@ -331,73 +448,177 @@ static int migrate_cmd(const char *controld, int argc, char **argv, bool json)
 				 host);
 	snprintf(m.vnode, sizeof(m.vnode), "%s", name);
 	snprintf(m.host, sizeof(m.host), "%s", host);
+	snprintf(see, sizeof(see), "legoctl vnode %s", name);
 	cp_migrate_put(req, &m);
 	cp_mig_status_put(sreq, name);
-	fd = cio_connect(controld, TIMEOUT_MS, err, sizeof(err));
-	sfd = fd < 0 ? -1 : cio_connect(controld, TIMEOUT_MS, err, sizeof(err));
-	if (fd < 0 || sfd < 0) {
-		fprintf(stderr, "legoctl: lego-controld: %s\n", err);
-		if (fd >= 0)
-			close(fd);
-		return 2;
-	}
-	if (cio_send(fd, CP_MIGRATE, 1, 0, req, sizeof(req))) {
-		fprintf(stderr, "legoctl: lego-controld %s: cannot send: %s\n", controld,
-			strerror(errno));
-		goto out;
-	}
-	for (;;) {
-		struct pollfd pf = {.fd = fd, .events = POLLIN};
-		struct cp_mig_progress pr;
-		uint8_t *sp = NULL;
-		size_t slen;
-		int pr_rc = poll(&pf, 1, PROGRESS_MS);
-
-		if (pr_rc < 0 && errno == EINTR)
-			continue;
-		if (pr_rc != 0)
-			break;
-		/* Progress is a nicety: a status that cannot be had is skipped. */
-		if (cio_call(sfd, CP_MIG_STATUS, sreq, sizeof(sreq), &sp, &slen, TIMEOUT_MS, err,
-			     sizeof(err)) == CP_OK &&
-		    cp_mig_progress_get(sp, slen, &pr, &why) == CP_OK) {
-			show_progress(name, &pr, tty, &last_phase, &last_tenth);
-			drawn |= tty && pr.phase != CP_MIG_NONE;
-		}
-		free(sp);
-	}
-	if (drawn)
+	rc = long_call(controld,
+		       &(struct long_call){.op = CP_MIGRATE,
+					   .status_op = CP_MIG_STATUS,
+					   .req = req,
+					   .len = sizeof(req),
+					   .sreq = sreq,
+					   .slen = sizeof(sreq),
+					   .show = mig_show,
+					   .ctx = &ms,
+					   .what = "the migration",
+					   .see = see},
+		       &h, &p);
+	if (ms.drawn)
 		fprintf(stderr, "\n");
-	switch (cio_recv(fd, TIMEOUT_MS, &h, &p, &why)) {
-	case CIO_MSG:
-		break;
-	case CIO_EOF:
-		why = "the connection closed";
-		/* fall through */
-	default:
-		fprintf(stderr,
-			"legoctl: lego-controld %s: %s before the migration's end (it goes on "
-			"without legoctl: see 'legoctl vnode %s')\n",
-			controld, why, name);
-		goto out;
-	}
-	if (h.op != (CP_MIGRATE | CP_REPLY) || h.id != 1) {
-		fprintf(stderr, "legoctl: lego-controld %s: a reply that does not match\n",
-			controld);
-	} else if (h.status != CP_OK) {
-		fprintf(stderr, "legoctl: %s\n", h.len ? (char *)p : cp_status_name(h.status));
-		rc = 1;
-	} else if (cp_mig_report_get(p, h.len, &r, &why) != CP_OK) {
+	if (!rc && cp_mig_report_get(p, h.len, &r, &why) != CP_OK) {
 		fprintf(stderr, "legoctl: lego-controld %s: a bad migration report: %s\n", controld,
 			why);
-	} else {
+		rc = 2;
+	} else if (!rc) {
 		report(name, &r, json);
-		rc = 0;
 	}
-out:
 	free(p);
-	close(fd);
-	close(sfd);
+	return rc;
+}
+
+struct pool_show {
+	bool tty, drawn;
+	uint32_t last_done, last_region;
+	char last_vnode[CP_NAME_LEN + 1];
+	bool said;
+};
+
+/* A pool job's progress: on a terminal a bar redrawn in place, otherwise a line per step. */
+static void pool_show(const uint8_t *p, size_t len, void *ctx)
+{
+	struct pool_show *s = ctx;
+	struct cp_pool_progress pr;
+	const char *why, *job;
+	char on[CP_NAME_LEN + 8] = "";
+	int pct;
+
+	if (cp_pool_progress_get(p, len, &pr, &why) != CP_OK || pr.what == CP_POOL_NONE)
+		return;
+	job = pr.what == CP_POOL_DRAIN ? "draining" : "rebalancing";
+	if (pr.server[0])
+		snprintf(on, sizeof(on), " %s", pr.server);
+	pct = pr.bytes_total	? (int)(100 * pr.bytes_done / pr.bytes_total)
+	      : pr.copies_total ? (int)(100 * pr.copies_done / pr.copies_total)
+				: 100;
+	if (s->tty) {
+		char bar[21];
+
+		for (int i = 0; i < 20; i++)
+			bar[i] = i < pct / 5 ? '#' : ' ';
+		bar[20] = '\0';
+		fprintf(stderr, "\r%s%s: [%s] %3d%% %7.1f/%.1f MiB %u/%u copies %6.1f s ", job, on,
+			bar, pct, (double)pr.bytes_done / MIB, (double)pr.bytes_total / MIB,
+			pr.copies_done, pr.copies_total, (double)pr.elapsed_ms / 1000.0);
+		s->drawn = true;
+		return;
+	}
+	if (s->said && pr.copies_done == s->last_done && pr.region == s->last_region &&
+	    !strcmp(pr.vnode, s->last_vnode))
+		return;
+	s->said = true;
+	s->last_done = pr.copies_done;
+	s->last_region = pr.region;
+	snprintf(s->last_vnode, sizeof(s->last_vnode), "%s", pr.vnode);
+	fprintf(stderr, "%s%s: %u of %u copies, %.1f of %.1f MiB (%d%%)", job, on, pr.copies_done,
+		pr.copies_total, (double)pr.bytes_done / MIB, (double)pr.bytes_total / MIB, pct);
+	if (pr.vnode[0])
+		fprintf(stderr, "; moving vNode %s's vRegion %u to %s", pr.vnode, pr.region, pr.to);
+	fprintf(stderr, " after %.1f s\n", (double)pr.elapsed_ms / 1000.0);
+}
+
+static void pool_report(const struct cp_pool_report *r, bool json)
+{
+	double s = (double)r->elapsed_us / 1e6, mib = (double)r->bytes / MIB;
+	double rate = r->elapsed_us ? mib / s : 0;
+
+	if (json) {
+		printf("{\"job\": \"%s\", \"server\": ", cp_pool_what_name(r->what));
+		if (r->server[0])
+			json_str(r->server);
+		else
+			printf("null");
+		printf(", \"copies\": %u, \"bytes\": %llu, \"seconds\": %.3f, "
+		       "\"mib_per_s\": %.1f",
+		       r->copies, (unsigned long long)r->bytes, s, rate);
+		if (r->what == CP_POOL_DRAIN)
+			printf(", \"server_used_bytes\": %llu", (unsigned long long)r->server_used);
+		if (r->what == CP_POOL_REBALANCE)
+			printf(", \"spread_before\": %.4f, \"spread_after\": %.4f",
+			       (double)r->spread_before_ppm / CP_PPM,
+			       (double)r->spread_after_ppm / CP_PPM);
+		printf("}\n");
+		return;
+	}
+	if (r->what == CP_POOL_UNDRAIN) {
+		printf("memory server %s is no longer draining: it takes new vRegions\n",
+		       r->server);
+		return;
+	}
+	if (r->what == CP_POOL_DRAIN)
+		printf("memory server %s drained: ", r->server);
+	else
+		printf("memory pool rebalanced: ");
+	printf("%u vRegion cop%s (%.1f MiB) moved in %.1f s (%.1f MiB/s)", r->copies,
+	       r->copies == 1 ? "y" : "ies", mib, s, rate);
+	if (r->what == CP_POOL_DRAIN)
+		printf("; it now reports %.1f MiB in use%s\n", (double)r->server_used / MIB,
+		       r->server_used ? " (vRegions lego-controld did not place there)"
+				      : ": it can be stopped");
+	else
+		printf("; spread between the fullest and the emptiest server %.1f%% -> %.1f%%\n",
+		       (double)r->spread_before_ppm / 10000.0,
+		       (double)r->spread_after_ppm / 10000.0);
+}
+
+/* mmon drain|undrain NAME, pool rebalance: POOL_JOB, with POOL_STATUS meanwhile. */
+static int pool_cmd(const char *controld, int argc, char **argv, bool json)
+{
+	struct cp_pool_job j = {0};
+	struct cp_pool_report r;
+	struct wire_hdr h;
+	uint8_t req[CP_POOL_JOB_LEN], *p = NULL;
+	struct pool_show ps = {.tty = isatty(2)};
+	const char *why = "?";
+	int rc;
+
+	if (!strcmp(argv[0], "pool")) {
+		if (argc != 2 || strcmp(argv[1], "rebalance"))
+			return bad_usage("%s", "pool: give no argument, or 'rebalance'");
+		j.what = CP_POOL_REBALANCE;
+	} else {
+		if (argc < 2 || (strcmp(argv[1], "drain") && strcmp(argv[1], "undrain")))
+			return bad_usage("%s", "mmon: which command? (drain NAME, undrain NAME)");
+		if (argc != 3)
+			return bad_usage("mmon %s: give the memory server's NAME", argv[1]);
+		if (!cp_name_ok(argv[2]))
+			return bad_usage("'%s' is not a memory server's name (1-64 of "
+					 "[A-Za-z0-9._-])",
+					 argv[2]);
+		j.what = !strcmp(argv[1], "drain") ? CP_POOL_DRAIN : CP_POOL_UNDRAIN;
+		snprintf(j.server, sizeof(j.server), "%s", argv[2]);
+	}
+	cp_pool_job_put(req, &j);
+	rc = long_call(
+		controld,
+		&(struct long_call){.op = CP_POOL_JOB,
+				    .status_op = CP_POOL_STATUS,
+				    .req = req,
+				    .len = sizeof(req),
+				    .show = pool_show,
+				    .ctx = &ps,
+				    .what = j.what == CP_POOL_DRAIN ? "the drain" : "the job",
+				    .see = "legoctl pool"},
+		&h, &p);
+	if (ps.drawn)
+		fprintf(stderr, "\n");
+	if (!rc && (cp_pool_report_get(p, h.len, &r, &why) != CP_OK || r.what != j.what)) {
+		fprintf(stderr, "legoctl: lego-controld %s: a bad pool report: %s\n", controld,
+			r.what != j.what ? "it reports another job" : why);
+		rc = 2;
+	} else if (!rc) {
+		pool_report(&r, json);
+	}
+	free(p);
 	return rc;
 }
 
@@ -456,8 +677,10 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return bad_usage("%s", "no command given");
 	if (!strcmp(argv[optind], "components") || !strcmp(argv[optind], "vnodes") ||
-	    !strcmp(argv[optind], "vnode"))
+	    !strcmp(argv[optind], "vnode") || (!strcmp(argv[optind], "pool") && optind + 1 == argc))
 		return cluster_cmd(controld, argc - optind, argv + optind, json);
+	if (!strcmp(argv[optind], "pool") || !strcmp(argv[optind], "mmon"))
+		return pool_cmd(controld, argc - optind, argv + optind, json);
 	if (!strcmp(argv[optind], "migrate"))
 		return migrate_cmd(controld, argc - optind, argv + optind, json);
 	if (strcmp(argv[optind], "volume"))
