@@ -138,6 +138,7 @@ struct opt {
 static const struct opt opts[] = {
 	{"memtest.size", FIELD(memtest_size), true, 4096, UINT64_MAX, 4096},
 	{"memtest.passes", FIELD(memtest_passes), false, 1, MEMTEST_MAX_PASSES, 1},
+	{"memtest.seconds", FIELD(memtest_seconds), false, 0, GUEST_MAX_IDLE_S, 1},
 	{"memtest.ops", FIELD(memtest_ops), false, 0, MEMTEST_MAX_OPS, 1},
 	{"blktest.size", FIELD(blktest_size), true, 512, UINT64_MAX, 512},
 	{"blktest.seed", FIELD(blktest_seed), false, 0, UINT64_MAX, 1},

@@ -177,7 +177,7 @@ static bool mt_patterns(const struct guest_ctx *ctx)
 {
 	const struct guest_opts *o = ctx->opts;
 	unsigned nr = smp_nr_cpus();
-	uint64_t start = rdtsc(), errors = 0;
+	uint64_t start = rdtsc(), errors = 0, pass;
 	struct mt_area area;
 	struct mt_job job;
 
@@ -193,7 +193,10 @@ static bool mt_patterns(const struct guest_ctx *ctx)
 
 	job.area = &area;
 	job.nr = nr;
-	for (uint64_t pass = 0; pass < o->memtest_passes; pass++) {
+	/* memtest.seconds: a workload that lasts, whatever the machine's speed. */
+	for (pass = 0; pass < o->memtest_passes ||
+		       (o->memtest_seconds && elapsed_ms(start) < o->memtest_seconds * 1000);
+	     pass++) {
 		for (unsigned i = 0; i < NR_PATTERNS; i++) {
 			job.pat = &patterns[i];
 			job.seed = mix64(0x6d656d74657374ULL + pass * NR_PATTERNS + i);
@@ -207,7 +210,7 @@ static bool mt_patterns(const struct guest_ctx *ctx)
 		errors += mt_errors[cpu].errors;
 	mt_reports_done("memtest", errors);
 	kprintf("RESULT memtest %s bytes=%lu vcpus=%u passes=%lu patterns=%u errors=%lu ms=%lu\n",
-		errors ? "FAIL" : "PASS", area.bytes, nr, o->memtest_passes, (unsigned)NR_PATTERNS,
+		errors ? "FAIL" : "PASS", area.bytes, nr, pass, (unsigned)NR_PATTERNS,
 		errors, elapsed_ms(start));
 	return errors == 0;
 }

@@ -313,6 +313,10 @@ static void test_cmdline(void **state)
 	assert_int_equal(cmdline_parse("idle=30", &o, err, sizeof(err)), 0);
 	assert_int_equal(o.idle_s, 30);
 	assert_int_equal(cmdline_parse("idle=86401", &o, err, sizeof(err)), -1);
+	assert_int_equal(o.memtest_seconds, 0);
+	assert_int_equal(cmdline_parse("memtest.seconds=90", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.memtest_seconds, 90);
+	assert_int_equal(cmdline_parse("memtest.seconds=86401", &o, err, sizeof(err)), -1);
 	assert_int_equal(cmdline_parse("blktest.order=rand", &o, err, sizeof(err)), 0);
 	assert_int_equal(o.blktest_order, BT_ORDER_RAND);
 	assert_int_equal(cmdline_parse("blktest.order=seq", &o, err, sizeof(err)), 0);
