@@ -264,7 +264,9 @@ static bool rereplicate(void)
 	ps.missing = missing;
 	ps.blocked = blocked;
 	pthread_mutex_unlock(&plock);
-	if (missing != said_missing || blocked != said_blocked) {
+	/* A line when re-replication starts, ends, or gets stuck or unstuck: the steps say
+	 * the rest. */
+	if (!missing != !said_missing || blocked != said_blocked) {
 		if (!missing)
 			log_info("re-replication: every vRegion has the copies its vNode's "
 				 "replication factor asks for");
@@ -276,9 +278,9 @@ static bool rereplicate(void)
 		else
 			log_info("re-replication: %u vRegion cop%s missing: restoring them",
 				 missing, missing == 1 ? "y" : "ies");
-		said_missing = missing;
-		said_blocked = blocked;
 	}
+	said_missing = missing;
+	said_blocked = blocked;
 	if (!have)
 		return false;
 	if (step(&st, false, err, sizeof(err)) == STEP_FAILED)

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 103
+plan 107
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -350,6 +350,10 @@ print("pmon0", call(msg(1, reg(1, b"p", 0))))
 print("dup", call(msg(1, reg(2, b"mem-a"))))
 print("hb", call(msg(2, struct.pack('<QII', 0, 0, 0))))
 print("op", call(msg(99, b"")))
+print("pooljob", call(msg(11, struct.pack('<II', 9, 0) + bytes(64))))
+print("poolname", call(msg(11, struct.pack('<II', 1, 0) + b"mem a".ljust(64, b'\0'))))
+print("poolshort", call(msg(11, struct.pack('<II', 2, 0))))
+print("poolstat", call(msg(12, b"x")))
 PY
 )
 like "$out" "magic 1" "cluster: bad magic: protocol error"
@@ -360,6 +364,10 @@ like "$out" "pmon0 3" "cluster: a processor host with 0 cores: invalid"
 like "$out" "dup 5" "cluster: a live component's name taken again: exists"
 like "$out" "hb 8" "cluster: heartbeat before registering: not registered"
 like "$out" "op 2" "cluster: unknown op"
+like "$out" "pooljob 3" "cluster: POOL_JOB of an unknown job: invalid"
+like "$out" "poolname 3" "cluster: POOL_JOB naming no server as operators type them: invalid"
+like "$out" "poolshort 1" "cluster: truncated POOL_JOB: protocol error"
+like "$out" "poolstat 1" "cluster: POOL_STATUS with a payload: protocol error"
 is "$(vsh hostname)" "$(hostname)" "and the daemon still serves"
 
 # ---- live migration -------------------------------------------------------------------
