@@ -18,7 +18,7 @@ CHURN=$BUILD/asan/bin/mem_churn
 ADMIN=$BUILD/release/bin/mem_admin
 ASK=$BUILD/release/bin/vmm_ask
 tap_tmpdir
-plan 70
+plan 71
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -218,6 +218,8 @@ ok "wait_for 'copies rep' '^(mem-[bc]\\+mem-[bc] ){7}mem-[bc]\\+mem-[bc]\$'" "re
 c=$(copies rep)
 ok "two_distinct '$c'" "... on distinct servers ($c)"
 ok "wait_for 'ctl pool' 're-replication: every vRegion has its copies'" "legoctl pool: nothing left to re-replicate"
+out=$(ctl mmon drain mem-a)
+ok "[ $? = 1 ] && grep -q 'memory server mem-a is down: nothing can be copied off it' <<<\"\$out\"" "a drain of a dead server: refused, saying why"
 like "$(ctl vnode rep)" "running, id [0-9]+ on host-a" "rep kept running"
 
 # ---- no room to re-replicate until a server joins ---------------------------------------------
