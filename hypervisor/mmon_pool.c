@@ -93,6 +93,27 @@ static struct mmon_region *find_index(struct mmon_pool *p, uint64_t vnode, uint3
 	return NULL;
 }
 
+/* The newest copy of (vnode, index) that moved away from here, if any. */
+static struct mmon_region *find_moved(struct mmon_pool *p, uint64_t vnode, uint32_t index)
+{
+	for (struct mmon_region *r = p->regions; r; r = r->next)
+		if (r->vnode == vnode && r->index == index && !r->base)
+			return r;
+	return NULL;
+}
+
+/* Unlink and free a moved copy's record (under the write lock). */
+static void drop_moved(struct mmon_pool *p, struct mmon_region *r)
+{
+	struct mmon_region **pp;
+
+	for (pp = &p->regions; *pp != r; pp = &(*pp)->next)
+		;
+	*pp = r->next;
+	p->moved--;
+	region_unref(r);
+}
+
 static void fill_open_reply(const struct mmon_region *r, struct mp_open_reply *out)
 {
 	out->handle = r->handle;
@@ -127,6 +148,17 @@ enum mp_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode, const struct 
 		}
 		goto out;
 	}
+	r = find_moved(p, vnode, req->index);
+	if (r && !(req->flags & MP_OPEN_JOIN)) {
+		/* A client with an old map must learn where it went, never get a new, empty
+		 * region in its place. Only a JOIN (a copy the control plane will fill) may
+		 * bring it back here. */
+		*err = r->moved_to;
+		st = MP_EREDIRECT;
+		goto out;
+	}
+	if (r)
+		drop_moved(p, r);
 	if (!(req->flags & MP_OPEN_CREATE)) {
 		*err = "no such region and CREATE not set";
 		st = MP_ENOENT;
@@ -303,6 +335,17 @@ enum mp_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode, const stru
 		p->nregions--;
 		region_free_memory(r);
 		snprintf(r->moved_to, sizeof(r->moved_to), "%s", req->new_owner);
+		/* The records of moved copies are small, but not kept without bound: the
+		 * oldest goes (a client that old then gets ENOENT, still never zeros). */
+		if (++p->moved > MMON_MAX_MOVED) {
+			struct mmon_region *old = NULL;
+
+			for (struct mmon_region *m = p->regions; m; m = m->next)
+				if (!m->base && m != r)
+					old = m;
+			if (old)
+				drop_moved(p, old);
+		}
 	}
 	pthread_rwlock_unlock(&p->lock);
 	return st;

@@ -22,6 +22,8 @@
 
 struct fab_domain;
 
+#define MMON_MAX_MOVED 65536 /* records of moved copies kept, for their redirects */
+
 struct mmon_region {
 	uint64_t handle;
 	uint64_t vnode;
@@ -50,6 +52,7 @@ struct mmon_pool {
 	uint64_t reserved; /* sum of live region sizes */
 	uint64_t stored_pages;
 	uint64_t nregions;
+	uint64_t moved; /* records of copies released to other servers */
 	uint64_t next_handle;
 	struct mmon_region *regions;
 	struct fab_domain *rma; /* regions are registered for RMA here when set */

@@ -56,6 +56,7 @@ static int ctl_channel(const struct remote_mem *rm)
 struct failure {
 	bool lost; /* the server is unreachable: every copy there is gone */
 	char what[256];
+	char moved_to[MP_OWNER_LEN + 1]; /* OPEN answered EREDIRECT: where it went */
 };
 
 static void lose_server(struct remote_mem *rm, int server, const char *why)
@@ -199,9 +200,12 @@ static int open_on(struct remote_mem *rm, int idx, int server, int ch, uint32_t 
 	if (copy_call(rm, server, ch, MP_OPEN, MP_OPEN_LEN, &r, f))
 		return -1;
 	if (r.status != MP_OK) {
+		mc_reply_text(&r, text, sizeof(text));
 		snprintf(f->what, sizeof(f->what), "cannot open vRegion %d (%llu MiB): %s: %s", idx,
-			 (unsigned long long)(g->size >> 20), mp_status_name(r.status),
-			 mc_reply_text(&r, text, sizeof(text)));
+			 (unsigned long long)(g->size >> 20), mp_status_name(r.status), text);
+		if (r.status == MP_EREDIRECT && strlen(text) < sizeof(f->moved_to) &&
+		    mp_addr_ok(text, true))
+			memcpy(f->moved_to, text, strlen(text) + 1);
 		return -1;
 	}
 	if (mp_open_reply_get(r.payload, r.len, out) != MP_OK || out->size != g->size) {
@@ -561,18 +565,17 @@ int remote_mem_write(struct remote_mem *rm, int ch, uint64_t off, unsigned npage
 
 	for (int redirects = 0; redirects < 4; redirects++) {
 		char owner[MP_OWNER_LEN + 1] = "";
-		int moved_from = -1, ok, live_left = 0;
+		int moved_from = -1, ok;
 
 		pthread_rwlock_rdlock(&g->lock);
 		ok = write_round(rm, idx, ch, in, npages, owner, sizeof(owner), &moved_from, &last,
 				 &last_server);
-		for (int k = 0; k < g->nr_copies; k++)
-			live_left += g->copies[k].state == RM_COPY_LIVE &&
-				     usable(rm, &g->copies[k], false);
 		pthread_rwlock_unlock(&g->lock);
-		/* Done when every live copy still in use took it (a moved one is followed and
-		 * written again: a write is idempotent). */
-		if (moved_from < 0 && ok > 0 && ok == live_left)
+		/* The round went to every copy in use and dropped each one that failed, so it is
+		 * done once a live copy took it (another thread may meanwhile lose a copy that
+		 * did: that one no longer counts). A moved copy is followed and written again:
+		 * a write is idempotent. */
+		if (moved_from < 0 && ok > 0)
 			return 0;
 		if (moved_from < 0)
 			break;
@@ -590,6 +593,34 @@ int remote_mem_write(struct remote_mem *rm, int ch, uint64_t off, unsigned npage
 }
 
 /* ---- open and close --------------------------------------------------------------------- */
+
+/* At open, the copy named for region idx moved to f->moved_to (the map was older than a
+ * move): open it where it went instead; *server becomes that server. */
+static int open_moved(struct remote_mem *rm, int idx, int *server, struct mp_open_reply *o,
+		      struct failure *f)
+{
+	char owner[MP_OWNER_LEN + 1], err[256];
+	int to;
+
+	memcpy(owner, f->moved_to, sizeof(owner));
+	to = server_by_addr(rm, strchr(owner, '@') + 1, NULL, err, sizeof(err));
+	if (to < 0) {
+		snprintf(f->what, sizeof(f->what), "vRegion %d moved to %s: %.100s", idx, owner,
+			 err);
+		return -1;
+	}
+	for (int ch = 0; ch <= rm->nr_channels; ch++)
+		if (!conn_for(rm, to, ch, f))
+			return -1;
+	memset(f->moved_to, 0, sizeof(f->moved_to));
+	if (open_on(rm, idx, to, ctl_channel(rm), 0, o, f))
+		return -1;
+	log_info("vRegion %d: moved from %s to %s: opened there", idx, rm->servers[*server].addr,
+		 owner);
+	atomic_fetch_add(&rm->redirects, 1);
+	*server = to;
+	return 0;
+}
 
 int remote_mem_open(struct remote_mem *rm, const struct rm_config *cfg, uint64_t ram_size,
 		    int nr_channels)
@@ -678,8 +709,15 @@ int remote_mem_open(struct remote_mem *rm, const struct rm_config *cfg, uint64_t
 						 server);
 					return -1;
 				}
-			if (open_on(rm, i, server, ctl_channel(rm), MP_OPEN_CREATE, &o, &f)) {
+			if (open_on(rm, i, server, ctl_channel(rm), MP_OPEN_CREATE, &o, &f) &&
+			    (!f.moved_to[0] || open_moved(rm, i, &server, &o, &f))) {
 				set_error(rm, server, "%s", f.what);
+				return -1;
+			}
+			if (find_copy(g, server) >= 0) {
+				snprintf(rm->error, sizeof(rm->error),
+					 "vRegion %d: two copies on memory server %s", i,
+					 rm->servers[server].addr);
 				return -1;
 			}
 			set_copy(&g->copies[g->nr_copies++], server, RM_COPY_LIVE, &o);

@@ -298,6 +298,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (remote_mem_open(&rm, &cfg, ws, threads + 1)) {
 		fprintf(stderr, "mem_churn: %s\n", rm.error);
+		remote_mem_close(&rm, false);
 		return 125;
 	}
 	if (pager_start(&pg, &vm, &rm, &pc))

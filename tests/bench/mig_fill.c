@@ -116,6 +116,7 @@ int main(int argc, char **argv)
 	memset(&rm, 0, sizeof(rm));
 	if (remote_mem_open(&rm, &cfg, mem, threads)) {
 		fprintf(stderr, "mig_fill: %s\n", rm.error);
+		remote_mem_close(&rm, false);
 		return 1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);

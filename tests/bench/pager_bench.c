@@ -232,6 +232,7 @@ static int run_remote(uint64_t ws, uint64_t touches, struct rm_config *cfg, int 
 		return 1;
 	if (remote_mem_open(&rm, cfg, ws, threads + 1)) {
 		fprintf(stderr, "pager_bench: %s\n", rm.error);
+		remote_mem_close(&rm, false);
 		return 1;
 	}
 	if (pager_start(&pg, &vm, &rm, &pc))

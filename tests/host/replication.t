@@ -12,7 +12,7 @@ ADMIN=$BUILD/release/bin/mem_admin
 ASK=$BUILD/release/bin/vmm_ask
 tap_tmpdir
 tap_sockdir
-plan 41
+plan 42
 
 . "$REPO/tests/lib/servers.sh"
 PIDS=()
@@ -129,6 +129,8 @@ is "$held" 0 "ma holds none of the vNode's vRegions any more"
 is "$(("$res0" - $("$ADMIN" "$A" 203 stat | awk '$1 == "reserved_bytes" { print $2 }')))" \
 	"$((24 << 20))" "... and its pool has their 24 MiB back"
 like "$(copies_of 0)" "^2:live$" "vRegion 0's only copy is on mc"
+like "$("$ADMIN" "$A" 203 open 0 8M 2>&1)" "OPEN refused: region moved \\(redirect\\): mc@$C" \
+	"an OPEN of vRegion 0 on ma with an old map is redirected to mc (never a new, empty one)"
 # vRegion 1 is moved behind lego-vmm's back: mc gets a copy and mb releases its own.
 ask "region-add 1@$C" >/dev/null
 "$ADMIN" "$C" 203 fill 1 "$B" >/dev/null

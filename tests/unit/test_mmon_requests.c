@@ -344,9 +344,26 @@ static void test_redirect(void **state)
 	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 1, 0), MP_EREDIRECT);
 	assert_int_equal(c->rh.len, strlen(owner));
 	assert_memory_equal(c->reply + MP_HDR_LEN, owner, strlen(owner));
-	/* Its capacity is free again, and the index can be created anew here. */
-	assert_int_not_equal(open_region(c, &c->a, 0, 2ULL << 20).handle, r.handle);
 	assert_int_equal(release(c, &c->a, r.handle, 1, owner), MP_EREDIRECT);
+	/* An OPEN with an old map is redirected too, CREATE or not: never a new, empty
+	 * region in the moved one's place. */
+	{
+		struct mp_open m = {.index = 0, .flags = MP_OPEN_CREATE, .size = 2ULL << 20};
+		uint8_t b[MP_OPEN_LEN];
+
+		mp_open_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_OPEN, b, sizeof(b)), MP_EREDIRECT);
+		assert_memory_equal(c->reply + MP_HDR_LEN, owner, strlen(owner));
+		m.flags = 0;
+		mp_open_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_OPEN, b, sizeof(b)), MP_EREDIRECT);
+		/* Only a JOIN brings it back here (a copy to be filled), with its capacity free
+		 * again; the old handle is then unknown. */
+		m.flags = MP_OPEN_CREATE | MP_OPEN_JOIN;
+		mp_open_put(b, &m);
+		assert_int_equal(call(c, &c->a, MP_OPEN, b, sizeof(b)), MP_OK);
+		assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 1, 0), MP_ENOENT);
+	}
 }
 
 static unsigned open_flags(struct ctx *c, struct mmon_session *s, uint32_t index, uint64_t size,
