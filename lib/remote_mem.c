@@ -655,8 +655,17 @@ int remote_mem_open(struct remote_mem *rm, const struct rm_config *cfg, uint64_t
 		snprintf(rm->error, sizeof(rm->error), "out of memory");
 		return -1;
 	}
-	for (int i = 0; i < rm->nr_regions; i++)
-		pthread_rwlock_init(&rm->regions[i].lock, NULL);
+	{
+		pthread_rwlockattr_t a;
+
+		/* Pager threads hold a region's read lock back to back: a copy change (the
+		 * write lock) must not wait for a gap between them, so writers go first. */
+		pthread_rwlockattr_init(&a);
+		pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+		for (int i = 0; i < rm->nr_regions; i++)
+			pthread_rwlock_init(&rm->regions[i].lock, &a);
+		pthread_rwlockattr_destroy(&a);
+	}
 	if (replicas > RM_MAX_COPIES || replicas > cfg->nr_servers) {
 		snprintf(rm->error, sizeof(rm->error),
 			 "%d copies of each vRegion need as many memory servers (there are %d, "
