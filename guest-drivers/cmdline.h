@@ -17,10 +17,11 @@ enum blktest_order { BT_ORDER_SEQ, BT_ORDER_RAND };
 struct guest_opts {
 	int nr_run;
 	enum workload run[CMDLINE_MAX_RUN];
-	uint64_t memtest_size;	 /* bytes, multiple of 4 KiB */
-	uint64_t memtest_passes; /* >= 1 */
-	uint64_t memtest_seconds; /* patterns: more passes until this long has passed */
-	uint64_t blktest_size;	 /* bytes, multiple of 512; 0: min(capacity, 4 MiB) */
+	uint64_t memtest_size;	  /* bytes, multiple of 4 KiB */
+	uint64_t memtest_passes;  /* >= 1 */
+	uint64_t memtest_seconds; /* patterns: more passes, zipf: more rounds of its operations,
+				   * until this long has passed */
+	uint64_t blktest_size;	  /* bytes, multiple of 512; 0: min(capacity, 4 MiB) */
 	uint64_t blktest_seed;
 	uint64_t blktest_qd;		  /* requests in flight, 1..GBLK_MAX_QD */
 	uint64_t blktest_bs;		  /* bytes per request, multiple of 512 */

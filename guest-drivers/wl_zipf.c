@@ -32,6 +32,7 @@ struct zw_job {
 	uint32_t *ver;		 /* per page: the version its contents encode */
 	uint32_t *rank_page;	 /* rank k of vCPU c is page rank_page[k * nr + c] */
 	uint64_t pages, ops, seed;
+	uint64_t round; /* of the operations (memtest.seconds) */
 	unsigned nr;
 	enum zw_phase phase;
 };
@@ -96,7 +97,8 @@ static void zw_worker(void *arg, unsigned cpu)
 		}
 	} else if (job->phase == ZW_OPS) {
 		uint64_t ops = job->ops * (cpu + 1) / job->nr - job->ops * cpu / job->nr;
-		uint64_t rng = job->seed ^ mix64(0x6f7073ULL + cpu), hot = n / 100 ? n / 100 : 1;
+		uint64_t rng = job->seed ^ mix64(0x6f7073ULL + cpu + ((uint64_t)job->round << 32));
+		uint64_t hot = n / 100 ? n / 100 : 1;
 
 		for (uint64_t i = 0; n && i < ops; i++) {
 			uint64_t r, page, pa;
@@ -170,10 +172,16 @@ bool memtest_zipf(const struct guest_ctx *ctx)
 		zw_stat[cpu] = (struct zw_count){0};
 	mt_reports_reset();
 
-	for (enum zw_phase ph = ZW_FILL; ph <= ZW_FINAL; ph++) {
-		job.phase = ph;
+	job.phase = ZW_FILL;
+	smp_run_all(zw_worker, &job);
+	/* memtest.seconds: rounds of memtest.ops operations until that long has passed. */
+	do {
+		job.phase = ZW_OPS;
 		smp_run_all(zw_worker, &job);
-	}
+		job.round++;
+	} while (o->memtest_seconds && elapsed_ms(start) < o->memtest_seconds * 1000);
+	job.phase = ZW_FINAL;
+	smp_run_all(zw_worker, &job);
 	for (unsigned cpu = 0; cpu < nr; cpu++) {
 		errors += zw_stat[cpu].errors;
 		ops += zw_stat[cpu].ops;
