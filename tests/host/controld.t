@@ -106,7 +106,10 @@ def source(addr):
         st["bytes_processed"] = st["bytes_total"]
         st["phase"] = "committing"
         mode = knob("uncertain", "")
-        send({"go": mode})
+        # As lego-vmm's GO: the source's own figures, so that the destination can report
+        # the whole migration when the source has gone before its last answer was read.
+        send({"go": mode, "bytes": st["bytes_processed"],
+              "downtime_ms": round((time.time() - down0) * 1000, 3)})
         if mode or f.readline() != b"RUNNING\n":
             s.close()
             st["phase"] = "uncertain"
@@ -158,6 +161,8 @@ def incoming(addr):
             break
     if m["go"] == "never":
         os._exit(124)
+    st.update(bytes_total=m.get("bytes", 0), bytes_processed=m.get("bytes", 0),
+              downtime_ms=m.get("downtime_ms", 0.0))
     with open(console, "w") as out:
         out.write(history + "fake guest %s resumed on %s\n" % (vid, host))
     st["phase"] = "running"
@@ -457,7 +462,7 @@ unlike "$log" "vNode mv1 .*(marking it crashed|exited with status 126$|freed the
 	"the source's exit marked nothing stopped and freed no vRegions"
 
 # Back to host-a with legoctl, slowly: job info, legoctl vnode and refusals meanwhile.
-echo 2 >"$KNOBS/slow"
+echo 4 >"$KNOBS/slow"
 "$CTL" -c "$CONTROLD" migrate mv1 host-a >"$TAP_TMP/lm.out" 2>"$TAP_TMP/lm.err" &
 LM=$!
 sleep 1
