@@ -21,8 +21,8 @@ static void i8042_command(void *opaque, uint64_t off, const void *data, uint32_t
 	if (*(const uint8_t *)data != I8042_CMD_RESET)
 		return;
 	if (!atomic_load(&vm->stopping))
-		log_info("the guest reset the machine (reboot, power-off or panic): the vNode "
-			 "ends with status 0");
+		log_info("the guest reset the machine (a reboot, or a panic with panic=-1): the "
+			 "vNode ends with status 0");
 	vm_stop(vm, 0);
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acpi.h"
+#include "acpi_pm.h"
 #include "irqchip.h"
 #include "linux_zeropage.h"
 #include "log.h"
@@ -47,6 +49,22 @@ static bool names_key(const char *s, const char *key, size_t klen)
 	return false;
 }
 
+bool linux_cmdline_acpi_off(const char *append)
+{
+	const char *s = append;
+
+	while (*s) {
+		size_t n;
+
+		s += strspn(s, " \t\n");
+		n = strcspn(s, " \t\n");
+		if (n == strlen("acpi=off") && !memcmp(s, "acpi=off", n))
+			return true;
+		s += n;
+	}
+	return false;
+}
+
 int linux_cmdline(char *buf, size_t len, const char *append, const uint64_t *virtio_base,
 		  int nr_virtio, uint64_t virtio_size)
 {
@@ -76,7 +94,7 @@ int linux_cmdline(char *buf, size_t len, const char *append, const uint64_t *vir
 			return -1;
 		n += (size_t)w;
 	}
-	for (int i = 0; i < nr_virtio; i++) {
+	for (int i = 0; linux_cmdline_acpi_off(append) && i < nr_virtio; i++) {
 		w = snprintf(buf + n, len - n, "%svirtio_mmio.device=%lluK@0x%llx:%d", n ? " " : "",
 			     (unsigned long long)(virtio_size >> 10),
 			     (unsigned long long)virtio_base[i], virtio_irqs[i]);
@@ -108,10 +126,34 @@ int linux_guest_load(struct vm *vm, struct linux_guest *lg, const char *path, co
 	return 0;
 }
 
+static int write_acpi(struct vm *vm, const uint64_t *virtio_base, int nr_virtio,
+		      uint64_t virtio_size, int nr_cpus)
+{
+	struct acpi_config ac = {.nr_cpus = nr_cpus,
+				 .ioapic_id = (uint32_t)nr_cpus,
+				 .com1_port = LEGO_PORT_CONSOLE,
+				 .com1_irq = LINUX_SERIAL_IRQ,
+				 .nr_virtio = nr_virtio,
+				 .virtio_size = virtio_size};
+
+	for (int i = 0; i < nr_virtio; i++) {
+		ac.virtio_base[i] = virtio_base[i];
+		ac.virtio_irq[i] = (uint32_t)virtio_irqs[i];
+	}
+	if (acpi_write_tables(&vm->mem, LINUX_ACPI_GPA, &ac) ||
+	    LINUX_ACPI_GPA + acpi_tables_size(&ac) > LINUX_MPTABLE_GPA) {
+		log_error("cannot write the ACPI tables for %d vCPUs and %d devices", nr_cpus,
+			  nr_virtio);
+		return -1;
+	}
+	return acpi_pm_init(vm);
+}
+
 int linux_guest_setup(struct vm *vm, struct linux_guest *lg, const char *append,
 		      const uint64_t *virtio_base, int nr_virtio, uint64_t virtio_size, int nr_cpus)
 {
-	struct linux_boot_cfg cfg = {.initrd = lg->initrd, .initrd_len = lg->initrd_len};
+	struct linux_boot_cfg cfg = {
+		.initrd = lg->initrd, .initrd_len = lg->initrd_len, .acpi_rsdp = LINUX_ACPI_GPA};
 	char *cmdline = malloc(LINUX_CMDLINE_AREA), err[256];
 	int rc = -1;
 
@@ -143,10 +185,12 @@ int linux_guest_setup(struct vm *vm, struct linux_guest *lg, const char *append,
 		log_error("guest RAM is too large for the boot page tables");
 		goto out;
 	}
-	if (mptable_write(&vm->mem, LINUX_BIOS_GPA, nr_cpus)) {
+	if (mptable_write(&vm->mem, LINUX_MPTABLE_GPA, nr_cpus)) {
 		log_error("cannot write the MP table for %d vCPUs", nr_cpus);
 		goto out;
 	}
+	if (write_acpi(vm, virtio_base, nr_virtio, virtio_size, nr_cpus))
+		goto out;
 	log_info("Linux %s, %s%zu-byte initrd; command line: %s", boot_kind_name(lg->k.kind),
 		 lg->initrd ? "" : "no initrd, ", lg->initrd ? lg->initrd_len : 0, cmdline);
 	rc = 0;

@@ -2,6 +2,7 @@
 #ifndef LEGO_LINUX_GUEST_H
 #define LEGO_LINUX_GUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,12 +20,13 @@
 #define LINUX_MAX_VIRTIO 9
 #define LINUX_SERIAL_IRQ 4
 /* Put before the user's --append; a parameter the user gives replaces lego-vmm's own. The
- * machine has an MP table but no ACPI, no PCI, no keyboard controller (only its reset line:
- * reboot=k) and no CMOS clock (kvm-clock gives the time); panic=-1 turns a panic into a reset,
- * which ends lego-vmm instead of leaving a hung vNode. */
-#define LINUX_DEFAULT_CMDLINE                               \
-	"console=ttyS0 reboot=k panic=-1 acpi=off pci=off " \
-	"initcall_blacklist=i8042_init,add_rtc_cmos"
+ * machine has no PCI; panic=-1 turns a panic into a reset, which ends lego-vmm instead of
+ * leaving a hung vNode; reboot=acpi, because with hardware-reduced ACPI the kernel would
+ * otherwise try EFI and then the BIOS (whose reset vector is lego-vmm's stub, see
+ * linux_zeropage.h). The devices are in ACPI tables (what a distribution kernel reads);
+ * with acpi=off in --append, an MP table gives the CPUs and IOAPIC and the command line
+ * names the virtio-mmio devices (for kernels built with VIRTIO_MMIO_CMDLINE_DEVICES). */
+#define LINUX_DEFAULT_CMDLINE "console=ttyS0 panic=-1 reboot=acpi pci=off"
 
 struct linux_guest {
 	struct linux_kernel k;
@@ -38,8 +40,11 @@ struct linux_guest {
 const char *linux_guest_host_problem(void);
 
 /* The kernel command line: LINUX_DEFAULT_CMDLINE less the parameters append names, then
- * append, then virtio_mmio.device=SIZE@BASE:IRQ for each device. Returns its length, or -1
- * if it does not fit in len bytes. */
+ * append, then (only if append says acpi=off) virtio_mmio.device=SIZE@BASE:IRQ for each
+ * device. Returns its length, or -1 if it does not fit in len bytes. */
+/* Whether the user's command line turns ACPI off. */
+bool linux_cmdline_acpi_off(const char *append);
+
 int linux_cmdline(char *buf, size_t len, const char *append, const uint64_t *virtio_base,
 		  int nr_virtio, uint64_t virtio_size);
 

@@ -39,7 +39,7 @@ int linux_e820(const struct guest_mem *mem, uint64_t mmio_base, uint64_t mmio_le
 	int n = 0;
 
 	/* The hole [640 KiB, 1 MiB) is RAM in the memslot, but a PC has its VGA window and
-	 * BIOS there: only the BIOS area, which holds the MP table, is listed. */
+	 * BIOS there: only the BIOS area, which holds the ACPI and MP tables, is listed. */
 	add(e, &n, 0, LINUX_BASE_RAM_END, E820_RAM);
 	add(e, &n, LINUX_BIOS_GPA, LINUX_BIOS_END - LINUX_BIOS_GPA, E820_RESERVED);
 	add(e, &n, LINUX_BIOS_END, low->size - LINUX_BIOS_END, E820_RAM);
@@ -100,6 +100,13 @@ int linux_setup_zero_page(struct guest_mem *mem, const struct linux_kernel *k,
 		memcpy(initrd, cfg->initrd, cfg->initrd_len);
 	}
 	memcpy(cmd, cfg->cmdline, cmd_len);
+	/* Real mode at F000:FFF0: mov al, 0xfe; out 0x64, al; hlt. */
+	static const uint8_t reset_stub[] = {0xb0, 0xfe, 0xe6, 0x64, 0xf4};
+	uint8_t *rv = guest_mem_ptr(mem, LINUX_RESET_VECTOR, sizeof(reset_stub));
+
+	if (!rv)
+		return fail(err, errlen, "guest RAM is too small for the boot structures");
+	memcpy(rv, reset_stub, sizeof(reset_stub));
 
 	memset(bp, 0, sizeof(*bp));
 	/* The image's own header (as far as it is long), then what the loader fills in. */
@@ -112,6 +119,7 @@ int linux_setup_zero_page(struct guest_mem *mem, const struct linux_kernel *k,
 	bp->hdr.ramdisk_size = (uint32_t)cfg->initrd_len;
 	bp->hdr.setup_data = 0;
 	bp->hdr.hardware_subarch = 0; /* a PC */
+	bp->acpi_rsdp_addr = cfg->acpi_rsdp;
 	bp->e820_entries = (uint8_t)linux_e820(mem, cfg->mmio_base, cfg->mmio_len, bp->e820_table);
 	return 0;
 }
