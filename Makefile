@@ -6,6 +6,7 @@
 #   make fuzz       the libFuzzer targets, $(FUZZ_SECONDS) s each (make test runs them briefly)
 #   make bench      benchmarks: table on stdout, JSON lines in build/bench/results.jsonl
 #   make images     guest images only
+#   make linux-image  the Linux guest image (Debian kernel, initramfs, root disk; make test)
 #   make deps       install missing Debian packages (every target above runs it first)
 #   make format     clang-format the C sources
 
@@ -120,6 +121,7 @@ programs: $(RELEASE_BINS)
 
 # ---- guest images ------------------------------------------------------------------
 include images/images.mk
+include images/linux.mk
 
 images: $(GUEST_IMAGES)
 
@@ -164,7 +166,7 @@ SLOW_TESTS = tests/vmm/remote-memory.t tests/vmm/migration.t tests/vmm/controlpl
 TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(sort $(wildcard tests/vmm/*.t)) \
 	$(sort $(wildcard tests/host/*.t))) $(UNIT_BINS)
 
-test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUESTS) \
+test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUESTS) $(LINUX_IMAGES) \
 	$(BUILD)/asan/bin/pager_bench $(BUILD)/asan/bin/mmon_probe $(BUILD)/asan/bin/smon_probe \
 	$(BUILD)/asan/bin/smon_io $(BUILD)/asan/bin/cluster_probe $(BUILD)/asan/bin/vmm_ask \
 	$(BUILD)/release/bin/vmm_ask $(FUZZ_BINS)
