@@ -161,7 +161,7 @@ fuzz: deps $(FUZZ_BINS)
 # test bed when this machine has no usable /dev/kvm (tests/lib/kvm.sh). Two at a time (a
 # test-bed VM keeps one core busy), the longest first so that the two lanes end together.
 # tests/lib/run-test runs each: a time limit, and nothing a test started outlives it.
-SLOW_TESTS = tests/vmm/remote-memory.t tests/vmm/migration.t tests/vmm/controlplane.t \
+SLOW_TESTS = tests/vmm/remote-memory.t tests/vmm/migration.t tests/vmm/linux-guest.t tests/vmm/controlplane.t \
 	tests/vmm/storage.t tests/vmm/pause.t tests/host/fuzz.t
 TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(sort $(wildcard tests/vmm/*.t)) \
 	$(sort $(wildcard tests/host/*.t))) $(UNIT_BINS)
