@@ -43,6 +43,10 @@ struct linux_kernel {
 	uint64_t initrd_end_max; /* an initrd must end at or below this address */
 };
 
+/* Write what is wrong into err (errlen bytes); returns -1, for "return linux_boot_fail(...)". */
+int linux_boot_fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* Validate the image (every header field against the file and against guest RAM) and copy
  * the kernel into guest RAM. 0, or -1 with err saying what is wrong with the image. */
 int linux_load_kernel(struct guest_mem *mem, const void *image, size_t len, struct linux_kernel *k,

@@ -2,7 +2,6 @@
  * guest. */
 #include "linux_zeropage.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,18 +10,6 @@
 #define PAGE	       4096ULL
 #define SETUP_HDR_OFF  0x1f1
 #define LOADER_UNKNOWN 0xff /* type_of_loader: a boot loader without an assigned id */
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static void add(struct boot_e820_entry *e, int *n, uint64_t addr, uint64_t size, uint32_t type)
 {
@@ -58,16 +45,18 @@ int linux_place_initrd(const struct guest_mem *mem, const struct linux_kernel *k
 		top = k->initrd_end_max;
 	top &= ~(PAGE - 1);
 	if (!len || len > top || top - len < k->end) {
-		return fail(err, errlen,
-			    "the initrd (%llu bytes) does not fit in guest RAM between the kernel "
-			    "(which ends at 0x%llx) and 0x%llx: give more --mem",
-			    (unsigned long long)len, (unsigned long long)k->end,
-			    (unsigned long long)top);
+		return linux_boot_fail(
+			err, errlen,
+			"the initrd (%llu bytes) does not fit in guest RAM between the kernel "
+			"(which ends at 0x%llx) and 0x%llx: give more --mem",
+			(unsigned long long)len, (unsigned long long)k->end,
+			(unsigned long long)top);
 	}
 	addr = (top - len) & ~(PAGE - 1);
 	if (addr < k->end)
-		return fail(err, errlen, "the initrd (%llu bytes) would overlap the kernel",
-			    (unsigned long long)len);
+		return linux_boot_fail(err, errlen,
+				       "the initrd (%llu bytes) would overlap the kernel",
+				       (unsigned long long)len);
 	*gpa = addr;
 	return 0;
 }
@@ -84,19 +73,21 @@ int linux_setup_zero_page(struct guest_mem *mem, const struct linux_kernel *k,
 	if (errlen)
 		err[0] = '\0';
 	if (cmd_len > k->cmdline_max || cmd_len > LINUX_CMDLINE_AREA)
-		return fail(err, errlen,
-			    "the kernel command line is %zu bytes; this kernel takes at most %u "
-			    "(NUL included)",
-			    cmd_len, k->cmdline_max);
+		return linux_boot_fail(
+			err, errlen,
+			"the kernel command line is %zu bytes; this kernel takes at most %u "
+			"(NUL included)",
+			cmd_len, k->cmdline_max);
 	cmd = guest_mem_ptr(mem, LINUX_CMDLINE_GPA, cmd_len);
 	if (!bp || !cmd)
-		return fail(err, errlen, "guest RAM is too small for the boot structures");
+		return linux_boot_fail(err, errlen,
+				       "guest RAM is too small for the boot structures");
 	if (cfg->initrd) {
 		if (linux_place_initrd(mem, k, cfg->initrd_len, &initrd_gpa, err, errlen))
 			return -1;
 		initrd = guest_mem_ptr(mem, initrd_gpa, cfg->initrd_len);
 		if (!initrd)
-			return fail(err, errlen, "the initrd does not fit in guest RAM");
+			return linux_boot_fail(err, errlen, "the initrd does not fit in guest RAM");
 		memcpy(initrd, cfg->initrd, cfg->initrd_len);
 	}
 	memcpy(cmd, cfg->cmdline, cmd_len);
@@ -105,7 +96,8 @@ int linux_setup_zero_page(struct guest_mem *mem, const struct linux_kernel *k,
 	uint8_t *rv = guest_mem_ptr(mem, LINUX_RESET_VECTOR, sizeof(reset_stub));
 
 	if (!rv)
-		return fail(err, errlen, "guest RAM is too small for the boot structures");
+		return linux_boot_fail(err, errlen,
+				       "guest RAM is too small for the boot structures");
 	memcpy(rv, reset_stub, sizeof(reset_stub));
 
 	memset(bp, 0, sizeof(*bp));
