@@ -556,16 +556,13 @@ static int read_guest(const struct options *o, uint64_t mem, void **image, size_
 	*image = read_image("guest image", o->kernel, mem, len);
 	if (!*image)
 		return -1;
+	/* Anything but a Linux kernel goes to the ELF loader, which says what is wrong with it. */
 	*kind = boot_image_kind(*image, *len);
-	if (*kind == BOOT_KIND_UNKNOWN) {
-		log_error("guest image '%s' is neither an ELF64 executable nor a Linux bzImage",
-			  o->kernel);
-		return -1;
-	}
 	if (!boot_kind_is_linux(*kind)) {
 		if (o->initrd) {
-			log_error("--initrd is for a Linux kernel; '%s' is a %s", o->kernel,
-				  boot_kind_name(*kind));
+			log_error("--initrd is for a Linux kernel; '%s' is %s", o->kernel,
+				  *kind == BOOT_KIND_LEGO_ELF ? "a freestanding ELF guest"
+							      : "not one");
 			return -1;
 		}
 		return 0;

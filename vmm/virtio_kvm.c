@@ -105,12 +105,13 @@ struct virtio_kvm *virtio_kvm_attach(struct virtio_mmio_dev *dev, int vm_fd, uin
 	vk->nr_queues = virtio_mmio_nr_queues(dev);
 	vk->irq_fd = eventfd(0, EFD_CLOEXEC);
 	vk->stop_fd = eventfd(0, EFD_CLOEXEC);
-	for (int q = 0; q < vk->nr_queues; q++)
-		vk->notify_fd[q] = eventfd(0, EFD_CLOEXEC);
-	for (int q = vk->nr_queues; q < VIRTIO_MMIO_MAX_QUEUES; q++)
-		vk->notify_fd[q] = -1;
-	if (vk->irq_fd < 0 || vk->stop_fd < 0 || (vk->nr_queues > 0 && vk->notify_fd[0] < 0) ||
-	    (vk->nr_queues > 1 && vk->notify_fd[1] < 0)) {
+	bool fds_ok = vk->irq_fd >= 0 && vk->stop_fd >= 0;
+
+	for (int q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++) {
+		vk->notify_fd[q] = q < vk->nr_queues ? eventfd(0, EFD_CLOEXEC) : -1;
+		fds_ok &= q >= vk->nr_queues || vk->notify_fd[q] >= 0;
+	}
+	if (!fds_ok) {
 		log_error("%s: eventfd: %s", name, strerror(errno));
 		goto fail;
 	}
