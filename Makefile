@@ -170,9 +170,13 @@ test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUES
 	$(BUILD)/asan/bin/pager_bench $(BUILD)/asan/bin/mmon_probe $(BUILD)/asan/bin/smon_probe \
 	$(BUILD)/asan/bin/smon_io $(BUILD)/asan/bin/cluster_probe $(BUILD)/asan/bin/vmm_ask \
 	$(BUILD)/release/bin/vmm_ask $(FUZZ_BINS)
-	$(Q)rm -f $(BUILD)/test-logs/HARNESS; rc=0; \
+	$(Q)rm -f $(BUILD)/test-logs/HARNESS $(BUILD)/test-logs/linux-guest/summary.txt; rc=0; \
 	BUILD=$(abspath $(BUILD)) prove --exec $(abspath tests/lib/run-test) --timer -j2 \
 		$(TEST_FILES) || rc=$$?; \
+	if [ -s $(BUILD)/test-logs/linux-guest/summary.txt ]; then \
+		echo "make test: the Linux guest's run (tests/vmm/linux-guest.t; its logs: $(BUILD)/test-logs/linux-guest/):"; \
+		sed 's/^/  /' $(BUILD)/test-logs/linux-guest/summary.txt; \
+	fi; \
 	if [ -s $(BUILD)/test-logs/HARNESS ]; then \
 		echo "make test: what tests/lib/run-test saw (timeouts, processes left running):"; \
 		sed 's/^/  /' $(BUILD)/test-logs/HARNESS; \

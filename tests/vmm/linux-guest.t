@@ -14,7 +14,7 @@ plan 36
 . "$REPO/tests/lib/servers.sh"
 PIDS=()
 # The guest's consoles and lego-vmm's logs are kept in $BUILD/test-logs/linux-guest/ (pass or
-# fail), and what the run showed is also on stderr, which make test's output carries.
+# fail), with summary.txt: the timings, the guest's console, the remote-memory figures.
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
 	server_kill_all
@@ -23,9 +23,10 @@ cleanup() {
 	cp "$TAP_TMP"/*.txt "$TAP_TMP"/*.log "$TAP_TMP"/*.json "$BUILD/test-logs/linux-guest/" 2>/dev/null
 	rm -rf "$TAP_TMP"
 }
-show() { # lines: a TAP comment, and on stderr
+show() { # lines: a TAP comment, on stderr, and in summary.txt (make test prints it)
 	diag "$@"
 	printf 'linux-guest.t: %s\n' "$@" >&2
+	printf '%s\n' "$@" >>"$TAP_TMP/summary.txt"
 }
 trap cleanup EXIT
 
