@@ -6,6 +6,7 @@
 #   make fuzz       the libFuzzer targets, $(FUZZ_SECONDS) s each (make test runs them briefly)
 #   make bench      benchmarks: table on stdout, JSON lines in build/bench/results.jsonl
 #   make images     guest images only
+#   make linux-image  the Linux guest image (Debian kernel, initramfs, root disk; make test)
 #   make deps       install missing Debian packages (every target above runs it first)
 #   make format     clang-format the C sources
 
@@ -120,6 +121,7 @@ programs: $(RELEASE_BINS)
 
 # ---- guest images ------------------------------------------------------------------
 include images/images.mk
+include images/linux.mk
 
 images: $(GUEST_IMAGES)
 
@@ -159,20 +161,24 @@ fuzz: deps $(FUZZ_BINS)
 # test bed when this machine has no usable /dev/kvm (tests/lib/kvm.sh). Two at a time (a
 # test-bed VM keeps one core busy), the longest first so that the two lanes end together.
 # tests/lib/run-test runs each: a time limit, and nothing a test started outlives it.
-SLOW_TESTS = tests/vmm/remote-memory.t tests/vmm/migration.t tests/vmm/controlplane.t \
-	tests/vmm/storage.t tests/vmm/pause.t tests/vmm/mempool.t tests/host/fuzz.t \
-	tests/host/mempool-ctl.t tests/host/replication.t
+SLOW_TESTS = tests/vmm/remote-memory.t tests/vmm/migration.t tests/vmm/linux-guest.t \
+	tests/vmm/controlplane.t tests/vmm/storage.t tests/vmm/pause.t tests/vmm/mempool.t \
+	tests/host/fuzz.t tests/host/mempool-ctl.t tests/host/replication.t
 TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(sort $(wildcard tests/vmm/*.t)) \
 	$(sort $(wildcard tests/host/*.t))) $(UNIT_BINS)
 
-test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUESTS) \
+test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUESTS) $(LINUX_IMAGES) \
 	$(BUILD)/asan/bin/pager_bench $(BUILD)/asan/bin/mmon_probe $(BUILD)/asan/bin/smon_probe \
 	$(BUILD)/asan/bin/smon_io $(BUILD)/asan/bin/cluster_probe $(BUILD)/asan/bin/vmm_ask \
 	$(BUILD)/release/bin/vmm_ask $(BUILD)/asan/bin/mem_churn $(BUILD)/release/bin/mem_admin \
 	$(FUZZ_BINS)
-	$(Q)rm -f $(BUILD)/test-logs/HARNESS; rc=0; \
+	$(Q)rm -f $(BUILD)/test-logs/HARNESS $(BUILD)/test-logs/linux-guest/summary.txt; rc=0; \
 	BUILD=$(abspath $(BUILD)) prove --exec $(abspath tests/lib/run-test) --timer -j2 \
 		$(TEST_FILES) || rc=$$?; \
+	if [ -s $(BUILD)/test-logs/linux-guest/summary.txt ]; then \
+		echo "make test: the Linux guest's run (tests/vmm/linux-guest.t; its logs: $(BUILD)/test-logs/linux-guest/):"; \
+		sed 's/^/  /' $(BUILD)/test-logs/linux-guest/summary.txt; \
+	fi; \
 	if [ -s $(BUILD)/test-logs/HARNESS ]; then \
 		echo "make test: what tests/lib/run-test saw (timeouts, processes left running):"; \
 		sed 's/^/  /' $(BUILD)/test-logs/HARNESS; \

@@ -294,6 +294,10 @@ static size_t vmm_args(const struct vnode *v, char *buf, size_t cap, uint32_t *a
 	*argc = 0;
 	ARG("--kernel");
 	ARG("%s", v->def.kernel);
+	if (v->def.initrd[0]) {
+		ARG("--initrd");
+		ARG("%s", v->def.initrd);
+	}
 	ARG("--mem");
 	ARG("%" PRIu64 "K", v->def.memory_kib);
 	ARG("--cpus");

@@ -210,6 +210,14 @@ static int parse_os(struct ctx *c, const xmlNode *os, struct dom_def *d)
 				return d->kernel[0] && !c->code
 					       ? fail(c, ERR_XML, "<kernel> given twice")
 					       : -1;
+		} else if (is(k, "initrd")) {
+			if (d->initrd[0] || attrs_only(c, k, NULL) ||
+			    text_of(c, k, d->initrd, sizeof(d->initrd)))
+				return d->initrd[0] && !c->code
+					       ? fail(c, ERR_XML, "<initrd> given twice")
+					       : -1;
+			if (!d->initrd[0])
+				return fail(c, ERR_XML, "<initrd> is empty");
 		} else if (is(k, "cmdline")) {
 			if (attrs_only(c, k, NULL) || text_of(c, k, d->cmdline, sizeof(d->cmdline)))
 				return -1;
@@ -221,6 +229,8 @@ static int parse_os(struct ctx *c, const xmlNode *os, struct dom_def *d)
 		return fail(c, ERR_XML, "<os> needs a <kernel> (the guest image)");
 	if (d->kernel[0] != '/')
 		return fail(c, ERR_XML, "<kernel> must be an absolute path, not '%s'", d->kernel);
+	if (d->initrd[0] && d->initrd[0] != '/')
+		return fail(c, ERR_XML, "<initrd> must be an absolute path, not '%s'", d->initrd);
 	return 0;
 }
 
@@ -558,6 +568,11 @@ char *dom_xml_format(const struct dom_def *d, int id)
 		d->memory_kib, d->current_kib, d->vcpus);
 	esc(f, d->kernel);
 	fprintf(f, "</kernel>\n");
+	if (d->initrd[0]) {
+		fprintf(f, "    <initrd>");
+		esc(f, d->initrd);
+		fprintf(f, "</initrd>\n");
+	}
 	if (d->cmdline[0]) {
 		fprintf(f, "    <cmdline>");
 		esc(f, d->cmdline);

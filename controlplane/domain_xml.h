@@ -6,6 +6,7 @@
  *     <memory unit='MiB'>256</memory> <currentMemory unit='MiB'>256</currentMemory>
  *     <vcpu>2</vcpu>
  *     <os><type>hvm</type><kernel>/path/guest.elf</kernel><cmdline>...</cmdline></os>
+ *     (a Linux kernel may have <initrd>/path/initramfs</initrd> too)
  *     <devices>
  *       <disk type='network' device='disk'>
  *         <source protocol='lego' name='VOLUME'><host name='H' port='P'/></source>
@@ -53,6 +54,7 @@ struct dom_def {
 	uint64_t memory_kib, current_kib;
 	unsigned vcpus;
 	char kernel[4096];
+	char initrd[4096]; /* "" if none: a Linux kernel's initramfs */
 	char cmdline[4096];
 	int nr_disks;
 	struct dom_disk disks[DOM_MAX_DISKS];

@@ -26,6 +26,7 @@ struct vmm_opt {
 /* clang-format off */
 static const struct vmm_opt vmm_opts[] = {
 	{"kernel",        'k', OPT_VALUE},
+	{"initrd",         0,  OPT_VALUE},
 	{"mem",           'm', OPT_VALUE},
 	{"cpus",          'c', OPT_VALUE},
 	{"append",        'a', OPT_VALUE},

@@ -2,6 +2,7 @@
 #include "cpuid.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +10,8 @@
 
 #include "log.h"
 
-#define CPUID_HYPERVISOR_BIT (1U << 31)
+#define CPUID_HYPERVISOR_BIT   (1U << 31)
+#define CPUID_TSC_DEADLINE_BIT (1U << 24)
 
 struct kvm_cpuid2 *cpuid_supported(int kvm_fd)
 {
@@ -57,4 +59,35 @@ struct kvm_cpuid2 *cpuid_for_vcpu(const struct kvm_cpuid2 *base, int index)
 		}
 	}
 	return c;
+}
+
+void cpuid_for_linux(struct kvm_cpuid2 *c, int kvm_fd)
+{
+	bool deadline = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
+
+	for (unsigned i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == 1 && deadline)
+			e->ecx |= CPUID_TSC_DEADLINE_BIT;
+	}
+}
+
+int cpuid_set_xcr0(int vcpu_fd, const struct kvm_cpuid2 *c)
+{
+	struct kvm_xcrs xcrs = {.nr_xcrs = 1};
+
+	for (unsigned i = 0; i < c->nent; i++) {
+		const struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == 0xd && e->index == 0) {
+			xcrs.xcrs[0].xcr = 0;
+			xcrs.xcrs[0].value = ((uint64_t)e->edx << 32 | e->eax) | 1;
+		}
+		if (e->function == 1 && !(e->ecx & (1U << 26)))
+			return 0; /* no XSAVE: nothing to set */
+	}
+	if (!xcrs.xcrs[0].value)
+		return 0;
+	return ioctl(vcpu_fd, KVM_SET_XCRS, &xcrs);
 }

@@ -19,6 +19,9 @@
 #include "elf_loader.h"
 #include "fdt_build.h"
 #include "fabric.h"
+#include "i8042.h"
+#include "irqchip.h"
+#include "linux_guest.h"
 #include "log.h"
 #include "migrate.h"
 #include "pager.h"
@@ -52,6 +55,7 @@ struct disk_opt {
 
 struct options {
 	const char *kernel;
+	const char *initrd; /* Linux only */
 	const char *append;
 	const char *console;
 	const char *stats;
@@ -77,14 +81,22 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: lego-vmm --kernel IMAGE [options]\n"
-		"Run one vNode: a KVM virtual machine booting a freestanding 64-bit ELF guest.\n"
+		"Run one vNode: a KVM virtual machine booting a freestanding 64-bit ELF guest, or\n"
+		"an unmodified Linux kernel (on hosts with VT-x/AMD-V).\n"
 		"\n"
-		"  -k, --kernel IMAGE     guest ELF image (required)\n"
+		"  -k, --kernel IMAGE     the guest (required): lego's freestanding ELF guest, or "
+		"a\n"
+		"                         Linux bzImage or ELF vmlinux (told apart by content)\n"
+		"      --initrd PATH      Linux: the initramfs (or initrd) the kernel unpacks\n"
 		"  -m, --mem SIZE         guest RAM, e.g. 256M, 2G (%llu MiB..%llu GiB, multiple "
 		"of "
 		"2 MiB; default 256M)\n"
 		"  -c, --cpus N           vCPUs, each a host thread (1..%d; default 1)\n"
-		"  -a, --append CMDLINE   guest command line (/chosen/bootargs)\n"
+		"  -a, --append CMDLINE   guest command line (/chosen/bootargs). Linux: after\n"
+		"                         '%s'\n"
+		"                         (a parameter given here replaces that one); the disks\n"
+		"                         are in ACPI tables (with acpi=off: on the command line,\n"
+		"                         virtio_mmio.device=4K@ADDR:IRQ each)\n"
 		"  -d, --disk PATH[,ro]   virtio-blk disk backed by a file, or by a volume on a\n"
 		"                         storage server: smon://HOST:PORT/VOLUME; repeat for "
 		"more\n"
@@ -149,12 +161,14 @@ static void usage(FILE *f)
 		"  -h, --help             this text\n"
 		"  -V, --version          version\n"
 		"\n"
-		"Exit status: the value the guest writes to port 0x%x (0..255); %d for a bad\n"
-		"command line; %d when the VMM cannot run the guest or the guest crashes; %d\n"
-		"when the vNode migrated away; %d when an --incoming vNode never ran here.\n",
+		"Exit status: the value the guest writes to port 0x%x (0..255); 0 when a Linux\n"
+		"guest resets the machine (reboot, or power-off and panics, which reboot); %d for\n"
+		"a bad command line; %d when the VMM cannot run the guest or the guest crashes;\n"
+		"%d when the vNode migrated away; %d when an --incoming vNode never ran here.\n",
 		(unsigned long long)(LEGO_MEM_MIN >> 20), (unsigned long long)(LEGO_MEM_MAX >> 30),
-		LEGO_MAX_VCPUS, MAX_DISKS, BLK_SMON_MAX_CHANNELS, DEFAULT_SMON_CHANNELS,
-		DEFAULT_SMON_TIMEOUT, RM_MAX_SERVERS, RM_MAX_COPIES, PAGER_MAX_THREADS,
+		LEGO_MAX_VCPUS, LINUX_DEFAULT_CMDLINE, MAX_DISKS, BLK_SMON_MAX_CHANNELS,
+		DEFAULT_SMON_CHANNELS, DEFAULT_SMON_TIMEOUT, RM_MAX_SERVERS, RM_MAX_COPIES,
+		PAGER_MAX_THREADS,
 		DEFAULT_PAGER_THREADS, DEFAULT_TIMEOUT_MS, LEGO_PORT_DEBUG_EXIT, VMM_EXIT_USAGE,
 		VMM_EXIT_FAILURE, VMM_EXIT_MIGRATED, VMM_EXIT_INCOMING_ABORTED);
 }
@@ -278,6 +292,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{"kernel", required_argument, NULL, 'k'},
+		{"initrd", required_argument, NULL, 'F'},
 		{"mem", required_argument, NULL, 'm'},
 		{"cpus", required_argument, NULL, 'c'},
 		{"append", required_argument, NULL, 'a'},
@@ -327,6 +342,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 'k':
 			o->kernel = optarg;
+			break;
+		case 'F':
+			o->initrd = optarg;
 			break;
 		case 'm':
 			if (parse_size(optarg, &v))
@@ -492,6 +510,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
 	if (!o->kernel && !o->incoming)
 		return bad_usage("no guest image given (--kernel IMAGE)");
+	if (o->initrd && o->incoming)
+		return bad_usage("--initrd with --incoming: an incoming vNode loads nothing");
 	if (o->incoming && !o->rm.nr_servers)
 		return bad_usage("--incoming needs --mmon: only vNodes whose RAM is on memory "
 				 "servers migrate");
@@ -516,24 +536,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return -1;
 }
 
-/* Read the whole image; it cannot be larger than guest RAM. */
-static void *read_image(const char *path, uint64_t mem, size_t *len)
+/* Read a whole file (what: "guest image", "initrd"); it cannot be larger than guest RAM. */
+static void *read_image(const char *what, const char *path, uint64_t mem, size_t *len)
 {
 	struct stat st;
 	void *buf;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		log_error("cannot open guest image '%s': %s", path, strerror(errno));
+		log_error("cannot open %s '%s': %s", what, path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		log_error("guest image '%s' is not a regular file", path);
+		log_error("%s '%s' is not a regular file", what, path);
 		close(fd);
 		return NULL;
 	}
 	if ((uint64_t)st.st_size > mem) {
-		log_error("guest image '%s' (%llu bytes) is larger than guest RAM (%llu MiB)", path,
+		log_error("%s '%s' (%llu bytes) is larger than guest RAM (%llu MiB)", what, path,
 			  (unsigned long long)st.st_size, (unsigned long long)(mem >> 20));
 		close(fd);
 		return NULL;
@@ -546,7 +566,7 @@ static void *read_image(const char *path, uint64_t mem, size_t *len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			log_error("cannot read guest image '%s': %s", path,
+			log_error("cannot read %s '%s': %s", what, path,
 				  n < 0 ? strerror(errno) : "file shrank");
 			free(buf);
 			buf = NULL;
@@ -558,18 +578,15 @@ static void *read_image(const char *path, uint64_t mem, size_t *len)
 	return buf;
 }
 
-static int load_image(struct vm *vm, const char *path, uint64_t *entry)
+/* The freestanding guest: its ELF segments, and the boot tables of lego_guest_abi.h. */
+static int load_lego_elf(struct vm *vm, const char *path, const void *image, size_t len,
+			 uint64_t *entry)
 {
 	struct elf_image_info info;
 	char err[256];
-	size_t len;
-	void *image = read_image(path, vm->mem.size, &len);
 	enum elf_status st;
 
-	if (!image)
-		return -1;
 	st = elf_load(&vm->mem, image, len, &info, err, sizeof(err));
-	free(image);
 	if (st != ELF_OK) {
 		log_error("guest image '%s' %s: %s", path,
 			  st == ELF_ERR_TOO_LARGE ? "is larger than guest RAM" : "is invalid", err);
@@ -579,6 +596,50 @@ static int load_image(struct vm *vm, const char *path, uint64_t *entry)
 		  (unsigned long long)info.lowest, (unsigned long long)info.highest,
 		  (unsigned long long)info.entry);
 	*entry = info.entry;
+	return x86_setup_boot_tables(&vm->mem);
+}
+
+/* What --kernel is; a Linux kernel needs hardware virtualization, which is checked first. */
+static int read_guest(const struct options *o, uint64_t mem, void **image, size_t *len,
+		      enum boot_kind *kind)
+{
+	const char *problem;
+
+	*image = read_image("guest image", o->kernel, mem, len);
+	if (!*image)
+		return -1;
+	/* Anything but a Linux kernel goes to the ELF loader, which says what is wrong with it. */
+	*kind = boot_image_kind(*image, *len);
+	if (!boot_kind_is_linux(*kind)) {
+		if (o->initrd) {
+			log_error("--initrd is for a Linux kernel; '%s' is %s", o->kernel,
+				  *kind == BOOT_KIND_LEGO_ELF ? "a freestanding ELF guest"
+							      : "not one");
+			return -1;
+		}
+		return 0;
+	}
+	problem = linux_guest_host_problem();
+	if (problem) {
+		log_error("cannot boot '%s' (a %s): %s", o->kernel, boot_kind_name(*kind), problem);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_guest(struct vm *vm, const struct options *o, const void *image, size_t len,
+		      enum boot_kind kind, struct linux_guest *lg, uint64_t *entry)
+{
+	void *initrd = NULL;
+	size_t initrd_len = 0;
+
+	if (!boot_kind_is_linux(kind))
+		return load_lego_elf(vm, o->kernel, image, len, entry);
+	if (o->initrd && !(initrd = read_image("initrd", o->initrd, vm->mem.size, &initrd_len)))
+		return -1;
+	if (linux_guest_load(vm, lg, o->kernel, image, len, initrd, initrd_len) || i8042_init(vm))
+		return -1;
+	*entry = lg->k.entry;
 	return 0;
 }
 
@@ -717,10 +778,13 @@ static int run_vnode(const struct options *o)
 	struct migration mig;
 	struct pager *pg = NULL;
 	struct control_sock *cs = NULL;
+	struct linux_guest lg;
 	bool remote = o->rm.nr_servers > 0, free_regions = !o->keep_regions;
 	char pager_json[1536] = "";
 	uint64_t entry = 0;
-	void *fdt;
+	void *fdt, *image = NULL;
+	size_t image_len = 0;
+	enum boot_kind kind = BOOT_KIND_UNKNOWN;
 	int status = VMM_EXIT_FAILURE, err;
 	pthread_t sig_thread;
 	sigset_t set;
@@ -728,6 +792,7 @@ static int run_vnode(const struct options *o)
 	memset(&dev, 0, sizeof(dev));
 	memset(&fp, 0, sizeof(fp));
 	memset(&rm, 0, sizeof(rm));
+	memset(&lg, 0, sizeof(lg));
 	migrate_init(&mig);
 	/* Before any thread exists, so that only the signal thread takes these. */
 	sigemptyset(&set);
@@ -743,6 +808,8 @@ static int run_vnode(const struct options *o)
 	/* An incoming vNode's RAM belongs to the source until it runs here. */
 	if (o->incoming)
 		free_regions = false;
+	if (!o->incoming && read_guest(o, o->mem, &image, &image_len, &kind))
+		goto out;
 	/* The pager must serve guest RAM before anything (the loader first) touches it. */
 	if (remote && start_remote_memory(o, &vm, &rm, &pg))
 		goto out;
@@ -761,13 +828,21 @@ static int run_vnode(const struct options *o)
 	}
 	/* Everything that can be checked without KVM comes first. An incoming vNode's RAM
 	 * already holds its guest: nothing is loaded. */
-	if (!o->incoming && (load_image(&vm, o->kernel, &entry) || x86_setup_boot_tables(&vm.mem)))
+	if (!o->incoming && load_guest(&vm, o, image, image_len, kind, &lg, &entry))
 		goto out;
+	free(image);
+	image = NULL;
 	if (create_devices(&vm, o, &dev, &fp))
 		goto out;
-	if (vm_create_kvm(&vm) || vm_create_vcpus(&vm, o->cpus, entry))
+	if (vm.linux_guest && linux_guest_setup(&vm, &lg, o->append, fp.virtio_base, fp.nr_virtio,
+						fp.virtio_size, o->cpus))
 		goto out;
-	if (!o->incoming) {
+	if (vm_create_kvm(&vm) || (vm.linux_guest && irqchip_create(&vm)) ||
+	    vm_create_vcpus(&vm, o->cpus, entry))
+		goto out;
+	if (vm.linux_guest && linux_guest_wire(&vm, &lg, &dev.serial, dev.blk, dev.nr_disks))
+		goto out;
+	if (!o->incoming && !vm.linux_guest) {
 		fp.mem = &vm.mem;
 		fp.nr_vcpus = o->cpus;
 		fp.bootargs = o->append;
@@ -798,7 +873,8 @@ static int run_vnode(const struct options *o)
 	}
 	log_info("vNode: %d vCPU(s), %llu MiB RAM%s, %d disk(s), %s '%s'", o->cpus,
 		 (unsigned long long)(o->mem >> 20), remote ? " (remote)" : "", o->nr_disks,
-		 o->incoming ? "migrated in on" : "image", o->incoming ? o->incoming : o->kernel);
+		 o->incoming ? "migrated in on" : boot_kind_name(kind),
+		 o->incoming ? o->incoming : o->kernel);
 	status = vm_run(&vm);
 	if (status == VMM_EXIT_MIGRATED)
 		log_info("vNode migrated away: it runs on the destination now");
@@ -815,10 +891,12 @@ static int run_vnode(const struct options *o)
 		vmm_stats_write(&stats, &vm, dev.serial.bytes_out, pg ? pager_json : NULL,
 				o->stats);
 out:
+	free(image);
 	control_sock_stop(cs);
 	/* Once the destination may run the vNode, its vRegions are no longer ours. */
 	if (migrate_destroy(&mig))
 		free_regions = false;
+	linux_guest_destroy(&lg);
 	destroy_devices(&dev);
 	pager_stop(pg);
 	vm_destroy(&vm);

@@ -567,6 +567,9 @@ const char *migrate_start(struct migration *m, const char *dest)
 	if (!m->pg)
 		return "the vNode's RAM is local (no --mmon): only vNodes with remote memory "
 		       "migrate";
+	if (m->vm->linux_guest)
+		return "a Linux vNode does not migrate: the state of its in-kernel interrupt "
+		       "controllers, timers and kvm-clock is not part of the migration stream";
 	if (m->local_disks)
 		return "a disk is a local file, which cannot follow the vNode to another host "
 		       "(use a storage-server volume)";

@@ -1,4 +1,5 @@
-/* serial.c: the 8250 UART register model (THR/LSR/DLAB/scratch), transmit side only. */
+/* serial.c: the 8250 UART register model (THR/LSR/DLAB/scratch, the THRE interrupt), transmit side
+ * only. */
 #include "serial.h"
 
 #include <errno.h>
@@ -21,6 +22,8 @@ enum {
 #define UART_LSR_THRE	     0x20
 #define UART_LSR_TEMT	     0x40
 #define UART_IIR_NO_INT	     0x01
+#define UART_IIR_THRI	     0x02
+#define UART_IER_THRI	     0x02
 #define UART_MSR_DCD_DSR_CTS 0xb0
 
 static void serial_emit(struct serial *s, uint8_t byte)
@@ -43,6 +46,30 @@ static void serial_emit(struct serial *s, uint8_t byte)
 		 n < 0 ? strerror(errno) : "short write");
 }
 
+/* Under the lock: the line follows the pending transmitter-empty interrupt (the transmitter
+ * is always empty: bytes leave at once). A change is what KVM's edge-triggered pin sees. */
+static void update_irq(struct serial *s)
+{
+	int level = s->set_irq && (s->ier & UART_IER_THRI) && s->thre_int;
+
+	if (level != s->irq_level) {
+		s->irq_level = level;
+		s->set_irq(s->irq_opaque, level);
+	}
+}
+
+static uint8_t read_iir(struct serial *s)
+{
+	uint8_t fifo = (s->fcr & 1) ? 0xc0 : 0;
+
+	if (s->set_irq && (s->ier & UART_IER_THRI) && s->thre_int) {
+		s->thre_int = false; /* reading IIR clears THRE as its source */
+		update_irq(s);
+		return UART_IIR_THRI | fifo;
+	}
+	return UART_IIR_NO_INT | fifo;
+}
+
 static void serial_read(void *opaque, uint64_t off, void *data, uint32_t size)
 {
 	struct serial *s = opaque;
@@ -57,7 +84,7 @@ static void serial_read(void *opaque, uint64_t off, void *data, uint32_t size)
 		v = (s->lcr & UART_LCR_DLAB) ? s->dlm : s->ier;
 		break;
 	case UART_IIR_FCR:
-		v = UART_IIR_NO_INT | ((s->fcr & 1) ? 0xc0 : 0);
+		v = read_iir(s);
 		break;
 	case UART_LCR:
 		v = s->lcr;
@@ -91,16 +118,23 @@ static void serial_write(void *opaque, uint64_t off, const void *data, uint32_t 
 	pthread_mutex_lock(&s->lock);
 	switch (off) {
 	case UART_RBR_THR:
-		if (s->lcr & UART_LCR_DLAB)
+		if (s->lcr & UART_LCR_DLAB) {
 			s->dll = v;
-		else
+		} else {
 			serial_emit(s, v);
+			s->thre_int = true; /* sent at once: THR is empty again */
+		}
 		break;
 	case UART_IER:
-		if (s->lcr & UART_LCR_DLAB)
+		if (s->lcr & UART_LCR_DLAB) {
 			s->dlm = v;
-		else
+		} else {
+			/* Enabling it with THR empty raises the interrupt (the 8250 driver's
+			 * startup checks that it is raised again after being turned off). */
+			if ((v & UART_IER_THRI) && !(s->ier & UART_IER_THRI))
+				s->thre_int = true;
 			s->ier = v & 0x0f;
+		}
 		break;
 	case UART_IIR_FCR:
 		s->fcr = v;
@@ -117,6 +151,7 @@ static void serial_write(void *opaque, uint64_t off, const void *data, uint32_t 
 	default:
 		break; /* LSR and MSR are read-only */
 	}
+	update_irq(s);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -136,6 +171,14 @@ int serial_init(struct serial *s, struct bus *pio, uint16_t base, int out_fd)
 	s->out_fd = out_fd;
 	s->lcr = 0x03; /* 8N1 */
 	return bus_register(pio, &h);
+}
+
+void serial_set_irq(struct serial *s, void (*set_irq)(void *opaque, int level), void *opaque)
+{
+	pthread_mutex_lock(&s->lock);
+	s->set_irq = set_irq;
+	s->irq_opaque = opaque;
+	pthread_mutex_unlock(&s->lock);
 }
 
 void serial_destroy(struct serial *s)

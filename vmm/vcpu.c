@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cpuid.h"
+#include "linux_zeropage.h"
 #include "log.h"
 #include "vm.h"
 #include "x86_boot.h"
@@ -31,16 +32,23 @@ static int vcpu_setup(struct vm *vm, struct vcpu *v, uint64_t entry)
 		log_error("vCPU %d: KVM_SET_CPUID2: %s", v->index, strerror(errno));
 		return -1;
 	}
+	if (vm->linux_guest && cpuid_set_xcr0(v->fd, vm->cpuid))
+		log_warn("vCPU %d: KVM_SET_XCRS: %s (continuing)", v->index, strerror(errno));
+	if (vm->linux_guest && v->index > 0)
+		return 0; /* an application processor: Linux starts it with INIT/SIPI */
 	if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0) {
 		log_error("vCPU %d: KVM_GET_SREGS: %s", v->index, strerror(errno));
 		return -1;
 	}
-	x86_boot_sregs(&sregs);
+	x86_boot_sregs_for(&sregs, vm->linux_guest ? &x86_linux_selectors : &x86_lego_selectors);
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0) {
 		log_error("vCPU %d: KVM_SET_SREGS (long mode): %s", v->index, strerror(errno));
 		return -1;
 	}
-	x86_boot_regs(&regs, entry, v->index);
+	if (vm->linux_guest)
+		x86_linux_boot_regs(&regs, entry, vm->linux_zero_page, LINUX_BOOT_STACK_TOP);
+	else
+		x86_boot_regs(&regs, entry, v->index);
 	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
 		log_error("vCPU %d: KVM_SET_REGS: %s", v->index, strerror(errno));
 		return -1;
@@ -62,6 +70,8 @@ int vm_create_vcpus(struct vm *vm, int nr, uint64_t entry)
 	vm->cpuid = cpuid_supported(vm->kvm_fd);
 	if (!vm->cpuid)
 		return -1;
+	if (vm->linux_guest)
+		cpuid_for_linux(vm->cpuid, vm->kvm_fd);
 	for (int i = 0; i < nr; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
@@ -145,9 +155,14 @@ static bool vcpu_handle_exit(struct vcpu *v)
 		return false;
 	case KVM_EXIT_SHUTDOWN:
 		/* KVM has already reset the vCPU: its registers say nothing about the fault. */
-		log_error("vCPU %d: guest shut down (triple fault: an exception it cannot handle, "
-			  "e.g. any fault, since the guest has no IDT)",
-			  v->index);
+		if (vm->linux_guest)
+			log_error("vCPU %d: guest shut down (triple fault: a crash, or a reboot "
+				  "with reboot=t)",
+				  v->index);
+		else
+			log_error("vCPU %d: guest shut down (triple fault: an exception it "
+				  "cannot handle, e.g. any fault, since the guest has no IDT)",
+				  v->index);
 		break;
 	case KVM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what), "VM entry failed (hardware reason 0x%llx)",

@@ -35,10 +35,25 @@ struct virtio_mmio_dev {
 	uint32_t config_generation;
 	bool resetting; /* a reset is waiting for in-flight requests: take no new ones */
 	struct virtq vq[VIRTIO_MMIO_MAX_QUEUES];
+	/* The interrupt (virtio_mmio_set_irq): raised when InterruptStatus becomes non-zero. */
+	void (*raise_irq)(void *opaque);
+	void *irq_opaque;
 
 	uint32_t config_len;
 	uint8_t config[];
 };
+
+/* Under the lock. Only the change from no pending cause to one raises the line: the driver
+ * reads and acknowledges InterruptStatus before it looks at the rings, so a cause added while
+ * one is pending is seen by that same handler. */
+static void set_int_status(struct virtio_mmio_dev *dev, uint32_t bits)
+{
+	uint32_t old = dev->int_status;
+
+	dev->int_status |= bits;
+	if (!old && dev->int_status && dev->raise_irq)
+		dev->raise_irq(dev->irq_opaque);
+}
 
 static uint32_t inflight_total(const struct virtio_mmio_dev *dev)
 {
@@ -162,9 +177,10 @@ static void write_queue_ready(struct virtio_mmio_dev *dev, uint32_t val)
 		log_warn("%s: queue %u not made ready: %s", dev->name, dev->queue_sel, why);
 }
 
-/* QueueNotify: runs the device's request processing on this vCPU thread, without
- * the lock (the device takes it itself and leaves it while I/O runs). */
-static void write_notify(struct virtio_mmio_dev *dev, uint32_t val)
+/* QueueNotify: runs the device's request processing on this thread (a vCPU's, or the
+ * ioeventfd thread's), without the lock (the device takes it itself and leaves it while I/O
+ * runs). */
+void virtio_mmio_notify(struct virtio_mmio_dev *dev, uint32_t val)
 {
 	if (val >= (uint32_t)dev->ops->nr_queues) {
 		log_warn("%s: notify of queue %u, which does not exist: ignored", dev->name, val);
@@ -347,7 +363,7 @@ static void mmio_write(void *opaque, uint64_t off, const void *data, uint32_t si
 	}
 	memcpy(&val, data, 4);
 	if (off == VIRTIO_MMIO_QUEUE_NOTIFY) {
-		write_notify(dev, val);
+		virtio_mmio_notify(dev, val);
 		return;
 	}
 	virtio_mmio_lock(dev);
@@ -428,6 +444,24 @@ void virtio_mmio_destroy(struct virtio_mmio_dev *dev)
 	free(dev);
 }
 
+void virtio_mmio_set_irq(struct virtio_mmio_dev *dev, void (*raise)(void *opaque), void *opaque)
+{
+	pthread_mutex_lock(&dev->lock);
+	dev->raise_irq = raise;
+	dev->irq_opaque = opaque;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+uint64_t virtio_mmio_base(const struct virtio_mmio_dev *dev)
+{
+	return dev->base;
+}
+
+int virtio_mmio_nr_queues(const struct virtio_mmio_dev *dev)
+{
+	return dev->ops->nr_queues;
+}
+
 void *virtio_mmio_priv(const struct virtio_mmio_dev *dev)
 {
 	return dev->priv;
@@ -494,7 +528,7 @@ void virtio_mmio_needs_reset(struct virtio_mmio_dev *dev, int queue, const char 
 	va_end(ap);
 	log_warn("%s: queue %d: %s: device needs reset", dev->name, queue, msg);
 	dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-	dev->int_status |= VIRTIO_MMIO_INT_CONFIG;
+	set_int_status(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 
 void virtio_mmio_complete(struct virtio_mmio_dev *dev, int queue, uint16_t head, uint32_t len)
@@ -502,7 +536,7 @@ void virtio_mmio_complete(struct virtio_mmio_dev *dev, int queue, uint16_t head,
 	struct virtq *vq = &dev->vq[queue];
 
 	virtq_push(vq, head, len);
-	dev->int_status |= VIRTIO_MMIO_INT_VRING;
+	set_int_status(dev, VIRTIO_MMIO_INT_VRING);
 	if (!vq->inflight)
 		pthread_cond_broadcast(&dev->idle);
 }

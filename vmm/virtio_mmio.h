@@ -46,6 +46,15 @@ void virtio_mmio_destroy(struct virtio_mmio_dev *dev);
 /* Block until no request is in flight on any queue. */
 void virtio_mmio_drain(struct virtio_mmio_dev *dev);
 
+/* An interrupt line for a guest that takes interrupts (Linux): raise is called, under the
+ * device lock, each time InterruptStatus goes from 0 to non-zero (an edge). NULL: none. */
+void virtio_mmio_set_irq(struct virtio_mmio_dev *dev, void (*raise)(void *opaque), void *opaque);
+
+/* What a QueueNotify write of val does (for notifies that arrive through an ioeventfd). */
+void virtio_mmio_notify(struct virtio_mmio_dev *dev, uint32_t val);
+
+uint64_t virtio_mmio_base(const struct virtio_mmio_dev *dev);
+int virtio_mmio_nr_queues(const struct virtio_mmio_dev *dev);
 void *virtio_mmio_priv(const struct virtio_mmio_dev *dev);
 struct guest_mem *virtio_mmio_mem(const struct virtio_mmio_dev *dev);
 const char *virtio_mmio_name(const struct virtio_mmio_dev *dev); /* "virtio-blk@0xc0000000" */

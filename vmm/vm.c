@@ -60,7 +60,7 @@ static int kvm_open(void)
 
 /* Whether the CPU flags show VT-x or AMD-V. Without them /dev/kvm is software
  * virtualization (PVM), which runs this guest under instruction emulation. */
-static bool host_has_hw_virt(void)
+bool vm_host_has_hw_virt(void)
 {
 	char line[8192];
 	bool found = false;
@@ -91,7 +91,7 @@ int vm_create_kvm(struct vm *vm)
 			  KVM_API_VERSION);
 		return -1;
 	}
-	if (!host_has_hw_virt())
+	if (!vm_host_has_hw_virt())
 		log_warn("this CPU has no VT-x/AMD-V: /dev/kvm is software virtualization (PVM), "
 			 "which runs a lego guest under instruction emulation (measured: memory "
 			 "loops ~1000x slower than with hardware virtualization)");

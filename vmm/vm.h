@@ -48,6 +48,13 @@ struct vm {
 	struct kvm_cpuid2 *cpuid;
 	uint32_t tsc_khz;
 
+	/* A Linux guest (set before vm_create_vcpus): only vCPU 0 gets an entry state, at
+	 * the kernel's 64-bit entry with RSI = linux_zero_page; the others wait for INIT/SIPI
+	 * from the in-kernel local APICs (irqchip: irqchip_create). */
+	bool linux_guest;
+	uint64_t linux_zero_page;
+	bool irqchip;
+
 	/* Set once by the first vCPU (or signal) that ends the run. */
 	atomic_bool stopping;
 	int exit_status;
@@ -63,6 +70,9 @@ struct vm {
 
 /* Map guest RAM and set up the buses; no KVM yet, so images can be checked first. */
 int vm_init(struct vm *vm, uint64_t mem_size);
+
+/* Whether the CPU flags show VT-x or AMD-V (without them /dev/kvm, if any, is PVM). */
+bool vm_host_has_hw_virt(void);
 
 /* Open /dev/kvm, check the API, create the VM and register guest RAM with it.
  * On failure, logs one precise line and returns -1. */

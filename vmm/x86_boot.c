@@ -22,21 +22,19 @@ static uint64_t gdt_entry(uint64_t access, uint64_t flags)
 	return 0xffffULL | (access << 40) | (0xfULL << 48) | (flags << 52);
 }
 
-int x86_setup_boot_tables(struct guest_mem *mem)
+/* The page tables both kinds of guest start on: [0, 4 GiB) and high RAM, 2 MiB pages. */
+static int setup_page_tables(struct guest_mem *mem)
 {
 	uint64_t map_end = x86_identity_map_end(mem);
 	uint64_t nr_pd = map_end / GIB;
 	uint64_t pdpt_gpa = LEGO_PT_GPA + PT_PAGE, pd_gpa = LEGO_PT_GPA + 2 * PT_PAGE;
 	uint64_t tables_len = (2 + nr_pd) * PT_PAGE;
-	uint64_t *pml4, *pdpt, *gdt;
-	uint8_t *tss;
+	uint64_t *pml4, *pdpt;
 
 	if (nr_pd > 512 || LEGO_PT_GPA + tables_len > LEGO_PT_END)
 		return -ENOSPC;
 	pml4 = guest_mem_ptr(mem, LEGO_PT_GPA, tables_len);
-	gdt = guest_mem_ptr(mem, LEGO_GDT_GPA, X86_GDT_ENTRIES * 8);
-	tss = guest_mem_ptr(mem, X86_TSS_GPA, 0x68);
-	if (!pml4 || !gdt || !tss)
+	if (!pml4)
 		return -ENOSPC;
 	memset(pml4, 0, tables_len);
 	pdpt = pml4 + 512;
@@ -48,18 +46,45 @@ int x86_setup_boot_tables(struct guest_mem *mem)
 		for (uint64_t i = 0; i < 512; i++)
 			pd[i] = (g * GIB + i * (2ULL << 20)) | X86_PTE_P | X86_PTE_RW | X86_PTE_PS;
 	}
+	return 0;
+}
 
+/* The GDT (code64, data and TSS at the given selectors, every other slot null) and a TSS. */
+static int setup_gdt(struct guest_mem *mem, const struct x86_selectors *sel)
+{
+	int entries = sel->tss / 8 + 2;
+	uint64_t *gdt = guest_mem_ptr(mem, LEGO_GDT_GPA, (uint64_t)entries * 8);
+	uint8_t *tss = guest_mem_ptr(mem, X86_TSS_GPA, 0x68);
+
+	if (!gdt || !tss || (uint64_t)entries * 8 > X86_TSS_GPA - LEGO_GDT_GPA)
+		return -ENOSPC;
+	memset(gdt, 0, (size_t)entries * 8);
 	/* Access bytes: P|S|code|R|A = 0x9b; P|S|data|W|A = 0x93; flags: L=1 (0x2) / DB|G. */
-	gdt[0] = 0;
-	gdt[1] = gdt_entry(0x9b, 0xa);
-	gdt[2] = gdt_entry(0x93, 0xc);
+	gdt[sel->code / 8] = gdt_entry(0x9b, 0xa);
+	gdt[sel->data / 8] = gdt_entry(0x93, 0xc);
 	/* 64-bit available TSS (type 9), 16-byte descriptor, limit 0x67. */
-	gdt[3] = 0x67ULL | ((X86_TSS_GPA & 0xffffffULL) << 16) | (0x89ULL << 40) |
-		 (((X86_TSS_GPA >> 24) & 0xffULL) << 56);
-	gdt[4] = X86_TSS_GPA >> 32;
+	gdt[sel->tss / 8] = 0x67ULL | ((X86_TSS_GPA & 0xffffffULL) << 16) | (0x89ULL << 40) |
+			    (((X86_TSS_GPA >> 24) & 0xffULL) << 56);
+	gdt[sel->tss / 8 + 1] = X86_TSS_GPA >> 32;
 	memset(tss, 0, 0x68);
 	tss[0x66] = 0x68; /* I/O map base beyond the limit: no I/O permission bitmap */
 	return 0;
+}
+
+const struct x86_selectors x86_lego_selectors = {X86_SEL_CODE64, X86_SEL_DATA, X86_SEL_TSS};
+const struct x86_selectors x86_linux_selectors = {X86_LINUX_SEL_CODE, X86_LINUX_SEL_DATA,
+						  X86_LINUX_SEL_TSS};
+
+int x86_setup_boot_tables(struct guest_mem *mem)
+{
+	return x86_setup_boot_tables_for(mem, &x86_lego_selectors);
+}
+
+int x86_setup_boot_tables_for(struct guest_mem *mem, const struct x86_selectors *sel)
+{
+	int err = setup_page_tables(mem);
+
+	return err ? err : setup_gdt(mem, sel);
 }
 
 int x86_walk(const struct guest_mem *mem, uint64_t cr3, uint64_t va, uint64_t *pa)
@@ -100,12 +125,17 @@ static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, uint8_t l, ui
 
 void x86_boot_sregs(struct kvm_sregs *sregs)
 {
-	seg(&sregs->cs, X86_SEL_CODE64, 0xb, 1, 0);
-	seg(&sregs->ds, X86_SEL_DATA, 0x3, 0, 1);
+	x86_boot_sregs_for(sregs, &x86_lego_selectors);
+}
+
+void x86_boot_sregs_for(struct kvm_sregs *sregs, const struct x86_selectors *sel)
+{
+	seg(&sregs->cs, sel->code, 0xb, 1, 0);
+	seg(&sregs->ds, sel->data, 0x3, 0, 1);
 	sregs->es = sregs->fs = sregs->gs = sregs->ss = sregs->ds;
 
 	memset(&sregs->tr, 0, sizeof(sregs->tr));
-	sregs->tr.selector = X86_SEL_TSS;
+	sregs->tr.selector = sel->tss;
 	sregs->tr.base = X86_TSS_GPA;
 	sregs->tr.limit = 0x67;
 	sregs->tr.type = 0xb; /* busy 64-bit TSS, as after LTR */
@@ -116,7 +146,7 @@ void x86_boot_sregs(struct kvm_sregs *sregs)
 	sregs->ldt.unusable = 1;
 
 	sregs->gdt.base = LEGO_GDT_GPA;
-	sregs->gdt.limit = X86_GDT_ENTRIES * 8 - 1;
+	sregs->gdt.limit = (uint16_t)((sel->tss / 8 + 2) * 8 - 1);
 	sregs->idt.base = 0;
 	sregs->idt.limit = 0;
 
@@ -133,6 +163,16 @@ void x86_boot_regs(struct kvm_regs *regs, uint64_t entry, int index)
 	regs->rdi = LEGO_FDT_GPA;
 	regs->rsi = (uint64_t)index;
 	regs->rsp = LEGO_BOOT_STACK_TOP - (uint64_t)index * LEGO_BOOT_STACK_STRIDE;
+	regs->rflags = 0x2;
+}
+
+void x86_linux_boot_regs(struct kvm_regs *regs, uint64_t entry, uint64_t zero_page,
+			 uint64_t stack_top)
+{
+	memset(regs, 0, sizeof(regs[0]));
+	regs->rip = entry;
+	regs->rsi = zero_page;
+	regs->rsp = stack_top;
 	regs->rflags = 0x2;
 }
 

@@ -11,7 +11,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 107
+plan 112
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -314,6 +314,28 @@ is "$(vsh domuuid vn1 | head -n 1)" "$U1" "vn1 survived the restart with its uui
 is "$(vsh list --all --name | grep -c .)" "4" "and so did every other definition"
 like "$(vsh undefine vn1)" "Domain 'vn1' has been undefined" "virsh undefine"
 ok "[ ! -e '$TAP_TMP/controld-state/domains/vn1.xml' ]" "its file left the state directory"
+
+# A Linux kernel as the guest: <initrd> and <cmdline> reach lego-vmm as --initrd and --append.
+cat >"$TAP_TMP/lnx.xml" <<EOF
+<domain type='lego'><name>lnx</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>
+  <os><type>hvm</type><kernel>/srv/linux/vmlinux</kernel><initrd>/srv/linux/initramfs.cpio</initrd>
+    <cmdline>root=/dev/vda quiet</cmdline></os>
+</domain>
+EOF
+like "$(vsh define "$TAP_TMP/lnx.xml")" "Domain 'lnx' defined" "virsh define: a Linux kernel with an <initrd>"
+like "$(vsh dumpxml lnx)" "<initrd>/srv/linux/initramfs.cpio</initrd>" "virsh dumpxml keeps the <initrd>"
+like "$(vsh start lnx)" "Domain 'lnx' started" "virsh start: the Linux vNode"
+lg=
+for _ in $(seq 100); do
+	lg=$(grep -l -e '--initrd' "$CLUSTER_RUN"/pmon-host-*/*.log 2>/dev/null | head -n 1)
+	[ -n "$lg" ] && break
+	sleep 0.1
+done
+like "$(head -n 1 "$lg" 2>/dev/null)" \
+	"fake-vmm --kernel /srv/linux/vmlinux --initrd /srv/linux/initramfs.cpio .*--append root=/dev/vda quiet" \
+	"lego-pmon ran lego-vmm with --kernel, --initrd and --append"
+vsh destroy lnx >/dev/null
+like "$(vsh undefine lnx)" "Domain 'lnx' has been undefined" "the Linux vNode destroyed and undefined"
 
 # Malformed libvirt packets close that connection only.
 out=$(/usr/bin/python3 - "$LIBVIRT_SOCK" <<'PY'

@@ -4,7 +4,7 @@
 VMM=$BUILD/asan/bin/lego-vmm
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 40
+plan 45
 
 run() { # args...: sets OUT and RC
 	OUT=$("$VMM" "$@" 2>&1 </dev/null)
@@ -113,6 +113,25 @@ like "$OUT" "must be comma-separated" "a trailing comma is refused"
 run --kernel "$GUEST" "${MM[@]}" --region-owners 0,1,x,-1
 is "$RC" 64 "a non-number owner exits 64"
 like "$OUT" "'x' is not a memory-server index" "... naming it"
+
+# Linux images: told apart by content; a Linux kernel needs hardware virtualization.
+head -c 4096 /dev/zero >"$TAP_TMP/bz"
+printf '\125\252' | dd of="$TAP_TMP/bz" bs=1 seek=510 conv=notrunc 2>/dev/null
+printf 'HdrS' | dd of="$TAP_TMP/bz" bs=1 seek=514 conv=notrunc 2>/dev/null
+run --kernel "$GUEST" --initrd "$TAP_TMP/bz"
+is "$RC" 125 "--initrd with the freestanding guest exits 125"
+like "$OUT" "--initrd is for a Linux kernel; '$GUEST' is a freestanding ELF guest" "... saying why"
+run --kernel "$TAP_TMP/bz" --initrd x --incoming 127.0.0.1:0 --mmon 127.0.0.1:1
+is "$RC" 64 "--initrd with --incoming exits 64"
+run --kernel "$TAP_TMP/bz"
+if grep -q -w -E 'vmx|svm' /proc/cpuinfo; then
+	_tap_result 0 "a Linux kernel without VT-x/AMD-V # skip this CPU has hardware virtualization"
+	_tap_result 0 "... explained # skip this CPU has hardware virtualization"
+else
+	is "$RC" 125 "a Linux kernel on a CPU without VT-x/AMD-V exits 125"
+	like "$OUT" "cannot boot '$TAP_TMP/bz' \\(a Linux bzImage\\): this CPU has no hardware virtualization \\(VT-x/AMD-V\\)" \
+		"... saying that PVM cannot run it and where it can run"
+fi
 
 # No /dev/kvm: hide it in a private mount namespace (needs root; the check itself must not).
 if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null; then

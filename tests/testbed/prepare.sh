@@ -18,7 +18,9 @@ Each stage is redone only when its inputs changed; one progress line per stage o
   --if-needed  do nothing at all if everything was prepared in the last 24 hours and the
                test bed's scripts have not changed since (what run-in-l1 uses)
   --quiet      print only the stages that do work
-Outputs: $BUILD/testbed/l1-kernel, $BUILD/testbed/l1-initramfs.cpio
+Outputs: $BUILD/testbed/l1-kernel, $BUILD/testbed/l1-initramfs.cpio; for the Linux guest
+image (images/linux.mk): $BUILD/testbed/kernel/vmlinuz (the bzImage) and
+$BUILD/testbed/kernel/guest-modules/ (its modules, with their load order in "order")
 EOF
 }
 
@@ -53,6 +55,9 @@ READY=$T/ready
 WANT_MODULES="irqbypass ccp kvm kvm-amd virtio virtio_ring virtio_pci_legacy_dev \
 virtio_pci_modern_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p virtio_console \
 virtio_blk crc32c_generic ext4"
+# The modules a Linux vNode's initramfs loads (images/linux/: virtio-mmio disks with ext4),
+# kept apart in $K/guest-modules so that L1 does not load them.
+GUEST_MODULES="virtio virtio_ring virtio_mmio virtio_blk crc32c_generic ext4"
 # Bump when the vmlinux extraction changes.
 EXTRACT_VERSION=1
 
@@ -143,7 +148,7 @@ KVER=${PKG#linux-image-}
 
 # ---- 4. unpack the bzImage and the modules -----------------------------------------------
 K=$T/kernel
-kstamp="$(basename "$deb") $WANT_MODULES nosig"
+kstamp="$(basename "$deb") $WANT_MODULES guest: $GUEST_MODULES nosig"
 if [ "$(cat "$K/stamp" 2>/dev/null || true)" != "$kstamp" ]; then
 	say "unpacking $(basename "$deb") (bzImage and modules)"
 	x=$(mktemp -d "$T/unpack.XXXXXX")
@@ -174,7 +179,7 @@ if [ "$(cat "$K/stamp" 2>/dev/null || true)" != "$kstamp" ]; then
 	# modules.dep), so that order lists every module after the ones it needs.
 	declare -A seen=()
 	order=()
-	visit() { # module name (- and _ are the same)
+	visit() { # module name (- and _ are the same); copies into $out
 		local name=${1//-/_} f dep deps
 		[ -n "${seen[$name]:-}" ] && return 0
 		seen[$name]=1
@@ -182,11 +187,18 @@ if [ "$(cat "$K/stamp" 2>/dev/null || true)" != "$kstamp" ]; then
 		[ -n "$f" ] || die "module $1 not found in $deb"
 		deps=$(strings -a "$f" | sed -n 's/^depends=//p' | head -n 1)
 		for dep in ${deps//,/ }; do visit "$dep"; done
-		strip_signature "$f" "$K.new/modules/$name.ko"
+		strip_signature "$f" "$out/$name.ko"
 		order+=("$name")
 	}
+	out=$K.new/modules
 	for m in $WANT_MODULES; do visit "$m"; done
-	printf '%s\n' "${order[@]}" >"$K.new/modules/order"
+	printf '%s\n' "${order[@]}" >"$out/order"
+	seen=()
+	order=()
+	out=$K.new/guest-modules
+	mkdir -p "$out"
+	for m in $GUEST_MODULES; do visit "$m"; done
+	printf '%s\n' "${order[@]}" >"$out/order"
 	echo "$kstamp" >"$K.new/stamp"
 	rm -rf "$K" "$x"
 	mv "$K.new" "$K"

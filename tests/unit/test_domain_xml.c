@@ -23,6 +23,7 @@ static const char full[] =
 	"  <currentMemory unit='MiB'>128</currentMemory>\n"
 	"  <vcpu placement='static'>2</vcpu>\n"
 	"  <os><type arch='x86_64'>hvm</type><kernel>/srv/lego-guest.elf</kernel>\n"
+	"      <initrd>/srv/initramfs.cpio</initrd>\n"
 	"      <cmdline>run=memtest memtest.size=16M</cmdline></os>\n"
 	"  <devices>\n"
 	"    <disk type='network' device='disk'>\n"
@@ -52,6 +53,7 @@ static void check_full(const struct dom_def *d)
 	assert_true(d->current_kib == 128 * 1024);
 	assert_int_equal(d->vcpus, 2);
 	assert_string_equal(d->kernel, "/srv/lego-guest.elf");
+	assert_string_equal(d->initrd, "/srv/initramfs.cpio");
 	assert_string_equal(d->cmdline, "run=memtest memtest.size=16M");
 	assert_int_equal(d->nr_disks, 2);
 	assert_string_equal(d->disks[0].volume, "vol-1");
@@ -158,6 +160,14 @@ static void test_refusals(void **state)
 	refused("'static'>2<", "'static'>0<", XML_ERROR, "<vcpu> must be 1..64");
 	refused("/srv/lego-guest.elf", "lego-guest.elf", XML_ERROR, "must be an absolute path");
 	refused("<kernel>/srv/lego-guest.elf</kernel>", "", XML_ERROR, "needs a <kernel>");
+	refused("/srv/initramfs.cpio", "initramfs.cpio", XML_ERROR,
+		"<initrd> must be an absolute path, not 'initramfs.cpio'");
+	refused("<initrd>/srv/initramfs.cpio</initrd>", "<initrd>/a</initrd><initrd>/b</initrd>",
+		XML_ERROR, "<initrd> given twice");
+	refused("<initrd>/srv/initramfs.cpio</initrd>", "<initrd> </initrd>", XML_ERROR,
+		"<initrd> is empty");
+	refused("<initrd>", "<initrd type='gz'>", UNSUPPORTED,
+		"unknown attribute 'type' of <initrd>");
 	refused("<disk type='network' device='disk'>", "<disk type='file' device='disk'>",
 		UNSUPPORTED, "disk type 'file' is not supported");
 	refused("name='vol-1'", "name='a/b'", XML_ERROR, "must name a volume");
