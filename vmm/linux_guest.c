@@ -8,6 +8,7 @@
 
 #include "acpi.h"
 #include "acpi_pm.h"
+#include "i8042.h"
 #include "irqchip.h"
 #include "linux_zeropage.h"
 #include "log.h"
@@ -124,6 +125,13 @@ int linux_guest_load(struct vm *vm, struct linux_guest *lg, const char *path, co
 		  (unsigned long long)lg->k.end, (unsigned long long)lg->k.entry,
 		  lg->k.hdr.version >> 8, lg->k.hdr.version & 0xff);
 	return 0;
+}
+
+int linux_guest_incoming(struct vm *vm)
+{
+	vm->linux_guest = true;
+	vm->linux_zero_page = LINUX_ZERO_PAGE_GPA;
+	return i8042_init(vm) || acpi_pm_init(vm) ? -1 : 0;
 }
 
 static int write_acpi(struct vm *vm, const uint64_t *virtio_base, int nr_virtio,

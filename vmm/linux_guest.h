@@ -53,6 +53,11 @@ int linux_cmdline(char *buf, size_t len, const char *append, const uint64_t *vir
 int linux_guest_load(struct vm *vm, struct linux_guest *lg, const char *path, const void *image,
 		     size_t len, void *initrd, size_t initrd_len);
 
+/* A Linux vNode migrating in: its RAM already holds the kernel, the zero page and the ACPI
+ * tables; only the devices that are not in RAM are set up here (the keyboard controller's
+ * reset, the ACPI power-management ports). 0, or -1 logged. */
+int linux_guest_incoming(struct vm *vm);
+
 /* Once the devices exist: the command line, the zero page with e820 and the initrd, the page
  * tables and GDT, the MP table for nr_cpus vCPUs. 0, or -1 logged. */
 int linux_guest_setup(struct vm *vm, struct linux_guest *lg, const char *append,

@@ -150,7 +150,9 @@ static void usage(FILE *f)
 		"                         be the destination of a migration: attach to the\n"
 		"                         vNode's vRegions and disks (the same --mem, --cpus,\n"
 		"                         --mmon, --region-size, --region-owners, --vnode-id and\n"
-		"                         --disk as the source; --kernel is not loaded), listen\n"
+		"                         --disk as the source; --kernel and --initrd are not\n"
+		"                         loaded: --kernel tells whether a Linux guest, with\n"
+		"                         KVM's interrupt controllers, arrives), listen\n"
 		"                         on HOST:PORT (port 0: any; the control socket's\n"
 		"                         'migration' tells which) for the source's state, then\n"
 		"                         run the vNode from where it was\n"
@@ -168,9 +170,8 @@ static void usage(FILE *f)
 		(unsigned long long)(LEGO_MEM_MIN >> 20), (unsigned long long)(LEGO_MEM_MAX >> 30),
 		LEGO_MAX_VCPUS, LINUX_DEFAULT_CMDLINE, MAX_DISKS, BLK_SMON_MAX_CHANNELS,
 		DEFAULT_SMON_CHANNELS, DEFAULT_SMON_TIMEOUT, RM_MAX_SERVERS, RM_MAX_COPIES,
-		PAGER_MAX_THREADS,
-		DEFAULT_PAGER_THREADS, DEFAULT_TIMEOUT_MS, LEGO_PORT_DEBUG_EXIT, VMM_EXIT_USAGE,
-		VMM_EXIT_FAILURE, VMM_EXIT_MIGRATED, VMM_EXIT_INCOMING_ABORTED);
+		PAGER_MAX_THREADS, DEFAULT_PAGER_THREADS, DEFAULT_TIMEOUT_MS, LEGO_PORT_DEBUG_EXIT,
+		VMM_EXIT_USAGE, VMM_EXIT_FAILURE, VMM_EXIT_MIGRATED, VMM_EXIT_INCOMING_ABORTED);
 }
 
 __attribute__((format(printf, 1, 2))) static int bad_usage(const char *fmt, ...)
@@ -510,8 +511,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
 	if (!o->kernel && !o->incoming)
 		return bad_usage("no guest image given (--kernel IMAGE)");
-	if (o->initrd && o->incoming)
-		return bad_usage("--initrd with --incoming: an incoming vNode loads nothing");
+	if (o->initrd && !o->kernel)
+		return bad_usage("--initrd needs --kernel (the Linux kernel it belongs to)");
 	if (o->incoming && !o->rm.nr_servers)
 		return bad_usage("--incoming needs --mmon: only vNodes whose RAM is on memory "
 				 "servers migrate");
@@ -808,7 +809,8 @@ static int run_vnode(const struct options *o)
 	/* An incoming vNode's RAM belongs to the source until it runs here. */
 	if (o->incoming)
 		free_regions = false;
-	if (!o->incoming && read_guest(o, o->mem, &image, &image_len, &kind))
+	/* An incoming vNode's --kernel is only read to know what kind of guest arrives. */
+	if (o->kernel && read_guest(o, o->mem, &image, &image_len, &kind))
 		goto out;
 	/* The pager must serve guest RAM before anything (the loader first) touches it. */
 	if (remote && start_remote_memory(o, &vm, &rm, &pg))
@@ -830,12 +832,15 @@ static int run_vnode(const struct options *o)
 	 * already holds its guest: nothing is loaded. */
 	if (!o->incoming && load_guest(&vm, o, image, image_len, kind, &lg, &entry))
 		goto out;
+	if (o->incoming && boot_kind_is_linux(kind) && linux_guest_incoming(&vm))
+		goto out;
 	free(image);
 	image = NULL;
 	if (create_devices(&vm, o, &dev, &fp))
 		goto out;
-	if (vm.linux_guest && linux_guest_setup(&vm, &lg, o->append, fp.virtio_base, fp.nr_virtio,
-						fp.virtio_size, o->cpus))
+	if (vm.linux_guest && !o->incoming &&
+	    linux_guest_setup(&vm, &lg, o->append, fp.virtio_base, fp.nr_virtio, fp.virtio_size,
+			      o->cpus))
 		goto out;
 	if (vm_create_kvm(&vm) || (vm.linux_guest && irqchip_create(&vm)) ||
 	    vm_create_vcpus(&vm, o->cpus, entry))

@@ -28,6 +28,8 @@ static const char *const names[] = {
 	[MIG_RUNNING] = "RUNNING",
 	[MIG_ERROR] = "ERROR",
 	[MIG_REMOTE_DELTA] = "REMOTE_DELTA",
+	[MIG_APIC] = "APIC",
+	[MIG_IRQCHIP] = "IRQCHIP",
 };
 
 const char *mig_type_name(uint16_t type)
@@ -103,7 +105,7 @@ int mig_hello_get(const uint8_t *b, size_t len, struct mig_hello *m, const char 
 	m->vcpus = get_le32(b + 28);
 	m->disks = get_le32(b + 32);
 	m->console_bytes = get_le64(b + 36);
-	if (m->flags & ~MIG_HELLO_PAUSED || get_le32(b + 44)) {
+	if (m->flags & ~(MIG_HELLO_PAUSED | MIG_HELLO_IRQCHIP) || get_le32(b + 44)) {
 		*why = "HELLO has unknown flags or non-zero reserved bytes";
 		return -1;
 	}
@@ -212,6 +214,81 @@ int mig_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_stat
 	for (uint32_t i = 0; i < s->nr_msrs; i++, p += MSR_LEN) {
 		s->msrs[i].index = get_le32(p);
 		s->msrs[i].value = get_le64(p + 4);
+	}
+	return 0;
+}
+
+void mig_apic_put(uint8_t *b, uint32_t index, const struct vcpu_apic_state *a)
+{
+	put_le32(b, index);
+	put_le32(b + 4, a->mp_state);
+	put_le64(b + 8, a->tsc_deadline);
+	memcpy(b + 16, &a->lapic, sizeof(a->lapic));
+}
+
+int mig_apic_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_apic_state *a,
+		 const char **why)
+{
+	if (want_len(len, MIG_APIC_LEN, why))
+		return -1;
+	*index = get_le32(b);
+	a->mp_state = get_le32(b + 4);
+	a->tsc_deadline = get_le64(b + 8);
+	memcpy(&a->lapic, b + 16, sizeof(a->lapic));
+	/* The x86 run states (a halted, running or INIT/SIPI-waiting vCPU). */
+	if (a->mp_state > KVM_MP_STATE_SIPI_RECEIVED) {
+		*why = "APIC names an unknown vCPU run state";
+		return -1;
+	}
+	return 0;
+}
+
+void mig_irqchip_put(uint8_t *b, const struct irqchip_state *s)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < IRQCHIP_NR_CHIPS; i++, off += sizeof(struct kvm_irqchip))
+		memcpy(b + off, &s->chip[i], sizeof(s->chip[i]));
+	memcpy(b + off, &s->pit, sizeof(s->pit));
+	memcpy(b + off + sizeof(s->pit), &s->clock, sizeof(s->clock));
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+int mig_irqchip_get(const uint8_t *b, size_t len, struct irqchip_state *s, const char **why)
+{
+	size_t off = 0;
+
+	if (want_len(len, MIG_IRQCHIP_LEN, why))
+		return -1;
+	for (int i = 0; i < IRQCHIP_NR_CHIPS; i++, off += sizeof(struct kvm_irqchip))
+		memcpy(&s->chip[i], b + off, sizeof(s->chip[i]));
+	memcpy(&s->pit, b + off, sizeof(s->pit));
+	memcpy(&s->clock, b + off + sizeof(s->pit), sizeof(s->clock));
+	for (uint32_t i = 0; i < IRQCHIP_NR_CHIPS; i++) {
+		if (s->chip[i].chip_id != i || s->chip[i].pad) {
+			*why = "IRQCHIP's interrupt controllers are not PIC master, PIC slave, "
+			       "IOAPIC in order";
+			return -1;
+		}
+	}
+	if (s->pit.flags & ~(uint32_t)(KVM_PIT_FLAGS_HPET_LEGACY | KVM_PIT_FLAGS_SPEAKER_DATA_ON) ||
+	    !all_zero(s->pit.reserved, sizeof(s->pit.reserved))) {
+		*why = "IRQCHIP's PIT has unknown flags or non-zero reserved bytes";
+		return -1;
+	}
+	if (s->clock.flags & ~(uint32_t)KVM_CLOCK_REALTIME || s->clock.pad0 || s->clock.host_tsc ||
+	    !all_zero(s->clock.pad, sizeof(s->clock.pad))) {
+		*why = "IRQCHIP's kvm-clock has unknown flags or non-zero padding";
+		return -1;
 	}
 	return 0;
 }

@@ -7,6 +7,7 @@
  *
  * The source sends HELLO, CONSOLE* and REMOTE_BITS* (the pages the memory servers hold)
  * while the guest runs, then, with the vCPUs paused: CONSOLE* (the rest), VCPU per vCPU,
+ * with KVM's in-kernel irqchip (a Linux guest; HELLO says so) APIC per vCPU and IRQCHIP,
  * VIRTIO per device, SERIAL, VMINFO, REMOTE_DELTA* (pages held since the bitmap; or the
  * whole REMOTE_BITS* again), HOT_PAGES?, END. The destination loads and checks it all and answers
  * READY (or ERROR and hangs up); the source answers GO; the destination starts its vCPUs and
@@ -20,6 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "irqchip.h"
 #include "serial.h"
 #include "vcpu_state.h"
 #include "virtio_mmio.h"
@@ -49,10 +51,13 @@ enum mig_type {
 	MIG_RUNNING = 12,
 	MIG_ERROR = 13,
 	MIG_REMOTE_DELTA = 14,
-	MIG_TYPE_MAX = 14,
+	MIG_APIC = 15,
+	MIG_IRQCHIP = 16,
+	MIG_TYPE_MAX = 16,
 };
 
-#define MIG_HELLO_PAUSED 1U /* the vNode was paused by its user: it stays paused */
+#define MIG_HELLO_PAUSED  1U /* the vNode was paused by its user: it stays paused */
+#define MIG_HELLO_IRQCHIP 2U /* KVM's in-kernel irqchip (a Linux guest): APIC and IRQCHIP come */
 
 struct mig_hdr {
 	uint16_t type;
@@ -105,6 +110,19 @@ int mig_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_stat
 void mig_virtio_put(uint8_t *b, uint32_t index, const struct virtio_mmio_state *st);
 int mig_virtio_get(const uint8_t *b, size_t len, uint32_t *index, struct virtio_mmio_state *st,
 		   const char **why);
+
+/* APIC: index(4) mp_state(4) tsc_deadline(8) kvm_lapic_state. */
+#define MIG_APIC_LEN (16 + sizeof(struct kvm_lapic_state))
+void mig_apic_put(uint8_t *b, uint32_t index, const struct vcpu_apic_state *a);
+int mig_apic_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_apic_state *a,
+		 const char **why);
+
+/* IRQCHIP: kvm_irqchip x 3 (PIC master, PIC slave, IOAPIC), kvm_pit_state2, kvm_clock_data. */
+#define MIG_IRQCHIP_LEN                                                                  \
+	(IRQCHIP_NR_CHIPS * sizeof(struct kvm_irqchip) + sizeof(struct kvm_pit_state2) + \
+	 sizeof(struct kvm_clock_data))
+void mig_irqchip_put(uint8_t *b, const struct irqchip_state *s);
+int mig_irqchip_get(const uint8_t *b, size_t len, struct irqchip_state *s, const char **why);
 
 void mig_serial_put(uint8_t *b, const struct serial_state *st);
 int mig_serial_get(const uint8_t *b, size_t len, struct serial_state *st, const char **why);

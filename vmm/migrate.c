@@ -271,6 +271,40 @@ static int send_bits_snapshot(struct migration *m, char *why, size_t wl)
 	return rc;
 }
 
+/* A vNode with KVM's in-kernel irqchip: each vCPU's local APIC, then the PICs, IOAPIC, PIT
+ * and kvm-clock, read together with the vCPUs paused. */
+static int send_irqchip(struct migration *m, char *why, size_t wl)
+{
+	uint8_t *buf = malloc(MIG_APIC_LEN > MIG_IRQCHIP_LEN ? MIG_APIC_LEN : MIG_IRQCHIP_LEN);
+	struct vcpu_apic_state a;
+	struct irqchip_state is;
+	int rc = -1;
+
+	if (!buf) {
+		snprintf(why, wl, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < m->vcpus; i++) {
+		if (vcpu_apic_get(m->vm->vcpus[i].fd, &a, why, wl))
+			goto out;
+		mig_apic_put(buf, (uint32_t)i, &a);
+		if (send_counted(m, MIG_APIC, buf, MIG_APIC_LEN))
+			goto gone;
+	}
+	if (irqchip_state_get(m->vm, &is, why, wl))
+		goto out;
+	mig_irqchip_put(buf, &is);
+	if (send_counted(m, MIG_IRQCHIP, buf, MIG_IRQCHIP_LEN))
+		goto gone;
+	rc = 0;
+	goto out;
+gone:
+	snprintf(why, wl, "the destination went away");
+out:
+	free(buf);
+	return rc;
+}
+
 static int send_state(struct migration *m, uint64_t console_sent, char *why, size_t wl)
 {
 	uint32_t nr_msrs = 0, *msrs = vcpu_state_msr_list(m->vm->kvm_fd, &nr_msrs);
@@ -311,6 +345,8 @@ static int send_state(struct migration *m, uint64_t console_sent, char *why, siz
 		free(buf);
 		buf = NULL;
 	}
+	if (m->vm->irqchip && send_irqchip(m, why, wl))
+		goto out;
 	for (int i = 0; i < m->nr_disks; i++) {
 		struct virtio_mmio_state st;
 
@@ -457,7 +493,8 @@ static void *source_thread(void *arg)
 		return NULL;
 	}
 	console_sent = __atomic_load_n(&m->serial->bytes_out, __ATOMIC_RELAXED);
-	h = (struct mig_hello){.flags = m->user_paused ? MIG_HELLO_PAUSED : 0,
+	h = (struct mig_hello){.flags = (m->user_paused ? MIG_HELLO_PAUSED : 0) |
+					(m->vm->irqchip ? MIG_HELLO_IRQCHIP : 0),
 			       .vnode = m->vnode,
 			       .mem_bytes = m->mem_bytes,
 			       .region_size = m->region_size,
@@ -567,9 +604,6 @@ const char *migrate_start(struct migration *m, const char *dest)
 	if (!m->pg)
 		return "the vNode's RAM is local (no --mmon): only vNodes with remote memory "
 		       "migrate";
-	if (m->vm->linux_guest)
-		return "a Linux vNode does not migrate: the state of its in-kernel interrupt "
-		       "controllers, timers and kvm-clock is not part of the migration stream";
 	if (m->local_disks)
 		return "a disk is a local file, which cannot follow the vNode to another host "
 		       "(use a storage-server volume)";

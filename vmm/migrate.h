@@ -54,6 +54,9 @@ enum mig_phase {
 	MIG_FAILED,
 };
 
+#define MIG_MAX_VCPUS 64 /* the destination's bitmaps of what arrived */
+#define MIG_HELD_MSRS 4
+
 struct migration {
 	/* What the vNode is made of (set by main before any command can arrive). */
 	struct vm *vm;
@@ -82,6 +85,11 @@ struct migration {
 	uint64_t t0_ns, down_t0_ns, elapsed_ns, downtime_ns;
 	uint64_t dirty_pages, pages_written, bytes_total, bytes_processed, state_bytes;
 	uint32_t msrs_refused;
+	/* kvm-clock's MSRs per vCPU: KVM touches guest RAM as soon as one is set (the wall
+	 * clock is written, the vCPU's time page mapped), and guest RAM is the source's until
+	 * GO, so they are set only once the vNode is ours (migrate_in_running). */
+	struct vcpu_msr held_msrs[MIG_MAX_VCPUS][MIG_HELD_MSRS];
+	uint8_t nr_held_msrs[MIG_MAX_VCPUS];
 	uint32_t *hot;
 	uint32_t nr_hot;
 	struct mig_go src_go; /* destination: the source's figures, sent with GO */

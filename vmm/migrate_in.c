@@ -7,10 +7,12 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "cluster_io.h"
+#include "irqchip.h"
 #include "log.h"
 #include "mig_proto.h"
 #include "migrate.h"
@@ -26,8 +28,8 @@
 
 /* What has arrived so far. */
 struct in_progress {
-	bool hello, serial, vminfo, hot;
-	uint64_t vcpus_seen, disks_seen; /* bitmaps */
+	bool hello, serial, vminfo, hot, irqchip;
+	uint64_t vcpus_seen, apics_seen, disks_seen; /* bitmaps */
 	uint64_t pages_covered;
 	uint64_t console_bytes;
 };
@@ -74,7 +76,39 @@ static int check_hello(struct migration *m, const struct mig_hello *h, char *why
 			 (unsigned long long)theirs, (unsigned long long)ours);
 		return -1;
 	}
+	if (!!(h->flags & MIG_HELLO_IRQCHIP) != m->vm->irqchip) {
+		snprintf(why, wl,
+			 m->vm->irqchip
+				 ? "the source runs a freestanding guest, but this VMM was "
+				   "started for a Linux kernel"
+				 : "the source runs a Linux guest (KVM's in-kernel interrupt "
+				   "controllers): start this VMM with its Linux --kernel");
+		return -1;
+	}
 	return 0;
+}
+
+/* kvm-clock's MSRs: setting one makes KVM write the wall clock into guest RAM, or map the
+ * vCPU's time page, at once; guest RAM is the source's until GO, so they are taken out of
+ * the vCPU's state here and set when the vNode runs here (migrate_in_running). */
+static bool touches_guest_ram(uint32_t msr)
+{
+	return msr == 0x11 || msr == 0x12 ||	       /* MSR_KVM_WALL_CLOCK, _SYSTEM_TIME */
+	       msr == 0x4b564d00 || msr == 0x4b564d01; /* the same, _NEW */
+}
+
+static void hold_clock_msrs(struct migration *m, uint32_t vcpu, struct vcpu_state *vs)
+{
+	uint32_t kept = 0;
+
+	m->nr_held_msrs[vcpu] = 0;
+	for (uint32_t i = 0; i < vs->nr_msrs; i++) {
+		if (!touches_guest_ram(vs->msrs[i].index))
+			vs->msrs[kept++] = vs->msrs[i];
+		else if (vs->msrs[i].value && m->nr_held_msrs[vcpu] < MIG_HELD_MSRS)
+			m->held_msrs[vcpu][m->nr_held_msrs[vcpu]++] = vs->msrs[i];
+	}
+	vs->nr_msrs = kept;
 }
 
 /* One message into the vNode; 1 after END, 0 to go on, -1 with why. */
@@ -122,12 +156,46 @@ static int take(struct migration *m, struct in_progress *ip, uint16_t type, cons
 			snprintf(why, wl, "VCPU %u is out of range or repeated", idx);
 			return -1;
 		}
+		hold_clock_msrs(m, idx, &vs);
 		rc = vcpu_state_set(m->vm->kvm_fd, m->vm->vcpus[idx].fd, &vs, &refused, why, wl);
 		vcpu_state_free(&vs);
 		if (rc)
 			return -1;
 		ip->vcpus_seen |= 1ULL << idx;
 		m->msrs_refused += refused;
+		return 0;
+	}
+	case MIG_APIC: {
+		struct vcpu_apic_state a;
+		uint32_t idx;
+
+		if (mig_apic_get(p, len, &idx, &a, &bad))
+			break;
+		/* After its vCPU's state: the APIC base MSR (in sregs) says how to read it. */
+		if (!m->vm->irqchip || idx >= (uint32_t)m->vcpus ||
+		    !(ip->vcpus_seen & (1ULL << idx)) || (ip->apics_seen & (1ULL << idx))) {
+			snprintf(why, wl,
+				 "APIC %u is unexpected, out of range, repeated or before its VCPU",
+				 idx);
+			return -1;
+		}
+		if (vcpu_apic_set(m->vm->vcpus[idx].fd, &a, why, wl))
+			return -1;
+		ip->apics_seen |= 1ULL << idx;
+		return 0;
+	}
+	case MIG_IRQCHIP: {
+		struct irqchip_state is;
+
+		if (mig_irqchip_get(p, len, &is, &bad))
+			break;
+		if (!m->vm->irqchip || ip->irqchip) {
+			snprintf(why, wl, "IRQCHIP is unexpected or repeated");
+			return -1;
+		}
+		if (irqchip_state_set(m->vm, &is, why, wl))
+			return -1;
+		ip->irqchip = true;
 		return 0;
 	}
 	case MIG_VIRTIO: {
@@ -186,7 +254,7 @@ static int take(struct migration *m, struct in_progress *ip, uint16_t type, cons
 		return 0;
 	}
 	case MIG_REMOTE_DELTA: {
-		uint32_t count, *pages;
+		uint32_t count, *pages, badp = 0;
 		int rc;
 
 		if (mig_pages_get(p, len, &count, &bad))
@@ -202,12 +270,13 @@ static int take(struct migration *m, struct in_progress *ip, uint16_t type, cons
 		}
 		for (uint32_t i = 0; i < count; i++)
 			pages[i] = get_le32(p + 4 + (size_t)i * 4);
-		rc = pager_load_remote_pages(m->pg, pages, count);
+		rc = pager_load_remote_pages(m->pg, pages, count, &badp);
 		free(pages);
 		if (rc) {
 			snprintf(why, wl,
-				 "REMOTE_DELTA names a page beyond guest RAM or one "
-				 "already resident here");
+				 "REMOTE_DELTA names page %u of guest RAM, which is beyond it "
+				 "or already resident here",
+				 badp);
 			return -1;
 		}
 		return 0;
@@ -237,20 +306,25 @@ static int take(struct migration *m, struct in_progress *ip, uint16_t type, cons
 		ip->hot = true;
 		return 0;
 	}
-	case MIG_END:
-		if (len || ip->vcpus_seen != (m->vcpus >= 64 ? ~0ULL : (1ULL << m->vcpus) - 1) ||
-		    ip->disks_seen != (1ULL << m->nr_disks) - 1 || !ip->serial || !ip->vminfo ||
+	case MIG_END: {
+		uint64_t all = m->vcpus >= 64 ? ~0ULL : (1ULL << m->vcpus) - 1;
+		bool chips = !m->vm->irqchip || (ip->apics_seen == all && ip->irqchip);
+
+		if (len || ip->vcpus_seen != all || ip->disks_seen != (1ULL << m->nr_disks) - 1 ||
+		    !ip->serial || !ip->vminfo || !chips ||
 		    ip->pages_covered != pager_npages(m->pg)) {
 			snprintf(why, wl,
 				 "END before the whole state: %d of %d vCPU(s), %d of %d disk(s), "
-				 "serial %s, pages %llu of %llu",
+				 "serial %s, interrupt controllers %s, pages %llu of %llu",
 				 __builtin_popcountll(ip->vcpus_seen), m->vcpus,
 				 __builtin_popcountll(ip->disks_seen), m->nr_disks,
-				 ip->serial ? "yes" : "no", (unsigned long long)ip->pages_covered,
+				 ip->serial ? "yes" : "no", chips ? "yes" : "no",
+				 (unsigned long long)ip->pages_covered,
 				 (unsigned long long)pager_npages(m->pg));
 			return -1;
 		}
 		return 1;
+	}
 	default:
 		snprintf(why, wl, "unexpected %s from the source", mig_type_name(type));
 		return -1;
@@ -385,6 +459,20 @@ void migrate_in_running(struct migration *m)
 
 	if (mig_send(m->fd, MIG_RUNNING, NULL, 0))
 		log_warn("migration: could not confirm to the source that the vNode runs here");
+	for (int v = 0; v < m->vcpus && v < MIG_MAX_VCPUS; v++) {
+		for (int i = 0; i < m->nr_held_msrs[v]; i++) {
+			struct {
+				struct kvm_msrs hdr;
+				struct kvm_msr_entry e;
+			} w = {.hdr.nmsrs = 1,
+			       .e.index = m->held_msrs[v][i].index,
+			       .e.data = m->held_msrs[v][i].value};
+
+			if (ioctl(m->vm->vcpus[v].fd, KVM_SET_MSRS, &w) != 1)
+				log_warn("migration: vCPU %d: KVM refuses kvm-clock's MSR 0x%x", v,
+					 w.e.index);
+		}
+	}
 	/* The whole migration's figures: the source's, up to GO, and ours since. */
 	pthread_mutex_lock(&m->lock);
 	m->elapsed_ns = m->src_go.elapsed_ns + here;

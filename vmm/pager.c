@@ -812,16 +812,17 @@ int pager_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n)
 	return rc;
 }
 
-int pager_load_remote_pages(struct pager *pg, const uint32_t *pages, uint32_t n)
+int pager_load_remote_pages(struct pager *pg, const uint32_t *pages, uint32_t n, uint32_t *bad)
 {
 	int rc = 0;
 
 	pthread_mutex_lock(&pg->lock);
 	for (uint32_t i = 0; i < n && !rc; i++) {
 		if (pages[i] >= pg->npages || (pg->st[pages[i]] & PS_STATE) != PS_ABSENT ||
-		    (pg->st[pages[i]] & PS_BUSY))
+		    (pg->st[pages[i]] & PS_BUSY)) {
+			*bad = pages[i];
 			rc = -1;
-		else
+		} else
 			mark_remote(pg, pages[i]);
 	}
 	pthread_mutex_unlock(&pg->lock);

@@ -69,7 +69,8 @@ uint64_t pager_npages(const struct pager *pg);
 uint64_t pager_remote_bits(struct pager *pg, uint8_t *bits, bool snapshot);
 int pager_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n);
 int pager_load_remote_bits(struct pager *pg, uint64_t first, uint64_t n, const uint8_t *bits);
-int pager_load_remote_pages(struct pager *pg, const uint32_t *pages, uint32_t n);
+/* On a refusal *bad is the first page named that is beyond RAM or not absent here. */
+int pager_load_remote_pages(struct pager *pg, const uint32_t *pages, uint32_t n, uint32_t *bad);
 uint32_t pager_hot_pages(struct pager *pg, uint32_t *out, uint32_t max);
 /* Fetch these pages (a source's hot pages) in the background while they are absent and
  * the ExCache has room; pager_stop ends it. */

@@ -212,3 +212,51 @@ void vcpu_state_free(struct vcpu_state *s)
 	s->xsave = NULL;
 	s->msrs = NULL;
 }
+
+#define MSR_IA32_TSC_DEADLINE 0x6e0
+
+int vcpu_apic_get(int vcpu_fd, struct vcpu_apic_state *a, char *why, size_t why_len)
+{
+	struct kvm_mp_state mp;
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = {.hdr.nmsrs = 1, .e.index = MSR_IA32_TSC_DEADLINE};
+
+	memset(a, 0, sizeof(*a));
+	if (ioctl(vcpu_fd, KVM_GET_LAPIC, &a->lapic) < 0 ||
+	    ioctl(vcpu_fd, KVM_GET_MP_STATE, &mp) < 0) {
+		snprintf(why, why_len, "reading the local APIC: %s", strerror(errno));
+		return -1;
+	}
+	a->mp_state = mp.mp_state;
+	/* A KVM without the TSC-deadline timer has none to carry. */
+	if (ioctl(vcpu_fd, KVM_GET_MSRS, &m) == 1)
+		a->tsc_deadline = m.e.data;
+	return 0;
+}
+
+int vcpu_apic_set(int vcpu_fd, const struct vcpu_apic_state *a, char *why, size_t why_len)
+{
+	struct kvm_lapic_state lapic = a->lapic;
+	struct kvm_mp_state mp = {.mp_state = a->mp_state};
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m = {.hdr.nmsrs = 1, .e.index = MSR_IA32_TSC_DEADLINE, .e.data = a->tsc_deadline};
+	const char *what = NULL;
+
+	errno = 0;
+	if (ioctl(vcpu_fd, KVM_SET_LAPIC, &lapic) < 0)
+		what = "local APIC";
+	else if (a->tsc_deadline && ioctl(vcpu_fd, KVM_SET_MSRS, &m) != 1)
+		what = "TSC deadline";
+	else if (ioctl(vcpu_fd, KVM_SET_MP_STATE, &mp) < 0)
+		what = "run state (MP state)";
+	if (what) {
+		snprintf(why, why_len, "KVM refuses the %s: %s", what,
+			 errno ? strerror(errno) : "not taken");
+		return -1;
+	}
+	return 0;
+}

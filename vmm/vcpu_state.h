@@ -58,4 +58,17 @@ int vcpu_state_set(int kvm_fd, int vcpu_fd, const struct vcpu_state *s, uint32_t
 
 void vcpu_state_free(struct vcpu_state *s);
 
+/* A vCPU's in-kernel local APIC and run state, in a vNode with KVM's irqchip (a Linux
+ * guest). Written after the vCPU's state above (its APIC base MSR decides how the APIC
+ * state reads), and then the TSC deadline, which KVM only takes once the APIC's timer is
+ * in TSC-deadline mode. */
+struct vcpu_apic_state {
+	uint32_t mp_state; /* KVM_MP_STATE_RUNNABLE .. KVM_MP_STATE_SIPI_RECEIVED */
+	uint64_t tsc_deadline;
+	struct kvm_lapic_state lapic;
+};
+
+int vcpu_apic_get(int vcpu_fd, struct vcpu_apic_state *a, char *why, size_t why_len);
+int vcpu_apic_set(int vcpu_fd, const struct vcpu_apic_state *a, char *why, size_t why_len);
+
 #endif

@@ -121,8 +121,8 @@ printf 'HdrS' | dd of="$TAP_TMP/bz" bs=1 seek=514 conv=notrunc 2>/dev/null
 run --kernel "$GUEST" --initrd "$TAP_TMP/bz"
 is "$RC" 125 "--initrd with the freestanding guest exits 125"
 like "$OUT" "--initrd is for a Linux kernel; '$GUEST' is a freestanding ELF guest" "... saying why"
-run --kernel "$TAP_TMP/bz" --initrd x --incoming 127.0.0.1:0 --mmon 127.0.0.1:1
-is "$RC" 64 "--initrd with --incoming exits 64"
+run --initrd x --incoming 127.0.0.1:0 --mmon 127.0.0.1:1
+is "$RC" 64 "--initrd without --kernel (an --incoming vNode's) exits 64"
 run --kernel "$TAP_TMP/bz"
 if grep -q -w -E 'vmx|svm' /proc/cpuinfo; then
 	_tap_result 0 "a Linux kernel without VT-x/AMD-V # skip this CPU has hardware virtualization"

@@ -95,7 +95,10 @@ static void test_hello_go_serial(void **state)
 	assert_int_equal(g.disks, 2);
 	assert_int_equal(g.console_bytes, 777);
 	assert_int_equal(mig_hello_get(b, MIG_HELLO_LEN - 1, &g, &why), -1);
-	put_le32(b, 2);
+	put_le32(b, MIG_HELLO_PAUSED | MIG_HELLO_IRQCHIP);
+	assert_int_equal(mig_hello_get(b, MIG_HELLO_LEN, &g, &why), 0);
+	assert_int_equal(g.flags, MIG_HELLO_PAUSED | MIG_HELLO_IRQCHIP);
+	put_le32(b, 4);
 	assert_int_equal(mig_hello_get(b, MIG_HELLO_LEN, &g, &why), -1);
 	mig_go_put(b, &go);
 	assert_int_equal(mig_go_get(b, MIG_GO_LEN, &go2, &why), 0);
@@ -210,6 +213,79 @@ static void test_virtio_bits_hot(void **state)
 
 /* Random bytes, and valid messages with random bytes changed, through every decoder: each
  * either accepts or refuses; ASan catches any read outside the buffer. */
+/* A Linux vNode's local APICs and VM-wide interrupt controllers: round trips, every
+ * refusal, and random bytes of the exact lengths (which the garbage loop seldom hits). */
+static void test_apic_irqchip(void **state)
+{
+	struct vcpu_apic_state a, a2;
+	struct irqchip_state is, is2;
+	uint8_t b[MIG_IRQCHIP_LEN > MIG_APIC_LEN ? MIG_IRQCHIP_LEN : MIG_APIC_LEN];
+	const char *why = NULL;
+	uint32_t idx;
+
+	(void)state;
+	memset(&a, 0, sizeof(a));
+	a.mp_state = KVM_MP_STATE_HALTED;
+	a.tsc_deadline = 0x123456789abcULL;
+	for (size_t i = 0; i < sizeof(a.lapic.regs); i++)
+		a.lapic.regs[i] = (char)(i * 7);
+	mig_apic_put(b, 5, &a);
+	assert_int_equal(mig_apic_get(b, MIG_APIC_LEN, &idx, &a2, &why), 0);
+	assert_int_equal(idx, 5);
+	assert_int_equal(a2.mp_state, KVM_MP_STATE_HALTED);
+	assert_true(a2.tsc_deadline == 0x123456789abcULL);
+	assert_memory_equal(&a2.lapic, &a.lapic, sizeof(a.lapic));
+	assert_int_equal(mig_apic_get(b, MIG_APIC_LEN - 1, &idx, &a2, &why), -1);
+	assert_int_equal(mig_apic_get(b, MIG_APIC_LEN + 1, &idx, &a2, &why), -1);
+	a.mp_state = KVM_MP_STATE_SIPI_RECEIVED + 1;
+	mig_apic_put(b, 0, &a);
+	assert_int_equal(mig_apic_get(b, MIG_APIC_LEN, &idx, &a2, &why), -1);
+	assert_non_null(strstr(why, "run state"));
+
+	memset(&is, 0, sizeof(is));
+	for (uint32_t i = 0; i < IRQCHIP_NR_CHIPS; i++) {
+		is.chip[i].chip_id = i;
+		memset(is.chip[i].chip.dummy, (int)(0x10 + i), sizeof(is.chip[i].chip.dummy));
+	}
+	is.pit.channels[0].count = 0xffff;
+	is.pit.flags = KVM_PIT_FLAGS_HPET_LEGACY;
+	is.clock.clock = 987654321;
+	is.clock.flags = KVM_CLOCK_REALTIME;
+	is.clock.realtime = 1700000000000000000ULL;
+	mig_irqchip_put(b, &is);
+	assert_int_equal(mig_irqchip_get(b, MIG_IRQCHIP_LEN, &is2, &why), 0);
+	assert_memory_equal(&is2, &is, sizeof(is));
+	assert_int_equal(mig_irqchip_get(b, MIG_IRQCHIP_LEN - 1, &is2, &why), -1);
+	/* Each refusal: controllers out of order, padding, PIT and clock flags and padding. */
+	struct irqchip_state bad[6];
+	for (int i = 0; i < 6; i++)
+		bad[i] = is;
+	bad[0].chip[0].chip_id = 2;
+	bad[0].chip[2].chip_id = 0;
+	bad[1].chip[1].pad = 1;
+	bad[2].pit.flags = 4;
+	bad[3].pit.reserved[8] = 1;
+	bad[4].clock.flags = KVM_CLOCK_TSC_STABLE;
+	bad[5].clock.pad[3] = 1;
+	for (int i = 0; i < 6; i++) {
+		mig_irqchip_put(b, &bad[i]);
+		why = NULL;
+		assert_int_equal(mig_irqchip_get(b, MIG_IRQCHIP_LEN, &is2, &why), -1);
+		assert_non_null(why);
+	}
+	for (int it = 0; it < 5000; it++) {
+		for (size_t i = 0; i < sizeof(b); i++)
+			b[i] = (uint8_t)next();
+		if (it % 2) /* plausible controller ids, so the later checks are reached */
+			for (uint32_t i = 0; i < IRQCHIP_NR_CHIPS; i++)
+				put_le64(b + i * sizeof(struct kvm_irqchip), i);
+		mig_apic_get(b, MIG_APIC_LEN, &idx, &a2, &why);
+		mig_irqchip_get(b, MIG_IRQCHIP_LEN, &is2, &why);
+	}
+	assert_string_equal(mig_type_name(MIG_APIC), "APIC");
+	assert_string_equal(mig_type_name(MIG_IRQCHIP), "IRQCHIP");
+}
+
 static void test_garbage(void **state)
 {
 	enum { MAXLEN = 9000 };
@@ -260,7 +336,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header),	cmocka_unit_test(test_hello_go_serial),
 		cmocka_unit_test(test_vcpu),	cmocka_unit_test(test_virtio_bits_hot),
-		cmocka_unit_test(test_garbage),
+		cmocka_unit_test(test_garbage), cmocka_unit_test(test_apic_irqchip),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
