@@ -224,7 +224,9 @@ static void handle_pool_status(struct conn *c, const struct wire_hdr *h)
 		cio_send_error(c->fd, h, (uint32_t)rc, "bad pool status request: %s", why);
 		return;
 	}
+	reg_lock();
 	pool_progress(&pr);
+	reg_unlock();
 	cp_pool_progress_put(out, &pr);
 	cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
 }

@@ -741,10 +741,22 @@ int pool_job(const struct cp_pool_job *j, const char *who, struct cp_pool_report
 
 void pool_progress(struct cp_pool_progress *p)
 {
+	uint32_t missing = 0;
+
+	/* Counted from the map now: the worker's count lags a loss until its next pass. */
+	for (int i = 0; i < reg_nr_vnodes(); i++) {
+		const struct vnode *v = reg_vnode_at(i);
+
+		if (v->id < 0 || v->mem_lost)
+			continue;
+		for (int r = 0; r < v->map.nr_regions; r++)
+			if (v->map.nr_copies[r] < v->replication)
+				missing += (uint32_t)(v->replication - v->map.nr_copies[r]);
+	}
 	memset(p, 0, sizeof(*p));
 	pthread_mutex_lock(&plock);
-	p->missing = ps.missing;
-	p->blocked = ps.blocked;
+	p->missing = missing;
+	p->blocked = ps.blocked < missing ? ps.blocked : missing;
 	if (ps.active && ps.job.what != CP_POOL_UNDRAIN && ps.t0_ms) {
 		p->what = ps.job.what;
 		p->elapsed_ms = (uint64_t)(reg_now_ms() - ps.t0_ms);

@@ -33,7 +33,8 @@ int pool_start(const struct pool_options *o);
  * job under way), or run to its end: 0 with its report, or the status and where it stopped. */
 int pool_job(const struct cp_pool_job *j, const char *who, struct cp_pool_report *rep, char *err,
 	     size_t errlen);
-/* POOL_STATUS: the job under way and the re-replication still to do. */
+/* POOL_STATUS: the job under way and the re-replication still to do. The caller holds the
+ * registry lock. */
 void pool_progress(struct cp_pool_progress *p);
 /* A migration waits up to ms for a step on the vNode to end: true if none runs. */
 bool pool_wait_idle(const uint8_t uuid[16], int ms);
