@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # demo.sh: make demo: a local lego cluster (lego-controld, two lego-pmon processor hosts,
 # two lego-mmon memory servers, a lego-smon storage server) and one vNode managed with
-# Debian's virsh: define, start, its console, dominfo, dommemstat, the vRegion map, a live
-# migration to the other processor host, destroy, undefine. The guest runs a zipfian memtest over 40 MiB with an ExCache of 16 MiB (the
-# rest of its RAM on the memory servers) and a blktest on its volume.
+# Debian's virsh: define, start, its console, dominfo, dommemstat, the vRegion map (every
+# vRegion on two memory servers: replication factor 2), a live migration to the other
+# processor host, then the memory pool while it runs: a third memory server joins and one is
+# drained into it, another is killed -9 and the factor restored; destroy, undefine. The guest
+# runs a zipfian memtest over 40 MiB with an ExCache of 16 MiB (the rest of its RAM on the
+# memory servers) and a blktest on its volume.
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${BUILD:-$REPO/build}
@@ -45,6 +48,7 @@ pmon_start host-a --cores 2 --memory 1G
 pmon_start host-b --cores 2 --memory 1G
 cluster_mmon mem-a 256M
 cluster_mmon mem-b 256M
+MEMB_PID=$MMON_PID
 cluster_smon stor-a "$work/volumes"
 wait_alive 5 || { cat "$work"/*.log; exit 1; }
 run "$B/legoctl" -c "$CONTROLD" components
@@ -69,6 +73,7 @@ cat >"$work/demo.xml" <<EOF
   <metadata>
     <lego:vnode xmlns:lego='https://lego.dev/xmlns/vnode/1'>
       <lego:excache unit='MiB'>16</lego:excache>
+      <lego:replication factor='2'/>
     </lego:vnode>
   </metadata>
 </domain>
@@ -110,6 +115,25 @@ run "${V[@]}" dominfo demo
 echo "== and back to $host with legoctl, which reports the figures"
 echo "\$ $B/legoctl -c $CONTROLD migrate demo $host"
 "$B/legoctl" -c "$CONTROLD" migrate demo "$host" 2>&1 | tee "$work/migrate-back.txt"
+echo "== the memory pool while the vNode runs: mem-c joins, mem-a is drained into it"
+cluster_mmon mem-c 256M
+wait_alive 6 || { cat "$work"/*.log; exit 1; }
+echo "\$ $B/legoctl -c $CONTROLD mmon drain mem-a"
+"$B/legoctl" -c "$CONTROLD" mmon drain mem-a 2>&1 | tee "$work/drain.txt"
+run "$B/legoctl" -c "$CONTROLD" vnode demo
+echo "== mem-b is killed -9: the vNode runs on the copies on mem-c, and mem-a (undrained)"
+echo "   takes new copies: re-replication restores the factor"
+run "$B/legoctl" -c "$CONTROLD" mmon undrain mem-a
+disown "$MEMB_PID" # killed on purpose: no job notice from bash
+kill -9 "$MEMB_PID"
+for _ in $(seq 240); do
+	"$B/legoctl" -c "$CONTROLD" pool 2>/dev/null | grep -q "re-replication: every vRegion has its copies" &&
+		! "$B/legoctl" -c "$CONTROLD" vnode demo 2>/dev/null | grep -q "mem-b" && break
+	sleep 0.5
+done
+run "$B/legoctl" -c "$CONTROLD" pool
+run "$B/legoctl" -c "$CONTROLD" vnode demo
+run "${V[@]}" domstate demo
 run "${V[@]}" destroy demo
 run "${V[@]}" domstate demo --reason
 run "${V[@]}" undefine demo
@@ -124,6 +148,11 @@ echo "                  $(tail -n 1 "$work/migrate-back.txt")"
 echo "                  dommemstat maps the ExCache onto libvirt's tags: rss = resident ExCache,"
 echo "                  major_fault = faults served from a memory server, swap_in/swap_out ="
 echo "                  KiB fetched from / written back to the memory servers."
+echo "memory pool:      every vRegion had a copy on two memory servers; mem-c joined and took"
+echo "                  mem-a's copies, filled server to server while the guest ran:"
+echo "                  $(grep 'drained' "$work/drain.txt" | tail -n 1)"
+echo "                  then mem-b died (kill -9): lego-vmm failed over to the other copies at"
+echo "                  once, and lego-controld re-replicated them onto mem-a."
 echo "logs:             $work/*.log (daemons), $work/pmon-host-*/*.log (lego-vmm)"
 grep -h "RESULT" "$work/console.log" 2>/dev/null | sed 's/^/guest result:     /' || true
 grep -q "lego-guest: all passed" "$work/console.log" # the demo's status: the guest's verdict
