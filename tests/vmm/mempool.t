@@ -71,7 +71,7 @@ ok "wait_alive 3" "a processor host and two memory servers registered"
 # rep: 16 MiB (4 vRegions of 4 MiB), two copies each, a 4 MiB ExCache under a 5 MiB zipfian
 # memtest (every page written, then rounds of verified reads and versioned rewrites of a hot
 # set, its colder pages evicted, written back and fetched again, then every page verified).
-domxml rep 16 "run=memtest memtest.mode=zipf memtest.size=5M memtest.ops=4000 memtest.seconds=${LEGO_MEMPOOL_SECONDS:-90}" \
+domxml rep 16 "run=memtest memtest.mode=zipf memtest.size=5M memtest.ops=4000 memtest.seconds=${LEGO_MEMPOOL_SECONDS:-90} idle=10" \
 	"<lego:replication factor='2'/>" >"$TAP_TMP/rep.xml"
 lvirsh define "$TAP_TMP/rep.xml" >/dev/null
 like "$(lvirsh start rep 2>&1)" "Domain 'rep' started" "virsh start rep (replication factor 2)"
@@ -107,12 +107,15 @@ like "$(ctl vnode rep | head -n 1)" "running" "rep kept running"
 unlike "$(console_of "$U_REP")" "RESULT memtest-zipf" "... its memtest still going when the factor was back"
 like "$(ctl pool)" "re-replication: every vRegion has its copies" "legoctl pool: nothing left to re-replicate"
 
-# rep's memtest ends on its own: every pattern verified across the drain and the loss.
-ok "wait_for 'console_of $U_REP' 'RESULT memtest-zipf' 600" "rep's memtest finished"
+# rep's memtest ends on its own: every pattern verified across the drain and the loss. The
+# guest idles 10 s after its verdict, so that its console (whose file goes one heartbeat
+# after the vNode ends) is read whole: a RESULT line can be caught half written.
+ok "wait_for 'console_of $U_REP' 'lego-guest: idle for' 600" "rep's memtest finished"
 con=$(console_of "$U_REP")
 like "$con" "RESULT memtest-zipf PASS .*errors=0" "memtest PASS, zero verification errors"
 unlike "$con" "mismatch at" "... and no mismatch was ever reported"
 diag "$(grep 'RESULT memtest-zipf' <<<"$con")"
+wait_for "cat '$CLUSTER_RUN'/pmon-host-a/$U_REP.log" 'pager: faults=' 60 >/dev/null
 vlog=$(cat "$CLUSTER_RUN"/pmon-host-a/"$U_REP".log)
 like "$vlog" "memory server mm-b \\(127\\.0\\.0\\.1:[0-9]+\\) lost" "lego-vmm logged mm-b's loss"
 like "$vlog" "pager: faults=[1-9][0-9]* .*writebacks=[1-9]" "its pager fetched and wrote back all along"
