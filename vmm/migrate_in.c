@@ -7,7 +7,7 @@
 #include <string.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sys/ioctl.h>
+#include <asm/kvm_para.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -93,8 +93,8 @@ static int check_hello(struct migration *m, const struct mig_hello *h, char *why
  * the vCPU's state here and set when the vNode runs here (migrate_in_running). */
 static bool touches_guest_ram(uint32_t msr)
 {
-	return msr == 0x11 || msr == 0x12 ||	       /* MSR_KVM_WALL_CLOCK, _SYSTEM_TIME */
-	       msr == 0x4b564d00 || msr == 0x4b564d01; /* the same, _NEW */
+	return msr == MSR_KVM_WALL_CLOCK || msr == MSR_KVM_SYSTEM_TIME ||
+	       msr == MSR_KVM_WALL_CLOCK_NEW || msr == MSR_KVM_SYSTEM_TIME_NEW;
 }
 
 static void hold_clock_msrs(struct migration *m, uint32_t vcpu, struct vcpu_state *vs)
@@ -461,16 +461,11 @@ void migrate_in_running(struct migration *m)
 		log_warn("migration: could not confirm to the source that the vNode runs here");
 	for (int v = 0; v < m->vcpus && v < MIG_MAX_VCPUS; v++) {
 		for (int i = 0; i < m->nr_held_msrs[v]; i++) {
-			struct {
-				struct kvm_msrs hdr;
-				struct kvm_msr_entry e;
-			} w = {.hdr.nmsrs = 1,
-			       .e.index = m->held_msrs[v][i].index,
-			       .e.data = m->held_msrs[v][i].value};
+			const struct vcpu_msr *h = &m->held_msrs[v][i];
 
-			if (ioctl(m->vm->vcpus[v].fd, KVM_SET_MSRS, &w) != 1)
+			if (vcpu_msr_set(m->vm->vcpus[v].fd, h->index, h->value))
 				log_warn("migration: vCPU %d: KVM refuses kvm-clock's MSR 0x%x", v,
-					 w.e.index);
+					 h->index);
 		}
 	}
 	/* The whole migration's figures: the source's, up to GO, and ours since. */

@@ -213,15 +213,33 @@ void vcpu_state_free(struct vcpu_state *s)
 	s->msrs = NULL;
 }
 
+struct one_msr {
+	struct kvm_msrs hdr;
+	struct kvm_msr_entry e;
+};
+
+int vcpu_msr_get(int vcpu_fd, uint32_t index, uint64_t *value)
+{
+	struct one_msr m = {.hdr.nmsrs = 1, .e.index = index};
+
+	if (ioctl(vcpu_fd, KVM_GET_MSRS, &m) != 1)
+		return -1;
+	*value = m.e.data;
+	return 0;
+}
+
+int vcpu_msr_set(int vcpu_fd, uint32_t index, uint64_t value)
+{
+	struct one_msr m = {.hdr.nmsrs = 1, .e.index = index, .e.data = value};
+
+	return ioctl(vcpu_fd, KVM_SET_MSRS, &m) == 1 ? 0 : -1;
+}
+
 #define MSR_IA32_TSC_DEADLINE 0x6e0
 
 int vcpu_apic_get(int vcpu_fd, struct vcpu_apic_state *a, char *why, size_t why_len)
 {
 	struct kvm_mp_state mp;
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = {.hdr.nmsrs = 1, .e.index = MSR_IA32_TSC_DEADLINE};
 
 	memset(a, 0, sizeof(*a));
 	if (ioctl(vcpu_fd, KVM_GET_LAPIC, &a->lapic) < 0 ||
@@ -231,8 +249,8 @@ int vcpu_apic_get(int vcpu_fd, struct vcpu_apic_state *a, char *why, size_t why_
 	}
 	a->mp_state = mp.mp_state;
 	/* A KVM without the TSC-deadline timer has none to carry. */
-	if (ioctl(vcpu_fd, KVM_GET_MSRS, &m) == 1)
-		a->tsc_deadline = m.e.data;
+	if (vcpu_msr_get(vcpu_fd, MSR_IA32_TSC_DEADLINE, &a->tsc_deadline))
+		a->tsc_deadline = 0;
 	return 0;
 }
 
@@ -240,16 +258,12 @@ int vcpu_apic_set(int vcpu_fd, const struct vcpu_apic_state *a, char *why, size_
 {
 	struct kvm_lapic_state lapic = a->lapic;
 	struct kvm_mp_state mp = {.mp_state = a->mp_state};
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m = {.hdr.nmsrs = 1, .e.index = MSR_IA32_TSC_DEADLINE, .e.data = a->tsc_deadline};
 	const char *what = NULL;
 
 	errno = 0;
 	if (ioctl(vcpu_fd, KVM_SET_LAPIC, &lapic) < 0)
 		what = "local APIC";
-	else if (a->tsc_deadline && ioctl(vcpu_fd, KVM_SET_MSRS, &m) != 1)
+	else if (a->tsc_deadline && vcpu_msr_set(vcpu_fd, MSR_IA32_TSC_DEADLINE, a->tsc_deadline))
 		what = "TSC deadline";
 	else if (ioctl(vcpu_fd, KVM_SET_MP_STATE, &mp) < 0)
 		what = "run state (MP state)";

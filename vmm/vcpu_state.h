@@ -58,6 +58,10 @@ int vcpu_state_set(int kvm_fd, int vcpu_fd, const struct vcpu_state *s, uint32_t
 
 void vcpu_state_free(struct vcpu_state *s);
 
+/* One MSR of vCPU fd: 0, or -1 if KVM does not take it. */
+int vcpu_msr_get(int vcpu_fd, uint32_t index, uint64_t *value);
+int vcpu_msr_set(int vcpu_fd, uint32_t index, uint64_t value);
+
 /* A vCPU's in-kernel local APIC and run state, in a vNode with KVM's irqchip (a Linux
  * guest). Written after the vCPU's state above (its APIC base MSR decides how the APIC
  * state reads), and then the TSC deadline, which KVM only takes once the APIC's timer is
