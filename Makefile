@@ -17,7 +17,7 @@ Q        ?= @
 
 # Two builds of every host program: release (-O2) and asan (ASan+UBSan, used by make test).
 WARN     := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-missing-field-initializers
-BASE_CFLAGS := -std=gnu11 $(WARN) -g -D_GNU_SOURCE -Ilib -Ivmm -Ihypervisor -Icontrolplane -MMD -MP \
+BASE_CFLAGS := -std=gnu11 $(WARN) -g -D_GNU_SOURCE -I. -MMD -MP \
 	$(shell pkg-config --cflags libfdt 2>/dev/null) \
 	-I/usr/include/libxml2 # Debian's libxml2-dev; fixed, as pkg-config runs before make deps
 release_CFLAGS := -O2 -D_FORTIFY_SOURCE=2
@@ -27,14 +27,26 @@ release_LDFLAGS :=
 asan_LDFLAGS    := -fsanitize=address,undefined
 LIBS     := -lfdt -lpthread -ldl
 
-LIB_SRCS := $(wildcard lib/*.c)
-VMM_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c))
-MMON_SRCS := $(filter-out hypervisor/mmon_main.c,$(wildcard hypervisor/mmon_*.c))
-SMON_SRCS := $(filter-out hypervisor/smon_main.c,$(wildcard hypervisor/smon_*.c))
-# The control plane's libraries (protocol codecs); lego-controld (controld_*.c) and
-# lego-pmon (pmon_*.c) are programs of several files each.
-CONTROL_SRCS := $(filter-out controlplane/legoctl.c controlplane/controld_% controlplane/pmon_%,$(wildcard controlplane/*.c))
-PMON_SRCS := $(filter-out controlplane/pmon_main.c,$(wildcard controlplane/pmon_*.c))
+# One library per source folder (build/VARIANT/lib/DIR.a, every .c of the folder but a
+# program's main); a program links its own folders' libraries and the shared ones under lib/.
+SHARED_DIRS := lib lib/proto lib/fabric lib/cluster lib/client
+VMM_DIRS    := vmm/kvm vmm/arch/x86 vmm/boot vmm/devices/legacy vmm/devices/virtio vmm/block \
+	vmm/memory vmm/migration vmm/control
+MMON_DIRS   := hypervisor/mmon
+SMON_DIRS   := hypervisor/smon
+CONTROLD_DIRS := controlplane/controld controlplane/controld/libvirt controlplane/controld/mempool
+PMON_DIRS   := controlplane/pmon
+LEGOCTL_DIRS := controlplane/legoctl
+LIB_DIRS    := $(SHARED_DIRS) $(VMM_DIRS) $(MMON_DIRS) $(SMON_DIRS) $(CONTROLD_DIRS) $(PMON_DIRS) \
+	$(LEGOCTL_DIRS)
+# A program's entry point: main.c or *_main.c; never in a library.
+MAIN_SRC = $(wildcard $(1)/main.c $(1)/*_main.c)
+lib_srcs = $(filter-out $(call MAIN_SRC,$(1)),$(wildcard $(1)/*.c))
+lib_file = $(BUILD)/$(1)/lib/$(subst /,_,$(2)).a
+# The libraries of a list of folders (those with sources), the shared ones last.
+libs_of  = $(foreach d,$(2) $(SHARED_DIRS),$(if $(call lib_srcs,$(d)),$(call lib_file,$(1),$(d))))
+LINK_GROUP = -Wl,--start-group $(1) -Wl,--end-group
+
 RADOS_LIBS := -lrados
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_TOOL_SRCS := $(wildcard tests/bench/*.c)
@@ -49,64 +61,43 @@ deps:
 	$(Q)scripts/install-deps.sh
 
 # ---- host programs, per variant ---------------------------------------------------
+define libdir
+$(call lib_file,$(1),$(2)): $(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$(call lib_srcs,$(2)))
+	@mkdir -p $$(@D)
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+
+# program variant name main-objects folders extra-libs
+define program
+$(BUILD)/$(1)/bin/$(2): $(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$(3)) $(call libs_of,$(1),$(4))
+	@mkdir -p $$(@D)
+	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$(call LINK_GROUP,$$^) $(LIBS) $(5)
+endef
+
 define variant
 $(BUILD)/$(1)/obj/%.o: %.c | deps
 	@mkdir -p $$(@D)
 	$(Q)$(HOST_CC) $(BASE_CFLAGS) $$($(1)_CFLAGS) -c $$< -o $$@
 
-$(BUILD)/$(1)/liblego.a: $(LIB_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
-	$(Q)rm -f $$@ && ar rcs $$@ $$^
+$(foreach d,$(LIB_DIRS),$(if $(call lib_srcs,$(d)),$(eval $(call libdir,$(1),$(d)))))
+$(eval $(call program,$(1),lego-vmm,vmm/main.c,$(VMM_DIRS)))
+$(eval $(call program,$(1),lego-mmon,$(call MAIN_SRC,hypervisor/mmon),$(MMON_DIRS)))
+$(eval $(call program,$(1),lego-smon,$(call MAIN_SRC,hypervisor/smon),$(SMON_DIRS),$(RADOS_LIBS)))
+$(eval $(call program,$(1),lego-controld,$(call MAIN_SRC,controlplane/controld),$(CONTROLD_DIRS),-lxml2))
+$(eval $(call program,$(1),lego-pmon,$(call MAIN_SRC,controlplane/pmon),$(PMON_DIRS)))
+$(eval $(call program,$(1),legoctl,$(call MAIN_SRC,controlplane/legoctl),$(LEGOCTL_DIRS)))
 
-$(BUILD)/$(1)/libvmm.a: $(VMM_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
-	$(Q)rm -f $$@ && ar rcs $$@ $$^
-
-$(BUILD)/$(1)/libmmon.a: $(MMON_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
-	$(Q)rm -f $$@ && ar rcs $$@ $$^
-
-$(BUILD)/$(1)/libsmon.a: $(SMON_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
-	$(Q)rm -f $$@ && ar rcs $$@ $$^
-
-$(BUILD)/$(1)/libcontrol.a: $(CONTROL_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
-	$(Q)rm -f $$@ && ar rcs $$@ $$^
-
-$(BUILD)/$(1)/libpmon.a: $(PMON_SRCS:%.c=$(BUILD)/$(1)/obj/%.o)
-	$(Q)rm -f $$@ && ar rcs $$@ $$^
-
-$(BUILD)/$(1)/bin/lego-pmon: $(BUILD)/$(1)/obj/controlplane/pmon_main.o $(BUILD)/$(1)/libpmon.a $(BUILD)/$(1)/liblego.a
+$(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(call libs_of,$(1),$(LIB_DIRS))
 	@mkdir -p $$(@D)
-	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
+	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$(call LINK_GROUP,$$^) $(LIBS) $(RADOS_LIBS) -lxml2 -lcmocka
 
-$(BUILD)/$(1)/bin/lego-smon: $(BUILD)/$(1)/obj/hypervisor/smon_main.o $(BUILD)/$(1)/libsmon.a $(BUILD)/$(1)/liblego.a
+$(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/bench/%.o $(call libs_of,$(1),$(VMM_DIRS))
 	@mkdir -p $$(@D)
-	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) $(RADOS_LIBS)
+	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$(call LINK_GROUP,$$^) $(LIBS)
 
-$(BUILD)/$(1)/bin/lego-controld: $(patsubst %.c,$(BUILD)/$(1)/obj/%.o,$(wildcard controlplane/controld_*.c)) $(BUILD)/$(1)/libcontrol.a $(BUILD)/$(1)/liblego.a
+$(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/tools/%.o $(call libs_of,$(1),)
 	@mkdir -p $$(@D)
-	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) -lxml2
-
-$(BUILD)/$(1)/bin/legoctl: $(BUILD)/$(1)/obj/controlplane/legoctl.o $(BUILD)/$(1)/liblego.a
-	@mkdir -p $$(@D)
-	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
-
-$(BUILD)/$(1)/bin/lego-vmm: $(BUILD)/$(1)/obj/vmm/main.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/liblego.a
-	@mkdir -p $$(@D)
-	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
-
-$(BUILD)/$(1)/bin/lego-mmon: $(BUILD)/$(1)/obj/hypervisor/mmon_main.o $(BUILD)/$(1)/libmmon.a $(BUILD)/$(1)/liblego.a
-	@mkdir -p $$(@D)
-	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
-
-$(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/libmmon.a $(BUILD)/$(1)/libsmon.a $(BUILD)/$(1)/libcontrol.a $(BUILD)/$(1)/liblego.a
-	@mkdir -p $$(@D)
-	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS) $(RADOS_LIBS) -lxml2 -lcmocka
-
-$(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/bench/%.o $(BUILD)/$(1)/libvmm.a $(BUILD)/$(1)/liblego.a
-	@mkdir -p $$(@D)
-	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
-
-$(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/tools/%.o $(BUILD)/$(1)/liblego.a
-	@mkdir -p $$(@D)
-	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$^ $(LIBS)
+	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$(call LINK_GROUP,$$^) $(LIBS)
 endef
 $(eval $(call variant,release))
 $(eval $(call variant,asan))
@@ -142,10 +133,15 @@ $(BUILD)/images/bench-pvh-hello.elf: tests/bench/guests/pvh-hello.S | deps
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 300
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(CONTROL_SRCS) lib/wire.c lib/cluster_proto.c lib/parse.c | deps
+# The decoders under test (the same sources for every target; the linker keeps what it uses).
+FUZZ_CODE_SRCS := $(addprefix controlplane/controld/libvirt/,xdr.c rpc_proto.c domain_xml.c mig_args.c) \
+	controlplane/controld/placement.c \
+	controlplane/controld/vnode_map.c lib/proto/vmm_regions.c lib/proto/mig_status.c \
+	lib/json_flat.c lib/proto/wire.c lib/proto/cluster_proto.c lib/parse.c
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CODE_SRCS) | deps
 	@mkdir -p $(@D)
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-		-Ilib -Icontrolplane -I/usr/include/libxml2 $^ -lxml2 -o $@
+		-I. -I/usr/include/libxml2 $^ -lxml2 -o $@
 
 fuzz: deps $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do \

@@ -2,16 +2,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "alloc.h"
-#include "boot_info.h"
-#include "cmdline.h"
-#include "console.h"
-#include "exit.h"
-#include "lego_guest_abi.h"
-#include "smp.h"
-#include "stack.h"
-#include "timing.h"
-#include "workloads.h"
+#include "guest-drivers/runtime/alloc.h"
+#include "guest-drivers/runtime/boot_info.h"
+#include "guest-drivers/workloads/cmdline.h"
+#include "guest-drivers/runtime/console.h"
+#include "guest-drivers/runtime/exit.h"
+#include "lib/proto/lego_guest_abi.h"
+#include "guest-drivers/runtime/smp.h"
+#include "guest-drivers/runtime/stack.h"
+#include "guest-drivers/runtime/timing.h"
+#include "guest-drivers/workloads/workloads.h"
 
 #define SMP_CHECKIN_MS 30000
 

@@ -1,6 +1,6 @@
 /* start.S: entry of every vCPU (RDI = FDT gpa, RSI = vCPU index): own stack, then C. */
-#include "lego_guest_abi.h"
-#include "stack.h"
+#include "lib/proto/lego_guest_abi.h"
+#include "guest-drivers/runtime/stack.h"
 
 	.section .text.entry, "ax"
 	.globl _start

@@ -5,9 +5,10 @@ GUEST_DIR    := guest-drivers
 GUEST_OBJDIR := $(BUILD)/images/obj
 GUEST_ELF    := $(BUILD)/images/lego-guest.elf
 GUEST_LDS    := $(GUEST_DIR)/guest.ld
-GUEST_C_SRCS := $(sort $(wildcard $(GUEST_DIR)/*.c))
-GUEST_S_SRCS := $(sort $(wildcard $(GUEST_DIR)/*.S))
-GUEST_HDRS   := $(sort $(wildcard $(GUEST_DIR)/*.h)) lib/lego_guest_abi.h
+GUEST_SUBDIRS := $(GUEST_DIR) $(GUEST_DIR)/runtime $(GUEST_DIR)/virtio $(GUEST_DIR)/workloads
+GUEST_C_SRCS := $(sort $(foreach d,$(GUEST_SUBDIRS),$(wildcard $(d)/*.c)))
+GUEST_S_SRCS := $(sort $(foreach d,$(GUEST_SUBDIRS),$(wildcard $(d)/*.S)))
+GUEST_HDRS   := $(sort $(foreach d,$(GUEST_SUBDIRS),$(wildcard $(d)/*.h))) lib/proto/lego_guest_abi.h
 GUEST_OBJS   := $(GUEST_S_SRCS:$(GUEST_DIR)/%.S=$(GUEST_OBJDIR)/%.o) \
 	$(GUEST_C_SRCS:$(GUEST_DIR)/%.c=$(GUEST_OBJDIR)/%.o)
 
@@ -18,7 +19,7 @@ GUEST_CFLAGS := -std=gnu11 -ffreestanding -fno-stack-protector -fno-pic -fno-pie
 	-mno-red-zone -mgeneral-regs-only -mcmodel=small -fno-asynchronous-unwind-tables \
 	-fno-unwind-tables -fcf-protection=none -fno-tree-loop-distribute-patterns \
 	-fno-common -O2 -g -Wall -Wextra -Werror -Wshadow -Wformat=2 \
-	-Wno-missing-field-initializers -Ilib -I$(GUEST_DIR)
+	-Wno-missing-field-initializers -I.
 GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(GUEST_LDS) -Wl,--build-id=none \
 	-Wl,-z,max-page-size=4096 -Wl,-z,noexecstack -Wl,--no-dynamic-linker
 

@@ -15,12 +15,12 @@ LINUX_IMAGES  := $(LINUX_DIR)/vmlinux $(LINUX_DIR)/bzImage $(LINUX_DIR)/initramf
 LINUX_ROOT_DIR ?=
 # Static programs for the guest's userspace (glibc from build-essential).
 LINUX_CFLAGS  := -std=gnu11 -O2 -Wall -Wextra -Werror -Wshadow -Wformat=2 -static -pthread \
-	-Ilib -I$(LINUX_SRC)
+	-I. -I$(LINUX_SRC)
 
 .PHONY: linux-image
 linux-image: $(LINUX_IMAGES)
 
-$(LINUX_DIR)/bin/%: $(LINUX_SRC)/%.c $(LINUX_SRC)/check_util.h lib/lego_guest_abi.h images/linux.mk | deps
+$(LINUX_DIR)/bin/%: $(LINUX_SRC)/%.c $(LINUX_SRC)/check_util.h lib/proto/lego_guest_abi.h images/linux.mk | deps
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LINUX_CFLAGS) $< -o $@
 

@@ -8,7 +8,7 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include "lego_guest_abi.h"
+#include "lib/proto/lego_guest_abi.h"
 
 int main(int argc, char **argv)
 {

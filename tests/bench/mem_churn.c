@@ -21,15 +21,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control_sock.h"
-#include "fabric.h"
-#include "log.h"
-#include "migrate.h"
-#include "mono_clock.h"
-#include "pager.h"
-#include "parse.h"
-#include "remote_mem.h"
-#include "vm.h"
+#include "vmm/control/control_sock.h"
+#include "lib/fabric/fabric.h"
+#include "lib/log.h"
+#include "vmm/migration/migrate.h"
+#include "lib/mono_clock.h"
+#include "vmm/memory/pager.h"
+#include "lib/parse.h"
+#include "vmm/memory/remote_mem.h"
+#include "vmm/kvm/vm.h"
 
 #define PAGE	     4096ULL
 #define FAULT_MIN_NS 1500 /* an access slower than this went through the pager */

@@ -15,10 +15,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "fabric.h"
-#include "log.h"
-#include "parse.h"
-#include "remote_mem.h"
+#include "lib/fabric/fabric.h"
+#include "lib/log.h"
+#include "lib/parse.h"
+#include "vmm/memory/remote_mem.h"
 
 #define PAGE	    4096ULL
 #define MAX_THREADS 8

@@ -30,12 +30,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fabric.h"
-#include "log.h"
-#include "pager.h"
-#include "parse.h"
-#include "remote_mem.h"
-#include "vm.h"
+#include "lib/fabric/fabric.h"
+#include "lib/log.h"
+#include "vmm/memory/pager.h"
+#include "lib/parse.h"
+#include "vmm/memory/remote_mem.h"
+#include "vmm/kvm/vm.h"
 
 #define PAGE	     4096ULL
 #define GUARD	     (2ULL << 20)

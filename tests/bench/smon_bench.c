@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "fabric.h"
-#include "log.h"
-#include "parse.h"
-#include "smon_client.h"
+#include "lib/fabric/fabric.h"
+#include "lib/log.h"
+#include "lib/parse.h"
+#include "lib/client/smon_client.h"
 
 #define MAX_WORKERS 16
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster_proto.h"
+#include "lib/proto/cluster_proto.h"
 
 static uint8_t out[CP_VM_START_LEN + CP_ARGS_MAX];
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "domain_xml.h"
+#include "controlplane/controld/libvirt/domain_xml.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mig_args.h"
-#include "rpc_proto.h"
-#include "xdr.h"
+#include "controlplane/controld/libvirt/mig_args.h"
+#include "controlplane/controld/libvirt/rpc_proto.h"
+#include "controlplane/controld/libvirt/xdr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_flat.h"
-#include "mig_status.h"
-#include "parse.h"
+#include "lib/json_flat.h"
+#include "lib/proto/mig_status.h"
+#include "lib/parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

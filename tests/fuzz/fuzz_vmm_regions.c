@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm_regions.h"
+#include "lib/proto/vmm_regions.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

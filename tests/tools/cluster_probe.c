@@ -28,9 +28,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cluster_io.h"
-#include "cluster_proto.h"
-#include "parse.h"
+#include "lib/cluster/cluster_io.h"
+#include "lib/proto/cluster_proto.h"
+#include "lib/parse.h"
 #include "tap_ok.h"
 
 #define TIMEOUT_MS  10000

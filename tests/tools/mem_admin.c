@@ -6,12 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fabric.h"
-#include "log.h"
-#include "mem_client.h"
-#include "mem_proto.h"
-#include "mono_clock.h"
-#include "parse.h"
+#include "lib/fabric/fabric.h"
+#include "lib/log.h"
+#include "lib/client/mem_client.h"
+#include "lib/proto/mem_proto.h"
+#include "lib/mono_clock.h"
+#include "lib/parse.h"
 
 #define TIMEOUT_MS 5000
 

@@ -8,11 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fabric.h"
-#include "log.h"
+#include "lib/fabric/fabric.h"
+#include "lib/log.h"
 #include "tap_ok.h"
-#include "mem_proto.h"
-#include "wire.h"
+#include "lib/proto/mem_proto.h"
+#include "lib/proto/wire.h"
 
 #define TIMEOUT_MS 5000
 #define REGION	   (4ULL << 20)

@@ -10,10 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fabric.h"
-#include "log.h"
-#include "parse.h"
-#include "smon_client.h"
+#include "lib/fabric/fabric.h"
+#include "lib/log.h"
+#include "lib/parse.h"
+#include "lib/client/smon_client.h"
 
 static int usage(void)
 {

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fabric.h"
-#include "log.h"
+#include "lib/fabric/fabric.h"
+#include "lib/log.h"
 #include "tap_ok.h"
-#include "smon_client.h"
-#include "wire.h"
+#include "lib/client/smon_client.h"
+#include "lib/proto/wire.h"
 
 #define TIMEOUT_MS 10000
 #define VOL_SIZE   (16ULL << 20)

@@ -16,8 +16,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "blk_backend.h"
-#include "log.h"
+#include "vmm/block/blk_backend.h"
+#include "lib/log.h"
 
 struct done {
 	int calls;

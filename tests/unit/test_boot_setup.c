@@ -8,10 +8,10 @@
 
 #include <cmocka.h>
 
-#include "fdt_build.h"
-#include "guest_mem.h"
-#include "lego_guest_abi.h"
-#include "x86_boot.h"
+#include "vmm/boot/fdt_build.h"
+#include "vmm/kvm/guest_mem.h"
+#include "lib/proto/lego_guest_abi.h"
+#include "vmm/arch/x86/x86_boot.h"
 
 static void check_identity(struct guest_mem *mem, uint64_t va)
 {

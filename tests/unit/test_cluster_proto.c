@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "cluster_proto.h"
+#include "lib/proto/cluster_proto.h"
 
 static void test_header(void **state)
 {

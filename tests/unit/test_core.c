@@ -10,11 +10,11 @@
 
 #include <cmocka.h>
 
-#include "bus.h"
-#include "guest_mem.h"
-#include "lego_guest_abi.h"
-#include "parse.h"
-#include "serial.h"
+#include "vmm/kvm/bus.h"
+#include "vmm/kvm/guest_mem.h"
+#include "lib/proto/lego_guest_abi.h"
+#include "lib/parse.h"
+#include "vmm/devices/legacy/serial.h"
 
 static void test_parse_size(void **state)
 {

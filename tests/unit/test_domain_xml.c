@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "domain_xml.h"
+#include "controlplane/controld/libvirt/domain_xml.h"
 
 #define XML_ERROR   27
 #define UNSUPPORTED 67

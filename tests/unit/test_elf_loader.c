@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "elf_loader.h"
-#include "lego_guest_abi.h"
+#include "vmm/boot/elf_loader.h"
+#include "lib/proto/lego_guest_abi.h"
 
 #define MEM (16ULL << 20)
 

@@ -10,14 +10,14 @@
 
 #include <cmocka.h>
 
-#include "fdt_build.h"
-#include "guest_mem.h"
-#include "lego_guest_abi.h"
+#include "vmm/boot/fdt_build.h"
+#include "vmm/kvm/guest_mem.h"
+#include "lib/proto/lego_guest_abi.h"
 
 /* The guest's pure code, compiled for the host. */
-#include "../../guest-drivers/boot_info.c"
-#include "../../guest-drivers/fdt.c"
-#include "../../guest-drivers/fmt.c"
+#include "guest-drivers/runtime/boot_info.c"
+#include "guest-drivers/runtime/fdt.c"
+#include "guest-drivers/runtime/fmt.c"
 
 #define TREE_SIZE 8192
 

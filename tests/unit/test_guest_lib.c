@@ -11,11 +11,11 @@
 #include <cmocka.h>
 
 /* The guest's pure code, compiled for the host. */
-#include "../../guest-drivers/cmdline.c"
-#include "../../guest-drivers/fmt.c"
-#include "../../guest-drivers/kparse.c"
-#include "../../guest-drivers/perm.c"
-#include "../../guest-drivers/zipf.c"
+#include "guest-drivers/workloads/cmdline.c"
+#include "guest-drivers/runtime/fmt.c"
+#include "guest-drivers/runtime/kparse.c"
+#include "guest-drivers/workloads/perm.c"
+#include "guest-drivers/workloads/zipf.c"
 
 /* Both formatters on the same arguments must agree byte for byte. */
 #define SAME(...)                                                      \

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "kvmclock.h"
+#include "vmm/kvm/kvmclock.h"
 
 static void test_formula(void **state)
 {

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "rpc_proto.h"
-#include "xdr.h"
+#include "controlplane/controld/libvirt/rpc_proto.h"
+#include "controlplane/controld/libvirt/xdr.h"
 
 static void test_round_trip(void **state)
 {

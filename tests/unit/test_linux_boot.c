@@ -14,14 +14,14 @@
 
 #include <asm/bootparam.h>
 
-#include "acpi.h"
-#include "guest_mem.h"
-#include "lego_guest_abi.h"
-#include "linux_guest.h"
-#include "linux_loader.h"
-#include "linux_zeropage.h"
-#include "mptable.h"
-#include "serial.h"
+#include "vmm/arch/x86/acpi.h"
+#include "vmm/kvm/guest_mem.h"
+#include "lib/proto/lego_guest_abi.h"
+#include "vmm/boot/linux_guest.h"
+#include "vmm/boot/linux_loader.h"
+#include "vmm/boot/linux_zeropage.h"
+#include "vmm/arch/x86/mptable.h"
+#include "vmm/devices/legacy/serial.h"
 
 #define MIB    (1ULL << 20)
 #define BZ_LEN (64 * 1024)

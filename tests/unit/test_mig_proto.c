@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "mig_proto.h"
-#include "wire.h"
+#include "lib/proto/mig_proto.h"
+#include "lib/proto/wire.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 

@@ -12,10 +12,10 @@
 
 #include <cmocka.h>
 
-#include "json_flat.h"
-#include "mig_args.h"
-#include "mig_status.h"
-#include "rpc_proto.h"
+#include "lib/json_flat.h"
+#include "controlplane/controld/libvirt/mig_args.h"
+#include "lib/proto/mig_status.h"
+#include "controlplane/controld/libvirt/rpc_proto.h"
 
 static int uri(const char *u, char *host)
 {

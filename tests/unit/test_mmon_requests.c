@@ -11,11 +11,11 @@
 
 #include <cmocka.h>
 
-#include "log.h"
-#include "mem_proto.h"
-#include "mmon_handler.h"
-#include "mmon_pool.h"
-#include "wire.h"
+#include "lib/log.h"
+#include "lib/proto/mem_proto.h"
+#include "hypervisor/mmon/mmon_handler.h"
+#include "hypervisor/mmon/mmon_pool.h"
+#include "lib/proto/wire.h"
 
 #define POOL (64ULL << 20)
 

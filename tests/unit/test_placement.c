@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "placement.h"
+#include "controlplane/controld/placement.h"
 
 #define MIB (1024ULL * 1024)
 

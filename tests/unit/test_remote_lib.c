@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "lat_hist.h"
-#include "remote_mem.h"
+#include "lib/lat_hist.h"
+#include "vmm/memory/remote_mem.h"
 
 /* Within the histogram's resolution (1/16 of the power of two). */
 static void assert_near(uint64_t got, uint64_t want)

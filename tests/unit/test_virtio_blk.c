@@ -2,7 +2,7 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include "log.h"
+#include "lib/log.h"
 #include "virtio_harness.h"
 
 #define ALL_STATUS                                                                            \

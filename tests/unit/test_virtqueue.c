@@ -9,9 +9,9 @@
 #include <stdarg.h>
 #include <cmocka.h>
 
-#include "guest_mem.h"
-#include "lego_guest_abi.h"
-#include "virtqueue.h"
+#include "vmm/kvm/guest_mem.h"
+#include "lib/proto/lego_guest_abi.h"
+#include "vmm/devices/virtio/virtqueue.h"
 
 #define RAM   (16ULL << 20)
 #define DESC  0x10000ULL

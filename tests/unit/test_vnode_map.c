@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "vmm_regions.h"
-#include "vnode_map.h"
+#include "lib/proto/vmm_regions.h"
+#include "controlplane/controld/vnode_map.h"
 
 static void three_servers(struct vn_map *m)
 {

@@ -21,13 +21,13 @@
 #include <linux/virtio_mmio.h>
 #include <linux/virtio_ring.h>
 
-#include "blk_backend.h"
-#include "bus.h"
-#include "guest_mem.h"
-#include "lego_guest_abi.h"
-#include "log.h"
-#include "virtio_blk.h"
-#include "virtio_mmio.h"
+#include "vmm/block/blk_backend.h"
+#include "vmm/kvm/bus.h"
+#include "vmm/kvm/guest_mem.h"
+#include "lib/proto/lego_guest_abi.h"
+#include "lib/log.h"
+#include "vmm/devices/virtio/virtio_blk.h"
+#include "vmm/devices/virtio/virtio_mmio.h"
 
 #define VT_RAM	     (16ULL << 20)
 #define VT_SECTORS   2048ULL /* 1 MiB disk */

@@ -1,0 +1,13 @@
+/* controld_query.h: the text of a legoctl QUERY (table or JSON). */
+#ifndef LEGO_CONTROLD_QUERY_H
+#define LEGO_CONTROLD_QUERY_H
+
+#include <stddef.h>
+
+#include "lib/proto/cluster_proto.h"
+#include "lib/strbuf.h"
+
+/* Append the answer to b; 0, or a cp_status with err. */
+int query_render(const struct cp_query *q, struct strbuf *b, char *err, size_t errlen);
+
+#endif

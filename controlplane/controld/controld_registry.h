@@ -1,0 +1,188 @@
+/* controld_registry.h: what lego-controld knows: the registered components (with their
+ * capacity, use and liveness) and the vNodes (definition, state, placement).
+ *
+ * One lock guards it all (reg_lock); pointers returned by the lookups stay valid while it
+ * is held, and vNodes are only freed by reg_remove_vnode under the lock and the lifecycle
+ * mutex (reg_ops_lock), so code holding the lifecycle mutex may drop the registry lock
+ * around network calls and keep its pointer.
+ *
+ * Persistence, in the state directory (as libvirtd keeps /etc/libvirt/qemu and
+ * /run/libvirt/qemu):
+ *   domains/NAME.xml   each persistent definition, as `virsh dumpxml --inactive` shows it
+ *   run/UUID.run       each active vNode's placement (host, id, vRegion map with every
+ *                      region's copies, replication factor, lego-vmm's options, and a
+ *                      migration under way with its destination)
+ *   next-id            the next domain id, so ids are not reused across restarts
+ *   draining           the memory servers being drained or drained (one name a line):
+ *                      nothing new is placed there until `legoctl mmon undrain`
+ * Every file is replaced atomically (write, fsync, rename, fsync the directory). */
+#ifndef LEGO_CONTROLD_REGISTRY_H
+#define LEGO_CONTROLD_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/proto/cluster_proto.h"
+#include "controlplane/controld/libvirt/domain_xml.h"
+#include "vnode_map.h"
+
+#define REG_MAX_COMPONENTS 256
+#define REG_MAX_VNODES	   16384
+#define REG_MAX_REGIONS	   VMAP_MAX_REGIONS
+#define REG_MAX_MMONS	   VMAP_MAX_SERVERS /* memory servers one vNode's map names */
+
+/* libvirt's virDomainState and reasons that lego uses. */
+enum vn_state {
+	VN_RUNNING = 1,
+	VN_PAUSED = 3,
+	VN_SHUTOFF = 5,
+};
+enum vn_reason {
+	VN_RUNNING_BOOTED = 1,
+	VN_RUNNING_MIGRATED = 2,
+	VN_RUNNING_UNPAUSED = 5,
+	VN_PAUSED_USER = 1,
+	VN_SHUTOFF_UNKNOWN = 0,
+	VN_SHUTOFF_SHUTDOWN = 1,
+	VN_SHUTOFF_DESTROYED = 2,
+	VN_SHUTOFF_CRASHED = 3,
+	VN_SHUTOFF_FAILED = 6,
+};
+
+struct component {
+	int kind; /* cp_kind */
+	char name[CP_NAME_LEN + 1];
+	char addr[CP_ADDR_LEN + 1];
+	uint32_t cores, used_cores;
+	uint64_t capacity, used_bytes;
+	bool alive;
+	bool draining; /* a memory server the GMM places nothing new on */
+	uint64_t conn; /* the connection that registered it (0: none) */
+	int64_t registered_ms, last_seen_ms;
+	int64_t down_ms;	/* when it went down (0: never, since registered) */
+	uint32_t registrations; /* REGISTERs seen: a new one after being down may be a restart */
+};
+
+/* A migration of a vNode's run to another processor host, driven by controld_migrate.c;
+ * heartbeats (reg_heartbeat) record what the two hosts report meanwhile, and decide nothing
+ * themselves. The run file says a migration is under way, so a restarted lego-controld
+ * resumes watching it. */
+struct vn_migration {
+	bool active;
+	bool restored; /* read back from a run file: no client waits for it */
+	bool cancel;   /* the client asked to abort it */
+	char dest[CP_NAME_LEN + 1];
+	int32_t dest_pid;   /* the destination's lego-vmm (0 until its VM_START answered) */
+	uint32_t phase;	    /* cp_mig_phase */
+	int64_t started_ms; /* monotonic */
+	uint64_t bytes_total, bytes_processed, bytes_remaining;
+	int src_exit;	/* the source's exit status, -1 while not seen */
+	bool src_gone;	/* the source host no longer lists the run at all */
+	int dest_state; /* 0 not seen, else the destination's cp_vm_state */
+	int dest_exit;
+};
+
+struct vnode {
+	struct dom_def def;
+	bool persistent; /* has domains/NAME.xml */
+	int id;		 /* -1 when inactive */
+	int state, reason;
+	int exit_status; /* of the last run, -1 if none */
+	/* Placement of the active run. */
+	char host[CP_NAME_LEN + 1];
+	bool confirmed; /* its host reported it since it started or controld restarted */
+	uint64_t uid;	/* id on the memory servers */
+	uint64_t region_size;
+	struct vn_map map; /* every vRegion's copies (the GMM's; changed by controld_mempool.c) */
+	int replication;   /* the copies each vRegion should have */
+	uint64_t map_version; /* counts the map's changes while it runs (moves, promotions) */
+	bool pool_busy;	      /* a pool step changes its copies: no migration meanwhile */
+	bool mig_waiting;     /* a migration waits for that step: no new one starts */
+	char step_to[CP_NAME_LEN + 1]; /* the server that step adds a copy on ("": none) */
+	uint64_t step_bytes;	       /* and its size, counted there as placed */
+	bool mem_lost; /* a vRegion lost its last copy: its lego-vmm stops (exit 125) */
+	char disk_uri[DOM_MAX_DISKS][CP_ADDR_LEN + DOM_VOLUME_MAX + 16];
+	/* lego-vmm's options of this run, as VM_START carried them (NULL if not known: the
+	 * run was adopted, or recorded by an older lego-controld), and what it holds. */
+	char *run_args;
+	uint32_t run_argc, run_args_len, run_vcpus;
+	uint64_t run_excache;
+	struct vn_migration mig;
+	int64_t started_ms;
+	bool stopping; /* a stop was asked for: its exit is a shutdown/destroy, not a crash */
+	char last_host[CP_NAME_LEN + 1]; /* where the last run was: its console is kept there
+					  * until the host is told to forget it */
+	int stop_reason;
+};
+
+/* Load the state directory (created if missing). 0, or -1 after logging why. */
+int reg_init(const char *state_dir);
+void reg_lock(void);
+void reg_unlock(void);
+/* Serialises lifecycle operations (define, undefine, start, stop, ...). */
+void reg_ops_lock(void);
+void reg_ops_unlock(void);
+int64_t reg_now_ms(void);
+
+/* vNodes (under reg_lock). */
+int reg_nr_vnodes(void);
+struct vnode *reg_vnode_at(int i);
+struct vnode *reg_find_name(const char *name);
+struct vnode *reg_find_uuid(const uint8_t uuid[16]);
+struct vnode *reg_find_id(int id);
+/* Add or replace a definition (d->has_uuid set by the caller) and persist it. Returns 0, or
+ * a libvirt error code with err filled (DOM_EXIST for a name or uuid already used by
+ * another vNode). */
+int reg_define(const struct dom_def *d, struct vnode **out, char *err, size_t errlen);
+/* Forget the definition file; an inactive vNode is removed (v is freed), an active one
+ * becomes transient and goes when it stops. */
+int reg_undefine(struct vnode *v, char *err, size_t errlen);
+/* Give an inactive vNode a new id and uid for a start. */
+void reg_assign_id(struct vnode *v);
+/* Persist an active vNode's run file. */
+int reg_save_run(const struct vnode *v);
+/* Record the lego-vmm options (argc NUL-terminated strings, len bytes) of v's run; 0, or
+ * -1 when out of memory. */
+int reg_set_run_args(struct vnode *v, const char *args, uint32_t argc, uint32_t len, uint32_t vcpus,
+		     uint64_t excache);
+/* The vNode is now inactive: state SHUTOFF with reason; a transient one is removed. */
+void reg_mark_stopped(struct vnode *v, int reason, int exit_status);
+
+/* Components (under reg_lock). */
+int reg_nr_components(void);
+struct component *reg_component_at(int i);
+struct component *reg_find_component(int kind, const char *name);
+/* A REGISTER on connection conn: CP_OK, or CP_EEXIST with err when the name is alive on
+ * another connection. */
+int reg_register(const struct cp_register *r, uint64_t conn, char *err, size_t errlen);
+/* Mark a memory server draining (or not), in the state directory too: 0, or -1. */
+int reg_set_draining(const char *name, bool draining);
+/* The connection ended: its component is down. */
+void reg_connection_lost(uint64_t conn);
+/* Where a run's vRegions were: what is needed to free them when its lego-vmm could not
+ * (killed with SIGKILL, or lost with its host). */
+struct vn_leftover {
+	char name[DOM_NAME_MAX + 1];
+	uint64_t uid, ram, region_size;
+	struct vn_map map;
+};
+
+/* lego-vmm frees its vRegions on every exit it lives through; false for the others
+ * (SIGKILL, a crash). */
+bool reg_frees_regions(int exit_status);
+/* Where v's vRegions are, to free them once its lego-vmm could not (under the lock). */
+void reg_leftover(const struct vnode *v, struct vn_leftover *l);
+
+/* A heartbeat from conn's component; a processor host's vNode statuses reconcile the
+ * vNodes placed on it. While a vNode migrates, what its destination reports and the
+ * source's exit are only recorded in v->mig (the migration decides where it runs). The uuids of
+ * exited runs it may now forget are written to forget
+ * (*nforget of them, at most hb->nr_vms); runs that ended without freeing their vRegions
+ * are appended to *left (malloc'ed, *nleft of them). Returns the component, or NULL if
+ * conn registered none. */
+struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
+				const struct cp_vm_status *vms, uint8_t (*forget)[16], int *nforget,
+				struct vn_leftover **left, int *nleft);
+
+#endif

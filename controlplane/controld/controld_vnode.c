@@ -1,0 +1,728 @@
+/* controld_vnode.c: start, stop, pause and inspect vNodes through the processor hosts. */
+#include "controld_vnode.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/cluster/cluster_io.h"
+#include "controlplane/controld/mempool/controld_memctl.h"
+#include "controld_registry.h"
+#include "lib/log.h"
+#include "lib/parse.h"
+#include "placement.h"
+#include "lib/client/smon_client.h"
+
+#define CALL_TIMEOUT_MS	       10000
+#define MIB		       (1024ULL * 1024)
+#define ERR_OPERATION_FAILED   9
+#define ERR_CONFIG_UNSUPPORTED 67
+#define ERR_OPERATION_INVALID  55
+#define ERR_NO_DOMAIN	       42
+
+static struct vn_options opt = {
+	.region_size = 64 * MIB, .provider = NULL, .stop_grace_ms = 5000, .replication = 1};
+
+void vn_configure(const struct vn_options *o)
+{
+	opt = *o;
+}
+
+const char *vn_provider(void)
+{
+	return opt.provider;
+}
+
+int vn_pmon_call(const char *host, uint16_t op, const void *req, size_t len, uint8_t **reply,
+		 size_t *rlen, char *err, size_t errlen)
+{
+	char addr[CP_ADDR_LEN + 1], why[CP_ERRTEXT_MAX + 64];
+	struct component *c;
+	int fd, rc;
+
+	reg_lock();
+	c = reg_find_component(CP_KIND_PMON, host);
+	if (c && c->alive)
+		snprintf(addr, sizeof(addr), "%s", c->addr);
+	reg_unlock();
+	if (!c || !c->alive) {
+		snprintf(err, errlen, "processor host '%s' is down", host);
+		return -1;
+	}
+	fd = cio_connect(addr, CALL_TIMEOUT_MS, why, sizeof(why));
+	if (fd < 0) {
+		snprintf(err, errlen, "processor host '%s': %s", host, why);
+		return -1;
+	}
+	rc = cio_call(fd, op, req, len, reply, rlen, CALL_TIMEOUT_MS, why, sizeof(why));
+	close(fd);
+	if (rc != CP_OK)
+		snprintf(err, errlen, "processor host '%s': %s", host, why);
+	return rc;
+}
+
+uint64_t vn_json_u64(const char *json, const char *key)
+{
+	char pat[80];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\": ", key);
+	p = json ? strstr(json, pat) : NULL;
+	return p ? strtoull(p + strlen(pat), NULL, 10) : 0;
+}
+
+void vn_placed_use(const char *name, int kind, uint32_t *cores, uint64_t *bytes)
+{
+	*cores = 0;
+	*bytes = 0;
+	for (int i = 0; i < reg_nr_vnodes(); i++) {
+		struct vnode *v = reg_vnode_at(i);
+
+		if (v->id < 0)
+			continue;
+		/* A migration's destination holds the vNode's cores and ExCache too. */
+		if (kind == CP_KIND_PMON &&
+		    (!strcmp(v->host, name) || (v->mig.active && !strcmp(v->mig.dest, name)))) {
+			*cores += v->run_args ? v->run_vcpus : v->def.vcpus;
+			*bytes += v->run_args ? v->run_excache
+					      : (v->def.excache_kib ? v->def.excache_kib
+								    : v->def.memory_kib) *
+							1024;
+		}
+		if (kind == CP_KIND_MMON) {
+			uint64_t ram = v->def.memory_kib * 1024;
+			int s = vmap_find(&v->map, name);
+
+			for (int r = 0; s >= 0 && r < v->map.nr_regions; r++)
+				if (vmap_has_copy(&v->map, r, s))
+					*bytes += vmap_region_bytes(r, v->map.nr_regions, ram,
+								    v->region_size);
+			/* A copy being added there is reserved already. */
+			if (!strcmp(v->step_to, name))
+				*bytes += v->step_bytes;
+		}
+	}
+}
+
+void vn_mem_snapshot(struct pl_mem *mems, const struct component **mc, int *nm)
+{
+	*nm = 0;
+	for (int i = 0; i < reg_nr_components() && *nm < PL_MAX; i++) {
+		const struct component *c = reg_component_at(i);
+		uint32_t cores;
+		uint64_t bytes;
+
+		if (c->kind != CP_KIND_MMON)
+			continue;
+		vn_placed_use(c->name, c->kind, &cores, &bytes);
+		mc[*nm] = c;
+		mems[(*nm)++] =
+			(struct pl_mem){.name = c->name,
+					.alive = c->alive,
+					.draining = c->draining,
+					.capacity = c->capacity,
+					.used = bytes > c->used_bytes ? bytes : c->used_bytes,
+					.placed = bytes};
+	}
+}
+
+int vn_replication(const struct dom_def *d)
+{
+	return d->replication ? (int)d->replication : opt.replication;
+}
+
+/* GPM + GMM over a snapshot of the registry (under its lock). */
+static int place(struct vnode *v, char *err, size_t errlen)
+{
+	struct pl_host hosts[PL_MAX];
+	struct pl_mem mems[PL_MAX];
+	const struct component *hc[PL_MAX], *mc[PL_MAX];
+	int nh = 0, nm = 0, h, nr, copies = vn_replication(&v->def);
+	int(*owner)[PL_MAX_COPIES] = malloc(REG_MAX_REGIONS * sizeof(*owner));
+	uint64_t ram = v->def.memory_kib * 1024,
+		 excache = (v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) * 1024;
+	uint64_t rsize = opt.region_size, min = (ram + REG_MAX_REGIONS - 1) / REG_MAX_REGIONS;
+
+	if (!owner) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < reg_nr_components(); i++) {
+		const struct component *c = reg_component_at(i);
+		uint32_t cores;
+		uint64_t bytes;
+
+		if (c->kind != CP_KIND_PMON || nh == PL_MAX)
+			continue;
+		vn_placed_use(c->name, c->kind, &cores, &bytes);
+		hc[nh] = c;
+		hosts[nh++] = (struct pl_host){
+			.name = c->name,
+			.alive = c->alive,
+			.cores = c->cores,
+			.used_cores = cores > c->used_cores ? cores : c->used_cores,
+			.mem = c->capacity,
+			.used_mem = bytes > c->used_bytes ? bytes : c->used_bytes};
+	}
+	vn_mem_snapshot(mems, mc, &nm);
+	h = pl_pick_processor(hosts, nh, v->def.place_processor, v->def.vcpus, excache, err,
+			      errlen);
+	if (rsize < min)
+		rsize = (min + 2 * MIB - 1) / (2 * MIB) * (2 * MIB);
+	nr = h < 0 ? -1
+		   : pl_place_regions(mems, nm, v->def.place_memory, ram, rsize, copies, owner,
+				      REG_MAX_REGIONS, err, errlen);
+	if (nr < 0) {
+		free(owner);
+		return -1;
+	}
+	/* The servers this vNode uses, in first-use order, and copies as indexes into them. */
+	memset(&v->map, 0, sizeof(v->map));
+	v->map.nr_regions = nr;
+	for (int r = 0; r < nr; r++)
+		for (int k = 0; k < copies; k++) {
+			const struct component *c = mc[owner[r][k]];
+			int s = vmap_server(&v->map, c->name, c->addr);
+
+			if (s < 0) {
+				snprintf(err, errlen, "a vNode spans at most %d memory servers",
+					 REG_MAX_MMONS);
+				free(owner);
+				return -1;
+			}
+			vmap_add_copy(&v->map, r, s);
+		}
+	free(owner);
+	v->replication = copies;
+	v->map_version = 1;
+	v->mem_lost = false;
+	v->region_size = rsize;
+	snprintf(v->host, sizeof(v->host), "%s", hc[h]->name);
+	return 0;
+}
+
+struct smon_ref {
+	char name[CP_NAME_LEN + 1], addr[CP_ADDR_LEN + 1];
+};
+
+/* Does the storage server at addr hold vol? 1 yes, 0 no, -1 unreachable. */
+static int smon_has(const char *addr, const char *vol, char *err, size_t errlen)
+{
+	char host[256], port[16];
+	struct smon_client *cl;
+	struct sp_vol_info info;
+	int rc;
+
+	if (parse_hostport(addr, 1, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, errlen, "bad address '%s'", addr);
+		return -1;
+	}
+	if (smon_connect(opt.provider, host, port, "lego-controld", 5000, &cl, err, errlen))
+		return -1;
+	rc = smon_vol_stat(cl, vol, &info);
+	if (rc && rc != -ENOENT)
+		snprintf(err, errlen, "%s", smon_client_error(cl));
+	smon_disconnect(cl);
+	return rc == 0 ? 1 : rc == -ENOENT ? 0 : -1;
+}
+
+/* GSM: the storage server of every disk (explicit host, placement hint, or the server
+ * holding the volume). Called without the registry lock: it talks to the servers. */
+static int place_disks(const struct dom_def *d, const struct smon_ref *smons, int ns,
+		       char (*uri)[CP_ADDR_LEN + DOM_VOLUME_MAX + 16], char *err, size_t errlen)
+{
+	for (int i = 0; i < d->nr_disks; i++) {
+		const struct dom_disk *k = &d->disks[i];
+		const char *ro = k->readonly ? ",ro" : "";
+		char why[512] = "";
+		int found = -1, reachable = 0;
+
+		if (k->host[0]) {
+			bool v6 = strchr(k->host, ':') != NULL;
+
+			snprintf(uri[i], sizeof(uri[i]), "smon://%s%s%s:%u/%s%s", v6 ? "[" : "",
+				 k->host, v6 ? "]" : "", k->port, k->volume, ro);
+			continue;
+		}
+		for (int s = 0; s < ns && found < 0; s++) {
+			int has;
+
+			if (d->place_storage[0] && strcmp(d->place_storage, smons[s].name))
+				continue;
+			has = smon_has(smons[s].addr, k->volume, why, sizeof(why));
+			reachable += has >= 0;
+			if (has == 1)
+				found = s;
+		}
+		if (found < 0) {
+			if (d->place_storage[0] && !reachable)
+				snprintf(err, errlen,
+					 "storage server '%s' named by the placement hint is not "
+					 "registered or unreachable",
+					 d->place_storage);
+			else
+				snprintf(err, errlen,
+					 "volume '%s' (disk %s) is on no registered storage "
+					 "server%s%s; "
+					 "create it with 'legoctl volume create'",
+					 k->volume, k->target, why[0] ? ": " : "", why);
+			return -1;
+		}
+		snprintf(uri[i], sizeof(uri[i]), "smon://%s/%s%s", smons[found].addr, k->volume,
+			 ro);
+	}
+	return 0;
+}
+
+/* lego-vmm's options for v's placement, as VM_START strings. */
+static size_t vmm_args(const struct vnode *v, char *buf, size_t cap, uint32_t *argc)
+{
+	size_t n = 0;
+	char tmp[REG_MAX_REGIONS * VMAP_MAX_COPIES * 3 + 8];
+
+#define ARG(...)                                                  \
+	do {                                                      \
+		int w_ = snprintf(buf + n, cap - n, __VA_ARGS__); \
+		if (w_ < 0 || (size_t)w_ + 1 > cap - n)           \
+			return 0;                                 \
+		n += (size_t)w_ + 1;                              \
+		(*argc)++;                                        \
+	} while (0)
+	*argc = 0;
+	ARG("--kernel");
+	ARG("%s", v->def.kernel);
+	if (v->def.initrd[0]) {
+		ARG("--initrd");
+		ARG("%s", v->def.initrd);
+	}
+	ARG("--mem");
+	ARG("%" PRIu64 "K", v->def.memory_kib);
+	ARG("--cpus");
+	ARG("%u", v->def.vcpus);
+	if (v->def.cmdline[0]) {
+		ARG("--append");
+		ARG("%s", v->def.cmdline);
+	}
+	for (int i = 0; i < v->map.nr_mmons; i++) {
+		ARG("--mmon");
+		ARG("%s", v->map.mmon_addr[i]);
+	}
+	ARG("--region-size");
+	ARG("%" PRIu64 "K", v->region_size / 1024);
+	if (vmap_format_owners(&v->map, tmp, sizeof(tmp)) < 0)
+		return 0;
+	ARG("--region-owners");
+	ARG("%s", tmp);
+	ARG("--cache");
+	ARG("%" PRIu64 "K", v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib);
+	for (int i = 0; i < v->def.nr_disks; i++) {
+		ARG("--disk");
+		ARG("%s", v->disk_uri[i]);
+	}
+#undef ARG
+	return n;
+}
+
+static int check_startable(const struct dom_def *d, char *err, size_t errlen)
+{
+	uint64_t mem = d->memory_kib * 1024;
+
+	if (mem % (2 * MIB) || mem < 4 * MIB || mem > 64ULL * 1024 * MIB) {
+		snprintf(err, errlen,
+			 "unsupported configuration: memory must be a multiple of 2 MiB between "
+			 "4 MiB and 64 GiB (is %" PRIu64 " KiB)",
+			 d->memory_kib);
+		return ERR_CONFIG_UNSUPPORTED;
+	}
+	if (d->excache_kib && d->excache_kib < 1024) {
+		snprintf(err, errlen,
+			 "unsupported configuration: the ExCache needs at least 1 MiB");
+		return ERR_CONFIG_UNSUPPORTED;
+	}
+	if (!d->kernel[0]) {
+		snprintf(err, errlen, "unsupported configuration: no <kernel> image in <os>");
+		return ERR_CONFIG_UNSUPPORTED;
+	}
+	return 0;
+}
+
+int vn_start(const uint8_t uuid[16], char *err, size_t errlen)
+{
+	struct smon_ref smons[PL_MAX];
+	char(*uri)[CP_ADDR_LEN + DOM_VOLUME_MAX + 16] = NULL;
+	struct dom_def *def = malloc(sizeof(*def));
+	uint8_t *req = malloc(CP_VM_START_LEN + CP_ARGS_MAX), *reply = NULL;
+	struct cp_vm_start vs = {0};
+	struct vnode *v;
+	size_t rlen;
+	int ns = 0, rc = ERR_OPERATION_FAILED;
+
+	uri = calloc(DOM_MAX_DISKS, sizeof(*uri));
+	if (!def || !req || !uri) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	reg_ops_lock();
+	reg_lock();
+	v = reg_find_uuid(uuid);
+	if (!v) {
+		reg_unlock();
+		snprintf(err, errlen, "Domain not found");
+		rc = ERR_NO_DOMAIN;
+		goto out_ops;
+	}
+	if (v->id >= 0) {
+		reg_unlock();
+		snprintf(err, errlen,
+			 "Requested operation is not valid: domain is already running");
+		rc = ERR_OPERATION_INVALID;
+		goto out_ops;
+	}
+	rc = check_startable(&v->def, err, errlen);
+	*def = v->def;
+	for (int i = 0; i < reg_nr_components() && !rc; i++) {
+		const struct component *c = reg_component_at(i);
+
+		if (c->kind == CP_KIND_SMON && c->alive && ns < PL_MAX) {
+			snprintf(smons[ns].name, sizeof(smons[ns].name), "%s", c->name);
+			snprintf(smons[ns].addr, sizeof(smons[ns].addr), "%s", c->addr);
+			ns++;
+		}
+	}
+	reg_unlock();
+	if (rc)
+		goto out_ops;
+	rc = ERR_OPERATION_FAILED;
+	if (place_disks(def, smons, ns, uri, err, errlen))
+		goto out_ops;
+
+	reg_lock();
+	v = reg_find_uuid(uuid); /* the ops lock keeps it defined */
+	if (place(v, err, errlen)) {
+		reg_unlock();
+		goto out_ops;
+	}
+	memcpy(v->disk_uri, uri, DOM_MAX_DISKS * sizeof(*uri));
+	reg_assign_id(v);
+	v->state = VN_RUNNING;
+	v->reason = VN_RUNNING_BOOTED;
+	v->confirmed = false;
+	v->stopping = false;
+	v->started_ms = reg_now_ms();
+	memcpy(vs.uuid, uuid, 16);
+	vs.vnode_uid = v->uid;
+	vs.domid = v->id;
+	vs.vcpus = v->def.vcpus;
+	vs.excache_bytes = (v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) * 1024;
+	snprintf(vs.name, sizeof(vs.name), "%s", v->def.name);
+	vs.args_len = (uint32_t)vmm_args(v, (char *)req + CP_VM_START_LEN, CP_ARGS_MAX, &vs.argc);
+	char host[CP_NAME_LEN + 1];
+
+	snprintf(host, sizeof(host), "%s", v->host);
+	if (!vs.args_len ||
+	    reg_set_run_args(v, (char *)req + CP_VM_START_LEN, vs.argc, vs.args_len, vs.vcpus,
+			     vs.excache_bytes) ||
+	    reg_save_run(v)) {
+		snprintf(err, errlen, "cannot record the vNode's placement");
+		reg_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
+		reg_unlock();
+		goto out_ops;
+	}
+	log_info("starting vNode %s (id %d) on %s: %d vRegion(s) of %" PRIu64
+		 " MiB, %d cop%s each, on %d memory server(s), %d disk(s)",
+		 v->def.name, v->id, v->host, v->map.nr_regions, (uint64_t)(v->region_size / MIB),
+		 v->replication, v->replication == 1 ? "y" : "ies", v->map.nr_mmons,
+		 v->def.nr_disks);
+	reg_unlock();
+
+	cp_vm_start_put(req, &vs);
+	rc = vn_pmon_call(host, CP_VM_START, req, CP_VM_START_LEN + vs.args_len, &reply, &rlen, err,
+			  errlen);
+	free(reply);
+	reg_lock();
+	v = reg_find_uuid(uuid);
+	if (rc != CP_OK) {
+		if (v && v->id == vs.domid)
+			reg_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
+		log_error("vNode start failed: %s", err);
+		rc = ERR_OPERATION_FAILED;
+	} else {
+		rc = 0;
+	}
+	reg_unlock();
+out_ops:
+	reg_ops_unlock();
+out:
+	free(uri);
+	free(def);
+	free(req);
+	return rc;
+}
+
+/* Lifecycle changes wait for a migration to end (libvirt's change protection). */
+static int not_migrating(const struct vnode *v, char *err, size_t errlen)
+{
+	if (!v->mig.active)
+		return 0;
+	snprintf(err, errlen,
+		 "Requested operation is not valid: vNode '%s' is migrating from %s to %s: wait "
+		 "for it, or abort it (virsh domjobabort)",
+		 v->def.name, v->host, v->mig.dest);
+	return ERR_OPERATION_INVALID;
+}
+
+/* Look up an active vNode's host (under the lock); error code if it is not running. */
+static int active_host(const uint8_t uuid[16], char *host, int *id, char *err, size_t errlen)
+{
+	struct vnode *v = reg_find_uuid(uuid);
+
+	if (!v) {
+		snprintf(err, errlen, "Domain not found");
+		return ERR_NO_DOMAIN;
+	}
+	if (v->id < 0) {
+		snprintf(err, errlen, "Requested operation is not valid: domain is not running");
+		return ERR_OPERATION_INVALID;
+	}
+	snprintf(host, CP_NAME_LEN + 1, "%s", v->host);
+	*id = v->id;
+	return 0;
+}
+
+int vn_stop(const uint8_t uuid[16], bool force, char *err, size_t errlen)
+{
+	char host[CP_NAME_LEN + 1];
+	uint8_t req[CP_VM_STOP_LEN];
+	int id, rc;
+	int64_t deadline;
+
+	reg_ops_lock();
+	reg_lock();
+	rc = active_host(uuid, host, &id, err, errlen);
+	if (!rc)
+		rc = not_migrating(reg_find_uuid(uuid), err, errlen);
+	if (!rc) {
+		struct vnode *v = reg_find_uuid(uuid);
+
+		v->stopping = true;
+		v->stop_reason = force ? VN_SHUTOFF_DESTROYED : VN_SHUTOFF_SHUTDOWN;
+	}
+	reg_unlock();
+	if (rc)
+		goto out;
+	cp_vm_stop_put(req, &(struct cp_vm_stop){.mode = force ? CP_STOP_FORCE : CP_STOP_GRACEFUL,
+						 .grace_ms = (uint32_t)opt.stop_grace_ms});
+	memcpy(req, uuid, 16);
+	rc = vn_pmon_call(host, CP_VM_STOP, req, sizeof(req), NULL, NULL, err, errlen);
+	if (rc == CP_ENOENT) {
+		/* The host no longer has it: it is off. */
+		reg_lock();
+		struct vnode *v = reg_find_uuid(uuid);
+
+		if (v && v->id == id)
+			reg_mark_stopped(v, force ? VN_SHUTOFF_DESTROYED : VN_SHUTOFF_SHUTDOWN, -1);
+		reg_unlock();
+		rc = 0;
+		goto out;
+	}
+	if (rc != CP_OK) {
+		rc = ERR_OPERATION_FAILED;
+		goto out;
+	}
+	rc = 0;
+	if (!force)
+		goto out; /* shutdown only asks, as libvirt's does */
+	/* destroy returns once the vNode is off: the host reports the exit at once. */
+	deadline = reg_now_ms() + opt.stop_grace_ms + 5000;
+	for (;;) {
+		struct vnode *v;
+		bool off;
+
+		reg_lock();
+		v = reg_find_uuid(uuid);
+		off = !v || v->id != id;
+		reg_unlock();
+		if (off)
+			break;
+		if (reg_now_ms() > deadline) {
+			snprintf(err, errlen,
+				 "operation failed: vNode did not stop within %d ms on %s",
+				 opt.stop_grace_ms + 5000, host);
+			rc = ERR_OPERATION_FAILED;
+			break;
+		}
+		usleep(10000);
+	}
+out:
+	reg_ops_unlock();
+	return rc;
+}
+
+int vn_control(const uint8_t uuid[16], const char *cmd, char **json, char *err, size_t errlen)
+{
+	char host[CP_NAME_LEN + 1];
+	uint8_t req[CP_VM_CTL_LONG_LEN], *reply = NULL;
+	struct cp_vm_ctl c = {0};
+	size_t rlen, len;
+	int id, rc;
+
+	reg_lock();
+	rc = active_host(uuid, host, &id, err, errlen);
+	reg_unlock();
+	if (rc)
+		return rc;
+	memcpy(c.uuid, uuid, 16);
+	snprintf(c.cmd, sizeof(c.cmd), "%s", cmd);
+	len = cp_vm_ctl_put(req, &c);
+	rc = vn_pmon_call(host, CP_VM_CTL, req, len, &reply, &rlen, err, errlen);
+	if (rc != CP_OK) {
+		free(reply);
+		return ERR_OPERATION_FAILED;
+	}
+	*json = (char *)reply; /* cio payloads are NUL-terminated */
+	return 0;
+}
+
+int vn_pause(const uint8_t uuid[16], bool pause, char *err, size_t errlen)
+{
+	char *json = NULL;
+	struct vnode *v;
+	int rc;
+
+	reg_ops_lock();
+	reg_lock();
+	v = reg_find_uuid(uuid);
+	rc = v ? not_migrating(v, err, errlen) : 0;
+	if (rc) {
+		reg_unlock();
+		reg_ops_unlock();
+		return rc;
+	}
+	rc = v && v->id >= 0 && v->state == (pause ? VN_PAUSED : VN_RUNNING);
+	reg_unlock();
+	if (rc) {
+		snprintf(err, errlen, "Requested operation is not valid: domain is %s",
+			 pause ? "already paused" : "not paused");
+		reg_ops_unlock();
+		return ERR_OPERATION_INVALID;
+	}
+	rc = vn_control(uuid, pause ? "pause" : "resume", &json, err, errlen);
+	if (!rc && strstr(json, "\"error\"")) {
+		snprintf(err, errlen, "operation failed: the VMM answered %s", json);
+		rc = ERR_OPERATION_FAILED;
+	}
+	if (!rc) {
+		reg_lock();
+		v = reg_find_uuid(uuid);
+		if (v && v->id >= 0) {
+			v->state = pause ? VN_PAUSED : VN_RUNNING;
+			v->reason = pause ? VN_PAUSED_USER : VN_RUNNING_UNPAUSED;
+		}
+		reg_unlock();
+	}
+	free(json);
+	reg_ops_unlock();
+	return rc;
+}
+
+int vn_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max, size_t *n,
+	       bool *ended, char *err, size_t errlen)
+{
+	char host[CP_NAME_LEN + 1];
+	uint8_t req[CP_VM_CONSOLE_LEN], *reply = NULL;
+	struct cp_vm_console_reply r;
+	struct vnode *v;
+	size_t rlen;
+	bool migrating = false;
+	int rc;
+
+	*n = 0;
+	*ended = false;
+	reg_lock();
+	v = reg_find_uuid(uuid);
+	if (v) {
+		snprintf(host, sizeof(host), "%s", v->id >= 0 ? v->host : v->last_host);
+		/* Its source's lego-vmm ends before the vNode's host is the destination: the
+		 * console goes on there. */
+		migrating = v->mig.active;
+	}
+	reg_unlock();
+	if (!v) {
+		snprintf(err, errlen, "Domain not found");
+		return ERR_NO_DOMAIN;
+	}
+	if (!host[0]) {
+		*ended = true;
+		return 0;
+	}
+	cp_vm_console_put(req,
+			  &(struct cp_vm_console){
+				  .offset = *offset,
+				  .max = (uint32_t)(max < CP_CONSOLE_MAX ? max : CP_CONSOLE_MAX)});
+	memcpy(req, uuid, 16);
+	rc = vn_pmon_call(host, CP_VM_CONSOLE, req, sizeof(req), &reply, &rlen, err, errlen);
+	if (rc == CP_ENOENT) {
+		free(reply);
+		*ended = !migrating;
+		return 0;
+	}
+	if (rc != CP_OK || cp_vm_console_reply_get(reply, rlen, &r) != CP_OK ||
+	    rlen - CP_VM_CONSOLE_REPLY_LEN > max) {
+		if (rc == CP_OK)
+			snprintf(err, errlen, "processor host '%s' sent a bad console reply", host);
+		free(reply);
+		return ERR_OPERATION_FAILED;
+	}
+	*n = rlen - CP_VM_CONSOLE_REPLY_LEN;
+	memcpy(buf, reply + CP_VM_CONSOLE_REPLY_LEN, *n);
+	/* A host whose copy is shorter (a migration's destination still filling in the
+	 * history) answers from its end: what was read stays read. */
+	if (*n)
+		*offset = r.offset + *n;
+	*ended = r.state == CP_VM_EXITED && *n == 0 && !migrating;
+	free(reply);
+	return 0;
+}
+
+void vn_reclaim(const struct vn_leftover *l)
+{
+	const struct vn_map *m = &l->map;
+	int freed = 0, left = 0;
+
+	/* Each server as the dead run's vNode: every copy there is opened and closed. */
+	for (int s = 0; s < m->nr_mmons; s++) {
+		struct memctl mc;
+		int here = vmap_copies_on(m, s);
+
+		if (!here)
+			continue;
+		if (memctl_connect(&mc, opt.provider, m->mmon_addr[s], l->uid, 5000)) {
+			log_warn("vNode %s: its %d vRegion cop%s on %s stay there: %s", l->name,
+				 here, here == 1 ? "y" : "ies", m->mmon[s], mc.err);
+			left += here;
+			continue;
+		}
+		for (int r = 0; r < m->nr_regions; r++) {
+			if (!vmap_has_copy(m, r, s))
+				continue;
+			if (memctl_free(
+				    &mc, (uint32_t)r,
+				    vmap_region_bytes(r, m->nr_regions, l->ram, l->region_size))) {
+				log_warn("vNode %s: vRegion %d stays on %s: %s", l->name, r,
+					 m->mmon[s], mc.err);
+				left++;
+			} else {
+				freed++;
+			}
+		}
+		memctl_close(&mc);
+	}
+	if (freed)
+		log_info("vNode %s: freed the %d vRegion cop%s its killed lego-vmm left on the "
+			 "memory servers%s",
+			 l->name, freed, freed == 1 ? "y" : "ies",
+			 left ? " (not every one could be)" : "");
+}

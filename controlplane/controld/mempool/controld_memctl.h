@@ -1,0 +1,45 @@
+/* controld_memctl.h: lego-controld's own requests to a memory server, made as one vNode
+ * (HELLO with its id: a server lets a connection act only on that vNode's regions), for
+ * what the GMM does to vRegion copies behind a running lego-vmm: find a copy's handle and
+ * epoch (OPEN without CREATE), have a new copy filled from a live one server to server
+ * (FILL), follow it (RSTAT), free a copy that moved (RELEASE, naming its new home) or any
+ * other (CLOSE), and free what a killed lego-vmm left behind.
+ *
+ * Calls return 0, a memory-protocol status (> 0) the server answered with, or -1 when the
+ * server could not be reached or broke the protocol; err says which, naming the server. */
+#ifndef LEGO_CONTROLD_MEMCTL_H
+#define LEGO_CONTROLD_MEMCTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/proto/mem_proto.h"
+
+struct fab_conn;
+
+struct memctl {
+	struct fab_conn *c;
+	uint64_t next_id;
+	int timeout_ms;
+	char addr[MP_ADDR_LEN + 1];
+	char name[MP_NAME_LEN + 1]; /* the server's, from HELLO */
+	char err[512];
+};
+
+/* Connect to the server at addr ("HOST:PORT") as vnode. */
+int memctl_connect(struct memctl *m, const char *provider, const char *addr, uint64_t vnode,
+		   int timeout_ms);
+void memctl_close(struct memctl *m);
+
+/* The existing copy of region index (size bytes): its handle and epoch (MP_ENOENT: none). */
+int memctl_open(struct memctl *m, uint32_t index, uint64_t size, uint64_t *handle, uint64_t *epoch);
+/* Fill the joining copy of index here from the live copy (handle, epoch) at src_addr. */
+int memctl_fill(struct memctl *m, uint32_t index, uint64_t src_handle, uint64_t src_epoch,
+		const char *src_addr);
+int memctl_rstat(struct memctl *m, uint32_t index, struct mp_rstat_reply *r);
+/* The copy moved to new_owner ("NAME@HOST:PORT"): freed, later requests redirected. */
+int memctl_release(struct memctl *m, uint64_t handle, uint64_t epoch, const char *new_owner);
+/* Free the copy of index here, if there is one (0 when there was none). */
+int memctl_free(struct memctl *m, uint32_t index, uint64_t size);
+
+#endif

@@ -1,0 +1,437 @@
+/* controld_pool_watch.c: the memory pool's watch, run by the pool's worker between steps:
+ *   - a memory server down for longer than the grace is lost: each running vNode with
+ *     copies there is told `server-lost ADDR` (lego-vmm drops them at once and fails over,
+ *     or stops naming the server when a vRegion had no other copy), and the map drops them
+ *     (the next copy of each region becomes its primary); re-replication then restores the
+ *     factor;
+ *   - a memory server that registers (again, or for the first time since lego-controld
+ *     started) is asked, as each vNode, whether it still holds the copies the maps put there
+ *     (RSTAT): one that restarted holds nothing, and is lost for those vNodes;
+ *   - every few seconds each running vNode's lego-vmm is asked for its copies (`regions`):
+ *     copies it lost or failed leave the map, live copies the map does not know are recorded,
+ *     joining copies the map does not know (a step cut short by a restart of lego-controld)
+ *     are dropped and freed. */
+#include "controld_pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controld_memctl.h"
+#include "controlplane/controld/controld_registry.h"
+#include "controlplane/controld/controld_vnode.h"
+#include "lib/json_flat.h"
+#include "lib/log.h"
+#include "lib/proto/vmm_regions.h"
+
+#define VERIFY_MIN_AGE_MS 10000 /* a vNode started later may not have opened its copies yet */
+#define MAX_WORK	  256	/* (vNode, server) pairs looked at per pass */
+
+static int loss_grace_ms = 2000, reconcile_ms = 3000;
+static int64_t last_reconcile_ms;
+
+/* The registrations of each memory server whose copies were verified. */
+static struct {
+	char name[CP_NAME_LEN + 1];
+	uint32_t registrations;
+} verified[REG_MAX_COMPONENTS];
+static int nr_verified;
+
+void pool_watch_configure(int grace_ms, int every_ms)
+{
+	loss_grace_ms = grace_ms;
+	reconcile_ms = every_ms;
+}
+
+/* A vNode and a memory server it has copies on. */
+struct pair {
+	uint8_t uuid[16];
+	int id;
+	uint64_t uid, ram, region_size;
+	int nr_regions;
+	char vnode[DOM_NAME_MAX + 1], host[CP_NAME_LEN + 1];
+	char server[CP_NAME_LEN + 1], addr[CP_ADDR_LEN + 1];
+	bool later; /* it cannot be told now (migrating, starting, ...): a later pass */
+	bool fresh; /* started too recently to verify its copies */
+};
+
+/* v may be told about its servers now (running, confirmed, not migrating or stopping). */
+static bool watchable(const struct vnode *v)
+{
+	return v->id >= 0 && v->confirmed && !v->mig.active && !v->stopping && !v->pool_busy &&
+	       !v->mem_lost && v->state != VN_SHUTOFF;
+}
+
+/* p for v and the memory server c (NULL: none). */
+static void pair_of(const struct vnode *v, const struct component *c, struct pair *p)
+{
+	memset(p, 0, sizeof(*p));
+	memcpy(p->uuid, v->def.uuid, 16);
+	p->id = v->id;
+	p->uid = v->uid;
+	p->ram = v->def.memory_kib * 1024;
+	p->region_size = v->region_size;
+	p->nr_regions = v->map.nr_regions;
+	snprintf(p->vnode, sizeof(p->vnode), "%s", v->def.name);
+	snprintf(p->host, sizeof(p->host), "%s", v->host);
+	if (c) {
+		snprintf(p->server, sizeof(p->server), "%s", c->name);
+		snprintf(p->addr, sizeof(p->addr), "%s", c->addr);
+	}
+	p->later = !watchable(v);
+	p->fresh = reg_now_ms() - v->started_ms < VERIFY_MIN_AGE_MS;
+}
+
+/* p's server is lost for p's vNode: its lego-vmm is told, the map drops the copies there.
+ * true when done (or the vNode is gone), false to try again later. */
+static bool lose(const struct pair *p, const char *why)
+{
+	char cmd[CP_CMD_MAX + 1], err[CP_ERRTEXT_MAX + 64], *json = NULL;
+	struct jf_object *o = malloc(sizeof(*o));
+	const struct jf_member *m;
+	enum ctl_result r;
+	long orphans = -1;
+	int dropped = 0, promoted = 0, last = 0;
+	struct vnode *v;
+
+	snprintf(cmd, sizeof(cmd), "server-lost %s", p->addr);
+	r = o ? pool_vmm_ctl(p->host, p->uuid, cmd, &json, err, sizeof(err)) : CTL_UNREACHABLE;
+	if (r == CTL_UNREACHABLE) {
+		log_warn("vNode %s: cannot tell its lego-vmm that memory server %s is lost (%s): "
+			 "trying again",
+			 p->vnode, p->server, o ? err : "out of memory");
+		free(o);
+		return false;
+	}
+	if (r == CTL_OK && !jf_parse(json, o, err, sizeof(err))) {
+		if ((m = jf_get(o, "orphaned_regions")) && m->is_uint)
+			orphans = (long)m->num;
+		else if ((m = jf_get(o, "error")) && m->type == JF_STRING)
+			log_warn("vNode %s: lego-vmm refused '%s': %s", p->vnode, cmd, m->str);
+	}
+	free(json);
+	free(o);
+	reg_lock();
+	v = reg_find_uuid(p->uuid);
+	if (v && v->id == p->id) {
+		int s = vmap_find(&v->map, p->server);
+
+		for (int i = 0; s >= 0 && i < v->map.nr_regions; i++) {
+			if (!vmap_has_copy(&v->map, i, s))
+				continue;
+			promoted += v->map.copy[i][0] == s && v->map.nr_copies[i] > 1;
+			if (vmap_drop_copy(&v->map, i, s))
+				last++;
+			else
+				dropped++;
+		}
+		if (dropped)
+			pool_map_changed(v);
+		/* lego-vmm's own count decides; without it, the map's. */
+		if (orphans > 0 || (orphans < 0 && last))
+			v->mem_lost = true;
+	}
+	reg_unlock();
+	if (r == CTL_GONE)
+		return true;
+	log_warn("vNode %s: memory server %s (%s) is lost (%s): %d vRegion cop%s dropped, %d "
+		 "replica%s promoted to primary",
+		 p->vnode, p->server, p->addr, why, dropped, dropped == 1 ? "y" : "ies", promoted,
+		 promoted == 1 ? "" : "s");
+	if (orphans > 0 || (orphans < 0 && last))
+		log_error("vNode %s: %ld vRegion(s) had their only copy on memory server %s (%s): "
+			  "that memory is lost, its lego-vmm stops",
+			  p->vnode, orphans > 0 ? orphans : (long)last, p->server, p->addr);
+	return true;
+}
+
+/* Does p's server still hold every copy p's map puts there? 1 yes, 0 no, -1 cannot say. */
+static int holds_copies(const struct pair *p)
+{
+	struct memctl mc;
+	struct vn_map *map = malloc(sizeof(*map));
+	struct vnode *v;
+	int s, rc = 1;
+
+	if (!map)
+		return -1;
+	reg_lock();
+	v = reg_find_uuid(p->uuid);
+	if (v && v->id == p->id)
+		*map = v->map;
+	else
+		map->nr_regions = 0;
+	reg_unlock();
+	s = vmap_find(map, p->server);
+	if (s < 0 || memctl_connect(&mc, vn_provider(), p->addr, p->uid, 5000)) {
+		free(map);
+		return s < 0 ? 1 : -1;
+	}
+	for (int i = 0; i < map->nr_regions && rc == 1; i++) {
+		struct mp_rstat_reply r;
+		int st;
+
+		if (!vmap_has_copy(map, i, s))
+			continue;
+		st = memctl_rstat(&mc, (uint32_t)i, &r);
+		if (st == MP_ENOENT)
+			rc = 0;
+		else if (st)
+			rc = -1;
+	}
+	memctl_close(&mc);
+	free(map);
+	return rc;
+}
+
+/* Servers down past the grace, and servers whose new registration is not verified yet. */
+static void losses_and_registrations(int64_t now)
+{
+	struct pair *work = malloc(MAX_WORK * sizeof(*work));
+	bool *verify = calloc(MAX_WORK, sizeof(*verify));
+	uint32_t *regs = calloc(MAX_WORK, sizeof(*regs));
+	int n = 0;
+
+	if (!work || !verify || !regs)
+		goto out;
+	reg_lock();
+	for (int i = 0; i < reg_nr_components(); i++) {
+		const struct component *c = reg_component_at(i);
+		int k;
+		bool lost = !c->alive && c->down_ms && now - c->down_ms >= loss_grace_ms, check;
+
+		if (c->kind != CP_KIND_MMON)
+			continue;
+		for (k = 0; k < nr_verified && strcmp(verified[k].name, c->name); k++)
+			;
+		check = c->alive &&
+			(k == nr_verified || verified[k].registrations != c->registrations);
+		if (!lost && !check)
+			continue;
+		for (int j = 0; j < reg_nr_vnodes() && n < MAX_WORK; j++) {
+			const struct vnode *v = reg_vnode_at(j);
+			int s = vmap_find(&v->map, c->name);
+
+			if (v->id < 0 || s < 0 || !vmap_copies_on(&v->map, s))
+				continue;
+			pair_of(v, c, &work[n]);
+			verify[n] = check;
+			regs[n] = c->registrations;
+			n++;
+		}
+		if (check && k == nr_verified && k < REG_MAX_COMPONENTS) {
+			snprintf(verified[k].name, sizeof(verified[k].name), "%s", c->name);
+			verified[k].registrations = 0;
+			nr_verified++;
+		}
+	}
+	reg_unlock();
+	for (int i = 0; i < n; i++) {
+		int h;
+
+		if (work[i].later)
+			continue; /* tried again on a later pass */
+		if (!verify[i]) {
+			lose(&work[i], "down for longer than the grace");
+			continue;
+		}
+		if (work[i].fresh)
+			continue;
+		h = holds_copies(&work[i]);
+		if (h == 0)
+			lose(&work[i], "it registered again without the copies: it restarted");
+		if (h < 0)
+			work[i].later = true; /* asked again on a later pass */
+	}
+	/* A server's registration is verified once each of its vNodes was. */
+	for (int k = 0; k < nr_verified; k++) {
+		const struct component *c;
+		bool done = true;
+
+		reg_lock();
+		c = reg_find_component(CP_KIND_MMON, verified[k].name);
+		for (int i = 0; i < n && c; i++)
+			if (verify[i] && !strcmp(work[i].server, c->name) &&
+			    (work[i].later || work[i].fresh || regs[i] != c->registrations))
+				done = false;
+		if (c && c->alive && done)
+			verified[k].registrations = c->registrations;
+		reg_unlock();
+	}
+out:
+	free(work);
+	free(verify);
+	free(regs);
+}
+
+/* ---- reconciling with lego-vmm's own view ---------------------------------------------- */
+
+/* Under the lock: the memory server registered at addr, or NULL. */
+static const struct component *mmon_at(const char *addr)
+{
+	for (int i = 0; i < reg_nr_components(); i++) {
+		const struct component *c = reg_component_at(i);
+
+		if (c->kind == CP_KIND_MMON && !strcmp(c->addr, addr))
+			return c;
+	}
+	return NULL;
+}
+
+static int vmm_copy(const struct vr_answer *a, int r, const char *addr)
+{
+	for (int k = 0; k < a->regions[r].nr; k++)
+		if (!strcmp(a->servers[a->regions[r].c[k].server].addr, addr))
+			return k;
+	return -1;
+}
+
+static bool usable(const struct vr_answer *a, const struct vr_copy *c)
+{
+	return !c->failed && !a->servers[c->server].lost;
+}
+
+/* A joining copy lego-vmm has that no step runs for: dropped and freed. */
+static void drop_stray(const struct pair *p, int r, const char *addr, bool joining)
+{
+	char cmd[CP_CMD_MAX + 1], err[CP_ERRTEXT_MAX + 64];
+	struct memctl mc;
+
+	snprintf(cmd, sizeof(cmd), "region-drop %d@%s", r, addr);
+	if (pool_vmm_ctl(p->host, p->uuid, cmd, NULL, err, sizeof(err)) != CTL_OK)
+		return;
+	if (!joining)
+		return;
+	if (!memctl_connect(&mc, vn_provider(), addr, p->uid, 5000))
+		memctl_free(&mc, (uint32_t)r,
+			    vmap_region_bytes(r, p->nr_regions, p->ram, p->region_size));
+	memctl_close(&mc);
+	log_warn("vNode %s vRegion %d: lego-vmm had a joining copy on %s that no step is filling "
+		 "(one cut short by a restart of lego-controld): dropped and freed",
+		 p->vnode, r, addr);
+}
+
+/* Bring v's map (a pair naming no server) in line with its lego-vmm's answer a. */
+static void reconcile_one(const struct pair *p, const struct vr_answer *a)
+{
+	struct vnode *v;
+	int changed = 0;
+
+	/* What lego-vmm has and the map does not: strays to drop, live copies to record. */
+	for (int r = 0; r < a->nr_regions; r++)
+		for (int k = 0; k < a->regions[r].nr; k++) {
+			const struct vr_copy *c = &a->regions[r].c[k];
+			const char *addr = a->servers[c->server].addr;
+			const struct component *m;
+			bool known;
+
+			reg_lock();
+			v = reg_find_uuid(p->uuid);
+			m = mmon_at(addr);
+			known = v && v->id == p->id && m && r < v->map.nr_regions &&
+				vmap_has_copy(&v->map, r, vmap_find(&v->map, m->name));
+			if (!known && v && v->id == p->id && m && c->live && usable(a, c) &&
+			    r < v->map.nr_regions) {
+				int s = vmap_server(&v->map, m->name, m->addr);
+
+				if (s >= 0 && !vmap_add_copy(&v->map, r, s)) {
+					changed++;
+					log_warn("vNode %s vRegion %d: lego-vmm has a live copy on "
+						 "%s "
+						 "that its map did not record: recorded",
+						 p->vnode, r, m->name);
+				}
+				known = true;
+			}
+			reg_unlock();
+			if (!known && !c->live && usable(a, c))
+				drop_stray(p, r, addr, true);
+		}
+	/* What the map has and lego-vmm lost, failed or does not have. Copies on a server that
+	 * is down are left to the loss (after its grace: server-lost, then the map). */
+	reg_lock();
+	v = reg_find_uuid(p->uuid);
+	for (int r = 0; v && v->id == p->id && r < v->map.nr_regions && r < a->nr_regions; r++)
+		for (int k = v->map.nr_copies[r] - 1; k >= 0; k--) {
+			int s = v->map.copy[r][k], j = vmm_copy(a, r, v->map.mmon_addr[s]);
+			const struct component *m =
+				reg_find_component(CP_KIND_MMON, v->map.mmon[s]);
+
+			if ((j >= 0 && usable(a, &a->regions[r].c[j])) || (m && !m->alive))
+				continue;
+			if (vmap_drop_copy(&v->map, r, s))
+				continue; /* its last: lego-vmm stops on its own */
+			changed++;
+			log_warn(
+				"vNode %s vRegion %d: lego-vmm %s its copy on %s: dropped from the "
+				"map (re-replication restores it)",
+				p->vnode, r, j < 0 ? "no longer has" : "lost", v->map.mmon[s]);
+		}
+	if (changed && v && v->id == p->id)
+		pool_map_changed(v);
+	reg_unlock();
+	/* Failed copies lego-vmm still lists: it forgets them. */
+	for (int r = 0; r < a->nr_regions; r++)
+		for (int k = 0; k < a->regions[r].nr; k++)
+			if (!usable(a, &a->regions[r].c[k]))
+				drop_stray(p, r, a->servers[a->regions[r].c[k].server].addr, false);
+}
+
+static void reconcile_all(void)
+{
+	struct pair *work = malloc(MAX_WORK * sizeof(*work));
+	struct vr_answer *a = malloc(sizeof(*a));
+	int n = 0;
+
+	if (!work || !a)
+		goto out;
+	reg_lock();
+	for (int j = 0; j < reg_nr_vnodes() && n < MAX_WORK; j++) {
+		const struct vnode *v = reg_vnode_at(j);
+
+		if (!watchable(v) || !v->map.nr_regions)
+			continue;
+		pair_of(v, NULL, &work[n++]);
+	}
+	reg_unlock();
+	for (int i = 0; i < n; i++) {
+		char err[CP_ERRTEXT_MAX + 64], *json = NULL;
+		struct vnode *v;
+		bool ok;
+
+		if (pool_vmm_ctl(work[i].host, work[i].uuid, "regions", &json, err, sizeof(err)) !=
+		    CTL_OK) {
+			free(json);
+			continue;
+		}
+		/* A lego-vmm without remote memory, or one that does not know the command. */
+		if (vr_parse(json, a, err, sizeof(err))) {
+			log_debug("vNode %s: no vRegion copies to reconcile: %s", work[i].vnode,
+				  err);
+			free(json);
+			continue;
+		}
+		free(json);
+		reg_lock();
+		v = reg_find_uuid(work[i].uuid);
+		ok = v && v->id == work[i].id && watchable(v) && v->map.nr_regions == a->nr_regions;
+		if (v && v->id == work[i].id && v->map.nr_regions != a->nr_regions)
+			log_warn("vNode %s: lego-vmm has %d vRegions, its map %d: not reconciled",
+				 work[i].vnode, a->nr_regions, v->map.nr_regions);
+		reg_unlock();
+		if (ok)
+			reconcile_one(&work[i], a);
+	}
+out:
+	free(work);
+	free(a);
+}
+
+void pool_watch(int64_t now_ms)
+{
+	losses_and_registrations(now_ms);
+	if (now_ms - last_reconcile_ms >= reconcile_ms) {
+		last_reconcile_ms = now_ms;
+		reconcile_all();
+	}
+}

@@ -1,0 +1,23 @@
+/* pmon_ctx.h: what every part of lego-pmon shares: its configuration, the vNode table and
+ * the ways to wake the event loop and the cluster agent. */
+#ifndef LEGO_PMON_CTX_H
+#define LEGO_PMON_CTX_H
+
+#include "lib/cluster/cluster_agent.h"
+#include "pmon_vms.h"
+
+struct pmon {
+	const char *name;
+	const char *run_dir;
+	const char *vmm; /* lego-vmm's path */
+	struct pmon_vms vms;
+	struct cluster_agent *agent; /* set before any request is served */
+	int wake_fd;		     /* eventfd: a SIGKILL deadline changed */
+};
+
+/* A vNode changed state: tell lego-controld now, not at the next interval. */
+void pmon_kick(struct pmon *p);
+/* A SIGKILL deadline was set: the event loop re-reads them. */
+void pmon_wake(struct pmon *p);
+
+#endif

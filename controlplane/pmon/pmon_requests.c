@@ -1,0 +1,499 @@
+/* pmon_requests.c: one connection, any number of requests, one reply each. Every refusal is
+ * answered with a status and a reason and logged (at most a few lines a second). */
+#include "pmon_requests.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/cluster/cluster_io.h"
+#include "lib/log.h"
+#include "pmon_args.h"
+#include "pmon_spawn.h"
+#include "pmon_vmmctl.h"
+
+#define RECV_TIMEOUT_MS	 10000 /* once a message has begun, each part within this */
+#define CTL_TIMEOUT_MS	 2000
+#define CTL_SLOW_MS	 8000 /* region-add: lego-vmm may connect to a new memory server */
+#define CTL_ANSWER_MAX	 CP_MAX_PAYLOAD /* `regions` lists every vRegion's copies */
+#define MAX_CONNS	 256
+#define REFUSALS_PER_SEC 20
+#define LINGER_MS	 500
+
+struct conn {
+	struct pmon *p;
+	int fd;
+	char peer[80];
+};
+
+static atomic_int nr_conns;
+
+static const char *op_name(uint16_t op)
+{
+	static const char *const names[] = {"op 0",    "REGISTER", "HEARTBEAT",	 "VM_START",
+					    "VM_STOP", "VM_CTL",   "VM_CONSOLE", "VM_FORGET",
+					    "QUERY",   "MIGRATE",  "MIG_STATUS"};
+
+	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "unknown op";
+}
+
+/* A flood of bad requests must not become a flood of log lines. */
+static bool may_log_refusal(void)
+{
+	static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+	static int64_t window;
+	static int n;
+	int64_t now = pmon_now_ms();
+	int dropped = 0;
+	bool ok;
+
+	pthread_mutex_lock(&m);
+	if (now - window >= 1000) {
+		window = now;
+		dropped = n - REFUSALS_PER_SEC;
+		n = 0;
+	}
+	ok = n++ < REFUSALS_PER_SEC;
+	pthread_mutex_unlock(&m);
+	if (dropped > 0)
+		log_warn("%d more refused requests not logged", dropped);
+	return ok;
+}
+
+static int reply(struct conn *c, const struct wire_hdr *h, const void *payload, size_t len)
+{
+	return cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, payload, len);
+}
+
+__attribute__((format(printf, 4, 5))) static int refuse(struct conn *c, const struct wire_hdr *h,
+							uint32_t status, const char *fmt, ...)
+{
+	char text[CP_ERRTEXT_MAX + 1];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (may_log_refusal())
+		log_warn("%s: %s request %llu refused: %s: %s", c->peer, op_name(h->op),
+			 (unsigned long long)h->id, cp_status_name(status), text);
+	return cio_send_error(c->fd, h, status, "%s", text);
+}
+
+static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
+{
+	struct pmon *p = c->p;
+	struct cp_vm_start m;
+	const char *args = NULL, *why = "?", **argv;
+	char err[CP_ERRTEXT_MAX], id[PMON_UUID_STR];
+	struct pmon_vm *v;
+	enum cp_status st;
+	pid_t pid = -1;
+	int exec_errno = 0;
+	bool remote = false, incoming = false;
+	uint8_t out[4];
+
+	st = cp_vm_start_get(pl, h->len, &m, &args, &why);
+	if (st)
+		return refuse(c, h, st, "%s", why);
+	pmon_uuid_str(m.uuid, id);
+	argv = calloc((size_t)m.argc + 1, sizeof(*argv));
+	if (!argv)
+		return refuse(c, h, CP_EIO, "out of memory");
+	if (pmon_args_check(args, m.argc, m.vcpus, argv, &remote, &incoming, err, sizeof(err))) {
+		free(argv);
+		return refuse(c, h, CP_EINVAL, "vNode %s (%s): %s", m.name, id, err);
+	}
+	/* Forked under the lock, so the reaper cannot see the pid before its record does. */
+	pthread_mutex_lock(&p->vms.lock);
+	st = pmon_vms_admit(&p->vms, &m, &v, err, sizeof(err));
+	if (st == CP_OK) {
+		struct pmon_spawn s = {.vmm = p->vmm,
+				       .run_dir = p->run_dir,
+				       .id = id,
+				       .name = m.name,
+				       .vnode_uid = m.vnode_uid,
+				       .argv = argv,
+				       .argc = m.argc,
+				       .remote = remote};
+
+		pid = pmon_spawn(&s, &exec_errno, err, sizeof(err));
+		if (pid < 0) {
+			pmon_vm_drop(v);
+			st = CP_EIO;
+		} else {
+			v->pid = pid;
+			v->exec_errno = exec_errno;
+			v->incoming = incoming;
+		}
+	}
+	pthread_mutex_unlock(&p->vms.lock);
+	free(argv);
+	if (st)
+		return refuse(c, h, st, "vNode %s (%s): %s", m.name, id, err);
+	if (exec_errno)
+		log_error("vNode %s (%s, domid %d): cannot execute %s: %s (pid %d exits 127)",
+			  m.name, id, m.domid, p->vmm, strerror(exec_errno), (int)pid);
+	else
+		log_info("started %svNode %s (%s, domid %d) pid %d", incoming ? "incoming " : "",
+			 m.name, id, m.domid, (int)pid);
+	pmon_kick(p);
+	put_le32(out, (uint32_t)pid);
+	return reply(c, h, out, sizeof(out));
+}
+
+static int vm_stop(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
+{
+	struct pmon *p = c->p;
+	struct cp_vm_stop m;
+	const char *why = "?";
+	char id[PMON_UUID_STR], name[CP_NAME_LEN + 1];
+	struct pmon_vm *v;
+	enum cp_status st = cp_vm_stop_get(pl, h->len, &m, &why);
+	bool live;
+	int status = 0;
+	pid_t pid = 0;
+
+	if (st)
+		return refuse(c, h, st, "%s", why);
+	pmon_uuid_str(m.uuid, id);
+	pthread_mutex_lock(&p->vms.lock);
+	v = pmon_vm_find(&p->vms, m.uuid);
+	if (!v) {
+		pthread_mutex_unlock(&p->vms.lock);
+		return refuse(c, h, CP_ENOENT, "no vNode %s on this host", id);
+	}
+	live = pmon_vm_live(v);
+	snprintf(name, sizeof(name), "%s", v->name);
+	if (live) {
+		pid = v->pid;
+		if (pid > 0) /* live in the table: not reaped, so still our child */
+			kill(pid, SIGTERM);
+		if (m.mode == CP_STOP_FORCE) {
+			int64_t at = pmon_now_ms() + m.grace_ms;
+
+			if (!v->kill_at || v->kill_at > at)
+				v->kill_at = at;
+		}
+	} else {
+		status = v->exit_status;
+	}
+	pthread_mutex_unlock(&p->vms.lock);
+	if (!live)
+		log_info("stop of vNode %s (%s): it already exited with status %d", name, id,
+			 status);
+	else if (m.mode == CP_STOP_FORCE)
+		log_info(
+			"stopping vNode %s (%s) pid %d: SIGTERM, SIGKILL if still running in %u ms",
+			name, id, (int)pid, m.grace_ms);
+	else
+		log_info("stopping vNode %s (%s) pid %d: SIGTERM", name, id, (int)pid);
+	if (live && m.mode == CP_STOP_FORCE)
+		pmon_wake(p);
+	return reply(c, h, NULL, 0);
+}
+
+/* The state a control command leaves the vNode in, if it changes it. */
+static uint32_t ctl_state(const char *cmd, const char *answer)
+{
+	if (strstr(answer, "\"error\""))
+		return 0;
+	if (!strcmp(cmd, "pause"))
+		return CP_VM_PAUSED;
+	if (!strcmp(cmd, "resume"))
+		return CP_VM_RUNNING;
+	return 0;
+}
+
+static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
+{
+	struct pmon *p = c->p;
+	struct cp_vm_ctl m;
+	const char *why = "?";
+	char id[PMON_UUID_STR], name[CP_NAME_LEN + 1], sock[PMON_PATH_MAX], err[CP_ERRTEXT_MAX];
+	char *answer;
+	struct pmon_vm *v;
+	enum cp_status st = cp_vm_ctl_get(pl, h->len, &m, &why);
+	uint32_t state;
+	pid_t pid;
+	int rc;
+
+	if (st)
+		return refuse(c, h, st, "%s", why);
+	pmon_uuid_str(m.uuid, id);
+	pthread_mutex_lock(&p->vms.lock);
+	v = pmon_vm_find(&p->vms, m.uuid);
+	if (!v || !pmon_vm_live(v)) {
+		int status = v ? v->exit_status : 0;
+
+		pthread_mutex_unlock(&p->vms.lock);
+		if (!v)
+			return refuse(c, h, CP_ENOENT, "no vNode %s on this host", id);
+		return refuse(c, h, CP_ENOENT,
+			      "vNode %s is not running (it exited with status %d): no control "
+			      "socket to ask",
+			      id, status);
+	}
+	pid = v->pid;
+	snprintf(name, sizeof(name), "%s", v->name);
+	pthread_mutex_unlock(&p->vms.lock);
+	pmon_path(sock, p->run_dir, id, "sock");
+	answer = malloc(CTL_ANSWER_MAX);
+	if (!answer)
+		return refuse(c, h, CP_EIO, "vNode %s (%s): out of memory for the answer", name,
+			      id);
+	if (pmon_vmm_command(sock, m.cmd,
+			     !strncmp(m.cmd, "region-add ", 11) ? CTL_SLOW_MS : CTL_TIMEOUT_MS,
+			     answer, CTL_ANSWER_MAX, err, sizeof(err))) {
+		free(answer);
+		return refuse(c, h, CP_EIO, "vNode %s (%s): %s", name, id, err);
+	}
+	state = ctl_state(m.cmd, answer);
+	if (state) {
+		pthread_mutex_lock(&p->vms.lock);
+		v = pmon_vm_find(&p->vms, m.uuid);
+		if (v && pmon_vm_live(v) && v->pid == pid)
+			v->state = state;
+		pthread_mutex_unlock(&p->vms.lock);
+		log_info("vNode %s (%s) pid %d %s", name, id, (int)pid,
+			 state == CP_VM_PAUSED ? "paused" : "resumed");
+		pmon_kick(p);
+	} else if (!strncmp(m.cmd, "migrate", 7) && strcmp(m.cmd, "migration")) {
+		/* migrate, migrate-cancel, migrate-resolve: events worth a line. */
+		if (!strncmp(m.cmd, "migrate ", 8) && strstr(answer, "\"started\"")) {
+			pthread_mutex_lock(&p->vms.lock);
+			v = pmon_vm_find(&p->vms, m.uuid);
+			if (v && pmon_vm_live(v) && v->pid == pid)
+				v->migrating = true;
+			pthread_mutex_unlock(&p->vms.lock);
+		}
+		log_info("vNode %s (%s) pid %d: '%s': %s", name, id, (int)pid, m.cmd, answer);
+	} else {
+		log_debug("vNode %s (%s): control command '%s' answered", name, id, m.cmd);
+	}
+	rc = reply(c, h, answer, strlen(answer));
+	free(answer);
+	return rc;
+}
+
+static int vm_console(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
+{
+	struct pmon *p = c->p;
+	struct cp_vm_console m;
+	struct cp_vm_console_reply r = {0};
+	const char *why = "?";
+	char id[PMON_UUID_STR], path[PMON_PATH_MAX];
+	struct pmon_vm *v;
+	enum cp_status st = cp_vm_console_get(pl, h->len, &m, &why);
+	struct stat sb;
+	uint8_t *buf;
+	ssize_t n = 0;
+	int fd, rc;
+
+	if (st)
+		return refuse(c, h, st, "%s", why);
+	pmon_uuid_str(m.uuid, id);
+	/* The state first: once EXITED is seen, every byte is already in the file. */
+	pthread_mutex_lock(&p->vms.lock);
+	v = pmon_vm_find(&p->vms, m.uuid);
+	r.state = v ? v->state : 0;
+	pthread_mutex_unlock(&p->vms.lock);
+	if (!v)
+		return refuse(c, h, CP_ENOENT, "no vNode %s on this host", id);
+	pmon_path(path, p->run_dir, id, "console");
+	buf = malloc(CP_VM_CONSOLE_REPLY_LEN + (size_t)m.max);
+	if (!buf)
+		return refuse(c, h, CP_EIO, "out of memory");
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno != ENOENT) {
+		rc = refuse(c, h, CP_EIO, "cannot open the console of vNode %s: %s", id,
+			    strerror(errno));
+		free(buf);
+		return rc;
+	}
+	/* No file yet: lego-vmm has not opened it, so nothing was written. */
+	if (fd >= 0 && !fstat(fd, &sb)) {
+		uint64_t size = (uint64_t)sb.st_size;
+
+		r.offset = m.offset < size ? m.offset : size;
+		n = pread(fd, buf + CP_VM_CONSOLE_REPLY_LEN,
+			  size - r.offset < m.max ? (size_t)(size - r.offset) : m.max,
+			  (off_t)r.offset);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (n < 0) {
+		rc = refuse(c, h, CP_EIO, "cannot read the console of vNode %s: %s", id,
+			    strerror(errno));
+		free(buf);
+		return rc;
+	}
+	cp_vm_console_reply_put(buf, &r);
+	rc = reply(c, h, buf, CP_VM_CONSOLE_REPLY_LEN + (size_t)n);
+	free(buf);
+	return rc;
+}
+
+static int vm_forget(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
+{
+	struct pmon *p = c->p;
+	uint8_t uuid[16];
+	const char *why = "?";
+	char id[PMON_UUID_STR], name[CP_NAME_LEN + 1], path[PMON_PATH_MAX];
+	struct pmon_vm *v;
+	enum cp_status st = cp_uuid_get(pl, h->len, uuid, &why);
+
+	if (st)
+		return refuse(c, h, st, "%s", why);
+	pmon_uuid_str(uuid, id);
+	pthread_mutex_lock(&p->vms.lock);
+	v = pmon_vm_find(&p->vms, uuid);
+	if (!v || pmon_vm_live(v)) {
+		pid_t pid = v ? v->pid : 0;
+
+		pthread_mutex_unlock(&p->vms.lock);
+		if (!v)
+			return refuse(c, h, CP_ENOENT, "no vNode %s on this host", id);
+		return refuse(c, h, CP_EINVAL,
+			      "vNode %s is still running (pid %d): stop it before forgetting it",
+			      id, (int)pid);
+	}
+	snprintf(name, sizeof(name), "%s", v->name);
+	pmon_vm_drop(v);
+	/* Under the lock: a new vNode with this uuid must not lose its fresh files. */
+	pmon_path(path, p->run_dir, id, "sock");
+	unlink(path);
+	pmon_path(path, p->run_dir, id, "console");
+	unlink(path);
+	pthread_mutex_unlock(&p->vms.lock);
+	pmon_path(path, p->run_dir, id, "log");
+	log_info("forgot vNode %s (%s); its log stays in %s", name, id, path);
+	pmon_kick(p);
+	return reply(c, h, NULL, 0);
+}
+
+/* 0 to go on with the connection, -1 to close it. */
+static int handle(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
+{
+	if (h->status)
+		return refuse(c, h, CP_EPROTO, "a request carries status %u (requests carry 0)",
+			      h->status);
+	switch (h->op) {
+	case CP_VM_START:
+		return vm_start(c, h, pl);
+	case CP_VM_STOP:
+		return vm_stop(c, h, pl);
+	case CP_VM_CTL:
+		return vm_ctl(c, h, pl);
+	case CP_VM_CONSOLE:
+		return vm_console(c, h, pl);
+	case CP_VM_FORGET:
+		return vm_forget(c, h, pl);
+	default:
+		return refuse(c, h, CP_EBADOP,
+			      "op %u (%s) is not served by lego-pmon: it serves VM_START, VM_STOP, "
+			      "VM_CTL, VM_CONSOLE and VM_FORGET",
+			      h->op, op_name(h->op));
+	}
+}
+
+/* Closing with unread bytes would reset the connection, and a reset can destroy the error
+ * reply before the peer reads it: send FIN, then discard what still comes for a moment. */
+static void linger_close(int fd)
+{
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	int64_t deadline = pmon_now_ms() + LINGER_MS;
+	char junk[4096];
+
+	shutdown(fd, SHUT_WR);
+	while (pmon_now_ms() < deadline && poll(&pf, 1, LINGER_MS) == 1 &&
+	       recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+}
+
+static void *conn_main(void *arg)
+{
+	struct conn *c = arg;
+	bool more = true;
+
+	log_debug("%s: connected", c->peer);
+	while (more) {
+		struct pollfd pf = {.fd = c->fd, .events = POLLIN};
+		struct wire_hdr h;
+		uint8_t *pl;
+		const char *why = "?";
+
+		/* Idle between requests for as long as the client likes. */
+		if (poll(&pf, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		switch (cio_recv(c->fd, RECV_TIMEOUT_MS, &h, &pl, &why)) {
+		case CIO_MSG:
+			more = handle(c, &h, pl) == 0;
+			free(pl);
+			break;
+		case CIO_EOF:
+			more = false;
+			break;
+		case CIO_BAD:
+			refuse(c, &h, CP_EPROTO, "%s", why);
+			linger_close(c->fd);
+			more = false;
+			break;
+		case CIO_FAILED:
+			if (may_log_refusal())
+				log_warn("%s: connection closed: %s", c->peer, why);
+			more = false;
+			break;
+		}
+	}
+	log_debug("%s: disconnected", c->peer);
+	close(c->fd);
+	free(c);
+	atomic_fetch_sub(&nr_conns, 1);
+	return NULL;
+}
+
+void pmon_conn_start(struct pmon *p, int fd, const char *peer)
+{
+	struct conn *c;
+	pthread_attr_t attr;
+	pthread_t t;
+	int rc = -1;
+
+	if (atomic_fetch_add(&nr_conns, 1) >= MAX_CONNS) {
+		atomic_fetch_sub(&nr_conns, 1);
+		if (may_log_refusal())
+			log_warn("%s: refused: already %d connections", peer, MAX_CONNS);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c) {
+		c->p = p;
+		c->fd = fd;
+		snprintf(c->peer, sizeof(c->peer), "%s", peer);
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		rc = pthread_create(&t, &attr, conn_main, c);
+		pthread_attr_destroy(&attr);
+	}
+	if (rc) {
+		log_warn("%s: cannot serve the connection: out of memory or threads", peer);
+		free(c);
+		close(fd);
+		atomic_fetch_sub(&nr_conns, 1);
+	}
+}

@@ -1,0 +1,240 @@
+/* pmon_vms.c: the vNode table: admission against the host's cores and ExCache memory,
+ * exits, SIGKILL deadlines and the heartbeat's view of it all. */
+#include "pmon_vms.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "lib/log.h"
+
+void pmon_vms_init(struct pmon_vms *t, uint32_t cores, uint64_t capacity)
+{
+	memset(t, 0, sizeof(*t));
+	pthread_mutex_init(&t->lock, NULL);
+	t->cores = cores;
+	t->capacity = capacity;
+}
+
+void pmon_uuid_str(const uint8_t u[16], char out[PMON_UUID_STR])
+{
+	snprintf(out, PMON_UUID_STR,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
+		 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
+		 u[15]);
+}
+
+int64_t pmon_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct pmon_vm *pmon_vm_find(struct pmon_vms *t, const uint8_t uuid[16])
+{
+	for (int i = 0; i < PMON_MAX_VMS; i++)
+		if (t->vm[i].used && !memcmp(t->vm[i].uuid, uuid, 16))
+			return &t->vm[i];
+	return NULL;
+}
+
+void pmon_vms_used(struct pmon_vms *t, uint32_t *cores, uint64_t *bytes)
+{
+	*cores = 0;
+	*bytes = 0;
+	for (int i = 0; i < PMON_MAX_VMS; i++) {
+		const struct pmon_vm *v = &t->vm[i];
+
+		if (v->used && pmon_vm_live(v)) {
+			*cores += v->vcpus;
+			*bytes += v->excache_bytes;
+		}
+	}
+}
+
+enum cp_status pmon_vms_admit(struct pmon_vms *t, const struct cp_vm_start *m, struct pmon_vm **out,
+			      char *err, size_t errlen)
+{
+	struct pmon_vm *v = pmon_vm_find(t, m->uuid);
+	uint32_t cores;
+	uint64_t bytes, free_bytes;
+	int n = 0;
+
+	if (t->closing) {
+		snprintf(err, errlen, "lego-pmon is shutting down");
+		return CP_EIO;
+	}
+	if (v && pmon_vm_live(v)) {
+		snprintf(err, errlen, "vNode %s (%s) is already running here as pid %d", v->id,
+			 v->name, (int)v->pid);
+		return CP_EEXIST;
+	}
+	pmon_vms_used(t, &cores, &bytes);
+	free_bytes = t->capacity - bytes;
+	/* Say everything that is short, so the placer learns it in one answer. */
+	if (m->vcpus > t->cores - cores)
+		n += snprintf(err, errlen, "needs %u cores but only %u of %u are free", m->vcpus,
+			      t->cores - cores, t->cores);
+	if (m->excache_bytes > free_bytes && (size_t)n < errlen)
+		snprintf(err + n, errlen - (size_t)n,
+			 "%sneeds %llu MiB of ExCache memory but only %llu of %llu MiB are free",
+			 n ? "; " : "", (unsigned long long)(m->excache_bytes >> 20),
+			 (unsigned long long)(free_bytes >> 20),
+			 (unsigned long long)(t->capacity >> 20));
+	if (m->vcpus > t->cores - cores || m->excache_bytes > free_bytes)
+		return CP_ENOSPC;
+	for (int i = 0; !v && i < PMON_MAX_VMS; i++)
+		if (!t->vm[i].used)
+			v = &t->vm[i];
+	if (!v) {
+		snprintf(err, errlen,
+			 "this host already keeps %d vNode records: VM_FORGET exited ones first",
+			 PMON_MAX_VMS);
+		return CP_ENOSPC;
+	}
+	*v = (struct pmon_vm){.used = true,
+			      .vnode_uid = m->vnode_uid,
+			      .domid = m->domid,
+			      .vcpus = m->vcpus,
+			      .excache_bytes = m->excache_bytes,
+			      .state = CP_VM_RUNNING};
+	memcpy(v->uuid, m->uuid, 16);
+	pmon_uuid_str(m->uuid, v->id);
+	snprintf(v->name, sizeof(v->name), "%s", m->name);
+	*out = v;
+	return CP_OK;
+}
+
+void pmon_vm_drop(struct pmon_vm *v)
+{
+	memset(v, 0, sizeof(*v));
+}
+
+bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&t->lock);
+	for (int i = 0; i < PMON_MAX_VMS && !found; i++) {
+		struct pmon_vm *v = &t->vm[i];
+
+		if (!v->used || !pmon_vm_live(v) || v->pid != pid)
+			continue;
+		found = true;
+		v->state = CP_VM_EXITED;
+		v->exit_status = status;
+		v->kill_at = 0;
+		if (v->exec_errno)
+			log_error("vNode %s (%s) pid %d exited with status %d: lego-vmm could not "
+				  "be executed: %s",
+				  v->name, v->id, (int)pid, status, strerror(v->exec_errno));
+		else if (signalled)
+			log_warn("vNode %s (%s) pid %d exited with status %d (killed by signal "
+				 "%d)",
+				 v->name, v->id, (int)pid, status, status - 128);
+		else if (status == 126 && v->migrating)
+			log_info("vNode %s (%s) pid %d exited with status 126: migrated (it runs "
+				 "on another host now)",
+				 v->name, v->id, (int)pid);
+		else if (status == 124 && v->incoming)
+			log_info("vNode %s (%s) pid %d exited with status 124: incoming migration "
+				 "aborted (nothing ran here)",
+				 v->name, v->id, (int)pid);
+		else
+			log_info("vNode %s (%s) pid %d exited with status %d", v->name, v->id,
+				 (int)pid, status);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return found;
+}
+
+int64_t pmon_vms_kill_due(struct pmon_vms *t, int64_t now)
+{
+	int64_t next = -1;
+
+	pthread_mutex_lock(&t->lock);
+	for (int i = 0; i < PMON_MAX_VMS; i++) {
+		struct pmon_vm *v = &t->vm[i];
+
+		if (!v->used || !pmon_vm_live(v) || !v->kill_at)
+			continue;
+		if (v->kill_at <= now) {
+			/* Still live in the table, so not yet reaped: the pid is ours. */
+			log_warn("vNode %s (%s) pid %d did not stop in time: SIGKILL", v->name,
+				 v->id, (int)v->pid);
+			if (v->pid > 0)
+				kill(v->pid, SIGKILL);
+			v->kill_at = 0;
+		} else if (next < 0 || v->kill_at < next) {
+			next = v->kill_at;
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	return next;
+}
+
+int pmon_vms_stop_all(struct pmon_vms *t, int64_t kill_at)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&t->lock);
+	t->closing = true;
+	for (int i = 0; i < PMON_MAX_VMS; i++) {
+		struct pmon_vm *v = &t->vm[i];
+
+		if (!v->used || !pmon_vm_live(v))
+			continue;
+		n++;
+		if (v->pid > 0 && kill(v->pid, SIGTERM) && errno != ESRCH)
+			log_warn("cannot signal vNode %s pid %d: %s", v->name, (int)v->pid,
+				 strerror(errno));
+		if (!v->kill_at || v->kill_at > kill_at)
+			v->kill_at = kill_at;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+int pmon_vms_live_count(struct pmon_vms *t)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (int i = 0; i < PMON_MAX_VMS; i++)
+		n += t->vm[i].used && pmon_vm_live(&t->vm[i]);
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
+size_t pmon_vms_heartbeat(struct pmon_vms *t, uint8_t *buf, size_t cap)
+{
+	struct cp_heartbeat hb = {0};
+	size_t len = CP_HEARTBEAT_LEN;
+
+	pthread_mutex_lock(&t->lock);
+	pmon_vms_used(t, &hb.used_cores, &hb.used_bytes);
+	for (int i = 0; i < PMON_MAX_VMS && len + CP_VM_STATUS_LEN <= cap; i++) {
+		const struct pmon_vm *v = &t->vm[i];
+		struct cp_vm_status st;
+
+		if (!v->used)
+			continue;
+		st = (struct cp_vm_status){.vnode_uid = v->vnode_uid,
+					   .domid = v->domid,
+					   .pid = (uint32_t)v->pid,
+					   .state = v->state,
+					   .exit_status = v->exit_status,
+					   .vcpus = v->vcpus};
+		memcpy(st.uuid, v->uuid, 16);
+		cp_vm_status_put(buf + len, &st);
+		len += CP_VM_STATUS_LEN;
+		hb.nr_vms++;
+	}
+	pthread_mutex_unlock(&t->lock);
+	cp_heartbeat_put(buf, &hb);
+	return len;
+}

@@ -1,0 +1,75 @@
+/* pmon_vms.h: lego-pmon's table of vNodes (lego-vmm processes), shared by the request
+ * threads, the child reaper and the heartbeat callback under one mutex. A record stays,
+ * EXITED, until VM_FORGET, so lego-controld learns every exit status. */
+#ifndef LEGO_PMON_VMS_H
+#define LEGO_PMON_VMS_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/proto/cluster_proto.h"
+
+#define PMON_MAX_VMS  CP_MAX_VMS
+#define PMON_UUID_STR 37 /* 8-4-4-4-12 hex digits and the NUL */
+
+struct pmon_vm {
+	bool used;
+	uint8_t uuid[16];
+	char id[PMON_UUID_STR]; /* the uuid as text: file names and log lines */
+	char name[CP_NAME_LEN + 1];
+	uint64_t vnode_uid;
+	int32_t domid;
+	uint32_t vcpus;
+	uint64_t excache_bytes;
+	pid_t pid;
+	uint32_t state; /* cp_vm_state */
+	int32_t exit_status;
+	int exec_errno;	 /* lego-vmm could not be executed: why */
+	int64_t kill_at; /* monotonic ms at which SIGKILL follows, 0: none */
+	bool incoming;	 /* started with --incoming: a migration's destination */
+	bool migrating;	 /* its lego-vmm accepted a 'migrate': exit 126 means it moved */
+};
+
+struct pmon_vms {
+	pthread_mutex_t lock;
+	uint32_t cores;
+	uint64_t capacity;
+	bool closing; /* shutting down: no new vNodes */
+	struct pmon_vm vm[PMON_MAX_VMS];
+};
+
+void pmon_vms_init(struct pmon_vms *t, uint32_t cores, uint64_t capacity);
+void pmon_uuid_str(const uint8_t uuid[16], char out[PMON_UUID_STR]);
+int64_t pmon_now_ms(void);
+
+/* These need t->lock held. */
+static inline bool pmon_vm_live(const struct pmon_vm *v)
+{
+	return v->state != CP_VM_EXITED;
+}
+struct pmon_vm *pmon_vm_find(struct pmon_vms *t, const uint8_t uuid[16]);
+/* Cores and ExCache bytes held by live vNodes. */
+void pmon_vms_used(struct pmon_vms *t, uint32_t *cores, uint64_t *bytes);
+/* A record for a vNode about to start (RUNNING, pid 0), replacing an EXITED one with the
+ * same uuid; or CP_EEXIST / CP_ENOSPC / CP_EIO with err saying why not. */
+enum cp_status pmon_vms_admit(struct pmon_vms *t, const struct cp_vm_start *m, struct pmon_vm **out,
+			      char *err, size_t errlen);
+void pmon_vm_drop(struct pmon_vm *v);
+
+/* These take t->lock themselves. */
+/* Child pid ended with status (exit code or 128 + signal): the record becomes EXITED
+ * (the exit is logged). false if no live vNode has that pid. */
+bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled);
+/* SIGKILL every vNode whose deadline passed; the next deadline, or -1 if none. */
+int64_t pmon_vms_kill_due(struct pmon_vms *t, int64_t now);
+/* Shutdown: no more admissions; SIGTERM each live vNode, SIGKILL at kill_at. Returns how
+ * many are live. */
+int pmon_vms_stop_all(struct pmon_vms *t, int64_t kill_at);
+int pmon_vms_live_count(struct pmon_vms *t);
+/* The HEARTBEAT payload: usage, then every record. */
+size_t pmon_vms_heartbeat(struct pmon_vms *t, uint8_t *buf, size_t cap);
+
+#endif

@@ -1,0 +1,95 @@
+/* mmon_pool.h: a memory server's pool: sparse vRegions owned by vNodes, with epochs.
+ *
+ * A region is created for (vNode, index) and named on the wire by a handle the server
+ * picks; every access names the handle and the epoch the caller believes in, and is
+ * checked against the region's owner, state, epoch and bounds. Thread-safe.
+ *
+ * A region created with JOIN is a new copy of one that lives on another server: it takes
+ * writes at once and is filled from the other copy (mmon_fill.c) before it answers reads.
+ * The stored bitmap is what makes that safe: a page the vNode wrote here is never
+ * replaced by the fill's (older) copy of it. Fill and writes of a region that is not live
+ * serialise on its fill_lock; a live region's writes never take it.
+ */
+#ifndef LEGO_MMON_POOL_H
+#define LEGO_MMON_POOL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/proto/mem_proto.h"
+
+struct fab_domain;
+
+#define MMON_MAX_MOVED 65536 /* records of moved copies kept, for their redirects */
+
+struct mmon_region {
+	uint64_t handle;
+	uint64_t vnode;
+	uint32_t index;
+	uint64_t size;
+	uint64_t epoch;
+	uint8_t *base; /* NULL once released */
+	struct fab_mr *mr;
+	uint64_t rma_addr, rma_key;
+	uint64_t *stored;		 /* bitmap: pages written at least once */
+	char moved_to[MP_OWNER_LEN + 1]; /* set when released to another server */
+	atomic_uint state;		 /* mp_region_state */
+	int refs;			 /* the table's and a running fill's (under lock) */
+	atomic_bool dead;		 /* closed: gone from the table, freed at refs 0 */
+	pthread_mutex_t fill_lock;	 /* a fill's installs vs. writes, while not live */
+	/* The fill (mmon_fill.c), while one runs or ran: */
+	atomic_bool fill_abort;
+	atomic_uint_fast64_t fill_done, fill_total;
+	char fill_error[MP_ERRTEXT_MAX + 1];
+	struct mmon_region *next;
+};
+
+struct mmon_pool {
+	pthread_rwlock_t lock;
+	uint64_t bytes;	   /* capacity */
+	uint64_t reserved; /* sum of live region sizes */
+	uint64_t stored_pages;
+	uint64_t nregions;
+	uint64_t moved; /* records of copies released to other servers */
+	uint64_t next_handle;
+	struct mmon_region *regions;
+	struct fab_domain *rma; /* regions are registered for RMA here when set */
+	atomic_uint_fast64_t reads, writes, errors;
+};
+
+void mmon_pool_init(struct mmon_pool *p, uint64_t bytes, uint64_t handle_seed,
+		    struct fab_domain *rma);
+void mmon_pool_destroy(struct mmon_pool *p);
+
+/* Open (vnode, index), creating it when create is set and the pool has room. */
+enum mp_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode, const struct mp_open *req,
+			      struct mp_open_reply *out, const char **err);
+enum mp_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode, const struct mp_close *req,
+			       const char **err);
+/* Copy npages pages out of (read) or into (write) the region. */
+enum mp_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode, const struct mp_io *io, void *data,
+			    int write, const char **err);
+/* Give a region up to another server: its memory is freed and later requests for it get
+ * MP_EREDIRECT naming new_owner. */
+enum mp_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode, const struct mp_release *req,
+				 const char **err);
+void mmon_pool_stat(struct mmon_pool *p, struct mp_stat_reply *out);
+/* What this server holds of (vnode, index). */
+enum mp_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint32_t index,
+			       struct mp_rstat_reply *out, const char **err);
+/* The stored bits of npages pages from first into out (npages / 8 bytes). */
+enum mp_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode, const struct mp_bitmap *req,
+				uint8_t *out, const char **err);
+
+/* For the fill: the joining region
+ * (vnode, index) if it can start a fill, marking it FILLING; install n pages at page
+ * first unless the vNode already wrote them; the end of the fill (error NULL: it is live). */
+struct mmon_region *mmon_pool_fill_begin(struct mmon_pool *p, uint64_t vnode, uint32_t index,
+					 enum mp_status *st, const char **err);
+enum mp_status mmon_pool_fill_install(struct mmon_pool *p, struct mmon_region *r, uint64_t first,
+				      uint32_t n, const void *data, uint64_t *installed);
+void mmon_pool_fill_end(struct mmon_pool *p, struct mmon_region *r, const char *error);
+
+#endif

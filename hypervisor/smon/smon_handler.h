@@ -1,0 +1,30 @@
+/* smon_handler.h: one storage-protocol request in, one reply out. The only I/O is the
+ * store's, so every malformed input can be tested without a network. */
+#ifndef LEGO_SMON_HANDLER_H
+#define LEGO_SMON_HANDLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smon_store.h"
+#include "lib/proto/stor_proto.h"
+
+/* What the server knows about one connection. */
+struct smon_session {
+	bool hello;
+	char client[SP_NAME_LEN + 1];
+	const char *peer;   /* for log lines */
+	const char *server; /* this server's name */
+	uint64_t requests, bad_requests;
+	uint8_t *bounce; /* SP_MAX_IO bytes, 4 KiB-aligned: for stores with aligned_io */
+};
+
+/* Handle req[0..len) and write the reply into reply (capacity SP_MAX_MSG); returns its
+ * length. truncated: the transport cut a message longer than its buffer (the reply is
+ * E2BIG, and the caller then closes the connection). Never fails: bad input gets an error
+ * reply and a log line. */
+size_t smon_handle(struct smon_store *st, struct smon_session *s, const void *req, size_t len,
+		   bool truncated, void *reply);
+
+#endif

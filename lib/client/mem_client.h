@@ -1,0 +1,43 @@
+/* mem_client.h: one memory-protocol request and its reply on a libfabric connection, for
+ * every client of lego-mmon (lego-vmm's remote memory, a server's fill, lego-controld).
+ *
+ * The request body is already at fab_sbuf(c) + MP_HDR_LEN; mc_call adds the header, sends,
+ * waits and checks the reply's header against the request (op, id, status range).
+ */
+#ifndef LEGO_MEM_CLIENT_H
+#define LEGO_MEM_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/proto/mem_proto.h"
+
+struct fab_conn;
+
+struct mc_reply {
+	enum mp_status status;
+	const uint8_t *payload; /* in the connection's receive buffer */
+	size_t len;
+};
+
+enum mc_result {
+	MC_OK = 0,	  /* a well-formed reply: see status */
+	MC_LOST = -1,	  /* the connection broke (peer gone) */
+	MC_TIMEOUT = -2,  /* no reply in time (the connection is broken now) */
+	MC_MALFORMED = -3 /* a reply that does not answer the request */
+};
+
+enum mc_result mc_call(struct fab_conn *c, uint64_t id, unsigned op, size_t body_len,
+		       int timeout_ms, struct mc_reply *r);
+/* Send the request without waiting (then mc_wait): lets a caller have one request in
+ * flight on each of several connections. */
+enum mc_result mc_send(struct fab_conn *c, uint64_t id, unsigned op, size_t body_len,
+		       int timeout_ms);
+enum mc_result mc_wait(struct fab_conn *c, uint64_t id, unsigned op, int timeout_ms,
+		       struct mc_reply *r);
+/* What went wrong, for messages: "connection lost (server gone?)", ... */
+const char *mc_result_text(enum mc_result rc);
+/* An error reply's text, made printable and NUL-terminated in buf. */
+const char *mc_reply_text(const struct mc_reply *r, char *buf, size_t blen);
+
+#endif

@@ -1,0 +1,185 @@
+/* cluster_agent.c: register with lego-controld and keep sending heartbeats. */
+#include "cluster_agent.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "cluster_io.h"
+#include "lib/log.h"
+
+#define CONNECT_TIMEOUT_MS 2000
+#define BACKOFF_MIN_MS	   100
+#define BACKOFF_MAX_MS	   2000
+
+struct cluster_agent {
+	struct cluster_agent_config cfg;
+	char controld[CP_ADDR_LEN + 1];
+	int wake_fd; /* eventfd: kick (1) or stop (stop flag set) */
+	bool stop;
+	pthread_t thread;
+	uint8_t *hb;
+};
+
+/* Wait up to ms, or until kicked or stopped; true if the agent should stop. A readable
+ * sock means controld closed it (it never speaks first): *lost is set. */
+static bool wait_event(struct cluster_agent *a, int sock, int ms, bool *lost)
+{
+	struct pollfd p[2] = {{.fd = a->wake_fd, .events = POLLIN}, {.fd = sock, .events = POLLIN}};
+	uint64_t v;
+
+	if (poll(p, sock >= 0 ? 2 : 1, ms) > 0) {
+		if (p[0].revents & POLLIN && read(a->wake_fd, &v, sizeof(v)) < 0)
+			(void)0; /* another reader got it: the wake-up happened anyway */
+		if (sock >= 0 && p[1].revents)
+			*lost = true;
+	}
+	return __atomic_load_n(&a->stop, __ATOMIC_ACQUIRE);
+}
+
+/* One connected session: register, then heartbeats until the connection fails. */
+static void session(struct cluster_agent *a, int fd)
+{
+	uint8_t reg[CP_REGISTER_LEN], *reply;
+	size_t rlen;
+	char err[CP_ERRTEXT_MAX + 64];
+	uint32_t interval, timeout;
+	int rc;
+	bool lost = false;
+
+	cp_register_put(reg, &a->cfg.reg);
+	rc = cio_call(fd, CP_REGISTER, reg, sizeof(reg), &reply, &rlen, CONNECT_TIMEOUT_MS, err,
+		      sizeof(err));
+	if (rc != CP_OK) {
+		log_error("cluster: lego-controld %s refused registration: %s", a->controld, err);
+		return;
+	}
+	interval = rlen == 8 ? get_le32(reply) : 0;
+	timeout = rlen == 8 ? get_le32(reply + 4) : 0;
+	free(reply);
+	if (interval < 10 || interval > 60000 || timeout < interval) {
+		log_error("cluster: lego-controld %s sent a bad registration reply", a->controld);
+		return;
+	}
+	log_info("cluster: registered with lego-controld %s as %s (heartbeat every %u ms)",
+		 a->controld, a->cfg.reg.name, interval);
+	for (;;) {
+		size_t len = a->cfg.heartbeat(a->cfg.ctx, a->hb, CP_MAX_PAYLOAD);
+
+		rc = cio_call(fd, CP_HEARTBEAT, a->hb, len, NULL, NULL, (int)timeout, err,
+			      sizeof(err));
+		if (rc != CP_OK) {
+			log_warn("cluster: heartbeat to lego-controld %s failed: %s", a->controld,
+				 err);
+			return;
+		}
+		if (wait_event(a, fd, (int)interval, &lost))
+			return;
+		if (lost) {
+			log_warn("cluster: lego-controld %s closed the connection", a->controld);
+			return;
+		}
+	}
+}
+
+static void *agent_main(void *arg)
+{
+	struct cluster_agent *a = arg;
+	int backoff = BACKOFF_MIN_MS;
+	bool warned = false, lost;
+
+	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
+		char err[256];
+		int fd = cio_connect(a->controld, CONNECT_TIMEOUT_MS, err, sizeof(err));
+
+		if (fd >= 0) {
+			session(a, fd);
+			close(fd);
+			backoff = BACKOFF_MIN_MS;
+			warned = false;
+		} else if (!warned) {
+			log_warn("cluster: %s; retrying", err);
+			warned = true;
+		}
+		if (wait_event(a, -1, backoff, &lost))
+			break;
+		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
+	}
+	return NULL;
+}
+
+int cluster_agent_start(struct cluster_agent **out, const struct cluster_agent_config *cfg)
+{
+	struct cluster_agent *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return -1;
+	a->cfg = *cfg;
+	snprintf(a->controld, sizeof(a->controld), "%s", cfg->controld);
+	a->cfg.controld = a->controld;
+	a->hb = malloc(CP_MAX_PAYLOAD);
+	a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!a->hb || a->wake_fd < 0 || pthread_create(&a->thread, NULL, agent_main, a)) {
+		if (a->wake_fd >= 0)
+			close(a->wake_fd);
+		free(a->hb);
+		free(a);
+		return -1;
+	}
+	*out = a;
+	return 0;
+}
+
+int cluster_agent_join(struct cluster_agent **out, const char *controld, int kind, const char *name,
+		       const char *host, const char *port, uint32_t cores, uint64_t capacity,
+		       size_t (*heartbeat)(void *ctx, uint8_t *buf, size_t cap), void *ctx)
+{
+	struct cluster_agent_config cfg = {
+		.controld = controld, .heartbeat = heartbeat, .ctx = ctx};
+	bool v6 = strchr(host, ':') != NULL;
+
+	cfg.reg.kind = (uint32_t)kind;
+	cfg.reg.cores = cores;
+	cfg.reg.capacity_bytes = capacity;
+	snprintf(cfg.reg.name, sizeof(cfg.reg.name), "%s", name);
+	snprintf(cfg.reg.addr, sizeof(cfg.reg.addr), "%s%s%s:%s", v6 ? "[" : "", host,
+		 v6 ? "]" : "", port);
+	if (cluster_agent_start(out, &cfg)) {
+		log_error("cannot start the cluster agent");
+		return -1;
+	}
+	return 0;
+}
+
+size_t cluster_heartbeat_put(uint8_t *buf, uint64_t used_bytes, uint32_t used_cores)
+{
+	cp_heartbeat_put(
+		buf, &(struct cp_heartbeat){.used_bytes = used_bytes, .used_cores = used_cores});
+	return CP_HEARTBEAT_LEN;
+}
+
+void cluster_agent_kick(struct cluster_agent *a)
+{
+	uint64_t one = 1;
+
+	if (a && write(a->wake_fd, &one, sizeof(one)) < 0)
+		(void)0; /* counter saturated: a wake-up is pending anyway */
+}
+
+void cluster_agent_stop(struct cluster_agent *a)
+{
+	if (!a)
+		return;
+	__atomic_store_n(&a->stop, true, __ATOMIC_RELEASE);
+	cluster_agent_kick(a);
+	pthread_join(a->thread, NULL);
+	close(a->wake_fd);
+	free(a->hb);
+	free(a);
+}

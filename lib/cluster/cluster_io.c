@@ -1,0 +1,286 @@
+/* cluster_io.c: framing of cluster-protocol messages over blocking TCP sockets. */
+#include "cluster_io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/proto/cluster_proto.h"
+#include "lib/parse.h"
+
+static struct addrinfo *resolve(const char *hostport, bool passive, char *err, size_t errlen)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res;
+	char host[256], port[16];
+	int rc;
+
+	if (parse_hostport(hostport, 0, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, errlen, "'%s' is not HOST:PORT", hostport);
+		return NULL;
+	}
+	if (passive)
+		hints.ai_flags = AI_PASSIVE;
+	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc) {
+		snprintf(err, errlen, "cannot resolve '%s': %s", hostport, gai_strerror(rc));
+		return NULL;
+	}
+	return res;
+}
+
+int cio_connect(const char *hostport, int timeout_ms, char *err, size_t errlen)
+{
+	struct addrinfo *res = resolve(hostport, false, err, errlen);
+	int fd = -1, one = 1;
+
+	if (!res)
+		return -1;
+	for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+		struct pollfd p;
+		int soerr = 0;
+		socklen_t sl = sizeof(soerr);
+
+		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (fd < 0) {
+			snprintf(err, errlen, "cannot connect to %s: %s", hostport,
+				 strerror(errno));
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) && errno != EINPROGRESS)
+			goto next;
+		p = (struct pollfd){.fd = fd, .events = POLLOUT};
+		if (poll(&p, 1, timeout_ms) != 1) {
+			errno = ETIMEDOUT;
+			goto next;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) || soerr) {
+			errno = soerr ? soerr : errno;
+			goto next;
+		}
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		freeaddrinfo(res);
+		return fd;
+	next:
+		snprintf(err, errlen, "cannot connect to %s: %s", hostport, strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return -1;
+}
+
+int cio_listen(const char *hostport, char *port, size_t plen, char *err, size_t errlen)
+{
+	struct addrinfo *res = resolve(hostport, true, err, errlen);
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd, one = 1;
+
+	if (!res)
+		return -1;
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) || listen(fd, 128) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+		snprintf(err, errlen, "cannot listen on %s: %s", hostport, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return -1;
+	}
+	freeaddrinfo(res);
+	snprintf(port, plen, "%u",
+		 ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						: ((struct sockaddr_in *)&ss)->sin_port));
+	return fd;
+}
+
+int cio_write_all(int fd, const void *buf, size_t n)
+{
+	const uint8_t *p = buf;
+
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int cio_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payload, size_t len)
+{
+	uint8_t hdr[CP_HDR_LEN];
+
+	if (len > CP_MAX_PAYLOAD)
+		return -1;
+	wire_hdr_put(hdr, &(struct wire_hdr){.magic = CP_MAGIC,
+					     .version = CP_VERSION,
+					     .op = op,
+					     .id = id,
+					     .status = status,
+					     .len = (uint32_t)len});
+	if (len == 0)
+		return cio_write_all(fd, hdr, sizeof(hdr));
+	/* One segment for small messages: two writes would cost a round trip with Nagle off
+	 * on some stacks. */
+	if (len <= 4096) {
+		uint8_t buf[CP_HDR_LEN + 4096];
+
+		memcpy(buf, hdr, sizeof(hdr));
+		memcpy(buf + CP_HDR_LEN, payload, len);
+		return cio_write_all(fd, buf, CP_HDR_LEN + len);
+	}
+	return cio_write_all(fd, hdr, sizeof(hdr)) || cio_write_all(fd, payload, len) ? -1 : 0;
+}
+
+int cio_send_error(int fd, const struct wire_hdr *h, uint32_t status, const char *fmt, ...)
+{
+	char text[CP_ERRTEXT_MAX + 1];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > CP_ERRTEXT_MAX)
+		n = CP_ERRTEXT_MAX;
+	return cio_send(fd, (uint16_t)(h->op | CP_REPLY), h->id, status, text, (size_t)n);
+}
+
+/* 1 read it all, 0 EOF before the first byte, -1 failure or timeout. */
+static int read_all(int fd, uint8_t *p, size_t n, int timeout_ms, bool eof_ok)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		ssize_t r;
+		int pr = poll(&pf, 1, timeout_ms);
+
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr != 1)
+			return -1;
+		r = recv(fd, p + got, n - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0 && got == 0 && eof_ok)
+			return 0;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 1;
+}
+
+enum cio_recv_result cio_recv(int fd, int timeout_ms, struct wire_hdr *h, uint8_t **payload,
+			      const char **err)
+{
+	uint8_t hdr[CP_HDR_LEN], *buf;
+	uint32_t len;
+	int rc = read_all(fd, hdr, sizeof(hdr), timeout_ms, true);
+
+	*payload = NULL;
+	if (rc == 0)
+		return CIO_EOF;
+	if (rc < 0) {
+		*err = "connection failed or timed out";
+		return CIO_FAILED;
+	}
+	len = get_le32(hdr + 20);
+	/* Magic, version and reserved bytes before waiting for a payload: a peer speaking
+	 * something else gets its error reply rather than a timeout or a silent close. */
+	switch (wire_hdr_get(hdr, (size_t)CP_HDR_LEN + len, CP_MAGIC, CP_VERSION, CP_MAX_PAYLOAD, h,
+			     err)) {
+	case WIRE_HDR_OK:
+		break;
+	case WIRE_HDR_BAD:
+		return CIO_BAD;
+	case WIRE_HDR_TOOBIG:
+		*err = "message longer than the protocol allows";
+		return CIO_FAILED;
+	}
+	buf = malloc((size_t)CP_HDR_LEN + len + 1);
+	if (!buf) {
+		*err = "out of memory";
+		return CIO_FAILED;
+	}
+	memcpy(buf, hdr, sizeof(hdr));
+	if (len && read_all(fd, buf + CP_HDR_LEN, len, timeout_ms, false) != 1) {
+		free(buf);
+		*err = "connection failed or timed out inside a message";
+		return CIO_FAILED;
+	}
+	buf[CP_HDR_LEN + len] = '\0';
+	if (cp_hdr_get(buf, (size_t)CP_HDR_LEN + len, h, err) != CP_OK) {
+		free(buf);
+		return CIO_BAD;
+	}
+	memmove(buf, buf + CP_HDR_LEN, (size_t)len + 1);
+	*payload = buf;
+	return CIO_MSG;
+}
+
+int cio_call(int fd, uint16_t op, const void *req, size_t len, uint8_t **reply, size_t *rlen,
+	     int timeout_ms, char *err, size_t errlen)
+{
+	static uint64_t next_id;
+	uint64_t id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
+	struct wire_hdr h;
+	uint8_t *p;
+	const char *why = NULL;
+
+	if (reply)
+		*reply = NULL;
+	if (rlen)
+		*rlen = 0;
+	if (cio_send(fd, op, id, 0, req, len)) {
+		snprintf(err, errlen, "cannot send: %s", strerror(errno));
+		return -1;
+	}
+	switch (cio_recv(fd, timeout_ms, &h, &p, &why)) {
+	case CIO_MSG:
+		break;
+	case CIO_EOF:
+		snprintf(err, errlen, "the peer closed the connection");
+		return -1;
+	default:
+		snprintf(err, errlen, "bad reply: %s", why ? why : "?");
+		return -1;
+	}
+	if (h.op != (op | CP_REPLY) || h.id != id) {
+		snprintf(err, errlen, "reply does not match the request (op %u id %llu)", h.op,
+			 (unsigned long long)h.id);
+		free(p);
+		return -1;
+	}
+	if (h.status != CP_OK) {
+		snprintf(err, errlen, "%s", h.len ? (char *)p : cp_status_name(h.status));
+		free(p);
+		return (int)h.status;
+	}
+	if (reply)
+		*reply = p;
+	else
+		free(p);
+	if (rlen)
+		*rlen = h.len;
+	return CP_OK;
+}

@@ -1,0 +1,459 @@
+/* mem_proto.c: encoding and strict decoding of memory-protocol messages. */
+#include "mem_proto.h"
+
+#include <string.h>
+
+#include "lib/parse.h"
+#include "wire.h"
+
+void mp_hdr_put(void *buf, const struct wire_hdr *h)
+{
+	wire_hdr_put(buf, h);
+}
+
+enum mp_status mp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, const char **err)
+{
+	switch (wire_hdr_get(buf, buflen, MP_MAGIC, MP_VERSION, MP_MAX_PAYLOAD, h, err)) {
+	case WIRE_HDR_OK:
+		return MP_OK;
+	case WIRE_HDR_TOOBIG:
+		return MP_E2BIG;
+	default:
+		return MP_EPROTO;
+	}
+}
+
+static int name_get(const uint8_t *p, char *out)
+{
+	return wire_name_get(p, MP_NAME_LEN, out);
+}
+
+static void name_put(uint8_t *p, const char *name)
+{
+	wire_name_put(p, MP_NAME_LEN, name);
+}
+
+size_t mp_hello_put(void *p, const struct mp_hello *m)
+{
+	put_le64(p, m->vnode);
+	name_put((uint8_t *)p + 8, m->name);
+	return MP_HELLO_LEN;
+}
+
+enum mp_status mp_hello_get(const void *p, size_t len, struct mp_hello *m, const char **err)
+{
+	if (len != MP_HELLO_LEN) {
+		*err = "HELLO payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->vnode = get_le64(p);
+	if (m->vnode == 0) {
+		*err = "vNode id 0 is reserved";
+		return MP_EINVAL;
+	}
+	if (name_get((const uint8_t *)p + 8, m->name)) {
+		*err = "client name is not NUL-padded printable ASCII";
+		return MP_EINVAL;
+	}
+	return MP_OK;
+}
+
+size_t mp_hello_reply_put(void *p, const struct mp_hello_reply *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->version);
+	put_le32(b + 4, m->page_size);
+	put_le32(b + 8, m->max_pages);
+	put_le32(b + 12, m->flags);
+	put_le64(b + 16, m->pool_bytes);
+	put_le64(b + 24, m->pool_free);
+	name_put(b + 32, m->name);
+	return MP_HELLO_REPLY_LEN;
+}
+
+enum mp_status mp_hello_reply_get(const void *p, size_t len, struct mp_hello_reply *m)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_HELLO_REPLY_LEN)
+		return MP_EPROTO;
+	m->version = get_le32(b);
+	m->page_size = get_le32(b + 4);
+	m->max_pages = get_le32(b + 8);
+	m->flags = get_le32(b + 12);
+	m->pool_bytes = get_le64(b + 16);
+	m->pool_free = get_le64(b + 24);
+	if (name_get(b + 32, m->name) || m->page_size != MP_PAGE_SIZE || m->max_pages == 0 ||
+	    m->max_pages > MP_MAX_PAGES)
+		return MP_EPROTO;
+	return MP_OK;
+}
+
+size_t mp_open_put(void *p, const struct mp_open *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->index);
+	put_le32(b + 4, m->flags);
+	put_le64(b + 8, m->size);
+	return MP_OPEN_LEN;
+}
+
+enum mp_status mp_open_get(const void *p, size_t len, struct mp_open *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_OPEN_LEN) {
+		*err = "OPEN payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->index = get_le32(b);
+	m->flags = get_le32(b + 4);
+	m->size = get_le64(b + 8);
+	if (m->flags & ~(MP_OPEN_CREATE | MP_OPEN_JOIN)) {
+		*err = "unknown OPEN flags";
+		return MP_EINVAL;
+	}
+	if ((m->flags & MP_OPEN_JOIN) && !(m->flags & MP_OPEN_CREATE)) {
+		*err = "OPEN with JOIN needs CREATE";
+		return MP_EINVAL;
+	}
+	if (m->size == 0 || m->size % MP_PAGE_SIZE) {
+		*err = "region size is zero or not a multiple of 4096";
+		return MP_EINVAL;
+	}
+	if (m->size > MP_REGION_MAX) {
+		*err = "region size is over 1 TiB";
+		return MP_E2BIG;
+	}
+	return MP_OK;
+}
+
+size_t mp_open_reply_put(void *p, const struct mp_open_reply *m)
+{
+	uint8_t *b = p;
+
+	put_le64(b, m->handle);
+	put_le64(b + 8, m->epoch);
+	put_le64(b + 16, m->size);
+	put_le64(b + 24, m->rma_addr);
+	put_le64(b + 32, m->rma_key);
+	return MP_OPEN_REPLY_LEN;
+}
+
+enum mp_status mp_open_reply_get(const void *p, size_t len, struct mp_open_reply *m)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_OPEN_REPLY_LEN)
+		return MP_EPROTO;
+	m->handle = get_le64(b);
+	m->epoch = get_le64(b + 8);
+	m->size = get_le64(b + 16);
+	m->rma_addr = get_le64(b + 24);
+	m->rma_key = get_le64(b + 32);
+	return MP_OK;
+}
+
+size_t mp_close_put(void *p, const struct mp_close *m)
+{
+	put_le64(p, m->handle);
+	put_le64((uint8_t *)p + 8, m->epoch);
+	return MP_CLOSE_LEN;
+}
+
+enum mp_status mp_close_get(const void *p, size_t len, struct mp_close *m, const char **err)
+{
+	if (len != MP_CLOSE_LEN) {
+		*err = "CLOSE payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->handle = get_le64(p);
+	m->epoch = get_le64((const uint8_t *)p + 8);
+	return MP_OK;
+}
+
+size_t mp_io_put(void *p, const struct mp_io *m)
+{
+	uint8_t *b = p;
+
+	put_le64(b, m->handle);
+	put_le64(b + 8, m->epoch);
+	put_le64(b + 16, m->offset);
+	put_le32(b + 24, m->npages);
+	put_le32(b + 28, 0);
+	return MP_IO_LEN;
+}
+
+enum mp_status mp_io_get(const void *p, size_t len, int write, struct mp_io *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	if (len < MP_IO_LEN) {
+		*err = "READ/WRITE payload is truncated";
+		return MP_EPROTO;
+	}
+	m->handle = get_le64(b);
+	m->epoch = get_le64(b + 8);
+	m->offset = get_le64(b + 16);
+	m->npages = get_le32(b + 24);
+	if (get_le32(b + 28)) {
+		*err = "reserved READ/WRITE bytes are not zero";
+		return MP_EPROTO;
+	}
+	if (m->npages == 0) {
+		*err = "zero pages requested";
+		return MP_EINVAL;
+	}
+	if (m->npages > MP_MAX_PAGES) {
+		*err = "more than 64 pages in one request";
+		return MP_E2BIG;
+	}
+	if (m->offset % MP_PAGE_SIZE) {
+		*err = "offset is not page-aligned";
+		return MP_EINVAL;
+	}
+	if (len != MP_IO_LEN + (write ? (size_t)m->npages * MP_PAGE_SIZE : 0)) {
+		*err = write ? "WRITE data length does not match its page count"
+			     : "READ payload has the wrong length";
+		return MP_EPROTO;
+	}
+	return MP_OK;
+}
+
+size_t mp_stat_reply_put(void *p, const struct mp_stat_reply *m)
+{
+	uint8_t *b = p;
+
+	put_le64(b, m->pool_bytes);
+	put_le64(b + 8, m->reserved_bytes);
+	put_le64(b + 16, m->stored_bytes);
+	put_le64(b + 24, m->regions);
+	put_le64(b + 32, m->reads);
+	put_le64(b + 40, m->writes);
+	put_le64(b + 48, m->errors);
+	return MP_STAT_REPLY_LEN;
+}
+
+enum mp_status mp_stat_reply_get(const void *p, size_t len, struct mp_stat_reply *m)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_STAT_REPLY_LEN)
+		return MP_EPROTO;
+	m->pool_bytes = get_le64(b);
+	m->reserved_bytes = get_le64(b + 8);
+	m->stored_bytes = get_le64(b + 16);
+	m->regions = get_le64(b + 24);
+	m->reads = get_le64(b + 32);
+	m->writes = get_le64(b + 40);
+	m->errors = get_le64(b + 48);
+	return MP_OK;
+}
+
+bool mp_addr_ok(const char *text, bool owner)
+{
+	char host[MP_ADDR_LEN + 1], port[16];
+	const char *at = owner ? strchr(text, '@') : NULL;
+
+	if (owner) {
+		if (!at || at == text || (size_t)(at - text) > MP_NAME_LEN)
+			return false;
+		for (const char *c = text; c < at; c++)
+			if (*c < 0x21 || *c > 0x7e)
+				return false;
+		text = at + 1;
+	}
+	return strlen(text) <= MP_ADDR_LEN &&
+	       !parse_hostport(text, 1, host, sizeof(host), port, sizeof(port));
+}
+
+size_t mp_fill_put(void *p, const struct mp_fill *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->index);
+	put_le32(b + 4, 0);
+	put_le64(b + 8, m->src_handle);
+	put_le64(b + 16, m->src_epoch);
+	wire_name_put(b + 24, MP_ADDR_LEN, m->src_addr);
+	return MP_FILL_LEN;
+}
+
+enum mp_status mp_fill_get(const void *p, size_t len, struct mp_fill *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_FILL_LEN) {
+		*err = "FILL payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->index = get_le32(b);
+	m->src_handle = get_le64(b + 8);
+	m->src_epoch = get_le64(b + 16);
+	if (get_le32(b + 4)) {
+		*err = "reserved FILL bytes are not zero";
+		return MP_EPROTO;
+	}
+	if (wire_name_get(b + 24, MP_ADDR_LEN, m->src_addr) || !mp_addr_ok(m->src_addr, false)) {
+		*err = "FILL source is not HOST:PORT";
+		return MP_EINVAL;
+	}
+	return MP_OK;
+}
+
+size_t mp_rstat_put(void *p, const struct mp_rstat *m)
+{
+	put_le32(p, m->index);
+	put_le32((uint8_t *)p + 4, 0);
+	return MP_RSTAT_LEN;
+}
+
+enum mp_status mp_rstat_get(const void *p, size_t len, struct mp_rstat *m, const char **err)
+{
+	if (len != MP_RSTAT_LEN) {
+		*err = "RSTAT payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->index = get_le32(p);
+	if (get_le32((const uint8_t *)p + 4)) {
+		*err = "reserved RSTAT bytes are not zero";
+		return MP_EPROTO;
+	}
+	return MP_OK;
+}
+
+size_t mp_rstat_reply_put(void *p, const struct mp_rstat_reply *m)
+{
+	uint8_t *b = p;
+
+	put_le32(b, m->state);
+	put_le32(b + 4, 0);
+	put_le64(b + 8, m->handle);
+	put_le64(b + 16, m->epoch);
+	put_le64(b + 24, m->size);
+	put_le64(b + 32, m->stored_pages);
+	put_le64(b + 40, m->fill_done);
+	put_le64(b + 48, m->fill_total);
+	wire_name_put(b + 56, MP_ERRTEXT_MAX, m->error);
+	return MP_RSTAT_REPLY_LEN;
+}
+
+enum mp_status mp_rstat_reply_get(const void *p, size_t len, struct mp_rstat_reply *m)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_RSTAT_REPLY_LEN)
+		return MP_EPROTO;
+	m->state = get_le32(b);
+	m->handle = get_le64(b + 8);
+	m->epoch = get_le64(b + 16);
+	m->size = get_le64(b + 24);
+	m->stored_pages = get_le64(b + 32);
+	m->fill_done = get_le64(b + 40);
+	m->fill_total = get_le64(b + 48);
+	if (m->state < MP_RS_LIVE || m->state > MP_RS_MAX || get_le32(b + 4) ||
+	    m->fill_done > m->fill_total || m->stored_pages > m->size / MP_PAGE_SIZE ||
+	    wire_name_get(b + 56, MP_ERRTEXT_MAX, m->error))
+		return MP_EPROTO;
+	return MP_OK;
+}
+
+size_t mp_release_put(void *p, const struct mp_release *m)
+{
+	uint8_t *b = p;
+
+	put_le64(b, m->handle);
+	put_le64(b + 8, m->epoch);
+	wire_name_put(b + 16, MP_OWNER_LEN, m->new_owner);
+	return MP_RELEASE_LEN;
+}
+
+enum mp_status mp_release_get(const void *p, size_t len, struct mp_release *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_RELEASE_LEN) {
+		*err = "RELEASE payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->handle = get_le64(b);
+	m->epoch = get_le64(b + 8);
+	if (wire_name_get(b + 16, MP_OWNER_LEN, m->new_owner) || !mp_addr_ok(m->new_owner, true)) {
+		*err = "RELEASE's new owner is not NAME@HOST:PORT";
+		return MP_EINVAL;
+	}
+	return MP_OK;
+}
+
+size_t mp_bitmap_put(void *p, const struct mp_bitmap *m)
+{
+	uint8_t *b = p;
+
+	put_le64(b, m->handle);
+	put_le64(b + 8, m->epoch);
+	put_le64(b + 16, m->first);
+	put_le32(b + 24, m->npages);
+	put_le32(b + 28, 0);
+	return MP_BITMAP_LEN;
+}
+
+enum mp_status mp_bitmap_get(const void *p, size_t len, struct mp_bitmap *m, const char **err)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_BITMAP_LEN) {
+		*err = "BITMAP payload has the wrong length";
+		return MP_EPROTO;
+	}
+	m->handle = get_le64(b);
+	m->epoch = get_le64(b + 8);
+	m->first = get_le64(b + 16);
+	m->npages = get_le32(b + 24);
+	if (get_le32(b + 28)) {
+		*err = "reserved BITMAP bytes are not zero";
+		return MP_EPROTO;
+	}
+	if (m->npages == 0 || m->npages % 64 || m->first % 64) {
+		*err = "BITMAP pages must be a non-zero multiple of 64 from a multiple of 64";
+		return MP_EINVAL;
+	}
+	if (m->npages > MP_BITMAP_MAX) {
+		*err = "more pages than one BITMAP reply holds";
+		return MP_E2BIG;
+	}
+	return MP_OK;
+}
+
+const char *mp_op_name(unsigned op)
+{
+	static const char *const names[] = {"?",    "HELLO", "OPEN",  "CLOSE",	 "READ",  "WRITE",
+					    "STAT", "FILL",  "RSTAT", "RELEASE", "BITMAP"};
+
+	op &= ~MP_REPLY;
+	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "unknown";
+}
+
+const char *mp_status_name(unsigned status)
+{
+	static const char *const names[] = {
+		"ok",
+		"protocol error",
+		"unknown op",
+		"invalid argument",
+		"too big",
+		"out of range",
+		"permission denied",
+		"no such region",
+		"stale epoch",
+		"region moved (redirect)",
+		"pool full",
+		"HELLO first",
+		"server I/O error",
+		"copy not filled yet (busy)",
+		"a live copy exists here",
+	};
+
+	return status <= MP_STATUS_MAX ? names[status] : "unknown status";
+}

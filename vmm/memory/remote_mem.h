@@ -1,0 +1,142 @@
+/* remote_mem.h: a vNode's guest RAM as vRegions on memory servers (lego-mmon).
+ *
+ * RAM offsets [0, ram_size) are cut into regions of region_size bytes. Each region has one
+ * or more copies, each on a different server: the live copies hold every page written
+ * back (a write counts as done only once every live copy took it); a joining copy takes
+ * writes while its server fills it from a live one, then becomes live when the control
+ * plane says so. Reads go to the first live copy; a copy whose server is lost is dropped
+ * at once and the next one serves (failover), and only when none is left does I/O fail.
+ * A copy that moved (EREDIRECT) is followed to its new server.
+ *
+ * Page I/O goes through channels: one connection per server per channel, each channel
+ * used by one thread at a time (a pager thread, the flusher); connections to servers
+ * added later are made by each channel's own thread on first use. One more channel
+ * belongs to the control functions (add, make live, drop a copy), which one thread calls
+ * at a time; they change a region's copies under its write lock, so that every write
+ * started after remote_mem_add_copy returns goes to the new copy too.
+ */
+#ifndef LEGO_REMOTE_MEM_H
+#define LEGO_REMOTE_MEM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/proto/mem_proto.h"
+
+#define RM_MAX_SERVERS	32 /* servers a vNode ever uses, those added later included */
+#define RM_MAX_CHANNELS 9  /* for page I/O; the control channel is one more */
+#define RM_MAX_COPIES	4
+
+struct fab_conn;
+struct strbuf;
+
+struct rm_server {
+	char addr[MP_ADDR_LEN + 1]; /* "HOST:PORT" as given */
+	char host[256];
+	char port[16];
+	char name[MP_NAME_LEN + 1]; /* the server's own name, from HELLO */
+	bool rma;
+	atomic_bool dead; /* lost: never used again (a server back at that address is a new
+			   * entry) */
+	struct fab_conn *conn[RM_MAX_CHANNELS + 1];
+};
+
+enum rm_copy_state {
+	RM_COPY_LIVE = 1,
+	RM_COPY_JOINING = 2,
+};
+
+struct rm_copy {
+	atomic_int server;
+	int state; /* rm_copy_state, changed under the region's write lock */
+	atomic_uint_fast64_t handle, epoch;
+	uint64_t rma_addr, rma_key;
+	atomic_bool failed; /* refused or lost: skipped until the control plane drops it */
+};
+
+struct rm_region {
+	pthread_rwlock_t lock; /* read: page I/O; write: changes to the copies */
+	uint64_t size;
+	int nr_copies;
+	struct rm_copy copies[RM_MAX_COPIES];
+};
+
+struct remote_mem {
+	uint64_t vnode;
+	uint64_t ram_size, region_size;
+	int timeout_ms;
+	bool use_rma;
+	char provider[64];
+	char client_name[MP_NAME_LEN + 1];
+	int nr_channels, nr_regions; /* I/O channels; the control channel is nr_channels */
+	pthread_mutex_t servers_lock;
+	atomic_int nr_servers;
+	struct rm_server servers[RM_MAX_SERVERS];
+	struct rm_region *regions;
+	uint64_t next_id[RM_MAX_CHANNELS + 1];
+	uint8_t *stage[RM_MAX_CHANNELS]; /* remote_mem_write_buf's buffers */
+	pthread_mutex_t ctl_lock;	 /* one control call at a time */
+	atomic_uint_fast64_t copies_lost, redirects;
+	pthread_mutex_t error_lock;
+	char error[512]; /* the failure that made I/O fail, naming the server */
+};
+
+struct rm_config {
+	uint64_t vnode;
+	const char *client_name;
+	const char *provider;
+	uint64_t region_size;
+	int timeout_ms;
+	bool use_rma;
+	int nr_servers;
+	const char *servers[RM_MAX_SERVERS]; /* "HOST:PORT" */
+	/* The servers of each region's copies (indexes into servers[], -1 past the last), or
+	 * NULL: region i has `replicas` copies, on servers i, i+1, ... mod nr_servers. */
+	const int (*owners)[RM_MAX_COPIES];
+	int replicas; /* 0 means 1 */
+};
+
+/* "HOST:PORT" -> host and port; -1 if malformed. */
+int rm_parse_server(const char *text, char *host, size_t hlen, char *port, size_t plen);
+
+/* Connect nr_channels channels to every server and open (creating) every copy of every
+ * region. Returns 0 or -1 with rm->error set. */
+int remote_mem_open(struct remote_mem *rm, const struct rm_config *cfg, uint64_t ram_size,
+		    int nr_channels);
+/* Drop the connections; with free_regions, the servers free the copies first. */
+void remote_mem_close(struct remote_mem *rm, bool free_regions);
+
+/* Read npages pages at RAM offset off (all inside one region) through channel ch; returns
+ * a pointer to the data (valid until the channel's next call) or NULL with rm->error set
+ * once no live copy can serve it. */
+const void *remote_mem_read(struct remote_mem *rm, int ch, uint64_t off, unsigned npages);
+/* Where to put up to MP_MAX_PAGES pages for remote_mem_write(rm, ch, off, ...). */
+void *remote_mem_write_buf(struct remote_mem *rm, int ch, uint64_t off);
+/* Write them to every copy of the region: 0 once every live copy holds them (copies that
+ * fail are dropped), -1 with rm->error set if no live copy took them. */
+int remote_mem_write(struct remote_mem *rm, int ch, uint64_t off, unsigned npages);
+
+/* The control plane's changes to region idx's copies, the server named "HOST:PORT":
+ * add a joining copy there (opened with JOIN; idempotent), make it live, or drop it (not
+ * the last live copy). 0, or -1 with err saying why. */
+int remote_mem_add_copy(struct remote_mem *rm, int idx, const char *addr, char *err, size_t errlen);
+int remote_mem_copy_live(struct remote_mem *rm, int idx, const char *addr, char *err,
+			 size_t errlen);
+int remote_mem_drop_copy(struct remote_mem *rm, int idx, const char *addr, char *err,
+			 size_t errlen);
+/* The control plane says the server at addr is lost: its copies are dropped now, without
+ * waiting for I/O to find out. Returns how many regions were left without a live copy
+ * (rm->error then names the server: the vNode must stop). */
+int remote_mem_server_lost(struct remote_mem *rm, const char *addr);
+/* The copies as JSON: {"servers":[{"addr":..,"name":..,"lost":..}],"regions":[[{"server":
+ * i,"state":"live"|"joining","failed":..},...],...],"copies_lost":N,"redirects":N}; server
+ * i indexes "servers", a region's primary copy comes first. */
+void remote_mem_describe(struct remote_mem *rm, struct strbuf *out);
+
+/* The region holding RAM offset off, and a server's "name (host:port)". */
+int remote_mem_region_of(const struct remote_mem *rm, uint64_t off);
+const char *remote_mem_server_label(const struct remote_mem *rm, int server, char *buf, size_t len);
+
+#endif

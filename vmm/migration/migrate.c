@@ -1,0 +1,755 @@
+/* migrate.c: the source side of a live migration, its progress, and its control commands. */
+#include "migrate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/cluster/cluster_io.h"
+#include "lib/log.h"
+#include "lib/proto/mig_proto.h"
+#include "vmm/memory/pager.h"
+#include "lib/parse.h"
+#include "vmm/memory/remote_mem.h"
+#include "vmm/devices/legacy/serial.h"
+#include "vmm/kvm/vcpu_state.h"
+#include "vmm/devices/virtio/virtio_blk.h"
+#include "vmm/kvm/vm.h"
+#include "lib/proto/wire.h"
+
+#define CONNECT_TIMEOUT_MS 10000
+#define READY_TIMEOUT_MS   30000 /* the destination loads and checks the state */
+#define RUNNING_TIMEOUT_MS 10000
+#define PRECOPY_MAX_ITER   30
+#define FLUSH_WAIT_MS	   5000 /* for evictions in flight when the vCPUs paused */
+#define PRECOPY_DONE_PAGES 256	/* 1 MiB left dirty: flush the rest with the vCPUs paused */
+#define CONSOLE_CHUNK	   (1U << 20)
+#define HOT_PAGES_MAX	   (256U * 256) /* 256 MiB of ExCache worth of page numbers */
+#define PAGE		   4096ULL
+
+static const char *const phase_names[] = {
+	[MIG_NONE] = "none",	       [MIG_CONNECTING] = "connecting",
+	[MIG_PRECOPY] = "precopy",     [MIG_STOPPING] = "stopping",
+	[MIG_SENDING] = "sending",     [MIG_COMMITTING] = "committing",
+	[MIG_COMPLETED] = "completed", [MIG_UNCERTAIN] = "uncertain",
+	[MIG_LISTENING] = "listening", [MIG_RECEIVING] = "receiving",
+	[MIG_READY_WAIT] = "ready",    [MIG_RUNNING_HERE] = "running",
+	[MIG_FAILED] = "failed",
+};
+
+void migrate_init(struct migration *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->fd = m->listen_fd = -1;
+	m->console_fd = -1;
+	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->cond, NULL);
+}
+
+bool migrate_destroy(struct migration *m)
+{
+	bool handed_over;
+
+	pthread_mutex_lock(&m->lock);
+	m->cancel = true;
+	/* Wakes a thread blocked on the peer, and one waiting for migrate-resolve. */
+	if (m->fd >= 0)
+		shutdown(m->fd, SHUT_RDWR);
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	if (m->thread_started)
+		pthread_join(m->thread, NULL);
+	handed_over = migrate_handed_over(m);
+	if (m->fd >= 0)
+		close(m->fd);
+	if (m->listen_fd >= 0)
+		close(m->listen_fd);
+	free(m->hot);
+	pthread_mutex_destroy(&m->lock);
+	pthread_cond_destroy(&m->cond);
+	return handed_over;
+}
+
+static void set_phase(struct migration *m, enum mig_phase p)
+{
+	pthread_mutex_lock(&m->lock);
+	m->phase = p;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	log_info("migration: %s", phase_names[p]);
+}
+
+static bool cancelled(struct migration *m)
+{
+	bool c;
+
+	pthread_mutex_lock(&m->lock);
+	c = m->cancel;
+	pthread_mutex_unlock(&m->lock);
+	return c;
+}
+
+/* Progress as job info shows it: total = done + still dirty, and never shrinking. */
+static void account(struct migration *m, uint64_t pages, uint64_t state_bytes)
+{
+	uint64_t dirty = pager_dirty_pages(m->pg);
+
+	pthread_mutex_lock(&m->lock);
+	m->pages_written += pages;
+	m->state_bytes += state_bytes;
+	m->dirty_pages = dirty;
+	m->bytes_processed = m->pages_written * PAGE + m->state_bytes;
+	if (m->bytes_processed + m->dirty_pages * PAGE > m->bytes_total)
+		m->bytes_total = m->bytes_processed + m->dirty_pages * PAGE;
+	m->elapsed_ns = mig_now_ns() - m->t0_ns;
+	pthread_mutex_unlock(&m->lock);
+}
+
+static int send_counted(struct migration *m, uint16_t type, const void *p, size_t len)
+{
+	if (mig_send(m->fd, type, p, len))
+		return -1;
+	account(m, 0, MIG_HDR_LEN + len);
+	return 0;
+}
+
+/* Console history [from, to) read back from the console file. */
+static int send_console(struct migration *m, uint64_t from, uint64_t to, char *why, size_t wl)
+{
+	uint8_t *buf;
+	int fd, rc = 0;
+
+	if (!m->console_path || from >= to)
+		return 0;
+	fd = open(m->console_path, O_RDONLY | O_CLOEXEC);
+	buf = malloc(CONSOLE_CHUNK);
+	if (fd < 0 || !buf) {
+		snprintf(why, wl, "cannot read the console file back: %s",
+			 fd < 0 ? strerror(errno) : "out of memory");
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		return -1;
+	}
+	while (from < to && !rc) {
+		size_t want = to - from < CONSOLE_CHUNK ? (size_t)(to - from) : CONSOLE_CHUNK;
+		ssize_t n = pread(fd, buf, want, (off_t)from);
+
+		if (n <= 0) {
+			snprintf(why, wl, "console file shorter than its byte count");
+			rc = -1;
+		} else if (send_counted(m, MIG_CONSOLE, buf, (size_t)n)) {
+			snprintf(why, wl, "the destination went away");
+			rc = -1;
+		}
+		from += n > 0 ? (uint64_t)n : 0;
+	}
+	close(fd);
+	free(buf);
+	return rc;
+}
+
+/* Non-blocking look at the stream during pre-copy: the destination only speaks to refuse. */
+/* Look (waiting up to wait_ms) at what the destination said: it only speaks, before READY,
+ * to refuse. -1 with why if it refused or hung up, 0 if it said nothing. */
+static int peer_said(struct migration *m, int wait_ms, char *why, size_t wl)
+{
+	struct pollfd p = {.fd = m->fd, .events = POLLIN};
+	uint16_t type;
+	uint8_t *payload;
+	uint32_t len;
+
+	if (m->fd < 0 || poll(&p, 1, wait_ms) <= 0)
+		return 0;
+	if (mig_recv(m->fd, 1000, &type, &payload, &len, why, wl) == 0) {
+		if (type == MIG_ERROR)
+			snprintf(why, wl, "the destination refused: %s",
+				 payload ? (char *)payload : "");
+		else
+			snprintf(why, wl, "unexpected %s from the destination",
+				 mig_type_name(type));
+		free(payload);
+	}
+	return -1;
+}
+
+/* Write dirty pages back while the guest runs, until few are left or it stops helping. */
+static int precopy(struct migration *m, char *why, size_t wl)
+{
+	uint64_t last = UINT64_MAX;
+
+	for (int it = 1; it <= PRECOPY_MAX_ITER; it++) {
+		int64_t n;
+
+		if (cancelled(m)) {
+			snprintf(why, wl, "cancelled");
+			return -1;
+		}
+		if (peer_said(m, 0, why, wl))
+			return -1;
+		n = pager_flush(m->pg);
+		if (n < 0) {
+			snprintf(why, wl, "a memory server failed during the write-back");
+			return -1;
+		}
+		pthread_mutex_lock(&m->lock);
+		m->iteration = it;
+		pthread_mutex_unlock(&m->lock);
+		account(m, (uint64_t)n, 0);
+		log_debug("migration: pre-copy pass %d wrote %lld page(s); %llu dirty again", it,
+			  (long long)n, (unsigned long long)m->dirty_pages);
+		if (m->dirty_pages <= PRECOPY_DONE_PAGES)
+			break;
+		/* Not converging: the guest dirties as fast as we write; finish paused. */
+		if (it >= 3 && m->dirty_pages >= last)
+			break;
+		last = m->dirty_pages;
+	}
+	return 0;
+}
+
+/* The held-page bitmap, in chunks that fit a message (32 Mi pages, 128 GiB of RAM, each). */
+static int send_bits(struct migration *m, const uint8_t *bits, uint64_t npages, uint8_t *buf)
+{
+	for (uint64_t first = 0; first < npages;) {
+		uint64_t n = npages - first, max = (uint64_t)(MIG_MAX_PAYLOAD - MIG_BITS_HDR) * 8;
+
+		if (n > max)
+			n = max;
+		put_le64(buf, first);
+		put_le64(buf + 8, n);
+		memcpy(buf + MIG_BITS_HDR, bits + first / 8, (n + 7) / 8);
+		if (send_counted(m, MIG_REMOTE_BITS, buf, MIG_BITS_HDR + (n + 7) / 8))
+			return -1;
+		first += n;
+	}
+	return 0;
+}
+
+/* A list of page numbers (HOT_PAGES, REMOTE_DELTA), in messages of at most 1 Mi pages. */
+static int send_pages(struct migration *m, uint16_t type, const uint32_t *pages, uint32_t n,
+		      uint8_t *buf)
+{
+	uint32_t max = (MIG_MAX_PAYLOAD - 4) / 4, i = 0;
+
+	do {
+		uint32_t k = n - i < max ? n - i : max;
+
+		put_le32(buf, k);
+		for (uint32_t j = 0; j < k; j++)
+			put_le32(buf + 4 + (size_t)j * 4, pages[i + j]);
+		if (send_counted(m, type, buf, 4 + (size_t)k * 4))
+			return -1;
+		i += k;
+	} while (i < n && type == MIG_REMOTE_DELTA);
+	return 0;
+}
+
+/* While the guest still runs: the bitmap of the pages the servers hold, from which point
+ * the pager records every page newly held (sent as a short delta with the vCPUs paused). */
+static int send_bits_snapshot(struct migration *m, char *why, size_t wl)
+{
+	uint64_t npages = pager_npages(m->pg);
+	uint8_t *bits = malloc((npages + 7) / 8), *buf = malloc(MIG_MAX_PAYLOAD);
+	int rc = -1;
+
+	if (!bits || !buf) {
+		snprintf(why, wl, "out of memory");
+	} else {
+		pager_remote_bits(m->pg, bits, true);
+		rc = send_bits(m, bits, npages, buf);
+		if (rc)
+			snprintf(why, wl, "the destination went away");
+	}
+	free(bits);
+	free(buf);
+	return rc;
+}
+
+/* A vNode with KVM's in-kernel irqchip: each vCPU's local APIC, then the PICs, IOAPIC, PIT
+ * and kvm-clock, read together with the vCPUs paused. */
+static int send_irqchip(struct migration *m, char *why, size_t wl)
+{
+	uint8_t *buf = malloc(MIG_APIC_LEN > MIG_IRQCHIP_LEN ? MIG_APIC_LEN : MIG_IRQCHIP_LEN);
+	struct vcpu_apic_state a;
+	struct irqchip_state is;
+	int rc = -1;
+
+	if (!buf) {
+		snprintf(why, wl, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < m->vcpus; i++) {
+		if (vcpu_apic_get(m->vm->vcpus[i].fd, &a, why, wl))
+			goto out;
+		mig_apic_put(buf, (uint32_t)i, &a);
+		if (send_counted(m, MIG_APIC, buf, MIG_APIC_LEN))
+			goto gone;
+	}
+	if (irqchip_state_get(m->vm, &is, why, wl))
+		goto out;
+	mig_irqchip_put(buf, &is);
+	if (send_counted(m, MIG_IRQCHIP, buf, MIG_IRQCHIP_LEN))
+		goto gone;
+	rc = 0;
+	goto out;
+gone:
+	snprintf(why, wl, "the destination went away");
+out:
+	free(buf);
+	return rc;
+}
+
+static int send_state(struct migration *m, uint64_t console_sent, char *why, size_t wl)
+{
+	uint32_t nr_msrs = 0, *msrs = vcpu_state_msr_list(m->vm->kvm_fd, &nr_msrs);
+	uint64_t npages = pager_npages(m->pg), held;
+	size_t bits_len = (npages + 7) / 8;
+	uint8_t *bits = malloc(bits_len), *buf = NULL;
+	uint32_t *delta = NULL, nr_delta = 0;
+	struct serial_state ss;
+	struct mig_vminfo vi;
+	uint8_t small[MIG_VIRTIO_LEN(VIRTIO_MMIO_MAX_QUEUES)];
+	int rc = -1;
+
+	if (!bits) {
+		snprintf(why, wl, "out of memory");
+		goto out;
+	}
+	if (send_console(m, console_sent, __atomic_load_n(&m->serial->bytes_out, __ATOMIC_RELAXED),
+			 why, wl))
+		goto out;
+	for (int i = 0; i < m->vcpus; i++) {
+		struct vcpu_state vs;
+		size_t len;
+
+		if (vcpu_state_get(m->vm->kvm_fd, m->vm->vcpus[i].fd, msrs, nr_msrs, &vs, why,
+				   wl)) {
+			vcpu_state_free(&vs);
+			goto out;
+		}
+		len = mig_vcpu_len(&vs);
+		buf = malloc(len);
+		if (buf)
+			mig_vcpu_put(buf, (uint32_t)i, &vs);
+		vcpu_state_free(&vs);
+		if (!buf || send_counted(m, MIG_VCPU, buf, len)) {
+			snprintf(why, wl, buf ? "the destination went away" : "out of memory");
+			goto out;
+		}
+		free(buf);
+		buf = NULL;
+	}
+	if (m->vm->irqchip && send_irqchip(m, why, wl))
+		goto out;
+	for (int i = 0; i < m->nr_disks; i++) {
+		struct virtio_mmio_state st;
+
+		if (virtio_mmio_save(m->disks[i], &st)) {
+			snprintf(why, wl, "disk %d still has requests in flight", i);
+			goto out;
+		}
+		mig_virtio_put(small, (uint32_t)i, &st);
+		if (send_counted(m, MIG_VIRTIO, small, MIG_VIRTIO_LEN(st.nr_queues)))
+			goto gone;
+	}
+	serial_save(m->serial, &ss);
+	mig_serial_put(small, &ss);
+	if (send_counted(m, MIG_SERIAL, small, MIG_SERIAL_LEN))
+		goto gone;
+	vi = (struct mig_vminfo){.cpu_ns = vm_vcpu_cpu_ns(m->vm), .downtime_start_ns = 0};
+	mig_vminfo_put(small, &vi);
+	if (send_counted(m, MIG_VMINFO, small, MIG_VMINFO_LEN))
+		goto gone;
+	buf = malloc(MIG_MAX_PAYLOAD);
+	if (!buf) {
+		snprintf(why, wl, "out of memory");
+		goto out;
+	}
+	/* The pages newly held since the snapshot; or, if that record was lost, all again. */
+	if (pager_remote_delta(m->pg, &delta, &nr_delta) == 0) {
+		held = nr_delta;
+		if (send_pages(m, MIG_REMOTE_DELTA, delta, nr_delta, buf))
+			goto gone;
+	} else {
+		held = pager_remote_bits(m->pg, bits, false);
+		if (held == UINT64_MAX) {
+			snprintf(why, wl, "pages were dirtied with the vCPUs paused");
+			goto out;
+		}
+		if (send_bits(m, bits, npages, buf))
+			goto gone;
+	}
+	if (m->hot && send_pages(m, MIG_HOT_PAGES, m->hot, m->nr_hot, buf))
+		goto gone;
+	if (send_counted(m, MIG_END, NULL, 0))
+		goto gone;
+	log_info("migration: state sent: %d vCPU(s) (%u MSRs each), %d disk(s), %llu page(s) "
+		 "newly held by the memory servers (of %llu)",
+		 m->vcpus, nr_msrs, m->nr_disks, (unsigned long long)held,
+		 (unsigned long long)npages);
+	rc = 0;
+	goto out;
+gone:
+	snprintf(why, wl, "the destination went away");
+out:
+	free(buf);
+	free(bits);
+	free(delta);
+	free(msrs);
+	return rc;
+}
+
+/* Wait for the destination's answer of the given type; anything else is a failure. */
+static int expect(struct migration *m, uint16_t want, int timeout_ms, char *why, size_t wl)
+{
+	uint16_t type;
+	uint8_t *payload;
+	uint32_t len;
+
+	if (mig_recv(m->fd, timeout_ms, &type, &payload, &len, why, wl))
+		return -1;
+	if (type != want) {
+		if (type == MIG_ERROR)
+			snprintf(why, wl, "the destination refused: %s",
+				 payload ? (char *)payload : "");
+		else
+			snprintf(why, wl, "expected %s from the destination, got %s",
+				 mig_type_name(want), mig_type_name(type));
+		free(payload);
+		return -1;
+	}
+	free(payload);
+	return 0;
+}
+
+static void finish_failed(struct migration *m, const char *why)
+{
+	const char *err = NULL;
+	char refusal[sizeof(m->error)];
+	uint32_t *delta, nr_delta;
+
+	/* A send that failed because the destination hung up after refusing: its reason. */
+	if (!strstr(why, "refused") && peer_said(m, 100, refusal, sizeof(refusal)) &&
+	    strstr(refusal, "the destination refused"))
+		why = refusal;
+	if (m->paused_by_us)
+		err = vm_resume(m->vm);
+	m->paused_by_us = false;
+	/* The pager stops recording newly held pages for this migration. */
+	pager_remote_delta(m->pg, &delta, &nr_delta);
+	free(delta);
+	pthread_mutex_lock(&m->lock);
+	snprintf(m->error, sizeof(m->error), "%s", why);
+	m->elapsed_ns = mig_now_ns() - m->t0_ns;
+	pthread_mutex_unlock(&m->lock);
+	if (m->fd >= 0)
+		shutdown(m->fd, SHUT_RDWR);
+	log_error("migration to %s failed: %s; the vNode %s here", m->dest, why,
+		  err ? "could not resume" : "runs on");
+	set_phase(m, MIG_FAILED);
+}
+
+static void finish_completed(struct migration *m)
+{
+	pthread_mutex_lock(&m->lock);
+	m->downtime_ns = mig_now_ns() - m->down_t0_ns;
+	m->elapsed_ns = mig_now_ns() - m->t0_ns;
+	pthread_mutex_unlock(&m->lock);
+	log_info("migration to %s completed: total %.1f ms, downtime %.1f ms, %llu page(s) "
+		 "written back, %llu state byte(s)",
+		 m->dest, (double)m->elapsed_ns / 1e6, (double)m->downtime_ns / 1e6,
+		 (unsigned long long)m->pages_written, (unsigned long long)m->state_bytes);
+	set_phase(m, MIG_COMPLETED);
+	/* The vNode runs there now: end here without touching its memory again. */
+	vm_stop(m->vm, VMM_EXIT_MIGRATED);
+}
+
+static void *source_thread(void *arg)
+{
+	struct migration *m = arg;
+	struct mig_hello h = {0};
+	struct mig_go go;
+	uint8_t hello[MIG_HELLO_LEN], gob[MIG_GO_LEN];
+	char why[512] = "";
+	uint64_t console_sent;
+	int fd;
+	const char *err;
+
+	fd = cio_connect(m->dest, CONNECT_TIMEOUT_MS, why, sizeof(why));
+	pthread_mutex_lock(&m->lock);
+	m->fd = fd;
+	pthread_mutex_unlock(&m->lock);
+	if (fd < 0) {
+		char msg[900];
+
+		snprintf(msg, sizeof(msg), "cannot reach the destination %s: %s", m->dest, why);
+		finish_failed(m, msg);
+		return NULL;
+	}
+	console_sent = __atomic_load_n(&m->serial->bytes_out, __ATOMIC_RELAXED);
+	h = (struct mig_hello){.flags = (m->user_paused ? MIG_HELLO_PAUSED : 0) |
+					(m->vm->irqchip ? MIG_HELLO_IRQCHIP : 0),
+			       .vnode = m->vnode,
+			       .mem_bytes = m->mem_bytes,
+			       .region_size = m->region_size,
+			       .vcpus = (uint32_t)m->vcpus,
+			       .disks = (uint32_t)m->nr_disks,
+			       .console_bytes = console_sent};
+	mig_hello_put(hello, &h);
+	if (send_counted(m, MIG_HELLO, hello, sizeof(hello))) {
+		finish_failed(m, "the destination closed the connection");
+		return NULL;
+	}
+	set_phase(m, MIG_PRECOPY);
+	if (send_console(m, 0, console_sent, why, sizeof(why)) ||
+	    send_bits_snapshot(m, why, sizeof(why)) || precopy(m, why, sizeof(why))) {
+		finish_failed(m, why);
+		return NULL;
+	}
+
+	set_phase(m, MIG_STOPPING);
+	m->down_t0_ns = mig_now_ns();
+	if (!m->user_paused) {
+		err = vm_pause(m->vm);
+		if (err) {
+			snprintf(why, sizeof(why), "cannot pause the vCPUs: %s", err);
+			finish_failed(m, why);
+			return NULL;
+		}
+		m->paused_by_us = true;
+	}
+	for (int i = 0; i < m->nr_disks; i++)
+		virtio_blk_drain(m->disks[i]);
+	for (int waits = 0;;) {
+		int64_t n = pager_flush(m->pg);
+
+		if (n < 0) {
+			finish_failed(m, "a memory server failed during the final write-back");
+			return NULL;
+		}
+		account(m, (uint64_t)n, 0);
+		if (!pager_dirty_pages(m->pg))
+			break;
+		/* The rest are being evicted by a pager thread that served a fault as the vCPUs
+		 * paused (a flush skips busy pages): their write-back is under way. */
+		if (!n && ++waits > FLUSH_WAIT_MS) {
+			finish_failed(m, "dirty pages stayed busy during the final write-back");
+			return NULL;
+		}
+		if (!n)
+			usleep(1000);
+	}
+	m->hot = malloc(HOT_PAGES_MAX * sizeof(*m->hot));
+	if (m->hot)
+		m->nr_hot = pager_hot_pages(m->pg, m->hot, HOT_PAGES_MAX);
+	set_phase(m, MIG_SENDING);
+	if (send_state(m, console_sent, why, sizeof(why)) ||
+	    expect(m, MIG_READY, READY_TIMEOUT_MS, why, sizeof(why))) {
+		finish_failed(m, why);
+		return NULL;
+	}
+	if (cancelled(m)) {
+		finish_failed(m, "cancelled");
+		return NULL;
+	}
+	/* From here the destination may run: never resume on our own. */
+	set_phase(m, MIG_COMMITTING);
+	pthread_mutex_lock(&m->lock);
+	go = (struct mig_go){.elapsed_ns = mig_now_ns() - m->t0_ns,
+			     .downtime_ns = mig_now_ns() - m->down_t0_ns,
+			     .pages_written = m->pages_written,
+			     .bytes_total = m->bytes_total,
+			     .bytes_processed = m->bytes_processed};
+	pthread_mutex_unlock(&m->lock);
+	mig_go_put(gob, &go);
+	if (mig_send(m->fd, MIG_GO, gob, sizeof(gob)) == 0 &&
+	    expect(m, MIG_RUNNING, RUNNING_TIMEOUT_MS, why, sizeof(why)) == 0) {
+		finish_completed(m);
+		return NULL;
+	}
+	log_error("migration: the destination was told to run but did not confirm (%s): "
+		  "staying paused until migrate-resolve",
+		  why[0] ? why : "send failed");
+	set_phase(m, MIG_UNCERTAIN);
+	pthread_mutex_lock(&m->lock);
+	while (!m->resolved && !m->cancel)
+		pthread_cond_wait(&m->cond, &m->lock);
+	bool commit = m->resolved && m->resolve_commit;
+	pthread_mutex_unlock(&m->lock);
+	if (commit)
+		finish_completed(m);
+	else if (m->resolved)
+		finish_failed(m, "the destination never ran (resolved by the control plane)");
+	return NULL;
+}
+
+const char *migrate_start(struct migration *m, const char *dest)
+{
+	char host[256], port[16];
+	const char *err = NULL;
+
+	if (!m->ready)
+		return "the vNode is still starting";
+	pthread_mutex_lock(&m->lock);
+	bool arriving = m->role == MIG_ROLE_INCOMING && m->phase != MIG_RUNNING_HERE;
+	pthread_mutex_unlock(&m->lock);
+	if (arriving)
+		return "this vNode is still arriving here from its source";
+	if (!m->pg)
+		return "the vNode's RAM is local (no --mmon): only vNodes with remote memory "
+		       "migrate";
+	if (m->local_disks)
+		return "a disk is a local file, which cannot follow the vNode to another host "
+		       "(use a storage-server volume)";
+	if (parse_hostport(dest, 1, host, sizeof(host), port, sizeof(port)))
+		return "the destination must be HOST:PORT";
+	pthread_mutex_lock(&m->lock);
+	if (m->role == MIG_ROLE_SOURCE && m->phase != MIG_FAILED) {
+		err = "a migration is already under way";
+	} else if (atomic_load(&m->vm->stopping)) {
+		err = "the vNode is stopping";
+	} else {
+		if (m->thread_started) {
+			pthread_join(m->thread, NULL); /* the last, failed one */
+			m->thread_started = false;
+		}
+		if (m->fd >= 0)
+			close(m->fd);
+		m->fd = -1;
+		free(m->hot);
+		m->hot = NULL;
+		/* A vNode that migrated in may leave again: it is a source from now on. */
+		m->listen[0] = '\0';
+		m->role = MIG_ROLE_SOURCE;
+		m->phase = MIG_CONNECTING;
+		m->cancel = m->resolved = m->paused_by_us = false;
+		m->user_paused = vm_is_paused(m->vm);
+		snprintf(m->dest, sizeof(m->dest), "%s", dest);
+		m->error[0] = '\0';
+		m->iteration = 0;
+		m->t0_ns = mig_now_ns();
+		m->elapsed_ns = m->downtime_ns = 0;
+		m->pages_written = m->state_bytes = m->bytes_processed = 0;
+		m->bytes_total = 0;
+		if (pthread_create(&m->thread, NULL, source_thread, m)) {
+			m->phase = MIG_FAILED;
+			err = "cannot start the migration thread";
+		} else {
+			m->thread_started = true;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+	if (!err)
+		log_info("migration to %s: started", dest);
+	return err;
+}
+
+const char *migrate_cancel(struct migration *m)
+{
+	const char *err = NULL;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->role != MIG_ROLE_SOURCE || m->phase == MIG_FAILED || m->phase == MIG_NONE)
+		err = "no migration to cancel";
+	else if (m->phase == MIG_COMMITTING || m->phase == MIG_COMPLETED ||
+		 m->phase == MIG_UNCERTAIN)
+		err = "too late: the destination was told to run";
+	else
+		m->cancel = true;
+	/* A thread blocked on the peer notices at once. */
+	if (!err && m->fd >= 0 && m->phase != MIG_SENDING)
+		shutdown(m->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+const char *migrate_resolve(struct migration *m, bool commit)
+{
+	const char *err = NULL;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->phase != MIG_UNCERTAIN) {
+		err = "nothing to resolve: the migration is not uncertain";
+	} else {
+		m->resolved = true;
+		m->resolve_commit = commit;
+		pthread_cond_broadcast(&m->cond);
+	}
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+bool migrate_busy(struct migration *m)
+{
+	bool busy;
+
+	pthread_mutex_lock(&m->lock);
+	busy = m->role == MIG_ROLE_SOURCE && m->phase != MIG_FAILED && m->phase != MIG_NONE;
+	pthread_mutex_unlock(&m->lock);
+	return busy;
+}
+
+bool migrate_handed_over(struct migration *m)
+{
+	bool h;
+
+	pthread_mutex_lock(&m->lock);
+	h = m->role == MIG_ROLE_SOURCE &&
+	    (m->phase == MIG_COMMITTING || m->phase == MIG_COMPLETED || m->phase == MIG_UNCERTAIN);
+	pthread_mutex_unlock(&m->lock);
+	return h;
+}
+
+static const char *json_or_null(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (!s[0])
+		return "null";
+	buf[o++] = '"';
+	for (; *s && o + 8 < len; s++) {
+		if (*s == '"' || *s == '\\') {
+			buf[o++] = '\\';
+			buf[o++] = *s;
+		} else if ((unsigned char)*s < 0x20) {
+			o += (size_t)snprintf(buf + o, len - o, "\\u%04x", *s);
+		} else {
+			buf[o++] = *s;
+		}
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+int migrate_status_json(struct migration *m, char *buf, size_t len)
+{
+	static const char *const roles[] = {"none", "source", "incoming"};
+	char e[700], d[320], l[320];
+	int n;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->role == MIG_ROLE_SOURCE && m->phase < MIG_COMPLETED)
+		m->elapsed_ns = mig_now_ns() - m->t0_ns;
+	n = snprintf(buf, len,
+		     "{\"role\": \"%s\", \"phase\": \"%s\", \"iteration\": %d, "
+		     "\"dirty_pages\": %llu, \"pages_written\": %llu, \"bytes_total\": %llu, "
+		     "\"bytes_processed\": %llu, \"bytes_remaining\": %llu, \"elapsed_ms\": %.3f, "
+		     "\"downtime_ms\": %.3f, \"error\": %s, \"listen\": %s, \"dest\": %s, "
+		     "\"msrs_refused\": %u}",
+		     roles[m->role], phase_names[m->phase], m->iteration,
+		     (unsigned long long)m->dirty_pages, (unsigned long long)m->pages_written,
+		     (unsigned long long)m->bytes_total, (unsigned long long)m->bytes_processed,
+		     (unsigned long long)(m->bytes_total - m->bytes_processed),
+		     (double)m->elapsed_ns / 1e6, (double)m->downtime_ns / 1e6,
+		     json_or_null(m->error, e, sizeof(e)), json_or_null(m->listen, l, sizeof(l)),
+		     json_or_null(m->dest, d, sizeof(d)), m->msrs_refused);
+	pthread_mutex_unlock(&m->lock);
+	return n;
+}

@@ -1,0 +1,131 @@
+/* migrate.h: live migration of a running vNode to a lego-vmm on another processor host.
+ *
+ * Guest RAM already lives on the memory servers, so only the dirty ExCache pages go there
+ * (written back while the guest runs, then the last ones with the vCPUs paused), and only
+ * the vCPU and device state travels to the destination, which attaches to the same
+ * vRegions and volumes and starts with an empty ExCache. See mig_proto.h for the stream.
+ *
+ * Source (control command `migrate HOST:PORT`): a thread connects, writes dirty pages back
+ * until that converges, pauses the vCPUs, drains block requests, flushes, sends the state,
+ * and once the destination has loaded it, tells it to run; when it confirms, the source
+ * ends with VMM_EXIT_MIGRATED. A failure before the destination is told to run resumes the
+ * source: nothing is lost. If the connection breaks after, the source cannot know whether
+ * the destination runs: it stays paused ("uncertain") until `migrate-resolve`.
+ *
+ * Destination (--incoming HOST:PORT): listens for one stream, loads and checks everything
+ * before any vCPU runs, and exits with VMM_EXIT_INCOMING_ABORTED if it never ran.
+ */
+#ifndef LEGO_MIGRATE_H
+#define LEGO_MIGRATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/proto/mig_proto.h"
+#include "vmm/devices/virtio/virtio_mmio.h"
+
+#define MIG_MAX_DISKS 8
+
+struct vm;
+struct pager;
+struct remote_mem;
+struct serial;
+
+enum mig_role { MIG_ROLE_NONE, MIG_ROLE_SOURCE, MIG_ROLE_INCOMING };
+
+enum mig_phase {
+	MIG_NONE,
+	/* source */
+	MIG_CONNECTING,
+	MIG_PRECOPY,
+	MIG_STOPPING,
+	MIG_SENDING,
+	MIG_COMMITTING,
+	MIG_COMPLETED,
+	MIG_UNCERTAIN,
+	/* destination */
+	MIG_LISTENING,
+	MIG_RECEIVING,
+	MIG_READY_WAIT,
+	MIG_RUNNING_HERE,
+	/* both */
+	MIG_FAILED,
+};
+
+#define MIG_MAX_VCPUS 64 /* the destination's bitmaps of what arrived */
+#define MIG_HELD_MSRS 4
+
+struct migration {
+	/* What the vNode is made of (set by main before any command can arrive). */
+	struct vm *vm;
+	struct pager *pg;
+	struct remote_mem *rm;
+	struct serial *serial;
+	int console_fd;		  /* the console file (destination: where history goes) */
+	const char *console_path; /* to read the history back (source); NULL: stdout */
+	int nr_disks;
+	struct virtio_mmio_dev *disks[MIG_MAX_DISKS];
+	bool local_disks; /* some disk is a local file: it cannot follow the vNode */
+	bool ready;	  /* all of the above is set: commands may act */
+	uint64_t vnode, mem_bytes, region_size;
+	int vcpus;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	enum mig_role role;
+	enum mig_phase phase;
+	int fd, listen_fd;
+	pthread_t thread;
+	bool thread_started, cancel, resolved, resolve_commit, paused_by_us, user_paused;
+	char dest[300], listen[300];
+	char error[512];
+	int iteration;
+	uint64_t t0_ns, down_t0_ns, elapsed_ns, downtime_ns;
+	uint64_t dirty_pages, pages_written, bytes_total, bytes_processed, state_bytes;
+	uint32_t msrs_refused;
+	/* kvm-clock's MSRs per vCPU: KVM touches guest RAM as soon as one is set (the wall
+	 * clock is written, the vCPU's time page mapped), and guest RAM is the source's until
+	 * GO, so they are set only once the vNode is ours (migrate_in_running). */
+	struct vcpu_msr held_msrs[MIG_MAX_VCPUS][MIG_HELD_MSRS];
+	uint8_t nr_held_msrs[MIG_MAX_VCPUS];
+	uint32_t *hot;
+	uint32_t nr_hot;
+	struct mig_go src_go; /* destination: the source's figures, sent with GO */
+	uint64_t go_ns;
+};
+
+void migrate_init(struct migration *m);
+/* Stop a source migration that is still going (the vNode is ending) and free. Returns
+ * whether the destination may run the vNode (see migrate_handed_over). */
+bool migrate_destroy(struct migration *m);
+
+/* Source. Each returns NULL, or why it did nothing. */
+const char *migrate_start(struct migration *m, const char *dest);
+const char *migrate_cancel(struct migration *m);
+const char *migrate_resolve(struct migration *m, bool commit);
+/* True while a source migration owns the vCPUs' pause state. */
+bool migrate_busy(struct migration *m);
+/* True once the destination may run this vNode (told to run, or confirmed): its vRegions
+ * are no longer ours to free. */
+bool migrate_handed_over(struct migration *m);
+
+/* The `migration` control command's answer (one JSON object, no newline). */
+int migrate_status_json(struct migration *m, char *buf, size_t len);
+
+/* Destination: listen on addr (HOST:PORT, port 0 = any), accept the source, load its state
+ * and wait to be told to run. 0: start the vCPUs now and then call migrate_in_running;
+ * -1: nothing ran here (logged). */
+int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms);
+void migrate_in_running(struct migration *m);
+
+/* Socket helpers shared by both ends (migrate_io.c). */
+int mig_send(int fd, uint16_t type, const void *payload, size_t len);
+/* Wait up to timeout_ms for one message; *payload is malloc'ed (NULL when empty). 0, or -1
+ * with why. */
+int mig_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t *len, char *why,
+	     size_t why_len);
+uint64_t mig_now_ns(void);
+
+#endif

@@ -1,0 +1,485 @@
+/* migrate_in.c: the destination side of a live migration (lego-vmm --incoming). Every
+ * message is checked before anything of it is used; the vCPUs start only on GO. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <asm/kvm_para.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "lib/cluster/cluster_io.h"
+#include "vmm/kvm/irqchip.h"
+#include "lib/log.h"
+#include "lib/proto/mig_proto.h"
+#include "migrate.h"
+#include "vmm/memory/pager.h"
+#include "lib/parse.h"
+#include "vmm/devices/legacy/serial.h"
+#include "vmm/kvm/vcpu_state.h"
+#include "vmm/kvm/vm.h"
+#include "lib/proto/wire.h"
+
+#define MSG_TIMEOUT_MS 30000 /* the source is paused while it sends: it never idles long */
+#define GO_TIMEOUT_MS  30000
+
+/* What has arrived so far. */
+struct in_progress {
+	bool hello, serial, vminfo, hot, irqchip;
+	uint64_t vcpus_seen, apics_seen, disks_seen; /* bitmaps */
+	uint64_t pages_covered;
+	uint64_t console_bytes;
+};
+
+static void set_phase(struct migration *m, enum mig_phase p)
+{
+	pthread_mutex_lock(&m->lock);
+	m->phase = p;
+	pthread_mutex_unlock(&m->lock);
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int check_hello(struct migration *m, const struct mig_hello *h, char *why, size_t wl)
+{
+	const char *what = NULL;
+	uint64_t theirs = 0, ours = 0;
+
+	if (h->vnode != m->vnode)
+		what = "vNode id", theirs = h->vnode, ours = m->vnode;
+	else if (h->mem_bytes != m->mem_bytes)
+		what = "guest RAM size", theirs = h->mem_bytes, ours = m->mem_bytes;
+	else if (h->region_size != m->region_size)
+		what = "vRegion size", theirs = h->region_size, ours = m->region_size;
+	else if (h->vcpus != (uint32_t)m->vcpus)
+		what = "vCPU count", theirs = h->vcpus, ours = (uint64_t)m->vcpus;
+	else if (h->disks != (uint32_t)m->nr_disks)
+		what = "disk count", theirs = h->disks, ours = (uint64_t)m->nr_disks;
+	if (what) {
+		snprintf(why, wl, "the source's %s is %llu, this VMM's is %llu", what,
+			 (unsigned long long)theirs, (unsigned long long)ours);
+		return -1;
+	}
+	if (!!(h->flags & MIG_HELLO_IRQCHIP) != m->vm->irqchip) {
+		snprintf(why, wl,
+			 m->vm->irqchip
+				 ? "the source runs a freestanding guest, but this VMM was "
+				   "started for a Linux kernel"
+				 : "the source runs a Linux guest (KVM's in-kernel interrupt "
+				   "controllers): start this VMM with its Linux --kernel");
+		return -1;
+	}
+	return 0;
+}
+
+/* kvm-clock's MSRs: setting one makes KVM write the wall clock into guest RAM, or map the
+ * vCPU's time page, at once; guest RAM is the source's until GO, so they are taken out of
+ * the vCPU's state here and set when the vNode runs here (migrate_in_running). */
+static bool touches_guest_ram(uint32_t msr)
+{
+	return msr == MSR_KVM_WALL_CLOCK || msr == MSR_KVM_SYSTEM_TIME ||
+	       msr == MSR_KVM_WALL_CLOCK_NEW || msr == MSR_KVM_SYSTEM_TIME_NEW;
+}
+
+static void hold_clock_msrs(struct migration *m, uint32_t vcpu, struct vcpu_state *vs)
+{
+	uint32_t kept = 0;
+
+	m->nr_held_msrs[vcpu] = 0;
+	for (uint32_t i = 0; i < vs->nr_msrs; i++) {
+		if (!touches_guest_ram(vs->msrs[i].index))
+			vs->msrs[kept++] = vs->msrs[i];
+		else if (vs->msrs[i].value && m->nr_held_msrs[vcpu] < MIG_HELD_MSRS)
+			m->held_msrs[vcpu][m->nr_held_msrs[vcpu]++] = vs->msrs[i];
+	}
+	vs->nr_msrs = kept;
+}
+
+/* One message into the vNode; 1 after END, 0 to go on, -1 with why. */
+static int take(struct migration *m, struct in_progress *ip, uint16_t type, const uint8_t *p,
+		uint32_t len, char *why, size_t wl)
+{
+	const char *bad = NULL;
+
+	if (!ip->hello && type != MIG_HELLO) {
+		snprintf(why, wl, "the stream must start with HELLO, not %s", mig_type_name(type));
+		return -1;
+	}
+	switch (type) {
+	case MIG_HELLO: {
+		struct mig_hello h;
+
+		if (ip->hello) {
+			snprintf(why, wl, "a second HELLO");
+			return -1;
+		}
+		if (mig_hello_get(p, len, &h, &bad))
+			break;
+		if (check_hello(m, &h, why, wl))
+			return -1;
+		ip->hello = true;
+		m->user_paused = h.flags & MIG_HELLO_PAUSED;
+		return 0;
+	}
+	case MIG_CONSOLE:
+		ip->console_bytes += len;
+		if (m->console_fd >= 0 && write_all(m->console_fd, p, len)) {
+			snprintf(why, wl, "cannot write the console history: %s", strerror(errno));
+			return -1;
+		}
+		return 0;
+	case MIG_VCPU: {
+		struct vcpu_state vs;
+		uint32_t idx, refused;
+		int rc;
+
+		if (mig_vcpu_get(p, len, &idx, &vs, &bad))
+			break;
+		if (idx >= (uint32_t)m->vcpus || (ip->vcpus_seen & (1ULL << idx))) {
+			vcpu_state_free(&vs);
+			snprintf(why, wl, "VCPU %u is out of range or repeated", idx);
+			return -1;
+		}
+		hold_clock_msrs(m, idx, &vs);
+		rc = vcpu_state_set(m->vm->kvm_fd, m->vm->vcpus[idx].fd, &vs, &refused, why, wl);
+		vcpu_state_free(&vs);
+		if (rc)
+			return -1;
+		ip->vcpus_seen |= 1ULL << idx;
+		m->msrs_refused += refused;
+		return 0;
+	}
+	case MIG_APIC: {
+		struct vcpu_apic_state a;
+		uint32_t idx;
+
+		if (mig_apic_get(p, len, &idx, &a, &bad))
+			break;
+		/* After its vCPU's state: the APIC base MSR (in sregs) says how to read it. */
+		if (!m->vm->irqchip || idx >= (uint32_t)m->vcpus ||
+		    !(ip->vcpus_seen & (1ULL << idx)) || (ip->apics_seen & (1ULL << idx))) {
+			snprintf(why, wl,
+				 "APIC %u is unexpected, out of range, repeated or before its VCPU",
+				 idx);
+			return -1;
+		}
+		if (vcpu_apic_set(m->vm->vcpus[idx].fd, &a, why, wl))
+			return -1;
+		ip->apics_seen |= 1ULL << idx;
+		return 0;
+	}
+	case MIG_IRQCHIP: {
+		struct irqchip_state is;
+
+		if (mig_irqchip_get(p, len, &is, &bad))
+			break;
+		if (!m->vm->irqchip || ip->irqchip) {
+			snprintf(why, wl, "IRQCHIP is unexpected or repeated");
+			return -1;
+		}
+		if (irqchip_state_set(m->vm, &is, why, wl))
+			return -1;
+		ip->irqchip = true;
+		return 0;
+	}
+	case MIG_VIRTIO: {
+		struct virtio_mmio_state st;
+		uint32_t idx;
+
+		if (mig_virtio_get(p, len, &idx, &st, &bad))
+			break;
+		if (idx >= (uint32_t)m->nr_disks || (ip->disks_seen & (1ULL << idx))) {
+			snprintf(why, wl, "VIRTIO device %u is out of range or repeated", idx);
+			return -1;
+		}
+		if (virtio_mmio_load(m->disks[idx], &st, why, wl))
+			return -1;
+		ip->disks_seen |= 1ULL << idx;
+		return 0;
+	}
+	case MIG_SERIAL: {
+		struct serial_state st;
+
+		if (ip->serial || mig_serial_get(p, len, &st, &bad)) {
+			bad = bad ? bad : "a second SERIAL";
+			break;
+		}
+		serial_load(m->serial, &st);
+		ip->serial = true;
+		return 0;
+	}
+	case MIG_VMINFO: {
+		struct mig_vminfo vi;
+
+		if (ip->vminfo || mig_vminfo_get(p, len, &vi, &bad)) {
+			bad = bad ? bad : "a second VMINFO";
+			break;
+		}
+		m->vm->cpu_ns_base = vi.cpu_ns;
+		ip->vminfo = true;
+		return 0;
+	}
+	case MIG_REMOTE_BITS: {
+		uint64_t first, n;
+		const uint8_t *bits;
+
+		if (mig_bits_get(p, len, &first, &n, &bits, &bad))
+			break;
+		/* In order, all of guest RAM; a pass may be sent again from page 0. */
+		if (first == 0)
+			ip->pages_covered = 0;
+		if (first != ip->pages_covered || n > pager_npages(m->pg) - first ||
+		    pager_load_remote_bits(m->pg, first, n, bits)) {
+			snprintf(why, wl, "REMOTE_BITS for pages [%llu, +%llu) do not fit",
+				 (unsigned long long)first, (unsigned long long)n);
+			return -1;
+		}
+		ip->pages_covered += n;
+		return 0;
+	}
+	case MIG_REMOTE_DELTA: {
+		uint32_t count, *pages, badp = 0;
+		int rc;
+
+		if (mig_pages_get(p, len, &count, &bad))
+			break;
+		if (ip->pages_covered != pager_npages(m->pg)) {
+			snprintf(why, wl, "REMOTE_DELTA before the whole bitmap");
+			return -1;
+		}
+		pages = malloc((count ? count : 1) * sizeof(*pages));
+		if (!pages) {
+			snprintf(why, wl, "out of memory");
+			return -1;
+		}
+		for (uint32_t i = 0; i < count; i++)
+			pages[i] = get_le32(p + 4 + (size_t)i * 4);
+		rc = pager_load_remote_pages(m->pg, pages, count, &badp);
+		free(pages);
+		if (rc) {
+			snprintf(why, wl,
+				 "REMOTE_DELTA names page %u of guest RAM, which is beyond it "
+				 "or already resident here",
+				 badp);
+			return -1;
+		}
+		return 0;
+	}
+	case MIG_HOT_PAGES: {
+		uint32_t count;
+
+		if (ip->hot || mig_pages_get(p, len, &count, &bad)) {
+			bad = bad ? bad : "a second HOT_PAGES";
+			break;
+		}
+		free(m->hot);
+		m->hot = malloc((count ? count : 1) * sizeof(*m->hot));
+		if (!m->hot) {
+			snprintf(why, wl, "out of memory");
+			return -1;
+		}
+		for (uint32_t i = 0; i < count; i++) {
+			m->hot[i] = get_le32(p + 4 + (size_t)i * 4);
+			if (m->hot[i] >= pager_npages(m->pg)) {
+				snprintf(why, wl, "HOT_PAGES names page %u beyond guest RAM",
+					 m->hot[i]);
+				return -1;
+			}
+		}
+		m->nr_hot = count;
+		ip->hot = true;
+		return 0;
+	}
+	case MIG_END: {
+		uint64_t all = m->vcpus >= 64 ? ~0ULL : (1ULL << m->vcpus) - 1;
+		bool chips = !m->vm->irqchip || (ip->apics_seen == all && ip->irqchip);
+
+		if (len || ip->vcpus_seen != all || ip->disks_seen != (1ULL << m->nr_disks) - 1 ||
+		    !ip->serial || !ip->vminfo || !chips ||
+		    ip->pages_covered != pager_npages(m->pg)) {
+			snprintf(why, wl,
+				 "END before the whole state: %d of %d vCPU(s), %d of %d disk(s), "
+				 "serial %s, interrupt controllers %s, pages %llu of %llu",
+				 __builtin_popcountll(ip->vcpus_seen), m->vcpus,
+				 __builtin_popcountll(ip->disks_seen), m->nr_disks,
+				 ip->serial ? "yes" : "no", chips ? "yes" : "no",
+				 (unsigned long long)ip->pages_covered,
+				 (unsigned long long)pager_npages(m->pg));
+			return -1;
+		}
+		return 1;
+	}
+	default:
+		snprintf(why, wl, "unexpected %s from the source", mig_type_name(type));
+		return -1;
+	}
+	snprintf(why, wl, "malformed %s: %s", mig_type_name(type), bad);
+	return -1;
+}
+
+static int refuse(struct migration *m, const char *why)
+{
+	log_error("incoming migration refused: %s", why);
+	if (m->fd >= 0)
+		mig_send(m->fd, MIG_ERROR, why, strlen(why));
+	pthread_mutex_lock(&m->lock);
+	snprintf(m->error, sizeof(m->error), "%s", why);
+	m->phase = MIG_FAILED;
+	pthread_mutex_unlock(&m->lock);
+	return -1;
+}
+
+static int accept_source(struct migration *m, int timeout_ms)
+{
+	struct pollfd p = {.fd = m->listen_fd, .events = POLLIN};
+	int rc, fd, one = 1;
+
+	/* In slices, so that a stop (SIGTERM) is noticed. */
+	for (int waited = 0;; waited += 200) {
+		if (waited >= timeout_ms || atomic_load(&m->vm->stopping))
+			return -1;
+		rc = poll(&p, 1, 200);
+		if (rc > 0)
+			break;
+		if (rc < 0 && errno != EINTR)
+			return -1;
+	}
+	fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
+{
+	char host[256], port[16], why[512] = "";
+	struct in_progress ip = {0};
+	uint64_t t0;
+	uint16_t type;
+	uint8_t *payload;
+	uint32_t len;
+	const char *bad;
+	int fd, rc;
+
+	m->role = MIG_ROLE_INCOMING;
+	if (parse_hostport(addr, 0, host, sizeof(host), port, sizeof(port)))
+		return refuse(m, "--incoming must be HOST:PORT");
+	m->listen_fd = cio_listen(addr, port, sizeof(port), why, sizeof(why));
+	if (m->listen_fd < 0) {
+		char msg[700];
+
+		snprintf(msg, sizeof(msg), "cannot listen on %s: %s", addr, why);
+		return refuse(m, msg);
+	}
+	pthread_mutex_lock(&m->lock);
+	snprintf(m->listen, sizeof(m->listen), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+	m->phase = MIG_LISTENING;
+	pthread_mutex_unlock(&m->lock);
+	log_info("migration: waiting for the source on %s", m->listen);
+	fd = accept_source(m, accept_timeout_ms);
+	close(m->listen_fd);
+	m->listen_fd = -1;
+	if (fd < 0) {
+		if (atomic_load(&m->vm->stopping))
+			snprintf(why, sizeof(why), "stopped before a source connected");
+		else
+			snprintf(why, sizeof(why), "no source connected within %d ms",
+				 accept_timeout_ms);
+		return refuse(m, why);
+	}
+	pthread_mutex_lock(&m->lock);
+	m->fd = fd;
+	m->phase = MIG_RECEIVING;
+	pthread_mutex_unlock(&m->lock);
+	t0 = mig_now_ns();
+	for (;;) {
+		if (mig_recv(fd, MSG_TIMEOUT_MS, &type, &payload, &len, why, sizeof(why))) {
+			char msg[600];
+
+			snprintf(msg, sizeof(msg), "the stream broke: %s", why);
+			return refuse(m, msg);
+		}
+		rc = take(m, &ip, type, payload, len, why, sizeof(why));
+		free(payload);
+		if (rc < 0)
+			return refuse(m, why);
+		if (rc > 0)
+			break;
+	}
+	log_info("migration: state loaded (%.1f ms after the source connected; %llu console "
+		 "byte(s), %u hot page(s)%s)",
+		 (double)(mig_now_ns() - t0) / 1e6, (unsigned long long)ip.console_bytes, m->nr_hot,
+		 m->msrs_refused ? ", some MSRs refused" : "");
+	if (mig_send(fd, MIG_READY, NULL, 0))
+		return refuse(m, "the source went away before READY");
+	set_phase(m, MIG_READY_WAIT);
+	if (mig_recv(fd, GO_TIMEOUT_MS, &type, &payload, &len, why, sizeof(why))) {
+		char msg[600];
+
+		snprintf(msg, sizeof(msg), "no GO from the source: %s", why);
+		return refuse(m, msg);
+	}
+	if (type != MIG_GO) {
+		free(payload);
+		snprintf(why, sizeof(why), "expected GO, got %s", mig_type_name(type));
+		return refuse(m, why);
+	}
+	rc = mig_go_get(payload, len, &m->src_go, &bad);
+	free(payload);
+	if (rc) {
+		snprintf(why, sizeof(why), "malformed GO: %s", bad);
+		return refuse(m, why);
+	}
+	m->go_ns = mig_now_ns();
+	return 0;
+}
+
+void migrate_in_running(struct migration *m)
+{
+	/* The vCPUs are released right after: the source may exit now. A lost RUNNING is
+	 * what the source's "uncertain" state is for. */
+	uint64_t here = mig_now_ns() - m->go_ns;
+
+	if (mig_send(m->fd, MIG_RUNNING, NULL, 0))
+		log_warn("migration: could not confirm to the source that the vNode runs here");
+	for (int v = 0; v < m->vcpus && v < MIG_MAX_VCPUS; v++) {
+		for (int i = 0; i < m->nr_held_msrs[v]; i++) {
+			const struct vcpu_msr *h = &m->held_msrs[v][i];
+
+			if (vcpu_msr_set(m->vm->vcpus[v].fd, h->index, h->value))
+				log_warn("migration: vCPU %d: KVM refuses kvm-clock's MSR 0x%x", v,
+					 h->index);
+		}
+	}
+	/* The whole migration's figures: the source's, up to GO, and ours since. */
+	pthread_mutex_lock(&m->lock);
+	m->elapsed_ns = m->src_go.elapsed_ns + here;
+	m->downtime_ns = m->src_go.downtime_ns + here;
+	m->pages_written = m->src_go.pages_written;
+	m->bytes_total = m->src_go.bytes_total;
+	m->bytes_processed = m->src_go.bytes_processed;
+	m->phase = MIG_RUNNING_HERE;
+	pthread_mutex_unlock(&m->lock);
+	shutdown(m->fd, SHUT_RDWR);
+	/* What the guest used last on the source, fetched while it starts running here. */
+	pager_prefetch(m->pg, m->hot, m->nr_hot);
+	log_info("migration: the vNode runs here (migration %.1f ms, downtime %.1f ms)",
+		 (double)m->elapsed_ns / 1e6, (double)m->downtime_ns / 1e6);
+}
