@@ -14,11 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fabric_dl.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 
 #define FAB_API	     FI_VERSION(1, 9)
 #define FAB_SLICE_MS 50 /* how often a wait also looks for a shutdown event */
@@ -456,14 +456,6 @@ bool fab_has_rma(const struct fab_conn *c)
 	return !(prov && (strstr(prov, "tcp") || strstr(prov, "sockets") || strstr(prov, "udp")));
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Drain completions into the connection's flags; returns -errno if it broke. */
 static int cq_poll(struct fab_conn *c, int wait_ms)
 {
@@ -509,29 +501,26 @@ static int cq_poll(struct fab_conn *c, int wait_ms)
 /* Wait until *flag is set, the deadline passes (-ETIMEDOUT) or the peer goes away. */
 static int wait_for(struct fab_conn *c, bool *flag, int timeout_ms, bool fatal_timeout)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = mono_ms() + timeout_ms;
 	int64_t spin_ns = c->spin_ns >= 0 ? c->spin_ns : fab_spin_ns;
 
 	/* A reply on a fast fabric comes back within microseconds: poll briefly before
 	 * sleeping, since a sleep and wake-up cost more than the round trip itself. */
 	if (spin_ns > 0) {
-		struct timespec t0, t;
+		int64_t t0 = mono_ns();
 
-		clock_gettime(CLOCK_MONOTONIC, &t0);
 		while (!*flag && !c->broken) {
 			int rc = cq_poll(c, 0);
 
 			if (rc)
 				return rc;
-			clock_gettime(CLOCK_MONOTONIC, &t);
-			if ((t.tv_sec - t0.tv_sec) * 1000000000LL + (t.tv_nsec - t0.tv_nsec) >
-			    spin_ns)
+			if (mono_ns() - t0 > spin_ns)
 				break;
 		}
 	}
 	while (!*flag) {
 		struct fi_eq_cm_entry entry;
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - mono_ms();
 		int rc;
 
 		if (c->broken)

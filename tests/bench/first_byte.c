@@ -8,23 +8,21 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "lib/mono_clock.h"
 
 extern char **environ;
 
-static double ms_since(const struct timespec *t0)
+static double ms_since(int64_t t0_ns)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
+	return (double)(mono_ns() - t0_ns) / 1e6;
 }
 
 int main(int argc, char **argv)
 {
 	posix_spawn_file_actions_t fa;
-	struct timespec t0;
+	int64_t t0;
 	struct rusage ru;
 	double first = -1;
 	char buf[4096];
@@ -44,7 +42,7 @@ int main(int argc, char **argv)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addclose(&fa, pipefd[0]);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = mono_ns();
 	errno = posix_spawnp(&pid, argv[1], &fa, NULL, argv + 1, environ);
 	if (errno)
 		return perror(argv[1]), 2;
@@ -55,12 +53,12 @@ int main(int argc, char **argv)
 		if (n < 0)
 			break;
 		if (first < 0)
-			first = ms_since(&t0);
+			first = ms_since(t0);
 	}
 	if (wait4(pid, &status, 0, &ru) < 0)
 		return perror("wait4"), 2;
 	fprintf(stderr, "first_byte_ms=%.3f total_ms=%.3f status=%d maxrss_kib=%ld\n", first,
-		ms_since(&t0), WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
+		ms_since(t0), WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status),
 		ru.ru_maxrss);
 	return 0;
 }

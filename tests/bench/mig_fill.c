@@ -13,10 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "lib/parse.h"
 #include "vmm/memory/remote_mem.h"
 
@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 				.timeout_ms = 30000};
 	struct worker w[MAX_THREADS];
 	struct remote_mem rm;
-	struct timespec t0, t1;
+	int64_t t0, t1;
 	uint64_t mem = 0, v;
 	int threads = 4, c, failed = 0;
 
@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 		remote_mem_close(&rm, false);
 		return 1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = mono_ns();
 	for (int i = 0; i < threads; i++) {
 		w[i] = (struct worker){.rm = &rm, .ch = i, .nr = threads, .ram = mem};
 		pthread_create(&w[i].t, NULL, fill_thread, &w[i]);
@@ -128,13 +128,11 @@ int main(int argc, char **argv)
 		pthread_join(w[i].t, NULL);
 		failed |= w[i].failed;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t1 = mono_ns();
 	if (failed)
 		fprintf(stderr, "mig_fill: %s\n", rm.error);
 	else
-		printf("filled %llu ms %.0f\n", (unsigned long long)mem,
-		       (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-			       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		printf("filled %llu ms %.0f\n", (unsigned long long)mem, (double)(t1 - t0) / 1e6);
 	remote_mem_close(&rm, false); /* the regions stay for the vNode */
 	return failed;
 }

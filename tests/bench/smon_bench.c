@@ -8,10 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "lib/parse.h"
 #include "lib/client/smon_client.h"
 
@@ -31,10 +31,7 @@ struct job {
 
 static double now_s(void)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+	return (double)mono_ns() / 1e9;
 }
 
 static void *worker(void *arg)

@@ -7,11 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "lib/parse.h"
 #include "lib/client/smon_client.h"
 
@@ -95,17 +95,16 @@ static int do_lat(struct smon_client *cl, const char *vol, uint64_t count)
 	if (!t)
 		return 1;
 	for (uint64_t i = 0; i < count; i++) {
-		struct timespec a, b;
+		int64_t t0;
 
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		clock_gettime(CLOCK_MONOTONIC, &a);
+		t0 = mono_ns();
 		if (smon_vol_read_ref(cl, vol, (x % (info.size / 4096)) * 4096, 4096, &p)) {
 			fprintf(stderr, "smon_io: read: %s\n", smon_client_error(cl));
 			free(t);
 			return 1;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &b);
-		t[i] = (uint64_t)((b.tv_sec - a.tv_sec) * 1000000000LL + (b.tv_nsec - a.tv_nsec));
+		t[i] = (uint64_t)(mono_ns() - t0);
 		sum += t[i];
 	}
 	qsort(t, count, sizeof(*t), cmp_u64);

@@ -27,6 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
+/* qemu-migrate.sh builds this file alone (static, without -I.) into a guest's initramfs:
+ * lib/ is out of reach, so it has its own clock (now_ms) and write loop (say). */
 #define PAGE	       4096UL
 #define WORDS_PER_PAGE (PAGE / sizeof(uint64_t))
 #define MIB	       (1024UL * 1024UL)
