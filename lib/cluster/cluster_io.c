@@ -14,8 +14,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lib/proto/cluster_proto.h"
+#include "lib/fdio.h"
+#include "lib/mono_clock.h"
 #include "lib/parse.h"
+#include "lib/proto/cluster_proto.h"
 
 static struct addrinfo *resolve(const char *hostport, bool passive, char *err, size_t errlen)
 {
@@ -107,19 +109,7 @@ int cio_listen(const char *hostport, char *port, size_t plen, char *err, size_t 
 
 int cio_write_all(int fd, const void *buf, size_t n)
 {
-	const uint8_t *p = buf;
-
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return fdio_write_all(fd, buf, n); /* round B: its callers use fdio_write_all */
 }
 
 int cio_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payload, size_t len)
@@ -135,7 +125,7 @@ int cio_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payl
 					     .status = status,
 					     .len = (uint32_t)len});
 	if (len == 0)
-		return cio_write_all(fd, hdr, sizeof(hdr));
+		return fdio_write_all(fd, hdr, sizeof(hdr));
 	/* One segment for small messages: two writes would cost a round trip with Nagle off
 	 * on some stacks. */
 	if (len <= 4096) {
@@ -143,9 +133,9 @@ int cio_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payl
 
 		memcpy(buf, hdr, sizeof(hdr));
 		memcpy(buf + CP_HDR_LEN, payload, len);
-		return cio_write_all(fd, buf, CP_HDR_LEN + len);
+		return fdio_write_all(fd, buf, CP_HDR_LEN + len);
 	}
-	return cio_write_all(fd, hdr, sizeof(hdr)) || cio_write_all(fd, payload, len) ? -1 : 0;
+	return fdio_write_all(fd, hdr, sizeof(hdr)) || fdio_write_all(fd, payload, len) ? -1 : 0;
 }
 
 int cio_send_error(int fd, const struct wire_hdr *h, uint32_t status, const char *fmt, ...)
@@ -164,30 +154,10 @@ int cio_send_error(int fd, const struct wire_hdr *h, uint32_t status, const char
 	return cio_send(fd, (uint16_t)(h->op | CP_REPLY), h->id, status, text, (size_t)n);
 }
 
-/* 1 read it all, 0 EOF before the first byte, -1 failure or timeout. */
-static int read_all(int fd, uint8_t *p, size_t n, int timeout_ms, bool eof_ok)
+/* A deadline timeout_ms from now, for fdio_read_all (-1: none). */
+static int64_t deadline_in(int timeout_ms)
 {
-	size_t got = 0;
-
-	while (got < n) {
-		struct pollfd pf = {.fd = fd, .events = POLLIN};
-		ssize_t r;
-		int pr = poll(&pf, 1, timeout_ms);
-
-		if (pr < 0 && errno == EINTR)
-			continue;
-		if (pr != 1)
-			return -1;
-		r = recv(fd, p + got, n - got, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r == 0 && got == 0 && eof_ok)
-			return 0;
-		if (r <= 0)
-			return -1;
-		got += (size_t)r;
-	}
-	return 1;
+	return timeout_ms < 0 ? MONO_NEVER : mono_ms() + timeout_ms;
 }
 
 enum cio_recv_result cio_recv(int fd, int timeout_ms, struct wire_hdr *h, uint8_t **payload,
@@ -195,12 +165,12 @@ enum cio_recv_result cio_recv(int fd, int timeout_ms, struct wire_hdr *h, uint8_
 {
 	uint8_t hdr[CP_HDR_LEN], *buf;
 	uint32_t len;
-	int rc = read_all(fd, hdr, sizeof(hdr), timeout_ms, true);
+	int rc = fdio_read_all(fd, hdr, sizeof(hdr), deadline_in(timeout_ms));
 
 	*payload = NULL;
-	if (rc == 0)
+	if (rc == FDIO_EOF)
 		return CIO_EOF;
-	if (rc < 0) {
+	if (rc != FDIO_OK) {
 		*err = "connection failed or timed out";
 		return CIO_FAILED;
 	}
@@ -223,7 +193,7 @@ enum cio_recv_result cio_recv(int fd, int timeout_ms, struct wire_hdr *h, uint8_
 		return CIO_FAILED;
 	}
 	memcpy(buf, hdr, sizeof(hdr));
-	if (len && read_all(fd, buf + CP_HDR_LEN, len, timeout_ms, false) != 1) {
+	if (len && fdio_read_all(fd, buf + CP_HDR_LEN, len, deadline_in(timeout_ms)) != FDIO_OK) {
 		free(buf);
 		*err = "connection failed or timed out inside a message";
 		return CIO_FAILED;

@@ -16,7 +16,8 @@ int cio_connect(const char *hostport, int timeout_ms, char *err, size_t errlen);
 /* Listen on "HOST:PORT" (port 0 picks one; the bound port is written to port). */
 int cio_listen(const char *hostport, char *port, size_t plen, char *err, size_t errlen);
 
-/* Write all n bytes to a socket (no SIGPIPE); 0, or -1 if the connection failed. */
+/* Write all n bytes to a socket (no SIGPIPE); 0, or -1 if the connection failed. The same
+ * as fdio_write_all (lib/fdio.h), which new code calls: round B removes this one. */
 int cio_write_all(int fd, const void *buf, size_t n);
 
 /* Send one message; 0, or -1 if the connection failed. */
@@ -31,8 +32,8 @@ enum cio_recv_result {
 	CIO_BAD,    /* a malformed header (err says why): answer it, then close */
 	CIO_FAILED, /* I/O error, timeout, or a length that cannot be honoured: close */
 };
-/* Receive one message, waiting at most timeout_ms (-1: forever) for its first byte and
- * then for each further part. */
+/* Receive one message, waiting at most timeout_ms (-1: forever) for its header and then
+ * as long again for its payload. */
 enum cio_recv_result cio_recv(int fd, int timeout_ms, struct wire_hdr *h, uint8_t **payload,
 			      const char **err);
 
