@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
@@ -20,7 +21,7 @@
 #include "lib/parse.h"
 #include "vmm/memory/remote_mem.h"
 
-#define PAGE	    4096ULL
+#define PAGE	    ((uint64_t)MP_PAGE_SIZE) /* the memory protocol's page */
 #define MAX_THREADS 8
 
 struct worker {
@@ -82,36 +83,37 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'M':
 			if (cfg.nr_servers == RM_MAX_SERVERS)
-				return 64;
+				return EX_USAGE;
 			cfg.servers[cfg.nr_servers++] = optarg;
 			break;
 		case 'I':
 			if (parse_uint(optarg, 1, UINT64_MAX, &v))
-				return 64;
+				return EX_USAGE;
 			cfg.vnode = v;
 			break;
 		case 'm':
 			if (parse_size(optarg, &mem))
-				return 64;
+				return EX_USAGE;
 			break;
 		case 'R':
 			if (parse_size(optarg, &cfg.region_size))
-				return 64;
+				return EX_USAGE;
 			break;
 		case 'T':
 			if (parse_uint(optarg, 1, MAX_THREADS, &v))
-				return 64;
+				return EX_USAGE;
 			threads = (int)v;
 			break;
 		default:
-			fprintf(stderr, "Usage: mig_fill --mmon HOST:PORT --vnode-id N --mem SIZE "
-					"--region-size SIZE [--threads N]\n");
-			return c == 'h' ? 0 : 64;
+			fprintf(c == 'h' ? stdout : stderr,
+				"Usage: mig_fill --mmon HOST:PORT --vnode-id N --mem SIZE "
+				"--region-size SIZE [--threads N]\n");
+			return c == 'h' ? 0 : EX_USAGE;
 		}
 	}
 	if (!cfg.nr_servers || !cfg.vnode || !mem || mem % PAGE) {
 		fprintf(stderr, "mig_fill: --mmon, --vnode-id and --mem are needed\n");
-		return 64;
+		return EX_USAGE;
 	}
 	memset(&rm, 0, sizeof(rm));
 	if (remote_mem_open(&rm, &cfg, mem, threads)) {

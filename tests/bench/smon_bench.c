@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
@@ -123,10 +124,16 @@ int main(int argc, char **argv)
 	char err[1024];
 	double secs, wall;
 
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("Usage: smon_bench HOST:PORT VOLUME [SECONDS]\nReads a lego-smon volume as "
+		       "fio would (random 4 KiB, sequential 1 MiB); prints \"name value\" "
+		       "lines.\n");
+		return 0;
+	}
 	if (argc < 3 || argc > 4 ||
 	    parse_hostport(argv[1], 1, j.host, sizeof(j.host), j.port, sizeof(j.port))) {
 		fprintf(stderr, "Usage: smon_bench HOST:PORT VOLUME [SECONDS]\n");
-		return 64;
+		return EX_USAGE;
 	}
 	secs = argc == 4 ? atof(argv[3]) : 5;
 	log_init("smon_bench");

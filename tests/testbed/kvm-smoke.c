@@ -5,6 +5,7 @@
 // Exit status 0 and "kvm-smoke: ok: ..." when every exit was the expected one, 1 otherwise.
 #include <errno.h>
 #include <fcntl.h>
+#include <asm/processor-flags.h>
 #include <linux/kvm.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -49,6 +50,12 @@ static double now_us(void)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: kvm-smoke [N]  (N from 1 to 65535, default 2000)\n"
+		       "Runs N port writes and a hlt in a raw KVM vCPU; prints the cost of an "
+		       "exit.\n");
+		return 0;
+	}
 	long n = argc > 1 ? strtol(argv[1], NULL, 0) : 2000;
 	if (n < 1 || n > 65535) {
 		fprintf(stderr, "usage: kvm-smoke [N]  (N from 1 to 65535)\n");
@@ -102,7 +109,7 @@ int main(int argc, char **argv)
 	sregs.cs.selector = 0;
 	if (ioctl(vcpu, KVM_SET_SREGS, &sregs) < 0)
 		return fail("KVM_SET_SREGS");
-	struct kvm_regs regs = {.rip = CODE_ADDR, .rflags = 2, .rcx = (uint64_t)n};
+	struct kvm_regs regs = {.rip = CODE_ADDR, .rflags = X86_EFLAGS_FIXED, .rcx = (uint64_t)n};
 	if (ioctl(vcpu, KVM_SET_REGS, &regs) < 0)
 		return fail("KVM_SET_REGS");
 

@@ -25,16 +25,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "lib/cluster/cluster_io.h"
-#include "lib/proto/cluster_proto.h"
+#include "lib/fabric/fab_server.h"
+#include "lib/fdio.h"
 #include "lib/parse.h"
+#include "lib/proto/cluster_proto.h"
+#include "lib/uuid_str.h"
 #include "tap_ok.h"
 
 #define TIMEOUT_MS  10000
-#define EXIT_USAGE  64
 #define EXIT_FAILED 99
 
 static const char *state_name(uint32_t s)
@@ -45,27 +48,12 @@ static const char *state_name(uint32_t s)
 				   : "?";
 }
 
-static int parse_uuid(const char *s, uint8_t u[16])
-{
-	int n = 0;
-
-	for (int i = 0; s[i] && n < 32; i++) {
-		unsigned v;
-
-		if (s[i] == '-' && (i == 8 || i == 13 || i == 18 || i == 23))
-			continue;
-		if (sscanf(s + i, "%1x", &v) != 1)
-			return -1;
-		u[n / 2] = (uint8_t)(n % 2 ? u[n / 2] | v : v << 4);
-		n++;
-	}
-	return n == 32 && strlen(s) == 36 ? 0 : -1;
-}
-
 static void print_uuid(FILE *f, const uint8_t u[16])
 {
-	for (int i = 0; i < 16; i++)
-		fprintf(f, "%s%02x", i == 4 || i == 6 || i == 8 || i == 10 ? "-" : "", u[i]);
+	char text[UUID_STR_LEN];
+
+	uuid_str_format(u, text);
+	fputs(text, f);
 }
 
 /* ---- controld-stub --------------------------------------------------------------- */
@@ -164,8 +152,7 @@ static void *stub_conn(void *arg)
 static int controld_stub(int argc, char **argv)
 {
 	const char *listen_at = NULL, *port_file = NULL, *out = NULL;
-	char port[16], err[256], tmp[4096];
-	FILE *f;
+	char port[16], err[256];
 	int lfd;
 
 	for (int i = 0; i + 1 < argc; i += 2) {
@@ -179,7 +166,7 @@ static int controld_stub(int argc, char **argv)
 	if (!listen_at || !port_file || !out || argc % 2) {
 		fprintf(stderr, "usage: cluster_probe controld-stub --listen HOST:PORT --port-file "
 				"F --out FILE\n");
-		return EXIT_USAGE;
+		return EX_USAGE;
 	}
 	stub_out = fopen(out, "a");
 	lfd = cio_listen(listen_at, port, sizeof(port), err, sizeof(err));
@@ -187,12 +174,8 @@ static int controld_stub(int argc, char **argv)
 		fprintf(stderr, "cluster_probe: %s\n", lfd < 0 ? err : strerror(errno));
 		return EXIT_FAILED;
 	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", port_file);
-	f = fopen(tmp, "w");
-	if (!f || fprintf(f, "%s\n", port) < 0 || fclose(f) || rename(tmp, port_file)) {
-		fprintf(stderr, "cluster_probe: cannot write %s\n", port_file);
+	if (fab_server_port_file(port_file, port))
 		return EXIT_FAILED;
-	}
 	for (;;) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		pthread_t t;
@@ -247,7 +230,7 @@ static uint64_t send_raw(int fd, struct raw r, const void *payload, size_t len)
 	buf[31] = r.reserved;
 	if (len)
 		memcpy(buf + CP_HDR_LEN, payload, len);
-	if (send(fd, buf, CP_HDR_LEN + len, MSG_NOSIGNAL) != (ssize_t)(CP_HDR_LEN + len))
+	if (fdio_write_all(fd, buf, CP_HDR_LEN + len))
 		id = 0;
 	free(buf);
 	return id;
@@ -370,7 +353,7 @@ static void header_checks(void)
 	close(fd);
 
 	fd = conn();
-	ok(send(fd, http, CP_HDR_LEN, MSG_NOSIGNAL) == CP_HDR_LEN, "an HTTP request instead");
+	ok(!fdio_write_all(fd, http, CP_HDR_LEN), "an HTTP request instead");
 	st = get_reply(fd, get_le16(http + 6), get_le64(http + 8), text, sizeof(text));
 	ok(st == CP_EPROTO && closed(fd), "... gets EPROTO at once and a close (%s)", text);
 	close(fd);
@@ -552,7 +535,7 @@ static int malformed(int argc, char **argv)
 
 	if (argc != 1) {
 		fprintf(stderr, "usage: cluster_probe malformed HOST:PORT\n");
-		return EXIT_USAGE;
+		return EX_USAGE;
 	}
 	target = argv[0];
 	header_checks();
@@ -586,6 +569,23 @@ static int malformed(int argc, char **argv)
 	return failed ? 1 : 0;
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: cluster_probe controld-stub --listen HOST:PORT --port-file F --out FILE\n"
+		"       cluster_probe malformed HOST:PORT\n"
+		"       cluster_probe start HOST:PORT UUID NAME DOMID VNODE_UID VCPUS EXCACHE "
+		"[VMM-OPTION...]\n"
+		"       cluster_probe stop HOST:PORT UUID graceful|force [GRACE_MS]\n"
+		"       cluster_probe ctl HOST:PORT UUID COMMAND\n"
+		"       cluster_probe console HOST:PORT UUID [OFFSET [MAX]]\n"
+		"       cluster_probe forget HOST:PORT UUID\n"
+		"Test tool of the cluster protocol: a stand-in lego-controld that logs what\n"
+		"components send it, every kind of bad request to a lego-pmon (TAP), or one\n"
+		"request to a lego-pmon, its result on stdout (an error reply: \"error STATUS:\n"
+		"TEXT\" and the status as exit code; 99: the connection failed; 64: bad usage).\n");
+}
+
 /* ---- single requests ----------------------------------------------------------------- */
 
 /* The call's status; prints the error. */
@@ -615,16 +615,16 @@ static uint64_t num(const char *s, uint64_t max)
 
 	if (parse_uint(s, 0, max, &v) && parse_size(s, &v)) {
 		fprintf(stderr, "cluster_probe: '%s' is not a number\n", s);
-		exit(EXIT_USAGE);
+		exit(EX_USAGE);
 	}
 	return v;
 }
 
 static void uuid_arg(const char *s, uint8_t u[16])
 {
-	if (parse_uuid(s, u)) {
+	if (uuid_str_parse(s, u)) {
 		fprintf(stderr, "cluster_probe: '%s' is not a uuid\n", s);
-		exit(EXIT_USAGE);
+		exit(EX_USAGE);
 	}
 }
 
@@ -646,7 +646,7 @@ static int single(const char *cmd, int argc, char **argv)
 			size_t n = strlen(argv[i]) + 1;
 
 			if (len + n > CP_ARGS_MAX)
-				return EXIT_USAGE;
+				return EX_USAGE;
 			memcpy(buf + CP_VM_START_LEN + len, argv[i], n);
 			len += n;
 		}
@@ -699,11 +699,9 @@ static int single(const char *cmd, int argc, char **argv)
 		if (!rc)
 			printf("ok\n");
 	} else {
-		fprintf(stderr,
-			"cluster_probe %s: wrong arguments (see the top of "
-			"tests/tools/cluster_probe.c)\n",
-			cmd);
-		return EXIT_USAGE;
+		fprintf(stderr, "cluster_probe %s: wrong arguments\n", cmd);
+		usage(stderr);
+		return EX_USAGE;
 	}
 	free(r);
 	return rc;
@@ -712,6 +710,10 @@ static int single(const char *cmd, int argc, char **argv)
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return 0;
+	}
 	if (argc >= 2 && !strcmp(argv[1], "controld-stub"))
 		return controld_stub(argc - 2, argv + 2);
 	if (argc >= 2 && !strcmp(argv[1], "malformed"))
@@ -720,7 +722,6 @@ int main(int argc, char **argv)
 		target = argv[2];
 		return single(argv[1], argc - 2, argv + 2);
 	}
-	fprintf(stderr, "usage: cluster_probe controld-stub|malformed|start|stop|ctl|console|"
-			"forget ... (see the top of tests/tools/cluster_probe.c)\n");
-	return EXIT_USAGE;
+	usage(stderr);
+	return EX_USAGE;
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "lib/fabric/fabric.h"
@@ -35,7 +36,7 @@ static void usage(FILE *f)
 static int die_usage(void)
 {
 	usage(stderr);
-	return 64;
+	return EX_USAGE;
 }
 
 static struct fab_conn *connect_as(const char *server, uint64_t vnode)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "lib/fabric/fabric.h"
@@ -100,7 +101,7 @@ int main(int argc, char **argv)
 	}
 	if (argc != 3) {
 		fprintf(stderr, "Usage: mmon_probe HOST PORT\n");
-		return 64;
+		return EX_USAGE;
 	}
 	log_init("mmon_probe");
 	printf("1..35\n");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "lib/fabric/fabric.h"
@@ -15,13 +16,20 @@
 #include "lib/parse.h"
 #include "lib/client/smon_client.h"
 
-static int usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr, "Usage: smon_io HOST:PORT VOLUME write OFFSET < data\n"
-			"       smon_io HOST:PORT VOLUME read OFFSET LENGTH > data\n"
-			"       smon_io HOST:PORT VOLUME lat COUNT\n"
-			"Offsets and lengths in whole 512-byte sectors.\n");
-	return 64;
+	fprintf(f, "Usage: smon_io HOST:PORT VOLUME write OFFSET < data\n"
+		   "       smon_io HOST:PORT VOLUME read OFFSET LENGTH > data\n"
+		   "       smon_io HOST:PORT VOLUME lat COUNT\n"
+		   "Raw I/O on a lego-smon volume: write stdin at OFFSET and flush, read a range\n"
+		   "to stdout, or time COUNT random 4 KiB reads (p50 and mean, microseconds).\n"
+		   "Offsets and lengths in whole 512-byte sectors.\n");
+}
+
+static int bad_usage(void)
+{
+	usage(stderr);
+	return EX_USAGE;
 }
 
 static int do_write(struct smon_client *cl, const char *vol, uint64_t off)
@@ -114,44 +122,45 @@ static int do_lat(struct smon_client *cl, const char *vol, uint64_t count)
 	return 0;
 }
 
+/* The command's numbers: true if they are what it takes. */
+static bool command_args(int argc, char **argv, uint64_t *off, uint64_t *len)
+{
+	const char *cmd = argv[3];
+
+	if (!strcmp(cmd, "lat"))
+		return argc == 5 && !parse_uint(argv[4], 1, 10000000, len);
+	if (!strcmp(cmd, "write"))
+		return argc == 5 && !parse_size(argv[4], off) && *off % SP_SECTOR == 0;
+	return !strcmp(cmd, "read") && argc == 6 && !parse_size(argv[4], off) &&
+	       *off % SP_SECTOR == 0 && !parse_size(argv[5], len) && *len % SP_SECTOR == 0;
+}
+
 int main(int argc, char **argv)
 {
 	char host[256], port[16], err[1024];
 	struct smon_client *cl;
-	uint64_t off, len = 0;
-	bool write;
+	uint64_t off = 0, len = 0;
 	int rc;
 
-	if (argc < 5)
-		return usage();
-	if (!strcmp(argv[3], "lat")) {
-		if (argc != 5 ||
-		    parse_hostport(argv[1], 1, host, sizeof(host), port, sizeof(port)) ||
-		    parse_uint(argv[4], 1, 10000000, &len))
-			return usage();
-		log_init("smon_io");
-		if (smon_connect(fab_default_provider(), host, port, "smon_io", 10000, &cl, err,
-				 sizeof(err))) {
-			fprintf(stderr, "smon_io: %s\n", err);
-			return 2;
-		}
-		rc = do_lat(cl, argv[2], len);
-		smon_disconnect(cl);
-		return rc;
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		usage(stdout);
+		return 0;
 	}
-	write = !strcmp(argv[3], "write");
-	if ((write && argc != 5) || (!write && (strcmp(argv[3], "read") || argc != 6)) ||
-	    parse_hostport(argv[1], 1, host, sizeof(host), port, sizeof(port)) ||
-	    parse_size(argv[4], &off) || off % SP_SECTOR ||
-	    (!write && (parse_size(argv[5], &len) || len % SP_SECTOR)))
-		return usage();
+	if (argc < 5 || parse_hostport(argv[1], 1, host, sizeof(host), port, sizeof(port)) ||
+	    !command_args(argc, argv, &off, &len))
+		return bad_usage();
 	log_init("smon_io");
 	if (smon_connect(fab_default_provider(), host, port, "smon_io", 10000, &cl, err,
 			 sizeof(err))) {
 		fprintf(stderr, "smon_io: %s\n", err);
 		return 2;
 	}
-	rc = write ? do_write(cl, argv[2], off) : do_read(cl, argv[2], off, len);
+	if (!strcmp(argv[3], "lat"))
+		rc = do_lat(cl, argv[2], len);
+	else if (!strcmp(argv[3], "write"))
+		rc = do_write(cl, argv[2], off);
+	else
+		rc = do_read(cl, argv[2], off, len);
 	smon_disconnect(cl);
 	return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
@@ -310,7 +311,7 @@ int main(int argc, char **argv)
 	}
 	if (argc != 3) {
 		fprintf(stderr, "Usage: smon_probe HOST PORT\n");
-		return 64;
+		return EX_USAGE;
 	}
 	log_init("smon_probe");
 	buf = malloc(MIB);
