@@ -66,3 +66,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
 		return;
 }
+
+bool log_sampled(uint64_t nth)
+{
+	return nth <= 20 || nth % 1000 == 0;
+}

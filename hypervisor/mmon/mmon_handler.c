@@ -7,8 +7,6 @@
 #include "lib/log.h"
 #include "lib/proto/wire.h"
 
-#define LOG_FIRST_BAD 20 /* per connection; then every 1000th, so a flood cannot fill disks */
-
 static size_t reply_hdr(void *reply, unsigned op, uint64_t id, enum mp_status st, size_t len)
 {
 	struct wire_hdr h = {.magic = MP_MAGIC,
@@ -25,15 +23,13 @@ static size_t reply_hdr(void *reply, unsigned op, uint64_t id, enum mp_status st
 static size_t error_reply(struct mmon_pool *pool, struct mmon_session *s, void *reply, unsigned op,
 			  uint64_t id, enum mp_status st, const char *why)
 {
-	size_t n = strnlen(why, MP_ERRTEXT_MAX);
+	size_t n = wire_text_put((uint8_t *)reply + MP_HDR_LEN, MP_ERRTEXT_MAX, "%s", why);
 
 	atomic_fetch_add(&pool->errors, 1);
-	s->bad_requests++;
-	if (s->bad_requests <= LOG_FIRST_BAD || s->bad_requests % 1000 == 0)
+	if (log_sampled(++s->bad_requests))
 		log_warn("%s (vNode %llu): %s request %llu refused: %s: %s", s->peer,
 			 (unsigned long long)s->vnode, mp_op_name(op), (unsigned long long)id,
 			 mp_status_name(st), why);
-	memcpy((uint8_t *)reply + MP_HDR_LEN, why, n);
 	return reply_hdr(reply, op, id, st, n);
 }
 

@@ -7,29 +7,21 @@
 
 #include "lib/log.h"
 
-#define LOG_FIRST_BAD 20 /* per connection; then every 1000th, so a flood cannot fill disks */
-
 static size_t error_reply(struct smon_session *s, void *reply, unsigned op, uint64_t id,
 			  enum sp_status st, const char *why, const char *vol)
 {
-	char text[SP_ERRTEXT_MAX + 1];
-	int n;
+	char *text = (char *)reply + SP_HDR_LEN;
+	size_t n;
 
 	if (vol && vol[0])
-		n = snprintf(text, sizeof(text), "volume '%s': %s", vol, why);
+		n = wire_text_put(text, SP_ERRTEXT_MAX, "volume '%s': %s", vol, why);
 	else
-		n = snprintf(text, sizeof(text), "%s", why);
-	if (n < 0)
-		n = 0;
-	if (n > SP_ERRTEXT_MAX)
-		n = SP_ERRTEXT_MAX;
-	s->bad_requests++;
-	if (s->bad_requests <= LOG_FIRST_BAD || s->bad_requests % 1000 == 0)
-		log_warn("%s (%s): %s request %llu refused: %s: %s", s->peer,
+		n = wire_text_put(text, SP_ERRTEXT_MAX, "%s", why);
+	if (log_sampled(++s->bad_requests))
+		log_warn("%s (%s): %s request %llu refused: %s: %.*s", s->peer,
 			 s->client[0] ? s->client : "no HELLO", sp_op_name(op),
-			 (unsigned long long)id, sp_status_name(st), text);
-	memcpy((uint8_t *)reply + SP_HDR_LEN, text, (size_t)n);
-	return sp_reply_put(reply, op, id, st, (size_t)n);
+			 (unsigned long long)id, sp_status_name(st), (int)n, text);
+	return sp_reply_put(reply, op, id, st, n);
 }
 
 static const char *why_errno(int rc)

@@ -78,14 +78,5 @@ const char *mc_result_text(enum mc_result rc)
 
 const char *mc_reply_text(const struct mc_reply *r, char *buf, size_t blen)
 {
-	size_t n = r->len < blen - 1 ? r->len : blen - 1;
-
-	memcpy(buf, r->payload ? r->payload : (const uint8_t *)"", r->payload ? n : 0);
-	if (!r->payload)
-		n = 0;
-	buf[n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if (buf[i] < 0x20 || buf[i] > 0x7e)
-			buf[i] = '?';
-	return buf;
+	return wire_text_get(r->payload, r->len, buf, blen);
 }

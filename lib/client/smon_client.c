@@ -99,16 +99,11 @@ static int call(struct smon_client *cl, unsigned op, uint64_t id, size_t len, co
 		return -EPROTO;
 	}
 	if (r.status != SP_OK) {
-		size_t n = r.len < SP_ERRTEXT_MAX ? r.len : SP_ERRTEXT_MAX;
 		char text[SP_ERRTEXT_MAX + 1];
 
-		memcpy(text, p, n);
-		text[n] = '\0';
-		for (size_t i = 0; i < n; i++)
-			if (text[i] < 0x20 || text[i] > 0x7e)
-				text[i] = '?';
+		wire_text_get(p, r.len, text, sizeof(text));
 		/* The server's text says what was wrong; the status name is the fallback. */
-		snprintf(cl->err, sizeof(cl->err), "%s", n ? text : sp_status_name(r.status));
+		snprintf(cl->err, sizeof(cl->err), "%s", text[0] ? text : sp_status_name(r.status));
 		return sp_status_errno((enum sp_status)r.status);
 	}
 	*body = p;

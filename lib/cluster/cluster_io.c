@@ -140,18 +140,14 @@ int cio_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payl
 
 int cio_send_error(int fd, const struct wire_hdr *h, uint32_t status, const char *fmt, ...)
 {
-	char text[CP_ERRTEXT_MAX + 1];
+	uint8_t text[CP_ERRTEXT_MAX];
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(text, sizeof(text), fmt, ap);
+	n = wire_text_vput(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n > CP_ERRTEXT_MAX)
-		n = CP_ERRTEXT_MAX;
-	return cio_send(fd, (uint16_t)(h->op | CP_REPLY), h->id, status, text, (size_t)n);
+	return cio_send(fd, (uint16_t)(h->op | CP_REPLY), h->id, status, text, n);
 }
 
 /* A deadline timeout_ms from now, for fdio_read_all (-1: none). */

@@ -1,5 +1,8 @@
-/* wire.c: the common message header and fixed-size name fields of lego's protocols. */
+/* wire.c: the common message header, fixed-size name fields and error texts of lego's
+ * protocols. */
 #include "wire.h"
+
+#include <stdio.h>
 
 void wire_hdr_put(void *buf, const struct wire_hdr *h)
 {
@@ -77,4 +80,44 @@ void wire_name_put(void *p, size_t n, const char *name)
 
 	memset(p, 0, n);
 	memcpy(p, name, len);
+}
+
+size_t wire_text_vput(void *p, size_t max, const char *fmt, va_list ap)
+{
+	char text[WIRE_TEXT_MAX + 1];
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	size_t len = n < 0 ? 0 : (size_t)n;
+
+	if (len > max)
+		len = max;
+	if (len > WIRE_TEXT_MAX)
+		len = WIRE_TEXT_MAX;
+	memcpy(p, text, len);
+	return len;
+}
+
+size_t wire_text_put(void *p, size_t max, const char *fmt, ...)
+{
+	va_list ap;
+	size_t len;
+
+	va_start(ap, fmt);
+	len = wire_text_vput(p, max, fmt, ap);
+	va_end(ap);
+	return len;
+}
+
+const char *wire_text_get(const void *p, size_t len, char *out, size_t outlen)
+{
+	size_t n = p ? len : 0;
+
+	if (n > outlen - 1)
+		n = outlen - 1;
+	if (n)
+		memcpy(out, p, n);
+	out[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (out[i] < 0x20 || out[i] > 0x7e)
+			out[i] = '?';
+	return out;
 }

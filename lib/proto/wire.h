@@ -2,6 +2,7 @@
 #ifndef LEGO_WIRE_H
 #define LEGO_WIRE_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -80,5 +81,16 @@ enum wire_hdr_error wire_hdr_get(const void *buf, size_t buflen, uint32_t magic,
  * get copies it to out (n + 1 bytes) and returns 0, or -1 if the field is malformed. */
 int wire_name_get(const void *p, size_t n, char *out);
 void wire_name_put(void *p, size_t n, const char *name);
+
+/* An error reply's payload, a text without NUL: printf-formatted into p, cut to max bytes
+ * (at most WIRE_TEXT_MAX); returns its length. */
+#define WIRE_TEXT_MAX 1024
+size_t wire_text_put(void *p, size_t max, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+size_t wire_text_vput(void *p, size_t max, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+/* An error reply's len payload bytes as a C string in out (outlen > 0 bytes), cut to fit,
+ * every byte outside printable ASCII replaced by '?' (a peer's text goes into logs). */
+const char *wire_text_get(const void *p, size_t len, char *out, size_t outlen);
 
 #endif
