@@ -197,14 +197,14 @@ static void *fill_thread(void *arg)
 }
 
 enum mp_status mmon_fill_start(const struct mmon_fill_ctx *ctx, uint64_t vnode,
-			       const struct mp_fill *req, const char **err)
+			       const struct mp_fill *req, char *err, size_t errlen)
 {
 	struct fill_job *j = calloc(1, sizeof(*j));
 	enum mp_status st;
 	pthread_t t;
 
 	if (!j) {
-		*err = "out of memory";
+		snprintf(err, errlen, "out of memory");
 		return MP_EIO;
 	}
 	j->ctx = *ctx;
@@ -212,15 +212,15 @@ enum mp_status mmon_fill_start(const struct mmon_fill_ctx *ctx, uint64_t vnode,
 	snprintf(j->server, sizeof(j->server), "%s", ctx->server);
 	j->vnode = vnode;
 	j->req = *req;
-	j->r = mmon_pool_fill_begin(ctx->pool, vnode, req->index, &st, err);
-	if (!j->r) {
+	st = mmon_pool_fill_begin(ctx->pool, vnode, req->index, &j->r, err, errlen);
+	if (st) {
 		free(j);
 		return st;
 	}
 	if (pthread_create(&t, NULL, fill_thread, j)) {
 		mmon_pool_fill_end(ctx->pool, j->r, "cannot start the fill thread");
 		free(j);
-		*err = "cannot start the fill thread";
+		snprintf(err, errlen, "cannot start the fill thread");
 		return MP_EIO;
 	}
 	pthread_detach(t);

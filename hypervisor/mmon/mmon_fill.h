@@ -3,6 +3,7 @@
 #ifndef LEGO_MMON_FILL_H
 #define LEGO_MMON_FILL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lib/proto/mem_proto.h"
@@ -19,6 +20,6 @@ struct mmon_fill_ctx {
  * of its own: MP_OK once it runs, else a status with err. RSTAT follows it; the region is
  * live when it is done, or FAILED with the reason. */
 enum mp_status mmon_fill_start(const struct mmon_fill_ctx *ctx, uint64_t vnode,
-			       const struct mp_fill *req, const char **err);
+			       const struct mp_fill *req, char *err, size_t errlen);
 
 #endif

@@ -7,6 +7,16 @@
 #include "lib/log.h"
 #include "lib/proto/wire.h"
 
+/* One request being answered. */
+struct req {
+	struct mmon_pool *pool;
+	struct mmon_session *s;
+	struct wire_hdr h;
+	const uint8_t *body;
+	uint8_t *reply;
+	char err[MP_ERRTEXT_MAX + 1]; /* why it was refused */
+};
+
 static size_t reply_hdr(void *reply, unsigned op, uint64_t id, enum mp_status st, size_t len)
 {
 	struct wire_hdr h = {.magic = MP_MAGIC,
@@ -20,40 +30,51 @@ static size_t reply_hdr(void *reply, unsigned op, uint64_t id, enum mp_status st
 	return MP_HDR_LEN + len;
 }
 
-static size_t error_reply(struct mmon_pool *pool, struct mmon_session *s, void *reply, unsigned op,
-			  uint64_t id, enum mp_status st, const char *why)
+/* Where a reply's payload goes. */
+static uint8_t *payload(struct req *q)
 {
-	size_t n = wire_text_put((uint8_t *)reply + MP_HDR_LEN, MP_ERRTEXT_MAX, "%s", why);
-
-	atomic_fetch_add(&pool->errors, 1);
-	if (log_sampled(++s->bad_requests))
-		log_warn("%s (vNode %llu): %s request %llu refused: %s: %s", s->peer,
-			 (unsigned long long)s->vnode, mp_op_name(op), (unsigned long long)id,
-			 mp_status_name(st), why);
-	return reply_hdr(reply, op, id, st, n);
+	return q->reply + MP_HDR_LEN;
 }
 
-static size_t do_hello(struct mmon_pool *pool, struct mmon_session *s, const struct wire_hdr *h,
-		       const uint8_t *body, void *reply)
+/* The answer to a request done, with len payload bytes in place. */
+static size_t done(struct req *q, size_t len)
 {
+	return reply_hdr(q->reply, q->h.op, q->h.id, MP_OK, len);
+}
+
+/* The answer to a request refused with st, saying why; counted and logged (sampled). */
+static size_t refuse(struct req *q, enum mp_status st, const char *why)
+{
+	struct mmon_session *s = q->s;
+	size_t n = wire_text_put(payload(q), MP_ERRTEXT_MAX, "%s", why);
+
+	atomic_fetch_add(&q->pool->errors, 1);
+	if (log_sampled(++s->bad_requests))
+		log_warn("%s (vNode %llu): %s request %llu refused: %s: %s", s->peer,
+			 (unsigned long long)s->vnode, mp_op_name(q->h.op),
+			 (unsigned long long)q->h.id, mp_status_name(st), why);
+	return reply_hdr(q->reply, q->h.op, q->h.id, st, n);
+}
+
+static size_t do_hello(struct req *q)
+{
+	struct mmon_session *s = q->s;
 	struct mp_hello m;
 	struct mp_hello_reply r = {0};
 	struct mp_stat_reply st;
-	const char *err = NULL;
-	enum mp_status rc = mp_hello_get(body, h->len, &m, &err);
+	enum mp_status rc = mp_hello_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
 
 	if (rc)
-		return error_reply(pool, s, reply, h->op, h->id, rc, err);
+		return refuse(q, rc, q->err);
 	if (s->hello && m.vnode != s->vnode)
-		return error_reply(pool, s, reply, h->op, h->id, MP_EINVAL,
-				   "this connection is bound to another vNode");
+		return refuse(q, MP_EINVAL, "this connection is bound to another vNode");
 	if (!s->hello)
 		log_info("%s: vNode %llu (%s) connected", s->peer, (unsigned long long)m.vnode,
 			 m.name[0] ? m.name : "unnamed");
 	s->hello = true;
 	s->vnode = m.vnode;
 	memcpy(s->client, m.name, sizeof(s->client));
-	mmon_pool_stat(pool, &st);
+	mmon_pool_stat(q->pool, &st);
 	r.version = MP_VERSION;
 	r.page_size = MP_PAGE_SIZE;
 	r.max_pages = MP_MAX_PAGES;
@@ -61,146 +82,149 @@ static size_t do_hello(struct mmon_pool *pool, struct mmon_session *s, const str
 	r.pool_bytes = st.pool_bytes;
 	r.pool_free = st.pool_bytes - st.reserved_bytes;
 	snprintf(r.name, sizeof(r.name), "%s", s->server);
-	return reply_hdr(reply, h->op, h->id, MP_OK,
-			 mp_hello_reply_put((uint8_t *)reply + MP_HDR_LEN, &r));
+	return done(q, mp_hello_reply_put(payload(q), &r));
 }
 
-static size_t do_open(struct mmon_pool *pool, struct mmon_session *s, const struct wire_hdr *h,
-		      const uint8_t *body, void *reply)
+static size_t do_open(struct req *q)
 {
 	struct mp_open m;
 	struct mp_open_reply r = {0};
-	const char *err = NULL;
-	enum mp_status rc = mp_open_get(body, h->len, &m, &err);
+	enum mp_status rc = mp_open_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
 
 	if (!rc)
-		rc = mmon_pool_open(pool, s->vnode, &m, &r, &err);
+		rc = mmon_pool_open(q->pool, q->s->vnode, &m, &r, q->err, sizeof(q->err));
 	if (rc)
-		return error_reply(pool, s, reply, h->op, h->id, rc, err);
-	if (!s->rma)
+		return refuse(q, rc, q->err);
+	if (!q->s->rma)
 		r.rma_addr = r.rma_key = 0;
-	log_debug("%s: vNode %llu opened region %u (%llu MiB) as handle %llx epoch %llu", s->peer,
-		  (unsigned long long)s->vnode, m.index, (unsigned long long)(m.size >> 20),
-		  (unsigned long long)r.handle, (unsigned long long)r.epoch);
-	return reply_hdr(reply, h->op, h->id, MP_OK,
-			 mp_open_reply_put((uint8_t *)reply + MP_HDR_LEN, &r));
+	log_debug("%s: vNode %llu opened region %u (%llu MiB) as handle %llx epoch %llu",
+		  q->s->peer, (unsigned long long)q->s->vnode, m.index,
+		  (unsigned long long)(m.size >> 20), (unsigned long long)r.handle,
+		  (unsigned long long)r.epoch);
+	return done(q, mp_open_reply_put(payload(q), &r));
 }
+
+static size_t do_close(struct req *q)
+{
+	struct mp_close m;
+	enum mp_status rc = mp_close_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
+
+	if (!rc)
+		rc = mmon_pool_close(q->pool, q->s->vnode, &m, q->err, sizeof(q->err));
+	if (rc)
+		return refuse(q, rc, q->err);
+	log_debug("%s: vNode %llu closed handle %llx", q->s->peer, (unsigned long long)q->s->vnode,
+		  (unsigned long long)m.handle);
+	return done(q, 0);
+}
+
+/* READ and WRITE. */
+static size_t do_io(struct req *q)
+{
+	bool write = q->h.op == MP_WRITE;
+	struct mp_io m;
+	enum mp_status rc = mp_io_get(q->body, q->h.len, write, &m, q->err, sizeof(q->err));
+
+	if (!rc)
+		rc = mmon_pool_io(q->pool, q->s->vnode, &m,
+				  write ? (void *)(q->body + MP_IO_LEN) : (void *)payload(q), write,
+				  q->err, sizeof(q->err));
+	if (rc)
+		return refuse(q, rc, q->err);
+	return done(q, write ? 0 : (size_t)m.npages * MP_PAGE_SIZE);
+}
+
+static size_t do_fill(struct req *q)
+{
+	struct mp_fill m;
+	enum mp_status rc = mp_fill_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
+
+	if (rc)
+		return refuse(q, rc, q->err);
+	if (!q->s->fill)
+		return refuse(q, MP_EIO, "this server cannot fill copies");
+	rc = mmon_fill_start(q->s->fill, q->s->vnode, &m, q->err, sizeof(q->err));
+	if (rc)
+		return refuse(q, rc, q->err);
+	return done(q, 0);
+}
+
+static size_t do_rstat(struct req *q)
+{
+	struct mp_rstat m;
+	struct mp_rstat_reply r;
+	enum mp_status rc = mp_rstat_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
+
+	if (!rc)
+		rc = mmon_pool_rstat(q->pool, q->s->vnode, m.index, &r, q->err, sizeof(q->err));
+	if (rc)
+		return refuse(q, rc, q->err);
+	return done(q, mp_rstat_reply_put(payload(q), &r));
+}
+
+static size_t do_release(struct req *q)
+{
+	struct mp_release m;
+	enum mp_status rc = mp_release_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
+
+	if (!rc)
+		rc = mmon_pool_release(q->pool, q->s->vnode, &m, q->err, sizeof(q->err));
+	if (rc)
+		return refuse(q, rc, q->err);
+	log_info("%s: vNode %llu's region %llx moved to %s", q->s->peer,
+		 (unsigned long long)q->s->vnode, (unsigned long long)m.handle, m.new_owner);
+	return done(q, 0);
+}
+
+static size_t do_bitmap(struct req *q)
+{
+	struct mp_bitmap m;
+	enum mp_status rc = mp_bitmap_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
+
+	if (!rc)
+		rc = mmon_pool_bitmap(q->pool, q->s->vnode, &m, payload(q), q->err, sizeof(q->err));
+	if (rc)
+		return refuse(q, rc, q->err);
+	return done(q, m.npages / 8);
+}
+
+static size_t do_stat(struct req *q)
+{
+	struct mp_stat_reply st;
+
+	if (q->h.len)
+		return refuse(q, MP_EPROTO, "STAT takes no payload");
+	mmon_pool_stat(q->pool, &st);
+	return done(q, mp_stat_reply_put(payload(q), &st));
+}
+
+/* The requests, by op. */
+static size_t (*const ops[])(struct req *q) = {
+	[MP_HELLO] = do_hello,	 [MP_OPEN] = do_open,	[MP_CLOSE] = do_close,
+	[MP_READ] = do_io,	 [MP_WRITE] = do_io,	[MP_STAT] = do_stat,
+	[MP_FILL] = do_fill,	 [MP_RSTAT] = do_rstat, [MP_RELEASE] = do_release,
+	[MP_BITMAP] = do_bitmap,
+};
 
 size_t mmon_handle(struct mmon_pool *pool, struct mmon_session *s, const void *req, size_t len,
 		   bool truncated, void *reply)
 {
-	const uint8_t *body = (const uint8_t *)req + MP_HDR_LEN;
-	const char *err = NULL;
-	struct wire_hdr h;
+	struct req q = {
+		.pool = pool, .s = s, .body = (const uint8_t *)req + MP_HDR_LEN, .reply = reply};
 	enum mp_status rc;
 
 	if (truncated)
 		/* What arrived of it cannot be trusted to be its header: no id to echo. */
-		return error_reply(
-			pool, s, reply, 0, 0, MP_E2BIG,
-			"message longer than the receive buffer; closing the connection");
-	rc = mp_hdr_get(req, len, &h, &err);
+		return refuse(&q, MP_E2BIG,
+			      "message longer than the receive buffer; closing the connection");
+	rc = mp_hdr_get(req, len, &q.h, q.err, sizeof(q.err));
 	if (rc)
-		return error_reply(pool, s, reply, h.op, h.id, rc, err);
-	if (h.op & MP_REPLY || h.status)
-		return error_reply(pool, s, reply, h.op, h.id, MP_EPROTO,
-				   "a request must have status 0 and no reply bit");
-	if (h.op != MP_HELLO && !s->hello)
-		return error_reply(pool, s, reply, h.op, h.id, MP_ENOTCONN,
-				   "the first request on a connection must be HELLO");
-	switch (h.op) {
-	case MP_HELLO:
-		return do_hello(pool, s, &h, body, reply);
-	case MP_OPEN:
-		return do_open(pool, s, &h, body, reply);
-	case MP_CLOSE: {
-		struct mp_close m;
-
-		rc = mp_close_get(body, h.len, &m, &err);
-		if (!rc)
-			rc = mmon_pool_close(pool, s->vnode, &m, &err);
-		if (rc)
-			return error_reply(pool, s, reply, h.op, h.id, rc, err);
-		log_debug("%s: vNode %llu closed handle %llx", s->peer,
-			  (unsigned long long)s->vnode, (unsigned long long)m.handle);
-		return reply_hdr(reply, h.op, h.id, MP_OK, 0);
-	}
-	case MP_READ:
-	case MP_WRITE: {
-		bool write = h.op == MP_WRITE;
-		struct mp_io m;
-
-		rc = mp_io_get(body, h.len, write, &m, &err);
-		if (!rc)
-			rc = mmon_pool_io(pool, s->vnode, &m,
-					  write ? (void *)(body + MP_IO_LEN)
-						: (void *)((uint8_t *)reply + MP_HDR_LEN),
-					  write, &err);
-		if (rc)
-			return error_reply(pool, s, reply, h.op, h.id, rc, err);
-		return reply_hdr(reply, h.op, h.id, MP_OK,
-				 write ? 0 : (size_t)m.npages * MP_PAGE_SIZE);
-	}
-	case MP_FILL: {
-		struct mp_fill m;
-
-		rc = mp_fill_get(body, h.len, &m, &err);
-		if (!rc && !s->fill) {
-			err = "this server cannot fill copies";
-			rc = MP_EIO;
-		}
-		if (!rc)
-			rc = mmon_fill_start(s->fill, s->vnode, &m, &err);
-		if (rc)
-			return error_reply(pool, s, reply, h.op, h.id, rc, err);
-		return reply_hdr(reply, h.op, h.id, MP_OK, 0);
-	}
-	case MP_RSTAT: {
-		struct mp_rstat m;
-		struct mp_rstat_reply r;
-
-		rc = mp_rstat_get(body, h.len, &m, &err);
-		if (!rc)
-			rc = mmon_pool_rstat(pool, s->vnode, m.index, &r, &err);
-		if (rc)
-			return error_reply(pool, s, reply, h.op, h.id, rc, err);
-		return reply_hdr(reply, h.op, h.id, MP_OK,
-				 mp_rstat_reply_put((uint8_t *)reply + MP_HDR_LEN, &r));
-	}
-	case MP_RELEASE: {
-		struct mp_release m;
-
-		rc = mp_release_get(body, h.len, &m, &err);
-		if (!rc)
-			rc = mmon_pool_release(pool, s->vnode, &m, &err);
-		if (rc)
-			return error_reply(pool, s, reply, h.op, h.id, rc, err);
-		log_info("%s: vNode %llu's region %llx moved to %s", s->peer,
-			 (unsigned long long)s->vnode, (unsigned long long)m.handle, m.new_owner);
-		return reply_hdr(reply, h.op, h.id, MP_OK, 0);
-	}
-	case MP_BITMAP: {
-		struct mp_bitmap m;
-
-		rc = mp_bitmap_get(body, h.len, &m, &err);
-		if (!rc)
-			rc = mmon_pool_bitmap(pool, s->vnode, &m, (uint8_t *)reply + MP_HDR_LEN,
-					      &err);
-		if (rc)
-			return error_reply(pool, s, reply, h.op, h.id, rc, err);
-		return reply_hdr(reply, h.op, h.id, MP_OK, m.npages / 8);
-	}
-	case MP_STAT: {
-		struct mp_stat_reply st;
-
-		if (h.len)
-			return error_reply(pool, s, reply, h.op, h.id, MP_EPROTO,
-					   "STAT takes no payload");
-		mmon_pool_stat(pool, &st);
-		return reply_hdr(reply, h.op, h.id, MP_OK,
-				 mp_stat_reply_put((uint8_t *)reply + MP_HDR_LEN, &st));
-	}
-	default:
-		return error_reply(pool, s, reply, h.op, h.id, MP_EBADOP, "unknown op");
-	}
+		return refuse(&q, rc, q.err);
+	if (q.h.op & MP_REPLY || q.h.status)
+		return refuse(&q, MP_EPROTO, "a request must have status 0 and no reply bit");
+	if (q.h.op != MP_HELLO && !s->hello)
+		return refuse(&q, MP_ENOTCONN, "the first request on a connection must be HELLO");
+	if (q.h.op >= sizeof(ops) / sizeof(ops[0]) || !ops[q.h.op])
+		return refuse(&q, MP_EBADOP, "unknown op");
+	return ops[q.h.op](&q);
 }

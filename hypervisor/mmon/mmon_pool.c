@@ -23,6 +23,14 @@ void mmon_pool_init(struct mmon_pool *p, uint64_t bytes, uint64_t handle_seed,
 	p->rma = rma;
 }
 
+/* A refusal: why into err (a copy: the text may live in the table, which changes once the
+ * lock is let go), and the status to answer with. */
+static enum mp_status fail(char *err, size_t errlen, enum mp_status st, const char *why)
+{
+	snprintf(err, errlen, "%s", why);
+	return st;
+}
+
 static void region_free_memory(struct mmon_region *r)
 {
 	fab_mr_close(r->mr);
@@ -124,7 +132,7 @@ static void fill_open_reply(const struct mmon_region *r, struct mp_open_reply *o
 }
 
 enum mp_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode, const struct mp_open *req,
-			      struct mp_open_reply *out, const char **err)
+			      struct mp_open_reply *out, char *err, size_t errlen)
 {
 	struct mmon_region *r;
 	enum mp_status st = MP_OK;
@@ -135,14 +143,13 @@ enum mp_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode, const struct 
 		unsigned state = atomic_load(&r->state);
 
 		if (r->size != req->size) {
-			*err = "the region exists with another size";
-			st = MP_EINVAL;
+			st = fail(err, errlen, MP_EINVAL, "the region exists with another size");
 		} else if ((req->flags & MP_OPEN_JOIN) && state == MP_RS_LIVE) {
-			*err = "this server already holds a live copy of the region";
-			st = MP_EEXIST;
+			st = fail(err, errlen, MP_EEXIST,
+				  "this server already holds a live copy of the region");
 		} else if ((req->flags & MP_OPEN_JOIN) && state == MP_RS_FAILED) {
-			*err = "a copy whose fill failed is here: CLOSE it first";
-			st = MP_EBUSY;
+			st = fail(err, errlen, MP_EBUSY,
+				  "a copy whose fill failed is here: CLOSE it first");
 		} else {
 			fill_open_reply(r, out);
 		}
@@ -153,20 +160,17 @@ enum mp_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode, const struct 
 		/* A client with an old map must learn where it went, never get a new, empty
 		 * region in its place. Only a JOIN (a copy the control plane will fill) may
 		 * bring it back here. */
-		*err = r->moved_to;
-		st = MP_EREDIRECT;
+		st = fail(err, errlen, MP_EREDIRECT, r->moved_to);
 		goto out;
 	}
 	if (r)
 		drop_moved(p, r);
 	if (!(req->flags & MP_OPEN_CREATE)) {
-		*err = "no such region and CREATE not set";
-		st = MP_ENOENT;
+		st = fail(err, errlen, MP_ENOENT, "no such region and CREATE not set");
 		goto out;
 	}
 	if (req->size > p->bytes - p->reserved) {
-		*err = "the pool has no room for a region of this size";
-		st = MP_ENOSPC;
+		st = fail(err, errlen, MP_ENOSPC, "the pool has no room for a region of this size");
 		goto out;
 	}
 	r = calloc(1, sizeof(*r));
@@ -183,8 +187,7 @@ enum mp_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode, const struct 
 		if (r)
 			free(r->stored);
 		free(r);
-		*err = "the server cannot map memory for the region";
-		st = MP_EIO;
+		st = fail(err, errlen, MP_EIO, "the server cannot map memory for the region");
 		goto out;
 	}
 	r->vnode = vnode;
@@ -215,37 +218,29 @@ out:
 }
 
 /* The checks every access to an existing region makes, in the order a client can act on. */
-static enum mp_status check_access(struct mmon_region *r, uint64_t vnode, uint64_t epoch,
-				   const char **err)
+static enum mp_status check_access(struct mmon_region *r, uint64_t vnode, uint64_t epoch, char *err,
+				   size_t errlen)
 {
-	if (!r) {
-		*err = "no such region handle";
-		return MP_ENOENT;
-	}
-	if (r->vnode != vnode) {
-		*err = "the region belongs to another vNode";
-		return MP_EACCES;
-	}
-	if (!r->base) {
-		*err = r->moved_to;
-		return MP_EREDIRECT;
-	}
-	if (r->epoch != epoch) {
-		*err = "epoch mismatch: reopen the region";
-		return MP_ESTALE;
-	}
+	if (!r)
+		return fail(err, errlen, MP_ENOENT, "no such region handle");
+	if (r->vnode != vnode)
+		return fail(err, errlen, MP_EACCES, "the region belongs to another vNode");
+	if (!r->base)
+		return fail(err, errlen, MP_EREDIRECT, r->moved_to);
+	if (r->epoch != epoch)
+		return fail(err, errlen, MP_ESTALE, "epoch mismatch: reopen the region");
 	return MP_OK;
 }
 
 enum mp_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode, const struct mp_close *req,
-			       const char **err)
+			       char *err, size_t errlen)
 {
 	struct mmon_region **pp, *r;
 	enum mp_status st;
 
 	pthread_rwlock_wrlock(&p->lock);
 	r = find_handle(p, req->handle);
-	st = check_access(r, vnode, req->epoch, err);
+	st = check_access(r, vnode, req->epoch, err, errlen);
 	if (st == MP_OK) {
 		for (pp = &p->regions; *pp != r; pp = &(*pp)->next)
 			;
@@ -264,7 +259,7 @@ enum mp_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode, const struct
 }
 
 enum mp_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode, const struct mp_io *io, void *data,
-			    int write, const char **err)
+			    int write, char *err, size_t errlen)
 {
 	uint64_t len = (uint64_t)io->npages * MP_PAGE_SIZE;
 	struct mmon_region *r;
@@ -272,20 +267,19 @@ enum mp_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode, const struct mp
 
 	pthread_rwlock_rdlock(&p->lock);
 	r = find_handle(p, io->handle);
-	st = check_access(r, vnode, io->epoch, err);
+	st = check_access(r, vnode, io->epoch, err, errlen);
 	if (st == MP_OK && (io->offset >= r->size || len > r->size - io->offset)) {
-		*err = "pages outside the region";
-		st = MP_ERANGE;
+		st = fail(err, errlen, MP_ERANGE, "pages outside the region");
 	}
 	if (st == MP_OK) {
 		unsigned state = atomic_load(&r->state);
 
 		if (state == MP_RS_FAILED) {
-			*err = "this copy's fill failed: it takes no more requests";
-			st = MP_EBUSY;
+			st = fail(err, errlen, MP_EBUSY,
+				  "this copy's fill failed: it takes no more requests");
 		} else if (!write && state != MP_RS_LIVE) {
-			*err = "this copy is not filled yet: read another";
-			st = MP_EBUSY;
+			st = fail(err, errlen, MP_EBUSY,
+				  "this copy is not filled yet: read another");
 		}
 	}
 	if (st == MP_OK && write) {
@@ -316,17 +310,16 @@ enum mp_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode, const struct mp
 }
 
 enum mp_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode, const struct mp_release *req,
-				 const char **err)
+				 char *err, size_t errlen)
 {
 	struct mmon_region *r;
 	enum mp_status st;
 
 	pthread_rwlock_wrlock(&p->lock);
 	r = find_handle(p, req->handle);
-	st = check_access(r, vnode, req->epoch, err);
+	st = check_access(r, vnode, req->epoch, err, errlen);
 	if (st == MP_OK && atomic_load(&r->state) != MP_RS_LIVE) {
-		*err = "only a live copy can move away";
-		st = MP_EBUSY;
+		st = fail(err, errlen, MP_EBUSY, "only a live copy can move away");
 	}
 	if (st == MP_OK) {
 		p->reserved -= r->size;
@@ -352,7 +345,7 @@ enum mp_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode, const stru
 }
 
 enum mp_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint32_t index,
-			       struct mp_rstat_reply *out, const char **err)
+			       struct mp_rstat_reply *out, char *err, size_t errlen)
 {
 	struct mmon_region *r;
 	enum mp_status st = MP_OK;
@@ -361,8 +354,7 @@ enum mp_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint32_t ind
 	pthread_rwlock_rdlock(&p->lock);
 	r = find_index(p, vnode, index);
 	if (!r) {
-		*err = "this server holds no such region of the vNode";
-		st = MP_ENOENT;
+		st = fail(err, errlen, MP_ENOENT, "this server holds no such region of the vNode");
 	} else {
 		out->state = atomic_load(&r->state);
 		out->handle = r->handle;
@@ -386,25 +378,23 @@ enum mp_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint32_t ind
 }
 
 enum mp_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode, const struct mp_bitmap *req,
-				uint8_t *out, const char **err)
+				uint8_t *out, char *err, size_t errlen)
 {
 	struct mmon_region *r;
 	enum mp_status st;
 
 	pthread_rwlock_rdlock(&p->lock);
 	r = find_handle(p, req->handle);
-	st = check_access(r, vnode, req->epoch, err);
+	st = check_access(r, vnode, req->epoch, err, errlen);
 	if (st == MP_OK) {
 		uint64_t words = (r->size / MP_PAGE_SIZE + 63) / 64;
 
 		if (req->first / 64 >= words || req->npages / 64 > words - req->first / 64) {
-			*err = "pages outside the region";
-			st = MP_ERANGE;
+			st = fail(err, errlen, MP_ERANGE, "pages outside the region");
 		}
 	}
 	if (st == MP_OK && atomic_load(&r->state) != MP_RS_LIVE) {
-		*err = "this copy is not filled yet: ask another";
-		st = MP_EBUSY;
+		st = fail(err, errlen, MP_EBUSY, "this copy is not filled yet: ask another");
 	}
 	for (uint64_t w = 0; st == MP_OK && w < req->npages / 64; w++)
 		put_le64(out + 8 * w,
@@ -413,28 +403,30 @@ enum mp_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode, const struc
 	return st;
 }
 
-struct mmon_region *mmon_pool_fill_begin(struct mmon_pool *p, uint64_t vnode, uint32_t index,
-					 enum mp_status *st, const char **err)
+enum mp_status mmon_pool_fill_begin(struct mmon_pool *p, uint64_t vnode, uint32_t index,
+				    struct mmon_region **out, char *err, size_t errlen)
 {
 	struct mmon_region *r;
 	unsigned joining = MP_RS_JOINING;
+	enum mp_status st = MP_OK;
 
+	*out = NULL;
 	pthread_rwlock_wrlock(&p->lock);
 	r = find_index(p, vnode, index);
 	if (!r) {
-		*err = "no copy of the region here: OPEN it with JOIN first";
-		*st = MP_ENOENT;
+		st = fail(err, errlen, MP_ENOENT,
+			  "no copy of the region here: OPEN it with JOIN first");
 	} else if (!atomic_compare_exchange_strong(&r->state, &joining, MP_RS_FILLING)) {
-		*err = joining == MP_RS_LIVE ? "this copy is live: it needs no fill"
-					     : "this copy is being filled, or its fill failed";
-		*st = joining == MP_RS_LIVE ? MP_EEXIST : MP_EBUSY;
-		r = NULL;
+		st = joining == MP_RS_LIVE
+			     ? fail(err, errlen, MP_EEXIST, "this copy is live: it needs no fill")
+			     : fail(err, errlen, MP_EBUSY,
+				    "this copy is being filled, or its fill failed");
 	} else {
 		r->refs++;
-		*st = MP_OK;
+		*out = r;
 	}
 	pthread_rwlock_unlock(&p->lock);
-	return r;
+	return st;
 }
 
 enum mp_status mmon_pool_fill_install(struct mmon_pool *p, struct mmon_region *r, uint64_t first,

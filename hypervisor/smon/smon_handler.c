@@ -40,124 +40,156 @@ static const char *why_errno(int rc)
 	}
 }
 
-static size_t do_hello(struct smon_store *st, struct smon_session *s, const struct wire_hdr *h,
-		       const struct sp_req *m, void *reply)
+/* One request being answered. */
+struct req {
+	struct smon_store *st;
+	struct smon_session *s;
+	struct wire_hdr h;
+	struct sp_req m;
+	uint8_t *out; /* the reply's payload */
+	size_t len;   /* its length, once done */
+};
+
+static int do_hello(struct req *q)
 {
-	struct sp_hello_reply r = {.version = SP_VERSION, .max_io = SP_MAX_IO, .backend = st->kind};
-	uint8_t *body = (uint8_t *)reply + SP_HDR_LEN;
+	struct smon_session *s = q->s;
+	struct sp_hello_reply r = {
+		.version = SP_VERSION, .max_io = SP_MAX_IO, .backend = q->st->kind};
 
 	if (!s->hello)
-		log_info("%s: client '%s' connected", s->peer, m->client[0] ? m->client : "-");
+		log_info("%s: client '%s' connected", s->peer, q->m.client[0] ? q->m.client : "-");
 	s->hello = true;
-	memcpy(s->client, m->client, sizeof(s->client));
-	if (st->ops->space(st, &r.capacity, &r.free))
+	memcpy(s->client, q->m.client, sizeof(s->client));
+	if (q->st->ops->space(q->st, &r.capacity, &r.free))
 		r.capacity = r.free = 0;
 	snprintf(r.name, sizeof(r.name), "%s", s->server);
-	return sp_reply_put(reply, h->op, h->id, SP_OK, sp_hello_reply_put(body, &r));
+	q->len = sp_hello_reply_put(q->out, &r);
+	return 0;
 }
 
-static size_t do_list(struct smon_store *st, struct smon_session *s, const struct wire_hdr *h,
-		      const struct sp_req *m, void *reply)
+/* CREATE and RESIZE. */
+static int do_size(struct req *q)
 {
-	static __thread struct sp_vol_info out[SP_LIST_MAX];
-	uint8_t *body = (uint8_t *)reply + SP_HDR_LEN;
+	int e = q->h.op == SP_CREATE ? smon_create(q->st, q->m.vol, q->m.size)
+				     : smon_resize(q->st, q->m.vol, q->m.size);
+
+	if (!e)
+		log_info("%s (%s): %s '%s' to %llu bytes", q->s->peer, q->s->client,
+			 sp_op_name(q->h.op), q->m.vol, (unsigned long long)q->m.size);
+	return e;
+}
+
+static int do_delete(struct req *q)
+{
+	int e = smon_delete(q->st, q->m.vol);
+
+	if (!e)
+		log_info("%s (%s): deleted '%s'", q->s->peer, q->s->client, q->m.vol);
+	return e;
+}
+
+static int do_list(struct req *q)
+{
+	static __thread struct sp_vol_info vols[SP_LIST_MAX];
 	uint32_t n = 0;
 	bool more = false;
-	int rc = smon_list(st, m->vol, out, SP_LIST_MAX, &n, &more);
+	int e = smon_list(q->st, q->m.vol, vols, SP_LIST_MAX, &n, &more);
 
-	if (rc)
-		return error_reply(s, reply, h->op, h->id, sp_status_from_errno(rc), why_errno(rc),
-				   NULL);
-	sp_list_head_put(body, n, more);
+	if (e)
+		return e;
+	sp_list_head_put(q->out, n, more);
 	for (uint32_t i = 0; i < n; i++)
-		sp_list_entry_put(body, i, &out[i]);
-	return sp_reply_put(reply, h->op, h->id, SP_OK, 8 + (size_t)n * SP_LIST_ENTRY);
+		sp_list_entry_put(q->out, i, &vols[i]);
+	q->len = 8 + (size_t)n * SP_LIST_ENTRY;
+	return 0;
 }
 
-static void log_admin(struct smon_session *s, const struct wire_hdr *h, const struct sp_req *m)
+static int do_stat(struct req *q)
 {
-	if (h->op == SP_CREATE || h->op == SP_RESIZE)
-		log_info("%s (%s): %s '%s' to %llu bytes", s->peer, s->client, sp_op_name(h->op),
-			 m->vol, (unsigned long long)m->size);
-	else if (h->op == SP_DELETE)
-		log_info("%s (%s): deleted '%s'", s->peer, s->client, m->vol);
+	struct sp_vol_info info;
+	int e = smon_stat(q->st, q->m.vol, &info);
+
+	if (!e)
+		q->len = sp_stat_reply_put(q->out, &info);
+	return e;
 }
+
+static int do_read(struct req *q)
+{
+	uint8_t *bounce = q->s->bounce;
+	/* Data in messages is not aligned for O_DIRECT: such stores go via bounce. */
+	int e = smon_read(q->st, q->m.vol, q->m.offset, bounce ? bounce : q->out, q->m.len);
+
+	if (!e && bounce)
+		memcpy(q->out, bounce, q->m.len);
+	if (!e)
+		q->len = q->m.len;
+	return e;
+}
+
+static int do_write(struct req *q)
+{
+	uint8_t *bounce = q->s->bounce;
+
+	if (bounce)
+		memcpy(bounce, q->m.data, q->m.len);
+	return smon_write(q->st, q->m.vol, q->m.offset, bounce ? bounce : q->m.data, q->m.len);
+}
+
+static int do_flush(struct req *q)
+{
+	return smon_flush(q->st, q->m.vol);
+}
+
+/* The requests, by op (sp_req_get refuses every other): what runs one (0 or -errno),
+ * and whether its failure is the named volume's. */
+static const struct {
+	int (*run)(struct req *q);
+	bool on_volume;
+} ops[SP_OP_MAX + 1] = {
+	[SP_HELLO] = {do_hello, false},	 [SP_CREATE] = {do_size, true},
+	[SP_DELETE] = {do_delete, true}, [SP_RESIZE] = {do_size, true},
+	[SP_LIST] = {do_list, false},	 [SP_STAT] = {do_stat, true},
+	[SP_READ] = {do_read, true},	 [SP_WRITE] = {do_write, true},
+	[SP_FLUSH] = {do_flush, true},
+};
 
 size_t smon_handle(struct smon_store *st, struct smon_session *s, const void *req, size_t len,
 		   bool truncated, void *reply)
 {
-	uint8_t *body = (uint8_t *)reply + SP_HDR_LEN;
-	const char *err = "?";
-	struct wire_hdr h;
-	struct sp_req m;
-	struct sp_vol_info info;
+	struct req q = {.st = st, .s = s, .out = (uint8_t *)reply + SP_HDR_LEN};
+	char err[SP_ERRTEXT_MAX + 1];
 	enum sp_status rc;
-	size_t out = 0;
 	int e;
 
 	s->requests++;
 	if (truncated) {
 		/* Only the start arrived (maybe not even that, on some providers): E2BIG, for
 		 * whatever op and id the header names. */
-		sp_hdr_get(req, SP_HDR_LEN, &h, &err);
-		return error_reply(s, reply, h.op, h.id, SP_E2BIG,
+		sp_hdr_get(req, SP_HDR_LEN, &q.h, err, sizeof(err));
+		return error_reply(s, reply, q.h.op, q.h.id, SP_E2BIG,
 				   "message longer than the server's buffer", NULL);
 	}
-	rc = sp_hdr_get(req, len, &h, &err);
+	rc = sp_hdr_get(req, len, &q.h, err, sizeof(err));
 	if (rc)
-		return error_reply(s, reply, h.op, h.id, rc, err, NULL);
-	if (h.op & SP_REPLY || h.status)
-		return error_reply(s, reply, h.op, h.id, SP_EPROTO,
+		return error_reply(s, reply, q.h.op, q.h.id, rc, err, NULL);
+	if (q.h.op & SP_REPLY || q.h.status)
+		return error_reply(s, reply, q.h.op, q.h.id, SP_EPROTO,
 				   "a request must not carry a reply flag or status", NULL);
-	rc = sp_req_get(h.op, (const uint8_t *)req + SP_HDR_LEN, h.len, &m, &err);
+	rc = sp_req_get(q.h.op, (const uint8_t *)req + SP_HDR_LEN, q.h.len, &q.m, err, sizeof(err));
 	if (rc)
-		return error_reply(s, reply, h.op, h.id, rc, err, NULL);
-	if (h.op == SP_HELLO)
-		return do_hello(st, s, &h, &m, reply);
-	if (!s->hello)
-		return error_reply(s, reply, h.op, h.id, SP_ENOTCONN, "HELLO first", NULL);
-
-	switch (h.op) {
-	case SP_CREATE:
-		e = smon_create(st, m.vol, m.size);
-		break;
-	case SP_DELETE:
-		e = smon_delete(st, m.vol);
-		break;
-	case SP_RESIZE:
-		e = smon_resize(st, m.vol, m.size);
-		break;
-	case SP_LIST:
-		return do_list(st, s, &h, &m, reply);
-	case SP_STAT:
-		e = smon_stat(st, m.vol, &info);
-		if (!e)
-			out = sp_stat_reply_put(body, &info);
-		break;
-	case SP_READ:
-		/* Data in messages is not aligned for O_DIRECT: such stores go via bounce. */
-		e = smon_read(st, m.vol, m.offset, s->bounce ? s->bounce : body, m.len);
-		if (!e && s->bounce)
-			memcpy(body, s->bounce, m.len);
-		if (!e)
-			out = m.len;
-		break;
-	case SP_WRITE:
-		if (s->bounce)
-			memcpy(s->bounce, m.data, m.len);
-		e = smon_write(st, m.vol, m.offset, s->bounce ? s->bounce : m.data, m.len);
-		break;
-	default: /* SP_FLUSH: sp_req_get refused every other op */
-		e = smon_flush(st, m.vol);
-		break;
-	}
-	if (e) {
-		if (e != -ENOENT && e != -ERANGE && e != -EEXIST && e != -EINVAL)
-			log_error("%s (%s): %s of '%s' failed: %s", s->peer, s->client,
-				  sp_op_name(h.op), m.vol, strerror(-e));
-		return error_reply(s, reply, h.op, h.id, sp_status_from_errno(e), why_errno(e),
-				   m.vol);
-	}
-	log_admin(s, &h, &m);
-	return sp_reply_put(reply, h.op, h.id, SP_OK, out);
+		return error_reply(s, reply, q.h.op, q.h.id, rc, err, NULL);
+	if (q.h.op != SP_HELLO && !s->hello)
+		return error_reply(s, reply, q.h.op, q.h.id, SP_ENOTCONN, "HELLO first", NULL);
+	e = ops[q.h.op].run(&q);
+	if (!e)
+		return sp_reply_put(reply, q.h.op, q.h.id, SP_OK, q.len);
+	if (!ops[q.h.op].on_volume)
+		return error_reply(s, reply, q.h.op, q.h.id, sp_status_from_errno(e), why_errno(e),
+				   NULL);
+	if (e != -ENOENT && e != -ERANGE && e != -EEXIST && e != -EINVAL)
+		log_error("%s (%s): %s of '%s' failed: %s", s->peer, s->client, sp_op_name(q.h.op),
+			  q.m.vol, strerror(-e));
+	return error_reply(s, reply, q.h.op, q.h.id, sp_status_from_errno(e), why_errno(e),
+			   q.m.vol);
 }

@@ -30,7 +30,7 @@ enum mc_result mc_wait(struct fab_conn *c, uint64_t id, unsigned op, int timeout
 		       struct mc_reply *r)
 {
 	struct wire_hdr h;
-	const char *err = NULL;
+	char err[MP_ERRTEXT_MAX + 1];
 	size_t len = 0;
 	int rc = fab_call_wait(c, &len, timeout_ms);
 
@@ -39,8 +39,8 @@ enum mc_result mc_wait(struct fab_conn *c, uint64_t id, unsigned op, int timeout
 	r->len = 0;
 	if (rc)
 		return from_errno(rc);
-	if (mp_hdr_get(fab_rbuf(c), len, &h, &err) || h.op != (op | MP_REPLY) || h.id != id ||
-	    h.status > MP_STATUS_MAX)
+	if (mp_hdr_get(fab_rbuf(c), len, &h, err, sizeof(err)) || h.op != (op | MP_REPLY) ||
+	    h.id != id || h.status > MP_STATUS_MAX)
 		return MC_MALFORMED;
 	r->status = (enum mp_status)h.status;
 	r->payload = (const uint8_t *)fab_rbuf(c) + MP_HDR_LEN;

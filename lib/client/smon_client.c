@@ -59,7 +59,7 @@ void *smon_write_buf(struct smon_client *cl)
 
 int smon_raw_call(struct smon_client *cl, size_t len, struct wire_hdr *reply, const void **payload)
 {
-	const char *err = NULL;
+	char err[SP_ERRTEXT_MAX + 1];
 	size_t rlen = 0;
 	int rc;
 
@@ -73,7 +73,7 @@ int smon_raw_call(struct smon_client *cl, size_t len, struct wire_hdr *reply, co
 					    : strerror(-rc));
 		return rc;
 	}
-	if (sp_hdr_get(fab_rbuf(cl->c), rlen, reply, &err) != SP_OK) {
+	if (sp_hdr_get(fab_rbuf(cl->c), rlen, reply, err, sizeof(err)) != SP_OK) {
 		snprintf(cl->err, sizeof(cl->err), "%s: malformed reply: %s", cl->peer, err);
 		return -EPROTO;
 	}

@@ -1,6 +1,7 @@
 /* mem_proto.c: encoding and strict decoding of memory-protocol messages. */
 #include "mem_proto.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/parse.h"
@@ -11,15 +12,25 @@ void mp_hdr_put(void *buf, const struct wire_hdr *h)
 	wire_hdr_put(buf, h);
 }
 
-enum mp_status mp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, const char **err)
+/* A refusal: why into err, and the status to answer with. */
+static enum mp_status fail(char *err, size_t errlen, enum mp_status st, const char *why)
 {
-	switch (wire_hdr_get(buf, buflen, MP_MAGIC, MP_VERSION, MP_MAX_PAYLOAD, h, err)) {
+	snprintf(err, errlen, "%s", why);
+	return st;
+}
+
+enum mp_status mp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, char *err,
+			  size_t errlen)
+{
+	const char *why = NULL;
+
+	switch (wire_hdr_get(buf, buflen, MP_MAGIC, MP_VERSION, MP_MAX_PAYLOAD, h, &why)) {
 	case WIRE_HDR_OK:
 		return MP_OK;
 	case WIRE_HDR_TOOBIG:
-		return MP_E2BIG;
+		return fail(err, errlen, MP_E2BIG, why);
 	default:
-		return MP_EPROTO;
+		return fail(err, errlen, MP_EPROTO, why);
 	}
 }
 
@@ -40,21 +51,16 @@ size_t mp_hello_put(void *p, const struct mp_hello *m)
 	return MP_HELLO_LEN;
 }
 
-enum mp_status mp_hello_get(const void *p, size_t len, struct mp_hello *m, const char **err)
+enum mp_status mp_hello_get(const void *p, size_t len, struct mp_hello *m, char *err, size_t errlen)
 {
-	if (len != MP_HELLO_LEN) {
-		*err = "HELLO payload has the wrong length";
-		return MP_EPROTO;
-	}
+	if (len != MP_HELLO_LEN)
+		return fail(err, errlen, MP_EPROTO, "HELLO payload has the wrong length");
 	m->vnode = get_le64(p);
-	if (m->vnode == 0) {
-		*err = "vNode id 0 is reserved";
-		return MP_EINVAL;
-	}
-	if (name_get((const uint8_t *)p + 8, m->name)) {
-		*err = "client name is not NUL-padded printable ASCII";
-		return MP_EINVAL;
-	}
+	if (m->vnode == 0)
+		return fail(err, errlen, MP_EINVAL, "vNode id 0 is reserved");
+	if (name_get((const uint8_t *)p + 8, m->name))
+		return fail(err, errlen, MP_EINVAL,
+			    "client name is not NUL-padded printable ASCII");
 	return MP_OK;
 }
 
@@ -100,33 +106,24 @@ size_t mp_open_put(void *p, const struct mp_open *m)
 	return MP_OPEN_LEN;
 }
 
-enum mp_status mp_open_get(const void *p, size_t len, struct mp_open *m, const char **err)
+enum mp_status mp_open_get(const void *p, size_t len, struct mp_open *m, char *err, size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (len != MP_OPEN_LEN) {
-		*err = "OPEN payload has the wrong length";
-		return MP_EPROTO;
-	}
+	if (len != MP_OPEN_LEN)
+		return fail(err, errlen, MP_EPROTO, "OPEN payload has the wrong length");
 	m->index = get_le32(b);
 	m->flags = get_le32(b + 4);
 	m->size = get_le64(b + 8);
-	if (m->flags & ~(MP_OPEN_CREATE | MP_OPEN_JOIN)) {
-		*err = "unknown OPEN flags";
-		return MP_EINVAL;
-	}
-	if ((m->flags & MP_OPEN_JOIN) && !(m->flags & MP_OPEN_CREATE)) {
-		*err = "OPEN with JOIN needs CREATE";
-		return MP_EINVAL;
-	}
-	if (m->size == 0 || m->size % MP_PAGE_SIZE) {
-		*err = "region size is zero or not a multiple of 4096";
-		return MP_EINVAL;
-	}
-	if (m->size > MP_REGION_MAX) {
-		*err = "region size is over 1 TiB";
-		return MP_E2BIG;
-	}
+	if (m->flags & ~(MP_OPEN_CREATE | MP_OPEN_JOIN))
+		return fail(err, errlen, MP_EINVAL, "unknown OPEN flags");
+	if ((m->flags & MP_OPEN_JOIN) && !(m->flags & MP_OPEN_CREATE))
+		return fail(err, errlen, MP_EINVAL, "OPEN with JOIN needs CREATE");
+	if (m->size == 0 || m->size % MP_PAGE_SIZE)
+		return fail(err, errlen, MP_EINVAL,
+			    "region size is zero or not a multiple of 4096");
+	if (m->size > MP_REGION_MAX)
+		return fail(err, errlen, MP_E2BIG, "region size is over 1 TiB");
 	return MP_OK;
 }
 
@@ -163,12 +160,10 @@ size_t mp_close_put(void *p, const struct mp_close *m)
 	return MP_CLOSE_LEN;
 }
 
-enum mp_status mp_close_get(const void *p, size_t len, struct mp_close *m, const char **err)
+enum mp_status mp_close_get(const void *p, size_t len, struct mp_close *m, char *err, size_t errlen)
 {
-	if (len != MP_CLOSE_LEN) {
-		*err = "CLOSE payload has the wrong length";
-		return MP_EPROTO;
-	}
+	if (len != MP_CLOSE_LEN)
+		return fail(err, errlen, MP_EPROTO, "CLOSE payload has the wrong length");
 	m->handle = get_le64(p);
 	m->epoch = get_le64((const uint8_t *)p + 8);
 	return MP_OK;
@@ -186,39 +181,29 @@ size_t mp_io_put(void *p, const struct mp_io *m)
 	return MP_IO_LEN;
 }
 
-enum mp_status mp_io_get(const void *p, size_t len, int write, struct mp_io *m, const char **err)
+enum mp_status mp_io_get(const void *p, size_t len, int write, struct mp_io *m, char *err,
+			 size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (len < MP_IO_LEN) {
-		*err = "READ/WRITE payload is truncated";
-		return MP_EPROTO;
-	}
+	if (len < MP_IO_LEN)
+		return fail(err, errlen, MP_EPROTO, "READ/WRITE payload is truncated");
 	m->handle = get_le64(b);
 	m->epoch = get_le64(b + 8);
 	m->offset = get_le64(b + 16);
 	m->npages = get_le32(b + 24);
-	if (get_le32(b + 28)) {
-		*err = "reserved READ/WRITE bytes are not zero";
-		return MP_EPROTO;
-	}
-	if (m->npages == 0) {
-		*err = "zero pages requested";
-		return MP_EINVAL;
-	}
-	if (m->npages > MP_MAX_PAGES) {
-		*err = "more than 64 pages in one request";
-		return MP_E2BIG;
-	}
-	if (m->offset % MP_PAGE_SIZE) {
-		*err = "offset is not page-aligned";
-		return MP_EINVAL;
-	}
-	if (len != MP_IO_LEN + (write ? (size_t)m->npages * MP_PAGE_SIZE : 0)) {
-		*err = write ? "WRITE data length does not match its page count"
-			     : "READ payload has the wrong length";
-		return MP_EPROTO;
-	}
+	if (get_le32(b + 28))
+		return fail(err, errlen, MP_EPROTO, "reserved READ/WRITE bytes are not zero");
+	if (m->npages == 0)
+		return fail(err, errlen, MP_EINVAL, "zero pages requested");
+	if (m->npages > MP_MAX_PAGES)
+		return fail(err, errlen, MP_E2BIG, "more than 64 pages in one request");
+	if (m->offset % MP_PAGE_SIZE)
+		return fail(err, errlen, MP_EINVAL, "offset is not page-aligned");
+	if (len != MP_IO_LEN + (write ? (size_t)m->npages * MP_PAGE_SIZE : 0))
+		return fail(err, errlen, MP_EPROTO,
+			    write ? "WRITE data length does not match its page count"
+				  : "READ payload has the wrong length");
 	return MP_OK;
 }
 
@@ -281,25 +266,19 @@ size_t mp_fill_put(void *p, const struct mp_fill *m)
 	return MP_FILL_LEN;
 }
 
-enum mp_status mp_fill_get(const void *p, size_t len, struct mp_fill *m, const char **err)
+enum mp_status mp_fill_get(const void *p, size_t len, struct mp_fill *m, char *err, size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (len != MP_FILL_LEN) {
-		*err = "FILL payload has the wrong length";
-		return MP_EPROTO;
-	}
+	if (len != MP_FILL_LEN)
+		return fail(err, errlen, MP_EPROTO, "FILL payload has the wrong length");
 	m->index = get_le32(b);
 	m->src_handle = get_le64(b + 8);
 	m->src_epoch = get_le64(b + 16);
-	if (get_le32(b + 4)) {
-		*err = "reserved FILL bytes are not zero";
-		return MP_EPROTO;
-	}
-	if (wire_name_get(b + 24, MP_ADDR_LEN, m->src_addr) || !mp_addr_ok(m->src_addr, false)) {
-		*err = "FILL source is not HOST:PORT";
-		return MP_EINVAL;
-	}
+	if (get_le32(b + 4))
+		return fail(err, errlen, MP_EPROTO, "reserved FILL bytes are not zero");
+	if (wire_name_get(b + 24, MP_ADDR_LEN, m->src_addr) || !mp_addr_ok(m->src_addr, false))
+		return fail(err, errlen, MP_EINVAL, "FILL source is not HOST:PORT");
 	return MP_OK;
 }
 
@@ -310,17 +289,13 @@ size_t mp_rstat_put(void *p, const struct mp_rstat *m)
 	return MP_RSTAT_LEN;
 }
 
-enum mp_status mp_rstat_get(const void *p, size_t len, struct mp_rstat *m, const char **err)
+enum mp_status mp_rstat_get(const void *p, size_t len, struct mp_rstat *m, char *err, size_t errlen)
 {
-	if (len != MP_RSTAT_LEN) {
-		*err = "RSTAT payload has the wrong length";
-		return MP_EPROTO;
-	}
+	if (len != MP_RSTAT_LEN)
+		return fail(err, errlen, MP_EPROTO, "RSTAT payload has the wrong length");
 	m->index = get_le32(p);
-	if (get_le32((const uint8_t *)p + 4)) {
-		*err = "reserved RSTAT bytes are not zero";
-		return MP_EPROTO;
-	}
+	if (get_le32((const uint8_t *)p + 4))
+		return fail(err, errlen, MP_EPROTO, "reserved RSTAT bytes are not zero");
 	return MP_OK;
 }
 
@@ -370,20 +345,17 @@ size_t mp_release_put(void *p, const struct mp_release *m)
 	return MP_RELEASE_LEN;
 }
 
-enum mp_status mp_release_get(const void *p, size_t len, struct mp_release *m, const char **err)
+enum mp_status mp_release_get(const void *p, size_t len, struct mp_release *m, char *err,
+			      size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (len != MP_RELEASE_LEN) {
-		*err = "RELEASE payload has the wrong length";
-		return MP_EPROTO;
-	}
+	if (len != MP_RELEASE_LEN)
+		return fail(err, errlen, MP_EPROTO, "RELEASE payload has the wrong length");
 	m->handle = get_le64(b);
 	m->epoch = get_le64(b + 8);
-	if (wire_name_get(b + 16, MP_OWNER_LEN, m->new_owner) || !mp_addr_ok(m->new_owner, true)) {
-		*err = "RELEASE's new owner is not NAME@HOST:PORT";
-		return MP_EINVAL;
-	}
+	if (wire_name_get(b + 16, MP_OWNER_LEN, m->new_owner) || !mp_addr_ok(m->new_owner, true))
+		return fail(err, errlen, MP_EINVAL, "RELEASE's new owner is not NAME@HOST:PORT");
 	return MP_OK;
 }
 
@@ -399,30 +371,24 @@ size_t mp_bitmap_put(void *p, const struct mp_bitmap *m)
 	return MP_BITMAP_LEN;
 }
 
-enum mp_status mp_bitmap_get(const void *p, size_t len, struct mp_bitmap *m, const char **err)
+enum mp_status mp_bitmap_get(const void *p, size_t len, struct mp_bitmap *m, char *err,
+			     size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (len != MP_BITMAP_LEN) {
-		*err = "BITMAP payload has the wrong length";
-		return MP_EPROTO;
-	}
+	if (len != MP_BITMAP_LEN)
+		return fail(err, errlen, MP_EPROTO, "BITMAP payload has the wrong length");
 	m->handle = get_le64(b);
 	m->epoch = get_le64(b + 8);
 	m->first = get_le64(b + 16);
 	m->npages = get_le32(b + 24);
-	if (get_le32(b + 28)) {
-		*err = "reserved BITMAP bytes are not zero";
-		return MP_EPROTO;
-	}
-	if (m->npages == 0 || m->npages % 64 || m->first % 64) {
-		*err = "BITMAP pages must be a non-zero multiple of 64 from a multiple of 64";
-		return MP_EINVAL;
-	}
-	if (m->npages > MP_BITMAP_MAX) {
-		*err = "more pages than one BITMAP reply holds";
-		return MP_E2BIG;
-	}
+	if (get_le32(b + 28))
+		return fail(err, errlen, MP_EPROTO, "reserved BITMAP bytes are not zero");
+	if (m->npages == 0 || m->npages % 64 || m->first % 64)
+		return fail(err, errlen, MP_EINVAL,
+			    "BITMAP pages must be a non-zero multiple of 64 from a multiple of 64");
+	if (m->npages > MP_BITMAP_MAX)
+		return fail(err, errlen, MP_E2BIG, "more pages than one BITMAP reply holds");
 	return MP_OK;
 }
 

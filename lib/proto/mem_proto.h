@@ -196,35 +196,42 @@ struct mp_bitmap {
  * len == the bytes that followed, returning MP_OK or the error status to answer with and
  * a message in err. */
 void mp_hdr_put(void *buf, const struct wire_hdr *h);
-enum mp_status mp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, const char **err);
+enum mp_status mp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, char *err,
+			  size_t errlen);
 
 /* Bodies: put returns the encoded length; get checks the exact length and every field's
  * range, returning MP_OK or a status with err set. */
 size_t mp_hello_put(void *p, const struct mp_hello *m);
-enum mp_status mp_hello_get(const void *p, size_t len, struct mp_hello *m, const char **err);
+enum mp_status mp_hello_get(const void *p, size_t len, struct mp_hello *m, char *err,
+			    size_t errlen);
 size_t mp_hello_reply_put(void *p, const struct mp_hello_reply *m);
 enum mp_status mp_hello_reply_get(const void *p, size_t len, struct mp_hello_reply *m);
 size_t mp_open_put(void *p, const struct mp_open *m);
-enum mp_status mp_open_get(const void *p, size_t len, struct mp_open *m, const char **err);
+enum mp_status mp_open_get(const void *p, size_t len, struct mp_open *m, char *err, size_t errlen);
 size_t mp_open_reply_put(void *p, const struct mp_open_reply *m);
 enum mp_status mp_open_reply_get(const void *p, size_t len, struct mp_open_reply *m);
 size_t mp_close_put(void *p, const struct mp_close *m);
-enum mp_status mp_close_get(const void *p, size_t len, struct mp_close *m, const char **err);
+enum mp_status mp_close_get(const void *p, size_t len, struct mp_close *m, char *err,
+			    size_t errlen);
 size_t mp_io_put(void *p, const struct mp_io *m);
 /* write: true for WRITE, whose payload must also carry the data. */
-enum mp_status mp_io_get(const void *p, size_t len, int write, struct mp_io *m, const char **err);
+enum mp_status mp_io_get(const void *p, size_t len, int write, struct mp_io *m, char *err,
+			 size_t errlen);
 size_t mp_stat_reply_put(void *p, const struct mp_stat_reply *m);
 enum mp_status mp_stat_reply_get(const void *p, size_t len, struct mp_stat_reply *m);
 size_t mp_fill_put(void *p, const struct mp_fill *m);
-enum mp_status mp_fill_get(const void *p, size_t len, struct mp_fill *m, const char **err);
+enum mp_status mp_fill_get(const void *p, size_t len, struct mp_fill *m, char *err, size_t errlen);
 size_t mp_rstat_put(void *p, const struct mp_rstat *m);
-enum mp_status mp_rstat_get(const void *p, size_t len, struct mp_rstat *m, const char **err);
+enum mp_status mp_rstat_get(const void *p, size_t len, struct mp_rstat *m, char *err,
+			    size_t errlen);
 size_t mp_rstat_reply_put(void *p, const struct mp_rstat_reply *m);
 enum mp_status mp_rstat_reply_get(const void *p, size_t len, struct mp_rstat_reply *m);
 size_t mp_release_put(void *p, const struct mp_release *m);
-enum mp_status mp_release_get(const void *p, size_t len, struct mp_release *m, const char **err);
+enum mp_status mp_release_get(const void *p, size_t len, struct mp_release *m, char *err,
+			      size_t errlen);
 size_t mp_bitmap_put(void *p, const struct mp_bitmap *m);
-enum mp_status mp_bitmap_get(const void *p, size_t len, struct mp_bitmap *m, const char **err);
+enum mp_status mp_bitmap_get(const void *p, size_t len, struct mp_bitmap *m, char *err,
+			     size_t errlen);
 /* Is text a "HOST:PORT" (or, with owner, "NAME@HOST:PORT") these fields may carry? */
 bool mp_addr_ok(const char *text, bool owner);
 

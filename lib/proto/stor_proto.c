@@ -2,6 +2,7 @@
 #include "stor_proto.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 bool sp_vol_name_ok(const char *name)
@@ -62,48 +63,55 @@ size_t sp_req_put(void *buf, unsigned op, uint64_t id, const struct sp_req *m)
 	return SP_HDR_LEN + len;
 }
 
-enum sp_status sp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, const char **err)
+/* A refusal: why into err, and the status to answer with. */
+static enum sp_status fail(char *err, size_t errlen, enum sp_status st, const char *why)
 {
-	switch (wire_hdr_get(buf, buflen, SP_MAGIC, SP_VERSION, SP_MAX_PAYLOAD, h, err)) {
+	snprintf(err, errlen, "%s", why);
+	return st;
+}
+
+enum sp_status sp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, char *err,
+			  size_t errlen)
+{
+	const char *why = NULL;
+
+	switch (wire_hdr_get(buf, buflen, SP_MAGIC, SP_VERSION, SP_MAX_PAYLOAD, h, &why)) {
 	case WIRE_HDR_OK:
 		return SP_OK;
 	case WIRE_HDR_TOOBIG:
-		return SP_E2BIG;
+		return fail(err, errlen, SP_E2BIG, why);
 	default:
-		return SP_EPROTO;
+		return fail(err, errlen, SP_EPROTO, why);
 	}
 }
 
-static enum sp_status vol_get(const uint8_t *p, char *out, bool may_be_empty, const char **err)
+static enum sp_status vol_get(const uint8_t *p, char *out, bool may_be_empty, char *err,
+			      size_t errlen)
 {
-	if (wire_name_get(p, SP_VOL_LEN, out)) {
-		*err = "volume name is not NUL-padded printable ASCII";
-		return SP_EINVAL;
-	}
+	if (wire_name_get(p, SP_VOL_LEN, out))
+		return fail(err, errlen, SP_EINVAL,
+			    "volume name is not NUL-padded printable ASCII");
 	if (may_be_empty && !out[0])
 		return SP_OK;
-	if (!sp_vol_name_ok(out)) {
-		*err = "volume name must be 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'";
-		return SP_EINVAL;
-	}
+	if (!sp_vol_name_ok(out))
+		return fail(
+			err, errlen, SP_EINVAL,
+			"volume name must be 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'");
 	return SP_OK;
 }
 
-static enum sp_status size_check(uint64_t size, const char **err)
+static enum sp_status size_check(uint64_t size, char *err, size_t errlen)
 {
-	if (size == 0 || size % SP_SECTOR) {
-		*err = "volume size must be a positive multiple of 512";
-		return SP_EINVAL;
-	}
-	if (size > SP_VOL_MAX) {
-		*err = "volume size beyond 1 PiB";
-		return SP_E2BIG;
-	}
+	if (size == 0 || size % SP_SECTOR)
+		return fail(err, errlen, SP_EINVAL,
+			    "volume size must be a positive multiple of 512");
+	if (size > SP_VOL_MAX)
+		return fail(err, errlen, SP_E2BIG, "volume size beyond 1 PiB");
 	return SP_OK;
 }
 
-enum sp_status sp_req_get(unsigned op, const void *body, size_t len, struct sp_req *m,
-			  const char **err)
+enum sp_status sp_req_get(unsigned op, const void *body, size_t len, struct sp_req *m, char *err,
+			  size_t errlen)
 {
 	const uint8_t *b = body;
 	enum sp_status st;
@@ -129,52 +137,41 @@ enum sp_status sp_req_get(unsigned op, const void *body, size_t len, struct sp_r
 		want = SP_VOL_LEN;
 		break;
 	default:
-		*err = "unknown op";
-		return SP_EBADOP;
+		return fail(err, errlen, SP_EBADOP, "unknown op");
 	}
-	if (len < want || (op != SP_WRITE && len != want)) {
-		*err = "payload has the wrong length for its op";
-		return SP_EPROTO;
-	}
+	if (len < want || (op != SP_WRITE && len != want))
+		return fail(err, errlen, SP_EPROTO, "payload has the wrong length for its op");
 	if (op == SP_HELLO) {
-		if (wire_name_get(b, SP_NAME_LEN, m->client)) {
-			*err = "client name is not NUL-padded printable ASCII";
-			return SP_EINVAL;
-		}
+		if (wire_name_get(b, SP_NAME_LEN, m->client))
+			return fail(err, errlen, SP_EINVAL,
+				    "client name is not NUL-padded printable ASCII");
 		return SP_OK;
 	}
-	st = vol_get(b, m->vol, op == SP_LIST, err);
+	st = vol_get(b, m->vol, op == SP_LIST, err, errlen);
 	if (st)
 		return st;
 	if (op == SP_CREATE || op == SP_RESIZE) {
 		m->size = get_le64(b + SP_VOL_LEN);
-		return size_check(m->size, err);
+		return size_check(m->size, err, errlen);
 	}
 	if (op != SP_READ && op != SP_WRITE)
 		return SP_OK;
 	m->offset = get_le64(b + SP_VOL_LEN);
 	m->len = get_le32(b + SP_VOL_LEN + 8);
-	if (get_le32(b + SP_VOL_LEN + 12)) {
-		*err = "unknown flags";
-		return SP_EINVAL;
-	}
-	if (m->len > SP_MAX_IO) {
-		*err = "I/O length beyond 1 MiB";
-		return SP_E2BIG;
-	}
-	if (m->len == 0 || m->len % SP_SECTOR || m->offset % SP_SECTOR) {
-		*err = "offset and length must be multiples of 512, length not 0";
-		return SP_EINVAL;
-	}
-	if (m->offset > SP_VOL_MAX) {
-		*err = "offset beyond any volume";
-		return SP_ERANGE;
-	}
+	if (get_le32(b + SP_VOL_LEN + 12))
+		return fail(err, errlen, SP_EINVAL, "unknown flags");
+	if (m->len > SP_MAX_IO)
+		return fail(err, errlen, SP_E2BIG, "I/O length beyond 1 MiB");
+	if (m->len == 0 || m->len % SP_SECTOR || m->offset % SP_SECTOR)
+		return fail(err, errlen, SP_EINVAL,
+			    "offset and length must be multiples of 512, length not 0");
+	if (m->offset > SP_VOL_MAX)
+		return fail(err, errlen, SP_ERANGE, "offset beyond any volume");
 	if (op == SP_WRITE) {
-		if (len - SP_IO_LEN != m->len) {
-			*err = "WRITE carries a different number of data bytes than its length";
-			return SP_EPROTO;
-		}
+		if (len - SP_IO_LEN != m->len)
+			return fail(
+				err, errlen, SP_EPROTO,
+				"WRITE carries a different number of data bytes than its length");
 		m->data = b + SP_IO_LEN;
 	}
 	return SP_OK;

@@ -110,10 +110,11 @@ struct sp_vol_info {
  * SP_IO_LEN itself). */
 size_t sp_req_put(void *buf, unsigned op, uint64_t id, const struct sp_req *m);
 /* Header check; SP_OK or the status to answer with, err set. */
-enum sp_status sp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, const char **err);
+enum sp_status sp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, char *err,
+			  size_t errlen);
 /* Body check for op: exact length, every field's range. */
-enum sp_status sp_req_get(unsigned op, const void *body, size_t len, struct sp_req *m,
-			  const char **err);
+enum sp_status sp_req_get(unsigned op, const void *body, size_t len, struct sp_req *m, char *err,
+			  size_t errlen);
 
 /* Reply header for op/id with status and len payload bytes (already in place after it). */
 size_t sp_reply_put(void *buf, unsigned op, uint64_t id, enum sp_status st, size_t len);

@@ -25,12 +25,12 @@ static struct wire_hdr rh; /* the last reply's header */
 static int raw(struct fab_conn *c, size_t len)
 {
 	size_t rlen = 0;
-	const char *err;
+	char err[MP_ERRTEXT_MAX + 1];
 	int rc = fab_call(c, len, &rlen, TIMEOUT_MS);
 
 	if (rc)
 		return rc;
-	if (mp_hdr_get(fab_rbuf(c), rlen, &rh, &err) != MP_OK || !(rh.op & MP_REPLY))
+	if (mp_hdr_get(fab_rbuf(c), rlen, &rh, err, sizeof(err)) != MP_OK || !(rh.op & MP_REPLY))
 		return -EPROTO;
 	return (int)rh.status;
 }

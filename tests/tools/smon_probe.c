@@ -231,12 +231,12 @@ static void bad_requests(struct smon_client *a, uint8_t *body)
 static int raw_conn_call(struct fab_conn *c, size_t len, struct wire_hdr *r)
 {
 	size_t rlen = 0;
-	const char *err;
+	char err[SP_ERRTEXT_MAX + 1];
 	int rc = fab_call(c, len, &rlen, TIMEOUT_MS);
 
 	if (rc)
 		return rc;
-	if (sp_hdr_get(fab_rbuf(c), rlen, r, &err) != SP_OK || !(r->op & SP_REPLY))
+	if (sp_hdr_get(fab_rbuf(c), rlen, r, err, sizeof(err)) != SP_OK || !(r->op & SP_REPLY))
 		return -EPROTO;
 	return (int)r->status;
 }

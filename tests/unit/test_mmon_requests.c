@@ -57,13 +57,13 @@ static unsigned call(struct ctx *c, struct mmon_session *s, unsigned op, const v
 			     .op = (uint16_t)op,
 			     .id = ++c->id,
 			     .len = (uint32_t)len};
-	const char *err = NULL;
+	char err[MP_ERRTEXT_MAX + 1] = "";
 
 	mp_hdr_put(c->req, &h);
 	if (len)
 		memcpy(c->req + MP_HDR_LEN, body, len);
 	c->rlen = mmon_handle(&c->pool, s, c->req, MP_HDR_LEN + len, false, c->reply);
-	assert_int_equal(mp_hdr_get(c->reply, c->rlen, &c->rh, &err), MP_OK);
+	assert_int_equal(mp_hdr_get(c->reply, c->rlen, &c->rh, err, sizeof(err)), MP_OK);
 	assert_int_equal(c->rh.op, op | MP_REPLY);
 	assert_int_equal(c->rh.id, c->id);
 	return c->rh.status;
@@ -124,30 +124,33 @@ static void test_header_layout(void **state)
 			     .status = MP_ENOENT,
 			     .len = 16};
 	uint8_t b[MP_HDR_LEN + 16] = {0};
-	const char *err;
+	char err[MP_ERRTEXT_MAX + 1];
 	struct wire_hdr g;
 
 	(void)state;
 	mp_hdr_put(b, &h);
 	assert_memory_equal(b, want, MP_HDR_LEN);
-	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, &err), MP_OK);
+	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_OK);
 	assert_int_equal(g.id, h.id);
 	assert_int_equal(g.op, h.op);
 	assert_int_equal(g.status, MP_ENOENT);
 	/* Each way a header can be wrong. */
-	assert_int_equal(mp_hdr_get(b, 10, &g, &err), MP_EPROTO);
-	assert_int_equal(mp_hdr_get(b, MP_HDR_LEN + 15, &g, &err), MP_EPROTO);
+	assert_int_equal(mp_hdr_get(b, 10, &g, err, sizeof(err)), MP_EPROTO);
+	assert_string_equal(err, "truncated header");
+	assert_int_equal(mp_hdr_get(b, MP_HDR_LEN + 15, &g, err, sizeof(err)), MP_EPROTO);
+	assert_string_equal(err, "payload length does not match the bytes received");
 	b[24] = 1;
-	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, &err), MP_EPROTO);
+	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_EPROTO);
 	b[24] = 0;
 	b[4] = 2;
-	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, &err), MP_EPROTO);
+	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_EPROTO);
 	b[4] = 1;
 	b[0] ^= 0xff;
-	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, &err), MP_EPROTO);
+	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_EPROTO);
 	b[0] ^= 0xff;
 	put_le32(b + 20, MP_MAX_PAYLOAD + 1);
-	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, &err), MP_E2BIG);
+	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_E2BIG);
+	assert_string_equal(err, "payload longer than the protocol allows");
 }
 
 static void test_hello_first(void **state)
@@ -295,12 +298,12 @@ static void test_bad_requests(void **state)
 				     .op = MP_WRITE,
 				     .id = 4242,
 				     .len = MP_MAX_PAYLOAD};
-		const char *err;
+		char err[MP_ERRTEXT_MAX + 1];
 		struct wire_hdr g;
 
 		mp_hdr_put(c->req, &h);
 		n = mmon_handle(&c->pool, &c->a, c->req, MP_MAX_MSG, true, c->reply);
-		assert_int_equal(mp_hdr_get(c->reply, n, &g, &err), MP_OK);
+		assert_int_equal(mp_hdr_get(c->reply, n, &g, err, sizeof(err)), MP_OK);
 		assert_int_equal(g.status, MP_E2BIG);
 		assert_int_equal(g.id, 0);
 	}
@@ -400,9 +403,8 @@ static void test_join_and_fill(void **state)
 	static uint8_t src[4 * MP_PAGE_SIZE];
 	struct mp_open_reply r, live;
 	struct mp_rstat_reply rs;
-	struct mmon_region *reg;
-	enum mp_status st;
-	const char *err = NULL;
+	struct mmon_region *reg, *other;
+	char err[MP_ERRTEXT_MAX + 1] = "";
 	uint64_t installed;
 
 	hello(c, &c->a, 7);
@@ -442,14 +444,15 @@ static void test_join_and_fill(void **state)
 		assert_int_equal(call(c, &c->a, MP_FILL, b, sizeof(b)), MP_EINVAL);
 	}
 	/* The fill as mmon_fill.c drives it: page 1 keeps the vNode's 0xaa. */
-	assert_null(mmon_pool_fill_begin(&c->pool, 7, 3, &st, &err));
-	assert_int_equal(st, MP_EEXIST);
-	assert_null(mmon_pool_fill_begin(&c->pool, 9, 2, &st, &err));
-	assert_int_equal(st, MP_ENOENT);
-	reg = mmon_pool_fill_begin(&c->pool, 7, 2, &st, &err);
+	assert_int_equal(mmon_pool_fill_begin(&c->pool, 7, 3, &reg, err, sizeof(err)), MP_EEXIST);
+	assert_null(reg);
+	assert_string_equal(err, "this copy is live: it needs no fill");
+	assert_int_equal(mmon_pool_fill_begin(&c->pool, 9, 2, &reg, err, sizeof(err)), MP_ENOENT);
+	assert_null(reg);
+	assert_int_equal(mmon_pool_fill_begin(&c->pool, 7, 2, &reg, err, sizeof(err)), MP_OK);
 	assert_non_null(reg);
-	assert_null(mmon_pool_fill_begin(&c->pool, 7, 2, &st, &err));
-	assert_int_equal(st, MP_EBUSY);
+	assert_int_equal(mmon_pool_fill_begin(&c->pool, 7, 2, &other, err, sizeof(err)), MP_EBUSY);
+	assert_null(other);
 	assert_int_equal(rstat(c, &c->a, 2).state, MP_RS_FILLING);
 	memset(src, 0x55, sizeof(src));
 	assert_int_equal(mmon_pool_fill_install(&c->pool, reg, 0, 4, src, &installed), MP_OK);
@@ -492,7 +495,7 @@ static void test_join_and_fill(void **state)
 	/* A failed fill: the copy answers nothing but RSTAT (with the reason) and CLOSE. */
 	assert_int_equal(open_flags(c, &c->a, 4, 2ULL << 20, MP_OPEN_CREATE | MP_OPEN_JOIN, &r),
 			 MP_OK);
-	reg = mmon_pool_fill_begin(&c->pool, 7, 4, &st, &err);
+	assert_int_equal(mmon_pool_fill_begin(&c->pool, 7, 4, &reg, err, sizeof(err)), MP_OK);
 	assert_non_null(reg);
 	mmon_pool_fill_end(&c->pool, reg, "source gone");
 	rs = rstat(c, &c->a, 4);
@@ -505,7 +508,7 @@ static void test_join_and_fill(void **state)
 	 * region is freed when the fill lets go of it. */
 	assert_int_equal(open_flags(c, &c->a, 5, 2ULL << 20, MP_OPEN_CREATE | MP_OPEN_JOIN, &r),
 			 MP_OK);
-	reg = mmon_pool_fill_begin(&c->pool, 7, 5, &st, &err);
+	assert_int_equal(mmon_pool_fill_begin(&c->pool, 7, 5, &reg, err, sizeof(err)), MP_OK);
 	assert_non_null(reg);
 	{
 		struct mp_close m = {.handle = r.handle, .epoch = 1};
