@@ -1,7 +1,6 @@
 /* mmon_fill.c: copy a vRegion's pages from another memory server into a joining copy. */
 #include "mmon_fill.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,6 @@
 #include "lib/log.h"
 #include "lib/client/mem_client.h"
 #include "lib/mono_clock.h"
-#include "lib/parse.h"
 #include "lib/proto/wire.h"
 
 struct fill_job {
@@ -24,60 +22,46 @@ struct fill_job {
 	char error[MP_ERRTEXT_MAX + 1];
 };
 
+/* j->error's tail, after a prefix naming the source. */
+static char *error_after(struct fill_job *j, const char *prefix, size_t *left)
+{
+	int n = snprintf(j->error, sizeof(j->error), "%s", prefix);
+
+	n = n < 0 ? 0 : n >= (int)sizeof(j->error) ? (int)sizeof(j->error) - 1 : n;
+	*left = sizeof(j->error) - (size_t)n;
+	return j->error + n;
+}
+
 /* One request to the source; the reply's payload, or NULL with job->error set. */
 static const uint8_t *ask(struct fill_job *j, struct fab_conn *c, unsigned op, size_t body_len,
 			  size_t *len)
 {
 	struct mc_reply r;
-	enum mc_result rc = mc_call(c, ++j->next_id, op, body_len, j->ctx.timeout_ms, &r);
-	char text[MP_ERRTEXT_MAX + 1];
+	char prefix[MP_ADDR_LEN + 16];
+	size_t left;
+	char *err;
 
-	if (rc) {
-		snprintf(j->error, sizeof(j->error), "source %s: %s: %s", j->req.src_addr,
-			 mp_op_name(op), mc_result_text(rc));
+	snprintf(prefix, sizeof(prefix), "source %s: ", j->req.src_addr);
+	err = error_after(j, prefix, &left);
+	if (mem_client_call(c, ++j->next_id, op, body_len, j->ctx.timeout_ms, &r, err, left))
 		return NULL;
-	}
-	if (r.status != MP_OK) {
-		snprintf(j->error, sizeof(j->error), "source %s refused %s: %s: %s",
-			 j->req.src_addr, mp_op_name(op), mp_status_name(r.status),
-			 mc_reply_text(&r, text, sizeof(text)));
-		return NULL;
-	}
+	j->error[0] = '\0';
 	*len = r.len;
 	return r.payload;
 }
 
 static int connect_source(struct fill_job *j, struct fab_conn **out)
 {
-	char host[MP_ADDR_LEN + 1], port[16];
-	struct mp_hello m = {.vnode = j->vnode};
-	struct mp_hello_reply hr;
-	const uint8_t *p;
-	size_t len;
-	int rc;
+	char name[MP_NAME_LEN + 1];
+	size_t left;
+	char *err = error_after(j, "source: ", &left);
 
-	if (parse_hostport(j->req.src_addr, 1, host, sizeof(host), port, sizeof(port))) {
-		snprintf(j->error, sizeof(j->error), "source '%s' is not HOST:PORT",
-			 j->req.src_addr);
+	snprintf(name, sizeof(name), "fill:%.27s", j->server);
+	if (mem_client_connect(j->provider, j->req.src_addr, j->vnode, name, j->ctx.timeout_ms, out,
+			       NULL, err, left))
 		return -1;
-	}
-	rc = fab_connect(j->provider, host, port, MP_MAX_MSG, j->ctx.timeout_ms, out);
-	if (rc) {
-		*out = NULL;
-		snprintf(j->error, sizeof(j->error), "cannot connect to the source %s: %s",
-			 j->req.src_addr, rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
-		return -1;
-	}
-	snprintf(m.name, sizeof(m.name), "fill:%.27s", j->server);
-	mp_hello_put((uint8_t *)fab_sbuf(*out) + MP_HDR_LEN, &m);
-	p = ask(j, *out, MP_HELLO, MP_HELLO_LEN, &len);
-	if (!p)
-		return -1;
-	if (mp_hello_reply_get(p, len, &hr) != MP_OK) {
-		snprintf(j->error, sizeof(j->error), "source %s: malformed HELLO reply",
-			 j->req.src_addr);
-		return -1;
-	}
+	j->error[0] = '\0';
+	j->next_id = 1; /* the HELLO's */
 	return 0;
 }
 

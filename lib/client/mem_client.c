@@ -2,9 +2,11 @@
 #include "mem_client.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/fabric/fabric.h"
+#include "lib/parse.h"
 
 static enum mc_result from_errno(int rc)
 {
@@ -79,4 +81,60 @@ const char *mc_result_text(enum mc_result rc)
 const char *mc_reply_text(const struct mc_reply *r, char *buf, size_t blen)
 {
 	return wire_text_get(r->payload, r->len, buf, blen);
+}
+
+int mem_client_call(struct fab_conn *c, uint64_t id, unsigned op, size_t body_len, int timeout_ms,
+		    struct mc_reply *r, char *err, size_t errlen)
+{
+	enum mc_result rc = mc_call(c, id, op, body_len, timeout_ms, r);
+	char text[MP_ERRTEXT_MAX + 1];
+
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", mp_op_name(op), mc_result_text(rc));
+		return -1;
+	}
+	if (r->status != MP_OK) {
+		snprintf(err, errlen, "%s refused: %s: %s", mp_op_name(op),
+			 mp_status_name(r->status), mc_reply_text(r, text, sizeof(text)));
+		return (int)r->status;
+	}
+	return 0;
+}
+
+int mem_client_connect(const char *provider, const char *addr, uint64_t vnode, const char *client,
+		       int timeout_ms, struct fab_conn **out, struct mp_hello_reply *hr, char *err,
+		       size_t errlen)
+{
+	char host[256], port[16], why[MP_ERRTEXT_MAX + 64];
+	struct mp_hello m = {.vnode = vnode};
+	struct mp_hello_reply own;
+	struct mc_reply r;
+	int rc;
+
+	*out = NULL;
+	if (parse_hostport(addr, 1, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, errlen, "'%s' is not HOST:PORT", addr);
+		return -1;
+	}
+	rc = fab_connect(provider, host, port, MP_MAX_MSG, timeout_ms, out);
+	if (rc) {
+		*out = NULL;
+		snprintf(err, errlen, "cannot connect to %s: %s", addr,
+			 rc == -ETIMEDOUT ? "timed out" : strerror(-rc));
+		return -1;
+	}
+	snprintf(m.name, sizeof(m.name), "%s", client);
+	mp_hello_put((uint8_t *)fab_sbuf(*out) + MP_HDR_LEN, &m);
+	rc = mem_client_call(*out, 1, MP_HELLO, MP_HELLO_LEN, timeout_ms, &r, why, sizeof(why));
+	if (!rc && mp_hello_reply_get(r.payload, r.len, hr ? hr : &own) != MP_OK) {
+		snprintf(why, sizeof(why), "malformed HELLO reply");
+		rc = -1;
+	}
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", addr, why);
+		fab_close(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
 }

@@ -3,6 +3,7 @@
  *
  * The request body is already at fab_sbuf(c) + MP_HDR_LEN; mc_call adds the header, sends,
  * waits and checks the reply's header against the request (op, id, status range).
+ * (mc_ is this file's old prefix, mem_client_ its new one: round B renames.)
  */
 #ifndef LEGO_MEM_CLIENT_H
 #define LEGO_MEM_CLIENT_H
@@ -39,5 +40,16 @@ enum mc_result mc_wait(struct fab_conn *c, uint64_t id, unsigned op, int timeout
 const char *mc_result_text(enum mc_result rc);
 /* An error reply's text, made printable and NUL-terminated in buf. */
 const char *mc_reply_text(const struct mc_reply *r, char *buf, size_t blen);
+
+/* mc_call, with what went wrong in err ("READ: no reply in time", "OPEN refused: pool
+ * full: TEXT"): 0, the status of a refusal, or -1 when no answer came. */
+int mem_client_call(struct fab_conn *c, uint64_t id, unsigned op, size_t body_len, int timeout_ms,
+		    struct mc_reply *r, char *err, size_t errlen);
+/* Connect to the memory server at addr ("HOST:PORT") and say HELLO (request id 1) as
+ * vNode vnode, named client: 0 with the connection in *out and, if hr is not NULL, the
+ * server's HELLO reply; or -1 with *out NULL and err saying why, naming addr. */
+int mem_client_connect(const char *provider, const char *addr, uint64_t vnode, const char *client,
+		       int timeout_ms, struct fab_conn **out, struct mp_hello_reply *hr, char *err,
+		       size_t errlen);
 
 #endif

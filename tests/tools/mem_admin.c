@@ -1,6 +1,5 @@
 /* mem_admin.c: one memory-protocol operation on a vNode's region, as a command (tests and
  * benches drive region copies by hand with it). Prints "name value" lines. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,47 +40,29 @@ static int die_usage(void)
 
 static struct fab_conn *connect_as(const char *server, uint64_t vnode)
 {
-	char host[256], port[16];
-	struct mp_hello m = {.vnode = vnode, .name = "mem_admin"};
 	struct fab_conn *c;
-	struct mc_reply r;
-	int rc;
+	char err[512];
 
-	if (parse_hostport(server, 1, host, sizeof(host), port, sizeof(port))) {
-		fprintf(stderr, "mem_admin: '%s' is not HOST:PORT\n", server);
+	if (mem_client_connect(fab_default_provider(), server, vnode, "mem_admin", TIMEOUT_MS, &c,
+			       NULL, err, sizeof(err))) {
+		fprintf(stderr, "mem_admin: %s\n", err);
 		return NULL;
 	}
-	rc = fab_connect(fab_default_provider(), host, port, MP_MAX_MSG, TIMEOUT_MS, &c);
-	if (rc) {
-		fprintf(stderr, "mem_admin: cannot connect to %s: %s\n", server, strerror(-rc));
-		return NULL;
-	}
-	mp_hello_put((uint8_t *)fab_sbuf(c) + MP_HDR_LEN, &m);
-	if (mc_call(c, ++next_id, MP_HELLO, MP_HELLO_LEN, TIMEOUT_MS, &r) || r.status) {
-		fprintf(stderr, "mem_admin: HELLO to %s failed\n", server);
-		fab_close(c);
-		return NULL;
-	}
+	next_id = 1; /* the HELLO's */
 	return c;
 }
 
 /* One request; 0 with the reply, or 1 after saying why. */
 static int call(struct fab_conn *c, unsigned op, size_t len, struct mc_reply *r)
 {
-	enum mc_result rc = mc_call(c, ++next_id, op, len, TIMEOUT_MS, r);
-	char text[MP_ERRTEXT_MAX + 1];
+	char err[512];
+	int rc = mem_client_call(c, ++next_id, op, len, TIMEOUT_MS, r, err, sizeof(err));
 
-	if (rc) {
-		fprintf(stderr, "mem_admin: %s: %s\n", mp_op_name(op), mc_result_text(rc));
-		return 1;
-	}
-	if (r->status) {
-		fprintf(stderr, "mem_admin: %s refused: %s: %s\n", mp_op_name(op),
-			mp_status_name(r->status), mc_reply_text(r, text, sizeof(text)));
+	if (rc)
+		fprintf(stderr, "mem_admin: %s\n", err);
+	if (rc > 0)
 		printf("status %s\n", mp_status_name(r->status));
-		return 1;
-	}
-	return 0;
+	return rc ? 1 : 0;
 }
 
 static uint8_t *body(struct fab_conn *c)
