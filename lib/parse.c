@@ -1,4 +1,4 @@
-/* parse.c: strict number and size parsing (no silent truncation, no trailing junk). */
+/* parse.c: strict number, size and address parsing (no silent truncation, no trailing junk). */
 #include "parse.h"
 
 #include <ctype.h>
@@ -75,4 +75,18 @@ int parse_hostport(const char *text, unsigned min_port, char *host, size_t hlen,
 	host[n] = '\0';
 	snprintf(port, plen, "%llu", (unsigned long long)v);
 	return 0;
+}
+
+bool parse_hostport_ok(const char *text, unsigned min_port)
+{
+	char host[256], port[16];
+
+	return !parse_hostport(text, min_port, host, sizeof(host), port, sizeof(port));
+}
+
+int parse_hostport_format(char *out, size_t len, const char *host, const char *port)
+{
+	int n = snprintf(out, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
 }

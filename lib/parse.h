@@ -1,7 +1,9 @@
-/* parse.h: strict parsing of numbers and sizes given on command lines. */
+/* parse.h: strict parsing of numbers, sizes and HOST:PORT addresses given on command lines
+ * (and an address's text from its parts). */
 #ifndef LEGO_PARSE_H
 #define LEGO_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,5 +18,10 @@ int parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *out);
  * text (port normalised to decimal). -1 if malformed or the host does not fit in hlen. */
 int parse_hostport(const char *text, unsigned min_port, char *host, size_t hlen, char *port,
 		   size_t plen);
+/* Whether text is such a "HOST:PORT" (a host of at most 255 characters). */
+bool parse_hostport_ok(const char *text, unsigned min_port);
+/* The inverse: "HOST:PORT" into out, "[HOST]:PORT" for an IPv6 host; 0, or -1 if it does not
+ * fit in len. */
+int parse_hostport_format(char *out, size_t len, const char *host, const char *port);
 
 #endif

@@ -158,7 +158,7 @@ static int parse_options(int argc, char **argv)
 			opts.port_file = optarg;
 			break;
 		case 'K':
-			if (parse_hostport(optarg, 1, (char[256]){0}, 256, (char[16]){0}, 16))
+			if (!parse_hostport_ok(optarg, 1))
 				return bad_usage("--controld must be HOST:PORT, not", optarg);
 			opts.controld = optarg;
 			break;

@@ -13,6 +13,7 @@
 
 #include "cluster_io.h"
 #include "lib/log.h"
+#include "lib/parse.h"
 
 #define CONNECT_TIMEOUT_MS 2000
 #define BACKOFF_MIN_MS	   100
@@ -142,14 +143,15 @@ int cluster_agent_join(struct cluster_agent **out, const char *controld, int kin
 {
 	struct cluster_agent_config cfg = {
 		.controld = controld, .heartbeat = heartbeat, .ctx = ctx};
-	bool v6 = strchr(host, ':') != NULL;
 
 	cfg.reg.kind = (uint32_t)kind;
 	cfg.reg.cores = cores;
 	cfg.reg.capacity_bytes = capacity;
 	snprintf(cfg.reg.name, sizeof(cfg.reg.name), "%s", name);
-	snprintf(cfg.reg.addr, sizeof(cfg.reg.addr), "%s%s%s:%s", v6 ? "[" : "", host,
-		 v6 ? "]" : "", port);
+	if (parse_hostport_format(cfg.reg.addr, sizeof(cfg.reg.addr), host, port)) {
+		log_error("cannot join the cluster: address %s:%s is too long", host, port);
+		return -1;
+	}
 	if (cluster_agent_start(out, &cfg)) {
 		log_error("cannot start the cluster agent");
 		return -1;
