@@ -1,27 +1,18 @@
 /* smon_main.c: lego-smon, the storage server: options, backend, request threads. */
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/cluster/cluster_agent.h"
 #include "lib/fabric/fab_server.h"
+#include "lib/fabric/fab_server_cli.h"
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "smon_handler.h"
 #include "smon_store.h"
 
-#define EXIT_USAGE 64
-
 struct options {
-	char host[256];
-	char port[16];
-	const char *name;
-	const char *provider;
-	const char *port_file;
-	const char *controld;
 	const char *dir;
 	const char *ceph_conf;
 	const char *pool;
@@ -30,8 +21,19 @@ struct options {
 	bool buffered;
 };
 
-static struct options opts;
+static struct options opts = {
+	.ceph_conf = "/etc/ceph/ceph.conf", .obj_size = 4U << 20, .rados_timeout = 30};
 static struct smon_store store;
+
+static void usage(FILE *f);
+
+static struct fab_server_cli cli = {
+	.prog = "lego-smon",
+	.name_prefix = "smon",
+	.default_port = "7420",
+	.name_max = SP_NAME_LEN,
+	.usage = usage,
+};
 
 static void usage(FILE *f)
 {
@@ -53,139 +55,76 @@ static void usage(FILE *f)
 		"                          from 64K to 1G (default 4M)\n"
 		"      --rados-timeout S   give up on an unreachable cluster or a stuck operation\n"
 		"                          after S seconds (default 30)\n"
-		"Server:\n"
-		"  -l, --listen HOST:PORT  address to serve (default 127.0.0.1:7420; port 0 picks "
-		"one)\n"
-		"  -n, --name NAME         server name in logs and replies (default smon-PORT)\n"
-		"      --provider NAME     libfabric provider (default $LEGO_FABRIC_PROVIDER or "
-		"tcp)\n"
-		"      --port-file PATH    write the bound port to PATH once listening\n"
-		"      --controld HOST:PORT  join the cluster: register with lego-controld and\n"
-		"                          report use every heartbeat\n"
-		"  -v, --verbose           debug log lines\n"
-		"  -q, --quiet             warnings and errors only\n"
-		"  -h, --help              this text\n"
-		"  -V, --version           version\n"
+		"Server:\n");
+	fab_server_cli_usage(f, &cli);
+	fprintf(f,
 		"\n"
 		"A WRITE is answered once the data is in the backend (written to the file, or\n"
 		"acknowledged by RADOS); a FLUSH once every answered write is durable (fdatasync;\n"
 		"RADOS acknowledgements are durable). SIGINT or SIGTERM shut it down cleanly.\n");
 }
 
-static int bad_usage(const char *what, const char *arg)
+static int own_option(int c, const char *arg)
 {
-	fprintf(stderr, "lego-smon: %s '%s'\nTry 'lego-smon --help'.\n", what, arg);
-	return EXIT_USAGE;
+	uint64_t u;
+
+	switch (c) {
+	case 'd':
+		if (!*arg)
+			return fab_server_cli_bad(&cli, "--dir needs a directory, not", arg);
+		opts.dir = arg;
+		return -1;
+	case 'r':
+		if (!*arg || strlen(arg) > 100)
+			return fab_server_cli_bad(
+				&cli, "--rados needs a pool name of 1-100 characters, not", arg);
+		opts.pool = arg;
+		return -1;
+	case 'C':
+		opts.ceph_conf = arg;
+		return -1;
+	case 'O':
+		if (parse_size(arg, &opts.obj_size) || opts.obj_size < SMON_OBJ_MIN ||
+		    opts.obj_size > SMON_OBJ_MAX || (opts.obj_size & (opts.obj_size - 1)))
+			return fab_server_cli_bad(
+				&cli, "--object-size must be a power of 2 from 64K to 1G:", arg);
+		return -1;
+	case 'T':
+		if (parse_uint(arg, 1, 3600, &u))
+			return fab_server_cli_bad(&cli,
+						  "--rados-timeout must be 1..3600 seconds:", arg);
+		opts.rados_timeout = (int)u;
+		return -1;
+	default: /* 'B' */
+		opts.buffered = true;
+		return -1;
+	}
 }
 
 static int parse_options(int argc, char **argv)
 {
-	static const struct option longopts[] = {
+	static const struct option own_long[] = {
 		{"dir", required_argument, NULL, 'd'},
 		{"rados", required_argument, NULL, 'r'},
 		{"ceph-conf", required_argument, NULL, 'C'},
 		{"object-size", required_argument, NULL, 'O'},
 		{"rados-timeout", required_argument, NULL, 'T'},
 		{"buffered", no_argument, NULL, 'B'},
-		{"listen", required_argument, NULL, 'l'},
-		{"name", required_argument, NULL, 'n'},
-		{"provider", required_argument, NULL, 'P'},
-		{"port-file", required_argument, NULL, 'F'},
-		{"controld", required_argument, NULL, 'K'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	uint64_t u;
-	int c;
+	static const struct fab_server_cli_own own = {
+		.shortopts = "d:r:", .longopts = own_long, .option = own_option};
+	static char version[64];
+	int rc;
 
-	snprintf(opts.host, sizeof(opts.host), "127.0.0.1");
-	snprintf(opts.port, sizeof(opts.port), "7420");
-	opts.provider = fab_default_provider();
-	opts.ceph_conf = "/etc/ceph/ceph.conf";
-	opts.obj_size = 4U << 20;
-	opts.rados_timeout = 30;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":d:r:l:n:vqhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			if (!*optarg)
-				return bad_usage("--dir needs a directory, not", optarg);
-			opts.dir = optarg;
-			break;
-		case 'r':
-			if (!*optarg || strlen(optarg) > 100)
-				return bad_usage(
-					"--rados needs a pool name of 1-100 characters, not",
-					optarg);
-			opts.pool = optarg;
-			break;
-		case 'C':
-			opts.ceph_conf = optarg;
-			break;
-		case 'O':
-			if (parse_size(optarg, &opts.obj_size) || opts.obj_size < SMON_OBJ_MIN ||
-			    opts.obj_size > SMON_OBJ_MAX || (opts.obj_size & (opts.obj_size - 1)))
-				return bad_usage(
-					"--object-size must be a power of 2 from 64K to 1G:",
-					optarg);
-			break;
-		case 'T':
-			if (parse_uint(optarg, 1, 3600, &u))
-				return bad_usage("--rados-timeout must be 1..3600 seconds:",
-						 optarg);
-			opts.rados_timeout = (int)u;
-			break;
-		case 'B':
-			opts.buffered = true;
-			break;
-		case 'l':
-			if (parse_hostport(optarg, 0, opts.host, sizeof(opts.host), opts.port,
-					   sizeof(opts.port)))
-				return bad_usage("--listen must be HOST:PORT, not", optarg);
-			break;
-		case 'n':
-			if (!*optarg || strlen(optarg) > SP_NAME_LEN)
-				return bad_usage("--name must be 1..32 characters:", optarg);
-			opts.name = optarg;
-			break;
-		case 'P':
-			opts.provider = optarg;
-			break;
-		case 'F':
-			opts.port_file = optarg;
-			break;
-		case 'K':
-			if (!parse_hostport_ok(optarg, 1))
-				return bad_usage("--controld must be HOST:PORT, not", optarg);
-			opts.controld = optarg;
-			break;
-		case 'v':
-			log_set_level(LOG_DEBUG);
-			break;
-		case 'q':
-			log_set_level(LOG_WARN);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("lego-smon (lego) storage protocol %d\n", SP_VERSION);
-			return 0;
-		case ':':
-			return bad_usage("option needs a value:", argv[optind - 1]);
-		default:
-			return bad_usage("unknown option", argv[optind - 1]);
-		}
-	}
-	if (optind < argc)
-		return bad_usage("unexpected argument", argv[optind]);
-	if (!opts.dir == !opts.pool)
-		return bad_usage("give exactly one backend: --dir DIR or --rados POOL;",
-				 opts.dir ? "both given" : "none given");
-	return -1;
+	snprintf(version, sizeof(version), "lego-smon (lego) storage protocol %d", SP_VERSION);
+	cli.version = version;
+	rc = fab_server_cli_parse(&cli, argc, argv, &own);
+	if (rc < 0 && !opts.dir == !opts.pool)
+		return fab_server_cli_bad(&cli,
+					  "give exactly one backend: --dir DIR or --rados POOL;",
+					  opts.dir ? "both given" : "none given");
+	return rc;
 }
 
 static void *conn_open(void *ctx, const char *peer)
@@ -195,7 +134,7 @@ static void *conn_open(void *ctx, const char *peer)
 	(void)ctx;
 	if (s) {
 		s->peer = strdup(peer);
-		s->server = opts.name;
+		s->server = cli.name;
 		if (store.aligned_io && posix_memalign((void **)&s->bounce, 4096, SP_MAX_IO))
 			s->bounce = NULL;
 	}
@@ -252,7 +191,6 @@ int main(int argc, char **argv)
 {
 	struct cluster_agent *agent = NULL;
 	struct fab_listener *l;
-	char name[SP_NAME_LEN + 1];
 	uint64_t cap = 0, avail = 0;
 	int rc;
 
@@ -272,33 +210,24 @@ int main(int argc, char **argv)
 		smon_store_close(&store);
 		return 1;
 	}
-	if (fab_listen(opts.provider, opts.host, opts.port, &l)) {
-		smon_store_close(&store);
-		return 1;
-	}
-	if (!opts.name) {
-		snprintf(name, sizeof(name), "smon-%s", fab_listener_port(l));
-		opts.name = name;
-	}
-	if (opts.port_file && fab_server_port_file(opts.port_file, fab_listener_port(l))) {
-		fab_listener_close(l);
+	if (fab_server_cli_listen(&cli, &l)) {
 		smon_store_close(&store);
 		return 1;
 	}
 	store.ops->space(&store, &cap, &avail);
 	if (opts.dir)
 		log_info("%s: serving volumes in %s (%llu of %llu MiB free) on %s:%s (provider %s)",
-			 opts.name, opts.dir, (unsigned long long)(avail >> 20),
-			 (unsigned long long)(cap >> 20), opts.host, fab_listener_port(l),
-			 opts.provider);
+			 cli.name, opts.dir, (unsigned long long)(avail >> 20),
+			 (unsigned long long)(cap >> 20), cli.host, fab_listener_port(l),
+			 cli.provider);
 	else
 		log_info("%s: serving volumes in RADOS pool %s (objects of %llu KiB; cluster %llu "
 			 "of %llu MiB free) on %s:%s (provider %s)",
-			 opts.name, opts.pool, (unsigned long long)(opts.obj_size >> 10),
+			 cli.name, opts.pool, (unsigned long long)(opts.obj_size >> 10),
 			 (unsigned long long)(avail >> 20), (unsigned long long)(cap >> 20),
-			 opts.host, fab_listener_port(l), opts.provider);
-	if (opts.controld &&
-	    cluster_agent_join(&agent, opts.controld, CP_KIND_SMON, opts.name, opts.host,
+			 cli.host, fab_listener_port(l), cli.provider);
+	if (cli.controld &&
+	    cluster_agent_join(&agent, cli.controld, CP_KIND_SMON, cli.name, cli.host,
 			       fab_listener_port(l), 0, cap, heartbeat, NULL)) {
 		fab_listener_close(l);
 		smon_store_close(&store);
@@ -307,7 +236,7 @@ int main(int argc, char **argv)
 	fab_server_run(l, SP_MAX_MSG, &smon_ops, NULL);
 	cluster_agent_stop(agent);
 	log_info("%s: shutting down after %llu reads, %llu writes, %llu flushes, %llu failed",
-		 opts.name, (unsigned long long)atomic_load(&store.reads),
+		 cli.name, (unsigned long long)atomic_load(&store.reads),
 		 (unsigned long long)atomic_load(&store.writes),
 		 (unsigned long long)atomic_load(&store.flushes),
 		 (unsigned long long)atomic_load(&store.errors));

@@ -1,0 +1,155 @@
+/* fab_server_cli.c: the servers' shared options, their parsing and --help lines. */
+#include "fab_server_cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "fab_server.h"
+#include "lib/log.h"
+#include "lib/parse.h"
+
+/* The shared long-only options' codes: above every character an own option may use. */
+enum { OPT_PROVIDER = 256, OPT_PORT_FILE, OPT_CONTROLD };
+
+#define SHARED_SHORT "l:n:vqhV"
+static const struct option shared_long[] = {
+	{"listen", required_argument, NULL, 'l'},
+	{"name", required_argument, NULL, 'n'},
+	{"provider", required_argument, NULL, OPT_PROVIDER},
+	{"port-file", required_argument, NULL, OPT_PORT_FILE},
+	{"controld", required_argument, NULL, OPT_CONTROLD},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+};
+#define NR_SHARED (sizeof(shared_long) / sizeof(shared_long[0]))
+#define MAX_LONG  64 /* long options of a program, its own and the shared ones */
+
+int fab_server_cli_bad(const struct fab_server_cli *o, const char *what, const char *arg)
+{
+	fprintf(stderr, "%s: %s '%s'\nTry '%s --help'.\n", o->prog, what, arg, o->prog);
+	return EX_USAGE;
+}
+
+void fab_server_cli_usage(FILE *f, const struct fab_server_cli *o)
+{
+	fprintf(f,
+		"  -l, --listen HOST:PORT  address to serve (default 127.0.0.1:%s; port 0 picks "
+		"one)\n"
+		"  -n, --name NAME         server name in logs and replies (default %s-PORT)\n"
+		"      --provider NAME     libfabric provider (default $LEGO_FABRIC_PROVIDER or "
+		"tcp)\n"
+		"      --port-file PATH    write the bound port to PATH once listening\n"
+		"      --controld HOST:PORT  join the cluster: register with lego-controld and\n"
+		"                          report use every heartbeat\n"
+		"  -v, --verbose           debug log lines\n"
+		"  -q, --quiet             warnings and errors only\n"
+		"  -h, --help              this text\n"
+		"  -V, --version           version\n",
+		o->default_port, o->name_prefix);
+}
+
+/* One shared option: -1 when taken, else the status to exit with. */
+static int shared_option(struct fab_server_cli *o, int c, const char *arg)
+{
+	char what[64];
+
+	switch (c) {
+	case 'l':
+		if (parse_hostport(arg, 0, o->host, sizeof(o->host), o->port, sizeof(o->port)))
+			return fab_server_cli_bad(o, "--listen must be HOST:PORT, not", arg);
+		return -1;
+	case 'n':
+		if (!*arg || strlen(arg) > o->name_max) {
+			snprintf(what, sizeof(what),
+				 "--name must be 1..%zu characters:", o->name_max);
+			return fab_server_cli_bad(o, what, arg);
+		}
+		o->name = arg;
+		return -1;
+	case OPT_PROVIDER:
+		o->provider = arg;
+		return -1;
+	case OPT_PORT_FILE:
+		o->port_file = arg;
+		return -1;
+	case OPT_CONTROLD:
+		if (!parse_hostport_ok(arg, 1))
+			return fab_server_cli_bad(o, "--controld must be HOST:PORT, not", arg);
+		o->controld = arg;
+		return -1;
+	case 'v':
+		log_set_level(LOG_DEBUG);
+		return -1;
+	case 'q':
+		log_set_level(LOG_WARN);
+		return -1;
+	case 'h':
+		o->usage(stdout);
+		return 0;
+	default: /* 'V' */
+		printf("%s\n", o->version);
+		return 0;
+	}
+}
+
+static bool is_shared(int c)
+{
+	if (c >= OPT_PROVIDER)
+		return true;
+	return c > 0 && c != ':' && strchr(SHARED_SHORT, c);
+}
+
+int fab_server_cli_parse(struct fab_server_cli *o, int argc, char **argv,
+			 const struct fab_server_cli_own *own)
+{
+	struct option longopts[MAX_LONG];
+	char shortopts[64];
+	size_t n = 0;
+	int c, rc;
+
+	snprintf(o->host, sizeof(o->host), "127.0.0.1");
+	snprintf(o->port, sizeof(o->port), "%s", o->default_port);
+	o->provider = fab_default_provider();
+	while (own->longopts[n].name)
+		n++;
+	if (n + NR_SHARED + 1 > MAX_LONG ||
+	    snprintf(shortopts, sizeof(shortopts), ":%s" SHARED_SHORT, own->shortopts) >=
+		    (int)sizeof(shortopts))
+		abort(); /* a program with more options than this file was made for */
+	memcpy(longopts, own->longopts, n * sizeof(longopts[0]));
+	memcpy(longopts + n, shared_long, sizeof(shared_long));
+	memset(&longopts[n + NR_SHARED], 0, sizeof(longopts[0]));
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == ':')
+			return fab_server_cli_bad(o, "option needs a value:", argv[optind - 1]);
+		if (c == '?')
+			return fab_server_cli_bad(o, "unknown option", argv[optind - 1]);
+		rc = is_shared(c) ? shared_option(o, c, optarg) : own->option(c, optarg);
+		if (rc >= 0)
+			return rc;
+	}
+	if (optind < argc)
+		return fab_server_cli_bad(o, "unexpected argument", argv[optind]);
+	return -1;
+}
+
+int fab_server_cli_listen(struct fab_server_cli *o, struct fab_listener **out)
+{
+	if (fab_listen(o->provider, o->host, o->port, out))
+		return -1;
+	if (!o->name) {
+		snprintf(o->default_name, sizeof(o->default_name), "%s-%s", o->name_prefix,
+			 fab_listener_port(*out));
+		o->name = o->default_name;
+	}
+	if (o->port_file && fab_server_port_file(o->port_file, fab_listener_port(*out))) {
+		fab_listener_close(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}

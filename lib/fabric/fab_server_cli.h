@@ -1,0 +1,53 @@
+/* fab_server_cli.h: the command line every lego server on the fabric shares (listen
+ * address, name, provider, port file, lego-controld, log level, help, version) and the
+ * start it asks for (listen, name, port file), parsed and described once for lego-mmon
+ * and lego-smon. */
+#ifndef LEGO_FAB_SERVER_CLI_H
+#define LEGO_FAB_SERVER_CLI_H
+
+#include <getopt.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "fabric.h"
+
+struct fab_server_cli {
+	/* The program's, set before parsing: */
+	const char *prog;	  /* "lego-mmon", for messages */
+	const char *name_prefix;  /* the default name is PREFIX-PORT */
+	const char *default_port; /* --listen's default is 127.0.0.1:default_port */
+	size_t name_max;	  /* --name's longest */
+	const char *version;	  /* --version's line */
+	void (*usage)(FILE *f);	  /* --help's text, fab_server_cli_usage's lines among it */
+	/* The shared options, once parsed: */
+	char host[256], port[16];
+	const char *name; /* PREFIX-PORT once fab_server_cli_listen ran, unless --name */
+	const char *provider;
+	const char *port_file;
+	const char *controld; /* HOST:PORT, or NULL: not in a cluster */
+	char default_name[64];
+};
+
+/* A program's own options: getopt's letters (no ':' first) and long options (ending with a
+ * zero entry; codes below 256, none of l, n, v, q, h, V), and what takes one: -1 when it
+ * did, else the exit status after saying what is wrong (fab_server_cli_bad). */
+struct fab_server_cli_own {
+	const char *shortopts;
+	const struct option *longopts;
+	int (*option)(int c, const char *arg);
+};
+
+/* Parse argv. Returns -1 to go on, or the status to exit with: 0 after --help or
+ * --version, EX_USAGE after saying what is wrong. */
+int fab_server_cli_parse(struct fab_server_cli *o, int argc, char **argv,
+			 const struct fab_server_cli_own *own);
+/* "PROG: WHAT 'ARG'" and the hint to --help on stderr; returns EX_USAGE. */
+int fab_server_cli_bad(const struct fab_server_cli *o, const char *what, const char *arg);
+/* The shared options' lines of --help. */
+void fab_server_cli_usage(FILE *f, const struct fab_server_cli *o);
+
+/* Listen where the options say, name the server PREFIX-PORT unless --name did, write the
+ * port file: 0, or -1 after logging why (nothing left open). */
+int fab_server_cli_listen(struct fab_server_cli *o, struct fab_listener **out);
+
+#endif
