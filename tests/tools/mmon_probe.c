@@ -85,6 +85,140 @@ static int still_works(struct fab_conn *c, uint64_t handle)
 	       ((uint8_t *)fab_rbuf(c))[MP_HDR_LEN + 123] == 0x3c;
 }
 
+/* Each way a header can be wrong, on connection a (which can send over the limit). */
+static void header_checks(struct fab_conn *a, uint64_t h)
+{
+	int st;
+
+	/* Malformed header: bad magic. */
+	mp_hdr_put(fab_sbuf(a),
+		   &(struct wire_hdr){.magic = 0xdeadbeef, .version = 1, .op = MP_READ});
+	st = raw(a, MP_HDR_LEN);
+	ok(st == MP_EPROTO, "bad magic: EPROTO (got %d)", st);
+	ok(still_works(a, h), "... and the connection still serves");
+	/* Truncated header: 10 bytes. */
+	st = raw(a, 10);
+	ok(st == MP_EPROTO, "a 10-byte header: EPROTO (got %d)", st);
+	/* Truncated body: a READ with 10 body bytes. */
+	memset(body(a), 0, 10);
+	st = req(a, MP_READ, 10);
+	ok(st == MP_EPROTO, "a truncated READ body: EPROTO (got %d)", st);
+	/* Length field larger than what was sent. */
+	mp_hdr_put(fab_sbuf(a),
+		   &(struct wire_hdr){
+			   .magic = MP_MAGIC, .version = 1, .op = MP_STAT, .id = 77, .len = 500});
+	st = raw(a, MP_HDR_LEN + 20);
+	ok(st == MP_EPROTO && rh.id == 77, "a header claiming more bytes than sent: EPROTO");
+	/* Oversized: a message longer than the largest request. */
+	mp_hdr_put(fab_sbuf(a), &(struct wire_hdr){.magic = MP_MAGIC,
+						   .version = 1,
+						   .op = MP_WRITE,
+						   .id = 78,
+						   .len = MP_MAX_MSG});
+	st = raw(a, MP_MAX_MSG + MP_HDR_LEN);
+	ok(st == MP_E2BIG && rh.id == 78, "a message over %u bytes: E2BIG (got %d)", MP_MAX_MSG,
+	   st);
+	ok(still_works(a, h), "... and the connection still serves");
+}
+
+/* Requests whose fields are wrong, and another vNode's requests (on b). */
+static void field_checks(struct fab_conn *a, struct fab_conn *b, uint64_t h)
+{
+	int st;
+
+	st = io(a, MP_READ, h, 1, 0, MP_MAX_PAGES + 1, 0);
+	ok(st == MP_E2BIG, "65 pages in one READ: E2BIG (got %d)", st);
+	st = io(a, MP_READ, h, 1, REGION, 1, 0);
+	ok(st == MP_ERANGE, "a page past the region's end: ERANGE (got %d)", st);
+	st = io(a, MP_WRITE, h, 1, REGION - MP_PAGE_SIZE, 2, 0x77);
+	ok(st == MP_ERANGE, "a write run crossing the region's end: ERANGE (got %d)", st);
+	st = io(a, MP_READ, h + 99999, 1, 0, 1, 0);
+	ok(st == MP_ENOENT, "an unknown region handle: ENOENT (got %d)", st);
+	st = io(a, MP_READ, h, 2, 0, 1, 0);
+	ok(st == MP_ESTALE, "a stale epoch: ESTALE (got %d)", st);
+	st = req(a, 0x7777, 0);
+	ok(st == MP_EBADOP, "an unknown op: EBADOP (got %d)", st);
+	/* Foreign vNode: b is another vNode using a's handle. */
+	ok(hello(b, 0x2222) == MP_OK, "a second connection as vNode 0x2222");
+	st = io(b, MP_WRITE, h, 1, 0, 1, 0x99);
+	ok(st == MP_EACCES, "another vNode writing the region: EACCES (got %d)", st);
+	st = io(b, MP_READ, h, 1, 0, 1, 0);
+	ok(st == MP_EACCES, "another vNode reading the region: EACCES (got %d)", st);
+	ok(still_works(a, h), "the owner's data is untouched and its connection serves");
+	st = req(a, MP_STAT, 0);
+	{
+		struct mp_stat_reply sr = {0};
+
+		mp_stat_reply_get((uint8_t *)fab_rbuf(a) + MP_HDR_LEN, rh.len, &sr);
+		ok(st == MP_OK && sr.errors >= 14, "STAT counts the refused requests (%llu)",
+		   (unsigned long long)sr.errors);
+	}
+}
+
+/* The copy operations: FILL, RSTAT, RELEASE, BITMAP. */
+static void copy_checks(struct fab_conn *a, struct fab_conn *b, uint64_t h)
+{
+	struct mp_fill f = {.index = 0, .src_handle = h, .src_epoch = 1};
+	struct mp_rstat rs = {.index = 0};
+	struct mp_release rl = {.handle = h, .epoch = 1};
+	struct mp_bitmap bm = {.handle = h, .epoch = 1, .first = 0, .npages = 1024};
+	struct mp_open j = {.index = 5, .flags = MP_OPEN_CREATE | MP_OPEN_JOIN, .size = REGION};
+	int st;
+
+	snprintf(f.src_addr, sizeof(f.src_addr), "127.0.0.1:9");
+	mp_fill_put(body(a), &f);
+	st = req(a, MP_FILL, MP_FILL_LEN);
+	ok(st == MP_EEXIST, "FILL of a live region: EEXIST (got %d)", st);
+	memset(body(a) + 24, 'x', MP_ADDR_LEN);
+	st = req(a, MP_FILL, MP_FILL_LEN);
+	ok(st == MP_EINVAL, "FILL from a source that is no HOST:PORT: EINVAL (got %d)", st);
+	mp_rstat_put(body(b), &rs);
+	st = req(b, MP_RSTAT, MP_RSTAT_LEN);
+	ok(st == MP_ENOENT, "RSTAT of another vNode's region: ENOENT (got %d)", st);
+	mp_bitmap_put(body(a), &bm);
+	st = req(a, MP_BITMAP, MP_BITMAP_LEN);
+	ok(st == MP_OK && rh.len == 128 && (((uint8_t *)fab_rbuf(a))[MP_HDR_LEN] & 1),
+	   "BITMAP: page 0 is held (got %d, %u bytes)", st, rh.len);
+	bm.first = 7;
+	mp_bitmap_put(body(a), &bm);
+	st = req(a, MP_BITMAP, MP_BITMAP_LEN);
+	ok(st == MP_EINVAL, "BITMAP from an unaligned page: EINVAL (got %d)", st);
+	mp_release_put(body(b), &rl);
+	wire_name_put(body(b) + 16, MP_OWNER_LEN, "mm9@127.0.0.1:7");
+	st = req(b, MP_RELEASE, MP_RELEASE_LEN);
+	ok(st == MP_EACCES, "RELEASE of another vNode's region: EACCES (got %d)", st);
+	mp_release_put(body(a), &rl);
+	wire_name_put(body(a) + 16, MP_OWNER_LEN, "no owner here");
+	st = req(a, MP_RELEASE, MP_RELEASE_LEN);
+	ok(st == MP_EINVAL, "RELEASE naming no NAME@HOST:PORT: EINVAL (got %d)", st);
+	/* A joining copy whose source is unreachable: the fill fails, saying why. */
+	mp_open_put(body(a), &j);
+	st = req(a, MP_OPEN, MP_OPEN_LEN);
+	f.index = 5;
+	mp_fill_put(body(a), &f);
+	st = st ? st : req(a, MP_FILL, MP_FILL_LEN);
+	ok(st == MP_OK, "a joining copy takes FILL from 127.0.0.1:9 (got %d)", st);
+	rs.index = 5;
+	for (int i = 0; i < 500; i++) {
+		struct mp_rstat_reply rr = {0};
+
+		mp_rstat_put(body(a), &rs);
+		st = req(a, MP_RSTAT, MP_RSTAT_LEN);
+		if (st || mp_rstat_reply_get((uint8_t *)fab_rbuf(a) + MP_HDR_LEN, rh.len, &rr) ||
+		    rr.state == MP_RS_FAILED) {
+			ok(st == MP_OK && rr.state == MP_RS_FAILED &&
+				   strstr(rr.error, "127.0.0.1:9"),
+			   "... it fails, naming the source: '%s'", rr.error);
+			break;
+		}
+		usleep(10000);
+	}
+	st = io(a, MP_READ, h, 1, 0, 1, 0);
+	ok(st == MP_OK, "... and the live region still serves");
+	st = req(a, MP_FILL, 3);
+	ok(st == MP_EPROTO, "a truncated FILL: EPROTO (got %d)", st);
+}
+
 int main(int argc, char **argv)
 {
 	const char *prov = fab_default_provider();
@@ -123,125 +257,9 @@ int main(int argc, char **argv)
 	ok(io(a, MP_WRITE, h, 1, 0, 1, 0x3c) == MP_OK && still_works(a, h),
 	   "WRITE then READ of page 0 over the network");
 
-	/* Malformed header: bad magic. */
-	mp_hdr_put(fab_sbuf(a),
-		   &(struct wire_hdr){.magic = 0xdeadbeef, .version = 1, .op = MP_READ});
-	st = raw(a, MP_HDR_LEN);
-	ok(st == MP_EPROTO, "bad magic: EPROTO (got %d)", st);
-	ok(still_works(a, h), "... and the connection still serves");
-	/* Truncated header: 10 bytes. */
-	st = raw(a, 10);
-	ok(st == MP_EPROTO, "a 10-byte header: EPROTO (got %d)", st);
-	/* Truncated body: a READ with 10 body bytes. */
-	memset(body(a), 0, 10);
-	st = req(a, MP_READ, 10);
-	ok(st == MP_EPROTO, "a truncated READ body: EPROTO (got %d)", st);
-	/* Length field larger than what was sent. */
-	mp_hdr_put(fab_sbuf(a),
-		   &(struct wire_hdr){
-			   .magic = MP_MAGIC, .version = 1, .op = MP_STAT, .id = 77, .len = 500});
-	st = raw(a, MP_HDR_LEN + 20);
-	ok(st == MP_EPROTO && rh.id == 77, "a header claiming more bytes than sent: EPROTO");
-	/* Oversized: a message longer than the largest request. */
-	mp_hdr_put(fab_sbuf(a), &(struct wire_hdr){.magic = MP_MAGIC,
-						   .version = 1,
-						   .op = MP_WRITE,
-						   .id = 78,
-						   .len = MP_MAX_MSG});
-	st = raw(a, MP_MAX_MSG + MP_HDR_LEN);
-	ok(st == MP_E2BIG && rh.id == 78, "a message over %u bytes: E2BIG (got %d)", MP_MAX_MSG,
-	   st);
-	ok(still_works(a, h), "... and the connection still serves");
-	st = io(a, MP_READ, h, 1, 0, MP_MAX_PAGES + 1, 0);
-	ok(st == MP_E2BIG, "65 pages in one READ: E2BIG (got %d)", st);
-	st = io(a, MP_READ, h, 1, REGION, 1, 0);
-	ok(st == MP_ERANGE, "a page past the region's end: ERANGE (got %d)", st);
-	st = io(a, MP_WRITE, h, 1, REGION - MP_PAGE_SIZE, 2, 0x77);
-	ok(st == MP_ERANGE, "a write run crossing the region's end: ERANGE (got %d)", st);
-	st = io(a, MP_READ, h + 99999, 1, 0, 1, 0);
-	ok(st == MP_ENOENT, "an unknown region handle: ENOENT (got %d)", st);
-	st = io(a, MP_READ, h, 2, 0, 1, 0);
-	ok(st == MP_ESTALE, "a stale epoch: ESTALE (got %d)", st);
-	st = req(a, 0x7777, 0);
-	ok(st == MP_EBADOP, "an unknown op: EBADOP (got %d)", st);
-	/* Foreign vNode: b is another vNode using a's handle. */
-	ok(hello(b, 0x2222) == MP_OK, "a second connection as vNode 0x2222");
-	st = io(b, MP_WRITE, h, 1, 0, 1, 0x99);
-	ok(st == MP_EACCES, "another vNode writing the region: EACCES (got %d)", st);
-	st = io(b, MP_READ, h, 1, 0, 1, 0);
-	ok(st == MP_EACCES, "another vNode reading the region: EACCES (got %d)", st);
-	ok(still_works(a, h), "the owner's data is untouched and its connection serves");
-	st = req(a, MP_STAT, 0);
-	{
-		struct mp_stat_reply sr = {0};
-
-		mp_stat_reply_get((uint8_t *)fab_rbuf(a) + MP_HDR_LEN, rh.len, &sr);
-		ok(st == MP_OK && sr.errors >= 14, "STAT counts the refused requests (%llu)",
-		   (unsigned long long)sr.errors);
-	}
-	/* The copy operations: FILL, RSTAT, RELEASE, BITMAP. */
-	{
-		struct mp_fill f = {.index = 0, .src_handle = h, .src_epoch = 1};
-		struct mp_rstat rs = {.index = 0};
-		struct mp_release rl = {.handle = h, .epoch = 1};
-		struct mp_bitmap bm = {.handle = h, .epoch = 1, .first = 0, .npages = 1024};
-		struct mp_open j = {
-			.index = 5, .flags = MP_OPEN_CREATE | MP_OPEN_JOIN, .size = REGION};
-
-		snprintf(f.src_addr, sizeof(f.src_addr), "127.0.0.1:9");
-		mp_fill_put(body(a), &f);
-		st = req(a, MP_FILL, MP_FILL_LEN);
-		ok(st == MP_EEXIST, "FILL of a live region: EEXIST (got %d)", st);
-		memset(body(a) + 24, 'x', MP_ADDR_LEN);
-		st = req(a, MP_FILL, MP_FILL_LEN);
-		ok(st == MP_EINVAL, "FILL from a source that is no HOST:PORT: EINVAL (got %d)", st);
-		mp_rstat_put(body(b), &rs);
-		st = req(b, MP_RSTAT, MP_RSTAT_LEN);
-		ok(st == MP_ENOENT, "RSTAT of another vNode's region: ENOENT (got %d)", st);
-		mp_bitmap_put(body(a), &bm);
-		st = req(a, MP_BITMAP, MP_BITMAP_LEN);
-		ok(st == MP_OK && rh.len == 128 && (((uint8_t *)fab_rbuf(a))[MP_HDR_LEN] & 1),
-		   "BITMAP: page 0 is held (got %d, %u bytes)", st, rh.len);
-		bm.first = 7;
-		mp_bitmap_put(body(a), &bm);
-		st = req(a, MP_BITMAP, MP_BITMAP_LEN);
-		ok(st == MP_EINVAL, "BITMAP from an unaligned page: EINVAL (got %d)", st);
-		mp_release_put(body(b), &rl);
-		wire_name_put(body(b) + 16, MP_OWNER_LEN, "mm9@127.0.0.1:7");
-		st = req(b, MP_RELEASE, MP_RELEASE_LEN);
-		ok(st == MP_EACCES, "RELEASE of another vNode's region: EACCES (got %d)", st);
-		mp_release_put(body(a), &rl);
-		wire_name_put(body(a) + 16, MP_OWNER_LEN, "no owner here");
-		st = req(a, MP_RELEASE, MP_RELEASE_LEN);
-		ok(st == MP_EINVAL, "RELEASE naming no NAME@HOST:PORT: EINVAL (got %d)", st);
-		/* A joining copy whose source is unreachable: the fill fails, saying why. */
-		mp_open_put(body(a), &j);
-		st = req(a, MP_OPEN, MP_OPEN_LEN);
-		f.index = 5;
-		mp_fill_put(body(a), &f);
-		st = st ? st : req(a, MP_FILL, MP_FILL_LEN);
-		ok(st == MP_OK, "a joining copy takes FILL from 127.0.0.1:9 (got %d)", st);
-		rs.index = 5;
-		for (int i = 0; i < 500; i++) {
-			struct mp_rstat_reply rr = {0};
-
-			mp_rstat_put(body(a), &rs);
-			st = req(a, MP_RSTAT, MP_RSTAT_LEN);
-			if (st ||
-			    mp_rstat_reply_get((uint8_t *)fab_rbuf(a) + MP_HDR_LEN, rh.len, &rr) ||
-			    rr.state == MP_RS_FAILED) {
-				ok(st == MP_OK && rr.state == MP_RS_FAILED &&
-					   strstr(rr.error, "127.0.0.1:9"),
-				   "... it fails, naming the source: '%s'", rr.error);
-				break;
-			}
-			usleep(10000);
-		}
-		st = io(a, MP_READ, h, 1, 0, 1, 0);
-		ok(st == MP_OK, "... and the live region still serves");
-		st = req(a, MP_FILL, 3);
-		ok(st == MP_EPROTO, "a truncated FILL: EPROTO (got %d)", st);
-	}
+	header_checks(a, h);
+	field_checks(a, b, h);
+	copy_checks(a, b, h);
 	/* Far beyond anything the server receives: it answers if it can and drops the
 	 * connection (the stream cannot be resynchronised), and keeps serving others. */
 	mp_hdr_put(fab_sbuf(a), &(struct wire_hdr){.magic = MP_MAGIC,
