@@ -635,13 +635,5 @@ const char *cp_pool_what_name(uint32_t what)
 
 bool cp_name_ok(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n == 0 || n > CP_NAME_LEN)
-		return false;
-	for (; *s; s++)
-		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
-		    !(*s >= '0' && *s <= '9') && !strchr("._-", *s))
-			return false;
-	return true;
+	return wire_name_ok(s, CP_NAME_LEN, true);
 }

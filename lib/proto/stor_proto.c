@@ -7,18 +7,7 @@
 
 bool sp_vol_name_ok(const char *name)
 {
-	size_t n = strlen(name);
-
-	if (n == 0 || n > SP_VOL_LEN || name[0] == '.' || name[0] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
-			return false;
-	}
-	return true;
+	return wire_name_ok(name, SP_VOL_LEN, false);
 }
 
 size_t sp_req_put(void *buf, unsigned op, uint64_t id, const struct sp_req *m)

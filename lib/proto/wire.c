@@ -82,6 +82,19 @@ void wire_name_put(void *p, size_t n, const char *name)
 	memcpy(p, name, len);
 }
 
+bool wire_name_ok(const char *s, size_t max, bool any_first)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || (!any_first && (s[0] == '.' || s[0] == '-')))
+		return false;
+	for (; *s; s++)
+		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
+		    !(*s >= '0' && *s <= '9') && *s != '.' && *s != '_' && *s != '-')
+			return false;
+	return true;
+}
+
 size_t wire_text_vput(void *p, size_t max, const char *fmt, va_list ap)
 {
 	char text[WIRE_TEXT_MAX + 1];

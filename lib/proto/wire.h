@@ -3,6 +3,7 @@
 #define LEGO_WIRE_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -81,6 +82,10 @@ enum wire_hdr_error wire_hdr_get(const void *buf, size_t buflen, uint32_t magic,
  * get copies it to out (n + 1 bytes) and returns 0, or -1 if the field is malformed. */
 int wire_name_get(const void *p, size_t n, char *out);
 void wire_name_put(void *p, size_t n, const char *name);
+
+/* Whether s is a name as operators type them (volumes, components): 1..max of
+ * [A-Za-z0-9._-] and, unless any_first, not starting with '.' or '-'. */
+bool wire_name_ok(const char *s, size_t max, bool any_first);
 
 /* An error reply's payload, a text without NUL: printf-formatted into p, cut to max bytes
  * (at most WIRE_TEXT_MAX); returns its length. */
