@@ -628,84 +628,127 @@ static void uuid_arg(const char *s, uint8_t u[16])
 	}
 }
 
-static int single(const char *cmd, int argc, char **argv)
+/* The single requests: argv[0] is HOST:PORT, argv[1] the vNode's UUID. */
+static int cmd_start(int argc, char **argv)
 {
-	uint8_t buf[CP_VM_START_LEN + CP_ARGS_MAX], *r = NULL;
+	static uint8_t buf[CP_VM_START_LEN + CP_ARGS_MAX];
+	struct cp_vm_start m = {.domid = (int32_t)num(argv[3], INT32_MAX),
+				.vnode_uid = num(argv[4], UINT64_MAX),
+				.vcpus = (uint32_t)num(argv[5], UINT32_MAX),
+				.excache_bytes = num(argv[6], UINT64_MAX)};
+	uint8_t *r = NULL;
 	size_t rlen = 0, len = 0;
 	int rc;
 
-	if (!strcmp(cmd, "start") && argc >= 7) {
-		struct cp_vm_start m = {.domid = (int32_t)num(argv[3], INT32_MAX),
-					.vnode_uid = num(argv[4], UINT64_MAX),
-					.vcpus = (uint32_t)num(argv[5], UINT32_MAX),
-					.excache_bytes = num(argv[6], UINT64_MAX)};
+	uuid_arg(argv[1], m.uuid);
+	snprintf(m.name, sizeof(m.name), "%s", argv[2]);
+	for (int i = 7; i < argc; i++) {
+		size_t n = strlen(argv[i]) + 1;
 
-		uuid_arg(argv[1], m.uuid);
-		snprintf(m.name, sizeof(m.name), "%s", argv[2]);
-		for (int i = 7; i < argc; i++) {
-			size_t n = strlen(argv[i]) + 1;
+		if (len + n > CP_ARGS_MAX)
+			return EX_USAGE;
+		memcpy(buf + CP_VM_START_LEN + len, argv[i], n);
+		len += n;
+	}
+	m.argc = (uint32_t)(argc - 7);
+	m.args_len = (uint32_t)len;
+	cp_vm_start_put(buf, &m);
+	rc = call(CP_VM_START, buf, CP_VM_START_LEN + len, &r, &rlen);
+	if (!rc)
+		printf("pid %u\n", rlen == 4 ? get_le32(r) : 0);
+	free(r);
+	return rc;
+}
 
-			if (len + n > CP_ARGS_MAX)
-				return EX_USAGE;
-			memcpy(buf + CP_VM_START_LEN + len, argv[i], n);
-			len += n;
-		}
-		m.argc = (uint32_t)(argc - 7);
-		m.args_len = (uint32_t)len;
-		cp_vm_start_put(buf, &m);
-		rc = call(CP_VM_START, buf, CP_VM_START_LEN + len, &r, &rlen);
-		if (!rc)
-			printf("pid %u\n", rlen == 4 ? get_le32(r) : 0);
-	} else if (!strcmp(cmd, "stop") && (argc == 3 || argc == 4) &&
-		   (!strcmp(argv[2], "graceful") || !strcmp(argv[2], "force"))) {
-		struct cp_vm_stop m = {
-			.mode = strcmp(argv[2], "force") ? CP_STOP_GRACEFUL : CP_STOP_FORCE,
-			.grace_ms = argc == 4 ? (uint32_t)num(argv[3], 600000) : 5000};
+static int cmd_stop(int argc, char **argv)
+{
+	uint8_t buf[CP_VM_STOP_LEN];
+	struct cp_vm_stop m = {.mode = strcmp(argv[2], "force") ? CP_STOP_GRACEFUL : CP_STOP_FORCE,
+			       .grace_ms = argc == 4 ? (uint32_t)num(argv[3], 600000) : 5000};
+	int rc;
 
-		uuid_arg(argv[1], m.uuid);
-		cp_vm_stop_put(buf, &m);
-		rc = call(CP_VM_STOP, buf, CP_VM_STOP_LEN, NULL, NULL);
-		if (!rc)
-			printf("ok\n");
-	} else if (!strcmp(cmd, "ctl") && argc == 3) {
-		struct cp_vm_ctl m;
-
-		uuid_arg(argv[1], m.uuid);
-		snprintf(m.cmd, sizeof(m.cmd), "%s", argv[2]);
-		rc = call(CP_VM_CTL, buf, cp_vm_ctl_put(buf, &m), &r, &rlen);
-		if (!rc)
-			printf("%.*s\n", (int)rlen, r ? (char *)r : "");
-	} else if (!strcmp(cmd, "console") && argc >= 2 && argc <= 4) {
-		struct cp_vm_console m = {.offset = argc > 2 ? num(argv[2], UINT64_MAX) : 0,
-					  .max = argc > 3 ? (uint32_t)num(argv[3], UINT32_MAX)
-							  : CP_CONSOLE_MAX};
-		struct cp_vm_console_reply cr;
-
-		uuid_arg(argv[1], m.uuid);
-		cp_vm_console_put(buf, &m);
-		rc = call(CP_VM_CONSOLE, buf, CP_VM_CONSOLE_LEN, &r, &rlen);
-		if (!rc && cp_vm_console_reply_get(r, rlen, &cr)) {
-			printf("bad console reply\n");
-			rc = EXIT_FAILED;
-		} else if (!rc) {
-			printf("offset=%llu state=%s len=%zu\n", (unsigned long long)cr.offset,
-			       state_name(cr.state), rlen - CP_VM_CONSOLE_REPLY_LEN);
-			fwrite(r + CP_VM_CONSOLE_REPLY_LEN, 1, rlen - CP_VM_CONSOLE_REPLY_LEN,
-			       stdout);
-		}
-	} else if (!strcmp(cmd, "forget") && argc == 2) {
-		uuid_arg(argv[1], buf);
-		rc = call(CP_VM_FORGET, buf, 16, NULL, NULL);
-		if (!rc)
-			printf("ok\n");
-	} else {
-		fprintf(stderr, "cluster_probe %s: wrong arguments\n", cmd);
-		usage(stderr);
+	if (strcmp(argv[2], "graceful") && strcmp(argv[2], "force")) {
+		fprintf(stderr, "cluster_probe stop: graceful or force, not '%s'\n", argv[2]);
 		return EX_USAGE;
+	}
+	uuid_arg(argv[1], m.uuid);
+	cp_vm_stop_put(buf, &m);
+	rc = call(CP_VM_STOP, buf, CP_VM_STOP_LEN, NULL, NULL);
+	if (!rc)
+		printf("ok\n");
+	return rc;
+}
+
+static int cmd_ctl(int argc, char **argv)
+{
+	uint8_t buf[CP_VM_CTL_LONG_LEN], *r = NULL;
+	struct cp_vm_ctl m;
+	size_t rlen = 0;
+	int rc;
+
+	(void)argc;
+	uuid_arg(argv[1], m.uuid);
+	snprintf(m.cmd, sizeof(m.cmd), "%s", argv[2]);
+	rc = call(CP_VM_CTL, buf, cp_vm_ctl_put(buf, &m), &r, &rlen);
+	if (!rc)
+		printf("%.*s\n", (int)rlen, r ? (char *)r : "");
+	free(r);
+	return rc;
+}
+
+static int cmd_console(int argc, char **argv)
+{
+	uint8_t buf[CP_VM_CONSOLE_LEN], *r = NULL;
+	struct cp_vm_console m = {.offset = argc > 2 ? num(argv[2], UINT64_MAX) : 0,
+				  .max = argc > 3 ? (uint32_t)num(argv[3], UINT32_MAX)
+						  : CP_CONSOLE_MAX};
+	struct cp_vm_console_reply cr;
+	size_t rlen = 0;
+	int rc;
+
+	uuid_arg(argv[1], m.uuid);
+	cp_vm_console_put(buf, &m);
+	rc = call(CP_VM_CONSOLE, buf, CP_VM_CONSOLE_LEN, &r, &rlen);
+	if (!rc && cp_vm_console_reply_get(r, rlen, &cr)) {
+		printf("bad console reply\n");
+		rc = EXIT_FAILED;
+	} else if (!rc) {
+		printf("offset=%llu state=%s len=%zu\n", (unsigned long long)cr.offset,
+		       state_name(cr.state), rlen - CP_VM_CONSOLE_REPLY_LEN);
+		fwrite(r + CP_VM_CONSOLE_REPLY_LEN, 1, rlen - CP_VM_CONSOLE_REPLY_LEN, stdout);
 	}
 	free(r);
 	return rc;
 }
+
+static int cmd_forget(int argc, char **argv)
+{
+	uint8_t uuid[16];
+	int rc;
+
+	(void)argc;
+	uuid_arg(argv[1], uuid);
+	rc = call(CP_VM_FORGET, uuid, 16, NULL, NULL);
+	if (!rc)
+		printf("ok\n");
+	return rc;
+}
+
+/* A row per command: its name, how many arguments follow it (-1: any number), and what
+ * runs it (argv: those arguments). */
+static const struct command {
+	const char *name;
+	int min_args, max_args;
+	int (*run)(int argc, char **argv);
+} commands[] = {
+	{"controld-stub", 0, -1, controld_stub},
+	{"malformed", 0, -1, malformed},
+	{"start", 7, -1, cmd_start},
+	{"stop", 3, 4, cmd_stop},
+	{"ctl", 3, 3, cmd_ctl},
+	{"console", 2, 4, cmd_console},
+	{"forget", 2, 2, cmd_forget},
+};
 
 int main(int argc, char **argv)
 {
@@ -714,13 +757,18 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (argc >= 2 && !strcmp(argv[1], "controld-stub"))
-		return controld_stub(argc - 2, argv + 2);
-	if (argc >= 2 && !strcmp(argv[1], "malformed"))
-		return malformed(argc - 2, argv + 2);
-	if (argc >= 3) {
-		target = argv[2];
-		return single(argv[1], argc - 2, argv + 2);
+	for (size_t i = 0; argc >= 2 && i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *k = &commands[i];
+		int n = argc - 2;
+
+		if (strcmp(argv[1], k->name))
+			continue;
+		if (n < k->min_args || (k->max_args >= 0 && n > k->max_args)) {
+			fprintf(stderr, "cluster_probe %s: wrong arguments\n", k->name);
+			break;
+		}
+		target = n ? argv[2] : NULL;
+		return k->run(n, argv + 2);
 	}
 	usage(stderr);
 	return EX_USAGE;

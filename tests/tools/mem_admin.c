@@ -115,119 +115,174 @@ static int rstat(struct fab_conn *c, uint32_t index, struct mp_rstat_reply *rs)
 	return 0;
 }
 
-static int run(struct fab_conn *c, uint64_t vnode, const char *cmd, int argc, char **argv)
+/* The subcommands: argv[0] is INDEX (but for stat), argc counts it. */
+static int cmd_open(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
+{
+	struct mp_open m = {.index = index, .flags = MP_OPEN_CREATE};
+	struct mp_open_reply o;
+	struct mc_reply r;
+
+	(void)vnode;
+	if (parse_size(argv[1], &m.size) || (argc == 3 && strcmp(argv[2], "join")))
+		return die_usage();
+	if (argc == 3)
+		m.flags |= MP_OPEN_JOIN;
+	mp_open_put(body(c), &m);
+	if (call(c, MP_OPEN, MP_OPEN_LEN, &r) || mp_open_reply_get(r.payload, r.len, &o))
+		return 1;
+	printf("handle %llu\nepoch %llu\n", (unsigned long long)o.handle,
+	       (unsigned long long)o.epoch);
+	return 0;
+}
+
+static int cmd_fill(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
+{
+	struct mp_fill m = {.index = index};
+	struct mp_open_reply o;
+	struct fab_conn *src;
+	struct mc_reply r;
+	int rc;
+
+	(void)argc;
+	/* The source's handle and epoch, asked of the source as the same vNode. */
+	src = connect_as(argv[1], vnode);
+	if (!src)
+		return 1;
+	rc = find(src, index, &o);
+	fab_close(src);
+	if (rc)
+		return 1;
+	m.src_handle = o.handle;
+	m.src_epoch = o.epoch;
+	snprintf(m.src_addr, sizeof(m.src_addr), "%s", argv[1]);
+	mp_fill_put(body(c), &m);
+	if (call(c, MP_FILL, MP_FILL_LEN, &r))
+		return 1;
+	printf("fill started\n");
+	return 0;
+}
+
+static int cmd_rstat(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
+{
+	struct mp_rstat_reply rs;
+
+	(void)vnode, (void)argc, (void)argv;
+	if (rstat(c, index, &rs))
+		return 1;
+	print_rstat(&rs);
+	return 0;
+}
+
+static int cmd_wait(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
+{
+	int64_t t0 = mono_ms(), limit = 60000;
+	struct mp_rstat_reply rs;
+	uint64_t v;
+
+	(void)vnode;
+	if (argc == 2) {
+		if (parse_uint(argv[1], 1, 3600000, &v))
+			return die_usage();
+		limit = (int64_t)v;
+	}
+	for (;;) {
+		if (rstat(c, index, &rs))
+			return 1;
+		if (rs.state == MP_RS_LIVE || rs.state == MP_RS_FAILED || mono_ms() - t0 > limit)
+			break;
+		usleep(10000);
+	}
+	print_rstat(&rs);
+	printf("waited_ms %lld\n", (long long)(mono_ms() - t0));
+	return rs.state != MP_RS_LIVE;
+}
+
+static int cmd_release(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
 {
 	struct mp_open_reply o;
-	struct mp_rstat_reply rs;
+	struct mp_release m;
 	struct mc_reply r;
-	uint64_t index = 0, v;
 
-	if (strcmp(cmd, "stat") && (argc < 1 || parse_uint(argv[0], 0, UINT32_MAX, &index)))
-		return die_usage();
-	if (!strcmp(cmd, "open") && (argc == 2 || argc == 3)) {
-		struct mp_open m = {.index = (uint32_t)index, .flags = MP_OPEN_CREATE};
+	(void)vnode, (void)argc;
+	if (find(c, index, &o))
+		return 1;
+	m = (struct mp_release){.handle = o.handle, .epoch = o.epoch};
+	snprintf(m.new_owner, sizeof(m.new_owner), "%s", argv[1]);
+	mp_release_put(body(c), &m);
+	if (call(c, MP_RELEASE, MP_RELEASE_LEN, &r))
+		return 1;
+	printf("released\n");
+	return 0;
+}
 
-		if (parse_size(argv[1], &m.size) || (argc == 3 && strcmp(argv[2], "join")))
-			return die_usage();
-		if (argc == 3)
-			m.flags |= MP_OPEN_JOIN;
-		mp_open_put(body(c), &m);
-		if (call(c, MP_OPEN, MP_OPEN_LEN, &r) || mp_open_reply_get(r.payload, r.len, &o))
-			return 1;
-		printf("handle %llu\nepoch %llu\n", (unsigned long long)o.handle,
-		       (unsigned long long)o.epoch);
-		return 0;
-	}
-	if (!strcmp(cmd, "fill") && argc == 2) {
-		struct fab_conn *src;
-		struct mp_fill m = {.index = (uint32_t)index};
-		int rc;
+static int cmd_close(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
+{
+	struct mp_open_reply o;
+	struct mp_close m;
+	struct mc_reply r;
 
-		/* The source's handle and epoch, asked of the source as the same vNode. */
-		src = connect_as(argv[1], vnode);
-		if (!src)
-			return 1;
-		rc = find(src, (uint32_t)index, &o);
-		fab_close(src);
-		if (rc)
-			return 1;
-		m.src_handle = o.handle;
-		m.src_epoch = o.epoch;
-		snprintf(m.src_addr, sizeof(m.src_addr), "%s", argv[1]);
-		mp_fill_put(body(c), &m);
-		if (call(c, MP_FILL, MP_FILL_LEN, &r))
-			return 1;
-		printf("fill started\n");
-		return 0;
-	}
-	if (!strcmp(cmd, "rstat") && argc == 1) {
-		if (rstat(c, (uint32_t)index, &rs))
-			return 1;
-		print_rstat(&rs);
-		return 0;
-	}
-	if (!strcmp(cmd, "wait") && (argc == 1 || argc == 2)) {
-		int64_t t0 = mono_ms(), limit = 60000;
+	(void)vnode, (void)argc, (void)argv;
+	if (find(c, index, &o))
+		return 1;
+	m = (struct mp_close){.handle = o.handle, .epoch = o.epoch};
+	mp_close_put(body(c), &m);
+	if (call(c, MP_CLOSE, MP_CLOSE_LEN, &r))
+		return 1;
+	printf("closed\n");
+	return 0;
+}
 
-		if (argc == 2) {
-			if (parse_uint(argv[1], 1, 3600000, &v))
-				return die_usage();
-			limit = (int64_t)v;
-		}
-		for (;;) {
-			if (rstat(c, (uint32_t)index, &rs))
-				return 1;
-			if (rs.state == MP_RS_LIVE || rs.state == MP_RS_FAILED ||
-			    mono_ms() - t0 > limit)
-				break;
-			usleep(10000);
-		}
-		print_rstat(&rs);
-		printf("waited_ms %lld\n", (long long)(mono_ms() - t0));
-		return rs.state != MP_RS_LIVE;
-	}
-	if (!strcmp(cmd, "release") && argc == 2) {
-		struct mp_release m;
+static int cmd_stat(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
+{
+	struct mp_stat_reply st;
+	struct mc_reply r;
 
-		if (find(c, (uint32_t)index, &o))
-			return 1;
-		m = (struct mp_release){.handle = o.handle, .epoch = o.epoch};
-		snprintf(m.new_owner, sizeof(m.new_owner), "%s", argv[1]);
-		mp_release_put(body(c), &m);
-		if (call(c, MP_RELEASE, MP_RELEASE_LEN, &r))
-			return 1;
-		printf("released\n");
-		return 0;
-	}
-	if (!strcmp(cmd, "close") && argc == 1) {
-		struct mp_close m;
+	(void)vnode, (void)index, (void)argc, (void)argv;
+	if (call(c, MP_STAT, 0, &r) || mp_stat_reply_get(r.payload, r.len, &st))
+		return 1;
+	printf("pool_bytes %llu\nreserved_bytes %llu\nstored_bytes %llu\nregions %llu\n",
+	       (unsigned long long)st.pool_bytes, (unsigned long long)st.reserved_bytes,
+	       (unsigned long long)st.stored_bytes, (unsigned long long)st.regions);
+	return 0;
+}
 
-		if (find(c, (uint32_t)index, &o))
-			return 1;
-		m = (struct mp_close){.handle = o.handle, .epoch = o.epoch};
-		mp_close_put(body(c), &m);
-		if (call(c, MP_CLOSE, MP_CLOSE_LEN, &r))
-			return 1;
-		printf("closed\n");
-		return 0;
-	}
-	if (!strcmp(cmd, "stat") && argc == 0) {
-		struct mp_stat_reply st;
+/* A row per subcommand: its name, how many arguments it takes (INDEX among them, first),
+ * and what runs it. */
+static const struct cmd {
+	const char *name;
+	int min_args, max_args;
+	int (*run)(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv);
+} cmds[] = {
+	{"open", 2, 3, cmd_open}, {"fill", 2, 2, cmd_fill},	  {"rstat", 1, 1, cmd_rstat},
+	{"wait", 1, 2, cmd_wait}, {"release", 2, 2, cmd_release}, {"close", 1, 1, cmd_close},
+	{"stat", 0, 0, cmd_stat},
+};
 
-		if (call(c, MP_STAT, 0, &r) || mp_stat_reply_get(r.payload, r.len, &st))
-			return 1;
-		printf("pool_bytes %llu\nreserved_bytes %llu\nstored_bytes %llu\nregions %llu\n",
-		       (unsigned long long)st.pool_bytes, (unsigned long long)st.reserved_bytes,
-		       (unsigned long long)st.stored_bytes, (unsigned long long)st.regions);
-		return 0;
+/* The row of cmd if its arguments fit it (INDEX parsed into *index), else NULL. */
+static const struct cmd *find_cmd(const char *cmd, int argc, char **argv, uint32_t *index)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		const struct cmd *k = &cmds[i];
+
+		if (strcmp(cmd, k->name))
+			continue;
+		if (argc < k->min_args || argc > k->max_args ||
+		    (k->min_args && parse_uint(argv[0], 0, UINT32_MAX, &v)))
+			return NULL;
+		*index = (uint32_t)v;
+		return k;
 	}
-	return die_usage();
+	return NULL;
 }
 
 int main(int argc, char **argv)
 {
+	const struct cmd *k;
 	struct fab_conn *c;
 	uint64_t vnode;
+	uint32_t index;
 	int rc;
 
 	log_init("mem_admin");
@@ -236,12 +291,13 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (argc < 4 || parse_uint(argv[2], 1, UINT64_MAX, &vnode))
+	if (argc < 4 || parse_uint(argv[2], 1, UINT64_MAX, &vnode) ||
+	    !(k = find_cmd(argv[3], argc - 4, argv + 4, &index)))
 		return die_usage();
 	c = connect_as(argv[1], vnode);
 	if (!c)
 		return 1;
-	rc = run(c, vnode, argv[3], argc - 4, argv + 4);
+	rc = k->run(c, vnode, index, argc - 4, argv + 4);
 	fab_close(c);
 	return rc;
 }
