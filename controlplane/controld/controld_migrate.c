@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "lib/cluster/cluster_io.h"
@@ -18,6 +17,7 @@
 #include "controld_registry.h"
 #include "controld_vnode.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "lib/proto/mig_status.h"
 #include "lib/parse.h"
 
@@ -70,14 +70,6 @@ enum outcome {
 enum dest_verdict { D_RUNS, D_NEVER_RAN, D_RAN_AND_ENDED };
 
 enum ask { ASK_OK, ASK_GONE, ASK_UNREACHABLE, ASK_BAD };
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -215,7 +207,7 @@ static void record_progress(const struct job *j, const struct mig_status *st)
  * lists the run at all. */
 static int exit_status(const struct job *j, bool dest, bool *gone)
 {
-	int64_t deadline = now_us() + (int64_t)EXIT_WAIT_MS * 1000;
+	int64_t deadline = mono_us() + (int64_t)EXIT_WAIT_MS * 1000;
 
 	for (;;) {
 		struct vnode *v;
@@ -233,7 +225,7 @@ static int exit_status(const struct job *j, bool dest, bool *gone)
 		reg_unlock();
 		if (gone)
 			*gone = g;
-		if (st >= 0 || g || !v || now_us() > deadline)
+		if (st >= 0 || g || !v || mono_us() > deadline)
 			return st;
 		sleep_ms(50);
 	}
@@ -247,7 +239,7 @@ static int exit_status(const struct job *j, bool dest, bool *gone)
  * asked is asked again: this is never guessed. */
 static enum dest_verdict ask_dest(const struct job *j)
 {
-	int64_t deadline = now_us() + (int64_t)DEST_RUN_WAIT_MS * 1000, logged = 0;
+	int64_t deadline = mono_us() + (int64_t)DEST_RUN_WAIT_MS * 1000, logged = 0;
 	bool stopped = false;
 
 	for (;;) {
@@ -266,7 +258,7 @@ static enum dest_verdict ask_dest(const struct job *j)
 				return D_RAN_AND_ENDED;
 			snprintf(err, sizeof(err), "%s has no lego-vmm for it and reported no exit",
 				 j->dest);
-		} else if ((a == ASK_OK || a == ASK_BAD) && !stopped && now_us() > deadline) {
+		} else if ((a == ASK_OK || a == ASK_BAD) && !stopped && mono_us() > deadline) {
 			log_warn(
 				"vNode %s: its destination lego-vmm on %s does not run it after %d "
 				"s: stopping it, its exit tells whether it ever ran",
@@ -278,11 +270,11 @@ static enum dest_verdict ask_dest(const struct job *j)
 			sleep_ms(POLL_MS);
 			continue;
 		}
-		if (now_us() - logged > (int64_t)HOSTS_WAIT_LOG_MS * 1000) {
+		if (mono_us() - logged > (int64_t)HOSTS_WAIT_LOG_MS * 1000) {
 			log_warn("vNode %s: cannot ask its migration's destination whether it runs "
 				 "it (%s): asking again",
 				 j->name, err);
-			logged = now_us();
+			logged = mono_us();
 		}
 		sleep_ms(RETRY_MS);
 	}
@@ -342,13 +334,13 @@ static void resolve(struct job *j)
 /* Poll the source until its migration is over. */
 static enum outcome watch(struct job *j, char *err, size_t errlen)
 {
-	int64_t idle_since = 0, unreachable_since = 0, logged = 0, t0 = now_us();
+	int64_t idle_since = 0, unreachable_since = 0, logged = 0, t0 = mono_us();
 
 	for (;;) {
 		struct mig_status st;
 		char why[CP_ERRTEXT_MAX + 128];
 		enum ask a;
-		int delay = now_us() - t0 < FAST_START_MS * 1000 ? POLL_FAST_MS : POLL_MS;
+		int delay = mono_us() - t0 < FAST_START_MS * 1000 ? POLL_FAST_MS : POLL_MS;
 
 		if (cancelled(j) && !j->cancel_sent) {
 			char *json = NULL;
@@ -367,8 +359,8 @@ static enum outcome watch(struct job *j, char *err, size_t errlen)
 			if (st.role != MIG_ROLE_SOURCE) {
 				/* Told to migrate, yet not migrating: the command was lost. */
 				if (!idle_since)
-					idle_since = now_us();
-				if (now_us() - idle_since > (int64_t)NOT_STARTED_MS * 1000) {
+					idle_since = mono_us();
+				if (mono_us() - idle_since > (int64_t)NOT_STARTED_MS * 1000) {
 					snprintf(err, errlen,
 						 "the source lego-vmm on %s is not migrating "
 						 "(role %s)",
@@ -417,14 +409,14 @@ static enum outcome watch(struct job *j, char *err, size_t errlen)
 			/* Unreachable, or an answer that does not parse: ask again; meanwhile
 			 * the destination may already say how it ended. */
 			if (!unreachable_since)
-				unreachable_since = now_us();
-			if (now_us() - logged > (int64_t)HOSTS_WAIT_LOG_MS * 1000) {
+				unreachable_since = mono_us();
+			if (mono_us() - logged > (int64_t)HOSTS_WAIT_LOG_MS * 1000) {
 				log_warn("vNode %s: cannot follow its migration on the source %s: "
 					 "%s",
 					 j->name, j->src, why);
-				logged = now_us();
+				logged = mono_us();
 			}
-			if (now_us() - unreachable_since > 3000000) {
+			if (mono_us() - unreachable_since > 3000000) {
 				struct mig_status d;
 				char dwhy[CP_ERRTEXT_MAX + 128];
 				enum ask da = status(j->dest, j->uuid, &d, dwhy, sizeof(dwhy));
@@ -440,7 +432,8 @@ static enum outcome watch(struct job *j, char *err, size_t errlen)
 				 * resumes by itself unless it waits, uncertain, to be told. */
 				if (da == ASK_GONE &&
 				    exit_status(j, true, NULL) == VMM_EXIT_INCOMING_ABORTED &&
-				    now_us() - unreachable_since > (int64_t)SOURCE_LOST_MS * 1000) {
+				    mono_us() - unreachable_since >
+					    (int64_t)SOURCE_LOST_MS * 1000) {
 					snprintf(err, errlen,
 						 "the source host %s could not be asked for %d s "
 						 "and "
@@ -464,7 +457,7 @@ static void finish(struct job *j, enum outcome o, int src_exit, struct vn_mig_re
 	struct vn_leftover left = {0};
 	bool reclaim = false;
 	struct vnode *v;
-	int64_t total = now_us() - j->t0_us;
+	int64_t total = mono_us() - j->t0_us;
 
 	if (o != OUT_MOVED)
 		stop_dest(j);
@@ -497,7 +490,7 @@ static void finish(struct job *j, enum outcome o, int src_exit, struct vn_mig_re
 	if (v && o == OUT_MOVED) {
 		snprintf(v->host, sizeof(v->host), "%s", j->dest);
 		v->confirmed = true;
-		v->started_ms = reg_now_ms();
+		v->started_ms = mono_ms();
 		if (v->state == VN_RUNNING)
 			v->reason = VN_RUNNING_MIGRATED;
 	}
@@ -711,7 +704,7 @@ static size_t incoming_start(const struct vnode *v, const struct vn_mig_target *
 /* The destination's lego-vmm, until it listens: 0 with its address, or why not. */
 static int wait_listening(struct job *j, char *listen, size_t len, char *why, size_t wlen)
 {
-	int64_t deadline = now_us() + (int64_t)LISTEN_WAIT_MS * 1000;
+	int64_t deadline = mono_us() + (int64_t)LISTEN_WAIT_MS * 1000;
 
 	for (;;) {
 		struct mig_status st;
@@ -742,7 +735,7 @@ static int wait_listening(struct job *j, char *listen, size_t len, char *why, si
 				 j->dest, st_text, j->dest);
 			return ERR_OPERATION_FAILED;
 		}
-		if (now_us() > deadline) {
+		if (mono_us() > deadline) {
 			snprintf(why, wlen, "its lego-vmm on %s did not listen within %d s%s%s",
 				 j->dest, LISTEN_WAIT_MS / 1000, err[0] ? ": " : "", err);
 			return ERR_OPERATION_FAILED;
@@ -754,7 +747,7 @@ static int wait_listening(struct job *j, char *listen, size_t len, char *why, si
 int vn_migrate(const uint8_t uuid[16], const struct vn_mig_target *t, struct vn_mig_result *res,
 	       char *err, size_t errlen)
 {
-	struct job j = {.t0_us = now_us()};
+	struct job j = {.t0_us = mono_us()};
 	char dest_addr[CP_ADDR_LEN + 1], listen[MIG_LISTEN_MAX + 1], why[CP_ERRTEXT_MAX + 256];
 	char cmd[CP_CMD_MAX + 1], *json = NULL;
 	uint8_t *req = malloc(CP_VM_START_LEN + CP_ARGS_MAX), *reply = NULL;
@@ -803,7 +796,7 @@ int vn_migrate(const uint8_t uuid[16], const struct vn_mig_target *t, struct vn_
 		snprintf(j.dest, sizeof(j.dest), "%s", t->host);
 		v->mig = (struct vn_migration){.active = true,
 					       .phase = CP_MIG_STARTING,
-					       .started_ms = reg_now_ms(),
+					       .started_ms = mono_ms(),
 					       .src_exit = -1,
 					       .dest_exit = -1};
 		snprintf(v->mig.dest, sizeof(v->mig.dest), "%s", t->host);
@@ -930,7 +923,7 @@ void vn_migrate_progress(const struct vnode *v, struct cp_mig_progress *p)
 	if (!v->mig.active)
 		return;
 	p->phase = v->mig.phase ? v->mig.phase : CP_MIG_STARTING;
-	p->elapsed_ms = (uint64_t)(reg_now_ms() - v->mig.started_ms);
+	p->elapsed_ms = (uint64_t)(mono_ms() - v->mig.started_ms);
 	p->bytes_total = v->mig.bytes_total;
 	p->bytes_processed = v->mig.bytes_processed;
 	p->bytes_remaining = v->mig.bytes_remaining;
@@ -957,17 +950,17 @@ static void *resume_thread(void *arg)
 {
 	struct job *j = arg;
 	char why[CP_ERRTEXT_MAX + 256] = "";
-	int64_t logged = now_us();
+	int64_t logged = mono_us();
 	bool began;
 	enum outcome o;
 
 	/* Both hosts register again by themselves; until then nothing can be asked. */
 	while (!hosts_alive(j)) {
-		if (now_us() - logged > (int64_t)HOSTS_WAIT_LOG_MS * 1000) {
+		if (mono_us() - logged > (int64_t)HOSTS_WAIT_LOG_MS * 1000) {
 			log_warn("vNode %s: waiting for %s and %s to register to resume its "
 				 "migration",
 				 j->name, j->src, j->dest);
-			logged = now_us();
+			logged = mono_us();
 		}
 		sleep_ms(RETRY_MS);
 	}
@@ -1015,8 +1008,8 @@ void vn_migrate_resume_all(void)
 		j->id = v->id;
 		snprintf(j->src, sizeof(j->src), "%s", v->host);
 		snprintf(j->dest, sizeof(j->dest), "%s", v->mig.dest);
-		j->t0_us = now_us();
-		v->mig.started_ms = reg_now_ms();
+		j->t0_us = mono_us();
+		v->mig.started_ms = mono_ms();
 		v->mig.src_exit = v->mig.dest_exit = -1;
 		if (pthread_create(&t, NULL, resume_thread, j)) {
 			log_error("vNode %s: out of threads: its migration is not resumed",

@@ -11,6 +11,8 @@
 #include "controld_migrate.h"
 #include "controld_registry.h"
 #include "controld_vnode.h"
+#include "lib/mono_clock.h"
+#include "lib/uuid_str.h"
 
 #define MIB 1048576.0
 
@@ -30,7 +32,7 @@ static const char *state_word(const struct vnode *v)
 
 static void components(struct strbuf *b, bool json)
 {
-	int64_t now = reg_now_ms();
+	int64_t now = mono_ms();
 
 	if (json)
 		sb_printf(b, "{\"components\": [");
@@ -74,9 +76,9 @@ static void components(struct strbuf *b, bool json)
 
 static void vnode_json(struct strbuf *b, const struct vnode *v)
 {
-	char u[37];
+	char u[UUID_STR_LEN];
 
-	dom_uuid_format(v->def.uuid, u);
+	uuid_str_format(v->def.uuid, u);
 	sb_printf(b, "{\"name\": ");
 	sb_json_str(b, v->def.name);
 	sb_printf(b, ", \"uuid\": \"%s\", \"id\": %d, \"state\": \"%s\", \"host\": ", u, v->id,
@@ -394,9 +396,9 @@ int query_render(const struct cp_query *q, struct strbuf *b, char *err, size_t e
 		/* The VMM's own JSON line, embedded as is (null when not running). */
 		sb_printf(b, "], \"vmm\": %s}\n", stats ? strtok(stats, "\n") : "null");
 	} else {
-		char u[37];
+		char u[UUID_STR_LEN];
 
-		dom_uuid_format(v->def.uuid, u);
+		uuid_str_format(v->def.uuid, u);
 		sb_printf(b, "vNode %s (%s): %s", v->def.name, u, state_word(v));
 		if (v->id >= 0)
 			sb_printf(b, ", id %d on %s", v->id, v->host);

@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "lib/strbuf.h"
+#include "lib/uuid_str.h"
 
 #define FILE_MAX   (1 << 20)					 /* largest state file read back */
 #define OWNERS_MAX (REG_MAX_REGIONS * (VMAP_MAX_COPIES * 3) + 1) /* "0+1,..." */
@@ -49,14 +51,6 @@ void reg_ops_lock(void)
 void reg_ops_unlock(void)
 {
 	pthread_mutex_unlock(&ops);
-}
-
-int64_t reg_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- files ---------------------------------------------------------------------------- */
@@ -160,14 +154,14 @@ static int save_def(const struct vnode *v)
 
 int reg_save_run(const struct vnode *v)
 {
-	char name[48], uuid[37];
+	char name[48], uuid[UUID_STR_LEN];
 	struct strbuf b;
 	const char *a = v->run_args;
 	char *owners;
 	int rc = -1;
 
 	sb_init(&b, 0);
-	dom_uuid_format(v->def.uuid, uuid);
+	uuid_str_format(v->def.uuid, uuid);
 	sb_printf(&b, "host %s\nid %d\nuid %" PRIu64 "\nregion_size %" PRIu64 "\n", v->host, v->id,
 		  v->uid, v->region_size);
 	for (int i = 0; i < v->map.nr_mmons; i++)
@@ -258,9 +252,9 @@ static void forget_map(struct vnode *v)
 
 static void remove_run(const struct vnode *v)
 {
-	char name[48], uuid[37];
+	char name[48], uuid[UUID_STR_LEN];
 
-	dom_uuid_format(v->def.uuid, uuid);
+	uuid_str_format(v->def.uuid, uuid);
 	snprintf(name, sizeof(name), "%s.run", uuid);
 	remove_file(run_dir, name);
 }
@@ -408,16 +402,16 @@ static void remove_vnode(struct vnode *v)
 int reg_define(const struct dom_def *d, struct vnode **out, char *err, size_t errlen)
 {
 	struct vnode *by_name = reg_find_name(d->name), *by_uuid = reg_find_uuid(d->uuid), *v;
-	char u[37];
+	char u[UUID_STR_LEN];
 
 	if (by_name && memcmp(by_name->def.uuid, d->uuid, 16)) {
-		dom_uuid_format(by_name->def.uuid, u);
+		uuid_str_format(by_name->def.uuid, u);
 		snprintf(err, errlen, "operation failed: domain '%s' already exists with uuid %s",
 			 d->name, u);
 		return 28; /* VIR_ERR_DOM_EXIST */
 	}
 	if (by_uuid && strcmp(by_uuid->def.name, d->name)) {
-		dom_uuid_format(d->uuid, u);
+		uuid_str_format(d->uuid, u);
 		snprintf(err, errlen,
 			 "operation failed: domain '%s' is already defined with uuid %s",
 			 by_uuid->def.name, u);
@@ -620,7 +614,7 @@ int reg_register(const struct cp_register *r, uint64_t conn, char *err, size_t e
 	c->capacity = r->capacity_bytes;
 	c->alive = true;
 	c->conn = conn;
-	c->registered_ms = c->last_seen_ms = reg_now_ms();
+	c->registered_ms = c->last_seen_ms = mono_ms();
 	log_info("%s %s registered at %s: %u cores, %.0f MiB%s", kind_name(c->kind), c->name,
 		 c->addr, c->cores, (double)c->capacity / 1048576.0,
 		 c->draining ? " (draining)" : "");
@@ -633,7 +627,7 @@ void reg_connection_lost(uint64_t conn)
 		if (comps[i].conn == conn && comps[i].alive) {
 			comps[i].alive = false;
 			comps[i].conn = 0;
-			comps[i].down_ms = reg_now_ms();
+			comps[i].down_ms = mono_ms();
 			log_warn("%s %s is down (connection lost or heartbeats missed)",
 				 kind_name(comps[i].kind), comps[i].name);
 		}
@@ -726,9 +720,9 @@ static bool reconcile(struct component *c, const struct cp_vm_status *s, struct 
 		      int *nleft)
 {
 	struct vnode *v = reg_find_uuid(s->uuid);
-	char u[37];
+	char u[UUID_STR_LEN];
 
-	dom_uuid_format(s->uuid, u);
+	uuid_str_format(s->uuid, u);
 	if (v && migration_report(v, c, s))
 		return false; /* kept until the migration is over: then it is forgotten */
 	if (s->state == CP_VM_EXITED) {
@@ -760,7 +754,7 @@ static bool reconcile(struct component *c, const struct cp_vm_status *s, struct 
 			next_id = s->domid + 1;
 			save_next_id();
 		}
-		v->started_ms = reg_now_ms();
+		v->started_ms = mono_ms();
 		log_warn("vNode %s (id %d) found running on %s: adopted", v->def.name, v->id,
 			 c->name);
 	} else if (v->id != s->domid || strcmp(v->host, c->name)) {
@@ -786,7 +780,7 @@ struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
 				struct vn_leftover **left, int *nleft)
 {
 	struct component *c = by_conn(conn);
-	int64_t now = reg_now_ms();
+	int64_t now = mono_ms();
 
 	*nforget = 0;
 	if (!c)
@@ -881,14 +875,14 @@ static void load_runs(void)
 		uint8_t uuid[16];
 		struct vnode *v;
 		size_t len;
-		char *text, u[37];
+		char *text, u[UUID_STR_LEN];
 
 		if (strlen(e->d_name) != 40 || strcmp(e->d_name + 36, ".run"))
 			continue;
 		memcpy(u, e->d_name, 36);
 		u[36] = '\0';
 		snprintf(path, sizeof(path), "%s/%s", run_dir, e->d_name);
-		v = dom_uuid_parse(u, uuid) ? NULL : reg_find_uuid(uuid);
+		v = uuid_str_parse(u, uuid) ? NULL : reg_find_uuid(uuid);
 		text = v ? read_file(path, &len) : NULL;
 		if (!text || load_run(v, text)) {
 			log_error("state: %s does not describe a defined vNode's run: ignored",
@@ -907,7 +901,7 @@ static void load_runs(void)
 		free(text);
 		v->state = VN_RUNNING;
 		v->reason = VN_RUNNING_BOOTED;
-		v->started_ms = reg_now_ms();
+		v->started_ms = mono_ms();
 		if (v->id >= next_id)
 			next_id = v->id + 1;
 		if (v->mig.active)

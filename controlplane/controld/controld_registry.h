@@ -123,7 +123,6 @@ void reg_unlock(void);
 /* Serialises lifecycle operations (define, undefine, start, stop, ...). */
 void reg_ops_lock(void);
 void reg_ops_unlock(void);
-int64_t reg_now_ms(void);
 
 /* vNodes (under reg_lock). */
 int reg_nr_vnodes(void);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "controlplane/controld/libvirt/domain_xml.h"
+#include "lib/uuid_str.h"
 
 #define XML_ERROR   27
 #define UNSUPPORTED 67
@@ -43,11 +44,11 @@ static const char full[] =
 
 static void check_full(const struct dom_def *d)
 {
-	char uuid[37];
+	char uuid[UUID_STR_LEN];
 
 	assert_string_equal(d->name, "vn1");
 	assert_true(d->has_uuid);
-	dom_uuid_format(d->uuid, uuid);
+	uuid_str_format(d->uuid, uuid);
 	assert_string_equal(uuid, "6f1c2b3a-0d4e-4f5a-8b6c-7d8e9fa0b1c2");
 	assert_true(d->memory_kib == 256 * 1024);
 	assert_true(d->current_kib == 128 * 1024);

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,7 +17,10 @@
 #include "controlplane/controld/controld_registry.h"
 #include "controlplane/controld/controld_vnode.h"
 #include "domain_xml.h"
+#include "lib/fdio.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
+#include "lib/uuid_str.h"
 #include "mig_args.h"
 #include "rpc_proto.h"
 #include "xdr.h"
@@ -139,21 +141,6 @@ struct mig_call {
 	uint8_t uuid[16];
 	struct vn_mig_target target;
 };
-
-static int read_all(int fd, uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t r = read(fd, p, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
 
 static int send_packet(struct client *cl, const struct xdr_out *o)
 {
@@ -476,7 +463,7 @@ static void define(struct xdr_out *o, const struct rpc_hdr *h, const char *xml, 
 {
 	struct dom_def *d = malloc(sizeof(*d));
 	struct vnode *v;
-	char u[37];
+	char u[UUID_STR_LEN];
 	int rc;
 
 	*ecode = 0;
@@ -498,13 +485,7 @@ static void define(struct xdr_out *o, const struct rpc_hdr *h, const char *xml, 
 		goto out;
 	}
 	if (!d->has_uuid) {
-		if (getrandom(d->uuid, 16, 0) != 16) {
-			snprintf(err, errlen, "cannot generate a uuid");
-			*ecode = RPC_ERR_INTERNAL;
-			goto out;
-		}
-		d->uuid[6] = (uint8_t)((d->uuid[6] & 0x0f) | 0x40); /* version 4 */
-		d->uuid[8] = (uint8_t)((d->uuid[8] & 0x3f) | 0x80);
+		uuid_str_generate(d->uuid);
 		d->has_uuid = true;
 	}
 	reg_ops_lock();
@@ -513,7 +494,7 @@ static void define(struct xdr_out *o, const struct rpc_hdr *h, const char *xml, 
 	if (rc) {
 		*ecode = rc;
 	} else {
-		dom_uuid_format(v->def.uuid, u);
+		uuid_str_format(v->def.uuid, u);
 		log_info("defined vNode %s (%s)", v->def.name, u);
 		rpc_begin_reply(o, h);
 		put_dom(o, v);
@@ -692,9 +673,9 @@ static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *
 		locked = true;
 		v = reg_find_uuid(a.uuid);
 		if (!v) {
-			char u[37];
+			char u[UUID_STR_LEN];
 
-			dom_uuid_format(a.uuid, u);
+			uuid_str_format(a.uuid, u);
 			FAIL(RPC_ERR_NO_DOMAIN,
 			     "Domain not found: no domain with matching uuid '%s' (%s)", u,
 			     a.name ? a.name : "");
@@ -759,9 +740,9 @@ static bool dispatch(struct client *cl, const struct rpc_hdr *h, struct xdr_in *
 		    : h->proc == P_LOOKUP_BY_NAME ? reg_find_name(a.name)
 						  : reg_find_uuid(a.uuid);
 		if (!v) {
-			char u[37];
+			char u[UUID_STR_LEN];
 
-			dom_uuid_format(a.uuid, u);
+			uuid_str_format(a.uuid, u);
 			if (h->proc == P_LOOKUP_BY_ID)
 				FAIL(RPC_ERR_NO_DOMAIN,
 				     "Domain not found: no domain with matching id %d", a.i1);
@@ -1042,7 +1023,7 @@ static void *serve(void *arg)
 		int64_t len;
 		bool keep = true;
 
-		if (read_all(cl->fd, word, sizeof(word)))
+		if (fdio_read_all(cl->fd, word, sizeof(word), MONO_NEVER) != FDIO_OK)
 			break;
 		len = rpc_body_len(word);
 		if (len < 0) {
@@ -1051,7 +1032,7 @@ static void *serve(void *arg)
 		}
 		free(body);
 		body = malloc((size_t)len);
-		if (!body || read_all(cl->fd, body, (size_t)len))
+		if (!body || fdio_read_all(cl->fd, body, (size_t)len, MONO_NEVER) != FDIO_OK)
 			break;
 		xdr_in_init(&x, body, (size_t)len);
 		if (rpc_hdr_get(&x, &h)) {
