@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fdio.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 #include "lib/strbuf.h"
@@ -50,14 +51,9 @@ static int write_file(const char *d, const char *name, const char *data, size_t 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto out;
-	for (size_t off = 0; off < len;) {
-		ssize_t w = write(fd, data + off, len - off);
-
-		if (w <= 0) {
-			close(fd);
-			goto out;
-		}
-		off += (size_t)w;
+	if (fdio_write_all(fd, data, len)) {
+		close(fd);
+		goto out;
 	}
 	if (fsync(fd) || close(fd) || rename(tmp, path) || fsync_dir(d))
 		goto out;

@@ -359,6 +359,7 @@ bool libvirt_dispatch(struct libvirt_client *cl, const struct rpc_hdr *h, struct
 		rpc_unknown_proc_reply(o, h);
 		return true;
 	}
+	log_debug("procedure %d: %s", h->proc, p->name);
 	p->decode(x, &a);
 	rpc_begin_reply(o, h);
 	r = admit(&c, p, x);
