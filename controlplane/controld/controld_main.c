@@ -16,7 +16,7 @@
 
 #include "lib/cluster/cluster_io.h"
 #include "controld_cluster.h"
-#include "controlplane/controld/libvirt/controld_libvirt.h"
+#include "controlplane/controld/libvirt/libvirt_conn.h"
 #include "controlplane/controld/mempool/controld_mempool.h"
 #include "controld_migrate.h"
 #include "controld_registry.h"
@@ -97,7 +97,7 @@ static void *accept_loop(void *arg)
 				log_warn("accept: %s", strerror(errno));
 			continue;
 		}
-		libvirt_serve_fd(fd);
+		libvirt_conn_serve_fd(fd);
 	}
 	return NULL;
 }

@@ -18,9 +18,9 @@
  *   5. completed: the vNode's host is the destination, confirmed, in its run file.
  *
  * While it runs, the vNode cannot be stopped, paused or redefined; heartbeats only record
- * what the two hosts report (controld_registry.c). A source that dies meanwhile leaves the
- * vNode where the destination says it is (running there: moved; never ran: crashed, its
- * vRegions freed if the source could not). A host that cannot be asked is asked again
+ * what the two hosts report (controld_registry_heartbeat.c). A source that dies meanwhile
+ * leaves the vNode where the destination says it is (running there: moved; never ran:
+ * crashed, its vRegions freed if the source could not). A host that cannot be asked is asked again
  * every second for as long as it takes: an uncertain migration is never guessed. */
 #ifndef LEGO_CONTROLD_MIGRATE_H
 #define LEGO_CONTROLD_MIGRATE_H

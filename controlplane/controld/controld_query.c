@@ -1,16 +1,20 @@
 /* controld_query.c: the cluster views legoctl shows (components, vNodes, one vNode's
- * vRegion copies and ExCache statistics, the memory pool), as a table or as JSON. */
+ * vRegion copies and ExCache statistics, the memory pool), as a table or as JSON (built
+ * with jansson: every string escaped). */
 #include "controld_query.h"
 
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "controlplane/controld/mempool/controld_mempool.h"
 #include "controld_migrate.h"
 #include "controld_registry.h"
 #include "controld_vnode.h"
+#include "controlplane/controld/mempool/controld_mempool.h"
+#include "lib/mono_clock.h"
+#include "lib/uuid_str.h"
 
 #define MIB 1048576.0
 
@@ -28,130 +32,6 @@ static const char *state_word(const struct vnode *v)
 	return v->state == VN_RUNNING ? "running" : v->state == VN_PAUSED ? "paused" : "shut off";
 }
 
-static void components(struct strbuf *b, bool json)
-{
-	int64_t now = reg_now_ms();
-
-	if (json)
-		sb_printf(b, "{\"components\": [");
-	else
-		sb_printf(b, "%-5s %-16s %-22s %-5s %11s %21s %9s\n", "KIND", "NAME", "ADDRESS",
-			  "STATE", "CORES", "MEMORY MiB", "SEEN");
-	for (int i = 0; i < reg_nr_components(); i++) {
-		const struct component *c = reg_component_at(i);
-		double ago = (double)(now - c->last_seen_ms) / 1000.0;
-
-		if (json) {
-			sb_printf(b, "%s{\"kind\": \"%s\", \"name\": ", i ? ", " : "",
-				  kind_word(c->kind));
-			sb_json_str(b, c->name);
-			sb_printf(b, ", \"addr\": ");
-			sb_json_str(b, c->addr);
-			sb_printf(b,
-				  ", \"alive\": %s, \"draining\": %s, \"cores\": %u, "
-				  "\"used_cores\": %u, \"capacity_bytes\": %" PRIu64
-				  ", \"used_bytes\": %" PRIu64 ", \"last_seen_s\": %.1f}",
-				  c->alive ? "true" : "false", c->draining ? "true" : "false",
-				  c->cores, c->used_cores, c->capacity, c->used_bytes, ago);
-		} else {
-			char cores[24] = "-", mem[32];
-
-			if (c->kind == CP_KIND_PMON)
-				snprintf(cores, sizeof(cores), "%u/%u", c->used_cores, c->cores);
-			snprintf(mem, sizeof(mem), "%.0f/%.0f", (double)c->used_bytes / MIB,
-				 (double)c->capacity / MIB);
-			sb_printf(b, "%-5s %-16s %-22s %-5s %11s %21s %8.1fs\n", kind_word(c->kind),
-				  c->name, c->addr,
-				  !c->alive	? "down"
-				  : c->draining ? "drain"
-						: "up",
-				  cores, mem, ago);
-		}
-	}
-	if (json)
-		sb_printf(b, "]}\n");
-}
-
-static void vnode_json(struct strbuf *b, const struct vnode *v)
-{
-	char u[37];
-
-	dom_uuid_format(v->def.uuid, u);
-	sb_printf(b, "{\"name\": ");
-	sb_json_str(b, v->def.name);
-	sb_printf(b, ", \"uuid\": \"%s\", \"id\": %d, \"state\": \"%s\", \"host\": ", u, v->id,
-		  state_word(v));
-	sb_json_str(b, v->host);
-	sb_printf(b,
-		  ", \"vcpus\": %u, \"memory_bytes\": %" PRIu64 ", \"excache_bytes\": %" PRIu64
-		  ", \"persistent\": %s, \"last_exit_status\": %d",
-		  v->def.vcpus, v->def.memory_kib * 1024,
-		  (v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) * 1024,
-		  v->persistent ? "true" : "false", v->exit_status);
-}
-
-static void vnodes(struct strbuf *b, bool json)
-{
-	if (json)
-		sb_printf(b, "{\"vnodes\": [");
-	else
-		sb_printf(b, "%-20s %5s %-9s %-16s %5s %10s %12s %8s\n", "NAME", "ID", "STATE",
-			  "HOST", "VCPUS", "MEMORY MiB", "EXCACHE MiB", "REGIONS");
-	for (int i = 0; i < reg_nr_vnodes(); i++) {
-		const struct vnode *v = reg_vnode_at(i);
-
-		if (json) {
-			sb_printf(b, "%s", i ? ", " : "");
-			vnode_json(b, v);
-			sb_printf(b, ", \"regions\": %d}", v->map.nr_regions);
-		} else {
-			char id[16] = "-";
-
-			if (v->id >= 0)
-				snprintf(id, sizeof(id), "%d", v->id);
-			sb_printf(b, "%-20s %5s %-9s %-16s %5u %10.0f %12.0f %8d\n", v->def.name,
-				  id, state_word(v), v->host[0] ? v->host : "-", v->def.vcpus,
-				  (double)v->def.memory_kib / 1024.0,
-				  (double)(v->def.excache_kib ? v->def.excache_kib
-							      : v->def.memory_kib) /
-					  1024.0,
-				  v->map.nr_regions);
-		}
-	}
-	if (json)
-		sb_printf(b, "]}\n");
-}
-
-/* A migration under way: where to, how far. */
-static void migration(struct strbuf *b, const struct vnode *v, bool json)
-{
-	struct cp_mig_progress p;
-
-	vn_migrate_progress(v, &p);
-	if (json && p.phase == CP_MIG_NONE) {
-		sb_printf(b, ", \"migration\": null");
-	} else if (json) {
-		sb_printf(b, ", \"migration\": {\"from\": ");
-		sb_json_str(b, p.from);
-		sb_printf(b, ", \"to\": ");
-		sb_json_str(b, p.to);
-		sb_printf(b,
-			  ", \"phase\": \"%s\", \"elapsed_ms\": %" PRIu64
-			  ", \"bytes_total\": %" PRIu64 ", \"bytes_processed\": %" PRIu64
-			  ", \"bytes_remaining\": %" PRIu64 "}",
-			  cp_mig_phase_name(p.phase), p.elapsed_ms, p.bytes_total,
-			  p.bytes_processed, p.bytes_remaining);
-	} else if (p.phase != CP_MIG_NONE) {
-		sb_printf(b, "migrating from %s to %s: %s, %.1f s", p.from, p.to,
-			  cp_mig_phase_name(p.phase), (double)p.elapsed_ms / 1000.0);
-		if (p.bytes_total)
-			sb_printf(b, ", %.0f%% (%.1f of %.1f MiB)",
-				  100.0 * (double)p.bytes_processed / (double)p.bytes_total,
-				  (double)p.bytes_processed / MIB, (double)p.bytes_total / MIB);
-		sb_printf(b, "\n");
-	}
-}
-
 /* Regions with fewer copies than the factor asks for, and the fewest any has. */
 static int short_regions(const struct vnode *v, int *fewest)
 {
@@ -166,155 +46,418 @@ static int short_regions(const struct vnode *v, int *fewest)
 	return n;
 }
 
-/* A pool step on v under way (the job's): "moving vRegion 3 to mem-c, 40%". */
-static void pool_step(struct strbuf *b, const struct vnode *v, const struct cp_pool_progress *p,
-		      bool json)
-{
-	bool mine = p->vnode[0] && !strcmp(p->vnode, v->def.name);
+/* ---- JSON values ----------------------------------------------------------------------- */
 
-	if (json && !mine) {
-		sb_printf(b, ", \"pool_step\": null");
-	} else if (json) {
-		sb_printf(b, ", \"pool_step\": {\"job\": \"%s\", \"region\": %u, \"to\": ",
-			  cp_pool_what_name(p->what), p->region);
-		sb_json_str(b, p->to);
-		sb_printf(b, "}");
-	} else if (mine) {
-		sb_printf(b, "memory pool: the %s%s%s is moving vRegion %u (to %s)\n",
-			  cp_pool_what_name(p->what), p->server[0] ? " of " : "", p->server,
-			  p->region, p->to);
+/* A string (bytes that are not UTF-8 become '?': jansson takes UTF-8 only). */
+static json_t *jstr(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy;
+
+	if (j)
+		return j;
+	copy = strdup(s);
+	for (char *c = copy; c && *c; c++)
+		if ((unsigned char)*c >= 0x80)
+			*c = '?';
+	j = copy ? json_string(copy) : NULL;
+	free(copy);
+	return j;
+}
+
+static json_t *ju64(uint64_t v)
+{
+	return json_integer((json_int_t)v);
+}
+
+/* v as "%.1f" shows it (printed without trailing zeros). */
+static json_t *jreal1(double v)
+{
+	char text[64];
+
+	snprintf(text, sizeof(text), "%.1f", v);
+	return json_real(strtod(text, NULL));
+}
+
+static void set(json_t *o, const char *key, json_t *value)
+{
+	json_object_set_new(o, key, value);
+}
+
+/* ---- components ------------------------------------------------------------------------ */
+
+static json_t *components_json(void)
+{
+	json_t *list = json_array(), *o = json_object();
+	int64_t now = mono_ms();
+
+	for (int i = 0; i < reg_nr_components(); i++) {
+		const struct component *c = reg_component_at(i);
+		json_t *e = json_object();
+
+		set(e, "kind", json_string(kind_word(c->kind)));
+		set(e, "name", jstr(c->name));
+		set(e, "addr", jstr(c->addr));
+		set(e, "alive", json_boolean(c->alive));
+		set(e, "draining", json_boolean(c->draining));
+		set(e, "cores", json_integer(c->cores));
+		set(e, "used_cores", json_integer(c->used_cores));
+		set(e, "capacity_bytes", ju64(c->capacity));
+		set(e, "used_bytes", ju64(c->used_bytes));
+		set(e, "last_seen_s", jreal1((double)(now - c->last_seen_ms) / 1000.0));
+		json_array_append_new(list, e);
+	}
+	set(o, "components", list);
+	return o;
+}
+
+static void components_table(struct strbuf *b)
+{
+	int64_t now = mono_ms();
+
+	sb_printf(b, "%-5s %-16s %-22s %-5s %11s %21s %9s\n", "KIND", "NAME", "ADDRESS", "STATE",
+		  "CORES", "MEMORY MiB", "SEEN");
+	for (int i = 0; i < reg_nr_components(); i++) {
+		const struct component *c = reg_component_at(i);
+		char cores[24] = "-", mem[32];
+
+		if (c->kind == CP_KIND_PMON)
+			snprintf(cores, sizeof(cores), "%u/%u", c->used_cores, c->cores);
+		snprintf(mem, sizeof(mem), "%.0f/%.0f", (double)c->used_bytes / MIB,
+			 (double)c->capacity / MIB);
+		sb_printf(b, "%-5s %-16s %-22s %-5s %11s %21s %8.1fs\n", kind_word(c->kind),
+			  c->name, c->addr,
+			  !c->alive	? "down"
+			  : c->draining ? "drain"
+					: "up",
+			  cores, mem, (double)(now - c->last_seen_ms) / 1000.0);
 	}
 }
 
-/* Each vRegion's copies, the primary first ("mm1+mm2"). */
-static void region_map(struct strbuf *b, const struct vnode *v, bool json)
+/* ---- vNodes ---------------------------------------------------------------------------- */
+
+static uint64_t excache_kib(const struct vnode *v)
+{
+	return v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib;
+}
+
+/* What every JSON view of a vNode starts with. */
+static json_t *vnode_json(const struct vnode *v)
+{
+	json_t *o = json_object();
+	char u[UUID_STR_LEN];
+
+	uuid_str_format(v->def.uuid, u);
+	set(o, "name", jstr(v->def.name));
+	set(o, "uuid", json_string(u));
+	set(o, "id", json_integer(v->id));
+	set(o, "state", json_string(state_word(v)));
+	set(o, "host", jstr(v->host));
+	set(o, "vcpus", json_integer(v->def.vcpus));
+	set(o, "memory_bytes", ju64(v->def.memory_kib * 1024));
+	set(o, "excache_bytes", ju64(excache_kib(v) * 1024));
+	set(o, "persistent", json_boolean(v->persistent));
+	set(o, "last_exit_status", json_integer(v->exit_status));
+	return o;
+}
+
+static json_t *vnodes_json(void)
+{
+	json_t *list = json_array(), *o = json_object();
+
+	for (int i = 0; i < reg_nr_vnodes(); i++) {
+		const struct vnode *v = reg_vnode_at(i);
+		json_t *e = vnode_json(v);
+
+		set(e, "regions", json_integer(v->map.nr_regions));
+		json_array_append_new(list, e);
+	}
+	set(o, "vnodes", list);
+	return o;
+}
+
+static void vnodes_table(struct strbuf *b)
+{
+	sb_printf(b, "%-20s %5s %-9s %-16s %5s %10s %12s %8s\n", "NAME", "ID", "STATE", "HOST",
+		  "VCPUS", "MEMORY MiB", "EXCACHE MiB", "REGIONS");
+	for (int i = 0; i < reg_nr_vnodes(); i++) {
+		const struct vnode *v = reg_vnode_at(i);
+		char id[16] = "-";
+
+		if (v->id >= 0)
+			snprintf(id, sizeof(id), "%d", v->id);
+		sb_printf(b, "%-20s %5s %-9s %-16s %5u %10.0f %12.0f %8d\n", v->def.name, id,
+			  state_word(v), v->host[0] ? v->host : "-", v->def.vcpus,
+			  (double)v->def.memory_kib / 1024.0, (double)excache_kib(v) / 1024.0,
+			  v->map.nr_regions);
+	}
+}
+
+/* ---- one vNode ------------------------------------------------------------------------- */
+
+/* A migration under way: where to, how far. */
+static json_t *migration_json(const struct vnode *v)
+{
+	struct cp_mig_progress p;
+	json_t *o;
+
+	vn_migrate_progress(v, &p);
+	if (p.phase == CP_MIG_NONE)
+		return json_null();
+	o = json_object();
+	set(o, "from", jstr(p.from));
+	set(o, "to", jstr(p.to));
+	set(o, "phase", json_string(cp_mig_phase_name(p.phase)));
+	set(o, "elapsed_ms", ju64(p.elapsed_ms));
+	set(o, "bytes_total", ju64(p.bytes_total));
+	set(o, "bytes_processed", ju64(p.bytes_processed));
+	set(o, "bytes_remaining", ju64(p.bytes_remaining));
+	return o;
+}
+
+static void migration_table(struct strbuf *b, const struct vnode *v)
+{
+	struct cp_mig_progress p;
+
+	vn_migrate_progress(v, &p);
+	if (p.phase == CP_MIG_NONE)
+		return;
+	sb_printf(b, "migrating from %s to %s: %s, %.1f s", p.from, p.to,
+		  cp_mig_phase_name(p.phase), (double)p.elapsed_ms / 1000.0);
+	if (p.bytes_total)
+		sb_printf(b, ", %.0f%% (%.1f of %.1f MiB)",
+			  100.0 * (double)p.bytes_processed / (double)p.bytes_total,
+			  (double)p.bytes_processed / MIB, (double)p.bytes_total / MIB);
+	sb_printf(b, "\n");
+}
+
+/* A pool step on v under way (the job's): "moving vRegion 3 to mem-c". */
+static bool pool_step_mine(const struct vnode *v, const struct cp_pool_progress *p)
+{
+	return p->vnode[0] && !strcmp(p->vnode, v->def.name);
+}
+
+static json_t *pool_step_json(const struct vnode *v, const struct cp_pool_progress *p)
+{
+	json_t *o;
+
+	if (!pool_step_mine(v, p))
+		return json_null();
+	o = json_object();
+	set(o, "job", json_string(cp_pool_what_name(p->what)));
+	set(o, "region", json_integer(p->region));
+	set(o, "to", jstr(p->to));
+	return o;
+}
+
+/* Each vRegion's copies, the primary first, and the replication behind them. */
+static void region_map_json(json_t *o, const struct vnode *v)
+{
+	uint64_t ram = v->def.memory_kib * 1024;
+	const struct vn_map *m = &v->map;
+	int fewest, nshort = short_regions(v, &fewest);
+	json_t *rep = json_object(), *regions = json_array();
+
+	set(rep, "factor", json_integer(v->replication));
+	set(rep, "fewest_copies", json_integer(fewest));
+	set(rep, "short_regions", json_integer(nshort));
+	set(o, "replication", rep);
+	set(o, "map_version", ju64(v->map_version));
+	set(o, "region_size", ju64(v->region_size));
+	for (int r = 0; r < m->nr_regions; r++) {
+		uint64_t start = (uint64_t)r * v->region_size,
+			 end = r == m->nr_regions - 1 ? ram : start + v->region_size;
+		json_t *e = json_object(), *copies = json_array();
+
+		set(e, "index", json_integer(r));
+		set(e, "server", jstr(m->mmon[m->copy[r][0]]));
+		set(e, "addr", jstr(m->mmon_addr[m->copy[r][0]]));
+		for (int k = 0; k < m->nr_copies[r]; k++)
+			json_array_append_new(copies, jstr(m->mmon[m->copy[r][k]]));
+		set(e, "copies", copies);
+		set(e, "start", ju64(start));
+		set(e, "size", ju64(end - start));
+		json_array_append_new(regions, e);
+	}
+	set(o, "regions", regions);
+}
+
+static void region_map_table(struct strbuf *b, const struct vnode *v)
 {
 	uint64_t ram = v->def.memory_kib * 1024;
 	const struct vn_map *m = &v->map;
 	int fewest, nshort = short_regions(v, &fewest);
 
-	if (json)
-		sb_printf(b,
-			  ", \"replication\": {\"factor\": %d, \"fewest_copies\": %d, "
-			  "\"short_regions\": %d}, \"map_version\": %" PRIu64
-			  ", \"region_size\": %" PRIu64 ", \"regions\": [",
-			  v->replication, fewest, nshort, v->map_version, v->region_size);
-	else
-		sb_printf(b,
-			  "vRegions: %d of %.0f MiB, replication factor %d: %s%s\n  %-9s %-34s "
-			  "%s\n",
-			  m->nr_regions, (double)v->region_size / MIB, v->replication,
-			  v->mem_lost ? "a vRegion lost its only copy: the vNode stops"
-			  : nshort    ? "some vRegions have fewer copies"
-				      : "every vRegion has its copies",
-			  nshort && !v->mem_lost ? " (re-replication under way, legoctl pool)" : "",
-			  "REGION", "COPIES (PRIMARY FIRST)", "RAM RANGE");
+	sb_printf(b, "vRegions: %d of %.0f MiB, replication factor %d: %s%s\n  %-9s %-34s %s\n",
+		  m->nr_regions, (double)v->region_size / MIB, v->replication,
+		  v->mem_lost ? "a vRegion lost its only copy: the vNode stops"
+		  : nshort    ? "some vRegions have fewer copies"
+			      : "every vRegion has its copies",
+		  nshort && !v->mem_lost ? " (re-replication under way, legoctl pool)" : "",
+		  "REGION", "COPIES (PRIMARY FIRST)", "RAM RANGE");
 	for (int r = 0; r < m->nr_regions; r++) {
 		uint64_t start = (uint64_t)r * v->region_size,
 			 end = r == m->nr_regions - 1 ? ram : start + v->region_size;
-		int o = m->copy[r][0];
+		char copies[VMAP_MAX_COPIES * (CP_NAME_LEN + 1) + 8];
+		size_t n = 0;
 
-		if (json) {
-			sb_printf(b, "%s{\"index\": %d, \"server\": ", r ? ", " : "", r);
-			sb_json_str(b, m->mmon[o]);
-			sb_printf(b, ", \"addr\": ");
-			sb_json_str(b, m->mmon_addr[o]);
-			sb_printf(b, ", \"copies\": [");
-			for (int k = 0; k < m->nr_copies[r]; k++) {
-				sb_printf(b, "%s", k ? ", " : "");
-				sb_json_str(b, m->mmon[m->copy[r][k]]);
-			}
-			sb_printf(b, "], \"start\": %" PRIu64 ", \"size\": %" PRIu64 "}", start,
-				  end - start);
-		} else {
-			char copies[VMAP_MAX_COPIES * (CP_NAME_LEN + 1) + 8];
-			size_t n = 0;
-
-			copies[0] = '\0';
-			for (int k = 0; k < m->nr_copies[r]; k++)
-				n += (size_t)snprintf(copies + n, sizeof(copies) - n, "%s%s",
-						      k ? "+" : "", m->mmon[m->copy[r][k]]);
-			if (m->nr_copies[r] < v->replication)
-				snprintf(copies + n, sizeof(copies) - n, " (%d of %d)",
-					 m->nr_copies[r], v->replication);
-			sb_printf(b, "  %-9d %-34s 0x%" PRIx64 "-0x%" PRIx64 "\n", r, copies, start,
-				  end);
-		}
+		copies[0] = '\0';
+		for (int k = 0; k < m->nr_copies[r]; k++)
+			n += (size_t)snprintf(copies + n, sizeof(copies) - n, "%s%s", k ? "+" : "",
+					      m->mmon[m->copy[r][k]]);
+		if (m->nr_copies[r] < v->replication)
+			snprintf(copies + n, sizeof(copies) - n, " (%d of %d)", m->nr_copies[r],
+				 v->replication);
+		sb_printf(b, "  %-9d %-34s 0x%" PRIx64 "-0x%" PRIx64 "\n", r, copies, start, end);
 	}
-	if (json)
-		sb_printf(b, "]");
 }
 
-/* The memory pool: each server's capacity and use, the job and re-replication. */
-static void pool(struct strbuf *b, bool json)
+static json_t *vnode_detail_json(const struct vnode *v, const struct cp_pool_progress *pp)
 {
+	json_t *o = vnode_json(v), *disks = json_array();
+
+	set(o, "migration", migration_json(v));
+	set(o, "pool_step", pool_step_json(v, pp));
+	region_map_json(o, v);
+	for (int i = 0; i < v->def.nr_disks; i++)
+		json_array_append_new(disks,
+				      jstr(v->id >= 0 ? v->disk_uri[i] : v->def.disks[i].volume));
+	set(o, "disks", disks);
+	return o;
+}
+
+static void vnode_detail_table(struct strbuf *b, const struct vnode *v,
+			       const struct cp_pool_progress *pp, const char *stats)
+{
+	char u[UUID_STR_LEN];
+
+	uuid_str_format(v->def.uuid, u);
+	sb_printf(b, "vNode %s (%s): %s", v->def.name, u, state_word(v));
+	if (v->id >= 0)
+		sb_printf(b, ", id %d on %s", v->id, v->host);
+	sb_printf(b, "\n%u vCPU(s), %.0f MiB RAM, ExCache %.0f MiB\n", v->def.vcpus,
+		  (double)v->def.memory_kib / 1024.0, (double)excache_kib(v) / 1024.0);
+	migration_table(b, v);
+	if (pool_step_mine(v, pp))
+		sb_printf(b, "memory pool: the %s%s%s is moving vRegion %u (to %s)\n",
+			  cp_pool_what_name(pp->what), pp->server[0] ? " of " : "", pp->server,
+			  pp->region, pp->to);
+	if (v->id >= 0)
+		region_map_table(b, v);
+	for (int i = 0; i < v->def.nr_disks; i++)
+		sb_printf(b, "disk %s: %s\n", v->def.disks[i].target,
+			  v->id >= 0 ? v->disk_uri[i] : v->def.disks[i].volume);
+	if (!stats)
+		return;
+	sb_printf(b, "ExCache: %" PRIu64 " of %" PRIu64 " pages resident, %" PRIu64 " dirty\n",
+		  vn_json_u64(stats, "resident_pages"), vn_json_u64(stats, "cache_pages"),
+		  vn_json_u64(stats, "dirty_pages"));
+	sb_printf(b,
+		  "faults: %" PRIu64 " (%" PRIu64 " remote fetches, %" PRIu64
+		  " pages fetched, %" PRIu64 " zero-filled), %" PRIu64 " evictions, %" PRIu64
+		  " write-backs\n",
+		  vn_json_u64(stats, "faults"), vn_json_u64(stats, "remote_fetches"),
+		  vn_json_u64(stats, "pages_fetched"), vn_json_u64(stats, "zero_fills"),
+		  vn_json_u64(stats, "evictions"), vn_json_u64(stats, "writebacks"));
+}
+
+/* ---- the memory pool ------------------------------------------------------------------- */
+
+/* A memory server's vRegion copies and what lego-controld placed there. */
+static int server_copies(const struct component *c, uint64_t *placed)
+{
+	uint32_t cores;
+	int copies = 0;
+
+	vn_placed_use(c->name, c->kind, &cores, placed);
+	for (int j = 0; j < reg_nr_vnodes(); j++) {
+		const struct vnode *v = reg_vnode_at(j);
+		int s = v->id >= 0 ? vmap_find(&v->map, c->name) : -1;
+
+		copies += s >= 0 ? vmap_copies_on(&v->map, s) : 0;
+	}
+	return copies;
+}
+
+static const char *server_state(const struct component *c)
+{
+	return !c->alive ? "down" : c->draining ? "draining" : "up";
+}
+
+static json_t *pool_job_json(const struct cp_pool_progress *p)
+{
+	json_t *o;
+
+	if (p->what == CP_POOL_NONE)
+		return json_null();
+	o = json_object();
+	set(o, "what", json_string(cp_pool_what_name(p->what)));
+	set(o, "server", jstr(p->server));
+	set(o, "elapsed_ms", ju64(p->elapsed_ms));
+	set(o, "copies_total", json_integer(p->copies_total));
+	set(o, "copies_done", json_integer(p->copies_done));
+	set(o, "bytes_total", ju64(p->bytes_total));
+	set(o, "bytes_done", ju64(p->bytes_done));
+	set(o, "vnode", jstr(p->vnode));
+	set(o, "region", json_integer(p->region));
+	set(o, "to", jstr(p->to));
+	return o;
+}
+
+static json_t *pool_json(void)
+{
+	json_t *o = json_object(), *servers = json_array(), *rerep = json_object();
 	struct cp_pool_progress p;
-	int n = 0;
 
 	pool_progress(&p);
-	if (json)
-		sb_printf(b, "{\"servers\": [");
-	else
-		sb_printf(b, "%-16s %-22s %-8s %12s %9s %11s %5s %7s\n", "MEMORY SERVER", "ADDRESS",
-			  "STATE", "CAPACITY MiB", "USED MiB", "PLACED MiB", "USE", "COPIES");
 	for (int i = 0; i < reg_nr_components(); i++) {
 		const struct component *c = reg_component_at(i);
-		uint32_t cores;
+		json_t *e;
 		uint64_t placed;
-		int copies = 0;
-		const char *state = !c->alive ? "down" : c->draining ? "draining" : "up";
+		int copies;
 
 		if (c->kind != CP_KIND_MMON)
 			continue;
-		vn_placed_use(c->name, c->kind, &cores, &placed);
-		for (int j = 0; j < reg_nr_vnodes(); j++) {
-			const struct vnode *v = reg_vnode_at(j);
-			int s = v->id >= 0 ? vmap_find(&v->map, c->name) : -1;
-
-			copies += s >= 0 ? vmap_copies_on(&v->map, s) : 0;
-		}
-		if (json) {
-			sb_printf(b, "%s{\"name\": ", n ? ", " : "");
-			sb_json_str(b, c->name);
-			sb_printf(b, ", \"addr\": ");
-			sb_json_str(b, c->addr);
-			sb_printf(b,
-				  ", \"state\": \"%s\", \"alive\": %s, \"draining\": %s, "
-				  "\"capacity_bytes\": %" PRIu64 ", \"used_bytes\": %" PRIu64
-				  ", \"placed_bytes\": %" PRIu64 ", \"copies\": %d}",
-				  state, c->alive ? "true" : "false",
-				  c->draining ? "true" : "false", c->capacity, c->used_bytes,
-				  placed, copies);
-		} else {
-			sb_printf(b, "%-16s %-22s %-8s %12.0f %9.1f %11.1f %4.0f%% %7d\n", c->name,
-				  c->addr, state, (double)c->capacity / MIB,
-				  (double)c->used_bytes / MIB, (double)placed / MIB,
-				  c->capacity ? 100.0 * (double)placed / (double)c->capacity : 0.0,
-				  copies);
-		}
-		n++;
+		copies = server_copies(c, &placed);
+		e = json_object();
+		set(e, "name", jstr(c->name));
+		set(e, "addr", jstr(c->addr));
+		set(e, "state", json_string(server_state(c)));
+		set(e, "alive", json_boolean(c->alive));
+		set(e, "draining", json_boolean(c->draining));
+		set(e, "capacity_bytes", ju64(c->capacity));
+		set(e, "used_bytes", ju64(c->used_bytes));
+		set(e, "placed_bytes", ju64(placed));
+		set(e, "copies", json_integer(copies));
+		json_array_append_new(servers, e);
 	}
-	if (json) {
-		sb_printf(b, "], \"job\": ");
-		if (p.what == CP_POOL_NONE) {
-			sb_printf(b, "null");
-		} else {
-			sb_printf(b, "{\"what\": \"%s\", \"server\": ", cp_pool_what_name(p.what));
-			sb_json_str(b, p.server);
-			sb_printf(b,
-				  ", \"elapsed_ms\": %" PRIu64 ", \"copies_total\": %u, "
-				  "\"copies_done\": %u, \"bytes_total\": %" PRIu64
-				  ", \"bytes_done\": %" PRIu64 ", \"vnode\": ",
-				  p.elapsed_ms, p.copies_total, p.copies_done, p.bytes_total,
-				  p.bytes_done);
-			sb_json_str(b, p.vnode);
-			sb_printf(b, ", \"region\": %u, \"to\": ", p.region);
-			sb_json_str(b, p.to);
-			sb_printf(b, "}");
-		}
-		sb_printf(b, ", \"rereplication\": {\"missing\": %u, \"blocked\": %u}}\n",
-			  p.missing, p.blocked);
-		return;
+	set(o, "servers", servers);
+	set(o, "job", pool_job_json(&p));
+	set(rerep, "missing", json_integer(p.missing));
+	set(rerep, "blocked", json_integer(p.blocked));
+	set(o, "rereplication", rerep);
+	return o;
+}
+
+static void pool_table(struct strbuf *b)
+{
+	struct cp_pool_progress p;
+
+	pool_progress(&p);
+	sb_printf(b, "%-16s %-22s %-8s %12s %9s %11s %5s %7s\n", "MEMORY SERVER", "ADDRESS",
+		  "STATE", "CAPACITY MiB", "USED MiB", "PLACED MiB", "USE", "COPIES");
+	for (int i = 0; i < reg_nr_components(); i++) {
+		const struct component *c = reg_component_at(i);
+		uint64_t placed;
+		int copies;
+
+		if (c->kind != CP_KIND_MMON)
+			continue;
+		copies = server_copies(c, &placed);
+		sb_printf(b, "%-16s %-22s %-8s %12.0f %9.1f %11.1f %4.0f%% %7d\n", c->name, c->addr,
+			  server_state(c), (double)c->capacity / MIB, (double)c->used_bytes / MIB,
+			  (double)placed / MIB,
+			  c->capacity ? 100.0 * (double)placed / (double)c->capacity : 0.0, copies);
 	}
 	if (p.what != CP_POOL_NONE) {
 		sb_printf(b, "job: %s%s%s: %u of %u copies, %.1f of %.1f MiB, %.1f s",
@@ -338,26 +481,50 @@ static void pool(struct strbuf *b, bool json)
 			  p.missing == 1 ? "y" : "ies");
 }
 
-int query_render(const struct cp_query *q, struct strbuf *b, char *err, size_t errlen)
+/* ---- the answer ------------------------------------------------------------------------ */
+
+/* The object (taken over) as one line appended to b; vmm: a JSON object's text to embed as
+ * its last member "vmm" as it is (NULL: none). 0, or CP_EIO with err. */
+static int dump(struct strbuf *b, json_t *o, const char *vmm, char *err, size_t errlen)
 {
-	bool json = q->flags & CP_QUERY_JSON;
+	char *text = o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)) : NULL;
+	size_t n = text ? strlen(text) : 0;
+
+	json_decref(o);
+	if (!text) {
+		snprintf(err, errlen, "out of memory for the answer");
+		return CP_EIO;
+	}
+	if (vmm) /* "{...}" less its "}", the member, then the "}" */
+		sb_printf(b, "%.*s, \"vmm\": %s}\n", (int)(n - 1), text, vmm);
+	else
+		sb_printf(b, "%s\n", text);
+	free(text);
+	return 0;
+}
+
+/* The VMM's own JSON line, to be embedded as it is if it is one JSON object (integers
+ * beyond jansson's range allowed: the vNode's uid may be one); NULL otherwise. */
+static const char *vmm_line(char *stats)
+{
+	char *line = stats ? strtok(stats, "\n") : NULL;
+	json_t *j = line ? json_loads(line, JSON_DECODE_INT_AS_REAL, NULL) : NULL;
+	bool object = json_is_object(j);
+
+	json_decref(j);
+	return object ? line : NULL;
+}
+
+/* One vNode: the VMM's figures first, as the call must not hold the registry lock. */
+static int one_vnode(const struct cp_query *q, struct strbuf *b, char *err, size_t errlen)
+{
+	bool json = q->flags & CP_QUERY_JSON, active = false;
 	struct cp_pool_progress pp;
 	uint8_t uuid[16];
 	char *stats = NULL, why[512];
 	struct vnode *v;
-	bool active;
+	int rc = 0;
 
-	if (q->what != CP_Q_VNODE) {
-		reg_lock();
-		if (q->what == CP_Q_COMPONENTS)
-			components(b, json);
-		else if (q->what == CP_Q_POOL)
-			pool(b, json);
-		else
-			vnodes(b, json);
-		reg_unlock();
-		return 0;
-	}
 	reg_lock();
 	v = reg_find_name(q->name);
 	if (v) {
@@ -369,7 +536,6 @@ int query_render(const struct cp_query *q, struct strbuf *b, char *err, size_t e
 		snprintf(err, errlen, "no vNode named '%s'", q->name);
 		return CP_ENOENT;
 	}
-	/* The VMM's figures first: the call must not hold the registry lock. */
 	if (active && vn_control(uuid, "stats", &stats, why, sizeof(why)))
 		stats = NULL;
 	reg_lock();
@@ -382,54 +548,40 @@ int query_render(const struct cp_query *q, struct strbuf *b, char *err, size_t e
 	}
 	pool_progress(&pp);
 	if (json) {
-		vnode_json(b, v);
-		migration(b, v, json);
-		pool_step(b, v, &pp, json);
-		region_map(b, v, json);
-		sb_printf(b, ", \"disks\": [");
-		for (int i = 0; i < v->def.nr_disks; i++) {
-			sb_printf(b, "%s", i ? ", " : "");
-			sb_json_str(b, v->id >= 0 ? v->disk_uri[i] : v->def.disks[i].volume);
-		}
-		/* The VMM's own JSON line, embedded as is (null when not running). */
-		sb_printf(b, "], \"vmm\": %s}\n", stats ? strtok(stats, "\n") : "null");
-	} else {
-		char u[37];
+		const char *vmm = vmm_line(stats);
+		json_t *o = vnode_detail_json(v, &pp);
 
-		dom_uuid_format(v->def.uuid, u);
-		sb_printf(b, "vNode %s (%s): %s", v->def.name, u, state_word(v));
-		if (v->id >= 0)
-			sb_printf(b, ", id %d on %s", v->id, v->host);
-		sb_printf(b, "\n%u vCPU(s), %.0f MiB RAM, ExCache %.0f MiB\n", v->def.vcpus,
-			  (double)v->def.memory_kib / 1024.0,
-			  (double)(v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) /
-				  1024.0);
-		migration(b, v, json);
-		pool_step(b, v, &pp, json);
-		if (v->id >= 0)
-			region_map(b, v, json);
-		for (int i = 0; i < v->def.nr_disks; i++)
-			sb_printf(b, "disk %s: %s\n", v->def.disks[i].target,
-				  v->id >= 0 ? v->disk_uri[i] : v->def.disks[i].volume);
-		if (stats) {
-			sb_printf(b,
-				  "ExCache: %" PRIu64 " of %" PRIu64 " pages resident, %" PRIu64
-				  " dirty\n",
-				  vn_json_u64(stats, "resident_pages"),
-				  vn_json_u64(stats, "cache_pages"),
-				  vn_json_u64(stats, "dirty_pages"));
-			sb_printf(b,
-				  "faults: %" PRIu64 " (%" PRIu64 " remote fetches, %" PRIu64
-				  " pages fetched, %" PRIu64 " zero-filled), %" PRIu64
-				  " evictions, %" PRIu64 " write-backs\n",
-				  vn_json_u64(stats, "faults"),
-				  vn_json_u64(stats, "remote_fetches"),
-				  vn_json_u64(stats, "pages_fetched"),
-				  vn_json_u64(stats, "zero_fills"), vn_json_u64(stats, "evictions"),
-				  vn_json_u64(stats, "writebacks"));
-		}
+		if (!vmm)
+			set(o, "vmm", json_null());
+		rc = dump(b, o, vmm, err, errlen);
+	} else {
+		vnode_detail_table(b, v, &pp, stats);
 	}
 	reg_unlock();
 	free(stats);
-	return 0;
+	return rc;
+}
+
+int query_render(const struct cp_query *q, struct strbuf *b, char *err, size_t errlen)
+{
+	bool json = q->flags & CP_QUERY_JSON;
+	int rc = 0;
+
+	if (q->what == CP_Q_VNODE)
+		return one_vnode(q, b, err, errlen);
+	reg_lock();
+	if (q->what == CP_Q_COMPONENTS && json)
+		rc = dump(b, components_json(), NULL, err, errlen);
+	else if (q->what == CP_Q_COMPONENTS)
+		components_table(b);
+	else if (q->what == CP_Q_POOL && json)
+		rc = dump(b, pool_json(), NULL, err, errlen);
+	else if (q->what == CP_Q_POOL)
+		pool_table(b);
+	else if (json)
+		rc = dump(b, vnodes_json(), NULL, err, errlen);
+	else
+		vnodes_table(b);
+	reg_unlock();
+	return rc;
 }

@@ -1,6 +1,9 @@
 /* controld_registry.h: what lego-controld knows: the registered components (with their
  * capacity, use and liveness) and the vNodes (definition, state, placement).
  *
+ * controld_registry.c holds the tables, controld_registry_store.c the state directory,
+ * controld_registry_heartbeat.c what processor hosts report.
+ *
  * One lock guards it all (reg_lock); pointers returned by the lookups stay valid while it
  * is held, and vNodes are only freed by reg_remove_vnode under the lock and the lifecycle
  * mutex (reg_ops_lock), so code holding the lifecycle mutex may drop the registry lock
@@ -123,7 +126,6 @@ void reg_unlock(void);
 /* Serialises lifecycle operations (define, undefine, start, stop, ...). */
 void reg_ops_lock(void);
 void reg_ops_unlock(void);
-int64_t reg_now_ms(void);
 
 /* vNodes (under reg_lock). */
 int reg_nr_vnodes(void);

@@ -12,6 +12,7 @@
 #include "controlplane/controld/mempool/controld_memctl.h"
 #include "controld_registry.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "lib/parse.h"
 #include "placement.h"
 #include "lib/client/smon_client.h"
@@ -411,7 +412,7 @@ int vn_start(const uint8_t uuid[16], char *err, size_t errlen)
 	v->reason = VN_RUNNING_BOOTED;
 	v->confirmed = false;
 	v->stopping = false;
-	v->started_ms = reg_now_ms();
+	v->started_ms = mono_ms();
 	memcpy(vs.uuid, uuid, 16);
 	vs.vnode_uid = v->uid;
 	vs.domid = v->id;
@@ -536,7 +537,7 @@ int vn_stop(const uint8_t uuid[16], bool force, char *err, size_t errlen)
 	if (!force)
 		goto out; /* shutdown only asks, as libvirt's does */
 	/* destroy returns once the vNode is off: the host reports the exit at once. */
-	deadline = reg_now_ms() + opt.stop_grace_ms + 5000;
+	deadline = mono_ms() + opt.stop_grace_ms + 5000;
 	for (;;) {
 		struct vnode *v;
 		bool off;
@@ -547,7 +548,7 @@ int vn_stop(const uint8_t uuid[16], bool force, char *err, size_t errlen)
 		reg_unlock();
 		if (off)
 			break;
-		if (reg_now_ms() > deadline) {
+		if (mono_ms() > deadline) {
 			snprintf(err, errlen,
 				 "operation failed: vNode did not stop within %d ms on %s",
 				 opt.stop_grace_ms + 5000, host);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "pmon_requests.h"
 
 #define SHUTDOWN_GRACE_MS 10000
@@ -95,7 +96,7 @@ static void accept_one(struct pmon *p, int lfd)
 /* SIGINT/SIGTERM: the first stops every vNode gracefully, another kills them now. */
 static void shutdown_signal(struct pmon *p, unsigned sig, bool *stopping, int *lfd)
 {
-	int64_t now = pmon_now_ms();
+	int64_t now = mono_ms();
 	int n;
 
 	if (*stopping) {
@@ -116,7 +117,7 @@ int pmon_loop(struct pmon *p, int lfd, int sfd)
 	bool stopping = false;
 
 	for (;;) {
-		int64_t now = pmon_now_ms(), next = pmon_vms_kill_due(&p->vms, now);
+		int64_t now = mono_ms(), next = pmon_vms_kill_due(&p->vms, now);
 		struct pollfd f[3] = {{.fd = sfd, .events = POLLIN},
 				      {.fd = p->wake_fd, .events = POLLIN},
 				      {.fd = lfd, .events = POLLIN}};

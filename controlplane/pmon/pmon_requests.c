@@ -18,6 +18,7 @@
 
 #include "lib/cluster/cluster_io.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "pmon_args.h"
 #include "pmon_spawn.h"
 #include "pmon_vmmctl.h"
@@ -53,7 +54,7 @@ static bool may_log_refusal(void)
 	static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 	static int64_t window;
 	static int n;
-	int64_t now = pmon_now_ms();
+	int64_t now = mono_ms();
 	int dropped = 0;
 	bool ok;
 
@@ -95,7 +96,7 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	struct pmon *p = c->p;
 	struct cp_vm_start m;
 	const char *args = NULL, *why = "?", **argv;
-	char err[CP_ERRTEXT_MAX], id[PMON_UUID_STR];
+	char err[CP_ERRTEXT_MAX], id[UUID_STR_LEN];
 	struct pmon_vm *v;
 	enum cp_status st;
 	pid_t pid = -1;
@@ -106,7 +107,7 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	st = cp_vm_start_get(pl, h->len, &m, &args, &why);
 	if (st)
 		return refuse(c, h, st, "%s", why);
-	pmon_uuid_str(m.uuid, id);
+	uuid_str_format(m.uuid, id);
 	argv = calloc((size_t)m.argc + 1, sizeof(*argv));
 	if (!argv)
 		return refuse(c, h, CP_EIO, "out of memory");
@@ -157,7 +158,7 @@ static int vm_stop(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	struct pmon *p = c->p;
 	struct cp_vm_stop m;
 	const char *why = "?";
-	char id[PMON_UUID_STR], name[CP_NAME_LEN + 1];
+	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1];
 	struct pmon_vm *v;
 	enum cp_status st = cp_vm_stop_get(pl, h->len, &m, &why);
 	bool live;
@@ -166,7 +167,7 @@ static int vm_stop(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 
 	if (st)
 		return refuse(c, h, st, "%s", why);
-	pmon_uuid_str(m.uuid, id);
+	uuid_str_format(m.uuid, id);
 	pthread_mutex_lock(&p->vms.lock);
 	v = pmon_vm_find(&p->vms, m.uuid);
 	if (!v) {
@@ -180,7 +181,7 @@ static int vm_stop(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		if (pid > 0) /* live in the table: not reaped, so still our child */
 			kill(pid, SIGTERM);
 		if (m.mode == CP_STOP_FORCE) {
-			int64_t at = pmon_now_ms() + m.grace_ms;
+			int64_t at = mono_ms() + m.grace_ms;
 
 			if (!v->kill_at || v->kill_at > at)
 				v->kill_at = at;
@@ -220,7 +221,7 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	struct pmon *p = c->p;
 	struct cp_vm_ctl m;
 	const char *why = "?";
-	char id[PMON_UUID_STR], name[CP_NAME_LEN + 1], sock[PMON_PATH_MAX], err[CP_ERRTEXT_MAX];
+	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1], sock[PMON_PATH_MAX], err[CP_ERRTEXT_MAX];
 	char *answer;
 	struct pmon_vm *v;
 	enum cp_status st = cp_vm_ctl_get(pl, h->len, &m, &why);
@@ -230,7 +231,7 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 
 	if (st)
 		return refuse(c, h, st, "%s", why);
-	pmon_uuid_str(m.uuid, id);
+	uuid_str_format(m.uuid, id);
 	pthread_mutex_lock(&p->vms.lock);
 	v = pmon_vm_find(&p->vms, m.uuid);
 	if (!v || !pmon_vm_live(v)) {
@@ -292,7 +293,7 @@ static int vm_console(struct conn *c, const struct wire_hdr *h, const uint8_t *p
 	struct cp_vm_console m;
 	struct cp_vm_console_reply r = {0};
 	const char *why = "?";
-	char id[PMON_UUID_STR], path[PMON_PATH_MAX];
+	char id[UUID_STR_LEN], path[PMON_PATH_MAX];
 	struct pmon_vm *v;
 	enum cp_status st = cp_vm_console_get(pl, h->len, &m, &why);
 	struct stat sb;
@@ -302,7 +303,7 @@ static int vm_console(struct conn *c, const struct wire_hdr *h, const uint8_t *p
 
 	if (st)
 		return refuse(c, h, st, "%s", why);
-	pmon_uuid_str(m.uuid, id);
+	uuid_str_format(m.uuid, id);
 	/* The state first: once EXITED is seen, every byte is already in the file. */
 	pthread_mutex_lock(&p->vms.lock);
 	v = pmon_vm_find(&p->vms, m.uuid);
@@ -349,13 +350,13 @@ static int vm_forget(struct conn *c, const struct wire_hdr *h, const uint8_t *pl
 	struct pmon *p = c->p;
 	uint8_t uuid[16];
 	const char *why = "?";
-	char id[PMON_UUID_STR], name[CP_NAME_LEN + 1], path[PMON_PATH_MAX];
+	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1], path[PMON_PATH_MAX];
 	struct pmon_vm *v;
 	enum cp_status st = cp_uuid_get(pl, h->len, uuid, &why);
 
 	if (st)
 		return refuse(c, h, st, "%s", why);
-	pmon_uuid_str(uuid, id);
+	uuid_str_format(uuid, id);
 	pthread_mutex_lock(&p->vms.lock);
 	v = pmon_vm_find(&p->vms, uuid);
 	if (!v || pmon_vm_live(v)) {
@@ -412,11 +413,11 @@ static int handle(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 static void linger_close(int fd)
 {
 	struct pollfd pf = {.fd = fd, .events = POLLIN};
-	int64_t deadline = pmon_now_ms() + LINGER_MS;
+	int64_t deadline = mono_ms() + LINGER_MS;
 	char junk[4096];
 
 	shutdown(fd, SHUT_WR);
-	while (pmon_now_ms() < deadline && poll(&pf, 1, LINGER_MS) == 1 &&
+	while (mono_ms() < deadline && poll(&pf, 1, LINGER_MS) == 1 &&
 	       recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
 		;
 }

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lib/mono_clock.h"
 #include "lib/proto/cluster_proto.h"
 #include "pmon_vms.h"
 
@@ -17,14 +18,13 @@ static int wait_for(int fd, short ev, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = ev};
-		int64_t left = deadline - pmon_now_ms();
-		int rc;
+		int left = mono_ms_left(deadline), rc;
 
-		if (left <= 0) {
+		if (!left) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		rc = poll(&p, 1, (int)left);
+		rc = poll(&p, 1, left);
 		if (rc > 0)
 			return 0;
 		if (rc < 0 && errno != EINTR)
@@ -51,7 +51,7 @@ int pmon_vmm_command(const char *path, const char *cmd, int timeout_ms, char *ou
 		     char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int64_t deadline = pmon_now_ms() + timeout_ms;
+	int64_t deadline = mono_ms() + timeout_ms;
 	char req[CP_CMD_MAX + 2];
 	size_t got = 0, reqlen = (size_t)snprintf(req, sizeof(req), "%s\n", cmd), sent = 0;
 	int fd = -1;

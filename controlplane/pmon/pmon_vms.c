@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "lib/log.h"
 
@@ -16,22 +15,6 @@ void pmon_vms_init(struct pmon_vms *t, uint32_t cores, uint64_t capacity)
 	pthread_mutex_init(&t->lock, NULL);
 	t->cores = cores;
 	t->capacity = capacity;
-}
-
-void pmon_uuid_str(const uint8_t u[16], char out[PMON_UUID_STR])
-{
-	snprintf(out, PMON_UUID_STR,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1],
-		 u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14],
-		 u[15]);
-}
-
-int64_t pmon_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 struct pmon_vm *pmon_vm_find(struct pmon_vms *t, const uint8_t uuid[16])
@@ -103,7 +86,7 @@ enum cp_status pmon_vms_admit(struct pmon_vms *t, const struct cp_vm_start *m, s
 			      .excache_bytes = m->excache_bytes,
 			      .state = CP_VM_RUNNING};
 	memcpy(v->uuid, m->uuid, 16);
-	pmon_uuid_str(m->uuid, v->id);
+	uuid_str_format(m->uuid, v->id);
 	snprintf(v->name, sizeof(v->name), "%s", m->name);
 	*out = v;
 	return CP_OK;

@@ -11,14 +11,14 @@
 #include <sys/types.h>
 
 #include "lib/proto/cluster_proto.h"
+#include "lib/uuid_str.h"
 
-#define PMON_MAX_VMS  CP_MAX_VMS
-#define PMON_UUID_STR 37 /* 8-4-4-4-12 hex digits and the NUL */
+#define PMON_MAX_VMS CP_MAX_VMS
 
 struct pmon_vm {
 	bool used;
 	uint8_t uuid[16];
-	char id[PMON_UUID_STR]; /* the uuid as text: file names and log lines */
+	char id[UUID_STR_LEN]; /* the uuid as text: file names and log lines */
 	char name[CP_NAME_LEN + 1];
 	uint64_t vnode_uid;
 	int32_t domid;
@@ -42,8 +42,6 @@ struct pmon_vms {
 };
 
 void pmon_vms_init(struct pmon_vms *t, uint32_t cores, uint64_t capacity);
-void pmon_uuid_str(const uint8_t uuid[16], char out[PMON_UUID_STR]);
-int64_t pmon_now_ms(void);
 
 /* These need t->lock held. */
 static inline bool pmon_vm_live(const struct pmon_vm *v)

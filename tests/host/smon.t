@@ -7,7 +7,7 @@ SMON=$BUILD/asan/bin/lego-smon
 PROBE=$BUILD/asan/bin/smon_probe
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 30
+plan 47
 
 . "$REPO/tests/lib/servers.sh"
 trap 'server_kill_all; rm -rf "$TAP_TMP"' EXIT
@@ -55,6 +55,42 @@ is "$?" 64 "a size that is not whole sectors: exit 64"
 "$CTL" --smon 127.0.0.1:1 volume list 2>/dev/null
 is "$?" 2 "an unreachable server: exit 2"
 like "$("$CTL" --help)" "volume create NAME SIZE" "legoctl --help"
+
+# Every command and subcommand answers --help and -h with its own usage (exit 0, nothing on
+# stderr), asking no server: both addresses are unreachable.
+help_ok() { # WORDS...
+	local flag out first rc
+	for flag in --help -h; do
+		out=$("$CTL" -c 127.0.0.1:1 --smon 127.0.0.1:1 "$@" "$flag" 2>"$TAP_TMP/help.err")
+		rc=$?
+		first=$(head -n 1 <<<"$out")
+		if [ "$rc" != 0 ] || [ -s "$TAP_TMP/help.err" ] ||
+			! [[ "$first" == "Usage: legoctl [options] $*" ||
+				"$first" == "Usage: legoctl [options] $* "* ]] ||
+			[ "$(wc -l <<<"$out")" -lt 2 ]; then
+			diag "legoctl $* $flag: exit $rc, first line '$first'" "$(cat "$TAP_TMP/help.err")"
+			return 1
+		fi
+	done
+}
+for cmd in components vnodes vnode migrate pool "pool rebalance" mmon "mmon drain" \
+	"mmon undrain" volume "volume create" "volume list" "volume stat" "volume resize" \
+	"volume delete"; do
+	ok "help_ok $cmd" "legoctl $cmd --help (and -h): its own usage, exit 0"
+done
+lists() { # TEXT USAGE...: every usage starts a line of TEXT's list of commands
+	local text=$1 u
+	shift
+	for u in "$@"; do
+		grep -Eq "^  $u +[a-z]" <<<"$text" || { diag "'$u' is not listed"; return 1; }
+	done
+}
+ok "lists \"\$(\"\$CTL\" mmon --help)\" 'mmon drain NAME' 'mmon undrain NAME'" \
+	"legoctl mmon --help lists its subcommands"
+ok "lists \"\$(\"\$CTL\" --help)\" components vnodes 'vnode NAME' 'migrate NAME HOST' pool \
+	'pool rebalance' 'mmon drain NAME' 'mmon undrain NAME' 'volume create NAME SIZE' \
+	'volume list' 'volume stat NAME' 'volume resize NAME SIZE' 'volume delete NAME'" \
+	"legoctl --help lists every command with its usage"
 
 # Data written and flushed survives a kill -9 and a restart on the same port.
 head -c 1048576 /dev/urandom >"$TAP_TMP/data"

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "controlplane/controld/libvirt/domain_xml.h"
+#include "lib/uuid_str.h"
 
 #define XML_ERROR   27
 #define UNSUPPORTED 67
@@ -43,11 +44,11 @@ static const char full[] =
 
 static void check_full(const struct dom_def *d)
 {
-	char uuid[37];
+	char uuid[UUID_STR_LEN];
 
 	assert_string_equal(d->name, "vn1");
 	assert_true(d->has_uuid);
-	dom_uuid_format(d->uuid, uuid);
+	uuid_str_format(d->uuid, uuid);
 	assert_string_equal(uuid, "6f1c2b3a-0d4e-4f5a-8b6c-7d8e9fa0b1c2");
 	assert_true(d->memory_kib == 256 * 1024);
 	assert_true(d->current_kib == 128 * 1024);
@@ -107,6 +108,40 @@ static void test_defaults_and_units(void **state)
 	assert_int_equal(dom_xml_parse(gib, strlen(gib), &d, err, sizeof(err)), 0);
 	assert_true(d.memory_kib == 2 * 1024 * 1024);
 	assert_true(d.current_kib == 2); /* 1025 bytes round up to 2 KiB */
+}
+
+/* <uuid> through libuuid: libvirt's dash-less and upper-case forms are read, dumpxml
+ * writes the canonical lower-case one; anything else is refused. */
+static void test_uuid_forms(void **state)
+{
+	static const char *const good[] = {"6f1c2b3a0d4e4f5a8b6c7d8e9fa0b1c2",
+					   "6F1C2B3A-0D4E-4F5A-8B6C-7D8E9FA0B1C2"};
+	static const char *const bad[] = {
+		"6f1c2b3a-0d4e-4f5a-8b6c-7d8e9fa0b1c", "6f1c2b3a0-d4e-4f5a-8b6c-7d8e9fa0b1c2",
+		"6f1c2b3a-0d4e-4f5a-8b6c-7d8e9fa0b1c2-", "6f1c2b3a0d4e4f5a8b6c7d8e9fa0b1g2", ""};
+	char xml[512], err[256], *out;
+	struct dom_def d;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(xml, sizeof(xml),
+			 "<domain type='lego'><name>u</name><uuid>%s</uuid><memory>1024</memory>"
+			 "<os><kernel>/k</kernel></os></domain>",
+			 good[i]);
+		assert_int_equal(dom_xml_parse(xml, strlen(xml), &d, err, sizeof(err)), 0);
+		out = dom_xml_format(&d, -1);
+		assert_non_null(out);
+		assert_non_null(strstr(out, "<uuid>6f1c2b3a-0d4e-4f5a-8b6c-7d8e9fa0b1c2</uuid>"));
+		free(out);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(xml, sizeof(xml),
+			 "<domain type='lego'><name>u</name><uuid>%s</uuid><memory>1024</memory>"
+			 "<os><kernel>/k</kernel></os></domain>",
+			 bad[i]);
+		assert_int_equal(dom_xml_parse(xml, strlen(xml), &d, err, sizeof(err)), XML_ERROR);
+		assert_non_null(strstr(err, "is not a UUID"));
+	}
 }
 
 /* The domain of full[] with `from` replaced by `to`: must fail with code and a message
@@ -214,6 +249,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_and_round_trip),
 		cmocka_unit_test(test_defaults_and_units),
+		cmocka_unit_test(test_uuid_forms),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_escaping),
 	};

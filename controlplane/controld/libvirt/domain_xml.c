@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/uuid_str.h"
+
 #define ERR_XML		27 /* VIR_ERR_XML_ERROR */
 #define ERR_UNSUPPORTED 67 /* VIR_ERR_CONFIG_UNSUPPORTED */
 
@@ -118,34 +120,6 @@ static bool name_ok(const char *s, size_t max)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
 			return false;
 	return true;
-}
-
-int dom_uuid_parse(const char *s, uint8_t out[16])
-{
-	int nib = 0;
-
-	for (; *s && nib < 32; s++) {
-		int v;
-
-		if (*s == '-' && (nib == 8 || nib == 12 || nib == 16 || nib == 20))
-			continue;
-		if (!isxdigit((unsigned char)*s))
-			return -1;
-		v = isdigit((unsigned char)*s) ? *s - '0' : (tolower((unsigned char)*s) - 'a' + 10);
-		if (nib % 2 == 0)
-			out[nib / 2] = (uint8_t)(v << 4);
-		else
-			out[nib / 2] |= (uint8_t)v;
-		nib++;
-	}
-	return nib == 32 && !*s ? 0 : -1;
-}
-
-void dom_uuid_format(const uint8_t u[16], char out[37])
-{
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-		 u[13], u[14], u[15]);
 }
 
 /* A size element (<memory unit='MiB'>256</memory>) in KiB, rounded up. */
@@ -416,7 +390,7 @@ static int parse_domain(struct ctx *c, const xmlNode *root, struct dom_def *d)
 
 			if (d->has_uuid || attrs_only(c, n, NULL) || text_of(c, n, u, sizeof(u)))
 				return c->code ? -1 : fail(c, ERR_XML, "<uuid> given twice");
-			if (dom_uuid_parse(u, d->uuid))
+			if (uuid_str_parse(u, d->uuid))
 				return fail(c, ERR_XML, "'%s' is not a UUID", u);
 			d->has_uuid = true;
 		} else if (is(n, "memory") && !seen_mem) {
@@ -545,13 +519,13 @@ static void esc(FILE *f, const char *s)
 
 char *dom_xml_format(const struct dom_def *d, int id)
 {
-	char *out = NULL, uuid[37];
+	char *out = NULL, uuid[UUID_STR_LEN];
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 
 	if (!f)
 		return NULL;
-	dom_uuid_format(d->uuid, uuid);
+	uuid_str_format(d->uuid, uuid);
 	fprintf(f, "<domain type='lego'");
 	if (id >= 0)
 		fprintf(f, " id='%d'", id);

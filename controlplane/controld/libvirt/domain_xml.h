@@ -71,8 +71,5 @@ int dom_xml_parse(const char *xml, size_t len, struct dom_def *d, char *err, siz
 /* The definition as domain XML (malloc'ed), with id -1 when inactive; NULL if out of
  * memory. */
 char *dom_xml_format(const struct dom_def *d, int id);
-/* "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" <-> 16 bytes. */
-int dom_uuid_parse(const char *s, uint8_t out[16]);
-void dom_uuid_format(const uint8_t u[16], char out[37]);
 
 #endif

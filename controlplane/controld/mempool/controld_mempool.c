@@ -15,6 +15,7 @@
 #include "controlplane/controld/controld_registry.h"
 #include "controlplane/controld/controld_vnode.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "controlplane/controld/placement.h"
 
 #define IDLE_MS		  200	/* the worker looks again this often with nothing to do */
@@ -82,7 +83,7 @@ static int failed_again(const struct pool_step *st)
 		*f = (struct failure){.id = st->id, .region = st->region};
 		memcpy(f->uuid, st->uuid, 16);
 	}
-	f->until_ms = reg_now_ms() + RETRY_MS;
+	f->until_ms = mono_ms() + RETRY_MS;
 	return ++f->tries;
 }
 
@@ -228,7 +229,7 @@ static bool rereplicate(void)
 	struct pool_step st;
 	uint32_t missing = 0, blocked = 0;
 	bool have = false;
-	int64_t now = reg_now_ms();
+	int64_t now = mono_ms();
 	char err[1024];
 
 	if (!s)
@@ -373,7 +374,7 @@ static bool job_step(void)
 	struct regions g = {0};
 	struct pool_step st;
 	bool have = false, pending = false, active;
-	int64_t now = reg_now_ms();
+	int64_t now = mono_ms();
 	char err[1024];
 	int rc;
 
@@ -483,7 +484,7 @@ static void *worker(void *arg)
 	for (;;) {
 		struct timespec ts;
 
-		pool_watch(reg_now_ms());
+		pool_watch(mono_ms());
 		if (rereplicate() || job_step())
 			continue;
 		pthread_mutex_lock(&plock);
@@ -612,7 +613,7 @@ static int plan_rebalance(uint32_t *copies, uint64_t *bytes, uint32_t *spread, c
 /* What a drained server reports in use, once its heartbeats caught up (a few at most). */
 static uint64_t drained_use(const char *server)
 {
-	int64_t deadline = reg_now_ms() + 3 * heartbeat_ms + 1000;
+	int64_t deadline = mono_ms() + 3 * heartbeat_ms + 1000;
 	uint64_t used = 0;
 
 	for (;;) {
@@ -622,7 +623,7 @@ static uint64_t drained_use(const char *server)
 		c = reg_find_component(CP_KIND_MMON, server);
 		used = c ? c->used_bytes : 0;
 		reg_unlock();
-		if (!used || reg_now_ms() > deadline)
+		if (!used || mono_ms() > deadline)
 			return used;
 		usleep(50000);
 	}
@@ -679,7 +680,7 @@ int pool_job(const struct cp_pool_job *j, const char *who, struct cp_pool_report
 	}
 	ps.active = true;
 	ps.job = *j;
-	ps.t0_ms = reg_now_ms();
+	ps.t0_ms = mono_ms();
 	ps.stalled_ms = 0;
 	ps.copies_total = copies;
 	ps.copies_done = ps.moved = 0;
@@ -704,7 +705,7 @@ int pool_job(const struct cp_pool_job *j, const char *who, struct cp_pool_report
 	snprintf(err, errlen, "%s", ps.err);
 	rep->copies = ps.moved;
 	rep->bytes = ps.bytes_done;
-	rep->elapsed_us = (uint64_t)(reg_now_ms() - ps.t0_ms) * 1000;
+	rep->elapsed_us = (uint64_t)(mono_ms() - ps.t0_ms) * 1000;
 	pthread_mutex_unlock(&plock);
 	if (rc) {
 		log_warn("memory pool: %s", err);
@@ -759,7 +760,7 @@ void pool_progress(struct cp_pool_progress *p)
 	p->blocked = ps.blocked < missing ? ps.blocked : missing;
 	if (ps.active && ps.job.what != CP_POOL_UNDRAIN && ps.t0_ms) {
 		p->what = ps.job.what;
-		p->elapsed_ms = (uint64_t)(reg_now_ms() - ps.t0_ms);
+		p->elapsed_ms = (uint64_t)(mono_ms() - ps.t0_ms);
 		p->copies_total = ps.copies_total;
 		p->copies_done = ps.copies_done;
 		p->bytes_total = ps.bytes_total;
@@ -779,7 +780,7 @@ void pool_progress(struct cp_pool_progress *p)
 
 bool pool_wait_idle(const uint8_t uuid[16], int ms)
 {
-	int64_t deadline = reg_now_ms() + ms;
+	int64_t deadline = mono_ms() + ms;
 
 	for (;;) {
 		struct vnode *v;
@@ -791,7 +792,7 @@ bool pool_wait_idle(const uint8_t uuid[16], int ms)
 		reg_unlock();
 		if (!busy)
 			return true;
-		if (reg_now_ms() > deadline)
+		if (mono_ms() > deadline)
 			return false;
 		usleep(IDLE_WAIT_POLL_MS * 1000);
 	}

@@ -17,6 +17,7 @@
 #include "controlplane/controld/controld_vnode.h"
 #include "lib/json_flat.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 
 #define MEM_TIMEOUT_MS 5000
 #define RSTAT_POLL_MS  50
@@ -129,7 +130,7 @@ static int fill(const struct pool_step *st, char *err, size_t errlen)
 	struct memctl s, t;
 	struct mp_rstat_reply r;
 	uint64_t handle, epoch, last_done = 0;
-	int64_t progress_ms = reg_now_ms();
+	int64_t progress_ms = mono_ms();
 	int rc;
 
 	rc = memctl_connect(&s, vn_provider(), st->src_addr, st->uid, MEM_TIMEOUT_MS);
@@ -167,8 +168,8 @@ static int fill(const struct pool_step *st, char *err, size_t errlen)
 					   st->size % r.fill_total * r.fill_done / r.fill_total);
 		if (r.fill_done != last_done) {
 			last_done = r.fill_done;
-			progress_ms = reg_now_ms();
-		} else if (reg_now_ms() - progress_ms > FILL_STALL_MS) {
+			progress_ms = mono_ms();
+		} else if (mono_ms() - progress_ms > FILL_STALL_MS) {
 			snprintf(err, errlen, "the fill on %s copied nothing for %d s", st->to,
 				 FILL_STALL_MS / 1000);
 			break;
@@ -322,7 +323,7 @@ static void primary_owner(const struct pool_step *st, char *owner, size_t len)
 enum step_result pool_run_step(const struct pool_step *st, char *err, size_t errlen)
 {
 	char owner[CP_NAME_LEN + CP_ADDR_LEN + 2];
-	int64_t t0 = reg_now_ms();
+	int64_t t0 = mono_ms();
 
 	if (!claim(st))
 		return STEP_SKIPPED;
@@ -338,7 +339,7 @@ enum step_result pool_run_step(const struct pool_step *st, char *err, size_t err
 		}
 		log_info("vNode %s vRegion %d: its copy on %s is live (%.1f MiB in %" PRId64 " ms)",
 			 st->vnode, st->region, st->to, (double)st->size / 1048576.0,
-			 reg_now_ms() - t0);
+			 mono_ms() - t0);
 	}
 	if (st->drop[0]) {
 		if (st->to[0])

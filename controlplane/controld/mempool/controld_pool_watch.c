@@ -22,6 +22,7 @@
 #include "controlplane/controld/controld_vnode.h"
 #include "lib/json_flat.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "lib/proto/vmm_regions.h"
 
 #define VERIFY_MIN_AGE_MS 10000 /* a vNode started later may not have opened its copies yet */
@@ -79,7 +80,7 @@ static void pair_of(const struct vnode *v, const struct component *c, struct pai
 		snprintf(p->addr, sizeof(p->addr), "%s", c->addr);
 	}
 	p->later = !watchable(v);
-	p->fresh = reg_now_ms() - v->started_ms < VERIFY_MIN_AGE_MS;
+	p->fresh = mono_ms() - v->started_ms < VERIFY_MIN_AGE_MS;
 }
 
 /* p's server is lost for p's vNode: its lego-vmm is told, the map drops the copies there.

@@ -1,0 +1,197 @@
+/* controld_registry_heartbeat.c: a processor host's heartbeat reconciled with what the
+ * registry placed on it (confirmed, adopted, exited, lost; while a vNode migrates only its
+ * destination's statuses and its source's exit are recorded, for the migration to act on),
+ * and what a run that ended left on the memory servers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controld_registry.h"
+#include "controld_registry_store.h"
+#include "lib/log.h"
+#include "lib/mono_clock.h"
+#include "lib/uuid_str.h"
+
+static struct component *by_conn(uint64_t conn)
+{
+	for (int i = 0; i < reg_nr_components(); i++) {
+		struct component *c = reg_component_at(i);
+
+		if (c->conn == conn && c->alive)
+			return c;
+	}
+	return NULL;
+}
+
+/* lego-vmm frees its vRegions on every exit it lives through: a normal end, a failure,
+ * SIGINT, SIGTERM, SIGHUP. Any other signal (SIGKILL, a crash) leaves them behind. */
+static bool leaves_regions(int exit_status)
+{
+	return exit_status > 128 && exit_status != 128 + 1 && exit_status != 128 + 2 &&
+	       exit_status != 128 + 15;
+}
+
+bool reg_frees_regions(int exit_status)
+{
+	return !leaves_regions(exit_status);
+}
+
+void reg_leftover(const struct vnode *v, struct vn_leftover *l)
+{
+	memset(l, 0, sizeof(*l));
+	snprintf(l->name, sizeof(l->name), "%s", v->def.name);
+	l->uid = v->uid;
+	l->ram = v->def.memory_kib * 1024;
+	l->region_size = v->region_size;
+	l->map = v->map;
+}
+
+static void add_leftover(const struct vnode *v, struct vn_leftover **left, int *nleft)
+{
+	struct vn_leftover *l, *grown;
+
+	if (!v->map.nr_regions)
+		return;
+	grown = realloc(*left, (size_t)(*nleft + 1) * sizeof(**left));
+	if (!grown) {
+		log_error("vNode %s: out of memory: its vRegions stay on the memory servers",
+			  v->def.name);
+		return;
+	}
+	*left = grown;
+	l = &grown[(*nleft)++];
+	reg_leftover(v, l);
+}
+
+/* While v migrates: a status from its destination, or its source's exit, is recorded for
+ * the migration to act on. true if s was taken so. */
+static bool migration_report(struct vnode *v, const struct component *c,
+			     const struct cp_vm_status *s)
+{
+	struct vn_migration *m = &v->mig;
+
+	if (!m->active || v->id != s->domid)
+		return false;
+	if (!strcmp(c->name, m->dest)) {
+		/* Until its VM_START answered, a record there may be an older run's. */
+		if (m->dest_pid > 0 && (uint32_t)m->dest_pid == s->pid) {
+			if (s->state == CP_VM_EXITED && m->dest_state != CP_VM_EXITED)
+				log_info("vNode %s (id %d): the destination lego-vmm on %s exited "
+					 "with status %d",
+					 v->def.name, v->id, c->name, s->exit_status);
+			m->dest_state = (int)s->state;
+			m->dest_exit = s->state == CP_VM_EXITED ? s->exit_status : -1;
+		}
+		return true;
+	}
+	if (!strcmp(c->name, v->host) && s->state == CP_VM_EXITED) {
+		if (m->src_exit < 0)
+			log_info(
+				"vNode %s (id %d): the source lego-vmm on %s exited with status %d "
+				"while migrating to %s",
+				v->def.name, v->id, c->name, s->exit_status, m->dest);
+		m->src_exit = s->exit_status;
+		return true;
+	}
+	return false;
+}
+
+/* Reconcile one vNode status a processor host reported. */
+static bool reconcile(struct component *c, const struct cp_vm_status *s, struct vn_leftover **left,
+		      int *nleft)
+{
+	struct vnode *v = reg_find_uuid(s->uuid);
+	char u[UUID_STR_LEN];
+
+	uuid_str_format(s->uuid, u);
+	if (v && migration_report(v, c, s))
+		return false; /* kept until the migration is over: then it is forgotten */
+	if (s->state == CP_VM_EXITED) {
+		if (v && v->id == s->domid && !strcmp(v->host, c->name)) {
+			int reason = v->stopping	    ? v->stop_reason
+				     : s->exit_status < 125 ? VN_SHUTOFF_SHUTDOWN
+							    : VN_SHUTOFF_CRASHED;
+
+			log_info("vNode %s (id %d) on %s exited with status %d", v->def.name, v->id,
+				 c->name, s->exit_status);
+			if (leaves_regions(s->exit_status))
+				add_leftover(v, left, nleft);
+			reg_mark_stopped(v, reason, s->exit_status);
+			return false; /* forget it next time: a console reader may want the tail */
+		}
+		return true;
+	}
+	if (!v) {
+		log_warn("%s runs vNode %s (id %d), which is not defined here", c->name, u,
+			 s->domid);
+		return false;
+	}
+	if (v->id < 0) {
+		/* Running but unknown to us (a run file lost): adopt it. */
+		v->id = s->domid;
+		v->uid = s->vnode_uid;
+		snprintf(v->host, sizeof(v->host), "%s", c->name);
+		controld_registry_store_see_id(s->domid);
+		v->started_ms = mono_ms();
+		log_warn("vNode %s (id %d) found running on %s: adopted", v->def.name, v->id,
+			 c->name);
+	} else if (v->id != s->domid || strcmp(v->host, c->name)) {
+		log_warn("%s reports vNode %s as id %d, but it runs as id %d on %s", c->name,
+			 v->def.name, s->domid, v->id, v->host);
+		return false;
+	}
+	if (!v->confirmed)
+		log_info("vNode %s (id %d) confirmed running on %s", v->def.name, v->id, c->name);
+	v->confirmed = true;
+	if (s->state == CP_VM_PAUSED && v->state != VN_PAUSED) {
+		v->state = VN_PAUSED;
+		v->reason = VN_PAUSED_USER;
+	} else if (s->state == CP_VM_RUNNING && v->state != VN_RUNNING) {
+		v->state = VN_RUNNING;
+		v->reason = VN_RUNNING_UNPAUSED;
+	}
+	return false;
+}
+
+struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
+				const struct cp_vm_status *vms, uint8_t (*forget)[16], int *nforget,
+				struct vn_leftover **left, int *nleft)
+{
+	struct component *c = by_conn(conn);
+	int64_t now = mono_ms();
+
+	*nforget = 0;
+	if (!c)
+		return NULL;
+	c->used_bytes = hb->used_bytes;
+	c->used_cores = hb->used_cores;
+	c->last_seen_ms = now;
+	if (c->kind != CP_KIND_PMON)
+		return c;
+	for (uint32_t i = 0; i < hb->nr_vms; i++)
+		if (reconcile(c, &vms[i], left, nleft))
+			memcpy(forget[(*nforget)++], vms[i].uuid, 16);
+	/* vNodes placed here that the host no longer knows (it restarted): gone. A start in
+	 * flight may predate the heartbeat, hence the grace period. */
+	for (int i = 0; i < reg_nr_vnodes(); i++) {
+		struct vnode *v = reg_vnode_at(i);
+		bool listed = false;
+
+		if (v->id < 0 || strcmp(v->host, c->name) || now - v->started_ms < 3000)
+			continue;
+		for (uint32_t k = 0; k < hb->nr_vms && !listed; k++)
+			listed = !memcmp(vms[k].uuid, v->def.uuid, 16);
+		if (!listed && v->mig.active) {
+			v->mig.src_gone = true; /* the migration finds out where it runs */
+			continue;
+		}
+		if (!listed) {
+			log_warn("vNode %s (id %d) is no longer on %s: marking it crashed",
+				 v->def.name, v->id, c->name);
+			add_leftover(v, left, nleft);
+			reg_mark_stopped(v, VN_SHUTOFF_CRASHED, -1);
+			i--; /* the array may have shifted */
+		}
+	}
+	return c;
+}

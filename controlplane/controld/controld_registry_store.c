@@ -1,0 +1,464 @@
+/* controld_registry_store.c: the registry's state directory (see controld_registry.h):
+ * domains/NAME.xml, run/UUID.run, next-id and draining, each replaced atomically, and all
+ * of it read back when lego-controld starts. */
+#include "controld_registry_store.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/fdio.h"
+#include "lib/log.h"
+#include "lib/mono_clock.h"
+#include "lib/strbuf.h"
+#include "lib/uuid_str.h"
+
+#define FILE_MAX   (1 << 20)					 /* largest state file read back */
+#define OWNERS_MAX (REG_MAX_REGIONS * (VMAP_MAX_COPIES * 3) + 1) /* "0+1,..." */
+
+static char dir[4096], dom_dir[4200], run_dir[4200];
+static char draining[REG_MAX_COMPONENTS][CP_NAME_LEN + 1]; /* memory servers' names */
+static int nr_draining;
+static int next_id = 1;
+
+/* ---- files ---------------------------------------------------------------------------- */
+
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+/* Replace path with data atomically and durably. */
+static int write_file(const char *d, const char *name, const char *data, size_t len)
+{
+	char path[4400], tmp[4400];
+	int fd, rc = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", d, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", d, name);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto out;
+	if (fdio_write_all(fd, data, len)) {
+		close(fd);
+		goto out;
+	}
+	if (fsync(fd) || close(fd) || rename(tmp, path) || fsync_dir(d))
+		goto out;
+	rc = 0;
+out:
+	if (rc) {
+		log_error("state: cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+	}
+	return rc;
+}
+
+static int remove_file(const char *d, const char *name)
+{
+	char path[4400];
+
+	snprintf(path, sizeof(path), "%s/%s", d, name);
+	if (unlink(path) && errno != ENOENT) {
+		log_error("state: cannot remove %s: %s", path, strerror(errno));
+		return -1;
+	}
+	fsync_dir(d);
+	return 0;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = malloc(FILE_MAX + 1);
+	n = buf ? fread(buf, 1, FILE_MAX + 1, f) : 0;
+	fclose(f);
+	if (!buf || n > FILE_MAX) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* ---- what the tables keep ---------------------------------------------------------------- */
+
+static void save_next_id(void)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%d\n", next_id);
+
+	write_file(dir, "next-id", text, (size_t)n);
+}
+
+int controld_registry_store_take_id(void)
+{
+	int id = next_id++;
+
+	save_next_id();
+	return id;
+}
+
+void controld_registry_store_see_id(int id)
+{
+	if (id < next_id)
+		return;
+	next_id = id + 1;
+	save_next_id();
+}
+
+int controld_registry_store_def(const struct vnode *v)
+{
+	char name[DOM_NAME_MAX + 8];
+	char *xml = dom_xml_format(&v->def, -1);
+	int rc;
+
+	if (!xml)
+		return -1;
+	snprintf(name, sizeof(name), "%s.xml", v->def.name);
+	rc = write_file(dom_dir, name, xml, strlen(xml));
+	free(xml);
+	return rc;
+}
+
+int controld_registry_store_remove_def(const struct vnode *v)
+{
+	char name[DOM_NAME_MAX + 8];
+
+	snprintf(name, sizeof(name), "%s.xml", v->def.name);
+	return remove_file(dom_dir, name);
+}
+
+int reg_save_run(const struct vnode *v)
+{
+	char name[48], uuid[UUID_STR_LEN];
+	struct strbuf b;
+	const char *a = v->run_args;
+	char *owners;
+	int rc = -1;
+
+	sb_init(&b, 0);
+	uuid_str_format(v->def.uuid, uuid);
+	sb_printf(&b, "host %s\nid %d\nuid %" PRIu64 "\nregion_size %" PRIu64 "\n", v->host, v->id,
+		  v->uid, v->region_size);
+	for (int i = 0; i < v->map.nr_mmons; i++)
+		sb_printf(&b, "mmon %s %s\n", v->map.mmon[i], v->map.mmon_addr[i]);
+	owners = malloc(OWNERS_MAX);
+	if (!owners || vmap_format_owners(&v->map, owners, OWNERS_MAX) < 0)
+		b.failed = true;
+	else
+		sb_printf(&b, "owners %s\nreplication %d\nmap_version %" PRIu64 "\n", owners,
+			  v->replication, v->map_version);
+	free(owners);
+	for (int i = 0; i < v->def.nr_disks && v->disk_uri[i][0]; i++)
+		sb_printf(&b, "disk %s\n", v->disk_uri[i]);
+	if (a) {
+		sb_printf(&b, "vcpus %u\nexcache %" PRIu64 "\n", v->run_vcpus, v->run_excache);
+		for (uint32_t i = 0; i < v->run_argc; i++, a += strlen(a) + 1)
+			sb_printf(&b, "arg %s\n", a);
+	}
+	if (v->mig.active)
+		sb_printf(&b, "migrating %s %d\n", v->mig.dest, v->mig.dest_pid);
+	snprintf(name, sizeof(name), "%s.run", uuid);
+	if (!b.failed)
+		rc = write_file(run_dir, name, b.p, b.len);
+	else
+		log_error("state: out of memory writing the run file of vNode %s", v->def.name);
+	sb_free(&b);
+	return rc;
+}
+
+void controld_registry_store_remove_run(const struct vnode *v)
+{
+	char name[48], uuid[UUID_STR_LEN];
+
+	uuid_str_format(v->def.uuid, uuid);
+	snprintf(name, sizeof(name), "%s.run", uuid);
+	remove_file(run_dir, name);
+}
+
+bool controld_registry_store_is_draining(const char *name)
+{
+	for (int i = 0; i < nr_draining; i++)
+		if (!strcmp(draining[i], name))
+			return true;
+	return false;
+}
+
+int controld_registry_store_mark_draining(const char *name, bool on)
+{
+	if (on) {
+		if (nr_draining == REG_MAX_COMPONENTS)
+			return -1;
+		snprintf(draining[nr_draining++], sizeof(draining[0]), "%s", name);
+	} else {
+		for (int i = 0; i < nr_draining; i++)
+			if (!strcmp(draining[i], name))
+				memcpy(draining[i], draining[--nr_draining], sizeof(draining[0]));
+	}
+	return 0;
+}
+
+int controld_registry_store_save_draining(void)
+{
+	struct strbuf b;
+	int rc = -1;
+
+	sb_init(&b, 0);
+	for (int i = 0; i < nr_draining; i++)
+		sb_printf(&b, "%s\n", draining[i]);
+	if (!b.failed)
+		rc = write_file(dir, "draining", b.p ? b.p : "", b.len);
+	sb_free(&b);
+	return rc;
+}
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+static void load_draining(void)
+{
+	char path[4300], *text, *save = NULL;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/draining", dir);
+	text = read_file(path, &len);
+	for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (!cp_name_ok(line) || controld_registry_store_is_draining(line) ||
+		    nr_draining == REG_MAX_COMPONENTS) {
+			log_error("state: %s: '%.64s' is not a memory server's name: ignored", path,
+				  line);
+			continue;
+		}
+		snprintf(draining[nr_draining++], sizeof(draining[0]), "%s", line);
+		log_info("memory server %s is draining (from the state directory)", line);
+	}
+	free(text);
+}
+
+/* One "arg TEXT" line of a run file appended to v's options. */
+static int load_arg(struct vnode *v, const char *text)
+{
+	size_t n = strlen(text) + 1;
+	char *grown;
+
+	for (const char *c = text; *c; c++)
+		if (*c < 0x20 || *c > 0x7e)
+			return -1;
+	if (v->run_argc >= CP_MAX_ARGS || v->run_args_len + n > CP_ARGS_MAX)
+		return -1;
+	grown = realloc(v->run_args, v->run_args_len + n);
+	if (!grown)
+		return -1;
+	memcpy(grown + v->run_args_len, text, n);
+	v->run_args = grown;
+	v->run_args_len += (uint32_t)n;
+	v->run_argc++;
+	return 0;
+}
+
+/* A run file read back: the vNode is active until its host says otherwise. */
+static int load_run(struct vnode *v, char *text)
+{
+	char *save = NULL, *owners = NULL;
+	int nm = 0, nd = 0;
+	bool have_vcpus = false;
+
+	v->replication = 1; /* older run files: one copy of each vRegion */
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char a[CP_NAME_LEN + 1], b[CP_ADDR_LEN + 1];
+		int pid;
+
+		if (!strncmp(line, "arg ", 4)) {
+			if (load_arg(v, line + 4))
+				return -1;
+			continue;
+		}
+		if (!strncmp(line, "disk ", 5)) {
+			if (nd >= DOM_MAX_DISKS || strlen(line + 5) >= sizeof(v->disk_uri[0]))
+				return -1;
+			snprintf(v->disk_uri[nd++], sizeof(v->disk_uri[0]), "%s", line + 5);
+			continue;
+		}
+		if (sscanf(line, "host %64s", v->host) == 1)
+			continue;
+		if (sscanf(line, "id %d", &v->id) == 1 ||
+		    sscanf(line, "uid %" SCNu64, &v->uid) == 1 ||
+		    sscanf(line, "region_size %" SCNu64, &v->region_size) == 1 ||
+		    sscanf(line, "excache %" SCNu64, &v->run_excache) == 1 ||
+		    sscanf(line, "map_version %" SCNu64, &v->map_version) == 1)
+			continue;
+		if (sscanf(line, "replication %d", &v->replication) == 1 && v->replication >= 1 &&
+		    v->replication <= VMAP_MAX_COPIES)
+			continue;
+		if (sscanf(line, "vcpus %u", &v->run_vcpus) == 1) {
+			have_vcpus = true;
+			continue;
+		}
+		if (sscanf(line, "migrating %64s %d", a, &pid) == 2 && pid >= 0) {
+			v->mig = (struct vn_migration){.active = true,
+						       .restored = true,
+						       .dest_pid = pid,
+						       .src_exit = -1,
+						       .phase = CP_MIG_STARTING};
+			snprintf(v->mig.dest, sizeof(v->mig.dest), "%s", a);
+			continue;
+		}
+		if (sscanf(line, "mmon %64s %128s", a, b) == 2 && nm < REG_MAX_MMONS) {
+			snprintf(v->map.mmon[nm], sizeof(v->map.mmon[nm]), "%s", a);
+			snprintf(v->map.mmon_addr[nm], sizeof(v->map.mmon_addr[nm]), "%s", b);
+			nm++;
+			continue;
+		}
+		if (!strcmp(line, "owners") || !strncmp(line, "owners ", 7)) {
+			owners = line + (line[6] ? 7 : 6); /* read once the servers are known */
+			continue;
+		}
+		return -1;
+	}
+	v->map.nr_mmons = nm;
+	if (!v->host[0] || v->id < 1 || !v->uid)
+		return -1;
+	if (owners && vmap_parse_owners(&v->map, owners))
+		return -1;
+	/* lego-vmm's options come with the vCPUs and ExCache they hold, or not at all. */
+	if (v->run_args && (!have_vcpus || v->run_vcpus < 1 || v->run_vcpus > 64))
+		return -1;
+	if (!v->run_args)
+		v->run_vcpus = 0;
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	if (mkdir(path, 0700) && errno != EEXIST) {
+		log_error("state: cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void load_domains(void)
+{
+	DIR *d = opendir(dom_dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char path[4500], err[512];
+		struct dom_def def;
+		size_t len, n = strlen(e->d_name);
+		char *xml;
+		int rc;
+
+		if (e->d_name[0] == '.' || n < 5 || strcmp(e->d_name + n - 4, ".xml"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dom_dir, e->d_name);
+		xml = read_file(path, &len);
+		if (!xml) {
+			log_error("state: cannot read %s", path);
+			continue;
+		}
+		rc = dom_xml_parse(xml, len, &def, err, sizeof(err));
+		free(xml);
+		if (rc || !def.has_uuid || reg_find_name(def.name) || reg_find_uuid(def.uuid)) {
+			log_error("state: %s is not a usable definition: %s", path,
+				  rc ? err : "duplicate or missing uuid");
+			continue;
+		}
+		struct vnode *v = controld_registry_new_vnode(&def);
+
+		if (v)
+			v->persistent = true;
+	}
+	if (d)
+		closedir(d);
+}
+
+static void load_runs(void)
+{
+	DIR *d = opendir(run_dir);
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char path[4500];
+		uint8_t uuid[16];
+		struct vnode *v;
+		size_t len;
+		char *text, u[UUID_STR_LEN];
+
+		if (strlen(e->d_name) != 40 || strcmp(e->d_name + 36, ".run"))
+			continue;
+		memcpy(u, e->d_name, 36);
+		u[36] = '\0';
+		snprintf(path, sizeof(path), "%s/%s", run_dir, e->d_name);
+		v = uuid_str_parse(u, uuid) ? NULL : reg_find_uuid(uuid);
+		text = v ? read_file(path, &len) : NULL;
+		if (!text || load_run(v, text)) {
+			log_error("state: %s does not describe a defined vNode's run: ignored",
+				  path);
+			free(text);
+			if (v)
+				controld_registry_drop_run(v);
+			continue;
+		}
+		free(text);
+		v->state = VN_RUNNING;
+		v->reason = VN_RUNNING_BOOTED;
+		v->started_ms = mono_ms();
+		if (v->id >= next_id)
+			next_id = v->id + 1;
+		if (v->mig.active)
+			log_info("vNode %s (id %d) was migrating from %s to %s: resuming that",
+				 v->def.name, v->id, v->host, v->mig.dest);
+		else
+			log_info("vNode %s (id %d) was running on %s: waiting for that host to "
+				 "confirm",
+				 v->def.name, v->id, v->host);
+	}
+	if (d)
+		closedir(d);
+}
+
+int reg_init(const char *state_dir)
+{
+	char path[4300], *text;
+	size_t len;
+
+	snprintf(dir, sizeof(dir), "%s", state_dir);
+	snprintf(dom_dir, sizeof(dom_dir), "%s/domains", dir);
+	snprintf(run_dir, sizeof(run_dir), "%s/run", dir);
+	if (mkdir_p(dir) || mkdir_p(dom_dir) || mkdir_p(run_dir))
+		return -1;
+	snprintf(path, sizeof(path), "%s/next-id", dir);
+	text = read_file(path, &len);
+	if (text) {
+		long id = strtol(text, NULL, 10);
+
+		if (id > 0 && id < INT32_MAX / 2)
+			next_id = (int)id;
+		free(text);
+	}
+	load_draining();
+	load_domains();
+	load_runs();
+	log_info("state: %d vNode definition(s) in %s", reg_nr_vnodes(), dir);
+	return 0;
+}

@@ -1,0 +1,149 @@
+/* legoctl_common.c: what legoctl's commands share: usage errors, JSON output (jansson),
+ * and a long call to lego-controld with its progress asked on a second connection. */
+#include "legoctl.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/cluster/cluster_io.h"
+#include "lib/proto/cluster_proto.h"
+
+#define PROGRESS_MS 250
+
+int legoctl_common_bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "legoctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'legoctl --help'.\n");
+	return LEGOCTL_EXIT_USAGE;
+}
+
+int legoctl_common_print_json(json_t *obj, bool compact)
+{
+	/* 15 digits: a number made by legoctl_common_real prints as printf showed it. */
+	size_t flags = JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15) | (compact ? JSON_COMPACT : 0);
+	char *text = obj ? json_dumps(obj, flags) : NULL;
+
+	json_decref(obj);
+	if (!text) {
+		fprintf(stderr, "legoctl: out of memory\n");
+		return 1;
+	}
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
+json_t *legoctl_common_real(double v, int decimals)
+{
+	char text[64];
+
+	snprintf(text, sizeof(text), "%.*f", decimals, v);
+	return json_real(strtod(text, NULL));
+}
+
+json_t *legoctl_common_str_or_null(const char *s)
+{
+	return s[0] ? json_string(s) : json_null();
+}
+
+void legoctl_common_bar(char bar[21], int pct)
+{
+	for (int i = 0; i < 20; i++)
+		bar[i] = i < pct / 5 ? '#' : ' ';
+	bar[20] = '\0';
+}
+
+/* Until the answer is there: the progress every PROGRESS_MS (a nicety: a status that
+ * cannot be had is skipped). */
+static void follow(int fd, int sfd, const struct legoctl_long_call *c)
+{
+	char err[CP_ERRTEXT_MAX + 64];
+
+	for (;;) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		uint8_t *sp = NULL;
+		size_t slen;
+		int pr_rc = poll(&pf, 1, PROGRESS_MS);
+
+		if (pr_rc < 0 && errno == EINTR)
+			continue;
+		if (pr_rc != 0)
+			return;
+		if (cio_call(sfd, c->status_op, c->sreq, c->slen, &sp, &slen, LEGOCTL_TIMEOUT_MS,
+			     err, sizeof(err)) == CP_OK)
+			c->show(sp, slen, c->ctx);
+		free(sp);
+	}
+}
+
+/* The answer to the long call on fd: 0, or an exit status after saying why. */
+static int answer(int fd, const char *controld, const struct legoctl_long_call *c,
+		  struct wire_hdr *h, uint8_t **p)
+{
+	const char *why = "?";
+
+	switch (cio_recv(fd, LEGOCTL_TIMEOUT_MS, h, p, &why)) {
+	case CIO_MSG:
+		break;
+	case CIO_EOF:
+		why = "the connection closed";
+		/* fall through */
+	default:
+		fprintf(stderr,
+			"legoctl: lego-controld %s: %s before %s's end (it goes on without "
+			"legoctl: see '%s')\n",
+			controld, why, c->what, c->see);
+		return 2;
+	}
+	if (h->op != (c->op | CP_REPLY) || h->id != 1) {
+		fprintf(stderr, "legoctl: lego-controld %s: a reply that does not match\n",
+			controld);
+		return 2;
+	}
+	if (h->status != CP_OK) {
+		fprintf(stderr, "legoctl: %s\n", h->len ? (char *)*p : cp_status_name(h->status));
+		return 1;
+	}
+	return 0;
+}
+
+int legoctl_common_long_call(const char *controld, const struct legoctl_long_call *c,
+			     struct wire_hdr *h, uint8_t **p)
+{
+	char err[CP_ERRTEXT_MAX + 64];
+	int fd, sfd, rc = 2;
+
+	*p = NULL;
+	fd = cio_connect(controld, LEGOCTL_TIMEOUT_MS, err, sizeof(err));
+	sfd = fd < 0 ? -1 : cio_connect(controld, LEGOCTL_TIMEOUT_MS, err, sizeof(err));
+	if (fd < 0 || sfd < 0) {
+		fprintf(stderr, "legoctl: lego-controld: %s\n", err);
+		if (fd >= 0)
+			close(fd);
+		return 2;
+	}
+	if (cio_send(fd, c->op, 1, 0, c->req, c->len)) {
+		fprintf(stderr, "legoctl: lego-controld %s: cannot send: %s\n", controld,
+			strerror(errno));
+	} else {
+		follow(fd, sfd, c);
+		rc = answer(fd, controld, c, h, p);
+	}
+	if (rc) {
+		free(*p);
+		*p = NULL;
+	}
+	close(fd);
+	close(sfd);
+	return rc;
+}

@@ -1,0 +1,209 @@
+/* legoctl_volume.c: the volumes (vNode disks) of a storage server: create, list, stat,
+ * resize, delete, each one request to the lego-smon --smon names. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "legoctl.h"
+#include "lib/client/smon_client.h"
+#include "lib/parse.h"
+#include "lib/proto/stor_proto.h"
+
+static const char *backend_name(uint32_t kind)
+{
+	return kind == SP_BACKEND_FILE ? "file" : kind == SP_BACKEND_RADOS ? "rados" : "unknown";
+}
+
+static int failed(struct smon_client *cl, const char *what, const char *vol, int rc)
+{
+	fprintf(stderr, "legoctl: %s %s%s%s: %s\n", what, vol ? "'" : "", vol ? vol : "",
+		vol ? "'" : "", smon_client_error(cl));
+	return smon_client_broken(cl) || rc == -EPROTO ? 2 : 1;
+}
+
+static int check_name(const char *vol)
+{
+	if (!sp_vol_name_ok(vol))
+		return legoctl_common_bad_usage(
+			"'%s' is not a volume name (1-64 of [A-Za-z0-9._-])", vol);
+	return 0;
+}
+
+static int check_size(const char *text, uint64_t *size)
+{
+	if (parse_size(text, size) || !*size || *size % SP_SECTOR)
+		return legoctl_common_bad_usage("'%s' is not a size in whole 512-byte sectors",
+						text);
+	return 0;
+}
+
+/* The storage server --smon names: 0 with *cl, or an exit status after saying why. */
+static int connect_smon(const struct legoctl_opts *o, struct smon_client **cl)
+{
+	char host[256], port[16], err[1024];
+
+	if (parse_hostport(o->smon, 1, host, sizeof(host), port, sizeof(port)))
+		return legoctl_common_bad_usage("--smon must be HOST:PORT, not '%s'", o->smon);
+	if (smon_connect(o->provider, host, port, "legoctl", LEGOCTL_TIMEOUT_MS, cl, err,
+			 sizeof(err))) {
+		fprintf(stderr, "legoctl: storage server %s: %s\n", o->smon, err);
+		return 2;
+	}
+	return 0;
+}
+
+static int list_print(struct smon_client *cl, const struct sp_vol_info *v, size_t n, bool json)
+{
+	json_t *o, *vols;
+
+	if (!json) {
+		for (size_t i = 0; i < n; i++)
+			printf("%-40s %llu\n", v[i].name, (unsigned long long)v[i].size);
+		return 0;
+	}
+	o = json_object();
+	vols = json_array();
+	json_object_set_new(o, "server", json_string(smon_client_server(cl)->name));
+	json_object_set_new(o, "backend",
+			    json_string(backend_name(smon_client_server(cl)->backend)));
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_object();
+
+		json_object_set_new(e, "name", json_string(v[i].name));
+		json_object_set_new(e, "size", json_integer((json_int_t)v[i].size));
+		json_array_append_new(vols, e);
+	}
+	json_object_set_new(o, "volumes", vols);
+	return legoctl_common_print_json(o, true);
+}
+
+int legoctl_volume_list(const struct legoctl_opts *o, int argc, char **argv)
+{
+	struct smon_client *cl;
+	struct sp_vol_info *v = NULL;
+	size_t n = 0;
+	int rc;
+
+	(void)argc;
+	(void)argv;
+	rc = connect_smon(o, &cl);
+	if (rc)
+		return rc;
+	rc = smon_vol_list(cl, &v, &n);
+	rc = rc ? failed(cl, "list", NULL, rc) : list_print(cl, v, n, o->json);
+	free(v);
+	smon_disconnect(cl);
+	return rc;
+}
+
+static int stat_print(struct smon_client *cl, const char *vol, const struct sp_vol_info *info,
+		      bool json)
+{
+	const char *backend = backend_name(smon_client_server(cl)->backend);
+	json_t *o;
+
+	if (!json) {
+		printf("%s: %llu bytes on %s (%s", vol, (unsigned long long)info->size,
+		       smon_client_server(cl)->name, backend);
+		if (info->obj_size)
+			printf(", objects of %llu bytes", (unsigned long long)info->obj_size);
+		printf(")\n");
+		return 0;
+	}
+	o = json_object();
+	json_object_set_new(o, "name", json_string(vol));
+	json_object_set_new(o, "size", json_integer((json_int_t)info->size));
+	json_object_set_new(o, "backend", json_string(backend));
+	json_object_set_new(o, "object_size", json_integer((json_int_t)info->obj_size));
+	return legoctl_common_print_json(o, true);
+}
+
+int legoctl_volume_stat(const struct legoctl_opts *o, int argc, char **argv)
+{
+	struct smon_client *cl;
+	struct sp_vol_info info;
+	int rc;
+
+	(void)argc;
+	rc = check_name(argv[0]);
+	if (!rc)
+		rc = connect_smon(o, &cl);
+	if (rc)
+		return rc;
+	rc = smon_vol_stat(cl, argv[0], &info);
+	rc = rc ? failed(cl, "stat", argv[0], rc) : stat_print(cl, argv[0], &info, o->json);
+	smon_disconnect(cl);
+	return rc;
+}
+
+/* What create, resize and delete say when done: a line, or {"VERB": NAME[, "size": N]}. */
+static int done(const char *verb, const char *key, const char *vol, uint64_t size, bool json)
+{
+	json_t *o;
+
+	if (!json) {
+		if (size)
+			printf("%s %s: %llu bytes\n", verb, vol, (unsigned long long)size);
+		else
+			printf("%s %s\n", verb, vol);
+		return 0;
+	}
+	o = json_object();
+	json_object_set_new(o, key, json_string(vol));
+	if (size)
+		json_object_set_new(o, "size", json_integer((json_int_t)size));
+	return legoctl_common_print_json(o, true);
+}
+
+/* create and resize: NAME SIZE. */
+static int sized(const struct legoctl_opts *o, char **argv, bool create)
+{
+	const char *cmd = create ? "create" : "resize";
+	struct smon_client *cl;
+	uint64_t size = 0;
+	int rc;
+
+	rc = check_name(argv[0]);
+	if (!rc)
+		rc = check_size(argv[1], &size);
+	if (!rc)
+		rc = connect_smon(o, &cl);
+	if (rc)
+		return rc;
+	rc = create ? smon_vol_create(cl, argv[0], size) : smon_vol_resize(cl, argv[0], size);
+	rc = rc ? failed(cl, cmd, argv[0], rc)
+		: done(create ? "created" : "resized", cmd, argv[0], size, o->json);
+	smon_disconnect(cl);
+	return rc;
+}
+
+int legoctl_volume_create(const struct legoctl_opts *o, int argc, char **argv)
+{
+	(void)argc;
+	return sized(o, argv, true);
+}
+
+int legoctl_volume_resize(const struct legoctl_opts *o, int argc, char **argv)
+{
+	(void)argc;
+	return sized(o, argv, false);
+}
+
+int legoctl_volume_delete(const struct legoctl_opts *o, int argc, char **argv)
+{
+	struct smon_client *cl;
+	int rc;
+
+	(void)argc;
+	rc = check_name(argv[0]);
+	if (!rc)
+		rc = connect_smon(o, &cl);
+	if (rc)
+		return rc;
+	rc = smon_vol_delete(cl, argv[0]);
+	rc = rc ? failed(cl, "delete", argv[0], rc)
+		: done("deleted", "deleted", argv[0], 0, o->json);
+	smon_disconnect(cl);
+	return rc;
+}
