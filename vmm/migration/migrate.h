@@ -123,9 +123,8 @@ void migrate_in_running(struct migration *m);
 /* Socket helpers shared by both ends (migrate_io.c). */
 int mig_send(int fd, uint16_t type, const void *payload, size_t len);
 /* Wait up to timeout_ms for one message; *payload is malloc'ed (NULL when empty). 0, or -1
- * with why. */
-int mig_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t *len, char *why,
-	     size_t why_len);
-uint64_t mig_now_ns(void);
+ * with err. */
+int mig_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t *len, char *err,
+	     size_t errlen);
 
 #endif
