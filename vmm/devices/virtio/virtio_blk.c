@@ -13,7 +13,6 @@
 #include "lib/log.h"
 
 #define BLK_QUEUE      0
-#define BLK_HDR_LEN    16 /* struct virtio_blk_outhdr */
 #define BLK_INLINE_IOV 4
 
 /* Book-keeping for one chain between pop and completion, indexed by its head. */
@@ -110,11 +109,11 @@ static int blk_prepare(struct virtio_blk *blk, struct virtio_mmio_dev *dev,
 	int nr_data = c->nr - 2, nr_iov = 0;
 	const char *err = NULL;
 
-	if (c->seg[0].write || c->seg[0].len < BLK_HDR_LEN) {
+	if (c->seg[0].write || c->seg[0].len < sizeof(hdr)) {
 		snprintf(why, why_len,
-			 "first descriptor (%s, %u bytes) is not a device-readable %d-byte header",
+			 "first descriptor (%s, %u bytes) is not a device-readable %zu-byte header",
 			 c->seg[0].write ? "device-writable" : "device-readable", c->seg[0].len,
-			 BLK_HDR_LEN);
+			 sizeof(hdr));
 		return -1;
 	}
 	if (c->nr < 2 || !last->write || last->len < 1) {

@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Ring sizes for a queue of num entries (virtio 1.1 §2.6), without event-idx fields
- * (VIRTIO_RING_F_EVENT_IDX is never offered). */
-#define DESC_BYTES(num)	 (16ULL * (num))
-#define AVAIL_BYTES(num) (6ULL + 2ULL * (num))
-#define USED_BYTES(num)	 (6ULL + 8ULL * (num))
+/* Ring sizes for a queue of num entries (virtio 1.1 §2.6): flags, idx, the ring, and a
+ * 16-bit event field after it (used_event / avail_event; VIRTIO_RING_F_EVENT_IDX is never
+ * offered, but the rings are laid out with it). */
+#define DESC_BYTES(num)	 (sizeof(struct vring_desc) * (uint64_t)(num))
+#define AVAIL_BYTES(num) (sizeof(struct vring_avail) + sizeof(__virtio16) * ((uint64_t)(num) + 1))
+#define USED_BYTES(num)                                                                 \
+	(sizeof(struct vring_used) + sizeof(struct vring_used_elem) * (uint64_t)(num) + \
+	 sizeof(__virtio16))
 
 /* Guest memory may change under us at any time: load each field exactly once. */
 static uint16_t load16(const void *p)
