@@ -31,27 +31,6 @@ void pager_get_stats(struct pager *pg, struct pager_stats *st)
 	st->lat_max_ns = __atomic_load_n(&pg->lat.max_ns, __ATOMIC_RELAXED);
 }
 
-int pager_stats_json(const struct pager_stats *st, char *buf, size_t len)
-{
-	return snprintf(
-		buf, len,
-		"{\"faults\": %llu, \"wp_faults\": %llu, \"remote_fetches\": %llu, "
-		"\"pages_fetched\": %llu, \"zero_fills\": %llu, \"prefetched\": %llu, "
-		"\"evictions\": %llu, \"writebacks\": %llu, \"bytes_in\": %llu, \"bytes_out\": "
-		"%llu, \"resident_pages\": %llu, \"dirty_pages\": %llu, \"cache_pages\": %llu, "
-		"\"fault_p50_us\": %.1f, \"fault_p99_us\": %.1f, \"fault_p999_us\": %.1f, "
-		"\"fault_max_us\": %.1f}",
-		(unsigned long long)st->faults, (unsigned long long)st->wp_faults,
-		(unsigned long long)st->remote_fetches, (unsigned long long)st->pages_fetched,
-		(unsigned long long)st->zero_fills, (unsigned long long)st->prefetched,
-		(unsigned long long)st->evictions, (unsigned long long)st->writebacks,
-		(unsigned long long)st->bytes_in, (unsigned long long)st->bytes_out,
-		(unsigned long long)st->resident_pages, (unsigned long long)st->dirty_pages,
-		(unsigned long long)st->cache_pages, (double)st->lat_p50_ns / 1e3,
-		(double)st->lat_p99_ns / 1e3, (double)st->lat_p999_ns / 1e3,
-		(double)st->lat_max_ns / 1e3);
-}
-
 void pager_log_stats(const struct pager_stats *st)
 {
 	log_info("pager: faults=%llu remote_fetches=%llu pages_fetched=%llu zero_fills=%llu "

@@ -5,7 +5,6 @@
 
 #include "lib/client/mem_client.h"
 #include "lib/log.h"
-#include "lib/strbuf.h"
 #include "remote_mem.h"
 #include "remote_mem_internal.h"
 
@@ -177,37 +176,39 @@ int remote_mem_server_lost(struct remote_mem *rm, const char *addr)
 	return orphans;
 }
 
-void remote_mem_describe(struct remote_mem *rm, struct strbuf *out)
+int remote_mem_servers_view(struct remote_mem *rm, struct rm_server_view *out)
 {
 	int n = atomic_load(&rm->nr_servers);
 
-	sb_printf(out, "{\"servers\":[");
-	for (int s = 0; s < n; s++) {
-		sb_printf(out, "%s{\"addr\":", s ? "," : "");
-		sb_json_str(out, rm->servers[s].addr);
-		sb_printf(out, ",\"name\":");
-		sb_json_str(out, rm->servers[s].name);
-		sb_printf(out, ",\"lost\":%s}",
-			  atomic_load(&rm->servers[s].dead) ? "true" : "false");
-	}
-	sb_printf(out, "],\"regions\":[");
-	for (int i = 0; i < rm->nr_regions; i++) {
-		struct rm_region *g = &rm->regions[i];
+	for (int s = 0; s < n; s++)
+		out[s] = (struct rm_server_view){.addr = rm->servers[s].addr,
+						 .name = rm->servers[s].name,
+						 .lost = atomic_load(&rm->servers[s].dead)};
+	return n;
+}
 
-		pthread_rwlock_rdlock(&g->lock);
-		sb_printf(out, "%s[", i ? "," : "");
-		for (int k = 0; k < g->nr_copies; k++) {
-			const struct rm_copy *cp = &g->copies[k];
+int remote_mem_region_view(struct remote_mem *rm, int idx, struct rm_copy_view *out)
+{
+	struct rm_region *g = &rm->regions[idx];
+	int n;
 
-			sb_printf(out, "%s{\"server\":%d,\"state\":\"%s\",\"failed\":%s}",
-				  k ? "," : "", atomic_load(&cp->server),
-				  cp->state == RM_COPY_LIVE ? "live" : "joining",
-				  remote_mem_usable(rm, cp, false) ? "false" : "true");
-		}
-		sb_printf(out, "]");
-		pthread_rwlock_unlock(&g->lock);
-	}
-	sb_printf(out, "],\"copies_lost\":%llu,\"redirects\":%llu}",
-		  (unsigned long long)atomic_load(&rm->copies_lost),
-		  (unsigned long long)atomic_load(&rm->redirects));
+	pthread_rwlock_rdlock(&g->lock);
+	n = g->nr_copies;
+	for (int k = 0; k < n; k++)
+		out[k] = (struct rm_copy_view){
+			.server = atomic_load(&g->copies[k].server),
+			.live = g->copies[k].state == RM_COPY_LIVE,
+			.failed = !remote_mem_usable(rm, &g->copies[k], false)};
+	pthread_rwlock_unlock(&g->lock);
+	return n;
+}
+
+uint64_t remote_mem_copies_lost(struct remote_mem *rm)
+{
+	return atomic_load(&rm->copies_lost);
+}
+
+uint64_t remote_mem_redirects(struct remote_mem *rm)
+{
+	return atomic_load(&rm->redirects);
 }

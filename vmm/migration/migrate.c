@@ -706,50 +706,25 @@ bool migrate_handed_over(struct migration *m)
 	return h;
 }
 
-static const char *json_or_null(const char *s, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	if (!s[0])
-		return "null";
-	buf[o++] = '"';
-	for (; *s && o + 8 < len; s++) {
-		if (*s == '"' || *s == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = *s;
-		} else if ((unsigned char)*s < 0x20) {
-			o += (size_t)snprintf(buf + o, len - o, "\\u%04x", *s);
-		} else {
-			buf[o++] = *s;
-		}
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
-int migrate_status_json(struct migration *m, char *buf, size_t len)
+void migrate_get_status(struct migration *m, struct migrate_status *st)
 {
 	static const char *const roles[] = {"none", "source", "incoming"};
-	char e[700], d[320], l[320];
-	int n;
 
 	pthread_mutex_lock(&m->lock);
 	if (m->role == MIG_ROLE_SOURCE && m->phase < MIG_COMPLETED)
 		m->elapsed_ns = (uint64_t)mono_ns() - m->t0_ns;
-	n = snprintf(buf, len,
-		     "{\"role\": \"%s\", \"phase\": \"%s\", \"iteration\": %d, "
-		     "\"dirty_pages\": %llu, \"pages_written\": %llu, \"bytes_total\": %llu, "
-		     "\"bytes_processed\": %llu, \"bytes_remaining\": %llu, \"elapsed_ms\": %.3f, "
-		     "\"downtime_ms\": %.3f, \"error\": %s, \"listen\": %s, \"dest\": %s, "
-		     "\"msrs_refused\": %u}",
-		     roles[m->role], phase_names[m->phase], m->iteration,
-		     (unsigned long long)m->dirty_pages, (unsigned long long)m->pages_written,
-		     (unsigned long long)m->bytes_total, (unsigned long long)m->bytes_processed,
-		     (unsigned long long)(m->bytes_total - m->bytes_processed),
-		     (double)m->elapsed_ns / 1e6, (double)m->downtime_ns / 1e6,
-		     json_or_null(m->error, e, sizeof(e)), json_or_null(m->listen, l, sizeof(l)),
-		     json_or_null(m->dest, d, sizeof(d)), m->msrs_refused);
+	*st = (struct migrate_status){.role = roles[m->role],
+				      .phase = phase_names[m->phase],
+				      .iteration = m->iteration,
+				      .dirty_pages = m->dirty_pages,
+				      .pages_written = m->pages_written,
+				      .bytes_total = m->bytes_total,
+				      .bytes_processed = m->bytes_processed,
+				      .elapsed_ns = m->elapsed_ns,
+				      .downtime_ns = m->downtime_ns,
+				      .msrs_refused = m->msrs_refused};
+	snprintf(st->error, sizeof(st->error), "%s", m->error);
+	snprintf(st->listen, sizeof(st->listen), "%s", m->listen);
+	snprintf(st->dest, sizeof(st->dest), "%s", m->dest);
 	pthread_mutex_unlock(&m->lock);
-	return n;
 }

@@ -111,8 +111,16 @@ bool migrate_busy(struct migration *m);
  * are no longer ours to free. */
 bool migrate_handed_over(struct migration *m);
 
-/* The `migration` control command's answer (one JSON object, no newline). */
-int migrate_status_json(struct migration *m, char *buf, size_t len);
+/* What the `migration` control command tells: the role, phase and progress. */
+struct migrate_status {
+	const char *role, *phase;
+	int iteration;
+	uint64_t dirty_pages, pages_written, bytes_total, bytes_processed;
+	uint64_t elapsed_ns, downtime_ns;
+	uint32_t msrs_refused;
+	char error[512], listen[300], dest[300]; /* "" when none */
+};
+void migrate_get_status(struct migration *m, struct migrate_status *st);
 
 /* Destination: listen on addr (HOST:PORT, port 0 = any), accept the source, load its state
  * and wait to be told to run. 0: start the vCPUs now and then call migrate_in_running;
