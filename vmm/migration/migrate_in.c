@@ -110,13 +110,13 @@ static int migrate_in_hello(struct migration *m, struct in_progress *ip, const u
 			    uint32_t len, char *err, size_t errlen)
 {
 	struct mig_hello h;
-	const char *bad;
+	char bad[200];
 
 	if (ip->hello) {
 		snprintf(err, errlen, "a second HELLO");
 		return -1;
 	}
-	if (mig_hello_get(p, len, &h, &bad))
+	if (mig_hello_get(p, len, &h, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_HELLO, bad, err, errlen);
 	if (check_hello(m, &h, err, errlen))
 		return -1;
@@ -141,10 +141,10 @@ static int migrate_in_vcpu(struct migration *m, struct in_progress *ip, const ui
 {
 	struct vcpu_state vs;
 	uint32_t idx, refused;
-	const char *bad;
+	char bad[200];
 	int rc;
 
-	if (mig_vcpu_get(p, len, &idx, &vs, &bad))
+	if (mig_vcpu_get(p, len, &idx, &vs, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_VCPU, bad, err, errlen);
 	if (idx >= (uint32_t)m->vcpus || (ip->vcpus_seen & (1ULL << idx))) {
 		vcpu_state_free(&vs);
@@ -165,10 +165,10 @@ static int migrate_in_apic(struct migration *m, struct in_progress *ip, const ui
 			   uint32_t len, char *err, size_t errlen)
 {
 	struct vcpu_apic_state a;
-	const char *bad;
+	char bad[200];
 	uint32_t idx;
 
-	if (mig_apic_get(p, len, &idx, &a, &bad))
+	if (mig_apic_get(p, len, &idx, &a, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_APIC, bad, err, errlen);
 	/* After its vCPU's state: the APIC base MSR (in sregs) says how to read it. */
 	if (!m->vm->irqchip || idx >= (uint32_t)m->vcpus || !(ip->vcpus_seen & (1ULL << idx)) ||
@@ -187,9 +187,9 @@ static int migrate_in_irqchip(struct migration *m, struct in_progress *ip, const
 			      uint32_t len, char *err, size_t errlen)
 {
 	struct irqchip_state is;
-	const char *bad;
+	char bad[200];
 
-	if (mig_irqchip_get(p, len, &is, &bad))
+	if (mig_irqchip_get(p, len, &is, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_IRQCHIP, bad, err, errlen);
 	if (!m->vm->irqchip || ip->irqchip) {
 		snprintf(err, errlen, "IRQCHIP is unexpected or repeated");
@@ -205,10 +205,10 @@ static int migrate_in_virtio(struct migration *m, struct in_progress *ip, const 
 			     uint32_t len, char *err, size_t errlen)
 {
 	struct virtio_mmio_state st;
-	const char *bad;
+	char bad[200];
 	uint32_t idx;
 
-	if (mig_virtio_get(p, len, &idx, &st, &bad))
+	if (mig_virtio_get(p, len, &idx, &st, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_VIRTIO, bad, err, errlen);
 	if (idx >= (uint32_t)m->nr_disks || (ip->disks_seen & (1ULL << idx))) {
 		snprintf(err, errlen, "VIRTIO device %u is out of range or repeated", idx);
@@ -224,10 +224,12 @@ static int migrate_in_serial(struct migration *m, struct in_progress *ip, const 
 			     uint32_t len, char *err, size_t errlen)
 {
 	struct serial_state st;
-	const char *bad = NULL;
+	char bad[200];
 
-	if (ip->serial || mig_serial_get(p, len, &st, &bad))
-		return migrate_in_malformed(MIG_SERIAL, bad ? bad : "a second SERIAL", err, errlen);
+	if (ip->serial)
+		return migrate_in_malformed(MIG_SERIAL, "a second SERIAL", err, errlen);
+	if (mig_serial_get(p, len, &st, bad, sizeof(bad)))
+		return migrate_in_malformed(MIG_SERIAL, bad, err, errlen);
 	serial_load(m->serial, &st);
 	ip->serial = true;
 	return 0;
@@ -237,10 +239,12 @@ static int migrate_in_vminfo(struct migration *m, struct in_progress *ip, const 
 			     uint32_t len, char *err, size_t errlen)
 {
 	struct mig_vminfo vi;
-	const char *bad = NULL;
+	char bad[200];
 
-	if (ip->vminfo || mig_vminfo_get(p, len, &vi, &bad))
-		return migrate_in_malformed(MIG_VMINFO, bad ? bad : "a second VMINFO", err, errlen);
+	if (ip->vminfo)
+		return migrate_in_malformed(MIG_VMINFO, "a second VMINFO", err, errlen);
+	if (mig_vminfo_get(p, len, &vi, bad, sizeof(bad)))
+		return migrate_in_malformed(MIG_VMINFO, bad, err, errlen);
 	m->vm->cpu_ns_base = vi.cpu_ns;
 	ip->vminfo = true;
 	return 0;
@@ -251,9 +255,9 @@ static int migrate_in_remote_bits(struct migration *m, struct in_progress *ip, c
 {
 	uint64_t first, n;
 	const uint8_t *bits;
-	const char *bad;
+	char bad[200];
 
-	if (mig_bits_get(p, len, &first, &n, &bits, &bad))
+	if (mig_bits_get(p, len, &first, &n, &bits, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_REMOTE_BITS, bad, err, errlen);
 	/* In order, all of guest RAM; a pass may be sent again from page 0. */
 	if (first == 0)
@@ -283,10 +287,10 @@ static int migrate_in_remote_delta(struct migration *m, struct in_progress *ip, 
 				   uint32_t len, char *err, size_t errlen)
 {
 	uint32_t count, *pages, badp = 0;
-	const char *bad;
+	char bad[200];
 	int rc;
 
-	if (mig_pages_get(p, len, &count, &bad))
+	if (mig_pages_get(p, len, &count, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_REMOTE_DELTA, bad, err, errlen);
 	if (ip->pages_covered != pager_npages(m->pg)) {
 		snprintf(err, errlen, "REMOTE_DELTA before the whole bitmap");
@@ -312,12 +316,13 @@ static int migrate_in_remote_delta(struct migration *m, struct in_progress *ip, 
 static int migrate_in_hot_pages(struct migration *m, struct in_progress *ip, const uint8_t *p,
 				uint32_t len, char *err, size_t errlen)
 {
-	const char *bad = NULL;
+	char bad[200];
 	uint32_t count;
 
-	if (ip->hot || mig_pages_get(p, len, &count, &bad))
-		return migrate_in_malformed(MIG_HOT_PAGES, bad ? bad : "a second HOT_PAGES", err,
-					    errlen);
+	if (ip->hot)
+		return migrate_in_malformed(MIG_HOT_PAGES, "a second HOT_PAGES", err, errlen);
+	if (mig_pages_get(p, len, &count, bad, sizeof(bad)))
+		return migrate_in_malformed(MIG_HOT_PAGES, bad, err, errlen);
 	free(m->hot);
 	m->hot = migrate_in_page_list(p, count);
 	if (!m->hot) {
@@ -436,7 +441,7 @@ int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
 	uint16_t type;
 	uint8_t *payload;
 	uint32_t len;
-	const char *bad;
+	char bad[200];
 	int fd, rc;
 
 	m->role = MIG_ROLE_INCOMING;
@@ -502,7 +507,7 @@ int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
 		snprintf(why, sizeof(why), "expected GO, got %s", mig_type_name(type));
 		return refuse(m, why);
 	}
-	rc = mig_go_get(payload, len, &m->src_go, &bad);
+	rc = mig_go_get(payload, len, &m->src_go, bad, sizeof(bad));
 	free(payload);
 	if (rc) {
 		snprintf(why, sizeof(why), "malformed GO: %s", bad);

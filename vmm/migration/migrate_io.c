@@ -46,12 +46,12 @@ int mig_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t
 	int64_t deadline_ms = mono_ms() + timeout_ms;
 	uint8_t hdr[MIG_HDR_LEN];
 	struct mig_hdr h;
-	const char *bad;
+	char bad[200];
 
 	*payload = NULL;
 	if (read_exactly(fd, hdr, sizeof(hdr), deadline_ms, err, errlen))
 		return -1;
-	if (mig_hdr_get(hdr, &h, &bad)) {
+	if (mig_hdr_get(hdr, &h, bad, sizeof(bad))) {
 		snprintf(err, errlen, "malformed message: %s", bad);
 		return -1;
 	}
