@@ -139,7 +139,7 @@ json_t *control_json_regions(struct remote_mem *rm)
 {
 	struct rm_server_view sv[RM_MAX_SERVERS];
 	json_t *o = json_object(), *servers = json_array(), *regions = json_array();
-	int n = remote_mem_servers_view(rm, sv);
+	int n = remote_mem_copies_servers(rm, sv);
 
 	for (int s = 0; s < n; s++)
 		json_array_append_new(servers, json_pack("{s:o,s:o,s:b}", "addr",
@@ -149,7 +149,7 @@ json_t *control_json_regions(struct remote_mem *rm)
 	for (int i = 0; i < rm->nr_regions; i++) {
 		struct rm_copy_view cv[RM_MAX_COPIES];
 		json_t *copies = json_array();
-		int k = remote_mem_region_view(rm, i, cv);
+		int k = remote_mem_copies_region(rm, i, cv);
 
 		for (int j = 0; j < k; j++)
 			json_array_append_new(copies,
@@ -161,6 +161,6 @@ json_t *control_json_regions(struct remote_mem *rm)
 	json_object_set_new(o, "servers", servers);
 	json_object_set_new(o, "regions", regions);
 	json_object_set_new(o, "copies_lost", control_json_count(remote_mem_copies_lost(rm)));
-	json_object_set_new(o, "redirects", control_json_count(remote_mem_redirects(rm)));
+	json_object_set_new(o, "redirects", control_json_count(remote_mem_copies_redirects(rm)));
 	return o;
 }

@@ -22,7 +22,7 @@ struct remote_mem;
 json_t *control_json_string(const char *s);
 /* s, or null when empty. */
 json_t *control_json_string_or_null(const char *s);
-/* v rounded to decimals places (what the text shows). */
+/* v rounded to decimals (0..3) places, the precision its figure always had. */
 json_t *control_json_fixed(double v, int decimals);
 /* A count (jansson's integers are signed: beyond INT64_MAX it saturates). */
 json_t *control_json_count(uint64_t v);

@@ -141,11 +141,11 @@ struct rm_copy_view {
 	bool failed;
 };
 /* Every server this vNode has used (lost ones too), at most RM_MAX_SERVERS: how many. */
-int remote_mem_servers_view(struct remote_mem *rm, struct rm_server_view *out);
+int remote_mem_copies_servers(struct remote_mem *rm, struct rm_server_view *out);
 /* Region idx's copies, the primary first, at most RM_MAX_COPIES: how many. */
-int remote_mem_region_view(struct remote_mem *rm, int idx, struct rm_copy_view *out);
+int remote_mem_copies_region(struct remote_mem *rm, int idx, struct rm_copy_view *out);
 uint64_t remote_mem_copies_lost(struct remote_mem *rm);
-uint64_t remote_mem_redirects(struct remote_mem *rm);
+uint64_t remote_mem_copies_redirects(struct remote_mem *rm);
 
 /* The region holding RAM offset off, and a server's "name (host:port)". */
 int remote_mem_region_of(const struct remote_mem *rm, uint64_t off);

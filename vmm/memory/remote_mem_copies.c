@@ -176,7 +176,7 @@ int remote_mem_server_lost(struct remote_mem *rm, const char *addr)
 	return orphans;
 }
 
-int remote_mem_servers_view(struct remote_mem *rm, struct rm_server_view *out)
+int remote_mem_copies_servers(struct remote_mem *rm, struct rm_server_view *out)
 {
 	int n = atomic_load(&rm->nr_servers);
 
@@ -187,7 +187,7 @@ int remote_mem_servers_view(struct remote_mem *rm, struct rm_server_view *out)
 	return n;
 }
 
-int remote_mem_region_view(struct remote_mem *rm, int idx, struct rm_copy_view *out)
+int remote_mem_copies_region(struct remote_mem *rm, int idx, struct rm_copy_view *out)
 {
 	struct rm_region *g = &rm->regions[idx];
 	int n;
@@ -208,7 +208,7 @@ uint64_t remote_mem_copies_lost(struct remote_mem *rm)
 	return atomic_load(&rm->copies_lost);
 }
 
-uint64_t remote_mem_redirects(struct remote_mem *rm)
+uint64_t remote_mem_copies_redirects(struct remote_mem *rm)
 {
 	return atomic_load(&rm->redirects);
 }

@@ -28,8 +28,8 @@ int mig_send(int fd, uint16_t type, const void *payload, size_t len)
 }
 
 /* Exactly len bytes before the deadline (a mono_ms() time); 0, or -1 with err. */
-static int read_exactly(int fd, void *buf, size_t len, int64_t deadline_ms, char *err,
-			size_t errlen)
+static int migrate_io_read_exactly(int fd, void *buf, size_t len, int64_t deadline_ms, char *err,
+				   size_t errlen)
 {
 	int rc = fdio_read_all(fd, buf, len, deadline_ms);
 
@@ -49,7 +49,7 @@ int mig_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t
 	char bad[200];
 
 	*payload = NULL;
-	if (read_exactly(fd, hdr, sizeof(hdr), deadline_ms, err, errlen))
+	if (migrate_io_read_exactly(fd, hdr, sizeof(hdr), deadline_ms, err, errlen))
 		return -1;
 	if (mig_hdr_get(hdr, &h, bad, sizeof(bad))) {
 		snprintf(err, errlen, "malformed message: %s", bad);
@@ -61,7 +61,7 @@ int mig_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t
 			snprintf(err, errlen, "out of memory for a %u-byte message", h.len);
 			return -1;
 		}
-		if (read_exactly(fd, *payload, h.len, deadline_ms, err, errlen)) {
+		if (migrate_io_read_exactly(fd, *payload, h.len, deadline_ms, err, errlen)) {
 			free(*payload);
 			*payload = NULL;
 			return -1;
