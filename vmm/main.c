@@ -18,6 +18,9 @@
 #include "vmm/memory/remote_mem.h"
 #include "vmm/migration/migrate.h"
 
+/* A migration carries every disk. */
+_Static_assert(BLK_MAX_DISKS <= MIG_MAX_DISKS, "a disk a migration cannot carry");
+
 /* One vNode and everything it is made of. */
 struct vnode {
 	const struct vmm_config *c;
