@@ -1,6 +1,6 @@
-/* pmon_args.c: lego-vmm's options as lego-vmm --help lists them (keep the table in step with
- * vmm/main.c), so that a request cannot smuggle in an option pmon owns or one lego-vmm would
- * refuse only after it was started. */
+/* pmon_args.c: the lego-vmm options a VM_START carries, checked against lego-vmm's own rows
+ * (vmm/options.h), so that a request cannot smuggle in an option pmon owns or one lego-vmm
+ * would refuse only after it was started. */
 #include "pmon_args.h"
 
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/parse.h"
+#include "vmm/options.h"
 
 enum opt_kind {
 	OPT_FLAG,  /* no value */
@@ -20,44 +21,23 @@ enum opt_kind {
 struct vmm_opt {
 	const char *name;
 	char short_name;
-	enum opt_kind kind;
+	const char *arg; /* NULL: no value */
+	int flags;	 /* VMM_OPT_PMON, VMM_OPT_NORUN */
 };
 
-/* clang-format off */
-static const struct vmm_opt vmm_opts[] = {
-	{"kernel",        'k', OPT_VALUE},
-	{"initrd",         0,  OPT_VALUE},
-	{"mem",           'm', OPT_VALUE},
-	{"cpus",          'c', OPT_VALUE},
-	{"append",        'a', OPT_VALUE},
-	{"disk",          'd', OPT_VALUE},
-	{"smon-channels",  0,  OPT_VALUE},
-	{"smon-timeout",   0,  OPT_VALUE},
-	{"console",        0,  OPT_OURS},
-	{"mmon",           0,  OPT_VALUE},
-	{"region-size",    0,  OPT_VALUE},
-	{"region-owners",  0,  OPT_VALUE},
-	{"replicas",       0,  OPT_VALUE},
-	{"cache",          0,  OPT_VALUE},
-	{"pager-threads",  0,  OPT_VALUE},
-	{"no-prefetch",    0,  OPT_FLAG},
-	{"no-rma",         0,  OPT_FLAG},
-	{"provider",       0,  OPT_VALUE},
-	{"mmon-timeout",   0,  OPT_VALUE},
-	{"vnode-id",       0,  OPT_OURS},
-	{"keep-regions",   0,  OPT_FLAG},
-	{"attach-regions", 0,  OPT_FLAG},
-	{"incoming",       0,  OPT_VALUE},
-	{"control",        0,  OPT_OURS},
-	{"stats",          0,  OPT_OURS},
-	{"verbose",       'v', OPT_FLAG},
-	{"quiet",         'q', OPT_FLAG},
-	{"help",          'h', OPT_NORUN},
-	{"version",       'V', OPT_NORUN},
-};
-/* clang-format on */
+#define PMON_ARGS_ROW(take, name, short_name, arg, flags, ...) {name, short_name, arg, flags},
+static const struct vmm_opt vmm_opts[] = {VMM_OPTIONS(PMON_ARGS_ROW)};
 
 #define NR_OPTS (sizeof(vmm_opts) / sizeof(vmm_opts[0]))
+
+static enum opt_kind kind_of(const struct vmm_opt *o)
+{
+	if (o->flags & VMM_OPT_PMON)
+		return OPT_OURS;
+	if (o->flags & VMM_OPT_NORUN)
+		return OPT_NORUN;
+	return o->arg ? OPT_VALUE : OPT_FLAG;
+}
 
 static const struct vmm_opt *find_long(const char *name, size_t len)
 {
@@ -100,11 +80,11 @@ static int take(struct check *c, const struct vmm_opt *o, const char *arg, const
 	const char *val = inline_val;
 	uint64_t n;
 
-	if (o->kind == OPT_OURS)
+	if (kind_of(o) == OPT_OURS)
 		return fail(c, "lego-vmm option '%.64s' is set by lego-pmon itself", arg);
-	if (o->kind == OPT_NORUN)
+	if (kind_of(o) == OPT_NORUN)
 		return fail(c, "lego-vmm option '%.64s' runs no vNode", arg);
-	if (o->kind == OPT_FLAG) {
+	if (kind_of(o) == OPT_FLAG) {
 		if (inline_val)
 			return fail(c, "lego-vmm option '%.64s' takes no value", arg);
 		return 0;
@@ -157,7 +137,7 @@ static int short_opts(struct check *c, const char *arg)
 
 		if (!o)
 			return fail(c, "'%.64s' is not a lego-vmm option", arg);
-		if (o->kind == OPT_VALUE)
+		if (kind_of(o) == OPT_VALUE)
 			return take(c, o, one, p[1] ? p + 1 : NULL);
 		if (take(c, o, one, NULL))
 			return -1;

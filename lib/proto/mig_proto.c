@@ -1,6 +1,7 @@
 /* mig_proto.c: encode and check every live-migration message (see mig_proto.h). */
 #include "mig_proto.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +38,13 @@ const char *mig_type_name(uint16_t type)
 	return type >= 1 && type <= MIG_TYPE_MAX ? names[type] : "unknown";
 }
 
+/* A decoder's refusal: what is wrong, in err. */
+static int mig_proto_bad(char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "%s", what);
+	return -1;
+}
+
 void mig_hdr_put(uint8_t *b, uint16_t type, uint32_t len)
 {
 	put_le32(b, MIG_MAGIC);
@@ -46,39 +54,27 @@ void mig_hdr_put(uint8_t *b, uint16_t type, uint32_t len)
 	put_le32(b + 12, 0);
 }
 
-int mig_hdr_get(const uint8_t *b, struct mig_hdr *h, const char **why)
+int mig_hdr_get(const uint8_t *b, struct mig_hdr *h, char *err, size_t errlen)
 {
-	if (get_le32(b) != MIG_MAGIC) {
-		*why = "bad magic (not a lego migration stream)";
-		return -1;
-	}
-	if (get_le16(b + 6) != MIG_VERSION) {
-		*why = "unsupported migration stream version";
-		return -1;
-	}
-	if (get_le32(b + 12)) {
-		*why = "reserved header bytes are not zero";
-		return -1;
-	}
+	if (get_le32(b) != MIG_MAGIC)
+		return mig_proto_bad(err, errlen, "bad magic (not a lego migration stream)");
+	if (get_le16(b + 6) != MIG_VERSION)
+		return mig_proto_bad(err, errlen, "unsupported migration stream version");
+	if (get_le32(b + 12))
+		return mig_proto_bad(err, errlen, "reserved header bytes are not zero");
 	h->type = get_le16(b + 4);
 	h->len = get_le32(b + 8);
-	if (h->type < 1 || h->type > MIG_TYPE_MAX) {
-		*why = "unknown message type";
-		return -1;
-	}
-	if (h->len > MIG_MAX_PAYLOAD) {
-		*why = "message longer than the stream allows";
-		return -1;
-	}
+	if (h->type < 1 || h->type > MIG_TYPE_MAX)
+		return mig_proto_bad(err, errlen, "unknown message type");
+	if (h->len > MIG_MAX_PAYLOAD)
+		return mig_proto_bad(err, errlen, "message longer than the stream allows");
 	return 0;
 }
 
-static int want_len(size_t len, size_t want, const char **why)
+static int want_len(size_t len, size_t want, char *err, size_t errlen)
 {
-	if (len != want) {
-		*why = "message has the wrong length";
-		return -1;
-	}
+	if (len != want)
+		return mig_proto_bad(err, errlen, "message has the wrong length");
 	return 0;
 }
 
@@ -94,9 +90,9 @@ void mig_hello_put(uint8_t *b, const struct mig_hello *m)
 	put_le64(b + 36, m->console_bytes);
 }
 
-int mig_hello_get(const uint8_t *b, size_t len, struct mig_hello *m, const char **why)
+int mig_hello_get(const uint8_t *b, size_t len, struct mig_hello *m, char *err, size_t errlen)
 {
-	if (want_len(len, MIG_HELLO_LEN, why))
+	if (want_len(len, MIG_HELLO_LEN, err, errlen))
 		return -1;
 	m->flags = get_le32(b);
 	m->vnode = get_le64(b + 4);
@@ -105,10 +101,9 @@ int mig_hello_get(const uint8_t *b, size_t len, struct mig_hello *m, const char 
 	m->vcpus = get_le32(b + 28);
 	m->disks = get_le32(b + 32);
 	m->console_bytes = get_le64(b + 36);
-	if (m->flags & ~(MIG_HELLO_PAUSED | MIG_HELLO_IRQCHIP) || get_le32(b + 44)) {
-		*why = "HELLO has unknown flags or non-zero reserved bytes";
-		return -1;
-	}
+	if (m->flags & ~(MIG_HELLO_PAUSED | MIG_HELLO_IRQCHIP) || get_le32(b + 44))
+		return mig_proto_bad(err, errlen,
+				     "HELLO has unknown flags or non-zero reserved bytes");
 	return 0;
 }
 
@@ -153,23 +148,19 @@ static const uint8_t *get_blob(const uint8_t *p, void *v, size_t n)
 	return p + n;
 }
 
-int mig_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_state *s,
-		 const char **why)
+int mig_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_state *s, char *err,
+		 size_t errlen)
 {
 	const uint8_t *p = b + 8;
 	size_t rest;
 
 	memset(s, 0, sizeof(*s));
-	if (len < VCPU_FIXED + 4) {
-		*why = "VCPU message is too short";
-		return -1;
-	}
+	if (len < VCPU_FIXED + 4)
+		return mig_proto_bad(err, errlen, "VCPU message is too short");
 	*index = get_le32(b);
 	s->has = get_le32(b + 4);
-	if (s->has & ~VS_ALL) {
-		*why = "VCPU message names unknown state parts";
-		return -1;
-	}
+	if (s->has & ~VS_ALL)
+		return mig_proto_bad(err, errlen, "VCPU message names unknown state parts");
 	p = get_blob(p, &s->regs, sizeof(s->regs));
 	p = get_blob(p, &s->sregs, sizeof(s->sregs));
 	p = get_blob(p, &s->fpu, sizeof(s->fpu));
@@ -181,20 +172,14 @@ int mig_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_stat
 	rest = len - VCPU_FIXED;
 	if (s->xsave_len > VCPU_STATE_MAX_XSAVE || s->xsave_len > rest - 4 ||
 	    !!s->xsave_len != !!(s->has & VS_XSAVE) ||
-	    (s->xsave_len && s->xsave_len < sizeof(struct kvm_xsave))) {
-		*why = "VCPU message has an invalid XSAVE area length";
-		return -1;
-	}
-	if (s->xcrs.nr_xcrs > KVM_MAX_XCRS) {
-		*why = "VCPU message has too many XCRs";
-		return -1;
-	}
+	    (s->xsave_len && s->xsave_len < sizeof(struct kvm_xsave)))
+		return mig_proto_bad(err, errlen, "VCPU message has an invalid XSAVE area length");
+	if (s->xcrs.nr_xcrs > KVM_MAX_XCRS)
+		return mig_proto_bad(err, errlen, "VCPU message has too many XCRs");
 	if (s->xsave_len) {
 		s->xsave = malloc(s->xsave_len);
-		if (!s->xsave) {
-			*why = "out of memory";
-			return -1;
-		}
+		if (!s->xsave)
+			return mig_proto_bad(err, errlen, "out of memory");
 		p = get_blob(p, s->xsave, s->xsave_len);
 	}
 	rest -= s->xsave_len;
@@ -202,14 +187,13 @@ int mig_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_stat
 	p += 4;
 	if (s->nr_msrs > VCPU_STATE_MAX_MSRS || rest - 4 != (size_t)s->nr_msrs * MSR_LEN) {
 		vcpu_state_free(s);
-		*why = "VCPU message has an invalid MSR count or length";
-		return -1;
+		return mig_proto_bad(err, errlen,
+				     "VCPU message has an invalid MSR count or length");
 	}
 	s->msrs = calloc(s->nr_msrs ? s->nr_msrs : 1, sizeof(*s->msrs));
 	if (!s->msrs) {
 		vcpu_state_free(s);
-		*why = "out of memory";
-		return -1;
+		return mig_proto_bad(err, errlen, "out of memory");
 	}
 	for (uint32_t i = 0; i < s->nr_msrs; i++, p += MSR_LEN) {
 		s->msrs[i].index = get_le32(p);
@@ -227,19 +211,17 @@ void mig_apic_put(uint8_t *b, uint32_t index, const struct vcpu_apic_state *a)
 }
 
 int mig_apic_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_apic_state *a,
-		 const char **why)
+		 char *err, size_t errlen)
 {
-	if (want_len(len, MIG_APIC_LEN, why))
+	if (want_len(len, MIG_APIC_LEN, err, errlen))
 		return -1;
 	*index = get_le32(b);
 	a->mp_state = get_le32(b + 4);
 	a->tsc_deadline = get_le64(b + 8);
 	memcpy(&a->lapic, b + 16, sizeof(a->lapic));
 	/* The x86 run states (a halted, running or INIT/SIPI-waiting vCPU). */
-	if (a->mp_state > KVM_MP_STATE_SIPI_RECEIVED) {
-		*why = "APIC names an unknown vCPU run state";
-		return -1;
-	}
+	if (a->mp_state > KVM_MP_STATE_SIPI_RECEIVED)
+		return mig_proto_bad(err, errlen, "APIC names an unknown vCPU run state");
 	return 0;
 }
 
@@ -263,33 +245,31 @@ static bool all_zero(const void *p, size_t n)
 	return true;
 }
 
-int mig_irqchip_get(const uint8_t *b, size_t len, struct irqchip_state *s, const char **why)
+int mig_irqchip_get(const uint8_t *b, size_t len, struct irqchip_state *s, char *err, size_t errlen)
 {
 	size_t off = 0;
 
-	if (want_len(len, MIG_IRQCHIP_LEN, why))
+	if (want_len(len, MIG_IRQCHIP_LEN, err, errlen))
 		return -1;
 	for (int i = 0; i < IRQCHIP_NR_CHIPS; i++, off += sizeof(struct kvm_irqchip))
 		memcpy(&s->chip[i], b + off, sizeof(s->chip[i]));
 	memcpy(&s->pit, b + off, sizeof(s->pit));
 	memcpy(&s->clock, b + off + sizeof(s->pit), sizeof(s->clock));
 	for (uint32_t i = 0; i < IRQCHIP_NR_CHIPS; i++) {
-		if (s->chip[i].chip_id != i || s->chip[i].pad) {
-			*why = "IRQCHIP's interrupt controllers are not PIC master, PIC slave, "
-			       "IOAPIC in order";
-			return -1;
-		}
+		if (s->chip[i].chip_id != i || s->chip[i].pad)
+			return mig_proto_bad(
+				err, errlen,
+				"IRQCHIP's interrupt controllers are not PIC master, PIC slave, "
+				"IOAPIC in order");
 	}
 	if (s->pit.flags & ~(uint32_t)(KVM_PIT_FLAGS_HPET_LEGACY | KVM_PIT_FLAGS_SPEAKER_DATA_ON) ||
-	    !all_zero(s->pit.reserved, sizeof(s->pit.reserved))) {
-		*why = "IRQCHIP's PIT has unknown flags or non-zero reserved bytes";
-		return -1;
-	}
+	    !all_zero(s->pit.reserved, sizeof(s->pit.reserved)))
+		return mig_proto_bad(err, errlen,
+				     "IRQCHIP's PIT has unknown flags or non-zero reserved bytes");
 	if (s->clock.flags & ~(uint32_t)KVM_CLOCK_REALTIME || s->clock.pad0 || s->clock.host_tsc ||
-	    !all_zero(s->clock.pad, sizeof(s->clock.pad))) {
-		*why = "IRQCHIP's kvm-clock has unknown flags or non-zero padding";
-		return -1;
-	}
+	    !all_zero(s->clock.pad, sizeof(s->clock.pad)))
+		return mig_proto_bad(err, errlen,
+				     "IRQCHIP's kvm-clock has unknown flags or non-zero padding");
 	return 0;
 }
 
@@ -320,15 +300,13 @@ void mig_virtio_put(uint8_t *b, uint32_t index, const struct virtio_mmio_state *
 }
 
 int mig_virtio_get(const uint8_t *b, size_t len, uint32_t *index, struct virtio_mmio_state *st,
-		   const char **why)
+		   char *err, size_t errlen)
 {
 	const uint8_t *q = b + 44;
 
 	memset(st, 0, sizeof(*st));
-	if (len < 44) {
-		*why = "VIRTIO message is too short";
-		return -1;
-	}
+	if (len < 44)
+		return mig_proto_bad(err, errlen, "VIRTIO message is too short");
 	*index = get_le32(b);
 	st->device_id = get_le32(b + 4);
 	st->driver_features = get_le64(b + 8);
@@ -339,17 +317,14 @@ int mig_virtio_get(const uint8_t *b, size_t len, uint32_t *index, struct virtio_
 	st->int_status = get_le32(b + 32);
 	st->config_generation = get_le32(b + 36);
 	st->nr_queues = get_le32(b + 40);
-	if (st->nr_queues < 1 || st->nr_queues > VIRTIO_MMIO_MAX_QUEUES) {
-		*why = "VIRTIO message has an invalid queue count";
-		return -1;
-	}
-	if (want_len(len, MIG_VIRTIO_LEN(st->nr_queues), why))
+	if (st->nr_queues < 1 || st->nr_queues > VIRTIO_MMIO_MAX_QUEUES)
+		return mig_proto_bad(err, errlen, "VIRTIO message has an invalid queue count");
+	if (want_len(len, MIG_VIRTIO_LEN(st->nr_queues), err, errlen))
 		return -1;
 	for (uint32_t i = 0; i < st->nr_queues; i++, q += MIG_VIRTIO_QLEN) {
-		if (q[2] > 1 || q[3]) {
-			*why = "VIRTIO message has an invalid queue ready flag";
-			return -1;
-		}
+		if (q[2] > 1 || q[3])
+			return mig_proto_bad(err, errlen,
+					     "VIRTIO message has an invalid queue ready flag");
 		st->q[i].num = get_le16(q);
 		st->q[i].ready = q[2];
 		st->q[i].desc_gpa = get_le64(q + 4);
@@ -374,14 +349,12 @@ void mig_serial_put(uint8_t *b, const struct serial_state *st)
 	put_le64(b + 8, st->bytes_out);
 }
 
-int mig_serial_get(const uint8_t *b, size_t len, struct serial_state *st, const char **why)
+int mig_serial_get(const uint8_t *b, size_t len, struct serial_state *st, char *err, size_t errlen)
 {
-	if (want_len(len, MIG_SERIAL_LEN, why))
+	if (want_len(len, MIG_SERIAL_LEN, err, errlen))
 		return -1;
-	if (b[7]) {
-		*why = "SERIAL has a non-zero reserved byte";
-		return -1;
-	}
+	if (b[7])
+		return mig_proto_bad(err, errlen, "SERIAL has a non-zero reserved byte");
 	*st = (struct serial_state){.ier = b[0],
 				    .lcr = b[1],
 				    .mcr = b[2],
@@ -399,9 +372,9 @@ void mig_vminfo_put(uint8_t *b, const struct mig_vminfo *m)
 	put_le64(b + 8, m->downtime_start_ns);
 }
 
-int mig_vminfo_get(const uint8_t *b, size_t len, struct mig_vminfo *m, const char **why)
+int mig_vminfo_get(const uint8_t *b, size_t len, struct mig_vminfo *m, char *err, size_t errlen)
 {
-	if (want_len(len, MIG_VMINFO_LEN, why))
+	if (want_len(len, MIG_VMINFO_LEN, err, errlen))
 		return -1;
 	m->cpu_ns = get_le64(b);
 	m->downtime_start_ns = get_le64(b + 8);
@@ -409,33 +382,26 @@ int mig_vminfo_get(const uint8_t *b, size_t len, struct mig_vminfo *m, const cha
 }
 
 int mig_bits_get(const uint8_t *b, size_t len, uint64_t *first, uint64_t *n, const uint8_t **bits,
-		 const char **why)
+		 char *err, size_t errlen)
 {
-	if (len < MIG_BITS_HDR) {
-		*why = "REMOTE_BITS message is too short";
-		return -1;
-	}
+	if (len < MIG_BITS_HDR)
+		return mig_proto_bad(err, errlen, "REMOTE_BITS message is too short");
 	*first = get_le64(b);
 	*n = get_le64(b + 8);
-	if (*n > (uint64_t)(len - MIG_BITS_HDR) * 8 || (*n + 7) / 8 != len - MIG_BITS_HDR) {
-		*why = "REMOTE_BITS length does not match its page count";
-		return -1;
-	}
+	if (*n > (uint64_t)(len - MIG_BITS_HDR) * 8 || (*n + 7) / 8 != len - MIG_BITS_HDR)
+		return mig_proto_bad(err, errlen,
+				     "REMOTE_BITS length does not match its page count");
 	*bits = b + MIG_BITS_HDR;
 	return 0;
 }
 
-int mig_pages_get(const uint8_t *b, size_t len, uint32_t *count, const char **why)
+int mig_pages_get(const uint8_t *b, size_t len, uint32_t *count, char *err, size_t errlen)
 {
-	if (len < 4) {
-		*why = "page list is too short";
-		return -1;
-	}
+	if (len < 4)
+		return mig_proto_bad(err, errlen, "page list is too short");
 	*count = get_le32(b);
-	if ((size_t)*count * 4 != len - 4) {
-		*why = "page list length does not match its count";
-		return -1;
-	}
+	if ((size_t)*count * 4 != len - 4)
+		return mig_proto_bad(err, errlen, "page list length does not match its count");
 	return 0;
 }
 
@@ -448,18 +414,16 @@ void mig_go_put(uint8_t *b, const struct mig_go *g)
 	put_le64(b + 32, g->bytes_processed);
 }
 
-int mig_go_get(const uint8_t *b, size_t len, struct mig_go *g, const char **why)
+int mig_go_get(const uint8_t *b, size_t len, struct mig_go *g, char *err, size_t errlen)
 {
-	if (want_len(len, MIG_GO_LEN, why))
+	if (want_len(len, MIG_GO_LEN, err, errlen))
 		return -1;
 	g->elapsed_ns = get_le64(b);
 	g->downtime_ns = get_le64(b + 8);
 	g->pages_written = get_le64(b + 16);
 	g->bytes_total = get_le64(b + 24);
 	g->bytes_processed = get_le64(b + 32);
-	if (g->downtime_ns > g->elapsed_ns || g->bytes_processed > g->bytes_total) {
-		*why = "GO figures are inconsistent";
-		return -1;
-	}
+	if (g->downtime_ns > g->elapsed_ns || g->bytes_processed > g->bytes_total)
+		return mig_proto_bad(err, errlen, "GO figures are inconsistent");
 	return 0;
 }

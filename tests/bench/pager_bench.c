@@ -32,6 +32,7 @@
 
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "vmm/memory/pager.h"
 #include "lib/parse.h"
 #include "vmm/memory/remote_mem.h"
@@ -40,14 +41,6 @@
 #define PAGE	     4096ULL
 #define GUARD	     (2ULL << 20)
 #define FAULT_MIN_NS 1500 /* an access slower than this was a fault, not a cache hit */
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -84,7 +77,7 @@ static void fill(uint8_t *base, uint64_t pages)
 /* Sequential pass: ns per page; checks the data filled before. */
 static double seq_pass(uint8_t *base, uint64_t pages, uint64_t *bad)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = (uint64_t)mono_ns();
 
 	for (uint64_t i = 0; i < pages; i++) {
 		const volatile uint64_t *p = (const uint64_t *)(base + i * PAGE);
@@ -98,7 +91,7 @@ static double seq_pass(uint8_t *base, uint64_t pages, uint64_t *bad)
 		}
 		use_page(p);
 	}
-	return (double)(now_ns() - t0) / (double)pages;
+	return (double)((uint64_t)mono_ns() - t0) / (double)pages;
 }
 
 /* Random single-page touches; latencies of the ones that faulted into lat[]. */
@@ -115,10 +108,10 @@ static size_t rand_pass(uint8_t *base, uint64_t pages, uint64_t touches, uint64_
 		x ^= x >> 7;
 		x ^= x << 17;
 		i = x % pages;
-		t0 = now_ns();
+		t0 = (uint64_t)mono_ns();
 		if (*(volatile uint64_t *)(base + i * PAGE) != i * 512 + 1)
 			(*bad)++;
-		dt = now_ns() - t0;
+		dt = (uint64_t)mono_ns() - t0;
 		if (dt >= FAULT_MIN_NS)
 			lat[n++] = dt;
 	}
@@ -311,11 +304,11 @@ static int run_tcp(uint64_t rounds)
 		return 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	for (uint64_t i = 0; i < rounds; i++) {
-		uint64_t t0 = now_ns();
+		uint64_t t0 = (uint64_t)mono_ns();
 
 		if (full_io(fd, req, sizeof(req), 1) || full_io(fd, page, sizeof(page), 0))
 			return 1;
-		lat[i] = now_ns() - t0;
+		lat[i] = (uint64_t)mono_ns() - t0;
 	}
 	close(fd);
 	pthread_join(t, NULL);

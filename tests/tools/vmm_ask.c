@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/mono_clock.h"
+
 static int ask(const char *path, const char *cmd, char *out, size_t len)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -108,7 +110,7 @@ int main(int argc, char **argv)
 	const char *name = NULL, *until = NULL;
 	long timeout = 30000;
 	char out[8192], val[4096];
-	struct timespec t0, t;
+	int64_t deadline_ms;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -134,7 +136,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmm_ask: need SOCKET COMMAND (and --field with --until)\n");
 		return 2;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	deadline_ms = mono_ms() + timeout;
 	for (;;) {
 		int rc = ask(argv[optind], argv[optind + 1], out, sizeof(out));
 
@@ -150,8 +152,7 @@ int main(int argc, char **argv)
 			puts(val);
 			return 0;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > timeout) {
+		if (mono_ms() > deadline_ms) {
 			puts(val);
 			return 1;
 		}

@@ -1,9 +1,14 @@
-/* test_core.c: size parsing, guest-memory bounds checks, bus dispatch and the UART model. */
+/* test_core.c: size parsing, guest-memory bounds checks, bus dispatch, the UART model,
+ * lego-vmm's command line (the rows of vmm/options.h) and its control socket's answers. */
 #include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <unistd.h>
@@ -14,7 +19,12 @@
 #include "vmm/kvm/guest_mem.h"
 #include "lib/proto/lego_guest_abi.h"
 #include "lib/parse.h"
+#include "lib/json_flat.h"
+#include "vmm/control/control_cmds.h"
+#include "vmm/control/vmm_options.h"
 #include "vmm/devices/legacy/serial.h"
+#include "vmm/kvm/vm.h"
+#include "vmm/migration/migrate.h"
 
 static void test_parse_size(void **state)
 {
@@ -180,6 +190,188 @@ static void test_serial_output_and_registers(void **state)
 	serial_destroy(&s);
 }
 
+/* A writable argv (lego-vmm's handlers may change an argument in place and keep it). */
+struct args {
+	int argc;
+	char *argv[64];
+};
+
+/* Parse a NULL-terminated argument list as lego-vmm's command line; a holds the copies. */
+static int parse_args(struct vmm_config *c, struct args *a, const char *const *list)
+{
+	a->argc = 0;
+	a->argv[a->argc++] = strdup("lego-vmm");
+	while (*list)
+		a->argv[a->argc++] = strdup(*list++);
+	a->argv[a->argc] = NULL;
+	optind = 0; /* getopt starts over */
+	return vmm_options_parse(a->argc, a->argv, c);
+}
+
+static void free_args(struct vmm_config *c, struct args *a)
+{
+	vmm_options_free(c);
+	for (int i = 0; i < a->argc; i++)
+		free(a->argv[i]);
+}
+
+static void test_options_parse(void **state)
+{
+	static const char *const ok[] = {"--kernel",
+					 "k.elf",
+					 "-m256M",
+					 "-c",
+					 "2",
+					 "--disk",
+					 "d.img,ro",
+					 "-d",
+					 "smon://st:7420/vol-1",
+					 "--mmon",
+					 "a:1",
+					 "--mmon=b:2",
+					 "--replicas",
+					 "2",
+					 "--cache",
+					 "8M",
+					 "--control",
+					 "@ctl",
+					 "--stats",
+					 "s.json",
+					 "--console",
+					 "c.txt",
+					 "--incoming",
+					 "1.2.3.4:5",
+					 "--no-prefetch",
+					 "--smon-channels",
+					 "4",
+					 NULL};
+	static const char *const range[] = {"--kernel", "k", "--mem", "7M", NULL};
+	static const char *const unknown[] = {"--kernel", "k", "--frob", NULL};
+	static const char *const missing[] = {"--kernel", NULL};
+	static const char *const owners[] = {"--kernel", "k", "--region-owners", "0", NULL};
+	static const char *const extra[] = {"--kernel", "k", "extra", NULL};
+	struct vmm_config c;
+	struct args a;
+
+	(void)state;
+	assert_int_equal(parse_args(&c, &a, ok), -1);
+	assert_string_equal(c.boot.kernel, "k.elf");
+	assert_int_equal(c.boot.mem, 256ULL << 20);
+	assert_int_equal(c.boot.cpus, 2);
+	assert_int_equal(c.blk.nr_disks, 2);
+	assert_string_equal(c.blk.disks[0].path, "d.img");
+	assert_true(c.blk.disks[0].read_only);
+	assert_true(c.blk.disks[1].smon);
+	assert_string_equal(c.blk.disks[1].host, "st");
+	assert_string_equal(c.blk.disks[1].vol, "vol-1");
+	assert_int_equal(c.blk.smon_channels, 4);
+	assert_int_equal(c.mem.rm.nr_servers, 2);
+	assert_string_equal(c.mem.rm.servers[1], "b:2");
+	assert_int_equal(c.mem.rm.replicas, 2);
+	assert_int_equal(c.mem.cache, 8ULL << 20);
+	assert_true(c.mem.no_prefetch);
+	assert_true(c.mem.rm.vnode != 0); /* a random one */
+	assert_string_equal(c.control.socket, "@ctl");
+	assert_string_equal(c.control.stats, "s.json");
+	assert_string_equal(c.console.path, "c.txt");
+	assert_string_equal(c.migrate.incoming, "1.2.3.4:5");
+	free_args(&c, &a);
+	/* Refusals: exit status 64, whichever subsystem refuses. */
+	assert_int_equal(parse_args(&c, &a, range), VMM_EXIT_USAGE);
+	free_args(&c, &a);
+	assert_int_equal(parse_args(&c, &a, unknown), VMM_EXIT_USAGE);
+	free_args(&c, &a);
+	assert_int_equal(parse_args(&c, &a, missing), VMM_EXIT_USAGE);
+	free_args(&c, &a);
+	assert_int_equal(parse_args(&c, &a, owners), VMM_EXIT_USAGE);
+	free_args(&c, &a);
+	assert_int_equal(parse_args(&c, &a, extra), VMM_EXIT_USAGE);
+	free_args(&c, &a);
+}
+
+/* --help names every row, each line fits 80 columns. */
+static void test_options_usage(void **state)
+{
+#define NAME_OF(take, name, ...) "--" name,
+	static const char *const names[] = {VMM_OPTIONS(NAME_OF)};
+	char *text = NULL, *line;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	(void)state;
+	assert_non_null(f);
+	vmm_options_usage(f);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strstr(text, names[i]))
+			fail_msg("--help does not name %s", names[i]);
+	for (line = text; *line; line += strcspn(line, "\n") + 1)
+		assert_true(strcspn(line, "\n") <= 80);
+	free(text);
+}
+
+/* The answers, as the flat reader lego-controld uses reads them. */
+static void test_control_answers(void **state)
+{
+	static uint64_t console_bytes = 42;
+	struct vm *vm = calloc(1, sizeof(*vm));
+	struct migration mig;
+	struct control_target t = {.vnode = UINT64_MAX, /* beyond jansson's integers */
+				   .vcpus = 2,
+				   .mem_bytes = 64 << 20,
+				   .vm = vm,
+				   .console_bytes = &console_bytes,
+				   .mig = &mig};
+	struct jf_object o;
+	char err[200], *a;
+
+	(void)state;
+	assert_non_null(vm);
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	migrate_init(&mig);
+
+	a = control_cmds_answer(&t, "stats");
+	assert_non_null(a);
+	assert_int_equal(jf_parse(a, &o, err, sizeof(err)), 0);
+	assert_true(jf_get(&o, "vnode")->is_uint);
+	assert_true(jf_get(&o, "vnode")->num == UINT64_MAX);
+	assert_string_equal(jf_get(&o, "state")->str, "running");
+	assert_int_equal(jf_get(&o, "console_bytes")->num, 42);
+	assert_int_equal(jf_get(&o, "pager")->type, JF_NULL);
+	assert_non_null(strstr(a, "{\"vnode\": 18446744073709551615, \"state\": \"running\", "));
+	free(a);
+
+	a = control_cmds_answer(&t, "migration");
+	assert_int_equal(jf_parse(a, &o, err, sizeof(err)), 0);
+	assert_string_equal(jf_get(&o, "role")->str, "none");
+	assert_int_equal(jf_get(&o, "error")->type, JF_NULL);
+	assert_non_null(strstr(a, "\"phase\": \"none\""));
+	free(a);
+
+	a = control_cmds_answer(&t, "help");
+	assert_non_null(strstr(a, "{\"commands\": [\"stats\", \"flush\", "));
+	assert_non_null(strstr(a, "\"region-add INDEX@HOST:PORT\""));
+	free(a);
+
+	/* Refusals, in order: unknown, no remote memory, a malformed argument. */
+	a = control_cmds_answer(&t, "stats now");
+	assert_int_equal(jf_parse(a, &o, err, sizeof(err)), 0);
+	assert_non_null(strstr(jf_get(&o, "error")->str, "unknown command"));
+	free(a);
+	a = control_cmds_answer(&t, "server-lost \"x\":1");
+	assert_int_equal(jf_parse(a, &o, err, sizeof(err)), 0);
+	assert_string_equal(jf_get(&o, "error")->str, "this vNode's RAM is not on memory servers");
+	free(a);
+	a = control_cmds_answer(&t, "migrate-resolve maybe");
+	assert_int_equal(jf_parse(a, &o, err, sizeof(err)), 0);
+	assert_string_equal(jf_get(&o, "error")->str, "migrate-resolve takes commit or abort");
+	free(a);
+
+	migrate_destroy(&mig);
+	pthread_mutex_destroy(&vm->stop_lock);
+	free(vm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +380,9 @@ int main(void)
 		cmocka_unit_test(test_guest_mem_slot_boundary),
 		cmocka_unit_test(test_bus_dispatch),
 		cmocka_unit_test(test_serial_output_and_registers),
+		cmocka_unit_test(test_options_parse),
+		cmocka_unit_test(test_options_usage),
+		cmocka_unit_test(test_control_answers),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

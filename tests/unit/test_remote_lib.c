@@ -1,4 +1,5 @@
-/* test_remote_lib.c: latency-histogram quantiles and memory-server address parsing. */
+/* test_remote_lib.c: latency-histogram quantiles, memory-server address parsing, and the
+ * `regions` answer as lego-controld's reader (lib/proto/vmm_regions.c) reads it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,6 +10,8 @@
 #include <cmocka.h>
 
 #include "lib/lat_hist.h"
+#include "lib/proto/vmm_regions.h"
+#include "vmm/control/control_json.h"
 #include "vmm/memory/remote_mem.h"
 
 /* Within the histogram's resolution (1/16 of the power of two). */
@@ -73,11 +76,76 @@ static void test_parse_server(void **state)
 		rm_parse_server("averyveryverylonghostname:1", host, 8, port, sizeof(port)), -1);
 }
 
+static void region_copy(struct rm_region *g, int server, int state, bool failed)
+{
+	struct rm_copy *cp = &g->copies[g->nr_copies++];
+
+	atomic_store(&cp->server, server);
+	cp->state = state;
+	atomic_store(&cp->failed, failed);
+}
+
+/* Two servers (a name with a quote, an address that is not UTF-8, one lost), two vRegions:
+ * what lego-vmm writes, lego-controld's strict reader reads back. */
+static void test_regions_answer(void **state)
+{
+	struct remote_mem *rm = calloc(1, sizeof(*rm));
+	struct vr_answer *a = calloc(1, sizeof(*a));
+	char err[300], *line;
+
+	(void)state;
+	assert_non_null(rm);
+	assert_non_null(a);
+	atomic_store(&rm->nr_servers, 2);
+	strcpy(rm->servers[0].addr, "127.0.0.1:7001");
+	strcpy(rm->servers[0].name, "m\"a\\");
+	strcpy(rm->servers[1].addr, "b\xff:7002");
+	strcpy(rm->servers[1].name, "mb");
+	atomic_store(&rm->servers[1].dead, true);
+	rm->nr_regions = 2;
+	rm->regions = calloc(2, sizeof(*rm->regions));
+	assert_non_null(rm->regions);
+	for (int i = 0; i < 2; i++)
+		pthread_rwlock_init(&rm->regions[i].lock, NULL);
+	region_copy(&rm->regions[0], 0, RM_COPY_LIVE, false);
+	region_copy(&rm->regions[0], 1, RM_COPY_JOINING, false);
+	region_copy(&rm->regions[1], 0, RM_COPY_LIVE, true);
+	atomic_store(&rm->copies_lost, 3);
+	atomic_store(&rm->redirects, 1);
+
+	line = control_json_line(control_json_regions(rm), true);
+	assert_non_null(line);
+	assert_null(strstr(line, ": ")); /* compact */
+	assert_int_equal(line[strlen(line) - 1], '\n');
+	assert_int_equal(vr_parse(line, a, err, sizeof(err)), 0);
+	assert_int_equal(a->nr_servers, 2);
+	assert_string_equal(a->servers[0].name, "m\"a\\");
+	assert_string_equal(a->servers[1].addr, "b?:7002");
+	assert_false(a->servers[0].lost);
+	assert_true(a->servers[1].lost);
+	assert_int_equal(a->nr_regions, 2);
+	assert_int_equal(a->regions[0].nr, 2);
+	assert_true(a->regions[0].c[0].live);
+	assert_false(a->regions[0].c[1].live);
+	assert_true(a->regions[0].c[1].failed); /* its server is lost */
+	assert_int_equal(a->regions[1].c[0].server, 0);
+	assert_true(a->regions[1].c[0].failed);
+	assert_int_equal(a->copies_lost, 3);
+	assert_int_equal(a->redirects, 1);
+	free(line);
+	for (int i = 0; i < 2; i++)
+		pthread_rwlock_destroy(&rm->regions[i].lock);
+	free(rm->regions);
+	free(rm);
+	free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lat_hist_quantiles),
 		cmocka_unit_test(test_parse_server),
+		cmocka_unit_test(test_regions_answer),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "lib/client/smon_client.h"
 
 #define CALL_TIMEOUT_MS	  5000 /* one call; a request may take several */
@@ -50,14 +51,6 @@ struct blk_smon {
 	pthread_mutex_t inline_lock;
 	atomic_uint_fast64_t retries, failures;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int ms)
 {
@@ -127,7 +120,7 @@ static uint64_t note_outage(struct blk_smon *b, const char *why)
 
 	pthread_mutex_lock(&b->lock);
 	if (!b->outage_since) {
-		b->outage_since = now_ms();
+		b->outage_since = (uint64_t)mono_ms();
 		log_warn("storage server %s: %s; retrying requests for up to %d ms", b->server, why,
 			 b->timeout_ms);
 	}
@@ -141,7 +134,7 @@ static void note_back(struct blk_smon *b)
 	pthread_mutex_lock(&b->lock);
 	if (b->outage_since)
 		log_info("storage server %s: reachable again after %llu ms, requests resumed",
-			 b->server, (unsigned long long)(now_ms() - b->outage_since));
+			 b->server, (unsigned long long)((uint64_t)mono_ms() - b->outage_since));
 	b->outage_since = 0;
 	pthread_mutex_unlock(&b->lock);
 }
@@ -150,7 +143,7 @@ static void note_back(struct blk_smon *b)
  * (a reconnect can take long on a dead address; thousands of them would stall the guest). */
 static bool given_up(struct blk_smon *b)
 {
-	uint64_t now = now_ms();
+	uint64_t now = (uint64_t)mono_ms();
 	bool skip = false;
 
 	pthread_mutex_lock(&b->lock);
@@ -195,7 +188,7 @@ static int execute(struct smon_channel *c, struct blk_req *req)
 		failed_once = true;
 		/* The deadline counts from the start of the outage, not of this request: once
 		 * it has passed, requests fail at once until the server is back. */
-		if (now_ms() >=
+		if ((uint64_t)mono_ms() >=
 		    note_outage(b, smon_client_error(c->cl)) + (uint64_t)b->timeout_ms) {
 			if (atomic_fetch_add(&b->failures, 1) < 10)
 				log_error(

@@ -1,4 +1,5 @@
-/* control_sock.c: accept loop and command handling for the control socket. */
+/* control_sock.c: the control socket: listen, accept one client at a time, read its command
+ * line and write the answer (control_cmds.c). */
 #include "control_sock.h"
 
 #include <errno.h>
@@ -11,16 +12,11 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "control_cmds.h"
+#include "lib/fdio.h"
 #include "lib/log.h"
-#include "vmm/migration/migrate.h"
-#include "vmm/memory/pager.h"
-#include "lib/parse.h"
-#include "vmm/memory/remote_mem.h"
-#include "lib/strbuf.h"
-#include "vmm/kvm/vm.h"
 
 #define CMD_MAX	       320
 #define CLIENT_WAIT_MS 2000 /* a client that sends nothing cannot hold the socket longer */
@@ -32,190 +28,14 @@ struct control_sock {
 	pthread_t thread;
 };
 
-static int answer_stats(struct control_sock *cs, char *out, size_t len)
-{
-	const struct control_target *t = &cs->t;
-	struct pager_stats st;
-	char js[1536];
-
-	if (t->pg) {
-		pager_get_stats(t->pg, &st);
-		pager_stats_json(&st, js, sizeof(js));
-	} else {
-		snprintf(js, sizeof(js), "null");
-	}
-	return snprintf(
-		out, len,
-		"{\"vnode\": %llu, \"state\": \"%s\", \"vcpus\": %d, \"mem_bytes\": %llu, "
-		"\"cpu_time_ns\": %llu, \"console_bytes\": %llu, \"pager\": %s}\n",
-		(unsigned long long)t->vnode, vm_is_paused(t->vm) ? "paused" : "running", t->vcpus,
-		(unsigned long long)t->mem_bytes, (unsigned long long)vm_vcpu_cpu_ns(t->vm),
-		(unsigned long long)__atomic_load_n(t->console_bytes, __ATOMIC_RELAXED), js);
-}
-
-/* "IDX@HOST:PORT" of the region commands. */
-static int region_arg(const char *arg, int *idx, const char **addr)
-{
-	const char *at = strchr(arg, '@');
-	char num[16];
-	uint64_t v;
-
-	if (!at || at == arg || (size_t)(at - arg) >= sizeof(num))
-		return -1;
-	memcpy(num, arg, (size_t)(at - arg));
-	num[at - arg] = '\0';
-	if (parse_uint(num, 0, INT32_MAX, &v) || !mp_addr_ok(at + 1, false))
-		return -1;
-	*idx = (int)v;
-	*addr = at + 1;
-	return 0;
-}
-
-/* regions, region-add, region-live, region-drop: the vRegions' copies (remote_mem.h). */
-static void answer_regions(struct control_sock *cs, int fd, const char *cmd)
-{
-	struct remote_mem *rm = cs->t.rm;
-	struct strbuf b;
-	char err[400] = "";
-	const char *addr;
-	int idx, rc = 0;
-
-	sb_init(&b, 1 << 20);
-	if (!rm) {
-		snprintf(err, sizeof(err), "this vNode's RAM is not on memory servers");
-	} else if (!strcmp(cmd, "regions")) {
-		remote_mem_describe(rm, &b);
-	} else if (!strncmp(cmd, "server-lost ", 12)) {
-		if (!mp_addr_ok(cmd + 12, false)) {
-			snprintf(err, sizeof(err), "server-lost takes HOST:PORT");
-		} else {
-			int orphans = remote_mem_server_lost(rm, cmd + 12);
-
-			log_info("control: %.80s: %d vRegion(s) left without a copy", cmd, orphans);
-			sb_printf(&b, "{\"server\": \"%s\", \"orphaned_regions\": %d}", cmd + 12,
-				  orphans);
-			if (orphans && cs->t.pg)
-				pager_fail(cs->t.pg);
-		}
-	} else if (region_arg(strchr(cmd, ' ') + 1, &idx, &addr)) {
-		snprintf(err, sizeof(err), "%.12s takes INDEX@HOST:PORT", cmd);
-	} else if (migrate_busy(cs->t.mig)) {
-		snprintf(err, sizeof(err), "a migration is under way");
-	} else {
-		if (!strncmp(cmd, "region-add ", 11))
-			rc = remote_mem_add_copy(rm, idx, addr, err, sizeof(err));
-		else if (!strncmp(cmd, "region-live ", 12))
-			rc = remote_mem_copy_live(rm, idx, addr, err, sizeof(err));
-		else
-			rc = remote_mem_drop_copy(rm, idx, addr, err, sizeof(err));
-		if (!rc)
-			sb_printf(&b, "{\"region\": %d, \"server\": \"%s\", \"done\": \"%.*s\"}",
-				  idx, addr, (int)strcspn(cmd + 7, " "), cmd + 7);
-		log_info("control: %.80s%s%s", cmd, rc ? " refused: " : "", rc ? err : "");
-	}
-	if (err[0]) {
-		b.len = 0;
-		b.failed = false;
-		sb_printf(&b, "{\"error\": ");
-		sb_json_str(&b, err);
-		sb_printf(&b, "}");
-	}
-	if (b.failed) {
-		b.len = 0;
-		b.failed = false;
-		sb_printf(&b, "{\"error\": \"reply too long\"}");
-	}
-	sb_printf(&b, "\n");
-	if (write(fd, b.p, b.len) != (ssize_t)b.len)
-		log_debug("control: client went away before the answer");
-	sb_free(&b);
-}
-
 static void answer(struct control_sock *cs, int fd, const char *cmd)
 {
-	char out[2048];
-	const char *err;
-	int n;
+	static const char oom[] = "{\"error\": \"out of memory\"}\n";
+	char *line = control_cmds_answer(&cs->t, cmd);
 
-	if (!strcmp(cmd, "regions") || !strncmp(cmd, "server-lost ", 12) ||
-	    !strncmp(cmd, "region-add ", 11) || !strncmp(cmd, "region-live ", 12) ||
-	    !strncmp(cmd, "region-drop ", 12)) {
-		answer_regions(cs, fd, cmd);
-		return;
-	}
-	if (!strcmp(cmd, "stats")) {
-		n = answer_stats(cs, out, sizeof(out));
-	} else if (!strcmp(cmd, "flush")) {
-		int64_t pages = cs->t.pg ? pager_flush(cs->t.pg) : 0;
-
-		if (pages < 0)
-			n = snprintf(out, sizeof(out),
-				     "{\"error\": \"flush failed: memory server lost\"}\n");
-		else
-			n = snprintf(out, sizeof(out), "{\"flushed_pages\": %lld}\n",
-				     (long long)pages);
-	} else if (!strcmp(cmd, "migration")) {
-		n = migrate_status_json(cs->t.mig, out, sizeof(out) - 1);
-		if (n > 0 && (size_t)n < sizeof(out) - 1)
-			out[n++] = '\n';
-	} else if (!strncmp(cmd, "migrate ", 8) || !strcmp(cmd, "migrate-cancel") ||
-		   !strncmp(cmd, "migrate-resolve ", 16)) {
-		const char *done;
-
-		if (!strncmp(cmd, "migrate ", 8)) {
-			err = migrate_start(cs->t.mig, cmd + 8);
-			done = "started";
-		} else if (!strcmp(cmd, "migrate-cancel")) {
-			err = migrate_cancel(cs->t.mig);
-			done = "cancelling";
-		} else {
-			done = "resolved";
-			if (!strcmp(cmd + 16, "commit") || !strcmp(cmd + 16, "abort"))
-				err = migrate_resolve(cs->t.mig, !strcmp(cmd + 16, "commit"));
-			else
-				err = "migrate-resolve takes commit or abort";
-		}
-		if (err)
-			n = snprintf(out, sizeof(out), "{\"error\": \"%s\"}\n", err);
-		else
-			n = snprintf(out, sizeof(out), "{\"migration\": \"%s\"}\n", done);
-		log_info("control: %.40s%s%s", cmd, err ? " refused: " : "", err ? err : "");
-	} else if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume")) {
-		bool pause = !strcmp(cmd, "pause");
-		struct timespec t0, t1;
-
-		clock_gettime(CLOCK_MONOTONIC, &t0);
-		if (migrate_busy(cs->t.mig))
-			err = "a migration is under way";
-		else
-			err = pause ? vm_pause(cs->t.vm) : vm_resume(cs->t.vm);
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		if (err)
-			n = snprintf(out, sizeof(out), "{\"error\": \"%s: %s\"}\n", cmd, err);
-		else
-			n = snprintf(out, sizeof(out), "{\"state\": \"%s\"}\n",
-				     pause ? "paused" : "running");
-		/* How long the vCPUs took to park matters to whoever pauses (migration). */
-		log_info("control: %s%s%s (%.1f ms)", cmd, err ? " refused: " : "", err ? err : "",
-			 (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-				 (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
-	} else if (!strcmp(cmd, "help")) {
-		n = snprintf(out, sizeof(out),
-			     "{\"commands\": [\"stats\", \"flush\", \"pause\", \"resume\", "
-			     "\"migrate HOST:PORT\", \"migration\", \"migrate-cancel\", "
-			     "\"migrate-resolve commit|abort\", \"regions\", "
-			     "\"region-add INDEX@HOST:PORT\", \"region-live INDEX@HOST:PORT\", "
-			     "\"region-drop INDEX@HOST:PORT\", \"server-lost HOST:PORT\", "
-			     "\"help\"]}\n");
-	} else {
-		n = snprintf(out, sizeof(out),
-			     "{\"error\": \"unknown command; try stats, flush, pause, resume, "
-			     "migrate, migration, regions or help\"}\n");
-	}
-	if (n < 0 || (size_t)n >= sizeof(out))
-		n = snprintf(out, sizeof(out), "{\"error\": \"reply too long\"}\n");
-	if (write(fd, out, (size_t)n) != n)
+	if (line ? fdio_write_all(fd, line, strlen(line)) : fdio_write_all(fd, oom, strlen(oom)))
 		log_debug("control: client went away before the answer");
+	free(line);
 }
 
 static void serve_client(struct control_sock *cs, int fd)

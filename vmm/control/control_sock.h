@@ -15,7 +15,7 @@
  *   migrate-cancel         give up before the destination is told to run
  *   migrate-resolve commit|abort  after the connection broke once the destination was told
  *                          to run: the control plane says whether it runs
- *   regions                the vRegions' copies (remote_mem_describe)
+ *   regions                the vRegions' copies (control_json_regions, remote_mem.h)
  *   region-add IDX@HOST:PORT   a new copy of vRegion IDX joins on that server: from the
  *                          answer on, every write-back goes there too (it is filled by
  *                          its server, then made live)

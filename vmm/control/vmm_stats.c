@@ -2,17 +2,20 @@
 #include "vmm_stats.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "control_json.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 
 void vmm_stats_start(struct vmm_stats *s)
 {
-	clock_gettime(CLOCK_MONOTONIC, &s->start);
+	s->start_ns = mono_ns();
 }
 
 static uint64_t rss_kib(void)
@@ -54,38 +57,39 @@ uint64_t vmm_stats_guest_resident_kib(const struct guest_mem *mem)
 }
 
 int vmm_stats_write(const struct vmm_stats *s, const struct vm *vm, uint64_t console_bytes,
-		    const char *pager_json, const char *path)
+		    const struct pager_stats *pager, const char *path)
 {
-	struct timespec now;
 	uint64_t io = 0, mmio = 0, rss = rss_kib(), guest = vmm_stats_guest_resident_kib(&vm->mem);
-	double run_ms;
+	double run_ms = (double)(mono_ns() - s->start_ns) / 1e6;
+	char *line;
 	FILE *f;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	run_ms = (double)(now.tv_sec - s->start.tv_sec) * 1e3 +
-		 (double)(now.tv_nsec - s->start.tv_nsec) / 1e6;
 	for (int i = 0; i < vm->nr_vcpus; i++) {
 		io += vm->vcpus[i].exits_io;
 		mmio += vm->vcpus[i].exits_mmio;
 	}
-	f = fopen(path, "w");
-	if (!f) {
-		log_error("cannot write statistics to '%s': %s", path, strerror(errno));
-		return -1;
+	line = control_json_line(
+		json_pack("{s:o,s:i,s:o,s:o,s:o,s:o,s:o,s:o,s:I,s:i,s:o}", "run_ms",
+			  control_json_fixed(run_ms, 3), "vcpus", vm->nr_vcpus, "mem_mib",
+			  control_json_count(vm->mem.size >> 20), "exits_io",
+			  control_json_count(io), "exits_mmio", control_json_count(mmio),
+			  "console_bytes", control_json_count(console_bytes), "rss_kib",
+			  control_json_count(rss), "guest_resident_kib", control_json_count(guest),
+			  "vmm_overhead_kib", (json_int_t)rss - (json_int_t)guest, "exit_status",
+			  vm->exit_status, "pager",
+			  pager ? control_json_pager(pager) : json_null()),
+		false);
+	f = line ? fopen(path, "w") : NULL;
+	if (f) {
+		bool written = fputs(line, f) != EOF;
+
+		if (!fclose(f) && written) {
+			free(line);
+			return 0;
+		}
 	}
-	fprintf(f,
-		"{\"run_ms\": %.3f, \"vcpus\": %d, \"mem_mib\": %llu, \"exits_io\": %llu, "
-		"\"exits_mmio\": %llu, \"console_bytes\": %llu, \"rss_kib\": %llu, "
-		"\"guest_resident_kib\": %llu, \"vmm_overhead_kib\": %lld, \"exit_status\": %d, "
-		"\"pager\": %s}\n",
-		run_ms, vm->nr_vcpus, (unsigned long long)(vm->mem.size >> 20),
-		(unsigned long long)io, (unsigned long long)mmio, (unsigned long long)console_bytes,
-		(unsigned long long)rss, (unsigned long long)guest,
-		(long long)rss - (long long)guest, vm->exit_status,
-		pager_json ? pager_json : "null");
-	if (fclose(f)) {
-		log_error("cannot write statistics to '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	return 0;
+	log_error("cannot write statistics to '%s': %s", path,
+		  line ? strerror(errno) : "out of memory");
+	free(line);
+	return -1;
 }

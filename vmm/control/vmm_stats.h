@@ -3,12 +3,13 @@
 #define LEGO_VMM_STATS_H
 
 #include <stdint.h>
-#include <time.h>
 
 #include "vmm/kvm/vm.h"
 
+struct pager_stats;
+
 struct vmm_stats {
-	struct timespec start;
+	int64_t start_ns; /* mono_ns() */
 };
 
 void vmm_stats_start(struct vmm_stats *s);
@@ -18,8 +19,9 @@ uint64_t vmm_stats_guest_resident_kib(const struct guest_mem *mem);
 
 /* Writes {"run_ms", "vcpus", "mem_mib", "exits_io", "exits_mmio", "console_bytes",
  * "rss_kib", "guest_resident_kib", "vmm_overhead_kib", "exit_status", "pager"} where
- * "pager" is pager_json (a JSON object) or null; logs and returns -1 on failure. */
+ * "pager" is the pager's figures (control_json_pager) or null; logs and returns -1 on
+ * failure. */
 int vmm_stats_write(const struct vmm_stats *s, const struct vm *vm, uint64_t console_bytes,
-		    const char *pager_json, const char *path);
+		    const struct pager_stats *pager, const char *path);
 
 #endif

@@ -52,7 +52,7 @@ int irqchip_set_line(struct vm *vm, uint32_t gsi, int level)
 	return -1;
 }
 
-int irqchip_state_get(struct vm *vm, struct irqchip_state *s, char *why, size_t why_len)
+int irqchip_state_get(struct vm *vm, struct irqchip_state *s, char *err, size_t errlen)
 {
 	const char *what = NULL;
 
@@ -67,7 +67,7 @@ int irqchip_state_get(struct vm *vm, struct irqchip_state *s, char *why, size_t 
 	if (!what && ioctl(vm->vm_fd, KVM_GET_CLOCK, &s->clock) < 0)
 		what = "kvm-clock";
 	if (what) {
-		snprintf(why, why_len, "cannot read %s: %s", what, strerror(errno));
+		snprintf(err, errlen, "cannot read %s: %s", what, strerror(errno));
 		return -1;
 	}
 	/* The guest never lets its clock go back: a destination must not start behind what the
@@ -86,7 +86,7 @@ int irqchip_state_get(struct vm *vm, struct irqchip_state *s, char *why, size_t 
 	return 0;
 }
 
-int irqchip_state_set(struct vm *vm, const struct irqchip_state *s, char *why, size_t why_len)
+int irqchip_state_set(struct vm *vm, const struct irqchip_state *s, char *err, size_t errlen)
 {
 	struct kvm_irqchip chip;
 	struct kvm_pit_state2 pit = s->pit;
@@ -94,7 +94,7 @@ int irqchip_state_set(struct vm *vm, const struct irqchip_state *s, char *why, s
 	const char *what = NULL;
 
 	if (!vm->irqchip) {
-		snprintf(why, why_len, "this VMM has no in-kernel interrupt controllers");
+		snprintf(err, errlen, "this VMM has no in-kernel interrupt controllers");
 		return -1;
 	}
 	for (uint32_t i = 0; i < IRQCHIP_NR_CHIPS && !what; i++) {
@@ -107,7 +107,7 @@ int irqchip_state_set(struct vm *vm, const struct irqchip_state *s, char *why, s
 	if (!what && ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
 		what = "kvm-clock";
 	if (what) {
-		snprintf(why, why_len, "KVM refuses the state of %s: %s", what, strerror(errno));
+		snprintf(err, errlen, "KVM refuses the state of %s: %s", what, strerror(errno));
 		return -1;
 	}
 	return 0;

@@ -28,8 +28,8 @@ int irqchip_set_line(struct vm *vm, uint32_t gsi, int level);
 
 /* Read the state with the vCPUs paused; write it into a VM created the same way before its
  * vCPUs run (kvm-clock goes on from the source's value, plus the wall-clock time since it
- * was read when the source's KVM gave it). 0, or -1 with why. */
-int irqchip_state_get(struct vm *vm, struct irqchip_state *s, char *why, size_t why_len);
-int irqchip_state_set(struct vm *vm, const struct irqchip_state *s, char *why, size_t why_len);
+ * was read when the source's KVM gave it). 0, or -1 with err. */
+int irqchip_state_get(struct vm *vm, struct irqchip_state *s, char *err, size_t errlen);
+int irqchip_state_set(struct vm *vm, const struct irqchip_state *s, char *err, size_t errlen);
 
 #endif

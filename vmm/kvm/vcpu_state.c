@@ -75,7 +75,7 @@ static int get_msrs(int fd, const uint32_t *list, uint32_t n, struct vcpu_state 
 }
 
 int vcpu_state_get(int kvm_fd, int vcpu_fd, const uint32_t *msr_list, uint32_t nr_msrs,
-		   struct vcpu_state *s, char *why, size_t why_len)
+		   struct vcpu_state *s, char *err, size_t errlen)
 {
 	int xsave2;
 
@@ -83,7 +83,7 @@ int vcpu_state_get(int kvm_fd, int vcpu_fd, const uint32_t *msr_list, uint32_t n
 	if (ioctl(vcpu_fd, KVM_GET_REGS, &s->regs) < 0 ||
 	    ioctl(vcpu_fd, KVM_GET_SREGS, &s->sregs) < 0 ||
 	    ioctl(vcpu_fd, KVM_GET_FPU, &s->fpu) < 0) {
-		snprintf(why, why_len, "reading registers: %s", strerror(errno));
+		snprintf(err, errlen, "reading registers: %s", strerror(errno));
 		return -1;
 	}
 	if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) > 0) {
@@ -91,12 +91,12 @@ int vcpu_state_get(int kvm_fd, int vcpu_fd, const uint32_t *msr_list, uint32_t n
 		s->xsave_len = xsave2 > (int)sizeof(struct kvm_xsave) ? (uint32_t)xsave2
 								      : sizeof(struct kvm_xsave);
 		if (s->xsave_len > VCPU_STATE_MAX_XSAVE) {
-			snprintf(why, why_len, "XSAVE area of %u bytes is too large", s->xsave_len);
+			snprintf(err, errlen, "XSAVE area of %u bytes is too large", s->xsave_len);
 			return -1;
 		}
 		s->xsave = calloc(1, s->xsave_len);
 		if (!s->xsave) {
-			snprintf(why, why_len, "out of memory");
+			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
 		if (ioctl(vcpu_fd, xsave2 > 0 ? KVM_GET_XSAVE2 : KVM_GET_XSAVE, s->xsave) == 0) {
@@ -115,7 +115,7 @@ int vcpu_state_get(int kvm_fd, int vcpu_fd, const uint32_t *msr_list, uint32_t n
 	if (ioctl(vcpu_fd, KVM_GET_DEBUGREGS, &s->debugregs) == 0)
 		s->has |= VS_DEBUGREGS;
 	if (get_msrs(vcpu_fd, msr_list, nr_msrs, s)) {
-		snprintf(why, why_len, "out of memory");
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -155,7 +155,7 @@ static void set_msrs(int fd, const struct vcpu_state *s, uint32_t *refused)
 }
 
 int vcpu_state_set(int kvm_fd, int vcpu_fd, const struct vcpu_state *s, uint32_t *msrs_refused,
-		   char *why, size_t why_len)
+		   char *err, size_t errlen)
 {
 	const char *what = NULL;
 
@@ -171,7 +171,7 @@ int vcpu_state_set(int kvm_fd, int vcpu_fd, const struct vcpu_state *s, uint32_t
 								       : sizeof(struct kvm_xsave);
 
 		if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_XSAVE) <= 0 || s->xsave_len > here) {
-			snprintf(why, why_len,
+			snprintf(err, errlen,
 				 "the source's XSAVE area (%u bytes) does not fit this host's (%u)",
 				 s->xsave_len, here);
 			return -1;
@@ -179,7 +179,7 @@ int vcpu_state_set(int kvm_fd, int vcpu_fd, const struct vcpu_state *s, uint32_t
 		uint8_t *buf = calloc(1, here);
 
 		if (!buf) {
-			snprintf(why, why_len, "out of memory");
+			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
 		memcpy(buf, s->xsave, s->xsave_len);
@@ -199,7 +199,7 @@ int vcpu_state_set(int kvm_fd, int vcpu_fd, const struct vcpu_state *s, uint32_t
 	    ioctl(vcpu_fd, KVM_SET_DEBUGREGS, &s->debugregs) < 0)
 		what = "debug registers";
 	if (what) {
-		snprintf(why, why_len, "KVM refuses the %s: %s", what, strerror(errno));
+		snprintf(err, errlen, "KVM refuses the %s: %s", what, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -237,14 +237,14 @@ int vcpu_msr_set(int vcpu_fd, uint32_t index, uint64_t value)
 
 #define MSR_IA32_TSC_DEADLINE 0x6e0
 
-int vcpu_apic_get(int vcpu_fd, struct vcpu_apic_state *a, char *why, size_t why_len)
+int vcpu_apic_get(int vcpu_fd, struct vcpu_apic_state *a, char *err, size_t errlen)
 {
 	struct kvm_mp_state mp;
 
 	memset(a, 0, sizeof(*a));
 	if (ioctl(vcpu_fd, KVM_GET_LAPIC, &a->lapic) < 0 ||
 	    ioctl(vcpu_fd, KVM_GET_MP_STATE, &mp) < 0) {
-		snprintf(why, why_len, "reading the local APIC: %s", strerror(errno));
+		snprintf(err, errlen, "reading the local APIC: %s", strerror(errno));
 		return -1;
 	}
 	a->mp_state = mp.mp_state;
@@ -254,7 +254,7 @@ int vcpu_apic_get(int vcpu_fd, struct vcpu_apic_state *a, char *why, size_t why_
 	return 0;
 }
 
-int vcpu_apic_set(int vcpu_fd, const struct vcpu_apic_state *a, char *why, size_t why_len)
+int vcpu_apic_set(int vcpu_fd, const struct vcpu_apic_state *a, char *err, size_t errlen)
 {
 	struct kvm_lapic_state lapic = a->lapic;
 	struct kvm_mp_state mp = {.mp_state = a->mp_state};
@@ -268,7 +268,7 @@ int vcpu_apic_set(int vcpu_fd, const struct vcpu_apic_state *a, char *why, size_
 	else if (ioctl(vcpu_fd, KVM_SET_MP_STATE, &mp) < 0)
 		what = "run state (MP state)";
 	if (what) {
-		snprintf(why, why_len, "KVM refuses the %s: %s", what,
+		snprintf(err, errlen, "KVM refuses the %s: %s", what,
 			 errno ? strerror(errno) : "not taken");
 		return -1;
 	}

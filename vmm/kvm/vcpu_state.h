@@ -47,14 +47,14 @@ struct vcpu_state {
 uint32_t *vcpu_state_msr_list(int kvm_fd, uint32_t *n);
 
 /* Read the state of vCPU fd. msr_list: the MSRs to try (those KVM refuses to read are left
- * out). Returns 0, or -1 with why. */
+ * out). Returns 0, or -1 with err. */
 int vcpu_state_get(int kvm_fd, int vcpu_fd, const uint32_t *msr_list, uint32_t nr_msrs,
-		   struct vcpu_state *s, char *why, size_t why_len);
+		   struct vcpu_state *s, char *err, size_t errlen);
 
 /* Write a state into vCPU fd. MSRs this KVM refuses are counted in *msrs_refused (and
- * logged at debug level); anything else refused is an error: -1 with why. */
+ * logged at debug level); anything else refused is an error: -1 with err. */
 int vcpu_state_set(int kvm_fd, int vcpu_fd, const struct vcpu_state *s, uint32_t *msrs_refused,
-		   char *why, size_t why_len);
+		   char *err, size_t errlen);
 
 void vcpu_state_free(struct vcpu_state *s);
 
@@ -72,7 +72,7 @@ struct vcpu_apic_state {
 	struct kvm_lapic_state lapic;
 };
 
-int vcpu_apic_get(int vcpu_fd, struct vcpu_apic_state *a, char *why, size_t why_len);
-int vcpu_apic_set(int vcpu_fd, const struct vcpu_apic_state *a, char *why, size_t why_len);
+int vcpu_apic_get(int vcpu_fd, struct vcpu_apic_state *a, char *err, size_t errlen);
+int vcpu_apic_set(int vcpu_fd, const struct vcpu_apic_state *a, char *err, size_t errlen);
 
 #endif

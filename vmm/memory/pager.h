@@ -75,8 +75,6 @@ uint32_t pager_hot_pages(struct pager *pg, uint32_t *out, uint32_t max);
 /* Fetch these pages (a source's hot pages) in the background while they are absent and
  * the ExCache has room; pager_stop ends it. */
 void pager_prefetch(struct pager *pg, const uint32_t *pages, uint32_t n);
-/* The statistics as one JSON object (no newline); returns the length. */
-int pager_stats_json(const struct pager_stats *st, char *buf, size_t len);
 /* The statistics as one log line. */
 void pager_log_stats(const struct pager_stats *st);
 

@@ -30,7 +30,6 @@
 #define RM_MAX_COPIES	4
 
 struct fab_conn;
-struct strbuf;
 
 struct rm_server {
 	char addr[MP_ADDR_LEN + 1]; /* "HOST:PORT" as given */
@@ -130,10 +129,23 @@ int remote_mem_drop_copy(struct remote_mem *rm, int idx, const char *addr, char 
  * waiting for I/O to find out. Returns how many regions were left without a live copy
  * (rm->error then names the server: the vNode must stop). */
 int remote_mem_server_lost(struct remote_mem *rm, const char *addr);
-/* The copies as JSON: {"servers":[{"addr":..,"name":..,"lost":..}],"regions":[[{"server":
- * i,"state":"live"|"joining","failed":..},...],...],"copies_lost":N,"redirects":N}; server
- * i indexes "servers", a region's primary copy comes first. */
-void remote_mem_describe(struct remote_mem *rm, struct strbuf *out);
+/* What the control plane is told of the servers and copies (the `regions` answer). */
+struct rm_server_view {
+	const char *addr; /* "HOST:PORT" as given */
+	const char *name; /* from its HELLO ("" before) */
+	bool lost;
+};
+struct rm_copy_view {
+	int server; /* an index of the servers' view */
+	bool live;  /* else joining */
+	bool failed;
+};
+/* Every server this vNode has used (lost ones too), at most RM_MAX_SERVERS: how many. */
+int remote_mem_copies_servers(struct remote_mem *rm, struct rm_server_view *out);
+/* Region idx's copies, the primary first, at most RM_MAX_COPIES: how many. */
+int remote_mem_copies_region(struct remote_mem *rm, int idx, struct rm_copy_view *out);
+uint64_t remote_mem_copies_lost(struct remote_mem *rm);
+uint64_t remote_mem_copies_redirects(struct remote_mem *rm);
 
 /* The region holding RAM offset off, and a server's "name (host:port)". */
 int remote_mem_region_of(const struct remote_mem *rm, uint64_t off);

@@ -12,6 +12,7 @@
 
 #include "lib/cluster/cluster_io.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "lib/proto/mig_proto.h"
 #include "vmm/memory/pager.h"
 #include "lib/parse.h"
@@ -106,7 +107,7 @@ static void account(struct migration *m, uint64_t pages, uint64_t state_bytes)
 	m->bytes_processed = m->pages_written * PAGE + m->state_bytes;
 	if (m->bytes_processed + m->dirty_pages * PAGE > m->bytes_total)
 		m->bytes_total = m->bytes_processed + m->dirty_pages * PAGE;
-	m->elapsed_ns = mig_now_ns() - m->t0_ns;
+	m->elapsed_ns = (uint64_t)mono_ns() - m->t0_ns;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -119,7 +120,7 @@ static int send_counted(struct migration *m, uint16_t type, const void *p, size_
 }
 
 /* Console history [from, to) read back from the console file. */
-static int send_console(struct migration *m, uint64_t from, uint64_t to, char *why, size_t wl)
+static int send_console(struct migration *m, uint64_t from, uint64_t to, char *err, size_t errlen)
 {
 	uint8_t *buf;
 	int fd, rc = 0;
@@ -129,7 +130,7 @@ static int send_console(struct migration *m, uint64_t from, uint64_t to, char *w
 	fd = open(m->console_path, O_RDONLY | O_CLOEXEC);
 	buf = malloc(CONSOLE_CHUNK);
 	if (fd < 0 || !buf) {
-		snprintf(why, wl, "cannot read the console file back: %s",
+		snprintf(err, errlen, "cannot read the console file back: %s",
 			 fd < 0 ? strerror(errno) : "out of memory");
 		if (fd >= 0)
 			close(fd);
@@ -141,10 +142,10 @@ static int send_console(struct migration *m, uint64_t from, uint64_t to, char *w
 		ssize_t n = pread(fd, buf, want, (off_t)from);
 
 		if (n <= 0) {
-			snprintf(why, wl, "console file shorter than its byte count");
+			snprintf(err, errlen, "console file shorter than its byte count");
 			rc = -1;
 		} else if (send_counted(m, MIG_CONSOLE, buf, (size_t)n)) {
-			snprintf(why, wl, "the destination went away");
+			snprintf(err, errlen, "the destination went away");
 			rc = -1;
 		}
 		from += n > 0 ? (uint64_t)n : 0;
@@ -154,10 +155,9 @@ static int send_console(struct migration *m, uint64_t from, uint64_t to, char *w
 	return rc;
 }
 
-/* Non-blocking look at the stream during pre-copy: the destination only speaks to refuse. */
 /* Look (waiting up to wait_ms) at what the destination said: it only speaks, before READY,
- * to refuse. -1 with why if it refused or hung up, 0 if it said nothing. */
-static int peer_said(struct migration *m, int wait_ms, char *why, size_t wl)
+ * to refuse. -1 with err if it refused or hung up, 0 if it said nothing. */
+static int peer_said(struct migration *m, int wait_ms, char *err, size_t errlen)
 {
 	struct pollfd p = {.fd = m->fd, .events = POLLIN};
 	uint16_t type;
@@ -166,12 +166,12 @@ static int peer_said(struct migration *m, int wait_ms, char *why, size_t wl)
 
 	if (m->fd < 0 || poll(&p, 1, wait_ms) <= 0)
 		return 0;
-	if (mig_recv(m->fd, 1000, &type, &payload, &len, why, wl) == 0) {
+	if (mig_recv(m->fd, 1000, &type, &payload, &len, err, errlen) == 0) {
 		if (type == MIG_ERROR)
-			snprintf(why, wl, "the destination refused: %s",
+			snprintf(err, errlen, "the destination refused: %s",
 				 payload ? (char *)payload : "");
 		else
-			snprintf(why, wl, "unexpected %s from the destination",
+			snprintf(err, errlen, "unexpected %s from the destination",
 				 mig_type_name(type));
 		free(payload);
 	}
@@ -179,7 +179,7 @@ static int peer_said(struct migration *m, int wait_ms, char *why, size_t wl)
 }
 
 /* Write dirty pages back while the guest runs, until few are left or it stops helping. */
-static int precopy(struct migration *m, char *why, size_t wl)
+static int precopy(struct migration *m, char *err, size_t errlen)
 {
 	uint64_t last = UINT64_MAX;
 
@@ -187,14 +187,14 @@ static int precopy(struct migration *m, char *why, size_t wl)
 		int64_t n;
 
 		if (cancelled(m)) {
-			snprintf(why, wl, "cancelled");
+			snprintf(err, errlen, "cancelled");
 			return -1;
 		}
-		if (peer_said(m, 0, why, wl))
+		if (peer_said(m, 0, err, errlen))
 			return -1;
 		n = pager_flush(m->pg);
 		if (n < 0) {
-			snprintf(why, wl, "a memory server failed during the write-back");
+			snprintf(err, errlen, "a memory server failed during the write-back");
 			return -1;
 		}
 		pthread_mutex_lock(&m->lock);
@@ -252,19 +252,19 @@ static int send_pages(struct migration *m, uint16_t type, const uint32_t *pages,
 
 /* While the guest still runs: the bitmap of the pages the servers hold, from which point
  * the pager records every page newly held (sent as a short delta with the vCPUs paused). */
-static int send_bits_snapshot(struct migration *m, char *why, size_t wl)
+static int send_bits_snapshot(struct migration *m, char *err, size_t errlen)
 {
 	uint64_t npages = pager_npages(m->pg);
 	uint8_t *bits = malloc((npages + 7) / 8), *buf = malloc(MIG_MAX_PAYLOAD);
 	int rc = -1;
 
 	if (!bits || !buf) {
-		snprintf(why, wl, "out of memory");
+		snprintf(err, errlen, "out of memory");
 	} else {
 		pager_remote_bits(m->pg, bits, true);
 		rc = send_bits(m, bits, npages, buf);
 		if (rc)
-			snprintf(why, wl, "the destination went away");
+			snprintf(err, errlen, "the destination went away");
 	}
 	free(bits);
 	free(buf);
@@ -273,7 +273,7 @@ static int send_bits_snapshot(struct migration *m, char *why, size_t wl)
 
 /* A vNode with KVM's in-kernel irqchip: each vCPU's local APIC, then the PICs, IOAPIC, PIT
  * and kvm-clock, read together with the vCPUs paused. */
-static int send_irqchip(struct migration *m, char *why, size_t wl)
+static int send_irqchip(struct migration *m, char *err, size_t errlen)
 {
 	uint8_t *buf = malloc(MIG_APIC_LEN > MIG_IRQCHIP_LEN ? MIG_APIC_LEN : MIG_IRQCHIP_LEN);
 	struct vcpu_apic_state a;
@@ -281,17 +281,17 @@ static int send_irqchip(struct migration *m, char *why, size_t wl)
 	int rc = -1;
 
 	if (!buf) {
-		snprintf(why, wl, "out of memory");
+		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	for (int i = 0; i < m->vcpus; i++) {
-		if (vcpu_apic_get(m->vm->vcpus[i].fd, &a, why, wl))
+		if (vcpu_apic_get(m->vm->vcpus[i].fd, &a, err, errlen))
 			goto out;
 		mig_apic_put(buf, (uint32_t)i, &a);
 		if (send_counted(m, MIG_APIC, buf, MIG_APIC_LEN))
 			goto gone;
 	}
-	if (irqchip_state_get(m->vm, &is, why, wl))
+	if (irqchip_state_get(m->vm, &is, err, errlen))
 		goto out;
 	mig_irqchip_put(buf, &is);
 	if (send_counted(m, MIG_IRQCHIP, buf, MIG_IRQCHIP_LEN))
@@ -299,13 +299,13 @@ static int send_irqchip(struct migration *m, char *why, size_t wl)
 	rc = 0;
 	goto out;
 gone:
-	snprintf(why, wl, "the destination went away");
+	snprintf(err, errlen, "the destination went away");
 out:
 	free(buf);
 	return rc;
 }
 
-static int send_state(struct migration *m, uint64_t console_sent, char *why, size_t wl)
+static int send_state(struct migration *m, uint64_t console_sent, char *err, size_t errlen)
 {
 	uint32_t nr_msrs = 0, *msrs = vcpu_state_msr_list(m->vm->kvm_fd, &nr_msrs);
 	uint64_t npages = pager_npages(m->pg), held;
@@ -318,18 +318,18 @@ static int send_state(struct migration *m, uint64_t console_sent, char *why, siz
 	int rc = -1;
 
 	if (!bits) {
-		snprintf(why, wl, "out of memory");
+		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	if (send_console(m, console_sent, __atomic_load_n(&m->serial->bytes_out, __ATOMIC_RELAXED),
-			 why, wl))
+			 err, errlen))
 		goto out;
 	for (int i = 0; i < m->vcpus; i++) {
 		struct vcpu_state vs;
 		size_t len;
 
-		if (vcpu_state_get(m->vm->kvm_fd, m->vm->vcpus[i].fd, msrs, nr_msrs, &vs, why,
-				   wl)) {
+		if (vcpu_state_get(m->vm->kvm_fd, m->vm->vcpus[i].fd, msrs, nr_msrs, &vs, err,
+				   errlen)) {
 			vcpu_state_free(&vs);
 			goto out;
 		}
@@ -339,19 +339,19 @@ static int send_state(struct migration *m, uint64_t console_sent, char *why, siz
 			mig_vcpu_put(buf, (uint32_t)i, &vs);
 		vcpu_state_free(&vs);
 		if (!buf || send_counted(m, MIG_VCPU, buf, len)) {
-			snprintf(why, wl, buf ? "the destination went away" : "out of memory");
+			snprintf(err, errlen, buf ? "the destination went away" : "out of memory");
 			goto out;
 		}
 		free(buf);
 		buf = NULL;
 	}
-	if (m->vm->irqchip && send_irqchip(m, why, wl))
+	if (m->vm->irqchip && send_irqchip(m, err, errlen))
 		goto out;
 	for (int i = 0; i < m->nr_disks; i++) {
 		struct virtio_mmio_state st;
 
 		if (virtio_mmio_save(m->disks[i], &st)) {
-			snprintf(why, wl, "disk %d still has requests in flight", i);
+			snprintf(err, errlen, "disk %d still has requests in flight", i);
 			goto out;
 		}
 		mig_virtio_put(small, (uint32_t)i, &st);
@@ -368,7 +368,7 @@ static int send_state(struct migration *m, uint64_t console_sent, char *why, siz
 		goto gone;
 	buf = malloc(MIG_MAX_PAYLOAD);
 	if (!buf) {
-		snprintf(why, wl, "out of memory");
+		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
 	/* The pages newly held since the snapshot; or, if that record was lost, all again. */
@@ -379,7 +379,7 @@ static int send_state(struct migration *m, uint64_t console_sent, char *why, siz
 	} else {
 		held = pager_remote_bits(m->pg, bits, false);
 		if (held == UINT64_MAX) {
-			snprintf(why, wl, "pages were dirtied with the vCPUs paused");
+			snprintf(err, errlen, "pages were dirtied with the vCPUs paused");
 			goto out;
 		}
 		if (send_bits(m, bits, npages, buf))
@@ -396,7 +396,7 @@ static int send_state(struct migration *m, uint64_t console_sent, char *why, siz
 	rc = 0;
 	goto out;
 gone:
-	snprintf(why, wl, "the destination went away");
+	snprintf(err, errlen, "the destination went away");
 out:
 	free(buf);
 	free(bits);
@@ -406,20 +406,20 @@ out:
 }
 
 /* Wait for the destination's answer of the given type; anything else is a failure. */
-static int expect(struct migration *m, uint16_t want, int timeout_ms, char *why, size_t wl)
+static int expect(struct migration *m, uint16_t want, int timeout_ms, char *err, size_t errlen)
 {
 	uint16_t type;
 	uint8_t *payload;
 	uint32_t len;
 
-	if (mig_recv(m->fd, timeout_ms, &type, &payload, &len, why, wl))
+	if (mig_recv(m->fd, timeout_ms, &type, &payload, &len, err, errlen))
 		return -1;
 	if (type != want) {
 		if (type == MIG_ERROR)
-			snprintf(why, wl, "the destination refused: %s",
+			snprintf(err, errlen, "the destination refused: %s",
 				 payload ? (char *)payload : "");
 		else
-			snprintf(why, wl, "expected %s from the destination, got %s",
+			snprintf(err, errlen, "expected %s from the destination, got %s",
 				 mig_type_name(want), mig_type_name(type));
 		free(payload);
 		return -1;
@@ -446,7 +446,7 @@ static void finish_failed(struct migration *m, const char *why)
 	free(delta);
 	pthread_mutex_lock(&m->lock);
 	snprintf(m->error, sizeof(m->error), "%s", why);
-	m->elapsed_ns = mig_now_ns() - m->t0_ns;
+	m->elapsed_ns = (uint64_t)mono_ns() - m->t0_ns;
 	pthread_mutex_unlock(&m->lock);
 	if (m->fd >= 0)
 		shutdown(m->fd, SHUT_RDWR);
@@ -458,8 +458,8 @@ static void finish_failed(struct migration *m, const char *why)
 static void finish_completed(struct migration *m)
 {
 	pthread_mutex_lock(&m->lock);
-	m->downtime_ns = mig_now_ns() - m->down_t0_ns;
-	m->elapsed_ns = mig_now_ns() - m->t0_ns;
+	m->downtime_ns = (uint64_t)mono_ns() - m->down_t0_ns;
+	m->elapsed_ns = (uint64_t)mono_ns() - m->t0_ns;
 	pthread_mutex_unlock(&m->lock);
 	log_info("migration to %s completed: total %.1f ms, downtime %.1f ms, %llu page(s) "
 		 "written back, %llu state byte(s)",
@@ -514,7 +514,7 @@ static void *source_thread(void *arg)
 	}
 
 	set_phase(m, MIG_STOPPING);
-	m->down_t0_ns = mig_now_ns();
+	m->down_t0_ns = (uint64_t)mono_ns();
 	if (!m->user_paused) {
 		err = vm_pause(m->vm);
 		if (err) {
@@ -561,8 +561,8 @@ static void *source_thread(void *arg)
 	/* From here the destination may run: never resume on our own. */
 	set_phase(m, MIG_COMMITTING);
 	pthread_mutex_lock(&m->lock);
-	go = (struct mig_go){.elapsed_ns = mig_now_ns() - m->t0_ns,
-			     .downtime_ns = mig_now_ns() - m->down_t0_ns,
+	go = (struct mig_go){.elapsed_ns = (uint64_t)mono_ns() - m->t0_ns,
+			     .downtime_ns = (uint64_t)mono_ns() - m->down_t0_ns,
 			     .pages_written = m->pages_written,
 			     .bytes_total = m->bytes_total,
 			     .bytes_processed = m->bytes_processed};
@@ -633,7 +633,7 @@ const char *migrate_start(struct migration *m, const char *dest)
 		snprintf(m->dest, sizeof(m->dest), "%s", dest);
 		m->error[0] = '\0';
 		m->iteration = 0;
-		m->t0_ns = mig_now_ns();
+		m->t0_ns = (uint64_t)mono_ns();
 		m->elapsed_ns = m->downtime_ns = 0;
 		m->pages_written = m->state_bytes = m->bytes_processed = 0;
 		m->bytes_total = 0;
@@ -706,50 +706,25 @@ bool migrate_handed_over(struct migration *m)
 	return h;
 }
 
-static const char *json_or_null(const char *s, char *buf, size_t len)
-{
-	size_t o = 0;
-
-	if (!s[0])
-		return "null";
-	buf[o++] = '"';
-	for (; *s && o + 8 < len; s++) {
-		if (*s == '"' || *s == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = *s;
-		} else if ((unsigned char)*s < 0x20) {
-			o += (size_t)snprintf(buf + o, len - o, "\\u%04x", *s);
-		} else {
-			buf[o++] = *s;
-		}
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
-	return buf;
-}
-
-int migrate_status_json(struct migration *m, char *buf, size_t len)
+void migrate_get_status(struct migration *m, struct migrate_status *st)
 {
 	static const char *const roles[] = {"none", "source", "incoming"};
-	char e[700], d[320], l[320];
-	int n;
 
 	pthread_mutex_lock(&m->lock);
 	if (m->role == MIG_ROLE_SOURCE && m->phase < MIG_COMPLETED)
-		m->elapsed_ns = mig_now_ns() - m->t0_ns;
-	n = snprintf(buf, len,
-		     "{\"role\": \"%s\", \"phase\": \"%s\", \"iteration\": %d, "
-		     "\"dirty_pages\": %llu, \"pages_written\": %llu, \"bytes_total\": %llu, "
-		     "\"bytes_processed\": %llu, \"bytes_remaining\": %llu, \"elapsed_ms\": %.3f, "
-		     "\"downtime_ms\": %.3f, \"error\": %s, \"listen\": %s, \"dest\": %s, "
-		     "\"msrs_refused\": %u}",
-		     roles[m->role], phase_names[m->phase], m->iteration,
-		     (unsigned long long)m->dirty_pages, (unsigned long long)m->pages_written,
-		     (unsigned long long)m->bytes_total, (unsigned long long)m->bytes_processed,
-		     (unsigned long long)(m->bytes_total - m->bytes_processed),
-		     (double)m->elapsed_ns / 1e6, (double)m->downtime_ns / 1e6,
-		     json_or_null(m->error, e, sizeof(e)), json_or_null(m->listen, l, sizeof(l)),
-		     json_or_null(m->dest, d, sizeof(d)), m->msrs_refused);
+		m->elapsed_ns = (uint64_t)mono_ns() - m->t0_ns;
+	*st = (struct migrate_status){.role = roles[m->role],
+				      .phase = phase_names[m->phase],
+				      .iteration = m->iteration,
+				      .dirty_pages = m->dirty_pages,
+				      .pages_written = m->pages_written,
+				      .bytes_total = m->bytes_total,
+				      .bytes_processed = m->bytes_processed,
+				      .elapsed_ns = m->elapsed_ns,
+				      .downtime_ns = m->downtime_ns,
+				      .msrs_refused = m->msrs_refused};
+	snprintf(st->error, sizeof(st->error), "%s", m->error);
+	snprintf(st->listen, sizeof(st->listen), "%s", m->listen);
+	snprintf(st->dest, sizeof(st->dest), "%s", m->dest);
 	pthread_mutex_unlock(&m->lock);
-	return n;
 }

@@ -111,8 +111,16 @@ bool migrate_busy(struct migration *m);
  * are no longer ours to free. */
 bool migrate_handed_over(struct migration *m);
 
-/* The `migration` control command's answer (one JSON object, no newline). */
-int migrate_status_json(struct migration *m, char *buf, size_t len);
+/* What the `migration` control command tells: the role, phase and progress. */
+struct migrate_status {
+	const char *role, *phase;
+	int iteration;
+	uint64_t dirty_pages, pages_written, bytes_total, bytes_processed;
+	uint64_t elapsed_ns, downtime_ns;
+	uint32_t msrs_refused;
+	char error[512], listen[300], dest[300]; /* "" when none */
+};
+void migrate_get_status(struct migration *m, struct migrate_status *st);
 
 /* Destination: listen on addr (HOST:PORT, port 0 = any), accept the source, load its state
  * and wait to be told to run. 0: start the vCPUs now and then call migrate_in_running;
@@ -123,9 +131,8 @@ void migrate_in_running(struct migration *m);
 /* Socket helpers shared by both ends (migrate_io.c). */
 int mig_send(int fd, uint16_t type, const void *payload, size_t len);
 /* Wait up to timeout_ms for one message; *payload is malloc'ed (NULL when empty). 0, or -1
- * with why. */
-int mig_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t *len, char *why,
-	     size_t why_len);
-uint64_t mig_now_ns(void);
+ * with err. */
+int mig_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t *len, char *err,
+	     size_t errlen);
 
 #endif

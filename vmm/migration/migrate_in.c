@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "lib/cluster/cluster_io.h"
+#include "lib/fdio.h"
 #include "vmm/kvm/irqchip.h"
 #include "lib/log.h"
+#include "lib/mono_clock.h"
 #include "lib/proto/mig_proto.h"
 #include "migrate.h"
 #include "vmm/memory/pager.h"
@@ -41,22 +43,7 @@ static void set_phase(struct migration *m, enum mig_phase p)
 	pthread_mutex_unlock(&m->lock);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int check_hello(struct migration *m, const struct mig_hello *h, char *why, size_t wl)
+static int check_hello(struct migration *m, const struct mig_hello *h, char *err, size_t errlen)
 {
 	const char *what = NULL;
 	uint64_t theirs = 0, ours = 0;
@@ -72,12 +59,12 @@ static int check_hello(struct migration *m, const struct mig_hello *h, char *why
 	else if (h->disks != (uint32_t)m->nr_disks)
 		what = "disk count", theirs = h->disks, ours = (uint64_t)m->nr_disks;
 	if (what) {
-		snprintf(why, wl, "the source's %s is %llu, this VMM's is %llu", what,
+		snprintf(err, errlen, "the source's %s is %llu, this VMM's is %llu", what,
 			 (unsigned long long)theirs, (unsigned long long)ours);
 		return -1;
 	}
 	if (!!(h->flags & MIG_HELLO_IRQCHIP) != m->vm->irqchip) {
-		snprintf(why, wl,
+		snprintf(err, errlen,
 			 m->vm->irqchip
 				 ? "the source runs a freestanding guest, but this VMM was "
 				   "started for a Linux kernel"
@@ -111,225 +98,304 @@ static void hold_clock_msrs(struct migration *m, uint32_t vcpu, struct vcpu_stat
 	vs->nr_msrs = kept;
 }
 
-/* One message into the vNode; 1 after END, 0 to go on, -1 with why. */
-static int take(struct migration *m, struct in_progress *ip, uint16_t type, const uint8_t *p,
-		uint32_t len, char *why, size_t wl)
+/* A message that does not decode: what is wrong with it. */
+static int migrate_in_malformed(uint16_t type, const char *bad, char *err, size_t errlen)
 {
-	const char *bad = NULL;
+	snprintf(err, errlen, "malformed %s: %s", mig_type_name(type), bad);
+	return -1;
+}
 
-	if (!ip->hello && type != MIG_HELLO) {
-		snprintf(why, wl, "the stream must start with HELLO, not %s", mig_type_name(type));
+/* Each message kind into the vNode: 0 to go on, 1 after END, -1 with err. */
+static int migrate_in_hello(struct migration *m, struct in_progress *ip, const uint8_t *p,
+			    uint32_t len, char *err, size_t errlen)
+{
+	struct mig_hello h;
+	char bad[200];
+
+	if (ip->hello) {
+		snprintf(err, errlen, "a second HELLO");
 		return -1;
 	}
-	switch (type) {
-	case MIG_HELLO: {
-		struct mig_hello h;
+	if (mig_hello_get(p, len, &h, bad, sizeof(bad)))
+		return migrate_in_malformed(MIG_HELLO, bad, err, errlen);
+	if (check_hello(m, &h, err, errlen))
+		return -1;
+	ip->hello = true;
+	m->user_paused = h.flags & MIG_HELLO_PAUSED;
+	return 0;
+}
 
-		if (ip->hello) {
-			snprintf(why, wl, "a second HELLO");
-			return -1;
-		}
-		if (mig_hello_get(p, len, &h, &bad))
-			break;
-		if (check_hello(m, &h, why, wl))
-			return -1;
-		ip->hello = true;
-		m->user_paused = h.flags & MIG_HELLO_PAUSED;
-		return 0;
+static int migrate_in_console(struct migration *m, struct in_progress *ip, const uint8_t *p,
+			      uint32_t len, char *err, size_t errlen)
+{
+	ip->console_bytes += len;
+	if (m->console_fd >= 0 && fdio_write_all(m->console_fd, p, len)) {
+		snprintf(err, errlen, "cannot write the console history: %s", strerror(errno));
+		return -1;
 	}
-	case MIG_CONSOLE:
-		ip->console_bytes += len;
-		if (m->console_fd >= 0 && write_all(m->console_fd, p, len)) {
-			snprintf(why, wl, "cannot write the console history: %s", strerror(errno));
-			return -1;
-		}
-		return 0;
-	case MIG_VCPU: {
-		struct vcpu_state vs;
-		uint32_t idx, refused;
-		int rc;
+	return 0;
+}
 
-		if (mig_vcpu_get(p, len, &idx, &vs, &bad))
-			break;
-		if (idx >= (uint32_t)m->vcpus || (ip->vcpus_seen & (1ULL << idx))) {
-			vcpu_state_free(&vs);
-			snprintf(why, wl, "VCPU %u is out of range or repeated", idx);
-			return -1;
-		}
-		hold_clock_msrs(m, idx, &vs);
-		rc = vcpu_state_set(m->vm->kvm_fd, m->vm->vcpus[idx].fd, &vs, &refused, why, wl);
+static int migrate_in_vcpu(struct migration *m, struct in_progress *ip, const uint8_t *p,
+			   uint32_t len, char *err, size_t errlen)
+{
+	struct vcpu_state vs;
+	uint32_t idx, refused;
+	char bad[200];
+	int rc;
+
+	if (mig_vcpu_get(p, len, &idx, &vs, bad, sizeof(bad)))
+		return migrate_in_malformed(MIG_VCPU, bad, err, errlen);
+	if (idx >= (uint32_t)m->vcpus || (ip->vcpus_seen & (1ULL << idx))) {
 		vcpu_state_free(&vs);
-		if (rc)
-			return -1;
-		ip->vcpus_seen |= 1ULL << idx;
-		m->msrs_refused += refused;
-		return 0;
-	}
-	case MIG_APIC: {
-		struct vcpu_apic_state a;
-		uint32_t idx;
-
-		if (mig_apic_get(p, len, &idx, &a, &bad))
-			break;
-		/* After its vCPU's state: the APIC base MSR (in sregs) says how to read it. */
-		if (!m->vm->irqchip || idx >= (uint32_t)m->vcpus ||
-		    !(ip->vcpus_seen & (1ULL << idx)) || (ip->apics_seen & (1ULL << idx))) {
-			snprintf(why, wl,
-				 "APIC %u is unexpected, out of range, repeated or before its VCPU",
-				 idx);
-			return -1;
-		}
-		if (vcpu_apic_set(m->vm->vcpus[idx].fd, &a, why, wl))
-			return -1;
-		ip->apics_seen |= 1ULL << idx;
-		return 0;
-	}
-	case MIG_IRQCHIP: {
-		struct irqchip_state is;
-
-		if (mig_irqchip_get(p, len, &is, &bad))
-			break;
-		if (!m->vm->irqchip || ip->irqchip) {
-			snprintf(why, wl, "IRQCHIP is unexpected or repeated");
-			return -1;
-		}
-		if (irqchip_state_set(m->vm, &is, why, wl))
-			return -1;
-		ip->irqchip = true;
-		return 0;
-	}
-	case MIG_VIRTIO: {
-		struct virtio_mmio_state st;
-		uint32_t idx;
-
-		if (mig_virtio_get(p, len, &idx, &st, &bad))
-			break;
-		if (idx >= (uint32_t)m->nr_disks || (ip->disks_seen & (1ULL << idx))) {
-			snprintf(why, wl, "VIRTIO device %u is out of range or repeated", idx);
-			return -1;
-		}
-		if (virtio_mmio_load(m->disks[idx], &st, why, wl))
-			return -1;
-		ip->disks_seen |= 1ULL << idx;
-		return 0;
-	}
-	case MIG_SERIAL: {
-		struct serial_state st;
-
-		if (ip->serial || mig_serial_get(p, len, &st, &bad)) {
-			bad = bad ? bad : "a second SERIAL";
-			break;
-		}
-		serial_load(m->serial, &st);
-		ip->serial = true;
-		return 0;
-	}
-	case MIG_VMINFO: {
-		struct mig_vminfo vi;
-
-		if (ip->vminfo || mig_vminfo_get(p, len, &vi, &bad)) {
-			bad = bad ? bad : "a second VMINFO";
-			break;
-		}
-		m->vm->cpu_ns_base = vi.cpu_ns;
-		ip->vminfo = true;
-		return 0;
-	}
-	case MIG_REMOTE_BITS: {
-		uint64_t first, n;
-		const uint8_t *bits;
-
-		if (mig_bits_get(p, len, &first, &n, &bits, &bad))
-			break;
-		/* In order, all of guest RAM; a pass may be sent again from page 0. */
-		if (first == 0)
-			ip->pages_covered = 0;
-		if (first != ip->pages_covered || n > pager_npages(m->pg) - first ||
-		    pager_load_remote_bits(m->pg, first, n, bits)) {
-			snprintf(why, wl, "REMOTE_BITS for pages [%llu, +%llu) do not fit",
-				 (unsigned long long)first, (unsigned long long)n);
-			return -1;
-		}
-		ip->pages_covered += n;
-		return 0;
-	}
-	case MIG_REMOTE_DELTA: {
-		uint32_t count, *pages, badp = 0;
-		int rc;
-
-		if (mig_pages_get(p, len, &count, &bad))
-			break;
-		if (ip->pages_covered != pager_npages(m->pg)) {
-			snprintf(why, wl, "REMOTE_DELTA before the whole bitmap");
-			return -1;
-		}
-		pages = malloc((count ? count : 1) * sizeof(*pages));
-		if (!pages) {
-			snprintf(why, wl, "out of memory");
-			return -1;
-		}
-		for (uint32_t i = 0; i < count; i++)
-			pages[i] = get_le32(p + 4 + (size_t)i * 4);
-		rc = pager_load_remote_pages(m->pg, pages, count, &badp);
-		free(pages);
-		if (rc) {
-			snprintf(why, wl,
-				 "REMOTE_DELTA names page %u of guest RAM, which is beyond it "
-				 "or already resident here",
-				 badp);
-			return -1;
-		}
-		return 0;
-	}
-	case MIG_HOT_PAGES: {
-		uint32_t count;
-
-		if (ip->hot || mig_pages_get(p, len, &count, &bad)) {
-			bad = bad ? bad : "a second HOT_PAGES";
-			break;
-		}
-		free(m->hot);
-		m->hot = malloc((count ? count : 1) * sizeof(*m->hot));
-		if (!m->hot) {
-			snprintf(why, wl, "out of memory");
-			return -1;
-		}
-		for (uint32_t i = 0; i < count; i++) {
-			m->hot[i] = get_le32(p + 4 + (size_t)i * 4);
-			if (m->hot[i] >= pager_npages(m->pg)) {
-				snprintf(why, wl, "HOT_PAGES names page %u beyond guest RAM",
-					 m->hot[i]);
-				return -1;
-			}
-		}
-		m->nr_hot = count;
-		ip->hot = true;
-		return 0;
-	}
-	case MIG_END: {
-		uint64_t all = m->vcpus >= 64 ? ~0ULL : (1ULL << m->vcpus) - 1;
-		bool chips = !m->vm->irqchip || (ip->apics_seen == all && ip->irqchip);
-
-		if (len || ip->vcpus_seen != all || ip->disks_seen != (1ULL << m->nr_disks) - 1 ||
-		    !ip->serial || !ip->vminfo || !chips ||
-		    ip->pages_covered != pager_npages(m->pg)) {
-			snprintf(why, wl,
-				 "END before the whole state: %d of %d vCPU(s), %d of %d disk(s), "
-				 "serial %s, interrupt controllers %s, pages %llu of %llu",
-				 __builtin_popcountll(ip->vcpus_seen), m->vcpus,
-				 __builtin_popcountll(ip->disks_seen), m->nr_disks,
-				 ip->serial ? "yes" : "no", chips ? "yes" : "no",
-				 (unsigned long long)ip->pages_covered,
-				 (unsigned long long)pager_npages(m->pg));
-			return -1;
-		}
-		return 1;
-	}
-	default:
-		snprintf(why, wl, "unexpected %s from the source", mig_type_name(type));
+		snprintf(err, errlen, "VCPU %u is out of range or repeated", idx);
 		return -1;
 	}
-	snprintf(why, wl, "malformed %s: %s", mig_type_name(type), bad);
+	hold_clock_msrs(m, idx, &vs);
+	rc = vcpu_state_set(m->vm->kvm_fd, m->vm->vcpus[idx].fd, &vs, &refused, err, errlen);
+	vcpu_state_free(&vs);
+	if (rc)
+		return -1;
+	ip->vcpus_seen |= 1ULL << idx;
+	m->msrs_refused += refused;
+	return 0;
+}
+
+static int migrate_in_apic(struct migration *m, struct in_progress *ip, const uint8_t *p,
+			   uint32_t len, char *err, size_t errlen)
+{
+	struct vcpu_apic_state a;
+	char bad[200];
+	uint32_t idx;
+
+	if (mig_apic_get(p, len, &idx, &a, bad, sizeof(bad)))
+		return migrate_in_malformed(MIG_APIC, bad, err, errlen);
+	/* After its vCPU's state: the APIC base MSR (in sregs) says how to read it. */
+	if (!m->vm->irqchip || idx >= (uint32_t)m->vcpus || !(ip->vcpus_seen & (1ULL << idx)) ||
+	    (ip->apics_seen & (1ULL << idx))) {
+		snprintf(err, errlen,
+			 "APIC %u is unexpected, out of range, repeated or before its VCPU", idx);
+		return -1;
+	}
+	if (vcpu_apic_set(m->vm->vcpus[idx].fd, &a, err, errlen))
+		return -1;
+	ip->apics_seen |= 1ULL << idx;
+	return 0;
+}
+
+static int migrate_in_irqchip(struct migration *m, struct in_progress *ip, const uint8_t *p,
+			      uint32_t len, char *err, size_t errlen)
+{
+	struct irqchip_state is;
+	char bad[200];
+
+	if (mig_irqchip_get(p, len, &is, bad, sizeof(bad)))
+		return migrate_in_malformed(MIG_IRQCHIP, bad, err, errlen);
+	if (!m->vm->irqchip || ip->irqchip) {
+		snprintf(err, errlen, "IRQCHIP is unexpected or repeated");
+		return -1;
+	}
+	if (irqchip_state_set(m->vm, &is, err, errlen))
+		return -1;
+	ip->irqchip = true;
+	return 0;
+}
+
+static int migrate_in_virtio(struct migration *m, struct in_progress *ip, const uint8_t *p,
+			     uint32_t len, char *err, size_t errlen)
+{
+	struct virtio_mmio_state st;
+	char bad[200];
+	uint32_t idx;
+
+	if (mig_virtio_get(p, len, &idx, &st, bad, sizeof(bad)))
+		return migrate_in_malformed(MIG_VIRTIO, bad, err, errlen);
+	if (idx >= (uint32_t)m->nr_disks || (ip->disks_seen & (1ULL << idx))) {
+		snprintf(err, errlen, "VIRTIO device %u is out of range or repeated", idx);
+		return -1;
+	}
+	if (virtio_mmio_load(m->disks[idx], &st, err, errlen))
+		return -1;
+	ip->disks_seen |= 1ULL << idx;
+	return 0;
+}
+
+static int migrate_in_serial(struct migration *m, struct in_progress *ip, const uint8_t *p,
+			     uint32_t len, char *err, size_t errlen)
+{
+	struct serial_state st;
+	char bad[200];
+
+	if (ip->serial)
+		return migrate_in_malformed(MIG_SERIAL, "a second SERIAL", err, errlen);
+	if (mig_serial_get(p, len, &st, bad, sizeof(bad)))
+		return migrate_in_malformed(MIG_SERIAL, bad, err, errlen);
+	serial_load(m->serial, &st);
+	ip->serial = true;
+	return 0;
+}
+
+static int migrate_in_vminfo(struct migration *m, struct in_progress *ip, const uint8_t *p,
+			     uint32_t len, char *err, size_t errlen)
+{
+	struct mig_vminfo vi;
+	char bad[200];
+
+	if (ip->vminfo)
+		return migrate_in_malformed(MIG_VMINFO, "a second VMINFO", err, errlen);
+	if (mig_vminfo_get(p, len, &vi, bad, sizeof(bad)))
+		return migrate_in_malformed(MIG_VMINFO, bad, err, errlen);
+	m->vm->cpu_ns_base = vi.cpu_ns;
+	ip->vminfo = true;
+	return 0;
+}
+
+static int migrate_in_remote_bits(struct migration *m, struct in_progress *ip, const uint8_t *p,
+				  uint32_t len, char *err, size_t errlen)
+{
+	uint64_t first, n;
+	const uint8_t *bits;
+	char bad[200];
+
+	if (mig_bits_get(p, len, &first, &n, &bits, bad, sizeof(bad)))
+		return migrate_in_malformed(MIG_REMOTE_BITS, bad, err, errlen);
+	/* In order, all of guest RAM; a pass may be sent again from page 0. */
+	if (first == 0)
+		ip->pages_covered = 0;
+	if (first != ip->pages_covered || n > pager_npages(m->pg) - first ||
+	    pager_load_remote_bits(m->pg, first, n, bits)) {
+		snprintf(err, errlen, "REMOTE_BITS for pages [%llu, +%llu) do not fit",
+			 (unsigned long long)first, (unsigned long long)n);
+		return -1;
+	}
+	ip->pages_covered += n;
+	return 0;
+}
+
+/* The count-prefixed page numbers of a REMOTE_DELTA or HOT_PAGES (mig_pages_get checked the
+ * length): malloc'ed, NULL when out of memory. */
+static uint32_t *migrate_in_page_list(const uint8_t *p, uint32_t count)
+{
+	uint32_t *pages = malloc((count ? count : 1) * sizeof(*pages));
+
+	for (uint32_t i = 0; pages && i < count; i++)
+		pages[i] = get_le32(p + 4 + (size_t)i * 4);
+	return pages;
+}
+
+static int migrate_in_remote_delta(struct migration *m, struct in_progress *ip, const uint8_t *p,
+				   uint32_t len, char *err, size_t errlen)
+{
+	uint32_t count, *pages, badp = 0;
+	char bad[200];
+	int rc;
+
+	if (mig_pages_get(p, len, &count, bad, sizeof(bad)))
+		return migrate_in_malformed(MIG_REMOTE_DELTA, bad, err, errlen);
+	if (ip->pages_covered != pager_npages(m->pg)) {
+		snprintf(err, errlen, "REMOTE_DELTA before the whole bitmap");
+		return -1;
+	}
+	pages = migrate_in_page_list(p, count);
+	if (!pages) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = pager_load_remote_pages(m->pg, pages, count, &badp);
+	free(pages);
+	if (rc) {
+		snprintf(err, errlen,
+			 "REMOTE_DELTA names page %u of guest RAM, which is beyond it or already "
+			 "resident here",
+			 badp);
+		return -1;
+	}
+	return 0;
+}
+
+static int migrate_in_hot_pages(struct migration *m, struct in_progress *ip, const uint8_t *p,
+				uint32_t len, char *err, size_t errlen)
+{
+	char bad[200];
+	uint32_t count;
+
+	if (ip->hot)
+		return migrate_in_malformed(MIG_HOT_PAGES, "a second HOT_PAGES", err, errlen);
+	if (mig_pages_get(p, len, &count, bad, sizeof(bad)))
+		return migrate_in_malformed(MIG_HOT_PAGES, bad, err, errlen);
+	free(m->hot);
+	m->hot = migrate_in_page_list(p, count);
+	if (!m->hot) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		if (m->hot[i] >= pager_npages(m->pg)) {
+			snprintf(err, errlen, "HOT_PAGES names page %u beyond guest RAM",
+				 m->hot[i]);
+			return -1;
+		}
+	}
+	m->nr_hot = count;
+	ip->hot = true;
+	return 0;
+}
+
+static int migrate_in_end(struct migration *m, struct in_progress *ip, const uint8_t *p,
+			  uint32_t len, char *err, size_t errlen)
+{
+	uint64_t all = m->vcpus >= 64 ? ~0ULL : (1ULL << m->vcpus) - 1;
+	bool chips = !m->vm->irqchip || (ip->apics_seen == all && ip->irqchip);
+
+	(void)p;
+	if (len || ip->vcpus_seen != all || ip->disks_seen != (1ULL << m->nr_disks) - 1 ||
+	    !ip->serial || !ip->vminfo || !chips || ip->pages_covered != pager_npages(m->pg)) {
+		snprintf(err, errlen,
+			 "END before the whole state: %d of %d vCPU(s), %d of %d disk(s), serial "
+			 "%s, interrupt controllers %s, pages %llu of %llu",
+			 __builtin_popcountll(ip->vcpus_seen), m->vcpus,
+			 __builtin_popcountll(ip->disks_seen), m->nr_disks,
+			 ip->serial ? "yes" : "no", chips ? "yes" : "no",
+			 (unsigned long long)ip->pages_covered,
+			 (unsigned long long)pager_npages(m->pg));
+		return -1;
+	}
+	return 1;
+}
+
+/* The messages a source sends, a row each; any other is refused. */
+static const struct {
+	uint16_t type;
+	int (*take)(struct migration *m, struct in_progress *ip, const uint8_t *p, uint32_t len,
+		    char *err, size_t errlen);
+} migrate_in_messages[] = {
+	{MIG_HELLO, migrate_in_hello},
+	{MIG_CONSOLE, migrate_in_console},
+	{MIG_VCPU, migrate_in_vcpu},
+	{MIG_APIC, migrate_in_apic},
+	{MIG_IRQCHIP, migrate_in_irqchip},
+	{MIG_VIRTIO, migrate_in_virtio},
+	{MIG_SERIAL, migrate_in_serial},
+	{MIG_VMINFO, migrate_in_vminfo},
+	{MIG_REMOTE_BITS, migrate_in_remote_bits},
+	{MIG_REMOTE_DELTA, migrate_in_remote_delta},
+	{MIG_HOT_PAGES, migrate_in_hot_pages},
+	{MIG_END, migrate_in_end},
+};
+
+/* One message into the vNode; 1 after END, 0 to go on, -1 with err. */
+static int take(struct migration *m, struct in_progress *ip, uint16_t type, const uint8_t *p,
+		uint32_t len, char *err, size_t errlen)
+{
+	if (!ip->hello && type != MIG_HELLO) {
+		snprintf(err, errlen, "the stream must start with HELLO, not %s",
+			 mig_type_name(type));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(migrate_in_messages) / sizeof(migrate_in_messages[0]); i++)
+		if (migrate_in_messages[i].type == type)
+			return migrate_in_messages[i].take(m, ip, p, len, err, errlen);
+	snprintf(err, errlen, "unexpected %s from the source", mig_type_name(type));
 	return -1;
 }
 
@@ -375,7 +441,7 @@ int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
 	uint16_t type;
 	uint8_t *payload;
 	uint32_t len;
-	const char *bad;
+	char bad[200];
 	int fd, rc;
 
 	m->role = MIG_ROLE_INCOMING;
@@ -408,7 +474,7 @@ int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
 	m->fd = fd;
 	m->phase = MIG_RECEIVING;
 	pthread_mutex_unlock(&m->lock);
-	t0 = mig_now_ns();
+	t0 = (uint64_t)mono_ns();
 	for (;;) {
 		if (mig_recv(fd, MSG_TIMEOUT_MS, &type, &payload, &len, why, sizeof(why))) {
 			char msg[600];
@@ -425,8 +491,8 @@ int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
 	}
 	log_info("migration: state loaded (%.1f ms after the source connected; %llu console "
 		 "byte(s), %u hot page(s)%s)",
-		 (double)(mig_now_ns() - t0) / 1e6, (unsigned long long)ip.console_bytes, m->nr_hot,
-		 m->msrs_refused ? ", some MSRs refused" : "");
+		 (double)((uint64_t)mono_ns() - t0) / 1e6, (unsigned long long)ip.console_bytes,
+		 m->nr_hot, m->msrs_refused ? ", some MSRs refused" : "");
 	if (mig_send(fd, MIG_READY, NULL, 0))
 		return refuse(m, "the source went away before READY");
 	set_phase(m, MIG_READY_WAIT);
@@ -441,13 +507,13 @@ int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
 		snprintf(why, sizeof(why), "expected GO, got %s", mig_type_name(type));
 		return refuse(m, why);
 	}
-	rc = mig_go_get(payload, len, &m->src_go, &bad);
+	rc = mig_go_get(payload, len, &m->src_go, bad, sizeof(bad));
 	free(payload);
 	if (rc) {
 		snprintf(why, sizeof(why), "malformed GO: %s", bad);
 		return refuse(m, why);
 	}
-	m->go_ns = mig_now_ns();
+	m->go_ns = (uint64_t)mono_ns();
 	return 0;
 }
 
@@ -455,7 +521,7 @@ void migrate_in_running(struct migration *m)
 {
 	/* The vCPUs are released right after: the source may exit now. A lost RUNNING is
 	 * what the source's "uncertain" state is for. */
-	uint64_t here = mig_now_ns() - m->go_ns;
+	uint64_t here = (uint64_t)mono_ns() - m->go_ns;
 
 	if (mig_send(m->fd, MIG_RUNNING, NULL, 0))
 		log_warn("migration: could not confirm to the source that the vNode runs here");

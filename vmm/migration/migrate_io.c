@@ -1,24 +1,13 @@
 /* migrate_io.c: whole messages over the migration socket, with deadlines. */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "lib/cluster/cluster_io.h"
+#include "lib/fdio.h"
+#include "lib/mono_clock.h"
 #include "lib/proto/mig_proto.h"
 #include "migrate.h"
-
-uint64_t mig_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 int mig_send(int fd, uint16_t type, const void *payload, size_t len)
 {
@@ -31,70 +20,48 @@ int mig_send(int fd, uint16_t type, const void *payload, size_t len)
 	if (len <= sizeof(small) - MIG_HDR_LEN) {
 		if (len)
 			memcpy(small + MIG_HDR_LEN, payload, len);
-		return cio_write_all(fd, small, MIG_HDR_LEN + len);
+		return fdio_write_all(fd, small, MIG_HDR_LEN + len);
 	}
-	if (cio_write_all(fd, small, MIG_HDR_LEN))
+	if (fdio_write_all(fd, small, MIG_HDR_LEN))
 		return -1;
-	return cio_write_all(fd, payload, len);
+	return fdio_write_all(fd, payload, len);
 }
 
-/* Read exactly len bytes before the deadline. */
-static int read_full(int fd, void *buf, size_t len, uint64_t deadline, char *why, size_t why_len)
+/* Exactly len bytes before the deadline (a mono_ms() time); 0, or -1 with err. */
+static int migrate_io_read_exactly(int fd, void *buf, size_t len, int64_t deadline_ms, char *err,
+				   size_t errlen)
 {
-	size_t got = 0;
+	int rc = fdio_read_all(fd, buf, len, deadline_ms);
 
-	while (got < len) {
-		uint64_t now = mig_now_ns();
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-
-		if (now >= deadline) {
-			snprintf(why, why_len, "timed out waiting for the peer");
-			return -1;
-		}
-		if (poll(&p, 1, (int)((deadline - now) / 1000000 + 1)) < 0) {
-			if (errno == EINTR)
-				continue;
-			snprintf(why, why_len, "poll: %s", strerror(errno));
-			return -1;
-		}
-		if (!p.revents)
-			continue;
-		n = read(fd, (uint8_t *)buf + got, len - got);
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (n <= 0) {
-			snprintf(why, why_len, "%s",
-				 n ? strerror(errno) : "the peer closed the connection");
-			return -1;
-		}
-		got += (size_t)n;
-	}
-	return 0;
+	if (rc == FDIO_OK)
+		return 0;
+	snprintf(err, errlen, "%s",
+		 rc == FDIO_EOF ? "the peer closed the connection" : fdio_strerror(errno));
+	return -1;
 }
 
-int mig_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t *len, char *why,
-	     size_t why_len)
+int mig_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t *len, char *err,
+	     size_t errlen)
 {
-	uint64_t deadline = mig_now_ns() + (uint64_t)timeout_ms * 1000000ULL;
+	int64_t deadline_ms = mono_ms() + timeout_ms;
 	uint8_t hdr[MIG_HDR_LEN];
 	struct mig_hdr h;
-	const char *bad;
+	char bad[200];
 
 	*payload = NULL;
-	if (read_full(fd, hdr, sizeof(hdr), deadline, why, why_len))
+	if (migrate_io_read_exactly(fd, hdr, sizeof(hdr), deadline_ms, err, errlen))
 		return -1;
-	if (mig_hdr_get(hdr, &h, &bad)) {
-		snprintf(why, why_len, "malformed message: %s", bad);
+	if (mig_hdr_get(hdr, &h, bad, sizeof(bad))) {
+		snprintf(err, errlen, "malformed message: %s", bad);
 		return -1;
 	}
 	if (h.len) {
 		*payload = malloc(h.len + 1); /* +1: an ERROR's text gets a NUL */
 		if (!*payload) {
-			snprintf(why, why_len, "out of memory for a %u-byte message", h.len);
+			snprintf(err, errlen, "out of memory for a %u-byte message", h.len);
 			return -1;
 		}
-		if (read_full(fd, *payload, h.len, deadline, why, why_len)) {
+		if (migrate_io_read_exactly(fd, *payload, h.len, deadline_ms, err, errlen)) {
 			free(*payload);
 			*payload = NULL;
 			return -1;

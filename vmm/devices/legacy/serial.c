@@ -6,25 +6,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/serial_reg.h>
+
 #include "lib/log.h"
 
-enum {
-	UART_RBR_THR = 0,
-	UART_IER = 1,
-	UART_IIR_FCR = 2,
-	UART_LCR = 3,
-	UART_MCR = 4,
-	UART_LSR = 5,
-	UART_MSR = 6,
-	UART_SCR = 7,
-};
-#define UART_LCR_DLAB	     0x80
-#define UART_LSR_THRE	     0x20
-#define UART_LSR_TEMT	     0x40
-#define UART_IIR_NO_INT	     0x01
-#define UART_IIR_THRI	     0x02
-#define UART_IER_THRI	     0x02
-#define UART_MSR_DCD_DSR_CTS 0xb0
+/* Not in <linux/serial_reg.h>: IIR's top bits say the FIFOs are on (FCR bit 0 set). */
+#define IIR_FIFOS_ENABLED 0xc0
+#define IER_WRITABLE	  (UART_IER_MSI | UART_IER_RLSI | UART_IER_THRI | UART_IER_RDI)
+#define MCR_WRITABLE	  (UART_MCR_LOOP | UART_MCR_OUT2 | UART_MCR_OUT1 | UART_MCR_RTS | UART_MCR_DTR)
 
 static void serial_emit(struct serial *s, uint8_t byte)
 {
@@ -60,7 +49,7 @@ static void update_irq(struct serial *s)
 
 static uint8_t read_iir(struct serial *s)
 {
-	uint8_t fifo = (s->fcr & 1) ? 0xc0 : 0;
+	uint8_t fifo = (s->fcr & UART_FCR_ENABLE_FIFO) ? IIR_FIFOS_ENABLED : 0;
 
 	if (s->set_irq && (s->ier & UART_IER_THRI) && s->thre_int) {
 		s->thre_int = false; /* reading IIR clears THRE as its source */
@@ -77,13 +66,13 @@ static void serial_read(void *opaque, uint64_t off, void *data, uint32_t size)
 
 	pthread_mutex_lock(&s->lock);
 	switch (off) {
-	case UART_RBR_THR:
-		v = (s->lcr & UART_LCR_DLAB) ? s->dll : 0; /* no input: RBR reads 0 */
+	case UART_RX:
+		v = (s->lcr & UART_LCR_DLAB) ? s->dll : 0; /* no input: RX reads 0 */
 		break;
 	case UART_IER:
 		v = (s->lcr & UART_LCR_DLAB) ? s->dlm : s->ier;
 		break;
-	case UART_IIR_FCR:
+	case UART_IIR:
 		v = read_iir(s);
 		break;
 	case UART_LCR:
@@ -96,7 +85,7 @@ static void serial_read(void *opaque, uint64_t off, void *data, uint32_t size)
 		v = UART_LSR_THRE | UART_LSR_TEMT; /* transmitter always ready */
 		break;
 	case UART_MSR:
-		v = UART_MSR_DCD_DSR_CTS;
+		v = UART_MSR_DCD | UART_MSR_DSR | UART_MSR_CTS;
 		break;
 	case UART_SCR:
 		v = s->scr;
@@ -117,7 +106,7 @@ static void serial_write(void *opaque, uint64_t off, const void *data, uint32_t 
 	(void)size;
 	pthread_mutex_lock(&s->lock);
 	switch (off) {
-	case UART_RBR_THR:
+	case UART_TX:
 		if (s->lcr & UART_LCR_DLAB) {
 			s->dll = v;
 		} else {
@@ -133,17 +122,17 @@ static void serial_write(void *opaque, uint64_t off, const void *data, uint32_t 
 			 * startup checks that it is raised again after being turned off). */
 			if ((v & UART_IER_THRI) && !(s->ier & UART_IER_THRI))
 				s->thre_int = true;
-			s->ier = v & 0x0f;
+			s->ier = v & IER_WRITABLE;
 		}
 		break;
-	case UART_IIR_FCR:
+	case UART_FCR:
 		s->fcr = v;
 		break;
 	case UART_LCR:
 		s->lcr = v;
 		break;
 	case UART_MCR:
-		s->mcr = v & 0x1f;
+		s->mcr = v & MCR_WRITABLE;
 		break;
 	case UART_SCR:
 		s->scr = v;
@@ -169,7 +158,7 @@ int serial_init(struct serial *s, struct bus *pio, uint16_t base, int out_fd)
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
 	s->out_fd = out_fd;
-	s->lcr = 0x03; /* 8N1 */
+	s->lcr = UART_LCR_WLEN8; /* 8N1 */
 	return bus_register(pio, &h);
 }
 
@@ -204,9 +193,9 @@ void serial_load(struct serial *s, const struct serial_state *st)
 {
 	pthread_mutex_lock(&s->lock);
 	/* The same masks as a guest's own writes. */
-	s->ier = st->ier & 0x0f;
+	s->ier = st->ier & IER_WRITABLE;
 	s->lcr = st->lcr;
-	s->mcr = st->mcr & 0x1f;
+	s->mcr = st->mcr & MCR_WRITABLE;
 	s->scr = st->scr;
 	s->dll = st->dll;
 	s->dlm = st->dlm;

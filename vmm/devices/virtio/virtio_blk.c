@@ -13,7 +13,6 @@
 #include "lib/log.h"
 
 #define BLK_QUEUE      0
-#define BLK_HDR_LEN    16 /* struct virtio_blk_outhdr */
 #define BLK_INLINE_IOV 4
 
 /* Book-keeping for one chain between pop and completion, indexed by its head. */
@@ -96,11 +95,11 @@ static void slot_immediate(struct virtio_blk *blk, struct blk_slot *s)
 	slot_finish(s, s->imm_status, copied + 1);
 }
 
-/* Turn a popped chain into a slot: 0, or -1 with why if the chain is not a virtio-blk
+/* Turn a popped chain into a slot: 0, or -1 with err if the chain is not a virtio-blk
  * request at all (the device then needs a reset). Semantic errors are not failures
  * here: they become an immediate status. Called with the device lock held. */
 static int blk_prepare(struct virtio_blk *blk, struct virtio_mmio_dev *dev,
-		       const struct virtq_chain *c, char *why, size_t why_len)
+		       const struct virtq_chain *c, char *err, size_t errlen)
 {
 	struct blk_slot *s = &blk->slot[c->head];
 	const struct virtq_seg *last = &c->seg[c->nr - 1];
@@ -108,17 +107,17 @@ static int blk_prepare(struct virtio_blk *blk, struct virtio_mmio_dev *dev,
 	uint64_t sector, data_len = 0;
 	bool want_write, wrong_dir = false;
 	int nr_data = c->nr - 2, nr_iov = 0;
-	const char *err = NULL;
+	const char *problem = NULL;
 
-	if (c->seg[0].write || c->seg[0].len < BLK_HDR_LEN) {
-		snprintf(why, why_len,
-			 "first descriptor (%s, %u bytes) is not a device-readable %d-byte header",
+	if (c->seg[0].write || c->seg[0].len < sizeof(hdr)) {
+		snprintf(err, errlen,
+			 "first descriptor (%s, %u bytes) is not a device-readable %zu-byte header",
 			 c->seg[0].write ? "device-writable" : "device-readable", c->seg[0].len,
-			 BLK_HDR_LEN);
+			 sizeof(hdr));
 		return -1;
 	}
 	if (c->nr < 2 || !last->write || last->len < 1) {
-		snprintf(why, why_len,
+		snprintf(err, errlen,
 			 "last descriptor is not a device-writable status byte (chain of %u)",
 			 c->nr);
 		return -1;
@@ -165,29 +164,29 @@ static int blk_prepare(struct virtio_blk *blk, struct virtio_mmio_dev *dev,
 			nr_iov++;
 	}
 	if (wrong_dir)
-		err = "a data buffer has the wrong direction";
+		problem = "a data buffer has the wrong direction";
 	else if (s->hdr_type == VIRTIO_BLK_T_GET_ID)
-		err = NULL;
+		problem = NULL;
 	else if (data_len % BLK_SECTOR_SIZE)
-		err = "data length is not a multiple of 512";
+		problem = "data length is not a multiple of 512";
 	else if (s->req.type == BLK_REQ_WRITE && blk->be->read_only)
-		err = "write to a read-only disk";
+		problem = "write to a read-only disk";
 	else if (sector > blk->be->sectors ||
 		 data_len / BLK_SECTOR_SIZE > blk->be->sectors - sector)
-		err = "sector range beyond the disk's capacity";
+		problem = "sector range beyond the disk's capacity";
 	else if (data_len >= UINT32_MAX)
-		err = "request too large to report in a used element";
-	if (!err && nr_iov > BLK_INLINE_IOV) {
+		problem = "request too large to report in a used element";
+	if (!problem && nr_iov > BLK_INLINE_IOV) {
 		s->iov = calloc((size_t)nr_iov, sizeof(*s->iov));
 		if (!s->iov) {
 			s->iov = s->iov_inline;
-			err = "out of memory for the request's buffer list";
+			problem = "out of memory for the request's buffer list";
 		}
 	}
-	if (err) {
+	if (problem) {
 		log_debug("%s: request type %u, sector %llu, %llu data bytes: %s",
 			  virtio_mmio_name(dev), s->hdr_type, (unsigned long long)sector,
-			  (unsigned long long)data_len, err);
+			  (unsigned long long)data_len, problem);
 		s->imm_status = VIRTIO_BLK_S_IOERR;
 		return 0;
 	}

@@ -585,8 +585,8 @@ out:
 	return rc;
 }
 
-int virtio_mmio_load(struct virtio_mmio_dev *dev, const struct virtio_mmio_state *st, char *why,
-		     size_t why_len)
+int virtio_mmio_load(struct virtio_mmio_dev *dev, const struct virtio_mmio_state *st, char *err,
+		     size_t errlen)
 {
 	const uint32_t status_bits = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
 				     VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_FEATURES_OK |
@@ -596,30 +596,30 @@ int virtio_mmio_load(struct virtio_mmio_dev *dev, const struct virtio_mmio_state
 
 	pthread_mutex_lock(&dev->lock);
 	if (inflight_total(dev)) {
-		snprintf(why, why_len, "%s: requests in flight", dev->name);
+		snprintf(err, errlen, "%s: requests in flight", dev->name);
 		goto out;
 	}
 	if (st->device_id != dev->ops->device_id ||
 	    st->nr_queues != (uint32_t)dev->ops->nr_queues) {
-		snprintf(why, why_len, "%s: the source's device is of type %u with %u queue(s)",
+		snprintf(err, errlen, "%s: the source's device is of type %u with %u queue(s)",
 			 dev->name, st->device_id, st->nr_queues);
 		goto out;
 	}
 	if (st->driver_features & ~dev->device_features) {
-		snprintf(why, why_len,
+		snprintf(err, errlen,
 			 "%s: the driver accepted features 0x%llx this device does not offer",
 			 dev->name,
 			 (unsigned long long)(st->driver_features & ~dev->device_features));
 		goto out;
 	}
 	if (st->status & ~status_bits) {
-		snprintf(why, why_len, "%s: device status 0x%x has unknown bits", dev->name,
+		snprintf(err, errlen, "%s: device status 0x%x has unknown bits", dev->name,
 			 st->status);
 		goto out;
 	}
 	if ((st->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
 	    !(st->driver_features & (1ULL << VIRTIO_F_VERSION_1))) {
-		snprintf(why, why_len, "%s: FEATURES_OK without VIRTIO_F_VERSION_1", dev->name);
+		snprintf(err, errlen, "%s: FEATURES_OK without VIRTIO_F_VERSION_1", dev->name);
 		goto out;
 	}
 	dev->driver_features = st->driver_features;
@@ -641,14 +641,14 @@ int virtio_mmio_load(struct virtio_mmio_dev *dev, const struct virtio_mmio_state
 		if (!q->ready) {
 			/* An unready queue's num may be anything the driver wrote that passed. */
 			if (!virtq_num_valid(q->num)) {
-				snprintf(why, why_len, "%s: queue %d size %u is invalid", dev->name,
+				snprintf(err, errlen, "%s: queue %d size %u is invalid", dev->name,
 					 i, q->num);
 				goto reset;
 			}
 			continue;
 		}
 		if (virtq_enable(vq, dev->mem, qwhy, sizeof(qwhy))) {
-			snprintf(why, why_len, "%s: queue %d: %s", dev->name, i, qwhy);
+			snprintf(err, errlen, "%s: queue %d: %s", dev->name, i, qwhy);
 			goto reset;
 		}
 		vq->last_avail = vq->avail_end = q->last_avail;

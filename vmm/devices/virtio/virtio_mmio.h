@@ -108,8 +108,8 @@ struct virtio_mmio_state {
 int virtio_mmio_save(struct virtio_mmio_dev *dev, struct virtio_mmio_state *st);
 /* Install a state received from another host, before any vCPU runs. Everything is checked
  * as if the driver had written it (device type, features offered here, queue sizes, rings
- * inside guest RAM); returns 0, or -1 with why and the device left reset. */
-int virtio_mmio_load(struct virtio_mmio_dev *dev, const struct virtio_mmio_state *st, char *why,
-		     size_t why_len);
+ * inside guest RAM); returns 0, or -1 with err and the device left reset. */
+int virtio_mmio_load(struct virtio_mmio_dev *dev, const struct virtio_mmio_state *st, char *err,
+		     size_t errlen);
 
 #endif

@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Ring sizes for a queue of num entries (virtio 1.1 §2.6), without event-idx fields
- * (VIRTIO_RING_F_EVENT_IDX is never offered). */
-#define DESC_BYTES(num)	 (16ULL * (num))
-#define AVAIL_BYTES(num) (6ULL + 2ULL * (num))
-#define USED_BYTES(num)	 (6ULL + 8ULL * (num))
+/* Ring sizes for a queue of num entries (virtio 1.1 §2.6): flags, idx, the ring, and a
+ * 16-bit event field after it (used_event / avail_event; VIRTIO_RING_F_EVENT_IDX is never
+ * offered, but the rings are laid out with it). */
+#define DESC_BYTES(num)	 (sizeof(struct vring_desc) * (uint64_t)(num))
+#define AVAIL_BYTES(num) (sizeof(struct vring_avail) + sizeof(__virtio16) * ((uint64_t)(num) + 1))
+#define USED_BYTES(num)                                                                 \
+	(sizeof(struct vring_used) + sizeof(struct vring_used_elem) * (uint64_t)(num) + \
+	 sizeof(__virtio16))
 
 /* Guest memory may change under us at any time: load each field exactly once. */
 static uint16_t load16(const void *p)
@@ -63,44 +66,44 @@ bool virtq_num_valid(uint32_t num)
 }
 
 static void *ring_ptr(const struct guest_mem *mem, const char *what, uint64_t gpa, uint64_t len,
-		      uint64_t align, char *why, size_t why_len)
+		      uint64_t align, char *err, size_t errlen)
 {
 	void *p;
 
 	if (gpa % align) {
-		snprintf(why, why_len, "%s at 0x%llx is not %llu-byte aligned", what,
+		snprintf(err, errlen, "%s at 0x%llx is not %llu-byte aligned", what,
 			 (unsigned long long)gpa, (unsigned long long)align);
 		return NULL;
 	}
 	p = guest_mem_ptr(mem, gpa, len);
 	if (!p)
-		snprintf(why, why_len, "%s [0x%llx, +0x%llx) is not inside guest RAM", what,
+		snprintf(err, errlen, "%s [0x%llx, +0x%llx) is not inside guest RAM", what,
 			 (unsigned long long)gpa, (unsigned long long)len);
 	return p;
 }
 
-int virtq_enable(struct virtq *vq, const struct guest_mem *mem, char *why, size_t why_len)
+int virtq_enable(struct virtq *vq, const struct guest_mem *mem, char *err, size_t errlen)
 {
 	void *desc, *avail, *used;
 
 	if (!virtq_num_valid(vq->num)) {
-		snprintf(why, why_len, "queue size %u is invalid", vq->num);
+		snprintf(err, errlen, "queue size %u is invalid", vq->num);
 		return -1;
 	}
 	if (vq->inflight) {
-		snprintf(why, why_len, "%u requests still in flight", vq->inflight);
+		snprintf(err, errlen, "%u requests still in flight", vq->inflight);
 		return -1;
 	}
 	desc = ring_ptr(mem, "descriptor table", vq->desc_gpa, DESC_BYTES(vq->num),
-			VRING_DESC_ALIGN_SIZE, why, why_len);
+			VRING_DESC_ALIGN_SIZE, err, errlen);
 	if (!desc)
 		return -1;
 	avail = ring_ptr(mem, "avail ring", vq->avail_gpa, AVAIL_BYTES(vq->num),
-			 VRING_AVAIL_ALIGN_SIZE, why, why_len);
+			 VRING_AVAIL_ALIGN_SIZE, err, errlen);
 	if (!avail)
 		return -1;
 	used = ring_ptr(mem, "used ring", vq->used_gpa, USED_BYTES(vq->num), VRING_USED_ALIGN_SIZE,
-			why, why_len);
+			err, errlen);
 	if (!used)
 		return -1;
 	vq->size = vq->num;
@@ -114,7 +117,7 @@ int virtq_enable(struct virtq *vq, const struct guest_mem *mem, char *why, size_
 	return 0;
 }
 
-int virtq_avail(struct virtq *vq, char *why, size_t why_len)
+int virtq_avail(struct virtq *vq, char *err, size_t errlen)
 {
 	uint16_t idx;
 	uint16_t ahead;
@@ -123,17 +126,16 @@ int virtq_avail(struct virtq *vq, char *why, size_t why_len)
 	idx = le16toh(__atomic_load_n(&vq->avail->idx, __ATOMIC_ACQUIRE));
 	ahead = (uint16_t)(idx - vq->last_avail);
 	if (ahead > vq->size) {
-		snprintf(why, why_len,
-			 "avail idx %u is %u ahead of the device's %u (queue size %u)", idx, ahead,
-			 vq->last_avail, vq->size);
+		snprintf(err, errlen, "avail idx %u is %u ahead of the device's %u (queue size %u)",
+			 idx, ahead, vq->last_avail, vq->size);
 		return -1;
 	}
 	vq->avail_end = idx;
 	return ahead;
 }
 
-int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_chain *chain, char *why,
-	      size_t why_len)
+int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_chain *chain, char *err,
+	      size_t errlen)
 {
 	uint16_t slot, head, idx;
 	bool seen_write = false;
@@ -143,12 +145,12 @@ int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_chain 
 	slot = vq->last_avail % vq->size;
 	head = load16(&vq->avail->ring[slot]);
 	if (head >= vq->size) {
-		snprintf(why, why_len, "avail ring entry %u is %u, not below queue size %u", slot,
+		snprintf(err, errlen, "avail ring entry %u is %u, not below queue size %u", slot,
 			 head, vq->size);
 		return -1;
 	}
 	if (inflight_test(vq, head)) {
-		snprintf(why, why_len, "chain head %u is already in flight", head);
+		snprintf(err, errlen, "chain head %u is already in flight", head);
 		return -1;
 	}
 	chain->head = head;
@@ -164,24 +166,24 @@ int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_chain 
 		void *hva;
 
 		if (chain->nr == vq->size) {
-			snprintf(why, why_len,
+			snprintf(err, errlen,
 				 "chain from head %u is longer than the queue size %u (a loop?)",
 				 head, vq->size);
 			return -1;
 		}
 		if (flags & VRING_DESC_F_INDIRECT) {
-			snprintf(why, why_len, "descriptor %u is indirect (not negotiated)", idx);
+			snprintf(err, errlen, "descriptor %u is indirect (not negotiated)", idx);
 			return -1;
 		}
 		if (!write && seen_write) {
-			snprintf(why, why_len,
+			snprintf(err, errlen,
 				 "descriptor %u is device-readable after a device-writable one",
 				 idx);
 			return -1;
 		}
 		hva = guest_mem_ptr(mem, addr, len);
 		if (!hva) {
-			snprintf(why, why_len,
+			snprintf(err, errlen,
 				 "descriptor %u buffer [0x%llx, +0x%x) is not inside guest RAM",
 				 idx, (unsigned long long)addr, len);
 			return -1;
@@ -194,7 +196,7 @@ int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_chain 
 		if (!(flags & VRING_DESC_F_NEXT))
 			break;
 		if (next >= vq->size) {
-			snprintf(why, why_len, "descriptor %u: next %u is not below queue size %u",
+			snprintf(err, errlen, "descriptor %u: next %u is not below queue size %u",
 				 idx, next, vq->size);
 			return -1;
 		}

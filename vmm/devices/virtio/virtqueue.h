@@ -62,19 +62,19 @@ void virtq_reset(struct virtq *vq);
 bool virtq_num_valid(uint32_t num);
 
 /* Check the configured rings (alignment, entirely inside guest RAM) and make the
- * queue ready with indices 0. Returns 0, or -1 with why filled in. */
-int virtq_enable(struct virtq *vq, const struct guest_mem *mem, char *why, size_t why_len);
+ * queue ready with indices 0. Returns 0, or -1 with err filled in. */
+int virtq_enable(struct virtq *vq, const struct guest_mem *mem, char *err, size_t errlen);
 
 /* Read avail->idx (acquire) and remember it as the end of this batch. Returns the
- * number of chains published since the last pop, or -1 (with why) if the driver
+ * number of chains published since the last pop, or -1 (with err) if the driver
  * claims more than the queue size. */
-int virtq_avail(struct virtq *vq, char *why, size_t why_len);
+int virtq_avail(struct virtq *vq, char *err, size_t errlen);
 
 /* Take the next chain of the current batch: 1 with chain filled and the head marked
- * in flight, 0 if the batch is exhausted, -1 (with why) if the chain is malformed, in
+ * in flight, 0 if the batch is exhausted, -1 (with err) if the chain is malformed, in
  * which case nothing is consumed. Every descriptor is read from guest memory once. */
-int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_chain *chain, char *why,
-	      size_t why_len);
+int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_chain *chain, char *err,
+	      size_t errlen);
 
 /* Complete an in-flight chain: write used element {head, len}, then publish used->idx
  * with release ordering. */

@@ -1,0 +1,23 @@
+/* control_config.c: the handlers of --control and --stats. */
+#include "control_config.h"
+
+#include "vmm/control/vmm_options.h"
+
+void control_config_init(struct vmm_config *c)
+{
+	c->control = (struct control_config){0};
+}
+
+int control_config_socket(struct vmm_config *c, char *arg, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	c->control.socket = arg;
+	return VMM_OPT_OK;
+}
+
+int control_config_stats(struct vmm_config *c, char *arg, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	c->control.stats = arg;
+	return VMM_OPT_OK;
+}

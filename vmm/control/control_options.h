@@ -1,0 +1,13 @@
+/* control_options.h: lego-vmm's control and statistics options (rows of vmm/options.h);
+ * handled in control_config.c. No code. */
+#ifndef LEGO_CONTROL_OPTIONS_H
+#define LEGO_CONTROL_OPTIONS_H
+
+#define CONTROL_OPTIONS(X)                                                                       \
+	X(control_config_socket, "control", 0, "PATH", VMM_OPT_PMON,                             \
+	  "UNIX socket answering\n'stats', 'flush', 'pause', 'resume' and 'help' while running " \
+	  "(@NAME: an abstract socket, no file)")                                                \
+	X(control_config_stats, "stats", 0, "PATH", VMM_OPT_PMON,                                \
+	  "write run statistics as JSON to PATH at exit")
+
+#endif

@@ -1,0 +1,83 @@
+/* pager_internal.h: the pager's state and the helpers its files share (pager.c: fault
+ * service; pager_evict.c: eviction and write-back; pager_migration.c: the remote-page bitmap
+ * and hot-page prefetch for a migration; pager_stats.c: figures). Nothing else includes it. */
+#ifndef LEGO_PAGER_INTERNAL_H
+#define LEGO_PAGER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/lat_hist.h"
+#include "pager.h"
+
+#define PAGE	    4096ULL
+#define EVICT_BATCH MP_MAX_PAGES
+
+/* Per-page state: one of ABSENT/CLEAN/DIRTY, plus flags. */
+#define PS_ABSENT 0
+#define PS_CLEAN  1
+#define PS_DIRTY  2
+#define PS_STATE  3
+#define PS_BUSY	  4 /* a thread is changing the page; others wait on pg->cond */
+#define PS_REMOTE 8 /* the owner holds a copy (else the page is all zeros) */
+
+struct pager_thread {
+	struct pager *pg;
+	int ch; /* remote_mem channel */
+	pthread_t thread;
+};
+
+struct pager {
+	struct vm *vm;
+	struct remote_mem *rm;
+	uint8_t *base;
+	uint64_t npages, budget;
+	int uffd, stop_fd;
+	uint8_t *st;
+	uint64_t *rbits; /* PS_REMOTE as a bitmap (under lock): it only ever gets set */
+	/* pager_remote_snapshot on: pages newly held remotely since (a migration's delta). */
+	bool tracking, delta_lost;
+	uint32_t *delta;
+	uint32_t nr_delta, delta_cap;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	uint32_t *fifo; /* resident pages, oldest first (a ring of npages entries) */
+	uint64_t fifo_head, fifo_len;
+	uint64_t seq_next, window; /* sequential-access detection */
+	bool prefetch;
+	int nthreads;
+	struct pager_thread threads[PAGER_MAX_THREADS];
+	pthread_t prefetcher; /* pager_prefetch's thread, joined by pager_stop */
+	bool prefetching;
+	atomic_bool stopping;
+	uint32_t *hot;
+	uint32_t nr_hot;
+	pthread_mutex_t flush_lock;
+	atomic_bool failed;
+	struct lat_hist lat;
+	uint64_t faults, wp_faults, fetches, fetched, zero_fills, prefetched, evictions, writebacks,
+		bytes_in, bytes_out, dirty;
+};
+
+#define STAT_ADD(pg, field, n) __atomic_fetch_add(&(pg)->field, (n), __ATOMIC_RELAXED)
+
+/* pager.c */
+/* Memory is unreachable: stop the vNode. Faults still pending are never served (serving
+ * them with anything but the data would corrupt the guest silently). */
+void pager_fatal(struct pager *pg);
+/* Under pg->lock: the owner now holds page idx. */
+void pager_mark_remote(struct pager *pg, uint64_t idx);
+/* Install n pages at page idx from src (write-protected with wp); 0 or -1 (logged). */
+int pager_uffd_copy(struct pager *pg, uint64_t idx, const void *src, uint64_t n, bool wp);
+/* Set (protect) or clear write protection; clearing also wakes the faulting thread. */
+int pager_uffd_wp(struct pager *pg, uint64_t idx, uint64_t n, bool protect);
+/* The first page past the vRegion that holds page idx (or past RAM). */
+uint64_t pager_region_end(struct pager *pg, uint64_t idx);
+int pager_cmp_u32(const void *a, const void *b);
+
+/* pager_evict.c: evict the oldest pages until the ExCache is within budget (channel ch). */
+int pager_evict_make_room(struct pager *pg, int ch);
+
+#endif

@@ -1,0 +1,192 @@
+/* pager_migration.c: what a live migration needs of the pager: the bitmap of pages the memory
+ * servers hold (and the pages newly held since a snapshot), the hot pages, and their prefetch
+ * on the destination. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "pager_internal.h"
+#include "remote_mem.h"
+
+uint64_t pager_npages(const struct pager *pg)
+{
+	return pg->npages;
+}
+
+uint64_t pager_remote_bits(struct pager *pg, uint8_t *bits, bool snapshot)
+{
+	uint64_t held = 0, dirty, nbytes = (pg->npages + 7) / 8;
+
+	pthread_mutex_lock(&pg->lock);
+	dirty = pg->dirty;
+	/* Little-endian words: bit i of the map is bit i % 8 of byte i / 8, as sent. */
+	memcpy(bits, pg->rbits, nbytes);
+	for (uint64_t w = 0; w < (pg->npages + 63) / 64; w++)
+		held += (uint64_t)__builtin_popcountll(pg->rbits[w]);
+	if (snapshot) {
+		pg->tracking = true;
+		pg->delta_lost = false;
+		pg->nr_delta = 0;
+	}
+	pthread_mutex_unlock(&pg->lock);
+	return dirty && !snapshot ? UINT64_MAX : held;
+}
+
+int pager_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&pg->lock);
+	*out = NULL;
+	*n = 0;
+	if (pg->tracking && !pg->delta_lost && !pg->dirty) {
+		*out = malloc((pg->nr_delta ? pg->nr_delta : 1) * sizeof(**out));
+		if (*out) {
+			if (pg->nr_delta)
+				memcpy(*out, pg->delta, (size_t)pg->nr_delta * sizeof(**out));
+			*n = pg->nr_delta;
+			rc = 0;
+		}
+	}
+	pg->tracking = false;
+	pthread_mutex_unlock(&pg->lock);
+	return rc;
+}
+
+int pager_load_remote_pages(struct pager *pg, const uint32_t *pages, uint32_t n, uint32_t *bad)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&pg->lock);
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		if (pages[i] >= pg->npages || (pg->st[pages[i]] & PS_STATE) != PS_ABSENT ||
+		    (pg->st[pages[i]] & PS_BUSY)) {
+			*bad = pages[i];
+			rc = -1;
+		} else
+			pager_mark_remote(pg, pages[i]);
+	}
+	pthread_mutex_unlock(&pg->lock);
+	return rc;
+}
+
+int pager_load_remote_bits(struct pager *pg, uint64_t first, uint64_t n, const uint8_t *bits)
+{
+	int rc = 0;
+
+	if (first > pg->npages || n > pg->npages - first)
+		return -1;
+	pthread_mutex_lock(&pg->lock);
+	for (uint64_t i = 0; i < n && !rc; i++) {
+		uint8_t *s = &pg->st[first + i];
+
+		if (!(i % 8) && !bits[i / 8] && n - i >= 8) {
+			i += 7; /* a byte of zero bits: eight pages the owner never got */
+			continue;
+		}
+		if (!(bits[i / 8] & (1U << (i % 8))))
+			continue;
+		/* Only pages nothing has touched here can take the source's word for it. */
+		if ((*s & PS_STATE) != PS_ABSENT || (*s & PS_BUSY))
+			rc = -1;
+		else
+			pager_mark_remote(pg, first + i);
+	}
+	pthread_mutex_unlock(&pg->lock);
+	return rc;
+}
+
+uint32_t pager_hot_pages(struct pager *pg, uint32_t *out, uint32_t max)
+{
+	uint32_t n = 0;
+
+	pthread_mutex_lock(&pg->lock);
+	/* Newest first: the last pages the guest touched are the likeliest next. */
+	for (uint64_t k = pg->fifo_len; k > 0 && n < max; k--)
+		out[n++] = pg->fifo[(pg->fifo_head + k - 1) % pg->npages];
+	pthread_mutex_unlock(&pg->lock);
+	return n;
+}
+
+/* Install pages [idx, idx + n) (BUSY, absent, held remotely) from the owner, clean. */
+static int prefetch_run(struct pager *pg, int ch, uint32_t idx, uint32_t n)
+{
+	const void *data = remote_mem_read(pg->rm, ch, (uint64_t)idx * PAGE, n);
+	bool ok = data && !pager_uffd_copy(pg, idx, data, n, true);
+
+	pthread_mutex_lock(&pg->lock);
+	for (uint32_t i = 0; i < n; i++) {
+		pg->st[idx + i] = ok ? PS_CLEAN | PS_REMOTE : PS_ABSENT | PS_REMOTE;
+		if (ok) {
+			pg->fifo[(pg->fifo_head + pg->fifo_len) % pg->npages] = idx + i;
+			pg->fifo_len++;
+		}
+	}
+	pthread_cond_broadcast(&pg->cond);
+	pthread_mutex_unlock(&pg->lock);
+	if (ok) {
+		STAT_ADD(pg, prefetched, n);
+		STAT_ADD(pg, fetched, n);
+		STAT_ADD(pg, fetches, 1);
+		STAT_ADD(pg, bytes_in, (uint64_t)n * PAGE);
+	}
+	return ok ? 0 : -1;
+}
+
+/* Fetch the hot pages still absent, in runs, while there is room in the ExCache; the
+ * guest's own faults go first (a page being fetched here makes its fault wait). */
+static void *prefetch_thread(void *arg)
+{
+	struct pager *pg = arg;
+	int ch = pg->rm->nr_channels - 1; /* the flusher's: flush_lock keeps them apart */
+	uint32_t done = 0;
+
+	qsort(pg->hot, pg->nr_hot, sizeof(*pg->hot), pager_cmp_u32);
+	for (uint32_t i = 0; i < pg->nr_hot && !atomic_load(&pg->stopping);) {
+		uint32_t n = 0, first = pg->hot[i];
+		uint64_t end = pager_region_end(pg, first);
+		bool full;
+
+		pthread_mutex_lock(&pg->lock);
+		/* Leave a sixteenth of the ExCache to the guest's faults. */
+		while (i + n < pg->nr_hot && n < MP_MAX_PAGES && pg->hot[i + n] == first + n &&
+		       first + n < end && pg->st[first + n] == (PS_ABSENT | PS_REMOTE) &&
+		       pg->fifo_len + n < pg->budget - pg->budget / 16) {
+			pg->st[first + n] |= PS_BUSY;
+			n++;
+		}
+		full = pg->fifo_len + 1 >= pg->budget - pg->budget / 16;
+		pthread_mutex_unlock(&pg->lock);
+		if (!n) {
+			if (full)
+				break;
+			i++;
+			continue;
+		}
+		pthread_mutex_lock(&pg->flush_lock);
+		int rc = prefetch_run(pg, ch, first, n);
+
+		pthread_mutex_unlock(&pg->flush_lock);
+		if (rc)
+			break; /* a failing server shows up in the guest's own faults */
+		done += n;
+		i += n;
+	}
+	log_info("pager: prefetched %u of %u hot page(s) from the source's ExCache", done,
+		 pg->nr_hot);
+	return NULL;
+}
+
+void pager_prefetch(struct pager *pg, const uint32_t *pages, uint32_t n)
+{
+	if (!n || pg->prefetching)
+		return;
+	pg->hot = malloc((size_t)n * sizeof(*pg->hot));
+	if (!pg->hot)
+		return;
+	memcpy(pg->hot, pages, (size_t)n * sizeof(*pg->hot));
+	pg->nr_hot = n;
+	pg->prefetching = !pthread_create(&pg->prefetcher, NULL, prefetch_thread, pg);
+}

@@ -1,0 +1,214 @@
+/* remote_mem_copies.c: the control plane's changes to the vRegions' copies while the vNode
+ * runs (a copy added, made live, dropped; a server lost) and what it is told of them. */
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/client/mem_client.h"
+#include "lib/log.h"
+#include "remote_mem.h"
+#include "remote_mem_internal.h"
+
+/* The live server entry for addr among the existing ones, or -1. */
+static int known_server(struct remote_mem *rm, const char *addr)
+{
+	int n = atomic_load(&rm->nr_servers);
+
+	for (int i = n - 1; i >= 0; i--)
+		if (!strcmp(rm->servers[i].addr, addr))
+			return atomic_load(&rm->servers[i].dead) ? -1 : i;
+	return -1;
+}
+
+static bool bad_index(const struct remote_mem *rm, int idx, char *err, size_t errlen)
+{
+	if (idx >= 0 && idx < rm->nr_regions)
+		return false;
+	snprintf(err, errlen, "vRegion %d does not exist (this vNode has %d)", idx, rm->nr_regions);
+	return true;
+}
+
+int remote_mem_add_copy(struct remote_mem *rm, int idx, const char *addr, char *err, size_t errlen)
+{
+	struct rm_region *g;
+	struct mp_open_reply o;
+	struct rm_failure f = {0};
+	int server, k, rc = -1;
+	bool created;
+
+	if (bad_index(rm, idx, err, errlen))
+		return -1;
+	g = &rm->regions[idx];
+	pthread_mutex_lock(&rm->ctl_lock);
+	server = remote_mem_server_by_addr(rm, addr, &created, err, errlen);
+	if (server < 0)
+		goto out;
+	/* A server new to this vNode: every channel connects now, before any copy there is
+	 * in use (so that no pager thread stalls on a connect, and none races this one). */
+	for (int ch = 0; created && ch <= rm->nr_channels; ch++)
+		if (!remote_mem_conn(rm, server, ch, &f)) {
+			remote_mem_lose_server(rm, server, f.what);
+			snprintf(err, errlen, "%s: %s", addr, f.what);
+			goto out;
+		}
+	if (remote_mem_open_on(rm, idx, server, remote_mem_ctl_channel(rm),
+			       MP_OPEN_CREATE | MP_OPEN_JOIN, &o, &f)) {
+		if (f.lost)
+			remote_mem_lose_server(rm, server, f.what);
+		snprintf(err, errlen, "%s: %s", addr, f.what);
+		goto out;
+	}
+	pthread_rwlock_wrlock(&g->lock);
+	k = remote_mem_find_copy(g, server);
+	if (k >= 0 && g->copies[k].state == RM_COPY_LIVE && !atomic_load(&g->copies[k].failed)) {
+		snprintf(err, errlen, "vRegion %d already has a live copy on %s", idx, addr);
+	} else if (k < 0 && g->nr_copies == RM_MAX_COPIES) {
+		snprintf(err, errlen, "vRegion %d has %d copies, the most it can", idx,
+			 RM_MAX_COPIES);
+	} else {
+		remote_mem_set_copy(&g->copies[k >= 0 ? k : g->nr_copies++], server,
+				    RM_COPY_JOINING, &o);
+		rc = 0;
+	}
+	pthread_rwlock_unlock(&g->lock);
+	if (!rc)
+		log_info("vRegion %d: new copy joining on %s (%s)", idx, addr,
+			 rm->servers[server].name);
+out:
+	pthread_mutex_unlock(&rm->ctl_lock);
+	return rc;
+}
+
+int remote_mem_copy_live(struct remote_mem *rm, int idx, const char *addr, char *err, size_t errlen)
+{
+	struct rm_region *g;
+	int server, k, rc = -1;
+
+	if (bad_index(rm, idx, err, errlen))
+		return -1;
+	g = &rm->regions[idx];
+	pthread_mutex_lock(&rm->ctl_lock);
+	server = known_server(rm, addr);
+	pthread_rwlock_wrlock(&g->lock);
+	k = server < 0 ? -1 : remote_mem_find_copy(g, server);
+	if (k < 0)
+		snprintf(err, errlen, "vRegion %d has no copy on %s", idx, addr);
+	else if (atomic_load(&g->copies[k].failed))
+		snprintf(err, errlen, "vRegion %d's copy on %s failed: it cannot go live", idx,
+			 addr);
+	else
+		rc = 0;
+	if (!rc)
+		g->copies[k].state = RM_COPY_LIVE;
+	pthread_rwlock_unlock(&g->lock);
+	pthread_mutex_unlock(&rm->ctl_lock);
+	if (!rc)
+		log_info("vRegion %d: its copy on %s is live", idx, addr);
+	return rc;
+}
+
+int remote_mem_drop_copy(struct remote_mem *rm, int idx, const char *addr, char *err, size_t errlen)
+{
+	struct rm_region *g;
+	int n = atomic_load(&rm->nr_servers), k = -1, live_other = 0, rc = -1;
+
+	if (bad_index(rm, idx, err, errlen))
+		return -1;
+	g = &rm->regions[idx];
+	pthread_mutex_lock(&rm->ctl_lock);
+	pthread_rwlock_wrlock(&g->lock);
+	/* A copy there that failed (or whose server was lost) goes first; then a live one. */
+	for (int pass = 0; pass < 2 && k < 0; pass++)
+		for (int j = 0; j < g->nr_copies && k < 0; j++) {
+			int s = atomic_load(&g->copies[j].server);
+
+			if (s < n && !strcmp(rm->servers[s].addr, addr) &&
+			    (pass || !remote_mem_usable(rm, &g->copies[j], false)))
+				k = j;
+		}
+	for (int j = 0; j < g->nr_copies; j++)
+		live_other += j != k && g->copies[j].state == RM_COPY_LIVE &&
+			      remote_mem_usable(rm, &g->copies[j], true);
+	if (k < 0) {
+		/* Already gone (dropped before, or never there): nothing to do. */
+		rc = 0;
+	} else if (!live_other && remote_mem_usable(rm, &g->copies[k], true)) {
+		snprintf(err, errlen, "the copy on %s is vRegion %d's last live copy", addr, idx);
+	} else {
+		memmove(&g->copies[k], &g->copies[k + 1],
+			(size_t)(g->nr_copies - k - 1) * sizeof(g->copies[0]));
+		g->nr_copies--;
+		rc = 0;
+		log_info("vRegion %d: its copy on %s is dropped", idx, addr);
+	}
+	pthread_rwlock_unlock(&g->lock);
+	pthread_mutex_unlock(&rm->ctl_lock);
+	return rc;
+}
+
+int remote_mem_server_lost(struct remote_mem *rm, const char *addr)
+{
+	int n = atomic_load(&rm->nr_servers), orphans = 0, server = -1;
+
+	for (int s = 0; s < n; s++)
+		if (!strcmp(rm->servers[s].addr, addr) && !atomic_load(&rm->servers[s].dead)) {
+			remote_mem_lose_server(rm, s, "the control plane says it is gone");
+			server = s;
+		}
+	for (int i = 0; i < rm->nr_regions; i++) {
+		struct rm_region *g = &rm->regions[i];
+		int live = 0;
+
+		pthread_rwlock_rdlock(&g->lock);
+		for (int k = 0; k < g->nr_copies; k++)
+			live += g->copies[k].state == RM_COPY_LIVE &&
+				remote_mem_usable(rm, &g->copies[k], true);
+		if (!live) {
+			orphans++;
+			if (server >= 0)
+				remote_mem_set_error(
+					rm, server,
+					"lost (the control plane says so), and with it vRegion %d, "
+					"which has no other live copy",
+					i);
+		}
+		pthread_rwlock_unlock(&g->lock);
+	}
+	return orphans;
+}
+
+int remote_mem_copies_servers(struct remote_mem *rm, struct rm_server_view *out)
+{
+	int n = atomic_load(&rm->nr_servers);
+
+	for (int s = 0; s < n; s++)
+		out[s] = (struct rm_server_view){.addr = rm->servers[s].addr,
+						 .name = rm->servers[s].name,
+						 .lost = atomic_load(&rm->servers[s].dead)};
+	return n;
+}
+
+int remote_mem_copies_region(struct remote_mem *rm, int idx, struct rm_copy_view *out)
+{
+	struct rm_region *g = &rm->regions[idx];
+	int n;
+
+	pthread_rwlock_rdlock(&g->lock);
+	n = g->nr_copies;
+	for (int k = 0; k < n; k++)
+		out[k] = (struct rm_copy_view){
+			.server = atomic_load(&g->copies[k].server),
+			.live = g->copies[k].state == RM_COPY_LIVE,
+			.failed = !remote_mem_usable(rm, &g->copies[k], false)};
+	pthread_rwlock_unlock(&g->lock);
+	return n;
+}
+
+uint64_t remote_mem_copies_lost(struct remote_mem *rm)
+{
+	return atomic_load(&rm->copies_lost);
+}
+
+uint64_t remote_mem_copies_redirects(struct remote_mem *rm)
+{
+	return atomic_load(&rm->redirects);
+}

@@ -1,0 +1,262 @@
+/* remote_mem_io.c: page I/O on the vRegions' copies: reads from the first live copy with
+ * failover to the next, write-back to every copy at once, redirects followed. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/client/mem_client.h"
+#include "lib/fabric/fabric.h"
+#include "lib/log.h"
+#include "remote_mem.h"
+#include "remote_mem_internal.h"
+
+static const void *read_copy(struct remote_mem *rm, int idx, struct rm_copy *cp, int ch,
+			     uint64_t in, unsigned npages, char *owner, size_t olen,
+			     enum rm_next *next, struct rm_failure *f)
+{
+	int server = atomic_load(&cp->server);
+	struct rm_server *s = &rm->servers[server];
+	struct fab_conn *c = remote_mem_conn(rm, server, ch, f);
+	bool reopened = false;
+
+	*next = RM_NEXT_FAIL;
+	if (!c)
+		return NULL;
+	if (s->rma && cp->rma_key) {
+		int rc = fab_rma_read(c, (size_t)npages * MP_PAGE_SIZE, cp->rma_addr + in,
+				      cp->rma_key, rm->timeout_ms);
+
+		if (rc == 0)
+			return fab_rbuf(c);
+		if (rc == -ENOTCONN || rc == -ETIMEDOUT || fab_broken(c)) {
+			f->lost = true;
+			snprintf(f->what, sizeof(f->what), "RMA read failed: %s",
+				 rc == -ETIMEDOUT ? "no completion in time"
+						  : "connection lost (server gone?)");
+			return NULL;
+		}
+		/* The server may have revoked the key (region moved): ask by message. */
+		log_debug("vRegion %d: RMA read failed (%s); asking by message", idx,
+			  strerror(-rc));
+	}
+	for (;;) {
+		struct mp_io io = {.handle = atomic_load(&cp->handle),
+				   .epoch = atomic_load(&cp->epoch),
+				   .offset = in,
+				   .npages = npages};
+		struct mc_reply r;
+
+		mp_io_put((uint8_t *)fab_sbuf(c) + MP_HDR_LEN, &io);
+		if (remote_mem_copy_call(rm, server, ch, MP_READ, MP_IO_LEN, &r, f))
+			return NULL;
+		if (r.status == MP_OK && r.len == (size_t)npages * MP_PAGE_SIZE)
+			return r.payload;
+		if (r.status == MP_OK) {
+			snprintf(f->what, sizeof(f->what), "READ reply has %zu bytes, not %u pages",
+				 r.len, npages);
+			return NULL;
+		}
+		*next = remote_mem_on_refusal(rm, idx, cp, ch, &r, owner, olen, &reopened, f);
+		if (*next != RM_NEXT_RETRY)
+			return NULL;
+	}
+}
+
+const void *remote_mem_read(struct remote_mem *rm, int ch, uint64_t off, unsigned npages)
+{
+	int idx = remote_mem_region_of(rm, off);
+	struct rm_region *g = &rm->regions[idx];
+	uint64_t in = off - (uint64_t)idx * rm->region_size;
+	struct rm_failure last = {0};
+	int last_server = -1;
+
+	for (int redirects = 0; redirects < 4; redirects++) {
+		char owner[MP_OWNER_LEN + 1] = "";
+		int moved_from = -1;
+
+		pthread_rwlock_rdlock(&g->lock);
+		for (int k = 0; k < g->nr_copies; k++) {
+			struct rm_copy *cp = &g->copies[k];
+			struct rm_failure f = {0};
+			enum rm_next next;
+			const void *data;
+
+			if (!remote_mem_usable(rm, cp, true))
+				continue;
+			data = read_copy(rm, idx, cp, ch, in, npages, owner, sizeof(owner), &next,
+					 &f);
+			if (data) {
+				pthread_rwlock_unlock(&g->lock);
+				return data;
+			}
+			if (next == RM_NEXT_REDIRECT) {
+				moved_from = atomic_load(&cp->server);
+				break;
+			}
+			last = f;
+			last_server = atomic_load(&cp->server);
+			remote_mem_copy_failed(rm, idx, cp, &f);
+		}
+		pthread_rwlock_unlock(&g->lock);
+		if (moved_from < 0)
+			break;
+		if (remote_mem_follow_redirect(rm, idx, moved_from, owner, ch, &last)) {
+			last_server = moved_from;
+			break;
+		}
+	}
+	if (last_server >= 0)
+		remote_mem_set_error(rm, last_server, "%s; vRegion %d has no other live copy",
+				     last.what, idx);
+	else
+		remote_mem_set_error(rm, atomic_load(&g->copies[0].server),
+				     "vRegion %d has no live copy left", idx);
+	return NULL;
+}
+
+void *remote_mem_write_buf(struct remote_mem *rm, int ch, uint64_t off)
+{
+	(void)off;
+	return rm->stage[ch];
+}
+
+/* One round: the pages to every remote_mem_usable copy at once, then every reply. Returns the live
+ * copies that took them; *redirect names a copy that moved (its server in *moved_from). */
+static int write_round(struct remote_mem *rm, int idx, int ch, uint64_t in, unsigned npages,
+		       char *owner, size_t olen, int *moved_from, struct rm_failure *last,
+		       int *last_server)
+{
+	struct rm_region *g = &rm->regions[idx];
+	size_t bytes = (size_t)npages * MP_PAGE_SIZE;
+	bool sent[RM_MAX_COPIES] = {false};
+	uint64_t ids[RM_MAX_COPIES] = {0};
+	int ok_live = 0;
+
+	for (int k = 0; k < g->nr_copies; k++) {
+		struct rm_copy *cp = &g->copies[k];
+		struct rm_failure f = {0};
+		int server = atomic_load(&cp->server);
+		struct fab_conn *c;
+		struct mp_io io;
+		enum mc_result rc;
+
+		if (!remote_mem_usable(rm, cp, false))
+			continue;
+		c = remote_mem_conn(rm, server, ch, &f);
+		if (!c) {
+			*last = f;
+			*last_server = server;
+			remote_mem_copy_failed(rm, idx, cp, &f);
+			continue;
+		}
+		io = (struct mp_io){.handle = atomic_load(&cp->handle),
+				    .epoch = atomic_load(&cp->epoch),
+				    .offset = in,
+				    .npages = npages};
+		mp_io_put((uint8_t *)fab_sbuf(c) + MP_HDR_LEN, &io);
+		memcpy((uint8_t *)fab_sbuf(c) + MP_HDR_LEN + MP_IO_LEN, rm->stage[ch], bytes);
+		ids[k] = ++rm->next_id[ch];
+		rc = mc_send(c, ids[k], MP_WRITE, MP_IO_LEN + bytes, rm->timeout_ms);
+		if (rc) {
+			f.lost = true;
+			snprintf(f.what, sizeof(f.what), "WRITE failed: %s", mc_result_text(rc));
+			*last = f;
+			*last_server = server;
+			remote_mem_copy_failed(rm, idx, cp, &f);
+			continue;
+		}
+		sent[k] = true;
+	}
+	for (int k = 0; k < g->nr_copies; k++) {
+		struct rm_copy *cp = &g->copies[k];
+		struct rm_failure f = {0};
+		int server = atomic_load(&cp->server);
+		bool reopened = false;
+		struct mc_reply r;
+		enum mc_result rc;
+
+		if (!sent[k])
+			continue;
+		rc = mc_wait(rm->servers[server].conn[ch], ids[k], MP_WRITE, rm->timeout_ms, &r);
+		for (;;) {
+			enum rm_next next;
+			struct mp_io io;
+
+			if (rc) {
+				f.lost = rc != MC_MALFORMED;
+				snprintf(f.what, sizeof(f.what), "WRITE failed: %s",
+					 mc_result_text(rc));
+				break;
+			}
+			if (r.status == MP_OK) {
+				ok_live += cp->state == RM_COPY_LIVE;
+				break;
+			}
+			next = remote_mem_on_refusal(rm, idx, cp, ch, &r, owner, olen, &reopened,
+						     &f);
+			if (next == RM_NEXT_REDIRECT) {
+				*moved_from = server;
+				f.what[0] = '\0';
+				break;
+			}
+			if (next == RM_NEXT_FAIL)
+				break;
+			/* Reopened after a stale epoch: this copy alone, again. */
+			io = (struct mp_io){.handle = atomic_load(&cp->handle),
+					    .epoch = atomic_load(&cp->epoch),
+					    .offset = in,
+					    .npages = npages};
+			mp_io_put((uint8_t *)fab_sbuf(rm->servers[server].conn[ch]) + MP_HDR_LEN,
+				  &io);
+			memcpy((uint8_t *)fab_sbuf(rm->servers[server].conn[ch]) + MP_HDR_LEN +
+				       MP_IO_LEN,
+			       rm->stage[ch], bytes);
+			rc = mc_call(rm->servers[server].conn[ch], ++rm->next_id[ch], MP_WRITE,
+				     MP_IO_LEN + bytes, rm->timeout_ms, &r);
+		}
+		if (f.what[0] && (rc || r.status != MP_OK)) {
+			*last = f;
+			*last_server = server;
+			remote_mem_copy_failed(rm, idx, cp, &f);
+		}
+	}
+	return ok_live;
+}
+
+int remote_mem_write(struct remote_mem *rm, int ch, uint64_t off, unsigned npages)
+{
+	int idx = remote_mem_region_of(rm, off);
+	struct rm_region *g = &rm->regions[idx];
+	uint64_t in = off - (uint64_t)idx * rm->region_size;
+	struct rm_failure last = {0};
+	int last_server = -1;
+
+	for (int redirects = 0; redirects < 4; redirects++) {
+		char owner[MP_OWNER_LEN + 1] = "";
+		int moved_from = -1, ok;
+
+		pthread_rwlock_rdlock(&g->lock);
+		ok = write_round(rm, idx, ch, in, npages, owner, sizeof(owner), &moved_from, &last,
+				 &last_server);
+		pthread_rwlock_unlock(&g->lock);
+		/* The round went to every copy in use and dropped each one that failed, so it is
+		 * done once a live copy took it (another thread may meanwhile lose a copy that
+		 * did: that one no longer counts). A moved copy is followed and written again:
+		 * a write is idempotent. */
+		if (moved_from < 0 && ok > 0)
+			return 0;
+		if (moved_from < 0)
+			break;
+		if (remote_mem_follow_redirect(rm, idx, moved_from, owner, ch, &last)) {
+			last_server = moved_from;
+			break;
+		}
+	}
+	if (last_server >= 0)
+		remote_mem_set_error(rm, last_server, "%s; vRegion %d has no other live copy",
+				     last.what, idx);
+	else
+		remote_mem_set_error(rm, atomic_load(&g->copies[0].server),
+				     "vRegion %d has no live copy left", idx);
+	return -1;
+}

@@ -1,0 +1,50 @@
+/* options.h: lego-vmm's command-line options: every subsystem's rows, gathered in --help's
+ * order. No code: lego-pmon's check of the options a VM_START carries includes it too.
+ *
+ * A row is X(take, name, short_name, arg, flags, help, help_args...):
+ *   take        the subsystem's handler (vmm_option_take in vmm/control/vmm_options.h); only
+ *               lego-vmm expands it
+ *   name        the long option, "--name"
+ *   short_name  its one-letter form, or 0
+ *   arg         its value as --help calls it ("SIZE"), or NULL: the option takes no value
+ *   flags       VMM_OPT_PMON: lego-pmon sets it itself (a VM_START must not);
+ *               VMM_OPT_NORUN: prints something and exits, runs no vNode
+ *   help        its --help text, a printf format, then its arguments (the subsystem's own
+ *               constants: only lego-vmm, which includes their headers, expands them)
+ */
+#ifndef LEGO_VMM_OPTIONS_H
+#define LEGO_VMM_OPTIONS_H
+
+#include "vmm/block/blk_options.h"
+#include "vmm/boot/boot_options.h"
+#include "vmm/control/control_options.h"
+#include "vmm/devices/legacy/console_options.h"
+#include "vmm/memory/mem_options.h"
+#include "vmm/migration/migrate_options.h"
+
+#define VMM_OPT_PMON  1
+#define VMM_OPT_NORUN 2
+
+/* Logging, help and version. */
+#define GENERAL_OPTIONS(X)                                                      \
+	X(vmm_options_verbose, "verbose", 'v', NULL, 0, "debug log lines")      \
+	X(vmm_options_quiet, "quiet", 'q', NULL, 0, "warnings and errors only") \
+	X(vmm_options_help, "help", 'h', NULL, VMM_OPT_NORUN, "this text")      \
+	X(vmm_options_version, "version", 'V', NULL, VMM_OPT_NORUN, "version")
+
+/* --help's sections: G(X, ROWS, heading), heading NULL (none) or a line after a blank one. */
+#define VMM_OPTION_GROUPS(G, X)                                                            \
+	G(X, BOOT_OPTIONS, NULL)                                                           \
+	G(X, BLK_OPTIONS, NULL)                                                            \
+	G(X, CONSOLE_OPTIONS, NULL)                                                        \
+	G(X, MEM_OPTIONS, "Remote memory (guest RAM lives on lego-mmon memory servers):")  \
+	G(X, MIGRATE_OPTIONS,                                                              \
+	  "Live migration (the control socket's 'migrate HOST:PORT' sends a vNode away):") \
+	G(X, CONTROL_OPTIONS, "")                                                          \
+	G(X, GENERAL_OPTIONS, NULL)
+
+/* Every row, in order. */
+#define VMM_OPTIONS_GROUP_ROWS(X, ROWS, heading) ROWS(X)
+#define VMM_OPTIONS(X)				 VMM_OPTION_GROUPS(VMM_OPTIONS_GROUP_ROWS, X)
+
+#endif
