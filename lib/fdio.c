@@ -41,7 +41,7 @@ int fdio_read_all(int fd, void *buf, size_t n, int64_t deadline_ms)
 
 	while (got < n) {
 		struct pollfd pf = {.fd = fd, .events = POLLIN};
-		int pr = poll(&pf, 1, mono_ms_left(deadline_ms));
+		int pr = poll(&pf, 1, mono_clock_ms_left(deadline_ms));
 		ssize_t r;
 
 		if (pr < 0 && errno == EINTR)

@@ -9,7 +9,7 @@
 /* Write all n bytes (EINTR retried; SIGPIPE never raised on a socket). 0, or -1 with errno. */
 int fdio_write_all(int fd, const void *buf, size_t n);
 
-/* Read exactly n bytes before deadline_ms (a mono_ms() time, or MONO_NEVER).
+/* Read exactly n bytes before deadline_ms (a mono_clock_ms() time, or MONO_NEVER).
  * FDIO_OK when all came; FDIO_EOF when the peer closed before the first byte; -1 with errno
  * otherwise: ETIMEDOUT at the deadline, ECONNRESET when the peer closed in the middle. */
 #define FDIO_OK	 0

@@ -101,7 +101,7 @@ static int string(struct cur *c, char *out, size_t max)
 }
 
 /* JSON's number grammar; is_uint and num when it is a non-negative integer that fits. */
-static int number(struct cur *c, struct jf_member *m)
+static int number(struct cur *c, struct json_flat_member *m)
 {
 	const char *start = c->p;
 	bool integer = true, overflow = false;
@@ -158,7 +158,7 @@ static int word(struct cur *c, const char *w)
 	return 0;
 }
 
-static int value(struct cur *c, struct jf_member *m)
+static int value(struct cur *c, struct json_flat_member *m)
 {
 	switch (*c->p) {
 	case '"':
@@ -183,7 +183,7 @@ static int value(struct cur *c, struct jf_member *m)
 	}
 }
 
-int jf_parse(const char *text, struct jf_object *o, char *err, size_t errlen)
+int json_flat_parse(const char *text, struct json_flat_object *o, char *err, size_t errlen)
 {
 	struct cur c = {.s = text, .p = text, .err = err, .errlen = errlen};
 
@@ -197,7 +197,7 @@ int jf_parse(const char *text, struct jf_object *o, char *err, size_t errlen)
 		c.p++;
 	} else {
 		for (;;) {
-			struct jf_member *m;
+			struct json_flat_member *m;
 			char key[JF_STR_MAX + 1];
 
 			if (*c.p != '"')
@@ -207,7 +207,7 @@ int jf_parse(const char *text, struct jf_object *o, char *err, size_t errlen)
 			if (!key[0] || strlen(key) > JF_KEY_MAX)
 				return fail(&c, "a key is empty or longer than %d bytes",
 					    JF_KEY_MAX);
-			if (jf_get(o, key))
+			if (json_flat_get(o, key))
 				return fail(&c, "the key \"%s\" appears twice", key);
 			if (o->n == JF_MAX_MEMBERS)
 				return fail(&c, "more than %d members", JF_MAX_MEMBERS);
@@ -239,7 +239,7 @@ int jf_parse(const char *text, struct jf_object *o, char *err, size_t errlen)
 	return 0;
 }
 
-const struct jf_member *jf_get(const struct jf_object *o, const char *key)
+const struct json_flat_member *json_flat_get(const struct json_flat_object *o, const char *key)
 {
 	for (int i = 0; i < o->n; i++)
 		if (!strcmp(o->m[i].key, key))

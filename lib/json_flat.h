@@ -15,11 +15,11 @@
 #define JF_KEY_MAX     32
 #define JF_STR_MAX     512
 
-enum jf_type { JF_STRING, JF_NUMBER, JF_NULL, JF_BOOL };
+enum json_flat_type { JF_STRING, JF_NUMBER, JF_NULL, JF_BOOL };
 
-struct jf_member {
+struct json_flat_member {
 	char key[JF_KEY_MAX + 1];
-	enum jf_type type;
+	enum json_flat_type type;
 	char str[JF_STR_MAX + 1]; /* JF_STRING: the unescaped text (printable ASCII only) */
 	bool is_uint;		  /* JF_NUMBER: a non-negative integer that fits num */
 	uint64_t num;
@@ -27,15 +27,15 @@ struct jf_member {
 	bool boolean; /* JF_BOOL */
 };
 
-struct jf_object {
+struct json_flat_object {
 	int n;
-	struct jf_member m[JF_MAX_MEMBERS];
+	struct json_flat_member m[JF_MAX_MEMBERS];
 };
 
 /* Parse text (the whole of it, surrounding blanks allowed); 0, or -1 with err saying what
  * is wrong (and where). A key may appear once. */
-int jf_parse(const char *text, struct jf_object *o, char *err, size_t errlen);
+int json_flat_parse(const char *text, struct json_flat_object *o, char *err, size_t errlen);
 /* The member named key, or NULL. */
-const struct jf_member *jf_get(const struct jf_object *o, const char *key);
+const struct json_flat_member *json_flat_get(const struct json_flat_object *o, const char *key);
 
 #endif

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
-static inline int64_t mono_ns(void)
+static inline int64_t mono_clock_ns(void)
 {
 	struct timespec ts;
 
@@ -14,26 +14,26 @@ static inline int64_t mono_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static inline int64_t mono_us(void)
+static inline int64_t mono_clock_us(void)
 {
-	return mono_ns() / 1000;
+	return mono_clock_ns() / 1000;
 }
 
-static inline int64_t mono_ms(void)
+static inline int64_t mono_clock_ms(void)
 {
-	return mono_ns() / 1000000;
+	return mono_clock_ns() / 1000000;
 }
 
-/* Milliseconds left until a mono_ms() deadline, for poll(2): 0 once it has passed, -1
+/* Milliseconds left until a mono_clock_ms() deadline, for poll(2): 0 once it has passed, -1
  * (wait forever) for MONO_NEVER. */
 #define MONO_NEVER INT64_MAX
-static inline int mono_ms_left(int64_t deadline_ms)
+static inline int mono_clock_ms_left(int64_t deadline_ms)
 {
 	int64_t left;
 
 	if (deadline_ms == MONO_NEVER)
 		return -1;
-	left = deadline_ms - mono_ms();
+	left = deadline_ms - mono_clock_ms();
 	if (left <= 0)
 		return 0;
 	return left > 1000000000 ? 1000000000 : (int)left;

@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sb_init(struct strbuf *b, size_t max)
+void strbuf_init(struct strbuf *b, size_t max)
 {
 	memset(b, 0, sizeof(*b));
 	b->max = max;
 }
 
-void sb_free(struct strbuf *b)
+void strbuf_free(struct strbuf *b)
 {
 	free(b->p);
 	memset(b, 0, sizeof(*b));
@@ -43,7 +43,7 @@ static bool reserve(struct strbuf *b, size_t more)
 	return true;
 }
 
-void sb_printf(struct strbuf *b, const char *fmt, ...)
+void strbuf_printf(struct strbuf *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -59,18 +59,18 @@ void sb_printf(struct strbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-void sb_json_str(struct strbuf *b, const char *s)
+void strbuf_json_str(struct strbuf *b, const char *s)
 {
-	sb_printf(b, "\"");
+	strbuf_printf(b, "\"");
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\')
-			sb_printf(b, "\\%c", c);
+			strbuf_printf(b, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f)
-			sb_printf(b, "\\u%04x", c);
+			strbuf_printf(b, "\\u%04x", c);
 		else
-			sb_printf(b, "%c", c);
+			strbuf_printf(b, "%c", c);
 	}
-	sb_printf(b, "\"");
+	strbuf_printf(b, "\"");
 }

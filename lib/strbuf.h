@@ -12,10 +12,10 @@ struct strbuf {
 	size_t max;  /* 0: no limit */
 };
 
-void sb_init(struct strbuf *b, size_t max);
-void sb_free(struct strbuf *b);
-void sb_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strbuf_init(struct strbuf *b, size_t max);
+void strbuf_free(struct strbuf *b);
+void strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* s as a JSON string literal, quotes included. */
-void sb_json_str(struct strbuf *b, const char *s);
+void strbuf_json_str(struct strbuf *b, const char *s);
 
 #endif

@@ -23,14 +23,14 @@ _Static_assert(BLK_MAX_DISKS <= MIG_MAX_DISKS, "a disk a migration cannot carry"
 
 /* One vNode and everything it is made of. */
 struct vnode {
-	const struct vmm_config *c;
+	const struct vmm_options *c;
 	struct vm vm;
 	struct console con;
 	struct blk_disks disks;
-	struct fdt_params fp;
+	struct fdt_build_params fp;
 	struct vmm_stats stats;
 	struct remote_mem rm;
-	struct migration mig;
+	struct migrate mig;
 	struct pager *pg;
 	struct control_sock *cs;
 	struct linux_guest lg;
@@ -38,7 +38,7 @@ struct vnode {
 	uint64_t entry;
 	void *image;
 	size_t image_len;
-	enum boot_kind kind;
+	enum linux_loader_kind kind;
 };
 
 /* SIGINT/SIGTERM end the run through a thread, since vm_stop takes a lock. */
@@ -73,15 +73,15 @@ static void block_signals(void)
 
 static int start_control(struct vnode *v)
 {
-	const struct vmm_config *c = v->c;
-	struct control_target ct = {.vnode = c->mem.rm.vnode,
-				    .vcpus = c->boot.cpus,
-				    .mem_bytes = c->boot.mem,
-				    .vm = &v->vm,
-				    .pg = v->pg,
-				    .rm = v->remote ? &v->rm : NULL,
-				    .console_bytes = &v->con.serial.bytes_out,
-				    .mig = &v->mig};
+	const struct vmm_options *c = v->c;
+	struct control_sock_target ct = {.vnode = c->mem.rm.vnode,
+					 .vcpus = c->boot.cpus,
+					 .mem_bytes = c->boot.mem,
+					 .vm = &v->vm,
+					 .pg = v->pg,
+					 .rm = v->remote ? &v->rm : NULL,
+					 .console_bytes = &v->con.serial.bytes_out,
+					 .mig = &v->mig};
 
 	return c->control.socket ? control_sock_start(&v->cs, c->control.socket, &ct) : 0;
 }
@@ -89,7 +89,7 @@ static int start_control(struct vnode *v)
 /* The devices: the console, then the disks, whose windows go into the boot tables. */
 static int create_devices(struct vnode *v)
 {
-	const struct vmm_config *c = v->c;
+	const struct vmm_options *c = v->c;
 
 	if (console_open(&v->con, &v->vm, &c->console) ||
 	    blk_disks_create(&v->disks, &c->blk, c->mem.rm.provider, &v->vm))
@@ -103,7 +103,7 @@ static int create_devices(struct vnode *v)
 /* Everything up to the vCPUs, in the order it can fail: what needs no KVM comes first. */
 static int build_vnode(struct vnode *v)
 {
-	const struct vmm_config *c = v->c;
+	const struct vmm_options *c = v->c;
 	const char *incoming = c->migrate.incoming;
 
 	/* An incoming vNode's --kernel is only read to know what kind of guest arrives. */
@@ -119,7 +119,7 @@ static int build_vnode(struct vnode *v)
 	if (!incoming &&
 	    boot_guest_load(&v->vm, &c->boot, v->image, v->image_len, v->kind, &v->lg, &v->entry))
 		return -1;
-	if (incoming && boot_kind_is_linux(v->kind) && linux_guest_incoming(&v->vm))
+	if (incoming && linux_loader_kind_is_linux(v->kind) && linux_guest_incoming(&v->vm))
 		return -1;
 	free(v->image);
 	v->image = NULL;
@@ -130,7 +130,7 @@ static int build_vnode(struct vnode *v)
 			      v->fp.virtio_size, c->boot.cpus))
 		return -1;
 	if (vm_create_kvm(&v->vm) || (v->vm.linux_guest && irqchip_create(&v->vm)) ||
-	    vm_create_vcpus(&v->vm, c->boot.cpus, v->entry))
+	    vcpu_create_all(&v->vm, c->boot.cpus, v->entry))
 		return -1;
 	if (v->vm.linux_guest &&
 	    linux_guest_wire(&v->vm, &v->lg, &v->con.serial, v->disks.devs, v->disks.nr))
@@ -143,8 +143,8 @@ static int build_vnode(struct vnode *v)
 /* What a migration needs to know of the vNode; commands act once ready is set. */
 static void describe_for_migration(struct vnode *v)
 {
-	const struct vmm_config *c = v->c;
-	struct migration *m = &v->mig;
+	const struct vmm_options *c = v->c;
+	struct migrate *m = &v->mig;
 
 	pthread_mutex_lock(&m->lock);
 	m->vm = &v->vm;
@@ -172,8 +172,8 @@ static void report(struct vnode *v)
 	struct pager_stats pst;
 
 	if (v->pg) {
-		pager_get_stats(v->pg, &pst);
-		pager_log_stats(&pst);
+		pager_stats_get(v->pg, &pst);
+		pager_stats_log(&pst);
 	}
 	if (v->c->control.stats)
 		vmm_stats_write(&v->stats, &v->vm, v->con.serial.bytes_out, v->pg ? &pst : NULL,
@@ -184,7 +184,7 @@ static void report(struct vnode *v)
  * report: its exit status. */
 static int run_vnode(struct vnode *v)
 {
-	const struct vmm_config *c = v->c;
+	const struct vmm_options *c = v->c;
 	pthread_t sig_thread;
 	int status;
 
@@ -202,9 +202,10 @@ static int run_vnode(struct vnode *v)
 	}
 	log_info("vNode: %d vCPU(s), %llu MiB RAM%s, %d disk(s), %s '%s'", c->boot.cpus,
 		 (unsigned long long)(c->boot.mem >> 20), v->remote ? " (remote)" : "",
-		 c->blk.nr_disks, c->migrate.incoming ? "migrated in on" : boot_kind_name(v->kind),
+		 c->blk.nr_disks,
+		 c->migrate.incoming ? "migrated in on" : linux_loader_kind_name(v->kind),
 		 c->migrate.incoming ? c->migrate.incoming : c->boot.kernel);
-	status = vm_run(&v->vm);
+	status = vcpu_run_all(&v->vm);
 	if (status == VMM_EXIT_MIGRATED)
 		log_info("vNode migrated away: it runs on the destination now");
 	else
@@ -229,7 +230,7 @@ static void teardown(struct vnode *v)
 		remote_mem_close(&v->rm, v->free_regions);
 }
 
-static int vnode_main(const struct vmm_config *c)
+static int vnode_main(const struct vmm_options *c)
 {
 	struct vnode *v = calloc(1, sizeof(*v));
 	int status = VMM_EXIT_FAILURE;
@@ -259,7 +260,7 @@ static int vnode_main(const struct vmm_config *c)
 
 int main(int argc, char **argv)
 {
-	struct vmm_config c;
+	struct vmm_options c;
 	int rc;
 
 	log_init("lego-vmm");

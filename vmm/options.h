@@ -2,7 +2,7 @@
  * order. No code: lego-pmon's check of the options a VM_START carries includes it too.
  *
  * A row is X(take, name, short_name, arg, flags, help, help_args...):
- *   take        the subsystem's handler (vmm_option_take in vmm/control/vmm_options.h); only
+ *   take        the subsystem's handler (vmm_options_take in vmm/control/vmm_options.h); only
  *               lego-vmm expands it
  *   name        the long option, "--name"
  *   short_name  its one-letter form, or 0

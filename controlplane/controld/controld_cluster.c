@@ -30,14 +30,14 @@ struct conn {
 
 static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
 {
-	struct cp_heartbeat hb;
-	struct cp_vm_status *vms = NULL;
+	struct cluster_proto_heartbeat hb;
+	struct cluster_proto_vm_status *vms = NULL;
 	uint8_t(*forget)[16] = NULL;
 	char host[CP_NAME_LEN + 1] = "";
 	const char *err = NULL;
-	struct vn_leftover *left = NULL;
-	int nforget = 0, nleft = 0, rc = cp_heartbeat_get(p, h->len, &hb, &err);
-	struct component *comp;
+	struct controld_registry_leftover *left = NULL;
+	int nforget = 0, nleft = 0, rc = cluster_proto_heartbeat_get(p, h->len, &hb, &err);
+	struct controld_registry_component *comp;
 
 	if (rc == CP_OK && hb.nr_vms) {
 		vms = calloc(hb.nr_vms, sizeof(*vms));
@@ -47,36 +47,36 @@ static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uin
 			err = "out of memory";
 		}
 		for (uint32_t i = 0; i < hb.nr_vms && rc == CP_OK; i++)
-			rc = cp_vm_status_get(p + CP_HEARTBEAT_LEN + (size_t)i * CP_VM_STATUS_LEN,
-					      &vms[i], &err);
+			rc = cluster_proto_vm_status_get(
+				p + CP_HEARTBEAT_LEN + (size_t)i * CP_VM_STATUS_LEN, &vms[i], &err);
 	}
 	if (rc != CP_OK) {
-		cio_send_error(c->fd, h, (uint32_t)rc, "bad heartbeat: %s", err);
+		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad heartbeat: %s", err);
 		goto out;
 	}
-	reg_lock();
-	comp = reg_heartbeat(c->id, &hb, vms, forget, &nforget, &left, &nleft);
+	controld_registry_lock();
+	comp = controld_registry_heartbeat(c->id, &hb, vms, forget, &nforget, &left, &nleft);
 	if (comp && comp->kind != CP_KIND_PMON && hb.nr_vms)
 		comp = NULL; /* only processor hosts run vNodes */
 	if (comp)
 		snprintf(host, sizeof(host), "%s", comp->name);
-	reg_unlock();
+	controld_registry_unlock();
 	if (!comp) {
-		cio_send_error(c->fd, h, CP_ENOTREG,
-			       "register first (or only pmons report vNodes)");
+		cluster_io_send_error(c->fd, h, CP_ENOTREG,
+				      "register first (or only pmons report vNodes)");
 		goto out;
 	}
-	cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, NULL, 0);
+	cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, NULL, 0);
 	for (int i = 0; i < nforget; i++) {
 		char why[CP_ERRTEXT_MAX + 64];
-		int frc = vn_pmon_call(host, CP_VM_FORGET, forget[i], 16, NULL, NULL, why,
-				       sizeof(why));
+		int frc = controld_vnode_pmon_call(host, CP_VM_FORGET, forget[i], 16, NULL, NULL,
+						   why, sizeof(why));
 
 		if (frc != CP_OK && frc != CP_ENOENT)
 			log_warn("cannot tell %s to forget an exited vNode: %s", host, why);
 	}
 	for (int i = 0; i < nleft; i++)
-		vn_reclaim(&left[i]);
+		controld_vnode_reclaim(&left[i]);
 out:
 	free(left);
 	free(vms);
@@ -85,25 +85,26 @@ out:
 
 static void handle_query(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
 {
-	struct cp_query q;
+	struct cluster_proto_query q;
 	struct strbuf b;
 	char err[256];
 	const char *why = NULL;
-	int rc = cp_query_get(p, h->len, &q, &why);
+	int rc = cluster_proto_query_get(p, h->len, &q, &why);
 
 	if (rc != CP_OK) {
-		cio_send_error(c->fd, h, (uint32_t)rc, "bad query: %s", why);
+		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad query: %s", why);
 		return;
 	}
-	sb_init(&b, CP_MAX_PAYLOAD);
-	rc = query_render(&q, &b, err, sizeof(err));
+	strbuf_init(&b, CP_MAX_PAYLOAD);
+	rc = controld_query_render(&q, &b, err, sizeof(err));
 	if (rc)
-		cio_send_error(c->fd, h, (uint32_t)rc, "%s", err);
+		cluster_io_send_error(c->fd, h, (uint32_t)rc, "%s", err);
 	else if (b.failed)
-		cio_send_error(c->fd, h, CP_EIO, "the answer is larger than a message allows");
+		cluster_io_send_error(c->fd, h, CP_EIO,
+				      "the answer is larger than a message allows");
 	else
-		cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, b.p, b.len);
-	sb_free(&b);
+		cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, b.p, b.len);
+	strbuf_free(&b);
 }
 
 /* A libvirt error code as the cluster protocol's status. */
@@ -124,111 +125,112 @@ static uint32_t cp_code(int libvirt_code)
 /* MIGRATE: answered when the migration is over (this connection's thread waits). */
 static void handle_migrate(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
 {
-	struct cp_migrate m;
-	struct vn_mig_target t = {0};
-	struct vn_mig_result res;
-	struct cp_mig_report r;
-	struct vnode *v;
+	struct cluster_proto_migrate m;
+	struct controld_migrate_target t = {0};
+	struct controld_migrate_result res;
+	struct cluster_proto_mig_report r;
+	struct controld_registry_vnode *v;
 	uint8_t uuid[16], out[CP_MIG_REPORT_LEN];
 	char err[1024];
 	const char *why = NULL;
-	int rc = cp_migrate_get(p, h->len, &m, &why);
+	int rc = cluster_proto_migrate_get(p, h->len, &m, &why);
 
 	if (rc != CP_OK) {
-		cio_send_error(c->fd, h, (uint32_t)rc, "bad migration request: %s", why);
+		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad migration request: %s", why);
 		return;
 	}
-	reg_lock();
-	v = reg_find_name(m.vnode);
+	controld_registry_lock();
+	v = controld_registry_find_name(m.vnode);
 	if (v)
 		memcpy(uuid, v->def.uuid, 16);
-	reg_unlock();
+	controld_registry_unlock();
 	if (!v) {
-		cio_send_error(c->fd, h, CP_ENOENT, "no vNode named '%s'", m.vnode);
+		cluster_io_send_error(c->fd, h, CP_ENOENT, "no vNode named '%s'", m.vnode);
 		return;
 	}
 	snprintf(t.host, sizeof(t.host), "%s", m.host);
 	log_info("cluster: %s asks to migrate vNode %s to %s", c->peer, m.vnode, m.host);
-	rc = vn_migrate(uuid, &t, &res, err, sizeof(err));
+	rc = controld_migrate_run(uuid, &t, &res, err, sizeof(err));
 	if (rc) {
-		cio_send_error(c->fd, h, cp_code(rc), "%s", err);
+		cluster_io_send_error(c->fd, h, cp_code(rc), "%s", err);
 		return;
 	}
-	r = (struct cp_mig_report){
+	r = (struct cluster_proto_mig_report){
 		.total_us = res.total_us, .downtime_us = res.downtime_us, .bytes = res.bytes};
 	snprintf(r.from, sizeof(r.from), "%s", res.from);
 	snprintf(r.to, sizeof(r.to), "%s", res.to);
-	cp_mig_report_put(out, &r);
-	cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
+	cluster_proto_mig_report_put(out, &r);
+	cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
 }
 
 static void handle_mig_status(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
 {
-	struct cp_mig_progress pr;
-	struct vnode *v;
+	struct cluster_proto_mig_progress pr;
+	struct controld_registry_vnode *v;
 	uint8_t out[CP_MIG_PROGRESS_LEN];
 	char name[CP_NAME_LEN + 1];
 	const char *why = NULL;
-	int rc = cp_mig_status_get(p, h->len, name, &why);
+	int rc = cluster_proto_mig_status_get(p, h->len, name, &why);
 
 	if (rc != CP_OK) {
-		cio_send_error(c->fd, h, (uint32_t)rc, "bad migration status request: %s", why);
+		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad migration status request: %s",
+				      why);
 		return;
 	}
-	reg_lock();
-	v = reg_find_name(name);
+	controld_registry_lock();
+	v = controld_registry_find_name(name);
 	if (v)
-		vn_migrate_progress(v, &pr);
-	reg_unlock();
+		controld_migrate_progress(v, &pr);
+	controld_registry_unlock();
 	if (!v) {
-		cio_send_error(c->fd, h, CP_ENOENT, "no vNode named '%s'", name);
+		cluster_io_send_error(c->fd, h, CP_ENOENT, "no vNode named '%s'", name);
 		return;
 	}
-	cp_mig_progress_put(out, &pr);
-	cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
+	cluster_proto_mig_progress_put(out, &pr);
+	cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
 }
 
 /* POOL_JOB: answered when the job is over (this connection's thread waits). */
 static void handle_pool_job(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
 {
-	struct cp_pool_job j;
-	struct cp_pool_report r;
+	struct cluster_proto_pool_job j;
+	struct cluster_proto_pool_report r;
 	uint8_t out[CP_POOL_REPORT_LEN];
 	char err[1024];
 	const char *why = NULL;
-	int rc = cp_pool_job_get(p, h->len, &j, &why);
+	int rc = cluster_proto_pool_job_get(p, h->len, &j, &why);
 
 	if (rc != CP_OK) {
-		cio_send_error(c->fd, h, (uint32_t)rc, "bad pool job: %s", why);
+		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad pool job: %s", why);
 		return;
 	}
-	log_info("cluster: %s asks for the %s%s%s", c->peer, cp_pool_what_name(j.what),
+	log_info("cluster: %s asks for the %s%s%s", c->peer, cluster_proto_pool_what_name(j.what),
 		 j.server[0] ? " of memory server " : " of the memory pool", j.server);
-	rc = pool_job(&j, c->peer, &r, err, sizeof(err));
+	rc = controld_mempool_job(&j, c->peer, &r, err, sizeof(err));
 	if (rc) {
-		cio_send_error(c->fd, h, (uint32_t)rc, "%s", err);
+		cluster_io_send_error(c->fd, h, (uint32_t)rc, "%s", err);
 		return;
 	}
-	cp_pool_report_put(out, &r);
-	cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
+	cluster_proto_pool_report_put(out, &r);
+	cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
 }
 
 static void handle_pool_status(struct conn *c, const struct wire_hdr *h)
 {
-	struct cp_pool_progress pr;
+	struct cluster_proto_pool_progress pr;
 	uint8_t out[CP_POOL_PROGRESS_LEN];
 	const char *why = NULL;
-	int rc = cp_pool_status_get(h->len, &why);
+	int rc = cluster_proto_pool_status_get(h->len, &why);
 
 	if (rc != CP_OK) {
-		cio_send_error(c->fd, h, (uint32_t)rc, "bad pool status request: %s", why);
+		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad pool status request: %s", why);
 		return;
 	}
-	reg_lock();
-	pool_progress(&pr);
-	reg_unlock();
-	cp_pool_progress_put(out, &pr);
-	cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
+	controld_registry_lock();
+	controld_mempool_progress(&pr);
+	controld_registry_unlock();
+	cluster_proto_pool_progress_put(out, &pr);
+	cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
 }
 
 static void *serve(void *arg)
@@ -240,13 +242,13 @@ static void *serve(void *arg)
 		struct wire_hdr h;
 		uint8_t *p;
 		const char *err = NULL;
-		enum cio_recv_result r =
-			cio_recv(c->fd, registered ? timeout_ms : IDLE_TIMEOUT_MS, &h, &p, &err);
+		enum cluster_io_recv_result r = cluster_io_recv(
+			c->fd, registered ? timeout_ms : IDLE_TIMEOUT_MS, &h, &p, &err);
 
 		if (r == CIO_BAD) {
 			log_warn("cluster: %s sent a malformed message (%s): closing", c->peer,
 				 err);
-			cio_send_error(c->fd, &h, CP_EPROTO, "%s", err);
+			cluster_io_send_error(c->fd, &h, CP_EPROTO, "%s", err);
 			break;
 		}
 		if (r != CIO_MSG) {
@@ -255,32 +257,33 @@ static void *serve(void *arg)
 			break;
 		}
 		if (h.op & CP_REPLY) {
-			cio_send_error(c->fd, &h, CP_EBADOP, "replies are not expected here");
+			cluster_io_send_error(c->fd, &h, CP_EBADOP,
+					      "replies are not expected here");
 		} else if (h.op == CP_REGISTER) {
-			struct cp_register reg;
+			struct cluster_proto_register reg;
 			char why[256];
-			int rc = cp_register_get(p, h.len, &reg, &err);
+			int rc = cluster_proto_register_get(p, h.len, &reg, &err);
 
 			if (rc == CP_OK && registered) {
 				rc = CP_EINVAL;
 				err = "register once per connection";
 			} else if (rc == CP_OK) {
-				reg_lock();
-				rc = reg_register(&reg, c->id, why, sizeof(why));
-				reg_unlock();
+				controld_registry_lock();
+				rc = controld_registry_register(&reg, c->id, why, sizeof(why));
+				controld_registry_unlock();
 				err = why;
 			}
 			if (rc == CP_OK) {
 				uint8_t out[8];
 
-				put_le32(out, (uint32_t)heartbeat_ms);
-				put_le32(out + 4, (uint32_t)timeout_ms);
-				cio_send(c->fd, CP_REGISTER | CP_REPLY, h.id, CP_OK, out,
-					 sizeof(out));
+				wire_put_le32(out, (uint32_t)heartbeat_ms);
+				wire_put_le32(out + 4, (uint32_t)timeout_ms);
+				cluster_io_send(c->fd, CP_REGISTER | CP_REPLY, h.id, CP_OK, out,
+						sizeof(out));
 				registered = true;
 			} else {
-				cio_send_error(c->fd, &h, (uint32_t)rc, "registration refused: %s",
-					       err);
+				cluster_io_send_error(c->fd, &h, (uint32_t)rc,
+						      "registration refused: %s", err);
 			}
 		} else if (h.op == CP_HEARTBEAT) {
 			handle_heartbeat(c, &h, p);
@@ -295,13 +298,13 @@ static void *serve(void *arg)
 		} else if (h.op == CP_POOL_STATUS) {
 			handle_pool_status(c, &h);
 		} else {
-			cio_send_error(c->fd, &h, CP_EBADOP, "unknown op %u", h.op);
+			cluster_io_send_error(c->fd, &h, CP_EBADOP, "unknown op %u", h.op);
 		}
 		free(p);
 	}
-	reg_lock();
-	reg_connection_lost(c->id);
-	reg_unlock();
+	controld_registry_lock();
+	controld_registry_connection_lost(c->id);
+	controld_registry_unlock();
 	close(c->fd);
 	free(c);
 	return NULL;
@@ -343,11 +346,11 @@ static void *accept_loop(void *arg)
 	return NULL;
 }
 
-int cluster_listen(const char *addr, int hb_ms, char *port, size_t plen)
+int controld_cluster_listen(const char *addr, int hb_ms, char *port, size_t plen)
 {
 	char err[256];
 	pthread_t t;
-	int fd = cio_listen(addr, port, plen, err, sizeof(err));
+	int fd = cluster_io_listen(addr, port, plen, err, sizeof(err));
 
 	if (fd < 0) {
 		log_error("cluster: %s", err);

@@ -8,6 +8,6 @@
 /* Listen on addr ("HOST:PORT", port 0 picks one, written to port) and serve in the
  * background; components send a heartbeat every heartbeat_ms and are down after five
  * missed. 0, or -1 after logging why. */
-int cluster_listen(const char *addr, int heartbeat_ms, char *port, size_t plen);
+int controld_cluster_listen(const char *addr, int heartbeat_ms, char *port, size_t plen);
 
 #endif

@@ -149,7 +149,7 @@ int main(int argc, char **argv)
 	};
 	const char *sock_path = NULL, *tcp = NULL, *listen_addr = DEFAULT_LISTEN,
 		   *state = DEFAULT_STATE, *port_file = NULL;
-	struct vn_options vo = {
+	struct controld_vnode_options vo = {
 		.region_size = DEFAULT_REGION, .stop_grace_ms = 5000, .replication = 1};
 	uint64_t n, hb = 1000, loss_ms = 0;
 	char port[16];
@@ -228,8 +228,8 @@ int main(int argc, char **argv)
 	if (strlen(sock_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
 		return bad_usage("socket path '%s' is too long", sock_path);
 	if (!vo.provider)
-		vo.provider = fab_default_provider();
-	vn_configure(&vo);
+		vo.provider = fabric_default_provider();
+	controld_vnode_configure(&vo);
 
 	/* Signals go to this thread only (sigwait below), before any thread starts. */
 	sigemptyset(&set);
@@ -238,14 +238,15 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (reg_init(state))
+	if (controld_registry_store_init(state))
 		return 1;
-	if (cluster_listen(listen_addr, (int)hb, port, sizeof(port)))
+	if (controld_cluster_listen(listen_addr, (int)hb, port, sizeof(port)))
 		return 1;
 	log_info("cluster port %s (bound port %s)", listen_addr, port);
-	vn_migrate_resume_all(); /* migrations the run files record, once hosts can register */
-	if (pool_start(&(struct pool_options){.heartbeat_ms = (int)hb,
-					      .loss_grace_ms = (int)(loss_ms ? loss_ms : 2 * hb)}))
+	controld_migrate_resume_all(); /* migrations the run files record, once hosts can register
+					*/
+	if (controld_mempool_start(&(struct controld_mempool_options){
+		    .heartbeat_ms = (int)hb, .loss_grace_ms = (int)(loss_ms ? loss_ms : 2 * hb)}))
 		return 1;
 	if (port_file && fab_server_port_file(port_file, port)) {
 		log_error("cannot write %s", port_file);
@@ -254,7 +255,7 @@ int main(int argc, char **argv)
 	if (tcp) {
 		char err[256], tport[16];
 
-		lfd = cio_listen(tcp, tport, sizeof(tport), err, sizeof(err));
+		lfd = cluster_io_listen(tcp, tport, sizeof(tport), err, sizeof(err));
 		if (lfd < 0 || serve_in_background(lfd)) {
 			log_error("libvirt TCP: %s", err);
 			return 1;

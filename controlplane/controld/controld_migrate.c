@@ -20,10 +20,13 @@
 /* ---- the request ---------------------------------------------------------------------- */
 
 /* Refusals, under the lock; 0 when v may go to t's host. */
-static int check(const struct vnode *v, const struct vn_mig_target *t, char *err, size_t errlen)
+static int check(const struct controld_registry_vnode *v, const struct controld_migrate_target *t,
+		 char *err, size_t errlen)
 {
-	const struct component *c = reg_find_component(CP_KIND_PMON, t->host);
-	const struct component *src = reg_find_component(CP_KIND_PMON, v->host);
+	const struct controld_registry_component *c =
+		controld_registry_find_component(CP_KIND_PMON, t->host);
+	const struct controld_registry_component *src =
+		controld_registry_find_component(CP_KIND_PMON, v->host);
 	uint32_t cores, free_cores;
 	uint64_t bytes, free_bytes;
 	const char *a = v->run_args;
@@ -106,7 +109,7 @@ static int check(const struct vnode *v, const struct vn_mig_target *t, char *err
 			 v->def.name);
 		return ERR_OPERATION_UNSUPPORTED;
 	}
-	vn_placed_use(c->name, CP_KIND_PMON, &cores, &bytes);
+	controld_vnode_placed_use(c->name, CP_KIND_PMON, &cores, &bytes);
 	if (c->used_cores > cores)
 		cores = c->used_cores;
 	if (c->used_bytes > bytes)
@@ -132,13 +135,14 @@ static int check(const struct vnode *v, const struct vn_mig_target *t, char *err
 }
 
 /* The destination's VM_START: the run's own options and --incoming ADDR. */
-static size_t incoming_start(const struct vnode *v, const struct vn_mig_target *t,
-			     const char *dest_addr, uint8_t *req)
+static size_t incoming_start(const struct controld_registry_vnode *v,
+			     const struct controld_migrate_target *t, const char *dest_addr,
+			     uint8_t *req)
 {
-	struct cp_vm_start vs = {.vnode_uid = v->uid,
-				 .domid = v->id,
-				 .vcpus = v->run_vcpus,
-				 .excache_bytes = v->run_excache};
+	struct cluster_proto_vm_start vs = {.vnode_uid = v->uid,
+					    .domid = v->id,
+					    .vcpus = v->run_vcpus,
+					    .excache_bytes = v->run_excache};
 	char host[256] = "", port[16], addr[300];
 	const char *lh = t->listen_host;
 	size_t n = v->run_args_len;
@@ -158,20 +162,21 @@ static size_t incoming_start(const struct vnode *v, const struct vn_mig_target *
 	snprintf(vs.name, sizeof(vs.name), "%s", v->def.name);
 	vs.argc = v->run_argc + 2;
 	vs.args_len = (uint32_t)(n + (size_t)w + 1);
-	cp_vm_start_put(req, &vs);
+	cluster_proto_vm_start_put(req, &vs);
 	return CP_VM_START_LEN + vs.args_len;
 }
 
 /* The destination's lego-vmm, until it listens: 0 with its address, or a libvirt error
  * code with why not. */
-static int wait_listening(struct job *j, char *listen, size_t len, char *err, size_t errlen)
+static int wait_listening(struct controld_migrate_job *j, char *listen, size_t len, char *err,
+			  size_t errlen)
 {
-	int64_t deadline = mono_us() + (int64_t)LISTEN_WAIT_MS * 1000;
+	int64_t deadline = mono_clock_us() + (int64_t)LISTEN_WAIT_MS * 1000;
 
 	for (;;) {
 		struct mig_status st;
 		char last[CP_ERRTEXT_MAX + 128] = ""; /* why the last answer was none */
-		enum ask a;
+		enum controld_migrate_reply a;
 		int e;
 
 		if (controld_migrate_watch_cancelled(j))
@@ -197,7 +202,7 @@ static int wait_listening(struct job *j, char *listen, size_t len, char *err, si
 				 j->dest, st_text, j->dest);
 			return ERR_OPERATION_FAILED;
 		}
-		if (mono_us() > deadline) {
+		if (mono_clock_us() > deadline) {
 			snprintf(err, errlen, "its lego-vmm on %s did not listen within %d s%s%s",
 				 j->dest, LISTEN_WAIT_MS / 1000, last[0] ? ": " : "", last);
 			return ERR_OPERATION_FAILED;
@@ -207,7 +212,8 @@ static int wait_listening(struct job *j, char *listen, size_t len, char *err, si
 }
 
 /* Give up before the source was told anything: the destination goes, the run stays. */
-static int give_up(struct job *j, int code, const char *why, char *err, size_t errlen)
+static int give_up(struct controld_migrate_job *j, int code, const char *why, char *err,
+		   size_t errlen)
 {
 	controld_migrate_watch_finish(j, OUT_FAILED, -1, NULL);
 	if (code == ERR_OPERATION_ABORTED)
@@ -223,30 +229,31 @@ static int give_up(struct job *j, int code, const char *why, char *err, size_t e
 /* The refusals, then the migration recorded in the run file (a restarted lego-controld
  * must know to look at the destination) and the job filled in; req gets the destination's
  * VM_START (*len bytes). 0, or a libvirt error code with err. */
-static int begin(struct job *j, const uint8_t uuid[16], const struct vn_mig_target *t, uint8_t *req,
-		 size_t *len, char *err, size_t errlen)
+static int begin(struct controld_migrate_job *j, const uint8_t uuid[16],
+		 const struct controld_migrate_target *t, uint8_t *req, size_t *len, char *err,
+		 size_t errlen)
 {
-	const struct component *c;
-	struct vnode *v;
+	const struct controld_registry_component *c;
+	struct controld_registry_vnode *v;
 	int rc;
 
 	/* A step on its vRegion copies ends in seconds, and no new one starts meanwhile. */
-	reg_lock();
-	v = reg_find_uuid(uuid);
+	controld_registry_lock();
+	v = controld_registry_find_uuid(uuid);
 	if (v)
 		v->mig_waiting = true;
-	reg_unlock();
-	pool_wait_idle(uuid, POOL_STEP_WAIT_MS);
-	reg_ops_lock();
-	reg_lock();
-	v = reg_find_uuid(uuid);
+	controld_registry_unlock();
+	controld_mempool_wait_idle(uuid, POOL_STEP_WAIT_MS);
+	controld_registry_ops_lock();
+	controld_registry_lock();
+	v = controld_registry_find_uuid(uuid);
 	rc = v ? check(v, t, err, errlen) : ERR_NO_DOMAIN;
 	if (v)
 		v->mig_waiting = false;
 	if (!v)
 		snprintf(err, errlen, "Domain not found");
 	if (!rc) {
-		c = reg_find_component(CP_KIND_PMON, t->host);
+		c = controld_registry_find_component(CP_KIND_PMON, t->host);
 		*len = incoming_start(v, t, c->addr, req);
 		if (!*len) {
 			snprintf(err, errlen,
@@ -261,13 +268,13 @@ static int begin(struct job *j, const uint8_t uuid[16], const struct vn_mig_targ
 		j->id = v->id;
 		snprintf(j->src, sizeof(j->src), "%s", v->host);
 		snprintf(j->dest, sizeof(j->dest), "%s", t->host);
-		v->mig = (struct vn_migration){.active = true,
-					       .phase = CP_MIG_STARTING,
-					       .started_ms = mono_ms(),
-					       .src_exit = -1,
-					       .dest_exit = -1};
+		v->mig = (struct controld_registry_migration){.active = true,
+							      .phase = CP_MIG_STARTING,
+							      .started_ms = mono_clock_ms(),
+							      .src_exit = -1,
+							      .dest_exit = -1};
 		snprintf(v->mig.dest, sizeof(v->mig.dest), "%s", t->host);
-		if (reg_save_run(v)) {
+		if (controld_registry_store_save_run(v)) {
 			memset(&v->mig, 0, sizeof(v->mig));
 			snprintf(err, errlen,
 				 "operation failed: cannot record the migration in the "
@@ -275,18 +282,20 @@ static int begin(struct job *j, const uint8_t uuid[16], const struct vn_mig_targ
 			rc = ERR_OPERATION_FAILED;
 		}
 	}
-	reg_unlock();
-	reg_ops_unlock();
+	controld_registry_unlock();
+	controld_registry_ops_unlock();
 	return rc;
 }
 
 /* The destination's lego-vmm --incoming started, its pid recorded: 0, or why not. */
-static int start_dest(struct job *j, const uint8_t *req, size_t len, char *err, size_t errlen)
+static int start_dest(struct controld_migrate_job *j, const uint8_t *req, size_t len, char *err,
+		      size_t errlen)
 {
 	uint8_t *reply = NULL;
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 	size_t rlen;
-	int rc = vn_pmon_call(j->dest, CP_VM_START, req, len, &reply, &rlen, err, errlen);
+	int rc = controld_vnode_pmon_call(j->dest, CP_VM_START, req, len, &reply, &rlen, err,
+					  errlen);
 
 	if (rc != CP_OK || rlen != 4) {
 		if (rc == CP_OK)
@@ -294,20 +303,21 @@ static int start_dest(struct job *j, const uint8_t *req, size_t len, char *err, 
 		free(reply);
 		return -1;
 	}
-	reg_lock();
+	controld_registry_lock();
 	v = controld_migrate_watch_job_vnode(j);
 	if (v) {
-		v->mig.dest_pid = (int32_t)get_le32(reply);
-		reg_save_run(v); /* the pid tells its lego-vmm from an older run's record */
+		v->mig.dest_pid = (int32_t)wire_get_le32(reply);
+		controld_registry_store_save_run(
+			v); /* the pid tells its lego-vmm from an older run's record */
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	free(reply);
 	return 0;
 }
 
 /* Once the destination listens, the source is told `migrate LISTEN`: 0, or a libvirt
  * error code after giving up. */
-static int tell_source(struct job *j, char *err, size_t errlen)
+static int tell_source(struct controld_migrate_job *j, char *err, size_t errlen)
 {
 	char listen[MIG_LISTEN_MAX + 1], why[CP_ERRTEXT_MAX + 256], refused[CP_ERRTEXT_MAX + 400];
 	char cmd[CP_CMD_MAX + 1], *json = NULL;
@@ -320,7 +330,7 @@ static int tell_source(struct job *j, char *err, size_t errlen)
 		return give_up(j, ERR_OPERATION_ABORTED, "canceled by client", err, errlen);
 	switch (controld_migrate_watch_ask(j->src, j->uuid, cmd, &json, why, sizeof(why))) {
 	case ASK_OK:
-		if (mig_answer_check(json, "started", why, sizeof(why))) {
+		if (mig_status_answer_check(json, "started", why, sizeof(why))) {
 			free(json);
 			snprintf(refused, sizeof(refused),
 				 "the source lego-vmm on %s refused it: %s", j->src, why);
@@ -339,8 +349,8 @@ static int tell_source(struct job *j, char *err, size_t errlen)
 }
 
 /* How it ended, for the caller: 0 with res when it moved, else a libvirt error code. */
-static int conclude(struct job *j, enum outcome o, const char *why, struct vn_mig_result *res,
-		    char *err, size_t errlen)
+static int conclude(struct controld_migrate_job *j, enum controld_migrate_outcome o,
+		    const char *why, struct controld_migrate_result *res, char *err, size_t errlen)
 {
 	bool cancel;
 	int e;
@@ -371,10 +381,10 @@ static int conclude(struct job *j, enum outcome o, const char *why, struct vn_mi
 	return cancel ? ERR_OPERATION_ABORTED : ERR_OPERATION_FAILED;
 }
 
-int vn_migrate(const uint8_t uuid[16], const struct vn_mig_target *t, struct vn_mig_result *res,
-	       char *err, size_t errlen)
+int controld_migrate_run(const uint8_t uuid[16], const struct controld_migrate_target *t,
+			 struct controld_migrate_result *res, char *err, size_t errlen)
 {
-	struct job j = {.t0_us = mono_us()};
+	struct controld_migrate_job j = {.t0_us = mono_clock_us()};
 	char why[CP_ERRTEXT_MAX + 256], refused[CP_ERRTEXT_MAX + 300];
 	uint8_t *req = malloc(CP_VM_START_LEN + CP_ARGS_MAX);
 	size_t len = 0;
@@ -405,13 +415,13 @@ int vn_migrate(const uint8_t uuid[16], const struct vn_mig_target *t, struct vn_
 			errlen);
 }
 
-int vn_migrate_abort(const uint8_t uuid[16], char *err, size_t errlen)
+int controld_migrate_abort(const uint8_t uuid[16], char *err, size_t errlen)
 {
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 	int rc = 0;
 
-	reg_lock();
-	v = reg_find_uuid(uuid);
+	controld_registry_lock();
+	v = controld_registry_find_uuid(uuid);
 	if (!v) {
 		snprintf(err, errlen, "Domain not found");
 		rc = ERR_NO_DOMAIN;
@@ -431,17 +441,18 @@ int vn_migrate_abort(const uint8_t uuid[16], char *err, size_t errlen)
 		log_info("vNode %s: abort of its migration to %s asked for", v->def.name,
 			 v->mig.dest);
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	return rc;
 }
 
-void vn_migrate_progress(const struct vnode *v, struct cp_mig_progress *p)
+void controld_migrate_progress(const struct controld_registry_vnode *v,
+			       struct cluster_proto_mig_progress *p)
 {
 	memset(p, 0, sizeof(*p));
 	if (!v->mig.active)
 		return;
 	p->phase = v->mig.phase ? v->mig.phase : CP_MIG_STARTING;
-	p->elapsed_ms = (uint64_t)(mono_ms() - v->mig.started_ms);
+	p->elapsed_ms = (uint64_t)(mono_clock_ms() - v->mig.started_ms);
 	p->bytes_total = v->mig.bytes_total;
 	p->bytes_processed = v->mig.bytes_processed;
 	p->bytes_remaining = v->mig.bytes_remaining;

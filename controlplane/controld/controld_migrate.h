@@ -30,15 +30,15 @@
 
 #include "lib/proto/cluster_proto.h"
 
-struct vnode;
+struct controld_registry_vnode;
 
-struct vn_mig_target {
+struct controld_migrate_target {
 	char host[CP_NAME_LEN + 1]; /* the destination processor host */
 	char listen_host[256];	    /* where its lego-vmm listens ("": the host's address) */
 	unsigned listen_port;	    /* 0: any */
 };
 
-struct vn_mig_result {
+struct controld_migrate_result {
 	uint64_t total_us;
 	uint64_t downtime_us; /* CP_MIG_UNKNOWN: the source ended before it said */
 	uint64_t bytes;	      /* CP_MIG_UNKNOWN too */
@@ -47,15 +47,16 @@ struct vn_mig_result {
 
 /* Migrate the vNode and return when it is over: 0 with *res, or a libvirt error code with
  * err (the vNode then runs where it ran, unless err says it is off). */
-int vn_migrate(const uint8_t uuid[16], const struct vn_mig_target *t, struct vn_mig_result *res,
-	       char *err, size_t errlen);
+int controld_migrate_run(const uint8_t uuid[16], const struct controld_migrate_target *t,
+			 struct controld_migrate_result *res, char *err, size_t errlen);
 /* Ask the vNode's migration to stop (libvirt's abortJob): 0, or a libvirt error code (no
  * migration, or too late: the destination was told to run). */
-int vn_migrate_abort(const uint8_t uuid[16], char *err, size_t errlen);
+int controld_migrate_abort(const uint8_t uuid[16], char *err, size_t errlen);
 /* A restarted lego-controld: watch every migration its run files record to its end (a
  * thread each). */
-void vn_migrate_resume_all(void);
+void controld_migrate_resume_all(void);
 /* The progress of v's migration (CP_MIG_NONE if none); under the registry lock. */
-void vn_migrate_progress(const struct vnode *v, struct cp_mig_progress *p);
+void controld_migrate_progress(const struct controld_registry_vnode *v,
+			       struct cluster_proto_mig_progress *p);
 
 #endif

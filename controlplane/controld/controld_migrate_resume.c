@@ -9,41 +9,41 @@
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 
-static bool hosts_alive(const struct job *j)
+static bool hosts_alive(const struct controld_migrate_job *j)
 {
-	const struct component *s, *d;
+	const struct controld_registry_component *s, *d;
 	bool up;
 
-	reg_lock();
-	s = reg_find_component(CP_KIND_PMON, j->src);
-	d = reg_find_component(CP_KIND_PMON, j->dest);
+	controld_registry_lock();
+	s = controld_registry_find_component(CP_KIND_PMON, j->src);
+	d = controld_registry_find_component(CP_KIND_PMON, j->dest);
 	up = s && s->alive && d && d->alive;
-	reg_unlock();
+	controld_registry_unlock();
 	return up;
 }
 
 static void *resume_thread(void *arg)
 {
-	struct job *j = arg;
+	struct controld_migrate_job *j = arg;
 	char why[CP_ERRTEXT_MAX + 256] = "";
-	int64_t logged = mono_us();
+	int64_t logged = mono_clock_us();
 	bool began;
-	enum outcome o;
+	enum controld_migrate_outcome o;
 
 	/* Both hosts register again by themselves; until then nothing can be asked. */
 	while (!hosts_alive(j)) {
-		if (mono_us() - logged > (int64_t)HOSTS_WAIT_LOG_MS * 1000) {
+		if (mono_clock_us() - logged > (int64_t)HOSTS_WAIT_LOG_MS * 1000) {
 			log_warn("vNode %s: waiting for %s and %s to register to resume its "
 				 "migration",
 				 j->name, j->src, j->dest);
-			logged = mono_us();
+			logged = mono_clock_us();
 		}
 		controld_migrate_watch_sleep_ms(RETRY_MS);
 	}
-	reg_lock();
+	controld_registry_lock();
 	began = controld_migrate_watch_job_vnode(j) &&
 		controld_migrate_watch_job_vnode(j)->mig.dest_pid > 0;
-	reg_unlock();
+	controld_registry_unlock();
 	if (!began) {
 		/* The source was told nothing (its destination's pid is recorded first). */
 		controld_migrate_watch_finish(j, OUT_FAILED, -1, NULL);
@@ -66,12 +66,12 @@ static void *resume_thread(void *arg)
 	return NULL;
 }
 
-void vn_migrate_resume_all(void)
+void controld_migrate_resume_all(void)
 {
-	reg_lock();
-	for (int i = 0; i < reg_nr_vnodes(); i++) {
-		struct vnode *v = reg_vnode_at(i);
-		struct job *j;
+	controld_registry_lock();
+	for (int i = 0; i < controld_registry_nr_vnodes(); i++) {
+		struct controld_registry_vnode *v = controld_registry_vnode_at(i);
+		struct controld_migrate_job *j;
 		pthread_t t;
 
 		if (!v->mig.active || !v->mig.restored)
@@ -87,8 +87,8 @@ void vn_migrate_resume_all(void)
 		j->id = v->id;
 		snprintf(j->src, sizeof(j->src), "%s", v->host);
 		snprintf(j->dest, sizeof(j->dest), "%s", v->mig.dest);
-		j->t0_us = mono_us();
-		v->mig.started_ms = mono_ms();
+		j->t0_us = mono_clock_us();
+		v->mig.started_ms = mono_clock_ms();
 		v->mig.src_exit = v->mig.dest_exit = -1;
 		if (pthread_create(&t, NULL, resume_thread, j)) {
 			log_error("vNode %s: out of threads: its migration is not resumed",
@@ -98,5 +98,5 @@ void vn_migrate_resume_all(void)
 		}
 		pthread_detach(t);
 	}
-	reg_unlock();
+	controld_registry_unlock();
 }

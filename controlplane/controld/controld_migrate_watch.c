@@ -23,10 +23,11 @@ void controld_migrate_watch_sleep_ms(int ms)
 
 /* A control command to the vNode's lego-vmm on host: its answer (malloc'ed) or why not.
  * GONE: the host has no live lego-vmm for it (it exited, or was never there). */
-enum ask controld_migrate_watch_ask(const char *host, const uint8_t uuid[16], const char *cmd,
-				    char **json, char *err, size_t errlen)
+enum controld_migrate_reply controld_migrate_watch_ask(const char *host, const uint8_t uuid[16],
+						       const char *cmd, char **json, char *err,
+						       size_t errlen)
 {
-	struct cp_vm_ctl c = {0};
+	struct cluster_proto_vm_ctl c = {0};
 	uint8_t req[CP_VM_CTL_LONG_LEN], *reply = NULL;
 	size_t rlen, len;
 	int rc;
@@ -34,8 +35,8 @@ enum ask controld_migrate_watch_ask(const char *host, const uint8_t uuid[16], co
 	*json = NULL;
 	memcpy(c.uuid, uuid, 16);
 	snprintf(c.cmd, sizeof(c.cmd), "%s", cmd);
-	len = cp_vm_ctl_put(req, &c);
-	rc = vn_pmon_call(host, CP_VM_CTL, req, len, &reply, &rlen, err, errlen);
+	len = cluster_proto_vm_ctl_put(req, &c);
+	rc = controld_vnode_pmon_call(host, CP_VM_CTL, req, len, &reply, &rlen, err, errlen);
 	if (rc == CP_OK) {
 		*json = (char *)reply; /* cio payloads are NUL-terminated */
 		return ASK_OK;
@@ -44,11 +45,13 @@ enum ask controld_migrate_watch_ask(const char *host, const uint8_t uuid[16], co
 	return rc == CP_ENOENT ? ASK_GONE : ASK_UNREACHABLE;
 }
 
-enum ask controld_migrate_watch_status(const char *host, const uint8_t uuid[16],
-				       struct mig_status *st, char *err, size_t errlen)
+enum controld_migrate_reply controld_migrate_watch_status(const char *host, const uint8_t uuid[16],
+							  struct mig_status *st, char *err,
+							  size_t errlen)
 {
 	char *json;
-	enum ask a = controld_migrate_watch_ask(host, uuid, "migration", &json, err, errlen);
+	enum controld_migrate_reply a =
+		controld_migrate_watch_ask(host, uuid, "migration", &json, err, errlen);
 
 	if (a == ASK_OK && mig_status_parse(json, st, err, errlen))
 		a = ASK_BAD;
@@ -58,15 +61,17 @@ enum ask controld_migrate_watch_status(const char *host, const uint8_t uuid[16],
 
 /* Stop the destination's lego-vmm (SIGTERM; SIGKILL after a grace period). An --incoming
  * lego-vmm that never ran leaves the vRegions alone. */
-static void stop_dest(const struct job *j)
+static void stop_dest(const struct controld_migrate_job *j)
 {
 	uint8_t req[CP_VM_STOP_LEN];
 	char err[CP_ERRTEXT_MAX + 64];
 	int rc;
 
-	cp_vm_stop_put(req, &(struct cp_vm_stop){.mode = CP_STOP_FORCE, .grace_ms = STOP_GRACE_MS});
+	cluster_proto_vm_stop_put(req, &(struct cluster_proto_vm_stop){.mode = CP_STOP_FORCE,
+								       .grace_ms = STOP_GRACE_MS});
 	memcpy(req, j->uuid, 16);
-	rc = vn_pmon_call(j->dest, CP_VM_STOP, req, sizeof(req), NULL, NULL, err, sizeof(err));
+	rc = controld_vnode_pmon_call(j->dest, CP_VM_STOP, req, sizeof(req), NULL, NULL, err,
+				      sizeof(err));
 	if (rc != CP_OK && rc != CP_ENOENT)
 		log_warn("vNode %s: cannot stop its lego-vmm on %s (the migration's destination): "
 			 "%s",
@@ -76,26 +81,27 @@ static void stop_dest(const struct job *j)
 /* ---- what the registry knows -------------------------------------------------------- */
 
 /* Under the lock: the vNode of the job, while it is still that run migrating. */
-struct vnode *controld_migrate_watch_job_vnode(const struct job *j)
+struct controld_registry_vnode *
+controld_migrate_watch_job_vnode(const struct controld_migrate_job *j)
 {
-	struct vnode *v = reg_find_uuid(j->uuid);
+	struct controld_registry_vnode *v = controld_registry_find_uuid(j->uuid);
 
 	return v && v->id == j->id && v->mig.active ? v : NULL;
 }
 
-bool controld_migrate_watch_cancelled(const struct job *j)
+bool controld_migrate_watch_cancelled(const struct controld_migrate_job *j)
 {
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 	bool c;
 
-	reg_lock();
+	controld_registry_lock();
 	v = controld_migrate_watch_job_vnode(j);
 	c = v && v->mig.cancel;
-	reg_unlock();
+	controld_registry_unlock();
 	return c;
 }
 
-static uint32_t cp_phase(enum mig_vphase p)
+static uint32_t cp_phase(enum mig_status_phase p)
 {
 	switch (p) {
 	case MIG_CONNECTING:
@@ -116,23 +122,23 @@ static uint32_t cp_phase(enum mig_vphase p)
 	}
 }
 
-void controld_migrate_watch_set_phase(const struct job *j, uint32_t phase)
+void controld_migrate_watch_set_phase(const struct controld_migrate_job *j, uint32_t phase)
 {
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 
-	reg_lock();
+	controld_registry_lock();
 	v = controld_migrate_watch_job_vnode(j);
 	if (v)
 		v->mig.phase = phase;
-	reg_unlock();
+	controld_registry_unlock();
 }
 
 /* The source's figures, for job info and MIG_STATUS (they never go down). */
-static void record_progress(const struct job *j, const struct mig_status *st)
+static void record_progress(const struct controld_migrate_job *j, const struct mig_status *st)
 {
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 
-	reg_lock();
+	controld_registry_lock();
 	v = controld_migrate_watch_job_vnode(j);
 	if (v) {
 		v->mig.phase = cp_phase(st->phase);
@@ -142,22 +148,22 @@ static void record_progress(const struct job *j, const struct mig_status *st)
 			v->mig.bytes_processed = st->bytes_processed;
 		v->mig.bytes_remaining = v->mig.bytes_total - v->mig.bytes_processed;
 	}
-	reg_unlock();
+	controld_registry_unlock();
 }
 
 /* The exit status a heartbeat brought for the source (dest false) or the destination,
  * waiting up to EXIT_WAIT_MS for it; -1 if none came. *gone: the source host no longer
  * lists the run at all. */
-int controld_migrate_watch_exit_status(const struct job *j, bool dest, bool *gone)
+int controld_migrate_watch_exit_status(const struct controld_migrate_job *j, bool dest, bool *gone)
 {
-	int64_t deadline = mono_us() + (int64_t)EXIT_WAIT_MS * 1000;
+	int64_t deadline = mono_clock_us() + (int64_t)EXIT_WAIT_MS * 1000;
 
 	for (;;) {
-		struct vnode *v;
+		struct controld_registry_vnode *v;
 		int st = -1;
 		bool g = false;
 
-		reg_lock();
+		controld_registry_lock();
 		v = controld_migrate_watch_job_vnode(j);
 		if (v && dest && v->mig.dest_state == CP_VM_EXITED)
 			st = v->mig.dest_exit;
@@ -165,10 +171,10 @@ int controld_migrate_watch_exit_status(const struct job *j, bool dest, bool *gon
 			st = v->mig.src_exit;
 			g = v->mig.src_gone;
 		}
-		reg_unlock();
+		controld_registry_unlock();
 		if (gone)
 			*gone = g;
-		if (st >= 0 || g || !v || mono_us() > deadline)
+		if (st >= 0 || g || !v || mono_clock_us() > deadline)
 			return st;
 		controld_migrate_watch_sleep_ms(50);
 	}
@@ -180,15 +186,16 @@ int controld_migrate_watch_exit_status(const struct job *j, bool dest, bool *gon
  * it never ran. Exited otherwise: it ran. Alive but not (yet) running for longer than
  * DEST_RUN_WAIT_MS: it is stopped, and its exit says which. A destination that cannot be
  * asked is asked again: this is never guessed. */
-static enum dest_verdict ask_dest(const struct job *j)
+static enum dest_verdict ask_dest(const struct controld_migrate_job *j)
 {
-	int64_t deadline = mono_us() + (int64_t)DEST_RUN_WAIT_MS * 1000, logged = 0;
+	int64_t deadline = mono_clock_us() + (int64_t)DEST_RUN_WAIT_MS * 1000, logged = 0;
 	bool stopped = false;
 
 	for (;;) {
 		struct mig_status st;
 		char err[CP_ERRTEXT_MAX + 128];
-		enum ask a = controld_migrate_watch_status(j->dest, j->uuid, &st, err, sizeof(err));
+		enum controld_migrate_reply a =
+			controld_migrate_watch_status(j->dest, j->uuid, &st, err, sizeof(err));
 		int e;
 
 		if (a == ASK_OK && st.role == MIG_ROLE_INCOMING && st.phase == MIG_RUNNING)
@@ -201,7 +208,8 @@ static enum dest_verdict ask_dest(const struct job *j)
 				return D_RAN_AND_ENDED;
 			snprintf(err, sizeof(err), "%s has no lego-vmm for it and reported no exit",
 				 j->dest);
-		} else if ((a == ASK_OK || a == ASK_BAD) && !stopped && mono_us() > deadline) {
+		} else if ((a == ASK_OK || a == ASK_BAD) && !stopped &&
+			   mono_clock_us() > deadline) {
 			log_warn(
 				"vNode %s: its destination lego-vmm on %s does not run it after %d "
 				"s: stopping it, its exit tells whether it ever ran",
@@ -213,11 +221,11 @@ static enum dest_verdict ask_dest(const struct job *j)
 			controld_migrate_watch_sleep_ms(POLL_MS);
 			continue;
 		}
-		if (mono_us() - logged > (int64_t)HOSTS_WAIT_LOG_MS * 1000) {
+		if (mono_clock_us() - logged > (int64_t)HOSTS_WAIT_LOG_MS * 1000) {
 			log_warn("vNode %s: cannot ask its migration's destination whether it runs "
 				 "it (%s): asking again",
 				 j->name, err);
-			logged = mono_us();
+			logged = mono_clock_us();
 		}
 		controld_migrate_watch_sleep_ms(RETRY_MS);
 	}
@@ -225,7 +233,8 @@ static enum dest_verdict ask_dest(const struct job *j)
 
 /* The source ended (status src_exit, -1 unknown) before it said the migration completed:
  * the destination tells where the vNode is. */
-static enum outcome after_source_ended(struct job *j, int src_exit, char *err, size_t errlen)
+static enum controld_migrate_outcome after_source_ended(struct controld_migrate_job *j,
+							int src_exit, char *err, size_t errlen)
 {
 	enum dest_verdict d;
 
@@ -255,7 +264,7 @@ static enum outcome after_source_ended(struct job *j, int src_exit, char *err, s
 }
 
 /* The connection broke after the destination was told to run: it decides. */
-static void resolve(struct job *j)
+static void resolve(struct controld_migrate_job *j)
 {
 	enum dest_verdict d = ask_dest(j);
 	const char *cmd = d == D_NEVER_RAN ? "migrate-resolve abort" : "migrate-resolve commit";
@@ -269,21 +278,22 @@ static void resolve(struct job *j)
 		 cmd);
 	/* If this does not reach the source, the next poll finds it uncertain again. */
 	if (controld_migrate_watch_ask(j->src, j->uuid, cmd, &json, err, sizeof(err)) == ASK_OK &&
-	    mig_answer_check(json, NULL, err, sizeof(err)))
+	    mig_status_answer_check(json, NULL, err, sizeof(err)))
 		log_warn("vNode %s: the source lego-vmm refused '%s': %s", j->name, cmd, err);
 	free(json);
 }
 
 /* Poll the source until its migration is over. */
-enum outcome controld_migrate_watch_follow(struct job *j, char *err, size_t errlen)
+enum controld_migrate_outcome controld_migrate_watch_follow(struct controld_migrate_job *j,
+							    char *err, size_t errlen)
 {
-	int64_t idle_since = 0, unreachable_since = 0, logged = 0, t0 = mono_us();
+	int64_t idle_since = 0, unreachable_since = 0, logged = 0, t0 = mono_clock_us();
 
 	for (;;) {
 		struct mig_status st;
 		char why[CP_ERRTEXT_MAX + 128];
-		enum ask a;
-		int delay = mono_us() - t0 < FAST_START_MS * 1000 ? POLL_FAST_MS : POLL_MS;
+		enum controld_migrate_reply a;
+		int delay = mono_clock_us() - t0 < FAST_START_MS * 1000 ? POLL_FAST_MS : POLL_MS;
 
 		if (controld_migrate_watch_cancelled(j) && !j->cancel_sent) {
 			char *json = NULL;
@@ -291,7 +301,7 @@ enum outcome controld_migrate_watch_follow(struct job *j, char *err, size_t errl
 			j->cancel_sent = true;
 			if (controld_migrate_watch_ask(j->src, j->uuid, "migrate-cancel", &json,
 						       why, sizeof(why)) == ASK_OK &&
-			    mig_answer_check(json, NULL, why, sizeof(why)))
+			    mig_status_answer_check(json, NULL, why, sizeof(why)))
 				log_warn("vNode %s: the source refused to cancel its migration: %s",
 					 j->name, why);
 			free(json);
@@ -302,8 +312,8 @@ enum outcome controld_migrate_watch_follow(struct job *j, char *err, size_t errl
 			if (st.role != MIG_ROLE_SOURCE) {
 				/* Told to migrate, yet not migrating: the command was lost. */
 				if (!idle_since)
-					idle_since = mono_us();
-				if (mono_us() - idle_since > (int64_t)NOT_STARTED_MS * 1000) {
+					idle_since = mono_clock_us();
+				if (mono_clock_us() - idle_since > (int64_t)NOT_STARTED_MS * 1000) {
 					snprintf(err, errlen,
 						 "the source lego-vmm on %s is not migrating "
 						 "(role %s)",
@@ -353,18 +363,18 @@ enum outcome controld_migrate_watch_follow(struct job *j, char *err, size_t errl
 			/* Unreachable, or an answer that does not parse: ask again; meanwhile
 			 * the destination may already say how it ended. */
 			if (!unreachable_since)
-				unreachable_since = mono_us();
-			if (mono_us() - logged > (int64_t)HOSTS_WAIT_LOG_MS * 1000) {
+				unreachable_since = mono_clock_us();
+			if (mono_clock_us() - logged > (int64_t)HOSTS_WAIT_LOG_MS * 1000) {
 				log_warn("vNode %s: cannot follow its migration on the source %s: "
 					 "%s",
 					 j->name, j->src, why);
-				logged = mono_us();
+				logged = mono_clock_us();
 			}
-			if (mono_us() - unreachable_since > 3000000) {
+			if (mono_clock_us() - unreachable_since > 3000000) {
 				struct mig_status d;
 				char dwhy[CP_ERRTEXT_MAX + 128];
-				enum ask da = controld_migrate_watch_status(j->dest, j->uuid, &d,
-									    dwhy, sizeof(dwhy));
+				enum controld_migrate_reply da = controld_migrate_watch_status(
+					j->dest, j->uuid, &d, dwhy, sizeof(dwhy));
 
 				if (da == ASK_OK && d.role == MIG_ROLE_INCOMING &&
 				    d.phase == MIG_RUNNING) {
@@ -378,7 +388,7 @@ enum outcome controld_migrate_watch_follow(struct job *j, char *err, size_t errl
 				if (da == ASK_GONE &&
 				    controld_migrate_watch_exit_status(j, true, NULL) ==
 					    VMM_EXIT_INCOMING_ABORTED &&
-				    mono_us() - unreachable_since >
+				    mono_clock_us() - unreachable_since >
 					    (int64_t)SOURCE_LOST_MS * 1000) {
 					snprintf(err, errlen,
 						 "the source host %s could not be asked for %d s "
@@ -398,13 +408,13 @@ enum outcome controld_migrate_watch_follow(struct job *j, char *err, size_t errl
 
 /* ---- the outcome ------------------------------------------------------------------------ */
 
-void controld_migrate_watch_finish(struct job *j, enum outcome o, int src_exit,
-				   struct vn_mig_result *res)
+void controld_migrate_watch_finish(struct controld_migrate_job *j, enum controld_migrate_outcome o,
+				   int src_exit, struct controld_migrate_result *res)
 {
-	struct vn_leftover left = {0};
+	struct controld_registry_leftover left = {0};
 	bool reclaim = false;
-	struct vnode *v;
-	int64_t total = mono_us() - j->t0_us;
+	struct controld_registry_vnode *v;
+	int64_t total = mono_clock_us() - j->t0_us;
 
 	if (o != OUT_MOVED)
 		stop_dest(j);
@@ -433,34 +443,34 @@ void controld_migrate_watch_finish(struct job *j, enum outcome o, int src_exit,
 				j->name, j->src, why);
 		free(json);
 	}
-	reg_lock();
+	controld_registry_lock();
 	v = controld_migrate_watch_job_vnode(j);
 	if (v && o == OUT_MOVED) {
 		snprintf(v->host, sizeof(v->host), "%s", j->dest);
 		v->confirmed = true;
-		v->started_ms = mono_ms();
+		v->started_ms = mono_clock_ms();
 		if (v->state == VN_RUNNING)
 			v->reason = VN_RUNNING_MIGRATED;
 	}
 	if (v && o == OUT_LOST) {
 		/* The vNode is off; its lego-vmm freed its vRegions unless it was killed. */
-		reclaim = src_exit < 0 || !reg_frees_regions(src_exit);
+		reclaim = src_exit < 0 || !controld_registry_heartbeat_frees_regions(src_exit);
 		if (reclaim)
-			reg_leftover(v, &left);
+			controld_registry_heartbeat_leftover(v, &left);
 		memset(&v->mig, 0, sizeof(v->mig));
-		reg_mark_stopped(v,
-				 src_exit >= 0 && src_exit < 125 ? VN_SHUTOFF_SHUTDOWN
-								 : VN_SHUTOFF_CRASHED,
-				 src_exit);
+		controld_registry_mark_stopped(v,
+					       src_exit >= 0 && src_exit < 125 ? VN_SHUTOFF_SHUTDOWN
+									       : VN_SHUTOFF_CRASHED,
+					       src_exit);
 		v = NULL;
 	}
 	if (v) {
 		memset(&v->mig, 0, sizeof(v->mig));
-		reg_save_run(v);
+		controld_registry_store_save_run(v);
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	if (reclaim && left.map.nr_regions)
-		vn_reclaim(&left);
+		controld_vnode_reclaim(&left);
 	if (o == OUT_MOVED && res) {
 		res->total_us = (uint64_t)total;
 		res->downtime_us = j->completed_seen ? (uint64_t)(j->last.downtime_ms * 1000.0)

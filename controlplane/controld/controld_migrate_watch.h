@@ -41,7 +41,7 @@
 #define ERR_OPERATION_UNSUPPORTED 84
 
 /* The migration of one run of a vNode. */
-struct job {
+struct controld_migrate_job {
 	uint8_t uuid[16];
 	char name[DOM_NAME_MAX + 1];
 	int id;
@@ -52,38 +52,42 @@ struct job {
 };
 
 /* How the source's migration ended. */
-enum outcome {
+enum controld_migrate_outcome {
 	OUT_MOVED,  /* the vNode runs on the destination (or ran there, then ended) */
 	OUT_FAILED, /* it runs on the source as before */
 	OUT_LOST,   /* the source ended and the destination never ran it: the vNode is off */
 };
 
 /* What asking a host's lego-vmm gave. */
-enum ask { ASK_OK, ASK_GONE, ASK_UNREACHABLE, ASK_BAD };
+enum controld_migrate_reply { ASK_OK, ASK_GONE, ASK_UNREACHABLE, ASK_BAD };
 
 void controld_migrate_watch_sleep_ms(int ms);
 /* A control command to the vNode's lego-vmm on host: its answer (malloc'ed) or why not.
  * GONE: the host has no live lego-vmm for it (it exited, or was never there). */
-enum ask controld_migrate_watch_ask(const char *host, const uint8_t uuid[16], const char *cmd,
-				    char **json, char *err, size_t errlen);
+enum controld_migrate_reply controld_migrate_watch_ask(const char *host, const uint8_t uuid[16],
+						       const char *cmd, char **json, char *err,
+						       size_t errlen);
 /* Its `migration` answer. */
-enum ask controld_migrate_watch_status(const char *host, const uint8_t uuid[16],
-				       struct mig_status *st, char *err, size_t errlen);
+enum controld_migrate_reply controld_migrate_watch_status(const char *host, const uint8_t uuid[16],
+							  struct mig_status *st, char *err,
+							  size_t errlen);
 /* Under the registry lock: the vNode of the job, while it is still that run migrating. */
-struct vnode *controld_migrate_watch_job_vnode(const struct job *j);
+struct controld_registry_vnode *
+controld_migrate_watch_job_vnode(const struct controld_migrate_job *j);
 /* The client asked to abort it. */
-bool controld_migrate_watch_cancelled(const struct job *j);
-void controld_migrate_watch_set_phase(const struct job *j, uint32_t phase);
+bool controld_migrate_watch_cancelled(const struct controld_migrate_job *j);
+void controld_migrate_watch_set_phase(const struct controld_migrate_job *j, uint32_t phase);
 /* The exit status a heartbeat brought for the source (dest false) or the destination,
  * waiting up to EXIT_WAIT_MS for it; -1 if none came. *gone: the source host no longer
  * lists the run at all. */
-int controld_migrate_watch_exit_status(const struct job *j, bool dest, bool *gone);
+int controld_migrate_watch_exit_status(const struct controld_migrate_job *j, bool dest, bool *gone);
 /* Poll the source until its migration is over (why it failed in err). */
-enum outcome controld_migrate_watch_follow(struct job *j, char *err, size_t errlen);
+enum controld_migrate_outcome controld_migrate_watch_follow(struct controld_migrate_job *j,
+							    char *err, size_t errlen);
 /* Where the vNode runs now, in the registry and its run file (the destination stopped
  * unless it moved); src_exit: the source's exit status when lost (-1: unknown); res: the
  * figures of a move, or NULL. */
-void controld_migrate_watch_finish(struct job *j, enum outcome o, int src_exit,
-				   struct vn_mig_result *res);
+void controld_migrate_watch_finish(struct controld_migrate_job *j, enum controld_migrate_outcome o,
+				   int src_exit, struct controld_migrate_result *res);
 
 #endif

@@ -23,7 +23,7 @@ static const char *kind_word(int kind)
 	return kind == CP_KIND_PMON ? "pmon" : kind == CP_KIND_MMON ? "mmon" : "smon";
 }
 
-static const char *state_word(const struct vnode *v)
+static const char *state_word(const struct controld_registry_vnode *v)
 {
 	if (v->mig.active)
 		return "migrating";
@@ -33,7 +33,7 @@ static const char *state_word(const struct vnode *v)
 }
 
 /* Regions with fewer copies than the factor asks for, and the fewest any has. */
-static int short_regions(const struct vnode *v, int *fewest)
+static int short_regions(const struct controld_registry_vnode *v, int *fewest)
 {
 	int n = 0;
 
@@ -89,10 +89,10 @@ static void set(json_t *o, const char *key, json_t *value)
 static json_t *components_json(void)
 {
 	json_t *list = json_array(), *o = json_object();
-	int64_t now = mono_ms();
+	int64_t now = mono_clock_ms();
 
-	for (int i = 0; i < reg_nr_components(); i++) {
-		const struct component *c = reg_component_at(i);
+	for (int i = 0; i < controld_registry_nr_components(); i++) {
+		const struct controld_registry_component *c = controld_registry_component_at(i);
 		json_t *e = json_object();
 
 		set(e, "kind", json_string(kind_word(c->kind)));
@@ -113,36 +113,36 @@ static json_t *components_json(void)
 
 static void components_table(struct strbuf *b)
 {
-	int64_t now = mono_ms();
+	int64_t now = mono_clock_ms();
 
-	sb_printf(b, "%-5s %-16s %-22s %-5s %11s %21s %9s\n", "KIND", "NAME", "ADDRESS", "STATE",
-		  "CORES", "MEMORY MiB", "SEEN");
-	for (int i = 0; i < reg_nr_components(); i++) {
-		const struct component *c = reg_component_at(i);
+	strbuf_printf(b, "%-5s %-16s %-22s %-5s %11s %21s %9s\n", "KIND", "NAME", "ADDRESS",
+		      "STATE", "CORES", "MEMORY MiB", "SEEN");
+	for (int i = 0; i < controld_registry_nr_components(); i++) {
+		const struct controld_registry_component *c = controld_registry_component_at(i);
 		char cores[24] = "-", mem[32];
 
 		if (c->kind == CP_KIND_PMON)
 			snprintf(cores, sizeof(cores), "%u/%u", c->used_cores, c->cores);
 		snprintf(mem, sizeof(mem), "%.0f/%.0f", (double)c->used_bytes / MIB,
 			 (double)c->capacity / MIB);
-		sb_printf(b, "%-5s %-16s %-22s %-5s %11s %21s %8.1fs\n", kind_word(c->kind),
-			  c->name, c->addr,
-			  !c->alive	? "down"
-			  : c->draining ? "drain"
-					: "up",
-			  cores, mem, (double)(now - c->last_seen_ms) / 1000.0);
+		strbuf_printf(b, "%-5s %-16s %-22s %-5s %11s %21s %8.1fs\n", kind_word(c->kind),
+			      c->name, c->addr,
+			      !c->alive	    ? "down"
+			      : c->draining ? "drain"
+					    : "up",
+			      cores, mem, (double)(now - c->last_seen_ms) / 1000.0);
 	}
 }
 
 /* ---- vNodes ---------------------------------------------------------------------------- */
 
-static uint64_t excache_kib(const struct vnode *v)
+static uint64_t excache_kib(const struct controld_registry_vnode *v)
 {
 	return v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib;
 }
 
 /* What every JSON view of a vNode starts with. */
-static json_t *vnode_json(const struct vnode *v)
+static json_t *vnode_json(const struct controld_registry_vnode *v)
 {
 	json_t *o = json_object();
 	char u[UUID_STR_LEN];
@@ -165,8 +165,8 @@ static json_t *vnodes_json(void)
 {
 	json_t *list = json_array(), *o = json_object();
 
-	for (int i = 0; i < reg_nr_vnodes(); i++) {
-		const struct vnode *v = reg_vnode_at(i);
+	for (int i = 0; i < controld_registry_nr_vnodes(); i++) {
+		const struct controld_registry_vnode *v = controld_registry_vnode_at(i);
 		json_t *e = vnode_json(v);
 
 		set(e, "regions", json_integer(v->map.nr_regions));
@@ -178,36 +178,36 @@ static json_t *vnodes_json(void)
 
 static void vnodes_table(struct strbuf *b)
 {
-	sb_printf(b, "%-20s %5s %-9s %-16s %5s %10s %12s %8s\n", "NAME", "ID", "STATE", "HOST",
-		  "VCPUS", "MEMORY MiB", "EXCACHE MiB", "REGIONS");
-	for (int i = 0; i < reg_nr_vnodes(); i++) {
-		const struct vnode *v = reg_vnode_at(i);
+	strbuf_printf(b, "%-20s %5s %-9s %-16s %5s %10s %12s %8s\n", "NAME", "ID", "STATE", "HOST",
+		      "VCPUS", "MEMORY MiB", "EXCACHE MiB", "REGIONS");
+	for (int i = 0; i < controld_registry_nr_vnodes(); i++) {
+		const struct controld_registry_vnode *v = controld_registry_vnode_at(i);
 		char id[16] = "-";
 
 		if (v->id >= 0)
 			snprintf(id, sizeof(id), "%d", v->id);
-		sb_printf(b, "%-20s %5s %-9s %-16s %5u %10.0f %12.0f %8d\n", v->def.name, id,
-			  state_word(v), v->host[0] ? v->host : "-", v->def.vcpus,
-			  (double)v->def.memory_kib / 1024.0, (double)excache_kib(v) / 1024.0,
-			  v->map.nr_regions);
+		strbuf_printf(b, "%-20s %5s %-9s %-16s %5u %10.0f %12.0f %8d\n", v->def.name, id,
+			      state_word(v), v->host[0] ? v->host : "-", v->def.vcpus,
+			      (double)v->def.memory_kib / 1024.0, (double)excache_kib(v) / 1024.0,
+			      v->map.nr_regions);
 	}
 }
 
 /* ---- one vNode ------------------------------------------------------------------------- */
 
 /* A migration under way: where to, how far. */
-static json_t *migration_json(const struct vnode *v)
+static json_t *migration_json(const struct controld_registry_vnode *v)
 {
-	struct cp_mig_progress p;
+	struct cluster_proto_mig_progress p;
 	json_t *o;
 
-	vn_migrate_progress(v, &p);
+	controld_migrate_progress(v, &p);
 	if (p.phase == CP_MIG_NONE)
 		return json_null();
 	o = json_object();
 	set(o, "from", jstr(p.from));
 	set(o, "to", jstr(p.to));
-	set(o, "phase", json_string(cp_mig_phase_name(p.phase)));
+	set(o, "phase", json_string(cluster_proto_mig_phase_name(p.phase)));
 	set(o, "elapsed_ms", ju64(p.elapsed_ms));
 	set(o, "bytes_total", ju64(p.bytes_total));
 	set(o, "bytes_processed", ju64(p.bytes_processed));
@@ -215,46 +215,48 @@ static json_t *migration_json(const struct vnode *v)
 	return o;
 }
 
-static void migration_table(struct strbuf *b, const struct vnode *v)
+static void migration_table(struct strbuf *b, const struct controld_registry_vnode *v)
 {
-	struct cp_mig_progress p;
+	struct cluster_proto_mig_progress p;
 
-	vn_migrate_progress(v, &p);
+	controld_migrate_progress(v, &p);
 	if (p.phase == CP_MIG_NONE)
 		return;
-	sb_printf(b, "migrating from %s to %s: %s, %.1f s", p.from, p.to,
-		  cp_mig_phase_name(p.phase), (double)p.elapsed_ms / 1000.0);
+	strbuf_printf(b, "migrating from %s to %s: %s, %.1f s", p.from, p.to,
+		      cluster_proto_mig_phase_name(p.phase), (double)p.elapsed_ms / 1000.0);
 	if (p.bytes_total)
-		sb_printf(b, ", %.0f%% (%.1f of %.1f MiB)",
-			  100.0 * (double)p.bytes_processed / (double)p.bytes_total,
-			  (double)p.bytes_processed / MIB, (double)p.bytes_total / MIB);
-	sb_printf(b, "\n");
+		strbuf_printf(b, ", %.0f%% (%.1f of %.1f MiB)",
+			      100.0 * (double)p.bytes_processed / (double)p.bytes_total,
+			      (double)p.bytes_processed / MIB, (double)p.bytes_total / MIB);
+	strbuf_printf(b, "\n");
 }
 
 /* A pool step on v under way (the job's): "moving vRegion 3 to mem-c". */
-static bool pool_step_mine(const struct vnode *v, const struct cp_pool_progress *p)
+static bool pool_step_mine(const struct controld_registry_vnode *v,
+			   const struct cluster_proto_pool_progress *p)
 {
 	return p->vnode[0] && !strcmp(p->vnode, v->def.name);
 }
 
-static json_t *pool_step_json(const struct vnode *v, const struct cp_pool_progress *p)
+static json_t *pool_step_json(const struct controld_registry_vnode *v,
+			      const struct cluster_proto_pool_progress *p)
 {
 	json_t *o;
 
 	if (!pool_step_mine(v, p))
 		return json_null();
 	o = json_object();
-	set(o, "job", json_string(cp_pool_what_name(p->what)));
+	set(o, "job", json_string(cluster_proto_pool_what_name(p->what)));
 	set(o, "region", json_integer(p->region));
 	set(o, "to", jstr(p->to));
 	return o;
 }
 
 /* Each vRegion's copies, the primary first, and the replication behind them. */
-static void region_map_json(json_t *o, const struct vnode *v)
+static void region_map_json(json_t *o, const struct controld_registry_vnode *v)
 {
 	uint64_t ram = v->def.memory_kib * 1024;
-	const struct vn_map *m = &v->map;
+	const struct vnode_map *m = &v->map;
 	int fewest, nshort = short_regions(v, &fewest);
 	json_t *rep = json_object(), *regions = json_array();
 
@@ -282,19 +284,19 @@ static void region_map_json(json_t *o, const struct vnode *v)
 	set(o, "regions", regions);
 }
 
-static void region_map_table(struct strbuf *b, const struct vnode *v)
+static void region_map_table(struct strbuf *b, const struct controld_registry_vnode *v)
 {
 	uint64_t ram = v->def.memory_kib * 1024;
-	const struct vn_map *m = &v->map;
+	const struct vnode_map *m = &v->map;
 	int fewest, nshort = short_regions(v, &fewest);
 
-	sb_printf(b, "vRegions: %d of %.0f MiB, replication factor %d: %s%s\n  %-9s %-34s %s\n",
-		  m->nr_regions, (double)v->region_size / MIB, v->replication,
-		  v->mem_lost ? "a vRegion lost its only copy: the vNode stops"
-		  : nshort    ? "some vRegions have fewer copies"
-			      : "every vRegion has its copies",
-		  nshort && !v->mem_lost ? " (re-replication under way, legoctl pool)" : "",
-		  "REGION", "COPIES (PRIMARY FIRST)", "RAM RANGE");
+	strbuf_printf(b, "vRegions: %d of %.0f MiB, replication factor %d: %s%s\n  %-9s %-34s %s\n",
+		      m->nr_regions, (double)v->region_size / MIB, v->replication,
+		      v->mem_lost ? "a vRegion lost its only copy: the vNode stops"
+		      : nshort	  ? "some vRegions have fewer copies"
+				  : "every vRegion has its copies",
+		      nshort && !v->mem_lost ? " (re-replication under way, legoctl pool)" : "",
+		      "REGION", "COPIES (PRIMARY FIRST)", "RAM RANGE");
 	for (int r = 0; r < m->nr_regions; r++) {
 		uint64_t start = (uint64_t)r * v->region_size,
 			 end = r == m->nr_regions - 1 ? ram : start + v->region_size;
@@ -308,11 +310,13 @@ static void region_map_table(struct strbuf *b, const struct vnode *v)
 		if (m->nr_copies[r] < v->replication)
 			snprintf(copies + n, sizeof(copies) - n, " (%d of %d)", m->nr_copies[r],
 				 v->replication);
-		sb_printf(b, "  %-9d %-34s 0x%" PRIx64 "-0x%" PRIx64 "\n", r, copies, start, end);
+		strbuf_printf(b, "  %-9d %-34s 0x%" PRIx64 "-0x%" PRIx64 "\n", r, copies, start,
+			      end);
 	}
 }
 
-static json_t *vnode_detail_json(const struct vnode *v, const struct cp_pool_progress *pp)
+static json_t *vnode_detail_json(const struct controld_registry_vnode *v,
+				 const struct cluster_proto_pool_progress *pp)
 {
 	json_t *o = vnode_json(v), *disks = json_array();
 
@@ -326,72 +330,76 @@ static json_t *vnode_detail_json(const struct vnode *v, const struct cp_pool_pro
 	return o;
 }
 
-static void vnode_detail_table(struct strbuf *b, const struct vnode *v,
-			       const struct cp_pool_progress *pp, const char *stats)
+static void vnode_detail_table(struct strbuf *b, const struct controld_registry_vnode *v,
+			       const struct cluster_proto_pool_progress *pp, const char *stats)
 {
 	char u[UUID_STR_LEN];
 
 	uuid_str_format(v->def.uuid, u);
-	sb_printf(b, "vNode %s (%s): %s", v->def.name, u, state_word(v));
+	strbuf_printf(b, "vNode %s (%s): %s", v->def.name, u, state_word(v));
 	if (v->id >= 0)
-		sb_printf(b, ", id %d on %s", v->id, v->host);
-	sb_printf(b, "\n%u vCPU(s), %.0f MiB RAM, ExCache %.0f MiB\n", v->def.vcpus,
-		  (double)v->def.memory_kib / 1024.0, (double)excache_kib(v) / 1024.0);
+		strbuf_printf(b, ", id %d on %s", v->id, v->host);
+	strbuf_printf(b, "\n%u vCPU(s), %.0f MiB RAM, ExCache %.0f MiB\n", v->def.vcpus,
+		      (double)v->def.memory_kib / 1024.0, (double)excache_kib(v) / 1024.0);
 	migration_table(b, v);
 	if (pool_step_mine(v, pp))
-		sb_printf(b, "memory pool: the %s%s%s is moving vRegion %u (to %s)\n",
-			  cp_pool_what_name(pp->what), pp->server[0] ? " of " : "", pp->server,
-			  pp->region, pp->to);
+		strbuf_printf(b, "memory pool: the %s%s%s is moving vRegion %u (to %s)\n",
+			      cluster_proto_pool_what_name(pp->what), pp->server[0] ? " of " : "",
+			      pp->server, pp->region, pp->to);
 	if (v->id >= 0)
 		region_map_table(b, v);
 	for (int i = 0; i < v->def.nr_disks; i++)
-		sb_printf(b, "disk %s: %s\n", v->def.disks[i].target,
-			  v->id >= 0 ? v->disk_uri[i] : v->def.disks[i].volume);
+		strbuf_printf(b, "disk %s: %s\n", v->def.disks[i].target,
+			      v->id >= 0 ? v->disk_uri[i] : v->def.disks[i].volume);
 	if (!stats)
 		return;
-	sb_printf(b, "ExCache: %" PRIu64 " of %" PRIu64 " pages resident, %" PRIu64 " dirty\n",
-		  vn_json_u64(stats, "resident_pages"), vn_json_u64(stats, "cache_pages"),
-		  vn_json_u64(stats, "dirty_pages"));
-	sb_printf(b,
-		  "faults: %" PRIu64 " (%" PRIu64 " remote fetches, %" PRIu64
-		  " pages fetched, %" PRIu64 " zero-filled), %" PRIu64 " evictions, %" PRIu64
-		  " write-backs\n",
-		  vn_json_u64(stats, "faults"), vn_json_u64(stats, "remote_fetches"),
-		  vn_json_u64(stats, "pages_fetched"), vn_json_u64(stats, "zero_fills"),
-		  vn_json_u64(stats, "evictions"), vn_json_u64(stats, "writebacks"));
+	strbuf_printf(b, "ExCache: %" PRIu64 " of %" PRIu64 " pages resident, %" PRIu64 " dirty\n",
+		      controld_vnode_json_u64(stats, "resident_pages"),
+		      controld_vnode_json_u64(stats, "cache_pages"),
+		      controld_vnode_json_u64(stats, "dirty_pages"));
+	strbuf_printf(b,
+		      "faults: %" PRIu64 " (%" PRIu64 " remote fetches, %" PRIu64
+		      " pages fetched, %" PRIu64 " zero-filled), %" PRIu64 " evictions, %" PRIu64
+		      " write-backs\n",
+		      controld_vnode_json_u64(stats, "faults"),
+		      controld_vnode_json_u64(stats, "remote_fetches"),
+		      controld_vnode_json_u64(stats, "pages_fetched"),
+		      controld_vnode_json_u64(stats, "zero_fills"),
+		      controld_vnode_json_u64(stats, "evictions"),
+		      controld_vnode_json_u64(stats, "writebacks"));
 }
 
 /* ---- the memory pool ------------------------------------------------------------------- */
 
 /* A memory server's vRegion copies and what lego-controld placed there. */
-static int server_copies(const struct component *c, uint64_t *placed)
+static int server_copies(const struct controld_registry_component *c, uint64_t *placed)
 {
 	uint32_t cores;
 	int copies = 0;
 
-	vn_placed_use(c->name, c->kind, &cores, placed);
-	for (int j = 0; j < reg_nr_vnodes(); j++) {
-		const struct vnode *v = reg_vnode_at(j);
-		int s = v->id >= 0 ? vmap_find(&v->map, c->name) : -1;
+	controld_vnode_placed_use(c->name, c->kind, &cores, placed);
+	for (int j = 0; j < controld_registry_nr_vnodes(); j++) {
+		const struct controld_registry_vnode *v = controld_registry_vnode_at(j);
+		int s = v->id >= 0 ? vnode_map_find(&v->map, c->name) : -1;
 
-		copies += s >= 0 ? vmap_copies_on(&v->map, s) : 0;
+		copies += s >= 0 ? vnode_map_copies_on(&v->map, s) : 0;
 	}
 	return copies;
 }
 
-static const char *server_state(const struct component *c)
+static const char *server_state(const struct controld_registry_component *c)
 {
 	return !c->alive ? "down" : c->draining ? "draining" : "up";
 }
 
-static json_t *pool_job_json(const struct cp_pool_progress *p)
+static json_t *pool_job_json(const struct cluster_proto_pool_progress *p)
 {
 	json_t *o;
 
 	if (p->what == CP_POOL_NONE)
 		return json_null();
 	o = json_object();
-	set(o, "what", json_string(cp_pool_what_name(p->what)));
+	set(o, "what", json_string(cluster_proto_pool_what_name(p->what)));
 	set(o, "server", jstr(p->server));
 	set(o, "elapsed_ms", ju64(p->elapsed_ms));
 	set(o, "copies_total", json_integer(p->copies_total));
@@ -407,11 +415,11 @@ static json_t *pool_job_json(const struct cp_pool_progress *p)
 static json_t *pool_json(void)
 {
 	json_t *o = json_object(), *servers = json_array(), *rerep = json_object();
-	struct cp_pool_progress p;
+	struct cluster_proto_pool_progress p;
 
-	pool_progress(&p);
-	for (int i = 0; i < reg_nr_components(); i++) {
-		const struct component *c = reg_component_at(i);
+	controld_mempool_progress(&p);
+	for (int i = 0; i < controld_registry_nr_components(); i++) {
+		const struct controld_registry_component *c = controld_registry_component_at(i);
 		json_t *e;
 		uint64_t placed;
 		int copies;
@@ -441,44 +449,45 @@ static json_t *pool_json(void)
 
 static void pool_table(struct strbuf *b)
 {
-	struct cp_pool_progress p;
+	struct cluster_proto_pool_progress p;
 
-	pool_progress(&p);
-	sb_printf(b, "%-16s %-22s %-8s %12s %9s %11s %5s %7s\n", "MEMORY SERVER", "ADDRESS",
-		  "STATE", "CAPACITY MiB", "USED MiB", "PLACED MiB", "USE", "COPIES");
-	for (int i = 0; i < reg_nr_components(); i++) {
-		const struct component *c = reg_component_at(i);
+	controld_mempool_progress(&p);
+	strbuf_printf(b, "%-16s %-22s %-8s %12s %9s %11s %5s %7s\n", "MEMORY SERVER", "ADDRESS",
+		      "STATE", "CAPACITY MiB", "USED MiB", "PLACED MiB", "USE", "COPIES");
+	for (int i = 0; i < controld_registry_nr_components(); i++) {
+		const struct controld_registry_component *c = controld_registry_component_at(i);
 		uint64_t placed;
 		int copies;
 
 		if (c->kind != CP_KIND_MMON)
 			continue;
 		copies = server_copies(c, &placed);
-		sb_printf(b, "%-16s %-22s %-8s %12.0f %9.1f %11.1f %4.0f%% %7d\n", c->name, c->addr,
-			  server_state(c), (double)c->capacity / MIB, (double)c->used_bytes / MIB,
-			  (double)placed / MIB,
-			  c->capacity ? 100.0 * (double)placed / (double)c->capacity : 0.0, copies);
+		strbuf_printf(b, "%-16s %-22s %-8s %12.0f %9.1f %11.1f %4.0f%% %7d\n", c->name,
+			      c->addr, server_state(c), (double)c->capacity / MIB,
+			      (double)c->used_bytes / MIB, (double)placed / MIB,
+			      c->capacity ? 100.0 * (double)placed / (double)c->capacity : 0.0,
+			      copies);
 	}
 	if (p.what != CP_POOL_NONE) {
-		sb_printf(b, "job: %s%s%s: %u of %u copies, %.1f of %.1f MiB, %.1f s",
-			  cp_pool_what_name(p.what), p.server[0] ? " of " : "", p.server,
-			  p.copies_done, p.copies_total, (double)p.bytes_done / MIB,
-			  (double)p.bytes_total / MIB, (double)p.elapsed_ms / 1000.0);
+		strbuf_printf(b, "job: %s%s%s: %u of %u copies, %.1f of %.1f MiB, %.1f s",
+			      cluster_proto_pool_what_name(p.what), p.server[0] ? " of " : "",
+			      p.server, p.copies_done, p.copies_total, (double)p.bytes_done / MIB,
+			      (double)p.bytes_total / MIB, (double)p.elapsed_ms / 1000.0);
 		if (p.vnode[0])
-			sb_printf(b, "; moving vNode %s's vRegion %u (to %s)", p.vnode, p.region,
-				  p.to);
-		sb_printf(b, "\n");
+			strbuf_printf(b, "; moving vNode %s's vRegion %u (to %s)", p.vnode,
+				      p.region, p.to);
+		strbuf_printf(b, "\n");
 	}
 	if (!p.missing)
-		sb_printf(b, "re-replication: every vRegion has its copies\n");
+		strbuf_printf(b, "re-replication: every vRegion has its copies\n");
 	else if (p.blocked)
-		sb_printf(b,
-			  "re-replication: %u cop%s missing, %u with no memory server that has "
-			  "room and holds no copy of its vRegion: waiting for capacity\n",
-			  p.missing, p.missing == 1 ? "y" : "ies", p.blocked);
+		strbuf_printf(b,
+			      "re-replication: %u cop%s missing, %u with no memory server that has "
+			      "room and holds no copy of its vRegion: waiting for capacity\n",
+			      p.missing, p.missing == 1 ? "y" : "ies", p.blocked);
 	else
-		sb_printf(b, "re-replication: %u cop%s missing: being restored\n", p.missing,
-			  p.missing == 1 ? "y" : "ies");
+		strbuf_printf(b, "re-replication: %u cop%s missing: being restored\n", p.missing,
+			      p.missing == 1 ? "y" : "ies");
 }
 
 /* ---- the answer ------------------------------------------------------------------------ */
@@ -496,9 +505,9 @@ static int dump(struct strbuf *b, json_t *o, const char *vmm, char *err, size_t 
 		return CP_EIO;
 	}
 	if (vmm) /* "{...}" less its "}", the member, then the "}" */
-		sb_printf(b, "%.*s, \"vmm\": %s}\n", (int)(n - 1), text, vmm);
+		strbuf_printf(b, "%.*s, \"vmm\": %s}\n", (int)(n - 1), text, vmm);
 	else
-		sb_printf(b, "%s\n", text);
+		strbuf_printf(b, "%s\n", text);
 	free(text);
 	return 0;
 }
@@ -516,37 +525,38 @@ static const char *vmm_line(char *stats)
 }
 
 /* One vNode: the VMM's figures first, as the call must not hold the registry lock. */
-static int one_vnode(const struct cp_query *q, struct strbuf *b, char *err, size_t errlen)
+static int one_vnode(const struct cluster_proto_query *q, struct strbuf *b, char *err,
+		     size_t errlen)
 {
 	bool json = q->flags & CP_QUERY_JSON, active = false;
-	struct cp_pool_progress pp;
+	struct cluster_proto_pool_progress pp;
 	uint8_t uuid[16];
 	char *stats = NULL, why[512];
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 	int rc = 0;
 
-	reg_lock();
-	v = reg_find_name(q->name);
+	controld_registry_lock();
+	v = controld_registry_find_name(q->name);
 	if (v) {
 		memcpy(uuid, v->def.uuid, 16);
 		active = v->id >= 0;
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	if (!v) {
 		snprintf(err, errlen, "no vNode named '%s'", q->name);
 		return CP_ENOENT;
 	}
-	if (active && vn_control(uuid, "stats", &stats, why, sizeof(why)))
+	if (active && controld_vnode_control(uuid, "stats", &stats, why, sizeof(why)))
 		stats = NULL;
-	reg_lock();
-	v = reg_find_uuid(uuid);
+	controld_registry_lock();
+	v = controld_registry_find_uuid(uuid);
 	if (!v) {
-		reg_unlock();
+		controld_registry_unlock();
 		free(stats);
 		snprintf(err, errlen, "vNode '%s' was undefined meanwhile", q->name);
 		return CP_ENOENT;
 	}
-	pool_progress(&pp);
+	controld_mempool_progress(&pp);
 	if (json) {
 		const char *vmm = vmm_line(stats);
 		json_t *o = vnode_detail_json(v, &pp);
@@ -557,19 +567,20 @@ static int one_vnode(const struct cp_query *q, struct strbuf *b, char *err, size
 	} else {
 		vnode_detail_table(b, v, &pp, stats);
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	free(stats);
 	return rc;
 }
 
-int query_render(const struct cp_query *q, struct strbuf *b, char *err, size_t errlen)
+int controld_query_render(const struct cluster_proto_query *q, struct strbuf *b, char *err,
+			  size_t errlen)
 {
 	bool json = q->flags & CP_QUERY_JSON;
 	int rc = 0;
 
 	if (q->what == CP_Q_VNODE)
 		return one_vnode(q, b, err, errlen);
-	reg_lock();
+	controld_registry_lock();
 	if (q->what == CP_Q_COMPONENTS && json)
 		rc = dump(b, components_json(), NULL, err, errlen);
 	else if (q->what == CP_Q_COMPONENTS)
@@ -582,6 +593,6 @@ int query_render(const struct cp_query *q, struct strbuf *b, char *err, size_t e
 		rc = dump(b, vnodes_json(), NULL, err, errlen);
 	else
 		vnodes_table(b);
-	reg_unlock();
+	controld_registry_unlock();
 	return rc;
 }

@@ -8,6 +8,7 @@
 #include "lib/strbuf.h"
 
 /* Append the answer to b; 0, or a cp_status with err. */
-int query_render(const struct cp_query *q, struct strbuf *b, char *err, size_t errlen);
+int controld_query_render(const struct cluster_proto_query *q, struct strbuf *b, char *err,
+			  size_t errlen);
 
 #endif

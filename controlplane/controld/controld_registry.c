@@ -15,44 +15,44 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t ops = PTHREAD_MUTEX_INITIALIZER;
-static struct vnode *vnodes[REG_MAX_VNODES];
+static struct controld_registry_vnode *vnodes[REG_MAX_VNODES];
 static int nr_vnodes;
-static struct component comps[REG_MAX_COMPONENTS];
+static struct controld_registry_component comps[REG_MAX_COMPONENTS];
 static int nr_comps;
 
-void reg_lock(void)
+void controld_registry_lock(void)
 {
 	pthread_mutex_lock(&lock);
 }
 
-void reg_unlock(void)
+void controld_registry_unlock(void)
 {
 	pthread_mutex_unlock(&lock);
 }
 
-void reg_ops_lock(void)
+void controld_registry_ops_lock(void)
 {
 	pthread_mutex_lock(&ops);
 }
 
-void reg_ops_unlock(void)
+void controld_registry_ops_unlock(void)
 {
 	pthread_mutex_unlock(&ops);
 }
 
 /* ---- vNodes ----------------------------------------------------------------------------- */
 
-int reg_nr_vnodes(void)
+int controld_registry_nr_vnodes(void)
 {
 	return nr_vnodes;
 }
 
-struct vnode *reg_vnode_at(int i)
+struct controld_registry_vnode *controld_registry_vnode_at(int i)
 {
 	return i >= 0 && i < nr_vnodes ? vnodes[i] : NULL;
 }
 
-struct vnode *reg_find_name(const char *name)
+struct controld_registry_vnode *controld_registry_find_name(const char *name)
 {
 	for (int i = 0; i < nr_vnodes; i++)
 		if (!strcmp(vnodes[i]->def.name, name))
@@ -60,7 +60,7 @@ struct vnode *reg_find_name(const char *name)
 	return NULL;
 }
 
-struct vnode *reg_find_uuid(const uint8_t uuid[16])
+struct controld_registry_vnode *controld_registry_find_uuid(const uint8_t uuid[16])
 {
 	for (int i = 0; i < nr_vnodes; i++)
 		if (!memcmp(vnodes[i]->def.uuid, uuid, 16))
@@ -68,7 +68,7 @@ struct vnode *reg_find_uuid(const uint8_t uuid[16])
 	return NULL;
 }
 
-struct vnode *reg_find_id(int id)
+struct controld_registry_vnode *controld_registry_find_id(int id)
 {
 	if (id < 1)
 		return NULL;
@@ -78,9 +78,9 @@ struct vnode *reg_find_id(int id)
 	return NULL;
 }
 
-struct vnode *controld_registry_new_vnode(const struct dom_def *d)
+struct controld_registry_vnode *controld_registry_new_vnode(const struct domain_xml_def *d)
 {
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 
 	if (nr_vnodes >= REG_MAX_VNODES)
 		return NULL;
@@ -96,7 +96,7 @@ struct vnode *controld_registry_new_vnode(const struct dom_def *d)
 	return v;
 }
 
-static void remove_vnode(struct vnode *v)
+static void remove_vnode(struct controld_registry_vnode *v)
 {
 	for (int i = 0; i < nr_vnodes; i++) {
 		if (vnodes[i] == v) {
@@ -108,8 +108,8 @@ static void remove_vnode(struct vnode *v)
 	free(v);
 }
 
-int reg_set_run_args(struct vnode *v, const char *args, uint32_t argc, uint32_t len, uint32_t vcpus,
-		     uint64_t excache)
+int controld_registry_set_run_args(struct controld_registry_vnode *v, const char *args,
+				   uint32_t argc, uint32_t len, uint32_t vcpus, uint64_t excache)
 {
 	char *copy = malloc(len ? len : 1);
 
@@ -125,7 +125,7 @@ int reg_set_run_args(struct vnode *v, const char *args, uint32_t argc, uint32_t 
 	return 0;
 }
 
-static void drop_run_args(struct vnode *v)
+static void drop_run_args(struct controld_registry_vnode *v)
 {
 	free(v->run_args);
 	v->run_args = NULL;
@@ -135,7 +135,7 @@ static void drop_run_args(struct vnode *v)
 
 /* The run's vRegion map goes, and with it what the memory pool had to do with the run (a
  * step it was in the middle of sees the run ended). */
-static void forget_map(struct vnode *v)
+static void forget_map(struct controld_registry_vnode *v)
 {
 	memset(&v->map, 0, sizeof(v->map));
 	v->replication = 0;
@@ -146,7 +146,7 @@ static void forget_map(struct vnode *v)
 	v->step_bytes = 0;
 }
 
-void controld_registry_drop_run(struct vnode *v)
+void controld_registry_drop_run(struct controld_registry_vnode *v)
 {
 	v->id = -1;
 	v->host[0] = '\0';
@@ -156,9 +156,11 @@ void controld_registry_drop_run(struct vnode *v)
 	drop_run_args(v);
 }
 
-int reg_define(const struct dom_def *d, struct vnode **out, char *err, size_t errlen)
+int controld_registry_define(const struct domain_xml_def *d, struct controld_registry_vnode **out,
+			     char *err, size_t errlen)
 {
-	struct vnode *by_name = reg_find_name(d->name), *by_uuid = reg_find_uuid(d->uuid), *v;
+	struct controld_registry_vnode *by_name = controld_registry_find_name(d->name),
+				       *by_uuid = controld_registry_find_uuid(d->uuid), *v;
 	char u[UUID_STR_LEN];
 
 	if (by_name && memcmp(by_name->def.uuid, d->uuid, 16)) {
@@ -204,7 +206,7 @@ int reg_define(const struct dom_def *d, struct vnode **out, char *err, size_t er
 	return 0;
 }
 
-int reg_undefine(struct vnode *v, char *err, size_t errlen)
+int controld_registry_undefine(struct controld_registry_vnode *v, char *err, size_t errlen)
 {
 	if (controld_registry_store_remove_def(v)) {
 		snprintf(err, errlen, "cannot remove the definition from the state directory");
@@ -216,7 +218,7 @@ int reg_undefine(struct vnode *v, char *err, size_t errlen)
 	return 0;
 }
 
-void reg_assign_id(struct vnode *v)
+void controld_registry_assign_id(struct controld_registry_vnode *v)
 {
 	uint64_t uid = 0;
 
@@ -226,7 +228,7 @@ void reg_assign_id(struct vnode *v)
 	v->uid = uid ? uid : 1;
 }
 
-void reg_mark_stopped(struct vnode *v, int reason, int exit_status)
+void controld_registry_mark_stopped(struct controld_registry_vnode *v, int reason, int exit_status)
 {
 	controld_registry_store_remove_run(v);
 	v->state = VN_SHUTOFF;
@@ -242,17 +244,17 @@ void reg_mark_stopped(struct vnode *v, int reason, int exit_status)
 
 /* ---- components --------------------------------------------------------------------------- */
 
-int reg_nr_components(void)
+int controld_registry_nr_components(void)
 {
 	return nr_comps;
 }
 
-struct component *reg_component_at(int i)
+struct controld_registry_component *controld_registry_component_at(int i)
 {
 	return i >= 0 && i < nr_comps ? &comps[i] : NULL;
 }
 
-struct component *reg_find_component(int kind, const char *name)
+struct controld_registry_component *controld_registry_find_component(int kind, const char *name)
 {
 	for (int i = 0; i < nr_comps; i++)
 		if (comps[i].kind == kind && !strcmp(comps[i].name, name))
@@ -267,9 +269,10 @@ static const char *kind_name(int kind)
 				      : "storage server";
 }
 
-int reg_set_draining(const char *name, bool on)
+int controld_registry_set_draining(const char *name, bool on)
 {
-	struct component *c = reg_find_component(CP_KIND_MMON, name);
+	struct controld_registry_component *c =
+		controld_registry_find_component(CP_KIND_MMON, name);
 
 	if (on == controld_registry_store_is_draining(name))
 		return 0;
@@ -283,9 +286,11 @@ int reg_set_draining(const char *name, bool on)
 	return controld_registry_store_save_draining();
 }
 
-int reg_register(const struct cp_register *r, uint64_t conn, char *err, size_t errlen)
+int controld_registry_register(const struct cluster_proto_register *r, uint64_t conn, char *err,
+			       size_t errlen)
 {
-	struct component *c = reg_find_component((int)r->kind, r->name);
+	struct controld_registry_component *c =
+		controld_registry_find_component((int)r->kind, r->name);
 	uint32_t registrations;
 
 	if (c && c->alive && c->conn != conn) {
@@ -313,20 +318,20 @@ int reg_register(const struct cp_register *r, uint64_t conn, char *err, size_t e
 	c->capacity = r->capacity_bytes;
 	c->alive = true;
 	c->conn = conn;
-	c->registered_ms = c->last_seen_ms = mono_ms();
+	c->registered_ms = c->last_seen_ms = mono_clock_ms();
 	log_info("%s %s registered at %s: %u cores, %.0f MiB%s", kind_name(c->kind), c->name,
 		 c->addr, c->cores, (double)c->capacity / 1048576.0,
 		 c->draining ? " (draining)" : "");
 	return CP_OK;
 }
 
-void reg_connection_lost(uint64_t conn)
+void controld_registry_connection_lost(uint64_t conn)
 {
 	for (int i = 0; i < nr_comps; i++) {
 		if (comps[i].conn == conn && comps[i].alive) {
 			comps[i].alive = false;
 			comps[i].conn = 0;
-			comps[i].down_ms = mono_ms();
+			comps[i].down_ms = mono_clock_ms();
 			log_warn("%s %s is down (connection lost or heartbeats missed)",
 				 kind_name(comps[i].kind), comps[i].name);
 		}

@@ -4,10 +4,10 @@
  * controld_registry.c holds the tables, controld_registry_store.c the state directory,
  * controld_registry_heartbeat.c what processor hosts report.
  *
- * One lock guards it all (reg_lock); pointers returned by the lookups stay valid while it
- * is held, and vNodes are only freed by reg_remove_vnode under the lock and the lifecycle
- * mutex (reg_ops_lock), so code holding the lifecycle mutex may drop the registry lock
- * around network calls and keep its pointer.
+ * One lock guards it all (controld_registry_lock); pointers returned by the lookups stay valid
+ * while it is held, and vNodes are only freed by reg_remove_vnode under the lock and the lifecycle
+ * mutex (controld_registry_ops_lock), so code holding the lifecycle mutex may drop the registry
+ * lock around network calls and keep its pointer.
  *
  * Persistence, in the state directory (as libvirtd keeps /etc/libvirt/qemu and
  * /run/libvirt/qemu):
@@ -36,12 +36,12 @@
 #define REG_MAX_MMONS	   VMAP_MAX_SERVERS /* memory servers one vNode's map names */
 
 /* libvirt's virDomainState and reasons that lego uses. */
-enum vn_state {
+enum controld_registry_vnode_state {
 	VN_RUNNING = 1,
 	VN_PAUSED = 3,
 	VN_SHUTOFF = 5,
 };
-enum vn_reason {
+enum controld_registry_vnode_reason {
 	VN_RUNNING_BOOTED = 1,
 	VN_RUNNING_MIGRATED = 2,
 	VN_RUNNING_UNPAUSED = 5,
@@ -53,7 +53,7 @@ enum vn_reason {
 	VN_SHUTOFF_FAILED = 6,
 };
 
-struct component {
+struct controld_registry_component {
 	int kind; /* cp_kind */
 	char name[CP_NAME_LEN + 1];
 	char addr[CP_ADDR_LEN + 1];
@@ -68,10 +68,10 @@ struct component {
 };
 
 /* A migration of a vNode's run to another processor host, driven by controld_migrate.c;
- * heartbeats (reg_heartbeat) record what the two hosts report meanwhile, and decide nothing
- * themselves. The run file says a migration is under way, so a restarted lego-controld
+ * heartbeats (controld_registry_heartbeat) record what the two hosts report meanwhile, and decide
+ * nothing themselves. The run file says a migration is under way, so a restarted lego-controld
  * resumes watching it. */
-struct vn_migration {
+struct controld_registry_migration {
 	bool active;
 	bool restored; /* read back from a run file: no client waits for it */
 	bool cancel;   /* the client asked to abort it */
@@ -86,8 +86,8 @@ struct vn_migration {
 	int dest_exit;
 };
 
-struct vnode {
-	struct dom_def def;
+struct controld_registry_vnode {
+	struct domain_xml_def def;
 	bool persistent; /* has domains/NAME.xml */
 	int id;		 /* -1 when inactive */
 	int state, reason;
@@ -97,8 +97,9 @@ struct vnode {
 	bool confirmed; /* its host reported it since it started or controld restarted */
 	uint64_t uid;	/* id on the memory servers */
 	uint64_t region_size;
-	struct vn_map map; /* every vRegion's copies (the GMM's; changed by controld_mempool.c) */
-	int replication;   /* the copies each vRegion should have */
+	struct vnode_map
+		map;	 /* every vRegion's copies (the GMM's; changed by controld_mempool.c) */
+	int replication; /* the copies each vRegion should have */
 	uint64_t map_version; /* counts the map's changes while it runs (moves, promotions) */
 	bool pool_busy;	      /* a pool step changes its copies: no migration meanwhile */
 	bool mig_waiting;     /* a migration waits for that step: no new one starts */
@@ -111,7 +112,7 @@ struct vnode {
 	char *run_args;
 	uint32_t run_argc, run_args_len, run_vcpus;
 	uint64_t run_excache;
-	struct vn_migration mig;
+	struct controld_registry_migration mig;
 	int64_t started_ms;
 	bool stopping; /* a stop was asked for: its exit is a shutdown/destroy, not a crash */
 	char last_host[CP_NAME_LEN + 1]; /* where the last run was: its console is kept there
@@ -120,61 +121,64 @@ struct vnode {
 };
 
 /* Load the state directory (created if missing). 0, or -1 after logging why. */
-int reg_init(const char *state_dir);
-void reg_lock(void);
-void reg_unlock(void);
+int controld_registry_store_init(const char *state_dir);
+void controld_registry_lock(void);
+void controld_registry_unlock(void);
 /* Serialises lifecycle operations (define, undefine, start, stop, ...). */
-void reg_ops_lock(void);
-void reg_ops_unlock(void);
+void controld_registry_ops_lock(void);
+void controld_registry_ops_unlock(void);
 
-/* vNodes (under reg_lock). */
-int reg_nr_vnodes(void);
-struct vnode *reg_vnode_at(int i);
-struct vnode *reg_find_name(const char *name);
-struct vnode *reg_find_uuid(const uint8_t uuid[16]);
-struct vnode *reg_find_id(int id);
+/* vNodes (under controld_registry_lock). */
+int controld_registry_nr_vnodes(void);
+struct controld_registry_vnode *controld_registry_vnode_at(int i);
+struct controld_registry_vnode *controld_registry_find_name(const char *name);
+struct controld_registry_vnode *controld_registry_find_uuid(const uint8_t uuid[16]);
+struct controld_registry_vnode *controld_registry_find_id(int id);
 /* Add or replace a definition (d->has_uuid set by the caller) and persist it. Returns 0, or
  * a libvirt error code with err filled (DOM_EXIST for a name or uuid already used by
  * another vNode). */
-int reg_define(const struct dom_def *d, struct vnode **out, char *err, size_t errlen);
+int controld_registry_define(const struct domain_xml_def *d, struct controld_registry_vnode **out,
+			     char *err, size_t errlen);
 /* Forget the definition file; an inactive vNode is removed (v is freed), an active one
  * becomes transient and goes when it stops. */
-int reg_undefine(struct vnode *v, char *err, size_t errlen);
+int controld_registry_undefine(struct controld_registry_vnode *v, char *err, size_t errlen);
 /* Give an inactive vNode a new id and uid for a start. */
-void reg_assign_id(struct vnode *v);
+void controld_registry_assign_id(struct controld_registry_vnode *v);
 /* Persist an active vNode's run file. */
-int reg_save_run(const struct vnode *v);
+int controld_registry_store_save_run(const struct controld_registry_vnode *v);
 /* Record the lego-vmm options (argc NUL-terminated strings, len bytes) of v's run; 0, or
  * -1 when out of memory. */
-int reg_set_run_args(struct vnode *v, const char *args, uint32_t argc, uint32_t len, uint32_t vcpus,
-		     uint64_t excache);
+int controld_registry_set_run_args(struct controld_registry_vnode *v, const char *args,
+				   uint32_t argc, uint32_t len, uint32_t vcpus, uint64_t excache);
 /* The vNode is now inactive: state SHUTOFF with reason; a transient one is removed. */
-void reg_mark_stopped(struct vnode *v, int reason, int exit_status);
+void controld_registry_mark_stopped(struct controld_registry_vnode *v, int reason, int exit_status);
 
-/* Components (under reg_lock). */
-int reg_nr_components(void);
-struct component *reg_component_at(int i);
-struct component *reg_find_component(int kind, const char *name);
+/* Components (under controld_registry_lock). */
+int controld_registry_nr_components(void);
+struct controld_registry_component *controld_registry_component_at(int i);
+struct controld_registry_component *controld_registry_find_component(int kind, const char *name);
 /* A REGISTER on connection conn: CP_OK, or CP_EEXIST with err when the name is alive on
  * another connection. */
-int reg_register(const struct cp_register *r, uint64_t conn, char *err, size_t errlen);
+int controld_registry_register(const struct cluster_proto_register *r, uint64_t conn, char *err,
+			       size_t errlen);
 /* Mark a memory server draining (or not), in the state directory too: 0, or -1. */
-int reg_set_draining(const char *name, bool draining);
+int controld_registry_set_draining(const char *name, bool draining);
 /* The connection ended: its component is down. */
-void reg_connection_lost(uint64_t conn);
+void controld_registry_connection_lost(uint64_t conn);
 /* Where a run's vRegions were: what is needed to free them when its lego-vmm could not
  * (killed with SIGKILL, or lost with its host). */
-struct vn_leftover {
+struct controld_registry_leftover {
 	char name[DOM_NAME_MAX + 1];
 	uint64_t uid, ram, region_size;
-	struct vn_map map;
+	struct vnode_map map;
 };
 
 /* lego-vmm frees its vRegions on every exit it lives through; false for the others
  * (SIGKILL, a crash). */
-bool reg_frees_regions(int exit_status);
+bool controld_registry_heartbeat_frees_regions(int exit_status);
 /* Where v's vRegions are, to free them once its lego-vmm could not (under the lock). */
-void reg_leftover(const struct vnode *v, struct vn_leftover *l);
+void controld_registry_heartbeat_leftover(const struct controld_registry_vnode *v,
+					  struct controld_registry_leftover *l);
 
 /* A heartbeat from conn's component; a processor host's vNode statuses reconcile the
  * vNodes placed on it. While a vNode migrates, what its destination reports and the
@@ -183,8 +187,9 @@ void reg_leftover(const struct vnode *v, struct vn_leftover *l);
  * (*nforget of them, at most hb->nr_vms); runs that ended without freeing their vRegions
  * are appended to *left (malloc'ed, *nleft of them). Returns the component, or NULL if
  * conn registered none. */
-struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
-				const struct cp_vm_status *vms, uint8_t (*forget)[16], int *nforget,
-				struct vn_leftover **left, int *nleft);
+struct controld_registry_component *
+controld_registry_heartbeat(uint64_t conn, const struct cluster_proto_heartbeat *hb,
+			    const struct cluster_proto_vm_status *vms, uint8_t (*forget)[16],
+			    int *nforget, struct controld_registry_leftover **left, int *nleft);
 
 #endif

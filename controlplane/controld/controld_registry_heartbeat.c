@@ -12,10 +12,10 @@
 #include "lib/mono_clock.h"
 #include "lib/uuid_str.h"
 
-static struct component *by_conn(uint64_t conn)
+static struct controld_registry_component *by_conn(uint64_t conn)
 {
-	for (int i = 0; i < reg_nr_components(); i++) {
-		struct component *c = reg_component_at(i);
+	for (int i = 0; i < controld_registry_nr_components(); i++) {
+		struct controld_registry_component *c = controld_registry_component_at(i);
 
 		if (c->conn == conn && c->alive)
 			return c;
@@ -31,12 +31,13 @@ static bool leaves_regions(int exit_status)
 	       exit_status != 128 + 15;
 }
 
-bool reg_frees_regions(int exit_status)
+bool controld_registry_heartbeat_frees_regions(int exit_status)
 {
 	return !leaves_regions(exit_status);
 }
 
-void reg_leftover(const struct vnode *v, struct vn_leftover *l)
+void controld_registry_heartbeat_leftover(const struct controld_registry_vnode *v,
+					  struct controld_registry_leftover *l)
 {
 	memset(l, 0, sizeof(*l));
 	snprintf(l->name, sizeof(l->name), "%s", v->def.name);
@@ -46,9 +47,10 @@ void reg_leftover(const struct vnode *v, struct vn_leftover *l)
 	l->map = v->map;
 }
 
-static void add_leftover(const struct vnode *v, struct vn_leftover **left, int *nleft)
+static void add_leftover(const struct controld_registry_vnode *v,
+			 struct controld_registry_leftover **left, int *nleft)
 {
-	struct vn_leftover *l, *grown;
+	struct controld_registry_leftover *l, *grown;
 
 	if (!v->map.nr_regions)
 		return;
@@ -60,15 +62,16 @@ static void add_leftover(const struct vnode *v, struct vn_leftover **left, int *
 	}
 	*left = grown;
 	l = &grown[(*nleft)++];
-	reg_leftover(v, l);
+	controld_registry_heartbeat_leftover(v, l);
 }
 
 /* While v migrates: a status from its destination, or its source's exit, is recorded for
  * the migration to act on. true if s was taken so. */
-static bool migration_report(struct vnode *v, const struct component *c,
-			     const struct cp_vm_status *s)
+static bool migration_report(struct controld_registry_vnode *v,
+			     const struct controld_registry_component *c,
+			     const struct cluster_proto_vm_status *s)
 {
-	struct vn_migration *m = &v->mig;
+	struct controld_registry_migration *m = &v->mig;
 
 	if (!m->active || v->id != s->domid)
 		return false;
@@ -97,10 +100,11 @@ static bool migration_report(struct vnode *v, const struct component *c,
 }
 
 /* Reconcile one vNode status a processor host reported. */
-static bool reconcile(struct component *c, const struct cp_vm_status *s, struct vn_leftover **left,
-		      int *nleft)
+static bool reconcile(struct controld_registry_component *c,
+		      const struct cluster_proto_vm_status *s,
+		      struct controld_registry_leftover **left, int *nleft)
 {
-	struct vnode *v = reg_find_uuid(s->uuid);
+	struct controld_registry_vnode *v = controld_registry_find_uuid(s->uuid);
 	char u[UUID_STR_LEN];
 
 	uuid_str_format(s->uuid, u);
@@ -116,7 +120,7 @@ static bool reconcile(struct component *c, const struct cp_vm_status *s, struct 
 				 c->name, s->exit_status);
 			if (leaves_regions(s->exit_status))
 				add_leftover(v, left, nleft);
-			reg_mark_stopped(v, reason, s->exit_status);
+			controld_registry_mark_stopped(v, reason, s->exit_status);
 			return false; /* forget it next time: a console reader may want the tail */
 		}
 		return true;
@@ -132,7 +136,7 @@ static bool reconcile(struct component *c, const struct cp_vm_status *s, struct 
 		v->uid = s->vnode_uid;
 		snprintf(v->host, sizeof(v->host), "%s", c->name);
 		controld_registry_store_see_id(s->domid);
-		v->started_ms = mono_ms();
+		v->started_ms = mono_clock_ms();
 		log_warn("vNode %s (id %d) found running on %s: adopted", v->def.name, v->id,
 			 c->name);
 	} else if (v->id != s->domid || strcmp(v->host, c->name)) {
@@ -153,12 +157,13 @@ static bool reconcile(struct component *c, const struct cp_vm_status *s, struct 
 	return false;
 }
 
-struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
-				const struct cp_vm_status *vms, uint8_t (*forget)[16], int *nforget,
-				struct vn_leftover **left, int *nleft)
+struct controld_registry_component *
+controld_registry_heartbeat(uint64_t conn, const struct cluster_proto_heartbeat *hb,
+			    const struct cluster_proto_vm_status *vms, uint8_t (*forget)[16],
+			    int *nforget, struct controld_registry_leftover **left, int *nleft)
 {
-	struct component *c = by_conn(conn);
-	int64_t now = mono_ms();
+	struct controld_registry_component *c = by_conn(conn);
+	int64_t now = mono_clock_ms();
 
 	*nforget = 0;
 	if (!c)
@@ -173,8 +178,8 @@ struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
 			memcpy(forget[(*nforget)++], vms[i].uuid, 16);
 	/* vNodes placed here that the host no longer knows (it restarted): gone. A start in
 	 * flight may predate the heartbeat, hence the grace period. */
-	for (int i = 0; i < reg_nr_vnodes(); i++) {
-		struct vnode *v = reg_vnode_at(i);
+	for (int i = 0; i < controld_registry_nr_vnodes(); i++) {
+		struct controld_registry_vnode *v = controld_registry_vnode_at(i);
 		bool listed = false;
 
 		if (v->id < 0 || strcmp(v->host, c->name) || now - v->started_ms < 3000)
@@ -189,7 +194,7 @@ struct component *reg_heartbeat(uint64_t conn, const struct cp_heartbeat *hb,
 			log_warn("vNode %s (id %d) is no longer on %s: marking it crashed",
 				 v->def.name, v->id, c->name);
 			add_leftover(v, left, nleft);
-			reg_mark_stopped(v, VN_SHUTOFF_CRASHED, -1);
+			controld_registry_mark_stopped(v, VN_SHUTOFF_CRASHED, -1);
 			i--; /* the array may have shifted */
 		}
 	}

@@ -125,10 +125,10 @@ void controld_registry_store_see_id(int id)
 	save_next_id();
 }
 
-int controld_registry_store_def(const struct vnode *v)
+int controld_registry_store_def(const struct controld_registry_vnode *v)
 {
 	char name[DOM_NAME_MAX + 8];
-	char *xml = dom_xml_format(&v->def, -1);
+	char *xml = domain_xml_format(&v->def, -1);
 	int rc;
 
 	if (!xml)
@@ -139,7 +139,7 @@ int controld_registry_store_def(const struct vnode *v)
 	return rc;
 }
 
-int controld_registry_store_remove_def(const struct vnode *v)
+int controld_registry_store_remove_def(const struct controld_registry_vnode *v)
 {
 	char name[DOM_NAME_MAX + 8];
 
@@ -147,7 +147,7 @@ int controld_registry_store_remove_def(const struct vnode *v)
 	return remove_file(dom_dir, name);
 }
 
-int reg_save_run(const struct vnode *v)
+int controld_registry_store_save_run(const struct controld_registry_vnode *v)
 {
 	char name[48], uuid[UUID_STR_LEN];
 	struct strbuf b;
@@ -155,38 +155,38 @@ int reg_save_run(const struct vnode *v)
 	char *owners;
 	int rc = -1;
 
-	sb_init(&b, 0);
+	strbuf_init(&b, 0);
 	uuid_str_format(v->def.uuid, uuid);
-	sb_printf(&b, "host %s\nid %d\nuid %" PRIu64 "\nregion_size %" PRIu64 "\n", v->host, v->id,
-		  v->uid, v->region_size);
+	strbuf_printf(&b, "host %s\nid %d\nuid %" PRIu64 "\nregion_size %" PRIu64 "\n", v->host,
+		      v->id, v->uid, v->region_size);
 	for (int i = 0; i < v->map.nr_mmons; i++)
-		sb_printf(&b, "mmon %s %s\n", v->map.mmon[i], v->map.mmon_addr[i]);
+		strbuf_printf(&b, "mmon %s %s\n", v->map.mmon[i], v->map.mmon_addr[i]);
 	owners = malloc(OWNERS_MAX);
-	if (!owners || vmap_format_owners(&v->map, owners, OWNERS_MAX) < 0)
+	if (!owners || vnode_map_format_owners(&v->map, owners, OWNERS_MAX) < 0)
 		b.failed = true;
 	else
-		sb_printf(&b, "owners %s\nreplication %d\nmap_version %" PRIu64 "\n", owners,
-			  v->replication, v->map_version);
+		strbuf_printf(&b, "owners %s\nreplication %d\nmap_version %" PRIu64 "\n", owners,
+			      v->replication, v->map_version);
 	free(owners);
 	for (int i = 0; i < v->def.nr_disks && v->disk_uri[i][0]; i++)
-		sb_printf(&b, "disk %s\n", v->disk_uri[i]);
+		strbuf_printf(&b, "disk %s\n", v->disk_uri[i]);
 	if (a) {
-		sb_printf(&b, "vcpus %u\nexcache %" PRIu64 "\n", v->run_vcpus, v->run_excache);
+		strbuf_printf(&b, "vcpus %u\nexcache %" PRIu64 "\n", v->run_vcpus, v->run_excache);
 		for (uint32_t i = 0; i < v->run_argc; i++, a += strlen(a) + 1)
-			sb_printf(&b, "arg %s\n", a);
+			strbuf_printf(&b, "arg %s\n", a);
 	}
 	if (v->mig.active)
-		sb_printf(&b, "migrating %s %d\n", v->mig.dest, v->mig.dest_pid);
+		strbuf_printf(&b, "migrating %s %d\n", v->mig.dest, v->mig.dest_pid);
 	snprintf(name, sizeof(name), "%s.run", uuid);
 	if (!b.failed)
 		rc = write_file(run_dir, name, b.p, b.len);
 	else
 		log_error("state: out of memory writing the run file of vNode %s", v->def.name);
-	sb_free(&b);
+	strbuf_free(&b);
 	return rc;
 }
 
-void controld_registry_store_remove_run(const struct vnode *v)
+void controld_registry_store_remove_run(const struct controld_registry_vnode *v)
 {
 	char name[48], uuid[UUID_STR_LEN];
 
@@ -222,12 +222,12 @@ int controld_registry_store_save_draining(void)
 	struct strbuf b;
 	int rc = -1;
 
-	sb_init(&b, 0);
+	strbuf_init(&b, 0);
 	for (int i = 0; i < nr_draining; i++)
-		sb_printf(&b, "%s\n", draining[i]);
+		strbuf_printf(&b, "%s\n", draining[i]);
 	if (!b.failed)
 		rc = write_file(dir, "draining", b.p ? b.p : "", b.len);
-	sb_free(&b);
+	strbuf_free(&b);
 	return rc;
 }
 
@@ -242,7 +242,7 @@ static void load_draining(void)
 	text = read_file(path, &len);
 	for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		if (!cp_name_ok(line) || controld_registry_store_is_draining(line) ||
+		if (!cluster_proto_name_ok(line) || controld_registry_store_is_draining(line) ||
 		    nr_draining == REG_MAX_COMPONENTS) {
 			log_error("state: %s: '%.64s' is not a memory server's name: ignored", path,
 				  line);
@@ -255,7 +255,7 @@ static void load_draining(void)
 }
 
 /* One "arg TEXT" line of a run file appended to v's options. */
-static int load_arg(struct vnode *v, const char *text)
+static int load_arg(struct controld_registry_vnode *v, const char *text)
 {
 	size_t n = strlen(text) + 1;
 	char *grown;
@@ -276,7 +276,7 @@ static int load_arg(struct vnode *v, const char *text)
 }
 
 /* A run file read back: the vNode is active until its host says otherwise. */
-static int load_run(struct vnode *v, char *text)
+static int load_run(struct controld_registry_vnode *v, char *text)
 {
 	char *save = NULL, *owners = NULL;
 	int nm = 0, nd = 0;
@@ -314,11 +314,11 @@ static int load_run(struct vnode *v, char *text)
 			continue;
 		}
 		if (sscanf(line, "migrating %64s %d", a, &pid) == 2 && pid >= 0) {
-			v->mig = (struct vn_migration){.active = true,
-						       .restored = true,
-						       .dest_pid = pid,
-						       .src_exit = -1,
-						       .phase = CP_MIG_STARTING};
+			v->mig = (struct controld_registry_migration){.active = true,
+								      .restored = true,
+								      .dest_pid = pid,
+								      .src_exit = -1,
+								      .phase = CP_MIG_STARTING};
 			snprintf(v->mig.dest, sizeof(v->mig.dest), "%s", a);
 			continue;
 		}
@@ -337,7 +337,7 @@ static int load_run(struct vnode *v, char *text)
 	v->map.nr_mmons = nm;
 	if (!v->host[0] || v->id < 1 || !v->uid)
 		return -1;
-	if (owners && vmap_parse_owners(&v->map, owners))
+	if (owners && vnode_map_parse_owners(&v->map, owners))
 		return -1;
 	/* lego-vmm's options come with the vCPUs and ExCache they hold, or not at all. */
 	if (v->run_args && (!have_vcpus || v->run_vcpus < 1 || v->run_vcpus > 64))
@@ -363,7 +363,7 @@ static void load_domains(void)
 
 	while (d && (e = readdir(d))) {
 		char path[4500], err[512];
-		struct dom_def def;
+		struct domain_xml_def def;
 		size_t len, n = strlen(e->d_name);
 		char *xml;
 		int rc;
@@ -376,14 +376,15 @@ static void load_domains(void)
 			log_error("state: cannot read %s", path);
 			continue;
 		}
-		rc = dom_xml_parse(xml, len, &def, err, sizeof(err));
+		rc = domain_xml_parse(xml, len, &def, err, sizeof(err));
 		free(xml);
-		if (rc || !def.has_uuid || reg_find_name(def.name) || reg_find_uuid(def.uuid)) {
+		if (rc || !def.has_uuid || controld_registry_find_name(def.name) ||
+		    controld_registry_find_uuid(def.uuid)) {
 			log_error("state: %s is not a usable definition: %s", path,
 				  rc ? err : "duplicate or missing uuid");
 			continue;
 		}
-		struct vnode *v = controld_registry_new_vnode(&def);
+		struct controld_registry_vnode *v = controld_registry_new_vnode(&def);
 
 		if (v)
 			v->persistent = true;
@@ -400,7 +401,7 @@ static void load_runs(void)
 	while (d && (e = readdir(d))) {
 		char path[4500];
 		uint8_t uuid[16];
-		struct vnode *v;
+		struct controld_registry_vnode *v;
 		size_t len;
 		char *text, u[UUID_STR_LEN];
 
@@ -409,7 +410,7 @@ static void load_runs(void)
 		memcpy(u, e->d_name, 36);
 		u[36] = '\0';
 		snprintf(path, sizeof(path), "%s/%s", run_dir, e->d_name);
-		v = uuid_str_parse(u, uuid) ? NULL : reg_find_uuid(uuid);
+		v = uuid_str_parse(u, uuid) ? NULL : controld_registry_find_uuid(uuid);
 		text = v ? read_file(path, &len) : NULL;
 		if (!text || load_run(v, text)) {
 			log_error("state: %s does not describe a defined vNode's run: ignored",
@@ -422,7 +423,7 @@ static void load_runs(void)
 		free(text);
 		v->state = VN_RUNNING;
 		v->reason = VN_RUNNING_BOOTED;
-		v->started_ms = mono_ms();
+		v->started_ms = mono_clock_ms();
 		if (v->id >= next_id)
 			next_id = v->id + 1;
 		if (v->mig.active)
@@ -437,7 +438,7 @@ static void load_runs(void)
 		closedir(d);
 }
 
-int reg_init(const char *state_dir)
+int controld_registry_store_init(const char *state_dir)
 {
 	char path[4300], *text;
 	size_t len;
@@ -459,6 +460,6 @@ int reg_init(const char *state_dir)
 	load_draining();
 	load_domains();
 	load_runs();
-	log_info("state: %d vNode definition(s) in %s", reg_nr_vnodes(), dir);
+	log_info("state: %d vNode definition(s) in %s", controld_registry_nr_vnodes(), dir);
 	return 0;
 }

@@ -9,9 +9,10 @@
 #include "controld_registry.h"
 
 /* The state directory; each returns 0, or -1 after logging why. */
-int controld_registry_store_def(const struct vnode *v);	       /* domains/NAME.xml */
-int controld_registry_store_remove_def(const struct vnode *v); /* and the definition goes */
-void controld_registry_store_remove_run(const struct vnode *v);
+int controld_registry_store_def(const struct controld_registry_vnode *v); /* domains/NAME.xml */
+int controld_registry_store_remove_def(
+	const struct controld_registry_vnode *v); /* and the definition goes */
+void controld_registry_store_remove_run(const struct controld_registry_vnode *v);
 /* The next domain id (ids are not reused across restarts: next-id). */
 int controld_registry_store_take_id(void);
 /* An id found in use (an adopted run): the next ones are above it. */
@@ -24,7 +25,7 @@ int controld_registry_store_save_draining(void);
 
 /* The tables: a new inactive vNode of definition d (NULL when full), and a vNode's run
  * forgotten (placement, map, disks, migration, lego-vmm's options). */
-struct vnode *controld_registry_new_vnode(const struct dom_def *d);
-void controld_registry_drop_run(struct vnode *v);
+struct controld_registry_vnode *controld_registry_new_vnode(const struct domain_xml_def *d);
+void controld_registry_drop_run(struct controld_registry_vnode *v);
 
 #endif

@@ -24,48 +24,48 @@
 #define ERR_OPERATION_INVALID  55
 #define ERR_NO_DOMAIN	       42
 
-static struct vn_options opt = {
+static struct controld_vnode_options opt = {
 	.region_size = 64 * MIB, .provider = NULL, .stop_grace_ms = 5000, .replication = 1};
 
-void vn_configure(const struct vn_options *o)
+void controld_vnode_configure(const struct controld_vnode_options *o)
 {
 	opt = *o;
 }
 
-const char *vn_provider(void)
+const char *controld_vnode_provider(void)
 {
 	return opt.provider;
 }
 
-int vn_pmon_call(const char *host, uint16_t op, const void *req, size_t len, uint8_t **reply,
-		 size_t *rlen, char *err, size_t errlen)
+int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, size_t len,
+			     uint8_t **reply, size_t *rlen, char *err, size_t errlen)
 {
 	char addr[CP_ADDR_LEN + 1], why[CP_ERRTEXT_MAX + 64];
-	struct component *c;
+	struct controld_registry_component *c;
 	int fd, rc;
 
-	reg_lock();
-	c = reg_find_component(CP_KIND_PMON, host);
+	controld_registry_lock();
+	c = controld_registry_find_component(CP_KIND_PMON, host);
 	if (c && c->alive)
 		snprintf(addr, sizeof(addr), "%s", c->addr);
-	reg_unlock();
+	controld_registry_unlock();
 	if (!c || !c->alive) {
 		snprintf(err, errlen, "processor host '%s' is down", host);
 		return -1;
 	}
-	fd = cio_connect(addr, CALL_TIMEOUT_MS, why, sizeof(why));
+	fd = cluster_io_connect(addr, CALL_TIMEOUT_MS, why, sizeof(why));
 	if (fd < 0) {
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
 		return -1;
 	}
-	rc = cio_call(fd, op, req, len, reply, rlen, CALL_TIMEOUT_MS, why, sizeof(why));
+	rc = cluster_io_call(fd, op, req, len, reply, rlen, CALL_TIMEOUT_MS, why, sizeof(why));
 	close(fd);
 	if (rc != CP_OK)
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
 	return rc;
 }
 
-uint64_t vn_json_u64(const char *json, const char *key)
+uint64_t controld_vnode_json_u64(const char *json, const char *key)
 {
 	char pat[80];
 	const char *p;
@@ -75,12 +75,12 @@ uint64_t vn_json_u64(const char *json, const char *key)
 	return p ? strtoull(p + strlen(pat), NULL, 10) : 0;
 }
 
-void vn_placed_use(const char *name, int kind, uint32_t *cores, uint64_t *bytes)
+void controld_vnode_placed_use(const char *name, int kind, uint32_t *cores, uint64_t *bytes)
 {
 	*cores = 0;
 	*bytes = 0;
-	for (int i = 0; i < reg_nr_vnodes(); i++) {
-		struct vnode *v = reg_vnode_at(i);
+	for (int i = 0; i < controld_registry_nr_vnodes(); i++) {
+		struct controld_registry_vnode *v = controld_registry_vnode_at(i);
 
 		if (v->id < 0)
 			continue;
@@ -95,12 +95,12 @@ void vn_placed_use(const char *name, int kind, uint32_t *cores, uint64_t *bytes)
 		}
 		if (kind == CP_KIND_MMON) {
 			uint64_t ram = v->def.memory_kib * 1024;
-			int s = vmap_find(&v->map, name);
+			int s = vnode_map_find(&v->map, name);
 
 			for (int r = 0; s >= 0 && r < v->map.nr_regions; r++)
-				if (vmap_has_copy(&v->map, r, s))
-					*bytes += vmap_region_bytes(r, v->map.nr_regions, ram,
-								    v->region_size);
+				if (vnode_map_has_copy(&v->map, r, s))
+					*bytes += vnode_map_region_bytes(r, v->map.nr_regions, ram,
+									 v->region_size);
 			/* A copy being added there is reserved already. */
 			if (!strcmp(v->step_to, name))
 				*bytes += v->step_bytes;
@@ -108,40 +108,41 @@ void vn_placed_use(const char *name, int kind, uint32_t *cores, uint64_t *bytes)
 	}
 }
 
-void vn_mem_snapshot(struct pl_mem *mems, const struct component **mc, int *nm)
+void controld_vnode_mem_snapshot(struct placement_mem *mems,
+				 const struct controld_registry_component **mc, int *nm)
 {
 	*nm = 0;
-	for (int i = 0; i < reg_nr_components() && *nm < PL_MAX; i++) {
-		const struct component *c = reg_component_at(i);
+	for (int i = 0; i < controld_registry_nr_components() && *nm < PL_MAX; i++) {
+		const struct controld_registry_component *c = controld_registry_component_at(i);
 		uint32_t cores;
 		uint64_t bytes;
 
 		if (c->kind != CP_KIND_MMON)
 			continue;
-		vn_placed_use(c->name, c->kind, &cores, &bytes);
+		controld_vnode_placed_use(c->name, c->kind, &cores, &bytes);
 		mc[*nm] = c;
-		mems[(*nm)++] =
-			(struct pl_mem){.name = c->name,
-					.alive = c->alive,
-					.draining = c->draining,
-					.capacity = c->capacity,
-					.used = bytes > c->used_bytes ? bytes : c->used_bytes,
-					.placed = bytes};
+		mems[(*nm)++] = (struct placement_mem){
+			.name = c->name,
+			.alive = c->alive,
+			.draining = c->draining,
+			.capacity = c->capacity,
+			.used = bytes > c->used_bytes ? bytes : c->used_bytes,
+			.placed = bytes};
 	}
 }
 
-int vn_replication(const struct dom_def *d)
+int controld_vnode_replication(const struct domain_xml_def *d)
 {
 	return d->replication ? (int)d->replication : opt.replication;
 }
 
 /* GPM + GMM over a snapshot of the registry (under its lock). */
-static int place(struct vnode *v, char *err, size_t errlen)
+static int place(struct controld_registry_vnode *v, char *err, size_t errlen)
 {
-	struct pl_host hosts[PL_MAX];
-	struct pl_mem mems[PL_MAX];
-	const struct component *hc[PL_MAX], *mc[PL_MAX];
-	int nh = 0, nm = 0, h, nr, copies = vn_replication(&v->def);
+	struct placement_host hosts[PL_MAX];
+	struct placement_mem mems[PL_MAX];
+	const struct controld_registry_component *hc[PL_MAX], *mc[PL_MAX];
+	int nh = 0, nm = 0, h, nr, copies = controld_vnode_replication(&v->def);
 	int(*owner)[PL_MAX_COPIES] = malloc(REG_MAX_REGIONS * sizeof(*owner));
 	uint64_t ram = v->def.memory_kib * 1024,
 		 excache = (v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) * 1024;
@@ -151,16 +152,16 @@ static int place(struct vnode *v, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (int i = 0; i < reg_nr_components(); i++) {
-		const struct component *c = reg_component_at(i);
+	for (int i = 0; i < controld_registry_nr_components(); i++) {
+		const struct controld_registry_component *c = controld_registry_component_at(i);
 		uint32_t cores;
 		uint64_t bytes;
 
 		if (c->kind != CP_KIND_PMON || nh == PL_MAX)
 			continue;
-		vn_placed_use(c->name, c->kind, &cores, &bytes);
+		controld_vnode_placed_use(c->name, c->kind, &cores, &bytes);
 		hc[nh] = c;
-		hosts[nh++] = (struct pl_host){
+		hosts[nh++] = (struct placement_host){
 			.name = c->name,
 			.alive = c->alive,
 			.cores = c->cores,
@@ -168,14 +169,14 @@ static int place(struct vnode *v, char *err, size_t errlen)
 			.mem = c->capacity,
 			.used_mem = bytes > c->used_bytes ? bytes : c->used_bytes};
 	}
-	vn_mem_snapshot(mems, mc, &nm);
-	h = pl_pick_processor(hosts, nh, v->def.place_processor, v->def.vcpus, excache, err,
-			      errlen);
+	controld_vnode_mem_snapshot(mems, mc, &nm);
+	h = placement_pick_processor(hosts, nh, v->def.place_processor, v->def.vcpus, excache, err,
+				     errlen);
 	if (rsize < min)
 		rsize = (min + 2 * MIB - 1) / (2 * MIB) * (2 * MIB);
 	nr = h < 0 ? -1
-		   : pl_place_regions(mems, nm, v->def.place_memory, ram, rsize, copies, owner,
-				      REG_MAX_REGIONS, err, errlen);
+		   : placement_place_regions(mems, nm, v->def.place_memory, ram, rsize, copies,
+					     owner, REG_MAX_REGIONS, err, errlen);
 	if (nr < 0) {
 		free(owner);
 		return -1;
@@ -185,8 +186,8 @@ static int place(struct vnode *v, char *err, size_t errlen)
 	v->map.nr_regions = nr;
 	for (int r = 0; r < nr; r++)
 		for (int k = 0; k < copies; k++) {
-			const struct component *c = mc[owner[r][k]];
-			int s = vmap_server(&v->map, c->name, c->addr);
+			const struct controld_registry_component *c = mc[owner[r][k]];
+			int s = vnode_map_server(&v->map, c->name, c->addr);
 
 			if (s < 0) {
 				snprintf(err, errlen, "a vNode spans at most %d memory servers",
@@ -194,7 +195,7 @@ static int place(struct vnode *v, char *err, size_t errlen)
 				free(owner);
 				return -1;
 			}
-			vmap_add_copy(&v->map, r, s);
+			vnode_map_add_copy(&v->map, r, s);
 		}
 	free(owner);
 	v->replication = copies;
@@ -214,29 +215,29 @@ static int smon_has(const char *addr, const char *vol, char *err, size_t errlen)
 {
 	char host[256], port[16];
 	struct smon_client *cl;
-	struct sp_vol_info info;
+	struct stor_proto_vol_info info;
 	int rc;
 
 	if (parse_hostport(addr, 1, host, sizeof(host), port, sizeof(port))) {
 		snprintf(err, errlen, "bad address '%s'", addr);
 		return -1;
 	}
-	if (smon_connect(opt.provider, host, port, "lego-controld", 5000, &cl, err, errlen))
+	if (smon_client_connect(opt.provider, host, port, "lego-controld", 5000, &cl, err, errlen))
 		return -1;
-	rc = smon_vol_stat(cl, vol, &info);
+	rc = smon_client_vol_stat(cl, vol, &info);
 	if (rc && rc != -ENOENT)
 		snprintf(err, errlen, "%s", smon_client_error(cl));
-	smon_disconnect(cl);
+	smon_client_disconnect(cl);
 	return rc == 0 ? 1 : rc == -ENOENT ? 0 : -1;
 }
 
 /* GSM: the storage server of every disk (explicit host, placement hint, or the server
  * holding the volume). Called without the registry lock: it talks to the servers. */
-static int place_disks(const struct dom_def *d, const struct smon_ref *smons, int ns,
+static int place_disks(const struct domain_xml_def *d, const struct smon_ref *smons, int ns,
 		       char (*uri)[CP_ADDR_LEN + DOM_VOLUME_MAX + 16], char *err, size_t errlen)
 {
 	for (int i = 0; i < d->nr_disks; i++) {
-		const struct dom_disk *k = &d->disks[i];
+		const struct domain_xml_disk *k = &d->disks[i];
 		const char *ro = k->readonly ? ",ro" : "";
 		char why[512] = "";
 		int found = -1, reachable = 0;
@@ -279,7 +280,8 @@ static int place_disks(const struct dom_def *d, const struct smon_ref *smons, in
 }
 
 /* lego-vmm's options for v's placement, as VM_START strings. */
-static size_t vmm_args(const struct vnode *v, char *buf, size_t cap, uint32_t *argc)
+static size_t vmm_args(const struct controld_registry_vnode *v, char *buf, size_t cap,
+		       uint32_t *argc)
 {
 	size_t n = 0;
 	char tmp[REG_MAX_REGIONS * VMAP_MAX_COPIES * 3 + 8];
@@ -313,7 +315,7 @@ static size_t vmm_args(const struct vnode *v, char *buf, size_t cap, uint32_t *a
 	}
 	ARG("--region-size");
 	ARG("%" PRIu64 "K", v->region_size / 1024);
-	if (vmap_format_owners(&v->map, tmp, sizeof(tmp)) < 0)
+	if (vnode_map_format_owners(&v->map, tmp, sizeof(tmp)) < 0)
 		return 0;
 	ARG("--region-owners");
 	ARG("%s", tmp);
@@ -327,7 +329,7 @@ static size_t vmm_args(const struct vnode *v, char *buf, size_t cap, uint32_t *a
 	return n;
 }
 
-static int check_startable(const struct dom_def *d, char *err, size_t errlen)
+static int check_startable(const struct domain_xml_def *d, char *err, size_t errlen)
 {
 	uint64_t mem = d->memory_kib * 1024;
 
@@ -350,14 +352,14 @@ static int check_startable(const struct dom_def *d, char *err, size_t errlen)
 	return 0;
 }
 
-int vn_start(const uint8_t uuid[16], char *err, size_t errlen)
+int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 {
 	struct smon_ref smons[PL_MAX];
 	char(*uri)[CP_ADDR_LEN + DOM_VOLUME_MAX + 16] = NULL;
-	struct dom_def *def = malloc(sizeof(*def));
+	struct domain_xml_def *def = malloc(sizeof(*def));
 	uint8_t *req = malloc(CP_VM_START_LEN + CP_ARGS_MAX), *reply = NULL;
-	struct cp_vm_start vs = {0};
-	struct vnode *v;
+	struct cluster_proto_vm_start vs = {0};
+	struct controld_registry_vnode *v;
 	size_t rlen;
 	int ns = 0, rc = ERR_OPERATION_FAILED;
 
@@ -366,17 +368,17 @@ int vn_start(const uint8_t uuid[16], char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	reg_ops_lock();
-	reg_lock();
-	v = reg_find_uuid(uuid);
+	controld_registry_ops_lock();
+	controld_registry_lock();
+	v = controld_registry_find_uuid(uuid);
 	if (!v) {
-		reg_unlock();
+		controld_registry_unlock();
 		snprintf(err, errlen, "Domain not found");
 		rc = ERR_NO_DOMAIN;
 		goto out_ops;
 	}
 	if (v->id >= 0) {
-		reg_unlock();
+		controld_registry_unlock();
 		snprintf(err, errlen,
 			 "Requested operation is not valid: domain is already running");
 		rc = ERR_OPERATION_INVALID;
@@ -384,8 +386,8 @@ int vn_start(const uint8_t uuid[16], char *err, size_t errlen)
 	}
 	rc = check_startable(&v->def, err, errlen);
 	*def = v->def;
-	for (int i = 0; i < reg_nr_components() && !rc; i++) {
-		const struct component *c = reg_component_at(i);
+	for (int i = 0; i < controld_registry_nr_components() && !rc; i++) {
+		const struct controld_registry_component *c = controld_registry_component_at(i);
 
 		if (c->kind == CP_KIND_SMON && c->alive && ns < PL_MAX) {
 			snprintf(smons[ns].name, sizeof(smons[ns].name), "%s", c->name);
@@ -393,26 +395,26 @@ int vn_start(const uint8_t uuid[16], char *err, size_t errlen)
 			ns++;
 		}
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	if (rc)
 		goto out_ops;
 	rc = ERR_OPERATION_FAILED;
 	if (place_disks(def, smons, ns, uri, err, errlen))
 		goto out_ops;
 
-	reg_lock();
-	v = reg_find_uuid(uuid); /* the ops lock keeps it defined */
+	controld_registry_lock();
+	v = controld_registry_find_uuid(uuid); /* the ops lock keeps it defined */
 	if (place(v, err, errlen)) {
-		reg_unlock();
+		controld_registry_unlock();
 		goto out_ops;
 	}
 	memcpy(v->disk_uri, uri, DOM_MAX_DISKS * sizeof(*uri));
-	reg_assign_id(v);
+	controld_registry_assign_id(v);
 	v->state = VN_RUNNING;
 	v->reason = VN_RUNNING_BOOTED;
 	v->confirmed = false;
 	v->stopping = false;
-	v->started_ms = mono_ms();
+	v->started_ms = mono_clock_ms();
 	memcpy(vs.uuid, uuid, 16);
 	vs.vnode_uid = v->uid;
 	vs.domid = v->id;
@@ -424,12 +426,12 @@ int vn_start(const uint8_t uuid[16], char *err, size_t errlen)
 
 	snprintf(host, sizeof(host), "%s", v->host);
 	if (!vs.args_len ||
-	    reg_set_run_args(v, (char *)req + CP_VM_START_LEN, vs.argc, vs.args_len, vs.vcpus,
-			     vs.excache_bytes) ||
-	    reg_save_run(v)) {
+	    controld_registry_set_run_args(v, (char *)req + CP_VM_START_LEN, vs.argc, vs.args_len,
+					   vs.vcpus, vs.excache_bytes) ||
+	    controld_registry_store_save_run(v)) {
 		snprintf(err, errlen, "cannot record the vNode's placement");
-		reg_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
-		reg_unlock();
+		controld_registry_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
+		controld_registry_unlock();
 		goto out_ops;
 	}
 	log_info("starting vNode %s (id %d) on %s: %d vRegion(s) of %" PRIu64
@@ -437,25 +439,25 @@ int vn_start(const uint8_t uuid[16], char *err, size_t errlen)
 		 v->def.name, v->id, v->host, v->map.nr_regions, (uint64_t)(v->region_size / MIB),
 		 v->replication, v->replication == 1 ? "y" : "ies", v->map.nr_mmons,
 		 v->def.nr_disks);
-	reg_unlock();
+	controld_registry_unlock();
 
-	cp_vm_start_put(req, &vs);
-	rc = vn_pmon_call(host, CP_VM_START, req, CP_VM_START_LEN + vs.args_len, &reply, &rlen, err,
-			  errlen);
+	cluster_proto_vm_start_put(req, &vs);
+	rc = controld_vnode_pmon_call(host, CP_VM_START, req, CP_VM_START_LEN + vs.args_len, &reply,
+				      &rlen, err, errlen);
 	free(reply);
-	reg_lock();
-	v = reg_find_uuid(uuid);
+	controld_registry_lock();
+	v = controld_registry_find_uuid(uuid);
 	if (rc != CP_OK) {
 		if (v && v->id == vs.domid)
-			reg_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
+			controld_registry_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
 		log_error("vNode start failed: %s", err);
 		rc = ERR_OPERATION_FAILED;
 	} else {
 		rc = 0;
 	}
-	reg_unlock();
+	controld_registry_unlock();
 out_ops:
-	reg_ops_unlock();
+	controld_registry_ops_unlock();
 out:
 	free(uri);
 	free(def);
@@ -464,7 +466,7 @@ out:
 }
 
 /* Lifecycle changes wait for a migration to end (libvirt's change protection). */
-static int not_migrating(const struct vnode *v, char *err, size_t errlen)
+static int not_migrating(const struct controld_registry_vnode *v, char *err, size_t errlen)
 {
 	if (!v->mig.active)
 		return 0;
@@ -478,7 +480,7 @@ static int not_migrating(const struct vnode *v, char *err, size_t errlen)
 /* Look up an active vNode's host (under the lock); error code if it is not running. */
 static int active_host(const uint8_t uuid[16], char *host, int *id, char *err, size_t errlen)
 {
-	struct vnode *v = reg_find_uuid(uuid);
+	struct controld_registry_vnode *v = controld_registry_find_uuid(uuid);
 
 	if (!v) {
 		snprintf(err, errlen, "Domain not found");
@@ -493,39 +495,41 @@ static int active_host(const uint8_t uuid[16], char *host, int *id, char *err, s
 	return 0;
 }
 
-int vn_stop(const uint8_t uuid[16], bool force, char *err, size_t errlen)
+int controld_vnode_stop(const uint8_t uuid[16], bool force, char *err, size_t errlen)
 {
 	char host[CP_NAME_LEN + 1];
 	uint8_t req[CP_VM_STOP_LEN];
 	int id, rc;
 	int64_t deadline;
 
-	reg_ops_lock();
-	reg_lock();
+	controld_registry_ops_lock();
+	controld_registry_lock();
 	rc = active_host(uuid, host, &id, err, errlen);
 	if (!rc)
-		rc = not_migrating(reg_find_uuid(uuid), err, errlen);
+		rc = not_migrating(controld_registry_find_uuid(uuid), err, errlen);
 	if (!rc) {
-		struct vnode *v = reg_find_uuid(uuid);
+		struct controld_registry_vnode *v = controld_registry_find_uuid(uuid);
 
 		v->stopping = true;
 		v->stop_reason = force ? VN_SHUTOFF_DESTROYED : VN_SHUTOFF_SHUTDOWN;
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	if (rc)
 		goto out;
-	cp_vm_stop_put(req, &(struct cp_vm_stop){.mode = force ? CP_STOP_FORCE : CP_STOP_GRACEFUL,
-						 .grace_ms = (uint32_t)opt.stop_grace_ms});
+	cluster_proto_vm_stop_put(req, &(struct cluster_proto_vm_stop){
+					       .mode = force ? CP_STOP_FORCE : CP_STOP_GRACEFUL,
+					       .grace_ms = (uint32_t)opt.stop_grace_ms});
 	memcpy(req, uuid, 16);
-	rc = vn_pmon_call(host, CP_VM_STOP, req, sizeof(req), NULL, NULL, err, errlen);
+	rc = controld_vnode_pmon_call(host, CP_VM_STOP, req, sizeof(req), NULL, NULL, err, errlen);
 	if (rc == CP_ENOENT) {
 		/* The host no longer has it: it is off. */
-		reg_lock();
-		struct vnode *v = reg_find_uuid(uuid);
+		controld_registry_lock();
+		struct controld_registry_vnode *v = controld_registry_find_uuid(uuid);
 
 		if (v && v->id == id)
-			reg_mark_stopped(v, force ? VN_SHUTOFF_DESTROYED : VN_SHUTOFF_SHUTDOWN, -1);
-		reg_unlock();
+			controld_registry_mark_stopped(
+				v, force ? VN_SHUTOFF_DESTROYED : VN_SHUTOFF_SHUTDOWN, -1);
+		controld_registry_unlock();
 		rc = 0;
 		goto out;
 	}
@@ -537,18 +541,18 @@ int vn_stop(const uint8_t uuid[16], bool force, char *err, size_t errlen)
 	if (!force)
 		goto out; /* shutdown only asks, as libvirt's does */
 	/* destroy returns once the vNode is off: the host reports the exit at once. */
-	deadline = mono_ms() + opt.stop_grace_ms + 5000;
+	deadline = mono_clock_ms() + opt.stop_grace_ms + 5000;
 	for (;;) {
-		struct vnode *v;
+		struct controld_registry_vnode *v;
 		bool off;
 
-		reg_lock();
-		v = reg_find_uuid(uuid);
+		controld_registry_lock();
+		v = controld_registry_find_uuid(uuid);
 		off = !v || v->id != id;
-		reg_unlock();
+		controld_registry_unlock();
 		if (off)
 			break;
-		if (mono_ms() > deadline) {
+		if (mono_clock_ms() > deadline) {
 			snprintf(err, errlen,
 				 "operation failed: vNode did not stop within %d ms on %s",
 				 opt.stop_grace_ms + 5000, host);
@@ -558,27 +562,28 @@ int vn_stop(const uint8_t uuid[16], bool force, char *err, size_t errlen)
 		usleep(10000);
 	}
 out:
-	reg_ops_unlock();
+	controld_registry_ops_unlock();
 	return rc;
 }
 
-int vn_control(const uint8_t uuid[16], const char *cmd, char **json, char *err, size_t errlen)
+int controld_vnode_control(const uint8_t uuid[16], const char *cmd, char **json, char *err,
+			   size_t errlen)
 {
 	char host[CP_NAME_LEN + 1];
 	uint8_t req[CP_VM_CTL_LONG_LEN], *reply = NULL;
-	struct cp_vm_ctl c = {0};
+	struct cluster_proto_vm_ctl c = {0};
 	size_t rlen, len;
 	int id, rc;
 
-	reg_lock();
+	controld_registry_lock();
 	rc = active_host(uuid, host, &id, err, errlen);
-	reg_unlock();
+	controld_registry_unlock();
 	if (rc)
 		return rc;
 	memcpy(c.uuid, uuid, 16);
 	snprintf(c.cmd, sizeof(c.cmd), "%s", cmd);
-	len = cp_vm_ctl_put(req, &c);
-	rc = vn_pmon_call(host, CP_VM_CTL, req, len, &reply, &rlen, err, errlen);
+	len = cluster_proto_vm_ctl_put(req, &c);
+	rc = controld_vnode_pmon_call(host, CP_VM_CTL, req, len, &reply, &rlen, err, errlen);
 	if (rc != CP_OK) {
 		free(reply);
 		return ERR_OPERATION_FAILED;
@@ -587,70 +592,70 @@ int vn_control(const uint8_t uuid[16], const char *cmd, char **json, char *err, 
 	return 0;
 }
 
-int vn_pause(const uint8_t uuid[16], bool pause, char *err, size_t errlen)
+int controld_vnode_pause(const uint8_t uuid[16], bool pause, char *err, size_t errlen)
 {
 	char *json = NULL;
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 	int rc;
 
-	reg_ops_lock();
-	reg_lock();
-	v = reg_find_uuid(uuid);
+	controld_registry_ops_lock();
+	controld_registry_lock();
+	v = controld_registry_find_uuid(uuid);
 	rc = v ? not_migrating(v, err, errlen) : 0;
 	if (rc) {
-		reg_unlock();
-		reg_ops_unlock();
+		controld_registry_unlock();
+		controld_registry_ops_unlock();
 		return rc;
 	}
 	rc = v && v->id >= 0 && v->state == (pause ? VN_PAUSED : VN_RUNNING);
-	reg_unlock();
+	controld_registry_unlock();
 	if (rc) {
 		snprintf(err, errlen, "Requested operation is not valid: domain is %s",
 			 pause ? "already paused" : "not paused");
-		reg_ops_unlock();
+		controld_registry_ops_unlock();
 		return ERR_OPERATION_INVALID;
 	}
-	rc = vn_control(uuid, pause ? "pause" : "resume", &json, err, errlen);
+	rc = controld_vnode_control(uuid, pause ? "pause" : "resume", &json, err, errlen);
 	if (!rc && strstr(json, "\"error\"")) {
 		snprintf(err, errlen, "operation failed: the VMM answered %s", json);
 		rc = ERR_OPERATION_FAILED;
 	}
 	if (!rc) {
-		reg_lock();
-		v = reg_find_uuid(uuid);
+		controld_registry_lock();
+		v = controld_registry_find_uuid(uuid);
 		if (v && v->id >= 0) {
 			v->state = pause ? VN_PAUSED : VN_RUNNING;
 			v->reason = pause ? VN_PAUSED_USER : VN_RUNNING_UNPAUSED;
 		}
-		reg_unlock();
+		controld_registry_unlock();
 	}
 	free(json);
-	reg_ops_unlock();
+	controld_registry_ops_unlock();
 	return rc;
 }
 
-int vn_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max, size_t *n,
-	       bool *ended, char *err, size_t errlen)
+int controld_vnode_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max,
+			   size_t *n, bool *ended, char *err, size_t errlen)
 {
 	char host[CP_NAME_LEN + 1];
 	uint8_t req[CP_VM_CONSOLE_LEN], *reply = NULL;
-	struct cp_vm_console_reply r;
-	struct vnode *v;
+	struct cluster_proto_vm_console_reply r;
+	struct controld_registry_vnode *v;
 	size_t rlen;
 	bool migrating = false;
 	int rc;
 
 	*n = 0;
 	*ended = false;
-	reg_lock();
-	v = reg_find_uuid(uuid);
+	controld_registry_lock();
+	v = controld_registry_find_uuid(uuid);
 	if (v) {
 		snprintf(host, sizeof(host), "%s", v->id >= 0 ? v->host : v->last_host);
 		/* Its source's lego-vmm ends before the vNode's host is the destination: the
 		 * console goes on there. */
 		migrating = v->mig.active;
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	if (!v) {
 		snprintf(err, errlen, "Domain not found");
 		return ERR_NO_DOMAIN;
@@ -659,18 +664,19 @@ int vn_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max, 
 		*ended = true;
 		return 0;
 	}
-	cp_vm_console_put(req,
-			  &(struct cp_vm_console){
-				  .offset = *offset,
-				  .max = (uint32_t)(max < CP_CONSOLE_MAX ? max : CP_CONSOLE_MAX)});
+	cluster_proto_vm_console_put(
+		req, &(struct cluster_proto_vm_console){
+			     .offset = *offset,
+			     .max = (uint32_t)(max < CP_CONSOLE_MAX ? max : CP_CONSOLE_MAX)});
 	memcpy(req, uuid, 16);
-	rc = vn_pmon_call(host, CP_VM_CONSOLE, req, sizeof(req), &reply, &rlen, err, errlen);
+	rc = controld_vnode_pmon_call(host, CP_VM_CONSOLE, req, sizeof(req), &reply, &rlen, err,
+				      errlen);
 	if (rc == CP_ENOENT) {
 		free(reply);
 		*ended = !migrating;
 		return 0;
 	}
-	if (rc != CP_OK || cp_vm_console_reply_get(reply, rlen, &r) != CP_OK ||
+	if (rc != CP_OK || cluster_proto_vm_console_reply_get(reply, rlen, &r) != CP_OK ||
 	    rlen - CP_VM_CONSOLE_REPLY_LEN > max) {
 		if (rc == CP_OK)
 			snprintf(err, errlen, "processor host '%s' sent a bad console reply", host);
@@ -688,30 +694,30 @@ int vn_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max, 
 	return 0;
 }
 
-void vn_reclaim(const struct vn_leftover *l)
+void controld_vnode_reclaim(const struct controld_registry_leftover *l)
 {
-	const struct vn_map *m = &l->map;
+	const struct vnode_map *m = &l->map;
 	int freed = 0, left = 0;
 
 	/* Each server as the dead run's vNode: every copy there is opened and closed. */
 	for (int s = 0; s < m->nr_mmons; s++) {
-		struct memctl mc;
-		int here = vmap_copies_on(m, s);
+		struct controld_memctl mc;
+		int here = vnode_map_copies_on(m, s);
 
 		if (!here)
 			continue;
-		if (memctl_connect(&mc, opt.provider, m->mmon_addr[s], l->uid, 5000)) {
+		if (controld_memctl_connect(&mc, opt.provider, m->mmon_addr[s], l->uid, 5000)) {
 			log_warn("vNode %s: its %d vRegion cop%s on %s stay there: %s", l->name,
 				 here, here == 1 ? "y" : "ies", m->mmon[s], mc.err);
 			left += here;
 			continue;
 		}
 		for (int r = 0; r < m->nr_regions; r++) {
-			if (!vmap_has_copy(m, r, s))
+			if (!vnode_map_has_copy(m, r, s))
 				continue;
-			if (memctl_free(
-				    &mc, (uint32_t)r,
-				    vmap_region_bytes(r, m->nr_regions, l->ram, l->region_size))) {
+			if (controld_memctl_free(&mc, (uint32_t)r,
+						 vnode_map_region_bytes(r, m->nr_regions, l->ram,
+									l->region_size))) {
 				log_warn("vNode %s: vRegion %d stays on %s: %s", l->name, r,
 					 m->mmon[s], mc.err);
 				left++;
@@ -719,7 +725,7 @@ void vn_reclaim(const struct vn_leftover *l)
 				freed++;
 			}
 		}
-		memctl_close(&mc);
+		controld_memctl_close(&mc);
 	}
 	if (freed)
 		log_info("vNode %s: freed the %d vRegion cop%s its killed lego-vmm left on the "

@@ -10,51 +10,53 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct vn_options {
+struct controld_vnode_options {
 	uint64_t region_size; /* preferred vRegion size */
 	const char *provider; /* libfabric provider for storage and memory servers */
 	int stop_grace_ms;    /* destroy: SIGKILL after this */
 	int replication;      /* copies of each vRegion for vNodes whose XML says nothing */
 };
-void vn_configure(const struct vn_options *o);
+void controld_vnode_configure(const struct controld_vnode_options *o);
 
-int vn_start(const uint8_t uuid[16], char *err, size_t errlen);
+int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen);
 /* force: destroy (waits until the vNode is off); otherwise shutdown (asks, returns). */
-int vn_stop(const uint8_t uuid[16], bool force, char *err, size_t errlen);
-int vn_pause(const uint8_t uuid[16], bool pause, char *err, size_t errlen);
+int controld_vnode_stop(const uint8_t uuid[16], bool force, char *err, size_t errlen);
+int controld_vnode_pause(const uint8_t uuid[16], bool pause, char *err, size_t errlen);
 /* The VMM's answer to a control command (e.g. "stats"): a malloc'ed JSON line. */
-int vn_control(const uint8_t uuid[16], const char *cmd, char **json, char *err, size_t errlen);
+int controld_vnode_control(const uint8_t uuid[16], const char *cmd, char **json, char *err,
+			   size_t errlen);
 /* Console bytes from *offset (advanced), at most max into buf; *n bytes; *ended once the
  * vNode has stopped and everything was read. */
-int vn_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max, size_t *n,
-	       bool *ended, char *err, size_t errlen);
+int controld_vnode_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max,
+			   size_t *n, bool *ended, char *err, size_t errlen);
 
-/* Call a processor host (by component name): a cio_call over a new connection. */
-int vn_pmon_call(const char *host, uint16_t op, const void *req, size_t len, uint8_t **reply,
-		 size_t *rlen, char *err, size_t errlen);
+/* Call a processor host (by component name): a cluster_io_call over a new connection. */
+int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, size_t len,
+			     uint8_t **reply, size_t *rlen, char *err, size_t errlen);
 
 /* Free the vRegions a run left behind (its lego-vmm was killed): open each as that vNode
  * on its server and close it. Talks to the memory servers: call without the registry
  * lock. */
-struct vn_leftover;
-void vn_reclaim(const struct vn_leftover *l);
+struct controld_registry_leftover;
+void controld_vnode_reclaim(const struct controld_registry_leftover *l);
 
 /* What the active vNodes placed by lego-controld use on a component (heartbeats may lag a
  * start or a migration); under the registry lock. */
-void vn_placed_use(const char *name, int kind, uint32_t *cores, uint64_t *bytes);
+void controld_vnode_placed_use(const char *name, int kind, uint32_t *cores, uint64_t *bytes);
 
 /* The memory servers as the GMM sees them (under the registry lock): mems[i] for mc[i], used
  * = the larger of the heartbeat's figure and what lego-controld placed there. */
-struct pl_mem;
-struct component;
-void vn_mem_snapshot(struct pl_mem *mems, const struct component **mc, int *nm);
+struct placement_mem;
+struct controld_registry_component;
+void controld_vnode_mem_snapshot(struct placement_mem *mems,
+				 const struct controld_registry_component **mc, int *nm);
 /* The replication factor of a definition (its own, or lego-controld's default). */
-struct dom_def;
-int vn_replication(const struct dom_def *d);
+struct domain_xml_def;
+int controld_vnode_replication(const struct domain_xml_def *d);
 /* The libfabric provider for the memory servers. */
-const char *vn_provider(void);
+const char *controld_vnode_provider(void);
 
 /* A numeric field of the VMM's stats JSON ("key": N); 0 if absent. */
-uint64_t vn_json_u64(const char *json, const char *key);
+uint64_t controld_vnode_json_u64(const char *json, const char *key);
 
 #endif

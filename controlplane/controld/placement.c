@@ -57,8 +57,8 @@ static int check_hint(const char *hint, const char *const *names, const char *co
 	return 0;
 }
 
-int pl_pick_processor(const struct pl_host *h, int n, const char *hint, uint32_t vcpus,
-		      uint64_t excache, char *err, size_t errlen)
+int placement_pick_processor(const struct placement_host *h, int n, const char *hint,
+			     uint32_t vcpus, uint64_t excache, char *err, size_t errlen)
 {
 	const char *names[PL_MAX] = {0}, *unusable[PL_MAX] = {0};
 	int best = -1, candidates = 0;
@@ -103,7 +103,7 @@ int pl_pick_processor(const struct pl_host *h, int n, const char *hint, uint32_t
 	return best;
 }
 
-static bool takes_new(const struct pl_mem *m)
+static bool takes_new(const struct placement_mem *m)
 {
 	return m->alive && !m->draining;
 }
@@ -113,7 +113,7 @@ static uint64_t free_of(uint64_t capacity, uint64_t used)
 	return capacity > used ? capacity - used : 0;
 }
 
-static bool holds(const struct pl_region *r, int server, int nr)
+static bool holds(const struct placement_region *r, int server, int nr)
 {
 	for (int k = 0; k < nr; k++)
 		if (r->server[k] == server)
@@ -123,8 +123,8 @@ static bool holds(const struct pl_region *r, int server, int nr)
 
 /* The candidate with the most free memory (used[] as it stands) that can take a copy of r
  * (whose first nr copies count), or -1. */
-static int most_free(const struct pl_mem *m, int n, const uint64_t *used, const bool *allowed,
-		     const struct pl_region *r, int nr)
+static int most_free(const struct placement_mem *m, int n, const uint64_t *used,
+		     const bool *allowed, const struct placement_region *r, int nr)
 {
 	int best = -1;
 	uint64_t best_free = 0;
@@ -142,9 +142,9 @@ static int most_free(const struct pl_mem *m, int n, const uint64_t *used, const 
 	return best;
 }
 
-int pl_place_regions(const struct pl_mem *m, int n, const char *hint, uint64_t ram,
-		     uint64_t region_size, int copies, int (*owner)[PL_MAX_COPIES], int max_regions,
-		     char *err, size_t errlen)
+int placement_place_regions(const struct placement_mem *m, int n, const char *hint, uint64_t ram,
+			    uint64_t region_size, int copies, int (*owner)[PL_MAX_COPIES],
+			    int max_regions, char *err, size_t errlen)
 {
 	const char *names[PL_MAX] = {0}, *unusable[PL_MAX] = {0};
 	uint64_t used[PL_MAX], total_free = 0;
@@ -192,9 +192,9 @@ int pl_place_regions(const struct pl_mem *m, int n, const char *hint, uint64_t r
 	/* Every primary first, so that primaries spread; then each further copy. */
 	for (int k = 0; k < copies; k++) {
 		for (int r = 0; r < nr; r++) {
-			struct pl_region reg = {.size = r == nr - 1
-								? ram - (uint64_t)r * region_size
-								: region_size};
+			struct placement_region reg = {
+				.size = r == nr - 1 ? ram - (uint64_t)r * region_size
+						    : region_size};
 			int best;
 
 			for (int j = 0; j < k; j++)
@@ -216,7 +216,7 @@ int pl_place_regions(const struct pl_mem *m, int n, const char *hint, uint64_t r
 	return nr;
 }
 
-int pl_pick_target(const struct pl_mem *m, int n, const struct pl_region *r)
+int placement_pick_target(const struct placement_mem *m, int n, const struct placement_region *r)
 {
 	uint64_t used[PL_MAX];
 	bool allowed[PL_MAX];
@@ -230,8 +230,9 @@ int pl_pick_target(const struct pl_mem *m, int n, const struct pl_region *r)
 	return most_free(m, n, used, allowed, r, r->nr);
 }
 
-int pl_plan_drain(const struct pl_mem *m, int n, int d, const struct pl_region *r, int nr,
-		  const char *const *labels, char *err, size_t errlen)
+int placement_plan_drain(const struct placement_mem *m, int n, int d,
+			 const struct placement_region *r, int nr, const char *const *labels,
+			 char *err, size_t errlen)
 {
 	uint64_t used[PL_MAX], need = 0, room = 0;
 	bool allowed[PL_MAX];
@@ -278,18 +279,18 @@ int pl_plan_drain(const struct pl_mem *m, int n, int d, const struct pl_region *
 	return 0;
 }
 
-static double fraction(const struct pl_mem *m)
+static double fraction(const struct placement_mem *m)
 {
 	return (double)m->placed / (double)m->capacity;
 }
 
-static bool balanced_candidate(const struct pl_mem *m)
+static bool balanced_candidate(const struct placement_mem *m)
 {
 	return takes_new(m) && m->capacity > 0;
 }
 
-int pl_rebalance_move(const struct pl_mem *m, int n, const struct pl_region *r, int nr, int *reg,
-		      int *from, int *to)
+int placement_rebalance_move(const struct placement_mem *m, int n, const struct placement_region *r,
+			     int nr, int *reg, int *from, int *to)
 {
 	int order[PL_MAX], k = 0;
 
@@ -307,10 +308,10 @@ int pl_rebalance_move(const struct pl_mem *m, int n, const struct pl_region *r, 
 			order[j - 1] = t;
 		}
 	for (int a = 0; a < k; a++) {
-		const struct pl_mem *A = &m[order[a]];
+		const struct placement_mem *A = &m[order[a]];
 
 		for (int b = k - 1; b > a; b--) {
-			const struct pl_mem *B = &m[order[b]];
+			const struct placement_mem *B = &m[order[b]];
 
 			if (fraction(A) <= fraction(B))
 				break;
@@ -335,7 +336,7 @@ int pl_rebalance_move(const struct pl_mem *m, int n, const struct pl_region *r, 
 	return -1;
 }
 
-uint32_t pl_spread_ppm(const struct pl_mem *m, int n)
+uint32_t placement_spread_ppm(const struct placement_mem *m, int n)
 {
 	double lo = 2, hi = -1;
 

@@ -19,14 +19,14 @@
 #define PL_MAX	      256 /* components of one kind considered */
 #define PL_MAX_COPIES 4	  /* copies of one vRegion */
 
-struct pl_host {
+struct placement_host {
 	const char *name;
 	bool alive;
 	uint32_t cores, used_cores;
 	uint64_t mem, used_mem; /* memory offered for ExCaches */
 };
 
-struct pl_mem {
+struct placement_mem {
 	const char *name;
 	bool alive;
 	bool draining; /* keeps what it holds, takes nothing new */
@@ -36,7 +36,7 @@ struct pl_mem {
 };
 
 /* One vRegion's copies, for the pool's moves. */
-struct pl_region {
+struct placement_region {
 	uint64_t size;
 	int wanted; /* its replication factor */
 	int nr;
@@ -44,36 +44,37 @@ struct pl_region {
 };
 
 /* Index of the chosen host, or -1 with err saying what is short. hint: a host name or "". */
-int pl_pick_processor(const struct pl_host *h, int n, const char *hint, uint32_t vcpus,
-		      uint64_t excache, char *err, size_t errlen);
+int placement_pick_processor(const struct placement_host *h, int n, const char *hint,
+			     uint32_t vcpus, uint64_t excache, char *err, size_t errlen);
 
 /* Owners for the vRegions of a RAM of ram bytes cut into region_size pieces (the last may
  * be smaller), `copies` of each on distinct servers: owner[i][0..copies) are indexes into
  * m, the primary first. hint: "" or comma-separated server names. Returns the number of
  * regions, or -1 with err saying what is short. */
-int pl_place_regions(const struct pl_mem *m, int n, const char *hint, uint64_t ram,
-		     uint64_t region_size, int copies, int (*owner)[PL_MAX_COPIES], int max_regions,
-		     char *err, size_t errlen);
+int placement_place_regions(const struct placement_mem *m, int n, const char *hint, uint64_t ram,
+			    uint64_t region_size, int copies, int (*owner)[PL_MAX_COPIES],
+			    int max_regions, char *err, size_t errlen);
 
 /* The server for a new copy of r (size r->size): alive, not draining, holding no copy of r,
  * with room; the one with the most free memory. -1 if there is none. */
-int pl_pick_target(const struct pl_mem *m, int n, const struct pl_region *r);
+int placement_pick_target(const struct placement_mem *m, int n, const struct placement_region *r);
 
 /* Can every copy on server d go elsewhere? Each region holding one is given a target as
- * pl_pick_target would, in order, each move taking its room (a region with more copies than
+ * placement_pick_target would, in order, each move taking its room (a region with more copies than
  * it wants just loses the one on d). 0, or -1 with err saying what does not fit. labels[i]
  * names region i in that message ("vNode vn1's vRegion 3"). */
-int pl_plan_drain(const struct pl_mem *m, int n, int d, const struct pl_region *r, int nr,
-		  const char *const *labels, char *err, size_t errlen);
+int placement_plan_drain(const struct placement_mem *m, int n, int d,
+			 const struct placement_region *r, int nr, const char *const *labels,
+			 char *err, size_t errlen);
 
 /* The next move that evens out the alive, non-draining servers' use (placed / capacity):
  * a copy of region *reg from the fullest server *from to the emptiest *to that holds none
  * of it and has room, such that *from stays at least as full as *to (so moves end within
  * about one region of even, and each one lowers the imbalance). 0, or -1 when no move
  * helps. */
-int pl_rebalance_move(const struct pl_mem *m, int n, const struct pl_region *r, int nr, int *reg,
-		      int *from, int *to);
+int placement_rebalance_move(const struct placement_mem *m, int n, const struct placement_region *r,
+			     int nr, int *reg, int *from, int *to);
 /* The fullest minus the emptiest of those servers' use, in parts per million. */
-uint32_t pl_spread_ppm(const struct pl_mem *m, int n);
+uint32_t placement_spread_ppm(const struct placement_mem *m, int n);
 
 #endif

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int vmap_find(const struct vn_map *m, const char *name)
+int vnode_map_find(const struct vnode_map *m, const char *name)
 {
 	for (int i = 0; i < m->nr_mmons; i++)
 		if (!strcmp(m->mmon[i], name))
@@ -13,9 +13,9 @@ int vmap_find(const struct vn_map *m, const char *name)
 	return -1;
 }
 
-int vmap_server(struct vn_map *m, const char *name, const char *addr)
+int vnode_map_server(struct vnode_map *m, const char *name, const char *addr)
 {
-	int i = vmap_find(m, name);
+	int i = vnode_map_find(m, name);
 
 	if (i < 0) {
 		if (m->nr_mmons == VMAP_MAX_SERVERS)
@@ -27,7 +27,7 @@ int vmap_server(struct vn_map *m, const char *name, const char *addr)
 	return i;
 }
 
-bool vmap_has_copy(const struct vn_map *m, int region, int server)
+bool vnode_map_has_copy(const struct vnode_map *m, int region, int server)
 {
 	for (int k = 0; k < m->nr_copies[region]; k++)
 		if (m->copy[region][k] == server)
@@ -35,25 +35,25 @@ bool vmap_has_copy(const struct vn_map *m, int region, int server)
 	return false;
 }
 
-int vmap_copies_on(const struct vn_map *m, int server)
+int vnode_map_copies_on(const struct vnode_map *m, int server)
 {
 	int n = 0;
 
 	for (int r = 0; r < m->nr_regions; r++)
-		n += vmap_has_copy(m, r, server);
+		n += vnode_map_has_copy(m, r, server);
 	return n;
 }
 
-int vmap_add_copy(struct vn_map *m, int region, int server)
+int vnode_map_add_copy(struct vnode_map *m, int region, int server)
 {
 	if (region < 0 || region >= m->nr_regions || server < 0 || server >= m->nr_mmons ||
-	    vmap_has_copy(m, region, server) || m->nr_copies[region] == VMAP_MAX_COPIES)
+	    vnode_map_has_copy(m, region, server) || m->nr_copies[region] == VMAP_MAX_COPIES)
 		return -1;
 	m->copy[region][m->nr_copies[region]++] = (uint8_t)server;
 	return 0;
 }
 
-int vmap_drop_copy(struct vn_map *m, int region, int server)
+int vnode_map_drop_copy(struct vnode_map *m, int region, int server)
 {
 	uint8_t *c = m->copy[region];
 	int n;
@@ -71,12 +71,12 @@ int vmap_drop_copy(struct vn_map *m, int region, int server)
 	return -1;
 }
 
-void vmap_compact(struct vn_map *m)
+void vnode_map_compact(struct vnode_map *m)
 {
 	int renum[VMAP_MAX_SERVERS], n = 0;
 
 	for (int i = 0; i < m->nr_mmons; i++) {
-		renum[i] = vmap_copies_on(m, i) ? n++ : -1;
+		renum[i] = vnode_map_copies_on(m, i) ? n++ : -1;
 		if (renum[i] >= 0 && renum[i] != i) {
 			memcpy(m->mmon[renum[i]], m->mmon[i], sizeof(m->mmon[i]));
 			memcpy(m->mmon_addr[renum[i]], m->mmon_addr[i], sizeof(m->mmon_addr[i]));
@@ -92,12 +92,12 @@ void vmap_compact(struct vn_map *m)
 	m->nr_mmons = n;
 }
 
-uint64_t vmap_region_bytes(int r, int nr_regions, uint64_t ram, uint64_t region_size)
+uint64_t vnode_map_region_bytes(int r, int nr_regions, uint64_t ram, uint64_t region_size)
 {
 	return r == nr_regions - 1 ? ram - (uint64_t)r * region_size : region_size;
 }
 
-int vmap_format_owners(const struct vn_map *m, char *buf, size_t len)
+int vnode_map_format_owners(const struct vnode_map *m, char *buf, size_t len)
 {
 	size_t n = 0;
 
@@ -134,7 +134,7 @@ static int index_at(const char **p, int nr_mmons)
 	return v;
 }
 
-int vmap_parse_owners(struct vn_map *m, const char *text)
+int vnode_map_parse_owners(struct vnode_map *m, const char *text)
 {
 	const char *p = text;
 
@@ -150,7 +150,7 @@ int vmap_parse_owners(struct vn_map *m, const char *text)
 		m->nr_regions++;
 		for (;;) {
 			s = index_at(&p, m->nr_mmons);
-			if (s < 0 || vmap_add_copy(m, r, s))
+			if (s < 0 || vnode_map_add_copy(m, r, s))
 				return -1;
 			if (*p != '+')
 				break;
@@ -179,8 +179,8 @@ static int map_option(const char *a, uint32_t i, uint32_t argc)
 	return 0;
 }
 
-int vmap_rewrite_args(const struct vn_map *m, const char *args, uint32_t argc, uint32_t len,
-		      char **out, uint32_t *out_argc, uint32_t *out_len)
+int vnode_map_rewrite_args(const struct vnode_map *m, const char *args, uint32_t argc, uint32_t len,
+			   char **out, uint32_t *out_argc, uint32_t *out_len)
 {
 	size_t cap = (size_t)len + (size_t)m->nr_mmons * (CP_ADDR_LEN + 8) + 32 +
 		     (size_t)m->nr_regions * (VMAP_MAX_COPIES * 3 + 1);
@@ -190,7 +190,7 @@ int vmap_rewrite_args(const struct vn_map *m, const char *args, uint32_t argc, u
 	uint32_t count = 0;
 	bool placed = false;
 
-	if (!buf || !owners || vmap_format_owners(m, owners, cap) < 0)
+	if (!buf || !owners || vnode_map_format_owners(m, owners, cap) < 0)
 		goto fail;
 #define PUT(s)                             \
 	do {                               \

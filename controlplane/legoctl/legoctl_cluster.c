@@ -9,7 +9,7 @@
 #include "lib/cluster/cluster_io.h"
 #include "lib/proto/cluster_proto.h"
 
-static int query(const struct legoctl_opts *o, struct cp_query *q)
+static int query(const struct legoctl_opts *o, struct cluster_proto_query *q)
 {
 	uint8_t req[CP_QUERY_LEN], *reply;
 	size_t rlen;
@@ -17,14 +17,14 @@ static int query(const struct legoctl_opts *o, struct cp_query *q)
 	int fd, rc;
 
 	q->flags = o->json ? CP_QUERY_JSON : 0;
-	cp_query_put(req, q);
-	fd = cio_connect(o->controld, LEGOCTL_TIMEOUT_MS, err, sizeof(err));
+	cluster_proto_query_put(req, q);
+	fd = cluster_io_connect(o->controld, LEGOCTL_TIMEOUT_MS, err, sizeof(err));
 	if (fd < 0) {
 		fprintf(stderr, "legoctl: lego-controld: %s\n", err);
 		return 2;
 	}
-	rc = cio_call(fd, CP_QUERY, req, sizeof(req), &reply, &rlen, LEGOCTL_TIMEOUT_MS, err,
-		      sizeof(err));
+	rc = cluster_io_call(fd, CP_QUERY, req, sizeof(req), &reply, &rlen, LEGOCTL_TIMEOUT_MS, err,
+			     sizeof(err));
 	close(fd);
 	if (rc < 0) {
 		fprintf(stderr, "legoctl: lego-controld %s: %s\n", o->controld, err);
@@ -43,19 +43,19 @@ int legoctl_cluster_components(const struct legoctl_opts *o, int argc, char **ar
 {
 	(void)argc;
 	(void)argv;
-	return query(o, &(struct cp_query){.what = CP_Q_COMPONENTS});
+	return query(o, &(struct cluster_proto_query){.what = CP_Q_COMPONENTS});
 }
 
 int legoctl_cluster_vnodes(const struct legoctl_opts *o, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	return query(o, &(struct cp_query){.what = CP_Q_VNODES});
+	return query(o, &(struct cluster_proto_query){.what = CP_Q_VNODES});
 }
 
 int legoctl_cluster_vnode(const struct legoctl_opts *o, int argc, char **argv)
 {
-	struct cp_query q = {.what = CP_Q_VNODE};
+	struct cluster_proto_query q = {.what = CP_Q_VNODE};
 
 	(void)argc;
 	if (strlen(argv[0]) > CP_NAME_LEN)
@@ -68,5 +68,5 @@ int legoctl_cluster_pool(const struct legoctl_opts *o, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	return query(o, &(struct cp_query){.what = CP_Q_POOL});
+	return query(o, &(struct cluster_proto_query){.what = CP_Q_POOL});
 }

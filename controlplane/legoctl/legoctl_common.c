@@ -79,8 +79,8 @@ static void follow(int fd, int sfd, const struct legoctl_long_call *c)
 			continue;
 		if (pr_rc != 0)
 			return;
-		if (cio_call(sfd, c->status_op, c->sreq, c->slen, &sp, &slen, LEGOCTL_TIMEOUT_MS,
-			     err, sizeof(err)) == CP_OK)
+		if (cluster_io_call(sfd, c->status_op, c->sreq, c->slen, &sp, &slen,
+				    LEGOCTL_TIMEOUT_MS, err, sizeof(err)) == CP_OK)
 			c->show(sp, slen, c->ctx);
 		free(sp);
 	}
@@ -92,7 +92,7 @@ static int answer(int fd, const char *controld, const struct legoctl_long_call *
 {
 	const char *why = "?";
 
-	switch (cio_recv(fd, LEGOCTL_TIMEOUT_MS, h, p, &why)) {
+	switch (cluster_io_recv(fd, LEGOCTL_TIMEOUT_MS, h, p, &why)) {
 	case CIO_MSG:
 		break;
 	case CIO_EOF:
@@ -111,7 +111,8 @@ static int answer(int fd, const char *controld, const struct legoctl_long_call *
 		return 2;
 	}
 	if (h->status != CP_OK) {
-		fprintf(stderr, "legoctl: %s\n", h->len ? (char *)*p : cp_status_name(h->status));
+		fprintf(stderr, "legoctl: %s\n",
+			h->len ? (char *)*p : cluster_proto_status_name(h->status));
 		return 1;
 	}
 	return 0;
@@ -124,15 +125,15 @@ int legoctl_common_long_call(const char *controld, const struct legoctl_long_cal
 	int fd, sfd, rc = 2;
 
 	*p = NULL;
-	fd = cio_connect(controld, LEGOCTL_TIMEOUT_MS, err, sizeof(err));
-	sfd = fd < 0 ? -1 : cio_connect(controld, LEGOCTL_TIMEOUT_MS, err, sizeof(err));
+	fd = cluster_io_connect(controld, LEGOCTL_TIMEOUT_MS, err, sizeof(err));
+	sfd = fd < 0 ? -1 : cluster_io_connect(controld, LEGOCTL_TIMEOUT_MS, err, sizeof(err));
 	if (fd < 0 || sfd < 0) {
 		fprintf(stderr, "legoctl: lego-controld: %s\n", err);
 		if (fd >= 0)
 			close(fd);
 		return 2;
 	}
-	if (cio_send(fd, c->op, 1, 0, c->req, c->len)) {
+	if (cluster_io_send(fd, c->op, 1, 0, c->req, c->len)) {
 		fprintf(stderr, "legoctl: lego-controld %s: cannot send: %s\n", controld,
 			strerror(errno));
 	} else {

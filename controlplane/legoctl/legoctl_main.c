@@ -254,7 +254,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct legoctl_opts o = {.smon = getenv("LEGO_SMON"),
-				 .provider = fab_default_provider(),
+				 .provider = fabric_default_provider(),
 				 .controld = getenv("LEGO_CONTROLD")};
 	int c;
 

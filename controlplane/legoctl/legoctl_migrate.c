@@ -17,7 +17,7 @@ struct show {
 
 /* One progress report: on a terminal a line redrawn in place, otherwise a line whenever
  * the phase or the tenth of the way changes. */
-static void show_progress(struct show *s, const struct cp_mig_progress *p)
+static void show_progress(struct show *s, const struct cluster_proto_mig_progress *p)
 {
 	int pct = p->bytes_total ? (int)(100 * p->bytes_processed / p->bytes_total) : 0;
 	char bar[21];
@@ -27,7 +27,7 @@ static void show_progress(struct show *s, const struct cp_mig_progress *p)
 	if (s->tty) {
 		legoctl_common_bar(bar, pct);
 		fprintf(stderr, "\rmigrating %s to %s: %-10s [%s] %3d%% %8.1f/%.1f MiB %6.1f s ",
-			s->name, p->to, cp_mig_phase_name(p->phase), bar, pct,
+			s->name, p->to, cluster_proto_mig_phase_name(p->phase), bar, pct,
 			(double)p->bytes_processed / LEGOCTL_MIB,
 			(double)p->bytes_total / LEGOCTL_MIB, (double)p->elapsed_ms / 1000.0);
 		s->drawn = true;
@@ -38,7 +38,7 @@ static void show_progress(struct show *s, const struct cp_mig_progress *p)
 	s->last_phase = p->phase;
 	s->last_tenth = pct / 10;
 	fprintf(stderr, "migrating %s from %s to %s: %s", s->name, p->from, p->to,
-		cp_mig_phase_name(p->phase));
+		cluster_proto_mig_phase_name(p->phase));
 	if (p->bytes_total)
 		fprintf(stderr, ", %d%% (%.1f of %.1f MiB)", pct,
 			(double)p->bytes_processed / LEGOCTL_MIB,
@@ -48,14 +48,14 @@ static void show_progress(struct show *s, const struct cp_mig_progress *p)
 
 static void show(const uint8_t *p, size_t len, void *ctx)
 {
-	struct cp_mig_progress pr;
+	struct cluster_proto_mig_progress pr;
 	const char *why;
 
-	if (cp_mig_progress_get(p, len, &pr, &why) == CP_OK)
+	if (cluster_proto_mig_progress_get(p, len, &pr, &why) == CP_OK)
 		show_progress(ctx, &pr);
 }
 
-static int report_json(const char *name, const struct cp_mig_report *r)
+static int report_json(const char *name, const struct cluster_proto_mig_report *r)
 {
 	json_t *o = json_object();
 
@@ -73,7 +73,7 @@ static int report_json(const char *name, const struct cp_mig_report *r)
 	return legoctl_common_print_json(o, false);
 }
 
-static int report(const char *name, const struct cp_mig_report *r, bool json)
+static int report(const char *name, const struct cluster_proto_mig_report *r, bool json)
 {
 	bool known = r->downtime_us != CP_MIG_UNKNOWN, bytes = r->bytes != CP_MIG_UNKNOWN;
 
@@ -95,8 +95,8 @@ static int report(const char *name, const struct cp_mig_report *r, bool json)
 int legoctl_migrate_vnode(const struct legoctl_opts *o, int argc, char **argv)
 {
 	const char *name = argv[0], *host = argv[1];
-	struct cp_migrate m = {0};
-	struct cp_mig_report r;
+	struct cluster_proto_migrate m = {0};
+	struct cluster_proto_mig_report r;
 	struct wire_hdr h;
 	uint8_t req[CP_MIGRATE_LEN], sreq[CP_MIG_STATUS_LEN], *p = NULL;
 	char see[CP_NAME_LEN + 16];
@@ -107,14 +107,14 @@ int legoctl_migrate_vnode(const struct legoctl_opts *o, int argc, char **argv)
 	(void)argc;
 	if (strlen(name) > CP_NAME_LEN)
 		return legoctl_common_bad_usage("vNode name '%s' is too long", name);
-	if (!cp_name_ok(host))
+	if (!cluster_proto_name_ok(host))
 		return legoctl_common_bad_usage(
 			"'%s' is not a processor host's name (1-64 of [A-Za-z0-9._-])", host);
 	snprintf(m.vnode, sizeof(m.vnode), "%s", name);
 	snprintf(m.host, sizeof(m.host), "%s", host);
 	snprintf(see, sizeof(see), "legoctl vnode %s", name);
-	cp_migrate_put(req, &m);
-	cp_mig_status_put(sreq, name);
+	cluster_proto_migrate_put(req, &m);
+	cluster_proto_mig_status_put(sreq, name);
 	rc = legoctl_common_long_call(o->controld,
 				      &(struct legoctl_long_call){.op = CP_MIGRATE,
 								  .status_op = CP_MIG_STATUS,
@@ -129,7 +129,7 @@ int legoctl_migrate_vnode(const struct legoctl_opts *o, int argc, char **argv)
 				      &h, &p);
 	if (s.drawn)
 		fprintf(stderr, "\n");
-	if (!rc && cp_mig_report_get(p, h.len, &r, &why) != CP_OK) {
+	if (!rc && cluster_proto_mig_report_get(p, h.len, &r, &why) != CP_OK) {
 		fprintf(stderr, "legoctl: lego-controld %s: a bad migration report: %s\n",
 			o->controld, why);
 		rc = 2;

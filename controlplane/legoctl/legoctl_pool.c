@@ -20,12 +20,12 @@ struct show {
 static void show(const uint8_t *p, size_t len, void *ctx)
 {
 	struct show *s = ctx;
-	struct cp_pool_progress pr;
+	struct cluster_proto_pool_progress pr;
 	const char *why, *job;
 	char on[CP_NAME_LEN + 8] = "";
 	int pct;
 
-	if (cp_pool_progress_get(p, len, &pr, &why) != CP_OK || pr.what == CP_POOL_NONE)
+	if (cluster_proto_pool_progress_get(p, len, &pr, &why) != CP_OK || pr.what == CP_POOL_NONE)
 		return;
 	job = pr.what == CP_POOL_DRAIN ? "draining" : "rebalancing";
 	if (pr.server[0])
@@ -59,12 +59,12 @@ static void show(const uint8_t *p, size_t len, void *ctx)
 	fprintf(stderr, " after %.1f s\n", (double)pr.elapsed_ms / 1000.0);
 }
 
-static int report_json(const struct cp_pool_report *r)
+static int report_json(const struct cluster_proto_pool_report *r)
 {
 	double s = (double)r->elapsed_us / 1e6, mib = (double)r->bytes / LEGOCTL_MIB;
 	json_t *o = json_object();
 
-	json_object_set_new(o, "job", json_string(cp_pool_what_name(r->what)));
+	json_object_set_new(o, "job", json_string(cluster_proto_pool_what_name(r->what)));
 	json_object_set_new(o, "server", legoctl_common_str_or_null(r->server));
 	json_object_set_new(o, "copies", json_integer(r->copies));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)r->bytes));
@@ -82,7 +82,7 @@ static int report_json(const struct cp_pool_report *r)
 	return legoctl_common_print_json(o, false);
 }
 
-static int report(const struct cp_pool_report *r, bool json)
+static int report(const struct cluster_proto_pool_report *r, bool json)
 {
 	double s = (double)r->elapsed_us / 1e6, mib = (double)r->bytes / LEGOCTL_MIB;
 	double rate = r->elapsed_us ? mib / s : 0;
@@ -112,16 +112,16 @@ static int report(const struct cp_pool_report *r, bool json)
 }
 
 /* POOL_JOB, with POOL_STATUS meanwhile. */
-static int job(const struct legoctl_opts *o, const struct cp_pool_job *j)
+static int job(const struct legoctl_opts *o, const struct cluster_proto_pool_job *j)
 {
-	struct cp_pool_report r;
+	struct cluster_proto_pool_report r;
 	struct wire_hdr h;
 	uint8_t req[CP_POOL_JOB_LEN], *p = NULL;
 	struct show s = {.tty = isatty(2)};
 	const char *why = "?";
 	int rc;
 
-	cp_pool_job_put(req, j);
+	cluster_proto_pool_job_put(req, j);
 	rc = legoctl_common_long_call(o->controld,
 				      &(struct legoctl_long_call){.op = CP_POOL_JOB,
 								  .status_op = CP_POOL_STATUS,
@@ -136,7 +136,8 @@ static int job(const struct legoctl_opts *o, const struct cp_pool_job *j)
 				      &h, &p);
 	if (s.drawn)
 		fprintf(stderr, "\n");
-	if (!rc && (cp_pool_report_get(p, h.len, &r, &why) != CP_OK || r.what != j->what)) {
+	if (!rc &&
+	    (cluster_proto_pool_report_get(p, h.len, &r, &why) != CP_OK || r.what != j->what)) {
 		fprintf(stderr, "legoctl: lego-controld %s: a bad pool report: %s\n", o->controld,
 			r.what != j->what ? "it reports another job" : why);
 		rc = 2;
@@ -151,14 +152,14 @@ int legoctl_pool_rebalance(const struct legoctl_opts *o, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	return job(o, &(struct cp_pool_job){.what = CP_POOL_REBALANCE});
+	return job(o, &(struct cluster_proto_pool_job){.what = CP_POOL_REBALANCE});
 }
 
 static int drain_or_undrain(const struct legoctl_opts *o, const char *name, uint32_t what)
 {
-	struct cp_pool_job j = {.what = what};
+	struct cluster_proto_pool_job j = {.what = what};
 
-	if (!cp_name_ok(name))
+	if (!cluster_proto_name_ok(name))
 		return legoctl_common_bad_usage(
 			"'%s' is not a memory server's name (1-64 of [A-Za-z0-9._-])", name);
 	snprintf(j.server, sizeof(j.server), "%s", name);

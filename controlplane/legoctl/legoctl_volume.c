@@ -24,7 +24,7 @@ static int failed(struct smon_client *cl, const char *what, const char *vol, int
 
 static int check_name(const char *vol)
 {
-	if (!sp_vol_name_ok(vol))
+	if (!stor_proto_vol_name_ok(vol))
 		return legoctl_common_bad_usage(
 			"'%s' is not a volume name (1-64 of [A-Za-z0-9._-])", vol);
 	return 0;
@@ -45,15 +45,16 @@ static int connect_smon(const struct legoctl_opts *o, struct smon_client **cl)
 
 	if (parse_hostport(o->smon, 1, host, sizeof(host), port, sizeof(port)))
 		return legoctl_common_bad_usage("--smon must be HOST:PORT, not '%s'", o->smon);
-	if (smon_connect(o->provider, host, port, "legoctl", LEGOCTL_TIMEOUT_MS, cl, err,
-			 sizeof(err))) {
+	if (smon_client_connect(o->provider, host, port, "legoctl", LEGOCTL_TIMEOUT_MS, cl, err,
+				sizeof(err))) {
 		fprintf(stderr, "legoctl: storage server %s: %s\n", o->smon, err);
 		return 2;
 	}
 	return 0;
 }
 
-static int list_print(struct smon_client *cl, const struct sp_vol_info *v, size_t n, bool json)
+static int list_print(struct smon_client *cl, const struct stor_proto_vol_info *v, size_t n,
+		      bool json)
 {
 	json_t *o, *vols;
 
@@ -81,7 +82,7 @@ static int list_print(struct smon_client *cl, const struct sp_vol_info *v, size_
 int legoctl_volume_list(const struct legoctl_opts *o, int argc, char **argv)
 {
 	struct smon_client *cl;
-	struct sp_vol_info *v = NULL;
+	struct stor_proto_vol_info *v = NULL;
 	size_t n = 0;
 	int rc;
 
@@ -90,15 +91,15 @@ int legoctl_volume_list(const struct legoctl_opts *o, int argc, char **argv)
 	rc = connect_smon(o, &cl);
 	if (rc)
 		return rc;
-	rc = smon_vol_list(cl, &v, &n);
+	rc = smon_client_vol_list(cl, &v, &n);
 	rc = rc ? failed(cl, "list", NULL, rc) : list_print(cl, v, n, o->json);
 	free(v);
-	smon_disconnect(cl);
+	smon_client_disconnect(cl);
 	return rc;
 }
 
-static int stat_print(struct smon_client *cl, const char *vol, const struct sp_vol_info *info,
-		      bool json)
+static int stat_print(struct smon_client *cl, const char *vol,
+		      const struct stor_proto_vol_info *info, bool json)
 {
 	const char *backend = backend_name(smon_client_server(cl)->backend);
 	json_t *o;
@@ -122,7 +123,7 @@ static int stat_print(struct smon_client *cl, const char *vol, const struct sp_v
 int legoctl_volume_stat(const struct legoctl_opts *o, int argc, char **argv)
 {
 	struct smon_client *cl;
-	struct sp_vol_info info;
+	struct stor_proto_vol_info info;
 	int rc;
 
 	(void)argc;
@@ -131,9 +132,9 @@ int legoctl_volume_stat(const struct legoctl_opts *o, int argc, char **argv)
 		rc = connect_smon(o, &cl);
 	if (rc)
 		return rc;
-	rc = smon_vol_stat(cl, argv[0], &info);
+	rc = smon_client_vol_stat(cl, argv[0], &info);
 	rc = rc ? failed(cl, "stat", argv[0], rc) : stat_print(cl, argv[0], &info, o->json);
-	smon_disconnect(cl);
+	smon_client_disconnect(cl);
 	return rc;
 }
 
@@ -171,10 +172,11 @@ static int sized(const struct legoctl_opts *o, char **argv, bool create)
 		rc = connect_smon(o, &cl);
 	if (rc)
 		return rc;
-	rc = create ? smon_vol_create(cl, argv[0], size) : smon_vol_resize(cl, argv[0], size);
+	rc = create ? smon_client_vol_create(cl, argv[0], size)
+		    : smon_client_vol_resize(cl, argv[0], size);
 	rc = rc ? failed(cl, cmd, argv[0], rc)
 		: done(create ? "created" : "resized", cmd, argv[0], size, o->json);
-	smon_disconnect(cl);
+	smon_client_disconnect(cl);
 	return rc;
 }
 
@@ -201,9 +203,9 @@ int legoctl_volume_delete(const struct legoctl_opts *o, int argc, char **argv)
 		rc = connect_smon(o, &cl);
 	if (rc)
 		return rc;
-	rc = smon_vol_delete(cl, argv[0]);
+	rc = smon_client_vol_delete(cl, argv[0]);
 	rc = rc ? failed(cl, "delete", argv[0], rc)
 		: done("deleted", "deleted", argv[0], 0, o->json);
-	smon_disconnect(cl);
+	smon_client_disconnect(cl);
 	return rc;
 }

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* args: argc NUL-terminated strings (as cp_vm_start_get checked them). Every option must
+/* args: argc NUL-terminated strings (as cluster_proto_vm_start_get checked them). Every option must
  * be one of lego-vmm's, spelled in full, with its value; none of those lego-pmon sets itself
  * (--control, --console, --stats, --vnode-id); no positional arguments; --kernel given; a
  * --cpus equal to vcpus; --incoming (lego-controld migrating a vNode here), if given, is

@@ -16,8 +16,8 @@ struct pmon {
 };
 
 /* A vNode changed state: tell lego-controld now, not at the next interval. */
-void pmon_kick(struct pmon *p);
+void pmon_loop_kick(struct pmon *p);
 /* A SIGKILL deadline was set: the event loop re-reads them. */
-void pmon_wake(struct pmon *p);
+void pmon_loop_wake(struct pmon *p);
 
 #endif

@@ -22,12 +22,12 @@
 
 #define SHUTDOWN_GRACE_MS 10000
 
-void pmon_kick(struct pmon *p)
+void pmon_loop_kick(struct pmon *p)
 {
 	cluster_agent_kick(p->agent);
 }
 
-void pmon_wake(struct pmon *p)
+void pmon_loop_wake(struct pmon *p)
 {
 	uint64_t one = 1;
 
@@ -51,7 +51,7 @@ static void reap(struct pmon *p)
 		any = true;
 	}
 	if (any)
-		pmon_kick(p);
+		pmon_loop_kick(p);
 }
 
 static void peer_name(const struct sockaddr_storage *ss, char *out, size_t len)
@@ -90,13 +90,13 @@ static void accept_one(struct pmon *p, int lfd)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	peer_name(&ss, peer, sizeof(peer));
-	pmon_conn_start(p, fd, peer);
+	pmon_requests_conn_start(p, fd, peer);
 }
 
 /* SIGINT/SIGTERM: the first stops every vNode gracefully, another kills them now. */
 static void shutdown_signal(struct pmon *p, unsigned sig, bool *stopping, int *lfd)
 {
-	int64_t now = mono_ms();
+	int64_t now = mono_clock_ms();
 	int n;
 
 	if (*stopping) {
@@ -117,7 +117,7 @@ int pmon_loop(struct pmon *p, int lfd, int sfd)
 	bool stopping = false;
 
 	for (;;) {
-		int64_t now = mono_ms(), next = pmon_vms_kill_due(&p->vms, now);
+		int64_t now = mono_clock_ms(), next = pmon_vms_kill_due(&p->vms, now);
 		struct pollfd f[3] = {{.fd = sfd, .events = POLLIN},
 				      {.fd = p->wake_fd, .events = POLLIN},
 				      {.fd = lfd, .events = POLLIN}};

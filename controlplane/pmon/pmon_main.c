@@ -126,7 +126,7 @@ static int parse_options(int argc, char **argv)
 			opts.controld = optarg;
 			break;
 		case 'n':
-			if (!cp_name_ok(optarg))
+			if (!cluster_proto_name_ok(optarg))
 				return bad_usage("--name must be 1-64 of [A-Za-z0-9._-], not",
 						 optarg);
 			opts.name = optarg;
@@ -315,7 +315,7 @@ int main(int argc, char **argv)
 		log_error("cannot create signalfd/eventfd: %s", strerror(errno));
 		return 1;
 	}
-	lfd = cio_listen(opts.listen, port, sizeof(port), err, sizeof(err));
+	lfd = cluster_io_listen(opts.listen, port, sizeof(port), err, sizeof(err));
 	if (lfd < 0) {
 		log_error("%s", err);
 		return 1;
@@ -327,7 +327,7 @@ int main(int argc, char **argv)
 	pm.vmm = opts.vmm;
 	pmon_vms_init(&pm.vms, opts.cores, opts.memory);
 	cfg.controld = opts.controld;
-	cfg.reg = (struct cp_register){
+	cfg.reg = (struct cluster_proto_register){
 		.kind = CP_KIND_PMON, .cores = opts.cores, .capacity_bytes = opts.memory};
 	snprintf(cfg.reg.name, sizeof(cfg.reg.name), "%s", opts.name);
 	if (advertised(cfg.reg.addr, sizeof(cfg.reg.addr), port))

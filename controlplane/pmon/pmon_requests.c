@@ -54,7 +54,7 @@ static bool may_log_refusal(void)
 	static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 	static int64_t window;
 	static int n;
-	int64_t now = mono_ms();
+	int64_t now = mono_clock_ms();
 	int dropped = 0;
 	bool ok;
 
@@ -73,7 +73,7 @@ static bool may_log_refusal(void)
 
 static int reply(struct conn *c, const struct wire_hdr *h, const void *payload, size_t len)
 {
-	return cio_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, payload, len);
+	return cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, payload, len);
 }
 
 __attribute__((format(printf, 4, 5))) static int refuse(struct conn *c, const struct wire_hdr *h,
@@ -87,24 +87,24 @@ __attribute__((format(printf, 4, 5))) static int refuse(struct conn *c, const st
 	va_end(ap);
 	if (may_log_refusal())
 		log_warn("%s: %s request %llu refused: %s: %s", c->peer, op_name(h->op),
-			 (unsigned long long)h->id, cp_status_name(status), text);
-	return cio_send_error(c->fd, h, status, "%s", text);
+			 (unsigned long long)h->id, cluster_proto_status_name(status), text);
+	return cluster_io_send_error(c->fd, h, status, "%s", text);
 }
 
 static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
 	struct pmon *p = c->p;
-	struct cp_vm_start m;
+	struct cluster_proto_vm_start m;
 	const char *args = NULL, *why = "?", **argv;
 	char err[CP_ERRTEXT_MAX], id[UUID_STR_LEN];
 	struct pmon_vm *v;
-	enum cp_status st;
+	enum cluster_proto_status st;
 	pid_t pid = -1;
 	int exec_errno = 0;
 	bool remote = false, incoming = false;
 	uint8_t out[4];
 
-	st = cp_vm_start_get(pl, h->len, &m, &args, &why);
+	st = cluster_proto_vm_start_get(pl, h->len, &m, &args, &why);
 	if (st)
 		return refuse(c, h, st, "%s", why);
 	uuid_str_format(m.uuid, id);
@@ -130,7 +130,7 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 
 		pid = pmon_spawn(&s, &exec_errno, err, sizeof(err));
 		if (pid < 0) {
-			pmon_vm_drop(v);
+			pmon_vms_drop(v);
 			st = CP_EIO;
 		} else {
 			v->pid = pid;
@@ -148,19 +148,19 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	else
 		log_info("started %svNode %s (%s, domid %d) pid %d", incoming ? "incoming " : "",
 			 m.name, id, m.domid, (int)pid);
-	pmon_kick(p);
-	put_le32(out, (uint32_t)pid);
+	pmon_loop_kick(p);
+	wire_put_le32(out, (uint32_t)pid);
 	return reply(c, h, out, sizeof(out));
 }
 
 static int vm_stop(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
 	struct pmon *p = c->p;
-	struct cp_vm_stop m;
+	struct cluster_proto_vm_stop m;
 	const char *why = "?";
 	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1];
 	struct pmon_vm *v;
-	enum cp_status st = cp_vm_stop_get(pl, h->len, &m, &why);
+	enum cluster_proto_status st = cluster_proto_vm_stop_get(pl, h->len, &m, &why);
 	bool live;
 	int status = 0;
 	pid_t pid = 0;
@@ -169,19 +169,19 @@ static int vm_stop(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		return refuse(c, h, st, "%s", why);
 	uuid_str_format(m.uuid, id);
 	pthread_mutex_lock(&p->vms.lock);
-	v = pmon_vm_find(&p->vms, m.uuid);
+	v = pmon_vms_find(&p->vms, m.uuid);
 	if (!v) {
 		pthread_mutex_unlock(&p->vms.lock);
 		return refuse(c, h, CP_ENOENT, "no vNode %s on this host", id);
 	}
-	live = pmon_vm_live(v);
+	live = pmon_vms_live(v);
 	snprintf(name, sizeof(name), "%s", v->name);
 	if (live) {
 		pid = v->pid;
 		if (pid > 0) /* live in the table: not reaped, so still our child */
 			kill(pid, SIGTERM);
 		if (m.mode == CP_STOP_FORCE) {
-			int64_t at = mono_ms() + m.grace_ms;
+			int64_t at = mono_clock_ms() + m.grace_ms;
 
 			if (!v->kill_at || v->kill_at > at)
 				v->kill_at = at;
@@ -200,7 +200,7 @@ static int vm_stop(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	else
 		log_info("stopping vNode %s (%s) pid %d: SIGTERM", name, id, (int)pid);
 	if (live && m.mode == CP_STOP_FORCE)
-		pmon_wake(p);
+		pmon_loop_wake(p);
 	return reply(c, h, NULL, 0);
 }
 
@@ -219,12 +219,12 @@ static uint32_t ctl_state(const char *cmd, const char *answer)
 static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
 	struct pmon *p = c->p;
-	struct cp_vm_ctl m;
+	struct cluster_proto_vm_ctl m;
 	const char *why = "?";
 	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1], sock[PMON_PATH_MAX], err[CP_ERRTEXT_MAX];
 	char *answer;
 	struct pmon_vm *v;
-	enum cp_status st = cp_vm_ctl_get(pl, h->len, &m, &why);
+	enum cluster_proto_status st = cluster_proto_vm_ctl_get(pl, h->len, &m, &why);
 	uint32_t state;
 	pid_t pid;
 	int rc;
@@ -233,8 +233,8 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		return refuse(c, h, st, "%s", why);
 	uuid_str_format(m.uuid, id);
 	pthread_mutex_lock(&p->vms.lock);
-	v = pmon_vm_find(&p->vms, m.uuid);
-	if (!v || !pmon_vm_live(v)) {
+	v = pmon_vms_find(&p->vms, m.uuid);
+	if (!v || !pmon_vms_live(v)) {
 		int status = v ? v->exit_status : 0;
 
 		pthread_mutex_unlock(&p->vms.lock);
@@ -248,33 +248,33 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	pid = v->pid;
 	snprintf(name, sizeof(name), "%s", v->name);
 	pthread_mutex_unlock(&p->vms.lock);
-	pmon_path(sock, p->run_dir, id, "sock");
+	pmon_spawn_path(sock, p->run_dir, id, "sock");
 	answer = malloc(CTL_ANSWER_MAX);
 	if (!answer)
 		return refuse(c, h, CP_EIO, "vNode %s (%s): out of memory for the answer", name,
 			      id);
-	if (pmon_vmm_command(sock, m.cmd,
-			     !strncmp(m.cmd, "region-add ", 11) ? CTL_SLOW_MS : CTL_TIMEOUT_MS,
-			     answer, CTL_ANSWER_MAX, err, sizeof(err))) {
+	if (pmon_vmmctl_command(sock, m.cmd,
+				!strncmp(m.cmd, "region-add ", 11) ? CTL_SLOW_MS : CTL_TIMEOUT_MS,
+				answer, CTL_ANSWER_MAX, err, sizeof(err))) {
 		free(answer);
 		return refuse(c, h, CP_EIO, "vNode %s (%s): %s", name, id, err);
 	}
 	state = ctl_state(m.cmd, answer);
 	if (state) {
 		pthread_mutex_lock(&p->vms.lock);
-		v = pmon_vm_find(&p->vms, m.uuid);
-		if (v && pmon_vm_live(v) && v->pid == pid)
+		v = pmon_vms_find(&p->vms, m.uuid);
+		if (v && pmon_vms_live(v) && v->pid == pid)
 			v->state = state;
 		pthread_mutex_unlock(&p->vms.lock);
 		log_info("vNode %s (%s) pid %d %s", name, id, (int)pid,
 			 state == CP_VM_PAUSED ? "paused" : "resumed");
-		pmon_kick(p);
+		pmon_loop_kick(p);
 	} else if (!strncmp(m.cmd, "migrate", 7) && strcmp(m.cmd, "migration")) {
 		/* migrate, migrate-cancel, migrate-resolve: events worth a line. */
 		if (!strncmp(m.cmd, "migrate ", 8) && strstr(answer, "\"started\"")) {
 			pthread_mutex_lock(&p->vms.lock);
-			v = pmon_vm_find(&p->vms, m.uuid);
-			if (v && pmon_vm_live(v) && v->pid == pid)
+			v = pmon_vms_find(&p->vms, m.uuid);
+			if (v && pmon_vms_live(v) && v->pid == pid)
 				v->migrating = true;
 			pthread_mutex_unlock(&p->vms.lock);
 		}
@@ -290,12 +290,12 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 static int vm_console(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
 	struct pmon *p = c->p;
-	struct cp_vm_console m;
-	struct cp_vm_console_reply r = {0};
+	struct cluster_proto_vm_console m;
+	struct cluster_proto_vm_console_reply r = {0};
 	const char *why = "?";
 	char id[UUID_STR_LEN], path[PMON_PATH_MAX];
 	struct pmon_vm *v;
-	enum cp_status st = cp_vm_console_get(pl, h->len, &m, &why);
+	enum cluster_proto_status st = cluster_proto_vm_console_get(pl, h->len, &m, &why);
 	struct stat sb;
 	uint8_t *buf;
 	ssize_t n = 0;
@@ -306,12 +306,12 @@ static int vm_console(struct conn *c, const struct wire_hdr *h, const uint8_t *p
 	uuid_str_format(m.uuid, id);
 	/* The state first: once EXITED is seen, every byte is already in the file. */
 	pthread_mutex_lock(&p->vms.lock);
-	v = pmon_vm_find(&p->vms, m.uuid);
+	v = pmon_vms_find(&p->vms, m.uuid);
 	r.state = v ? v->state : 0;
 	pthread_mutex_unlock(&p->vms.lock);
 	if (!v)
 		return refuse(c, h, CP_ENOENT, "no vNode %s on this host", id);
-	pmon_path(path, p->run_dir, id, "console");
+	pmon_spawn_path(path, p->run_dir, id, "console");
 	buf = malloc(CP_VM_CONSOLE_REPLY_LEN + (size_t)m.max);
 	if (!buf)
 		return refuse(c, h, CP_EIO, "out of memory");
@@ -339,7 +339,7 @@ static int vm_console(struct conn *c, const struct wire_hdr *h, const uint8_t *p
 		free(buf);
 		return rc;
 	}
-	cp_vm_console_reply_put(buf, &r);
+	cluster_proto_vm_console_reply_put(buf, &r);
 	rc = reply(c, h, buf, CP_VM_CONSOLE_REPLY_LEN + (size_t)n);
 	free(buf);
 	return rc;
@@ -352,14 +352,14 @@ static int vm_forget(struct conn *c, const struct wire_hdr *h, const uint8_t *pl
 	const char *why = "?";
 	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1], path[PMON_PATH_MAX];
 	struct pmon_vm *v;
-	enum cp_status st = cp_uuid_get(pl, h->len, uuid, &why);
+	enum cluster_proto_status st = cluster_proto_uuid_get(pl, h->len, uuid, &why);
 
 	if (st)
 		return refuse(c, h, st, "%s", why);
 	uuid_str_format(uuid, id);
 	pthread_mutex_lock(&p->vms.lock);
-	v = pmon_vm_find(&p->vms, uuid);
-	if (!v || pmon_vm_live(v)) {
+	v = pmon_vms_find(&p->vms, uuid);
+	if (!v || pmon_vms_live(v)) {
 		pid_t pid = v ? v->pid : 0;
 
 		pthread_mutex_unlock(&p->vms.lock);
@@ -370,16 +370,16 @@ static int vm_forget(struct conn *c, const struct wire_hdr *h, const uint8_t *pl
 			      id, (int)pid);
 	}
 	snprintf(name, sizeof(name), "%s", v->name);
-	pmon_vm_drop(v);
+	pmon_vms_drop(v);
 	/* Under the lock: a new vNode with this uuid must not lose its fresh files. */
-	pmon_path(path, p->run_dir, id, "sock");
+	pmon_spawn_path(path, p->run_dir, id, "sock");
 	unlink(path);
-	pmon_path(path, p->run_dir, id, "console");
+	pmon_spawn_path(path, p->run_dir, id, "console");
 	unlink(path);
 	pthread_mutex_unlock(&p->vms.lock);
-	pmon_path(path, p->run_dir, id, "log");
+	pmon_spawn_path(path, p->run_dir, id, "log");
 	log_info("forgot vNode %s (%s); its log stays in %s", name, id, path);
-	pmon_kick(p);
+	pmon_loop_kick(p);
 	return reply(c, h, NULL, 0);
 }
 
@@ -413,11 +413,11 @@ static int handle(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 static void linger_close(int fd)
 {
 	struct pollfd pf = {.fd = fd, .events = POLLIN};
-	int64_t deadline = mono_ms() + LINGER_MS;
+	int64_t deadline = mono_clock_ms() + LINGER_MS;
 	char junk[4096];
 
 	shutdown(fd, SHUT_WR);
-	while (mono_ms() < deadline && poll(&pf, 1, LINGER_MS) == 1 &&
+	while (mono_clock_ms() < deadline && poll(&pf, 1, LINGER_MS) == 1 &&
 	       recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
 		;
 }
@@ -440,7 +440,7 @@ static void *conn_main(void *arg)
 				continue;
 			break;
 		}
-		switch (cio_recv(c->fd, RECV_TIMEOUT_MS, &h, &pl, &why)) {
+		switch (cluster_io_recv(c->fd, RECV_TIMEOUT_MS, &h, &pl, &why)) {
 		case CIO_MSG:
 			more = handle(c, &h, pl) == 0;
 			free(pl);
@@ -467,7 +467,7 @@ static void *conn_main(void *arg)
 	return NULL;
 }
 
-void pmon_conn_start(struct pmon *p, int fd, const char *peer)
+void pmon_requests_conn_start(struct pmon *p, int fd, const char *peer)
 {
 	struct conn *c;
 	pthread_attr_t attr;

@@ -14,7 +14,7 @@
 
 #define EXIT_EXEC_FAILED 127
 
-void pmon_path(char *out, const char *run_dir, const char *id, const char *ext)
+void pmon_spawn_path(char *out, const char *run_dir, const char *id, const char *ext)
 {
 	snprintf(out, PMON_PATH_MAX, "%s/%s.%s", run_dir, id, ext);
 }
@@ -72,9 +72,9 @@ pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t 
 	ssize_t r;
 
 	*exec_errno = 0;
-	pmon_path(sock, s->run_dir, s->id, "sock");
-	pmon_path(console, s->run_dir, s->id, "console");
-	pmon_path(logp, s->run_dir, s->id, "log");
+	pmon_spawn_path(sock, s->run_dir, s->id, "sock");
+	pmon_spawn_path(console, s->run_dir, s->id, "console");
+	pmon_spawn_path(logp, s->run_dir, s->id, "log");
 	snprintf(uid, sizeof(uid), "%llu", (unsigned long long)s->vnode_uid);
 	if (!argv) {
 		snprintf(err, errlen, "out of memory");

@@ -10,7 +10,7 @@
 
 /* RUNDIR/ID.EXT; the longest (a socket path must fit sockaddr_un) is checked at startup. */
 #define PMON_PATH_MAX 4096
-void pmon_path(char *out, const char *run_dir, const char *id, const char *ext);
+void pmon_spawn_path(char *out, const char *run_dir, const char *id, const char *ext);
 
 struct pmon_spawn {
 	const char *vmm, *run_dir, *id, *name;

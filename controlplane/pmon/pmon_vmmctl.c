@@ -18,7 +18,7 @@ static int wait_for(int fd, short ev, int64_t deadline)
 {
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = ev};
-		int left = mono_ms_left(deadline), rc;
+		int left = mono_clock_ms_left(deadline), rc;
 
 		if (!left) {
 			errno = ETIMEDOUT;
@@ -47,11 +47,11 @@ static int printable(const char *line, const char *path, char *err, size_t errle
 	return 0;
 }
 
-int pmon_vmm_command(const char *path, const char *cmd, int timeout_ms, char *out, size_t outlen,
-		     char *err, size_t errlen)
+int pmon_vmmctl_command(const char *path, const char *cmd, int timeout_ms, char *out, size_t outlen,
+			char *err, size_t errlen)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = mono_clock_ms() + timeout_ms;
 	char req[CP_CMD_MAX + 2];
 	size_t got = 0, reqlen = (size_t)snprintf(req, sizeof(req), "%s\n", cmd), sent = 0;
 	int fd = -1;

@@ -17,7 +17,7 @@ void pmon_vms_init(struct pmon_vms *t, uint32_t cores, uint64_t capacity)
 	t->capacity = capacity;
 }
 
-struct pmon_vm *pmon_vm_find(struct pmon_vms *t, const uint8_t uuid[16])
+struct pmon_vm *pmon_vms_find(struct pmon_vms *t, const uint8_t uuid[16])
 {
 	for (int i = 0; i < PMON_MAX_VMS; i++)
 		if (t->vm[i].used && !memcmp(t->vm[i].uuid, uuid, 16))
@@ -32,17 +32,17 @@ void pmon_vms_used(struct pmon_vms *t, uint32_t *cores, uint64_t *bytes)
 	for (int i = 0; i < PMON_MAX_VMS; i++) {
 		const struct pmon_vm *v = &t->vm[i];
 
-		if (v->used && pmon_vm_live(v)) {
+		if (v->used && pmon_vms_live(v)) {
 			*cores += v->vcpus;
 			*bytes += v->excache_bytes;
 		}
 	}
 }
 
-enum cp_status pmon_vms_admit(struct pmon_vms *t, const struct cp_vm_start *m, struct pmon_vm **out,
-			      char *err, size_t errlen)
+enum cluster_proto_status pmon_vms_admit(struct pmon_vms *t, const struct cluster_proto_vm_start *m,
+					 struct pmon_vm **out, char *err, size_t errlen)
 {
-	struct pmon_vm *v = pmon_vm_find(t, m->uuid);
+	struct pmon_vm *v = pmon_vms_find(t, m->uuid);
 	uint32_t cores;
 	uint64_t bytes, free_bytes;
 	int n = 0;
@@ -51,7 +51,7 @@ enum cp_status pmon_vms_admit(struct pmon_vms *t, const struct cp_vm_start *m, s
 		snprintf(err, errlen, "lego-pmon is shutting down");
 		return CP_EIO;
 	}
-	if (v && pmon_vm_live(v)) {
+	if (v && pmon_vms_live(v)) {
 		snprintf(err, errlen, "vNode %s (%s) is already running here as pid %d", v->id,
 			 v->name, (int)v->pid);
 		return CP_EEXIST;
@@ -92,7 +92,7 @@ enum cp_status pmon_vms_admit(struct pmon_vms *t, const struct cp_vm_start *m, s
 	return CP_OK;
 }
 
-void pmon_vm_drop(struct pmon_vm *v)
+void pmon_vms_drop(struct pmon_vm *v)
 {
 	memset(v, 0, sizeof(*v));
 }
@@ -105,7 +105,7 @@ bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled)
 	for (int i = 0; i < PMON_MAX_VMS && !found; i++) {
 		struct pmon_vm *v = &t->vm[i];
 
-		if (!v->used || !pmon_vm_live(v) || v->pid != pid)
+		if (!v->used || !pmon_vms_live(v) || v->pid != pid)
 			continue;
 		found = true;
 		v->state = CP_VM_EXITED;
@@ -143,7 +143,7 @@ int64_t pmon_vms_kill_due(struct pmon_vms *t, int64_t now)
 	for (int i = 0; i < PMON_MAX_VMS; i++) {
 		struct pmon_vm *v = &t->vm[i];
 
-		if (!v->used || !pmon_vm_live(v) || !v->kill_at)
+		if (!v->used || !pmon_vms_live(v) || !v->kill_at)
 			continue;
 		if (v->kill_at <= now) {
 			/* Still live in the table, so not yet reaped: the pid is ours. */
@@ -169,7 +169,7 @@ int pmon_vms_stop_all(struct pmon_vms *t, int64_t kill_at)
 	for (int i = 0; i < PMON_MAX_VMS; i++) {
 		struct pmon_vm *v = &t->vm[i];
 
-		if (!v->used || !pmon_vm_live(v))
+		if (!v->used || !pmon_vms_live(v))
 			continue;
 		n++;
 		if (v->pid > 0 && kill(v->pid, SIGTERM) && errno != ESRCH)
@@ -188,36 +188,36 @@ int pmon_vms_live_count(struct pmon_vms *t)
 
 	pthread_mutex_lock(&t->lock);
 	for (int i = 0; i < PMON_MAX_VMS; i++)
-		n += t->vm[i].used && pmon_vm_live(&t->vm[i]);
+		n += t->vm[i].used && pmon_vms_live(&t->vm[i]);
 	pthread_mutex_unlock(&t->lock);
 	return n;
 }
 
 size_t pmon_vms_heartbeat(struct pmon_vms *t, uint8_t *buf, size_t cap)
 {
-	struct cp_heartbeat hb = {0};
+	struct cluster_proto_heartbeat hb = {0};
 	size_t len = CP_HEARTBEAT_LEN;
 
 	pthread_mutex_lock(&t->lock);
 	pmon_vms_used(t, &hb.used_cores, &hb.used_bytes);
 	for (int i = 0; i < PMON_MAX_VMS && len + CP_VM_STATUS_LEN <= cap; i++) {
 		const struct pmon_vm *v = &t->vm[i];
-		struct cp_vm_status st;
+		struct cluster_proto_vm_status st;
 
 		if (!v->used)
 			continue;
-		st = (struct cp_vm_status){.vnode_uid = v->vnode_uid,
-					   .domid = v->domid,
-					   .pid = (uint32_t)v->pid,
-					   .state = v->state,
-					   .exit_status = v->exit_status,
-					   .vcpus = v->vcpus};
+		st = (struct cluster_proto_vm_status){.vnode_uid = v->vnode_uid,
+						      .domid = v->domid,
+						      .pid = (uint32_t)v->pid,
+						      .state = v->state,
+						      .exit_status = v->exit_status,
+						      .vcpus = v->vcpus};
 		memcpy(st.uuid, v->uuid, 16);
-		cp_vm_status_put(buf + len, &st);
+		cluster_proto_vm_status_put(buf + len, &st);
 		len += CP_VM_STATUS_LEN;
 		hb.nr_vms++;
 	}
 	pthread_mutex_unlock(&t->lock);
-	cp_heartbeat_put(buf, &hb);
+	cluster_proto_heartbeat_put(buf, &hb);
 	return len;
 }

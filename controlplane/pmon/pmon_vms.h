@@ -44,18 +44,18 @@ struct pmon_vms {
 void pmon_vms_init(struct pmon_vms *t, uint32_t cores, uint64_t capacity);
 
 /* These need t->lock held. */
-static inline bool pmon_vm_live(const struct pmon_vm *v)
+static inline bool pmon_vms_live(const struct pmon_vm *v)
 {
 	return v->state != CP_VM_EXITED;
 }
-struct pmon_vm *pmon_vm_find(struct pmon_vms *t, const uint8_t uuid[16]);
+struct pmon_vm *pmon_vms_find(struct pmon_vms *t, const uint8_t uuid[16]);
 /* Cores and ExCache bytes held by live vNodes. */
 void pmon_vms_used(struct pmon_vms *t, uint32_t *cores, uint64_t *bytes);
 /* A record for a vNode about to start (RUNNING, pid 0), replacing an EXITED one with the
  * same uuid; or CP_EEXIST / CP_ENOSPC / CP_EIO with err saying why not. */
-enum cp_status pmon_vms_admit(struct pmon_vms *t, const struct cp_vm_start *m, struct pmon_vm **out,
-			      char *err, size_t errlen);
-void pmon_vm_drop(struct pmon_vm *v);
+enum cluster_proto_status pmon_vms_admit(struct pmon_vms *t, const struct cluster_proto_vm_start *m,
+					 struct pmon_vm **out, char *err, size_t errlen);
+void pmon_vms_drop(struct pmon_vm *v);
 
 /* These take t->lock themselves. */
 /* Child pid ended with status (exit code or 128 + signal): the record becomes EXITED

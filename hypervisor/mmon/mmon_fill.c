@@ -16,7 +16,7 @@ struct fill_job {
 	struct mmon_fill_ctx ctx;
 	char provider[64], server[MP_NAME_LEN + 1];
 	uint64_t vnode;
-	struct mp_fill req;
+	struct mem_proto_fill req;
 	struct mmon_region *r;
 	uint64_t next_id;
 	char error[MP_ERRTEXT_MAX + 1];
@@ -36,7 +36,7 @@ static char *error_after(struct fill_job *j, const char *prefix, size_t *left)
 static const uint8_t *ask(struct fill_job *j, struct fab_conn *c, unsigned op, size_t body_len,
 			  size_t *len)
 {
-	struct mc_reply r;
+	struct mem_client_reply r;
 	char prefix[MP_ADDR_LEN + 16];
 	size_t left;
 	char *err;
@@ -76,14 +76,14 @@ static uint64_t *source_bitmap(struct fill_job *j, struct fab_conn *c, uint64_t 
 	}
 	for (uint64_t w = 0; w < words;) {
 		uint64_t n = words - w > MP_BITMAP_MAX / 64 ? MP_BITMAP_MAX / 64 : words - w;
-		struct mp_bitmap m = {.handle = j->req.src_handle,
-				      .epoch = j->req.src_epoch,
-				      .first = w * 64,
-				      .npages = (uint32_t)(n * 64)};
+		struct mem_proto_bitmap m = {.handle = j->req.src_handle,
+					     .epoch = j->req.src_epoch,
+					     .first = w * 64,
+					     .npages = (uint32_t)(n * 64)};
 		const uint8_t *p;
 		size_t len;
 
-		mp_bitmap_put((uint8_t *)fab_sbuf(c) + MP_HDR_LEN, &m);
+		mem_proto_bitmap_put((uint8_t *)fabric_sbuf(c) + MP_HDR_LEN, &m);
 		p = ask(j, c, MP_BITMAP, MP_BITMAP_LEN, &len);
 		if (!p) {
 			free(bits);
@@ -97,7 +97,7 @@ static uint64_t *source_bitmap(struct fill_job *j, struct fab_conn *c, uint64_t 
 			return NULL;
 		}
 		for (uint64_t i = 0; i < n; i++)
-			bits[w + i] = get_le64(p + 8 * i);
+			bits[w + i] = wire_get_le64(p + 8 * i);
 		w += n;
 	}
 	return bits;
@@ -117,7 +117,7 @@ static int copy_pages(struct fill_job *j, struct fab_conn *c, const uint64_t *bi
 	atomic_store(&j->r->fill_total, total);
 	for (uint64_t pg = 0; pg < npages;) {
 		uint32_t n = 0;
-		struct mp_io io;
+		struct mem_proto_io io;
 		const uint8_t *p;
 		uint64_t installed;
 		size_t len;
@@ -128,11 +128,11 @@ static int copy_pages(struct fill_job *j, struct fab_conn *c, const uint64_t *bi
 		}
 		while (n < MP_MAX_PAGES && pg + n < npages && held(bits, pg + n))
 			n++;
-		io = (struct mp_io){.handle = j->req.src_handle,
-				    .epoch = j->req.src_epoch,
-				    .offset = pg * MP_PAGE_SIZE,
-				    .npages = n};
-		mp_io_put((uint8_t *)fab_sbuf(c) + MP_HDR_LEN, &io);
+		io = (struct mem_proto_io){.handle = j->req.src_handle,
+					   .epoch = j->req.src_epoch,
+					   .offset = pg * MP_PAGE_SIZE,
+					   .npages = n};
+		mem_proto_io_put((uint8_t *)fabric_sbuf(c) + MP_HDR_LEN, &io);
 		p = ask(j, c, MP_READ, MP_IO_LEN, &len);
 		if (!p)
 			return -1;
@@ -157,7 +157,7 @@ static void *fill_thread(void *arg)
 	struct fill_job *j = arg;
 	struct fab_conn *c = NULL;
 	uint64_t npages = j->r->size / MP_PAGE_SIZE, *bits = NULL;
-	int64_t t0 = mono_ms();
+	int64_t t0 = mono_clock_ms();
 	int rc = connect_source(j, &c);
 
 	if (!rc) {
@@ -165,7 +165,7 @@ static void *fill_thread(void *arg)
 		rc = bits ? copy_pages(j, c, bits, npages) : -1;
 	}
 	if (c)
-		fab_close(c);
+		fabric_close(c);
 	free(bits);
 	if (rc)
 		log_warn("vNode %llu region %u: fill from %s failed: %s",
@@ -174,17 +174,17 @@ static void *fill_thread(void *arg)
 		log_info("vNode %llu region %u: filled from %s: %llu pages in %lld ms",
 			 (unsigned long long)j->vnode, j->req.index, j->req.src_addr,
 			 (unsigned long long)atomic_load(&j->r->fill_done),
-			 (long long)(mono_ms() - t0));
+			 (long long)(mono_clock_ms() - t0));
 	mmon_pool_fill_end(j->ctx.pool, j->r, rc ? j->error : NULL);
 	free(j);
 	return NULL;
 }
 
-enum mp_status mmon_fill_start(const struct mmon_fill_ctx *ctx, uint64_t vnode,
-			       const struct mp_fill *req, char *err, size_t errlen)
+enum mem_proto_status mmon_fill_start(const struct mmon_fill_ctx *ctx, uint64_t vnode,
+				      const struct mem_proto_fill *req, char *err, size_t errlen)
 {
 	struct fill_job *j = calloc(1, sizeof(*j));
-	enum mp_status st;
+	enum mem_proto_status st;
 	pthread_t t;
 
 	if (!j) {

@@ -19,7 +19,7 @@ struct mmon_fill_ctx {
 /* Start filling (vnode, req->index), a JOINing copy here, from req's source in a thread
  * of its own: MP_OK once it runs, else a status with err. RSTAT follows it; the region is
  * live when it is done, or FAILED with the reason. */
-enum mp_status mmon_fill_start(const struct mmon_fill_ctx *ctx, uint64_t vnode,
-			       const struct mp_fill *req, char *err, size_t errlen);
+enum mem_proto_status mmon_fill_start(const struct mmon_fill_ctx *ctx, uint64_t vnode,
+				      const struct mem_proto_fill *req, char *err, size_t errlen);
 
 #endif

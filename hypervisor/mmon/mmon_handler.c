@@ -17,7 +17,7 @@ struct req {
 	char err[MP_ERRTEXT_MAX + 1]; /* why it was refused */
 };
 
-static size_t reply_hdr(void *reply, unsigned op, uint64_t id, enum mp_status st, size_t len)
+static size_t reply_hdr(void *reply, unsigned op, uint64_t id, enum mem_proto_status st, size_t len)
 {
 	struct wire_hdr h = {.magic = MP_MAGIC,
 			     .version = MP_VERSION,
@@ -26,7 +26,7 @@ static size_t reply_hdr(void *reply, unsigned op, uint64_t id, enum mp_status st
 			     .status = st,
 			     .len = (uint32_t)len};
 
-	mp_hdr_put(reply, &h);
+	mem_proto_hdr_put(reply, &h);
 	return MP_HDR_LEN + len;
 }
 
@@ -43,7 +43,7 @@ static size_t done(struct req *q, size_t len)
 }
 
 /* The answer to a request refused with st, saying why; counted and logged (sampled). */
-static size_t refuse(struct req *q, enum mp_status st, const char *why)
+static size_t refuse(struct req *q, enum mem_proto_status st, const char *why)
 {
 	struct mmon_session *s = q->s;
 	size_t n = wire_text_put(payload(q), MP_ERRTEXT_MAX, "%s", why);
@@ -51,18 +51,19 @@ static size_t refuse(struct req *q, enum mp_status st, const char *why)
 	atomic_fetch_add(&q->pool->errors, 1);
 	if (log_sampled(++s->bad_requests))
 		log_warn("%s (vNode %llu): %s request %llu refused: %s: %s", s->peer,
-			 (unsigned long long)s->vnode, mp_op_name(q->h.op),
-			 (unsigned long long)q->h.id, mp_status_name(st), why);
+			 (unsigned long long)s->vnode, mem_proto_op_name(q->h.op),
+			 (unsigned long long)q->h.id, mem_proto_status_name(st), why);
 	return reply_hdr(q->reply, q->h.op, q->h.id, st, n);
 }
 
 static size_t do_hello(struct req *q)
 {
 	struct mmon_session *s = q->s;
-	struct mp_hello m;
-	struct mp_hello_reply r = {0};
-	struct mp_stat_reply st;
-	enum mp_status rc = mp_hello_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
+	struct mem_proto_hello m;
+	struct mem_proto_hello_reply r = {0};
+	struct mem_proto_stat_reply st;
+	enum mem_proto_status rc =
+		mem_proto_hello_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
 
 	if (rc)
 		return refuse(q, rc, q->err);
@@ -82,14 +83,15 @@ static size_t do_hello(struct req *q)
 	r.pool_bytes = st.pool_bytes;
 	r.pool_free = st.pool_bytes - st.reserved_bytes;
 	snprintf(r.name, sizeof(r.name), "%s", s->server);
-	return done(q, mp_hello_reply_put(payload(q), &r));
+	return done(q, mem_proto_hello_reply_put(payload(q), &r));
 }
 
 static size_t do_open(struct req *q)
 {
-	struct mp_open m;
-	struct mp_open_reply r = {0};
-	enum mp_status rc = mp_open_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
+	struct mem_proto_open m;
+	struct mem_proto_open_reply r = {0};
+	enum mem_proto_status rc =
+		mem_proto_open_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
 
 	if (!rc)
 		rc = mmon_pool_open(q->pool, q->s->vnode, &m, &r, q->err, sizeof(q->err));
@@ -101,13 +103,14 @@ static size_t do_open(struct req *q)
 		  q->s->peer, (unsigned long long)q->s->vnode, m.index,
 		  (unsigned long long)(m.size >> 20), (unsigned long long)r.handle,
 		  (unsigned long long)r.epoch);
-	return done(q, mp_open_reply_put(payload(q), &r));
+	return done(q, mem_proto_open_reply_put(payload(q), &r));
 }
 
 static size_t do_close(struct req *q)
 {
-	struct mp_close m;
-	enum mp_status rc = mp_close_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
+	struct mem_proto_close m;
+	enum mem_proto_status rc =
+		mem_proto_close_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
 
 	if (!rc)
 		rc = mmon_pool_close(q->pool, q->s->vnode, &m, q->err, sizeof(q->err));
@@ -122,8 +125,9 @@ static size_t do_close(struct req *q)
 static size_t do_io(struct req *q)
 {
 	bool write = q->h.op == MP_WRITE;
-	struct mp_io m;
-	enum mp_status rc = mp_io_get(q->body, q->h.len, write, &m, q->err, sizeof(q->err));
+	struct mem_proto_io m;
+	enum mem_proto_status rc =
+		mem_proto_io_get(q->body, q->h.len, write, &m, q->err, sizeof(q->err));
 
 	if (!rc)
 		rc = mmon_pool_io(q->pool, q->s->vnode, &m,
@@ -136,8 +140,9 @@ static size_t do_io(struct req *q)
 
 static size_t do_fill(struct req *q)
 {
-	struct mp_fill m;
-	enum mp_status rc = mp_fill_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
+	struct mem_proto_fill m;
+	enum mem_proto_status rc =
+		mem_proto_fill_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
 
 	if (rc)
 		return refuse(q, rc, q->err);
@@ -151,21 +156,23 @@ static size_t do_fill(struct req *q)
 
 static size_t do_rstat(struct req *q)
 {
-	struct mp_rstat m;
-	struct mp_rstat_reply r;
-	enum mp_status rc = mp_rstat_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
+	struct mem_proto_rstat m;
+	struct mem_proto_rstat_reply r;
+	enum mem_proto_status rc =
+		mem_proto_rstat_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
 
 	if (!rc)
 		rc = mmon_pool_rstat(q->pool, q->s->vnode, m.index, &r, q->err, sizeof(q->err));
 	if (rc)
 		return refuse(q, rc, q->err);
-	return done(q, mp_rstat_reply_put(payload(q), &r));
+	return done(q, mem_proto_rstat_reply_put(payload(q), &r));
 }
 
 static size_t do_release(struct req *q)
 {
-	struct mp_release m;
-	enum mp_status rc = mp_release_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
+	struct mem_proto_release m;
+	enum mem_proto_status rc =
+		mem_proto_release_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
 
 	if (!rc)
 		rc = mmon_pool_release(q->pool, q->s->vnode, &m, q->err, sizeof(q->err));
@@ -178,8 +185,9 @@ static size_t do_release(struct req *q)
 
 static size_t do_bitmap(struct req *q)
 {
-	struct mp_bitmap m;
-	enum mp_status rc = mp_bitmap_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
+	struct mem_proto_bitmap m;
+	enum mem_proto_status rc =
+		mem_proto_bitmap_get(q->body, q->h.len, &m, q->err, sizeof(q->err));
 
 	if (!rc)
 		rc = mmon_pool_bitmap(q->pool, q->s->vnode, &m, payload(q), q->err, sizeof(q->err));
@@ -190,12 +198,12 @@ static size_t do_bitmap(struct req *q)
 
 static size_t do_stat(struct req *q)
 {
-	struct mp_stat_reply st;
+	struct mem_proto_stat_reply st;
 
 	if (q->h.len)
 		return refuse(q, MP_EPROTO, "STAT takes no payload");
 	mmon_pool_stat(q->pool, &st);
-	return done(q, mp_stat_reply_put(payload(q), &st));
+	return done(q, mem_proto_stat_reply_put(payload(q), &st));
 }
 
 /* The requests, by op. */
@@ -206,18 +214,18 @@ static size_t (*const ops[])(struct req *q) = {
 	[MP_BITMAP] = do_bitmap,
 };
 
-size_t mmon_handle(struct mmon_pool *pool, struct mmon_session *s, const void *req, size_t len,
-		   bool truncated, void *reply)
+size_t mmon_handler_request(struct mmon_pool *pool, struct mmon_session *s, const void *req,
+			    size_t len, bool truncated, void *reply)
 {
 	struct req q = {
 		.pool = pool, .s = s, .body = (const uint8_t *)req + MP_HDR_LEN, .reply = reply};
-	enum mp_status rc;
+	enum mem_proto_status rc;
 
 	if (truncated)
 		/* What arrived of it cannot be trusted to be its header: no id to echo. */
 		return refuse(&q, MP_E2BIG,
 			      "message longer than the receive buffer; closing the connection");
-	rc = mp_hdr_get(req, len, &q.h, q.err, sizeof(q.err));
+	rc = mem_proto_hdr_get(req, len, &q.h, q.err, sizeof(q.err));
 	if (rc)
 		return refuse(&q, rc, q.err);
 	if (q.h.op & MP_REPLY || q.h.status)

@@ -97,7 +97,7 @@ static size_t conn_handle(void *ctx, void *conn, const void *req, size_t len, bo
 			  void *reply)
 {
 	(void)ctx;
-	return mmon_handle(&pool, conn, req, len, truncated, reply);
+	return mmon_handler_request(&pool, conn, req, len, truncated, reply);
 }
 
 static void conn_close(void *ctx, void *conn)
@@ -120,19 +120,19 @@ static const struct fab_server_ops mmon_ops = {
 
 static size_t heartbeat(void *ctx, uint8_t *buf, size_t cap)
 {
-	struct mp_stat_reply st;
+	struct mem_proto_stat_reply st;
 
 	(void)ctx;
 	(void)cap;
 	mmon_pool_stat(&pool, &st);
-	return cluster_heartbeat_put(buf, st.reserved_bytes, 0);
+	return cluster_agent_heartbeat_put(buf, st.reserved_bytes, 0);
 }
 
 int main(int argc, char **argv)
 {
 	struct cluster_agent *agent = NULL;
 	struct fab_listener *l;
-	struct mp_stat_reply st;
+	struct mem_proto_stat_reply st;
 	int rc;
 
 	log_init("lego-mmon");
@@ -144,16 +144,16 @@ int main(int argc, char **argv)
 	if (fab_server_cli_listen(&cli, &l))
 		return 1;
 	mmon_pool_init(&pool, pool_bytes, (uint64_t)time(NULL) ^ (uint64_t)getpid(),
-		       rma ? fab_listener_domain(l) : NULL);
+		       rma ? fabric_listener_domain(l) : NULL);
 	fill_ctx = (struct mmon_fill_ctx){
 		.pool = &pool, .provider = cli.provider, .server = cli.name, .timeout_ms = 5000};
 	log_info("%s: serving %llu MiB on %s:%s (provider %s, regions %sregistered for RMA)",
-		 cli.name, (unsigned long long)(pool_bytes >> 20), cli.host, fab_listener_port(l),
-		 cli.provider, rma ? "" : "not ");
+		 cli.name, (unsigned long long)(pool_bytes >> 20), cli.host,
+		 fabric_listener_port(l), cli.provider, rma ? "" : "not ");
 	if (cli.controld &&
 	    cluster_agent_join(&agent, cli.controld, CP_KIND_MMON, cli.name, cli.host,
-			       fab_listener_port(l), 0, pool_bytes, heartbeat, NULL)) {
-		fab_listener_close(l);
+			       fabric_listener_port(l), 0, pool_bytes, heartbeat, NULL)) {
+		fabric_listener_close(l);
 		return 1;
 	}
 	fab_server_run(l, MP_MAX_MSG, &mmon_ops, NULL);
@@ -165,6 +165,6 @@ int main(int argc, char **argv)
 		 cli.name, (unsigned long long)st.reads, (unsigned long long)st.writes,
 		 (unsigned long long)st.errors, (unsigned long long)st.regions);
 	mmon_pool_destroy(&pool);
-	fab_listener_close(l);
+	fabric_listener_close(l);
 	return 0;
 }

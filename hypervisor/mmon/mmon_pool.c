@@ -25,7 +25,8 @@ void mmon_pool_init(struct mmon_pool *p, uint64_t bytes, uint64_t handle_seed,
 
 /* A refusal: why into err (a copy: the text may live in the table, which changes once the
  * lock is let go), and the status to answer with. */
-static enum mp_status fail(char *err, size_t errlen, enum mp_status st, const char *why)
+static enum mem_proto_status fail(char *err, size_t errlen, enum mem_proto_status st,
+				  const char *why)
 {
 	snprintf(err, errlen, "%s", why);
 	return st;
@@ -33,7 +34,7 @@ static enum mp_status fail(char *err, size_t errlen, enum mp_status st, const ch
 
 static void region_free_memory(struct mmon_region *r)
 {
-	fab_mr_close(r->mr);
+	fabric_mr_close(r->mr);
 	r->mr = NULL;
 	if (r->base)
 		munmap(r->base, r->size);
@@ -122,7 +123,7 @@ static void drop_moved(struct mmon_pool *p, struct mmon_region *r)
 	region_unref(r);
 }
 
-static void fill_open_reply(const struct mmon_region *r, struct mp_open_reply *out)
+static void fill_open_reply(const struct mmon_region *r, struct mem_proto_open_reply *out)
 {
 	out->handle = r->handle;
 	out->epoch = r->epoch;
@@ -131,11 +132,12 @@ static void fill_open_reply(const struct mmon_region *r, struct mp_open_reply *o
 	out->rma_key = r->rma_key;
 }
 
-enum mp_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode, const struct mp_open *req,
-			      struct mp_open_reply *out, char *err, size_t errlen)
+enum mem_proto_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode,
+				     const struct mem_proto_open *req,
+				     struct mem_proto_open_reply *out, char *err, size_t errlen)
 {
 	struct mmon_region *r;
-	enum mp_status st = MP_OK;
+	enum mem_proto_status st = MP_OK;
 
 	pthread_rwlock_wrlock(&p->lock);
 	r = find_index(p, vnode, req->index);
@@ -198,7 +200,7 @@ enum mp_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode, const struct 
 	atomic_store(&r->state, req->flags & MP_OPEN_JOIN ? MP_RS_JOINING : MP_RS_LIVE);
 	pthread_mutex_init(&r->fill_lock, NULL);
 	r->handle = p->next_handle++;
-	if (p->rma && fab_mr_reg(p->rma, r->base, r->size, &r->mr, &r->rma_addr, &r->rma_key)) {
+	if (p->rma && fabric_mr_reg(p->rma, r->base, r->size, &r->mr, &r->rma_addr, &r->rma_key)) {
 		log_warn("region %llx: RMA registration failed; it is served by messages only",
 			 (unsigned long long)r->handle);
 		r->mr = NULL;
@@ -218,8 +220,8 @@ out:
 }
 
 /* The checks every access to an existing region makes, in the order a client can act on. */
-static enum mp_status check_access(struct mmon_region *r, uint64_t vnode, uint64_t epoch, char *err,
-				   size_t errlen)
+static enum mem_proto_status check_access(struct mmon_region *r, uint64_t vnode, uint64_t epoch,
+					  char *err, size_t errlen)
 {
 	if (!r)
 		return fail(err, errlen, MP_ENOENT, "no such region handle");
@@ -232,11 +234,11 @@ static enum mp_status check_access(struct mmon_region *r, uint64_t vnode, uint64
 	return MP_OK;
 }
 
-enum mp_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode, const struct mp_close *req,
-			       char *err, size_t errlen)
+enum mem_proto_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode,
+				      const struct mem_proto_close *req, char *err, size_t errlen)
 {
 	struct mmon_region **pp, *r;
-	enum mp_status st;
+	enum mem_proto_status st;
 
 	pthread_rwlock_wrlock(&p->lock);
 	r = find_handle(p, req->handle);
@@ -258,12 +260,13 @@ enum mp_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode, const struct
 	return st;
 }
 
-enum mp_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode, const struct mp_io *io, void *data,
-			    int write, char *err, size_t errlen)
+enum mem_proto_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode,
+				   const struct mem_proto_io *io, void *data, int write, char *err,
+				   size_t errlen)
 {
 	uint64_t len = (uint64_t)io->npages * MP_PAGE_SIZE;
 	struct mmon_region *r;
-	enum mp_status st;
+	enum mem_proto_status st;
 
 	pthread_rwlock_rdlock(&p->lock);
 	r = find_handle(p, io->handle);
@@ -309,11 +312,12 @@ enum mp_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode, const struct mp
 	return st;
 }
 
-enum mp_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode, const struct mp_release *req,
-				 char *err, size_t errlen)
+enum mem_proto_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode,
+					const struct mem_proto_release *req, char *err,
+					size_t errlen)
 {
 	struct mmon_region *r;
-	enum mp_status st;
+	enum mem_proto_status st;
 
 	pthread_rwlock_wrlock(&p->lock);
 	r = find_handle(p, req->handle);
@@ -344,11 +348,11 @@ enum mp_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode, const stru
 	return st;
 }
 
-enum mp_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint32_t index,
-			       struct mp_rstat_reply *out, char *err, size_t errlen)
+enum mem_proto_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint32_t index,
+				      struct mem_proto_rstat_reply *out, char *err, size_t errlen)
 {
 	struct mmon_region *r;
-	enum mp_status st = MP_OK;
+	enum mem_proto_status st = MP_OK;
 
 	memset(out, 0, sizeof(*out));
 	pthread_rwlock_rdlock(&p->lock);
@@ -377,11 +381,12 @@ enum mp_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint32_t ind
 	return st;
 }
 
-enum mp_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode, const struct mp_bitmap *req,
-				uint8_t *out, char *err, size_t errlen)
+enum mem_proto_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode,
+				       const struct mem_proto_bitmap *req, uint8_t *out, char *err,
+				       size_t errlen)
 {
 	struct mmon_region *r;
-	enum mp_status st;
+	enum mem_proto_status st;
 
 	pthread_rwlock_rdlock(&p->lock);
 	r = find_handle(p, req->handle);
@@ -397,18 +402,18 @@ enum mp_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode, const struc
 		st = fail(err, errlen, MP_EBUSY, "this copy is not filled yet: ask another");
 	}
 	for (uint64_t w = 0; st == MP_OK && w < req->npages / 64; w++)
-		put_le64(out + 8 * w,
-			 __atomic_load_n(&r->stored[req->first / 64 + w], __ATOMIC_RELAXED));
+		wire_put_le64(out + 8 * w,
+			      __atomic_load_n(&r->stored[req->first / 64 + w], __ATOMIC_RELAXED));
 	pthread_rwlock_unlock(&p->lock);
 	return st;
 }
 
-enum mp_status mmon_pool_fill_begin(struct mmon_pool *p, uint64_t vnode, uint32_t index,
-				    struct mmon_region **out, char *err, size_t errlen)
+enum mem_proto_status mmon_pool_fill_begin(struct mmon_pool *p, uint64_t vnode, uint32_t index,
+					   struct mmon_region **out, char *err, size_t errlen)
 {
 	struct mmon_region *r;
 	unsigned joining = MP_RS_JOINING;
-	enum mp_status st = MP_OK;
+	enum mem_proto_status st = MP_OK;
 
 	*out = NULL;
 	pthread_rwlock_wrlock(&p->lock);
@@ -429,8 +434,9 @@ enum mp_status mmon_pool_fill_begin(struct mmon_pool *p, uint64_t vnode, uint32_
 	return st;
 }
 
-enum mp_status mmon_pool_fill_install(struct mmon_pool *p, struct mmon_region *r, uint64_t first,
-				      uint32_t n, const void *data, uint64_t *installed)
+enum mem_proto_status mmon_pool_fill_install(struct mmon_pool *p, struct mmon_region *r,
+					     uint64_t first, uint32_t n, const void *data,
+					     uint64_t *installed)
 {
 	uint64_t added = 0;
 
@@ -476,7 +482,7 @@ void mmon_pool_fill_end(struct mmon_pool *p, struct mmon_region *r, const char *
 	pthread_rwlock_unlock(&p->lock);
 }
 
-void mmon_pool_stat(struct mmon_pool *p, struct mp_stat_reply *out)
+void mmon_pool_stat(struct mmon_pool *p, struct mem_proto_stat_reply *out)
 {
 	pthread_rwlock_rdlock(&p->lock);
 	out->pool_bytes = p->bytes;

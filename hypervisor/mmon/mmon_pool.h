@@ -65,32 +65,37 @@ void mmon_pool_destroy(struct mmon_pool *p);
 
 /* Each request returns MP_OK or the status to answer with, err saying why. */
 /* Open (vnode, index), creating it when create is set and the pool has room. */
-enum mp_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode, const struct mp_open *req,
-			      struct mp_open_reply *out, char *err, size_t errlen);
-enum mp_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode, const struct mp_close *req,
-			       char *err, size_t errlen);
+enum mem_proto_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode,
+				     const struct mem_proto_open *req,
+				     struct mem_proto_open_reply *out, char *err, size_t errlen);
+enum mem_proto_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode,
+				      const struct mem_proto_close *req, char *err, size_t errlen);
 /* Copy npages pages out of (read) or into (write) the region. */
-enum mp_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode, const struct mp_io *io, void *data,
-			    int write, char *err, size_t errlen);
+enum mem_proto_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode,
+				   const struct mem_proto_io *io, void *data, int write, char *err,
+				   size_t errlen);
 /* Give a region up to another server: its memory is freed and later requests for it get
  * MP_EREDIRECT naming new_owner. */
-enum mp_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode, const struct mp_release *req,
-				 char *err, size_t errlen);
-void mmon_pool_stat(struct mmon_pool *p, struct mp_stat_reply *out);
+enum mem_proto_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode,
+					const struct mem_proto_release *req, char *err,
+					size_t errlen);
+void mmon_pool_stat(struct mmon_pool *p, struct mem_proto_stat_reply *out);
 /* What this server holds of (vnode, index). */
-enum mp_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint32_t index,
-			       struct mp_rstat_reply *out, char *err, size_t errlen);
+enum mem_proto_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint32_t index,
+				      struct mem_proto_rstat_reply *out, char *err, size_t errlen);
 /* The stored bits of npages pages from first into out (npages / 8 bytes). */
-enum mp_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode, const struct mp_bitmap *req,
-				uint8_t *out, char *err, size_t errlen);
+enum mem_proto_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode,
+				       const struct mem_proto_bitmap *req, uint8_t *out, char *err,
+				       size_t errlen);
 
 /* For the fill: take the joining region (vnode, index) into *out if it can start a fill,
  * marking it FILLING; install n pages at page first unless the vNode already wrote them;
  * the end of the fill (error NULL: it is live). */
-enum mp_status mmon_pool_fill_begin(struct mmon_pool *p, uint64_t vnode, uint32_t index,
-				    struct mmon_region **out, char *err, size_t errlen);
-enum mp_status mmon_pool_fill_install(struct mmon_pool *p, struct mmon_region *r, uint64_t first,
-				      uint32_t n, const void *data, uint64_t *installed);
+enum mem_proto_status mmon_pool_fill_begin(struct mmon_pool *p, uint64_t vnode, uint32_t index,
+					   struct mmon_region **out, char *err, size_t errlen);
+enum mem_proto_status mmon_pool_fill_install(struct mmon_pool *p, struct mmon_region *r,
+					     uint64_t first, uint32_t n, const void *data,
+					     uint64_t *installed);
 void mmon_pool_fill_end(struct mmon_pool *p, struct mmon_region *r, const char *error);
 
 #endif

@@ -106,13 +106,14 @@ static int file_resize(struct smon_store *st, struct smon_vol *v, uint64_t size)
 
 static int cmp_info(const void *a, const void *b)
 {
-	return strcmp(((const struct sp_vol_info *)a)->name, ((const struct sp_vol_info *)b)->name);
+	return strcmp(((const struct stor_proto_vol_info *)a)->name,
+		      ((const struct stor_proto_vol_info *)b)->name);
 }
 
-static int file_list(struct smon_store *st, const char *after, struct sp_vol_info *out,
+static int file_list(struct smon_store *st, const char *after, struct stor_proto_vol_info *out,
 		     uint32_t max, uint32_t *n, bool *more)
 {
-	struct sp_vol_info *all = NULL;
+	struct stor_proto_vol_info *all = NULL;
 	size_t nall = 0, cap = 0;
 	struct dirent *d;
 	int fd = dup(dirfd_of(st));
@@ -129,13 +130,14 @@ static int file_list(struct smon_store *st, const char *after, struct sp_vol_inf
 	while ((d = readdir(dir))) {
 		struct stat s;
 
-		if (!sp_vol_name_ok(d->d_name) || (after[0] && strcmp(d->d_name, after) <= 0))
+		if (!stor_proto_vol_name_ok(d->d_name) ||
+		    (after[0] && strcmp(d->d_name, after) <= 0))
 			continue;
 		if (fstatat(dirfd_of(st), d->d_name, &s, AT_SYMLINK_NOFOLLOW) ||
 		    !S_ISREG(s.st_mode) || s.st_size % SP_SECTOR)
 			continue;
 		if (nall == cap) {
-			struct sp_vol_info *na;
+			struct stor_proto_vol_info *na;
 
 			cap = cap ? 2 * cap : 64;
 			na = realloc(all, cap * sizeof(*all));

@@ -8,7 +8,7 @@
 #include "lib/log.h"
 
 static size_t error_reply(struct smon_session *s, void *reply, unsigned op, uint64_t id,
-			  enum sp_status st, const char *why, const char *vol)
+			  enum stor_proto_status st, const char *why, const char *vol)
 {
 	char *text = (char *)reply + SP_HDR_LEN;
 	size_t n;
@@ -19,9 +19,9 @@ static size_t error_reply(struct smon_session *s, void *reply, unsigned op, uint
 		n = wire_text_put(text, SP_ERRTEXT_MAX, "%s", why);
 	if (log_sampled(++s->bad_requests))
 		log_warn("%s (%s): %s request %llu refused: %s: %.*s", s->peer,
-			 s->client[0] ? s->client : "no HELLO", sp_op_name(op),
-			 (unsigned long long)id, sp_status_name(st), (int)n, text);
-	return sp_reply_put(reply, op, id, st, n);
+			 s->client[0] ? s->client : "no HELLO", stor_proto_op_name(op),
+			 (unsigned long long)id, stor_proto_status_name(st), (int)n, text);
+	return stor_proto_reply_put(reply, op, id, st, n);
 }
 
 static const char *why_errno(int rc)
@@ -45,7 +45,7 @@ struct req {
 	struct smon_store *st;
 	struct smon_session *s;
 	struct wire_hdr h;
-	struct sp_req m;
+	struct stor_proto_req m;
 	uint8_t *out; /* the reply's payload */
 	size_t len;   /* its length, once done */
 };
@@ -53,7 +53,7 @@ struct req {
 static int do_hello(struct req *q)
 {
 	struct smon_session *s = q->s;
-	struct sp_hello_reply r = {
+	struct stor_proto_hello_reply r = {
 		.version = SP_VERSION, .max_io = SP_MAX_IO, .backend = q->st->kind};
 
 	if (!s->hello)
@@ -63,25 +63,25 @@ static int do_hello(struct req *q)
 	if (q->st->ops->space(q->st, &r.capacity, &r.free))
 		r.capacity = r.free = 0;
 	snprintf(r.name, sizeof(r.name), "%s", s->server);
-	q->len = sp_hello_reply_put(q->out, &r);
+	q->len = stor_proto_hello_reply_put(q->out, &r);
 	return 0;
 }
 
 /* CREATE and RESIZE. */
 static int do_size(struct req *q)
 {
-	int e = q->h.op == SP_CREATE ? smon_create(q->st, q->m.vol, q->m.size)
-				     : smon_resize(q->st, q->m.vol, q->m.size);
+	int e = q->h.op == SP_CREATE ? smon_store_create(q->st, q->m.vol, q->m.size)
+				     : smon_store_resize(q->st, q->m.vol, q->m.size);
 
 	if (!e)
 		log_info("%s (%s): %s '%s' to %llu bytes", q->s->peer, q->s->client,
-			 sp_op_name(q->h.op), q->m.vol, (unsigned long long)q->m.size);
+			 stor_proto_op_name(q->h.op), q->m.vol, (unsigned long long)q->m.size);
 	return e;
 }
 
 static int do_delete(struct req *q)
 {
-	int e = smon_delete(q->st, q->m.vol);
+	int e = smon_store_delete(q->st, q->m.vol);
 
 	if (!e)
 		log_info("%s (%s): deleted '%s'", q->s->peer, q->s->client, q->m.vol);
@@ -90,27 +90,27 @@ static int do_delete(struct req *q)
 
 static int do_list(struct req *q)
 {
-	static __thread struct sp_vol_info vols[SP_LIST_MAX];
+	static __thread struct stor_proto_vol_info vols[SP_LIST_MAX];
 	uint32_t n = 0;
 	bool more = false;
-	int e = smon_list(q->st, q->m.vol, vols, SP_LIST_MAX, &n, &more);
+	int e = smon_store_list(q->st, q->m.vol, vols, SP_LIST_MAX, &n, &more);
 
 	if (e)
 		return e;
-	sp_list_head_put(q->out, n, more);
+	stor_proto_list_head_put(q->out, n, more);
 	for (uint32_t i = 0; i < n; i++)
-		sp_list_entry_put(q->out, i, &vols[i]);
+		stor_proto_list_entry_put(q->out, i, &vols[i]);
 	q->len = 8 + (size_t)n * SP_LIST_ENTRY;
 	return 0;
 }
 
 static int do_stat(struct req *q)
 {
-	struct sp_vol_info info;
-	int e = smon_stat(q->st, q->m.vol, &info);
+	struct stor_proto_vol_info info;
+	int e = smon_store_stat(q->st, q->m.vol, &info);
 
 	if (!e)
-		q->len = sp_stat_reply_put(q->out, &info);
+		q->len = stor_proto_stat_reply_put(q->out, &info);
 	return e;
 }
 
@@ -118,7 +118,7 @@ static int do_read(struct req *q)
 {
 	uint8_t *bounce = q->s->bounce;
 	/* Data in messages is not aligned for O_DIRECT: such stores go via bounce. */
-	int e = smon_read(q->st, q->m.vol, q->m.offset, bounce ? bounce : q->out, q->m.len);
+	int e = smon_store_read(q->st, q->m.vol, q->m.offset, bounce ? bounce : q->out, q->m.len);
 
 	if (!e && bounce)
 		memcpy(q->out, bounce, q->m.len);
@@ -133,15 +133,16 @@ static int do_write(struct req *q)
 
 	if (bounce)
 		memcpy(bounce, q->m.data, q->m.len);
-	return smon_write(q->st, q->m.vol, q->m.offset, bounce ? bounce : q->m.data, q->m.len);
+	return smon_store_write(q->st, q->m.vol, q->m.offset, bounce ? bounce : q->m.data,
+				q->m.len);
 }
 
 static int do_flush(struct req *q)
 {
-	return smon_flush(q->st, q->m.vol);
+	return smon_store_flush(q->st, q->m.vol);
 }
 
-/* The requests, by op (sp_req_get refuses every other): what runs one (0 or -errno),
+/* The requests, by op (stor_proto_req_get refuses every other): what runs one (0 or -errno),
  * and whether its failure is the named volume's. */
 static const struct {
 	int (*run)(struct req *q);
@@ -154,42 +155,43 @@ static const struct {
 	[SP_FLUSH] = {do_flush, true},
 };
 
-size_t smon_handle(struct smon_store *st, struct smon_session *s, const void *req, size_t len,
-		   bool truncated, void *reply)
+size_t smon_handler_request(struct smon_store *st, struct smon_session *s, const void *req,
+			    size_t len, bool truncated, void *reply)
 {
 	struct req q = {.st = st, .s = s, .out = (uint8_t *)reply + SP_HDR_LEN};
 	char err[SP_ERRTEXT_MAX + 1];
-	enum sp_status rc;
+	enum stor_proto_status rc;
 	int e;
 
 	s->requests++;
 	if (truncated) {
 		/* Only the start arrived (maybe not even that, on some providers): E2BIG, for
 		 * whatever op and id the header names. */
-		sp_hdr_get(req, SP_HDR_LEN, &q.h, err, sizeof(err));
+		stor_proto_hdr_get(req, SP_HDR_LEN, &q.h, err, sizeof(err));
 		return error_reply(s, reply, q.h.op, q.h.id, SP_E2BIG,
 				   "message longer than the server's buffer", NULL);
 	}
-	rc = sp_hdr_get(req, len, &q.h, err, sizeof(err));
+	rc = stor_proto_hdr_get(req, len, &q.h, err, sizeof(err));
 	if (rc)
 		return error_reply(s, reply, q.h.op, q.h.id, rc, err, NULL);
 	if (q.h.op & SP_REPLY || q.h.status)
 		return error_reply(s, reply, q.h.op, q.h.id, SP_EPROTO,
 				   "a request must not carry a reply flag or status", NULL);
-	rc = sp_req_get(q.h.op, (const uint8_t *)req + SP_HDR_LEN, q.h.len, &q.m, err, sizeof(err));
+	rc = stor_proto_req_get(q.h.op, (const uint8_t *)req + SP_HDR_LEN, q.h.len, &q.m, err,
+				sizeof(err));
 	if (rc)
 		return error_reply(s, reply, q.h.op, q.h.id, rc, err, NULL);
 	if (q.h.op != SP_HELLO && !s->hello)
 		return error_reply(s, reply, q.h.op, q.h.id, SP_ENOTCONN, "HELLO first", NULL);
 	e = ops[q.h.op].run(&q);
 	if (!e)
-		return sp_reply_put(reply, q.h.op, q.h.id, SP_OK, q.len);
+		return stor_proto_reply_put(reply, q.h.op, q.h.id, SP_OK, q.len);
 	if (!ops[q.h.op].on_volume)
-		return error_reply(s, reply, q.h.op, q.h.id, sp_status_from_errno(e), why_errno(e),
-				   NULL);
+		return error_reply(s, reply, q.h.op, q.h.id, stor_proto_status_from_errno(e),
+				   why_errno(e), NULL);
 	if (e != -ENOENT && e != -ERANGE && e != -EEXIST && e != -EINVAL)
-		log_error("%s (%s): %s of '%s' failed: %s", s->peer, s->client, sp_op_name(q.h.op),
-			  q.m.vol, strerror(-e));
-	return error_reply(s, reply, q.h.op, q.h.id, sp_status_from_errno(e), why_errno(e),
+		log_error("%s (%s): %s of '%s' failed: %s", s->peer, s->client,
+			  stor_proto_op_name(q.h.op), q.m.vol, strerror(-e));
+	return error_reply(s, reply, q.h.op, q.h.id, stor_proto_status_from_errno(e), why_errno(e),
 			   q.m.vol);
 }

@@ -154,7 +154,7 @@ static size_t conn_handle(void *ctx, void *conn, const void *req, size_t len, bo
 			  void *reply)
 {
 	(void)ctx;
-	return smon_handle(&store, conn, req, len, truncated, reply);
+	return smon_handler_request(&store, conn, req, len, truncated, reply);
 }
 
 static void conn_close(void *ctx, void *conn)
@@ -184,7 +184,7 @@ static size_t heartbeat(void *ctx, uint8_t *buf, size_t cap)
 	(void)cap;
 	if (store.ops->space(&store, &capacity, &avail))
 		capacity = avail = 0;
-	return cluster_heartbeat_put(buf, capacity > avail ? capacity - avail : 0, 0);
+	return cluster_agent_heartbeat_put(buf, capacity > avail ? capacity - avail : 0, 0);
 }
 
 int main(int argc, char **argv)
@@ -218,18 +218,18 @@ int main(int argc, char **argv)
 	if (opts.dir)
 		log_info("%s: serving volumes in %s (%llu of %llu MiB free) on %s:%s (provider %s)",
 			 cli.name, opts.dir, (unsigned long long)(avail >> 20),
-			 (unsigned long long)(cap >> 20), cli.host, fab_listener_port(l),
+			 (unsigned long long)(cap >> 20), cli.host, fabric_listener_port(l),
 			 cli.provider);
 	else
 		log_info("%s: serving volumes in RADOS pool %s (objects of %llu KiB; cluster %llu "
 			 "of %llu MiB free) on %s:%s (provider %s)",
 			 cli.name, opts.pool, (unsigned long long)(opts.obj_size >> 10),
 			 (unsigned long long)(avail >> 20), (unsigned long long)(cap >> 20),
-			 cli.host, fab_listener_port(l), cli.provider);
+			 cli.host, fabric_listener_port(l), cli.provider);
 	if (cli.controld &&
 	    cluster_agent_join(&agent, cli.controld, CP_KIND_SMON, cli.name, cli.host,
-			       fab_listener_port(l), 0, cap, heartbeat, NULL)) {
-		fab_listener_close(l);
+			       fabric_listener_port(l), 0, cap, heartbeat, NULL)) {
+		fabric_listener_close(l);
 		smon_store_close(&store);
 		return 1;
 	}
@@ -240,7 +240,7 @@ int main(int argc, char **argv)
 		 (unsigned long long)atomic_load(&store.writes),
 		 (unsigned long long)atomic_load(&store.flushes),
 		 (unsigned long long)atomic_load(&store.errors));
-	fab_listener_close(l);
+	fabric_listener_close(l);
 	smon_store_close(&store);
 	return 0;
 }

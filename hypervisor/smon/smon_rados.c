@@ -61,8 +61,8 @@ static int dir_get(struct smon_store *st, const char *name, uint64_t *size, uint
 		else if (!rc && vl != 16)
 			rc = -EIO;
 		else if (!rc) {
-			*size = get_le64(val);
-			*obj_size = get_le64(val + 8);
+			*size = wire_get_le64(val);
+			*obj_size = wire_get_le64(val + 8);
 		}
 	}
 	if (it)
@@ -81,8 +81,8 @@ static int dir_set(struct smon_store *st, const char *name, uint64_t size, uint6
 
 	if (!op)
 		return -ENOMEM;
-	put_le64(val, size);
-	put_le64(val + 8, obj_size);
+	wire_put_le64(val, size);
+	wire_put_le64(val + 8, obj_size);
 	rados_write_op_create(op, LIBRADOS_CREATE_IDEMPOTENT, NULL);
 	rados_write_op_omap_set2(op, keys, vals, klen, vlen, 1);
 	rc = rados_write_op_operate(op, io_of(st), DIR_OID, NULL, 0);
@@ -191,7 +191,7 @@ static int rados_resize(struct smon_store *st, struct smon_vol *v, uint64_t size
 	return dir_set(st, v->name, size, v->obj_size);
 }
 
-static int rados_vol_list(struct smon_store *st, const char *after, struct sp_vol_info *out,
+static int rados_vol_list(struct smon_store *st, const char *after, struct stor_proto_vol_info *out,
 			  uint32_t max, uint32_t *n, bool *more)
 {
 	rados_read_op_t op = rados_create_read_op();
@@ -222,10 +222,10 @@ static int rados_vol_list(struct smon_store *st, const char *after, struct sp_vo
 			continue;
 		memset(&out[*n], 0, sizeof(out[*n]));
 		memcpy(out[*n].name, k, kl);
-		if (!sp_vol_name_ok(out[*n].name))
+		if (!stor_proto_vol_name_ok(out[*n].name))
 			continue;
-		out[*n].size = get_le64(val);
-		out[*n].obj_size = get_le64(val + 8);
+		out[*n].size = wire_get_le64(val);
+		out[*n].obj_size = wire_get_le64(val + 8);
 		(*n)++;
 	}
 	*more = pmore != 0;

@@ -94,7 +94,7 @@ static void unlink_vol(struct smon_store *st, struct smon_vol *v)
 	*pp = v->next;
 }
 
-int smon_create(struct smon_store *st, const char *name, uint64_t size)
+int smon_store_create(struct smon_store *st, const char *name, uint64_t size)
 {
 	int rc;
 
@@ -127,7 +127,7 @@ static void admin_unlock(struct smon_store *st)
 	pthread_mutex_unlock(&st->admin);
 }
 
-int smon_delete(struct smon_store *st, const char *name)
+int smon_store_delete(struct smon_store *st, const char *name)
 {
 	int rc;
 	struct smon_vol *v = admin_lock(st, name, &rc);
@@ -144,7 +144,7 @@ int smon_delete(struct smon_store *st, const char *name)
 	return rc;
 }
 
-int smon_resize(struct smon_store *st, const char *name, uint64_t size)
+int smon_store_resize(struct smon_store *st, const char *name, uint64_t size)
 {
 	int rc;
 	struct smon_vol *v = admin_lock(st, name, &rc);
@@ -158,7 +158,7 @@ int smon_resize(struct smon_store *st, const char *name, uint64_t size)
 	return rc;
 }
 
-int smon_stat(struct smon_store *st, const char *name, struct sp_vol_info *out)
+int smon_store_stat(struct smon_store *st, const char *name, struct stor_proto_vol_info *out)
 {
 	struct smon_vol *v;
 	int rc;
@@ -175,8 +175,8 @@ int smon_stat(struct smon_store *st, const char *name, struct sp_vol_info *out)
 	return rc;
 }
 
-int smon_list(struct smon_store *st, const char *after, struct sp_vol_info *out, uint32_t max,
-	      uint32_t *n, bool *more)
+int smon_store_list(struct smon_store *st, const char *after, struct stor_proto_vol_info *out,
+		    uint32_t max, uint32_t *n, bool *more)
 {
 	int rc;
 
@@ -213,17 +213,18 @@ static int do_io(struct smon_store *st, enum io_kind k, const char *name, uint64
 	return rc;
 }
 
-int smon_read(struct smon_store *st, const char *name, uint64_t off, void *buf, uint32_t len)
+int smon_store_read(struct smon_store *st, const char *name, uint64_t off, void *buf, uint32_t len)
 {
 	return do_io(st, IO_READ, name, off, buf, len);
 }
 
-int smon_write(struct smon_store *st, const char *name, uint64_t off, const void *buf, uint32_t len)
+int smon_store_write(struct smon_store *st, const char *name, uint64_t off, const void *buf,
+		     uint32_t len)
 {
 	return do_io(st, IO_WRITE, name, off, (void *)buf, len);
 }
 
-int smon_flush(struct smon_store *st, const char *name)
+int smon_store_flush(struct smon_store *st, const char *name)
 {
 	return do_io(st, IO_FLUSH, name, 0, NULL, 0);
 }

@@ -42,8 +42,8 @@ struct smon_backend_ops {
 	/* Change v's size; bytes beyond a smaller size are gone for good. */
 	int (*resize)(struct smon_store *st, struct smon_vol *v, uint64_t size);
 	/* Up to max volumes whose names sort after `after` (all when ""), in name order. */
-	int (*list)(struct smon_store *st, const char *after, struct sp_vol_info *out, uint32_t max,
-		    uint32_t *n, bool *more);
+	int (*list)(struct smon_store *st, const char *after, struct stor_proto_vol_info *out,
+		    uint32_t max, uint32_t *n, bool *more);
 	/* The range is checked against v->size; reads of never-written bytes give zeros. */
 	int (*read)(struct smon_store *st, struct smon_vol *v, uint64_t off, void *buf,
 		    uint32_t len);
@@ -57,7 +57,7 @@ struct smon_backend_ops {
 
 struct smon_store {
 	const struct smon_backend_ops *ops;
-	enum sp_backend_kind kind;
+	enum stor_proto_backend_kind kind;
 	void *be;	 /* the backend's own state */
 	bool aligned_io; /* I/O buffers must be 4 KiB-aligned (O_DIRECT) */
 	pthread_rwlock_t lock;
@@ -75,16 +75,16 @@ int smon_rados_open(struct smon_store *st, const char *conf, const char *pool, u
 void smon_store_init(struct smon_store *st);
 void smon_store_close(struct smon_store *st);
 
-int smon_create(struct smon_store *st, const char *name, uint64_t size);
-int smon_delete(struct smon_store *st, const char *name);
-int smon_resize(struct smon_store *st, const char *name, uint64_t size);
-int smon_stat(struct smon_store *st, const char *name, struct sp_vol_info *out);
-int smon_list(struct smon_store *st, const char *after, struct sp_vol_info *out, uint32_t max,
-	      uint32_t *n, bool *more);
+int smon_store_create(struct smon_store *st, const char *name, uint64_t size);
+int smon_store_delete(struct smon_store *st, const char *name);
+int smon_store_resize(struct smon_store *st, const char *name, uint64_t size);
+int smon_store_stat(struct smon_store *st, const char *name, struct stor_proto_vol_info *out);
+int smon_store_list(struct smon_store *st, const char *after, struct stor_proto_vol_info *out,
+		    uint32_t max, uint32_t *n, bool *more);
 /* -ERANGE for a range beyond the volume's end. */
-int smon_read(struct smon_store *st, const char *name, uint64_t off, void *buf, uint32_t len);
-int smon_write(struct smon_store *st, const char *name, uint64_t off, const void *buf,
-	       uint32_t len);
-int smon_flush(struct smon_store *st, const char *name);
+int smon_store_read(struct smon_store *st, const char *name, uint64_t off, void *buf, uint32_t len);
+int smon_store_write(struct smon_store *st, const char *name, uint64_t off, const void *buf,
+		     uint32_t len);
+int smon_store_flush(struct smon_store *st, const char *name);
 
 #endif

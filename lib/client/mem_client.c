@@ -8,13 +8,13 @@
 #include "lib/fabric/fabric.h"
 #include "lib/parse.h"
 
-static enum mc_result from_errno(int rc)
+static enum mem_client_result from_errno(int rc)
 {
 	return rc == -ETIMEDOUT ? MC_TIMEOUT : MC_LOST;
 }
 
-enum mc_result mc_send(struct fab_conn *c, uint64_t id, unsigned op, size_t body_len,
-		       int timeout_ms)
+enum mem_client_result mem_client_send(struct fab_conn *c, uint64_t id, unsigned op,
+				       size_t body_len, int timeout_ms)
 {
 	struct wire_hdr h = {.magic = MP_MAGIC,
 			     .version = MP_VERSION,
@@ -23,37 +23,38 @@ enum mc_result mc_send(struct fab_conn *c, uint64_t id, unsigned op, size_t body
 			     .len = (uint32_t)body_len};
 	int rc;
 
-	mp_hdr_put(fab_sbuf(c), &h);
-	rc = fab_call_send(c, MP_HDR_LEN + body_len, timeout_ms);
+	mem_proto_hdr_put(fabric_sbuf(c), &h);
+	rc = fabric_call_send(c, MP_HDR_LEN + body_len, timeout_ms);
 	return rc ? from_errno(rc) : MC_OK;
 }
 
-enum mc_result mc_wait(struct fab_conn *c, uint64_t id, unsigned op, int timeout_ms,
-		       struct mc_reply *r)
+enum mem_client_result mem_client_wait(struct fab_conn *c, uint64_t id, unsigned op, int timeout_ms,
+				       struct mem_client_reply *r)
 {
 	struct wire_hdr h;
 	char err[MP_ERRTEXT_MAX + 1];
 	size_t len = 0;
-	int rc = fab_call_wait(c, &len, timeout_ms);
+	int rc = fabric_call_wait(c, &len, timeout_ms);
 
 	r->status = MP_EIO;
 	r->payload = NULL;
 	r->len = 0;
 	if (rc)
 		return from_errno(rc);
-	if (mp_hdr_get(fab_rbuf(c), len, &h, err, sizeof(err)) || h.op != (op | MP_REPLY) ||
-	    h.id != id || h.status > MP_STATUS_MAX)
+	if (mem_proto_hdr_get(fabric_rbuf(c), len, &h, err, sizeof(err)) ||
+	    h.op != (op | MP_REPLY) || h.id != id || h.status > MP_STATUS_MAX)
 		return MC_MALFORMED;
-	r->status = (enum mp_status)h.status;
-	r->payload = (const uint8_t *)fab_rbuf(c) + MP_HDR_LEN;
+	r->status = (enum mem_proto_status)h.status;
+	r->payload = (const uint8_t *)fabric_rbuf(c) + MP_HDR_LEN;
 	r->len = h.len;
 	return MC_OK;
 }
 
-enum mc_result mc_call(struct fab_conn *c, uint64_t id, unsigned op, size_t body_len,
-		       int timeout_ms, struct mc_reply *r)
+enum mem_client_result mem_client_exchange(struct fab_conn *c, uint64_t id, unsigned op,
+					   size_t body_len, int timeout_ms,
+					   struct mem_client_reply *r)
 {
-	enum mc_result rc = mc_send(c, id, op, body_len, timeout_ms);
+	enum mem_client_result rc = mem_client_send(c, id, op, body_len, timeout_ms);
 
 	if (rc) {
 		r->status = MP_EIO;
@@ -61,10 +62,10 @@ enum mc_result mc_call(struct fab_conn *c, uint64_t id, unsigned op, size_t body
 		r->len = 0;
 		return rc;
 	}
-	return mc_wait(c, id, op, timeout_ms, r);
+	return mem_client_wait(c, id, op, timeout_ms, r);
 }
 
-const char *mc_result_text(enum mc_result rc)
+const char *mem_client_result_text(enum mem_client_result rc)
 {
 	switch (rc) {
 	case MC_OK:
@@ -78,37 +79,38 @@ const char *mc_result_text(enum mc_result rc)
 	}
 }
 
-const char *mc_reply_text(const struct mc_reply *r, char *buf, size_t blen)
+const char *mem_client_reply_text(const struct mem_client_reply *r, char *buf, size_t blen)
 {
 	return wire_text_get(r->payload, r->len, buf, blen);
 }
 
 int mem_client_call(struct fab_conn *c, uint64_t id, unsigned op, size_t body_len, int timeout_ms,
-		    struct mc_reply *r, char *err, size_t errlen)
+		    struct mem_client_reply *r, char *err, size_t errlen)
 {
-	enum mc_result rc = mc_call(c, id, op, body_len, timeout_ms, r);
+	enum mem_client_result rc = mem_client_exchange(c, id, op, body_len, timeout_ms, r);
 	char text[MP_ERRTEXT_MAX + 1];
 
 	if (rc) {
-		snprintf(err, errlen, "%s: %s", mp_op_name(op), mc_result_text(rc));
+		snprintf(err, errlen, "%s: %s", mem_proto_op_name(op), mem_client_result_text(rc));
 		return -1;
 	}
 	if (r->status != MP_OK) {
-		snprintf(err, errlen, "%s refused: %s: %s", mp_op_name(op),
-			 mp_status_name(r->status), mc_reply_text(r, text, sizeof(text)));
+		snprintf(err, errlen, "%s refused: %s: %s", mem_proto_op_name(op),
+			 mem_proto_status_name(r->status),
+			 mem_client_reply_text(r, text, sizeof(text)));
 		return (int)r->status;
 	}
 	return 0;
 }
 
 int mem_client_connect(const char *provider, const char *addr, uint64_t vnode, const char *client,
-		       int timeout_ms, struct fab_conn **out, struct mp_hello_reply *hr, char *err,
-		       size_t errlen)
+		       int timeout_ms, struct fab_conn **out, struct mem_proto_hello_reply *hr,
+		       char *err, size_t errlen)
 {
 	char host[256], port[16], why[MP_ERRTEXT_MAX + 64];
-	struct mp_hello m = {.vnode = vnode};
-	struct mp_hello_reply own;
-	struct mc_reply r;
+	struct mem_proto_hello m = {.vnode = vnode};
+	struct mem_proto_hello_reply own;
+	struct mem_client_reply r;
 	int rc;
 
 	*out = NULL;
@@ -116,7 +118,7 @@ int mem_client_connect(const char *provider, const char *addr, uint64_t vnode, c
 		snprintf(err, errlen, "'%s' is not HOST:PORT", addr);
 		return -1;
 	}
-	rc = fab_connect(provider, host, port, MP_MAX_MSG, timeout_ms, out);
+	rc = fabric_connect(provider, host, port, MP_MAX_MSG, timeout_ms, out);
 	if (rc) {
 		*out = NULL;
 		snprintf(err, errlen, "cannot connect to %s: %s", addr,
@@ -124,15 +126,15 @@ int mem_client_connect(const char *provider, const char *addr, uint64_t vnode, c
 		return -1;
 	}
 	snprintf(m.name, sizeof(m.name), "%s", client);
-	mp_hello_put((uint8_t *)fab_sbuf(*out) + MP_HDR_LEN, &m);
+	mem_proto_hello_put((uint8_t *)fabric_sbuf(*out) + MP_HDR_LEN, &m);
 	rc = mem_client_call(*out, 1, MP_HELLO, MP_HELLO_LEN, timeout_ms, &r, why, sizeof(why));
-	if (!rc && mp_hello_reply_get(r.payload, r.len, hr ? hr : &own) != MP_OK) {
+	if (!rc && mem_proto_hello_reply_get(r.payload, r.len, hr ? hr : &own) != MP_OK) {
 		snprintf(why, sizeof(why), "malformed HELLO reply");
 		rc = -1;
 	}
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", addr, why);
-		fab_close(*out);
+		fabric_close(*out);
 		*out = NULL;
 		return -1;
 	}

@@ -1,9 +1,8 @@
 /* mem_client.h: one memory-protocol request and its reply on a libfabric connection, for
  * every client of lego-mmon (lego-vmm's remote memory, a server's fill, lego-controld).
  *
- * The request body is already at fab_sbuf(c) + MP_HDR_LEN; mc_call adds the header, sends,
- * waits and checks the reply's header against the request (op, id, status range).
- * (mc_ is this file's old prefix, mem_client_ its new one: round B renames.)
+ * The request body is already at fabric_sbuf(c) + MP_HDR_LEN; mem_client_exchange adds the
+ * header, sends, waits and checks the reply's header against the request (op, id, status range).
  */
 #ifndef LEGO_MEM_CLIENT_H
 #define LEGO_MEM_CLIENT_H
@@ -15,41 +14,42 @@
 
 struct fab_conn;
 
-struct mc_reply {
-	enum mp_status status;
+struct mem_client_reply {
+	enum mem_proto_status status;
 	const uint8_t *payload; /* in the connection's receive buffer */
 	size_t len;
 };
 
-enum mc_result {
+enum mem_client_result {
 	MC_OK = 0,	  /* a well-formed reply: see status */
 	MC_LOST = -1,	  /* the connection broke (peer gone) */
 	MC_TIMEOUT = -2,  /* no reply in time (the connection is broken now) */
 	MC_MALFORMED = -3 /* a reply that does not answer the request */
 };
 
-enum mc_result mc_call(struct fab_conn *c, uint64_t id, unsigned op, size_t body_len,
-		       int timeout_ms, struct mc_reply *r);
-/* Send the request without waiting (then mc_wait): lets a caller have one request in
+enum mem_client_result mem_client_exchange(struct fab_conn *c, uint64_t id, unsigned op,
+					   size_t body_len, int timeout_ms,
+					   struct mem_client_reply *r);
+/* Send the request without waiting (then mem_client_wait): lets a caller have one request in
  * flight on each of several connections. */
-enum mc_result mc_send(struct fab_conn *c, uint64_t id, unsigned op, size_t body_len,
-		       int timeout_ms);
-enum mc_result mc_wait(struct fab_conn *c, uint64_t id, unsigned op, int timeout_ms,
-		       struct mc_reply *r);
+enum mem_client_result mem_client_send(struct fab_conn *c, uint64_t id, unsigned op,
+				       size_t body_len, int timeout_ms);
+enum mem_client_result mem_client_wait(struct fab_conn *c, uint64_t id, unsigned op, int timeout_ms,
+				       struct mem_client_reply *r);
 /* What went wrong, for messages: "connection lost (server gone?)", ... */
-const char *mc_result_text(enum mc_result rc);
+const char *mem_client_result_text(enum mem_client_result rc);
 /* An error reply's text, made printable and NUL-terminated in buf. */
-const char *mc_reply_text(const struct mc_reply *r, char *buf, size_t blen);
+const char *mem_client_reply_text(const struct mem_client_reply *r, char *buf, size_t blen);
 
-/* mc_call, with what went wrong in err ("READ: no reply in time", "OPEN refused: pool
+/* mem_client_exchange, with what went wrong in err ("READ: no reply in time", "OPEN refused: pool
  * full: TEXT"): 0, the status of a refusal, or -1 when no answer came. */
 int mem_client_call(struct fab_conn *c, uint64_t id, unsigned op, size_t body_len, int timeout_ms,
-		    struct mc_reply *r, char *err, size_t errlen);
+		    struct mem_client_reply *r, char *err, size_t errlen);
 /* Connect to the memory server at addr ("HOST:PORT") and say HELLO (request id 1) as
  * vNode vnode, named client: 0 with the connection in *out and, if hr is not NULL, the
  * server's HELLO reply; or -1 with *out NULL and err saying why, naming addr. */
 int mem_client_connect(const char *provider, const char *addr, uint64_t vnode, const char *client,
-		       int timeout_ms, struct fab_conn **out, struct mp_hello_reply *hr, char *err,
-		       size_t errlen);
+		       int timeout_ms, struct fab_conn **out, struct mem_proto_hello_reply *hr,
+		       char *err, size_t errlen);
 
 #endif

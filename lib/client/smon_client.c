@@ -15,7 +15,7 @@ struct smon_client {
 	int timeout_ms;
 	int spin_us; /* -1: the process default */
 	uint64_t next_id;
-	struct sp_hello_reply server;
+	struct stor_proto_hello_reply server;
 	char peer[300];
 	char err[1024];
 };
@@ -24,12 +24,12 @@ void smon_client_set_spin_us(struct smon_client *cl, int us)
 {
 	cl->spin_us = us;
 	if (cl->c)
-		fab_set_spin_us(cl->c, us);
+		fabric_set_spin_us(cl->c, us);
 }
 
 bool smon_client_broken(const struct smon_client *cl)
 {
-	return !cl->c || fab_broken(cl->c);
+	return !cl->c || fabric_broken(cl->c);
 }
 
 const char *smon_client_error(const struct smon_client *cl)
@@ -37,7 +37,7 @@ const char *smon_client_error(const struct smon_client *cl)
 	return cl->err;
 }
 
-const struct sp_hello_reply *smon_client_server(const struct smon_client *cl)
+const struct stor_proto_hello_reply *smon_client_server(const struct smon_client *cl)
 {
 	return &cl->server;
 }
@@ -47,17 +47,18 @@ const char *smon_client_peer(const struct smon_client *cl)
 	return cl->peer;
 }
 
-void *smon_raw_buf(struct smon_client *cl)
+void *smon_client_raw_buf(struct smon_client *cl)
 {
-	return fab_sbuf(cl->c);
+	return fabric_sbuf(cl->c);
 }
 
-void *smon_write_buf(struct smon_client *cl)
+void *smon_client_write_buf(struct smon_client *cl)
 {
-	return (uint8_t *)fab_sbuf(cl->c) + SP_HDR_LEN + SP_IO_LEN;
+	return (uint8_t *)fabric_sbuf(cl->c) + SP_HDR_LEN + SP_IO_LEN;
 }
 
-int smon_raw_call(struct smon_client *cl, size_t len, struct wire_hdr *reply, const void **payload)
+int smon_client_raw_call(struct smon_client *cl, size_t len, struct wire_hdr *reply,
+			 const void **payload)
 {
 	char err[SP_ERRTEXT_MAX + 1];
 	size_t rlen = 0;
@@ -65,7 +66,7 @@ int smon_raw_call(struct smon_client *cl, size_t len, struct wire_hdr *reply, co
 
 	if (!cl->c)
 		return -ENOTCONN;
-	rc = fab_call(cl->c, len, &rlen, cl->timeout_ms);
+	rc = fabric_call(cl->c, len, &rlen, cl->timeout_ms);
 	if (rc) {
 		snprintf(cl->err, sizeof(cl->err), "%s: %s", cl->peer,
 			 rc == -ENOTCONN    ? "connection lost (server gone?)"
@@ -73,11 +74,11 @@ int smon_raw_call(struct smon_client *cl, size_t len, struct wire_hdr *reply, co
 					    : strerror(-rc));
 		return rc;
 	}
-	if (sp_hdr_get(fab_rbuf(cl->c), rlen, reply, err, sizeof(err)) != SP_OK) {
+	if (stor_proto_hdr_get(fabric_rbuf(cl->c), rlen, reply, err, sizeof(err)) != SP_OK) {
 		snprintf(cl->err, sizeof(cl->err), "%s: malformed reply: %s", cl->peer, err);
 		return -EPROTO;
 	}
-	*payload = (const uint8_t *)fab_rbuf(cl->c) + SP_HDR_LEN;
+	*payload = (const uint8_t *)fabric_rbuf(cl->c) + SP_HDR_LEN;
 	return 0;
 }
 
@@ -88,14 +89,14 @@ static int call(struct smon_client *cl, unsigned op, uint64_t id, size_t len, co
 {
 	struct wire_hdr r;
 	const void *p;
-	int rc = smon_raw_call(cl, len, &r, &p);
+	int rc = smon_client_raw_call(cl, len, &r, &p);
 
 	if (rc)
 		return rc;
 	if (r.op != (op | SP_REPLY) || r.id != id || r.status > SP_STATUS_MAX) {
 		snprintf(cl->err, sizeof(cl->err),
 			 "%s: malformed %s reply (op %#x, id %llu, status %u)", cl->peer,
-			 sp_op_name(op), r.op, (unsigned long long)r.id, r.status);
+			 stor_proto_op_name(op), r.op, (unsigned long long)r.id, r.status);
 		return -EPROTO;
 	}
 	if (r.status != SP_OK) {
@@ -103,16 +104,17 @@ static int call(struct smon_client *cl, unsigned op, uint64_t id, size_t len, co
 
 		wire_text_get(p, r.len, text, sizeof(text));
 		/* The server's text says what was wrong; the status name is the fallback. */
-		snprintf(cl->err, sizeof(cl->err), "%s", text[0] ? text : sp_status_name(r.status));
-		return sp_status_errno((enum sp_status)r.status);
+		snprintf(cl->err, sizeof(cl->err), "%s",
+			 text[0] ? text : stor_proto_status_name(r.status));
+		return stor_proto_status_errno((enum stor_proto_status)r.status);
 	}
 	*body = p;
 	*blen = r.len;
 	return 0;
 }
 
-static int simple(struct smon_client *cl, unsigned op, const struct sp_req *m, const void **body,
-		  size_t *blen)
+static int simple(struct smon_client *cl, unsigned op, const struct stor_proto_req *m,
+		  const void **body, size_t *blen)
 {
 	uint64_t id;
 	size_t len;
@@ -120,13 +122,13 @@ static int simple(struct smon_client *cl, unsigned op, const struct sp_req *m, c
 	if (!cl->c)
 		return -ENOTCONN;
 	id = ++cl->next_id;
-	len = sp_req_put(fab_sbuf(cl->c), op, id, m);
+	len = stor_proto_req_put(fabric_sbuf(cl->c), op, id, m);
 	return call(cl, op, id, len, body, blen);
 }
 
 static int hello(struct smon_client *cl)
 {
-	struct sp_req m = {0};
+	struct stor_proto_req m = {0};
 	const void *p;
 	size_t n;
 	int rc;
@@ -135,7 +137,8 @@ static int hello(struct smon_client *cl)
 	rc = simple(cl, SP_HELLO, &m, &p, &n);
 	if (rc)
 		return rc;
-	if (sp_hello_reply_get(p, n, &cl->server) != SP_OK || cl->server.version != SP_VERSION) {
+	if (stor_proto_hello_reply_get(p, n, &cl->server) != SP_OK ||
+	    cl->server.version != SP_VERSION) {
 		snprintf(cl->err, sizeof(cl->err), "%s: malformed HELLO reply", cl->peer);
 		return -EPROTO;
 	}
@@ -145,7 +148,8 @@ static int hello(struct smon_client *cl)
 static int dial(struct smon_client *cl)
 {
 	/* Replies are at most SP_MAX_MSG; twice that is only the server's need. */
-	int rc = fab_connect(cl->provider, cl->host, cl->port, SP_MAX_MSG, cl->timeout_ms, &cl->c);
+	int rc = fabric_connect(cl->provider, cl->host, cl->port, SP_MAX_MSG, cl->timeout_ms,
+				&cl->c);
 
 	if (rc) {
 		cl->c = NULL;
@@ -153,17 +157,18 @@ static int dial(struct smon_client *cl)
 			 strerror(-rc));
 		return rc;
 	}
-	fab_set_spin_us(cl->c, cl->spin_us);
+	fabric_set_spin_us(cl->c, cl->spin_us);
 	rc = hello(cl);
 	if (rc) {
-		fab_close(cl->c);
+		fabric_close(cl->c);
 		cl->c = NULL;
 	}
 	return rc;
 }
 
-int smon_connect(const char *provider, const char *host, const char *port, const char *client_name,
-		 int timeout_ms, struct smon_client **out, char *err, size_t errlen)
+int smon_client_connect(const char *provider, const char *host, const char *port,
+			const char *client_name, int timeout_ms, struct smon_client **out,
+			char *err, size_t errlen)
 {
 	struct smon_client *cl = calloc(1, sizeof(*cl));
 	int rc;
@@ -190,34 +195,34 @@ int smon_connect(const char *provider, const char *host, const char *port, const
 	return 0;
 }
 
-int smon_reconnect(struct smon_client *cl)
+int smon_client_reconnect(struct smon_client *cl)
 {
 	if (cl->c)
-		fab_close(cl->c);
+		fabric_close(cl->c);
 	cl->c = NULL;
 	return dial(cl);
 }
 
-void smon_disconnect(struct smon_client *cl)
+void smon_client_disconnect(struct smon_client *cl)
 {
 	if (!cl)
 		return;
 	if (cl->c)
-		fab_close(cl->c);
+		fabric_close(cl->c);
 	free(cl);
 }
 
-static struct sp_req vol_req(const char *vol)
+static struct stor_proto_req vol_req(const char *vol)
 {
-	struct sp_req m = {0};
+	struct stor_proto_req m = {0};
 
 	snprintf(m.vol, sizeof(m.vol), "%s", vol);
 	return m;
 }
 
-int smon_vol_create(struct smon_client *cl, const char *vol, uint64_t size)
+int smon_client_vol_create(struct smon_client *cl, const char *vol, uint64_t size)
 {
-	struct sp_req m = vol_req(vol);
+	struct stor_proto_req m = vol_req(vol);
 	const void *p;
 	size_t n;
 
@@ -225,18 +230,18 @@ int smon_vol_create(struct smon_client *cl, const char *vol, uint64_t size)
 	return simple(cl, SP_CREATE, &m, &p, &n);
 }
 
-int smon_vol_delete(struct smon_client *cl, const char *vol)
+int smon_client_vol_delete(struct smon_client *cl, const char *vol)
 {
-	struct sp_req m = vol_req(vol);
+	struct stor_proto_req m = vol_req(vol);
 	const void *p;
 	size_t n;
 
 	return simple(cl, SP_DELETE, &m, &p, &n);
 }
 
-int smon_vol_resize(struct smon_client *cl, const char *vol, uint64_t size)
+int smon_client_vol_resize(struct smon_client *cl, const char *vol, uint64_t size)
 {
-	struct sp_req m = vol_req(vol);
+	struct stor_proto_req m = vol_req(vol);
 	const void *p;
 	size_t n;
 
@@ -244,9 +249,9 @@ int smon_vol_resize(struct smon_client *cl, const char *vol, uint64_t size)
 	return simple(cl, SP_RESIZE, &m, &p, &n);
 }
 
-int smon_vol_stat(struct smon_client *cl, const char *vol, struct sp_vol_info *out)
+int smon_client_vol_stat(struct smon_client *cl, const char *vol, struct stor_proto_vol_info *out)
 {
-	struct sp_req m = vol_req(vol);
+	struct stor_proto_req m = vol_req(vol);
 	const void *p;
 	size_t n;
 	int rc = simple(cl, SP_STAT, &m, &p, &n);
@@ -255,17 +260,17 @@ int smon_vol_stat(struct smon_client *cl, const char *vol, struct sp_vol_info *o
 		return rc;
 	memset(out, 0, sizeof(*out));
 	snprintf(out->name, sizeof(out->name), "%s", vol);
-	if (sp_stat_reply_get(p, n, out) != SP_OK) {
+	if (stor_proto_stat_reply_get(p, n, out) != SP_OK) {
 		snprintf(cl->err, sizeof(cl->err), "%s: malformed STAT reply", cl->peer);
 		return -EPROTO;
 	}
 	return 0;
 }
 
-int smon_vol_list(struct smon_client *cl, struct sp_vol_info **out, size_t *n)
+int smon_client_vol_list(struct smon_client *cl, struct stor_proto_vol_info **out, size_t *n)
 {
-	struct sp_vol_info *all = NULL;
-	struct sp_req m = vol_req("");
+	struct stor_proto_vol_info *all = NULL;
+	struct stor_proto_req m = vol_req("");
 	size_t nall = 0;
 	bool more = true;
 
@@ -273,10 +278,10 @@ int smon_vol_list(struct smon_client *cl, struct sp_vol_info **out, size_t *n)
 		const void *p;
 		size_t len;
 		uint32_t count;
-		struct sp_vol_info *na;
+		struct stor_proto_vol_info *na;
 		int rc = simple(cl, SP_LIST, &m, &p, &len);
 
-		if (!rc && sp_list_get(p, len, &count, &more) != SP_OK) {
+		if (!rc && stor_proto_list_get(p, len, &count, &more) != SP_OK) {
 			snprintf(cl->err, sizeof(cl->err), "%s: malformed LIST reply", cl->peer);
 			rc = -EPROTO;
 		}
@@ -291,7 +296,7 @@ int smon_vol_list(struct smon_client *cl, struct sp_vol_info **out, size_t *n)
 		}
 		all = na;
 		for (uint32_t i = 0; i < count; i++) {
-			if (sp_list_entry_get(p, i, &all[nall]) != SP_OK ||
+			if (stor_proto_list_entry_get(p, i, &all[nall]) != SP_OK ||
 			    (nall && strcmp(all[nall].name, all[nall - 1].name) <= 0)) {
 				snprintf(cl->err, sizeof(cl->err),
 					 "%s: malformed LIST entry (bad name or out of order)",
@@ -315,9 +320,9 @@ int smon_vol_list(struct smon_client *cl, struct sp_vol_info **out, size_t *n)
 	return 0;
 }
 
-int smon_vol_write_buf(struct smon_client *cl, const char *vol, uint64_t off, uint32_t len)
+int smon_client_vol_write_buf(struct smon_client *cl, const char *vol, uint64_t off, uint32_t len)
 {
-	struct sp_req m = vol_req(vol);
+	struct stor_proto_req m = vol_req(vol);
 	const void *p;
 	size_t n;
 
@@ -328,21 +333,21 @@ int smon_vol_write_buf(struct smon_client *cl, const char *vol, uint64_t off, ui
 	return simple(cl, SP_WRITE, &m, &p, &n);
 }
 
-int smon_vol_write(struct smon_client *cl, const char *vol, uint64_t off, const void *buf,
-		   uint32_t len)
+int smon_client_vol_write(struct smon_client *cl, const char *vol, uint64_t off, const void *buf,
+			  uint32_t len)
 {
 	if (!cl->c)
 		return -ENOTCONN;
 	if (len > SP_MAX_IO)
 		return -E2BIG;
-	memcpy(smon_write_buf(cl), buf, len);
-	return smon_vol_write_buf(cl, vol, off, len);
+	memcpy(smon_client_write_buf(cl), buf, len);
+	return smon_client_vol_write_buf(cl, vol, off, len);
 }
 
-int smon_vol_read_ref(struct smon_client *cl, const char *vol, uint64_t off, uint32_t len,
-		      const void **data)
+int smon_client_vol_read_ref(struct smon_client *cl, const char *vol, uint64_t off, uint32_t len,
+			     const void **data)
 {
-	struct sp_req m = vol_req(vol);
+	struct stor_proto_req m = vol_req(vol);
 	size_t n;
 	int rc;
 
@@ -357,19 +362,20 @@ int smon_vol_read_ref(struct smon_client *cl, const char *vol, uint64_t off, uin
 	return rc;
 }
 
-int smon_vol_read(struct smon_client *cl, const char *vol, uint64_t off, void *buf, uint32_t len)
+int smon_client_vol_read(struct smon_client *cl, const char *vol, uint64_t off, void *buf,
+			 uint32_t len)
 {
 	const void *p;
-	int rc = smon_vol_read_ref(cl, vol, off, len, &p);
+	int rc = smon_client_vol_read_ref(cl, vol, off, len, &p);
 
 	if (!rc)
 		memcpy(buf, p, len);
 	return rc;
 }
 
-int smon_vol_flush(struct smon_client *cl, const char *vol)
+int smon_client_vol_flush(struct smon_client *cl, const char *vol)
 {
-	struct sp_req m = vol_req(vol);
+	struct stor_proto_req m = vol_req(vol);
 	const void *p;
 	size_t n;
 

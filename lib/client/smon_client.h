@@ -18,45 +18,48 @@ struct smon_client;
 
 /* Connect to host:port and say HELLO as client_name. On failure *out is NULL and err says
  * why. */
-int smon_connect(const char *provider, const char *host, const char *port, const char *client_name,
-		 int timeout_ms, struct smon_client **out, char *err, size_t errlen);
+int smon_client_connect(const char *provider, const char *host, const char *port,
+			const char *client_name, int timeout_ms, struct smon_client **out,
+			char *err, size_t errlen);
 /* Drop the connection and make a new one to the same server (HELLO again). */
-int smon_reconnect(struct smon_client *cl);
-void smon_disconnect(struct smon_client *cl);
+int smon_client_reconnect(struct smon_client *cl);
+void smon_client_disconnect(struct smon_client *cl);
 
 bool smon_client_broken(const struct smon_client *cl);
 /* Poll this long for replies before sleeping, on this and later connections (see
- * fab_set_spin_us). */
+ * fabric_set_spin_us). */
 void smon_client_set_spin_us(struct smon_client *cl, int us);
 /* What the last failed call said: the server's text or the transport's failure. */
 const char *smon_client_error(const struct smon_client *cl);
 /* The server's HELLO reply (name, backend, capacity). */
-const struct sp_hello_reply *smon_client_server(const struct smon_client *cl);
+const struct stor_proto_hello_reply *smon_client_server(const struct smon_client *cl);
 const char *smon_client_peer(const struct smon_client *cl);
 
-int smon_vol_create(struct smon_client *cl, const char *vol, uint64_t size);
-int smon_vol_delete(struct smon_client *cl, const char *vol);
-int smon_vol_resize(struct smon_client *cl, const char *vol, uint64_t size);
-int smon_vol_stat(struct smon_client *cl, const char *vol, struct sp_vol_info *out);
+int smon_client_vol_create(struct smon_client *cl, const char *vol, uint64_t size);
+int smon_client_vol_delete(struct smon_client *cl, const char *vol);
+int smon_client_vol_resize(struct smon_client *cl, const char *vol, uint64_t size);
+int smon_client_vol_stat(struct smon_client *cl, const char *vol, struct stor_proto_vol_info *out);
 /* Every volume, in name order, into a malloc'ed array (*n entries). */
-int smon_vol_list(struct smon_client *cl, struct sp_vol_info **out, size_t *n);
+int smon_client_vol_list(struct smon_client *cl, struct stor_proto_vol_info **out, size_t *n);
 
 /* Block I/O: len <= SP_MAX_IO, offset and len multiples of 512. */
-int smon_vol_read(struct smon_client *cl, const char *vol, uint64_t off, void *buf, uint32_t len);
-int smon_vol_write(struct smon_client *cl, const char *vol, uint64_t off, const void *buf,
-		   uint32_t len);
-int smon_vol_flush(struct smon_client *cl, const char *vol);
-/* Zero-copy forms: write_buf is where smon_vol_write_buf sends len bytes from (fill it
- * first); smon_vol_read_ref points *data at the reply's len bytes (valid until the next
+int smon_client_vol_read(struct smon_client *cl, const char *vol, uint64_t off, void *buf,
+			 uint32_t len);
+int smon_client_vol_write(struct smon_client *cl, const char *vol, uint64_t off, const void *buf,
+			  uint32_t len);
+int smon_client_vol_flush(struct smon_client *cl, const char *vol);
+/* Zero-copy forms: write_buf is where smon_client_vol_write_buf sends len bytes from (fill it
+ * first); smon_client_vol_read_ref points *data at the reply's len bytes (valid until the next
  * call). */
-void *smon_write_buf(struct smon_client *cl);
-int smon_vol_write_buf(struct smon_client *cl, const char *vol, uint64_t off, uint32_t len);
-int smon_vol_read_ref(struct smon_client *cl, const char *vol, uint64_t off, uint32_t len,
-		      const void **data);
+void *smon_client_write_buf(struct smon_client *cl);
+int smon_client_vol_write_buf(struct smon_client *cl, const char *vol, uint64_t off, uint32_t len);
+int smon_client_vol_read_ref(struct smon_client *cl, const char *vol, uint64_t off, uint32_t len,
+			     const void **data);
 
-/* A raw request of len bytes already in smon_raw_buf(), for tests that send malformed
+/* A raw request of len bytes already in smon_client_raw_buf(), for tests that send malformed
  * ones; the reply's header and payload come back. */
-void *smon_raw_buf(struct smon_client *cl);
-int smon_raw_call(struct smon_client *cl, size_t len, struct wire_hdr *reply, const void **payload);
+void *smon_client_raw_buf(struct smon_client *cl);
+int smon_client_raw_call(struct smon_client *cl, size_t len, struct wire_hdr *reply,
+			 const void **payload);
 
 #endif

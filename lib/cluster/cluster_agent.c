@@ -54,15 +54,15 @@ static void session(struct cluster_agent *a, int fd)
 	int rc;
 	bool lost = false;
 
-	cp_register_put(reg, &a->cfg.reg);
-	rc = cio_call(fd, CP_REGISTER, reg, sizeof(reg), &reply, &rlen, CONNECT_TIMEOUT_MS, err,
-		      sizeof(err));
+	cluster_proto_register_put(reg, &a->cfg.reg);
+	rc = cluster_io_call(fd, CP_REGISTER, reg, sizeof(reg), &reply, &rlen, CONNECT_TIMEOUT_MS,
+			     err, sizeof(err));
 	if (rc != CP_OK) {
 		log_error("cluster: lego-controld %s refused registration: %s", a->controld, err);
 		return;
 	}
-	interval = rlen == 8 ? get_le32(reply) : 0;
-	timeout = rlen == 8 ? get_le32(reply + 4) : 0;
+	interval = rlen == 8 ? wire_get_le32(reply) : 0;
+	timeout = rlen == 8 ? wire_get_le32(reply + 4) : 0;
 	free(reply);
 	if (interval < 10 || interval > 60000 || timeout < interval) {
 		log_error("cluster: lego-controld %s sent a bad registration reply", a->controld);
@@ -73,8 +73,8 @@ static void session(struct cluster_agent *a, int fd)
 	for (;;) {
 		size_t len = a->cfg.heartbeat(a->cfg.ctx, a->hb, CP_MAX_PAYLOAD);
 
-		rc = cio_call(fd, CP_HEARTBEAT, a->hb, len, NULL, NULL, (int)timeout, err,
-			      sizeof(err));
+		rc = cluster_io_call(fd, CP_HEARTBEAT, a->hb, len, NULL, NULL, (int)timeout, err,
+				     sizeof(err));
 		if (rc != CP_OK) {
 			log_warn("cluster: heartbeat to lego-controld %s failed: %s", a->controld,
 				 err);
@@ -97,7 +97,7 @@ static void *agent_main(void *arg)
 
 	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
 		char err[256];
-		int fd = cio_connect(a->controld, CONNECT_TIMEOUT_MS, err, sizeof(err));
+		int fd = cluster_io_connect(a->controld, CONNECT_TIMEOUT_MS, err, sizeof(err));
 
 		if (fd >= 0) {
 			session(a, fd);
@@ -159,10 +159,11 @@ int cluster_agent_join(struct cluster_agent **out, const char *controld, int kin
 	return 0;
 }
 
-size_t cluster_heartbeat_put(uint8_t *buf, uint64_t used_bytes, uint32_t used_cores)
+size_t cluster_agent_heartbeat_put(uint8_t *buf, uint64_t used_bytes, uint32_t used_cores)
 {
-	cp_heartbeat_put(
-		buf, &(struct cp_heartbeat){.used_bytes = used_bytes, .used_cores = used_cores});
+	cluster_proto_heartbeat_put(buf,
+				    &(struct cluster_proto_heartbeat){.used_bytes = used_bytes,
+								      .used_cores = used_cores});
 	return CP_HEARTBEAT_LEN;
 }
 

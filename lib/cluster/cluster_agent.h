@@ -14,7 +14,7 @@ struct cluster_agent;
 
 struct cluster_agent_config {
 	const char *controld; /* "HOST:PORT" */
-	struct cp_register reg;
+	struct cluster_proto_register reg;
 	/* Write the heartbeat payload (cp_heartbeat, then for a pmon its cp_vm_status
 	 * entries) to buf, at most cap bytes; return its length. Called on the agent
 	 * thread. */
@@ -29,7 +29,7 @@ int cluster_agent_join(struct cluster_agent **out, const char *controld, int kin
 		       const char *host, const char *port, uint32_t cores, uint64_t capacity,
 		       size_t (*heartbeat)(void *ctx, uint8_t *buf, size_t cap), void *ctx);
 /* A heartbeat payload without vNode statuses; returns its length. */
-size_t cluster_heartbeat_put(uint8_t *buf, uint64_t used_bytes, uint32_t used_cores);
+size_t cluster_agent_heartbeat_put(uint8_t *buf, uint64_t used_bytes, uint32_t used_cores);
 /* Send a heartbeat now rather than at the next interval (e.g. a vNode exited). */
 void cluster_agent_kick(struct cluster_agent *a);
 /* Stop the thread and close the connection (controld then forgets the component). */

@@ -39,7 +39,7 @@ static struct addrinfo *resolve(const char *hostport, bool passive, char *err, s
 	return res;
 }
 
-int cio_connect(const char *hostport, int timeout_ms, char *err, size_t errlen)
+int cluster_io_connect(const char *hostport, int timeout_ms, char *err, size_t errlen)
 {
 	struct addrinfo *res = resolve(hostport, false, err, errlen);
 	int fd = -1, one = 1;
@@ -81,7 +81,7 @@ int cio_connect(const char *hostport, int timeout_ms, char *err, size_t errlen)
 	return -1;
 }
 
-int cio_listen(const char *hostport, char *port, size_t plen, char *err, size_t errlen)
+int cluster_io_listen(const char *hostport, char *port, size_t plen, char *err, size_t errlen)
 {
 	struct addrinfo *res = resolve(hostport, true, err, errlen);
 	struct sockaddr_storage ss;
@@ -112,7 +112,8 @@ int cio_write_all(int fd, const void *buf, size_t n)
 	return fdio_write_all(fd, buf, n); /* round B: its callers use fdio_write_all */
 }
 
-int cio_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payload, size_t len)
+int cluster_io_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payload,
+		    size_t len)
 {
 	uint8_t hdr[CP_HDR_LEN];
 
@@ -138,7 +139,7 @@ int cio_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payl
 	return fdio_write_all(fd, hdr, sizeof(hdr)) || fdio_write_all(fd, payload, len) ? -1 : 0;
 }
 
-int cio_send_error(int fd, const struct wire_hdr *h, uint32_t status, const char *fmt, ...)
+int cluster_io_send_error(int fd, const struct wire_hdr *h, uint32_t status, const char *fmt, ...)
 {
 	uint8_t text[CP_ERRTEXT_MAX];
 	va_list ap;
@@ -147,17 +148,17 @@ int cio_send_error(int fd, const struct wire_hdr *h, uint32_t status, const char
 	va_start(ap, fmt);
 	n = wire_text_vput(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	return cio_send(fd, (uint16_t)(h->op | CP_REPLY), h->id, status, text, n);
+	return cluster_io_send(fd, (uint16_t)(h->op | CP_REPLY), h->id, status, text, n);
 }
 
 /* A deadline timeout_ms from now, for fdio_read_all (-1: none). */
 static int64_t deadline_in(int timeout_ms)
 {
-	return timeout_ms < 0 ? MONO_NEVER : mono_ms() + timeout_ms;
+	return timeout_ms < 0 ? MONO_NEVER : mono_clock_ms() + timeout_ms;
 }
 
-enum cio_recv_result cio_recv(int fd, int timeout_ms, struct wire_hdr *h, uint8_t **payload,
-			      const char **err)
+enum cluster_io_recv_result cluster_io_recv(int fd, int timeout_ms, struct wire_hdr *h,
+					    uint8_t **payload, const char **err)
 {
 	uint8_t hdr[CP_HDR_LEN], *buf;
 	uint32_t len;
@@ -170,7 +171,7 @@ enum cio_recv_result cio_recv(int fd, int timeout_ms, struct wire_hdr *h, uint8_
 		*err = "connection failed or timed out";
 		return CIO_FAILED;
 	}
-	len = get_le32(hdr + 20);
+	len = wire_get_le32(hdr + 20);
 	/* Magic, version and reserved bytes before waiting for a payload: a peer speaking
 	 * something else gets its error reply rather than a timeout or a silent close. */
 	switch (wire_hdr_get(hdr, (size_t)CP_HDR_LEN + len, CP_MAGIC, CP_VERSION, CP_MAX_PAYLOAD, h,
@@ -195,7 +196,7 @@ enum cio_recv_result cio_recv(int fd, int timeout_ms, struct wire_hdr *h, uint8_
 		return CIO_FAILED;
 	}
 	buf[CP_HDR_LEN + len] = '\0';
-	if (cp_hdr_get(buf, (size_t)CP_HDR_LEN + len, h, err) != CP_OK) {
+	if (cluster_proto_hdr_get(buf, (size_t)CP_HDR_LEN + len, h, err) != CP_OK) {
 		free(buf);
 		return CIO_BAD;
 	}
@@ -204,8 +205,8 @@ enum cio_recv_result cio_recv(int fd, int timeout_ms, struct wire_hdr *h, uint8_
 	return CIO_MSG;
 }
 
-int cio_call(int fd, uint16_t op, const void *req, size_t len, uint8_t **reply, size_t *rlen,
-	     int timeout_ms, char *err, size_t errlen)
+int cluster_io_call(int fd, uint16_t op, const void *req, size_t len, uint8_t **reply, size_t *rlen,
+		    int timeout_ms, char *err, size_t errlen)
 {
 	static uint64_t next_id;
 	uint64_t id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
@@ -217,11 +218,11 @@ int cio_call(int fd, uint16_t op, const void *req, size_t len, uint8_t **reply, 
 		*reply = NULL;
 	if (rlen)
 		*rlen = 0;
-	if (cio_send(fd, op, id, 0, req, len)) {
+	if (cluster_io_send(fd, op, id, 0, req, len)) {
 		snprintf(err, errlen, "cannot send: %s", strerror(errno));
 		return -1;
 	}
-	switch (cio_recv(fd, timeout_ms, &h, &p, &why)) {
+	switch (cluster_io_recv(fd, timeout_ms, &h, &p, &why)) {
 	case CIO_MSG:
 		break;
 	case CIO_EOF:
@@ -238,7 +239,8 @@ int cio_call(int fd, uint16_t op, const void *req, size_t len, uint8_t **reply, 
 		return -1;
 	}
 	if (h.status != CP_OK) {
-		snprintf(err, errlen, "%s", h.len ? (char *)p : cp_status_name(h.status));
+		snprintf(err, errlen, "%s",
+			 h.len ? (char *)p : cluster_proto_status_name(h.status));
 		free(p);
 		return (int)h.status;
 	}

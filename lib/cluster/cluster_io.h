@@ -12,21 +12,22 @@
 
 /* Connect to "HOST:PORT" within timeout_ms; the fd (close-on-exec, TCP_NODELAY) or -1 with
  * err filled. */
-int cio_connect(const char *hostport, int timeout_ms, char *err, size_t errlen);
+int cluster_io_connect(const char *hostport, int timeout_ms, char *err, size_t errlen);
 /* Listen on "HOST:PORT" (port 0 picks one; the bound port is written to port). */
-int cio_listen(const char *hostport, char *port, size_t plen, char *err, size_t errlen);
+int cluster_io_listen(const char *hostport, char *port, size_t plen, char *err, size_t errlen);
 
 /* Write all n bytes to a socket (no SIGPIPE); 0, or -1 if the connection failed. The same
  * as fdio_write_all (lib/fdio.h), which new code calls: round B removes this one. */
 int cio_write_all(int fd, const void *buf, size_t n);
 
 /* Send one message; 0, or -1 if the connection failed. */
-int cio_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payload, size_t len);
+int cluster_io_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payload,
+		    size_t len);
 /* Send an error reply to request h: status and the formatted text. */
-int cio_send_error(int fd, const struct wire_hdr *h, uint32_t status, const char *fmt, ...)
+int cluster_io_send_error(int fd, const struct wire_hdr *h, uint32_t status, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-enum cio_recv_result {
+enum cluster_io_recv_result {
 	CIO_MSG,    /* *payload (malloc'ed, NUL-terminated one byte past h->len) */
 	CIO_EOF,    /* the peer closed between messages */
 	CIO_BAD,    /* a malformed header (err says why): answer it, then close */
@@ -34,14 +35,14 @@ enum cio_recv_result {
 };
 /* Receive one message, waiting at most timeout_ms (-1: forever) for its header and then
  * as long again for its payload. */
-enum cio_recv_result cio_recv(int fd, int timeout_ms, struct wire_hdr *h, uint8_t **payload,
-			      const char **err);
+enum cluster_io_recv_result cluster_io_recv(int fd, int timeout_ms, struct wire_hdr *h,
+					    uint8_t **payload, const char **err);
 
 /* Call: send a request and wait for its reply (same id, op | CP_REPLY). Returns the reply's
  * status (CP_OK, or the error status with the peer's text in err), or -1 if the connection
  * failed (err says how). On CP_OK *reply (malloc'ed, may be NULL when reply is NULL) and
  * *rlen hold the payload. */
-int cio_call(int fd, uint16_t op, const void *req, size_t len, uint8_t **reply, size_t *rlen,
-	     int timeout_ms, char *err, size_t errlen);
+int cluster_io_call(int fd, uint16_t op, const void *req, size_t len, uint8_t **reply, size_t *rlen,
+		    int timeout_ms, char *err, size_t errlen);
 
 #endif

@@ -81,26 +81,26 @@ static void *serve_conn(void *arg)
 {
 	struct conn_thread *t = arg;
 	struct fab_conn *c = t->conn;
-	void *state = t->ops->open(t->ctx, fab_peer(c));
+	void *state = t->ops->open(t->ctx, fabric_peer(c));
 
 	while (state && !atomic_load(&stopping)) {
 		size_t len = 0, out;
-		int rc = fab_recv_wait(c, POLL_MS, &len);
+		int rc = fabric_recv_wait(c, POLL_MS, &len);
 
 		if (rc == -ETIMEDOUT)
 			continue;
 		if (rc && rc != -EMSGSIZE)
 			break;
-		out = t->ops->handle(t->ctx, state, fab_rbuf(c), rc ? fab_bufsize(c) : len,
-				     rc == -EMSGSIZE, fab_sbuf(c));
+		out = t->ops->handle(t->ctx, state, fabric_rbuf(c), rc ? fabric_bufsize(c) : len,
+				     rc == -EMSGSIZE, fabric_sbuf(c));
 		if (rc == -EMSGSIZE) {
 			/* The rest of that message cannot be told from the next one. */
-			fab_send(c, out, 1000);
+			fabric_send(c, out, 1000);
 			log_warn("%s: closing the connection after a message over %zu bytes",
-				 fab_peer(c), fab_bufsize(c));
+				 fabric_peer(c), fabric_bufsize(c));
 			break;
 		}
-		if (fab_post_recv(c) || fab_send(c, out, 5000))
+		if (fabric_post_recv(c) || fabric_send(c, out, 5000))
 			break;
 	}
 	if (state)
@@ -119,7 +119,7 @@ static void reap(struct conn_thread **list, bool all)
 
 		if (all || atomic_load(&t->done)) {
 			pthread_join(t->thread, NULL);
-			fab_close(t->conn);
+			fabric_close(t->conn);
 			*pp = t->next;
 			free(t);
 		} else {
@@ -136,7 +136,7 @@ void fab_server_run(struct fab_listener *l, size_t msg_max, const struct fab_ser
 	while (!atomic_load(&stopping)) {
 		struct fab_conn *c;
 		struct conn_thread *t;
-		int rc = fab_accept(l, 2 * msg_max, POLL_MS, &c);
+		int rc = fabric_accept(l, 2 * msg_max, POLL_MS, &c);
 
 		reap(&threads, false);
 		if (rc == -EAGAIN || rc == -EINTR)
@@ -148,8 +148,8 @@ void fab_server_run(struct fab_listener *l, size_t msg_max, const struct fab_ser
 		t = calloc(1, sizeof(*t));
 		if (!t || (t->conn = c, t->ops = ops, t->ctx = ctx,
 			   pthread_create(&t->thread, NULL, serve_conn, t))) {
-			log_error("cannot start a thread for %s", fab_peer(c));
-			fab_close(c);
+			log_error("cannot start a thread for %s", fabric_peer(c));
+			fabric_close(c);
 			free(t);
 			continue;
 		}

@@ -112,7 +112,7 @@ int fab_server_cli_parse(struct fab_server_cli *o, int argc, char **argv,
 
 	snprintf(o->host, sizeof(o->host), "127.0.0.1");
 	snprintf(o->port, sizeof(o->port), "%s", o->default_port);
-	o->provider = fab_default_provider();
+	o->provider = fabric_default_provider();
 	while (own->longopts[n].name)
 		n++;
 	if (n + NR_SHARED + 1 > MAX_LONG ||
@@ -139,15 +139,15 @@ int fab_server_cli_parse(struct fab_server_cli *o, int argc, char **argv,
 
 int fab_server_cli_listen(struct fab_server_cli *o, struct fab_listener **out)
 {
-	if (fab_listen(o->provider, o->host, o->port, out))
+	if (fabric_listen(o->provider, o->host, o->port, out))
 		return -1;
 	if (!o->name) {
 		snprintf(o->default_name, sizeof(o->default_name), "%s-%s", o->name_prefix,
-			 fab_listener_port(*out));
+			 fabric_listener_port(*out));
 		o->name = o->default_name;
 	}
-	if (o->port_file && fab_server_port_file(o->port_file, fab_listener_port(*out))) {
-		fab_listener_close(*out);
+	if (o->port_file && fab_server_port_file(o->port_file, fabric_listener_port(*out))) {
+		fabric_listener_close(*out);
 		*out = NULL;
 		return -1;
 	}

@@ -78,7 +78,7 @@ static void spin_init(void)
 		fab_spin_ns = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 30000 : 0;
 }
 
-const char *fab_default_provider(void)
+const char *fabric_default_provider(void)
 {
 	const char *p = getenv("LEGO_FABRIC_PROVIDER");
 
@@ -265,7 +265,8 @@ static int conn_setup(struct fab_conn *c, struct fi_info *info, size_t bufsize)
 	return 0;
 }
 
-int fab_listen(const char *provider, const char *host, const char *port, struct fab_listener **out)
+int fabric_listen(const char *provider, const char *host, const char *port,
+		  struct fab_listener **out)
 {
 	struct fab_listener *l = calloc(1, sizeof(*l));
 	char addr[128];
@@ -289,7 +290,7 @@ int fab_listen(const char *provider, const char *host, const char *port, struct 
 		rc = fi_to_errno(rc);
 	if (rc) {
 		log_error("fabric: cannot listen on %s:%s: %s", host, port, fab_strerror(-rc));
-		fab_listener_close(l);
+		fabric_listener_close(l);
 		return rc;
 	}
 	sockaddr_text(addr, addr + 64, 64);
@@ -298,17 +299,17 @@ int fab_listen(const char *provider, const char *host, const char *port, struct 
 	return 0;
 }
 
-const char *fab_listener_port(const struct fab_listener *l)
+const char *fabric_listener_port(const struct fab_listener *l)
 {
 	return l->port;
 }
 
-struct fab_domain *fab_listener_domain(struct fab_listener *l)
+struct fab_domain *fabric_listener_domain(struct fab_listener *l)
 {
 	return &l->d;
 }
 
-void fab_listener_close(struct fab_listener *l)
+void fabric_listener_close(struct fab_listener *l)
 {
 	if (!l)
 		return;
@@ -320,7 +321,7 @@ void fab_listener_close(struct fab_listener *l)
 	free(l);
 }
 
-int fab_accept(struct fab_listener *l, size_t bufsize, int timeout_ms, struct fab_conn **out)
+int fabric_accept(struct fab_listener *l, size_t bufsize, int timeout_ms, struct fab_conn **out)
 {
 	struct fi_eq_cm_entry entry;
 	struct fab_conn *c;
@@ -346,7 +347,7 @@ int fab_accept(struct fab_listener *l, size_t bufsize, int timeout_ms, struct fa
 	sockaddr_text(entry.info->dest_addr, c->peer, sizeof(c->peer));
 	rc = conn_setup(c, entry.info, bufsize);
 	if (!rc)
-		rc = fab_post_recv(c);
+		rc = fabric_post_recv(c);
 	if (!rc) {
 		rc = fi_accept(c->ep, NULL, 0);
 		rc = rc ? fi_to_errno(rc) : 0;
@@ -371,8 +372,8 @@ int fab_accept(struct fab_listener *l, size_t bufsize, int timeout_ms, struct fa
 	return 0;
 }
 
-int fab_connect(const char *provider, const char *host, const char *port, size_t bufsize,
-		int timeout_ms, struct fab_conn **out)
+int fabric_connect(const char *provider, const char *host, const char *port, size_t bufsize,
+		   int timeout_ms, struct fab_conn **out)
 {
 	struct fi_eq_cm_entry entry;
 	struct fab_conn *c = calloc(1, sizeof(*c));
@@ -409,43 +410,43 @@ int fab_connect(const char *provider, const char *host, const char *port, size_t
 	return 0;
 }
 
-void fab_close(struct fab_conn *c)
+void fabric_close(struct fab_conn *c)
 {
 	conn_free(c);
 }
 
-void *fab_sbuf(struct fab_conn *c)
+void *fabric_sbuf(struct fab_conn *c)
 {
 	return c->buf;
 }
 
-void *fab_rbuf(struct fab_conn *c)
+void *fabric_rbuf(struct fab_conn *c)
 {
 	return c->buf + c->bufsize;
 }
 
-size_t fab_bufsize(const struct fab_conn *c)
+size_t fabric_bufsize(const struct fab_conn *c)
 {
 	return c->bufsize;
 }
 
-const char *fab_peer(const struct fab_conn *c)
+const char *fabric_peer(const struct fab_conn *c)
 {
 	return c->peer;
 }
 
-void fab_set_spin_us(struct fab_conn *c, int us)
+void fabric_set_spin_us(struct fab_conn *c, int us)
 {
 	spin_init();
 	c->spin_ns = us < 0 ? -1 : sysconf(_SC_NPROCESSORS_ONLN) > 1 ? (int64_t)us * 1000 : 0;
 }
 
-bool fab_broken(const struct fab_conn *c)
+bool fabric_broken(const struct fab_conn *c)
 {
 	return c->broken;
 }
 
-bool fab_has_rma(const struct fab_conn *c)
+bool fabric_has_rma(const struct fab_conn *c)
 {
 	const char *prov = c->d->info->fabric_attr->prov_name;
 
@@ -501,26 +502,26 @@ static int cq_poll(struct fab_conn *c, int wait_ms)
 /* Wait until *flag is set, the deadline passes (-ETIMEDOUT) or the peer goes away. */
 static int wait_for(struct fab_conn *c, bool *flag, int timeout_ms, bool fatal_timeout)
 {
-	int64_t deadline = mono_ms() + timeout_ms;
+	int64_t deadline = mono_clock_ms() + timeout_ms;
 	int64_t spin_ns = c->spin_ns >= 0 ? c->spin_ns : fab_spin_ns;
 
 	/* A reply on a fast fabric comes back within microseconds: poll briefly before
 	 * sleeping, since a sleep and wake-up cost more than the round trip itself. */
 	if (spin_ns > 0) {
-		int64_t t0 = mono_ns();
+		int64_t t0 = mono_clock_ns();
 
 		while (!*flag && !c->broken) {
 			int rc = cq_poll(c, 0);
 
 			if (rc)
 				return rc;
-			if (mono_ns() - t0 > spin_ns)
+			if (mono_clock_ns() - t0 > spin_ns)
 				break;
 		}
 	}
 	while (!*flag) {
 		struct fi_eq_cm_entry entry;
-		int64_t left = deadline - mono_ms();
+		int64_t left = deadline - mono_clock_ms();
 		int rc;
 
 		if (c->broken)
@@ -545,7 +546,7 @@ static int wait_for(struct fab_conn *c, bool *flag, int timeout_ms, bool fatal_t
 	return 0;
 }
 
-int fab_post_recv(struct fab_conn *c)
+int fabric_post_recv(struct fab_conn *c)
 {
 	ssize_t rc;
 
@@ -553,7 +554,7 @@ int fab_post_recv(struct fab_conn *c)
 		return -ENOTCONN;
 	c->recv_done = false;
 	do
-		rc = fi_recv(c->ep, fab_rbuf(c), c->bufsize, c->desc, 0, NULL);
+		rc = fi_recv(c->ep, fabric_rbuf(c), c->bufsize, c->desc, 0, NULL);
 	while (rc == -FI_EAGAIN && cq_poll(c, 0) == 0);
 	if (rc)
 		return fi_to_errno(rc);
@@ -571,12 +572,12 @@ static int recv_wait(struct fab_conn *c, int timeout_ms, size_t *len, bool fatal
 	return c->recv_err;
 }
 
-int fab_recv_wait(struct fab_conn *c, int timeout_ms, size_t *len)
+int fabric_recv_wait(struct fab_conn *c, int timeout_ms, size_t *len)
 {
 	return recv_wait(c, timeout_ms, len, false);
 }
 
-int fab_send(struct fab_conn *c, size_t len, int timeout_ms)
+int fabric_send(struct fab_conn *c, size_t len, int timeout_ms)
 {
 	ssize_t rc;
 
@@ -586,33 +587,33 @@ int fab_send(struct fab_conn *c, size_t len, int timeout_ms)
 		return -EMSGSIZE;
 	c->send_done = false;
 	do
-		rc = fi_send(c->ep, fab_sbuf(c), len, c->desc, 0, NULL);
+		rc = fi_send(c->ep, fabric_sbuf(c), len, c->desc, 0, NULL);
 	while (rc == -FI_EAGAIN && cq_poll(c, 0) == 0);
 	if (rc)
 		return fi_to_errno(rc);
 	return wait_for(c, &c->send_done, timeout_ms, true);
 }
 
-int fab_call_send(struct fab_conn *c, size_t req_len, int timeout_ms)
+int fabric_call_send(struct fab_conn *c, size_t req_len, int timeout_ms)
 {
-	int rc = c->recv_posted ? 0 : fab_post_recv(c);
+	int rc = c->recv_posted ? 0 : fabric_post_recv(c);
 
-	return rc ? rc : fab_send(c, req_len, timeout_ms);
+	return rc ? rc : fabric_send(c, req_len, timeout_ms);
 }
 
-int fab_call_wait(struct fab_conn *c, size_t *reply_len, int timeout_ms)
+int fabric_call_wait(struct fab_conn *c, size_t *reply_len, int timeout_ms)
 {
 	return recv_wait(c, timeout_ms, reply_len, true);
 }
 
-int fab_call(struct fab_conn *c, size_t req_len, size_t *reply_len, int timeout_ms)
+int fabric_call(struct fab_conn *c, size_t req_len, size_t *reply_len, int timeout_ms)
 {
-	int rc = fab_call_send(c, req_len, timeout_ms);
+	int rc = fabric_call_send(c, req_len, timeout_ms);
 
-	return rc ? rc : fab_call_wait(c, reply_len, timeout_ms);
+	return rc ? rc : fabric_call_wait(c, reply_len, timeout_ms);
 }
 
-int fab_rma_read(struct fab_conn *c, size_t len, uint64_t raddr, uint64_t key, int timeout_ms)
+int fabric_rma_read(struct fab_conn *c, size_t len, uint64_t raddr, uint64_t key, int timeout_ms)
 {
 	ssize_t rc;
 
@@ -622,15 +623,15 @@ int fab_rma_read(struct fab_conn *c, size_t len, uint64_t raddr, uint64_t key, i
 		return -EMSGSIZE;
 	c->read_done = false;
 	do
-		rc = fi_read(c->ep, fab_rbuf(c), len, c->desc, 0, raddr, key, NULL);
+		rc = fi_read(c->ep, fabric_rbuf(c), len, c->desc, 0, raddr, key, NULL);
 	while (rc == -FI_EAGAIN && cq_poll(c, 0) == 0);
 	if (rc)
 		return fi_to_errno(rc);
 	return wait_for(c, &c->read_done, timeout_ms, true);
 }
 
-int fab_mr_reg(struct fab_domain *d, void *addr, size_t len, struct fab_mr **out, uint64_t *raddr,
-	       uint64_t *key)
+int fabric_mr_reg(struct fab_domain *d, void *addr, size_t len, struct fab_mr **out,
+		  uint64_t *raddr, uint64_t *key)
 {
 	struct fab_mr *m = calloc(1, sizeof(*m));
 	uint64_t req = d->mr_mode & FI_MR_PROV_KEY ? 0 : atomic_fetch_add(&d->next_key, 1);
@@ -650,7 +651,7 @@ int fab_mr_reg(struct fab_domain *d, void *addr, size_t len, struct fab_mr **out
 	return 0;
 }
 
-void fab_mr_close(struct fab_mr *mr)
+void fabric_mr_close(struct fab_mr *mr)
 {
 	if (!mr)
 		return;

@@ -3,7 +3,7 @@
  *
  * The provider is "tcp" unless the caller or LEGO_FABRIC_PROVIDER names another (e.g.
  * "verbs" on an RDMA fabric). Each connection owns one registered buffer split into a send
- * half and a receive half of fab_bufsize() bytes each, so a message never needs copying
+ * half and a receive half of fabric_bufsize() bytes each, so a message never needs copying
  * into registered memory. One thread uses a connection at a time; a domain is shared.
  *
  * Every call that waits takes a timeout; a peer that closes the connection or dies turns
@@ -22,55 +22,56 @@ struct fab_conn;
 struct fab_mr;
 
 /* The provider named by LEGO_FABRIC_PROVIDER, else "tcp". */
-const char *fab_default_provider(void);
+const char *fabric_default_provider(void);
 
 /* Listen on host:port ("0" picks a free port). */
-int fab_listen(const char *provider, const char *host, const char *port, struct fab_listener **out);
+int fabric_listen(const char *provider, const char *host, const char *port,
+		  struct fab_listener **out);
 /* The port actually bound, as text. */
-const char *fab_listener_port(const struct fab_listener *l);
-struct fab_domain *fab_listener_domain(struct fab_listener *l);
+const char *fabric_listener_port(const struct fab_listener *l);
+struct fab_domain *fabric_listener_domain(struct fab_listener *l);
 /* Wait up to timeout_ms for a connection; -EAGAIN when none came. */
-int fab_accept(struct fab_listener *l, size_t bufsize, int timeout_ms, struct fab_conn **out);
-void fab_listener_close(struct fab_listener *l);
+int fabric_accept(struct fab_listener *l, size_t bufsize, int timeout_ms, struct fab_conn **out);
+void fabric_listener_close(struct fab_listener *l);
 
 /* Connect to host:port; the connection owns its own domain. */
-int fab_connect(const char *provider, const char *host, const char *port, size_t bufsize,
-		int timeout_ms, struct fab_conn **out);
-void fab_close(struct fab_conn *c);
+int fabric_connect(const char *provider, const char *host, const char *port, size_t bufsize,
+		   int timeout_ms, struct fab_conn **out);
+void fabric_close(struct fab_conn *c);
 
-void *fab_sbuf(struct fab_conn *c);
-void *fab_rbuf(struct fab_conn *c);
-size_t fab_bufsize(const struct fab_conn *c);
+void *fabric_sbuf(struct fab_conn *c);
+void *fabric_rbuf(struct fab_conn *c);
+size_t fabric_bufsize(const struct fab_conn *c);
 /* "host:port" of the peer, for log lines. */
-const char *fab_peer(const struct fab_conn *c);
-bool fab_broken(const struct fab_conn *c);
+const char *fabric_peer(const struct fab_conn *c);
+bool fabric_broken(const struct fab_conn *c);
 /* How long waits on this connection poll before sleeping (-1: the process default; no
  * polling on a single CPU). A caller that waits anyway, for replies slower than a round
  * trip (disk reads), can poll longer than the default and skip a slow wake-up. */
-void fab_set_spin_us(struct fab_conn *c, int us);
+void fabric_set_spin_us(struct fab_conn *c, int us);
 /* Whether one-sided RMA reads are native (and so worth using) on this connection's
  * provider; false for providers that emulate RMA over a byte stream (tcp). */
-bool fab_has_rma(const struct fab_conn *c);
+bool fabric_has_rma(const struct fab_conn *c);
 
-/* Post the receive buffer; then fab_recv_wait for the message (-EMSGSIZE: it was longer
+/* Post the receive buffer; then fabric_recv_wait for the message (-EMSGSIZE: it was longer
  * than the buffer and was cut; the connection stays usable; -ETIMEDOUT: nothing yet, the
  * receive stays posted). Send, call and RMA read break the connection on timeout. */
-int fab_post_recv(struct fab_conn *c);
-int fab_recv_wait(struct fab_conn *c, int timeout_ms, size_t *len);
+int fabric_post_recv(struct fab_conn *c);
+int fabric_recv_wait(struct fab_conn *c, int timeout_ms, size_t *len);
 /* Send len bytes from the send buffer and wait until the provider is done with them. */
-int fab_send(struct fab_conn *c, size_t len, int timeout_ms);
+int fabric_send(struct fab_conn *c, size_t len, int timeout_ms);
 /* Request/reply: post receive, send req_len bytes, wait for the reply. In two halves, so
  * that one thread can have a request in flight on each of several connections. */
-int fab_call(struct fab_conn *c, size_t req_len, size_t *reply_len, int timeout_ms);
-int fab_call_send(struct fab_conn *c, size_t req_len, int timeout_ms);
-int fab_call_wait(struct fab_conn *c, size_t *reply_len, int timeout_ms);
+int fabric_call(struct fab_conn *c, size_t req_len, size_t *reply_len, int timeout_ms);
+int fabric_call_send(struct fab_conn *c, size_t req_len, int timeout_ms);
+int fabric_call_wait(struct fab_conn *c, size_t *reply_len, int timeout_ms);
 /* One-sided read of len bytes at (raddr, key) on the peer into the receive buffer. */
-int fab_rma_read(struct fab_conn *c, size_t len, uint64_t raddr, uint64_t key, int timeout_ms);
+int fabric_rma_read(struct fab_conn *c, size_t len, uint64_t raddr, uint64_t key, int timeout_ms);
 
 /* Register [addr, addr + len) for remote reads and writes by peers of domain d; *raddr and
- * *key are what a peer passes to fab_rma_read for byte 0. */
-int fab_mr_reg(struct fab_domain *d, void *addr, size_t len, struct fab_mr **out, uint64_t *raddr,
-	       uint64_t *key);
-void fab_mr_close(struct fab_mr *mr);
+ * *key are what a peer passes to fabric_rma_read for byte 0. */
+int fabric_mr_reg(struct fab_domain *d, void *addr, size_t len, struct fab_mr **out,
+		  uint64_t *raddr, uint64_t *key);
+void fabric_mr_close(struct fab_mr *mr);
 
 #endif

@@ -3,7 +3,8 @@
 
 #include <string.h>
 
-enum cp_status cp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, const char **err)
+enum cluster_proto_status cluster_proto_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h,
+						const char **err)
 {
 	return wire_hdr_get(buf, buflen, CP_MAGIC, CP_VERSION, CP_MAX_PAYLOAD, h, err) ==
 			       WIRE_HDR_OK
@@ -11,7 +12,7 @@ enum cp_status cp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, co
 		       : CP_EPROTO;
 }
 
-const char *cp_status_name(uint32_t status)
+const char *cluster_proto_status_name(uint32_t status)
 {
 	static const char *const names[] = {"ok",
 					    "protocol error",
@@ -26,13 +27,13 @@ const char *cp_status_name(uint32_t status)
 	return status <= CP_STATUS_MAX ? names[status] : "unknown status";
 }
 
-static enum cp_status bad(const char **err, const char *why)
+static enum cluster_proto_status bad(const char **err, const char *why)
 {
 	*err = why;
 	return CP_EINVAL;
 }
 
-static enum cp_status want_len(size_t len, size_t want, const char **err)
+static enum cluster_proto_status want_len(size_t len, size_t want, const char **err)
 {
 	if (len != want) {
 		*err = "payload length is wrong for this op";
@@ -49,26 +50,28 @@ static bool uuid_zero(const uint8_t u[16])
 	return true;
 }
 
-void cp_register_put(void *p, const struct cp_register *m)
+void cluster_proto_register_put(void *p, const struct cluster_proto_register *m)
 {
 	uint8_t *b = p;
 
-	put_le32(b, m->kind);
-	put_le32(b + 4, m->cores);
-	put_le64(b + 8, m->capacity_bytes);
+	wire_put_le32(b, m->kind);
+	wire_put_le32(b + 4, m->cores);
+	wire_put_le64(b + 8, m->capacity_bytes);
 	wire_name_put(b + 16, CP_NAME_LEN, m->name);
 	wire_name_put(b + 16 + CP_NAME_LEN, CP_ADDR_LEN, m->addr);
 }
 
-enum cp_status cp_register_get(const void *p, size_t len, struct cp_register *m, const char **err)
+enum cluster_proto_status cluster_proto_register_get(const void *p, size_t len,
+						     struct cluster_proto_register *m,
+						     const char **err)
 {
 	const uint8_t *b = p;
 
 	if (want_len(len, CP_REGISTER_LEN, err))
 		return CP_EPROTO;
-	m->kind = get_le32(b);
-	m->cores = get_le32(b + 4);
-	m->capacity_bytes = get_le64(b + 8);
+	m->kind = wire_get_le32(b);
+	m->cores = wire_get_le32(b + 4);
+	m->capacity_bytes = wire_get_le64(b + 8);
 	if (m->kind < CP_KIND_PMON || m->kind > CP_KIND_SMON)
 		return bad(err, "unknown component kind");
 	if (wire_name_get(b + 16, CP_NAME_LEN, m->name) || !m->name[0])
@@ -82,16 +85,18 @@ enum cp_status cp_register_get(const void *p, size_t len, struct cp_register *m,
 	return CP_OK;
 }
 
-void cp_heartbeat_put(void *p, const struct cp_heartbeat *m)
+void cluster_proto_heartbeat_put(void *p, const struct cluster_proto_heartbeat *m)
 {
 	uint8_t *b = p;
 
-	put_le64(b, m->used_bytes);
-	put_le32(b + 8, m->used_cores);
-	put_le32(b + 12, m->nr_vms);
+	wire_put_le64(b, m->used_bytes);
+	wire_put_le32(b + 8, m->used_cores);
+	wire_put_le32(b + 12, m->nr_vms);
 }
 
-enum cp_status cp_heartbeat_get(const void *p, size_t len, struct cp_heartbeat *m, const char **err)
+enum cluster_proto_status cluster_proto_heartbeat_get(const void *p, size_t len,
+						      struct cluster_proto_heartbeat *m,
+						      const char **err)
 {
 	const uint8_t *b = p;
 
@@ -99,40 +104,41 @@ enum cp_status cp_heartbeat_get(const void *p, size_t len, struct cp_heartbeat *
 		*err = "heartbeat shorter than its fixed part";
 		return CP_EPROTO;
 	}
-	m->used_bytes = get_le64(b);
-	m->used_cores = get_le32(b + 8);
-	m->nr_vms = get_le32(b + 12);
+	m->used_bytes = wire_get_le64(b);
+	m->used_cores = wire_get_le32(b + 8);
+	m->nr_vms = wire_get_le32(b + 12);
 	if (m->nr_vms > CP_MAX_VMS)
 		return bad(err, "heartbeat reports more vNodes than allowed");
 	return want_len(len, CP_HEARTBEAT_LEN + (size_t)m->nr_vms * CP_VM_STATUS_LEN, err);
 }
 
-void cp_vm_status_put(void *p, const struct cp_vm_status *m)
+void cluster_proto_vm_status_put(void *p, const struct cluster_proto_vm_status *m)
 {
 	uint8_t *b = p;
 
 	memcpy(b, m->uuid, 16);
-	put_le64(b + 16, m->vnode_uid);
-	put_le32(b + 24, (uint32_t)m->domid);
-	put_le32(b + 28, m->pid);
-	put_le32(b + 32, m->state);
-	put_le32(b + 36, (uint32_t)m->exit_status);
-	put_le32(b + 40, m->vcpus);
-	put_le32(b + 44, 0);
+	wire_put_le64(b + 16, m->vnode_uid);
+	wire_put_le32(b + 24, (uint32_t)m->domid);
+	wire_put_le32(b + 28, m->pid);
+	wire_put_le32(b + 32, m->state);
+	wire_put_le32(b + 36, (uint32_t)m->exit_status);
+	wire_put_le32(b + 40, m->vcpus);
+	wire_put_le32(b + 44, 0);
 }
 
-enum cp_status cp_vm_status_get(const void *p, struct cp_vm_status *m, const char **err)
+enum cluster_proto_status
+cluster_proto_vm_status_get(const void *p, struct cluster_proto_vm_status *m, const char **err)
 {
 	const uint8_t *b = p;
 
 	memcpy(m->uuid, b, 16);
-	m->vnode_uid = get_le64(b + 16);
-	m->domid = (int32_t)get_le32(b + 24);
-	m->pid = get_le32(b + 28);
-	m->state = get_le32(b + 32);
-	m->exit_status = (int32_t)get_le32(b + 36);
-	m->vcpus = get_le32(b + 40);
-	m->reserved = get_le32(b + 44);
+	m->vnode_uid = wire_get_le64(b + 16);
+	m->domid = (int32_t)wire_get_le32(b + 24);
+	m->pid = wire_get_le32(b + 28);
+	m->state = wire_get_le32(b + 32);
+	m->exit_status = (int32_t)wire_get_le32(b + 36);
+	m->vcpus = wire_get_le32(b + 40);
+	m->reserved = wire_get_le32(b + 44);
 	if (uuid_zero(m->uuid))
 		return bad(err, "vNode status with a zero uuid");
 	if (m->domid < 1)
@@ -146,23 +152,24 @@ enum cp_status cp_vm_status_get(const void *p, struct cp_vm_status *m, const cha
 	return CP_OK;
 }
 
-void cp_vm_start_put(void *p, const struct cp_vm_start *m)
+void cluster_proto_vm_start_put(void *p, const struct cluster_proto_vm_start *m)
 {
 	uint8_t *b = p;
 
 	memcpy(b, m->uuid, 16);
-	put_le64(b + 16, m->vnode_uid);
-	put_le32(b + 24, (uint32_t)m->domid);
-	put_le32(b + 28, m->vcpus);
-	put_le64(b + 32, m->excache_bytes);
+	wire_put_le64(b + 16, m->vnode_uid);
+	wire_put_le32(b + 24, (uint32_t)m->domid);
+	wire_put_le32(b + 28, m->vcpus);
+	wire_put_le64(b + 32, m->excache_bytes);
 	wire_name_put(b + 40, CP_NAME_LEN, m->name);
-	put_le32(b + 104, m->argc);
-	put_le32(b + 108, m->args_len);
+	wire_put_le32(b + 104, m->argc);
+	wire_put_le32(b + 108, m->args_len);
 	memset(b + 112, 0, 16);
 }
 
-enum cp_status cp_vm_start_get(const void *p, size_t len, struct cp_vm_start *m, const char **args,
-			       const char **err)
+enum cluster_proto_status cluster_proto_vm_start_get(const void *p, size_t len,
+						     struct cluster_proto_vm_start *m,
+						     const char **args, const char **err)
 {
 	const uint8_t *b = p;
 	const char *s;
@@ -173,12 +180,12 @@ enum cp_status cp_vm_start_get(const void *p, size_t len, struct cp_vm_start *m,
 		return CP_EPROTO;
 	}
 	memcpy(m->uuid, b, 16);
-	m->vnode_uid = get_le64(b + 16);
-	m->domid = (int32_t)get_le32(b + 24);
-	m->vcpus = get_le32(b + 28);
-	m->excache_bytes = get_le64(b + 32);
-	m->argc = get_le32(b + 104);
-	m->args_len = get_le32(b + 108);
+	m->vnode_uid = wire_get_le64(b + 16);
+	m->domid = (int32_t)wire_get_le32(b + 24);
+	m->vcpus = wire_get_le32(b + 28);
+	m->excache_bytes = wire_get_le64(b + 32);
+	m->argc = wire_get_le32(b + 104);
+	m->args_len = wire_get_le32(b + 108);
 	if (wire_name_get(b + 40, CP_NAME_LEN, m->name) || !m->name[0])
 		return bad(err, "vNode name is empty or not printable ASCII");
 	for (int i = 112; i < CP_VM_START_LEN; i++)
@@ -207,24 +214,26 @@ enum cp_status cp_vm_start_get(const void *p, size_t len, struct cp_vm_start *m,
 	return CP_OK;
 }
 
-void cp_vm_stop_put(void *p, const struct cp_vm_stop *m)
+void cluster_proto_vm_stop_put(void *p, const struct cluster_proto_vm_stop *m)
 {
 	uint8_t *b = p;
 
 	memcpy(b, m->uuid, 16);
-	put_le32(b + 16, m->mode);
-	put_le32(b + 20, m->grace_ms);
+	wire_put_le32(b + 16, m->mode);
+	wire_put_le32(b + 20, m->grace_ms);
 }
 
-enum cp_status cp_vm_stop_get(const void *p, size_t len, struct cp_vm_stop *m, const char **err)
+enum cluster_proto_status cluster_proto_vm_stop_get(const void *p, size_t len,
+						    struct cluster_proto_vm_stop *m,
+						    const char **err)
 {
 	const uint8_t *b = p;
 
 	if (want_len(len, CP_VM_STOP_LEN, err))
 		return CP_EPROTO;
 	memcpy(m->uuid, b, 16);
-	m->mode = get_le32(b + 16);
-	m->grace_ms = get_le32(b + 20);
+	m->mode = wire_get_le32(b + 16);
+	m->grace_ms = wire_get_le32(b + 20);
 	if (m->mode > CP_STOP_FORCE)
 		return bad(err, "unknown stop mode");
 	if (m->grace_ms > 600000)
@@ -237,7 +246,7 @@ static bool lower(char c)
 	return c >= 'a' && c <= 'z';
 }
 
-bool cp_vm_cmd_ok(const char *cmd)
+bool cluster_proto_vm_cmd_ok(const char *cmd)
 {
 	const char *c = cmd;
 
@@ -256,7 +265,7 @@ bool cp_vm_cmd_ok(const char *cmd)
 	return true;
 }
 
-size_t cp_vm_ctl_put(void *p, const struct cp_vm_ctl *m)
+size_t cluster_proto_vm_ctl_put(void *p, const struct cluster_proto_vm_ctl *m)
 {
 	bool lng = strnlen(m->cmd, CP_CMD_MAX + 1) > CP_CMD_LEN;
 
@@ -265,7 +274,8 @@ size_t cp_vm_ctl_put(void *p, const struct cp_vm_ctl *m)
 	return lng ? CP_VM_CTL_LONG_LEN : CP_VM_CTL_LEN;
 }
 
-enum cp_status cp_vm_ctl_get(const void *p, size_t len, struct cp_vm_ctl *m, const char **err)
+enum cluster_proto_status cluster_proto_vm_ctl_get(const void *p, size_t len,
+						   struct cluster_proto_vm_ctl *m, const char **err)
 {
 	bool lng = len == CP_VM_CTL_LONG_LEN;
 
@@ -277,61 +287,65 @@ enum cp_status cp_vm_ctl_get(const void *p, size_t len, struct cp_vm_ctl *m, con
 		return bad(err, "VM_CTL command is empty or not printable ASCII");
 	if (lng && strlen(m->cmd) <= CP_CMD_LEN)
 		return bad(err, "VM_CTL command of 32 bytes or less in the long form");
-	if (!cp_vm_cmd_ok(m->cmd))
+	if (!cluster_proto_vm_cmd_ok(m->cmd))
 		return bad(err, "VM_CTL command is not a lowercase word with at most one argument");
 	return CP_OK;
 }
 
-void cp_vm_console_put(void *p, const struct cp_vm_console *m)
+void cluster_proto_vm_console_put(void *p, const struct cluster_proto_vm_console *m)
 {
 	uint8_t *b = p;
 
 	memcpy(b, m->uuid, 16);
-	put_le64(b + 16, m->offset);
-	put_le32(b + 24, m->max);
-	put_le32(b + 28, 0);
+	wire_put_le64(b + 16, m->offset);
+	wire_put_le32(b + 24, m->max);
+	wire_put_le32(b + 28, 0);
 }
 
-enum cp_status cp_vm_console_get(const void *p, size_t len, struct cp_vm_console *m,
-				 const char **err)
+enum cluster_proto_status cluster_proto_vm_console_get(const void *p, size_t len,
+						       struct cluster_proto_vm_console *m,
+						       const char **err)
 {
 	const uint8_t *b = p;
 
 	if (want_len(len, CP_VM_CONSOLE_LEN, err))
 		return CP_EPROTO;
 	memcpy(m->uuid, b, 16);
-	m->offset = get_le64(b + 16);
-	m->max = get_le32(b + 24);
+	m->offset = wire_get_le64(b + 16);
+	m->max = wire_get_le32(b + 24);
 	if (m->max == 0 || m->max > CP_CONSOLE_MAX)
 		return bad(err, "VM_CONSOLE asks for 0 or more than 64 KiB");
-	if (get_le32(b + 28))
+	if (wire_get_le32(b + 28))
 		return bad(err, "reserved field of VM_CONSOLE is not zero");
 	return CP_OK;
 }
 
-void cp_vm_console_reply_put(void *p, const struct cp_vm_console_reply *m)
+void cluster_proto_vm_console_reply_put(void *p, const struct cluster_proto_vm_console_reply *m)
 {
 	uint8_t *b = p;
 
-	put_le64(b, m->offset);
-	put_le32(b + 8, m->state);
-	put_le32(b + 12, 0);
+	wire_put_le64(b, m->offset);
+	wire_put_le32(b + 8, m->state);
+	wire_put_le32(b + 12, 0);
 }
 
-enum cp_status cp_vm_console_reply_get(const void *p, size_t len, struct cp_vm_console_reply *m)
+enum cluster_proto_status
+cluster_proto_vm_console_reply_get(const void *p, size_t len,
+				   struct cluster_proto_vm_console_reply *m)
 {
 	const uint8_t *b = p;
 
 	if (len < CP_VM_CONSOLE_REPLY_LEN || len > CP_VM_CONSOLE_REPLY_LEN + CP_CONSOLE_MAX)
 		return CP_EPROTO;
-	m->offset = get_le64(b);
-	m->state = get_le32(b + 8);
-	if (m->state < CP_VM_RUNNING || m->state > CP_VM_EXITED || get_le32(b + 12))
+	m->offset = wire_get_le64(b);
+	m->state = wire_get_le32(b + 8);
+	if (m->state < CP_VM_RUNNING || m->state > CP_VM_EXITED || wire_get_le32(b + 12))
 		return CP_EINVAL;
 	return CP_OK;
 }
 
-enum cp_status cp_uuid_get(const void *p, size_t len, uint8_t uuid[16], const char **err)
+enum cluster_proto_status cluster_proto_uuid_get(const void *p, size_t len, uint8_t uuid[16],
+						 const char **err)
 {
 	if (want_len(len, 16, err))
 		return CP_EPROTO;
@@ -339,23 +353,24 @@ enum cp_status cp_uuid_get(const void *p, size_t len, uint8_t uuid[16], const ch
 	return CP_OK;
 }
 
-void cp_query_put(void *p, const struct cp_query *m)
+void cluster_proto_query_put(void *p, const struct cluster_proto_query *m)
 {
 	uint8_t *b = p;
 
-	put_le32(b, m->what);
-	put_le32(b + 4, m->flags);
+	wire_put_le32(b, m->what);
+	wire_put_le32(b + 4, m->flags);
 	wire_name_put(b + 8, CP_NAME_LEN, m->name);
 }
 
-enum cp_status cp_query_get(const void *p, size_t len, struct cp_query *m, const char **err)
+enum cluster_proto_status cluster_proto_query_get(const void *p, size_t len,
+						  struct cluster_proto_query *m, const char **err)
 {
 	const uint8_t *b = p;
 
 	if (want_len(len, CP_QUERY_LEN, err))
 		return CP_EPROTO;
-	m->what = get_le32(b);
-	m->flags = get_le32(b + 4);
+	m->what = wire_get_le32(b);
+	m->flags = wire_get_le32(b + 4);
 	if (m->what < CP_Q_COMPONENTS || m->what > CP_Q_POOL)
 		return bad(err, "unknown query");
 	if (m->flags & ~CP_QUERY_JSON)
@@ -367,13 +382,15 @@ enum cp_status cp_query_get(const void *p, size_t len, struct cp_query *m, const
 	return CP_OK;
 }
 
-void cp_migrate_put(void *p, const struct cp_migrate *m)
+void cluster_proto_migrate_put(void *p, const struct cluster_proto_migrate *m)
 {
 	wire_name_put(p, CP_NAME_LEN, m->vnode);
 	wire_name_put((uint8_t *)p + CP_NAME_LEN, CP_NAME_LEN, m->host);
 }
 
-enum cp_status cp_migrate_get(const void *p, size_t len, struct cp_migrate *m, const char **err)
+enum cluster_proto_status cluster_proto_migrate_get(const void *p, size_t len,
+						    struct cluster_proto_migrate *m,
+						    const char **err)
 {
 	if (want_len(len, CP_MIGRATE_LEN, err))
 		return CP_EPROTO;
@@ -384,27 +401,28 @@ enum cp_status cp_migrate_get(const void *p, size_t len, struct cp_migrate *m, c
 	return CP_OK;
 }
 
-void cp_mig_report_put(void *p, const struct cp_mig_report *m)
+void cluster_proto_mig_report_put(void *p, const struct cluster_proto_mig_report *m)
 {
 	uint8_t *b = p;
 
-	put_le64(b, m->total_us);
-	put_le64(b + 8, m->downtime_us);
-	put_le64(b + 16, m->bytes);
+	wire_put_le64(b, m->total_us);
+	wire_put_le64(b + 8, m->downtime_us);
+	wire_put_le64(b + 16, m->bytes);
 	wire_name_put(b + 24, CP_NAME_LEN, m->from);
 	wire_name_put(b + 24 + CP_NAME_LEN, CP_NAME_LEN, m->to);
 }
 
-enum cp_status cp_mig_report_get(const void *p, size_t len, struct cp_mig_report *m,
-				 const char **err)
+enum cluster_proto_status cluster_proto_mig_report_get(const void *p, size_t len,
+						       struct cluster_proto_mig_report *m,
+						       const char **err)
 {
 	const uint8_t *b = p;
 
 	if (want_len(len, CP_MIG_REPORT_LEN, err))
 		return CP_EPROTO;
-	m->total_us = get_le64(b);
-	m->downtime_us = get_le64(b + 8);
-	m->bytes = get_le64(b + 16);
+	m->total_us = wire_get_le64(b);
+	m->downtime_us = wire_get_le64(b + 8);
+	m->bytes = wire_get_le64(b + 16);
 	if (wire_name_get(b + 24, CP_NAME_LEN, m->from) || !m->from[0] ||
 	    wire_name_get(b + 24 + CP_NAME_LEN, CP_NAME_LEN, m->to) || !m->to[0])
 		return bad(err, "migration report without its hosts' names");
@@ -413,13 +431,14 @@ enum cp_status cp_mig_report_get(const void *p, size_t len, struct cp_mig_report
 	return CP_OK;
 }
 
-void cp_mig_status_put(void *p, const char *vnode)
+void cluster_proto_mig_status_put(void *p, const char *vnode)
 {
 	wire_name_put(p, CP_NAME_LEN, vnode);
 }
 
-enum cp_status cp_mig_status_get(const void *p, size_t len, char vnode[CP_NAME_LEN + 1],
-				 const char **err)
+enum cluster_proto_status cluster_proto_mig_status_get(const void *p, size_t len,
+						       char vnode[CP_NAME_LEN + 1],
+						       const char **err)
 {
 	if (want_len(len, CP_MIG_STATUS_LEN, err))
 		return CP_EPROTO;
@@ -428,35 +447,36 @@ enum cp_status cp_mig_status_get(const void *p, size_t len, char vnode[CP_NAME_L
 	return CP_OK;
 }
 
-void cp_mig_progress_put(void *p, const struct cp_mig_progress *m)
+void cluster_proto_mig_progress_put(void *p, const struct cluster_proto_mig_progress *m)
 {
 	uint8_t *b = p;
 
-	put_le32(b, m->phase);
-	put_le32(b + 4, 0);
-	put_le64(b + 8, m->elapsed_ms);
-	put_le64(b + 16, m->bytes_total);
-	put_le64(b + 24, m->bytes_processed);
-	put_le64(b + 32, m->bytes_remaining);
+	wire_put_le32(b, m->phase);
+	wire_put_le32(b + 4, 0);
+	wire_put_le64(b + 8, m->elapsed_ms);
+	wire_put_le64(b + 16, m->bytes_total);
+	wire_put_le64(b + 24, m->bytes_processed);
+	wire_put_le64(b + 32, m->bytes_remaining);
 	wire_name_put(b + 40, CP_NAME_LEN, m->from);
 	wire_name_put(b + 40 + CP_NAME_LEN, CP_NAME_LEN, m->to);
 }
 
-enum cp_status cp_mig_progress_get(const void *p, size_t len, struct cp_mig_progress *m,
-				   const char **err)
+enum cluster_proto_status cluster_proto_mig_progress_get(const void *p, size_t len,
+							 struct cluster_proto_mig_progress *m,
+							 const char **err)
 {
 	const uint8_t *b = p;
 
 	if (want_len(len, CP_MIG_PROGRESS_LEN, err))
 		return CP_EPROTO;
-	m->phase = get_le32(b);
-	m->elapsed_ms = get_le64(b + 8);
-	m->bytes_total = get_le64(b + 16);
-	m->bytes_processed = get_le64(b + 24);
-	m->bytes_remaining = get_le64(b + 32);
+	m->phase = wire_get_le32(b);
+	m->elapsed_ms = wire_get_le64(b + 8);
+	m->bytes_total = wire_get_le64(b + 16);
+	m->bytes_processed = wire_get_le64(b + 24);
+	m->bytes_remaining = wire_get_le64(b + 32);
 	if (m->phase > CP_MIG_PHASE_MAX)
 		return bad(err, "migration progress with an unknown phase");
-	if (get_le32(b + 4))
+	if (wire_get_le32(b + 4))
 		return bad(err, "reserved field of a migration progress is not zero");
 	if (wire_name_get(b + 40, CP_NAME_LEN, m->from) ||
 	    wire_name_get(b + 40 + CP_NAME_LEN, CP_NAME_LEN, m->to))
@@ -471,7 +491,7 @@ enum cp_status cp_mig_progress_get(const void *p, size_t len, struct cp_mig_prog
 	return CP_OK;
 }
 
-const char *cp_mig_phase_name(uint32_t phase)
+const char *cluster_proto_mig_phase_name(uint32_t phase)
 {
 	static const char *const names[] = {"none",	"starting", "connecting", "precopy",
 					    "stopping", "sending",  "committing", "uncertain"};
@@ -479,70 +499,73 @@ const char *cp_mig_phase_name(uint32_t phase)
 	return phase <= CP_MIG_PHASE_MAX ? names[phase] : "unknown";
 }
 
-void cp_pool_job_put(void *p, const struct cp_pool_job *m)
+void cluster_proto_pool_job_put(void *p, const struct cluster_proto_pool_job *m)
 {
 	uint8_t *b = p;
 
-	put_le32(b, m->what);
-	put_le32(b + 4, 0);
+	wire_put_le32(b, m->what);
+	wire_put_le32(b + 4, 0);
 	wire_name_put(b + 8, CP_NAME_LEN, m->server);
 }
 
 /* DRAIN and UNDRAIN name a server; REBALANCE none. */
-static enum cp_status pool_server_ok(uint32_t what, const char *server, const char **err)
+static enum cluster_proto_status pool_server_ok(uint32_t what, const char *server, const char **err)
 {
 	if (what == CP_POOL_REBALANCE && server[0])
 		return bad(err, "a rebalance names no memory server");
-	if (what != CP_POOL_REBALANCE && !cp_name_ok(server))
+	if (what != CP_POOL_REBALANCE && !cluster_proto_name_ok(server))
 		return bad(err, "a drain or undrain names a memory server: 1-64 of [A-Za-z0-9._-]");
 	return CP_OK;
 }
 
-enum cp_status cp_pool_job_get(const void *p, size_t len, struct cp_pool_job *m, const char **err)
+enum cluster_proto_status cluster_proto_pool_job_get(const void *p, size_t len,
+						     struct cluster_proto_pool_job *m,
+						     const char **err)
 {
 	const uint8_t *b = p;
 
 	if (want_len(len, CP_POOL_JOB_LEN, err))
 		return CP_EPROTO;
-	m->what = get_le32(b);
+	m->what = wire_get_le32(b);
 	if (m->what < CP_POOL_DRAIN || m->what > CP_POOL_WHAT_MAX)
 		return bad(err, "unknown pool job");
-	if (get_le32(b + 4))
+	if (wire_get_le32(b + 4))
 		return bad(err, "reserved field of POOL_JOB is not zero");
 	if (wire_name_get(b + 8, CP_NAME_LEN, m->server))
 		return bad(err, "POOL_JOB's server name is not printable ASCII");
 	return pool_server_ok(m->what, m->server, err);
 }
 
-void cp_pool_report_put(void *p, const struct cp_pool_report *m)
+void cluster_proto_pool_report_put(void *p, const struct cluster_proto_pool_report *m)
 {
 	uint8_t *b = p;
 
-	put_le32(b, m->what);
-	put_le32(b + 4, m->copies);
-	put_le64(b + 8, m->bytes);
-	put_le64(b + 16, m->elapsed_us);
-	put_le64(b + 24, m->server_used);
-	put_le32(b + 32, m->spread_before_ppm);
-	put_le32(b + 36, m->spread_after_ppm);
+	wire_put_le32(b, m->what);
+	wire_put_le32(b + 4, m->copies);
+	wire_put_le64(b + 8, m->bytes);
+	wire_put_le64(b + 16, m->elapsed_us);
+	wire_put_le64(b + 24, m->server_used);
+	wire_put_le32(b + 32, m->spread_before_ppm);
+	wire_put_le32(b + 36, m->spread_after_ppm);
 	wire_name_put(b + 40, CP_NAME_LEN, m->server);
 }
 
-enum cp_status cp_pool_report_get(const void *p, size_t len, struct cp_pool_report *m,
-				  const char **err)
+enum cluster_proto_status cluster_proto_pool_report_get(const void *p, size_t len,
+							struct cluster_proto_pool_report *m,
+							const char **err)
 {
 	const uint8_t *b = p;
-	enum cp_status st;
+	enum cluster_proto_status st;
 
 	if (want_len(len, CP_POOL_REPORT_LEN, err))
 		return CP_EPROTO;
-	m->what = get_le32(b);
-	m->copies = get_le32(b + 4);
-	m->bytes = get_le64(b + 8);
-	m->elapsed_us = get_le64(b + 16);
-	m->server_used = get_le64(b + 24);
-	m->spread_before_ppm = get_le32(b + 32);
-	m->spread_after_ppm = get_le32(b + 36);
+	m->what = wire_get_le32(b);
+	m->copies = wire_get_le32(b + 4);
+	m->bytes = wire_get_le64(b + 8);
+	m->elapsed_us = wire_get_le64(b + 16);
+	m->server_used = wire_get_le64(b + 24);
+	m->spread_before_ppm = wire_get_le32(b + 32);
+	m->spread_after_ppm = wire_get_le32(b + 36);
 	if (m->what < CP_POOL_DRAIN || m->what > CP_POOL_WHAT_MAX)
 		return bad(err, "pool report of an unknown job");
 	if (wire_name_get(b + 40, CP_NAME_LEN, m->server))
@@ -563,45 +586,46 @@ enum cp_status cp_pool_report_get(const void *p, size_t len, struct cp_pool_repo
 	return CP_OK;
 }
 
-enum cp_status cp_pool_status_get(size_t len, const char **err)
+enum cluster_proto_status cluster_proto_pool_status_get(size_t len, const char **err)
 {
 	return want_len(len, 0, err);
 }
 
-void cp_pool_progress_put(void *p, const struct cp_pool_progress *m)
+void cluster_proto_pool_progress_put(void *p, const struct cluster_proto_pool_progress *m)
 {
 	uint8_t *b = p;
 
-	put_le32(b, m->what);
-	put_le32(b + 4, m->region);
-	put_le64(b + 8, m->elapsed_ms);
-	put_le32(b + 16, m->copies_total);
-	put_le32(b + 20, m->copies_done);
-	put_le64(b + 24, m->bytes_total);
-	put_le64(b + 32, m->bytes_done);
-	put_le32(b + 40, m->missing);
-	put_le32(b + 44, m->blocked);
+	wire_put_le32(b, m->what);
+	wire_put_le32(b + 4, m->region);
+	wire_put_le64(b + 8, m->elapsed_ms);
+	wire_put_le32(b + 16, m->copies_total);
+	wire_put_le32(b + 20, m->copies_done);
+	wire_put_le64(b + 24, m->bytes_total);
+	wire_put_le64(b + 32, m->bytes_done);
+	wire_put_le32(b + 40, m->missing);
+	wire_put_le32(b + 44, m->blocked);
 	wire_name_put(b + 48, CP_NAME_LEN, m->server);
 	wire_name_put(b + 48 + CP_NAME_LEN, CP_NAME_LEN, m->vnode);
 	wire_name_put(b + 48 + 2 * CP_NAME_LEN, CP_NAME_LEN, m->to);
 }
 
-enum cp_status cp_pool_progress_get(const void *p, size_t len, struct cp_pool_progress *m,
-				    const char **err)
+enum cluster_proto_status cluster_proto_pool_progress_get(const void *p, size_t len,
+							  struct cluster_proto_pool_progress *m,
+							  const char **err)
 {
 	const uint8_t *b = p;
 
 	if (want_len(len, CP_POOL_PROGRESS_LEN, err))
 		return CP_EPROTO;
-	m->what = get_le32(b);
-	m->region = get_le32(b + 4);
-	m->elapsed_ms = get_le64(b + 8);
-	m->copies_total = get_le32(b + 16);
-	m->copies_done = get_le32(b + 20);
-	m->bytes_total = get_le64(b + 24);
-	m->bytes_done = get_le64(b + 32);
-	m->missing = get_le32(b + 40);
-	m->blocked = get_le32(b + 44);
+	m->what = wire_get_le32(b);
+	m->region = wire_get_le32(b + 4);
+	m->elapsed_ms = wire_get_le64(b + 8);
+	m->copies_total = wire_get_le32(b + 16);
+	m->copies_done = wire_get_le32(b + 20);
+	m->bytes_total = wire_get_le64(b + 24);
+	m->bytes_done = wire_get_le64(b + 32);
+	m->missing = wire_get_le32(b + 40);
+	m->blocked = wire_get_le32(b + 44);
 	if (m->what > CP_POOL_REBALANCE)
 		return bad(err, "pool progress of an unknown job");
 	if (wire_name_get(b + 48, CP_NAME_LEN, m->server) ||
@@ -626,14 +650,14 @@ enum cp_status cp_pool_progress_get(const void *p, size_t len, struct cp_pool_pr
 	return CP_OK;
 }
 
-const char *cp_pool_what_name(uint32_t what)
+const char *cluster_proto_pool_what_name(uint32_t what)
 {
 	static const char *const names[] = {"none", "drain", "rebalance", "undrain"};
 
 	return what <= CP_POOL_WHAT_MAX ? names[what] : "unknown";
 }
 
-bool cp_name_ok(const char *s)
+bool cluster_proto_name_ok(const char *s)
 {
 	return wire_name_ok(s, CP_NAME_LEN, true);
 }

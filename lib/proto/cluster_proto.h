@@ -76,7 +76,7 @@
 #define CP_POOL_REPORT_LEN	104
 #define CP_POOL_PROGRESS_LEN	240
 
-enum cp_op {
+enum cluster_proto_op {
 	CP_REGISTER = 1,
 	CP_HEARTBEAT = 2,
 	CP_VM_START = 3,
@@ -91,7 +91,7 @@ enum cp_op {
 	CP_POOL_STATUS = 12,
 };
 
-enum cp_status {
+enum cluster_proto_status {
 	CP_OK = 0,
 	CP_EPROTO = 1,	/* bad magic, version, reserved bits or length */
 	CP_EBADOP = 2,	/* unknown op */
@@ -104,14 +104,14 @@ enum cp_status {
 	CP_STATUS_MAX = 8,
 };
 
-enum cp_kind {
+enum cluster_proto_kind {
 	CP_KIND_PMON = 1, /* processor host */
 	CP_KIND_MMON = 2, /* memory server */
 	CP_KIND_SMON = 3, /* storage server */
 };
 
 /* REGISTER: who the component is and what it offers. */
-struct cp_register {
+struct cluster_proto_register {
 	uint32_t kind;
 	uint32_t cores;		    /* pmon: cores for vCPUs; others 0 */
 	uint64_t capacity_bytes;    /* pmon: memory for ExCaches; mmon: pool; smon: space */
@@ -120,19 +120,19 @@ struct cp_register {
 };
 
 /* HEARTBEAT: what is in use now (controld's view of free resources). */
-struct cp_heartbeat {
+struct cluster_proto_heartbeat {
 	uint64_t used_bytes;
 	uint32_t used_cores;
 	uint32_t nr_vms; /* pmon: cp_vm_status entries that follow (<= CP_MAX_VMS) */
 };
 
-enum cp_vm_state {
+enum cluster_proto_vm_state {
 	CP_VM_RUNNING = 1,
 	CP_VM_PAUSED = 2,
 	CP_VM_EXITED = 3, /* kept in heartbeats until VM_FORGET */
 };
 
-struct cp_vm_status {
+struct cluster_proto_vm_status {
 	uint8_t uuid[16];
 	uint64_t vnode_uid; /* the vNode's id on the memory servers (lego-vmm --vnode-id) */
 	int32_t domid;
@@ -145,7 +145,7 @@ struct cp_vm_status {
 
 /* VM_START: run lego-vmm with these options (pmon adds --vnode-id, --control and --console
  * and refuses options that name those itself). */
-struct cp_vm_start {
+struct cluster_proto_vm_start {
 	uint8_t uuid[16];
 	uint64_t vnode_uid;
 	int32_t domid;
@@ -156,12 +156,12 @@ struct cp_vm_start {
 	uint32_t args_len; /* bytes of strings following the fixed part */
 };
 
-enum cp_stop_mode {
+enum cluster_proto_stop_mode {
 	CP_STOP_GRACEFUL = 0, /* SIGTERM: the VMM stops the guest and frees its vRegions */
 	CP_STOP_FORCE = 1,    /* SIGTERM, then SIGKILL if still running after grace_ms */
 };
 
-struct cp_vm_stop {
+struct cluster_proto_vm_stop {
 	uint8_t uuid[16];
 	uint32_t mode;
 	uint32_t grace_ms;
@@ -171,12 +171,12 @@ struct cp_vm_stop {
  * ("stats", "migrate-resolve"), then optionally one space and one argument of printable
  * non-space ASCII ("migrate 10.0.0.2:41234"). Up to CP_CMD_LEN bytes it travels in the
  * short form (what every pmon understands), longer ones in the long form. */
-struct cp_vm_ctl {
+struct cluster_proto_vm_ctl {
 	uint8_t uuid[16];
 	char cmd[CP_CMD_MAX + 1];
 };
 
-struct cp_vm_console {
+struct cluster_proto_vm_console {
 	uint8_t uuid[16];
 	uint64_t offset; /* console bytes before this were already read */
 	uint32_t max;	 /* <= CP_CONSOLE_MAX */
@@ -184,12 +184,12 @@ struct cp_vm_console {
 
 /* Reply: the bytes from offset (or from the oldest kept, if offset is older), and the
  * vNode's state, so a reader knows when no more will come. */
-struct cp_vm_console_reply {
+struct cluster_proto_vm_console_reply {
 	uint64_t offset;
 	uint32_t state;
 };
 
-enum cp_query_what {
+enum cluster_proto_query_what {
 	CP_Q_COMPONENTS = 1, /* every component with capacity and use */
 	CP_Q_VNODES = 2,     /* every vNode: state, host, memory, ExCache */
 	CP_Q_VNODE = 3,	     /* one vNode (name): vRegion map, ExCache and fault statistics */
@@ -197,7 +197,7 @@ enum cp_query_what {
 };
 #define CP_QUERY_JSON 1U
 
-struct cp_query {
+struct cluster_proto_query {
 	uint32_t what;
 	uint32_t flags;
 	char name[CP_NAME_LEN + 1];
@@ -206,14 +206,14 @@ struct cp_query {
 /* MIGRATE (legoctl -> lego-controld): move a running vNode to another processor host. The
  * reply comes when the migration is over: its report, or an error saying why it did not
  * happen (the vNode then runs where it ran). */
-struct cp_migrate {
+struct cluster_proto_migrate {
 	char vnode[CP_NAME_LEN + 1];
 	char host[CP_NAME_LEN + 1]; /* the destination processor host */
 };
 
 #define CP_MIG_UNKNOWN UINT64_MAX /* downtime_us, bytes: the source ended before it said */
 
-struct cp_mig_report {
+struct cluster_proto_mig_report {
 	uint64_t total_us;    /* from the request to the vNode running on the destination */
 	uint64_t downtime_us; /* vCPUs paused (as the source lego-vmm measured it) */
 	uint64_t bytes;	      /* dirty ExCache pages and state the source sent */
@@ -221,7 +221,7 @@ struct cp_mig_report {
 };
 
 /* Where a migration is (MIG_STATUS's answer; NONE: no migration of that vNode runs). */
-enum cp_mig_phase {
+enum cluster_proto_mig_phase {
 	CP_MIG_NONE = 0,
 	CP_MIG_STARTING = 1,   /* the destination's lego-vmm is starting to listen */
 	CP_MIG_CONNECTING = 2, /* the source connects to it */
@@ -233,7 +233,7 @@ enum cp_mig_phase {
 	CP_MIG_PHASE_MAX = 7,
 };
 
-struct cp_mig_progress {
+struct cluster_proto_mig_progress {
 	uint32_t phase; /* cp_mig_phase */
 	uint64_t elapsed_ms;
 	uint64_t bytes_total, bytes_processed, bytes_remaining;
@@ -245,7 +245,7 @@ struct cp_mig_progress {
  * the servers' use (REBALANCE), or let a drained server take vRegions again (UNDRAIN). The
  * reply comes when the job is over: its report, or an error saying why it was refused or
  * where it stopped. */
-enum cp_pool_what {
+enum cluster_proto_pool_what {
 	CP_POOL_NONE = 0, /* progress: no job runs */
 	CP_POOL_DRAIN = 1,
 	CP_POOL_REBALANCE = 2,
@@ -253,14 +253,14 @@ enum cp_pool_what {
 	CP_POOL_WHAT_MAX = 3,
 };
 
-struct cp_pool_job {
+struct cluster_proto_pool_job {
 	uint32_t what;
 	char server[CP_NAME_LEN + 1]; /* DRAIN, UNDRAIN: the memory server; REBALANCE: "" */
 };
 
 #define CP_PPM 1000000U /* parts per million: a fraction of a server's capacity */
 
-struct cp_pool_report {
+struct cluster_proto_pool_report {
 	uint32_t what;
 	uint32_t copies;	      /* vRegion copies moved */
 	uint64_t bytes;		      /* their size */
@@ -274,7 +274,7 @@ struct cp_pool_report {
 /* POOL_STATUS's answer: the job under way (what NONE: none; then its figures are zero and
  * its names empty), its current step (vnode "" between steps), and the re-replication of
  * vRegions that lost a copy, which runs by itself in the background. */
-struct cp_pool_progress {
+struct cluster_proto_pool_progress {
 	uint32_t what;
 	uint32_t region; /* the current step's vRegion index */
 	uint64_t elapsed_ms;
@@ -288,70 +288,94 @@ struct cp_pool_progress {
 };
 
 /* Header decode as wire_hdr_get with this protocol's magic, version and limit. */
-enum cp_status cp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, const char **err);
-const char *cp_status_name(uint32_t status);
+enum cluster_proto_status cluster_proto_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h,
+						const char **err);
+const char *cluster_proto_status_name(uint32_t status);
 
 /* Encoders write exactly the *_LEN bytes; decoders check the length and every field and
  * return CP_OK or CP_EINVAL/CP_EPROTO with err saying what is wrong. */
-void cp_register_put(void *p, const struct cp_register *m);
-enum cp_status cp_register_get(const void *p, size_t len, struct cp_register *m, const char **err);
-void cp_heartbeat_put(void *p, const struct cp_heartbeat *m);
+void cluster_proto_register_put(void *p, const struct cluster_proto_register *m);
+enum cluster_proto_status cluster_proto_register_get(const void *p, size_t len,
+						     struct cluster_proto_register *m,
+						     const char **err);
+void cluster_proto_heartbeat_put(void *p, const struct cluster_proto_heartbeat *m);
 /* len is the whole payload: the fixed part and exactly nr_vms statuses. */
-enum cp_status cp_heartbeat_get(const void *p, size_t len, struct cp_heartbeat *m,
-				const char **err);
-void cp_vm_status_put(void *p, const struct cp_vm_status *m);
-enum cp_status cp_vm_status_get(const void *p, struct cp_vm_status *m, const char **err);
-void cp_vm_start_put(void *p, const struct cp_vm_start *m);
+enum cluster_proto_status cluster_proto_heartbeat_get(const void *p, size_t len,
+						      struct cluster_proto_heartbeat *m,
+						      const char **err);
+void cluster_proto_vm_status_put(void *p, const struct cluster_proto_vm_status *m);
+enum cluster_proto_status
+cluster_proto_vm_status_get(const void *p, struct cluster_proto_vm_status *m, const char **err);
+void cluster_proto_vm_start_put(void *p, const struct cluster_proto_vm_start *m);
 /* Checks the fixed part and that exactly argc NUL-terminated printable strings of
  * args_len bytes follow; *args points at the first. */
-enum cp_status cp_vm_start_get(const void *p, size_t len, struct cp_vm_start *m, const char **args,
-			       const char **err);
-void cp_vm_stop_put(void *p, const struct cp_vm_stop *m);
-enum cp_status cp_vm_stop_get(const void *p, size_t len, struct cp_vm_stop *m, const char **err);
+enum cluster_proto_status cluster_proto_vm_start_get(const void *p, size_t len,
+						     struct cluster_proto_vm_start *m,
+						     const char **args, const char **err);
+void cluster_proto_vm_stop_put(void *p, const struct cluster_proto_vm_stop *m);
+enum cluster_proto_status cluster_proto_vm_stop_get(const void *p, size_t len,
+						    struct cluster_proto_vm_stop *m,
+						    const char **err);
 /* Writes the short form (CP_VM_CTL_LEN) or, for a command longer than CP_CMD_LEN, the
  * long one (CP_VM_CTL_LONG_LEN; p must have room for it): returns the length written. */
-size_t cp_vm_ctl_put(void *p, const struct cp_vm_ctl *m);
+size_t cluster_proto_vm_ctl_put(void *p, const struct cluster_proto_vm_ctl *m);
 /* Either form; a command that fits the short form must use it. */
-enum cp_status cp_vm_ctl_get(const void *p, size_t len, struct cp_vm_ctl *m, const char **err);
+enum cluster_proto_status cluster_proto_vm_ctl_get(const void *p, size_t len,
+						   struct cluster_proto_vm_ctl *m,
+						   const char **err);
 /* Is cmd a well-formed control command (the grammar above, at most CP_CMD_MAX bytes)? */
-bool cp_vm_cmd_ok(const char *cmd);
-void cp_vm_console_put(void *p, const struct cp_vm_console *m);
-enum cp_status cp_vm_console_get(const void *p, size_t len, struct cp_vm_console *m,
-				 const char **err);
-void cp_vm_console_reply_put(void *p, const struct cp_vm_console_reply *m);
-enum cp_status cp_vm_console_reply_get(const void *p, size_t len, struct cp_vm_console_reply *m);
+bool cluster_proto_vm_cmd_ok(const char *cmd);
+void cluster_proto_vm_console_put(void *p, const struct cluster_proto_vm_console *m);
+enum cluster_proto_status cluster_proto_vm_console_get(const void *p, size_t len,
+						       struct cluster_proto_vm_console *m,
+						       const char **err);
+void cluster_proto_vm_console_reply_put(void *p, const struct cluster_proto_vm_console_reply *m);
+enum cluster_proto_status
+cluster_proto_vm_console_reply_get(const void *p, size_t len,
+				   struct cluster_proto_vm_console_reply *m);
 /* VM_FORGET's payload is the bare uuid. */
-enum cp_status cp_uuid_get(const void *p, size_t len, uint8_t uuid[16], const char **err);
-void cp_query_put(void *p, const struct cp_query *m);
-enum cp_status cp_query_get(const void *p, size_t len, struct cp_query *m, const char **err);
-void cp_migrate_put(void *p, const struct cp_migrate *m);
-enum cp_status cp_migrate_get(const void *p, size_t len, struct cp_migrate *m, const char **err);
-void cp_mig_report_put(void *p, const struct cp_mig_report *m);
-enum cp_status cp_mig_report_get(const void *p, size_t len, struct cp_mig_report *m,
-				 const char **err);
+enum cluster_proto_status cluster_proto_uuid_get(const void *p, size_t len, uint8_t uuid[16],
+						 const char **err);
+void cluster_proto_query_put(void *p, const struct cluster_proto_query *m);
+enum cluster_proto_status cluster_proto_query_get(const void *p, size_t len,
+						  struct cluster_proto_query *m, const char **err);
+void cluster_proto_migrate_put(void *p, const struct cluster_proto_migrate *m);
+enum cluster_proto_status cluster_proto_migrate_get(const void *p, size_t len,
+						    struct cluster_proto_migrate *m,
+						    const char **err);
+void cluster_proto_mig_report_put(void *p, const struct cluster_proto_mig_report *m);
+enum cluster_proto_status cluster_proto_mig_report_get(const void *p, size_t len,
+						       struct cluster_proto_mig_report *m,
+						       const char **err);
 /* MIG_STATUS's request is the vNode's name field. */
-void cp_mig_status_put(void *p, const char *vnode);
-enum cp_status cp_mig_status_get(const void *p, size_t len, char vnode[CP_NAME_LEN + 1],
-				 const char **err);
-void cp_mig_progress_put(void *p, const struct cp_mig_progress *m);
-enum cp_status cp_mig_progress_get(const void *p, size_t len, struct cp_mig_progress *m,
-				   const char **err);
-const char *cp_mig_phase_name(uint32_t phase);
-void cp_pool_job_put(void *p, const struct cp_pool_job *m);
-enum cp_status cp_pool_job_get(const void *p, size_t len, struct cp_pool_job *m, const char **err);
-void cp_pool_report_put(void *p, const struct cp_pool_report *m);
-enum cp_status cp_pool_report_get(const void *p, size_t len, struct cp_pool_report *m,
-				  const char **err);
+void cluster_proto_mig_status_put(void *p, const char *vnode);
+enum cluster_proto_status cluster_proto_mig_status_get(const void *p, size_t len,
+						       char vnode[CP_NAME_LEN + 1],
+						       const char **err);
+void cluster_proto_mig_progress_put(void *p, const struct cluster_proto_mig_progress *m);
+enum cluster_proto_status cluster_proto_mig_progress_get(const void *p, size_t len,
+							 struct cluster_proto_mig_progress *m,
+							 const char **err);
+const char *cluster_proto_mig_phase_name(uint32_t phase);
+void cluster_proto_pool_job_put(void *p, const struct cluster_proto_pool_job *m);
+enum cluster_proto_status cluster_proto_pool_job_get(const void *p, size_t len,
+						     struct cluster_proto_pool_job *m,
+						     const char **err);
+void cluster_proto_pool_report_put(void *p, const struct cluster_proto_pool_report *m);
+enum cluster_proto_status cluster_proto_pool_report_get(const void *p, size_t len,
+							struct cluster_proto_pool_report *m,
+							const char **err);
 /* POOL_STATUS's request carries nothing. */
-enum cp_status cp_pool_status_get(size_t len, const char **err);
-void cp_pool_progress_put(void *p, const struct cp_pool_progress *m);
-enum cp_status cp_pool_progress_get(const void *p, size_t len, struct cp_pool_progress *m,
-				    const char **err);
+enum cluster_proto_status cluster_proto_pool_status_get(size_t len, const char **err);
+void cluster_proto_pool_progress_put(void *p, const struct cluster_proto_pool_progress *m);
+enum cluster_proto_status cluster_proto_pool_progress_get(const void *p, size_t len,
+							  struct cluster_proto_pool_progress *m,
+							  const char **err);
 /* "drain", "rebalance", "undrain" ("none" for CP_POOL_NONE). */
-const char *cp_pool_what_name(uint32_t what);
+const char *cluster_proto_pool_what_name(uint32_t what);
 
 /* A component (processor host, memory or storage server) name as operators type it:
  * 1..CP_NAME_LEN of [A-Za-z0-9._-]. */
-bool cp_name_ok(const char *name);
+bool cluster_proto_name_ok(const char *name);
 
 #endif

@@ -7,20 +7,21 @@
 #include "lib/parse.h"
 #include "wire.h"
 
-void mp_hdr_put(void *buf, const struct wire_hdr *h)
+void mem_proto_hdr_put(void *buf, const struct wire_hdr *h)
 {
 	wire_hdr_put(buf, h);
 }
 
 /* A refusal: why into err, and the status to answer with. */
-static enum mp_status fail(char *err, size_t errlen, enum mp_status st, const char *why)
+static enum mem_proto_status fail(char *err, size_t errlen, enum mem_proto_status st,
+				  const char *why)
 {
 	snprintf(err, errlen, "%s", why);
 	return st;
 }
 
-enum mp_status mp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, char *err,
-			  size_t errlen)
+enum mem_proto_status mem_proto_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h,
+					char *err, size_t errlen)
 {
 	const char *why = NULL;
 
@@ -44,18 +45,19 @@ static void name_put(uint8_t *p, const char *name)
 	wire_name_put(p, MP_NAME_LEN, name);
 }
 
-size_t mp_hello_put(void *p, const struct mp_hello *m)
+size_t mem_proto_hello_put(void *p, const struct mem_proto_hello *m)
 {
-	put_le64(p, m->vnode);
+	wire_put_le64(p, m->vnode);
 	name_put((uint8_t *)p + 8, m->name);
 	return MP_HELLO_LEN;
 }
 
-enum mp_status mp_hello_get(const void *p, size_t len, struct mp_hello *m, char *err, size_t errlen)
+enum mem_proto_status mem_proto_hello_get(const void *p, size_t len, struct mem_proto_hello *m,
+					  char *err, size_t errlen)
 {
 	if (len != MP_HELLO_LEN)
 		return fail(err, errlen, MP_EPROTO, "HELLO payload has the wrong length");
-	m->vnode = get_le64(p);
+	m->vnode = wire_get_le64(p);
 	if (m->vnode == 0)
 		return fail(err, errlen, MP_EINVAL, "vNode id 0 is reserved");
 	if (name_get((const uint8_t *)p + 8, m->name))
@@ -64,57 +66,59 @@ enum mp_status mp_hello_get(const void *p, size_t len, struct mp_hello *m, char 
 	return MP_OK;
 }
 
-size_t mp_hello_reply_put(void *p, const struct mp_hello_reply *m)
+size_t mem_proto_hello_reply_put(void *p, const struct mem_proto_hello_reply *m)
 {
 	uint8_t *b = p;
 
-	put_le32(b, m->version);
-	put_le32(b + 4, m->page_size);
-	put_le32(b + 8, m->max_pages);
-	put_le32(b + 12, m->flags);
-	put_le64(b + 16, m->pool_bytes);
-	put_le64(b + 24, m->pool_free);
+	wire_put_le32(b, m->version);
+	wire_put_le32(b + 4, m->page_size);
+	wire_put_le32(b + 8, m->max_pages);
+	wire_put_le32(b + 12, m->flags);
+	wire_put_le64(b + 16, m->pool_bytes);
+	wire_put_le64(b + 24, m->pool_free);
 	name_put(b + 32, m->name);
 	return MP_HELLO_REPLY_LEN;
 }
 
-enum mp_status mp_hello_reply_get(const void *p, size_t len, struct mp_hello_reply *m)
+enum mem_proto_status mem_proto_hello_reply_get(const void *p, size_t len,
+						struct mem_proto_hello_reply *m)
 {
 	const uint8_t *b = p;
 
 	if (len != MP_HELLO_REPLY_LEN)
 		return MP_EPROTO;
-	m->version = get_le32(b);
-	m->page_size = get_le32(b + 4);
-	m->max_pages = get_le32(b + 8);
-	m->flags = get_le32(b + 12);
-	m->pool_bytes = get_le64(b + 16);
-	m->pool_free = get_le64(b + 24);
+	m->version = wire_get_le32(b);
+	m->page_size = wire_get_le32(b + 4);
+	m->max_pages = wire_get_le32(b + 8);
+	m->flags = wire_get_le32(b + 12);
+	m->pool_bytes = wire_get_le64(b + 16);
+	m->pool_free = wire_get_le64(b + 24);
 	if (name_get(b + 32, m->name) || m->page_size != MP_PAGE_SIZE || m->max_pages == 0 ||
 	    m->max_pages > MP_MAX_PAGES)
 		return MP_EPROTO;
 	return MP_OK;
 }
 
-size_t mp_open_put(void *p, const struct mp_open *m)
+size_t mem_proto_open_put(void *p, const struct mem_proto_open *m)
 {
 	uint8_t *b = p;
 
-	put_le32(b, m->index);
-	put_le32(b + 4, m->flags);
-	put_le64(b + 8, m->size);
+	wire_put_le32(b, m->index);
+	wire_put_le32(b + 4, m->flags);
+	wire_put_le64(b + 8, m->size);
 	return MP_OPEN_LEN;
 }
 
-enum mp_status mp_open_get(const void *p, size_t len, struct mp_open *m, char *err, size_t errlen)
+enum mem_proto_status mem_proto_open_get(const void *p, size_t len, struct mem_proto_open *m,
+					 char *err, size_t errlen)
 {
 	const uint8_t *b = p;
 
 	if (len != MP_OPEN_LEN)
 		return fail(err, errlen, MP_EPROTO, "OPEN payload has the wrong length");
-	m->index = get_le32(b);
-	m->flags = get_le32(b + 4);
-	m->size = get_le64(b + 8);
+	m->index = wire_get_le32(b);
+	m->flags = wire_get_le32(b + 4);
+	m->size = wire_get_le64(b + 8);
 	if (m->flags & ~(MP_OPEN_CREATE | MP_OPEN_JOIN))
 		return fail(err, errlen, MP_EINVAL, "unknown OPEN flags");
 	if ((m->flags & MP_OPEN_JOIN) && !(m->flags & MP_OPEN_CREATE))
@@ -127,72 +131,74 @@ enum mp_status mp_open_get(const void *p, size_t len, struct mp_open *m, char *e
 	return MP_OK;
 }
 
-size_t mp_open_reply_put(void *p, const struct mp_open_reply *m)
+size_t mem_proto_open_reply_put(void *p, const struct mem_proto_open_reply *m)
 {
 	uint8_t *b = p;
 
-	put_le64(b, m->handle);
-	put_le64(b + 8, m->epoch);
-	put_le64(b + 16, m->size);
-	put_le64(b + 24, m->rma_addr);
-	put_le64(b + 32, m->rma_key);
+	wire_put_le64(b, m->handle);
+	wire_put_le64(b + 8, m->epoch);
+	wire_put_le64(b + 16, m->size);
+	wire_put_le64(b + 24, m->rma_addr);
+	wire_put_le64(b + 32, m->rma_key);
 	return MP_OPEN_REPLY_LEN;
 }
 
-enum mp_status mp_open_reply_get(const void *p, size_t len, struct mp_open_reply *m)
+enum mem_proto_status mem_proto_open_reply_get(const void *p, size_t len,
+					       struct mem_proto_open_reply *m)
 {
 	const uint8_t *b = p;
 
 	if (len != MP_OPEN_REPLY_LEN)
 		return MP_EPROTO;
-	m->handle = get_le64(b);
-	m->epoch = get_le64(b + 8);
-	m->size = get_le64(b + 16);
-	m->rma_addr = get_le64(b + 24);
-	m->rma_key = get_le64(b + 32);
+	m->handle = wire_get_le64(b);
+	m->epoch = wire_get_le64(b + 8);
+	m->size = wire_get_le64(b + 16);
+	m->rma_addr = wire_get_le64(b + 24);
+	m->rma_key = wire_get_le64(b + 32);
 	return MP_OK;
 }
 
-size_t mp_close_put(void *p, const struct mp_close *m)
+size_t mem_proto_close_put(void *p, const struct mem_proto_close *m)
 {
-	put_le64(p, m->handle);
-	put_le64((uint8_t *)p + 8, m->epoch);
+	wire_put_le64(p, m->handle);
+	wire_put_le64((uint8_t *)p + 8, m->epoch);
 	return MP_CLOSE_LEN;
 }
 
-enum mp_status mp_close_get(const void *p, size_t len, struct mp_close *m, char *err, size_t errlen)
+enum mem_proto_status mem_proto_close_get(const void *p, size_t len, struct mem_proto_close *m,
+					  char *err, size_t errlen)
 {
 	if (len != MP_CLOSE_LEN)
 		return fail(err, errlen, MP_EPROTO, "CLOSE payload has the wrong length");
-	m->handle = get_le64(p);
-	m->epoch = get_le64((const uint8_t *)p + 8);
+	m->handle = wire_get_le64(p);
+	m->epoch = wire_get_le64((const uint8_t *)p + 8);
 	return MP_OK;
 }
 
-size_t mp_io_put(void *p, const struct mp_io *m)
+size_t mem_proto_io_put(void *p, const struct mem_proto_io *m)
 {
 	uint8_t *b = p;
 
-	put_le64(b, m->handle);
-	put_le64(b + 8, m->epoch);
-	put_le64(b + 16, m->offset);
-	put_le32(b + 24, m->npages);
-	put_le32(b + 28, 0);
+	wire_put_le64(b, m->handle);
+	wire_put_le64(b + 8, m->epoch);
+	wire_put_le64(b + 16, m->offset);
+	wire_put_le32(b + 24, m->npages);
+	wire_put_le32(b + 28, 0);
 	return MP_IO_LEN;
 }
 
-enum mp_status mp_io_get(const void *p, size_t len, int write, struct mp_io *m, char *err,
-			 size_t errlen)
+enum mem_proto_status mem_proto_io_get(const void *p, size_t len, int write, struct mem_proto_io *m,
+				       char *err, size_t errlen)
 {
 	const uint8_t *b = p;
 
 	if (len < MP_IO_LEN)
 		return fail(err, errlen, MP_EPROTO, "READ/WRITE payload is truncated");
-	m->handle = get_le64(b);
-	m->epoch = get_le64(b + 8);
-	m->offset = get_le64(b + 16);
-	m->npages = get_le32(b + 24);
-	if (get_le32(b + 28))
+	m->handle = wire_get_le64(b);
+	m->epoch = wire_get_le64(b + 8);
+	m->offset = wire_get_le64(b + 16);
+	m->npages = wire_get_le32(b + 24);
+	if (wire_get_le32(b + 28))
 		return fail(err, errlen, MP_EPROTO, "reserved READ/WRITE bytes are not zero");
 	if (m->npages == 0)
 		return fail(err, errlen, MP_EINVAL, "zero pages requested");
@@ -207,37 +213,38 @@ enum mp_status mp_io_get(const void *p, size_t len, int write, struct mp_io *m, 
 	return MP_OK;
 }
 
-size_t mp_stat_reply_put(void *p, const struct mp_stat_reply *m)
+size_t mem_proto_stat_reply_put(void *p, const struct mem_proto_stat_reply *m)
 {
 	uint8_t *b = p;
 
-	put_le64(b, m->pool_bytes);
-	put_le64(b + 8, m->reserved_bytes);
-	put_le64(b + 16, m->stored_bytes);
-	put_le64(b + 24, m->regions);
-	put_le64(b + 32, m->reads);
-	put_le64(b + 40, m->writes);
-	put_le64(b + 48, m->errors);
+	wire_put_le64(b, m->pool_bytes);
+	wire_put_le64(b + 8, m->reserved_bytes);
+	wire_put_le64(b + 16, m->stored_bytes);
+	wire_put_le64(b + 24, m->regions);
+	wire_put_le64(b + 32, m->reads);
+	wire_put_le64(b + 40, m->writes);
+	wire_put_le64(b + 48, m->errors);
 	return MP_STAT_REPLY_LEN;
 }
 
-enum mp_status mp_stat_reply_get(const void *p, size_t len, struct mp_stat_reply *m)
+enum mem_proto_status mem_proto_stat_reply_get(const void *p, size_t len,
+					       struct mem_proto_stat_reply *m)
 {
 	const uint8_t *b = p;
 
 	if (len != MP_STAT_REPLY_LEN)
 		return MP_EPROTO;
-	m->pool_bytes = get_le64(b);
-	m->reserved_bytes = get_le64(b + 8);
-	m->stored_bytes = get_le64(b + 16);
-	m->regions = get_le64(b + 24);
-	m->reads = get_le64(b + 32);
-	m->writes = get_le64(b + 40);
-	m->errors = get_le64(b + 48);
+	m->pool_bytes = wire_get_le64(b);
+	m->reserved_bytes = wire_get_le64(b + 8);
+	m->stored_bytes = wire_get_le64(b + 16);
+	m->regions = wire_get_le64(b + 24);
+	m->reads = wire_get_le64(b + 32);
+	m->writes = wire_get_le64(b + 40);
+	m->errors = wire_get_le64(b + 48);
 	return MP_OK;
 }
 
-bool mp_addr_ok(const char *text, bool owner)
+bool mem_proto_addr_ok(const char *text, bool owner)
 {
 	char host[MP_ADDR_LEN + 1], port[16];
 	const char *at = owner ? strchr(text, '@') : NULL;
@@ -254,135 +261,140 @@ bool mp_addr_ok(const char *text, bool owner)
 	       !parse_hostport(text, 1, host, sizeof(host), port, sizeof(port));
 }
 
-size_t mp_fill_put(void *p, const struct mp_fill *m)
+size_t mem_proto_fill_put(void *p, const struct mem_proto_fill *m)
 {
 	uint8_t *b = p;
 
-	put_le32(b, m->index);
-	put_le32(b + 4, 0);
-	put_le64(b + 8, m->src_handle);
-	put_le64(b + 16, m->src_epoch);
+	wire_put_le32(b, m->index);
+	wire_put_le32(b + 4, 0);
+	wire_put_le64(b + 8, m->src_handle);
+	wire_put_le64(b + 16, m->src_epoch);
 	wire_name_put(b + 24, MP_ADDR_LEN, m->src_addr);
 	return MP_FILL_LEN;
 }
 
-enum mp_status mp_fill_get(const void *p, size_t len, struct mp_fill *m, char *err, size_t errlen)
+enum mem_proto_status mem_proto_fill_get(const void *p, size_t len, struct mem_proto_fill *m,
+					 char *err, size_t errlen)
 {
 	const uint8_t *b = p;
 
 	if (len != MP_FILL_LEN)
 		return fail(err, errlen, MP_EPROTO, "FILL payload has the wrong length");
-	m->index = get_le32(b);
-	m->src_handle = get_le64(b + 8);
-	m->src_epoch = get_le64(b + 16);
-	if (get_le32(b + 4))
+	m->index = wire_get_le32(b);
+	m->src_handle = wire_get_le64(b + 8);
+	m->src_epoch = wire_get_le64(b + 16);
+	if (wire_get_le32(b + 4))
 		return fail(err, errlen, MP_EPROTO, "reserved FILL bytes are not zero");
-	if (wire_name_get(b + 24, MP_ADDR_LEN, m->src_addr) || !mp_addr_ok(m->src_addr, false))
+	if (wire_name_get(b + 24, MP_ADDR_LEN, m->src_addr) ||
+	    !mem_proto_addr_ok(m->src_addr, false))
 		return fail(err, errlen, MP_EINVAL, "FILL source is not HOST:PORT");
 	return MP_OK;
 }
 
-size_t mp_rstat_put(void *p, const struct mp_rstat *m)
+size_t mem_proto_rstat_put(void *p, const struct mem_proto_rstat *m)
 {
-	put_le32(p, m->index);
-	put_le32((uint8_t *)p + 4, 0);
+	wire_put_le32(p, m->index);
+	wire_put_le32((uint8_t *)p + 4, 0);
 	return MP_RSTAT_LEN;
 }
 
-enum mp_status mp_rstat_get(const void *p, size_t len, struct mp_rstat *m, char *err, size_t errlen)
+enum mem_proto_status mem_proto_rstat_get(const void *p, size_t len, struct mem_proto_rstat *m,
+					  char *err, size_t errlen)
 {
 	if (len != MP_RSTAT_LEN)
 		return fail(err, errlen, MP_EPROTO, "RSTAT payload has the wrong length");
-	m->index = get_le32(p);
-	if (get_le32((const uint8_t *)p + 4))
+	m->index = wire_get_le32(p);
+	if (wire_get_le32((const uint8_t *)p + 4))
 		return fail(err, errlen, MP_EPROTO, "reserved RSTAT bytes are not zero");
 	return MP_OK;
 }
 
-size_t mp_rstat_reply_put(void *p, const struct mp_rstat_reply *m)
+size_t mem_proto_rstat_reply_put(void *p, const struct mem_proto_rstat_reply *m)
 {
 	uint8_t *b = p;
 
-	put_le32(b, m->state);
-	put_le32(b + 4, 0);
-	put_le64(b + 8, m->handle);
-	put_le64(b + 16, m->epoch);
-	put_le64(b + 24, m->size);
-	put_le64(b + 32, m->stored_pages);
-	put_le64(b + 40, m->fill_done);
-	put_le64(b + 48, m->fill_total);
+	wire_put_le32(b, m->state);
+	wire_put_le32(b + 4, 0);
+	wire_put_le64(b + 8, m->handle);
+	wire_put_le64(b + 16, m->epoch);
+	wire_put_le64(b + 24, m->size);
+	wire_put_le64(b + 32, m->stored_pages);
+	wire_put_le64(b + 40, m->fill_done);
+	wire_put_le64(b + 48, m->fill_total);
 	wire_name_put(b + 56, MP_ERRTEXT_MAX, m->error);
 	return MP_RSTAT_REPLY_LEN;
 }
 
-enum mp_status mp_rstat_reply_get(const void *p, size_t len, struct mp_rstat_reply *m)
+enum mem_proto_status mem_proto_rstat_reply_get(const void *p, size_t len,
+						struct mem_proto_rstat_reply *m)
 {
 	const uint8_t *b = p;
 
 	if (len != MP_RSTAT_REPLY_LEN)
 		return MP_EPROTO;
-	m->state = get_le32(b);
-	m->handle = get_le64(b + 8);
-	m->epoch = get_le64(b + 16);
-	m->size = get_le64(b + 24);
-	m->stored_pages = get_le64(b + 32);
-	m->fill_done = get_le64(b + 40);
-	m->fill_total = get_le64(b + 48);
-	if (m->state < MP_RS_LIVE || m->state > MP_RS_MAX || get_le32(b + 4) ||
+	m->state = wire_get_le32(b);
+	m->handle = wire_get_le64(b + 8);
+	m->epoch = wire_get_le64(b + 16);
+	m->size = wire_get_le64(b + 24);
+	m->stored_pages = wire_get_le64(b + 32);
+	m->fill_done = wire_get_le64(b + 40);
+	m->fill_total = wire_get_le64(b + 48);
+	if (m->state < MP_RS_LIVE || m->state > MP_RS_MAX || wire_get_le32(b + 4) ||
 	    m->fill_done > m->fill_total || m->stored_pages > m->size / MP_PAGE_SIZE ||
 	    wire_name_get(b + 56, MP_ERRTEXT_MAX, m->error))
 		return MP_EPROTO;
 	return MP_OK;
 }
 
-size_t mp_release_put(void *p, const struct mp_release *m)
+size_t mem_proto_release_put(void *p, const struct mem_proto_release *m)
 {
 	uint8_t *b = p;
 
-	put_le64(b, m->handle);
-	put_le64(b + 8, m->epoch);
+	wire_put_le64(b, m->handle);
+	wire_put_le64(b + 8, m->epoch);
 	wire_name_put(b + 16, MP_OWNER_LEN, m->new_owner);
 	return MP_RELEASE_LEN;
 }
 
-enum mp_status mp_release_get(const void *p, size_t len, struct mp_release *m, char *err,
-			      size_t errlen)
+enum mem_proto_status mem_proto_release_get(const void *p, size_t len, struct mem_proto_release *m,
+					    char *err, size_t errlen)
 {
 	const uint8_t *b = p;
 
 	if (len != MP_RELEASE_LEN)
 		return fail(err, errlen, MP_EPROTO, "RELEASE payload has the wrong length");
-	m->handle = get_le64(b);
-	m->epoch = get_le64(b + 8);
-	if (wire_name_get(b + 16, MP_OWNER_LEN, m->new_owner) || !mp_addr_ok(m->new_owner, true))
+	m->handle = wire_get_le64(b);
+	m->epoch = wire_get_le64(b + 8);
+	if (wire_name_get(b + 16, MP_OWNER_LEN, m->new_owner) ||
+	    !mem_proto_addr_ok(m->new_owner, true))
 		return fail(err, errlen, MP_EINVAL, "RELEASE's new owner is not NAME@HOST:PORT");
 	return MP_OK;
 }
 
-size_t mp_bitmap_put(void *p, const struct mp_bitmap *m)
+size_t mem_proto_bitmap_put(void *p, const struct mem_proto_bitmap *m)
 {
 	uint8_t *b = p;
 
-	put_le64(b, m->handle);
-	put_le64(b + 8, m->epoch);
-	put_le64(b + 16, m->first);
-	put_le32(b + 24, m->npages);
-	put_le32(b + 28, 0);
+	wire_put_le64(b, m->handle);
+	wire_put_le64(b + 8, m->epoch);
+	wire_put_le64(b + 16, m->first);
+	wire_put_le32(b + 24, m->npages);
+	wire_put_le32(b + 28, 0);
 	return MP_BITMAP_LEN;
 }
 
-enum mp_status mp_bitmap_get(const void *p, size_t len, struct mp_bitmap *m, char *err,
-			     size_t errlen)
+enum mem_proto_status mem_proto_bitmap_get(const void *p, size_t len, struct mem_proto_bitmap *m,
+					   char *err, size_t errlen)
 {
 	const uint8_t *b = p;
 
 	if (len != MP_BITMAP_LEN)
 		return fail(err, errlen, MP_EPROTO, "BITMAP payload has the wrong length");
-	m->handle = get_le64(b);
-	m->epoch = get_le64(b + 8);
-	m->first = get_le64(b + 16);
-	m->npages = get_le32(b + 24);
-	if (get_le32(b + 28))
+	m->handle = wire_get_le64(b);
+	m->epoch = wire_get_le64(b + 8);
+	m->first = wire_get_le64(b + 16);
+	m->npages = wire_get_le32(b + 24);
+	if (wire_get_le32(b + 28))
 		return fail(err, errlen, MP_EPROTO, "reserved BITMAP bytes are not zero");
 	if (m->npages == 0 || m->npages % 64 || m->first % 64)
 		return fail(err, errlen, MP_EINVAL,
@@ -392,7 +404,7 @@ enum mp_status mp_bitmap_get(const void *p, size_t len, struct mp_bitmap *m, cha
 	return MP_OK;
 }
 
-const char *mp_op_name(unsigned op)
+const char *mem_proto_op_name(unsigned op)
 {
 	static const char *const names[] = {"?",    "HELLO", "OPEN",  "CLOSE",	 "READ",  "WRITE",
 					    "STAT", "FILL",  "RSTAT", "RELEASE", "BITMAP"};
@@ -401,7 +413,7 @@ const char *mp_op_name(unsigned op)
 	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "unknown";
 }
 
-const char *mp_status_name(unsigned status)
+const char *mem_proto_status_name(unsigned status)
 {
 	static const char *const names[] = {
 		"ok",

@@ -53,7 +53,7 @@
 #define MP_BITMAP_MAX	 (MP_MAX_PAGES * MP_PAGE_SIZE * 8U) /* pages per BITMAP */
 #define MP_FIXED_LEN_MAX 64U /* longest fixed (non-data) part of any payload */
 
-enum mp_op {
+enum mem_proto_op {
 	MP_HELLO = 1,
 	MP_OPEN = 2,
 	MP_CLOSE = 3,
@@ -66,7 +66,7 @@ enum mp_op {
 	MP_BITMAP = 10,
 };
 
-enum mp_status {
+enum mem_proto_status {
 	MP_OK = 0,
 	MP_EPROTO = 1,	  /* bad magic, version, reserved bits or length */
 	MP_EBADOP = 2,	  /* unknown op */
@@ -86,13 +86,13 @@ enum mp_status {
 };
 
 /* Request and reply bodies (host form). Offsets are in mem_proto.c. */
-struct mp_hello {
+struct mem_proto_hello {
 	uint64_t vnode;
 	char name[MP_NAME_LEN + 1]; /* the client's name, for the server's log */
 };
 #define MP_HELLO_LEN (8 + MP_NAME_LEN)
 
-struct mp_hello_reply {
+struct mem_proto_hello_reply {
 	uint32_t version;
 	uint32_t page_size;
 	uint32_t max_pages;
@@ -104,14 +104,14 @@ struct mp_hello_reply {
 #define MP_HELLO_REPLY_LEN (32 + MP_NAME_LEN)
 #define MP_HELLO_RMA	   1U
 
-struct mp_open {
+struct mem_proto_open {
 	uint32_t index; /* the vNode's region number */
 	uint32_t flags;
 	uint64_t size;
 };
 #define MP_OPEN_LEN 16
 
-struct mp_open_reply {
+struct mem_proto_open_reply {
 	uint64_t handle;
 	uint64_t epoch;
 	uint64_t size;
@@ -120,7 +120,7 @@ struct mp_open_reply {
 };
 #define MP_OPEN_REPLY_LEN 40
 
-struct mp_close {
+struct mem_proto_close {
 	uint64_t handle;
 	uint64_t epoch;
 };
@@ -128,7 +128,7 @@ struct mp_close {
 
 /* READ and WRITE: a run of npages pages starting at offset (page-aligned). WRITE's payload
  * continues with npages * 4096 data bytes; READ's reply payload is exactly those bytes. */
-struct mp_io {
+struct mem_proto_io {
 	uint64_t handle;
 	uint64_t epoch;
 	uint64_t offset;
@@ -136,7 +136,7 @@ struct mp_io {
 };
 #define MP_IO_LEN 32
 
-struct mp_stat_reply {
+struct mem_proto_stat_reply {
 	uint64_t pool_bytes;
 	uint64_t reserved_bytes; /* sum of region sizes */
 	uint64_t stored_bytes;	 /* pages ever written */
@@ -147,7 +147,7 @@ struct mp_stat_reply {
 
 /* FILL: copy region `index` (a JOINing copy here) from the live copy (src_handle,
  * src_epoch) on the server at src_addr ("HOST:PORT"); answered when the copy started. */
-struct mp_fill {
+struct mem_proto_fill {
 	uint32_t index;
 	uint64_t src_handle, src_epoch;
 	char src_addr[MP_ADDR_LEN + 1];
@@ -155,12 +155,12 @@ struct mp_fill {
 #define MP_FILL_LEN (24 + MP_ADDR_LEN)
 
 /* RSTAT: what this server holds of region `index` of the connection's vNode. */
-struct mp_rstat {
+struct mem_proto_rstat {
 	uint32_t index;
 };
 #define MP_RSTAT_LEN 8
 
-enum mp_region_state {
+enum mem_proto_region_state {
 	MP_RS_LIVE = 1,	   /* readable: filled, or created as the first copy */
 	MP_RS_JOINING = 2, /* takes writes, waits for FILL */
 	MP_RS_FILLING = 3, /* being filled from another server */
@@ -168,7 +168,7 @@ enum mp_region_state {
 	MP_RS_MAX = 4,
 };
 
-struct mp_rstat_reply {
+struct mem_proto_rstat_reply {
 	uint32_t state; /* mp_region_state */
 	uint64_t handle, epoch, size;
 	uint64_t stored_pages;		/* pages held */
@@ -178,7 +178,7 @@ struct mp_rstat_reply {
 #define MP_RSTAT_REPLY_LEN (56 + MP_ERRTEXT_MAX)
 
 /* RELEASE: the region moved to new_owner ("NAME@HOST:PORT"); free it here. */
-struct mp_release {
+struct mem_proto_release {
 	uint64_t handle, epoch;
 	char new_owner[MP_OWNER_LEN + 1];
 };
@@ -186,7 +186,7 @@ struct mp_release {
 
 /* BITMAP: which of npages pages from page `first` (both multiples of 64) are held; the
  * reply is npages / 8 bytes, bit i of byte j for page first + 8 * j + i. */
-struct mp_bitmap {
+struct mem_proto_bitmap {
 	uint64_t handle, epoch, first;
 	uint32_t npages;
 };
@@ -195,47 +195,53 @@ struct mp_bitmap {
 /* Header: encode always succeeds; decode checks magic, version, reserved and that
  * len == the bytes that followed, returning MP_OK or the error status to answer with and
  * a message in err. */
-void mp_hdr_put(void *buf, const struct wire_hdr *h);
-enum mp_status mp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, char *err,
-			  size_t errlen);
+void mem_proto_hdr_put(void *buf, const struct wire_hdr *h);
+enum mem_proto_status mem_proto_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h,
+					char *err, size_t errlen);
 
 /* Bodies: put returns the encoded length; get checks the exact length and every field's
  * range, returning MP_OK or a status with err set. */
-size_t mp_hello_put(void *p, const struct mp_hello *m);
-enum mp_status mp_hello_get(const void *p, size_t len, struct mp_hello *m, char *err,
-			    size_t errlen);
-size_t mp_hello_reply_put(void *p, const struct mp_hello_reply *m);
-enum mp_status mp_hello_reply_get(const void *p, size_t len, struct mp_hello_reply *m);
-size_t mp_open_put(void *p, const struct mp_open *m);
-enum mp_status mp_open_get(const void *p, size_t len, struct mp_open *m, char *err, size_t errlen);
-size_t mp_open_reply_put(void *p, const struct mp_open_reply *m);
-enum mp_status mp_open_reply_get(const void *p, size_t len, struct mp_open_reply *m);
-size_t mp_close_put(void *p, const struct mp_close *m);
-enum mp_status mp_close_get(const void *p, size_t len, struct mp_close *m, char *err,
-			    size_t errlen);
-size_t mp_io_put(void *p, const struct mp_io *m);
+size_t mem_proto_hello_put(void *p, const struct mem_proto_hello *m);
+enum mem_proto_status mem_proto_hello_get(const void *p, size_t len, struct mem_proto_hello *m,
+					  char *err, size_t errlen);
+size_t mem_proto_hello_reply_put(void *p, const struct mem_proto_hello_reply *m);
+enum mem_proto_status mem_proto_hello_reply_get(const void *p, size_t len,
+						struct mem_proto_hello_reply *m);
+size_t mem_proto_open_put(void *p, const struct mem_proto_open *m);
+enum mem_proto_status mem_proto_open_get(const void *p, size_t len, struct mem_proto_open *m,
+					 char *err, size_t errlen);
+size_t mem_proto_open_reply_put(void *p, const struct mem_proto_open_reply *m);
+enum mem_proto_status mem_proto_open_reply_get(const void *p, size_t len,
+					       struct mem_proto_open_reply *m);
+size_t mem_proto_close_put(void *p, const struct mem_proto_close *m);
+enum mem_proto_status mem_proto_close_get(const void *p, size_t len, struct mem_proto_close *m,
+					  char *err, size_t errlen);
+size_t mem_proto_io_put(void *p, const struct mem_proto_io *m);
 /* write: true for WRITE, whose payload must also carry the data. */
-enum mp_status mp_io_get(const void *p, size_t len, int write, struct mp_io *m, char *err,
-			 size_t errlen);
-size_t mp_stat_reply_put(void *p, const struct mp_stat_reply *m);
-enum mp_status mp_stat_reply_get(const void *p, size_t len, struct mp_stat_reply *m);
-size_t mp_fill_put(void *p, const struct mp_fill *m);
-enum mp_status mp_fill_get(const void *p, size_t len, struct mp_fill *m, char *err, size_t errlen);
-size_t mp_rstat_put(void *p, const struct mp_rstat *m);
-enum mp_status mp_rstat_get(const void *p, size_t len, struct mp_rstat *m, char *err,
-			    size_t errlen);
-size_t mp_rstat_reply_put(void *p, const struct mp_rstat_reply *m);
-enum mp_status mp_rstat_reply_get(const void *p, size_t len, struct mp_rstat_reply *m);
-size_t mp_release_put(void *p, const struct mp_release *m);
-enum mp_status mp_release_get(const void *p, size_t len, struct mp_release *m, char *err,
-			      size_t errlen);
-size_t mp_bitmap_put(void *p, const struct mp_bitmap *m);
-enum mp_status mp_bitmap_get(const void *p, size_t len, struct mp_bitmap *m, char *err,
-			     size_t errlen);
+enum mem_proto_status mem_proto_io_get(const void *p, size_t len, int write, struct mem_proto_io *m,
+				       char *err, size_t errlen);
+size_t mem_proto_stat_reply_put(void *p, const struct mem_proto_stat_reply *m);
+enum mem_proto_status mem_proto_stat_reply_get(const void *p, size_t len,
+					       struct mem_proto_stat_reply *m);
+size_t mem_proto_fill_put(void *p, const struct mem_proto_fill *m);
+enum mem_proto_status mem_proto_fill_get(const void *p, size_t len, struct mem_proto_fill *m,
+					 char *err, size_t errlen);
+size_t mem_proto_rstat_put(void *p, const struct mem_proto_rstat *m);
+enum mem_proto_status mem_proto_rstat_get(const void *p, size_t len, struct mem_proto_rstat *m,
+					  char *err, size_t errlen);
+size_t mem_proto_rstat_reply_put(void *p, const struct mem_proto_rstat_reply *m);
+enum mem_proto_status mem_proto_rstat_reply_get(const void *p, size_t len,
+						struct mem_proto_rstat_reply *m);
+size_t mem_proto_release_put(void *p, const struct mem_proto_release *m);
+enum mem_proto_status mem_proto_release_get(const void *p, size_t len, struct mem_proto_release *m,
+					    char *err, size_t errlen);
+size_t mem_proto_bitmap_put(void *p, const struct mem_proto_bitmap *m);
+enum mem_proto_status mem_proto_bitmap_get(const void *p, size_t len, struct mem_proto_bitmap *m,
+					   char *err, size_t errlen);
 /* Is text a "HOST:PORT" (or, with owner, "NAME@HOST:PORT") these fields may carry? */
-bool mp_addr_ok(const char *text, bool owner);
+bool mem_proto_addr_ok(const char *text, bool owner);
 
-const char *mp_op_name(unsigned op);
-const char *mp_status_name(unsigned status);
+const char *mem_proto_op_name(unsigned op);
+const char *mem_proto_status_name(unsigned status);
 
 #endif

@@ -33,7 +33,7 @@ static const char *const names[] = {
 	[MIG_IRQCHIP] = "IRQCHIP",
 };
 
-const char *mig_type_name(uint16_t type)
+const char *mig_proto_type_name(uint16_t type)
 {
 	return type >= 1 && type <= MIG_TYPE_MAX ? names[type] : "unknown";
 }
@@ -45,25 +45,25 @@ static int mig_proto_bad(char *err, size_t errlen, const char *what)
 	return -1;
 }
 
-void mig_hdr_put(uint8_t *b, uint16_t type, uint32_t len)
+void mig_proto_hdr_put(uint8_t *b, uint16_t type, uint32_t len)
 {
-	put_le32(b, MIG_MAGIC);
-	put_le16(b + 4, type);
-	put_le16(b + 6, MIG_VERSION);
-	put_le32(b + 8, len);
-	put_le32(b + 12, 0);
+	wire_put_le32(b, MIG_MAGIC);
+	wire_put_le16(b + 4, type);
+	wire_put_le16(b + 6, MIG_VERSION);
+	wire_put_le32(b + 8, len);
+	wire_put_le32(b + 12, 0);
 }
 
-int mig_hdr_get(const uint8_t *b, struct mig_hdr *h, char *err, size_t errlen)
+int mig_proto_hdr_get(const uint8_t *b, struct mig_proto_hdr *h, char *err, size_t errlen)
 {
-	if (get_le32(b) != MIG_MAGIC)
+	if (wire_get_le32(b) != MIG_MAGIC)
 		return mig_proto_bad(err, errlen, "bad magic (not a lego migration stream)");
-	if (get_le16(b + 6) != MIG_VERSION)
+	if (wire_get_le16(b + 6) != MIG_VERSION)
 		return mig_proto_bad(err, errlen, "unsupported migration stream version");
-	if (get_le32(b + 12))
+	if (wire_get_le32(b + 12))
 		return mig_proto_bad(err, errlen, "reserved header bytes are not zero");
-	h->type = get_le16(b + 4);
-	h->len = get_le32(b + 8);
+	h->type = wire_get_le16(b + 4);
+	h->len = wire_get_le32(b + 8);
 	if (h->type < 1 || h->type > MIG_TYPE_MAX)
 		return mig_proto_bad(err, errlen, "unknown message type");
 	if (h->len > MIG_MAX_PAYLOAD)
@@ -78,36 +78,37 @@ static int want_len(size_t len, size_t want, char *err, size_t errlen)
 	return 0;
 }
 
-void mig_hello_put(uint8_t *b, const struct mig_hello *m)
+void mig_proto_hello_put(uint8_t *b, const struct mig_proto_hello *m)
 {
 	memset(b, 0, MIG_HELLO_LEN);
-	put_le32(b, m->flags);
-	put_le64(b + 4, m->vnode);
-	put_le64(b + 12, m->mem_bytes);
-	put_le64(b + 20, m->region_size);
-	put_le32(b + 28, m->vcpus);
-	put_le32(b + 32, m->disks);
-	put_le64(b + 36, m->console_bytes);
+	wire_put_le32(b, m->flags);
+	wire_put_le64(b + 4, m->vnode);
+	wire_put_le64(b + 12, m->mem_bytes);
+	wire_put_le64(b + 20, m->region_size);
+	wire_put_le32(b + 28, m->vcpus);
+	wire_put_le32(b + 32, m->disks);
+	wire_put_le64(b + 36, m->console_bytes);
 }
 
-int mig_hello_get(const uint8_t *b, size_t len, struct mig_hello *m, char *err, size_t errlen)
+int mig_proto_hello_get(const uint8_t *b, size_t len, struct mig_proto_hello *m, char *err,
+			size_t errlen)
 {
 	if (want_len(len, MIG_HELLO_LEN, err, errlen))
 		return -1;
-	m->flags = get_le32(b);
-	m->vnode = get_le64(b + 4);
-	m->mem_bytes = get_le64(b + 12);
-	m->region_size = get_le64(b + 20);
-	m->vcpus = get_le32(b + 28);
-	m->disks = get_le32(b + 32);
-	m->console_bytes = get_le64(b + 36);
-	if (m->flags & ~(MIG_HELLO_PAUSED | MIG_HELLO_IRQCHIP) || get_le32(b + 44))
+	m->flags = wire_get_le32(b);
+	m->vnode = wire_get_le64(b + 4);
+	m->mem_bytes = wire_get_le64(b + 12);
+	m->region_size = wire_get_le64(b + 20);
+	m->vcpus = wire_get_le32(b + 28);
+	m->disks = wire_get_le32(b + 32);
+	m->console_bytes = wire_get_le64(b + 36);
+	if (m->flags & ~(MIG_HELLO_PAUSED | MIG_HELLO_IRQCHIP) || wire_get_le32(b + 44))
 		return mig_proto_bad(err, errlen,
 				     "HELLO has unknown flags or non-zero reserved bytes");
 	return 0;
 }
 
-size_t mig_vcpu_len(const struct vcpu_state *s)
+size_t mig_proto_vcpu_len(const struct vcpu_state *s)
 {
 	return VCPU_FIXED + s->xsave_len + 4 + (size_t)s->nr_msrs * MSR_LEN;
 }
@@ -118,27 +119,27 @@ static uint8_t *put_blob(uint8_t *p, const void *v, size_t n)
 	return p + n;
 }
 
-void mig_vcpu_put(uint8_t *b, uint32_t index, const struct vcpu_state *s)
+void mig_proto_vcpu_put(uint8_t *b, uint32_t index, const struct vcpu_state *s)
 {
 	uint8_t *p = b + 8;
 
-	put_le32(b, index);
-	put_le32(b + 4, s->has);
+	wire_put_le32(b, index);
+	wire_put_le32(b + 4, s->has);
 	p = put_blob(p, &s->regs, sizeof(s->regs));
 	p = put_blob(p, &s->sregs, sizeof(s->sregs));
 	p = put_blob(p, &s->fpu, sizeof(s->fpu));
 	p = put_blob(p, &s->xcrs, sizeof(s->xcrs));
 	p = put_blob(p, &s->events, sizeof(s->events));
 	p = put_blob(p, &s->debugregs, sizeof(s->debugregs));
-	put_le32(p, s->xsave_len);
+	wire_put_le32(p, s->xsave_len);
 	p += 4;
 	if (s->xsave_len)
 		p = put_blob(p, s->xsave, s->xsave_len);
-	put_le32(p, s->nr_msrs);
+	wire_put_le32(p, s->nr_msrs);
 	p += 4;
 	for (uint32_t i = 0; i < s->nr_msrs; i++, p += MSR_LEN) {
-		put_le32(p, s->msrs[i].index);
-		put_le64(p + 4, s->msrs[i].value);
+		wire_put_le32(p, s->msrs[i].index);
+		wire_put_le64(p + 4, s->msrs[i].value);
 	}
 }
 
@@ -148,8 +149,8 @@ static const uint8_t *get_blob(const uint8_t *p, void *v, size_t n)
 	return p + n;
 }
 
-int mig_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_state *s, char *err,
-		 size_t errlen)
+int mig_proto_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_state *s,
+		       char *err, size_t errlen)
 {
 	const uint8_t *p = b + 8;
 	size_t rest;
@@ -157,8 +158,8 @@ int mig_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_stat
 	memset(s, 0, sizeof(*s));
 	if (len < VCPU_FIXED + 4)
 		return mig_proto_bad(err, errlen, "VCPU message is too short");
-	*index = get_le32(b);
-	s->has = get_le32(b + 4);
+	*index = wire_get_le32(b);
+	s->has = wire_get_le32(b + 4);
 	if (s->has & ~VS_ALL)
 		return mig_proto_bad(err, errlen, "VCPU message names unknown state parts");
 	p = get_blob(p, &s->regs, sizeof(s->regs));
@@ -167,7 +168,7 @@ int mig_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_stat
 	p = get_blob(p, &s->xcrs, sizeof(s->xcrs));
 	p = get_blob(p, &s->events, sizeof(s->events));
 	p = get_blob(p, &s->debugregs, sizeof(s->debugregs));
-	s->xsave_len = get_le32(p);
+	s->xsave_len = wire_get_le32(p);
 	p += 4;
 	rest = len - VCPU_FIXED;
 	if (s->xsave_len > VCPU_STATE_MAX_XSAVE || s->xsave_len > rest - 4 ||
@@ -183,7 +184,7 @@ int mig_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_stat
 		p = get_blob(p, s->xsave, s->xsave_len);
 	}
 	rest -= s->xsave_len;
-	s->nr_msrs = get_le32(p);
+	s->nr_msrs = wire_get_le32(p);
 	p += 4;
 	if (s->nr_msrs > VCPU_STATE_MAX_MSRS || rest - 4 != (size_t)s->nr_msrs * MSR_LEN) {
 		vcpu_state_free(s);
@@ -196,28 +197,28 @@ int mig_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_stat
 		return mig_proto_bad(err, errlen, "out of memory");
 	}
 	for (uint32_t i = 0; i < s->nr_msrs; i++, p += MSR_LEN) {
-		s->msrs[i].index = get_le32(p);
-		s->msrs[i].value = get_le64(p + 4);
+		s->msrs[i].index = wire_get_le32(p);
+		s->msrs[i].value = wire_get_le64(p + 4);
 	}
 	return 0;
 }
 
-void mig_apic_put(uint8_t *b, uint32_t index, const struct vcpu_apic_state *a)
+void mig_proto_apic_put(uint8_t *b, uint32_t index, const struct vcpu_state_apic *a)
 {
-	put_le32(b, index);
-	put_le32(b + 4, a->mp_state);
-	put_le64(b + 8, a->tsc_deadline);
+	wire_put_le32(b, index);
+	wire_put_le32(b + 4, a->mp_state);
+	wire_put_le64(b + 8, a->tsc_deadline);
 	memcpy(b + 16, &a->lapic, sizeof(a->lapic));
 }
 
-int mig_apic_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_apic_state *a,
-		 char *err, size_t errlen)
+int mig_proto_apic_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_state_apic *a,
+		       char *err, size_t errlen)
 {
 	if (want_len(len, MIG_APIC_LEN, err, errlen))
 		return -1;
-	*index = get_le32(b);
-	a->mp_state = get_le32(b + 4);
-	a->tsc_deadline = get_le64(b + 8);
+	*index = wire_get_le32(b);
+	a->mp_state = wire_get_le32(b + 4);
+	a->tsc_deadline = wire_get_le64(b + 8);
 	memcpy(&a->lapic, b + 16, sizeof(a->lapic));
 	/* The x86 run states (a halted, running or INIT/SIPI-waiting vCPU). */
 	if (a->mp_state > KVM_MP_STATE_SIPI_RECEIVED)
@@ -225,7 +226,7 @@ int mig_apic_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_apic
 	return 0;
 }
 
-void mig_irqchip_put(uint8_t *b, const struct irqchip_state *s)
+void mig_proto_irqchip_put(uint8_t *b, const struct irqchip_state *s)
 {
 	size_t off = 0;
 
@@ -245,7 +246,8 @@ static bool all_zero(const void *p, size_t n)
 	return true;
 }
 
-int mig_irqchip_get(const uint8_t *b, size_t len, struct irqchip_state *s, char *err, size_t errlen)
+int mig_proto_irqchip_get(const uint8_t *b, size_t len, struct irqchip_state *s, char *err,
+			  size_t errlen)
 {
 	size_t off = 0;
 
@@ -273,50 +275,50 @@ int mig_irqchip_get(const uint8_t *b, size_t len, struct irqchip_state *s, char 
 	return 0;
 }
 
-void mig_virtio_put(uint8_t *b, uint32_t index, const struct virtio_mmio_state *st)
+void mig_proto_virtio_put(uint8_t *b, uint32_t index, const struct virtio_mmio_state *st)
 {
 	uint8_t *q = b + 44;
 
 	memset(b, 0, MIG_VIRTIO_LEN(st->nr_queues));
-	put_le32(b, index);
-	put_le32(b + 4, st->device_id);
-	put_le64(b + 8, st->driver_features);
-	put_le32(b + 16, st->device_features_sel);
-	put_le32(b + 20, st->driver_features_sel);
-	put_le32(b + 24, st->queue_sel);
-	put_le32(b + 28, st->status);
-	put_le32(b + 32, st->int_status);
-	put_le32(b + 36, st->config_generation);
-	put_le32(b + 40, st->nr_queues);
+	wire_put_le32(b, index);
+	wire_put_le32(b + 4, st->device_id);
+	wire_put_le64(b + 8, st->driver_features);
+	wire_put_le32(b + 16, st->device_features_sel);
+	wire_put_le32(b + 20, st->driver_features_sel);
+	wire_put_le32(b + 24, st->queue_sel);
+	wire_put_le32(b + 28, st->status);
+	wire_put_le32(b + 32, st->int_status);
+	wire_put_le32(b + 36, st->config_generation);
+	wire_put_le32(b + 40, st->nr_queues);
 	for (uint32_t i = 0; i < st->nr_queues; i++, q += MIG_VIRTIO_QLEN) {
-		put_le16(q, st->q[i].num);
+		wire_put_le16(q, st->q[i].num);
 		q[2] = st->q[i].ready;
-		put_le64(q + 4, st->q[i].desc_gpa);
-		put_le64(q + 12, st->q[i].avail_gpa);
-		put_le64(q + 20, st->q[i].used_gpa);
-		put_le16(q + 28, st->q[i].last_avail);
-		put_le16(q + 30, st->q[i].used_idx);
+		wire_put_le64(q + 4, st->q[i].desc_gpa);
+		wire_put_le64(q + 12, st->q[i].avail_gpa);
+		wire_put_le64(q + 20, st->q[i].used_gpa);
+		wire_put_le16(q + 28, st->q[i].last_avail);
+		wire_put_le16(q + 30, st->q[i].used_idx);
 	}
 }
 
-int mig_virtio_get(const uint8_t *b, size_t len, uint32_t *index, struct virtio_mmio_state *st,
-		   char *err, size_t errlen)
+int mig_proto_virtio_get(const uint8_t *b, size_t len, uint32_t *index,
+			 struct virtio_mmio_state *st, char *err, size_t errlen)
 {
 	const uint8_t *q = b + 44;
 
 	memset(st, 0, sizeof(*st));
 	if (len < 44)
 		return mig_proto_bad(err, errlen, "VIRTIO message is too short");
-	*index = get_le32(b);
-	st->device_id = get_le32(b + 4);
-	st->driver_features = get_le64(b + 8);
-	st->device_features_sel = get_le32(b + 16);
-	st->driver_features_sel = get_le32(b + 20);
-	st->queue_sel = get_le32(b + 24);
-	st->status = get_le32(b + 28);
-	st->int_status = get_le32(b + 32);
-	st->config_generation = get_le32(b + 36);
-	st->nr_queues = get_le32(b + 40);
+	*index = wire_get_le32(b);
+	st->device_id = wire_get_le32(b + 4);
+	st->driver_features = wire_get_le64(b + 8);
+	st->device_features_sel = wire_get_le32(b + 16);
+	st->driver_features_sel = wire_get_le32(b + 20);
+	st->queue_sel = wire_get_le32(b + 24);
+	st->status = wire_get_le32(b + 28);
+	st->int_status = wire_get_le32(b + 32);
+	st->config_generation = wire_get_le32(b + 36);
+	st->nr_queues = wire_get_le32(b + 40);
 	if (st->nr_queues < 1 || st->nr_queues > VIRTIO_MMIO_MAX_QUEUES)
 		return mig_proto_bad(err, errlen, "VIRTIO message has an invalid queue count");
 	if (want_len(len, MIG_VIRTIO_LEN(st->nr_queues), err, errlen))
@@ -325,18 +327,18 @@ int mig_virtio_get(const uint8_t *b, size_t len, uint32_t *index, struct virtio_
 		if (q[2] > 1 || q[3])
 			return mig_proto_bad(err, errlen,
 					     "VIRTIO message has an invalid queue ready flag");
-		st->q[i].num = get_le16(q);
+		st->q[i].num = wire_get_le16(q);
 		st->q[i].ready = q[2];
-		st->q[i].desc_gpa = get_le64(q + 4);
-		st->q[i].avail_gpa = get_le64(q + 12);
-		st->q[i].used_gpa = get_le64(q + 20);
-		st->q[i].last_avail = get_le16(q + 28);
-		st->q[i].used_idx = get_le16(q + 30);
+		st->q[i].desc_gpa = wire_get_le64(q + 4);
+		st->q[i].avail_gpa = wire_get_le64(q + 12);
+		st->q[i].used_gpa = wire_get_le64(q + 20);
+		st->q[i].last_avail = wire_get_le16(q + 28);
+		st->q[i].used_idx = wire_get_le16(q + 30);
 	}
 	return 0;
 }
 
-void mig_serial_put(uint8_t *b, const struct serial_state *st)
+void mig_proto_serial_put(uint8_t *b, const struct serial_state *st)
 {
 	b[0] = st->ier;
 	b[1] = st->lcr;
@@ -346,10 +348,11 @@ void mig_serial_put(uint8_t *b, const struct serial_state *st)
 	b[5] = st->dlm;
 	b[6] = st->fcr;
 	b[7] = 0;
-	put_le64(b + 8, st->bytes_out);
+	wire_put_le64(b + 8, st->bytes_out);
 }
 
-int mig_serial_get(const uint8_t *b, size_t len, struct serial_state *st, char *err, size_t errlen)
+int mig_proto_serial_get(const uint8_t *b, size_t len, struct serial_state *st, char *err,
+			 size_t errlen)
 {
 	if (want_len(len, MIG_SERIAL_LEN, err, errlen))
 		return -1;
@@ -362,32 +365,33 @@ int mig_serial_get(const uint8_t *b, size_t len, struct serial_state *st, char *
 				    .dll = b[4],
 				    .dlm = b[5],
 				    .fcr = b[6],
-				    .bytes_out = get_le64(b + 8)};
+				    .bytes_out = wire_get_le64(b + 8)};
 	return 0;
 }
 
-void mig_vminfo_put(uint8_t *b, const struct mig_vminfo *m)
+void mig_proto_vminfo_put(uint8_t *b, const struct mig_proto_vminfo *m)
 {
-	put_le64(b, m->cpu_ns);
-	put_le64(b + 8, m->downtime_start_ns);
+	wire_put_le64(b, m->cpu_ns);
+	wire_put_le64(b + 8, m->downtime_start_ns);
 }
 
-int mig_vminfo_get(const uint8_t *b, size_t len, struct mig_vminfo *m, char *err, size_t errlen)
+int mig_proto_vminfo_get(const uint8_t *b, size_t len, struct mig_proto_vminfo *m, char *err,
+			 size_t errlen)
 {
 	if (want_len(len, MIG_VMINFO_LEN, err, errlen))
 		return -1;
-	m->cpu_ns = get_le64(b);
-	m->downtime_start_ns = get_le64(b + 8);
+	m->cpu_ns = wire_get_le64(b);
+	m->downtime_start_ns = wire_get_le64(b + 8);
 	return 0;
 }
 
-int mig_bits_get(const uint8_t *b, size_t len, uint64_t *first, uint64_t *n, const uint8_t **bits,
-		 char *err, size_t errlen)
+int mig_proto_bits_get(const uint8_t *b, size_t len, uint64_t *first, uint64_t *n,
+		       const uint8_t **bits, char *err, size_t errlen)
 {
 	if (len < MIG_BITS_HDR)
 		return mig_proto_bad(err, errlen, "REMOTE_BITS message is too short");
-	*first = get_le64(b);
-	*n = get_le64(b + 8);
+	*first = wire_get_le64(b);
+	*n = wire_get_le64(b + 8);
 	if (*n > (uint64_t)(len - MIG_BITS_HDR) * 8 || (*n + 7) / 8 != len - MIG_BITS_HDR)
 		return mig_proto_bad(err, errlen,
 				     "REMOTE_BITS length does not match its page count");
@@ -395,34 +399,34 @@ int mig_bits_get(const uint8_t *b, size_t len, uint64_t *first, uint64_t *n, con
 	return 0;
 }
 
-int mig_pages_get(const uint8_t *b, size_t len, uint32_t *count, char *err, size_t errlen)
+int mig_proto_pages_get(const uint8_t *b, size_t len, uint32_t *count, char *err, size_t errlen)
 {
 	if (len < 4)
 		return mig_proto_bad(err, errlen, "page list is too short");
-	*count = get_le32(b);
+	*count = wire_get_le32(b);
 	if ((size_t)*count * 4 != len - 4)
 		return mig_proto_bad(err, errlen, "page list length does not match its count");
 	return 0;
 }
 
-void mig_go_put(uint8_t *b, const struct mig_go *g)
+void mig_proto_go_put(uint8_t *b, const struct mig_proto_go *g)
 {
-	put_le64(b, g->elapsed_ns);
-	put_le64(b + 8, g->downtime_ns);
-	put_le64(b + 16, g->pages_written);
-	put_le64(b + 24, g->bytes_total);
-	put_le64(b + 32, g->bytes_processed);
+	wire_put_le64(b, g->elapsed_ns);
+	wire_put_le64(b + 8, g->downtime_ns);
+	wire_put_le64(b + 16, g->pages_written);
+	wire_put_le64(b + 24, g->bytes_total);
+	wire_put_le64(b + 32, g->bytes_processed);
 }
 
-int mig_go_get(const uint8_t *b, size_t len, struct mig_go *g, char *err, size_t errlen)
+int mig_proto_go_get(const uint8_t *b, size_t len, struct mig_proto_go *g, char *err, size_t errlen)
 {
 	if (want_len(len, MIG_GO_LEN, err, errlen))
 		return -1;
-	g->elapsed_ns = get_le64(b);
-	g->downtime_ns = get_le64(b + 8);
-	g->pages_written = get_le64(b + 16);
-	g->bytes_total = get_le64(b + 24);
-	g->bytes_processed = get_le64(b + 32);
+	g->elapsed_ns = wire_get_le64(b);
+	g->downtime_ns = wire_get_le64(b + 8);
+	g->pages_written = wire_get_le64(b + 16);
+	g->bytes_total = wire_get_le64(b + 24);
+	g->bytes_processed = wire_get_le64(b + 32);
 	if (g->downtime_ns > g->elapsed_ns || g->bytes_processed > g->bytes_total)
 		return mig_proto_bad(err, errlen, "GO figures are inconsistent");
 	return 0;

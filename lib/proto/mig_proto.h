@@ -36,7 +36,7 @@
 #define MIG_GO_LEN	40
 #define MIG_ERR_MAX	512
 
-enum mig_type {
+enum mig_proto_type {
 	MIG_HELLO = 1,
 	MIG_CONSOLE = 2,
 	MIG_VCPU = 3,
@@ -59,84 +59,88 @@ enum mig_type {
 #define MIG_HELLO_PAUSED  1U /* the vNode was paused by its user: it stays paused */
 #define MIG_HELLO_IRQCHIP 2U /* KVM's in-kernel irqchip (a Linux guest): APIC and IRQCHIP come */
 
-struct mig_hdr {
+struct mig_proto_hdr {
 	uint16_t type;
 	uint32_t len;
 };
 
-struct mig_hello {
+struct mig_proto_hello {
 	uint32_t flags;
 	uint64_t vnode, mem_bytes, region_size;
 	uint32_t vcpus, disks;
 	uint64_t console_bytes; /* console history the source will send */
 };
 
-struct mig_vminfo {
+struct mig_proto_vminfo {
 	uint64_t cpu_ns; /* vCPU time used so far, so totals carry on */
 	uint64_t downtime_start_ns;
 };
 
 /* GO: the source's figures so far, so that the destination can report the whole migration
  * (the source exits moments later). */
-struct mig_go {
+struct mig_proto_go {
 	uint64_t elapsed_ns, downtime_ns; /* since `migrate`, and since the vCPUs paused */
 	uint64_t pages_written, bytes_total, bytes_processed;
 };
 
-const char *mig_type_name(uint16_t type);
+const char *mig_proto_type_name(uint16_t type);
 
-void mig_go_put(uint8_t *b, const struct mig_go *g);
-int mig_go_get(const uint8_t *b, size_t len, struct mig_go *g, char *err, size_t errlen);
+void mig_proto_go_put(uint8_t *b, const struct mig_proto_go *g);
+int mig_proto_go_get(const uint8_t *b, size_t len, struct mig_proto_go *g, char *err,
+		     size_t errlen);
 
-void mig_hdr_put(uint8_t *b, uint16_t type, uint32_t len);
+void mig_proto_hdr_put(uint8_t *b, uint16_t type, uint32_t len);
 /* 0, or -1 with err (bad magic/version/reserved, unknown type, too long). */
-int mig_hdr_get(const uint8_t *b, struct mig_hdr *h, char *err, size_t errlen);
+int mig_proto_hdr_get(const uint8_t *b, struct mig_proto_hdr *h, char *err, size_t errlen);
 
-void mig_hello_put(uint8_t *b, const struct mig_hello *m);
-int mig_hello_get(const uint8_t *b, size_t len, struct mig_hello *m, char *err, size_t errlen);
+void mig_proto_hello_put(uint8_t *b, const struct mig_proto_hello *m);
+int mig_proto_hello_get(const uint8_t *b, size_t len, struct mig_proto_hello *m, char *err,
+			size_t errlen);
 
 /* VCPU: index(4) has(4) regs sregs fpu xcrs events debugregs xsave_len(4) xsave
  * nr_msrs(4) {index(4) value(8)}*. The encoded size, and the encoder into b (size bytes). */
-size_t mig_vcpu_len(const struct vcpu_state *s);
-void mig_vcpu_put(uint8_t *b, uint32_t index, const struct vcpu_state *s);
+size_t mig_proto_vcpu_len(const struct vcpu_state *s);
+void mig_proto_vcpu_put(uint8_t *b, uint32_t index, const struct vcpu_state *s);
 /* Fills s (its xsave and msrs malloc'ed: vcpu_state_free). */
-int mig_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_state *s, char *err,
-		 size_t errlen);
+int mig_proto_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_state *s,
+		       char *err, size_t errlen);
 
 /* VIRTIO: index(4) device_id(4) driver_features(8) 6 x u32 nr_queues(4) then per queue
  * num(2) ready(1) pad(1) desc(8) avail(8) used(8) last_avail(2) used_idx(2). */
 #define MIG_VIRTIO_QLEN	   32
 #define MIG_VIRTIO_LEN(nq) (44 + (size_t)(nq)*MIG_VIRTIO_QLEN)
-void mig_virtio_put(uint8_t *b, uint32_t index, const struct virtio_mmio_state *st);
-int mig_virtio_get(const uint8_t *b, size_t len, uint32_t *index, struct virtio_mmio_state *st,
-		   char *err, size_t errlen);
+void mig_proto_virtio_put(uint8_t *b, uint32_t index, const struct virtio_mmio_state *st);
+int mig_proto_virtio_get(const uint8_t *b, size_t len, uint32_t *index,
+			 struct virtio_mmio_state *st, char *err, size_t errlen);
 
 /* APIC: index(4) mp_state(4) tsc_deadline(8) kvm_lapic_state. */
 #define MIG_APIC_LEN (16 + sizeof(struct kvm_lapic_state))
-void mig_apic_put(uint8_t *b, uint32_t index, const struct vcpu_apic_state *a);
-int mig_apic_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_apic_state *a,
-		 char *err, size_t errlen);
+void mig_proto_apic_put(uint8_t *b, uint32_t index, const struct vcpu_state_apic *a);
+int mig_proto_apic_get(const uint8_t *b, size_t len, uint32_t *index, struct vcpu_state_apic *a,
+		       char *err, size_t errlen);
 
 /* IRQCHIP: kvm_irqchip x 3 (PIC master, PIC slave, IOAPIC), kvm_pit_state2, kvm_clock_data. */
 #define MIG_IRQCHIP_LEN                                                                  \
 	(IRQCHIP_NR_CHIPS * sizeof(struct kvm_irqchip) + sizeof(struct kvm_pit_state2) + \
 	 sizeof(struct kvm_clock_data))
-void mig_irqchip_put(uint8_t *b, const struct irqchip_state *s);
-int mig_irqchip_get(const uint8_t *b, size_t len, struct irqchip_state *s, char *err,
-		    size_t errlen);
+void mig_proto_irqchip_put(uint8_t *b, const struct irqchip_state *s);
+int mig_proto_irqchip_get(const uint8_t *b, size_t len, struct irqchip_state *s, char *err,
+			  size_t errlen);
 
-void mig_serial_put(uint8_t *b, const struct serial_state *st);
-int mig_serial_get(const uint8_t *b, size_t len, struct serial_state *st, char *err, size_t errlen);
+void mig_proto_serial_put(uint8_t *b, const struct serial_state *st);
+int mig_proto_serial_get(const uint8_t *b, size_t len, struct serial_state *st, char *err,
+			 size_t errlen);
 
-void mig_vminfo_put(uint8_t *b, const struct mig_vminfo *m);
-int mig_vminfo_get(const uint8_t *b, size_t len, struct mig_vminfo *m, char *err, size_t errlen);
+void mig_proto_vminfo_put(uint8_t *b, const struct mig_proto_vminfo *m);
+int mig_proto_vminfo_get(const uint8_t *b, size_t len, struct mig_proto_vminfo *m, char *err,
+			 size_t errlen);
 
 /* REMOTE_BITS: first page(8) pages(8) then ceil(pages / 8) bytes of bits. */
 #define MIG_BITS_HDR 16
-int mig_bits_get(const uint8_t *b, size_t len, uint64_t *first, uint64_t *n, const uint8_t **bits,
-		 char *err, size_t errlen);
+int mig_proto_bits_get(const uint8_t *b, size_t len, uint64_t *first, uint64_t *n,
+		       const uint8_t **bits, char *err, size_t errlen);
 
 /* HOT_PAGES, REMOTE_DELTA: count(4) then count page indexes (4 each). */
-int mig_pages_get(const uint8_t *b, size_t len, uint32_t *count, char *err, size_t errlen);
+int mig_proto_pages_get(const uint8_t *b, size_t len, uint32_t *count, char *err, size_t errlen);
 
 #endif

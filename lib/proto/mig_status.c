@@ -11,8 +11,8 @@
 
 static const struct {
 	const char *name;
-	enum mig_role role;
-	enum mig_vphase phase;
+	enum mig_status_role role;
+	enum mig_status_phase phase;
 } phases[] = {
 	{"none", MIG_ROLE_NONE, MIG_NONE},
 	{"connecting", MIG_ROLE_SOURCE, MIG_CONNECTING},
@@ -32,7 +32,7 @@ static const struct {
 
 #define NR_PHASES (sizeof(phases) / sizeof(phases[0]))
 
-const char *mig_phase_name(enum mig_vphase p)
+const char *mig_status_phase_name(enum mig_status_phase p)
 {
 	for (size_t i = 0; i < NR_PHASES; i++)
 		if (phases[i].phase == p)
@@ -41,9 +41,9 @@ const char *mig_phase_name(enum mig_vphase p)
 }
 
 /* An {"error": "..."} answer: its text in err. */
-static bool error_answer(const struct jf_object *o, char *err, size_t errlen)
+static bool error_answer(const struct json_flat_object *o, char *err, size_t errlen)
 {
-	const struct jf_member *e = jf_get(o, "error");
+	const struct json_flat_member *e = json_flat_get(o, "error");
 
 	if (!e || e->type != JF_STRING)
 		return false;
@@ -51,10 +51,10 @@ static bool error_answer(const struct jf_object *o, char *err, size_t errlen)
 	return true;
 }
 
-static int get_u64(const struct jf_object *o, const char *key, uint64_t *v, char *err,
+static int get_u64(const struct json_flat_object *o, const char *key, uint64_t *v, char *err,
 		   size_t errlen)
 {
-	const struct jf_member *m = jf_get(o, key);
+	const struct json_flat_member *m = json_flat_get(o, key);
 
 	*v = 0;
 	if (!m)
@@ -68,9 +68,10 @@ static int get_u64(const struct jf_object *o, const char *key, uint64_t *v, char
 }
 
 /* A duration in milliseconds: a non-negative number, fractions allowed. */
-static int get_ms(const struct jf_object *o, const char *key, double *v, char *err, size_t errlen)
+static int get_ms(const struct json_flat_object *o, const char *key, double *v, char *err,
+		  size_t errlen)
 {
-	const struct jf_member *m = jf_get(o, key);
+	const struct json_flat_member *m = json_flat_get(o, key);
 
 	*v = 0;
 	if (!m)
@@ -84,10 +85,10 @@ static int get_ms(const struct jf_object *o, const char *key, double *v, char *e
 }
 
 /* A string or null member into out ("" for null or absent). */
-static int get_text(const struct jf_object *o, const char *key, char *out, size_t len, char *err,
-		    size_t errlen)
+static int get_text(const struct json_flat_object *o, const char *key, char *out, size_t len,
+		    char *err, size_t errlen)
 {
-	const struct jf_member *m = jf_get(o, key);
+	const struct json_flat_member *m = json_flat_get(o, key);
 
 	out[0] = '\0';
 	if (!m || m->type == JF_NULL)
@@ -124,8 +125,8 @@ static bool listen_ok(const char *a)
 
 int mig_status_parse(const char *json, struct mig_status *s, char *err, size_t errlen)
 {
-	struct jf_object *o = malloc(sizeof(*o));
-	const struct jf_member *role, *phase;
+	struct json_flat_object *o = malloc(sizeof(*o));
+	const struct json_flat_member *role, *phase;
 	char why[256];
 	int rc = -1;
 
@@ -134,12 +135,12 @@ int mig_status_parse(const char *json, struct mig_status *s, char *err, size_t e
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (jf_parse(json, o, why, sizeof(why))) {
+	if (json_flat_parse(json, o, why, sizeof(why))) {
 		snprintf(err, errlen, "lego-vmm's migration answer is not valid JSON: %s", why);
 		goto out;
 	}
-	role = jf_get(o, "role");
-	phase = jf_get(o, "phase");
+	role = json_flat_get(o, "role");
+	phase = json_flat_get(o, "phase");
 	if (!role && !phase && error_answer(o, err, errlen))
 		goto out;
 	if (!role || role->type != JF_STRING || !phase || phase->type != JF_STRING) {
@@ -195,10 +196,10 @@ out:
 	return rc;
 }
 
-int mig_answer_check(const char *json, const char *want, char *err, size_t errlen)
+int mig_status_answer_check(const char *json, const char *want, char *err, size_t errlen)
 {
-	struct jf_object *o = malloc(sizeof(*o));
-	const struct jf_member *m;
+	struct json_flat_object *o = malloc(sizeof(*o));
+	const struct json_flat_member *m;
 	char why[256];
 	int rc = -1;
 
@@ -206,12 +207,12 @@ int mig_answer_check(const char *json, const char *want, char *err, size_t errle
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (jf_parse(json, o, why, sizeof(why))) {
+	if (json_flat_parse(json, o, why, sizeof(why))) {
 		snprintf(err, errlen, "lego-vmm's answer is not valid JSON: %s", why);
-	} else if ((m = jf_get(o, "error")) && m->type != JF_NULL) {
+	} else if ((m = json_flat_get(o, "error")) && m->type != JF_NULL) {
 		if (!error_answer(o, err, errlen))
 			snprintf(err, errlen, "lego-vmm answered with an error that is not a text");
-	} else if (want && (!(m = jf_get(o, "migration")) || m->type != JF_STRING ||
+	} else if (want && (!(m = json_flat_get(o, "migration")) || m->type != JF_STRING ||
 			    strcmp(m->str, want))) {
 		char quoted[201];
 		size_t n = 0;

@@ -11,9 +11,9 @@
 #define MIG_ERROR_MAX  512
 #define MIG_LISTEN_MAX 264 /* "HOST:PORT", HOST up to 253 bytes, maybe in []: fits VM_CTL */
 
-enum mig_role { MIG_ROLE_NONE, MIG_ROLE_SOURCE, MIG_ROLE_INCOMING };
+enum mig_status_role { MIG_ROLE_NONE, MIG_ROLE_SOURCE, MIG_ROLE_INCOMING };
 
-enum mig_vphase {
+enum mig_status_phase {
 	/* role none */
 	MIG_NONE,
 	/* source */
@@ -33,8 +33,8 @@ enum mig_vphase {
 };
 
 struct mig_status {
-	enum mig_role role;
-	enum mig_vphase phase;
+	enum mig_status_role role;
+	enum mig_status_phase phase;
 	uint64_t bytes_total, bytes_processed, bytes_remaining;
 	double elapsed_ms, downtime_ms;	 /* lego-vmm gives them to the microsecond */
 	char error[MIG_ERROR_MAX + 1];	 /* "" when null */
@@ -48,7 +48,7 @@ int mig_status_parse(const char *json, struct mig_status *s, char *err, size_t e
 /* The answer to a command that starts or steers a migration: 0 if it is an object with no
  * "error" member (and, with want, {"migration": want}); else -1 with err saying it (an
  * {"error": ...} answer gives its text). */
-int mig_answer_check(const char *json, const char *want, char *err, size_t errlen);
-const char *mig_phase_name(enum mig_vphase p);
+int mig_status_answer_check(const char *json, const char *want, char *err, size_t errlen);
+const char *mig_status_phase_name(enum mig_status_phase p);
 
 #endif

@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <string.h>
 
-bool sp_vol_name_ok(const char *name)
+bool stor_proto_vol_name_ok(const char *name)
 {
 	return wire_name_ok(name, SP_VOL_LEN, false);
 }
 
-size_t sp_req_put(void *buf, unsigned op, uint64_t id, const struct sp_req *m)
+size_t stor_proto_req_put(void *buf, unsigned op, uint64_t id, const struct stor_proto_req *m)
 {
 	uint8_t *b = (uint8_t *)buf + SP_HDR_LEN;
 	size_t len = 0;
@@ -23,15 +23,15 @@ size_t sp_req_put(void *buf, unsigned op, uint64_t id, const struct sp_req *m)
 	case SP_CREATE:
 	case SP_RESIZE:
 		wire_name_put(b, SP_VOL_LEN, m->vol);
-		put_le64(b + SP_VOL_LEN, m->size);
+		wire_put_le64(b + SP_VOL_LEN, m->size);
 		len = SP_VOL_LEN + 8;
 		break;
 	case SP_READ:
 	case SP_WRITE:
 		wire_name_put(b, SP_VOL_LEN, m->vol);
-		put_le64(b + SP_VOL_LEN, m->offset);
-		put_le32(b + SP_VOL_LEN + 8, m->len);
-		put_le32(b + SP_VOL_LEN + 12, 0);
+		wire_put_le64(b + SP_VOL_LEN, m->offset);
+		wire_put_le32(b + SP_VOL_LEN + 8, m->len);
+		wire_put_le32(b + SP_VOL_LEN + 12, 0);
 		len = SP_IO_LEN;
 		if (op == SP_WRITE) {
 			if (m->data)
@@ -53,14 +53,15 @@ size_t sp_req_put(void *buf, unsigned op, uint64_t id, const struct sp_req *m)
 }
 
 /* A refusal: why into err, and the status to answer with. */
-static enum sp_status fail(char *err, size_t errlen, enum sp_status st, const char *why)
+static enum stor_proto_status fail(char *err, size_t errlen, enum stor_proto_status st,
+				   const char *why)
 {
 	snprintf(err, errlen, "%s", why);
 	return st;
 }
 
-enum sp_status sp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, char *err,
-			  size_t errlen)
+enum stor_proto_status stor_proto_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h,
+					  char *err, size_t errlen)
 {
 	const char *why = NULL;
 
@@ -74,22 +75,22 @@ enum sp_status sp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, ch
 	}
 }
 
-static enum sp_status vol_get(const uint8_t *p, char *out, bool may_be_empty, char *err,
-			      size_t errlen)
+static enum stor_proto_status vol_get(const uint8_t *p, char *out, bool may_be_empty, char *err,
+				      size_t errlen)
 {
 	if (wire_name_get(p, SP_VOL_LEN, out))
 		return fail(err, errlen, SP_EINVAL,
 			    "volume name is not NUL-padded printable ASCII");
 	if (may_be_empty && !out[0])
 		return SP_OK;
-	if (!sp_vol_name_ok(out))
+	if (!stor_proto_vol_name_ok(out))
 		return fail(
 			err, errlen, SP_EINVAL,
 			"volume name must be 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'");
 	return SP_OK;
 }
 
-static enum sp_status size_check(uint64_t size, char *err, size_t errlen)
+static enum stor_proto_status size_check(uint64_t size, char *err, size_t errlen)
 {
 	if (size == 0 || size % SP_SECTOR)
 		return fail(err, errlen, SP_EINVAL,
@@ -99,11 +100,11 @@ static enum sp_status size_check(uint64_t size, char *err, size_t errlen)
 	return SP_OK;
 }
 
-enum sp_status sp_req_get(unsigned op, const void *body, size_t len, struct sp_req *m, char *err,
-			  size_t errlen)
+enum stor_proto_status stor_proto_req_get(unsigned op, const void *body, size_t len,
+					  struct stor_proto_req *m, char *err, size_t errlen)
 {
 	const uint8_t *b = body;
-	enum sp_status st;
+	enum stor_proto_status st;
 	size_t want;
 
 	memset(m, 0, sizeof(*m));
@@ -140,14 +141,14 @@ enum sp_status sp_req_get(unsigned op, const void *body, size_t len, struct sp_r
 	if (st)
 		return st;
 	if (op == SP_CREATE || op == SP_RESIZE) {
-		m->size = get_le64(b + SP_VOL_LEN);
+		m->size = wire_get_le64(b + SP_VOL_LEN);
 		return size_check(m->size, err, errlen);
 	}
 	if (op != SP_READ && op != SP_WRITE)
 		return SP_OK;
-	m->offset = get_le64(b + SP_VOL_LEN);
-	m->len = get_le32(b + SP_VOL_LEN + 8);
-	if (get_le32(b + SP_VOL_LEN + 12))
+	m->offset = wire_get_le64(b + SP_VOL_LEN);
+	m->len = wire_get_le32(b + SP_VOL_LEN + 8);
+	if (wire_get_le32(b + SP_VOL_LEN + 12))
 		return fail(err, errlen, SP_EINVAL, "unknown flags");
 	if (m->len > SP_MAX_IO)
 		return fail(err, errlen, SP_E2BIG, "I/O length beyond 1 MiB");
@@ -166,7 +167,8 @@ enum sp_status sp_req_get(unsigned op, const void *body, size_t len, struct sp_r
 	return SP_OK;
 }
 
-size_t sp_reply_put(void *buf, unsigned op, uint64_t id, enum sp_status st, size_t len)
+size_t stor_proto_reply_put(void *buf, unsigned op, uint64_t id, enum stor_proto_status st,
+			    size_t len)
 {
 	wire_hdr_put(buf, &(struct wire_hdr){.magic = SP_MAGIC,
 					     .version = SP_VERSION,
@@ -177,94 +179,97 @@ size_t sp_reply_put(void *buf, unsigned op, uint64_t id, enum sp_status st, size
 	return SP_HDR_LEN + len;
 }
 
-size_t sp_hello_reply_put(void *p, const struct sp_hello_reply *m)
+size_t stor_proto_hello_reply_put(void *p, const struct stor_proto_hello_reply *m)
 {
 	uint8_t *b = p;
 
-	put_le32(b, m->version);
-	put_le32(b + 4, m->max_io);
-	put_le32(b + 8, m->backend);
-	put_le32(b + 12, m->flags);
-	put_le64(b + 16, m->capacity);
-	put_le64(b + 24, m->free);
+	wire_put_le32(b, m->version);
+	wire_put_le32(b + 4, m->max_io);
+	wire_put_le32(b + 8, m->backend);
+	wire_put_le32(b + 12, m->flags);
+	wire_put_le64(b + 16, m->capacity);
+	wire_put_le64(b + 24, m->free);
 	wire_name_put(b + 32, SP_NAME_LEN, m->name);
 	return SP_HELLO_REPLY_LEN;
 }
 
-enum sp_status sp_hello_reply_get(const void *p, size_t len, struct sp_hello_reply *m)
+enum stor_proto_status stor_proto_hello_reply_get(const void *p, size_t len,
+						  struct stor_proto_hello_reply *m)
 {
 	const uint8_t *b = p;
 
 	if (len != SP_HELLO_REPLY_LEN)
 		return SP_EPROTO;
-	m->version = get_le32(b);
-	m->max_io = get_le32(b + 4);
-	m->backend = get_le32(b + 8);
-	m->flags = get_le32(b + 12);
-	m->capacity = get_le64(b + 16);
-	m->free = get_le64(b + 24);
+	m->version = wire_get_le32(b);
+	m->max_io = wire_get_le32(b + 4);
+	m->backend = wire_get_le32(b + 8);
+	m->flags = wire_get_le32(b + 12);
+	m->capacity = wire_get_le64(b + 16);
+	m->free = wire_get_le64(b + 24);
 	if (wire_name_get(b + 32, SP_NAME_LEN, m->name) || m->max_io < SP_SECTOR ||
 	    m->max_io > SP_MAX_IO || m->max_io % SP_SECTOR)
 		return SP_EPROTO;
 	return SP_OK;
 }
 
-size_t sp_stat_reply_put(void *p, const struct sp_vol_info *v)
+size_t stor_proto_stat_reply_put(void *p, const struct stor_proto_vol_info *v)
 {
-	put_le64(p, v->size);
-	put_le64((uint8_t *)p + 8, v->obj_size);
+	wire_put_le64(p, v->size);
+	wire_put_le64((uint8_t *)p + 8, v->obj_size);
 	return SP_STAT_REPLY_LEN;
 }
 
-enum sp_status sp_stat_reply_get(const void *p, size_t len, struct sp_vol_info *v)
+enum stor_proto_status stor_proto_stat_reply_get(const void *p, size_t len,
+						 struct stor_proto_vol_info *v)
 {
 	if (len != SP_STAT_REPLY_LEN)
 		return SP_EPROTO;
-	v->size = get_le64(p);
-	v->obj_size = get_le64((const uint8_t *)p + 8);
+	v->size = wire_get_le64(p);
+	v->obj_size = wire_get_le64((const uint8_t *)p + 8);
 	return v->size % SP_SECTOR || v->size > SP_VOL_MAX ? SP_EPROTO : SP_OK;
 }
 
-void sp_list_head_put(void *p, uint32_t count, bool more)
+void stor_proto_list_head_put(void *p, uint32_t count, bool more)
 {
-	put_le32(p, count);
-	put_le32((uint8_t *)p + 4, more);
+	wire_put_le32(p, count);
+	wire_put_le32((uint8_t *)p + 4, more);
 }
 
-void sp_list_entry_put(void *p, uint32_t i, const struct sp_vol_info *v)
+void stor_proto_list_entry_put(void *p, uint32_t i, const struct stor_proto_vol_info *v)
 {
 	uint8_t *e = (uint8_t *)p + 8 + (size_t)i * SP_LIST_ENTRY;
 
 	wire_name_put(e, SP_VOL_LEN, v->name);
-	put_le64(e + SP_VOL_LEN, v->size);
+	wire_put_le64(e + SP_VOL_LEN, v->size);
 }
 
-enum sp_status sp_list_get(const void *p, size_t len, uint32_t *count, bool *more)
+enum stor_proto_status stor_proto_list_get(const void *p, size_t len, uint32_t *count, bool *more)
 {
 	uint32_t more_word;
 
 	if (len < 8)
 		return SP_EPROTO;
-	*count = get_le32(p);
-	more_word = get_le32((const uint8_t *)p + 4);
+	*count = wire_get_le32(p);
+	more_word = wire_get_le32((const uint8_t *)p + 4);
 	*more = more_word != 0;
 	if (more_word > 1 || *count > SP_LIST_MAX || len != 8 + (size_t)*count * SP_LIST_ENTRY)
 		return SP_EPROTO;
 	return SP_OK;
 }
 
-enum sp_status sp_list_entry_get(const void *p, uint32_t i, struct sp_vol_info *v)
+enum stor_proto_status stor_proto_list_entry_get(const void *p, uint32_t i,
+						 struct stor_proto_vol_info *v)
 {
 	const uint8_t *e = (const uint8_t *)p + 8 + (size_t)i * SP_LIST_ENTRY;
 
 	memset(v, 0, sizeof(*v));
-	if (wire_name_get(e, SP_VOL_LEN, v->name) || !sp_vol_name_ok(v->name))
+	if (wire_name_get(e, SP_VOL_LEN, v->name) || !stor_proto_vol_name_ok(v->name))
 		return SP_EPROTO;
-	v->size = get_le64(e + SP_VOL_LEN);
+	v->size = wire_get_le64(e + SP_VOL_LEN);
 	return SP_OK;
 }
 
-const char *sp_op_name(unsigned op)
+const char *stor_proto_op_name(unsigned op)
 {
 	static const char *const names[] = {"?",    "HELLO", "CREATE", "DELETE", "RESIZE",
 					    "LIST", "STAT",  "READ",   "WRITE",	 "FLUSH"};
@@ -273,7 +278,7 @@ const char *sp_op_name(unsigned op)
 	return op <= SP_OP_MAX ? names[op] : "unknown";
 }
 
-const char *sp_status_name(unsigned status)
+const char *stor_proto_status_name(unsigned status)
 {
 	static const char *const names[] = {
 		"ok",	    "protocol error",	       "unknown op",	 "invalid argument",
@@ -284,7 +289,7 @@ const char *sp_status_name(unsigned status)
 	return status <= SP_STATUS_MAX ? names[status] : "unknown status";
 }
 
-enum sp_status sp_status_from_errno(int err)
+enum stor_proto_status stor_proto_status_from_errno(int err)
 {
 	switch (err < 0 ? -err : err) {
 	case 0:
@@ -310,7 +315,7 @@ enum sp_status sp_status_from_errno(int err)
 	}
 }
 
-int sp_status_errno(enum sp_status st)
+int stor_proto_status_errno(enum stor_proto_status st)
 {
 	static const int map[] = {0,	  EPROTO, EOPNOTSUPP, EINVAL, E2BIG,   ERANGE,
 				  ENOENT, EEXIST, ENOSPC,     EIO,    ENOTCONN};

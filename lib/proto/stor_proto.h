@@ -48,7 +48,7 @@
 #define SP_ERRTEXT_MAX 200
 #define SP_REPLY       0x8000U
 
-enum sp_op {
+enum stor_proto_op {
 	SP_HELLO = 1,
 	SP_CREATE = 2,
 	SP_DELETE = 3,
@@ -61,7 +61,7 @@ enum sp_op {
 	SP_OP_MAX = 9,
 };
 
-enum sp_status {
+enum stor_proto_status {
 	SP_OK = 0,
 	SP_EPROTO = 1,	  /* bad magic, version, reserved bits or length */
 	SP_EBADOP = 2,	  /* unknown op */
@@ -76,13 +76,13 @@ enum sp_status {
 	SP_STATUS_MAX = 10,
 };
 
-enum sp_backend_kind {
+enum stor_proto_backend_kind {
 	SP_BACKEND_FILE = 1,
 	SP_BACKEND_RADOS = 2,
 };
 
 /* A request body (host form); which fields count depends on the op. */
-struct sp_req {
+struct stor_proto_req {
 	char vol[SP_VOL_LEN + 1];     /* all but HELLO; LIST: the name to list after */
 	char client[SP_NAME_LEN + 1]; /* HELLO */
 	uint64_t size;		      /* CREATE, RESIZE */
@@ -91,14 +91,14 @@ struct sp_req {
 	const uint8_t *data;	      /* WRITE: len bytes (points into the message) */
 };
 
-struct sp_hello_reply {
+struct stor_proto_hello_reply {
 	uint32_t version, max_io, backend, flags;
 	uint64_t capacity, free;
 	char name[SP_NAME_LEN + 1];
 };
 #define SP_HELLO_REPLY_LEN 64
 
-struct sp_vol_info {
+struct stor_proto_vol_info {
 	char name[SP_VOL_LEN + 1];
 	uint64_t size;
 	uint64_t obj_size; /* RADOS: bytes per object; file: 0 */
@@ -108,32 +108,36 @@ struct sp_vol_info {
 /* The whole request: header and body, into buf (SP_MAX_MSG bytes); returns its length. For
  * WRITE, data is copied unless NULL (the caller then puts len bytes at buf + SP_HDR_LEN +
  * SP_IO_LEN itself). */
-size_t sp_req_put(void *buf, unsigned op, uint64_t id, const struct sp_req *m);
+size_t stor_proto_req_put(void *buf, unsigned op, uint64_t id, const struct stor_proto_req *m);
 /* Header check; SP_OK or the status to answer with, err set. */
-enum sp_status sp_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h, char *err,
-			  size_t errlen);
+enum stor_proto_status stor_proto_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h,
+					  char *err, size_t errlen);
 /* Body check for op: exact length, every field's range. */
-enum sp_status sp_req_get(unsigned op, const void *body, size_t len, struct sp_req *m, char *err,
-			  size_t errlen);
+enum stor_proto_status stor_proto_req_get(unsigned op, const void *body, size_t len,
+					  struct stor_proto_req *m, char *err, size_t errlen);
 
 /* Reply header for op/id with status and len payload bytes (already in place after it). */
-size_t sp_reply_put(void *buf, unsigned op, uint64_t id, enum sp_status st, size_t len);
-size_t sp_hello_reply_put(void *p, const struct sp_hello_reply *m);
-enum sp_status sp_hello_reply_get(const void *p, size_t len, struct sp_hello_reply *m);
-size_t sp_stat_reply_put(void *p, const struct sp_vol_info *v);
-enum sp_status sp_stat_reply_get(const void *p, size_t len, struct sp_vol_info *v);
+size_t stor_proto_reply_put(void *buf, unsigned op, uint64_t id, enum stor_proto_status st,
+			    size_t len);
+size_t stor_proto_hello_reply_put(void *p, const struct stor_proto_hello_reply *m);
+enum stor_proto_status stor_proto_hello_reply_get(const void *p, size_t len,
+						  struct stor_proto_hello_reply *m);
+size_t stor_proto_stat_reply_put(void *p, const struct stor_proto_vol_info *v);
+enum stor_proto_status stor_proto_stat_reply_get(const void *p, size_t len,
+						 struct stor_proto_vol_info *v);
 /* LIST replies: header of count and more, then entries. */
-void sp_list_head_put(void *p, uint32_t count, bool more);
-void sp_list_entry_put(void *p, uint32_t i, const struct sp_vol_info *v);
+void stor_proto_list_head_put(void *p, uint32_t count, bool more);
+void stor_proto_list_entry_put(void *p, uint32_t i, const struct stor_proto_vol_info *v);
 /* Checks the reply's length against count; SP_OK or SP_EPROTO. */
-enum sp_status sp_list_get(const void *p, size_t len, uint32_t *count, bool *more);
-enum sp_status sp_list_entry_get(const void *p, uint32_t i, struct sp_vol_info *v);
+enum stor_proto_status stor_proto_list_get(const void *p, size_t len, uint32_t *count, bool *more);
+enum stor_proto_status stor_proto_list_entry_get(const void *p, uint32_t i,
+						 struct stor_proto_vol_info *v);
 
-bool sp_vol_name_ok(const char *name);
-const char *sp_op_name(unsigned op);
-const char *sp_status_name(unsigned status);
+bool stor_proto_vol_name_ok(const char *name);
+const char *stor_proto_op_name(unsigned op);
+const char *stor_proto_status_name(unsigned status);
 /* Between statuses and -errno values (for backends and clients). */
-enum sp_status sp_status_from_errno(int err);
-int sp_status_errno(enum sp_status st);
+enum stor_proto_status stor_proto_status_from_errno(int err);
+int stor_proto_status_errno(enum stor_proto_status st);
 
 #endif

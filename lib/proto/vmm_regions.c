@@ -169,7 +169,7 @@ static int which(struct rd *r, const char *key, const char *const *keys, unsigne
 	return bad(r, "an unknown member \"%.40s\"", key);
 }
 
-static int server(struct rd *r, struct vr_server *s)
+static int server(struct rd *r, struct vmm_regions_server *s)
 {
 	static const char *const keys[] = {"addr", "name", "lost", NULL};
 	unsigned seen = 0;
@@ -194,7 +194,7 @@ static int server(struct rd *r, struct vr_server *s)
 	return 0;
 }
 
-static int copy(struct rd *r, struct vr_copy *c)
+static int copy(struct rd *r, struct vmm_regions_copy *c)
 {
 	static const char *const keys[] = {"server", "state", "failed", NULL};
 	unsigned seen = 0;
@@ -227,7 +227,7 @@ static int copy(struct rd *r, struct vr_copy *c)
 	return 0;
 }
 
-static int servers(struct rd *r, struct vr_answer *a)
+static int servers(struct rd *r, struct vmm_regions_answer *a)
 {
 	if (expect(r, '['))
 		return -1;
@@ -242,14 +242,14 @@ static int servers(struct rd *r, struct vr_answer *a)
 	return expect(r, ']');
 }
 
-static int regions(struct rd *r, struct vr_answer *a)
+static int regions(struct rd *r, struct vmm_regions_answer *a)
 {
 	if (expect(r, '['))
 		return -1;
 	if (peek(r, ']'))
 		return 0;
 	do {
-		struct vr_region *g;
+		struct vmm_regions_region *g;
 
 		if (a->nr_regions == VR_MAX_REGIONS)
 			return bad(r, "more than %d vRegions", VR_MAX_REGIONS);
@@ -275,7 +275,7 @@ static int regions(struct rd *r, struct vr_answer *a)
 	return expect(r, ']');
 }
 
-int vr_parse(const char *json, struct vr_answer *a, char *err, size_t errlen)
+int vmm_regions_parse(const char *json, struct vmm_regions_answer *a, char *err, size_t errlen)
 {
 	static const char *const keys[] = {"servers",	"regions", "copies_lost",
 					   "redirects", "error",   NULL};

@@ -21,33 +21,33 @@
 #define VR_ADDR_MAX    64
 #define VR_NAME_MAX    32
 
-struct vr_server {
+struct vmm_regions_server {
 	char addr[VR_ADDR_MAX + 1];
 	char name[VR_NAME_MAX + 1]; /* "" until lego-vmm's HELLO there was answered */
 	bool lost;
 };
 
-struct vr_copy {
+struct vmm_regions_copy {
 	int server; /* index into servers */
 	bool live;  /* else joining: takes writes, not yet filled */
 	bool failed;
 };
 
-struct vr_region {
+struct vmm_regions_region {
 	int nr;
-	struct vr_copy c[VR_MAX_COPIES];
+	struct vmm_regions_copy c[VR_MAX_COPIES];
 };
 
-struct vr_answer {
+struct vmm_regions_answer {
 	int nr_servers;
-	struct vr_server servers[VR_MAX_SERVERS];
+	struct vmm_regions_server servers[VR_MAX_SERVERS];
 	int nr_regions;
-	struct vr_region regions[VR_MAX_REGIONS];
+	struct vmm_regions_region regions[VR_MAX_REGIONS];
 	uint64_t copies_lost, redirects;
 };
 
 /* Parse json (one line, surrounding blanks allowed) into a: 0, or -1 with err saying what
  * is wrong and where (an {"error": "..."} answer gives its text). */
-int vr_parse(const char *json, struct vr_answer *a, char *err, size_t errlen);
+int vmm_regions_parse(const char *json, struct vmm_regions_answer *a, char *err, size_t errlen);
 
 #endif

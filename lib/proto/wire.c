@@ -8,13 +8,13 @@ void wire_hdr_put(void *buf, const struct wire_hdr *h)
 {
 	uint8_t *b = buf;
 
-	put_le32(b, h->magic);
-	put_le16(b + 4, h->version);
-	put_le16(b + 6, h->op);
-	put_le64(b + 8, h->id);
-	put_le32(b + 16, h->status);
-	put_le32(b + 20, h->len);
-	put_le64(b + 24, 0);
+	wire_put_le32(b, h->magic);
+	wire_put_le16(b + 4, h->version);
+	wire_put_le16(b + 6, h->op);
+	wire_put_le64(b + 8, h->id);
+	wire_put_le32(b + 16, h->status);
+	wire_put_le32(b + 20, h->len);
+	wire_put_le64(b + 24, 0);
 }
 
 enum wire_hdr_error wire_hdr_get(const void *buf, size_t buflen, uint32_t magic, uint16_t version,
@@ -27,12 +27,12 @@ enum wire_hdr_error wire_hdr_get(const void *buf, size_t buflen, uint32_t magic,
 		*err = "truncated header";
 		return WIRE_HDR_BAD;
 	}
-	h->magic = get_le32(b);
-	h->version = get_le16(b + 4);
-	h->op = get_le16(b + 6);
-	h->id = get_le64(b + 8);
-	h->status = get_le32(b + 16);
-	h->len = get_le32(b + 20);
+	h->magic = wire_get_le32(b);
+	h->version = wire_get_le16(b + 4);
+	h->op = wire_get_le16(b + 6);
+	h->id = wire_get_le64(b + 8);
+	h->status = wire_get_le32(b + 16);
+	h->len = wire_get_le32(b + 20);
 	if (h->magic != magic) {
 		*err = "bad magic";
 		return WIRE_HDR_BAD;
@@ -41,7 +41,7 @@ enum wire_hdr_error wire_hdr_get(const void *buf, size_t buflen, uint32_t magic,
 		*err = "unsupported protocol version";
 		return WIRE_HDR_BAD;
 	}
-	if (get_le64(b + 24)) {
+	if (wire_get_le64(b + 24)) {
 		*err = "reserved header bytes are not zero";
 		return WIRE_HDR_BAD;
 	}

@@ -9,26 +9,26 @@
 #include <string.h>
 
 /* Byte-wise, so neither alignment nor host byte order matter. */
-static inline uint16_t get_le16(const void *p)
+static inline uint16_t wire_get_le16(const void *p)
 {
 	const uint8_t *b = p;
 
 	return (uint16_t)(b[0] | b[1] << 8);
 }
 
-static inline uint32_t get_le32(const void *p)
+static inline uint32_t wire_get_le32(const void *p)
 {
 	const uint8_t *b = p;
 
 	return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
 }
 
-static inline uint64_t get_le64(const void *p)
+static inline uint64_t wire_get_le64(const void *p)
 {
-	return (uint64_t)get_le32(p) | (uint64_t)get_le32((const uint8_t *)p + 4) << 32;
+	return (uint64_t)wire_get_le32(p) | (uint64_t)wire_get_le32((const uint8_t *)p + 4) << 32;
 }
 
-static inline void put_le16(void *p, uint16_t v)
+static inline void wire_put_le16(void *p, uint16_t v)
 {
 	uint8_t *b = p;
 
@@ -36,7 +36,7 @@ static inline void put_le16(void *p, uint16_t v)
 	b[1] = (uint8_t)(v >> 8);
 }
 
-static inline void put_le32(void *p, uint32_t v)
+static inline void wire_put_le32(void *p, uint32_t v)
 {
 	uint8_t *b = p;
 
@@ -44,10 +44,10 @@ static inline void put_le32(void *p, uint32_t v)
 		b[i] = (uint8_t)(v >> (8 * i));
 }
 
-static inline void put_le64(void *p, uint64_t v)
+static inline void wire_put_le64(void *p, uint64_t v)
 {
-	put_le32(p, (uint32_t)v);
-	put_le32((uint8_t *)p + 4, (uint32_t)(v >> 32));
+	wire_put_le32(p, (uint32_t)v);
+	wire_put_le32((uint8_t *)p + 4, (uint32_t)(v >> 32));
 }
 
 /* The 32-byte header every lego protocol message starts with; protocols differ in magic,

@@ -16,7 +16,7 @@ extern char **environ;
 
 static double ms_since(int64_t t0_ns)
 {
-	return (double)(mono_ns() - t0_ns) / 1e6;
+	return (double)(mono_clock_ns() - t0_ns) / 1e6;
 }
 
 int main(int argc, char **argv)
@@ -42,7 +42,7 @@ int main(int argc, char **argv)
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addclose(&fa, pipefd[0]);
-	t0 = mono_ns();
+	t0 = mono_clock_ns();
 	errno = posix_spawnp(&pid, argv[1], &fa, NULL, argv + 1, environ);
 	if (errno)
 		return perror(argv[1]), 2;

@@ -65,7 +65,7 @@ static bool stop_now(struct churn *c)
 
 	if (atomic_load(&c->stop))
 		return true;
-	if (c->deadline_us && mono_us() >= c->deadline_us)
+	if (c->deadline_us && mono_clock_us() >= c->deadline_us)
 		return true;
 	if (c->passes_max && c->passes >= c->passes_max)
 		return true;
@@ -76,18 +76,18 @@ static void *churn_thread(void *arg)
 {
 	struct churn *c = arg;
 
-	c->t0_us = mono_us();
+	c->t0_us = mono_clock_us();
 	for (uint64_t pass = 1; !stop_now(c); pass++) {
 		for (uint64_t i = 0; i < c->pages; i++) {
 			volatile uint64_t *p = (volatile uint64_t *)(c->base + i * PAGE);
-			int64_t t0 = mono_us() * 1000, dt, sec, k;
+			int64_t t0 = mono_clock_us() * 1000, dt, sec, k;
 			bool bad = false;
 
 			for (int w = 0; w < 512; w++)
 				bad |= p[w] != word(i, w, pass - 1);
 			for (int w = 0; w < 512; w++)
 				p[w] = word(i, w, pass);
-			dt = mono_us() * 1000 - t0;
+			dt = mono_clock_us() * 1000 - t0;
 			if (bad && c->errors++ < 5)
 				fprintf(stderr,
 					"mem_churn: pass %llu: page %llu holds %llx, not %llx\n",
@@ -124,7 +124,7 @@ static void *kill_thread(void *arg)
 	struct killer *k = arg;
 
 	usleep((useconds_t)k->after_ms * 1000);
-	atomic_store(&k->c->kill_us, mono_us());
+	atomic_store(&k->c->kill_us, mono_clock_us());
 	if (kill(k->pid, SIGKILL))
 		fprintf(stderr, "mem_churn: kill %d: %s\n", (int)k->pid, strerror(errno));
 	return NULL;
@@ -177,10 +177,10 @@ static int bad_usage(const char *what)
 
 int main(int argc, char **argv)
 {
-	struct rm_config cfg = {.client_name = "mem_churn",
-				.region_size = 8ULL << 20,
-				.timeout_ms = 5000,
-				.use_rma = true};
+	struct remote_mem_config cfg = {.client_name = "mem_churn",
+					.region_size = 8ULL << 20,
+					.timeout_ms = 5000,
+					.use_rma = true};
 	static int owners[MAX_OWNERS][RM_MAX_COPIES];
 	static struct churn c;
 	struct killer k = {.c = &c};
@@ -193,7 +193,7 @@ int main(int argc, char **argv)
 	int threads = 2;
 	struct pager_config pc = {.prefetch = true};
 	struct control_sock *cs = NULL;
-	struct migration mig;
+	struct migrate mig;
 	struct remote_mem rm;
 	struct pager_stats st;
 	struct pager *pg;
@@ -202,7 +202,7 @@ int main(int argc, char **argv)
 	uint64_t sorted[MAX_SECONDS + 1], n = 0;
 
 	log_init("mem_churn");
-	cfg.provider = fab_default_provider();
+	cfg.provider = fabric_default_provider();
 	cfg.vnode = (uint64_t)getpid() << 8 | 3;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -305,14 +305,14 @@ int main(int argc, char **argv)
 		return 125;
 	if (control) {
 		static uint64_t none; /* the console bytes: control_sock keeps the pointer */
-		struct control_target ct = {.vnode = cfg.vnode,
-					    .vcpus = 1,
-					    .mem_bytes = ws,
-					    .vm = &vm,
-					    .pg = pg,
-					    .rm = &rm,
-					    .console_bytes = &none,
-					    .mig = &mig};
+		struct control_sock_target ct = {.vnode = cfg.vnode,
+						 .vcpus = 1,
+						 .mem_bytes = ws,
+						 .vm = &vm,
+						 .pg = pg,
+						 .rm = &rm,
+						 .console_bytes = &none,
+						 .mig = &mig};
 
 		if (control_sock_start(&cs, control, &ct))
 			return 1;
@@ -322,7 +322,7 @@ int main(int argc, char **argv)
 	/* As a vNode (a console, no limit given) it runs until it is stopped. */
 	if (!timed && console)
 		seconds = 0;
-	c.deadline_us = seconds && !c.passes_max ? mono_us() + (int64_t)seconds * 1000000 : 0;
+	c.deadline_us = seconds && !c.passes_max ? mono_clock_us() + (int64_t)seconds * 1000000 : 0;
 	{
 		struct timespec now;
 
@@ -339,19 +339,19 @@ int main(int argc, char **argv)
 	if (k.pid)
 		pthread_join(kt, NULL);
 	control_sock_stop(cs);
-	pager_get_stats(pg, &st);
-	for (int64_t s = 0; s <= MAX_SECONDS && s * 1000000 <= mono_us() - c.t0_us; s++)
+	pager_stats_get(pg, &st);
+	for (int64_t s = 0; s <= MAX_SECONDS && s * 1000000 <= mono_clock_us() - c.t0_us; s++)
 		if (c.window_max_ns[s])
 			sorted[n++] = c.window_max_ns[s];
 	qsort(sorted, n, sizeof(sorted[0]), cmp_u64);
 	fprintf(out, "passes %llu\npages_per_s %.0f\n", (unsigned long long)c.passes,
-		(double)c.ops * 1e6 / (double)(mono_us() - c.t0_us));
-	fprintf(out, "seconds %.3f\n", (double)(mono_us() - c.t0_us) / 1e6);
+		(double)c.ops * 1e6 / (double)(mono_clock_us() - c.t0_us));
+	fprintf(out, "seconds %.3f\n", (double)(mono_clock_us() - c.t0_us) / 1e6);
 	fprintf(out, "stall_max_ms %.3f\nstall_p99_ms %.3f\n",
 		n ? (double)sorted[n - 1] / 1e6 : 0.0,
 		n ? (double)sorted[(size_t)(0.99 * (double)(n - 1))] / 1e6 : 0.0);
 	fprintf(out, "stall_ms_per_s");
-	for (int64_t s = 0; s <= MAX_SECONDS && s * 1000000 <= mono_us() - c.t0_us; s++)
+	for (int64_t s = 0; s <= MAX_SECONDS && s * 1000000 <= mono_clock_us() - c.t0_us; s++)
 		fprintf(out, "%c%.2f", s ? ',' : ' ', (double)c.window_max_ns[s] / 1e6);
 	fprintf(out, "\n");
 	if (k.pid)

@@ -45,13 +45,13 @@ static void *fill_thread(void *arg)
 
 		if (n > region_left)
 			n = region_left;
-		p = remote_mem_write_buf(w->rm, w->ch, off);
+		p = remote_mem_io_write_buf(w->rm, w->ch, off);
 		for (uint64_t i = 0; i < n / 8; i++) {
 			uint64_t a = off + i * 8;
 
 			p[i] = (a >> 12) * 0x0101010101010101ULL + ((a & (PAGE - 1)) >> 3) + 1;
 		}
-		if (remote_mem_write(w->rm, w->ch, off, (unsigned)(n / PAGE))) {
+		if (remote_mem_io_write(w->rm, w->ch, off, (unsigned)(n / PAGE))) {
 			w->failed = 1;
 			break;
 		}
@@ -68,10 +68,10 @@ int main(int argc, char **argv)
 					     {"threads", required_argument, NULL, 'T'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	struct rm_config cfg = {.client_name = "mig_fill",
-				.provider = fab_default_provider(),
-				.region_size = 1ULL << 30,
-				.timeout_ms = 30000};
+	struct remote_mem_config cfg = {.client_name = "mig_fill",
+					.provider = fabric_default_provider(),
+					.region_size = 1ULL << 30,
+					.timeout_ms = 30000};
 	struct worker w[MAX_THREADS];
 	struct remote_mem rm;
 	int64_t t0, t1;
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
 		remote_mem_close(&rm, false);
 		return 1;
 	}
-	t0 = mono_ns();
+	t0 = mono_clock_ns();
 	for (int i = 0; i < threads; i++) {
 		w[i] = (struct worker){.rm = &rm, .ch = i, .nr = threads, .ram = mem};
 		pthread_create(&w[i].t, NULL, fill_thread, &w[i]);
@@ -130,7 +130,7 @@ int main(int argc, char **argv)
 		pthread_join(w[i].t, NULL);
 		failed |= w[i].failed;
 	}
-	t1 = mono_ns();
+	t1 = mono_clock_ns();
 	if (failed)
 		fprintf(stderr, "mig_fill: %s\n", rm.error);
 	else

@@ -77,7 +77,7 @@ static void fill(uint8_t *base, uint64_t pages)
 /* Sequential pass: ns per page; checks the data filled before. */
 static double seq_pass(uint8_t *base, uint64_t pages, uint64_t *bad)
 {
-	uint64_t t0 = (uint64_t)mono_ns();
+	uint64_t t0 = (uint64_t)mono_clock_ns();
 
 	for (uint64_t i = 0; i < pages; i++) {
 		const volatile uint64_t *p = (const uint64_t *)(base + i * PAGE);
@@ -91,7 +91,7 @@ static double seq_pass(uint8_t *base, uint64_t pages, uint64_t *bad)
 		}
 		use_page(p);
 	}
-	return (double)((uint64_t)mono_ns() - t0) / (double)pages;
+	return (double)((uint64_t)mono_clock_ns() - t0) / (double)pages;
 }
 
 /* Random single-page touches; latencies of the ones that faulted into lat[]. */
@@ -108,10 +108,10 @@ static size_t rand_pass(uint8_t *base, uint64_t pages, uint64_t touches, uint64_
 		x ^= x >> 7;
 		x ^= x << 17;
 		i = x % pages;
-		t0 = (uint64_t)mono_ns();
+		t0 = (uint64_t)mono_clock_ns();
 		if (*(volatile uint64_t *)(base + i * PAGE) != i * 512 + 1)
 			(*bad)++;
-		dt = (uint64_t)mono_ns() - t0;
+		dt = (uint64_t)mono_clock_ns() - t0;
 		if (dt >= FAULT_MIN_NS)
 			lat[n++] = dt;
 	}
@@ -211,7 +211,7 @@ static int run_local(uint64_t pages)
 	return bad != 0;
 }
 
-static int run_remote(uint64_t ws, uint64_t touches, struct rm_config *cfg, int threads)
+static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *cfg, int threads)
 {
 	struct pager_config pc = {.cache_bytes = ws / 4, .threads = threads, .prefetch = true};
 	uint64_t pages = ws / PAGE, bad = 0, *lat = calloc(touches, sizeof(uint64_t));
@@ -237,7 +237,7 @@ static int run_remote(uint64_t ws, uint64_t touches, struct rm_config *cfg, int 
 	printf("remote_rand_faults %zu\n", n);
 	printf("remote_rand_fault_p50_us %.2f\n", pct(lat, n, 0.5));
 	printf("remote_rand_fault_p99_us %.2f\n", pct(lat, n, 0.99));
-	pager_get_stats(pg, &st);
+	pager_stats_get(pg, &st);
 	printf("pager_fault_p50_us %.2f\n", (double)st.lat_p50_ns / 1e3);
 	printf("pager_evictions %llu\n", (unsigned long long)st.evictions);
 	printf("pager_writebacks %llu\n", (unsigned long long)st.writebacks);
@@ -304,11 +304,11 @@ static int run_tcp(uint64_t rounds)
 		return 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	for (uint64_t i = 0; i < rounds; i++) {
-		uint64_t t0 = (uint64_t)mono_ns();
+		uint64_t t0 = (uint64_t)mono_clock_ns();
 
 		if (full_io(fd, req, sizeof(req), 1) || full_io(fd, page, sizeof(page), 0))
 			return 1;
-		lat[i] = (uint64_t)mono_ns() - t0;
+		lat[i] = (uint64_t)mono_clock_ns() - t0;
 	}
 	close(fd);
 	pthread_join(t, NULL);
@@ -329,11 +329,11 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	struct rm_config cfg = {.vnode = 0,
-				.client_name = "pager_bench",
-				.region_size = 1ULL << 30,
-				.timeout_ms = 10000,
-				.use_rma = true};
+	struct remote_mem_config cfg = {.vnode = 0,
+					.client_name = "pager_bench",
+					.region_size = 1ULL << 30,
+					.timeout_ms = 10000,
+					.use_rma = true};
 	uint64_t ws = 64ULL << 20, touches = 20000;
 	int threads = 1;
 	const char *mode;
@@ -344,7 +344,7 @@ int main(int argc, char **argv)
 		return argc < 2 ? 64 : 0;
 	}
 	mode = argv[1];
-	cfg.provider = fab_default_provider();
+	cfg.provider = fabric_default_provider();
 	cfg.vnode = (uint64_t)getpid() << 8 | 1;
 	for (int i = 2; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;

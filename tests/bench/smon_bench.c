@@ -18,7 +18,7 @@
 
 #define MAX_WORKERS 16
 
-struct job {
+struct controld_migrate_job {
 	char host[256], port[16];
 	const char *vol;
 	uint64_t size;
@@ -32,19 +32,19 @@ struct job {
 
 static double now_s(void)
 {
-	return (double)mono_ns() / 1e9;
+	return (double)mono_clock_ns() / 1e9;
 }
 
 static void *worker(void *arg)
 {
-	struct job *j = arg;
+	struct controld_migrate_job *j = arg;
 	struct smon_client *cl;
 	char err[1024];
 	uint64_t x = 88172645463325252ULL ^ (uint64_t)(uintptr_t)&cl, blocks = j->size / j->bs;
 	double end;
 
-	if (smon_connect(fab_default_provider(), j->host, j->port, "smon_bench", 10000, &cl, err,
-			 sizeof(err))) {
+	if (smon_client_connect(fabric_default_provider(), j->host, j->port, "smon_bench", 10000,
+				&cl, err, sizeof(err))) {
 		fprintf(stderr, "smon_bench: %s\n", err);
 		atomic_fetch_add(&j->errors, 1);
 		return NULL;
@@ -65,7 +65,7 @@ static void *worker(void *arg)
 			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
 			b = x % blocks;
 		}
-		if (smon_vol_read_ref(cl, j->vol, b * j->bs, j->bs, &p)) {
+		if (smon_client_vol_read_ref(cl, j->vol, b * j->bs, j->bs, &p)) {
 			fprintf(stderr, "smon_bench: %s\n", smon_client_error(cl));
 			atomic_fetch_add(&j->errors, 1);
 			break;
@@ -73,12 +73,12 @@ static void *worker(void *arg)
 		atomic_fetch_add(&j->ops, 1);
 		atomic_fetch_add(&j->ns, (uint64_t)((now_s() - t0) * 1e9));
 	}
-	smon_disconnect(cl);
+	smon_client_disconnect(cl);
 	return NULL;
 }
 
 /* Run a job; returns its wall time in seconds, or -1. */
-static double run(struct job *j)
+static double run(struct controld_migrate_job *j)
 {
 	pthread_t t[MAX_WORKERS];
 	double t0 = now_s();
@@ -90,37 +90,37 @@ static double run(struct job *j)
 	return atomic_load(&j->errors) ? -1 : now_s() - t0;
 }
 
-static int fill(struct job *j)
+static int fill(struct controld_migrate_job *j)
 {
 	struct smon_client *cl;
 	char err[1024];
 
-	if (smon_connect(fab_default_provider(), j->host, j->port, "smon_bench", 10000, &cl, err,
-			 sizeof(err))) {
+	if (smon_client_connect(fabric_default_provider(), j->host, j->port, "smon_bench", 10000,
+				&cl, err, sizeof(err))) {
 		fprintf(stderr, "smon_bench: %s\n", err);
 		return -1;
 	}
 	for (uint64_t off = 0; off < j->size; off += SP_MAX_IO) {
-		uint8_t *b = smon_write_buf(cl);
+		uint8_t *b = smon_client_write_buf(cl);
 
 		for (uint32_t i = 0; i < SP_MAX_IO; i += 4096)
 			memset(b + i, (int)((off + i) >> 12), 4096);
-		if (smon_vol_write_buf(cl, j->vol, off, SP_MAX_IO)) {
+		if (smon_client_vol_write_buf(cl, j->vol, off, SP_MAX_IO)) {
 			fprintf(stderr, "smon_bench: fill: %s\n", smon_client_error(cl));
-			smon_disconnect(cl);
+			smon_client_disconnect(cl);
 			return -1;
 		}
 	}
-	smon_vol_flush(cl, j->vol);
-	smon_disconnect(cl);
+	smon_client_vol_flush(cl, j->vol);
+	smon_client_disconnect(cl);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct job j = {0};
+	struct controld_migrate_job j = {0};
 	struct smon_client *cl;
-	struct sp_vol_info info;
+	struct stor_proto_vol_info info;
 	char err[1024];
 	double secs, wall;
 
@@ -138,13 +138,13 @@ int main(int argc, char **argv)
 	secs = argc == 4 ? atof(argv[3]) : 5;
 	log_init("smon_bench");
 	j.vol = argv[2];
-	if (smon_connect(fab_default_provider(), j.host, j.port, "smon_bench", 10000, &cl, err,
-			 sizeof(err)) ||
-	    smon_vol_stat(cl, j.vol, &info)) {
+	if (smon_client_connect(fabric_default_provider(), j.host, j.port, "smon_bench", 10000, &cl,
+				err, sizeof(err)) ||
+	    smon_client_vol_stat(cl, j.vol, &info)) {
 		fprintf(stderr, "smon_bench: %s\n", cl ? smon_client_error(cl) : err);
 		return 1;
 	}
-	smon_disconnect(cl);
+	smon_client_disconnect(cl);
 	j.size = info.size & ~((uint64_t)SP_MAX_IO - 1);
 	j.seconds = secs;
 	if (!j.size || fill(&j))

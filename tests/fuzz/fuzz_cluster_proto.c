@@ -25,34 +25,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	switch (data[0] % 13) {
 	case 0:
-		cp_hdr_get(p, size, &h, &err);
+		cluster_proto_hdr_get(p, size, &h, &err);
 		break;
 	case 1: {
-		struct cp_register m;
+		struct cluster_proto_register m;
 
-		if (cp_register_get(p, size, &m, &err) == CP_OK) {
-			cp_register_put(out, &m);
+		if (cluster_proto_register_get(p, size, &m, &err) == CP_OK) {
+			cluster_proto_register_put(out, &m);
 			if (memcmp(out, p, CP_REGISTER_LEN))
 				abort();
 		}
 		break;
 	}
 	case 2: {
-		struct cp_heartbeat m;
-		struct cp_vm_status s;
+		struct cluster_proto_heartbeat m;
+		struct cluster_proto_vm_status s;
 
-		if (cp_heartbeat_get(p, size, &m, &err) == CP_OK)
+		if (cluster_proto_heartbeat_get(p, size, &m, &err) == CP_OK)
 			for (uint32_t i = 0; i < m.nr_vms; i++)
-				cp_vm_status_get(p + CP_HEARTBEAT_LEN +
-							 (size_t)i * CP_VM_STATUS_LEN,
-						 &s, &err);
+				cluster_proto_vm_status_get(p + CP_HEARTBEAT_LEN +
+								    (size_t)i * CP_VM_STATUS_LEN,
+							    &s, &err);
 		break;
 	}
 	case 3: {
-		struct cp_vm_start m;
+		struct cluster_proto_vm_start m;
 
-		if (cp_vm_start_get(p, size, &m, &args, &err) == CP_OK) {
-			cp_vm_start_put(out, &m);
+		if (cluster_proto_vm_start_get(p, size, &m, &args, &err) == CP_OK) {
+			cluster_proto_vm_start_put(out, &m);
 			memcpy(out + CP_VM_START_LEN, args, m.args_len);
 			if (memcmp(out, p, size))
 				abort();
@@ -60,91 +60,91 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 4: {
-		struct cp_vm_stop m;
+		struct cluster_proto_vm_stop m;
 
-		cp_vm_stop_get(p, size, &m, &err);
+		cluster_proto_vm_stop_get(p, size, &m, &err);
 		break;
 	}
 	case 5: {
-		struct cp_vm_ctl m;
+		struct cluster_proto_vm_ctl m;
 
-		if (cp_vm_ctl_get(p, size, &m, &err) == CP_OK &&
-		    (cp_vm_ctl_put(out, &m) != size || memcmp(out, p, size)))
+		if (cluster_proto_vm_ctl_get(p, size, &m, &err) == CP_OK &&
+		    (cluster_proto_vm_ctl_put(out, &m) != size || memcmp(out, p, size)))
 			abort();
 		break;
 	}
 	case 6: {
-		struct cp_vm_console m;
-		struct cp_vm_console_reply r;
+		struct cluster_proto_vm_console m;
+		struct cluster_proto_vm_console_reply r;
 
-		cp_vm_console_get(p, size, &m, &err);
-		cp_vm_console_reply_get(p, size, &r);
+		cluster_proto_vm_console_get(p, size, &m, &err);
+		cluster_proto_vm_console_reply_get(p, size, &r);
 		break;
 	}
 	case 7: {
-		struct cp_query m;
+		struct cluster_proto_query m;
 
-		if (cp_query_get(p, size, &m, &err) == CP_OK) {
-			cp_query_put(out, &m);
+		if (cluster_proto_query_get(p, size, &m, &err) == CP_OK) {
+			cluster_proto_query_put(out, &m);
 			if (memcmp(out, p, CP_QUERY_LEN))
 				abort();
 		}
 		break;
 	}
 	case 8: {
-		struct cp_migrate m;
+		struct cluster_proto_migrate m;
 		char name[CP_NAME_LEN + 1];
 
-		if (cp_migrate_get(p, size, &m, &err) == CP_OK) {
-			cp_migrate_put(out, &m);
+		if (cluster_proto_migrate_get(p, size, &m, &err) == CP_OK) {
+			cluster_proto_migrate_put(out, &m);
 			if (memcmp(out, p, CP_MIGRATE_LEN))
 				abort();
 		}
-		if (cp_mig_status_get(p, size, name, &err) == CP_OK) {
-			cp_mig_status_put(out, name);
+		if (cluster_proto_mig_status_get(p, size, name, &err) == CP_OK) {
+			cluster_proto_mig_status_put(out, name);
 			if (memcmp(out, p, CP_MIG_STATUS_LEN))
 				abort();
 		}
 		break;
 	}
 	case 9: {
-		struct cp_mig_report m;
+		struct cluster_proto_mig_report m;
 
-		if (cp_mig_report_get(p, size, &m, &err) == CP_OK) {
-			cp_mig_report_put(out, &m);
+		if (cluster_proto_mig_report_get(p, size, &m, &err) == CP_OK) {
+			cluster_proto_mig_report_put(out, &m);
 			if (memcmp(out, p, CP_MIG_REPORT_LEN))
 				abort();
 		}
 		break;
 	}
 	case 10: {
-		struct cp_mig_progress m;
+		struct cluster_proto_mig_progress m;
 
-		if (cp_mig_progress_get(p, size, &m, &err) == CP_OK) {
-			cp_mig_progress_put(out, &m);
+		if (cluster_proto_mig_progress_get(p, size, &m, &err) == CP_OK) {
+			cluster_proto_mig_progress_put(out, &m);
 			if (memcmp(out, p, CP_MIG_PROGRESS_LEN))
 				abort();
 		}
 		break;
 	}
 	case 11: {
-		struct cp_pool_job j;
-		struct cp_pool_report r;
-		struct cp_pool_progress m;
+		struct cluster_proto_pool_job j;
+		struct cluster_proto_pool_report r;
+		struct cluster_proto_pool_progress m;
 
-		cp_pool_status_get(size, &err);
-		if (cp_pool_job_get(p, size, &j, &err) == CP_OK) {
-			cp_pool_job_put(out, &j);
+		cluster_proto_pool_status_get(size, &err);
+		if (cluster_proto_pool_job_get(p, size, &j, &err) == CP_OK) {
+			cluster_proto_pool_job_put(out, &j);
 			if (memcmp(out, p, CP_POOL_JOB_LEN))
 				abort();
 		}
-		if (cp_pool_report_get(p, size, &r, &err) == CP_OK) {
-			cp_pool_report_put(out, &r);
+		if (cluster_proto_pool_report_get(p, size, &r, &err) == CP_OK) {
+			cluster_proto_pool_report_put(out, &r);
 			if (memcmp(out, p, CP_POOL_REPORT_LEN))
 				abort();
 		}
-		if (cp_pool_progress_get(p, size, &m, &err) == CP_OK) {
-			cp_pool_progress_put(out, &m);
+		if (cluster_proto_pool_progress_get(p, size, &m, &err) == CP_OK) {
+			cluster_proto_pool_progress_put(out, &m);
 			if (memcmp(out, p, CP_POOL_PROGRESS_LEN))
 				abort();
 		}
@@ -153,7 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default: {
 		uint8_t u[16];
 
-		cp_uuid_get(p, size, u, &err);
+		cluster_proto_uuid_get(p, size, u, &err);
 		break;
 	}
 	}

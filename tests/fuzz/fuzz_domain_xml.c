@@ -11,15 +11,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct dom_def d, e;
+	static struct domain_xml_def d, e;
 	char err[512], *xml;
 
-	if (dom_xml_parse((const char *)data, size, &d, err, sizeof(err)))
+	if (domain_xml_parse((const char *)data, size, &d, err, sizeof(err)))
 		return 0;
-	xml = dom_xml_format(&d, -1);
+	xml = domain_xml_format(&d, -1);
 	if (!xml)
 		abort();
-	if (dom_xml_parse(xml, strlen(xml), &e, err, sizeof(err)))
+	if (domain_xml_parse(xml, strlen(xml), &e, err, sizeof(err)))
 		abort(); /* our own output refused */
 	if (memcmp(&d, &e, sizeof(d)))
 		abort(); /* the round trip changed the definition */

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	printable(err);
 	err[0] = '\0';
-	mig_answer_check(text, "started", err, sizeof(err));
+	mig_status_answer_check(text, "started", err, sizeof(err));
 	printable(err);
 	free(text);
 	return 0;

@@ -12,12 +12,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct vr_answer a;
+	static struct vmm_regions_answer a;
 	char err[256], *text = malloc(size + 1);
 
 	memcpy(text, data, size);
 	text[size] = '\0';
-	if (!vr_parse(text, &a, err, sizeof(err))) {
+	if (!vmm_regions_parse(text, &a, err, sizeof(err))) {
 		if (a.nr_servers > VR_MAX_SERVERS || a.nr_regions > VR_MAX_REGIONS)
 			abort();
 		for (int r = 0; r < a.nr_regions; r++) {

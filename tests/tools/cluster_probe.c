@@ -63,9 +63,9 @@ static pthread_mutex_t stub_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void stub_heartbeat(int fd, const struct wire_hdr *h, const uint8_t *p)
 {
-	struct cp_heartbeat hb;
+	struct cluster_proto_heartbeat hb;
 	const char *err = "?";
-	enum cp_status st = cp_heartbeat_get(p, h->len, &hb, &err);
+	enum cluster_proto_status st = cluster_proto_heartbeat_get(p, h->len, &hb, &err);
 
 	pthread_mutex_lock(&stub_lock);
 	if (st) {
@@ -74,10 +74,10 @@ static void stub_heartbeat(int fd, const struct wire_hdr *h, const uint8_t *p)
 		fprintf(stub_out, "hb used_cores=%u used_bytes=%llu vms=", hb.used_cores,
 			(unsigned long long)hb.used_bytes);
 		for (uint32_t i = 0; i < hb.nr_vms && !st; i++) {
-			struct cp_vm_status s;
+			struct cluster_proto_vm_status s;
 
-			st = cp_vm_status_get(p + CP_HEARTBEAT_LEN + i * CP_VM_STATUS_LEN, &s,
-					      &err);
+			st = cluster_proto_vm_status_get(
+				p + CP_HEARTBEAT_LEN + i * CP_VM_STATUS_LEN, &s, &err);
 			if (st) {
 				fprintf(stub_out, " bad vm status: %s", err);
 				break;
@@ -91,9 +91,9 @@ static void stub_heartbeat(int fd, const struct wire_hdr *h, const uint8_t *p)
 	fflush(stub_out);
 	pthread_mutex_unlock(&stub_lock);
 	if (st)
-		cio_send_error(fd, h, st, "%s", err);
+		cluster_io_send_error(fd, h, st, "%s", err);
 	else
-		cio_send(fd, CP_HEARTBEAT | CP_REPLY, h->id, CP_OK, NULL, 0);
+		cluster_io_send(fd, CP_HEARTBEAT | CP_REPLY, h->id, CP_OK, NULL, 0);
 }
 
 static void *stub_conn(void *arg)
@@ -105,16 +105,17 @@ static void *stub_conn(void *arg)
 		struct wire_hdr h;
 		uint8_t *p, out[8];
 		const char *err = "?";
-		struct cp_register r;
-		enum cio_recv_result rr = cio_recv(fd, -1, &h, &p, &err);
+		struct cluster_proto_register r;
+		enum cluster_io_recv_result rr = cluster_io_recv(fd, -1, &h, &p, &err);
 
 		if (rr != CIO_MSG) {
 			if (rr == CIO_BAD)
-				cio_send_error(fd, &h, CP_EPROTO, "%s", err);
+				cluster_io_send_error(fd, &h, CP_EPROTO, "%s", err);
 			break;
 		}
 		if (h.op == CP_REGISTER) {
-			enum cp_status st = cp_register_get(p, h.len, &r, &err);
+			enum cluster_proto_status st =
+				cluster_proto_register_get(p, h.len, &r, &err);
 
 			pthread_mutex_lock(&stub_lock);
 			if (st)
@@ -127,17 +128,18 @@ static void *stub_conn(void *arg)
 			fflush(stub_out);
 			pthread_mutex_unlock(&stub_lock);
 			if (st) {
-				cio_send_error(fd, &h, st, "%s", err);
+				cluster_io_send_error(fd, &h, st, "%s", err);
 			} else {
 				snprintf(name, sizeof(name), "%s", r.name);
-				put_le32(out, 200);
-				put_le32(out + 4, 2000);
-				cio_send(fd, CP_REGISTER | CP_REPLY, h.id, CP_OK, out, 8);
+				wire_put_le32(out, 200);
+				wire_put_le32(out + 4, 2000);
+				cluster_io_send(fd, CP_REGISTER | CP_REPLY, h.id, CP_OK, out, 8);
 			}
 		} else if (h.op == CP_HEARTBEAT) {
 			stub_heartbeat(fd, &h, p);
 		} else {
-			cio_send_error(fd, &h, CP_EBADOP, "the stub serves REGISTER and HEARTBEAT");
+			cluster_io_send_error(fd, &h, CP_EBADOP,
+					      "the stub serves REGISTER and HEARTBEAT");
 		}
 		free(p);
 	}
@@ -169,7 +171,7 @@ static int controld_stub(int argc, char **argv)
 		return EX_USAGE;
 	}
 	stub_out = fopen(out, "a");
-	lfd = cio_listen(listen_at, port, sizeof(port), err, sizeof(err));
+	lfd = cluster_io_listen(listen_at, port, sizeof(port), err, sizeof(err));
 	if (!stub_out || lfd < 0) {
 		fprintf(stderr, "cluster_probe: %s\n", lfd < 0 ? err : strerror(errno));
 		return EXIT_FAILED;
@@ -197,7 +199,7 @@ static uint64_t next_id = 5000;
 static int conn(void)
 {
 	char err[256];
-	int fd = cio_connect(target, TIMEOUT_MS, err, sizeof(err));
+	int fd = cluster_io_connect(target, TIMEOUT_MS, err, sizeof(err));
 
 	if (fd < 0) {
 		fprintf(stderr, "cluster_probe: %s\n", err);
@@ -245,7 +247,7 @@ static int get_reply(int fd, uint16_t op, uint64_t id, char *text, size_t tlen)
 	int st;
 
 	snprintf(text, tlen, "(no reply)");
-	if (cio_recv(fd, TIMEOUT_MS, &h, &p, &err) != CIO_MSG)
+	if (cluster_io_recv(fd, TIMEOUT_MS, &h, &p, &err) != CIO_MSG)
 		return -1;
 	if (h.op != (op | CP_REPLY) || h.id != id) {
 		snprintf(text, tlen, "(reply op %u id %llu does not match)", h.op,
@@ -280,7 +282,8 @@ static void expect(int fd, uint16_t op, const void *p, size_t len, int want, con
 	int st = get_reply(fd, op, id, text, sizeof(text));
 
 	ok(st == want && (!needle || strstr(text, needle)), "%s: %s (got %s: %s)", what,
-	   cp_status_name((uint32_t)want), st < 0 ? "none" : cp_status_name((uint32_t)st), text);
+	   cluster_proto_status_name((uint32_t)want),
+	   st < 0 ? "none" : cluster_proto_status_name((uint32_t)st), text);
 }
 
 /* true if the peer closes fd (without sending anything more) within the timeout; a reset
@@ -299,9 +302,10 @@ static bool closed(int fd)
 
 static const uint8_t uuid_a[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 
-static struct cp_vm_start good_start(void)
+static struct cluster_proto_vm_start good_start(void)
 {
-	struct cp_vm_start m = {.vnode_uid = 77, .domid = 9, .vcpus = 1, .excache_bytes = 1 << 20};
+	struct cluster_proto_vm_start m = {
+		.vnode_uid = 77, .domid = 9, .vcpus = 1, .excache_bytes = 1 << 20};
 
 	memcpy(m.uuid, uuid_a, 16);
 	snprintf(m.name, sizeof(m.name), "probe-vm");
@@ -309,7 +313,8 @@ static struct cp_vm_start good_start(void)
 }
 
 /* A VM_START payload: m's fixed part (argc and args_len from args unless set) + args. */
-static size_t start_msg(uint8_t *buf, struct cp_vm_start m, const char *const *args, int nargs)
+static size_t start_msg(uint8_t *buf, struct cluster_proto_vm_start m, const char *const *args,
+			int nargs)
 {
 	size_t len = 0;
 
@@ -321,7 +326,7 @@ static size_t start_msg(uint8_t *buf, struct cp_vm_start m, const char *const *a
 		m.argc = (uint32_t)nargs;
 	if (!m.args_len)
 		m.args_len = (uint32_t)len;
-	cp_vm_start_put(buf, &m);
+	cluster_proto_vm_start_put(buf, &m);
 	return CP_VM_START_LEN + len;
 }
 
@@ -329,8 +334,8 @@ static size_t start_msg(uint8_t *buf, struct cp_vm_start m, const char *const *a
 	(const char *const[]){__VA_ARGS__}, \
 		(int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(char *))
 
-static void start_refused(int fd, struct cp_vm_start m, const char *const *args, int nargs,
-			  int want, const char *needle, const char *what)
+static void start_refused(int fd, struct cluster_proto_vm_start m, const char *const *args,
+			  int nargs, int want, const char *needle, const char *what)
 {
 	uint8_t buf[4096];
 	size_t len = start_msg(buf, m, args, nargs);
@@ -354,7 +359,7 @@ static void header_checks(void)
 
 	fd = conn();
 	ok(!fdio_write_all(fd, http, CP_HDR_LEN), "an HTTP request instead");
-	st = get_reply(fd, get_le16(http + 6), get_le64(http + 8), text, sizeof(text));
+	st = get_reply(fd, wire_get_le16(http + 6), wire_get_le64(http + 8), text, sizeof(text));
 	ok(st == CP_EPROTO && closed(fd), "... gets EPROTO at once and a close (%s)", text);
 	close(fd);
 
@@ -388,7 +393,7 @@ static void header_checks(void)
 
 static void start_checks(int fd)
 {
-	struct cp_vm_start m = good_start();
+	struct cluster_proto_vm_start m = good_start();
 	uint8_t buf[4096];
 	size_t len;
 
@@ -475,29 +480,30 @@ static void vm_op_checks(int fd)
 {
 	uint8_t buf[CP_VM_CTL_LONG_LEN + 1] = {0};
 
-	cp_vm_stop_put(buf, &(struct cp_vm_stop){.mode = CP_STOP_FORCE, .grace_ms = 100});
+	cluster_proto_vm_stop_put(
+		buf, &(struct cluster_proto_vm_stop){.mode = CP_STOP_FORCE, .grace_ms = 100});
 	memcpy(buf, uuid_a, 16);
 	expect(fd, CP_VM_STOP, buf, CP_VM_STOP_LEN, CP_ENOENT, "no vNode",
 	       "VM_STOP of an unknown uuid");
 	expect(fd, CP_VM_STOP, buf, 10, CP_EPROTO, NULL, "VM_STOP of 10 bytes");
-	put_le32(buf + 16, 2);
+	wire_put_le32(buf + 16, 2);
 	expect(fd, CP_VM_STOP, buf, CP_VM_STOP_LEN, CP_EINVAL, "mode", "VM_STOP mode 2");
-	put_le32(buf + 16, 0);
-	put_le32(buf + 20, 600001);
+	wire_put_le32(buf + 16, 0);
+	wire_put_le32(buf + 20, 600001);
 	expect(fd, CP_VM_STOP, buf, CP_VM_STOP_LEN, CP_EINVAL, "grace", "VM_STOP grace > 10 min");
 
-	cp_vm_ctl_put(buf, &(struct cp_vm_ctl){.cmd = "stats"});
+	cluster_proto_vm_ctl_put(buf, &(struct cluster_proto_vm_ctl){.cmd = "stats"});
 	memcpy(buf, uuid_a, 16);
 	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LEN, CP_ENOENT, "no vNode",
 	       "VM_CTL of an unknown uuid");
-	cp_vm_ctl_put(buf, &(struct cp_vm_ctl){.cmd = "STATS"});
+	cluster_proto_vm_ctl_put(buf, &(struct cluster_proto_vm_ctl){.cmd = "STATS"});
 	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LEN, CP_EINVAL, NULL,
 	       "VM_CTL with an uppercase command");
-	cp_vm_ctl_put(buf, &(struct cp_vm_ctl){.cmd = ""});
+	cluster_proto_vm_ctl_put(buf, &(struct cluster_proto_vm_ctl){.cmd = ""});
 	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LEN, CP_EINVAL, NULL, "VM_CTL with an empty command");
-	cp_vm_ctl_put(buf, &(struct cp_vm_ctl){.cmd = "stats\n"});
+	cluster_proto_vm_ctl_put(buf, &(struct cluster_proto_vm_ctl){.cmd = "stats\n"});
 	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LEN, CP_EINVAL, NULL, "VM_CTL with a newline in it");
-	cp_vm_ctl_put(buf, &(struct cp_vm_ctl){.cmd = "migrate  a:1"});
+	cluster_proto_vm_ctl_put(buf, &(struct cluster_proto_vm_ctl){.cmd = "migrate  a:1"});
 	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LEN, CP_EINVAL, "argument",
 	       "VM_CTL with two spaces before its argument");
 	memset(buf + 16, 0, CP_CMD_MAX);
@@ -509,17 +515,17 @@ static void vm_op_checks(int fd)
 	       "VM_CTL in the long form (272 bytes) of an unknown uuid");
 	expect(fd, CP_VM_CTL, buf, CP_VM_CTL_LONG_LEN + 1, CP_EPROTO, NULL, "VM_CTL of 289 bytes");
 
-	cp_vm_console_put(buf, &(struct cp_vm_console){.max = 100});
+	cluster_proto_vm_console_put(buf, &(struct cluster_proto_vm_console){.max = 100});
 	memcpy(buf, uuid_a, 16);
 	expect(fd, CP_VM_CONSOLE, buf, CP_VM_CONSOLE_LEN, CP_ENOENT, "no vNode",
 	       "VM_CONSOLE of an unknown uuid");
-	put_le32(buf + 24, 0);
+	wire_put_le32(buf + 24, 0);
 	expect(fd, CP_VM_CONSOLE, buf, CP_VM_CONSOLE_LEN, CP_EINVAL, NULL, "VM_CONSOLE max 0");
-	put_le32(buf + 24, CP_CONSOLE_MAX + 1);
+	wire_put_le32(buf + 24, CP_CONSOLE_MAX + 1);
 	expect(fd, CP_VM_CONSOLE, buf, CP_VM_CONSOLE_LEN, CP_EINVAL, NULL,
 	       "VM_CONSOLE max 64 KiB + 1");
-	put_le32(buf + 24, 100);
-	put_le32(buf + 28, 1);
+	wire_put_le32(buf + 24, 100);
+	wire_put_le32(buf + 28, 1);
 	expect(fd, CP_VM_CONSOLE, buf, CP_VM_CONSOLE_LEN, CP_EINVAL, "reserved",
 	       "VM_CONSOLE with its reserved field set");
 
@@ -592,20 +598,20 @@ static void usage(FILE *f)
 static int call(uint16_t op, const void *req, size_t len, uint8_t **reply, size_t *rlen)
 {
 	char err[CP_ERRTEXT_MAX + 128];
-	int fd = cio_connect(target, TIMEOUT_MS, err, sizeof(err)), rc;
+	int fd = cluster_io_connect(target, TIMEOUT_MS, err, sizeof(err)), rc;
 
 	if (fd < 0) {
 		fprintf(stderr, "cluster_probe: %s\n", err);
 		exit(EXIT_FAILED);
 	}
-	rc = cio_call(fd, op, req, len, reply, rlen, TIMEOUT_MS, err, sizeof(err));
+	rc = cluster_io_call(fd, op, req, len, reply, rlen, TIMEOUT_MS, err, sizeof(err));
 	close(fd);
 	if (rc < 0) {
 		fprintf(stderr, "cluster_probe: %s\n", err);
 		exit(EXIT_FAILED);
 	}
 	if (rc)
-		printf("error %s: %s\n", cp_status_name((uint32_t)rc), err);
+		printf("error %s: %s\n", cluster_proto_status_name((uint32_t)rc), err);
 	return rc;
 }
 
@@ -632,10 +638,10 @@ static void uuid_arg(const char *s, uint8_t u[16])
 static int cmd_start(int argc, char **argv)
 {
 	static uint8_t buf[CP_VM_START_LEN + CP_ARGS_MAX];
-	struct cp_vm_start m = {.domid = (int32_t)num(argv[3], INT32_MAX),
-				.vnode_uid = num(argv[4], UINT64_MAX),
-				.vcpus = (uint32_t)num(argv[5], UINT32_MAX),
-				.excache_bytes = num(argv[6], UINT64_MAX)};
+	struct cluster_proto_vm_start m = {.domid = (int32_t)num(argv[3], INT32_MAX),
+					   .vnode_uid = num(argv[4], UINT64_MAX),
+					   .vcpus = (uint32_t)num(argv[5], UINT32_MAX),
+					   .excache_bytes = num(argv[6], UINT64_MAX)};
 	uint8_t *r = NULL;
 	size_t rlen = 0, len = 0;
 	int rc;
@@ -652,10 +658,10 @@ static int cmd_start(int argc, char **argv)
 	}
 	m.argc = (uint32_t)(argc - 7);
 	m.args_len = (uint32_t)len;
-	cp_vm_start_put(buf, &m);
+	cluster_proto_vm_start_put(buf, &m);
 	rc = call(CP_VM_START, buf, CP_VM_START_LEN + len, &r, &rlen);
 	if (!rc)
-		printf("pid %u\n", rlen == 4 ? get_le32(r) : 0);
+		printf("pid %u\n", rlen == 4 ? wire_get_le32(r) : 0);
 	free(r);
 	return rc;
 }
@@ -663,8 +669,9 @@ static int cmd_start(int argc, char **argv)
 static int cmd_stop(int argc, char **argv)
 {
 	uint8_t buf[CP_VM_STOP_LEN];
-	struct cp_vm_stop m = {.mode = strcmp(argv[2], "force") ? CP_STOP_GRACEFUL : CP_STOP_FORCE,
-			       .grace_ms = argc == 4 ? (uint32_t)num(argv[3], 600000) : 5000};
+	struct cluster_proto_vm_stop m = {
+		.mode = strcmp(argv[2], "force") ? CP_STOP_GRACEFUL : CP_STOP_FORCE,
+		.grace_ms = argc == 4 ? (uint32_t)num(argv[3], 600000) : 5000};
 	int rc;
 
 	if (strcmp(argv[2], "graceful") && strcmp(argv[2], "force")) {
@@ -672,7 +679,7 @@ static int cmd_stop(int argc, char **argv)
 		return EX_USAGE;
 	}
 	uuid_arg(argv[1], m.uuid);
-	cp_vm_stop_put(buf, &m);
+	cluster_proto_vm_stop_put(buf, &m);
 	rc = call(CP_VM_STOP, buf, CP_VM_STOP_LEN, NULL, NULL);
 	if (!rc)
 		printf("ok\n");
@@ -682,14 +689,14 @@ static int cmd_stop(int argc, char **argv)
 static int cmd_ctl(int argc, char **argv)
 {
 	uint8_t buf[CP_VM_CTL_LONG_LEN], *r = NULL;
-	struct cp_vm_ctl m;
+	struct cluster_proto_vm_ctl m;
 	size_t rlen = 0;
 	int rc;
 
 	(void)argc;
 	uuid_arg(argv[1], m.uuid);
 	snprintf(m.cmd, sizeof(m.cmd), "%s", argv[2]);
-	rc = call(CP_VM_CTL, buf, cp_vm_ctl_put(buf, &m), &r, &rlen);
+	rc = call(CP_VM_CTL, buf, cluster_proto_vm_ctl_put(buf, &m), &r, &rlen);
 	if (!rc)
 		printf("%.*s\n", (int)rlen, r ? (char *)r : "");
 	free(r);
@@ -699,17 +706,17 @@ static int cmd_ctl(int argc, char **argv)
 static int cmd_console(int argc, char **argv)
 {
 	uint8_t buf[CP_VM_CONSOLE_LEN], *r = NULL;
-	struct cp_vm_console m = {.offset = argc > 2 ? num(argv[2], UINT64_MAX) : 0,
-				  .max = argc > 3 ? (uint32_t)num(argv[3], UINT32_MAX)
-						  : CP_CONSOLE_MAX};
-	struct cp_vm_console_reply cr;
+	struct cluster_proto_vm_console m = {.offset = argc > 2 ? num(argv[2], UINT64_MAX) : 0,
+					     .max = argc > 3 ? (uint32_t)num(argv[3], UINT32_MAX)
+							     : CP_CONSOLE_MAX};
+	struct cluster_proto_vm_console_reply cr;
 	size_t rlen = 0;
 	int rc;
 
 	uuid_arg(argv[1], m.uuid);
-	cp_vm_console_put(buf, &m);
+	cluster_proto_vm_console_put(buf, &m);
 	rc = call(CP_VM_CONSOLE, buf, CP_VM_CONSOLE_LEN, &r, &rlen);
-	if (!rc && cp_vm_console_reply_get(r, rlen, &cr)) {
+	if (!rc && cluster_proto_vm_console_reply_get(r, rlen, &cr)) {
 		printf("bad console reply\n");
 		rc = EXIT_FAILED;
 	} else if (!rc) {

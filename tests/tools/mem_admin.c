@@ -43,8 +43,8 @@ static struct fab_conn *connect_as(const char *server, uint64_t vnode)
 	struct fab_conn *c;
 	char err[512];
 
-	if (mem_client_connect(fab_default_provider(), server, vnode, "mem_admin", TIMEOUT_MS, &c,
-			       NULL, err, sizeof(err))) {
+	if (mem_client_connect(fabric_default_provider(), server, vnode, "mem_admin", TIMEOUT_MS,
+			       &c, NULL, err, sizeof(err))) {
 		fprintf(stderr, "mem_admin: %s\n", err);
 		return NULL;
 	}
@@ -53,7 +53,7 @@ static struct fab_conn *connect_as(const char *server, uint64_t vnode)
 }
 
 /* One request; 0 with the reply, or 1 after saying why. */
-static int call(struct fab_conn *c, unsigned op, size_t len, struct mc_reply *r)
+static int call(struct fab_conn *c, unsigned op, size_t len, struct mem_client_reply *r)
 {
 	char err[512];
 	int rc = mem_client_call(c, ++next_id, op, len, TIMEOUT_MS, r, err, sizeof(err));
@@ -61,34 +61,34 @@ static int call(struct fab_conn *c, unsigned op, size_t len, struct mc_reply *r)
 	if (rc)
 		fprintf(stderr, "mem_admin: %s\n", err);
 	if (rc > 0)
-		printf("status %s\n", mp_status_name(r->status));
+		printf("status %s\n", mem_proto_status_name(r->status));
 	return rc ? 1 : 0;
 }
 
 static uint8_t *body(struct fab_conn *c)
 {
-	return (uint8_t *)fab_sbuf(c) + MP_HDR_LEN;
+	return (uint8_t *)fabric_sbuf(c) + MP_HDR_LEN;
 }
 
 /* The handle and epoch of an existing region (OPEN without CREATE). */
-static int find(struct fab_conn *c, uint32_t index, struct mp_open_reply *o)
+static int find(struct fab_conn *c, uint32_t index, struct mem_proto_open_reply *o)
 {
-	struct mp_rstat m = {.index = index};
-	struct mp_rstat_reply rs;
-	struct mp_open om;
-	struct mc_reply r;
+	struct mem_proto_rstat m = {.index = index};
+	struct mem_proto_rstat_reply rs;
+	struct mem_proto_open om;
+	struct mem_client_reply r;
 
-	mp_rstat_put(body(c), &m);
-	if (call(c, MP_RSTAT, MP_RSTAT_LEN, &r) || mp_rstat_reply_get(r.payload, r.len, &rs))
+	mem_proto_rstat_put(body(c), &m);
+	if (call(c, MP_RSTAT, MP_RSTAT_LEN, &r) || mem_proto_rstat_reply_get(r.payload, r.len, &rs))
 		return 1;
-	om = (struct mp_open){.index = index, .flags = 0, .size = rs.size};
-	mp_open_put(body(c), &om);
-	if (call(c, MP_OPEN, MP_OPEN_LEN, &r) || mp_open_reply_get(r.payload, r.len, o))
+	om = (struct mem_proto_open){.index = index, .flags = 0, .size = rs.size};
+	mem_proto_open_put(body(c), &om);
+	if (call(c, MP_OPEN, MP_OPEN_LEN, &r) || mem_proto_open_reply_get(r.payload, r.len, o))
 		return 1;
 	return 0;
 }
 
-static void print_rstat(const struct mp_rstat_reply *rs)
+static void print_rstat(const struct mem_proto_rstat_reply *rs)
 {
 	static const char *const names[] = {"?", "live", "joining", "filling", "failed"};
 
@@ -100,15 +100,15 @@ static void print_rstat(const struct mp_rstat_reply *rs)
 		printf("error %s\n", rs->error);
 }
 
-static int rstat(struct fab_conn *c, uint32_t index, struct mp_rstat_reply *rs)
+static int rstat(struct fab_conn *c, uint32_t index, struct mem_proto_rstat_reply *rs)
 {
-	struct mp_rstat m = {.index = index};
-	struct mc_reply r;
+	struct mem_proto_rstat m = {.index = index};
+	struct mem_client_reply r;
 
-	mp_rstat_put(body(c), &m);
+	mem_proto_rstat_put(body(c), &m);
 	if (call(c, MP_RSTAT, MP_RSTAT_LEN, &r))
 		return 1;
-	if (mp_rstat_reply_get(r.payload, r.len, rs)) {
+	if (mem_proto_rstat_reply_get(r.payload, r.len, rs)) {
 		fprintf(stderr, "mem_admin: malformed RSTAT reply\n");
 		return 1;
 	}
@@ -118,17 +118,17 @@ static int rstat(struct fab_conn *c, uint32_t index, struct mp_rstat_reply *rs)
 /* The subcommands: argv[0] is INDEX (but for stat), argc counts it. */
 static int cmd_open(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
 {
-	struct mp_open m = {.index = index, .flags = MP_OPEN_CREATE};
-	struct mp_open_reply o;
-	struct mc_reply r;
+	struct mem_proto_open m = {.index = index, .flags = MP_OPEN_CREATE};
+	struct mem_proto_open_reply o;
+	struct mem_client_reply r;
 
 	(void)vnode;
 	if (parse_size(argv[1], &m.size) || (argc == 3 && strcmp(argv[2], "join")))
 		return die_usage();
 	if (argc == 3)
 		m.flags |= MP_OPEN_JOIN;
-	mp_open_put(body(c), &m);
-	if (call(c, MP_OPEN, MP_OPEN_LEN, &r) || mp_open_reply_get(r.payload, r.len, &o))
+	mem_proto_open_put(body(c), &m);
+	if (call(c, MP_OPEN, MP_OPEN_LEN, &r) || mem_proto_open_reply_get(r.payload, r.len, &o))
 		return 1;
 	printf("handle %llu\nepoch %llu\n", (unsigned long long)o.handle,
 	       (unsigned long long)o.epoch);
@@ -137,10 +137,10 @@ static int cmd_open(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc
 
 static int cmd_fill(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
 {
-	struct mp_fill m = {.index = index};
-	struct mp_open_reply o;
+	struct mem_proto_fill m = {.index = index};
+	struct mem_proto_open_reply o;
 	struct fab_conn *src;
-	struct mc_reply r;
+	struct mem_client_reply r;
 	int rc;
 
 	(void)argc;
@@ -149,13 +149,13 @@ static int cmd_fill(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc
 	if (!src)
 		return 1;
 	rc = find(src, index, &o);
-	fab_close(src);
+	fabric_close(src);
 	if (rc)
 		return 1;
 	m.src_handle = o.handle;
 	m.src_epoch = o.epoch;
 	snprintf(m.src_addr, sizeof(m.src_addr), "%s", argv[1]);
-	mp_fill_put(body(c), &m);
+	mem_proto_fill_put(body(c), &m);
 	if (call(c, MP_FILL, MP_FILL_LEN, &r))
 		return 1;
 	printf("fill started\n");
@@ -164,7 +164,7 @@ static int cmd_fill(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc
 
 static int cmd_rstat(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
 {
-	struct mp_rstat_reply rs;
+	struct mem_proto_rstat_reply rs;
 
 	(void)vnode, (void)argc, (void)argv;
 	if (rstat(c, index, &rs))
@@ -175,8 +175,8 @@ static int cmd_rstat(struct fab_conn *c, uint64_t vnode, uint32_t index, int arg
 
 static int cmd_wait(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
 {
-	int64_t t0 = mono_ms(), limit = 60000;
-	struct mp_rstat_reply rs;
+	int64_t t0 = mono_clock_ms(), limit = 60000;
+	struct mem_proto_rstat_reply rs;
 	uint64_t v;
 
 	(void)vnode;
@@ -188,27 +188,28 @@ static int cmd_wait(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc
 	for (;;) {
 		if (rstat(c, index, &rs))
 			return 1;
-		if (rs.state == MP_RS_LIVE || rs.state == MP_RS_FAILED || mono_ms() - t0 > limit)
+		if (rs.state == MP_RS_LIVE || rs.state == MP_RS_FAILED ||
+		    mono_clock_ms() - t0 > limit)
 			break;
 		usleep(10000);
 	}
 	print_rstat(&rs);
-	printf("waited_ms %lld\n", (long long)(mono_ms() - t0));
+	printf("waited_ms %lld\n", (long long)(mono_clock_ms() - t0));
 	return rs.state != MP_RS_LIVE;
 }
 
 static int cmd_release(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
 {
-	struct mp_open_reply o;
-	struct mp_release m;
-	struct mc_reply r;
+	struct mem_proto_open_reply o;
+	struct mem_proto_release m;
+	struct mem_client_reply r;
 
 	(void)vnode, (void)argc;
 	if (find(c, index, &o))
 		return 1;
-	m = (struct mp_release){.handle = o.handle, .epoch = o.epoch};
+	m = (struct mem_proto_release){.handle = o.handle, .epoch = o.epoch};
 	snprintf(m.new_owner, sizeof(m.new_owner), "%s", argv[1]);
-	mp_release_put(body(c), &m);
+	mem_proto_release_put(body(c), &m);
 	if (call(c, MP_RELEASE, MP_RELEASE_LEN, &r))
 		return 1;
 	printf("released\n");
@@ -217,15 +218,15 @@ static int cmd_release(struct fab_conn *c, uint64_t vnode, uint32_t index, int a
 
 static int cmd_close(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
 {
-	struct mp_open_reply o;
-	struct mp_close m;
-	struct mc_reply r;
+	struct mem_proto_open_reply o;
+	struct mem_proto_close m;
+	struct mem_client_reply r;
 
 	(void)vnode, (void)argc, (void)argv;
 	if (find(c, index, &o))
 		return 1;
-	m = (struct mp_close){.handle = o.handle, .epoch = o.epoch};
-	mp_close_put(body(c), &m);
+	m = (struct mem_proto_close){.handle = o.handle, .epoch = o.epoch};
+	mem_proto_close_put(body(c), &m);
 	if (call(c, MP_CLOSE, MP_CLOSE_LEN, &r))
 		return 1;
 	printf("closed\n");
@@ -234,11 +235,11 @@ static int cmd_close(struct fab_conn *c, uint64_t vnode, uint32_t index, int arg
 
 static int cmd_stat(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
 {
-	struct mp_stat_reply st;
-	struct mc_reply r;
+	struct mem_proto_stat_reply st;
+	struct mem_client_reply r;
 
 	(void)vnode, (void)index, (void)argc, (void)argv;
-	if (call(c, MP_STAT, 0, &r) || mp_stat_reply_get(r.payload, r.len, &st))
+	if (call(c, MP_STAT, 0, &r) || mem_proto_stat_reply_get(r.payload, r.len, &st))
 		return 1;
 	printf("pool_bytes %llu\nreserved_bytes %llu\nstored_bytes %llu\nregions %llu\n",
 	       (unsigned long long)st.pool_bytes, (unsigned long long)st.reserved_bytes,
@@ -298,6 +299,6 @@ int main(int argc, char **argv)
 	if (!c)
 		return 1;
 	rc = k->run(c, vnode, index, argc - 4, argv + 4);
-	fab_close(c);
+	fabric_close(c);
 	return rc;
 }

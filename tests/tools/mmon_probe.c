@@ -26,11 +26,12 @@ static int raw(struct fab_conn *c, size_t len)
 {
 	size_t rlen = 0;
 	char err[MP_ERRTEXT_MAX + 1];
-	int rc = fab_call(c, len, &rlen, TIMEOUT_MS);
+	int rc = fabric_call(c, len, &rlen, TIMEOUT_MS);
 
 	if (rc)
 		return rc;
-	if (mp_hdr_get(fab_rbuf(c), rlen, &rh, err, sizeof(err)) != MP_OK || !(rh.op & MP_REPLY))
+	if (mem_proto_hdr_get(fabric_rbuf(c), rlen, &rh, err, sizeof(err)) != MP_OK ||
+	    !(rh.op & MP_REPLY))
 		return -EPROTO;
 	return (int)rh.status;
 }
@@ -44,7 +45,7 @@ static int req(struct fab_conn *c, unsigned op, size_t body_len)
 			     .len = (uint32_t)body_len};
 	int st;
 
-	mp_hdr_put(fab_sbuf(c), &h);
+	mem_proto_hdr_put(fabric_sbuf(c), &h);
 	st = raw(c, MP_HDR_LEN + body_len);
 	if (st >= 0 && rh.id != h.id)
 		return -EPROTO;
@@ -53,24 +54,24 @@ static int req(struct fab_conn *c, unsigned op, size_t body_len)
 
 static uint8_t *body(struct fab_conn *c)
 {
-	return (uint8_t *)fab_sbuf(c) + MP_HDR_LEN;
+	return (uint8_t *)fabric_sbuf(c) + MP_HDR_LEN;
 }
 
 static int hello(struct fab_conn *c, uint64_t vnode)
 {
-	struct mp_hello m = {.vnode = vnode, .name = "mmon_probe"};
+	struct mem_proto_hello m = {.vnode = vnode, .name = "mmon_probe"};
 
-	mp_hello_put(body(c), &m);
+	mem_proto_hello_put(body(c), &m);
 	return req(c, MP_HELLO, MP_HELLO_LEN);
 }
 
 static int io(struct fab_conn *c, unsigned op, uint64_t handle, uint64_t epoch, uint64_t off,
 	      uint32_t npages, uint8_t fill)
 {
-	struct mp_io m = {.handle = handle, .epoch = epoch, .offset = off, .npages = npages};
+	struct mem_proto_io m = {.handle = handle, .epoch = epoch, .offset = off, .npages = npages};
 	size_t len = MP_IO_LEN;
 
-	mp_io_put(body(c), &m);
+	mem_proto_io_put(body(c), &m);
 	if (op == MP_WRITE) {
 		memset(body(c) + MP_IO_LEN, fill, (size_t)npages * MP_PAGE_SIZE);
 		len += (size_t)npages * MP_PAGE_SIZE;
@@ -82,7 +83,7 @@ static int io(struct fab_conn *c, unsigned op, uint64_t handle, uint64_t epoch, 
 static int still_works(struct fab_conn *c, uint64_t handle)
 {
 	return io(c, MP_READ, handle, 1, 0, 1, 0) == MP_OK &&
-	       ((uint8_t *)fab_rbuf(c))[MP_HDR_LEN + 123] == 0x3c;
+	       ((uint8_t *)fabric_rbuf(c))[MP_HDR_LEN + 123] == 0x3c;
 }
 
 /* Each way a header can be wrong, on connection a (which can send over the limit). */
@@ -91,8 +92,8 @@ static void header_checks(struct fab_conn *a, uint64_t h)
 	int st;
 
 	/* Malformed header: bad magic. */
-	mp_hdr_put(fab_sbuf(a),
-		   &(struct wire_hdr){.magic = 0xdeadbeef, .version = 1, .op = MP_READ});
+	mem_proto_hdr_put(fabric_sbuf(a),
+			  &(struct wire_hdr){.magic = 0xdeadbeef, .version = 1, .op = MP_READ});
 	st = raw(a, MP_HDR_LEN);
 	ok(st == MP_EPROTO, "bad magic: EPROTO (got %d)", st);
 	ok(still_works(a, h), "... and the connection still serves");
@@ -104,17 +105,18 @@ static void header_checks(struct fab_conn *a, uint64_t h)
 	st = req(a, MP_READ, 10);
 	ok(st == MP_EPROTO, "a truncated READ body: EPROTO (got %d)", st);
 	/* Length field larger than what was sent. */
-	mp_hdr_put(fab_sbuf(a),
-		   &(struct wire_hdr){
-			   .magic = MP_MAGIC, .version = 1, .op = MP_STAT, .id = 77, .len = 500});
+	mem_proto_hdr_put(
+		fabric_sbuf(a),
+		&(struct wire_hdr){
+			.magic = MP_MAGIC, .version = 1, .op = MP_STAT, .id = 77, .len = 500});
 	st = raw(a, MP_HDR_LEN + 20);
 	ok(st == MP_EPROTO && rh.id == 77, "a header claiming more bytes than sent: EPROTO");
 	/* Oversized: a message longer than the largest request. */
-	mp_hdr_put(fab_sbuf(a), &(struct wire_hdr){.magic = MP_MAGIC,
-						   .version = 1,
-						   .op = MP_WRITE,
-						   .id = 78,
-						   .len = MP_MAX_MSG});
+	mem_proto_hdr_put(fabric_sbuf(a), &(struct wire_hdr){.magic = MP_MAGIC,
+							     .version = 1,
+							     .op = MP_WRITE,
+							     .id = 78,
+							     .len = MP_MAX_MSG});
 	st = raw(a, MP_MAX_MSG + MP_HDR_LEN);
 	ok(st == MP_E2BIG && rh.id == 78, "a message over %u bytes: E2BIG (got %d)", MP_MAX_MSG,
 	   st);
@@ -147,9 +149,9 @@ static void field_checks(struct fab_conn *a, struct fab_conn *b, uint64_t h)
 	ok(still_works(a, h), "the owner's data is untouched and its connection serves");
 	st = req(a, MP_STAT, 0);
 	{
-		struct mp_stat_reply sr = {0};
+		struct mem_proto_stat_reply sr = {0};
 
-		mp_stat_reply_get((uint8_t *)fab_rbuf(a) + MP_HDR_LEN, rh.len, &sr);
+		mem_proto_stat_reply_get((uint8_t *)fabric_rbuf(a) + MP_HDR_LEN, rh.len, &sr);
 		ok(st == MP_OK && sr.errors >= 14, "STAT counts the refused requests (%llu)",
 		   (unsigned long long)sr.errors);
 	}
@@ -158,53 +160,56 @@ static void field_checks(struct fab_conn *a, struct fab_conn *b, uint64_t h)
 /* The copy operations: FILL, RSTAT, RELEASE, BITMAP. */
 static void copy_checks(struct fab_conn *a, struct fab_conn *b, uint64_t h)
 {
-	struct mp_fill f = {.index = 0, .src_handle = h, .src_epoch = 1};
-	struct mp_rstat rs = {.index = 0};
-	struct mp_release rl = {.handle = h, .epoch = 1};
-	struct mp_bitmap bm = {.handle = h, .epoch = 1, .first = 0, .npages = 1024};
-	struct mp_open j = {.index = 5, .flags = MP_OPEN_CREATE | MP_OPEN_JOIN, .size = REGION};
+	struct mem_proto_fill f = {.index = 0, .src_handle = h, .src_epoch = 1};
+	struct mem_proto_rstat rs = {.index = 0};
+	struct mem_proto_release rl = {.handle = h, .epoch = 1};
+	struct mem_proto_bitmap bm = {.handle = h, .epoch = 1, .first = 0, .npages = 1024};
+	struct mem_proto_open j = {
+		.index = 5, .flags = MP_OPEN_CREATE | MP_OPEN_JOIN, .size = REGION};
 	int st;
 
 	snprintf(f.src_addr, sizeof(f.src_addr), "127.0.0.1:9");
-	mp_fill_put(body(a), &f);
+	mem_proto_fill_put(body(a), &f);
 	st = req(a, MP_FILL, MP_FILL_LEN);
 	ok(st == MP_EEXIST, "FILL of a live region: EEXIST (got %d)", st);
 	memset(body(a) + 24, 'x', MP_ADDR_LEN);
 	st = req(a, MP_FILL, MP_FILL_LEN);
 	ok(st == MP_EINVAL, "FILL from a source that is no HOST:PORT: EINVAL (got %d)", st);
-	mp_rstat_put(body(b), &rs);
+	mem_proto_rstat_put(body(b), &rs);
 	st = req(b, MP_RSTAT, MP_RSTAT_LEN);
 	ok(st == MP_ENOENT, "RSTAT of another vNode's region: ENOENT (got %d)", st);
-	mp_bitmap_put(body(a), &bm);
+	mem_proto_bitmap_put(body(a), &bm);
 	st = req(a, MP_BITMAP, MP_BITMAP_LEN);
-	ok(st == MP_OK && rh.len == 128 && (((uint8_t *)fab_rbuf(a))[MP_HDR_LEN] & 1),
+	ok(st == MP_OK && rh.len == 128 && (((uint8_t *)fabric_rbuf(a))[MP_HDR_LEN] & 1),
 	   "BITMAP: page 0 is held (got %d, %u bytes)", st, rh.len);
 	bm.first = 7;
-	mp_bitmap_put(body(a), &bm);
+	mem_proto_bitmap_put(body(a), &bm);
 	st = req(a, MP_BITMAP, MP_BITMAP_LEN);
 	ok(st == MP_EINVAL, "BITMAP from an unaligned page: EINVAL (got %d)", st);
-	mp_release_put(body(b), &rl);
+	mem_proto_release_put(body(b), &rl);
 	wire_name_put(body(b) + 16, MP_OWNER_LEN, "mm9@127.0.0.1:7");
 	st = req(b, MP_RELEASE, MP_RELEASE_LEN);
 	ok(st == MP_EACCES, "RELEASE of another vNode's region: EACCES (got %d)", st);
-	mp_release_put(body(a), &rl);
+	mem_proto_release_put(body(a), &rl);
 	wire_name_put(body(a) + 16, MP_OWNER_LEN, "no owner here");
 	st = req(a, MP_RELEASE, MP_RELEASE_LEN);
 	ok(st == MP_EINVAL, "RELEASE naming no NAME@HOST:PORT: EINVAL (got %d)", st);
 	/* A joining copy whose source is unreachable: the fill fails, saying why. */
-	mp_open_put(body(a), &j);
+	mem_proto_open_put(body(a), &j);
 	st = req(a, MP_OPEN, MP_OPEN_LEN);
 	f.index = 5;
-	mp_fill_put(body(a), &f);
+	mem_proto_fill_put(body(a), &f);
 	st = st ? st : req(a, MP_FILL, MP_FILL_LEN);
 	ok(st == MP_OK, "a joining copy takes FILL from 127.0.0.1:9 (got %d)", st);
 	rs.index = 5;
 	for (int i = 0; i < 500; i++) {
-		struct mp_rstat_reply rr = {0};
+		struct mem_proto_rstat_reply rr = {0};
 
-		mp_rstat_put(body(a), &rs);
+		mem_proto_rstat_put(body(a), &rs);
 		st = req(a, MP_RSTAT, MP_RSTAT_LEN);
-		if (st || mp_rstat_reply_get((uint8_t *)fab_rbuf(a) + MP_HDR_LEN, rh.len, &rr) ||
+		if (st ||
+		    mem_proto_rstat_reply_get((uint8_t *)fabric_rbuf(a) + MP_HDR_LEN, rh.len,
+					      &rr) ||
 		    rr.state == MP_RS_FAILED) {
 			ok(st == MP_OK && rr.state == MP_RS_FAILED &&
 				   strstr(rr.error, "127.0.0.1:9"),
@@ -221,10 +226,10 @@ static void copy_checks(struct fab_conn *a, struct fab_conn *b, uint64_t h)
 
 int main(int argc, char **argv)
 {
-	const char *prov = fab_default_provider();
+	const char *prov = fabric_default_provider();
 	struct fab_conn *a, *b;
-	struct mp_open m = {.index = 0, .flags = MP_OPEN_CREATE, .size = REGION};
-	struct mp_open_reply r;
+	struct mem_proto_open m = {.index = 0, .flags = MP_OPEN_CREATE, .size = REGION};
+	struct mem_proto_open_reply r;
 	uint64_t h;
 	int st;
 
@@ -240,18 +245,18 @@ int main(int argc, char **argv)
 	log_init("mmon_probe");
 	printf("1..35\n");
 	/* a: beyond the server's buffer, so oversized requests can be sent. */
-	if (fab_connect(prov, argv[1], argv[2], 3 * MP_MAX_MSG, TIMEOUT_MS, &a) ||
-	    fab_connect(prov, argv[1], argv[2], MP_MAX_MSG, TIMEOUT_MS, &b)) {
+	if (fabric_connect(prov, argv[1], argv[2], 3 * MP_MAX_MSG, TIMEOUT_MS, &a) ||
+	    fabric_connect(prov, argv[1], argv[2], MP_MAX_MSG, TIMEOUT_MS, &b)) {
 		printf("Bail out! cannot connect to %s:%s\n", argv[1], argv[2]);
 		return 1;
 	}
 	st = io(a, MP_READ, 1, 1, 0, 1, 0);
 	ok(st == MP_ENOTCONN, "a request before HELLO: ENOTCONN (got %d)", st);
 	ok(hello(a, 0x1111) == MP_OK, "HELLO as vNode 0x1111");
-	mp_open_put(body(a), &m);
+	mem_proto_open_put(body(a), &m);
 	st = req(a, MP_OPEN, MP_OPEN_LEN);
-	ok(st == MP_OK &&
-		   mp_open_reply_get((uint8_t *)fab_rbuf(a) + MP_HDR_LEN, rh.len, &r) == MP_OK,
+	ok(st == MP_OK && mem_proto_open_reply_get((uint8_t *)fabric_rbuf(a) + MP_HDR_LEN, rh.len,
+						   &r) == MP_OK,
 	   "OPEN creates a 4 MiB region");
 	h = r.handle;
 	ok(io(a, MP_WRITE, h, 1, 0, 1, 0x3c) == MP_OK && still_works(a, h),
@@ -262,16 +267,16 @@ int main(int argc, char **argv)
 	copy_checks(a, b, h);
 	/* Far beyond anything the server receives: it answers if it can and drops the
 	 * connection (the stream cannot be resynchronised), and keeps serving others. */
-	mp_hdr_put(fab_sbuf(a), &(struct wire_hdr){.magic = MP_MAGIC,
-						   .version = 1,
-						   .op = MP_WRITE,
-						   .id = 79,
-						   .len = 3 * MP_MAX_MSG});
+	mem_proto_hdr_put(fabric_sbuf(a), &(struct wire_hdr){.magic = MP_MAGIC,
+							     .version = 1,
+							     .op = MP_WRITE,
+							     .id = 79,
+							     .len = 3 * MP_MAX_MSG});
 	st = raw(a, 3 * MP_MAX_MSG);
 	ok(st == MP_E2BIG || st == -ENOTCONN,
 	   "a message over the server's buffer: E2BIG or the connection closed (got %d)", st);
 	ok(io(b, MP_READ, h, 1, 0, 1, 0) == MP_EACCES, "the server still serves other connections");
-	fab_close(b);
-	fab_close(a);
+	fabric_close(b);
+	fabric_close(a);
 	return failed ? 1 : 0;
 }

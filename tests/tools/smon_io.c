@@ -34,7 +34,7 @@ static int bad_usage(void)
 
 static int do_write(struct smon_client *cl, const char *vol, uint64_t off)
 {
-	uint8_t *buf = smon_write_buf(cl);
+	uint8_t *buf = smon_client_write_buf(cl);
 
 	for (;;) {
 		size_t n = 0;
@@ -48,14 +48,14 @@ static int do_write(struct smon_client *cl, const char *vol, uint64_t off)
 			fprintf(stderr, "smon_io: input is not whole sectors\n");
 			return 1;
 		}
-		if (smon_vol_write_buf(cl, vol, off, (uint32_t)n)) {
+		if (smon_client_vol_write_buf(cl, vol, off, (uint32_t)n)) {
 			fprintf(stderr, "smon_io: write at %llu: %s\n", (unsigned long long)off,
 				smon_client_error(cl));
 			return 1;
 		}
 		off += n;
 	}
-	if (smon_vol_flush(cl, vol)) {
+	if (smon_client_vol_flush(cl, vol)) {
 		fprintf(stderr, "smon_io: flush: %s\n", smon_client_error(cl));
 		return 1;
 	}
@@ -68,7 +68,7 @@ static int do_read(struct smon_client *cl, const char *vol, uint64_t off, uint64
 		uint32_t n = len < SP_MAX_IO ? (uint32_t)len : SP_MAX_IO;
 		const void *p;
 
-		if (smon_vol_read_ref(cl, vol, off, n, &p)) {
+		if (smon_client_vol_read_ref(cl, vol, off, n, &p)) {
 			fprintf(stderr, "smon_io: read at %llu: %s\n", (unsigned long long)off,
 				smon_client_error(cl));
 			return 1;
@@ -91,11 +91,12 @@ static int cmp_u64(const void *a, const void *b)
 /* COUNT random 4 KiB reads, one at a time: p50 and mean in microseconds. */
 static int do_lat(struct smon_client *cl, const char *vol, uint64_t count)
 {
-	struct sp_vol_info info;
+	struct stor_proto_vol_info info;
 	uint64_t *t, sum = 0, x = 88172645463325252ULL;
 	const void *p;
 
-	if (smon_vol_stat(cl, vol, &info) || info.size < 4096 || !count || count > 10000000) {
+	if (smon_client_vol_stat(cl, vol, &info) || info.size < 4096 || !count ||
+	    count > 10000000) {
 		fprintf(stderr, "smon_io: stat: %s\n", smon_client_error(cl));
 		return 1;
 	}
@@ -106,13 +107,13 @@ static int do_lat(struct smon_client *cl, const char *vol, uint64_t count)
 		int64_t t0;
 
 		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		t0 = mono_ns();
-		if (smon_vol_read_ref(cl, vol, (x % (info.size / 4096)) * 4096, 4096, &p)) {
+		t0 = mono_clock_ns();
+		if (smon_client_vol_read_ref(cl, vol, (x % (info.size / 4096)) * 4096, 4096, &p)) {
 			fprintf(stderr, "smon_io: read: %s\n", smon_client_error(cl));
 			free(t);
 			return 1;
 		}
-		t[i] = (uint64_t)(mono_ns() - t0);
+		t[i] = (uint64_t)(mono_clock_ns() - t0);
 		sum += t[i];
 	}
 	qsort(t, count, sizeof(*t), cmp_u64);
@@ -150,8 +151,8 @@ int main(int argc, char **argv)
 	    !command_args(argc, argv, &off, &len))
 		return bad_usage();
 	log_init("smon_io");
-	if (smon_connect(fab_default_provider(), host, port, "smon_io", 10000, &cl, err,
-			 sizeof(err))) {
+	if (smon_client_connect(fabric_default_provider(), host, port, "smon_io", 10000, &cl, err,
+				sizeof(err))) {
 		fprintf(stderr, "smon_io: %s\n", err);
 		return 2;
 	}
@@ -161,6 +162,6 @@ int main(int argc, char **argv)
 		rc = do_write(cl, argv[2], off);
 	else
 		rc = do_read(cl, argv[2], off, len);
-	smon_disconnect(cl);
+	smon_client_disconnect(cl);
 	return rc;
 }

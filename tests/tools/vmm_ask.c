@@ -136,7 +136,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vmm_ask: need SOCKET COMMAND (and --field with --until)\n");
 		return 2;
 	}
-	deadline_ms = mono_ms() + timeout;
+	deadline_ms = mono_clock_ms() + timeout;
 	for (;;) {
 		int rc = ask(argv[optind], argv[optind + 1], out, sizeof(out));
 
@@ -152,7 +152,7 @@ int main(int argc, char **argv)
 			puts(val);
 			return 0;
 		}
-		if (mono_ms() > deadline_ms) {
+		if (mono_clock_ms() > deadline_ms) {
 			puts(val);
 			return 1;
 		}

@@ -24,7 +24,7 @@ struct done {
 	int err;
 };
 
-static void on_complete(struct blk_req *req, int err)
+static void on_complete(struct blk_backend_req *req, int err)
 {
 	struct done *d = req->opaque;
 
@@ -33,11 +33,11 @@ static void on_complete(struct blk_req *req, int err)
 }
 
 /* Submit and return the completion's error; the file backend completes inside submit. */
-static int run(struct blk_backend *be, enum blk_req_type type, uint64_t sector,
+static int run(struct blk_backend *be, enum blk_backend_req_type type, uint64_t sector,
 	       const struct iovec *iov, int iovcnt)
 {
 	struct done d = {0};
-	struct blk_req req = {.type = type, .sector = sector, .iov = iov, .iovcnt = iovcnt};
+	struct blk_backend_req req = {.type = type, .sector = sector, .iov = iov, .iovcnt = iovcnt};
 
 	for (int i = 0; i < iovcnt; i++)
 		req.len += iov[i].iov_len;
@@ -218,7 +218,7 @@ static void test_read_write_flush(void **state)
 	assert_int_equal(run(be, BLK_REQ_READ, 2, rv, 4), 0); /* trailing empty iovec */
 	assert_memory_equal(back, a, sizeof(a));
 	assert_memory_equal(back + 512, c, sizeof(c));
-	assert_int_equal(run(be, (enum blk_req_type)42, 0, NULL, 0), -EOPNOTSUPP);
+	assert_int_equal(run(be, (enum blk_backend_req_type)42, 0, NULL, 0), -EOPNOTSUPP);
 	blk_backend_close(be);
 	unlink(path);
 	free(path);

@@ -17,7 +17,7 @@ static void check_identity(struct guest_mem *mem, uint64_t va)
 {
 	uint64_t pa = ~0ULL;
 
-	if (x86_walk(mem, LEGO_PT_GPA, va, &pa))
+	if (x86_boot_walk(mem, LEGO_PT_GPA, va, &pa))
 		fail_msg("va 0x%llx is not mapped", (unsigned long long)va);
 	assert_int_equal(pa, va);
 }
@@ -30,14 +30,14 @@ static void test_identity_map_small_ram(void **state)
 	(void)state;
 	assert_int_equal(guest_mem_init(&mem, 64ULL << 20), 0);
 	assert_int_equal(mem.nr_slots, 1);
-	assert_int_equal(x86_setup_boot_tables(&mem), 0);
-	assert_int_equal(x86_identity_map_end(&mem), LEGO_HIGH_RAM_BASE);
+	assert_int_equal(x86_boot_setup_tables(&mem), 0);
+	assert_int_equal(x86_boot_identity_map_end(&mem), LEGO_HIGH_RAM_BASE);
 	check_identity(&mem, 0);
 	check_identity(&mem, 0x100123);
 	check_identity(&mem, (64ULL << 20) - 1);
 	check_identity(&mem, LEGO_MMIO_BASE + 0x10); /* MMIO window mapped plainly */
 	check_identity(&mem, 0xffffffffULL);
-	assert_int_equal(x86_walk(&mem, LEGO_PT_GPA, LEGO_HIGH_RAM_BASE, &pa), -1);
+	assert_int_equal(x86_boot_walk(&mem, LEGO_PT_GPA, LEGO_HIGH_RAM_BASE, &pa), -1);
 	/* Every present entry is writable; leaves are 2 MiB pages. */
 	uint64_t *pd = guest_mem_ptr(&mem, LEGO_PT_GPA + 2 * 4096, 8);
 	assert_int_equal(pd[0] & (X86_PTE_P | X86_PTE_RW | X86_PTE_PS),
@@ -56,10 +56,11 @@ static void test_identity_map_high_ram(void **state)
 	assert_int_equal(mem.slots[0].size, LEGO_MMIO_BASE);
 	assert_int_equal(mem.slots[1].gpa, LEGO_HIGH_RAM_BASE);
 	assert_int_equal(mem.slots[1].size, size - LEGO_MMIO_BASE);
-	assert_int_equal(x86_setup_boot_tables(&mem), 0);
+	assert_int_equal(x86_boot_setup_tables(&mem), 0);
 	check_identity(&mem, LEGO_HIGH_RAM_BASE);
 	check_identity(&mem, guest_mem_end(&mem) - 1);
-	assert_int_equal(x86_walk(&mem, LEGO_PT_GPA, x86_identity_map_end(&mem), &pa), -1);
+	assert_int_equal(x86_boot_walk(&mem, LEGO_PT_GPA, x86_boot_identity_map_end(&mem), &pa),
+			 -1);
 	guest_mem_destroy(&mem);
 }
 
@@ -84,7 +85,7 @@ static void test_gdt_and_sregs(void **state)
 
 	(void)state;
 	assert_int_equal(guest_mem_init(&mem, 8ULL << 20), 0);
-	assert_int_equal(x86_setup_boot_tables(&mem), 0);
+	assert_int_equal(x86_boot_setup_tables(&mem), 0);
 	gdt = guest_mem_ptr(&mem, LEGO_GDT_GPA, X86_GDT_ENTRIES * 8);
 	assert_int_equal(gdt[0], 0);
 	assert_int_equal((gdt[1] >> 53) & 1, 1); /* code: L */
@@ -133,7 +134,7 @@ static uint64_t be64_at(const void *p)
 static void test_device_tree(void **state)
 {
 	struct guest_mem mem;
-	struct fdt_params p;
+	struct fdt_build_params p;
 	static char buf[LEGO_FDT_MAX];
 	const void *prop;
 	int len, node, ncpus = 0;
@@ -195,7 +196,7 @@ static void test_device_tree(void **state)
 static void test_device_tree_too_small(void **state)
 {
 	struct guest_mem mem;
-	struct fdt_params p;
+	struct fdt_build_params p;
 	char buf[128];
 
 	(void)state;

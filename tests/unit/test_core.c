@@ -197,7 +197,7 @@ struct args {
 };
 
 /* Parse a NULL-terminated argument list as lego-vmm's command line; a holds the copies. */
-static int parse_args(struct vmm_config *c, struct args *a, const char *const *list)
+static int parse_args(struct vmm_options *c, struct args *a, const char *const *list)
 {
 	a->argc = 0;
 	a->argv[a->argc++] = strdup("lego-vmm");
@@ -208,7 +208,7 @@ static int parse_args(struct vmm_config *c, struct args *a, const char *const *l
 	return vmm_options_parse(a->argc, a->argv, c);
 }
 
-static void free_args(struct vmm_config *c, struct args *a)
+static void free_args(struct vmm_options *c, struct args *a)
 {
 	vmm_options_free(c);
 	for (int i = 0; i < a->argc; i++)
@@ -250,7 +250,7 @@ static void test_options_parse(void **state)
 	static const char *const missing[] = {"--kernel", NULL};
 	static const char *const owners[] = {"--kernel", "k", "--region-owners", "0", NULL};
 	static const char *const extra[] = {"--kernel", "k", "extra", NULL};
-	struct vmm_config c;
+	struct vmm_options c;
 	struct args a;
 
 	(void)state;
@@ -315,14 +315,14 @@ static void test_control_answers(void **state)
 {
 	static uint64_t console_bytes = 42;
 	struct vm *vm = calloc(1, sizeof(*vm));
-	struct migration mig;
-	struct control_target t = {.vnode = UINT64_MAX, /* beyond jansson's integers */
-				   .vcpus = 2,
-				   .mem_bytes = 64 << 20,
-				   .vm = vm,
-				   .console_bytes = &console_bytes,
-				   .mig = &mig};
-	struct jf_object o;
+	struct migrate mig;
+	struct control_sock_target t = {.vnode = UINT64_MAX, /* beyond jansson's integers */
+					.vcpus = 2,
+					.mem_bytes = 64 << 20,
+					.vm = vm,
+					.console_bytes = &console_bytes,
+					.mig = &mig};
+	struct json_flat_object o;
 	char err[200], *a;
 
 	(void)state;
@@ -332,19 +332,19 @@ static void test_control_answers(void **state)
 
 	a = control_cmds_answer(&t, "stats");
 	assert_non_null(a);
-	assert_int_equal(jf_parse(a, &o, err, sizeof(err)), 0);
-	assert_true(jf_get(&o, "vnode")->is_uint);
-	assert_true(jf_get(&o, "vnode")->num == UINT64_MAX);
-	assert_string_equal(jf_get(&o, "state")->str, "running");
-	assert_int_equal(jf_get(&o, "console_bytes")->num, 42);
-	assert_int_equal(jf_get(&o, "pager")->type, JF_NULL);
+	assert_int_equal(json_flat_parse(a, &o, err, sizeof(err)), 0);
+	assert_true(json_flat_get(&o, "vnode")->is_uint);
+	assert_true(json_flat_get(&o, "vnode")->num == UINT64_MAX);
+	assert_string_equal(json_flat_get(&o, "state")->str, "running");
+	assert_int_equal(json_flat_get(&o, "console_bytes")->num, 42);
+	assert_int_equal(json_flat_get(&o, "pager")->type, JF_NULL);
 	assert_non_null(strstr(a, "{\"vnode\": 18446744073709551615, \"state\": \"running\", "));
 	free(a);
 
 	a = control_cmds_answer(&t, "migration");
-	assert_int_equal(jf_parse(a, &o, err, sizeof(err)), 0);
-	assert_string_equal(jf_get(&o, "role")->str, "none");
-	assert_int_equal(jf_get(&o, "error")->type, JF_NULL);
+	assert_int_equal(json_flat_parse(a, &o, err, sizeof(err)), 0);
+	assert_string_equal(json_flat_get(&o, "role")->str, "none");
+	assert_int_equal(json_flat_get(&o, "error")->type, JF_NULL);
 	assert_non_null(strstr(a, "\"phase\": \"none\""));
 	free(a);
 
@@ -355,16 +355,18 @@ static void test_control_answers(void **state)
 
 	/* Refusals, in order: unknown, no remote memory, a malformed argument. */
 	a = control_cmds_answer(&t, "stats now");
-	assert_int_equal(jf_parse(a, &o, err, sizeof(err)), 0);
-	assert_non_null(strstr(jf_get(&o, "error")->str, "unknown command"));
+	assert_int_equal(json_flat_parse(a, &o, err, sizeof(err)), 0);
+	assert_non_null(strstr(json_flat_get(&o, "error")->str, "unknown command"));
 	free(a);
 	a = control_cmds_answer(&t, "server-lost \"x\":1");
-	assert_int_equal(jf_parse(a, &o, err, sizeof(err)), 0);
-	assert_string_equal(jf_get(&o, "error")->str, "this vNode's RAM is not on memory servers");
+	assert_int_equal(json_flat_parse(a, &o, err, sizeof(err)), 0);
+	assert_string_equal(json_flat_get(&o, "error")->str,
+			    "this vNode's RAM is not on memory servers");
 	free(a);
 	a = control_cmds_answer(&t, "migrate-resolve maybe");
-	assert_int_equal(jf_parse(a, &o, err, sizeof(err)), 0);
-	assert_string_equal(jf_get(&o, "error")->str, "migrate-resolve takes commit or abort");
+	assert_int_equal(json_flat_parse(a, &o, err, sizeof(err)), 0);
+	assert_string_equal(json_flat_get(&o, "error")->str,
+			    "migrate-resolve takes commit or abort");
 	free(a);
 
 	migrate_destroy(&mig);

@@ -42,7 +42,7 @@ static const char full[] =
 	"  </metadata>\n"
 	"</domain>\n";
 
-static void check_full(const struct dom_def *d)
+static void check_full(const struct domain_xml_def *d)
 {
 	char uuid[UUID_STR_LEN];
 
@@ -73,17 +73,17 @@ static void check_full(const struct dom_def *d)
 
 static void test_full_and_round_trip(void **state)
 {
-	struct dom_def d, e;
+	struct domain_xml_def d, e;
 	char err[256];
 	char *xml;
 
 	(void)state;
-	assert_int_equal(dom_xml_parse(full, strlen(full), &d, err, sizeof(err)), 0);
+	assert_int_equal(domain_xml_parse(full, strlen(full), &d, err, sizeof(err)), 0);
 	check_full(&d);
-	xml = dom_xml_format(&d, 3);
+	xml = domain_xml_format(&d, 3);
 	assert_non_null(xml);
 	assert_non_null(strstr(xml, "<domain type='lego' id='3'>"));
-	assert_int_equal(dom_xml_parse(xml, strlen(xml), &e, err, sizeof(err)), 0);
+	assert_int_equal(domain_xml_parse(xml, strlen(xml), &e, err, sizeof(err)), 0);
 	check_full(&e);
 	free(xml);
 }
@@ -95,17 +95,17 @@ static void test_defaults_and_units(void **state)
 	static const char gib[] = "<domain type='lego'><name>b</name><memory unit='G'>2</memory>"
 				  "<currentMemory unit='bytes'>1025</currentMemory>"
 				  "<os><kernel>/k</kernel></os></domain>";
-	struct dom_def d;
+	struct domain_xml_def d;
 	char err[256];
 
 	(void)state;
-	assert_int_equal(dom_xml_parse(xml, strlen(xml), &d, err, sizeof(err)), 0);
+	assert_int_equal(domain_xml_parse(xml, strlen(xml), &d, err, sizeof(err)), 0);
 	assert_true(d.memory_kib == 1); /* no unit: KiB */
 	assert_true(d.current_kib == 1);
 	assert_int_equal(d.vcpus, 1);
 	assert_false(d.has_uuid);
 	assert_int_equal(d.replication, 0); /* lego-controld's --replication decides */
-	assert_int_equal(dom_xml_parse(gib, strlen(gib), &d, err, sizeof(err)), 0);
+	assert_int_equal(domain_xml_parse(gib, strlen(gib), &d, err, sizeof(err)), 0);
 	assert_true(d.memory_kib == 2 * 1024 * 1024);
 	assert_true(d.current_kib == 2); /* 1025 bytes round up to 2 KiB */
 }
@@ -120,7 +120,7 @@ static void test_uuid_forms(void **state)
 		"6f1c2b3a-0d4e-4f5a-8b6c-7d8e9fa0b1c", "6f1c2b3a0-d4e-4f5a-8b6c-7d8e9fa0b1c2",
 		"6f1c2b3a-0d4e-4f5a-8b6c-7d8e9fa0b1c2-", "6f1c2b3a0d4e4f5a8b6c7d8e9fa0b1g2", ""};
 	char xml[512], err[256], *out;
-	struct dom_def d;
+	struct domain_xml_def d;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -128,8 +128,8 @@ static void test_uuid_forms(void **state)
 			 "<domain type='lego'><name>u</name><uuid>%s</uuid><memory>1024</memory>"
 			 "<os><kernel>/k</kernel></os></domain>",
 			 good[i]);
-		assert_int_equal(dom_xml_parse(xml, strlen(xml), &d, err, sizeof(err)), 0);
-		out = dom_xml_format(&d, -1);
+		assert_int_equal(domain_xml_parse(xml, strlen(xml), &d, err, sizeof(err)), 0);
+		out = domain_xml_format(&d, -1);
 		assert_non_null(out);
 		assert_non_null(strstr(out, "<uuid>6f1c2b3a-0d4e-4f5a-8b6c-7d8e9fa0b1c2</uuid>"));
 		free(out);
@@ -139,7 +139,8 @@ static void test_uuid_forms(void **state)
 			 "<domain type='lego'><name>u</name><uuid>%s</uuid><memory>1024</memory>"
 			 "<os><kernel>/k</kernel></os></domain>",
 			 bad[i]);
-		assert_int_equal(dom_xml_parse(xml, strlen(xml), &d, err, sizeof(err)), XML_ERROR);
+		assert_int_equal(domain_xml_parse(xml, strlen(xml), &d, err, sizeof(err)),
+				 XML_ERROR);
 		assert_non_null(strstr(err, "is not a UUID"));
 	}
 }
@@ -150,12 +151,12 @@ static void refused(const char *from, const char *to, int code, const char *want
 {
 	char xml[4096], err[256];
 	const char *at = strstr(full, from);
-	struct dom_def d;
+	struct domain_xml_def d;
 	int rc;
 
 	assert_non_null(at);
 	snprintf(xml, sizeof(xml), "%.*s%s%s", (int)(at - full), full, to, at + strlen(from));
-	rc = dom_xml_parse(xml, strlen(xml), &d, err, sizeof(err));
+	rc = domain_xml_parse(xml, strlen(xml), &d, err, sizeof(err));
 	if (rc != code || !strstr(err, want))
 		fail_msg("replacing '%s' by '%s': code %d '%s', expected %d '%s'", from, to, rc,
 			 err, code, want);
@@ -230,16 +231,16 @@ static void test_refusals(void **state)
 
 static void test_escaping(void **state)
 {
-	struct dom_def d, e;
+	struct domain_xml_def d, e;
 	char err[256], *xml;
 
 	(void)state;
-	assert_int_equal(dom_xml_parse(full, strlen(full), &d, err, sizeof(err)), 0);
+	assert_int_equal(domain_xml_parse(full, strlen(full), &d, err, sizeof(err)), 0);
 	snprintf(d.cmdline, sizeof(d.cmdline), "a<b & c>'d\"");
-	xml = dom_xml_format(&d, -1);
+	xml = domain_xml_format(&d, -1);
 	assert_non_null(xml);
 	assert_null(strstr(xml, " id="));
-	assert_int_equal(dom_xml_parse(xml, strlen(xml), &e, err, sizeof(err)), 0);
+	assert_int_equal(domain_xml_parse(xml, strlen(xml), &e, err, sizeof(err)), 0);
 	assert_string_equal(e.cmdline, "a<b & c>'d\"");
 	free(xml);
 }

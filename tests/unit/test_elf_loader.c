@@ -69,17 +69,17 @@ static void make_image(struct img *im)
 	memset(im->data, 0xab, sizeof(im->data));
 }
 
-static enum elf_status load(struct img *im, size_t len, char *err)
+static enum elf_loader_status load(struct img *im, size_t len, char *err)
 {
-	struct elf_image_info info;
+	struct elf_loader_image info;
 
-	return elf_load(&mem, im, len, &info, err, 256);
+	return elf_loader_load(&mem, im, len, &info, err, 256);
 }
 
 static void test_loads_segments_and_zeroes_bss(void **state)
 {
 	struct img im;
-	struct elf_image_info info;
+	struct elf_loader_image info;
 	char err[256];
 	uint8_t *bss;
 
@@ -87,7 +87,7 @@ static void test_loads_segments_and_zeroes_bss(void **state)
 	make_image(&im);
 	bss = guest_mem_ptr(&mem, 0x200000 + sizeof(im.data), 16);
 	memset(bss, 0xee, 16); /* stale data must be cleared */
-	assert_int_equal(elf_load(&mem, &im, sizeof(im), &info, err, sizeof(err)), ELF_OK);
+	assert_int_equal(elf_loader_load(&mem, &im, sizeof(im), &info, err, sizeof(err)), ELF_OK);
 	assert_int_equal(info.entry, 0x100010);
 	assert_int_equal(info.lowest, 0x100000);
 	assert_int_equal(info.highest, 0x203000);
@@ -97,7 +97,7 @@ static void test_loads_segments_and_zeroes_bss(void **state)
 		assert_int_equal(bss[i], 0);
 }
 
-static void expect(struct img *im, size_t len, enum elf_status want, const char *needle)
+static void expect(struct img *im, size_t len, enum elf_loader_status want, const char *needle)
 {
 	char err[256] = "";
 

@@ -200,7 +200,7 @@ static void test_lookups(void **state)
 static void test_vmm_tree(void **state)
 {
 	struct guest_mem mem = {0};
-	struct fdt_params p = {0};
+	struct fdt_build_params p = {0};
 	struct boot_info bi;
 	char err[200];
 	void *t = tree_alloc();

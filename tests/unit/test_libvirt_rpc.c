@@ -134,47 +134,47 @@ static void test_length_word(void **state)
 	static const uint8_t over[] = {0x02, 0, 0, 0x05}; /* one more */
 
 	(void)state;
-	assert_int_equal(rpc_body_len(ok28), 24);
-	assert_int_equal(rpc_body_len(short27), -1);
-	assert_int_equal(rpc_body_len(max), RPC_MESSAGE_MAX);
-	assert_int_equal(rpc_body_len(over), -1);
+	assert_int_equal(rpc_proto_body_len(ok28), 24);
+	assert_int_equal(rpc_proto_body_len(short27), -1);
+	assert_int_equal(rpc_proto_body_len(max), RPC_MESSAGE_MAX);
+	assert_int_equal(rpc_proto_body_len(over), -1);
 }
 
 static void test_header(void **state)
 {
-	struct rpc_hdr h = {.prog = RPC_REMOTE_PROGRAM,
-			    .vers = 1,
-			    .proc = 66,
-			    .type = RPC_CALL,
-			    .serial = 7},
-		       g;
+	struct rpc_proto_hdr h = {.prog = RPC_REMOTE_PROGRAM,
+				  .vers = 1,
+				  .proc = 66,
+				  .type = RPC_CALL,
+				  .serial = 7},
+			     g;
 	struct xdr_out o;
 	struct xdr_in x;
 
 	(void)state;
 	xdr_out_init(&o, RPC_MESSAGE_MAX + 4);
-	rpc_begin(&o, &h);
-	rpc_end(&o);
+	rpc_proto_begin(&o, &h);
+	rpc_proto_end(&o);
 	assert_int_equal(o.len, 28);
-	assert_int_equal(rpc_body_len(o.p), 24);
+	assert_int_equal(rpc_proto_body_len(o.p), 24);
 	xdr_in_init(&x, o.p + 4, o.len - 4);
-	assert_int_equal(rpc_hdr_get(&x, &g), 0);
+	assert_int_equal(rpc_proto_hdr_get(&x, &g), 0);
 	assert_memory_equal(&g, &h, sizeof(h));
 	/* An unknown type is refused. */
 	o.p[4 + 15] = 9;
 	xdr_in_init(&x, o.p + 4, o.len - 4);
-	assert_int_equal(rpc_hdr_get(&x, &g), -1);
+	assert_int_equal(rpc_proto_hdr_get(&x, &g), -1);
 	assert_string_equal(x.err, "unknown message type");
 	/* A truncated header too. */
 	xdr_in_init(&x, o.p + 4, 20);
-	assert_int_equal(rpc_hdr_get(&x, &g), -1);
+	assert_int_equal(rpc_proto_hdr_get(&x, &g), -1);
 	xdr_out_free(&o);
 }
 
 /* Byte for byte the reply libvirtd sends for an unknown procedure (LIBVIRT_PROTOCOL.md). */
 static void test_unknown_procedure(void **state)
 {
-	struct rpc_hdr c = {
+	struct rpc_proto_hdr c = {
 		.prog = RPC_REMOTE_PROGRAM, .vers = 1, .proc = 7, .type = RPC_CALL, .serial = 3};
 	/* clang-format off */
 	static const uint8_t want[] = {
@@ -197,7 +197,7 @@ static void test_unknown_procedure(void **state)
 
 	(void)state;
 	xdr_out_init(&o, RPC_MESSAGE_MAX + 4);
-	rpc_unknown_proc_reply(&o, &c);
+	rpc_proto_unknown_proc_reply(&o, &c);
 	assert_null(o.err);
 	assert_int_equal(o.len, sizeof(want));
 	assert_memory_equal(o.p, want, sizeof(want));

@@ -89,10 +89,10 @@ static void test_image_kinds(void **state)
 
 	(void)state;
 	put_header(bz, &h);
-	assert_int_equal(boot_image_kind(bz, BZ_LEN), BOOT_KIND_BZIMAGE);
-	assert_int_equal(boot_image_kind(bz, 0x205), BOOT_KIND_UNKNOWN); /* no "HdrS" */
+	assert_int_equal(linux_loader_image_kind(bz, BZ_LEN), BOOT_KIND_BZIMAGE);
+	assert_int_equal(linux_loader_image_kind(bz, 0x205), BOOT_KIND_UNKNOWN); /* no "HdrS" */
 	memset(bz + 0x1fe, 0, 2);
-	assert_int_equal(boot_image_kind(bz, BZ_LEN), BOOT_KIND_UNKNOWN); /* no boot flag */
+	assert_int_equal(linux_loader_image_kind(bz, BZ_LEN), BOOT_KIND_UNKNOWN); /* no boot flag */
 	free(bz);
 
 	memset(&elf, 0, sizeof(elf));
@@ -107,32 +107,32 @@ static void test_image_kinds(void **state)
 	elf.nh.n_namesz = 6;
 	elf.nh.n_descsz = 4;
 	memcpy(elf.name, "Linux", 6);
-	assert_int_equal(boot_image_kind(&elf, sizeof(elf)), BOOT_KIND_VMLINUX);
+	assert_int_equal(linux_loader_image_kind(&elf, sizeof(elf)), BOOT_KIND_VMLINUX);
 	memcpy(elf.name, "GNU", 4);
 	elf.nh.n_namesz = 4;
-	assert_int_equal(boot_image_kind(&elf, sizeof(elf)), BOOT_KIND_LEGO_ELF);
+	assert_int_equal(linux_loader_image_kind(&elf, sizeof(elf)), BOOT_KIND_LEGO_ELF);
 	/* A note segment beyond the file, or a note longer than its segment: not Linux. */
 	memcpy(elf.name, "Linux", 6);
 	elf.nh.n_namesz = 6;
 	elf.ph.p_filesz = 1000;
-	assert_int_equal(boot_image_kind(&elf, sizeof(elf)), BOOT_KIND_LEGO_ELF);
+	assert_int_equal(linux_loader_image_kind(&elf, sizeof(elf)), BOOT_KIND_LEGO_ELF);
 	elf.ph.p_filesz = sizeof(elf.nh) + 8 + 4;
 	elf.nh.n_namesz = 0xfffffff0;
-	assert_int_equal(boot_image_kind(&elf, sizeof(elf)), BOOT_KIND_LEGO_ELF);
-	assert_int_equal(boot_image_kind(&elf, 10), BOOT_KIND_UNKNOWN);
-	assert_string_equal(boot_kind_name(BOOT_KIND_VMLINUX), "Linux ELF vmlinux");
+	assert_int_equal(linux_loader_image_kind(&elf, sizeof(elf)), BOOT_KIND_LEGO_ELF);
+	assert_int_equal(linux_loader_image_kind(&elf, 10), BOOT_KIND_UNKNOWN);
+	assert_string_equal(linux_loader_kind_name(BOOT_KIND_VMLINUX), "Linux ELF vmlinux");
 }
 
 static void test_bzimage_loads(void **state)
 {
 	struct setup_header h;
-	struct linux_kernel k;
+	struct linux_loader_kernel k;
 	uint8_t *bz = make_bzimage(&h);
 	const uint8_t *dst;
 
 	(void)state;
 	put_header(bz, &h);
-	assert_int_equal(linux_load_kernel(&mem, bz, BZ_LEN, &k, err, sizeof(err)), 0);
+	assert_int_equal(linux_loader_load_kernel(&mem, bz, BZ_LEN, &k, err, sizeof(err)), 0);
 	assert_int_equal(k.kind, BOOT_KIND_BZIMAGE);
 	assert_int_equal(k.entry, LINUX_BZIMAGE_LOAD_GPA + 0x200);
 	assert_int_equal(k.start, LINUX_BZIMAGE_LOAD_GPA);
@@ -149,13 +149,13 @@ static void test_bzimage_loads(void **state)
 static void refused(void (*edit)(struct setup_header *h), size_t len, const char *want)
 {
 	struct setup_header h;
-	struct linux_kernel k;
+	struct linux_loader_kernel k;
 	uint8_t *bz = make_bzimage(&h);
 
 	if (edit)
 		edit(&h);
 	put_header(bz, &h);
-	assert_int_equal(linux_load_kernel(&mem, bz, len, &k, err, sizeof(err)), -1);
+	assert_int_equal(linux_loader_load_kernel(&mem, bz, len, &k, err, sizeof(err)), -1);
 	if (!strstr(err, want))
 		fail_msg("refusal '%s' does not say '%s'", err, want);
 	free(bz);
@@ -217,14 +217,14 @@ static void test_bzimage_refusals(void **state)
 static void test_zero_page(void **state)
 {
 	struct setup_header h;
-	struct linux_kernel k;
+	struct linux_loader_kernel k;
 	uint8_t *bz = make_bzimage(&h), initrd[5000];
-	struct linux_boot_cfg cfg = {.cmdline = "console=ttyS0 quiet",
-				     .initrd = initrd,
-				     .initrd_len = sizeof(initrd),
-				     .mmio_base = LEGO_MMIO_BASE,
-				     .mmio_len = 0x2000,
-				     .acpi_rsdp = LINUX_ACPI_GPA};
+	struct linux_zeropage_cfg cfg = {.cmdline = "console=ttyS0 quiet",
+					 .initrd = initrd,
+					 .initrd_len = sizeof(initrd),
+					 .mmio_base = LEGO_MMIO_BASE,
+					 .mmio_len = 0x2000,
+					 .acpi_rsdp = LINUX_ACPI_GPA};
 	const struct boot_params *bp;
 	const uint8_t *p;
 
@@ -232,8 +232,8 @@ static void test_zero_page(void **state)
 	put_header(bz, &h);
 	for (size_t i = 0; i < sizeof(initrd); i++)
 		initrd[i] = (uint8_t)(i ^ 0x5a);
-	assert_int_equal(linux_load_kernel(&mem, bz, BZ_LEN, &k, err, sizeof(err)), 0);
-	assert_int_equal(linux_setup_zero_page(&mem, &k, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(linux_loader_load_kernel(&mem, bz, BZ_LEN, &k, err, sizeof(err)), 0);
+	assert_int_equal(linux_zeropage_setup(&mem, &k, &cfg, err, sizeof(err)), 0);
 	bp = guest_mem_ptr(&mem, LINUX_ZERO_PAGE_GPA, sizeof(*bp));
 	assert_int_equal(bp->hdr.boot_flag, 0xaa55);
 	assert_int_equal(bp->hdr.header, 0x53726448);
@@ -271,28 +271,30 @@ static void test_zero_page(void **state)
 static void test_zero_page_refusals(void **state)
 {
 	struct setup_header h;
-	struct linux_kernel k;
+	struct linux_loader_kernel k;
 	uint8_t *bz = make_bzimage(&h);
 	char *big = calloc(1, 4096);
-	struct linux_boot_cfg cfg = {.cmdline = big};
+	struct linux_zeropage_cfg cfg = {.cmdline = big};
 	uint64_t gpa;
 
 	(void)state;
 	assert_non_null(big);
 	put_header(bz, &h);
-	assert_int_equal(linux_load_kernel(&mem, bz, BZ_LEN, &k, err, sizeof(err)), 0);
+	assert_int_equal(linux_loader_load_kernel(&mem, bz, BZ_LEN, &k, err, sizeof(err)), 0);
 	memset(big, 'x', 2048); /* 2049 bytes with the NUL: one too many */
-	assert_int_equal(linux_setup_zero_page(&mem, &k, &cfg, err, sizeof(err)), -1);
+	assert_int_equal(linux_zeropage_setup(&mem, &k, &cfg, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "command line is 2049 bytes; this kernel takes at most 2048"));
 	/* The kernel needs up to 32 MiB: a 40 MiB initrd cannot fit in 64 MiB above it. */
-	assert_int_equal(linux_place_initrd(&mem, &k, 40 * MIB, &gpa, err, sizeof(err)), -1);
+	assert_int_equal(linux_zeropage_place_initrd(&mem, &k, 40 * MIB, &gpa, err, sizeof(err)),
+			 -1);
 	assert_non_null(strstr(err, "does not fit in guest RAM between the kernel"));
-	assert_int_equal(linux_place_initrd(&mem, &k, 0, &gpa, err, sizeof(err)), -1);
-	assert_int_equal(linux_place_initrd(&mem, &k, 32 * MIB, &gpa, err, sizeof(err)), 0);
+	assert_int_equal(linux_zeropage_place_initrd(&mem, &k, 0, &gpa, err, sizeof(err)), -1);
+	assert_int_equal(linux_zeropage_place_initrd(&mem, &k, 32 * MIB, &gpa, err, sizeof(err)),
+			 0);
 	assert_int_equal(gpa, 32 * MIB);
 	/* The kernel's own limit: initrd_addr_max below the top of RAM. */
 	k.initrd_end_max = 48 * MIB;
-	assert_int_equal(linux_place_initrd(&mem, &k, MIB, &gpa, err, sizeof(err)), 0);
+	assert_int_equal(linux_zeropage_place_initrd(&mem, &k, MIB, &gpa, err, sizeof(err)), 0);
 	assert_int_equal(gpa, 47 * MIB);
 	free(big);
 	free(bz);
@@ -305,7 +307,7 @@ static void test_e820_high_ram(void **state)
 
 	(void)state;
 	assert_int_equal(guest_mem_init(&big, 5ULL << 30), 0);
-	assert_int_equal(linux_e820(&big, 0, 0, e), 4);
+	assert_int_equal(linux_zeropage_e820(&big, 0, 0, e), 4);
 	assert_int_equal(e[2].addr + e[2].size, LEGO_MMIO_BASE);
 	assert_int_equal(e[3].addr, LEGO_HIGH_RAM_BASE);
 	assert_int_equal(e[3].size, (5ULL << 30) - LEGO_MMIO_BASE);
@@ -319,22 +321,22 @@ static void test_cmdline(void **state)
 	char buf[512];
 
 	(void)state;
-	assert_true(linux_cmdline(buf, sizeof(buf), "", base, 2, 0x1000) > 0);
+	assert_true(linux_guest_cmdline(buf, sizeof(buf), "", base, 2, 0x1000) > 0);
 	assert_string_equal(buf, LINUX_DEFAULT_CMDLINE);
 	/* A parameter of the user's replaces the default of the same name. */
-	assert_true(linux_cmdline(buf, sizeof(buf), "console=hvc0 panic=5 quiet", base, 2, 0x1000) >
-		    0);
+	assert_true(linux_guest_cmdline(buf, sizeof(buf), "console=hvc0 panic=5 quiet", base, 2,
+					0x1000) > 0);
 	assert_string_equal(buf, "reboot=acpi pci=off console=hvc0 panic=5 quiet");
 	/* acpi=off: the devices go on the command line instead. */
-	assert_true(linux_cmdline(buf, sizeof(buf), "acpi=off", base, 2, 0x1000) > 0);
+	assert_true(linux_guest_cmdline(buf, sizeof(buf), "acpi=off", base, 2, 0x1000) > 0);
 	assert_string_equal(buf, LINUX_DEFAULT_CMDLINE " acpi=off "
 						       "virtio_mmio.device=4K@0xc0000000:5 "
 						       "virtio_mmio.device=4K@0xc0001000:6");
-	assert_false(linux_cmdline_acpi_off("acpi=offline"));
-	assert_true(linux_cmdline_acpi_off("quiet  acpi=off"));
-	assert_int_equal(linux_cmdline(buf, 20, "quiet", base, 0, 0x1000), -1);
-	assert_int_equal(linux_cmdline(buf, sizeof(buf), "", base, LINUX_MAX_VIRTIO + 1, 0x1000),
-			 -1);
+	assert_false(linux_guest_cmdline_acpi_off("acpi=offline"));
+	assert_true(linux_guest_cmdline_acpi_off("quiet  acpi=off"));
+	assert_int_equal(linux_guest_cmdline(buf, 20, "quiet", base, 0, 0x1000), -1);
+	assert_int_equal(
+		linux_guest_cmdline(buf, sizeof(buf), "", base, LINUX_MAX_VIRTIO + 1, 0x1000), -1);
 }
 
 static uint8_t sum(const uint8_t *p, size_t len)

@@ -27,51 +27,51 @@ static uint64_t next(void)
 static void test_header(void **state)
 {
 	uint8_t b[MIG_HDR_LEN];
-	struct mig_hdr h;
+	struct mig_proto_hdr h;
 	char why[200] = "";
 
 	(void)state;
-	mig_hdr_put(b, MIG_VCPU, 1234);
-	assert_int_equal(mig_hdr_get(b, &h, why, sizeof(why)), 0);
+	mig_proto_hdr_put(b, MIG_VCPU, 1234);
+	assert_int_equal(mig_proto_hdr_get(b, &h, why, sizeof(why)), 0);
 	assert_int_equal(h.type, MIG_VCPU);
 	assert_int_equal(h.len, 1234);
 	b[0] ^= 1;
-	assert_int_equal(mig_hdr_get(b, &h, why, sizeof(why)), -1);
+	assert_int_equal(mig_proto_hdr_get(b, &h, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "magic"));
-	mig_hdr_put(b, 0, 0);
-	assert_int_equal(mig_hdr_get(b, &h, why, sizeof(why)), -1);
+	mig_proto_hdr_put(b, 0, 0);
+	assert_int_equal(mig_proto_hdr_get(b, &h, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "unknown message type"));
-	mig_hdr_put(b, MIG_TYPE_MAX + 1, 0);
-	assert_int_equal(mig_hdr_get(b, &h, why, sizeof(why)), -1);
-	mig_hdr_put(b, MIG_END, MIG_MAX_PAYLOAD + 1);
-	assert_int_equal(mig_hdr_get(b, &h, why, sizeof(why)), -1);
+	mig_proto_hdr_put(b, MIG_TYPE_MAX + 1, 0);
+	assert_int_equal(mig_proto_hdr_get(b, &h, why, sizeof(why)), -1);
+	mig_proto_hdr_put(b, MIG_END, MIG_MAX_PAYLOAD + 1);
+	assert_int_equal(mig_proto_hdr_get(b, &h, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "longer"));
-	mig_hdr_put(b, MIG_END, 0);
+	mig_proto_hdr_put(b, MIG_END, 0);
 	b[13] = 1;
-	assert_int_equal(mig_hdr_get(b, &h, why, sizeof(why)), -1);
+	assert_int_equal(mig_proto_hdr_get(b, &h, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "reserved"));
-	mig_hdr_put(b, MIG_END, 0);
-	put_le16(b + 6, MIG_VERSION + 1);
-	assert_int_equal(mig_hdr_get(b, &h, why, sizeof(why)), -1);
+	mig_proto_hdr_put(b, MIG_END, 0);
+	wire_put_le16(b + 6, MIG_VERSION + 1);
+	assert_int_equal(mig_proto_hdr_get(b, &h, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "version"));
 }
 
 static void test_hello_go_serial(void **state)
 {
-	struct mig_hello h = {.flags = MIG_HELLO_PAUSED,
-			      .vnode = 42,
-			      .mem_bytes = 8ULL << 30,
-			      .region_size = 256ULL << 20,
-			      .vcpus = 3,
-			      .disks = 2,
-			      .console_bytes = 777},
-			 g;
-	struct mig_go go = {.elapsed_ns = 100,
-			    .downtime_ns = 40,
-			    .pages_written = 5,
-			    .bytes_total = 9,
-			    .bytes_processed = 8},
-		      go2;
+	struct mig_proto_hello h = {.flags = MIG_HELLO_PAUSED,
+				    .vnode = 42,
+				    .mem_bytes = 8ULL << 30,
+				    .region_size = 256ULL << 20,
+				    .vcpus = 3,
+				    .disks = 2,
+				    .console_bytes = 777},
+			       g;
+	struct mig_proto_go go = {.elapsed_ns = 100,
+				  .downtime_ns = 40,
+				  .pages_written = 5,
+				  .bytes_total = 9,
+				  .bytes_processed = 8},
+			    go2;
 	struct serial_state ss = {.ier = 1,
 				  .lcr = 3,
 				  .mcr = 8,
@@ -85,8 +85,8 @@ static void test_hello_go_serial(void **state)
 	char why[200] = "";
 
 	(void)state;
-	mig_hello_put(b, &h);
-	assert_int_equal(mig_hello_get(b, MIG_HELLO_LEN, &g, why, sizeof(why)), 0);
+	mig_proto_hello_put(b, &h);
+	assert_int_equal(mig_proto_hello_get(b, MIG_HELLO_LEN, &g, why, sizeof(why)), 0);
 	assert_int_equal(g.flags, h.flags);
 	assert_int_equal(g.vnode, 42);
 	assert_int_equal(g.mem_bytes, 8ULL << 30);
@@ -94,28 +94,28 @@ static void test_hello_go_serial(void **state)
 	assert_int_equal(g.vcpus, 3);
 	assert_int_equal(g.disks, 2);
 	assert_int_equal(g.console_bytes, 777);
-	assert_int_equal(mig_hello_get(b, MIG_HELLO_LEN - 1, &g, why, sizeof(why)), -1);
-	put_le32(b, MIG_HELLO_PAUSED | MIG_HELLO_IRQCHIP);
-	assert_int_equal(mig_hello_get(b, MIG_HELLO_LEN, &g, why, sizeof(why)), 0);
+	assert_int_equal(mig_proto_hello_get(b, MIG_HELLO_LEN - 1, &g, why, sizeof(why)), -1);
+	wire_put_le32(b, MIG_HELLO_PAUSED | MIG_HELLO_IRQCHIP);
+	assert_int_equal(mig_proto_hello_get(b, MIG_HELLO_LEN, &g, why, sizeof(why)), 0);
 	assert_int_equal(g.flags, MIG_HELLO_PAUSED | MIG_HELLO_IRQCHIP);
-	put_le32(b, 4);
-	assert_int_equal(mig_hello_get(b, MIG_HELLO_LEN, &g, why, sizeof(why)), -1);
-	mig_go_put(b, &go);
-	assert_int_equal(mig_go_get(b, MIG_GO_LEN, &go2, why, sizeof(why)), 0);
+	wire_put_le32(b, 4);
+	assert_int_equal(mig_proto_hello_get(b, MIG_HELLO_LEN, &g, why, sizeof(why)), -1);
+	mig_proto_go_put(b, &go);
+	assert_int_equal(mig_proto_go_get(b, MIG_GO_LEN, &go2, why, sizeof(why)), 0);
 	assert_int_equal(go2.elapsed_ns, 100);
 	assert_int_equal(go2.downtime_ns, 40);
 	assert_int_equal(go2.pages_written, 5);
 	assert_int_equal(go2.bytes_total, 9);
 	assert_int_equal(go2.bytes_processed, 8);
 	go.downtime_ns = 101; /* longer than the whole migration */
-	mig_go_put(b, &go);
-	assert_int_equal(mig_go_get(b, MIG_GO_LEN, &go2, why, sizeof(why)), -1);
-	mig_serial_put(b, &ss);
-	assert_int_equal(mig_serial_get(b, MIG_SERIAL_LEN, &ss2, why, sizeof(why)), 0);
+	mig_proto_go_put(b, &go);
+	assert_int_equal(mig_proto_go_get(b, MIG_GO_LEN, &go2, why, sizeof(why)), -1);
+	mig_proto_serial_put(b, &ss);
+	assert_int_equal(mig_proto_serial_get(b, MIG_SERIAL_LEN, &ss2, why, sizeof(why)), 0);
 	assert_int_equal(ss2.bytes_out, 123456);
 	assert_int_equal(ss2.scr, 0x55);
 	b[7] = 1;
-	assert_int_equal(mig_serial_get(b, MIG_SERIAL_LEN, &ss2, why, sizeof(why)), -1);
+	assert_int_equal(mig_proto_serial_get(b, MIG_SERIAL_LEN, &ss2, why, sizeof(why)), -1);
 }
 
 static void test_vcpu(void **state)
@@ -135,11 +135,11 @@ static void test_vcpu(void **state)
 	s.xsave[100] = 0xab;
 	s.nr_msrs = 3;
 	s.msrs = calloc(3, sizeof(*s.msrs));
-	s.msrs[2] = (struct vcpu_msr){.index = 0x10, .value = 0x1122334455667788ULL};
-	len = mig_vcpu_len(&s);
+	s.msrs[2] = (struct vcpu_state_msr){.index = 0x10, .value = 0x1122334455667788ULL};
+	len = mig_proto_vcpu_len(&s);
 	b = malloc(len);
-	mig_vcpu_put(b, 1, &s);
-	assert_int_equal(mig_vcpu_get(b, len, &idx, &d, why, sizeof(why)), 0);
+	mig_proto_vcpu_put(b, 1, &s);
+	assert_int_equal(mig_proto_vcpu_get(b, len, &idx, &d, why, sizeof(why)), 0);
 	assert_int_equal(idx, 1);
 	assert_int_equal(d.regs.rip, 0x100000);
 	assert_int_equal(d.sregs.cr3, 0x9000);
@@ -148,15 +148,15 @@ static void test_vcpu(void **state)
 	assert_int_equal(d.msrs[2].value, 0x1122334455667788ULL);
 	vcpu_state_free(&d);
 	/* One byte short, one byte long, and MSR counts that do not fit the length. */
-	assert_int_equal(mig_vcpu_get(b, len - 1, &idx, &d, why, sizeof(why)), -1);
-	assert_int_equal(mig_vcpu_get(b, len + 0, &idx, &d, why, sizeof(why)), 0);
+	assert_int_equal(mig_proto_vcpu_get(b, len - 1, &idx, &d, why, sizeof(why)), -1);
+	assert_int_equal(mig_proto_vcpu_get(b, len + 0, &idx, &d, why, sizeof(why)), 0);
 	vcpu_state_free(&d);
-	put_le32(b + len - 3 * 12 - 4, 4);
-	assert_int_equal(mig_vcpu_get(b, len, &idx, &d, why, sizeof(why)), -1);
+	wire_put_le32(b + len - 3 * 12 - 4, 4);
+	assert_int_equal(mig_proto_vcpu_get(b, len, &idx, &d, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "MSR"));
-	put_le32(b + len - 3 * 12 - 4, 3);
-	put_le32(b + 4, 0x100); /* an unknown part */
-	assert_int_equal(mig_vcpu_get(b, len, &idx, &d, why, sizeof(why)), -1);
+	wire_put_le32(b + len - 3 * 12 - 4, 3);
+	wire_put_le32(b + 4, 0x100); /* an unknown part */
+	assert_int_equal(mig_proto_vcpu_get(b, len, &idx, &d, why, sizeof(why)), -1);
 	free(b);
 	vcpu_state_free(&s);
 }
@@ -182,33 +182,39 @@ static void test_virtio_bits_hot(void **state)
 	char why[200] = "";
 
 	(void)state;
-	mig_virtio_put(b, 0, &st);
-	assert_int_equal(mig_virtio_get(b, MIG_VIRTIO_LEN(1), &idx, &d, why, sizeof(why)), 0);
+	mig_proto_virtio_put(b, 0, &st);
+	assert_int_equal(mig_proto_virtio_get(b, MIG_VIRTIO_LEN(1), &idx, &d, why, sizeof(why)), 0);
 	assert_int_equal(d.q[0].last_avail, 65530);
 	assert_int_equal(d.q[0].used_gpa, 0x3000);
 	assert_true(d.q[0].ready);
-	assert_int_equal(mig_virtio_get(b, MIG_VIRTIO_LEN(2), &idx, &d, why, sizeof(why)), -1);
+	assert_int_equal(mig_proto_virtio_get(b, MIG_VIRTIO_LEN(2), &idx, &d, why, sizeof(why)),
+			 -1);
 	b[44 + 2] = 2; /* ready must be 0 or 1 */
-	assert_int_equal(mig_virtio_get(b, MIG_VIRTIO_LEN(1), &idx, &d, why, sizeof(why)), -1);
-	put_le32(b + 40, 3);
-	assert_int_equal(mig_virtio_get(b, MIG_VIRTIO_LEN(1), &idx, &d, why, sizeof(why)), -1);
+	assert_int_equal(mig_proto_virtio_get(b, MIG_VIRTIO_LEN(1), &idx, &d, why, sizeof(why)),
+			 -1);
+	wire_put_le32(b + 40, 3);
+	assert_int_equal(mig_proto_virtio_get(b, MIG_VIRTIO_LEN(1), &idx, &d, why, sizeof(why)),
+			 -1);
 
-	put_le64(bits, 64);
-	put_le64(bits + 8, 9);
-	assert_int_equal(mig_bits_get(bits, sizeof(bits), &first, &n, &bp, why, sizeof(why)), 0);
+	wire_put_le64(bits, 64);
+	wire_put_le64(bits + 8, 9);
+	assert_int_equal(mig_proto_bits_get(bits, sizeof(bits), &first, &n, &bp, why, sizeof(why)),
+			 0);
 	assert_int_equal(first, 64);
 	assert_int_equal(n, 9);
-	put_le64(bits + 8, 17); /* needs 3 bytes */
-	assert_int_equal(mig_bits_get(bits, sizeof(bits), &first, &n, &bp, why, sizeof(why)), -1);
-	put_le64(bits + 8, UINT64_MAX);
-	assert_int_equal(mig_bits_get(bits, sizeof(bits), &first, &n, &bp, why, sizeof(why)), -1);
+	wire_put_le64(bits + 8, 17); /* needs 3 bytes */
+	assert_int_equal(mig_proto_bits_get(bits, sizeof(bits), &first, &n, &bp, why, sizeof(why)),
+			 -1);
+	wire_put_le64(bits + 8, UINT64_MAX);
+	assert_int_equal(mig_proto_bits_get(bits, sizeof(bits), &first, &n, &bp, why, sizeof(why)),
+			 -1);
 
-	put_le32(b, 2);
-	assert_int_equal(mig_pages_get(b, 12, &count, why, sizeof(why)), 0);
+	wire_put_le32(b, 2);
+	assert_int_equal(mig_proto_pages_get(b, 12, &count, why, sizeof(why)), 0);
 	assert_int_equal(count, 2);
-	assert_int_equal(mig_pages_get(b, 13, &count, why, sizeof(why)), -1);
-	put_le32(b, 0x40000000); /* a count whose size overflows 32 bits */
-	assert_int_equal(mig_pages_get(b, 4, &count, why, sizeof(why)), -1);
+	assert_int_equal(mig_proto_pages_get(b, 13, &count, why, sizeof(why)), -1);
+	wire_put_le32(b, 0x40000000); /* a count whose size overflows 32 bits */
+	assert_int_equal(mig_proto_pages_get(b, 4, &count, why, sizeof(why)), -1);
 }
 
 /* Random bytes, and valid messages with random bytes changed, through every decoder: each
@@ -217,7 +223,7 @@ static void test_virtio_bits_hot(void **state)
  * refusal, and random bytes of the exact lengths (which the garbage loop seldom hits). */
 static void test_apic_irqchip(void **state)
 {
-	struct vcpu_apic_state a, a2;
+	struct vcpu_state_apic a, a2;
 	struct irqchip_state is, is2;
 	uint8_t b[MIG_IRQCHIP_LEN > MIG_APIC_LEN ? MIG_IRQCHIP_LEN : MIG_APIC_LEN];
 	char why[200] = "";
@@ -229,17 +235,17 @@ static void test_apic_irqchip(void **state)
 	a.tsc_deadline = 0x123456789abcULL;
 	for (size_t i = 0; i < sizeof(a.lapic.regs); i++)
 		a.lapic.regs[i] = (char)(i * 7);
-	mig_apic_put(b, 5, &a);
-	assert_int_equal(mig_apic_get(b, MIG_APIC_LEN, &idx, &a2, why, sizeof(why)), 0);
+	mig_proto_apic_put(b, 5, &a);
+	assert_int_equal(mig_proto_apic_get(b, MIG_APIC_LEN, &idx, &a2, why, sizeof(why)), 0);
 	assert_int_equal(idx, 5);
 	assert_int_equal(a2.mp_state, KVM_MP_STATE_HALTED);
 	assert_true(a2.tsc_deadline == 0x123456789abcULL);
 	assert_memory_equal(&a2.lapic, &a.lapic, sizeof(a.lapic));
-	assert_int_equal(mig_apic_get(b, MIG_APIC_LEN - 1, &idx, &a2, why, sizeof(why)), -1);
-	assert_int_equal(mig_apic_get(b, MIG_APIC_LEN + 1, &idx, &a2, why, sizeof(why)), -1);
+	assert_int_equal(mig_proto_apic_get(b, MIG_APIC_LEN - 1, &idx, &a2, why, sizeof(why)), -1);
+	assert_int_equal(mig_proto_apic_get(b, MIG_APIC_LEN + 1, &idx, &a2, why, sizeof(why)), -1);
 	a.mp_state = KVM_MP_STATE_SIPI_RECEIVED + 1;
-	mig_apic_put(b, 0, &a);
-	assert_int_equal(mig_apic_get(b, MIG_APIC_LEN, &idx, &a2, why, sizeof(why)), -1);
+	mig_proto_apic_put(b, 0, &a);
+	assert_int_equal(mig_proto_apic_get(b, MIG_APIC_LEN, &idx, &a2, why, sizeof(why)), -1);
 	assert_non_null(strstr(why, "run state"));
 
 	memset(&is, 0, sizeof(is));
@@ -252,10 +258,10 @@ static void test_apic_irqchip(void **state)
 	is.clock.clock = 987654321;
 	is.clock.flags = KVM_CLOCK_REALTIME;
 	is.clock.realtime = 1700000000000000000ULL;
-	mig_irqchip_put(b, &is);
-	assert_int_equal(mig_irqchip_get(b, MIG_IRQCHIP_LEN, &is2, why, sizeof(why)), 0);
+	mig_proto_irqchip_put(b, &is);
+	assert_int_equal(mig_proto_irqchip_get(b, MIG_IRQCHIP_LEN, &is2, why, sizeof(why)), 0);
 	assert_memory_equal(&is2, &is, sizeof(is));
-	assert_int_equal(mig_irqchip_get(b, MIG_IRQCHIP_LEN - 1, &is2, why, sizeof(why)), -1);
+	assert_int_equal(mig_proto_irqchip_get(b, MIG_IRQCHIP_LEN - 1, &is2, why, sizeof(why)), -1);
 	/* Each refusal: controllers out of order, padding, PIT and clock flags and padding. */
 	struct irqchip_state bad[6];
 	for (int i = 0; i < 6; i++)
@@ -268,9 +274,10 @@ static void test_apic_irqchip(void **state)
 	bad[4].clock.flags = KVM_CLOCK_TSC_STABLE;
 	bad[5].clock.pad[3] = 1;
 	for (int i = 0; i < 6; i++) {
-		mig_irqchip_put(b, &bad[i]);
+		mig_proto_irqchip_put(b, &bad[i]);
 		why[0] = '\0';
-		assert_int_equal(mig_irqchip_get(b, MIG_IRQCHIP_LEN, &is2, why, sizeof(why)), -1);
+		assert_int_equal(mig_proto_irqchip_get(b, MIG_IRQCHIP_LEN, &is2, why, sizeof(why)),
+				 -1);
 		assert_true(why[0] != '\0');
 	}
 	for (int it = 0; it < 5000; it++) {
@@ -278,12 +285,12 @@ static void test_apic_irqchip(void **state)
 			b[i] = (uint8_t)next();
 		if (it % 2) /* plausible controller ids, so the later checks are reached */
 			for (uint32_t i = 0; i < IRQCHIP_NR_CHIPS; i++)
-				put_le64(b + i * sizeof(struct kvm_irqchip), i);
-		mig_apic_get(b, MIG_APIC_LEN, &idx, &a2, why, sizeof(why));
-		mig_irqchip_get(b, MIG_IRQCHIP_LEN, &is2, why, sizeof(why));
+				wire_put_le64(b + i * sizeof(struct kvm_irqchip), i);
+		mig_proto_apic_get(b, MIG_APIC_LEN, &idx, &a2, why, sizeof(why));
+		mig_proto_irqchip_get(b, MIG_IRQCHIP_LEN, &is2, why, sizeof(why));
 	}
-	assert_string_equal(mig_type_name(MIG_APIC), "APIC");
-	assert_string_equal(mig_type_name(MIG_IRQCHIP), "IRQCHIP");
+	assert_string_equal(mig_proto_type_name(MIG_APIC), "APIC");
+	assert_string_equal(mig_proto_type_name(MIG_IRQCHIP), "IRQCHIP");
 }
 
 static void test_garbage(void **state)
@@ -296,11 +303,11 @@ static void test_garbage(void **state)
 		size_t len = (size_t)(next() % MAXLEN);
 		struct vcpu_state vs;
 		struct virtio_mmio_state vm;
-		struct mig_hello h;
-		struct mig_go g;
+		struct mig_proto_hello h;
+		struct mig_proto_go g;
 		struct serial_state ss;
-		struct mig_vminfo vi;
-		struct mig_hdr hd;
+		struct mig_proto_vminfo vi;
+		struct mig_proto_hdr hd;
 		uint64_t first, n;
 		const uint8_t *bp;
 		uint32_t idx, count;
@@ -312,20 +319,20 @@ static void test_garbage(void **state)
 		if (it % 2 && len >= 60) {
 			/* A plausible VCPU or VIRTIO start, so the checks further in are reached.
 			 */
-			put_le32(p + 4, (uint32_t)(next() % 16));
-			put_le32(p + 40, (uint32_t)(next() % 3));
+			wire_put_le32(p + 4, (uint32_t)(next() % 16));
+			wire_put_le32(p + 40, (uint32_t)(next() % 3));
 		}
 		if (len >= MIG_HDR_LEN)
-			mig_hdr_get(p, &hd, why, sizeof(why));
-		mig_hello_get(p, len, &h, why, sizeof(why));
-		mig_go_get(p, len, &g, why, sizeof(why));
-		mig_serial_get(p, len, &ss, why, sizeof(why));
-		mig_vminfo_get(p, len, &vi, why, sizeof(why));
-		if (mig_vcpu_get(p, len, &idx, &vs, why, sizeof(why)) == 0)
+			mig_proto_hdr_get(p, &hd, why, sizeof(why));
+		mig_proto_hello_get(p, len, &h, why, sizeof(why));
+		mig_proto_go_get(p, len, &g, why, sizeof(why));
+		mig_proto_serial_get(p, len, &ss, why, sizeof(why));
+		mig_proto_vminfo_get(p, len, &vi, why, sizeof(why));
+		if (mig_proto_vcpu_get(p, len, &idx, &vs, why, sizeof(why)) == 0)
 			vcpu_state_free(&vs);
-		mig_virtio_get(p, len, &idx, &vm, why, sizeof(why));
-		mig_bits_get(p, len, &first, &n, &bp, why, sizeof(why));
-		mig_pages_get(p, len, &count, why, sizeof(why));
+		mig_proto_virtio_get(p, len, &idx, &vm, why, sizeof(why));
+		mig_proto_bits_get(p, len, &first, &n, &bp, why, sizeof(why));
+		mig_proto_pages_get(p, len, &count, why, sizeof(why));
 		free(p);
 	}
 	free(b);

@@ -1,5 +1,5 @@
 /* test_mmon_requests.c: every kind of request lego-mmon must refuse, through the same
- * handler the daemon runs (mmon_handle), plus the wire layout and the good paths. */
+ * handler the daemon runs (mmon_handler_request), plus the wire layout and the good paths. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -59,11 +59,11 @@ static unsigned call(struct ctx *c, struct mmon_session *s, unsigned op, const v
 			     .len = (uint32_t)len};
 	char err[MP_ERRTEXT_MAX + 1] = "";
 
-	mp_hdr_put(c->req, &h);
+	mem_proto_hdr_put(c->req, &h);
 	if (len)
 		memcpy(c->req + MP_HDR_LEN, body, len);
-	c->rlen = mmon_handle(&c->pool, s, c->req, MP_HDR_LEN + len, false, c->reply);
-	assert_int_equal(mp_hdr_get(c->reply, c->rlen, &c->rh, err, sizeof(err)), MP_OK);
+	c->rlen = mmon_handler_request(&c->pool, s, c->req, MP_HDR_LEN + len, false, c->reply);
+	assert_int_equal(mem_proto_hdr_get(c->reply, c->rlen, &c->rh, err, sizeof(err)), MP_OK);
 	assert_int_equal(c->rh.op, op | MP_REPLY);
 	assert_int_equal(c->rh.id, c->id);
 	return c->rh.status;
@@ -71,27 +71,27 @@ static unsigned call(struct ctx *c, struct mmon_session *s, unsigned op, const v
 
 static void hello(struct ctx *c, struct mmon_session *s, uint64_t vnode)
 {
-	struct mp_hello m = {.vnode = vnode, .name = "unit"};
+	struct mem_proto_hello m = {.vnode = vnode, .name = "unit"};
 	uint8_t b[MP_HELLO_LEN];
-	struct mp_hello_reply r;
+	struct mem_proto_hello_reply r;
 
-	mp_hello_put(b, &m);
+	mem_proto_hello_put(b, &m);
 	assert_int_equal(call(c, s, MP_HELLO, b, sizeof(b)), MP_OK);
-	assert_int_equal(mp_hello_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &r), MP_OK);
+	assert_int_equal(mem_proto_hello_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &r), MP_OK);
 	assert_string_equal(r.name, "mmtest");
 	assert_int_equal(r.pool_bytes, POOL);
 }
 
-static struct mp_open_reply open_region(struct ctx *c, struct mmon_session *s, uint32_t index,
-					uint64_t size)
+static struct mem_proto_open_reply open_region(struct ctx *c, struct mmon_session *s,
+					       uint32_t index, uint64_t size)
 {
-	struct mp_open m = {.index = index, .flags = MP_OPEN_CREATE, .size = size};
-	struct mp_open_reply r;
+	struct mem_proto_open m = {.index = index, .flags = MP_OPEN_CREATE, .size = size};
+	struct mem_proto_open_reply r;
 	uint8_t b[MP_OPEN_LEN];
 
-	mp_open_put(b, &m);
+	mem_proto_open_put(b, &m);
 	assert_int_equal(call(c, s, MP_OPEN, b, sizeof(b)), MP_OK);
-	assert_int_equal(mp_open_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &r), MP_OK);
+	assert_int_equal(mem_proto_open_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &r), MP_OK);
 	return r;
 }
 
@@ -100,10 +100,11 @@ static unsigned io(struct ctx *c, struct mmon_session *s, unsigned op, uint64_t 
 		   uint64_t epoch, uint64_t offset, uint32_t npages, uint8_t fill)
 {
 	static uint8_t body[MP_IO_LEN + MP_MAX_PAGES * MP_PAGE_SIZE];
-	struct mp_io m = {.handle = handle, .epoch = epoch, .offset = offset, .npages = npages};
+	struct mem_proto_io m = {
+		.handle = handle, .epoch = epoch, .offset = offset, .npages = npages};
 	size_t len = MP_IO_LEN;
 
-	mp_io_put(body, &m);
+	mem_proto_io_put(body, &m);
 	if (op == MP_WRITE && npages <= MP_MAX_PAGES) {
 		memset(body + MP_IO_LEN, fill, (size_t)npages * MP_PAGE_SIZE);
 		len += (size_t)npages * MP_PAGE_SIZE;
@@ -128,28 +129,28 @@ static void test_header_layout(void **state)
 	struct wire_hdr g;
 
 	(void)state;
-	mp_hdr_put(b, &h);
+	mem_proto_hdr_put(b, &h);
 	assert_memory_equal(b, want, MP_HDR_LEN);
-	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_OK);
+	assert_int_equal(mem_proto_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_OK);
 	assert_int_equal(g.id, h.id);
 	assert_int_equal(g.op, h.op);
 	assert_int_equal(g.status, MP_ENOENT);
 	/* Each way a header can be wrong. */
-	assert_int_equal(mp_hdr_get(b, 10, &g, err, sizeof(err)), MP_EPROTO);
+	assert_int_equal(mem_proto_hdr_get(b, 10, &g, err, sizeof(err)), MP_EPROTO);
 	assert_string_equal(err, "truncated header");
-	assert_int_equal(mp_hdr_get(b, MP_HDR_LEN + 15, &g, err, sizeof(err)), MP_EPROTO);
+	assert_int_equal(mem_proto_hdr_get(b, MP_HDR_LEN + 15, &g, err, sizeof(err)), MP_EPROTO);
 	assert_string_equal(err, "payload length does not match the bytes received");
 	b[24] = 1;
-	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_EPROTO);
+	assert_int_equal(mem_proto_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_EPROTO);
 	b[24] = 0;
 	b[4] = 2;
-	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_EPROTO);
+	assert_int_equal(mem_proto_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_EPROTO);
 	b[4] = 1;
 	b[0] ^= 0xff;
-	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_EPROTO);
+	assert_int_equal(mem_proto_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_EPROTO);
 	b[0] ^= 0xff;
-	put_le32(b + 20, MP_MAX_PAYLOAD + 1);
-	assert_int_equal(mp_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_E2BIG);
+	wire_put_le32(b + 20, MP_MAX_PAYLOAD + 1);
+	assert_int_equal(mem_proto_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_E2BIG);
 	assert_string_equal(err, "payload longer than the protocol allows");
 }
 
@@ -164,13 +165,13 @@ static void test_hello_first(void **state)
 	/* vNode 0, a short body, a name with a control byte: all refused. */
 	assert_int_equal(call(c, &c->a, MP_HELLO, hb, sizeof(hb)), MP_EINVAL);
 	assert_int_equal(call(c, &c->a, MP_HELLO, hb, sizeof(hb) - 1), MP_EPROTO);
-	put_le64(hb, 7);
+	wire_put_le64(hb, 7);
 	hb[8] = 'x';
 	hb[9] = 0x01;
 	assert_int_equal(call(c, &c->a, MP_HELLO, hb, sizeof(hb)), MP_EINVAL);
 	hello(c, &c->a, 7);
 	/* A connection stays bound to its vNode. */
-	put_le64(hb, 9);
+	wire_put_le64(hb, 9);
 	hb[9] = 0;
 	assert_int_equal(call(c, &c->a, MP_HELLO, hb, sizeof(hb)), MP_EINVAL);
 }
@@ -178,8 +179,8 @@ static void test_hello_first(void **state)
 static void test_read_write(void **state)
 {
 	struct ctx *c = *state;
-	struct mp_open_reply r;
-	struct mp_stat_reply st;
+	struct mem_proto_open_reply r;
+	struct mem_proto_stat_reply st;
 
 	hello(c, &c->a, 7);
 	r = open_region(c, &c->a, 0, 8ULL << 20);
@@ -206,28 +207,28 @@ static void test_read_write(void **state)
 	/* Reopening gives the same region; another size is refused. */
 	assert_int_equal(open_region(c, &c->a, 0, 8ULL << 20).handle, r.handle);
 	{
-		struct mp_open m = {.index = 0, .flags = MP_OPEN_CREATE, .size = 4ULL << 20};
+		struct mem_proto_open m = {.index = 0, .flags = MP_OPEN_CREATE, .size = 4ULL << 20};
 		uint8_t b[MP_OPEN_LEN];
 
-		mp_open_put(b, &m);
+		mem_proto_open_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_OPEN, b, sizeof(b)), MP_EINVAL);
 	}
 	assert_int_equal(call(c, &c->a, MP_STAT, NULL, 0), MP_OK);
-	assert_int_equal(mp_stat_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &st), MP_OK);
+	assert_int_equal(mem_proto_stat_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &st), MP_OK);
 	assert_int_equal(st.reserved_bytes, 8ULL << 20);
 	assert_int_equal(st.stored_bytes, 65 * MP_PAGE_SIZE);
 	assert_int_equal(st.regions, 1);
 	/* CLOSE frees the region and its reservation. */
 	{
-		struct mp_close m = {.handle = r.handle, .epoch = 1};
+		struct mem_proto_close m = {.handle = r.handle, .epoch = 1};
 		uint8_t b[MP_CLOSE_LEN];
 
-		mp_close_put(b, &m);
+		mem_proto_close_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_CLOSE, b, sizeof(b)), MP_OK);
 	}
 	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 1, 0), MP_ENOENT);
 	assert_int_equal(call(c, &c->a, MP_STAT, NULL, 0), MP_OK);
-	assert_int_equal(mp_stat_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &st), MP_OK);
+	assert_int_equal(mem_proto_stat_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &st), MP_OK);
 	assert_int_equal(st.reserved_bytes, 0);
 	assert_int_equal(st.stored_bytes, 0);
 }
@@ -236,7 +237,7 @@ static void test_bad_requests(void **state)
 {
 	struct ctx *c = *state;
 	const uint64_t size = 4ULL << 20;
-	struct mp_open_reply r;
+	struct mem_proto_open_reply r;
 	uint8_t b[MP_IO_LEN + 8] = {0};
 	size_t n;
 
@@ -253,10 +254,10 @@ static void test_bad_requests(void **state)
 	/* Truncated: a READ body cut short, WRITE data shorter than its page count. */
 	assert_int_equal(call(c, &c->a, MP_READ, b, MP_IO_LEN - 1), MP_EPROTO);
 	{
-		struct mp_io m = {.handle = r.handle, .epoch = 1, .offset = 0, .npages = 2};
+		struct mem_proto_io m = {.handle = r.handle, .epoch = 1, .offset = 0, .npages = 2};
 		static uint8_t wb[MP_IO_LEN + MP_PAGE_SIZE];
 
-		mp_io_put(wb, &m);
+		mem_proto_io_put(wb, &m);
 		assert_int_equal(call(c, &c->a, MP_WRITE, wb, sizeof(wb)), MP_EPROTO);
 	}
 	/* Unknown handle; stale epoch. */
@@ -274,7 +275,7 @@ static void test_bad_requests(void **state)
 	assert_int_equal(call(c, &c->a, MP_STAT, b, 4), MP_EPROTO);
 	/* Bad OPENs: size 0, unaligned, over 1 TiB, unknown flags, pool exhausted. */
 	{
-		struct mp_open bad[] = {
+		struct mem_proto_open bad[] = {
 			{.index = 1, .flags = MP_OPEN_CREATE, .size = 0},
 			{.index = 1, .flags = MP_OPEN_CREATE, .size = 5000},
 			{.index = 1, .flags = MP_OPEN_CREATE, .size = MP_REGION_MAX * 2},
@@ -285,7 +286,7 @@ static void test_bad_requests(void **state)
 		uint8_t ob[MP_OPEN_LEN];
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			mp_open_put(ob, &bad[i]);
+			mem_proto_open_put(ob, &bad[i]);
 			assert_int_equal(call(c, &c->a, MP_OPEN, ob, sizeof(ob)), want[i]);
 		}
 	}
@@ -301,17 +302,17 @@ static void test_bad_requests(void **state)
 		char err[MP_ERRTEXT_MAX + 1];
 		struct wire_hdr g;
 
-		mp_hdr_put(c->req, &h);
-		n = mmon_handle(&c->pool, &c->a, c->req, MP_MAX_MSG, true, c->reply);
-		assert_int_equal(mp_hdr_get(c->reply, n, &g, err, sizeof(err)), MP_OK);
+		mem_proto_hdr_put(c->req, &h);
+		n = mmon_handler_request(&c->pool, &c->a, c->req, MP_MAX_MSG, true, c->reply);
+		assert_int_equal(mem_proto_hdr_get(c->reply, n, &g, err, sizeof(err)), MP_OK);
 		assert_int_equal(g.status, MP_E2BIG);
 		assert_int_equal(g.id, 0);
 	}
 	/* Garbage header: EPROTO, and the session still works after all of the above. */
 	memset(c->req, 0xa5, 64);
-	n = mmon_handle(&c->pool, &c->a, c->req, 64, false, c->reply);
+	n = mmon_handler_request(&c->pool, &c->a, c->req, 64, false, c->reply);
 	assert_true(n >= MP_HDR_LEN);
-	assert_int_equal(get_le32(c->reply + 16), MP_EPROTO);
+	assert_int_equal(wire_get_le32(c->reply + 16), MP_EPROTO);
 	assert_int_equal(io(c, &c->a, MP_WRITE, r.handle, 1, 0, 1, 0x11), MP_OK);
 	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 1, 0), MP_OK);
 	assert_int_equal(c->reply[MP_HDR_LEN + 7], 0x11);
@@ -320,18 +321,18 @@ static void test_bad_requests(void **state)
 static unsigned release(struct ctx *c, struct mmon_session *s, uint64_t handle, uint64_t epoch,
 			const char *owner)
 {
-	struct mp_release m = {.handle = handle, .epoch = epoch};
+	struct mem_proto_release m = {.handle = handle, .epoch = epoch};
 	uint8_t b[MP_RELEASE_LEN];
 
 	snprintf(m.new_owner, sizeof(m.new_owner), "%s", owner);
-	mp_release_put(b, &m);
+	mem_proto_release_put(b, &m);
 	return call(c, s, MP_RELEASE, b, sizeof(b));
 }
 
 static void test_redirect(void **state)
 {
 	struct ctx *c = *state;
-	struct mp_open_reply r;
+	struct mem_proto_open_reply r;
 	const char *owner = "mm-new@127.0.0.1:7411";
 
 	hello(c, &c->a, 7);
@@ -351,47 +352,48 @@ static void test_redirect(void **state)
 	/* An OPEN with an old map is redirected too, CREATE or not: never a new, empty
 	 * region in the moved one's place. */
 	{
-		struct mp_open m = {.index = 0, .flags = MP_OPEN_CREATE, .size = 2ULL << 20};
+		struct mem_proto_open m = {.index = 0, .flags = MP_OPEN_CREATE, .size = 2ULL << 20};
 		uint8_t b[MP_OPEN_LEN];
 
-		mp_open_put(b, &m);
+		mem_proto_open_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_OPEN, b, sizeof(b)), MP_EREDIRECT);
 		assert_memory_equal(c->reply + MP_HDR_LEN, owner, strlen(owner));
 		m.flags = 0;
-		mp_open_put(b, &m);
+		mem_proto_open_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_OPEN, b, sizeof(b)), MP_EREDIRECT);
 		/* Only a JOIN brings it back here (a copy to be filled), with its capacity free
 		 * again; the old handle is then unknown. */
 		m.flags = MP_OPEN_CREATE | MP_OPEN_JOIN;
-		mp_open_put(b, &m);
+		mem_proto_open_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_OPEN, b, sizeof(b)), MP_OK);
 		assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 1, 0), MP_ENOENT);
 	}
 }
 
 static unsigned open_flags(struct ctx *c, struct mmon_session *s, uint32_t index, uint64_t size,
-			   uint32_t flags, struct mp_open_reply *r)
+			   uint32_t flags, struct mem_proto_open_reply *r)
 {
-	struct mp_open m = {.index = index, .flags = flags, .size = size};
+	struct mem_proto_open m = {.index = index, .flags = flags, .size = size};
 	uint8_t b[MP_OPEN_LEN];
 	unsigned st;
 
-	mp_open_put(b, &m);
+	mem_proto_open_put(b, &m);
 	st = call(c, s, MP_OPEN, b, sizeof(b));
 	if (st == MP_OK && r)
-		assert_int_equal(mp_open_reply_get(c->reply + MP_HDR_LEN, c->rh.len, r), MP_OK);
+		assert_int_equal(mem_proto_open_reply_get(c->reply + MP_HDR_LEN, c->rh.len, r),
+				 MP_OK);
 	return st;
 }
 
-static struct mp_rstat_reply rstat(struct ctx *c, struct mmon_session *s, uint32_t index)
+static struct mem_proto_rstat_reply rstat(struct ctx *c, struct mmon_session *s, uint32_t index)
 {
-	struct mp_rstat m = {.index = index};
-	struct mp_rstat_reply r;
+	struct mem_proto_rstat m = {.index = index};
+	struct mem_proto_rstat_reply r;
 	uint8_t b[MP_RSTAT_LEN];
 
-	mp_rstat_put(b, &m);
+	mem_proto_rstat_put(b, &m);
 	assert_int_equal(call(c, s, MP_RSTAT, b, sizeof(b)), MP_OK);
-	assert_int_equal(mp_rstat_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &r), MP_OK);
+	assert_int_equal(mem_proto_rstat_reply_get(c->reply + MP_HDR_LEN, c->rh.len, &r), MP_OK);
 	return r;
 }
 
@@ -401,8 +403,8 @@ static void test_join_and_fill(void **state)
 {
 	struct ctx *c = *state;
 	static uint8_t src[4 * MP_PAGE_SIZE];
-	struct mp_open_reply r, live;
-	struct mp_rstat_reply rs;
+	struct mem_proto_open_reply r, live;
+	struct mem_proto_rstat_reply rs;
 	struct mmon_region *reg, *other;
 	char err[MP_ERRTEXT_MAX + 1] = "";
 	uint64_t installed;
@@ -425,22 +427,23 @@ static void test_join_and_fill(void **state)
 	assert_int_equal(io(c, &c->a, MP_WRITE, r.handle, 1, MP_PAGE_SIZE, 1, 0xaa), MP_OK);
 	assert_int_equal(io(c, &c->a, MP_READ, r.handle, 1, 0, 1, 0), MP_EBUSY);
 	{
-		struct mp_bitmap m = {.handle = r.handle, .epoch = 1, .first = 0, .npages = 512};
+		struct mem_proto_bitmap m = {
+			.handle = r.handle, .epoch = 1, .first = 0, .npages = 512};
 		uint8_t b[MP_BITMAP_LEN];
 
-		mp_bitmap_put(b, &m);
+		mem_proto_bitmap_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_BITMAP, b, sizeof(b)), MP_EBUSY);
 	}
 	/* No fill context here: FILL is refused with a reason. */
 	{
-		struct mp_fill m = {.index = 2, .src_handle = live.handle, .src_epoch = 1};
+		struct mem_proto_fill m = {.index = 2, .src_handle = live.handle, .src_epoch = 1};
 		uint8_t b[MP_FILL_LEN];
 
 		snprintf(m.src_addr, sizeof(m.src_addr), "127.0.0.1:1");
-		mp_fill_put(b, &m);
+		mem_proto_fill_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_FILL, b, sizeof(b)), MP_EIO);
 		snprintf(m.src_addr, sizeof(m.src_addr), "not an address");
-		mp_fill_put(b, &m);
+		mem_proto_fill_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_FILL, b, sizeof(b)), MP_EINVAL);
 	}
 	/* The fill as mmon_fill.c drives it: page 1 keeps the vNode's 0xaa. */
@@ -473,23 +476,24 @@ static void test_join_and_fill(void **state)
 	assert_int_equal(c->reply[MP_HDR_LEN + 9], 0xbb);
 	/* The live copy's bitmap: pages 0-3 and 8. */
 	{
-		struct mp_bitmap m = {.handle = r.handle, .epoch = 1, .first = 0, .npages = 512};
+		struct mem_proto_bitmap m = {
+			.handle = r.handle, .epoch = 1, .first = 0, .npages = 512};
 		uint8_t b[MP_BITMAP_LEN];
 
-		mp_bitmap_put(b, &m);
+		mem_proto_bitmap_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_BITMAP, b, sizeof(b)), MP_OK);
 		assert_int_equal(c->rh.len, 64);
 		assert_int_equal(c->reply[MP_HDR_LEN], 0x0f);
 		assert_int_equal(c->reply[MP_HDR_LEN + 1], 0x01);
 		m.first = 512;
-		mp_bitmap_put(b, &m);
+		mem_proto_bitmap_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_BITMAP, b, sizeof(b)), MP_ERANGE);
 		m.first = 1;
-		mp_bitmap_put(b, &m);
+		mem_proto_bitmap_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_BITMAP, b, sizeof(b)), MP_EINVAL);
-		m = (struct mp_bitmap){
+		m = (struct mem_proto_bitmap){
 			.handle = r.handle, .epoch = 1, .npages = MP_BITMAP_MAX + 64};
-		mp_bitmap_put(b, &m);
+		mem_proto_bitmap_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_BITMAP, b, sizeof(b)), MP_E2BIG);
 	}
 	/* A failed fill: the copy answers nothing but RSTAT (with the reason) and CLOSE. */
@@ -511,19 +515,19 @@ static void test_join_and_fill(void **state)
 	assert_int_equal(mmon_pool_fill_begin(&c->pool, 7, 5, &reg, err, sizeof(err)), MP_OK);
 	assert_non_null(reg);
 	{
-		struct mp_close m = {.handle = r.handle, .epoch = 1};
+		struct mem_proto_close m = {.handle = r.handle, .epoch = 1};
 		uint8_t b[MP_CLOSE_LEN];
 
-		mp_close_put(b, &m);
+		mem_proto_close_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_CLOSE, b, sizeof(b)), MP_OK);
 	}
 	assert_int_equal(mmon_pool_fill_install(&c->pool, reg, 0, 1, src, &installed), MP_ENOENT);
 	mmon_pool_fill_end(&c->pool, reg, "closed");
 	{
-		struct mp_rstat m = {.index = 5};
+		struct mem_proto_rstat m = {.index = 5};
 		uint8_t b[MP_RSTAT_LEN];
 
-		mp_rstat_put(b, &m);
+		mem_proto_rstat_put(b, &m);
 		assert_int_equal(call(c, &c->a, MP_RSTAT, b, sizeof(b)), MP_ENOENT);
 		b[4] = 1;
 		assert_int_equal(call(c, &c->a, MP_RSTAT, b, sizeof(b)), MP_EPROTO);

@@ -56,29 +56,38 @@ static void test_parse_server(void **state)
 	char host[64], port[16];
 
 	(void)state;
-	assert_int_equal(rm_parse_server("127.0.0.1:7410", host, sizeof(host), port, sizeof(port)),
-			 0);
+	assert_int_equal(
+		remote_mem_parse_server("127.0.0.1:7410", host, sizeof(host), port, sizeof(port)),
+		0);
 	assert_string_equal(host, "127.0.0.1");
 	assert_string_equal(port, "7410");
-	assert_int_equal(rm_parse_server("[::1]:99", host, sizeof(host), port, sizeof(port)), 0);
+	assert_int_equal(
+		remote_mem_parse_server("[::1]:99", host, sizeof(host), port, sizeof(port)), 0);
 	assert_string_equal(host, "::1");
 	assert_string_equal(port, "99");
-	assert_int_equal(
-		rm_parse_server("mm-a.example:65535", host, sizeof(host), port, sizeof(port)), 0);
-	assert_int_equal(rm_parse_server("nohost", host, sizeof(host), port, sizeof(port)), -1);
-	assert_int_equal(rm_parse_server(":7410", host, sizeof(host), port, sizeof(port)), -1);
-	assert_int_equal(rm_parse_server("h:0", host, sizeof(host), port, sizeof(port)), -1);
-	assert_int_equal(rm_parse_server("h:65536", host, sizeof(host), port, sizeof(port)), -1);
-	assert_int_equal(rm_parse_server("h:12x", host, sizeof(host), port, sizeof(port)), -1);
-	assert_int_equal(rm_parse_server("h:", host, sizeof(host), port, sizeof(port)), -1);
+	assert_int_equal(remote_mem_parse_server("mm-a.example:65535", host, sizeof(host), port,
+						 sizeof(port)),
+			 0);
+	assert_int_equal(remote_mem_parse_server("nohost", host, sizeof(host), port, sizeof(port)),
+			 -1);
+	assert_int_equal(remote_mem_parse_server(":7410", host, sizeof(host), port, sizeof(port)),
+			 -1);
+	assert_int_equal(remote_mem_parse_server("h:0", host, sizeof(host), port, sizeof(port)),
+			 -1);
+	assert_int_equal(remote_mem_parse_server("h:65536", host, sizeof(host), port, sizeof(port)),
+			 -1);
+	assert_int_equal(remote_mem_parse_server("h:12x", host, sizeof(host), port, sizeof(port)),
+			 -1);
+	assert_int_equal(remote_mem_parse_server("h:", host, sizeof(host), port, sizeof(port)), -1);
 	/* A host longer than the buffer is refused, not cut. */
 	assert_int_equal(
-		rm_parse_server("averyveryverylonghostname:1", host, 8, port, sizeof(port)), -1);
+		remote_mem_parse_server("averyveryverylonghostname:1", host, 8, port, sizeof(port)),
+		-1);
 }
 
-static void region_copy(struct rm_region *g, int server, int state, bool failed)
+static void region_copy(struct remote_mem_region *g, int server, int state, bool failed)
 {
-	struct rm_copy *cp = &g->copies[g->nr_copies++];
+	struct remote_mem_copy *cp = &g->copies[g->nr_copies++];
 
 	atomic_store(&cp->server, server);
 	cp->state = state;
@@ -90,7 +99,7 @@ static void region_copy(struct rm_region *g, int server, int state, bool failed)
 static void test_regions_answer(void **state)
 {
 	struct remote_mem *rm = calloc(1, sizeof(*rm));
-	struct vr_answer *a = calloc(1, sizeof(*a));
+	struct vmm_regions_answer *a = calloc(1, sizeof(*a));
 	char err[300], *line;
 
 	(void)state;
@@ -117,7 +126,7 @@ static void test_regions_answer(void **state)
 	assert_non_null(line);
 	assert_null(strstr(line, ": ")); /* compact */
 	assert_int_equal(line[strlen(line) - 1], '\n');
-	assert_int_equal(vr_parse(line, a, err, sizeof(err)), 0);
+	assert_int_equal(vmm_regions_parse(line, a, err, sizeof(err)), 0);
 	assert_int_equal(a->nr_servers, 2);
 	assert_string_equal(a->servers[0].name, "m\"a\\");
 	assert_string_equal(a->servers[1].addr, "b?:7002");

@@ -15,12 +15,12 @@
 struct fake {
 	struct blk_backend be;
 	pthread_mutex_t lock;
-	struct blk_req *pending[FAKE_MAX];
+	struct blk_backend_req *pending[FAKE_MAX];
 	int npending;
 	int submitted;
 };
 
-static void fake_submit(struct blk_backend *be, struct blk_req *req)
+static void fake_submit(struct blk_backend *be, struct blk_backend_req *req)
 {
 	struct fake *f = (struct fake *)be;
 
@@ -51,7 +51,7 @@ static int fake_npending(struct fake *f)
 /* Complete pending request i (in submission order among those still pending). */
 static void fake_complete(struct fake *f, int i, int err)
 {
-	struct blk_req *req;
+	struct blk_backend_req *req;
 
 	pthread_mutex_lock(&f->lock);
 	assert_true(i < f->npending);
@@ -399,7 +399,7 @@ static void *pump_thread(void *arg)
 	return NULL;
 }
 
-struct vcpu {
+struct vm_vcpu {
 	struct afix *a;
 	pthread_mutex_t *guest_lock;
 	int k;
@@ -408,7 +408,7 @@ struct vcpu {
 
 static void *vcpu_thread(void *arg)
 {
-	struct vcpu *v = arg;
+	struct vm_vcpu *v = arg;
 	struct vt *t = &v->a->t;
 	uint16_t head = (uint16_t)(3 * v->k);
 
@@ -434,8 +434,8 @@ static void test_concurrent_async(void **state)
 	struct afix *a = *state;
 	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	struct pump p = {.a = a};
-	struct vcpu v[2] = {{.a = a, .guest_lock = &lock, .k = 0},
-			    {.a = a, .guest_lock = &lock, .k = 1}};
+	struct vm_vcpu v[2] = {{.a = a, .guest_lock = &lock, .k = 0},
+			       {.a = a, .guest_lock = &lock, .k = 1}};
 	pthread_t pt, vth[2];
 
 	assert_int_equal(pthread_create(&pt, NULL, pump_thread, &p), 0);

@@ -21,8 +21,8 @@
 
 struct fix {
 	struct guest_mem mem;
-	struct virtq vq;
-	struct virtq_chain chain;
+	struct virtqueue vq;
+	struct virtqueue_chain chain;
 	char why[256];
 };
 
@@ -32,12 +32,12 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	assert_int_equal(guest_mem_init(&f->mem, RAM), 0);
-	virtq_reset(&f->vq);
+	virtqueue_reset(&f->vq);
 	f->vq.num = 8;
 	f->vq.desc_gpa = DESC;
 	f->vq.avail_gpa = AVAIL;
 	f->vq.used_gpa = USED;
-	assert_int_equal(virtq_enable(&f->vq, &f->mem, f->why, sizeof(f->why)), 0);
+	assert_int_equal(virtqueue_enable(&f->vq, &f->mem, f->why, sizeof(f->why)), 0);
 	*state = f;
 	return 0;
 }
@@ -91,13 +91,13 @@ static void publish(struct fix *f, uint16_t head)
 static int pop(struct fix *f)
 {
 	f->why[0] = 0;
-	return virtq_pop(&f->vq, &f->mem, &f->chain, f->why, sizeof(f->why));
+	return virtqueue_pop(&f->vq, &f->mem, &f->chain, f->why, sizeof(f->why));
 }
 
 static int avail_batch(struct fix *f)
 {
 	f->why[0] = 0;
-	return virtq_avail(&f->vq, f->why, sizeof(f->why));
+	return virtqueue_avail(&f->vq, f->why, sizeof(f->why));
 }
 
 /* Pop must fail naming the problem, consuming nothing. */
@@ -118,10 +118,10 @@ static void test_num_valid(void **state)
 {
 	(void)state;
 	for (uint32_t n = 0; n <= 1024; n++)
-		assert_int_equal(virtq_num_valid(n), n && n <= 256 && !(n & (n - 1)));
-	assert_false(virtq_num_valid(0x10000));
-	assert_false(virtq_num_valid(0x80000000u));
-	assert_false(virtq_num_valid(0xffffffffu));
+		assert_int_equal(virtqueue_num_valid(n), n && n <= 256 && !(n & (n - 1)));
+	assert_false(virtqueue_num_valid(0x10000));
+	assert_false(virtqueue_num_valid(0x80000000u));
+	assert_false(virtqueue_num_valid(0xffffffffu));
 }
 
 static void test_enable_maps_rings(void **state)
@@ -166,24 +166,24 @@ static void test_enable_refuses(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct enable_case *c = &cases[i];
 
-		virtq_reset(&f->vq);
+		virtqueue_reset(&f->vq);
 		f->vq.num = c->num;
 		f->vq.desc_gpa = c->desc;
 		f->vq.avail_gpa = c->avail;
 		f->vq.used_gpa = c->used;
 		f->why[0] = 0;
-		assert_int_equal(virtq_enable(&f->vq, &f->mem, f->why, sizeof(f->why)), -1);
+		assert_int_equal(virtqueue_enable(&f->vq, &f->mem, f->why, sizeof(f->why)), -1);
 		assert_false(f->vq.ready);
 		if (!strstr(f->why, c->why))
 			fail_msg("case %zu: expected \"%s\" in \"%s\"", i, c->why, f->why);
 	}
 	/* Exactly at the end of RAM is fine. */
-	virtq_reset(&f->vq);
+	virtqueue_reset(&f->vq);
 	f->vq.num = 8;
 	f->vq.desc_gpa = RAM - 128;
 	f->vq.avail_gpa = RAM - 22;
 	f->vq.used_gpa = RAM - 72;
-	assert_int_equal(virtq_enable(&f->vq, &f->mem, f->why, sizeof(f->why)), 0);
+	assert_int_equal(virtqueue_enable(&f->vq, &f->mem, f->why, sizeof(f->why)), 0);
 }
 
 static void test_enable_refuses_while_in_flight(void **state)
@@ -195,10 +195,10 @@ static void test_enable_refuses_while_in_flight(void **state)
 	assert_int_equal(avail_batch(f), 1);
 	assert_int_equal(pop(f), 1);
 	f->vq.ready = false;
-	assert_int_equal(virtq_enable(&f->vq, &f->mem, f->why, sizeof(f->why)), -1);
+	assert_int_equal(virtqueue_enable(&f->vq, &f->mem, f->why, sizeof(f->why)), -1);
 	assert_non_null(strstr(f->why, "in flight"));
-	virtq_push(&f->vq, 0, 0);
-	assert_int_equal(virtq_enable(&f->vq, &f->mem, f->why, sizeof(f->why)), 0);
+	virtqueue_push(&f->vq, 0, 0);
+	assert_int_equal(virtqueue_enable(&f->vq, &f->mem, f->why, sizeof(f->why)), 0);
 	assert_int_equal(f->vq.last_avail, 0);
 	assert_int_equal(f->vq.used_idx, 0);
 }
@@ -207,8 +207,8 @@ static void test_enable_refuses_while_in_flight(void **state)
 static void test_slot_boundary(void **state)
 {
 	struct guest_mem mem;
-	struct virtq vq;
-	struct virtq_chain *c = malloc(sizeof(*c));
+	struct virtqueue vq;
+	struct virtqueue_chain *c = malloc(sizeof(*c));
 	char why[256];
 	const uint64_t low_end = LEGO_MMIO_BASE;
 
@@ -218,14 +218,14 @@ static void test_slot_boundary(void **state)
 		free(c);
 		skip();
 	}
-	virtq_reset(&vq);
+	virtqueue_reset(&vq);
 	vq.num = 8;
 	vq.desc_gpa = low_end - 64; /* 128-byte table crosses into the MMIO window */
 	vq.avail_gpa = 0x11000;
 	vq.used_gpa = 0x12000;
-	assert_int_equal(virtq_enable(&vq, &mem, why, sizeof(why)), -1);
+	assert_int_equal(virtqueue_enable(&vq, &mem, why, sizeof(why)), -1);
 	vq.desc_gpa = LEGO_HIGH_RAM_BASE; /* rings in high RAM are fine */
-	assert_int_equal(virtq_enable(&vq, &mem, why, sizeof(why)), 0);
+	assert_int_equal(virtqueue_enable(&vq, &mem, why, sizeof(why)), 0);
 	{
 		struct vring_desc *d = guest_mem_ptr(&mem, LEGO_HIGH_RAM_BASE, 128);
 		struct vring_avail *a = guest_mem_ptr(&mem, 0x11000, 22);
@@ -235,11 +235,11 @@ static void test_slot_boundary(void **state)
 		a->ring[0] = 0;
 		a->ring[1] = 1;
 		a->idx = 2;
-		assert_int_equal(virtq_avail(&vq, why, sizeof(why)), 2);
-		assert_int_equal(virtq_pop(&vq, &mem, c, why, sizeof(why)), -1);
+		assert_int_equal(virtqueue_avail(&vq, why, sizeof(why)), 2);
+		assert_int_equal(virtqueue_pop(&vq, &mem, c, why, sizeof(why)), -1);
 		assert_non_null(strstr(why, "not inside guest RAM"));
 		vq.last_avail = 1; /* skip it: the next one is in high RAM */
-		assert_int_equal(virtq_pop(&vq, &mem, c, why, sizeof(why)), 1);
+		assert_int_equal(virtqueue_pop(&vq, &mem, c, why, sizeof(why)), 1);
 		assert_ptr_equal(c->seg[0].hva, mem.base + LEGO_MMIO_BASE + 0x1000);
 	}
 	guest_mem_destroy(&mem);
@@ -249,7 +249,7 @@ static void test_slot_boundary(void **state)
 static void test_pop_chain(void **state)
 {
 	struct fix *f = *state;
-	struct virtq_chain *c = &f->chain;
+	struct virtqueue_chain *c = &f->chain;
 
 	assert_int_equal(avail_batch(f), 0);
 	assert_int_equal(pop(f), 0);
@@ -309,7 +309,7 @@ static void test_longest_chain(void **state)
 	assert_int_equal(pop(f), 1);
 	assert_int_equal(f->chain.nr, 8);
 	/* One more link makes a loop through all 8. */
-	virtq_push(&f->vq, 0, 0);
+	virtqueue_push(&f->vq, 0, 0);
 	desc(f, 7, BUF, 16, VRING_DESC_F_NEXT, 0);
 	publish(f, 3);
 	pop_fails(f, "longer than the queue size");
@@ -350,7 +350,7 @@ static void test_pop_malformed(void **state)
 	pop_fails(f, "not inside guest RAM");
 	desc(f, 0, 0, (uint32_t)RAM, 0, 0); /* all of RAM is fine... */
 	assert_int_equal(pop(f), 1);
-	virtq_push(&f->vq, 0, 0);
+	virtqueue_push(&f->vq, 0, 0);
 	desc(f, 0, 1, (uint32_t)RAM, 0, 0); /* ...one byte more is not */
 	publish(f, 0);
 	pop_fails(f, "not inside guest RAM");
@@ -388,15 +388,15 @@ static void test_head_in_flight(void **state)
 	assert_int_equal(pop(f), 1);
 	publish(f, 4);
 	pop_fails(f, "chain head 4 is already in flight");
-	virtq_push(&f->vq, 4, 16);
+	virtqueue_push(&f->vq, 4, 16);
 	assert_int_equal(pop(f), 1);
 	/* drop forgets a chain without a used entry */
-	virtq_drop(&f->vq, 4);
+	virtqueue_drop(&f->vq, 4);
 	assert_int_equal(f->vq.inflight, 0);
 	assert_int_equal(used(f)->idx, 1);
 	/* pushing or dropping a head not in flight does not underflow the count */
-	virtq_drop(&f->vq, 4);
-	virtq_drop(&f->vq, 0xffff);
+	virtqueue_drop(&f->vq, 4);
+	virtqueue_drop(&f->vq, 0xffff);
 	assert_int_equal(f->vq.inflight, 0);
 }
 
@@ -410,7 +410,7 @@ static void test_push_and_wrap(void **state)
 		publish(f, 1);
 		assert_int_equal(avail_batch(f), 1);
 		assert_int_equal(pop(f), 1);
-		virtq_push(&f->vq, 1, i);
+		virtqueue_push(&f->vq, 1, i);
 		if (u->idx != (uint16_t)(i + 1))
 			fail_msg("used idx %u after %u pushes", u->idx, i + 1);
 		if (u->ring[i % 8].id != 1 || u->ring[i % 8].len != i)
@@ -424,19 +424,19 @@ static void test_queue_size_one(void **state)
 {
 	struct fix *f = *state;
 
-	virtq_reset(&f->vq);
+	virtqueue_reset(&f->vq);
 	f->vq.num = 1;
 	f->vq.desc_gpa = DESC;
 	f->vq.avail_gpa = AVAIL;
 	f->vq.used_gpa = USED;
-	assert_int_equal(virtq_enable(&f->vq, &f->mem, f->why, sizeof(f->why)), 0);
+	assert_int_equal(virtqueue_enable(&f->vq, &f->mem, f->why, sizeof(f->why)), 0);
 	memset(g(f, AVAIL), 0, 8);
 	desc(f, 0, BUF, 16, 0, 0);
 	for (int i = 0; i < 3; i++) {
 		publish(f, 0);
 		assert_int_equal(avail_batch(f), 1);
 		assert_int_equal(pop(f), 1);
-		virtq_push(&f->vq, 0, 1);
+		virtqueue_push(&f->vq, 0, 1);
 	}
 	assert_int_equal(used(f)->idx, 3);
 	desc(f, 0, BUF, 16, VRING_DESC_F_NEXT, 0);

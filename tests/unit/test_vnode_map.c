@@ -15,95 +15,95 @@
 #include "lib/proto/vmm_regions.h"
 #include "controlplane/controld/vnode_map.h"
 
-static void three_servers(struct vn_map *m)
+static void three_servers(struct vnode_map *m)
 {
 	memset(m, 0, sizeof(*m));
-	assert_int_equal(vmap_server(m, "mm1", "127.0.0.1:1"), 0);
-	assert_int_equal(vmap_server(m, "mm2", "127.0.0.1:2"), 1);
-	assert_int_equal(vmap_server(m, "mm3", "127.0.0.1:3"), 2);
+	assert_int_equal(vnode_map_server(m, "mm1", "127.0.0.1:1"), 0);
+	assert_int_equal(vnode_map_server(m, "mm2", "127.0.0.1:2"), 1);
+	assert_int_equal(vnode_map_server(m, "mm3", "127.0.0.1:3"), 2);
 }
 
 static void test_owners_text(void **state)
 {
-	struct vn_map m;
+	struct vnode_map m;
 	char buf[64];
 
 	(void)state;
 	three_servers(&m);
-	assert_int_equal(vmap_parse_owners(&m, "0+1,1+2,2"), 0);
+	assert_int_equal(vnode_map_parse_owners(&m, "0+1,1+2,2"), 0);
 	assert_int_equal(m.nr_regions, 3);
 	assert_int_equal(m.nr_copies[0], 2);
 	assert_int_equal(m.copy[1][1], 2);
 	assert_int_equal(m.nr_copies[2], 1);
-	assert_int_equal(vmap_format_owners(&m, buf, sizeof(buf)), 9);
+	assert_int_equal(vnode_map_format_owners(&m, buf, sizeof(buf)), 9);
 	assert_string_equal(buf, "0+1,1+2,2");
-	assert_int_equal(vmap_format_owners(&m, buf, 9), -1); /* no room for the NUL */
+	assert_int_equal(vnode_map_format_owners(&m, buf, 9), -1); /* no room for the NUL */
 	/* Older run files: one owner per region. */
-	assert_int_equal(vmap_parse_owners(&m, "0,1,1,0"), 0);
+	assert_int_equal(vnode_map_parse_owners(&m, "0,1,1,0"), 0);
 	assert_int_equal(m.nr_regions, 4);
 	assert_int_equal(m.nr_copies[3], 1);
-	assert_int_equal(vmap_parse_owners(&m, ""), 0);
+	assert_int_equal(vnode_map_parse_owners(&m, ""), 0);
 	assert_int_equal(m.nr_regions, 0);
 	static const char *const bad[] = {"0+",	     "0,", ",0",  "0++1", "0+0",  "3",	 "01",
 					  "0+1+2+0", "a",  "0 1", "-1",	  "0,,1", "100", "0+1,"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (!vmap_parse_owners(&m, bad[i]))
+		if (!vnode_map_parse_owners(&m, bad[i]))
 			fail_msg("'%s' was accepted", bad[i]);
 	m.nr_mmons = 5;
 	snprintf(m.mmon[3], sizeof(m.mmon[3]), "mm4");
 	snprintf(m.mmon[4], sizeof(m.mmon[4]), "mm5");
-	assert_int_equal(vmap_parse_owners(&m, "0+1+2+3"), 0);
-	assert_int_not_equal(vmap_parse_owners(&m, "0+1+2+3+4"), 0); /* five copies */
+	assert_int_equal(vnode_map_parse_owners(&m, "0+1+2+3"), 0);
+	assert_int_not_equal(vnode_map_parse_owners(&m, "0+1+2+3+4"), 0); /* five copies */
 }
 
 static void test_changes(void **state)
 {
-	struct vn_map m;
+	struct vnode_map m;
 	char buf[64];
 
 	(void)state;
 	three_servers(&m);
-	assert_int_equal(vmap_parse_owners(&m, "0+1,1+0,0"), 0);
+	assert_int_equal(vnode_map_parse_owners(&m, "0+1,1+0,0"), 0);
 	/* A move of region 0's copy from 0 to 2: add, then drop; 1 becomes its primary. */
-	assert_int_equal(vmap_add_copy(&m, 0, 2), 0);
-	assert_int_equal(vmap_add_copy(&m, 0, 2), -1);
-	assert_int_equal(vmap_drop_copy(&m, 0, 0), 0);
-	assert_int_equal(vmap_drop_copy(&m, 0, 0), -1);
-	vmap_format_owners(&m, buf, sizeof(buf));
+	assert_int_equal(vnode_map_add_copy(&m, 0, 2), 0);
+	assert_int_equal(vnode_map_add_copy(&m, 0, 2), -1);
+	assert_int_equal(vnode_map_drop_copy(&m, 0, 0), 0);
+	assert_int_equal(vnode_map_drop_copy(&m, 0, 0), -1);
+	vnode_map_format_owners(&m, buf, sizeof(buf));
 	assert_string_equal(buf, "1+2,1+0,0");
-	assert_true(vmap_has_copy(&m, 0, 2));
-	assert_false(vmap_has_copy(&m, 0, 0));
-	assert_int_equal(vmap_copies_on(&m, 0), 2);
+	assert_true(vnode_map_has_copy(&m, 0, 2));
+	assert_false(vnode_map_has_copy(&m, 0, 0));
+	assert_int_equal(vnode_map_copies_on(&m, 0), 2);
 	/* Server 0 lost: its copies go, but region 2's last copy stays (a region always has
 	 * one: the vNode stops when it is lost). */
-	assert_int_equal(vmap_drop_copy(&m, 1, 0), 0);
-	assert_int_equal(vmap_drop_copy(&m, 2, 0), -1);
-	assert_int_equal(vmap_copies_on(&m, 0), 1);
-	assert_int_equal(vmap_drop_copy(&m, 2, 2), -1); /* not there */
-	assert_int_equal(vmap_add_copy(&m, 2, 2), 0);
-	assert_int_equal(vmap_drop_copy(&m, 2, 0), 0);
-	vmap_compact(&m);
+	assert_int_equal(vnode_map_drop_copy(&m, 1, 0), 0);
+	assert_int_equal(vnode_map_drop_copy(&m, 2, 0), -1);
+	assert_int_equal(vnode_map_copies_on(&m, 0), 1);
+	assert_int_equal(vnode_map_drop_copy(&m, 2, 2), -1); /* not there */
+	assert_int_equal(vnode_map_add_copy(&m, 2, 2), 0);
+	assert_int_equal(vnode_map_drop_copy(&m, 2, 0), 0);
+	vnode_map_compact(&m);
 	assert_int_equal(m.nr_mmons, 2);
 	assert_string_equal(m.mmon[0], "mm2");
 	assert_string_equal(m.mmon_addr[1], "127.0.0.1:3");
-	vmap_format_owners(&m, buf, sizeof(buf));
+	vnode_map_format_owners(&m, buf, sizeof(buf));
 	assert_string_equal(buf, "0+1,0,1");
-	assert_int_equal(vmap_find(&m, "mm3"), 1);
-	assert_int_equal(vmap_find(&m, "mm1"), -1);
+	assert_int_equal(vnode_map_find(&m, "mm3"), 1);
+	assert_int_equal(vnode_map_find(&m, "mm1"), -1);
 	/* An address update keeps the index. */
-	assert_int_equal(vmap_server(&m, "mm3", "10.0.0.3:9"), 1);
+	assert_int_equal(vnode_map_server(&m, "mm3", "10.0.0.3:9"), 1);
 	assert_string_equal(m.mmon_addr[1], "10.0.0.3:9");
-	assert_int_equal(vmap_add_copy(&m, 5, 0), -1);
-	assert_int_equal(vmap_add_copy(&m, 0, 7), -1);
+	assert_int_equal(vnode_map_add_copy(&m, 5, 0), -1);
+	assert_int_equal(vnode_map_add_copy(&m, 0, 7), -1);
 	for (int i = m.nr_mmons; i < VMAP_MAX_SERVERS; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "x%d", i);
-		assert_int_equal(vmap_server(&m, name, "h:1"), i);
+		assert_int_equal(vnode_map_server(&m, name, "h:1"), i);
 	}
-	assert_int_equal(vmap_server(&m, "one-too-many", "h:1"), -1);
-	assert_true(vmap_region_bytes(2, 3, 5 << 20, 2 << 20) == 1 << 20);
-	assert_true(vmap_region_bytes(0, 3, 5 << 20, 2 << 20) == 2 << 20);
+	assert_int_equal(vnode_map_server(&m, "one-too-many", "h:1"), -1);
+	assert_true(vnode_map_region_bytes(2, 3, 5 << 20, 2 << 20) == 1 << 20);
+	assert_true(vnode_map_region_bytes(0, 3, 5 << 20, 2 << 20) == 2 << 20);
 }
 
 /* Count and return the strings of args. */
@@ -131,15 +131,15 @@ static void test_rewrite_args(void **state)
 				   "0,1\0"
 				   "--cache\0"
 				   "1M";
-	struct vn_map m;
+	struct vnode_map m;
 	const char *s[32];
 	char *out;
 	uint32_t argc, len, n;
 
 	(void)state;
 	three_servers(&m);
-	assert_int_equal(vmap_parse_owners(&m, "2+1,1+2"), 0);
-	assert_int_equal(vmap_rewrite_args(&m, args, 12, sizeof(args), &out, &argc, &len), 0);
+	assert_int_equal(vnode_map_parse_owners(&m, "2+1,1+2"), 0);
+	assert_int_equal(vnode_map_rewrite_args(&m, args, 12, sizeof(args), &out, &argc, &len), 0);
 	n = strings(out, len, s, 32);
 	assert_int_equal(n, argc);
 	assert_int_equal(argc, 2 + 6 + 2 + 2 + 2);
@@ -156,7 +156,7 @@ static void test_rewrite_args(void **state)
 				 "--kernel\0"
 				 "/k\0"
 				 "--region-owners=0";
-	assert_int_equal(vmap_rewrite_args(&m, eq, 3, sizeof(eq), &out, &argc, &len), 0);
+	assert_int_equal(vnode_map_rewrite_args(&m, eq, 3, sizeof(eq), &out, &argc, &len), 0);
 	n = strings(out, len, s, 32);
 	assert_int_equal(n, 2 + 6 + 2);
 	assert_string_equal(s[0], "--mmon");
@@ -164,7 +164,7 @@ static void test_rewrite_args(void **state)
 	free(out);
 	static const char none[] = "--kernel\0"
 				   "/k";
-	assert_int_equal(vmap_rewrite_args(&m, none, 2, sizeof(none), &out, &argc, &len), 0);
+	assert_int_equal(vnode_map_rewrite_args(&m, none, 2, sizeof(none), &out, &argc, &len), 0);
 	n = strings(out, len, s, 32);
 	assert_string_equal(s[0], "--kernel");
 	assert_string_equal(s[n - 1], "2+1,1+2");
@@ -182,11 +182,11 @@ static const char answer[] =
 
 static void test_regions_answer(void **state)
 {
-	struct vr_answer *a = malloc(sizeof(*a));
+	struct vmm_regions_answer *a = malloc(sizeof(*a));
 	char err[256];
 
 	(void)state;
-	assert_int_equal(vr_parse(answer, a, err, sizeof(err)), 0);
+	assert_int_equal(vmm_regions_parse(answer, a, err, sizeof(err)), 0);
 	assert_int_equal(a->nr_servers, 3);
 	assert_string_equal(a->servers[2].addr, "[::1]:7412");
 	assert_true(a->servers[1].lost);
@@ -197,16 +197,18 @@ static void test_regions_answer(void **state)
 	assert_int_equal(a->regions[2].nr, 0);
 	assert_int_equal(a->copies_lost, 3);
 	/* Blanks between tokens and escaped characters are fine. */
-	assert_int_equal(vr_parse(" { \"servers\" : [ {\"addr\":\"h\\u003a1\",\"name\":\"a\\/b\","
+	assert_int_equal(
+		vmm_regions_parse(" { \"servers\" : [ {\"addr\":\"h\\u003a1\",\"name\":\"a\\/b\","
 				  "\"lost\":false} ] , \"regions\":[[ ]],\"copies_lost\":0,"
 				  "\"redirects\":12}\n",
 				  a, err, sizeof(err)),
-			 0);
+		0);
 	assert_string_equal(a->servers[0].addr, "h:1");
 	assert_int_equal(a->redirects, 12);
-	assert_int_equal(vr_parse("{\"error\": \"this vNode's RAM is not on memory servers\"}", a,
+	assert_int_equal(
+		vmm_regions_parse("{\"error\": \"this vNode's RAM is not on memory servers\"}", a,
 				  err, sizeof(err)),
-			 -1);
+		-1);
 	assert_string_equal(err, "lego-vmm answered: this vNode's RAM is not on memory servers");
 	free(a);
 }
@@ -214,13 +216,13 @@ static void test_regions_answer(void **state)
 /* answer[] with from replaced by to must be refused with want in the message. */
 static void refused(const char *from, const char *to, const char *want)
 {
-	static struct vr_answer answer_read, *a = &answer_read;
+	static struct vmm_regions_answer answer_read, *a = &answer_read;
 	char text[2048], err[256];
 	const char *at = strstr(answer, from);
 
 	assert_non_null(at);
 	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - answer), answer, to, at + strlen(from));
-	if (!vr_parse(text, a, err, sizeof(err)) || !strstr(err, want))
+	if (!vmm_regions_parse(text, a, err, sizeof(err)) || !strstr(err, want))
 		fail_msg("'%s' -> '%s': '%s' (expected '%s')", from, to, err, want);
 }
 
@@ -253,7 +255,7 @@ static void test_regions_refusals(void **state)
 /* Random bytes, and the answer with bytes changed, cut or repeated: refused or read. */
 static void test_regions_random(void **state)
 {
-	struct vr_answer *a = malloc(sizeof(*a));
+	struct vmm_regions_answer *a = malloc(sizeof(*a));
 	char text[sizeof(answer) + 64], err[256];
 	uint64_t x = 0x9e3779b97f4a7c15ULL;
 	size_t n = strlen(answer);
@@ -274,7 +276,7 @@ static void test_regions_random(void **state)
 			len = x % n;
 		}
 		text[len] = '\0';
-		if (!vr_parse(text, a, err, sizeof(err))) {
+		if (!vmm_regions_parse(text, a, err, sizeof(err))) {
 			ok++;
 			for (int r = 0; r < a->nr_regions; r++)
 				for (int c = 0; c < a->regions[r].nr; c++)

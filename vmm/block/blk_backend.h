@@ -9,7 +9,7 @@
 #define BLK_SECTOR_SIZE 512
 #define BLK_ID_BYTES	20 /* VIRTIO_BLK_ID_BYTES */
 
-enum blk_req_type {
+enum blk_backend_req_type {
 	BLK_REQ_READ,  /* fill iov from [sector * 512, + len) */
 	BLK_REQ_WRITE, /* store iov at [sector * 512, + len) */
 	BLK_REQ_FLUSH, /* make every completed write durable; iov unused */
@@ -18,20 +18,20 @@ enum blk_req_type {
 /* One request. The submitter owns the memory of the request and of its iovec array
  * (here: guest RAM) until complete() is called. The range is already checked against
  * the backend's capacity and len is a multiple of BLK_SECTOR_SIZE. */
-struct blk_req {
-	enum blk_req_type type;
+struct blk_backend_req {
+	enum blk_backend_req_type type;
 	uint64_t sector;
 	const struct iovec *iov;
 	int iovcnt;
 	uint64_t len; /* sum of the iov lengths */
 	/* Called exactly once with 0 or -errno: possibly on another thread, possibly
 	 * before submit() returns. The request may be reused as soon as it is called. */
-	void (*complete)(struct blk_req *req, int err);
+	void (*complete)(struct blk_backend_req *req, int err);
 	void *opaque; /* for the submitter */
 	/* The submitter can wait for this one (the last of a batch): a backend may serve it
 	 * on the calling thread, saving two thread hand-offs. */
 	bool may_wait;
-	struct blk_req *be_next; /* for the backend's own queue */
+	struct blk_backend_req *be_next; /* for the backend's own queue */
 };
 
 struct blk_backend;
@@ -39,7 +39,7 @@ struct blk_backend;
 struct blk_backend_ops {
 	/* Start a request; never fails directly: errors arrive through complete(). May
 	 * be called from several threads at once, with any number of requests in flight. */
-	void (*submit)(struct blk_backend *be, struct blk_req *req);
+	void (*submit)(struct blk_backend *be, struct blk_backend_req *req);
 	/* Free the backend. No request may be in flight. */
 	void (*close)(struct blk_backend *be);
 };
@@ -51,7 +51,7 @@ struct blk_backend {
 	char id[BLK_ID_BYTES]; /* device id string (VIRTIO_BLK_T_GET_ID), zero-padded */
 };
 
-static inline void blk_backend_submit(struct blk_backend *be, struct blk_req *req)
+static inline void blk_backend_submit(struct blk_backend *be, struct blk_backend_req *req)
 {
 	be->ops->submit(be, req);
 }

@@ -12,14 +12,14 @@
 
 #define SMON_SCHEME "smon://"
 
-void blk_config_init(struct vmm_config *c)
+void blk_config_init(struct vmm_options *c)
 {
 	c->blk = (struct blk_config){.smon_channels = BLK_DEFAULT_SMON_CHANNELS,
 				     .smon_timeout_ms = BLK_DEFAULT_SMON_TIMEOUT_MS};
 }
 
 /* smon://HOST:PORT/VOLUME into d (anything else is a file path): 0, or -1 if malformed. */
-static int blk_config_smon_disk(char *path, struct blk_disk_config *d)
+static int blk_config_smon_disk(char *path, struct blk_config_disk_spec *d)
 {
 	char *slash;
 
@@ -27,7 +27,7 @@ static int blk_config_smon_disk(char *path, struct blk_disk_config *d)
 	if (!d->smon)
 		return 0;
 	slash = strchr(path + strlen(SMON_SCHEME), '/');
-	if (!slash || !sp_vol_name_ok(slash + 1))
+	if (!slash || !stor_proto_vol_name_ok(slash + 1))
 		return -1;
 	*slash = '\0';
 	if (parse_hostport(path + strlen(SMON_SCHEME), 1, d->host, sizeof(d->host), d->port,
@@ -40,10 +40,10 @@ static int blk_config_smon_disk(char *path, struct blk_disk_config *d)
 	return 0;
 }
 
-int blk_config_disk(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int blk_config_disk(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	struct blk_config *b = &c->blk;
-	struct blk_disk_config *d = &b->disks[b->nr_disks];
+	struct blk_config_disk_spec *d = &b->disks[b->nr_disks];
 	char *comma = strchr(arg, ',');
 
 	if (b->nr_disks == BLK_MAX_DISKS) {
@@ -76,7 +76,7 @@ int blk_config_disk(struct vmm_config *c, char *arg, char *err, size_t errlen)
 	return VMM_OPT_OK;
 }
 
-int blk_config_smon_channels(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int blk_config_smon_channels(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	uint64_t v;
 
@@ -89,7 +89,7 @@ int blk_config_smon_channels(struct vmm_config *c, char *arg, char *err, size_t 
 	return VMM_OPT_OK;
 }
 
-int blk_config_smon_timeout(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int blk_config_smon_timeout(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	uint64_t v;
 

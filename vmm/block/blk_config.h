@@ -10,9 +10,9 @@
 #define BLK_DEFAULT_SMON_CHANNELS   16
 #define BLK_DEFAULT_SMON_TIMEOUT_MS 30000
 
-struct vmm_config;
+struct vmm_options;
 
-struct blk_disk_config {
+struct blk_config_disk_spec {
 	const char *path; /* a file, or smon://HOST:PORT/VOLUME */
 	bool read_only;
 	bool smon;
@@ -22,10 +22,10 @@ struct blk_disk_config {
 
 struct blk_config {
 	int nr_disks;
-	struct blk_disk_config disks[BLK_MAX_DISKS];
+	struct blk_config_disk_spec disks[BLK_MAX_DISKS];
 	int smon_channels, smon_timeout_ms;
 };
 
-void blk_config_init(struct vmm_config *c);
+void blk_config_init(struct vmm_options *c);
 
 #endif

@@ -13,7 +13,7 @@ int blk_disks_create(struct blk_disks *d, const struct blk_config *cfg, const ch
 {
 	memset(d, 0, sizeof(*d));
 	for (int i = 0; i < cfg->nr_disks; i++) {
-		const struct blk_disk_config *dk = &cfg->disks[i];
+		const struct blk_config_disk_spec *dk = &cfg->disks[i];
 		uint64_t base = LEGO_MMIO_BASE + (uint64_t)i * LEGO_MMIO_STRIDE;
 
 		if (dk->smon ? blk_smon_open(provider, dk->host, dk->port, dk->vol, dk->read_only,

@@ -65,7 +65,7 @@ static int file_rw(int fd, bool write, const struct iovec *iov, int cnt, off_t o
 	}
 }
 
-static void blk_file_submit(struct blk_backend *be, struct blk_req *req)
+static void blk_file_submit(struct blk_backend *be, struct blk_backend_req *req)
 {
 	struct blk_file *f = (struct blk_file *)be;
 	int err = 0;

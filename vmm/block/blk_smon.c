@@ -39,7 +39,7 @@ struct blk_smon {
 	uint64_t size;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct blk_req *head, **tail;
+	struct blk_backend_req *head, **tail;
 	bool stopping;
 	uint64_t outage_since; /* ms when the server became unreachable; 0 while it is fine */
 	uint64_t last_probe;   /* ms of the last reconnect attempt after the deadline */
@@ -86,23 +86,24 @@ static void iov_xfer(const struct iovec *iov, int cnt, uint64_t skip, void *flat
 }
 
 /* One attempt at the whole request, in pieces of at most SP_MAX_IO. */
-static int attempt(struct smon_channel *c, struct blk_req *req)
+static int attempt(struct smon_channel *c, struct blk_backend_req *req)
 {
 	struct blk_smon *b = c->b;
 	uint64_t off = req->sector * BLK_SECTOR_SIZE, done = 0;
 
 	if (req->type == BLK_REQ_FLUSH)
-		return smon_vol_flush(c->cl, b->vol);
+		return smon_client_vol_flush(c->cl, b->vol);
 	while (done < req->len) {
 		uint32_t n = req->len - done < SP_MAX_IO ? (uint32_t)(req->len - done) : SP_MAX_IO;
 		const void *data;
 		int rc;
 
 		if (req->type == BLK_REQ_WRITE) {
-			iov_xfer(req->iov, req->iovcnt, done, smon_write_buf(c->cl), n, true);
-			rc = smon_vol_write_buf(c->cl, b->vol, off + done, n);
+			iov_xfer(req->iov, req->iovcnt, done, smon_client_write_buf(c->cl), n,
+				 true);
+			rc = smon_client_vol_write_buf(c->cl, b->vol, off + done, n);
 		} else {
-			rc = smon_vol_read_ref(c->cl, b->vol, off + done, n, &data);
+			rc = smon_client_vol_read_ref(c->cl, b->vol, off + done, n, &data);
 			if (!rc)
 				iov_xfer(req->iov, req->iovcnt, done, (void *)data, n, false);
 		}
@@ -120,7 +121,7 @@ static uint64_t note_outage(struct blk_smon *b, const char *why)
 
 	pthread_mutex_lock(&b->lock);
 	if (!b->outage_since) {
-		b->outage_since = (uint64_t)mono_ms();
+		b->outage_since = (uint64_t)mono_clock_ms();
 		log_warn("storage server %s: %s; retrying requests for up to %d ms", b->server, why,
 			 b->timeout_ms);
 	}
@@ -134,7 +135,8 @@ static void note_back(struct blk_smon *b)
 	pthread_mutex_lock(&b->lock);
 	if (b->outage_since)
 		log_info("storage server %s: reachable again after %llu ms, requests resumed",
-			 b->server, (unsigned long long)((uint64_t)mono_ms() - b->outage_since));
+			 b->server,
+			 (unsigned long long)((uint64_t)mono_clock_ms() - b->outage_since));
 	b->outage_since = 0;
 	pthread_mutex_unlock(&b->lock);
 }
@@ -143,7 +145,7 @@ static void note_back(struct blk_smon *b)
  * (a reconnect can take long on a dead address; thousands of them would stall the guest). */
 static bool given_up(struct blk_smon *b)
 {
-	uint64_t now = (uint64_t)mono_ms();
+	uint64_t now = (uint64_t)mono_clock_ms();
 	bool skip = false;
 
 	pthread_mutex_lock(&b->lock);
@@ -158,7 +160,7 @@ static bool given_up(struct blk_smon *b)
 
 /* The request, retried on fresh connections while the server is unreachable. Writes are
  * idempotent (same bytes, same place), so sending one again is safe. */
-static int execute(struct smon_channel *c, struct blk_req *req)
+static int execute(struct smon_channel *c, struct blk_backend_req *req)
 {
 	struct blk_smon *b = c->b;
 	int backoff = BACKOFF_MIN_MS, rc;
@@ -169,7 +171,7 @@ static int execute(struct smon_channel *c, struct blk_req *req)
 			atomic_fetch_add(&b->failures, 1);
 			return -EIO;
 		}
-		rc = smon_client_broken(c->cl) ? smon_reconnect(c->cl) : 0;
+		rc = smon_client_broken(c->cl) ? smon_client_reconnect(c->cl) : 0;
 		if (!rc) {
 			rc = attempt(c, req);
 			if (!rc) {
@@ -188,7 +190,7 @@ static int execute(struct smon_channel *c, struct blk_req *req)
 		failed_once = true;
 		/* The deadline counts from the start of the outage, not of this request: once
 		 * it has passed, requests fail at once until the server is back. */
-		if ((uint64_t)mono_ms() >=
+		if ((uint64_t)mono_clock_ms() >=
 		    note_outage(b, smon_client_error(c->cl)) + (uint64_t)b->timeout_ms) {
 			if (atomic_fetch_add(&b->failures, 1) < 10)
 				log_error(
@@ -217,7 +219,7 @@ static void fix_inline(struct blk_smon *b)
 	pthread_mutex_unlock(&b->lock);
 	if (up && !pthread_mutex_trylock(&b->inline_lock)) {
 		if (smon_client_broken(b->inline_ch.cl))
-			smon_reconnect(b->inline_ch.cl);
+			smon_client_reconnect(b->inline_ch.cl);
 		pthread_mutex_unlock(&b->inline_lock);
 	}
 }
@@ -228,7 +230,7 @@ static void *channel_thread(void *arg)
 	struct blk_smon *b = c->b;
 
 	for (;;) {
-		struct blk_req *req;
+		struct blk_backend_req *req;
 
 		pthread_mutex_lock(&b->lock);
 		while (!b->head && !b->stopping)
@@ -247,7 +249,7 @@ static void *channel_thread(void *arg)
 	}
 }
 
-static void blk_smon_submit(struct blk_backend *be, struct blk_req *req)
+static void blk_smon_submit(struct blk_backend *be, struct blk_backend_req *req)
 {
 	struct blk_smon *b = (struct blk_smon *)be;
 
@@ -291,9 +293,9 @@ static void blk_smon_close(struct blk_backend *be)
 	pthread_mutex_unlock(&b->lock);
 	for (int i = 0; i < b->nr_channels; i++) {
 		pthread_join(b->ch[i].thread, NULL);
-		smon_disconnect(b->ch[i].cl);
+		smon_client_disconnect(b->ch[i].cl);
 	}
-	smon_disconnect(b->inline_ch.cl);
+	smon_client_disconnect(b->inline_ch.cl);
 	pthread_mutex_destroy(&b->inline_lock);
 	if (atomic_load(&b->retries) || atomic_load(&b->failures))
 		log_info("volume '%s' on %s: %llu request attempts retried, %llu requests failed",
@@ -313,12 +315,12 @@ int blk_smon_open(const char *provider, const char *host, const char *port, cons
 		  bool read_only, int channels, int timeout_ms, struct blk_backend **out)
 {
 	struct blk_smon *b;
-	struct sp_vol_info info;
+	struct stor_proto_vol_info info;
 	char err[1024];
 	int rc;
 
 	*out = NULL;
-	if (!sp_vol_name_ok(vol)) {
+	if (!stor_proto_vol_name_ok(vol)) {
 		log_error("blk-smon: '%s' is not a volume name", vol);
 		return -EINVAL;
 	}
@@ -334,8 +336,8 @@ int blk_smon_open(const char *provider, const char *host, const char *port, cons
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->cond, NULL);
 	pthread_mutex_init(&b->inline_lock, NULL);
-	rc = smon_connect(provider, host, port, "lego-vmm-inline", CALL_TIMEOUT_MS,
-			  &b->inline_ch.cl, err, sizeof(err));
+	rc = smon_client_connect(provider, host, port, "lego-vmm-inline", CALL_TIMEOUT_MS,
+				 &b->inline_ch.cl, err, sizeof(err));
 	if (rc) {
 		log_error("blk-smon: storage server %s", err);
 		goto fail;
@@ -347,8 +349,8 @@ int blk_smon_open(const char *provider, const char *host, const char *port, cons
 		char name[SP_NAME_LEN + 1];
 
 		snprintf(name, sizeof(name), "lego-vmm-%d", i);
-		rc = smon_connect(provider, host, port, name, CALL_TIMEOUT_MS, &b->ch[i].cl, err,
-				  sizeof(err));
+		rc = smon_client_connect(provider, host, port, name, CALL_TIMEOUT_MS, &b->ch[i].cl,
+					 err, sizeof(err));
 		if (rc) {
 			log_error("blk-smon: storage server %s", err);
 			goto fail;
@@ -357,7 +359,7 @@ int blk_smon_open(const char *provider, const char *host, const char *port, cons
 		b->ch[i].index = i;
 		b->nr_channels = i + 1;
 	}
-	rc = smon_vol_stat(b->ch[0].cl, vol, &info);
+	rc = smon_client_vol_stat(b->ch[0].cl, vol, &info);
 	if (rc) {
 		log_error("blk-smon: volume '%s' on %s: %s", vol, b->server,
 			  smon_client_error(b->ch[0].cl));
@@ -387,8 +389,8 @@ int blk_smon_open(const char *provider, const char *host, const char *port, cons
 	return 0;
 fail:
 	for (int i = 0; i < b->nr_channels; i++)
-		smon_disconnect(b->ch[i].cl);
-	smon_disconnect(b->inline_ch.cl);
+		smon_client_disconnect(b->ch[i].cl);
+	smon_client_disconnect(b->inline_ch.cl);
 	pthread_mutex_destroy(&b->inline_lock);
 	pthread_mutex_destroy(&b->lock);
 	pthread_cond_destroy(&b->cond);

@@ -7,26 +7,26 @@
 #include "lib/proto/lego_guest_abi.h"
 #include "vmm/control/vmm_options.h"
 
-void boot_config_init(struct vmm_config *c)
+void boot_config_init(struct vmm_options *c)
 {
 	c->boot = (struct boot_config){.mem = BOOT_DEFAULT_MEM, .cpus = 1, .append = ""};
 }
 
-int boot_config_kernel(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int boot_config_kernel(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->boot.kernel = arg;
 	return VMM_OPT_OK;
 }
 
-int boot_config_initrd(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int boot_config_initrd(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->boot.initrd = arg;
 	return VMM_OPT_OK;
 }
 
-int boot_config_mem(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int boot_config_mem(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	uint64_t v;
 
@@ -46,7 +46,7 @@ int boot_config_mem(struct vmm_config *c, char *arg, char *err, size_t errlen)
 	return VMM_OPT_OK;
 }
 
-int boot_config_cpus(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int boot_config_cpus(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	uint64_t v;
 
@@ -59,14 +59,14 @@ int boot_config_cpus(struct vmm_config *c, char *arg, char *err, size_t errlen)
 	return VMM_OPT_OK;
 }
 
-int boot_config_append(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int boot_config_append(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->boot.append = arg;
 	return VMM_OPT_OK;
 }
 
-int boot_config_finish(struct vmm_config *c, char *err, size_t errlen)
+int boot_config_finish(struct vmm_options *c, char *err, size_t errlen)
 {
 	if (!c->boot.kernel && !c->migrate.incoming) {
 		snprintf(err, errlen, "no guest image given (--kernel IMAGE)");

@@ -7,7 +7,7 @@
 
 #define BOOT_DEFAULT_MEM (256ULL << 20)
 
-struct vmm_config;
+struct vmm_options;
 
 struct boot_config {
 	const char *kernel;
@@ -17,8 +17,8 @@ struct boot_config {
 	int cpus;
 };
 
-void boot_config_init(struct vmm_config *c);
+void boot_config_init(struct vmm_options *c);
 /* After every option: an image to boot (unless one arrives by migration). */
-int boot_config_finish(struct vmm_config *c, char *err, size_t errlen);
+int boot_config_finish(struct vmm_options *c, char *err, size_t errlen);
 
 #endif

@@ -63,11 +63,11 @@ static void *boot_guest_file(const char *what, const char *path, uint64_t mem, s
 static int boot_guest_lego_elf(struct vm *vm, const char *path, const void *image, size_t len,
 			       uint64_t *entry)
 {
-	struct elf_image_info info;
+	struct elf_loader_image info;
 	char err[256];
-	enum elf_status st;
+	enum elf_loader_status st;
 
-	st = elf_load(&vm->mem, image, len, &info, err, sizeof(err));
+	st = elf_loader_load(&vm->mem, image, len, &info, err, sizeof(err));
 	if (st != ELF_OK) {
 		log_error("guest image '%s' %s: %s", path,
 			  st == ELF_ERR_TOO_LARGE ? "is larger than guest RAM" : "is invalid", err);
@@ -77,11 +77,11 @@ static int boot_guest_lego_elf(struct vm *vm, const char *path, const void *imag
 		  (unsigned long long)info.lowest, (unsigned long long)info.highest,
 		  (unsigned long long)info.entry);
 	*entry = info.entry;
-	return x86_setup_boot_tables(&vm->mem);
+	return x86_boot_setup_tables(&vm->mem);
 }
 
 int boot_guest_read(const struct boot_config *b, uint64_t mem, void **image, size_t *len,
-		    enum boot_kind *kind)
+		    enum linux_loader_kind *kind)
 {
 	const char *problem;
 
@@ -89,8 +89,8 @@ int boot_guest_read(const struct boot_config *b, uint64_t mem, void **image, siz
 	if (!*image)
 		return -1;
 	/* Anything but a Linux kernel goes to the ELF loader, which says what is wrong with it. */
-	*kind = boot_image_kind(*image, *len);
-	if (!boot_kind_is_linux(*kind)) {
+	*kind = linux_loader_image_kind(*image, *len);
+	if (!linux_loader_kind_is_linux(*kind)) {
 		if (b->initrd) {
 			log_error("--initrd is for a Linux kernel; '%s' is %s", b->kernel,
 				  *kind == BOOT_KIND_LEGO_ELF ? "a freestanding ELF guest"
@@ -101,19 +101,20 @@ int boot_guest_read(const struct boot_config *b, uint64_t mem, void **image, siz
 	}
 	problem = linux_guest_host_problem();
 	if (problem) {
-		log_error("cannot boot '%s' (a %s): %s", b->kernel, boot_kind_name(*kind), problem);
+		log_error("cannot boot '%s' (a %s): %s", b->kernel, linux_loader_kind_name(*kind),
+			  problem);
 		return -1;
 	}
 	return 0;
 }
 
 int boot_guest_load(struct vm *vm, const struct boot_config *b, const void *image, size_t len,
-		    enum boot_kind kind, struct linux_guest *lg, uint64_t *entry)
+		    enum linux_loader_kind kind, struct linux_guest *lg, uint64_t *entry)
 {
 	void *initrd = NULL;
 	size_t initrd_len = 0;
 
-	if (!boot_kind_is_linux(kind))
+	if (!linux_loader_kind_is_linux(kind))
 		return boot_guest_lego_elf(vm, b->kernel, image, len, entry);
 	if (b->initrd &&
 	    !(initrd = boot_guest_file("initrd", b->initrd, vm->mem.size, &initrd_len)))
@@ -124,7 +125,7 @@ int boot_guest_load(struct vm *vm, const struct boot_config *b, const void *imag
 	return 0;
 }
 
-int boot_guest_fdt(struct vm *vm, const struct boot_config *b, struct fdt_params *fp)
+int boot_guest_fdt(struct vm *vm, const struct boot_config *b, struct fdt_build_params *fp)
 {
 	void *fdt = guest_mem_ptr(&vm->mem, LEGO_FDT_GPA, LEGO_FDT_MAX);
 	int err;

@@ -17,13 +17,13 @@ struct vm;
  * virtualization, which is checked here, and only a Linux kernel takes --initrd. *image is
  * malloc'ed. 0, or -1 (logged). */
 int boot_guest_read(const struct boot_config *b, uint64_t mem, void **image, size_t *len,
-		    enum boot_kind *kind);
+		    enum linux_loader_kind *kind);
 /* Load the image read (Linux: with --initrd, into lg) and say where the vCPUs start. 0, or -1
  * (logged). */
 int boot_guest_load(struct vm *vm, const struct boot_config *b, const void *image, size_t len,
-		    enum boot_kind kind, struct linux_guest *lg, uint64_t *entry);
+		    enum linux_loader_kind kind, struct linux_guest *lg, uint64_t *entry);
 /* The freestanding guest's device tree at LEGO_FDT_GPA, from fp (its virtio devices) and b.
  * 0, or -1 (logged). */
-int boot_guest_fdt(struct vm *vm, const struct boot_config *b, struct fdt_params *fp);
+int boot_guest_fdt(struct vm *vm, const struct boot_config *b, struct fdt_build_params *fp);
 
 #endif

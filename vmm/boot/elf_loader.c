@@ -10,7 +10,8 @@
 
 #define ELF_MAX_PHDRS 64
 
-static enum elf_status fail(enum elf_status st, char *err, size_t errlen, const char *fmt, ...)
+static enum elf_loader_status fail(enum elf_loader_status st, char *err, size_t errlen,
+				   const char *fmt, ...)
 {
 	va_list ap;
 
@@ -25,8 +26,8 @@ static int in_file(uint64_t off, uint64_t n, size_t len)
 	return off <= len && n <= len - off;
 }
 
-enum elf_status elf_load(struct guest_mem *mem, const void *image, size_t len,
-			 struct elf_image_info *info, char *err, size_t errlen)
+enum elf_loader_status elf_loader_load(struct guest_mem *mem, const void *image, size_t len,
+				       struct elf_loader_image *info, char *err, size_t errlen)
 {
 	const uint8_t *bytes = image;
 	Elf64_Ehdr eh;

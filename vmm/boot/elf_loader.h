@@ -7,14 +7,14 @@
 
 #include "vmm/kvm/guest_mem.h"
 
-enum elf_status {
+enum elf_loader_status {
 	ELF_OK = 0,
 	ELF_ERR_INVALID,   /* not a loadable x86-64 ELF64 executable, or inconsistent headers */
 	ELF_ERR_TOO_LARGE, /* a segment reaches beyond guest RAM */
 	ELF_ERR_PLACEMENT, /* a segment overlaps the VMM's boot area or the MMIO window */
 };
 
-struct elf_image_info {
+struct elf_loader_image {
 	uint64_t entry;
 	uint64_t lowest;  /* lowest guest-physical address loaded */
 	uint64_t highest; /* highest guest-physical address loaded + 1 */
@@ -22,7 +22,7 @@ struct elf_image_info {
 
 /* Check every header against the file and against guest RAM before copying anything;
  * on failure err (errlen bytes) says precisely what is wrong. */
-enum elf_status elf_load(struct guest_mem *mem, const void *image, size_t len,
-			 struct elf_image_info *info, char *err, size_t errlen);
+enum elf_loader_status elf_loader_load(struct guest_mem *mem, const void *image, size_t len,
+				       struct elf_loader_image *info, char *err, size_t errlen);
 
 #endif

@@ -20,7 +20,7 @@ static int prop_reg64(void *fdt, uint64_t addr, uint64_t size)
 	return fdt_property(fdt, "reg", reg, sizeof(reg));
 }
 
-static int add_chosen(void *fdt, const struct fdt_params *p)
+static int add_chosen(void *fdt, const struct fdt_build_params *p)
 {
 	TRY(fdt_begin_node(fdt, "chosen"));
 	TRY(fdt_property_string(fdt, "bootargs", p->bootargs ? p->bootargs : ""));
@@ -62,7 +62,7 @@ static int add_cpus(void *fdt, int nr_vcpus)
 	return fdt_end_node(fdt);
 }
 
-static int add_virtio(void *fdt, const struct fdt_params *p)
+static int add_virtio(void *fdt, const struct fdt_build_params *p)
 {
 	char name[40];
 
@@ -77,7 +77,7 @@ static int add_virtio(void *fdt, const struct fdt_params *p)
 	return 0;
 }
 
-int fdt_build(void *buf, size_t size, const struct fdt_params *p)
+int fdt_build(void *buf, size_t size, const struct fdt_build_params *p)
 {
 	if (p->nr_virtio < 0 || p->nr_virtio > FDT_MAX_VIRTIO || p->nr_vcpus < 1)
 		return -FDT_ERR_BADVALUE;

@@ -9,7 +9,7 @@
 
 #define FDT_MAX_VIRTIO 16
 
-struct fdt_params {
+struct fdt_build_params {
 	const struct guest_mem *mem;
 	int nr_vcpus;
 	const char *bootargs;
@@ -21,6 +21,6 @@ struct fdt_params {
 
 /* Build the tree into buf (size bytes). Returns 0 or a negative libfdt error
  * (-FDT_ERR_NOSPACE when it does not fit). The layout is in lego_guest_abi.h. */
-int fdt_build(void *buf, size_t size, const struct fdt_params *p);
+int fdt_build(void *buf, size_t size, const struct fdt_build_params *p);
 
 #endif

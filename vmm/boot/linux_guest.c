@@ -50,7 +50,7 @@ static bool names_key(const char *s, const char *key, size_t klen)
 	return false;
 }
 
-bool linux_cmdline_acpi_off(const char *append)
+bool linux_guest_cmdline_acpi_off(const char *append)
 {
 	const char *s = append;
 
@@ -66,8 +66,8 @@ bool linux_cmdline_acpi_off(const char *append)
 	return false;
 }
 
-int linux_cmdline(char *buf, size_t len, const char *append, const uint64_t *virtio_base,
-		  int nr_virtio, uint64_t virtio_size)
+int linux_guest_cmdline(char *buf, size_t len, const char *append, const uint64_t *virtio_base,
+			int nr_virtio, uint64_t virtio_size)
 {
 	const char *d = LINUX_DEFAULT_CMDLINE;
 	size_t n = 0;
@@ -95,7 +95,7 @@ int linux_cmdline(char *buf, size_t len, const char *append, const uint64_t *vir
 			return -1;
 		n += (size_t)w;
 	}
-	for (int i = 0; linux_cmdline_acpi_off(append) && i < nr_virtio; i++) {
+	for (int i = 0; linux_guest_cmdline_acpi_off(append) && i < nr_virtio; i++) {
 		w = snprintf(buf + n, len - n, "%svirtio_mmio.device=%lluK@0x%llx:%d", n ? " " : "",
 			     (unsigned long long)(virtio_size >> 10),
 			     (unsigned long long)virtio_base[i], virtio_irqs[i]);
@@ -114,14 +114,14 @@ int linux_guest_load(struct vm *vm, struct linux_guest *lg, const char *path, co
 	memset(lg, 0, sizeof(*lg));
 	lg->initrd = initrd;
 	lg->initrd_len = initrd_len;
-	if (linux_load_kernel(&vm->mem, image, len, &lg->k, err, sizeof(err))) {
+	if (linux_loader_load_kernel(&vm->mem, image, len, &lg->k, err, sizeof(err))) {
 		log_error("Linux kernel '%s': %s", path, err);
 		return -1;
 	}
 	vm->linux_guest = true;
 	vm->linux_zero_page = LINUX_ZERO_PAGE_GPA;
 	log_debug("%s '%s': [0x%llx, 0x%llx), entry 0x%llx, boot protocol %u.%02u", path,
-		  boot_kind_name(lg->k.kind), (unsigned long long)lg->k.start,
+		  linux_loader_kind_name(lg->k.kind), (unsigned long long)lg->k.start,
 		  (unsigned long long)lg->k.end, (unsigned long long)lg->k.entry,
 		  lg->k.hdr.version >> 8, lg->k.hdr.version & 0xff);
 	return 0;
@@ -160,7 +160,7 @@ static int write_acpi(struct vm *vm, const uint64_t *virtio_base, int nr_virtio,
 int linux_guest_setup(struct vm *vm, struct linux_guest *lg, const char *append,
 		      const uint64_t *virtio_base, int nr_virtio, uint64_t virtio_size, int nr_cpus)
 {
-	struct linux_boot_cfg cfg = {
+	struct linux_zeropage_cfg cfg = {
 		.initrd = lg->initrd, .initrd_len = lg->initrd_len, .acpi_rsdp = LINUX_ACPI_GPA};
 	char *cmdline = malloc(LINUX_CMDLINE_AREA), err[256];
 	int rc = -1;
@@ -174,8 +174,8 @@ int linux_guest_setup(struct vm *vm, struct linux_guest *lg, const char *append,
 			  nr_virtio);
 		goto out;
 	}
-	if (linux_cmdline(cmdline, LINUX_CMDLINE_AREA, append, virtio_base, nr_virtio,
-			  virtio_size) < 0) {
+	if (linux_guest_cmdline(cmdline, LINUX_CMDLINE_AREA, append, virtio_base, nr_virtio,
+				virtio_size) < 0) {
 		log_error("the kernel command line is longer than %llu bytes",
 			  (unsigned long long)LINUX_CMDLINE_AREA);
 		goto out;
@@ -185,11 +185,11 @@ int linux_guest_setup(struct vm *vm, struct linux_guest *lg, const char *append,
 		cfg.mmio_base = virtio_base[0];
 		cfg.mmio_len = virtio_base[nr_virtio - 1] + virtio_size - virtio_base[0];
 	}
-	if (linux_setup_zero_page(&vm->mem, &lg->k, &cfg, err, sizeof(err))) {
+	if (linux_zeropage_setup(&vm->mem, &lg->k, &cfg, err, sizeof(err))) {
 		log_error("Linux boot: %s", err);
 		goto out;
 	}
-	if (x86_setup_boot_tables_for(&vm->mem, &x86_linux_selectors)) {
+	if (x86_boot_setup_tables_for(&vm->mem, &x86_boot_linux_selectors)) {
 		log_error("guest RAM is too large for the boot page tables");
 		goto out;
 	}
@@ -199,8 +199,9 @@ int linux_guest_setup(struct vm *vm, struct linux_guest *lg, const char *append,
 	}
 	if (write_acpi(vm, virtio_base, nr_virtio, virtio_size, nr_cpus))
 		goto out;
-	log_info("Linux %s, %s%zu-byte initrd; command line: %s", boot_kind_name(lg->k.kind),
-		 lg->initrd ? "" : "no initrd, ", lg->initrd ? lg->initrd_len : 0, cmdline);
+	log_info("Linux %s, %s%zu-byte initrd; command line: %s",
+		 linux_loader_kind_name(lg->k.kind), lg->initrd ? "" : "no initrd, ",
+		 lg->initrd ? lg->initrd_len : 0, cmdline);
 	rc = 0;
 out:
 	free(cmdline);

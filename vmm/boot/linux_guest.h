@@ -29,7 +29,7 @@
 #define LINUX_DEFAULT_CMDLINE "console=ttyS0 panic=-1 reboot=acpi pci=off"
 
 struct linux_guest {
-	struct linux_kernel k;
+	struct linux_loader_kernel k;
 	void *initrd;
 	size_t initrd_len;
 	int nr_virtio;
@@ -43,10 +43,10 @@ const char *linux_guest_host_problem(void);
  * append, then (only if append says acpi=off) virtio_mmio.device=SIZE@BASE:IRQ for each
  * device. Returns its length, or -1 if it does not fit in len bytes. */
 /* Whether the user's command line turns ACPI off. */
-bool linux_cmdline_acpi_off(const char *append);
+bool linux_guest_cmdline_acpi_off(const char *append);
 
-int linux_cmdline(char *buf, size_t len, const char *append, const uint64_t *virtio_base,
-		  int nr_virtio, uint64_t virtio_size);
+int linux_guest_cmdline(char *buf, size_t len, const char *append, const uint64_t *virtio_base,
+			int nr_virtio, uint64_t virtio_size);
 
 /* Before any device or KVM: copy the kernel into guest RAM and take the initrd (NULL: none;
  * lg owns it from now on, even on failure). Sets vm->linux_guest. 0, or -1 logged. */

@@ -18,7 +18,7 @@
 #define MAX_SETUP_SECTS 64 /* the real-mode setup is at most 32 KiB */
 #define ELF_MAX_NOTE_PH 64
 
-int linux_boot_fail(char *err, size_t errlen, const char *fmt, ...)
+int linux_loader_boot_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -92,7 +92,7 @@ static int elf_is_vmlinux(const uint8_t *b, size_t len)
 	return 0;
 }
 
-enum boot_kind boot_image_kind(const void *image, size_t len)
+enum linux_loader_kind linux_loader_image_kind(const void *image, size_t len)
 {
 	const uint8_t *b = image;
 
@@ -104,7 +104,7 @@ enum boot_kind boot_image_kind(const void *image, size_t len)
 	return BOOT_KIND_UNKNOWN;
 }
 
-const char *boot_kind_name(enum boot_kind kind)
+const char *linux_loader_kind_name(enum linux_loader_kind kind)
 {
 	switch (kind) {
 	case BOOT_KIND_LEGO_ELF:
@@ -125,17 +125,18 @@ static uint64_t low_ram_end(const struct guest_mem *mem)
 }
 
 static int load_vmlinux(struct guest_mem *mem, const void *image, size_t len,
-			struct linux_kernel *k, char *err, size_t errlen)
+			struct linux_loader_kernel *k, char *err, size_t errlen)
 {
-	struct elf_image_info info;
+	struct elf_loader_image info;
 	char why[200];
-	enum elf_status st = elf_load(mem, image, len, &info, why, sizeof(why));
+	enum elf_loader_status st = elf_loader_load(mem, image, len, &info, why, sizeof(why));
 
 	if (st != ELF_OK)
-		return linux_boot_fail(err, errlen, "%s: %s",
-				       st == ELF_ERR_TOO_LARGE ? "vmlinux does not fit in guest RAM"
-							       : "invalid vmlinux",
-				       why);
+		return linux_loader_boot_fail(err, errlen, "%s: %s",
+					      st == ELF_ERR_TOO_LARGE
+						      ? "vmlinux does not fit in guest RAM"
+						      : "invalid vmlinux",
+					      why);
 	k->entry = info.entry;
 	k->start = info.lowest;
 	k->end = info.highest;
@@ -153,8 +154,8 @@ static int load_vmlinux(struct guest_mem *mem, const void *image, size_t len,
 	return 0;
 }
 
-static int load_bzimage(struct guest_mem *mem, const uint8_t *b, size_t len, struct linux_kernel *k,
-			char *err, size_t errlen)
+static int load_bzimage(struct guest_mem *mem, const uint8_t *b, size_t len,
+			struct linux_loader_kernel *k, char *err, size_t errlen)
 {
 	struct setup_header *h = &k->hdr;
 	uint64_t setup_len, pm_len, need_end, low_end = low_ram_end(mem);
@@ -162,9 +163,9 @@ static int load_bzimage(struct guest_mem *mem, const uint8_t *b, size_t len, str
 	uint8_t *dst;
 
 	if (len < SETUP_HDR_OFF + sizeof(*h))
-		return linux_boot_fail(err, errlen,
-				       "bzImage is %zu bytes: truncated inside its setup header",
-				       len);
+		return linux_loader_boot_fail(
+			err, errlen, "bzImage is %zu bytes: truncated inside its setup header",
+			len);
 	/* The header's own length: 0x202 + the jump's displacement byte at 0x201. */
 	hdr_len = HDRS_OFF + b[0x201] - SETUP_HDR_OFF;
 	if (hdr_len > sizeof(*h))
@@ -172,43 +173,43 @@ static int load_bzimage(struct guest_mem *mem, const uint8_t *b, size_t len, str
 	memcpy(h, b + SETUP_HDR_OFF, hdr_len);
 	k->hdr_len = hdr_len;
 	if (h->version < LINUX_BOOT_PROTO_MIN)
-		return linux_boot_fail(
+		return linux_loader_boot_fail(
 			err, errlen,
 			"boot protocol %u.%02u is too old: lego-vmm needs %u.%02u or later "
 			"(the 64-bit entry)",
 			h->version >> 8, h->version & 0xff, LINUX_BOOT_PROTO_MIN >> 8,
 			LINUX_BOOT_PROTO_MIN & 0xff);
 	if (!(h->xloadflags & XLF_KERNEL_64))
-		return linux_boot_fail(err, errlen,
-				       "not a 64-bit kernel: xloadflags 0x%x lack XLF_KERNEL_64",
-				       h->xloadflags);
+		return linux_loader_boot_fail(
+			err, errlen, "not a 64-bit kernel: xloadflags 0x%x lack XLF_KERNEL_64",
+			h->xloadflags);
 	if (!(h->loadflags & LOADED_HIGH))
-		return linux_boot_fail(err, errlen,
-				       "a zImage (loaded below 1 MiB) is not supported");
+		return linux_loader_boot_fail(err, errlen,
+					      "a zImage (loaded below 1 MiB) is not supported");
 	if (h->setup_sects > MAX_SETUP_SECTS)
-		return linux_boot_fail(err, errlen, "setup_sects %u is larger than %d",
-				       h->setup_sects, MAX_SETUP_SECTS);
+		return linux_loader_boot_fail(err, errlen, "setup_sects %u is larger than %d",
+					      h->setup_sects, MAX_SETUP_SECTS);
 	setup_len = ((uint64_t)(h->setup_sects ? h->setup_sects : 4) + 1) * 512;
 	if (setup_len >= len)
-		return linux_boot_fail(
+		return linux_loader_boot_fail(
 			err, errlen,
 			"setup_sects %u puts the kernel at byte %llu, but the file has %zu: "
 			"truncated bzImage",
 			h->setup_sects, (unsigned long long)setup_len, len);
 	pm_len = len - setup_len;
 	if ((uint64_t)h->syssize * 16 > pm_len)
-		return linux_boot_fail(
+		return linux_loader_boot_fail(
 			err, errlen,
 			"the setup header says the kernel is %llu bytes, but only %llu follow "
 			"the setup code: truncated bzImage",
 			(unsigned long long)h->syssize * 16, (unsigned long long)pm_len);
 	if (!h->init_size)
-		return linux_boot_fail(err, errlen, "init_size is 0");
+		return linux_loader_boot_fail(err, errlen, "init_size is 0");
 	/* It decompresses itself to pref_address (KASLR may move it, avoiding the initrd). */
 	need_end = h->pref_address + h->init_size;
 	if (h->pref_address < LINUX_BZIMAGE_LOAD_GPA || need_end < h->pref_address ||
 	    need_end > low_end)
-		return linux_boot_fail(
+		return linux_loader_boot_fail(
 			err, errlen,
 			"the kernel needs guest RAM [0x%llx, 0x%llx) to decompress itself, "
 			"but RAM below the MMIO window ends at 0x%llx",
@@ -216,7 +217,7 @@ static int load_bzimage(struct guest_mem *mem, const uint8_t *b, size_t len, str
 			(unsigned long long)low_end);
 	dst = guest_mem_ptr(mem, LINUX_BZIMAGE_LOAD_GPA, pm_len);
 	if (!dst)
-		return linux_boot_fail(
+		return linux_loader_boot_fail(
 			err, errlen, "the %llu-byte kernel does not fit in guest RAM at 0x%llx",
 			(unsigned long long)pm_len, (unsigned long long)LINUX_BZIMAGE_LOAD_GPA);
 	memcpy(dst, b + setup_len, pm_len);
@@ -230,11 +231,11 @@ static int load_bzimage(struct guest_mem *mem, const uint8_t *b, size_t len, str
 	return 0;
 }
 
-int linux_load_kernel(struct guest_mem *mem, const void *image, size_t len, struct linux_kernel *k,
-		      char *err, size_t errlen)
+int linux_loader_load_kernel(struct guest_mem *mem, const void *image, size_t len,
+			     struct linux_loader_kernel *k, char *err, size_t errlen)
 {
 	memset(k, 0, sizeof(*k));
-	k->kind = boot_image_kind(image, len);
+	k->kind = linux_loader_image_kind(image, len);
 	if (errlen)
 		err[0] = '\0';
 	switch (k->kind) {
@@ -243,7 +244,7 @@ int linux_load_kernel(struct guest_mem *mem, const void *image, size_t len, stru
 	case BOOT_KIND_BZIMAGE:
 		return load_bzimage(mem, image, len, k, err, errlen);
 	default:
-		return linux_boot_fail(err, errlen, "not a Linux kernel (%s)",
-				       boot_kind_name(k->kind));
+		return linux_loader_boot_fail(err, errlen, "not a Linux kernel (%s)",
+					      linux_loader_kind_name(k->kind));
 	}
 }

@@ -10,16 +10,16 @@
 #include "vmm/kvm/guest_mem.h"
 
 /* What --kernel names, told apart by content alone. */
-enum boot_kind {
+enum linux_loader_kind {
 	BOOT_KIND_UNKNOWN,
 	BOOT_KIND_LEGO_ELF, /* an ELF64 executable without Linux notes: the freestanding guest */
 	BOOT_KIND_VMLINUX,  /* an ELF64 Linux kernel (it carries "Linux" ELF notes) */
 	BOOT_KIND_BZIMAGE,  /* the boot sector's "HdrS" setup header */
 };
 
-enum boot_kind boot_image_kind(const void *image, size_t len);
-const char *boot_kind_name(enum boot_kind kind);
-static inline int boot_kind_is_linux(enum boot_kind kind)
+enum linux_loader_kind linux_loader_image_kind(const void *image, size_t len);
+const char *linux_loader_kind_name(enum linux_loader_kind kind);
+static inline int linux_loader_kind_is_linux(enum linux_loader_kind kind)
 {
 	return kind == BOOT_KIND_VMLINUX || kind == BOOT_KIND_BZIMAGE;
 }
@@ -33,8 +33,8 @@ static inline int boot_kind_is_linux(enum boot_kind kind)
 #define LINUX_VMLINUX_CMDLINE_MAX 2048
 
 /* A kernel in guest RAM and what the zero page needs to know about it. */
-struct linux_kernel {
-	enum boot_kind kind;
+struct linux_loader_kernel {
+	enum linux_loader_kind kind;
 	uint64_t entry;		 /* 64-bit entry point (guest-physical) */
 	uint64_t start, end;	 /* guest RAM the kernel needs until it reads the e820 map */
 	struct setup_header hdr; /* the bzImage's setup header, or one made for a vmlinux */
@@ -43,13 +43,14 @@ struct linux_kernel {
 	uint64_t initrd_end_max; /* an initrd must end at or below this address */
 };
 
-/* Write what is wrong into err (errlen bytes); returns -1, for "return linux_boot_fail(...)". */
-int linux_boot_fail(char *err, size_t errlen, const char *fmt, ...)
+/* Write what is wrong into err (errlen bytes); returns -1, for "return
+ * linux_loader_boot_fail(...)". */
+int linux_loader_boot_fail(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Validate the image (every header field against the file and against guest RAM) and copy
  * the kernel into guest RAM. 0, or -1 with err saying what is wrong with the image. */
-int linux_load_kernel(struct guest_mem *mem, const void *image, size_t len, struct linux_kernel *k,
-		      char *err, size_t errlen);
+int linux_loader_load_kernel(struct guest_mem *mem, const void *image, size_t len,
+			     struct linux_loader_kernel *k, char *err, size_t errlen);
 
 #endif

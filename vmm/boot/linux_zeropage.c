@@ -19,8 +19,8 @@ static void add(struct boot_e820_entry *e, int *n, uint64_t addr, uint64_t size,
 	(*n)++;
 }
 
-int linux_e820(const struct guest_mem *mem, uint64_t mmio_base, uint64_t mmio_len,
-	       struct boot_e820_entry e[LINUX_E820_MAX])
+int linux_zeropage_e820(const struct guest_mem *mem, uint64_t mmio_base, uint64_t mmio_len,
+			struct boot_e820_entry e[LINUX_E820_MAX])
 {
 	const struct guest_mem_slot *low = &mem->slots[0];
 	int n = 0;
@@ -36,8 +36,8 @@ int linux_e820(const struct guest_mem *mem, uint64_t mmio_base, uint64_t mmio_le
 	return n;
 }
 
-int linux_place_initrd(const struct guest_mem *mem, const struct linux_kernel *k, uint64_t len,
-		       uint64_t *gpa, char *err, size_t errlen)
+int linux_zeropage_place_initrd(const struct guest_mem *mem, const struct linux_loader_kernel *k,
+				uint64_t len, uint64_t *gpa, char *err, size_t errlen)
 {
 	uint64_t top = mem->slots[0].size, addr;
 
@@ -45,7 +45,7 @@ int linux_place_initrd(const struct guest_mem *mem, const struct linux_kernel *k
 		top = k->initrd_end_max;
 	top &= ~(PAGE - 1);
 	if (!len || len > top || top - len < k->end) {
-		return linux_boot_fail(
+		return linux_loader_boot_fail(
 			err, errlen,
 			"the initrd (%llu bytes) does not fit in guest RAM between the kernel "
 			"(which ends at 0x%llx) and 0x%llx: give more --mem",
@@ -54,15 +54,15 @@ int linux_place_initrd(const struct guest_mem *mem, const struct linux_kernel *k
 	}
 	addr = (top - len) & ~(PAGE - 1);
 	if (addr < k->end)
-		return linux_boot_fail(err, errlen,
-				       "the initrd (%llu bytes) would overlap the kernel",
-				       (unsigned long long)len);
+		return linux_loader_boot_fail(err, errlen,
+					      "the initrd (%llu bytes) would overlap the kernel",
+					      (unsigned long long)len);
 	*gpa = addr;
 	return 0;
 }
 
-int linux_setup_zero_page(struct guest_mem *mem, const struct linux_kernel *k,
-			  const struct linux_boot_cfg *cfg, char *err, size_t errlen)
+int linux_zeropage_setup(struct guest_mem *mem, const struct linux_loader_kernel *k,
+			 const struct linux_zeropage_cfg *cfg, char *err, size_t errlen)
 {
 	struct boot_params *bp = guest_mem_ptr(mem, LINUX_ZERO_PAGE_GPA, sizeof(*bp));
 	size_t cmd_len = strlen(cfg->cmdline) + 1;
@@ -73,21 +73,22 @@ int linux_setup_zero_page(struct guest_mem *mem, const struct linux_kernel *k,
 	if (errlen)
 		err[0] = '\0';
 	if (cmd_len > k->cmdline_max || cmd_len > LINUX_CMDLINE_AREA)
-		return linux_boot_fail(
+		return linux_loader_boot_fail(
 			err, errlen,
 			"the kernel command line is %zu bytes; this kernel takes at most %u "
 			"(NUL included)",
 			cmd_len, k->cmdline_max);
 	cmd = guest_mem_ptr(mem, LINUX_CMDLINE_GPA, cmd_len);
 	if (!bp || !cmd)
-		return linux_boot_fail(err, errlen,
-				       "guest RAM is too small for the boot structures");
+		return linux_loader_boot_fail(err, errlen,
+					      "guest RAM is too small for the boot structures");
 	if (cfg->initrd) {
-		if (linux_place_initrd(mem, k, cfg->initrd_len, &initrd_gpa, err, errlen))
+		if (linux_zeropage_place_initrd(mem, k, cfg->initrd_len, &initrd_gpa, err, errlen))
 			return -1;
 		initrd = guest_mem_ptr(mem, initrd_gpa, cfg->initrd_len);
 		if (!initrd)
-			return linux_boot_fail(err, errlen, "the initrd does not fit in guest RAM");
+			return linux_loader_boot_fail(err, errlen,
+						      "the initrd does not fit in guest RAM");
 		memcpy(initrd, cfg->initrd, cfg->initrd_len);
 	}
 	memcpy(cmd, cfg->cmdline, cmd_len);
@@ -96,8 +97,8 @@ int linux_setup_zero_page(struct guest_mem *mem, const struct linux_kernel *k,
 	uint8_t *rv = guest_mem_ptr(mem, LINUX_RESET_VECTOR, sizeof(reset_stub));
 
 	if (!rv)
-		return linux_boot_fail(err, errlen,
-				       "guest RAM is too small for the boot structures");
+		return linux_loader_boot_fail(err, errlen,
+					      "guest RAM is too small for the boot structures");
 	memcpy(rv, reset_stub, sizeof(reset_stub));
 
 	memset(bp, 0, sizeof(*bp));
@@ -112,6 +113,7 @@ int linux_setup_zero_page(struct guest_mem *mem, const struct linux_kernel *k,
 	bp->hdr.setup_data = 0;
 	bp->hdr.hardware_subarch = 0; /* a PC */
 	bp->acpi_rsdp_addr = cfg->acpi_rsdp;
-	bp->e820_entries = (uint8_t)linux_e820(mem, cfg->mmio_base, cfg->mmio_len, bp->e820_table);
+	bp->e820_entries =
+		(uint8_t)linux_zeropage_e820(mem, cfg->mmio_base, cfg->mmio_len, bp->e820_table);
 	return 0;
 }

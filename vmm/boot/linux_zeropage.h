@@ -37,16 +37,16 @@
 /* The guest's e820 map (sorted, non-overlapping): base memory, the reserved BIOS area that
  * holds the ACPI and MP tables, RAM from 1 MiB, the reserved MMIO window [mmio_base, + mmio_len)
  * (nothing if mmio_len is 0) and high RAM. Returns the number of entries. */
-int linux_e820(const struct guest_mem *mem, uint64_t mmio_base, uint64_t mmio_len,
-	       struct boot_e820_entry e[LINUX_E820_MAX]);
+int linux_zeropage_e820(const struct guest_mem *mem, uint64_t mmio_base, uint64_t mmio_len,
+			struct boot_e820_entry e[LINUX_E820_MAX]);
 
 /* Where an initrd of len bytes goes: the highest page-aligned place that ends below both
  * the MMIO window and the kernel's limit and stays clear of the kernel. 0 and *gpa, or -1
  * with err. */
-int linux_place_initrd(const struct guest_mem *mem, const struct linux_kernel *k, uint64_t len,
-		       uint64_t *gpa, char *err, size_t errlen);
+int linux_zeropage_place_initrd(const struct guest_mem *mem, const struct linux_loader_kernel *k,
+				uint64_t len, uint64_t *gpa, char *err, size_t errlen);
 
-struct linux_boot_cfg {
+struct linux_zeropage_cfg {
 	const char *cmdline;
 	const void *initrd; /* NULL: none */
 	uint64_t initrd_len;
@@ -55,7 +55,7 @@ struct linux_boot_cfg {
 };
 
 /* Write the command line, the initrd and the zero page. 0, or -1 with err. */
-int linux_setup_zero_page(struct guest_mem *mem, const struct linux_kernel *k,
-			  const struct linux_boot_cfg *cfg, char *err, size_t errlen);
+int linux_zeropage_setup(struct guest_mem *mem, const struct linux_loader_kernel *k,
+			 const struct linux_zeropage_cfg *cfg, char *err, size_t errlen);
 
 #endif

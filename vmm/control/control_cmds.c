@@ -37,18 +37,19 @@ struct control_cmd {
 	const char *name;
 	enum control_cmds_arg arg;
 	const char *usage; /* the argument as `help` shows it */
-	char *(*answer)(const struct control_target *t, const struct control_cmds_args *a);
+	char *(*answer)(const struct control_sock_target *t, const struct control_cmds_args *a);
 	unsigned flags;
 };
 
-static char *control_cmds_stats(const struct control_target *t, const struct control_cmds_args *a)
+static char *control_cmds_stats(const struct control_sock_target *t,
+				const struct control_cmds_args *a)
 {
 	struct pager_stats st;
 	json_t *pager = json_null();
 
 	(void)a;
 	if (t->pg) {
-		pager_get_stats(t->pg, &st);
+		pager_stats_get(t->pg, &st);
 		pager = control_json_pager(&st);
 	}
 	return control_json_line_u64_first(
@@ -61,9 +62,10 @@ static char *control_cmds_stats(const struct control_target *t, const struct con
 			  "pager", pager));
 }
 
-static char *control_cmds_flush(const struct control_target *t, const struct control_cmds_args *a)
+static char *control_cmds_flush(const struct control_sock_target *t,
+				const struct control_cmds_args *a)
 {
-	int64_t pages = t->pg ? pager_flush(t->pg) : 0;
+	int64_t pages = t->pg ? pager_evict_flush(t->pg) : 0;
 
 	(void)a;
 	if (pages < 0)
@@ -72,10 +74,10 @@ static char *control_cmds_flush(const struct control_target *t, const struct con
 }
 
 /* pause and resume; how long the vCPUs took to park matters to whoever pauses (migration). */
-static char *control_cmds_pause_resume(const struct control_target *t,
+static char *control_cmds_pause_resume(const struct control_sock_target *t,
 				       const struct control_cmds_args *a, bool pause)
 {
-	int64_t t0 = mono_ns();
+	int64_t t0 = mono_clock_ns();
 	const char *err;
 	char msg[200];
 
@@ -84,7 +86,7 @@ static char *control_cmds_pause_resume(const struct control_target *t,
 	else
 		err = pause ? vm_pause(t->vm) : vm_resume(t->vm);
 	log_info("control: %s%s%s (%.1f ms)", a->line, err ? " refused: " : "", err ? err : "",
-		 (double)(mono_ns() - t0) / 1e6);
+		 (double)(mono_clock_ns() - t0) / 1e6);
 	if (!err)
 		return control_json_line(json_pack("{s:s}", "state", pause ? "paused" : "running"),
 					 false);
@@ -92,12 +94,14 @@ static char *control_cmds_pause_resume(const struct control_target *t,
 	return control_json_error(msg);
 }
 
-static char *control_cmds_pause(const struct control_target *t, const struct control_cmds_args *a)
+static char *control_cmds_pause(const struct control_sock_target *t,
+				const struct control_cmds_args *a)
 {
 	return control_cmds_pause_resume(t, a, true);
 }
 
-static char *control_cmds_resume(const struct control_target *t, const struct control_cmds_args *a)
+static char *control_cmds_resume(const struct control_sock_target *t,
+				 const struct control_cmds_args *a)
 {
 	return control_cmds_pause_resume(t, a, false);
 }
@@ -112,12 +116,13 @@ static char *control_cmds_migration_done(const struct control_cmds_args *a, cons
 	return control_json_line(json_pack("{s:s}", "migration", done), false);
 }
 
-static char *control_cmds_migrate(const struct control_target *t, const struct control_cmds_args *a)
+static char *control_cmds_migrate(const struct control_sock_target *t,
+				  const struct control_cmds_args *a)
 {
 	return control_cmds_migration_done(a, migrate_start(t->mig, a->text), "started");
 }
 
-static char *control_cmds_migration(const struct control_target *t,
+static char *control_cmds_migration(const struct control_sock_target *t,
 				    const struct control_cmds_args *a)
 {
 	struct migrate_status st;
@@ -127,13 +132,13 @@ static char *control_cmds_migration(const struct control_target *t,
 	return control_json_line(control_json_migration(&st), false);
 }
 
-static char *control_cmds_migrate_cancel(const struct control_target *t,
+static char *control_cmds_migrate_cancel(const struct control_sock_target *t,
 					 const struct control_cmds_args *a)
 {
 	return control_cmds_migration_done(a, migrate_cancel(t->mig), "cancelling");
 }
 
-static char *control_cmds_migrate_resolve(const struct control_target *t,
+static char *control_cmds_migrate_resolve(const struct control_sock_target *t,
 					  const struct control_cmds_args *a)
 {
 	bool commit = !strcmp(a->text, "commit");
@@ -144,14 +149,15 @@ static char *control_cmds_migrate_resolve(const struct control_target *t,
 	return control_cmds_migration_done(a, err, "resolved");
 }
 
-static char *control_cmds_regions(const struct control_target *t, const struct control_cmds_args *a)
+static char *control_cmds_regions(const struct control_sock_target *t,
+				  const struct control_cmds_args *a)
 {
 	(void)a;
 	return control_json_line(control_json_regions(t->rm), true);
 }
 
 /* region-add, region-live, region-drop: a change to vRegion a->idx's copy on a->addr. */
-static char *control_cmds_region_change(const struct control_target *t,
+static char *control_cmds_region_change(const struct control_sock_target *t,
 					const struct control_cmds_args *a, const char *done,
 					int (*change)(struct remote_mem *rm, int idx,
 						      const char *addr, char *err, size_t errlen))
@@ -167,28 +173,28 @@ static char *control_cmds_region_change(const struct control_target *t,
 				 false);
 }
 
-static char *control_cmds_region_add(const struct control_target *t,
+static char *control_cmds_region_add(const struct control_sock_target *t,
 				     const struct control_cmds_args *a)
 {
-	return control_cmds_region_change(t, a, "add", remote_mem_add_copy);
+	return control_cmds_region_change(t, a, "add", remote_mem_copies_add);
 }
 
-static char *control_cmds_region_live(const struct control_target *t,
+static char *control_cmds_region_live(const struct control_sock_target *t,
 				      const struct control_cmds_args *a)
 {
-	return control_cmds_region_change(t, a, "live", remote_mem_copy_live);
+	return control_cmds_region_change(t, a, "live", remote_mem_copies_live);
 }
 
-static char *control_cmds_region_drop(const struct control_target *t,
+static char *control_cmds_region_drop(const struct control_sock_target *t,
 				      const struct control_cmds_args *a)
 {
-	return control_cmds_region_change(t, a, "drop", remote_mem_drop_copy);
+	return control_cmds_region_change(t, a, "drop", remote_mem_copies_drop);
 }
 
-static char *control_cmds_server_lost(const struct control_target *t,
+static char *control_cmds_server_lost(const struct control_sock_target *t,
 				      const struct control_cmds_args *a)
 {
-	int orphans = remote_mem_server_lost(t->rm, a->addr);
+	int orphans = remote_mem_copies_server_lost(t->rm, a->addr);
 
 	log_info("control: %.80s: %d vRegion(s) left without a copy", a->line, orphans);
 	if (orphans && t->pg)
@@ -198,7 +204,8 @@ static char *control_cmds_server_lost(const struct control_target *t,
 				 false);
 }
 
-static char *control_cmds_help(const struct control_target *t, const struct control_cmds_args *a);
+static char *control_cmds_help(const struct control_sock_target *t,
+			       const struct control_cmds_args *a);
 
 /* The commands, in the order `help` lists them. */
 static const struct control_cmd control_cmds[] = {
@@ -222,7 +229,8 @@ static const struct control_cmd control_cmds[] = {
 };
 #define NR_CMDS (sizeof(control_cmds) / sizeof(control_cmds[0]))
 
-static char *control_cmds_help(const struct control_target *t, const struct control_cmds_args *a)
+static char *control_cmds_help(const struct control_sock_target *t,
+			       const struct control_cmds_args *a)
 {
 	json_t *list = json_array();
 
@@ -247,7 +255,7 @@ static int control_cmds_region_arg(const char *arg, int *idx, const char **addr)
 		return -1;
 	memcpy(num, arg, (size_t)(at - arg));
 	num[at - arg] = '\0';
-	if (parse_uint(num, 0, INT32_MAX, &v) || !mp_addr_ok(at + 1, false))
+	if (parse_uint(num, 0, INT32_MAX, &v) || !mem_proto_addr_ok(at + 1, false))
 		return -1;
 	*idx = (int)v;
 	*addr = at + 1;
@@ -279,7 +287,7 @@ static int control_cmds_decode(const struct control_cmd *c, struct control_cmds_
 	switch (c->arg) {
 	case CTL_ARG_ADDR:
 		a->addr = a->text;
-		return mp_addr_ok(a->text, false) ? 0 : -1;
+		return mem_proto_addr_ok(a->text, false) ? 0 : -1;
 	case CTL_ARG_REGION:
 		return control_cmds_region_arg(a->text, &a->idx, &a->addr);
 	default:
@@ -287,7 +295,7 @@ static int control_cmds_decode(const struct control_cmd *c, struct control_cmds_
 	}
 }
 
-char *control_cmds_answer(const struct control_target *t, const char *line)
+char *control_cmds_answer(const struct control_sock_target *t, const char *line)
 {
 	struct control_cmds_args a = {.line = line};
 	const struct control_cmd *c = control_cmds_find(line, &a);

@@ -7,6 +7,6 @@
 
 /* The answer to line (without its newline): malloc'ed, ending in a newline; NULL when out of
  * memory. */
-char *control_cmds_answer(const struct control_target *t, const char *line);
+char *control_cmds_answer(const struct control_sock_target *t, const char *line);
 
 #endif

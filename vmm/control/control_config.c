@@ -3,19 +3,19 @@
 
 #include "vmm/control/vmm_options.h"
 
-void control_config_init(struct vmm_config *c)
+void control_config_init(struct vmm_options *c)
 {
 	c->control = (struct control_config){0};
 }
 
-int control_config_socket(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int control_config_socket(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->control.socket = arg;
 	return VMM_OPT_OK;
 }
 
-int control_config_stats(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int control_config_stats(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->control.stats = arg;

@@ -3,13 +3,13 @@
 #ifndef LEGO_CONTROL_CONFIG_H
 #define LEGO_CONTROL_CONFIG_H
 
-struct vmm_config;
+struct vmm_options;
 
 struct control_config {
 	const char *socket; /* --control PATH or @NAME, or NULL */
 	const char *stats;  /* --stats PATH, or NULL */
 };
 
-void control_config_init(struct vmm_config *c);
+void control_config_init(struct vmm_options *c);
 
 #endif

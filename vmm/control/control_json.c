@@ -137,7 +137,7 @@ json_t *control_json_migration(const struct migrate_status *st)
 
 json_t *control_json_regions(struct remote_mem *rm)
 {
-	struct rm_server_view sv[RM_MAX_SERVERS];
+	struct remote_mem_server_view sv[RM_MAX_SERVERS];
 	json_t *o = json_object(), *servers = json_array(), *regions = json_array();
 	int n = remote_mem_copies_servers(rm, sv);
 
@@ -147,7 +147,7 @@ json_t *control_json_regions(struct remote_mem *rm)
 							 control_json_string(sv[s].name), "lost",
 							 sv[s].lost));
 	for (int i = 0; i < rm->nr_regions; i++) {
-		struct rm_copy_view cv[RM_MAX_COPIES];
+		struct remote_mem_copy_view cv[RM_MAX_COPIES];
 		json_t *copies = json_array();
 		int k = remote_mem_copies_region(rm, i, cv);
 

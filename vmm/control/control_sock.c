@@ -24,7 +24,7 @@
 struct control_sock {
 	int fd, stop_fd;
 	char path[108];
-	struct control_target t;
+	struct control_sock_target t;
 	pthread_t thread;
 };
 
@@ -83,7 +83,8 @@ static void *control_thread(void *arg)
 	return NULL;
 }
 
-int control_sock_start(struct control_sock **out, const char *path, const struct control_target *t)
+int control_sock_start(struct control_sock **out, const char *path,
+		       const struct control_sock_target *t)
 {
 	struct control_sock *cs = calloc(1, sizeof(*cs));
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};

@@ -32,14 +32,14 @@
 
 #include <stdint.h>
 
-struct migration;
+struct migrate;
 struct pager;
 struct remote_mem;
 struct vm;
 struct control_sock;
 
 /* What the socket reports on and acts upon; it must outlive control_sock_stop. */
-struct control_target {
+struct control_sock_target {
 	uint64_t vnode;
 	int vcpus;
 	uint64_t mem_bytes;
@@ -47,10 +47,11 @@ struct control_target {
 	struct pager *pg;	       /* NULL without remote memory */
 	struct remote_mem *rm;	       /* likewise */
 	const uint64_t *console_bytes; /* the console's byte count, read atomically */
-	struct migration *mig;
+	struct migrate *mig;
 };
 
-int control_sock_start(struct control_sock **out, const char *path, const struct control_target *t);
+int control_sock_start(struct control_sock **out, const char *path,
+		       const struct control_sock_target *t);
 void control_sock_stop(struct control_sock *cs);
 
 #endif

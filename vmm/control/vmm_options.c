@@ -20,7 +20,7 @@ struct vmm_options_row {
 	const char *name;
 	char short_name;
 	const char *arg; /* NULL: no value */
-	vmm_option_take *take;
+	vmm_options_take *take;
 };
 
 #define VMM_OPTIONS_ROW(take, name, short_name, arg, flags, ...) {name, short_name, arg, take},
@@ -30,8 +30,8 @@ static const struct vmm_options_row vmm_options_rows[] = {VMM_OPTIONS(VMM_OPTION
 /* Each subsystem's defaults (before the options) and checks of what depends on other
  * options (after them, in this order: the first problem found is the one reported). */
 static const struct {
-	void (*init)(struct vmm_config *c);
-	int (*finish)(struct vmm_config *c, char *err, size_t errlen);
+	void (*init)(struct vmm_options *c);
+	int (*finish)(struct vmm_options *c, char *err, size_t errlen);
 } vmm_options_subsystems[] = {
 	{boot_config_init, boot_config_finish},
 	{blk_config_init, NULL},
@@ -125,28 +125,28 @@ void vmm_options_usage(FILE *f)
 
 /* ---- the general options --------------------------------------------------------------- */
 
-int vmm_options_verbose(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int vmm_options_verbose(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)c, (void)arg, (void)err, (void)errlen;
 	log_set_level(LOG_DEBUG);
 	return VMM_OPT_OK;
 }
 
-int vmm_options_quiet(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int vmm_options_quiet(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)c, (void)arg, (void)err, (void)errlen;
 	log_set_level(LOG_WARN);
 	return VMM_OPT_OK;
 }
 
-int vmm_options_help(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int vmm_options_help(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)c, (void)arg, (void)err, (void)errlen;
 	vmm_options_usage(stdout);
 	return VMM_OPT_EXIT;
 }
 
-int vmm_options_version(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int vmm_options_version(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)c, (void)arg, (void)err, (void)errlen;
 	printf("lego-vmm (lego) guest ABI %d\n", LEGO_GUEST_ABI_VERSION);
@@ -156,7 +156,7 @@ int vmm_options_version(struct vmm_config *c, char *arg, char *err, size_t errle
 /* ---- parsing ----------------------------------------------------------------------------- */
 
 /* A handler's or check's result as lego-vmm's answer: -1 to go on, or the exit status. */
-static int vmm_options_result(int rc, const char *err)
+static int vmm_options_answer(int rc, const char *err)
 {
 	if (rc == VMM_OPT_OK)
 		return -1;
@@ -197,7 +197,7 @@ static const struct vmm_options_row *vmm_options_row_of(int ch)
 	return NULL;
 }
 
-static int vmm_options_loop(int argc, char **argv, struct vmm_config *c, char *err, size_t errlen)
+static int vmm_options_loop(int argc, char **argv, struct vmm_options *c, char *err, size_t errlen)
 {
 	struct option longopts[NR_ROWS + 1];
 	char shorts[2 * NR_ROWS + 2];
@@ -232,7 +232,7 @@ static int vmm_options_loop(int argc, char **argv, struct vmm_config *c, char *e
 	return VMM_OPT_OK;
 }
 
-int vmm_options_parse(int argc, char **argv, struct vmm_config *c)
+int vmm_options_parse(int argc, char **argv, struct vmm_options *c)
 {
 	size_t errlen = 1024;
 	char *err;
@@ -250,12 +250,12 @@ int vmm_options_parse(int argc, char **argv, struct vmm_config *c)
 		return VMM_EXIT_FAILURE;
 	}
 	err[0] = '\0';
-	rc = vmm_options_result(vmm_options_loop(argc, argv, c, err, errlen), err);
+	rc = vmm_options_answer(vmm_options_loop(argc, argv, c, err, errlen), err);
 	free(err);
 	return rc;
 }
 
-void vmm_options_free(struct vmm_config *c)
+void vmm_options_free(struct vmm_options *c)
 {
 	mem_config_free(&c->mem);
 }

@@ -1,4 +1,4 @@
-/* vmm_options.h: lego-vmm's command line read into struct vmm_config: each row of
+/* vmm_options.h: lego-vmm's command line read into struct vmm_options: each row of
  * vmm/options.h goes to its subsystem's handler, then each subsystem checks what depends on
  * other options (vmm_options.c). */
 #ifndef LEGO_CONTROL_VMM_OPTIONS_H
@@ -16,7 +16,7 @@
 #include "vmm/options.h"
 
 /* Every subsystem's part of the command line. */
-struct vmm_config {
+struct vmm_options {
 	struct boot_config boot;
 	struct blk_config blk;
 	struct console_config console;
@@ -26,7 +26,7 @@ struct vmm_config {
 };
 
 /* What a handler or a subsystem's check returns. */
-enum vmm_option_result {
+enum vmm_options_result {
 	VMM_OPT_OK = 0,
 	VMM_OPT_EXIT = 1,     /* done (--help, --version): exit 0 */
 	VMM_OPT_BAD = -1,     /* err: a bad command line, with a pointer to --help */
@@ -35,15 +35,15 @@ enum vmm_option_result {
 
 /* A row's handler: arg is the option's value (NULL for a flag), which it may keep (it is
  * argv's) and change in place. */
-typedef int vmm_option_take(struct vmm_config *c, char *arg, char *err, size_t errlen);
-#define VMM_OPTIONS_DECLARE(take, ...) vmm_option_take take;
+typedef int vmm_options_take(struct vmm_options *c, char *arg, char *err, size_t errlen);
+#define VMM_OPTIONS_DECLARE(take, ...) vmm_options_take take;
 VMM_OPTIONS(VMM_OPTIONS_DECLARE)
 
 /* Read argv into c (defaults first); -1 to go on and run the vNode, or lego-vmm's exit
  * status (0 after --help or --version; VMM_EXIT_USAGE with the problem on stderr). */
-int vmm_options_parse(int argc, char **argv, struct vmm_config *c);
+int vmm_options_parse(int argc, char **argv, struct vmm_options *c);
 /* What parsing allocated. */
-void vmm_options_free(struct vmm_config *c);
+void vmm_options_free(struct vmm_options *c);
 /* --help's text, generated from the rows. */
 void vmm_options_usage(FILE *f);
 

@@ -15,7 +15,7 @@
 
 void vmm_stats_start(struct vmm_stats *s)
 {
-	s->start_ns = mono_ns();
+	s->start_ns = mono_clock_ns();
 }
 
 static uint64_t rss_kib(void)
@@ -60,7 +60,7 @@ int vmm_stats_write(const struct vmm_stats *s, const struct vm *vm, uint64_t con
 		    const struct pager_stats *pager, const char *path)
 {
 	uint64_t io = 0, mmio = 0, rss = rss_kib(), guest = vmm_stats_guest_resident_kib(&vm->mem);
-	double run_ms = (double)(mono_ns() - s->start_ns) / 1e6;
+	double run_ms = (double)(mono_clock_ns() - s->start_ns) / 1e6;
 	char *line;
 	FILE *f;
 

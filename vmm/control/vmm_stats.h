@@ -9,7 +9,7 @@
 struct pager_stats;
 
 struct vmm_stats {
-	int64_t start_ns; /* mono_ns() */
+	int64_t start_ns; /* mono_clock_ns() */
 };
 
 void vmm_stats_start(struct vmm_stats *s);

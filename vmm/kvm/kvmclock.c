@@ -34,19 +34,19 @@ uint64_t kvmclock_guest_ns(struct vm *vm)
 		uint64_t tsc, st = 0;
 		const uint8_t *p;
 
-		if (vcpu_msr_get(fd, MSR_IA32_TSC, &tsc))
+		if (vcpu_state_msr_get(fd, MSR_IA32_TSC, &tsc))
 			continue;
 		/* The guest enables one of the two time MSRs, the new one if it can. */
-		if ((vcpu_msr_get(fd, MSR_KVM_SYSTEM_TIME_NEW, &st) || !(st & 1)) &&
-		    vcpu_msr_get(fd, MSR_KVM_SYSTEM_TIME, &st))
+		if ((vcpu_state_msr_get(fd, MSR_KVM_SYSTEM_TIME_NEW, &st) || !(st & 1)) &&
+		    vcpu_state_msr_get(fd, MSR_KVM_SYSTEM_TIME, &st))
 			continue;
 		if (!(st & 1))
 			continue; /* kvm-clock off on this vCPU */
 		p = guest_mem_ptr(&vm->mem, st & ~1ULL, PVCLOCK_LEN);
-		if (!p || (get_le32(p) & 1))
+		if (!p || (wire_get_le32(p) & 1))
 			continue; /* outside RAM, or caught mid-update (odd version) */
-		uint64_t ns = kvmclock_ns(get_le64(p + 16), get_le64(p + 8), get_le32(p + 24),
-					  (int8_t)p[28], tsc);
+		uint64_t ns = kvmclock_ns(wire_get_le64(p + 16), wire_get_le64(p + 8),
+					  wire_get_le32(p + 24), (int8_t)p[28], tsc);
 
 		if (ns > latest)
 			latest = ns;

@@ -15,7 +15,7 @@
 #include "vm.h"
 #include "vmm/arch/x86/x86_boot.h"
 
-static int vcpu_setup(struct vm *vm, struct vcpu *v, uint64_t entry)
+static int vcpu_setup(struct vm *vm, struct vm_vcpu *v, uint64_t entry)
 {
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
@@ -40,13 +40,14 @@ static int vcpu_setup(struct vm *vm, struct vcpu *v, uint64_t entry)
 		log_error("vCPU %d: KVM_GET_SREGS: %s", v->index, strerror(errno));
 		return -1;
 	}
-	x86_boot_sregs_for(&sregs, vm->linux_guest ? &x86_linux_selectors : &x86_lego_selectors);
+	x86_boot_sregs_for(&sregs,
+			   vm->linux_guest ? &x86_boot_linux_selectors : &x86_boot_lego_selectors);
 	if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0) {
 		log_error("vCPU %d: KVM_SET_SREGS (long mode): %s", v->index, strerror(errno));
 		return -1;
 	}
 	if (vm->linux_guest)
-		x86_linux_boot_regs(&regs, entry, vm->linux_zero_page, LINUX_BOOT_STACK_TOP);
+		x86_boot_linux_regs(&regs, entry, vm->linux_zero_page, LINUX_BOOT_STACK_TOP);
 	else
 		x86_boot_regs(&regs, entry, v->index);
 	if (ioctl(v->fd, KVM_SET_REGS, &regs) < 0) {
@@ -59,7 +60,7 @@ static int vcpu_setup(struct vm *vm, struct vcpu *v, uint64_t entry)
 	return 0;
 }
 
-int vm_create_vcpus(struct vm *vm, int nr, uint64_t entry)
+int vcpu_create_all(struct vm *vm, int nr, uint64_t entry)
 {
 	int mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 
@@ -73,7 +74,7 @@ int vm_create_vcpus(struct vm *vm, int nr, uint64_t entry)
 	if (vm->linux_guest)
 		cpuid_for_linux(vm->cpuid, vm->kvm_fd);
 	for (int i = 0; i < nr; i++) {
-		struct vcpu *v = &vm->vcpus[i];
+		struct vm_vcpu *v = &vm->vcpus[i];
 
 		v->vm = vm;
 		v->index = i;
@@ -98,7 +99,7 @@ int vm_create_vcpus(struct vm *vm, int nr, uint64_t entry)
 	return 0;
 }
 
-static void vcpu_report_crash(struct vcpu *v, const char *what)
+static void vcpu_report_crash(struct vm_vcpu *v, const char *what)
 {
 	struct kvm_regs regs;
 	struct kvm_sregs sregs;
@@ -112,7 +113,7 @@ static void vcpu_report_crash(struct vcpu *v, const char *what)
 }
 
 /* One exit; returns false when this vCPU is finished. */
-static bool vcpu_handle_exit(struct vcpu *v)
+static bool vcpu_handle_exit(struct vm_vcpu *v)
 {
 	struct vm *vm = v->vm;
 	struct kvm_run *run = v->run;
@@ -186,7 +187,7 @@ static bool vcpu_handle_exit(struct vcpu *v)
 }
 
 /* While the vNode is paused, wait (asleep) outside KVM_RUN until it resumes or stops. */
-static void vcpu_park(struct vcpu *v)
+static void vcpu_park(struct vm_vcpu *v)
 {
 	struct vm *vm = v->vm;
 
@@ -208,7 +209,7 @@ static void vcpu_park(struct vcpu *v)
 
 static void *vcpu_thread(void *arg)
 {
-	struct vcpu *v = arg;
+	struct vm_vcpu *v = arg;
 	struct vm *vm = v->vm;
 	struct timespec ts;
 
@@ -248,7 +249,7 @@ static void kick_handler(int sig)
 	(void)sig;
 }
 
-int vm_run(struct vm *vm)
+int vcpu_run_all(struct vm *vm)
 {
 	struct sigaction sa = {.sa_handler = kick_handler};
 
@@ -256,7 +257,7 @@ int vm_run(struct vm *vm)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
 	for (int i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
+		struct vm_vcpu *v = &vm->vcpus[i];
 		int err = pthread_create(&v->thread, NULL, vcpu_thread, v);
 
 		if (err) {

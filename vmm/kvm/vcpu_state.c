@@ -218,7 +218,7 @@ struct one_msr {
 	struct kvm_msr_entry e;
 };
 
-int vcpu_msr_get(int vcpu_fd, uint32_t index, uint64_t *value)
+int vcpu_state_msr_get(int vcpu_fd, uint32_t index, uint64_t *value)
 {
 	struct one_msr m = {.hdr.nmsrs = 1, .e.index = index};
 
@@ -228,7 +228,7 @@ int vcpu_msr_get(int vcpu_fd, uint32_t index, uint64_t *value)
 	return 0;
 }
 
-int vcpu_msr_set(int vcpu_fd, uint32_t index, uint64_t value)
+int vcpu_state_msr_set(int vcpu_fd, uint32_t index, uint64_t value)
 {
 	struct one_msr m = {.hdr.nmsrs = 1, .e.index = index, .e.data = value};
 
@@ -237,7 +237,7 @@ int vcpu_msr_set(int vcpu_fd, uint32_t index, uint64_t value)
 
 #define MSR_IA32_TSC_DEADLINE 0x6e0
 
-int vcpu_apic_get(int vcpu_fd, struct vcpu_apic_state *a, char *err, size_t errlen)
+int vcpu_state_apic_get(int vcpu_fd, struct vcpu_state_apic *a, char *err, size_t errlen)
 {
 	struct kvm_mp_state mp;
 
@@ -249,12 +249,12 @@ int vcpu_apic_get(int vcpu_fd, struct vcpu_apic_state *a, char *err, size_t errl
 	}
 	a->mp_state = mp.mp_state;
 	/* A KVM without the TSC-deadline timer has none to carry. */
-	if (vcpu_msr_get(vcpu_fd, MSR_IA32_TSC_DEADLINE, &a->tsc_deadline))
+	if (vcpu_state_msr_get(vcpu_fd, MSR_IA32_TSC_DEADLINE, &a->tsc_deadline))
 		a->tsc_deadline = 0;
 	return 0;
 }
 
-int vcpu_apic_set(int vcpu_fd, const struct vcpu_apic_state *a, char *err, size_t errlen)
+int vcpu_state_apic_set(int vcpu_fd, const struct vcpu_state_apic *a, char *err, size_t errlen)
 {
 	struct kvm_lapic_state lapic = a->lapic;
 	struct kvm_mp_state mp = {.mp_state = a->mp_state};
@@ -263,7 +263,8 @@ int vcpu_apic_set(int vcpu_fd, const struct vcpu_apic_state *a, char *err, size_
 	errno = 0;
 	if (ioctl(vcpu_fd, KVM_SET_LAPIC, &lapic) < 0)
 		what = "local APIC";
-	else if (a->tsc_deadline && vcpu_msr_set(vcpu_fd, MSR_IA32_TSC_DEADLINE, a->tsc_deadline))
+	else if (a->tsc_deadline &&
+		 vcpu_state_msr_set(vcpu_fd, MSR_IA32_TSC_DEADLINE, a->tsc_deadline))
 		what = "TSC deadline";
 	else if (ioctl(vcpu_fd, KVM_SET_MP_STATE, &mp) < 0)
 		what = "run state (MP state)";

@@ -23,7 +23,7 @@
 #define VS_DEBUGREGS 8U
 #define VS_ALL	     (VS_XSAVE | VS_XCRS | VS_EVENTS | VS_DEBUGREGS)
 
-struct vcpu_msr {
+struct vcpu_state_msr {
 	uint32_t index;
 	uint64_t value;
 };
@@ -39,7 +39,7 @@ struct vcpu_state {
 	struct kvm_vcpu_events events;
 	struct kvm_debugregs debugregs;
 	uint32_t nr_msrs;
-	struct vcpu_msr *msrs; /* malloc'ed */
+	struct vcpu_state_msr *msrs; /* malloc'ed */
 };
 
 /* The MSRs this host's KVM saves and restores (KVM_GET_MSR_INDEX_LIST). malloc'ed array and
@@ -59,20 +59,20 @@ int vcpu_state_set(int kvm_fd, int vcpu_fd, const struct vcpu_state *s, uint32_t
 void vcpu_state_free(struct vcpu_state *s);
 
 /* One MSR of vCPU fd: 0, or -1 if KVM does not take it. */
-int vcpu_msr_get(int vcpu_fd, uint32_t index, uint64_t *value);
-int vcpu_msr_set(int vcpu_fd, uint32_t index, uint64_t value);
+int vcpu_state_msr_get(int vcpu_fd, uint32_t index, uint64_t *value);
+int vcpu_state_msr_set(int vcpu_fd, uint32_t index, uint64_t value);
 
 /* A vCPU's in-kernel local APIC and run state, in a vNode with KVM's irqchip (a Linux
  * guest). Written after the vCPU's state above (its APIC base MSR decides how the APIC
  * state reads), and then the TSC deadline, which KVM only takes once the APIC's timer is
  * in TSC-deadline mode. */
-struct vcpu_apic_state {
+struct vcpu_state_apic {
 	uint32_t mp_state; /* KVM_MP_STATE_RUNNABLE .. KVM_MP_STATE_SIPI_RECEIVED */
 	uint64_t tsc_deadline;
 	struct kvm_lapic_state lapic;
 };
 
-int vcpu_apic_get(int vcpu_fd, struct vcpu_apic_state *a, char *err, size_t errlen);
-int vcpu_apic_set(int vcpu_fd, const struct vcpu_apic_state *a, char *err, size_t errlen);
+int vcpu_state_apic_get(int vcpu_fd, struct vcpu_state_apic *a, char *err, size_t errlen);
+int vcpu_state_apic_set(int vcpu_fd, const struct vcpu_state_apic *a, char *err, size_t errlen);
 
 #endif

@@ -129,11 +129,11 @@ int vm_create_kvm(struct vm *vm)
 
 /* Under stop_lock. immediate_exit covers a vCPU about to enter KVM_RUN; the signal one
  * inside it. Only live threads are signalled: an ended one may already be joined, and
- * before vm_run records a thread's id (started) it has none. */
+ * before vcpu_run_all records a thread's id (started) it has none. */
 static void kick_vcpus(struct vm *vm)
 {
 	for (int i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
+		struct vm_vcpu *v = &vm->vcpus[i];
 
 		if (v->run)
 			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
@@ -228,7 +228,7 @@ uint64_t vm_vcpu_cpu_ns(struct vm *vm)
 
 	pthread_mutex_lock(&vm->stop_lock);
 	for (int i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
+		struct vm_vcpu *v = &vm->vcpus[i];
 		struct timespec ts;
 
 		/* A live thread's clock is valid; an ended one left its total behind. */
@@ -244,7 +244,7 @@ uint64_t vm_vcpu_cpu_ns(struct vm *vm)
 void vm_destroy(struct vm *vm)
 {
 	for (int i = 0; i < vm->nr_vcpus; i++) {
-		struct vcpu *v = &vm->vcpus[i];
+		struct vm_vcpu *v = &vm->vcpus[i];
 
 		if (v->run)
 			munmap(v->run, v->run_size);

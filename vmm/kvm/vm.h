@@ -21,7 +21,7 @@
 
 #define VM_PAUSE_WAIT_S 10 /* how long vm_pause waits for every vCPU to park */
 
-struct vcpu {
+struct vm_vcpu {
 	struct vm *vm;
 	int index;
 	int fd;
@@ -44,11 +44,11 @@ struct vm {
 	struct bus pio;
 	struct bus mmio;
 	int nr_vcpus;
-	struct vcpu vcpus[LEGO_MAX_VCPUS];
+	struct vm_vcpu vcpus[LEGO_MAX_VCPUS];
 	struct kvm_cpuid2 *cpuid;
 	uint32_t tsc_khz;
 
-	/* A Linux guest (set before vm_create_vcpus): only vCPU 0 gets an entry state, at
+	/* A Linux guest (set before vcpu_create_all): only vCPU 0 gets an entry state, at
 	 * the kernel's 64-bit entry with RSI = linux_zero_page; the others wait for INIT/SIPI
 	 * from the in-kernel local APICs (irqchip: irqchip_create). */
 	bool linux_guest;
@@ -80,10 +80,10 @@ int vm_create_kvm(struct vm *vm);
 void vm_destroy(struct vm *vm);
 
 /* Create and configure vCPU fds (CPUID, registers for entry at rip). */
-int vm_create_vcpus(struct vm *vm, int nr, uint64_t entry);
+int vcpu_create_all(struct vm *vm, int nr, uint64_t entry);
 
 /* Run all vCPUs to the end of the guest; returns lego-vmm's exit status. */
-int vm_run(struct vm *vm);
+int vcpu_run_all(struct vm *vm);
 
 /* End the run with status: kicks every vCPU out of KVM_RUN. Safe from any thread;
  * only the first call's status is kept. */

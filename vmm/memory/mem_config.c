@@ -14,7 +14,7 @@
 #include "lib/parse.h"
 #include "vmm/control/vmm_options.h"
 
-void mem_config_init(struct vmm_config *c)
+void mem_config_init(struct vmm_options *c)
 {
 	struct mem_config *m = &c->mem;
 
@@ -22,20 +22,20 @@ void mem_config_init(struct vmm_config *c)
 	m->rm.region_size = MEM_DEFAULT_REGION;
 	m->rm.timeout_ms = MEM_DEFAULT_TIMEOUT_MS;
 	m->rm.use_rma = true;
-	m->rm.provider = fab_default_provider();
+	m->rm.provider = fabric_default_provider();
 	m->pager_threads = MEM_DEFAULT_PAGER_THREADS;
 }
 
-int mem_config_mmon(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int mem_config_mmon(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
-	struct rm_config *rm = &c->mem.rm;
+	struct remote_mem_config *rm = &c->mem.rm;
 	char host[256], port[16];
 
 	if (rm->nr_servers == RM_MAX_SERVERS) {
 		snprintf(err, errlen, "too many --mmon options (at most %d)", RM_MAX_SERVERS);
 		return VMM_OPT_BAD;
 	}
-	if (rm_parse_server(arg, host, sizeof(host), port, sizeof(port))) {
+	if (remote_mem_parse_server(arg, host, sizeof(host), port, sizeof(port))) {
 		snprintf(err, errlen, "--mmon '%s' is not HOST:PORT", arg);
 		return VMM_OPT_BAD;
 	}
@@ -43,7 +43,7 @@ int mem_config_mmon(struct vmm_config *c, char *arg, char *err, size_t errlen)
 	return VMM_OPT_OK;
 }
 
-int mem_config_region_size(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int mem_config_region_size(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	uint64_t v;
 
@@ -56,14 +56,14 @@ int mem_config_region_size(struct vmm_config *c, char *arg, char *err, size_t er
 	return VMM_OPT_OK;
 }
 
-int mem_config_region_owners(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int mem_config_region_owners(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->mem.region_owners = arg;
 	return VMM_OPT_OK;
 }
 
-int mem_config_replicas(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int mem_config_replicas(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	uint64_t v;
 
@@ -76,7 +76,7 @@ int mem_config_replicas(struct vmm_config *c, char *arg, char *err, size_t errle
 	return VMM_OPT_OK;
 }
 
-int mem_config_cache(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int mem_config_cache(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	uint64_t v;
 
@@ -88,7 +88,7 @@ int mem_config_cache(struct vmm_config *c, char *arg, char *err, size_t errlen)
 	return VMM_OPT_OK;
 }
 
-int mem_config_pager_threads(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int mem_config_pager_threads(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	uint64_t v;
 
@@ -100,28 +100,28 @@ int mem_config_pager_threads(struct vmm_config *c, char *arg, char *err, size_t 
 	return VMM_OPT_OK;
 }
 
-int mem_config_no_prefetch(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int mem_config_no_prefetch(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)arg, (void)err, (void)errlen;
 	c->mem.no_prefetch = true;
 	return VMM_OPT_OK;
 }
 
-int mem_config_no_rma(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int mem_config_no_rma(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)arg, (void)err, (void)errlen;
 	c->mem.rm.use_rma = false;
 	return VMM_OPT_OK;
 }
 
-int mem_config_provider(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int mem_config_provider(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->mem.rm.provider = arg;
 	return VMM_OPT_OK;
 }
 
-int mem_config_mmon_timeout(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int mem_config_mmon_timeout(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	uint64_t v;
 
@@ -133,7 +133,7 @@ int mem_config_mmon_timeout(struct vmm_config *c, char *arg, char *err, size_t e
 	return VMM_OPT_OK;
 }
 
-int mem_config_vnode_id(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int mem_config_vnode_id(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	uint64_t v;
 
@@ -145,14 +145,14 @@ int mem_config_vnode_id(struct vmm_config *c, char *arg, char *err, size_t errle
 	return VMM_OPT_OK;
 }
 
-int mem_config_keep_regions(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int mem_config_keep_regions(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)arg, (void)err, (void)errlen;
 	c->mem.keep_regions = true;
 	return VMM_OPT_OK;
 }
 
-int mem_config_attach_regions(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int mem_config_attach_regions(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)arg, (void)err, (void)errlen;
 	c->mem.attach_regions = true;
@@ -275,7 +275,7 @@ static int mem_config_owners(struct mem_config *m, uint64_t mem, char *err, size
 	return VMM_OPT_OK;
 }
 
-int mem_config_finish(struct vmm_config *c, char *err, size_t errlen)
+int mem_config_finish(struct vmm_options *c, char *err, size_t errlen)
 {
 	struct mem_config *m = &c->mem;
 	int rc;

@@ -17,11 +17,11 @@
 #define MEM_DEFAULT_PAGER_THREADS 2
 
 struct vm;
-struct vmm_config;
+struct vmm_options;
 
 /* Remote memory is on when at least one --mmon is given (rm.nr_servers). */
 struct mem_config {
-	struct rm_config rm;
+	struct remote_mem_config rm;
 	uint64_t cache; /* ExCache bytes; all of guest RAM once finished */
 	int pager_threads;
 	bool no_prefetch, keep_regions, attach_regions;
@@ -31,11 +31,11 @@ struct mem_config {
 	char client_name[MP_NAME_LEN + 1];
 };
 
-void mem_config_init(struct vmm_config *c);
+void mem_config_init(struct vmm_options *c);
 /* After every option: what needs --mmon, --replicas against the servers, --region-owners
  * against --mem and --region-size; then the defaults that depend on them (the ExCache, a
  * random vNode id, the client name). */
-int mem_config_finish(struct vmm_config *c, char *err, size_t errlen);
+int mem_config_finish(struct vmm_options *c, char *err, size_t errlen);
 void mem_config_free(struct mem_config *m);
 
 /* Connect to the servers, open the vRegions of mem bytes of guest RAM, start the pager on

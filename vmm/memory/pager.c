@@ -35,8 +35,8 @@ static void *watchdog(void *arg)
 	usleep(WATCHDOG_MS * 1000);
 	log_error("vCPUs are still blocked on memory that cannot be served: exiting with %d",
 		  VMM_EXIT_FAILURE);
-	pager_get_stats(pg, &st);
-	pager_log_stats(&st);
+	pager_stats_get(pg, &st);
+	pager_stats_log(&st);
 	fflush(NULL);
 	_exit(VMM_EXIT_FAILURE);
 	return NULL;
@@ -192,7 +192,7 @@ static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write)
 	pthread_mutex_unlock(&pg->lock);
 
 	if (s & PS_REMOTE) {
-		data = remote_mem_read(pg->rm, ch, idx * PAGE, (unsigned)n);
+		data = remote_mem_io_read(pg->rm, ch, idx * PAGE, (unsigned)n);
 		if (!data) {
 			pager_fatal(pg);
 			return -1;
@@ -293,12 +293,12 @@ static void *pager_thread(void *arg)
 				serve_wp(pg, idx);
 				continue;
 			}
-			t0 = (uint64_t)mono_ns();
+			t0 = (uint64_t)mono_clock_ns();
 			if (serve_missing(pg, t->ch, idx,
 					  m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE) ==
 			    0) {
 				STAT_ADD(pg, faults, 1);
-				lat_hist_add(&pg->lat, (uint64_t)mono_ns() - t0);
+				lat_hist_add(&pg->lat, (uint64_t)mono_clock_ns() - t0);
 			}
 		}
 	}

@@ -49,33 +49,36 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 void pager_stop(struct pager *pg);
 /* Write every dirty page back (pages stay resident and clean); for a vNode that is about
  * to move or that wants its memory safe on the servers. Returns pages written or -1. */
-int64_t pager_flush(struct pager *pg);
-void pager_get_stats(struct pager *pg, struct pager_stats *st);
+int64_t pager_evict_flush(struct pager *pg);
+void pager_stats_get(struct pager *pg, struct pager_stats *st);
 /* Memory is lost (rm->error says which): stop the vNode as a failed fault would. */
 void pager_fail(struct pager *pg);
-/* Dirty pages now (what pager_get_stats says, without the rest). */
-uint64_t pager_dirty_pages(struct pager *pg);
+/* Dirty pages now (what pager_stats_get says, without the rest). */
+uint64_t pager_stats_dirty_pages(struct pager *pg);
 
-/* Live migration. pager_remote_bits: a bitmap (npages bits) of the pages the memory
+/* Live migration. pager_migration_remote_bits: a bitmap (npages bits) of the pages the memory
  * servers hold, for the destination, which would otherwise zero-fill pages it has never
  * seen; returns how many, or UINT64_MAX if a page is still dirty (flush first). With
  * snapshot, dirty pages are allowed and the pages newly held from then on are recorded:
- * pager_remote_delta gives them (and ends the recording) once nothing is dirty; -1 if the
+ * pager_migration_remote_delta gives them (and ends the recording) once nothing is dirty; -1 if the
  * record was lost (out of memory) or pages are dirty: send the whole bitmap then.
- * pager_load_remote_bits takes n bits for pages from first, pager_load_remote_pages a list,
- * before anything touched those pages: -1 if out of range or already resident here.
- * pager_hot_pages: up to max resident pages, most recently installed first. */
-uint64_t pager_npages(const struct pager *pg);
-uint64_t pager_remote_bits(struct pager *pg, uint8_t *bits, bool snapshot);
-int pager_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n);
-int pager_load_remote_bits(struct pager *pg, uint64_t first, uint64_t n, const uint8_t *bits);
+ * pager_migration_load_remote_bits takes n bits for pages from first,
+ * pager_migration_load_remote_pages a list, before anything touched those pages: -1 if out of range
+ * or already resident here. pager_migration_hot_pages: up to max resident pages, most recently
+ * installed first. */
+uint64_t pager_migration_npages(const struct pager *pg);
+uint64_t pager_migration_remote_bits(struct pager *pg, uint8_t *bits, bool snapshot);
+int pager_migration_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n);
+int pager_migration_load_remote_bits(struct pager *pg, uint64_t first, uint64_t n,
+				     const uint8_t *bits);
 /* On a refusal *bad is the first page named that is beyond RAM or not absent here. */
-int pager_load_remote_pages(struct pager *pg, const uint32_t *pages, uint32_t n, uint32_t *bad);
-uint32_t pager_hot_pages(struct pager *pg, uint32_t *out, uint32_t max);
+int pager_migration_load_remote_pages(struct pager *pg, const uint32_t *pages, uint32_t n,
+				      uint32_t *bad);
+uint32_t pager_migration_hot_pages(struct pager *pg, uint32_t *out, uint32_t max);
 /* Fetch these pages (a source's hot pages) in the background while they are absent and
  * the ExCache has room; pager_stop ends it. */
-void pager_prefetch(struct pager *pg, const uint32_t *pages, uint32_t n);
+void pager_migration_prefetch(struct pager *pg, const uint32_t *pages, uint32_t n);
 /* The statistics as one log line. */
-void pager_log_stats(const struct pager_stats *st);
+void pager_stats_log(const struct pager_stats *st);
 
 #endif

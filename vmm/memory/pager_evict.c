@@ -28,8 +28,8 @@ static int drop_pages(struct pager *pg, int ch, const uint32_t *v, const uint8_t
 			/* Protect first: a write racing with the copy faults and waits. */
 			if (pager_uffd_wp(pg, v[i], (uint64_t)(j - i), true))
 				return -1;
-			memcpy(remote_mem_write_buf(pg->rm, ch, off), pg->base + off, len);
-			if (remote_mem_write(pg->rm, ch, off, (unsigned)(j - i)))
+			memcpy(remote_mem_io_write_buf(pg->rm, ch, off), pg->base + off, len);
+			if (remote_mem_io_write(pg->rm, ch, off, (unsigned)(j - i)))
 				return -1;
 			STAT_ADD(pg, writebacks, (uint64_t)(j - i));
 			STAT_ADD(pg, bytes_out, len);
@@ -122,7 +122,7 @@ int pager_evict_make_room(struct pager *pg, int ch)
 
 /* Dirty pages are resident, so the resident set (at most the ExCache) is what is searched,
  * not all of guest RAM: a flush costs the same for 1 GiB and 64 GiB. */
-int64_t pager_flush(struct pager *pg)
+int64_t pager_evict_flush(struct pager *pg)
 {
 	int ch = pg->rm->nr_channels - 1;
 	uint32_t *v = NULL;
@@ -162,10 +162,10 @@ int64_t pager_flush(struct pager *pg)
 		/* Protect, copy, write: the pages stay resident, now clean. */
 		ok = !atomic_load(&pg->failed) && !pager_uffd_wp(pg, v[i], j - i, true);
 		if (ok) {
-			memcpy(remote_mem_write_buf(pg->rm, ch, (uint64_t)v[i] * PAGE),
+			memcpy(remote_mem_io_write_buf(pg->rm, ch, (uint64_t)v[i] * PAGE),
 			       pg->base + (uint64_t)v[i] * PAGE, (j - i) * PAGE);
-			ok = !remote_mem_write(pg->rm, ch, (uint64_t)v[i] * PAGE,
-					       (unsigned)(j - i));
+			ok = !remote_mem_io_write(pg->rm, ch, (uint64_t)v[i] * PAGE,
+						  (unsigned)(j - i));
 		}
 		pthread_mutex_lock(&pg->lock);
 		for (uint64_t k = i; k < j; k++) {

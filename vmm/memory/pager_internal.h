@@ -49,7 +49,7 @@ struct pager {
 	bool prefetch;
 	int nthreads;
 	struct pager_thread threads[PAGER_MAX_THREADS];
-	pthread_t prefetcher; /* pager_prefetch's thread, joined by pager_stop */
+	pthread_t prefetcher; /* pager_migration_prefetch's thread, joined by pager_stop */
 	bool prefetching;
 	atomic_bool stopping;
 	uint32_t *hot;

@@ -10,12 +10,12 @@
 #include "pager_internal.h"
 #include "remote_mem.h"
 
-uint64_t pager_npages(const struct pager *pg)
+uint64_t pager_migration_npages(const struct pager *pg)
 {
 	return pg->npages;
 }
 
-uint64_t pager_remote_bits(struct pager *pg, uint8_t *bits, bool snapshot)
+uint64_t pager_migration_remote_bits(struct pager *pg, uint8_t *bits, bool snapshot)
 {
 	uint64_t held = 0, dirty, nbytes = (pg->npages + 7) / 8;
 
@@ -34,7 +34,7 @@ uint64_t pager_remote_bits(struct pager *pg, uint8_t *bits, bool snapshot)
 	return dirty && !snapshot ? UINT64_MAX : held;
 }
 
-int pager_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n)
+int pager_migration_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n)
 {
 	int rc = -1;
 
@@ -55,7 +55,8 @@ int pager_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n)
 	return rc;
 }
 
-int pager_load_remote_pages(struct pager *pg, const uint32_t *pages, uint32_t n, uint32_t *bad)
+int pager_migration_load_remote_pages(struct pager *pg, const uint32_t *pages, uint32_t n,
+				      uint32_t *bad)
 {
 	int rc = 0;
 
@@ -72,7 +73,8 @@ int pager_load_remote_pages(struct pager *pg, const uint32_t *pages, uint32_t n,
 	return rc;
 }
 
-int pager_load_remote_bits(struct pager *pg, uint64_t first, uint64_t n, const uint8_t *bits)
+int pager_migration_load_remote_bits(struct pager *pg, uint64_t first, uint64_t n,
+				     const uint8_t *bits)
 {
 	int rc = 0;
 
@@ -98,7 +100,7 @@ int pager_load_remote_bits(struct pager *pg, uint64_t first, uint64_t n, const u
 	return rc;
 }
 
-uint32_t pager_hot_pages(struct pager *pg, uint32_t *out, uint32_t max)
+uint32_t pager_migration_hot_pages(struct pager *pg, uint32_t *out, uint32_t max)
 {
 	uint32_t n = 0;
 
@@ -113,7 +115,7 @@ uint32_t pager_hot_pages(struct pager *pg, uint32_t *out, uint32_t max)
 /* Install pages [idx, idx + n) (BUSY, absent, held remotely) from the owner, clean. */
 static int prefetch_run(struct pager *pg, int ch, uint32_t idx, uint32_t n)
 {
-	const void *data = remote_mem_read(pg->rm, ch, (uint64_t)idx * PAGE, n);
+	const void *data = remote_mem_io_read(pg->rm, ch, (uint64_t)idx * PAGE, n);
 	bool ok = data && !pager_uffd_copy(pg, idx, data, n, true);
 
 	pthread_mutex_lock(&pg->lock);
@@ -179,7 +181,7 @@ static void *prefetch_thread(void *arg)
 	return NULL;
 }
 
-void pager_prefetch(struct pager *pg, const uint32_t *pages, uint32_t n)
+void pager_migration_prefetch(struct pager *pg, const uint32_t *pages, uint32_t n)
 {
 	if (!n || pg->prefetching)
 		return;

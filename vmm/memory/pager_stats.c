@@ -7,7 +7,7 @@
 #include "lib/log.h"
 #include "pager_internal.h"
 
-void pager_get_stats(struct pager *pg, struct pager_stats *st)
+void pager_stats_get(struct pager *pg, struct pager_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->faults = __atomic_load_n(&pg->faults, __ATOMIC_RELAXED);
@@ -31,7 +31,7 @@ void pager_get_stats(struct pager *pg, struct pager_stats *st)
 	st->lat_max_ns = __atomic_load_n(&pg->lat.max_ns, __ATOMIC_RELAXED);
 }
 
-void pager_log_stats(const struct pager_stats *st)
+void pager_stats_log(const struct pager_stats *st)
 {
 	log_info("pager: faults=%llu remote_fetches=%llu pages_fetched=%llu zero_fills=%llu "
 		 "prefetched=%llu wp_faults=%llu evictions=%llu writebacks=%llu in=%.1fMiB "
@@ -45,7 +45,7 @@ void pager_log_stats(const struct pager_stats *st)
 		 (double)st->lat_p999_ns / 1e3);
 }
 
-uint64_t pager_dirty_pages(struct pager *pg)
+uint64_t pager_stats_dirty_pages(struct pager *pg)
 {
 	uint64_t n;
 

@@ -14,14 +14,14 @@
 #include "lib/parse.h"
 #include "remote_mem_internal.h"
 
-int rm_parse_server(const char *text, char *host, size_t hlen, char *port, size_t plen)
+int remote_mem_parse_server(const char *text, char *host, size_t hlen, char *port, size_t plen)
 {
 	return parse_hostport(text, 1, host, hlen, port, plen);
 }
 
 const char *remote_mem_server_label(const struct remote_mem *rm, int server, char *buf, size_t len)
 {
-	const struct rm_server *s = &rm->servers[server];
+	const struct remote_mem_server *s = &rm->servers[server];
 
 	if (s->name[0])
 		snprintf(buf, len, "memory server %s (%s:%s)", s->name, s->host, s->port);
@@ -61,44 +61,47 @@ void remote_mem_lose_server(struct remote_mem *rm, int server, const char *why)
 			 why);
 }
 
-static int hello(struct remote_mem *rm, int server, int ch, struct rm_failure *f)
+static int hello(struct remote_mem *rm, int server, int ch, struct remote_mem_failure *f)
 {
-	struct rm_server *s = &rm->servers[server];
-	struct mp_hello m = {.vnode = rm->vnode};
-	struct mp_hello_reply hr;
-	struct mc_reply r;
-	enum mc_result rc;
+	struct remote_mem_server *s = &rm->servers[server];
+	struct mem_proto_hello m = {.vnode = rm->vnode};
+	struct mem_proto_hello_reply hr;
+	struct mem_client_reply r;
+	enum mem_client_result rc;
 	char text[MP_ERRTEXT_MAX + 1];
 
 	snprintf(m.name, sizeof(m.name), "%s", rm->client_name);
-	mp_hello_put((uint8_t *)fab_sbuf(s->conn[ch]) + MP_HDR_LEN, &m);
-	rc = mc_call(s->conn[ch], ++rm->next_id[ch], MP_HELLO, MP_HELLO_LEN, rm->timeout_ms, &r);
+	mem_proto_hello_put((uint8_t *)fabric_sbuf(s->conn[ch]) + MP_HDR_LEN, &m);
+	rc = mem_client_exchange(s->conn[ch], ++rm->next_id[ch], MP_HELLO, MP_HELLO_LEN,
+				 rm->timeout_ms, &r);
 	if (rc) {
 		f->lost = rc != MC_MALFORMED;
-		snprintf(f->what, sizeof(f->what), "HELLO failed: %s", mc_result_text(rc));
+		snprintf(f->what, sizeof(f->what), "HELLO failed: %s", mem_client_result_text(rc));
 		return -1;
 	}
 	if (r.status != MP_OK) {
 		snprintf(f->what, sizeof(f->what), "HELLO refused: %s: %s",
-			 mp_status_name(r.status), mc_reply_text(&r, text, sizeof(text)));
+			 mem_proto_status_name(r.status),
+			 mem_client_reply_text(&r, text, sizeof(text)));
 		return -1;
 	}
-	if (mp_hello_reply_get(r.payload, r.len, &hr) != MP_OK) {
+	if (mem_proto_hello_reply_get(r.payload, r.len, &hr) != MP_OK) {
 		snprintf(f->what, sizeof(f->what), "malformed HELLO reply");
 		return -1;
 	}
 	/* Set by the first HELLO, before the server is in use; read-only from then on. */
 	if (!s->name[0]) {
-		s->rma = rm->use_rma && (hr.flags & MP_HELLO_RMA) && fab_has_rma(s->conn[ch]);
+		s->rma = rm->use_rma && (hr.flags & MP_HELLO_RMA) && fabric_has_rma(s->conn[ch]);
 		snprintf(s->name, sizeof(s->name), "%s", hr.name);
 	}
 	return 0;
 }
 
 /* Channel ch's connection to server, made on first use by the channel's own thread. */
-struct fab_conn *remote_mem_conn(struct remote_mem *rm, int server, int ch, struct rm_failure *f)
+struct fab_conn *remote_mem_conn(struct remote_mem *rm, int server, int ch,
+				 struct remote_mem_failure *f)
 {
-	struct rm_server *s = &rm->servers[server];
+	struct remote_mem_server *s = &rm->servers[server];
 	int rc;
 
 	if (atomic_load(&s->dead)) {
@@ -108,7 +111,8 @@ struct fab_conn *remote_mem_conn(struct remote_mem *rm, int server, int ch, stru
 	}
 	if (s->conn[ch])
 		return s->conn[ch];
-	rc = fab_connect(rm->provider, s->host, s->port, MP_MAX_MSG, rm->timeout_ms, &s->conn[ch]);
+	rc = fabric_connect(rm->provider, s->host, s->port, MP_MAX_MSG, rm->timeout_ms,
+			    &s->conn[ch]);
 	if (rc) {
 		s->conn[ch] = NULL;
 		f->lost = true;
@@ -117,7 +121,7 @@ struct fab_conn *remote_mem_conn(struct remote_mem *rm, int server, int ch, stru
 		return NULL;
 	}
 	if (hello(rm, server, ch, f)) {
-		fab_close(s->conn[ch]);
+		fabric_close(s->conn[ch]);
 		s->conn[ch] = NULL;
 		return NULL;
 	}
@@ -128,7 +132,7 @@ struct fab_conn *remote_mem_conn(struct remote_mem *rm, int server, int ch, stru
 int remote_mem_server_by_addr(struct remote_mem *rm, const char *addr, bool *created, char *err,
 			      size_t errlen)
 {
-	struct rm_server *s;
+	struct remote_mem_server *s;
 	int n, found = -1;
 
 	if (created)
@@ -145,7 +149,8 @@ int remote_mem_server_by_addr(struct remote_mem *rm, const char *addr, bool *cre
 		s = &rm->servers[n];
 		memset(s, 0, sizeof(*s));
 		if (strlen(addr) > MP_ADDR_LEN ||
-		    rm_parse_server(addr, s->host, sizeof(s->host), s->port, sizeof(s->port))) {
+		    remote_mem_parse_server(addr, s->host, sizeof(s->host), s->port,
+					    sizeof(s->port))) {
 			snprintf(err, errlen, "memory server '%s' is not HOST:PORT", addr);
 		} else {
 			snprintf(s->addr, sizeof(s->addr), "%s", addr);
@@ -161,15 +166,16 @@ int remote_mem_server_by_addr(struct remote_mem *rm, const char *addr, bool *cre
 
 /* Send or call op on copy c of region idx through ch; the body is already in place. */
 int remote_mem_copy_call(struct remote_mem *rm, int server, int ch, unsigned op, size_t body_len,
-			 struct mc_reply *r, struct rm_failure *f)
+			 struct mem_client_reply *r, struct remote_mem_failure *f)
 {
 	struct fab_conn *c = rm->servers[server].conn[ch];
-	enum mc_result rc = mc_call(c, ++rm->next_id[ch], op, body_len, rm->timeout_ms, r);
+	enum mem_client_result rc =
+		mem_client_exchange(c, ++rm->next_id[ch], op, body_len, rm->timeout_ms, r);
 
 	if (rc) {
 		f->lost = rc != MC_MALFORMED;
-		snprintf(f->what, sizeof(f->what), "%s failed: %s", mp_op_name(op),
-			 mc_result_text(rc));
+		snprintf(f->what, sizeof(f->what), "%s failed: %s", mem_proto_op_name(op),
+			 mem_client_result_text(rc));
 		return -1;
 	}
 	return 0;
@@ -177,36 +183,38 @@ int remote_mem_copy_call(struct remote_mem *rm, int server, int ch, unsigned op,
 
 /* OPEN region idx on server (CREATE and JOIN as asked): its handle, epoch and RMA key. */
 int remote_mem_open_on(struct remote_mem *rm, int idx, int server, int ch, uint32_t flags,
-		       struct mp_open_reply *out, struct rm_failure *f)
+		       struct mem_proto_open_reply *out, struct remote_mem_failure *f)
 {
-	const struct rm_region *g = &rm->regions[idx];
-	struct mp_open m = {.index = (uint32_t)idx, .flags = flags, .size = g->size};
+	const struct remote_mem_region *g = &rm->regions[idx];
+	struct mem_proto_open m = {.index = (uint32_t)idx, .flags = flags, .size = g->size};
 	struct fab_conn *c = remote_mem_conn(rm, server, ch, f);
-	struct mc_reply r;
+	struct mem_client_reply r;
 	char text[MP_ERRTEXT_MAX + 1];
 
 	if (!c)
 		return -1;
-	mp_open_put((uint8_t *)fab_sbuf(c) + MP_HDR_LEN, &m);
+	mem_proto_open_put((uint8_t *)fabric_sbuf(c) + MP_HDR_LEN, &m);
 	if (remote_mem_copy_call(rm, server, ch, MP_OPEN, MP_OPEN_LEN, &r, f))
 		return -1;
 	if (r.status != MP_OK) {
-		mc_reply_text(&r, text, sizeof(text));
+		mem_client_reply_text(&r, text, sizeof(text));
 		snprintf(f->what, sizeof(f->what), "cannot open vRegion %d (%llu MiB): %s: %s", idx,
-			 (unsigned long long)(g->size >> 20), mp_status_name(r.status), text);
+			 (unsigned long long)(g->size >> 20), mem_proto_status_name(r.status),
+			 text);
 		if (r.status == MP_EREDIRECT && strlen(text) < sizeof(f->moved_to) &&
-		    mp_addr_ok(text, true))
+		    mem_proto_addr_ok(text, true))
 			memcpy(f->moved_to, text, strlen(text) + 1);
 		return -1;
 	}
-	if (mp_open_reply_get(r.payload, r.len, out) != MP_OK || out->size != g->size) {
+	if (mem_proto_open_reply_get(r.payload, r.len, out) != MP_OK || out->size != g->size) {
 		snprintf(f->what, sizeof(f->what), "malformed OPEN reply for vRegion %d", idx);
 		return -1;
 	}
 	return 0;
 }
 
-void remote_mem_set_copy(struct rm_copy *cp, int server, int state, const struct mp_open_reply *o)
+void remote_mem_set_copy(struct remote_mem_copy *cp, int server, int state,
+			 const struct mem_proto_open_reply *o)
 {
 	atomic_store(&cp->server, server);
 	cp->state = state;
@@ -219,8 +227,8 @@ void remote_mem_set_copy(struct rm_copy *cp, int server, int state, const struct
 
 /* Mark a copy (or, when its server is lost, the server) failed; a warning says what it
  * cost. Under the region's read lock. */
-void remote_mem_copy_failed(struct remote_mem *rm, int idx, struct rm_copy *cp,
-			    const struct rm_failure *f)
+void remote_mem_copy_failed(struct remote_mem *rm, int idx, struct remote_mem_copy *cp,
+			    const struct remote_mem_failure *f)
 {
 	char label[400];
 	int server = atomic_load(&cp->server);
@@ -234,23 +242,25 @@ void remote_mem_copy_failed(struct remote_mem *rm, int idx, struct rm_copy *cp,
 	}
 }
 
-bool remote_mem_usable(const struct remote_mem *rm, const struct rm_copy *cp, bool for_read)
+bool remote_mem_usable(const struct remote_mem *rm, const struct remote_mem_copy *cp, bool for_read)
 {
 	return !atomic_load(&cp->failed) &&
 	       !atomic_load(&rm->servers[atomic_load(&cp->server)].dead) &&
 	       (cp->state == RM_COPY_LIVE || !for_read);
 }
 
-enum rm_next remote_mem_on_refusal(struct remote_mem *rm, int idx, struct rm_copy *cp, int ch,
-				   const struct mc_reply *r, char *owner, size_t olen,
-				   bool *reopened, struct rm_failure *f)
+enum remote_mem_next remote_mem_on_refusal(struct remote_mem *rm, int idx,
+					   struct remote_mem_copy *cp, int ch,
+					   const struct mem_client_reply *r, char *owner,
+					   size_t olen, bool *reopened,
+					   struct remote_mem_failure *f)
 {
 	char text[MP_ERRTEXT_MAX + 1];
 	int server = atomic_load(&cp->server);
 
-	mc_reply_text(r, text, sizeof(text));
+	mem_client_reply_text(r, text, sizeof(text));
 	if (r->status == MP_ESTALE && !*reopened) {
-		struct mp_open_reply o;
+		struct mem_proto_open_reply o;
 
 		*reopened = true;
 		if (remote_mem_open_on(rm, idx, server, ch, 0, &o, f))
@@ -259,16 +269,16 @@ enum rm_next remote_mem_on_refusal(struct remote_mem *rm, int idx, struct rm_cop
 		atomic_store(&cp->epoch, o.epoch);
 		return RM_NEXT_RETRY;
 	}
-	if (r->status == MP_EREDIRECT && strlen(text) < olen && mp_addr_ok(text, true)) {
+	if (r->status == MP_EREDIRECT && strlen(text) < olen && mem_proto_addr_ok(text, true)) {
 		memcpy(owner, text, strlen(text) + 1);
 		return RM_NEXT_REDIRECT;
 	}
 	snprintf(f->what, sizeof(f->what), "page request for vRegion %d refused: %s: %s", idx,
-		 mp_status_name(r->status), text);
+		 mem_proto_status_name(r->status), text);
 	return RM_NEXT_FAIL;
 }
 
-int remote_mem_find_copy(const struct rm_region *g, int server)
+int remote_mem_find_copy(const struct remote_mem_region *g, int server)
 {
 	for (int k = 0; k < g->nr_copies; k++)
 		if (atomic_load(&g->copies[k].server) == server)
@@ -279,13 +289,13 @@ int remote_mem_find_copy(const struct rm_region *g, int server)
 /* Region idx's copy on from_server moved to owner ("NAME@HOST:PORT"): open it there and
  * make that the copy's server. Takes the region's write lock itself. */
 int remote_mem_follow_redirect(struct remote_mem *rm, int idx, int from_server, const char *owner,
-			       int ch, struct rm_failure *why)
+			       int ch, struct remote_mem_failure *why)
 {
-	struct rm_region *g = &rm->regions[idx];
+	struct remote_mem_region *g = &rm->regions[idx];
 	const char *addr = strchr(owner, '@') + 1;
 	char err[256], label[400];
-	struct mp_open_reply o;
-	struct rm_failure f = {0};
+	struct mem_proto_open_reply o;
+	struct remote_mem_failure f = {0};
 	int to = remote_mem_server_by_addr(rm, addr, NULL, err, sizeof(err)), rc = -1;
 
 	if (to < 0) {
@@ -304,7 +314,7 @@ int remote_mem_follow_redirect(struct remote_mem *rm, int idx, int from_server, 
 	}
 	pthread_rwlock_wrlock(&g->lock);
 	for (int k = 0; k < g->nr_copies; k++) {
-		struct rm_copy *cp = &g->copies[k];
+		struct remote_mem_copy *cp = &g->copies[k];
 		int there = remote_mem_find_copy(g, to);
 
 		if (atomic_load(&cp->server) != from_server || atomic_load(&cp->failed))
@@ -333,8 +343,8 @@ int remote_mem_follow_redirect(struct remote_mem *rm, int idx, int from_server, 
 
 /* At open, the copy named for region idx moved to f->moved_to (the map was older than a
  * move): open it where it went instead; *server becomes that server. */
-static int open_moved(struct remote_mem *rm, int idx, int *server, struct mp_open_reply *o,
-		      struct rm_failure *f)
+static int open_moved(struct remote_mem *rm, int idx, int *server, struct mem_proto_open_reply *o,
+		      struct remote_mem_failure *f)
 {
 	char owner[MP_OWNER_LEN + 1], err[256];
 	int to;
@@ -360,7 +370,7 @@ static int open_moved(struct remote_mem *rm, int idx, int *server, struct mp_ope
 }
 
 /* The state of a vNode's remote memory before any server is contacted: -1 if out of memory. */
-static int remote_mem_open_init(struct remote_mem *rm, const struct rm_config *cfg,
+static int remote_mem_open_init(struct remote_mem *rm, const struct remote_mem_config *cfg,
 				uint64_t ram_size, int nr_channels)
 {
 	pthread_rwlockattr_t a;
@@ -403,12 +413,12 @@ static int remote_mem_open_init(struct remote_mem *rm, const struct rm_config *c
 }
 
 /* Every configured server, each channel connected. */
-static int remote_mem_open_servers(struct remote_mem *rm, const struct rm_config *cfg)
+static int remote_mem_open_servers(struct remote_mem *rm, const struct remote_mem_config *cfg)
 {
 	char label[400], err[256];
 
 	for (int s = 0; s < cfg->nr_servers; s++) {
-		struct rm_failure f = {0};
+		struct remote_mem_failure f = {0};
 		int idx = remote_mem_server_by_addr(rm, cfg->servers[s], NULL, err, sizeof(err));
 
 		if (idx != s) {
@@ -429,10 +439,10 @@ static int remote_mem_open_servers(struct remote_mem *rm, const struct rm_config
 }
 
 /* Region i's copies opened (created) on the servers the configuration names. */
-static int remote_mem_open_region(struct remote_mem *rm, const struct rm_config *cfg, int i,
+static int remote_mem_open_region(struct remote_mem *rm, const struct remote_mem_config *cfg, int i,
 				  int replicas)
 {
-	struct rm_region *g = &rm->regions[i];
+	struct remote_mem_region *g = &rm->regions[i];
 	uint64_t start = (uint64_t)i * rm->region_size;
 
 	g->size = rm->ram_size - start < rm->region_size ? rm->ram_size - start : rm->region_size;
@@ -440,8 +450,8 @@ static int remote_mem_open_region(struct remote_mem *rm, const struct rm_config 
 		int server = cfg->owners    ? cfg->owners[i][k]
 			     : k < replicas ? (i + k) % cfg->nr_servers
 					    : -1;
-		struct mp_open_reply o;
-		struct rm_failure f = {0};
+		struct mem_proto_open_reply o;
+		struct remote_mem_failure f = {0};
 
 		if (server < 0)
 			break;
@@ -483,7 +493,7 @@ static int remote_mem_open_region(struct remote_mem *rm, const struct rm_config 
 	return 0;
 }
 
-int remote_mem_open(struct remote_mem *rm, const struct rm_config *cfg, uint64_t ram_size,
+int remote_mem_open(struct remote_mem *rm, const struct remote_mem_config *cfg, uint64_t ram_size,
 		    int nr_channels)
 {
 	int replicas = cfg->replicas > 0 ? cfg->replicas : 1;
@@ -510,34 +520,34 @@ void remote_mem_close(struct remote_mem *rm, bool free_regions)
 	int ch = remote_mem_ctl_channel(rm), n = atomic_load(&rm->nr_servers);
 
 	for (int i = 0; free_regions && rm->regions && i < rm->nr_regions; i++) {
-		struct rm_region *g = &rm->regions[i];
+		struct remote_mem_region *g = &rm->regions[i];
 
 		for (int k = 0; k < g->nr_copies; k++) {
-			struct rm_copy *cp = &g->copies[k];
+			struct remote_mem_copy *cp = &g->copies[k];
 			int server = atomic_load(&cp->server);
-			struct mp_close m = {.handle = atomic_load(&cp->handle),
-					     .epoch = atomic_load(&cp->epoch)};
-			struct rm_failure f = {0};
+			struct mem_proto_close m = {.handle = atomic_load(&cp->handle),
+						    .epoch = atomic_load(&cp->epoch)};
+			struct remote_mem_failure f = {0};
 			struct fab_conn *c;
-			struct mc_reply r;
+			struct mem_client_reply r;
 
 			if (!m.handle || atomic_load(&rm->servers[server].dead))
 				continue;
 			c = remote_mem_conn(rm, server, ch, &f);
-			if (!c || fab_broken(c))
+			if (!c || fabric_broken(c))
 				continue;
-			mp_close_put((uint8_t *)fab_sbuf(c) + MP_HDR_LEN, &m);
-			if (mc_call(c, ++rm->next_id[ch], MP_CLOSE, MP_CLOSE_LEN, rm->timeout_ms,
-				    &r) == MC_OK &&
+			mem_proto_close_put((uint8_t *)fabric_sbuf(c) + MP_HDR_LEN, &m);
+			if (mem_client_exchange(c, ++rm->next_id[ch], MP_CLOSE, MP_CLOSE_LEN,
+						rm->timeout_ms, &r) == MC_OK &&
 			    r.status != MP_OK)
 				log_warn("vRegion %d: CLOSE refused by %s: %s", i,
-					 rm->servers[server].name, mp_status_name(r.status));
+					 rm->servers[server].name, mem_proto_status_name(r.status));
 		}
 	}
 	for (int s = 0; s < n; s++)
 		for (int c = 0; c <= rm->nr_channels; c++)
 			if (rm->servers[s].conn[c])
-				fab_close(rm->servers[s].conn[c]);
+				fabric_close(rm->servers[s].conn[c]);
 	for (int i = 0; rm->regions && i < rm->nr_regions; i++)
 		pthread_rwlock_destroy(&rm->regions[i].lock);
 	free(rm->regions);

@@ -13,7 +13,7 @@
  * added later are made by each channel's own thread on first use. One more channel
  * belongs to the control functions (add, make live, drop a copy), which one thread calls
  * at a time; they change a region's copies under its write lock, so that every write
- * started after remote_mem_add_copy returns goes to the new copy too.
+ * started after remote_mem_copies_add returns goes to the new copy too.
  */
 #ifndef LEGO_REMOTE_MEM_H
 #define LEGO_REMOTE_MEM_H
@@ -31,7 +31,7 @@
 
 struct fab_conn;
 
-struct rm_server {
+struct remote_mem_server {
 	char addr[MP_ADDR_LEN + 1]; /* "HOST:PORT" as given */
 	char host[256];
 	char port[16];
@@ -42,12 +42,12 @@ struct rm_server {
 	struct fab_conn *conn[RM_MAX_CHANNELS + 1];
 };
 
-enum rm_copy_state {
+enum remote_mem_copy_state {
 	RM_COPY_LIVE = 1,
 	RM_COPY_JOINING = 2,
 };
 
-struct rm_copy {
+struct remote_mem_copy {
 	atomic_int server;
 	int state; /* rm_copy_state, changed under the region's write lock */
 	atomic_uint_fast64_t handle, epoch;
@@ -55,11 +55,11 @@ struct rm_copy {
 	atomic_bool failed; /* refused or lost: skipped until the control plane drops it */
 };
 
-struct rm_region {
+struct remote_mem_region {
 	pthread_rwlock_t lock; /* read: page I/O; write: changes to the copies */
 	uint64_t size;
 	int nr_copies;
-	struct rm_copy copies[RM_MAX_COPIES];
+	struct remote_mem_copy copies[RM_MAX_COPIES];
 };
 
 struct remote_mem {
@@ -72,17 +72,17 @@ struct remote_mem {
 	int nr_channels, nr_regions; /* I/O channels; the control channel is nr_channels */
 	pthread_mutex_t servers_lock;
 	atomic_int nr_servers;
-	struct rm_server servers[RM_MAX_SERVERS];
-	struct rm_region *regions;
+	struct remote_mem_server servers[RM_MAX_SERVERS];
+	struct remote_mem_region *regions;
 	uint64_t next_id[RM_MAX_CHANNELS + 1];
-	uint8_t *stage[RM_MAX_CHANNELS]; /* remote_mem_write_buf's buffers */
+	uint8_t *stage[RM_MAX_CHANNELS]; /* remote_mem_io_write_buf's buffers */
 	pthread_mutex_t ctl_lock;	 /* one control call at a time */
 	atomic_uint_fast64_t copies_lost, redirects;
 	pthread_mutex_t error_lock;
 	char error[512]; /* the failure that made I/O fail, naming the server */
 };
 
-struct rm_config {
+struct remote_mem_config {
 	uint64_t vnode;
 	const char *client_name;
 	const char *provider;
@@ -98,11 +98,11 @@ struct rm_config {
 };
 
 /* "HOST:PORT" -> host and port; -1 if malformed. */
-int rm_parse_server(const char *text, char *host, size_t hlen, char *port, size_t plen);
+int remote_mem_parse_server(const char *text, char *host, size_t hlen, char *port, size_t plen);
 
 /* Connect nr_channels channels to every server and open (creating) every copy of every
  * region. Returns 0 or -1 with rm->error set. */
-int remote_mem_open(struct remote_mem *rm, const struct rm_config *cfg, uint64_t ram_size,
+int remote_mem_open(struct remote_mem *rm, const struct remote_mem_config *cfg, uint64_t ram_size,
 		    int nr_channels);
 /* Drop the connections; with free_regions, the servers free the copies first. */
 void remote_mem_close(struct remote_mem *rm, bool free_regions);
@@ -110,40 +110,41 @@ void remote_mem_close(struct remote_mem *rm, bool free_regions);
 /* Read npages pages at RAM offset off (all inside one region) through channel ch; returns
  * a pointer to the data (valid until the channel's next call) or NULL with rm->error set
  * once no live copy can serve it. */
-const void *remote_mem_read(struct remote_mem *rm, int ch, uint64_t off, unsigned npages);
-/* Where to put up to MP_MAX_PAGES pages for remote_mem_write(rm, ch, off, ...). */
-void *remote_mem_write_buf(struct remote_mem *rm, int ch, uint64_t off);
+const void *remote_mem_io_read(struct remote_mem *rm, int ch, uint64_t off, unsigned npages);
+/* Where to put up to MP_MAX_PAGES pages for remote_mem_io_write(rm, ch, off, ...). */
+void *remote_mem_io_write_buf(struct remote_mem *rm, int ch, uint64_t off);
 /* Write them to every copy of the region: 0 once every live copy holds them (copies that
  * fail are dropped), -1 with rm->error set if no live copy took them. */
-int remote_mem_write(struct remote_mem *rm, int ch, uint64_t off, unsigned npages);
+int remote_mem_io_write(struct remote_mem *rm, int ch, uint64_t off, unsigned npages);
 
 /* The control plane's changes to region idx's copies, the server named "HOST:PORT":
  * add a joining copy there (opened with JOIN; idempotent), make it live, or drop it (not
  * the last live copy). 0, or -1 with err saying why. */
-int remote_mem_add_copy(struct remote_mem *rm, int idx, const char *addr, char *err, size_t errlen);
-int remote_mem_copy_live(struct remote_mem *rm, int idx, const char *addr, char *err,
-			 size_t errlen);
-int remote_mem_drop_copy(struct remote_mem *rm, int idx, const char *addr, char *err,
-			 size_t errlen);
+int remote_mem_copies_add(struct remote_mem *rm, int idx, const char *addr, char *err,
+			  size_t errlen);
+int remote_mem_copies_live(struct remote_mem *rm, int idx, const char *addr, char *err,
+			   size_t errlen);
+int remote_mem_copies_drop(struct remote_mem *rm, int idx, const char *addr, char *err,
+			   size_t errlen);
 /* The control plane says the server at addr is lost: its copies are dropped now, without
  * waiting for I/O to find out. Returns how many regions were left without a live copy
  * (rm->error then names the server: the vNode must stop). */
-int remote_mem_server_lost(struct remote_mem *rm, const char *addr);
+int remote_mem_copies_server_lost(struct remote_mem *rm, const char *addr);
 /* What the control plane is told of the servers and copies (the `regions` answer). */
-struct rm_server_view {
+struct remote_mem_server_view {
 	const char *addr; /* "HOST:PORT" as given */
 	const char *name; /* from its HELLO ("" before) */
 	bool lost;
 };
-struct rm_copy_view {
+struct remote_mem_copy_view {
 	int server; /* an index of the servers' view */
 	bool live;  /* else joining */
 	bool failed;
 };
 /* Every server this vNode has used (lost ones too), at most RM_MAX_SERVERS: how many. */
-int remote_mem_copies_servers(struct remote_mem *rm, struct rm_server_view *out);
+int remote_mem_copies_servers(struct remote_mem *rm, struct remote_mem_server_view *out);
 /* Region idx's copies, the primary first, at most RM_MAX_COPIES: how many. */
-int remote_mem_copies_region(struct remote_mem *rm, int idx, struct rm_copy_view *out);
+int remote_mem_copies_region(struct remote_mem *rm, int idx, struct remote_mem_copy_view *out);
 uint64_t remote_mem_copies_lost(struct remote_mem *rm);
 uint64_t remote_mem_copies_redirects(struct remote_mem *rm);
 

@@ -27,11 +27,12 @@ static bool bad_index(const struct remote_mem *rm, int idx, char *err, size_t er
 	return true;
 }
 
-int remote_mem_add_copy(struct remote_mem *rm, int idx, const char *addr, char *err, size_t errlen)
+int remote_mem_copies_add(struct remote_mem *rm, int idx, const char *addr, char *err,
+			  size_t errlen)
 {
-	struct rm_region *g;
-	struct mp_open_reply o;
-	struct rm_failure f = {0};
+	struct remote_mem_region *g;
+	struct mem_proto_open_reply o;
+	struct remote_mem_failure f = {0};
 	int server, k, rc = -1;
 	bool created;
 
@@ -78,9 +79,10 @@ out:
 	return rc;
 }
 
-int remote_mem_copy_live(struct remote_mem *rm, int idx, const char *addr, char *err, size_t errlen)
+int remote_mem_copies_live(struct remote_mem *rm, int idx, const char *addr, char *err,
+			   size_t errlen)
 {
-	struct rm_region *g;
+	struct remote_mem_region *g;
 	int server, k, rc = -1;
 
 	if (bad_index(rm, idx, err, errlen))
@@ -106,9 +108,10 @@ int remote_mem_copy_live(struct remote_mem *rm, int idx, const char *addr, char 
 	return rc;
 }
 
-int remote_mem_drop_copy(struct remote_mem *rm, int idx, const char *addr, char *err, size_t errlen)
+int remote_mem_copies_drop(struct remote_mem *rm, int idx, const char *addr, char *err,
+			   size_t errlen)
 {
-	struct rm_region *g;
+	struct remote_mem_region *g;
 	int n = atomic_load(&rm->nr_servers), k = -1, live_other = 0, rc = -1;
 
 	if (bad_index(rm, idx, err, errlen))
@@ -145,7 +148,7 @@ int remote_mem_drop_copy(struct remote_mem *rm, int idx, const char *addr, char 
 	return rc;
 }
 
-int remote_mem_server_lost(struct remote_mem *rm, const char *addr)
+int remote_mem_copies_server_lost(struct remote_mem *rm, const char *addr)
 {
 	int n = atomic_load(&rm->nr_servers), orphans = 0, server = -1;
 
@@ -155,7 +158,7 @@ int remote_mem_server_lost(struct remote_mem *rm, const char *addr)
 			server = s;
 		}
 	for (int i = 0; i < rm->nr_regions; i++) {
-		struct rm_region *g = &rm->regions[i];
+		struct remote_mem_region *g = &rm->regions[i];
 		int live = 0;
 
 		pthread_rwlock_rdlock(&g->lock);
@@ -176,26 +179,26 @@ int remote_mem_server_lost(struct remote_mem *rm, const char *addr)
 	return orphans;
 }
 
-int remote_mem_copies_servers(struct remote_mem *rm, struct rm_server_view *out)
+int remote_mem_copies_servers(struct remote_mem *rm, struct remote_mem_server_view *out)
 {
 	int n = atomic_load(&rm->nr_servers);
 
 	for (int s = 0; s < n; s++)
-		out[s] = (struct rm_server_view){.addr = rm->servers[s].addr,
-						 .name = rm->servers[s].name,
-						 .lost = atomic_load(&rm->servers[s].dead)};
+		out[s] = (struct remote_mem_server_view){.addr = rm->servers[s].addr,
+							 .name = rm->servers[s].name,
+							 .lost = atomic_load(&rm->servers[s].dead)};
 	return n;
 }
 
-int remote_mem_copies_region(struct remote_mem *rm, int idx, struct rm_copy_view *out)
+int remote_mem_copies_region(struct remote_mem *rm, int idx, struct remote_mem_copy_view *out)
 {
-	struct rm_region *g = &rm->regions[idx];
+	struct remote_mem_region *g = &rm->regions[idx];
 	int n;
 
 	pthread_rwlock_rdlock(&g->lock);
 	n = g->nr_copies;
 	for (int k = 0; k < n; k++)
-		out[k] = (struct rm_copy_view){
+		out[k] = (struct remote_mem_copy_view){
 			.server = atomic_load(&g->copies[k].server),
 			.live = g->copies[k].state == RM_COPY_LIVE,
 			.failed = !remote_mem_usable(rm, &g->copies[k], false)};

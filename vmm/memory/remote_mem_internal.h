@@ -13,14 +13,14 @@
 #include "remote_mem.h"
 
 /* What went wrong with one request to one server. */
-struct rm_failure {
+struct remote_mem_failure {
 	bool lost; /* the server is unreachable: every copy there is gone */
 	char what[256];
 	char moved_to[MP_OWNER_LEN + 1]; /* OPEN answered EREDIRECT: where it went */
 };
 
 /* What to do after an error reply from a copy. */
-enum rm_next {
+enum remote_mem_next {
 	RM_NEXT_FAIL,	  /* the copy is of no use any more */
 	RM_NEXT_RETRY,	  /* reopened (stale epoch): send again */
 	RM_NEXT_REDIRECT, /* the region moved: follow, then send again */
@@ -35,34 +35,39 @@ int remote_mem_ctl_channel(const struct remote_mem *rm);
 void remote_mem_lose_server(struct remote_mem *rm, int server, const char *why);
 /* Channel ch's connection to server, made on first use by the channel's own thread; NULL
  * with f filled. */
-struct fab_conn *remote_mem_conn(struct remote_mem *rm, int server, int ch, struct rm_failure *f);
+struct fab_conn *remote_mem_conn(struct remote_mem *rm, int server, int ch,
+				 struct remote_mem_failure *f);
 /* The entry for "HOST:PORT": the live one with that address, or a new one (*created); -1
  * with err. */
 int remote_mem_server_by_addr(struct remote_mem *rm, const char *addr, bool *created, char *err,
 			      size_t errlen);
 /* Call op on server through ch; the body is already in the connection's send buffer. */
 int remote_mem_copy_call(struct remote_mem *rm, int server, int ch, unsigned op, size_t body_len,
-			 struct mc_reply *r, struct rm_failure *f);
+			 struct mem_client_reply *r, struct remote_mem_failure *f);
 /* OPEN region idx on server (CREATE and JOIN as asked): its handle, epoch and RMA key. */
 int remote_mem_open_on(struct remote_mem *rm, int idx, int server, int ch, uint32_t flags,
-		       struct mp_open_reply *out, struct rm_failure *f);
-void remote_mem_set_copy(struct rm_copy *cp, int server, int state, const struct mp_open_reply *o);
+		       struct mem_proto_open_reply *out, struct remote_mem_failure *f);
+void remote_mem_set_copy(struct remote_mem_copy *cp, int server, int state,
+			 const struct mem_proto_open_reply *o);
 /* Mark a copy (or, when its server is lost, the server) failed; a warning says what it
  * cost. Under the region's read lock. */
-void remote_mem_copy_failed(struct remote_mem *rm, int idx, struct rm_copy *cp,
-			    const struct rm_failure *f);
+void remote_mem_copy_failed(struct remote_mem *rm, int idx, struct remote_mem_copy *cp,
+			    const struct remote_mem_failure *f);
 /* Not failed, its server not lost, and (for a read) live. */
-bool remote_mem_usable(const struct remote_mem *rm, const struct rm_copy *cp, bool for_read);
+bool remote_mem_usable(const struct remote_mem *rm, const struct remote_mem_copy *cp,
+		       bool for_read);
 /* After an error reply r from copy cp: reopen after a stale epoch (once), or name where the
  * region moved (owner), or give up. */
-enum rm_next remote_mem_on_refusal(struct remote_mem *rm, int idx, struct rm_copy *cp, int ch,
-				   const struct mc_reply *r, char *owner, size_t olen,
-				   bool *reopened, struct rm_failure *f);
+enum remote_mem_next remote_mem_on_refusal(struct remote_mem *rm, int idx,
+					   struct remote_mem_copy *cp, int ch,
+					   const struct mem_client_reply *r, char *owner,
+					   size_t olen, bool *reopened,
+					   struct remote_mem_failure *f);
 /* Region g's copy on server, or -1. */
-int remote_mem_find_copy(const struct rm_region *g, int server);
+int remote_mem_find_copy(const struct remote_mem_region *g, int server);
 /* Region idx's copy on from_server moved to owner ("NAME@HOST:PORT"): open it there and make
  * that the copy's server. Takes the region's write lock itself. */
 int remote_mem_follow_redirect(struct remote_mem *rm, int idx, int from_server, const char *owner,
-			       int ch, struct rm_failure *why);
+			       int ch, struct remote_mem_failure *why);
 
 #endif

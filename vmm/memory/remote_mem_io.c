@@ -10,12 +10,12 @@
 #include "remote_mem.h"
 #include "remote_mem_internal.h"
 
-static const void *read_copy(struct remote_mem *rm, int idx, struct rm_copy *cp, int ch,
+static const void *read_copy(struct remote_mem *rm, int idx, struct remote_mem_copy *cp, int ch,
 			     uint64_t in, unsigned npages, char *owner, size_t olen,
-			     enum rm_next *next, struct rm_failure *f)
+			     enum remote_mem_next *next, struct remote_mem_failure *f)
 {
 	int server = atomic_load(&cp->server);
-	struct rm_server *s = &rm->servers[server];
+	struct remote_mem_server *s = &rm->servers[server];
 	struct fab_conn *c = remote_mem_conn(rm, server, ch, f);
 	bool reopened = false;
 
@@ -23,12 +23,12 @@ static const void *read_copy(struct remote_mem *rm, int idx, struct rm_copy *cp,
 	if (!c)
 		return NULL;
 	if (s->rma && cp->rma_key) {
-		int rc = fab_rma_read(c, (size_t)npages * MP_PAGE_SIZE, cp->rma_addr + in,
-				      cp->rma_key, rm->timeout_ms);
+		int rc = fabric_rma_read(c, (size_t)npages * MP_PAGE_SIZE, cp->rma_addr + in,
+					 cp->rma_key, rm->timeout_ms);
 
 		if (rc == 0)
-			return fab_rbuf(c);
-		if (rc == -ENOTCONN || rc == -ETIMEDOUT || fab_broken(c)) {
+			return fabric_rbuf(c);
+		if (rc == -ENOTCONN || rc == -ETIMEDOUT || fabric_broken(c)) {
 			f->lost = true;
 			snprintf(f->what, sizeof(f->what), "RMA read failed: %s",
 				 rc == -ETIMEDOUT ? "no completion in time"
@@ -40,13 +40,13 @@ static const void *read_copy(struct remote_mem *rm, int idx, struct rm_copy *cp,
 			  strerror(-rc));
 	}
 	for (;;) {
-		struct mp_io io = {.handle = atomic_load(&cp->handle),
-				   .epoch = atomic_load(&cp->epoch),
-				   .offset = in,
-				   .npages = npages};
-		struct mc_reply r;
+		struct mem_proto_io io = {.handle = atomic_load(&cp->handle),
+					  .epoch = atomic_load(&cp->epoch),
+					  .offset = in,
+					  .npages = npages};
+		struct mem_client_reply r;
 
-		mp_io_put((uint8_t *)fab_sbuf(c) + MP_HDR_LEN, &io);
+		mem_proto_io_put((uint8_t *)fabric_sbuf(c) + MP_HDR_LEN, &io);
 		if (remote_mem_copy_call(rm, server, ch, MP_READ, MP_IO_LEN, &r, f))
 			return NULL;
 		if (r.status == MP_OK && r.len == (size_t)npages * MP_PAGE_SIZE)
@@ -62,12 +62,12 @@ static const void *read_copy(struct remote_mem *rm, int idx, struct rm_copy *cp,
 	}
 }
 
-const void *remote_mem_read(struct remote_mem *rm, int ch, uint64_t off, unsigned npages)
+const void *remote_mem_io_read(struct remote_mem *rm, int ch, uint64_t off, unsigned npages)
 {
 	int idx = remote_mem_region_of(rm, off);
-	struct rm_region *g = &rm->regions[idx];
+	struct remote_mem_region *g = &rm->regions[idx];
 	uint64_t in = off - (uint64_t)idx * rm->region_size;
-	struct rm_failure last = {0};
+	struct remote_mem_failure last = {0};
 	int last_server = -1;
 
 	for (int redirects = 0; redirects < 4; redirects++) {
@@ -76,9 +76,9 @@ const void *remote_mem_read(struct remote_mem *rm, int ch, uint64_t off, unsigne
 
 		pthread_rwlock_rdlock(&g->lock);
 		for (int k = 0; k < g->nr_copies; k++) {
-			struct rm_copy *cp = &g->copies[k];
-			struct rm_failure f = {0};
-			enum rm_next next;
+			struct remote_mem_copy *cp = &g->copies[k];
+			struct remote_mem_failure f = {0};
+			enum remote_mem_next next;
 			const void *data;
 
 			if (!remote_mem_usable(rm, cp, true))
@@ -114,7 +114,7 @@ const void *remote_mem_read(struct remote_mem *rm, int ch, uint64_t off, unsigne
 	return NULL;
 }
 
-void *remote_mem_write_buf(struct remote_mem *rm, int ch, uint64_t off)
+void *remote_mem_io_write_buf(struct remote_mem *rm, int ch, uint64_t off)
 {
 	(void)off;
 	return rm->stage[ch];
@@ -123,22 +123,22 @@ void *remote_mem_write_buf(struct remote_mem *rm, int ch, uint64_t off)
 /* One round: the pages to every remote_mem_usable copy at once, then every reply. Returns the live
  * copies that took them; *redirect names a copy that moved (its server in *moved_from). */
 static int write_round(struct remote_mem *rm, int idx, int ch, uint64_t in, unsigned npages,
-		       char *owner, size_t olen, int *moved_from, struct rm_failure *last,
+		       char *owner, size_t olen, int *moved_from, struct remote_mem_failure *last,
 		       int *last_server)
 {
-	struct rm_region *g = &rm->regions[idx];
+	struct remote_mem_region *g = &rm->regions[idx];
 	size_t bytes = (size_t)npages * MP_PAGE_SIZE;
 	bool sent[RM_MAX_COPIES] = {false};
 	uint64_t ids[RM_MAX_COPIES] = {0};
 	int ok_live = 0;
 
 	for (int k = 0; k < g->nr_copies; k++) {
-		struct rm_copy *cp = &g->copies[k];
-		struct rm_failure f = {0};
+		struct remote_mem_copy *cp = &g->copies[k];
+		struct remote_mem_failure f = {0};
 		int server = atomic_load(&cp->server);
 		struct fab_conn *c;
-		struct mp_io io;
-		enum mc_result rc;
+		struct mem_proto_io io;
+		enum mem_client_result rc;
 
 		if (!remote_mem_usable(rm, cp, false))
 			continue;
@@ -149,17 +149,18 @@ static int write_round(struct remote_mem *rm, int idx, int ch, uint64_t in, unsi
 			remote_mem_copy_failed(rm, idx, cp, &f);
 			continue;
 		}
-		io = (struct mp_io){.handle = atomic_load(&cp->handle),
-				    .epoch = atomic_load(&cp->epoch),
-				    .offset = in,
-				    .npages = npages};
-		mp_io_put((uint8_t *)fab_sbuf(c) + MP_HDR_LEN, &io);
-		memcpy((uint8_t *)fab_sbuf(c) + MP_HDR_LEN + MP_IO_LEN, rm->stage[ch], bytes);
+		io = (struct mem_proto_io){.handle = atomic_load(&cp->handle),
+					   .epoch = atomic_load(&cp->epoch),
+					   .offset = in,
+					   .npages = npages};
+		mem_proto_io_put((uint8_t *)fabric_sbuf(c) + MP_HDR_LEN, &io);
+		memcpy((uint8_t *)fabric_sbuf(c) + MP_HDR_LEN + MP_IO_LEN, rm->stage[ch], bytes);
 		ids[k] = ++rm->next_id[ch];
-		rc = mc_send(c, ids[k], MP_WRITE, MP_IO_LEN + bytes, rm->timeout_ms);
+		rc = mem_client_send(c, ids[k], MP_WRITE, MP_IO_LEN + bytes, rm->timeout_ms);
 		if (rc) {
 			f.lost = true;
-			snprintf(f.what, sizeof(f.what), "WRITE failed: %s", mc_result_text(rc));
+			snprintf(f.what, sizeof(f.what), "WRITE failed: %s",
+				 mem_client_result_text(rc));
 			*last = f;
 			*last_server = server;
 			remote_mem_copy_failed(rm, idx, cp, &f);
@@ -168,24 +169,25 @@ static int write_round(struct remote_mem *rm, int idx, int ch, uint64_t in, unsi
 		sent[k] = true;
 	}
 	for (int k = 0; k < g->nr_copies; k++) {
-		struct rm_copy *cp = &g->copies[k];
-		struct rm_failure f = {0};
+		struct remote_mem_copy *cp = &g->copies[k];
+		struct remote_mem_failure f = {0};
 		int server = atomic_load(&cp->server);
 		bool reopened = false;
-		struct mc_reply r;
-		enum mc_result rc;
+		struct mem_client_reply r;
+		enum mem_client_result rc;
 
 		if (!sent[k])
 			continue;
-		rc = mc_wait(rm->servers[server].conn[ch], ids[k], MP_WRITE, rm->timeout_ms, &r);
+		rc = mem_client_wait(rm->servers[server].conn[ch], ids[k], MP_WRITE, rm->timeout_ms,
+				     &r);
 		for (;;) {
-			enum rm_next next;
-			struct mp_io io;
+			enum remote_mem_next next;
+			struct mem_proto_io io;
 
 			if (rc) {
 				f.lost = rc != MC_MALFORMED;
 				snprintf(f.what, sizeof(f.what), "WRITE failed: %s",
-					 mc_result_text(rc));
+					 mem_client_result_text(rc));
 				break;
 			}
 			if (r.status == MP_OK) {
@@ -202,17 +204,18 @@ static int write_round(struct remote_mem *rm, int idx, int ch, uint64_t in, unsi
 			if (next == RM_NEXT_FAIL)
 				break;
 			/* Reopened after a stale epoch: this copy alone, again. */
-			io = (struct mp_io){.handle = atomic_load(&cp->handle),
-					    .epoch = atomic_load(&cp->epoch),
-					    .offset = in,
-					    .npages = npages};
-			mp_io_put((uint8_t *)fab_sbuf(rm->servers[server].conn[ch]) + MP_HDR_LEN,
-				  &io);
-			memcpy((uint8_t *)fab_sbuf(rm->servers[server].conn[ch]) + MP_HDR_LEN +
+			io = (struct mem_proto_io){.handle = atomic_load(&cp->handle),
+						   .epoch = atomic_load(&cp->epoch),
+						   .offset = in,
+						   .npages = npages};
+			mem_proto_io_put((uint8_t *)fabric_sbuf(rm->servers[server].conn[ch]) +
+						 MP_HDR_LEN,
+					 &io);
+			memcpy((uint8_t *)fabric_sbuf(rm->servers[server].conn[ch]) + MP_HDR_LEN +
 				       MP_IO_LEN,
 			       rm->stage[ch], bytes);
-			rc = mc_call(rm->servers[server].conn[ch], ++rm->next_id[ch], MP_WRITE,
-				     MP_IO_LEN + bytes, rm->timeout_ms, &r);
+			rc = mem_client_exchange(rm->servers[server].conn[ch], ++rm->next_id[ch],
+						 MP_WRITE, MP_IO_LEN + bytes, rm->timeout_ms, &r);
 		}
 		if (f.what[0] && (rc || r.status != MP_OK)) {
 			*last = f;
@@ -223,12 +226,12 @@ static int write_round(struct remote_mem *rm, int idx, int ch, uint64_t in, unsi
 	return ok_live;
 }
 
-int remote_mem_write(struct remote_mem *rm, int ch, uint64_t off, unsigned npages)
+int remote_mem_io_write(struct remote_mem *rm, int ch, uint64_t off, unsigned npages)
 {
 	int idx = remote_mem_region_of(rm, off);
-	struct rm_region *g = &rm->regions[idx];
+	struct remote_mem_region *g = &rm->regions[idx];
 	uint64_t in = off - (uint64_t)idx * rm->region_size;
-	struct rm_failure last = {0};
+	struct remote_mem_failure last = {0};
 	int last_server = -1;
 
 	for (int redirects = 0; redirects < 4; redirects++) {

@@ -43,7 +43,7 @@ static const char *const phase_names[] = {
 	[MIG_FAILED] = "failed",
 };
 
-void migrate_init(struct migration *m)
+void migrate_init(struct migrate *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->fd = m->listen_fd = -1;
@@ -52,7 +52,7 @@ void migrate_init(struct migration *m)
 	pthread_cond_init(&m->cond, NULL);
 }
 
-bool migrate_destroy(struct migration *m)
+bool migrate_destroy(struct migrate *m)
 {
 	bool handed_over;
 
@@ -76,7 +76,7 @@ bool migrate_destroy(struct migration *m)
 	return handed_over;
 }
 
-static void set_phase(struct migration *m, enum mig_phase p)
+static void set_phase(struct migrate *m, enum migrate_phase p)
 {
 	pthread_mutex_lock(&m->lock);
 	m->phase = p;
@@ -85,7 +85,7 @@ static void set_phase(struct migration *m, enum mig_phase p)
 	log_info("migration: %s", phase_names[p]);
 }
 
-static bool cancelled(struct migration *m)
+static bool cancelled(struct migrate *m)
 {
 	bool c;
 
@@ -96,9 +96,9 @@ static bool cancelled(struct migration *m)
 }
 
 /* Progress as job info shows it: total = done + still dirty, and never shrinking. */
-static void account(struct migration *m, uint64_t pages, uint64_t state_bytes)
+static void account(struct migrate *m, uint64_t pages, uint64_t state_bytes)
 {
-	uint64_t dirty = pager_dirty_pages(m->pg);
+	uint64_t dirty = pager_stats_dirty_pages(m->pg);
 
 	pthread_mutex_lock(&m->lock);
 	m->pages_written += pages;
@@ -107,20 +107,20 @@ static void account(struct migration *m, uint64_t pages, uint64_t state_bytes)
 	m->bytes_processed = m->pages_written * PAGE + m->state_bytes;
 	if (m->bytes_processed + m->dirty_pages * PAGE > m->bytes_total)
 		m->bytes_total = m->bytes_processed + m->dirty_pages * PAGE;
-	m->elapsed_ns = (uint64_t)mono_ns() - m->t0_ns;
+	m->elapsed_ns = (uint64_t)mono_clock_ns() - m->t0_ns;
 	pthread_mutex_unlock(&m->lock);
 }
 
-static int send_counted(struct migration *m, uint16_t type, const void *p, size_t len)
+static int send_counted(struct migrate *m, uint16_t type, const void *p, size_t len)
 {
-	if (mig_send(m->fd, type, p, len))
+	if (migrate_io_send(m->fd, type, p, len))
 		return -1;
 	account(m, 0, MIG_HDR_LEN + len);
 	return 0;
 }
 
 /* Console history [from, to) read back from the console file. */
-static int send_console(struct migration *m, uint64_t from, uint64_t to, char *err, size_t errlen)
+static int send_console(struct migrate *m, uint64_t from, uint64_t to, char *err, size_t errlen)
 {
 	uint8_t *buf;
 	int fd, rc = 0;
@@ -157,7 +157,7 @@ static int send_console(struct migration *m, uint64_t from, uint64_t to, char *e
 
 /* Look (waiting up to wait_ms) at what the destination said: it only speaks, before READY,
  * to refuse. -1 with err if it refused or hung up, 0 if it said nothing. */
-static int peer_said(struct migration *m, int wait_ms, char *err, size_t errlen)
+static int peer_said(struct migrate *m, int wait_ms, char *err, size_t errlen)
 {
 	struct pollfd p = {.fd = m->fd, .events = POLLIN};
 	uint16_t type;
@@ -166,20 +166,20 @@ static int peer_said(struct migration *m, int wait_ms, char *err, size_t errlen)
 
 	if (m->fd < 0 || poll(&p, 1, wait_ms) <= 0)
 		return 0;
-	if (mig_recv(m->fd, 1000, &type, &payload, &len, err, errlen) == 0) {
+	if (migrate_io_recv(m->fd, 1000, &type, &payload, &len, err, errlen) == 0) {
 		if (type == MIG_ERROR)
 			snprintf(err, errlen, "the destination refused: %s",
 				 payload ? (char *)payload : "");
 		else
 			snprintf(err, errlen, "unexpected %s from the destination",
-				 mig_type_name(type));
+				 mig_proto_type_name(type));
 		free(payload);
 	}
 	return -1;
 }
 
 /* Write dirty pages back while the guest runs, until few are left or it stops helping. */
-static int precopy(struct migration *m, char *err, size_t errlen)
+static int precopy(struct migrate *m, char *err, size_t errlen)
 {
 	uint64_t last = UINT64_MAX;
 
@@ -192,7 +192,7 @@ static int precopy(struct migration *m, char *err, size_t errlen)
 		}
 		if (peer_said(m, 0, err, errlen))
 			return -1;
-		n = pager_flush(m->pg);
+		n = pager_evict_flush(m->pg);
 		if (n < 0) {
 			snprintf(err, errlen, "a memory server failed during the write-back");
 			return -1;
@@ -214,15 +214,15 @@ static int precopy(struct migration *m, char *err, size_t errlen)
 }
 
 /* The held-page bitmap, in chunks that fit a message (32 Mi pages, 128 GiB of RAM, each). */
-static int send_bits(struct migration *m, const uint8_t *bits, uint64_t npages, uint8_t *buf)
+static int send_bits(struct migrate *m, const uint8_t *bits, uint64_t npages, uint8_t *buf)
 {
 	for (uint64_t first = 0; first < npages;) {
 		uint64_t n = npages - first, max = (uint64_t)(MIG_MAX_PAYLOAD - MIG_BITS_HDR) * 8;
 
 		if (n > max)
 			n = max;
-		put_le64(buf, first);
-		put_le64(buf + 8, n);
+		wire_put_le64(buf, first);
+		wire_put_le64(buf + 8, n);
 		memcpy(buf + MIG_BITS_HDR, bits + first / 8, (n + 7) / 8);
 		if (send_counted(m, MIG_REMOTE_BITS, buf, MIG_BITS_HDR + (n + 7) / 8))
 			return -1;
@@ -232,7 +232,7 @@ static int send_bits(struct migration *m, const uint8_t *bits, uint64_t npages, 
 }
 
 /* A list of page numbers (HOT_PAGES, REMOTE_DELTA), in messages of at most 1 Mi pages. */
-static int send_pages(struct migration *m, uint16_t type, const uint32_t *pages, uint32_t n,
+static int send_pages(struct migrate *m, uint16_t type, const uint32_t *pages, uint32_t n,
 		      uint8_t *buf)
 {
 	uint32_t max = (MIG_MAX_PAYLOAD - 4) / 4, i = 0;
@@ -240,9 +240,9 @@ static int send_pages(struct migration *m, uint16_t type, const uint32_t *pages,
 	do {
 		uint32_t k = n - i < max ? n - i : max;
 
-		put_le32(buf, k);
+		wire_put_le32(buf, k);
 		for (uint32_t j = 0; j < k; j++)
-			put_le32(buf + 4 + (size_t)j * 4, pages[i + j]);
+			wire_put_le32(buf + 4 + (size_t)j * 4, pages[i + j]);
 		if (send_counted(m, type, buf, 4 + (size_t)k * 4))
 			return -1;
 		i += k;
@@ -252,16 +252,16 @@ static int send_pages(struct migration *m, uint16_t type, const uint32_t *pages,
 
 /* While the guest still runs: the bitmap of the pages the servers hold, from which point
  * the pager records every page newly held (sent as a short delta with the vCPUs paused). */
-static int send_bits_snapshot(struct migration *m, char *err, size_t errlen)
+static int send_bits_snapshot(struct migrate *m, char *err, size_t errlen)
 {
-	uint64_t npages = pager_npages(m->pg);
+	uint64_t npages = pager_migration_npages(m->pg);
 	uint8_t *bits = malloc((npages + 7) / 8), *buf = malloc(MIG_MAX_PAYLOAD);
 	int rc = -1;
 
 	if (!bits || !buf) {
 		snprintf(err, errlen, "out of memory");
 	} else {
-		pager_remote_bits(m->pg, bits, true);
+		pager_migration_remote_bits(m->pg, bits, true);
 		rc = send_bits(m, bits, npages, buf);
 		if (rc)
 			snprintf(err, errlen, "the destination went away");
@@ -273,10 +273,10 @@ static int send_bits_snapshot(struct migration *m, char *err, size_t errlen)
 
 /* A vNode with KVM's in-kernel irqchip: each vCPU's local APIC, then the PICs, IOAPIC, PIT
  * and kvm-clock, read together with the vCPUs paused. */
-static int send_irqchip(struct migration *m, char *err, size_t errlen)
+static int send_irqchip(struct migrate *m, char *err, size_t errlen)
 {
 	uint8_t *buf = malloc(MIG_APIC_LEN > MIG_IRQCHIP_LEN ? MIG_APIC_LEN : MIG_IRQCHIP_LEN);
-	struct vcpu_apic_state a;
+	struct vcpu_state_apic a;
 	struct irqchip_state is;
 	int rc = -1;
 
@@ -285,15 +285,15 @@ static int send_irqchip(struct migration *m, char *err, size_t errlen)
 		return -1;
 	}
 	for (int i = 0; i < m->vcpus; i++) {
-		if (vcpu_apic_get(m->vm->vcpus[i].fd, &a, err, errlen))
+		if (vcpu_state_apic_get(m->vm->vcpus[i].fd, &a, err, errlen))
 			goto out;
-		mig_apic_put(buf, (uint32_t)i, &a);
+		mig_proto_apic_put(buf, (uint32_t)i, &a);
 		if (send_counted(m, MIG_APIC, buf, MIG_APIC_LEN))
 			goto gone;
 	}
 	if (irqchip_state_get(m->vm, &is, err, errlen))
 		goto out;
-	mig_irqchip_put(buf, &is);
+	mig_proto_irqchip_put(buf, &is);
 	if (send_counted(m, MIG_IRQCHIP, buf, MIG_IRQCHIP_LEN))
 		goto gone;
 	rc = 0;
@@ -305,15 +305,15 @@ out:
 	return rc;
 }
 
-static int send_state(struct migration *m, uint64_t console_sent, char *err, size_t errlen)
+static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_t errlen)
 {
 	uint32_t nr_msrs = 0, *msrs = vcpu_state_msr_list(m->vm->kvm_fd, &nr_msrs);
-	uint64_t npages = pager_npages(m->pg), held;
+	uint64_t npages = pager_migration_npages(m->pg), held;
 	size_t bits_len = (npages + 7) / 8;
 	uint8_t *bits = malloc(bits_len), *buf = NULL;
 	uint32_t *delta = NULL, nr_delta = 0;
 	struct serial_state ss;
-	struct mig_vminfo vi;
+	struct mig_proto_vminfo vi;
 	uint8_t small[MIG_VIRTIO_LEN(VIRTIO_MMIO_MAX_QUEUES)];
 	int rc = -1;
 
@@ -333,10 +333,10 @@ static int send_state(struct migration *m, uint64_t console_sent, char *err, siz
 			vcpu_state_free(&vs);
 			goto out;
 		}
-		len = mig_vcpu_len(&vs);
+		len = mig_proto_vcpu_len(&vs);
 		buf = malloc(len);
 		if (buf)
-			mig_vcpu_put(buf, (uint32_t)i, &vs);
+			mig_proto_vcpu_put(buf, (uint32_t)i, &vs);
 		vcpu_state_free(&vs);
 		if (!buf || send_counted(m, MIG_VCPU, buf, len)) {
 			snprintf(err, errlen, buf ? "the destination went away" : "out of memory");
@@ -354,16 +354,16 @@ static int send_state(struct migration *m, uint64_t console_sent, char *err, siz
 			snprintf(err, errlen, "disk %d still has requests in flight", i);
 			goto out;
 		}
-		mig_virtio_put(small, (uint32_t)i, &st);
+		mig_proto_virtio_put(small, (uint32_t)i, &st);
 		if (send_counted(m, MIG_VIRTIO, small, MIG_VIRTIO_LEN(st.nr_queues)))
 			goto gone;
 	}
 	serial_save(m->serial, &ss);
-	mig_serial_put(small, &ss);
+	mig_proto_serial_put(small, &ss);
 	if (send_counted(m, MIG_SERIAL, small, MIG_SERIAL_LEN))
 		goto gone;
-	vi = (struct mig_vminfo){.cpu_ns = vm_vcpu_cpu_ns(m->vm), .downtime_start_ns = 0};
-	mig_vminfo_put(small, &vi);
+	vi = (struct mig_proto_vminfo){.cpu_ns = vm_vcpu_cpu_ns(m->vm), .downtime_start_ns = 0};
+	mig_proto_vminfo_put(small, &vi);
 	if (send_counted(m, MIG_VMINFO, small, MIG_VMINFO_LEN))
 		goto gone;
 	buf = malloc(MIG_MAX_PAYLOAD);
@@ -372,12 +372,12 @@ static int send_state(struct migration *m, uint64_t console_sent, char *err, siz
 		goto out;
 	}
 	/* The pages newly held since the snapshot; or, if that record was lost, all again. */
-	if (pager_remote_delta(m->pg, &delta, &nr_delta) == 0) {
+	if (pager_migration_remote_delta(m->pg, &delta, &nr_delta) == 0) {
 		held = nr_delta;
 		if (send_pages(m, MIG_REMOTE_DELTA, delta, nr_delta, buf))
 			goto gone;
 	} else {
-		held = pager_remote_bits(m->pg, bits, false);
+		held = pager_migration_remote_bits(m->pg, bits, false);
 		if (held == UINT64_MAX) {
 			snprintf(err, errlen, "pages were dirtied with the vCPUs paused");
 			goto out;
@@ -406,13 +406,13 @@ out:
 }
 
 /* Wait for the destination's answer of the given type; anything else is a failure. */
-static int expect(struct migration *m, uint16_t want, int timeout_ms, char *err, size_t errlen)
+static int expect(struct migrate *m, uint16_t want, int timeout_ms, char *err, size_t errlen)
 {
 	uint16_t type;
 	uint8_t *payload;
 	uint32_t len;
 
-	if (mig_recv(m->fd, timeout_ms, &type, &payload, &len, err, errlen))
+	if (migrate_io_recv(m->fd, timeout_ms, &type, &payload, &len, err, errlen))
 		return -1;
 	if (type != want) {
 		if (type == MIG_ERROR)
@@ -420,7 +420,7 @@ static int expect(struct migration *m, uint16_t want, int timeout_ms, char *err,
 				 payload ? (char *)payload : "");
 		else
 			snprintf(err, errlen, "expected %s from the destination, got %s",
-				 mig_type_name(want), mig_type_name(type));
+				 mig_proto_type_name(want), mig_proto_type_name(type));
 		free(payload);
 		return -1;
 	}
@@ -428,7 +428,7 @@ static int expect(struct migration *m, uint16_t want, int timeout_ms, char *err,
 	return 0;
 }
 
-static void finish_failed(struct migration *m, const char *why)
+static void finish_failed(struct migrate *m, const char *why)
 {
 	const char *err = NULL;
 	char refusal[sizeof(m->error)];
@@ -442,11 +442,11 @@ static void finish_failed(struct migration *m, const char *why)
 		err = vm_resume(m->vm);
 	m->paused_by_us = false;
 	/* The pager stops recording newly held pages for this migration. */
-	pager_remote_delta(m->pg, &delta, &nr_delta);
+	pager_migration_remote_delta(m->pg, &delta, &nr_delta);
 	free(delta);
 	pthread_mutex_lock(&m->lock);
 	snprintf(m->error, sizeof(m->error), "%s", why);
-	m->elapsed_ns = (uint64_t)mono_ns() - m->t0_ns;
+	m->elapsed_ns = (uint64_t)mono_clock_ns() - m->t0_ns;
 	pthread_mutex_unlock(&m->lock);
 	if (m->fd >= 0)
 		shutdown(m->fd, SHUT_RDWR);
@@ -455,11 +455,11 @@ static void finish_failed(struct migration *m, const char *why)
 	set_phase(m, MIG_FAILED);
 }
 
-static void finish_completed(struct migration *m)
+static void finish_completed(struct migrate *m)
 {
 	pthread_mutex_lock(&m->lock);
-	m->downtime_ns = (uint64_t)mono_ns() - m->down_t0_ns;
-	m->elapsed_ns = (uint64_t)mono_ns() - m->t0_ns;
+	m->downtime_ns = (uint64_t)mono_clock_ns() - m->down_t0_ns;
+	m->elapsed_ns = (uint64_t)mono_clock_ns() - m->t0_ns;
 	pthread_mutex_unlock(&m->lock);
 	log_info("migration to %s completed: total %.1f ms, downtime %.1f ms, %llu page(s) "
 		 "written back, %llu state byte(s)",
@@ -472,16 +472,16 @@ static void finish_completed(struct migration *m)
 
 static void *source_thread(void *arg)
 {
-	struct migration *m = arg;
-	struct mig_hello h = {0};
-	struct mig_go go;
+	struct migrate *m = arg;
+	struct mig_proto_hello h = {0};
+	struct mig_proto_go go;
 	uint8_t hello[MIG_HELLO_LEN], gob[MIG_GO_LEN];
 	char why[512] = "";
 	uint64_t console_sent;
 	int fd;
 	const char *err;
 
-	fd = cio_connect(m->dest, CONNECT_TIMEOUT_MS, why, sizeof(why));
+	fd = cluster_io_connect(m->dest, CONNECT_TIMEOUT_MS, why, sizeof(why));
 	pthread_mutex_lock(&m->lock);
 	m->fd = fd;
 	pthread_mutex_unlock(&m->lock);
@@ -493,15 +493,15 @@ static void *source_thread(void *arg)
 		return NULL;
 	}
 	console_sent = __atomic_load_n(&m->serial->bytes_out, __ATOMIC_RELAXED);
-	h = (struct mig_hello){.flags = (m->user_paused ? MIG_HELLO_PAUSED : 0) |
-					(m->vm->irqchip ? MIG_HELLO_IRQCHIP : 0),
-			       .vnode = m->vnode,
-			       .mem_bytes = m->mem_bytes,
-			       .region_size = m->region_size,
-			       .vcpus = (uint32_t)m->vcpus,
-			       .disks = (uint32_t)m->nr_disks,
-			       .console_bytes = console_sent};
-	mig_hello_put(hello, &h);
+	h = (struct mig_proto_hello){.flags = (m->user_paused ? MIG_HELLO_PAUSED : 0) |
+					      (m->vm->irqchip ? MIG_HELLO_IRQCHIP : 0),
+				     .vnode = m->vnode,
+				     .mem_bytes = m->mem_bytes,
+				     .region_size = m->region_size,
+				     .vcpus = (uint32_t)m->vcpus,
+				     .disks = (uint32_t)m->nr_disks,
+				     .console_bytes = console_sent};
+	mig_proto_hello_put(hello, &h);
 	if (send_counted(m, MIG_HELLO, hello, sizeof(hello))) {
 		finish_failed(m, "the destination closed the connection");
 		return NULL;
@@ -514,7 +514,7 @@ static void *source_thread(void *arg)
 	}
 
 	set_phase(m, MIG_STOPPING);
-	m->down_t0_ns = (uint64_t)mono_ns();
+	m->down_t0_ns = (uint64_t)mono_clock_ns();
 	if (!m->user_paused) {
 		err = vm_pause(m->vm);
 		if (err) {
@@ -527,14 +527,14 @@ static void *source_thread(void *arg)
 	for (int i = 0; i < m->nr_disks; i++)
 		virtio_blk_drain(m->disks[i]);
 	for (int waits = 0;;) {
-		int64_t n = pager_flush(m->pg);
+		int64_t n = pager_evict_flush(m->pg);
 
 		if (n < 0) {
 			finish_failed(m, "a memory server failed during the final write-back");
 			return NULL;
 		}
 		account(m, (uint64_t)n, 0);
-		if (!pager_dirty_pages(m->pg))
+		if (!pager_stats_dirty_pages(m->pg))
 			break;
 		/* The rest are being evicted by a pager thread that served a fault as the vCPUs
 		 * paused (a flush skips busy pages): their write-back is under way. */
@@ -547,7 +547,7 @@ static void *source_thread(void *arg)
 	}
 	m->hot = malloc(HOT_PAGES_MAX * sizeof(*m->hot));
 	if (m->hot)
-		m->nr_hot = pager_hot_pages(m->pg, m->hot, HOT_PAGES_MAX);
+		m->nr_hot = pager_migration_hot_pages(m->pg, m->hot, HOT_PAGES_MAX);
 	set_phase(m, MIG_SENDING);
 	if (send_state(m, console_sent, why, sizeof(why)) ||
 	    expect(m, MIG_READY, READY_TIMEOUT_MS, why, sizeof(why))) {
@@ -561,14 +561,14 @@ static void *source_thread(void *arg)
 	/* From here the destination may run: never resume on our own. */
 	set_phase(m, MIG_COMMITTING);
 	pthread_mutex_lock(&m->lock);
-	go = (struct mig_go){.elapsed_ns = (uint64_t)mono_ns() - m->t0_ns,
-			     .downtime_ns = (uint64_t)mono_ns() - m->down_t0_ns,
-			     .pages_written = m->pages_written,
-			     .bytes_total = m->bytes_total,
-			     .bytes_processed = m->bytes_processed};
+	go = (struct mig_proto_go){.elapsed_ns = (uint64_t)mono_clock_ns() - m->t0_ns,
+				   .downtime_ns = (uint64_t)mono_clock_ns() - m->down_t0_ns,
+				   .pages_written = m->pages_written,
+				   .bytes_total = m->bytes_total,
+				   .bytes_processed = m->bytes_processed};
 	pthread_mutex_unlock(&m->lock);
-	mig_go_put(gob, &go);
-	if (mig_send(m->fd, MIG_GO, gob, sizeof(gob)) == 0 &&
+	mig_proto_go_put(gob, &go);
+	if (migrate_io_send(m->fd, MIG_GO, gob, sizeof(gob)) == 0 &&
 	    expect(m, MIG_RUNNING, RUNNING_TIMEOUT_MS, why, sizeof(why)) == 0) {
 		finish_completed(m);
 		return NULL;
@@ -589,7 +589,7 @@ static void *source_thread(void *arg)
 	return NULL;
 }
 
-const char *migrate_start(struct migration *m, const char *dest)
+const char *migrate_start(struct migrate *m, const char *dest)
 {
 	char host[256], port[16];
 	const char *err = NULL;
@@ -633,7 +633,7 @@ const char *migrate_start(struct migration *m, const char *dest)
 		snprintf(m->dest, sizeof(m->dest), "%s", dest);
 		m->error[0] = '\0';
 		m->iteration = 0;
-		m->t0_ns = (uint64_t)mono_ns();
+		m->t0_ns = (uint64_t)mono_clock_ns();
 		m->elapsed_ns = m->downtime_ns = 0;
 		m->pages_written = m->state_bytes = m->bytes_processed = 0;
 		m->bytes_total = 0;
@@ -650,7 +650,7 @@ const char *migrate_start(struct migration *m, const char *dest)
 	return err;
 }
 
-const char *migrate_cancel(struct migration *m)
+const char *migrate_cancel(struct migrate *m)
 {
 	const char *err = NULL;
 
@@ -669,7 +669,7 @@ const char *migrate_cancel(struct migration *m)
 	return err;
 }
 
-const char *migrate_resolve(struct migration *m, bool commit)
+const char *migrate_resolve(struct migrate *m, bool commit)
 {
 	const char *err = NULL;
 
@@ -685,7 +685,7 @@ const char *migrate_resolve(struct migration *m, bool commit)
 	return err;
 }
 
-bool migrate_busy(struct migration *m)
+bool migrate_busy(struct migrate *m)
 {
 	bool busy;
 
@@ -695,7 +695,7 @@ bool migrate_busy(struct migration *m)
 	return busy;
 }
 
-bool migrate_handed_over(struct migration *m)
+bool migrate_handed_over(struct migrate *m)
 {
 	bool h;
 
@@ -706,13 +706,13 @@ bool migrate_handed_over(struct migration *m)
 	return h;
 }
 
-void migrate_get_status(struct migration *m, struct migrate_status *st)
+void migrate_get_status(struct migrate *m, struct migrate_status *st)
 {
 	static const char *const roles[] = {"none", "source", "incoming"};
 
 	pthread_mutex_lock(&m->lock);
 	if (m->role == MIG_ROLE_SOURCE && m->phase < MIG_COMPLETED)
-		m->elapsed_ns = (uint64_t)mono_ns() - m->t0_ns;
+		m->elapsed_ns = (uint64_t)mono_clock_ns() - m->t0_ns;
 	*st = (struct migrate_status){.role = roles[m->role],
 				      .phase = phase_names[m->phase],
 				      .iteration = m->iteration,

@@ -33,9 +33,9 @@ struct pager;
 struct remote_mem;
 struct serial;
 
-enum mig_role { MIG_ROLE_NONE, MIG_ROLE_SOURCE, MIG_ROLE_INCOMING };
+enum migrate_role { MIG_ROLE_NONE, MIG_ROLE_SOURCE, MIG_ROLE_INCOMING };
 
-enum mig_phase {
+enum migrate_phase {
 	MIG_NONE,
 	/* source */
 	MIG_CONNECTING,
@@ -57,7 +57,7 @@ enum mig_phase {
 #define MIG_MAX_VCPUS 64 /* the destination's bitmaps of what arrived */
 #define MIG_HELD_MSRS 4
 
-struct migration {
+struct migrate {
 	/* What the vNode is made of (set by main before any command can arrive). */
 	struct vm *vm;
 	struct pager *pg;
@@ -74,8 +74,8 @@ struct migration {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	enum mig_role role;
-	enum mig_phase phase;
+	enum migrate_role role;
+	enum migrate_phase phase;
 	int fd, listen_fd;
 	pthread_t thread;
 	bool thread_started, cancel, resolved, resolve_commit, paused_by_us, user_paused;
@@ -88,28 +88,28 @@ struct migration {
 	/* kvm-clock's MSRs per vCPU: KVM touches guest RAM as soon as one is set (the wall
 	 * clock is written, the vCPU's time page mapped), and guest RAM is the source's until
 	 * GO, so they are set only once the vNode is ours (migrate_in_running). */
-	struct vcpu_msr held_msrs[MIG_MAX_VCPUS][MIG_HELD_MSRS];
+	struct vcpu_state_msr held_msrs[MIG_MAX_VCPUS][MIG_HELD_MSRS];
 	uint8_t nr_held_msrs[MIG_MAX_VCPUS];
 	uint32_t *hot;
 	uint32_t nr_hot;
-	struct mig_go src_go; /* destination: the source's figures, sent with GO */
+	struct mig_proto_go src_go; /* destination: the source's figures, sent with GO */
 	uint64_t go_ns;
 };
 
-void migrate_init(struct migration *m);
+void migrate_init(struct migrate *m);
 /* Stop a source migration that is still going (the vNode is ending) and free. Returns
  * whether the destination may run the vNode (see migrate_handed_over). */
-bool migrate_destroy(struct migration *m);
+bool migrate_destroy(struct migrate *m);
 
 /* Source. Each returns NULL, or why it did nothing. */
-const char *migrate_start(struct migration *m, const char *dest);
-const char *migrate_cancel(struct migration *m);
-const char *migrate_resolve(struct migration *m, bool commit);
+const char *migrate_start(struct migrate *m, const char *dest);
+const char *migrate_cancel(struct migrate *m);
+const char *migrate_resolve(struct migrate *m, bool commit);
 /* True while a source migration owns the vCPUs' pause state. */
-bool migrate_busy(struct migration *m);
+bool migrate_busy(struct migrate *m);
 /* True once the destination may run this vNode (told to run, or confirmed): its vRegions
  * are no longer ours to free. */
-bool migrate_handed_over(struct migration *m);
+bool migrate_handed_over(struct migrate *m);
 
 /* What the `migration` control command tells: the role, phase and progress. */
 struct migrate_status {
@@ -120,19 +120,19 @@ struct migrate_status {
 	uint32_t msrs_refused;
 	char error[512], listen[300], dest[300]; /* "" when none */
 };
-void migrate_get_status(struct migration *m, struct migrate_status *st);
+void migrate_get_status(struct migrate *m, struct migrate_status *st);
 
 /* Destination: listen on addr (HOST:PORT, port 0 = any), accept the source, load its state
  * and wait to be told to run. 0: start the vCPUs now and then call migrate_in_running;
  * -1: nothing ran here (logged). */
-int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms);
-void migrate_in_running(struct migration *m);
+int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms);
+void migrate_in_running(struct migrate *m);
 
 /* Socket helpers shared by both ends (migrate_io.c). */
-int mig_send(int fd, uint16_t type, const void *payload, size_t len);
+int migrate_io_send(int fd, uint16_t type, const void *payload, size_t len);
 /* Wait up to timeout_ms for one message; *payload is malloc'ed (NULL when empty). 0, or -1
  * with err. */
-int mig_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t *len, char *err,
-	     size_t errlen);
+int migrate_io_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t *len,
+		    char *err, size_t errlen);
 
 #endif

@@ -6,12 +6,12 @@
 #include "lib/parse.h"
 #include "vmm/control/vmm_options.h"
 
-void migrate_config_init(struct vmm_config *c)
+void migrate_config_init(struct vmm_options *c)
 {
 	c->migrate = (struct migrate_config){0};
 }
 
-int migrate_config_incoming(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int migrate_config_incoming(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	char host[256], port[16];
 
@@ -23,7 +23,7 @@ int migrate_config_incoming(struct vmm_config *c, char *arg, char *err, size_t e
 	return VMM_OPT_OK;
 }
 
-int migrate_config_finish(struct vmm_config *c, char *err, size_t errlen)
+int migrate_config_finish(struct vmm_options *c, char *err, size_t errlen)
 {
 	if (c->migrate.incoming && !c->mem.rm.nr_servers) {
 		snprintf(err, errlen,

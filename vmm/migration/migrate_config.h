@@ -8,14 +8,14 @@
 /* How long an --incoming lego-vmm waits for its source to connect. */
 #define MIGRATE_INCOMING_WAIT_MS 60000
 
-struct vmm_config;
+struct vmm_options;
 
 struct migrate_config {
 	const char *incoming; /* --incoming HOST:PORT, or NULL */
 };
 
-void migrate_config_init(struct vmm_config *c);
+void migrate_config_init(struct vmm_options *c);
 /* After every option: an incoming vNode's RAM must be on memory servers. */
-int migrate_config_finish(struct vmm_config *c, char *err, size_t errlen);
+int migrate_config_finish(struct vmm_options *c, char *err, size_t errlen);
 
 #endif

@@ -36,14 +36,14 @@ struct in_progress {
 	uint64_t console_bytes;
 };
 
-static void set_phase(struct migration *m, enum mig_phase p)
+static void set_phase(struct migrate *m, enum migrate_phase p)
 {
 	pthread_mutex_lock(&m->lock);
 	m->phase = p;
 	pthread_mutex_unlock(&m->lock);
 }
 
-static int check_hello(struct migration *m, const struct mig_hello *h, char *err, size_t errlen)
+static int check_hello(struct migrate *m, const struct mig_proto_hello *h, char *err, size_t errlen)
 {
 	const char *what = NULL;
 	uint64_t theirs = 0, ours = 0;
@@ -84,7 +84,7 @@ static bool touches_guest_ram(uint32_t msr)
 	       msr == MSR_KVM_WALL_CLOCK_NEW || msr == MSR_KVM_SYSTEM_TIME_NEW;
 }
 
-static void hold_clock_msrs(struct migration *m, uint32_t vcpu, struct vcpu_state *vs)
+static void hold_clock_msrs(struct migrate *m, uint32_t vcpu, struct vcpu_state *vs)
 {
 	uint32_t kept = 0;
 
@@ -101,22 +101,22 @@ static void hold_clock_msrs(struct migration *m, uint32_t vcpu, struct vcpu_stat
 /* A message that does not decode: what is wrong with it. */
 static int migrate_in_malformed(uint16_t type, const char *bad, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "malformed %s: %s", mig_type_name(type), bad);
+	snprintf(err, errlen, "malformed %s: %s", mig_proto_type_name(type), bad);
 	return -1;
 }
 
 /* Each message kind into the vNode: 0 to go on, 1 after END, -1 with err. */
-static int migrate_in_hello(struct migration *m, struct in_progress *ip, const uint8_t *p,
+static int migrate_in_hello(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 			    uint32_t len, char *err, size_t errlen)
 {
-	struct mig_hello h;
+	struct mig_proto_hello h;
 	char bad[200];
 
 	if (ip->hello) {
 		snprintf(err, errlen, "a second HELLO");
 		return -1;
 	}
-	if (mig_hello_get(p, len, &h, bad, sizeof(bad)))
+	if (mig_proto_hello_get(p, len, &h, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_HELLO, bad, err, errlen);
 	if (check_hello(m, &h, err, errlen))
 		return -1;
@@ -125,7 +125,7 @@ static int migrate_in_hello(struct migration *m, struct in_progress *ip, const u
 	return 0;
 }
 
-static int migrate_in_console(struct migration *m, struct in_progress *ip, const uint8_t *p,
+static int migrate_in_console(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 			      uint32_t len, char *err, size_t errlen)
 {
 	ip->console_bytes += len;
@@ -136,7 +136,7 @@ static int migrate_in_console(struct migration *m, struct in_progress *ip, const
 	return 0;
 }
 
-static int migrate_in_vcpu(struct migration *m, struct in_progress *ip, const uint8_t *p,
+static int migrate_in_vcpu(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 			   uint32_t len, char *err, size_t errlen)
 {
 	struct vcpu_state vs;
@@ -144,7 +144,7 @@ static int migrate_in_vcpu(struct migration *m, struct in_progress *ip, const ui
 	char bad[200];
 	int rc;
 
-	if (mig_vcpu_get(p, len, &idx, &vs, bad, sizeof(bad)))
+	if (mig_proto_vcpu_get(p, len, &idx, &vs, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_VCPU, bad, err, errlen);
 	if (idx >= (uint32_t)m->vcpus || (ip->vcpus_seen & (1ULL << idx))) {
 		vcpu_state_free(&vs);
@@ -161,14 +161,14 @@ static int migrate_in_vcpu(struct migration *m, struct in_progress *ip, const ui
 	return 0;
 }
 
-static int migrate_in_apic(struct migration *m, struct in_progress *ip, const uint8_t *p,
+static int migrate_in_apic(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 			   uint32_t len, char *err, size_t errlen)
 {
-	struct vcpu_apic_state a;
+	struct vcpu_state_apic a;
 	char bad[200];
 	uint32_t idx;
 
-	if (mig_apic_get(p, len, &idx, &a, bad, sizeof(bad)))
+	if (mig_proto_apic_get(p, len, &idx, &a, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_APIC, bad, err, errlen);
 	/* After its vCPU's state: the APIC base MSR (in sregs) says how to read it. */
 	if (!m->vm->irqchip || idx >= (uint32_t)m->vcpus || !(ip->vcpus_seen & (1ULL << idx)) ||
@@ -177,19 +177,19 @@ static int migrate_in_apic(struct migration *m, struct in_progress *ip, const ui
 			 "APIC %u is unexpected, out of range, repeated or before its VCPU", idx);
 		return -1;
 	}
-	if (vcpu_apic_set(m->vm->vcpus[idx].fd, &a, err, errlen))
+	if (vcpu_state_apic_set(m->vm->vcpus[idx].fd, &a, err, errlen))
 		return -1;
 	ip->apics_seen |= 1ULL << idx;
 	return 0;
 }
 
-static int migrate_in_irqchip(struct migration *m, struct in_progress *ip, const uint8_t *p,
+static int migrate_in_irqchip(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 			      uint32_t len, char *err, size_t errlen)
 {
 	struct irqchip_state is;
 	char bad[200];
 
-	if (mig_irqchip_get(p, len, &is, bad, sizeof(bad)))
+	if (mig_proto_irqchip_get(p, len, &is, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_IRQCHIP, bad, err, errlen);
 	if (!m->vm->irqchip || ip->irqchip) {
 		snprintf(err, errlen, "IRQCHIP is unexpected or repeated");
@@ -201,14 +201,14 @@ static int migrate_in_irqchip(struct migration *m, struct in_progress *ip, const
 	return 0;
 }
 
-static int migrate_in_virtio(struct migration *m, struct in_progress *ip, const uint8_t *p,
+static int migrate_in_virtio(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 			     uint32_t len, char *err, size_t errlen)
 {
 	struct virtio_mmio_state st;
 	char bad[200];
 	uint32_t idx;
 
-	if (mig_virtio_get(p, len, &idx, &st, bad, sizeof(bad)))
+	if (mig_proto_virtio_get(p, len, &idx, &st, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_VIRTIO, bad, err, errlen);
 	if (idx >= (uint32_t)m->nr_disks || (ip->disks_seen & (1ULL << idx))) {
 		snprintf(err, errlen, "VIRTIO device %u is out of range or repeated", idx);
@@ -220,7 +220,7 @@ static int migrate_in_virtio(struct migration *m, struct in_progress *ip, const 
 	return 0;
 }
 
-static int migrate_in_serial(struct migration *m, struct in_progress *ip, const uint8_t *p,
+static int migrate_in_serial(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 			     uint32_t len, char *err, size_t errlen)
 {
 	struct serial_state st;
@@ -228,42 +228,42 @@ static int migrate_in_serial(struct migration *m, struct in_progress *ip, const 
 
 	if (ip->serial)
 		return migrate_in_malformed(MIG_SERIAL, "a second SERIAL", err, errlen);
-	if (mig_serial_get(p, len, &st, bad, sizeof(bad)))
+	if (mig_proto_serial_get(p, len, &st, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_SERIAL, bad, err, errlen);
 	serial_load(m->serial, &st);
 	ip->serial = true;
 	return 0;
 }
 
-static int migrate_in_vminfo(struct migration *m, struct in_progress *ip, const uint8_t *p,
+static int migrate_in_vminfo(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 			     uint32_t len, char *err, size_t errlen)
 {
-	struct mig_vminfo vi;
+	struct mig_proto_vminfo vi;
 	char bad[200];
 
 	if (ip->vminfo)
 		return migrate_in_malformed(MIG_VMINFO, "a second VMINFO", err, errlen);
-	if (mig_vminfo_get(p, len, &vi, bad, sizeof(bad)))
+	if (mig_proto_vminfo_get(p, len, &vi, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_VMINFO, bad, err, errlen);
 	m->vm->cpu_ns_base = vi.cpu_ns;
 	ip->vminfo = true;
 	return 0;
 }
 
-static int migrate_in_remote_bits(struct migration *m, struct in_progress *ip, const uint8_t *p,
+static int migrate_in_remote_bits(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 				  uint32_t len, char *err, size_t errlen)
 {
 	uint64_t first, n;
 	const uint8_t *bits;
 	char bad[200];
 
-	if (mig_bits_get(p, len, &first, &n, &bits, bad, sizeof(bad)))
+	if (mig_proto_bits_get(p, len, &first, &n, &bits, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_REMOTE_BITS, bad, err, errlen);
 	/* In order, all of guest RAM; a pass may be sent again from page 0. */
 	if (first == 0)
 		ip->pages_covered = 0;
-	if (first != ip->pages_covered || n > pager_npages(m->pg) - first ||
-	    pager_load_remote_bits(m->pg, first, n, bits)) {
+	if (first != ip->pages_covered || n > pager_migration_npages(m->pg) - first ||
+	    pager_migration_load_remote_bits(m->pg, first, n, bits)) {
 		snprintf(err, errlen, "REMOTE_BITS for pages [%llu, +%llu) do not fit",
 			 (unsigned long long)first, (unsigned long long)n);
 		return -1;
@@ -272,27 +272,27 @@ static int migrate_in_remote_bits(struct migration *m, struct in_progress *ip, c
 	return 0;
 }
 
-/* The count-prefixed page numbers of a REMOTE_DELTA or HOT_PAGES (mig_pages_get checked the
+/* The count-prefixed page numbers of a REMOTE_DELTA or HOT_PAGES (mig_proto_pages_get checked the
  * length): malloc'ed, NULL when out of memory. */
 static uint32_t *migrate_in_page_list(const uint8_t *p, uint32_t count)
 {
 	uint32_t *pages = malloc((count ? count : 1) * sizeof(*pages));
 
 	for (uint32_t i = 0; pages && i < count; i++)
-		pages[i] = get_le32(p + 4 + (size_t)i * 4);
+		pages[i] = wire_get_le32(p + 4 + (size_t)i * 4);
 	return pages;
 }
 
-static int migrate_in_remote_delta(struct migration *m, struct in_progress *ip, const uint8_t *p,
+static int migrate_in_remote_delta(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 				   uint32_t len, char *err, size_t errlen)
 {
 	uint32_t count, *pages, badp = 0;
 	char bad[200];
 	int rc;
 
-	if (mig_pages_get(p, len, &count, bad, sizeof(bad)))
+	if (mig_proto_pages_get(p, len, &count, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_REMOTE_DELTA, bad, err, errlen);
-	if (ip->pages_covered != pager_npages(m->pg)) {
+	if (ip->pages_covered != pager_migration_npages(m->pg)) {
 		snprintf(err, errlen, "REMOTE_DELTA before the whole bitmap");
 		return -1;
 	}
@@ -301,7 +301,7 @@ static int migrate_in_remote_delta(struct migration *m, struct in_progress *ip, 
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	rc = pager_load_remote_pages(m->pg, pages, count, &badp);
+	rc = pager_migration_load_remote_pages(m->pg, pages, count, &badp);
 	free(pages);
 	if (rc) {
 		snprintf(err, errlen,
@@ -313,7 +313,7 @@ static int migrate_in_remote_delta(struct migration *m, struct in_progress *ip, 
 	return 0;
 }
 
-static int migrate_in_hot_pages(struct migration *m, struct in_progress *ip, const uint8_t *p,
+static int migrate_in_hot_pages(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 				uint32_t len, char *err, size_t errlen)
 {
 	char bad[200];
@@ -321,7 +321,7 @@ static int migrate_in_hot_pages(struct migration *m, struct in_progress *ip, con
 
 	if (ip->hot)
 		return migrate_in_malformed(MIG_HOT_PAGES, "a second HOT_PAGES", err, errlen);
-	if (mig_pages_get(p, len, &count, bad, sizeof(bad)))
+	if (mig_proto_pages_get(p, len, &count, bad, sizeof(bad)))
 		return migrate_in_malformed(MIG_HOT_PAGES, bad, err, errlen);
 	free(m->hot);
 	m->hot = migrate_in_page_list(p, count);
@@ -330,7 +330,7 @@ static int migrate_in_hot_pages(struct migration *m, struct in_progress *ip, con
 		return -1;
 	}
 	for (uint32_t i = 0; i < count; i++) {
-		if (m->hot[i] >= pager_npages(m->pg)) {
+		if (m->hot[i] >= pager_migration_npages(m->pg)) {
 			snprintf(err, errlen, "HOT_PAGES names page %u beyond guest RAM",
 				 m->hot[i]);
 			return -1;
@@ -341,15 +341,16 @@ static int migrate_in_hot_pages(struct migration *m, struct in_progress *ip, con
 	return 0;
 }
 
-static int migrate_in_end(struct migration *m, struct in_progress *ip, const uint8_t *p,
-			  uint32_t len, char *err, size_t errlen)
+static int migrate_in_end(struct migrate *m, struct in_progress *ip, const uint8_t *p, uint32_t len,
+			  char *err, size_t errlen)
 {
 	uint64_t all = m->vcpus >= 64 ? ~0ULL : (1ULL << m->vcpus) - 1;
 	bool chips = !m->vm->irqchip || (ip->apics_seen == all && ip->irqchip);
 
 	(void)p;
 	if (len || ip->vcpus_seen != all || ip->disks_seen != (1ULL << m->nr_disks) - 1 ||
-	    !ip->serial || !ip->vminfo || !chips || ip->pages_covered != pager_npages(m->pg)) {
+	    !ip->serial || !ip->vminfo || !chips ||
+	    ip->pages_covered != pager_migration_npages(m->pg)) {
 		snprintf(err, errlen,
 			 "END before the whole state: %d of %d vCPU(s), %d of %d disk(s), serial "
 			 "%s, interrupt controllers %s, pages %llu of %llu",
@@ -357,7 +358,7 @@ static int migrate_in_end(struct migration *m, struct in_progress *ip, const uin
 			 __builtin_popcountll(ip->disks_seen), m->nr_disks,
 			 ip->serial ? "yes" : "no", chips ? "yes" : "no",
 			 (unsigned long long)ip->pages_covered,
-			 (unsigned long long)pager_npages(m->pg));
+			 (unsigned long long)pager_migration_npages(m->pg));
 		return -1;
 	}
 	return 1;
@@ -366,7 +367,7 @@ static int migrate_in_end(struct migration *m, struct in_progress *ip, const uin
 /* The messages a source sends, a row each; any other is refused. */
 static const struct {
 	uint16_t type;
-	int (*take)(struct migration *m, struct in_progress *ip, const uint8_t *p, uint32_t len,
+	int (*take)(struct migrate *m, struct in_progress *ip, const uint8_t *p, uint32_t len,
 		    char *err, size_t errlen);
 } migrate_in_messages[] = {
 	{MIG_HELLO, migrate_in_hello},
@@ -384,26 +385,26 @@ static const struct {
 };
 
 /* One message into the vNode; 1 after END, 0 to go on, -1 with err. */
-static int take(struct migration *m, struct in_progress *ip, uint16_t type, const uint8_t *p,
+static int take(struct migrate *m, struct in_progress *ip, uint16_t type, const uint8_t *p,
 		uint32_t len, char *err, size_t errlen)
 {
 	if (!ip->hello && type != MIG_HELLO) {
 		snprintf(err, errlen, "the stream must start with HELLO, not %s",
-			 mig_type_name(type));
+			 mig_proto_type_name(type));
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof(migrate_in_messages) / sizeof(migrate_in_messages[0]); i++)
 		if (migrate_in_messages[i].type == type)
 			return migrate_in_messages[i].take(m, ip, p, len, err, errlen);
-	snprintf(err, errlen, "unexpected %s from the source", mig_type_name(type));
+	snprintf(err, errlen, "unexpected %s from the source", mig_proto_type_name(type));
 	return -1;
 }
 
-static int refuse(struct migration *m, const char *why)
+static int refuse(struct migrate *m, const char *why)
 {
 	log_error("incoming migration refused: %s", why);
 	if (m->fd >= 0)
-		mig_send(m->fd, MIG_ERROR, why, strlen(why));
+		migrate_io_send(m->fd, MIG_ERROR, why, strlen(why));
 	pthread_mutex_lock(&m->lock);
 	snprintf(m->error, sizeof(m->error), "%s", why);
 	m->phase = MIG_FAILED;
@@ -411,7 +412,7 @@ static int refuse(struct migration *m, const char *why)
 	return -1;
 }
 
-static int accept_source(struct migration *m, int timeout_ms)
+static int accept_source(struct migrate *m, int timeout_ms)
 {
 	struct pollfd p = {.fd = m->listen_fd, .events = POLLIN};
 	int rc, fd, one = 1;
@@ -433,7 +434,7 @@ static int accept_source(struct migration *m, int timeout_ms)
 	return fd;
 }
 
-int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
+int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms)
 {
 	char host[256], port[16], why[512] = "";
 	struct in_progress ip = {0};
@@ -447,7 +448,7 @@ int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
 	m->role = MIG_ROLE_INCOMING;
 	if (parse_hostport(addr, 0, host, sizeof(host), port, sizeof(port)))
 		return refuse(m, "--incoming must be HOST:PORT");
-	m->listen_fd = cio_listen(addr, port, sizeof(port), why, sizeof(why));
+	m->listen_fd = cluster_io_listen(addr, port, sizeof(port), why, sizeof(why));
 	if (m->listen_fd < 0) {
 		char msg[700];
 
@@ -474,9 +475,9 @@ int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
 	m->fd = fd;
 	m->phase = MIG_RECEIVING;
 	pthread_mutex_unlock(&m->lock);
-	t0 = (uint64_t)mono_ns();
+	t0 = (uint64_t)mono_clock_ns();
 	for (;;) {
-		if (mig_recv(fd, MSG_TIMEOUT_MS, &type, &payload, &len, why, sizeof(why))) {
+		if (migrate_io_recv(fd, MSG_TIMEOUT_MS, &type, &payload, &len, why, sizeof(why))) {
 			char msg[600];
 
 			snprintf(msg, sizeof(msg), "the stream broke: %s", why);
@@ -491,12 +492,13 @@ int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
 	}
 	log_info("migration: state loaded (%.1f ms after the source connected; %llu console "
 		 "byte(s), %u hot page(s)%s)",
-		 (double)((uint64_t)mono_ns() - t0) / 1e6, (unsigned long long)ip.console_bytes,
-		 m->nr_hot, m->msrs_refused ? ", some MSRs refused" : "");
-	if (mig_send(fd, MIG_READY, NULL, 0))
+		 (double)((uint64_t)mono_clock_ns() - t0) / 1e6,
+		 (unsigned long long)ip.console_bytes, m->nr_hot,
+		 m->msrs_refused ? ", some MSRs refused" : "");
+	if (migrate_io_send(fd, MIG_READY, NULL, 0))
 		return refuse(m, "the source went away before READY");
 	set_phase(m, MIG_READY_WAIT);
-	if (mig_recv(fd, GO_TIMEOUT_MS, &type, &payload, &len, why, sizeof(why))) {
+	if (migrate_io_recv(fd, GO_TIMEOUT_MS, &type, &payload, &len, why, sizeof(why))) {
 		char msg[600];
 
 		snprintf(msg, sizeof(msg), "no GO from the source: %s", why);
@@ -504,32 +506,32 @@ int migrate_in_run(struct migration *m, const char *addr, int accept_timeout_ms)
 	}
 	if (type != MIG_GO) {
 		free(payload);
-		snprintf(why, sizeof(why), "expected GO, got %s", mig_type_name(type));
+		snprintf(why, sizeof(why), "expected GO, got %s", mig_proto_type_name(type));
 		return refuse(m, why);
 	}
-	rc = mig_go_get(payload, len, &m->src_go, bad, sizeof(bad));
+	rc = mig_proto_go_get(payload, len, &m->src_go, bad, sizeof(bad));
 	free(payload);
 	if (rc) {
 		snprintf(why, sizeof(why), "malformed GO: %s", bad);
 		return refuse(m, why);
 	}
-	m->go_ns = (uint64_t)mono_ns();
+	m->go_ns = (uint64_t)mono_clock_ns();
 	return 0;
 }
 
-void migrate_in_running(struct migration *m)
+void migrate_in_running(struct migrate *m)
 {
 	/* The vCPUs are released right after: the source may exit now. A lost RUNNING is
 	 * what the source's "uncertain" state is for. */
-	uint64_t here = (uint64_t)mono_ns() - m->go_ns;
+	uint64_t here = (uint64_t)mono_clock_ns() - m->go_ns;
 
-	if (mig_send(m->fd, MIG_RUNNING, NULL, 0))
+	if (migrate_io_send(m->fd, MIG_RUNNING, NULL, 0))
 		log_warn("migration: could not confirm to the source that the vNode runs here");
 	for (int v = 0; v < m->vcpus && v < MIG_MAX_VCPUS; v++) {
 		for (int i = 0; i < m->nr_held_msrs[v]; i++) {
-			const struct vcpu_msr *h = &m->held_msrs[v][i];
+			const struct vcpu_state_msr *h = &m->held_msrs[v][i];
 
-			if (vcpu_msr_set(m->vm->vcpus[v].fd, h->index, h->value))
+			if (vcpu_state_msr_set(m->vm->vcpus[v].fd, h->index, h->value))
 				log_warn("migration: vCPU %d: KVM refuses kvm-clock's MSR 0x%x", v,
 					 h->index);
 		}
@@ -545,7 +547,7 @@ void migrate_in_running(struct migration *m)
 	pthread_mutex_unlock(&m->lock);
 	shutdown(m->fd, SHUT_RDWR);
 	/* What the guest used last on the source, fetched while it starts running here. */
-	pager_prefetch(m->pg, m->hot, m->nr_hot);
+	pager_migration_prefetch(m->pg, m->hot, m->nr_hot);
 	log_info("migration: the vNode runs here (migration %.1f ms, downtime %.1f ms)",
 		 (double)m->elapsed_ns / 1e6, (double)m->downtime_ns / 1e6);
 }

@@ -9,13 +9,13 @@
 #include "lib/proto/mig_proto.h"
 #include "migrate.h"
 
-int mig_send(int fd, uint16_t type, const void *payload, size_t len)
+int migrate_io_send(int fd, uint16_t type, const void *payload, size_t len)
 {
 	uint8_t small[MIG_HDR_LEN + 4096];
 
 	if (len > MIG_MAX_PAYLOAD)
 		return -1;
-	mig_hdr_put(small, type, (uint32_t)len);
+	mig_proto_hdr_put(small, type, (uint32_t)len);
 	/* A short message leaves in one segment (the socket has TCP_NODELAY). */
 	if (len <= sizeof(small) - MIG_HDR_LEN) {
 		if (len)
@@ -27,7 +27,7 @@ int mig_send(int fd, uint16_t type, const void *payload, size_t len)
 	return fdio_write_all(fd, payload, len);
 }
 
-/* Exactly len bytes before the deadline (a mono_ms() time); 0, or -1 with err. */
+/* Exactly len bytes before the deadline (a mono_clock_ms() time); 0, or -1 with err. */
 static int migrate_io_read_exactly(int fd, void *buf, size_t len, int64_t deadline_ms, char *err,
 				   size_t errlen)
 {
@@ -40,18 +40,18 @@ static int migrate_io_read_exactly(int fd, void *buf, size_t len, int64_t deadli
 	return -1;
 }
 
-int mig_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t *len, char *err,
-	     size_t errlen)
+int migrate_io_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t *len,
+		    char *err, size_t errlen)
 {
-	int64_t deadline_ms = mono_ms() + timeout_ms;
+	int64_t deadline_ms = mono_clock_ms() + timeout_ms;
 	uint8_t hdr[MIG_HDR_LEN];
-	struct mig_hdr h;
+	struct mig_proto_hdr h;
 	char bad[200];
 
 	*payload = NULL;
 	if (migrate_io_read_exactly(fd, hdr, sizeof(hdr), deadline_ms, err, errlen))
 		return -1;
-	if (mig_hdr_get(hdr, &h, bad, sizeof(bad))) {
+	if (mig_proto_hdr_get(hdr, &h, bad, sizeof(bad))) {
 		snprintf(err, errlen, "malformed message: %s", bad);
 		return -1;
 	}

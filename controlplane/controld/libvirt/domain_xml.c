@@ -155,7 +155,7 @@ static int size_kib(struct ctx *c, const xmlNode *n, uint64_t *kib)
 	return 0;
 }
 
-static int parse_os(struct ctx *c, const xmlNode *os, struct dom_def *d)
+static int parse_os(struct ctx *c, const xmlNode *os, struct domain_xml_def *d)
 {
 	bool seen_type = false;
 
@@ -208,13 +208,13 @@ static int parse_os(struct ctx *c, const xmlNode *os, struct dom_def *d)
 	return 0;
 }
 
-static int parse_disk(struct ctx *c, const xmlNode *n, struct dom_def *d)
+static int parse_disk(struct ctx *c, const xmlNode *n, struct domain_xml_def *d)
 {
 	static const char *const disk_attrs[] = {"type", "device", NULL};
 	static const char *const src_attrs[] = {"protocol", "name", NULL};
 	static const char *const host_attrs[] = {"name", "port", NULL};
 	static const char *const target_attrs[] = {"dev", "bus", NULL};
-	struct dom_disk *k;
+	struct domain_xml_disk *k;
 	char v[64];
 
 	if (d->nr_disks == DOM_MAX_DISKS)
@@ -293,7 +293,7 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct dom_def *d)
 }
 
 /* <lego:replication factor='N'/>: the copies of each vRegion, each on its own server. */
-static int parse_replication(struct ctx *c, const xmlNode *e, struct dom_def *d)
+static int parse_replication(struct ctx *c, const xmlNode *e, struct domain_xml_def *d)
 {
 	static const char *const attrs[] = {"factor", NULL};
 	char v[16], t[8], *end;
@@ -314,7 +314,7 @@ static int parse_replication(struct ctx *c, const xmlNode *e, struct dom_def *d)
 	return 0;
 }
 
-static int parse_metadata(struct ctx *c, const xmlNode *md, struct dom_def *d)
+static int parse_metadata(struct ctx *c, const xmlNode *md, struct domain_xml_def *d)
 {
 	for (const xmlNode *v = md->children; v; v = v->next) {
 		if (v->type != XML_ELEMENT_NODE)
@@ -357,7 +357,7 @@ static int parse_metadata(struct ctx *c, const xmlNode *md, struct dom_def *d)
 	return 0;
 }
 
-static int parse_domain(struct ctx *c, const xmlNode *root, struct dom_def *d)
+static int parse_domain(struct ctx *c, const xmlNode *root, struct domain_xml_def *d)
 {
 	static const char *const root_attrs[] = {"type", "id", NULL};
 	bool seen_mem = false, seen_cur = false, seen_vcpu = false, seen_os = false;
@@ -460,7 +460,8 @@ static int parse_domain(struct ctx *c, const xmlNode *root, struct dom_def *d)
 	return 0;
 }
 
-int dom_xml_parse(const char *xml, size_t len, struct dom_def *d, char *err, size_t errlen)
+int domain_xml_parse(const char *xml, size_t len, struct domain_xml_def *d, char *err,
+		     size_t errlen)
 {
 	struct ctx c = {.err = err, .errlen = errlen};
 	xmlDoc *doc;
@@ -517,7 +518,7 @@ static void esc(FILE *f, const char *s)
 	}
 }
 
-char *dom_xml_format(const struct dom_def *d, int id)
+char *domain_xml_format(const struct domain_xml_def *d, int id)
 {
 	char *out = NULL, uuid[UUID_STR_LEN];
 	size_t len = 0;
@@ -554,7 +555,7 @@ char *dom_xml_format(const struct dom_def *d, int id)
 	}
 	fprintf(f, "  </os>\n  <devices>\n");
 	for (int i = 0; i < d->nr_disks; i++) {
-		const struct dom_disk *k = &d->disks[i];
+		const struct domain_xml_disk *k = &d->disks[i];
 
 		fprintf(f, "    <disk type='network' device='disk'>\n      <source protocol='lego' "
 			   "name='");

@@ -39,7 +39,7 @@
 #define DOM_MAX_COPIES 4 /* replication factor: lego-vmm keeps at most 4 copies */
 #define DOM_XMLNS      "https://lego.dev/xmlns/vnode/1"
 
-struct dom_disk {
+struct domain_xml_disk {
 	char volume[DOM_VOLUME_MAX + 1];
 	char host[256]; /* "" when placement is left to the control plane */
 	unsigned port;
@@ -47,7 +47,7 @@ struct dom_disk {
 	bool readonly;
 };
 
-struct dom_def {
+struct domain_xml_def {
 	char name[DOM_NAME_MAX + 1];
 	uint8_t uuid[16];
 	bool has_uuid;
@@ -57,7 +57,7 @@ struct dom_def {
 	char initrd[4096]; /* "" if none: a Linux kernel's initramfs */
 	char cmdline[4096];
 	int nr_disks;
-	struct dom_disk disks[DOM_MAX_DISKS];
+	struct domain_xml_disk disks[DOM_MAX_DISKS];
 	uint64_t excache_kib; /* 0: all of the RAM */
 	char place_processor[DOM_NAME_MAX + 1];
 	char place_memory[256];
@@ -67,9 +67,10 @@ struct dom_def {
 
 /* Parse xml[0..len) into d. Returns 0, or a libvirt error code (27 XML_ERROR, 67
  * CONFIG_UNSUPPORTED) with what is wrong in err. */
-int dom_xml_parse(const char *xml, size_t len, struct dom_def *d, char *err, size_t errlen);
+int domain_xml_parse(const char *xml, size_t len, struct domain_xml_def *d, char *err,
+		     size_t errlen);
 /* The definition as domain XML (malloc'ed), with id -1 when inactive; NULL if out of
  * memory. */
-char *dom_xml_format(const struct dom_def *d, int id);
+char *domain_xml_format(const struct domain_xml_def *d, int id);
 
 #endif

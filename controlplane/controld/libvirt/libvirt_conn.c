@@ -42,22 +42,23 @@ void libvirt_conn_call_done(struct libvirt_client *cl)
 
 /* One packet that is not a console stream's: its answer in o (nothing when o stays
  * empty); false if the connection must close. */
-static bool packet(struct libvirt_client *cl, const struct rpc_hdr *h, struct xdr_in *x,
+static bool packet(struct libvirt_client *cl, const struct rpc_proto_hdr *h, struct xdr_in *x,
 		   struct xdr_out *o)
 {
 	if (h->prog == RPC_KEEPALIVE_PROGRAM && h->proc == RPC_KEEPALIVE_PING &&
 	    h->type == RPC_MESSAGE) {
-		struct rpc_hdr pong = *h;
+		struct rpc_proto_hdr pong = *h;
 
 		pong.proc = RPC_KEEPALIVE_PONG;
-		rpc_begin(o, &pong);
-		rpc_end(o);
+		rpc_proto_begin(o, &pong);
+		rpc_proto_end(o);
 		return true;
 	}
 	if (h->type != RPC_CALL)
 		return true; /* nothing else a client sends expects an answer here */
 	if (h->prog != RPC_REMOTE_PROGRAM || h->vers != RPC_REMOTE_VERSION) {
-		rpc_error_reply(o, h, RPC_ERR_RPC, RPC_FROM_RPC, "unknown program or version");
+		rpc_proto_error_reply(o, h, RPC_ERR_RPC, RPC_FROM_RPC,
+				      "unknown program or version");
 		return true;
 	}
 	return libvirt_dispatch(cl, h, x, o);
@@ -79,7 +80,7 @@ static void *serve(void *arg)
 	uint8_t word[RPC_LEN_LEN], *body = NULL;
 
 	for (;;) {
-		struct rpc_hdr h;
+		struct rpc_proto_hdr h;
 		struct xdr_in x;
 		struct xdr_out o;
 		int64_t len;
@@ -87,7 +88,7 @@ static void *serve(void *arg)
 
 		if (fdio_read_all(cl->fd, word, sizeof(word), MONO_NEVER) != FDIO_OK)
 			break;
-		len = rpc_body_len(word);
+		len = rpc_proto_body_len(word);
 		if (len < 0) {
 			log_warn("client sent an impossible packet length: closing");
 			break;
@@ -97,7 +98,7 @@ static void *serve(void *arg)
 		if (!body || fdio_read_all(cl->fd, body, (size_t)len, MONO_NEVER) != FDIO_OK)
 			break;
 		xdr_in_init(&x, body, (size_t)len);
-		if (rpc_hdr_get(&x, &h)) {
+		if (rpc_proto_hdr_get(&x, &h)) {
 			log_warn("client sent a malformed header (%s): closing", x.err);
 			break;
 		}

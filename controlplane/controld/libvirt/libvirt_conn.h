@@ -18,7 +18,7 @@ struct libvirt_client {
 	/* The console stream, if one is open (one per connection, as virsh uses). */
 	pthread_mutex_t stream_lock;
 	bool streaming, stream_stop;
-	struct rpc_hdr stream_hdr;
+	struct rpc_proto_hdr stream_hdr;
 	uint8_t stream_uuid[16];
 	pthread_t stream_thread;
 	/* Calls answered by a thread of their own (a migration), so that the connection

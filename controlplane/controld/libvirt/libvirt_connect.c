@@ -78,9 +78,9 @@ enum libvirt_result libvirt_connect_node_info(struct libvirt_call *c)
 	uint32_t cpus = 0, hosts = 0;
 	uint64_t mem = 0;
 
-	reg_lock();
-	for (int i = 0; i < reg_nr_components(); i++) {
-		const struct component *k = reg_component_at(i);
+	controld_registry_lock();
+	for (int i = 0; i < controld_registry_nr_components(); i++) {
+		const struct controld_registry_component *k = controld_registry_component_at(i);
 
 		if (!k->alive)
 			continue;
@@ -91,7 +91,7 @@ enum libvirt_result libvirt_connect_node_info(struct libvirt_call *c)
 			mem += k->capacity;
 		}
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	for (int i = 0; i < 32; i++) /* char[32]: four bytes per char on the wire */
 		xdr_put_i32(o, model[i]);
 	xdr_put_u64(o, mem / 1024);

@@ -14,15 +14,15 @@
 static void stream_send(struct libvirt_client *cl, int status, const void *data, size_t len)
 {
 	struct xdr_out o;
-	struct rpc_hdr h = cl->stream_hdr;
+	struct rpc_proto_hdr h = cl->stream_hdr;
 
 	h.type = RPC_STREAM;
 	h.status = status;
 	xdr_out_init(&o, RPC_MESSAGE_MAX + RPC_LEN_LEN);
-	rpc_begin(&o, &h);
+	rpc_proto_begin(&o, &h);
 	if (len)
 		xdr_put_raw(&o, data, len); /* stream data is raw bytes, not XDR */
-	rpc_end(&o);
+	rpc_proto_end(&o);
 	libvirt_conn_send(cl, &o);
 	xdr_out_free(&o);
 }
@@ -48,13 +48,13 @@ static void *console_thread(void *arg)
 		size_t n;
 		bool ended;
 
-		if (vn_console(cl->stream_uuid, &off, buf, CP_CONSOLE_MAX, &n, &ended, err,
-			       sizeof(err))) {
+		if (controld_vnode_console(cl->stream_uuid, &off, buf, CP_CONSOLE_MAX, &n, &ended,
+					   err, sizeof(err))) {
 			struct xdr_out o;
 
 			xdr_out_init(&o, 65536);
-			rpc_error_reply(&o, &cl->stream_hdr, RPC_ERR_OPERATION_FAILED,
-					RPC_FROM_DOMAIN, err);
+			rpc_proto_error_reply(&o, &cl->stream_hdr, RPC_ERR_OPERATION_FAILED,
+					      RPC_FROM_DOMAIN, err);
 			libvirt_conn_send(cl, &o);
 			xdr_out_free(&o);
 			break;
@@ -87,18 +87,18 @@ void libvirt_console_end(struct libvirt_client *cl)
 
 /* Data from the client is dropped (the guest console takes no input); finish or abort
  * ends the stream and is confirmed. */
-void libvirt_console_packet(struct libvirt_client *cl, const struct rpc_hdr *h)
+void libvirt_console_packet(struct libvirt_client *cl, const struct rpc_proto_hdr *h)
 {
 	struct xdr_out o;
-	struct rpc_hdr r = *h;
+	struct rpc_proto_hdr r = *h;
 
 	if (h->status == RPC_CONTINUE)
 		return;
 	libvirt_console_end(cl);
 	r.status = RPC_OK;
 	xdr_out_init(&o, 64);
-	rpc_begin(&o, &r);
-	rpc_end(&o);
+	rpc_proto_begin(&o, &r);
+	rpc_proto_end(&o);
 	libvirt_conn_send(cl, &o);
 	xdr_out_free(&o);
 }
@@ -122,7 +122,7 @@ enum libvirt_result libvirt_console_open(struct libvirt_call *c)
 			"Requested operation is not valid: domain is not running");
 	libvirt_dispatch_unlock(c);
 	libvirt_console_end(cl); /* a new console replaces the connection's old one */
-	rpc_end(c->o);
+	rpc_proto_end(c->o);
 	if (libvirt_conn_send(cl, c->o)) {
 		c->close = true;
 		return LIBVIRT_SENT;

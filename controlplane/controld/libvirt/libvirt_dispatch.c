@@ -109,7 +109,7 @@ static void dec_migrate(struct xdr_in *x, struct libvirt_args *a)
 
 	dec_dom(x, a);
 	a->uri = xdr_get_opt_string(x, RPC_STRING_MAX, &present);
-	tp_decode(x, &a->params, &a->nparams);
+	mig_args_tp_decode(x, &a->params, &a->nparams);
 	xdr_get_opaque(x, COOKIE_MAX, &a->cookie_len);
 	a->flags = xdr_get_u32(x);
 }
@@ -222,18 +222,18 @@ enum libvirt_result libvirt_dispatch_fail(struct libvirt_call *c, int code, cons
 void libvirt_dispatch_lock(struct libvirt_call *c)
 {
 	if (!c->locked)
-		reg_lock();
+		controld_registry_lock();
 	c->locked = true;
 }
 
 void libvirt_dispatch_unlock(struct libvirt_call *c)
 {
 	if (c->locked)
-		reg_unlock();
+		controld_registry_unlock();
 	c->locked = false;
 }
 
-void libvirt_dispatch_put_dom(struct xdr_out *o, const struct vnode *v)
+void libvirt_dispatch_put_dom(struct xdr_out *o, const struct controld_registry_vnode *v)
 {
 	xdr_put_string(o, v->def.name);
 	xdr_put_fixed(o, v->def.uuid, 16);
@@ -244,16 +244,17 @@ void libvirt_dispatch_put_dom(struct xdr_out *o, const struct vnode *v)
 
 struct thread_call {
 	struct libvirt_client *cl;
-	struct rpc_hdr hdr;
+	struct rpc_proto_hdr hdr;
 	const struct libvirt_thread *t;
 	void *job;
 };
 
-static void error_reply(struct xdr_out *o, const struct rpc_hdr *h, int code, const char *err)
+static void error_reply(struct xdr_out *o, const struct rpc_proto_hdr *h, int code, const char *err)
 {
 	o->len = 0;
 	o->err = NULL;
-	rpc_error_reply(o, h, code, code == RPC_ERR_RPC ? RPC_FROM_RPC : RPC_FROM_DOMAIN, err);
+	rpc_proto_error_reply(o, h, code, code == RPC_ERR_RPC ? RPC_FROM_RPC : RPC_FROM_DOMAIN,
+			      err);
 }
 
 /* A row's thread: the reply (or error) written under the connection's write lock like
@@ -266,13 +267,13 @@ static void *thread_main(void *arg)
 	int rc;
 
 	xdr_out_init(&o, 65536);
-	rpc_begin_reply(&o, &tc->hdr);
+	rpc_proto_begin_reply(&o, &tc->hdr);
 	rc = tc->t->run(tc->job, &o, err, sizeof(err));
 	if (rc) {
 		log_info("procedure %d failed: %s", tc->hdr.proc, err);
 		error_reply(&o, &tc->hdr, rc, err);
 	} else {
-		rpc_end(&o);
+		rpc_proto_end(&o);
 	}
 	libvirt_conn_send(tc->cl, &o);
 	xdr_out_free(&o);
@@ -324,7 +325,7 @@ static enum libvirt_result admit(struct libvirt_call *c, const struct libvirt_pr
 					     c->h->proc);
 	if (p->flags & LIBVIRT_DOMAIN) {
 		libvirt_dispatch_lock(c);
-		c->v = reg_find_uuid(c->a->uuid);
+		c->v = controld_registry_find_uuid(c->a->uuid);
 		if (!c->v) {
 			char u[UUID_STR_LEN];
 
@@ -343,10 +344,10 @@ static void args_free(struct libvirt_args *a)
 	free(a->name);
 	free(a->xml);
 	free(a->uri);
-	tp_free(a->params, a->nparams);
+	mig_args_tp_free(a->params, a->nparams);
 }
 
-bool libvirt_dispatch(struct libvirt_client *cl, const struct rpc_hdr *h, struct xdr_in *x,
+bool libvirt_dispatch(struct libvirt_client *cl, const struct rpc_proto_hdr *h, struct xdr_in *x,
 		      struct xdr_out *o)
 {
 	const struct libvirt_proc *p = lookup(h->proc);
@@ -356,12 +357,12 @@ bool libvirt_dispatch(struct libvirt_client *cl, const struct rpc_hdr *h, struct
 
 	if (!p) {
 		log_debug("unknown procedure %d", h->proc);
-		rpc_unknown_proc_reply(o, h);
+		rpc_proto_unknown_proc_reply(o, h);
 		return true;
 	}
 	log_debug("procedure %d: %s", h->proc, p->name);
 	p->decode(x, &a);
-	rpc_begin_reply(o, h);
+	rpc_proto_begin_reply(o, h);
 	r = admit(&c, p, x);
 	if (r == LIBVIRT_REPLY)
 		r = p->handler(&c);
@@ -369,7 +370,7 @@ bool libvirt_dispatch(struct libvirt_client *cl, const struct rpc_hdr *h, struct
 		r = start_thread(&c, p->thread);
 	libvirt_dispatch_unlock(&c);
 	if (r == LIBVIRT_REPLY) {
-		rpc_end(o);
+		rpc_proto_end(o);
 	} else if (r == LIBVIRT_SENT) {
 		o->len = 0; /* the reply went out already, or its thread sends it */
 	} else {

@@ -15,7 +15,7 @@
 #include "rpc_proto.h"
 #include "xdr.h"
 
-struct vnode;
+struct controld_registry_vnode;
 
 /* remote_procedure numbers (remote_protocol.x) of the procedures in the table. */
 enum libvirt_proc_nr {
@@ -74,7 +74,7 @@ struct libvirt_args {
 	uint32_t flags, u1;
 	/* DOMAIN_MIGRATE_PERFORM3_PARAMS */
 	char *uri;
-	struct typed_param *params;
+	struct mig_args_typed_param *params;
 	uint32_t nparams, cookie_len;
 };
 
@@ -82,13 +82,13 @@ struct libvirt_args {
  * succeeds appends the payload; one that fails says why with libvirt_dispatch_fail. */
 struct libvirt_call {
 	struct libvirt_client *cl;
-	const struct rpc_hdr *h;
+	const struct rpc_proto_hdr *h;
 	struct libvirt_args *a;
 	struct xdr_out *o;
-	struct vnode *v; /* LIBVIRT_DOMAIN: the vNode the call names */
-	bool locked;	 /* the registry lock is held (libvirt_dispatch_lock/unlock) */
-	bool close;	 /* the connection closes after this call */
-	void *job;	 /* a row with a thread: what the handler hands it (malloc'ed) */
+	struct controld_registry_vnode *v; /* LIBVIRT_DOMAIN: the vNode the call names */
+	bool locked; /* the registry lock is held (libvirt_dispatch_lock/unlock) */
+	bool close;  /* the connection closes after this call */
+	void *job;   /* a row with a thread: what the handler hands it (malloc'ed) */
 	int ecode;
 	char err[LIBVIRT_ERRTEXT_MAX];
 };
@@ -125,7 +125,7 @@ struct libvirt_proc {
 
 /* One call: its reply in o (empty when sent otherwise); false if the connection must
  * close after it. Unknown procedures get libvirtd's own "unknown procedure" error. */
-bool libvirt_dispatch(struct libvirt_client *cl, const struct rpc_hdr *h, struct xdr_in *x,
+bool libvirt_dispatch(struct libvirt_client *cl, const struct rpc_proto_hdr *h, struct xdr_in *x,
 		      struct xdr_out *o);
 
 /* For handlers. */
@@ -134,7 +134,7 @@ libvirt_dispatch_fail(struct libvirt_call *c, int code, const char *fmt, ...);
 void libvirt_dispatch_lock(struct libvirt_call *c);
 void libvirt_dispatch_unlock(struct libvirt_call *c);
 /* A remote_nonnull_domain: name, uuid, id. */
-void libvirt_dispatch_put_dom(struct xdr_out *o, const struct vnode *v);
+void libvirt_dispatch_put_dom(struct xdr_out *o, const struct controld_registry_vnode *v);
 
 /* The handlers, by file. */
 enum libvirt_result libvirt_connect_auth_list(struct libvirt_call *c);
@@ -177,7 +177,7 @@ enum libvirt_result libvirt_migrate_abort(struct libvirt_call *c);
 
 enum libvirt_result libvirt_console_open(struct libvirt_call *c);
 /* A STREAM packet from the client for the console; the connection's stream ends. */
-void libvirt_console_packet(struct libvirt_client *cl, const struct rpc_hdr *h);
+void libvirt_console_packet(struct libvirt_client *cl, const struct rpc_proto_hdr *h);
 void libvirt_console_end(struct libvirt_client *cl);
 
 #endif

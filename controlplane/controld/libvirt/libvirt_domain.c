@@ -37,10 +37,10 @@ enum {
 /* The lookups: the vNode found under the registry lock (held until the call ends). */
 enum libvirt_result libvirt_domain_lookup_by_id(struct libvirt_call *c)
 {
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 
 	libvirt_dispatch_lock(c);
-	v = reg_find_id(c->a->i1);
+	v = controld_registry_find_id(c->a->i1);
 	if (!v)
 		return libvirt_dispatch_fail(c, RPC_ERR_NO_DOMAIN,
 					     "Domain not found: no domain with matching id %d",
@@ -51,10 +51,10 @@ enum libvirt_result libvirt_domain_lookup_by_id(struct libvirt_call *c)
 
 enum libvirt_result libvirt_domain_lookup_by_name(struct libvirt_call *c)
 {
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 
 	libvirt_dispatch_lock(c);
-	v = reg_find_name(c->a->name);
+	v = controld_registry_find_name(c->a->name);
 	if (!v)
 		return libvirt_dispatch_fail(c, RPC_ERR_NO_DOMAIN,
 					     "Domain not found: no domain with matching name '%s'",
@@ -66,10 +66,10 @@ enum libvirt_result libvirt_domain_lookup_by_name(struct libvirt_call *c)
 enum libvirt_result libvirt_domain_lookup_by_uuid(struct libvirt_call *c)
 {
 	char u[UUID_STR_LEN];
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 
 	libvirt_dispatch_lock(c);
-	v = reg_find_uuid(c->a->uuid);
+	v = controld_registry_find_uuid(c->a->uuid);
 	if (v) {
 		libvirt_dispatch_put_dom(c->o, v);
 		return LIBVIRT_REPLY;
@@ -79,7 +79,7 @@ enum libvirt_result libvirt_domain_lookup_by_uuid(struct libvirt_call *c)
 				     "Domain not found: no domain with matching uuid '%s'", u);
 }
 
-static bool list_match(const struct vnode *v, uint32_t f)
+static bool list_match(const struct controld_registry_vnode *v, uint32_t f)
 {
 	bool active = v->id >= 0;
 
@@ -117,8 +117,8 @@ enum libvirt_result libvirt_domain_list_all(struct libvirt_call *c)
 	libvirt_dispatch_lock(c);
 	count_at = o->len;
 	xdr_put_u32(o, 0);
-	for (int i = 0; i < reg_nr_vnodes() && n < DOMAIN_LIST_MAX; i++) {
-		struct vnode *d = reg_vnode_at(i);
+	for (int i = 0; i < controld_registry_nr_vnodes() && n < DOMAIN_LIST_MAX; i++) {
+		struct controld_registry_vnode *d = controld_registry_vnode_at(i);
 
 		if (!list_match(d, c->a->flags))
 			continue;
@@ -136,10 +136,10 @@ enum libvirt_result libvirt_domain_list_all(struct libvirt_call *c)
 /* DEFINE_XML and DEFINE_XML_FLAGS. */
 enum libvirt_result libvirt_domain_define(struct libvirt_call *c)
 {
-	struct dom_def *d = malloc(sizeof(*d));
+	struct domain_xml_def *d = malloc(sizeof(*d));
 	uint32_t flags = c->a->flags;
 	char u[UUID_STR_LEN];
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 	int rc;
 
 	if (!d)
@@ -151,22 +151,22 @@ enum libvirt_result libvirt_domain_define(struct libvirt_call *c)
 			"unsupported flags (0x%x) in function virDomainDefineXMLFlags",
 			flags & ~1U);
 	}
-	rc = dom_xml_parse(c->a->xml, strlen(c->a->xml), d, c->err, sizeof(c->err));
+	rc = domain_xml_parse(c->a->xml, strlen(c->a->xml), d, c->err, sizeof(c->err));
 	if (!rc && !d->has_uuid) {
 		uuid_str_generate(d->uuid);
 		d->has_uuid = true;
 	}
 	if (!rc) {
-		reg_ops_lock();
-		reg_lock();
-		rc = reg_define(d, &v, c->err, sizeof(c->err));
+		controld_registry_ops_lock();
+		controld_registry_lock();
+		rc = controld_registry_define(d, &v, c->err, sizeof(c->err));
 		if (!rc) {
 			uuid_str_format(v->def.uuid, u);
 			log_info("defined vNode %s (%s)", v->def.name, u);
 			libvirt_dispatch_put_dom(c->o, v);
 		}
-		reg_unlock();
-		reg_ops_unlock();
+		controld_registry_unlock();
+		controld_registry_ops_unlock();
 	}
 	free(d);
 	c->ecode = rc;
@@ -176,7 +176,7 @@ enum libvirt_result libvirt_domain_define(struct libvirt_call *c)
 /* UNDEFINE and UNDEFINE_FLAGS. */
 enum libvirt_result libvirt_domain_undefine(struct libvirt_call *c)
 {
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 	int rc;
 
 	if (c->a->flags & ~127U)
@@ -189,12 +189,12 @@ enum libvirt_result libvirt_domain_undefine(struct libvirt_call *c)
 			c, RPC_ERR_OPERATION_INVALID,
 			"Requested operation is not valid: cannot undefine transient domain");
 	libvirt_dispatch_unlock(c);
-	reg_ops_lock();
-	reg_lock();
-	v = reg_find_uuid(c->a->uuid);
-	rc = v ? reg_undefine(v, c->err, sizeof(c->err)) : 0;
-	reg_unlock();
-	reg_ops_unlock();
+	controld_registry_ops_lock();
+	controld_registry_lock();
+	v = controld_registry_find_uuid(c->a->uuid);
+	rc = v ? controld_registry_undefine(v, c->err, sizeof(c->err)) : 0;
+	controld_registry_unlock();
+	controld_registry_ops_unlock();
 	if (rc) {
 		c->ecode = rc;
 		return LIBVIRT_FAILED;
@@ -213,7 +213,7 @@ static enum libvirt_result start(struct libvirt_call *c)
 			"argument unsupported: lego starts vNodes running only (flags 0x%x)",
 			c->a->flags);
 	libvirt_dispatch_unlock(c);
-	c->ecode = vn_start(c->a->uuid, c->err, sizeof(c->err));
+	c->ecode = controld_vnode_start(c->a->uuid, c->err, sizeof(c->err));
 	return c->ecode ? LIBVIRT_FAILED : LIBVIRT_REPLY;
 }
 
@@ -226,12 +226,12 @@ enum libvirt_result libvirt_domain_create(struct libvirt_call *c)
 enum libvirt_result libvirt_domain_create_with_flags(struct libvirt_call *c)
 {
 	enum libvirt_result r = start(c);
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 
 	if (r != LIBVIRT_REPLY)
 		return r;
 	libvirt_dispatch_lock(c);
-	v = reg_find_uuid(c->a->uuid);
+	v = controld_registry_find_uuid(c->a->uuid);
 	if (!v)
 		return libvirt_dispatch_fail(c, RPC_ERR_NO_DOMAIN,
 					     "Domain not found: undefined while starting");
@@ -247,7 +247,7 @@ static enum libvirt_result stop(struct libvirt_call *c, bool destroy)
 					     "argument unsupported: unsupported flags (0x%x)",
 					     c->a->flags);
 	libvirt_dispatch_unlock(c);
-	c->ecode = vn_stop(c->a->uuid, destroy, c->err, sizeof(c->err));
+	c->ecode = controld_vnode_stop(c->a->uuid, destroy, c->err, sizeof(c->err));
 	return c->ecode ? LIBVIRT_FAILED : LIBVIRT_REPLY;
 }
 
@@ -266,7 +266,7 @@ enum libvirt_result libvirt_domain_shutdown(struct libvirt_call *c)
 static enum libvirt_result pause_or_resume(struct libvirt_call *c, bool pause)
 {
 	libvirt_dispatch_unlock(c);
-	c->ecode = vn_pause(c->a->uuid, pause, c->err, sizeof(c->err));
+	c->ecode = controld_vnode_pause(c->a->uuid, pause, c->err, sizeof(c->err));
 	return c->ecode ? LIBVIRT_FAILED : LIBVIRT_REPLY;
 }
 

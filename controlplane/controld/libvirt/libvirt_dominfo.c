@@ -12,7 +12,7 @@
 
 enum libvirt_result libvirt_dominfo_xml_desc(struct libvirt_call *c)
 {
-	char *xml = dom_xml_format(&c->v->def, c->a->flags & 2 ? -1 : c->v->id);
+	char *xml = domain_xml_format(&c->v->def, c->a->flags & 2 ? -1 : c->v->id);
 
 	if (!xml)
 		return libvirt_dispatch_fail(c, RPC_ERR_INTERNAL, "out of memory");
@@ -37,15 +37,15 @@ enum libvirt_result libvirt_dominfo_state(struct libvirt_call *c)
  * registry lock). */
 enum libvirt_result libvirt_dominfo_info(struct libvirt_call *c)
 {
-	const struct vnode *v = c->v;
+	const struct controld_registry_vnode *v = c->v;
 	uint64_t cpu_ns = 0, max_kib = v->def.memory_kib, cur_kib = v->def.current_kib;
 	uint32_t vcpus = v->def.vcpus, state = (uint32_t)v->state;
 	bool active = v->id >= 0;
 	char *js = NULL;
 
 	libvirt_dispatch_unlock(c);
-	if (active && !vn_control(c->a->uuid, "stats", &js, c->err, sizeof(c->err)))
-		cpu_ns = vn_json_u64(js, "cpu_time_ns");
+	if (active && !controld_vnode_control(c->a->uuid, "stats", &js, c->err, sizeof(c->err)))
+		cpu_ns = controld_vnode_json_u64(js, "cpu_time_ns");
 	free(js);
 	xdr_put_u32(c->o, state);
 	xdr_put_u64(c->o, max_kib);
@@ -90,19 +90,25 @@ enum libvirt_result libvirt_dominfo_none(struct libvirt_call *c)
 static void put_memory_stats(struct xdr_out *o, uint64_t max_kib, uint64_t cur_kib, const char *js,
 			     uint32_t max)
 {
-	uint64_t faults = vn_json_u64(js, "faults"), remote = vn_json_u64(js, "remote_fetches");
+	uint64_t faults = controld_vnode_json_u64(js, "faults"),
+		 remote = controld_vnode_json_u64(js, "remote_fetches");
 	struct {
 		int tag;
 		uint64_t val;
 	} st[] = {
-		{0, vn_json_u64(js, "bytes_in") / 1024},    /* swap_in: KiB fetched from servers */
-		{1, vn_json_u64(js, "bytes_out") / 1024},   /* swap_out: KiB written back */
+		{0, controld_vnode_json_u64(js, "bytes_in") /
+			    1024}, /* swap_in: KiB fetched from servers */
+		{1,
+		 controld_vnode_json_u64(js, "bytes_out") / 1024}, /* swap_out: KiB written back */
 		{2, remote},				    /* major: faults served remotely */
 		{3, faults > remote ? faults - remote : 0}, /* minor: served locally */
 		{5, max_kib},				    /* available */
 		{6, cur_kib},				    /* actual */
-		{7, vn_json_u64(js, "resident_pages") * 4}, /* rss: ExCache resident KiB */
-		{8, (vn_json_u64(js, "cache_pages") - vn_json_u64(js, "resident_pages")) * 4},
+		{7,
+		 controld_vnode_json_u64(js, "resident_pages") * 4}, /* rss: ExCache resident KiB */
+		{8, (controld_vnode_json_u64(js, "cache_pages") -
+		     controld_vnode_json_u64(js, "resident_pages")) *
+			    4},
 		{9, (uint64_t)time(NULL)}, /* last_update */
 	};
 	uint32_t n = (uint32_t)(sizeof(st) / sizeof(st[0]));
@@ -135,7 +141,7 @@ enum libvirt_result libvirt_dominfo_memory_stats(struct libvirt_call *c)
 	max_kib = c->v->def.memory_kib;
 	cur_kib = c->v->def.current_kib;
 	libvirt_dispatch_unlock(c);
-	c->ecode = vn_control(c->a->uuid, "stats", &js, c->err, sizeof(c->err));
+	c->ecode = controld_vnode_control(c->a->uuid, "stats", &js, c->err, sizeof(c->err));
 	if (!c->ecode)
 		put_memory_stats(c->o, max_kib, cur_kib, js, c->a->u1);
 	free(js);

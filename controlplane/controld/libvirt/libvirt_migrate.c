@@ -16,26 +16,26 @@
 /* What the migration's thread needs. */
 struct mig_job {
 	uint8_t uuid[16];
-	struct vn_mig_target target;
+	struct controld_migrate_target target;
 };
 
 /* The arguments, checked under the registry lock; the thread gets the job. */
 enum libvirt_result libvirt_migrate_check(struct libvirt_call *c)
 {
 	const struct libvirt_args *a = c->a;
-	struct mig_request r;
+	struct mig_args_request r;
 	struct mig_job *m;
-	int rc = mig_flags_check(a->flags, c->v->persistent, c->err, sizeof(c->err));
+	int rc = mig_args_flags_check(a->flags, c->v->persistent, c->err, sizeof(c->err));
 
 	if (!rc && !a->uri)
 		return libvirt_dispatch_fail(
 			c, RPC_ERR_INVALID_ARG,
 			"invalid argument: a peer-to-peer migration needs a destination URI");
 	if (!rc)
-		rc = mig_uri_parse(a->uri, &r, c->err, sizeof(c->err));
+		rc = mig_args_uri_parse(a->uri, &r, c->err, sizeof(c->err));
 	if (!rc)
-		rc = mig_params_check(a->params, a->nparams, c->v->def.name, &r, c->err,
-				      sizeof(c->err));
+		rc = mig_args_params_check(a->params, a->nparams, c->v->def.name, &r, c->err,
+					   sizeof(c->err));
 	if (rc) {
 		c->ecode = rc;
 		return LIBVIRT_FAILED;
@@ -61,8 +61,8 @@ enum libvirt_result libvirt_migrate_check(struct libvirt_call *c)
 static int run(void *job, struct xdr_out *o, char *err, size_t errlen)
 {
 	struct mig_job *m = job;
-	struct vn_mig_result res;
-	int rc = vn_migrate(m->uuid, &m->target, &res, err, errlen);
+	struct controld_migrate_result res;
+	int rc = controld_migrate_run(m->uuid, &m->target, &res, err, errlen);
 
 	if (!rc)
 		xdr_put_u32(o, 0);
@@ -74,9 +74,9 @@ const struct libvirt_thread libvirt_migrate_thread = {run, "the migration"};
 enum libvirt_result libvirt_migrate_job_info(struct libvirt_call *c)
 {
 	struct xdr_out *o = c->o;
-	struct cp_mig_progress p;
+	struct cluster_proto_mig_progress p;
 
-	vn_migrate_progress(c->v, &p);
+	controld_migrate_progress(c->v, &p);
 	xdr_put_i32(o, p.phase == CP_MIG_NONE ? JOB_NONE : JOB_BOUNDED);
 	xdr_put_u64(o, p.elapsed_ms); /* timeElapsed */
 	xdr_put_u64(o, 0);	      /* timeRemaining: not known */
@@ -93,6 +93,6 @@ enum libvirt_result libvirt_migrate_job_info(struct libvirt_call *c)
 enum libvirt_result libvirt_migrate_abort(struct libvirt_call *c)
 {
 	libvirt_dispatch_unlock(c);
-	c->ecode = vn_migrate_abort(c->a->uuid, c->err, sizeof(c->err));
+	c->ecode = controld_migrate_abort(c->a->uuid, c->err, sizeof(c->err));
 	return c->ecode ? LIBVIRT_FAILED : LIBVIRT_REPLY;
 }

@@ -9,10 +9,10 @@
 #include "lib/parse.h"
 #include "rpc_proto.h"
 
-void tp_decode(struct xdr_in *x, struct typed_param **out, uint32_t *n)
+void mig_args_tp_decode(struct xdr_in *x, struct mig_args_typed_param **out, uint32_t *n)
 {
 	uint32_t count = xdr_get_u32(x);
-	struct typed_param *p;
+	struct mig_args_typed_param *p;
 
 	*out = NULL;
 	*n = 0;
@@ -63,10 +63,10 @@ void tp_decode(struct xdr_in *x, struct typed_param **out, uint32_t *n)
 			if (!x->err)
 				x->err = "a typed parameter of an unknown type";
 		}
-		*n = i + 1; /* so tp_free sees every string decoded so far */
+		*n = i + 1; /* so mig_args_tp_free sees every string decoded so far */
 	}
 	if (x->err) {
-		tp_free(p, *n);
+		mig_args_tp_free(p, *n);
 		*n = 0;
 		return;
 	}
@@ -74,7 +74,7 @@ void tp_decode(struct xdr_in *x, struct typed_param **out, uint32_t *n)
 	*n = count;
 }
 
-void tp_free(struct typed_param *p, uint32_t n)
+void mig_args_tp_free(struct mig_args_typed_param *p, uint32_t n)
 {
 	for (uint32_t i = 0; p && i < n; i++)
 		if (p[i].type == TP_STRING)
@@ -108,7 +108,7 @@ static bool name_char(char c)
 		return RPC_ERR_ARGUMENT_UNSUPPORTED; \
 	} while (0)
 
-int mig_uri_parse(const char *uri, struct mig_request *r, char *err, size_t errlen)
+int mig_args_uri_parse(const char *uri, struct mig_args_request *r, char *err, size_t errlen)
 {
 	static const char *const schemes[] = {"lego",	  "lego+tcp",	 "lego+tls",
 					      "lego+ssh", "lego+libssh", "lego+libssh2"};
@@ -172,7 +172,7 @@ int mig_uri_parse(const char *uri, struct mig_request *r, char *err, size_t errl
 	return 0;
 }
 
-int mig_flags_check(uint32_t flags, bool persistent, char *err, size_t errlen)
+int mig_args_flags_check(uint32_t flags, bool persistent, char *err, size_t errlen)
 {
 	static const char *const names[32] = {
 		"--live",
@@ -233,7 +233,7 @@ static const char *type_name(int t)
 }
 
 /* migrate_uri: tcp://HOST[:PORT] or tcp://[V6HOST][:PORT]. */
-static int listen_uri(const char *uri, struct mig_request *r, char *err, size_t errlen)
+static int listen_uri(const char *uri, struct mig_args_request *r, char *err, size_t errlen)
 {
 	const char *h = uri + 6, *hend, *colon = NULL;
 	uint64_t port = 0;
@@ -271,8 +271,8 @@ static int listen_uri(const char *uri, struct mig_request *r, char *err, size_t 
 	return 0;
 }
 
-int mig_params_check(const struct typed_param *p, uint32_t n, const char *name,
-		     struct mig_request *r, char *err, size_t errlen)
+int mig_args_params_check(const struct mig_args_typed_param *p, uint32_t n, const char *name,
+			  struct mig_args_request *r, char *err, size_t errlen)
 {
 	static const struct {
 		const char *field;

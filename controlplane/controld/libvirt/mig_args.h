@@ -44,7 +44,7 @@ enum {
 };
 
 /* virTypedParameterType. */
-enum tp_type {
+enum mig_args_tp_type {
 	TP_INT = 1,
 	TP_UINT = 2,
 	TP_LLONG = 3,
@@ -54,7 +54,7 @@ enum tp_type {
 	TP_STRING = 7,
 };
 
-struct typed_param {
+struct mig_args_typed_param {
 	char field[MIG_FIELD_MAX + 1];
 	int type;
 	union {
@@ -68,7 +68,7 @@ struct typed_param {
 };
 
 /* What lego takes from a migration request. */
-struct mig_request {
+struct mig_args_request {
 	char host[MIG_HOST_MAX + 1];		   /* the destination processor host */
 	char listen_host[MIG_LISTEN_HOST_MAX + 1]; /* migrate_uri's host ("": not given) */
 	unsigned listen_port;			   /* migrate_uri's port (0: any) */
@@ -76,13 +76,13 @@ struct mig_request {
 
 /* remote_typed_param params<64> from x (a malloc'ed array in *out, *n of them); on a
  * decoding error x->err is set and *out is NULL. */
-void tp_decode(struct xdr_in *x, struct typed_param **out, uint32_t *n);
-void tp_free(struct typed_param *p, uint32_t n);
+void mig_args_tp_decode(struct xdr_in *x, struct mig_args_typed_param **out, uint32_t *n);
+void mig_args_tp_free(struct mig_args_typed_param *p, uint32_t n);
 
-int mig_uri_parse(const char *uri, struct mig_request *r, char *err, size_t errlen);
-int mig_flags_check(uint32_t flags, bool persistent, char *err, size_t errlen);
+int mig_args_uri_parse(const char *uri, struct mig_args_request *r, char *err, size_t errlen);
+int mig_args_flags_check(uint32_t flags, bool persistent, char *err, size_t errlen);
 /* name: the vNode's (for destination_name). */
-int mig_params_check(const struct typed_param *p, uint32_t n, const char *name,
-		     struct mig_request *r, char *err, size_t errlen);
+int mig_args_params_check(const struct mig_args_typed_param *p, uint32_t n, const char *name,
+			  struct mig_args_request *r, char *err, size_t errlen);
 
 #endif

@@ -5,7 +5,7 @@
 
 #define RPC_ERR_LEVEL_ERROR 2
 
-int64_t rpc_body_len(const uint8_t word[RPC_LEN_LEN])
+int64_t rpc_proto_body_len(const uint8_t word[RPC_LEN_LEN])
 {
 	uint32_t len = (uint32_t)word[0] << 24 | (uint32_t)word[1] << 16 | (uint32_t)word[2] << 8 |
 		       word[3];
@@ -15,7 +15,7 @@ int64_t rpc_body_len(const uint8_t word[RPC_LEN_LEN])
 	return (int64_t)len - RPC_LEN_LEN;
 }
 
-int rpc_hdr_get(struct xdr_in *x, struct rpc_hdr *h)
+int rpc_proto_hdr_get(struct xdr_in *x, struct rpc_proto_hdr *h)
 {
 	h->prog = xdr_get_u32(x);
 	h->vers = xdr_get_u32(x);
@@ -36,9 +36,9 @@ int rpc_hdr_get(struct xdr_in *x, struct rpc_hdr *h)
 	return 0;
 }
 
-void rpc_begin(struct xdr_out *o, const struct rpc_hdr *h)
+void rpc_proto_begin(struct xdr_out *o, const struct rpc_proto_hdr *h)
 {
-	xdr_put_u32(o, 0); /* the length, patched by rpc_end */
+	xdr_put_u32(o, 0); /* the length, patched by rpc_proto_end */
 	xdr_put_u32(o, h->prog);
 	xdr_put_u32(o, h->vers);
 	xdr_put_i32(o, h->proc);
@@ -47,28 +47,28 @@ void rpc_begin(struct xdr_out *o, const struct rpc_hdr *h)
 	xdr_put_i32(o, h->status);
 }
 
-void rpc_end(struct xdr_out *o)
+void rpc_proto_end(struct xdr_out *o)
 {
 	xdr_patch_u32(o, 0, (uint32_t)o->len);
 }
 
-void rpc_begin_reply(struct xdr_out *o, const struct rpc_hdr *c)
+void rpc_proto_begin_reply(struct xdr_out *o, const struct rpc_proto_hdr *c)
 {
-	struct rpc_hdr r = *c;
+	struct rpc_proto_hdr r = *c;
 
 	r.type = RPC_REPLY;
 	r.status = RPC_OK;
-	rpc_begin(o, &r);
+	rpc_proto_begin(o, &r);
 }
 
-void rpc_error_reply(struct xdr_out *o, const struct rpc_hdr *c, int code, int domain,
-		     const char *message)
+void rpc_proto_error_reply(struct xdr_out *o, const struct rpc_proto_hdr *c, int code, int domain,
+			   const char *message)
 {
-	struct rpc_hdr r = *c;
+	struct rpc_proto_hdr r = *c;
 
 	r.type = c->type == RPC_STREAM ? RPC_STREAM : RPC_REPLY;
 	r.status = RPC_ERROR;
-	rpc_begin(o, &r);
+	rpc_proto_begin(o, &r);
 	xdr_put_i32(o, code);
 	xdr_put_i32(o, domain);
 	xdr_put_opt_string(o, message);
@@ -80,13 +80,13 @@ void rpc_error_reply(struct xdr_out *o, const struct rpc_hdr *c, int code, int d
 	xdr_put_i32(o, 0); /* int1, int2 */
 	xdr_put_i32(o, 0);
 	xdr_put_u32(o, 0); /* net: none */
-	rpc_end(o);
+	rpc_proto_end(o);
 }
 
-void rpc_unknown_proc_reply(struct xdr_out *o, const struct rpc_hdr *c)
+void rpc_proto_unknown_proc_reply(struct xdr_out *o, const struct rpc_proto_hdr *c)
 {
 	char msg[48];
 
 	snprintf(msg, sizeof(msg), "unknown procedure: %d", c->proc);
-	rpc_error_reply(o, c, RPC_ERR_RPC, RPC_FROM_RPC, msg);
+	rpc_proto_error_reply(o, c, RPC_ERR_RPC, RPC_FROM_RPC, msg);
 }

@@ -19,7 +19,7 @@
 #define RPC_MESSAGE_MAX	      33554432U /* a packet without its length word */
 #define RPC_STRING_MAX	      4194304U
 
-enum rpc_type {
+enum rpc_proto_type {
 	RPC_CALL = 0,
 	RPC_REPLY = 1,
 	RPC_MESSAGE = 2,
@@ -29,10 +29,10 @@ enum rpc_type {
 	RPC_STREAM_HOLE = 6,
 };
 
-enum rpc_status { RPC_OK = 0, RPC_ERROR = 1, RPC_CONTINUE = 2 };
+enum rpc_proto_status { RPC_OK = 0, RPC_ERROR = 1, RPC_CONTINUE = 2 };
 
 /* virErrorNumber and virErrorDomain values the server uses. */
-enum rpc_err_code {
+enum rpc_proto_err_code {
 	RPC_ERR_INTERNAL = 1,
 	RPC_ERR_NO_SUPPORT = 3,
 	RPC_ERR_INVALID_ARG = 8,
@@ -46,9 +46,9 @@ enum rpc_err_code {
 	RPC_ERR_ARGUMENT_UNSUPPORTED = 74,
 	RPC_ERR_OPERATION_UNSUPPORTED = 84,
 };
-enum rpc_err_domain { RPC_FROM_NONE = 0, RPC_FROM_RPC = 7, RPC_FROM_DOMAIN = 20 };
+enum rpc_proto_err_domain { RPC_FROM_NONE = 0, RPC_FROM_RPC = 7, RPC_FROM_DOMAIN = 20 };
 
-struct rpc_hdr {
+struct rpc_proto_hdr {
 	uint32_t prog, vers;
 	int32_t proc, type;
 	uint32_t serial;
@@ -57,21 +57,21 @@ struct rpc_hdr {
 
 /* The length word (the packet's first 4 bytes): how many bytes follow it, or -1 if the
  * length is impossible (shorter than a header, or over the 32 MiB limit). */
-int64_t rpc_body_len(const uint8_t word[RPC_LEN_LEN]);
+int64_t rpc_proto_body_len(const uint8_t word[RPC_LEN_LEN]);
 /* The header at the start of a packet body (after the length word); 0, or -1 with
  * x->err set. */
-int rpc_hdr_get(struct xdr_in *x, struct rpc_hdr *h);
+int rpc_proto_hdr_get(struct xdr_in *x, struct rpc_proto_hdr *h);
 
 /* Start a packet (length placeholder, header); end patches the length in. */
-void rpc_begin(struct xdr_out *o, const struct rpc_hdr *h);
-void rpc_end(struct xdr_out *o);
+void rpc_proto_begin(struct xdr_out *o, const struct rpc_proto_hdr *h);
+void rpc_proto_end(struct xdr_out *o);
 /* A REPLY to call c with status OK: begin it, then the caller adds the payload. */
-void rpc_begin_reply(struct xdr_out *o, const struct rpc_hdr *c);
+void rpc_proto_begin_reply(struct xdr_out *o, const struct rpc_proto_hdr *c);
 /* The whole error REPLY to call c (a remote_error: code, domain, message, level ERROR). */
-void rpc_error_reply(struct xdr_out *o, const struct rpc_hdr *c, int code, int domain,
-		     const char *message);
+void rpc_proto_error_reply(struct xdr_out *o, const struct rpc_proto_hdr *c, int code, int domain,
+			   const char *message);
 /* The error libvirtd gives for a procedure it does not have; clients turn it into
  * VIR_ERR_NO_SUPPORT, which many virsh fallbacks expect. */
-void rpc_unknown_proc_reply(struct xdr_out *o, const struct rpc_hdr *c);
+void rpc_proto_unknown_proc_reply(struct xdr_out *o, const struct rpc_proto_hdr *c);
 
 #endif

@@ -17,7 +17,7 @@
 
 struct fab_conn;
 
-struct memctl {
+struct controld_memctl {
 	struct fab_conn *c;
 	uint64_t next_id;
 	int timeout_ms;
@@ -27,19 +27,22 @@ struct memctl {
 };
 
 /* Connect to the server at addr ("HOST:PORT") as vnode. */
-int memctl_connect(struct memctl *m, const char *provider, const char *addr, uint64_t vnode,
-		   int timeout_ms);
-void memctl_close(struct memctl *m);
+int controld_memctl_connect(struct controld_memctl *m, const char *provider, const char *addr,
+			    uint64_t vnode, int timeout_ms);
+void controld_memctl_close(struct controld_memctl *m);
 
 /* The existing copy of region index (size bytes): its handle and epoch (MP_ENOENT: none). */
-int memctl_open(struct memctl *m, uint32_t index, uint64_t size, uint64_t *handle, uint64_t *epoch);
+int controld_memctl_open(struct controld_memctl *m, uint32_t index, uint64_t size, uint64_t *handle,
+			 uint64_t *epoch);
 /* Fill the joining copy of index here from the live copy (handle, epoch) at src_addr. */
-int memctl_fill(struct memctl *m, uint32_t index, uint64_t src_handle, uint64_t src_epoch,
-		const char *src_addr);
-int memctl_rstat(struct memctl *m, uint32_t index, struct mp_rstat_reply *r);
+int controld_memctl_fill(struct controld_memctl *m, uint32_t index, uint64_t src_handle,
+			 uint64_t src_epoch, const char *src_addr);
+int controld_memctl_rstat(struct controld_memctl *m, uint32_t index,
+			  struct mem_proto_rstat_reply *r);
 /* The copy moved to new_owner ("NAME@HOST:PORT"): freed, later requests redirected. */
-int memctl_release(struct memctl *m, uint64_t handle, uint64_t epoch, const char *new_owner);
+int controld_memctl_release(struct controld_memctl *m, uint64_t handle, uint64_t epoch,
+			    const char *new_owner);
 /* Free the copy of index here, if there is one (0 when there was none). */
-int memctl_free(struct memctl *m, uint32_t index, uint64_t size);
+int controld_memctl_free(struct controld_memctl *m, uint32_t index, uint64_t size);
 
 #endif

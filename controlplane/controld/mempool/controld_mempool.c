@@ -33,7 +33,7 @@ static struct {
 	bool busy;   /* a job is asked for, checked or running */
 	bool active; /* the worker runs it */
 	bool done, kicked;
-	struct cp_pool_job job;
+	struct cluster_proto_pool_job job;
 	int64_t t0_ms, stalled_ms;
 	uint32_t copies_total, copies_done, moved;
 	uint64_t bytes_total, bytes_done, step_done;
@@ -71,7 +71,7 @@ static bool backing_off(const uint8_t uuid[16], int id, int region, int64_t now)
 }
 
 /* Another failure of the region's step: its count. */
-static int failed_again(const struct pool_step *st)
+static int failed_again(const struct controld_pool_step *st)
 {
 	struct failure *f = failure_of(st->uuid, st->id, st->region), *oldest = &failures[0];
 
@@ -83,11 +83,11 @@ static int failed_again(const struct pool_step *st)
 		*f = (struct failure){.id = st->id, .region = st->region};
 		memcpy(f->uuid, st->uuid, 16);
 	}
-	f->until_ms = mono_ms() + RETRY_MS;
+	f->until_ms = mono_clock_ms() + RETRY_MS;
 	return ++f->tries;
 }
 
-void pool_step_progress(uint64_t bytes_done)
+void controld_mempool_step_progress(uint64_t bytes_done)
 {
 	pthread_mutex_lock(&plock);
 	ps.step_done = bytes_done;
@@ -105,15 +105,15 @@ static void kick(void)
 /* ---- a snapshot of the pool for placement ------------------------------------------------ */
 
 struct snap {
-	struct pl_mem mems[PL_MAX];
-	const struct component *mc[PL_MAX];
+	struct placement_mem mems[PL_MAX];
+	const struct controld_registry_component *mc[PL_MAX];
 	int nm;
 };
 
 /* Under the lock. */
 static void snapshot(struct snap *s)
 {
-	vn_mem_snapshot(s->mems, s->mc, &s->nm);
+	controld_vnode_mem_snapshot(s->mems, s->mc, &s->nm);
 }
 
 static int snap_index(const struct snap *s, const char *name)
@@ -125,11 +125,13 @@ static int snap_index(const struct snap *s, const char *name)
 }
 
 /* Region r of v as placement sees it (copies on servers not registered left out). */
-static struct pl_region pl_region_of(const struct snap *s, const struct vnode *v, int r)
+static struct placement_region pl_region_of(const struct snap *s,
+					    const struct controld_registry_vnode *v, int r)
 {
-	struct pl_region pr = {.size = vmap_region_bytes(r, v->map.nr_regions,
-							 v->def.memory_kib * 1024, v->region_size),
-			       .wanted = v->replication};
+	struct placement_region pr = {.size = vnode_map_region_bytes(r, v->map.nr_regions,
+								     v->def.memory_kib * 1024,
+								     v->region_size),
+				      .wanted = v->replication};
 
 	for (int k = 0; k < v->map.nr_copies[r]; k++) {
 		int i = snap_index(s, v->map.mmon[v->map.copy[r][k]]);
@@ -142,17 +144,19 @@ static struct pl_region pl_region_of(const struct snap *s, const struct vnode *v
 
 /* A step on (v, r), under the lock: to (or NULL), drop (or NULL), and the copy to fill
  * from (the first one, other than drop, whose server is alive). false if none can. */
-static bool make_step(const struct vnode *v, int r, const struct component *to, const char *drop,
-		      struct pool_step *st)
+static bool make_step(const struct controld_registry_vnode *v, int r,
+		      const struct controld_registry_component *to, const char *drop,
+		      struct controld_pool_step *st)
 {
-	const struct vn_map *m = &v->map;
+	const struct vnode_map *m = &v->map;
 	int src = -1;
 
 	memset(st, 0, sizeof(*st));
 	for (int pass = 0; pass < 2 && src < 0; pass++)
 		for (int k = 0; k < m->nr_copies[r] && src < 0; k++) {
 			const char *name = m->mmon[m->copy[r][k]];
-			const struct component *c = reg_find_component(CP_KIND_MMON, name);
+			const struct controld_registry_component *c =
+				controld_registry_find_component(CP_KIND_MMON, name);
 
 			if (c && c->alive && (pass || !drop || strcmp(name, drop)))
 				src = m->copy[r][k];
@@ -165,7 +169,8 @@ static bool make_step(const struct vnode *v, int r, const struct component *to, 
 	snprintf(st->host, sizeof(st->host), "%s", v->host);
 	st->uid = v->uid;
 	st->region = r;
-	st->size = vmap_region_bytes(r, m->nr_regions, v->def.memory_kib * 1024, v->region_size);
+	st->size =
+		vnode_map_region_bytes(r, m->nr_regions, v->def.memory_kib * 1024, v->region_size);
 	if (src >= 0) {
 		snprintf(st->src, sizeof(st->src), "%s", m->mmon[src]);
 		snprintf(st->src_addr, sizeof(st->src_addr), "%s", m->mmon_addr[src]);
@@ -175,7 +180,7 @@ static bool make_step(const struct vnode *v, int r, const struct component *to, 
 		snprintf(st->to_addr, sizeof(st->to_addr), "%s", to->addr);
 	}
 	if (drop) {
-		int d = vmap_find(m, drop);
+		int d = vnode_map_find(m, drop);
 
 		snprintf(st->drop, sizeof(st->drop), "%s", drop);
 		snprintf(st->drop_addr, sizeof(st->drop_addr), "%s", d >= 0 ? m->mmon_addr[d] : "");
@@ -184,9 +189,10 @@ static bool make_step(const struct vnode *v, int r, const struct component *to, 
 }
 
 /* Run st; a job's step shows in the progress. */
-static enum step_result step(const struct pool_step *st, bool for_job, char *err, size_t errlen)
+static enum controld_pool_step_result step(const struct controld_pool_step *st, bool for_job,
+					   char *err, size_t errlen)
 {
-	enum step_result r;
+	enum controld_pool_step_result r;
 
 	pthread_mutex_lock(&plock);
 	ps.step_is_job = for_job;
@@ -198,7 +204,7 @@ static enum step_result step(const struct pool_step *st, bool for_job, char *err
 		ps.step_region = (uint32_t)st->region;
 	}
 	pthread_mutex_unlock(&plock);
-	r = pool_run_step(st, err, errlen);
+	r = controld_pool_step_run(st, err, errlen);
 	pthread_mutex_lock(&plock);
 	if (for_job && r == STEP_DONE) {
 		ps.copies_done++;
@@ -226,40 +232,40 @@ static bool rereplicate(void)
 {
 	static uint32_t said_missing, said_blocked;
 	struct snap *s = malloc(sizeof(*s));
-	struct pool_step st;
+	struct controld_pool_step st;
 	uint32_t missing = 0, blocked = 0;
 	bool have = false;
-	int64_t now = mono_ms();
+	int64_t now = mono_clock_ms();
 	char err[1024];
 
 	if (!s)
 		return false;
-	reg_lock();
+	controld_registry_lock();
 	snapshot(s);
-	for (int i = 0; i < reg_nr_vnodes(); i++) {
-		const struct vnode *v = reg_vnode_at(i);
+	for (int i = 0; i < controld_registry_nr_vnodes(); i++) {
+		const struct controld_registry_vnode *v = controld_registry_vnode_at(i);
 
 		if (v->id < 0 || v->mem_lost)
 			continue;
 		for (int r = 0; r < v->map.nr_regions; r++) {
-			struct pl_region pr;
+			struct placement_region pr;
 			int t;
 
 			if (v->map.nr_copies[r] >= v->replication)
 				continue;
 			missing += (uint32_t)(v->replication - v->map.nr_copies[r]);
 			pr = pl_region_of(s, v, r);
-			t = pl_pick_target(s->mems, s->nm, &pr);
+			t = placement_pick_target(s->mems, s->nm, &pr);
 			if (t < 0) {
 				blocked += (uint32_t)(v->replication - v->map.nr_copies[r]);
 				continue;
 			}
-			if (!have && pool_vnode(v->def.uuid, v->id) &&
+			if (!have && controld_pool_step_vnode(v->def.uuid, v->id) &&
 			    !backing_off(v->def.uuid, v->id, r, now))
 				have = make_step(v, r, s->mc[t], NULL, &st);
 		}
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	free(s);
 	pthread_mutex_lock(&plock);
 	ps.missing = missing;
@@ -314,7 +320,7 @@ static void finish(int rc, const char *fmt, ...)
 /* Under the lock: regions of the vNodes that run, for placement; who[i] says whose (vNode
  * index, region), labels[i] names it for messages. */
 struct regions {
-	struct pl_region *r;
+	struct placement_region *r;
 	int (*who)[2];
 	const char **labels;
 	char (*text)[DOM_NAME_MAX + 48];
@@ -335,9 +341,9 @@ static int regions_collect(const struct snap *s, const char *only, struct region
 {
 	int n = 0;
 
-	for (int i = 0; i < reg_nr_vnodes(); i++)
-		if (reg_vnode_at(i)->id >= 0)
-			n += reg_vnode_at(i)->map.nr_regions;
+	for (int i = 0; i < controld_registry_nr_vnodes(); i++)
+		if (controld_registry_vnode_at(i)->id >= 0)
+			n += controld_registry_vnode_at(i)->map.nr_regions;
 	memset(g, 0, sizeof(*g));
 	g->r = calloc((size_t)n + 1, sizeof(*g->r));
 	g->who = calloc((size_t)n + 1, sizeof(*g->who));
@@ -347,12 +353,12 @@ static int regions_collect(const struct snap *s, const char *only, struct region
 		regions_free(g);
 		return -1;
 	}
-	for (int i = 0; i < reg_nr_vnodes(); i++) {
-		const struct vnode *v = reg_vnode_at(i);
-		int o = only ? vmap_find(&v->map, only) : -1;
+	for (int i = 0; i < controld_registry_nr_vnodes(); i++) {
+		const struct controld_registry_vnode *v = controld_registry_vnode_at(i);
+		int o = only ? vnode_map_find(&v->map, only) : -1;
 
 		for (int r = 0; v->id >= 0 && r < v->map.nr_regions; r++) {
-			if (only && (o < 0 || !vmap_has_copy(&v->map, r, o)))
+			if (only && (o < 0 || !vnode_map_has_copy(&v->map, r, o)))
 				continue;
 			g->r[g->n] = pl_region_of(s, v, r);
 			g->who[g->n][0] = i;
@@ -370,11 +376,11 @@ static int regions_collect(const struct snap *s, const char *only, struct region
 static bool job_step(void)
 {
 	struct snap *s = malloc(sizeof(*s));
-	struct cp_pool_job job;
+	struct cluster_proto_pool_job job;
 	struct regions g = {0};
-	struct pool_step st;
+	struct controld_pool_step st;
 	bool have = false, pending = false, active;
-	int64_t now = mono_ms();
+	int64_t now = mono_clock_ms();
 	char err[1024];
 	int rc;
 
@@ -386,30 +392,32 @@ static bool job_step(void)
 		free(s);
 		return false;
 	}
-	reg_lock();
+	controld_registry_lock();
 	snapshot(s);
 	if (regions_collect(s, job.what == CP_POOL_DRAIN ? job.server : NULL, &g)) {
-		reg_unlock();
+		controld_registry_unlock();
 		free(s);
 		return false;
 	}
 	if (job.what == CP_POOL_DRAIN) {
-		const struct component *d = reg_find_component(CP_KIND_MMON, job.server);
+		const struct controld_registry_component *d =
+			controld_registry_find_component(CP_KIND_MMON, job.server);
 
 		for (int i = 0; i < g.n && !have; i++) {
-			const struct vnode *v = reg_vnode_at(g.who[i][0]);
+			const struct controld_registry_vnode *v =
+				controld_registry_vnode_at(g.who[i][0]);
 			int r = g.who[i][1], t = -1;
 
-			if (!pool_vnode(v->def.uuid, v->id) ||
+			if (!controld_pool_step_vnode(v->def.uuid, v->id) ||
 			    backing_off(v->def.uuid, v->id, r, now)) {
 				pending = true;
 				continue;
 			}
 			/* A vRegion with a copy more than it wants just loses this one. */
 			if (v->map.nr_copies[r] - 1 < v->replication) {
-				t = pl_pick_target(s->mems, s->nm, &g.r[i]);
+				t = placement_pick_target(s->mems, s->nm, &g.r[i]);
 				if (t < 0) {
-					reg_unlock();
+					controld_registry_unlock();
 					finish(CP_ENOSPC,
 					       "the drain of %s stopped: %s has no memory server "
 					       "left with room that holds no copy of it",
@@ -420,7 +428,7 @@ static bool job_step(void)
 			have = make_step(v, r, t >= 0 ? s->mc[t] : NULL, job.server, &st);
 		}
 		if (!have && !pending && (!d || !d->alive)) {
-			reg_unlock();
+			controld_registry_unlock();
 			finish(CP_EIO, "the drain of %s stopped: the server is down", job.server);
 			goto out;
 		}
@@ -429,21 +437,22 @@ static bool job_step(void)
 
 		/* Only regions of vNodes a step may touch now take part. */
 		for (int i = 0; i < g.n; i++) {
-			const struct vnode *v = reg_vnode_at(g.who[i][0]);
+			const struct controld_registry_vnode *v =
+				controld_registry_vnode_at(g.who[i][0]);
 
-			if (!pool_vnode(v->def.uuid, v->id) ||
+			if (!controld_pool_step_vnode(v->def.uuid, v->id) ||
 			    backing_off(v->def.uuid, v->id, g.who[i][1], now)) {
 				g.r[i].nr = 0; /* on no server: never chosen */
 				pending = true;
 			}
 		}
-		if (!pl_rebalance_move(s->mems, s->nm, g.r, g.n, &reg, &from, &to))
-			have = make_step(reg_vnode_at(g.who[reg][0]), g.who[reg][1], s->mc[to],
-					 s->mc[from]->name, &st);
+		if (!placement_rebalance_move(s->mems, s->nm, g.r, g.n, &reg, &from, &to))
+			have = make_step(controld_registry_vnode_at(g.who[reg][0]), g.who[reg][1],
+					 s->mc[to], s->mc[from]->name, &st);
 		if (!have)
 			pending = false; /* nothing to gain from those either */
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	if (have) {
 		if (step(&st, true, err, sizeof(err)) == STEP_FAILED &&
 		    failed_again(&st) >= STEP_TRIES)
@@ -484,7 +493,7 @@ static void *worker(void *arg)
 	for (;;) {
 		struct timespec ts;
 
-		pool_watch(mono_ms());
+		controld_pool_watch(mono_clock_ms());
 		if (rereplicate() || job_step())
 			continue;
 		pthread_mutex_lock(&plock);
@@ -502,13 +511,13 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-int pool_start(const struct pool_options *o)
+int controld_mempool_start(const struct controld_mempool_options *o)
 {
 	pthread_t t;
 
 	heartbeat_ms = o->heartbeat_ms;
-	pool_watch_configure(o->loss_grace_ms,
-			     3 * o->heartbeat_ms > 1000 ? 3 * o->heartbeat_ms : 1000);
+	controld_pool_watch_configure(o->loss_grace_ms,
+				      3 * o->heartbeat_ms > 1000 ? 3 * o->heartbeat_ms : 1000);
 	if (pthread_create(&t, NULL, worker, NULL)) {
 		log_error("memory pool: cannot start its worker thread");
 		return -1;
@@ -536,7 +545,8 @@ static int refuse(int rc, char *err, size_t errlen, const char *fmt, ...)
 static int check_drain(const char *server, uint32_t *copies, uint64_t *bytes, char *err,
 		       size_t errlen)
 {
-	const struct component *c = reg_find_component(CP_KIND_MMON, server);
+	const struct controld_registry_component *c =
+		controld_registry_find_component(CP_KIND_MMON, server);
 	struct snap *s;
 	struct regions g;
 	int d, rc = 0;
@@ -557,7 +567,7 @@ static int check_drain(const char *server, uint32_t *copies, uint64_t *bytes, ch
 		free(s);
 		return refuse(CP_EIO, err, errlen, "out of memory");
 	}
-	if (pl_plan_drain(s->mems, s->nm, d, g.r, g.n, g.labels, err, errlen)) {
+	if (placement_plan_drain(s->mems, s->nm, d, g.r, g.n, g.labels, err, errlen)) {
 		log_warn("memory pool: %s", err);
 		rc = CP_ENOSPC;
 	}
@@ -587,11 +597,11 @@ static int plan_rebalance(uint32_t *copies, uint64_t *bytes, uint32_t *spread, c
 	}
 	for (int i = 0; i < s->nm; i++)
 		takers += s->mems[i].alive && !s->mems[i].draining;
-	*spread = pl_spread_ppm(s->mems, s->nm);
+	*spread = placement_spread_ppm(s->mems, s->nm);
 	*copies = 0;
 	*bytes = 0;
 	while (takers >= 2 && *copies < 100000 &&
-	       !pl_rebalance_move(s->mems, s->nm, g.r, g.n, &reg, &from, &to)) {
+	       !placement_rebalance_move(s->mems, s->nm, g.r, g.n, &reg, &from, &to)) {
 		for (int k = 0; k < g.r[reg].nr; k++)
 			if (g.r[reg].server[k] == from)
 				g.r[reg].server[k] = to;
@@ -613,24 +623,24 @@ static int plan_rebalance(uint32_t *copies, uint64_t *bytes, uint32_t *spread, c
 /* What a drained server reports in use, once its heartbeats caught up (a few at most). */
 static uint64_t drained_use(const char *server)
 {
-	int64_t deadline = mono_ms() + 3 * heartbeat_ms + 1000;
+	int64_t deadline = mono_clock_ms() + 3 * heartbeat_ms + 1000;
 	uint64_t used = 0;
 
 	for (;;) {
-		const struct component *c;
+		const struct controld_registry_component *c;
 
-		reg_lock();
-		c = reg_find_component(CP_KIND_MMON, server);
+		controld_registry_lock();
+		c = controld_registry_find_component(CP_KIND_MMON, server);
 		used = c ? c->used_bytes : 0;
-		reg_unlock();
-		if (!used || mono_ms() > deadline)
+		controld_registry_unlock();
+		if (!used || mono_clock_ms() > deadline)
 			return used;
 		usleep(50000);
 	}
 }
 
-int pool_job(const struct cp_pool_job *j, const char *who, struct cp_pool_report *rep, char *err,
-	     size_t errlen)
+int controld_mempool_job(const struct cluster_proto_pool_job *j, const char *who,
+			 struct cluster_proto_pool_report *rep, char *err, size_t errlen)
 {
 	uint32_t copies = 0, spread = 0;
 	uint64_t bytes = 0;
@@ -644,34 +654,36 @@ int pool_job(const struct cp_pool_job *j, const char *who, struct cp_pool_report
 		rc = refuse(CP_EEXIST, err, errlen,
 			    "another pool job is under way: the %s%s%s (%u of %u copies moved): "
 			    "wait for it (legoctl pool)",
-			    cp_pool_what_name(ps.job.what), ps.job.server[0] ? " of " : "",
-			    ps.job.server, ps.copies_done, ps.copies_total);
+			    cluster_proto_pool_what_name(ps.job.what),
+			    ps.job.server[0] ? " of " : "", ps.job.server, ps.copies_done,
+			    ps.copies_total);
 		pthread_mutex_unlock(&plock);
 		return rc;
 	}
 	ps.busy = true; /* claimed: checked below, released if refused */
 	ps.done = false;
 	pthread_mutex_unlock(&plock);
-	reg_lock();
+	controld_registry_lock();
 	if (j->what == CP_POOL_UNDRAIN) {
-		const struct component *c = reg_find_component(CP_KIND_MMON, j->server);
+		const struct controld_registry_component *c =
+			controld_registry_find_component(CP_KIND_MMON, j->server);
 
 		rc = !c ? refuse(CP_ENOENT, err, errlen, "no memory server named '%s'", j->server)
 		     : !c->draining ? refuse(CP_EINVAL, err, errlen,
 					     "memory server %s is not draining", j->server)
-		     : reg_set_draining(j->server, false)
+		     : controld_registry_set_draining(j->server, false)
 			     ? refuse(CP_EIO, err, errlen,
 				      "cannot record it in the state directory")
 			     : 0;
 	} else if (j->what == CP_POOL_DRAIN) {
 		rc = check_drain(j->server, &copies, &bytes, err, errlen);
-		if (!rc && reg_set_draining(j->server, true))
+		if (!rc && controld_registry_set_draining(j->server, true))
 			rc = refuse(CP_EIO, err, errlen,
 				    "cannot record the drain in the state directory");
 	} else {
 		rc = plan_rebalance(&copies, &bytes, &spread, err, errlen);
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	pthread_mutex_lock(&plock);
 	if (rc || j->what == CP_POOL_UNDRAIN) {
 		ps.busy = false;
@@ -680,7 +692,7 @@ int pool_job(const struct cp_pool_job *j, const char *who, struct cp_pool_report
 	}
 	ps.active = true;
 	ps.job = *j;
-	ps.t0_ms = mono_ms();
+	ps.t0_ms = mono_clock_ms();
 	ps.stalled_ms = 0;
 	ps.copies_total = copies;
 	ps.copies_done = ps.moved = 0;
@@ -705,7 +717,7 @@ int pool_job(const struct cp_pool_job *j, const char *who, struct cp_pool_report
 	snprintf(err, errlen, "%s", ps.err);
 	rep->copies = ps.moved;
 	rep->bytes = ps.bytes_done;
-	rep->elapsed_us = (uint64_t)(mono_ms() - ps.t0_ms) * 1000;
+	rep->elapsed_us = (uint64_t)(mono_clock_ms() - ps.t0_ms) * 1000;
 	pthread_mutex_unlock(&plock);
 	if (rc) {
 		log_warn("memory pool: %s", err);
@@ -722,12 +734,12 @@ int pool_job(const struct cp_pool_job *j, const char *who, struct cp_pool_report
 		struct snap *s = malloc(sizeof(*s));
 
 		rep->spread_before_ppm = spread;
-		reg_lock();
+		controld_registry_lock();
 		if (s) {
 			snapshot(s);
-			rep->spread_after_ppm = pl_spread_ppm(s->mems, s->nm);
+			rep->spread_after_ppm = placement_spread_ppm(s->mems, s->nm);
 		}
-		reg_unlock();
+		controld_registry_unlock();
 		free(s);
 		log_info("rebalance of the memory pool done: %u cop%s (%.1f MiB) moved in %.1f s; "
 			 "spread %.1f%% -> %.1f%%",
@@ -740,13 +752,13 @@ int pool_job(const struct cp_pool_job *j, const char *who, struct cp_pool_report
 	return 0;
 }
 
-void pool_progress(struct cp_pool_progress *p)
+void controld_mempool_progress(struct cluster_proto_pool_progress *p)
 {
 	uint32_t missing = 0;
 
 	/* Counted from the map now: the worker's count lags a loss until its next pass. */
-	for (int i = 0; i < reg_nr_vnodes(); i++) {
-		const struct vnode *v = reg_vnode_at(i);
+	for (int i = 0; i < controld_registry_nr_vnodes(); i++) {
+		const struct controld_registry_vnode *v = controld_registry_vnode_at(i);
 
 		if (v->id < 0 || v->mem_lost)
 			continue;
@@ -760,7 +772,7 @@ void pool_progress(struct cp_pool_progress *p)
 	p->blocked = ps.blocked < missing ? ps.blocked : missing;
 	if (ps.active && ps.job.what != CP_POOL_UNDRAIN && ps.t0_ms) {
 		p->what = ps.job.what;
-		p->elapsed_ms = (uint64_t)(mono_ms() - ps.t0_ms);
+		p->elapsed_ms = (uint64_t)(mono_clock_ms() - ps.t0_ms);
 		p->copies_total = ps.copies_total;
 		p->copies_done = ps.copies_done;
 		p->bytes_total = ps.bytes_total;
@@ -778,21 +790,21 @@ void pool_progress(struct cp_pool_progress *p)
 	pthread_mutex_unlock(&plock);
 }
 
-bool pool_wait_idle(const uint8_t uuid[16], int ms)
+bool controld_mempool_wait_idle(const uint8_t uuid[16], int ms)
 {
-	int64_t deadline = mono_ms() + ms;
+	int64_t deadline = mono_clock_ms() + ms;
 
 	for (;;) {
-		struct vnode *v;
+		struct controld_registry_vnode *v;
 		bool busy;
 
-		reg_lock();
-		v = reg_find_uuid(uuid);
+		controld_registry_lock();
+		v = controld_registry_find_uuid(uuid);
 		busy = v && v->pool_busy;
-		reg_unlock();
+		controld_registry_unlock();
 		if (!busy)
 			return true;
-		if (mono_ms() > deadline)
+		if (mono_clock_ms() > deadline)
 			return false;
 		usleep(IDLE_WAIT_POLL_MS * 1000);
 	}

@@ -22,21 +22,21 @@
 
 #include "lib/proto/cluster_proto.h"
 
-struct pool_options {
+struct controld_mempool_options {
 	int heartbeat_ms;  /* the components' heartbeat interval */
 	int loss_grace_ms; /* a memory server down this long is lost */
 };
 
 /* Start the worker. 0, or -1 after logging why. */
-int pool_start(const struct pool_options *o);
+int controld_mempool_start(const struct controld_mempool_options *o);
 /* POOL_JOB: refused at once (a cp_status with err: unknown or dead server, no room, another
  * job under way), or run to its end: 0 with its report, or the status and where it stopped. */
-int pool_job(const struct cp_pool_job *j, const char *who, struct cp_pool_report *rep, char *err,
-	     size_t errlen);
+int controld_mempool_job(const struct cluster_proto_pool_job *j, const char *who,
+			 struct cluster_proto_pool_report *rep, char *err, size_t errlen);
 /* POOL_STATUS: the job under way and the re-replication still to do. The caller holds the
  * registry lock. */
-void pool_progress(struct cp_pool_progress *p);
+void controld_mempool_progress(struct cluster_proto_pool_progress *p);
 /* A migration waits up to ms for a step on the vNode to end: true if none runs. */
-bool pool_wait_idle(const uint8_t uuid[16], int ms);
+bool controld_mempool_wait_idle(const uint8_t uuid[16], int ms);
 
 #endif

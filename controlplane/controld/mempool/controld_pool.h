@@ -12,13 +12,13 @@
 #include "lib/proto/cluster_proto.h"
 #include "controlplane/controld/libvirt/domain_xml.h"
 
-struct vnode;
+struct controld_registry_vnode;
 
 /* One step: a new copy of (vNode, region) on `to`, filled from the live copy on `src`; then,
  * for a move, the copy on `drop` goes (RELEASEd naming its new home). `to` "" is a drop
  * alone (a region with a copy more than it wants); `drop` "" an addition alone
  * (re-replication). */
-struct pool_step {
+struct controld_pool_step {
 	uint8_t uuid[16];
 	int id;
 	char vnode[DOM_NAME_MAX + 1];
@@ -31,18 +31,19 @@ struct pool_step {
 	char drop[CP_NAME_LEN + 1], drop_addr[CP_ADDR_LEN + 1];
 };
 
-enum step_result {
+enum controld_pool_step_result {
 	STEP_DONE,
 	STEP_SKIPPED, /* the vNode cannot be touched now (migrating, stopping, ...): later */
 	STEP_FAILED,  /* undone: the map and the vNode are as they were (err says why) */
 };
 
 /* Run a step (the worker thread; no lock held). */
-enum step_result pool_run_step(const struct pool_step *st, char *err, size_t errlen);
+enum controld_pool_step_result controld_pool_step_run(const struct controld_pool_step *st,
+						      char *err, size_t errlen);
 /* How far the step's fill is, in bytes (called by the step as it polls). */
-void pool_step_progress(uint64_t bytes_done);
+void controld_mempool_step_progress(uint64_t bytes_done);
 
-enum ctl_result {
+enum controld_pool_ctl_result {
 	CTL_OK,
 	CTL_REFUSED,	 /* lego-vmm answered with an error (err holds it) */
 	CTL_GONE,	 /* the host has no running lego-vmm for the vNode */
@@ -51,20 +52,21 @@ enum ctl_result {
 
 /* A control command to the vNode's lego-vmm through its host's lego-pmon; on CTL_OK the
  * answer (malloc'ed) in *json if json is not NULL. */
-enum ctl_result pool_vmm_ctl(const char *host, const uint8_t uuid[16], const char *cmd, char **json,
-			     char *err, size_t errlen);
+enum controld_pool_ctl_result controld_pool_step_vmm_ctl(const char *host, const uint8_t uuid[16],
+							 const char *cmd, char **json, char *err,
+							 size_t errlen);
 
 /* Under the registry lock: the vNode of that run if a step may touch it now (running and
  * confirmed, not migrating, stopping or short of memory), else NULL. */
-struct vnode *pool_vnode(const uint8_t uuid[16], int id);
+struct controld_registry_vnode *controld_pool_step_vnode(const uint8_t uuid[16], int id);
 /* Under the lock: v's map changed: its version, lego-vmm's recorded options (a migration's
  * destination starts with them), the run file. */
-void pool_map_changed(struct vnode *v);
+void controld_pool_step_map_changed(struct controld_registry_vnode *v);
 
 /* Losses of memory servers, servers that registered again, lego-vmms' own view of their
  * copies: act on what changed (the worker, between steps). */
-void pool_watch(int64_t now_ms);
+void controld_pool_watch(int64_t now_ms);
 /* Where the watch stands, for the grace before a server that is down counts as lost. */
-void pool_watch_configure(int loss_grace_ms, int reconcile_ms);
+void controld_pool_watch_configure(int loss_grace_ms, int reconcile_ms);
 
 #endif

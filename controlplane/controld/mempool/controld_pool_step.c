@@ -23,10 +23,11 @@
 #define RSTAT_POLL_MS  50
 #define FILL_STALL_MS  30000 /* a fill that copies nothing for this long has failed */
 
-enum ctl_result pool_vmm_ctl(const char *host, const uint8_t uuid[16], const char *cmd, char **json,
-			     char *err, size_t errlen)
+enum controld_pool_ctl_result controld_pool_step_vmm_ctl(const char *host, const uint8_t uuid[16],
+							 const char *cmd, char **json, char *err,
+							 size_t errlen)
 {
-	struct cp_vm_ctl c = {0};
+	struct cluster_proto_vm_ctl c = {0};
 	uint8_t req[CP_VM_CTL_LONG_LEN], *reply = NULL;
 	size_t rlen, len;
 	int rc;
@@ -35,8 +36,8 @@ enum ctl_result pool_vmm_ctl(const char *host, const uint8_t uuid[16], const cha
 		*json = NULL;
 	memcpy(c.uuid, uuid, 16);
 	snprintf(c.cmd, sizeof(c.cmd), "%s", cmd);
-	len = cp_vm_ctl_put(req, &c);
-	rc = vn_pmon_call(host, CP_VM_CTL, req, len, &reply, &rlen, err, errlen);
+	len = cluster_proto_vm_ctl_put(req, &c);
+	rc = controld_vnode_pmon_call(host, CP_VM_CTL, req, len, &reply, &rlen, err, errlen);
 	if (rc == CP_OK && json)
 		*json = (char *)reply; /* cio payloads are NUL-terminated */
 	else
@@ -44,9 +45,9 @@ enum ctl_result pool_vmm_ctl(const char *host, const uint8_t uuid[16], const cha
 	return rc == CP_OK ? CTL_OK : rc == CP_ENOENT ? CTL_GONE : CTL_UNREACHABLE;
 }
 
-struct vnode *pool_vnode(const uint8_t uuid[16], int id)
+struct controld_registry_vnode *controld_pool_step_vnode(const uint8_t uuid[16], int id)
 {
-	struct vnode *v = reg_find_uuid(uuid);
+	struct controld_registry_vnode *v = controld_registry_find_uuid(uuid);
 
 	if (!v || v->id < 0 || v->id != id || !v->confirmed || v->mig.active || v->stopping ||
 	    v->pool_busy || v->mig_waiting || v->mem_lost || v->state == VN_SHUTOFF)
@@ -54,17 +55,18 @@ struct vnode *pool_vnode(const uint8_t uuid[16], int id)
 	return v;
 }
 
-void pool_map_changed(struct vnode *v)
+void controld_pool_step_map_changed(struct controld_registry_vnode *v)
 {
 	char *args;
 	uint32_t argc, len;
 
-	vmap_compact(&v->map);
+	vnode_map_compact(&v->map);
 	v->map_version++;
 	if (v->run_args) {
-		if (vmap_rewrite_args(&v->map, v->run_args, v->run_argc, v->run_args_len, &args,
-				      &argc, &len) ||
-		    reg_set_run_args(v, args, argc, len, v->run_vcpus, v->run_excache))
+		if (vnode_map_rewrite_args(&v->map, v->run_args, v->run_argc, v->run_args_len,
+					   &args, &argc, &len) ||
+		    controld_registry_set_run_args(v, args, argc, len, v->run_vcpus,
+						   v->run_excache))
 			log_error(
 				"vNode %s: cannot rewrite its lego-vmm options for the new vRegion "
 				"map: a migration would start it with the old one",
@@ -72,34 +74,36 @@ void pool_map_changed(struct vnode *v)
 		else
 			free(args);
 	}
-	if (reg_save_run(v))
+	if (controld_registry_store_save_run(v))
 		log_error("vNode %s: its new vRegion map is not in its run file", v->def.name);
 }
 
 /* `region-VERB IDX@ADDR` to the vNode's lego-vmm: CTL_OK once it says it did it. */
-static enum ctl_result region_cmd(const struct pool_step *st, const char *verb, const char *addr,
-				  char *err, size_t errlen)
+static enum controld_pool_ctl_result region_cmd(const struct controld_pool_step *st,
+						const char *verb, const char *addr, char *err,
+						size_t errlen)
 {
 	char cmd[CP_CMD_MAX + 1], *json = NULL, why[512];
-	struct jf_object *o = malloc(sizeof(*o));
-	const struct jf_member *m;
-	enum ctl_result r;
+	struct json_flat_object *o = malloc(sizeof(*o));
+	const struct json_flat_member *m;
+	enum controld_pool_ctl_result r;
 
 	snprintf(cmd, sizeof(cmd), "region-%s %d@%s", verb, st->region, addr);
-	r = o ? pool_vmm_ctl(st->host, st->uuid, cmd, &json, err, errlen) : CTL_UNREACHABLE;
+	r = o ? controld_pool_step_vmm_ctl(st->host, st->uuid, cmd, &json, err, errlen)
+	      : CTL_UNREACHABLE;
 	if (!o)
 		snprintf(err, errlen, "out of memory");
 	if (r == CTL_OK) {
-		if (jf_parse(json, o, why, sizeof(why))) {
+		if (json_flat_parse(json, o, why, sizeof(why))) {
 			snprintf(err, errlen, "lego-vmm's answer to '%s' does not parse: %s", cmd,
 				 why);
 			r = CTL_REFUSED;
-		} else if ((m = jf_get(o, "error")) && m->type == JF_STRING) {
+		} else if ((m = json_flat_get(o, "error")) && m->type == JF_STRING) {
 			snprintf(err, errlen, "lego-vmm refused '%s': %s", cmd, m->str);
 			r = CTL_REFUSED;
-		} else if (!(m = jf_get(o, "done")) || m->type != JF_STRING ||
-			   strcmp(m->str, verb) || !(m = jf_get(o, "region")) || !m->is_uint ||
-			   m->num != (uint64_t)st->region) {
+		} else if (!(m = json_flat_get(o, "done")) || m->type != JF_STRING ||
+			   strcmp(m->str, verb) || !(m = json_flat_get(o, "region")) ||
+			   !m->is_uint || m->num != (uint64_t)st->region) {
 			snprintf(err, errlen,
 				 "lego-vmm's answer to '%s' does not say it was done: %s", cmd,
 				 json);
@@ -112,51 +116,53 @@ static enum ctl_result region_cmd(const struct pool_step *st, const char *verb, 
 }
 
 /* Is the step's vNode still that run? */
-static bool same_run(const struct pool_step *st)
+static bool same_run(const struct controld_pool_step *st)
 {
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 	bool same;
 
-	reg_lock();
-	v = reg_find_uuid(st->uuid);
+	controld_registry_lock();
+	v = controld_registry_find_uuid(st->uuid);
 	same = v && v->id == st->id;
-	reg_unlock();
+	controld_registry_unlock();
 	return same;
 }
 
 /* The new copy on `to` filled from `src`: 0, or -1 with err. */
-static int fill(const struct pool_step *st, char *err, size_t errlen)
+static int fill(const struct controld_pool_step *st, char *err, size_t errlen)
 {
-	struct memctl s, t;
-	struct mp_rstat_reply r;
+	struct controld_memctl s, t;
+	struct mem_proto_rstat_reply r;
 	uint64_t handle, epoch, last_done = 0;
-	int64_t progress_ms = mono_ms();
+	int64_t progress_ms = mono_clock_ms();
 	int rc;
 
-	rc = memctl_connect(&s, vn_provider(), st->src_addr, st->uid, MEM_TIMEOUT_MS);
+	rc = controld_memctl_connect(&s, controld_vnode_provider(), st->src_addr, st->uid,
+				     MEM_TIMEOUT_MS);
 	if (!rc) {
-		rc = memctl_open(&s, (uint32_t)st->region, st->size, &handle, &epoch);
-		memctl_close(&s);
+		rc = controld_memctl_open(&s, (uint32_t)st->region, st->size, &handle, &epoch);
+		controld_memctl_close(&s);
 	}
 	if (rc) {
 		snprintf(err, errlen, "the source copy: %s", s.err);
 		return -1;
 	}
-	if (memctl_connect(&t, vn_provider(), st->to_addr, st->uid, MEM_TIMEOUT_MS) ||
-	    memctl_fill(&t, (uint32_t)st->region, handle, epoch, st->src_addr)) {
+	if (controld_memctl_connect(&t, controld_vnode_provider(), st->to_addr, st->uid,
+				    MEM_TIMEOUT_MS) ||
+	    controld_memctl_fill(&t, (uint32_t)st->region, handle, epoch, st->src_addr)) {
 		snprintf(err, errlen, "%s", t.err);
-		memctl_close(&t);
+		controld_memctl_close(&t);
 		return -1;
 	}
 	for (;;) {
 		usleep(RSTAT_POLL_MS * 1000);
-		if (memctl_rstat(&t, (uint32_t)st->region, &r)) {
+		if (controld_memctl_rstat(&t, (uint32_t)st->region, &r)) {
 			snprintf(err, errlen, "%s", t.err);
 			break;
 		}
 		if (r.state == MP_RS_LIVE) {
-			pool_step_progress(st->size);
-			memctl_close(&t);
+			controld_mempool_step_progress(st->size);
+			controld_memctl_close(&t);
 			return 0;
 		}
 		if (r.state == MP_RS_FAILED) {
@@ -164,12 +170,13 @@ static int fill(const struct pool_step *st, char *err, size_t errlen)
 			break;
 		}
 		if (r.fill_total)
-			pool_step_progress(st->size / r.fill_total * r.fill_done +
-					   st->size % r.fill_total * r.fill_done / r.fill_total);
+			controld_mempool_step_progress(st->size / r.fill_total * r.fill_done +
+						       st->size % r.fill_total * r.fill_done /
+							       r.fill_total);
 		if (r.fill_done != last_done) {
 			last_done = r.fill_done;
-			progress_ms = mono_ms();
-		} else if (mono_ms() - progress_ms > FILL_STALL_MS) {
+			progress_ms = mono_clock_ms();
+		} else if (mono_clock_ms() - progress_ms > FILL_STALL_MS) {
 			snprintf(err, errlen, "the fill on %s copied nothing for %d s", st->to,
 				 FILL_STALL_MS / 1000);
 			break;
@@ -179,31 +186,32 @@ static int fill(const struct pool_step *st, char *err, size_t errlen)
 			break;
 		}
 	}
-	memctl_close(&t);
+	controld_memctl_close(&t);
 	return -1;
 }
 
 /* A copy on `to` that must not stay: lego-vmm forgets it, its server frees it. */
-static void undo(const struct pool_step *st, bool told_vmm)
+static void undo(const struct controld_pool_step *st, bool told_vmm)
 {
-	struct memctl t;
+	struct controld_memctl t;
 	char err[512];
 
 	if (told_vmm && region_cmd(st, "drop", st->to_addr, err, sizeof(err)) == CTL_REFUSED)
 		log_warn("vNode %s vRegion %d: dropping the new copy on %s: %s", st->vnode,
 			 st->region, st->to, err);
-	if (memctl_connect(&t, vn_provider(), st->to_addr, st->uid, MEM_TIMEOUT_MS) ||
-	    memctl_free(&t, (uint32_t)st->region, st->size))
+	if (controld_memctl_connect(&t, controld_vnode_provider(), st->to_addr, st->uid,
+				    MEM_TIMEOUT_MS) ||
+	    controld_memctl_free(&t, (uint32_t)st->region, st->size))
 		log_warn("vNode %s vRegion %d: its copy on %s may stay there: %s", st->vnode,
 			 st->region, st->to, t.err);
-	memctl_close(&t);
+	controld_memctl_close(&t);
 }
 
 /* The copy joins, is filled, goes live and is recorded: 0, or -1 (undone) with err. */
-static int add_copy(const struct pool_step *st, char *err, size_t errlen)
+static int add_copy(const struct controld_pool_step *st, char *err, size_t errlen)
 {
-	enum ctl_result r = region_cmd(st, "add", st->to_addr, err, errlen);
-	struct vnode *v;
+	enum controld_pool_ctl_result r = region_cmd(st, "add", st->to_addr, err, errlen);
+	struct controld_registry_vnode *v;
 	int s;
 
 	if (r != CTL_OK) {
@@ -219,16 +227,16 @@ static int add_copy(const struct pool_step *st, char *err, size_t errlen)
 		undo(st, r != CTL_GONE);
 		return -1;
 	}
-	reg_lock();
-	v = reg_find_uuid(st->uuid);
-	s = v && v->id == st->id ? vmap_server(&v->map, st->to, st->to_addr) : -2;
-	if (s >= 0 && vmap_add_copy(&v->map, st->region, s) == 0)
-		pool_map_changed(v);
+	controld_registry_lock();
+	v = controld_registry_find_uuid(st->uuid);
+	s = v && v->id == st->id ? vnode_map_server(&v->map, st->to, st->to_addr) : -2;
+	if (s >= 0 && vnode_map_add_copy(&v->map, st->region, s) == 0)
+		controld_pool_step_map_changed(v);
 	else if (s != -2)
 		snprintf(err, errlen, "the vNode's map cannot name another copy on %s", st->to);
 	else
 		snprintf(err, errlen, "the vNode stopped meanwhile");
-	reg_unlock();
+	controld_registry_unlock();
 	if (s < 0) {
 		undo(st, s != -2);
 		return -1;
@@ -238,75 +246,77 @@ static int add_copy(const struct pool_step *st, char *err, size_t errlen)
 
 /* The copy on `drop` goes: lego-vmm forgets it, the map too, its server RELEASEs it naming
  * the region's new home (owner). 0, or -1 with err (the map unchanged if lego-vmm kept it). */
-static int drop_copy(const struct pool_step *st, const char *owner, char *err, size_t errlen)
+static int drop_copy(const struct controld_pool_step *st, const char *owner, char *err,
+		     size_t errlen)
 {
-	struct memctl d;
-	struct vnode *v;
+	struct controld_memctl d;
+	struct controld_registry_vnode *v;
 	uint64_t handle, epoch;
 	int rc;
 
 	if (region_cmd(st, "drop", st->drop_addr, err, errlen) != CTL_OK)
 		return -1;
-	reg_lock();
-	v = reg_find_uuid(st->uuid);
+	controld_registry_lock();
+	v = controld_registry_find_uuid(st->uuid);
 	if (v && v->id == st->id &&
-	    !vmap_drop_copy(&v->map, st->region, vmap_find(&v->map, st->drop)))
-		pool_map_changed(v);
-	reg_unlock();
-	rc = memctl_connect(&d, vn_provider(), st->drop_addr, st->uid, MEM_TIMEOUT_MS);
+	    !vnode_map_drop_copy(&v->map, st->region, vnode_map_find(&v->map, st->drop)))
+		controld_pool_step_map_changed(v);
+	controld_registry_unlock();
+	rc = controld_memctl_connect(&d, controld_vnode_provider(), st->drop_addr, st->uid,
+				     MEM_TIMEOUT_MS);
 	if (!rc)
-		rc = memctl_open(&d, (uint32_t)st->region, st->size, &handle, &epoch);
+		rc = controld_memctl_open(&d, (uint32_t)st->region, st->size, &handle, &epoch);
 	if (!rc)
-		rc = memctl_release(&d, handle, epoch, owner);
+		rc = controld_memctl_release(&d, handle, epoch, owner);
 	if (rc && rc != MP_ENOENT) {
 		snprintf(err, errlen, "lego-vmm dropped it, but RELEASE failed: %s", d.err);
-		memctl_close(&d);
+		controld_memctl_close(&d);
 		return -1;
 	}
-	memctl_close(&d);
+	controld_memctl_close(&d);
 	return 0;
 }
 
 /* Claim the vNode for the step (no migration starts meanwhile); false if it cannot be
  * touched now. */
-static bool claim(const struct pool_step *st)
+static bool claim(const struct controld_pool_step *st)
 {
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 
-	reg_lock();
-	v = pool_vnode(st->uuid, st->id);
+	controld_registry_lock();
+	v = controld_pool_step_vnode(st->uuid, st->id);
 	if (v) {
 		v->pool_busy = true;
 		snprintf(v->step_to, sizeof(v->step_to), "%s", st->to);
 		v->step_bytes = st->to[0] ? st->size : 0;
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	return v != NULL;
 }
 
-static void unclaim(const struct pool_step *st)
+static void unclaim(const struct controld_pool_step *st)
 {
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 
-	reg_lock();
-	v = reg_find_uuid(st->uuid);
+	controld_registry_lock();
+	v = controld_registry_find_uuid(st->uuid);
 	if (v && v->id == st->id) {
 		v->pool_busy = false;
 		v->step_to[0] = '\0';
 		v->step_bytes = 0;
 	}
-	reg_unlock();
+	controld_registry_unlock();
 }
 
 /* For a drop alone: the region's first copy other than the dropped one, as
  * "NAME@HOST:PORT" (its primary once the drop is done). */
-static void primary_owner(const struct pool_step *st, char *owner, size_t len)
+static void primary_owner(const struct controld_pool_step *st, char *owner, size_t len)
 {
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 
 	snprintf(owner, len, "%s@%s", st->src, st->src_addr);
-	reg_lock();
-	v = reg_find_uuid(st->uuid);
+	controld_registry_lock();
+	v = controld_registry_find_uuid(st->uuid);
 	for (int k = 0; v && v->id == st->id && st->region < v->map.nr_regions &&
 			k < v->map.nr_copies[st->region];
 	     k++) {
@@ -317,13 +327,14 @@ static void primary_owner(const struct pool_step *st, char *owner, size_t len)
 			break;
 		}
 	}
-	reg_unlock();
+	controld_registry_unlock();
 }
 
-enum step_result pool_run_step(const struct pool_step *st, char *err, size_t errlen)
+enum controld_pool_step_result controld_pool_step_run(const struct controld_pool_step *st,
+						      char *err, size_t errlen)
 {
 	char owner[CP_NAME_LEN + CP_ADDR_LEN + 2];
-	int64_t t0 = mono_ms();
+	int64_t t0 = mono_clock_ms();
 
 	if (!claim(st))
 		return STEP_SKIPPED;
@@ -339,7 +350,7 @@ enum step_result pool_run_step(const struct pool_step *st, char *err, size_t err
 		}
 		log_info("vNode %s vRegion %d: its copy on %s is live (%.1f MiB in %" PRId64 " ms)",
 			 st->vnode, st->region, st->to, (double)st->size / 1048576.0,
-			 mono_ms() - t0);
+			 mono_clock_ms() - t0);
 	}
 	if (st->drop[0]) {
 		if (st->to[0])

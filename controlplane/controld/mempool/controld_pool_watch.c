@@ -38,7 +38,7 @@ static struct {
 } verified[REG_MAX_COMPONENTS];
 static int nr_verified;
 
-void pool_watch_configure(int grace_ms, int every_ms)
+void controld_pool_watch_configure(int grace_ms, int every_ms)
 {
 	loss_grace_ms = grace_ms;
 	reconcile_ms = every_ms;
@@ -57,14 +57,15 @@ struct pair {
 };
 
 /* v may be told about its servers now (running, confirmed, not migrating or stopping). */
-static bool watchable(const struct vnode *v)
+static bool watchable(const struct controld_registry_vnode *v)
 {
 	return v->id >= 0 && v->confirmed && !v->mig.active && !v->stopping && !v->pool_busy &&
 	       !v->mem_lost && v->state != VN_SHUTOFF;
 }
 
 /* p for v and the memory server c (NULL: none). */
-static void pair_of(const struct vnode *v, const struct component *c, struct pair *p)
+static void pair_of(const struct controld_registry_vnode *v,
+		    const struct controld_registry_component *c, struct pair *p)
 {
 	memset(p, 0, sizeof(*p));
 	memcpy(p->uuid, v->def.uuid, 16);
@@ -80,7 +81,7 @@ static void pair_of(const struct vnode *v, const struct component *c, struct pai
 		snprintf(p->addr, sizeof(p->addr), "%s", c->addr);
 	}
 	p->later = !watchable(v);
-	p->fresh = mono_ms() - v->started_ms < VERIFY_MIN_AGE_MS;
+	p->fresh = mono_clock_ms() - v->started_ms < VERIFY_MIN_AGE_MS;
 }
 
 /* p's server is lost for p's vNode: its lego-vmm is told, the map drops the copies there.
@@ -88,15 +89,16 @@ static void pair_of(const struct vnode *v, const struct component *c, struct pai
 static bool lose(const struct pair *p, const char *why)
 {
 	char cmd[CP_CMD_MAX + 1], err[CP_ERRTEXT_MAX + 64], *json = NULL;
-	struct jf_object *o = malloc(sizeof(*o));
-	const struct jf_member *m;
-	enum ctl_result r;
+	struct json_flat_object *o = malloc(sizeof(*o));
+	const struct json_flat_member *m;
+	enum controld_pool_ctl_result r;
 	long orphans = -1;
 	int dropped = 0, promoted = 0, last = 0;
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 
 	snprintf(cmd, sizeof(cmd), "server-lost %s", p->addr);
-	r = o ? pool_vmm_ctl(p->host, p->uuid, cmd, &json, err, sizeof(err)) : CTL_UNREACHABLE;
+	r = o ? controld_pool_step_vmm_ctl(p->host, p->uuid, cmd, &json, err, sizeof(err))
+	      : CTL_UNREACHABLE;
 	if (r == CTL_UNREACHABLE) {
 		log_warn("vNode %s: cannot tell its lego-vmm that memory server %s is lost (%s): "
 			 "trying again",
@@ -104,35 +106,35 @@ static bool lose(const struct pair *p, const char *why)
 		free(o);
 		return false;
 	}
-	if (r == CTL_OK && !jf_parse(json, o, err, sizeof(err))) {
-		if ((m = jf_get(o, "orphaned_regions")) && m->is_uint)
+	if (r == CTL_OK && !json_flat_parse(json, o, err, sizeof(err))) {
+		if ((m = json_flat_get(o, "orphaned_regions")) && m->is_uint)
 			orphans = (long)m->num;
-		else if ((m = jf_get(o, "error")) && m->type == JF_STRING)
+		else if ((m = json_flat_get(o, "error")) && m->type == JF_STRING)
 			log_warn("vNode %s: lego-vmm refused '%s': %s", p->vnode, cmd, m->str);
 	}
 	free(json);
 	free(o);
-	reg_lock();
-	v = reg_find_uuid(p->uuid);
+	controld_registry_lock();
+	v = controld_registry_find_uuid(p->uuid);
 	if (v && v->id == p->id) {
-		int s = vmap_find(&v->map, p->server);
+		int s = vnode_map_find(&v->map, p->server);
 
 		for (int i = 0; s >= 0 && i < v->map.nr_regions; i++) {
-			if (!vmap_has_copy(&v->map, i, s))
+			if (!vnode_map_has_copy(&v->map, i, s))
 				continue;
 			promoted += v->map.copy[i][0] == s && v->map.nr_copies[i] > 1;
-			if (vmap_drop_copy(&v->map, i, s))
+			if (vnode_map_drop_copy(&v->map, i, s))
 				last++;
 			else
 				dropped++;
 		}
 		if (dropped)
-			pool_map_changed(v);
+			controld_pool_step_map_changed(v);
 		/* lego-vmm's own count decides; without it, the map's. */
 		if (orphans > 0 || (orphans < 0 && last))
 			v->mem_lost = true;
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	if (r == CTL_GONE)
 		return true;
 	log_warn("vNode %s: memory server %s (%s) is lost (%s): %d vRegion cop%s dropped, %d "
@@ -149,38 +151,39 @@ static bool lose(const struct pair *p, const char *why)
 /* Does p's server still hold every copy p's map puts there? 1 yes, 0 no, -1 cannot say. */
 static int holds_copies(const struct pair *p)
 {
-	struct memctl mc;
-	struct vn_map *map = malloc(sizeof(*map));
-	struct vnode *v;
+	struct controld_memctl mc;
+	struct vnode_map *map = malloc(sizeof(*map));
+	struct controld_registry_vnode *v;
 	int s, rc = 1;
 
 	if (!map)
 		return -1;
-	reg_lock();
-	v = reg_find_uuid(p->uuid);
+	controld_registry_lock();
+	v = controld_registry_find_uuid(p->uuid);
 	if (v && v->id == p->id)
 		*map = v->map;
 	else
 		map->nr_regions = 0;
-	reg_unlock();
-	s = vmap_find(map, p->server);
-	if (s < 0 || memctl_connect(&mc, vn_provider(), p->addr, p->uid, 5000)) {
+	controld_registry_unlock();
+	s = vnode_map_find(map, p->server);
+	if (s < 0 ||
+	    controld_memctl_connect(&mc, controld_vnode_provider(), p->addr, p->uid, 5000)) {
 		free(map);
 		return s < 0 ? 1 : -1;
 	}
 	for (int i = 0; i < map->nr_regions && rc == 1; i++) {
-		struct mp_rstat_reply r;
+		struct mem_proto_rstat_reply r;
 		int st;
 
-		if (!vmap_has_copy(map, i, s))
+		if (!vnode_map_has_copy(map, i, s))
 			continue;
-		st = memctl_rstat(&mc, (uint32_t)i, &r);
+		st = controld_memctl_rstat(&mc, (uint32_t)i, &r);
 		if (st == MP_ENOENT)
 			rc = 0;
 		else if (st)
 			rc = -1;
 	}
-	memctl_close(&mc);
+	controld_memctl_close(&mc);
 	free(map);
 	return rc;
 }
@@ -195,9 +198,9 @@ static void losses_and_registrations(int64_t now)
 
 	if (!work || !verify || !regs)
 		goto out;
-	reg_lock();
-	for (int i = 0; i < reg_nr_components(); i++) {
-		const struct component *c = reg_component_at(i);
+	controld_registry_lock();
+	for (int i = 0; i < controld_registry_nr_components(); i++) {
+		const struct controld_registry_component *c = controld_registry_component_at(i);
 		int k;
 		bool lost = !c->alive && c->down_ms && now - c->down_ms >= loss_grace_ms, check;
 
@@ -209,11 +212,11 @@ static void losses_and_registrations(int64_t now)
 			(k == nr_verified || verified[k].registrations != c->registrations);
 		if (!lost && !check)
 			continue;
-		for (int j = 0; j < reg_nr_vnodes() && n < MAX_WORK; j++) {
-			const struct vnode *v = reg_vnode_at(j);
-			int s = vmap_find(&v->map, c->name);
+		for (int j = 0; j < controld_registry_nr_vnodes() && n < MAX_WORK; j++) {
+			const struct controld_registry_vnode *v = controld_registry_vnode_at(j);
+			int s = vnode_map_find(&v->map, c->name);
 
-			if (v->id < 0 || s < 0 || !vmap_copies_on(&v->map, s))
+			if (v->id < 0 || s < 0 || !vnode_map_copies_on(&v->map, s))
 				continue;
 			pair_of(v, c, &work[n]);
 			verify[n] = check;
@@ -226,7 +229,7 @@ static void losses_and_registrations(int64_t now)
 			nr_verified++;
 		}
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	for (int i = 0; i < n; i++) {
 		int h;
 
@@ -246,18 +249,18 @@ static void losses_and_registrations(int64_t now)
 	}
 	/* A server's registration is verified once each of its vNodes was. */
 	for (int k = 0; k < nr_verified; k++) {
-		const struct component *c;
+		const struct controld_registry_component *c;
 		bool done = true;
 
-		reg_lock();
-		c = reg_find_component(CP_KIND_MMON, verified[k].name);
+		controld_registry_lock();
+		c = controld_registry_find_component(CP_KIND_MMON, verified[k].name);
 		for (int i = 0; i < n && c; i++)
 			if (verify[i] && !strcmp(work[i].server, c->name) &&
 			    (work[i].later || work[i].fresh || regs[i] != c->registrations))
 				done = false;
 		if (c && c->alive && done)
 			verified[k].registrations = c->registrations;
-		reg_unlock();
+		controld_registry_unlock();
 	}
 out:
 	free(work);
@@ -268,10 +271,10 @@ out:
 /* ---- reconciling with lego-vmm's own view ---------------------------------------------- */
 
 /* Under the lock: the memory server registered at addr, or NULL. */
-static const struct component *mmon_at(const char *addr)
+static const struct controld_registry_component *mmon_at(const char *addr)
 {
-	for (int i = 0; i < reg_nr_components(); i++) {
-		const struct component *c = reg_component_at(i);
+	for (int i = 0; i < controld_registry_nr_components(); i++) {
+		const struct controld_registry_component *c = controld_registry_component_at(i);
 
 		if (c->kind == CP_KIND_MMON && !strcmp(c->addr, addr))
 			return c;
@@ -279,7 +282,7 @@ static const struct component *mmon_at(const char *addr)
 	return NULL;
 }
 
-static int vmm_copy(const struct vr_answer *a, int r, const char *addr)
+static int vmm_copy(const struct vmm_regions_answer *a, int r, const char *addr)
 {
 	for (int k = 0; k < a->regions[r].nr; k++)
 		if (!strcmp(a->servers[a->regions[r].c[k].server].addr, addr))
@@ -287,7 +290,7 @@ static int vmm_copy(const struct vr_answer *a, int r, const char *addr)
 	return -1;
 }
 
-static bool usable(const struct vr_answer *a, const struct vr_copy *c)
+static bool usable(const struct vmm_regions_answer *a, const struct vmm_regions_copy *c)
 {
 	return !c->failed && !a->servers[c->server].lost;
 }
@@ -296,46 +299,47 @@ static bool usable(const struct vr_answer *a, const struct vr_copy *c)
 static void drop_stray(const struct pair *p, int r, const char *addr, bool joining)
 {
 	char cmd[CP_CMD_MAX + 1], err[CP_ERRTEXT_MAX + 64];
-	struct memctl mc;
+	struct controld_memctl mc;
 
 	snprintf(cmd, sizeof(cmd), "region-drop %d@%s", r, addr);
-	if (pool_vmm_ctl(p->host, p->uuid, cmd, NULL, err, sizeof(err)) != CTL_OK)
+	if (controld_pool_step_vmm_ctl(p->host, p->uuid, cmd, NULL, err, sizeof(err)) != CTL_OK)
 		return;
 	if (!joining)
 		return;
-	if (!memctl_connect(&mc, vn_provider(), addr, p->uid, 5000))
-		memctl_free(&mc, (uint32_t)r,
-			    vmap_region_bytes(r, p->nr_regions, p->ram, p->region_size));
-	memctl_close(&mc);
+	if (!controld_memctl_connect(&mc, controld_vnode_provider(), addr, p->uid, 5000))
+		controld_memctl_free(
+			&mc, (uint32_t)r,
+			vnode_map_region_bytes(r, p->nr_regions, p->ram, p->region_size));
+	controld_memctl_close(&mc);
 	log_warn("vNode %s vRegion %d: lego-vmm had a joining copy on %s that no step is filling "
 		 "(one cut short by a restart of lego-controld): dropped and freed",
 		 p->vnode, r, addr);
 }
 
 /* Bring v's map (a pair naming no server) in line with its lego-vmm's answer a. */
-static void reconcile_one(const struct pair *p, const struct vr_answer *a)
+static void reconcile_one(const struct pair *p, const struct vmm_regions_answer *a)
 {
-	struct vnode *v;
+	struct controld_registry_vnode *v;
 	int changed = 0;
 
 	/* What lego-vmm has and the map does not: strays to drop, live copies to record. */
 	for (int r = 0; r < a->nr_regions; r++)
 		for (int k = 0; k < a->regions[r].nr; k++) {
-			const struct vr_copy *c = &a->regions[r].c[k];
+			const struct vmm_regions_copy *c = &a->regions[r].c[k];
 			const char *addr = a->servers[c->server].addr;
-			const struct component *m;
+			const struct controld_registry_component *m;
 			bool known;
 
-			reg_lock();
-			v = reg_find_uuid(p->uuid);
+			controld_registry_lock();
+			v = controld_registry_find_uuid(p->uuid);
 			m = mmon_at(addr);
 			known = v && v->id == p->id && m && r < v->map.nr_regions &&
-				vmap_has_copy(&v->map, r, vmap_find(&v->map, m->name));
+				vnode_map_has_copy(&v->map, r, vnode_map_find(&v->map, m->name));
 			if (!known && v && v->id == p->id && m && c->live && usable(a, c) &&
 			    r < v->map.nr_regions) {
-				int s = vmap_server(&v->map, m->name, m->addr);
+				int s = vnode_map_server(&v->map, m->name, m->addr);
 
-				if (s >= 0 && !vmap_add_copy(&v->map, r, s)) {
+				if (s >= 0 && !vnode_map_add_copy(&v->map, r, s)) {
 					changed++;
 					log_warn("vNode %s vRegion %d: lego-vmm has a live copy on "
 						 "%s "
@@ -344,23 +348,23 @@ static void reconcile_one(const struct pair *p, const struct vr_answer *a)
 				}
 				known = true;
 			}
-			reg_unlock();
+			controld_registry_unlock();
 			if (!known && !c->live && usable(a, c))
 				drop_stray(p, r, addr, true);
 		}
 	/* What the map has and lego-vmm lost, failed or does not have. Copies on a server that
 	 * is down are left to the loss (after its grace: server-lost, then the map). */
-	reg_lock();
-	v = reg_find_uuid(p->uuid);
+	controld_registry_lock();
+	v = controld_registry_find_uuid(p->uuid);
 	for (int r = 0; v && v->id == p->id && r < v->map.nr_regions && r < a->nr_regions; r++)
 		for (int k = v->map.nr_copies[r] - 1; k >= 0; k--) {
 			int s = v->map.copy[r][k], j = vmm_copy(a, r, v->map.mmon_addr[s]);
-			const struct component *m =
-				reg_find_component(CP_KIND_MMON, v->map.mmon[s]);
+			const struct controld_registry_component *m =
+				controld_registry_find_component(CP_KIND_MMON, v->map.mmon[s]);
 
 			if ((j >= 0 && usable(a, &a->regions[r].c[j])) || (m && !m->alive))
 				continue;
-			if (vmap_drop_copy(&v->map, r, s))
+			if (vnode_map_drop_copy(&v->map, r, s))
 				continue; /* its last: lego-vmm stops on its own */
 			changed++;
 			log_warn(
@@ -369,8 +373,8 @@ static void reconcile_one(const struct pair *p, const struct vr_answer *a)
 				p->vnode, r, j < 0 ? "no longer has" : "lost", v->map.mmon[s]);
 		}
 	if (changed && v && v->id == p->id)
-		pool_map_changed(v);
-	reg_unlock();
+		controld_pool_step_map_changed(v);
+	controld_registry_unlock();
 	/* Failed copies lego-vmm still lists: it forgets them. */
 	for (int r = 0; r < a->nr_regions; r++)
 		for (int k = 0; k < a->regions[r].nr; k++)
@@ -381,45 +385,45 @@ static void reconcile_one(const struct pair *p, const struct vr_answer *a)
 static void reconcile_all(void)
 {
 	struct pair *work = malloc(MAX_WORK * sizeof(*work));
-	struct vr_answer *a = malloc(sizeof(*a));
+	struct vmm_regions_answer *a = malloc(sizeof(*a));
 	int n = 0;
 
 	if (!work || !a)
 		goto out;
-	reg_lock();
-	for (int j = 0; j < reg_nr_vnodes() && n < MAX_WORK; j++) {
-		const struct vnode *v = reg_vnode_at(j);
+	controld_registry_lock();
+	for (int j = 0; j < controld_registry_nr_vnodes() && n < MAX_WORK; j++) {
+		const struct controld_registry_vnode *v = controld_registry_vnode_at(j);
 
 		if (!watchable(v) || !v->map.nr_regions)
 			continue;
 		pair_of(v, NULL, &work[n++]);
 	}
-	reg_unlock();
+	controld_registry_unlock();
 	for (int i = 0; i < n; i++) {
 		char err[CP_ERRTEXT_MAX + 64], *json = NULL;
-		struct vnode *v;
+		struct controld_registry_vnode *v;
 		bool ok;
 
-		if (pool_vmm_ctl(work[i].host, work[i].uuid, "regions", &json, err, sizeof(err)) !=
-		    CTL_OK) {
+		if (controld_pool_step_vmm_ctl(work[i].host, work[i].uuid, "regions", &json, err,
+					       sizeof(err)) != CTL_OK) {
 			free(json);
 			continue;
 		}
 		/* A lego-vmm without remote memory, or one that does not know the command. */
-		if (vr_parse(json, a, err, sizeof(err))) {
+		if (vmm_regions_parse(json, a, err, sizeof(err))) {
 			log_debug("vNode %s: no vRegion copies to reconcile: %s", work[i].vnode,
 				  err);
 			free(json);
 			continue;
 		}
 		free(json);
-		reg_lock();
-		v = reg_find_uuid(work[i].uuid);
+		controld_registry_lock();
+		v = controld_registry_find_uuid(work[i].uuid);
 		ok = v && v->id == work[i].id && watchable(v) && v->map.nr_regions == a->nr_regions;
 		if (v && v->id == work[i].id && v->map.nr_regions != a->nr_regions)
 			log_warn("vNode %s: lego-vmm has %d vRegions, its map %d: not reconciled",
 				 work[i].vnode, a->nr_regions, v->map.nr_regions);
-		reg_unlock();
+		controld_registry_unlock();
 		if (ok)
 			reconcile_one(&work[i], a);
 	}
@@ -428,7 +432,7 @@ out:
 	free(a);
 }
 
-void pool_watch(int64_t now_ms)
+void controld_pool_watch(int64_t now_ms)
 {
 	losses_and_registrations(now_ms);
 	if (now_ms - last_reconcile_ms >= reconcile_ms) {

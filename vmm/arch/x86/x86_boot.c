@@ -9,7 +9,7 @@
 #define GIB	(1ULL << 30)
 #define PT_PAGE 4096ULL
 
-uint64_t x86_identity_map_end(const struct guest_mem *mem)
+uint64_t x86_boot_identity_map_end(const struct guest_mem *mem)
 {
 	uint64_t end = guest_mem_end(mem);
 
@@ -25,7 +25,7 @@ static uint64_t gdt_entry(uint64_t access, uint64_t flags)
 /* The page tables both kinds of guest start on: [0, 4 GiB) and high RAM, 2 MiB pages. */
 static int setup_page_tables(struct guest_mem *mem)
 {
-	uint64_t map_end = x86_identity_map_end(mem);
+	uint64_t map_end = x86_boot_identity_map_end(mem);
 	uint64_t nr_pd = map_end / GIB;
 	uint64_t pdpt_gpa = LEGO_PT_GPA + PT_PAGE, pd_gpa = LEGO_PT_GPA + 2 * PT_PAGE;
 	uint64_t tables_len = (2 + nr_pd) * PT_PAGE;
@@ -50,7 +50,7 @@ static int setup_page_tables(struct guest_mem *mem)
 }
 
 /* The GDT (code64, data and TSS at the given selectors, every other slot null) and a TSS. */
-static int setup_gdt(struct guest_mem *mem, const struct x86_selectors *sel)
+static int setup_gdt(struct guest_mem *mem, const struct x86_boot_selectors *sel)
 {
 	int entries = sel->tss / 8 + 2;
 	uint64_t *gdt = guest_mem_ptr(mem, LEGO_GDT_GPA, (uint64_t)entries * 8);
@@ -71,23 +71,24 @@ static int setup_gdt(struct guest_mem *mem, const struct x86_selectors *sel)
 	return 0;
 }
 
-const struct x86_selectors x86_lego_selectors = {X86_SEL_CODE64, X86_SEL_DATA, X86_SEL_TSS};
-const struct x86_selectors x86_linux_selectors = {X86_LINUX_SEL_CODE, X86_LINUX_SEL_DATA,
-						  X86_LINUX_SEL_TSS};
+const struct x86_boot_selectors x86_boot_lego_selectors = {X86_SEL_CODE64, X86_SEL_DATA,
+							   X86_SEL_TSS};
+const struct x86_boot_selectors x86_boot_linux_selectors = {X86_LINUX_SEL_CODE, X86_LINUX_SEL_DATA,
+							    X86_LINUX_SEL_TSS};
 
-int x86_setup_boot_tables(struct guest_mem *mem)
+int x86_boot_setup_tables(struct guest_mem *mem)
 {
-	return x86_setup_boot_tables_for(mem, &x86_lego_selectors);
+	return x86_boot_setup_tables_for(mem, &x86_boot_lego_selectors);
 }
 
-int x86_setup_boot_tables_for(struct guest_mem *mem, const struct x86_selectors *sel)
+int x86_boot_setup_tables_for(struct guest_mem *mem, const struct x86_boot_selectors *sel)
 {
 	int err = setup_page_tables(mem);
 
 	return err ? err : setup_gdt(mem, sel);
 }
 
-int x86_walk(const struct guest_mem *mem, uint64_t cr3, uint64_t va, uint64_t *pa)
+int x86_boot_walk(const struct guest_mem *mem, uint64_t cr3, uint64_t va, uint64_t *pa)
 {
 	const uint64_t *e;
 	uint64_t table = cr3 & ~0xfffULL;
@@ -125,10 +126,10 @@ static void seg(struct kvm_segment *s, uint16_t sel, uint8_t type, uint8_t l, ui
 
 void x86_boot_sregs(struct kvm_sregs *sregs)
 {
-	x86_boot_sregs_for(sregs, &x86_lego_selectors);
+	x86_boot_sregs_for(sregs, &x86_boot_lego_selectors);
 }
 
-void x86_boot_sregs_for(struct kvm_sregs *sregs, const struct x86_selectors *sel)
+void x86_boot_sregs_for(struct kvm_sregs *sregs, const struct x86_boot_selectors *sel)
 {
 	seg(&sregs->cs, sel->code, 0xb, 1, 0);
 	seg(&sregs->ds, sel->data, 0x3, 0, 1);
@@ -166,7 +167,7 @@ void x86_boot_regs(struct kvm_regs *regs, uint64_t entry, int index)
 	regs->rflags = 0x2;
 }
 
-void x86_linux_boot_regs(struct kvm_regs *regs, uint64_t entry, uint64_t zero_page,
+void x86_boot_linux_regs(struct kvm_regs *regs, uint64_t entry, uint64_t zero_page,
 			 uint64_t stack_top)
 {
 	memset(regs, 0, sizeof(regs[0]));

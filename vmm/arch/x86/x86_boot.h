@@ -17,11 +17,11 @@
 #define X86_LINUX_SEL_DATA 0x18
 #define X86_LINUX_SEL_TSS  0x20
 
-struct x86_selectors {
+struct x86_boot_selectors {
 	uint16_t code, data, tss;
 };
-extern const struct x86_selectors x86_lego_selectors;  /* lego_guest_abi.h */
-extern const struct x86_selectors x86_linux_selectors; /* Linux's 64-bit boot protocol */
+extern const struct x86_boot_selectors x86_boot_lego_selectors;	 /* lego_guest_abi.h */
+extern const struct x86_boot_selectors x86_boot_linux_selectors; /* Linux's 64-bit boot protocol */
 
 #define X86_CR0_PE	   (1ULL << 0)
 #define X86_CR0_MP	   (1ULL << 1)
@@ -40,27 +40,27 @@ extern const struct x86_selectors x86_linux_selectors; /* Linux's 64-bit boot pr
 #define X86_PTE_PS (1ULL << 7)
 
 /* End of the identity map: all of [0, 4 GiB) (RAM and the MMIO window) plus high RAM. */
-uint64_t x86_identity_map_end(const struct guest_mem *mem);
+uint64_t x86_boot_identity_map_end(const struct guest_mem *mem);
 
 /* Write PML4/PDPT/PDs (2 MiB pages) at LEGO_PT_GPA, the GDT at LEGO_GDT_GPA and a TSS.
  * Returns 0, or -ENOSPC if the tables would not fit below LEGO_PT_END. */
-int x86_setup_boot_tables(struct guest_mem *mem);
+int x86_boot_setup_tables(struct guest_mem *mem);
 /* The same page tables, with a GDT laid out for sel. */
-int x86_setup_boot_tables_for(struct guest_mem *mem, const struct x86_selectors *sel);
+int x86_boot_setup_tables_for(struct guest_mem *mem, const struct x86_boot_selectors *sel);
 
 /* Translate a guest-virtual address through the tables just built (for tests and
  * for debugging a crashed guest). Returns 0 and the physical address, or -1. */
-int x86_walk(const struct guest_mem *mem, uint64_t cr3, uint64_t va, uint64_t *pa);
+int x86_boot_walk(const struct guest_mem *mem, uint64_t cr3, uint64_t va, uint64_t *pa);
 
 /* Long-mode segment, control and descriptor-table registers for every vCPU. */
 void x86_boot_sregs(struct kvm_sregs *sregs);
-void x86_boot_sregs_for(struct kvm_sregs *sregs, const struct x86_selectors *sel);
+void x86_boot_sregs_for(struct kvm_sregs *sregs, const struct x86_boot_selectors *sel);
 
 /* General registers of vCPU index at entry (see lego_guest_abi.h). */
 void x86_boot_regs(struct kvm_regs *regs, uint64_t entry, int index);
 
 /* The bootstrap vCPU of a Linux guest: RIP = the kernel's 64-bit entry, RSI = the zero page. */
-void x86_linux_boot_regs(struct kvm_regs *regs, uint64_t entry, uint64_t zero_page,
+void x86_boot_linux_regs(struct kvm_regs *regs, uint64_t entry, uint64_t zero_page,
 			 uint64_t stack_top);
 
 /* Sane x87/SSE state (FCW 0x37f, MXCSR 0x1f80). */

@@ -12,12 +12,12 @@
 #include "vmm/control/vmm_options.h"
 #include "vmm/kvm/vm.h"
 
-void console_config_init(struct vmm_config *c)
+void console_config_init(struct vmm_options *c)
 {
 	c->console = (struct console_config){0};
 }
 
-int console_config_path(struct vmm_config *c, char *arg, char *err, size_t errlen)
+int console_config_path(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->console.path = arg;

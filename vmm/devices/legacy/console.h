@@ -8,7 +8,7 @@
 #include "serial.h"
 
 struct vm;
-struct vmm_config;
+struct vmm_options;
 
 struct console_config {
 	const char *path; /* NULL: stdout */
@@ -20,7 +20,7 @@ struct console {
 	bool open; /* serial is initialised */
 };
 
-void console_config_init(struct vmm_config *c);
+void console_config_init(struct vmm_options *c);
 /* Register both ports on vm's port bus, the UART writing to cfg's file (created, truncated)
  * or stdout. 0, or -1 (logged). */
 int console_open(struct console *con, struct vm *vm, const struct console_config *cfg);

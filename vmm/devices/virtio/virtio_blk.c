@@ -17,7 +17,7 @@
 
 /* Book-keeping for one chain between pop and completion, indexed by its head. */
 struct blk_slot {
-	struct blk_req req;
+	struct blk_backend_req req;
 	struct virtio_mmio_dev *dev;
 	uint8_t *status; /* the status byte in guest RAM */
 	uint16_t head;
@@ -55,12 +55,12 @@ static void slot_finish(struct blk_slot *s, uint8_t status, uint32_t len)
 	virtio_mmio_unlock(dev);
 }
 
-static const char *req_name(enum blk_req_type t)
+static const char *req_name(enum blk_backend_req_type t)
 {
 	return t == BLK_REQ_READ ? "read" : t == BLK_REQ_WRITE ? "write" : "flush";
 }
 
-static void blk_complete(struct blk_req *req, int err)
+static void blk_complete(struct blk_backend_req *req, int err)
 {
 	struct blk_slot *s = req->opaque;
 	uint32_t len = 1;
@@ -99,10 +99,10 @@ static void slot_immediate(struct virtio_blk *blk, struct blk_slot *s)
  * request at all (the device then needs a reset). Semantic errors are not failures
  * here: they become an immediate status. Called with the device lock held. */
 static int blk_prepare(struct virtio_blk *blk, struct virtio_mmio_dev *dev,
-		       const struct virtq_chain *c, char *err, size_t errlen)
+		       const struct virtqueue_chain *c, char *err, size_t errlen)
 {
 	struct blk_slot *s = &blk->slot[c->head];
-	const struct virtq_seg *last = &c->seg[c->nr - 1];
+	const struct virtqueue_seg *last = &c->seg[c->nr - 1];
 	struct virtio_blk_outhdr hdr;
 	uint64_t sector, data_len = 0;
 	bool want_write, wrong_dir = false;
@@ -211,10 +211,10 @@ static void blk_notify(struct virtio_mmio_dev *dev, int queue)
 {
 	struct virtio_blk *blk = virtio_mmio_priv(dev);
 	struct guest_mem *mem = virtio_mmio_mem(dev);
-	struct virtq_chain chain;
+	struct virtqueue_chain chain;
 	uint16_t heads[VIRTQ_NUM_MAX];
 	int n = 0;
-	struct virtq *vq;
+	struct virtqueue *vq;
 	char why[200];
 
 	virtio_mmio_lock(dev);
@@ -223,7 +223,7 @@ static void blk_notify(struct virtio_mmio_dev *dev, int queue)
 		virtio_mmio_unlock(dev);
 		return;
 	}
-	if (virtq_avail(vq, why, sizeof(why)) < 0) {
+	if (virtqueue_avail(vq, why, sizeof(why)) < 0) {
 		virtio_mmio_needs_reset(dev, queue, "%s", why);
 		virtio_mmio_unlock(dev);
 		return;
@@ -231,7 +231,7 @@ static void blk_notify(struct virtio_mmio_dev *dev, int queue)
 	/* Take (and check) every chain of the batch under the lock; heads in flight are
 	 * unique, so at most VIRTQ_NUM_MAX of them. */
 	while (n < VIRTQ_NUM_MAX) {
-		int r = virtq_pop(vq, mem, &chain, why, sizeof(why));
+		int r = virtqueue_pop(vq, mem, &chain, why, sizeof(why));
 
 		if (!r)
 			break;

@@ -34,7 +34,7 @@ struct virtio_mmio_dev {
 	uint32_t int_status;
 	uint32_t config_generation;
 	bool resetting; /* a reset is waiting for in-flight requests: take no new ones */
-	struct virtq vq[VIRTIO_MMIO_MAX_QUEUES];
+	struct virtqueue vq[VIRTIO_MMIO_MAX_QUEUES];
 	/* The interrupt (virtio_mmio_set_irq): raised when InterruptStatus becomes non-zero. */
 	void (*raise_irq)(void *opaque);
 	void *irq_opaque;
@@ -78,7 +78,7 @@ static void device_reset(struct virtio_mmio_dev *dev)
 	dev->status = 0;
 	dev->int_status = 0;
 	for (int i = 0; i < dev->ops->nr_queues; i++)
-		virtq_reset(&dev->vq[i]);
+		virtqueue_reset(&dev->vq[i]);
 	if (dev->ops->reset)
 		dev->ops->reset(dev);
 	dev->resetting = false;
@@ -125,9 +125,9 @@ static void write_driver_features(struct virtio_mmio_dev *dev, uint32_t val)
 }
 
 /* The selected queue if its configuration may change now, else NULL (logged). */
-static struct virtq *queue_for_config(struct virtio_mmio_dev *dev, uint64_t reg)
+static struct virtqueue *queue_for_config(struct virtio_mmio_dev *dev, uint64_t reg)
 {
-	struct virtq *vq;
+	struct virtqueue *vq;
 
 	if (dev->queue_sel >= (uint32_t)dev->ops->nr_queues) {
 		log_debug("%s: write 0x%llx to queue %u, which does not exist: ignored", dev->name,
@@ -155,7 +155,7 @@ static void set_high(uint64_t *v, uint32_t val)
 
 static void write_queue_ready(struct virtio_mmio_dev *dev, uint32_t val)
 {
-	struct virtq *vq;
+	struct virtqueue *vq;
 	char why[160];
 
 	if (dev->queue_sel >= (uint32_t)dev->ops->nr_queues) {
@@ -173,7 +173,7 @@ static void write_queue_ready(struct virtio_mmio_dev *dev, uint32_t val)
 	}
 	if (vq->ready)
 		return;
-	if (virtq_enable(vq, dev->mem, why, sizeof(why)))
+	if (virtqueue_enable(vq, dev->mem, why, sizeof(why)))
 		log_warn("%s: queue %u not made ready: %s", dev->name, dev->queue_sel, why);
 }
 
@@ -191,7 +191,7 @@ void virtio_mmio_notify(struct virtio_mmio_dev *dev, uint32_t val)
 
 static void reg_write(struct virtio_mmio_dev *dev, uint64_t off, uint32_t val)
 {
-	struct virtq *vq;
+	struct virtqueue *vq;
 
 	switch (off) {
 	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
@@ -210,7 +210,7 @@ static void reg_write(struct virtio_mmio_dev *dev, uint64_t off, uint32_t val)
 		vq = queue_for_config(dev, off);
 		if (!vq)
 			break;
-		if (!virtq_num_valid(val)) {
+		if (!virtqueue_num_valid(val)) {
 			log_debug("%s: QueueNum %u is not a power of two in [1, %u]: ignored",
 				  dev->name, val, VIRTQ_NUM_MAX);
 			break;
@@ -263,7 +263,7 @@ static uint32_t half(uint64_t v, uint32_t sel)
 
 static uint32_t reg_read(struct virtio_mmio_dev *dev, uint64_t off)
 {
-	struct virtq *vq = NULL;
+	struct virtqueue *vq = NULL;
 
 	if (dev->queue_sel < (uint32_t)dev->ops->nr_queues)
 		vq = &dev->vq[dev->queue_sel];
@@ -403,7 +403,7 @@ struct virtio_mmio_dev *virtio_mmio_create(struct bus *bus, struct guest_mem *me
 	if (config_len)
 		memcpy(dev->config, config, config_len);
 	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
-		virtq_reset(&dev->vq[i]);
+		virtqueue_reset(&dev->vq[i]);
 
 	h = (struct bus_handler){
 		.name = dev->name,
@@ -492,12 +492,12 @@ void virtio_mmio_unlock(struct virtio_mmio_dev *dev)
 	pthread_mutex_unlock(&dev->lock);
 }
 
-struct virtq *virtio_mmio_queue(struct virtio_mmio_dev *dev, int queue)
+struct virtqueue *virtio_mmio_queue(struct virtio_mmio_dev *dev, int queue)
 {
 	return &dev->vq[queue];
 }
 
-struct virtq *virtio_mmio_active_queue(struct virtio_mmio_dev *dev, int queue)
+struct virtqueue *virtio_mmio_active_queue(struct virtio_mmio_dev *dev, int queue)
 {
 	const char *why = NULL;
 
@@ -533,9 +533,9 @@ void virtio_mmio_needs_reset(struct virtio_mmio_dev *dev, int queue, const char 
 
 void virtio_mmio_complete(struct virtio_mmio_dev *dev, int queue, uint16_t head, uint32_t len)
 {
-	struct virtq *vq = &dev->vq[queue];
+	struct virtqueue *vq = &dev->vq[queue];
 
-	virtq_push(vq, head, len);
+	virtqueue_push(vq, head, len);
 	set_int_status(dev, VIRTIO_MMIO_INT_VRING);
 	if (!vq->inflight)
 		pthread_cond_broadcast(&dev->idle);
@@ -543,9 +543,9 @@ void virtio_mmio_complete(struct virtio_mmio_dev *dev, int queue, uint16_t head,
 
 void virtio_mmio_drop(struct virtio_mmio_dev *dev, int queue, uint16_t head)
 {
-	struct virtq *vq = &dev->vq[queue];
+	struct virtqueue *vq = &dev->vq[queue];
 
-	virtq_drop(vq, head);
+	virtqueue_drop(vq, head);
 	if (!vq->inflight)
 		pthread_cond_broadcast(&dev->idle);
 }
@@ -570,7 +570,7 @@ int virtio_mmio_save(struct virtio_mmio_dev *dev, struct virtio_mmio_state *st)
 	st->config_generation = dev->config_generation;
 	st->nr_queues = (uint32_t)dev->ops->nr_queues;
 	for (int i = 0; i < dev->ops->nr_queues; i++) {
-		const struct virtq *vq = &dev->vq[i];
+		const struct virtqueue *vq = &dev->vq[i];
 
 		st->q[i] = (struct virtio_mmio_queue_state){.num = vq->num,
 							    .ready = vq->ready,
@@ -631,23 +631,23 @@ int virtio_mmio_load(struct virtio_mmio_dev *dev, const struct virtio_mmio_state
 	dev->config_generation = st->config_generation;
 	for (int i = 0; i < dev->ops->nr_queues; i++) {
 		const struct virtio_mmio_queue_state *q = &st->q[i];
-		struct virtq *vq = &dev->vq[i];
+		struct virtqueue *vq = &dev->vq[i];
 
-		virtq_reset(vq);
+		virtqueue_reset(vq);
 		vq->num = q->num;
 		vq->desc_gpa = q->desc_gpa;
 		vq->avail_gpa = q->avail_gpa;
 		vq->used_gpa = q->used_gpa;
 		if (!q->ready) {
 			/* An unready queue's num may be anything the driver wrote that passed. */
-			if (!virtq_num_valid(q->num)) {
+			if (!virtqueue_num_valid(q->num)) {
 				snprintf(err, errlen, "%s: queue %d size %u is invalid", dev->name,
 					 i, q->num);
 				goto reset;
 			}
 			continue;
 		}
-		if (virtq_enable(vq, dev->mem, qwhy, sizeof(qwhy))) {
+		if (virtqueue_enable(vq, dev->mem, qwhy, sizeof(qwhy))) {
 			snprintf(err, errlen, "%s: queue %d: %s", dev->name, i, qwhy);
 			goto reset;
 		}
@@ -661,7 +661,7 @@ reset:
 	dev->status = 0;
 	dev->int_status = 0;
 	for (int i = 0; i < dev->ops->nr_queues; i++)
-		virtq_reset(&dev->vq[i]);
+		virtqueue_reset(&dev->vq[i]);
 out:
 	pthread_mutex_unlock(&dev->lock);
 	return rc;

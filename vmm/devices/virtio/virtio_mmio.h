@@ -67,10 +67,10 @@ void virtio_mmio_unlock(struct virtio_mmio_dev *dev);
 
 /* The queue if requests may be taken from it now (DRIVER_OK, not NEEDS_RESET, not
  * resetting, queue ready), else NULL. */
-struct virtq *virtio_mmio_active_queue(struct virtio_mmio_dev *dev, int queue);
+struct virtqueue *virtio_mmio_active_queue(struct virtio_mmio_dev *dev, int queue);
 
 /* The queue's ring state, whatever its state (for completions). */
-struct virtq *virtio_mmio_queue(struct virtio_mmio_dev *dev, int queue);
+struct virtqueue *virtio_mmio_queue(struct virtio_mmio_dev *dev, int queue);
 
 /* The guest broke the protocol on a queue: log one warn line naming the problem, set
  * DEVICE_NEEDS_RESET (with a configuration-change interrupt, virtio 1.1 §2.1.2) and

@@ -35,18 +35,18 @@ static void store32(void *p, uint32_t v)
 	__atomic_store_n((uint32_t *)p, htole32(v), __ATOMIC_RELAXED);
 }
 
-static bool inflight_test(const struct virtq *vq, uint16_t head)
+static bool inflight_test(const struct virtqueue *vq, uint16_t head)
 {
 	return vq->inflight_map[head / 64] & (1ULL << (head % 64));
 }
 
-static void inflight_set(struct virtq *vq, uint16_t head)
+static void inflight_set(struct virtqueue *vq, uint16_t head)
 {
 	vq->inflight_map[head / 64] |= 1ULL << (head % 64);
 	vq->inflight++;
 }
 
-static void inflight_clear(struct virtq *vq, uint16_t head)
+static void inflight_clear(struct virtqueue *vq, uint16_t head)
 {
 	if (head >= VIRTQ_NUM_MAX || !inflight_test(vq, head))
 		return;
@@ -54,13 +54,13 @@ static void inflight_clear(struct virtq *vq, uint16_t head)
 	vq->inflight--;
 }
 
-void virtq_reset(struct virtq *vq)
+void virtqueue_reset(struct virtqueue *vq)
 {
 	memset(vq, 0, sizeof(*vq));
 	vq->num = VIRTQ_NUM_MAX;
 }
 
-bool virtq_num_valid(uint32_t num)
+bool virtqueue_num_valid(uint32_t num)
 {
 	return num && num <= VIRTQ_NUM_MAX && !(num & (num - 1));
 }
@@ -82,11 +82,11 @@ static void *ring_ptr(const struct guest_mem *mem, const char *what, uint64_t gp
 	return p;
 }
 
-int virtq_enable(struct virtq *vq, const struct guest_mem *mem, char *err, size_t errlen)
+int virtqueue_enable(struct virtqueue *vq, const struct guest_mem *mem, char *err, size_t errlen)
 {
 	void *desc, *avail, *used;
 
-	if (!virtq_num_valid(vq->num)) {
+	if (!virtqueue_num_valid(vq->num)) {
 		snprintf(err, errlen, "queue size %u is invalid", vq->num);
 		return -1;
 	}
@@ -117,7 +117,7 @@ int virtq_enable(struct virtq *vq, const struct guest_mem *mem, char *err, size_
 	return 0;
 }
 
-int virtq_avail(struct virtq *vq, char *err, size_t errlen)
+int virtqueue_avail(struct virtqueue *vq, char *err, size_t errlen)
 {
 	uint16_t idx;
 	uint16_t ahead;
@@ -134,8 +134,8 @@ int virtq_avail(struct virtq *vq, char *err, size_t errlen)
 	return ahead;
 }
 
-int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_chain *chain, char *err,
-	      size_t errlen)
+int virtqueue_pop(struct virtqueue *vq, const struct guest_mem *mem, struct virtqueue_chain *chain,
+		  char *err, size_t errlen)
 {
 	uint16_t slot, head, idx;
 	bool seen_write = false;
@@ -207,7 +207,7 @@ int virtq_pop(struct virtq *vq, const struct guest_mem *mem, struct virtq_chain 
 	return 1;
 }
 
-void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
+void virtqueue_push(struct virtqueue *vq, uint16_t head, uint32_t len)
 {
 	struct vring_used_elem *e = &vq->used->ring[vq->used_idx % vq->size];
 
@@ -219,7 +219,7 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	inflight_clear(vq, head);
 }
 
-void virtq_drop(struct virtq *vq, uint16_t head)
+void virtqueue_drop(struct virtqueue *vq, uint16_t head)
 {
 	inflight_clear(vq, head);
 }
