@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/proto/mig_status.h"
 #include "vmm/block/blk_disks.h"
 #include "vmm/boot/boot_guest.h"
 #include "vmm/control/control_sock.h"
@@ -19,7 +20,7 @@
 #include "vmm/migration/migrate.h"
 
 /* A migration carries every disk. */
-_Static_assert(BLK_MAX_DISKS <= MIG_MAX_DISKS, "a disk a migration cannot carry");
+_Static_assert(BLK_CONFIG_MAX_DISKS <= MIGRATE_MAX_DISKS, "a disk a migration cannot carry");
 
 /* One vNode and everything it is made of. */
 struct vnode {
@@ -192,8 +193,8 @@ static int run_vnode(struct vnode *v)
 	pthread_detach(sig_thread);
 	describe_for_migration(v);
 	if (c->migrate.incoming) {
-		if (migrate_in_run(&v->mig, c->migrate.incoming, MIGRATE_INCOMING_WAIT_MS))
-			return VMM_EXIT_INCOMING_ABORTED;
+		if (migrate_in_run(&v->mig, c->migrate.incoming, MIGRATE_CONFIG_INCOMING_WAIT_MS))
+			return MIG_STATUS_EXIT_INCOMING_ABORTED;
 		/* A vNode its user had paused stays paused here. */
 		if (v->mig.user_paused)
 			atomic_store(&v->vm.paused, true);
@@ -206,7 +207,7 @@ static int run_vnode(struct vnode *v)
 		 c->migrate.incoming ? "migrated in on" : linux_loader_kind_name(v->kind),
 		 c->migrate.incoming ? c->migrate.incoming : c->boot.kernel);
 	status = vcpu_run_all(&v->vm);
-	if (status == VMM_EXIT_MIGRATED)
+	if (status == MIG_STATUS_EXIT_MIGRATED)
 		log_info("vNode migrated away: it runs on the destination now");
 	else
 		log_info("vNode ended with status %d", status);

@@ -7,8 +7,8 @@
  *   name        the long option, "--name"
  *   short_name  its one-letter form, or 0
  *   arg         its value as --help calls it ("SIZE"), or NULL: the option takes no value
- *   flags       VMM_OPT_PMON: lego-pmon sets it itself (a VM_START must not);
- *               VMM_OPT_NORUN: prints something and exits, runs no vNode
+ *   flags       OPTIONS_PMON: lego-pmon sets it itself (a VM_START must not);
+ *               OPTIONS_NORUN: prints something and exits, runs no vNode
  *   help        its --help text, a printf format, then its arguments (the subsystem's own
  *               constants: only lego-vmm, which includes their headers, expands them)
  */
@@ -22,18 +22,18 @@
 #include "vmm/memory/mem_options.h"
 #include "vmm/migration/migrate_options.h"
 
-#define VMM_OPT_PMON  1
-#define VMM_OPT_NORUN 2
+#define OPTIONS_PMON  1
+#define OPTIONS_NORUN 2
 
 /* Logging, help and version. */
 #define GENERAL_OPTIONS(X)                                                      \
 	X(vmm_options_verbose, "verbose", 'v', NULL, 0, "debug log lines")      \
 	X(vmm_options_quiet, "quiet", 'q', NULL, 0, "warnings and errors only") \
-	X(vmm_options_help, "help", 'h', NULL, VMM_OPT_NORUN, "this text")      \
-	X(vmm_options_version, "version", 'V', NULL, VMM_OPT_NORUN, "version")
+	X(vmm_options_help, "help", 'h', NULL, OPTIONS_NORUN, "this text")      \
+	X(vmm_options_version, "version", 'V', NULL, OPTIONS_NORUN, "version")
 
 /* --help's sections: G(X, ROWS, heading), heading NULL (none) or a line after a blank one. */
-#define VMM_OPTION_GROUPS(G, X)                                                            \
+#define OPTIONS_GROUPS(G, X)                                                               \
 	G(X, BOOT_OPTIONS, NULL)                                                           \
 	G(X, BLK_OPTIONS, NULL)                                                            \
 	G(X, CONSOLE_OPTIONS, NULL)                                                        \
@@ -44,7 +44,7 @@
 	G(X, GENERAL_OPTIONS, NULL)
 
 /* Every row, in order. */
-#define VMM_OPTIONS_GROUP_ROWS(X, ROWS, heading) ROWS(X)
-#define VMM_OPTIONS(X)				 VMM_OPTION_GROUPS(VMM_OPTIONS_GROUP_ROWS, X)
+#define OPTIONS_GROUP_ROWS(X, ROWS, heading) ROWS(X)
+#define OPTIONS_ALL(X)			     OPTIONS_GROUPS(OPTIONS_GROUP_ROWS, X)
 
 #endif

@@ -182,11 +182,12 @@ static int wait_listening(struct controld_migrate_job *j, char *listen, size_t l
 		if (controld_migrate_watch_cancelled(j))
 			return ERR_OPERATION_ABORTED;
 		a = controld_migrate_watch_status(j->dest, j->uuid, &st, last, sizeof(last));
-		if (a == ASK_OK && st.role == MIG_ROLE_INCOMING && st.phase == MIG_LISTENING) {
+		if (a == ASK_OK && st.role == MIG_STATUS_ROLE_INCOMING &&
+		    st.phase == MIG_STATUS_LISTENING) {
 			snprintf(listen, len, "%s", st.listen);
 			return 0;
 		}
-		if (a == ASK_OK && st.phase == MIG_FAILED) {
+		if (a == ASK_OK && st.phase == MIG_STATUS_FAILED) {
 			snprintf(err, errlen, "its lego-vmm on %s failed: %s", j->dest, st.error);
 			return ERR_OPERATION_FAILED;
 		}
@@ -319,7 +320,8 @@ static int start_dest(struct controld_migrate_job *j, const uint8_t *req, size_t
  * error code after giving up. */
 static int tell_source(struct controld_migrate_job *j, char *err, size_t errlen)
 {
-	char listen[MIG_LISTEN_MAX + 1], why[CP_ERRTEXT_MAX + 256], refused[CP_ERRTEXT_MAX + 400];
+	char listen[MIG_STATUS_LISTEN_MAX + 1], why[CP_ERRTEXT_MAX + 256],
+		refused[CP_ERRTEXT_MAX + 400];
 	char cmd[CP_CMD_MAX + 1], *json = NULL;
 	int rc = wait_listening(j, listen, sizeof(listen), why, sizeof(why));
 

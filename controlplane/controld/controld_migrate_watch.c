@@ -104,18 +104,18 @@ bool controld_migrate_watch_cancelled(const struct controld_migrate_job *j)
 static uint32_t cp_phase(enum mig_status_phase p)
 {
 	switch (p) {
-	case MIG_CONNECTING:
+	case MIG_STATUS_CONNECTING:
 		return CP_MIG_CONNECTING;
-	case MIG_PRECOPY:
+	case MIG_STATUS_PRECOPY:
 		return CP_MIG_PRECOPY;
-	case MIG_STOPPING:
+	case MIG_STATUS_STOPPING:
 		return CP_MIG_STOPPING;
-	case MIG_SENDING:
+	case MIG_STATUS_SENDING:
 		return CP_MIG_SENDING;
-	case MIG_COMMITTING:
-	case MIG_COMPLETED:
+	case MIG_STATUS_COMMITTING:
+	case MIG_STATUS_COMPLETED:
 		return CP_MIG_COMMITTING;
-	case MIG_UNCERTAIN:
+	case MIG_STATUS_UNCERTAIN:
 		return CP_MIG_UNCERTAIN;
 	default:
 		return CP_MIG_CONNECTING;
@@ -198,11 +198,12 @@ static enum dest_verdict ask_dest(const struct controld_migrate_job *j)
 			controld_migrate_watch_status(j->dest, j->uuid, &st, err, sizeof(err));
 		int e;
 
-		if (a == ASK_OK && st.role == MIG_ROLE_INCOMING && st.phase == MIG_RUNNING)
+		if (a == ASK_OK && st.role == MIG_STATUS_ROLE_INCOMING &&
+		    st.phase == MIG_STATUS_RUNNING)
 			return D_RUNS;
 		if (a == ASK_GONE) {
 			e = controld_migrate_watch_exit_status(j, true, NULL);
-			if (e == VMM_EXIT_INCOMING_ABORTED)
+			if (e == MIG_STATUS_EXIT_INCOMING_ABORTED)
 				return D_NEVER_RAN;
 			if (e >= 0)
 				return D_RAN_AND_ENDED;
@@ -238,7 +239,7 @@ static enum controld_migrate_outcome after_source_ended(struct controld_migrate_
 {
 	enum dest_verdict d;
 
-	if (src_exit == VMM_EXIT_MIGRATED) {
+	if (src_exit == MIG_STATUS_EXIT_MIGRATED) {
 		j->src_exited_126 = true;
 		return OUT_MOVED;
 	}
@@ -309,7 +310,7 @@ enum controld_migrate_outcome controld_migrate_watch_follow(struct controld_migr
 		a = controld_migrate_watch_status(j->src, j->uuid, &st, why, sizeof(why));
 		if (a == ASK_OK) {
 			unreachable_since = 0;
-			if (st.role != MIG_ROLE_SOURCE) {
+			if (st.role != MIG_STATUS_ROLE_SOURCE) {
 				/* Told to migrate, yet not migrating: the command was lost. */
 				if (!idle_since)
 					idle_since = mono_clock_us();
@@ -318,21 +319,22 @@ enum controld_migrate_outcome controld_migrate_watch_follow(struct controld_migr
 						 "the source lego-vmm on %s is not migrating "
 						 "(role %s)",
 						 j->src,
-						 st.role == MIG_ROLE_NONE ? "none" : "incoming");
+						 st.role == MIG_STATUS_ROLE_NONE ? "none"
+										 : "incoming");
 					return OUT_FAILED;
 				}
 			} else {
 				j->last = st;
 				record_progress(j, &st);
-				if (st.phase == MIG_COMPLETED) {
+				if (st.phase == MIG_STATUS_COMPLETED) {
 					bool gone = false;
 
 					/* It exits 126 at once: wait for that, so that the
 					 * vNode is in one place when this returns. */
 					j->completed_seen = true;
-					j->src_exited_126 =
-						controld_migrate_watch_exit_status(
-							j, false, &gone) == VMM_EXIT_MIGRATED;
+					j->src_exited_126 = controld_migrate_watch_exit_status(
+								    j, false, &gone) ==
+							    MIG_STATUS_EXIT_MIGRATED;
 					if (!j->src_exited_126 && !gone)
 						log_warn(
 							"vNode %s: its old lego-vmm on %s has not "
@@ -340,13 +342,14 @@ enum controld_migrate_outcome controld_migrate_watch_follow(struct controld_migr
 							j->name, j->src, EXIT_WAIT_MS / 1000);
 					return OUT_MOVED;
 				}
-				if (st.phase == MIG_FAILED) {
+				if (st.phase == MIG_STATUS_FAILED) {
 					snprintf(err, errlen, "%s", st.error);
 					return OUT_FAILED;
 				}
-				if (st.phase == MIG_UNCERTAIN)
+				if (st.phase == MIG_STATUS_UNCERTAIN)
 					resolve(j);
-				if (st.phase >= MIG_STOPPING && st.phase <= MIG_COMMITTING)
+				if (st.phase >= MIG_STATUS_STOPPING &&
+				    st.phase <= MIG_STATUS_COMMITTING)
 					delay = POLL_FAST_MS;
 			}
 		} else if (a == ASK_GONE) {
@@ -376,8 +379,8 @@ enum controld_migrate_outcome controld_migrate_watch_follow(struct controld_migr
 				enum controld_migrate_reply da = controld_migrate_watch_status(
 					j->dest, j->uuid, &d, dwhy, sizeof(dwhy));
 
-				if (da == ASK_OK && d.role == MIG_ROLE_INCOMING &&
-				    d.phase == MIG_RUNNING) {
+				if (da == ASK_OK && d.role == MIG_STATUS_ROLE_INCOMING &&
+				    d.phase == MIG_STATUS_RUNNING) {
 					log_warn("vNode %s: the source %s cannot be asked, but the "
 						 "destination %s runs it",
 						 j->name, j->src, j->dest);
@@ -387,7 +390,7 @@ enum controld_migrate_outcome controld_migrate_watch_follow(struct controld_migr
 				 * resumes by itself unless it waits, uncertain, to be told. */
 				if (da == ASK_GONE &&
 				    controld_migrate_watch_exit_status(j, true, NULL) ==
-					    VMM_EXIT_INCOMING_ABORTED &&
+					    MIG_STATUS_EXIT_INCOMING_ABORTED &&
 				    mono_clock_us() - unreachable_since >
 					    (int64_t)SOURCE_LOST_MS * 1000) {
 					snprintf(err, errlen,
@@ -426,7 +429,7 @@ void controld_migrate_watch_finish(struct controld_migrate_job *j, enum controld
 
 		if (controld_migrate_watch_status(j->dest, j->uuid, &st, why, sizeof(why)) ==
 			    ASK_OK &&
-		    st.role == MIG_ROLE_INCOMING && st.phase == MIG_RUNNING) {
+		    st.role == MIG_STATUS_ROLE_INCOMING && st.phase == MIG_STATUS_RUNNING) {
 			j->last = st;
 			j->completed_seen = true;
 		}

@@ -29,10 +29,6 @@
 #define SOURCE_LOST_MS	  60000 /* a source that cannot be asked while its destination gave up */
 #define POOL_STEP_WAIT_MS 10000 /* for the memory pool's step on the vNode to end */
 
-/* lego-vmm's exit statuses for migration (vmm/vm.h, ../notes/mig_spec.md). */
-#define VMM_EXIT_INCOMING_ABORTED 124
-#define VMM_EXIT_MIGRATED	  126
-
 #define ERR_INVALID_ARG		  8
 #define ERR_OPERATION_FAILED	  9
 #define ERR_NO_DOMAIN		  42

@@ -22,19 +22,19 @@ struct vmm_opt {
 	const char *name;
 	char short_name;
 	const char *arg; /* NULL: no value */
-	int flags;	 /* VMM_OPT_PMON, VMM_OPT_NORUN */
+	int flags;	 /* OPTIONS_PMON, OPTIONS_NORUN */
 };
 
 #define PMON_ARGS_ROW(take, name, short_name, arg, flags, ...) {name, short_name, arg, flags},
-static const struct vmm_opt vmm_opts[] = {VMM_OPTIONS(PMON_ARGS_ROW)};
+static const struct vmm_opt vmm_opts[] = {OPTIONS_ALL(PMON_ARGS_ROW)};
 
 #define NR_OPTS (sizeof(vmm_opts) / sizeof(vmm_opts[0]))
 
 static enum opt_kind kind_of(const struct vmm_opt *o)
 {
-	if (o->flags & VMM_OPT_PMON)
+	if (o->flags & OPTIONS_PMON)
 		return OPT_OURS;
-	if (o->flags & VMM_OPT_NORUN)
+	if (o->flags & OPTIONS_NORUN)
 		return OPT_NORUN;
 	return o->arg ? OPT_VALUE : OPT_FLAG;
 }

@@ -6,7 +6,7 @@
 #include "lib/cluster/cluster_agent.h"
 #include "pmon_vms.h"
 
-struct pmon {
+struct pmon_ctx {
 	const char *name;
 	const char *run_dir;
 	const char *vmm; /* lego-vmm's path */
@@ -16,8 +16,8 @@ struct pmon {
 };
 
 /* A vNode changed state: tell lego-controld now, not at the next interval. */
-void pmon_loop_kick(struct pmon *p);
+void pmon_loop_kick(struct pmon_ctx *p);
 /* A SIGKILL deadline was set: the event loop re-reads them. */
-void pmon_loop_wake(struct pmon *p);
+void pmon_loop_wake(struct pmon_ctx *p);
 
 #endif

@@ -22,12 +22,12 @@
 
 #define SHUTDOWN_GRACE_MS 10000
 
-void pmon_loop_kick(struct pmon *p)
+void pmon_loop_kick(struct pmon_ctx *p)
 {
 	cluster_agent_kick(p->agent);
 }
 
-void pmon_loop_wake(struct pmon *p)
+void pmon_loop_wake(struct pmon_ctx *p)
 {
 	uint64_t one = 1;
 
@@ -35,7 +35,7 @@ void pmon_loop_wake(struct pmon *p)
 		(void)0; /* counter saturated: a wake-up is pending anyway */
 }
 
-static void reap(struct pmon *p)
+static void reap(struct pmon_ctx *p)
 {
 	bool any = false;
 	pid_t pid;
@@ -74,7 +74,7 @@ static void peer_name(const struct sockaddr_storage *ss, char *out, size_t len)
 	}
 }
 
-static void accept_one(struct pmon *p, int lfd)
+static void accept_one(struct pmon_ctx *p, int lfd)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
@@ -94,7 +94,7 @@ static void accept_one(struct pmon *p, int lfd)
 }
 
 /* SIGINT/SIGTERM: the first stops every vNode gracefully, another kills them now. */
-static void shutdown_signal(struct pmon *p, unsigned sig, bool *stopping, int *lfd)
+static void shutdown_signal(struct pmon_ctx *p, unsigned sig, bool *stopping, int *lfd)
 {
 	int64_t now = mono_clock_ms();
 	int n;
@@ -112,7 +112,7 @@ static void shutdown_signal(struct pmon *p, unsigned sig, bool *stopping, int *l
 		 SHUTDOWN_GRACE_MS / 1000);
 }
 
-int pmon_loop(struct pmon *p, int lfd, int sfd)
+int pmon_loop(struct pmon_ctx *p, int lfd, int sfd)
 {
 	bool stopping = false;
 

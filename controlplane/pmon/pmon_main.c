@@ -36,7 +36,7 @@ struct options {
 };
 
 static struct options opts;
-static struct pmon pm;
+static struct pmon_ctx pm;
 static char vmm_buf[PATH_MAX], run_dir_buf[PATH_MAX];
 
 static void usage(FILE *f)
@@ -224,7 +224,7 @@ static int setup_run_dir(void)
 {
 	struct sockaddr_un sa;
 	struct stat sb;
-	char lock[PMON_PATH_MAX];
+	char lock[PMON_SPAWN_PATH_MAX];
 	int fd;
 
 	if (!opts.run_dir) {
@@ -286,7 +286,7 @@ static int advertised(char *out, size_t len, const char *port)
 
 static size_t heartbeat(void *ctx, uint8_t *buf, size_t cap)
 {
-	return pmon_vms_heartbeat(&((struct pmon *)ctx)->vms, buf, cap);
+	return pmon_vms_heartbeat(&((struct pmon_ctx *)ctx)->vms, buf, cap);
 }
 
 int main(int argc, char **argv)

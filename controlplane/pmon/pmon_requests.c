@@ -32,7 +32,7 @@
 #define LINGER_MS	 500
 
 struct conn {
-	struct pmon *p;
+	struct pmon_ctx *p;
 	int fd;
 	char peer[80];
 };
@@ -93,11 +93,11 @@ __attribute__((format(printf, 4, 5))) static int refuse(struct conn *c, const st
 
 static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
-	struct pmon *p = c->p;
+	struct pmon_ctx *p = c->p;
 	struct cluster_proto_vm_start m;
 	const char *args = NULL, *why = "?", **argv;
 	char err[CP_ERRTEXT_MAX], id[UUID_STR_LEN];
-	struct pmon_vm *v;
+	struct pmon_vms_entry *v;
 	enum cluster_proto_status st;
 	pid_t pid = -1;
 	int exec_errno = 0;
@@ -155,11 +155,11 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 
 static int vm_stop(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
-	struct pmon *p = c->p;
+	struct pmon_ctx *p = c->p;
 	struct cluster_proto_vm_stop m;
 	const char *why = "?";
 	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1];
-	struct pmon_vm *v;
+	struct pmon_vms_entry *v;
 	enum cluster_proto_status st = cluster_proto_vm_stop_get(pl, h->len, &m, &why);
 	bool live;
 	int status = 0;
@@ -218,12 +218,13 @@ static uint32_t ctl_state(const char *cmd, const char *answer)
 
 static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
-	struct pmon *p = c->p;
+	struct pmon_ctx *p = c->p;
 	struct cluster_proto_vm_ctl m;
 	const char *why = "?";
-	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1], sock[PMON_PATH_MAX], err[CP_ERRTEXT_MAX];
+	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1], sock[PMON_SPAWN_PATH_MAX],
+		err[CP_ERRTEXT_MAX];
 	char *answer;
-	struct pmon_vm *v;
+	struct pmon_vms_entry *v;
 	enum cluster_proto_status st = cluster_proto_vm_ctl_get(pl, h->len, &m, &why);
 	uint32_t state;
 	pid_t pid;
@@ -289,12 +290,12 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 
 static int vm_console(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
-	struct pmon *p = c->p;
+	struct pmon_ctx *p = c->p;
 	struct cluster_proto_vm_console m;
 	struct cluster_proto_vm_console_reply r = {0};
 	const char *why = "?";
-	char id[UUID_STR_LEN], path[PMON_PATH_MAX];
-	struct pmon_vm *v;
+	char id[UUID_STR_LEN], path[PMON_SPAWN_PATH_MAX];
+	struct pmon_vms_entry *v;
 	enum cluster_proto_status st = cluster_proto_vm_console_get(pl, h->len, &m, &why);
 	struct stat sb;
 	uint8_t *buf;
@@ -347,11 +348,11 @@ static int vm_console(struct conn *c, const struct wire_hdr *h, const uint8_t *p
 
 static int vm_forget(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
-	struct pmon *p = c->p;
+	struct pmon_ctx *p = c->p;
 	uint8_t uuid[16];
 	const char *why = "?";
-	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1], path[PMON_PATH_MAX];
-	struct pmon_vm *v;
+	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1], path[PMON_SPAWN_PATH_MAX];
+	struct pmon_vms_entry *v;
 	enum cluster_proto_status st = cluster_proto_uuid_get(pl, h->len, uuid, &why);
 
 	if (st)
@@ -467,7 +468,7 @@ static void *conn_main(void *arg)
 	return NULL;
 }
 
-void pmon_requests_conn_start(struct pmon *p, int fd, const char *peer)
+void pmon_requests_conn_start(struct pmon_ctx *p, int fd, const char *peer)
 {
 	struct conn *c;
 	pthread_attr_t attr;

@@ -6,6 +6,6 @@
 #include "pmon_ctx.h"
 
 /* Serve the accepted connection fd (from peer) on a thread of its own, which closes it. */
-void pmon_requests_conn_start(struct pmon *p, int fd, const char *peer);
+void pmon_requests_conn_start(struct pmon_ctx *p, int fd, const char *peer);
 
 #endif

@@ -16,7 +16,7 @@
 
 void pmon_spawn_path(char *out, const char *run_dir, const char *id, const char *ext)
 {
-	snprintf(out, PMON_PATH_MAX, "%s/%s.%s", run_dir, id, ext);
+	snprintf(out, PMON_SPAWN_PATH_MAX, "%s/%s.%s", run_dir, id, ext);
 }
 
 /* The operator reads the log: say what was started, and when. */
@@ -65,7 +65,8 @@ static void child(const char *vmm, char *const *argv, int null_fd, int log_fd, i
 
 pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t errlen)
 {
-	char sock[PMON_PATH_MAX], console[PMON_PATH_MAX], logp[PMON_PATH_MAX], uid[24];
+	char sock[PMON_SPAWN_PATH_MAX], console[PMON_SPAWN_PATH_MAX], logp[PMON_SPAWN_PATH_MAX],
+		uid[24];
 	char **argv = calloc((size_t)s->argc + 8, sizeof(*argv));
 	int log_fd = -1, null_fd = -1, pfd[2] = {-1, -1}, n = 0, e = 0;
 	pid_t pid = -1;
@@ -115,7 +116,7 @@ pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t 
 		r = read(pfd[0], &e, sizeof(e));
 	while (r < 0 && errno == EINTR);
 	if (r == sizeof(e)) {
-		char line[PMON_PATH_MAX + 128];
+		char line[PMON_SPAWN_PATH_MAX + 128];
 		int len = snprintf(line, sizeof(line), "--- lego-pmon: cannot execute %s: %s\n",
 				   s->vmm, strerror(e));
 

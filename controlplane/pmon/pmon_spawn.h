@@ -9,7 +9,7 @@
 #include <sys/types.h>
 
 /* RUNDIR/ID.EXT; the longest (a socket path must fit sockaddr_un) is checked at startup. */
-#define PMON_PATH_MAX 4096
+#define PMON_SPAWN_PATH_MAX 4096
 void pmon_spawn_path(char *out, const char *run_dir, const char *id, const char *ext);
 
 struct pmon_spawn {

@@ -17,9 +17,9 @@ void pmon_vms_init(struct pmon_vms *t, uint32_t cores, uint64_t capacity)
 	t->capacity = capacity;
 }
 
-struct pmon_vm *pmon_vms_find(struct pmon_vms *t, const uint8_t uuid[16])
+struct pmon_vms_entry *pmon_vms_find(struct pmon_vms *t, const uint8_t uuid[16])
 {
-	for (int i = 0; i < PMON_MAX_VMS; i++)
+	for (int i = 0; i < PMON_VMS_MAX; i++)
 		if (t->vm[i].used && !memcmp(t->vm[i].uuid, uuid, 16))
 			return &t->vm[i];
 	return NULL;
@@ -29,8 +29,8 @@ void pmon_vms_used(struct pmon_vms *t, uint32_t *cores, uint64_t *bytes)
 {
 	*cores = 0;
 	*bytes = 0;
-	for (int i = 0; i < PMON_MAX_VMS; i++) {
-		const struct pmon_vm *v = &t->vm[i];
+	for (int i = 0; i < PMON_VMS_MAX; i++) {
+		const struct pmon_vms_entry *v = &t->vm[i];
 
 		if (v->used && pmon_vms_live(v)) {
 			*cores += v->vcpus;
@@ -40,9 +40,9 @@ void pmon_vms_used(struct pmon_vms *t, uint32_t *cores, uint64_t *bytes)
 }
 
 enum cluster_proto_status pmon_vms_admit(struct pmon_vms *t, const struct cluster_proto_vm_start *m,
-					 struct pmon_vm **out, char *err, size_t errlen)
+					 struct pmon_vms_entry **out, char *err, size_t errlen)
 {
-	struct pmon_vm *v = pmon_vms_find(t, m->uuid);
+	struct pmon_vms_entry *v = pmon_vms_find(t, m->uuid);
 	uint32_t cores;
 	uint64_t bytes, free_bytes;
 	int n = 0;
@@ -70,21 +70,21 @@ enum cluster_proto_status pmon_vms_admit(struct pmon_vms *t, const struct cluste
 			 (unsigned long long)(t->capacity >> 20));
 	if (m->vcpus > t->cores - cores || m->excache_bytes > free_bytes)
 		return CP_ENOSPC;
-	for (int i = 0; !v && i < PMON_MAX_VMS; i++)
+	for (int i = 0; !v && i < PMON_VMS_MAX; i++)
 		if (!t->vm[i].used)
 			v = &t->vm[i];
 	if (!v) {
 		snprintf(err, errlen,
 			 "this host already keeps %d vNode records: VM_FORGET exited ones first",
-			 PMON_MAX_VMS);
+			 PMON_VMS_MAX);
 		return CP_ENOSPC;
 	}
-	*v = (struct pmon_vm){.used = true,
-			      .vnode_uid = m->vnode_uid,
-			      .domid = m->domid,
-			      .vcpus = m->vcpus,
-			      .excache_bytes = m->excache_bytes,
-			      .state = CP_VM_RUNNING};
+	*v = (struct pmon_vms_entry){.used = true,
+				     .vnode_uid = m->vnode_uid,
+				     .domid = m->domid,
+				     .vcpus = m->vcpus,
+				     .excache_bytes = m->excache_bytes,
+				     .state = CP_VM_RUNNING};
 	memcpy(v->uuid, m->uuid, 16);
 	uuid_str_format(m->uuid, v->id);
 	snprintf(v->name, sizeof(v->name), "%s", m->name);
@@ -92,7 +92,7 @@ enum cluster_proto_status pmon_vms_admit(struct pmon_vms *t, const struct cluste
 	return CP_OK;
 }
 
-void pmon_vms_drop(struct pmon_vm *v)
+void pmon_vms_drop(struct pmon_vms_entry *v)
 {
 	memset(v, 0, sizeof(*v));
 }
@@ -102,8 +102,8 @@ bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled)
 	bool found = false;
 
 	pthread_mutex_lock(&t->lock);
-	for (int i = 0; i < PMON_MAX_VMS && !found; i++) {
-		struct pmon_vm *v = &t->vm[i];
+	for (int i = 0; i < PMON_VMS_MAX && !found; i++) {
+		struct pmon_vms_entry *v = &t->vm[i];
 
 		if (!v->used || !pmon_vms_live(v) || v->pid != pid)
 			continue;
@@ -140,8 +140,8 @@ int64_t pmon_vms_kill_due(struct pmon_vms *t, int64_t now)
 	int64_t next = -1;
 
 	pthread_mutex_lock(&t->lock);
-	for (int i = 0; i < PMON_MAX_VMS; i++) {
-		struct pmon_vm *v = &t->vm[i];
+	for (int i = 0; i < PMON_VMS_MAX; i++) {
+		struct pmon_vms_entry *v = &t->vm[i];
 
 		if (!v->used || !pmon_vms_live(v) || !v->kill_at)
 			continue;
@@ -166,8 +166,8 @@ int pmon_vms_stop_all(struct pmon_vms *t, int64_t kill_at)
 
 	pthread_mutex_lock(&t->lock);
 	t->closing = true;
-	for (int i = 0; i < PMON_MAX_VMS; i++) {
-		struct pmon_vm *v = &t->vm[i];
+	for (int i = 0; i < PMON_VMS_MAX; i++) {
+		struct pmon_vms_entry *v = &t->vm[i];
 
 		if (!v->used || !pmon_vms_live(v))
 			continue;
@@ -187,7 +187,7 @@ int pmon_vms_live_count(struct pmon_vms *t)
 	int n = 0;
 
 	pthread_mutex_lock(&t->lock);
-	for (int i = 0; i < PMON_MAX_VMS; i++)
+	for (int i = 0; i < PMON_VMS_MAX; i++)
 		n += t->vm[i].used && pmon_vms_live(&t->vm[i]);
 	pthread_mutex_unlock(&t->lock);
 	return n;
@@ -200,8 +200,8 @@ size_t pmon_vms_heartbeat(struct pmon_vms *t, uint8_t *buf, size_t cap)
 
 	pthread_mutex_lock(&t->lock);
 	pmon_vms_used(t, &hb.used_cores, &hb.used_bytes);
-	for (int i = 0; i < PMON_MAX_VMS && len + CP_VM_STATUS_LEN <= cap; i++) {
-		const struct pmon_vm *v = &t->vm[i];
+	for (int i = 0; i < PMON_VMS_MAX && len + CP_VM_STATUS_LEN <= cap; i++) {
+		const struct pmon_vms_entry *v = &t->vm[i];
 		struct cluster_proto_vm_status st;
 
 		if (!v->used)

@@ -13,9 +13,9 @@
 #include "lib/proto/cluster_proto.h"
 #include "lib/uuid_str.h"
 
-#define PMON_MAX_VMS CP_MAX_VMS
+#define PMON_VMS_MAX CP_MAX_VMS
 
-struct pmon_vm {
+struct pmon_vms_entry {
 	bool used;
 	uint8_t uuid[16];
 	char id[UUID_STR_LEN]; /* the uuid as text: file names and log lines */
@@ -38,24 +38,24 @@ struct pmon_vms {
 	uint32_t cores;
 	uint64_t capacity;
 	bool closing; /* shutting down: no new vNodes */
-	struct pmon_vm vm[PMON_MAX_VMS];
+	struct pmon_vms_entry vm[PMON_VMS_MAX];
 };
 
 void pmon_vms_init(struct pmon_vms *t, uint32_t cores, uint64_t capacity);
 
 /* These need t->lock held. */
-static inline bool pmon_vms_live(const struct pmon_vm *v)
+static inline bool pmon_vms_live(const struct pmon_vms_entry *v)
 {
 	return v->state != CP_VM_EXITED;
 }
-struct pmon_vm *pmon_vms_find(struct pmon_vms *t, const uint8_t uuid[16]);
+struct pmon_vms_entry *pmon_vms_find(struct pmon_vms *t, const uint8_t uuid[16]);
 /* Cores and ExCache bytes held by live vNodes. */
 void pmon_vms_used(struct pmon_vms *t, uint32_t *cores, uint64_t *bytes);
 /* A record for a vNode about to start (RUNNING, pid 0), replacing an EXITED one with the
  * same uuid; or CP_EEXIST / CP_ENOSPC / CP_EIO with err saying why not. */
 enum cluster_proto_status pmon_vms_admit(struct pmon_vms *t, const struct cluster_proto_vm_start *m,
-					 struct pmon_vm **out, char *err, size_t errlen);
-void pmon_vms_drop(struct pmon_vm *v);
+					 struct pmon_vms_entry **out, char *err, size_t errlen);
+void pmon_vms_drop(struct pmon_vms_entry *v);
 
 /* These take t->lock themselves. */
 /* Child pid ended with status (exit code or 128 + signal): the record becomes EXITED

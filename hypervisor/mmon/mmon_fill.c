@@ -17,7 +17,7 @@ struct fill_job {
 	char provider[64], server[MP_NAME_LEN + 1];
 	uint64_t vnode;
 	struct mem_proto_fill req;
-	struct mmon_region *r;
+	struct mmon_pool_region *r;
 	uint64_t next_id;
 	char error[MP_ERRTEXT_MAX + 1];
 };

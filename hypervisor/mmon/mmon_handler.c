@@ -10,7 +10,7 @@
 /* One request being answered. */
 struct req {
 	struct mmon_pool *pool;
-	struct mmon_session *s;
+	struct mmon_handler_session *s;
 	struct wire_hdr h;
 	const uint8_t *body;
 	uint8_t *reply;
@@ -45,7 +45,7 @@ static size_t done(struct req *q, size_t len)
 /* The answer to a request refused with st, saying why; counted and logged (sampled). */
 static size_t refuse(struct req *q, enum mem_proto_status st, const char *why)
 {
-	struct mmon_session *s = q->s;
+	struct mmon_handler_session *s = q->s;
 	size_t n = wire_text_put(payload(q), MP_ERRTEXT_MAX, "%s", why);
 
 	atomic_fetch_add(&q->pool->errors, 1);
@@ -58,7 +58,7 @@ static size_t refuse(struct req *q, enum mem_proto_status st, const char *why)
 
 static size_t do_hello(struct req *q)
 {
-	struct mmon_session *s = q->s;
+	struct mmon_handler_session *s = q->s;
 	struct mem_proto_hello m;
 	struct mem_proto_hello_reply r = {0};
 	struct mem_proto_stat_reply st;
@@ -214,7 +214,7 @@ static size_t (*const ops[])(struct req *q) = {
 	[MP_BITMAP] = do_bitmap,
 };
 
-size_t mmon_handler_request(struct mmon_pool *pool, struct mmon_session *s, const void *req,
+size_t mmon_handler_request(struct mmon_pool *pool, struct mmon_handler_session *s, const void *req,
 			    size_t len, bool truncated, void *reply)
 {
 	struct req q = {

@@ -12,7 +12,7 @@
 #include "mmon_pool.h"
 
 /* What the server knows about one connection. */
-struct mmon_session {
+struct mmon_handler_session {
 	bool hello;
 	uint64_t vnode;
 	char client[MP_NAME_LEN + 1];
@@ -27,7 +27,7 @@ struct mmon_session {
  * length. truncated: the transport cut a message longer than its buffer (the reply is
  * E2BIG, and the caller then closes the connection). Never fails: bad input gets an error
  * reply and a log line. */
-size_t mmon_handler_request(struct mmon_pool *pool, struct mmon_session *s, const void *req,
+size_t mmon_handler_request(struct mmon_pool *pool, struct mmon_handler_session *s, const void *req,
 			    size_t len, bool truncated, void *reply);
 
 #endif

@@ -76,7 +76,7 @@ static int parse_options(int argc, char **argv)
 
 static void *conn_open(void *ctx, const char *peer)
 {
-	struct mmon_session *s = calloc(1, sizeof(*s));
+	struct mmon_handler_session *s = calloc(1, sizeof(*s));
 
 	(void)ctx;
 	if (s) {
@@ -102,7 +102,7 @@ static size_t conn_handle(void *ctx, void *conn, const void *req, size_t len, bo
 
 static void conn_close(void *ctx, void *conn)
 {
-	struct mmon_session *s = conn;
+	struct mmon_handler_session *s = conn;
 
 	(void)ctx;
 	if (s->hello)

@@ -32,7 +32,7 @@ static enum mem_proto_status fail(char *err, size_t errlen, enum mem_proto_statu
 	return st;
 }
 
-static void region_free_memory(struct mmon_region *r)
+static void region_free_memory(struct mmon_pool_region *r)
 {
 	fabric_mr_close(r->mr);
 	r->mr = NULL;
@@ -43,7 +43,7 @@ static void region_free_memory(struct mmon_region *r)
 	r->stored = NULL;
 }
 
-static void region_free(struct mmon_region *r)
+static void region_free(struct mmon_pool_region *r)
 {
 	region_free_memory(r);
 	pthread_mutex_destroy(&r->fill_lock);
@@ -51,7 +51,7 @@ static void region_free(struct mmon_region *r)
 }
 
 /* Drop a reference (under the write lock); the last one frees the region. */
-static void region_unref(struct mmon_region *r)
+static void region_unref(struct mmon_pool_region *r)
 {
 	if (--r->refs == 0)
 		region_free(r);
@@ -59,7 +59,7 @@ static void region_unref(struct mmon_region *r)
 
 void mmon_pool_destroy(struct mmon_pool *p)
 {
-	struct mmon_region *r;
+	struct mmon_pool_region *r;
 
 	/* Running fills hold references: stop them and wait until they let go. */
 	for (;;) {
@@ -77,7 +77,7 @@ void mmon_pool_destroy(struct mmon_pool *p)
 	}
 	r = p->regions;
 	while (r) {
-		struct mmon_region *next = r->next;
+		struct mmon_pool_region *next = r->next;
 
 		region_free(r);
 		r = next;
@@ -86,35 +86,35 @@ void mmon_pool_destroy(struct mmon_pool *p)
 	memset(p, 0, sizeof(*p));
 }
 
-static struct mmon_region *find_handle(struct mmon_pool *p, uint64_t handle)
+static struct mmon_pool_region *find_handle(struct mmon_pool *p, uint64_t handle)
 {
-	for (struct mmon_region *r = p->regions; r; r = r->next)
+	for (struct mmon_pool_region *r = p->regions; r; r = r->next)
 		if (r->handle == handle)
 			return r;
 	return NULL;
 }
 
-static struct mmon_region *find_index(struct mmon_pool *p, uint64_t vnode, uint32_t index)
+static struct mmon_pool_region *find_index(struct mmon_pool *p, uint64_t vnode, uint32_t index)
 {
-	for (struct mmon_region *r = p->regions; r; r = r->next)
+	for (struct mmon_pool_region *r = p->regions; r; r = r->next)
 		if (r->vnode == vnode && r->index == index && r->base)
 			return r;
 	return NULL;
 }
 
 /* The newest copy of (vnode, index) that moved away from here, if any. */
-static struct mmon_region *find_moved(struct mmon_pool *p, uint64_t vnode, uint32_t index)
+static struct mmon_pool_region *find_moved(struct mmon_pool *p, uint64_t vnode, uint32_t index)
 {
-	for (struct mmon_region *r = p->regions; r; r = r->next)
+	for (struct mmon_pool_region *r = p->regions; r; r = r->next)
 		if (r->vnode == vnode && r->index == index && !r->base)
 			return r;
 	return NULL;
 }
 
 /* Unlink and free a moved copy's record (under the write lock). */
-static void drop_moved(struct mmon_pool *p, struct mmon_region *r)
+static void drop_moved(struct mmon_pool *p, struct mmon_pool_region *r)
 {
-	struct mmon_region **pp;
+	struct mmon_pool_region **pp;
 
 	for (pp = &p->regions; *pp != r; pp = &(*pp)->next)
 		;
@@ -123,7 +123,7 @@ static void drop_moved(struct mmon_pool *p, struct mmon_region *r)
 	region_unref(r);
 }
 
-static void fill_open_reply(const struct mmon_region *r, struct mem_proto_open_reply *out)
+static void fill_open_reply(const struct mmon_pool_region *r, struct mem_proto_open_reply *out)
 {
 	out->handle = r->handle;
 	out->epoch = r->epoch;
@@ -136,7 +136,7 @@ enum mem_proto_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode,
 				     const struct mem_proto_open *req,
 				     struct mem_proto_open_reply *out, char *err, size_t errlen)
 {
-	struct mmon_region *r;
+	struct mmon_pool_region *r;
 	enum mem_proto_status st = MP_OK;
 
 	pthread_rwlock_wrlock(&p->lock);
@@ -220,8 +220,8 @@ out:
 }
 
 /* The checks every access to an existing region makes, in the order a client can act on. */
-static enum mem_proto_status check_access(struct mmon_region *r, uint64_t vnode, uint64_t epoch,
-					  char *err, size_t errlen)
+static enum mem_proto_status check_access(struct mmon_pool_region *r, uint64_t vnode,
+					  uint64_t epoch, char *err, size_t errlen)
 {
 	if (!r)
 		return fail(err, errlen, MP_ENOENT, "no such region handle");
@@ -237,7 +237,7 @@ static enum mem_proto_status check_access(struct mmon_region *r, uint64_t vnode,
 enum mem_proto_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode,
 				      const struct mem_proto_close *req, char *err, size_t errlen)
 {
-	struct mmon_region **pp, *r;
+	struct mmon_pool_region **pp, *r;
 	enum mem_proto_status st;
 
 	pthread_rwlock_wrlock(&p->lock);
@@ -265,7 +265,7 @@ enum mem_proto_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode,
 				   size_t errlen)
 {
 	uint64_t len = (uint64_t)io->npages * MP_PAGE_SIZE;
-	struct mmon_region *r;
+	struct mmon_pool_region *r;
 	enum mem_proto_status st;
 
 	pthread_rwlock_rdlock(&p->lock);
@@ -316,7 +316,7 @@ enum mem_proto_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode,
 					const struct mem_proto_release *req, char *err,
 					size_t errlen)
 {
-	struct mmon_region *r;
+	struct mmon_pool_region *r;
 	enum mem_proto_status st;
 
 	pthread_rwlock_wrlock(&p->lock);
@@ -335,9 +335,9 @@ enum mem_proto_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode,
 		/* The records of moved copies are small, but not kept without bound: the
 		 * oldest goes (a client that old then gets ENOENT, still never zeros). */
 		if (++p->moved > MMON_MAX_MOVED) {
-			struct mmon_region *old = NULL;
+			struct mmon_pool_region *old = NULL;
 
-			for (struct mmon_region *m = p->regions; m; m = m->next)
+			for (struct mmon_pool_region *m = p->regions; m; m = m->next)
 				if (!m->base && m != r)
 					old = m;
 			if (old)
@@ -351,7 +351,7 @@ enum mem_proto_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode,
 enum mem_proto_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint32_t index,
 				      struct mem_proto_rstat_reply *out, char *err, size_t errlen)
 {
-	struct mmon_region *r;
+	struct mmon_pool_region *r;
 	enum mem_proto_status st = MP_OK;
 
 	memset(out, 0, sizeof(*out));
@@ -385,7 +385,7 @@ enum mem_proto_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode,
 				       const struct mem_proto_bitmap *req, uint8_t *out, char *err,
 				       size_t errlen)
 {
-	struct mmon_region *r;
+	struct mmon_pool_region *r;
 	enum mem_proto_status st;
 
 	pthread_rwlock_rdlock(&p->lock);
@@ -409,9 +409,9 @@ enum mem_proto_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode,
 }
 
 enum mem_proto_status mmon_pool_fill_begin(struct mmon_pool *p, uint64_t vnode, uint32_t index,
-					   struct mmon_region **out, char *err, size_t errlen)
+					   struct mmon_pool_region **out, char *err, size_t errlen)
 {
-	struct mmon_region *r;
+	struct mmon_pool_region *r;
 	unsigned joining = MP_RS_JOINING;
 	enum mem_proto_status st = MP_OK;
 
@@ -434,7 +434,7 @@ enum mem_proto_status mmon_pool_fill_begin(struct mmon_pool *p, uint64_t vnode, 
 	return st;
 }
 
-enum mem_proto_status mmon_pool_fill_install(struct mmon_pool *p, struct mmon_region *r,
+enum mem_proto_status mmon_pool_fill_install(struct mmon_pool *p, struct mmon_pool_region *r,
 					     uint64_t first, uint32_t n, const void *data,
 					     uint64_t *installed)
 {
@@ -468,7 +468,7 @@ enum mem_proto_status mmon_pool_fill_install(struct mmon_pool *p, struct mmon_re
 	return MP_OK;
 }
 
-void mmon_pool_fill_end(struct mmon_pool *p, struct mmon_region *r, const char *error)
+void mmon_pool_fill_end(struct mmon_pool *p, struct mmon_pool_region *r, const char *error)
 {
 	pthread_rwlock_wrlock(&p->lock);
 	if (!atomic_load(&r->dead)) {

@@ -24,7 +24,7 @@ struct fab_domain;
 
 #define MMON_MAX_MOVED 65536 /* records of moved copies kept, for their redirects */
 
-struct mmon_region {
+struct mmon_pool_region {
 	uint64_t handle;
 	uint64_t vnode;
 	uint32_t index;
@@ -43,7 +43,7 @@ struct mmon_region {
 	atomic_bool fill_abort;
 	atomic_uint_fast64_t fill_done, fill_total;
 	char fill_error[MP_ERRTEXT_MAX + 1];
-	struct mmon_region *next;
+	struct mmon_pool_region *next;
 };
 
 struct mmon_pool {
@@ -54,7 +54,7 @@ struct mmon_pool {
 	uint64_t nregions;
 	uint64_t moved; /* records of copies released to other servers */
 	uint64_t next_handle;
-	struct mmon_region *regions;
+	struct mmon_pool_region *regions;
 	struct fab_domain *rma; /* regions are registered for RMA here when set */
 	atomic_uint_fast64_t reads, writes, errors;
 };
@@ -92,10 +92,10 @@ enum mem_proto_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode,
  * marking it FILLING; install n pages at page first unless the vNode already wrote them;
  * the end of the fill (error NULL: it is live). */
 enum mem_proto_status mmon_pool_fill_begin(struct mmon_pool *p, uint64_t vnode, uint32_t index,
-					   struct mmon_region **out, char *err, size_t errlen);
-enum mem_proto_status mmon_pool_fill_install(struct mmon_pool *p, struct mmon_region *r,
+					   struct mmon_pool_region **out, char *err, size_t errlen);
+enum mem_proto_status mmon_pool_fill_install(struct mmon_pool *p, struct mmon_pool_region *r,
 					     uint64_t first, uint32_t n, const void *data,
 					     uint64_t *installed);
-void mmon_pool_fill_end(struct mmon_pool *p, struct mmon_region *r, const char *error);
+void mmon_pool_fill_end(struct mmon_pool *p, struct mmon_pool_region *r, const char *error);
 
 #endif

@@ -28,9 +28,9 @@ static int dirfd_of(struct smon_store *st)
 	return ((struct file_be *)st->be)->dirfd;
 }
 
-static int file_load(struct smon_store *st, const char *name, struct smon_vol **out)
+static int file_load(struct smon_store *st, const char *name, struct smon_store_vol **out)
 {
-	struct smon_vol *v;
+	struct smon_store_vol *v;
 	struct stat s;
 	int fd = openat(dirfd_of(st), name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 
@@ -62,7 +62,7 @@ static int file_load(struct smon_store *st, const char *name, struct smon_vol **
 	return 0;
 }
 
-static void file_unload(struct smon_store *st, struct smon_vol *v)
+static void file_unload(struct smon_store *st, struct smon_store_vol *v)
 {
 	(void)st;
 	close(v->fd);
@@ -89,14 +89,14 @@ static int file_create(struct smon_store *st, const char *name, uint64_t size)
 	return fsync(dirfd_of(st)) ? -errno : 0;
 }
 
-static int file_destroy(struct smon_store *st, struct smon_vol *v)
+static int file_destroy(struct smon_store *st, struct smon_store_vol *v)
 {
 	if (unlinkat(dirfd_of(st), v->name, 0))
 		return -errno;
 	return fsync(dirfd_of(st)) ? -errno : 0;
 }
 
-static int file_resize(struct smon_store *st, struct smon_vol *v, uint64_t size)
+static int file_resize(struct smon_store *st, struct smon_store_vol *v, uint64_t size)
 {
 	(void)st;
 	if (ftruncate(v->fd, (off_t)size) || fsync(v->fd))
@@ -166,7 +166,7 @@ static int file_list(struct smon_store *st, const char *after, struct stor_proto
 
 /* The direct descriptor when it can take this request; EINVAL from it (an alignment the
  * device wants and we lack) sends the request through the page cache instead. */
-static int pick_fd(const struct smon_vol *v, const void *buf, uint64_t off, uint32_t len)
+static int pick_fd(const struct smon_store_vol *v, const void *buf, uint64_t off, uint32_t len)
 {
 	if (v->dfd < 0 || ((uintptr_t)buf | off | len) % 4096)
 		return v->fd;
@@ -174,7 +174,7 @@ static int pick_fd(const struct smon_vol *v, const void *buf, uint64_t off, uint
 }
 
 /* The whole range, resuming after short transfers and EINTR. */
-static int file_rw(struct smon_vol *v, bool write, uint64_t off, uint8_t *p, uint32_t len)
+static int file_rw(struct smon_store_vol *v, bool write, uint64_t off, uint8_t *p, uint32_t len)
 {
 	int fd = pick_fd(v, p, off, len);
 
@@ -200,21 +200,21 @@ static int file_rw(struct smon_vol *v, bool write, uint64_t off, uint8_t *p, uin
 	return 0;
 }
 
-static int file_read(struct smon_store *st, struct smon_vol *v, uint64_t off, void *buf,
+static int file_read(struct smon_store *st, struct smon_store_vol *v, uint64_t off, void *buf,
 		     uint32_t len)
 {
 	(void)st;
 	return file_rw(v, false, off, buf, len);
 }
 
-static int file_write(struct smon_store *st, struct smon_vol *v, uint64_t off, const void *buf,
-		      uint32_t len)
+static int file_write(struct smon_store *st, struct smon_store_vol *v, uint64_t off,
+		      const void *buf, uint32_t len)
 {
 	(void)st;
 	return file_rw(v, true, off, (uint8_t *)buf, len);
 }
 
-static int file_flush(struct smon_store *st, struct smon_vol *v)
+static int file_flush(struct smon_store *st, struct smon_store_vol *v)
 {
 	(void)st;
 	while (fdatasync(v->fd))
@@ -243,7 +243,7 @@ static void file_close(struct smon_store *st)
 	st->be = NULL;
 }
 
-static const struct smon_backend_ops file_ops = {
+static const struct smon_store_backend file_ops = {
 	.kind = "file",
 	.load = file_load,
 	.unload = file_unload,

@@ -7,7 +7,7 @@
 
 #include "lib/log.h"
 
-static size_t error_reply(struct smon_session *s, void *reply, unsigned op, uint64_t id,
+static size_t error_reply(struct smon_handler_session *s, void *reply, unsigned op, uint64_t id,
 			  enum stor_proto_status st, const char *why, const char *vol)
 {
 	char *text = (char *)reply + SP_HDR_LEN;
@@ -43,7 +43,7 @@ static const char *why_errno(int rc)
 /* One request being answered. */
 struct req {
 	struct smon_store *st;
-	struct smon_session *s;
+	struct smon_handler_session *s;
 	struct wire_hdr h;
 	struct stor_proto_req m;
 	uint8_t *out; /* the reply's payload */
@@ -52,7 +52,7 @@ struct req {
 
 static int do_hello(struct req *q)
 {
-	struct smon_session *s = q->s;
+	struct smon_handler_session *s = q->s;
 	struct stor_proto_hello_reply r = {
 		.version = SP_VERSION, .max_io = SP_MAX_IO, .backend = q->st->kind};
 
@@ -155,7 +155,7 @@ static const struct {
 	[SP_FLUSH] = {do_flush, true},
 };
 
-size_t smon_handler_request(struct smon_store *st, struct smon_session *s, const void *req,
+size_t smon_handler_request(struct smon_store *st, struct smon_handler_session *s, const void *req,
 			    size_t len, bool truncated, void *reply)
 {
 	struct req q = {.st = st, .s = s, .out = (uint8_t *)reply + SP_HDR_LEN};

@@ -11,7 +11,7 @@
 #include "lib/proto/stor_proto.h"
 
 /* What the server knows about one connection. */
-struct smon_session {
+struct smon_handler_session {
 	bool hello;
 	char client[SP_NAME_LEN + 1];
 	const char *peer;   /* for log lines */
@@ -24,7 +24,7 @@ struct smon_session {
  * length. truncated: the transport cut a message longer than its buffer (the reply is
  * E2BIG, and the caller then closes the connection). Never fails: bad input gets an error
  * reply and a log line. */
-size_t smon_handler_request(struct smon_store *st, struct smon_session *s, const void *req,
+size_t smon_handler_request(struct smon_store *st, struct smon_handler_session *s, const void *req,
 			    size_t len, bool truncated, void *reply);
 
 #endif

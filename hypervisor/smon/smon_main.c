@@ -129,7 +129,7 @@ static int parse_options(int argc, char **argv)
 
 static void *conn_open(void *ctx, const char *peer)
 {
-	struct smon_session *s = calloc(1, sizeof(*s));
+	struct smon_handler_session *s = calloc(1, sizeof(*s));
 
 	(void)ctx;
 	if (s) {
@@ -159,7 +159,7 @@ static size_t conn_handle(void *ctx, void *conn, const void *req, size_t len, bo
 
 static void conn_close(void *ctx, void *conn)
 {
-	struct smon_session *s = conn;
+	struct smon_handler_session *s = conn;
 
 	(void)ctx;
 	if (s->hello)

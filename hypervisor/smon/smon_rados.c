@@ -105,9 +105,9 @@ static int dir_rm(struct smon_store *st, const char *name)
 	return rc;
 }
 
-static int rados_load(struct smon_store *st, const char *name, struct smon_vol **out)
+static int rados_load(struct smon_store *st, const char *name, struct smon_store_vol **out)
 {
-	struct smon_vol *v;
+	struct smon_store_vol *v;
 	uint64_t size, obj_size;
 	int rc = dir_get(st, name, &size, &obj_size);
 
@@ -131,7 +131,7 @@ static int rados_load(struct smon_store *st, const char *name, struct smon_vol *
 	return 0;
 }
 
-static void rados_unload(struct smon_store *st, struct smon_vol *v)
+static void rados_unload(struct smon_store *st, struct smon_store_vol *v)
 {
 	(void)st;
 	free(v);
@@ -151,7 +151,7 @@ static int rados_vol_create(struct smon_store *st, const char *name, uint64_t si
 
 /* Remove the objects holding bytes at and beyond `from` (the one containing `from` is cut
  * there). */
-static int remove_from(struct smon_store *st, struct smon_vol *v, uint64_t from)
+static int remove_from(struct smon_store *st, struct smon_store_vol *v, uint64_t from)
 {
 	uint64_t first = from / v->obj_size, end = (v->size + v->obj_size - 1) / v->obj_size;
 	char oid[OID_LEN];
@@ -173,14 +173,14 @@ static int remove_from(struct smon_store *st, struct smon_vol *v, uint64_t from)
 	return 0;
 }
 
-static int rados_destroy(struct smon_store *st, struct smon_vol *v)
+static int rados_destroy(struct smon_store *st, struct smon_store_vol *v)
 {
 	int rc = remove_from(st, v, 0);
 
 	return rc ? rc : dir_rm(st, v->name);
 }
 
-static int rados_resize(struct smon_store *st, struct smon_vol *v, uint64_t size)
+static int rados_resize(struct smon_store *st, struct smon_store_vol *v, uint64_t size)
 {
 	if (size < v->size) {
 		int rc = remove_from(st, v, size);
@@ -236,7 +236,7 @@ static int rados_vol_list(struct smon_store *st, const char *after, struct stor_
 }
 
 /* One request's pieces, one per object, all in flight at once. */
-static int rados_io(struct smon_store *st, struct smon_vol *v, bool write, uint64_t off,
+static int rados_io(struct smon_store *st, struct smon_store_vol *v, bool write, uint64_t off,
 		    uint8_t *buf, uint32_t len)
 {
 	rados_completion_t c[MAX_PARTS];
@@ -290,19 +290,19 @@ static int rados_io(struct smon_store *st, struct smon_vol *v, bool write, uint6
 	return rc;
 }
 
-static int rados_vol_read(struct smon_store *st, struct smon_vol *v, uint64_t off, void *buf,
+static int rados_vol_read(struct smon_store *st, struct smon_store_vol *v, uint64_t off, void *buf,
 			  uint32_t len)
 {
 	return rados_io(st, v, false, off, buf, len);
 }
 
-static int rados_vol_write(struct smon_store *st, struct smon_vol *v, uint64_t off, const void *buf,
-			   uint32_t len)
+static int rados_vol_write(struct smon_store *st, struct smon_store_vol *v, uint64_t off,
+			   const void *buf, uint32_t len)
 {
 	return rados_io(st, v, true, off, (uint8_t *)buf, len);
 }
 
-static int rados_vol_flush(struct smon_store *st, struct smon_vol *v)
+static int rados_vol_flush(struct smon_store *st, struct smon_store_vol *v)
 {
 	(void)v;
 	/* Writes are answered only once RADOS acknowledged them (durable on every replica);
@@ -332,7 +332,7 @@ static void rados_be_close(struct smon_store *st)
 	st->be = NULL;
 }
 
-static const struct smon_backend_ops rados_ops = {
+static const struct smon_store_backend rados_ops = {
 	.kind = "rados",
 	.load = rados_load,
 	.unload = rados_unload,

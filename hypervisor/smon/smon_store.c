@@ -14,9 +14,9 @@ static unsigned bucket_of(const char *name)
 	return h % SMON_BUCKETS;
 }
 
-static struct smon_vol *find(struct smon_store *st, const char *name)
+static struct smon_store_vol *find(struct smon_store *st, const char *name)
 {
-	for (struct smon_vol *v = st->bucket[bucket_of(name)]; v; v = v->next)
+	for (struct smon_store_vol *v = st->bucket[bucket_of(name)]; v; v = v->next)
 		if (!strcmp(v->name, name))
 			return v;
 	return NULL;
@@ -39,7 +39,7 @@ void smon_store_close(struct smon_store *st)
 {
 	for (unsigned i = 0; i < SMON_BUCKETS; i++) {
 		while (st->bucket[i]) {
-			struct smon_vol *v = st->bucket[i];
+			struct smon_store_vol *v = st->bucket[i];
 
 			st->bucket[i] = v->next;
 			st->ops->unload(st, v);
@@ -53,9 +53,9 @@ void smon_store_close(struct smon_store *st)
 
 /* With the read lock held: the volume, loaded from the backend into the table if needed
  * (the lock is dropped and taken again meanwhile). */
-static int get_locked(struct smon_store *st, const char *name, struct smon_vol **out)
+static int get_locked(struct smon_store *st, const char *name, struct smon_store_vol **out)
 {
-	struct smon_vol *v = find(st, name), *nv;
+	struct smon_store_vol *v = find(st, name), *nv;
 	int rc;
 
 	if (v) {
@@ -85,9 +85,9 @@ static int get_locked(struct smon_store *st, const char *name, struct smon_vol *
 }
 
 /* Take a volume out of the table (admin mutex and write lock held). */
-static void unlink_vol(struct smon_store *st, struct smon_vol *v)
+static void unlink_vol(struct smon_store *st, struct smon_store_vol *v)
 {
-	struct smon_vol **pp = &st->bucket[bucket_of(v->name)];
+	struct smon_store_vol **pp = &st->bucket[bucket_of(v->name)];
 
 	while (*pp != v)
 		pp = &(*pp)->next;
@@ -106,9 +106,9 @@ int smon_store_create(struct smon_store *st, const char *name, uint64_t size)
 
 /* The volume, loaded if needed, with the admin mutex and the write lock held (both taken
  * even when it returns NULL, which means it does not exist; *rc then says why). */
-static struct smon_vol *admin_lock(struct smon_store *st, const char *name, int *rc)
+static struct smon_store_vol *admin_lock(struct smon_store *st, const char *name, int *rc)
 {
-	struct smon_vol *v;
+	struct smon_store_vol *v;
 
 	pthread_rwlock_rdlock(&st->lock);
 	*rc = get_locked(st, name, &v);
@@ -130,7 +130,7 @@ static void admin_unlock(struct smon_store *st)
 int smon_store_delete(struct smon_store *st, const char *name)
 {
 	int rc;
-	struct smon_vol *v = admin_lock(st, name, &rc);
+	struct smon_store_vol *v = admin_lock(st, name, &rc);
 
 	if (v)
 		unlink_vol(st, v);
@@ -147,7 +147,7 @@ int smon_store_delete(struct smon_store *st, const char *name)
 int smon_store_resize(struct smon_store *st, const char *name, uint64_t size)
 {
 	int rc;
-	struct smon_vol *v = admin_lock(st, name, &rc);
+	struct smon_store_vol *v = admin_lock(st, name, &rc);
 
 	if (v) {
 		rc = st->ops->resize(st, v, size);
@@ -160,7 +160,7 @@ int smon_store_resize(struct smon_store *st, const char *name, uint64_t size)
 
 int smon_store_stat(struct smon_store *st, const char *name, struct stor_proto_vol_info *out)
 {
-	struct smon_vol *v;
+	struct smon_store_vol *v;
 	int rc;
 
 	pthread_rwlock_rdlock(&st->lock);
@@ -191,7 +191,7 @@ enum io_kind { IO_READ, IO_WRITE, IO_FLUSH };
 static int do_io(struct smon_store *st, enum io_kind k, const char *name, uint64_t off, void *buf,
 		 uint32_t len)
 {
-	struct smon_vol *v;
+	struct smon_store_vol *v;
 	int rc;
 
 	pthread_rwlock_rdlock(&st->lock);

@@ -21,48 +21,48 @@
 
 struct smon_store;
 
-struct smon_vol {
+struct smon_store_vol {
 	char name[SP_VOL_LEN + 1];
 	uint64_t size;
 	uint64_t obj_size; /* RADOS: bytes per object; file: 0 */
 	int fd;		   /* file: the volume's file */
 	int dfd;	   /* file: the same opened with O_DIRECT, or -1 */
-	struct smon_vol *next;
+	struct smon_store_vol *next;
 };
 
-struct smon_backend_ops {
+struct smon_store_backend {
 	const char *kind;
 	/* Read a volume's description from the backend into a new smon_vol; -ENOENT. */
-	int (*load)(struct smon_store *st, const char *name, struct smon_vol **out);
-	void (*unload)(struct smon_store *st, struct smon_vol *v);
+	int (*load)(struct smon_store *st, const char *name, struct smon_store_vol **out);
+	void (*unload)(struct smon_store *st, struct smon_store_vol *v);
 	/* Make a new zero-filled volume; -EEXIST if the name is taken. */
 	int (*create)(struct smon_store *st, const char *name, uint64_t size);
 	/* Remove every byte of v from the backend (v is out of the table). */
-	int (*destroy)(struct smon_store *st, struct smon_vol *v);
+	int (*destroy)(struct smon_store *st, struct smon_store_vol *v);
 	/* Change v's size; bytes beyond a smaller size are gone for good. */
-	int (*resize)(struct smon_store *st, struct smon_vol *v, uint64_t size);
+	int (*resize)(struct smon_store *st, struct smon_store_vol *v, uint64_t size);
 	/* Up to max volumes whose names sort after `after` (all when ""), in name order. */
 	int (*list)(struct smon_store *st, const char *after, struct stor_proto_vol_info *out,
 		    uint32_t max, uint32_t *n, bool *more);
 	/* The range is checked against v->size; reads of never-written bytes give zeros. */
-	int (*read)(struct smon_store *st, struct smon_vol *v, uint64_t off, void *buf,
+	int (*read)(struct smon_store *st, struct smon_store_vol *v, uint64_t off, void *buf,
 		    uint32_t len);
-	int (*write)(struct smon_store *st, struct smon_vol *v, uint64_t off, const void *buf,
+	int (*write)(struct smon_store *st, struct smon_store_vol *v, uint64_t off, const void *buf,
 		     uint32_t len);
 	/* Every completed write to v is durable when this returns 0. */
-	int (*flush)(struct smon_store *st, struct smon_vol *v);
+	int (*flush)(struct smon_store *st, struct smon_store_vol *v);
 	int (*space)(struct smon_store *st, uint64_t *capacity, uint64_t *free_bytes);
 	void (*close)(struct smon_store *st);
 };
 
 struct smon_store {
-	const struct smon_backend_ops *ops;
+	const struct smon_store_backend *ops;
 	enum stor_proto_backend_kind kind;
 	void *be;	 /* the backend's own state */
 	bool aligned_io; /* I/O buffers must be 4 KiB-aligned (O_DIRECT) */
 	pthread_rwlock_t lock;
 	pthread_mutex_t admin;
-	struct smon_vol *bucket[SMON_BUCKETS];
+	struct smon_store_vol *bucket[SMON_BUCKETS];
 	atomic_uint_fast64_t reads, writes, flushes, errors;
 };
 

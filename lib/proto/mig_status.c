@@ -14,20 +14,20 @@ static const struct {
 	enum mig_status_role role;
 	enum mig_status_phase phase;
 } phases[] = {
-	{"none", MIG_ROLE_NONE, MIG_NONE},
-	{"connecting", MIG_ROLE_SOURCE, MIG_CONNECTING},
-	{"precopy", MIG_ROLE_SOURCE, MIG_PRECOPY},
-	{"stopping", MIG_ROLE_SOURCE, MIG_STOPPING},
-	{"sending", MIG_ROLE_SOURCE, MIG_SENDING},
-	{"committing", MIG_ROLE_SOURCE, MIG_COMMITTING},
-	{"completed", MIG_ROLE_SOURCE, MIG_COMPLETED},
-	{"failed", MIG_ROLE_SOURCE, MIG_FAILED},
-	{"uncertain", MIG_ROLE_SOURCE, MIG_UNCERTAIN},
-	{"listening", MIG_ROLE_INCOMING, MIG_LISTENING},
-	{"receiving", MIG_ROLE_INCOMING, MIG_RECEIVING},
-	{"ready", MIG_ROLE_INCOMING, MIG_READY},
-	{"running", MIG_ROLE_INCOMING, MIG_RUNNING},
-	{"failed", MIG_ROLE_INCOMING, MIG_FAILED},
+	{"none", MIG_STATUS_ROLE_NONE, MIG_STATUS_NONE},
+	{"connecting", MIG_STATUS_ROLE_SOURCE, MIG_STATUS_CONNECTING},
+	{"precopy", MIG_STATUS_ROLE_SOURCE, MIG_STATUS_PRECOPY},
+	{"stopping", MIG_STATUS_ROLE_SOURCE, MIG_STATUS_STOPPING},
+	{"sending", MIG_STATUS_ROLE_SOURCE, MIG_STATUS_SENDING},
+	{"committing", MIG_STATUS_ROLE_SOURCE, MIG_STATUS_COMMITTING},
+	{"completed", MIG_STATUS_ROLE_SOURCE, MIG_STATUS_COMPLETED},
+	{"failed", MIG_STATUS_ROLE_SOURCE, MIG_STATUS_FAILED},
+	{"uncertain", MIG_STATUS_ROLE_SOURCE, MIG_STATUS_UNCERTAIN},
+	{"listening", MIG_STATUS_ROLE_INCOMING, MIG_STATUS_LISTENING},
+	{"receiving", MIG_STATUS_ROLE_INCOMING, MIG_STATUS_RECEIVING},
+	{"ready", MIG_STATUS_ROLE_INCOMING, MIG_STATUS_READY},
+	{"running", MIG_STATUS_ROLE_INCOMING, MIG_STATUS_RUNNING},
+	{"failed", MIG_STATUS_ROLE_INCOMING, MIG_STATUS_FAILED},
 };
 
 #define NR_PHASES (sizeof(phases) / sizeof(phases[0]))
@@ -148,11 +148,11 @@ int mig_status_parse(const char *json, struct mig_status *s, char *err, size_t e
 		goto out;
 	}
 	if (!strcmp(role->str, "none"))
-		s->role = MIG_ROLE_NONE;
+		s->role = MIG_STATUS_ROLE_NONE;
 	else if (!strcmp(role->str, "source"))
-		s->role = MIG_ROLE_SOURCE;
+		s->role = MIG_STATUS_ROLE_SOURCE;
 	else if (!strcmp(role->str, "incoming"))
-		s->role = MIG_ROLE_INCOMING;
+		s->role = MIG_STATUS_ROLE_INCOMING;
 	else {
 		snprintf(err, errlen, "lego-vmm's migration answer has the unknown role \"%s\"",
 			 role->str);
@@ -181,14 +181,15 @@ int mig_status_parse(const char *json, struct mig_status *s, char *err, size_t e
 		snprintf(err, errlen, "lego-vmm's migration answer: %s", why);
 		goto out;
 	}
-	if (s->role == MIG_ROLE_INCOMING && s->phase == MIG_LISTENING && !listen_ok(s->listen)) {
+	if (s->role == MIG_STATUS_ROLE_INCOMING && s->phase == MIG_STATUS_LISTENING &&
+	    !listen_ok(s->listen)) {
 		snprintf(err, errlen,
 			 "lego-vmm listens for the migration but its \"listen\" ('%s') is not "
 			 "HOST:PORT",
 			 s->listen);
 		goto out;
 	}
-	if (s->phase == MIG_FAILED && !s->error[0])
+	if (s->phase == MIG_STATUS_FAILED && !s->error[0])
 		snprintf(s->error, sizeof(s->error), "no reason given");
 	rc = 0;
 out:

@@ -44,10 +44,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	flags = xdr_get_u32(&x);
 	if (xdr_in_done(&x)) {
 		if (uri && !mig_args_uri_parse(uri, &r, err, sizeof(err)) &&
-		    (!r.host[0] || strlen(r.host) > MIG_HOST_MAX))
+		    (!r.host[0] || strlen(r.host) > MIG_ARGS_HOST_MAX))
 			abort();
 		if (!mig_args_params_check(params, n, "vn1", &r, err, sizeof(err)) &&
-		    strlen(r.listen_host) > MIG_LISTEN_HOST_MAX)
+		    strlen(r.listen_host) > MIG_ARGS_LISTEN_HOST_MAX)
 			abort();
 		mig_args_flags_check(flags, flags & 1, err, sizeof(err));
 	}

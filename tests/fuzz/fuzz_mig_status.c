@@ -28,10 +28,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!mig_status_parse(text, &st, err, sizeof(err))) {
 		printable(st.error);
 		printable(st.listen);
-		if (st.role == MIG_ROLE_INCOMING && st.phase == MIG_LISTENING &&
+		if (st.role == MIG_STATUS_ROLE_INCOMING && st.phase == MIG_STATUS_LISTENING &&
 		    parse_hostport(st.listen, 1, host, sizeof(host), port, sizeof(port)))
 			abort();
-		if ((st.role == MIG_ROLE_NONE) != (st.phase == MIG_NONE))
+		if ((st.role == MIG_STATUS_ROLE_NONE) != (st.phase == MIG_STATUS_NONE))
 			abort();
 	}
 	printable(err);

@@ -293,7 +293,7 @@ static void test_options_parse(void **state)
 static void test_options_usage(void **state)
 {
 #define NAME_OF(take, name, ...) "--" name,
-	static const char *const names[] = {VMM_OPTIONS(NAME_OF)};
+	static const char *const names[] = {OPTIONS_ALL(NAME_OF)};
 	char *text = NULL, *line;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);

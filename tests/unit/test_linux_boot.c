@@ -89,10 +89,12 @@ static void test_image_kinds(void **state)
 
 	(void)state;
 	put_header(bz, &h);
-	assert_int_equal(linux_loader_image_kind(bz, BZ_LEN), BOOT_KIND_BZIMAGE);
-	assert_int_equal(linux_loader_image_kind(bz, 0x205), BOOT_KIND_UNKNOWN); /* no "HdrS" */
+	assert_int_equal(linux_loader_image_kind(bz, BZ_LEN), LINUX_LOADER_KIND_BZIMAGE);
+	assert_int_equal(linux_loader_image_kind(bz, 0x205),
+			 LINUX_LOADER_KIND_UNKNOWN); /* no "HdrS" */
 	memset(bz + 0x1fe, 0, 2);
-	assert_int_equal(linux_loader_image_kind(bz, BZ_LEN), BOOT_KIND_UNKNOWN); /* no boot flag */
+	assert_int_equal(linux_loader_image_kind(bz, BZ_LEN),
+			 LINUX_LOADER_KIND_UNKNOWN); /* no boot flag */
 	free(bz);
 
 	memset(&elf, 0, sizeof(elf));
@@ -107,20 +109,20 @@ static void test_image_kinds(void **state)
 	elf.nh.n_namesz = 6;
 	elf.nh.n_descsz = 4;
 	memcpy(elf.name, "Linux", 6);
-	assert_int_equal(linux_loader_image_kind(&elf, sizeof(elf)), BOOT_KIND_VMLINUX);
+	assert_int_equal(linux_loader_image_kind(&elf, sizeof(elf)), LINUX_LOADER_KIND_VMLINUX);
 	memcpy(elf.name, "GNU", 4);
 	elf.nh.n_namesz = 4;
-	assert_int_equal(linux_loader_image_kind(&elf, sizeof(elf)), BOOT_KIND_LEGO_ELF);
+	assert_int_equal(linux_loader_image_kind(&elf, sizeof(elf)), LINUX_LOADER_KIND_LEGO_ELF);
 	/* A note segment beyond the file, or a note longer than its segment: not Linux. */
 	memcpy(elf.name, "Linux", 6);
 	elf.nh.n_namesz = 6;
 	elf.ph.p_filesz = 1000;
-	assert_int_equal(linux_loader_image_kind(&elf, sizeof(elf)), BOOT_KIND_LEGO_ELF);
+	assert_int_equal(linux_loader_image_kind(&elf, sizeof(elf)), LINUX_LOADER_KIND_LEGO_ELF);
 	elf.ph.p_filesz = sizeof(elf.nh) + 8 + 4;
 	elf.nh.n_namesz = 0xfffffff0;
-	assert_int_equal(linux_loader_image_kind(&elf, sizeof(elf)), BOOT_KIND_LEGO_ELF);
-	assert_int_equal(linux_loader_image_kind(&elf, 10), BOOT_KIND_UNKNOWN);
-	assert_string_equal(linux_loader_kind_name(BOOT_KIND_VMLINUX), "Linux ELF vmlinux");
+	assert_int_equal(linux_loader_image_kind(&elf, sizeof(elf)), LINUX_LOADER_KIND_LEGO_ELF);
+	assert_int_equal(linux_loader_image_kind(&elf, 10), LINUX_LOADER_KIND_UNKNOWN);
+	assert_string_equal(linux_loader_kind_name(LINUX_LOADER_KIND_VMLINUX), "Linux ELF vmlinux");
 }
 
 static void test_bzimage_loads(void **state)
@@ -133,14 +135,14 @@ static void test_bzimage_loads(void **state)
 	(void)state;
 	put_header(bz, &h);
 	assert_int_equal(linux_loader_load_kernel(&mem, bz, BZ_LEN, &k, err, sizeof(err)), 0);
-	assert_int_equal(k.kind, BOOT_KIND_BZIMAGE);
-	assert_int_equal(k.entry, LINUX_BZIMAGE_LOAD_GPA + 0x200);
-	assert_int_equal(k.start, LINUX_BZIMAGE_LOAD_GPA);
+	assert_int_equal(k.kind, LINUX_LOADER_KIND_BZIMAGE);
+	assert_int_equal(k.entry, LINUX_LOADER_BZIMAGE_LOAD_GPA + 0x200);
+	assert_int_equal(k.start, LINUX_LOADER_BZIMAGE_LOAD_GPA);
 	assert_int_equal(k.end, 0x2000000); /* pref_address + init_size */
 	assert_int_equal(k.cmdline_max, 2048);
 	assert_int_equal(k.initrd_end_max, 0x80000000ULL);
 	assert_int_equal(k.hdr.version, 0x020f);
-	dst = guest_mem_ptr(&mem, LINUX_BZIMAGE_LOAD_GPA, BZ_LEN - PM_OFF);
+	dst = guest_mem_ptr(&mem, LINUX_LOADER_BZIMAGE_LOAD_GPA, BZ_LEN - PM_OFF);
 	assert_memory_equal(dst, bz + PM_OFF, BZ_LEN - PM_OFF);
 	free(bz);
 }
@@ -322,21 +324,22 @@ static void test_cmdline(void **state)
 
 	(void)state;
 	assert_true(linux_guest_cmdline(buf, sizeof(buf), "", base, 2, 0x1000) > 0);
-	assert_string_equal(buf, LINUX_DEFAULT_CMDLINE);
+	assert_string_equal(buf, LINUX_GUEST_DEFAULT_CMDLINE);
 	/* A parameter of the user's replaces the default of the same name. */
 	assert_true(linux_guest_cmdline(buf, sizeof(buf), "console=hvc0 panic=5 quiet", base, 2,
 					0x1000) > 0);
 	assert_string_equal(buf, "reboot=acpi pci=off console=hvc0 panic=5 quiet");
 	/* acpi=off: the devices go on the command line instead. */
 	assert_true(linux_guest_cmdline(buf, sizeof(buf), "acpi=off", base, 2, 0x1000) > 0);
-	assert_string_equal(buf, LINUX_DEFAULT_CMDLINE " acpi=off "
-						       "virtio_mmio.device=4K@0xc0000000:5 "
-						       "virtio_mmio.device=4K@0xc0001000:6");
+	assert_string_equal(buf, LINUX_GUEST_DEFAULT_CMDLINE " acpi=off "
+							     "virtio_mmio.device=4K@0xc0000000:5 "
+							     "virtio_mmio.device=4K@0xc0001000:6");
 	assert_false(linux_guest_cmdline_acpi_off("acpi=offline"));
 	assert_true(linux_guest_cmdline_acpi_off("quiet  acpi=off"));
 	assert_int_equal(linux_guest_cmdline(buf, 20, "quiet", base, 0, 0x1000), -1);
 	assert_int_equal(
-		linux_guest_cmdline(buf, sizeof(buf), "", base, LINUX_MAX_VIRTIO + 1, 0x1000), -1);
+		linux_guest_cmdline(buf, sizeof(buf), "", base, LINUX_GUEST_MAX_VIRTIO + 1, 0x1000),
+		-1);
 }
 
 static uint8_t sum(const uint8_t *p, size_t len)

@@ -283,8 +283,8 @@ static void test_mig_status(void **state)
 				 "\"dest\": \"127.0.0.1:41234\"}",
 				 &s, err, sizeof(err)),
 		0);
-	assert_int_equal(s.role, MIG_ROLE_SOURCE);
-	assert_int_equal(s.phase, MIG_PRECOPY);
+	assert_int_equal(s.role, MIG_STATUS_ROLE_SOURCE);
+	assert_int_equal(s.phase, MIG_STATUS_PRECOPY);
 	assert_int_equal(s.bytes_total, 268435456);
 	assert_int_equal(s.bytes_remaining, 68435456);
 	assert_true(s.elapsed_ms == 340.125);

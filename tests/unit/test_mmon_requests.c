@@ -21,7 +21,7 @@
 
 struct ctx {
 	struct mmon_pool pool;
-	struct mmon_session a, b; /* two connections, vNodes 7 and 9 */
+	struct mmon_handler_session a, b; /* two connections, vNodes 7 and 9 */
 	uint8_t req[MP_MAX_MSG + 64], reply[MP_MAX_MSG];
 	uint64_t id;
 	struct wire_hdr rh; /* the last reply's header */
@@ -33,8 +33,8 @@ static int setup(void **state)
 	struct ctx *c = calloc(1, sizeof(*c));
 
 	mmon_pool_init(&c->pool, POOL, 42, NULL);
-	c->a = (struct mmon_session){.peer = "test-a", .server = "mmtest"};
-	c->b = (struct mmon_session){.peer = "test-b", .server = "mmtest"};
+	c->a = (struct mmon_handler_session){.peer = "test-a", .server = "mmtest"};
+	c->b = (struct mmon_handler_session){.peer = "test-b", .server = "mmtest"};
 	*state = c;
 	return 0;
 }
@@ -49,7 +49,7 @@ static int teardown(void **state)
 }
 
 /* Send op with body[0..len) on session s; returns the reply status. */
-static unsigned call(struct ctx *c, struct mmon_session *s, unsigned op, const void *body,
+static unsigned call(struct ctx *c, struct mmon_handler_session *s, unsigned op, const void *body,
 		     size_t len)
 {
 	struct wire_hdr h = {.magic = MP_MAGIC,
@@ -69,7 +69,7 @@ static unsigned call(struct ctx *c, struct mmon_session *s, unsigned op, const v
 	return c->rh.status;
 }
 
-static void hello(struct ctx *c, struct mmon_session *s, uint64_t vnode)
+static void hello(struct ctx *c, struct mmon_handler_session *s, uint64_t vnode)
 {
 	struct mem_proto_hello m = {.vnode = vnode, .name = "unit"};
 	uint8_t b[MP_HELLO_LEN];
@@ -82,7 +82,7 @@ static void hello(struct ctx *c, struct mmon_session *s, uint64_t vnode)
 	assert_int_equal(r.pool_bytes, POOL);
 }
 
-static struct mem_proto_open_reply open_region(struct ctx *c, struct mmon_session *s,
+static struct mem_proto_open_reply open_region(struct ctx *c, struct mmon_handler_session *s,
 					       uint32_t index, uint64_t size)
 {
 	struct mem_proto_open m = {.index = index, .flags = MP_OPEN_CREATE, .size = size};
@@ -96,7 +96,7 @@ static struct mem_proto_open_reply open_region(struct ctx *c, struct mmon_sessio
 }
 
 /* READ/WRITE body: the io header, then data for WRITE. */
-static unsigned io(struct ctx *c, struct mmon_session *s, unsigned op, uint64_t handle,
+static unsigned io(struct ctx *c, struct mmon_handler_session *s, unsigned op, uint64_t handle,
 		   uint64_t epoch, uint64_t offset, uint32_t npages, uint8_t fill)
 {
 	static uint8_t body[MP_IO_LEN + MP_MAX_PAGES * MP_PAGE_SIZE];
@@ -318,8 +318,8 @@ static void test_bad_requests(void **state)
 	assert_int_equal(c->reply[MP_HDR_LEN + 7], 0x11);
 }
 
-static unsigned release(struct ctx *c, struct mmon_session *s, uint64_t handle, uint64_t epoch,
-			const char *owner)
+static unsigned release(struct ctx *c, struct mmon_handler_session *s, uint64_t handle,
+			uint64_t epoch, const char *owner)
 {
 	struct mem_proto_release m = {.handle = handle, .epoch = epoch};
 	uint8_t b[MP_RELEASE_LEN];
@@ -370,8 +370,8 @@ static void test_redirect(void **state)
 	}
 }
 
-static unsigned open_flags(struct ctx *c, struct mmon_session *s, uint32_t index, uint64_t size,
-			   uint32_t flags, struct mem_proto_open_reply *r)
+static unsigned open_flags(struct ctx *c, struct mmon_handler_session *s, uint32_t index,
+			   uint64_t size, uint32_t flags, struct mem_proto_open_reply *r)
 {
 	struct mem_proto_open m = {.index = index, .flags = flags, .size = size};
 	uint8_t b[MP_OPEN_LEN];
@@ -385,7 +385,8 @@ static unsigned open_flags(struct ctx *c, struct mmon_session *s, uint32_t index
 	return st;
 }
 
-static struct mem_proto_rstat_reply rstat(struct ctx *c, struct mmon_session *s, uint32_t index)
+static struct mem_proto_rstat_reply rstat(struct ctx *c, struct mmon_handler_session *s,
+					  uint32_t index)
 {
 	struct mem_proto_rstat m = {.index = index};
 	struct mem_proto_rstat_reply r;
@@ -405,7 +406,7 @@ static void test_join_and_fill(void **state)
 	static uint8_t src[4 * MP_PAGE_SIZE];
 	struct mem_proto_open_reply r, live;
 	struct mem_proto_rstat_reply rs;
-	struct mmon_region *reg, *other;
+	struct mmon_pool_region *reg, *other;
 	char err[MP_ERRTEXT_MAX + 1] = "";
 	uint64_t installed;
 

@@ -14,8 +14,8 @@
 
 void blk_config_init(struct vmm_options *c)
 {
-	c->blk = (struct blk_config){.smon_channels = BLK_DEFAULT_SMON_CHANNELS,
-				     .smon_timeout_ms = BLK_DEFAULT_SMON_TIMEOUT_MS};
+	c->blk = (struct blk_config){.smon_channels = BLK_CONFIG_DEFAULT_SMON_CHANNELS,
+				     .smon_timeout_ms = BLK_CONFIG_DEFAULT_SMON_TIMEOUT_MS};
 }
 
 /* smon://HOST:PORT/VOLUME into d (anything else is a file path): 0, or -1 if malformed. */
@@ -46,34 +46,34 @@ int blk_config_disk(struct vmm_options *c, char *arg, char *err, size_t errlen)
 	struct blk_config_disk_spec *d = &b->disks[b->nr_disks];
 	char *comma = strchr(arg, ',');
 
-	if (b->nr_disks == BLK_MAX_DISKS) {
-		snprintf(err, errlen, "too many --disk options (at most %d): '%s'", BLK_MAX_DISKS,
-			 arg);
-		return VMM_OPT_BAD;
+	if (b->nr_disks == BLK_CONFIG_MAX_DISKS) {
+		snprintf(err, errlen, "too many --disk options (at most %d): '%s'",
+			 BLK_CONFIG_MAX_DISKS, arg);
+		return VMM_OPTIONS_BAD;
 	}
 	d->read_only = false;
 	if (comma) {
 		if (strcmp(comma, ",ro")) {
 			snprintf(err, errlen, "--disk '%s': the only option is ',ro'", arg);
-			return VMM_OPT_BAD;
+			return VMM_OPTIONS_BAD;
 		}
 		*comma = '\0';
 		d->read_only = true;
 	}
 	if (!*arg) {
 		snprintf(err, errlen, "--disk needs a path");
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	if (blk_config_smon_disk(arg, d)) {
 		snprintf(err, errlen,
 			 "--disk '%s' must be smon://HOST:PORT/VOLUME with a volume name of 1-64 "
 			 "of [A-Za-z0-9._-]",
 			 arg);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	d->path = arg;
 	b->nr_disks++;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int blk_config_smon_channels(struct vmm_options *c, char *arg, char *err, size_t errlen)
@@ -83,10 +83,10 @@ int blk_config_smon_channels(struct vmm_options *c, char *arg, char *err, size_t
 	if (parse_uint(arg, 1, BLK_SMON_MAX_CHANNELS, &v)) {
 		snprintf(err, errlen, "--smon-channels '%s' must be a number from 1 to %d", arg,
 			 BLK_SMON_MAX_CHANNELS);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	c->blk.smon_channels = (int)v;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int blk_config_smon_timeout(struct vmm_options *c, char *arg, char *err, size_t errlen)
@@ -95,8 +95,8 @@ int blk_config_smon_timeout(struct vmm_options *c, char *arg, char *err, size_t 
 
 	if (parse_uint(arg, 1, 3600000, &v)) {
 		snprintf(err, errlen, "--smon-timeout '%s' must be 1..3600000 ms", arg);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	c->blk.smon_timeout_ms = (int)v;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }

@@ -6,9 +6,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define BLK_MAX_DISKS		    8
-#define BLK_DEFAULT_SMON_CHANNELS   16
-#define BLK_DEFAULT_SMON_TIMEOUT_MS 30000
+#define BLK_CONFIG_MAX_DISKS		   8
+#define BLK_CONFIG_DEFAULT_SMON_CHANNELS   16
+#define BLK_CONFIG_DEFAULT_SMON_TIMEOUT_MS 30000
 
 struct vmm_options;
 
@@ -22,7 +22,7 @@ struct blk_config_disk_spec {
 
 struct blk_config {
 	int nr_disks;
-	struct blk_config_disk_spec disks[BLK_MAX_DISKS];
+	struct blk_config_disk_spec disks[BLK_CONFIG_MAX_DISKS];
 	int smon_channels, smon_timeout_ms;
 };
 

@@ -13,9 +13,9 @@ struct virtio_mmio_dev;
 
 struct blk_disks {
 	int nr;
-	struct blk_backend *backends[BLK_MAX_DISKS];
-	struct virtio_mmio_dev *devs[BLK_MAX_DISKS];
-	uint64_t base[BLK_MAX_DISKS]; /* each device's window (LEGO_MMIO_STRIDE bytes) */
+	struct blk_backend *backends[BLK_CONFIG_MAX_DISKS];
+	struct virtio_mmio_dev *devs[BLK_CONFIG_MAX_DISKS];
+	uint64_t base[BLK_CONFIG_MAX_DISKS]; /* each device's window (LEGO_MMIO_STRIDE bytes) */
 };
 
 /* Open every disk of cfg (storage servers through the libfabric provider) and create its

@@ -7,13 +7,13 @@
 	X(blk_config_disk, "disk", 'd', "PATH[,ro]", 0,                                         \
 	  "virtio-blk disk backed by a file, or by a volume on a storage server: "              \
 	  "smon://HOST:PORT/VOLUME; repeat for more (max %d)",                                  \
-	  BLK_MAX_DISKS)                                                                        \
+	  BLK_CONFIG_MAX_DISKS)                                                                 \
 	X(blk_config_smon_channels, "smon-channels", 0, "N", 0,                                 \
 	  "connections (requests in flight) per storage-server disk (1..%d; default %d)",       \
-	  BLK_SMON_MAX_CHANNELS, BLK_DEFAULT_SMON_CHANNELS)                                     \
+	  BLK_SMON_MAX_CHANNELS, BLK_CONFIG_DEFAULT_SMON_CHANNELS)                              \
 	X(blk_config_smon_timeout, "smon-timeout", 0, "MS", 0,                                  \
 	  "keep retrying requests to an unreachable storage server this long before the guest " \
 	  "sees an I/O error (default %d)",                                                     \
-	  BLK_DEFAULT_SMON_TIMEOUT_MS)
+	  BLK_CONFIG_DEFAULT_SMON_TIMEOUT_MS)
 
 #endif

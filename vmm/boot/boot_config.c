@@ -16,14 +16,14 @@ int boot_config_kernel(struct vmm_options *c, char *arg, char *err, size_t errle
 {
 	(void)err, (void)errlen;
 	c->boot.kernel = arg;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int boot_config_initrd(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->boot.initrd = arg;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int boot_config_mem(struct vmm_options *c, char *arg, char *err, size_t errlen)
@@ -32,7 +32,7 @@ int boot_config_mem(struct vmm_options *c, char *arg, char *err, size_t errlen)
 
 	if (parse_size(arg, &v)) {
 		snprintf(err, errlen, "--mem '%s' is not a size (e.g. 256M, 2G)", arg);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	if (v < LEGO_MEM_MIN || v > LEGO_MEM_MAX || v % (2ULL << 20)) {
 		snprintf(err, errlen,
@@ -40,10 +40,10 @@ int boot_config_mem(struct vmm_options *c, char *arg, char *err, size_t errlen)
 			 "a multiple of 2 MiB",
 			 arg, (unsigned long long)(LEGO_MEM_MIN >> 20),
 			 (unsigned long long)(LEGO_MEM_MAX >> 30));
-		return VMM_OPT_REFUSED;
+		return VMM_OPTIONS_REFUSED;
 	}
 	c->boot.mem = v;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int boot_config_cpus(struct vmm_options *c, char *arg, char *err, size_t errlen)
@@ -53,28 +53,28 @@ int boot_config_cpus(struct vmm_options *c, char *arg, char *err, size_t errlen)
 	if (parse_uint(arg, 1, LEGO_MAX_VCPUS, &v)) {
 		snprintf(err, errlen, "--cpus '%s' must be a number from 1 to %d", arg,
 			 LEGO_MAX_VCPUS);
-		return VMM_OPT_REFUSED;
+		return VMM_OPTIONS_REFUSED;
 	}
 	c->boot.cpus = (int)v;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int boot_config_append(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->boot.append = arg;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int boot_config_finish(struct vmm_options *c, char *err, size_t errlen)
 {
 	if (!c->boot.kernel && !c->migrate.incoming) {
 		snprintf(err, errlen, "no guest image given (--kernel IMAGE)");
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	if (c->boot.initrd && !c->boot.kernel) {
 		snprintf(err, errlen, "--initrd needs --kernel (the Linux kernel it belongs to)");
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }

@@ -93,8 +93,8 @@ int boot_guest_read(const struct boot_config *b, uint64_t mem, void **image, siz
 	if (!linux_loader_kind_is_linux(*kind)) {
 		if (b->initrd) {
 			log_error("--initrd is for a Linux kernel; '%s' is %s", b->kernel,
-				  *kind == BOOT_KIND_LEGO_ELF ? "a freestanding ELF guest"
-							      : "not one");
+				  *kind == LINUX_LOADER_KIND_LEGO_ELF ? "a freestanding ELF guest"
+								      : "not one");
 			return -1;
 		}
 		return 0;

@@ -18,6 +18,6 @@
 	  "guest command line (/chosen/bootargs). Linux: after\n'%s'\n(a parameter given here "  \
 	  "replaces that one); the disks are in ACPI tables (with acpi=off: on the command "     \
 	  "line, virtio_mmio.device=4K@ADDR:IRQ each)",                                          \
-	  LINUX_DEFAULT_CMDLINE)
+	  LINUX_GUEST_DEFAULT_CMDLINE)
 
 #endif

@@ -15,7 +15,7 @@
 #include "vmm/arch/x86/mptable.h"
 #include "vmm/arch/x86/x86_boot.h"
 
-static const int virtio_irqs[LINUX_MAX_VIRTIO] = LINUX_VIRTIO_IRQS;
+static const int virtio_irqs[LINUX_GUEST_MAX_VIRTIO] = LINUX_GUEST_VIRTIO_IRQS;
 
 const char *linux_guest_host_problem(void)
 {
@@ -69,11 +69,11 @@ bool linux_guest_cmdline_acpi_off(const char *append)
 int linux_guest_cmdline(char *buf, size_t len, const char *append, const uint64_t *virtio_base,
 			int nr_virtio, uint64_t virtio_size)
 {
-	const char *d = LINUX_DEFAULT_CMDLINE;
+	const char *d = LINUX_GUEST_DEFAULT_CMDLINE;
 	size_t n = 0;
 	int w;
 
-	if (!len || nr_virtio > LINUX_MAX_VIRTIO)
+	if (!len || nr_virtio > LINUX_GUEST_MAX_VIRTIO)
 		return -1;
 	buf[0] = '\0';
 	while (*d) {
@@ -140,7 +140,7 @@ static int write_acpi(struct vm *vm, const uint64_t *virtio_base, int nr_virtio,
 	struct acpi_config ac = {.nr_cpus = nr_cpus,
 				 .ioapic_id = (uint32_t)nr_cpus,
 				 .com1_port = LEGO_PORT_CONSOLE,
-				 .com1_irq = LINUX_SERIAL_IRQ,
+				 .com1_irq = LINUX_GUEST_SERIAL_IRQ,
 				 .nr_virtio = nr_virtio,
 				 .virtio_size = virtio_size};
 
@@ -169,9 +169,9 @@ int linux_guest_setup(struct vm *vm, struct linux_guest *lg, const char *append,
 		log_error("out of memory for the kernel command line");
 		return -1;
 	}
-	if (nr_virtio > LINUX_MAX_VIRTIO) {
-		log_error("a Linux guest has IRQs for %d virtio devices, not %d", LINUX_MAX_VIRTIO,
-			  nr_virtio);
+	if (nr_virtio > LINUX_GUEST_MAX_VIRTIO) {
+		log_error("a Linux guest has IRQs for %d virtio devices, not %d",
+			  LINUX_GUEST_MAX_VIRTIO, nr_virtio);
 		goto out;
 	}
 	if (linux_guest_cmdline(cmdline, LINUX_CMDLINE_AREA, append, virtio_base, nr_virtio,
@@ -210,14 +210,14 @@ out:
 
 static void serial_line(void *opaque, int level)
 {
-	irqchip_set_line(opaque, LINUX_SERIAL_IRQ, level);
+	irqchip_set_line(opaque, LINUX_GUEST_SERIAL_IRQ, level);
 }
 
 int linux_guest_wire(struct vm *vm, struct linux_guest *lg, struct serial *serial,
 		     struct virtio_mmio_dev *const *devs, int nr_devs)
 {
 	serial_set_irq(serial, serial_line, vm);
-	for (int i = 0; i < nr_devs && i < LINUX_MAX_VIRTIO; i++) {
+	for (int i = 0; i < nr_devs && i < LINUX_GUEST_MAX_VIRTIO; i++) {
 		lg->vk[i] = virtio_kvm_attach(devs[i], vm->vm_fd, (uint32_t)virtio_irqs[i]);
 		if (!lg->vk[i])
 			return -1;

@@ -13,12 +13,12 @@
 
 /* The ISA IRQs virtio-mmio device i raises (the free ones of a PC: not the timer, keyboard,
  * cascade, COM1/COM2, RTC, FPU or IDE 0). */
-#define LINUX_VIRTIO_IRQS                      \
+#define LINUX_GUEST_VIRTIO_IRQS                \
 	{                                      \
 		5, 6, 7, 9, 10, 11, 12, 14, 15 \
 	}
-#define LINUX_MAX_VIRTIO 9
-#define LINUX_SERIAL_IRQ 4
+#define LINUX_GUEST_MAX_VIRTIO 9
+#define LINUX_GUEST_SERIAL_IRQ 4
 /* Put before the user's --append; a parameter the user gives replaces lego-vmm's own. The
  * machine has no PCI; panic=-1 turns a panic into a reset, which ends lego-vmm instead of
  * leaving a hung vNode; reboot=acpi, because with hardware-reduced ACPI the kernel would
@@ -26,20 +26,20 @@
  * linux_zeropage.h). The devices are in ACPI tables (what a distribution kernel reads);
  * with acpi=off in --append, an MP table gives the CPUs and IOAPIC and the command line
  * names the virtio-mmio devices (for kernels built with VIRTIO_MMIO_CMDLINE_DEVICES). */
-#define LINUX_DEFAULT_CMDLINE "console=ttyS0 panic=-1 reboot=acpi pci=off"
+#define LINUX_GUEST_DEFAULT_CMDLINE "console=ttyS0 panic=-1 reboot=acpi pci=off"
 
 struct linux_guest {
 	struct linux_loader_kernel k;
 	void *initrd;
 	size_t initrd_len;
 	int nr_virtio;
-	struct virtio_kvm *vk[LINUX_MAX_VIRTIO];
+	struct virtio_kvm *vk[LINUX_GUEST_MAX_VIRTIO];
 };
 
 /* Why this host cannot run a Linux guest, or NULL if it can (hardware virtualization). */
 const char *linux_guest_host_problem(void);
 
-/* The kernel command line: LINUX_DEFAULT_CMDLINE less the parameters append names, then
+/* The kernel command line: LINUX_GUEST_DEFAULT_CMDLINE less the parameters append names, then
  * append, then (only if append says acpi=off) virtio_mmio.device=SIZE@BASE:IRQ for each
  * device. Returns its length, or -1 if it does not fit in len bytes. */
 /* Whether the user's command line turns ACPI off. */

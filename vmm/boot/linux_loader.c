@@ -97,21 +97,22 @@ enum linux_loader_kind linux_loader_image_kind(const void *image, size_t len)
 	const uint8_t *b = image;
 
 	if (len >= sizeof(Elf64_Ehdr) && !memcmp(b, ELFMAG, SELFMAG) && b[EI_CLASS] == ELFCLASS64)
-		return elf_is_vmlinux(b, len) ? BOOT_KIND_VMLINUX : BOOT_KIND_LEGO_ELF;
+		return elf_is_vmlinux(b, len) ? LINUX_LOADER_KIND_VMLINUX
+					      : LINUX_LOADER_KIND_LEGO_ELF;
 	if (len >= HDRS_OFF + 4 && rd16(b + BOOT_FLAG_OFF) == BOOT_FLAG &&
 	    rd32(b + HDRS_OFF) == HDRS_MAGIC)
-		return BOOT_KIND_BZIMAGE;
-	return BOOT_KIND_UNKNOWN;
+		return LINUX_LOADER_KIND_BZIMAGE;
+	return LINUX_LOADER_KIND_UNKNOWN;
 }
 
 const char *linux_loader_kind_name(enum linux_loader_kind kind)
 {
 	switch (kind) {
-	case BOOT_KIND_LEGO_ELF:
+	case LINUX_LOADER_KIND_LEGO_ELF:
 		return "freestanding ELF guest";
-	case BOOT_KIND_VMLINUX:
+	case LINUX_LOADER_KIND_VMLINUX:
 		return "Linux ELF vmlinux";
-	case BOOT_KIND_BZIMAGE:
+	case LINUX_LOADER_KIND_BZIMAGE:
 		return "Linux bzImage";
 	default:
 		return "unknown image";
@@ -146,10 +147,10 @@ static int load_vmlinux(struct guest_mem *mem, const void *image, size_t len,
 	k->hdr.version = 0x020f;
 	k->hdr.loadflags = LOADED_HIGH;
 	k->hdr.kernel_alignment = 0x200000;
-	k->hdr.cmdline_size = LINUX_VMLINUX_CMDLINE_MAX - 1;
+	k->hdr.cmdline_size = LINUX_LOADER_VMLINUX_CMDLINE_MAX - 1;
 	k->hdr.initrd_addr_max = (uint32_t)(LEGO_MMIO_BASE - 1);
 	k->hdr_len = 0;
-	k->cmdline_max = LINUX_VMLINUX_CMDLINE_MAX;
+	k->cmdline_max = LINUX_LOADER_VMLINUX_CMDLINE_MAX;
 	k->initrd_end_max = LEGO_MMIO_BASE;
 	return 0;
 }
@@ -172,13 +173,13 @@ static int load_bzimage(struct guest_mem *mem, const uint8_t *b, size_t len,
 		hdr_len = sizeof(*h);
 	memcpy(h, b + SETUP_HDR_OFF, hdr_len);
 	k->hdr_len = hdr_len;
-	if (h->version < LINUX_BOOT_PROTO_MIN)
+	if (h->version < LINUX_LOADER_BOOT_PROTO_MIN)
 		return linux_loader_boot_fail(
 			err, errlen,
 			"boot protocol %u.%02u is too old: lego-vmm needs %u.%02u or later "
 			"(the 64-bit entry)",
-			h->version >> 8, h->version & 0xff, LINUX_BOOT_PROTO_MIN >> 8,
-			LINUX_BOOT_PROTO_MIN & 0xff);
+			h->version >> 8, h->version & 0xff, LINUX_LOADER_BOOT_PROTO_MIN >> 8,
+			LINUX_LOADER_BOOT_PROTO_MIN & 0xff);
 	if (!(h->xloadflags & XLF_KERNEL_64))
 		return linux_loader_boot_fail(
 			err, errlen, "not a 64-bit kernel: xloadflags 0x%x lack XLF_KERNEL_64",
@@ -207,7 +208,7 @@ static int load_bzimage(struct guest_mem *mem, const uint8_t *b, size_t len,
 		return linux_loader_boot_fail(err, errlen, "init_size is 0");
 	/* It decompresses itself to pref_address (KASLR may move it, avoiding the initrd). */
 	need_end = h->pref_address + h->init_size;
-	if (h->pref_address < LINUX_BZIMAGE_LOAD_GPA || need_end < h->pref_address ||
+	if (h->pref_address < LINUX_LOADER_BZIMAGE_LOAD_GPA || need_end < h->pref_address ||
 	    need_end > low_end)
 		return linux_loader_boot_fail(
 			err, errlen,
@@ -215,16 +216,18 @@ static int load_bzimage(struct guest_mem *mem, const uint8_t *b, size_t len,
 			"but RAM below the MMIO window ends at 0x%llx",
 			(unsigned long long)h->pref_address, (unsigned long long)need_end,
 			(unsigned long long)low_end);
-	dst = guest_mem_ptr(mem, LINUX_BZIMAGE_LOAD_GPA, pm_len);
+	dst = guest_mem_ptr(mem, LINUX_LOADER_BZIMAGE_LOAD_GPA, pm_len);
 	if (!dst)
 		return linux_loader_boot_fail(
 			err, errlen, "the %llu-byte kernel does not fit in guest RAM at 0x%llx",
-			(unsigned long long)pm_len, (unsigned long long)LINUX_BZIMAGE_LOAD_GPA);
+			(unsigned long long)pm_len,
+			(unsigned long long)LINUX_LOADER_BZIMAGE_LOAD_GPA);
 	memcpy(dst, b + setup_len, pm_len);
-	k->entry = LINUX_BZIMAGE_LOAD_GPA + LINUX_BZIMAGE_ENTRY64;
-	k->start = LINUX_BZIMAGE_LOAD_GPA;
-	k->end = LINUX_BZIMAGE_LOAD_GPA + pm_len > need_end ? LINUX_BZIMAGE_LOAD_GPA + pm_len
-							    : need_end;
+	k->entry = LINUX_LOADER_BZIMAGE_LOAD_GPA + LINUX_LOADER_BZIMAGE_ENTRY64;
+	k->start = LINUX_LOADER_BZIMAGE_LOAD_GPA;
+	k->end = LINUX_LOADER_BZIMAGE_LOAD_GPA + pm_len > need_end
+			 ? LINUX_LOADER_BZIMAGE_LOAD_GPA + pm_len
+			 : need_end;
 	/* cmdline_size excludes the NUL; initrd_addr_max is the initrd's last byte. */
 	k->cmdline_max = h->cmdline_size + 1;
 	k->initrd_end_max = (uint64_t)h->initrd_addr_max + 1;
@@ -239,9 +242,9 @@ int linux_loader_load_kernel(struct guest_mem *mem, const void *image, size_t le
 	if (errlen)
 		err[0] = '\0';
 	switch (k->kind) {
-	case BOOT_KIND_VMLINUX:
+	case LINUX_LOADER_KIND_VMLINUX:
 		return load_vmlinux(mem, image, len, k, err, errlen);
-	case BOOT_KIND_BZIMAGE:
+	case LINUX_LOADER_KIND_BZIMAGE:
 		return load_bzimage(mem, image, len, k, err, errlen);
 	default:
 		return linux_loader_boot_fail(err, errlen, "not a Linux kernel (%s)",

@@ -11,26 +11,27 @@
 
 /* What --kernel names, told apart by content alone. */
 enum linux_loader_kind {
-	BOOT_KIND_UNKNOWN,
-	BOOT_KIND_LEGO_ELF, /* an ELF64 executable without Linux notes: the freestanding guest */
-	BOOT_KIND_VMLINUX,  /* an ELF64 Linux kernel (it carries "Linux" ELF notes) */
-	BOOT_KIND_BZIMAGE,  /* the boot sector's "HdrS" setup header */
+	LINUX_LOADER_KIND_UNKNOWN,
+	LINUX_LOADER_KIND_LEGO_ELF, /* an ELF64 executable without Linux notes: the freestanding
+				       guest */
+	LINUX_LOADER_KIND_VMLINUX,  /* an ELF64 Linux kernel (it carries "Linux" ELF notes) */
+	LINUX_LOADER_KIND_BZIMAGE,  /* the boot sector's "HdrS" setup header */
 };
 
 enum linux_loader_kind linux_loader_image_kind(const void *image, size_t len);
 const char *linux_loader_kind_name(enum linux_loader_kind kind);
 static inline int linux_loader_kind_is_linux(enum linux_loader_kind kind)
 {
-	return kind == BOOT_KIND_VMLINUX || kind == BOOT_KIND_BZIMAGE;
+	return kind == LINUX_LOADER_KIND_VMLINUX || kind == LINUX_LOADER_KIND_BZIMAGE;
 }
 
 /* Where a bzImage's protected-mode kernel is copied; its 64-bit entry is 0x200 above. */
-#define LINUX_BZIMAGE_LOAD_GPA 0x100000ULL
-#define LINUX_BZIMAGE_ENTRY64  0x200ULL
+#define LINUX_LOADER_BZIMAGE_LOAD_GPA 0x100000ULL
+#define LINUX_LOADER_BZIMAGE_ENTRY64  0x200ULL
 /* The boot protocol version lego-vmm needs: 2.12 has xloadflags (XLF_KERNEL_64). */
-#define LINUX_BOOT_PROTO_MIN 0x020c
+#define LINUX_LOADER_BOOT_PROTO_MIN 0x020c
 /* x86's COMMAND_LINE_SIZE, for a vmlinux, which has no setup header to say it. */
-#define LINUX_VMLINUX_CMDLINE_MAX 2048
+#define LINUX_LOADER_VMLINUX_CMDLINE_MAX 2048
 
 /* A kernel in guest RAM and what the zero page needs to know about it. */
 struct linux_loader_kernel {

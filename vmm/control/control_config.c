@@ -12,12 +12,12 @@ int control_config_socket(struct vmm_options *c, char *arg, char *err, size_t er
 {
 	(void)err, (void)errlen;
 	c->control.socket = arg;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int control_config_stats(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->control.stats = arg;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }

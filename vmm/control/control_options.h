@@ -4,10 +4,10 @@
 #define LEGO_CONTROL_OPTIONS_H
 
 #define CONTROL_OPTIONS(X)                                                                       \
-	X(control_config_socket, "control", 0, "PATH", VMM_OPT_PMON,                             \
+	X(control_config_socket, "control", 0, "PATH", OPTIONS_PMON,                             \
 	  "UNIX socket answering\n'stats', 'flush', 'pause', 'resume' and 'help' while running " \
 	  "(@NAME: an abstract socket, no file)")                                                \
-	X(control_config_stats, "stats", 0, "PATH", VMM_OPT_PMON,                                \
+	X(control_config_stats, "stats", 0, "PATH", OPTIONS_PMON,                                \
 	  "write run statistics as JSON to PATH at exit")
 
 #endif

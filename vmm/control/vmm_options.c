@@ -9,6 +9,7 @@
 
 #include "lib/log.h"
 #include "lib/proto/lego_guest_abi.h"
+#include "lib/proto/mig_status.h"
 #include "vmm/block/blk_backend.h"
 #include "vmm/boot/linux_guest.h"
 #include "vmm/kvm/vm.h"
@@ -24,7 +25,7 @@ struct vmm_options_row {
 };
 
 #define VMM_OPTIONS_ROW(take, name, short_name, arg, flags, ...) {name, short_name, arg, take},
-static const struct vmm_options_row vmm_options_rows[] = {VMM_OPTIONS(VMM_OPTIONS_ROW)};
+static const struct vmm_options_row vmm_options_rows[] = {OPTIONS_ALL(VMM_OPTIONS_ROW)};
 #define NR_ROWS (sizeof(vmm_options_rows) / sizeof(vmm_options_rows[0]))
 
 /* Each subsystem's defaults (before the options) and checks of what depends on other
@@ -113,14 +114,14 @@ void vmm_options_usage(FILE *f)
 #define VMM_OPTIONS_USAGE_GROUP(X, ROWS, heading) \
 	vmm_options_usage_heading(f, heading);    \
 	ROWS(X)
-	VMM_OPTION_GROUPS(VMM_OPTIONS_USAGE_GROUP, VMM_OPTIONS_USAGE_ROW)
+	OPTIONS_GROUPS(VMM_OPTIONS_USAGE_GROUP, VMM_OPTIONS_USAGE_ROW)
 	fprintf(f,
 		"\nExit status: the value the guest writes to port 0x%x (0..255); 0 when a Linux\n"
 		"guest resets the machine (reboot, or power-off and panics, which reboot); %d for\n"
 		"a bad command line; %d when the VMM cannot run the guest or the guest crashes;\n"
 		"%d when the vNode migrated away; %d when an --incoming vNode never ran here.\n",
-		LEGO_PORT_DEBUG_EXIT, VMM_EXIT_USAGE, VMM_EXIT_FAILURE, VMM_EXIT_MIGRATED,
-		VMM_EXIT_INCOMING_ABORTED);
+		LEGO_PORT_DEBUG_EXIT, VMM_EXIT_USAGE, VMM_EXIT_FAILURE, MIG_STATUS_EXIT_MIGRATED,
+		MIG_STATUS_EXIT_INCOMING_ABORTED);
 }
 
 /* ---- the general options --------------------------------------------------------------- */
@@ -129,28 +130,28 @@ int vmm_options_verbose(struct vmm_options *c, char *arg, char *err, size_t errl
 {
 	(void)c, (void)arg, (void)err, (void)errlen;
 	log_set_level(LOG_DEBUG);
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int vmm_options_quiet(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)c, (void)arg, (void)err, (void)errlen;
 	log_set_level(LOG_WARN);
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int vmm_options_help(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)c, (void)arg, (void)err, (void)errlen;
 	vmm_options_usage(stdout);
-	return VMM_OPT_EXIT;
+	return VMM_OPTIONS_EXIT;
 }
 
 int vmm_options_version(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)c, (void)arg, (void)err, (void)errlen;
 	printf("lego-vmm (lego) guest ABI %d\n", LEGO_GUEST_ABI_VERSION);
-	return VMM_OPT_EXIT;
+	return VMM_OPTIONS_EXIT;
 }
 
 /* ---- parsing ----------------------------------------------------------------------------- */
@@ -158,12 +159,12 @@ int vmm_options_version(struct vmm_options *c, char *arg, char *err, size_t errl
 /* A handler's or check's result as lego-vmm's answer: -1 to go on, or the exit status. */
 static int vmm_options_answer(int rc, const char *err)
 {
-	if (rc == VMM_OPT_OK)
+	if (rc == VMM_OPTIONS_OK)
 		return -1;
-	if (rc == VMM_OPT_EXIT)
+	if (rc == VMM_OPTIONS_EXIT)
 		return 0;
 	fprintf(stderr, "lego-vmm: %s\n%s", err,
-		rc == VMM_OPT_BAD ? "Try 'lego-vmm --help'.\n" : "");
+		rc == VMM_OPTIONS_BAD ? "Try 'lego-vmm --help'.\n" : "");
 	return VMM_EXIT_USAGE;
 }
 
@@ -212,24 +213,24 @@ static int vmm_options_loop(int argc, char **argv, struct vmm_options *c, char *
 			snprintf(err, errlen,
 				 ch == ':' ? "option '%s' needs a value" : "unknown option '%s'",
 				 argv[optind - 1]);
-			return VMM_OPT_BAD;
+			return VMM_OPTIONS_BAD;
 		}
 		rc = r->take(c, r->arg ? optarg : NULL, err, errlen);
-		if (rc != VMM_OPT_OK)
+		if (rc != VMM_OPTIONS_OK)
 			return rc;
 	}
 	if (optind < argc) {
 		snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	for (size_t i = 0; i < NR_SUBSYSTEMS; i++) {
 		rc = vmm_options_subsystems[i].finish
 			     ? vmm_options_subsystems[i].finish(c, err, errlen)
-			     : VMM_OPT_OK;
-		if (rc != VMM_OPT_OK)
+			     : VMM_OPTIONS_OK;
+		if (rc != VMM_OPTIONS_OK)
 			return rc;
 	}
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int vmm_options_parse(int argc, char **argv, struct vmm_options *c)

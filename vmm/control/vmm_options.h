@@ -27,17 +27,17 @@ struct vmm_options {
 
 /* What a handler or a subsystem's check returns. */
 enum vmm_options_result {
-	VMM_OPT_OK = 0,
-	VMM_OPT_EXIT = 1,     /* done (--help, --version): exit 0 */
-	VMM_OPT_BAD = -1,     /* err: a bad command line, with a pointer to --help */
-	VMM_OPT_REFUSED = -2, /* err: a value out of range, said in full */
+	VMM_OPTIONS_OK = 0,
+	VMM_OPTIONS_EXIT = 1,	  /* done (--help, --version): exit 0 */
+	VMM_OPTIONS_BAD = -1,	  /* err: a bad command line, with a pointer to --help */
+	VMM_OPTIONS_REFUSED = -2, /* err: a value out of range, said in full */
 };
 
 /* A row's handler: arg is the option's value (NULL for a flag), which it may keep (it is
  * argv's) and change in place. */
 typedef int vmm_options_take(struct vmm_options *c, char *arg, char *err, size_t errlen);
 #define VMM_OPTIONS_DECLARE(take, ...) vmm_options_take take;
-VMM_OPTIONS(VMM_OPTIONS_DECLARE)
+OPTIONS_ALL(VMM_OPTIONS_DECLARE)
 
 /* Read argv into c (defaults first); -1 to go on and run the vNode, or lego-vmm's exit
  * status (0 after --help or --version; VMM_EXIT_USAGE with the problem on stderr). */

@@ -13,11 +13,10 @@
 #include "guest_mem.h"
 #include "lib/proto/lego_guest_abi.h"
 
-/* lego-vmm's own exit statuses; any other status is the guest's debug-exit value. */
-#define VMM_EXIT_USAGE		  64  /* bad command line */
-#define VMM_EXIT_FAILURE	  125 /* the VMM could not run the guest, or the guest crashed */
-#define VMM_EXIT_MIGRATED	  126 /* the vNode now runs on the migration's destination */
-#define VMM_EXIT_INCOMING_ABORTED 124 /* --incoming: the vNode never ran here */
+/* lego-vmm's own exit statuses (and a migration's two, MIG_STATUS_EXIT_* in
+ * lib/proto/mig_status.h); any other status is the guest's debug-exit value. */
+#define VMM_EXIT_USAGE	 64  /* bad command line */
+#define VMM_EXIT_FAILURE 125 /* the VMM could not run the guest, or the guest crashed */
 
 #define VM_PAUSE_WAIT_S 10 /* how long vm_pause waits for every vCPU to park */
 

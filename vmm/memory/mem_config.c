@@ -33,14 +33,14 @@ int mem_config_mmon(struct vmm_options *c, char *arg, char *err, size_t errlen)
 
 	if (rm->nr_servers == RM_MAX_SERVERS) {
 		snprintf(err, errlen, "too many --mmon options (at most %d)", RM_MAX_SERVERS);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	if (remote_mem_parse_server(arg, host, sizeof(host), port, sizeof(port))) {
 		snprintf(err, errlen, "--mmon '%s' is not HOST:PORT", arg);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	rm->servers[rm->nr_servers++] = arg;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int mem_config_region_size(struct vmm_options *c, char *arg, char *err, size_t errlen)
@@ -50,17 +50,17 @@ int mem_config_region_size(struct vmm_options *c, char *arg, char *err, size_t e
 	if (parse_size(arg, &v) || v == 0 || v % (2ULL << 20) || v > MP_REGION_MAX) {
 		snprintf(err, errlen, "--region-size '%s' must be a multiple of 2 MiB up to 1T",
 			 arg);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	c->mem.rm.region_size = v;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int mem_config_region_owners(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->mem.region_owners = arg;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int mem_config_replicas(struct vmm_options *c, char *arg, char *err, size_t errlen)
@@ -70,10 +70,10 @@ int mem_config_replicas(struct vmm_options *c, char *arg, char *err, size_t errl
 	if (parse_uint(arg, 1, RM_MAX_COPIES, &v)) {
 		snprintf(err, errlen, "--replicas '%s' must be a number from 1 to %d", arg,
 			 RM_MAX_COPIES);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	c->mem.replicas = (int)v;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int mem_config_cache(struct vmm_options *c, char *arg, char *err, size_t errlen)
@@ -82,10 +82,10 @@ int mem_config_cache(struct vmm_options *c, char *arg, char *err, size_t errlen)
 
 	if (parse_size(arg, &v) || v < MEM_MIN_CACHE) {
 		snprintf(err, errlen, "--cache '%s' is not a size of at least 1M", arg);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	c->mem.cache = v & ~4095ULL;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int mem_config_pager_threads(struct vmm_options *c, char *arg, char *err, size_t errlen)
@@ -94,31 +94,31 @@ int mem_config_pager_threads(struct vmm_options *c, char *arg, char *err, size_t
 
 	if (parse_uint(arg, 1, PAGER_MAX_THREADS, &v)) {
 		snprintf(err, errlen, "--pager-threads '%s' must be 1..%d", arg, PAGER_MAX_THREADS);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	c->mem.pager_threads = (int)v;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int mem_config_no_prefetch(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)arg, (void)err, (void)errlen;
 	c->mem.no_prefetch = true;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int mem_config_no_rma(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)arg, (void)err, (void)errlen;
 	c->mem.rm.use_rma = false;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int mem_config_provider(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)err, (void)errlen;
 	c->mem.rm.provider = arg;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int mem_config_mmon_timeout(struct vmm_options *c, char *arg, char *err, size_t errlen)
@@ -127,10 +127,10 @@ int mem_config_mmon_timeout(struct vmm_options *c, char *arg, char *err, size_t 
 
 	if (parse_uint(arg, 100, 3600000, &v)) {
 		snprintf(err, errlen, "--mmon-timeout '%s' must be 100..3600000 ms", arg);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	c->mem.rm.timeout_ms = (int)v;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int mem_config_vnode_id(struct vmm_options *c, char *arg, char *err, size_t errlen)
@@ -139,24 +139,24 @@ int mem_config_vnode_id(struct vmm_options *c, char *arg, char *err, size_t errl
 
 	if (parse_uint(arg, 1, UINT64_MAX, &v)) {
 		snprintf(err, errlen, "--vnode-id '%s' must be a number from 1", arg);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	c->mem.rm.vnode = v;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int mem_config_keep_regions(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)arg, (void)err, (void)errlen;
 	c->mem.keep_regions = true;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int mem_config_attach_regions(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)arg, (void)err, (void)errlen;
 	c->mem.attach_regions = true;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 /* One item of --region-owners ("1+0+2": a vRegion's servers, primary first) into row (when
@@ -177,7 +177,7 @@ static int mem_config_owner_item(struct mem_config *m, const char *text, char *i
 			snprintf(err, errlen,
 				 "--region-owners '%s': '%s' is not a memory-server index", text,
 				 q);
-			return VMM_OPT_BAD;
+			return VMM_OPTIONS_BAD;
 		}
 		if (v >= (uint64_t)m->rm.nr_servers) {
 			snprintf(err, errlen,
@@ -186,13 +186,13 @@ static int mem_config_owner_item(struct mem_config *m, const char *text, char *i
 				 "server(s) are indexed 0..%d",
 				 text, (unsigned long long)v, m->rm.nr_servers,
 				 m->rm.nr_servers - 1);
-			return VMM_OPT_BAD;
+			return VMM_OPTIONS_BAD;
 		}
 		if (k == RM_MAX_COPIES) {
 			snprintf(err, errlen,
 				 "--region-owners '%s': more than %d copies of a vRegion", text,
 				 RM_MAX_COPIES);
-			return VMM_OPT_BAD;
+			return VMM_OPTIONS_BAD;
 		}
 		if (n < regions) {
 			for (int j = 0; j < k; j++)
@@ -203,7 +203,7 @@ static int mem_config_owner_item(struct mem_config *m, const char *text, char *i
 						 "server %llu",
 						 text, (unsigned long long)n,
 						 (unsigned long long)v);
-					return VMM_OPT_BAD;
+					return VMM_OPTIONS_BAD;
 				}
 			m->owners[n][k] = (int)v;
 		}
@@ -215,7 +215,7 @@ static int mem_config_owner_item(struct mem_config *m, const char *text, char *i
 	if (n < regions)
 		for (int j = k; j < RM_MAX_COPIES; j++)
 			m->owners[n][j] = -1;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 /* --region-owners: the servers of each vRegion's copies ("0+1,1+2": primary first), checked
@@ -227,18 +227,18 @@ static int mem_config_owners(struct mem_config *m, uint64_t mem, char *err, size
 
 	if (!m->rm.nr_servers) {
 		snprintf(err, errlen, "--region-owners needs --mmon");
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	if (m->replicas) {
 		snprintf(err, errlen,
 			 "--replicas and --region-owners exclude each other: the owners name every "
 			 "copy");
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	m->owners = calloc(regions, sizeof(*m->owners));
 	if (!m->owners) {
 		snprintf(err, errlen, "out of memory");
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	for (;;) {
 		size_t len = strcspn(p, ",");
@@ -250,12 +250,12 @@ static int mem_config_owners(struct mem_config *m, uint64_t mem, char *err, size
 				 "indexes, "
 				 "each with its copies' servers after '+', e.g. 0,1+0,1",
 				 text);
-			return VMM_OPT_BAD;
+			return VMM_OPTIONS_BAD;
 		}
 		memcpy(item, p, len);
 		item[len] = '\0';
 		if (mem_config_owner_item(m, text, item, n, regions, err, errlen))
-			return VMM_OPT_BAD;
+			return VMM_OPTIONS_BAD;
 		n++;
 		if (!p[len])
 			break;
@@ -269,10 +269,10 @@ static int mem_config_owners(struct mem_config *m, uint64_t mem, char *err, size
 			 text, (unsigned long long)n, (unsigned long long)(mem >> 20),
 			 (unsigned long long)(m->rm.region_size >> 20),
 			 (unsigned long long)regions);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	m->rm.owners = (const int(*)[RM_MAX_COPIES])m->owners;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int mem_config_finish(struct vmm_options *c, char *err, size_t errlen)
@@ -284,16 +284,16 @@ int mem_config_finish(struct vmm_options *c, char *err, size_t errlen)
 	    (m->cache || m->keep_regions || m->rm.vnode || m->attach_regions)) {
 		snprintf(err, errlen,
 			 "--cache, --keep-regions, --attach-regions and --vnode-id need --mmon");
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	if (m->replicas && !m->rm.nr_servers) {
 		snprintf(err, errlen, "--replicas needs --mmon");
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	if (m->replicas > m->rm.nr_servers) {
 		snprintf(err, errlen, "--replicas %d needs as many --mmon servers (%d given)",
 			 m->replicas, m->rm.nr_servers);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	m->rm.replicas = m->replicas;
 	if (m->region_owners && (rc = mem_config_owners(m, c->boot.mem, err, errlen)))
@@ -305,7 +305,7 @@ int mem_config_finish(struct vmm_options *c, char *err, size_t errlen)
 			m->rm.vnode = (uint64_t)getpid() << 16 | (uint64_t)time(NULL);
 	snprintf(m->client_name, sizeof(m->client_name), "lego-vmm-%d", (int)getpid());
 	m->rm.client_name = m->client_name;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 void mem_config_free(struct mem_config *m)

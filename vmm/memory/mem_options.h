@@ -30,7 +30,7 @@
 	  "libfabric provider (default $LEGO_FABRIC_PROVIDER or tcp)")                            \
 	X(mem_config_mmon_timeout, "mmon-timeout", 0, "MS", 0,                                    \
 	  "a memory server silent this long is lost (default %d)", MEM_DEFAULT_TIMEOUT_MS)        \
-	X(mem_config_vnode_id, "vnode-id", 0, "N", VMM_OPT_PMON,                                  \
+	X(mem_config_vnode_id, "vnode-id", 0, "N", OPTIONS_PMON,                                  \
 	  "the vNode's id on the servers (default: random)")                                      \
 	X(mem_config_keep_regions, "keep-regions", 0, NULL, 0,                                    \
 	  "leave the vRegions on the servers at exit")                                            \

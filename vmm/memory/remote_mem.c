@@ -264,18 +264,18 @@ enum remote_mem_next remote_mem_on_refusal(struct remote_mem *rm, int idx,
 
 		*reopened = true;
 		if (remote_mem_open_on(rm, idx, server, ch, 0, &o, f))
-			return RM_NEXT_FAIL;
+			return REMOTE_MEM_NEXT_FAIL;
 		atomic_store(&cp->handle, o.handle);
 		atomic_store(&cp->epoch, o.epoch);
-		return RM_NEXT_RETRY;
+		return REMOTE_MEM_NEXT_RETRY;
 	}
 	if (r->status == MP_EREDIRECT && strlen(text) < olen && mem_proto_addr_ok(text, true)) {
 		memcpy(owner, text, strlen(text) + 1);
-		return RM_NEXT_REDIRECT;
+		return REMOTE_MEM_NEXT_REDIRECT;
 	}
 	snprintf(f->what, sizeof(f->what), "page request for vRegion %d refused: %s: %s", idx,
 		 mem_proto_status_name(r->status), text);
-	return RM_NEXT_FAIL;
+	return REMOTE_MEM_NEXT_FAIL;
 }
 
 int remote_mem_find_copy(const struct remote_mem_region *g, int server)

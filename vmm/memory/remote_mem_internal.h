@@ -21,9 +21,9 @@ struct remote_mem_failure {
 
 /* What to do after an error reply from a copy. */
 enum remote_mem_next {
-	RM_NEXT_FAIL,	  /* the copy is of no use any more */
-	RM_NEXT_RETRY,	  /* reopened (stale epoch): send again */
-	RM_NEXT_REDIRECT, /* the region moved: follow, then send again */
+	REMOTE_MEM_NEXT_FAIL,	  /* the copy is of no use any more */
+	REMOTE_MEM_NEXT_RETRY,	  /* reopened (stale epoch): send again */
+	REMOTE_MEM_NEXT_REDIRECT, /* the region moved: follow, then send again */
 };
 
 /* The reason I/O failed, once (the first one is what the vNode stops with). */

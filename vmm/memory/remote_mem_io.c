@@ -19,7 +19,7 @@ static const void *read_copy(struct remote_mem *rm, int idx, struct remote_mem_c
 	struct fab_conn *c = remote_mem_conn(rm, server, ch, f);
 	bool reopened = false;
 
-	*next = RM_NEXT_FAIL;
+	*next = REMOTE_MEM_NEXT_FAIL;
 	if (!c)
 		return NULL;
 	if (s->rma && cp->rma_key) {
@@ -57,7 +57,7 @@ static const void *read_copy(struct remote_mem *rm, int idx, struct remote_mem_c
 			return NULL;
 		}
 		*next = remote_mem_on_refusal(rm, idx, cp, ch, &r, owner, olen, &reopened, f);
-		if (*next != RM_NEXT_RETRY)
+		if (*next != REMOTE_MEM_NEXT_RETRY)
 			return NULL;
 	}
 }
@@ -89,7 +89,7 @@ const void *remote_mem_io_read(struct remote_mem *rm, int ch, uint64_t off, unsi
 				pthread_rwlock_unlock(&g->lock);
 				return data;
 			}
-			if (next == RM_NEXT_REDIRECT) {
+			if (next == REMOTE_MEM_NEXT_REDIRECT) {
 				moved_from = atomic_load(&cp->server);
 				break;
 			}
@@ -196,12 +196,12 @@ static int write_round(struct remote_mem *rm, int idx, int ch, uint64_t in, unsi
 			}
 			next = remote_mem_on_refusal(rm, idx, cp, ch, &r, owner, olen, &reopened,
 						     &f);
-			if (next == RM_NEXT_REDIRECT) {
+			if (next == REMOTE_MEM_NEXT_REDIRECT) {
 				*moved_from = server;
 				f.what[0] = '\0';
 				break;
 			}
-			if (next == RM_NEXT_FAIL)
+			if (next == REMOTE_MEM_NEXT_FAIL)
 				break;
 			/* Reopened after a stale epoch: this copy alone, again. */
 			io = (struct mem_proto_io){.handle = atomic_load(&cp->handle),

@@ -14,6 +14,7 @@
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 #include "lib/proto/mig_proto.h"
+#include "lib/proto/mig_status.h"
 #include "vmm/memory/pager.h"
 #include "lib/parse.h"
 #include "vmm/memory/remote_mem.h"
@@ -34,13 +35,13 @@
 #define PAGE		   4096ULL
 
 static const char *const phase_names[] = {
-	[MIG_NONE] = "none",	       [MIG_CONNECTING] = "connecting",
-	[MIG_PRECOPY] = "precopy",     [MIG_STOPPING] = "stopping",
-	[MIG_SENDING] = "sending",     [MIG_COMMITTING] = "committing",
-	[MIG_COMPLETED] = "completed", [MIG_UNCERTAIN] = "uncertain",
-	[MIG_LISTENING] = "listening", [MIG_RECEIVING] = "receiving",
-	[MIG_READY_WAIT] = "ready",    [MIG_RUNNING_HERE] = "running",
-	[MIG_FAILED] = "failed",
+	[MIGRATE_NONE] = "none",	   [MIGRATE_CONNECTING] = "connecting",
+	[MIGRATE_PRECOPY] = "precopy",	   [MIGRATE_STOPPING] = "stopping",
+	[MIGRATE_SENDING] = "sending",	   [MIGRATE_COMMITTING] = "committing",
+	[MIGRATE_COMPLETED] = "completed", [MIGRATE_UNCERTAIN] = "uncertain",
+	[MIGRATE_LISTENING] = "listening", [MIGRATE_RECEIVING] = "receiving",
+	[MIGRATE_READY_WAIT] = "ready",	   [MIGRATE_RUNNING_HERE] = "running",
+	[MIGRATE_FAILED] = "failed",
 };
 
 void migrate_init(struct migrate *m)
@@ -452,7 +453,7 @@ static void finish_failed(struct migrate *m, const char *why)
 		shutdown(m->fd, SHUT_RDWR);
 	log_error("migration to %s failed: %s; the vNode %s here", m->dest, why,
 		  err ? "could not resume" : "runs on");
-	set_phase(m, MIG_FAILED);
+	set_phase(m, MIGRATE_FAILED);
 }
 
 static void finish_completed(struct migrate *m)
@@ -465,9 +466,9 @@ static void finish_completed(struct migrate *m)
 		 "written back, %llu state byte(s)",
 		 m->dest, (double)m->elapsed_ns / 1e6, (double)m->downtime_ns / 1e6,
 		 (unsigned long long)m->pages_written, (unsigned long long)m->state_bytes);
-	set_phase(m, MIG_COMPLETED);
+	set_phase(m, MIGRATE_COMPLETED);
 	/* The vNode runs there now: end here without touching its memory again. */
-	vm_stop(m->vm, VMM_EXIT_MIGRATED);
+	vm_stop(m->vm, MIG_STATUS_EXIT_MIGRATED);
 }
 
 static void *source_thread(void *arg)
@@ -506,14 +507,14 @@ static void *source_thread(void *arg)
 		finish_failed(m, "the destination closed the connection");
 		return NULL;
 	}
-	set_phase(m, MIG_PRECOPY);
+	set_phase(m, MIGRATE_PRECOPY);
 	if (send_console(m, 0, console_sent, why, sizeof(why)) ||
 	    send_bits_snapshot(m, why, sizeof(why)) || precopy(m, why, sizeof(why))) {
 		finish_failed(m, why);
 		return NULL;
 	}
 
-	set_phase(m, MIG_STOPPING);
+	set_phase(m, MIGRATE_STOPPING);
 	m->down_t0_ns = (uint64_t)mono_clock_ns();
 	if (!m->user_paused) {
 		err = vm_pause(m->vm);
@@ -548,7 +549,7 @@ static void *source_thread(void *arg)
 	m->hot = malloc(HOT_PAGES_MAX * sizeof(*m->hot));
 	if (m->hot)
 		m->nr_hot = pager_migration_hot_pages(m->pg, m->hot, HOT_PAGES_MAX);
-	set_phase(m, MIG_SENDING);
+	set_phase(m, MIGRATE_SENDING);
 	if (send_state(m, console_sent, why, sizeof(why)) ||
 	    expect(m, MIG_READY, READY_TIMEOUT_MS, why, sizeof(why))) {
 		finish_failed(m, why);
@@ -559,7 +560,7 @@ static void *source_thread(void *arg)
 		return NULL;
 	}
 	/* From here the destination may run: never resume on our own. */
-	set_phase(m, MIG_COMMITTING);
+	set_phase(m, MIGRATE_COMMITTING);
 	pthread_mutex_lock(&m->lock);
 	go = (struct mig_proto_go){.elapsed_ns = (uint64_t)mono_clock_ns() - m->t0_ns,
 				   .downtime_ns = (uint64_t)mono_clock_ns() - m->down_t0_ns,
@@ -576,7 +577,7 @@ static void *source_thread(void *arg)
 	log_error("migration: the destination was told to run but did not confirm (%s): "
 		  "staying paused until migrate-resolve",
 		  why[0] ? why : "send failed");
-	set_phase(m, MIG_UNCERTAIN);
+	set_phase(m, MIGRATE_UNCERTAIN);
 	pthread_mutex_lock(&m->lock);
 	while (!m->resolved && !m->cancel)
 		pthread_cond_wait(&m->cond, &m->lock);
@@ -597,7 +598,7 @@ const char *migrate_start(struct migrate *m, const char *dest)
 	if (!m->ready)
 		return "the vNode is still starting";
 	pthread_mutex_lock(&m->lock);
-	bool arriving = m->role == MIG_ROLE_INCOMING && m->phase != MIG_RUNNING_HERE;
+	bool arriving = m->role == MIGRATE_ROLE_INCOMING && m->phase != MIGRATE_RUNNING_HERE;
 	pthread_mutex_unlock(&m->lock);
 	if (arriving)
 		return "this vNode is still arriving here from its source";
@@ -610,7 +611,7 @@ const char *migrate_start(struct migrate *m, const char *dest)
 	if (parse_hostport(dest, 1, host, sizeof(host), port, sizeof(port)))
 		return "the destination must be HOST:PORT";
 	pthread_mutex_lock(&m->lock);
-	if (m->role == MIG_ROLE_SOURCE && m->phase != MIG_FAILED) {
+	if (m->role == MIGRATE_ROLE_SOURCE && m->phase != MIGRATE_FAILED) {
 		err = "a migration is already under way";
 	} else if (atomic_load(&m->vm->stopping)) {
 		err = "the vNode is stopping";
@@ -626,8 +627,8 @@ const char *migrate_start(struct migrate *m, const char *dest)
 		m->hot = NULL;
 		/* A vNode that migrated in may leave again: it is a source from now on. */
 		m->listen[0] = '\0';
-		m->role = MIG_ROLE_SOURCE;
-		m->phase = MIG_CONNECTING;
+		m->role = MIGRATE_ROLE_SOURCE;
+		m->phase = MIGRATE_CONNECTING;
 		m->cancel = m->resolved = m->paused_by_us = false;
 		m->user_paused = vm_is_paused(m->vm);
 		snprintf(m->dest, sizeof(m->dest), "%s", dest);
@@ -638,7 +639,7 @@ const char *migrate_start(struct migrate *m, const char *dest)
 		m->pages_written = m->state_bytes = m->bytes_processed = 0;
 		m->bytes_total = 0;
 		if (pthread_create(&m->thread, NULL, source_thread, m)) {
-			m->phase = MIG_FAILED;
+			m->phase = MIGRATE_FAILED;
 			err = "cannot start the migration thread";
 		} else {
 			m->thread_started = true;
@@ -655,15 +656,16 @@ const char *migrate_cancel(struct migrate *m)
 	const char *err = NULL;
 
 	pthread_mutex_lock(&m->lock);
-	if (m->role != MIG_ROLE_SOURCE || m->phase == MIG_FAILED || m->phase == MIG_NONE)
+	if (m->role != MIGRATE_ROLE_SOURCE || m->phase == MIGRATE_FAILED ||
+	    m->phase == MIGRATE_NONE)
 		err = "no migration to cancel";
-	else if (m->phase == MIG_COMMITTING || m->phase == MIG_COMPLETED ||
-		 m->phase == MIG_UNCERTAIN)
+	else if (m->phase == MIGRATE_COMMITTING || m->phase == MIGRATE_COMPLETED ||
+		 m->phase == MIGRATE_UNCERTAIN)
 		err = "too late: the destination was told to run";
 	else
 		m->cancel = true;
 	/* A thread blocked on the peer notices at once. */
-	if (!err && m->fd >= 0 && m->phase != MIG_SENDING)
+	if (!err && m->fd >= 0 && m->phase != MIGRATE_SENDING)
 		shutdown(m->fd, SHUT_RDWR);
 	pthread_mutex_unlock(&m->lock);
 	return err;
@@ -674,7 +676,7 @@ const char *migrate_resolve(struct migrate *m, bool commit)
 	const char *err = NULL;
 
 	pthread_mutex_lock(&m->lock);
-	if (m->phase != MIG_UNCERTAIN) {
+	if (m->phase != MIGRATE_UNCERTAIN) {
 		err = "nothing to resolve: the migration is not uncertain";
 	} else {
 		m->resolved = true;
@@ -690,7 +692,8 @@ bool migrate_busy(struct migrate *m)
 	bool busy;
 
 	pthread_mutex_lock(&m->lock);
-	busy = m->role == MIG_ROLE_SOURCE && m->phase != MIG_FAILED && m->phase != MIG_NONE;
+	busy = m->role == MIGRATE_ROLE_SOURCE && m->phase != MIGRATE_FAILED &&
+	       m->phase != MIGRATE_NONE;
 	pthread_mutex_unlock(&m->lock);
 	return busy;
 }
@@ -700,8 +703,9 @@ bool migrate_handed_over(struct migrate *m)
 	bool h;
 
 	pthread_mutex_lock(&m->lock);
-	h = m->role == MIG_ROLE_SOURCE &&
-	    (m->phase == MIG_COMMITTING || m->phase == MIG_COMPLETED || m->phase == MIG_UNCERTAIN);
+	h = m->role == MIGRATE_ROLE_SOURCE &&
+	    (m->phase == MIGRATE_COMMITTING || m->phase == MIGRATE_COMPLETED ||
+	     m->phase == MIGRATE_UNCERTAIN);
 	pthread_mutex_unlock(&m->lock);
 	return h;
 }
@@ -711,7 +715,7 @@ void migrate_get_status(struct migrate *m, struct migrate_status *st)
 	static const char *const roles[] = {"none", "source", "incoming"};
 
 	pthread_mutex_lock(&m->lock);
-	if (m->role == MIG_ROLE_SOURCE && m->phase < MIG_COMPLETED)
+	if (m->role == MIGRATE_ROLE_SOURCE && m->phase < MIGRATE_COMPLETED)
 		m->elapsed_ns = (uint64_t)mono_clock_ns() - m->t0_ns;
 	*st = (struct migrate_status){.role = roles[m->role],
 				      .phase = phase_names[m->phase],

@@ -8,12 +8,12 @@
  * Source (control command `migrate HOST:PORT`): a thread connects, writes dirty pages back
  * until that converges, pauses the vCPUs, drains block requests, flushes, sends the state,
  * and once the destination has loaded it, tells it to run; when it confirms, the source
- * ends with VMM_EXIT_MIGRATED. A failure before the destination is told to run resumes the
+ * ends with MIG_STATUS_EXIT_MIGRATED. A failure before the destination is told to run resumes the
  * source: nothing is lost. If the connection breaks after, the source cannot know whether
  * the destination runs: it stays paused ("uncertain") until `migrate-resolve`.
  *
  * Destination (--incoming HOST:PORT): listens for one stream, loads and checks everything
- * before any vCPU runs, and exits with VMM_EXIT_INCOMING_ABORTED if it never ran.
+ * before any vCPU runs, and exits with MIG_STATUS_EXIT_INCOMING_ABORTED if it never ran.
  */
 #ifndef LEGO_MIGRATE_H
 #define LEGO_MIGRATE_H
@@ -26,36 +26,36 @@
 #include "lib/proto/mig_proto.h"
 #include "vmm/devices/virtio/virtio_mmio.h"
 
-#define MIG_MAX_DISKS 8
+#define MIGRATE_MAX_DISKS 8
 
 struct vm;
 struct pager;
 struct remote_mem;
 struct serial;
 
-enum migrate_role { MIG_ROLE_NONE, MIG_ROLE_SOURCE, MIG_ROLE_INCOMING };
+enum migrate_role { MIGRATE_ROLE_NONE, MIGRATE_ROLE_SOURCE, MIGRATE_ROLE_INCOMING };
 
 enum migrate_phase {
-	MIG_NONE,
+	MIGRATE_NONE,
 	/* source */
-	MIG_CONNECTING,
-	MIG_PRECOPY,
-	MIG_STOPPING,
-	MIG_SENDING,
-	MIG_COMMITTING,
-	MIG_COMPLETED,
-	MIG_UNCERTAIN,
+	MIGRATE_CONNECTING,
+	MIGRATE_PRECOPY,
+	MIGRATE_STOPPING,
+	MIGRATE_SENDING,
+	MIGRATE_COMMITTING,
+	MIGRATE_COMPLETED,
+	MIGRATE_UNCERTAIN,
 	/* destination */
-	MIG_LISTENING,
-	MIG_RECEIVING,
-	MIG_READY_WAIT,
-	MIG_RUNNING_HERE,
+	MIGRATE_LISTENING,
+	MIGRATE_RECEIVING,
+	MIGRATE_READY_WAIT,
+	MIGRATE_RUNNING_HERE,
 	/* both */
-	MIG_FAILED,
+	MIGRATE_FAILED,
 };
 
-#define MIG_MAX_VCPUS 64 /* the destination's bitmaps of what arrived */
-#define MIG_HELD_MSRS 4
+#define MIGRATE_MAX_VCPUS 64 /* the destination's bitmaps of what arrived */
+#define MIGRATE_HELD_MSRS 4
 
 struct migrate {
 	/* What the vNode is made of (set by main before any command can arrive). */
@@ -66,7 +66,7 @@ struct migrate {
 	int console_fd;		  /* the console file (destination: where history goes) */
 	const char *console_path; /* to read the history back (source); NULL: stdout */
 	int nr_disks;
-	struct virtio_mmio_dev *disks[MIG_MAX_DISKS];
+	struct virtio_mmio_dev *disks[MIGRATE_MAX_DISKS];
 	bool local_disks; /* some disk is a local file: it cannot follow the vNode */
 	bool ready;	  /* all of the above is set: commands may act */
 	uint64_t vnode, mem_bytes, region_size;
@@ -88,8 +88,8 @@ struct migrate {
 	/* kvm-clock's MSRs per vCPU: KVM touches guest RAM as soon as one is set (the wall
 	 * clock is written, the vCPU's time page mapped), and guest RAM is the source's until
 	 * GO, so they are set only once the vNode is ours (migrate_in_running). */
-	struct vcpu_state_msr held_msrs[MIG_MAX_VCPUS][MIG_HELD_MSRS];
-	uint8_t nr_held_msrs[MIG_MAX_VCPUS];
+	struct vcpu_state_msr held_msrs[MIGRATE_MAX_VCPUS][MIGRATE_HELD_MSRS];
+	uint8_t nr_held_msrs[MIGRATE_MAX_VCPUS];
 	uint32_t *hot;
 	uint32_t nr_hot;
 	struct mig_proto_go src_go; /* destination: the source's figures, sent with GO */

@@ -17,10 +17,10 @@ int migrate_config_incoming(struct vmm_options *c, char *arg, char *err, size_t 
 
 	if (parse_hostport(arg, 0, host, sizeof(host), port, sizeof(port))) {
 		snprintf(err, errlen, "--incoming '%s' is not HOST:PORT", arg);
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
 	c->migrate.incoming = arg;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int migrate_config_finish(struct vmm_options *c, char *err, size_t errlen)
@@ -29,7 +29,7 @@ int migrate_config_finish(struct vmm_options *c, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "--incoming needs --mmon: only vNodes whose RAM is on memory servers "
 			 "migrate");
-		return VMM_OPT_BAD;
+		return VMM_OPTIONS_BAD;
 	}
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }

@@ -6,7 +6,7 @@
 #include <stddef.h>
 
 /* How long an --incoming lego-vmm waits for its source to connect. */
-#define MIGRATE_INCOMING_WAIT_MS 60000
+#define MIGRATE_CONFIG_INCOMING_WAIT_MS 60000
 
 struct vmm_options;
 

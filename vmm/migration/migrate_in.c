@@ -92,7 +92,7 @@ static void hold_clock_msrs(struct migrate *m, uint32_t vcpu, struct vcpu_state 
 	for (uint32_t i = 0; i < vs->nr_msrs; i++) {
 		if (!touches_guest_ram(vs->msrs[i].index))
 			vs->msrs[kept++] = vs->msrs[i];
-		else if (vs->msrs[i].value && m->nr_held_msrs[vcpu] < MIG_HELD_MSRS)
+		else if (vs->msrs[i].value && m->nr_held_msrs[vcpu] < MIGRATE_HELD_MSRS)
 			m->held_msrs[vcpu][m->nr_held_msrs[vcpu]++] = vs->msrs[i];
 	}
 	vs->nr_msrs = kept;
@@ -407,7 +407,7 @@ static int refuse(struct migrate *m, const char *why)
 		migrate_io_send(m->fd, MIG_ERROR, why, strlen(why));
 	pthread_mutex_lock(&m->lock);
 	snprintf(m->error, sizeof(m->error), "%s", why);
-	m->phase = MIG_FAILED;
+	m->phase = MIGRATE_FAILED;
 	pthread_mutex_unlock(&m->lock);
 	return -1;
 }
@@ -445,7 +445,7 @@ int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms)
 	char bad[200];
 	int fd, rc;
 
-	m->role = MIG_ROLE_INCOMING;
+	m->role = MIGRATE_ROLE_INCOMING;
 	if (parse_hostport(addr, 0, host, sizeof(host), port, sizeof(port)))
 		return refuse(m, "--incoming must be HOST:PORT");
 	m->listen_fd = cluster_io_listen(addr, port, sizeof(port), why, sizeof(why));
@@ -457,7 +457,7 @@ int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms)
 	}
 	pthread_mutex_lock(&m->lock);
 	snprintf(m->listen, sizeof(m->listen), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
-	m->phase = MIG_LISTENING;
+	m->phase = MIGRATE_LISTENING;
 	pthread_mutex_unlock(&m->lock);
 	log_info("migration: waiting for the source on %s", m->listen);
 	fd = accept_source(m, accept_timeout_ms);
@@ -473,7 +473,7 @@ int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms)
 	}
 	pthread_mutex_lock(&m->lock);
 	m->fd = fd;
-	m->phase = MIG_RECEIVING;
+	m->phase = MIGRATE_RECEIVING;
 	pthread_mutex_unlock(&m->lock);
 	t0 = (uint64_t)mono_clock_ns();
 	for (;;) {
@@ -497,7 +497,7 @@ int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms)
 		 m->msrs_refused ? ", some MSRs refused" : "");
 	if (migrate_io_send(fd, MIG_READY, NULL, 0))
 		return refuse(m, "the source went away before READY");
-	set_phase(m, MIG_READY_WAIT);
+	set_phase(m, MIGRATE_READY_WAIT);
 	if (migrate_io_recv(fd, GO_TIMEOUT_MS, &type, &payload, &len, why, sizeof(why))) {
 		char msg[600];
 
@@ -527,7 +527,7 @@ void migrate_in_running(struct migrate *m)
 
 	if (migrate_io_send(m->fd, MIG_RUNNING, NULL, 0))
 		log_warn("migration: could not confirm to the source that the vNode runs here");
-	for (int v = 0; v < m->vcpus && v < MIG_MAX_VCPUS; v++) {
+	for (int v = 0; v < m->vcpus && v < MIGRATE_MAX_VCPUS; v++) {
 		for (int i = 0; i < m->nr_held_msrs[v]; i++) {
 			const struct vcpu_state_msr *h = &m->held_msrs[v][i];
 
@@ -543,7 +543,7 @@ void migrate_in_running(struct migrate *m)
 	m->pages_written = m->src_go.pages_written;
 	m->bytes_total = m->src_go.bytes_total;
 	m->bytes_processed = m->src_go.bytes_processed;
-	m->phase = MIG_RUNNING_HERE;
+	m->phase = MIGRATE_RUNNING_HERE;
 	pthread_mutex_unlock(&m->lock);
 	shutdown(m->fd, SHUT_RDWR);
 	/* What the guest used last on the source, fetched while it starts running here. */

@@ -13,7 +13,7 @@
 #include "lib/mono_clock.h"
 #include "libvirt_dispatch.h"
 
-int libvirt_conn_send(struct libvirt_client *cl, const struct xdr_out *o)
+int libvirt_conn_send(struct libvirt_conn *cl, const struct xdr_out *o)
 {
 	int rc;
 
@@ -25,14 +25,14 @@ int libvirt_conn_send(struct libvirt_client *cl, const struct xdr_out *o)
 	return rc;
 }
 
-void libvirt_conn_call_begin(struct libvirt_client *cl)
+void libvirt_conn_call_begin(struct libvirt_conn *cl)
 {
 	pthread_mutex_lock(&cl->calls_lock);
 	cl->calls++;
 	pthread_mutex_unlock(&cl->calls_lock);
 }
 
-void libvirt_conn_call_done(struct libvirt_client *cl)
+void libvirt_conn_call_done(struct libvirt_conn *cl)
 {
 	pthread_mutex_lock(&cl->calls_lock);
 	cl->calls--;
@@ -42,7 +42,7 @@ void libvirt_conn_call_done(struct libvirt_client *cl)
 
 /* One packet that is not a console stream's: its answer in o (nothing when o stays
  * empty); false if the connection must close. */
-static bool packet(struct libvirt_client *cl, const struct rpc_proto_hdr *h, struct xdr_in *x,
+static bool packet(struct libvirt_conn *cl, const struct rpc_proto_hdr *h, struct xdr_in *x,
 		   struct xdr_out *o)
 {
 	if (h->prog == RPC_KEEPALIVE_PROGRAM && h->proc == RPC_KEEPALIVE_PING &&
@@ -64,7 +64,7 @@ static bool packet(struct libvirt_client *cl, const struct rpc_proto_hdr *h, str
 	return libvirt_dispatch(cl, h, x, o);
 }
 
-static void client_free(struct libvirt_client *cl)
+static void client_free(struct libvirt_conn *cl)
 {
 	close(cl->fd);
 	pthread_mutex_destroy(&cl->write_lock);
@@ -76,7 +76,7 @@ static void client_free(struct libvirt_client *cl)
 
 static void *serve(void *arg)
 {
-	struct libvirt_client *cl = arg;
+	struct libvirt_conn *cl = arg;
 	uint8_t word[RPC_LEN_LEN], *body = NULL;
 
 	for (;;) {
@@ -128,7 +128,7 @@ static void *serve(void *arg)
 
 void libvirt_conn_serve_fd(int fd)
 {
-	struct libvirt_client *cl = calloc(1, sizeof(*cl));
+	struct libvirt_conn *cl = calloc(1, sizeof(*cl));
 	pthread_t t;
 
 	if (!cl) {

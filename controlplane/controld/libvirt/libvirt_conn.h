@@ -11,7 +11,7 @@
 #include "rpc_proto.h"
 #include "xdr.h"
 
-struct libvirt_client {
+struct libvirt_conn {
 	int fd;
 	bool open, readonly;
 	pthread_mutex_t write_lock;
@@ -32,9 +32,9 @@ struct libvirt_client {
 void libvirt_conn_serve_fd(int fd);
 /* Write a whole packet under the connection's write lock: 0, or -1 (o->err set, or the
  * client is gone). */
-int libvirt_conn_send(struct libvirt_client *cl, const struct xdr_out *o);
+int libvirt_conn_send(struct libvirt_conn *cl, const struct xdr_out *o);
 /* A call's thread starts and ends: the connection is freed only after its last one. */
-void libvirt_conn_call_begin(struct libvirt_client *cl);
-void libvirt_conn_call_done(struct libvirt_client *cl);
+void libvirt_conn_call_begin(struct libvirt_conn *cl);
+void libvirt_conn_call_done(struct libvirt_conn *cl);
 
 #endif

@@ -11,7 +11,7 @@
 
 #define CONSOLE_POLL_US 50000
 
-static void stream_send(struct libvirt_client *cl, int status, const void *data, size_t len)
+static void stream_send(struct libvirt_conn *cl, int status, const void *data, size_t len)
 {
 	struct xdr_out o;
 	struct rpc_proto_hdr h = cl->stream_hdr;
@@ -27,7 +27,7 @@ static void stream_send(struct libvirt_client *cl, int status, const void *data,
 	xdr_out_free(&o);
 }
 
-static bool stream_stopping(struct libvirt_client *cl)
+static bool stream_stopping(struct libvirt_conn *cl)
 {
 	bool stop;
 
@@ -39,7 +39,7 @@ static bool stream_stopping(struct libvirt_client *cl)
 
 static void *console_thread(void *arg)
 {
-	struct libvirt_client *cl = arg;
+	struct libvirt_conn *cl = arg;
 	uint8_t *buf = malloc(CP_CONSOLE_MAX);
 	uint64_t off = 0;
 
@@ -72,7 +72,7 @@ static void *console_thread(void *arg)
 	return NULL;
 }
 
-void libvirt_console_end(struct libvirt_client *cl)
+void libvirt_console_end(struct libvirt_conn *cl)
 {
 	bool join;
 
@@ -87,7 +87,7 @@ void libvirt_console_end(struct libvirt_client *cl)
 
 /* Data from the client is dropped (the guest console takes no input); finish or abort
  * ends the stream and is confirmed. */
-void libvirt_console_packet(struct libvirt_client *cl, const struct rpc_proto_hdr *h)
+void libvirt_console_packet(struct libvirt_conn *cl, const struct rpc_proto_hdr *h)
 {
 	struct xdr_out o;
 	struct rpc_proto_hdr r = *h;
@@ -106,7 +106,7 @@ void libvirt_console_packet(struct libvirt_client *cl, const struct rpc_proto_hd
 /* The empty reply goes first, then the stream's data. */
 enum libvirt_result libvirt_console_open(struct libvirt_call *c)
 {
-	struct libvirt_client *cl = c->cl;
+	struct libvirt_conn *cl = c->cl;
 	const char *dev = c->a->name;
 
 	if (dev && strcmp(dev, "serial0") && strcmp(dev, "console0"))

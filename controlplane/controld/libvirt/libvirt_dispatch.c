@@ -243,7 +243,7 @@ void libvirt_dispatch_put_dom(struct xdr_out *o, const struct controld_registry_
 /* ---- the dispatcher -------------------------------------------------------------------- */
 
 struct thread_call {
-	struct libvirt_client *cl;
+	struct libvirt_conn *cl;
 	struct rpc_proto_hdr hdr;
 	const struct libvirt_thread *t;
 	void *job;
@@ -347,7 +347,7 @@ static void args_free(struct libvirt_args *a)
 	mig_args_tp_free(a->params, a->nparams);
 }
 
-bool libvirt_dispatch(struct libvirt_client *cl, const struct rpc_proto_hdr *h, struct xdr_in *x,
+bool libvirt_dispatch(struct libvirt_conn *cl, const struct rpc_proto_hdr *h, struct xdr_in *x,
 		      struct xdr_out *o)
 {
 	const struct libvirt_proc *p = lookup(h->proc);

@@ -81,7 +81,7 @@ struct libvirt_args {
 /* One call as its handler sees it. The reply's header is begun in o: a handler that
  * succeeds appends the payload; one that fails says why with libvirt_dispatch_fail. */
 struct libvirt_call {
-	struct libvirt_client *cl;
+	struct libvirt_conn *cl;
 	const struct rpc_proto_hdr *h;
 	struct libvirt_args *a;
 	struct xdr_out *o;
@@ -125,7 +125,7 @@ struct libvirt_proc {
 
 /* One call: its reply in o (empty when sent otherwise); false if the connection must
  * close after it. Unknown procedures get libvirtd's own "unknown procedure" error. */
-bool libvirt_dispatch(struct libvirt_client *cl, const struct rpc_proto_hdr *h, struct xdr_in *x,
+bool libvirt_dispatch(struct libvirt_conn *cl, const struct rpc_proto_hdr *h, struct xdr_in *x,
 		      struct xdr_out *o);
 
 /* For handlers. */
@@ -177,7 +177,7 @@ enum libvirt_result libvirt_migrate_abort(struct libvirt_call *c);
 
 enum libvirt_result libvirt_console_open(struct libvirt_call *c);
 /* A STREAM packet from the client for the console; the connection's stream ends. */
-void libvirt_console_packet(struct libvirt_client *cl, const struct rpc_proto_hdr *h);
-void libvirt_console_end(struct libvirt_client *cl);
+void libvirt_console_packet(struct libvirt_conn *cl, const struct rpc_proto_hdr *h);
+void libvirt_console_end(struct libvirt_conn *cl);
 
 #endif

@@ -18,7 +18,7 @@ void mig_args_tp_decode(struct xdr_in *x, struct mig_args_typed_param **out, uin
 	*n = 0;
 	if (x->err)
 		return;
-	if (count > MIG_PARAMS_MAX) {
+	if (count > MIG_ARGS_PARAMS_MAX) {
 		x->err = "more than 64 migration parameters";
 		return;
 	}
@@ -28,7 +28,7 @@ void mig_args_tp_decode(struct xdr_in *x, struct mig_args_typed_param **out, uin
 		return;
 	}
 	for (uint32_t i = 0; i < count && !x->err; i++) {
-		char *field = xdr_get_string(x, MIG_FIELD_MAX);
+		char *field = xdr_get_string(x, MIG_ARGS_FIELD_MAX);
 
 		if (field)
 			snprintf(p[i].field, sizeof(p[i].field), "%s", field);
@@ -141,10 +141,10 @@ int mig_args_uri_parse(const char *uri, struct mig_args_request *r, char *err, s
 	n = (size_t)((colon ? colon : end) - host);
 	if (n == 0)
 		INVALID("invalid argument: destination URI '%.200s' names no processor host", uri);
-	if (n > MIG_HOST_MAX)
+	if (n > MIG_ARGS_HOST_MAX)
 		INVALID("invalid argument: destination URI '%.200s': the host name is longer than "
 			"%d bytes",
-			uri, MIG_HOST_MAX);
+			uri, MIG_ARGS_HOST_MAX);
 	for (size_t i = 0; i < n; i++)
 		if (!name_char(host[i]))
 			INVALID("invalid argument: destination URI '%.200s': '%.*s' is not a "
@@ -197,18 +197,20 @@ int mig_args_flags_check(uint32_t flags, bool persistent, char *err, size_t errl
 		"--postcopy-resume",
 		"--zerocopy",
 	};
-	uint32_t ok = MIG_F_LIVE | MIG_F_PEER2PEER | MIG_F_CHANGE_PROTECTION | MIG_F_UNSAFE |
-		      MIG_F_ABORT_ON_ERROR | (persistent ? MIG_F_PERSIST_DEST : 0);
+	uint32_t ok = MIG_ARGS_F_LIVE | MIG_ARGS_F_PEER2PEER | MIG_ARGS_F_CHANGE_PROTECTION |
+		      MIG_ARGS_F_UNSAFE | MIG_ARGS_F_ABORT_ON_ERROR |
+		      (persistent ? MIG_ARGS_F_PERSIST_DEST : 0);
 	uint32_t bad = flags & ~ok;
 	size_t n = 0;
 
-	if ((flags & (MIG_F_LIVE | MIG_F_PEER2PEER)) != (MIG_F_LIVE | MIG_F_PEER2PEER))
+	if ((flags & (MIG_ARGS_F_LIVE | MIG_ARGS_F_PEER2PEER)) !=
+	    (MIG_ARGS_F_LIVE | MIG_ARGS_F_PEER2PEER))
 		UNSUPPORTED("argument unsupported: lego migrates vNodes live and peer to peer "
 			    "only: give --live --p2p (flags 0x%x)",
 			    flags);
 	if (!bad)
 		return 0;
-	if (bad == MIG_F_PERSIST_DEST)
+	if (bad == MIG_ARGS_F_PERSIST_DEST)
 		UNSUPPORTED("argument unsupported: --persistent: a transient vNode stays "
 			    "transient (definitions are cluster-wide: define it instead)");
 	n = (size_t)snprintf(err, errlen,
@@ -261,7 +263,7 @@ static int listen_uri(const char *uri, struct mig_args_request *r, char *err, si
 		hend = colon ? colon : h + strlen(h);
 	}
 	n = (size_t)(hend - h);
-	if (n == 0 || n > MIG_LISTEN_HOST_MAX || strcspn(h, "/?#@ ") < n)
+	if (n == 0 || n > MIG_ARGS_LISTEN_HOST_MAX || strcspn(h, "/?#@ ") < n)
 		INVALID("invalid argument: migration URI '%.200s' is not tcp://HOST[:PORT]", uri);
 	if (colon && parse_uint(colon + 1, 0, 65535, &port))
 		INVALID("invalid argument: migration URI '%.200s' has a bad port", uri);

@@ -28,19 +28,19 @@
 
 #include "xdr.h"
 
-#define MIG_PARAMS_MAX	    64 /* REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX */
-#define MIG_FIELD_MAX	    79 /* VIR_TYPED_PARAM_FIELD_LENGTH less its NUL */
-#define MIG_HOST_MAX	    64 /* a component name */
-#define MIG_LISTEN_HOST_MAX 255
+#define MIG_ARGS_PARAMS_MAX	 64 /* REMOTE_DOMAIN_MIGRATE_PARAM_LIST_MAX */
+#define MIG_ARGS_FIELD_MAX	 79 /* VIR_TYPED_PARAM_FIELD_LENGTH less its NUL */
+#define MIG_ARGS_HOST_MAX	 64 /* a component name */
+#define MIG_ARGS_LISTEN_HOST_MAX 255
 
 /* virDomainMigrateFlags that matter here. */
 enum {
-	MIG_F_LIVE = 1,
-	MIG_F_PEER2PEER = 2,
-	MIG_F_PERSIST_DEST = 8,
-	MIG_F_CHANGE_PROTECTION = 256,
-	MIG_F_UNSAFE = 512,
-	MIG_F_ABORT_ON_ERROR = 4096,
+	MIG_ARGS_F_LIVE = 1,
+	MIG_ARGS_F_PEER2PEER = 2,
+	MIG_ARGS_F_PERSIST_DEST = 8,
+	MIG_ARGS_F_CHANGE_PROTECTION = 256,
+	MIG_ARGS_F_UNSAFE = 512,
+	MIG_ARGS_F_ABORT_ON_ERROR = 4096,
 };
 
 /* virTypedParameterType. */
@@ -55,7 +55,7 @@ enum mig_args_tp_type {
 };
 
 struct mig_args_typed_param {
-	char field[MIG_FIELD_MAX + 1];
+	char field[MIG_ARGS_FIELD_MAX + 1];
 	int type;
 	union {
 		int32_t i;
@@ -69,9 +69,9 @@ struct mig_args_typed_param {
 
 /* What lego takes from a migration request. */
 struct mig_args_request {
-	char host[MIG_HOST_MAX + 1];		   /* the destination processor host */
-	char listen_host[MIG_LISTEN_HOST_MAX + 1]; /* migrate_uri's host ("": not given) */
-	unsigned listen_port;			   /* migrate_uri's port (0: any) */
+	char host[MIG_ARGS_HOST_MAX + 1];		/* the destination processor host */
+	char listen_host[MIG_ARGS_LISTEN_HOST_MAX + 1]; /* migrate_uri's host ("": not given) */
+	unsigned listen_port;				/* migrate_uri's port (0: any) */
 };
 
 /* remote_typed_param params<64> from x (a malloc'ed array in *out, *n of them); on a

@@ -21,7 +21,7 @@ int console_config_path(struct vmm_options *c, char *arg, char *err, size_t errl
 {
 	(void)err, (void)errlen;
 	c->console.path = arg;
-	return VMM_OPT_OK;
+	return VMM_OPTIONS_OK;
 }
 
 int console_open(struct console *con, struct vm *vm, const struct console_config *cfg)

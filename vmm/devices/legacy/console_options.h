@@ -4,7 +4,7 @@
 #define LEGO_CONSOLE_OPTIONS_H
 
 #define CONSOLE_OPTIONS(X)                                         \
-	X(console_config_path, "console", 0, "PATH", VMM_OPT_PMON, \
+	X(console_config_path, "console", 0, "PATH", OPTIONS_PMON, \
 	  "write the guest console to PATH instead of stdout")
 
 #endif
