@@ -21,7 +21,7 @@ void guest_main(uint64_t fdt, uint64_t cpu);
 
 uint64_t ram_end(const struct boot_info *bi)
 {
-	const struct mem_range *r = &bi->ram[bi->nr_ram - 1];
+	const struct boot_info_range *r = &bi->ram[bi->nr_ram - 1];
 
 	return r->base + r->size;
 }
@@ -31,26 +31,26 @@ static void init_heap(const struct boot_info *bi)
 	uint64_t end = (uint64_t)(uintptr_t)_end;
 
 	for (int i = 0; i < bi->nr_ram; i++) {
-		const struct mem_range *r = &bi->ram[i];
+		const struct boot_info_range *r = &bi->ram[i];
 
 		if (end >= r->base && end <= r->base + r->size) {
-			heap_init((end + 4095) & ~4095ULL, r->base + r->size);
+			alloc_init((end + 4095) & ~4095ULL, r->base + r->size);
 			return;
 		}
 	}
-	guest_fatal("the image end 0x%lx is not inside guest RAM", end);
+	exit_fatal("the image end 0x%lx is not inside guest RAM", end);
 }
 
-static bool run_workload(enum workload w, const struct guest_ctx *ctx)
+static bool run_workload(enum cmdline_workload w, const struct workloads_ctx *ctx)
 {
 	switch (w) {
-	case WL_MEMTEST:
+	case CMDLINE_RUN_MEMTEST:
 		return wl_memtest(ctx);
-	case WL_BLKTEST:
+	case CMDLINE_RUN_BLKTEST:
 		return wl_blktest(ctx);
-	case WL_EVIL:
+	case CMDLINE_RUN_EVIL:
 		return wl_evil(ctx);
-	case WL_FILL:
+	case CMDLINE_RUN_FILL:
 		return wl_fill(ctx);
 	}
 	return false;
@@ -62,8 +62,8 @@ static int check_stacks(unsigned nr)
 
 	for (unsigned cpu = 0; cpu < nr; cpu++) {
 		if (stack_check(cpu)) {
-			kprintf("lego-guest: vCPU %u overflowed its %d-byte stack\n", cpu,
-				GUEST_STACK_SIZE);
+			console_printf("lego-guest: vCPU %u overflowed its %d-byte stack\n", cpu,
+				       STACK_SIZE);
 			bad++;
 		}
 	}
@@ -73,8 +73,8 @@ static int check_stacks(unsigned nr)
 void guest_main(uint64_t fdt, uint64_t cpu)
 {
 	static struct boot_info bi;
-	static struct guest_opts opts;
-	struct guest_ctx ctx = {&bi, &opts};
+	static struct cmdline_opts opts;
+	struct workloads_ctx ctx = {&bi, &opts};
 	char err[256];
 	int failed = 0;
 
@@ -83,18 +83,18 @@ void guest_main(uint64_t fdt, uint64_t cpu)
 		smp_secondary((unsigned)cpu);
 
 	if (boot_info_parse((const void *)(uintptr_t)fdt, LEGO_FDT_MAX, &bi, err, sizeof(err)))
-		guest_fatal("%s", err);
+		exit_fatal("%s", err);
 	timing_init(bi.tsc_khz);
 	init_heap(&bi);
-	kprintf("lego-guest: abi=%u vcpus=%d ram=%luMiB cmdline=\"%s\"\n", bi.abi_version,
-		bi.nr_cpus, bi.ram_total >> 20, bi.bootargs);
+	console_printf("lego-guest: abi=%u vcpus=%d ram=%luMiB cmdline=\"%s\"\n", bi.abi_version,
+		       bi.nr_cpus, bi.ram_total >> 20, bi.bootargs);
 	if (cmdline_parse(bi.bootargs, &opts, err, sizeof(err))) {
-		kprintf("lego-guest: bad command line: %s\n", err);
-		guest_exit(1);
+		console_printf("lego-guest: bad command line: %s\n", err);
+		exit_guest(1);
 	}
 	if (smp_init((unsigned)bi.nr_cpus, SMP_CHECKIN_MS)) {
-		kprintf("lego-guest: not every vCPU started: 1 failed\n");
-		guest_exit(1);
+		console_printf("lego-guest: not every vCPU started: 1 failed\n");
+		exit_guest(1);
 	}
 	for (int i = 0; i < opts.nr_run; i++) {
 		if (!run_workload(opts.run[i], &ctx))
@@ -102,12 +102,12 @@ void guest_main(uint64_t fdt, uint64_t cpu)
 	}
 	failed += check_stacks(smp_nr_cpus());
 	if (failed)
-		kprintf("lego-guest: %d failed\n", failed);
+		console_printf("lego-guest: %d failed\n", failed);
 	else
-		kprintf("lego-guest: all passed\n");
+		console_printf("lego-guest: all passed\n");
 	if (opts.idle_s) {
-		kprintf("lego-guest: idle for %lu s\n", opts.idle_s);
-		delay_ms(opts.idle_s * 1000);
+		console_printf("lego-guest: idle for %lu s\n", opts.idle_s);
+		timing_delay_ms(opts.idle_s * 1000);
 	}
-	guest_exit(failed ? 1 : 0);
+	exit_guest(failed ? 1 : 0);
 }

@@ -11,10 +11,10 @@ _start:
 	/* The VMM never starts more than LEGO_MAX_VCPUS; halt any other for good. */
 	cmpq	$LEGO_MAX_VCPUS, %rsi
 	jae	1f
-	/* RSP = &guest_stacks[index + 1][0]: the top of this vCPU's own stack. */
+	/* RSP = &stack_vcpus[index + 1][0]: the top of this vCPU's own stack. */
 	leaq	1(%rsi), %rax
-	shlq	$GUEST_STACK_SHIFT, %rax
-	leaq	guest_stacks(%rip), %rsp
+	shlq	$STACK_SHIFT, %rax
+	leaq	stack_vcpus(%rip), %rsp
 	addq	%rax, %rsp
 	xorl	%ebp, %ebp
 	/* guest_main(fdt, cpu): RDI and RSI are already the arguments. */

@@ -12,7 +12,7 @@
 
 /* splitmix64: the 8-byte word at word index i of a run seeded with seed. Every word
  * differs from its neighbours and from the same word of another seed. */
-static inline uint64_t check_word(uint64_t seed, uint64_t i)
+static inline uint64_t check_util_word(uint64_t seed, uint64_t i)
 {
 	uint64_t z =
 		seed * 0x9e3779b97f4a7c15ULL + i * 0xbf58476d1ce4e5b9ULL + 0x94d049bb133111ebULL;
@@ -23,7 +23,7 @@ static inline uint64_t check_word(uint64_t seed, uint64_t i)
 }
 
 /* "64M", "4K", "1G", "512": bytes. 0, or -1 if malformed or zero. */
-static inline int check_parse_size(const char *s, uint64_t *out)
+static inline int check_util_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
 	unsigned long long v;
@@ -58,7 +58,7 @@ static inline int check_parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
-static inline uint64_t check_now_ms(void)
+static inline uint64_t check_util_now_ms(void)
 {
 	struct timespec ts;
 

@@ -160,7 +160,7 @@ static int manifest_check(const char *root, const char *manifest)
 static void fill(uint64_t *buf, uint64_t off, size_t len, uint64_t seed)
 {
 	for (size_t i = 0; i < len / 8; i++)
-		buf[i] = check_word(seed, off / 8 + i);
+		buf[i] = check_util_word(seed, off / 8 + i);
 }
 
 static int full_io(int fd, bool write, void *buf, size_t len, off_t off)
@@ -194,7 +194,7 @@ static void drop_caches(void)
 static int pattern_check(const char *path, uint64_t size, uint64_t bs, uint64_t seed, bool direct,
 			 bool verify_only)
 {
-	uint64_t errors = 0, reported = 0, t0 = check_now_ms(), blocks = (size + bs - 1) / bs;
+	uint64_t errors = 0, reported = 0, t0 = check_util_now_ms(), blocks = (size + bs - 1) / bs;
 	int flags = O_CLOEXEC | (verify_only ? O_RDONLY : O_RDWR | O_CREAT);
 	uint64_t *buf, *want;
 	int fd = open(path, flags | (direct ? O_DIRECT : 0), 0644);
@@ -251,7 +251,7 @@ static int pattern_check(const char *path, uint64_t size, uint64_t bs, uint64_t 
 	free(want);
 	printf("RESULT blkcheck %s path=%s bytes=%llu bs=%llu direct=%d errors=%llu ms=%llu\n",
 	       errors ? "FAIL" : "PASS", path, (unsigned long long)size, (unsigned long long)bs,
-	       direct, (unsigned long long)errors, (unsigned long long)(check_now_ms() - t0));
+	       direct, (unsigned long long)errors, (unsigned long long)(check_util_now_ms() - t0));
 	return errors ? 1 : 0;
 }
 
@@ -276,7 +276,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 's':
 		case 'b':
-			if (check_parse_size(optarg, c == 's' ? &size : &bs) ||
+			if (check_util_parse_size(optarg, c == 's' ? &size : &bs) ||
 			    (c == 'b' && bs % 512)) {
 				fprintf(stderr, "lego-blkcheck: '%s' is not a size%s\n", optarg,
 					c == 'b' ? " that is a multiple of 512" : "");

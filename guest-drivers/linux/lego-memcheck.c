@@ -43,11 +43,11 @@ static void *work(void *arg)
 
 	if (!w->verify) {
 		for (uint64_t i = 0; i < w->nwords; i++)
-			w->base[w->first + i] = check_word(w->seed, w->first + i);
+			w->base[w->first + i] = check_util_word(w->seed, w->first + i);
 		return NULL;
 	}
 	for (uint64_t i = 0; i < w->vnwords; i++) {
-		uint64_t at = w->vfirst + i, want = check_word(w->seed, at), got = w->base[at];
+		uint64_t at = w->vfirst + i, want = check_util_word(w->seed, at), got = w->base[at];
 
 		if (got == want)
 			continue;
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
 
 		switch (c) {
 		case 's':
-			if (check_parse_size(optarg, &size) || size < 4096) {
+			if (check_util_parse_size(optarg, &size) || size < 4096) {
 				fprintf(stderr,
 					"lego-memcheck: --size '%s' is not a size of at "
 					"least 4K\n",
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 		printf("RESULT memcheck FAIL size=%llu reason=mmap\n", (unsigned long long)size);
 		return 1;
 	}
-	t0 = check_now_ms();
+	t0 = check_util_now_ms();
 	for (long p = 0; p < passes; p++) {
 		for (int t = 0; t < threads; t++) {
 			int v = (t + 1) % (int)threads;
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 	}
 	printf("RESULT memcheck %s size=%llu threads=%ld passes=%ld errors=%llu ms=%llu\n",
 	       errors ? "FAIL" : "PASS", (unsigned long long)size, threads, passes,
-	       (unsigned long long)errors, (unsigned long long)(check_now_ms() - t0));
+	       (unsigned long long)errors, (unsigned long long)(check_util_now_ms() - t0));
 	munmap(base, nwords * 8);
 	return errors ? 1 : 0;
 }

@@ -5,13 +5,13 @@
 
 static uint64_t cur, limit;
 
-void heap_init(uint64_t start, uint64_t end)
+void alloc_init(uint64_t start, uint64_t end)
 {
 	cur = start;
 	limit = end;
 }
 
-void *heap_alloc(uint64_t size, uint64_t align)
+void *alloc_bytes(uint64_t size, uint64_t align)
 {
 	uint64_t p = (cur + align - 1) & ~(align - 1);
 
@@ -22,23 +22,23 @@ void *heap_alloc(uint64_t size, uint64_t align)
 	return (void *)(uintptr_t)p;
 }
 
-uint64_t heap_mark(void)
+uint64_t alloc_mark(void)
 {
 	return cur;
 }
 
-void heap_release(uint64_t mark)
+void alloc_release(uint64_t mark)
 {
 	if (mark <= cur)
 		cur = mark;
 }
 
-uint64_t heap_top(void)
+uint64_t alloc_top(void)
 {
 	return cur;
 }
 
-uint64_t heap_end(void)
+uint64_t alloc_end(void)
 {
 	return limit;
 }

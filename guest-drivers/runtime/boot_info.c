@@ -30,14 +30,14 @@ static int node_cells(const struct gfdt *f, int node, struct cells *c, char *err
 	if (c->addr >= 1 && c->addr <= 2 && c->size <= 2)
 		return 0;
 bad:
-	ksnprintf(err, errlen, "node '%s': unsupported #address-cells/#size-cells",
-		  gfdt_name(f, node));
+	fmt_snprintf(err, errlen, "node '%s': unsupported #address-cells/#size-cells",
+		     gfdt_name(f, node));
 	return -1;
 }
 
 /* Append the (address, size) pairs of node's reg to out[*nr] (at most max). */
-static int read_reg(const struct gfdt *f, int node, const struct cells *pc, struct mem_range *out,
-		    int *nr, int max, char *err, size_t errlen)
+static int read_reg(const struct gfdt *f, int node, const struct cells *pc,
+		    struct boot_info_range *out, int *nr, int max, char *err, size_t errlen)
 {
 	uint32_t entry = 4 * (pc->addr + pc->size);
 	const uint8_t *p;
@@ -45,24 +45,24 @@ static int read_reg(const struct gfdt *f, int node, const struct cells *pc, stru
 
 	p = gfdt_getprop(f, node, "reg", &len);
 	if (!p || len <= 0 || pc->size == 0 || (uint32_t)len % entry) {
-		ksnprintf(err, errlen, "node '%s': missing or malformed reg (%d bytes)",
-			  gfdt_name(f, node), p ? len : 0);
+		fmt_snprintf(err, errlen, "node '%s': missing or malformed reg (%d bytes)",
+			     gfdt_name(f, node), p ? len : 0);
 		return -1;
 	}
 	for (uint32_t off = 0; off < (uint32_t)len; off += entry) {
-		struct mem_range r = {
+		struct boot_info_range r = {
 			.base = gfdt_read_cells(p + off, pc->addr),
 			.size = gfdt_read_cells(p + off + 4 * pc->addr, pc->size),
 		};
 
 		if (*nr >= max) {
-			ksnprintf(err, errlen, "node '%s': more than %d ranges", gfdt_name(f, node),
-				  max);
+			fmt_snprintf(err, errlen, "node '%s': more than %d ranges",
+				     gfdt_name(f, node), max);
 			return -1;
 		}
 		if (!r.size || r.base + r.size < r.base) {
-			ksnprintf(err, errlen, "node '%s': empty or wrapping range 0x%lx+0x%lx",
-				  gfdt_name(f, node), r.base, r.size);
+			fmt_snprintf(err, errlen, "node '%s': empty or wrapping range 0x%lx+0x%lx",
+				     gfdt_name(f, node), r.base, r.size);
 			return -1;
 		}
 		out[(*nr)++] = r;
@@ -75,7 +75,7 @@ static int parse_chosen(const struct gfdt *f, struct boot_info *bi, char *err, s
 	int chosen = gfdt_path(f, "/chosen"), r;
 
 	if (chosen < 0) {
-		ksnprintf(err, errlen, "device tree has no /chosen node");
+		fmt_snprintf(err, errlen, "device tree has no /chosen node");
 		return -1;
 	}
 	bi->bootargs = gfdt_prop_string(f, chosen, "bootargs");
@@ -83,26 +83,27 @@ static int parse_chosen(const struct gfdt *f, struct boot_info *bi, char *err, s
 		int len;
 
 		if (gfdt_getprop(f, chosen, "bootargs", &len)) {
-			ksnprintf(err, errlen, "/chosen/bootargs is not a NUL-terminated string");
+			fmt_snprintf(err, errlen,
+				     "/chosen/bootargs is not a NUL-terminated string");
 			return -1;
 		}
 		bi->bootargs = "";
 	}
 	r = gfdt_prop_u32(f, chosen, "lego,abi-version", &bi->abi_version);
 	if (r) {
-		ksnprintf(err, errlen, "/chosen/lego,abi-version: %s", gfdt_strerror(r));
+		fmt_snprintf(err, errlen, "/chosen/lego,abi-version: %s", gfdt_strerror(r));
 		return -1;
 	}
 	if (bi->abi_version != LEGO_GUEST_ABI_VERSION) {
-		ksnprintf(err, errlen, "VMM speaks guest ABI %u, this guest ABI %u",
-			  bi->abi_version, LEGO_GUEST_ABI_VERSION);
+		fmt_snprintf(err, errlen, "VMM speaks guest ABI %u, this guest ABI %u",
+			     bi->abi_version, LEGO_GUEST_ABI_VERSION);
 		return -1;
 	}
 	r = gfdt_prop_u32(f, chosen, "lego,tsc-khz", &bi->tsc_khz);
 	if (r == -GFDT_ERR_NOTFOUND)
 		bi->tsc_khz = 0;
 	else if (r) {
-		ksnprintf(err, errlen, "/chosen/lego,tsc-khz: %s", gfdt_strerror(r));
+		fmt_snprintf(err, errlen, "/chosen/lego,tsc-khz: %s", gfdt_strerror(r));
 		return -1;
 	}
 	return 0;
@@ -118,12 +119,12 @@ static int parse_memory(const struct gfdt *f, int root, const struct cells *rc,
 			return -1;
 	}
 	if (!bi->nr_ram) {
-		ksnprintf(err, errlen, "device tree has no /memory node");
+		fmt_snprintf(err, errlen, "device tree has no /memory node");
 		return -1;
 	}
 	/* Insertion sort by base, then no overlaps. */
 	for (int i = 1; i < bi->nr_ram; i++) {
-		struct mem_range r = bi->ram[i];
+		struct boot_info_range r = bi->ram[i];
 		int j = i;
 
 		for (; j > 0 && bi->ram[j - 1].base > r.base; j--)
@@ -133,8 +134,8 @@ static int parse_memory(const struct gfdt *f, int root, const struct cells *rc,
 	bi->ram_total = 0;
 	for (int i = 0; i < bi->nr_ram; i++) {
 		if (i && bi->ram[i - 1].base + bi->ram[i - 1].size > bi->ram[i].base) {
-			ksnprintf(err, errlen, "memory ranges at 0x%lx and 0x%lx overlap",
-				  bi->ram[i - 1].base, bi->ram[i].base);
+			fmt_snprintf(err, errlen, "memory ranges at 0x%lx and 0x%lx overlap",
+				     bi->ram[i - 1].base, bi->ram[i].base);
 			return -1;
 		}
 		bi->ram_total += bi->ram[i].size;
@@ -154,8 +155,8 @@ static int parse_cpus(const struct gfdt *f, struct boot_info *bi, char *err, siz
 		}
 	}
 	if (bi->nr_cpus < 1 || bi->nr_cpus > LEGO_MAX_VCPUS) {
-		ksnprintf(err, errlen, "device tree lists %d cpus under /cpus (need 1..%d)",
-			  bi->nr_cpus, LEGO_MAX_VCPUS);
+		fmt_snprintf(err, errlen, "device tree lists %d cpus under /cpus (need 1..%d)",
+			     bi->nr_cpus, LEGO_MAX_VCPUS);
 		return -1;
 	}
 	return 0;
@@ -175,11 +176,11 @@ static int parse_virtio(const struct gfdt *f, int root, struct boot_info *bi, ch
 		if (n == -GFDT_ERR_NOTFOUND || (n >= 0 && depth <= 0))
 			return 0;
 		if (n < 0) {
-			ksnprintf(err, errlen, "device tree walk: %s", gfdt_strerror(n));
+			fmt_snprintf(err, errlen, "device tree walk: %s", gfdt_strerror(n));
 			return -1;
 		}
 		if (depth > GFDT_MAX_DEPTH) {
-			ksnprintf(err, errlen, "device tree nested too deeply");
+			fmt_snprintf(err, errlen, "device tree nested too deeply");
 			return -1;
 		}
 		if (node_cells(f, n, &stack[depth], err, errlen))
@@ -201,12 +202,12 @@ int boot_info_parse(const void *fdt, uint64_t buf_size, struct boot_info *bi, ch
 	*bi = (struct boot_info){0};
 	r = gfdt_init(&f, fdt, buf_size);
 	if (r) {
-		ksnprintf(err, errlen, "invalid device tree: %s", gfdt_strerror(r));
+		fmt_snprintf(err, errlen, "invalid device tree: %s", gfdt_strerror(r));
 		return -1;
 	}
 	root = gfdt_root(&f);
 	if (root < 0) {
-		ksnprintf(err, errlen, "device tree has no root node");
+		fmt_snprintf(err, errlen, "device tree has no root node");
 		return -1;
 	}
 	if (node_cells(&f, root, &rc, err, errlen))

@@ -8,7 +8,7 @@
 #define BOOT_MAX_RAM	8
 #define BOOT_MAX_VIRTIO 32
 
-struct mem_range {
+struct boot_info_range {
 	uint64_t base;
 	uint64_t size;
 };
@@ -18,11 +18,11 @@ struct boot_info {
 	uint32_t abi_version;
 	uint32_t tsc_khz; /* 0 if unknown */
 	int nr_ram;
-	struct mem_range ram[BOOT_MAX_RAM]; /* sorted by base, not overlapping */
+	struct boot_info_range ram[BOOT_MAX_RAM]; /* sorted by base, not overlapping */
 	uint64_t ram_total;
 	int nr_cpus; /* /cpus/cpu@N nodes */
 	int nr_virtio;
-	struct mem_range virtio[BOOT_MAX_VIRTIO]; /* compatible = "virtio,mmio", tree order */
+	struct boot_info_range virtio[BOOT_MAX_VIRTIO]; /* compatible = "virtio,mmio", tree order */
 };
 
 /* Parse and check the tree at fdt (at most buf_size readable bytes). Returns 0, or -1

@@ -21,7 +21,7 @@ static void lock(void)
 {
 	while (__atomic_exchange_n(&console_lock_word, 1, __ATOMIC_ACQUIRE)) {
 		while (__atomic_load_n(&console_lock_word, __ATOMIC_RELAXED))
-			cpu_relax();
+			io_cpu_relax();
 	}
 }
 
@@ -35,15 +35,15 @@ static void uart_putc(char c)
 	if (!thre_broken) {
 		unsigned spins = 0;
 
-		while (!(inb(LEGO_PORT_CONSOLE + UART_LSR) & UART_LSR_THRE)) {
+		while (!(io_inb(LEGO_PORT_CONSOLE + UART_LSR) & UART_LSR_THRE)) {
 			if (++spins == THRE_SPIN_LIMIT) {
 				thre_broken = true;
 				break;
 			}
-			cpu_relax();
+			io_cpu_relax();
 		}
 	}
-	outb(LEGO_PORT_CONSOLE + UART_THR, (unsigned char)c);
+	io_outb(LEGO_PORT_CONSOLE + UART_THR, (unsigned char)c);
 }
 
 void console_write(const char *s, size_t n)
@@ -54,14 +54,14 @@ void console_write(const char *s, size_t n)
 	unlock();
 }
 
-int kprintf(const char *fmt, ...)
+int console_printf(const char *fmt, ...)
 {
 	char buf[KPRINTF_BUF];
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = kvsnprintf(buf, sizeof(buf), fmt, ap);
+	n = fmt_vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	if (n >= (int)sizeof(buf))
 		n = sizeof(buf) - 1;

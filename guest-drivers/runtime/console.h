@@ -9,6 +9,6 @@ void console_write(const char *s, size_t n);
 
 /* Format (see fmt.h) and write as one unit: one call per line keeps vCPUs' lines whole.
  * Output longer than 1 KiB is truncated. */
-int kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int console_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -5,9 +5,9 @@
 #include <stdint.h>
 
 /* Write status to the debug-exit port (32-bit out), then halt this vCPU for good. */
-__attribute__((noreturn)) void guest_exit(uint32_t status);
+__attribute__((noreturn)) void exit_guest(uint32_t status);
 
 /* Print "lego-guest: fatal: <message>" and exit with status 1. Never traps. */
-__attribute__((noreturn, format(printf, 1, 2))) void guest_fatal(const char *fmt, ...);
+__attribute__((noreturn, format(printf, 1, 2))) void exit_fatal(const char *fmt, ...);
 
 #endif

@@ -74,7 +74,7 @@ static int parse_int(const char **p)
 	return v;
 }
 
-int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct out o = {buf, size, 0};
 	const char *p;
@@ -184,13 +184,13 @@ int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	return (int)o.len;
 }
 
-int ksnprintf(char *buf, size_t size, const char *fmt, ...)
+int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
-	n = kvsnprintf(buf, size, fmt, ap);
+	n = fmt_vsnprintf(buf, size, fmt, ap);
 	va_end(ap);
 	return n;
 }

@@ -8,8 +8,9 @@
 /* Like vsnprintf: writes at most size bytes including the terminating NUL (if size > 0)
  * and returns the length the full output would have had. Flags '-' and '0', a width
  * and a precision (numbers or '*') are supported. */
-int kvsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+int fmt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 	__attribute__((format(printf, 3, 0)));
-int ksnprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int fmt_snprintf(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

@@ -4,12 +4,12 @@
 
 #include <stdint.h>
 
-static inline void outb(uint16_t port, uint8_t val)
+static inline void io_outb(uint16_t port, uint8_t val)
 {
 	__asm__ __volatile__("outb %0, %1" : : "a"(val), "Nd"(port) : "memory");
 }
 
-static inline uint8_t inb(uint16_t port)
+static inline uint8_t io_inb(uint16_t port)
 {
 	uint8_t val;
 
@@ -17,14 +17,14 @@ static inline uint8_t inb(uint16_t port)
 	return val;
 }
 
-static inline void outl(uint16_t port, uint32_t val)
+static inline void io_outl(uint16_t port, uint32_t val)
 {
 	__asm__ __volatile__("outl %0, %1" : : "a"(val), "Nd"(port) : "memory");
 }
 
 /* MMIO: one plain 32-bit mov each (simple for the VMM's instruction decoder), and a
  * compiler barrier so ring updates are never moved across a register access. */
-static inline uint32_t mmio_read32(uint64_t addr)
+static inline uint32_t io_mmio_read32(uint64_t addr)
 {
 	uint32_t val;
 
@@ -35,7 +35,7 @@ static inline uint32_t mmio_read32(uint64_t addr)
 	return val;
 }
 
-static inline void mmio_write32(uint64_t addr, uint32_t val)
+static inline void io_mmio_write32(uint64_t addr, uint32_t val)
 {
 	__asm__ __volatile__("movl %1, %0"
 			     : "=m"(*(volatile uint32_t *)(uintptr_t)addr)
@@ -43,12 +43,12 @@ static inline void mmio_write32(uint64_t addr, uint32_t val)
 			     : "memory");
 }
 
-static inline void cpu_relax(void)
+static inline void io_cpu_relax(void)
 {
 	__asm__ __volatile__("pause" : : : "memory");
 }
 
-static inline uint64_t rdtsc(void)
+static inline uint64_t io_rdtsc(void)
 {
 	uint32_t lo, hi;
 
@@ -57,7 +57,7 @@ static inline uint64_t rdtsc(void)
 }
 
 /* Full barrier (mfence): stores to RAM are globally visible before what follows. */
-static inline void mb(void)
+static inline void io_mb(void)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }

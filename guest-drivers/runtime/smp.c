@@ -30,7 +30,7 @@ void smp_secondary(unsigned cpu)
 		uint64_t gen = __atomic_load_n(&mailbox.gen, __ATOMIC_ACQUIRE);
 
 		if (gen == seen) {
-			cpu_relax();
+			io_cpu_relax();
 			continue;
 		}
 		/* fn, arg and nr stay unchanged until every vCPU has reported done. */
@@ -43,19 +43,19 @@ void smp_secondary(unsigned cpu)
 
 int smp_init(unsigned nr, uint64_t timeout_ms)
 {
-	struct deadline d;
+	struct timing_deadline d;
 	int missing = 0;
 
-	deadline_start(&d, timeout_ms);
+	timing_deadline_start(&d, timeout_ms);
 	for (unsigned cpu = 1; cpu < nr; cpu++) {
 		while (!__atomic_load_n(&percpu[cpu].checked_in, __ATOMIC_ACQUIRE)) {
-			if (deadline_passed(&d))
+			if (timing_deadline_passed(&d))
 				break;
-			cpu_relax();
+			io_cpu_relax();
 		}
 		if (!__atomic_load_n(&percpu[cpu].checked_in, __ATOMIC_ACQUIRE)) {
-			kprintf("lego-guest: vCPU %u did not check in within %lu ms\n", cpu,
-				timeout_ms);
+			console_printf("lego-guest: vCPU %u did not check in within %lu ms\n", cpu,
+				       timeout_ms);
 			missing++;
 		}
 	}
@@ -80,8 +80,8 @@ void smp_run_all(smp_fn fn, void *arg)
 	fn(arg, 0);
 	for (unsigned cpu = 1; cpu < nr_cpus; cpu++) {
 		while (__atomic_load_n(&percpu[cpu].done_gen, __ATOMIC_ACQUIRE) != gen)
-			cpu_relax();
+			io_cpu_relax();
 	}
 	/* Make vCPU 0's own stores of this round globally visible before the next. */
-	mb();
+	io_mb();
 }

@@ -7,27 +7,27 @@
 #define AVAIL_BYTES(num) (6u + 2u * (num))
 #define USED_BYTES(num)	 (6u + 8u * (num))
 
-int vq_alloc(struct vq *vq, uint16_t num)
+int vio_ring_alloc(struct vio_ring *vq, uint16_t num)
 {
 	uint32_t avail_off = 16u * num;
 	uint32_t used_off = (avail_off + AVAIL_BYTES(num) + VRING_USED_ALIGN - 1) &
 			    ~(uint32_t)(VRING_USED_ALIGN - 1);
 	uint8_t *mem;
 
-	if (!num || num > VQ_MAX_SIZE || (num & (num - 1)))
+	if (!num || num > VIO_RING_MAX_SIZE || (num & (num - 1)))
 		return -1;
-	mem = heap_alloc(used_off + USED_BYTES(num), 4096);
+	mem = alloc_bytes(used_off + USED_BYTES(num), 4096);
 	if (!mem)
 		return -1;
 	vq->num = num;
-	vq->desc = (struct vring_desc *)mem;
-	vq->avail = (struct vring_avail *)(mem + avail_off);
-	vq->used = (struct vring_used *)(mem + used_off);
-	vq_init(vq);
+	vq->desc = (struct virtio_vring_desc *)mem;
+	vq->avail = (struct virtio_vring_avail *)(mem + avail_off);
+	vq->used = (struct virtio_vring_used *)(mem + used_off);
+	vio_ring_init(vq);
 	return 0;
 }
 
-void vq_init(struct vq *vq)
+void vio_ring_init(struct vio_ring *vq)
 {
 	memset(vq->desc, 0, 16u * vq->num);
 	memset(vq->avail, 0, AVAIL_BYTES(vq->num));
@@ -42,14 +42,14 @@ void vq_init(struct vq *vq)
 	}
 }
 
-int vq_add(struct vq *vq, const struct vq_buf *bufs, unsigned n)
+int vio_ring_add(struct vio_ring *vq, const struct vio_ring_buf *bufs, unsigned n)
 {
 	uint16_t head = vq->free_head, idx = head, last = head;
 
 	if (!n || n > vq->nr_free)
 		return -1;
 	for (unsigned i = 0; i < n; i++) {
-		struct vring_desc *d = &vq->desc[idx];
+		struct virtio_vring_desc *d = &vq->desc[idx];
 
 		d->addr = bufs[i].addr;
 		d->len = bufs[i].len;
@@ -69,19 +69,19 @@ int vq_add(struct vq *vq, const struct vq_buf *bufs, unsigned n)
 	return head;
 }
 
-uint16_t vq_used_idx(const struct vq *vq)
+uint16_t vio_ring_used_idx(const struct vio_ring *vq)
 {
 	return __atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE);
 }
 
-int vq_get_used(struct vq *vq, uint16_t *head, uint32_t *len)
+int vio_ring_get_used(struct vio_ring *vq, uint16_t *head, uint32_t *len)
 {
-	const struct vring_used_elem *e;
+	const struct virtio_vring_used_elem *e;
 	uint32_t id;
 	uint16_t idx, n;
 
 	/* Acquire: the element and the data the device wrote are read after the index. */
-	if (vq_used_idx(vq) == vq->last_used)
+	if (vio_ring_used_idx(vq) == vq->last_used)
 		return 0;
 	e = &vq->used->ring[vq->last_used % vq->num];
 	id = __atomic_load_n(&e->id, __ATOMIC_RELAXED);

@@ -8,13 +8,13 @@
 #include "guest-drivers/runtime/kparse.h"
 
 static const char *const names[] = {
-	[WL_MEMTEST] = "memtest",
-	[WL_BLKTEST] = "blktest",
-	[WL_EVIL] = "evil",
-	[WL_FILL] = "fill",
+	[CMDLINE_RUN_MEMTEST] = "memtest",
+	[CMDLINE_RUN_BLKTEST] = "blktest",
+	[CMDLINE_RUN_EVIL] = "evil",
+	[CMDLINE_RUN_FILL] = "fill",
 };
 
-const char *workload_name(enum workload w)
+const char *cmdline_workload_name(enum cmdline_workload w)
 {
 	return (unsigned)w < sizeof(names) / sizeof(names[0]) ? names[w] : "?";
 }
@@ -30,7 +30,7 @@ static bool span_eq(const char *s, size_t len, const char *word)
 	return !word[i];
 }
 
-static int parse_run(const char *v, size_t len, struct guest_opts *o, char *err, size_t errlen)
+static int parse_run(const char *v, size_t len, struct cmdline_opts *o, char *err, size_t errlen)
 {
 	size_t pos = 0;
 
@@ -46,80 +46,82 @@ static int parse_run(const char *v, size_t len, struct guest_opts *o, char *err,
 				w = (int)i;
 		}
 		if (!n) {
-			ksnprintf(err, errlen, "empty workload name in run=%.*s", (int)len, v);
+			fmt_snprintf(err, errlen, "empty workload name in run=%.*s", (int)len, v);
 			return -1;
 		}
 		if (w < 0) {
-			ksnprintf(err, errlen,
-				  "unknown workload '%.*s' in run=%.*s (known: memtest, blktest, "
-				  "evil, fill)",
-				  (int)n, v + pos, (int)len, v);
+			fmt_snprintf(
+				err, errlen,
+				"unknown workload '%.*s' in run=%.*s (known: memtest, blktest, "
+				"evil, fill)",
+				(int)n, v + pos, (int)len, v);
 			return -1;
 		}
 		if (o->nr_run == CMDLINE_MAX_RUN) {
-			ksnprintf(err, errlen, "more than %d workloads in run=", CMDLINE_MAX_RUN);
+			fmt_snprintf(err, errlen,
+				     "more than %d workloads in run=", CMDLINE_MAX_RUN);
 			return -1;
 		}
-		o->run[o->nr_run++] = (enum workload)w;
+		o->run[o->nr_run++] = (enum cmdline_workload)w;
 		pos += n;
 		if (pos == len)
 			return 0;
 		pos++; /* the comma */
 		if (pos == len) {
-			ksnprintf(err, errlen, "empty workload name in run=%.*s", (int)len, v);
+			fmt_snprintf(err, errlen, "empty workload name in run=%.*s", (int)len, v);
 			return -1;
 		}
 	}
 }
 
 static const char *const mode_names[] = {
-	[MT_MODE_PATTERNS] = "patterns",
-	[MT_MODE_ZIPF] = "zipf",
-	[MT_MODE_KV] = "kv",
-	[MT_MODE_ALL] = "all",
+	[CMDLINE_MEMTEST_PATTERNS] = "patterns",
+	[CMDLINE_MEMTEST_ZIPF] = "zipf",
+	[CMDLINE_MEMTEST_KV] = "kv",
+	[CMDLINE_MEMTEST_ALL] = "all",
 };
 
-static int parse_mode(const char *v, size_t len, struct guest_opts *o, char *err, size_t errlen)
+static int parse_mode(const char *v, size_t len, struct cmdline_opts *o, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++) {
 		if (span_eq(v, len, mode_names[i])) {
-			o->memtest_mode = (enum memtest_mode)i;
+			o->memtest_mode = (enum cmdline_memtest_mode)i;
 			return 0;
 		}
 	}
-	ksnprintf(err, errlen, "unknown memtest.mode '%.*s' (known: patterns, zipf, kv, all)",
-		  (int)len, v);
+	fmt_snprintf(err, errlen, "unknown memtest.mode '%.*s' (known: patterns, zipf, kv, all)",
+		     (int)len, v);
 	return -1;
 }
 
-static int parse_order(const char *v, size_t len, struct guest_opts *o, char *err, size_t errlen)
+static int parse_order(const char *v, size_t len, struct cmdline_opts *o, char *err, size_t errlen)
 {
 	if (span_eq(v, len, "seq")) {
-		o->blktest_order = BT_ORDER_SEQ;
+		o->blktest_order = CMDLINE_BLKTEST_SEQ;
 		return 0;
 	}
 	if (span_eq(v, len, "rand")) {
-		o->blktest_order = BT_ORDER_RAND;
+		o->blktest_order = CMDLINE_BLKTEST_RAND;
 		return 0;
 	}
-	ksnprintf(err, errlen, "unknown blktest.order '%.*s' (known: seq, rand)", (int)len, v);
+	fmt_snprintf(err, errlen, "unknown blktest.order '%.*s' (known: seq, rand)", (int)len, v);
 	return -1;
 }
 
-static int parse_theta(const char *v, size_t len, struct guest_opts *o, char *err, size_t errlen)
+static int parse_theta(const char *v, size_t len, struct cmdline_opts *o, char *err, size_t errlen)
 {
 	uint64_t val;
 
 	if (kparse_milli(v, len, &val)) {
-		ksnprintf(err, errlen,
-			  "memtest.theta='%.*s' is not a decimal with at most 3 fraction digits "
-			  "(e.g. 0.99)",
-			  (int)len, v);
+		fmt_snprintf(err, errlen,
+			     "memtest.theta='%.*s' is not a decimal with at most 3 fraction digits "
+			     "(e.g. 0.99)",
+			     (int)len, v);
 		return -1;
 	}
 	if (val > MEMTEST_MAX_THETA) {
-		ksnprintf(err, errlen, "memtest.theta=%.*s is out of range (0..%d)", (int)len, v,
-			  MEMTEST_MAX_THETA / 1000);
+		fmt_snprintf(err, errlen, "memtest.theta=%.*s is out of range (0..%d)", (int)len, v,
+			     MEMTEST_MAX_THETA / 1000);
 		return -1;
 	}
 	o->memtest_theta = val;
@@ -128,28 +130,28 @@ static int parse_theta(const char *v, size_t len, struct guest_opts *o, char *er
 
 struct opt {
 	const char *key;
-	size_t field; /* offsetof the uint64_t in struct guest_opts */
+	size_t field; /* offsetof the uint64_t in struct cmdline_opts */
 	bool is_size;
 	uint64_t min, max, align;
 };
 
-#define FIELD(name) offsetof(struct guest_opts, name)
+#define FIELD(name) offsetof(struct cmdline_opts, name)
 
 static const struct opt opts[] = {
 	{"memtest.size", FIELD(memtest_size), true, 4096, UINT64_MAX, 4096},
 	{"memtest.passes", FIELD(memtest_passes), false, 1, MEMTEST_MAX_PASSES, 1},
-	{"memtest.seconds", FIELD(memtest_seconds), false, 0, GUEST_MAX_IDLE_S, 1},
+	{"memtest.seconds", FIELD(memtest_seconds), false, 0, CMDLINE_MAX_IDLE_S, 1},
 	{"memtest.ops", FIELD(memtest_ops), false, 0, MEMTEST_MAX_OPS, 1},
 	{"blktest.size", FIELD(blktest_size), true, 512, UINT64_MAX, 512},
 	{"blktest.seed", FIELD(blktest_seed), false, 0, UINT64_MAX, 1},
 	{"blktest.qd", FIELD(blktest_qd), false, 1, CMDLINE_MAX_QD, 1},
 	{"blktest.bs", FIELD(blktest_bs), true, 512, BLKTEST_MAX_BS, 512},
-	{"idle", FIELD(idle_s), false, 0, GUEST_MAX_IDLE_S, 1},
+	{"idle", FIELD(idle_s), false, 0, CMDLINE_MAX_IDLE_S, 1},
 	{"fill.size", FIELD(fill_size), true, 4096, UINT64_MAX, 4096},
 	{"fill.verify", FIELD(fill_verify), false, 0, 1, 1},
 };
 
-static int parse_token(const char *t, size_t len, struct guest_opts *o, char *err, size_t errlen)
+static int parse_token(const char *t, size_t len, struct cmdline_opts *o, char *err, size_t errlen)
 {
 	size_t klen = 0;
 	const char *v;
@@ -158,8 +160,8 @@ static int parse_token(const char *t, size_t len, struct guest_opts *o, char *er
 	while (klen < len && t[klen] != '=')
 		klen++;
 	if (klen == len) {
-		ksnprintf(err, errlen, "unknown option '%.*s' (options are key=value)", (int)len,
-			  t);
+		fmt_snprintf(err, errlen, "unknown option '%.*s' (options are key=value)", (int)len,
+			     t);
 		return -1;
 	}
 	v = t + klen + 1;
@@ -181,33 +183,33 @@ static int parse_token(const char *t, size_t len, struct guest_opts *o, char *er
 			continue;
 		r = p->is_size ? kparse_size(v, vlen, &val) : kparse_u64(v, vlen, &val);
 		if (r) {
-			ksnprintf(err, errlen, "%s='%.*s' is not %s", p->key, (int)vlen, v,
-				  p->is_size ? "a size (e.g. 4096, 64K, 32M)" : "a number");
+			fmt_snprintf(err, errlen, "%s='%.*s' is not %s", p->key, (int)vlen, v,
+				     p->is_size ? "a size (e.g. 4096, 64K, 32M)" : "a number");
 			return -1;
 		}
 		if (val < p->min || val > p->max || val % p->align) {
-			ksnprintf(err, errlen,
-				  "%s=%.*s is out of range (%lu..%lu, multiple of %lu)", p->key,
-				  (int)vlen, v, p->min, p->max, p->align);
+			fmt_snprintf(err, errlen,
+				     "%s=%.*s is out of range (%lu..%lu, multiple of %lu)", p->key,
+				     (int)vlen, v, p->min, p->max, p->align);
 			return -1;
 		}
 		*(uint64_t *)((char *)o + p->field) = val;
 		return 0;
 	}
-	ksnprintf(err, errlen, "unknown option '%.*s'", (int)klen, t);
+	fmt_snprintf(err, errlen, "unknown option '%.*s'", (int)klen, t);
 	return -1;
 }
 
-int cmdline_parse(const char *cmdline, struct guest_opts *o, char *err, size_t errlen)
+int cmdline_parse(const char *cmdline, struct cmdline_opts *o, char *err, size_t errlen)
 {
 	const char *p = cmdline;
 
-	*o = (struct guest_opts){
+	*o = (struct cmdline_opts){
 		.nr_run = 1,
-		.run = {WL_MEMTEST},
+		.run = {CMDLINE_RUN_MEMTEST},
 		.memtest_size = MEMTEST_DEFAULT_SIZE,
 		.memtest_passes = 1,
-		.memtest_mode = MT_MODE_PATTERNS,
+		.memtest_mode = CMDLINE_MEMTEST_PATTERNS,
 		.memtest_ops = MEMTEST_DEFAULT_OPS,
 		.memtest_theta = MEMTEST_DEFAULT_THETA,
 		.blktest_size = 0,

@@ -7,28 +7,38 @@
 
 #define CMDLINE_MAX_RUN 16
 
-enum workload { WL_MEMTEST, WL_BLKTEST, WL_EVIL, WL_FILL };
+enum cmdline_workload {
+	CMDLINE_RUN_MEMTEST,
+	CMDLINE_RUN_BLKTEST,
+	CMDLINE_RUN_EVIL,
+	CMDLINE_RUN_FILL
+};
 
 /* What memtest runs: the fill/verify patterns, the zipf hot-set pages, the kv hash
  * tables, or all three in that order. */
-enum memtest_mode { MT_MODE_PATTERNS, MT_MODE_ZIPF, MT_MODE_KV, MT_MODE_ALL };
-enum blktest_order { BT_ORDER_SEQ, BT_ORDER_RAND };
+enum cmdline_memtest_mode {
+	CMDLINE_MEMTEST_PATTERNS,
+	CMDLINE_MEMTEST_ZIPF,
+	CMDLINE_MEMTEST_KV,
+	CMDLINE_MEMTEST_ALL
+};
+enum cmdline_blktest_order { CMDLINE_BLKTEST_SEQ, CMDLINE_BLKTEST_RAND };
 
-struct guest_opts {
+struct cmdline_opts {
 	int nr_run;
-	enum workload run[CMDLINE_MAX_RUN];
+	enum cmdline_workload run[CMDLINE_MAX_RUN];
 	uint64_t memtest_size;	  /* bytes, multiple of 4 KiB */
 	uint64_t memtest_passes;  /* >= 1 */
 	uint64_t memtest_seconds; /* patterns: more passes, zipf: more rounds of its operations,
 				   * until this long has passed */
 	uint64_t blktest_size;	  /* bytes, multiple of 512; 0: min(capacity, 4 MiB) */
 	uint64_t blktest_seed;
-	uint64_t blktest_qd;		  /* requests in flight, 1..GBLK_MAX_QD */
-	uint64_t blktest_bs;		  /* bytes per request, multiple of 512 */
-	enum blktest_order blktest_order; /* block order of both passes */
+	uint64_t blktest_qd;			  /* requests in flight, 1..VIO_BLK_MAX_QD */
+	uint64_t blktest_bs;			  /* bytes per request, multiple of 512 */
+	enum cmdline_blktest_order blktest_order; /* block order of both passes */
 
 	/* memtest.passes applies to the patterns, these to zipf and kv. */
-	enum memtest_mode memtest_mode;
+	enum cmdline_memtest_mode memtest_mode;
 	uint64_t memtest_ops;	/* operations of zipf and of kv, split over the vCPUs */
 	uint64_t memtest_theta; /* zipf skew in thousandths, 0..MEMTEST_MAX_THETA */
 	uint64_t fill_size;	/* run=fill: bytes written with a per-page pattern */
@@ -44,7 +54,7 @@ struct guest_opts {
 #define BLKTEST_MAX_BS	     (1ULL << 20)
 #define CMDLINE_MAX_QD	     32
 #define MEMTEST_MAX_PASSES   1000000
-#define GUEST_MAX_IDLE_S     86400
+#define CMDLINE_MAX_IDLE_S   86400
 
 #define MEMTEST_DEFAULT_OPS   200000
 #define MEMTEST_MAX_OPS	      (1ULL << 40)
@@ -60,7 +70,7 @@ struct guest_opts {
  *   memtest.mode=patterns|zipf|kv|all (default patterns) memtest.ops=N (default 200000)
  *   memtest.theta=DECIMAL (zipf skew, 0..5, default 0.99)
  * Any other token, an unknown workload or a malformed value is an error: -1 with err. */
-int cmdline_parse(const char *cmdline, struct guest_opts *o, char *err, size_t errlen);
-const char *workload_name(enum workload w);
+int cmdline_parse(const char *cmdline, struct cmdline_opts *o, char *err, size_t errlen);
+const char *cmdline_workload_name(enum cmdline_workload w);
 
 #endif

@@ -9,7 +9,7 @@ static uint64_t reported;
 /* Up to size bytes of free RAM above the heap, from the lowest range up. */
 static void pick_area(const struct boot_info *bi, uint64_t size, struct mt_area *a)
 {
-	uint64_t floor = (heap_top() + MT_PAGE - 1) & ~(MT_PAGE - 1);
+	uint64_t floor = (alloc_top() + MT_PAGE - 1) & ~(MT_PAGE - 1);
 
 	a->nr = 0;
 	a->bytes = 0;
@@ -37,14 +37,14 @@ bool mt_area_claim(const struct boot_info *bi, uint64_t size, const char *name, 
 {
 	pick_area(bi, size, a);
 	if (a->bytes < size) {
-		kprintf("%s: memtest.size=%lu does not fit: %lu bytes of RAM are free above "
-			"0x%lx\n",
-			name, size, a->bytes, heap_top());
+		console_printf("%s: memtest.size=%lu does not fit: %lu bytes of RAM are free above "
+			       "0x%lx\n",
+			       name, size, a->bytes, alloc_top());
 		return false;
 	}
 	for (int i = 0; i < a->nr; i++)
-		kprintf("%s: [0x%lx, 0x%lx) %lu KiB\n", name, a->ext[i].base,
-			a->ext[i].base + a->ext[i].size, a->ext[i].size >> 10);
+		console_printf("%s: [0x%lx, 0x%lx) %lu KiB\n", name, a->ext[i].base,
+			       a->ext[i].base + a->ext[i].size, a->ext[i].size >> 10);
 	return true;
 }
 
@@ -58,26 +58,28 @@ uint64_t mt_area_addr(const struct mt_area *a, uint64_t off)
 	return 0; /* not reached: callers stay below a->bytes */
 }
 
-void mt_reports_reset(void)
+void mt_area_reports_reset(void)
 {
 	reported = 0;
 }
 
-bool mt_report(void)
+bool mt_area_report(void)
 {
 	return __atomic_fetch_add(&reported, 1, __ATOMIC_RELAXED) < MT_MAX_REPORTS;
 }
 
-void mt_mismatch(const char *name, const char *what, unsigned cpu, uint64_t addr, uint64_t want,
-		 uint64_t got)
+void mt_area_mismatch(const char *name, const char *what, unsigned cpu, uint64_t addr,
+		      uint64_t want, uint64_t got)
 {
-	if (mt_report())
-		kprintf("%s: %s: vCPU %u: mismatch at 0x%lx: expected 0x%016lx got 0x%016lx\n",
+	if (mt_area_report())
+		console_printf(
+			"%s: %s: vCPU %u: mismatch at 0x%lx: expected 0x%016lx got 0x%016lx\n",
 			name, what, cpu, addr, want, got);
 }
 
-void mt_reports_done(const char *name, uint64_t errors)
+void mt_area_reports_done(const char *name, uint64_t errors)
 {
 	if (errors > MT_MAX_REPORTS)
-		kprintf("%s: %lu more mismatches not shown\n", name, errors - MT_MAX_REPORTS);
+		console_printf("%s: %lu more mismatches not shown\n", name,
+			       errors - MT_MAX_REPORTS);
 }

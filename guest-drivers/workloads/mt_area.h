@@ -13,11 +13,11 @@
 
 struct mt_area {
 	int nr;
-	struct mem_range ext[BOOT_MAX_RAM]; /* page-aligned pieces, in logical order */
+	struct boot_info_range ext[BOOT_MAX_RAM]; /* page-aligned pieces, in logical order */
 	uint64_t bytes;
 };
 
-/* size bytes of free RAM above heap_top(), from the lowest range up, listed on the console
+/* size bytes of free RAM above alloc_top(), from the lowest range up, listed on the console
  * as "name: [base, end) N KiB". Allocate a mode's bookkeeping from the heap first: the area
  * starts where the heap ends. False (with a message naming name) if less is free. */
 bool mt_area_claim(const struct boot_info *bi, uint64_t size, const char *name, struct mt_area *a);
@@ -26,10 +26,10 @@ bool mt_area_claim(const struct boot_info *bi, uint64_t size, const char *name, 
 uint64_t mt_area_addr(const struct mt_area *a, uint64_t off);
 
 /* Failed checks are printed up to MT_MAX_REPORTS per mode run, from any vCPU. */
-void mt_reports_reset(void);
-bool mt_report(void); /* counts one; true while it should still be printed */
-void mt_mismatch(const char *name, const char *what, unsigned cpu, uint64_t addr, uint64_t want,
-		 uint64_t got);
-void mt_reports_done(const char *name, uint64_t errors); /* "N more ... not shown" */
+void mt_area_reports_reset(void);
+bool mt_area_report(void); /* counts one; true while it should still be printed */
+void mt_area_mismatch(const char *name, const char *what, unsigned cpu, uint64_t addr,
+		      uint64_t want, uint64_t got);
+void mt_area_reports_done(const char *name, uint64_t errors); /* "N more ... not shown" */
 
 #endif

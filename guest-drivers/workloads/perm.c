@@ -12,10 +12,10 @@ void perm_init(struct perm *p, uint64_t n, uint64_t seed)
 	p->n = n;
 	p->bits = bits;
 	p->mask = bits == 64 ? ~0ULL : (1ULL << bits) - 1;
-	p->a = ((mix64(seed ^ 0x61) & p->mask) & ~3ULL) | 1; /* a = 1 mod 4 */
-	p->c = (mix64(seed ^ 0x63) & p->mask) | 1;	     /* c odd */
-	p->x = mix64(seed ^ 0x78) & p->mask;
-	p->mul = (mix64(seed ^ 0x6d) & p->mask) | 1; /* odd: invertible mod M */
+	p->a = ((hash_mix64(seed ^ 0x61) & p->mask) & ~3ULL) | 1; /* a = 1 mod 4 */
+	p->c = (hash_mix64(seed ^ 0x63) & p->mask) | 1;		  /* c odd */
+	p->x = hash_mix64(seed ^ 0x78) & p->mask;
+	p->mul = (hash_mix64(seed ^ 0x6d) & p->mask) | 1; /* odd: invertible mod M */
 	p->shift = bits / 2 + 1;
 }
 

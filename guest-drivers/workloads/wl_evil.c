@@ -26,13 +26,13 @@
 #define ITABLE_BYTES	 512
 
 struct evil {
-	struct gblk blk;
+	struct vio_blk blk;
 	uint64_t ram_end;
 	uint64_t capacity;
-	struct vio_blk_hdr *hdr;
+	struct virtio_blk_hdr *hdr;
 	uint8_t *data;	 /* DATA_BYTES, POISON before every case */
 	uint8_t *status; /* STATUS_UNTOUCHED before every case */
-	struct vring_desc *itable;
+	struct virtio_vring_desc *itable;
 	uint8_t *rt_w, *rt_r;
 	uint8_t *victim_before, *victim_after;
 	uint8_t *canary_lo, *canary_hi; /* pages just before and after the rings */
@@ -47,7 +47,7 @@ struct evil {
 static void canary_fill(uint64_t start, uint64_t len)
 {
 	for (uint64_t p = start; p < start + len; p += 8)
-		*(volatile uint64_t *)(uintptr_t)p = mix64(p ^ CANARY_SEED);
+		*(volatile uint64_t *)(uintptr_t)p = hash_mix64(p ^ CANARY_SEED);
 }
 
 /* Number of changed words; the first is described in why. */
@@ -56,11 +56,11 @@ static uint64_t canary_check(uint64_t start, uint64_t len, char *why, size_t n)
 	uint64_t bad = 0;
 
 	for (uint64_t p = start; p < start + len; p += 8) {
-		uint64_t want = mix64(p ^ CANARY_SEED);
+		uint64_t want = hash_mix64(p ^ CANARY_SEED);
 		uint64_t got = *(volatile uint64_t *)(uintptr_t)p;
 
 		if (got != want && !bad++)
-			ksnprintf(why, n, "0x%lx: expected 0x%016lx got 0x%016lx", p, want, got);
+			fmt_snprintf(why, n, "0x%lx: expected 0x%016lx got 0x%016lx", p, want, got);
 	}
 	return bad;
 }
@@ -80,7 +80,7 @@ static uint64_t gpa(const void *p)
 static void set_desc(struct evil *e, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags,
 		     uint16_t next)
 {
-	struct vring_desc *d = &e->blk.vq.desc[i];
+	struct virtio_vring_desc *d = &e->blk.vq.desc[i];
 
 	d->addr = addr;
 	d->len = len;
@@ -109,13 +109,13 @@ static void std_chain(struct evil *e, uint32_t type, uint64_t sector, uint64_t d
 static void set_avail_idx(struct evil *e, uint16_t idx)
 {
 	__atomic_store_n(&e->blk.vq.avail->idx, idx, __ATOMIC_RELEASE);
-	vio_notify(&e->blk.dev, 0);
+	vio_mmio_notify(&e->blk.dev, 0);
 }
 
 /* Put head in the next avail slot, publish and notify. */
 static void publish(struct evil *e, uint16_t head)
 {
-	struct vq *vq = &e->blk.vq;
+	struct vio_ring *vq = &e->blk.vq;
 
 	vq->avail->ring[vq->avail_idx % vq->num] = head;
 	vq->avail_idx++;
@@ -136,26 +136,26 @@ static bool data_untouched(const struct evil *e)
 /* Malformed: DEVICE_NEEDS_RESET set, nothing completed, no byte of ours written. */
 static int expect_rejected(struct evil *e, char *why, size_t n)
 {
-	uint32_t st = vio_status(&e->blk.dev);
+	uint32_t st = vio_mmio_status(&e->blk.dev);
 	uint16_t used;
 
-	delay_ms(EVIL_GRACE_MS);
-	used = vq_used_idx(&e->blk.vq);
-	if (!(st & VIO_S_DEVICE_NEEDS_RESET)) {
-		ksnprintf(why, n, "DEVICE_NEEDS_RESET not set (status 0x%x)", st);
+	timing_delay_ms(EVIL_GRACE_MS);
+	used = vio_ring_used_idx(&e->blk.vq);
+	if (!(st & VIRTIO_S_DEVICE_NEEDS_RESET)) {
+		fmt_snprintf(why, n, "DEVICE_NEEDS_RESET not set (status 0x%x)", st);
 		return -1;
 	}
 	if (used != e->used_before) {
-		ksnprintf(why, n, "the chain was completed (used idx %u -> %u)", e->used_before,
-			  used);
+		fmt_snprintf(why, n, "the chain was completed (used idx %u -> %u)", e->used_before,
+			     used);
 		return -1;
 	}
 	if (*e->status != STATUS_UNTOUCHED) {
-		ksnprintf(why, n, "status byte written (0x%02x)", *e->status);
+		fmt_snprintf(why, n, "status byte written (0x%02x)", *e->status);
 		return -1;
 	}
 	if (!data_untouched(e)) {
-		ksnprintf(why, n, "the device wrote into the data buffer");
+		fmt_snprintf(why, n, "the device wrote into the data buffer");
 		return -1;
 	}
 	return 0;
@@ -165,39 +165,39 @@ static int expect_rejected(struct evil *e, char *why, size_t n)
 static int expect_status(struct evil *e, uint16_t head, uint8_t want, bool check_data, char *why,
 			 size_t n)
 {
-	struct vq *vq = &e->blk.vq;
-	const struct vring_used_elem *el;
-	struct deadline dl;
+	struct vio_ring *vq = &e->blk.vq;
+	const struct virtio_vring_used_elem *el;
+	struct timing_deadline dl;
 	uint32_t st;
 
-	deadline_start(&dl, EVIL_WAIT_MS);
-	while (vq_used_idx(vq) == e->used_before) {
-		if (deadline_passed(&dl)) {
-			ksnprintf(why, n, "not completed within %u ms (status 0x%x)", EVIL_WAIT_MS,
-				  vio_status(&e->blk.dev));
+	timing_deadline_start(&dl, EVIL_WAIT_MS);
+	while (vio_ring_used_idx(vq) == e->used_before) {
+		if (timing_deadline_passed(&dl)) {
+			fmt_snprintf(why, n, "not completed within %u ms (status 0x%x)",
+				     EVIL_WAIT_MS, vio_mmio_status(&e->blk.dev));
 			return -1;
 		}
-		cpu_relax();
+		io_cpu_relax();
 	}
 	el = &vq->used->ring[e->used_before % vq->num];
-	st = vio_status(&e->blk.dev);
-	if (st & VIO_S_DEVICE_NEEDS_RESET) {
-		ksnprintf(why, n, "device needs reset (status 0x%x): this chain is well-formed",
-			  st);
+	st = vio_mmio_status(&e->blk.dev);
+	if (st & VIRTIO_S_DEVICE_NEEDS_RESET) {
+		fmt_snprintf(why, n, "device needs reset (status 0x%x): this chain is well-formed",
+			     st);
 		return -1;
 	}
-	if (vq_used_idx(vq) != (uint16_t)(e->used_before + 1) || el->id != head) {
-		ksnprintf(why, n, "used idx %u, element id %u (expected %u, %u)", vq_used_idx(vq),
-			  el->id, (uint16_t)(e->used_before + 1), head);
+	if (vio_ring_used_idx(vq) != (uint16_t)(e->used_before + 1) || el->id != head) {
+		fmt_snprintf(why, n, "used idx %u, element id %u (expected %u, %u)",
+			     vio_ring_used_idx(vq), el->id, (uint16_t)(e->used_before + 1), head);
 		return -1;
 	}
 	if (*e->status != want || el->len != 1) {
-		ksnprintf(why, n, "status %u, used len %u (expected status %u, len 1)", *e->status,
-			  el->len, want);
+		fmt_snprintf(why, n, "status %u, used len %u (expected status %u, len 1)",
+			     *e->status, el->len, want);
 		return -1;
 	}
 	if (check_data && !data_untouched(e)) {
-		ksnprintf(why, n, "the device wrote into the data buffer of a failed request");
+		fmt_snprintf(why, n, "the device wrote into the data buffer of a failed request");
 		return -1;
 	}
 	return 0;
@@ -207,30 +207,30 @@ static int expect_status(struct evil *e, uint16_t head, uint8_t want, bool check
 
 static int round_trip(struct evil *e, unsigned no, char *why, size_t n)
 {
-	uint64_t sector = e->rt_base + (no % e->rt_slots) * (RT_BYTES / VIO_BLK_SECTOR);
+	uint64_t sector = e->rt_base + (no % e->rt_slots) * (RT_BYTES / VIRTIO_BLK_SECTOR);
 	uint8_t status;
 	uint32_t used;
 
 	for (unsigned i = 0; i < RT_BYTES; i += 8)
-		*(uint64_t *)(e->rt_w + i) = mix64(0x7274ULL + no * RT_BYTES + i);
+		*(uint64_t *)(e->rt_w + i) = hash_mix64(0x7274ULL + no * RT_BYTES + i);
 	memset(e->rt_r, 0, RT_BYTES);
 	if (!e->blk.read_only) {
-		if (gblk_io(&e->blk, VIO_BLK_T_OUT, sector, e->rt_w, RT_BYTES, &status, &used, why,
-			    n))
+		if (vio_blk_io(&e->blk, VIRTIO_BLK_T_OUT, sector, e->rt_w, RT_BYTES, &status, &used,
+			       why, n))
 			return -1;
-		if (status != VIO_BLK_S_OK || used != 1) {
-			ksnprintf(why, n, "round trip write: status %u len %u", status, used);
+		if (status != VIRTIO_BLK_S_OK || used != 1) {
+			fmt_snprintf(why, n, "round trip write: status %u len %u", status, used);
 			return -1;
 		}
 	}
-	if (gblk_io(&e->blk, VIO_BLK_T_IN, sector, e->rt_r, RT_BYTES, &status, &used, why, n))
+	if (vio_blk_io(&e->blk, VIRTIO_BLK_T_IN, sector, e->rt_r, RT_BYTES, &status, &used, why, n))
 		return -1;
-	if (status != VIO_BLK_S_OK || used != RT_BYTES + 1) {
-		ksnprintf(why, n, "round trip read: status %u len %u", status, used);
+	if (status != VIRTIO_BLK_S_OK || used != RT_BYTES + 1) {
+		fmt_snprintf(why, n, "round trip read: status %u len %u", status, used);
 		return -1;
 	}
 	if (!e->blk.read_only && memcmp(e->rt_w, e->rt_r, RT_BYTES)) {
-		ksnprintf(why, n, "round trip at sector %lu read back different data", sector);
+		fmt_snprintf(why, n, "round trip at sector %lu read back different data", sector);
 		return -1;
 	}
 	return 0;
@@ -238,11 +238,12 @@ static int round_trip(struct evil *e, unsigned no, char *why, size_t n)
 
 static int recover(struct evil *e, unsigned no, char *why, size_t n)
 {
-	if (vio_reset(&e->blk.dev)) {
-		ksnprintf(why, n, "Status reads 0x%x after writing 0", vio_status(&e->blk.dev));
+	if (vio_mmio_reset(&e->blk.dev)) {
+		fmt_snprintf(why, n, "Status reads 0x%x after writing 0",
+			     vio_mmio_status(&e->blk.dev));
 		return -1;
 	}
-	if (gblk_reinit(&e->blk, why, n))
+	if (vio_blk_reinit(&e->blk, why, n))
 		return -1;
 	return round_trip(e, no, why, n);
 }
@@ -251,7 +252,7 @@ static int recover(struct evil *e, unsigned no, char *why, size_t n)
 
 static int c_desc_beyond_ram(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_IN, e->rt_base, e->ram_end, VIO_BLK_SECTOR, true);
+	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, e->ram_end, VIRTIO_BLK_SECTOR, true);
 	publish(e, 0);
 	return expect_rejected(e, why, n);
 }
@@ -261,12 +262,12 @@ static int c_data_past_ram_end(struct evil *e, char *why, size_t n)
 	char detail[120];
 
 	/* Half of the buffer is in RAM (the canary), half beyond: nothing may be written. */
-	std_chain(e, VIO_BLK_T_IN, e->rt_base, e->ram_end - PAGE, 2 * PAGE, true);
+	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, e->ram_end - PAGE, 2 * PAGE, true);
 	publish(e, 0);
 	if (expect_rejected(e, why, n))
 		return -1;
 	if (canary_check(e->ram_end - CANARY_TAIL, CANARY_TAIL, detail, sizeof(detail))) {
-		ksnprintf(why, n, "the in-RAM part was written: %s", detail);
+		fmt_snprintf(why, n, "the in-RAM part was written: %s", detail);
 		return -1;
 	}
 	return 0;
@@ -274,30 +275,30 @@ static int c_data_past_ram_end(struct evil *e, char *why, size_t n)
 
 static int c_desc_in_mmio(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_IN, e->rt_base, LEGO_MMIO_BASE, VIO_BLK_SECTOR, true);
+	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, LEGO_MMIO_BASE, VIRTIO_BLK_SECTOR, true);
 	publish(e, 0);
 	return expect_rejected(e, why, n);
 }
 
 static int c_desc_addr_wraps(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_IN, e->rt_base, 0xfffffffffffff000ULL, 2 * PAGE, true);
+	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, 0xfffffffffffff000ULL, 2 * PAGE, true);
 	publish(e, 0);
 	return expect_rejected(e, why, n);
 }
 
 static int c_desc_len_4g(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_IN, e->rt_base, gpa(e->data), 0xffffffffu, true);
+	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, gpa(e->data), 0xffffffffu, true);
 	publish(e, 0);
 	return expect_rejected(e, why, n);
 }
 
 static int c_desc_loop(struct evil *e, char *why, size_t n)
 {
-	set_hdr(e, VIO_BLK_T_OUT, e->victim);
+	set_hdr(e, VIRTIO_BLK_T_OUT, e->victim);
 	set_desc(e, 0, gpa(e->hdr), sizeof(*e->hdr), VRING_DESC_F_NEXT, 1);
-	set_desc(e, 1, gpa(e->data), VIO_BLK_SECTOR, VRING_DESC_F_NEXT, 0); /* back to 0 */
+	set_desc(e, 1, gpa(e->data), VIRTIO_BLK_SECTOR, VRING_DESC_F_NEXT, 0); /* back to 0 */
 	publish(e, 0);
 	return expect_rejected(e, why, n);
 }
@@ -307,10 +308,10 @@ static int c_chain_too_long(struct evil *e, char *why, size_t n)
 	uint16_t num = qnum(e);
 
 	/* Every descriptor chained, the last back to the first: longer than the queue. */
-	set_hdr(e, VIO_BLK_T_OUT, e->victim);
+	set_hdr(e, VIRTIO_BLK_T_OUT, e->victim);
 	set_desc(e, 0, gpa(e->hdr), sizeof(*e->hdr), VRING_DESC_F_NEXT, 1);
 	for (uint16_t i = 1; i < num; i++)
-		set_desc(e, i, gpa(e->data), VIO_BLK_SECTOR, VRING_DESC_F_NEXT,
+		set_desc(e, i, gpa(e->data), VIRTIO_BLK_SECTOR, VRING_DESC_F_NEXT,
 			 (uint16_t)((i + 1) % num));
 	publish(e, 0);
 	return expect_rejected(e, why, n);
@@ -318,7 +319,7 @@ static int c_chain_too_long(struct evil *e, char *why, size_t n)
 
 static int c_next_out_of_range(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_OUT, e->victim, gpa(e->data), VIO_BLK_SECTOR, false);
+	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	e->blk.vq.desc[1].next = qnum(e); /* first index past the table */
 	publish(e, 0);
 	return expect_rejected(e, why, n);
@@ -326,14 +327,14 @@ static int c_next_out_of_range(struct evil *e, char *why, size_t n)
 
 static int c_avail_idx_jump(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_OUT, e->victim, gpa(e->data), VIO_BLK_SECTOR, false);
+	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	set_avail_idx(e, (uint16_t)(e->blk.vq.avail_idx + qnum(e) + 1));
 	return expect_rejected(e, why, n);
 }
 
 static int c_avail_entry_out_of_range(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_OUT, e->victim, gpa(e->data), VIO_BLK_SECTOR, false);
+	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	publish(e, qnum(e));
 	return expect_rejected(e, why, n);
 }
@@ -343,11 +344,13 @@ static int c_indirect(struct evil *e, char *why, size_t n)
 	/* VIRTQ_DESC_F_INDIRECT was never negotiated. The table holds a valid request; read
 	 * as a plain 512-byte buffer instead, the chain is a valid write: a device that
 	 * ignored the flag would complete it (and change the victim sectors). */
-	set_hdr(e, VIO_BLK_T_OUT, e->victim);
+	set_hdr(e, VIRTIO_BLK_T_OUT, e->victim);
 	memset(e->itable, 0, ITABLE_BYTES);
-	e->itable[0] = (struct vring_desc){gpa(e->hdr), sizeof(*e->hdr), VRING_DESC_F_NEXT, 1};
-	e->itable[1] = (struct vring_desc){gpa(e->data), VIO_BLK_SECTOR, VRING_DESC_F_NEXT, 2};
-	e->itable[2] = (struct vring_desc){gpa(e->status), 1, VRING_DESC_F_WRITE, 0};
+	e->itable[0] =
+		(struct virtio_vring_desc){gpa(e->hdr), sizeof(*e->hdr), VRING_DESC_F_NEXT, 1};
+	e->itable[1] =
+		(struct virtio_vring_desc){gpa(e->data), VIRTIO_BLK_SECTOR, VRING_DESC_F_NEXT, 2};
+	e->itable[2] = (struct virtio_vring_desc){gpa(e->status), 1, VRING_DESC_F_WRITE, 0};
 	set_desc(e, 0, gpa(e->hdr), sizeof(*e->hdr), VRING_DESC_F_NEXT, 1);
 	set_desc(e, 1, gpa(e->itable), ITABLE_BYTES, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 2);
 	set_desc(e, 2, gpa(e->status), 1, VRING_DESC_F_WRITE, 0);
@@ -357,10 +360,10 @@ static int c_indirect(struct evil *e, char *why, size_t n)
 
 static int c_readable_after_writable(struct evil *e, char *why, size_t n)
 {
-	set_hdr(e, VIO_BLK_T_IN, e->rt_base);
+	set_hdr(e, VIRTIO_BLK_T_IN, e->rt_base);
 	set_desc(e, 0, gpa(e->hdr), sizeof(*e->hdr), VRING_DESC_F_NEXT, 1);
-	set_desc(e, 1, gpa(e->data), VIO_BLK_SECTOR, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
-	set_desc(e, 2, gpa(e->data) + PAGE, VIO_BLK_SECTOR, VRING_DESC_F_NEXT, 3);
+	set_desc(e, 1, gpa(e->data), VIRTIO_BLK_SECTOR, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+	set_desc(e, 2, gpa(e->data) + PAGE, VIRTIO_BLK_SECTOR, VRING_DESC_F_NEXT, 3);
 	set_desc(e, 3, gpa(e->status), 1, VRING_DESC_F_WRITE, 0);
 	publish(e, 0);
 	return expect_rejected(e, why, n);
@@ -368,7 +371,7 @@ static int c_readable_after_writable(struct evil *e, char *why, size_t n)
 
 static int c_status_readable(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_OUT, e->victim, gpa(e->data), VIO_BLK_SECTOR, false);
+	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	e->blk.vq.desc[2].flags = 0; /* status buffer device-readable */
 	publish(e, 0);
 	return expect_rejected(e, why, n);
@@ -376,7 +379,7 @@ static int c_status_readable(struct evil *e, char *why, size_t n)
 
 static int c_status_empty(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_OUT, e->victim, gpa(e->data), VIO_BLK_SECTOR, false);
+	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	e->blk.vq.desc[2].len = 0;
 	publish(e, 0);
 	return expect_rejected(e, why, n);
@@ -384,7 +387,7 @@ static int c_status_empty(struct evil *e, char *why, size_t n)
 
 static int c_header_only(struct evil *e, char *why, size_t n)
 {
-	set_hdr(e, VIO_BLK_T_FLUSH, 0);
+	set_hdr(e, VIRTIO_BLK_T_FLUSH, 0);
 	set_desc(e, 0, gpa(e->hdr), sizeof(*e->hdr), 0, 0);
 	publish(e, 0);
 	return expect_rejected(e, why, n);
@@ -392,7 +395,7 @@ static int c_header_only(struct evil *e, char *why, size_t n)
 
 static int c_header_short(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_OUT, e->victim, gpa(e->data), VIO_BLK_SECTOR, false);
+	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	e->blk.vq.desc[0].len = 8;
 	publish(e, 0);
 	return expect_rejected(e, why, n);
@@ -400,7 +403,7 @@ static int c_header_short(struct evil *e, char *why, size_t n)
 
 static int c_header_writable(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_IN, e->rt_base, gpa(e->data), VIO_BLK_SECTOR, true);
+	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, gpa(e->data), VIRTIO_BLK_SECTOR, true);
 	e->blk.vq.desc[0].flags |= VRING_DESC_F_WRITE;
 	publish(e, 0);
 	return expect_rejected(e, why, n);
@@ -411,9 +414,9 @@ static int c_header_writable(struct evil *e, char *why, size_t n)
 static int queue_case(struct evil *e, uint64_t desc, uint64_t avail, uint64_t used, char *why,
 		      size_t n)
 {
-	const struct vq *vq = &e->blk.vq;
+	const struct vio_ring *vq = &e->blk.vq;
 
-	if (vio_negotiate(&e->blk.dev, 0, why, n))
+	if (vio_mmio_negotiate(&e->blk.dev, 0, why, n))
 		return -1;
 	if (!desc)
 		desc = gpa(vq->desc);
@@ -421,9 +424,9 @@ static int queue_case(struct evil *e, uint64_t desc, uint64_t avail, uint64_t us
 		avail = gpa(vq->avail);
 	if (!used)
 		used = gpa(vq->used);
-	if (!vio_queue_enable(&e->blk.dev, 0, vq->num, desc, avail, used)) {
-		ksnprintf(why, n, "QueueReady reads 1 (desc 0x%lx avail 0x%lx used 0x%lx)", desc,
-			  avail, used);
+	if (!vio_mmio_queue_enable(&e->blk.dev, 0, vq->num, desc, avail, used)) {
+		fmt_snprintf(why, n, "QueueReady reads 1 (desc 0x%lx avail 0x%lx used 0x%lx)", desc,
+			     avail, used);
 		return -1;
 	}
 	return 0;
@@ -461,22 +464,23 @@ static int c_queue_used_misaligned(struct evil *e, char *why, size_t n)
 
 static int c_no_version_1(struct evil *e, char *why, size_t n)
 {
-	const struct vio_dev *d = &e->blk.dev;
+	const struct vio_mmio_dev *d = &e->blk.dev;
 	uint32_t st;
 
-	if (vio_reset(d)) {
-		ksnprintf(why, n, "reset failed");
+	if (vio_mmio_reset(d)) {
+		fmt_snprintf(why, n, "reset failed");
 		return -1;
 	}
-	vio_set_status(d, VIO_S_ACKNOWLEDGE | VIO_S_DRIVER);
-	vio_reg_write(d, VIO_DRIVER_FEATURES_SEL, 0);
-	vio_reg_write(d, VIO_DRIVER_FEATURES, (uint32_t)d->device_features);
-	vio_reg_write(d, VIO_DRIVER_FEATURES_SEL, 1);
-	vio_reg_write(d, VIO_DRIVER_FEATURES, 0); /* no VIRTIO_F_VERSION_1 */
-	vio_set_status(d, VIO_S_FEATURES_OK);
-	st = vio_status(d);
-	if (st & VIO_S_FEATURES_OK) {
-		ksnprintf(why, n, "FEATURES_OK stuck without VIRTIO_F_VERSION_1 (status 0x%x)", st);
+	vio_mmio_set_status(d, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
+	vio_mmio_reg_write(d, VIRTIO_DRIVER_FEATURES_SEL, 0);
+	vio_mmio_reg_write(d, VIRTIO_DRIVER_FEATURES, (uint32_t)d->device_features);
+	vio_mmio_reg_write(d, VIRTIO_DRIVER_FEATURES_SEL, 1);
+	vio_mmio_reg_write(d, VIRTIO_DRIVER_FEATURES, 0); /* no VIRTIO_F_VERSION_1 */
+	vio_mmio_set_status(d, VIRTIO_S_FEATURES_OK);
+	st = vio_mmio_status(d);
+	if (st & VIRTIO_S_FEATURES_OK) {
+		fmt_snprintf(why, n, "FEATURES_OK stuck without VIRTIO_F_VERSION_1 (status 0x%x)",
+			     st);
 		return -1;
 	}
 	return 0;
@@ -486,66 +490,66 @@ static int c_no_version_1(struct evil *e, char *why, size_t n)
 
 static int c_sector_beyond_capacity(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_OUT, e->capacity, gpa(e->data), VIO_BLK_SECTOR, false);
+	std_chain(e, VIRTIO_BLK_T_OUT, e->capacity, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
 }
 
 static int c_sector_crosses_capacity(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_OUT, e->capacity - 1, gpa(e->data), 2 * VIO_BLK_SECTOR, false);
+	std_chain(e, VIRTIO_BLK_T_OUT, e->capacity - 1, gpa(e->data), 2 * VIRTIO_BLK_SECTOR, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
 }
 
 static int c_sector_overflow(struct evil *e, char *why, size_t n)
 {
 	/* sector * 512 wraps 2^64 */
-	std_chain(e, VIO_BLK_T_OUT, ~0ULL >> 8, gpa(e->data), VIO_BLK_SECTOR, false);
+	std_chain(e, VIRTIO_BLK_T_OUT, ~0ULL >> 8, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
 }
 
 static int c_read_beyond_capacity(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_IN, e->capacity, gpa(e->data), VIO_BLK_SECTOR, true);
+	std_chain(e, VIRTIO_BLK_T_IN, e->capacity, gpa(e->data), VIRTIO_BLK_SECTOR, true);
 	publish(e, 0);
-	return expect_status(e, 0, VIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
 }
 
 static int c_len_not_multiple_512(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_OUT, e->victim, gpa(e->data), 100, false);
+	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), 100, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
 }
 
 static int c_unknown_type(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, 0xff, e->victim, gpa(e->data), VIO_BLK_SECTOR, false);
+	std_chain(e, 0xff, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIO_BLK_S_UNSUPP, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_UNSUPP, true, why, n);
 }
 
 static int c_read_into_readable(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_IN, e->rt_base, gpa(e->data), VIO_BLK_SECTOR, false);
+	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
 }
 
 static int c_write_from_writable(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_OUT, e->victim, gpa(e->data), VIO_BLK_SECTOR, true);
+	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, true);
 	publish(e, 0);
-	return expect_status(e, 0, VIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
 }
 
 static int c_write_read_only(struct evil *e, char *why, size_t n)
 {
-	std_chain(e, VIO_BLK_T_OUT, e->victim, gpa(e->data), VIO_BLK_SECTOR, false);
+	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
 }
 
 struct evil_case {
@@ -594,11 +598,11 @@ static void report(struct evil *e, const char *name, int r, const char *why)
 {
 	e->nr_cases++;
 	if (!r) {
-		kprintf("evil: %s: ok\n", name);
+		console_printf("evil: %s: ok\n", name);
 		return;
 	}
 	e->nr_failed++;
-	kprintf("evil: %s: FAIL %s\n", name, why);
+	console_printf("evil: %s: FAIL %s\n", name, why);
 }
 
 static void run_case(struct evil *e, unsigned no, const char *name,
@@ -609,13 +613,14 @@ static void run_case(struct evil *e, unsigned no, const char *name,
 
 	memset(e->data, POISON, DATA_BYTES);
 	*e->status = STATUS_UNTOUCHED;
-	e->used_before = vq_used_idx(&e->blk.vq);
+	e->used_before = vio_ring_used_idx(&e->blk.vq);
 	r = fn(e, why, sizeof(why));
 	if (recover(e, no, rwhy, sizeof(rwhy))) {
 		if (!r)
-			ksnprintf(why, sizeof(why), "device did not recover: %s", rwhy);
+			fmt_snprintf(why, sizeof(why), "device did not recover: %s", rwhy);
 		else
-			kprintf("evil: %s: and the device did not recover: %s\n", name, rwhy);
+			console_printf("evil: %s: and the device did not recover: %s\n", name,
+				       rwhy);
 		r = -1;
 	}
 	report(e, name, r, why);
@@ -623,7 +628,7 @@ static void run_case(struct evil *e, unsigned no, const char *name,
 
 static void *must_alloc(uint64_t size, uint64_t align, bool *ok)
 {
-	void *p = heap_alloc(size, align);
+	void *p = alloc_bytes(size, align);
 
 	if (!p)
 		*ok = false;
@@ -632,16 +637,16 @@ static void *must_alloc(uint64_t size, uint64_t align, bool *ok)
 
 static bool evil_fail(const char *msg)
 {
-	kprintf("evil: %s\n", msg);
-	kprintf("RESULT evil FAIL cases=0 failed=1 reason=setup\n");
+	console_printf("evil: %s\n", msg);
+	console_printf("RESULT evil FAIL cases=0 failed=1 reason=setup\n");
 	return false;
 }
 
-bool wl_evil(const struct guest_ctx *ctx)
+bool wl_evil(const struct workloads_ctx *ctx)
 {
 	static struct evil ev;
 	struct evil *e = &ev;
-	uint64_t mark = heap_mark(), start = rdtsc(), base, bad;
+	uint64_t mark = alloc_mark(), start = io_rdtsc(), base, bad;
 	char err[200], why[200];
 	bool ok = true;
 	uint8_t status;
@@ -649,10 +654,10 @@ bool wl_evil(const struct guest_ctx *ctx)
 
 	memset(e, 0, sizeof(*e));
 	e->ram_end = ram_end(ctx->bi);
-	if (gblk_find(ctx->bi, &base, err, sizeof(err)))
+	if (vio_blk_find(ctx->bi, &base, err, sizeof(err)))
 		return evil_fail(err);
 	e->canary_lo = must_alloc(PAGE, PAGE, &ok);
-	if (ok && gblk_init(&e->blk, base, err, sizeof(err))) {
+	if (ok && vio_blk_init(&e->blk, base, err, sizeof(err))) {
 		ok = evil_fail(err);
 		goto out;
 	}
@@ -665,7 +670,7 @@ bool wl_evil(const struct guest_ctx *ctx)
 	e->rt_r = must_alloc(RT_BYTES, PAGE, &ok);
 	e->victim_before = must_alloc(VICTIM_BYTES, PAGE, &ok);
 	e->victim_after = must_alloc(VICTIM_BYTES, PAGE, &ok);
-	if (!ok || heap_top() > e->ram_end - CANARY_TAIL) {
+	if (!ok || alloc_top() > e->ram_end - CANARY_TAIL) {
 		ok = evil_fail("not enough guest RAM for the buffers and the RAM-end canary");
 		goto out;
 	}
@@ -676,23 +681,24 @@ bool wl_evil(const struct guest_ctx *ctx)
 	}
 	/* Valid round trips stay in the first MiB; malformed writes aim beyond it. */
 	e->rt_base = e->capacity >= 4096 ? 128 : 0;
-	e->rt_slots = (e->capacity - e->rt_base) / (RT_BYTES / VIO_BLK_SECTOR);
+	e->rt_slots = (e->capacity - e->rt_base) / (RT_BYTES / VIRTIO_BLK_SECTOR);
 	if (e->rt_slots > 64)
 		e->rt_slots = 64;
 	e->victim = e->capacity >= 8192 ? 4096 : e->capacity / 2;
 	if (round_trip(e, 0, err, sizeof(err))) {
-		ksnprintf(why, sizeof(why), "the device does not work before any attack: %s", err);
+		fmt_snprintf(why, sizeof(why), "the device does not work before any attack: %s",
+			     err);
 		ok = evil_fail(why);
 		goto out;
 	}
-	if (gblk_io(&e->blk, VIO_BLK_T_IN, e->victim, e->victim_before, VICTIM_BYTES, &status,
-		    &used, err, sizeof(err)) ||
-	    status != VIO_BLK_S_OK) {
+	if (vio_blk_io(&e->blk, VIRTIO_BLK_T_IN, e->victim, e->victim_before, VICTIM_BYTES, &status,
+		       &used, err, sizeof(err)) ||
+	    status != VIRTIO_BLK_S_OK) {
 		ok = evil_fail("cannot read the victim sectors");
 		goto out;
 	}
-	kprintf("evil: virtio-blk@0x%lx, %lu sectors, queue %u, RAM end 0x%lx\n", base, e->capacity,
-		qnum(e), e->ram_end);
+	console_printf("evil: virtio-blk@0x%lx, %lu sectors, queue %u, RAM end 0x%lx\n", base,
+		       e->capacity, qnum(e), e->ram_end);
 
 	canary_fill(e->ram_end - CANARY_TAIL, CANARY_TAIL);
 	canary_fill(gpa(e->canary_lo), PAGE);
@@ -703,15 +709,15 @@ bool wl_evil(const struct guest_ctx *ctx)
 		run_case(e, 100, "write-to-read-only-disk", c_write_read_only);
 
 	bad = canary_check(e->ram_end - CANARY_TAIL, CANARY_TAIL, err, sizeof(err));
-	ksnprintf(why, sizeof(why), "%lu words changed, first %s", bad, err);
+	fmt_snprintf(why, sizeof(why), "%lu words changed, first %s", bad, err);
 	report(e, "canary-ram-end", bad ? -1 : 0, why);
 	bad = canary_check(gpa(e->canary_lo), PAGE, err, sizeof(err)) +
 	      canary_check(gpa(e->canary_hi), PAGE, err, sizeof(err));
-	ksnprintf(why, sizeof(why), "%lu words changed, last %s", bad, err);
+	fmt_snprintf(why, sizeof(why), "%lu words changed, last %s", bad, err);
 	report(e, "canary-around-rings", bad ? -1 : 0, why);
-	if (gblk_io(&e->blk, VIO_BLK_T_IN, e->victim, e->victim_after, VICTIM_BYTES, &status, &used,
-		    err, sizeof(err)) ||
-	    status != VIO_BLK_S_OK)
+	if (vio_blk_io(&e->blk, VIRTIO_BLK_T_IN, e->victim, e->victim_after, VICTIM_BYTES, &status,
+		       &used, err, sizeof(err)) ||
+	    status != VIRTIO_BLK_S_OK)
 		report(e, "victim-sectors-unchanged", -1, "cannot read them back");
 	else
 		report(e, "victim-sectors-unchanged",
@@ -719,10 +725,10 @@ bool wl_evil(const struct guest_ctx *ctx)
 		       "a rejected write reached the disk");
 
 	ok = e->nr_failed == 0;
-	kprintf("RESULT evil %s cases=%u failed=%u ms=%lu\n", ok ? "PASS" : "FAIL", e->nr_cases,
-		e->nr_failed, elapsed_ms(start));
+	console_printf("RESULT evil %s cases=%u failed=%u ms=%lu\n", ok ? "PASS" : "FAIL",
+		       e->nr_cases, e->nr_failed, timing_elapsed_ms(start));
 out:
-	gblk_shutdown(&e->blk);
-	heap_release(mark);
+	vio_blk_shutdown(&e->blk);
+	alloc_release(mark);
 	return ok;
 }

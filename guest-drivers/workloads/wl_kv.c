@@ -43,26 +43,26 @@ struct kv_job {
 };
 
 /* A failed check that is not a word mismatch (capped like them). */
-#define kv_fail(...)                                       \
-	do {                                               \
-		if (mt_report())                           \
-			kprintf(KV_NAME ": " __VA_ARGS__); \
+#define kv_fail(...)                                              \
+	do {                                                      \
+		if (mt_area_report())                             \
+			console_printf(KV_NAME ": " __VA_ARGS__); \
 	} while (0)
 
 static struct kv_count {
 	uint64_t errors, ops, gets, misses, updates, reinserts;
 } __attribute__((aligned(64))) kv_stat[LEGO_MAX_VCPUS];
 
-/* Distinct nonzero keys for every (table, index): mix64 is a bijection and its input is
+/* Distinct nonzero keys for every (table, index): hash_mix64 is a bijection and its input is
  * never 0. */
 static uint64_t kv_key(unsigned table, uint64_t idx)
 {
-	return mix64(((uint64_t)(table + 1) << 40) | idx);
+	return hash_mix64(((uint64_t)(table + 1) << 40) | idx);
 }
 
 static uint64_t kv_home(const struct kv_part *t, uint64_t key)
 {
-	return rng_below(key, t->slots);
+	return hash_rng_below(key, t->slots);
 }
 
 static uint64_t kv_slot_addr(const struct kv_job *job, const struct kv_part *t, uint64_t i)
@@ -76,7 +76,7 @@ static uint64_t kv_checksum(const uint64_t w[KV_WORDS])
 
 	for (int i = 0; i < KV_WORDS; i++) {
 		if (i != KV_CHECK)
-			h = mix64(h ^ w[i]);
+			h = hash_mix64(h ^ w[i]);
 	}
 	return h;
 }
@@ -90,9 +90,9 @@ static void kv_expect(const struct kv_job *job, uint64_t key, uint64_t idx, uint
 {
 	w[0] = key;
 	w[1] = idx | (uint64_t)ver << 32;
-	w[2] = mix64(key ^ job->seed ^ ver * KV_VER_MUL);
+	w[2] = hash_mix64(key ^ job->seed ^ ver * KV_VER_MUL);
 	for (int i = 4; i < KV_WORDS; i++)
-		w[i] = mix64(w[2] + (uint64_t)i);
+		w[i] = hash_mix64(w[2] + (uint64_t)i);
 	w[KV_CHECK] = kv_checksum(w);
 }
 
@@ -116,7 +116,7 @@ static uint64_t kv_compare(uint64_t pa, const uint64_t want[KV_WORDS], const uin
 	for (int i = 0; i < KV_WORDS; i++) {
 		if (got[i] != want[i]) {
 			errors++;
-			mt_mismatch(KV_NAME, what, cpu, pa + 8 * (uint64_t)i, want[i], got[i]);
+			mt_area_mismatch(KV_NAME, what, cpu, pa + 8 * (uint64_t)i, want[i], got[i]);
 		}
 	}
 	return errors;
@@ -182,7 +182,8 @@ static void kv_delete(const struct kv_job *job, const struct kv_part *t, uint64_
 static uint64_t kv_op(struct kv_job *job, unsigned cpu, uint64_t *rng)
 {
 	const struct kv_part *t = &job->part[cpu];
-	uint64_t r = rng_next(rng), idx = rng_below(rng_next(rng), t->keys + t->keys / 8);
+	uint64_t r = hash_rng_next(rng),
+		 idx = hash_rng_below(hash_rng_next(rng), t->keys + t->keys / 8);
 	uint64_t key = kv_key(cpu, idx), want[KV_WORDS], got[KV_WORDS], i, pa, errors;
 	unsigned op = r & 15; /* 0..7 get, 8..12 update, 13..15 delete + reinsert */
 	uint32_t *ver;
@@ -303,7 +304,7 @@ static void kv_worker(void *arg, unsigned cpu)
 		}
 	} else if (job->phase == KV_OPS) {
 		uint64_t ops = job->ops * (cpu + 1) / job->nr - job->ops * cpu / job->nr;
-		uint64_t rng = job->seed ^ mix64(0x6f7073ULL + cpu);
+		uint64_t rng = job->seed ^ hash_mix64(0x6f7073ULL + cpu);
 
 		for (uint64_t i = 0; t->keys && i < ops; i++) {
 			errors += kv_op(job, cpu, &rng);
@@ -316,10 +317,10 @@ static void kv_worker(void *arg, unsigned cpu)
 	kv_stat[cpu].errors += errors;
 }
 
-bool memtest_kv(const struct guest_ctx *ctx)
+bool wl_kv(const struct workloads_ctx *ctx)
 {
-	const struct guest_opts *o = ctx->opts;
-	uint64_t mark = heap_mark(), start = rdtsc(), pages = o->memtest_size / MT_PAGE;
+	const struct cmdline_opts *o = ctx->opts;
+	uint64_t mark = alloc_mark(), start = io_rdtsc(), pages = o->memtest_size / MT_PAGE;
 	uint64_t keys = 0, errors = 0, ops = 0, gets = 0, misses = 0, updates = 0, reinserts = 0;
 	unsigned nr = smp_nr_cpus();
 	struct mt_area area;
@@ -328,7 +329,7 @@ bool memtest_kv(const struct guest_ctx *ctx)
 	job = (struct kv_job){
 		.area = &area,
 		.ops = o->memtest_ops,
-		.seed = mix64(KV_SEED),
+		.seed = hash_mix64(KV_SEED),
 		.nr = nr,
 	};
 	/* Contiguous tables, one per vCPU, whole pages each. */
@@ -343,19 +344,20 @@ bool memtest_kv(const struct guest_ctx *ctx)
 	}
 	/* Bookkeeping first: the area begins above the heap. meta holds a 32-bit index. */
 	if (keys < (1ULL << 32)) {
-		job.ver = heap_alloc((keys ? keys : 1) * sizeof(uint32_t), 64);
-		job.seen = heap_alloc((keys / 64 + 1) * sizeof(uint64_t), 64);
+		job.ver = alloc_bytes((keys ? keys : 1) * sizeof(uint32_t), 64);
+		job.seen = alloc_bytes((keys / 64 + 1) * sizeof(uint64_t), 64);
 	}
 	if (!job.ver || !job.seen || !mt_area_claim(ctx->bi, o->memtest_size, KV_NAME, &area)) {
-		kprintf("RESULT " KV_NAME " FAIL bytes=%lu vcpus=%u keys=%lu ops=%lu errors=0 ms=0 "
-			"reason=no-space\n",
-			o->memtest_size, nr, keys, o->memtest_ops);
-		heap_release(mark);
+		console_printf("RESULT " KV_NAME
+			       " FAIL bytes=%lu vcpus=%u keys=%lu ops=%lu errors=0 ms=0 "
+			       "reason=no-space\n",
+			       o->memtest_size, nr, keys, o->memtest_ops);
+		alloc_release(mark);
 		return false;
 	}
 	for (unsigned cpu = 0; cpu < nr; cpu++)
 		kv_stat[cpu] = (struct kv_count){0};
-	mt_reports_reset();
+	mt_area_reports_reset();
 
 	for (enum kv_phase ph = KV_FILL; ph <= KV_FINAL; ph++) {
 		job.phase = ph;
@@ -369,12 +371,13 @@ bool memtest_kv(const struct guest_ctx *ctx)
 		updates += kv_stat[cpu].updates;
 		reinserts += kv_stat[cpu].reinserts;
 	}
-	mt_reports_done(KV_NAME, errors);
+	mt_area_reports_done(KV_NAME, errors);
 	/* ops: done (a vCPU whose table holds no key does none). */
-	kprintf("RESULT " KV_NAME " %s bytes=%lu vcpus=%u keys=%lu ops=%lu gets=%lu misses=%lu "
-		"updates=%lu reinserts=%lu errors=%lu ms=%lu\n",
-		errors ? "FAIL" : "PASS", area.bytes, nr, keys, ops, gets, misses, updates,
-		reinserts, errors, elapsed_ms(start));
-	heap_release(mark);
+	console_printf("RESULT " KV_NAME
+		       " %s bytes=%lu vcpus=%u keys=%lu ops=%lu gets=%lu misses=%lu "
+		       "updates=%lu reinserts=%lu errors=%lu ms=%lu\n",
+		       errors ? "FAIL" : "PASS", area.bytes, nr, keys, ops, gets, misses, updates,
+		       reinserts, errors, timing_elapsed_ms(start));
+	alloc_release(mark);
 	return errors == 0;
 }

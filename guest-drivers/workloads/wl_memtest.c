@@ -53,7 +53,7 @@ static inline __attribute__((always_inline)) uint64_t expect(uint64_t addr, enum
 {
 	switch (v) {
 	case MT_HASH:
-		return mix64(addr ^ seed);
+		return hash_mix64(addr ^ seed);
 	case MT_WALK1:
 		return 1ULL << (((addr >> 3) + seed) & 63);
 	case MT_WALK0:
@@ -86,7 +86,7 @@ static inline __attribute__((always_inline)) uint64_t check_words(const struct m
 
 		if (got != want) {
 			errors++;
-			mt_mismatch("memtest", job->pat->name, cpu, p, want, got);
+			mt_area_mismatch("memtest", job->pat->name, cpu, p, want, got);
 		}
 	}
 	return errors;
@@ -173,33 +173,33 @@ static void mt_worker(void *arg, unsigned cpu)
 }
 
 /* The patterns mode (memtest.mode=patterns): every pattern written, then verified. */
-static bool mt_patterns(const struct guest_ctx *ctx)
+static bool mt_patterns(const struct workloads_ctx *ctx)
 {
-	const struct guest_opts *o = ctx->opts;
+	const struct cmdline_opts *o = ctx->opts;
 	unsigned nr = smp_nr_cpus();
-	uint64_t start = rdtsc(), errors = 0, pass;
+	uint64_t start = io_rdtsc(), errors = 0, pass;
 	struct mt_area area;
 	struct mt_job job;
 
 	if (!mt_area_claim(ctx->bi, o->memtest_size, "memtest", &area)) {
-		kprintf("RESULT memtest FAIL bytes=%lu vcpus=%u passes=%lu errors=0 ms=0 "
-			"reason=no-space\n",
-			o->memtest_size, nr, o->memtest_passes);
+		console_printf("RESULT memtest FAIL bytes=%lu vcpus=%u passes=%lu errors=0 ms=0 "
+			       "reason=no-space\n",
+			       o->memtest_size, nr, o->memtest_passes);
 		return false;
 	}
 	for (unsigned cpu = 0; cpu < nr; cpu++)
 		mt_errors[cpu].errors = 0;
-	mt_reports_reset();
+	mt_area_reports_reset();
 
 	job.area = &area;
 	job.nr = nr;
 	/* memtest.seconds: a workload that lasts, whatever the machine's speed. */
 	for (pass = 0; pass < o->memtest_passes ||
-		       (o->memtest_seconds && elapsed_ms(start) < o->memtest_seconds * 1000);
+		       (o->memtest_seconds && timing_elapsed_ms(start) < o->memtest_seconds * 1000);
 	     pass++) {
 		for (unsigned i = 0; i < NR_PATTERNS; i++) {
 			job.pat = &patterns[i];
-			job.seed = mix64(0x6d656d74657374ULL + pass * NR_PATTERNS + i);
+			job.seed = hash_mix64(0x6d656d74657374ULL + pass * NR_PATTERNS + i);
 			job.verify = false;
 			smp_run_all(mt_worker, &job);
 			job.verify = true;
@@ -208,24 +208,25 @@ static bool mt_patterns(const struct guest_ctx *ctx)
 	}
 	for (unsigned cpu = 0; cpu < nr; cpu++)
 		errors += mt_errors[cpu].errors;
-	mt_reports_done("memtest", errors);
-	kprintf("RESULT memtest %s bytes=%lu vcpus=%u passes=%lu patterns=%u errors=%lu ms=%lu\n",
-		errors ? "FAIL" : "PASS", area.bytes, nr, pass, (unsigned)NR_PATTERNS,
-		errors, elapsed_ms(start));
+	mt_area_reports_done("memtest", errors);
+	console_printf(
+		"RESULT memtest %s bytes=%lu vcpus=%u passes=%lu patterns=%u errors=%lu ms=%lu\n",
+		errors ? "FAIL" : "PASS", area.bytes, nr, pass, (unsigned)NR_PATTERNS, errors,
+		timing_elapsed_ms(start));
 	return errors == 0;
 }
 
-bool wl_memtest(const struct guest_ctx *ctx)
+bool wl_memtest(const struct workloads_ctx *ctx)
 {
-	enum memtest_mode m = ctx->opts->memtest_mode;
+	enum cmdline_memtest_mode m = ctx->opts->memtest_mode;
 	bool ok = true;
 
 	/* All three run even if one fails: each prints its own RESULT line. */
-	if (m == MT_MODE_PATTERNS || m == MT_MODE_ALL)
+	if (m == CMDLINE_MEMTEST_PATTERNS || m == CMDLINE_MEMTEST_ALL)
 		ok = mt_patterns(ctx) && ok;
-	if (m == MT_MODE_ZIPF || m == MT_MODE_ALL)
-		ok = memtest_zipf(ctx) && ok;
-	if (m == MT_MODE_KV || m == MT_MODE_ALL)
-		ok = memtest_kv(ctx) && ok;
+	if (m == CMDLINE_MEMTEST_ZIPF || m == CMDLINE_MEMTEST_ALL)
+		ok = wl_zipf(ctx) && ok;
+	if (m == CMDLINE_MEMTEST_KV || m == CMDLINE_MEMTEST_ALL)
+		ok = wl_kv(ctx) && ok;
 	return ok;
 }

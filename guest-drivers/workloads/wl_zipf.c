@@ -44,7 +44,7 @@ static struct zw_count {
 /* The version is part of every word, so a lost rewrite (stale page) fails the check. */
 static inline uint64_t zw_word(uint64_t addr, uint64_t seed, uint32_t ver)
 {
-	return mix64(addr ^ seed ^ ver * ZW_VER_MUL);
+	return hash_mix64(addr ^ seed ^ ver * ZW_VER_MUL);
 }
 
 static void zw_fill(uint64_t pa, uint64_t seed, uint32_t ver)
@@ -63,7 +63,7 @@ static uint64_t zw_check(uint64_t pa, uint64_t seed, uint32_t ver, unsigned cpu,
 
 		if (got != want) {
 			errors++;
-			mt_mismatch(ZW_NAME, what, cpu, p, want, got);
+			mt_area_mismatch(ZW_NAME, what, cpu, p, want, got);
 		}
 	}
 	return errors;
@@ -89,7 +89,7 @@ static void zw_worker(void *arg, unsigned cpu)
 		struct perm pm;
 
 		/* Hot ranks land on scattered pages, not on the first few. */
-		perm_init(&pm, n, job->seed ^ mix64(cpu + 1));
+		perm_init(&pm, n, job->seed ^ hash_mix64(cpu + 1));
 		for (uint64_t k = 0; k < n; k++) {
 			job->rank_page[k * job->nr + cpu] =
 				(uint32_t)(perm_next(&pm) * job->nr + cpu);
@@ -97,7 +97,8 @@ static void zw_worker(void *arg, unsigned cpu)
 		}
 	} else if (job->phase == ZW_OPS) {
 		uint64_t ops = job->ops * (cpu + 1) / job->nr - job->ops * cpu / job->nr;
-		uint64_t rng = job->seed ^ mix64(0x6f7073ULL + cpu + ((uint64_t)job->round << 32));
+		uint64_t rng =
+			job->seed ^ hash_mix64(0x6f7073ULL + cpu + ((uint64_t)job->round << 32));
 		uint64_t hot = n / 100 ? n / 100 : 1;
 
 		for (uint64_t i = 0; n && i < ops; i++) {
@@ -111,7 +112,7 @@ static void zw_worker(void *arg, unsigned cpu)
 			page = job->rank_page[r * job->nr + cpu];
 			pa = page_addr(job, page);
 			errors += zw_check(pa, job->seed, job->ver[page], cpu, "read");
-			if (!(rng_next(&rng) & 3)) {
+			if (!(hash_rng_next(&rng) & 3)) {
 				zw_fill(pa, job->seed, ++job->ver[page]);
 				zw_stat[cpu].writes++;
 			}
@@ -133,10 +134,10 @@ static void zw_worker(void *arg, unsigned cpu)
 	zw_stat[cpu].errors += errors;
 }
 
-bool memtest_zipf(const struct guest_ctx *ctx)
+bool wl_zipf(const struct workloads_ctx *ctx)
 {
-	const struct guest_opts *o = ctx->opts;
-	uint64_t mark = heap_mark(), start = rdtsc(), pages = o->memtest_size / MT_PAGE;
+	const struct cmdline_opts *o = ctx->opts;
+	uint64_t mark = alloc_mark(), start = io_rdtsc(), pages = o->memtest_size / MT_PAGE;
 	uint64_t errors = 0, ops = 0, writes = 0, hot = 0;
 	unsigned nr = smp_nr_cpus();
 	const char *why = NULL;
@@ -145,15 +146,15 @@ bool memtest_zipf(const struct guest_ctx *ctx)
 		.area = &area,
 		.pages = pages,
 		.ops = o->memtest_ops,
-		.seed = mix64(ZW_SEED),
+		.seed = hash_mix64(ZW_SEED),
 		.nr = nr,
 	};
 	struct zipf *z;
 
 	/* Bookkeeping first: the area begins above the heap. */
-	z = heap_alloc(sizeof(*z), 64);
-	job.ver = heap_alloc(pages * sizeof(uint32_t), 64);
-	job.rank_page = heap_alloc(pages * sizeof(uint32_t), 64);
+	z = alloc_bytes(sizeof(*z), 64);
+	job.ver = alloc_bytes(pages * sizeof(uint32_t), 64);
+	job.rank_page = alloc_bytes(pages * sizeof(uint32_t), 64);
 	if (pages > ZIPF_MAX_N || !z || !job.ver || !job.rank_page)
 		why = "no-space";
 	else if (zipf_init(z, (pages + nr - 1) / nr, o->memtest_theta))
@@ -161,16 +162,16 @@ bool memtest_zipf(const struct guest_ctx *ctx)
 	else if (!mt_area_claim(ctx->bi, o->memtest_size, ZW_NAME, &area))
 		why = "no-space";
 	if (why) {
-		kprintf("RESULT " ZW_NAME " FAIL bytes=%lu vcpus=%u ops=%lu errors=0 ms=0 "
-			"reason=%s\n",
-			o->memtest_size, nr, o->memtest_ops, why);
-		heap_release(mark);
+		console_printf("RESULT " ZW_NAME " FAIL bytes=%lu vcpus=%u ops=%lu errors=0 ms=0 "
+			       "reason=%s\n",
+			       o->memtest_size, nr, o->memtest_ops, why);
+		alloc_release(mark);
 		return false;
 	}
 	job.zipf = z;
 	for (unsigned cpu = 0; cpu < nr; cpu++)
 		zw_stat[cpu] = (struct zw_count){0};
-	mt_reports_reset();
+	mt_area_reports_reset();
 
 	job.phase = ZW_FILL;
 	smp_run_all(zw_worker, &job);
@@ -179,7 +180,7 @@ bool memtest_zipf(const struct guest_ctx *ctx)
 		job.phase = ZW_OPS;
 		smp_run_all(zw_worker, &job);
 		job.round++;
-	} while (o->memtest_seconds && elapsed_ms(start) < o->memtest_seconds * 1000);
+	} while (o->memtest_seconds && timing_elapsed_ms(start) < o->memtest_seconds * 1000);
 	job.phase = ZW_FINAL;
 	smp_run_all(zw_worker, &job);
 	for (unsigned cpu = 0; cpu < nr; cpu++) {
@@ -188,14 +189,15 @@ bool memtest_zipf(const struct guest_ctx *ctx)
 		writes += zw_stat[cpu].writes;
 		hot += zw_stat[cpu].hot;
 	}
-	mt_reports_done(ZW_NAME, errors);
+	mt_area_reports_done(ZW_NAME, errors);
 	/* ops: done (a vCPU that owns no page does none); top1pct: the share of them that
 	 * went to a vCPU's hottest 1% of pages. */
-	kprintf("RESULT " ZW_NAME " %s bytes=%lu vcpus=%u ops=%lu theta=%lu.%03lu writes=%lu "
-		"top1pct=%lu errors=%lu ms=%lu\n",
-		errors ? "FAIL" : "PASS", area.bytes, nr, ops, o->memtest_theta / 1000,
-		o->memtest_theta % 1000, writes, ops ? hot * 100 / ops : 0, errors,
-		elapsed_ms(start));
-	heap_release(mark);
+	console_printf("RESULT " ZW_NAME
+		       " %s bytes=%lu vcpus=%u ops=%lu theta=%lu.%03lu writes=%lu "
+		       "top1pct=%lu errors=%lu ms=%lu\n",
+		       errors ? "FAIL" : "PASS", area.bytes, nr, ops, o->memtest_theta / 1000,
+		       o->memtest_theta % 1000, writes, ops ? hot * 100 / ops : 0, errors,
+		       timing_elapsed_ms(start));
+	alloc_release(mark);
 	return errors == 0;
 }

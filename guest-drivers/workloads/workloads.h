@@ -7,20 +7,20 @@
 #include "guest-drivers/runtime/boot_info.h"
 #include "cmdline.h"
 
-struct guest_ctx {
+struct workloads_ctx {
 	const struct boot_info *bi;
-	const struct guest_opts *opts;
+	const struct cmdline_opts *opts;
 };
 
 /* Each returns true if every check passed. */
-bool wl_memtest(const struct guest_ctx *ctx);
-bool wl_blktest(const struct guest_ctx *ctx);
-bool wl_evil(const struct guest_ctx *ctx);
-bool wl_fill(const struct guest_ctx *ctx);
+bool wl_memtest(const struct workloads_ctx *ctx);
+bool wl_blktest(const struct workloads_ctx *ctx);
+bool wl_evil(const struct workloads_ctx *ctx);
+bool wl_fill(const struct workloads_ctx *ctx);
 
 /* memtest.mode=zipf and kv (wl_zipf.c, wl_kv.c), run by wl_memtest. */
-bool memtest_zipf(const struct guest_ctx *ctx);
-bool memtest_kv(const struct guest_ctx *ctx);
+bool wl_zipf(const struct workloads_ctx *ctx);
+bool wl_kv(const struct workloads_ctx *ctx);
 
 /* The end of the highest RAM range (the first address after guest RAM). */
 uint64_t ram_end(const struct boot_info *bi);

@@ -79,7 +79,7 @@ int zipf_init(struct zipf *z, uint64_t n, uint64_t theta_milli)
 
 uint64_t zipf_next(const struct zipf *z, uint64_t *rng)
 {
-	uint64_t u = rng_below(rng_next(rng), z->cum[z->nr - 1]), w;
+	uint64_t u = hash_rng_below(hash_rng_next(rng), z->cum[z->nr - 1]), w;
 	unsigned lo = 0, hi = z->nr - 1;
 
 	/* The first bucket whose cumulative weight passes u (empty buckets never do). */
@@ -92,5 +92,5 @@ uint64_t zipf_next(const struct zipf *z, uint64_t *rng)
 			lo = mid + 1;
 	}
 	w = z->first[lo + 1] - z->first[lo];
-	return z->first[lo] + (w > 1 ? rng_below(rng_next(rng), w) : 0);
+	return z->first[lo] + (w > 1 ? hash_rng_below(hash_rng_next(rng), w) : 0);
 }

@@ -18,13 +18,13 @@
 #include "guest-drivers/workloads/zipf.c"
 
 /* Both formatters on the same arguments must agree byte for byte. */
-#define SAME(...)                                                      \
-	do {                                                           \
-		char want_[256], got_[256];                            \
-		int wn_ = snprintf(want_, sizeof(want_), __VA_ARGS__); \
-		int gn_ = ksnprintf(got_, sizeof(got_), __VA_ARGS__);  \
-		assert_string_equal(got_, want_);                      \
-		assert_int_equal(gn_, wn_);                            \
+#define SAME(...)                                                        \
+	do {                                                             \
+		char want_[256], got_[256];                              \
+		int wn_ = snprintf(want_, sizeof(want_), __VA_ARGS__);   \
+		int gn_ = fmt_snprintf(got_, sizeof(got_), __VA_ARGS__); \
+		assert_string_equal(got_, want_);                        \
+		assert_int_equal(gn_, wn_);                              \
 	} while (0)
 
 static void test_format(void **state)
@@ -48,10 +48,10 @@ static void test_format(void **state)
 	SAME("%p", (void *)0x1234);
 	SAME("%s", (const char *)"");
 	/* Truncation: NUL-terminated, returns the full length. */
-	n = ksnprintf(buf, sizeof(buf), "%s", "0123456789");
+	n = fmt_snprintf(buf, sizeof(buf), "%s", "0123456789");
 	assert_int_equal(n, 10);
 	assert_string_equal(buf, "0123456");
-	n = ksnprintf(NULL, 0, "%d", 12345);
+	n = fmt_snprintf(NULL, 0, "%d", 12345);
 	assert_int_equal(n, 5);
 }
 
@@ -276,20 +276,20 @@ static void test_zipf(void **state)
 
 static void test_cmdline(void **state)
 {
-	struct guest_opts o;
+	struct cmdline_opts o;
 	char err[200];
 
 	(void)state;
 	assert_int_equal(cmdline_parse("", &o, err, sizeof(err)), 0);
 	assert_int_equal(o.nr_run, 1);
-	assert_int_equal(o.run[0], WL_MEMTEST);
+	assert_int_equal(o.run[0], CMDLINE_RUN_MEMTEST);
 	assert_int_equal(o.memtest_size, 16ULL << 20);
 	assert_int_equal(o.memtest_passes, 1);
 	assert_int_equal(o.blktest_size, 0);
 	assert_int_equal(o.blktest_qd, 4);
 	assert_int_equal(o.blktest_bs, 4096);
-	assert_int_equal(o.blktest_order, BT_ORDER_SEQ);
-	assert_int_equal(o.memtest_mode, MT_MODE_PATTERNS);
+	assert_int_equal(o.blktest_order, CMDLINE_BLKTEST_SEQ);
+	assert_int_equal(o.memtest_mode, CMDLINE_MEMTEST_PATTERNS);
 	assert_int_equal(o.memtest_ops, 200000);
 	assert_int_equal(o.memtest_theta, 990);
 
@@ -300,9 +300,9 @@ static void test_cmdline(void **state)
 			      &o, err, sizeof(err)),
 		0);
 	assert_int_equal(o.nr_run, 3);
-	assert_int_equal(o.run[0], WL_MEMTEST);
-	assert_int_equal(o.run[1], WL_BLKTEST);
-	assert_int_equal(o.run[2], WL_EVIL);
+	assert_int_equal(o.run[0], CMDLINE_RUN_MEMTEST);
+	assert_int_equal(o.run[1], CMDLINE_RUN_BLKTEST);
+	assert_int_equal(o.run[2], CMDLINE_RUN_EVIL);
 	assert_int_equal(o.memtest_size, 32ULL << 20);
 	assert_int_equal(o.memtest_passes, 3);
 	assert_int_equal(o.blktest_size, 2ULL << 20);
@@ -318,19 +318,19 @@ static void test_cmdline(void **state)
 	assert_int_equal(o.memtest_seconds, 90);
 	assert_int_equal(cmdline_parse("memtest.seconds=86401", &o, err, sizeof(err)), -1);
 	assert_int_equal(cmdline_parse("blktest.order=rand", &o, err, sizeof(err)), 0);
-	assert_int_equal(o.blktest_order, BT_ORDER_RAND);
+	assert_int_equal(o.blktest_order, CMDLINE_BLKTEST_RAND);
 	assert_int_equal(cmdline_parse("blktest.order=seq", &o, err, sizeof(err)), 0);
-	assert_int_equal(o.blktest_order, BT_ORDER_SEQ);
+	assert_int_equal(o.blktest_order, CMDLINE_BLKTEST_SEQ);
 	assert_int_equal(cmdline_parse("blktest.order=random", &o, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unknown blktest.order 'random'"));
 
 	const struct {
 		const char *line;
-		enum memtest_mode mode;
-	} modes[] = {{"memtest.mode=patterns", MT_MODE_PATTERNS},
-		     {"memtest.mode=zipf", MT_MODE_ZIPF},
-		     {"memtest.mode=kv", MT_MODE_KV},
-		     {"memtest.mode=all", MT_MODE_ALL}};
+		enum cmdline_memtest_mode mode;
+	} modes[] = {{"memtest.mode=patterns", CMDLINE_MEMTEST_PATTERNS},
+		     {"memtest.mode=zipf", CMDLINE_MEMTEST_ZIPF},
+		     {"memtest.mode=kv", CMDLINE_MEMTEST_KV},
+		     {"memtest.mode=all", CMDLINE_MEMTEST_ALL}};
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		assert_int_equal(cmdline_parse(modes[i].line, &o, err, sizeof(err)), 0);
 		assert_int_equal(o.memtest_mode, modes[i].mode);
@@ -381,7 +381,7 @@ static void test_cmdline(void **state)
 			fail_msg("'%s': error '%s' does not mention '%s'", bad[i].line, err,
 				 bad[i].needle);
 	}
-	assert_string_equal(workload_name(WL_EVIL), "evil");
+	assert_string_equal(cmdline_workload_name(CMDLINE_RUN_EVIL), "evil");
 }
 
 int main(void)
