@@ -34,9 +34,10 @@ static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uin
 	struct cluster_proto_vm_status *vms = NULL;
 	uint8_t(*forget)[16] = NULL;
 	char host[CP_NAME_LEN + 1] = "";
-	const char *err = NULL;
+	char err[256];
 	struct controld_registry_leftover *left = NULL;
-	int nforget = 0, nleft = 0, rc = cluster_proto_heartbeat_get(p, h->len, &hb, &err);
+	int nforget = 0, nleft = 0,
+	    rc = cluster_proto_heartbeat_get(p, h->len, &hb, err, sizeof(err));
 	struct controld_registry_component *comp;
 
 	if (rc == CP_OK && hb.nr_vms) {
@@ -44,11 +45,12 @@ static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uin
 		forget = calloc(hb.nr_vms, sizeof(*forget));
 		if (!vms || !forget) {
 			rc = CP_EIO;
-			err = "out of memory";
+			snprintf(err, sizeof(err), "out of memory");
 		}
 		for (uint32_t i = 0; i < hb.nr_vms && rc == CP_OK; i++)
-			rc = cluster_proto_vm_status_get(
-				p + CP_HEARTBEAT_LEN + (size_t)i * CP_VM_STATUS_LEN, &vms[i], &err);
+			rc = cluster_proto_vm_status_get(p + CP_HEARTBEAT_LEN +
+								 (size_t)i * CP_VM_STATUS_LEN,
+							 &vms[i], err, sizeof(err));
 	}
 	if (rc != CP_OK) {
 		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad heartbeat: %s", err);
@@ -87,9 +89,8 @@ static void handle_query(struct conn *c, const struct wire_hdr *h, const uint8_t
 {
 	struct cluster_proto_query q;
 	struct strbuf b;
-	char err[256];
-	const char *why = NULL;
-	int rc = cluster_proto_query_get(p, h->len, &q, &why);
+	char err[256], why[256];
+	int rc = cluster_proto_query_get(p, h->len, &q, why, sizeof(why));
 
 	if (rc != CP_OK) {
 		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad query: %s", why);
@@ -131,9 +132,8 @@ static void handle_migrate(struct conn *c, const struct wire_hdr *h, const uint8
 	struct cluster_proto_mig_report r;
 	struct controld_registry_vnode *v;
 	uint8_t uuid[16], out[CP_MIG_REPORT_LEN];
-	char err[1024];
-	const char *why = NULL;
-	int rc = cluster_proto_migrate_get(p, h->len, &m, &why);
+	char err[1024], why[256];
+	int rc = cluster_proto_migrate_get(p, h->len, &m, why, sizeof(why));
 
 	if (rc != CP_OK) {
 		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad migration request: %s", why);
@@ -169,8 +169,8 @@ static void handle_mig_status(struct conn *c, const struct wire_hdr *h, const ui
 	struct controld_registry_vnode *v;
 	uint8_t out[CP_MIG_PROGRESS_LEN];
 	char name[CP_NAME_LEN + 1];
-	const char *why = NULL;
-	int rc = cluster_proto_mig_status_get(p, h->len, name, &why);
+	char why[256];
+	int rc = cluster_proto_mig_status_get(p, h->len, name, why, sizeof(why));
 
 	if (rc != CP_OK) {
 		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad migration status request: %s",
@@ -196,9 +196,8 @@ static void handle_pool_job(struct conn *c, const struct wire_hdr *h, const uint
 	struct cluster_proto_pool_job j;
 	struct cluster_proto_pool_report r;
 	uint8_t out[CP_POOL_REPORT_LEN];
-	char err[1024];
-	const char *why = NULL;
-	int rc = cluster_proto_pool_job_get(p, h->len, &j, &why);
+	char err[1024], why[256];
+	int rc = cluster_proto_pool_job_get(p, h->len, &j, why, sizeof(why));
 
 	if (rc != CP_OK) {
 		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad pool job: %s", why);
@@ -219,8 +218,8 @@ static void handle_pool_status(struct conn *c, const struct wire_hdr *h)
 {
 	struct cluster_proto_pool_progress pr;
 	uint8_t out[CP_POOL_PROGRESS_LEN];
-	const char *why = NULL;
-	int rc = cluster_proto_pool_status_get(h->len, &why);
+	char why[256];
+	int rc = cluster_proto_pool_status_get(h->len, why, sizeof(why));
 
 	if (rc != CP_OK) {
 		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad pool status request: %s", why);
@@ -241,9 +240,9 @@ static void *serve(void *arg)
 	for (;;) {
 		struct wire_hdr h;
 		uint8_t *p;
-		const char *err = NULL;
+		char err[256];
 		enum cluster_io_recv_result r = cluster_io_recv(
-			c->fd, registered ? timeout_ms : IDLE_TIMEOUT_MS, &h, &p, &err);
+			c->fd, registered ? timeout_ms : IDLE_TIMEOUT_MS, &h, &p, err, sizeof(err));
 
 		if (r == CIO_BAD) {
 			log_warn("cluster: %s sent a malformed message (%s): closing", c->peer,
@@ -261,17 +260,15 @@ static void *serve(void *arg)
 					      "replies are not expected here");
 		} else if (h.op == CP_REGISTER) {
 			struct cluster_proto_register reg;
-			char why[256];
-			int rc = cluster_proto_register_get(p, h.len, &reg, &err);
+			int rc = cluster_proto_register_get(p, h.len, &reg, err, sizeof(err));
 
 			if (rc == CP_OK && registered) {
 				rc = CP_EINVAL;
-				err = "register once per connection";
+				snprintf(err, sizeof(err), "register once per connection");
 			} else if (rc == CP_OK) {
 				controld_registry_lock();
-				rc = controld_registry_register(&reg, c->id, why, sizeof(why));
+				rc = controld_registry_register(&reg, c->id, err, sizeof(err));
 				controld_registry_unlock();
-				err = why;
 			}
 			if (rc == CP_OK) {
 				uint8_t out[8];

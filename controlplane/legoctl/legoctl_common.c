@@ -90,13 +90,13 @@ static void follow(int fd, int sfd, const struct legoctl_long_call *c)
 static int answer(int fd, const char *controld, const struct legoctl_long_call *c,
 		  struct wire_hdr *h, uint8_t **p)
 {
-	const char *why = "?";
+	char why[256];
 
-	switch (cluster_io_recv(fd, LEGOCTL_TIMEOUT_MS, h, p, &why)) {
+	switch (cluster_io_recv(fd, LEGOCTL_TIMEOUT_MS, h, p, why, sizeof(why))) {
 	case CIO_MSG:
 		break;
 	case CIO_EOF:
-		why = "the connection closed";
+		snprintf(why, sizeof(why), "the connection closed");
 		/* fall through */
 	default:
 		fprintf(stderr,

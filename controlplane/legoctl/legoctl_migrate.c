@@ -49,9 +49,9 @@ static void show_progress(struct show *s, const struct cluster_proto_mig_progres
 static void show(const uint8_t *p, size_t len, void *ctx)
 {
 	struct cluster_proto_mig_progress pr;
-	const char *why;
+	char why[256];
 
-	if (cluster_proto_mig_progress_get(p, len, &pr, &why) == CP_OK)
+	if (cluster_proto_mig_progress_get(p, len, &pr, why, sizeof(why)) == CP_OK)
 		show_progress(ctx, &pr);
 }
 
@@ -100,7 +100,7 @@ int legoctl_migrate_vnode(const struct legoctl_opts *o, int argc, char **argv)
 	struct wire_hdr h;
 	uint8_t req[CP_MIGRATE_LEN], sreq[CP_MIG_STATUS_LEN], *p = NULL;
 	char see[CP_NAME_LEN + 16];
-	const char *why = "?";
+	char why[256];
 	struct show s = {.name = name, .tty = isatty(2), .last_tenth = -1};
 	int rc;
 
@@ -129,7 +129,7 @@ int legoctl_migrate_vnode(const struct legoctl_opts *o, int argc, char **argv)
 				      &h, &p);
 	if (s.drawn)
 		fprintf(stderr, "\n");
-	if (!rc && cluster_proto_mig_report_get(p, h.len, &r, &why) != CP_OK) {
+	if (!rc && cluster_proto_mig_report_get(p, h.len, &r, why, sizeof(why)) != CP_OK) {
 		fprintf(stderr, "legoctl: lego-controld %s: a bad migration report: %s\n",
 			o->controld, why);
 		rc = 2;

@@ -21,11 +21,13 @@ static void show(const uint8_t *p, size_t len, void *ctx)
 {
 	struct show *s = ctx;
 	struct cluster_proto_pool_progress pr;
-	const char *why, *job;
+	const char *job;
+	char why[256];
 	char on[CP_NAME_LEN + 8] = "";
 	int pct;
 
-	if (cluster_proto_pool_progress_get(p, len, &pr, &why) != CP_OK || pr.what == CP_POOL_NONE)
+	if (cluster_proto_pool_progress_get(p, len, &pr, why, sizeof(why)) != CP_OK ||
+	    pr.what == CP_POOL_NONE)
 		return;
 	job = pr.what == CP_POOL_DRAIN ? "draining" : "rebalancing";
 	if (pr.server[0])
@@ -118,7 +120,7 @@ static int job(const struct legoctl_opts *o, const struct cluster_proto_pool_job
 	struct wire_hdr h;
 	uint8_t req[CP_POOL_JOB_LEN], *p = NULL;
 	struct show s = {.tty = isatty(2)};
-	const char *why = "?";
+	char why[256];
 	int rc;
 
 	cluster_proto_pool_job_put(req, j);
@@ -136,8 +138,8 @@ static int job(const struct legoctl_opts *o, const struct cluster_proto_pool_job
 				      &h, &p);
 	if (s.drawn)
 		fprintf(stderr, "\n");
-	if (!rc &&
-	    (cluster_proto_pool_report_get(p, h.len, &r, &why) != CP_OK || r.what != j->what)) {
+	if (!rc && (cluster_proto_pool_report_get(p, h.len, &r, why, sizeof(why)) != CP_OK ||
+		    r.what != j->what)) {
 		fprintf(stderr, "legoctl: lego-controld %s: a bad pool report: %s\n", o->controld,
 			r.what != j->what ? "it reports another job" : why);
 		rc = 2;

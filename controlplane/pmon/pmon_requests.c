@@ -95,7 +95,8 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
 	struct pmon_ctx *p = c->p;
 	struct cluster_proto_vm_start m;
-	const char *args = NULL, *why = "?", **argv;
+	const char *args = NULL, **argv;
+	char why[256];
 	char err[CP_ERRTEXT_MAX], id[UUID_STR_LEN];
 	struct pmon_vms_entry *v;
 	enum cluster_proto_status st;
@@ -104,7 +105,7 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	bool remote = false, incoming = false;
 	uint8_t out[4];
 
-	st = cluster_proto_vm_start_get(pl, h->len, &m, &args, &why);
+	st = cluster_proto_vm_start_get(pl, h->len, &m, &args, why, sizeof(why));
 	if (st)
 		return refuse(c, h, st, "%s", why);
 	uuid_str_format(m.uuid, id);
@@ -157,10 +158,10 @@ static int vm_stop(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
 	struct pmon_ctx *p = c->p;
 	struct cluster_proto_vm_stop m;
-	const char *why = "?";
+	char why[256];
 	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1];
 	struct pmon_vms_entry *v;
-	enum cluster_proto_status st = cluster_proto_vm_stop_get(pl, h->len, &m, &why);
+	enum cluster_proto_status st = cluster_proto_vm_stop_get(pl, h->len, &m, why, sizeof(why));
 	bool live;
 	int status = 0;
 	pid_t pid = 0;
@@ -220,12 +221,12 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
 	struct pmon_ctx *p = c->p;
 	struct cluster_proto_vm_ctl m;
-	const char *why = "?";
+	char why[256];
 	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1], sock[PMON_SPAWN_PATH_MAX],
 		err[CP_ERRTEXT_MAX];
 	char *answer;
 	struct pmon_vms_entry *v;
-	enum cluster_proto_status st = cluster_proto_vm_ctl_get(pl, h->len, &m, &why);
+	enum cluster_proto_status st = cluster_proto_vm_ctl_get(pl, h->len, &m, why, sizeof(why));
 	uint32_t state;
 	pid_t pid;
 	int rc;
@@ -293,10 +294,11 @@ static int vm_console(struct conn *c, const struct wire_hdr *h, const uint8_t *p
 	struct pmon_ctx *p = c->p;
 	struct cluster_proto_vm_console m;
 	struct cluster_proto_vm_console_reply r = {0};
-	const char *why = "?";
+	char why[256];
 	char id[UUID_STR_LEN], path[PMON_SPAWN_PATH_MAX];
 	struct pmon_vms_entry *v;
-	enum cluster_proto_status st = cluster_proto_vm_console_get(pl, h->len, &m, &why);
+	enum cluster_proto_status st =
+		cluster_proto_vm_console_get(pl, h->len, &m, why, sizeof(why));
 	struct stat sb;
 	uint8_t *buf;
 	ssize_t n = 0;
@@ -350,10 +352,10 @@ static int vm_forget(struct conn *c, const struct wire_hdr *h, const uint8_t *pl
 {
 	struct pmon_ctx *p = c->p;
 	uint8_t uuid[16];
-	const char *why = "?";
+	char why[256];
 	char id[UUID_STR_LEN], name[CP_NAME_LEN + 1], path[PMON_SPAWN_PATH_MAX];
 	struct pmon_vms_entry *v;
-	enum cluster_proto_status st = cluster_proto_uuid_get(pl, h->len, uuid, &why);
+	enum cluster_proto_status st = cluster_proto_uuid_get(pl, h->len, uuid, why, sizeof(why));
 
 	if (st)
 		return refuse(c, h, st, "%s", why);
@@ -433,7 +435,7 @@ static void *conn_main(void *arg)
 		struct pollfd pf = {.fd = c->fd, .events = POLLIN};
 		struct wire_hdr h;
 		uint8_t *pl;
-		const char *why = "?";
+		char why[256];
 
 		/* Idle between requests for as long as the client likes. */
 		if (poll(&pf, 1, -1) < 0) {
@@ -441,7 +443,7 @@ static void *conn_main(void *arg)
 				continue;
 			break;
 		}
-		switch (cluster_io_recv(c->fd, RECV_TIMEOUT_MS, &h, &pl, &why)) {
+		switch (cluster_io_recv(c->fd, RECV_TIMEOUT_MS, &h, &pl, why, sizeof(why))) {
 		case CIO_MSG:
 			more = handle(c, &h, pl) == 0;
 			free(pl);

@@ -50,8 +50,8 @@ static void canary_fill(uint64_t start, uint64_t len)
 		*(volatile uint64_t *)(uintptr_t)p = hash_mix64(p ^ CANARY_SEED);
 }
 
-/* Number of changed words; the first is described in why. */
-static uint64_t canary_check(uint64_t start, uint64_t len, char *why, size_t n)
+/* Number of changed words; the first is described in err. */
+static uint64_t canary_check(uint64_t start, uint64_t len, char *err, size_t errlen)
 {
 	uint64_t bad = 0;
 
@@ -60,7 +60,8 @@ static uint64_t canary_check(uint64_t start, uint64_t len, char *why, size_t n)
 		uint64_t got = *(volatile uint64_t *)(uintptr_t)p;
 
 		if (got != want && !bad++)
-			fmt_snprintf(why, n, "0x%lx: expected 0x%016lx got 0x%016lx", p, want, got);
+			fmt_snprintf(err, errlen, "0x%lx: expected 0x%016lx got 0x%016lx", p, want,
+				     got);
 	}
 	return bad;
 }
@@ -134,7 +135,7 @@ static bool data_untouched(const struct evil *e)
 /* ---- expected reactions ---------------------------------------------------------------- */
 
 /* Malformed: DEVICE_NEEDS_RESET set, nothing completed, no byte of ours written. */
-static int expect_rejected(struct evil *e, char *why, size_t n)
+static int expect_rejected(struct evil *e, char *err, size_t errlen)
 {
 	uint32_t st = vio_mmio_status(&e->blk.dev);
 	uint16_t used;
@@ -142,28 +143,28 @@ static int expect_rejected(struct evil *e, char *why, size_t n)
 	timing_delay_ms(EVIL_GRACE_MS);
 	used = vio_ring_used_idx(&e->blk.vq);
 	if (!(st & VIRTIO_S_DEVICE_NEEDS_RESET)) {
-		fmt_snprintf(why, n, "DEVICE_NEEDS_RESET not set (status 0x%x)", st);
+		fmt_snprintf(err, errlen, "DEVICE_NEEDS_RESET not set (status 0x%x)", st);
 		return -1;
 	}
 	if (used != e->used_before) {
-		fmt_snprintf(why, n, "the chain was completed (used idx %u -> %u)", e->used_before,
-			     used);
+		fmt_snprintf(err, errlen, "the chain was completed (used idx %u -> %u)",
+			     e->used_before, used);
 		return -1;
 	}
 	if (*e->status != STATUS_UNTOUCHED) {
-		fmt_snprintf(why, n, "status byte written (0x%02x)", *e->status);
+		fmt_snprintf(err, errlen, "status byte written (0x%02x)", *e->status);
 		return -1;
 	}
 	if (!data_untouched(e)) {
-		fmt_snprintf(why, n, "the device wrote into the data buffer");
+		fmt_snprintf(err, errlen, "the device wrote into the data buffer");
 		return -1;
 	}
 	return 0;
 }
 
 /* Well-formed but bad: completed with status want, used len 1, device still usable. */
-static int expect_status(struct evil *e, uint16_t head, uint8_t want, bool check_data, char *why,
-			 size_t n)
+static int expect_status(struct evil *e, uint16_t head, uint8_t want, bool check_data, char *err,
+			 size_t errlen)
 {
 	struct vio_ring *vq = &e->blk.vq;
 	const struct virtio_vring_used_elem *el;
@@ -173,7 +174,7 @@ static int expect_status(struct evil *e, uint16_t head, uint8_t want, bool check
 	timing_deadline_start(&dl, EVIL_WAIT_MS);
 	while (vio_ring_used_idx(vq) == e->used_before) {
 		if (timing_deadline_passed(&dl)) {
-			fmt_snprintf(why, n, "not completed within %u ms (status 0x%x)",
+			fmt_snprintf(err, errlen, "not completed within %u ms (status 0x%x)",
 				     EVIL_WAIT_MS, vio_mmio_status(&e->blk.dev));
 			return -1;
 		}
@@ -182,22 +183,23 @@ static int expect_status(struct evil *e, uint16_t head, uint8_t want, bool check
 	el = &vq->used->ring[e->used_before % vq->num];
 	st = vio_mmio_status(&e->blk.dev);
 	if (st & VIRTIO_S_DEVICE_NEEDS_RESET) {
-		fmt_snprintf(why, n, "device needs reset (status 0x%x): this chain is well-formed",
-			     st);
+		fmt_snprintf(err, errlen,
+			     "device needs reset (status 0x%x): this chain is well-formed", st);
 		return -1;
 	}
 	if (vio_ring_used_idx(vq) != (uint16_t)(e->used_before + 1) || el->id != head) {
-		fmt_snprintf(why, n, "used idx %u, element id %u (expected %u, %u)",
+		fmt_snprintf(err, errlen, "used idx %u, element id %u (expected %u, %u)",
 			     vio_ring_used_idx(vq), el->id, (uint16_t)(e->used_before + 1), head);
 		return -1;
 	}
 	if (*e->status != want || el->len != 1) {
-		fmt_snprintf(why, n, "status %u, used len %u (expected status %u, len 1)",
+		fmt_snprintf(err, errlen, "status %u, used len %u (expected status %u, len 1)",
 			     *e->status, el->len, want);
 		return -1;
 	}
 	if (check_data && !data_untouched(e)) {
-		fmt_snprintf(why, n, "the device wrote into the data buffer of a failed request");
+		fmt_snprintf(err, errlen,
+			     "the device wrote into the data buffer of a failed request");
 		return -1;
 	}
 	return 0;
@@ -205,7 +207,7 @@ static int expect_status(struct evil *e, uint16_t head, uint8_t want, bool check
 
 /* ---- recovery ------------------------------------------------------------------------- */
 
-static int round_trip(struct evil *e, unsigned no, char *why, size_t n)
+static int round_trip(struct evil *e, unsigned no, char *err, size_t errlen)
 {
 	uint64_t sector = e->rt_base + (no % e->rt_slots) * (RT_BYTES / VIRTIO_BLK_SECTOR);
 	uint8_t status;
@@ -216,94 +218,97 @@ static int round_trip(struct evil *e, unsigned no, char *why, size_t n)
 	memset(e->rt_r, 0, RT_BYTES);
 	if (!e->blk.read_only) {
 		if (vio_blk_io(&e->blk, VIRTIO_BLK_T_OUT, sector, e->rt_w, RT_BYTES, &status, &used,
-			       why, n))
+			       err, errlen))
 			return -1;
 		if (status != VIRTIO_BLK_S_OK || used != 1) {
-			fmt_snprintf(why, n, "round trip write: status %u len %u", status, used);
+			fmt_snprintf(err, errlen, "round trip write: status %u len %u", status,
+				     used);
 			return -1;
 		}
 	}
-	if (vio_blk_io(&e->blk, VIRTIO_BLK_T_IN, sector, e->rt_r, RT_BYTES, &status, &used, why, n))
+	if (vio_blk_io(&e->blk, VIRTIO_BLK_T_IN, sector, e->rt_r, RT_BYTES, &status, &used, err,
+		       errlen))
 		return -1;
 	if (status != VIRTIO_BLK_S_OK || used != RT_BYTES + 1) {
-		fmt_snprintf(why, n, "round trip read: status %u len %u", status, used);
+		fmt_snprintf(err, errlen, "round trip read: status %u len %u", status, used);
 		return -1;
 	}
 	if (!e->blk.read_only && memcmp(e->rt_w, e->rt_r, RT_BYTES)) {
-		fmt_snprintf(why, n, "round trip at sector %lu read back different data", sector);
+		fmt_snprintf(err, errlen, "round trip at sector %lu read back different data",
+			     sector);
 		return -1;
 	}
 	return 0;
 }
 
-static int recover(struct evil *e, unsigned no, char *why, size_t n)
+static int recover(struct evil *e, unsigned no, char *err, size_t errlen)
 {
 	if (vio_mmio_reset(&e->blk.dev)) {
-		fmt_snprintf(why, n, "Status reads 0x%x after writing 0",
+		fmt_snprintf(err, errlen, "Status reads 0x%x after writing 0",
 			     vio_mmio_status(&e->blk.dev));
 		return -1;
 	}
-	if (vio_blk_reinit(&e->blk, why, n))
+	if (vio_blk_reinit(&e->blk, err, errlen))
 		return -1;
-	return round_trip(e, no, why, n);
+	return round_trip(e, no, err, errlen);
 }
 
 /* ---- malformed chains: DEVICE_NEEDS_RESET, nothing completed ------------------------------ */
 
-static int c_desc_beyond_ram(struct evil *e, char *why, size_t n)
+static int c_desc_beyond_ram(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, e->ram_end, VIRTIO_BLK_SECTOR, true);
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_data_past_ram_end(struct evil *e, char *why, size_t n)
+static int c_data_past_ram_end(struct evil *e, char *err, size_t errlen)
 {
 	char detail[120];
 
 	/* Half of the buffer is in RAM (the canary), half beyond: nothing may be written. */
 	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, e->ram_end - PAGE, 2 * PAGE, true);
 	publish(e, 0);
-	if (expect_rejected(e, why, n))
+	if (expect_rejected(e, err, errlen))
 		return -1;
 	if (canary_check(e->ram_end - CANARY_TAIL, CANARY_TAIL, detail, sizeof(detail))) {
-		fmt_snprintf(why, n, "the in-RAM part was written: %s", detail);
+		fmt_snprintf(err, errlen, "the in-RAM part was written: %s", detail);
 		return -1;
 	}
 	return 0;
 }
 
-static int c_desc_in_mmio(struct evil *e, char *why, size_t n)
+static int c_desc_in_mmio(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, LEGO_MMIO_BASE, VIRTIO_BLK_SECTOR, true);
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_desc_addr_wraps(struct evil *e, char *why, size_t n)
+static int c_desc_addr_wraps(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, 0xfffffffffffff000ULL, 2 * PAGE, true);
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_desc_len_4g(struct evil *e, char *why, size_t n)
+static int c_desc_len_4g(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, gpa(e->data), 0xffffffffu, true);
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_desc_loop(struct evil *e, char *why, size_t n)
+static int c_desc_loop(struct evil *e, char *err, size_t errlen)
 {
 	set_hdr(e, VIRTIO_BLK_T_OUT, e->victim);
 	set_desc(e, 0, gpa(e->hdr), sizeof(*e->hdr), VRING_DESC_F_NEXT, 1);
 	set_desc(e, 1, gpa(e->data), VIRTIO_BLK_SECTOR, VRING_DESC_F_NEXT, 0); /* back to 0 */
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_chain_too_long(struct evil *e, char *why, size_t n)
+static int c_chain_too_long(struct evil *e, char *err, size_t errlen)
 {
 	uint16_t num = qnum(e);
 
@@ -314,32 +319,32 @@ static int c_chain_too_long(struct evil *e, char *why, size_t n)
 		set_desc(e, i, gpa(e->data), VIRTIO_BLK_SECTOR, VRING_DESC_F_NEXT,
 			 (uint16_t)((i + 1) % num));
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_next_out_of_range(struct evil *e, char *why, size_t n)
+static int c_next_out_of_range(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	e->blk.vq.desc[1].next = qnum(e); /* first index past the table */
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_avail_idx_jump(struct evil *e, char *why, size_t n)
+static int c_avail_idx_jump(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	set_avail_idx(e, (uint16_t)(e->blk.vq.avail_idx + qnum(e) + 1));
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_avail_entry_out_of_range(struct evil *e, char *why, size_t n)
+static int c_avail_entry_out_of_range(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	publish(e, qnum(e));
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_indirect(struct evil *e, char *why, size_t n)
+static int c_indirect(struct evil *e, char *err, size_t errlen)
 {
 	/* VIRTQ_DESC_F_INDIRECT was never negotiated. The table holds a valid request; read
 	 * as a plain 512-byte buffer instead, the chain is a valid write: a device that
@@ -355,10 +360,10 @@ static int c_indirect(struct evil *e, char *why, size_t n)
 	set_desc(e, 1, gpa(e->itable), ITABLE_BYTES, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 2);
 	set_desc(e, 2, gpa(e->status), 1, VRING_DESC_F_WRITE, 0);
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_readable_after_writable(struct evil *e, char *why, size_t n)
+static int c_readable_after_writable(struct evil *e, char *err, size_t errlen)
 {
 	set_hdr(e, VIRTIO_BLK_T_IN, e->rt_base);
 	set_desc(e, 0, gpa(e->hdr), sizeof(*e->hdr), VRING_DESC_F_NEXT, 1);
@@ -366,57 +371,57 @@ static int c_readable_after_writable(struct evil *e, char *why, size_t n)
 	set_desc(e, 2, gpa(e->data) + PAGE, VIRTIO_BLK_SECTOR, VRING_DESC_F_NEXT, 3);
 	set_desc(e, 3, gpa(e->status), 1, VRING_DESC_F_WRITE, 0);
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_status_readable(struct evil *e, char *why, size_t n)
+static int c_status_readable(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	e->blk.vq.desc[2].flags = 0; /* status buffer device-readable */
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_status_empty(struct evil *e, char *why, size_t n)
+static int c_status_empty(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	e->blk.vq.desc[2].len = 0;
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_header_only(struct evil *e, char *why, size_t n)
+static int c_header_only(struct evil *e, char *err, size_t errlen)
 {
 	set_hdr(e, VIRTIO_BLK_T_FLUSH, 0);
 	set_desc(e, 0, gpa(e->hdr), sizeof(*e->hdr), 0, 0);
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_header_short(struct evil *e, char *why, size_t n)
+static int c_header_short(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	e->blk.vq.desc[0].len = 8;
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
-static int c_header_writable(struct evil *e, char *why, size_t n)
+static int c_header_writable(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, gpa(e->data), VIRTIO_BLK_SECTOR, true);
 	e->blk.vq.desc[0].flags |= VRING_DESC_F_WRITE;
 	publish(e, 0);
-	return expect_rejected(e, why, n);
+	return expect_rejected(e, err, errlen);
 }
 
 /* ---- queue setup: QueueReady must read 0 -------------------------------------------------- */
 
-static int queue_case(struct evil *e, uint64_t desc, uint64_t avail, uint64_t used, char *why,
-		      size_t n)
+static int queue_case(struct evil *e, uint64_t desc, uint64_t avail, uint64_t used, char *err,
+		      size_t errlen)
 {
 	const struct vio_ring *vq = &e->blk.vq;
 
-	if (vio_mmio_negotiate(&e->blk.dev, 0, why, n))
+	if (vio_mmio_negotiate(&e->blk.dev, 0, err, errlen))
 		return -1;
 	if (!desc)
 		desc = gpa(vq->desc);
@@ -425,50 +430,50 @@ static int queue_case(struct evil *e, uint64_t desc, uint64_t avail, uint64_t us
 	if (!used)
 		used = gpa(vq->used);
 	if (!vio_mmio_queue_enable(&e->blk.dev, 0, vq->num, desc, avail, used)) {
-		fmt_snprintf(why, n, "QueueReady reads 1 (desc 0x%lx avail 0x%lx used 0x%lx)", desc,
-			     avail, used);
+		fmt_snprintf(err, errlen, "QueueReady reads 1 (desc 0x%lx avail 0x%lx used 0x%lx)",
+			     desc, avail, used);
 		return -1;
 	}
 	return 0;
 }
 
-static int c_queue_desc_beyond_ram(struct evil *e, char *why, size_t n)
+static int c_queue_desc_beyond_ram(struct evil *e, char *err, size_t errlen)
 {
-	return queue_case(e, e->ram_end, 0, 0, why, n);
+	return queue_case(e, e->ram_end, 0, 0, err, errlen);
 }
 
-static int c_queue_avail_crosses_ram_end(struct evil *e, char *why, size_t n)
+static int c_queue_avail_crosses_ram_end(struct evil *e, char *err, size_t errlen)
 {
-	return queue_case(e, 0, e->ram_end - 2, 0, why, n);
+	return queue_case(e, 0, e->ram_end - 2, 0, err, errlen);
 }
 
-static int c_queue_used_in_mmio(struct evil *e, char *why, size_t n)
+static int c_queue_used_in_mmio(struct evil *e, char *err, size_t errlen)
 {
-	return queue_case(e, 0, 0, LEGO_MMIO_BASE, why, n);
+	return queue_case(e, 0, 0, LEGO_MMIO_BASE, err, errlen);
 }
 
-static int c_queue_desc_wraps(struct evil *e, char *why, size_t n)
+static int c_queue_desc_wraps(struct evil *e, char *err, size_t errlen)
 {
-	return queue_case(e, 0xfffffffffffffff0ULL, 0, 0, why, n);
+	return queue_case(e, 0xfffffffffffffff0ULL, 0, 0, err, errlen);
 }
 
-static int c_queue_desc_misaligned(struct evil *e, char *why, size_t n)
+static int c_queue_desc_misaligned(struct evil *e, char *err, size_t errlen)
 {
-	return queue_case(e, gpa(e->blk.vq.desc) + 8, 0, 0, why, n);
+	return queue_case(e, gpa(e->blk.vq.desc) + 8, 0, 0, err, errlen);
 }
 
-static int c_queue_used_misaligned(struct evil *e, char *why, size_t n)
+static int c_queue_used_misaligned(struct evil *e, char *err, size_t errlen)
 {
-	return queue_case(e, 0, 0, gpa(e->blk.vq.used) + 2, why, n);
+	return queue_case(e, 0, 0, gpa(e->blk.vq.used) + 2, err, errlen);
 }
 
-static int c_no_version_1(struct evil *e, char *why, size_t n)
+static int c_no_version_1(struct evil *e, char *err, size_t errlen)
 {
 	const struct vio_mmio_dev *d = &e->blk.dev;
 	uint32_t st;
 
 	if (vio_mmio_reset(d)) {
-		fmt_snprintf(why, n, "reset failed");
+		fmt_snprintf(err, errlen, "reset failed");
 		return -1;
 	}
 	vio_mmio_set_status(d, VIRTIO_S_ACKNOWLEDGE | VIRTIO_S_DRIVER);
@@ -479,8 +484,8 @@ static int c_no_version_1(struct evil *e, char *why, size_t n)
 	vio_mmio_set_status(d, VIRTIO_S_FEATURES_OK);
 	st = vio_mmio_status(d);
 	if (st & VIRTIO_S_FEATURES_OK) {
-		fmt_snprintf(why, n, "FEATURES_OK stuck without VIRTIO_F_VERSION_1 (status 0x%x)",
-			     st);
+		fmt_snprintf(err, errlen,
+			     "FEATURES_OK stuck without VIRTIO_F_VERSION_1 (status 0x%x)", st);
 		return -1;
 	}
 	return 0;
@@ -488,73 +493,73 @@ static int c_no_version_1(struct evil *e, char *why, size_t n)
 
 /* ---- well-formed, semantically bad: a status byte ----------------------------------------- */
 
-static int c_sector_beyond_capacity(struct evil *e, char *why, size_t n)
+static int c_sector_beyond_capacity(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_OUT, e->capacity, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, err, errlen);
 }
 
-static int c_sector_crosses_capacity(struct evil *e, char *why, size_t n)
+static int c_sector_crosses_capacity(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_OUT, e->capacity - 1, gpa(e->data), 2 * VIRTIO_BLK_SECTOR, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, err, errlen);
 }
 
-static int c_sector_overflow(struct evil *e, char *why, size_t n)
+static int c_sector_overflow(struct evil *e, char *err, size_t errlen)
 {
 	/* sector * 512 wraps 2^64 */
 	std_chain(e, VIRTIO_BLK_T_OUT, ~0ULL >> 8, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, err, errlen);
 }
 
-static int c_read_beyond_capacity(struct evil *e, char *why, size_t n)
+static int c_read_beyond_capacity(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_IN, e->capacity, gpa(e->data), VIRTIO_BLK_SECTOR, true);
 	publish(e, 0);
-	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, err, errlen);
 }
 
-static int c_len_not_multiple_512(struct evil *e, char *why, size_t n)
+static int c_len_not_multiple_512(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), 100, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, err, errlen);
 }
 
-static int c_unknown_type(struct evil *e, char *why, size_t n)
+static int c_unknown_type(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, 0xff, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIRTIO_BLK_S_UNSUPP, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_UNSUPP, true, err, errlen);
 }
 
-static int c_read_into_readable(struct evil *e, char *why, size_t n)
+static int c_read_into_readable(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_IN, e->rt_base, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, err, errlen);
 }
 
-static int c_write_from_writable(struct evil *e, char *why, size_t n)
+static int c_write_from_writable(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, true);
 	publish(e, 0);
-	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, err, errlen);
 }
 
-static int c_write_read_only(struct evil *e, char *why, size_t n)
+static int c_write_read_only(struct evil *e, char *err, size_t errlen)
 {
 	std_chain(e, VIRTIO_BLK_T_OUT, e->victim, gpa(e->data), VIRTIO_BLK_SECTOR, false);
 	publish(e, 0);
-	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, why, n);
+	return expect_status(e, 0, VIRTIO_BLK_S_IOERR, true, err, errlen);
 }
 
 struct evil_case {
 	const char *name;
-	int (*fn)(struct evil *e, char *why, size_t n);
+	int (*fn)(struct evil *e, char *err, size_t errlen);
 };
 
 static const struct evil_case cases[] = {
@@ -606,7 +611,7 @@ static void report(struct evil *e, const char *name, int r, const char *why)
 }
 
 static void run_case(struct evil *e, unsigned no, const char *name,
-		     int (*fn)(struct evil *e, char *why, size_t n))
+		     int (*fn)(struct evil *e, char *err, size_t errlen))
 {
 	char why[200] = "", rwhy[200] = "";
 	int r;

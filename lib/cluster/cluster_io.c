@@ -158,7 +158,7 @@ static int64_t deadline_in(int timeout_ms)
 }
 
 enum cluster_io_recv_result cluster_io_recv(int fd, int timeout_ms, struct wire_hdr *h,
-					    uint8_t **payload, const char **err)
+					    uint8_t **payload, char *err, size_t errlen)
 {
 	uint8_t hdr[CP_HDR_LEN], *buf;
 	uint32_t len;
@@ -168,35 +168,35 @@ enum cluster_io_recv_result cluster_io_recv(int fd, int timeout_ms, struct wire_
 	if (rc == FDIO_EOF)
 		return CIO_EOF;
 	if (rc != FDIO_OK) {
-		*err = "connection failed or timed out";
+		snprintf(err, errlen, "connection failed or timed out");
 		return CIO_FAILED;
 	}
 	len = wire_get_le32(hdr + 20);
 	/* Magic, version and reserved bytes before waiting for a payload: a peer speaking
 	 * something else gets its error reply rather than a timeout or a silent close. */
 	switch (wire_hdr_get(hdr, (size_t)CP_HDR_LEN + len, CP_MAGIC, CP_VERSION, CP_MAX_PAYLOAD, h,
-			     err)) {
+			     err, errlen)) {
 	case WIRE_HDR_OK:
 		break;
 	case WIRE_HDR_BAD:
 		return CIO_BAD;
 	case WIRE_HDR_TOOBIG:
-		*err = "message longer than the protocol allows";
+		snprintf(err, errlen, "message longer than the protocol allows");
 		return CIO_FAILED;
 	}
 	buf = malloc((size_t)CP_HDR_LEN + len + 1);
 	if (!buf) {
-		*err = "out of memory";
+		snprintf(err, errlen, "out of memory");
 		return CIO_FAILED;
 	}
 	memcpy(buf, hdr, sizeof(hdr));
 	if (len && fdio_read_all(fd, buf + CP_HDR_LEN, len, deadline_in(timeout_ms)) != FDIO_OK) {
 		free(buf);
-		*err = "connection failed or timed out inside a message";
+		snprintf(err, errlen, "connection failed or timed out inside a message");
 		return CIO_FAILED;
 	}
 	buf[CP_HDR_LEN + len] = '\0';
-	if (cluster_proto_hdr_get(buf, (size_t)CP_HDR_LEN + len, h, err) != CP_OK) {
+	if (cluster_proto_hdr_get(buf, (size_t)CP_HDR_LEN + len, h, err, errlen) != CP_OK) {
 		free(buf);
 		return CIO_BAD;
 	}
@@ -212,7 +212,7 @@ int cluster_io_call(int fd, uint16_t op, const void *req, size_t len, uint8_t **
 	uint64_t id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 	struct wire_hdr h;
 	uint8_t *p;
-	const char *why = NULL;
+	char why[WIRE_TEXT_MAX];
 
 	if (reply)
 		*reply = NULL;
@@ -222,14 +222,14 @@ int cluster_io_call(int fd, uint16_t op, const void *req, size_t len, uint8_t **
 		snprintf(err, errlen, "cannot send: %s", strerror(errno));
 		return -1;
 	}
-	switch (cluster_io_recv(fd, timeout_ms, &h, &p, &why)) {
+	switch (cluster_io_recv(fd, timeout_ms, &h, &p, why, sizeof(why))) {
 	case CIO_MSG:
 		break;
 	case CIO_EOF:
 		snprintf(err, errlen, "the peer closed the connection");
 		return -1;
 	default:
-		snprintf(err, errlen, "bad reply: %s", why ? why : "?");
+		snprintf(err, errlen, "bad reply: %s", why);
 		return -1;
 	}
 	if (h.op != (op | CP_REPLY) || h.id != id) {

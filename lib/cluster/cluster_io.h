@@ -34,9 +34,9 @@ enum cluster_io_recv_result {
 	CIO_FAILED, /* I/O error, timeout, or a length that cannot be honoured: close */
 };
 /* Receive one message, waiting at most timeout_ms (-1: forever) for its header and then
- * as long again for its payload. */
+ * as long again for its payload; err says what went wrong on CIO_BAD and CIO_FAILED. */
 enum cluster_io_recv_result cluster_io_recv(int fd, int timeout_ms, struct wire_hdr *h,
-					    uint8_t **payload, const char **err);
+					    uint8_t **payload, char *err, size_t errlen);
 
 /* Call: send a request and wait for its reply (same id, op | CP_REPLY). Returns the reply's
  * status (CP_OK, or the error status with the peer's text in err), or -1 if the connection

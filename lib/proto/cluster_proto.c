@@ -1,12 +1,13 @@
 /* cluster_proto.c: encoding and strict decoding of cluster-protocol messages. */
 #include "cluster_proto.h"
 
+#include <stdio.h>
 #include <string.h>
 
 enum cluster_proto_status cluster_proto_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h,
-						const char **err)
+						char *err, size_t errlen)
 {
-	return wire_hdr_get(buf, buflen, CP_MAGIC, CP_VERSION, CP_MAX_PAYLOAD, h, err) ==
+	return wire_hdr_get(buf, buflen, CP_MAGIC, CP_VERSION, CP_MAX_PAYLOAD, h, err, errlen) ==
 			       WIRE_HDR_OK
 		       ? CP_OK
 		       : CP_EPROTO;
@@ -27,18 +28,23 @@ const char *cluster_proto_status_name(uint32_t status)
 	return status <= CP_STATUS_MAX ? names[status] : "unknown status";
 }
 
-static enum cluster_proto_status bad(const char **err, const char *why)
+/* A refusal: why into err, and the status to answer with. */
+static enum cluster_proto_status fail(char *err, size_t errlen, enum cluster_proto_status st,
+				      const char *why)
 {
-	*err = why;
-	return CP_EINVAL;
+	snprintf(err, errlen, "%s", why);
+	return st;
 }
 
-static enum cluster_proto_status want_len(size_t len, size_t want, const char **err)
+static enum cluster_proto_status bad(char *err, size_t errlen, const char *why)
 {
-	if (len != want) {
-		*err = "payload length is wrong for this op";
-		return CP_EPROTO;
-	}
+	return fail(err, errlen, CP_EINVAL, why);
+}
+
+static enum cluster_proto_status want_len(size_t len, size_t want, char *err, size_t errlen)
+{
+	if (len != want)
+		return fail(err, errlen, CP_EPROTO, "payload length is wrong for this op");
 	return CP_OK;
 }
 
@@ -62,26 +68,26 @@ void cluster_proto_register_put(void *p, const struct cluster_proto_register *m)
 }
 
 enum cluster_proto_status cluster_proto_register_get(const void *p, size_t len,
-						     struct cluster_proto_register *m,
-						     const char **err)
+						     struct cluster_proto_register *m, char *err,
+						     size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (want_len(len, CP_REGISTER_LEN, err))
+	if (want_len(len, CP_REGISTER_LEN, err, errlen))
 		return CP_EPROTO;
 	m->kind = wire_get_le32(b);
 	m->cores = wire_get_le32(b + 4);
 	m->capacity_bytes = wire_get_le64(b + 8);
 	if (m->kind < CP_KIND_PMON || m->kind > CP_KIND_SMON)
-		return bad(err, "unknown component kind");
+		return bad(err, errlen, "unknown component kind");
 	if (wire_name_get(b + 16, CP_NAME_LEN, m->name) || !m->name[0])
-		return bad(err, "component name is empty or not printable ASCII");
+		return bad(err, errlen, "component name is empty or not printable ASCII");
 	if (wire_name_get(b + 16 + CP_NAME_LEN, CP_ADDR_LEN, m->addr) || !m->addr[0])
-		return bad(err, "component address is empty or not printable ASCII");
+		return bad(err, errlen, "component address is empty or not printable ASCII");
 	if (m->kind == CP_KIND_PMON && (m->cores == 0 || m->cores > 4096))
-		return bad(err, "a processor host offers 1..4096 cores");
+		return bad(err, errlen, "a processor host offers 1..4096 cores");
 	if (m->kind != CP_KIND_PMON && m->cores)
-		return bad(err, "only processor hosts offer cores");
+		return bad(err, errlen, "only processor hosts offer cores");
 	return CP_OK;
 }
 
@@ -95,21 +101,19 @@ void cluster_proto_heartbeat_put(void *p, const struct cluster_proto_heartbeat *
 }
 
 enum cluster_proto_status cluster_proto_heartbeat_get(const void *p, size_t len,
-						      struct cluster_proto_heartbeat *m,
-						      const char **err)
+						      struct cluster_proto_heartbeat *m, char *err,
+						      size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (len < CP_HEARTBEAT_LEN) {
-		*err = "heartbeat shorter than its fixed part";
-		return CP_EPROTO;
-	}
+	if (len < CP_HEARTBEAT_LEN)
+		return fail(err, errlen, CP_EPROTO, "heartbeat shorter than its fixed part");
 	m->used_bytes = wire_get_le64(b);
 	m->used_cores = wire_get_le32(b + 8);
 	m->nr_vms = wire_get_le32(b + 12);
 	if (m->nr_vms > CP_MAX_VMS)
-		return bad(err, "heartbeat reports more vNodes than allowed");
-	return want_len(len, CP_HEARTBEAT_LEN + (size_t)m->nr_vms * CP_VM_STATUS_LEN, err);
+		return bad(err, errlen, "heartbeat reports more vNodes than allowed");
+	return want_len(len, CP_HEARTBEAT_LEN + (size_t)m->nr_vms * CP_VM_STATUS_LEN, err, errlen);
 }
 
 void cluster_proto_vm_status_put(void *p, const struct cluster_proto_vm_status *m)
@@ -126,8 +130,9 @@ void cluster_proto_vm_status_put(void *p, const struct cluster_proto_vm_status *
 	wire_put_le32(b + 44, 0);
 }
 
-enum cluster_proto_status
-cluster_proto_vm_status_get(const void *p, struct cluster_proto_vm_status *m, const char **err)
+enum cluster_proto_status cluster_proto_vm_status_get(const void *p,
+						      struct cluster_proto_vm_status *m, char *err,
+						      size_t errlen)
 {
 	const uint8_t *b = p;
 
@@ -140,15 +145,15 @@ cluster_proto_vm_status_get(const void *p, struct cluster_proto_vm_status *m, co
 	m->vcpus = wire_get_le32(b + 40);
 	m->reserved = wire_get_le32(b + 44);
 	if (uuid_zero(m->uuid))
-		return bad(err, "vNode status with a zero uuid");
+		return bad(err, errlen, "vNode status with a zero uuid");
 	if (m->domid < 1)
-		return bad(err, "vNode status with a domain id below 1");
+		return bad(err, errlen, "vNode status with a domain id below 1");
 	if (m->state < CP_VM_RUNNING || m->state > CP_VM_EXITED)
-		return bad(err, "vNode status with an unknown state");
+		return bad(err, errlen, "vNode status with an unknown state");
 	if (m->exit_status < 0 || m->exit_status > 255)
-		return bad(err, "vNode status with an exit status outside 0..255");
+		return bad(err, errlen, "vNode status with an exit status outside 0..255");
 	if (m->reserved)
-		return bad(err, "reserved field of a vNode status is not zero");
+		return bad(err, errlen, "reserved field of a vNode status is not zero");
 	return CP_OK;
 }
 
@@ -169,16 +174,14 @@ void cluster_proto_vm_start_put(void *p, const struct cluster_proto_vm_start *m)
 
 enum cluster_proto_status cluster_proto_vm_start_get(const void *p, size_t len,
 						     struct cluster_proto_vm_start *m,
-						     const char **args, const char **err)
+						     const char **args, char *err, size_t errlen)
 {
 	const uint8_t *b = p;
 	const char *s;
 	uint32_t n = 0;
 
-	if (len < CP_VM_START_LEN) {
-		*err = "VM_START shorter than its fixed part";
-		return CP_EPROTO;
-	}
+	if (len < CP_VM_START_LEN)
+		return fail(err, errlen, CP_EPROTO, "VM_START shorter than its fixed part");
 	memcpy(m->uuid, b, 16);
 	m->vnode_uid = wire_get_le64(b + 16);
 	m->domid = (int32_t)wire_get_le32(b + 24);
@@ -187,17 +190,18 @@ enum cluster_proto_status cluster_proto_vm_start_get(const void *p, size_t len,
 	m->argc = wire_get_le32(b + 104);
 	m->args_len = wire_get_le32(b + 108);
 	if (wire_name_get(b + 40, CP_NAME_LEN, m->name) || !m->name[0])
-		return bad(err, "vNode name is empty or not printable ASCII");
+		return bad(err, errlen, "vNode name is empty or not printable ASCII");
 	for (int i = 112; i < CP_VM_START_LEN; i++)
 		if (b[i])
-			return bad(err, "reserved bytes of VM_START are not zero");
+			return bad(err, errlen, "reserved bytes of VM_START are not zero");
 	if (uuid_zero(m->uuid) || m->vnode_uid == 0 || m->domid < 1)
-		return bad(err, "VM_START needs a uuid, a vnode id and a domain id above 0");
+		return bad(err, errlen,
+			   "VM_START needs a uuid, a vnode id and a domain id above 0");
 	if (m->vcpus == 0 || m->vcpus > 64)
-		return bad(err, "VM_START asks for 0 or more than 64 vCPUs");
+		return bad(err, errlen, "VM_START asks for 0 or more than 64 vCPUs");
 	if (m->argc > CP_MAX_ARGS || m->args_len > CP_ARGS_MAX)
-		return bad(err, "VM_START carries too many arguments");
-	if (want_len(len, CP_VM_START_LEN + (size_t)m->args_len, err))
+		return bad(err, errlen, "VM_START carries too many arguments");
+	if (want_len(len, CP_VM_START_LEN + (size_t)m->args_len, err, errlen))
 		return CP_EPROTO;
 	s = (const char *)b + CP_VM_START_LEN;
 	for (uint32_t i = 0; i < m->args_len; i++) {
@@ -206,10 +210,10 @@ enum cluster_proto_status cluster_proto_vm_start_get(const void *p, size_t len,
 		if (c == 0)
 			n++;
 		else if (c < 0x20 || c > 0x7e)
-			return bad(err, "VM_START argument is not printable ASCII");
+			return bad(err, errlen, "VM_START argument is not printable ASCII");
 	}
 	if (n != m->argc || (m->args_len && s[m->args_len - 1]))
-		return bad(err, "VM_START argument count does not match its strings");
+		return bad(err, errlen, "VM_START argument count does not match its strings");
 	*args = s;
 	return CP_OK;
 }
@@ -224,20 +228,20 @@ void cluster_proto_vm_stop_put(void *p, const struct cluster_proto_vm_stop *m)
 }
 
 enum cluster_proto_status cluster_proto_vm_stop_get(const void *p, size_t len,
-						    struct cluster_proto_vm_stop *m,
-						    const char **err)
+						    struct cluster_proto_vm_stop *m, char *err,
+						    size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (want_len(len, CP_VM_STOP_LEN, err))
+	if (want_len(len, CP_VM_STOP_LEN, err, errlen))
 		return CP_EPROTO;
 	memcpy(m->uuid, b, 16);
 	m->mode = wire_get_le32(b + 16);
 	m->grace_ms = wire_get_le32(b + 20);
 	if (m->mode > CP_STOP_FORCE)
-		return bad(err, "unknown stop mode");
+		return bad(err, errlen, "unknown stop mode");
 	if (m->grace_ms > 600000)
-		return bad(err, "stop grace period above 10 minutes");
+		return bad(err, errlen, "stop grace period above 10 minutes");
 	return CP_OK;
 }
 
@@ -275,20 +279,22 @@ size_t cluster_proto_vm_ctl_put(void *p, const struct cluster_proto_vm_ctl *m)
 }
 
 enum cluster_proto_status cluster_proto_vm_ctl_get(const void *p, size_t len,
-						   struct cluster_proto_vm_ctl *m, const char **err)
+						   struct cluster_proto_vm_ctl *m, char *err,
+						   size_t errlen)
 {
 	bool lng = len == CP_VM_CTL_LONG_LEN;
 
-	if (!lng && want_len(len, CP_VM_CTL_LEN, err))
+	if (!lng && want_len(len, CP_VM_CTL_LEN, err, errlen))
 		return CP_EPROTO;
 	memcpy(m->uuid, p, 16);
 	if (wire_name_get((const uint8_t *)p + 16, lng ? CP_CMD_MAX : CP_CMD_LEN, m->cmd) ||
 	    !m->cmd[0])
-		return bad(err, "VM_CTL command is empty or not printable ASCII");
+		return bad(err, errlen, "VM_CTL command is empty or not printable ASCII");
 	if (lng && strlen(m->cmd) <= CP_CMD_LEN)
-		return bad(err, "VM_CTL command of 32 bytes or less in the long form");
+		return bad(err, errlen, "VM_CTL command of 32 bytes or less in the long form");
 	if (!cluster_proto_vm_cmd_ok(m->cmd))
-		return bad(err, "VM_CTL command is not a lowercase word with at most one argument");
+		return bad(err, errlen,
+			   "VM_CTL command is not a lowercase word with at most one argument");
 	return CP_OK;
 }
 
@@ -304,19 +310,19 @@ void cluster_proto_vm_console_put(void *p, const struct cluster_proto_vm_console
 
 enum cluster_proto_status cluster_proto_vm_console_get(const void *p, size_t len,
 						       struct cluster_proto_vm_console *m,
-						       const char **err)
+						       char *err, size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (want_len(len, CP_VM_CONSOLE_LEN, err))
+	if (want_len(len, CP_VM_CONSOLE_LEN, err, errlen))
 		return CP_EPROTO;
 	memcpy(m->uuid, b, 16);
 	m->offset = wire_get_le64(b + 16);
 	m->max = wire_get_le32(b + 24);
 	if (m->max == 0 || m->max > CP_CONSOLE_MAX)
-		return bad(err, "VM_CONSOLE asks for 0 or more than 64 KiB");
+		return bad(err, errlen, "VM_CONSOLE asks for 0 or more than 64 KiB");
 	if (wire_get_le32(b + 28))
-		return bad(err, "reserved field of VM_CONSOLE is not zero");
+		return bad(err, errlen, "reserved field of VM_CONSOLE is not zero");
 	return CP_OK;
 }
 
@@ -345,9 +351,9 @@ cluster_proto_vm_console_reply_get(const void *p, size_t len,
 }
 
 enum cluster_proto_status cluster_proto_uuid_get(const void *p, size_t len, uint8_t uuid[16],
-						 const char **err)
+						 char *err, size_t errlen)
 {
-	if (want_len(len, 16, err))
+	if (want_len(len, 16, err, errlen))
 		return CP_EPROTO;
 	memcpy(uuid, p, 16);
 	return CP_OK;
@@ -363,22 +369,23 @@ void cluster_proto_query_put(void *p, const struct cluster_proto_query *m)
 }
 
 enum cluster_proto_status cluster_proto_query_get(const void *p, size_t len,
-						  struct cluster_proto_query *m, const char **err)
+						  struct cluster_proto_query *m, char *err,
+						  size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (want_len(len, CP_QUERY_LEN, err))
+	if (want_len(len, CP_QUERY_LEN, err, errlen))
 		return CP_EPROTO;
 	m->what = wire_get_le32(b);
 	m->flags = wire_get_le32(b + 4);
 	if (m->what < CP_Q_COMPONENTS || m->what > CP_Q_POOL)
-		return bad(err, "unknown query");
+		return bad(err, errlen, "unknown query");
 	if (m->flags & ~CP_QUERY_JSON)
-		return bad(err, "unknown query flags");
+		return bad(err, errlen, "unknown query flags");
 	if (wire_name_get(b + 8, CP_NAME_LEN, m->name))
-		return bad(err, "query name is not printable ASCII");
+		return bad(err, errlen, "query name is not printable ASCII");
 	if (m->what == CP_Q_VNODE && !m->name[0])
-		return bad(err, "query for one vNode needs its name");
+		return bad(err, errlen, "query for one vNode needs its name");
 	return CP_OK;
 }
 
@@ -389,15 +396,15 @@ void cluster_proto_migrate_put(void *p, const struct cluster_proto_migrate *m)
 }
 
 enum cluster_proto_status cluster_proto_migrate_get(const void *p, size_t len,
-						    struct cluster_proto_migrate *m,
-						    const char **err)
+						    struct cluster_proto_migrate *m, char *err,
+						    size_t errlen)
 {
-	if (want_len(len, CP_MIGRATE_LEN, err))
+	if (want_len(len, CP_MIGRATE_LEN, err, errlen))
 		return CP_EPROTO;
 	if (wire_name_get(p, CP_NAME_LEN, m->vnode) || !m->vnode[0])
-		return bad(err, "MIGRATE's vNode name is empty or not printable ASCII");
+		return bad(err, errlen, "MIGRATE's vNode name is empty or not printable ASCII");
 	if (wire_name_get((const uint8_t *)p + CP_NAME_LEN, CP_NAME_LEN, m->host) || !m->host[0])
-		return bad(err, "MIGRATE's host name is empty or not printable ASCII");
+		return bad(err, errlen, "MIGRATE's host name is empty or not printable ASCII");
 	return CP_OK;
 }
 
@@ -414,20 +421,20 @@ void cluster_proto_mig_report_put(void *p, const struct cluster_proto_mig_report
 
 enum cluster_proto_status cluster_proto_mig_report_get(const void *p, size_t len,
 						       struct cluster_proto_mig_report *m,
-						       const char **err)
+						       char *err, size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (want_len(len, CP_MIG_REPORT_LEN, err))
+	if (want_len(len, CP_MIG_REPORT_LEN, err, errlen))
 		return CP_EPROTO;
 	m->total_us = wire_get_le64(b);
 	m->downtime_us = wire_get_le64(b + 8);
 	m->bytes = wire_get_le64(b + 16);
 	if (wire_name_get(b + 24, CP_NAME_LEN, m->from) || !m->from[0] ||
 	    wire_name_get(b + 24 + CP_NAME_LEN, CP_NAME_LEN, m->to) || !m->to[0])
-		return bad(err, "migration report without its hosts' names");
+		return bad(err, errlen, "migration report without its hosts' names");
 	if (m->downtime_us != CP_MIG_UNKNOWN && m->downtime_us > m->total_us)
-		return bad(err, "migration report with more downtime than time");
+		return bad(err, errlen, "migration report with more downtime than time");
 	return CP_OK;
 }
 
@@ -437,13 +444,13 @@ void cluster_proto_mig_status_put(void *p, const char *vnode)
 }
 
 enum cluster_proto_status cluster_proto_mig_status_get(const void *p, size_t len,
-						       char vnode[CP_NAME_LEN + 1],
-						       const char **err)
+						       char vnode[CP_NAME_LEN + 1], char *err,
+						       size_t errlen)
 {
-	if (want_len(len, CP_MIG_STATUS_LEN, err))
+	if (want_len(len, CP_MIG_STATUS_LEN, err, errlen))
 		return CP_EPROTO;
 	if (wire_name_get(p, CP_NAME_LEN, vnode) || !vnode[0])
-		return bad(err, "MIG_STATUS's vNode name is empty or not printable ASCII");
+		return bad(err, errlen, "MIG_STATUS's vNode name is empty or not printable ASCII");
 	return CP_OK;
 }
 
@@ -463,11 +470,11 @@ void cluster_proto_mig_progress_put(void *p, const struct cluster_proto_mig_prog
 
 enum cluster_proto_status cluster_proto_mig_progress_get(const void *p, size_t len,
 							 struct cluster_proto_mig_progress *m,
-							 const char **err)
+							 char *err, size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (want_len(len, CP_MIG_PROGRESS_LEN, err))
+	if (want_len(len, CP_MIG_PROGRESS_LEN, err, errlen))
 		return CP_EPROTO;
 	m->phase = wire_get_le32(b);
 	m->elapsed_ms = wire_get_le64(b + 8);
@@ -475,18 +482,19 @@ enum cluster_proto_status cluster_proto_mig_progress_get(const void *p, size_t l
 	m->bytes_processed = wire_get_le64(b + 24);
 	m->bytes_remaining = wire_get_le64(b + 32);
 	if (m->phase > CP_MIG_PHASE_MAX)
-		return bad(err, "migration progress with an unknown phase");
+		return bad(err, errlen, "migration progress with an unknown phase");
 	if (wire_get_le32(b + 4))
-		return bad(err, "reserved field of a migration progress is not zero");
+		return bad(err, errlen, "reserved field of a migration progress is not zero");
 	if (wire_name_get(b + 40, CP_NAME_LEN, m->from) ||
 	    wire_name_get(b + 40 + CP_NAME_LEN, CP_NAME_LEN, m->to))
-		return bad(err, "migration progress with a host name that is not printable ASCII");
+		return bad(err, errlen,
+			   "migration progress with a host name that is not printable ASCII");
 	if (m->phase == CP_MIG_NONE) {
 		if (m->elapsed_ms || m->bytes_total || m->bytes_processed || m->bytes_remaining ||
 		    m->from[0] || m->to[0])
-			return bad(err, "no migration, yet progress figures or hosts");
+			return bad(err, errlen, "no migration, yet progress figures or hosts");
 	} else if (!m->from[0] || !m->to[0]) {
-		return bad(err, "migration progress without its hosts' names");
+		return bad(err, errlen, "migration progress without its hosts' names");
 	}
 	return CP_OK;
 }
@@ -509,31 +517,33 @@ void cluster_proto_pool_job_put(void *p, const struct cluster_proto_pool_job *m)
 }
 
 /* DRAIN and UNDRAIN name a server; REBALANCE none. */
-static enum cluster_proto_status pool_server_ok(uint32_t what, const char *server, const char **err)
+static enum cluster_proto_status pool_server_ok(uint32_t what, const char *server, char *err,
+						size_t errlen)
 {
 	if (what == CP_POOL_REBALANCE && server[0])
-		return bad(err, "a rebalance names no memory server");
+		return bad(err, errlen, "a rebalance names no memory server");
 	if (what != CP_POOL_REBALANCE && !cluster_proto_name_ok(server))
-		return bad(err, "a drain or undrain names a memory server: 1-64 of [A-Za-z0-9._-]");
+		return bad(err, errlen,
+			   "a drain or undrain names a memory server: 1-64 of [A-Za-z0-9._-]");
 	return CP_OK;
 }
 
 enum cluster_proto_status cluster_proto_pool_job_get(const void *p, size_t len,
-						     struct cluster_proto_pool_job *m,
-						     const char **err)
+						     struct cluster_proto_pool_job *m, char *err,
+						     size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (want_len(len, CP_POOL_JOB_LEN, err))
+	if (want_len(len, CP_POOL_JOB_LEN, err, errlen))
 		return CP_EPROTO;
 	m->what = wire_get_le32(b);
 	if (m->what < CP_POOL_DRAIN || m->what > CP_POOL_WHAT_MAX)
-		return bad(err, "unknown pool job");
+		return bad(err, errlen, "unknown pool job");
 	if (wire_get_le32(b + 4))
-		return bad(err, "reserved field of POOL_JOB is not zero");
+		return bad(err, errlen, "reserved field of POOL_JOB is not zero");
 	if (wire_name_get(b + 8, CP_NAME_LEN, m->server))
-		return bad(err, "POOL_JOB's server name is not printable ASCII");
-	return pool_server_ok(m->what, m->server, err);
+		return bad(err, errlen, "POOL_JOB's server name is not printable ASCII");
+	return pool_server_ok(m->what, m->server, err, errlen);
 }
 
 void cluster_proto_pool_report_put(void *p, const struct cluster_proto_pool_report *m)
@@ -552,12 +562,12 @@ void cluster_proto_pool_report_put(void *p, const struct cluster_proto_pool_repo
 
 enum cluster_proto_status cluster_proto_pool_report_get(const void *p, size_t len,
 							struct cluster_proto_pool_report *m,
-							const char **err)
+							char *err, size_t errlen)
 {
 	const uint8_t *b = p;
 	enum cluster_proto_status st;
 
-	if (want_len(len, CP_POOL_REPORT_LEN, err))
+	if (want_len(len, CP_POOL_REPORT_LEN, err, errlen))
 		return CP_EPROTO;
 	m->what = wire_get_le32(b);
 	m->copies = wire_get_le32(b + 4);
@@ -567,28 +577,30 @@ enum cluster_proto_status cluster_proto_pool_report_get(const void *p, size_t le
 	m->spread_before_ppm = wire_get_le32(b + 32);
 	m->spread_after_ppm = wire_get_le32(b + 36);
 	if (m->what < CP_POOL_DRAIN || m->what > CP_POOL_WHAT_MAX)
-		return bad(err, "pool report of an unknown job");
+		return bad(err, errlen, "pool report of an unknown job");
 	if (wire_name_get(b + 40, CP_NAME_LEN, m->server))
-		return bad(err, "pool report with a server name that is not printable ASCII");
-	st = pool_server_ok(m->what, m->server, err);
+		return bad(err, errlen,
+			   "pool report with a server name that is not printable ASCII");
+	st = pool_server_ok(m->what, m->server, err, errlen);
 	if (st)
 		return st;
 	if (m->spread_before_ppm > CP_PPM || m->spread_after_ppm > CP_PPM)
-		return bad(err, "pool report with a spread above 100%");
+		return bad(err, errlen, "pool report with a spread above 100%");
 	if (m->what != CP_POOL_REBALANCE && (m->spread_before_ppm || m->spread_after_ppm))
-		return bad(err, "only a rebalance reports a spread");
+		return bad(err, errlen, "only a rebalance reports a spread");
 	if (m->what != CP_POOL_DRAIN && m->server_used)
-		return bad(err, "only a drain reports the server's use");
+		return bad(err, errlen, "only a drain reports the server's use");
 	if (m->what == CP_POOL_UNDRAIN && (m->copies || m->bytes || m->elapsed_us))
-		return bad(err, "an undrain moves nothing");
+		return bad(err, errlen, "an undrain moves nothing");
 	if (!m->copies != !m->bytes)
-		return bad(err, "pool report with copies but no bytes, or bytes but no copies");
+		return bad(err, errlen,
+			   "pool report with copies but no bytes, or bytes but no copies");
 	return CP_OK;
 }
 
-enum cluster_proto_status cluster_proto_pool_status_get(size_t len, const char **err)
+enum cluster_proto_status cluster_proto_pool_status_get(size_t len, char *err, size_t errlen)
 {
-	return want_len(len, 0, err);
+	return want_len(len, 0, err, errlen);
 }
 
 void cluster_proto_pool_progress_put(void *p, const struct cluster_proto_pool_progress *m)
@@ -611,11 +623,11 @@ void cluster_proto_pool_progress_put(void *p, const struct cluster_proto_pool_pr
 
 enum cluster_proto_status cluster_proto_pool_progress_get(const void *p, size_t len,
 							  struct cluster_proto_pool_progress *m,
-							  const char **err)
+							  char *err, size_t errlen)
 {
 	const uint8_t *b = p;
 
-	if (want_len(len, CP_POOL_PROGRESS_LEN, err))
+	if (want_len(len, CP_POOL_PROGRESS_LEN, err, errlen))
 		return CP_EPROTO;
 	m->what = wire_get_le32(b);
 	m->region = wire_get_le32(b + 4);
@@ -627,25 +639,26 @@ enum cluster_proto_status cluster_proto_pool_progress_get(const void *p, size_t 
 	m->missing = wire_get_le32(b + 40);
 	m->blocked = wire_get_le32(b + 44);
 	if (m->what > CP_POOL_REBALANCE)
-		return bad(err, "pool progress of an unknown job");
+		return bad(err, errlen, "pool progress of an unknown job");
 	if (wire_name_get(b + 48, CP_NAME_LEN, m->server) ||
 	    wire_name_get(b + 48 + CP_NAME_LEN, CP_NAME_LEN, m->vnode) ||
 	    wire_name_get(b + 48 + 2 * CP_NAME_LEN, CP_NAME_LEN, m->to))
-		return bad(err, "pool progress with a name that is not printable ASCII");
+		return bad(err, errlen, "pool progress with a name that is not printable ASCII");
 	if (m->blocked > m->missing)
-		return bad(err, "pool progress with more blocked copies than missing ones");
+		return bad(err, errlen, "pool progress with more blocked copies than missing ones");
 	if (m->what == CP_POOL_NONE) {
 		if (m->region || m->elapsed_ms || m->copies_total || m->copies_done ||
 		    m->bytes_total || m->bytes_done || m->server[0] || m->vnode[0] || m->to[0])
-			return bad(err, "no pool job, yet its figures or names");
+			return bad(err, errlen, "no pool job, yet its figures or names");
 		return CP_OK;
 	}
 	if ((m->what == CP_POOL_DRAIN) != (m->server[0] != '\0'))
-		return bad(err, "pool progress: a drain names its server, a rebalance none");
+		return bad(err, errlen,
+			   "pool progress: a drain names its server, a rebalance none");
 	if (m->copies_done > m->copies_total || m->bytes_done > m->bytes_total)
-		return bad(err, "pool progress with more done than there is to do");
+		return bad(err, errlen, "pool progress with more done than there is to do");
 	if (!m->vnode[0] != !m->to[0] || (!m->vnode[0] && m->region))
-		return bad(err,
+		return bad(err, errlen,
 			   "pool progress: a step names its vNode, vRegion and target together");
 	return CP_OK;
 }

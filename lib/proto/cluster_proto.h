@@ -289,88 +289,90 @@ struct cluster_proto_pool_progress {
 
 /* Header decode as wire_hdr_get with this protocol's magic, version and limit. */
 enum cluster_proto_status cluster_proto_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h,
-						const char **err);
+						char *err, size_t errlen);
 const char *cluster_proto_status_name(uint32_t status);
 
 /* Encoders write exactly the *_LEN bytes; decoders check the length and every field and
  * return CP_OK or CP_EINVAL/CP_EPROTO with err saying what is wrong. */
 void cluster_proto_register_put(void *p, const struct cluster_proto_register *m);
 enum cluster_proto_status cluster_proto_register_get(const void *p, size_t len,
-						     struct cluster_proto_register *m,
-						     const char **err);
+						     struct cluster_proto_register *m, char *err,
+						     size_t errlen);
 void cluster_proto_heartbeat_put(void *p, const struct cluster_proto_heartbeat *m);
 /* len is the whole payload: the fixed part and exactly nr_vms statuses. */
 enum cluster_proto_status cluster_proto_heartbeat_get(const void *p, size_t len,
-						      struct cluster_proto_heartbeat *m,
-						      const char **err);
+						      struct cluster_proto_heartbeat *m, char *err,
+						      size_t errlen);
 void cluster_proto_vm_status_put(void *p, const struct cluster_proto_vm_status *m);
-enum cluster_proto_status
-cluster_proto_vm_status_get(const void *p, struct cluster_proto_vm_status *m, const char **err);
+enum cluster_proto_status cluster_proto_vm_status_get(const void *p,
+						      struct cluster_proto_vm_status *m, char *err,
+						      size_t errlen);
 void cluster_proto_vm_start_put(void *p, const struct cluster_proto_vm_start *m);
 /* Checks the fixed part and that exactly argc NUL-terminated printable strings of
  * args_len bytes follow; *args points at the first. */
 enum cluster_proto_status cluster_proto_vm_start_get(const void *p, size_t len,
 						     struct cluster_proto_vm_start *m,
-						     const char **args, const char **err);
+						     const char **args, char *err, size_t errlen);
 void cluster_proto_vm_stop_put(void *p, const struct cluster_proto_vm_stop *m);
 enum cluster_proto_status cluster_proto_vm_stop_get(const void *p, size_t len,
-						    struct cluster_proto_vm_stop *m,
-						    const char **err);
+						    struct cluster_proto_vm_stop *m, char *err,
+						    size_t errlen);
 /* Writes the short form (CP_VM_CTL_LEN) or, for a command longer than CP_CMD_LEN, the
  * long one (CP_VM_CTL_LONG_LEN; p must have room for it): returns the length written. */
 size_t cluster_proto_vm_ctl_put(void *p, const struct cluster_proto_vm_ctl *m);
 /* Either form; a command that fits the short form must use it. */
 enum cluster_proto_status cluster_proto_vm_ctl_get(const void *p, size_t len,
-						   struct cluster_proto_vm_ctl *m,
-						   const char **err);
+						   struct cluster_proto_vm_ctl *m, char *err,
+						   size_t errlen);
 /* Is cmd a well-formed control command (the grammar above, at most CP_CMD_MAX bytes)? */
 bool cluster_proto_vm_cmd_ok(const char *cmd);
 void cluster_proto_vm_console_put(void *p, const struct cluster_proto_vm_console *m);
 enum cluster_proto_status cluster_proto_vm_console_get(const void *p, size_t len,
 						       struct cluster_proto_vm_console *m,
-						       const char **err);
+						       char *err, size_t errlen);
 void cluster_proto_vm_console_reply_put(void *p, const struct cluster_proto_vm_console_reply *m);
 enum cluster_proto_status
 cluster_proto_vm_console_reply_get(const void *p, size_t len,
 				   struct cluster_proto_vm_console_reply *m);
 /* VM_FORGET's payload is the bare uuid. */
 enum cluster_proto_status cluster_proto_uuid_get(const void *p, size_t len, uint8_t uuid[16],
-						 const char **err);
+						 char *err, size_t errlen);
 void cluster_proto_query_put(void *p, const struct cluster_proto_query *m);
 enum cluster_proto_status cluster_proto_query_get(const void *p, size_t len,
-						  struct cluster_proto_query *m, const char **err);
+						  struct cluster_proto_query *m, char *err,
+						  size_t errlen);
 void cluster_proto_migrate_put(void *p, const struct cluster_proto_migrate *m);
 enum cluster_proto_status cluster_proto_migrate_get(const void *p, size_t len,
-						    struct cluster_proto_migrate *m,
-						    const char **err);
+						    struct cluster_proto_migrate *m, char *err,
+						    size_t errlen);
 void cluster_proto_mig_report_put(void *p, const struct cluster_proto_mig_report *m);
 enum cluster_proto_status cluster_proto_mig_report_get(const void *p, size_t len,
 						       struct cluster_proto_mig_report *m,
-						       const char **err);
+						       char *err, size_t errlen);
 /* MIG_STATUS's request is the vNode's name field. */
 void cluster_proto_mig_status_put(void *p, const char *vnode);
 enum cluster_proto_status cluster_proto_mig_status_get(const void *p, size_t len,
-						       char vnode[CP_NAME_LEN + 1],
-						       const char **err);
+						       char vnode[CP_NAME_LEN + 1], char *err,
+						       size_t errlen);
 void cluster_proto_mig_progress_put(void *p, const struct cluster_proto_mig_progress *m);
 enum cluster_proto_status cluster_proto_mig_progress_get(const void *p, size_t len,
 							 struct cluster_proto_mig_progress *m,
-							 const char **err);
+							 char *err, size_t errlen);
 const char *cluster_proto_mig_phase_name(uint32_t phase);
 void cluster_proto_pool_job_put(void *p, const struct cluster_proto_pool_job *m);
 enum cluster_proto_status cluster_proto_pool_job_get(const void *p, size_t len,
-						     struct cluster_proto_pool_job *m,
-						     const char **err);
+						     struct cluster_proto_pool_job *m, char *err,
+						     size_t errlen);
 void cluster_proto_pool_report_put(void *p, const struct cluster_proto_pool_report *m);
 enum cluster_proto_status cluster_proto_pool_report_get(const void *p, size_t len,
 							struct cluster_proto_pool_report *m,
-							const char **err);
+							char *err, size_t errlen);
 /* POOL_STATUS's request carries nothing. */
-enum cluster_proto_status cluster_proto_pool_status_get(size_t len, const char **err);
+enum cluster_proto_status cluster_proto_pool_status_get(size_t len, char *err, size_t errlen);
 void cluster_proto_pool_progress_put(void *p, const struct cluster_proto_pool_progress *m);
 enum cluster_proto_status cluster_proto_pool_progress_get(const void *p, size_t len,
 							  struct cluster_proto_pool_progress *m,
-							  const char **err);
+							  char *err, size_t errlen);
 /* "drain", "rebalance", "undrain" ("none" for CP_POOL_NONE). */
 const char *cluster_proto_pool_what_name(uint32_t what);
 

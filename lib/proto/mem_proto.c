@@ -23,15 +23,13 @@ static enum mem_proto_status fail(char *err, size_t errlen, enum mem_proto_statu
 enum mem_proto_status mem_proto_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h,
 					char *err, size_t errlen)
 {
-	const char *why = NULL;
-
-	switch (wire_hdr_get(buf, buflen, MP_MAGIC, MP_VERSION, MP_MAX_PAYLOAD, h, &why)) {
+	switch (wire_hdr_get(buf, buflen, MP_MAGIC, MP_VERSION, MP_MAX_PAYLOAD, h, err, errlen)) {
 	case WIRE_HDR_OK:
 		return MP_OK;
 	case WIRE_HDR_TOOBIG:
-		return fail(err, errlen, MP_E2BIG, why);
+		return MP_E2BIG;
 	default:
-		return fail(err, errlen, MP_EPROTO, why);
+		return MP_EPROTO;
 	}
 }
 

@@ -63,15 +63,13 @@ static enum stor_proto_status fail(char *err, size_t errlen, enum stor_proto_sta
 enum stor_proto_status stor_proto_hdr_get(const void *buf, size_t buflen, struct wire_hdr *h,
 					  char *err, size_t errlen)
 {
-	const char *why = NULL;
-
-	switch (wire_hdr_get(buf, buflen, SP_MAGIC, SP_VERSION, SP_MAX_PAYLOAD, h, &why)) {
+	switch (wire_hdr_get(buf, buflen, SP_MAGIC, SP_VERSION, SP_MAX_PAYLOAD, h, err, errlen)) {
 	case WIRE_HDR_OK:
 		return SP_OK;
 	case WIRE_HDR_TOOBIG:
-		return fail(err, errlen, SP_E2BIG, why);
+		return SP_E2BIG;
 	default:
-		return fail(err, errlen, SP_EPROTO, why);
+		return SP_EPROTO;
 	}
 }
 

@@ -17,42 +17,40 @@ void wire_hdr_put(void *buf, const struct wire_hdr *h)
 	wire_put_le64(b + 24, 0);
 }
 
+/* A malformed header: why into err. */
+static enum wire_hdr_error hdr_fail(char *err, size_t errlen, enum wire_hdr_error e,
+				    const char *why)
+{
+	snprintf(err, errlen, "%s", why);
+	return e;
+}
+
 enum wire_hdr_error wire_hdr_get(const void *buf, size_t buflen, uint32_t magic, uint16_t version,
-				 uint32_t max_payload, struct wire_hdr *h, const char **err)
+				 uint32_t max_payload, struct wire_hdr *h, char *err, size_t errlen)
 {
 	const uint8_t *b = buf;
 
 	memset(h, 0, sizeof(*h));
-	if (buflen < WIRE_HDR_LEN) {
-		*err = "truncated header";
-		return WIRE_HDR_BAD;
-	}
+	if (buflen < WIRE_HDR_LEN)
+		return hdr_fail(err, errlen, WIRE_HDR_BAD, "truncated header");
 	h->magic = wire_get_le32(b);
 	h->version = wire_get_le16(b + 4);
 	h->op = wire_get_le16(b + 6);
 	h->id = wire_get_le64(b + 8);
 	h->status = wire_get_le32(b + 16);
 	h->len = wire_get_le32(b + 20);
-	if (h->magic != magic) {
-		*err = "bad magic";
-		return WIRE_HDR_BAD;
-	}
-	if (h->version != version) {
-		*err = "unsupported protocol version";
-		return WIRE_HDR_BAD;
-	}
-	if (wire_get_le64(b + 24)) {
-		*err = "reserved header bytes are not zero";
-		return WIRE_HDR_BAD;
-	}
-	if (h->len > max_payload) {
-		*err = "payload longer than the protocol allows";
-		return WIRE_HDR_TOOBIG;
-	}
-	if ((size_t)h->len != buflen - WIRE_HDR_LEN) {
-		*err = "payload length does not match the bytes received";
-		return WIRE_HDR_BAD;
-	}
+	if (h->magic != magic)
+		return hdr_fail(err, errlen, WIRE_HDR_BAD, "bad magic");
+	if (h->version != version)
+		return hdr_fail(err, errlen, WIRE_HDR_BAD, "unsupported protocol version");
+	if (wire_get_le64(b + 24))
+		return hdr_fail(err, errlen, WIRE_HDR_BAD, "reserved header bytes are not zero");
+	if (h->len > max_payload)
+		return hdr_fail(err, errlen, WIRE_HDR_TOOBIG,
+				"payload longer than the protocol allows");
+	if ((size_t)h->len != buflen - WIRE_HDR_LEN)
+		return hdr_fail(err, errlen, WIRE_HDR_BAD,
+				"payload length does not match the bytes received");
 	return WIRE_HDR_OK;
 }
 

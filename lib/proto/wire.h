@@ -74,9 +74,10 @@ enum wire_hdr_error {
 
 void wire_hdr_put(void *buf, const struct wire_hdr *h);
 /* Decode and check buf[0..buflen): magic and version as given, reserved bytes zero, and len
- * == buflen - WIRE_HDR_LEN <= max_payload; err says what was wrong. */
+ * == buflen - WIRE_HDR_LEN <= max_payload; when not, err says what was wrong. */
 enum wire_hdr_error wire_hdr_get(const void *buf, size_t buflen, uint32_t magic, uint16_t version,
-				 uint32_t max_payload, struct wire_hdr *h, const char **err);
+				 uint32_t max_payload, struct wire_hdr *h, char *err,
+				 size_t errlen);
 
 /* A fixed-size field of n bytes holding a NUL-padded name: printable ASCII, then only NULs.
  * get copies it to out (n + 1 bytes) and returns 0, or -1 if the field is malformed. */

@@ -13,7 +13,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const char *err, *args;
+	const char *args;
+	char err[256];
 	struct wire_hdr h;
 	uint8_t *p;
 
@@ -25,12 +26,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	switch (data[0] % 13) {
 	case 0:
-		cluster_proto_hdr_get(p, size, &h, &err);
+		cluster_proto_hdr_get(p, size, &h, err, sizeof(err));
 		break;
 	case 1: {
 		struct cluster_proto_register m;
 
-		if (cluster_proto_register_get(p, size, &m, &err) == CP_OK) {
+		if (cluster_proto_register_get(p, size, &m, err, sizeof(err)) == CP_OK) {
 			cluster_proto_register_put(out, &m);
 			if (memcmp(out, p, CP_REGISTER_LEN))
 				abort();
@@ -41,17 +42,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cluster_proto_heartbeat m;
 		struct cluster_proto_vm_status s;
 
-		if (cluster_proto_heartbeat_get(p, size, &m, &err) == CP_OK)
+		if (cluster_proto_heartbeat_get(p, size, &m, err, sizeof(err)) == CP_OK)
 			for (uint32_t i = 0; i < m.nr_vms; i++)
 				cluster_proto_vm_status_get(p + CP_HEARTBEAT_LEN +
 								    (size_t)i * CP_VM_STATUS_LEN,
-							    &s, &err);
+							    &s, err, sizeof(err));
 		break;
 	}
 	case 3: {
 		struct cluster_proto_vm_start m;
 
-		if (cluster_proto_vm_start_get(p, size, &m, &args, &err) == CP_OK) {
+		if (cluster_proto_vm_start_get(p, size, &m, &args, err, sizeof(err)) == CP_OK) {
 			cluster_proto_vm_start_put(out, &m);
 			memcpy(out + CP_VM_START_LEN, args, m.args_len);
 			if (memcmp(out, p, size))
@@ -62,13 +63,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4: {
 		struct cluster_proto_vm_stop m;
 
-		cluster_proto_vm_stop_get(p, size, &m, &err);
+		cluster_proto_vm_stop_get(p, size, &m, err, sizeof(err));
 		break;
 	}
 	case 5: {
 		struct cluster_proto_vm_ctl m;
 
-		if (cluster_proto_vm_ctl_get(p, size, &m, &err) == CP_OK &&
+		if (cluster_proto_vm_ctl_get(p, size, &m, err, sizeof(err)) == CP_OK &&
 		    (cluster_proto_vm_ctl_put(out, &m) != size || memcmp(out, p, size)))
 			abort();
 		break;
@@ -77,14 +78,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cluster_proto_vm_console m;
 		struct cluster_proto_vm_console_reply r;
 
-		cluster_proto_vm_console_get(p, size, &m, &err);
+		cluster_proto_vm_console_get(p, size, &m, err, sizeof(err));
 		cluster_proto_vm_console_reply_get(p, size, &r);
 		break;
 	}
 	case 7: {
 		struct cluster_proto_query m;
 
-		if (cluster_proto_query_get(p, size, &m, &err) == CP_OK) {
+		if (cluster_proto_query_get(p, size, &m, err, sizeof(err)) == CP_OK) {
 			cluster_proto_query_put(out, &m);
 			if (memcmp(out, p, CP_QUERY_LEN))
 				abort();
@@ -95,12 +96,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cluster_proto_migrate m;
 		char name[CP_NAME_LEN + 1];
 
-		if (cluster_proto_migrate_get(p, size, &m, &err) == CP_OK) {
+		if (cluster_proto_migrate_get(p, size, &m, err, sizeof(err)) == CP_OK) {
 			cluster_proto_migrate_put(out, &m);
 			if (memcmp(out, p, CP_MIGRATE_LEN))
 				abort();
 		}
-		if (cluster_proto_mig_status_get(p, size, name, &err) == CP_OK) {
+		if (cluster_proto_mig_status_get(p, size, name, err, sizeof(err)) == CP_OK) {
 			cluster_proto_mig_status_put(out, name);
 			if (memcmp(out, p, CP_MIG_STATUS_LEN))
 				abort();
@@ -110,7 +111,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 9: {
 		struct cluster_proto_mig_report m;
 
-		if (cluster_proto_mig_report_get(p, size, &m, &err) == CP_OK) {
+		if (cluster_proto_mig_report_get(p, size, &m, err, sizeof(err)) == CP_OK) {
 			cluster_proto_mig_report_put(out, &m);
 			if (memcmp(out, p, CP_MIG_REPORT_LEN))
 				abort();
@@ -120,7 +121,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 10: {
 		struct cluster_proto_mig_progress m;
 
-		if (cluster_proto_mig_progress_get(p, size, &m, &err) == CP_OK) {
+		if (cluster_proto_mig_progress_get(p, size, &m, err, sizeof(err)) == CP_OK) {
 			cluster_proto_mig_progress_put(out, &m);
 			if (memcmp(out, p, CP_MIG_PROGRESS_LEN))
 				abort();
@@ -132,18 +133,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cluster_proto_pool_report r;
 		struct cluster_proto_pool_progress m;
 
-		cluster_proto_pool_status_get(size, &err);
-		if (cluster_proto_pool_job_get(p, size, &j, &err) == CP_OK) {
+		cluster_proto_pool_status_get(size, err, sizeof(err));
+		if (cluster_proto_pool_job_get(p, size, &j, err, sizeof(err)) == CP_OK) {
 			cluster_proto_pool_job_put(out, &j);
 			if (memcmp(out, p, CP_POOL_JOB_LEN))
 				abort();
 		}
-		if (cluster_proto_pool_report_get(p, size, &r, &err) == CP_OK) {
+		if (cluster_proto_pool_report_get(p, size, &r, err, sizeof(err)) == CP_OK) {
 			cluster_proto_pool_report_put(out, &r);
 			if (memcmp(out, p, CP_POOL_REPORT_LEN))
 				abort();
 		}
-		if (cluster_proto_pool_progress_get(p, size, &m, &err) == CP_OK) {
+		if (cluster_proto_pool_progress_get(p, size, &m, err, sizeof(err)) == CP_OK) {
 			cluster_proto_pool_progress_put(out, &m);
 			if (memcmp(out, p, CP_POOL_PROGRESS_LEN))
 				abort();
@@ -153,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	default: {
 		uint8_t u[16];
 
-		cluster_proto_uuid_get(p, size, u, &err);
+		cluster_proto_uuid_get(p, size, u, err, sizeof(err));
 		break;
 	}
 	}

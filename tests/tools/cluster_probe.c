@@ -64,8 +64,9 @@ static pthread_mutex_t stub_lock = PTHREAD_MUTEX_INITIALIZER;
 static void stub_heartbeat(int fd, const struct wire_hdr *h, const uint8_t *p)
 {
 	struct cluster_proto_heartbeat hb;
-	const char *err = "?";
-	enum cluster_proto_status st = cluster_proto_heartbeat_get(p, h->len, &hb, &err);
+	char err[256];
+	enum cluster_proto_status st =
+		cluster_proto_heartbeat_get(p, h->len, &hb, err, sizeof(err));
 
 	pthread_mutex_lock(&stub_lock);
 	if (st) {
@@ -77,7 +78,7 @@ static void stub_heartbeat(int fd, const struct wire_hdr *h, const uint8_t *p)
 			struct cluster_proto_vm_status s;
 
 			st = cluster_proto_vm_status_get(
-				p + CP_HEARTBEAT_LEN + i * CP_VM_STATUS_LEN, &s, &err);
+				p + CP_HEARTBEAT_LEN + i * CP_VM_STATUS_LEN, &s, err, sizeof(err));
 			if (st) {
 				fprintf(stub_out, " bad vm status: %s", err);
 				break;
@@ -104,9 +105,9 @@ static void *stub_conn(void *arg)
 	for (;;) {
 		struct wire_hdr h;
 		uint8_t *p, out[8];
-		const char *err = "?";
+		char err[256];
 		struct cluster_proto_register r;
-		enum cluster_io_recv_result rr = cluster_io_recv(fd, -1, &h, &p, &err);
+		enum cluster_io_recv_result rr = cluster_io_recv(fd, -1, &h, &p, err, sizeof(err));
 
 		if (rr != CIO_MSG) {
 			if (rr == CIO_BAD)
@@ -115,7 +116,7 @@ static void *stub_conn(void *arg)
 		}
 		if (h.op == CP_REGISTER) {
 			enum cluster_proto_status st =
-				cluster_proto_register_get(p, h.len, &r, &err);
+				cluster_proto_register_get(p, h.len, &r, err, sizeof(err));
 
 			pthread_mutex_lock(&stub_lock);
 			if (st)
@@ -243,11 +244,11 @@ static int get_reply(int fd, uint16_t op, uint64_t id, char *text, size_t tlen)
 {
 	struct wire_hdr h;
 	uint8_t *p;
-	const char *err = "?";
+	char err[256];
 	int st;
 
 	snprintf(text, tlen, "(no reply)");
-	if (cluster_io_recv(fd, TIMEOUT_MS, &h, &p, &err) != CIO_MSG)
+	if (cluster_io_recv(fd, TIMEOUT_MS, &h, &p, err, sizeof(err)) != CIO_MSG)
 		return -1;
 	if (h.op != (op | CP_REPLY) || h.id != id) {
 		snprintf(text, tlen, "(reply op %u id %llu does not match)", h.op,
