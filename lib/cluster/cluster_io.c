@@ -107,11 +107,6 @@ int cluster_io_listen(const char *hostport, char *port, size_t plen, char *err, 
 	return fd;
 }
 
-int cio_write_all(int fd, const void *buf, size_t n)
-{
-	return fdio_write_all(fd, buf, n); /* round B: its callers use fdio_write_all */
-}
-
 int cluster_io_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payload,
 		    size_t len)
 {

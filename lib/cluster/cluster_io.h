@@ -16,10 +16,6 @@ int cluster_io_connect(const char *hostport, int timeout_ms, char *err, size_t e
 /* Listen on "HOST:PORT" (port 0 picks one; the bound port is written to port). */
 int cluster_io_listen(const char *hostport, char *port, size_t plen, char *err, size_t errlen);
 
-/* Write all n bytes to a socket (no SIGPIPE); 0, or -1 if the connection failed. The same
- * as fdio_write_all (lib/fdio.h), which new code calls: round B removes this one. */
-int cio_write_all(int fd, const void *buf, size_t n);
-
 /* Send one message; 0, or -1 if the connection failed. */
 int cluster_io_send(int fd, uint16_t op, uint64_t id, uint32_t status, const void *payload,
 		    size_t len);

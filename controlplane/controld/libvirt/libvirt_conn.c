@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "lib/cluster/cluster_io.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
@@ -20,7 +19,7 @@ int libvirt_conn_send(struct libvirt_conn *cl, const struct xdr_out *o)
 	if (o->err)
 		return -1;
 	pthread_mutex_lock(&cl->write_lock);
-	rc = cio_write_all(cl->fd, o->p, o->len);
+	rc = fdio_write_all(cl->fd, o->p, o->len);
 	pthread_mutex_unlock(&cl->write_lock);
 	return rc;
 }
