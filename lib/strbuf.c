@@ -58,19 +58,3 @@ void strbuf_printf(struct strbuf *b, const char *fmt, ...)
 	va_end(ap);
 	b->len += (size_t)n;
 }
-
-void strbuf_json_str(struct strbuf *b, const char *s)
-{
-	strbuf_printf(b, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			strbuf_printf(b, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			strbuf_printf(b, "\\u%04x", c);
-		else
-			strbuf_printf(b, "%c", c);
-	}
-	strbuf_printf(b, "\"");
-}

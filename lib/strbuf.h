@@ -15,7 +15,5 @@ struct strbuf {
 void strbuf_init(struct strbuf *b, size_t max);
 void strbuf_free(struct strbuf *b);
 void strbuf_printf(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* s as a JSON string literal, quotes included. */
-void strbuf_json_str(struct strbuf *b, const char *s);
 
 #endif
