@@ -1,4 +1,4 @@
-/* pmon_vmmctl.c: the client side of lego-vmm's control socket (vmm/control_sock.c). */
+/* pmon_vmmctl.c: the client side of lego-vmm's control socket (vmm/control/control_sock.c). */
 #include "pmon_vmmctl.h"
 
 #include <errno.h>

@@ -32,7 +32,7 @@ struct smon_store_vol {
 
 struct smon_store_backend {
 	const char *kind;
-	/* Read a volume's description from the backend into a new smon_vol; -ENOENT. */
+	/* A volume's description from the backend, in a new struct smon_store_vol; -ENOENT. */
 	int (*load)(struct smon_store *st, const char *name, struct smon_store_vol **out);
 	void (*unload)(struct smon_store *st, struct smon_store_vol *v);
 	/* Make a new zero-filled volume; -EEXIST if the name is taken. */

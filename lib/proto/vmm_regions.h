@@ -1,6 +1,6 @@
 /* vmm_regions.h: lego-vmm's `regions` answer, read strictly: the memory servers it has used
  * (address, name, lost) and each vRegion's copies (which server, live or joining, failed),
- * the primary first, as lib/remote_mem.c's remote_mem_describe writes it:
+ * the primary first, as vmm/control/control_json.c's control_json_regions writes it:
  *
  *   {"servers":[{"addr":"H:P","name":"mm1","lost":false},...],
  *    "regions":[[{"server":0,"state":"live","failed":false},...],...],

@@ -1,4 +1,4 @@
-/* cluster_probe.c: test tool for the cluster control protocol (lib/cluster_proto.h).
+/* cluster_probe.c: test tool for the cluster control protocol (lib/proto/cluster_proto.h).
  *
  *   cluster_probe controld-stub --listen HOST:PORT --port-file F --out FILE
  *       a stand-in for lego-controld in lego-pmon's conformance test: answers REGISTER

@@ -196,7 +196,7 @@ static void test_lookups(void **state)
 	free(t);
 }
 
-/* The real lego-vmm tree (vmm/fdt_build.c) parses to what the VMM meant. */
+/* The real lego-vmm tree (vmm/boot/fdt_build.c) parses to what the VMM meant. */
 static void test_vmm_tree(void **state)
 {
 	struct guest_mem mem = {0};

@@ -37,7 +37,8 @@ struct pager {
 	int uffd, stop_fd;
 	uint8_t *st;
 	uint64_t *rbits; /* PS_REMOTE as a bitmap (under lock): it only ever gets set */
-	/* pager_remote_snapshot on: pages newly held remotely since (a migration's delta). */
+	/* From a pager_migration_remote_bits snapshot on: pages newly held remotely since (a
+	 * migration's delta). */
 	bool tracking, delta_lost;
 	uint32_t *delta;
 	uint32_t nr_delta, delta_cap;
