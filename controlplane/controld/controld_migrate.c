@@ -35,13 +35,13 @@ static int check(const struct controld_registry_vnode *v, const struct controld_
 
 	if (v->id < 0) {
 		snprintf(err, errlen, "Requested operation is not valid: domain is not running");
-		return ERR_OPERATION_INVALID;
+		return RPC_ERR_OPERATION_INVALID;
 	}
 	if (v->mig.active) {
 		snprintf(err, errlen,
 			 "Requested operation is not valid: vNode '%s' is already migrating to %s",
 			 v->def.name, v->mig.dest);
-		return ERR_OPERATION_INVALID;
+		return RPC_ERR_OPERATION_INVALID;
 	}
 	if (v->pool_busy) {
 		snprintf(
@@ -49,34 +49,34 @@ static int check(const struct controld_registry_vnode *v, const struct controld_
 			"Requested operation is not valid: a vRegion copy of vNode '%s' is being "
 			"moved by the memory pool (legoctl pool): try again when that step is over",
 			v->def.name);
-		return ERR_OPERATION_INVALID;
+		return RPC_ERR_OPERATION_INVALID;
 	}
 	if (v->stopping || !v->confirmed) {
 		snprintf(err, errlen, "Requested operation is not valid: vNode '%s' is %s on %s",
 			 v->def.name, v->stopping ? "being stopped" : "not yet confirmed running",
 			 v->host);
-		return ERR_OPERATION_INVALID;
+		return RPC_ERR_OPERATION_INVALID;
 	}
 	if (!c) {
 		snprintf(err, errlen, "invalid argument: no processor host named '%s'", t->host);
-		return ERR_INVALID_ARG;
+		return RPC_ERR_INVALID_ARG;
 	}
 	if (!src || !src->alive) {
 		snprintf(err, errlen,
 			 "operation failed: processor host '%s', where vNode '%s' runs, is down",
 			 v->host, v->def.name);
-		return ERR_OPERATION_FAILED;
+		return RPC_ERR_OPERATION_FAILED;
 	}
 	if (!c->alive) {
 		snprintf(err, errlen, "operation failed: processor host '%s' is down", t->host);
-		return ERR_OPERATION_FAILED;
+		return RPC_ERR_OPERATION_FAILED;
 	}
 	if (!strcmp(v->host, t->host)) {
 		snprintf(err, errlen,
 			 "Requested operation is not valid: vNode '%s' already runs on processor "
 			 "host '%s'",
 			 v->def.name, t->host);
-		return ERR_OPERATION_INVALID;
+		return RPC_ERR_OPERATION_INVALID;
 	}
 	if (!a) {
 		snprintf(
@@ -85,7 +85,7 @@ static int check(const struct controld_registry_vnode *v, const struct controld_
 			"(its run was adopted from a heartbeat, or started by an older "
 			"lego-controld): restart it to migrate it",
 			v->def.name);
-		return ERR_OPERATION_UNSUPPORTED;
+		return RPC_ERR_OPERATION_UNSUPPORTED;
 	}
 	for (uint32_t i = 0; i < v->run_argc; i++, a += strlen(a) + 1) {
 		const char *disk = !strcmp(a, "--disk") && i + 1 < v->run_argc ? a + strlen(a) + 1
@@ -99,7 +99,7 @@ static int check(const struct controld_registry_vnode *v, const struct controld_
 				"Operation not supported: vNode '%s' has a local disk (%.200s): it "
 				"cannot follow the vNode to another host",
 				v->def.name, disk);
-			return ERR_OPERATION_UNSUPPORTED;
+			return RPC_ERR_OPERATION_UNSUPPORTED;
 		}
 	}
 	if (!mmon) {
@@ -107,7 +107,7 @@ static int check(const struct controld_registry_vnode *v, const struct controld_
 			 "Operation not supported: vNode '%s' keeps its RAM on its host, not on "
 			 "memory servers",
 			 v->def.name);
-		return ERR_OPERATION_UNSUPPORTED;
+		return RPC_ERR_OPERATION_UNSUPPORTED;
 	}
 	controld_vnode_placed_use(c->name, CP_KIND_PMON, &cores, &bytes);
 	if (c->used_cores > cores)
@@ -131,7 +131,7 @@ static int check(const struct controld_registry_vnode *v, const struct controld_
 			 " of %" PRIu64 " MiB are free",
 			 v->run_vcpus > free_cores ? ";" : "", v->run_excache >> 20,
 			 free_bytes >> 20, c->capacity >> 20);
-	return ERR_OPERATION_FAILED;
+	return RPC_ERR_OPERATION_FAILED;
 }
 
 /* The destination's VM_START: the run's own options and --incoming ADDR. */
@@ -180,7 +180,7 @@ static int wait_listening(struct controld_migrate_job *j, char *listen, size_t l
 		int e;
 
 		if (controld_migrate_watch_cancelled(j))
-			return ERR_OPERATION_ABORTED;
+			return RPC_ERR_OPERATION_ABORTED;
 		a = controld_migrate_watch_status(j->dest, j->uuid, &st, last, sizeof(last));
 		if (a == ASK_OK && st.role == MIG_STATUS_ROLE_INCOMING &&
 		    st.phase == MIG_STATUS_LISTENING) {
@@ -189,7 +189,7 @@ static int wait_listening(struct controld_migrate_job *j, char *listen, size_t l
 		}
 		if (a == ASK_OK && st.phase == MIG_STATUS_FAILED) {
 			snprintf(err, errlen, "its lego-vmm on %s failed: %s", j->dest, st.error);
-			return ERR_OPERATION_FAILED;
+			return RPC_ERR_OPERATION_FAILED;
 		}
 		if (a == ASK_GONE) {
 			char st_text[32] = "";
@@ -201,12 +201,12 @@ static int wait_listening(struct controld_migrate_job *j, char *listen, size_t l
 				 "its lego-vmm on %s exited%s before it listened (its log is on "
 				 "%s)",
 				 j->dest, st_text, j->dest);
-			return ERR_OPERATION_FAILED;
+			return RPC_ERR_OPERATION_FAILED;
 		}
 		if (mono_clock_us() > deadline) {
 			snprintf(err, errlen, "its lego-vmm on %s did not listen within %d s%s%s",
 				 j->dest, LISTEN_WAIT_MS / 1000, last[0] ? ": " : "", last);
-			return ERR_OPERATION_FAILED;
+			return RPC_ERR_OPERATION_FAILED;
 		}
 		controld_migrate_watch_sleep_ms(LISTEN_POLL_MS);
 	}
@@ -217,7 +217,7 @@ static int give_up(struct controld_migrate_job *j, int code, const char *why, ch
 		   size_t errlen)
 {
 	controld_migrate_watch_finish(j, OUT_FAILED, -1, NULL);
-	if (code == ERR_OPERATION_ABORTED)
+	if (code == RPC_ERR_OPERATION_ABORTED)
 		snprintf(err, errlen, "operation aborted: migration job: canceled by client");
 	else
 		snprintf(err, errlen, "operation failed: migration of vNode '%s' to %s: %s",
@@ -248,7 +248,7 @@ static int begin(struct controld_migrate_job *j, const uint8_t uuid[16],
 	controld_registry_ops_lock();
 	controld_registry_lock();
 	v = controld_registry_find_uuid(uuid);
-	rc = v ? check(v, t, err, errlen) : ERR_NO_DOMAIN;
+	rc = v ? check(v, t, err, errlen) : RPC_ERR_NO_DOMAIN;
 	if (v)
 		v->mig_waiting = false;
 	if (!v)
@@ -260,7 +260,7 @@ static int begin(struct controld_migrate_job *j, const uint8_t uuid[16],
 			snprintf(err, errlen,
 				 "operation failed: cannot give vNode '%s' its options on %s",
 				 v->def.name, t->host);
-			rc = ERR_OPERATION_FAILED;
+			rc = RPC_ERR_OPERATION_FAILED;
 		}
 	}
 	if (!rc) {
@@ -280,7 +280,7 @@ static int begin(struct controld_migrate_job *j, const uint8_t uuid[16],
 			snprintf(err, errlen,
 				 "operation failed: cannot record the migration in the "
 				 "state directory");
-			rc = ERR_OPERATION_FAILED;
+			rc = RPC_ERR_OPERATION_FAILED;
 		}
 	}
 	controld_registry_unlock();
@@ -329,14 +329,14 @@ static int tell_source(struct controld_migrate_job *j, char *err, size_t errlen)
 		return give_up(j, rc, why, err, errlen);
 	snprintf(cmd, sizeof(cmd), "migrate %s", listen);
 	if (controld_migrate_watch_cancelled(j))
-		return give_up(j, ERR_OPERATION_ABORTED, "canceled by client", err, errlen);
+		return give_up(j, RPC_ERR_OPERATION_ABORTED, "canceled by client", err, errlen);
 	switch (controld_migrate_watch_ask(j->src, j->uuid, cmd, &json, why, sizeof(why))) {
 	case ASK_OK:
 		if (mig_status_answer_check(json, "started", why, sizeof(why))) {
 			free(json);
 			snprintf(refused, sizeof(refused),
 				 "the source lego-vmm on %s refused it: %s", j->src, why);
-			return give_up(j, ERR_OPERATION_FAILED, refused, err, errlen);
+			return give_up(j, RPC_ERR_OPERATION_FAILED, refused, err, errlen);
 		}
 		break;
 	case ASK_GONE:
@@ -366,7 +366,7 @@ static int conclude(struct controld_migrate_job *j, enum controld_migrate_outcom
 		controld_migrate_watch_finish(j, o, e, NULL);
 		log_error("vNode %s: %s", j->name, why);
 		snprintf(err, errlen, "operation failed: %s", why);
-		return ERR_OPERATION_FAILED;
+		return RPC_ERR_OPERATION_FAILED;
 	}
 	cancel = controld_migrate_watch_cancelled(j);
 	controld_migrate_watch_finish(j, o, -1, NULL);
@@ -380,7 +380,7 @@ static int conclude(struct controld_migrate_job *j, enum controld_migrate_outcom
 			"operation failed: migration of vNode '%s' to %s failed: %s; it runs on %s "
 			"as before",
 			j->name, j->dest, why, j->src);
-	return cancel ? ERR_OPERATION_ABORTED : ERR_OPERATION_FAILED;
+	return cancel ? RPC_ERR_OPERATION_ABORTED : RPC_ERR_OPERATION_FAILED;
 }
 
 int controld_migrate_run(const uint8_t uuid[16], const struct controld_migrate_target *t,
@@ -395,7 +395,7 @@ int controld_migrate_run(const uint8_t uuid[16], const struct controld_migrate_t
 	memset(res, 0, sizeof(*res));
 	if (!req) {
 		snprintf(err, errlen, "out of memory");
-		return ERR_OPERATION_FAILED;
+		return RPC_ERR_OPERATION_FAILED;
 	}
 	rc = begin(&j, uuid, t, req, &len, err, errlen);
 	if (rc) {
@@ -407,7 +407,7 @@ int controld_migrate_run(const uint8_t uuid[16], const struct controld_migrate_t
 	free(req);
 	if (rc) {
 		snprintf(refused, sizeof(refused), "the destination refused its lego-vmm: %s", why);
-		return give_up(&j, ERR_OPERATION_FAILED, refused, err, errlen);
+		return give_up(&j, RPC_ERR_OPERATION_FAILED, refused, err, errlen);
 	}
 	rc = tell_source(&j, err, errlen);
 	if (rc)
@@ -426,18 +426,18 @@ int controld_migrate_abort(const uint8_t uuid[16], char *err, size_t errlen)
 	v = controld_registry_find_uuid(uuid);
 	if (!v) {
 		snprintf(err, errlen, "Domain not found");
-		rc = ERR_NO_DOMAIN;
+		rc = RPC_ERR_NO_DOMAIN;
 	} else if (!v->mig.active) {
 		snprintf(err, errlen,
 			 "Requested operation is not valid: no job is active on the "
 			 "domain");
-		rc = ERR_OPERATION_INVALID;
+		rc = RPC_ERR_OPERATION_INVALID;
 	} else if (v->mig.phase >= CP_MIG_COMMITTING) {
 		snprintf(err, errlen,
 			 "Requested operation is not valid: too late to abort the migration of "
 			 "vNode '%s': %s was told to run it",
 			 v->def.name, v->mig.dest);
-		rc = ERR_OPERATION_INVALID;
+		rc = RPC_ERR_OPERATION_INVALID;
 	} else {
 		v->mig.cancel = true;
 		log_info("vNode %s: abort of its migration to %s asked for", v->def.name,

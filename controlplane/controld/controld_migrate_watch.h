@@ -10,6 +10,7 @@
 
 #include "controld_migrate.h"
 #include "controld_registry.h"
+#include "controlplane/controld/libvirt/rpc_proto.h"
 #include "lib/proto/mig_status.h"
 
 /* The source's progress: every POLL_FAST_MS for the first FAST_START_MS and while its
@@ -28,13 +29,6 @@
 #define HOSTS_WAIT_LOG_MS 30000
 #define SOURCE_LOST_MS	  60000 /* a source that cannot be asked while its destination gave up */
 #define POOL_STEP_WAIT_MS 10000 /* for the memory pool's step on the vNode to end */
-
-#define ERR_INVALID_ARG		  8
-#define ERR_OPERATION_FAILED	  9
-#define ERR_NO_DOMAIN		  42
-#define ERR_OPERATION_INVALID	  55
-#define ERR_OPERATION_ABORTED	  78
-#define ERR_OPERATION_UNSUPPORTED 84
 
 /* The migration of one run of a vNode. */
 struct controld_migrate_job {

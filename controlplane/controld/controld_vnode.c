@@ -11,18 +11,15 @@
 #include "lib/cluster/cluster_io.h"
 #include "controlplane/controld/mempool/controld_memctl.h"
 #include "controld_registry.h"
+#include "controlplane/controld/libvirt/rpc_proto.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 #include "lib/parse.h"
 #include "placement.h"
 #include "lib/client/smon_client.h"
 
-#define CALL_TIMEOUT_MS	       10000
-#define MIB		       (1024ULL * 1024)
-#define ERR_OPERATION_FAILED   9
-#define ERR_CONFIG_UNSUPPORTED 67
-#define ERR_OPERATION_INVALID  55
-#define ERR_NO_DOMAIN	       42
+#define CALL_TIMEOUT_MS 10000
+#define MIB		(1024ULL * 1024)
 
 static struct controld_vnode_options opt = {
 	.region_size = 64 * MIB, .provider = NULL, .stop_grace_ms = 5000, .replication = 1};
@@ -338,16 +335,16 @@ static int check_startable(const struct domain_xml_def *d, char *err, size_t err
 			 "unsupported configuration: memory must be a multiple of 2 MiB between "
 			 "4 MiB and 64 GiB (is %" PRIu64 " KiB)",
 			 d->memory_kib);
-		return ERR_CONFIG_UNSUPPORTED;
+		return RPC_ERR_CONFIG_UNSUPPORTED;
 	}
 	if (d->excache_kib && d->excache_kib < 1024) {
 		snprintf(err, errlen,
 			 "unsupported configuration: the ExCache needs at least 1 MiB");
-		return ERR_CONFIG_UNSUPPORTED;
+		return RPC_ERR_CONFIG_UNSUPPORTED;
 	}
 	if (!d->kernel[0]) {
 		snprintf(err, errlen, "unsupported configuration: no <kernel> image in <os>");
-		return ERR_CONFIG_UNSUPPORTED;
+		return RPC_ERR_CONFIG_UNSUPPORTED;
 	}
 	return 0;
 }
@@ -361,7 +358,7 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	struct cluster_proto_vm_start vs = {0};
 	struct controld_registry_vnode *v;
 	size_t rlen;
-	int ns = 0, rc = ERR_OPERATION_FAILED;
+	int ns = 0, rc = RPC_ERR_OPERATION_FAILED;
 
 	uri = calloc(DOM_MAX_DISKS, sizeof(*uri));
 	if (!def || !req || !uri) {
@@ -374,14 +371,14 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	if (!v) {
 		controld_registry_unlock();
 		snprintf(err, errlen, "Domain not found");
-		rc = ERR_NO_DOMAIN;
+		rc = RPC_ERR_NO_DOMAIN;
 		goto out_ops;
 	}
 	if (v->id >= 0) {
 		controld_registry_unlock();
 		snprintf(err, errlen,
 			 "Requested operation is not valid: domain is already running");
-		rc = ERR_OPERATION_INVALID;
+		rc = RPC_ERR_OPERATION_INVALID;
 		goto out_ops;
 	}
 	rc = check_startable(&v->def, err, errlen);
@@ -398,7 +395,7 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	controld_registry_unlock();
 	if (rc)
 		goto out_ops;
-	rc = ERR_OPERATION_FAILED;
+	rc = RPC_ERR_OPERATION_FAILED;
 	if (place_disks(def, smons, ns, uri, err, errlen))
 		goto out_ops;
 
@@ -451,7 +448,7 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 		if (v && v->id == vs.domid)
 			controld_registry_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
 		log_error("vNode start failed: %s", err);
-		rc = ERR_OPERATION_FAILED;
+		rc = RPC_ERR_OPERATION_FAILED;
 	} else {
 		rc = 0;
 	}
@@ -474,7 +471,7 @@ static int not_migrating(const struct controld_registry_vnode *v, char *err, siz
 		 "Requested operation is not valid: vNode '%s' is migrating from %s to %s: wait "
 		 "for it, or abort it (virsh domjobabort)",
 		 v->def.name, v->host, v->mig.dest);
-	return ERR_OPERATION_INVALID;
+	return RPC_ERR_OPERATION_INVALID;
 }
 
 /* Look up an active vNode's host (under the lock); error code if it is not running. */
@@ -484,11 +481,11 @@ static int active_host(const uint8_t uuid[16], char *host, int *id, char *err, s
 
 	if (!v) {
 		snprintf(err, errlen, "Domain not found");
-		return ERR_NO_DOMAIN;
+		return RPC_ERR_NO_DOMAIN;
 	}
 	if (v->id < 0) {
 		snprintf(err, errlen, "Requested operation is not valid: domain is not running");
-		return ERR_OPERATION_INVALID;
+		return RPC_ERR_OPERATION_INVALID;
 	}
 	snprintf(host, CP_NAME_LEN + 1, "%s", v->host);
 	*id = v->id;
@@ -534,7 +531,7 @@ int controld_vnode_stop(const uint8_t uuid[16], bool force, char *err, size_t er
 		goto out;
 	}
 	if (rc != CP_OK) {
-		rc = ERR_OPERATION_FAILED;
+		rc = RPC_ERR_OPERATION_FAILED;
 		goto out;
 	}
 	rc = 0;
@@ -556,7 +553,7 @@ int controld_vnode_stop(const uint8_t uuid[16], bool force, char *err, size_t er
 			snprintf(err, errlen,
 				 "operation failed: vNode did not stop within %d ms on %s",
 				 opt.stop_grace_ms + 5000, host);
-			rc = ERR_OPERATION_FAILED;
+			rc = RPC_ERR_OPERATION_FAILED;
 			break;
 		}
 		usleep(10000);
@@ -586,7 +583,7 @@ int controld_vnode_control(const uint8_t uuid[16], const char *cmd, char **json,
 	rc = controld_vnode_pmon_call(host, CP_VM_CTL, req, len, &reply, &rlen, err, errlen);
 	if (rc != CP_OK) {
 		free(reply);
-		return ERR_OPERATION_FAILED;
+		return RPC_ERR_OPERATION_FAILED;
 	}
 	*json = (char *)reply; /* cio payloads are NUL-terminated */
 	return 0;
@@ -613,12 +610,12 @@ int controld_vnode_pause(const uint8_t uuid[16], bool pause, char *err, size_t e
 		snprintf(err, errlen, "Requested operation is not valid: domain is %s",
 			 pause ? "already paused" : "not paused");
 		controld_registry_ops_unlock();
-		return ERR_OPERATION_INVALID;
+		return RPC_ERR_OPERATION_INVALID;
 	}
 	rc = controld_vnode_control(uuid, pause ? "pause" : "resume", &json, err, errlen);
 	if (!rc && strstr(json, "\"error\"")) {
 		snprintf(err, errlen, "operation failed: the VMM answered %s", json);
-		rc = ERR_OPERATION_FAILED;
+		rc = RPC_ERR_OPERATION_FAILED;
 	}
 	if (!rc) {
 		controld_registry_lock();
@@ -658,7 +655,7 @@ int controld_vnode_console(const uint8_t uuid[16], uint64_t *offset, void *buf, 
 	controld_registry_unlock();
 	if (!v) {
 		snprintf(err, errlen, "Domain not found");
-		return ERR_NO_DOMAIN;
+		return RPC_ERR_NO_DOMAIN;
 	}
 	if (!host[0]) {
 		*ended = true;
@@ -681,7 +678,7 @@ int controld_vnode_console(const uint8_t uuid[16], uint64_t *offset, void *buf, 
 		if (rc == CP_OK)
 			snprintf(err, errlen, "processor host '%s' sent a bad console reply", host);
 		free(reply);
-		return ERR_OPERATION_FAILED;
+		return RPC_ERR_OPERATION_FAILED;
 	}
 	*n = rlen - CP_VM_CONSOLE_REPLY_LEN;
 	memcpy(buf, reply + CP_VM_CONSOLE_REPLY_LEN, *n);

@@ -12,9 +12,7 @@
 #include <string.h>
 
 #include "lib/uuid_str.h"
-
-#define ERR_XML		27 /* VIR_ERR_XML_ERROR */
-#define ERR_UNSUPPORTED 67 /* VIR_ERR_CONFIG_UNSUPPORTED */
+#include "rpc_proto.h"
 
 struct ctx {
 	char *err;
@@ -57,10 +55,10 @@ static int text_of(struct ctx *c, const xmlNode *n, char *out, size_t outlen)
 		if (k->type == XML_COMMENT_NODE)
 			continue;
 		if (k->type != XML_TEXT_NODE && k->type != XML_CDATA_SECTION_NODE)
-			return fail(c, ERR_XML, "element <%s> must hold only text", ename(n));
+			return fail(c, RPC_ERR_XML, "element <%s> must hold only text", ename(n));
 		add = strlen((const char *)k->content);
 		if (len + add >= outlen)
-			return fail(c, ERR_XML, "the text of <%s> is longer than %zu bytes",
+			return fail(c, RPC_ERR_XML, "the text of <%s> is longer than %zu bytes",
 				    ename(n), outlen - 1);
 		memcpy(out + len, k->content, add + 1);
 		len += add;
@@ -87,7 +85,7 @@ static int attrs_only(struct ctx *c, const xmlNode *n, const char *const *allowe
 		for (int i = 0; allowed && allowed[i]; i++)
 			ok |= !strcmp((const char *)a->name, allowed[i]);
 		if (!ok)
-			return fail(c, ERR_UNSUPPORTED, "unknown attribute '%s' of <%s>",
+			return fail(c, RPC_ERR_CONFIG_UNSUPPORTED, "unknown attribute '%s' of <%s>",
 				    (const char *)a->name, ename(n));
 	}
 	return 0;
@@ -103,7 +101,7 @@ static int attr(struct ctx *c, const xmlNode *n, const char *name, char *out, si
 	if (!v)
 		return 0;
 	if (strlen((const char *)v) >= outlen)
-		rc = fail(c, ERR_XML, "attribute '%s' of <%s> is too long", name, ename(n));
+		rc = fail(c, RPC_ERR_XML, "attribute '%s' of <%s> is too long", name, ename(n));
 	else
 		strcpy(out, (const char *)v);
 	xmlFree(v);
@@ -146,11 +144,12 @@ static int size_kib(struct ctx *c, const xmlNode *n, uint64_t *kib)
 		if (!strcmp(unit, units[i].unit))
 			mult = units[i].bytes;
 	if (!mult)
-		return fail(c, ERR_XML, "unknown unit '%s' in <%s>", unit, ename(n));
+		return fail(c, RPC_ERR_XML, "unknown unit '%s' in <%s>", unit, ename(n));
 	errno = 0;
 	v = strtoull(text, &end, 10);
 	if (!text[0] || *end || errno || text[0] == '-' || (v && mult > UINT64_MAX / v))
-		return fail(c, ERR_XML, "<%s> must be a whole number, not '%s'", ename(n), text);
+		return fail(c, RPC_ERR_XML, "<%s> must be a whole number, not '%s'", ename(n),
+			    text);
 	*kib = (v * mult + 1023) / 1024;
 	return 0;
 }
@@ -170,41 +169,44 @@ static int parse_os(struct ctx *c, const xmlNode *os, struct domain_xml_def *d)
 		if (is(k, "type")) {
 			if (seen_type || attrs_only(c, k, type_attrs) ||
 			    attr(c, k, "arch", arch, sizeof(arch)) || text_of(c, k, t, sizeof(t)))
-				return seen_type ? fail(c, ERR_XML, "<type> given twice") : -1;
+				return seen_type ? fail(c, RPC_ERR_XML, "<type> given twice") : -1;
 			seen_type = true;
 			if (strcmp(t, "hvm") && strcmp(t, "lego"))
-				return fail(c, ERR_UNSUPPORTED,
+				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
 					    "OS type '%s' is not supported (hvm)", t);
 			if (arch[0] && strcmp(arch, "x86_64"))
-				return fail(c, ERR_UNSUPPORTED,
+				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
 					    "architecture '%s' is not supported", arch);
 		} else if (is(k, "kernel")) {
 			if (d->kernel[0] || attrs_only(c, k, NULL) ||
 			    text_of(c, k, d->kernel, sizeof(d->kernel)))
 				return d->kernel[0] && !c->code
-					       ? fail(c, ERR_XML, "<kernel> given twice")
+					       ? fail(c, RPC_ERR_XML, "<kernel> given twice")
 					       : -1;
 		} else if (is(k, "initrd")) {
 			if (d->initrd[0] || attrs_only(c, k, NULL) ||
 			    text_of(c, k, d->initrd, sizeof(d->initrd)))
 				return d->initrd[0] && !c->code
-					       ? fail(c, ERR_XML, "<initrd> given twice")
+					       ? fail(c, RPC_ERR_XML, "<initrd> given twice")
 					       : -1;
 			if (!d->initrd[0])
-				return fail(c, ERR_XML, "<initrd> is empty");
+				return fail(c, RPC_ERR_XML, "<initrd> is empty");
 		} else if (is(k, "cmdline")) {
 			if (attrs_only(c, k, NULL) || text_of(c, k, d->cmdline, sizeof(d->cmdline)))
 				return -1;
 		} else {
-			return fail(c, ERR_UNSUPPORTED, "unsupported element <os>/<%s>", ename(k));
+			return fail(c, RPC_ERR_CONFIG_UNSUPPORTED, "unsupported element <os>/<%s>",
+				    ename(k));
 		}
 	}
 	if (!d->kernel[0])
-		return fail(c, ERR_XML, "<os> needs a <kernel> (the guest image)");
+		return fail(c, RPC_ERR_XML, "<os> needs a <kernel> (the guest image)");
 	if (d->kernel[0] != '/')
-		return fail(c, ERR_XML, "<kernel> must be an absolute path, not '%s'", d->kernel);
+		return fail(c, RPC_ERR_XML, "<kernel> must be an absolute path, not '%s'",
+			    d->kernel);
 	if (d->initrd[0] && d->initrd[0] != '/')
-		return fail(c, ERR_XML, "<initrd> must be an absolute path, not '%s'", d->initrd);
+		return fail(c, RPC_ERR_XML, "<initrd> must be an absolute path, not '%s'",
+			    d->initrd);
 	return 0;
 }
 
@@ -218,19 +220,20 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct domain_xml_def *d)
 	char v[64];
 
 	if (d->nr_disks == DOM_MAX_DISKS)
-		return fail(c, ERR_UNSUPPORTED, "more than %d disks", DOM_MAX_DISKS);
+		return fail(c, RPC_ERR_CONFIG_UNSUPPORTED, "more than %d disks", DOM_MAX_DISKS);
 	k = &d->disks[d->nr_disks];
 	memset(k, 0, sizeof(*k));
 	if (attrs_only(c, n, disk_attrs) || attr(c, n, "type", v, sizeof(v)))
 		return -1;
 	if (strcmp(v, "network"))
-		return fail(c, ERR_UNSUPPORTED,
+		return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
 			    "disk type '%s' is not supported: disks are network disks naming "
 			    "volumes on storage servers",
 			    v);
 	if (attr(c, n, "device", v, sizeof(v)) || (v[0] && strcmp(v, "disk")))
 		return c->code ? -1
-			       : fail(c, ERR_UNSUPPORTED, "disk device '%s' is not supported", v);
+			       : fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+				      "disk device '%s' is not supported", v);
 	bool seen_source = false, seen_target = false;
 
 	for (const xmlNode *e = n->children; e; e = e->next) {
@@ -238,14 +241,14 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct domain_xml_def *d)
 			continue;
 		if ((is(e, "source") && seen_source) || (is(e, "target") && seen_target) ||
 		    (is(e, "readonly") && k->readonly))
-			return fail(c, ERR_XML, "<disk>/<%s> given twice", ename(e));
+			return fail(c, RPC_ERR_XML, "<disk>/<%s> given twice", ename(e));
 		seen_source |= is(e, "source");
 		seen_target |= is(e, "target");
 		if (is(e, "source")) {
 			if (attrs_only(c, e, src_attrs) || attr(c, e, "protocol", v, sizeof(v)))
 				return -1;
 			if (strcmp(v, "lego"))
-				return fail(c, ERR_UNSUPPORTED,
+				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
 					    "disk source protocol '%s' is not supported (lego)", v);
 			if (attr(c, e, "name", k->volume, sizeof(k->volume)))
 				return -1;
@@ -256,7 +259,7 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct domain_xml_def *d)
 				if (h->type != XML_ELEMENT_NODE)
 					continue;
 				if (!is(h, "host") || k->host[0])
-					return fail(c, ERR_UNSUPPORTED,
+					return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
 						    "<source> takes one <host>, not <%s>",
 						    ename(h));
 				if (attrs_only(c, h, host_attrs) ||
@@ -265,7 +268,7 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct domain_xml_def *d)
 					return -1;
 				p = strtoul(port, &end, 10);
 				if (!k->host[0] || !port[0] || *end || p < 1 || p > 65535)
-					return fail(c, ERR_XML,
+					return fail(c, RPC_ERR_XML,
 						    "<host> needs a name and a port of 1..65535");
 				k->port = (unsigned)p;
 			}
@@ -275,17 +278,17 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct domain_xml_def *d)
 			    attr(c, e, "bus", v, sizeof(v)))
 				return -1;
 			if (v[0] && strcmp(v, "virtio"))
-				return fail(c, ERR_UNSUPPORTED,
+				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
 					    "disk bus '%s' is not supported (virtio)", v);
 		} else if (is(e, "readonly")) {
 			k->readonly = true;
 		} else {
-			return fail(c, ERR_UNSUPPORTED, "unsupported element <disk>/<%s>",
-				    ename(e));
+			return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+				    "unsupported element <disk>/<%s>", ename(e));
 		}
 	}
 	if (!name_ok(k->volume, DOM_VOLUME_MAX))
-		return fail(c, ERR_XML,
+		return fail(c, RPC_ERR_XML,
 			    "a disk's <source name='...'> must name a volume: 1-64 of "
 			    "[A-Za-z0-9._-]");
 	d->nr_disks++;
@@ -300,16 +303,17 @@ static int parse_replication(struct ctx *c, const xmlNode *e, struct domain_xml_
 	unsigned long n;
 
 	if (d->replication)
-		return fail(c, ERR_XML, "<lego:replication> given twice");
+		return fail(c, RPC_ERR_XML, "<lego:replication> given twice");
 	if (attrs_only(c, e, attrs) || attr(c, e, "factor", v, sizeof(v)) ||
 	    text_of(c, e, t, sizeof(t)))
 		return -1;
 	if (t[0])
-		return fail(c, ERR_XML, "<lego:replication> takes no text, only factor='N'");
+		return fail(c, RPC_ERR_XML, "<lego:replication> takes no text, only factor='N'");
 	n = strtoul(v, &end, 10);
 	if (!v[0] || *end || v[0] < '0' || v[0] > '9' || n < 1 || n > DOM_MAX_COPIES)
-		return fail(c, ERR_XML, "<lego:replication factor='%s'>: the factor must be 1..%d",
-			    v, DOM_MAX_COPIES);
+		return fail(c, RPC_ERR_XML,
+			    "<lego:replication factor='%s'>: the factor must be 1..%d", v,
+			    DOM_MAX_COPIES);
 	d->replication = (unsigned)n;
 	return 0;
 }
@@ -320,7 +324,7 @@ static int parse_metadata(struct ctx *c, const xmlNode *md, struct domain_xml_de
 		if (v->type != XML_ELEMENT_NODE)
 			continue;
 		if (!v->ns || strcmp((const char *)v->ns->href, DOM_XMLNS) || !is(v, "vnode"))
-			return fail(c, ERR_UNSUPPORTED,
+			return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
 				    "metadata element <%s> (namespace %s) is not kept: only "
 				    "<vnode xmlns='%s'>",
 				    ename(v), v->ns ? (const char *)v->ns->href : "none",
@@ -335,7 +339,8 @@ static int parse_metadata(struct ctx *c, const xmlNode *md, struct domain_xml_de
 				if (size_kib(c, e, &d->excache_kib))
 					return -1;
 				if (d->excache_kib < 1024)
-					return fail(c, ERR_XML, "<excache> must be at least 1 MiB");
+					return fail(c, RPC_ERR_XML,
+						    "<excache> must be at least 1 MiB");
 			} else if (is(e, "placement")) {
 				if (attrs_only(c, e, place_attrs) ||
 				    attr(c, e, "processor", d->place_processor,
@@ -349,8 +354,8 @@ static int parse_metadata(struct ctx *c, const xmlNode *md, struct domain_xml_de
 				if (parse_replication(c, e, d))
 					return -1;
 			} else {
-				return fail(c, ERR_UNSUPPORTED, "unknown element <vnode>/<%s>",
-					    ename(e));
+				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+					    "unknown element <vnode>/<%s>", ename(e));
 			}
 		}
 	}
@@ -364,17 +369,18 @@ static int parse_domain(struct ctx *c, const xmlNode *root, struct domain_xml_de
 	char v[64];
 
 	if (!root || !is(root, "domain"))
-		return fail(c, ERR_XML, "the root element must be <domain>");
+		return fail(c, RPC_ERR_XML, "the root element must be <domain>");
 	if (attrs_only(c, root, root_attrs) || attr(c, root, "type", v, sizeof(v)))
 		return -1;
 	if (strcmp(v, "lego") && strcmp(v, "kvm"))
-		return fail(c, ERR_UNSUPPORTED, "domain type '%s' is not supported (lego, kvm)",
-			    v[0] ? v : "(none)");
+		return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+			    "domain type '%s' is not supported (lego, kvm)", v[0] ? v : "(none)");
 	for (const xmlNode *n = root->children; n; n = n->next) {
 		if (n->type == XML_TEXT_NODE) {
 			for (const xmlChar *t = n->content; *t; t++)
 				if (!isspace(*t))
-					return fail(c, ERR_XML, "text outside any element: '%.20s'",
+					return fail(c, RPC_ERR_XML,
+						    "text outside any element: '%.20s'",
 						    (const char *)n->content);
 			continue;
 		}
@@ -382,16 +388,16 @@ static int parse_domain(struct ctx *c, const xmlNode *root, struct domain_xml_de
 			continue;
 		if (is(n, "name")) {
 			if (d->name[0])
-				return fail(c, ERR_XML, "<name> given twice");
+				return fail(c, RPC_ERR_XML, "<name> given twice");
 			if (attrs_only(c, n, NULL) || text_of(c, n, d->name, sizeof(d->name)))
 				return -1;
 		} else if (is(n, "uuid")) {
 			char u[64];
 
 			if (d->has_uuid || attrs_only(c, n, NULL) || text_of(c, n, u, sizeof(u)))
-				return c->code ? -1 : fail(c, ERR_XML, "<uuid> given twice");
+				return c->code ? -1 : fail(c, RPC_ERR_XML, "<uuid> given twice");
 			if (uuid_str_parse(u, d->uuid))
-				return fail(c, ERR_XML, "'%s' is not a UUID", u);
+				return fail(c, RPC_ERR_XML, "'%s' is not a UUID", u);
 			d->has_uuid = true;
 		} else if (is(n, "memory") && !seen_mem) {
 			seen_mem = true;
@@ -411,11 +417,11 @@ static int parse_domain(struct ctx *c, const xmlNode *root, struct domain_xml_de
 			    text_of(c, n, t, sizeof(t)))
 				return -1;
 			if (v[0] && strcmp(v, "static"))
-				return fail(c, ERR_UNSUPPORTED,
+				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
 					    "vcpu placement '%s' is not supported", v);
 			nr = strtoul(t, &end, 10);
 			if (!t[0] || *end || nr < 1 || nr > DOM_MAX_VCPUS)
-				return fail(c, ERR_XML, "<vcpu> must be 1..%d, not '%s'",
+				return fail(c, RPC_ERR_XML, "<vcpu> must be 1..%d, not '%s'",
 					    DOM_MAX_VCPUS, t);
 			d->vcpus = (unsigned)nr;
 		} else if (is(n, "os") && !seen_os) {
@@ -427,7 +433,7 @@ static int parse_domain(struct ctx *c, const xmlNode *root, struct domain_xml_de
 				if (k->type != XML_ELEMENT_NODE)
 					continue;
 				if (!is(k, "disk"))
-					return fail(c, ERR_UNSUPPORTED,
+					return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
 						    "device <%s> is not supported", ename(k));
 				if (parse_disk(c, k, d))
 					return -1;
@@ -437,24 +443,25 @@ static int parse_domain(struct ctx *c, const xmlNode *root, struct domain_xml_de
 				return -1;
 		} else if (is(n, "memory") || is(n, "currentMemory") || is(n, "vcpu") ||
 			   is(n, "os")) {
-			return fail(c, ERR_XML, "<%s> given twice", ename(n));
+			return fail(c, RPC_ERR_XML, "<%s> given twice", ename(n));
 		} else {
-			return fail(c, ERR_UNSUPPORTED, "unsupported element <%s>", ename(n));
+			return fail(c, RPC_ERR_CONFIG_UNSUPPORTED, "unsupported element <%s>",
+				    ename(n));
 		}
 	}
 	if (!name_ok(d->name, DOM_NAME_MAX))
-		return fail(c, ERR_XML,
+		return fail(c, RPC_ERR_XML,
 			    "<name> must be 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'");
 	if (!seen_mem || !d->memory_kib)
-		return fail(c, ERR_XML, "<memory> is required and must not be 0");
+		return fail(c, RPC_ERR_XML, "<memory> is required and must not be 0");
 	if (!seen_os)
-		return fail(c, ERR_XML, "<os> with a <kernel> is required");
+		return fail(c, RPC_ERR_XML, "<os> with a <kernel> is required");
 	if (!seen_cur)
 		d->current_kib = d->memory_kib;
 	if (d->current_kib > d->memory_kib)
-		return fail(c, ERR_XML, "<currentMemory> is larger than <memory>");
+		return fail(c, RPC_ERR_XML, "<currentMemory> is larger than <memory>");
 	if (d->excache_kib > d->memory_kib)
-		return fail(c, ERR_XML, "the ExCache (<lego:excache>) is larger than <memory>");
+		return fail(c, RPC_ERR_XML, "the ExCache (<lego:excache>) is larger than <memory>");
 	if (!seen_vcpu)
 		d->vcpus = 1;
 	return 0;
@@ -469,14 +476,14 @@ int domain_xml_parse(const char *xml, size_t len, struct domain_xml_def *d, char
 	memset(d, 0, sizeof(*d));
 	err[0] = '\0';
 	if (len > 1 << 20)
-		return fail(&c, ERR_XML, "domain XML larger than 1 MiB"), c.code;
+		return fail(&c, RPC_ERR_XML, "domain XML larger than 1 MiB"), c.code;
 	/* No network, no entity expansion: a definition is data, never a fetch. */
 	doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
 			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!doc) {
 		const xmlError *e = xmlGetLastError();
 
-		fail(&c, ERR_XML, "not well-formed XML%s%s", e && e->message ? ": " : "",
+		fail(&c, RPC_ERR_XML, "not well-formed XML%s%s", e && e->message ? ": " : "",
 		     e && e->message ? e->message : "");
 		/* libxml2's messages end in a newline. */
 		len = strlen(err);
@@ -485,7 +492,7 @@ int domain_xml_parse(const char *xml, size_t len, struct domain_xml_def *d, char
 		return c.code;
 	}
 	if (doc->intSubset || doc->extSubset)
-		fail(&c, ERR_XML, "a DOCTYPE is not accepted in domain XML");
+		fail(&c, RPC_ERR_XML, "a DOCTYPE is not accepted in domain XML");
 	else
 		parse_domain(&c, xmlDocGetRootElement(doc), d);
 	xmlFreeDoc(doc);

@@ -319,7 +319,7 @@ static enum libvirt_result admit(struct libvirt_call *c, const struct libvirt_pr
 	if (!c->cl->open && !(p->flags & LIBVIRT_BEFORE_OPEN))
 		return libvirt_dispatch_fail(c, RPC_ERR_RPC, "connection not open");
 	if (c->cl->readonly && (p->flags & LIBVIRT_WRITE))
-		return libvirt_dispatch_fail(c, LIBVIRT_ERR_OPERATION_DENIED,
+		return libvirt_dispatch_fail(c, RPC_ERR_OPERATION_DENIED,
 					     "operation forbidden: read only access prevents "
 					     "procedure %d",
 					     c->h->proc);

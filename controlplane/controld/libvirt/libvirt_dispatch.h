@@ -63,8 +63,7 @@ enum libvirt_proc_nr {
 	PROC_DOMAIN_DEFINE_XML_FLAGS = 350,
 };
 
-#define LIBVIRT_ERR_OPERATION_DENIED 29 /* VIR_ERR_OPERATION_DENIED */
-#define LIBVIRT_ERRTEXT_MAX	     1024
+#define LIBVIRT_ERRTEXT_MAX 1024
 
 /* Decoded arguments of one call (what its row's decoder reads). */
 struct libvirt_args {
