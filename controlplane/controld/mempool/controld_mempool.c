@@ -142,52 +142,6 @@ static struct placement_region pl_region_of(const struct snap *s,
 	return pr;
 }
 
-/* A step on (v, r), under the lock: to (or NULL), drop (or NULL), and the copy to fill
- * from (the first one, other than drop, whose server is alive). false if none can. */
-static bool make_step(const struct controld_registry_vnode *v, int r,
-		      const struct controld_registry_component *to, const char *drop,
-		      struct controld_pool_step *st)
-{
-	const struct vnode_map *m = &v->map;
-	int src = -1;
-
-	memset(st, 0, sizeof(*st));
-	for (int pass = 0; pass < 2 && src < 0; pass++)
-		for (int k = 0; k < m->nr_copies[r] && src < 0; k++) {
-			const char *name = m->mmon[m->copy[r][k]];
-			const struct controld_registry_component *c =
-				controld_registry_find_component(CP_KIND_MMON, name);
-
-			if (c && c->alive && (pass || !drop || strcmp(name, drop)))
-				src = m->copy[r][k];
-		}
-	if (src < 0 && to)
-		return false;
-	memcpy(st->uuid, v->def.uuid, 16);
-	st->id = v->id;
-	snprintf(st->vnode, sizeof(st->vnode), "%s", v->def.name);
-	snprintf(st->host, sizeof(st->host), "%s", v->host);
-	st->uid = v->uid;
-	st->region = r;
-	st->size =
-		vnode_map_region_bytes(r, m->nr_regions, v->def.memory_kib * 1024, v->region_size);
-	if (src >= 0) {
-		snprintf(st->src, sizeof(st->src), "%s", m->mmon[src]);
-		snprintf(st->src_addr, sizeof(st->src_addr), "%s", m->mmon_addr[src]);
-	}
-	if (to) {
-		snprintf(st->to, sizeof(st->to), "%s", to->name);
-		snprintf(st->to_addr, sizeof(st->to_addr), "%s", to->addr);
-	}
-	if (drop) {
-		int d = vnode_map_find(m, drop);
-
-		snprintf(st->drop, sizeof(st->drop), "%s", drop);
-		snprintf(st->drop_addr, sizeof(st->drop_addr), "%s", d >= 0 ? m->mmon_addr[d] : "");
-	}
-	return true;
-}
-
 /* Run st; a job's step shows in the progress. */
 static enum controld_pool_step_result step(const struct controld_pool_step *st, bool for_job,
 					   char *err, size_t errlen)
@@ -262,7 +216,7 @@ static bool rereplicate(void)
 			}
 			if (!have && controld_pool_step_vnode(v->def.uuid, v->id) &&
 			    !backing_off(v->def.uuid, v->id, r, now))
-				have = make_step(v, r, s->mc[t], NULL, &st);
+				have = controld_pool_step_make(v, r, s->mc[t], NULL, &st);
 		}
 	}
 	controld_registry_unlock();
@@ -425,7 +379,8 @@ static bool job_step(void)
 					goto out;
 				}
 			}
-			have = make_step(v, r, t >= 0 ? s->mc[t] : NULL, job.server, &st);
+			have = controld_pool_step_make(v, r, t >= 0 ? s->mc[t] : NULL, job.server,
+						       &st);
 		}
 		if (!have && !pending && (!d || !d->alive)) {
 			controld_registry_unlock();
@@ -447,8 +402,9 @@ static bool job_step(void)
 			}
 		}
 		if (!placement_rebalance_move(s->mems, s->nm, g.r, g.n, &reg, &from, &to))
-			have = make_step(controld_registry_vnode_at(g.who[reg][0]), g.who[reg][1],
-					 s->mc[to], s->mc[from]->name, &st);
+			have = controld_pool_step_make(controld_registry_vnode_at(g.who[reg][0]),
+						       g.who[reg][1], s->mc[to], s->mc[from]->name,
+						       &st);
 		if (!have)
 			pending = false; /* nothing to gain from those either */
 	}

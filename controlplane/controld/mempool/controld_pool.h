@@ -13,6 +13,7 @@
 #include "controlplane/controld/libvirt/domain_xml.h"
 
 struct controld_registry_vnode;
+struct controld_registry_component;
 
 /* One step: a new copy of (vNode, region) on `to`, filled from the live copy on `src`; then,
  * for a move, the copy on `drop` goes (RELEASEd naming its new home). `to` "" is a drop
@@ -37,6 +38,11 @@ enum controld_pool_step_result {
 	STEP_FAILED,  /* undone: the map and the vNode are as they were (err says why) */
 };
 
+/* A step on (v, r), under the registry lock: to (or NULL), drop (or NULL), and the copy to
+ * fill from (the first one, other than drop, whose server is alive). false if none can. */
+bool controld_pool_step_make(const struct controld_registry_vnode *v, int r,
+			     const struct controld_registry_component *to, const char *drop,
+			     struct controld_pool_step *st);
 /* Run a step (the worker thread; no lock held). */
 enum controld_pool_step_result controld_pool_step_run(const struct controld_pool_step *st,
 						      char *err, size_t errlen);

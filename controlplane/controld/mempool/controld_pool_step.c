@@ -1,9 +1,10 @@
-/* controld_pool_step.c: one step on a running vNode's vRegion copies: a new copy joins
- * through lego-vmm (region-add: every write-back goes there too from then on), its server
- * fills it from a live copy server to server (FILL, followed with RSTAT), it goes live, the
- * map records it; for a move the old copy is dropped by lego-vmm and RELEASEd on its server
- * (later requests there are redirected to the new one). Anything that fails before the map
- * records the new copy is undone: lego-vmm drops it and its server frees it. */
+/* controld_pool_step.c: one step on a running vNode's vRegion copies, made from its map and
+ * run: a new copy joins through lego-vmm (region-add: every write-back goes there too from
+ * then on), its server fills it from a live copy server to server (FILL, followed with
+ * RSTAT), it goes live, the map records it; for a move the old copy is dropped by lego-vmm and
+ * RELEASEd on its server (later requests there are redirected to the new one). Anything that
+ * fails before the map records the new copy is undone: lego-vmm drops it and its server
+ * frees it. */
 #include "controld_pool.h"
 
 #include <inttypes.h>
@@ -22,6 +23,50 @@
 #define MEM_TIMEOUT_MS 5000
 #define RSTAT_POLL_MS  50
 #define FILL_STALL_MS  30000 /* a fill that copies nothing for this long has failed */
+
+bool controld_pool_step_make(const struct controld_registry_vnode *v, int r,
+			     const struct controld_registry_component *to, const char *drop,
+			     struct controld_pool_step *st)
+{
+	const struct vnode_map *m = &v->map;
+	int src = -1;
+
+	memset(st, 0, sizeof(*st));
+	for (int pass = 0; pass < 2 && src < 0; pass++)
+		for (int k = 0; k < m->nr_copies[r] && src < 0; k++) {
+			const char *name = m->mmon[m->copy[r][k]];
+			const struct controld_registry_component *c =
+				controld_registry_find_component(CP_KIND_MMON, name);
+
+			if (c && c->alive && (pass || !drop || strcmp(name, drop)))
+				src = m->copy[r][k];
+		}
+	if (src < 0 && to)
+		return false;
+	memcpy(st->uuid, v->def.uuid, 16);
+	st->id = v->id;
+	snprintf(st->vnode, sizeof(st->vnode), "%s", v->def.name);
+	snprintf(st->host, sizeof(st->host), "%s", v->host);
+	st->uid = v->uid;
+	st->region = r;
+	st->size =
+		vnode_map_region_bytes(r, m->nr_regions, v->def.memory_kib * 1024, v->region_size);
+	if (src >= 0) {
+		snprintf(st->src, sizeof(st->src), "%s", m->mmon[src]);
+		snprintf(st->src_addr, sizeof(st->src_addr), "%s", m->mmon_addr[src]);
+	}
+	if (to) {
+		snprintf(st->to, sizeof(st->to), "%s", to->name);
+		snprintf(st->to_addr, sizeof(st->to_addr), "%s", to->addr);
+	}
+	if (drop) {
+		int d = vnode_map_find(m, drop);
+
+		snprintf(st->drop, sizeof(st->drop), "%s", drop);
+		snprintf(st->drop_addr, sizeof(st->drop_addr), "%s", d >= 0 ? m->mmon_addr[d] : "");
+	}
+	return true;
+}
 
 enum controld_pool_ctl_result controld_pool_step_vmm_ctl(const char *host, const uint8_t uuid[16],
 							 const char *cmd, char **json, char *err,
