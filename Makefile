@@ -177,7 +177,7 @@ test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUES
 		sed 's/^/  /' $(BUILD)/test-logs/linux-guest/summary.txt; \
 	fi; \
 	if [ -s $(BUILD)/test-logs/HARNESS ]; then \
-		echo "make test: what tests/lib/run-test saw (timeouts, processes left running):"; \
+		echo "make test: what tests/lib/run-test saw (failed checks, timeouts, processes left running):"; \
 		sed 's/^/  /' $(BUILD)/test-logs/HARNESS; \
 	fi; \
 	exit $$rc
