@@ -9,8 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/proto/cluster_proto.h"
+#include "controld_owed.h"
 #include "controlplane/controld/libvirt/domain_xml.h"
+#include "lib/proto/cluster_proto.h"
 
 struct controld_registry_vnode;
 struct controld_registry_component;
@@ -30,6 +31,7 @@ struct controld_pool_step {
 	char src[CP_NAME_LEN + 1], src_addr[CP_ADDR_LEN + 1];
 	char to[CP_NAME_LEN + 1], to_addr[CP_ADDR_LEN + 1];
 	char drop[CP_NAME_LEN + 1], drop_addr[CP_ADDR_LEN + 1];
+	struct controld_owed_run run; /* its vRegions as the servers know them */
 };
 
 enum controld_pool_step_result {
@@ -72,7 +74,8 @@ void controld_pool_step_map_changed(struct controld_registry_vnode *v);
 /* Losses of memory servers, servers that registered again, lego-vmms' own view of their
  * copies: act on what changed (the worker, between steps). */
 void controld_pool_watch(int64_t now_ms);
-/* Where the watch stands, for the grace before a server that is down counts as lost. */
-void controld_pool_watch_configure(int loss_grace_ms, int reconcile_ms);
+/* The graces before a memory server and a processor host that are down count as lost, and
+ * how often lego-vmms are asked for their copies. */
+void controld_pool_watch_configure(int loss_grace_ms, int reconcile_ms, int host_loss_ms);
 
 #endif

@@ -45,6 +45,7 @@ bool controld_pool_step_make(const struct controld_registry_vnode *v, int r,
 		return false;
 	memcpy(st->uuid, v->def.uuid, 16);
 	st->id = v->id;
+	controld_owed_run_of(v, &st->run);
 	snprintf(st->vnode, sizeof(st->vnode), "%s", v->def.name);
 	snprintf(st->host, sizeof(st->host), "%s", v->host);
 	st->uid = v->uid;
@@ -235,7 +236,8 @@ static int fill(const struct controld_pool_step *st, char *err, size_t errlen)
 	return -1;
 }
 
-/* A copy on `to` that must not stay: lego-vmm forgets it, its server frees it. */
+/* A copy on `to` that must not stay: lego-vmm forgets it, its server frees it (now, or the
+ * sweep once it answers). */
 static void undo(const struct controld_pool_step *st, bool told_vmm)
 {
 	struct controld_memctl t;
@@ -246,19 +248,26 @@ static void undo(const struct controld_pool_step *st, bool told_vmm)
 			 st->region, st->to, err);
 	if (controld_memctl_connect(&t, controld_vnode_provider(), st->to_addr, st->uid,
 				    MEM_TIMEOUT_MS) ||
-	    controld_memctl_free(&t, (uint32_t)st->region, st->size))
-		log_warn("vNode %s vRegion %d: its copy on %s may stay there: %s", st->vnode,
+	    controld_memctl_free(&t, (uint32_t)st->region, st->size, NULL)) {
+		log_warn("vNode %s vRegion %d: its copy on %s is freed later: %s", st->vnode,
 			 st->region, st->to, t.err);
+		controld_owed_add(&st->run, st->to, st->to_addr, &st->region, 1);
+	}
 	controld_memctl_close(&t);
 }
 
 /* The copy joins, is filled, goes live and is recorded: 0, or -1 (undone) with err. */
 static int add_copy(const struct controld_pool_step *st, char *err, size_t errlen)
 {
-	enum controld_pool_ctl_result r = region_cmd(st, "add", st->to_addr, err, errlen);
+	enum controld_pool_ctl_result r;
 	struct controld_registry_vnode *v;
 	int s;
 
+	/* An old copy still there (its server was lost, then came back) would refuse the
+	 * new one: it is freed first. */
+	if (controld_owed_settle(&st->run, st->to, st->to_addr, st->region, err, errlen))
+		return -1;
+	r = region_cmd(st, "add", st->to_addr, err, errlen);
 	if (r != CTL_OK) {
 		undo(st, r != CTL_GONE);
 		return -1;
@@ -316,6 +325,8 @@ static int drop_copy(const struct controld_pool_step *st, const char *owner, cha
 	if (rc && rc != MP_ENOENT) {
 		snprintf(err, errlen, "lego-vmm dropped it, but RELEASE failed: %s", d.err);
 		controld_memctl_close(&d);
+		/* No longer in the map nor in lego-vmm: its server frees it once it answers. */
+		controld_owed_add(&st->run, st->drop, st->drop_addr, &st->region, 1);
 		return -1;
 	}
 	controld_memctl_close(&d);
@@ -388,9 +399,7 @@ enum controld_pool_step_result controld_pool_step_run(const struct controld_pool
 			 st->region, st->to, st->src, st->drop[0] ? ", to replace the one on " : "",
 			 st->drop);
 		if (add_copy(st, err, errlen)) {
-			log_warn("vNode %s vRegion %d: the copy on %s failed and was undone: %s",
-				 st->vnode, st->region, st->to, err);
-			unclaim(st);
+			unclaim(st); /* the caller says what failed, as often as it is worth */
 			return STEP_FAILED;
 		}
 		log_info("vNode %s vRegion %d: its copy on %s is live (%.1f MiB in %" PRId64 " ms)",
@@ -403,8 +412,10 @@ enum controld_pool_step_result controld_pool_step_run(const struct controld_pool
 		else
 			primary_owner(st, owner, sizeof(owner));
 		if (drop_copy(st, owner, err, errlen)) {
-			log_warn("vNode %s vRegion %d: its copy on %s stays: %s", st->vnode,
-				 st->region, st->drop, err);
+			char why[1024];
+
+			snprintf(why, sizeof(why), "its copy on %s stays: %s", st->drop, err);
+			snprintf(err, errlen, "%s", why);
 			unclaim(st);
 			return STEP_FAILED;
 		}
