@@ -108,6 +108,10 @@ struct controld_registry_vnode {
 	char step_to[CP_NAME_LEN + 1]; /* the server that step adds a copy on ("": none) */
 	uint64_t step_bytes;	       /* and its size, counted there as placed */
 	bool mem_lost; /* a vRegion lost its last copy: its lego-vmm stops (exit 125) */
+	/* Its lego-vmm's copies were compared with the map (the pool's reconcile) since this
+	 * lego-controld learned of the run: until then a step cut short by a restart may have
+	 * left copies the map does not know, and no new step touches it. */
+	bool reconciled;
 	char disk_uri[DOM_MAX_DISKS][CP_ADDR_LEN + DOM_VOLUME_MAX + 16];
 	/* lego-vmm's options of this run, as VM_START carried them (NULL if not known: the
 	 * run was adopted, or recorded by an older lego-controld), and what it holds. */

@@ -411,6 +411,7 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	v->reason = VN_RUNNING_BOOTED;
 	v->confirmed = false;
 	v->stopping = false;
+	v->reconciled = true; /* a new run: no step of it was cut short */
 	v->started_ms = mono_clock_ms();
 	memcpy(vs.uuid, uuid, 16);
 	vs.vnode_uid = v->uid;

@@ -95,8 +95,8 @@ struct controld_registry_vnode *controld_pool_step_vnode(const uint8_t uuid[16],
 {
 	struct controld_registry_vnode *v = controld_registry_find_uuid(uuid);
 
-	if (!v || v->id < 0 || v->id != id || !v->confirmed || v->mig.active || v->stopping ||
-	    v->pool_busy || v->mig_waiting || v->mem_lost || v->state == VN_SHUTOFF)
+	if (!v || v->id < 0 || v->id != id || !v->confirmed || !v->reconciled || v->mig.active ||
+	    v->stopping || v->pool_busy || v->mig_waiting || v->mem_lost || v->state == VN_SHUTOFF)
 		return NULL;
 	return v;
 }

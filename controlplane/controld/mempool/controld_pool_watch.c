@@ -212,6 +212,18 @@ static int holds_copies(const struct pair *p)
 	return rc;
 }
 
+/* Under the lock: the verified registrations of servers no longer registered forgotten (the
+ * registry forgets components that are long gone): how many are left. */
+static int forget_verified(void)
+{
+	int n = 0;
+
+	for (int k = 0; k < nr_verified; k++)
+		if (controld_registry_find_component(CP_KIND_MMON, verified[k].name))
+			verified[n++] = verified[k];
+	return n;
+}
+
 /* Under the lock: servers the maps name that never registered since lego-controld started
  * (it restarted while they were down) are down since then: lost after the grace, as any.
  * Appended to work from n: the new count. */
@@ -271,6 +283,8 @@ static void losses_and_registrations(int64_t now)
 			regs[n] = c->registrations;
 			n++;
 		}
+		if (check && k == nr_verified && k == REG_MAX_COMPONENTS)
+			k = nr_verified = forget_verified();
 		if (check && k == nr_verified && k < REG_MAX_COMPONENTS) {
 			snprintf(verified[k].name, sizeof(verified[k].name), "%s", c->name);
 			verified[k].registrations = 0;
@@ -458,7 +472,20 @@ static void reconcile_one(const struct pair *p, const struct vmm_regions_answer 
 					   a->servers[a->regions[r].c[k].server].addr, false);
 }
 
-static void reconcile_all(void)
+/* Under the lock: v's lego-vmm has been asked for its copies since this lego-controld
+ * learned of the run (or it has none to ask for). */
+static void mark_reconciled(const struct pair *p)
+{
+	struct controld_registry_vnode *v = controld_registry_find_uuid(p->uuid);
+
+	if (v && v->id == p->id && !v->reconciled) {
+		v->reconciled = true;
+		log_debug("vNode %s: its copies and its map agree: steps may touch it", p->vnode);
+	}
+}
+
+/* Every watchable vNode (only those not reconciled yet if !all). */
+static void reconcile_all(bool all)
 {
 	struct pair *work = malloc(MAX_WORK * sizeof(*work));
 	struct vmm_regions_answer *a = malloc(sizeof(*a));
@@ -468,10 +495,14 @@ static void reconcile_all(void)
 		goto out;
 	controld_registry_lock();
 	for (int j = 0; j < controld_registry_nr_vnodes() && n < MAX_WORK; j++) {
-		const struct controld_registry_vnode *v = controld_registry_vnode_at(j);
+		struct controld_registry_vnode *v = controld_registry_vnode_at(j);
 
-		if (!watchable(v) || !v->map.nr_regions)
+		if (!watchable(v) || (!all && v->reconciled))
 			continue;
+		if (!v->map.nr_regions) {
+			v->reconciled = true; /* no remote memory: nothing to compare */
+			continue;
+		}
 		pair_of(v, NULL, &work[n++]);
 	}
 	controld_registry_unlock();
@@ -490,6 +521,9 @@ static void reconcile_all(void)
 			log_debug("vNode %s: no vRegion copies to reconcile: %s", work[i].vnode,
 				  err);
 			free(json);
+			controld_registry_lock();
+			mark_reconciled(&work[i]);
+			controld_registry_unlock();
 			continue;
 		}
 		free(json);
@@ -500,8 +534,12 @@ static void reconcile_all(void)
 			log_warn("vNode %s: lego-vmm has %d vRegions, its map %d: not reconciled",
 				 work[i].vnode, a->nr_regions, v->map.nr_regions);
 		controld_registry_unlock();
-		if (ok)
-			reconcile_one(&work[i], a);
+		if (!ok)
+			continue;
+		reconcile_one(&work[i], a);
+		controld_registry_lock();
+		mark_reconciled(&work[i]);
+		controld_registry_unlock();
 	}
 out:
 	free(work);
@@ -515,8 +553,12 @@ void controld_pool_watch(int64_t now_ms)
 	controld_registry_unlock();
 	losses_and_registrations(now_ms);
 	controld_owed_sweep(now_ms);
+	/* Every few seconds; and a run lego-controld just learned of (it restarted) at once,
+	 * as no step touches it until then. */
 	if (now_ms - last_reconcile_ms >= reconcile_ms) {
 		last_reconcile_ms = now_ms;
-		reconcile_all();
+		reconcile_all(true);
+	} else {
+		reconcile_all(false);
 	}
 }
