@@ -48,8 +48,11 @@ while i < len(args):
         opts[args[i][2:]] = args[i + 1]
     i += 1
 mode = dict(kv.split("=", 1) for kv in opts.get("append", "").split() if "=" in kv)
-print("fake-vmm: sid=%d fds=%s sigmask=%s" % (os.getsid(0), open_fds or "none",
-      sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])) or "none"), flush=True)
+ignored = [s.name for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM,
+                            signal.SIGUSR1) if signal.getsignal(s) == signal.SIG_IGN]
+print("fake-vmm: sid=%d fds=%s sigmask=%s ignored=%s" % (os.getsid(0), open_fds or "none",
+      sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])) or "none", ",".join(ignored) or "none"),
+      flush=True)
 with open(opts["console"], "w") as f:
     f.write("fake guest %s: hello\n" % opts.get("vnode-id", "---"))
 if mode.get("term") == "ignore":
@@ -161,8 +164,8 @@ like "$(cat "$TAP_TMP/pmon.log")" "info: started vNode vm-a \\($A, domid 7\\) pi
 	"the start is logged with name, uuid, domain id and pid"
 for _ in $(seq 50); do [ -S "$RUN/$A.sock" ] && break; sleep 0.1; done
 log=$(cat "$RUN/$A.log")
-like "$log" "fake-vmm: sid=$apid fds=none sigmask=none" \
-	"lego-vmm leads its own session, with no inherited fds and no blocked signals"
+like "$log" "fake-vmm: sid=$apid fds=none sigmask=none ignored=none" \
+	"lego-vmm leads its own session, with no inherited fds, no blocked or ignored signals (lego-pmon runs in the background here: a shell ignores SIGINT and SIGQUIT for it)"
 like "$log" "^--- lego-pmon .*: vNode vm-a \\($A\\): .*fake-vmm --kernel" "its log starts with what was run"
 
 out=$(pc console $A)
