@@ -21,7 +21,8 @@
 #include "lib/mono_clock.h"
 
 #define MEM_TIMEOUT_MS 5000
-#define RSTAT_POLL_MS  50
+#define RSTAT_POLL_MS  50    /* a fill is followed this often; the first looks come sooner (a */
+#define RSTAT_FIRST_MS 5     /* vRegion of a few MiB fills in milliseconds) */
 #define FILL_STALL_MS  30000 /* a fill that copies nothing for this long has failed */
 
 bool controld_pool_step_make(const struct controld_registry_vnode *v, int r,
@@ -200,8 +201,9 @@ static int fill(const struct controld_pool_step *st, char *err, size_t errlen)
 		controld_memctl_close(&t);
 		return -1;
 	}
-	for (;;) {
-		usleep(RSTAT_POLL_MS * 1000);
+	for (int poll_ms = RSTAT_FIRST_MS;;
+	     poll_ms = poll_ms * 2 > RSTAT_POLL_MS ? RSTAT_POLL_MS : poll_ms * 2) {
+		usleep((useconds_t)poll_ms * 1000);
 		if (controld_memctl_rstat(&t, (uint32_t)st->region, &r)) {
 			snprintf(err, errlen, "%s", t.err);
 			break;
