@@ -22,7 +22,7 @@ SECONDS_MAX=${SOAK_SECONDS:-0}
 SEED=${SOAK_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
 RESTORE_MAX_S=90 # a round whose factor is not back by then has failed
 tap_tmpdir
-plan 14
+plan 13
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"

@@ -136,10 +136,12 @@ int remote_mem_copies_live(struct remote_mem *rm, int idx, const char *addr, cha
 			   size_t errlen);
 int remote_mem_copies_drop(struct remote_mem *rm, int idx, const char *addr, char *err,
 			   size_t errlen);
-/* The control plane says the server at addr is lost: its copies are dropped now, without
- * waiting for I/O to find out. Returns how many regions were left without a live copy
- * (rm->error then names the server: the vNode must stop). */
-int remote_mem_copies_server_lost(struct remote_mem *rm, const char *addr);
+/* The control plane says the server at addr is lost: its copies fail now, without waiting
+ * for I/O to find out, except a vRegion's last live copy: the control plane may have lost
+ * the server while this VMM still reaches it, so that copy stays, and this VMM's own requests
+ * decide (a server really gone fails them, and the vNode stops). The server is marked lost
+ * when no copy stays. Returns how many copies stay; *failed: how many failed now. */
+int remote_mem_copies_server_lost(struct remote_mem *rm, const char *addr, int *failed);
 /* What the control plane is told of the servers and copies (the `regions` answer). */
 struct remote_mem_server_view {
 	char addr[MP_ADDR_LEN + 1]; /* "HOST:PORT" as given */

@@ -140,38 +140,45 @@ int remote_mem_copies_drop(struct remote_mem *rm, int idx, const char *addr, cha
 	return rc;
 }
 
-int remote_mem_copies_server_lost(struct remote_mem *rm, const char *addr)
+int remote_mem_copies_server_lost(struct remote_mem *rm, const char *addr, int *failed)
 {
-	int orphans = 0, server = remote_mem_server_find(rm, addr);
-	char label[400] = "";
+	int stay = 0, server = remote_mem_server_find(rm, addr);
+	char label[400];
 
-	/* Held while its label may be needed: the loss may free its entry for reuse. */
-	if (server >= 0) {
-		remote_mem_lose_server(rm, server, "the control plane says it is gone");
-		remote_mem_server_label(rm, server, label, sizeof(label));
-	}
+	*failed = 0;
+	if (server < 0)
+		return 0;
+	/* Held while it is looked at: its entry must stay this server's. */
+	remote_mem_server_label(rm, server, label, sizeof(label));
 	for (int i = 0; i < rm->nr_regions; i++) {
 		struct remote_mem_region *g = &rm->regions[i];
-		int live = 0;
+		int k, live_other = 0;
 
-		pthread_rwlock_rdlock(&g->lock);
-		for (int k = 0; k < g->nr_copies; k++)
-			live += g->copies[k].state == RM_COPY_LIVE &&
-				remote_mem_usable(rm, &g->copies[k], true);
-		if (!live) {
-			orphans++;
-			if (server >= 0)
-				remote_mem_set_error_at(
-					rm, label,
-					"lost (the control plane says so), and with it vRegion %d, "
-					"which has no other live copy",
-					i);
+		/* The write lock: no I/O on the region changes its copies while they are weighed.
+		 */
+		pthread_rwlock_wrlock(&g->lock);
+		k = remote_mem_find_copy(g, server);
+		for (int j = 0; k >= 0 && j < g->nr_copies; j++)
+			live_other += j != k && g->copies[j].state == RM_COPY_LIVE &&
+				      remote_mem_usable(rm, &g->copies[j], true);
+		if (k >= 0 && !live_other && g->copies[k].state == RM_COPY_LIVE &&
+		    remote_mem_usable(rm, &g->copies[k], true)) {
+			stay++;
+		} else if (k >= 0 && !atomic_exchange(&g->copies[k].failed, true)) {
+			atomic_fetch_add(&rm->copies_lost, 1);
+			(*failed)++;
 		}
 		pthread_rwlock_unlock(&g->lock);
 	}
-	if (server >= 0)
-		remote_mem_server_put(rm, server);
-	return orphans;
+	if (!stay)
+		remote_mem_lose_server(rm, server, "the control plane says it is gone");
+	else
+		log_warn("%s: the control plane says it is lost: %d cop%s there failed; %d kept, "
+			 "the "
+			 "last live copies of their vRegions (this VMM's own requests decide)",
+			 label, *failed, *failed == 1 ? "y" : "ies", stay);
+	remote_mem_server_put(rm, server);
+	return stay;
 }
 
 int remote_mem_copies_servers(struct remote_mem *rm, struct remote_mem_server_view *out)

@@ -163,6 +163,18 @@ static bool rereplicate_vnode(const struct snap *s, const struct controld_regist
 			continue;
 		short_of = true;
 		*missing += (uint32_t)lack;
+		if (!controld_pool_step_source_up(v, r)) {
+			if (!why[0])
+				snprintf(why, sizeof(why),
+					 "its only copy is on memory server %s, which is down: it "
+					 "is "
+					 "copied again once that server is back (lego-vmm still "
+					 "uses "
+					 "it)",
+					 v->map.mmon[v->map.copy[r][0]]);
+			why_region = why_region < 0 ? r : why_region;
+			continue;
+		}
 		pr = pl_region_of(s, v, r);
 		t = placement_pick_target(s->mems, s->nm, &pr);
 		if (t < 0) {

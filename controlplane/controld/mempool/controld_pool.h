@@ -45,6 +45,9 @@ enum controld_pool_step_result {
 bool controld_pool_step_make(const struct controld_registry_vnode *v, int r,
 			     const struct controld_registry_component *to, const char *drop,
 			     struct controld_pool_step *st);
+/* Under the registry lock: has region r of v a copy on a memory server that is up (one a new
+ * copy can be filled from)? */
+bool controld_pool_step_source_up(const struct controld_registry_vnode *v, int r);
 /* Run a step (the worker thread; no lock held). */
 enum controld_pool_step_result controld_pool_step_run(const struct controld_pool_step *st,
 						      char *err, size_t errlen);

@@ -70,6 +70,18 @@ bool controld_pool_step_make(const struct controld_registry_vnode *v, int r,
 	return true;
 }
 
+bool controld_pool_step_source_up(const struct controld_registry_vnode *v, int r)
+{
+	for (int k = 0; k < v->map.nr_copies[r]; k++) {
+		const struct controld_registry_component *c = controld_registry_find_component(
+			CP_KIND_MMON, v->map.mmon[v->map.copy[r][k]]);
+
+		if (c && c->alive)
+			return true;
+	}
+	return false;
+}
+
 enum controld_pool_ctl_result controld_pool_step_vmm_ctl(const char *host, const uint8_t uuid[16],
 							 const char *cmd, char **json, char *err,
 							 size_t errlen)

@@ -101,35 +101,96 @@ static void run_of_pair(const struct pair *p, struct controld_owed_run *run)
 	run->nr_regions = p->nr_regions;
 }
 
-/* p's server is lost for p's vNode: its lego-vmm is told, the map drops the copies there.
- * true when done (or the vNode is gone), false to try again later. */
-static bool lose(const struct pair *p, const char *why)
+/* The losses already acted on: (vNode run, server, that server's registrations). A loss
+ * leaves in the map the copies lego-vmm keeps (the last live ones): it is not acted on again
+ * until the server registers anew. */
+#define MAX_TOLD 256
+static struct told {
+	uint8_t uuid[16];
+	int id;
+	char server[CP_NAME_LEN + 1];
+	uint32_t registrations;
+} told[MAX_TOLD];
+static int next_told;
+
+static bool was_told(const struct pair *p, uint32_t registrations)
+{
+	for (int i = 0; i < MAX_TOLD; i++)
+		if (told[i].id == p->id && told[i].registrations == registrations &&
+		    !memcmp(told[i].uuid, p->uuid, 16) && !strcmp(told[i].server, p->server))
+			return true;
+	return false;
+}
+
+static void now_told(const struct pair *p, uint32_t registrations)
+{
+	struct told *t = &told[next_told++ % MAX_TOLD];
+
+	memcpy(t->uuid, p->uuid, 16);
+	t->id = p->id;
+	snprintf(t->server, sizeof(t->server), "%s", p->server);
+	t->registrations = registrations;
+}
+
+/* After `server-lost`, the vRegions whose copy on p's server lego-vmm still counts on (the
+ * last live copy: it keeps it, its own requests decide): stays[r]. 0, or -1 if it could not
+ * be asked. */
+static int copies_kept(const struct pair *p, bool *stays)
+{
+	struct vmm_regions_answer *a = malloc(sizeof(*a));
+	char err[CP_ERRTEXT_MAX + 64], *json = NULL;
+	int rc = -1;
+
+	if (a &&
+	    controld_pool_step_vmm_ctl(p->host, p->uuid, "regions", &json, err, sizeof(err)) ==
+		    CTL_OK &&
+	    !vmm_regions_parse(json, a, err, sizeof(err))) {
+		for (int r = 0; r < a->nr_regions && r < VMAP_MAX_REGIONS; r++)
+			for (int k = 0; k < a->regions[r].nr; k++) {
+				const struct vmm_regions_copy *c = &a->regions[r].c[k];
+
+				stays[r] |= !strcmp(a->servers[c->server].addr, p->addr) &&
+					    !c->failed && !a->servers[c->server].lost;
+			}
+		rc = 0;
+	}
+	free(json);
+	free(a);
+	return rc;
+}
+
+/* p's server is lost for p's vNode (certain: its copies are gone, it restarted): its lego-vmm
+ * is told, and the map drops the copies there but those lego-vmm keeps (a vRegion's last live
+ * copy: lego-controld may have lost the server while lego-vmm still reaches it, so lego-vmm's
+ * own requests decide; a server really gone fails them and the vNode stops). true when done
+ * (or the vNode is gone), false to try again later. */
+static bool lose(const struct pair *p, const char *why, bool certain)
 {
 	char cmd[CP_CMD_MAX + 1], err[CP_ERRTEXT_MAX + 64], *json = NULL;
 	struct json_flat_object *o = malloc(sizeof(*o));
 	const struct json_flat_member *m;
 	enum controld_pool_ctl_result r;
-	long orphans = -1;
-	int dropped = 0, promoted = 0, last = 0, *gone = calloc(VMAP_MAX_REGIONS, sizeof(int));
+	int dropped = 0, promoted = 0, kept = 0, *gone = calloc(VMAP_MAX_REGIONS, sizeof(int));
+	bool *stays = calloc(VMAP_MAX_REGIONS, sizeof(bool));
 	struct controld_owed_run run;
 	struct controld_registry_vnode *v;
 
 	snprintf(cmd, sizeof(cmd), "server-lost %s", p->addr);
-	r = o ? controld_pool_step_vmm_ctl(p->host, p->uuid, cmd, &json, err, sizeof(err))
-	      : CTL_UNREACHABLE;
-	if (r == CTL_UNREACHABLE || !gone) {
+	r = o && gone && stays
+		    ? controld_pool_step_vmm_ctl(p->host, p->uuid, cmd, &json, err, sizeof(err))
+		    : CTL_UNREACHABLE;
+	if (r == CTL_OK && !json_flat_parse(json, o, err, sizeof(err)) &&
+	    (m = json_flat_get(o, "error")) && m->type == JF_STRING)
+		log_warn("vNode %s: lego-vmm refused '%s': %s", p->vnode, cmd, m->str);
+	if (r == CTL_UNREACHABLE || (r == CTL_OK && copies_kept(p, stays))) {
 		log_warn("vNode %s: cannot tell its lego-vmm that memory server %s is lost (%s): "
 			 "trying again",
-			 p->vnode, p->server, o && gone ? err : "out of memory");
+			 p->vnode, p->server, o && gone && stays ? err : "out of memory");
+		free(json);
 		free(o);
 		free(gone);
+		free(stays);
 		return false;
-	}
-	if (r == CTL_OK && !json_flat_parse(json, o, err, sizeof(err))) {
-		if ((m = json_flat_get(o, "orphaned_regions")) && m->is_uint)
-			orphans = (long)m->num;
-		else if ((m = json_flat_get(o, "error")) && m->type == JF_STRING)
-			log_warn("vNode %s: lego-vmm refused '%s': %s", p->vnode, cmd, m->str);
 	}
 	free(json);
 	free(o);
@@ -139,13 +200,17 @@ static bool lose(const struct pair *p, const char *why)
 		int s = vnode_map_find(&v->map, p->server);
 
 		for (int i = 0; s >= 0 && i < v->map.nr_regions; i++) {
+			bool primary = v->map.nr_copies[i] && v->map.copy[i][0] == s;
+
 			if (!vnode_map_has_copy(&v->map, i, s))
 				continue;
-			promoted += v->map.copy[i][0] == s && v->map.nr_copies[i] > 1;
-			if (vnode_map_drop_copy(&v->map, i, s))
-				last++;
-			else
-				gone[dropped++] = i;
+			/* lego-vmm counts on it (or the map has no other): the map keeps it. */
+			if (stays[i] || vnode_map_drop_copy(&v->map, i, s)) {
+				kept++;
+				continue;
+			}
+			promoted += primary;
+			gone[dropped++] = i;
 		}
 		/* A server that is lost may come back with them (it was cut off, not
 		 * restarted): they are owed there until it is swept. */
@@ -153,22 +218,28 @@ static bool lose(const struct pair *p, const char *why)
 		controld_owed_add(&run, p->server, p->addr, gone, dropped);
 		if (dropped)
 			controld_pool_step_map_changed(v);
-		/* lego-vmm's own count decides; without it, the map's. */
-		if (orphans > 0 || (orphans < 0 && last))
+		if (certain && kept)
 			v->mem_lost = true;
 	}
 	controld_registry_unlock();
 	free(gone);
+	free(stays);
 	if (r == CTL_GONE)
 		return true;
 	log_warn("vNode %s: memory server %s (%s) is lost (%s): %d vRegion cop%s dropped, %d "
 		 "replica%s promoted to primary",
 		 p->vnode, p->server, p->addr, why, dropped, dropped == 1 ? "y" : "ies", promoted,
 		 promoted == 1 ? "" : "s");
-	if (orphans > 0 || (orphans < 0 && last))
-		log_error("vNode %s: %ld vRegion(s) had their only copy on memory server %s (%s): "
+	if (kept && certain)
+		log_error("vNode %s: %d vRegion(s) had their only copy on memory server %s (%s): "
 			  "that memory is lost, its lego-vmm stops",
-			  p->vnode, orphans > 0 ? orphans : (long)last, p->server, p->addr);
+			  p->vnode, kept, p->server, p->addr);
+	else if (kept)
+		log_error("vNode %s: memory server %s (%s) holds the only live copy of %d "
+			  "vRegion(s): lego-vmm keeps using it (it stops if it cannot reach the "
+			  "server "
+			  "either); they are copied again once the server is back",
+			  p->vnode, p->server, p->addr, kept);
 	return true;
 }
 
@@ -299,16 +370,20 @@ static void losses_and_registrations(int64_t now)
 		if (work[i].later)
 			continue; /* tried again on a later pass */
 		if (!verify[i]) {
-			lose(&work[i], work[i].unknown
-					       ? "not registered since lego-controld started"
-					       : "down for longer than the grace");
+			if (!was_told(&work[i], regs[i]) &&
+			    lose(&work[i],
+				 work[i].unknown ? "not registered since lego-controld started"
+						 : "down for longer than the grace",
+				 false))
+				now_told(&work[i], regs[i]);
 			continue;
 		}
 		if (work[i].fresh)
 			continue;
 		h = holds_copies(&work[i]);
 		if (h == 0)
-			lose(&work[i], "it registered again without the copies: it restarted");
+			lose(&work[i], "it registered again without the copies: it restarted",
+			     true);
 		if (h < 0)
 			work[i].later = true; /* asked again on a later pass */
 	}
