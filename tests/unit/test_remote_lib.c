@@ -1,6 +1,7 @@
 /* test_remote_lib.c: latency-histogram quantiles, memory-server address parsing, the
  * `regions` answer as lego-controld's reader (lib/proto/vmm_regions.c) reads it, and the
- * reuse of server entries over a vNode's life (many more servers than the table holds). */
+ * reuse of server entries over a vNode's life (many more servers than the table holds), and
+ * server-lost keeping a vRegion's last live copy. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -272,6 +273,46 @@ static void test_server_entries_full(void **state)
 	entries_free(rm);
 }
 
+/* The control plane's server-lost: a server's copies fail, but a vRegion's last live copy
+ * stays (the VMM may still reach the server: its own requests decide); the server is marked
+ * lost only when no copy stays there. */
+static void test_server_lost_keeps_last_copies(void **state)
+{
+	struct remote_mem *rm = entries_rm(3);
+	struct remote_mem_copy_view cv[RM_MAX_COPIES];
+	int a, b, failed;
+
+	(void)state;
+	a = entries_add(rm, 0, "10.0.0.1:1", true);
+	b = entries_add(rm, 0, "10.0.0.2:1", true);
+	entries_add(rm, 1, "10.0.0.2:1", false); /* vRegion 1: only on b */
+	entries_add(rm, 2, "10.0.0.1:1", false); /* vRegion 2: live on a, joining on b */
+	entries_add(rm, 2, "10.0.0.2:1", false);
+	rm->regions[2].copies[1].state = RM_COPY_JOINING;
+	assert_int_equal(remote_mem_copies_server_lost(rm, "10.0.0.2:1", &failed), 1);
+	assert_int_equal(failed, 2); /* vRegion 0's and 2's copies there */
+	assert_false(atomic_load(&rm->servers[b].dead));
+	assert_int_equal(remote_mem_copies_region(rm, 1, cv), 1);
+	assert_false(cv[0].failed); /* vRegion 1 keeps its only copy */
+	remote_mem_copies_region_done(rm, cv, 1);
+	assert_int_equal(remote_mem_copies_region(rm, 0, cv), 2);
+	assert_false(cv[0].failed);
+	assert_true(cv[1].failed);
+	remote_mem_copies_region_done(rm, cv, 2);
+	/* Now a holds vRegions 0's and 2's last live copies: both stay. */
+	assert_int_equal(remote_mem_copies_server_lost(rm, "10.0.0.1:1", &failed), 2);
+	assert_int_equal(failed, 0);
+	assert_false(atomic_load(&rm->servers[a].dead));
+	/* A server all of whose copies have another: marked lost. */
+	rm->regions[1].copies[0].state = RM_COPY_JOINING;
+	assert_int_equal(remote_mem_copies_server_lost(rm, "10.0.0.2:1", &failed), 0);
+	assert_int_equal(failed, 1);
+	assert_true(atomic_load(&rm->servers[b].dead));
+	assert_int_equal(remote_mem_copies_server_lost(rm, "10.0.0.9:1", &failed), 0);
+	assert_int_equal(failed, 0);
+	entries_free(rm);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -280,6 +321,7 @@ int main(void)
 		cmocka_unit_test(test_regions_answer),
 		cmocka_unit_test(test_server_entries_reused),
 		cmocka_unit_test(test_server_entries_full),
+		cmocka_unit_test(test_server_lost_keeps_last_copies),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
