@@ -5,6 +5,7 @@
 #   make test       the whole suite (unit, ASan+UBSan integration, malicious guest) under prove
 #   make fuzz       the libFuzzer targets, $(FUZZ_SECONDS) s each (make test runs them briefly)
 #   make bench      benchmarks: table on stdout, JSON lines in build/bench/results.jsonl
+#   make soak       the memory pool's soak test for SOAK_SECONDS (default 3600; SOAK_SEED=N replays)
 #   make images     guest images only
 #   make linux-image  the Linux guest image (Debian kernel, initramfs, root disk; make test)
 #   make deps       install missing Debian packages (every target above runs it first)
@@ -51,7 +52,7 @@ RADOS_LIBS := -lrados
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_TOOL_SRCS := $(wildcard tests/bench/*.c)
 
-.PHONY: all deps programs images test unit bench demo fuzz format clean check-format
+.PHONY: all deps programs images test unit bench demo fuzz format clean check-format soak
 .SECONDARY:
 .DEFAULT_GOAL := all
 
@@ -160,7 +161,7 @@ fuzz: deps $(FUZZ_BINS)
 SLOW_TESTS = tests/vmm/remote-memory.t tests/vmm/migration.t tests/vmm/linux-guest.t \
 	tests/vmm/linux-migration.t \
 	tests/vmm/controlplane.t tests/vmm/storage.t tests/vmm/pause.t tests/vmm/mempool.t \
-	tests/host/fuzz.t tests/host/mempool-ctl.t tests/host/replication.t
+	tests/host/fuzz.t tests/host/mempool-ctl.t tests/host/replication.t tests/host/soak.t
 TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(sort $(wildcard tests/vmm/*.t)) \
 	$(sort $(wildcard tests/host/*.t))) $(UNIT_BINS)
 
@@ -181,6 +182,15 @@ test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUES
 		sed 's/^/  /' $(BUILD)/test-logs/HARNESS; \
 	fi; \
 	exit $$rc
+
+# The soak test (tests/host/soak.t) run for SOAK_SECONDS instead of its bounded rounds: kills
+# of memory servers and of lego-controld under a vNode with replication 2. Its seed is
+# printed; SOAK_SEED=N replays a run. Its figures go to the bench "soak".
+SOAK_SECONDS ?= 3600
+soak: deps $(ASAN_BINS) $(BUILD)/asan/bin/mem_churn
+	$(Q)BUILD=$(abspath $(BUILD)) SOAK_SECONDS=$(SOAK_SECONDS) $(if $(SOAK_SEED),SOAK_SEED=$(SOAK_SEED)) \
+		LEGO_TEST_TIMEOUT=$$(($(SOAK_SECONDS) + 900)) \
+		prove -v --exec $(abspath tests/lib/run-test) tests/host/soak.t
 
 unit: deps $(UNIT_BINS)
 	$(Q)prove --exec '' $(UNIT_BINS)

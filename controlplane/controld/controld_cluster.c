@@ -35,9 +35,7 @@ static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uin
 	uint8_t(*forget)[16] = NULL;
 	char host[CP_NAME_LEN + 1] = "";
 	char err[256];
-	struct controld_registry_leftover *left = NULL;
-	int nforget = 0, nleft = 0,
-	    rc = cluster_proto_heartbeat_get(p, h->len, &hb, err, sizeof(err));
+	int nforget = 0, rc = cluster_proto_heartbeat_get(p, h->len, &hb, err, sizeof(err));
 	struct controld_registry_component *comp;
 
 	if (rc == CP_OK && hb.nr_vms) {
@@ -57,7 +55,7 @@ static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uin
 		goto out;
 	}
 	controld_registry_lock();
-	comp = controld_registry_heartbeat(c->id, &hb, vms, forget, &nforget, &left, &nleft);
+	comp = controld_registry_heartbeat(c->id, &hb, vms, forget, &nforget);
 	if (comp && comp->kind != CP_KIND_PMON && hb.nr_vms)
 		comp = NULL; /* only processor hosts run vNodes */
 	if (comp)
@@ -77,10 +75,7 @@ static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uin
 		if (frc != CP_OK && frc != CP_ENOENT)
 			log_warn("cannot tell %s to forget an exited vNode: %s", host, why);
 	}
-	for (int i = 0; i < nleft; i++)
-		controld_vnode_reclaim(&left[i]);
 out:
-	free(left);
 	free(vms);
 	free(forget);
 }

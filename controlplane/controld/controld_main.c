@@ -18,6 +18,7 @@
 #include "controld_cluster.h"
 #include "controlplane/controld/libvirt/libvirt_conn.h"
 #include "controlplane/controld/mempool/controld_mempool.h"
+#include "controlplane/controld/mempool/controld_owed.h"
 #include "controld_migrate.h"
 #include "controld_registry.h"
 #include "controld_vnode.h"
@@ -57,6 +58,9 @@ static void usage(FILE *f)
 		"      --mmon-loss-ms N     a memory server down this long is lost: its vRegion\n"
 		"                           copies are dropped (the next copy of each becomes the\n"
 		"                           primary) and re-replicated (default: two heartbeats)\n"
+		"      --pmon-loss-ms N     a processor host down this long is lost: its vNodes\n"
+		"                           are marked crashed and their vRegions freed\n"
+		"                           (default 30000)\n"
 		"      --stop-grace-ms N    destroy: SIGKILL a VMM still running this long after\n"
 		"                           SIGTERM (default 5000)\n"
 		"      --provider NAME      libfabric provider for the storage and memory servers\n"
@@ -112,6 +116,20 @@ static int serve_in_background(int lfd)
 	return 0;
 }
 
+/* libvirt clients on TCP too: 0, or -1 after logging why. */
+static int serve_tcp(const char *tcp)
+{
+	char err[256] = "", tport[16];
+	int lfd = cluster_io_listen(tcp, tport, sizeof(tport), err, sizeof(err));
+
+	if (lfd < 0 || serve_in_background(lfd)) {
+		log_error("libvirt TCP: %s", err);
+		return -1;
+	}
+	log_info("libvirt remote protocol on TCP %s (port %s)", tcp, tport);
+	return 0;
+}
+
 static int unix_listen(const char *path)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -138,6 +156,7 @@ int main(int argc, char **argv)
 		{"heartbeat-ms", required_argument, NULL, 'H'},
 		{"replication", required_argument, NULL, 'Y'},
 		{"mmon-loss-ms", required_argument, NULL, 'L'},
+		{"pmon-loss-ms", required_argument, NULL, 'O'},
 		{"stop-grace-ms", required_argument, NULL, 'G'},
 		{"provider", required_argument, NULL, 'P'},
 		{"port-file", required_argument, NULL, 'F'},
@@ -151,7 +170,7 @@ int main(int argc, char **argv)
 		   *state = DEFAULT_STATE, *port_file = NULL;
 	struct controld_vnode_options vo = {
 		.region_size = DEFAULT_REGION, .stop_grace_ms = 5000, .replication = 1};
-	uint64_t n, hb = 1000, loss_ms = 0;
+	uint64_t n, hb = 1000, loss_ms = 0, host_loss_ms = 30000;
 	char port[16];
 	sigset_t set;
 	int c, sig, lfd;
@@ -191,6 +210,10 @@ int main(int argc, char **argv)
 		case 'L':
 			if (parse_uint(optarg, 1, 600000, &loss_ms))
 				return bad_usage("--mmon-loss-ms '%s' must be 1..600000", optarg);
+			break;
+		case 'O':
+			if (parse_uint(optarg, 1, 86400000, &host_loss_ms))
+				return bad_usage("--pmon-loss-ms '%s' must be 1..86400000", optarg);
 			break;
 		case 'G':
 			if (parse_uint(optarg, 0, 600000, &n))
@@ -240,28 +263,23 @@ int main(int argc, char **argv)
 
 	if (controld_registry_store_init(state))
 		return 1;
+	controld_owed_init(); /* vRegion copies still to free, swept by the pool's worker */
 	if (controld_cluster_listen(listen_addr, (int)hb, port, sizeof(port)))
 		return 1;
 	log_info("cluster port %s (bound port %s)", listen_addr, port);
 	controld_migrate_resume_all(); /* migrations the run files record, once hosts can register
 					*/
 	if (controld_mempool_start(&(struct controld_mempool_options){
-		    .heartbeat_ms = (int)hb, .loss_grace_ms = (int)(loss_ms ? loss_ms : 2 * hb)}))
+		    .heartbeat_ms = (int)hb,
+		    .loss_grace_ms = (int)(loss_ms ? loss_ms : 2 * hb),
+		    .host_loss_ms = (int)host_loss_ms}))
 		return 1;
 	if (port_file && fab_server_port_file(port_file, port)) {
 		log_error("cannot write %s", port_file);
 		return 1;
 	}
-	if (tcp) {
-		char err[256], tport[16];
-
-		lfd = cluster_io_listen(tcp, tport, sizeof(tport), err, sizeof(err));
-		if (lfd < 0 || serve_in_background(lfd)) {
-			log_error("libvirt TCP: %s", err);
-			return 1;
-		}
-		log_info("libvirt remote protocol on TCP %s (port %s)", tcp, tport);
-	}
+	if (tcp && serve_tcp(tcp))
+		return 1;
 	lfd = unix_listen(sock_path);
 	if (lfd < 0 || serve_in_background(lfd))
 		return 1;

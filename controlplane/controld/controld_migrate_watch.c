@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "controld_vnode.h"
+#include "controlplane/controld/mempool/controld_owed.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 
@@ -414,8 +415,6 @@ enum controld_migrate_outcome controld_migrate_watch_follow(struct controld_migr
 void controld_migrate_watch_finish(struct controld_migrate_job *j, enum controld_migrate_outcome o,
 				   int src_exit, struct controld_migrate_result *res)
 {
-	struct controld_registry_leftover left = {0};
-	bool reclaim = false;
 	struct controld_registry_vnode *v;
 	int64_t total = mono_clock_us() - j->t0_us;
 
@@ -456,10 +455,9 @@ void controld_migrate_watch_finish(struct controld_migrate_job *j, enum controld
 			v->reason = VN_RUNNING_MIGRATED;
 	}
 	if (v && o == OUT_LOST) {
-		/* The vNode is off; its lego-vmm freed its vRegions unless it was killed. */
-		reclaim = src_exit < 0 || !controld_registry_heartbeat_frees_regions(src_exit);
-		if (reclaim)
-			controld_registry_heartbeat_leftover(v, &left);
+		/* The vNode is off (the destination never ran it): what its source's lego-vmm
+		 * did not free is freed for it. */
+		controld_owed_run_ended(v);
 		memset(&v->mig, 0, sizeof(v->mig));
 		controld_registry_mark_stopped(v,
 					       src_exit >= 0 && src_exit < 125 ? VN_SHUTOFF_SHUTDOWN
@@ -472,8 +470,6 @@ void controld_migrate_watch_finish(struct controld_migrate_job *j, enum controld
 		controld_registry_store_save_run(v);
 	}
 	controld_registry_unlock();
-	if (reclaim && left.map.nr_regions)
-		controld_vnode_reclaim(&left);
 	if (o == OUT_MOVED && res) {
 		res->total_us = (uint64_t)total;
 		res->downtime_us = j->completed_seen ? (uint64_t)(j->last.downtime_ms * 1000.0)

@@ -13,6 +13,8 @@
 #include "controld_registry.h"
 #include "controld_vnode.h"
 #include "controlplane/controld/mempool/controld_mempool.h"
+#include "controlplane/controld/mempool/controld_owed.h"
+#include "controlplane/controld/mempool/controld_pool_stuck.h"
 #include "lib/mono_clock.h"
 #include "lib/uuid_str.h"
 
@@ -252,6 +254,22 @@ static json_t *pool_step_json(const struct controld_registry_vnode *v,
 	return o;
 }
 
+/* Why v's re-replication cannot go on, or null. */
+static json_t *stuck_json(const struct controld_registry_vnode *v)
+{
+	struct controld_pool_stuck_view sv;
+	json_t *o;
+
+	if (v->id < 0 || !controld_pool_stuck_of(v->def.uuid, v->id, &sv, mono_clock_ms()))
+		return json_null();
+	o = json_object();
+	set(o, "region", json_integer(sv.region));
+	set(o, "reason", jstr(sv.why));
+	set(o, "no_room", json_boolean(sv.no_room));
+	set(o, "since_ms", json_integer(sv.since_ms));
+	return o;
+}
+
 /* Each vRegion's copies, the primary first, and the replication behind them. */
 static void region_map_json(json_t *o, const struct controld_registry_vnode *v)
 {
@@ -263,6 +281,7 @@ static void region_map_json(json_t *o, const struct controld_registry_vnode *v)
 	set(rep, "factor", json_integer(v->replication));
 	set(rep, "fewest_copies", json_integer(fewest));
 	set(rep, "short_regions", json_integer(nshort));
+	set(rep, "stuck", stuck_json(v));
 	set(o, "replication", rep);
 	set(o, "map_version", ju64(v->map_version));
 	set(o, "region_size", ju64(v->region_size));
@@ -289,14 +308,20 @@ static void region_map_table(struct strbuf *b, const struct controld_registry_vn
 	uint64_t ram = v->def.memory_kib * 1024;
 	const struct vnode_map *m = &v->map;
 	int fewest, nshort = short_regions(v, &fewest);
+	struct controld_pool_stuck_view sv;
+	bool stuck = nshort && !v->mem_lost &&
+		     controld_pool_stuck_of(v->def.uuid, v->id, &sv, mono_clock_ms());
 
-	strbuf_printf(b, "vRegions: %d of %.0f MiB, replication factor %d: %s%s\n  %-9s %-34s %s\n",
-		      m->nr_regions, (double)v->region_size / MIB, v->replication,
+	strbuf_printf(b, "vRegions: %d of %.0f MiB, replication factor %d: %s", m->nr_regions,
+		      (double)v->region_size / MIB, v->replication,
 		      v->mem_lost ? "a vRegion lost its only copy: the vNode stops"
 		      : nshort	  ? "some vRegions have fewer copies"
-				  : "every vRegion has its copies",
-		      nshort && !v->mem_lost ? " (re-replication under way, legoctl pool)" : "",
-		      "REGION", "COPIES (PRIMARY FIRST)", "RAM RANGE");
+				  : "every vRegion has its copies");
+	if (stuck)
+		strbuf_printf(b, " (re-replication stuck: vRegion %d: %s)", sv.region, sv.why);
+	else if (nshort && !v->mem_lost)
+		strbuf_printf(b, " (re-replication under way, legoctl pool)");
+	strbuf_printf(b, "\n  %-9s %-34s %s\n", "REGION", "COPIES (PRIMARY FIRST)", "RAM RANGE");
 	for (int r = 0; r < m->nr_regions; r++) {
 		uint64_t start = (uint64_t)r * v->region_size,
 			 end = r == m->nr_regions - 1 ? ram : start + v->region_size;
@@ -412,6 +437,26 @@ static json_t *pool_job_json(const struct cluster_proto_pool_progress *p)
 	return o;
 }
 
+/* The vNodes whose re-replication is stuck, and why. */
+static json_t *stuck_list_json(void)
+{
+	struct controld_pool_stuck_view sv[16];
+	int n = controld_pool_stuck_list(sv, 16, mono_clock_ms());
+	json_t *a = json_array();
+
+	for (int i = 0; i < n; i++) {
+		json_t *e = json_object();
+
+		set(e, "vnode", jstr(sv[i].vnode));
+		set(e, "region", json_integer(sv[i].region));
+		set(e, "reason", jstr(sv[i].why));
+		set(e, "no_room", json_boolean(sv[i].no_room));
+		set(e, "since_ms", json_integer(sv[i].since_ms));
+		json_array_append_new(a, e);
+	}
+	return a;
+}
+
 static json_t *pool_json(void)
 {
 	json_t *o = json_object(), *servers = json_array(), *rerep = json_object();
@@ -437,14 +482,50 @@ static json_t *pool_json(void)
 		set(e, "used_bytes", ju64(c->used_bytes));
 		set(e, "placed_bytes", ju64(placed));
 		set(e, "copies", json_integer(copies));
+		set(e, "owed_copies", json_integer(controld_owed_on(c->name)));
 		json_array_append_new(servers, e);
 	}
 	set(o, "servers", servers);
 	set(o, "job", pool_job_json(&p));
 	set(rerep, "missing", json_integer(p.missing));
 	set(rerep, "blocked", json_integer(p.blocked));
+	set(rerep, "stuck", stuck_list_json());
 	set(o, "rereplication", rerep);
+	set(o, "owed_copies", json_integer(controld_owed_total()));
 	return o;
+}
+
+/* Re-replication: nothing to do, under way, or why not. */
+static void pool_rerep_table(struct strbuf *b, const struct cluster_proto_pool_progress *p)
+{
+	struct controld_pool_stuck_view sv[8];
+	int n = controld_pool_stuck_list(sv, 8, mono_clock_ms()), failing = 0;
+	uint32_t owed = controld_owed_total();
+
+	for (int i = 0; i < n; i++)
+		failing += !sv[i].no_room;
+	if (!p->missing)
+		strbuf_printf(b, "re-replication: every vRegion has its copies\n");
+	else if (p->blocked)
+		strbuf_printf(b,
+			      "re-replication: %u cop%s missing, %u with no memory server that has "
+			      "room and holds no copy of its vRegion: waiting for capacity\n",
+			      p->missing, p->missing == 1 ? "y" : "ies", p->blocked);
+	else if (failing)
+		strbuf_printf(b, "re-replication: %u cop%s missing: stuck, its steps fail:\n",
+			      p->missing, p->missing == 1 ? "y" : "ies");
+	else
+		strbuf_printf(b, "re-replication: %u cop%s missing: being restored\n", p->missing,
+			      p->missing == 1 ? "y" : "ies");
+	for (int i = 0; p->missing && i < n; i++)
+		if (!sv[i].no_room)
+			strbuf_printf(b, "  vNode %s vRegion %d (for %.0f s): %s\n", sv[i].vnode,
+				      sv[i].region, (double)sv[i].since_ms / 1000.0, sv[i].why);
+	if (owed)
+		strbuf_printf(b,
+			      "%u vRegion cop%s of ended runs or dropped copies still to free: "
+			      "each is freed once its server is up\n",
+			      owed, owed == 1 ? "y" : "ies");
 }
 
 static void pool_table(struct strbuf *b)
@@ -478,16 +559,7 @@ static void pool_table(struct strbuf *b)
 				      p.region, p.to);
 		strbuf_printf(b, "\n");
 	}
-	if (!p.missing)
-		strbuf_printf(b, "re-replication: every vRegion has its copies\n");
-	else if (p.blocked)
-		strbuf_printf(b,
-			      "re-replication: %u cop%s missing, %u with no memory server that has "
-			      "room and holds no copy of its vRegion: waiting for capacity\n",
-			      p.missing, p.missing == 1 ? "y" : "ies", p.blocked);
-	else
-		strbuf_printf(b, "re-replication: %u cop%s missing: being restored\n", p.missing,
-			      p.missing == 1 ? "y" : "ies");
+	pool_rerep_table(b, &p);
 }
 
 /* ---- the answer ------------------------------------------------------------------------ */

@@ -141,6 +141,7 @@ static void forget_map(struct controld_registry_vnode *v)
 	v->replication = 0;
 	v->map_version = 0;
 	v->mem_lost = false;
+	v->reconciled = false;
 	v->pool_busy = false;
 	v->step_to[0] = '\0';
 	v->step_bytes = 0;
@@ -286,6 +287,42 @@ int controld_registry_set_draining(const char *name, bool on)
 	return controld_registry_store_save_draining();
 }
 
+/* Does a running vNode name c (its host, a migration's destination, a copy in its map)? */
+static bool named_by_a_run(const struct controld_registry_component *c)
+{
+	for (int i = 0; i < controld_registry_nr_vnodes(); i++) {
+		const struct controld_registry_vnode *v = controld_registry_vnode_at(i);
+
+		if (v->id < 0)
+			continue;
+		if (c->kind == CP_KIND_PMON &&
+		    (!strcmp(v->host, c->name) || (v->mig.active && !strcmp(v->mig.dest, c->name))))
+			return true;
+		if (c->kind == CP_KIND_MMON && vnode_map_find(&v->map, c->name) >= 0)
+			return true;
+	}
+	return false;
+}
+
+/* With the table full, the slot of the component down the longest that no running vNode
+ * names: components come and go over a cluster's life. NULL if there is none. */
+static struct controld_registry_component *reusable_slot(void)
+{
+	struct controld_registry_component *best = NULL;
+
+	for (int i = 0; i < nr_comps; i++)
+		if (!comps[i].alive && !named_by_a_run(&comps[i]) &&
+		    (!best || comps[i].down_ms < best->down_ms))
+			best = &comps[i];
+	if (best)
+		log_info("%s %s, down for %lld s and named by no running vNode, is forgotten to "
+			 "make "
+			 "room",
+			 kind_name(best->kind), best->name,
+			 (long long)((mono_clock_ms() - best->down_ms) / 1000));
+	return best;
+}
+
 int controld_registry_register(const struct cluster_proto_register *r, uint64_t conn, char *err,
 			       size_t errlen)
 {
@@ -298,12 +335,17 @@ int controld_registry_register(const struct cluster_proto_register *r, uint64_t 
 			 kind_name(c->kind), c->name, c->addr);
 		return CP_EEXIST;
 	}
-	if (!c) {
-		if (nr_comps >= REG_MAX_COMPONENTS) {
-			snprintf(err, errlen, "too many components (at most %d)",
+	if (!c && nr_comps >= REG_MAX_COMPONENTS) {
+		c = reusable_slot();
+		if (!c) {
+			snprintf(err, errlen,
+				 "too many components (at most %d, and none of those down is free "
+				 "to forget)",
 				 REG_MAX_COMPONENTS);
 			return CP_ENOSPC;
 		}
+		memset(c, 0, sizeof(*c));
+	} else if (!c) {
 		c = &comps[nr_comps++];
 		memset(c, 0, sizeof(*c));
 	}

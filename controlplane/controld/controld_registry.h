@@ -18,6 +18,8 @@
  *   next-id            the next domain id, so ids are not reused across restarts
  *   draining           the memory servers being drained or drained (one name a line):
  *                      nothing new is placed there until `legoctl mmon undrain`
+ *   owed               the vRegion copies still to free, per run and memory server
+ *                      (mempool/controld_owed.c)
  * Every file is replaced atomically (write, fsync, rename, fsync the directory). */
 #ifndef LEGO_CONTROLD_REGISTRY_H
 #define LEGO_CONTROLD_REGISTRY_H
@@ -106,6 +108,10 @@ struct controld_registry_vnode {
 	char step_to[CP_NAME_LEN + 1]; /* the server that step adds a copy on ("": none) */
 	uint64_t step_bytes;	       /* and its size, counted there as placed */
 	bool mem_lost; /* a vRegion lost its last copy: its lego-vmm stops (exit 125) */
+	/* Its lego-vmm's copies were compared with the map (the pool's reconcile) since this
+	 * lego-controld learned of the run: until then a step cut short by a restart may have
+	 * left copies the map does not know, and no new step touches it. */
+	bool reconciled;
 	char disk_uri[DOM_MAX_DISKS][CP_ADDR_LEN + DOM_VOLUME_MAX + 16];
 	/* lego-vmm's options of this run, as VM_START carried them (NULL if not known: the
 	 * run was adopted, or recorded by an older lego-controld), and what it holds. */
@@ -146,6 +152,11 @@ int controld_registry_undefine(struct controld_registry_vnode *v, char *err, siz
 void controld_registry_assign_id(struct controld_registry_vnode *v);
 /* Persist an active vNode's run file. */
 int controld_registry_store_save_run(const struct controld_registry_vnode *v);
+/* A file of the state directory that another part keeps there (name: no '/'): replaced
+ * atomically (0, or -1 after logging why), or read back (malloc'ed, NUL-terminated; NULL if
+ * it is missing or too large). */
+int controld_registry_store_put_file(const char *name, const char *data, size_t len);
+char *controld_registry_store_get_file(const char *name, size_t *len);
 /* Record the lego-vmm options (argc NUL-terminated strings, len bytes) of v's run; 0, or
  * -1 when out of memory. */
 int controld_registry_set_run_args(struct controld_registry_vnode *v, const char *args,
@@ -165,31 +176,21 @@ int controld_registry_register(const struct cluster_proto_register *r, uint64_t 
 int controld_registry_set_draining(const char *name, bool draining);
 /* The connection ended: its component is down. */
 void controld_registry_connection_lost(uint64_t conn);
-/* Where a run's vRegions were: what is needed to free them when its lego-vmm could not
- * (killed with SIGKILL, or lost with its host). */
-struct controld_registry_leftover {
-	char name[DOM_NAME_MAX + 1];
-	uint64_t uid, ram, region_size;
-	struct vnode_map map;
-};
-
-/* lego-vmm frees its vRegions on every exit it lives through; false for the others
- * (SIGKILL, a crash). */
-bool controld_registry_heartbeat_frees_regions(int exit_status);
-/* Where v's vRegions are, to free them once its lego-vmm could not (under the lock). */
-void controld_registry_heartbeat_leftover(const struct controld_registry_vnode *v,
-					  struct controld_registry_leftover *l);
-
 /* A heartbeat from conn's component; a processor host's vNode statuses reconcile the
  * vNodes placed on it. While a vNode migrates, what its destination reports and the
  * source's exit are only recorded in v->mig (the migration decides where it runs). The uuids of
- * exited runs it may now forget are written to forget
- * (*nforget of them, at most hb->nr_vms); runs that ended without freeing their vRegions
- * are appended to *left (malloc'ed, *nleft of them). Returns the component, or NULL if
- * conn registered none. */
+ * exited runs it may now forget are written to forget (*nforget of them, at most
+ * hb->nr_vms); the vRegion copies of runs that ended are owed (mempool/controld_owed.h).
+ * Returns the component, or NULL if conn registered none. */
 struct controld_registry_component *
 controld_registry_heartbeat(uint64_t conn, const struct cluster_proto_heartbeat *hb,
 			    const struct cluster_proto_vm_status *vms, uint8_t (*forget)[16],
-			    int *nforget, struct controld_registry_leftover **left, int *nleft);
+			    int *nforget);
+
+/* Processor hosts down for grace_ms (those lego-controld, started at start_ms, has not seen
+ * register within register_ms, since then): their vNodes are lost with them, marked crashed,
+ * their vRegion copies owed. How many; under the lock. */
+int controld_registry_heartbeat_hosts_lost(int64_t now, int64_t start_ms, int register_ms,
+					   int grace_ms);
 
 #endif

@@ -1,13 +1,15 @@
 /* controld_registry_heartbeat.c: a processor host's heartbeat reconciled with what the
  * registry placed on it (confirmed, adopted, exited, lost; while a vNode migrates only its
- * destination's statuses and its source's exit are recorded, for the migration to act on),
- * and what a run that ended left on the memory servers. */
+ * destination's statuses and its source's exit are recorded, for the migration to act on);
+ * every run that ended, however it ended, leaves its vRegion copies to be freed
+ * (mempool/controld_owed.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "controld_registry.h"
 #include "controld_registry_store.h"
+#include "controlplane/controld/mempool/controld_owed.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 #include "lib/uuid_str.h"
@@ -21,48 +23,6 @@ static struct controld_registry_component *by_conn(uint64_t conn)
 			return c;
 	}
 	return NULL;
-}
-
-/* lego-vmm frees its vRegions on every exit it lives through: a normal end, a failure,
- * SIGINT, SIGTERM, SIGHUP. Any other signal (SIGKILL, a crash) leaves them behind. */
-static bool leaves_regions(int exit_status)
-{
-	return exit_status > 128 && exit_status != 128 + 1 && exit_status != 128 + 2 &&
-	       exit_status != 128 + 15;
-}
-
-bool controld_registry_heartbeat_frees_regions(int exit_status)
-{
-	return !leaves_regions(exit_status);
-}
-
-void controld_registry_heartbeat_leftover(const struct controld_registry_vnode *v,
-					  struct controld_registry_leftover *l)
-{
-	memset(l, 0, sizeof(*l));
-	snprintf(l->name, sizeof(l->name), "%s", v->def.name);
-	l->uid = v->uid;
-	l->ram = v->def.memory_kib * 1024;
-	l->region_size = v->region_size;
-	l->map = v->map;
-}
-
-static void add_leftover(const struct controld_registry_vnode *v,
-			 struct controld_registry_leftover **left, int *nleft)
-{
-	struct controld_registry_leftover *l, *grown;
-
-	if (!v->map.nr_regions)
-		return;
-	grown = realloc(*left, (size_t)(*nleft + 1) * sizeof(**left));
-	if (!grown) {
-		log_error("vNode %s: out of memory: its vRegions stay on the memory servers",
-			  v->def.name);
-		return;
-	}
-	*left = grown;
-	l = &grown[(*nleft)++];
-	controld_registry_heartbeat_leftover(v, l);
 }
 
 /* While v migrates: a status from its destination, or its source's exit, is recorded for
@@ -101,8 +61,7 @@ static bool migration_report(struct controld_registry_vnode *v,
 
 /* Reconcile one vNode status a processor host reported. */
 static bool reconcile(struct controld_registry_component *c,
-		      const struct cluster_proto_vm_status *s,
-		      struct controld_registry_leftover **left, int *nleft)
+		      const struct cluster_proto_vm_status *s)
 {
 	struct controld_registry_vnode *v = controld_registry_find_uuid(s->uuid);
 	char u[UUID_STR_LEN];
@@ -118,8 +77,10 @@ static bool reconcile(struct controld_registry_component *c,
 
 			log_info("vNode %s (id %d) on %s exited with status %d", v->def.name, v->id,
 				 c->name, s->exit_status);
-			if (leaves_regions(s->exit_status))
-				add_leftover(v, left, nleft);
+			/* lego-vmm frees its copies on a clean exit, not when killed, after a
+			 * fatal stop (125: a vRegion lost, pager threads stuck) or a crash: what
+			 * is left of them, whatever the status, is freed for it. */
+			controld_owed_run_ended(v);
 			controld_registry_mark_stopped(v, reason, s->exit_status);
 			return false; /* forget it next time: a console reader may want the tail */
 		}
@@ -160,7 +121,7 @@ static bool reconcile(struct controld_registry_component *c,
 struct controld_registry_component *
 controld_registry_heartbeat(uint64_t conn, const struct cluster_proto_heartbeat *hb,
 			    const struct cluster_proto_vm_status *vms, uint8_t (*forget)[16],
-			    int *nforget, struct controld_registry_leftover **left, int *nleft)
+			    int *nforget)
 {
 	struct controld_registry_component *c = by_conn(conn);
 	int64_t now = mono_clock_ms();
@@ -174,7 +135,7 @@ controld_registry_heartbeat(uint64_t conn, const struct cluster_proto_heartbeat 
 	if (c->kind != CP_KIND_PMON)
 		return c;
 	for (uint32_t i = 0; i < hb->nr_vms; i++)
-		if (reconcile(c, &vms[i], left, nleft))
+		if (reconcile(c, &vms[i]))
 			memcpy(forget[(*nforget)++], vms[i].uuid, 16);
 	/* vNodes placed here that the host no longer knows (it restarted): gone. A start in
 	 * flight may predate the heartbeat, hence the grace period. */
@@ -193,10 +154,46 @@ controld_registry_heartbeat(uint64_t conn, const struct cluster_proto_heartbeat 
 		if (!listed) {
 			log_warn("vNode %s (id %d) is no longer on %s: marking it crashed",
 				 v->def.name, v->id, c->name);
-			add_leftover(v, left, nleft);
+			controld_owed_run_ended(v);
 			controld_registry_mark_stopped(v, VN_SHUTOFF_CRASHED, -1);
 			i--; /* the array may have shifted */
 		}
 	}
 	return c;
+}
+
+/* Is host h (a processor host's name) lost: down for grace_ms, or never registered since
+ * lego-controld started (then with register_ms more)? */
+static bool host_lost(const char *h, int64_t now, int64_t start_ms, int register_ms, int grace_ms)
+{
+	const struct controld_registry_component *c =
+		controld_registry_find_component(CP_KIND_PMON, h);
+
+	if (!c)
+		return now - start_ms >= (int64_t)register_ms + grace_ms;
+	return !c->alive && c->down_ms && now - c->down_ms >= grace_ms;
+}
+
+int controld_registry_heartbeat_hosts_lost(int64_t now, int64_t start_ms, int register_ms,
+					   int grace_ms)
+{
+	int n = 0;
+
+	for (int i = 0; i < controld_registry_nr_vnodes(); i++) {
+		struct controld_registry_vnode *v = controld_registry_vnode_at(i);
+
+		/* A migration decides for itself where its vNode runs. */
+		if (v->id < 0 || v->mig.active ||
+		    !host_lost(v->host, now, start_ms, register_ms, grace_ms))
+			continue;
+		log_error(
+			"vNode %s (id %d): its processor host %s is lost (down for %d s or more): "
+			"the vNode is marked crashed and its vRegions are freed",
+			v->def.name, v->id, v->host, grace_ms / 1000);
+		controld_owed_run_ended(v);
+		controld_registry_mark_stopped(v, VN_SHUTOFF_CRASHED, -1);
+		i--; /* the array may have shifted */
+		n++;
+	}
+	return n;
 }

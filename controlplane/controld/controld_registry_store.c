@@ -99,6 +99,19 @@ static char *read_file(const char *path, size_t *len)
 	return buf;
 }
 
+int controld_registry_store_put_file(const char *name, const char *data, size_t len)
+{
+	return write_file(dir, name, data, len);
+}
+
+char *controld_registry_store_get_file(const char *name, size_t *len)
+{
+	char path[4400];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return read_file(path, len);
+}
+
 /* ---- what the tables keep ---------------------------------------------------------------- */
 
 static void save_next_id(void)

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "lib/cluster/cluster_io.h"
-#include "controlplane/controld/mempool/controld_memctl.h"
+#include "controlplane/controld/mempool/controld_owed.h"
 #include "controld_registry.h"
 #include "controlplane/controld/libvirt/rpc_proto.h"
 #include "lib/log.h"
@@ -411,6 +411,7 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	v->reason = VN_RUNNING_BOOTED;
 	v->confirmed = false;
 	v->stopping = false;
+	v->reconciled = true; /* a new run: no step of it was cut short */
 	v->started_ms = mono_clock_ms();
 	memcpy(vs.uuid, uuid, 16);
 	vs.vnode_uid = v->uid;
@@ -523,9 +524,11 @@ int controld_vnode_stop(const uint8_t uuid[16], bool force, char *err, size_t er
 		controld_registry_lock();
 		struct controld_registry_vnode *v = controld_registry_find_uuid(uuid);
 
-		if (v && v->id == id)
+		if (v && v->id == id) {
+			controld_owed_run_ended(v);
 			controld_registry_mark_stopped(
 				v, force ? VN_SHUTOFF_DESTROYED : VN_SHUTOFF_SHUTDOWN, -1);
+		}
 		controld_registry_unlock();
 		rc = 0;
 		goto out;
@@ -689,44 +692,4 @@ int controld_vnode_console(const uint8_t uuid[16], uint64_t *offset, void *buf, 
 	*ended = r.state == CP_VM_EXITED && *n == 0 && !migrating;
 	free(reply);
 	return 0;
-}
-
-void controld_vnode_reclaim(const struct controld_registry_leftover *l)
-{
-	const struct vnode_map *m = &l->map;
-	int freed = 0, left = 0;
-
-	/* Each server as the dead run's vNode: every copy there is opened and closed. */
-	for (int s = 0; s < m->nr_mmons; s++) {
-		struct controld_memctl mc;
-		int here = vnode_map_copies_on(m, s);
-
-		if (!here)
-			continue;
-		if (controld_memctl_connect(&mc, opt.provider, m->mmon_addr[s], l->uid, 5000)) {
-			log_warn("vNode %s: its %d vRegion cop%s on %s stay there: %s", l->name,
-				 here, here == 1 ? "y" : "ies", m->mmon[s], mc.err);
-			left += here;
-			continue;
-		}
-		for (int r = 0; r < m->nr_regions; r++) {
-			if (!vnode_map_has_copy(m, r, s))
-				continue;
-			if (controld_memctl_free(&mc, (uint32_t)r,
-						 vnode_map_region_bytes(r, m->nr_regions, l->ram,
-									l->region_size))) {
-				log_warn("vNode %s: vRegion %d stays on %s: %s", l->name, r,
-					 m->mmon[s], mc.err);
-				left++;
-			} else {
-				freed++;
-			}
-		}
-		controld_memctl_close(&mc);
-	}
-	if (freed)
-		log_info("vNode %s: freed the %d vRegion cop%s its killed lego-vmm left on the "
-			 "memory servers%s",
-			 l->name, freed, freed == 1 ? "y" : "ies",
-			 left ? " (not every one could be)" : "");
 }

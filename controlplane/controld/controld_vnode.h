@@ -34,12 +34,6 @@ int controld_vnode_console(const uint8_t uuid[16], uint64_t *offset, void *buf, 
 int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, size_t len,
 			     uint8_t **reply, size_t *rlen, char *err, size_t errlen);
 
-/* Free the vRegions a run left behind (its lego-vmm was killed): open each as that vNode
- * on its server and close it. Talks to the memory servers: call without the registry
- * lock. */
-struct controld_registry_leftover;
-void controld_vnode_reclaim(const struct controld_registry_leftover *l);
-
 /* What the active vNodes placed by lego-controld use on a component (heartbeats may lag a
  * start or a migration); under the registry lock. */
 void controld_vnode_placed_use(const char *name, int kind, uint32_t *cores, uint64_t *bytes);

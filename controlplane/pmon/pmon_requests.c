@@ -23,13 +23,17 @@
 #include "pmon_spawn.h"
 #include "pmon_vmmctl.h"
 
-#define RECV_TIMEOUT_MS	 10000 /* once a message has begun, each part within this */
-#define CTL_TIMEOUT_MS	 2000
-#define CTL_SLOW_MS	 8000 /* region-add: lego-vmm may connect to a new memory server */
-#define CTL_ANSWER_MAX	 CP_MAX_PAYLOAD /* `regions` lists every vRegion's copies */
-#define MAX_CONNS	 256
-#define REFUSALS_PER_SEC 20
-#define LINGER_MS	 500
+#define RECV_TIMEOUT_MS 10000 /* once a message has begun, each part within this */
+#define CTL_TIMEOUT_MS	2000
+#define CTL_SLOW_MS	8000 /* region-add: lego-vmm may connect to a new memory server */
+/* A new lego-vmm makes its control socket once its RAM is open: a request waits for it up
+ * to this, within what lego-controld waits for an answer (10 s) with the command's time. */
+#define CTL_SOCKET_WAIT_MS 5000
+#define CTL_BUDGET_MS	   9000
+#define CTL_ANSWER_MAX	   CP_MAX_PAYLOAD /* `regions` lists every vRegion's copies */
+#define MAX_CONNS	   256
+#define REFUSALS_PER_SEC   20
+#define LINGER_MS	   500
 
 struct conn {
 	struct pmon_ctx *p;
@@ -217,6 +221,27 @@ static uint32_t ctl_state(const char *cmd, const char *answer)
 	return 0;
 }
 
+/* The lego-vmm a control request is for, while it waits for its control socket. */
+struct ctl_target {
+	struct pmon_ctx *p;
+	uint8_t uuid[16];
+	pid_t pid;
+};
+
+/* Does it still run (the same process)? */
+static bool ctl_target_alive(void *arg)
+{
+	struct ctl_target *t = arg;
+	struct pmon_vms_entry *v;
+	bool alive;
+
+	pthread_mutex_lock(&t->p->vms.lock);
+	v = pmon_vms_find(&t->p->vms, t->uuid);
+	alive = v && pmon_vms_live(v) && v->pid == t->pid;
+	pthread_mutex_unlock(&t->p->vms.lock);
+	return alive;
+}
+
 static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
 	struct pmon_ctx *p = c->p;
@@ -227,9 +252,11 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	char *answer;
 	struct pmon_vms_entry *v;
 	enum cluster_proto_status st = cluster_proto_vm_ctl_get(pl, h->len, &m, why, sizeof(why));
+	struct pmon_vmmctl_wait wait;
+	struct ctl_target target;
 	uint32_t state;
 	pid_t pid;
-	int rc;
+	int rc, timeout;
 
 	if (st)
 		return refuse(c, h, st, "%s", why);
@@ -255,9 +282,16 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	if (!answer)
 		return refuse(c, h, CP_EIO, "vNode %s (%s): out of memory for the answer", name,
 			      id);
-	if (pmon_vmmctl_command(sock, m.cmd,
-				!strncmp(m.cmd, "region-add ", 11) ? CTL_SLOW_MS : CTL_TIMEOUT_MS,
-				answer, CTL_ANSWER_MAX, err, sizeof(err))) {
+	timeout = !strncmp(m.cmd, "region-add ", 11) ? CTL_SLOW_MS : CTL_TIMEOUT_MS;
+	target = (struct ctl_target){.p = p, .pid = pid};
+	memcpy(target.uuid, m.uuid, 16);
+	wait = (struct pmon_vmmctl_wait){.wait_ms = CTL_BUDGET_MS - timeout < CTL_SOCKET_WAIT_MS
+							    ? CTL_BUDGET_MS - timeout
+							    : CTL_SOCKET_WAIT_MS,
+					 .alive = ctl_target_alive,
+					 .ctx = &target};
+	if (pmon_vmmctl_command(sock, m.cmd, timeout, &wait, answer, CTL_ANSWER_MAX, err,
+				sizeof(err))) {
 		free(answer);
 		return refuse(c, h, CP_EIO, "vNode %s (%s): %s", name, id, err);
 	}

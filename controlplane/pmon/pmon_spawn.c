@@ -55,7 +55,12 @@ static void child(const char *vmm, char *const *argv, int null_fd, int log_fd, i
 	syscall(SYS_close_range, 4U, ~0U, 0U);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
+	/* Every signal's default action: an ignored one is inherited across exec (a shell
+	 * ignores SIGINT and SIGQUIT for what it runs in the background, lego-pmon SIGPIPE), and
+	 * the vNode must die of what kills a process. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
 	execv(vmm, argv);
 	e = errno;
 	if (write(3, &e, sizeof(e)) != sizeof(e))

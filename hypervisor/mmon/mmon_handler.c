@@ -95,6 +95,14 @@ static size_t do_open(struct req *q)
 
 	if (!rc)
 		rc = mmon_pool_open(q->pool, q->s->vnode, &m, &r, q->err, sizeof(q->err));
+	if (rc == MP_ENOENT && !(m.flags & MP_OPEN_CREATE)) {
+		/* A lookup's answer, not bad input: the control plane asks whether a copy is
+		 * here (freeing what a vNode's run may have left) and none is. */
+		log_debug("%s: vNode %llu has no region %u here", q->s->peer,
+			  (unsigned long long)q->s->vnode, m.index);
+		return reply_hdr(q->reply, q->h.op, q->h.id, rc,
+				 wire_text_put(payload(q), MP_ERRTEXT_MAX, "%s", q->err));
+	}
 	if (rc)
 		return refuse(q, rc, q->err);
 	if (!q->s->rma)

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VR_MAX_SERVERS 32 /* lego-vmm's servers in a vNode's life */
+#define VR_MAX_SERVERS 32 /* lego-vmm's server entries at once (RM_MAX_SERVERS) */
 #define VR_MAX_REGIONS 1024
 #define VR_MAX_COPIES  4
 #define VR_ADDR_MAX    64

@@ -11,7 +11,7 @@
 PMON=$BUILD/asan/bin/lego-pmon
 PROBE=$BUILD/asan/bin/cluster_probe
 tap_tmpdir
-plan 79
+plan 89
 
 PIDS=()
 cleanup() {
@@ -48,17 +48,25 @@ while i < len(args):
         opts[args[i][2:]] = args[i + 1]
     i += 1
 mode = dict(kv.split("=", 1) for kv in opts.get("append", "").split() if "=" in kv)
-print("fake-vmm: sid=%d fds=%s sigmask=%s" % (os.getsid(0), open_fds or "none",
-      sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])) or "none"), flush=True)
+ignored = [s.name for s in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM,
+                            signal.SIGUSR1) if signal.getsignal(s) == signal.SIG_IGN]
+print("fake-vmm: sid=%d fds=%s sigmask=%s ignored=%s" % (os.getsid(0), open_fds or "none",
+      sorted(signal.pthread_sigmask(signal.SIG_BLOCK, [])) or "none", ",".join(ignored) or "none"),
+      flush=True)
 with open(opts["console"], "w") as f:
     f.write("fake guest %s: hello\n" % opts.get("vnode-id", "---"))
 if mode.get("term") == "ignore":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 state = ["running"]
-srv = socket.socket(socket.AF_UNIX)
-srv.bind(opts["control"])
-srv.listen(8)
 def serve():
+    # "sock=never": no control socket at all; "sock_after=S": made S seconds late (lego-vmm
+    # makes it once its RAM is open).
+    if mode.get("sock") == "never":
+        return
+    time.sleep(float(mode.get("sock_after", 0)))
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(opts["control"])
+    srv.listen(8)
     while True:
         c, _ = srv.accept()
         cmd = c.makefile().readline().strip()
@@ -156,8 +164,8 @@ like "$(cat "$TAP_TMP/pmon.log")" "info: started vNode vm-a \\($A, domid 7\\) pi
 	"the start is logged with name, uuid, domain id and pid"
 for _ in $(seq 50); do [ -S "$RUN/$A.sock" ] && break; sleep 0.1; done
 log=$(cat "$RUN/$A.log")
-like "$log" "fake-vmm: sid=$apid fds=none sigmask=none" \
-	"lego-vmm leads its own session, with no inherited fds and no blocked signals"
+like "$log" "fake-vmm: sid=$apid fds=none sigmask=none ignored=none" \
+	"lego-vmm leads its own session, with no inherited fds, no blocked or ignored signals (lego-pmon runs in the background here: a shell ignores SIGINT and SIGQUIT for it)"
 like "$log" "^--- lego-pmon .*: vNode vm-a \\($A\\): .*fake-vmm --kernel" "its log starts with what was run"
 
 out=$(pc console $A)
@@ -227,6 +235,42 @@ ok "wait_hb '$C:9:exited:137'" "it is killed after the grace period: EXITED 137"
 like "$(cat "$TAP_TMP/pmon.log")" "warn: vNode vm-c \\($C\\) pid $cpid did not stop in time: SIGKILL" \
 	"the SIGKILL is logged"
 pc forget $C >/dev/null
+
+# A request to a new lego-vmm waits for its control socket, up to a bound, and only while the
+# lego-vmm runs.
+H=12121212-0000-4000-8000-000000000008
+hpid=$(vm_pid "$(pc start $H vm-h 14 508 1 64M --kernel g.elf --append sock_after=1.5)")
+echo "$hpid" >>"$TAP_TMP/vm-pids"
+t0=$(date +%s%N)
+is "$(pc ctl $H stats)" '{"vnode": 0, "state": "running"}' \
+	"VM_CTL at once after VM_START: answered, once lego-vmm made its control socket (1.5 s later)"
+t1=$(date +%s%N)
+ok "[ $(((t1 - t0) / 1000000)) -ge 1000 ]" "... after waiting for it ($(((t1 - t0) / 1000000)) ms)"
+unlike "$(cat "$TAP_TMP/pmon.log")" "VM_CTL request [0-9]+ refused: .*vm-h" "... with no refusal logged"
+pc stop $H force 100 >/dev/null
+ok "wait_hb '$H:14:exited:'" "it is stopped"
+pc forget $H >/dev/null
+hpid=$(vm_pid "$(pc start $H vm-h 14 508 1 64M --kernel g.elf --append sock=never)")
+echo "$hpid" >>"$TAP_TMP/vm-pids"
+t0=$(date +%s%N)
+out=$(pc ctl $H stats)
+rc=$?
+t1=$(date +%s%N)
+like "$rc/$out" "^[1-9][0-9]*/error .*: vNode vm-h \\($H\\): lego-vmm's control socket .* does not answer after 5000 ms" \
+	"a lego-vmm that never makes its control socket: VM_CTL refused after a bounded wait, saying so"
+ok "[ $(((t1 - t0) / 1000000)) -lt 9000 ]" "... within lego-controld's time for an answer ($(((t1 - t0) / 1000000)) ms)"
+pc stop $H force 100 >/dev/null
+ok "wait_hb '$H:14:exited:'" "it is stopped"
+pc forget $H >/dev/null
+hpid=$(vm_pid "$(pc start $H vm-h 14 508 1 64M --kernel g.elf --append 'sock=never exit=9')")
+t0=$(date +%s%N)
+out=$(pc ctl $H stats)
+t1=$(date +%s%N)
+like "$out" "lego-vmm ended before its control socket|it exited with status 9" \
+	"a lego-vmm that ends without its control socket: VM_CTL refused, saying it ended"
+ok "[ $(((t1 - t0) / 1000000)) -lt 3000 ]" "... without waiting out the bound ($(((t1 - t0) / 1000000)) ms)"
+ok "wait_hb '$H:14:exited:9'" "it exited 9"
+pc forget $H >/dev/null
 
 # lego-vmm that cannot be executed: the child exits 127.
 chmod -x "$FAKE"

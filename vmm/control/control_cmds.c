@@ -194,13 +194,13 @@ static char *control_cmds_region_drop(const struct control_sock_target *t,
 static char *control_cmds_server_lost(const struct control_sock_target *t,
 				      const struct control_cmds_args *a)
 {
-	int orphans = remote_mem_copies_server_lost(t->rm, a->addr);
+	int failed, stay = remote_mem_copies_server_lost(t->rm, a->addr, &failed);
 
-	log_info("control: %.80s: %d vRegion(s) left without a copy", a->line, orphans);
-	if (orphans && t->pg)
-		pager_fail(t->pg);
-	return control_json_line(json_pack("{s:o,s:i}", "server", control_json_string(a->addr),
-					   "orphaned_regions", orphans),
+	/* Which copies stayed, the `regions` answer says. */
+	log_info("control: %.80s: %d vRegion cop%s failed, %d kept there (no other live copy)",
+		 a->line, failed, failed == 1 ? "y" : "ies", stay);
+	return control_json_line(json_pack("{s:o,s:i,s:i}", "server", control_json_string(a->addr),
+					   "failed_copies", failed, "kept_last_copies", stay),
 				 false);
 }
 

@@ -139,25 +139,41 @@ json_t *control_json_regions(struct remote_mem *rm)
 {
 	struct remote_mem_server_view sv[RM_MAX_SERVERS];
 	json_t *o = json_object(), *servers = json_array(), *regions = json_array();
-	int n = remote_mem_copies_servers(rm, sv);
+	struct remote_mem_copy_view(*cv)[RM_MAX_COPIES] =
+		calloc((size_t)rm->nr_regions + 1, sizeof(*cv));
+	int *nr = calloc((size_t)rm->nr_regions + 1, sizeof(*nr)), n;
 
+	if (!cv || !nr) {
+		free(cv);
+		free(nr);
+		json_decref(o);
+		json_decref(servers);
+		json_decref(regions);
+		return NULL;
+	}
+	/* The copies first, their servers' entries held, then the servers: every entry a copy
+	 * names is listed as that server (an entry is reused once nothing refers to it). */
+	for (int i = 0; i < rm->nr_regions; i++)
+		nr[i] = remote_mem_copies_region(rm, i, cv[i]);
+	n = remote_mem_copies_servers(rm, sv);
 	for (int s = 0; s < n; s++)
 		json_array_append_new(servers, json_pack("{s:o,s:o,s:b}", "addr",
 							 control_json_string(sv[s].addr), "name",
 							 control_json_string(sv[s].name), "lost",
 							 sv[s].lost));
 	for (int i = 0; i < rm->nr_regions; i++) {
-		struct remote_mem_copy_view cv[RM_MAX_COPIES];
 		json_t *copies = json_array();
-		int k = remote_mem_copies_region(rm, i, cv);
 
-		for (int j = 0; j < k; j++)
+		for (int j = 0; j < nr[i]; j++)
 			json_array_append_new(copies,
-					      json_pack("{s:i,s:s,s:b}", "server", cv[j].server,
-							"state", cv[j].live ? "live" : "joining",
-							"failed", cv[j].failed));
+					      json_pack("{s:i,s:s,s:b}", "server", cv[i][j].server,
+							"state", cv[i][j].live ? "live" : "joining",
+							"failed", cv[i][j].failed));
 		json_array_append_new(regions, copies);
+		remote_mem_copies_region_done(rm, cv[i], nr[i]);
 	}
+	free(cv);
+	free(nr);
 	json_object_set_new(o, "servers", servers);
 	json_object_set_new(o, "regions", regions);
 	json_object_set_new(o, "copies_lost", control_json_count(remote_mem_copies_lost(rm)));

@@ -21,9 +21,11 @@
  *                          its server, then made live)
  *   region-live IDX@HOST:PORT  that copy is filled: it counts, and serves reads
  *   region-drop IDX@HOST:PORT  forget that copy (never the last live one)
- *   server-lost HOST:PORT  the server is gone: its copies are dropped at once; a vRegion
- *                          left without a live copy stops the vNode (exit 125, the
- *                          error naming the server)
+ *   server-lost HOST:PORT  the control plane lost the server: its copies fail at once,
+ *                          but a vRegion's last live copy stays (this VMM's own requests
+ *                          decide: a server really gone fails them, and a vRegion left
+ *                          without a copy stops the vNode, exit 125, naming the server);
+ *                          answered with how many failed and stayed (`regions`: which)
  *   help    the commands
  * pause, resume and the region changes are refused while a migration is under way.
  */

@@ -56,11 +56,6 @@ void pager_fatal(struct pager *pg)
 		pthread_detach(t);
 }
 
-void pager_fail(struct pager *pg)
-{
-	pager_fatal(pg);
-}
-
 int pager_uffd_copy(struct pager *pg, uint64_t idx, const void *src, uint64_t n, bool wp)
 {
 	struct uffdio_copy c = {.dst = (uint64_t)(uintptr_t)(pg->base + idx * PAGE),

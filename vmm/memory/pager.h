@@ -51,8 +51,6 @@ void pager_stop(struct pager *pg);
  * to move or that wants its memory safe on the servers. Returns pages written or -1. */
 int64_t pager_evict_flush(struct pager *pg);
 void pager_stats_get(struct pager *pg, struct pager_stats *st);
-/* Memory is lost (rm->error says which): stop the vNode as a failed fault would. */
-void pager_fail(struct pager *pg);
 /* Dirty pages now (what pager_stats_get says, without the rest). */
 uint64_t pager_stats_dirty_pages(struct pager *pg);
 

@@ -31,20 +31,45 @@ const char *remote_mem_server_label(const struct remote_mem *rm, int server, cha
 }
 
 /* The reason I/O failed, once (the first one is what the vNode stops with). */
+static void set_error_v(struct remote_mem *rm, const char *label, const char *fmt, va_list ap)
+{
+	char what[256];
+
+	vsnprintf(what, sizeof(what), fmt, ap);
+	pthread_mutex_lock(&rm->error_lock);
+	if (!rm->error[0])
+		snprintf(rm->error, sizeof(rm->error), "%s%s%s", label, label[0] ? ": " : "", what);
+	pthread_mutex_unlock(&rm->error_lock);
+}
+
 __attribute__((format(printf, 3, 4))) void remote_mem_set_error(struct remote_mem *rm, int server,
 								const char *fmt, ...)
 {
-	char label[400], what[256];
+	char label[400];
+	va_list ap;
+
+	remote_mem_server_label(rm, server, label, sizeof(label));
+	va_start(ap, fmt);
+	set_error_v(rm, label, fmt, ap);
+	va_end(ap);
+}
+
+__attribute__((format(printf, 3, 4))) void
+remote_mem_set_error_at(struct remote_mem *rm, const char *label, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
+	set_error_v(rm, label, fmt, ap);
 	va_end(ap);
-	pthread_mutex_lock(&rm->error_lock);
-	if (!rm->error[0])
-		snprintf(rm->error, sizeof(rm->error), "%s: %s",
-			 remote_mem_server_label(rm, server, label, sizeof(label)), what);
-	pthread_mutex_unlock(&rm->error_lock);
+}
+
+void remote_mem_note_failure(const struct remote_mem *rm, int server,
+			     const struct remote_mem_failure *f,
+			     struct remote_mem_last_failure *last)
+{
+	last->f = *f;
+	remote_mem_server_label(rm, server, last->server, sizeof(last->server));
 }
 
 int remote_mem_ctl_channel(const struct remote_mem *rm)
@@ -128,37 +153,118 @@ struct fab_conn *remote_mem_conn(struct remote_mem *rm, int server, int ch,
 	return s->conn[ch];
 }
 
-/* The entry for "HOST:PORT": the live one with that address, or a new one. */
+/* Reusing an entry while pager threads run. A thread touches a server's entry (its
+ * connections, name, flags) only
+ *   (a) under the lock of a region one of whose copies names the entry, or
+ *   (b) while it holds the entry (remote_mem_server_by_addr, _find, _hold).
+ * refs counts both: one per copy naming the entry (changed under that region's write lock,
+ * which waits for every thread in I/O on the region to leave) and one per hold. A new
+ * reference is taken either from an existing one (a copy or a hold: refs > 0 meanwhile) or
+ * under servers_lock. So an entry found with refs == 0 under servers_lock has no thread in
+ * I/O on it, in a connect to it or about to use it, and none can start while the lock is
+ * held: its connections can be closed and the entry cleared for another server. */
+void remote_mem_server_hold(struct remote_mem *rm, int server)
+{
+	atomic_fetch_add(&rm->servers[server].refs, 1);
+}
+
+void remote_mem_server_put(struct remote_mem *rm, int server)
+{
+	atomic_fetch_sub(&rm->servers[server].refs, 1);
+}
+
+/* Under servers_lock, refs == 0: the entry's connections closed, the entry cleared. */
+static void server_clear(struct remote_mem *rm, int server)
+{
+	struct remote_mem_server *s = &rm->servers[server];
+
+	for (int c = 0; c <= rm->nr_channels; c++)
+		if (s->conn[c])
+			fabric_close(s->conn[c]);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Under servers_lock: the live entry for addr, or -1. */
+static int live_entry(struct remote_mem *rm, const char *addr)
+{
+	int n = atomic_load(&rm->nr_servers);
+
+	for (int i = 0; i < n; i++)
+		if (!atomic_load(&rm->servers[i].dead) && !strcmp(rm->servers[i].addr, addr))
+			return i;
+	return -1;
+}
+
+/* Under servers_lock: the entry a new server takes: a lost one nothing refers to, else one
+ * never used, else a live one nothing refers to (its copies all moved away); -1 if none. */
+static int free_entry(struct remote_mem *rm)
+{
+	int n = atomic_load(&rm->nr_servers), idle = -1;
+
+	for (int i = 0; i < n; i++) {
+		if (atomic_load(&rm->servers[i].refs))
+			continue;
+		if (atomic_load(&rm->servers[i].dead))
+			return i;
+		if (idle < 0)
+			idle = i;
+	}
+	return n < RM_MAX_SERVERS ? n : idle;
+}
+
+int remote_mem_server_find(struct remote_mem *rm, const char *addr)
+{
+	int found;
+
+	pthread_mutex_lock(&rm->servers_lock);
+	found = live_entry(rm, addr);
+	if (found >= 0)
+		remote_mem_server_hold(rm, found);
+	pthread_mutex_unlock(&rm->servers_lock);
+	return found;
+}
+
 int remote_mem_server_by_addr(struct remote_mem *rm, const char *addr, bool *created, char *err,
 			      size_t errlen)
 {
+	char host[sizeof(rm->servers[0].host)], port[sizeof(rm->servers[0].port)];
 	struct remote_mem_server *s;
-	int n, found = -1;
+	int found;
 
 	if (created)
 		*created = false;
+	if (strlen(addr) > MP_ADDR_LEN ||
+	    remote_mem_parse_server(addr, host, sizeof(host), port, sizeof(port))) {
+		snprintf(err, errlen, "memory server '%s' is not HOST:PORT", addr);
+		return -1;
+	}
 	pthread_mutex_lock(&rm->servers_lock);
-	n = atomic_load(&rm->nr_servers);
-	for (int i = 0; i < n && found < 0; i++)
-		if (!strcmp(rm->servers[i].addr, addr) && !atomic_load(&rm->servers[i].dead))
-			found = i;
-	if (found < 0 && n == RM_MAX_SERVERS)
-		snprintf(err, errlen, "this vNode has used %d memory servers, the most it can",
+	found = live_entry(rm, addr);
+	if (found >= 0) {
+		remote_mem_server_hold(rm, found);
+		pthread_mutex_unlock(&rm->servers_lock);
+		return found;
+	}
+	found = free_entry(rm);
+	if (found < 0) {
+		snprintf(err, errlen,
+			 "this vNode uses %d memory servers at once (lost ones whose copies are "
+			 "not dropped yet included), the most it can",
 			 RM_MAX_SERVERS);
-	if (found < 0 && n < RM_MAX_SERVERS) {
-		s = &rm->servers[n];
-		memset(s, 0, sizeof(*s));
-		if (strlen(addr) > MP_ADDR_LEN ||
-		    remote_mem_parse_server(addr, s->host, sizeof(s->host), s->port,
-					    sizeof(s->port))) {
-			snprintf(err, errlen, "memory server '%s' is not HOST:PORT", addr);
-		} else {
-			snprintf(s->addr, sizeof(s->addr), "%s", addr);
-			atomic_store(&rm->nr_servers, n + 1);
-			found = n;
-			if (created)
-				*created = true;
-		}
+	} else {
+		s = &rm->servers[found];
+		if (found < atomic_load(&rm->nr_servers))
+			log_debug("memory server entry %d (%s%s) reused for %s", found, s->addr,
+				  atomic_load(&s->dead) ? ", lost" : "", addr);
+		server_clear(rm, found);
+		snprintf(s->addr, sizeof(s->addr), "%s", addr);
+		snprintf(s->host, sizeof(s->host), "%s", host);
+		snprintf(s->port, sizeof(s->port), "%s", port);
+		atomic_store(&s->refs, 1);
+		if (found == atomic_load(&rm->nr_servers))
+			atomic_store(&rm->nr_servers, found + 1);
+		if (created)
+			*created = true;
 	}
 	pthread_mutex_unlock(&rm->servers_lock);
 	return found;
@@ -213,9 +319,16 @@ int remote_mem_open_on(struct remote_mem *rm, int idx, int server, int ch, uint3
 	return 0;
 }
 
-void remote_mem_set_copy(struct remote_mem_copy *cp, int server, int state,
-			 const struct mem_proto_open_reply *o)
+void remote_mem_set_copy(struct remote_mem *rm, struct remote_mem_copy *cp, bool is_new, int server,
+			 int state, const struct mem_proto_open_reply *o)
 {
+	int old = is_new ? -1 : atomic_load(&cp->server);
+
+	if (old != server) {
+		remote_mem_server_hold(rm, server);
+		if (old >= 0)
+			remote_mem_server_put(rm, old);
+	}
 	atomic_store(&cp->server, server);
 	cp->state = state;
 	atomic_store(&cp->handle, o->handle);
@@ -223,6 +336,14 @@ void remote_mem_set_copy(struct remote_mem_copy *cp, int server, int state,
 	cp->rma_addr = o->rma_addr;
 	cp->rma_key = o->rma_key;
 	atomic_store(&cp->failed, false);
+}
+
+void remote_mem_remove_copy(struct remote_mem *rm, struct remote_mem_region *g, int k)
+{
+	remote_mem_server_put(rm, atomic_load(&g->copies[k].server));
+	memmove(&g->copies[k], &g->copies[k + 1],
+		(size_t)(g->nr_copies - k - 1) * sizeof(g->copies[0]));
+	g->nr_copies--;
 }
 
 /* Mark a copy (or, when its server is lost, the server) failed; a warning says what it
@@ -287,7 +408,8 @@ int remote_mem_find_copy(const struct remote_mem_region *g, int server)
 }
 
 /* Region idx's copy on from_server moved to owner ("NAME@HOST:PORT"): open it there and
- * make that the copy's server. Takes the region's write lock itself. */
+ * make that the copy's server. Takes the region's write lock itself; the caller holds
+ * from_server's entry. */
 int remote_mem_follow_redirect(struct remote_mem *rm, int idx, int from_server, const char *owner,
 			       int ch, struct remote_mem_failure *why)
 {
@@ -310,6 +432,7 @@ int remote_mem_follow_redirect(struct remote_mem *rm, int idx, int from_server, 
 		log_warn("vRegion %d: %s", idx, why->what);
 		if (f.lost)
 			remote_mem_lose_server(rm, to, f.what);
+		remote_mem_server_put(rm, to);
 		return -1;
 	}
 	pthread_rwlock_wrlock(&g->lock);
@@ -321,18 +444,18 @@ int remote_mem_follow_redirect(struct remote_mem *rm, int idx, int from_server, 
 			continue;
 		rc = 0;
 		if (there < 0) {
-			remote_mem_set_copy(cp, to, cp->state, &o);
+			remote_mem_set_copy(rm, cp, false, to, cp->state, &o);
 			continue;
 		}
 		/* The region already has a copy there (it was added for the move): it is one
 		 * region on that server, so the moved copy merges into it. */
 		if (cp->state == RM_COPY_LIVE)
 			g->copies[there].state = RM_COPY_LIVE;
-		memmove(cp, cp + 1, (size_t)(g->nr_copies - k - 1) * sizeof(*cp));
-		g->nr_copies--;
+		remote_mem_remove_copy(rm, g, k);
 		k--;
 	}
 	pthread_rwlock_unlock(&g->lock);
+	remote_mem_server_put(rm, to);
 	if (!rc) {
 		atomic_fetch_add(&rm->redirects, 1);
 		log_info("vRegion %d: moved from %s to %s: following it", idx,
@@ -342,7 +465,8 @@ int remote_mem_follow_redirect(struct remote_mem *rm, int idx, int from_server, 
 }
 
 /* At open, the copy named for region idx moved to f->moved_to (the map was older than a
- * move): open it where it went instead; *server becomes that server. */
+ * move): open it where it went instead; *server becomes that server, held (one thread runs
+ * at open: the caller lets it go once the copy names it). */
 static int open_moved(struct remote_mem *rm, int idx, int *server, struct mem_proto_open_reply *o,
 		      struct remote_mem_failure *f)
 {
@@ -357,11 +481,15 @@ static int open_moved(struct remote_mem *rm, int idx, int *server, struct mem_pr
 		return -1;
 	}
 	for (int ch = 0; ch <= rm->nr_channels; ch++)
-		if (!remote_mem_conn(rm, to, ch, f))
+		if (!remote_mem_conn(rm, to, ch, f)) {
+			remote_mem_server_put(rm, to);
 			return -1;
+		}
 	memset(f->moved_to, 0, sizeof(f->moved_to));
-	if (remote_mem_open_on(rm, idx, to, remote_mem_ctl_channel(rm), 0, o, f))
+	if (remote_mem_open_on(rm, idx, to, remote_mem_ctl_channel(rm), 0, o, f)) {
+		remote_mem_server_put(rm, to);
 		return -1;
+	}
 	log_info("vRegion %d: moved from %s to %s: opened there", idx, rm->servers[*server].addr,
 		 owner);
 	atomic_fetch_add(&rm->redirects, 1);
@@ -452,6 +580,7 @@ static int remote_mem_open_region(struct remote_mem *rm, const struct remote_mem
 					    : -1;
 		struct mem_proto_open_reply o;
 		struct remote_mem_failure f = {0};
+		bool moved = false;
 
 		if (server < 0)
 			break;
@@ -469,7 +598,7 @@ static int remote_mem_open_region(struct remote_mem *rm, const struct remote_mem
 			}
 		if (remote_mem_open_on(rm, i, server, remote_mem_ctl_channel(rm), MP_OPEN_CREATE,
 				       &o, &f) &&
-		    (!f.moved_to[0] || open_moved(rm, i, &server, &o, &f))) {
+		    (!f.moved_to[0] || !(moved = !open_moved(rm, i, &server, &o, &f)))) {
 			remote_mem_set_error(rm, server, "%s", f.what);
 			return -1;
 		}
@@ -479,7 +608,9 @@ static int remote_mem_open_region(struct remote_mem *rm, const struct remote_mem
 				 rm->servers[server].addr);
 			return -1;
 		}
-		remote_mem_set_copy(&g->copies[g->nr_copies++], server, RM_COPY_LIVE, &o);
+		remote_mem_set_copy(rm, &g->copies[g->nr_copies++], true, server, RM_COPY_LIVE, &o);
+		if (moved)
+			remote_mem_server_put(rm, server);
 		log_debug("vRegion %d: [%llu MiB, +%llu MiB) copy %d on %s handle %llx "
 			  "epoch %llu",
 			  i, (unsigned long long)(start >> 20), (unsigned long long)(g->size >> 20),
@@ -512,6 +643,10 @@ int remote_mem_open(struct remote_mem *rm, const struct remote_mem_config *cfg, 
 	for (int i = 0; i < rm->nr_regions; i++)
 		if (remote_mem_open_region(rm, cfg, i, replicas))
 			return -1;
+	/* The configured servers were held while the regions opened; from now on the copies
+	 * there hold them. */
+	for (int s = 0; s < cfg->nr_servers; s++)
+		remote_mem_server_put(rm, s);
 	return 0;
 }
 

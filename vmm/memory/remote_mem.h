@@ -14,6 +14,11 @@
  * belongs to the control functions (add, make live, drop a copy), which one thread calls
  * at a time; they change a region's copies under its write lock, so that every write
  * started after remote_mem_copies_add returns goes to the new copy too.
+ *
+ * A vNode may use any number of servers over its life: the table holds the servers in use
+ * at once (RM_MAX_SERVERS), and an entry no copy refers to any more (its server lost, or
+ * every copy there moved away) is reused for the next new server (remote_mem.c says why
+ * that is safe while pager threads run).
  */
 #ifndef LEGO_REMOTE_MEM_H
 #define LEGO_REMOTE_MEM_H
@@ -25,8 +30,10 @@
 
 #include "lib/proto/mem_proto.h"
 
-#define RM_MAX_SERVERS	32 /* servers a vNode ever uses, those added later included */
-#define RM_MAX_CHANNELS 9  /* for page I/O; the control channel is one more */
+#define RM_MAX_SERVERS                                                                    \
+	32		  /* servers a vNode uses at once (lost ones whose copies are not \
+			   * dropped yet included); entries are reused, see above */
+#define RM_MAX_CHANNELS 9 /* for page I/O; the control channel is one more */
 #define RM_MAX_COPIES	4
 
 struct fab_conn;
@@ -39,6 +46,9 @@ struct remote_mem_server {
 	bool rma;
 	atomic_bool dead; /* lost: never used again (a server back at that address is a new
 			   * entry) */
+	/* The copies that name this entry, plus the threads that hold it outside a region
+	 * lock (remote_mem_server_hold): at 0 the entry may be reused. */
+	atomic_int refs;
 	struct fab_conn *conn[RM_MAX_CHANNELS + 1];
 };
 
@@ -69,9 +79,9 @@ struct remote_mem {
 	bool use_rma;
 	char provider[64];
 	char client_name[MP_NAME_LEN + 1];
-	int nr_channels, nr_regions; /* I/O channels; the control channel is nr_channels */
-	pthread_mutex_t servers_lock;
-	atomic_int nr_servers;
+	int nr_channels, nr_regions;  /* I/O channels; the control channel is nr_channels */
+	pthread_mutex_t servers_lock; /* entries taken, found by address, reused */
+	atomic_int nr_servers;	      /* entries ever taken (the highest index + 1) */
 	struct remote_mem_server servers[RM_MAX_SERVERS];
 	struct remote_mem_region *regions;
 	uint64_t next_id[RM_MAX_CHANNELS + 1];
@@ -126,14 +136,16 @@ int remote_mem_copies_live(struct remote_mem *rm, int idx, const char *addr, cha
 			   size_t errlen);
 int remote_mem_copies_drop(struct remote_mem *rm, int idx, const char *addr, char *err,
 			   size_t errlen);
-/* The control plane says the server at addr is lost: its copies are dropped now, without
- * waiting for I/O to find out. Returns how many regions were left without a live copy
- * (rm->error then names the server: the vNode must stop). */
-int remote_mem_copies_server_lost(struct remote_mem *rm, const char *addr);
+/* The control plane says the server at addr is lost: its copies fail now, without waiting
+ * for I/O to find out, except a vRegion's last live copy: the control plane may have lost
+ * the server while this VMM still reaches it, so that copy stays, and this VMM's own requests
+ * decide (a server really gone fails them, and the vNode stops). The server is marked lost
+ * when no copy stays. Returns how many copies stay; *failed: how many failed now. */
+int remote_mem_copies_server_lost(struct remote_mem *rm, const char *addr, int *failed);
 /* What the control plane is told of the servers and copies (the `regions` answer). */
 struct remote_mem_server_view {
-	const char *addr; /* "HOST:PORT" as given */
-	const char *name; /* from its HELLO ("" before) */
+	char addr[MP_ADDR_LEN + 1]; /* "HOST:PORT" as given */
+	char name[MP_NAME_LEN + 1]; /* from its HELLO ("" before) */
 	bool lost;
 };
 struct remote_mem_copy_view {
@@ -141,10 +153,15 @@ struct remote_mem_copy_view {
 	bool live;  /* else joining */
 	bool failed;
 };
-/* Every server this vNode has used (lost ones too), at most RM_MAX_SERVERS: how many. */
+/* The server entries (lost ones too), at most RM_MAX_SERVERS: how many. An entry a copy
+ * view holds is not reused until remote_mem_copies_region_done. */
 int remote_mem_copies_servers(struct remote_mem *rm, struct remote_mem_server_view *out);
-/* Region idx's copies, the primary first, at most RM_MAX_COPIES: how many. */
+/* Region idx's copies, the primary first, at most RM_MAX_COPIES: how many. Their servers'
+ * entries are held (so that a servers view taken after names them) until
+ * remote_mem_copies_region_done(rm, out, n). */
 int remote_mem_copies_region(struct remote_mem *rm, int idx, struct remote_mem_copy_view *out);
+void remote_mem_copies_region_done(struct remote_mem *rm, const struct remote_mem_copy_view *cv,
+				   int n);
 uint64_t remote_mem_copies_lost(struct remote_mem *rm);
 uint64_t remote_mem_copies_redirects(struct remote_mem *rm);
 

@@ -8,17 +8,6 @@
 #include "remote_mem.h"
 #include "remote_mem_internal.h"
 
-/* The live server entry for addr among the existing ones, or -1. */
-static int known_server(struct remote_mem *rm, const char *addr)
-{
-	int n = atomic_load(&rm->nr_servers);
-
-	for (int i = n - 1; i >= 0; i--)
-		if (!strcmp(rm->servers[i].addr, addr))
-			return atomic_load(&rm->servers[i].dead) ? -1 : i;
-	return -1;
-}
-
 static bool bad_index(const struct remote_mem *rm, int idx, char *err, size_t errlen)
 {
 	if (idx >= 0 && idx < rm->nr_regions)
@@ -43,6 +32,7 @@ int remote_mem_copies_add(struct remote_mem *rm, int idx, const char *addr, char
 	server = remote_mem_server_by_addr(rm, addr, &created, err, errlen);
 	if (server < 0)
 		goto out;
+	/* Held until a copy names it (or the add fails: then nothing refers to it). */
 	/* A server new to this vNode: every channel connects now, before any copy there is
 	 * in use (so that no pager thread stalls on a connect, and none races this one). */
 	for (int ch = 0; created && ch <= rm->nr_channels; ch++)
@@ -66,7 +56,7 @@ int remote_mem_copies_add(struct remote_mem *rm, int idx, const char *addr, char
 		snprintf(err, errlen, "vRegion %d has %d copies, the most it can", idx,
 			 RM_MAX_COPIES);
 	} else {
-		remote_mem_set_copy(&g->copies[k >= 0 ? k : g->nr_copies++], server,
+		remote_mem_set_copy(rm, &g->copies[k >= 0 ? k : g->nr_copies++], k < 0, server,
 				    RM_COPY_JOINING, &o);
 		rc = 0;
 	}
@@ -75,6 +65,8 @@ int remote_mem_copies_add(struct remote_mem *rm, int idx, const char *addr, char
 		log_info("vRegion %d: new copy joining on %s (%s)", idx, addr,
 			 rm->servers[server].name);
 out:
+	if (server >= 0)
+		remote_mem_server_put(rm, server);
 	pthread_mutex_unlock(&rm->ctl_lock);
 	return rc;
 }
@@ -89,7 +81,7 @@ int remote_mem_copies_live(struct remote_mem *rm, int idx, const char *addr, cha
 		return -1;
 	g = &rm->regions[idx];
 	pthread_mutex_lock(&rm->ctl_lock);
-	server = known_server(rm, addr);
+	server = remote_mem_server_find(rm, addr);
 	pthread_rwlock_wrlock(&g->lock);
 	k = server < 0 ? -1 : remote_mem_find_copy(g, server);
 	if (k < 0)
@@ -102,6 +94,8 @@ int remote_mem_copies_live(struct remote_mem *rm, int idx, const char *addr, cha
 	if (!rc)
 		g->copies[k].state = RM_COPY_LIVE;
 	pthread_rwlock_unlock(&g->lock);
+	if (server >= 0)
+		remote_mem_server_put(rm, server);
 	pthread_mutex_unlock(&rm->ctl_lock);
 	if (!rc)
 		log_info("vRegion %d: its copy on %s is live", idx, addr);
@@ -137,9 +131,7 @@ int remote_mem_copies_drop(struct remote_mem *rm, int idx, const char *addr, cha
 	} else if (!live_other && remote_mem_usable(rm, &g->copies[k], true)) {
 		snprintf(err, errlen, "the copy on %s is vRegion %d's last live copy", addr, idx);
 	} else {
-		memmove(&g->copies[k], &g->copies[k + 1],
-			(size_t)(g->nr_copies - k - 1) * sizeof(g->copies[0]));
-		g->nr_copies--;
+		remote_mem_remove_copy(rm, g, k);
 		rc = 0;
 		log_info("vRegion %d: its copy on %s is dropped", idx, addr);
 	}
@@ -148,45 +140,59 @@ int remote_mem_copies_drop(struct remote_mem *rm, int idx, const char *addr, cha
 	return rc;
 }
 
-int remote_mem_copies_server_lost(struct remote_mem *rm, const char *addr)
+int remote_mem_copies_server_lost(struct remote_mem *rm, const char *addr, int *failed)
 {
-	int n = atomic_load(&rm->nr_servers), orphans = 0, server = -1;
+	int stay = 0, server = remote_mem_server_find(rm, addr);
+	char label[400];
 
-	for (int s = 0; s < n; s++)
-		if (!strcmp(rm->servers[s].addr, addr) && !atomic_load(&rm->servers[s].dead)) {
-			remote_mem_lose_server(rm, s, "the control plane says it is gone");
-			server = s;
-		}
+	*failed = 0;
+	if (server < 0)
+		return 0;
+	/* Held while it is looked at: its entry must stay this server's. */
+	remote_mem_server_label(rm, server, label, sizeof(label));
 	for (int i = 0; i < rm->nr_regions; i++) {
 		struct remote_mem_region *g = &rm->regions[i];
-		int live = 0;
+		int k, live_other = 0;
 
-		pthread_rwlock_rdlock(&g->lock);
-		for (int k = 0; k < g->nr_copies; k++)
-			live += g->copies[k].state == RM_COPY_LIVE &&
-				remote_mem_usable(rm, &g->copies[k], true);
-		if (!live) {
-			orphans++;
-			if (server >= 0)
-				remote_mem_set_error(
-					rm, server,
-					"lost (the control plane says so), and with it vRegion %d, "
-					"which has no other live copy",
-					i);
+		/* The write lock: no I/O on the region changes its copies while they are weighed.
+		 */
+		pthread_rwlock_wrlock(&g->lock);
+		k = remote_mem_find_copy(g, server);
+		for (int j = 0; k >= 0 && j < g->nr_copies; j++)
+			live_other += j != k && g->copies[j].state == RM_COPY_LIVE &&
+				      remote_mem_usable(rm, &g->copies[j], true);
+		if (k >= 0 && !live_other && g->copies[k].state == RM_COPY_LIVE &&
+		    remote_mem_usable(rm, &g->copies[k], true)) {
+			stay++;
+		} else if (k >= 0 && !atomic_exchange(&g->copies[k].failed, true)) {
+			atomic_fetch_add(&rm->copies_lost, 1);
+			(*failed)++;
 		}
 		pthread_rwlock_unlock(&g->lock);
 	}
-	return orphans;
+	if (!stay)
+		remote_mem_lose_server(rm, server, "the control plane says it is gone");
+	else
+		log_warn("%s: the control plane says it is lost: %d cop%s there failed; %d kept, "
+			 "the "
+			 "last live copies of their vRegions (this VMM's own requests decide)",
+			 label, *failed, *failed == 1 ? "y" : "ies", stay);
+	remote_mem_server_put(rm, server);
+	return stay;
 }
 
 int remote_mem_copies_servers(struct remote_mem *rm, struct remote_mem_server_view *out)
 {
-	int n = atomic_load(&rm->nr_servers);
+	int n;
 
-	for (int s = 0; s < n; s++)
-		out[s] = (struct remote_mem_server_view){.addr = rm->servers[s].addr,
-							 .name = rm->servers[s].name,
-							 .lost = atomic_load(&rm->servers[s].dead)};
+	pthread_mutex_lock(&rm->servers_lock);
+	n = atomic_load(&rm->nr_servers);
+	for (int s = 0; s < n; s++) {
+		snprintf(out[s].addr, sizeof(out[s].addr), "%s", rm->servers[s].addr);
+		snprintf(out[s].name, sizeof(out[s].name), "%s", rm->servers[s].name);
+		out[s].lost = atomic_load(&rm->servers[s].dead);
+	}
+	pthread_mutex_unlock(&rm->servers_lock);
 	return n;
 }
 
@@ -197,13 +203,22 @@ int remote_mem_copies_region(struct remote_mem *rm, int idx, struct remote_mem_c
 
 	pthread_rwlock_rdlock(&g->lock);
 	n = g->nr_copies;
-	for (int k = 0; k < n; k++)
+	for (int k = 0; k < n; k++) {
 		out[k] = (struct remote_mem_copy_view){
 			.server = atomic_load(&g->copies[k].server),
 			.live = g->copies[k].state == RM_COPY_LIVE,
 			.failed = !remote_mem_usable(rm, &g->copies[k], false)};
+		remote_mem_server_hold(rm, out[k].server);
+	}
 	pthread_rwlock_unlock(&g->lock);
 	return n;
+}
+
+void remote_mem_copies_region_done(struct remote_mem *rm, const struct remote_mem_copy_view *cv,
+				   int n)
+{
+	for (int k = 0; k < n; k++)
+		remote_mem_server_put(rm, cv[k].server);
 }
 
 uint64_t remote_mem_copies_lost(struct remote_mem *rm)

@@ -62,13 +62,46 @@ static const void *read_copy(struct remote_mem *rm, int idx, struct remote_mem_c
 	}
 }
 
+/* Under region idx's lock: the label of the server of its first copy, for an error with
+ * no failure of its own to name. */
+static void first_copy_label(struct remote_mem *rm, const struct remote_mem_region *g,
+			     struct remote_mem_last_failure *last)
+{
+	if (!last->server[0] && g->nr_copies)
+		remote_mem_server_label(rm, atomic_load(&g->copies[0].server), last->server,
+					sizeof(last->server));
+}
+
+/* No copy could serve or take the pages: the error the vNode stops with. */
+static void io_failed(struct remote_mem *rm, int idx, const struct remote_mem_last_failure *last)
+{
+	if (last->f.what[0])
+		remote_mem_set_error_at(rm, last->server, "%s; vRegion %d has no other live copy",
+					last->f.what, idx);
+	else
+		remote_mem_set_error_at(rm, last->server, "vRegion %d has no live copy left", idx);
+}
+
+/* The copy on moved_from (held by the caller) moved to owner: followed. 0, or -1 with
+ * last saying why (and moved_from let go either way). */
+static int follow(struct remote_mem *rm, int idx, int moved_from, const char *owner, int ch,
+		  struct remote_mem_last_failure *last)
+{
+	struct remote_mem_failure f = {0};
+	int rc = remote_mem_follow_redirect(rm, idx, moved_from, owner, ch, &f);
+
+	if (rc)
+		remote_mem_note_failure(rm, moved_from, &f, last);
+	remote_mem_server_put(rm, moved_from);
+	return rc;
+}
+
 const void *remote_mem_io_read(struct remote_mem *rm, int ch, uint64_t off, unsigned npages)
 {
 	int idx = remote_mem_region_of(rm, off);
 	struct remote_mem_region *g = &rm->regions[idx];
 	uint64_t in = off - (uint64_t)idx * rm->region_size;
-	struct remote_mem_failure last = {0};
-	int last_server = -1;
+	struct remote_mem_last_failure last = {0};
 
 	for (int redirects = 0; redirects < 4; redirects++) {
 		char owner[MP_OWNER_LEN + 1] = "";
@@ -90,27 +123,21 @@ const void *remote_mem_io_read(struct remote_mem *rm, int ch, uint64_t off, unsi
 				return data;
 			}
 			if (next == REMOTE_MEM_NEXT_REDIRECT) {
+				/* Held past the lock: followed under the write lock. */
 				moved_from = atomic_load(&cp->server);
+				remote_mem_server_hold(rm, moved_from);
 				break;
 			}
-			last = f;
-			last_server = atomic_load(&cp->server);
+			remote_mem_note_failure(rm, atomic_load(&cp->server), &f, &last);
 			remote_mem_copy_failed(rm, idx, cp, &f);
 		}
-		pthread_rwlock_unlock(&g->lock);
 		if (moved_from < 0)
+			first_copy_label(rm, g, &last);
+		pthread_rwlock_unlock(&g->lock);
+		if (moved_from < 0 || follow(rm, idx, moved_from, owner, ch, &last))
 			break;
-		if (remote_mem_follow_redirect(rm, idx, moved_from, owner, ch, &last)) {
-			last_server = moved_from;
-			break;
-		}
 	}
-	if (last_server >= 0)
-		remote_mem_set_error(rm, last_server, "%s; vRegion %d has no other live copy",
-				     last.what, idx);
-	else
-		remote_mem_set_error(rm, atomic_load(&g->copies[0].server),
-				     "vRegion %d has no live copy left", idx);
+	io_failed(rm, idx, &last);
 	return NULL;
 }
 
@@ -123,8 +150,8 @@ void *remote_mem_io_write_buf(struct remote_mem *rm, int ch, uint64_t off)
 /* One round: the pages to every remote_mem_usable copy at once, then every reply. Returns the live
  * copies that took them; *redirect names a copy that moved (its server in *moved_from). */
 static int write_round(struct remote_mem *rm, int idx, int ch, uint64_t in, unsigned npages,
-		       char *owner, size_t olen, int *moved_from, struct remote_mem_failure *last,
-		       int *last_server)
+		       char *owner, size_t olen, int *moved_from,
+		       struct remote_mem_last_failure *last)
 {
 	struct remote_mem_region *g = &rm->regions[idx];
 	size_t bytes = (size_t)npages * MP_PAGE_SIZE;
@@ -144,8 +171,7 @@ static int write_round(struct remote_mem *rm, int idx, int ch, uint64_t in, unsi
 			continue;
 		c = remote_mem_conn(rm, server, ch, &f);
 		if (!c) {
-			*last = f;
-			*last_server = server;
+			remote_mem_note_failure(rm, server, &f, last);
 			remote_mem_copy_failed(rm, idx, cp, &f);
 			continue;
 		}
@@ -161,8 +187,7 @@ static int write_round(struct remote_mem *rm, int idx, int ch, uint64_t in, unsi
 			f.lost = true;
 			snprintf(f.what, sizeof(f.what), "WRITE failed: %s",
 				 mem_client_result_text(rc));
-			*last = f;
-			*last_server = server;
+			remote_mem_note_failure(rm, server, &f, last);
 			remote_mem_copy_failed(rm, idx, cp, &f);
 			continue;
 		}
@@ -197,7 +222,12 @@ static int write_round(struct remote_mem *rm, int idx, int ch, uint64_t in, unsi
 			next = remote_mem_on_refusal(rm, idx, cp, ch, &r, owner, olen, &reopened,
 						     &f);
 			if (next == REMOTE_MEM_NEXT_REDIRECT) {
-				*moved_from = server;
+				/* Held past the lock: followed under the write lock (one copy a
+				 * round: a region moves one copy at a time). */
+				if (*moved_from < 0) {
+					*moved_from = server;
+					remote_mem_server_hold(rm, server);
+				}
 				f.what[0] = '\0';
 				break;
 			}
@@ -218,11 +248,12 @@ static int write_round(struct remote_mem *rm, int idx, int ch, uint64_t in, unsi
 						 MP_WRITE, MP_IO_LEN + bytes, rm->timeout_ms, &r);
 		}
 		if (f.what[0] && (rc || r.status != MP_OK)) {
-			*last = f;
-			*last_server = server;
+			remote_mem_note_failure(rm, server, &f, last);
 			remote_mem_copy_failed(rm, idx, cp, &f);
 		}
 	}
+	if (*moved_from < 0)
+		first_copy_label(rm, g, last);
 	return ok_live;
 }
 
@@ -231,16 +262,14 @@ int remote_mem_io_write(struct remote_mem *rm, int ch, uint64_t off, unsigned np
 	int idx = remote_mem_region_of(rm, off);
 	struct remote_mem_region *g = &rm->regions[idx];
 	uint64_t in = off - (uint64_t)idx * rm->region_size;
-	struct remote_mem_failure last = {0};
-	int last_server = -1;
+	struct remote_mem_last_failure last = {0};
 
 	for (int redirects = 0; redirects < 4; redirects++) {
 		char owner[MP_OWNER_LEN + 1] = "";
 		int moved_from = -1, ok;
 
 		pthread_rwlock_rdlock(&g->lock);
-		ok = write_round(rm, idx, ch, in, npages, owner, sizeof(owner), &moved_from, &last,
-				 &last_server);
+		ok = write_round(rm, idx, ch, in, npages, owner, sizeof(owner), &moved_from, &last);
 		pthread_rwlock_unlock(&g->lock);
 		/* The round went to every copy in use and dropped each one that failed, so it is
 		 * done once a live copy took it (another thread may meanwhile lose a copy that
@@ -248,18 +277,9 @@ int remote_mem_io_write(struct remote_mem *rm, int ch, uint64_t off, unsigned np
 		 * a write is idempotent. */
 		if (moved_from < 0 && ok > 0)
 			return 0;
-		if (moved_from < 0)
+		if (moved_from < 0 || follow(rm, idx, moved_from, owner, ch, &last))
 			break;
-		if (remote_mem_follow_redirect(rm, idx, moved_from, owner, ch, &last)) {
-			last_server = moved_from;
-			break;
-		}
 	}
-	if (last_server >= 0)
-		remote_mem_set_error(rm, last_server, "%s; vRegion %d has no other live copy",
-				     last.what, idx);
-	else
-		remote_mem_set_error(rm, atomic_load(&g->copies[0].server),
-				     "vRegion %d has no live copy left", idx);
+	io_failed(rm, idx, &last);
 	return -1;
 }

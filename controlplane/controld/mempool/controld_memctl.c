@@ -153,18 +153,24 @@ int controld_memctl_release(struct controld_memctl *m, uint64_t handle, uint64_t
 	return call(m, MP_RELEASE, MP_RELEASE_LEN, "RELEASE", &r);
 }
 
-int controld_memctl_free(struct controld_memctl *m, uint32_t index, uint64_t size)
+int controld_memctl_free(struct controld_memctl *m, uint32_t index, uint64_t size, bool *freed)
 {
 	struct mem_proto_close q;
 	struct mem_client_reply r;
 	uint64_t handle, epoch;
 	int rc = controld_memctl_open(m, index, size, &handle, &epoch);
 
-	if (rc == MP_ENOENT)
+	if (freed)
+		*freed = false;
+	/* None here: never created, freed already, or moved away (a record of where to). */
+	if (rc == MP_ENOENT || rc == MP_EREDIRECT)
 		return 0;
 	if (rc)
 		return rc;
 	q = (struct mem_proto_close){.handle = handle, .epoch = epoch};
 	mem_proto_close_put(body(m), &q);
-	return call(m, MP_CLOSE, MP_CLOSE_LEN, "CLOSE", &r);
+	rc = call(m, MP_CLOSE, MP_CLOSE_LEN, "CLOSE", &r);
+	if (freed)
+		*freed = !rc;
+	return rc == MP_ENOENT ? 0 : rc;
 }

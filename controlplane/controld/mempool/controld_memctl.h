@@ -10,6 +10,7 @@
 #ifndef LEGO_CONTROLD_MEMCTL_H
 #define LEGO_CONTROLD_MEMCTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,7 +43,8 @@ int controld_memctl_rstat(struct controld_memctl *m, uint32_t index,
 /* The copy moved to new_owner ("NAME@HOST:PORT"): freed, later requests redirected. */
 int controld_memctl_release(struct controld_memctl *m, uint64_t handle, uint64_t epoch,
 			    const char *new_owner);
-/* Free the copy of index here, if there is one (0 when there was none). */
-int controld_memctl_free(struct controld_memctl *m, uint32_t index, uint64_t size);
+/* Free the copy of index here, if there is one (0 when there was none, or it moved away;
+ * *freed, if not NULL, says whether one was freed). */
+int controld_memctl_free(struct controld_memctl *m, uint32_t index, uint64_t size, bool *freed);
 
 #endif

@@ -12,16 +12,16 @@
 #include <unistd.h>
 
 #include "controld_pool.h"
+#include "controld_pool_stuck.h"
 #include "controlplane/controld/controld_registry.h"
 #include "controlplane/controld/controld_vnode.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 #include "controlplane/controld/placement.h"
 
-#define IDLE_MS		  200	/* the worker looks again this often with nothing to do */
-#define RETRY_MS	  2000	/* a vRegion whose step failed is left alone this long */
-#define STEP_TRIES	  3	/* a job ends when one vRegion's step failed this often */
-#define JOB_STALL_MS	  60000 /* a job waits this long for vNodes it cannot touch */
+#define IDLE_MS		  200	      /* the worker looks again this often with nothing to do */
+#define STEP_TRIES	  STUCK_TRIES /* a job ends when one vRegion's step failed so often */
+#define JOB_STALL_MS	  60000	      /* a job waits this long for vNodes it cannot touch */
 #define IDLE_WAIT_POLL_MS 20
 #define MIB		  1048576.0
 
@@ -46,46 +46,6 @@ static struct {
 	uint32_t missing, blocked;
 } ps;
 static int heartbeat_ms = 1000;
-
-/* vRegions whose last step failed: left alone until `until`. */
-static struct failure {
-	uint8_t uuid[16];
-	int id, region, tries;
-	int64_t until_ms;
-} failures[64];
-
-static struct failure *failure_of(const uint8_t uuid[16], int id, int region)
-{
-	for (size_t i = 0; i < sizeof(failures) / sizeof(failures[0]); i++)
-		if (failures[i].id == id && failures[i].region == region &&
-		    !memcmp(failures[i].uuid, uuid, 16))
-			return &failures[i];
-	return NULL;
-}
-
-static bool backing_off(const uint8_t uuid[16], int id, int region, int64_t now)
-{
-	struct failure *f = failure_of(uuid, id, region);
-
-	return f && now < f->until_ms;
-}
-
-/* Another failure of the region's step: its count. */
-static int failed_again(const struct controld_pool_step *st)
-{
-	struct failure *f = failure_of(st->uuid, st->id, st->region), *oldest = &failures[0];
-
-	if (!f) {
-		for (size_t i = 0; i < sizeof(failures) / sizeof(failures[0]); i++)
-			if (failures[i].until_ms < oldest->until_ms)
-				oldest = &failures[i];
-		f = oldest;
-		*f = (struct failure){.id = st->id, .region = st->region};
-		memcpy(f->uuid, st->uuid, 16);
-	}
-	f->until_ms = mono_clock_ms() + RETRY_MS;
-	return ++f->tries;
-}
 
 void controld_mempool_step_progress(uint64_t bytes_done)
 {
@@ -159,6 +119,8 @@ static enum controld_pool_step_result step(const struct controld_pool_step *st, 
 	}
 	pthread_mutex_unlock(&plock);
 	r = controld_pool_step_run(st, err, errlen);
+	if (r == STEP_DONE)
+		controld_pool_stuck_succeeded(st->uuid, st->id, st->region);
 	pthread_mutex_lock(&plock);
 	if (for_job && r == STEP_DONE) {
 		ps.copies_done++;
@@ -181,71 +143,121 @@ static enum controld_pool_step_result step(const struct controld_pool_step *st, 
 
 /* ---- re-replication ---------------------------------------------------------------------- */
 
+/* Under the lock: v's vRegions short of copies counted (missing, and blocked: no server has
+ * room), a step made for the first one that can take one (if st is not NULL), and why v is
+ * stuck, if it is, noted. true if st was made. */
+static bool rereplicate_vnode(const struct snap *s, const struct controld_registry_vnode *v,
+			      int64_t now, uint32_t *missing, uint32_t *blocked,
+			      struct controld_pool_step *st)
+{
+	char why[STUCK_REASON_MAX] = "";
+	bool touchable = controld_pool_step_vnode(v->def.uuid, v->id) != NULL, no_room = false,
+	     made = false, short_of = false;
+	int why_region = -1;
+
+	for (int r = 0; r < v->map.nr_regions; r++) {
+		int lack = v->replication - v->map.nr_copies[r], t;
+		struct placement_region pr;
+
+		if (lack <= 0)
+			continue;
+		short_of = true;
+		*missing += (uint32_t)lack;
+		if (!controld_pool_step_source_up(v, r)) {
+			if (!why[0])
+				snprintf(why, sizeof(why),
+					 "its only copy is on memory server %s, which is down: it "
+					 "is "
+					 "copied again once that server is back (lego-vmm still "
+					 "uses "
+					 "it)",
+					 v->map.mmon[v->map.copy[r][0]]);
+			why_region = why_region < 0 ? r : why_region;
+			continue;
+		}
+		pr = pl_region_of(s, v, r);
+		t = placement_pick_target(s->mems, s->nm, &pr);
+		if (t < 0) {
+			*blocked += (uint32_t)lack;
+			if (!no_room)
+				snprintf(
+					why, sizeof(why),
+					"no memory server that is up and not draining has room for "
+					"it and holds no copy of it (%d of %d copies): waiting for "
+					"capacity",
+					v->map.nr_copies[r], v->replication);
+			why_region = no_room ? why_region : r;
+			no_room = true;
+			continue;
+		}
+		if (!why[0] &&
+		    controld_pool_stuck_region_why(v->def.uuid, v->id, r, why, sizeof(why)))
+			why_region = r;
+		if (st && !made && touchable &&
+		    !controld_pool_stuck_backing_off(v->def.uuid, v->id, r, now))
+			made = controld_pool_step_make(v, r, s->mc[t], NULL, st);
+	}
+	if (short_of)
+		controld_pool_stuck_note(v->def.uuid, v->id, v->def.name, why_region,
+					 why[0] ? why : NULL, no_room, now);
+	return made;
+}
+
 /* One step towards every vRegion having its factor: true if one ran. */
 static bool rereplicate(void)
 {
-	static uint32_t said_missing, said_blocked;
+	static uint32_t said_missing;
 	struct snap *s = malloc(sizeof(*s));
 	struct controld_pool_step st;
 	uint32_t missing = 0, blocked = 0;
 	bool have = false;
 	int64_t now = mono_clock_ms();
 	char err[1024];
+	int tries;
 
 	if (!s)
 		return false;
+	controld_pool_stuck_pass_begin();
 	controld_registry_lock();
 	snapshot(s);
 	for (int i = 0; i < controld_registry_nr_vnodes(); i++) {
 		const struct controld_registry_vnode *v = controld_registry_vnode_at(i);
 
-		if (v->id < 0 || v->mem_lost)
-			continue;
-		for (int r = 0; r < v->map.nr_regions; r++) {
-			struct placement_region pr;
-			int t;
-
-			if (v->map.nr_copies[r] >= v->replication)
-				continue;
-			missing += (uint32_t)(v->replication - v->map.nr_copies[r]);
-			pr = pl_region_of(s, v, r);
-			t = placement_pick_target(s->mems, s->nm, &pr);
-			if (t < 0) {
-				blocked += (uint32_t)(v->replication - v->map.nr_copies[r]);
-				continue;
-			}
-			if (!have && controld_pool_step_vnode(v->def.uuid, v->id) &&
-			    !backing_off(v->def.uuid, v->id, r, now))
-				have = controld_pool_step_make(v, r, s->mc[t], NULL, &st);
-		}
+		if (v->id >= 0 && !v->mem_lost)
+			have |= rereplicate_vnode(s, v, now, &missing, &blocked, have ? NULL : &st);
 	}
 	controld_registry_unlock();
+	controld_pool_stuck_pass_end(now);
 	free(s);
 	pthread_mutex_lock(&plock);
 	ps.missing = missing;
 	ps.blocked = blocked;
 	pthread_mutex_unlock(&plock);
-	/* A line when re-replication starts, ends, or gets stuck or unstuck: the steps say
-	 * the rest. */
-	if (!missing != !said_missing || blocked != said_blocked) {
+	/* A line when re-replication starts and ends; the steps, and controld_pool_stuck.c
+	 * when it gets stuck or going again, say the rest. */
+	if (!missing != !said_missing) {
 		if (!missing)
 			log_info("re-replication: every vRegion has the copies its vNode's "
 				 "replication factor asks for");
-		else if (blocked)
-			log_warn("re-replication: %u vRegion cop%s missing, %u with no memory "
-				 "server that is alive, not draining, holds no copy of its vRegion "
-				 "and has room: waiting for capacity",
-				 missing, missing == 1 ? "y" : "ies", blocked);
 		else
 			log_info("re-replication: %u vRegion cop%s missing: restoring them",
 				 missing, missing == 1 ? "y" : "ies");
 	}
 	said_missing = missing;
-	said_blocked = blocked;
 	if (!have)
 		return false;
-	if (step(&st, false, err, sizeof(err)) == STEP_FAILED)
-		failed_again(&st);
+	if (step(&st, false, err, sizeof(err)) != STEP_FAILED)
+		return true;
+	/* Each failure in a row is left alone longer; once it is stuck, the stuck line says
+	 * why, and the retries go on quietly. */
+	tries = controld_pool_stuck_failed(st.uuid, st.id, st.region, err, mono_clock_ms());
+	if (tries < STUCK_TRIES)
+		log_warn("vNode %s vRegion %d: its new copy on %s failed and was undone: %s",
+			 st.vnode, st.region, st.to, err);
+	else
+		log_debug("vNode %s vRegion %d: its new copy on %s failed again (%d times in a "
+			  "row): %s",
+			  st.vnode, st.region, st.to, tries, err);
 	return true;
 }
 
@@ -363,7 +375,7 @@ static bool job_step(void)
 			int r = g.who[i][1], t = -1;
 
 			if (!controld_pool_step_vnode(v->def.uuid, v->id) ||
-			    backing_off(v->def.uuid, v->id, r, now)) {
+			    controld_pool_stuck_backing_off(v->def.uuid, v->id, r, now)) {
 				pending = true;
 				continue;
 			}
@@ -396,7 +408,7 @@ static bool job_step(void)
 				controld_registry_vnode_at(g.who[i][0]);
 
 			if (!controld_pool_step_vnode(v->def.uuid, v->id) ||
-			    backing_off(v->def.uuid, v->id, g.who[i][1], now)) {
+			    controld_pool_stuck_backing_off(v->def.uuid, v->id, g.who[i][1], now)) {
 				g.r[i].nr = 0; /* on no server: never chosen */
 				pending = true;
 			}
@@ -410,11 +422,16 @@ static bool job_step(void)
 	}
 	controld_registry_unlock();
 	if (have) {
-		if (step(&st, true, err, sizeof(err)) == STEP_FAILED &&
-		    failed_again(&st) >= STEP_TRIES)
-			finish(CP_EIO, "the %s stopped: %s vRegion %d failed %d times: %s",
-			       job.what == CP_POOL_DRAIN ? "drain" : "rebalance", st.vnode,
-			       st.region, STEP_TRIES, err);
+		if (step(&st, true, err, sizeof(err)) == STEP_FAILED) {
+			log_warn("vNode %s vRegion %d: a step of the %s failed and was undone: %s",
+				 st.vnode, st.region,
+				 job.what == CP_POOL_DRAIN ? "drain" : "rebalance", err);
+			if (controld_pool_stuck_failed(st.uuid, st.id, st.region, err,
+						       mono_clock_ms()) >= STEP_TRIES)
+				finish(CP_EIO, "the %s stopped: %s vRegion %d failed %d times: %s",
+				       job.what == CP_POOL_DRAIN ? "drain" : "rebalance", st.vnode,
+				       st.region, STEP_TRIES, err);
+		}
 		pthread_mutex_lock(&plock);
 		ps.stalled_ms = 0;
 		pthread_mutex_unlock(&plock);
@@ -473,7 +490,8 @@ int controld_mempool_start(const struct controld_mempool_options *o)
 
 	heartbeat_ms = o->heartbeat_ms;
 	controld_pool_watch_configure(o->loss_grace_ms,
-				      3 * o->heartbeat_ms > 1000 ? 3 * o->heartbeat_ms : 1000);
+				      3 * o->heartbeat_ms > 1000 ? 3 * o->heartbeat_ms : 1000,
+				      o->host_loss_ms);
 	if (pthread_create(&t, NULL, worker, NULL)) {
 		log_error("memory pool: cannot start its worker thread");
 		return -1;

@@ -25,6 +25,7 @@
 struct controld_mempool_options {
 	int heartbeat_ms;  /* the components' heartbeat interval */
 	int loss_grace_ms; /* a memory server down this long is lost */
+	int host_loss_ms;  /* a processor host down this long is lost, with its vNodes */
 };
 
 /* Start the worker. 0, or -1 after logging why. */

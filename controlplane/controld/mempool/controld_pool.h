@@ -9,8 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/proto/cluster_proto.h"
+#include "controld_owed.h"
 #include "controlplane/controld/libvirt/domain_xml.h"
+#include "lib/proto/cluster_proto.h"
 
 struct controld_registry_vnode;
 struct controld_registry_component;
@@ -30,6 +31,7 @@ struct controld_pool_step {
 	char src[CP_NAME_LEN + 1], src_addr[CP_ADDR_LEN + 1];
 	char to[CP_NAME_LEN + 1], to_addr[CP_ADDR_LEN + 1];
 	char drop[CP_NAME_LEN + 1], drop_addr[CP_ADDR_LEN + 1];
+	struct controld_owed_run run; /* its vRegions as the servers know them */
 };
 
 enum controld_pool_step_result {
@@ -43,6 +45,9 @@ enum controld_pool_step_result {
 bool controld_pool_step_make(const struct controld_registry_vnode *v, int r,
 			     const struct controld_registry_component *to, const char *drop,
 			     struct controld_pool_step *st);
+/* Under the registry lock: has region r of v a copy on a memory server that is up (one a new
+ * copy can be filled from)? */
+bool controld_pool_step_source_up(const struct controld_registry_vnode *v, int r);
 /* Run a step (the worker thread; no lock held). */
 enum controld_pool_step_result controld_pool_step_run(const struct controld_pool_step *st,
 						      char *err, size_t errlen);
@@ -72,7 +77,8 @@ void controld_pool_step_map_changed(struct controld_registry_vnode *v);
 /* Losses of memory servers, servers that registered again, lego-vmms' own view of their
  * copies: act on what changed (the worker, between steps). */
 void controld_pool_watch(int64_t now_ms);
-/* Where the watch stands, for the grace before a server that is down counts as lost. */
-void controld_pool_watch_configure(int loss_grace_ms, int reconcile_ms);
+/* The graces before a memory server and a processor host that are down count as lost, and
+ * how often lego-vmms are asked for their copies. */
+void controld_pool_watch_configure(int loss_grace_ms, int reconcile_ms, int host_loss_ms);
 
 #endif

@@ -21,7 +21,8 @@
 #include "lib/mono_clock.h"
 
 #define MEM_TIMEOUT_MS 5000
-#define RSTAT_POLL_MS  50
+#define RSTAT_POLL_MS  50    /* a fill is followed this often; the first looks come sooner (a */
+#define RSTAT_FIRST_MS 5     /* vRegion of a few MiB fills in milliseconds) */
 #define FILL_STALL_MS  30000 /* a fill that copies nothing for this long has failed */
 
 bool controld_pool_step_make(const struct controld_registry_vnode *v, int r,
@@ -45,6 +46,7 @@ bool controld_pool_step_make(const struct controld_registry_vnode *v, int r,
 		return false;
 	memcpy(st->uuid, v->def.uuid, 16);
 	st->id = v->id;
+	controld_owed_run_of(v, &st->run);
 	snprintf(st->vnode, sizeof(st->vnode), "%s", v->def.name);
 	snprintf(st->host, sizeof(st->host), "%s", v->host);
 	st->uid = v->uid;
@@ -66,6 +68,18 @@ bool controld_pool_step_make(const struct controld_registry_vnode *v, int r,
 		snprintf(st->drop_addr, sizeof(st->drop_addr), "%s", d >= 0 ? m->mmon_addr[d] : "");
 	}
 	return true;
+}
+
+bool controld_pool_step_source_up(const struct controld_registry_vnode *v, int r)
+{
+	for (int k = 0; k < v->map.nr_copies[r]; k++) {
+		const struct controld_registry_component *c = controld_registry_find_component(
+			CP_KIND_MMON, v->map.mmon[v->map.copy[r][k]]);
+
+		if (c && c->alive)
+			return true;
+	}
+	return false;
 }
 
 enum controld_pool_ctl_result controld_pool_step_vmm_ctl(const char *host, const uint8_t uuid[16],
@@ -94,8 +108,8 @@ struct controld_registry_vnode *controld_pool_step_vnode(const uint8_t uuid[16],
 {
 	struct controld_registry_vnode *v = controld_registry_find_uuid(uuid);
 
-	if (!v || v->id < 0 || v->id != id || !v->confirmed || v->mig.active || v->stopping ||
-	    v->pool_busy || v->mig_waiting || v->mem_lost || v->state == VN_SHUTOFF)
+	if (!v || v->id < 0 || v->id != id || !v->confirmed || !v->reconciled || v->mig.active ||
+	    v->stopping || v->pool_busy || v->mig_waiting || v->mem_lost || v->state == VN_SHUTOFF)
 		return NULL;
 	return v;
 }
@@ -199,8 +213,9 @@ static int fill(const struct controld_pool_step *st, char *err, size_t errlen)
 		controld_memctl_close(&t);
 		return -1;
 	}
-	for (;;) {
-		usleep(RSTAT_POLL_MS * 1000);
+	for (int poll_ms = RSTAT_FIRST_MS;;
+	     poll_ms = poll_ms * 2 > RSTAT_POLL_MS ? RSTAT_POLL_MS : poll_ms * 2) {
+		usleep((useconds_t)poll_ms * 1000);
 		if (controld_memctl_rstat(&t, (uint32_t)st->region, &r)) {
 			snprintf(err, errlen, "%s", t.err);
 			break;
@@ -235,7 +250,8 @@ static int fill(const struct controld_pool_step *st, char *err, size_t errlen)
 	return -1;
 }
 
-/* A copy on `to` that must not stay: lego-vmm forgets it, its server frees it. */
+/* A copy on `to` that must not stay: lego-vmm forgets it, its server frees it (now, or the
+ * sweep once it answers). */
 static void undo(const struct controld_pool_step *st, bool told_vmm)
 {
 	struct controld_memctl t;
@@ -246,19 +262,26 @@ static void undo(const struct controld_pool_step *st, bool told_vmm)
 			 st->region, st->to, err);
 	if (controld_memctl_connect(&t, controld_vnode_provider(), st->to_addr, st->uid,
 				    MEM_TIMEOUT_MS) ||
-	    controld_memctl_free(&t, (uint32_t)st->region, st->size))
-		log_warn("vNode %s vRegion %d: its copy on %s may stay there: %s", st->vnode,
+	    controld_memctl_free(&t, (uint32_t)st->region, st->size, NULL)) {
+		log_warn("vNode %s vRegion %d: its copy on %s is freed later: %s", st->vnode,
 			 st->region, st->to, t.err);
+		controld_owed_add(&st->run, st->to, st->to_addr, &st->region, 1);
+	}
 	controld_memctl_close(&t);
 }
 
 /* The copy joins, is filled, goes live and is recorded: 0, or -1 (undone) with err. */
 static int add_copy(const struct controld_pool_step *st, char *err, size_t errlen)
 {
-	enum controld_pool_ctl_result r = region_cmd(st, "add", st->to_addr, err, errlen);
+	enum controld_pool_ctl_result r;
 	struct controld_registry_vnode *v;
 	int s;
 
+	/* An old copy still there (its server was lost, then came back) would refuse the
+	 * new one: it is freed first. */
+	if (controld_owed_settle(&st->run, st->to, st->to_addr, st->region, err, errlen))
+		return -1;
+	r = region_cmd(st, "add", st->to_addr, err, errlen);
 	if (r != CTL_OK) {
 		undo(st, r != CTL_GONE);
 		return -1;
@@ -316,6 +339,8 @@ static int drop_copy(const struct controld_pool_step *st, const char *owner, cha
 	if (rc && rc != MP_ENOENT) {
 		snprintf(err, errlen, "lego-vmm dropped it, but RELEASE failed: %s", d.err);
 		controld_memctl_close(&d);
+		/* No longer in the map nor in lego-vmm: its server frees it once it answers. */
+		controld_owed_add(&st->run, st->drop, st->drop_addr, &st->region, 1);
 		return -1;
 	}
 	controld_memctl_close(&d);
@@ -388,9 +413,7 @@ enum controld_pool_step_result controld_pool_step_run(const struct controld_pool
 			 st->region, st->to, st->src, st->drop[0] ? ", to replace the one on " : "",
 			 st->drop);
 		if (add_copy(st, err, errlen)) {
-			log_warn("vNode %s vRegion %d: the copy on %s failed and was undone: %s",
-				 st->vnode, st->region, st->to, err);
-			unclaim(st);
+			unclaim(st); /* the caller says what failed, as often as it is worth */
 			return STEP_FAILED;
 		}
 		log_info("vNode %s vRegion %d: its copy on %s is live (%.1f MiB in %" PRId64 " ms)",
@@ -403,8 +426,10 @@ enum controld_pool_step_result controld_pool_step_run(const struct controld_pool
 		else
 			primary_owner(st, owner, sizeof(owner));
 		if (drop_copy(st, owner, err, errlen)) {
-			log_warn("vNode %s vRegion %d: its copy on %s stays: %s", st->vnode,
-				 st->region, st->drop, err);
+			char why[1024];
+
+			snprintf(why, sizeof(why), "its copy on %s stays: %s", st->drop, err);
+			snprintf(err, errlen, "%s", why);
 			unclaim(st);
 			return STEP_FAILED;
 		}

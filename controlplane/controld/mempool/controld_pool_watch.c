@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "controld_memctl.h"
+#include "controld_owed.h"
 #include "controlplane/controld/controld_registry.h"
 #include "controlplane/controld/controld_vnode.h"
 #include "lib/json_flat.h"
@@ -27,9 +28,12 @@
 
 #define VERIFY_MIN_AGE_MS 10000 /* a vNode started later may not have opened its copies yet */
 #define MAX_WORK	  256	/* (vNode, server) pairs looked at per pass */
+/* After lego-controld starts, how long a memory server or processor host has to register
+ * again before it counts as down: its agent retries at least every 2 s. */
+#define REGISTER_GRACE_MS 3000
 
-static int loss_grace_ms = 2000, reconcile_ms = 3000;
-static int64_t last_reconcile_ms;
+static int loss_grace_ms = 2000, reconcile_ms = 3000, host_loss_ms = 30000;
+static int64_t last_reconcile_ms, started_ms;
 
 /* The registrations of each memory server whose copies were verified. */
 static struct {
@@ -38,10 +42,12 @@ static struct {
 } verified[REG_MAX_COMPONENTS];
 static int nr_verified;
 
-void controld_pool_watch_configure(int grace_ms, int every_ms)
+void controld_pool_watch_configure(int grace_ms, int every_ms, int host_grace_ms)
 {
 	loss_grace_ms = grace_ms;
 	reconcile_ms = every_ms;
+	host_loss_ms = host_grace_ms;
+	started_ms = mono_clock_ms();
 }
 
 /* A vNode and a memory server it has copies on. */
@@ -52,8 +58,9 @@ struct pair {
 	int nr_regions;
 	char vnode[DOM_NAME_MAX + 1], host[CP_NAME_LEN + 1];
 	char server[CP_NAME_LEN + 1], addr[CP_ADDR_LEN + 1];
-	bool later; /* it cannot be told now (migrating, starting, ...): a later pass */
-	bool fresh; /* started too recently to verify its copies */
+	bool later;   /* it cannot be told now (migrating, starting, ...): a later pass */
+	bool fresh;   /* started too recently to verify its copies */
+	bool unknown; /* the server never registered since lego-controld started */
 };
 
 /* v may be told about its servers now (running, confirmed, not migrating or stopping). */
@@ -84,33 +91,106 @@ static void pair_of(const struct controld_registry_vnode *v,
 	p->fresh = mono_clock_ms() - v->started_ms < VERIFY_MIN_AGE_MS;
 }
 
-/* p's server is lost for p's vNode: its lego-vmm is told, the map drops the copies there.
- * true when done (or the vNode is gone), false to try again later. */
-static bool lose(const struct pair *p, const char *why)
+static void run_of_pair(const struct pair *p, struct controld_owed_run *run)
+{
+	memset(run, 0, sizeof(*run));
+	run->uid = p->uid;
+	snprintf(run->vnode, sizeof(run->vnode), "%s", p->vnode);
+	run->ram = p->ram;
+	run->region_size = p->region_size;
+	run->nr_regions = p->nr_regions;
+}
+
+/* The losses already acted on: (vNode run, server, that server's registrations). A loss
+ * leaves in the map the copies lego-vmm keeps (the last live ones): it is not acted on again
+ * until the server registers anew. */
+#define MAX_TOLD 256
+static struct told {
+	uint8_t uuid[16];
+	int id;
+	char server[CP_NAME_LEN + 1];
+	uint32_t registrations;
+} told[MAX_TOLD];
+static int next_told;
+
+static bool was_told(const struct pair *p, uint32_t registrations)
+{
+	for (int i = 0; i < MAX_TOLD; i++)
+		if (told[i].id == p->id && told[i].registrations == registrations &&
+		    !memcmp(told[i].uuid, p->uuid, 16) && !strcmp(told[i].server, p->server))
+			return true;
+	return false;
+}
+
+static void now_told(const struct pair *p, uint32_t registrations)
+{
+	struct told *t = &told[next_told++ % MAX_TOLD];
+
+	memcpy(t->uuid, p->uuid, 16);
+	t->id = p->id;
+	snprintf(t->server, sizeof(t->server), "%s", p->server);
+	t->registrations = registrations;
+}
+
+/* After `server-lost`, the vRegions whose copy on p's server lego-vmm still counts on (the
+ * last live copy: it keeps it, its own requests decide): stays[r]. 0, or -1 if it could not
+ * be asked. */
+static int copies_kept(const struct pair *p, bool *stays)
+{
+	struct vmm_regions_answer *a = malloc(sizeof(*a));
+	char err[CP_ERRTEXT_MAX + 64], *json = NULL;
+	int rc = -1;
+
+	if (a &&
+	    controld_pool_step_vmm_ctl(p->host, p->uuid, "regions", &json, err, sizeof(err)) ==
+		    CTL_OK &&
+	    !vmm_regions_parse(json, a, err, sizeof(err))) {
+		for (int r = 0; r < a->nr_regions && r < VMAP_MAX_REGIONS; r++)
+			for (int k = 0; k < a->regions[r].nr; k++) {
+				const struct vmm_regions_copy *c = &a->regions[r].c[k];
+
+				stays[r] |= !strcmp(a->servers[c->server].addr, p->addr) &&
+					    !c->failed && !a->servers[c->server].lost;
+			}
+		rc = 0;
+	}
+	free(json);
+	free(a);
+	return rc;
+}
+
+/* p's server is lost for p's vNode (certain: its copies are gone, it restarted): its lego-vmm
+ * is told, and the map drops the copies there but those lego-vmm keeps (a vRegion's last live
+ * copy: lego-controld may have lost the server while lego-vmm still reaches it, so lego-vmm's
+ * own requests decide; a server really gone fails them and the vNode stops). true when done
+ * (or the vNode is gone), false to try again later. */
+static bool lose(const struct pair *p, const char *why, bool certain)
 {
 	char cmd[CP_CMD_MAX + 1], err[CP_ERRTEXT_MAX + 64], *json = NULL;
 	struct json_flat_object *o = malloc(sizeof(*o));
 	const struct json_flat_member *m;
 	enum controld_pool_ctl_result r;
-	long orphans = -1;
-	int dropped = 0, promoted = 0, last = 0;
+	int dropped = 0, promoted = 0, kept = 0, *gone = calloc(VMAP_MAX_REGIONS, sizeof(int));
+	bool *stays = calloc(VMAP_MAX_REGIONS, sizeof(bool));
+	struct controld_owed_run run;
 	struct controld_registry_vnode *v;
 
 	snprintf(cmd, sizeof(cmd), "server-lost %s", p->addr);
-	r = o ? controld_pool_step_vmm_ctl(p->host, p->uuid, cmd, &json, err, sizeof(err))
-	      : CTL_UNREACHABLE;
-	if (r == CTL_UNREACHABLE) {
+	r = o && gone && stays
+		    ? controld_pool_step_vmm_ctl(p->host, p->uuid, cmd, &json, err, sizeof(err))
+		    : CTL_UNREACHABLE;
+	if (r == CTL_OK && !json_flat_parse(json, o, err, sizeof(err)) &&
+	    (m = json_flat_get(o, "error")) && m->type == JF_STRING)
+		log_warn("vNode %s: lego-vmm refused '%s': %s", p->vnode, cmd, m->str);
+	if (r == CTL_UNREACHABLE || (r == CTL_OK && copies_kept(p, stays))) {
 		log_warn("vNode %s: cannot tell its lego-vmm that memory server %s is lost (%s): "
 			 "trying again",
-			 p->vnode, p->server, o ? err : "out of memory");
+			 p->vnode, p->server, o && gone && stays ? err : "out of memory");
+		free(json);
 		free(o);
+		free(gone);
+		free(stays);
 		return false;
-	}
-	if (r == CTL_OK && !json_flat_parse(json, o, err, sizeof(err))) {
-		if ((m = json_flat_get(o, "orphaned_regions")) && m->is_uint)
-			orphans = (long)m->num;
-		else if ((m = json_flat_get(o, "error")) && m->type == JF_STRING)
-			log_warn("vNode %s: lego-vmm refused '%s': %s", p->vnode, cmd, m->str);
 	}
 	free(json);
 	free(o);
@@ -120,31 +200,46 @@ static bool lose(const struct pair *p, const char *why)
 		int s = vnode_map_find(&v->map, p->server);
 
 		for (int i = 0; s >= 0 && i < v->map.nr_regions; i++) {
+			bool primary = v->map.nr_copies[i] && v->map.copy[i][0] == s;
+
 			if (!vnode_map_has_copy(&v->map, i, s))
 				continue;
-			promoted += v->map.copy[i][0] == s && v->map.nr_copies[i] > 1;
-			if (vnode_map_drop_copy(&v->map, i, s))
-				last++;
-			else
-				dropped++;
+			/* lego-vmm counts on it (or the map has no other): the map keeps it. */
+			if (stays[i] || vnode_map_drop_copy(&v->map, i, s)) {
+				kept++;
+				continue;
+			}
+			promoted += primary;
+			gone[dropped++] = i;
 		}
+		/* A server that is lost may come back with them (it was cut off, not
+		 * restarted): they are owed there until it is swept. */
+		run_of_pair(p, &run);
+		controld_owed_add(&run, p->server, p->addr, gone, dropped);
 		if (dropped)
 			controld_pool_step_map_changed(v);
-		/* lego-vmm's own count decides; without it, the map's. */
-		if (orphans > 0 || (orphans < 0 && last))
+		if (certain && kept)
 			v->mem_lost = true;
 	}
 	controld_registry_unlock();
+	free(gone);
+	free(stays);
 	if (r == CTL_GONE)
 		return true;
 	log_warn("vNode %s: memory server %s (%s) is lost (%s): %d vRegion cop%s dropped, %d "
 		 "replica%s promoted to primary",
 		 p->vnode, p->server, p->addr, why, dropped, dropped == 1 ? "y" : "ies", promoted,
 		 promoted == 1 ? "" : "s");
-	if (orphans > 0 || (orphans < 0 && last))
-		log_error("vNode %s: %ld vRegion(s) had their only copy on memory server %s (%s): "
+	if (kept && certain)
+		log_error("vNode %s: %d vRegion(s) had their only copy on memory server %s (%s): "
 			  "that memory is lost, its lego-vmm stops",
-			  p->vnode, orphans > 0 ? orphans : (long)last, p->server, p->addr);
+			  p->vnode, kept, p->server, p->addr);
+	else if (kept)
+		log_error("vNode %s: memory server %s (%s) holds the only live copy of %d "
+			  "vRegion(s): lego-vmm keeps using it (it stops if it cannot reach the "
+			  "server "
+			  "either); they are copied again once the server is back",
+			  p->vnode, p->server, p->addr, kept);
 	return true;
 }
 
@@ -188,6 +283,42 @@ static int holds_copies(const struct pair *p)
 	return rc;
 }
 
+/* Under the lock: the verified registrations of servers no longer registered forgotten (the
+ * registry forgets components that are long gone): how many are left. */
+static int forget_verified(void)
+{
+	int n = 0;
+
+	for (int k = 0; k < nr_verified; k++)
+		if (controld_registry_find_component(CP_KIND_MMON, verified[k].name))
+			verified[n++] = verified[k];
+	return n;
+}
+
+/* Under the lock: servers the maps name that never registered since lego-controld started
+ * (it restarted while they were down) are down since then: lost after the grace, as any.
+ * Appended to work from n: the new count. */
+static int unknown_servers(int64_t now, struct pair *work, bool *verify, int n)
+{
+	if (now - started_ms < REGISTER_GRACE_MS + loss_grace_ms)
+		return n;
+	for (int j = 0; j < controld_registry_nr_vnodes() && n < MAX_WORK; j++) {
+		const struct controld_registry_vnode *v = controld_registry_vnode_at(j);
+
+		for (int s = 0; v->id >= 0 && s < v->map.nr_mmons && n < MAX_WORK; s++) {
+			if (!vnode_map_copies_on(&v->map, s) ||
+			    controld_registry_find_component(CP_KIND_MMON, v->map.mmon[s]))
+				continue;
+			pair_of(v, NULL, &work[n]);
+			snprintf(work[n].server, sizeof(work[n].server), "%s", v->map.mmon[s]);
+			snprintf(work[n].addr, sizeof(work[n].addr), "%s", v->map.mmon_addr[s]);
+			work[n].unknown = true;
+			verify[n++] = false;
+		}
+	}
+	return n;
+}
+
 /* Servers down past the grace, and servers whose new registration is not verified yet. */
 static void losses_and_registrations(int64_t now)
 {
@@ -223,12 +354,15 @@ static void losses_and_registrations(int64_t now)
 			regs[n] = c->registrations;
 			n++;
 		}
+		if (check && k == nr_verified && k == REG_MAX_COMPONENTS)
+			k = nr_verified = forget_verified();
 		if (check && k == nr_verified && k < REG_MAX_COMPONENTS) {
 			snprintf(verified[k].name, sizeof(verified[k].name), "%s", c->name);
 			verified[k].registrations = 0;
 			nr_verified++;
 		}
 	}
+	n = unknown_servers(now, work, verify, n);
 	controld_registry_unlock();
 	for (int i = 0; i < n; i++) {
 		int h;
@@ -236,14 +370,20 @@ static void losses_and_registrations(int64_t now)
 		if (work[i].later)
 			continue; /* tried again on a later pass */
 		if (!verify[i]) {
-			lose(&work[i], "down for longer than the grace");
+			if (!was_told(&work[i], regs[i]) &&
+			    lose(&work[i],
+				 work[i].unknown ? "not registered since lego-controld started"
+						 : "down for longer than the grace",
+				 false))
+				now_told(&work[i], regs[i]);
 			continue;
 		}
 		if (work[i].fresh)
 			continue;
 		h = holds_copies(&work[i]);
 		if (h == 0)
-			lose(&work[i], "it registered again without the copies: it restarted");
+			lose(&work[i], "it registered again without the copies: it restarted",
+			     true);
 		if (h < 0)
 			work[i].later = true; /* asked again on a later pass */
 	}
@@ -295,33 +435,54 @@ static bool usable(const struct vmm_regions_answer *a, const struct vmm_regions_
 	return !c->failed && !a->servers[c->server].lost;
 }
 
-/* A joining copy lego-vmm has that no step runs for: dropped and freed. */
-static void drop_stray(const struct pair *p, int r, const char *addr, bool joining)
+/* A copy lego-vmm has that the map does not (a joining one no step runs for, or a failed
+ * one): lego-vmm drops it, and its server (name, at addr) frees it: a joining one now, a
+ * failed one (its server may be unreachable) by the sweep, unless the map names it. */
+static void drop_stray(const struct pair *p, int r, const char *name, const char *addr,
+		       bool joining)
 {
 	char cmd[CP_CMD_MAX + 1], err[CP_ERRTEXT_MAX + 64];
 	struct controld_memctl mc;
+	struct controld_owed_run run;
+	struct controld_registry_vnode *v;
+	bool named;
+	int rc;
 
 	snprintf(cmd, sizeof(cmd), "region-drop %d@%s", r, addr);
 	if (controld_pool_step_vmm_ctl(p->host, p->uuid, cmd, NULL, err, sizeof(err)) != CTL_OK)
 		return;
-	if (!joining)
+	run_of_pair(p, &run);
+	if (!joining) {
+		controld_registry_lock();
+		v = controld_registry_find_uuid(p->uuid);
+		named = !v || v->id != p->id ||
+			vnode_map_has_copy(&v->map, r, vnode_map_find(&v->map, name));
+		if (!named && cluster_proto_name_ok(name))
+			controld_owed_add(&run, name, addr, &r, 1);
+		controld_registry_unlock();
 		return;
-	if (!controld_memctl_connect(&mc, controld_vnode_provider(), addr, p->uid, 5000))
-		controld_memctl_free(
+	}
+	rc = controld_memctl_connect(&mc, controld_vnode_provider(), addr, p->uid, 5000);
+	if (!rc)
+		rc = controld_memctl_free(
 			&mc, (uint32_t)r,
-			vnode_map_region_bytes(r, p->nr_regions, p->ram, p->region_size));
+			vnode_map_region_bytes(r, p->nr_regions, p->ram, p->region_size), NULL);
 	controld_memctl_close(&mc);
+	if (rc && cluster_proto_name_ok(name))
+		controld_owed_add(&run, name, addr, &r, 1);
 	log_warn("vNode %s vRegion %d: lego-vmm had a joining copy on %s that no step is filling "
-		 "(one cut short by a restart of lego-controld): dropped and freed",
-		 p->vnode, r, addr);
+		 "(one cut short by a restart of lego-controld): dropped and %s",
+		 p->vnode, r, addr, rc ? "to be freed once its server answers" : "freed");
 }
 
 /* Bring v's map (a pair naming no server) in line with its lego-vmm's answer a. */
 static void reconcile_one(const struct pair *p, const struct vmm_regions_answer *a)
 {
 	struct controld_registry_vnode *v;
+	struct controld_owed_run run;
 	int changed = 0;
 
+	run_of_pair(p, &run);
 	/* What lego-vmm has and the map does not: strays to drop, live copies to record. */
 	for (int r = 0; r < a->nr_regions; r++)
 		for (int k = 0; k < a->regions[r].nr; k++) {
@@ -341,6 +502,7 @@ static void reconcile_one(const struct pair *p, const struct vmm_regions_answer 
 
 				if (s >= 0 && !vnode_map_add_copy(&v->map, r, s)) {
 					changed++;
+					controld_owed_cancel(p->uid, m->name, r);
 					log_warn("vNode %s vRegion %d: lego-vmm has a live copy on "
 						 "%s "
 						 "that its map did not record: recorded",
@@ -350,7 +512,7 @@ static void reconcile_one(const struct pair *p, const struct vmm_regions_answer 
 			}
 			controld_registry_unlock();
 			if (!known && !c->live && usable(a, c))
-				drop_stray(p, r, addr, true);
+				drop_stray(p, r, a->servers[c->server].name, addr, true);
 		}
 	/* What the map has and lego-vmm lost, failed or does not have. Copies on a server that
 	 * is down are left to the loss (after its grace: server-lost, then the map). */
@@ -367,6 +529,8 @@ static void reconcile_one(const struct pair *p, const struct vmm_regions_answer 
 			if (vnode_map_drop_copy(&v->map, r, s))
 				continue; /* its last: lego-vmm stops on its own */
 			changed++;
+			/* Its server (up) may still hold it. */
+			controld_owed_add(&run, v->map.mmon[s], v->map.mmon_addr[s], &r, 1);
 			log_warn(
 				"vNode %s vRegion %d: lego-vmm %s its copy on %s: dropped from the "
 				"map (re-replication restores it)",
@@ -379,10 +543,24 @@ static void reconcile_one(const struct pair *p, const struct vmm_regions_answer 
 	for (int r = 0; r < a->nr_regions; r++)
 		for (int k = 0; k < a->regions[r].nr; k++)
 			if (!usable(a, &a->regions[r].c[k]))
-				drop_stray(p, r, a->servers[a->regions[r].c[k].server].addr, false);
+				drop_stray(p, r, a->servers[a->regions[r].c[k].server].name,
+					   a->servers[a->regions[r].c[k].server].addr, false);
 }
 
-static void reconcile_all(void)
+/* Under the lock: v's lego-vmm has been asked for its copies since this lego-controld
+ * learned of the run (or it has none to ask for). */
+static void mark_reconciled(const struct pair *p)
+{
+	struct controld_registry_vnode *v = controld_registry_find_uuid(p->uuid);
+
+	if (v && v->id == p->id && !v->reconciled) {
+		v->reconciled = true;
+		log_debug("vNode %s: its copies and its map agree: steps may touch it", p->vnode);
+	}
+}
+
+/* Every watchable vNode (only those not reconciled yet if !all). */
+static void reconcile_all(bool all)
 {
 	struct pair *work = malloc(MAX_WORK * sizeof(*work));
 	struct vmm_regions_answer *a = malloc(sizeof(*a));
@@ -392,10 +570,14 @@ static void reconcile_all(void)
 		goto out;
 	controld_registry_lock();
 	for (int j = 0; j < controld_registry_nr_vnodes() && n < MAX_WORK; j++) {
-		const struct controld_registry_vnode *v = controld_registry_vnode_at(j);
+		struct controld_registry_vnode *v = controld_registry_vnode_at(j);
 
-		if (!watchable(v) || !v->map.nr_regions)
+		if (!watchable(v) || (!all && v->reconciled))
 			continue;
+		if (!v->map.nr_regions) {
+			v->reconciled = true; /* no remote memory: nothing to compare */
+			continue;
+		}
 		pair_of(v, NULL, &work[n++]);
 	}
 	controld_registry_unlock();
@@ -414,6 +596,9 @@ static void reconcile_all(void)
 			log_debug("vNode %s: no vRegion copies to reconcile: %s", work[i].vnode,
 				  err);
 			free(json);
+			controld_registry_lock();
+			mark_reconciled(&work[i]);
+			controld_registry_unlock();
 			continue;
 		}
 		free(json);
@@ -424,8 +609,12 @@ static void reconcile_all(void)
 			log_warn("vNode %s: lego-vmm has %d vRegions, its map %d: not reconciled",
 				 work[i].vnode, a->nr_regions, v->map.nr_regions);
 		controld_registry_unlock();
-		if (ok)
-			reconcile_one(&work[i], a);
+		if (!ok)
+			continue;
+		reconcile_one(&work[i], a);
+		controld_registry_lock();
+		mark_reconciled(&work[i]);
+		controld_registry_unlock();
 	}
 out:
 	free(work);
@@ -434,9 +623,17 @@ out:
 
 void controld_pool_watch(int64_t now_ms)
 {
+	controld_registry_lock();
+	controld_registry_heartbeat_hosts_lost(now_ms, started_ms, REGISTER_GRACE_MS, host_loss_ms);
+	controld_registry_unlock();
 	losses_and_registrations(now_ms);
+	controld_owed_sweep(now_ms);
+	/* Every few seconds; and a run lego-controld just learned of (it restarted) at once,
+	 * as no step touches it until then. */
 	if (now_ms - last_reconcile_ms >= reconcile_ms) {
 		last_reconcile_ms = now_ms;
-		reconcile_all();
+		reconcile_all(true);
+	} else {
+		reconcile_all(false);
 	}
 }
