@@ -137,11 +137,13 @@ FUZZ_SECONDS ?= 300
 FUZZ_CODE_SRCS := $(addprefix controlplane/controld/libvirt/,xdr.c rpc_proto.c domain_xml.c mig_args.c) \
 	controlplane/controld/placement.c \
 	controlplane/controld/vnode_map.c lib/proto/vmm_regions.c lib/proto/mig_status.c \
-	lib/json_flat.c lib/proto/wire.c lib/proto/cluster_proto.c lib/parse.c lib/uuid_str.c
+	lib/json_flat.c lib/proto/wire.c lib/proto/cluster_proto.c lib/parse.c lib/uuid_str.c \
+	lib/cluster/cluster_io.c lib/tls/tls_conn.c lib/tls/tls_pki.c lib/tcp.c lib/fdio.c \
+	lib/mem_budget.c lib/log.c
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CODE_SRCS) | deps
 	@mkdir -p $(@D)
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-		-I. -I/usr/include/libxml2 $^ -lxml2 -luuid -o $@
+		-I. -I/usr/include/libxml2 $^ -lxml2 -luuid -lgnutls -lpthread -o $@
 
 fuzz: deps $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do \

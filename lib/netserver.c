@@ -25,7 +25,7 @@
 #define PEER_MAX       64
 
 struct slot {
-	bool used, pending;
+	bool used, pending, evicted;
 	int fd;
 	int64_t since;
 	char peer[PEER_MAX]; /* what per-peer caps count: an address, or "uid N" */
@@ -104,7 +104,7 @@ __attribute__((format(printf, 2, 3))) static void refused(struct netserver *s, c
 static void slot_free(struct netserver *s, int i)
 {
 	pthread_mutex_lock(&s->lock);
-	if (s->slots[i].pending)
+	if (s->slots[i].pending && !s->slots[i].evicted)
 		s->npending--;
 	s->slots[i].used = false;
 	s->nconns--;
@@ -127,8 +127,9 @@ static void *conn_main(void *arg)
 	if (!cl.conn)
 		goto out;
 	pthread_mutex_lock(&s->lock);
+	if (!s->slots[cs->slot].evicted)
+		s->npending--;
 	s->slots[cs->slot].pending = false;
-	s->npending--;
 	pthread_mutex_unlock(&s->lock);
 	log_debug("%s: %s connected", s->cfg.what, tls_conn_who(cl.conn, who, sizeof(who)));
 	if (s->cfg.budget)
@@ -157,7 +158,7 @@ static int admit(struct netserver *s, int fd, const char *peer, const char *addr
 			continue;
 		}
 		same += !strcmp(e->peer, peer);
-		if (e->pending && (oldest < 0 || e->since < s->slots[oldest].since))
+		if (e->pending && !e->evicted && (oldest < 0 || e->since < s->slots[oldest].since))
 			oldest = i;
 	}
 	if (free_slot < 0 || same >= s->cfg.max_per_peer) {
@@ -172,10 +173,13 @@ static int admit(struct netserver *s, int fd, const char *peer, const char *addr
 				same, peer, s->cfg.max_per_peer);
 		return -1;
 	}
-	/* The handshakes are full: the oldest gives way (its thread sees its socket shut). */
+	/* The handshakes are full: the oldest gives way (its thread sees its socket shut and
+	 * frees the slot), so that strangers who never finish one hold at most max_pending of
+	 * the slots, never all of them. */
 	if (s->npending >= s->cfg.max_pending && oldest >= 0) {
 		shutdown(s->slots[oldest].fd, SHUT_RDWR);
-		s->slots[oldest].since = MONO_NEVER; /* once */
+		s->slots[oldest].evicted = true;
+		s->npending--;
 		refused(s, "dropped %s, still in its TLS handshake, for a new connection",
 			s->slots[oldest].peer);
 	}

@@ -286,6 +286,45 @@ int controld_registry_set_draining(const char *name, bool on)
 	return controld_registry_store_save_draining();
 }
 
+/* Is the component down and named by no vNode (its host, a migration's destination, a
+ * vRegion copy)? Then its entry may go. */
+static bool unused(const struct controld_registry_component *c)
+{
+	if (c->alive)
+		return false;
+	for (int i = 0; i < nr_vnodes; i++) {
+		const struct controld_registry_vnode *v = vnodes[i];
+
+		if (c->kind == CP_KIND_PMON &&
+		    (!strcmp(v->host, c->name) || !strcmp(v->last_host, c->name) ||
+		     (v->mig.active && !strcmp(v->mig.dest, c->name))))
+			return false;
+		if (c->kind == CP_KIND_MMON &&
+		    (vnode_map_find(&v->map, c->name) >= 0 || !strcmp(v->step_to, c->name)))
+			return false;
+	}
+	return true;
+}
+
+/* The table is full: forget the component down longest that nothing uses, so that
+ * components that came and went cannot keep new ones out for good. */
+static bool evict_one(void)
+{
+	int64_t now = mono_clock_ms();
+	int best = -1;
+
+	for (int i = 0; i < nr_comps; i++)
+		if (unused(&comps[i]) && (best < 0 || comps[i].down_ms < comps[best].down_ms))
+			best = i;
+	if (best < 0)
+		return false;
+	log_info("component table full (%d): forgot %s %s, down for %lld s and used by no vNode",
+		 REG_MAX_COMPONENTS, kind_name(comps[best].kind), comps[best].name,
+		 (long long)(now - comps[best].down_ms) / 1000);
+	comps[best] = comps[--nr_comps];
+	return true;
+}
+
 int controld_registry_register(const struct cluster_proto_register *r, uint64_t conn, char *err,
 			       size_t errlen)
 {
@@ -299,8 +338,10 @@ int controld_registry_register(const struct cluster_proto_register *r, uint64_t 
 		return CP_EEXIST;
 	}
 	if (!c) {
-		if (nr_comps >= REG_MAX_COMPONENTS) {
-			snprintf(err, errlen, "too many components (at most %d)",
+		if (nr_comps >= REG_MAX_COMPONENTS && !evict_one()) {
+			snprintf(err, errlen,
+				 "too many components (at most %d, each up or still used by a "
+				 "vNode)",
 				 REG_MAX_COMPONENTS);
 			return CP_ENOSPC;
 		}

@@ -23,6 +23,7 @@ CLUSTER_RUN=${CLUSTER_RUN:-$(mktemp -d /dev/shm/lego-cluster.XXXXXX 2>/dev/null 
 cluster_cleanup() {
 	server_kill_all
 	rm -rf "$CLUSTER_RUN"
+	pki_cleanup
 }
 
 controld_start() {

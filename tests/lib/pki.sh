@@ -10,9 +10,11 @@
 #                                legoctl pki issue options)
 #   pki_virsh DIR [NAME]         virsh's files (cacert.pem, clientcert.pem, clientkey.pem)
 #                                for admin NAME (default $LEGO_ADMIN) in DIR
+#   pki_cleanup                  remove the PKI if pki_init made its directory
 # Uses $LEGOCTL_BIN (default: the ASan+UBSan build).
 # shellcheck disable=SC2034 # PKI_DIR is for the caller
 PKI_DIR=${PKI_DIR:-}
+PKI_MADE=
 PKI_HOSTS=(--host 127.0.0.1 --host localhost --host ::1)
 
 pki_tool() {
@@ -21,7 +23,10 @@ pki_tool() {
 
 pki_init() {
 	PKI_DIR=${1:-${TAP_TMP:+$TAP_TMP/pki}}
-	[ -n "$PKI_DIR" ] || PKI_DIR=$(mktemp -d /tmp/lego-pki.XXXXXX)
+	if [ -z "$PKI_DIR" ]; then
+		PKI_DIR=$(mktemp -d /tmp/lego-pki.XXXXXX) || return 1
+		PKI_MADE=$PKI_DIR
+	fi
 	export LEGO_PKI=$PKI_DIR LEGO_ADMIN=operator
 	[ -s "$PKI_DIR/ca.pem" ] && return 0
 	pki_tool pki init "$PKI_DIR" >/dev/null && pki_tool pki issue "$PKI_DIR" admin operator >/dev/null
@@ -38,4 +43,9 @@ pki_issue() {
 pki_virsh() {
 	[ -n "$PKI_DIR" ] || pki_init || return 1
 	pki_tool pki libvirt-client "$PKI_DIR" "${2:-$LEGO_ADMIN}" "$1" >/dev/null
+}
+
+pki_cleanup() {
+	[ -n "$PKI_MADE" ] && rm -rf "$PKI_MADE"
+	PKI_MADE=
 }
