@@ -45,7 +45,9 @@ struct netserver {
 	int nls;
 	int wake_fd;
 	bool closing;
-	uint64_t refused, accept_failed;
+	/* Refusals by kind, each sampled on its own (a flood of one kind must not silence the
+	 * others' lines). */
+	uint64_t over_cap, failed_handshakes, dropped, accept_failed;
 	struct mem_budget budget;
 };
 
@@ -85,12 +87,13 @@ int netserver_listen(struct netserver *s, int lfd, const struct tls_pki *pki, in
 	return 0;
 }
 
-/* A refusal worth a line now and then: a flood of them is sampled. */
-__attribute__((format(printf, 2, 3))) static void refused(struct netserver *s, const char *fmt, ...)
+/* A refusal worth a line now and then: a flood of one kind (counted in *count) is sampled. */
+__attribute__((format(printf, 3, 4))) static void refused(struct netserver *s, uint64_t *count,
+							  const char *fmt, ...)
 {
 	char text[512];
 	va_list ap;
-	uint64_t n = __atomic_add_fetch(&s->refused, 1, __ATOMIC_RELAXED);
+	uint64_t n = __atomic_add_fetch(count, 1, __ATOMIC_RELAXED);
 
 	if (!log_sampled(n))
 		return;
@@ -121,7 +124,7 @@ static void *conn_main(void *arg)
 	cl.conn = tls_conn_plain(cs->fd, cs->addr);
 	if (cl.conn && cs->l->pki &&
 	    tls_conn_upgrade(cl.conn, cs->l->pki, s->cfg.handshake_ms, err, sizeof(err))) {
-		refused(s, "refused %s: %s", cs->addr, err);
+		refused(s, &s->failed_handshakes, "refused %s: %s", cs->addr, err);
 		goto out;
 	}
 	if (!cl.conn)
@@ -166,10 +169,11 @@ static int admit(struct netserver *s, int fd, const char *peer, const char *addr
 
 		pthread_mutex_unlock(&s->lock);
 		if (free_slot < 0)
-			refused(s, "refused %s: already %d connections (at most %d)", addr, n,
-				s->cfg.max_conns);
+			refused(s, &s->over_cap, "refused %s: already %d connections (at most %d)",
+				addr, n, s->cfg.max_conns);
 		else
-			refused(s, "refused %s: already %d connections from %s (at most %d)", addr,
+			refused(s, &s->over_cap,
+				"refused %s: already %d connections from %s (at most %d)", addr,
 				same, peer, s->cfg.max_per_peer);
 		return -1;
 	}
@@ -180,7 +184,8 @@ static int admit(struct netserver *s, int fd, const char *peer, const char *addr
 		shutdown(s->slots[oldest].fd, SHUT_RDWR);
 		s->slots[oldest].evicted = true;
 		s->npending--;
-		refused(s, "dropped %s, still in its TLS handshake, for a new connection",
+		refused(s, &s->dropped,
+			"dropped %s, still in its TLS handshake, for a new connection",
 			s->slots[oldest].peer);
 	}
 	s->slots[free_slot] =
@@ -253,7 +258,7 @@ static void accept_one(struct netserver *s, const struct listener *l, int *backo
 		return;
 	}
 	if (pthread_create(&t, NULL, conn_main, cs)) {
-		refused(s, "refused %s: out of threads", addr);
+		refused(s, &s->over_cap, "refused %s: out of threads", addr);
 		slot_free(s, cs->slot);
 		close(fd);
 		free(cs);

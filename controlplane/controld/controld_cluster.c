@@ -321,8 +321,7 @@ static void dispatch(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
 					 ? " processor host, memory or storage server"
 					 : "n admin or lego-controld");
 		cluster_io_send_error(
-			c->c, h, CP_EPERM,
-			"permission denied: %s needs a%s certificate; yours grants %s", row->name,
+			c->c, h, CP_EPERM, "%s needs a%s certificate; yours grants %s", row->name,
 			row->kinds == COMPONENTS ? " processor host, memory or storage server"
 						 : "n admin or lego-controld",
 			have);

@@ -402,8 +402,7 @@ static int handle(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	/* Running, stopping and reading vNodes is for lego-controld and the operators. */
 	if (c->c->session && !(TLS_KINDS_OPERATOR & TLS_KIND_BIT(c->c->peer.kind)))
 		return refuse(c, h, CP_EPERM,
-			      "permission denied: %s needs an admin or lego-controld certificate; "
-			      "yours grants %s",
+			      "%s needs an admin or lego-controld certificate; yours grants %s",
 			      op_name(h->op), tls_pki_id_text(&c->c->peer, have, sizeof(have)));
 	switch (h->op) {
 	case CP_VM_START:

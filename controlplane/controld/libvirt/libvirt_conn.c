@@ -209,7 +209,11 @@ void libvirt_conn_serve(struct netserver_client *nc)
 	const uint8_t accepted = TLS_ACCEPTED;
 	char who[160];
 
-	tls_conn_who(nc->conn, who, sizeof(who));
+	/* A local client is its user (the address says it); a remote one its certificate. */
+	if (nc->tag == LIBVIRT_CONN_UNIX || nc->tag == LIBVIRT_CONN_UNIX_RO)
+		snprintf(who, sizeof(who), "%s", nc->conn->addr);
+	else
+		tls_conn_who(nc->conn, who, sizeof(who));
 	if (nc->tag == LIBVIRT_CONN_TLS && !allowed(&nc->conn->peer)) {
 		log_warn("libvirt: refused TLS client %s: an admin certificate on the allow-list "
 			 "(--libvirt-allow) is required",
