@@ -249,36 +249,24 @@ int tls_conn_read(struct tls_conn *c, void *buf, size_t n, int64_t deadline_ms)
 	uint8_t *p = buf;
 	size_t got = 0;
 
+	if (!c->session)
+		return fdio_read_all(c->fd, buf, n, deadline_ms);
 	while (got < n) {
-		short ev = POLLIN;
-		ssize_t r;
+		ssize_t r = gnutls_record_recv(c->session, p + got, n - got);
 
-		if (c->session) {
-			r = gnutls_record_recv(c->session, p + got, n - got);
-			if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
-				ev = direction(c);
-				r = -2;
-			} else if (r == GNUTLS_E_PREMATURE_TERMINATION) {
-				r = 0; /* closed without a close_notify: as a plain close */
-			} else if (r < 0 && !gnutls_error_is_fatal((int)r)) {
-				continue;
-			} else if (r < 0) {
-				snprintf(c->why, sizeof(c->why), "TLS: %s",
-					 gnutls_strerror((int)r));
-				errno = EPROTO;
-				return -1;
-			}
-		} else {
-			r = recv(c->fd, p + got, n - got, 0);
-			if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-				r = -2;
-			else if (r < 0)
-				return -1;
-		}
-		if (r == -2) {
-			if (wait_fd(c->fd, ev, deadline_ms))
+		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
+			if (wait_fd(c->fd, direction(c), deadline_ms))
 				return -1;
 			continue;
+		}
+		if (r == GNUTLS_E_PREMATURE_TERMINATION)
+			r = 0; /* closed without a close_notify: as a plain close */
+		if (r < 0 && !gnutls_error_is_fatal((int)r))
+			continue;
+		if (r < 0) {
+			snprintf(c->why, sizeof(c->why), "TLS: %s", gnutls_strerror((int)r));
+			errno = EPROTO;
+			return -1;
 		}
 		if (r == 0) {
 			if (!got)

@@ -205,9 +205,10 @@ static int check_own(struct tls_pki *p, const char *ca_path, const char *crt_pat
 	return rc;
 }
 
-struct tls_pki *tls_pki_load(const char *dir, int kind, const char *name, char *err, size_t errlen)
+/* A tls_pki for dir trusting its ca.pem, with no certificate of its own yet: NULL with err. */
+static struct tls_pki *with_ca(const char *dir, char *err, size_t errlen)
 {
-	char ca[TLS_PKI_PATH_MAX], crt[TLS_PKI_PATH_MAX], key[TLS_PKI_PATH_MAX];
+	char ca[TLS_PKI_PATH_MAX];
 	struct tls_pki *p = calloc(1, sizeof(*p));
 	int rc;
 
@@ -216,26 +217,48 @@ struct tls_pki *tls_pki_load(const char *dir, int kind, const char *name, char *
 		return NULL;
 	}
 	snprintf(p->dir, sizeof(p->dir), "%s", dir);
-	p->self.kind = kind;
-	if (name && !tls_pki_name_ok(name)) {
-		snprintf(err, errlen, "'%s' is not a certificate name", name);
-		goto fail;
-	}
-	if (name)
-		snprintf(p->self.name, sizeof(p->self.name), "%s", name);
-	else if (only_name(dir, kind, p->self.name, err, errlen))
-		goto fail;
-	if (snprintf(ca, sizeof(ca), "%s/ca.pem", dir) >= (int)sizeof(ca) ||
-	    tls_pki_path(crt, sizeof(crt), dir, kind, p->self.name, false) ||
-	    tls_pki_path(key, sizeof(key), dir, kind, p->self.name, true)) {
+	if (snprintf(ca, sizeof(ca), "%s/ca.pem", dir) >= (int)sizeof(ca)) {
 		snprintf(err, errlen, "the PKI directory's name is too long");
-		goto fail;
-	}
-	if (access(ca, R_OK)) {
+	} else if (access(ca, R_OK)) {
 		snprintf(err, errlen,
 			 "cannot read the cluster CA %s: %m (create a PKI with 'legoctl pki init "
 			 "%s', or run with --insecure: see docs/SECURITY.md)",
 			 ca, dir);
+	} else if ((rc = gnutls_certificate_allocate_credentials(&p->cred)) < 0) {
+		snprintf(err, errlen, "GnuTLS: %s", gnutls_strerror(rc));
+	} else if ((rc = gnutls_certificate_set_x509_trust_file(p->cred, ca,
+								GNUTLS_X509_FMT_PEM)) <= 0) {
+		snprintf(err, errlen, "cannot load the cluster CA %s: %s", ca,
+			 rc ? gnutls_strerror(rc) : "no certificate in it");
+	} else {
+		return p;
+	}
+	tls_pki_free(p);
+	return NULL;
+}
+
+struct tls_pki *tls_pki_load(const char *dir, int kind, const char *name, char *err, size_t errlen)
+{
+	char ca[TLS_PKI_PATH_MAX], crt[TLS_PKI_PATH_MAX], key[TLS_PKI_PATH_MAX];
+	struct tls_pki *p;
+	int rc;
+
+	if (name && !tls_pki_name_ok(name)) {
+		snprintf(err, errlen, "'%s' is not a certificate name", name);
+		return NULL;
+	}
+	p = with_ca(dir, err, errlen);
+	if (!p)
+		return NULL;
+	p->self.kind = kind;
+	if (name)
+		snprintf(p->self.name, sizeof(p->self.name), "%s", name);
+	else if (only_name(dir, kind, p->self.name, err, errlen))
+		goto fail;
+	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
+	if (tls_pki_path(crt, sizeof(crt), dir, kind, p->self.name, false) ||
+	    tls_pki_path(key, sizeof(key), dir, kind, p->self.name, true)) {
+		snprintf(err, errlen, "the PKI directory's name is too long");
 		goto fail;
 	}
 	if (access(crt, R_OK) || access(key, R_OK)) {
@@ -243,15 +266,6 @@ struct tls_pki *tls_pki_load(const char *dir, int kind, const char *name, char *
 			 "cannot read %s or its key %s: %m (issue it with 'legoctl pki issue %s %s "
 			 "%s')",
 			 crt, key, dir, tls_pki_kind_name(kind), p->self.name);
-		goto fail;
-	}
-	if ((rc = gnutls_certificate_allocate_credentials(&p->cred)) < 0) {
-		snprintf(err, errlen, "GnuTLS: %s", gnutls_strerror(rc));
-		goto fail;
-	}
-	if ((rc = gnutls_certificate_set_x509_trust_file(p->cred, ca, GNUTLS_X509_FMT_PEM)) <= 0) {
-		snprintf(err, errlen, "cannot load the cluster CA %s: %s", ca,
-			 rc ? gnutls_strerror(rc) : "no certificate in it");
 		goto fail;
 	}
 	if ((rc = gnutls_certificate_set_x509_key_file(p->cred, crt, key, GNUTLS_X509_FMT_PEM)) <
@@ -270,24 +284,7 @@ fail:
 
 struct tls_pki *tls_pki_load_ca(const char *dir, char *err, size_t errlen)
 {
-	char ca[TLS_PKI_PATH_MAX];
-	struct tls_pki *p = calloc(1, sizeof(*p));
-	int rc;
-
-	if (!p) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	snprintf(p->dir, sizeof(p->dir), "%s", dir);
-	snprintf(ca, sizeof(ca), "%s/ca.pem", dir);
-	if ((rc = gnutls_certificate_allocate_credentials(&p->cred)) < 0 ||
-	    (rc = gnutls_certificate_set_x509_trust_file(p->cred, ca, GNUTLS_X509_FMT_PEM)) <= 0) {
-		snprintf(err, errlen, "cannot load the cluster CA %s: %s", ca,
-			 rc ? gnutls_strerror(rc) : "no certificate in it");
-		tls_pki_free(p);
-		return NULL;
-	}
-	return p;
+	return with_ca(dir, err, errlen);
 }
 
 void tls_pki_free(struct tls_pki *p)
