@@ -382,10 +382,13 @@ int legoctl_pki_issue(const struct legoctl_opts *o, int argc, char **argv)
 	if ((rc = pki_opts(argc, argv, 3, &po, true)))
 		return rc;
 	rc = issue(argv[0], kind, argv[2], &po);
-	if (!rc)
-		printf("%s/%s-%s.pem: %s '%s', valid %u days%s%s\n", argv[0], argv[1], argv[2],
-		       argv[1], argv[2], po.days, po.nhosts ? ", for hosts " : "",
-		       po.nhosts ? po.hosts[0] : "");
+	if (!rc) {
+		printf("%s/%s-%s.pem: %s '%s', valid %u days", argv[0], argv[1], argv[2], argv[1],
+		       argv[2], po.days);
+		for (int i = 0; i < po.nhosts; i++)
+			printf("%s%s", i ? ", " : ", for hosts ", po.hosts[i]);
+		printf("\n");
+	}
 	return rc;
 }
 

@@ -118,6 +118,8 @@ static int handshake(struct tls_conn *c, int timeout_ms, char *err, size_t errle
 			}
 		} else if (gnutls_error_is_fatal(rc)) {
 			describe(c, rc, err, errlen);
+			/* Tell the peer why (best effort), so that it can say so too. */
+			gnutls_alert_send_appropriate(c->session, rc);
 			return -1;
 		}
 	}
@@ -244,6 +246,34 @@ struct tls_conn *tls_conn_dial(const char *hostport, const struct tls_pki *pki,
 	return tls_conn_handshake(fd, hostport, pki, want, timeout_ms, err, errlen);
 }
 
+/* A record's outcome r (bytes, 0 at the end, or a GnuTLS error) as tls_conn_read reports
+ * it: -2 to go on, FDIO_EOF, or -1 with errno. */
+static int record_end(struct tls_conn *c, ssize_t r, size_t got)
+{
+	if (r == GNUTLS_E_PREMATURE_TERMINATION)
+		r = 0; /* closed without a close_notify: as a plain close */
+	if (r < 0 && !gnutls_error_is_fatal((int)r))
+		return -2;
+	if (r == GNUTLS_E_PULL_ERROR) {
+		errno = ECONNRESET; /* the peer is gone (reset, killed) */
+		return -1;
+	}
+	if (r == GNUTLS_E_FATAL_ALERT_RECEIVED) {
+		snprintf(c->why, sizeof(c->why), "TLS: the peer refused us: %s",
+			 gnutls_alert_get_name(gnutls_alert_get(c->session)));
+		errno = EPROTO;
+		return -1;
+	}
+	if (r < 0) {
+		snprintf(c->why, sizeof(c->why), "TLS: %s", gnutls_strerror((int)r));
+		errno = EPROTO;
+		return -1;
+	}
+	if (got)
+		errno = ECONNRESET;
+	return got ? -1 : FDIO_EOF;
+}
+
 int tls_conn_read(struct tls_conn *c, void *buf, size_t n, int64_t deadline_ms)
 {
 	uint8_t *p = buf;
@@ -251,30 +281,32 @@ int tls_conn_read(struct tls_conn *c, void *buf, size_t n, int64_t deadline_ms)
 
 	if (!c->session)
 		return fdio_read_all(c->fd, buf, n, deadline_ms);
+	if (c->has_peek && n) {
+		p[got++] = c->peek;
+		c->has_peek = false;
+	}
 	while (got < n) {
-		ssize_t r = gnutls_record_recv(c->session, p + got, n - got);
+		ssize_t r;
+		int rc;
 
+		if (c->has_end) {
+			c->has_end = false;
+			r = c->end;
+		} else {
+			r = gnutls_record_recv(c->session, p + got, n - got);
+		}
 		if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
 			if (wait_fd(c->fd, direction(c), deadline_ms))
 				return -1;
 			continue;
 		}
-		if (r == GNUTLS_E_PREMATURE_TERMINATION)
-			r = 0; /* closed without a close_notify: as a plain close */
-		if (r < 0 && !gnutls_error_is_fatal((int)r))
+		if (r > 0) {
+			got += (size_t)r;
 			continue;
-		if (r < 0) {
-			snprintf(c->why, sizeof(c->why), "TLS: %s", gnutls_strerror((int)r));
-			errno = EPROTO;
-			return -1;
 		}
-		if (r == 0) {
-			if (!got)
-				return FDIO_EOF;
-			errno = ECONNRESET;
-			return -1;
-		}
-		got += (size_t)r;
+		rc = record_end(c, r, got);
+		if (rc != -2)
+			return rc;
 	}
 	return FDIO_OK;
 }
@@ -293,6 +325,9 @@ int tls_conn_write(struct tls_conn *c, const void *buf, size_t n)
 			if (w == GNUTLS_E_AGAIN || w == GNUTLS_E_INTERRUPTED) {
 				ev = direction(c);
 				w = -2;
+			} else if (w == GNUTLS_E_PUSH_ERROR) {
+				errno = EPIPE; /* the peer is gone */
+				return -1;
 			} else if (w < 0) {
 				snprintf(c->why, sizeof(c->why), "TLS: %s",
 					 gnutls_strerror((int)w));
@@ -319,15 +354,37 @@ int tls_conn_write(struct tls_conn *c, const void *buf, size_t n)
 
 int tls_conn_wait(struct tls_conn *c, int timeout_ms)
 {
+	int64_t deadline = timeout_ms < 0 ? MONO_NEVER : mono_clock_ms() + timeout_ms;
 	struct pollfd p = {.fd = c->fd, .events = POLLIN};
-	int r;
 
-	if (c->session && gnutls_record_check_pending(c->session) > 0)
+	if (c->has_peek || c->has_end ||
+	    (c->session && gnutls_record_check_pending(c->session) > 0))
 		return 1;
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
-	return r < 0 ? -1 : r > 0;
+	for (;;) {
+		int r = poll(&p, 1, mono_clock_ms_left(deadline));
+		ssize_t n;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -1 : 0;
+		if (!c->session)
+			return 1;
+		/* A record may carry no data (a TLS 1.3 session ticket, a key update): only data,
+		 * or the end, counts. */
+		n = gnutls_record_recv(c->session, &c->peek, 1);
+		if (n == 1) {
+			c->has_peek = true;
+			return 1;
+		}
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED ||
+		    (n < 0 && n != GNUTLS_E_PREMATURE_TERMINATION &&
+		     !gnutls_error_is_fatal((int)n)))
+			continue;
+		c->has_end = true;
+		c->end = (int)n;
+		return 1;
+	}
 }
 
 void tls_conn_shutdown(struct tls_conn *c)

@@ -29,6 +29,11 @@ struct tls_conn {
 	struct mem_budget *budget;    /* a server's: big messages are charged to it (NULL: none) */
 	uint64_t held;		      /* what this connection holds of it */
 	char why[160];		      /* the last TLS failure, for fdio_strerror's EPROTO */
+	/* What tls_conn_wait read to know that data (not a session ticket) came: a byte, or
+	 * the end (0, or a GnuTLS error) for the next read to report. */
+	uint8_t peek;
+	bool has_peek, has_end;
+	int end;
 };
 
 /* What a client requires of the server it reached. */

@@ -496,7 +496,11 @@ unlike "$log" "vNode mv1 .*(marking it crashed|exited with status 126$|freed the
 echo 4 >"$KNOBS/slow"
 "$CTL" -c "$CONTROLD" migrate mv1 host-a >"$TAP_TMP/lm.out" 2>"$TAP_TMP/lm.err" &
 LM=$!
-sleep 1
+# Until the source reports its precopy (the migration's start takes a few TLS calls).
+for _ in $(seq 100); do
+	"$CTL" -c "$CONTROLD" vnode mv1 2>/dev/null | grep -q "migrating from host-b to host-a: precopy" && break
+	sleep 0.1
+done
 like "$(vsh domjobinfo mv1 | tr '\n' ' ')" "Job type: +Bounded .*Data total: +64\\.000 MiB" "virsh domjobinfo while it migrates: bounded, 64 MiB"
 like "$("$CTL" -c "$CONTROLD" vnode mv1)" "migrating from host-b to host-a: precopy" "legoctl vnode shows the migration under way"
 like "$(vsh destroy mv1)" "is migrating from host-b to host-a" "virsh destroy meanwhile: refused"

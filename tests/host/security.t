@@ -22,7 +22,7 @@
 CTL=$BUILD/asan/bin/legoctl
 PROBE=$BUILD/asan/bin/cluster_probe
 tap_tmpdir
-plan 96
+plan 101
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -168,6 +168,28 @@ attack() { # name args...: an attacker in the background; waits until it holds w
 	return 1
 }
 
+# ---- secure by default: no PKI, no start (unless --insecure, which says so loudly) ------------
+NOPKI=$TAP_TMP/no-pki
+out=$(LEGO_PKI=$NOPKI "$BUILD/asan/bin/lego-controld" --socket "$TAP_TMP/s0" --state-dir "$TAP_TMP/st0" \
+	--listen 127.0.0.1:0 2>&1)
+rc=$?; like "$rc/$(flat "$out")" "^1/.*cannot read the cluster CA $NOPKI/ca.pem.*--insecure" \
+	"lego-controld without a PKI: exit 1, naming the missing file and --insecure"
+out=$(LEGO_PKI=$NOPKI "$BUILD/asan/bin/lego-pmon" --controld 127.0.0.1:1 --name x --run-dir "$TAP_TMP/r0" 2>&1)
+rc=$?; like "$rc/$(flat "$out")" "^1/.*cannot read the cluster CA" "lego-pmon without a PKI: exit 1"
+out=$(LEGO_PKI=$NOPKI "$BUILD/asan/bin/lego-mmon" --listen 127.0.0.1:0 --pool 16M --name x \
+	--controld 127.0.0.1:1 2>&1)
+rc=$?; like "$rc/$(flat "$out")" "^1/.*cannot join the cluster: cannot read the cluster CA" \
+	"lego-mmon joining a cluster without a PKI: exit 1"
+out=$(LEGO_PKI=$NOPKI "$CTL" -c 127.0.0.1:1 components 2>&1)
+rc=$?; like "$rc/$(flat "$out")" "^1/legoctl: cannot read the cluster CA" "legoctl without a PKI: exit 1"
+LEGO_PKI=$NOPKI "$BUILD/asan/bin/lego-controld" --insecure --socket "$TAP_TMP/s0" \
+	--state-dir "$TAP_TMP/st0" --listen 127.0.0.1:0 2>"$TAP_TMP/insecure.log" &
+ipid=$!
+ok "logged '$TAP_TMP/insecure.log' 'warn: WARNING: INSECURE: lego-controld runs with --insecure: the cluster port has no TLS'" \
+	"lego-controld --insecure starts, with a loud warning"
+kill "$ipid"
+wait "$ipid" 2>/dev/null
+
 # ---- the cluster, and the victim vNode -----------------------------------------------------
 TLS_PORT=$(free_port)
 controld_start --libvirt-tls "127.0.0.1:$TLS_PORT" --libvirt-allow operator --libvirt-allow 'ops-*'
@@ -207,7 +229,7 @@ BEFORE=$(who_where)
 for kind in pmon mmon smon; do
 	case $kind in pmon) victim=h1 other=mmon:m1 ;; mmon) victim=m1 other=pmon:h1 ;; smon) victim=s1 other=mmon:m1 ;; esac
 	out=$("$PROBE" --no-cert register "$CONTROLD" $kind "$victim" 127.0.0.1:1 2>&1)
-	rc=$?; like "$rc/$(flat "$out")" "^99/.*(certificate|TLS)" "REGISTER as $kind $victim without a certificate: refused in the TLS handshake"
+	rc=$?; like "$rc/$(flat "$out")" "^99/cluster_probe: " "REGISTER as $kind $victim without a certificate: refused in the TLS handshake"
 	out=$("$PROBE" --insecure register "$CONTROLD" $kind "$victim" 127.0.0.1:1 2>&1)
 	is "$?" 99 "REGISTER as $kind $victim in plaintext: refused (connection closed)"
 	out=$("$PROBE" --as "$other" register "$CONTROLD" $kind "$victim" 127.0.0.1:1 2>&1)
