@@ -26,11 +26,11 @@ asan_CFLAGS    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 release_LDFLAGS :=
 asan_LDFLAGS    := -fsanitize=address,undefined
-LIBS     := -lfdt -ljansson -luuid -lpthread -ldl
+LIBS     := -lfdt -ljansson -luuid -lgnutls -lpthread -ldl
 
 # One library per source folder (build/VARIANT/lib/DIR.a, every .c of the folder but a
 # program's main); a program links its own folders' libraries and the shared ones under lib/.
-SHARED_DIRS := lib lib/proto lib/fabric lib/cluster lib/client
+SHARED_DIRS := lib lib/proto lib/fabric lib/cluster lib/client lib/tls
 VMM_DIRS    := vmm/kvm vmm/arch/x86 vmm/boot vmm/devices/legacy vmm/devices/virtio vmm/block \
 	vmm/memory vmm/migration vmm/control
 MMON_DIRS   := hypervisor/mmon
@@ -138,11 +138,13 @@ FUZZ_SECONDS ?= 300
 FUZZ_CODE_SRCS := $(addprefix controlplane/controld/libvirt/,xdr.c rpc_proto.c domain_xml.c mig_args.c) \
 	controlplane/controld/placement.c \
 	controlplane/controld/vnode_map.c lib/proto/vmm_regions.c lib/proto/mig_status.c \
-	lib/json_flat.c lib/proto/wire.c lib/proto/cluster_proto.c lib/parse.c lib/uuid_str.c
+	lib/json_flat.c lib/proto/wire.c lib/proto/cluster_proto.c lib/parse.c lib/uuid_str.c \
+	lib/cluster/cluster_io.c lib/tls/tls_conn.c lib/tls/tls_pki.c lib/tcp.c lib/fdio.c \
+	lib/mem_budget.c lib/log.c
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CODE_SRCS) | deps
 	@mkdir -p $(@D)
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-		-I. -I/usr/include/libxml2 $^ -lxml2 -luuid -o $@
+		-I. -I/usr/include/libxml2 $^ -lxml2 -luuid -lgnutls -lpthread -o $@
 
 fuzz: deps $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do \

@@ -18,6 +18,7 @@
 #include "vmm/memory/pager.h"
 #include "vmm/memory/remote_mem.h"
 #include "vmm/migration/migrate.h"
+#include "lib/tls/tls_pki.h"
 
 /* A migration carries every disk. */
 _Static_assert(BLK_CONFIG_MAX_DISKS <= MIGRATE_MAX_DISKS, "a disk a migration cannot carry");
@@ -163,6 +164,8 @@ static void describe_for_migration(struct vnode *v)
 	m->mem_bytes = c->boot.mem;
 	m->region_size = c->mem.rm.region_size;
 	m->vcpus = c->boot.cpus;
+	m->pki = c->migrate.pki;
+	m->insecure = c->migrate.insecure;
 	m->ready = true;
 	pthread_mutex_unlock(&m->lock);
 }
@@ -192,6 +195,8 @@ static int run_vnode(struct vnode *v)
 	pthread_create(&sig_thread, NULL, signal_thread, &v->vm);
 	pthread_detach(sig_thread);
 	describe_for_migration(v);
+	if (c->migrate.insecure)
+		tls_pki_warn_insecure("lego-vmm", "its live-migration stream");
 	if (c->migrate.incoming) {
 		if (migrate_in_run(&v->mig, c->migrate.incoming, MIGRATE_CONFIG_INCOMING_WAIT_MS))
 			return MIG_STATUS_EXIT_INCOMING_ABORTED;

@@ -39,7 +39,10 @@ int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, siz
 {
 	char addr[CP_ADDR_LEN + 1], why[CP_ERRTEXT_MAX + 64];
 	struct controld_registry_component *c;
-	int fd, rc;
+	/* Only the lego-pmon registered under that name: its certificate says so. */
+	const struct tls_conn_expect want = {.kinds = TLS_KIND_BIT(TLS_KIND_PMON), .name = host};
+	struct tls_conn *conn;
+	int rc;
 
 	controld_registry_lock();
 	c = controld_registry_find_component(CP_KIND_PMON, host);
@@ -50,13 +53,13 @@ int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, siz
 		snprintf(err, errlen, "processor host '%s' is down", host);
 		return -1;
 	}
-	fd = cluster_io_connect(addr, CALL_TIMEOUT_MS, why, sizeof(why));
-	if (fd < 0) {
+	conn = tls_conn_dial(addr, opt.pki, &want, CALL_TIMEOUT_MS, why, sizeof(why));
+	if (!conn) {
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
 		return -1;
 	}
-	rc = cluster_io_call(fd, op, req, len, reply, rlen, CALL_TIMEOUT_MS, why, sizeof(why));
-	close(fd);
+	rc = cluster_io_call(conn, op, req, len, reply, rlen, CALL_TIMEOUT_MS, why, sizeof(why));
+	tls_conn_close(conn);
 	if (rc != CP_OK)
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
 	return rc;

@@ -10,11 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/tls/tls_pki.h"
+
 struct controld_vnode_options {
 	uint64_t region_size; /* preferred vRegion size */
 	const char *provider; /* libfabric provider for storage and memory servers */
 	int stop_grace_ms;    /* destroy: SIGKILL after this */
 	int replication;      /* copies of each vRegion for vNodes whose XML says nothing */
+	/* Our certificate for calling processor hosts, each checked to be the lego-pmon of
+	 * its registered name; NULL: plain TCP (--insecure). */
+	const struct tls_pki *pki;
 };
 void controld_vnode_configure(const struct controld_vnode_options *o);
 

@@ -72,7 +72,7 @@ pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t 
 {
 	char sock[PMON_SPAWN_PATH_MAX], console[PMON_SPAWN_PATH_MAX], logp[PMON_SPAWN_PATH_MAX],
 		uid[24];
-	char **argv = calloc((size_t)s->argc + 8, sizeof(*argv));
+	char **argv = calloc((size_t)s->argc + 12, sizeof(*argv));
 	int log_fd = -1, null_fd = -1, pfd[2] = {-1, -1}, n = 0, e = 0;
 	pid_t pid = -1;
 	ssize_t r;
@@ -92,6 +92,15 @@ pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t 
 	if (s->remote) {
 		argv[n++] = "--vnode-id";
 		argv[n++] = uid;
+		/* Only this host's certificate may carry the vNode's state to another. */
+		if (s->pki_dir) {
+			argv[n++] = "--pki";
+			argv[n++] = (char *)s->pki_dir;
+			argv[n++] = "--pki-name";
+			argv[n++] = (char *)s->pki_name;
+		} else {
+			argv[n++] = "--insecure-migration";
+		}
 	}
 	argv[n++] = "--control";
 	argv[n++] = sock;

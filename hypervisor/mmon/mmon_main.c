@@ -150,9 +150,8 @@ int main(int argc, char **argv)
 	log_info("%s: serving %llu MiB on %s:%s (provider %s, regions %sregistered for RMA)",
 		 cli.name, (unsigned long long)(pool_bytes >> 20), cli.host,
 		 fabric_listener_port(l), cli.provider, rma ? "" : "not ");
-	if (cli.controld &&
-	    cluster_agent_join(&agent, cli.controld, CP_KIND_MMON, cli.name, cli.host,
-			       fabric_listener_port(l), 0, pool_bytes, heartbeat, NULL)) {
+	if (fab_server_cli_join(&cli, CP_KIND_MMON, fabric_listener_port(l), pool_bytes, heartbeat,
+				&agent)) {
 		fabric_listener_close(l);
 		return 1;
 	}

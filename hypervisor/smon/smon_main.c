@@ -226,9 +226,8 @@ int main(int argc, char **argv)
 			 cli.name, opts.pool, (unsigned long long)(opts.obj_size >> 10),
 			 (unsigned long long)(avail >> 20), (unsigned long long)(cap >> 20),
 			 cli.host, fabric_listener_port(l), cli.provider);
-	if (cli.controld &&
-	    cluster_agent_join(&agent, cli.controld, CP_KIND_SMON, cli.name, cli.host,
-			       fabric_listener_port(l), 0, cap, heartbeat, NULL)) {
+	if (fab_server_cli_join(&cli, CP_KIND_SMON, fabric_listener_port(l), cap, heartbeat,
+				&agent)) {
 		fabric_listener_close(l);
 		smon_store_close(&store);
 		return 1;

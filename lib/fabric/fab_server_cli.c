@@ -6,11 +6,13 @@
 #include <sysexits.h>
 
 #include "fab_server.h"
+#include "lib/cluster/cluster_agent.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/tls/tls_pki.h"
 
 /* The shared long-only options' codes: above every character an own option may use. */
-enum { OPT_PROVIDER = 256, OPT_PORT_FILE, OPT_CONTROLD };
+enum { OPT_PROVIDER = 256, OPT_PORT_FILE, OPT_CONTROLD, OPT_PKI, OPT_INSECURE };
 
 #define SHARED_SHORT "l:n:vqhV"
 static const struct option shared_long[] = {
@@ -19,6 +21,8 @@ static const struct option shared_long[] = {
 	{"provider", required_argument, NULL, OPT_PROVIDER},
 	{"port-file", required_argument, NULL, OPT_PORT_FILE},
 	{"controld", required_argument, NULL, OPT_CONTROLD},
+	{"pki", required_argument, NULL, OPT_PKI},
+	{"insecure", no_argument, NULL, OPT_INSECURE},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -43,7 +47,12 @@ void fab_server_cli_usage(FILE *f, const struct fab_server_cli *o)
 		"tcp)\n"
 		"      --port-file PATH    write the bound port to PATH once listening\n"
 		"      --controld HOST:PORT  join the cluster: register with lego-controld and\n"
-		"                          report use every heartbeat\n"
+		"                          report use every heartbeat (mutual TLS)\n"
+		"      --pki DIR           the cluster PKI (default $LEGO_PKI "
+		"or " TLS_PKI_DEFAULT_DIR "):\n"
+		"                          DIR/ca.pem and this server's KIND-NAME.pem and key\n"
+		"      --insecure          register in plain TCP, unauthenticated (a loud "
+		"warning)\n"
 		"  -v, --verbose           debug log lines\n"
 		"  -q, --quiet             warnings and errors only\n"
 		"  -h, --help              this text\n"
@@ -79,6 +88,12 @@ static int shared_option(struct fab_server_cli *o, int c, const char *arg)
 		if (!parse_hostport_ok(arg, 1))
 			return fab_server_cli_bad(o, "--controld must be HOST:PORT, not", arg);
 		o->controld = arg;
+		return -1;
+	case OPT_PKI:
+		o->pki_dir = arg;
+		return -1;
+	case OPT_INSECURE:
+		o->insecure = true;
 		return -1;
 	case 'v':
 		log_set_level(LOG_DEBUG);
@@ -152,4 +167,29 @@ int fab_server_cli_listen(struct fab_server_cli *o, struct fab_listener **out)
 		return -1;
 	}
 	return 0;
+}
+
+int fab_server_cli_join(struct fab_server_cli *o, int kind, const char *port, uint64_t capacity,
+			size_t (*heartbeat)(void *ctx, uint8_t *buf, size_t cap),
+			struct cluster_agent **agent)
+{
+	static struct tls_pki *pki; /* as long as the agent */
+	char err[1024];
+
+	*agent = NULL;
+	if (!o->controld)
+		return 0;
+	if (o->insecure) {
+		tls_pki_warn_insecure(o->prog, "its registration with lego-controld");
+	} else if (!pki) {
+		pki = tls_pki_load(tls_pki_dir(o->pki_dir),
+				   kind == CP_KIND_MMON ? TLS_KIND_MMON : TLS_KIND_SMON, o->name,
+				   err, sizeof(err));
+		if (!pki) {
+			log_error("cannot join the cluster: %s", err);
+			return -1;
+		}
+	}
+	return cluster_agent_join(agent, o->controld, pki, kind, o->name, o->host, port, 0,
+				  capacity, heartbeat, NULL);
 }

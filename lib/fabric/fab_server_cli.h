@@ -1,12 +1,14 @@
 /* fab_server_cli.h: the command line every lego server on the fabric shares (listen
- * address, name, provider, port file, lego-controld, log level, help, version) and the
- * start it asks for (listen, name, port file), parsed and described once for lego-mmon
- * and lego-smon. */
+ * address, name, provider, port file, lego-controld and the PKI to register with, log level,
+ * help, version) and the start it asks for (listen, name, port file, joining the cluster),
+ * parsed and described once for lego-mmon and lego-smon. */
 #ifndef LEGO_FAB_SERVER_CLI_H
 #define LEGO_FAB_SERVER_CLI_H
 
 #include <getopt.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "fabric.h"
@@ -25,6 +27,8 @@ struct fab_server_cli {
 	const char *provider;
 	const char *port_file;
 	const char *controld; /* HOST:PORT, or NULL: not in a cluster */
+	const char *pki_dir;  /* --pki DIR (NULL: $LEGO_PKI or /etc/lego/pki) */
+	bool insecure;	      /* --insecure: register with lego-controld in plain TCP */
 	char default_name[64];
 };
 
@@ -49,5 +53,14 @@ void fab_server_cli_usage(FILE *f, const struct fab_server_cli *o);
 /* Listen where the options say, name the server PREFIX-PORT unless --name did, write the
  * port file: 0, or -1 after logging why (nothing left open). */
 int fab_server_cli_listen(struct fab_server_cli *o, struct fab_listener **out);
+
+struct cluster_agent;
+/* Join lego-controld's cluster if --controld was given (else *agent stays NULL): as kind
+ * (CP_KIND_MMON, CP_KIND_SMON) named o->name, serving at port with capacity bytes, with
+ * the certificate KIND-NAME of the PKI (refused without one unless --insecure). 0, or -1
+ * after logging why. */
+int fab_server_cli_join(struct fab_server_cli *o, int kind, const char *port, uint64_t capacity,
+			size_t (*heartbeat)(void *ctx, uint8_t *buf, size_t cap),
+			struct cluster_agent **agent);
 
 #endif

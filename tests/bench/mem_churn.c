@@ -219,8 +219,9 @@ int main(int argc, char **argv)
 		else if ((!strcmp(a, "--ws") || !strcmp(a, "--mem")) && !parse_size(val, &ws) &&
 			 ws >= (2ULL << 20))
 			ws &= ~((2ULL << 20) - 1);
-		else if (!strcmp(a, "--kernel") || !strcmp(a, "--cpus") || !strcmp(a, "--append"))
-			;
+		else if (!strcmp(a, "--kernel") || !strcmp(a, "--cpus") || !strcmp(a, "--append") ||
+			 !strcmp(a, "--pki") || !strcmp(a, "--pki-name"))
+			; /* lego-vmm's, as lego-pmon gives them: nothing to do here */
 		else if (!strcmp(a, "--console"))
 			console = val;
 		else if (!strcmp(a, "--cache") && !parse_size(val, &cache) && cache >= (1ULL << 20))

@@ -16,6 +16,8 @@ tap_sockdir # the run directory holds the VMMs' control sockets
 plan 34
 
 . "$REPO/tests/lib/servers.sh"
+. "$REPO/tests/lib/pki.sh" # mutual TLS: the stub as controld, the probe as an admin
+pki_issue controld stub && pki_issue pmon pmvm || echo "Bail out! no PKI"
 PIDS=()
 cleanup() {
 	server_kill_all

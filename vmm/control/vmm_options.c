@@ -259,4 +259,5 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *c)
 void vmm_options_free(struct vmm_options *c)
 {
 	mem_config_free(&c->mem);
+	migrate_config_free(&c->migrate);
 }
