@@ -25,11 +25,11 @@ asan_CFLAGS    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 release_LDFLAGS :=
 asan_LDFLAGS    := -fsanitize=address,undefined
-LIBS     := -lfdt -ljansson -luuid -lpthread -ldl
+LIBS     := -lfdt -ljansson -luuid -lgnutls -lpthread -ldl
 
 # One library per source folder (build/VARIANT/lib/DIR.a, every .c of the folder but a
 # program's main); a program links its own folders' libraries and the shared ones under lib/.
-SHARED_DIRS := lib lib/proto lib/fabric lib/cluster lib/client
+SHARED_DIRS := lib lib/proto lib/fabric lib/cluster lib/client lib/cap
 VMM_DIRS    := vmm/kvm vmm/arch/x86 vmm/boot vmm/devices/legacy vmm/devices/virtio vmm/block \
 	vmm/memory vmm/migration vmm/control
 MMON_DIRS   := hypervisor/mmon
