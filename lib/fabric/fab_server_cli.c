@@ -10,7 +10,17 @@
 #include "lib/parse.h"
 
 /* The shared long-only options' codes: above every character an own option may use. */
-enum { OPT_PROVIDER = 256, OPT_PORT_FILE, OPT_CONTROLD };
+enum {
+	OPT_PROVIDER = 256,
+	OPT_PORT_FILE,
+	OPT_CONTROLD,
+	OPT_PKI,
+	OPT_INSECURE,
+	OPT_MAX_CONNS,
+	OPT_MAX_PER_PEER,
+	OPT_HANDSHAKE,
+	OPT_IDLE,
+};
 
 #define SHARED_SHORT "l:n:vqhV"
 static const struct option shared_long[] = {
@@ -19,6 +29,12 @@ static const struct option shared_long[] = {
 	{"provider", required_argument, NULL, OPT_PROVIDER},
 	{"port-file", required_argument, NULL, OPT_PORT_FILE},
 	{"controld", required_argument, NULL, OPT_CONTROLD},
+	{"pki", required_argument, NULL, OPT_PKI},
+	{"insecure-no-capabilities", no_argument, NULL, OPT_INSECURE},
+	{"max-conns", required_argument, NULL, OPT_MAX_CONNS},
+	{"max-conns-per-peer", required_argument, NULL, OPT_MAX_PER_PEER},
+	{"handshake-timeout", required_argument, NULL, OPT_HANDSHAKE},
+	{"idle-timeout", required_argument, NULL, OPT_IDLE},
 	{"verbose", no_argument, NULL, 'v'},
 	{"quiet", no_argument, NULL, 'q'},
 	{"help", no_argument, NULL, 'h'},
@@ -44,11 +60,63 @@ void fab_server_cli_usage(FILE *f, const struct fab_server_cli *o)
 		"      --port-file PATH    write the bound port to PATH once listening\n"
 		"      --controld HOST:PORT  join the cluster: register with lego-controld and\n"
 		"                          report use every heartbeat\n"
+		"      --pki DIR           the PKI directory: clients must show capabilities "
+		"signed\n"
+		"                          by the key in DIR/capability-pub.pem (default %s)\n"
+		"      --insecure-no-capabilities  serve every client without a capability: "
+		"anyone\n"
+		"                          on the network reads, writes and frees everything\n"
+		"      --max-conns N       connections at once (default %d: from the fd limit)\n"
+		"      --max-conns-per-peer N  connections from one address (default %d)\n"
+		"      --handshake-timeout MS  a connection must say HELLO and show its\n"
+		"                          capability within MS (default %d)\n"
+		"      --idle-timeout S    close established connections silent S seconds "
+		"(default\n"
+		"                          0: never; clients reconnect only on their next "
+		"request)\n"
 		"  -v, --verbose           debug log lines\n"
 		"  -q, --quiet             warnings and errors only\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           version\n",
-		o->default_port, o->name_prefix);
+		o->default_port, o->name_prefix, FAB_SERVER_CLI_DEFAULT_PKI, o->limits.max_conns,
+		o->limits.max_per_peer, o->limits.handshake_ms);
+}
+
+/* A connection limit's value: -1 when taken, else the status to exit with. */
+static int limit_option(struct fab_server_cli *o, int c, const char *arg)
+{
+	struct fab_server_limits *l = &o->limits;
+	uint64_t v;
+
+	switch (c) {
+	case OPT_MAX_CONNS:
+		if (parse_uint(arg, 2, 65536, &v))
+			return fab_server_cli_bad(o, "--max-conns must be 2..65536, not", arg);
+		l->max_conns = (int)v;
+		if (l->max_per_peer > l->max_conns)
+			l->max_per_peer = l->max_conns;
+		if (l->max_handshaking > l->max_conns)
+			l->max_handshaking = l->max_conns;
+		return -1;
+	case OPT_MAX_PER_PEER:
+		if (parse_uint(arg, 1, 65536, &v))
+			return fab_server_cli_bad(o, "--max-conns-per-peer must be 1..65536, not",
+						  arg);
+		l->max_per_peer = (int)v;
+		return -1;
+	case OPT_HANDSHAKE:
+		if (parse_uint(arg, 100, 3600000, &v))
+			return fab_server_cli_bad(
+				o, "--handshake-timeout must be 100..3600000 ms, not", arg);
+		l->handshake_ms = (int)v;
+		return -1;
+	default: /* OPT_IDLE */
+		if (parse_uint(arg, 0, 2000000, &v))
+			return fab_server_cli_bad(o, "--idle-timeout must be 0..2000000 s, not",
+						  arg);
+		l->idle_ms = (int)v * 1000;
+		return -1;
+	}
 }
 
 /* One shared option: -1 when taken, else the status to exit with. */
@@ -80,6 +148,17 @@ static int shared_option(struct fab_server_cli *o, int c, const char *arg)
 			return fab_server_cli_bad(o, "--controld must be HOST:PORT, not", arg);
 		o->controld = arg;
 		return -1;
+	case OPT_PKI:
+		o->pki = arg;
+		return -1;
+	case OPT_INSECURE:
+		o->insecure = true;
+		return -1;
+	case OPT_MAX_CONNS:
+	case OPT_MAX_PER_PEER:
+	case OPT_HANDSHAKE:
+	case OPT_IDLE:
+		return limit_option(o, c, arg);
 	case 'v':
 		log_set_level(LOG_DEBUG);
 		return -1;
@@ -113,6 +192,8 @@ int fab_server_cli_parse(struct fab_server_cli *o, int argc, char **argv,
 	snprintf(o->host, sizeof(o->host), "127.0.0.1");
 	snprintf(o->port, sizeof(o->port), "%s", o->default_port);
 	o->provider = fabric_default_provider();
+	o->pki = FAB_SERVER_CLI_DEFAULT_PKI;
+	fab_server_limits_default(&o->limits);
 	while (own->longopts[n].name)
 		n++;
 	if (n + NR_SHARED + 1 > MAX_LONG ||
@@ -135,6 +216,31 @@ int fab_server_cli_parse(struct fab_server_cli *o, int argc, char **argv,
 	if (optind < argc)
 		return fab_server_cli_bad(o, "unexpected argument", argv[optind]);
 	return -1;
+}
+
+int fab_server_cli_capabilities(const struct fab_server_cli *o, struct cap_verify *v)
+{
+	char err[512];
+
+	memset(v, 0, sizeof(*v));
+	if (o->insecure) {
+		log_warn("WARNING: %s runs with --insecure-no-capabilities: no client is asked for "
+			 "a capability; anyone who reaches this port can read, write and free "
+			 "every vNode's data here",
+			 o->prog);
+		return 1;
+	}
+	if (cap_verify_load_dir(v, o->pki, err, sizeof(err))) {
+		log_error("%s; clients are checked against the capability key of the cluster's "
+			  "PKI directory (--pki DIR; `legoctl pki init` makes one), or "
+			  "--insecure-no-capabilities serves everyone",
+			  err);
+		cap_verify_free(v);
+		return -1;
+	}
+	log_info("capabilities: %d trusted key%s from %s", v->nr_keys, v->nr_keys == 1 ? "" : "s",
+		 o->pki);
+	return 0;
 }
 
 int fab_server_cli_listen(struct fab_server_cli *o, struct fab_listener **out)

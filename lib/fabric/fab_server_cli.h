@@ -1,7 +1,7 @@
 /* fab_server_cli.h: the command line every lego server on the fabric shares (listen
- * address, name, provider, port file, lego-controld, log level, help, version) and the
- * start it asks for (listen, name, port file), parsed and described once for lego-mmon
- * and lego-smon. */
+ * address, name, provider, port file, lego-controld, PKI directory and capability checks,
+ * connection limits, log level, help, version) and the start it asks for (listen, name,
+ * port file), parsed and described once for lego-mmon and lego-smon. */
 #ifndef LEGO_FAB_SERVER_CLI_H
 #define LEGO_FAB_SERVER_CLI_H
 
@@ -9,7 +9,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "fab_server.h"
 #include "fabric.h"
+#include "lib/cap/cap_verify.h"
+
+#define FAB_SERVER_CLI_DEFAULT_PKI "/etc/lego/pki"
 
 struct fab_server_cli {
 	/* The program's, set before parsing: */
@@ -25,6 +29,9 @@ struct fab_server_cli {
 	const char *provider;
 	const char *port_file;
 	const char *controld; /* HOST:PORT, or NULL: not in a cluster */
+	const char *pki;      /* the PKI directory (capability-pub.pem) */
+	bool insecure;	      /* --insecure-no-capabilities */
+	struct fab_server_limits limits;
 	char default_name[64];
 };
 
@@ -45,6 +52,11 @@ int fab_server_cli_parse(struct fab_server_cli *o, int argc, char **argv,
 int fab_server_cli_bad(const struct fab_server_cli *o, const char *what, const char *arg);
 /* The shared options' lines of --help. */
 void fab_server_cli_usage(FILE *f, const struct fab_server_cli *o);
+
+/* The capability keys to trust (the PKI directory's capability-pub.pem, and
+ * capability-pub-*.pem during a rotation) into v: 0, or -1 after logging why. With
+ * --insecure-no-capabilities, v stays empty and a loud warning is logged: 1. */
+int fab_server_cli_capabilities(const struct fab_server_cli *o, struct cap_verify *v);
 
 /* Listen where the options say, name the server PREFIX-PORT unless --name did, write the
  * port file: 0, or -1 after logging why (nothing left open). */

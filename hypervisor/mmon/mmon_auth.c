@@ -1,0 +1,93 @@
+/* mmon_auth.c: capabilities on a memory-server connection. */
+#include "mmon_auth.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/cap/cap_key.h"
+#include "lib/log.h"
+
+int mmon_auth_hello(struct mmon_handler_session *s, char *err, size_t errlen)
+{
+	if (!s->verify)
+		return 0;
+	if (cap_key_random(s->challenge, sizeof(s->challenge))) {
+		snprintf(err, errlen, "the server has no random bytes for a challenge");
+		return -1;
+	}
+	return 0;
+}
+
+enum mem_proto_status mmon_auth_check(struct mmon_handler_session *s,
+				      const struct mem_proto_auth *m, char *err, size_t errlen)
+{
+	struct cap c;
+	char rights[96];
+	enum cap_verify_result v;
+
+	if (!s->verify)
+		return MP_OK; /* nothing is asked for: what is shown changes nothing */
+	if (s->bad_auths >= MMON_HANDLER_MAX_BAD_AUTHS) {
+		snprintf(err, errlen, "too many refused capabilities on this connection");
+		return MP_EAUTH;
+	}
+	v = cap_verify_check(s->verify, CAP_KIND_MEMORY, s->challenge, m->cap, m->cap_len, m->proof,
+			     cap_now(), &c, err, errlen);
+	if (v == CAP_VERIFY_OK && c.vnode != s->vnode) {
+		snprintf(err, errlen,
+			 "capability %016" PRIx64 " is for vNode %" PRIu64
+			 ", this connection said HELLO as vNode %" PRIu64,
+			 c.serial, c.vnode, s->vnode);
+		v = CAP_VERIFY_BAD;
+	}
+	if (v != CAP_VERIFY_OK) {
+		s->bad_auths++;
+		log_warn("%s (vNode %" PRIu64 "): capability refused: %s", s->peer, s->vnode, err);
+		return v == CAP_VERIFY_EXPIRED ? MP_EEXPIRED : MP_EAUTH;
+	}
+	if (!s->authed || c.serial != s->cap.serial)
+		log_info("%s: vNode %" PRIu64 " presents capability %016" PRIx64
+			 " (%s; vRegions %u..%u, quota %" PRIu64 " MiB; expires in %" PRIu64 " s)",
+			 s->peer, s->vnode, c.serial,
+			 cap_rights_text(CAP_KIND_MEMORY, c.rights, rights, sizeof(rights)),
+			 c.region_first, c.region_first + c.region_count - 1, c.quota >> 20,
+			 c.expires - cap_now());
+	s->cap = c;
+	s->authed = true;
+	s->scope = (struct mmon_pool_scope){.vnode = s->vnode,
+					    .limited = true,
+					    .first = c.region_first,
+					    .count = c.region_count,
+					    .region_max = c.region_max,
+					    .quota = c.quota};
+	return MP_OK;
+}
+
+enum mem_proto_status mmon_auth_right(struct mmon_handler_session *s, uint32_t right, char *err,
+				      size_t errlen)
+{
+	char name[32];
+	uint64_t now;
+
+	if (!s->verify)
+		return MP_OK;
+	if (!s->authed) {
+		snprintf(err, errlen, "this server requires a capability: AUTH first");
+		return MP_EAUTH;
+	}
+	now = cap_now();
+	if (now >= s->cap.expires) {
+		snprintf(err, errlen,
+			 "capability %016" PRIx64 " expired %" PRIu64 " s ago: AUTH "
+			 "with a renewed one",
+			 s->cap.serial, now - s->cap.expires);
+		return MP_EEXPIRED;
+	}
+	if (!(s->cap.rights & right)) {
+		snprintf(err, errlen, "capability %016" PRIx64 " does not grant %s", s->cap.serial,
+			 cap_rights_text(CAP_KIND_MEMORY, right, name, sizeof(name)));
+		return MP_EACCES;
+	}
+	return MP_OK;
+}
