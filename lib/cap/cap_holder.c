@@ -13,6 +13,8 @@ static void holder_init(struct cap_holder *h)
 	memset(h, 0, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
 	atomic_init(&h->gen, 1);
+	for (int k = 0; k < 3; k++)
+		atomic_init(&h->refresh_at[k], UINT64_MAX);
 }
 
 int cap_holder_init_key(struct cap_holder *h, const char *key_path, uint32_t lifetime, char *err,
@@ -29,6 +31,16 @@ int cap_holder_init_key(struct cap_holder *h, const char *key_path, uint32_t lif
 		return -1;
 	}
 	return 0;
+}
+
+int cap_holder_init_env(struct cap_holder *h, const char *path, uint32_t lifetime, char *err,
+			size_t errlen)
+{
+	if (!path)
+		path = getenv("LEGO_CAPABILITY_KEY");
+	if (!path || !*path)
+		return 1;
+	return cap_holder_init_key(h, path, lifetime, err, errlen);
 }
 
 /* One base64 field of a bundle (up to the next ':' or the end) into out: its length (0:
@@ -66,6 +78,8 @@ static int slot_set(struct cap_holder *h, unsigned kind, const uint8_t *c, size_
 	memcpy(s->bytes, c, len);
 	s->len = len;
 	s->set = true;
+	if (h->self_signed)
+		atomic_store(&h->refresh_at[kind], d.expires - h->lifetime / 2);
 	return 0;
 }
 
@@ -207,6 +221,13 @@ unsigned cap_holder_gen(struct cap_holder *h)
 	return atomic_load(&h->gen);
 }
 
+bool cap_holder_stale(struct cap_holder *h, unsigned kind, unsigned gen)
+{
+	if (atomic_load(&h->gen) != gen)
+		return true;
+	return kind < 3 && cap_now() >= atomic_load(&h->refresh_at[kind]);
+}
+
 size_t cap_holder_present(struct cap_holder *h, unsigned kind,
 			  const uint8_t challenge[CAP_KEY_CHALLENGE_LEN], uint8_t *out,
 			  unsigned *gen, char *err, size_t errlen)
@@ -225,7 +246,7 @@ size_t cap_holder_present(struct cap_holder *h, unsigned kind,
 			 "no %s capability (give --capability-key FILE, or start the "
 			 "vNode through lego-controld)",
 			 cap_kind_name(kind));
-	} else if (h->self_signed && cap_now() + h->lifetime / 2 >= s->c.expires &&
+	} else if (h->self_signed && cap_now() >= atomic_load(&h->refresh_at[kind]) &&
 		   resign(h, kind, &s->c, err, errlen)) {
 		n = 0;
 	} else if (cap_key_prove(&h->key, challenge, s->bytes, s->len, out)) {

@@ -43,11 +43,16 @@ struct cap_holder {
 	uint32_t lifetime;
 	struct cap_holder_slot slot[3]; /* by kind */
 	atomic_uint gen;
+	atomic_uint_fast64_t refresh_at[3]; /* self-signed: when to sign anew, by kind */
 };
 
 /* A holder that signs its own with the signing key at key_path (lifetime: seconds each
  * lasts; 0 means the default). */
 int cap_holder_init_key(struct cap_holder *h, const char *key_path, uint32_t lifetime, char *err,
+			size_t errlen);
+/* A self-signing holder with the key at path, or at $LEGO_CAPABILITY_KEY when path is NULL
+ * (tools, tests): 0; 1 when neither names one (no holder made); -1 with err. */
+int cap_holder_init_env(struct cap_holder *h, const char *path, uint32_t lifetime, char *err,
 			size_t errlen);
 /* A holder of the capabilities in a bundle (its text, or a file holding it). */
 int cap_holder_init_bundle(struct cap_holder *h, const char *text, char *err, size_t errlen);
@@ -60,6 +65,9 @@ bool cap_holder_has(struct cap_holder *h, unsigned kind);
 /* A copy of the capability of kind (false: none). */
 bool cap_holder_get(struct cap_holder *h, unsigned kind, struct cap *out);
 unsigned cap_holder_gen(struct cap_holder *h);
+/* Whether a connection that presented generation gen of kind must present again: a renewal
+ * came, or a self-signed capability is past half its life. Cheap: no lock. */
+bool cap_holder_stale(struct cap_holder *h, unsigned kind, unsigned gen);
 
 /* The AUTH payload for a server's challenge: the proof, then the capability of kind, into
  * out (CAP_HOLDER_AUTH_MAX bytes); returns its length, or 0 with err. *gen: the generation

@@ -24,6 +24,7 @@
 #include "vmm/control/control_sock.h"
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
+#include "tests/tools/tool_caps.h"
 #include "vmm/migration/migrate.h"
 #include "lib/mono_clock.h"
 #include "vmm/memory/pager.h"
@@ -296,6 +297,7 @@ int main(int argc, char **argv)
 	migrate_init(&mig);
 	if (vm_init(&vm, ws))
 		return 1;
+	cfg.holder = tool_caps_memory(cfg.vnode, ws, cfg.region_size);
 	if (remote_mem_open(&rm, &cfg, ws, threads + 1)) {
 		fprintf(stderr, "mem_churn: %s\n", rm.error);
 		remote_mem_close(&rm, false);
@@ -312,7 +314,8 @@ int main(int argc, char **argv)
 						 .pg = pg,
 						 .rm = &rm,
 						 .console_bytes = &none,
-						 .mig = &mig};
+						 .mig = &mig,
+						 .holder = cfg.holder};
 
 		if (control_sock_start(&cs, control, &ct))
 			return 1;

@@ -30,6 +30,15 @@
 #define RM_MAX_COPIES	4
 
 struct fab_conn;
+struct cap_holder;
+
+/* A connection's capability, as last shown to its server. */
+struct remote_mem_auth {
+	bool required; /* the server asks for one (HELLO reply) */
+	bool shown;
+	unsigned gen; /* the holder's generation shown */
+	uint8_t challenge[32];
+};
 
 struct remote_mem_server {
 	char addr[MP_ADDR_LEN + 1]; /* "HOST:PORT" as given */
@@ -40,6 +49,7 @@ struct remote_mem_server {
 	atomic_bool dead; /* lost: never used again (a server back at that address is a new
 			   * entry) */
 	struct fab_conn *conn[RM_MAX_CHANNELS + 1];
+	struct remote_mem_auth auth[RM_MAX_CHANNELS + 1];
 };
 
 enum remote_mem_copy_state {
@@ -67,6 +77,7 @@ struct remote_mem {
 	uint64_t ram_size, region_size;
 	int timeout_ms;
 	bool use_rma;
+	struct cap_holder *holder; /* the vNode's capabilities, or NULL */
 	char provider[64];
 	char client_name[MP_NAME_LEN + 1];
 	int nr_channels, nr_regions; /* I/O channels; the control channel is nr_channels */
@@ -89,6 +100,7 @@ struct remote_mem_config {
 	uint64_t region_size;
 	int timeout_ms;
 	bool use_rma;
+	struct cap_holder *holder; /* shown to servers that require a capability, or NULL */
 	int nr_servers;
 	const char *servers[RM_MAX_SERVERS]; /* "HOST:PORT" */
 	/* The servers of each region's copies (indexes into servers[], -1 past the last), or
