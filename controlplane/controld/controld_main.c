@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/cluster/cluster_io.h"
+#include "controld_caps.h"
 #include "controld_cluster.h"
 #include "controlplane/controld/libvirt/libvirt_conn.h"
 #include "controlplane/controld/mempool/controld_mempool.h"
@@ -60,6 +61,12 @@ static void usage(FILE *f)
 		"      --stop-grace-ms N    destroy: SIGKILL a VMM still running this long after\n"
 		"                           SIGTERM (default 5000)\n"
 		"      --provider NAME      libfabric provider for the storage and memory servers\n"
+		"      --capability-key FILE  the cluster's Ed25519 capability key, which signs\n"
+		"                           what each vNode may do on the memory and storage\n"
+		"                           servers (default " CONTROLD_CAPS_DEFAULT_KEY ")\n"
+		"      --capability-lifetime S  a vNode's capabilities last S seconds and are\n"
+		"                           renewed at half (60..604800, default 3600)\n"
+		"      --insecure-no-capabilities  sign nothing (the servers then serve anyone)\n"
 		"      --port-file PATH     write the cluster port to PATH once listening\n"
 		"  -v, --verbose            debug log lines (every call)\n"
 		"  -q, --quiet              warnings and errors only\n"
@@ -141,6 +148,9 @@ int main(int argc, char **argv)
 		{"stop-grace-ms", required_argument, NULL, 'G'},
 		{"provider", required_argument, NULL, 'P'},
 		{"port-file", required_argument, NULL, 'F'},
+		{"capability-key", required_argument, NULL, 'K'},
+		{"capability-lifetime", required_argument, NULL, 'T'},
+		{"insecure-no-capabilities", no_argument, NULL, 'I'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -151,6 +161,7 @@ int main(int argc, char **argv)
 		   *state = DEFAULT_STATE, *port_file = NULL;
 	struct controld_vnode_options vo = {
 		.region_size = DEFAULT_REGION, .stop_grace_ms = 5000, .replication = 1};
+	struct controld_caps_options co = {.key = CONTROLD_CAPS_DEFAULT_KEY, .lifetime = 3600};
 	uint64_t n, hb = 1000, loss_ms = 0;
 	char port[16];
 	sigset_t set;
@@ -203,6 +214,18 @@ int main(int argc, char **argv)
 		case 'F':
 			port_file = optarg;
 			break;
+		case 'K':
+			co.key = optarg;
+			break;
+		case 'T':
+			if (parse_uint(optarg, 60, CAP_MAX_LIFETIME, &n))
+				return bad_usage("--capability-lifetime '%s' must be 60..%d",
+						 optarg, CAP_MAX_LIFETIME);
+			co.lifetime = (uint32_t)n;
+			break;
+		case 'I':
+			co.insecure = true;
+			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
 			break;
@@ -238,6 +261,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (controld_caps_start(&co))
+		return 1;
 	if (controld_registry_store_init(state))
 		return 1;
 	if (controld_cluster_listen(listen_addr, (int)hb, port, sizeof(port)))

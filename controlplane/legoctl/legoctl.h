@@ -10,14 +10,17 @@
 
 #include "lib/proto/wire.h"
 
-#define LEGOCTL_EXIT_USAGE 64
-#define LEGOCTL_TIMEOUT_MS 10000
-#define LEGOCTL_MIB	   1048576.0
+#define LEGOCTL_EXIT_USAGE	       64
+#define LEGOCTL_TIMEOUT_MS	       10000
+#define LEGOCTL_MIB		       1048576.0
+#define LEGOCTL_CAPABILITY_LIFETIME    300 /* seconds the capability of one command lasts */
+#define LEGOCTL_DEFAULT_CAPABILITY_KEY "/etc/lego/pki/capability-key.pem"
 
 struct legoctl_opts {
-	const char *controld; /* HOST:PORT of lego-controld's cluster port */
-	const char *smon;     /* HOST:PORT of a lego-smon */
-	const char *provider; /* libfabric provider for lego-smon */
+	const char *controld;	    /* HOST:PORT of lego-controld's cluster port */
+	const char *smon;	    /* HOST:PORT of a lego-smon */
+	const char *provider;	    /* libfabric provider for lego-smon */
+	const char *capability_key; /* signs what lego-smon is shown */
 	bool json;
 };
 

@@ -149,6 +149,11 @@ static void usage(FILE *f)
 		"127.0.0.1:7420)\n"
 		"      --provider NAME   libfabric provider (default $LEGO_FABRIC_PROVIDER or "
 		"tcp)\n"
+		"      --capability-key FILE  the cluster's capability key, which signs what\n"
+		"                        the storage server is shown for a volume command "
+		"(default\n"
+		"                        $LEGO_CAPABILITY_KEY or " LEGOCTL_DEFAULT_CAPABILITY_KEY
+		")\n"
 		"  -j, --json            machine-readable output (one JSON object)\n"
 		"  -v, --verbose         log lines on stderr\n"
 		"  -h, --help            this text\n"
@@ -247,6 +252,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"smon", required_argument, NULL, 's'},
 		{"provider", required_argument, NULL, 'P'},
+		{"capability-key", required_argument, NULL, 'K'},
 		{"controld", required_argument, NULL, 'c'},
 		{"json", no_argument, NULL, 'j'},
 		{"verbose", no_argument, NULL, 'v'},
@@ -255,7 +261,8 @@ int main(int argc, char **argv)
 	};
 	struct legoctl_opts o = {.smon = getenv("LEGO_SMON"),
 				 .provider = fabric_default_provider(),
-				 .controld = getenv("LEGO_CONTROLD")};
+				 .controld = getenv("LEGO_CONTROLD"),
+				 .capability_key = getenv("LEGO_CAPABILITY_KEY")};
 	int c;
 
 	log_init("legoctl");
@@ -264,6 +271,8 @@ int main(int argc, char **argv)
 		o.smon = "127.0.0.1:7420";
 	if (!o.controld || !*o.controld)
 		o.controld = "127.0.0.1:7400";
+	if (!o.capability_key || !*o.capability_key)
+		o.capability_key = LEGOCTL_DEFAULT_CAPABILITY_KEY;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:s:c:jvh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -275,6 +284,9 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			o.provider = optarg;
+			break;
+		case 'K':
+			o.capability_key = optarg;
 			break;
 		case 'j':
 			o.json = true;
