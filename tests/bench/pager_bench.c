@@ -431,9 +431,14 @@ int main(int argc, char **argv)
 		/* Regions small enough that both servers hold part of the working set. */
 		cfg.region_size =
 			ws / 8 >= (2ULL << 20) ? (ws / 8) & ~((2ULL << 20) - 1) : 2ULL << 20;
+		int rc;
+
 		if (self_sign(&holder, key, ws, &cfg))
 			return 1;
-		return run_remote(ws, touches, &cfg, threads);
+		rc = run_remote(ws, touches, &cfg, threads);
+		if (cfg.holder)
+			cap_holder_free(cfg.holder);
+		return rc;
 	}
 	usage(stderr);
 	return 64;

@@ -12,6 +12,7 @@
 #   wait_alive N                   until N components are up (0, or 1 after 30 s)
 #   lvirsh ARGS...                 the real virsh against the controller
 # Binaries: $CONTROLD_BIN, $PMON_BIN (default: the ASan+UBSan builds), as servers.sh.
+# lego-controld signs capabilities with the test's key (caps.sh), which the servers trust.
 # shellcheck disable=SC2034 # variables are for the caller
 CONTROLD_PORT=${CONTROLD_PORT:-}
 # /dev/shm: the test bed's /tmp may be a 9p share of the host's, which cannot hold sockets.
@@ -27,9 +28,10 @@ controld_start() {
 	LIBVIRT_SOCK=$CLUSTER_RUN/libvirt-sock
 	LIBVIRT_URI="lego+unix:///system?socket=$LIBVIRT_SOCK"
 	rm -f "$TAP_TMP/controld.port" "$LIBVIRT_SOCK"
+	[ -n "${CAP_KEY:-}" ] || caps_init
 	"$bin" --socket "$LIBVIRT_SOCK" --listen "127.0.0.1:${CONTROLD_PORT:-0}" \
-		--port-file "$TAP_TMP/controld.port" --state-dir "$TAP_TMP/controld-state" "$@" \
-		2>>"$TAP_TMP/controld.log" &
+		--port-file "$TAP_TMP/controld.port" --state-dir "$TAP_TMP/controld-state" \
+		--capability-key "$CAP_KEY" "$@" 2>>"$TAP_TMP/controld.log" &
 	CONTROLD_PID=$!
 	SERVER_PIDS+=("$CONTROLD_PID")
 	for _ in $(seq 300); do
