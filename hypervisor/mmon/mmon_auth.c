@@ -2,11 +2,54 @@
 #include "mmon_auth.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "lib/cap/cap_key.h"
 #include "lib/log.h"
+
+/* How many connections each vNode holds with a capability: a tenant cannot take every
+ * connection the server has (FAB_SERVER's caps count all of them). */
+#define MAX_TRACKED 4096
+static struct {
+	pthread_mutex_t lock;
+	int n;
+	struct {
+		uint64_t vnode;
+		int conns;
+	} v[MAX_TRACKED];
+} held = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* Count one more connection of vnode: 0, or -1 when it holds its most. */
+static int count_conn(uint64_t vnode)
+{
+	int i, rc = 0;
+
+	pthread_mutex_lock(&held.lock);
+	for (i = 0; i < held.n && held.v[i].vnode != vnode; i++)
+		;
+	if (i == held.n && held.n < MAX_TRACKED)
+		held.v[held.n++].vnode = vnode;
+	if (i == MAX_TRACKED || held.v[i].conns >= MMON_HANDLER_VNODE_CONNS)
+		rc = -1;
+	else
+		held.v[i].conns++;
+	pthread_mutex_unlock(&held.lock);
+	return rc;
+}
+
+void mmon_auth_end(struct mmon_handler_session *s)
+{
+	if (!s->counted)
+		return;
+	pthread_mutex_lock(&held.lock);
+	for (int i = 0; i < held.n; i++)
+		if (held.v[i].vnode == s->vnode && --held.v[i].conns == 0)
+			held.v[i] = held.v[--held.n];
+	pthread_mutex_unlock(&held.lock);
+	s->counted = false;
+}
 
 int mmon_auth_hello(struct mmon_handler_session *s, char *err, size_t errlen)
 {
@@ -40,6 +83,14 @@ enum mem_proto_status mmon_auth_check(struct mmon_handler_session *s,
 			 ", this connection said HELLO as vNode %" PRIu64,
 			 c.serial, c.vnode, s->vnode);
 		v = CAP_VERIFY_BAD;
+	}
+	if (v == CAP_VERIFY_OK && !s->counted && count_conn(s->vnode)) {
+		snprintf(err, errlen,
+			 "vNode %" PRIu64 " holds %d connections here, the most it may", s->vnode,
+			 MMON_HANDLER_VNODE_CONNS);
+		v = CAP_VERIFY_BAD;
+	} else if (v == CAP_VERIFY_OK) {
+		s->counted = true;
 	}
 	if (v != CAP_VERIFY_OK) {
 		s->bad_auths++;

@@ -15,6 +15,8 @@ int mmon_auth_hello(struct mmon_handler_session *s, char *err, size_t errlen);
  * MP_OK it is the connection's from now on. Refusals are logged. */
 enum mem_proto_status mmon_auth_check(struct mmon_handler_session *s,
 				      const struct mem_proto_auth *m, char *err, size_t errlen);
+/* The connection ended: it no longer counts among its vNode's. */
+void mmon_auth_end(struct mmon_handler_session *s);
 /* May the connection do what needs right now? MP_OK, or EAUTH (no capability), EEXPIRED,
  * EACCES (not granted) with err. */
 enum mem_proto_status mmon_auth_right(struct mmon_handler_session *s, uint32_t right, char *err,

@@ -315,6 +315,7 @@ bool mmon_handler_established(const struct mmon_handler_session *s)
 
 void mmon_handler_end(struct mmon_pool *pool, struct mmon_handler_session *s)
 {
+	mmon_auth_end(s);
 	for (size_t i = 0; i < s->nr_rma; i++)
 		mmon_pool_rma_forget(pool, s->rma_handles[i], s->rma.tag);
 	free(s->rma_handles);

@@ -13,7 +13,8 @@
 #include "mmon_fill.h"
 #include "mmon_pool.h"
 
-#define MMON_HANDLER_MAX_BAD_AUTHS 8 /* refused AUTHs before a connection gets no more */
+#define MMON_HANDLER_MAX_BAD_AUTHS 8  /* refused AUTHs before a connection gets no more */
+#define MMON_HANDLER_VNODE_CONNS   64 /* connections one vNode's capability may hold here */
 
 /* What the server knows about one connection. */
 struct mmon_handler_session {
@@ -29,6 +30,7 @@ struct mmon_handler_session {
 	const uint8_t *server_key; /* CAP_KEY_LEN bytes, for the HELLO reply (or NULL) */
 	uint8_t challenge[CAP_KEY_CHALLENGE_LEN];
 	bool authed;
+	bool counted; /* among its vNode's connections (mmon_auth.c) */
 	unsigned bad_auths;
 	struct cap cap;		      /* the capability presented, once authed */
 	struct mmon_pool_scope scope; /* what it lets this connection touch */

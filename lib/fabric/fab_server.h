@@ -41,6 +41,11 @@ struct fab_server_limits {
 /* The defaults, with max_conns within what the process's file descriptor limit (raised to
  * its hard limit here) allows. */
 void fab_server_limits_default(struct fab_server_limits *lim);
+/* How many connections the file descriptor limit (raised to its hard limit here) has room
+ * for. */
+int fab_server_limits_fit(void);
+/* How many connections of max_conns may be in their handshake at once. */
+int fab_server_limits_handshaking(int max_conns);
 
 /* Block SIGINT and SIGTERM in this and every later thread and start a thread that waits
  * for them. Call before any thread starts or library is loaded: the RDMA stacks under

@@ -92,11 +92,17 @@ static int limit_option(struct fab_server_cli *o, int c, const char *arg)
 	case OPT_MAX_CONNS:
 		if (parse_uint(arg, 2, 65536, &v))
 			return fab_server_cli_bad(o, "--max-conns must be 2..65536, not", arg);
+		if ((int)v > fab_server_limits_fit()) {
+			/* Past the fd limit, accepts would fail in the provider, out of sight. */
+			log_warn("--max-conns %llu: the file descriptor limit has room for %d "
+				 "connections: at most that many",
+				 (unsigned long long)v, fab_server_limits_fit());
+			v = (uint64_t)fab_server_limits_fit();
+		}
 		l->max_conns = (int)v;
 		if (l->max_per_peer > l->max_conns)
 			l->max_per_peer = l->max_conns;
-		if (l->max_handshaking > l->max_conns)
-			l->max_handshaking = l->max_conns;
+		l->max_handshaking = fab_server_limits_handshaking(l->max_conns);
 		return -1;
 	case OPT_MAX_PER_PEER:
 		if (parse_uint(arg, 1, 65536, &v))
