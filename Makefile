@@ -138,10 +138,24 @@ FUZZ_CODE_SRCS := $(addprefix controlplane/controld/libvirt/,xdr.c rpc_proto.c d
 	controlplane/controld/placement.c \
 	controlplane/controld/vnode_map.c lib/proto/vmm_regions.c lib/proto/mig_status.c \
 	lib/json_flat.c lib/proto/wire.c lib/proto/cluster_proto.c lib/parse.c lib/uuid_str.c
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CODE_SRCS) | deps
+# Targets that need more: the data plane's codecs and request handlers.
+FUZZ_CAP_SRCS := $(wildcard lib/cap/*.c) lib/log.c
+FUZZ_EXTRA_mem_proto := lib/proto/mem_proto.c $(FUZZ_CAP_SRCS)
+FUZZ_EXTRA_stor_proto := lib/proto/stor_proto.c
+FUZZ_EXTRA_mig_proto := lib/proto/mig_proto.c vmm/kvm/vcpu_state.c lib/log.c
+FUZZ_EXTRA_capability := $(FUZZ_CAP_SRCS)
+FUZZ_EXTRA_mmon_handler := $(filter-out $(call MAIN_SRC,hypervisor/mmon),$(wildcard hypervisor/mmon/*.c)) \
+	lib/proto/mem_proto.c lib/client/mem_client.c lib/fabric/fabric.c lib/fabric/fabric_dl.c \
+	$(FUZZ_CAP_SRCS)
+FUZZ_EXTRA_smon_handler := hypervisor/smon/smon_handler.c hypervisor/smon/smon_auth.c \
+	hypervisor/smon/smon_store.c hypervisor/smon/smon_file.c lib/proto/stor_proto.c \
+	$(FUZZ_CAP_SRCS)
+.SECONDEXPANSION:
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CODE_SRCS) $$(FUZZ_EXTRA_$$*) | deps
 	@mkdir -p $(@D)
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-		-I. -I/usr/include/libxml2 $^ -lxml2 -luuid -o $@
+		-Wno-gnu-variable-sized-type-not-at-end \
+		-I. -I/usr/include/libxml2 $^ -lxml2 -luuid -lgnutls -lpthread -ldl -o $@
 
 fuzz: deps $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do \
