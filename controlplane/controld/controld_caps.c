@@ -208,6 +208,7 @@ static void renew_vnode(const uint8_t uuid[16], const char *name, uint64_t uid)
 
 static void *renewer(void *arg)
 {
+	/* A few looks per half life, at least one a minute. */
 	uint32_t period = caps.lifetime / 6 < 60 ? caps.lifetime / 6 : 60;
 	static uint8_t uuids[RENEW_MAX_VNODES][16];
 	static char names[RENEW_MAX_VNODES][CP_NAME_LEN + 1];

@@ -65,7 +65,7 @@ static void usage(FILE *f)
 		"                           what each vNode may do on the memory and storage\n"
 		"                           servers (default " CONTROLD_CAPS_DEFAULT_KEY ")\n"
 		"      --capability-lifetime S  a vNode's capabilities last S seconds and are\n"
-		"                           renewed at half (60..604800, default 3600)\n"
+		"                           renewed at half (10..604800, default 3600)\n"
 		"      --insecure-no-capabilities  sign nothing (the servers then serve anyone)\n"
 		"      --port-file PATH     write the cluster port to PATH once listening\n"
 		"  -v, --verbose            debug log lines (every call)\n"
@@ -218,8 +218,8 @@ int main(int argc, char **argv)
 			co.key = optarg;
 			break;
 		case 'T':
-			if (parse_uint(optarg, 60, CAP_MAX_LIFETIME, &n))
-				return bad_usage("--capability-lifetime '%s' must be 60..%d",
+			if (parse_uint(optarg, 10, CAP_MAX_LIFETIME, &n))
+				return bad_usage("--capability-lifetime '%s' must be 10..%d",
 						 optarg, CAP_MAX_LIFETIME);
 			co.lifetime = (uint32_t)n;
 			break;

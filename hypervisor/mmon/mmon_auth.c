@@ -104,6 +104,10 @@ enum mem_proto_status mmon_auth_check(struct mmon_handler_session *s,
 			 cap_rights_text(CAP_KIND_MEMORY, c.rights, rights, sizeof(rights)),
 			 c.region_first, c.region_first + c.region_count - 1, c.quota >> 20,
 			 c.expires - cap_now());
+	else if (c.expires != s->cap.expires)
+		log_info("%s: vNode %" PRIu64 " presents capability %016" PRIx64
+			 " renewed (expires in %" PRIu64 " s)",
+			 s->peer, s->vnode, c.serial, c.expires - cap_now());
 	s->cap = c;
 	s->authed = true;
 	s->scope = (struct mmon_pool_scope){.vnode = s->vnode,

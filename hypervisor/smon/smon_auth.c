@@ -46,6 +46,9 @@ enum stor_proto_status smon_auth_check(struct smon_handler_session *s,
 			 cap_rights_text(CAP_KIND_STORAGE, c.rights, rights, sizeof(rights)),
 			 c.flags & CAP_ALL_VOLUMES ? "every volume, " : "", c.nr_volumes,
 			 c.nr_volumes == 1 ? "" : "s", c.expires - cap_now());
+	else if (c.expires != s->cap.expires)
+		log_info("%s (%s): capability %016" PRIx64 " renewed (expires in %" PRIu64 " s)",
+			 s->peer, s->client, c.serial, c.expires - cap_now());
 	s->cap = c;
 	s->authed = true;
 	return SP_OK;
