@@ -12,6 +12,7 @@
 
 #include "controld_registry.h"
 #include "controld_vnode.h"
+#include "lib/cap/cap_verify.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 
@@ -20,8 +21,10 @@
 static struct {
 	bool on;
 	uint32_t lifetime;
-	struct cap_key signer; /* capability-key.pem */
-	struct cap_key own;    /* holder of lego-controld's own memory capabilities */
+	struct cap_key signer;	   /* capability-key.pem */
+	struct cap_key own;	   /* holder of lego-controld's own memory capabilities */
+	struct cap_verify trusted; /* the key's directory's capability-pub*.pem: renewals of
+				    * what an earlier key signed (a rotation) */
 	struct cap_holder storage;
 	pthread_t renewer;
 	atomic_bool stop;
@@ -165,8 +168,8 @@ static void renew_one(const uint8_t uuid[16], const char *name, uint64_t uid, co
 
 	if (expires > now + caps.lifetime / 2)
 		return;
-	if (cap_holder_renewal(&caps.signer, b64, uid, now, now + caps.lifetime, text, sizeof(text),
-			       &c, err, sizeof(err))) {
+	if (cap_holder_renewal(&caps.signer, &caps.trusted, b64, uid, now, now + caps.lifetime,
+			       text, sizeof(text), &c, err, sizeof(err))) {
 		log_warn("vNode %s: its capability is not renewed: %s", name, err);
 		return;
 	}
@@ -238,6 +241,21 @@ static void *renewer(void *arg)
 	return NULL;
 }
 
+/* The public keys beside the signing key (capability-pub*.pem), if there are any: what a
+ * vNode started before a key rotation holds is renewed too. */
+static void trusted_keys(const char *key)
+{
+	char dir[4096], err[512];
+	const char *slash = strrchr(key, '/');
+
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - key) : 1, slash ? key : ".");
+	if (!cap_verify_load_dir(&caps.trusted, dir, err, sizeof(err)))
+		log_info("capabilities: renewing what %d key%s of %s signed", caps.trusted.nr_keys,
+			 caps.trusted.nr_keys == 1 ? "" : "s", dir);
+	else
+		cap_verify_free(&caps.trusted);
+}
+
 int controld_caps_start(const struct controld_caps_options *o)
 {
 	struct cap s = {
@@ -262,6 +280,7 @@ int controld_caps_start(const struct controld_caps_options *o)
 			err);
 		return -1;
 	}
+	trusted_keys(o->key);
 	caps.on = true;
 	if (pthread_create(&caps.renewer, NULL, renewer, NULL)) {
 		log_error("cannot start the capability renewals");
@@ -279,6 +298,7 @@ void controld_caps_stop(void)
 	atomic_store(&caps.stop, true);
 	pthread_join(caps.renewer, NULL);
 	cap_holder_free(&caps.storage);
+	cap_verify_free(&caps.trusted);
 	cap_key_free(&caps.own);
 	cap_key_free(&caps.signer);
 	caps.on = false;

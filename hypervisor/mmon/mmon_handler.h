@@ -26,7 +26,7 @@ struct mmon_handler_session {
 	const struct mmon_fill_ctx *fill; /* how FILL reaches other servers (NULL: refused) */
 	uint64_t bad_requests;
 	/* Capabilities: verify NULL means none are asked for (--insecure-no-capabilities). */
-	const struct cap_verify *verify;
+	struct cap_verify *verify;
 	const uint8_t *server_key; /* CAP_KEY_LEN bytes, for the HELLO reply (or NULL) */
 	uint8_t challenge[CAP_KEY_CHALLENGE_LEN];
 	bool authed;

@@ -81,6 +81,18 @@ static int parse_options(int argc, char **argv)
 	return fab_server_cli_parse(&cli, argc, argv, &own);
 }
 
+/* SIGHUP: the PKI directory's capability keys again (a key rotation). */
+static void reload_keys(void)
+{
+	char err[512];
+
+	if (cap_verify_reload_dir(&verify, cli.pki, err, sizeof(err)))
+		log_error("capabilities: the keys stay as they were: %s", err);
+	else
+		log_info("capabilities: %d trusted key%s from %s", verify.nr_keys,
+			 verify.nr_keys == 1 ? "" : "s", cli.pki);
+}
+
 static void *conn_open(void *ctx, struct fab_conn *c)
 {
 	struct mmon_handler_session *s = calloc(1, sizeof(*s));
@@ -165,7 +177,7 @@ int main(int argc, char **argv)
 		log_error("%s", err);
 		return 1;
 	}
-	if (fab_server_signals())
+	if (fab_server_signals(capabilities ? reload_keys : NULL))
 		return 1;
 	if (fab_server_cli_listen(&cli, &l))
 		return 1;

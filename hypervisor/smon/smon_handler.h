@@ -23,7 +23,7 @@ struct smon_handler_session {
 	uint64_t requests, bad_requests;
 	uint8_t *bounce; /* SP_MAX_IO bytes, 4 KiB-aligned: for stores with aligned_io */
 	/* Capabilities: verify NULL means none are asked for (--insecure-no-capabilities). */
-	const struct cap_verify *verify;
+	struct cap_verify *verify;
 	uint8_t challenge[CAP_KEY_CHALLENGE_LEN];
 	bool authed;
 	unsigned bad_auths;

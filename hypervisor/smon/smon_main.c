@@ -130,6 +130,18 @@ static int parse_options(int argc, char **argv)
 	return rc;
 }
 
+/* SIGHUP: the PKI directory's capability keys again (a key rotation). */
+static void reload_keys(void)
+{
+	char err[512];
+
+	if (cap_verify_reload_dir(&verify, cli.pki, err, sizeof(err)))
+		log_error("capabilities: the keys stay as they were: %s", err);
+	else
+		log_info("capabilities: %d trusted key%s from %s", verify.nr_keys,
+			 verify.nr_keys == 1 ? "" : "s", cli.pki);
+}
+
 static void *conn_open(void *ctx, struct fab_conn *c)
 {
 	struct smon_handler_session *s = calloc(1, sizeof(*s));
@@ -213,7 +225,7 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		return 1;
 	capabilities = rc == 0;
-	if (fab_server_signals())
+	if (fab_server_signals(capabilities ? reload_keys : NULL))
 		return 1;
 	smon_store_init(&store);
 	if (opts.dir)

@@ -1,6 +1,7 @@
 /* cap_holder.c: a client's capabilities, self-signed or from lego-controld, presented per
  * connection and renewed in place. */
 #include "cap_holder.h"
+#include "cap_verify.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -343,9 +344,9 @@ int cap_holder_bundle_put(const struct cap_key *holder, const uint8_t *mem, size
 	return w < 0 || (size_t)w >= outlen ? -1 : 0;
 }
 
-int cap_holder_renewal(const struct cap_key *signer, const char *cap_b64, uint64_t vnode,
-		       uint64_t issued, uint64_t expires, char *out, size_t outlen,
-		       struct cap *renewed, char *err, size_t errlen)
+int cap_holder_renewal(const struct cap_key *signer, struct cap_verify *trusted,
+		       const char *cap_b64, uint64_t vnode, uint64_t issued, uint64_t expires,
+		       char *out, size_t outlen, struct cap *renewed, char *err, size_t errlen)
 {
 	uint8_t buf[CAP_MAX_LEN], sig[CAP_SIG_LEN];
 	char sig64[100];
@@ -361,6 +362,9 @@ int cap_holder_renewal(const struct cap_key *signer, const char *cap_b64, uint64
 	bad = memcmp(renewed->signer, signer->id, 8) ||
 	      cap_key_pub_verify(&pub, buf, (size_t)n - CAP_SIG_LEN, buf + n - CAP_SIG_LEN);
 	cap_key_pub_free(&pub);
+	if (bad && trusted)
+		bad = cap_verify_signed(trusted, renewed->signer, buf, (size_t)n - CAP_SIG_LEN,
+					buf + n - CAP_SIG_LEN) != 0;
 	if (bad || renewed->vnode != vnode) {
 		snprintf(err, errlen,
 			 "the capability to renew is not one this key signed for "

@@ -86,9 +86,11 @@ int cap_holder_export(struct cap_holder *h, unsigned kind, char *out, size_t out
 int cap_holder_bundle_put(const struct cap_key *holder, const uint8_t *mem, size_t mem_len,
 			  const uint8_t *stor, size_t stor_len, char *out, size_t outlen);
 /* A renewal of cap (base64 text, as cap_holder_export gives it): checked to be signed by
- * signer itself and to be for vNode vnode, then signed again for [issued, expires]. */
-int cap_holder_renewal(const struct cap_key *signer, const char *cap_b64, uint64_t vnode,
-		       uint64_t issued, uint64_t expires, char *out, size_t outlen,
-		       struct cap *renewed, char *err, size_t errlen);
+ * signer itself (or, during a key rotation, by a key of trusted, if not NULL) and to be for
+ * vNode vnode, then signed again by signer for [issued, expires]. */
+struct cap_verify;
+int cap_holder_renewal(const struct cap_key *signer, struct cap_verify *trusted,
+		       const char *cap_b64, uint64_t vnode, uint64_t issued, uint64_t expires,
+		       char *out, size_t outlen, struct cap *renewed, char *err, size_t errlen);
 
 #endif

@@ -5,8 +5,19 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A zeroed struct is an empty one: its lock is made when it is first loaded (at a server's
+ * start, before any thread checks with it). */
+static void init_lock(struct cap_verify *v)
+{
+	if (!v->ready) {
+		pthread_rwlock_init(&v->lock, NULL);
+		v->ready = true;
+	}
+}
+
 int cap_verify_add_file(struct cap_verify *v, const char *path, char *err, size_t errlen)
 {
+	init_lock(v);
 	if (v->nr_keys == CAP_KEY_MAX_TRUSTED) {
 		snprintf(err, errlen, "%s: at most %d capability public keys are trusted at once",
 			 path, CAP_KEY_MAX_TRUSTED);
@@ -51,21 +62,58 @@ int cap_verify_load_dir(struct cap_verify *v, const char *dir, char *err, size_t
 	return 0;
 }
 
+int cap_verify_reload_dir(struct cap_verify *v, const char *dir, char *err, size_t errlen)
+{
+	struct cap_verify fresh;
+
+	memset(&fresh, 0, sizeof(fresh));
+	if (cap_verify_load_dir(&fresh, dir, err, errlen)) {
+		cap_verify_free(&fresh);
+		return -1;
+	}
+	init_lock(v);
+	pthread_rwlock_wrlock(&v->lock);
+	for (int i = 0; i < v->nr_keys; i++)
+		cap_key_pub_free(&v->keys[i]);
+	memcpy(v->keys, fresh.keys, sizeof(v->keys));
+	v->nr_keys = fresh.nr_keys;
+	pthread_rwlock_unlock(&v->lock);
+	fresh.nr_keys = 0;
+	cap_verify_free(&fresh);
+	return 0;
+}
+
+int cap_verify_signed(struct cap_verify *v, const uint8_t id[8], const void *data, size_t len,
+		      const uint8_t sig[CAP_SIG_LEN])
+{
+	int rc = -1;
+
+	init_lock(v);
+	pthread_rwlock_rdlock(&v->lock);
+	for (int i = 0; i < v->nr_keys && rc; i++)
+		if (!memcmp(v->keys[i].id, id, 8))
+			rc = cap_key_pub_verify(&v->keys[i], data, len, sig) ? -2 : 0;
+	pthread_rwlock_unlock(&v->lock);
+	return rc;
+}
+
 void cap_verify_free(struct cap_verify *v)
 {
 	for (int i = 0; i < v->nr_keys; i++)
 		cap_key_pub_free(&v->keys[i]);
+	if (v->ready)
+		pthread_rwlock_destroy(&v->lock);
 	memset(v, 0, sizeof(*v));
 }
 
-enum cap_verify_result cap_verify_check(const struct cap_verify *v, unsigned kind,
+enum cap_verify_result cap_verify_check(struct cap_verify *v, unsigned kind,
 					const uint8_t challenge[CAP_KEY_CHALLENGE_LEN],
 					const void *cap, size_t len,
 					const uint8_t proof[CAP_SIG_LEN], uint64_t now,
 					struct cap *out, char *err, size_t errlen)
 {
-	const struct cap_key_pub *signer = NULL;
 	char why[160];
+	int rc;
 
 	if (cap_get(cap, len, out, why, sizeof(why))) {
 		snprintf(err, errlen, "%s", why);
@@ -76,18 +124,16 @@ enum cap_verify_result cap_verify_check(const struct cap_verify *v, unsigned kin
 			 cap_kind_name(kind));
 		return CAP_VERIFY_BAD;
 	}
-	for (int i = 0; i < v->nr_keys && !signer; i++)
-		if (!memcmp(v->keys[i].id, out->signer, 8))
-			signer = &v->keys[i];
-	if (!signer) {
+	rc = cap_verify_signed(v, out->signer, cap, len - CAP_SIG_LEN,
+			       (const uint8_t *)cap + len - CAP_SIG_LEN);
+	if (rc == -1) {
 		snprintf(err, errlen,
 			 "capability %016llx is signed by a key this server does not "
 			 "trust",
 			 (unsigned long long)out->serial);
 		return CAP_VERIFY_BAD;
 	}
-	if (cap_key_pub_verify(signer, cap, len - CAP_SIG_LEN,
-			       (const uint8_t *)cap + len - CAP_SIG_LEN)) {
+	if (rc) {
 		snprintf(err, errlen, "capability %016llx has a bad signature (forged or altered)",
 			 (unsigned long long)out->serial);
 		return CAP_VERIFY_BAD;

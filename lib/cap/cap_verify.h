@@ -5,6 +5,8 @@
 #ifndef LEGO_CAP_VERIFY_H
 #define LEGO_CAP_VERIFY_H
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +14,8 @@
 #include "cap_key.h"
 
 struct cap_verify {
+	bool ready;	       /* lock made */
+	pthread_rwlock_t lock; /* the keys change on a reload (cap_verify_reload_dir) */
 	int nr_keys;
 	struct cap_key_pub keys[CAP_KEY_MAX_TRUSTED];
 };
@@ -25,13 +29,19 @@ enum cap_verify_result {
 /* Trust DIR/capability-pub.pem (it must exist) and every DIR/capability-pub-*.pem: 0, or -1
  * with err. */
 int cap_verify_load_dir(struct cap_verify *v, const char *dir, char *err, size_t errlen);
+/* The same again, in place, while checks run (a key rotation): the old keys stay if the new
+ * ones cannot be read. */
+int cap_verify_reload_dir(struct cap_verify *v, const char *dir, char *err, size_t errlen);
+/* Whether sig is a trusted key's (the one named by id) signature of data[0..len). */
+int cap_verify_signed(struct cap_verify *v, const uint8_t id[8], const void *data, size_t len,
+		      const uint8_t sig[CAP_SIG_LEN]);
 /* Trust one more public key file. */
 int cap_verify_add_file(struct cap_verify *v, const char *path, char *err, size_t errlen);
 void cap_verify_free(struct cap_verify *v);
 
 /* Check cap[0..len) of kind, presented with proof (the holder's signature over challenge
  * and the capability) at time now: the decoded capability in *out, or why not in err. */
-enum cap_verify_result cap_verify_check(const struct cap_verify *v, unsigned kind,
+enum cap_verify_result cap_verify_check(struct cap_verify *v, unsigned kind,
 					const uint8_t challenge[CAP_KEY_CHALLENGE_LEN],
 					const void *cap, size_t len,
 					const uint8_t proof[CAP_SIG_LEN], uint64_t now,

@@ -43,6 +43,7 @@ struct server {
 
 static atomic_bool stopping;
 static sigset_t stop_signals;
+static void (*on_reload)(void);
 
 bool fab_server_stopping(void)
 {
@@ -59,19 +60,29 @@ static void *signal_thread(void *arg)
 	int sig;
 
 	(void)arg;
-	if (sigwait(&stop_signals, &sig) == 0)
+	while (sigwait(&stop_signals, &sig) == 0) {
+		if (sig == SIGHUP) {
+			log_info("received SIGHUP: reloading");
+			if (on_reload)
+				on_reload();
+			continue;
+		}
 		log_info("received signal %d: shutting down", sig);
+		break;
+	}
 	atomic_store(&stopping, true);
 	return NULL;
 }
 
-int fab_server_signals(void)
+int fab_server_signals(void (*reload)(void))
 {
 	pthread_t t;
 
+	on_reload = reload;
 	sigemptyset(&stop_signals);
 	sigaddset(&stop_signals, SIGINT);
 	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (pthread_create(&t, NULL, signal_thread, NULL)) {

@@ -47,10 +47,12 @@ int fab_server_limits_fit(void);
 /* How many connections of max_conns may be in their handshake at once. */
 int fab_server_limits_handshaking(int max_conns);
 
-/* Block SIGINT and SIGTERM in this and every later thread and start a thread that waits
- * for them. Call before any thread starts or library is loaded: the RDMA stacks under
- * libfabric install handlers of their own that would otherwise win. */
-int fab_server_signals(void);
+/* Block SIGINT, SIGTERM and SIGHUP in this and every later thread and start a thread that
+ * waits for them: the first two stop the server, SIGHUP calls reload (if not NULL; e.g. the
+ * capability keys again, for a key rotation). Call before any thread starts or library is
+ * loaded: the RDMA stacks under libfabric install handlers of their own that would
+ * otherwise win. */
+int fab_server_signals(void (*reload)(void));
 /* A signal arrived (or fab_server_stop was called). */
 bool fab_server_stopping(void);
 void fab_server_stop(void);

@@ -28,6 +28,9 @@ static const char pub1_pem[] = "-----BEGIN PUBLIC KEY-----\n"
 static const char key2_pem[] = "-----BEGIN PRIVATE KEY-----\n"
 			       "MC4CAQAwBQYDK2VwBCIEIByeAIqlk840HsnMJuRIpOcI2hRidxz1g2Lp91nEnDXC\n"
 			       "-----END PRIVATE KEY-----\n";
+static const char pub2_pem[] = "-----BEGIN PUBLIC KEY-----\n"
+			       "MCowBQYDK2VwAyEABiAZ2UvDq13hVLuE6h5RQlLSJxLCVOZZJSrkGlByunY=\n"
+			       "-----END PUBLIC KEY-----\n";
 
 struct ctx {
 	char dir[64], key1[96], key2[96];
@@ -283,16 +286,16 @@ static void test_bundle_and_renewal(void **state)
 	/* A renewal: lego-controld re-signs what the holder shows for a later expiry. */
 	assert_int_equal(cap_holder_export(&h, CAP_KIND_MEMORY, b64, sizeof(b64), &exp), 0);
 	assert_int_equal(exp, now + 600);
-	assert_int_equal(cap_holder_renewal(&c->signer, b64, 77, now, now + 1200, renewal,
+	assert_int_equal(cap_holder_renewal(&c->signer, NULL, b64, 77, now, now + 1200, renewal,
 					    sizeof(renewal), &renewed, err, sizeof(err)),
 			 0);
 	assert_true(strlen(renewal) < 200);
 	/* ... for no other vNode, and never what another key signed. */
-	assert_int_equal(cap_holder_renewal(&c->signer, b64, 78, now, now + 1200, err, 100,
+	assert_int_equal(cap_holder_renewal(&c->signer, NULL, b64, 78, now, now + 1200, err, 100,
 					    &renewed, err, sizeof(err)),
 			 -1);
-	assert_int_equal(cap_holder_renewal(&c->other, b64, 77, now, now + 1200, err, 100, &renewed,
-					    err, sizeof(err)),
+	assert_int_equal(cap_holder_renewal(&c->other, NULL, b64, 77, now, now + 1200, err, 100,
+					    &renewed, err, sizeof(err)),
 			 -1);
 	assert_int_equal(cap_holder_renew(&h, renewal, err, sizeof(err)), 0);
 	an = cap_holder_present(&h, CAP_KIND_MEMORY, c->challenge, auth, &gen2, err, sizeof(err));
@@ -349,6 +352,42 @@ static void test_self_signed(void **state)
 	assert_non_null(strstr(err, "/nonexistent/key.pem"));
 }
 
+/* A key rotation: what the old key signed is renewed by the new one, and a server that
+ * reloads its keys trusts the new one. */
+static void test_rotation(void **state)
+{
+	struct ctx *c = *state;
+	struct cap m = mem_cap(c, cap_now()), out, renewed;
+	struct cap_verify old = {0};
+	uint8_t buf[CAP_MAX_LEN], proof[CAP_SIG_LEN];
+	char err[256], b64[CAP_MAX_LEN * 2], text[256], path[128];
+	size_t n = cap_key_issue(&c->other, &m, buf, err, sizeof(err));
+
+	snprintf(path, sizeof(path), "%s/capability-pub-old.pem", c->dir);
+	write_file(path, pub2_pem);
+	assert_int_equal(cap_verify_add_file(&old, path, err, sizeof(err)), 0);
+	assert_int_equal(cap_key_b64_put(buf, n, b64, sizeof(b64)), 0);
+	/* Without the old key's public half the new key renews nothing of the old one's. */
+	assert_int_equal(cap_holder_renewal(&c->signer, NULL, b64, 77, cap_now(), cap_now() + 60,
+					    text, sizeof(text), &renewed, err, sizeof(err)),
+			 -1);
+	assert_int_equal(cap_holder_renewal(&c->signer, &old, b64, 77, cap_now(), cap_now() + 60,
+					    text, sizeof(text), &renewed, err, sizeof(err)),
+			 0);
+	assert_memory_equal(renewed.signer, c->signer.id, 8);
+	/* The server: the old key not trusted until a reload that reads it too. */
+	assert_int_equal(cap_key_prove(&c->holder, c->challenge, buf, n, proof), 0);
+	assert_int_equal(cap_verify_check(&c->v, CAP_KIND_MEMORY, c->challenge, buf, n, proof,
+					  cap_now(), &out, err, sizeof(err)),
+			 CAP_VERIFY_BAD);
+	assert_int_equal(cap_verify_reload_dir(&c->v, c->dir, err, sizeof(err)), 0);
+	assert_int_equal(c->v.nr_keys, 2);
+	assert_int_equal(cap_verify_check(&c->v, CAP_KIND_MEMORY, c->challenge, buf, n, proof,
+					  cap_now(), &out, err, sizeof(err)),
+			 CAP_VERIFY_OK);
+	cap_verify_free(&old);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,6 +396,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_decoder_strict, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bundle_and_renewal, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_self_signed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation, setup, teardown),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
