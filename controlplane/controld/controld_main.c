@@ -134,29 +134,31 @@ static int unix_listen(const char *path)
 	return fd;
 }
 
+/* The command line (usage() describes it). */
+static const struct option longopts[] = {
+	{"socket", required_argument, NULL, 's'},
+	{"libvirt-tcp", required_argument, NULL, 't'},
+	{"listen", required_argument, NULL, 'l'},
+	{"state-dir", required_argument, NULL, 'd'},
+	{"region-size", required_argument, NULL, 'R'},
+	{"heartbeat-ms", required_argument, NULL, 'H'},
+	{"replication", required_argument, NULL, 'Y'},
+	{"mmon-loss-ms", required_argument, NULL, 'L'},
+	{"stop-grace-ms", required_argument, NULL, 'G'},
+	{"provider", required_argument, NULL, 'P'},
+	{"port-file", required_argument, NULL, 'F'},
+	{"capability-key", required_argument, NULL, 'K'},
+	{"capability-lifetime", required_argument, NULL, 'T'},
+	{"insecure-no-capabilities", no_argument, NULL, 'I'},
+	{"verbose", no_argument, NULL, 'v'},
+	{"quiet", no_argument, NULL, 'q'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"libvirt-tcp", required_argument, NULL, 't'},
-		{"listen", required_argument, NULL, 'l'},
-		{"state-dir", required_argument, NULL, 'd'},
-		{"region-size", required_argument, NULL, 'R'},
-		{"heartbeat-ms", required_argument, NULL, 'H'},
-		{"replication", required_argument, NULL, 'Y'},
-		{"mmon-loss-ms", required_argument, NULL, 'L'},
-		{"stop-grace-ms", required_argument, NULL, 'G'},
-		{"provider", required_argument, NULL, 'P'},
-		{"port-file", required_argument, NULL, 'F'},
-		{"capability-key", required_argument, NULL, 'K'},
-		{"capability-lifetime", required_argument, NULL, 'T'},
-		{"insecure-no-capabilities", no_argument, NULL, 'I'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
-	};
 	const char *sock_path = NULL, *tcp = NULL, *listen_addr = DEFAULT_LISTEN,
 		   *state = DEFAULT_STATE, *port_file = NULL;
 	struct controld_vnode_options vo = {
