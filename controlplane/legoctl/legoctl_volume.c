@@ -47,7 +47,7 @@ static bool have_holder;
 
 static int sign_capability(const struct legoctl_opts *o, uint32_t rights, const char *vol)
 {
-	struct cap c = {.kind = CAP_KIND_STORAGE, .rights = rights};
+	struct cap c = {0};
 	char err[512];
 
 	if (have_holder)
@@ -60,13 +60,7 @@ static int sign_capability(const struct legoctl_opts *o, uint32_t rights, const 
 		return 1;
 	}
 	have_holder = true;
-	if (vol) {
-		c.nr_volumes = 1;
-		snprintf(c.volumes[0].name, sizeof(c.volumes[0].name), "%s", vol);
-		c.volumes[0].rights = rights;
-	} else {
-		c.flags = CAP_ALL_VOLUMES;
-	}
+	cap_storage_grant(&c, vol, rights);
 	if (cap_holder_grant(&holder, &c, err, sizeof(err))) {
 		fprintf(stderr, "legoctl: %s\n", err);
 		return 1;

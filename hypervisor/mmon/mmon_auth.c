@@ -122,27 +122,14 @@ enum mem_proto_status mmon_auth_check(struct mmon_handler_session *s,
 enum mem_proto_status mmon_auth_right(struct mmon_handler_session *s, uint32_t right, char *err,
 				      size_t errlen)
 {
-	char name[32];
-	uint64_t now;
+	bool denied;
+	enum cap_verify_result v;
 
 	if (!s->verify)
 		return MP_OK;
-	if (!s->authed) {
-		snprintf(err, errlen, "this server requires a capability: AUTH first");
-		return MP_EAUTH;
-	}
-	now = cap_now();
-	if (now >= s->cap.expires) {
-		snprintf(err, errlen,
-			 "capability %016" PRIx64 " expired %" PRIu64 " s ago: AUTH "
-			 "with a renewed one",
-			 s->cap.serial, now - s->cap.expires);
-		return MP_EEXPIRED;
-	}
-	if (!(s->cap.rights & right)) {
-		snprintf(err, errlen, "capability %016" PRIx64 " does not grant %s", s->cap.serial,
-			 cap_rights_text(CAP_KIND_MEMORY, right, name, sizeof(name)));
-		return MP_EACCES;
-	}
-	return MP_OK;
+	v = cap_verify_use(&s->cap, s->authed, s->cap.rights, right, &denied, err, errlen);
+	return v == CAP_VERIFY_OK	 ? MP_OK
+	       : v == CAP_VERIFY_EXPIRED ? MP_EEXPIRED
+	       : denied			 ? MP_EACCES
+					 : MP_EAUTH;
 }

@@ -84,13 +84,7 @@ static int parse_options(int argc, char **argv)
 /* SIGHUP: the PKI directory's capability keys again (a key rotation). */
 static void reload_keys(void)
 {
-	char err[512];
-
-	if (cap_verify_reload_dir(&verify, cli.pki, err, sizeof(err)))
-		log_error("capabilities: the keys stay as they were: %s", err);
-	else
-		log_info("capabilities: %d trusted key%s from %s", verify.nr_keys,
-			 verify.nr_keys == 1 ? "" : "s", cli.pki);
+	fab_server_cli_reload_capabilities(&cli, &verify);
 }
 
 static void *conn_open(void *ctx, struct fab_conn *c)

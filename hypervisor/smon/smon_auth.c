@@ -57,32 +57,22 @@ enum stor_proto_status smon_auth_check(struct smon_handler_session *s,
 enum stor_proto_status smon_auth_right(struct smon_handler_session *s, uint32_t right,
 				       const char *vol, char *err, size_t errlen)
 {
-	char name[32];
-	uint64_t now;
-	uint32_t granted;
+	uint32_t granted = vol ? cap_volume_rights(&s->cap, vol)
+			       : (s->cap.flags & CAP_ALL_VOLUMES ? s->cap.rights : 0);
+	bool denied;
+	enum cap_verify_result v;
+	size_t n;
 
 	if (!s->verify)
 		return SP_OK;
-	if (!s->authed) {
-		snprintf(err, errlen, "this server requires a capability: AUTH first");
-		return SP_EAUTH;
-	}
-	now = cap_now();
-	if (now >= s->cap.expires) {
-		snprintf(err, errlen,
-			 "capability %016" PRIx64 " expired %" PRIu64 " s ago: AUTH with a renewed "
-			 "one",
-			 s->cap.serial, now - s->cap.expires);
+	v = cap_verify_use(&s->cap, s->authed, granted, right, &denied, err, errlen);
+	if (v == CAP_VERIFY_OK)
+		return SP_OK;
+	if (v == CAP_VERIFY_EXPIRED)
 		return SP_EEXPIRED;
-	}
-	granted = vol ? cap_volume_rights(&s->cap, vol)
-		      : (s->cap.flags & CAP_ALL_VOLUMES ? s->cap.rights : 0);
-	if (!(granted & right)) {
-		snprintf(err, errlen, "capability %016" PRIx64 " does not grant %s on %s",
-			 s->cap.serial,
-			 cap_rights_text(CAP_KIND_STORAGE, right, name, sizeof(name)),
-			 vol ? "this volume" : "every volume");
-		return SP_EACCES;
-	}
-	return SP_OK;
+	if (!denied)
+		return SP_EAUTH;
+	n = strlen(err);
+	snprintf(err + n, errlen - n, " on %s", vol ? "this volume" : "every volume");
+	return SP_EACCES;
 }

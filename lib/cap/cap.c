@@ -154,6 +154,18 @@ int cap_check_time(const struct cap *c, uint64_t now, char *err, size_t errlen)
 	return 0;
 }
 
+void cap_storage_grant(struct cap *c, const char *vol, uint32_t rights)
+{
+	c->kind = CAP_KIND_STORAGE;
+	c->rights = rights;
+	c->flags = vol ? 0 : CAP_ALL_VOLUMES;
+	c->nr_volumes = vol ? 1 : 0;
+	if (vol) {
+		snprintf(c->volumes[0].name, sizeof(c->volumes[0].name), "%s", vol);
+		c->volumes[0].rights = rights;
+	}
+}
+
 uint32_t cap_volume_rights(const struct cap *c, const char *name)
 {
 	if (c->kind != CAP_KIND_STORAGE)

@@ -102,6 +102,9 @@ size_t cap_len(const struct cap *c);
 /* Time checks against now (Unix seconds): 0, or -1 with err ("expired 12 s ago", "issued
  * in the future"). */
 int cap_check_time(const struct cap *c, uint64_t now, char *err, size_t errlen);
+/* A storage capability's grant: rights on volume vol, or on every volume when vol is NULL
+ * (the rest of c as it was). */
+void cap_storage_grant(struct cap *c, const char *vol, uint32_t rights);
 /* The rights c grants on volume name (0: none). */
 uint32_t cap_volume_rights(const struct cap *c, const char *name);
 /* Whether vRegion index is covered. */

@@ -106,6 +106,33 @@ void cap_verify_free(struct cap_verify *v)
 	memset(v, 0, sizeof(*v));
 }
 
+enum cap_verify_result cap_verify_use(const struct cap *c, bool authed, uint32_t granted,
+				      uint32_t right, bool *denied, char *err, size_t errlen)
+{
+	uint64_t now = cap_now();
+	char name[32];
+
+	*denied = false;
+	if (!authed) {
+		snprintf(err, errlen, "this server requires a capability: AUTH first");
+		return CAP_VERIFY_BAD;
+	}
+	if (now >= c->expires) {
+		snprintf(err, errlen,
+			 "capability %016llx expired %llu s ago: AUTH with a renewed one",
+			 (unsigned long long)c->serial, (unsigned long long)(now - c->expires));
+		return CAP_VERIFY_EXPIRED;
+	}
+	if (!(granted & right)) {
+		snprintf(err, errlen, "capability %016llx does not grant %s",
+			 (unsigned long long)c->serial,
+			 cap_rights_text(c->kind, right, name, sizeof(name)));
+		*denied = true;
+		return CAP_VERIFY_BAD;
+	}
+	return CAP_VERIFY_OK;
+}
+
 enum cap_verify_result cap_verify_check(struct cap_verify *v, unsigned kind,
 					const uint8_t challenge[CAP_KEY_CHALLENGE_LEN],
 					const void *cap, size_t len,

@@ -47,4 +47,11 @@ enum cap_verify_result cap_verify_check(struct cap_verify *v, unsigned kind,
 					const uint8_t proof[CAP_SIG_LEN], uint64_t now,
 					struct cap *out, char *err, size_t errlen);
 
+/* Before each request: does the connection hold a capability (authed), still in its time,
+ * granting right (among granted: what it grants where the request acts)? CAP_VERIFY_OK,
+ * CAP_VERIFY_BAD (none held: AUTH first; or not granted: *denied set), CAP_VERIFY_EXPIRED;
+ * err says which. */
+enum cap_verify_result cap_verify_use(const struct cap *c, bool authed, uint32_t granted,
+				      uint32_t right, bool *denied, char *err, size_t errlen);
+
 #endif

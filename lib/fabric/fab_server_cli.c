@@ -249,6 +249,17 @@ int fab_server_cli_capabilities(const struct fab_server_cli *o, struct cap_verif
 	return 0;
 }
 
+void fab_server_cli_reload_capabilities(const struct fab_server_cli *o, struct cap_verify *v)
+{
+	char err[512];
+
+	if (cap_verify_reload_dir(v, o->pki, err, sizeof(err)))
+		log_error("capabilities: the keys stay as they were: %s", err);
+	else
+		log_info("capabilities: %d trusted key%s from %s", v->nr_keys,
+			 v->nr_keys == 1 ? "" : "s", o->pki);
+}
+
 int fab_server_cli_listen(struct fab_server_cli *o, struct fab_listener **out)
 {
 	if (fabric_listen(o->provider, o->host, o->port, out))

@@ -58,6 +58,10 @@ void fab_server_cli_usage(FILE *f, const struct fab_server_cli *o);
  * --insecure-no-capabilities, v stays empty and a loud warning is logged: 1. */
 int fab_server_cli_capabilities(const struct fab_server_cli *o, struct cap_verify *v);
 
+/* The same keys again into v (SIGHUP: a key rotation), logged; v stays as it was when they
+ * cannot be read. */
+void fab_server_cli_reload_capabilities(const struct fab_server_cli *o, struct cap_verify *v);
+
 /* Listen where the options say, name the server PREFIX-PORT unless --name did, write the
  * port file: 0, or -1 after logging why (nothing left open). */
 int fab_server_cli_listen(struct fab_server_cli *o, struct fab_listener **out);

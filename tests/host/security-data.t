@@ -35,15 +35,19 @@ watch_flood() {
 }
 
 # ---- the attacks, against the sanitizer builds ----------------------------------------
+# attack TOOL HOST:PORT WHAT: TOOL's TAP run passes every check it plans
+attack() {
+	local out rc planned
+	out=$("$BUILD/asan/bin/$1" "$2" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" >"$TAP_TMP/$1.txt"
+	planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' <<<"$out")
+	is "$rc/$(grep -c '^ok ' <<<"$out")" "0/${planned:-missing}" "$1: $3 ($planned checks)"
+	grep '^not ok' <<<"$out" | while read -r l; do diag "$l"; done
+}
+
 mmon_start attacked 64M
-MP=$MMON_PORT
-out=$("$BUILD/asan/bin/mmon_attack" "127.0.0.1:$MP" 2>&1)
-rc=$?
-printf '%s\n' "$out" >"$TAP_TMP/mmon_attack.txt"
-planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' <<<"$out")
-is "$rc/$(grep -c '^ok ' <<<"$out")" "0/${planned:-missing}" \
-	"mmon_attack: every attack refused as specified, the victim's pages intact ($planned checks)"
-grep '^not ok' <<<"$out" | while read -r l; do diag "$l"; done
+attack mmon_attack "127.0.0.1:$MMON_PORT" "every attack refused as specified, the victim's pages intact"
 log=$(cat "$TAP_TMP/attacked.log")
 like "$log" "warn: .*READ request [0-9]+ refused: no valid capability: this server requires a capability: AUTH first" \
 	"a request without a capability is logged with its reason"
@@ -62,13 +66,7 @@ like "$log" "warn: .*OPEN request [0-9]+ refused: over the capability's quota" \
 	"OPENs over the quota are logged"
 
 smon_start attacked-s --dir "$TAP_TMP/vols"
-out=$("$BUILD/asan/bin/smon_attack" "127.0.0.1:$SMON_PORT" 2>&1)
-rc=$?
-printf '%s\n' "$out" >"$TAP_TMP/smon_attack.txt"
-planned=$(sed -n 's/^1\.\.\([0-9]*\)$/\1/p' <<<"$out")
-is "$rc/$(grep -c '^ok ' <<<"$out")" "0/${planned:-missing}" \
-	"smon_attack: every attack refused as specified, the victim's volume intact ($planned checks)"
-grep '^not ok' <<<"$out" | while read -r l; do diag "$l"; done
+attack smon_attack "127.0.0.1:$SMON_PORT" "every attack refused as specified, the victim's volume intact"
 log=$(cat "$TAP_TMP/attacked-s.log")
 like "$log" "warn: .*READ request [0-9]+ refused: no valid capability: .*this server requires a capability" \
 	"lego-smon: a volume read without a capability is logged"

@@ -14,6 +14,7 @@
 #include "lib/proto/mem_proto.h"
 #include "lib/mono_clock.h"
 #include "lib/parse.h"
+#include "tool_caps.h"
 
 #define TIMEOUT_MS 5000
 
@@ -44,28 +45,11 @@ static int die_usage(void)
 	return EX_USAGE;
 }
 
-/* Sign a capability for vnode: every right on vRegions [first, first + count), held by
- * holder's key. Its length in out, or 0. */
+/* Sign a capability for vnode: rights on vRegions [first, first + count), held by holder. */
 static size_t sign(uint64_t vnode, uint32_t rights, uint32_t first, uint32_t count,
 		   const uint8_t holder[CAP_KEY_LEN], uint8_t *out)
 {
-	struct cap c = {.kind = CAP_KIND_MEMORY,
-			.rights = rights,
-			.vnode = vnode,
-			.issued = cap_now(),
-			.expires = cap_now() + 600,
-			.region_first = first,
-			.region_count = count,
-			.region_max = MP_REGION_MAX,
-			.quota = 1ULL << 50};
-	char err[256];
-	size_t n;
-
-	memcpy(c.holder, holder, CAP_KEY_LEN);
-	n = cap_key_issue(&signer, &c, out, err, sizeof(err));
-	if (!n)
-		fprintf(stderr, "mem_admin: %s\n", err);
-	return n;
+	return tool_caps_sign_memory(&signer, vnode, rights, first, count, holder, out);
 }
 
 static struct fab_conn *connect_as(const char *server, uint64_t vnode,

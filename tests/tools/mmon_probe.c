@@ -13,6 +13,7 @@
 #include "lib/cap/cap_key.h"
 #include "lib/log.h"
 #include "tap_ok.h"
+#include "tool_caps.h"
 #include "lib/proto/mem_proto.h"
 #include "lib/proto/wire.h"
 
@@ -66,19 +67,7 @@ static uint8_t *body(struct fab_conn *c)
 static size_t sign(uint64_t vnode, uint32_t rights, uint32_t first, uint32_t count,
 		   const uint8_t *holder, uint8_t *out)
 {
-	struct cap c = {.kind = CAP_KIND_MEMORY,
-			.rights = rights,
-			.vnode = vnode,
-			.issued = cap_now(),
-			.expires = cap_now() + 600,
-			.region_first = first,
-			.region_count = count,
-			.region_max = MP_REGION_MAX,
-			.quota = 1ULL << 40};
-	char err[256];
-
-	memcpy(c.holder, holder, CAP_KEY_LEN);
-	return keyed ? cap_key_issue(&signer, &c, out, err, sizeof(err)) : 0;
+	return keyed ? tool_caps_sign_memory(&signer, vnode, rights, first, count, holder, out) : 0;
 }
 
 /* HELLO as vnode, then (where the server asks) AUTH with every right on every vRegion. */

@@ -72,20 +72,12 @@ static bool attacker(struct conn *a)
 static size_t make_cap(const struct cap_key *k, const char *vol, uint32_t rights, int64_t from,
 		       int64_t to, const uint8_t *holder, uint8_t *out)
 {
-	struct cap c = {.kind = CAP_KIND_STORAGE,
-			.rights = rights,
-			.vnode = 77,
+	struct cap c = {.vnode = 77,
 			.issued = (uint64_t)((int64_t)cap_now() + from),
 			.expires = (uint64_t)((int64_t)cap_now() + to)};
 	char err[256];
 
-	if (vol) {
-		c.nr_volumes = 1;
-		snprintf(c.volumes[0].name, sizeof(c.volumes[0].name), "%s", vol);
-		c.volumes[0].rights = rights;
-	} else {
-		c.flags = CAP_ALL_VOLUMES;
-	}
+	cap_storage_grant(&c, vol, rights);
 	memcpy(c.holder, holder, CAP_KEY_LEN);
 	return cap_key_issue(k, &c, out, err, sizeof(err));
 }

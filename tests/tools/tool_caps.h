@@ -14,7 +14,7 @@
 static inline struct cap_holder *tool_caps_storage(const char *vol, uint32_t rights)
 {
 	static struct cap_holder h;
-	struct cap c = {.kind = CAP_KIND_STORAGE, .rights = rights};
+	struct cap c = {0};
 	char err[512];
 	int rc = cap_holder_init_env(&h, NULL, 3600, err, sizeof(err));
 
@@ -24,14 +24,7 @@ static inline struct cap_holder *tool_caps_storage(const char *vol, uint32_t rig
 		fprintf(stderr, "%s\n", err);
 		exit(1);
 	}
-	if (vol) {
-		c.nr_volumes = 1;
-		snprintf(c.volumes[0].name, sizeof(c.volumes[0].name), "%s", vol);
-		c.volumes[0].rights = rights & ~CAP_STOR_LIST;
-		c.rights &= ~CAP_STOR_LIST;
-	} else {
-		c.flags = CAP_ALL_VOLUMES;
-	}
+	cap_storage_grant(&c, vol, vol ? rights & ~CAP_STOR_LIST : rights);
 	if (cap_holder_grant(&h, &c, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		exit(1);
@@ -61,6 +54,32 @@ static inline struct cap_holder *tool_caps_memory(uint64_t vnode, uint64_t mem,
 		exit(1);
 	}
 	return &h;
+}
+
+/* A memory capability for vnode signed by signer: rights on vRegions [first, first + count)
+ * of any size, held by holder (as lego-controld signs them), into out: its length (0 and a
+ * message when it cannot be signed). */
+static inline size_t tool_caps_sign_memory(const struct cap_key *signer, uint64_t vnode,
+					   uint32_t rights, uint32_t first, uint32_t count,
+					   const uint8_t holder[CAP_KEY_LEN], uint8_t *out)
+{
+	struct cap c = {.kind = CAP_KIND_MEMORY,
+			.rights = rights,
+			.vnode = vnode,
+			.issued = cap_now(),
+			.expires = cap_now() + 600,
+			.region_first = first,
+			.region_count = count,
+			.region_max = 1ULL << 40,
+			.quota = 1ULL << 50};
+	char err[256];
+	size_t n;
+
+	memcpy(c.holder, holder, CAP_KEY_LEN);
+	n = cap_key_issue(signer, &c, out, err, sizeof(err));
+	if (!n)
+		fprintf(stderr, "%s\n", err);
+	return n;
 }
 
 #endif
