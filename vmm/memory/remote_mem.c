@@ -263,8 +263,7 @@ void remote_mem_set_copy(struct remote_mem_copy *cp, int server, int state,
 	cp->state = state;
 	atomic_store(&cp->handle, o->handle);
 	atomic_store(&cp->epoch, o->epoch);
-	cp->rma_addr = o->rma_addr;
-	cp->rma_key = o->rma_key;
+	memset(cp->rma, 0, sizeof(cp->rma));
 	atomic_store(&cp->failed, false);
 }
 

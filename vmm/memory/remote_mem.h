@@ -61,7 +61,13 @@ struct remote_mem_copy {
 	atomic_int server;
 	int state; /* rm_copy_state, changed under the region's write lock */
 	atomic_uint_fast64_t handle, epoch;
-	uint64_t rma_addr, rma_key;
+	/* RMA: a server registers a vRegion for each connection apart (its key reaches that
+	 * connection only), so each channel learns its own address and key (an OPEN on it);
+	 * written by that channel's thread alone. */
+	struct {
+		uint64_t addr, key;
+		bool asked;
+	} rma[RM_MAX_CHANNELS + 1];
 	atomic_bool failed; /* refused or lost: skipped until the control plane drops it */
 };
 
