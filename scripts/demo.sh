@@ -59,6 +59,9 @@ cluster_smon stor-a "$work/volumes"
 wait_alive 5 || { cat "$work"/*.log; exit 1; }
 run "$B/legoctl" -c "$CONTROLD" components
 run "$B/legoctl" pki list "$work/pki"
+echo "== capabilities: lego-controld signs, for each vNode it starts, what it may do on the"
+echo "   memory and storage servers (the PKI's capability-key.pem); they check every request"
+grep -h "capabilities:" "$work/controld.log" "$work/mem-a.log" | sed 's/^/   /'
 run "$B/legoctl" --smon "127.0.0.1:$SMON_PORT" volume create demo-disk 64M
 
 cat >"$work/demo.xml" <<EOF

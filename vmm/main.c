@@ -83,7 +83,9 @@ static int start_control(struct vnode *v)
 					 .pg = v->pg,
 					 .rm = v->remote ? &v->rm : NULL,
 					 .console_bytes = &v->con.serial.bytes_out,
-					 .mig = &v->mig};
+					 .mig = &v->mig,
+					 .holder = c->mem.rm.holder ? c->mem.rm.holder
+								    : c->blk.holder};
 
 	return c->control.socket ? control_sock_start(&v->cs, c->control.socket, &ct) : 0;
 }

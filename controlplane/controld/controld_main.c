@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "controld_caps.h"
 #include "controld_cluster.h"
 #include "controld_single.h"
 #include "controlplane/controld/libvirt/libvirt_conn.h"
@@ -48,6 +49,7 @@ struct options {
 	bool insecure;
 	uint64_t hb, loss_ms, host_loss_ms;
 	struct controld_vnode_options vo;
+	struct controld_caps_options co; /* co.key NULL: the PKI directory's */
 };
 
 static void usage(FILE *f)
@@ -96,6 +98,13 @@ static void usage(FILE *f)
 		"      --stop-grace-ms N    destroy: SIGKILL a VMM still running this long after\n"
 		"                           SIGTERM (default 5000)\n"
 		"      --provider NAME      libfabric provider for the storage and memory servers\n"
+		"      --capability-key FILE  the cluster's Ed25519 capability key, which signs\n"
+		"                           what each vNode may do on the memory and storage\n"
+		"                           servers (default: the PKI directory's\n"
+		"                           capability-key.pem)\n"
+		"      --capability-lifetime S  a vNode's capabilities last S seconds and are\n"
+		"                           renewed at half (10..604800, default 3600)\n"
+		"      --insecure-no-capabilities  sign nothing (the servers then serve anyone)\n"
 		"      --port-file PATH     write the cluster port to PATH once listening\n"
 		"      --pki DIR            the cluster PKI (default $LEGO_PKI "
 		"or " TLS_PKI_DEFAULT_DIR "):\n"
@@ -199,6 +208,18 @@ static int option(struct options *o, int c, char **argv)
 	case 'I':
 		o->insecure = true;
 		break;
+	case 'C':
+		o->co.key = optarg;
+		break;
+	case 'W':
+		if (parse_uint(optarg, 10, CAP_MAX_LIFETIME, &n))
+			return bad_usage("--capability-lifetime '%s' must be 10..%d", optarg,
+					 CAP_MAX_LIFETIME);
+		o->co.lifetime = (uint32_t)n;
+		break;
+	case 'U':
+		o->co.insecure = true;
+		break;
 	case 'v':
 		log_set_level(LOG_DEBUG);
 		break;
@@ -240,6 +261,9 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"pki", required_argument, NULL, 'K'},
 		{"name", required_argument, NULL, 'N'},
 		{"insecure", no_argument, NULL, 'I'},
+		{"capability-key", required_argument, NULL, 'C'},
+		{"capability-lifetime", required_argument, NULL, 'W'},
+		{"insecure-no-capabilities", no_argument, NULL, 'U'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -320,8 +344,10 @@ int main(int argc, char **argv)
 		.state = DEFAULT_STATE,
 		.hb = 1000,
 		.host_loss_ms = 30000,
+		.co = {.lifetime = 3600},
 		.vo = {.region_size = DEFAULT_REGION, .stop_grace_ms = 5000, .replication = 1}};
 	char port[16], ro_path[sizeof(((struct sockaddr_un *)0)->sun_path)], err[1024];
+	static char key_path[4096];
 	struct tls_pki *pki = NULL;
 	sigset_t set;
 	int sig, rw_fd, ro_fd, rc;
@@ -359,7 +385,16 @@ int main(int argc, char **argv)
 	snprintf(ro_path, sizeof(ro_path), "%s-ro", o.sock_path);
 	rw_fd = controld_single_unix_listen(o.sock_path, 0600); /* as libvirtd's: its owner */
 	ro_fd = rw_fd < 0 ? -1 : controld_single_unix_listen(ro_path, 0666);
-	if (ro_fd < 0 || controld_registry_store_init(o.state))
+	if (ro_fd < 0)
+		return 1;
+	if (!o.co.key) {
+		snprintf(key_path, sizeof(key_path), "%s/capability-key.pem",
+			 tls_pki_dir(o.pki_dir));
+		o.co.key = key_path;
+	}
+	if (controld_caps_start(&o.co))
+		return 1;
+	if (controld_registry_store_init(o.state))
 		return 1;
 	controld_owed_init(); /* vRegion copies still to free, swept by the pool's worker */
 	if (controld_cluster_listen(o.listen_addr, (int)o.hb, pki, port, sizeof(port)))

@@ -11,17 +11,19 @@
 #include "lib/proto/wire.h"
 #include "lib/tls/tls_conn.h"
 
-#define LEGOCTL_EXIT_USAGE 64
-#define LEGOCTL_TIMEOUT_MS 10000
-#define LEGOCTL_MIB	   1048576.0
+#define LEGOCTL_EXIT_USAGE	       64
+#define LEGOCTL_TIMEOUT_MS	       10000
+#define LEGOCTL_MIB		       1048576.0
+#define LEGOCTL_CAPABILITY_LIFETIME    300 /* seconds the capability of one command lasts */
 
 struct legoctl_opts {
-	const char *controld; /* HOST:PORT of lego-controld's cluster port */
-	const char *pki_dir;  /* --pki (NULL: $LEGO_PKI or /etc/lego/pki) */
-	const char *admin;    /* whose admin certificate (NULL: the only one) */
-	bool insecure;	      /* plain TCP to lego-controld */
-	const char *smon;     /* HOST:PORT of a lego-smon */
-	const char *provider; /* libfabric provider for lego-smon */
+	const char *controld;	    /* HOST:PORT of lego-controld's cluster port */
+	const char *pki_dir;	    /* --pki (NULL: $LEGO_PKI or /etc/lego/pki) */
+	const char *admin;	    /* whose admin certificate (NULL: the only one) */
+	bool insecure;		    /* plain TCP to lego-controld */
+	const char *smon;	    /* HOST:PORT of a lego-smon */
+	const char *provider;	    /* libfabric provider for lego-smon */
+	const char *capability_key; /* signs what lego-smon is shown (NULL: the PKI's) */
 	bool json;
 };
 

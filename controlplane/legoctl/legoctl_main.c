@@ -193,6 +193,11 @@ static void usage(FILE *f)
 		"127.0.0.1:7420)\n"
 		"      --provider NAME   libfabric provider (default $LEGO_FABRIC_PROVIDER or "
 		"tcp)\n"
+		"      --capability-key FILE  the cluster's capability key, which signs what\n"
+		"                        the storage server is shown for a volume command "
+		"(default\n"
+		"                        $LEGO_CAPABILITY_KEY or the PKI directory's\n"
+		"                        capability-key.pem)\n"
 		"  -j, --json            machine-readable output (one JSON object)\n"
 		"  -v, --verbose         log lines on stderr\n"
 		"  -h, --help            this text\n"
@@ -291,6 +296,7 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"smon", required_argument, NULL, 's'},
 		{"provider", required_argument, NULL, 'P'},
+		{"capability-key", required_argument, NULL, 'C'},
 		{"controld", required_argument, NULL, 'c'},
 		{"json", no_argument, NULL, 'j'},
 		{"pki", required_argument, NULL, 'K'},
@@ -303,7 +309,8 @@ int main(int argc, char **argv)
 	struct legoctl_opts o = {.smon = getenv("LEGO_SMON"),
 				 .provider = fabric_default_provider(),
 				 .controld = getenv("LEGO_CONTROLD"),
-				 .admin = getenv("LEGO_ADMIN")};
+				 .admin = getenv("LEGO_ADMIN"),
+				 .capability_key = getenv("LEGO_CAPABILITY_KEY")};
 	int c;
 
 	log_init("legoctl");
@@ -314,6 +321,8 @@ int main(int argc, char **argv)
 		o.controld = "127.0.0.1:7400";
 	if (o.admin && !*o.admin)
 		o.admin = NULL;
+	if (o.capability_key && !*o.capability_key)
+		o.capability_key = NULL;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:s:c:jvh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -325,6 +334,9 @@ int main(int argc, char **argv)
 			break;
 		case 'P':
 			o.provider = optarg;
+			break;
+		case 'C':
+			o.capability_key = optarg;
 			break;
 		case 'j':
 			o.json = true;

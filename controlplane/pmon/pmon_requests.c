@@ -5,6 +5,7 @@
 #include "pmon_requests.h"
 
 #include <errno.h>
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -98,6 +99,26 @@ __attribute__((format(printf, 4, 5))) static int refuse(struct conn *c, const st
 	return cluster_io_send_error(c->c, h, status, "%s", text);
 }
 
+/* A memory file holding text, read from its start: its fd, or -1 with errno. */
+static int pmon_secret_fd(const char *text)
+{
+	size_t len = strlen(text), done = 0;
+	int fd = memfd_create("lego-capability", MFD_CLOEXEC);
+
+	while (fd >= 0 && done < len) {
+		ssize_t w = write(fd, text + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return fd;
+}
+
 static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
 	struct pmon_ctx *p = c->p;
@@ -108,7 +129,7 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	struct pmon_vms_entry *v;
 	enum cluster_proto_status st;
 	pid_t pid = -1;
-	int exec_errno = 0;
+	int exec_errno = 0, secret = -1, secret_fd = -1;
 	bool remote = false, incoming = false;
 	uint8_t out[4];
 
@@ -119,9 +140,22 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	argv = calloc((size_t)m.argc + 1, sizeof(*argv));
 	if (!argv)
 		return refuse(c, h, CP_EIO, "out of memory");
-	if (pmon_args_check(args, m.argc, m.vcpus, argv, &remote, &incoming, err, sizeof(err))) {
+	if (pmon_args_check(args, m.argc, m.vcpus, argv, &remote, &incoming, &secret, err,
+			    sizeof(err))) {
 		free(argv);
 		return refuse(c, h, CP_EINVAL, "vNode %s (%s): %s", m.name, id, err);
+	}
+	/* The capabilities and their key go to lego-vmm in memory, never on its command line
+	 * (which every local user can read). */
+	if (secret >= 0) {
+		secret_fd = pmon_secret_fd(argv[secret]);
+		if (secret_fd < 0) {
+			free(argv);
+			return refuse(c, h, CP_EIO,
+				      "vNode %s (%s): cannot hand over its capabilities: %s",
+				      m.name, id, strerror(errno));
+		}
+		argv[secret] = PMON_SPAWN_SECRET_PATH;
 	}
 	/* Forked under the lock, so the reaper cannot see the pid before its record does. */
 	pthread_mutex_lock(&p->vms.lock);
@@ -135,6 +169,7 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 				       .argv = argv,
 				       .argc = m.argc,
 				       .remote = remote,
+				       .secret_fd = secret_fd,
 				       .pki_dir = p->pki_dir,
 				       .pki_name = p->name};
 
@@ -150,6 +185,8 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	}
 	pthread_mutex_unlock(&p->vms.lock);
 	free(argv);
+	if (secret_fd >= 0)
+		close(secret_fd);
 	if (st)
 		return refuse(c, h, st, "vNode %s (%s): %s", m.name, id, err);
 	if (exec_errno)

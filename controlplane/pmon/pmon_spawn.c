@@ -41,8 +41,11 @@ static void log_header(int fd, const struct pmon_spawn *s, char *const *argv)
 		(void)0; /* the log is for people; the vNode runs without it */
 }
 
-static void child(const char *vmm, char *const *argv, int null_fd, int log_fd, int report_fd)
+static void child(const char *vmm, char *const *argv, int null_fd, int log_fd, int report_fd,
+		  int secret_fd)
 {
+	/* Out of the way of the fds set up next. */
+	int sfd = secret_fd >= 0 ? fcntl(secret_fd, F_DUPFD_CLOEXEC, 10) : -1;
 	sigset_t none;
 	int e;
 
@@ -52,7 +55,10 @@ static void child(const char *vmm, char *const *argv, int null_fd, int log_fd, i
 	/* The fd that reports exec failures is close-on-exec; everything else goes now. */
 	if (report_fd != 3 && dup3(report_fd, 3, O_CLOEXEC) < 0)
 		_exit(EXIT_EXEC_FAILED);
-	syscall(SYS_close_range, 4U, ~0U, 0U);
+	/* The secret (its capabilities) stays open for lego-vmm as fd 4, and nowhere else. */
+	if (secret_fd >= 0 && (sfd < 0 || dup2(sfd, 4) < 0))
+		_exit(EXIT_EXEC_FAILED);
+	syscall(SYS_close_range, secret_fd >= 0 ? 5U : 4U, ~0U, 0U);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Every signal's default action: an ignored one is inherited across exec (a shell
@@ -118,7 +124,7 @@ pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t 
 	log_header(log_fd, s, argv);
 	pid = fork();
 	if (pid == 0)
-		child(s->vmm, argv, null_fd, log_fd, pfd[1]);
+		child(s->vmm, argv, null_fd, log_fd, pfd[1], s->secret_fd);
 	if (pid < 0) {
 		snprintf(err, errlen, "cannot fork lego-vmm: %s", strerror(errno));
 		goto out;

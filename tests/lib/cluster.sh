@@ -14,6 +14,7 @@
 #   lvirsh ARGS...                 the real virsh against the controller (its UNIX socket;
 #                                  LIBVIRT_RO_URI: the read-only one)
 # Binaries: $CONTROLD_BIN, $PMON_BIN (default: the ASan+UBSan builds), as servers.sh.
+# lego-controld signs capabilities with the test's key (pki.sh), which the servers trust.
 # shellcheck disable=SC2034 # variables are for the caller
 . "$(dirname "${BASH_SOURCE[0]}")/pki.sh"
 CONTROLD_PORT=${CONTROLD_PORT:-}
@@ -33,9 +34,10 @@ controld_start() {
 	LIBVIRT_RO_URI="lego+unix:///system?socket=$LIBVIRT_SOCK-ro"
 	pki_issue controld controld || return 1
 	rm -f "$TAP_TMP/controld.port" "$LIBVIRT_SOCK"
+	[ -n "${CAP_KEY:-}" ] || pki_init
 	"$bin" --socket "$LIBVIRT_SOCK" --listen "127.0.0.1:${CONTROLD_PORT:-0}" \
-		--port-file "$TAP_TMP/controld.port" --state-dir "$TAP_TMP/controld-state" "$@" \
-		2>>"$TAP_TMP/controld.log" &
+		--port-file "$TAP_TMP/controld.port" --state-dir "$TAP_TMP/controld-state" \
+		--capability-key "$CAP_KEY" "$@" 2>>"$TAP_TMP/controld.log" &
 	CONTROLD_PID=$!
 	SERVER_PIDS+=("$CONTROLD_PID")
 	for _ in $(seq 300); do

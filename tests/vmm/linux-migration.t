@@ -60,7 +60,7 @@ SP=$SMON_PORT
 pki_issue pmon lxm
 MV=(--kernel "$L/vmlinux" --initrd "$L/initramfs.cpio" --mem 256M --cache 96M --cpus 2
 	--mmon "127.0.0.1:$MP" --vnode-id 7100 --disk "smon://127.0.0.1:$SP/mvol"
-	--pki "$PKI_DIR" --pki-name lxm)
+	--pki "$PKI_DIR" --pki-name lxm "${VMM_CAPS[@]}")
 VPIDS=()
 mvmm() { # n args...: lego-vmm n of the vNode (console mig<n>-console.txt, log mig<n>.log)
 	local n=$1

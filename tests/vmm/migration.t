@@ -78,7 +78,8 @@ ok "[ -n '$P1' ] && [ -n '$P2' ] && [ -n '$SP' ] && [ -f '$vols/mvol' ]" \
 # Every VMM of the vNode gets the same vNode description; a destination adds --incoming.
 TLS=(--pki "$PKI_DIR" --pki-name mig)
 VN=(--mem 64M --cpus 2 --mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" --region-size 8M
-	--cache 16M --vnode-id 4242 --disk "smon://127.0.0.1:$SP/mvol" --smon-channels 2 "${TLS[@]}")
+	--cache 16M --vnode-id 4242 --disk "smon://127.0.0.1:$SP/mvol" --smon-channels 2 "${TLS[@]}"
+	"${VMM_CAPS[@]}")
 if kvm_nested; then PASSES=60; else PASSES=2000; fi
 N=0
 spawn_dest() { # [extra args]: a destination VMM, not waited for; sets DPID, DSOCK, DCON
@@ -217,7 +218,8 @@ like "$(ask "$SSOCK" "migrate-cancel")" '"error": "no migration to cancel"' "mig
 # A destination built for another vNode shape refuses the stream; the source resumes.
 VN_SAVE=("${VN[@]}")
 VN=(--mem 32M --cpus 2 --mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" --region-size 8M
-	--cache 16M --vnode-id 4242 --disk "smon://127.0.0.1:$SP/mvol" --smon-channels 2 "${TLS[@]}")
+	--cache 16M --vnode-id 4242 --disk "smon://127.0.0.1:$SP/mvol" --smon-channels 2 "${TLS[@]}"
+	"${VMM_CAPS[@]}")
 start_dest
 VN=("${VN_SAVE[@]}")
 ask "$SSOCK" "migrate $DLISTEN" >/dev/null
@@ -351,7 +353,7 @@ like "$(cat "$TAP_TMP/vmm-$N.log")" "bad magic" "... bad magic"
 no_sanitizer_report "$(cat "$TAP_TMP"/vmm-$((N - 1)).log "$TAP_TMP/vmm-$N.log")" "malformed streams"
 
 # 6. A vNode with a local disk, or with local RAM, cannot migrate.
-"$VMM" --kernel "$GUEST" --mem 64M --mmon "127.0.0.1:$P1" --disk "$vols/mvol" \
+"$VMM" "${VMM_CAPS[@]}" --kernel "$GUEST" --mem 64M --mmon "127.0.0.1:$P1" --disk "$vols/mvol" \
 	--control "@lego-mig-$$-local" --append "run=memtest memtest.passes=$PASSES" \
 	>"$TAP_TMP/vmm-local.log" 2>&1 </dev/null &
 LPID=$!
@@ -369,7 +371,7 @@ like "$(ask "lego-mig-$$-local" "migrate 127.0.0.1:1")" '"error": "the vNode.s R
 kill -TERM "$LPID"
 wait_exit "$LPID" >/dev/null
 # migrate-resolve commit: the source ends as migrated (126), without freeing the vRegions.
-"$VMM" --kernel "$GUEST" --mem 64M --mmon "127.0.0.1:$P1" --vnode-id 4343 \
+"$VMM" "${VMM_CAPS[@]}" --kernel "$GUEST" --mem 64M --mmon "127.0.0.1:$P1" --vnode-id 4343 \
 	--control "@lego-mig-$$-commit" --append "run=memtest memtest.passes=$PASSES" \
 	>"$TAP_TMP/vmm-commit.log" 2>&1 </dev/null &
 CPID=$!
