@@ -11,10 +11,10 @@
 #include "lib/proto/wire.h"
 #include "lib/tls/tls_conn.h"
 
-#define LEGOCTL_EXIT_USAGE	       64
-#define LEGOCTL_TIMEOUT_MS	       10000
-#define LEGOCTL_MIB		       1048576.0
-#define LEGOCTL_CAPABILITY_LIFETIME    300 /* seconds the capability of one command lasts */
+#define LEGOCTL_EXIT_USAGE	    64
+#define LEGOCTL_TIMEOUT_MS	    10000
+#define LEGOCTL_MIB		    1048576.0
+#define LEGOCTL_CAPABILITY_LIFETIME 300 /* seconds the capability of one command lasts */
 
 struct legoctl_opts {
 	const char *controld;	    /* HOST:PORT of lego-controld's cluster port */

@@ -59,8 +59,7 @@ static int sign_capability(const struct legoctl_opts *o, uint32_t rights, const 
 		snprintf(path, sizeof(path), "%s/capability-key.pem", tls_pki_dir(o->pki_dir));
 	if (access(path, F_OK))
 		return 0; /* none: a server that requires one says so */
-	if (cap_holder_init_key(&holder, path, LEGOCTL_CAPABILITY_LIFETIME, err,
-				sizeof(err))) {
+	if (cap_holder_init_key(&holder, path, LEGOCTL_CAPABILITY_LIFETIME, err, sizeof(err))) {
 		fprintf(stderr, "legoctl: %s\n", err);
 		return 1;
 	}

@@ -462,36 +462,45 @@ static int vm_forget(struct conn *c, const struct wire_hdr *h, const uint8_t *pl
 	return reply(c, h, NULL, 0);
 }
 
+/* What lego-pmon serves: a row per op with the certificates that may ask it. Running,
+ * stopping and reading vNodes is for lego-controld and the operators. */
+static const struct op_row {
+	uint16_t op;
+	unsigned kinds; /* TLS_KIND_BIT()s of the certificates that may ask it */
+	int (*handler)(struct conn *c, const struct wire_hdr *h, const uint8_t *pl);
+} ops[] = {
+	{CP_VM_START, TLS_KINDS_OPERATOR, vm_start},
+	{CP_VM_STOP, TLS_KINDS_OPERATOR, vm_stop},
+	{CP_VM_CTL, TLS_KINDS_OPERATOR, vm_ctl},
+	{CP_VM_CONSOLE, TLS_KINDS_OPERATOR, vm_console},
+	{CP_VM_FORGET, TLS_KINDS_OPERATOR, vm_forget},
+};
+
 /* 0 to go on with the connection, -1 to close it. */
 static int handle(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
+	const struct op_row *row = NULL;
 	char have[96];
 
 	if (h->status)
 		return refuse(c, h, CP_EPROTO, "a request carries status %u (requests carry 0)",
 			      h->status);
-	/* Running, stopping and reading vNodes is for lego-controld and the operators. */
-	if (c->c->session && !(TLS_KINDS_OPERATOR & TLS_KIND_BIT(c->c->peer.kind)))
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (ops[i].op == h->op)
+			row = &ops[i];
+	/* A certificate that may ask nothing here learns nothing more (not even which ops
+	 * exist): it is refused as such whatever it asks. */
+	if (c->c->session &&
+	    !((row ? row->kinds : TLS_KINDS_OPERATOR) & TLS_KIND_BIT(c->c->peer.kind)))
 		return refuse(c, h, CP_EPERM,
 			      "%s needs an admin or lego-controld certificate; yours grants %s",
 			      op_name(h->op), tls_pki_id_text(&c->c->peer, have, sizeof(have)));
-	switch (h->op) {
-	case CP_VM_START:
-		return vm_start(c, h, pl);
-	case CP_VM_STOP:
-		return vm_stop(c, h, pl);
-	case CP_VM_CTL:
-		return vm_ctl(c, h, pl);
-	case CP_VM_CONSOLE:
-		return vm_console(c, h, pl);
-	case CP_VM_FORGET:
-		return vm_forget(c, h, pl);
-	default:
+	if (!row)
 		return refuse(c, h, CP_EBADOP,
 			      "op %u (%s) is not served by lego-pmon: it serves VM_START, VM_STOP, "
 			      "VM_CTL, VM_CONSOLE and VM_FORGET",
 			      h->op, op_name(h->op));
-	}
+	return row->handler(c, h, pl);
 }
 
 /* Closing with unread bytes would reset the connection, and a reset can destroy the error

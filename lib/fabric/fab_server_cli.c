@@ -86,8 +86,8 @@ void fab_server_cli_usage(FILE *f, const struct fab_server_cli *o)
 		"  -q, --quiet             warnings and errors only\n"
 		"  -h, --help              this text\n"
 		"  -V, --version           version\n",
-		o->default_port, o->name_prefix, o->limits.max_conns,
-		o->limits.max_per_peer, o->limits.handshake_ms);
+		o->default_port, o->name_prefix, o->limits.max_conns, o->limits.max_per_peer,
+		o->limits.handshake_ms);
 }
 
 /* A connection limit's value: -1 when taken, else the status to exit with. */
