@@ -22,7 +22,7 @@
 CTL=$BUILD/asan/bin/legoctl
 PROBE=$BUILD/asan/bin/cluster_probe
 tap_tmpdir
-plan 101
+plan 104
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -178,16 +178,24 @@ out=$(LEGO_PKI=$NOPKI "$BUILD/asan/bin/lego-pmon" --controld 127.0.0.1:1 --name 
 rc=$?; like "$rc/$(flat "$out")" "^1/.*cannot read the cluster CA" "lego-pmon without a PKI: exit 1"
 out=$(LEGO_PKI=$NOPKI "$BUILD/asan/bin/lego-mmon" --listen 127.0.0.1:0 --pool 16M --name x \
 	--controld 127.0.0.1:1 2>&1)
+rc=$?; like "$rc/$(flat "$out")" "^1/.*cannot load capability public key $NOPKI/capability-pub.pem" \
+	"lego-mmon without a PKI: exit 1, naming the first missing file (the capability key)"
+out=$(LEGO_PKI=$NOPKI "$BUILD/asan/bin/lego-mmon" --listen 127.0.0.1:0 --pool 16M --name x \
+	--insecure-no-capabilities --controld 127.0.0.1:1 2>&1)
 rc=$?; like "$rc/$(flat "$out")" "^1/.*cannot join the cluster: cannot read the cluster CA" \
-	"lego-mmon joining a cluster without a PKI: exit 1"
+	"lego-mmon joining a cluster without a PKI (capabilities off): exit 1, no CA"
 out=$(LEGO_PKI=$NOPKI "$CTL" -c 127.0.0.1:1 components 2>&1)
 rc=$?; like "$rc/$(flat "$out")" "^1/legoctl: cannot read the cluster CA" "legoctl without a PKI: exit 1"
-LEGO_PKI=$NOPKI "$BUILD/asan/bin/lego-controld" --insecure --socket "$TAP_TMP/s0" \
-	--state-dir "$TAP_TMP/st0" --listen 127.0.0.1:0 2>"$TAP_TMP/insecure.log" &
+LEGO_PKI=$NOPKI "$BUILD/asan/bin/lego-controld" --insecure --insecure-no-capabilities \
+	--socket "$TAP_TMP/s0" --state-dir "$TAP_TMP/st0" --listen 127.0.0.1:0 \
+	2>"$TAP_TMP/insecure.log" &
 ipid=$!
 ok "logged '$TAP_TMP/insecure.log' 'warn: WARNING: INSECURE: lego-controld runs with --insecure: the cluster port has no TLS'" \
 	"lego-controld --insecure starts, with a loud warning"
-kill "$ipid"
+ok "logged '$TAP_TMP/insecure.log' 'warn: WARNING: lego-controld runs with --insecure-no-capabilities'" \
+	"... and --insecure-no-capabilities with another"
+ok "logged '$TAP_TMP/insecure.log' 'info: libvirt remote protocol on' && kill $ipid" \
+	"... and it runs without a PKI"
 wait "$ipid" 2>/dev/null
 
 # ---- the cluster, and the victim vNode -----------------------------------------------------
