@@ -328,6 +328,16 @@ static int start_thread(struct conn_thread *t)
 	return rc;
 }
 
+/* Connections told to go whose threads have not gone yet. */
+static int leaving(const struct server *sv)
+{
+	int n = 0;
+
+	for (const struct conn_thread *t = sv->threads; t; t = t->next)
+		n += atomic_load(&t->kick) && !atomic_load(&t->done);
+	return n;
+}
+
 void fab_server_run(struct fab_listener *l, size_t msg_max, const struct fab_server_ops *ops,
 		    void *ctx, const struct fab_server_limits *lim)
 {
@@ -342,8 +352,18 @@ void fab_server_run(struct fab_listener *l, size_t msg_max, const struct fab_ser
 	while (!atomic_load(&stopping)) {
 		struct fab_conn *c;
 		struct conn_thread *t;
-		int rc = fabric_accept(l, 2 * msg_max, POLL_MS, admit, &sv, &c);
+		int rc;
 
+		/* A flood evicts handshakes as fast as it connects; each evicted connection holds
+		 * its buffers until its thread sees the kick (within POLL_MS, longer on a loaded
+		 * machine). Accept no more until they are few: new clients wait in the queue a
+		 * moment instead of the server's memory growing with the flood's rate. */
+		if (leaving(&sv) >= sv.lim.max_handshaking) {
+			usleep(BACKOFF_MIN_MS * 1000);
+			reap(&sv, false);
+			continue;
+		}
+		rc = fabric_accept(l, 2 * msg_max, POLL_MS, admit, &sv, &c);
 		reap(&sv, false);
 		expire(&sv);
 		if (rc == -EAGAIN || rc == -EINTR || rc == -ECONNREFUSED)

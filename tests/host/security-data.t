@@ -157,7 +157,7 @@ while kill -0 "$fpid" 2>/dev/null; do
 	sleep 0.3
 done
 wait "$fpid"
-ok "[ $asked -gt 3 ] && [ $served = $asked ]" \
+ok "[ $asked -ge 2 ] && [ $served = $asked ]" \
 	"lego-smon under 200 idle connections: a client with a capability wrote each of the $asked times"
 diag "lego-smon RSS: $((sbase / 1024)) MiB idle, at most $((SPEAK / 1024)) MiB under 200 idle connections"
 ok "[ $SPEAK -lt $((sbase + 64 * 1024)) ]" "... its RSS within 64 MiB of idle"
