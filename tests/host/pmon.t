@@ -231,9 +231,11 @@ like "$(tr '\0' ' ' <"/proc/$cpid/cmdline")" "fake-vmm --kernel g\\.elf --append
 	"without --mmon there is no --vnode-id (lego-vmm refuses it then)"
 sleep 0.5 # let it install its SIGTERM disposition
 t0=$(date +%s%N)
-is "$(pc stop $C force 700)" ok "VM_STOP force, grace 700 ms: answered at once"
+is "$(pc stop $C force 3000)" ok "VM_STOP force, grace 3000 ms: answered at once"
 t1=$(date +%s%N)
-ok "[ $(((t1 - t0) / 1000000)) -lt 500 ]" "... without waiting for the grace period ($(((t1 - t0) / 1000000)) ms)"
+# The call is a TLS handshake and one request (hundreds of ms with ASan on a loaded machine):
+# well under the grace period, which it must not wait for.
+ok "[ $(((t1 - t0) / 1000000)) -lt 2000 ]" "... without waiting for the grace period ($(((t1 - t0) / 1000000)) ms)"
 ok "wait_hb '$C:9:exited:137'" "it is killed after the grace period: EXITED 137"
 like "$(cat "$TAP_TMP/pmon.log")" "warn: vNode vm-c \\($C\\) pid $cpid did not stop in time: SIGKILL" \
 	"the SIGKILL is logged"
