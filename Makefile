@@ -178,7 +178,7 @@ SLOW_TESTS = tests/vmm/remote-memory.t tests/vmm/migration.t tests/vmm/linux-gue
 	tests/vmm/linux-migration.t \
 	tests/vmm/controlplane.t tests/vmm/storage.t tests/vmm/pause.t tests/vmm/mempool.t \
 	tests/host/fuzz.t tests/host/mempool-ctl.t tests/host/replication.t tests/host/soak.t \
-	tests/host/security-data.t tests/host/caps-renewal.t
+	tests/host/security.t tests/host/security-data.t tests/host/caps-renewal.t
 TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(sort $(wildcard tests/vmm/*.t)) \
 	$(sort $(wildcard tests/host/*.t))) $(UNIT_BINS)
 
