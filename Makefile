@@ -26,11 +26,11 @@ asan_CFLAGS    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 release_LDFLAGS :=
 asan_LDFLAGS    := -fsanitize=address,undefined
-LIBS     := -lfdt -ljansson -luuid -lpthread -ldl
+LIBS     := -lfdt -ljansson -luuid -lgnutls -lpthread -ldl
 
 # One library per source folder (build/VARIANT/lib/DIR.a, every .c of the folder but a
 # program's main); a program links its own folders' libraries and the shared ones under lib/.
-SHARED_DIRS := lib lib/proto lib/fabric lib/cluster lib/client
+SHARED_DIRS := lib lib/proto lib/fabric lib/cluster lib/client lib/tls lib/cap
 VMM_DIRS    := vmm/kvm vmm/arch/x86 vmm/boot vmm/devices/legacy vmm/devices/virtio vmm/block \
 	vmm/memory vmm/migration vmm/control
 MMON_DIRS   := hypervisor/mmon
@@ -138,11 +138,27 @@ FUZZ_SECONDS ?= 300
 FUZZ_CODE_SRCS := $(addprefix controlplane/controld/libvirt/,xdr.c rpc_proto.c domain_xml.c mig_args.c) \
 	controlplane/controld/placement.c \
 	controlplane/controld/vnode_map.c lib/proto/vmm_regions.c lib/proto/mig_status.c \
-	lib/json_flat.c lib/proto/wire.c lib/proto/cluster_proto.c lib/parse.c lib/uuid_str.c
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CODE_SRCS) | deps
+	lib/json_flat.c lib/proto/wire.c lib/proto/cluster_proto.c lib/parse.c lib/uuid_str.c \
+	lib/cluster/cluster_io.c lib/tls/tls_conn.c lib/tls/tls_pki.c lib/tcp.c lib/fdio.c \
+	lib/mem_budget.c lib/log.c
+# Targets that need more: the data plane's codecs and request handlers.
+FUZZ_CAP_SRCS := $(wildcard lib/cap/*.c)
+FUZZ_EXTRA_mem_proto := lib/proto/mem_proto.c $(FUZZ_CAP_SRCS)
+FUZZ_EXTRA_stor_proto := lib/proto/stor_proto.c
+FUZZ_EXTRA_mig_proto := lib/proto/mig_proto.c vmm/kvm/vcpu_state.c
+FUZZ_EXTRA_capability := $(FUZZ_CAP_SRCS)
+FUZZ_EXTRA_mmon_handler := $(filter-out $(call MAIN_SRC,hypervisor/mmon),$(wildcard hypervisor/mmon/*.c)) \
+	lib/proto/mem_proto.c lib/client/mem_client.c lib/fabric/fabric.c lib/fabric/fabric_dl.c \
+	$(FUZZ_CAP_SRCS)
+FUZZ_EXTRA_smon_handler := hypervisor/smon/smon_handler.c hypervisor/smon/smon_auth.c \
+	hypervisor/smon/smon_store.c hypervisor/smon/smon_file.c lib/proto/stor_proto.c \
+	$(FUZZ_CAP_SRCS)
+.SECONDEXPANSION:
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_CODE_SRCS) $$(FUZZ_EXTRA_$$*) | deps
 	@mkdir -p $(@D)
 	$(Q)clang -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-		-I. -I/usr/include/libxml2 $^ -lxml2 -luuid -o $@
+		-Wno-gnu-variable-sized-type-not-at-end \
+		-I. -I/usr/include/libxml2 $^ -lxml2 -luuid -lgnutls -lpthread -ldl -o $@
 
 fuzz: deps $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do \
@@ -161,7 +177,8 @@ fuzz: deps $(FUZZ_BINS)
 SLOW_TESTS = tests/vmm/remote-memory.t tests/vmm/migration.t tests/vmm/linux-guest.t \
 	tests/vmm/linux-migration.t \
 	tests/vmm/controlplane.t tests/vmm/storage.t tests/vmm/pause.t tests/vmm/mempool.t \
-	tests/host/fuzz.t tests/host/mempool-ctl.t tests/host/replication.t tests/host/soak.t
+	tests/host/fuzz.t tests/host/mempool-ctl.t tests/host/replication.t tests/host/soak.t \
+	tests/host/security.t tests/host/security-data.t tests/host/caps-renewal.t
 TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(sort $(wildcard tests/vmm/*.t)) \
 	$(sort $(wildcard tests/host/*.t))) $(UNIT_BINS)
 
@@ -169,7 +186,8 @@ test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUES
 	$(BUILD)/asan/bin/pager_bench $(BUILD)/asan/bin/mmon_probe $(BUILD)/asan/bin/smon_probe \
 	$(BUILD)/asan/bin/smon_io $(BUILD)/asan/bin/cluster_probe $(BUILD)/asan/bin/vmm_ask \
 	$(BUILD)/release/bin/vmm_ask $(BUILD)/asan/bin/mem_churn $(BUILD)/release/bin/mem_admin \
-	$(FUZZ_BINS)
+	$(BUILD)/asan/bin/mmon_attack $(BUILD)/asan/bin/smon_attack $(BUILD)/release/bin/conn_flood \
+	$(BUILD)/release/bin/smon_io $(FUZZ_BINS)
 	$(Q)rm -f $(BUILD)/test-logs/HARNESS $(BUILD)/test-logs/linux-guest/summary.txt; rc=0; \
 	BUILD=$(abspath $(BUILD)) prove --exec $(abspath tests/lib/run-test) --timer -j2 \
 		$(TEST_FILES) || rc=$$?; \

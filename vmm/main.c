@@ -18,6 +18,7 @@
 #include "vmm/memory/pager.h"
 #include "vmm/memory/remote_mem.h"
 #include "vmm/migration/migrate.h"
+#include "lib/tls/tls_pki.h"
 
 /* A migration carries every disk. */
 _Static_assert(BLK_CONFIG_MAX_DISKS <= MIGRATE_MAX_DISKS, "a disk a migration cannot carry");
@@ -82,7 +83,9 @@ static int start_control(struct vnode *v)
 					 .pg = v->pg,
 					 .rm = v->remote ? &v->rm : NULL,
 					 .console_bytes = &v->con.serial.bytes_out,
-					 .mig = &v->mig};
+					 .mig = &v->mig,
+					 .holder = c->mem.rm.holder ? c->mem.rm.holder
+								    : c->blk.holder};
 
 	return c->control.socket ? control_sock_start(&v->cs, c->control.socket, &ct) : 0;
 }
@@ -163,6 +166,8 @@ static void describe_for_migration(struct vnode *v)
 	m->mem_bytes = c->boot.mem;
 	m->region_size = c->mem.rm.region_size;
 	m->vcpus = c->boot.cpus;
+	m->pki = c->migrate.pki;
+	m->insecure = c->migrate.insecure;
 	m->ready = true;
 	pthread_mutex_unlock(&m->lock);
 }
@@ -192,6 +197,8 @@ static int run_vnode(struct vnode *v)
 	pthread_create(&sig_thread, NULL, signal_thread, &v->vm);
 	pthread_detach(sig_thread);
 	describe_for_migration(v);
+	if (c->migrate.insecure)
+		tls_pki_warn_insecure("lego-vmm", "its live-migration stream");
 	if (c->migrate.incoming) {
 		if (migrate_in_run(&v->mig, c->migrate.incoming, MIGRATE_CONFIG_INCOMING_WAIT_MS))
 			return MIG_STATUS_EXIT_INCOMING_ABORTED;

@@ -8,7 +8,9 @@
  *   short_name  its one-letter form, or 0
  *   arg         its value as --help calls it ("SIZE"), or NULL: the option takes no value
  *   flags       OPTIONS_PMON: lego-pmon sets it itself (a VM_START must not);
- *               OPTIONS_NORUN: prints something and exits, runs no vNode
+ *               OPTIONS_NORUN: prints something and exits, runs no vNode;
+ *               VMM_CAPS_OPTIONS_SECRET: a VM_START carries the value itself, and lego-pmon
+ *               writes it to a file only it and lego-vmm read, passing lego-vmm its path
  *   help        its --help text, a printf format, then its arguments (the subsystem's own
  *               constants: only lego-vmm, which includes their headers, expands them)
  */
@@ -18,6 +20,7 @@
 #include "vmm/block/blk_options.h"
 #include "vmm/boot/boot_options.h"
 #include "vmm/control/control_options.h"
+#include "vmm/control/vmm_caps_options.h"
 #include "vmm/devices/legacy/console_options.h"
 #include "vmm/memory/mem_options.h"
 #include "vmm/migration/migrate_options.h"
@@ -38,6 +41,8 @@
 	G(X, BLK_OPTIONS, NULL)                                                            \
 	G(X, CONSOLE_OPTIONS, NULL)                                                        \
 	G(X, MEM_OPTIONS, "Remote memory (guest RAM lives on lego-mmon memory servers):")  \
+	G(X, VMM_CAPS_OPTIONS,                                                             \
+	  "Capabilities (what the memory and storage servers let this vNode do):")         \
 	G(X, MIGRATE_OPTIONS,                                                              \
 	  "Live migration (the control socket's 'migrate HOST:PORT' sends a vNode away):") \
 	G(X, CONTROL_OPTIONS, "")                                                          \

@@ -1,14 +1,12 @@
 /* controld_cluster.c: lego-controld's cluster port: components register and send
- * heartbeats; legoctl asks for views. A thread per connection. */
+ * heartbeats; legoctl asks for views and drives migrations and pool jobs. Served by the
+ * netserver skeleton (mutual TLS, caps, a thread per connection); each op is a row saying
+ * which certificates may ask it. */
 #include "controld_cluster.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "lib/cluster/cluster_io.h"
 #include "controlplane/controld/mempool/controld_mempool.h"
@@ -17,15 +15,24 @@
 #include "controld_registry.h"
 #include "controld_vnode.h"
 #include "lib/log.h"
+#include "lib/netserver.h"
+#include "lib/tcp.h"
 
 #define IDLE_TIMEOUT_MS 60000 /* a connection that never registers (legoctl) */
+#define READ_TIMEOUT_MS 10000 /* a message, once begun */
+#define MAX_CONNS	512   /* every component (REG_MAX_COMPONENTS) and some operators */
+#define MAX_PER_PEER	64
+#define MAX_PENDING	64
+#define BIG_MSG_BUDGET	(32ULL << 20) /* messages over 64 KiB being read at once */
 
 static int heartbeat_ms = 1000, timeout_ms = 5000;
+static uint64_t next_conn = 1, refusals;
 
 struct conn {
-	int fd;
+	struct tls_conn *c;
 	uint64_t id;
-	char peer[64];
+	bool registered;
+	char peer[160]; /* who, for log lines */
 };
 
 static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
@@ -51,7 +58,7 @@ static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uin
 							 &vms[i], err, sizeof(err));
 	}
 	if (rc != CP_OK) {
-		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad heartbeat: %s", err);
+		cluster_io_send_error(c->c, h, (uint32_t)rc, "bad heartbeat: %s", err);
 		goto out;
 	}
 	controld_registry_lock();
@@ -62,11 +69,11 @@ static void handle_heartbeat(struct conn *c, const struct wire_hdr *h, const uin
 		snprintf(host, sizeof(host), "%s", comp->name);
 	controld_registry_unlock();
 	if (!comp) {
-		cluster_io_send_error(c->fd, h, CP_ENOTREG,
+		cluster_io_send_error(c->c, h, CP_ENOTREG,
 				      "register first (or only pmons report vNodes)");
 		goto out;
 	}
-	cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, NULL, 0);
+	cluster_io_send(c->c, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, NULL, 0);
 	for (int i = 0; i < nforget; i++) {
 		char why[CP_ERRTEXT_MAX + 64];
 		int frc = controld_vnode_pmon_call(host, CP_VM_FORGET, forget[i], 16, NULL, NULL,
@@ -88,18 +95,18 @@ static void handle_query(struct conn *c, const struct wire_hdr *h, const uint8_t
 	int rc = cluster_proto_query_get(p, h->len, &q, why, sizeof(why));
 
 	if (rc != CP_OK) {
-		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad query: %s", why);
+		cluster_io_send_error(c->c, h, (uint32_t)rc, "bad query: %s", why);
 		return;
 	}
 	strbuf_init(&b, CP_MAX_PAYLOAD);
 	rc = controld_query_render(&q, &b, err, sizeof(err));
 	if (rc)
-		cluster_io_send_error(c->fd, h, (uint32_t)rc, "%s", err);
+		cluster_io_send_error(c->c, h, (uint32_t)rc, "%s", err);
 	else if (b.failed)
-		cluster_io_send_error(c->fd, h, CP_EIO,
+		cluster_io_send_error(c->c, h, CP_EIO,
 				      "the answer is larger than a message allows");
 	else
-		cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, b.p, b.len);
+		cluster_io_send(c->c, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, b.p, b.len);
 	strbuf_free(&b);
 }
 
@@ -131,7 +138,7 @@ static void handle_migrate(struct conn *c, const struct wire_hdr *h, const uint8
 	int rc = cluster_proto_migrate_get(p, h->len, &m, why, sizeof(why));
 
 	if (rc != CP_OK) {
-		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad migration request: %s", why);
+		cluster_io_send_error(c->c, h, (uint32_t)rc, "bad migration request: %s", why);
 		return;
 	}
 	controld_registry_lock();
@@ -140,14 +147,14 @@ static void handle_migrate(struct conn *c, const struct wire_hdr *h, const uint8
 		memcpy(uuid, v->def.uuid, 16);
 	controld_registry_unlock();
 	if (!v) {
-		cluster_io_send_error(c->fd, h, CP_ENOENT, "no vNode named '%s'", m.vnode);
+		cluster_io_send_error(c->c, h, CP_ENOENT, "no vNode named '%s'", m.vnode);
 		return;
 	}
 	snprintf(t.host, sizeof(t.host), "%s", m.host);
 	log_info("cluster: %s asks to migrate vNode %s to %s", c->peer, m.vnode, m.host);
 	rc = controld_migrate_run(uuid, &t, &res, err, sizeof(err));
 	if (rc) {
-		cluster_io_send_error(c->fd, h, cp_code(rc), "%s", err);
+		cluster_io_send_error(c->c, h, cp_code(rc), "%s", err);
 		return;
 	}
 	r = (struct cluster_proto_mig_report){
@@ -155,7 +162,7 @@ static void handle_migrate(struct conn *c, const struct wire_hdr *h, const uint8
 	snprintf(r.from, sizeof(r.from), "%s", res.from);
 	snprintf(r.to, sizeof(r.to), "%s", res.to);
 	cluster_proto_mig_report_put(out, &r);
-	cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
+	cluster_io_send(c->c, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
 }
 
 static void handle_mig_status(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
@@ -168,7 +175,7 @@ static void handle_mig_status(struct conn *c, const struct wire_hdr *h, const ui
 	int rc = cluster_proto_mig_status_get(p, h->len, name, why, sizeof(why));
 
 	if (rc != CP_OK) {
-		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad migration status request: %s",
+		cluster_io_send_error(c->c, h, (uint32_t)rc, "bad migration status request: %s",
 				      why);
 		return;
 	}
@@ -178,11 +185,11 @@ static void handle_mig_status(struct conn *c, const struct wire_hdr *h, const ui
 		controld_migrate_progress(v, &pr);
 	controld_registry_unlock();
 	if (!v) {
-		cluster_io_send_error(c->fd, h, CP_ENOENT, "no vNode named '%s'", name);
+		cluster_io_send_error(c->c, h, CP_ENOENT, "no vNode named '%s'", name);
 		return;
 	}
 	cluster_proto_mig_progress_put(out, &pr);
-	cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
+	cluster_io_send(c->c, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
 }
 
 /* POOL_JOB: answered when the job is over (this connection's thread waits). */
@@ -195,154 +202,175 @@ static void handle_pool_job(struct conn *c, const struct wire_hdr *h, const uint
 	int rc = cluster_proto_pool_job_get(p, h->len, &j, why, sizeof(why));
 
 	if (rc != CP_OK) {
-		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad pool job: %s", why);
+		cluster_io_send_error(c->c, h, (uint32_t)rc, "bad pool job: %s", why);
 		return;
 	}
 	log_info("cluster: %s asks for the %s%s%s", c->peer, cluster_proto_pool_what_name(j.what),
 		 j.server[0] ? " of memory server " : " of the memory pool", j.server);
 	rc = controld_mempool_job(&j, c->peer, &r, err, sizeof(err));
 	if (rc) {
-		cluster_io_send_error(c->fd, h, (uint32_t)rc, "%s", err);
+		cluster_io_send_error(c->c, h, (uint32_t)rc, "%s", err);
 		return;
 	}
 	cluster_proto_pool_report_put(out, &r);
-	cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
+	cluster_io_send(c->c, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
 }
 
-static void handle_pool_status(struct conn *c, const struct wire_hdr *h)
+static void handle_pool_status(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
 {
 	struct cluster_proto_pool_progress pr;
 	uint8_t out[CP_POOL_PROGRESS_LEN];
 	char why[256];
 	int rc = cluster_proto_pool_status_get(h->len, why, sizeof(why));
 
+	(void)p;
 	if (rc != CP_OK) {
-		cluster_io_send_error(c->fd, h, (uint32_t)rc, "bad pool status request: %s", why);
+		cluster_io_send_error(c->c, h, (uint32_t)rc, "bad pool status request: %s", why);
 		return;
 	}
 	controld_registry_lock();
 	controld_mempool_progress(&pr);
 	controld_registry_unlock();
 	cluster_proto_pool_progress_put(out, &pr);
-	cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
+	cluster_io_send(c->c, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, out, sizeof(out));
 }
 
-static void *serve(void *arg)
+/* REGISTER: only the kind and name the peer's certificate grants. */
+static void handle_register(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
 {
-	struct conn *c = arg;
-	bool registered = false;
+	static const int kinds[] = {[CP_KIND_PMON] = TLS_KIND_PMON,
+				    [CP_KIND_MMON] = TLS_KIND_MMON,
+				    [CP_KIND_SMON] = TLS_KIND_SMON};
+	const struct tls_pki_id *id = &c->c->peer;
+	struct cluster_proto_register reg;
+	char err[256], have[96];
+	int rc = cluster_proto_register_get(p, h->len, &reg, err, sizeof(err));
 
+	if (rc == CP_OK && c->registered) {
+		rc = CP_EINVAL;
+		snprintf(err, sizeof(err), "register once per connection");
+	} else if (rc == CP_OK && c->c->session &&
+		   (id->kind != kinds[reg.kind] || strcmp(id->name, reg.name))) {
+		rc = CP_EPERM;
+		snprintf(err, sizeof(err), "the certificate presented grants %s, not %s '%s'",
+			 tls_pki_id_text(id, have, sizeof(have)),
+			 tls_pki_kind_name(kinds[reg.kind]), reg.name);
+		if (log_sampled(__atomic_add_fetch(&refusals, 1, __ATOMIC_RELAXED)))
+			log_warn("cluster: refused the registration of %s from %s: %s", reg.name,
+				 c->peer, err);
+	} else if (rc == CP_OK) {
+		controld_registry_lock();
+		rc = controld_registry_register(&reg, c->id, err, sizeof(err));
+		controld_registry_unlock();
+	}
+	if (rc == CP_OK) {
+		uint8_t out[8];
+
+		wire_put_le32(out, (uint32_t)heartbeat_ms);
+		wire_put_le32(out + 4, (uint32_t)timeout_ms);
+		cluster_io_send(c->c, CP_REGISTER | CP_REPLY, h->id, CP_OK, out, sizeof(out));
+		c->registered = true;
+	} else {
+		cluster_io_send_error(c->c, h, (uint32_t)rc, "registration refused: %s", err);
+	}
+}
+
+#define COMPONENTS \
+	(TLS_KIND_BIT(TLS_KIND_PMON) | TLS_KIND_BIT(TLS_KIND_MMON) | TLS_KIND_BIT(TLS_KIND_SMON))
+
+/* Who may ask what. QUERY too is for operators: a vNode's view names its vRegions' servers
+ * and ids on them, which components have no need of. */
+static const struct op_row {
+	uint16_t op;
+	const char *name;
+	unsigned kinds; /* certificates that may ask it */
+	void (*handle)(struct conn *c, const struct wire_hdr *h, const uint8_t *p);
+} ops[] = {
+	{CP_REGISTER, "REGISTER", COMPONENTS, handle_register},
+	{CP_HEARTBEAT, "HEARTBEAT", COMPONENTS, handle_heartbeat},
+	{CP_QUERY, "QUERY", TLS_KINDS_OPERATOR, handle_query},
+	{CP_MIGRATE, "MIGRATE", TLS_KINDS_OPERATOR, handle_migrate},
+	{CP_MIG_STATUS, "MIG_STATUS", TLS_KINDS_OPERATOR, handle_mig_status},
+	{CP_POOL_JOB, "POOL_JOB", TLS_KINDS_OPERATOR, handle_pool_job},
+	{CP_POOL_STATUS, "POOL_STATUS", TLS_KINDS_OPERATOR, handle_pool_status},
+};
+
+static void dispatch(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
+{
+	const struct op_row *row = NULL;
+	char have[96];
+
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (ops[i].op == h->op)
+			row = &ops[i];
+	if (h->op & CP_REPLY) {
+		cluster_io_send_error(c->c, h, CP_EBADOP, "replies are not expected here");
+	} else if (!row) {
+		cluster_io_send_error(c->c, h, CP_EBADOP, "unknown op %u", h->op);
+	} else if (c->c->session && !(row->kinds & TLS_KIND_BIT(c->c->peer.kind))) {
+		tls_pki_id_text(&c->c->peer, have, sizeof(have));
+		if (log_sampled(__atomic_add_fetch(&refusals, 1, __ATOMIC_RELAXED)))
+			log_warn("cluster: refused %s from %s: it needs a%s certificate", row->name,
+				 c->peer,
+				 row->kinds == COMPONENTS
+					 ? " processor host, memory or storage server"
+					 : "n admin or lego-controld");
+		cluster_io_send_error(
+			c->c, h, CP_EPERM, "%s needs a%s certificate; yours grants %s", row->name,
+			row->kinds == COMPONENTS ? " processor host, memory or storage server"
+						 : "n admin or lego-controld",
+			have);
+	} else {
+		row->handle(c, h, p);
+	}
+}
+
+static void serve(struct netserver_client *cl)
+{
+	struct conn c = {.c = cl->conn, .id = __atomic_fetch_add(&next_conn, 1, __ATOMIC_RELAXED)};
+
+	tls_conn_who(c.c, c.peer, sizeof(c.peer));
 	for (;;) {
 		struct wire_hdr h;
 		uint8_t *p;
 		char err[256];
-		enum cluster_io_recv_result r = cluster_io_recv(
-			c->fd, registered ? timeout_ms : IDLE_TIMEOUT_MS, &h, &p, err, sizeof(err));
+		enum cluster_io_recv_result r =
+			cluster_io_recv(c.c, c.registered ? timeout_ms : IDLE_TIMEOUT_MS,
+					READ_TIMEOUT_MS, &h, &p, err, sizeof(err));
 
 		if (r == CIO_BAD) {
-			log_warn("cluster: %s sent a malformed message (%s): closing", c->peer,
-				 err);
-			cluster_io_send_error(c->fd, &h, CP_EPROTO, "%s", err);
+			log_warn("cluster: %s sent a malformed message (%s): closing", c.peer, err);
+			cluster_io_send_error(c.c, &h, CP_EPROTO, "%s", err);
 			break;
 		}
 		if (r != CIO_MSG) {
 			if (r == CIO_FAILED)
-				log_warn("cluster: %s: %s", c->peer, err);
+				log_warn("cluster: %s: %s", c.peer, err);
 			break;
 		}
-		if (h.op & CP_REPLY) {
-			cluster_io_send_error(c->fd, &h, CP_EBADOP,
-					      "replies are not expected here");
-		} else if (h.op == CP_REGISTER) {
-			struct cluster_proto_register reg;
-			int rc = cluster_proto_register_get(p, h.len, &reg, err, sizeof(err));
-
-			if (rc == CP_OK && registered) {
-				rc = CP_EINVAL;
-				snprintf(err, sizeof(err), "register once per connection");
-			} else if (rc == CP_OK) {
-				controld_registry_lock();
-				rc = controld_registry_register(&reg, c->id, err, sizeof(err));
-				controld_registry_unlock();
-			}
-			if (rc == CP_OK) {
-				uint8_t out[8];
-
-				wire_put_le32(out, (uint32_t)heartbeat_ms);
-				wire_put_le32(out + 4, (uint32_t)timeout_ms);
-				cluster_io_send(c->fd, CP_REGISTER | CP_REPLY, h.id, CP_OK, out,
-						sizeof(out));
-				registered = true;
-			} else {
-				cluster_io_send_error(c->fd, &h, (uint32_t)rc,
-						      "registration refused: %s", err);
-			}
-		} else if (h.op == CP_HEARTBEAT) {
-			handle_heartbeat(c, &h, p);
-		} else if (h.op == CP_QUERY) {
-			handle_query(c, &h, p);
-		} else if (h.op == CP_MIGRATE) {
-			handle_migrate(c, &h, p);
-		} else if (h.op == CP_MIG_STATUS) {
-			handle_mig_status(c, &h, p);
-		} else if (h.op == CP_POOL_JOB) {
-			handle_pool_job(c, &h, p);
-		} else if (h.op == CP_POOL_STATUS) {
-			handle_pool_status(c, &h);
-		} else {
-			cluster_io_send_error(c->fd, &h, CP_EBADOP, "unknown op %u", h.op);
-		}
+		dispatch(&c, &h, p);
 		free(p);
 	}
 	controld_registry_lock();
-	controld_registry_connection_lost(c->id);
+	controld_registry_connection_lost(c.id);
 	controld_registry_unlock();
-	close(c->fd);
-	free(c);
-	return NULL;
 }
 
-static void *accept_loop(void *arg)
+int controld_cluster_listen(const char *addr, int hb_ms, const struct tls_pki *pki, char *port,
+			    size_t plen)
 {
-	int lfd = (int)(intptr_t)arg;
-	uint64_t next = 1;
-
-	for (;;) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
-		struct conn *c;
-		pthread_t t;
-
-		if (fd < 0) {
-			if (errno != EINTR && errno != ECONNABORTED)
-				log_warn("cluster: accept: %s", strerror(errno));
-			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->fd = fd;
-		c->id = next++;
-		snprintf(c->peer, sizeof(c->peer), "connection %llu", (unsigned long long)c->id);
-		if (pthread_create(&t, NULL, serve, c)) {
-			log_error("cluster: cannot serve a connection: out of threads");
-			close(fd);
-			free(c);
-			continue;
-		}
-		pthread_detach(t);
-	}
-	return NULL;
-}
-
-int controld_cluster_listen(const char *addr, int hb_ms, char *port, size_t plen)
-{
+	static const struct netserver_config cfg = {.what = "cluster port",
+						    .max_conns = MAX_CONNS,
+						    .max_per_peer = MAX_PER_PEER,
+						    .max_pending = MAX_PENDING,
+						    .handshake_ms = TLS_CONN_HANDSHAKE_MS,
+						    .idle_ms = IDLE_TIMEOUT_MS,
+						    .read_ms = READ_TIMEOUT_MS,
+						    .budget = BIG_MSG_BUDGET,
+						    .serve = serve};
 	char err[256];
-	pthread_t t;
-	int fd = cluster_io_listen(addr, port, plen, err, sizeof(err));
+	struct netserver *s;
+	int fd = tcp_listen(addr, port, plen, err, sizeof(err));
 
 	if (fd < 0) {
 		log_error("cluster: %s", err);
@@ -350,10 +378,10 @@ int controld_cluster_listen(const char *addr, int hb_ms, char *port, size_t plen
 	}
 	heartbeat_ms = hb_ms;
 	timeout_ms = hb_ms * 5;
-	if (pthread_create(&t, NULL, accept_loop, (void *)(intptr_t)fd)) {
-		close(fd);
+	s = netserver_new(&cfg);
+	if (!s || netserver_listen(s, fd, pki, 0) || netserver_start(s)) {
+		log_error("cluster: cannot start serving: out of memory or threads");
 		return -1;
 	}
-	pthread_detach(t);
 	return 0;
 }

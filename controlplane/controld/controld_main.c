@@ -14,8 +14,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "lib/cluster/cluster_io.h"
+#include "controld_caps.h"
 #include "controld_cluster.h"
+#include "controld_single.h"
 #include "controlplane/controld/libvirt/libvirt_conn.h"
 #include "controlplane/controld/mempool/controld_mempool.h"
 #include "controlplane/controld/mempool/controld_owed.h"
@@ -25,12 +26,31 @@
 #include "lib/fabric/fab_server.h"
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
+#include "lib/netserver.h"
 #include "lib/parse.h"
+#include "lib/tcp.h"
+#include "lib/tls/tls_pki.h"
 
-#define EXIT_USAGE     64
-#define DEFAULT_LISTEN "127.0.0.1:7400"
-#define DEFAULT_STATE  "/var/lib/lego/controld"
-#define DEFAULT_REGION (64ULL << 20)
+#define EXIT_USAGE	 64
+#define DEFAULT_LISTEN	 "127.0.0.1:7400"
+#define DEFAULT_STATE	 "/var/lib/lego/controld"
+#define DEFAULT_REGION	 (64ULL << 20)
+#define DEFAULT_TLS_PORT "16514" /* libvirtd's */
+/* The libvirt listeners' limits: many local or remote tools at once, a few from one. */
+#define LIBVIRT_MAX_CONNS    256
+#define LIBVIRT_MAX_PER_PEER 32
+#define LIBVIRT_MAX_PENDING  32
+#define LIBVIRT_BUDGET	     (64ULL << 20) /* two of libvirt's biggest packets at once */
+
+struct options {
+	const char *sock_path, *tcp, *tls, *listen_addr, *state, *port_file, *pki_dir, *name;
+	const char *allow[LIBVIRT_CONN_ALLOW_MAX];
+	int nallow;
+	bool insecure;
+	uint64_t hb, loss_ms, host_loss_ms;
+	struct controld_vnode_options vo;
+	struct controld_caps_options co; /* co.key NULL: the PKI directory's */
+};
 
 static void usage(FILE *f)
 {
@@ -38,10 +58,24 @@ static void usage(FILE *f)
 		"Usage: lego-controld --socket PATH [options]\n"
 		"The lego control plane: global managers for processors, memory and storage,\n"
 		"speaking the libvirt remote protocol. Connect with\n"
-		"  virsh -c 'lego+unix:///system?socket=PATH'   (or lego+tcp://HOST:PORT/system)\n"
+		"  virsh -c 'lego+unix:///system?socket=PATH'   (PATH-ro: read-only)\n"
+		"  virsh -c 'lego+tls://HOST/system?pkipath=DIR' (with --libvirt-tls)\n"
 		"\n"
-		"  -s, --socket PATH        libvirt UNIX socket (replaced if stale)\n"
-		"  -t, --libvirt-tcp H:P    also serve libvirt clients on this TCP address\n"
+		"  -s, --socket PATH        libvirt UNIX socket, its owner only (replaced if "
+		"stale;\n"
+		"                           refused while another lego-controld serves on it);\n"
+		"                           PATH-ro, for anyone, serves read-only procedures\n"
+		"      --libvirt-tls HOST[:PORT]  also serve libvirt over TLS "
+		"(port " DEFAULT_TLS_PORT " by\n"
+		"                           default) to admin certificates on the allow-list\n"
+		"      --libvirt-allow PATTERN  an admin certificate name (fnmatch pattern) "
+		"allowed\n"
+		"                           over TLS; repeatable (default: every admin "
+		"certificate)\n"
+		"  -t, --libvirt-tcp H:P    also serve libvirt on plain TCP: NO authentication "
+		"nor\n"
+		"                           encryption, anyone who reaches it controls every "
+		"vNode\n"
 		"  -l, --listen HOST:PORT   cluster port where lego-pmon/-mmon/-smon register and\n"
 		"                           legoctl asks (default " DEFAULT_LISTEN
 		"; port 0 picks)\n"
@@ -64,7 +98,20 @@ static void usage(FILE *f)
 		"      --stop-grace-ms N    destroy: SIGKILL a VMM still running this long after\n"
 		"                           SIGTERM (default 5000)\n"
 		"      --provider NAME      libfabric provider for the storage and memory servers\n"
+		"      --capability-key FILE  the cluster's Ed25519 capability key, which signs\n"
+		"                           what each vNode may do on the memory and storage\n"
+		"                           servers (default: the PKI directory's\n"
+		"                           capability-key.pem)\n"
+		"      --capability-lifetime S  a vNode's capabilities last S seconds and are\n"
+		"                           renewed at half (10..604800, default 3600)\n"
+		"      --insecure-no-capabilities  sign nothing (the servers then serve anyone)\n"
 		"      --port-file PATH     write the cluster port to PATH once listening\n"
+		"      --pki DIR            the cluster PKI (default $LEGO_PKI "
+		"or " TLS_PKI_DEFAULT_DIR "):\n"
+		"                           DIR/ca.pem, DIR/controld-NAME.pem and its key\n"
+		"      --name NAME          which controld certificate (default: the only one)\n"
+		"      --insecure           no TLS on the cluster port: anyone may register or\n"
+		"                           drive the cluster (a loud warning at every start)\n"
 		"  -v, --verbose            debug log lines (every call)\n"
 		"  -q, --quiet              warnings and errors only\n"
 		"  -h, --help               this text\n"
@@ -74,7 +121,8 @@ static void usage(FILE *f)
 		"leaves them running, and it finds them again from its state directory and the\n"
 		"hosts' heartbeats; a live migration under way is followed to its end (its\n"
 		"client sees the connection drop); a memory pool job (legoctl mmon drain, pool\n"
-		"rebalance) ends with it, and is asked for again. SIGINT or SIGTERM stop it.\n");
+		"rebalance) ends with it, and is asked for again. SIGINT or SIGTERM stop it.\n"
+		"One lego-controld per state directory and per socket: a second is refused.\n");
 }
 
 static int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...)
@@ -89,67 +137,117 @@ static int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-static void *accept_loop(void *arg)
+/* The value after option c: -1 to go on, or an exit status. */
+static int option(struct options *o, int c, char **argv)
 {
-	int lfd = (int)(intptr_t)arg;
+	uint64_t n;
 
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (errno != EINTR && errno != ECONNABORTED)
-				log_warn("accept: %s", strerror(errno));
-			continue;
-		}
-		libvirt_conn_serve_fd(fd);
+	switch (c) {
+	case 's':
+		o->sock_path = optarg;
+		break;
+	case 't':
+		o->tcp = optarg;
+		break;
+	case 'T':
+		o->tls = optarg;
+		break;
+	case 'A':
+		if (o->nallow == LIBVIRT_CONN_ALLOW_MAX)
+			return bad_usage("at most %d --libvirt-allow", LIBVIRT_CONN_ALLOW_MAX);
+		o->allow[o->nallow++] = optarg;
+		break;
+	case 'l':
+		o->listen_addr = optarg;
+		break;
+	case 'd':
+		o->state = optarg;
+		break;
+	case 'R':
+		if (parse_size(optarg, &n) || n == 0 || n % (2 << 20) || n > (1ULL << 40))
+			return bad_usage("--region-size '%s' must be a multiple of 2M", optarg);
+		o->vo.region_size = n;
+		break;
+	case 'H':
+		if (parse_uint(optarg, 10, 60000, &o->hb))
+			return bad_usage("--heartbeat-ms '%s' must be 10..60000", optarg);
+		break;
+	case 'Y':
+		if (parse_uint(optarg, 1, DOM_MAX_COPIES, &n))
+			return bad_usage("--replication '%s' must be 1..%d", optarg,
+					 DOM_MAX_COPIES);
+		o->vo.replication = (int)n;
+		break;
+	case 'L':
+		if (parse_uint(optarg, 1, 600000, &o->loss_ms))
+			return bad_usage("--mmon-loss-ms '%s' must be 1..600000", optarg);
+		break;
+	case 'O':
+		if (parse_uint(optarg, 1, 86400000, &o->host_loss_ms))
+			return bad_usage("--pmon-loss-ms '%s' must be 1..86400000", optarg);
+		break;
+	case 'G':
+		if (parse_uint(optarg, 0, 600000, &n))
+			return bad_usage("--stop-grace-ms '%s' must be 0..600000", optarg);
+		o->vo.stop_grace_ms = (int)n;
+		break;
+	case 'P':
+		o->vo.provider = optarg;
+		break;
+	case 'F':
+		o->port_file = optarg;
+		break;
+	case 'K':
+		o->pki_dir = optarg;
+		break;
+	case 'N':
+		if (!tls_pki_name_ok(optarg))
+			return bad_usage("--name '%s' is not a certificate name", optarg);
+		o->name = optarg;
+		break;
+	case 'I':
+		o->insecure = true;
+		break;
+	case 'C':
+		o->co.key = optarg;
+		break;
+	case 'W':
+		if (parse_uint(optarg, 10, CAP_MAX_LIFETIME, &n))
+			return bad_usage("--capability-lifetime '%s' must be 10..%d", optarg,
+					 CAP_MAX_LIFETIME);
+		o->co.lifetime = (uint32_t)n;
+		break;
+	case 'U':
+		o->co.insecure = true;
+		break;
+	case 'v':
+		log_set_level(LOG_DEBUG);
+		break;
+	case 'q':
+		log_set_level(LOG_WARN);
+		break;
+	case 'h':
+		usage(stdout);
+		return 0;
+	case 'V':
+		printf("lego-controld 0.1.0\n");
+		return 0;
+	case ':':
+		return bad_usage("option '%s' needs a value", argv[optind - 1]);
+	default:
+		return bad_usage("bad option '%s'", argv[optind - 1]);
 	}
-	return NULL;
+	return -1;
 }
 
-static int serve_in_background(int lfd)
-{
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, accept_loop, (void *)(intptr_t)lfd))
-		return -1;
-	pthread_detach(t);
-	return 0;
-}
-
-/* libvirt clients on TCP too: 0, or -1 after logging why. */
-static int serve_tcp(const char *tcp)
-{
-	char err[256] = "", tport[16];
-	int lfd = cluster_io_listen(tcp, tport, sizeof(tport), err, sizeof(err));
-
-	if (lfd < 0 || serve_in_background(lfd)) {
-		log_error("libvirt TCP: %s", err);
-		return -1;
-	}
-	log_info("libvirt remote protocol on TCP %s (port %s)", tcp, tport);
-	return 0;
-}
-
-static int unix_listen(const char *path)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	memcpy(a.sun_path, path, strlen(path));
-	unlink(path);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 128)) {
-		log_error("cannot listen on %s: %s", path, strerror(errno));
-		return -1;
-	}
-	chmod(path, 0600); /* as libvirtd's read-write socket: its owner only */
-	return fd;
-}
-
-int main(int argc, char **argv)
+/* Returns -1 to go on, or an exit status. */
+static int parse_options(struct options *o, int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"libvirt-tcp", required_argument, NULL, 't'},
+		{"libvirt-tls", required_argument, NULL, 'T'},
+		{"libvirt-allow", required_argument, NULL, 'A'},
 		{"listen", required_argument, NULL, 'l'},
 		{"state-dir", required_argument, NULL, 'd'},
 		{"region-size", required_argument, NULL, 'R'},
@@ -160,99 +258,120 @@ int main(int argc, char **argv)
 		{"stop-grace-ms", required_argument, NULL, 'G'},
 		{"provider", required_argument, NULL, 'P'},
 		{"port-file", required_argument, NULL, 'F'},
+		{"pki", required_argument, NULL, 'K'},
+		{"name", required_argument, NULL, 'N'},
+		{"insecure", no_argument, NULL, 'I'},
+		{"capability-key", required_argument, NULL, 'C'},
+		{"capability-lifetime", required_argument, NULL, 'W'},
+		{"insecure-no-capabilities", no_argument, NULL, 'U'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *sock_path = NULL, *tcp = NULL, *listen_addr = DEFAULT_LISTEN,
-		   *state = DEFAULT_STATE, *port_file = NULL;
-	struct controld_vnode_options vo = {
-		.region_size = DEFAULT_REGION, .stop_grace_ms = 5000, .replication = 1};
-	uint64_t n, hb = 1000, loss_ms = 0, host_loss_ms = 30000;
-	char port[16];
-	sigset_t set;
-	int c, sig, lfd;
+	int c, rc;
 
-	log_init("lego-controld");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:t:l:d:vqhV", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			sock_path = optarg;
-			break;
-		case 't':
-			tcp = optarg;
-			break;
-		case 'l':
-			listen_addr = optarg;
-			break;
-		case 'd':
-			state = optarg;
-			break;
-		case 'R':
-			if (parse_size(optarg, &n) || n == 0 || n % (2 << 20) || n > (1ULL << 40))
-				return bad_usage("--region-size '%s' must be a multiple of 2M",
-						 optarg);
-			vo.region_size = n;
-			break;
-		case 'H':
-			if (parse_uint(optarg, 10, 60000, &hb))
-				return bad_usage("--heartbeat-ms '%s' must be 10..60000", optarg);
-			break;
-		case 'Y':
-			if (parse_uint(optarg, 1, DOM_MAX_COPIES, &n))
-				return bad_usage("--replication '%s' must be 1..%d", optarg,
-						 DOM_MAX_COPIES);
-			vo.replication = (int)n;
-			break;
-		case 'L':
-			if (parse_uint(optarg, 1, 600000, &loss_ms))
-				return bad_usage("--mmon-loss-ms '%s' must be 1..600000", optarg);
-			break;
-		case 'O':
-			if (parse_uint(optarg, 1, 86400000, &host_loss_ms))
-				return bad_usage("--pmon-loss-ms '%s' must be 1..86400000", optarg);
-			break;
-		case 'G':
-			if (parse_uint(optarg, 0, 600000, &n))
-				return bad_usage("--stop-grace-ms '%s' must be 0..600000", optarg);
-			vo.stop_grace_ms = (int)n;
-			break;
-		case 'P':
-			vo.provider = optarg;
-			break;
-		case 'F':
-			port_file = optarg;
-			break;
-		case 'v':
-			log_set_level(LOG_DEBUG);
-			break;
-		case 'q':
-			log_set_level(LOG_WARN);
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			printf("lego-controld 0.1.0\n");
-			return 0;
-		case ':':
-			return bad_usage("option '%s' needs a value", argv[optind - 1]);
-		default:
-			return bad_usage("bad option '%s'", argv[optind - 1]);
-		}
-	}
+	while ((c = getopt_long(argc, argv, ":s:t:l:d:vqhV", longopts, NULL)) != -1)
+		if ((rc = option(o, c, argv)) >= 0)
+			return rc;
 	if (optind < argc)
 		return bad_usage("unexpected argument '%s'", argv[optind]);
-	if (!sock_path)
+	if (!o->sock_path)
 		return bad_usage("%s", "give --socket PATH");
-	if (strlen(sock_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return bad_usage("socket path '%s' is too long", sock_path);
-	if (!vo.provider)
-		vo.provider = fabric_default_provider();
-	controld_vnode_configure(&vo);
+	/* PATH-ro must fit a socket address too. */
+	if (strlen(o->sock_path) + 3 >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return bad_usage("socket path '%s' is too long", o->sock_path);
+	if (o->insecure && o->tls)
+		return bad_usage("%s", "--libvirt-tls needs the PKI: it cannot go with --insecure");
+	return -1;
+}
+
+/* The libvirt listeners: the UNIX sockets, and TLS and plain TCP if asked for. */
+static int start_libvirt(const struct options *o, const struct tls_pki *pki, int rw_fd, int ro_fd)
+{
+	static const struct netserver_config cfg = {.what = "libvirt",
+						    .max_conns = LIBVIRT_MAX_CONNS,
+						    .max_per_peer = LIBVIRT_MAX_PER_PEER,
+						    .max_pending = LIBVIRT_MAX_PENDING,
+						    .handshake_ms = TLS_CONN_HANDSHAKE_MS,
+						    .budget = LIBVIRT_BUDGET,
+						    .serve = libvirt_conn_serve};
+	struct netserver *s = netserver_new(&cfg);
+	char err[256], port[16], hostport[300], host[256];
+	int fd;
+
+	if (!s)
+		return -1;
+	libvirt_conn_allow(o->allow, o->nallow);
+	netserver_listen(s, rw_fd, NULL, LIBVIRT_CONN_UNIX);
+	netserver_listen(s, ro_fd, NULL, LIBVIRT_CONN_UNIX_RO);
+	if (o->tls) {
+		/* HOST alone means libvirtd's port. */
+		if (parse_hostport(o->tls, 0, host, sizeof(host), port, sizeof(port)))
+			snprintf(hostport, sizeof(hostport), "%s:%s", o->tls, DEFAULT_TLS_PORT);
+		else
+			snprintf(hostport, sizeof(hostport), "%s", o->tls);
+		fd = tcp_listen(hostport, port, sizeof(port), err, sizeof(err));
+		if (fd < 0) {
+			log_error("libvirt TLS: %s", err);
+			return -1;
+		}
+		netserver_listen(s, fd, pki, LIBVIRT_CONN_TLS);
+		log_info("libvirt remote protocol over TLS on %s (port %s): admin certificates %s",
+			 hostport, port, o->nallow ? "on the allow-list" : "of the cluster CA");
+	}
+	if (o->tcp) {
+		fd = tcp_listen(o->tcp, port, sizeof(port), err, sizeof(err));
+		if (fd < 0) {
+			log_error("libvirt TCP: %s", err);
+			return -1;
+		}
+		netserver_listen(s, fd, NULL, LIBVIRT_CONN_TCP);
+		log_warn("WARNING: INSECURE: libvirt remote protocol on plain TCP %s (port %s) "
+			 "(--libvirt-tcp): no authentication, no encryption: anyone who can reach "
+			 "it can define, start, destroy and undefine every vNode",
+			 o->tcp, port);
+	}
+	return netserver_start(s);
+}
+
+int main(int argc, char **argv)
+{
+	static struct options o = {
+		.listen_addr = DEFAULT_LISTEN,
+		.state = DEFAULT_STATE,
+		.hb = 1000,
+		.host_loss_ms = 30000,
+		.co = {.lifetime = 3600},
+		.vo = {.region_size = DEFAULT_REGION, .stop_grace_ms = 5000, .replication = 1}};
+	char port[16], ro_path[sizeof(((struct sockaddr_un *)0)->sun_path)], err[1024];
+	static char key_path[4096];
+	struct tls_pki *pki = NULL;
+	sigset_t set;
+	int sig, rw_fd, ro_fd, rc;
+
+	log_init("lego-controld");
+	rc = parse_options(&o, argc, argv);
+	if (rc >= 0)
+		return rc;
+	if (!o.vo.provider)
+		o.vo.provider = fabric_default_provider();
+	if (o.insecure) {
+		tls_pki_warn_insecure("lego-controld", "the cluster port");
+	} else {
+		pki = tls_pki_load(tls_pki_dir(o.pki_dir), TLS_KIND_CONTROLD, o.name, err,
+				   sizeof(err));
+		if (!pki) {
+			log_error("%s", err);
+			return 1;
+		}
+		log_info("PKI %s: I am controld '%s'", tls_pki_dirname(pki),
+			 tls_pki_self(pki)->name);
+	}
+	o.vo.pki = pki;
+	controld_vnode_configure(&o.vo);
 
 	/* Signals go to this thread only (sigwait below), before any thread starts. */
 	sigemptyset(&set);
@@ -261,33 +380,46 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (controld_registry_store_init(state))
+	/* Another lego-controld's socket or state directory: refused before anything is done
+	 * (its clients queue on our sockets until the libvirt side starts). */
+	snprintf(ro_path, sizeof(ro_path), "%s-ro", o.sock_path);
+	rw_fd = controld_single_unix_listen(o.sock_path, 0600); /* as libvirtd's: its owner */
+	ro_fd = rw_fd < 0 ? -1 : controld_single_unix_listen(ro_path, 0666);
+	if (ro_fd < 0)
+		return 1;
+	if (!o.co.key) {
+		snprintf(key_path, sizeof(key_path), "%s/capability-key.pem",
+			 tls_pki_dir(o.pki_dir));
+		o.co.key = key_path;
+	}
+	if (controld_caps_start(&o.co))
+		return 1;
+	if (controld_registry_store_init(o.state))
 		return 1;
 	controld_owed_init(); /* vRegion copies still to free, swept by the pool's worker */
-	if (controld_cluster_listen(listen_addr, (int)hb, port, sizeof(port)))
+	if (controld_cluster_listen(o.listen_addr, (int)o.hb, pki, port, sizeof(port)))
 		return 1;
-	log_info("cluster port %s (bound port %s)", listen_addr, port);
+	log_info("cluster port %s (bound port %s)%s", o.listen_addr, port,
+		 pki ? ": mutual TLS" : ": plain TCP (--insecure)");
 	controld_migrate_resume_all(); /* migrations the run files record, once hosts can register
 					*/
 	if (controld_mempool_start(&(struct controld_mempool_options){
-		    .heartbeat_ms = (int)hb,
-		    .loss_grace_ms = (int)(loss_ms ? loss_ms : 2 * hb),
-		    .host_loss_ms = (int)host_loss_ms}))
+		    .heartbeat_ms = (int)o.hb,
+		    .loss_grace_ms = (int)(o.loss_ms ? o.loss_ms : 2 * o.hb),
+		    .host_loss_ms = (int)o.host_loss_ms}))
 		return 1;
-	if (port_file && fab_server_port_file(port_file, port)) {
-		log_error("cannot write %s", port_file);
+	if (o.port_file && fab_server_port_file(o.port_file, port)) {
+		log_error("cannot write %s", o.port_file);
 		return 1;
 	}
-	if (tcp && serve_tcp(tcp))
+	if (start_libvirt(&o, pki, rw_fd, ro_fd))
 		return 1;
-	lfd = unix_listen(sock_path);
-	if (lfd < 0 || serve_in_background(lfd))
-		return 1;
-	log_info("libvirt remote protocol on %s", sock_path);
+	log_info("libvirt remote protocol on %s (read-only: %s)", o.sock_path, ro_path);
 
 	while (sigwait(&set, &sig) != 0)
 		;
 	log_info("signal %d: stopping (running vNodes keep running)", sig);
-	unlink(sock_path);
+	unlink(o.sock_path);
+	unlink(ro_path);
 	return 0;
 }

@@ -143,7 +143,7 @@ static size_t incoming_start(const struct controld_registry_vnode *v,
 					    .domid = v->id,
 					    .vcpus = v->run_vcpus,
 					    .excache_bytes = v->run_excache};
-	char host[256] = "", port[16], addr[300];
+	char host[256] = "", port[16], addr[300], err[256];
 	const char *lh = t->listen_host;
 	size_t n = v->run_args_len;
 	int w;
@@ -162,6 +162,12 @@ static size_t incoming_start(const struct controld_registry_vnode *v,
 	snprintf(vs.name, sizeof(vs.name), "%s", v->def.name);
 	vs.argc = v->run_argc + 2;
 	vs.args_len = (uint32_t)(n + (size_t)w + 1);
+	/* The destination's run gets capabilities of its own. */
+	if (controld_vnode_append_capability(v, req + CP_VM_START_LEN, &vs.argc, &vs.args_len, err,
+					     sizeof(err))) {
+		log_error("vNode %s: %s", v->def.name, err);
+		return 0;
+	}
 	cluster_proto_vm_start_put(req, &vs);
 	return CP_VM_START_LEN + vs.args_len;
 }

@@ -298,7 +298,8 @@ static bool named_by_a_run(const struct controld_registry_component *c)
 		if (c->kind == CP_KIND_PMON &&
 		    (!strcmp(v->host, c->name) || (v->mig.active && !strcmp(v->mig.dest, c->name))))
 			return true;
-		if (c->kind == CP_KIND_MMON && vnode_map_find(&v->map, c->name) >= 0)
+		if (c->kind == CP_KIND_MMON &&
+		    (vnode_map_find(&v->map, c->name) >= 0 || !strcmp(v->step_to, c->name)))
 			return true;
 	}
 	return false;
@@ -315,10 +316,9 @@ static struct controld_registry_component *reusable_slot(void)
 		    (!best || comps[i].down_ms < best->down_ms))
 			best = &comps[i];
 	if (best)
-		log_info("%s %s, down for %lld s and named by no running vNode, is forgotten to "
-			 "make "
-			 "room",
-			 kind_name(best->kind), best->name,
+		log_info("component table full (%d): forgot %s %s, down for %lld s and used by no "
+			 "vNode",
+			 REG_MAX_COMPONENTS, kind_name(best->kind), best->name,
 			 (long long)((mono_clock_ms() - best->down_ms) / 1000));
 	return best;
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "controld_single.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
@@ -459,7 +460,8 @@ int controld_registry_store_init(const char *state_dir)
 	snprintf(dir, sizeof(dir), "%s", state_dir);
 	snprintf(dom_dir, sizeof(dom_dir), "%s/domains", dir);
 	snprintf(run_dir, sizeof(run_dir), "%s/run", dir);
-	if (mkdir_p(dir) || mkdir_p(dom_dir) || mkdir_p(run_dir))
+	/* Ours alone before anything is read: two would edit the same state. */
+	if (mkdir_p(dir) || controld_single_lock_state(dir) || mkdir_p(dom_dir) || mkdir_p(run_dir))
 		return -1;
 	snprintf(path, sizeof(path), "%s/next-id", dir);
 	text = read_file(path, &len);

@@ -10,6 +10,8 @@
 
 #include "lib/cluster/cluster_io.h"
 #include "controlplane/controld/mempool/controld_owed.h"
+#include "controlplane/controld/mempool/controld_memctl.h"
+#include "controld_caps.h"
 #include "controld_registry.h"
 #include "controlplane/controld/libvirt/rpc_proto.h"
 #include "lib/log.h"
@@ -39,7 +41,10 @@ int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, siz
 {
 	char addr[CP_ADDR_LEN + 1], why[CP_ERRTEXT_MAX + 64];
 	struct controld_registry_component *c;
-	int fd, rc;
+	/* Only the lego-pmon registered under that name: its certificate says so. */
+	const struct tls_conn_expect want = {.kinds = TLS_KIND_BIT(TLS_KIND_PMON), .name = host};
+	struct tls_conn *conn;
+	int rc;
 
 	controld_registry_lock();
 	c = controld_registry_find_component(CP_KIND_PMON, host);
@@ -50,13 +55,13 @@ int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, siz
 		snprintf(err, errlen, "processor host '%s' is down", host);
 		return -1;
 	}
-	fd = cluster_io_connect(addr, CALL_TIMEOUT_MS, why, sizeof(why));
-	if (fd < 0) {
+	conn = tls_conn_dial(addr, opt.pki, &want, CALL_TIMEOUT_MS, why, sizeof(why));
+	if (!conn) {
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
 		return -1;
 	}
-	rc = cluster_io_call(fd, op, req, len, reply, rlen, CALL_TIMEOUT_MS, why, sizeof(why));
-	close(fd);
+	rc = cluster_io_call(conn, op, req, len, reply, rlen, CALL_TIMEOUT_MS, why, sizeof(why));
+	tls_conn_close(conn);
 	if (rc != CP_OK)
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
 	return rc;
@@ -219,7 +224,8 @@ static int smon_has(const char *addr, const char *vol, char *err, size_t errlen)
 		snprintf(err, errlen, "bad address '%s'", addr);
 		return -1;
 	}
-	if (smon_client_connect(opt.provider, host, port, "lego-controld", 5000, &cl, err, errlen))
+	if (smon_client_connect(opt.provider, host, port, "lego-controld", controld_caps_storage(),
+				5000, &cl, err, errlen))
 		return -1;
 	rc = smon_client_vol_stat(cl, vol, &info);
 	if (rc && rc != -ENOENT)
@@ -326,6 +332,42 @@ static size_t vmm_args(const struct controld_registry_vnode *v, char *buf, size_
 	return n;
 }
 
+int controld_vnode_append_capability(const struct controld_registry_vnode *v, uint8_t *args,
+				     uint32_t *argc, uint32_t *args_len, char *err, size_t errlen)
+{
+	const char *uris[DOM_MAX_DISKS];
+	char *bundle;
+	int w;
+
+	if (!controld_caps_on())
+		return 0;
+	bundle = malloc(CAP_HOLDER_BUNDLE_MAX);
+	if (!bundle) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (int i = 0; i < v->def.nr_disks; i++)
+		uris[i] = v->disk_uri[i];
+	if (controld_caps_bundle(v->uid, (uint32_t)v->map.nr_regions, v->region_size,
+				 v->def.memory_kib * 1024, uris, v->def.nr_disks, bundle,
+				 CAP_HOLDER_BUNDLE_MAX, err, errlen)) {
+		free(bundle);
+		return -1;
+	}
+	/* Not recorded with the run's options: a new run (a migration's destination) gets
+	 * capabilities of its own. lego-pmon hands the value over in a file. */
+	w = snprintf((char *)args + *args_len, CP_ARGS_MAX - *args_len, "--capability%c%s", 0,
+		     bundle);
+	free(bundle);
+	if (w < 0 || (size_t)w + 1 > CP_ARGS_MAX - *args_len) {
+		snprintf(err, errlen, "the vNode's options are too long");
+		return -1;
+	}
+	*args_len += (uint32_t)w + 1;
+	*argc += 2;
+	return 0;
+}
+
 static int check_startable(const struct domain_xml_def *d, char *err, size_t errlen)
 {
 	uint64_t mem = d->memory_kib * 1024;
@@ -428,6 +470,12 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 					   vs.vcpus, vs.excache_bytes) ||
 	    controld_registry_store_save_run(v)) {
 		snprintf(err, errlen, "cannot record the vNode's placement");
+		controld_registry_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
+		controld_registry_unlock();
+		goto out_ops;
+	}
+	if (controld_vnode_append_capability(v, req + CP_VM_START_LEN, &vs.argc, &vs.args_len, err,
+					     errlen)) {
 		controld_registry_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
 		controld_registry_unlock();
 		goto out_ops;

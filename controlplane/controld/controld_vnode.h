@@ -10,11 +10,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/tls/tls_pki.h"
+
 struct controld_vnode_options {
 	uint64_t region_size; /* preferred vRegion size */
 	const char *provider; /* libfabric provider for storage and memory servers */
 	int stop_grace_ms;    /* destroy: SIGKILL after this */
 	int replication;      /* copies of each vRegion for vNodes whose XML says nothing */
+	/* Our certificate for calling processor hosts, each checked to be the lego-pmon of
+	 * its registered name; NULL: plain TCP (--insecure). */
+	const struct tls_pki *pki;
 };
 void controld_vnode_configure(const struct controld_vnode_options *o);
 
@@ -29,6 +34,12 @@ int controld_vnode_control(const uint8_t uuid[16], const char *cmd, char **json,
  * vNode has stopped and everything was read. */
 int controld_vnode_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max,
 			   size_t *n, bool *ended, char *err, size_t errlen);
+
+/* Append "--capability BUNDLE" to a VM_START's argc strings of args_len bytes at args (room
+ * for CP_ARGS_MAX): v's capabilities for a new run (nothing when capabilities are off). */
+struct controld_registry_vnode;
+int controld_vnode_append_capability(const struct controld_registry_vnode *v, uint8_t *args,
+				     uint32_t *argc, uint32_t *args_len, char *err, size_t errlen);
 
 /* Call a processor host (by component name): a cluster_io_call over a new connection. */
 int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, size_t len,

@@ -9,20 +9,29 @@
 #include <stdint.h>
 
 #include "lib/proto/wire.h"
+#include "lib/tls/tls_conn.h"
 
-#define LEGOCTL_EXIT_USAGE 64
-#define LEGOCTL_TIMEOUT_MS 10000
-#define LEGOCTL_MIB	   1048576.0
+#define LEGOCTL_EXIT_USAGE	    64
+#define LEGOCTL_TIMEOUT_MS	    10000
+#define LEGOCTL_MIB		    1048576.0
+#define LEGOCTL_CAPABILITY_LIFETIME 300 /* seconds the capability of one command lasts */
 
 struct legoctl_opts {
-	const char *controld; /* HOST:PORT of lego-controld's cluster port */
-	const char *smon;     /* HOST:PORT of a lego-smon */
-	const char *provider; /* libfabric provider for lego-smon */
+	const char *controld;	    /* HOST:PORT of lego-controld's cluster port */
+	const char *pki_dir;	    /* --pki (NULL: $LEGO_PKI or /etc/lego/pki) */
+	const char *admin;	    /* whose admin certificate (NULL: the only one) */
+	bool insecure;		    /* plain TCP to lego-controld */
+	const char *smon;	    /* HOST:PORT of a lego-smon */
+	const char *provider;	    /* libfabric provider for lego-smon */
+	const char *capability_key; /* signs what lego-smon is shown (NULL: the PKI's) */
 	bool json;
 };
 
 /* Which server a command asks (the headings of legoctl --help). */
-enum legoctl_asks { LEGOCTL_ASKS_CONTROLD, LEGOCTL_ASKS_SMON };
+enum legoctl_asks { LEGOCTL_ASKS_CONTROLD, LEGOCTL_ASKS_SMON, LEGOCTL_ASKS_NONE };
+
+/* A row's nargs: the handler checks its operands itself (options among them). */
+#define LEGOCTL_ARGS_OWN (-2)
 
 /* One row of the command table (legoctl_main.c). A row without a handler is a group
  * ("volume"): its handler-less row answers when no subcommand matches. */
@@ -64,8 +73,12 @@ struct legoctl_long_call {
 };
 /* 0 with the reply's header and payload (malloc'ed), or an exit status after saying why on
  * stderr. */
-int legoctl_common_long_call(const char *controld, const struct legoctl_long_call *c,
+int legoctl_common_long_call(const struct legoctl_opts *o, const struct legoctl_long_call *c,
 			     struct wire_hdr *h, uint8_t **p);
+/* A connection to lego-controld: mutual TLS with our admin certificate (its own checked to
+ * be lego-controld's), or plain with --insecure. NULL with *status the exit status after
+ * saying why (1: no usable PKI, 2: unreachable). */
+struct tls_conn *legoctl_common_connect(const struct legoctl_opts *o, int *status);
 /* A progress bar of 20 characters for pct (0..100). */
 void legoctl_common_bar(char bar[21], int pct);
 
@@ -83,5 +96,9 @@ int legoctl_volume_list(const struct legoctl_opts *o, int argc, char **argv);
 int legoctl_volume_stat(const struct legoctl_opts *o, int argc, char **argv);
 int legoctl_volume_resize(const struct legoctl_opts *o, int argc, char **argv);
 int legoctl_volume_delete(const struct legoctl_opts *o, int argc, char **argv);
+int legoctl_pki_init(const struct legoctl_opts *o, int argc, char **argv);
+int legoctl_pki_issue(const struct legoctl_opts *o, int argc, char **argv);
+int legoctl_pki_libvirt_client(const struct legoctl_opts *o, int argc, char **argv);
+int legoctl_pki_list(const struct legoctl_opts *o, int argc, char **argv);
 
 #endif

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "legoctl.h"
 #include "lib/cluster/cluster_io.h"
@@ -14,18 +13,17 @@ static int query(const struct legoctl_opts *o, struct cluster_proto_query *q)
 	uint8_t req[CP_QUERY_LEN], *reply;
 	size_t rlen;
 	char err[CP_ERRTEXT_MAX + 64];
-	int fd, rc;
+	struct tls_conn *c;
+	int rc;
 
 	q->flags = o->json ? CP_QUERY_JSON : 0;
 	cluster_proto_query_put(req, q);
-	fd = cluster_io_connect(o->controld, LEGOCTL_TIMEOUT_MS, err, sizeof(err));
-	if (fd < 0) {
-		fprintf(stderr, "legoctl: lego-controld: %s\n", err);
-		return 2;
-	}
-	rc = cluster_io_call(fd, CP_QUERY, req, sizeof(req), &reply, &rlen, LEGOCTL_TIMEOUT_MS, err,
+	c = legoctl_common_connect(o, &rc);
+	if (!c)
+		return rc;
+	rc = cluster_io_call(c, CP_QUERY, req, sizeof(req), &reply, &rlen, LEGOCTL_TIMEOUT_MS, err,
 			     sizeof(err));
-	close(fd);
+	tls_conn_close(c);
 	if (rc < 0) {
 		fprintf(stderr, "legoctl: lego-controld %s: %s\n", o->controld, err);
 		return 2;

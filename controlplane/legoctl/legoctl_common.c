@@ -3,12 +3,10 @@
 #include "legoctl.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "lib/cluster/cluster_io.h"
 #include "lib/proto/cluster_proto.h"
@@ -65,19 +63,15 @@ void legoctl_common_bar(char bar[21], int pct)
 
 /* Until the answer is there: the progress every PROGRESS_MS (a nicety: a status that
  * cannot be had is skipped). */
-static void follow(int fd, int sfd, const struct legoctl_long_call *c)
+static void follow(struct tls_conn *fd, struct tls_conn *sfd, const struct legoctl_long_call *c)
 {
 	char err[CP_ERRTEXT_MAX + 64];
 
 	for (;;) {
-		struct pollfd pf = {.fd = fd, .events = POLLIN};
 		uint8_t *sp = NULL;
 		size_t slen;
-		int pr_rc = poll(&pf, 1, PROGRESS_MS);
 
-		if (pr_rc < 0 && errno == EINTR)
-			continue;
-		if (pr_rc != 0)
+		if (tls_conn_wait(fd, PROGRESS_MS) != 0)
 			return;
 		if (cluster_io_call(sfd, c->status_op, c->sreq, c->slen, &sp, &slen,
 				    LEGOCTL_TIMEOUT_MS, err, sizeof(err)) == CP_OK)
@@ -87,12 +81,13 @@ static void follow(int fd, int sfd, const struct legoctl_long_call *c)
 }
 
 /* The answer to the long call on fd: 0, or an exit status after saying why. */
-static int answer(int fd, const char *controld, const struct legoctl_long_call *c,
+static int answer(struct tls_conn *fd, const char *controld, const struct legoctl_long_call *c,
 		  struct wire_hdr *h, uint8_t **p)
 {
 	char why[256];
 
-	switch (cluster_io_recv(fd, LEGOCTL_TIMEOUT_MS, h, p, why, sizeof(why))) {
+	switch (cluster_io_recv(fd, LEGOCTL_TIMEOUT_MS, LEGOCTL_TIMEOUT_MS, h, p, why,
+				sizeof(why))) {
 	case CIO_MSG:
 		break;
 	case CIO_EOF:
@@ -118,33 +113,64 @@ static int answer(int fd, const char *controld, const struct legoctl_long_call *
 	return 0;
 }
 
-int legoctl_common_long_call(const char *controld, const struct legoctl_long_call *c,
+struct tls_conn *legoctl_common_connect(const struct legoctl_opts *o, int *status)
+{
+	static struct tls_pki *pki;
+	static bool warned;
+	const struct tls_conn_expect want = {.kinds = TLS_KIND_BIT(TLS_KIND_CONTROLD)};
+	char err[1024];
+	struct tls_conn *c;
+
+	if (o->insecure && !warned) {
+		fprintf(stderr,
+			"legoctl: WARNING: --insecure: plain TCP to lego-controld %s, "
+			"unauthenticated and unencrypted\n",
+			o->controld);
+		warned = true;
+	} else if (!o->insecure && !pki) {
+		pki = tls_pki_load(tls_pki_dir(o->pki_dir), TLS_KIND_ADMIN, o->admin, err,
+				   sizeof(err));
+		if (!pki) {
+			fprintf(stderr, "legoctl: %s\n", err);
+			*status = 1;
+			return NULL;
+		}
+	}
+	c = tls_conn_dial(o->controld, o->insecure ? NULL : pki, &want, LEGOCTL_TIMEOUT_MS, err,
+			  sizeof(err));
+	if (!c) {
+		fprintf(stderr, "legoctl: lego-controld %s: %s\n", o->controld, err);
+		*status = 2;
+	}
+	return c;
+}
+
+int legoctl_common_long_call(const struct legoctl_opts *o, const struct legoctl_long_call *c,
 			     struct wire_hdr *h, uint8_t **p)
 {
-	char err[CP_ERRTEXT_MAX + 64];
-	int fd, sfd, rc = 2;
+	struct tls_conn *fd, *sfd = NULL;
+	int rc = 2;
 
 	*p = NULL;
-	fd = cluster_io_connect(controld, LEGOCTL_TIMEOUT_MS, err, sizeof(err));
-	sfd = fd < 0 ? -1 : cluster_io_connect(controld, LEGOCTL_TIMEOUT_MS, err, sizeof(err));
-	if (fd < 0 || sfd < 0) {
-		fprintf(stderr, "legoctl: lego-controld: %s\n", err);
-		if (fd >= 0)
-			close(fd);
-		return 2;
+	fd = legoctl_common_connect(o, &rc);
+	sfd = fd ? legoctl_common_connect(o, &rc) : NULL;
+	if (!fd || !sfd) {
+		tls_conn_close(fd);
+		return rc;
 	}
+	rc = 2;
 	if (cluster_io_send(fd, c->op, 1, 0, c->req, c->len)) {
-		fprintf(stderr, "legoctl: lego-controld %s: cannot send: %s\n", controld,
-			strerror(errno));
+		fprintf(stderr, "legoctl: lego-controld %s: cannot send: %s\n", o->controld,
+			tls_conn_strerror(fd, errno));
 	} else {
 		follow(fd, sfd, c);
-		rc = answer(fd, controld, c, h, p);
+		rc = answer(fd, o->controld, c, h, p);
 	}
 	if (rc) {
 		free(*p);
 		*p = NULL;
 	}
-	close(fd);
-	close(sfd);
+	tls_conn_close(fd);
+	tls_conn_close(sfd);
 	return rc;
 }

@@ -1,8 +1,9 @@
 /* legoctl_main.c: the operator's command line for what libvirt has no words for: the
  * cluster as lego-controld sees it (components, vNodes, a vNode's vRegion copies and
  * ExCache statistics, the memory pool), live migration of a vNode to another processor
- * host, draining a memory server and rebalancing the pool, and the volumes of a storage
- * server. Options, then the command: a row of the table below, found by its words. */
+ * host, draining a memory server and rebalancing the pool, the volumes of a storage
+ * server, and the cluster's PKI (`legoctl pki`). Options, then the command: a row of the
+ * table below, found by its words. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +12,14 @@
 #include "legoctl.h"
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
+#include "lib/tls/tls_pki.h"
 
 #define HELP_WIDTH 78 /* the help's lines */
 #define USAGE_COL  26 /* where a command's help starts in the list of commands */
 
 static int mmon_which(const struct legoctl_opts *o, int argc, char **argv);
 static int volume_which(const struct legoctl_opts *o, int argc, char **argv);
+static int pki_which(const struct legoctl_opts *o, int argc, char **argv);
 
 /* A group's row (nargs < 0) answers when none of its subcommands matches. */
 #define GROUP (-1)
@@ -68,6 +71,31 @@ static const struct legoctl_cmd cmds[] = {
 	 "grow, or shrink (bytes beyond SIZE are lost)", 2, NULL, LEGOCTL_ASKS_SMON},
 	{"volume delete", legoctl_volume_delete, "volume delete NAME",
 	 "remove a volume and its data", 1, NULL, LEGOCTL_ASKS_SMON},
+	{"pki", pki_which, "pki COMMAND DIR ...",
+	 "the cluster's PKI in DIR: its CA, a certificate per component and admin, virsh's files",
+	 GROUP, NULL, LEGOCTL_ASKS_NONE},
+	{"pki init", legoctl_pki_init, "pki init DIR [--days N]",
+	 "a new cluster CA in DIR (ca.pem; its key ca-key.pem stays with the operator: only "
+	 "'legoctl pki' reads it) and lego-controld's capability key pair (capability-key.pem, "
+	 "capability-pub.pem); the CA is valid N days (default 3650)",
+	 LEGOCTL_ARGS_OWN, NULL, LEGOCTL_ASKS_NONE},
+	{"pki issue", legoctl_pki_issue,
+	 "pki issue DIR KIND NAME [--host H]... [--days N] [--replace]",
+	 "a key and a certificate signed by DIR's CA (KIND-NAME.pem, KIND-NAME-key.pem) granting "
+	 "KIND (controld, pmon, mmon, smon or admin) and NAME (the component's --name, or an "
+	 "operator's); --host: a name or address the holder serves at (checked by virsh for "
+	 "lego-controld, and by a migration's source for its destination's lego-pmon); valid N "
+	 "days (default 365); --replace: a new key and certificate in place of the old (to "
+	 "rotate them)",
+	 LEGOCTL_ARGS_OWN, NULL, LEGOCTL_ASKS_NONE},
+	{"pki libvirt-client", legoctl_pki_libvirt_client, "pki libvirt-client DIR NAME OUTDIR",
+	 "virsh's files for admin NAME in OUTDIR (cacert.pem, clientcert.pem, clientkey.pem; the "
+	 "admin's certificate is issued first if DIR has none): virsh -c "
+	 "'lego+tls://HOST/system?pkipath=OUTDIR'",
+	 LEGOCTL_ARGS_OWN, NULL, LEGOCTL_ASKS_NONE},
+	{"pki list", legoctl_pki_list, "pki list DIR",
+	 "every certificate in DIR: kind, name, expiry, hosts", LEGOCTL_ARGS_OWN, NULL,
+	 LEGOCTL_ASKS_NONE},
 };
 
 #define NR_CMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -87,6 +115,15 @@ static int volume_which(const struct legoctl_opts *o, int argc, char **argv)
 		return legoctl_common_bad_usage("unknown volume command '%s'", argv[0]);
 	return legoctl_common_bad_usage(
 		"%s", "volume: which command? (create, list, stat, resize, delete)");
+}
+
+static int pki_which(const struct legoctl_opts *o, int argc, char **argv)
+{
+	(void)o;
+	if (argc)
+		return legoctl_common_bad_usage("unknown pki command '%s'", argv[0]);
+	return legoctl_common_bad_usage("%s",
+					"pki: which command? (init, issue, libvirt-client, list)");
 }
 
 /* ---- help ------------------------------------------------------------------------------ */
@@ -128,11 +165,12 @@ static void usage(FILE *f)
 	static const char *const heading[] = {
 		[LEGOCTL_ASKS_CONTROLD] = "Cluster commands (asked of lego-controld):",
 		[LEGOCTL_ASKS_SMON] = "Volume commands (asked of a lego-smon):",
+		[LEGOCTL_ASKS_NONE] = "PKI commands (files only; no server is asked):",
 	};
 
 	fprintf(f, "Usage: legoctl [options] COMMAND [ARGS]\n"
-		   "Shows the lego cluster and manages the volumes (vNode disks) of a storage\n"
-		   "server.\n");
+		   "Shows the lego cluster, manages the volumes (vNode disks) of a storage\n"
+		   "server, and makes the cluster's certificates.\n");
 	for (size_t i = 0; i < NR_CMDS; i++) {
 		if (!i || cmds[i].asks != cmds[i - 1].asks)
 			fprintf(f, "\n%s\n", heading[cmds[i].asks]);
@@ -145,10 +183,21 @@ static void usage(FILE *f)
 		"Options:\n"
 		"  -c, --controld HOST:PORT  the control plane's cluster port (default\n"
 		"                        $LEGO_CONTROLD or 127.0.0.1:7400)\n"
+		"      --pki DIR         the cluster PKI (default $LEGO_PKI or " TLS_PKI_DEFAULT_DIR
+		"):\n"
+		"                        DIR/ca.pem and an admin's certificate and key\n"
+		"      --admin NAME      whose: DIR/admin-NAME.pem (default $LEGO_ADMIN, or the\n"
+		"                        only admin certificate in DIR)\n"
+		"      --insecure        plain TCP to lego-controld (one started --insecure)\n"
 		"  -s, --smon HOST:PORT  the storage server (default $LEGO_SMON or "
 		"127.0.0.1:7420)\n"
 		"      --provider NAME   libfabric provider (default $LEGO_FABRIC_PROVIDER or "
 		"tcp)\n"
+		"      --capability-key FILE  the cluster's capability key, which signs what\n"
+		"                        the storage server is shown for a volume command "
+		"(default\n"
+		"                        $LEGO_CAPABILITY_KEY or the PKI directory's\n"
+		"                        capability-key.pem)\n"
 		"  -j, --json            machine-readable output (one JSON object)\n"
 		"  -v, --verbose         log lines on stderr\n"
 		"  -h, --help            this text\n"
@@ -234,7 +283,7 @@ static int run(const struct legoctl_opts *o, int argc, char **argv)
 	argv += nwords;
 	if (asks_help(argc, argv))
 		return cmd_help(c);
-	if (c->nargs != GROUP && argc != c->nargs) {
+	if (c->nargs >= 0 && argc != c->nargs) {
 		if (c->bad_args)
 			return legoctl_common_bad_usage("%s", c->bad_args);
 		return legoctl_common_bad_usage("%s: wrong number of arguments", c->words);
@@ -247,15 +296,21 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"smon", required_argument, NULL, 's'},
 		{"provider", required_argument, NULL, 'P'},
+		{"capability-key", required_argument, NULL, 'C'},
 		{"controld", required_argument, NULL, 'c'},
 		{"json", no_argument, NULL, 'j'},
+		{"pki", required_argument, NULL, 'K'},
+		{"admin", required_argument, NULL, 'a'},
+		{"insecure", no_argument, NULL, 'I'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct legoctl_opts o = {.smon = getenv("LEGO_SMON"),
 				 .provider = fabric_default_provider(),
-				 .controld = getenv("LEGO_CONTROLD")};
+				 .controld = getenv("LEGO_CONTROLD"),
+				 .admin = getenv("LEGO_ADMIN"),
+				 .capability_key = getenv("LEGO_CAPABILITY_KEY")};
 	int c;
 
 	log_init("legoctl");
@@ -264,6 +319,10 @@ int main(int argc, char **argv)
 		o.smon = "127.0.0.1:7420";
 	if (!o.controld || !*o.controld)
 		o.controld = "127.0.0.1:7400";
+	if (o.admin && !*o.admin)
+		o.admin = NULL;
+	if (o.capability_key && !*o.capability_key)
+		o.capability_key = NULL;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:s:c:jvh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -276,8 +335,20 @@ int main(int argc, char **argv)
 		case 'P':
 			o.provider = optarg;
 			break;
+		case 'C':
+			o.capability_key = optarg;
+			break;
 		case 'j':
 			o.json = true;
+			break;
+		case 'K':
+			o.pki_dir = optarg;
+			break;
+		case 'a':
+			o.admin = optarg;
+			break;
+		case 'I':
+			o.insecure = true;
 			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);

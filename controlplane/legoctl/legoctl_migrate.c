@@ -115,7 +115,7 @@ int legoctl_migrate_vnode(const struct legoctl_opts *o, int argc, char **argv)
 	snprintf(see, sizeof(see), "legoctl vnode %s", name);
 	cluster_proto_migrate_put(req, &m);
 	cluster_proto_mig_status_put(sreq, name);
-	rc = legoctl_common_long_call(o->controld,
+	rc = legoctl_common_long_call(o,
 				      &(struct legoctl_long_call){.op = CP_MIGRATE,
 								  .status_op = CP_MIG_STATUS,
 								  .req = req,

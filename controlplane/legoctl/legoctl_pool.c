@@ -124,7 +124,7 @@ static int job(const struct legoctl_opts *o, const struct cluster_proto_pool_job
 	int rc;
 
 	cluster_proto_pool_job_put(req, j);
-	rc = legoctl_common_long_call(o->controld,
+	rc = legoctl_common_long_call(o,
 				      &(struct legoctl_long_call){.op = CP_POOL_JOB,
 								  .status_op = CP_POOL_STATUS,
 								  .req = req,

@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "legoctl.h"
+#include "lib/tls/tls_pki.h"
+#include "lib/cap/cap_holder.h"
 #include "lib/client/smon_client.h"
 #include "lib/parse.h"
 #include "lib/proto/stor_proto.h"
@@ -38,17 +41,58 @@ static int check_size(const char *text, uint64_t *size)
 	return 0;
 }
 
-/* The storage server --smon names: 0 with *cl, or an exit status after saying why. */
-static int connect_smon(const struct legoctl_opts *o, struct smon_client **cl)
+/* What this run shows the storage server: a capability signed here with the capability key
+ * for just the one command (rights on vol, or on every volume when vol is NULL). */
+static struct cap_holder holder;
+static bool have_holder;
+
+static int sign_capability(const struct legoctl_opts *o, uint32_t rights, const char *vol)
+{
+	struct cap c = {0};
+	char err[512], path[4096];
+
+	if (have_holder)
+		return 0;
+	if (o->capability_key)
+		snprintf(path, sizeof(path), "%s", o->capability_key);
+	else
+		snprintf(path, sizeof(path), "%s/capability-key.pem", tls_pki_dir(o->pki_dir));
+	if (access(path, F_OK))
+		return 0; /* none: a server that requires one says so */
+	if (cap_holder_init_key(&holder, path, LEGOCTL_CAPABILITY_LIFETIME, err, sizeof(err))) {
+		fprintf(stderr, "legoctl: %s\n", err);
+		return 1;
+	}
+	have_holder = true;
+	cap_storage_grant(&c, vol, rights);
+	if (cap_holder_grant(&holder, &c, err, sizeof(err))) {
+		fprintf(stderr, "legoctl: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* The storage server --smon names, shown a capability for rights on vol (NULL: every
+ * volume): 0 with *cl, or an exit status after saying why. */
+static int connect_smon(const struct legoctl_opts *o, uint32_t rights, const char *vol,
+			struct smon_client **cl)
 {
 	char host[256], port[16], err[1024];
+	int rc;
 
 	if (parse_hostport(o->smon, 1, host, sizeof(host), port, sizeof(port)))
 		return legoctl_common_bad_usage("--smon must be HOST:PORT, not '%s'", o->smon);
-	if (smon_client_connect(o->provider, host, port, "legoctl", LEGOCTL_TIMEOUT_MS, cl, err,
-				sizeof(err))) {
-		fprintf(stderr, "legoctl: storage server %s: %s\n", o->smon, err);
-		return 2;
+	rc = sign_capability(o, rights, vol);
+	if (rc)
+		return rc;
+	rc = smon_client_connect(o->provider, host, port, "legoctl", have_holder ? &holder : NULL,
+				 LEGOCTL_TIMEOUT_MS, cl, err, sizeof(err));
+	if (rc) {
+		fprintf(stderr, "legoctl: storage server %s: %s%s\n", o->smon, err,
+			rc == -EPERM && !have_holder
+				? " (give --capability-key FILE: the cluster's capability-key.pem)"
+				: "");
+		return rc == -EPERM || rc == -EACCES ? 1 : 2;
 	}
 	return 0;
 }
@@ -88,7 +132,7 @@ int legoctl_volume_list(const struct legoctl_opts *o, int argc, char **argv)
 
 	(void)argc;
 	(void)argv;
-	rc = connect_smon(o, &cl);
+	rc = connect_smon(o, CAP_STOR_LIST | CAP_STOR_STAT, NULL, &cl);
 	if (rc)
 		return rc;
 	rc = smon_client_vol_list(cl, &v, &n);
@@ -129,7 +173,7 @@ int legoctl_volume_stat(const struct legoctl_opts *o, int argc, char **argv)
 	(void)argc;
 	rc = check_name(argv[0]);
 	if (!rc)
-		rc = connect_smon(o, &cl);
+		rc = connect_smon(o, CAP_STOR_STAT, argv[0], &cl);
 	if (rc)
 		return rc;
 	rc = smon_client_vol_stat(cl, argv[0], &info);
@@ -169,7 +213,7 @@ static int sized(const struct legoctl_opts *o, char **argv, bool create)
 	if (!rc)
 		rc = check_size(argv[1], &size);
 	if (!rc)
-		rc = connect_smon(o, &cl);
+		rc = connect_smon(o, create ? CAP_STOR_CREATE : CAP_STOR_RESIZE, argv[0], &cl);
 	if (rc)
 		return rc;
 	rc = create ? smon_client_vol_create(cl, argv[0], size)
@@ -200,7 +244,7 @@ int legoctl_volume_delete(const struct legoctl_opts *o, int argc, char **argv)
 	(void)argc;
 	rc = check_name(argv[0]);
 	if (!rc)
-		rc = connect_smon(o, &cl);
+		rc = connect_smon(o, CAP_STOR_DELETE, argv[0], &cl);
 	if (rc)
 		return rc;
 	rc = smon_client_vol_delete(cl, argv[0]);

@@ -59,6 +59,7 @@ struct check {
 	const char *const *argv;
 	uint32_t argc, i;
 	bool kernel, mmon, incoming;
+	int secret;
 	uint32_t vcpus;
 	char *err;
 	size_t errlen;
@@ -89,11 +90,16 @@ static int take(struct check *c, const struct vmm_opt *o, const char *arg, const
 			return fail(c, "lego-vmm option '%.64s' takes no value", arg);
 		return 0;
 	}
+	if ((o->flags & VMM_CAPS_OPTIONS_SECRET) && (inline_val || c->secret >= 0))
+		return fail(c, "lego-vmm option '%.64s' comes once, its value the next string",
+			    arg);
 	if (!val) {
 		if (c->i + 1 >= c->argc)
 			return fail(c, "lego-vmm option '%.64s' needs a value", arg);
 		val = c->argv[++c->i];
 	}
+	if (o->flags & VMM_CAPS_OPTIONS_SECRET)
+		c->secret = (int)c->i;
 	c->kernel |= !strcmp(o->name, "kernel");
 	c->mmon |= !strcmp(o->name, "mmon");
 	if (!strcmp(o->name, "incoming")) {
@@ -146,9 +152,14 @@ static int short_opts(struct check *c, const char *arg)
 }
 
 int pmon_args_check(const char *args, uint32_t argc, uint32_t vcpus, const char **argv,
-		    bool *remote, bool *incoming, char *err, size_t errlen)
+		    bool *remote, bool *incoming, int *secret, char *err, size_t errlen)
 {
-	struct check c = {.argv = argv, .argc = argc, .vcpus = vcpus, .err = err, .errlen = errlen};
+	struct check c = {.argv = argv,
+			  .argc = argc,
+			  .vcpus = vcpus,
+			  .secret = -1,
+			  .err = err,
+			  .errlen = errlen};
 
 	for (uint32_t i = 0; i < argc; i++) {
 		argv[i] = args;
@@ -180,5 +191,6 @@ int pmon_args_check(const char *args, uint32_t argc, uint32_t vcpus, const char 
 	}
 	*remote = c.mmon;
 	*incoming = c.incoming;
+	*secret = c.secret;
 	return 0;
 }

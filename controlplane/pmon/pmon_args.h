@@ -11,9 +11,10 @@
  * (--control, --console, --stats, --vnode-id); no positional arguments; --kernel given; a
  * --cpus equal to vcpus; --incoming (lego-controld migrating a vNode here), if given, is
  * HOST:PORT and needs --mmon. Fills argv[0..argc) with pointers into args, *remote (guest
- * RAM on memory servers: --mmon given) and *incoming. 0, or -1 with err naming the offending
- * argument. */
+ * RAM on memory servers: --mmon given) and *incoming, and *secret: the index in argv of
+ * the value of an option lego-pmon hands over in a private file (--capability), or -1.
+ * 0, or -1 with err naming the offending argument. */
 int pmon_args_check(const char *args, uint32_t argc, uint32_t vcpus, const char **argv,
-		    bool *remote, bool *incoming, char *err, size_t errlen);
+		    bool *remote, bool *incoming, int *secret, char *err, size_t errlen);
 
 #endif

@@ -6,13 +6,19 @@
 #include "lib/cluster/cluster_agent.h"
 #include "pmon_vms.h"
 
+struct netserver;
+
 struct pmon_ctx {
 	const char *name;
 	const char *run_dir;
 	const char *vmm; /* lego-vmm's path */
 	struct pmon_vms vms;
 	struct cluster_agent *agent; /* set before any request is served */
-	int wake_fd;		     /* eventfd: a SIGKILL deadline changed */
+	struct netserver *requests;  /* lego-controld's requests (pmon_requests.h) */
+	/* lego-vmm's migration stream: TLS with this host's certificate (passed as --pki and
+	 * --pki-name), or plain with --insecure-migration when pki_dir is NULL. */
+	const char *pki_dir;
+	int wake_fd; /* eventfd: a SIGKILL deadline changed */
 };
 
 /* A vNode changed state: tell lego-controld now, not at the next interval. */

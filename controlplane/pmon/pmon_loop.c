@@ -1,24 +1,20 @@
-/* pmon_loop.c: one thread for everything that is not a request: new connections, child
- * exits, SIGKILL deadlines and the shutdown on SIGINT/SIGTERM. */
+/* pmon_loop.c: one thread for everything that is not a request: child exits, SIGKILL
+ * deadlines and the shutdown on SIGINT/SIGTERM. */
 #include "pmon_loop.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/mono_clock.h"
-#include "pmon_requests.h"
+#include "lib/netserver.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 
@@ -54,47 +50,8 @@ static void reap(struct pmon_ctx *p)
 		pmon_loop_kick(p);
 }
 
-static void peer_name(const struct sockaddr_storage *ss, char *out, size_t len)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &s->sin_addr, host, sizeof(host));
-		port = ntohs(s->sin_port);
-		snprintf(out, len, "%s:%u", host, port);
-	} else {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &s->sin6_addr, host, sizeof(host));
-		port = ntohs(s->sin6_port);
-		snprintf(out, len, "[%s]:%u", host, port);
-	}
-}
-
-static void accept_one(struct pmon_ctx *p, int lfd)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char peer[80];
-	int one = 1, fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
-
-	if (fd < 0) {
-		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-			log_warn("cannot accept a connection: %s", strerror(errno));
-			usleep(100000); /* rather than spin while nothing can be accepted */
-		}
-		return;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	peer_name(&ss, peer, sizeof(peer));
-	pmon_requests_conn_start(p, fd, peer);
-}
-
 /* SIGINT/SIGTERM: the first stops every vNode gracefully, another kills them now. */
-static void shutdown_signal(struct pmon_ctx *p, unsigned sig, bool *stopping, int *lfd)
+static void shutdown_signal(struct pmon_ctx *p, unsigned sig, bool *stopping)
 {
 	int64_t now = mono_clock_ms();
 	int n;
@@ -105,32 +62,28 @@ static void shutdown_signal(struct pmon_ctx *p, unsigned sig, bool *stopping, in
 		return;
 	}
 	*stopping = true;
-	close(*lfd);
-	*lfd = -1;
+	netserver_close_listeners(p->requests);
 	n = pmon_vms_stop_all(&p->vms, now + SHUTDOWN_GRACE_MS);
 	log_info("received signal %u: stopping %d running vNode(s) (SIGKILL after %d s)", sig, n,
 		 SHUTDOWN_GRACE_MS / 1000);
 }
 
-int pmon_loop(struct pmon_ctx *p, int lfd, int sfd)
+int pmon_loop(struct pmon_ctx *p, int sfd)
 {
 	bool stopping = false;
 
 	for (;;) {
 		int64_t now = mono_clock_ms(), next = pmon_vms_kill_due(&p->vms, now);
-		struct pollfd f[3] = {{.fd = sfd, .events = POLLIN},
-				      {.fd = p->wake_fd, .events = POLLIN},
-				      {.fd = lfd, .events = POLLIN}};
+		struct pollfd f[2] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = p->wake_fd, .events = POLLIN}};
 		struct signalfd_siginfo si;
 		uint64_t v;
 		int timeout = next < 0 ? -1 : (int)(next - now < INT_MAX ? next - now : INT_MAX);
 
 		if (stopping && pmon_vms_live_count(&p->vms) == 0)
 			return 0;
-		if (poll(f, 3, timeout) < 0 && errno != EINTR) {
+		if (poll(f, 2, timeout) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
-			if (lfd >= 0)
-				close(lfd);
 			return -1;
 		}
 		if (f[0].revents & POLLIN) {
@@ -138,12 +91,10 @@ int pmon_loop(struct pmon_ctx *p, int lfd, int sfd)
 				if (si.ssi_signo == SIGCHLD)
 					reap(p);
 				else
-					shutdown_signal(p, si.ssi_signo, &stopping, &lfd);
+					shutdown_signal(p, si.ssi_signo, &stopping);
 			}
 		}
 		if (f[1].revents & POLLIN && read(p->wake_fd, &v, sizeof(v)) < 0)
 			(void)0; /* another read got it: the loop runs again anyway */
-		if (lfd >= 0 && f[2].revents & POLLIN)
-			accept_one(p, lfd);
 	}
 }

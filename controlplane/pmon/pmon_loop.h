@@ -4,9 +4,9 @@
 
 #include "pmon_ctx.h"
 
-/* Accept connections on listen_fd, reap lego-vmm processes (SIGCHLD on sig_fd, a signalfd),
- * SIGKILL those past their deadline; on SIGINT/SIGTERM stop every vNode (SIGTERM, SIGKILL
- * after 10 s) and return once all have exited. listen_fd is closed. 0, or -1 on failure. */
-int pmon_loop(struct pmon_ctx *p, int listen_fd, int sig_fd);
+/* Reap lego-vmm processes (SIGCHLD on sig_fd, a signalfd), SIGKILL those past their
+ * deadline; on SIGINT/SIGTERM stop accepting requests, stop every vNode (SIGTERM, SIGKILL
+ * after 10 s) and return once all have exited. 0, or -1 on failure. */
+int pmon_loop(struct pmon_ctx *p, int sig_fd);
 
 #endif

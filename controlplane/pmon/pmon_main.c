@@ -16,20 +16,23 @@
 #include <unistd.h>
 
 #include "lib/cluster/cluster_agent.h"
-#include "lib/cluster/cluster_io.h"
 #include "lib/proto/cluster_proto.h"
 #include "lib/fabric/fab_server.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/tcp.h"
+#include "lib/tls/tls_pki.h"
 #include "pmon_ctx.h"
 #include "pmon_loop.h"
+#include "pmon_requests.h"
 #include "pmon_spawn.h"
 
 #define EXIT_USAGE 64
 #define MAX_CORES  4096 /* what REGISTER allows */
 
 struct options {
-	const char *controld, *name, *listen, *vmm, *run_dir, *port_file;
+	const char *controld, *name, *listen, *vmm, *run_dir, *port_file, *pki_dir;
+	bool insecure;
 	char host[256], port[16];
 	uint32_t cores;
 	uint64_t memory;
@@ -64,6 +67,15 @@ static void usage(FILE *f)
 		"      --run-dir DIR         vNodes' control sockets, consoles and logs (created\n"
 		"                            0700; default /tmp/lego-pmon-NAME)\n"
 		"      --port-file PATH      write the bound port to PATH once listening\n"
+		"      --pki DIR             the cluster PKI (default $LEGO_PKI "
+		"or " TLS_PKI_DEFAULT_DIR "):\n"
+		"                            DIR/ca.pem, DIR/pmon-NAME.pem and its key, for the\n"
+		"                            cluster port, requests (lego-controld's or an "
+		"admin's\n"
+		"                            certificate only) and vNodes' migration streams\n"
+		"      --insecure            plain TCP everywhere: anyone who reaches this host "
+		"runs\n"
+		"                            vNodes on it (a loud warning at every start)\n"
 		"  -v, --verbose             debug log lines\n"
 		"  -q, --quiet               warnings and errors only\n"
 		"  -h, --help                this text\n"
@@ -103,6 +115,8 @@ static int parse_options(int argc, char **argv)
 		{"vmm", required_argument, NULL, 'x'},
 		{"run-dir", required_argument, NULL, 'r'},
 		{"port-file", required_argument, NULL, 'F'},
+		{"pki", required_argument, NULL, 'K'},
+		{"insecure", no_argument, NULL, 'I'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -161,6 +175,12 @@ static int parse_options(int argc, char **argv)
 			break;
 		case 'F':
 			opts.port_file = optarg;
+			break;
+		case 'K':
+			opts.pki_dir = optarg;
+			break;
+		case 'I':
+			opts.insecure = true;
 			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
@@ -292,7 +312,8 @@ static size_t heartbeat(void *ctx, uint8_t *buf, size_t cap)
 int main(int argc, char **argv)
 {
 	struct cluster_agent_config cfg = {.heartbeat = heartbeat, .ctx = &pm};
-	char port[16], err[256];
+	char port[16], err[1024];
+	static struct tls_pki *pki; /* as long as we live */
 	sigset_t set;
 	int rc, lfd, sfd;
 
@@ -300,7 +321,18 @@ int main(int argc, char **argv)
 	rc = parse_options(argc, argv);
 	if (rc >= 0)
 		return rc;
-	if (find_vmm() || setup_run_dir())
+	if (find_vmm())
+		return 1;
+	if (opts.insecure) {
+		tls_pki_warn_insecure(
+			"lego-pmon",
+			"its request port, its registration and its vNodes' migrations");
+	} else if (!(pki = tls_pki_load(tls_pki_dir(opts.pki_dir), TLS_KIND_PMON, opts.name, err,
+					sizeof(err)))) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (setup_run_dir())
 		return 1;
 	/* Before any thread exists, so that only the signalfd sees these. */
 	sigemptyset(&set);
@@ -315,7 +347,7 @@ int main(int argc, char **argv)
 		log_error("cannot create signalfd/eventfd: %s", strerror(errno));
 		return 1;
 	}
-	lfd = cluster_io_listen(opts.listen, port, sizeof(port), err, sizeof(err));
+	lfd = tcp_listen(opts.listen, port, sizeof(port), err, sizeof(err));
 	if (lfd < 0) {
 		log_error("%s", err);
 		return 1;
@@ -325,8 +357,10 @@ int main(int argc, char **argv)
 	pm.name = opts.name;
 	pm.run_dir = opts.run_dir;
 	pm.vmm = opts.vmm;
+	pm.pki_dir = pki ? tls_pki_dirname(pki) : NULL;
 	pmon_vms_init(&pm.vms, opts.cores, opts.memory);
 	cfg.controld = opts.controld;
+	cfg.pki = pki;
 	cfg.reg = (struct cluster_proto_register){
 		.kind = CP_KIND_PMON, .cores = opts.cores, .capacity_bytes = opts.memory};
 	snprintf(cfg.reg.name, sizeof(cfg.reg.name), "%s", opts.name);
@@ -336,11 +370,15 @@ int main(int argc, char **argv)
 		log_error("cannot start the cluster agent thread");
 		return 1;
 	}
-	log_info("%s: serving vNode requests on %s (%u cores, %llu MiB for ExCaches; lego-vmm "
+	pm.requests = pmon_requests_start(&pm, lfd, pki);
+	if (!pm.requests)
+		return 1;
+	log_info("%s: serving vNode requests on %s%s (%u cores, %llu MiB for ExCaches; lego-vmm "
 		 "%s; run directory %s; lego-controld %s)",
-		 opts.name, cfg.reg.addr, opts.cores, (unsigned long long)(opts.memory >> 20),
-		 opts.vmm, opts.run_dir, opts.controld);
-	rc = pmon_loop(&pm, lfd, sfd);
+		 opts.name, cfg.reg.addr, pki ? " with mutual TLS" : " in plain TCP (--insecure)",
+		 opts.cores, (unsigned long long)(opts.memory >> 20), opts.vmm, opts.run_dir,
+		 opts.controld);
+	rc = pmon_loop(&pm, sfd);
 	cluster_agent_stop(pm.agent);
 	log_info("%s: every vNode stopped; left the cluster", opts.name);
 	close(sfd);

@@ -1,14 +1,15 @@
-/* pmon_requests.c: one connection, any number of requests, one reply each. Every refusal is
- * answered with a status and a reason and logged (at most a few lines a second). */
+/* pmon_requests.c: one connection, any number of requests, one reply each, served by the
+ * netserver skeleton (mutual TLS, caps, deadlines). Only lego-controld and admins may ask:
+ * their certificates say so. Every refusal is answered with a status and a reason and logged
+ * (at most a few lines a second). */
 #include "pmon_requests.h"
 
 #include <errno.h>
+#include <sys/mman.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +19,14 @@
 
 #include "lib/cluster/cluster_io.h"
 #include "lib/log.h"
+#include "lib/netserver.h"
 #include "lib/mono_clock.h"
 #include "pmon_args.h"
 #include "pmon_spawn.h"
 #include "pmon_vmmctl.h"
 
-#define RECV_TIMEOUT_MS 10000 /* once a message has begun, each part within this */
+#define RECV_TIMEOUT_MS 10000  /* once a message has begun, the whole of it within this */
+#define IDLE_TIMEOUT_MS 120000 /* lego-controld opens a connection per call */
 #define CTL_TIMEOUT_MS	2000
 #define CTL_SLOW_MS	8000 /* region-add: lego-vmm may connect to a new memory server */
 /* A new lego-vmm makes its control socket once its RAM is open: a request waits for it up
@@ -32,16 +35,17 @@
 #define CTL_BUDGET_MS	   9000
 #define CTL_ANSWER_MAX	   CP_MAX_PAYLOAD /* `regions` lists every vRegion's copies */
 #define MAX_CONNS	   256
+#define MAX_PER_PEER	   64
+#define MAX_PENDING	   32
+#define BIG_MSG_BUDGET	   (8ULL << 20) /* VM_STARTs are at most 64 KiB of options */
 #define REFUSALS_PER_SEC   20
 #define LINGER_MS	   500
 
 struct conn {
 	struct pmon_ctx *p;
-	int fd;
-	char peer[80];
+	struct tls_conn *c;
+	char peer[160];
 };
-
-static atomic_int nr_conns;
 
 static const char *op_name(uint16_t op)
 {
@@ -77,7 +81,7 @@ static bool may_log_refusal(void)
 
 static int reply(struct conn *c, const struct wire_hdr *h, const void *payload, size_t len)
 {
-	return cluster_io_send(c->fd, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, payload, len);
+	return cluster_io_send(c->c, (uint16_t)(h->op | CP_REPLY), h->id, CP_OK, payload, len);
 }
 
 __attribute__((format(printf, 4, 5))) static int refuse(struct conn *c, const struct wire_hdr *h,
@@ -92,7 +96,27 @@ __attribute__((format(printf, 4, 5))) static int refuse(struct conn *c, const st
 	if (may_log_refusal())
 		log_warn("%s: %s request %llu refused: %s: %s", c->peer, op_name(h->op),
 			 (unsigned long long)h->id, cluster_proto_status_name(status), text);
-	return cluster_io_send_error(c->fd, h, status, "%s", text);
+	return cluster_io_send_error(c->c, h, status, "%s", text);
+}
+
+/* A memory file holding text, read from its start: its fd, or -1 with errno. */
+static int pmon_secret_fd(const char *text)
+{
+	size_t len = strlen(text), done = 0;
+	int fd = memfd_create("lego-capability", MFD_CLOEXEC);
+
+	while (fd >= 0 && done < len) {
+		ssize_t w = write(fd, text + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			return -1;
+		}
+		done += (size_t)w;
+	}
+	return fd;
 }
 
 static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
@@ -105,7 +129,7 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	struct pmon_vms_entry *v;
 	enum cluster_proto_status st;
 	pid_t pid = -1;
-	int exec_errno = 0;
+	int exec_errno = 0, secret = -1, secret_fd = -1;
 	bool remote = false, incoming = false;
 	uint8_t out[4];
 
@@ -116,9 +140,22 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	argv = calloc((size_t)m.argc + 1, sizeof(*argv));
 	if (!argv)
 		return refuse(c, h, CP_EIO, "out of memory");
-	if (pmon_args_check(args, m.argc, m.vcpus, argv, &remote, &incoming, err, sizeof(err))) {
+	if (pmon_args_check(args, m.argc, m.vcpus, argv, &remote, &incoming, &secret, err,
+			    sizeof(err))) {
 		free(argv);
 		return refuse(c, h, CP_EINVAL, "vNode %s (%s): %s", m.name, id, err);
+	}
+	/* The capabilities and their key go to lego-vmm in memory, never on its command line
+	 * (which every local user can read). */
+	if (secret >= 0) {
+		secret_fd = pmon_secret_fd(argv[secret]);
+		if (secret_fd < 0) {
+			free(argv);
+			return refuse(c, h, CP_EIO,
+				      "vNode %s (%s): cannot hand over its capabilities: %s",
+				      m.name, id, strerror(errno));
+		}
+		argv[secret] = PMON_SPAWN_SECRET_PATH;
 	}
 	/* Forked under the lock, so the reaper cannot see the pid before its record does. */
 	pthread_mutex_lock(&p->vms.lock);
@@ -131,7 +168,10 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 				       .vnode_uid = m.vnode_uid,
 				       .argv = argv,
 				       .argc = m.argc,
-				       .remote = remote};
+				       .remote = remote,
+				       .secret_fd = secret_fd,
+				       .pki_dir = p->pki_dir,
+				       .pki_name = p->name};
 
 		pid = pmon_spawn(&s, &exec_errno, err, sizeof(err));
 		if (pid < 0) {
@@ -145,6 +185,8 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	}
 	pthread_mutex_unlock(&p->vms.lock);
 	free(argv);
+	if (secret_fd >= 0)
+		close(secret_fd);
 	if (st)
 		return refuse(c, h, st, "vNode %s (%s): %s", m.name, id, err);
 	if (exec_errno)
@@ -420,64 +462,75 @@ static int vm_forget(struct conn *c, const struct wire_hdr *h, const uint8_t *pl
 	return reply(c, h, NULL, 0);
 }
 
+/* What lego-pmon serves: a row per op with the certificates that may ask it. Running,
+ * stopping and reading vNodes is for lego-controld and the operators. */
+static const struct op_row {
+	uint16_t op;
+	unsigned kinds; /* TLS_KIND_BIT()s of the certificates that may ask it */
+	int (*handler)(struct conn *c, const struct wire_hdr *h, const uint8_t *pl);
+} ops[] = {
+	{CP_VM_START, TLS_KINDS_OPERATOR, vm_start},
+	{CP_VM_STOP, TLS_KINDS_OPERATOR, vm_stop},
+	{CP_VM_CTL, TLS_KINDS_OPERATOR, vm_ctl},
+	{CP_VM_CONSOLE, TLS_KINDS_OPERATOR, vm_console},
+	{CP_VM_FORGET, TLS_KINDS_OPERATOR, vm_forget},
+};
+
 /* 0 to go on with the connection, -1 to close it. */
 static int handle(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
+	const struct op_row *row = NULL;
+	char have[96];
+
 	if (h->status)
 		return refuse(c, h, CP_EPROTO, "a request carries status %u (requests carry 0)",
 			      h->status);
-	switch (h->op) {
-	case CP_VM_START:
-		return vm_start(c, h, pl);
-	case CP_VM_STOP:
-		return vm_stop(c, h, pl);
-	case CP_VM_CTL:
-		return vm_ctl(c, h, pl);
-	case CP_VM_CONSOLE:
-		return vm_console(c, h, pl);
-	case CP_VM_FORGET:
-		return vm_forget(c, h, pl);
-	default:
+	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (ops[i].op == h->op)
+			row = &ops[i];
+	/* A certificate that may ask nothing here learns nothing more (not even which ops
+	 * exist): it is refused as such whatever it asks. */
+	if (c->c->session &&
+	    !((row ? row->kinds : TLS_KINDS_OPERATOR) & TLS_KIND_BIT(c->c->peer.kind)))
+		return refuse(c, h, CP_EPERM,
+			      "%s needs an admin or lego-controld certificate; yours grants %s",
+			      op_name(h->op), tls_pki_id_text(&c->c->peer, have, sizeof(have)));
+	if (!row)
 		return refuse(c, h, CP_EBADOP,
 			      "op %u (%s) is not served by lego-pmon: it serves VM_START, VM_STOP, "
 			      "VM_CTL, VM_CONSOLE and VM_FORGET",
 			      h->op, op_name(h->op));
-	}
+	return row->handler(c, h, pl);
 }
 
 /* Closing with unread bytes would reset the connection, and a reset can destroy the error
  * reply before the peer reads it: send FIN, then discard what still comes for a moment. */
-static void linger_close(int fd)
+static void linger_close(struct tls_conn *c)
 {
-	struct pollfd pf = {.fd = fd, .events = POLLIN};
 	int64_t deadline = mono_clock_ms() + LINGER_MS;
 	char junk[4096];
 
-	shutdown(fd, SHUT_WR);
-	while (mono_clock_ms() < deadline && poll(&pf, 1, LINGER_MS) == 1 &&
-	       recv(fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+	if (c->session)
+		return; /* TLS: the close_notify says it all */
+	shutdown(c->fd, SHUT_WR);
+	while (mono_clock_ms() < deadline && tls_conn_wait(c, LINGER_MS) == 1 &&
+	       recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
 		;
 }
 
-static void *conn_main(void *arg)
+static void serve(struct netserver_client *nc)
 {
-	struct conn *c = arg;
+	struct conn conn = {.p = nc->cfg->ctx, .c = nc->conn}, *c = &conn;
 	bool more = true;
 
-	log_debug("%s: connected", c->peer);
+	tls_conn_who(c->c, c->peer, sizeof(c->peer));
 	while (more) {
-		struct pollfd pf = {.fd = c->fd, .events = POLLIN};
 		struct wire_hdr h;
 		uint8_t *pl;
 		char why[256];
 
-		/* Idle between requests for as long as the client likes. */
-		if (poll(&pf, 1, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		switch (cluster_io_recv(c->fd, RECV_TIMEOUT_MS, &h, &pl, why, sizeof(why))) {
+		switch (cluster_io_recv(c->c, IDLE_TIMEOUT_MS, RECV_TIMEOUT_MS, &h, &pl, why,
+					sizeof(why))) {
 		case CIO_MSG:
 			more = handle(c, &h, pl) == 0;
 			free(pl);
@@ -487,7 +540,7 @@ static void *conn_main(void *arg)
 			break;
 		case CIO_BAD:
 			refuse(c, &h, CP_EPROTO, "%s", why);
-			linger_close(c->fd);
+			linger_close(c->c);
 			more = false;
 			break;
 		case CIO_FAILED:
@@ -497,41 +550,25 @@ static void *conn_main(void *arg)
 			break;
 		}
 	}
-	log_debug("%s: disconnected", c->peer);
-	close(c->fd);
-	free(c);
-	atomic_fetch_sub(&nr_conns, 1);
-	return NULL;
 }
 
-void pmon_requests_conn_start(struct pmon_ctx *p, int fd, const char *peer)
+struct netserver *pmon_requests_start(struct pmon_ctx *p, int lfd, const struct tls_pki *pki)
 {
-	struct conn *c;
-	pthread_attr_t attr;
-	pthread_t t;
-	int rc = -1;
+	struct netserver_config cfg = {.what = "vNode requests",
+				       .max_conns = MAX_CONNS,
+				       .max_per_peer = MAX_PER_PEER,
+				       .max_pending = MAX_PENDING,
+				       .handshake_ms = TLS_CONN_HANDSHAKE_MS,
+				       .idle_ms = IDLE_TIMEOUT_MS,
+				       .read_ms = RECV_TIMEOUT_MS,
+				       .budget = BIG_MSG_BUDGET,
+				       .serve = serve,
+				       .ctx = p};
+	struct netserver *s = netserver_new(&cfg);
 
-	if (atomic_fetch_add(&nr_conns, 1) >= MAX_CONNS) {
-		atomic_fetch_sub(&nr_conns, 1);
-		if (may_log_refusal())
-			log_warn("%s: refused: already %d connections", peer, MAX_CONNS);
-		close(fd);
-		return;
+	if (!s || netserver_listen(s, lfd, pki, 0) || netserver_start(s)) {
+		log_error("cannot serve requests: out of memory or threads");
+		return NULL;
 	}
-	c = calloc(1, sizeof(*c));
-	if (c) {
-		c->p = p;
-		c->fd = fd;
-		snprintf(c->peer, sizeof(c->peer), "%s", peer);
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		rc = pthread_create(&t, &attr, conn_main, c);
-		pthread_attr_destroy(&attr);
-	}
-	if (rc) {
-		log_warn("%s: cannot serve the connection: out of memory or threads", peer);
-		free(c);
-		close(fd);
-		atomic_fetch_sub(&nr_conns, 1);
-	}
+	return s;
 }

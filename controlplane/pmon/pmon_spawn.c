@@ -41,8 +41,11 @@ static void log_header(int fd, const struct pmon_spawn *s, char *const *argv)
 		(void)0; /* the log is for people; the vNode runs without it */
 }
 
-static void child(const char *vmm, char *const *argv, int null_fd, int log_fd, int report_fd)
+static void child(const char *vmm, char *const *argv, int null_fd, int log_fd, int report_fd,
+		  int secret_fd)
 {
+	/* Out of the way of the fds set up next. */
+	int sfd = secret_fd >= 0 ? fcntl(secret_fd, F_DUPFD_CLOEXEC, 10) : -1;
 	sigset_t none;
 	int e;
 
@@ -52,7 +55,10 @@ static void child(const char *vmm, char *const *argv, int null_fd, int log_fd, i
 	/* The fd that reports exec failures is close-on-exec; everything else goes now. */
 	if (report_fd != 3 && dup3(report_fd, 3, O_CLOEXEC) < 0)
 		_exit(EXIT_EXEC_FAILED);
-	syscall(SYS_close_range, 4U, ~0U, 0U);
+	/* The secret (its capabilities) stays open for lego-vmm as fd 4, and nowhere else. */
+	if (secret_fd >= 0 && (sfd < 0 || dup2(sfd, 4) < 0))
+		_exit(EXIT_EXEC_FAILED);
+	syscall(SYS_close_range, secret_fd >= 0 ? 5U : 4U, ~0U, 0U);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Every signal's default action: an ignored one is inherited across exec (a shell
@@ -72,7 +78,7 @@ pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t 
 {
 	char sock[PMON_SPAWN_PATH_MAX], console[PMON_SPAWN_PATH_MAX], logp[PMON_SPAWN_PATH_MAX],
 		uid[24];
-	char **argv = calloc((size_t)s->argc + 8, sizeof(*argv));
+	char **argv = calloc((size_t)s->argc + 12, sizeof(*argv));
 	int log_fd = -1, null_fd = -1, pfd[2] = {-1, -1}, n = 0, e = 0;
 	pid_t pid = -1;
 	ssize_t r;
@@ -92,6 +98,15 @@ pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t 
 	if (s->remote) {
 		argv[n++] = "--vnode-id";
 		argv[n++] = uid;
+		/* Only this host's certificate may carry the vNode's state to another. */
+		if (s->pki_dir) {
+			argv[n++] = "--pki";
+			argv[n++] = (char *)s->pki_dir;
+			argv[n++] = "--pki-name";
+			argv[n++] = (char *)s->pki_name;
+		} else {
+			argv[n++] = "--insecure-migration";
+		}
 	}
 	argv[n++] = "--control";
 	argv[n++] = sock;
@@ -109,7 +124,7 @@ pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t 
 	log_header(log_fd, s, argv);
 	pid = fork();
 	if (pid == 0)
-		child(s->vmm, argv, null_fd, log_fd, pfd[1]);
+		child(s->vmm, argv, null_fd, log_fd, pfd[1], s->secret_fd);
 	if (pid < 0) {
 		snprintf(err, errlen, "cannot fork lego-vmm: %s", strerror(errno));
 		goto out;

@@ -17,12 +17,19 @@ struct pmon_spawn {
 	uint64_t vnode_uid;
 	const char *const *argv; /* the request's lego-vmm options */
 	uint32_t argc;
-	bool remote; /* guest RAM on memory servers (--mmon), which know it by vnode_uid */
+	bool remote;   /* guest RAM on memory servers (--mmon), which know it by vnode_uid */
+	int secret_fd; /* -1, or a file lego-vmm reads as PMON_SPAWN_SECRET_PATH (its fd 4) */
+	/* A remote vNode's migration stream: TLS with this host's certificate, or (pki_dir
+	 * NULL) plain, as lego-pmon --insecure. */
+	const char *pki_dir, *pki_name;
 };
+#define PMON_SPAWN_SECRET_PATH "/dev/fd/4"
 
-/* fork + exec: [vmm, options..., --vnode-id UID, --control SOCK, --console CONSOLE] (no
- * --vnode-id without remote memory: lego-vmm refuses it then) in a session of its own,
- * stdin /dev/null, stdout+stderr appended to the log, no other fds, no blocked signals.
+/* fork + exec: [vmm, options..., --vnode-id UID, --pki DIR --pki-name NAME (or
+ * --insecure-migration), --control SOCK, --console CONSOLE] (no --vnode-id nor migration
+ * options without remote memory: lego-vmm refuses them then) in a session of its own,
+ * stdin /dev/null, stdout+stderr appended to the log, secret_fd as fd 4 if given, no other
+ * fds, no blocked signals.
  * The pid, with *exec_errno set if the exec failed (the child then exits 127); or -1 with
  * err if no process could be made. */
 pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t errlen);

@@ -17,6 +17,7 @@ struct fill_job {
 	char provider[64], server[MP_NAME_LEN + 1];
 	uint64_t vnode;
 	struct mem_proto_fill req;
+	uint8_t cap[CAP_MAX_LEN]; /* req.cap points here */
 	struct mmon_pool_region *r;
 	uint64_t next_id;
 	char error[MP_ERRTEXT_MAX + 1];
@@ -55,13 +56,15 @@ static int connect_source(struct fill_job *j, struct fab_conn **out)
 	char name[MP_NAME_LEN + 1];
 	size_t left;
 	char *err = error_after(j, "source: ", &left);
+	struct mem_client_cred cred = {
+		.key = j->ctx.key, .cap = j->req.cap, .cap_len = j->req.cap_len};
 
 	snprintf(name, sizeof(name), "fill:%.27s", j->server);
-	if (mem_client_connect(j->provider, j->req.src_addr, j->vnode, name, j->ctx.timeout_ms, out,
-			       NULL, err, left))
+	if (mem_client_connect(j->provider, j->req.src_addr, j->vnode, name, &cred,
+			       j->ctx.timeout_ms, out, NULL, err, left))
 		return -1;
 	j->error[0] = '\0';
-	j->next_id = 1; /* the HELLO's */
+	j->next_id = 2; /* the HELLO's and the AUTH's */
 	return 0;
 }
 
@@ -196,6 +199,14 @@ enum mem_proto_status mmon_fill_start(const struct mmon_fill_ctx *ctx, uint64_t 
 	snprintf(j->server, sizeof(j->server), "%s", ctx->server);
 	j->vnode = vnode;
 	j->req = *req;
+	if (req->cap_len > sizeof(j->cap)) {
+		free(j);
+		snprintf(err, errlen, "the FILL's capability is too long");
+		return MP_EINVAL;
+	}
+	if (req->cap_len)
+		memcpy(j->cap, req->cap, req->cap_len);
+	j->req.cap = req->cap_len ? j->cap : NULL;
 	st = mmon_pool_fill_begin(ctx->pool, vnode, req->index, &j->r, err, errlen);
 	if (st) {
 		free(j);

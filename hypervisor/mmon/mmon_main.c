@@ -1,10 +1,13 @@
 /* mmon_main.c: lego-mmon, the memory server: options, listener, one thread per connection. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/cap/cap_key.h"
+#include "lib/cap/cap_verify.h"
 #include "lib/cluster/cluster_agent.h"
 #include "lib/fabric/fab_server.h"
 #include "lib/fabric/fab_server_cli.h"
@@ -20,6 +23,10 @@ static struct mmon_pool pool;
 static struct mmon_fill_ctx fill_ctx;
 static uint64_t pool_bytes = 1ULL << 30;
 static bool rma = true;
+static struct cap_verify verify;
+static bool capabilities;	  /* verify is what clients are checked against */
+static struct cap_key server_key; /* holder of the capabilities FILLs bring */
+static atomic_uint_fast64_t next_tag = 1;
 
 static void usage(FILE *f);
 
@@ -74,19 +81,28 @@ static int parse_options(int argc, char **argv)
 	return fab_server_cli_parse(&cli, argc, argv, &own);
 }
 
-static void *conn_open(void *ctx, const char *peer)
+/* SIGHUP: the PKI directory's capability keys again (a key rotation). */
+static void reload_keys(void)
+{
+	fab_server_cli_reload_capabilities(&cli, &verify);
+}
+
+static void *conn_open(void *ctx, struct fab_conn *c)
 {
 	struct mmon_handler_session *s = calloc(1, sizeof(*s));
 
 	(void)ctx;
 	if (s) {
-		s->peer = strdup(peer);
+		s->peer = strdup(fabric_peer(c));
 		s->server = cli.name;
-		s->rma = rma;
 		s->fill = &fill_ctx;
+		s->verify = capabilities ? &verify : NULL;
+		s->server_key = server_key.pub;
+		s->rma.domain = rma ? fabric_conn_domain(c) : NULL;
+		s->rma.tag = atomic_fetch_add(&next_tag, 1);
 	}
 	if (!s || !s->peer) {
-		log_error("%s: out of memory for a connection", peer);
+		log_error("%s: out of memory for a connection", fabric_peer(c));
 		free(s);
 		return NULL;
 	}
@@ -108,14 +124,21 @@ static void conn_close(void *ctx, void *conn)
 	if (s->hello)
 		log_info("%s: vNode %llu disconnected%s", s->peer, (unsigned long long)s->vnode,
 			 s->bad_requests ? " (after refused requests)" : "");
+	mmon_handler_end(&pool, s);
 	free((char *)s->peer);
 	free(s);
+}
+
+static bool conn_established(void *conn)
+{
+	return mmon_handler_established(conn);
 }
 
 static const struct fab_server_ops mmon_ops = {
 	.open = conn_open,
 	.handle = conn_handle,
 	.close = conn_close,
+	.established = conn_established,
 };
 
 static size_t heartbeat(void *ctx, uint8_t *buf, size_t cap)
@@ -133,30 +156,53 @@ int main(int argc, char **argv)
 	struct cluster_agent *agent = NULL;
 	struct fab_listener *l;
 	struct mem_proto_stat_reply st;
+	char err[256];
 	int rc;
 
 	log_init("lego-mmon");
 	rc = parse_options(argc, argv);
 	if (rc >= 0)
 		return rc;
-	if (fab_server_signals())
+	rc = fab_server_cli_capabilities(&cli, &verify);
+	if (rc < 0)
+		return 1;
+	capabilities = rc == 0;
+	if (cap_key_generate(&server_key, err, sizeof(err))) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (fab_server_signals(capabilities ? reload_keys : NULL))
 		return 1;
 	if (fab_server_cli_listen(&cli, &l))
 		return 1;
-	mmon_pool_init(&pool, pool_bytes, (uint64_t)time(NULL) ^ (uint64_t)getpid(),
-		       rma ? fabric_listener_domain(l) : NULL);
-	fill_ctx = (struct mmon_fill_ctx){
-		.pool = &pool, .provider = cli.provider, .server = cli.name, .timeout_ms = 5000};
-	log_info("%s: serving %llu MiB on %s:%s (provider %s, regions %sregistered for RMA)",
+	if (mmon_pool_init(&pool, pool_bytes)) {
+		log_error("out of memory for the pool's tables");
+		return 1;
+	}
+	/* RMA only where keys are bound to a connection: a domain of its own per connection
+	 * (its protection domain on verbs). tcp's keys would open every region to everyone. */
+	rma = rma && fabric_listener_has_rma(l);
+	if (rma)
+		fabric_listener_private_domains(l);
+	fill_ctx = (struct mmon_fill_ctx){.pool = &pool,
+					  .provider = cli.provider,
+					  .server = cli.name,
+					  .timeout_ms = 5000,
+					  .key = &server_key};
+	log_info("%s: serving %llu MiB on %s:%s (provider %s, %s; capabilities %s; at most %d "
+		 "connections, %d per address)",
 		 cli.name, (unsigned long long)(pool_bytes >> 20), cli.host,
-		 fabric_listener_port(l), cli.provider, rma ? "" : "not ");
-	if (cli.controld &&
-	    cluster_agent_join(&agent, cli.controld, CP_KIND_MMON, cli.name, cli.host,
-			       fabric_listener_port(l), 0, pool_bytes, heartbeat, NULL)) {
+		 fabric_listener_port(l), cli.provider,
+		 rma ? "RMA reads on each connection's own registrations"
+		     : "no RMA: regions are not registered for remote access",
+		 capabilities ? "required" : "NOT CHECKED", cli.limits.max_conns,
+		 cli.limits.max_per_peer);
+	if (fab_server_cli_join(&cli, CP_KIND_MMON, fabric_listener_port(l), pool_bytes, heartbeat,
+				&agent)) {
 		fabric_listener_close(l);
 		return 1;
 	}
-	fab_server_run(l, MP_MAX_MSG, &mmon_ops, NULL);
+	fab_server_run(l, MP_MAX_MSG, &mmon_ops, NULL, &cli.limits);
 	log_info("%s: shutting down", cli.name);
 	cluster_agent_stop(agent);
 	mmon_pool_stat(&pool, &st);
@@ -166,5 +212,7 @@ int main(int argc, char **argv)
 		 (unsigned long long)st.errors, (unsigned long long)st.regions);
 	mmon_pool_destroy(&pool);
 	fabric_listener_close(l);
+	cap_verify_free(&verify);
+	cap_key_free(&server_key);
 	return 0;
 }

@@ -6,21 +6,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <unistd.h>
 
-#include "lib/fabric/fabric.h"
 #include "lib/log.h"
 #include "lib/proto/wire.h"
 
-void mmon_pool_init(struct mmon_pool *p, uint64_t bytes, uint64_t handle_seed,
-		    struct fab_domain *rma)
+int mmon_pool_init(struct mmon_pool *p, uint64_t bytes)
 {
 	memset(p, 0, sizeof(*p));
+	if (mmon_pool_index_init(&p->idx))
+		return -1;
 	pthread_rwlock_init(&p->lock, NULL);
 	p->bytes = bytes;
-	/* Handles start at a per-run random point so a stale client cannot hit a new region. */
-	p->next_handle = (handle_seed << 20) | 1;
-	p->rma = rma;
+	return 0;
 }
 
 /* A refusal: why into err (a copy: the text may live in the table, which changes once the
@@ -34,8 +33,7 @@ static enum mem_proto_status fail(char *err, size_t errlen, enum mem_proto_statu
 
 static void region_free_memory(struct mmon_pool_region *r)
 {
-	fabric_mr_close(r->mr);
-	r->mr = NULL;
+	mmon_pool_rma_drop_all(r);
 	if (r->base)
 		munmap(r->base, r->size);
 	r->base = NULL;
@@ -47,6 +45,7 @@ static void region_free(struct mmon_pool_region *r)
 {
 	region_free_memory(r);
 	pthread_mutex_destroy(&r->fill_lock);
+	free(r->fill_error);
 	free(r);
 }
 
@@ -66,7 +65,7 @@ void mmon_pool_destroy(struct mmon_pool *p)
 		bool busy = false;
 
 		pthread_rwlock_wrlock(&p->lock);
-		for (r = p->regions; r; r = r->next) {
+		for (r = p->all; r; r = r->next) {
 			atomic_store(&r->fill_abort, true);
 			busy |= r->refs > 1;
 		}
@@ -75,52 +74,77 @@ void mmon_pool_destroy(struct mmon_pool *p)
 			break;
 		usleep(10000);
 	}
-	r = p->regions;
+	r = p->all;
 	while (r) {
 		struct mmon_pool_region *next = r->next;
 
 		region_free(r);
 		r = next;
 	}
+	mmon_pool_index_destroy(&p->idx);
 	pthread_rwlock_destroy(&p->lock);
 	memset(p, 0, sizeof(*p));
 }
 
-static struct mmon_pool_region *find_handle(struct mmon_pool *p, uint64_t handle)
+bool mmon_pool_scope_covers(const struct mmon_pool_scope *sc, uint32_t index)
 {
-	for (struct mmon_pool_region *r = p->regions; r; r = r->next)
-		if (r->handle == handle)
-			return r;
-	return NULL;
+	return !sc->limited || (index >= sc->first && index - sc->first < sc->count);
 }
 
-static struct mmon_pool_region *find_index(struct mmon_pool *p, uint64_t vnode, uint32_t index)
+/* Out of every list and index (under the write lock). */
+static void unlink_region(struct mmon_pool *p, struct mmon_pool_region *r)
 {
-	for (struct mmon_pool_region *r = p->regions; r; r = r->next)
-		if (r->vnode == vnode && r->index == index && r->base)
-			return r;
-	return NULL;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		p->all = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->prev = r->next = NULL;
+	mmon_pool_index_remove(&p->idx, r);
 }
 
-/* The newest copy of (vnode, index) that moved away from here, if any. */
-static struct mmon_pool_region *find_moved(struct mmon_pool *p, uint64_t vnode, uint32_t index)
+/* A live region's accounting gone (closed or released), under the write lock. */
+static void unaccount(struct mmon_pool *p, struct mmon_pool_region *r)
 {
-	for (struct mmon_pool_region *r = p->regions; r; r = r->next)
-		if (r->vnode == vnode && r->index == index && !r->base)
-			return r;
-	return NULL;
+	struct mmon_pool_index_vnode *v = mmon_pool_index_vnode(&p->idx, r->vnode, 0);
+
+	p->reserved -= r->size;
+	p->nregions--;
+	for (uint64_t i = 0; i < (r->size / MP_PAGE_SIZE + 63) / 64; i++)
+		p->stored_pages -= (uint64_t)__builtin_popcountll(r->stored[i]);
+	if (v) {
+		v->reserved -= r->size;
+		v->regions--;
+		mmon_pool_index_vnode_put(&p->idx, v);
+	}
 }
 
 /* Unlink and free a moved copy's record (under the write lock). */
 static void drop_moved(struct mmon_pool *p, struct mmon_pool_region *r)
 {
-	struct mmon_pool_region **pp;
-
-	for (pp = &p->regions; *pp != r; pp = &(*pp)->next)
-		;
-	*pp = r->next;
+	if (r->mprev)
+		r->mprev->mnext = r->mnext;
+	else
+		p->moved_oldest = r->mnext;
+	if (r->mnext)
+		r->mnext->mprev = r->mprev;
+	else
+		p->moved_newest = r->mprev;
+	unlink_region(p, r);
 	p->moved--;
 	region_unref(r);
+}
+
+/* A handle no region has, never 0. */
+static uint64_t new_handle(struct mmon_pool *p)
+{
+	uint64_t h = 0;
+
+	while (!h || mmon_pool_index_handle(&p->idx, h))
+		if (getrandom(&h, sizeof(h), 0) != sizeof(h))
+			h = ((uint64_t)rand() << 32) ^ (uint64_t)rand() ^ p->idx.seed;
+	return h;
 }
 
 static void fill_open_reply(const struct mmon_pool_region *r, struct mem_proto_open_reply *out)
@@ -128,19 +152,94 @@ static void fill_open_reply(const struct mmon_pool_region *r, struct mem_proto_o
 	out->handle = r->handle;
 	out->epoch = r->epoch;
 	out->size = r->size;
-	out->rma_addr = r->rma_addr;
-	out->rma_key = r->rma_key;
+	out->rma_addr = out->rma_key = 0;
 }
 
-enum mem_proto_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode,
+/* May sc create a region of size bytes? Its quota counts this vNode's live regions here. */
+static enum mem_proto_status check_quota(struct mmon_pool *p, const struct mmon_pool_scope *sc,
+					 uint64_t size, char *err, size_t errlen)
+{
+	const struct mmon_pool_index_vnode *v = mmon_pool_index_vnode(&p->idx, sc->vnode, 0);
+	uint64_t used = v ? v->reserved : 0;
+
+	if (!sc->limited)
+		return MP_OK;
+	if (size > sc->region_max) {
+		snprintf(err, errlen,
+			 "a vRegion of %llu bytes is larger than the capability's %llu",
+			 (unsigned long long)size, (unsigned long long)sc->region_max);
+		return MP_EQUOTA;
+	}
+	if (size > sc->quota || used > sc->quota - size) {
+		snprintf(err, errlen,
+			 "the vNode holds %llu bytes here; %llu more exceed its capability's "
+			 "quota of %llu",
+			 (unsigned long long)used, (unsigned long long)size,
+			 (unsigned long long)sc->quota);
+		return MP_EQUOTA;
+	}
+	return MP_OK;
+}
+
+/* A new region (vnode, index) of size bytes, linked in and accounted: NULL when out of
+ * memory (under the write lock). */
+static struct mmon_pool_region *region_new(struct mmon_pool *p, uint64_t vnode, uint32_t index,
+					   uint64_t size, unsigned state)
+{
+	struct mmon_pool_index_vnode *v = mmon_pool_index_vnode(&p->idx, vnode, 1);
+	struct mmon_pool_region *r = v ? calloc(1, sizeof(*r)) : NULL;
+
+	if (r)
+		r->stored = calloc((size / MP_PAGE_SIZE + 63) / 64, sizeof(uint64_t));
+	if (r && r->stored) {
+		/* Sparse: pages cost memory only once written. */
+		r->base = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (r->base == MAP_FAILED)
+			r->base = NULL;
+	}
+	if (!r || !r->stored || !r->base) {
+		if (r)
+			free(r->stored);
+		free(r);
+		mmon_pool_index_vnode_put(&p->idx, v);
+		return NULL;
+	}
+	r->vnode = vnode;
+	r->index = index;
+	r->size = size;
+	r->epoch = 1;
+	r->refs = 1;
+	atomic_store(&r->state, state);
+	pthread_mutex_init(&r->fill_lock, NULL);
+	r->handle = new_handle(p);
+	mmon_pool_index_add(&p->idx, r);
+	r->next = p->all;
+	if (p->all)
+		p->all->prev = r;
+	p->all = r;
+	p->reserved += size;
+	p->nregions++;
+	v->reserved += size;
+	v->regions++;
+	return r;
+}
+
+enum mem_proto_status mmon_pool_open(struct mmon_pool *p, const struct mmon_pool_scope *sc,
 				     const struct mem_proto_open *req,
+				     const struct mmon_pool_rma_conn *rma,
 				     struct mem_proto_open_reply *out, char *err, size_t errlen)
 {
 	struct mmon_pool_region *r;
 	enum mem_proto_status st = MP_OK;
 
+	if (!mmon_pool_scope_covers(sc, req->index)) {
+		snprintf(err, errlen, "vRegion %u is not covered by the connection's capability",
+			 req->index);
+		return MP_EACCES;
+	}
 	pthread_rwlock_wrlock(&p->lock);
-	r = find_index(p, vnode, req->index);
+	r = mmon_pool_index_find(&p->idx, sc->vnode, req->index, 0);
 	if (r) {
 		unsigned state = atomic_load(&r->state);
 
@@ -157,7 +256,7 @@ enum mem_proto_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode,
 		}
 		goto out;
 	}
-	r = find_moved(p, vnode, req->index);
+	r = mmon_pool_index_find(&p->idx, sc->vnode, req->index, 1);
 	if (r && !(req->flags & MP_OPEN_JOIN)) {
 		/* A client with an old map must learn where it went, never get a new, empty
 		 * region in its place. Only a JOIN (a copy the control plane will fill) may
@@ -165,68 +264,48 @@ enum mem_proto_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode,
 		st = fail(err, errlen, MP_EREDIRECT, r->moved_to);
 		goto out;
 	}
-	if (r)
-		drop_moved(p, r);
 	if (!(req->flags & MP_OPEN_CREATE)) {
 		st = fail(err, errlen, MP_ENOENT, "no such region and CREATE not set");
 		goto out;
 	}
+	st = check_quota(p, sc, req->size, err, errlen);
+	if (st)
+		goto out;
 	if (req->size > p->bytes - p->reserved) {
 		st = fail(err, errlen, MP_ENOSPC, "the pool has no room for a region of this size");
 		goto out;
 	}
-	r = calloc(1, sizeof(*r));
 	if (r)
-		r->stored = calloc((req->size / MP_PAGE_SIZE + 63) / 64, sizeof(uint64_t));
-	if (r && r->stored) {
-		/* Sparse: pages cost memory only once written. */
-		r->base = mmap(NULL, req->size, PROT_READ | PROT_WRITE,
-			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (r->base == MAP_FAILED)
-			r->base = NULL;
-	}
-	if (!r || !r->stored || !r->base) {
-		if (r)
-			free(r->stored);
-		free(r);
+		drop_moved(p, r);
+	r = region_new(p, sc->vnode, req->index, req->size,
+		       req->flags & MP_OPEN_JOIN ? MP_RS_JOINING : MP_RS_LIVE);
+	if (!r) {
 		st = fail(err, errlen, MP_EIO, "the server cannot map memory for the region");
 		goto out;
 	}
-	r->vnode = vnode;
-	r->index = req->index;
-	r->size = req->size;
-	r->epoch = 1;
-	r->refs = 1;
-	atomic_store(&r->state, req->flags & MP_OPEN_JOIN ? MP_RS_JOINING : MP_RS_LIVE);
-	pthread_mutex_init(&r->fill_lock, NULL);
-	r->handle = p->next_handle++;
-	if (p->rma && fabric_mr_reg(p->rma, r->base, r->size, &r->mr, &r->rma_addr, &r->rma_key)) {
-		log_warn("region %llx: RMA registration failed; it is served by messages only",
-			 (unsigned long long)r->handle);
-		r->mr = NULL;
-	}
-	if (!r->mr)
-		r->rma_addr = r->rma_key = 0;
-	r->next = p->regions;
-	p->regions = r;
-	p->reserved += r->size;
-	p->nregions++;
 	fill_open_reply(r, out);
-	if (!r->mr)
-		out->rma_key = out->rma_addr = 0;
 out:
+	if (st == MP_OK && rma && rma->domain &&
+	    mmon_pool_rma_register(r, rma, &out->rma_addr, &out->rma_key))
+		out->rma_addr = out->rma_key = 0;
 	pthread_rwlock_unlock(&p->lock);
 	return st;
 }
 
 /* The checks every access to an existing region makes, in the order a client can act on. */
-static enum mem_proto_status check_access(struct mmon_pool_region *r, uint64_t vnode,
-					  uint64_t epoch, char *err, size_t errlen)
+static enum mem_proto_status check_access(struct mmon_pool_region *r,
+					  const struct mmon_pool_scope *sc, uint64_t epoch,
+					  char *err, size_t errlen)
 {
 	if (!r)
 		return fail(err, errlen, MP_ENOENT, "no such region handle");
-	if (r->vnode != vnode)
+	if (r->vnode != sc->vnode)
 		return fail(err, errlen, MP_EACCES, "the region belongs to another vNode");
+	if (!mmon_pool_scope_covers(sc, r->index)) {
+		snprintf(err, errlen, "vRegion %u is not covered by the connection's capability",
+			 r->index);
+		return MP_EACCES;
+	}
 	if (!r->base)
 		return fail(err, errlen, MP_EREDIRECT, r->moved_to);
 	if (r->epoch != epoch)
@@ -234,23 +313,19 @@ static enum mem_proto_status check_access(struct mmon_pool_region *r, uint64_t v
 	return MP_OK;
 }
 
-enum mem_proto_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode,
+enum mem_proto_status mmon_pool_close(struct mmon_pool *p, const struct mmon_pool_scope *sc,
 				      const struct mem_proto_close *req, char *err, size_t errlen)
 {
-	struct mmon_pool_region **pp, *r;
+	struct mmon_pool_region *r;
 	enum mem_proto_status st;
 
 	pthread_rwlock_wrlock(&p->lock);
-	r = find_handle(p, req->handle);
-	st = check_access(r, vnode, req->epoch, err, errlen);
+	r = mmon_pool_index_handle(&p->idx, req->handle);
+	st = check_access(r, sc, req->epoch, err, errlen);
 	if (st == MP_OK) {
-		for (pp = &p->regions; *pp != r; pp = &(*pp)->next)
-			;
-		*pp = r->next;
-		p->reserved -= r->size;
-		p->nregions--;
-		for (uint64_t i = 0; i < (r->size / MP_PAGE_SIZE + 63) / 64; i++)
-			p->stored_pages -= (uint64_t)__builtin_popcountll(r->stored[i]);
+		unlink_region(p, r);
+		unaccount(p, r);
+		mmon_pool_rma_drop_all(r);
 		/* A fill still running lets go of it at its next step. */
 		atomic_store(&r->dead, true);
 		atomic_store(&r->fill_abort, true);
@@ -260,7 +335,7 @@ enum mem_proto_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode,
 	return st;
 }
 
-enum mem_proto_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode,
+enum mem_proto_status mmon_pool_io(struct mmon_pool *p, const struct mmon_pool_scope *sc,
 				   const struct mem_proto_io *io, void *data, int write, char *err,
 				   size_t errlen)
 {
@@ -269,8 +344,8 @@ enum mem_proto_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode,
 	enum mem_proto_status st;
 
 	pthread_rwlock_rdlock(&p->lock);
-	r = find_handle(p, io->handle);
-	st = check_access(r, vnode, io->epoch, err, errlen);
+	r = mmon_pool_index_handle(&p->idx, io->handle);
+	st = check_access(r, sc, io->epoch, err, errlen);
 	if (st == MP_OK && (io->offset >= r->size || len > r->size - io->offset)) {
 		st = fail(err, errlen, MP_ERANGE, "pages outside the region");
 	}
@@ -312,7 +387,7 @@ enum mem_proto_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode,
 	return st;
 }
 
-enum mem_proto_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode,
+enum mem_proto_status mmon_pool_release(struct mmon_pool *p, const struct mmon_pool_scope *sc,
 					const struct mem_proto_release *req, char *err,
 					size_t errlen)
 {
@@ -320,43 +395,50 @@ enum mem_proto_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode,
 	enum mem_proto_status st;
 
 	pthread_rwlock_wrlock(&p->lock);
-	r = find_handle(p, req->handle);
-	st = check_access(r, vnode, req->epoch, err, errlen);
+	r = mmon_pool_index_handle(&p->idx, req->handle);
+	st = check_access(r, sc, req->epoch, err, errlen);
 	if (st == MP_OK && atomic_load(&r->state) != MP_RS_LIVE) {
 		st = fail(err, errlen, MP_EBUSY, "only a live copy can move away");
 	}
 	if (st == MP_OK) {
-		p->reserved -= r->size;
-		for (uint64_t i = 0; i < (r->size / MP_PAGE_SIZE + 63) / 64; i++)
-			p->stored_pages -= (uint64_t)__builtin_popcountll(r->stored[i]);
-		p->nregions--;
+		/* An older record of this region moving away is superseded by this one. */
+		struct mmon_pool_region *old = mmon_pool_index_find(&p->idx, r->vnode, r->index, 1);
+
+		if (old)
+			drop_moved(p, old);
+		unaccount(p, r);
 		region_free_memory(r);
 		snprintf(r->moved_to, sizeof(r->moved_to), "%s", req->new_owner);
+		r->mprev = p->moved_newest;
+		if (p->moved_newest)
+			p->moved_newest->mnext = r;
+		else
+			p->moved_oldest = r;
+		p->moved_newest = r;
 		/* The records of moved copies are small, but not kept without bound: the
 		 * oldest goes (a client that old then gets ENOENT, still never zeros). */
-		if (++p->moved > MMON_MAX_MOVED) {
-			struct mmon_pool_region *old = NULL;
-
-			for (struct mmon_pool_region *m = p->regions; m; m = m->next)
-				if (!m->base && m != r)
-					old = m;
-			if (old)
-				drop_moved(p, old);
-		}
+		if (++p->moved > MMON_MAX_MOVED)
+			drop_moved(p, p->moved_oldest);
 	}
 	pthread_rwlock_unlock(&p->lock);
 	return st;
 }
 
-enum mem_proto_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint32_t index,
-				      struct mem_proto_rstat_reply *out, char *err, size_t errlen)
+enum mem_proto_status mmon_pool_rstat(struct mmon_pool *p, const struct mmon_pool_scope *sc,
+				      uint32_t index, struct mem_proto_rstat_reply *out, char *err,
+				      size_t errlen)
 {
 	struct mmon_pool_region *r;
 	enum mem_proto_status st = MP_OK;
 
 	memset(out, 0, sizeof(*out));
+	if (!mmon_pool_scope_covers(sc, index)) {
+		snprintf(err, errlen, "vRegion %u is not covered by the connection's capability",
+			 index);
+		return MP_EACCES;
+	}
 	pthread_rwlock_rdlock(&p->lock);
-	r = find_index(p, vnode, index);
+	r = mmon_pool_index_find(&p->idx, sc->vnode, index, 0);
 	if (!r) {
 		st = fail(err, errlen, MP_ENOENT, "this server holds no such region of the vNode");
 	} else {
@@ -373,7 +455,8 @@ enum mem_proto_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint3
 			out->fill_done = out->fill_total;
 		if (out->state == MP_RS_FAILED) {
 			pthread_mutex_lock(&r->fill_lock);
-			snprintf(out->error, sizeof(out->error), "%s", r->fill_error);
+			snprintf(out->error, sizeof(out->error), "%s",
+				 r->fill_error ? r->fill_error : "");
 			pthread_mutex_unlock(&r->fill_lock);
 		}
 	}
@@ -381,7 +464,7 @@ enum mem_proto_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint3
 	return st;
 }
 
-enum mem_proto_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode,
+enum mem_proto_status mmon_pool_bitmap(struct mmon_pool *p, const struct mmon_pool_scope *sc,
 				       const struct mem_proto_bitmap *req, uint8_t *out, char *err,
 				       size_t errlen)
 {
@@ -389,8 +472,8 @@ enum mem_proto_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode,
 	enum mem_proto_status st;
 
 	pthread_rwlock_rdlock(&p->lock);
-	r = find_handle(p, req->handle);
-	st = check_access(r, vnode, req->epoch, err, errlen);
+	r = mmon_pool_index_handle(&p->idx, req->handle);
+	st = check_access(r, sc, req->epoch, err, errlen);
 	if (st == MP_OK) {
 		uint64_t words = (r->size / MP_PAGE_SIZE + 63) / 64;
 
@@ -417,7 +500,7 @@ enum mem_proto_status mmon_pool_fill_begin(struct mmon_pool *p, uint64_t vnode, 
 
 	*out = NULL;
 	pthread_rwlock_wrlock(&p->lock);
-	r = find_index(p, vnode, index);
+	r = mmon_pool_index_find(&p->idx, vnode, index, 0);
 	if (!r) {
 		st = fail(err, errlen, MP_ENOENT,
 			  "no copy of the region here: OPEN it with JOIN first");
@@ -473,12 +556,23 @@ void mmon_pool_fill_end(struct mmon_pool *p, struct mmon_pool_region *r, const c
 	pthread_rwlock_wrlock(&p->lock);
 	if (!atomic_load(&r->dead)) {
 		pthread_mutex_lock(&r->fill_lock);
-		if (error)
-			snprintf(r->fill_error, sizeof(r->fill_error), "%s", error);
+		if (error && !r->fill_error)
+			r->fill_error = strndup(error, MP_ERRTEXT_MAX);
 		atomic_store(&r->state, error ? MP_RS_FAILED : MP_RS_LIVE);
 		pthread_mutex_unlock(&r->fill_lock);
 	}
 	region_unref(r);
+	pthread_rwlock_unlock(&p->lock);
+}
+
+void mmon_pool_rma_forget(struct mmon_pool *p, uint64_t handle, uint64_t conn)
+{
+	struct mmon_pool_region *r;
+
+	pthread_rwlock_wrlock(&p->lock);
+	r = mmon_pool_index_handle(&p->idx, handle);
+	if (r)
+		mmon_pool_rma_drop(r, conn);
 	pthread_rwlock_unlock(&p->lock);
 }
 

@@ -1,8 +1,11 @@
 /* mmon_pool.h: a memory server's pool: sparse vRegions owned by vNodes, with epochs.
  *
  * A region is created for (vNode, index) and named on the wire by a handle the server
- * picks; every access names the handle and the epoch the caller believes in, and is
- * checked against the region's owner, state, epoch and bounds. Thread-safe.
+ * picks at random; every access names the handle and the epoch the caller believes in, and
+ * is checked against the caller's scope (its vNode and what its capability covers), the
+ * region's state, epoch and bounds. Regions are found through hash indexes
+ * (mmon_pool_index.h); the records of copies that moved away are kept for their redirects,
+ * at most MMON_MAX_MOVED of them (the oldest go first). Thread-safe.
  *
  * A region created with JOIN is a new copy of one that lives on another server: it takes
  * writes at once and is filled from the other copy (mmon_fill.c) before it answers reads.
@@ -19,8 +22,8 @@
 #include <stdint.h>
 
 #include "lib/proto/mem_proto.h"
-
-struct fab_domain;
+#include "mmon_pool_index.h"
+#include "mmon_pool_rma.h"
 
 #define MMON_MAX_MOVED 65536 /* records of moved copies kept, for their redirects */
 
@@ -30,9 +33,7 @@ struct mmon_pool_region {
 	uint32_t index;
 	uint64_t size;
 	uint64_t epoch;
-	uint8_t *base; /* NULL once released */
-	struct fab_mr *mr;
-	uint64_t rma_addr, rma_key;
+	uint8_t *base;			 /* NULL once released */
 	uint64_t *stored;		 /* bitmap: pages written at least once */
 	char moved_to[MP_OWNER_LEN + 1]; /* set when released to another server */
 	atomic_uint state;		 /* mp_region_state */
@@ -42,8 +43,19 @@ struct mmon_pool_region {
 	/* The fill (mmon_fill.c), while one runs or ran: */
 	atomic_bool fill_abort;
 	atomic_uint_fast64_t fill_done, fill_total;
-	char fill_error[MP_ERRTEXT_MAX + 1];
-	struct mmon_pool_region *next;
+	char *fill_error; /* set (under fill_lock) when it failed */
+	struct mmon_pool_rma *rma;
+	/* Links, under the pool's lock: every region; the hash chains; moved records. */
+	struct mmon_pool_region *prev, *next, *hnext, *inext, *mprev, *mnext;
+};
+
+/* What one connection may touch: its vNode's regions, and with a capability only the
+ * indexes it covers, regions up to region_max bytes, quota bytes in all. */
+struct mmon_pool_scope {
+	uint64_t vnode;
+	bool limited; /* false: no capability checks (lego-mmon --insecure-no-capabilities) */
+	uint32_t first, count;
+	uint64_t region_max, quota;
 };
 
 struct mmon_pool {
@@ -53,40 +65,47 @@ struct mmon_pool {
 	uint64_t stored_pages;
 	uint64_t nregions;
 	uint64_t moved; /* records of copies released to other servers */
-	uint64_t next_handle;
-	struct mmon_pool_region *regions;
-	struct fab_domain *rma; /* regions are registered for RMA here when set */
+	struct mmon_pool_index idx;
+	struct mmon_pool_region *all, *moved_oldest, *moved_newest;
 	atomic_uint_fast64_t reads, writes, errors;
 };
 
-void mmon_pool_init(struct mmon_pool *p, uint64_t bytes, uint64_t handle_seed,
-		    struct fab_domain *rma);
+/* 0, or -1 when out of memory. */
+int mmon_pool_init(struct mmon_pool *p, uint64_t bytes);
 void mmon_pool_destroy(struct mmon_pool *p);
 
 /* Each request returns MP_OK or the status to answer with, err saying why. */
-/* Open (vnode, index), creating it when create is set and the pool has room. */
-enum mem_proto_status mmon_pool_open(struct mmon_pool *p, uint64_t vnode,
+/* Open (vnode, index), creating it when create is set and the pool and the scope's quota
+ * have room. With rma, the region is registered for that connection's RMA reads and the
+ * reply carries their address and key. */
+enum mem_proto_status mmon_pool_open(struct mmon_pool *p, const struct mmon_pool_scope *sc,
 				     const struct mem_proto_open *req,
+				     const struct mmon_pool_rma_conn *rma,
 				     struct mem_proto_open_reply *out, char *err, size_t errlen);
-enum mem_proto_status mmon_pool_close(struct mmon_pool *p, uint64_t vnode,
+enum mem_proto_status mmon_pool_close(struct mmon_pool *p, const struct mmon_pool_scope *sc,
 				      const struct mem_proto_close *req, char *err, size_t errlen);
 /* Copy npages pages out of (read) or into (write) the region. */
-enum mem_proto_status mmon_pool_io(struct mmon_pool *p, uint64_t vnode,
+enum mem_proto_status mmon_pool_io(struct mmon_pool *p, const struct mmon_pool_scope *sc,
 				   const struct mem_proto_io *io, void *data, int write, char *err,
 				   size_t errlen);
 /* Give a region up to another server: its memory is freed and later requests for it get
  * MP_EREDIRECT naming new_owner. */
-enum mem_proto_status mmon_pool_release(struct mmon_pool *p, uint64_t vnode,
+enum mem_proto_status mmon_pool_release(struct mmon_pool *p, const struct mmon_pool_scope *sc,
 					const struct mem_proto_release *req, char *err,
 					size_t errlen);
 void mmon_pool_stat(struct mmon_pool *p, struct mem_proto_stat_reply *out);
 /* What this server holds of (vnode, index). */
-enum mem_proto_status mmon_pool_rstat(struct mmon_pool *p, uint64_t vnode, uint32_t index,
-				      struct mem_proto_rstat_reply *out, char *err, size_t errlen);
+enum mem_proto_status mmon_pool_rstat(struct mmon_pool *p, const struct mmon_pool_scope *sc,
+				      uint32_t index, struct mem_proto_rstat_reply *out, char *err,
+				      size_t errlen);
 /* The stored bits of npages pages from first into out (npages / 8 bytes). */
-enum mem_proto_status mmon_pool_bitmap(struct mmon_pool *p, uint64_t vnode,
+enum mem_proto_status mmon_pool_bitmap(struct mmon_pool *p, const struct mmon_pool_scope *sc,
 				       const struct mem_proto_bitmap *req, uint8_t *out, char *err,
 				       size_t errlen);
+/* A connection's RMA registration of handle, dropped when it ends. */
+void mmon_pool_rma_forget(struct mmon_pool *p, uint64_t handle, uint64_t conn);
+/* Whether the scope covers vRegion index. */
+bool mmon_pool_scope_covers(const struct mmon_pool_scope *sc, uint32_t index);
 
 /* For the fill: take the joining region (vnode, index) into *out if it can start a fill,
  * marking it FILLING; install n pages at page first unless the vNode already wrote them;

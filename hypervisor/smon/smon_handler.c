@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "smon_auth.h"
 
 static size_t error_reply(struct smon_handler_session *s, void *reply, unsigned op, uint64_t id,
 			  enum stor_proto_status st, const char *why, const char *vol)
@@ -46,19 +47,27 @@ struct req {
 	struct smon_handler_session *s;
 	struct wire_hdr h;
 	struct stor_proto_req m;
-	uint8_t *out; /* the reply's payload */
-	size_t len;   /* its length, once done */
+	uint8_t *out;			    /* the reply's payload */
+	size_t len;			    /* its length, once done */
+	enum stor_proto_status auth_status; /* AUTH refused: with this status and text */
+	char auth_err[SP_ERRTEXT_MAX + 1];
 };
 
 static int do_hello(struct req *q)
 {
 	struct smon_handler_session *s = q->s;
-	struct stor_proto_hello_reply r = {
-		.version = SP_VERSION, .max_io = SP_MAX_IO, .backend = q->st->kind};
+	struct stor_proto_hello_reply r = {.version = SP_VERSION,
+					   .max_io = SP_MAX_IO,
+					   .backend = q->st->kind,
+					   .flags = s->verify ? SP_HELLO_AUTH : 0};
+	char err[128];
 
+	if (smon_auth_hello(s, err, sizeof(err)))
+		return -EIO;
 	if (!s->hello)
 		log_info("%s: client '%s' connected", s->peer, q->m.client[0] ? q->m.client : "-");
 	s->hello = true;
+	memcpy(r.challenge, s->challenge, sizeof(r.challenge));
 	memcpy(s->client, q->m.client, sizeof(s->client));
 	if (q->st->ops->space(q->st, &r.capacity, &r.free))
 		r.capacity = r.free = 0;
@@ -142,17 +151,43 @@ static int do_flush(struct req *q)
 	return smon_store_flush(q->st, q->m.vol);
 }
 
+static int do_auth(struct req *q)
+{
+	struct stor_proto_auth_reply r = {.rights = CAP_STOR_ALL};
+	char err[SP_ERRTEXT_MAX + 1];
+	enum stor_proto_status st = smon_auth_check(q->s, &q->m, err, sizeof(err));
+
+	if (st) {
+		q->auth_status = st;
+		snprintf(q->auth_err, sizeof(q->auth_err), "%s", err);
+		return -EPERM;
+	}
+	if (q->s->verify) {
+		r.expires = q->s->cap.expires;
+		r.rights = q->s->cap.rights;
+	}
+	q->len = stor_proto_auth_reply_put(q->out, &r);
+	return 0;
+}
+
 /* The requests, by op (stor_proto_req_get refuses every other): what runs one (0 or -errno),
- * and whether its failure is the named volume's. */
+ * whether its failure is the named volume's, and the right it needs (on its volume; LIST's
+ * on every volume). */
 static const struct {
 	int (*run)(struct req *q);
 	bool on_volume;
+	uint32_t right;
 } ops[SP_OP_MAX + 1] = {
-	[SP_HELLO] = {do_hello, false},	 [SP_CREATE] = {do_size, true},
-	[SP_DELETE] = {do_delete, true}, [SP_RESIZE] = {do_size, true},
-	[SP_LIST] = {do_list, false},	 [SP_STAT] = {do_stat, true},
-	[SP_READ] = {do_read, true},	 [SP_WRITE] = {do_write, true},
-	[SP_FLUSH] = {do_flush, true},
+	[SP_HELLO] = {do_hello, false, 0},
+	[SP_CREATE] = {do_size, true, CAP_STOR_CREATE},
+	[SP_DELETE] = {do_delete, true, CAP_STOR_DELETE},
+	[SP_RESIZE] = {do_size, true, CAP_STOR_RESIZE},
+	[SP_LIST] = {do_list, false, CAP_STOR_LIST},
+	[SP_STAT] = {do_stat, true, CAP_STOR_STAT},
+	[SP_READ] = {do_read, true, CAP_STOR_READ},
+	[SP_WRITE] = {do_write, true, CAP_STOR_WRITE},
+	[SP_FLUSH] = {do_flush, true, CAP_STOR_WRITE},
+	[SP_AUTH] = {do_auth, false, 0},
 };
 
 size_t smon_handler_request(struct smon_store *st, struct smon_handler_session *s, const void *req,
@@ -183,7 +218,16 @@ size_t smon_handler_request(struct smon_store *st, struct smon_handler_session *
 		return error_reply(s, reply, q.h.op, q.h.id, rc, err, NULL);
 	if (q.h.op != SP_HELLO && !s->hello)
 		return error_reply(s, reply, q.h.op, q.h.id, SP_ENOTCONN, "HELLO first", NULL);
+	if (ops[q.h.op].right) {
+		rc = smon_auth_right(s, ops[q.h.op].right, q.h.op == SP_LIST ? NULL : q.m.vol, err,
+				     sizeof(err));
+		if (rc)
+			return error_reply(s, reply, q.h.op, q.h.id, rc, err,
+					   q.h.op == SP_LIST ? NULL : q.m.vol);
+	}
 	e = ops[q.h.op].run(&q);
+	if (e && q.auth_status)
+		return error_reply(s, reply, q.h.op, q.h.id, q.auth_status, q.auth_err, NULL);
 	if (!e)
 		return stor_proto_reply_put(reply, q.h.op, q.h.id, SP_OK, q.len);
 	if (!ops[q.h.op].on_volume)
@@ -194,4 +238,9 @@ size_t smon_handler_request(struct smon_store *st, struct smon_handler_session *
 			  stor_proto_op_name(q.h.op), q.m.vol, strerror(-e));
 	return error_reply(s, reply, q.h.op, q.h.id, stor_proto_status_from_errno(e), why_errno(e),
 			   q.m.vol);
+}
+
+bool smon_handler_established(const struct smon_handler_session *s)
+{
+	return s->hello && (s->authed || !s->verify);
 }

@@ -7,8 +7,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "smon_store.h"
+#include "lib/cap/cap.h"
+#include "lib/cap/cap_verify.h"
 #include "lib/proto/stor_proto.h"
+#include "smon_store.h"
+
+#define SMON_HANDLER_MAX_BAD_AUTHS 8 /* refused AUTHs before a connection gets no more */
 
 /* What the server knows about one connection. */
 struct smon_handler_session {
@@ -18,6 +22,12 @@ struct smon_handler_session {
 	const char *server; /* this server's name */
 	uint64_t requests, bad_requests;
 	uint8_t *bounce; /* SP_MAX_IO bytes, 4 KiB-aligned: for stores with aligned_io */
+	/* Capabilities: verify NULL means none are asked for (--insecure-no-capabilities). */
+	struct cap_verify *verify;
+	uint8_t challenge[CAP_KEY_CHALLENGE_LEN];
+	bool authed;
+	unsigned bad_auths;
+	struct cap cap;
 };
 
 /* Handle req[0..len) and write the reply into reply (capacity SP_MAX_MSG); returns its
@@ -26,5 +36,7 @@ struct smon_handler_session {
  * reply and a log line. */
 size_t smon_handler_request(struct smon_store *st, struct smon_handler_session *s, const void *req,
 			    size_t len, bool truncated, void *reply);
+/* Whether the connection got past its handshake (HELLO, and AUTH where it is required). */
+bool smon_handler_established(const struct smon_handler_session *s);
 
 #endif

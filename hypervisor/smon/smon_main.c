@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/cap/cap_verify.h"
 #include "lib/cluster/cluster_agent.h"
 #include "lib/fabric/fab_server.h"
 #include "lib/fabric/fab_server_cli.h"
@@ -24,6 +25,8 @@ struct options {
 static struct options opts = {
 	.ceph_conf = "/etc/ceph/ceph.conf", .obj_size = 4U << 20, .rados_timeout = 30};
 static struct smon_store store;
+static struct cap_verify verify;
+static bool capabilities; /* clients are checked against verify */
 
 static void usage(FILE *f);
 
@@ -127,14 +130,22 @@ static int parse_options(int argc, char **argv)
 	return rc;
 }
 
-static void *conn_open(void *ctx, const char *peer)
+/* SIGHUP: the PKI directory's capability keys again (a key rotation). */
+static void reload_keys(void)
+{
+	fab_server_cli_reload_capabilities(&cli, &verify);
+}
+
+static void *conn_open(void *ctx, struct fab_conn *c)
 {
 	struct smon_handler_session *s = calloc(1, sizeof(*s));
+	const char *peer = fabric_peer(c);
 
 	(void)ctx;
 	if (s) {
 		s->peer = strdup(peer);
 		s->server = cli.name;
+		s->verify = capabilities ? &verify : NULL;
 		if (store.aligned_io && posix_memalign((void **)&s->bounce, 4096, SP_MAX_IO))
 			s->bounce = NULL;
 	}
@@ -170,10 +181,16 @@ static void conn_close(void *ctx, void *conn)
 	free(s);
 }
 
+static bool conn_established(void *conn)
+{
+	return smon_handler_established(conn);
+}
+
 static const struct fab_server_ops smon_ops = {
 	.open = conn_open,
 	.handle = conn_handle,
 	.close = conn_close,
+	.established = conn_established,
 };
 
 static size_t heartbeat(void *ctx, uint8_t *buf, size_t cap)
@@ -198,7 +215,11 @@ int main(int argc, char **argv)
 	rc = parse_options(argc, argv);
 	if (rc >= 0)
 		return rc;
-	if (fab_server_signals())
+	rc = fab_server_cli_capabilities(&cli, &verify);
+	if (rc < 0)
+		return 1;
+	capabilities = rc == 0;
+	if (fab_server_signals(capabilities ? reload_keys : NULL))
 		return 1;
 	smon_store_init(&store);
 	if (opts.dir)
@@ -226,14 +247,13 @@ int main(int argc, char **argv)
 			 cli.name, opts.pool, (unsigned long long)(opts.obj_size >> 10),
 			 (unsigned long long)(avail >> 20), (unsigned long long)(cap >> 20),
 			 cli.host, fabric_listener_port(l), cli.provider);
-	if (cli.controld &&
-	    cluster_agent_join(&agent, cli.controld, CP_KIND_SMON, cli.name, cli.host,
-			       fabric_listener_port(l), 0, cap, heartbeat, NULL)) {
+	if (fab_server_cli_join(&cli, CP_KIND_SMON, fabric_listener_port(l), cap, heartbeat,
+				&agent)) {
 		fabric_listener_close(l);
 		smon_store_close(&store);
 		return 1;
 	}
-	fab_server_run(l, SP_MAX_MSG, &smon_ops, NULL);
+	fab_server_run(l, SP_MAX_MSG, &smon_ops, NULL, &cli.limits);
 	cluster_agent_stop(agent);
 	log_info("%s: shutting down after %llu reads, %llu writes, %llu flushes, %llu failed",
 		 cli.name, (unsigned long long)atomic_load(&store.reads),
@@ -242,5 +262,6 @@ int main(int argc, char **argv)
 		 (unsigned long long)atomic_load(&store.errors));
 	fabric_listener_close(l);
 	smon_store_close(&store);
+	cap_verify_free(&verify);
 	return 0;
 }

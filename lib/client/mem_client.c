@@ -103,9 +103,51 @@ int mem_client_call(struct fab_conn *c, uint64_t id, unsigned op, size_t body_le
 	return 0;
 }
 
+int mem_client_auth(struct fab_conn *c, uint64_t id, const struct mem_client_cred *cred,
+		    const struct mem_proto_hello_reply *hr, int timeout_ms, unsigned *gen,
+		    char *err, size_t errlen)
+{
+	uint8_t *body = (uint8_t *)fabric_sbuf(c) + MP_HDR_LEN;
+	struct mem_proto_auth_reply ar;
+	struct mem_client_reply r;
+	size_t len = 0;
+	unsigned g = 0;
+	int rc;
+
+	if (!(hr->flags & MP_HELLO_AUTH))
+		return 0;
+	if (cred && cred->holder) {
+		len = cap_holder_present(cred->holder, CAP_KIND_MEMORY, hr->challenge, body, &g,
+					 err, errlen);
+		if (!len)
+			return -1;
+	} else if (cred && cred->key && cred->cap_len && cred->cap_len <= CAP_MAX_LEN) {
+		if (cap_key_prove(cred->key, hr->challenge, cred->cap, cred->cap_len, body)) {
+			snprintf(err, errlen, "cannot sign the capability's proof");
+			return -1;
+		}
+		memcpy(body + CAP_SIG_LEN, cred->cap, cred->cap_len);
+		len = CAP_SIG_LEN + cred->cap_len;
+	} else {
+		snprintf(err, errlen,
+			 "memory server %s requires a capability, and this client has "
+			 "none",
+			 hr->name);
+		return -1;
+	}
+	rc = mem_client_call(c, id, MP_AUTH, len, timeout_ms, &r, err, errlen);
+	if (!rc && mem_proto_auth_reply_get(r.payload, r.len, &ar) != MP_OK) {
+		snprintf(err, errlen, "malformed AUTH reply");
+		rc = -1;
+	}
+	if (!rc && gen)
+		*gen = g;
+	return rc;
+}
+
 int mem_client_connect(const char *provider, const char *addr, uint64_t vnode, const char *client,
-		       int timeout_ms, struct fab_conn **out, struct mem_proto_hello_reply *hr,
-		       char *err, size_t errlen)
+		       const struct mem_client_cred *cred, int timeout_ms, struct fab_conn **out,
+		       struct mem_proto_hello_reply *hr, char *err, size_t errlen)
 {
 	char host[256], port[16], why[MP_ERRTEXT_MAX + 64];
 	struct mem_proto_hello m = {.vnode = vnode};
@@ -114,6 +156,8 @@ int mem_client_connect(const char *provider, const char *addr, uint64_t vnode, c
 	int rc;
 
 	*out = NULL;
+	if (!hr)
+		hr = &own;
 	if (parse_hostport(addr, 1, host, sizeof(host), port, sizeof(port))) {
 		snprintf(err, errlen, "'%s' is not HOST:PORT", addr);
 		return -1;
@@ -128,10 +172,12 @@ int mem_client_connect(const char *provider, const char *addr, uint64_t vnode, c
 	snprintf(m.name, sizeof(m.name), "%s", client);
 	mem_proto_hello_put((uint8_t *)fabric_sbuf(*out) + MP_HDR_LEN, &m);
 	rc = mem_client_call(*out, 1, MP_HELLO, MP_HELLO_LEN, timeout_ms, &r, why, sizeof(why));
-	if (!rc && mem_proto_hello_reply_get(r.payload, r.len, hr ? hr : &own) != MP_OK) {
+	if (!rc && mem_proto_hello_reply_get(r.payload, r.len, hr) != MP_OK) {
 		snprintf(why, sizeof(why), "malformed HELLO reply");
 		rc = -1;
 	}
+	if (!rc)
+		rc = mem_client_auth(*out, 2, cred, hr, timeout_ms, NULL, why, sizeof(why));
 	if (rc) {
 		snprintf(err, errlen, "%s: %s", addr, why);
 		fabric_close(*out);

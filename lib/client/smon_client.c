@@ -15,6 +15,9 @@ struct smon_client {
 	int timeout_ms;
 	int spin_us; /* -1: the process default */
 	uint64_t next_id;
+	struct cap_holder *holder;
+	bool authed;
+	unsigned gen; /* the holder's generation presented */
 	struct stor_proto_hello_reply server;
 	char peer[300];
 	char err[1024];
@@ -113,17 +116,71 @@ static int call(struct smon_client *cl, unsigned op, uint64_t id, size_t len, co
 	return 0;
 }
 
+/* AUTH with the holder's storage capability. The request goes through the start of the send
+ * buffer, which may hold a WRITE's data already: what it overwrites is put back. */
+static int auth(struct smon_client *cl)
+{
+	uint8_t saved[SP_HDR_LEN + SP_AUTH_MAX_LEN];
+	uint8_t *sbuf = fabric_sbuf(cl->c);
+	struct stor_proto_auth_reply ar;
+	const void *p;
+	size_t n, len;
+	uint64_t id;
+	unsigned gen;
+	int rc;
+
+	if (!cl->holder) {
+		snprintf(cl->err, sizeof(cl->err),
+			 "%s: storage server %s requires a capability, and this client has none",
+			 cl->peer, cl->server.name);
+		return -EPERM;
+	}
+	memcpy(saved, sbuf, sizeof(saved));
+	len = cap_holder_present(cl->holder, CAP_KIND_STORAGE, cl->server.challenge,
+				 sbuf + SP_HDR_LEN, &gen, cl->err, sizeof(cl->err));
+	if (!len) {
+		memcpy(sbuf, saved, sizeof(saved));
+		return -EPERM;
+	}
+	id = ++cl->next_id;
+	rc = call(cl, SP_AUTH, id, stor_proto_auth_put(sbuf, id, NULL, len), &p, &n);
+	memcpy(sbuf, saved, sizeof(saved));
+	if (!rc && stor_proto_auth_reply_get(p, n, &ar) != SP_OK) {
+		snprintf(cl->err, sizeof(cl->err), "%s: malformed AUTH reply", cl->peer);
+		rc = -EPROTO;
+	}
+	if (rc)
+		return rc;
+	cl->authed = true;
+	cl->gen = gen;
+	return 0;
+}
+
 static int simple(struct smon_client *cl, unsigned op, const struct stor_proto_req *m,
 		  const void **body, size_t *blen)
 {
 	uint64_t id;
 	size_t len;
+	int rc;
 
 	if (!cl->c)
 		return -ENOTCONN;
+	if (cl->authed && cap_holder_stale(cl->holder, CAP_KIND_STORAGE, cl->gen)) {
+		rc = auth(cl);
+		if (rc)
+			return rc;
+	}
 	id = ++cl->next_id;
 	len = stor_proto_req_put(fabric_sbuf(cl->c), op, id, m);
-	return call(cl, op, id, len, body, blen);
+	rc = call(cl, op, id, len, body, blen);
+	/* Expired while a renewal is at hand (it came late): show it, send again. */
+	if (rc == -EKEYEXPIRED && cl->authed &&
+	    cap_holder_stale(cl->holder, CAP_KIND_STORAGE, cl->gen) && !auth(cl)) {
+		id = ++cl->next_id;
+		len = stor_proto_req_put(fabric_sbuf(cl->c), op, id, m);
+		rc = call(cl, op, id, len, body, blen);
+	}
+	return rc;
 }
 
 static int hello(struct smon_client *cl)
@@ -142,7 +199,8 @@ static int hello(struct smon_client *cl)
 		snprintf(cl->err, sizeof(cl->err), "%s: malformed HELLO reply", cl->peer);
 		return -EPROTO;
 	}
-	return 0;
+	cl->authed = false;
+	return cl->server.flags & SP_HELLO_AUTH ? auth(cl) : 0;
 }
 
 static int dial(struct smon_client *cl)
@@ -167,8 +225,8 @@ static int dial(struct smon_client *cl)
 }
 
 int smon_client_connect(const char *provider, const char *host, const char *port,
-			const char *client_name, int timeout_ms, struct smon_client **out,
-			char *err, size_t errlen)
+			const char *client_name, struct cap_holder *holder, int timeout_ms,
+			struct smon_client **out, char *err, size_t errlen)
 {
 	struct smon_client *cl = calloc(1, sizeof(*cl));
 	int rc;
@@ -183,6 +241,7 @@ int smon_client_connect(const char *provider, const char *host, const char *port
 	snprintf(cl->port, sizeof(cl->port), "%s", port);
 	snprintf(cl->name, sizeof(cl->name), "%s", client_name);
 	snprintf(cl->peer, sizeof(cl->peer), "%s:%s", host, port);
+	cl->holder = holder;
 	cl->timeout_ms = timeout_ms;
 	cl->spin_us = -1;
 	rc = dial(cl);

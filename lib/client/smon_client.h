@@ -12,16 +12,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/cap/cap_holder.h"
 #include "lib/proto/stor_proto.h"
 
 struct smon_client;
 
-/* Connect to host:port and say HELLO as client_name. On failure *out is NULL and err says
- * why. */
+/* Connect to host:port, say HELLO as client_name and, where the server requires a
+ * capability, AUTH with holder's storage capability (holder may be NULL: none). The holder
+ * is presented again before the next request whenever it changed (a renewal) or a
+ * self-signed one is past half its life. On failure *out is NULL and err says why. */
 int smon_client_connect(const char *provider, const char *host, const char *port,
-			const char *client_name, int timeout_ms, struct smon_client **out,
-			char *err, size_t errlen);
-/* Drop the connection and make a new one to the same server (HELLO again). */
+			const char *client_name, struct cap_holder *holder, int timeout_ms,
+			struct smon_client **out, char *err, size_t errlen);
+/* Drop the connection and make a new one to the same server (HELLO and AUTH again). */
 int smon_client_reconnect(struct smon_client *cl);
 void smon_client_disconnect(struct smon_client *cl);
 

@@ -45,7 +45,7 @@ static bool wait_event(struct cluster_agent *a, int sock, int ms, bool *lost)
 }
 
 /* One connected session: register, then heartbeats until the connection fails. */
-static void session(struct cluster_agent *a, int fd)
+static void session(struct cluster_agent *a, struct tls_conn *c)
 {
 	uint8_t reg[CP_REGISTER_LEN], *reply;
 	size_t rlen;
@@ -55,7 +55,7 @@ static void session(struct cluster_agent *a, int fd)
 	bool lost = false;
 
 	cluster_proto_register_put(reg, &a->cfg.reg);
-	rc = cluster_io_call(fd, CP_REGISTER, reg, sizeof(reg), &reply, &rlen, CONNECT_TIMEOUT_MS,
+	rc = cluster_io_call(c, CP_REGISTER, reg, sizeof(reg), &reply, &rlen, CONNECT_TIMEOUT_MS,
 			     err, sizeof(err));
 	if (rc != CP_OK) {
 		log_error("cluster: lego-controld %s refused registration: %s", a->controld, err);
@@ -73,14 +73,14 @@ static void session(struct cluster_agent *a, int fd)
 	for (;;) {
 		size_t len = a->cfg.heartbeat(a->cfg.ctx, a->hb, CP_MAX_PAYLOAD);
 
-		rc = cluster_io_call(fd, CP_HEARTBEAT, a->hb, len, NULL, NULL, (int)timeout, err,
+		rc = cluster_io_call(c, CP_HEARTBEAT, a->hb, len, NULL, NULL, (int)timeout, err,
 				     sizeof(err));
 		if (rc != CP_OK) {
 			log_warn("cluster: heartbeat to lego-controld %s failed: %s", a->controld,
 				 err);
 			return;
 		}
-		if (wait_event(a, fd, (int)interval, &lost))
+		if (wait_event(a, c->fd, (int)interval, &lost))
 			return;
 		if (lost) {
 			log_warn("cluster: lego-controld %s closed the connection", a->controld);
@@ -92,16 +92,19 @@ static void session(struct cluster_agent *a, int fd)
 static void *agent_main(void *arg)
 {
 	struct cluster_agent *a = arg;
+	/* Only lego-controld's own certificate: a stranger at its address gets nothing. */
+	const struct tls_conn_expect want = {.kinds = TLS_KIND_BIT(TLS_KIND_CONTROLD)};
 	int backoff = BACKOFF_MIN_MS;
 	bool warned = false, lost;
 
 	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
-		char err[256];
-		int fd = cluster_io_connect(a->controld, CONNECT_TIMEOUT_MS, err, sizeof(err));
+		char err[512];
+		struct tls_conn *c = tls_conn_dial(a->controld, a->cfg.pki, &want,
+						   CONNECT_TIMEOUT_MS, err, sizeof(err));
 
-		if (fd >= 0) {
-			session(a, fd);
-			close(fd);
+		if (c) {
+			session(a, c);
+			tls_conn_close(c);
 			backoff = BACKOFF_MIN_MS;
 			warned = false;
 		} else if (!warned) {
@@ -137,12 +140,13 @@ int cluster_agent_start(struct cluster_agent **out, const struct cluster_agent_c
 	return 0;
 }
 
-int cluster_agent_join(struct cluster_agent **out, const char *controld, int kind, const char *name,
-		       const char *host, const char *port, uint32_t cores, uint64_t capacity,
+int cluster_agent_join(struct cluster_agent **out, const char *controld, const struct tls_pki *pki,
+		       int kind, const char *name, const char *host, const char *port,
+		       uint32_t cores, uint64_t capacity,
 		       size_t (*heartbeat)(void *ctx, uint8_t *buf, size_t cap), void *ctx)
 {
 	struct cluster_agent_config cfg = {
-		.controld = controld, .heartbeat = heartbeat, .ctx = ctx};
+		.controld = controld, .pki = pki, .heartbeat = heartbeat, .ctx = ctx};
 
 	cfg.reg.kind = (uint32_t)kind;
 	cfg.reg.cores = cores;

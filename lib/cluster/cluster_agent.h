@@ -9,11 +9,15 @@
 #include <stdint.h>
 
 #include "lib/proto/cluster_proto.h"
+#include "lib/tls/tls_pki.h"
 
 struct cluster_agent;
 
 struct cluster_agent_config {
 	const char *controld; /* "HOST:PORT" */
+	/* Our certificate (it must grant reg's kind and name), and lego-controld's checked
+	 * against the CA; NULL: plain TCP (--insecure). Must outlive the agent. */
+	const struct tls_pki *pki;
 	struct cluster_proto_register reg;
 	/* Write the heartbeat payload (cp_heartbeat, then for a pmon its cp_vm_status
 	 * entries) to buf, at most cap bytes; return its length. Called on the agent
@@ -25,8 +29,9 @@ struct cluster_agent_config {
 /* Start the agent thread (the config is copied). 0, or -1 if the thread cannot start. */
 int cluster_agent_start(struct cluster_agent **out, const struct cluster_agent_config *cfg);
 /* The usual start for a server: register name (kind, capacity) serving at host:port. */
-int cluster_agent_join(struct cluster_agent **out, const char *controld, int kind, const char *name,
-		       const char *host, const char *port, uint32_t cores, uint64_t capacity,
+int cluster_agent_join(struct cluster_agent **out, const char *controld, const struct tls_pki *pki,
+		       int kind, const char *name, const char *host, const char *port,
+		       uint32_t cores, uint64_t capacity,
 		       size_t (*heartbeat)(void *ctx, uint8_t *buf, size_t cap), void *ctx);
 /* A heartbeat payload without vNode statuses; returns its length. */
 size_t cluster_agent_heartbeat_put(uint8_t *buf, uint64_t used_bytes, uint32_t used_cores);

@@ -14,29 +14,34 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "fabric_dl.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 
-#define FAB_API	     FI_VERSION(1, 9)
-#define FAB_SLICE_MS 50 /* how often a wait also looks for a shutdown event */
+#define FAB_API		FI_VERSION(1, 9)
+#define FAB_SLICE_MS	50 /* how often a wait also looks for a shutdown event */
+#define FAB_QUEUE_DEPTH 16 /* send and receive queue entries per endpoint */
 
 static int64_t fab_spin_ns = -1; /* how long a wait polls before sleeping */
 
 struct fab_domain {
 	struct fi_info *info;
 	struct fid_fabric *fabric;
+	bool borrowed_fabric; /* a connection's private domain: the listener's fabric */
 	struct fid_domain *domain;
 	uint64_t mr_mode;
-	atomic_uint_fast64_t next_key;
+	size_t key_size;
 };
 
 struct fab_listener {
 	struct fab_domain d;
 	struct fid_eq *eq;
 	struct fid_pep *pep;
+	bool private_domains;
 	char port[16];
 };
 
@@ -108,6 +113,10 @@ static struct fi_info *make_hints(const char *provider)
 	/* What verbs needs; providers that need less clear the bits in the answer. */
 	h->domain_attr->mr_mode = FI_MR_LOCAL | FI_MR_VIRT_ADDR | FI_MR_ALLOCATED | FI_MR_PROV_KEY;
 	h->domain_attr->threading = FI_THREAD_SAFE;
+	/* One request and its reply in flight per connection (and an RMA read): small queues
+	 * keep an idle connection cheap (on tcp, the default 256 entries cost 450 KiB). */
+	h->tx_attr->size = FAB_QUEUE_DEPTH;
+	h->rx_attr->size = FAB_QUEUE_DEPTH;
 	h->fabric_attr->prov_name = strdup(provider);
 	return h;
 }
@@ -133,9 +142,9 @@ static int domain_open(struct fab_domain *d, const char *provider, const char *h
 		return fi_to_errno(rc);
 	}
 	d->mr_mode = d->info->domain_attr->mr_mode;
+	d->key_size = d->info->domain_attr->mr_key_size;
 	log_debug("fabric: provider %s, data progress %s", d->info->fabric_attr->prov_name,
 		  d->info->domain_attr->data_progress == FI_PROGRESS_MANUAL ? "manual" : "auto");
-	atomic_init(&d->next_key, 1);
 	rc = fabric_dl()->fabric(d->info->fabric_attr, &d->fabric, NULL);
 	if (!rc)
 		rc = fi_domain(d->fabric, d->info, &d->domain, NULL);
@@ -150,7 +159,7 @@ static void domain_close(struct fab_domain *d)
 {
 	if (d->domain)
 		fi_close(&d->domain->fid);
-	if (d->fabric)
+	if (d->fabric && !d->borrowed_fabric)
 		fi_close(&d->fabric->fid);
 	if (d->info)
 		fabric_dl()->freeinfo(d->info);
@@ -227,8 +236,26 @@ static void conn_free(struct fab_conn *c)
 		domain_close(c->d);
 		free(c->d);
 	}
-	free(c->buf);
+	if (c->buf)
+		munmap(c->buf, 2 * c->bufsize);
 	free(c);
+}
+
+/* A key for a registration in d: the provider's own, or random bits as wide as it takes
+ * (never the small sequential integers a guess would find). */
+static uint64_t mr_key(const struct fab_domain *d)
+{
+	uint64_t k = 0;
+
+	if (d->mr_mode & FI_MR_PROV_KEY)
+		return 0;
+	while (!k) {
+		if (getrandom(&k, sizeof(k), 0) != sizeof(k))
+			k = (uint64_t)mono_clock_ns() * 0x9e3779b97f4a7c15ULL;
+		if (d->key_size && d->key_size < 8)
+			k &= (1ULL << (8 * d->key_size)) - 1;
+	}
+	return k;
 }
 
 /* Endpoint, queues and the registered buffer for a connection using info. */
@@ -236,12 +263,18 @@ static int conn_setup(struct fab_conn *c, struct fi_info *info, size_t bufsize)
 {
 	struct fi_cq_attr cq_attr = {
 		.size = 64, .format = FI_CQ_FORMAT_MSG, .wait_obj = FI_WAIT_UNSPEC};
-	uint64_t key = c->d->mr_mode & FI_MR_PROV_KEY ? 0 : atomic_fetch_add(&c->d->next_key, 1);
+	uint64_t key = mr_key(c->d);
 	int rc;
 
 	c->bufsize = bufsize;
-	if (posix_memalign((void **)&c->buf, 4096, 2 * bufsize))
+	/* Mapped, not allocated: a closed connection's buffers go back to the system at once
+	 * (a server holds a pair per connection, most never touched). */
+	c->buf =
+		mmap(NULL, 2 * bufsize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (c->buf == MAP_FAILED) {
+		c->buf = NULL;
 		return -ENOMEM;
+	}
 	/* Not cleared: every byte sent is written first, and untouched pages cost no memory
 	 * (a VMM holds several megabyte-sized buffers per storage-server disk). */
 	rc = eq_open(c->d, &c->eq);
@@ -304,9 +337,47 @@ const char *fabric_listener_port(const struct fab_listener *l)
 	return l->port;
 }
 
-struct fab_domain *fabric_listener_domain(struct fab_listener *l)
+/* Byte-stream providers emulate RMA through the target's progress thread: measured on tcp,
+ * a one-page read took twice as long as a request/reply message; and their keys are not
+ * bound to a connection. */
+static bool domain_has_rma(const struct fab_domain *d)
 {
-	return &l->d;
+	const char *prov = d->info->fabric_attr->prov_name;
+
+	if (!(d->info->caps & FI_RMA))
+		return false;
+	return !(prov && (strstr(prov, "tcp") || strstr(prov, "sockets") || strstr(prov, "udp")));
+}
+
+bool fabric_listener_has_rma(const struct fab_listener *l)
+{
+	return domain_has_rma(&l->d);
+}
+
+void fabric_listener_private_domains(struct fab_listener *l)
+{
+	l->private_domains = true;
+}
+
+/* A private domain for a connection requested with info (the listener's fabric). */
+static int private_domain(struct fab_listener *l, struct fab_conn *c, const struct fi_info *info)
+{
+	struct fab_domain *d = calloc(1, sizeof(*d));
+	int rc;
+
+	if (!d)
+		return -ENOMEM;
+	c->d = d;
+	c->own_domain = true;
+	d->info = fabric_dl()->dupinfo(info);
+	d->fabric = l->d.fabric;
+	d->borrowed_fabric = true;
+	if (!d->info)
+		return -ENOMEM;
+	d->mr_mode = d->info->domain_attr->mr_mode;
+	d->key_size = d->info->domain_attr->mr_key_size;
+	rc = fi_domain(d->fabric, d->info, &d->domain, NULL);
+	return rc ? fi_to_errno(rc) : 0;
 }
 
 void fabric_listener_close(struct fab_listener *l)
@@ -321,7 +392,8 @@ void fabric_listener_close(struct fab_listener *l)
 	free(l);
 }
 
-int fabric_accept(struct fab_listener *l, size_t bufsize, int timeout_ms, struct fab_conn **out)
+int fabric_accept(struct fab_listener *l, size_t bufsize, int timeout_ms,
+		  bool (*admit)(void *arg, const char *peer), void *arg, struct fab_conn **out)
 {
 	struct fi_eq_cm_entry entry;
 	struct fab_conn *c;
@@ -345,7 +417,15 @@ int fabric_accept(struct fab_listener *l, size_t bufsize, int timeout_ms, struct
 	c->spin_ns = -1;
 	c->d = &l->d;
 	sockaddr_text(entry.info->dest_addr, c->peer, sizeof(c->peer));
-	rc = conn_setup(c, entry.info, bufsize);
+	if (admit && !admit(arg, c->peer)) {
+		fi_reject(l->pep, entry.info->handle, NULL, 0);
+		fabric_dl()->freeinfo(entry.info);
+		free(c);
+		return -ECONNREFUSED;
+	}
+	rc = l->private_domains ? private_domain(l, c, entry.info) : 0;
+	if (!rc)
+		rc = conn_setup(c, entry.info, bufsize);
 	if (!rc)
 		rc = fabric_post_recv(c);
 	if (!rc) {
@@ -448,13 +528,12 @@ bool fabric_broken(const struct fab_conn *c)
 
 bool fabric_has_rma(const struct fab_conn *c)
 {
-	const char *prov = c->d->info->fabric_attr->prov_name;
+	return domain_has_rma(c->d);
+}
 
-	if (!(c->d->info->caps & FI_RMA))
-		return false;
-	/* Byte-stream providers emulate RMA through the target's progress thread: measured
-	 * on tcp, a one-page read took twice as long as a request/reply message. */
-	return !(prov && (strstr(prov, "tcp") || strstr(prov, "sockets") || strstr(prov, "udp")));
+struct fab_domain *fabric_conn_domain(struct fab_conn *c)
+{
+	return c->own_domain && c->d->borrowed_fabric ? c->d : NULL;
 }
 
 /* Drain completions into the connection's flags; returns -errno if it broke. */
@@ -634,7 +713,7 @@ int fabric_mr_reg(struct fab_domain *d, void *addr, size_t len, struct fab_mr **
 		  uint64_t *raddr, uint64_t *key)
 {
 	struct fab_mr *m = calloc(1, sizeof(*m));
-	uint64_t req = d->mr_mode & FI_MR_PROV_KEY ? 0 : atomic_fetch_add(&d->next_key, 1);
+	uint64_t req = mr_key(d);
 	int rc;
 
 	if (!m)

@@ -29,9 +29,17 @@ int fabric_listen(const char *provider, const char *host, const char *port,
 		  struct fab_listener **out);
 /* The port actually bound, as text. */
 const char *fabric_listener_port(const struct fab_listener *l);
-struct fab_domain *fabric_listener_domain(struct fab_listener *l);
-/* Wait up to timeout_ms for a connection; -EAGAIN when none came. */
-int fabric_accept(struct fab_listener *l, size_t bufsize, int timeout_ms, struct fab_conn **out);
+/* Whether the listener's provider has native one-sided RMA (fabric_has_rma). */
+bool fabric_listener_has_rma(const struct fab_listener *l);
+/* Give every connection accepted from now on a domain of its own (on verbs, its own
+ * protection domain), so that memory registered there is reachable from it alone
+ * (fabric_conn_domain). */
+void fabric_listener_private_domains(struct fab_listener *l);
+/* Wait up to timeout_ms for a connection; -EAGAIN when none came. admit (if not NULL) is
+ * asked first, with the peer's "host:port": false rejects it (-ECONNREFUSED) before it
+ * costs anything. */
+int fabric_accept(struct fab_listener *l, size_t bufsize, int timeout_ms,
+		  bool (*admit)(void *arg, const char *peer), void *arg, struct fab_conn **out);
 void fabric_listener_close(struct fab_listener *l);
 
 /* Connect to host:port; the connection owns its own domain. */
@@ -44,6 +52,8 @@ void *fabric_rbuf(struct fab_conn *c);
 size_t fabric_bufsize(const struct fab_conn *c);
 /* "host:port" of the peer, for log lines. */
 const char *fabric_peer(const struct fab_conn *c);
+/* An accepted connection's own domain (fabric_listener_private_domains), else NULL. */
+struct fab_domain *fabric_conn_domain(struct fab_conn *c);
 bool fabric_broken(const struct fab_conn *c);
 /* How long waits on this connection poll before sleeping (-1: the process default; no
  * polling on a single CPU). A caller that waits anyway, for replies slower than a round
@@ -69,7 +79,8 @@ int fabric_call_wait(struct fab_conn *c, size_t *reply_len, int timeout_ms);
 int fabric_rma_read(struct fab_conn *c, size_t len, uint64_t raddr, uint64_t key, int timeout_ms);
 
 /* Register [addr, addr + len) for remote reads and writes by peers of domain d; *raddr and
- * *key are what a peer passes to fabric_rma_read for byte 0. */
+ * *key are what a peer passes to fabric_rma_read for byte 0. Where the caller picks keys
+ * (no FI_MR_PROV_KEY) they are random, as wide as the provider takes. */
 int fabric_mr_reg(struct fab_domain *d, void *addr, size_t len, struct fab_mr **out,
 		  uint64_t *raddr, uint64_t *key);
 void fabric_mr_close(struct fab_mr *mr);

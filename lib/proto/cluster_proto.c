@@ -23,7 +23,8 @@ const char *cluster_proto_status_name(uint32_t status)
 					    "already exists",
 					    "no space",
 					    "I/O error",
-					    "not registered"};
+					    "not registered",
+					    "permission denied"};
 
 	return status <= CP_STATUS_MAX ? names[status] : "unknown status";
 }

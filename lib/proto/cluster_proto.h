@@ -101,7 +101,8 @@ enum cluster_proto_status {
 	CP_ENOSPC = 6,	/* not enough cores or memory */
 	CP_EIO = 7,	/* the operation failed (e.g. lego-vmm could not be started) */
 	CP_ENOTREG = 8, /* REGISTER first */
-	CP_STATUS_MAX = 8,
+	CP_EPERM = 9,	/* the peer's certificate does not grant this */
+	CP_STATUS_MAX = 9,
 };
 
 enum cluster_proto_kind {

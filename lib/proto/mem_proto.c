@@ -75,6 +75,8 @@ size_t mem_proto_hello_reply_put(void *p, const struct mem_proto_hello_reply *m)
 	wire_put_le64(b + 16, m->pool_bytes);
 	wire_put_le64(b + 24, m->pool_free);
 	name_put(b + 32, m->name);
+	memcpy(b + 32 + MP_NAME_LEN, m->challenge, 32);
+	memcpy(b + 64 + MP_NAME_LEN, m->server_key, 32);
 	return MP_HELLO_REPLY_LEN;
 }
 
@@ -91,8 +93,10 @@ enum mem_proto_status mem_proto_hello_reply_get(const void *p, size_t len,
 	m->flags = wire_get_le32(b + 12);
 	m->pool_bytes = wire_get_le64(b + 16);
 	m->pool_free = wire_get_le64(b + 24);
+	memcpy(m->challenge, b + 32 + MP_NAME_LEN, 32);
+	memcpy(m->server_key, b + 64 + MP_NAME_LEN, 32);
 	if (name_get(b + 32, m->name) || m->page_size != MP_PAGE_SIZE || m->max_pages == 0 ||
-	    m->max_pages > MP_MAX_PAGES)
+	    m->max_pages > MP_MAX_PAGES || m->flags & ~(MP_HELLO_RMA | MP_HELLO_AUTH))
 		return MP_EPROTO;
 	return MP_OK;
 }
@@ -268,7 +272,9 @@ size_t mem_proto_fill_put(void *p, const struct mem_proto_fill *m)
 	wire_put_le64(b + 8, m->src_handle);
 	wire_put_le64(b + 16, m->src_epoch);
 	wire_name_put(b + 24, MP_ADDR_LEN, m->src_addr);
-	return MP_FILL_LEN;
+	if (m->cap_len)
+		memcpy(b + MP_FILL_LEN, m->cap, m->cap_len);
+	return MP_FILL_LEN + m->cap_len;
 }
 
 enum mem_proto_status mem_proto_fill_get(const void *p, size_t len, struct mem_proto_fill *m,
@@ -276,8 +282,10 @@ enum mem_proto_status mem_proto_fill_get(const void *p, size_t len, struct mem_p
 {
 	const uint8_t *b = p;
 
-	if (len != MP_FILL_LEN)
+	if (len < MP_FILL_LEN || len > MP_FILL_MAX_LEN)
 		return fail(err, errlen, MP_EPROTO, "FILL payload has the wrong length");
+	m->cap_len = len - MP_FILL_LEN;
+	m->cap = m->cap_len ? b + MP_FILL_LEN : NULL;
 	m->index = wire_get_le32(b);
 	m->src_handle = wire_get_le64(b + 8);
 	m->src_epoch = wire_get_le64(b + 16);
@@ -402,10 +410,49 @@ enum mem_proto_status mem_proto_bitmap_get(const void *p, size_t len, struct mem
 	return MP_OK;
 }
 
+size_t mem_proto_auth_put(void *p, const uint8_t proof_and_cap[], size_t len)
+{
+	memcpy(p, proof_and_cap, len);
+	return len;
+}
+
+enum mem_proto_status mem_proto_auth_get(const void *p, size_t len, struct mem_proto_auth *m,
+					 char *err, size_t errlen)
+{
+	if (len < MP_AUTH_MIN_LEN || len > MP_AUTH_MAX_LEN)
+		return fail(err, errlen, MP_EPROTO, "AUTH payload has the wrong length");
+	m->proof = p;
+	m->cap = (const uint8_t *)p + CAP_SIG_LEN;
+	m->cap_len = len - CAP_SIG_LEN;
+	return MP_OK;
+}
+
+size_t mem_proto_auth_reply_put(void *p, const struct mem_proto_auth_reply *m)
+{
+	uint8_t *b = p;
+
+	wire_put_le64(b, m->expires);
+	wire_put_le32(b + 8, m->rights);
+	wire_put_le32(b + 12, 0);
+	return MP_AUTH_REPLY_LEN;
+}
+
+enum mem_proto_status mem_proto_auth_reply_get(const void *p, size_t len,
+					       struct mem_proto_auth_reply *m)
+{
+	const uint8_t *b = p;
+
+	if (len != MP_AUTH_REPLY_LEN || wire_get_le32(b + 12))
+		return MP_EPROTO;
+	m->expires = wire_get_le64(b);
+	m->rights = wire_get_le32(b + 8);
+	return MP_OK;
+}
+
 const char *mem_proto_op_name(unsigned op)
 {
-	static const char *const names[] = {"?",    "HELLO", "OPEN",  "CLOSE",	 "READ",  "WRITE",
-					    "STAT", "FILL",  "RSTAT", "RELEASE", "BITMAP"};
+	static const char *const names[] = {"?",    "HELLO", "OPEN",  "CLOSE",	 "READ",   "WRITE",
+					    "STAT", "FILL",  "RSTAT", "RELEASE", "BITMAP", "AUTH"};
 
 	op &= ~MP_REPLY;
 	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "unknown";
@@ -429,6 +476,9 @@ const char *mem_proto_status_name(unsigned status)
 		"server I/O error",
 		"copy not filled yet (busy)",
 		"a live copy exists here",
+		"no valid capability",
+		"capability expired",
+		"over the capability's quota",
 	};
 
 	return status <= MP_STATUS_MAX ? names[status] : "unknown status";

@@ -6,16 +6,18 @@
  * error reply's payload is a NUL-free text saying what was wrong, at most MP_ERRTEXT_MAX).
  *
  *   off size header                      ops (request payload -> reply payload)
- *   0   4    magic "LEGM" (0x4d47454c)     HELLO       vnode, name[32] -> server info
- *   4   2    version (1)                   OPEN        index, size, flags -> handle, epoch,..
+ *   0   4    magic "LEGM" (0x4d47454c)     HELLO       vnode, name[32] -> server info, challenge
+ *   4   2    version (2)                   OPEN        index, size, flags -> handle, epoch,..
  *   6   2    op                            CLOSE       handle, epoch -> (none)
  *   8   8    request id                    READ        handle, epoch, offset, npages -> data
  *   16  4    status (replies)              WRITE       handle, epoch, offset, npages, data
  *   20  4    payload length                STAT        (none) -> pool figures
- *   24  8    reserved, zero                FILL        index, source copy -> (none)
+ *   24  8    reserved, zero                FILL        index, source copy[, capability for
+ *                                                      the source] -> (none)
  *                                          RSTAT       index -> the region's state
  *                                          RELEASE     handle, epoch, new owner -> (none)
  *                                          BITMAP      handle, epoch, pages -> stored bits
+ *                                          AUTH        proof, capability -> its expiry, rights
  *
  * A vRegion may have copies on several servers (replicas; or a new home while a drain
  * moves it). A new copy is OPENed with JOIN: it takes the vNode's writes at once (its
@@ -25,6 +27,15 @@
  * overwritten by older data); RSTAT follows the fill. RELEASE frees a copy that moved:
  * every later request for it is answered EREDIRECT with the new owner's "NAME@HOST:PORT".
  * Every request acts only on regions of the vNode the connection's HELLO named.
+ *
+ * Capabilities (lib/cap/cap.h): a server that requires them (HELLO reply flag
+ * MP_HELLO_AUTH) answers every request but HELLO and AUTH with EAUTH until the connection
+ * presents a memory capability for the HELLO's vNode, signed by lego-controld's key and
+ * proven by its holder over the challenge of the HELLO reply (AUTH). From then on each
+ * request needs its right (CAP_MEM_*), may name only vRegion indexes the capability covers,
+ * and may reserve no more than its quota; once it expires (EEXPIRED) the connection AUTHs
+ * again with a renewed one. A FILL carries a capability for the source server whose holder
+ * is this server (the key in its HELLO reply), which it presents there.
  */
 #ifndef LEGO_MEM_PROTO_H
 #define LEGO_MEM_PROTO_H
@@ -33,10 +44,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/cap/cap.h"
 #include "wire.h"
 
 #define MP_MAGIC	 0x4d47454cU /* "LEGM" */
-#define MP_VERSION	 1
+#define MP_VERSION	 2
 #define MP_HDR_LEN	 32
 #define MP_PAGE_SIZE	 4096U
 #define MP_MAX_PAGES	 64U /* per READ/WRITE: 256 KiB */
@@ -64,6 +76,7 @@ enum mem_proto_op {
 	MP_RSTAT = 8,
 	MP_RELEASE = 9,
 	MP_BITMAP = 10,
+	MP_AUTH = 11,
 };
 
 enum mem_proto_status {
@@ -82,7 +95,10 @@ enum mem_proto_status {
 	MP_EIO = 12,	  /* the server failed */
 	MP_EBUSY = 13,	  /* a copy that is not filled yet (no READ), or a fill under way */
 	MP_EEXIST = 14,	  /* JOIN of a region this server already holds as a live copy */
-	MP_STATUS_MAX = 14,
+	MP_EAUTH = 15,	  /* no valid capability: none presented, forged, or another's */
+	MP_EEXPIRED = 16, /* the capability expired: AUTH with a renewed one */
+	MP_EQUOTA = 17,	  /* the vNode's regions here would exceed its capability's quota */
+	MP_STATUS_MAX = 17,
 };
 
 /* Request and reply bodies (host form). Offsets are in mem_proto.c. */
@@ -96,13 +112,32 @@ struct mem_proto_hello_reply {
 	uint32_t version;
 	uint32_t page_size;
 	uint32_t max_pages;
-	uint32_t flags; /* MP_HELLO_RMA: READ data may be fetched with one-sided RMA */
+	uint32_t flags; /* MP_HELLO_RMA: READ data may be fetched with one-sided RMA;
+			 * MP_HELLO_AUTH: requests need a capability (AUTH) */
 	uint64_t pool_bytes;
 	uint64_t pool_free;
 	char name[MP_NAME_LEN + 1];
+	uint8_t challenge[32];	/* what this connection's AUTH proof signs */
+	uint8_t server_key[32]; /* this server's Ed25519 key: holder of its fill capabilities */
 };
-#define MP_HELLO_REPLY_LEN (32 + MP_NAME_LEN)
+#define MP_HELLO_REPLY_LEN (32 + MP_NAME_LEN + 64)
 #define MP_HELLO_RMA	   1U
+#define MP_HELLO_AUTH	   2U
+
+/* AUTH: the holder's proof (its signature over the challenge and the capability), then the
+ * capability; the reply says what was granted. */
+#define MP_AUTH_MIN_LEN (CAP_SIG_LEN + CAP_HEAD_LEN + 8 + CAP_SIG_LEN)
+#define MP_AUTH_MAX_LEN (CAP_SIG_LEN + CAP_MAX_LEN)
+struct mem_proto_auth {
+	const uint8_t *proof; /* CAP_SIG_LEN bytes, in the message */
+	const uint8_t *cap;   /* cap_len bytes, in the message */
+	size_t cap_len;
+};
+struct mem_proto_auth_reply {
+	uint64_t expires; /* Unix seconds */
+	uint32_t rights;
+};
+#define MP_AUTH_REPLY_LEN 16
 
 struct mem_proto_open {
 	uint32_t index; /* the vNode's region number */
@@ -146,13 +181,17 @@ struct mem_proto_stat_reply {
 #define MP_STAT_REPLY_LEN 56
 
 /* FILL: copy region `index` (a JOINing copy here) from the live copy (src_handle,
- * src_epoch) on the server at src_addr ("HOST:PORT"); answered when the copy started. */
+ * src_epoch) on the server at src_addr ("HOST:PORT"); answered when the copy started. A
+ * capability for the source (whose holder is this server) may follow the fixed part. */
 struct mem_proto_fill {
 	uint32_t index;
 	uint64_t src_handle, src_epoch;
 	char src_addr[MP_ADDR_LEN + 1];
+	const uint8_t *cap; /* cap_len bytes (0: none), in the message */
+	size_t cap_len;
 };
-#define MP_FILL_LEN (24 + MP_ADDR_LEN)
+#define MP_FILL_LEN	(24 + MP_ADDR_LEN)
+#define MP_FILL_MAX_LEN (MP_FILL_LEN + CAP_MAX_LEN)
 
 /* RSTAT: what this server holds of region `index` of the connection's vNode. */
 struct mem_proto_rstat {
@@ -223,6 +262,7 @@ enum mem_proto_status mem_proto_io_get(const void *p, size_t len, int write, str
 size_t mem_proto_stat_reply_put(void *p, const struct mem_proto_stat_reply *m);
 enum mem_proto_status mem_proto_stat_reply_get(const void *p, size_t len,
 					       struct mem_proto_stat_reply *m);
+/* With m->cap_len bytes of m->cap after the fixed part: returns the whole length. */
 size_t mem_proto_fill_put(void *p, const struct mem_proto_fill *m);
 enum mem_proto_status mem_proto_fill_get(const void *p, size_t len, struct mem_proto_fill *m,
 					 char *err, size_t errlen);
@@ -238,6 +278,12 @@ enum mem_proto_status mem_proto_release_get(const void *p, size_t len, struct me
 size_t mem_proto_bitmap_put(void *p, const struct mem_proto_bitmap *m);
 enum mem_proto_status mem_proto_bitmap_get(const void *p, size_t len, struct mem_proto_bitmap *m,
 					   char *err, size_t errlen);
+size_t mem_proto_auth_put(void *p, const uint8_t proof_and_cap[], size_t len);
+enum mem_proto_status mem_proto_auth_get(const void *p, size_t len, struct mem_proto_auth *m,
+					 char *err, size_t errlen);
+size_t mem_proto_auth_reply_put(void *p, const struct mem_proto_auth_reply *m);
+enum mem_proto_status mem_proto_auth_reply_get(const void *p, size_t len,
+					       struct mem_proto_auth_reply *m);
 /* Is text a "HOST:PORT" (or, with owner, "NAME@HOST:PORT") these fields may carry? */
 bool mem_proto_addr_ok(const char *text, bool owner);
 

@@ -124,6 +124,13 @@ enum stor_proto_status stor_proto_req_get(unsigned op, const void *body, size_t 
 	case SP_FLUSH:
 		want = SP_VOL_LEN;
 		break;
+	case SP_AUTH:
+		if (len < SP_AUTH_MIN_LEN || len > SP_AUTH_MAX_LEN)
+			return fail(err, errlen, SP_EPROTO, "AUTH payload has the wrong length");
+		m->proof = b;
+		m->cap = b + CAP_SIG_LEN;
+		m->cap_len = len - CAP_SIG_LEN;
+		return SP_OK;
 	default:
 		return fail(err, errlen, SP_EBADOP, "unknown op");
 	}
@@ -188,6 +195,7 @@ size_t stor_proto_hello_reply_put(void *p, const struct stor_proto_hello_reply *
 	wire_put_le64(b + 16, m->capacity);
 	wire_put_le64(b + 24, m->free);
 	wire_name_put(b + 32, SP_NAME_LEN, m->name);
+	memcpy(b + 32 + SP_NAME_LEN, m->challenge, 32);
 	return SP_HELLO_REPLY_LEN;
 }
 
@@ -204,9 +212,44 @@ enum stor_proto_status stor_proto_hello_reply_get(const void *p, size_t len,
 	m->flags = wire_get_le32(b + 12);
 	m->capacity = wire_get_le64(b + 16);
 	m->free = wire_get_le64(b + 24);
+	memcpy(m->challenge, b + 32 + SP_NAME_LEN, 32);
 	if (wire_name_get(b + 32, SP_NAME_LEN, m->name) || m->max_io < SP_SECTOR ||
-	    m->max_io > SP_MAX_IO || m->max_io % SP_SECTOR)
+	    m->max_io > SP_MAX_IO || m->max_io % SP_SECTOR || m->flags & ~SP_HELLO_AUTH)
 		return SP_EPROTO;
+	return SP_OK;
+}
+
+size_t stor_proto_auth_put(void *buf, uint64_t id, const uint8_t *proof_and_cap, size_t len)
+{
+	if (proof_and_cap)
+		memcpy((uint8_t *)buf + SP_HDR_LEN, proof_and_cap, len);
+	wire_hdr_put(buf, &(struct wire_hdr){.magic = SP_MAGIC,
+					     .version = SP_VERSION,
+					     .op = SP_AUTH,
+					     .id = id,
+					     .len = (uint32_t)len});
+	return SP_HDR_LEN + len;
+}
+
+size_t stor_proto_auth_reply_put(void *p, const struct stor_proto_auth_reply *m)
+{
+	uint8_t *b = p;
+
+	wire_put_le64(b, m->expires);
+	wire_put_le32(b + 8, m->rights);
+	wire_put_le32(b + 12, 0);
+	return SP_AUTH_REPLY_LEN;
+}
+
+enum stor_proto_status stor_proto_auth_reply_get(const void *p, size_t len,
+						 struct stor_proto_auth_reply *m)
+{
+	const uint8_t *b = p;
+
+	if (len != SP_AUTH_REPLY_LEN || wire_get_le32(b + 12))
+		return SP_EPROTO;
+	m->expires = wire_get_le64(b);
+	m->rights = wire_get_le32(b + 8);
 	return SP_OK;
 }
 
@@ -269,8 +312,8 @@ enum stor_proto_status stor_proto_list_entry_get(const void *p, uint32_t i,
 
 const char *stor_proto_op_name(unsigned op)
 {
-	static const char *const names[] = {"?",    "HELLO", "CREATE", "DELETE", "RESIZE",
-					    "LIST", "STAT",  "READ",   "WRITE",	 "FLUSH"};
+	static const char *const names[] = {"?",    "HELLO", "CREATE", "DELETE", "RESIZE", "LIST",
+					    "STAT", "READ",  "WRITE",  "FLUSH",	 "AUTH"};
 
 	op &= ~SP_REPLY;
 	return op <= SP_OP_MAX ? names[op] : "unknown";
@@ -279,9 +322,20 @@ const char *stor_proto_op_name(unsigned op)
 const char *stor_proto_status_name(unsigned status)
 {
 	static const char *const names[] = {
-		"ok",	    "protocol error",	       "unknown op",	 "invalid argument",
-		"too big",  "beyond the volume's end", "no such volume", "volume exists",
-		"no space", "storage I/O error",       "HELLO first",
+		"ok",
+		"protocol error",
+		"unknown op",
+		"invalid argument",
+		"too big",
+		"beyond the volume's end",
+		"no such volume",
+		"volume exists",
+		"no space",
+		"storage I/O error",
+		"HELLO first",
+		"no valid capability",
+		"capability expired",
+		"not granted by the capability",
 	};
 
 	return status <= SP_STATUS_MAX ? names[status] : "unknown status";
@@ -308,6 +362,12 @@ enum stor_proto_status stor_proto_status_from_errno(int err)
 		return SP_ENOSPC;
 	case EPROTO:
 		return SP_EPROTO;
+	case EPERM:
+		return SP_EAUTH;
+	case EKEYEXPIRED:
+		return SP_EEXPIRED;
+	case EACCES:
+		return SP_EACCES;
 	default:
 		return SP_EIO;
 	}
@@ -315,8 +375,8 @@ enum stor_proto_status stor_proto_status_from_errno(int err)
 
 int stor_proto_status_errno(enum stor_proto_status st)
 {
-	static const int map[] = {0,	  EPROTO, EOPNOTSUPP, EINVAL, E2BIG,   ERANGE,
-				  ENOENT, EEXIST, ENOSPC,     EIO,    ENOTCONN};
+	static const int map[] = {0,	  EPROTO, EOPNOTSUPP, EINVAL,	E2BIG, ERANGE,	    ENOENT,
+				  EEXIST, ENOSPC, EIO,	      ENOTCONN, EPERM, EKEYEXPIRED, EACCES};
 
 	return (unsigned)st <= SP_STATUS_MAX ? -map[st] : -EPROTO;
 }

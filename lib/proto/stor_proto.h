@@ -8,7 +8,9 @@
  *
  *   op       request payload                          reply payload
  *   HELLO    client name[32]                          version, max_io, backend, flags (4 each),
- *                                                     capacity, free (8 each), server name[32]
+ *                                                     capacity, free (8 each), server name[32],
+ *                                                     challenge[32]
+ *   AUTH     proof[64], capability                    expires(8), rights(4), 0(4)
  *   CREATE   volume[64], size(8)                      -
  *   DELETE   volume[64]                               -
  *   RESIZE   volume[64], size(8)                      -
@@ -22,6 +24,13 @@
  *                                                     to the volume is durable)
  * Sizes, offsets and lengths are multiples of SP_SECTOR; 0 < len <= SP_MAX_IO; flags 0.
  * Volume names: 1..64 of [A-Za-z0-9._-], not starting with '.' or '-'; NUL-padded.
+ *
+ * Capabilities (lib/cap/cap.h): a server that requires them (HELLO reply flag SP_HELLO_AUTH)
+ * answers every request but HELLO and AUTH with EAUTH until the connection presents a
+ * storage capability signed by lego-controld's key and proven by its holder over the HELLO
+ * reply's challenge; then each request needs its right on the volume it names (LIST: the
+ * right to list every volume). An expired capability is answered EEXPIRED until AUTH shows
+ * a renewed one.
  */
 #ifndef LEGO_STOR_PROTO_H
 #define LEGO_STOR_PROTO_H
@@ -30,10 +39,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/cap/cap.h"
 #include "wire.h"
 
 #define SP_MAGIC       0x5347454cU /* "LEGS" */
-#define SP_VERSION     1
+#define SP_VERSION     2
 #define SP_HDR_LEN     WIRE_HDR_LEN
 #define SP_SECTOR      512U
 #define SP_MAX_IO      (1U << 20) /* data bytes per READ or WRITE */
@@ -58,7 +68,8 @@ enum stor_proto_op {
 	SP_READ = 7,
 	SP_WRITE = 8,
 	SP_FLUSH = 9,
-	SP_OP_MAX = 9,
+	SP_AUTH = 10,
+	SP_OP_MAX = 10,
 };
 
 enum stor_proto_status {
@@ -73,7 +84,10 @@ enum stor_proto_status {
 	SP_ENOSPC = 8,	  /* the backend is full */
 	SP_EIO = 9,	  /* the backend failed */
 	SP_ENOTCONN = 10, /* HELLO first */
-	SP_STATUS_MAX = 10,
+	SP_EAUTH = 11,	  /* no valid capability: none presented, forged, or another's */
+	SP_EEXPIRED = 12, /* the capability expired: AUTH with a renewed one */
+	SP_EACCES = 13,	  /* the capability does not grant this on this volume */
+	SP_STATUS_MAX = 13,
 };
 
 enum stor_proto_backend_kind {
@@ -89,14 +103,26 @@ struct stor_proto_req {
 	uint64_t offset;	      /* READ, WRITE */
 	uint32_t len;		      /* READ, WRITE */
 	const uint8_t *data;	      /* WRITE: len bytes (points into the message) */
+	const uint8_t *proof, *cap;   /* AUTH: CAP_SIG_LEN and cap_len bytes, in the message */
+	size_t cap_len;
 };
+#define SP_AUTH_MIN_LEN (CAP_SIG_LEN + CAP_HEAD_LEN + 8 + CAP_SIG_LEN)
+#define SP_AUTH_MAX_LEN (CAP_SIG_LEN + CAP_MAX_LEN)
 
 struct stor_proto_hello_reply {
 	uint32_t version, max_io, backend, flags;
 	uint64_t capacity, free;
 	char name[SP_NAME_LEN + 1];
+	uint8_t challenge[32]; /* what this connection's AUTH proof signs */
 };
-#define SP_HELLO_REPLY_LEN 64
+#define SP_HELLO_REPLY_LEN 96
+#define SP_HELLO_AUTH	   1U /* flag: requests need a capability (AUTH) */
+
+struct stor_proto_auth_reply {
+	uint64_t expires;
+	uint32_t rights;
+};
+#define SP_AUTH_REPLY_LEN 16
 
 struct stor_proto_vol_info {
 	char name[SP_VOL_LEN + 1];
@@ -115,6 +141,12 @@ enum stor_proto_status stor_proto_hdr_get(const void *buf, size_t buflen, struct
 /* Body check for op: exact length, every field's range. */
 enum stor_proto_status stor_proto_req_get(unsigned op, const void *body, size_t len,
 					  struct stor_proto_req *m, char *err, size_t errlen);
+
+/* AUTH's payload: the proof and the capability (the caller built them) into the request. */
+size_t stor_proto_auth_put(void *buf, uint64_t id, const uint8_t *proof_and_cap, size_t len);
+size_t stor_proto_auth_reply_put(void *p, const struct stor_proto_auth_reply *m);
+enum stor_proto_status stor_proto_auth_reply_get(const void *p, size_t len,
+						 struct stor_proto_auth_reply *m);
 
 /* Reply header for op/id with status and len payload bytes (already in place after it). */
 size_t stor_proto_reply_put(void *buf, unsigned op, uint64_t id, enum stor_proto_status st,

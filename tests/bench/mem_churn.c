@@ -24,6 +24,7 @@
 #include "vmm/control/control_sock.h"
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
+#include "tests/tools/tool_caps.h"
 #include "vmm/migration/migrate.h"
 #include "lib/mono_clock.h"
 #include "vmm/memory/pager.h"
@@ -164,6 +165,9 @@ static void usage(FILE *f)
 		   "  --vnode-id N         the vNode's id on the servers (default: from the pid)\n"
 		   "  --threads N          pager threads (default 2)\n"
 		   "  --control PATH       lego-vmm's control socket (@NAME: abstract)\n"
+		   "  --capability FILE    lego-controld's capabilities (as lego-vmm; default: "
+		   "signed with\n"
+		   "                       $LEGO_CAPABILITY_KEY)\n"
 		   "  --seconds S | --passes N | --stop-file PATH   when to stop (default 10 s)\n"
 		   "  --kill PID --kill-after-ms MS   SIGKILL PID then (a memory server)\n");
 }
@@ -185,7 +189,8 @@ int main(int argc, char **argv)
 	static struct churn c;
 	struct killer k = {.c = &c};
 	uint64_t ws = 64ULL << 20, cache = 0, seconds = 10, v;
-	const char *control = NULL, *owner_list = NULL, *console = NULL;
+	const char *control = NULL, *owner_list = NULL, *console = NULL, *capability = NULL;
+	static struct cap_holder bundle;
 	pthread_t sig_thread;
 	sigset_t set;
 	FILE *out = stdout;
@@ -219,8 +224,9 @@ int main(int argc, char **argv)
 		else if ((!strcmp(a, "--ws") || !strcmp(a, "--mem")) && !parse_size(val, &ws) &&
 			 ws >= (2ULL << 20))
 			ws &= ~((2ULL << 20) - 1);
-		else if (!strcmp(a, "--kernel") || !strcmp(a, "--cpus") || !strcmp(a, "--append"))
-			;
+		else if (!strcmp(a, "--kernel") || !strcmp(a, "--cpus") || !strcmp(a, "--append") ||
+			 !strcmp(a, "--pki") || !strcmp(a, "--pki-name"))
+			; /* lego-vmm's, as lego-pmon gives them: nothing to do here */
 		else if (!strcmp(a, "--console"))
 			console = val;
 		else if (!strcmp(a, "--cache") && !parse_size(val, &cache) && cache >= (1ULL << 20))
@@ -238,6 +244,8 @@ int main(int argc, char **argv)
 			threads = (int)v;
 		else if (!strcmp(a, "--control"))
 			control = val;
+		else if (!strcmp(a, "--capability"))
+			capability = val;
 		else if (!strcmp(a, "--seconds") && !parse_uint(val, 1, MAX_SECONDS, &seconds))
 			timed = true;
 		else if (!strcmp(a, "--passes") && !parse_uint(val, 1, 1000000, &c.passes_max))
@@ -296,6 +304,17 @@ int main(int argc, char **argv)
 	migrate_init(&mig);
 	if (vm_init(&vm, ws))
 		return 1;
+	if (capability) {
+		char err[512];
+
+		if (cap_holder_init_bundle_file(&bundle, capability, err, sizeof(err))) {
+			fprintf(stderr, "mem_churn: %s\n", err);
+			return 1;
+		}
+		cfg.holder = &bundle;
+	} else {
+		cfg.holder = tool_caps_memory(cfg.vnode, ws, cfg.region_size);
+	}
 	if (remote_mem_open(&rm, &cfg, ws, threads + 1)) {
 		fprintf(stderr, "mem_churn: %s\n", rm.error);
 		remote_mem_close(&rm, false);
@@ -312,7 +331,8 @@ int main(int argc, char **argv)
 						 .pg = pg,
 						 .rm = &rm,
 						 .console_bytes = &none,
-						 .mig = &mig};
+						 .mig = &mig,
+						 .holder = cfg.holder};
 
 		if (control_sock_start(&cs, control, &ct))
 			return 1;

@@ -17,6 +17,7 @@
 
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
+#include "tests/tools/tool_caps.h"
 #include "lib/mono_clock.h"
 #include "lib/parse.h"
 #include "vmm/memory/remote_mem.h"
@@ -116,6 +117,7 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	memset(&rm, 0, sizeof(rm));
+	cfg.holder = tool_caps_memory(cfg.vnode, mem, cfg.region_size);
 	if (remote_mem_open(&rm, &cfg, mem, threads)) {
 		fprintf(stderr, "mig_fill: %s\n", rm.error);
 		remote_mem_close(&rm, false);

@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/cap/cap_holder.h"
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
@@ -211,6 +212,30 @@ static int run_local(uint64_t pages)
 	return bad != 0;
 }
 
+/* As lego-vmm --capability-key does: the vNode's vRegions, signed here. */
+static int self_sign(struct cap_holder *h, const char *key, uint64_t ws,
+		     struct remote_mem_config *cfg)
+{
+	struct cap m = {.kind = CAP_KIND_MEMORY,
+			.rights = CAP_MEM_OPEN | CAP_MEM_CREATE | CAP_MEM_READ | CAP_MEM_WRITE |
+				  CAP_MEM_CLOSE,
+			.vnode = cfg->vnode,
+			.region_count = (uint32_t)((ws + cfg->region_size - 1) / cfg->region_size),
+			.region_max = cfg->region_size,
+			.quota = ws};
+	char err[512];
+	int rc = cap_holder_init_env(h, key, 0, err, sizeof(err));
+
+	if (rc > 0)
+		return 0;
+	if (rc < 0 || cap_holder_grant(h, &m, err, sizeof(err))) {
+		fprintf(stderr, "pager_bench: %s\n", err);
+		return -1;
+	}
+	cfg->holder = h;
+	return 0;
+}
+
 static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *cfg, int threads)
 {
 	struct pager_config pc = {.cache_bytes = ws / 4, .threads = threads, .prefetch = true};
@@ -321,8 +346,12 @@ static int run_tcp(uint64_t rounds)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: pager_bench MODE [--ws SIZE] [--touches N] [--mmon HOST:PORT]... "
-		   "[--threads N] [--replicas N] [--no-rma] [--cpu N] [--server-cpu N]\n"
+		   "[--threads N] [--replicas N] [--no-rma] [--cpu N] [--server-cpu N] "
+		   "[--capability-key FILE]\n"
 		   "MODE: local | uffd-local-seq | uffd-local-rand | remote | tcp-rtt\n"
+		   "remote shows the servers a capability signed with FILE (default "
+		   "$LEGO_CAPABILITY_KEY), as a standalone lego-vmm does; without one, the\n"
+		   "servers must run --insecure-no-capabilities.\n"
 		   "Prints one 'name value' line per figure; exit 1 on any verification "
 		   "error.\n");
 }
@@ -336,7 +365,8 @@ int main(int argc, char **argv)
 					.use_rma = true};
 	uint64_t ws = 64ULL << 20, touches = 20000;
 	int threads = 1;
-	const char *mode;
+	const char *mode, *key = NULL;
+	struct cap_holder holder;
 
 	log_init("pager_bench");
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -381,6 +411,8 @@ int main(int argc, char **argv)
 			cfg.replicas = (int)x;
 		} else if (!strcmp(argv[i], "--mmon") && cfg.nr_servers < RM_MAX_SERVERS) {
 			cfg.servers[cfg.nr_servers++] = v;
+		} else if (!strcmp(argv[i], "--capability-key")) {
+			key = v;
 		} else {
 			usage(stderr);
 			return 64;
@@ -399,7 +431,14 @@ int main(int argc, char **argv)
 		/* Regions small enough that both servers hold part of the working set. */
 		cfg.region_size =
 			ws / 8 >= (2ULL << 20) ? (ws / 8) & ~((2ULL << 20) - 1) : 2ULL << 20;
-		return run_remote(ws, touches, &cfg, threads);
+		int rc;
+
+		if (self_sign(&holder, key, ws, &cfg))
+			return 1;
+		rc = run_remote(ws, touches, &cfg, threads);
+		if (cfg.holder)
+			cap_holder_free(cfg.holder);
+		return rc;
 	}
 	usage(stderr);
 	return 64;

@@ -15,6 +15,7 @@
 #include "lib/mono_clock.h"
 #include "lib/parse.h"
 #include "lib/client/smon_client.h"
+#include "tests/tools/tool_caps.h"
 
 #define MAX_WORKERS 16
 
@@ -30,6 +31,19 @@ struct controld_migrate_job {
 	atomic_uint_fast64_t ops, ns, errors;
 };
 
+/* The bench's capability: every volume, signed with $LEGO_CAPABILITY_KEY (none without). */
+static struct cap_holder *caps(void)
+{
+	static struct cap_holder *h;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+	pthread_mutex_lock(&lock);
+	if (!h)
+		h = tool_caps_storage(NULL, CAP_STOR_ALL);
+	pthread_mutex_unlock(&lock);
+	return h;
+}
+
 static double now_s(void)
 {
 	return (double)mono_clock_ns() / 1e9;
@@ -43,8 +57,8 @@ static void *worker(void *arg)
 	uint64_t x = 88172645463325252ULL ^ (uint64_t)(uintptr_t)&cl, blocks = j->size / j->bs;
 	double end;
 
-	if (smon_client_connect(fabric_default_provider(), j->host, j->port, "smon_bench", 10000,
-				&cl, err, sizeof(err))) {
+	if (smon_client_connect(fabric_default_provider(), j->host, j->port, "smon_bench", caps(),
+				10000, &cl, err, sizeof(err))) {
 		fprintf(stderr, "smon_bench: %s\n", err);
 		atomic_fetch_add(&j->errors, 1);
 		return NULL;
@@ -95,8 +109,8 @@ static int fill(struct controld_migrate_job *j)
 	struct smon_client *cl;
 	char err[1024];
 
-	if (smon_client_connect(fabric_default_provider(), j->host, j->port, "smon_bench", 10000,
-				&cl, err, sizeof(err))) {
+	if (smon_client_connect(fabric_default_provider(), j->host, j->port, "smon_bench", caps(),
+				10000, &cl, err, sizeof(err))) {
 		fprintf(stderr, "smon_bench: %s\n", err);
 		return -1;
 	}
@@ -138,8 +152,8 @@ int main(int argc, char **argv)
 	secs = argc == 4 ? atof(argv[3]) : 5;
 	log_init("smon_bench");
 	j.vol = argv[2];
-	if (smon_client_connect(fabric_default_provider(), j.host, j.port, "smon_bench", 10000, &cl,
-				err, sizeof(err)) ||
+	if (smon_client_connect(fabric_default_provider(), j.host, j.port, "smon_bench", caps(),
+				10000, &cl, err, sizeof(err)) ||
 	    smon_client_vol_stat(cl, j.vol, &info)) {
 		fprintf(stderr, "smon_bench: %s\n", cl ? smon_client_error(cl) : err);
 		return 1;

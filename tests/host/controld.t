@@ -357,13 +357,22 @@ like "$out" "huge True" "libvirt: an impossible length closes the connection"
 like "$out" "short True" "libvirt: a packet shorter than a header closes the connection"
 like "$out" "trailing 1" "libvirt: arguments where none belong get an error reply"
 
-# Malformed cluster messages: an error reply each, and the daemon lives on.
-out=$(/usr/bin/python3 - "$CONTROLD_PORT" <<'PY'
-import socket, struct, sys
+# Malformed cluster messages: an error reply each, and the daemon lives on (mutual TLS: as
+# the memory server mem-a for what components send, as an admin for pool jobs).
+out=$(/usr/bin/python3 - "$CONTROLD_PORT" "$LEGO_PKI" <<'PY'
+import socket, ssl, struct, sys
+pki = sys.argv[2]
+def ctx(cert):
+    c = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    c.check_hostname = False
+    c.load_verify_locations(pki + "/ca.pem")
+    c.load_cert_chain(pki + "/%s.pem" % cert, pki + "/%s-key.pem" % cert)
+    return c
+comp, admin = ctx("mmon-mem-a"), ctx("admin-operator")
 def msg(op, payload, magic=0x4347454c, ver=1, rsv=0):
     return struct.pack('<IHHQIIQ', magic, ver, op, 7, 0, len(payload), rsv) + payload
-def call(data):
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+def call(data, c=comp):
+    s = c.wrap_socket(socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5))
     s.settimeout(5); s.sendall(data)
     d = s.recv(4096)
     return struct.unpack('<I', d[16:20])[0] if len(d) >= 32 else -1
@@ -377,10 +386,10 @@ print("pmon0", call(msg(1, reg(1, b"p", 0))))
 print("dup", call(msg(1, reg(2, b"mem-a"))))
 print("hb", call(msg(2, struct.pack('<QII', 0, 0, 0))))
 print("op", call(msg(99, b"")))
-print("pooljob", call(msg(11, struct.pack('<II', 9, 0) + bytes(64))))
-print("poolname", call(msg(11, struct.pack('<II', 1, 0) + b"mem a".ljust(64, b'\0'))))
-print("poolshort", call(msg(11, struct.pack('<II', 2, 0))))
-print("poolstat", call(msg(12, b"x")))
+print("pooljob", call(msg(11, struct.pack('<II', 9, 0) + bytes(64)), admin))
+print("poolname", call(msg(11, struct.pack('<II', 1, 0) + b"mem a".ljust(64, b'\0')), admin))
+print("poolshort", call(msg(11, struct.pack('<II', 2, 0)), admin))
+print("poolstat", call(msg(12, b"x"), admin))
 PY
 )
 like "$out" "magic 1" "cluster: bad magic: protocol error"
@@ -487,7 +496,11 @@ unlike "$log" "vNode mv1 .*(marking it crashed|exited with status 126$|freed [0-
 echo 4 >"$KNOBS/slow"
 "$CTL" -c "$CONTROLD" migrate mv1 host-a >"$TAP_TMP/lm.out" 2>"$TAP_TMP/lm.err" &
 LM=$!
-sleep 1
+# Until the source reports its precopy (the migration's start takes a few TLS calls).
+for _ in $(seq 100); do
+	"$CTL" -c "$CONTROLD" vnode mv1 2>/dev/null | grep -q "migrating from host-b to host-a: precopy" && break
+	sleep 0.1
+done
 like "$(vsh domjobinfo mv1 | tr '\n' ' ')" "Job type: +Bounded .*Data total: +64\\.000 MiB" "virsh domjobinfo while it migrates: bounded, 64 MiB"
 like "$("$CTL" -c "$CONTROLD" vnode mv1)" "migrating from host-b to host-a: precopy" "legoctl vnode shows the migration under way"
 like "$(vsh destroy mv1)" "is migrating from host-b to host-a" "virsh destroy meanwhile: refused"

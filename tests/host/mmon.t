@@ -5,7 +5,7 @@
 MMON=$BUILD/asan/bin/lego-mmon
 PROBE=$BUILD/asan/bin/mmon_probe
 tap_tmpdir
-plan 14
+plan 16
 
 . "$REPO/tests/lib/servers.sh"
 trap 'server_kill_all; rm -rf "$TAP_TMP"' EXIT
@@ -43,15 +43,30 @@ is "$?" 64 "a --listen without a port: exit 64"
 "$MMON" --bogus 2>/dev/null
 is "$?" 64 "an unknown option: exit 64"
 # A port already taken: a clear error, not a crash.
-"$MMON" --listen 127.0.0.1:0 --port-file "$TAP_TMP/p2" 2>/dev/null &
+"$MMON" --pki "$CAP_PKI" --listen 127.0.0.1:0 --port-file "$TAP_TMP/p2" 2>/dev/null &
 p2=$!
 for _ in $(seq 100); do
 	[ -s "$TAP_TMP/p2" ] && break
 	sleep 0.1
 done
-out=$(timeout 20 "$MMON" --listen "127.0.0.1:$(cat "$TAP_TMP/p2")" 2>&1)
+out=$(timeout 20 "$MMON" --pki "$CAP_PKI" --listen "127.0.0.1:$(cat "$TAP_TMP/p2")" 2>&1)
 rc=$?
 kill -TERM $p2
 wait $p2
 ok "[ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -q 'cannot listen' <<<\"\$out\"" \
 	"a port in use: exit $rc with 'cannot listen'"
+# Secure by default: no capability key, no server; the insecure option says so loudly.
+out=$(timeout 20 "$MMON" --pki "$TAP_TMP/nopki" --listen 127.0.0.1:0 2>&1)
+rc=$?
+ok "[ $rc = 1 ] && grep -q 'capability-pub.pem' <<<\"\$out\" && grep -q -- '--insecure-no-capabilities' <<<\"\$out\"" \
+	"without the capability public key: exit $rc, naming the file and the insecure option"
+"$MMON" --insecure-no-capabilities --listen 127.0.0.1:0 --port-file "$TAP_TMP/p3" 2>"$TAP_TMP/insecure.log" &
+p3=$!
+for _ in $(seq 100); do
+	[ -s "$TAP_TMP/p3" ] && break
+	sleep 0.1
+done
+kill -TERM $p3
+wait $p3
+like "$(cat "$TAP_TMP/insecure.log")" "warn: WARNING: lego-mmon runs with --insecure-no-capabilities" \
+	"--insecure-no-capabilities: it runs, with a loud warning"

@@ -118,7 +118,7 @@ is "$?" 64 "no backend: exit 64"
 is "$?" 64 "two backends: exit 64"
 "$SMON" --dir "$vols" --object-size 3M 2>/dev/null
 is "$?" 64 "an object size that is not a power of 2: exit 64"
-out=$("$SMON" --rados nopool --ceph-conf "$TAP_TMP/none.conf" --listen 127.0.0.1:0 2>&1)
+out=$("$SMON" --pki "$CAP_PKI" --rados nopool --ceph-conf "$TAP_TMP/none.conf" --listen 127.0.0.1:0 2>&1)
 rc=$?
 ok "[ $rc = 1 ] && grep -q \"cannot read Ceph configuration\" <<<\"\$out\"" \
 	"a missing Ceph configuration: exit 1 and why"

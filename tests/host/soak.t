@@ -71,6 +71,7 @@ PY
 }
 fresh_server() { # a new memory server that joins (started, not waited for: it registers)
 	NEXT=$((NEXT + 1))
+	pki_issue mmon "mem-$NEXT" # its certificate (the test's PKI: cluster.sh)
 	"${MMON:-$BUILD/asan/bin/lego-mmon}" --listen 127.0.0.1:0 --name "mem-$NEXT" --pool 64M \
 		--controld "$CONTROLD" 2>>"$TAP_TMP/mem-$NEXT.log" &
 	MPID["mem-$NEXT"]=$!

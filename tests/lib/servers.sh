@@ -5,9 +5,13 @@
 #                                    sets SMON_PORT and SMON_PID
 #   server_kill_all                  kill -9 every server started (for EXIT traps)
 # Logs go to $TAP_TMP/NAME.log; a port is empty if the server did not come up. Uses $MMON
-# and $SMON (default: the ASan+UBSan builds) and $TAP_TMP (tap_tmpdir).
+# and $SMON (default: the ASan+UBSan builds) and $TAP_TMP (tap_tmpdir). The servers require
+# capabilities signed with the test's throw-away key (pki.sh: CAP_KEY, VMM_CAPS for
+# lego-vmm, LEGO_CAPABILITY_KEY for the tools); SERVER_CAPS=(...) replaces their --pki.
 # shellcheck disable=SC2034 # MMON_*/SMON_* are for the caller
 SERVER_PIDS=()
+. "$(dirname "${BASH_SOURCE[0]}")/pki.sh"
+[ -n "${TAP_TMP:-}" ] && pki_init
 
 # server_start BIN NAME ARGS...: sets SERVER_PORT and SERVER_PID.
 server_start() {
@@ -26,10 +30,23 @@ server_start() {
 	SERVER_PORT=$(cat "$TAP_TMP/$name.port" 2>/dev/null)
 }
 
+# The servers' capability options into CAPS_ARGS: --pki with the test's key pair, unless
+# the caller set SERVER_CAPS (e.g. SERVER_CAPS=(--insecure-no-capabilities)).
+server_caps() {
+	if [ -n "${SERVER_CAPS+set}" ]; then
+		CAPS_ARGS=("${SERVER_CAPS[@]}")
+	else
+		[ -n "${CAP_PKI:-}" ] || pki_init
+		CAPS_ARGS=(--pki "$CAP_PKI")
+	fi
+}
+
 mmon_start() {
 	local name=$1 pool=$2
 	shift 2
-	server_start "${MMON:-$BUILD/asan/bin/lego-mmon}" "$name" --pool "$pool" "$@"
+	server_caps
+	server_start "${MMON:-$BUILD/asan/bin/lego-mmon}" "$name" --pool "$pool" \
+		"${CAPS_ARGS[@]}" "$@"
 	MMON_PORT=$SERVER_PORT
 	MMON_PID=$SERVER_PID
 }
@@ -37,7 +54,8 @@ mmon_start() {
 smon_start() {
 	local name=$1
 	shift
-	server_start "${SMON:-$BUILD/asan/bin/lego-smon}" "$name" "$@"
+	server_caps
+	server_start "${SMON:-$BUILD/asan/bin/lego-smon}" "$name" "${CAPS_ARGS[@]}" "$@"
 	SMON_PORT=$SERVER_PORT
 	SMON_PID=$SERVER_PID
 }

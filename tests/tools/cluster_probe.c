@@ -18,10 +18,22 @@
  *       "offset=N state=S len=N" and the console bytes); an error reply prints
  *       "error STATUS: TEXT" and exits with the status number; 99 if the connection
  *       failed, 64 for a bad command line.
+ *   cluster_probe register HOST:PORT KIND NAME ADDR    a REGISTER to lego-controld (kind
+ *       pmon, mmon or smon; a pmon offers 1 core), answered "ok" or "error STATUS: TEXT"
+ *   cluster_probe query HOST:PORT components|vnodes|pool
+ *   cluster_probe migrate HOST:PORT VNODE HOST
+ *   cluster_probe pool-job HOST:PORT drain|rebalance|undrain [SERVER]
+ *       one request to lego-controld, as above
+ *
+ * Options before the command: the connection is mutual TLS with a certificate of the PKI
+ * ($LEGO_PKI or --pki DIR): an admin's ($LEGO_ADMIN or the only one), a controld's for
+ * controld-stub, or --as KIND:NAME's; --no-cert: TLS without a client certificate;
+ * --insecure: plain TCP.
  */
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,13 +44,20 @@
 #include "lib/cluster/cluster_io.h"
 #include "lib/fabric/fab_server.h"
 #include "lib/fdio.h"
+#include "lib/mono_clock.h"
+#include "lib/netserver.h"
 #include "lib/parse.h"
+#include "lib/tcp.h"
+#include "lib/tls/tls_pki.h"
 #include "lib/proto/cluster_proto.h"
 #include "lib/uuid_str.h"
 #include "tap_ok.h"
 
 #define TIMEOUT_MS  10000
 #define EXIT_FAILED 99
+
+/* The certificate this probe presents (NULL: plain TCP). */
+static struct tls_pki *pki;
 
 static const char *state_name(uint32_t s)
 {
@@ -61,7 +80,7 @@ static void print_uuid(FILE *f, const uint8_t u[16])
 static FILE *stub_out;
 static pthread_mutex_t stub_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void stub_heartbeat(int fd, const struct wire_hdr *h, const uint8_t *p)
+static void stub_heartbeat(struct tls_conn *fd, const struct wire_hdr *h, const uint8_t *p)
 {
 	struct cluster_proto_heartbeat hb;
 	char err[256];
@@ -97,9 +116,9 @@ static void stub_heartbeat(int fd, const struct wire_hdr *h, const uint8_t *p)
 		cluster_io_send(fd, CP_HEARTBEAT | CP_REPLY, h->id, CP_OK, NULL, 0);
 }
 
-static void *stub_conn(void *arg)
+static void stub_conn(struct netserver_client *nc)
 {
-	int fd = (int)(intptr_t)arg;
+	struct tls_conn *fd = nc->conn;
 	char name[CP_NAME_LEN + 1] = "?";
 
 	for (;;) {
@@ -107,7 +126,8 @@ static void *stub_conn(void *arg)
 		uint8_t *p, out[8];
 		char err[256];
 		struct cluster_proto_register r;
-		enum cluster_io_recv_result rr = cluster_io_recv(fd, -1, &h, &p, err, sizeof(err));
+		enum cluster_io_recv_result rr =
+			cluster_io_recv(fd, -1, TIMEOUT_MS, &h, &p, err, sizeof(err));
 
 		if (rr != CIO_MSG) {
 			if (rr == CIO_BAD)
@@ -148,14 +168,13 @@ static void *stub_conn(void *arg)
 	fprintf(stub_out, "disconnect name=%s\n", name);
 	fflush(stub_out);
 	pthread_mutex_unlock(&stub_lock);
-	close(fd);
-	return NULL;
 }
 
 static int controld_stub(int argc, char **argv)
 {
 	const char *listen_at = NULL, *port_file = NULL, *out = NULL;
 	char port[16], err[256];
+	struct netserver *srv;
 	int lfd;
 
 	for (int i = 0; i + 1 < argc; i += 2) {
@@ -172,24 +191,23 @@ static int controld_stub(int argc, char **argv)
 		return EX_USAGE;
 	}
 	stub_out = fopen(out, "a");
-	lfd = cluster_io_listen(listen_at, port, sizeof(port), err, sizeof(err));
+	lfd = tcp_listen(listen_at, port, sizeof(port), err, sizeof(err));
 	if (!stub_out || lfd < 0) {
 		fprintf(stderr, "cluster_probe: %s\n", lfd < 0 ? err : strerror(errno));
 		return EXIT_FAILED;
 	}
 	if (fab_server_port_file(port_file, port))
 		return EXIT_FAILED;
-	for (;;) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-		pthread_t t;
-
-		if (fd < 0)
-			continue;
-		if (pthread_create(&t, NULL, stub_conn, (void *)(intptr_t)fd))
-			close(fd);
-		else
-			pthread_detach(t);
-	}
+	srv = netserver_new(&(struct netserver_config){.what = "controld-stub",
+						       .max_conns = 64,
+						       .max_per_peer = 64,
+						       .max_pending = 64,
+						       .handshake_ms = TIMEOUT_MS,
+						       .serve = stub_conn});
+	if (!srv || netserver_listen(srv, lfd, pki, 0) || netserver_start(srv))
+		return EXIT_FAILED;
+	for (;;)
+		pause();
 }
 
 /* ---- malformed: raw requests ------------------------------------------------------- */
@@ -197,12 +215,12 @@ static int controld_stub(int argc, char **argv)
 static const char *target;
 static uint64_t next_id = 5000;
 
-static int conn(void)
+static struct tls_conn *conn(void)
 {
-	char err[256];
-	int fd = cluster_io_connect(target, TIMEOUT_MS, err, sizeof(err));
+	char err[512];
+	struct tls_conn *fd = tls_conn_dial(target, pki, NULL, TIMEOUT_MS, err, sizeof(err));
 
-	if (fd < 0) {
+	if (!fd) {
 		fprintf(stderr, "cluster_probe: %s\n", err);
 		printf("Bail out! %s\n", err);
 		exit(EXIT_FAILED);
@@ -219,7 +237,7 @@ struct raw {
 };
 
 /* Send a header as described and payload bytes; returns the id used. */
-static uint64_t send_raw(int fd, struct raw r, const void *payload, size_t len)
+static uint64_t send_raw(struct tls_conn *fd, struct raw r, const void *payload, size_t len)
 {
 	uint8_t *buf = malloc(CP_HDR_LEN + len);
 	uint64_t id = ++next_id;
@@ -233,14 +251,14 @@ static uint64_t send_raw(int fd, struct raw r, const void *payload, size_t len)
 	buf[31] = r.reserved;
 	if (len)
 		memcpy(buf + CP_HDR_LEN, payload, len);
-	if (fdio_write_all(fd, buf, CP_HDR_LEN + len))
+	if (tls_conn_write(fd, buf, CP_HDR_LEN + len))
 		id = 0;
 	free(buf);
 	return id;
 }
 
 /* The reply's status (its text in text), or -1 if none came or it did not match. */
-static int get_reply(int fd, uint16_t op, uint64_t id, char *text, size_t tlen)
+static int get_reply(struct tls_conn *fd, uint16_t op, uint64_t id, char *text, size_t tlen)
 {
 	struct wire_hdr h;
 	uint8_t *p;
@@ -248,7 +266,7 @@ static int get_reply(int fd, uint16_t op, uint64_t id, char *text, size_t tlen)
 	int st;
 
 	snprintf(text, tlen, "(no reply)");
-	if (cluster_io_recv(fd, TIMEOUT_MS, &h, &p, err, sizeof(err)) != CIO_MSG)
+	if (cluster_io_recv(fd, TIMEOUT_MS, TIMEOUT_MS, &h, &p, err, sizeof(err)) != CIO_MSG)
 		return -1;
 	if (h.op != (op | CP_REPLY) || h.id != id) {
 		snprintf(text, tlen, "(reply op %u id %llu does not match)", h.op,
@@ -275,8 +293,8 @@ static int get_reply(int fd, uint16_t op, uint64_t id, char *text, size_t tlen)
 
 /* Request op with payload on fd; the reply must have status want and text containing
  * needle (if any). */
-static void expect(int fd, uint16_t op, const void *p, size_t len, int want, const char *needle,
-		   const char *what)
+static void expect(struct tls_conn *fd, uint16_t op, const void *p, size_t len, int want,
+		   const char *needle, const char *what)
 {
 	char text[CP_ERRTEXT_MAX + 64];
 	uint64_t id = send_raw(fd, (struct raw){.op = op}, p, len);
@@ -289,16 +307,15 @@ static void expect(int fd, uint16_t op, const void *p, size_t len, int want, con
 
 /* true if the peer closes fd (without sending anything more) within the timeout; a reset
  * counts (a peer closing with our bytes unread resets the connection). */
-static bool closed(int fd)
+static bool closed(struct tls_conn *fd)
 {
-	struct pollfd p = {.fd = fd, .events = POLLIN};
 	char c;
-	ssize_t r;
+	int r;
 
-	if (poll(&p, 1, TIMEOUT_MS) != 1)
+	if (tls_conn_wait(fd, TIMEOUT_MS) != 1)
 		return false;
-	r = recv(fd, &c, 1, 0);
-	return r == 0 || (r < 0 && errno == ECONNRESET);
+	r = tls_conn_read(fd, &c, 1, mono_clock_ms() + TIMEOUT_MS);
+	return r == FDIO_EOF || (r < 0 && errno != ETIMEDOUT);
 }
 
 static const uint8_t uuid_a[16] = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
@@ -335,8 +352,9 @@ static size_t start_msg(uint8_t *buf, struct cluster_proto_vm_start m, const cha
 	(const char *const[]){__VA_ARGS__}, \
 		(int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(char *))
 
-static void start_refused(int fd, struct cluster_proto_vm_start m, const char *const *args,
-			  int nargs, int want, const char *needle, const char *what)
+static void start_refused(struct tls_conn *fd, struct cluster_proto_vm_start m,
+			  const char *const *args, int nargs, int want, const char *needle,
+			  const char *what)
 {
 	uint8_t buf[4096];
 	size_t len = start_msg(buf, m, args, nargs);
@@ -349,50 +367,51 @@ static void header_checks(void)
 	char text[CP_ERRTEXT_MAX + 64],
 		http[CP_HDR_LEN + 1] = "GET / HTTP/1.1\r\nHost: pmon\r\n\r\n";
 	uint64_t id;
-	int fd, st;
+	struct tls_conn *fd;
+	int st;
 
 	fd = conn();
 	id = send_raw(fd, (struct raw){.magic = 0x12345678, .op = CP_VM_FORGET}, uuid_a, 16);
 	st = get_reply(fd, CP_VM_FORGET, id, text, sizeof(text));
 	ok(st == CP_EPROTO, "bad magic: EPROTO (%s)", text);
 	ok(closed(fd), "... and the connection is closed");
-	close(fd);
+	tls_conn_close(fd);
 
 	fd = conn();
-	ok(!fdio_write_all(fd, http, CP_HDR_LEN), "an HTTP request instead");
+	ok(!tls_conn_write(fd, http, CP_HDR_LEN), "an HTTP request instead");
 	st = get_reply(fd, wire_get_le16(http + 6), wire_get_le64(http + 8), text, sizeof(text));
 	ok(st == CP_EPROTO && closed(fd), "... gets EPROTO at once and a close (%s)", text);
-	close(fd);
+	tls_conn_close(fd);
 
 	fd = conn();
 	id = send_raw(fd, (struct raw){.version = 9, .op = CP_VM_FORGET}, uuid_a, 16);
 	st = get_reply(fd, CP_VM_FORGET, id, text, sizeof(text));
 	ok(st == CP_EPROTO && closed(fd), "version 9: EPROTO and a close (%s)", text);
-	close(fd);
+	tls_conn_close(fd);
 
 	fd = conn();
 	id = send_raw(fd, (struct raw){.reserved = 1, .op = CP_VM_FORGET}, uuid_a, 16);
 	st = get_reply(fd, CP_VM_FORGET, id, text, sizeof(text));
 	ok(st == CP_EPROTO && closed(fd), "reserved header bytes set: EPROTO and a close (%s)",
 	   text);
-	close(fd);
+	tls_conn_close(fd);
 
 	fd = conn();
 	send_raw(fd,
 		 (struct raw){.op = CP_VM_START, .len_set = true, .len_field = CP_MAX_PAYLOAD + 1},
 		 NULL, 0);
 	ok(closed(fd), "a length over 1 MiB: closed without waiting for it");
-	close(fd);
+	tls_conn_close(fd);
 
 	fd = conn();
 	send_raw(fd, (struct raw){.op = CP_VM_STOP, .len_set = true, .len_field = CP_VM_STOP_LEN},
 		 uuid_a, 10);
-	shutdown(fd, SHUT_WR);
+	shutdown(fd->fd, SHUT_WR);
 	ok(closed(fd), "a payload cut short by the peer: closed");
-	close(fd);
+	tls_conn_close(fd);
 }
 
-static void start_checks(int fd)
+static void start_checks(struct tls_conn *fd)
 {
 	struct cluster_proto_vm_start m = good_start();
 	uint8_t buf[4096];
@@ -477,7 +496,7 @@ static void start_checks(int fd)
 		      "VM_START for a 1 PiB ExCache");
 }
 
-static void vm_op_checks(int fd)
+static void vm_op_checks(struct tls_conn *fd)
 {
 	uint8_t buf[CP_VM_CTL_LONG_LEN + 1] = {0};
 
@@ -537,8 +556,9 @@ static void vm_op_checks(int fd)
 static int malformed(int argc, char **argv)
 {
 	char text[CP_ERRTEXT_MAX + 64];
-	int fd, st, fds[20];
+	struct tls_conn *fd, *fds[20];
 	uint64_t id;
+	int st;
 
 	if (argc != 1) {
 		fprintf(stderr, "usage: cluster_probe malformed HOST:PORT\n");
@@ -561,7 +581,7 @@ static int malformed(int argc, char **argv)
 	vm_op_checks(fd);
 	expect(fd, CP_VM_FORGET, uuid_a, 16, CP_ENOENT, NULL,
 	       "after all that, the same connection still serves");
-	close(fd);
+	tls_conn_close(fd);
 
 	for (int i = 0; i < 20; i++)
 		fds[i] = conn();
@@ -569,7 +589,7 @@ static int malformed(int argc, char **argv)
 	for (int i = 0; i < 20; i++) {
 		id = send_raw(fds[i], (struct raw){.op = CP_VM_FORGET}, uuid_a, 16);
 		st += get_reply(fds[i], CP_VM_FORGET, id, text, sizeof(text)) == CP_ENOENT;
-		close(fds[i]);
+		tls_conn_close(fds[i]);
 	}
 	ok(st == 20, "20 connections at once are each answered (%d)", st);
 	printf("1..%d\n", tests);
@@ -587,6 +607,12 @@ static void usage(FILE *f)
 		"       cluster_probe ctl HOST:PORT UUID COMMAND\n"
 		"       cluster_probe console HOST:PORT UUID [OFFSET [MAX]]\n"
 		"       cluster_probe forget HOST:PORT UUID\n"
+		"       cluster_probe register HOST:PORT pmon|mmon|smon NAME ADDR\n"
+		"       cluster_probe query HOST:PORT components|vnodes|pool\n"
+		"       cluster_probe migrate HOST:PORT VNODE HOST\n"
+		"       cluster_probe pool-job HOST:PORT drain|rebalance|undrain [SERVER]\n"
+		"Options first: --pki DIR, --as KIND:NAME (default: an admin's certificate;\n"
+		"controld-stub: a controld's), --no-cert (TLS without one), --insecure (plain).\n"
 		"Test tool of the cluster protocol: a stand-in lego-controld that logs what\n"
 		"components send it, every kind of bad request to a lego-pmon (TAP), or one\n"
 		"request to a lego-pmon, its result on stdout (an error reply: \"error STATUS:\n"
@@ -599,14 +625,15 @@ static void usage(FILE *f)
 static int call(uint16_t op, const void *req, size_t len, uint8_t **reply, size_t *rlen)
 {
 	char err[CP_ERRTEXT_MAX + 128];
-	int fd = cluster_io_connect(target, TIMEOUT_MS, err, sizeof(err)), rc;
+	struct tls_conn *fd = tls_conn_dial(target, pki, NULL, TIMEOUT_MS, err, sizeof(err));
+	int rc;
 
-	if (fd < 0) {
+	if (!fd) {
 		fprintf(stderr, "cluster_probe: %s\n", err);
 		exit(EXIT_FAILED);
 	}
 	rc = cluster_io_call(fd, op, req, len, reply, rlen, TIMEOUT_MS, err, sizeof(err));
-	close(fd);
+	tls_conn_close(fd);
 	if (rc < 0) {
 		fprintf(stderr, "cluster_probe: %s\n", err);
 		exit(EXIT_FAILED);
@@ -742,6 +769,99 @@ static int cmd_forget(int argc, char **argv)
 	return rc;
 }
 
+/* ---- requests to lego-controld ------------------------------------------------------------ */
+
+static int cmd_register(int argc, char **argv)
+{
+	static const char *const kinds[] = {
+		[CP_KIND_PMON] = "pmon", [CP_KIND_MMON] = "mmon", [CP_KIND_SMON] = "smon"};
+	struct cluster_proto_register r = {.capacity_bytes = 1 << 30};
+	uint8_t buf[CP_REGISTER_LEN], *reply = NULL;
+	size_t rlen;
+	int rc;
+
+	(void)argc;
+	for (uint32_t k = CP_KIND_PMON; k <= CP_KIND_SMON; k++)
+		if (!strcmp(argv[1], kinds[k]))
+			r.kind = k;
+	if (!r.kind) {
+		fprintf(stderr, "cluster_probe register: kind pmon, mmon or smon\n");
+		return EX_USAGE;
+	}
+	r.cores = r.kind == CP_KIND_PMON;
+	snprintf(r.name, sizeof(r.name), "%s", argv[2]);
+	snprintf(r.addr, sizeof(r.addr), "%s", argv[3]);
+	cluster_proto_register_put(buf, &r);
+	rc = call(CP_REGISTER, buf, sizeof(buf), &reply, &rlen);
+	if (!rc)
+		printf("ok\n");
+	free(reply);
+	return rc;
+}
+
+static int cmd_query(int argc, char **argv)
+{
+	static const char *const what[] = {
+		[CP_Q_COMPONENTS] = "components", [CP_Q_VNODES] = "vnodes", [CP_Q_POOL] = "pool"};
+	struct cluster_proto_query q = {0};
+	uint8_t buf[CP_QUERY_LEN], *reply = NULL;
+	size_t rlen = 0;
+	int rc;
+
+	(void)argc;
+	for (uint32_t w = CP_Q_COMPONENTS; w <= CP_Q_POOL; w++)
+		if (what[w] && !strcmp(argv[1], what[w]))
+			q.what = w;
+	if (!q.what)
+		return EX_USAGE;
+	cluster_proto_query_put(buf, &q);
+	rc = call(CP_QUERY, buf, sizeof(buf), &reply, &rlen);
+	if (!rc)
+		fwrite(reply, 1, rlen, stdout);
+	free(reply);
+	return rc;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+	struct cluster_proto_migrate m = {0};
+	uint8_t buf[CP_MIGRATE_LEN], *reply = NULL;
+	size_t rlen;
+	int rc;
+
+	(void)argc;
+	snprintf(m.vnode, sizeof(m.vnode), "%s", argv[1]);
+	snprintf(m.host, sizeof(m.host), "%s", argv[2]);
+	cluster_proto_migrate_put(buf, &m);
+	rc = call(CP_MIGRATE, buf, sizeof(buf), &reply, &rlen);
+	if (!rc)
+		printf("ok\n");
+	free(reply);
+	return rc;
+}
+
+static int cmd_pool_job(int argc, char **argv)
+{
+	struct cluster_proto_pool_job j = {0};
+	uint8_t buf[CP_POOL_JOB_LEN], *reply = NULL;
+	size_t rlen;
+	int rc;
+
+	for (uint32_t w = CP_POOL_DRAIN; w <= CP_POOL_WHAT_MAX; w++)
+		if (!strcmp(argv[1], cluster_proto_pool_what_name(w)))
+			j.what = w;
+	if (!j.what)
+		return EX_USAGE;
+	if (argc > 2)
+		snprintf(j.server, sizeof(j.server), "%s", argv[2]);
+	cluster_proto_pool_job_put(buf, &j);
+	rc = call(CP_POOL_JOB, buf, sizeof(buf), &reply, &rlen);
+	if (!rc)
+		printf("ok\n");
+	free(reply);
+	return rc;
+}
+
 /* A row per command: its name, how many arguments follow it (-1: any number), and what
  * runs it (argv: those arguments). */
 static const struct command {
@@ -756,14 +876,82 @@ static const struct command {
 	{"ctl", 3, 3, cmd_ctl},
 	{"console", 2, 4, cmd_console},
 	{"forget", 2, 2, cmd_forget},
+	{"register", 4, 4, cmd_register},
+	{"query", 2, 2, cmd_query},
+	{"migrate", 3, 3, cmd_migrate},
+	{"pool-job", 2, 3, cmd_pool_job},
 };
+
+/* The options before the command: which certificate (if any) the probe presents. */
+static int probe_options(int *argc, char ***argv, const char *cmd)
+{
+	const char *dir = NULL, *as = getenv("LEGO_ADMIN");
+	bool insecure = false, no_cert = false;
+	int kind = strcmp(cmd, "controld-stub") ? TLS_KIND_ADMIN : TLS_KIND_CONTROLD;
+	char err[1024], name[TLS_PKI_NAME_MAX + 1];
+
+	if (as && !*as)
+		as = NULL;
+	if (kind == TLS_KIND_CONTROLD)
+		as = NULL;
+	while (*argc > 1 && !strncmp((*argv)[1], "--", 2)) {
+		const char *o = (*argv)[1];
+
+		if (!strcmp(o, "--insecure")) {
+			insecure = true;
+		} else if (!strcmp(o, "--no-cert")) {
+			no_cert = true;
+		} else if (*argc > 2 && !strcmp(o, "--pki")) {
+			dir = (*argv)[2];
+			(*argc)--;
+			(*argv)++;
+		} else if (*argc > 2 && !strcmp(o, "--as")) {
+			const char *v = (*argv)[2], *colon = strchr(v, ':');
+
+			snprintf(name, sizeof(name), "%.*s", colon ? (int)(colon - v) : 0, v);
+			kind = tls_pki_kind_parse(name);
+			if (kind < 0) {
+				fprintf(stderr, "cluster_probe: --as KIND:NAME, not '%s'\n", v);
+				return EX_USAGE;
+			}
+			as = colon + 1;
+			(*argc)--;
+			(*argv)++;
+		} else {
+			return -1;
+		}
+		(*argc)--;
+		(*argv)++;
+	}
+	if (insecure)
+		return 0;
+	pki = no_cert ? tls_pki_load_ca(tls_pki_dir(dir), err, sizeof(err))
+		      : tls_pki_load(tls_pki_dir(dir), kind, as, err, sizeof(err));
+	if (!pki) {
+		fprintf(stderr, "cluster_probe: %s\n", err);
+		return EXIT_FAILED;
+	}
+	return 0;
+}
 
 int main(int argc, char **argv)
 {
+	int rc;
+
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	signal(SIGPIPE, SIG_IGN);
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
 		usage(stdout);
 		return 0;
+	}
+	{
+		int i = 1;
+
+		while (i < argc && !strncmp(argv[i], "--", 2))
+			i += strcmp(argv[i], "--pki") && strcmp(argv[i], "--as") ? 1 : 2;
+		rc = probe_options(&argc, &argv, i < argc ? argv[i] : "");
+		if (rc)
+			return rc;
 	}
 	for (size_t i = 0; argc >= 2 && i < sizeof(commands) / sizeof(commands[0]); i++) {
 		const struct command *k = &commands[i];

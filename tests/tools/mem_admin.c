@@ -1,5 +1,7 @@
 /* mem_admin.c: one memory-protocol operation on a vNode's region, as a command (tests and
- * benches drive region copies by hand with it). Prints "name value" lines. */
+ * benches drive region copies by hand with it, as lego-controld does). Prints "name value"
+ * lines. Where the servers require capabilities it signs them with the capability key, as
+ * lego-controld does: its own for the vNode, and one for a FILL's source. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,16 +14,21 @@
 #include "lib/proto/mem_proto.h"
 #include "lib/mono_clock.h"
 #include "lib/parse.h"
+#include "tool_caps.h"
 
 #define TIMEOUT_MS 5000
 
 static uint64_t next_id;
+static struct cap_key signer, own; /* with a capability key: it, and this run's holder key */
+static bool have_key;
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: mem_admin SERVER VNODE COMMAND [ARGS]\n"
-		"One memory-protocol request to lego-mmon SERVER (HOST:PORT) as vNode VNODE:\n"
+		"Usage: mem_admin [--capability-key FILE] SERVER VNODE COMMAND [ARGS]\n"
+		"One memory-protocol request to lego-mmon SERVER (HOST:PORT) as vNode VNODE,\n"
+		"with a capability signed with FILE (default $LEGO_CAPABILITY_KEY) where the\n"
+		"server requires one:\n"
 		"  open INDEX SIZE [join]   OPEN (CREATE; with join: a new copy): handle, epoch\n"
 		"  fill INDEX SRC           FILL INDEX here from the live copy on SRC (HOST:PORT)\n"
 		"  rstat INDEX              the region's state, pages held, fill progress\n"
@@ -38,17 +45,29 @@ static int die_usage(void)
 	return EX_USAGE;
 }
 
-static struct fab_conn *connect_as(const char *server, uint64_t vnode)
+/* Sign a capability for vnode: rights on vRegions [first, first + count), held by holder. */
+static size_t sign(uint64_t vnode, uint32_t rights, uint32_t first, uint32_t count,
+		   const uint8_t holder[CAP_KEY_LEN], uint8_t *out)
 {
+	return tool_caps_sign_memory(&signer, vnode, rights, first, count, holder, out);
+}
+
+static struct fab_conn *connect_as(const char *server, uint64_t vnode,
+				   struct mem_proto_hello_reply *hr)
+{
+	uint8_t cap[CAP_MAX_LEN];
+	struct mem_client_cred cred = {.key = &own, .cap = cap};
 	struct fab_conn *c;
 	char err[512];
 
-	if (mem_client_connect(fabric_default_provider(), server, vnode, "mem_admin", TIMEOUT_MS,
-			       &c, NULL, err, sizeof(err))) {
+	if (have_key)
+		cred.cap_len = sign(vnode, CAP_MEM_ALL, 0, UINT32_MAX, own.pub, cap);
+	if (mem_client_connect(fabric_default_provider(), server, vnode, "mem_admin",
+			       have_key ? &cred : NULL, TIMEOUT_MS, &c, hr, err, sizeof(err))) {
 		fprintf(stderr, "mem_admin: %s\n", err);
 		return NULL;
 	}
-	next_id = 1; /* the HELLO's */
+	next_id = 2; /* the HELLO's and the AUTH's */
 	return c;
 }
 
@@ -135,17 +154,20 @@ static int cmd_open(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc
 	return 0;
 }
 
+static struct mem_proto_hello_reply target; /* the server's HELLO reply */
+
 static int cmd_fill(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc, char **argv)
 {
 	struct mem_proto_fill m = {.index = index};
 	struct mem_proto_open_reply o;
 	struct fab_conn *src;
 	struct mem_client_reply r;
+	uint8_t cap[CAP_MAX_LEN];
 	int rc;
 
 	(void)argc;
 	/* The source's handle and epoch, asked of the source as the same vNode. */
-	src = connect_as(argv[1], vnode);
+	src = connect_as(argv[1], vnode, NULL);
 	if (!src)
 		return 1;
 	rc = find(src, index, &o);
@@ -155,8 +177,12 @@ static int cmd_fill(struct fab_conn *c, uint64_t vnode, uint32_t index, int argc
 	m.src_handle = o.handle;
 	m.src_epoch = o.epoch;
 	snprintf(m.src_addr, sizeof(m.src_addr), "%s", argv[1]);
-	mem_proto_fill_put(body(c), &m);
-	if (call(c, MP_FILL, MP_FILL_LEN, &r))
+	/* What the filling server shows the source: that one vRegion, read by it. */
+	if (have_key)
+		m.cap_len =
+			sign(vnode, CAP_MEM_READ | CAP_MEM_STATE, index, 1, target.server_key, cap);
+	m.cap = cap;
+	if (call(c, MP_FILL, mem_proto_fill_put(body(c), &m), &r))
 		return 1;
 	printf("fill started\n");
 	return 0;
@@ -280,10 +306,12 @@ static const struct cmd *find_cmd(const char *cmd, int argc, char **argv, uint32
 
 int main(int argc, char **argv)
 {
+	const char *key = getenv("LEGO_CAPABILITY_KEY");
 	const struct cmd *k;
 	struct fab_conn *c;
 	uint64_t vnode;
 	uint32_t index;
+	char err[512];
 	int rc;
 
 	log_init("mem_admin");
@@ -292,13 +320,27 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (argc >= 3 && !strcmp(argv[1], "--capability-key")) {
+		key = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
 	if (argc < 4 || parse_uint(argv[2], 1, UINT64_MAX, &vnode) ||
 	    !(k = find_cmd(argv[3], argc - 4, argv + 4, &index)))
 		return die_usage();
-	c = connect_as(argv[1], vnode);
-	if (!c)
-		return 1;
-	rc = k->run(c, vnode, index, argc - 4, argv + 4);
-	fabric_close(c);
+	if (key && *key) {
+		if (cap_key_load(&signer, key, err, sizeof(err)) ||
+		    cap_key_generate(&own, err, sizeof(err))) {
+			fprintf(stderr, "mem_admin: %s\n", err);
+			return 1;
+		}
+		have_key = true;
+	}
+	c = connect_as(argv[1], vnode, &target);
+	rc = c ? k->run(c, vnode, index, argc - 4, argv + 4) : 1;
+	if (c)
+		fabric_close(c);
+	cap_key_free(&signer);
+	cap_key_free(&own);
 	return rc;
 }

@@ -10,8 +10,10 @@
 #include <unistd.h>
 
 #include "lib/fabric/fabric.h"
+#include "lib/cap/cap_key.h"
 #include "lib/log.h"
 #include "tap_ok.h"
+#include "tool_caps.h"
 #include "lib/proto/mem_proto.h"
 #include "lib/proto/wire.h"
 
@@ -20,6 +22,10 @@
 
 static uint64_t next_id = 1;
 static struct wire_hdr rh; /* the last reply's header */
+/* With $LEGO_CAPABILITY_KEY: the signing key and the probe's own holder key. */
+static struct cap_key signer, own;
+static bool keyed;
+static uint8_t server_key[CAP_KEY_LEN]; /* from the HELLO reply: holder of FILL capabilities */
 
 /* Send raw bytes already in the send buffer, wait for a reply; its status or -errno. */
 static int raw(struct fab_conn *c, size_t len)
@@ -57,12 +63,44 @@ static uint8_t *body(struct fab_conn *c)
 	return (uint8_t *)fabric_sbuf(c) + MP_HDR_LEN;
 }
 
+/* A capability for vnode: rights on vRegions [first, first + count), held by holder. */
+static size_t sign(uint64_t vnode, uint32_t rights, uint32_t first, uint32_t count,
+		   const uint8_t *holder, uint8_t *out)
+{
+	return keyed ? tool_caps_sign_memory(&signer, vnode, rights, first, count, holder, out) : 0;
+}
+
+/* HELLO as vnode, then (where the server asks) AUTH with every right on every vRegion. */
 static int hello(struct fab_conn *c, uint64_t vnode)
 {
 	struct mem_proto_hello m = {.vnode = vnode, .name = "mmon_probe"};
+	struct mem_proto_hello_reply hr;
+	uint8_t cap[CAP_MAX_LEN];
+	size_t n;
+	int st;
 
 	mem_proto_hello_put(body(c), &m);
-	return req(c, MP_HELLO, MP_HELLO_LEN);
+	st = req(c, MP_HELLO, MP_HELLO_LEN);
+	if (st || mem_proto_hello_reply_get((uint8_t *)fabric_rbuf(c) + MP_HDR_LEN, rh.len, &hr))
+		return st ? st : -EPROTO;
+	memcpy(server_key, hr.server_key, sizeof(server_key));
+	if (!(hr.flags & MP_HELLO_AUTH))
+		return MP_OK;
+	n = sign(vnode, CAP_MEM_ALL, 0, UINT32_MAX, own.pub, cap);
+	if (!n || cap_key_prove(&own, hr.challenge, cap, n, body(c)))
+		return MP_EAUTH;
+	memcpy(body(c) + CAP_SIG_LEN, cap, n);
+	return req(c, MP_AUTH, CAP_SIG_LEN + n);
+}
+
+/* FILL's body for f (a capability for its source appended, held by this server). */
+static size_t fill_body(struct fab_conn *c, struct mem_proto_fill *f, uint64_t vnode)
+{
+	uint8_t cap[CAP_MAX_LEN];
+
+	f->cap_len = sign(vnode, CAP_MEM_READ | CAP_MEM_STATE, f->index, 1, server_key, cap);
+	f->cap = cap;
+	return mem_proto_fill_put(body(c), f);
 }
 
 static int io(struct fab_conn *c, unsigned op, uint64_t handle, uint64_t epoch, uint64_t off,
@@ -92,8 +130,9 @@ static void header_checks(struct fab_conn *a, uint64_t h)
 	int st;
 
 	/* Malformed header: bad magic. */
-	mem_proto_hdr_put(fabric_sbuf(a),
-			  &(struct wire_hdr){.magic = 0xdeadbeef, .version = 1, .op = MP_READ});
+	mem_proto_hdr_put(
+		fabric_sbuf(a),
+		&(struct wire_hdr){.magic = 0xdeadbeef, .version = MP_VERSION, .op = MP_READ});
 	st = raw(a, MP_HDR_LEN);
 	ok(st == MP_EPROTO, "bad magic: EPROTO (got %d)", st);
 	ok(still_works(a, h), "... and the connection still serves");
@@ -105,15 +144,16 @@ static void header_checks(struct fab_conn *a, uint64_t h)
 	st = req(a, MP_READ, 10);
 	ok(st == MP_EPROTO, "a truncated READ body: EPROTO (got %d)", st);
 	/* Length field larger than what was sent. */
-	mem_proto_hdr_put(
-		fabric_sbuf(a),
-		&(struct wire_hdr){
-			.magic = MP_MAGIC, .version = 1, .op = MP_STAT, .id = 77, .len = 500});
+	mem_proto_hdr_put(fabric_sbuf(a), &(struct wire_hdr){.magic = MP_MAGIC,
+							     .version = MP_VERSION,
+							     .op = MP_STAT,
+							     .id = 77,
+							     .len = 500});
 	st = raw(a, MP_HDR_LEN + 20);
 	ok(st == MP_EPROTO && rh.id == 77, "a header claiming more bytes than sent: EPROTO");
 	/* Oversized: a message longer than the largest request. */
 	mem_proto_hdr_put(fabric_sbuf(a), &(struct wire_hdr){.magic = MP_MAGIC,
-							     .version = 1,
+							     .version = MP_VERSION,
 							     .op = MP_WRITE,
 							     .id = 78,
 							     .len = MP_MAX_MSG});
@@ -169,8 +209,7 @@ static void copy_checks(struct fab_conn *a, struct fab_conn *b, uint64_t h)
 	int st;
 
 	snprintf(f.src_addr, sizeof(f.src_addr), "127.0.0.1:9");
-	mem_proto_fill_put(body(a), &f);
-	st = req(a, MP_FILL, MP_FILL_LEN);
+	st = req(a, MP_FILL, fill_body(a, &f, 0x1111));
 	ok(st == MP_EEXIST, "FILL of a live region: EEXIST (got %d)", st);
 	memset(body(a) + 24, 'x', MP_ADDR_LEN);
 	st = req(a, MP_FILL, MP_FILL_LEN);
@@ -198,8 +237,7 @@ static void copy_checks(struct fab_conn *a, struct fab_conn *b, uint64_t h)
 	mem_proto_open_put(body(a), &j);
 	st = req(a, MP_OPEN, MP_OPEN_LEN);
 	f.index = 5;
-	mem_proto_fill_put(body(a), &f);
-	st = st ? st : req(a, MP_FILL, MP_FILL_LEN);
+	st = st ? st : req(a, MP_FILL, fill_body(a, &f, 0x1111));
 	ok(st == MP_OK, "a joining copy takes FILL from 127.0.0.1:9 (got %d)", st);
 	rs.index = 5;
 	for (int i = 0; i < 500; i++) {
@@ -243,6 +281,16 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	log_init("mmon_probe");
+	if (getenv("LEGO_CAPABILITY_KEY")) {
+		char err[256];
+
+		if (cap_key_load(&signer, getenv("LEGO_CAPABILITY_KEY"), err, sizeof(err)) ||
+		    cap_key_generate(&own, err, sizeof(err))) {
+			printf("Bail out! %s\n", err);
+			return 1;
+		}
+		keyed = true;
+	}
 	printf("1..35\n");
 	/* a: beyond the server's buffer, so oversized requests can be sent. */
 	if (fabric_connect(prov, argv[1], argv[2], 3 * MP_MAX_MSG, TIMEOUT_MS, &a) ||
@@ -268,7 +316,7 @@ int main(int argc, char **argv)
 	/* Far beyond anything the server receives: it answers if it can and drops the
 	 * connection (the stream cannot be resynchronised), and keeps serving others. */
 	mem_proto_hdr_put(fabric_sbuf(a), &(struct wire_hdr){.magic = MP_MAGIC,
-							     .version = 1,
+							     .version = MP_VERSION,
 							     .op = MP_WRITE,
 							     .id = 79,
 							     .len = 3 * MP_MAX_MSG});
@@ -278,5 +326,7 @@ int main(int argc, char **argv)
 	ok(io(b, MP_READ, h, 1, 0, 1, 0) == MP_EACCES, "the server still serves other connections");
 	fabric_close(b);
 	fabric_close(a);
+	cap_key_free(&signer);
+	cap_key_free(&own);
 	return failed ? 1 : 0;
 }

@@ -12,6 +12,7 @@
 
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
+#include "tool_caps.h"
 #include "lib/mono_clock.h"
 #include "lib/parse.h"
 #include "lib/client/smon_client.h"
@@ -151,8 +152,10 @@ int main(int argc, char **argv)
 	    !command_args(argc, argv, &off, &len))
 		return bad_usage();
 	log_init("smon_io");
-	if (smon_client_connect(fabric_default_provider(), host, port, "smon_io", 10000, &cl, err,
-				sizeof(err))) {
+	if (smon_client_connect(
+		    fabric_default_provider(), host, port, "smon_io",
+		    tool_caps_storage(argv[2], CAP_STOR_READ | CAP_STOR_WRITE | CAP_STOR_STAT),
+		    10000, &cl, err, sizeof(err))) {
 		fprintf(stderr, "smon_io: %s\n", err);
 		return 2;
 	}

@@ -11,6 +11,7 @@
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
 #include "tap_ok.h"
+#include "tool_caps.h"
 #include "lib/client/smon_client.h"
 #include "lib/proto/wire.h"
 
@@ -260,6 +261,26 @@ static int no_hello(const char *prov, const char *host, const char *port)
 	return st;
 }
 
+static struct cap_holder *holder; /* the probe's capability (NULL: the server needs none) */
+
+/* After a raw HELLO (its reply in the receive buffer): AUTH where the server asks for it. */
+static void raw_auth(struct fab_conn *c)
+{
+	struct stor_proto_hello_reply hr;
+	struct wire_hdr r;
+	char err[256];
+	unsigned gen;
+	size_t len;
+
+	if (stor_proto_hello_reply_get((uint8_t *)fabric_rbuf(c) + SP_HDR_LEN, SP_HELLO_REPLY_LEN,
+				       &hr) != SP_OK ||
+	    !(hr.flags & SP_HELLO_AUTH) || !holder)
+		return;
+	len = cap_holder_present(holder, CAP_KIND_STORAGE, hr.challenge,
+				 (uint8_t *)fabric_sbuf(c) + SP_HDR_LEN, &gen, err, sizeof(err));
+	raw_conn_call(c, stor_proto_auth_put(fabric_sbuf(c), 2, NULL, len), &r);
+}
+
 static void oversized(const char *prov, const char *host, const char *port)
 {
 	struct stor_proto_req m = {.client = "smon_probe-big"};
@@ -274,6 +295,7 @@ static void oversized(const char *prov, const char *host, const char *port)
 		return;
 	}
 	raw_conn_call(c, stor_proto_req_put(fabric_sbuf(c), SP_HELLO, 1, &m), &r);
+	raw_auth(c);
 	/* Over the protocol's limit but within the server's buffer: refused, usable after. */
 	len = SP_MAX_MSG + 4096;
 	memset(fabric_sbuf(c), 0, len);
@@ -323,9 +345,10 @@ int main(int argc, char **argv)
 	buf = malloc(MIB);
 	if (!buf)
 		return 1;
-	if (smon_client_connect(prov, argv[1], argv[2], "smon_probe", TIMEOUT_MS, &a, err,
+	holder = tool_caps_storage(NULL, CAP_STOR_ALL);
+	if (smon_client_connect(prov, argv[1], argv[2], "smon_probe", holder, TIMEOUT_MS, &a, err,
 				sizeof(err)) ||
-	    smon_client_connect(prov, argv[1], argv[2], "smon_probe-b", TIMEOUT_MS, &b, err,
+	    smon_client_connect(prov, argv[1], argv[2], "smon_probe-b", holder, TIMEOUT_MS, &b, err,
 				sizeof(err))) {
 		printf("Bail out! %s\n", err);
 		return 1;

@@ -241,6 +241,7 @@ static void test_options_parse(void **state)
 					 "c.txt",
 					 "--incoming",
 					 "1.2.3.4:5",
+					 "--insecure-migration",
 					 "--no-prefetch",
 					 "--smon-channels",
 					 "4",
@@ -250,6 +251,11 @@ static void test_options_parse(void **state)
 	static const char *const missing[] = {"--kernel", NULL};
 	static const char *const owners[] = {"--kernel", "k", "--region-owners", "0", NULL};
 	static const char *const extra[] = {"--kernel", "k", "extra", NULL};
+	/* A migration stream is TLS with a processor host's certificate, or plain when asked. */
+	static const char *const plain[] = {"--kernel",	  "k",	 "--mmon", "a:1",
+					    "--incoming", "h:1", NULL};
+	static const char *const no_pki[] = {"--kernel",   "k",	 "--pki", "/nonexistent",
+					     "--pki-name", "h1", NULL};
 	struct vmm_options c;
 	struct args a;
 
@@ -275,6 +281,7 @@ static void test_options_parse(void **state)
 	assert_string_equal(c.control.stats, "s.json");
 	assert_string_equal(c.console.path, "c.txt");
 	assert_string_equal(c.migrate.incoming, "1.2.3.4:5");
+	assert_true(c.migrate.insecure);
 	free_args(&c, &a);
 	/* Refusals: exit status 64, whichever subsystem refuses. */
 	assert_int_equal(parse_args(&c, &a, range), VMM_EXIT_USAGE);
@@ -286,6 +293,10 @@ static void test_options_parse(void **state)
 	assert_int_equal(parse_args(&c, &a, owners), VMM_EXIT_USAGE);
 	free_args(&c, &a);
 	assert_int_equal(parse_args(&c, &a, extra), VMM_EXIT_USAGE);
+	free_args(&c, &a);
+	assert_int_equal(parse_args(&c, &a, plain), VMM_EXIT_USAGE);
+	free_args(&c, &a);
+	assert_int_equal(parse_args(&c, &a, no_pki), VMM_EXIT_USAGE);
 	free_args(&c, &a);
 }
 

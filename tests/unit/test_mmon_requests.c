@@ -32,7 +32,7 @@ static int setup(void **state)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
 
-	mmon_pool_init(&c->pool, POOL, 42, NULL);
+	assert_int_equal(mmon_pool_init(&c->pool, POOL), 0);
 	c->a = (struct mmon_handler_session){.peer = "test-a", .server = "mmtest"};
 	c->b = (struct mmon_handler_session){.peer = "test-b", .server = "mmtest"};
 	*state = c;
@@ -114,12 +114,12 @@ static unsigned io(struct ctx *c, struct mmon_handler_session *s, unsigned op, u
 
 static void test_header_layout(void **state)
 {
-	static const uint8_t want[MP_HDR_LEN] = {0x4c, 0x45, 0x47, 0x4d, 0x01, 0x00, 0x04, 0x80,
+	static const uint8_t want[MP_HDR_LEN] = {0x4c, 0x45, 0x47, 0x4d, 0x02, 0x00, 0x04, 0x80,
 						 0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
 						 0x07, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00,
 						 0,    0,    0,	   0,	 0,    0,    0,	   0};
 	struct wire_hdr h = {.magic = MP_MAGIC,
-			     .version = 1,
+			     .version = MP_VERSION,
 			     .op = MP_READ | MP_REPLY,
 			     .id = 0x0102030405060708ULL,
 			     .status = MP_ENOENT,
@@ -143,9 +143,9 @@ static void test_header_layout(void **state)
 	b[24] = 1;
 	assert_int_equal(mem_proto_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_EPROTO);
 	b[24] = 0;
-	b[4] = 2;
+	b[4] = 1; /* the protocol before capabilities */
 	assert_int_equal(mem_proto_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_EPROTO);
-	b[4] = 1;
+	b[4] = 2;
 	b[0] ^= 0xff;
 	assert_int_equal(mem_proto_hdr_get(b, sizeof(b), &g, err, sizeof(err)), MP_EPROTO);
 	b[0] ^= 0xff;

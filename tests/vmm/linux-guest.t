@@ -91,6 +91,7 @@ cp "$L/root.ext4" "$TAP_TMP/root.img"
 SEED=$((RANDOM + 1))
 boot vmlinux --kernel "$L/vmlinux" --initrd "$L/initramfs.cpio" --mem 256M --cache 96M --cpus 2 \
 	--mmon "127.0.0.1:$MP" --disk "$TAP_TMP/root.img" --disk "smon://127.0.0.1:$SP/lvol" \
+	"${VMM_CAPS[@]}" \
 	--stats "$TAP_TMP/vmlinux.json" \
 	--append "$APPEND root=/dev/vda lego.rawdisk=/dev/vdb lego.memcheck=24M lego.rawsize=4M lego.filecheck=2M lego.seed=$SEED lego.keep=1"
 show "the guest's console:"

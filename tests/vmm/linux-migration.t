@@ -55,8 +55,12 @@ MP=$MMON_PORT
 smon_start st2 --dir "$TAP_TMP/vols2"
 SP=$SMON_PORT
 "$CTL" --smon "127.0.0.1:$SP" volume create mvol 8M >/dev/null
+# The migration stream is TLS between processor hosts' certificates (tests/lib/pki.sh).
+. "$REPO/tests/lib/pki.sh"
+pki_issue pmon lxm
 MV=(--kernel "$L/vmlinux" --initrd "$L/initramfs.cpio" --mem 256M --cache 96M --cpus 2
-	--mmon "127.0.0.1:$MP" --vnode-id 7100 --disk "smon://127.0.0.1:$SP/mvol")
+	--mmon "127.0.0.1:$MP" --vnode-id 7100 --disk "smon://127.0.0.1:$SP/mvol"
+	--pki "$PKI_DIR" --pki-name lxm "${VMM_CAPS[@]}")
 VPIDS=()
 mvmm() { # n args...: lego-vmm n of the vNode (console mig<n>-console.txt, log mig<n>.log)
 	local n=$1

@@ -5,7 +5,11 @@
 # and finishes with every pattern and block verified; a destination frozen and killed -9
 # mid-migration leaves the source running with nothing lost; refusals (unreachable
 # destination, mismatched destination, local disk, malformed stream) leave everything intact;
-# a destination that hangs up after GO leaves the source paused until migrate-resolve.
+# a destination that hangs up after GO leaves the source paused until migrate-resolve. The
+# stream is mutual TLS between processor hosts' certificates (tests/lib/pki.sh): a plaintext
+# source or one with another kind of certificate is refused by the destination, which waits
+# on for the real one; a source refuses a plaintext destination, one whose certificate is not
+# a processor host's, and to migrate at all without a certificate.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$REPO/tests/lib/kvm.sh"
 kvm_require "$0" "$@"
@@ -13,9 +17,11 @@ VMM=$BUILD/asan/bin/lego-vmm
 CTLBIN=$BUILD/asan/bin/legoctl
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 53
+plan 63
 
 . "$REPO/tests/lib/servers.sh"
+. "$REPO/tests/lib/pki.sh"
+pki_issue pmon mig && pki_issue admin intruder || echo "Bail out! no PKI"
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
@@ -70,8 +76,10 @@ ok "[ -n '$P1' ] && [ -n '$P2' ] && [ -n '$SP' ] && [ -f '$vols/mvol' ]" \
 	"two memory servers and a storage server with a volume"
 
 # Every VMM of the vNode gets the same vNode description; a destination adds --incoming.
+TLS=(--pki "$PKI_DIR" --pki-name mig)
 VN=(--mem 64M --cpus 2 --mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" --region-size 8M
-	--cache 16M --vnode-id 4242 --disk "smon://127.0.0.1:$SP/mvol" --smon-channels 2)
+	--cache 16M --vnode-id 4242 --disk "smon://127.0.0.1:$SP/mvol" --smon-channels 2 "${TLS[@]}"
+	"${VMM_CAPS[@]}")
 if kvm_nested; then PASSES=60; else PASSES=2000; fi
 N=0
 spawn_dest() { # [extra args]: a destination VMM, not waited for; sets DPID, DSOCK, DCON
@@ -168,7 +176,7 @@ is "$(grep -c 'lego-guest: abi' "$TAP_TMP/console-$LAST.txt")" 1 "... exactly on
 logs=$(cat "$TAP_TMP"/vmm-*.log)
 is "$(grep -c 'migration: the vNode runs here' <<<"$logs")" "$hops" "every destination ran the vNode"
 is "$(grep -c 'vNode migrated away' <<<"$logs")" "$hops" "every source ended as migrated"
-like "$(cat "$TAP_TMP/vmm-5.log")" "pager: faults=[1-9][0-9]* remote_fetches=[1-9]" \
+like "$(cat "$TAP_TMP"/vmm-[1-9]*.log)" "pager: faults=[1-9][0-9]* remote_fetches=[1-9]" \
 	"a destination served faults from the memory servers"
 like "$logs" "pager: prefetched [1-9][0-9]* of [0-9]+ hot page" \
 	"destinations prefetch the pages that were hot on the source"
@@ -185,8 +193,10 @@ SPID=$!
 PIDS+=("$SPID")
 wait_guest "$SSOCK"
 start_dest
+# Frozen once the stream's TLS handshake is done (it needs the destination awake).
+is "$(ask "$SSOCK" "migrate $DLISTEN")" '{"migration": "started"}' "migration to a destination about to be frozen starts"
+wait_phase "$DSOCK" "receiving|ready"
 kill -STOP "$DPID"
-is "$(ask "$SSOCK" "migrate $DLISTEN")" '{"migration": "started"}' "migration to a frozen destination starts"
 ok "wait_phase '$SSOCK' 'sending'" "the source paused and sent its state; it waits for READY"
 is "$(askf "$SSOCK" stats state)" paused "... with its vCPUs paused"
 kill -9 "$DPID"
@@ -208,7 +218,8 @@ like "$(ask "$SSOCK" "migrate-cancel")" '"error": "no migration to cancel"' "mig
 # A destination built for another vNode shape refuses the stream; the source resumes.
 VN_SAVE=("${VN[@]}")
 VN=(--mem 32M --cpus 2 --mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" --region-size 8M
-	--cache 16M --vnode-id 4242 --disk "smon://127.0.0.1:$SP/mvol" --smon-channels 2)
+	--cache 16M --vnode-id 4242 --disk "smon://127.0.0.1:$SP/mvol" --smon-channels 2 "${TLS[@]}"
+	"${VMM_CAPS[@]}")
 start_dest
 VN=("${VN_SAVE[@]}")
 ask "$SSOCK" "migrate $DLISTEN" >/dev/null
@@ -222,13 +233,24 @@ is "$(askf "$SSOCK" stats state)" running "the source runs on"
 # The hand-over's blind spot: a destination that takes GO and hangs up without RUNNING. The
 # source cannot know whether it runs: it stays paused ("uncertain") until migrate-resolve.
 cat >"$TAP_TMP/fake_dest.py" <<'PY'
-import socket, struct, sys
+import socket, ssl, struct, sys
 # A lego-vmm --incoming stand-in: takes the stream up to END, says READY, takes GO, hangs up.
+# Over TLS with the certificate KIND-NAME of the PKI (argv[2], argv[3]); "plain": no TLS.
 srv = socket.socket()
 srv.bind(("127.0.0.1", 0))
 srv.listen(1)
 open(sys.argv[1], "w").write("127.0.0.1:%d\n" % srv.getsockname()[1])
 c, _ = srv.accept()
+if sys.argv[3] != "plain":
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain("%s/%s.pem" % (sys.argv[2], sys.argv[3]),
+                        "%s/%s-key.pem" % (sys.argv[2], sys.argv[3]))
+    ctx.load_verify_locations(sys.argv[2] + "/ca.pem")
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    try:
+        c = ctx.wrap_socket(c, server_side=True)
+    except (ssl.SSLError, OSError):
+        sys.exit(3)
 def take(n):
     b = b""
     while len(b) < n:
@@ -248,13 +270,29 @@ ok = msg() == 11  # GO
 c.close()
 sys.exit(0 if ok else 2)
 PY
-fake_dest() { # starts the stand-in; sets FAKE_PID and FAKE_ADDR
+fake_dest() { # [CERT|plain]: starts the stand-in (default: pmon mig's certificate); sets
+	# FAKE_PID and FAKE_ADDR
 	rm -f "$TAP_TMP/fake.addr"
-	/usr/bin/python3 "$TAP_TMP/fake_dest.py" "$TAP_TMP/fake.addr" &
+	/usr/bin/python3 "$TAP_TMP/fake_dest.py" "$TAP_TMP/fake.addr" "$PKI_DIR" "${1:-pmon-mig}" &
 	FAKE_PID=$!
 	for _ in $(seq 300); do [ -s "$TAP_TMP/fake.addr" ] && break; sleep 0.1; done
 	FAKE_ADDR=$(cat "$TAP_TMP/fake.addr")
 }
+# The source checks its destination: plaintext, or a certificate that is not a processor
+# host's, fails the migration before anything is sent; the vNode runs on.
+fake_dest plain
+ask "$SSOCK" "migrate $FAKE_ADDR" >/dev/null
+ok "wait_phase '$SSOCK' failed" "a destination that does not speak TLS: the migration fails"
+like "$(askf "$SSOCK" migration error)" "cannot reach the destination .*TLS" "... saying so"
+kill "$FAKE_PID" 2>/dev/null
+wait "$FAKE_PID" 2>/dev/null
+fake_dest admin-intruder
+ask "$SSOCK" "migrate $FAKE_ADDR" >/dev/null
+ok "wait_phase '$SSOCK' failed" "a destination with an admin's certificate: the migration fails"
+like "$(askf "$SSOCK" migration error)" "is not the pmon expected: its certificate grants admin 'intruder'" \
+	"... naming what its certificate grants"
+wait "$FAKE_PID" 2>/dev/null
+is "$(askf "$SSOCK" stats state)" running "... and the source runs on"
 fake_dest
 ask "$SSOCK" "migrate $FAKE_ADDR" >/dev/null
 ok "wait_phase '$SSOCK' uncertain" "GO taken, RUNNING never sent: the source is uncertain"
@@ -272,28 +310,42 @@ like "$out" "RESULT memtest PASS .*errors=0" "... memtest verified: nothing lost
 like "$out" "RESULT blktest PASS" "... blktest verified"
 no_sanitizer_report "$(cat "$TAP_TMP/vmm-src2.log")" "failed migrations (source)"
 
-# 5. A malformed stream: the destination refuses it with exit 124 and a clear log line.
-start_dest
-/usr/bin/python3 -c '
-import socket, sys
+# 5. A destination takes only a processor host's certificate (a plaintext source and one with
+# an admin's are refused, and it waits on); a malformed stream: refused with exit 124 and a
+# clear log line.
+send_stream() { # HOST:PORT CERT|plain BYTES(python): connect, send, wait for the close
+	/usr/bin/python3 -c '
+import socket, ssl, sys
 h, p = sys.argv[1].rsplit(":", 1)
 s = socket.create_connection((h, int(p)))
-s.sendall(b"LEGV\x01\x00\x01\x00" + (999).to_bytes(4, "little") + b"\0\0\0\0" + b"x" * 999)
+if sys.argv[3] != "plain":
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.load_verify_locations(sys.argv[2] + "/ca.pem")
+    ctx.load_cert_chain("%s/%s.pem" % (sys.argv[2], sys.argv[3]),
+                        "%s/%s-key.pem" % (sys.argv[2], sys.argv[3]))
+    s = ctx.wrap_socket(s)
+s.sendall(eval(sys.argv[4]))
+s.settimeout(30)
 s.recv(4096)
-' "$DLISTEN" 2>/dev/null
+' "$1" "$PKI_DIR" "$2" "$3" 2>/dev/null
+}
+start_dest
+send_stream "$DLISTEN" plain 'b"LEGV\x01\x00\x01\x00" + bytes(1000)'
+ok "grep -q 'incoming migration: refused 127.0.0.1:[0-9]*: the peer does not speak TLS' '$TAP_TMP/vmm-$N.log'" \
+	"a plaintext migration stream is refused, with a log line"
+send_stream "$DLISTEN" admin-intruder 'b"LEGV\x01\x00\x01\x00" + bytes(1000)'
+ok "grep -q \"incoming migration: refused 127.0.0.1:[0-9]*: only a processor host's certificate may send a vNode, and this one grants admin 'intruder'\" '$TAP_TMP/vmm-$N.log'" \
+	"a source with an admin's certificate is refused, with a log line"
+is "$(askf "$DSOCK" migration phase)" listening "... and the destination waits on for its source"
+send_stream "$DLISTEN" pmon-mig 'b"LEGV\x01\x00\x01\x00" + (999).to_bytes(4, "little") + b"\0\0\0\0" + b"x" * 999'
 rc=0
 wait_exit "$DPID" 300 || rc=$?
 is "$rc" 124 "a HELLO of the wrong length: the destination exits 124"
 like "$(cat "$TAP_TMP/vmm-$N.log")" "incoming migration refused: malformed HELLO: message has the wrong length" \
 	"... saying what was wrong"
 start_dest
-/usr/bin/python3 -c '
-import socket, sys
-h, p = sys.argv[1].rsplit(":", 1)
-s = socket.create_connection((h, int(p)))
-s.sendall(b"GET / HTTP/1.0\r\n\r\n")
-s.recv(4096)
-' "$DLISTEN" 2>/dev/null
+send_stream "$DLISTEN" pmon-mig 'b"GET / HTTP/1.0\r\n\r\n"'
 rc=0
 wait_exit "$DPID" 300 || rc=$?
 is "$rc" 124 "an HTTP request instead of a stream: exit 124"
@@ -301,7 +353,7 @@ like "$(cat "$TAP_TMP/vmm-$N.log")" "bad magic" "... bad magic"
 no_sanitizer_report "$(cat "$TAP_TMP"/vmm-$((N - 1)).log "$TAP_TMP/vmm-$N.log")" "malformed streams"
 
 # 6. A vNode with a local disk, or with local RAM, cannot migrate.
-"$VMM" --kernel "$GUEST" --mem 64M --mmon "127.0.0.1:$P1" --disk "$vols/mvol" \
+"$VMM" "${VMM_CAPS[@]}" --kernel "$GUEST" --mem 64M --mmon "127.0.0.1:$P1" --disk "$vols/mvol" \
 	--control "@lego-mig-$$-local" --append "run=memtest memtest.passes=$PASSES" \
 	>"$TAP_TMP/vmm-local.log" 2>&1 </dev/null &
 LPID=$!
@@ -319,7 +371,19 @@ like "$(ask "lego-mig-$$-local" "migrate 127.0.0.1:1")" '"error": "the vNode.s R
 kill -TERM "$LPID"
 wait_exit "$LPID" >/dev/null
 # migrate-resolve commit: the source ends as migrated (126), without freeing the vRegions.
-"$VMM" --kernel "$GUEST" --mem 64M --mmon "127.0.0.1:$P1" --vnode-id 4343 \
+"$VMM" "${VMM_CAPS[@]}" --kernel "$GUEST" --mem 64M --mmon "127.0.0.1:$P1" --vnode-id 4343 \
+	--control "@lego-mig-$$-commit" --append "run=memtest memtest.passes=$PASSES" \
+	>"$TAP_TMP/vmm-commit.log" 2>&1 </dev/null &
+CPID=$!
+PIDS+=("$CPID")
+wait_guest "lego-mig-$$-commit"
+# Without a processor host's certificate (lego-pmon gives one) nor --insecure-migration, no
+# migration leaves.
+like "$(ask "lego-mig-$$-commit" "migrate 127.0.0.1:1")" '"error": "no TLS for the migration stream' \
+	"a source without a certificate: migrate is refused (plaintext migration refused)"
+kill -TERM "$CPID"
+wait_exit "$CPID" >/dev/null
+"$VMM" --kernel "$GUEST" --mem 64M --mmon "127.0.0.1:$P1" --vnode-id 4343 "${TLS[@]}" \
 	--control "@lego-mig-$$-commit" --append "run=memtest memtest.passes=$PASSES" \
 	>"$TAP_TMP/vmm-commit.log" 2>&1 </dev/null &
 CPID=$!
@@ -336,4 +400,7 @@ wait "$FAKE_PID"
 out=$("$VMM" --mem 64M --incoming 127.0.0.1:0 2>&1 </dev/null)
 is "$?" 64 "--incoming without --mmon: exit 64"
 like "$out" "--incoming needs --mmon" "... saying why"
+out=$("$VMM" --mem 64M --mmon 127.0.0.1:1 --incoming 127.0.0.1:0 2>&1 </dev/null)
+like "$?/$out" "^64/.*--incoming needs this processor host's certificate" \
+	"--incoming without a certificate nor --insecure-migration: exit 64, saying why"
 done_testing

@@ -147,7 +147,7 @@ mmon_start mm2 256M
 P2=$MMON_PORT
 M2=$MMON_PID
 ok "[ -n '$P1' ] && [ -n '$P2' ]" "two memory servers listening (ports $P1, $P2)"
-"$VMM" --kernel "$GUEST" --mem 16M --region-size 2M --mmon "127.0.0.1:$P1" \
+"$VMM" "${VMM_CAPS[@]}" --kernel "$GUEST" --mem 16M --region-size 2M --mmon "127.0.0.1:$P1" \
 	--mmon "127.0.0.1:$P2" --region-owners 1,1,1,1,1,1,1,1 --keep-regions --control "$CTL" \
 	--append "run=memtest memtest.size=4M memtest.passes=$((PASSES / 2))" \
 	>"$TAP_TMP/owners.log" 2>&1 </dev/null &

@@ -16,6 +16,8 @@ tap_sockdir # the run directory holds the VMMs' control sockets
 plan 34
 
 . "$REPO/tests/lib/servers.sh"
+. "$REPO/tests/lib/pki.sh" # mutual TLS: the stub as controld, the probe as an admin
+pki_issue controld stub && pki_issue pmon pmvm || echo "Bail out! no PKI"
 PIDS=()
 cleanup() {
 	server_kill_all
@@ -127,7 +129,8 @@ ok "wait_hb 'vms=$A:3:exited:(143|137),$B:4:exited:42$|vms=$B:4:exited:42,$A:3:e
 mmon_start mm1 64M
 D=dddddddd-1111-4111-8111-000000000004
 out=$(pc start $D vm-d 6 604 1 4M --kernel "$GUEST" --mem 16M --cache 4M --region-size 2M \
-	--mmon "127.0.0.1:$MMON_PORT" --append "run=memtest memtest.size=8M memtest.passes=1000")
+	--mmon "127.0.0.1:$MMON_PORT" "${VMM_CAPS[@]}" \
+	--append "run=memtest memtest.size=8M memtest.passes=1000")
 echo "$(sed -n 's/^pid //p' <<<"$out")" >>"$TAP_TMP/vm-pids"
 ok "[ -n '$MMON_PORT' ] && wait_console $D 'lego-guest: abi'" \
 	"a vNode with its RAM on a memory server boots"

@@ -9,7 +9,7 @@ VMM=$BUILD/asan/bin/lego-vmm
 MMON=$BUILD/asan/bin/lego-mmon
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 51
+plan 53
 
 . "$REPO/tests/lib/servers.sh"
 PIDS=()
@@ -36,7 +36,7 @@ mmon_start mm2 256M
 P2=$MMON_PORT
 M2=$MMON_PID
 ok "[ -n '$P1' ] && [ -n '$P2' ]" "two memory servers listening (ports $P1, $P2)"
-REMOTE=(--mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" --region-size 2M)
+REMOTE=(--mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" --region-size 2M "${VMM_CAPS[@]}")
 
 # 16 MiB of guest RAM, 4 MiB ExCache; the tested area is larger than the cache, so pages
 # are evicted, written back and fetched again in every workload.
@@ -138,8 +138,9 @@ mmon_start mm2 256M
 P2=$MMON_PORT
 M2=$MMON_PID
 start=$(date +%s)
-"$VMM" --kernel "$GUEST" --mem 16M --cache 4M --mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" \
-	--region-size 2M --append "run=memtest memtest.size=4608K memtest.passes=100" \
+"$VMM" "${VMM_CAPS[@]}" --kernel "$GUEST" --mem 16M --cache 4M --mmon "127.0.0.1:$P1" \
+	--mmon "127.0.0.1:$P2" --region-size 2M \
+	--append "run=memtest memtest.size=4608K memtest.passes=100" \
 	>"$TAP_TMP/kill.log" 2>&1 </dev/null &
 vpid=$!
 PIDS+=("$vpid")
@@ -168,10 +169,15 @@ out=$("$VMM" --kernel "$GUEST" --mmon nohostport 2>&1)
 is "$?" 64 "--mmon without a port: exit 64"
 out=$("$VMM" --kernel "$GUEST" --mem 16M --cache 512K --mmon "127.0.0.1:$P1" 2>&1)
 is "$?" 64 "an ExCache under 1 MiB: exit 64"
-out=$(timeout 60 "$VMM" --kernel "$GUEST" --mem 16M --mmon "127.0.0.1:$P2" 2>&1)
+out=$(timeout 60 "$VMM" "${VMM_CAPS[@]}" --kernel "$GUEST" --mem 16M --mmon "127.0.0.1:$P2" 2>&1)
 is "$?" 125 "a memory server that is not there: exit 125"
 like "$out" "memory server 127.0.0.1:$P2: cannot connect" "... naming the server it could not reach"
 mmon_start small 4M
-out=$(timeout 60 "$VMM" --kernel "$GUEST" --mem 16M --mmon "127.0.0.1:$MMON_PORT" 2>&1)
+out=$(timeout 60 "$VMM" "${VMM_CAPS[@]}" --kernel "$GUEST" --mem 16M --mmon "127.0.0.1:$MMON_PORT" 2>&1)
 is "$?" 125 "a pool too small for the vRegions: exit 125"
 like "$out" "cannot open vRegion 0 .*pool full" "... saying the pool is full"
+# Without a capability the memory server serves no vRegion.
+out=$(timeout 60 "$VMM" --kernel "$GUEST" --mem 16M --mmon "127.0.0.1:$P1" 2>&1)
+is "$?" 125 "lego-vmm without a capability: exit 125"
+like "$out" "capability refused: memory server mm1 requires a capability, and this client has none .*--capability-key FILE" \
+	"... saying the server requires one and how to give it"

@@ -12,7 +12,7 @@ VMM=$BUILD/asan/bin/lego-vmm
 CTL=$BUILD/asan/bin/legoctl
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 26
+plan 28
 
 . "$REPO/tests/lib/servers.sh"
 PIDS=()
@@ -32,7 +32,8 @@ no_sanitizer_report() { # text name
 boot() { # name disk args...: runs lego-vmm to the end, sets OUT and RC
 	local name=$1 disk=$2
 	shift 2
-	OUT=$(timeout 600 "$VMM" --kernel "$GUEST" --mem 32M --disk "$disk" "$@" 2>&1 </dev/null)
+	OUT=$(timeout 600 "$VMM" "${VMM_CAPS[@]}" --kernel "$GUEST" --mem 32M --disk "$disk" "$@" \
+		2>&1 </dev/null)
 	RC=$?
 	printf '%s\n' "$OUT" >"$TAP_TMP/$name.log"
 }
@@ -54,9 +55,16 @@ like "$OUT" "RESULT blktest PASS bytes=2097152 bs=4096 qd=16 order=rand .*errors
 	"random order, queue depth 16: every block read back intact"
 no_sanitizer_report "$OUT" "random qd16"
 ok "[ \$(du -k '$vols/vm1' | cut -f1) -ge 4096 ]" "the guest's data is in the volume's file on the server"
+# Without a capability the storage server serves no disk: lego-vmm stops before the guest.
+OUT=$(timeout 120 "$VMM" --kernel "$GUEST" --mem 32M --disk "$DISK" 2>&1 </dev/null)
+RC=$?
+ok "[ $RC -ne 0 ] && grep -q 'requires a capability' <<<\"\$OUT\"" \
+	"lego-vmm without a capability: exit $RC, the storage server requires one"
+like "$(cat "$TAP_TMP/st1.log")" "READ request [0-9]+ refused|STAT request [0-9]+ refused: no valid capability|capability" \
+	"... and lego-smon logged the refusal"
 
 # kill -9 during the run, twice; the server comes back on the same port after a second.
-"$VMM" --kernel "$GUEST" --mem 32M --disk "$DISK" --console "$TAP_TMP/kill.console" \
+"$VMM" "${VMM_CAPS[@]}" --kernel "$GUEST" --mem 32M --disk "$DISK" --console "$TAP_TMP/kill.console" \
 	--append "run=blktest blktest.size=24M blktest.bs=4K blktest.qd=4 blktest.order=rand blktest.seed=5" \
 	>"$TAP_TMP/kill.log" 2>&1 </dev/null &
 vpid=$!
@@ -86,7 +94,8 @@ like "$out" "storage server 127.0.0.1:$SP: reachable again after [0-9]+ ms" "and
 no_sanitizer_report "$out" "smon restarts"
 
 # Gone for good: after --smon-timeout the guest gets I/O errors, and lego-vmm ends cleanly.
-"$VMM" --kernel "$GUEST" --mem 32M --disk "$DISK" --smon-timeout 1500 --console "$TAP_TMP/gone.console" \
+"$VMM" "${VMM_CAPS[@]}" --kernel "$GUEST" --mem 32M --disk "$DISK" --smon-timeout 1500 \
+	--console "$TAP_TMP/gone.console" \
 	--append "run=blktest blktest.size=24M blktest.bs=4K blktest.qd=4 blktest.seed=6" \
 	>"$TAP_TMP/gone.log" 2>&1 </dev/null &
 vpid=$!

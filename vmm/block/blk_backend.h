@@ -71,9 +71,13 @@ int blk_file_open(const char *path, bool read_only, struct blk_backend **out);
  * `channels` connections (one request in flight on each) on as many threads. A request
  * whose connection breaks is sent again on a new one until it succeeds or timeout_ms
  * passes since it first failed, then it completes with -EIO; a refused request (e.g.
- * beyond the volume's end) completes with -EIO at once. Returns 0 or -errno (logged). */
+ * beyond the volume's end) completes with -EIO at once. Where the server requires a
+ * capability, holder's is shown (NULL: none, and the server refuses). Returns 0 or -errno
+ * (logged). */
 #define BLK_SMON_MAX_CHANNELS 64
+struct cap_holder;
 int blk_smon_open(const char *provider, const char *host, const char *port, const char *vol,
-		  bool read_only, int channels, int timeout_ms, struct blk_backend **out);
+		  bool read_only, int channels, int timeout_ms, struct cap_holder *holder,
+		  struct blk_backend **out);
 
 #endif

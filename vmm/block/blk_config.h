@@ -11,6 +11,7 @@
 #define BLK_CONFIG_DEFAULT_SMON_TIMEOUT_MS 30000
 
 struct vmm_options;
+struct cap_holder;
 
 struct blk_config_disk_spec {
 	const char *path; /* a file, or smon://HOST:PORT/VOLUME */
@@ -24,6 +25,7 @@ struct blk_config {
 	int nr_disks;
 	struct blk_config_disk_spec disks[BLK_CONFIG_MAX_DISKS];
 	int smon_channels, smon_timeout_ms;
+	struct cap_holder *holder; /* what storage servers are shown (vmm_caps.c), or NULL */
 };
 
 void blk_config_init(struct vmm_options *c);

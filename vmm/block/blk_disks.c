@@ -17,7 +17,7 @@ int blk_disks_create(struct blk_disks *d, const struct blk_config *cfg, const ch
 		uint64_t base = LEGO_MMIO_BASE + (uint64_t)i * LEGO_MMIO_STRIDE;
 
 		if (dk->smon ? blk_smon_open(provider, dk->host, dk->port, dk->vol, dk->read_only,
-					     cfg->smon_channels, cfg->smon_timeout_ms,
+					     cfg->smon_channels, cfg->smon_timeout_ms, cfg->holder,
 					     &d->backends[i])
 			     : blk_file_open(dk->path, dk->read_only, &d->backends[i]))
 			return -1;

@@ -312,7 +312,8 @@ static const struct blk_backend_ops blk_smon_ops = {
 };
 
 int blk_smon_open(const char *provider, const char *host, const char *port, const char *vol,
-		  bool read_only, int channels, int timeout_ms, struct blk_backend **out)
+		  bool read_only, int channels, int timeout_ms, struct cap_holder *holder,
+		  struct blk_backend **out)
 {
 	struct blk_smon *b;
 	struct stor_proto_vol_info info;
@@ -336,7 +337,7 @@ int blk_smon_open(const char *provider, const char *host, const char *port, cons
 	pthread_mutex_init(&b->lock, NULL);
 	pthread_cond_init(&b->cond, NULL);
 	pthread_mutex_init(&b->inline_lock, NULL);
-	rc = smon_client_connect(provider, host, port, "lego-vmm-inline", CALL_TIMEOUT_MS,
+	rc = smon_client_connect(provider, host, port, "lego-vmm-inline", holder, CALL_TIMEOUT_MS,
 				 &b->inline_ch.cl, err, sizeof(err));
 	if (rc) {
 		log_error("blk-smon: storage server %s", err);
@@ -349,8 +350,8 @@ int blk_smon_open(const char *provider, const char *host, const char *port, cons
 		char name[SP_NAME_LEN + 1];
 
 		snprintf(name, sizeof(name), "lego-vmm-%d", i);
-		rc = smon_client_connect(provider, host, port, name, CALL_TIMEOUT_MS, &b->ch[i].cl,
-					 err, sizeof(err));
+		rc = smon_client_connect(provider, host, port, name, holder, CALL_TIMEOUT_MS,
+					 &b->ch[i].cl, err, sizeof(err));
 		if (rc) {
 			log_error("blk-smon: storage server %s", err);
 			goto fail;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "control_json.h"
+#include "lib/cap/cap_holder.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 #include "lib/parse.h"
@@ -204,6 +205,46 @@ static char *control_cmds_server_lost(const struct control_sock_target *t,
 				 false);
 }
 
+/* The capabilities held (what lego-controld renews): each as base64 and its expiry. */
+static char *control_cmds_capabilities(const struct control_sock_target *t,
+				       const struct control_cmds_args *a)
+{
+	char b64[2][CAP_MAX_LEN * 2];
+	uint64_t exp[2];
+
+	(void)a;
+	if (!t->holder)
+		return control_json_error("this vNode holds no capabilities");
+	if (cap_holder_export(t->holder, CAP_KIND_MEMORY, b64[0], sizeof(b64[0]), &exp[0]) ||
+	    cap_holder_export(t->holder, CAP_KIND_STORAGE, b64[1], sizeof(b64[1]), &exp[1]))
+		return control_json_error("cannot encode the capabilities");
+	return control_json_line(json_pack("{s:o,s:o,s:o,s:o}", "memory",
+					   control_json_string_or_null(b64[0]), "memory_expires",
+					   control_json_count(exp[0]), "storage",
+					   control_json_string_or_null(b64[1]), "storage_expires",
+					   control_json_count(exp[1])),
+				 false);
+}
+
+static char *control_cmds_capability_renew(const struct control_sock_target *t,
+					   const struct control_cmds_args *a)
+{
+	char err[200], b64[CAP_MAX_LEN * 2];
+	uint64_t exp = 0;
+	unsigned kind = !strncmp(a->text, "memory:", 7) ? CAP_KIND_MEMORY : CAP_KIND_STORAGE;
+
+	if (!t->holder)
+		return control_json_error("this vNode holds no capabilities");
+	if (cap_holder_renew(t->holder, a->text, err, sizeof(err)))
+		return control_json_error(err);
+	cap_holder_export(t->holder, kind, b64, sizeof(b64), &exp);
+	log_info("control: %s capability renewed until %llu", cap_kind_name(kind),
+		 (unsigned long long)exp);
+	return control_json_line(json_pack("{s:s,s:o}", "renewed", cap_kind_name(kind), "expires",
+					   control_json_count(exp)),
+				 false);
+}
+
 static char *control_cmds_help(const struct control_sock_target *t,
 			       const struct control_cmds_args *a);
 
@@ -225,6 +266,9 @@ static const struct control_cmd control_cmds[] = {
 	{"region-drop", CTL_ARG_REGION, "INDEX@HOST:PORT", control_cmds_region_drop,
 	 CTL_REMOTE | CTL_STILL},
 	{"server-lost", CTL_ARG_ADDR, "HOST:PORT", control_cmds_server_lost, CTL_REMOTE},
+	{"capabilities", CTL_ARG_NONE, NULL, control_cmds_capabilities, 0},
+	{"capability-renew", CTL_ARG_TEXT, "KIND:ISSUED:EXPIRES:KEYID:SIGNATURE",
+	 control_cmds_capability_renew, 0},
 	{"help", CTL_ARG_NONE, NULL, control_cmds_help, 0},
 };
 #define NR_CMDS (sizeof(control_cmds) / sizeof(control_cmds[0]))

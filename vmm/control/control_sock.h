@@ -41,6 +41,8 @@ struct vm;
 struct control_sock;
 
 /* What the socket reports on and acts upon; it must outlive control_sock_stop. */
+struct cap_holder;
+
 struct control_sock_target {
 	uint64_t vnode;
 	int vcpus;
@@ -50,6 +52,7 @@ struct control_sock_target {
 	struct remote_mem *rm;	       /* likewise */
 	const uint64_t *console_bytes; /* the console's byte count, read atomically */
 	struct migrate *mig;
+	struct cap_holder *holder; /* the vNode's capabilities (renewals), or NULL */
 };
 
 int control_sock_start(struct control_sock **out, const char *path,

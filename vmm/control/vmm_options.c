@@ -39,6 +39,7 @@ static const struct {
 	{console_config_init, NULL},
 	{migrate_config_init, migrate_config_finish},
 	{mem_config_init, mem_config_finish},
+	{vmm_caps_init, vmm_caps_finish},
 	{control_config_init, NULL},
 };
 #define NR_SUBSYSTEMS (sizeof(vmm_options_subsystems) / sizeof(vmm_options_subsystems[0]))
@@ -259,4 +260,6 @@ int vmm_options_parse(int argc, char **argv, struct vmm_options *c)
 void vmm_options_free(struct vmm_options *c)
 {
 	mem_config_free(&c->mem);
+	migrate_config_free(&c->migrate);
+	vmm_caps_free(&c->caps);
 }

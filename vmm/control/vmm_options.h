@@ -10,6 +10,7 @@
 #include "vmm/block/blk_config.h"
 #include "vmm/boot/boot_config.h"
 #include "vmm/control/control_config.h"
+#include "vmm/control/vmm_caps.h"
 #include "vmm/devices/legacy/console.h"
 #include "vmm/memory/mem_config.h"
 #include "vmm/migration/migrate_config.h"
@@ -23,6 +24,7 @@ struct vmm_options {
 	struct mem_config mem;
 	struct migrate_config migrate;
 	struct control_config control;
+	struct vmm_caps caps;
 };
 
 /* What a handler or a subsystem's check returns. */

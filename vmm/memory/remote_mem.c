@@ -86,6 +86,32 @@ void remote_mem_lose_server(struct remote_mem *rm, int server, const char *why)
 			 why);
 }
 
+/* Show the vNode's capability on channel ch's connection to server (after its HELLO). */
+static int show_capability(struct remote_mem *rm, int server, int ch, struct remote_mem_failure *f)
+{
+	struct remote_mem_server *s = &rm->servers[server];
+	struct remote_mem_auth *a = &s->auth[ch];
+	struct mem_proto_hello_reply hr = {.flags = MP_HELLO_AUTH};
+	char why[256];
+	int rc;
+
+	memcpy(hr.challenge, a->challenge, sizeof(hr.challenge));
+	snprintf(hr.name, sizeof(hr.name), "%s", s->name[0] ? s->name : s->addr);
+	rc = mem_client_auth(s->conn[ch], ++rm->next_id[ch],
+			     &(struct mem_client_cred){.holder = rm->holder}, &hr, rm->timeout_ms,
+			     &a->gen, why, sizeof(why));
+	if (rc) {
+		f->lost = rc < 0 && fabric_broken(s->conn[ch]);
+		snprintf(f->what, sizeof(f->what), "capability refused: %.150s%s", why,
+			 rm->holder ? ""
+				    : " (give --capability-key FILE, or start the vNode through "
+				      "lego-controld)");
+		return -1;
+	}
+	a->shown = true;
+	return 0;
+}
+
 static int hello(struct remote_mem *rm, int server, int ch, struct remote_mem_failure *f)
 {
 	struct remote_mem_server *s = &rm->servers[server];
@@ -119,7 +145,18 @@ static int hello(struct remote_mem *rm, int server, int ch, struct remote_mem_fa
 		s->rma = rm->use_rma && (hr.flags & MP_HELLO_RMA) && fabric_has_rma(s->conn[ch]);
 		snprintf(s->name, sizeof(s->name), "%s", hr.name);
 	}
-	return 0;
+	s->auth[ch] = (struct remote_mem_auth){.required = hr.flags & MP_HELLO_AUTH};
+	memcpy(s->auth[ch].challenge, hr.challenge, sizeof(hr.challenge));
+	return s->auth[ch].required ? show_capability(rm, server, ch, f) : 0;
+}
+
+int remote_mem_reauth(struct remote_mem *rm, int server, int ch, struct remote_mem_failure *f)
+{
+	struct remote_mem_auth *a = &rm->servers[server].auth[ch];
+
+	if (!a->required || !rm->holder || !rm->servers[server].conn[ch])
+		return -1;
+	return show_capability(rm, server, ch, f);
 }
 
 /* Channel ch's connection to server, made on first use by the channel's own thread. */
@@ -134,6 +171,12 @@ struct fab_conn *remote_mem_conn(struct remote_mem *rm, int server, int ch,
 		snprintf(f->what, sizeof(f->what), "lost earlier");
 		return NULL;
 	}
+	/* A renewed capability (or a self-signed one past half its life) is shown before
+	 * the connection's next request. */
+	if (s->conn[ch] && s->auth[ch].shown &&
+	    cap_holder_stale(rm->holder, CAP_KIND_MEMORY, s->auth[ch].gen) &&
+	    show_capability(rm, server, ch, f))
+		return NULL;
 	if (s->conn[ch])
 		return s->conn[ch];
 	rc = fabric_connect(rm->provider, s->host, s->port, MP_MAX_MSG, rm->timeout_ms,
@@ -333,8 +376,7 @@ void remote_mem_set_copy(struct remote_mem *rm, struct remote_mem_copy *cp, bool
 	cp->state = state;
 	atomic_store(&cp->handle, o->handle);
 	atomic_store(&cp->epoch, o->epoch);
-	cp->rma_addr = o->rma_addr;
-	cp->rma_key = o->rma_key;
+	memset(cp->rma, 0, sizeof(cp->rma));
 	atomic_store(&cp->failed, false);
 }
 
@@ -380,6 +422,14 @@ enum remote_mem_next remote_mem_on_refusal(struct remote_mem *rm, int idx,
 	int server = atomic_load(&cp->server);
 
 	mem_client_reply_text(r, text, sizeof(text));
+	/* Expired while a renewal is at hand (it came late): show it, send again. */
+	if (r->status == MP_EEXPIRED && !*reopened && rm->holder &&
+	    cap_holder_stale(rm->holder, CAP_KIND_MEMORY, rm->servers[server].auth[ch].gen)) {
+		*reopened = true;
+		if (remote_mem_reauth(rm, server, ch, f))
+			return REMOTE_MEM_NEXT_FAIL;
+		return REMOTE_MEM_NEXT_RETRY;
+	}
 	if (r->status == MP_ESTALE && !*reopened) {
 		struct mem_proto_open_reply o;
 
@@ -512,6 +562,7 @@ static int remote_mem_open_init(struct remote_mem *rm, const struct remote_mem_c
 	rm->region_size = cfg->region_size;
 	rm->timeout_ms = cfg->timeout_ms;
 	rm->use_rma = cfg->use_rma;
+	rm->holder = cfg->holder;
 	snprintf(rm->provider, sizeof(rm->provider), "%s", cfg->provider);
 	snprintf(rm->client_name, sizeof(rm->client_name), "%s", cfg->client_name);
 	rm->nr_channels = nr_channels;

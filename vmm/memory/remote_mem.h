@@ -37,6 +37,15 @@
 #define RM_MAX_COPIES	4
 
 struct fab_conn;
+struct cap_holder;
+
+/* A connection's capability, as last shown to its server. */
+struct remote_mem_auth {
+	bool required; /* the server asks for one (HELLO reply) */
+	bool shown;
+	unsigned gen; /* the holder's generation shown */
+	uint8_t challenge[32];
+};
 
 struct remote_mem_server {
 	char addr[MP_ADDR_LEN + 1]; /* "HOST:PORT" as given */
@@ -50,6 +59,7 @@ struct remote_mem_server {
 	 * lock (remote_mem_server_hold): at 0 the entry may be reused. */
 	atomic_int refs;
 	struct fab_conn *conn[RM_MAX_CHANNELS + 1];
+	struct remote_mem_auth auth[RM_MAX_CHANNELS + 1];
 };
 
 enum remote_mem_copy_state {
@@ -61,7 +71,13 @@ struct remote_mem_copy {
 	atomic_int server;
 	int state; /* rm_copy_state, changed under the region's write lock */
 	atomic_uint_fast64_t handle, epoch;
-	uint64_t rma_addr, rma_key;
+	/* RMA: a server registers a vRegion for each connection apart (its key reaches that
+	 * connection only), so each channel learns its own address and key (an OPEN on it);
+	 * written by that channel's thread alone. */
+	struct {
+		uint64_t addr, key;
+		bool asked;
+	} rma[RM_MAX_CHANNELS + 1];
 	atomic_bool failed; /* refused or lost: skipped until the control plane drops it */
 };
 
@@ -77,6 +93,7 @@ struct remote_mem {
 	uint64_t ram_size, region_size;
 	int timeout_ms;
 	bool use_rma;
+	struct cap_holder *holder; /* the vNode's capabilities, or NULL */
 	char provider[64];
 	char client_name[MP_NAME_LEN + 1];
 	int nr_channels, nr_regions;  /* I/O channels; the control channel is nr_channels */
@@ -99,6 +116,7 @@ struct remote_mem_config {
 	uint64_t region_size;
 	int timeout_ms;
 	bool use_rma;
+	struct cap_holder *holder; /* shown to servers that require a capability, or NULL */
 	int nr_servers;
 	const char *servers[RM_MAX_SERVERS]; /* "HOST:PORT" */
 	/* The servers of each region's copies (indexes into servers[], -1 past the last), or

@@ -52,6 +52,8 @@ void remote_mem_lose_server(struct remote_mem *rm, int server, const char *why);
  * with f filled. */
 struct fab_conn *remote_mem_conn(struct remote_mem *rm, int server, int ch,
 				 struct remote_mem_failure *f);
+/* Show the capability again on channel ch's connection to server (a renewal came late). */
+int remote_mem_reauth(struct remote_mem *rm, int server, int ch, struct remote_mem_failure *f);
 /* The entry for "HOST:PORT", held: the live one with that address, or a new one (*created;
  * an entry no copy names and no thread holds is reused for it); -1 with err. */
 int remote_mem_server_by_addr(struct remote_mem *rm, const char *addr, bool *created, char *err,

@@ -22,9 +22,21 @@ static const void *read_copy(struct remote_mem *rm, int idx, struct remote_mem_c
 	*next = REMOTE_MEM_NEXT_FAIL;
 	if (!c)
 		return NULL;
-	if (s->rma && cp->rma_key) {
-		int rc = fabric_rma_read(c, (size_t)npages * MP_PAGE_SIZE, cp->rma_addr + in,
-					 cp->rma_key, rm->timeout_ms);
+	if (s->rma && !cp->rma[ch].asked) {
+		/* This channel's own registration of the vRegion (an OPEN on its connection). */
+		struct mem_proto_open_reply o;
+		struct remote_mem_failure ignored = {0};
+
+		cp->rma[ch].asked = true;
+		if (!remote_mem_open_on(rm, idx, server, ch, 0, &o, &ignored) &&
+		    o.handle == atomic_load(&cp->handle)) {
+			cp->rma[ch].addr = o.rma_addr;
+			cp->rma[ch].key = o.rma_key;
+		}
+	}
+	if (s->rma && cp->rma[ch].key) {
+		int rc = fabric_rma_read(c, (size_t)npages * MP_PAGE_SIZE, cp->rma[ch].addr + in,
+					 cp->rma[ch].key, rm->timeout_ms);
 
 		if (rc == 0)
 			return fabric_rbuf(c);

@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lib/cluster/cluster_io.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 #include "lib/proto/mig_proto.h"
@@ -47,7 +46,7 @@ static const char *const phase_names[] = {
 void migrate_init(struct migrate *m)
 {
 	memset(m, 0, sizeof(*m));
-	m->fd = m->listen_fd = -1;
+	m->listen_fd = -1;
 	m->console_fd = -1;
 	pthread_mutex_init(&m->lock, NULL);
 	pthread_cond_init(&m->cond, NULL);
@@ -60,15 +59,14 @@ bool migrate_destroy(struct migrate *m)
 	pthread_mutex_lock(&m->lock);
 	m->cancel = true;
 	/* Wakes a thread blocked on the peer, and one waiting for migrate-resolve. */
-	if (m->fd >= 0)
-		shutdown(m->fd, SHUT_RDWR);
+	if (m->conn)
+		tls_conn_shutdown(m->conn);
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
 	if (m->thread_started)
 		pthread_join(m->thread, NULL);
 	handed_over = migrate_handed_over(m);
-	if (m->fd >= 0)
-		close(m->fd);
+	tls_conn_close(m->conn);
 	if (m->listen_fd >= 0)
 		close(m->listen_fd);
 	free(m->hot);
@@ -114,7 +112,7 @@ static void account(struct migrate *m, uint64_t pages, uint64_t state_bytes)
 
 static int send_counted(struct migrate *m, uint16_t type, const void *p, size_t len)
 {
-	if (migrate_io_send(m->fd, type, p, len))
+	if (migrate_io_send(m->conn, type, p, len))
 		return -1;
 	account(m, 0, MIG_HDR_LEN + len);
 	return 0;
@@ -160,14 +158,13 @@ static int send_console(struct migrate *m, uint64_t from, uint64_t to, char *err
  * to refuse. -1 with err if it refused or hung up, 0 if it said nothing. */
 static int peer_said(struct migrate *m, int wait_ms, char *err, size_t errlen)
 {
-	struct pollfd p = {.fd = m->fd, .events = POLLIN};
 	uint16_t type;
 	uint8_t *payload;
 	uint32_t len;
 
-	if (m->fd < 0 || poll(&p, 1, wait_ms) <= 0)
+	if (!m->conn || tls_conn_wait(m->conn, wait_ms) <= 0)
 		return 0;
-	if (migrate_io_recv(m->fd, 1000, &type, &payload, &len, err, errlen) == 0) {
+	if (migrate_io_recv(m->conn, 1000, &type, &payload, &len, err, errlen) == 0) {
 		if (type == MIG_ERROR)
 			snprintf(err, errlen, "the destination refused: %s",
 				 payload ? (char *)payload : "");
@@ -413,7 +410,7 @@ static int expect(struct migrate *m, uint16_t want, int timeout_ms, char *err, s
 	uint8_t *payload;
 	uint32_t len;
 
-	if (migrate_io_recv(m->fd, timeout_ms, &type, &payload, &len, err, errlen))
+	if (migrate_io_recv(m->conn, timeout_ms, &type, &payload, &len, err, errlen))
 		return -1;
 	if (type != want) {
 		if (type == MIG_ERROR)
@@ -449,8 +446,8 @@ static void finish_failed(struct migrate *m, const char *why)
 	snprintf(m->error, sizeof(m->error), "%s", why);
 	m->elapsed_ns = (uint64_t)mono_clock_ns() - m->t0_ns;
 	pthread_mutex_unlock(&m->lock);
-	if (m->fd >= 0)
-		shutdown(m->fd, SHUT_RDWR);
+	if (m->conn)
+		tls_conn_shutdown(m->conn);
 	log_error("migration to %s failed: %s; the vNode %s here", m->dest, why,
 		  err ? "could not resume" : "runs on");
 	set_phase(m, MIGRATE_FAILED);
@@ -477,16 +474,20 @@ static void *source_thread(void *arg)
 	struct mig_proto_hello h = {0};
 	struct mig_proto_go go;
 	uint8_t hello[MIG_HELLO_LEN], gob[MIG_GO_LEN];
-	char why[512] = "";
+	char why[512] = "", host[256], port[16];
+	/* A processor host's certificate, valid for the host dialled: not any peer at that
+	 * address. */
+	struct tls_conn_expect want = {.kinds = TLS_KIND_BIT(TLS_KIND_PMON), .host = host};
 	uint64_t console_sent;
-	int fd;
+	struct tls_conn *c;
 	const char *err;
 
-	fd = cluster_io_connect(m->dest, CONNECT_TIMEOUT_MS, why, sizeof(why));
+	parse_hostport(m->dest, 1, host, sizeof(host), port, sizeof(port));
+	c = tls_conn_dial(m->dest, m->pki, &want, CONNECT_TIMEOUT_MS, why, sizeof(why));
 	pthread_mutex_lock(&m->lock);
-	m->fd = fd;
+	m->conn = c;
 	pthread_mutex_unlock(&m->lock);
-	if (fd < 0) {
+	if (!c) {
 		char msg[900];
 
 		snprintf(msg, sizeof(msg), "cannot reach the destination %s: %s", m->dest, why);
@@ -569,7 +570,7 @@ static void *source_thread(void *arg)
 				   .bytes_processed = m->bytes_processed};
 	pthread_mutex_unlock(&m->lock);
 	mig_proto_go_put(gob, &go);
-	if (migrate_io_send(m->fd, MIG_GO, gob, sizeof(gob)) == 0 &&
+	if (migrate_io_send(m->conn, MIG_GO, gob, sizeof(gob)) == 0 &&
 	    expect(m, MIG_RUNNING, RUNNING_TIMEOUT_MS, why, sizeof(why)) == 0) {
 		finish_completed(m);
 		return NULL;
@@ -610,6 +611,10 @@ const char *migrate_start(struct migrate *m, const char *dest)
 		       "(use a storage-server volume)";
 	if (parse_hostport(dest, 1, host, sizeof(host), port, sizeof(port)))
 		return "the destination must be HOST:PORT";
+	if (!m->pki && !m->insecure)
+		return "no TLS for the migration stream: lego-vmm has no processor host's "
+		       "certificate (--pki DIR --pki-name HOST, as lego-pmon gives) and plain TCP "
+		       "was not asked for (--insecure-migration)";
 	pthread_mutex_lock(&m->lock);
 	if (m->role == MIGRATE_ROLE_SOURCE && m->phase != MIGRATE_FAILED) {
 		err = "a migration is already under way";
@@ -620,9 +625,8 @@ const char *migrate_start(struct migrate *m, const char *dest)
 			pthread_join(m->thread, NULL); /* the last, failed one */
 			m->thread_started = false;
 		}
-		if (m->fd >= 0)
-			close(m->fd);
-		m->fd = -1;
+		tls_conn_close(m->conn);
+		m->conn = NULL;
 		free(m->hot);
 		m->hot = NULL;
 		/* A vNode that migrated in may leave again: it is a source from now on. */
@@ -665,8 +669,8 @@ const char *migrate_cancel(struct migrate *m)
 	else
 		m->cancel = true;
 	/* A thread blocked on the peer notices at once. */
-	if (!err && m->fd >= 0 && m->phase != MIGRATE_SENDING)
-		shutdown(m->fd, SHUT_RDWR);
+	if (!err && m->conn && m->phase != MIGRATE_SENDING)
+		tls_conn_shutdown(m->conn);
 	pthread_mutex_unlock(&m->lock);
 	return err;
 }

@@ -5,6 +5,11 @@
  * the vCPU and device state travels to the destination, which attaches to the same
  * vRegions and volumes and starts with an empty ExCache. See mig_proto.h for the stream.
  *
+ * The stream is mutual TLS between the two processor hosts' certificates (lego-pmon gives
+ * lego-vmm its own): the destination takes only a source presenting a processor host's
+ * certificate, the source only a destination whose certificate is valid for the host it
+ * dialled. Plain TCP only with --insecure-migration.
+ *
  * Source (control command `migrate HOST:PORT`): a thread connects, writes dirty pages back
  * until that converges, pauses the vCPUs, drains block requests, flushes, sends the state,
  * and once the destination has loaded it, tells it to run; when it confirms, the source
@@ -24,6 +29,7 @@
 #include <stdint.h>
 
 #include "lib/proto/mig_proto.h"
+#include "lib/tls/tls_conn.h"
 #include "vmm/devices/virtio/virtio_mmio.h"
 
 #define MIGRATE_MAX_DISKS 8
@@ -76,7 +82,12 @@ struct migrate {
 	pthread_cond_t cond;
 	enum migrate_role role;
 	enum migrate_phase phase;
-	int fd, listen_fd;
+	/* The stream: mutual TLS between processor hosts' certificates (pki), or plain TCP
+	 * only with insecure (--insecure-migration); neither: no migration in or out. */
+	const struct tls_pki *pki;
+	bool insecure;
+	struct tls_conn *conn;
+	int listen_fd;
 	pthread_t thread;
 	bool thread_started, cancel, resolved, resolve_commit, paused_by_us, user_paused;
 	char dest[300], listen[300];
@@ -128,11 +139,11 @@ void migrate_get_status(struct migrate *m, struct migrate_status *st);
 int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms);
 void migrate_in_running(struct migrate *m);
 
-/* Socket helpers shared by both ends (migrate_io.c). */
-int migrate_io_send(int fd, uint16_t type, const void *payload, size_t len);
+/* Stream helpers shared by both ends (migrate_io.c). */
+int migrate_io_send(struct tls_conn *c, uint16_t type, const void *payload, size_t len);
 /* Wait up to timeout_ms for one message; *payload is malloc'ed (NULL when empty). 0, or -1
  * with err. */
-int migrate_io_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t *len,
-		    char *err, size_t errlen);
+int migrate_io_recv(struct tls_conn *c, int timeout_ms, uint16_t *type, uint8_t **payload,
+		    uint32_t *len, char *err, size_t errlen);
 
 #endif

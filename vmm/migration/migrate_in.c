@@ -11,7 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "lib/cluster/cluster_io.h"
+#include "lib/tcp.h"
 #include "lib/fdio.h"
 #include "vmm/kvm/irqchip.h"
 #include "lib/log.h"
@@ -403,8 +403,8 @@ static int take(struct migrate *m, struct in_progress *ip, uint16_t type, const 
 static int refuse(struct migrate *m, const char *why)
 {
 	log_error("incoming migration refused: %s", why);
-	if (m->fd >= 0)
-		migrate_io_send(m->fd, MIG_ERROR, why, strlen(why));
+	if (m->conn)
+		migrate_io_send(m->conn, MIG_ERROR, why, strlen(why));
 	pthread_mutex_lock(&m->lock);
 	snprintf(m->error, sizeof(m->error), "%s", why);
 	m->phase = MIGRATE_FAILED;
@@ -412,26 +412,58 @@ static int refuse(struct migrate *m, const char *why)
 	return -1;
 }
 
-static int accept_source(struct migrate *m, int timeout_ms)
+/* A source that passes: a processor host's certificate over TLS (or plain TCP when asked
+ * for). A connection that fails is refused (logged) and the wait goes on, so that a
+ * stranger cannot spoil the real source's migration. */
+static struct tls_conn *admit_source(struct migrate *m, int fd, const char *addr)
+{
+	struct tls_conn *c = tls_conn_plain(fd, addr);
+	char err[300], who[96];
+
+	if (!c || !m->pki)
+		return c;
+	if (tls_conn_upgrade(c, m->pki, TLS_CONN_HANDSHAKE_MS, err, sizeof(err))) {
+		log_error("incoming migration: refused %s: %s", addr, err);
+	} else if (c->peer.kind != TLS_KIND_PMON) {
+		log_error("incoming migration: refused %s: only a processor host's certificate may "
+			  "send a vNode, and this one grants %s",
+			  addr, tls_pki_id_text(&c->peer, who, sizeof(who)));
+	} else {
+		log_info("incoming migration: the source is pmon '%s' at %s", c->peer.name, addr);
+		return c;
+	}
+	tls_conn_close(c);
+	return NULL;
+}
+
+static struct tls_conn *accept_source(struct migrate *m, int timeout_ms)
 {
 	struct pollfd p = {.fd = m->listen_fd, .events = POLLIN};
 	int rc, fd, one = 1;
 
 	/* In slices, so that a stop (SIGTERM) is noticed. */
-	for (int waited = 0;; waited += 200) {
-		if (waited >= timeout_ms || atomic_load(&m->vm->stopping))
-			return -1;
+	for (int64_t end = mono_clock_ms() + timeout_ms;;) {
+		struct sockaddr_storage ss = {0};
+		socklen_t sl = sizeof(ss);
+		char addr[TLS_CONN_ADDR_MAX];
+		struct tls_conn *c;
+
+		if (mono_clock_ms() >= end || atomic_load(&m->vm->stopping))
+			return NULL;
 		rc = poll(&p, 1, 200);
-		if (rc > 0)
-			break;
 		if (rc < 0 && errno != EINTR)
-			return -1;
+			return NULL;
+		if (rc <= 0)
+			continue;
+		fd = accept4(m->listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		tcp_peer_name(&ss, addr, sizeof(addr), NULL, 0);
+		c = admit_source(m, fd, addr);
+		if (c)
+			return c;
 	}
-	fd = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	return fd;
 }
 
 int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms)
@@ -443,12 +475,13 @@ int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms)
 	uint8_t *payload;
 	uint32_t len;
 	char bad[200];
-	int fd, rc;
+	struct tls_conn *c;
+	int rc;
 
 	m->role = MIGRATE_ROLE_INCOMING;
 	if (parse_hostport(addr, 0, host, sizeof(host), port, sizeof(port)))
 		return refuse(m, "--incoming must be HOST:PORT");
-	m->listen_fd = cluster_io_listen(addr, port, sizeof(port), why, sizeof(why));
+	m->listen_fd = tcp_listen(addr, port, sizeof(port), why, sizeof(why));
 	if (m->listen_fd < 0) {
 		char msg[700];
 
@@ -459,11 +492,13 @@ int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms)
 	snprintf(m->listen, sizeof(m->listen), strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
 	m->phase = MIGRATE_LISTENING;
 	pthread_mutex_unlock(&m->lock);
-	log_info("migration: waiting for the source on %s", m->listen);
-	fd = accept_source(m, accept_timeout_ms);
+	log_info("migration: waiting for the source on %s (%s)", m->listen,
+		 m->pki ? "TLS: a processor host's certificate"
+			: "plain TCP: --insecure-migration");
+	c = accept_source(m, accept_timeout_ms);
 	close(m->listen_fd);
 	m->listen_fd = -1;
-	if (fd < 0) {
+	if (!c) {
 		if (atomic_load(&m->vm->stopping))
 			snprintf(why, sizeof(why), "stopped before a source connected");
 		else
@@ -472,12 +507,12 @@ int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms)
 		return refuse(m, why);
 	}
 	pthread_mutex_lock(&m->lock);
-	m->fd = fd;
+	m->conn = c;
 	m->phase = MIGRATE_RECEIVING;
 	pthread_mutex_unlock(&m->lock);
 	t0 = (uint64_t)mono_clock_ns();
 	for (;;) {
-		if (migrate_io_recv(fd, MSG_TIMEOUT_MS, &type, &payload, &len, why, sizeof(why))) {
+		if (migrate_io_recv(c, MSG_TIMEOUT_MS, &type, &payload, &len, why, sizeof(why))) {
 			char msg[600];
 
 			snprintf(msg, sizeof(msg), "the stream broke: %s", why);
@@ -495,10 +530,10 @@ int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms)
 		 (double)((uint64_t)mono_clock_ns() - t0) / 1e6,
 		 (unsigned long long)ip.console_bytes, m->nr_hot,
 		 m->msrs_refused ? ", some MSRs refused" : "");
-	if (migrate_io_send(fd, MIG_READY, NULL, 0))
+	if (migrate_io_send(c, MIG_READY, NULL, 0))
 		return refuse(m, "the source went away before READY");
 	set_phase(m, MIGRATE_READY_WAIT);
-	if (migrate_io_recv(fd, GO_TIMEOUT_MS, &type, &payload, &len, why, sizeof(why))) {
+	if (migrate_io_recv(c, GO_TIMEOUT_MS, &type, &payload, &len, why, sizeof(why))) {
 		char msg[600];
 
 		snprintf(msg, sizeof(msg), "no GO from the source: %s", why);
@@ -525,7 +560,7 @@ void migrate_in_running(struct migrate *m)
 	 * what the source's "uncertain" state is for. */
 	uint64_t here = (uint64_t)mono_clock_ns() - m->go_ns;
 
-	if (migrate_io_send(m->fd, MIG_RUNNING, NULL, 0))
+	if (migrate_io_send(m->conn, MIG_RUNNING, NULL, 0))
 		log_warn("migration: could not confirm to the source that the vNode runs here");
 	for (int v = 0; v < m->vcpus && v < MIGRATE_MAX_VCPUS; v++) {
 		for (int i = 0; i < m->nr_held_msrs[v]; i++) {
@@ -545,7 +580,7 @@ void migrate_in_running(struct migrate *m)
 	m->bytes_processed = m->src_go.bytes_processed;
 	m->phase = MIGRATE_RUNNING_HERE;
 	pthread_mutex_unlock(&m->lock);
-	shutdown(m->fd, SHUT_RDWR);
+	tls_conn_shutdown(m->conn);
 	/* What the guest used last on the source, fetched while it starts running here. */
 	pager_migration_prefetch(m->pg, m->hot, m->nr_hot);
 	log_info("migration: the vNode runs here (migration %.1f ms, downtime %.1f ms)",

@@ -1,4 +1,4 @@
-/* migrate_io.c: whole messages over the migration socket, with deadlines. */
+/* migrate_io.c: whole messages over the migration stream (TLS or plain), with deadlines. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include "lib/proto/mig_proto.h"
 #include "migrate.h"
 
-int migrate_io_send(int fd, uint16_t type, const void *payload, size_t len)
+int migrate_io_send(struct tls_conn *c, uint16_t type, const void *payload, size_t len)
 {
 	uint8_t small[MIG_HDR_LEN + 4096];
 
@@ -20,28 +20,28 @@ int migrate_io_send(int fd, uint16_t type, const void *payload, size_t len)
 	if (len <= sizeof(small) - MIG_HDR_LEN) {
 		if (len)
 			memcpy(small + MIG_HDR_LEN, payload, len);
-		return fdio_write_all(fd, small, MIG_HDR_LEN + len);
+		return tls_conn_write(c, small, MIG_HDR_LEN + len);
 	}
-	if (fdio_write_all(fd, small, MIG_HDR_LEN))
+	if (tls_conn_write(c, small, MIG_HDR_LEN))
 		return -1;
-	return fdio_write_all(fd, payload, len);
+	return tls_conn_write(c, payload, len);
 }
 
 /* Exactly len bytes before the deadline (a mono_clock_ms() time); 0, or -1 with err. */
-static int migrate_io_read_exactly(int fd, void *buf, size_t len, int64_t deadline_ms, char *err,
-				   size_t errlen)
+static int migrate_io_read_exactly(struct tls_conn *c, void *buf, size_t len, int64_t deadline_ms,
+				   char *err, size_t errlen)
 {
-	int rc = fdio_read_all(fd, buf, len, deadline_ms);
+	int rc = tls_conn_read(c, buf, len, deadline_ms);
 
 	if (rc == FDIO_OK)
 		return 0;
 	snprintf(err, errlen, "%s",
-		 rc == FDIO_EOF ? "the peer closed the connection" : fdio_strerror(errno));
+		 rc == FDIO_EOF ? "the peer closed the connection" : tls_conn_strerror(c, errno));
 	return -1;
 }
 
-int migrate_io_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, uint32_t *len,
-		    char *err, size_t errlen)
+int migrate_io_recv(struct tls_conn *c, int timeout_ms, uint16_t *type, uint8_t **payload,
+		    uint32_t *len, char *err, size_t errlen)
 {
 	int64_t deadline_ms = mono_clock_ms() + timeout_ms;
 	uint8_t hdr[MIG_HDR_LEN];
@@ -49,7 +49,7 @@ int migrate_io_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, u
 	char bad[200];
 
 	*payload = NULL;
-	if (migrate_io_read_exactly(fd, hdr, sizeof(hdr), deadline_ms, err, errlen))
+	if (migrate_io_read_exactly(c, hdr, sizeof(hdr), deadline_ms, err, errlen))
 		return -1;
 	if (mig_proto_hdr_get(hdr, &h, bad, sizeof(bad))) {
 		snprintf(err, errlen, "malformed message: %s", bad);
@@ -61,7 +61,7 @@ int migrate_io_recv(int fd, int timeout_ms, uint16_t *type, uint8_t **payload, u
 			snprintf(err, errlen, "out of memory for a %u-byte message", h.len);
 			return -1;
 		}
-		if (migrate_io_read_exactly(fd, *payload, h.len, deadline_ms, err, errlen)) {
+		if (migrate_io_read_exactly(c, *payload, h.len, deadline_ms, err, errlen)) {
 			free(*payload);
 			*payload = NULL;
 			return -1;

@@ -1,16 +1,38 @@
 /* libvirt_conn.c: a libvirt client's connection: a thread reading its packets (length
- * word, header, payload) and handing each call to the procedure table, keepalive PINGs
- * answered, console stream packets passed on, and every packet written under one lock.
- * Facts: ../shared/LIBVIRT_PROTOCOL.md (the team's notes on libvirt 9.0.0). */
+ * word, header, payload; a big one only within the server's memory budget) and handing each
+ * call to the procedure table, keepalive PINGs answered, console stream packets passed on,
+ * and every packet written under one lock. Facts: ../shared/LIBVIRT_PROTOCOL.md (the team's
+ * notes on libvirt 9.0.0). */
 #include "libvirt_conn.h"
 
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "lib/fdio.h"
 #include "lib/log.h"
+#include "lib/mem_budget.h"
 #include "lib/mono_clock.h"
 #include "libvirt_dispatch.h"
+
+/* Quiet clients stay (virsh's shell, a console someone watches): only a very long silence
+ * with nothing under way closes a connection. A packet, once begun, must arrive soon. */
+#define IDLE_MS	  (15 * 60 * 1000)
+#define PACKET_MS 60000
+/* libvirtd's word after a TLS handshake that the client's certificate is accepted;
+ * without it the client says "server verification (of our certificate or IP address)
+ * failed". */
+#define TLS_ACCEPTED 1
+
+static const char *const *allow;
+static int nallow;
+
+void libvirt_conn_allow(const char *const *patterns, int n)
+{
+	allow = patterns;
+	nallow = n;
+}
 
 int libvirt_conn_send(struct libvirt_conn *cl, const struct xdr_out *o)
 {
@@ -19,7 +41,7 @@ int libvirt_conn_send(struct libvirt_conn *cl, const struct xdr_out *o)
 	if (o->err)
 		return -1;
 	pthread_mutex_lock(&cl->write_lock);
-	rc = fdio_write_all(cl->fd, o->p, o->len);
+	rc = tls_conn_write(cl->c, o->p, o->len);
 	pthread_mutex_unlock(&cl->write_lock);
 	return rc;
 }
@@ -63,47 +85,98 @@ static bool packet(struct libvirt_conn *cl, const struct rpc_proto_hdr *h, struc
 	return libvirt_dispatch(cl, h, x, o);
 }
 
-static void client_free(struct libvirt_conn *cl)
+/* Until the next packet begins: true, or false when the client left or stayed silent too
+ * long with nothing under way. */
+static bool wait_packet(struct libvirt_conn *cl)
 {
-	close(cl->fd);
-	pthread_mutex_destroy(&cl->write_lock);
-	pthread_mutex_destroy(&cl->stream_lock);
-	pthread_mutex_destroy(&cl->calls_lock);
-	pthread_cond_destroy(&cl->calls_done);
-	free(cl);
+	int64_t quiet_since = mono_clock_ms();
+
+	for (;;) {
+		int r = tls_conn_wait(cl->c, 1000);
+		bool busy;
+
+		if (r)
+			return r > 0;
+		pthread_mutex_lock(&cl->calls_lock);
+		busy = cl->calls > 0;
+		pthread_mutex_unlock(&cl->calls_lock);
+		pthread_mutex_lock(&cl->stream_lock);
+		busy |= cl->streaming;
+		pthread_mutex_unlock(&cl->stream_lock);
+		if (busy)
+			quiet_since = mono_clock_ms();
+		else if (mono_clock_ms() - quiet_since > IDLE_MS)
+			return false;
+	}
 }
 
-static void *serve(void *arg)
+/* The next packet's body (malloc'ed, *len bytes), or NULL when the connection must close
+ * (logged if the client did something wrong). */
+static uint8_t *read_packet(struct libvirt_conn *cl, const char *who, int64_t *len)
 {
-	struct libvirt_conn *cl = arg;
-	uint8_t word[RPC_LEN_LEN], *body = NULL;
+	uint8_t word[RPC_LEN_LEN], *body;
+	int64_t deadline;
+	int rc;
 
+	if (!wait_packet(cl))
+		return NULL;
+	deadline = mono_clock_ms() + PACKET_MS;
+	rc = tls_conn_read(cl->c, word, sizeof(word), deadline);
+	if (rc != FDIO_OK) {
+		if (rc != FDIO_EOF)
+			log_info("libvirt: %s: %s", who, tls_conn_strerror(cl->c, errno));
+		return NULL;
+	}
+	*len = rpc_proto_body_len(word);
+	if (*len < 0) {
+		log_warn("libvirt: %s sent an impossible packet length: closing", who);
+		return NULL;
+	}
+	/* A big packet holds its share of the budget while it arrives and is handled; the
+	 * buffer's pages are only touched as its bytes come. */
+	if (cl->c->budget && mem_budget_hold(cl->c->budget, &cl->c->held,
+					     *len > MEM_BUDGET_SMALL ? (uint64_t)*len : 0)) {
+		log_warn("libvirt: %s: a %lld-byte packet while other clients' big packets fill "
+			 "the memory kept for them: closing",
+			 who, (long long)*len);
+		return NULL;
+	}
+	body = malloc((size_t)*len);
+	if (!body)
+		return NULL;
+	rc = tls_conn_read(cl->c, body, (size_t)*len, deadline);
+	if (rc != FDIO_OK) {
+		log_warn("libvirt: %s: a %lld-byte packet did not arrive within %d s: %s", who,
+			 (long long)*len, PACKET_MS / 1000,
+			 rc == FDIO_EOF ? "closed" : tls_conn_strerror(cl->c, errno));
+		free(body);
+		return NULL;
+	}
+	return body;
+}
+
+static void serve(struct libvirt_conn *cl, const char *who)
+{
 	for (;;) {
 		struct rpc_proto_hdr h;
 		struct xdr_in x;
 		struct xdr_out o;
 		int64_t len;
+		uint8_t *body = read_packet(cl, who, &len);
 		bool keep;
 
-		if (fdio_read_all(cl->fd, word, sizeof(word), MONO_NEVER) != FDIO_OK)
-			break;
-		len = rpc_proto_body_len(word);
-		if (len < 0) {
-			log_warn("client sent an impossible packet length: closing");
-			break;
-		}
-		free(body);
-		body = malloc((size_t)len);
-		if (!body || fdio_read_all(cl->fd, body, (size_t)len, MONO_NEVER) != FDIO_OK)
+		if (!body)
 			break;
 		xdr_in_init(&x, body, (size_t)len);
 		if (rpc_proto_hdr_get(&x, &h)) {
-			log_warn("client sent a malformed header (%s): closing", x.err);
+			log_warn("libvirt: %s sent a malformed header (%s): closing", who, x.err);
+			free(body);
 			break;
 		}
 		if (h.type == RPC_STREAM && h.prog == RPC_REMOTE_PROGRAM &&
 		    h.proc == PROC_DOMAIN_OPEN_CONSOLE) {
 			libvirt_console_packet(cl, &h);
+			free(body);
 			continue;
 		}
 		xdr_out_init(&o, RPC_MESSAGE_MAX + RPC_LEN_LEN);
@@ -111,39 +184,67 @@ static void *serve(void *arg)
 		if (o.err || (o.len && libvirt_conn_send(cl, &o)))
 			keep = false;
 		xdr_out_free(&o);
+		free(body);
 		if (!keep)
 			break;
 	}
+}
+
+/* A TLS client: an admin certificate whose name is on the allow-list. */
+static bool allowed(const struct tls_pki_id *id)
+{
+	if (id->kind != TLS_KIND_ADMIN)
+		return false;
+	if (!nallow)
+		return true;
+	for (int i = 0; i < nallow; i++)
+		if (!fnmatch(allow[i], id->name, 0))
+			return true;
+	return false;
+}
+
+void libvirt_conn_serve(struct netserver_client *nc)
+{
+	struct libvirt_conn *cl;
+	const uint8_t accepted = TLS_ACCEPTED;
+	char who[160];
+
+	/* A local client is its user (the address says it); a remote one its certificate. */
+	if (nc->tag == LIBVIRT_CONN_UNIX || nc->tag == LIBVIRT_CONN_UNIX_RO)
+		snprintf(who, sizeof(who), "%s", nc->conn->addr);
+	else
+		tls_conn_who(nc->conn, who, sizeof(who));
+	if (nc->tag == LIBVIRT_CONN_TLS && !allowed(&nc->conn->peer)) {
+		log_warn("libvirt: refused TLS client %s: an admin certificate on the allow-list "
+			 "(--libvirt-allow) is required",
+			 who);
+		return;
+	}
+	if (nc->tag == LIBVIRT_CONN_TLS && tls_conn_write(nc->conn, &accepted, 1))
+		return;
+	cl = calloc(1, sizeof(*cl));
+	if (!cl)
+		return;
+	cl->c = nc->conn;
+	cl->via = (enum libvirt_conn_listener)nc->tag;
+	cl->readonly = cl->via == LIBVIRT_CONN_UNIX_RO;
+	pthread_mutex_init(&cl->write_lock, NULL);
+	pthread_mutex_init(&cl->stream_lock, NULL);
+	pthread_mutex_init(&cl->calls_lock, NULL);
+	pthread_cond_init(&cl->calls_done, NULL);
+	if (cl->via == LIBVIRT_CONN_TCP) {
+		log_info("libvirt: unauthenticated plain-TCP client %s (--libvirt-tcp)", who);
+	}
+	serve(cl, who);
 	libvirt_console_end(cl);
 	/* A migration goes on without its client; its thread still holds cl. */
 	pthread_mutex_lock(&cl->calls_lock);
 	while (cl->calls)
 		pthread_cond_wait(&cl->calls_done, &cl->calls_lock);
 	pthread_mutex_unlock(&cl->calls_lock);
-	free(body);
-	client_free(cl);
-	return NULL;
-}
-
-void libvirt_conn_serve_fd(int fd)
-{
-	struct libvirt_conn *cl = calloc(1, sizeof(*cl));
-	pthread_t t;
-
-	if (!cl) {
-		close(fd);
-		return;
-	}
-	cl->fd = fd;
-	pthread_mutex_init(&cl->write_lock, NULL);
-	pthread_mutex_init(&cl->stream_lock, NULL);
-	pthread_mutex_init(&cl->calls_lock, NULL);
-	pthread_cond_init(&cl->calls_done, NULL);
-	if (pthread_create(&t, NULL, serve, cl)) {
-		log_error("cannot serve a client: out of threads");
-		close(fd);
-		free(cl);
-		return;
-	}
-	pthread_detach(t);
+	pthread_mutex_destroy(&cl->write_lock);
+	pthread_mutex_destroy(&cl->stream_lock);
+	pthread_mutex_destroy(&cl->calls_lock);
+	pthread_cond_destroy(&cl->calls_done);
+	free(cl);
 }

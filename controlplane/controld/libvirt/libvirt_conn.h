@@ -1,6 +1,8 @@
-/* libvirt_conn.h: one libvirt client connection of lego-controld: its thread reading
- * packets, the lock every reply is written under, its console stream and the calls
- * answered by threads of their own. */
+/* libvirt_conn.h: one libvirt client connection of lego-controld, on one of its listeners
+ * (as libvirtd's): the UNIX socket (its owner only), its read-only companion (anyone; only
+ * procedures that change nothing), TLS with a client certificate on an allow-list, or plain
+ * TCP when asked for. Its thread reads packets within a memory budget, the lock every reply
+ * is written under, its console stream and the calls answered by threads of their own. */
 #ifndef LEGO_LIBVIRT_CONN_H
 #define LEGO_LIBVIRT_CONN_H
 
@@ -8,11 +10,24 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/netserver.h"
+#include "lib/tls/tls_conn.h"
 #include "rpc_proto.h"
 #include "xdr.h"
 
+/* The listeners (netserver tags). */
+enum libvirt_conn_listener {
+	LIBVIRT_CONN_UNIX,    /* read-write, 0600 */
+	LIBVIRT_CONN_UNIX_RO, /* read-only, 0666 */
+	LIBVIRT_CONN_TLS,     /* mutual TLS: an admin certificate on the allow-list */
+	LIBVIRT_CONN_TCP,     /* plain TCP: no authentication (--libvirt-tcp) */
+};
+
+#define LIBVIRT_CONN_ALLOW_MAX 32
+
 struct libvirt_conn {
-	int fd;
+	struct tls_conn *c;
+	enum libvirt_conn_listener via;
 	bool open, readonly;
 	pthread_mutex_t write_lock;
 	/* The console stream, if one is open (one per connection, as virsh uses). */
@@ -28,8 +43,11 @@ struct libvirt_conn {
 	int calls;
 };
 
-/* Serve one accepted client connection on a thread of its own (fd is taken over). */
-void libvirt_conn_serve_fd(int fd);
+/* Who a TLS client must be: an admin certificate whose name matches one of these patterns
+ * (fnmatch; none given: "*"). Set before serving. */
+void libvirt_conn_allow(const char *const *patterns, int n);
+/* The netserver's serve function for every libvirt listener. */
+void libvirt_conn_serve(struct netserver_client *nc);
 /* Write a whole packet under the connection's write lock: 0, or -1 (o->err set, or the
  * client is gone). */
 int libvirt_conn_send(struct libvirt_conn *cl, const struct xdr_out *o);

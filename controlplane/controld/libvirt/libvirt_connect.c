@@ -1,6 +1,7 @@
 /* libvirt_connect.c: the libvirt procedures about the connection and the node: no
- * authentication, the features lego has (peer-to-peer migration with typed parameters),
- * open and close, type, versions, hostname, and the cluster seen as one node. */
+ * authentication beyond the socket's (UNIX permissions, or TLS client certificates, as
+ * libvirtd with auth_tls = none), the features lego has (peer-to-peer migration with typed
+ * parameters), open and close, type, versions, hostname, and the cluster seen as one node. */
 #include <stdio.h>
 #include <unistd.h>
 
@@ -32,10 +33,11 @@ enum libvirt_result libvirt_connect_supports_feature(struct libvirt_call *c)
 
 enum libvirt_result libvirt_connect_open(struct libvirt_call *c)
 {
+	/* A read-only socket's connection stays read-only whatever it asks (as libvirtd). */
+	c->cl->readonly |= c->a->flags & 1;
 	log_info("client opened '%s'%s", c->a->name ? c->a->name : "(no URI)",
-		 c->a->flags & 1 ? " read-only" : "");
+		 c->cl->readonly ? " read-only" : "");
 	c->cl->open = true;
-	c->cl->readonly = c->a->flags & 1;
 	return LIBVIRT_REPLY;
 }
 

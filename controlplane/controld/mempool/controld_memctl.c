@@ -5,9 +5,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lib/fabric/fabric.h"
+#include "controlplane/controld/controld_caps.h"
 #include "lib/client/mem_client.h"
+#include "lib/fabric/fabric.h"
 #include "lib/parse.h"
+
+/* What lego-controld's own connections may do: find, free, fill, follow and release
+ * copies; never read or write a vNode's pages. */
+#define MEMCTL_RIGHTS \
+	(CAP_MEM_OPEN | CAP_MEM_CLOSE | CAP_MEM_FILL | CAP_MEM_RELEASE | CAP_MEM_STATE)
 
 static uint8_t *body(struct controld_memctl *m)
 {
@@ -44,10 +50,14 @@ int controld_memctl_connect(struct controld_memctl *m, const char *provider, con
 	struct mem_proto_hello h = {.vnode = vnode};
 	struct mem_proto_hello_reply hr;
 	struct mem_client_reply r;
+	struct mem_client_cred cred;
+	uint8_t cap[CAP_MAX_LEN];
+	char why[400];
 	int rc;
 
 	memset(m, 0, sizeof(*m));
 	m->timeout_ms = timeout_ms;
+	m->vnode = vnode;
 	snprintf(m->addr, sizeof(m->addr), "%s", addr);
 	if (parse_hostport(addr, 1, host, sizeof(host), port, sizeof(port))) {
 		snprintf(m->err, sizeof(m->err), "memory server address '%s' is not HOST:PORT",
@@ -68,11 +78,19 @@ int controld_memctl_connect(struct controld_memctl *m, const char *provider, con
 		snprintf(m->err, sizeof(m->err), "memory server %s: a malformed HELLO reply", addr);
 		rc = -1;
 	}
+	if (!rc) {
+		controld_caps_mem_cred(vnode, MEMCTL_RIGHTS, &cred, cap);
+		rc = mem_client_auth(m->c, ++m->next_id, controld_caps_on() ? &cred : NULL, &hr,
+				     timeout_ms, NULL, why, sizeof(why));
+		if (rc)
+			snprintf(m->err, sizeof(m->err), "memory server %s: %s", addr, why);
+	}
 	if (rc) {
 		controld_memctl_close(m);
 		return rc;
 	}
 	snprintf(m->name, sizeof(m->name), "%s", hr.name);
+	memcpy(m->server_key, hr.server_key, sizeof(m->server_key));
 	return 0;
 }
 
@@ -113,12 +131,15 @@ int controld_memctl_fill(struct controld_memctl *m, uint32_t index, uint64_t src
 	struct mem_proto_fill f = {
 		.index = index, .src_handle = src_handle, .src_epoch = src_epoch};
 	struct mem_client_reply r;
+	uint8_t cap[CAP_MAX_LEN];
 	char what[48];
 
 	snprintf(f.src_addr, sizeof(f.src_addr), "%s", src_addr);
 	snprintf(what, sizeof(what), "FILL of vRegion %u", index);
-	mem_proto_fill_put(body(m), &f);
-	return call(m, MP_FILL, MP_FILL_LEN, what, &r);
+	/* The source lets the filling server read that one vRegion, and nothing else. */
+	f.cap_len = controld_caps_fill(m->vnode, index, m->server_key, cap);
+	f.cap = cap;
+	return call(m, MP_FILL, mem_proto_fill_put(body(m), &f), what, &r);
 }
 
 int controld_memctl_rstat(struct controld_memctl *m, uint32_t index,

@@ -5,6 +5,9 @@
  * (FILL), follow it (RSTAT), free a copy that moved (RELEASE, naming its new home) or any
  * other (CLOSE), and free what a killed lego-vmm left behind.
  *
+ * Where servers require capabilities, lego-controld shows one it signs for the connection
+ * (controld_caps.h), and a FILL carries one for its source, held by the filling server.
+ *
  * Calls return 0, a memory-protocol status (> 0) the server answered with, or -1 when the
  * server could not be reached or broke the protocol; err says which, naming the server. */
 #ifndef LEGO_CONTROLD_MEMCTL_H
@@ -14,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/cap/cap.h"
 #include "lib/proto/mem_proto.h"
 
 struct fab_conn;
@@ -21,9 +25,11 @@ struct fab_conn;
 struct controld_memctl {
 	struct fab_conn *c;
 	uint64_t next_id;
+	uint64_t vnode;
 	int timeout_ms;
 	char addr[MP_ADDR_LEN + 1];
-	char name[MP_NAME_LEN + 1]; /* the server's, from HELLO */
+	char name[MP_NAME_LEN + 1];	 /* the server's, from HELLO */
+	uint8_t server_key[CAP_KEY_LEN]; /* likewise: holder of what its FILLs carry */
 	char err[512];
 };
 
