@@ -1,5 +1,6 @@
 /* test_domain_xml.c: domain XML for vNodes: a full definition, the round trip through
  * dumpxml's format, and every refusal with its libvirt error code and message. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -245,6 +246,65 @@ static void test_escaping(void **state)
 	free(xml);
 }
 
+/* Each parse says its own error: an empty text after a failed parse (libxml2 then reads
+ * nothing and its global last error still holds the earlier one), two different bad texts,
+ * and one thread's failures while another thread parses. */
+static void check_empty(void)
+{
+	struct domain_xml_def d;
+	char err[256];
+
+	assert_int_equal(domain_xml_parse("", 0, &d, err, sizeof(err)), XML_ERROR);
+	assert_non_null(strstr(err, "empty domain XML"));
+	assert_int_equal(domain_xml_parse(" \n\t", 3, &d, err, sizeof(err)), XML_ERROR);
+	assert_non_null(strstr(err, "empty domain XML"));
+}
+
+static void *bad_parses(void *arg)
+{
+	struct domain_xml_def *d = malloc(sizeof(*d));
+	char err[256];
+	long wrong = 0;
+
+	(void)arg;
+	for (int i = 0; i < 200 && d; i++)
+		if (domain_xml_parse("<domain><unclosed>", 18, d, err, sizeof(err)) != XML_ERROR ||
+		    strstr(err, "AttValue"))
+			wrong++;
+	free(d);
+	return (void *)wrong;
+}
+
+static void test_error_is_this_parse(void **state)
+{
+	struct domain_xml_def d;
+	char err[256];
+	pthread_t th;
+	void *wrong;
+
+	(void)state;
+	assert_int_equal(domain_xml_parse("<domain><name>x", 15, &d, err, sizeof(err)), XML_ERROR);
+	assert_non_null(strstr(err, "not well-formed XML"));
+	check_empty();
+	assert_int_equal(domain_xml_parse("<domain a=>", 11, &d, err, sizeof(err)), XML_ERROR);
+	assert_non_null(strstr(err, "AttValue"));
+	assert_int_equal(domain_xml_parse("<a></b>", 7, &d, err, sizeof(err)), XML_ERROR);
+	assert_null(strstr(err, "AttValue"));
+	assert_non_null(strstr(err, "mismatch"));
+	/* Another thread's errors never show in this one's answers, nor the reverse. */
+	assert_int_equal(pthread_create(&th, NULL, bad_parses, NULL), 0);
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(domain_xml_parse("<domain a=>", 11, &d, err, sizeof(err)),
+				 XML_ERROR);
+		assert_non_null(strstr(err, "AttValue"));
+		check_empty();
+		assert_int_equal(domain_xml_parse(full, strlen(full), &d, err, sizeof(err)), 0);
+		assert_string_equal(err, "");
+	}
+	assert_int_equal(pthread_join(th, &wrong), 0);
+	assert_int_equal((long)wrong, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_uuid_forms),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_error_is_this_parse),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

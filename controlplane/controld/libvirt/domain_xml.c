@@ -467,6 +467,65 @@ static int parse_domain(struct ctx *c, const xmlNode *root, struct domain_xml_de
 	return 0;
 }
 
+/* The parse's first error, caught by its own context's structured handler. */
+struct first_error {
+	char text[200];
+	bool seen;
+};
+
+static void catch_error(void *data, xmlError *e)
+{
+	xmlParserCtxt *p = data;
+	struct first_error *f = p ? p->_private : NULL;
+
+	if (!f || f->seen || !e || e->level < XML_ERR_ERROR)
+		return;
+	f->seen = true;
+	snprintf(f->text, sizeof(f->text), "%s", e->message ? e->message : "");
+}
+
+/* Parse with a context of our own whose handler keeps this parse's first error: never the
+ * thread's or another client's last one (libxml2's global last error is not reset by a
+ * parse that fails before it starts, such as one of an empty text). */
+static xmlDoc *read_doc(struct ctx *c, const char *xml, size_t len)
+{
+	struct first_error f = {.seen = false};
+	xmlParserCtxt *p;
+	xmlDoc *doc;
+	size_t n;
+
+	for (n = 0; n < len && isspace((unsigned char)xml[n]); n++)
+		;
+	if (n == len) {
+		fail(c, RPC_ERR_XML, "empty domain XML: a <domain> definition is needed");
+		return NULL;
+	}
+	p = xmlNewParserCtxt();
+	if (!p) {
+		fail(c, RPC_ERR_INTERNAL, "out of memory for the XML parser");
+		return NULL;
+	}
+	p->_private = &f;
+	p->userData = p;
+	p->sax->serror = catch_error;
+	/* No network, no entity expansion: a definition is data, never a fetch. */
+	doc = xmlCtxtReadMemory(p, xml, (int)len, "domain.xml", NULL,
+				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (doc && (!p->wellFormed || f.seen)) {
+		xmlFreeDoc(doc); /* recovered from an error: not accepted */
+		doc = NULL;
+	}
+	if (!doc) {
+		fail(c, RPC_ERR_XML, "not well-formed XML%s%s", f.text[0] ? ": " : "", f.text);
+		/* libxml2's messages end in a newline. */
+		n = strlen(c->err);
+		if (n && c->err[n - 1] == '\n')
+			c->err[n - 1] = '\0';
+	}
+	xmlFreeParserCtxt(p);
+	return doc;
+}
+
 int domain_xml_parse(const char *xml, size_t len, struct domain_xml_def *d, char *err,
 		     size_t errlen)
 {
@@ -477,20 +536,9 @@ int domain_xml_parse(const char *xml, size_t len, struct domain_xml_def *d, char
 	err[0] = '\0';
 	if (len > 1 << 20)
 		return fail(&c, RPC_ERR_XML, "domain XML larger than 1 MiB"), c.code;
-	/* No network, no entity expansion: a definition is data, never a fetch. */
-	doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc) {
-		const xmlError *e = xmlGetLastError();
-
-		fail(&c, RPC_ERR_XML, "not well-formed XML%s%s", e && e->message ? ": " : "",
-		     e && e->message ? e->message : "");
-		/* libxml2's messages end in a newline. */
-		len = strlen(err);
-		if (len && err[len - 1] == '\n')
-			err[len - 1] = '\0';
+	doc = read_doc(&c, xml, len);
+	if (!doc)
 		return c.code;
-	}
 	if (doc->intSubset || doc->extSubset)
 		fail(&c, RPC_ERR_XML, "a DOCTYPE is not accepted in domain XML");
 	else
