@@ -105,7 +105,29 @@ static void remove_vnode(struct controld_registry_vnode *v)
 		}
 	}
 	free(v->run_args);
+	free(v->next_def);
 	free(v);
+}
+
+const struct domain_xml_def *controld_registry_next_def(const struct controld_registry_vnode *v)
+{
+	return v->next_def ? v->next_def : &v->def;
+}
+
+/* A running vNode redefined: d waits for its next start (none if d is what runs). */
+static int set_next_def(struct controld_registry_vnode *v, const struct domain_xml_def *d)
+{
+	if (!memcmp(d, &v->def, sizeof(*d))) {
+		free(v->next_def);
+		v->next_def = NULL;
+		return 0;
+	}
+	if (!v->next_def)
+		v->next_def = malloc(sizeof(*v->next_def));
+	if (!v->next_def)
+		return -1;
+	*v->next_def = *d;
+	return 0;
 }
 
 int controld_registry_set_run_args(struct controld_registry_vnode *v, const char *args,
@@ -192,8 +214,13 @@ int controld_registry_define(const struct domain_xml_def *d, struct controld_reg
 			snprintf(err, errlen, "too many vNodes (at most %d)", REG_MAX_VNODES);
 			return 9; /* VIR_ERR_OPERATION_FAILED */
 		}
+	} else if (v->id >= 0) {
+		/* An active vNode keeps running as it was started, and says so. */
+		if (set_next_def(v, d)) {
+			snprintf(err, errlen, "out of memory");
+			return 9;
+		}
 	} else {
-		/* A new definition; an active vNode keeps running as it was started. */
 		v->def = *d;
 	}
 	if (controld_registry_store_def(v)) {
@@ -214,6 +241,8 @@ int controld_registry_undefine(struct controld_registry_vnode *v, char *err, siz
 		return 9;
 	}
 	v->persistent = false;
+	free(v->next_def); /* a running one is now transient: only its live definition */
+	v->next_def = NULL;
 	if (v->id < 0)
 		remove_vnode(v);
 	return 0;
@@ -239,8 +268,15 @@ void controld_registry_mark_stopped(struct controld_registry_vnode *v, int reaso
 	v->stopping = false;
 	snprintf(v->last_host, sizeof(v->last_host), "%s", v->host);
 	controld_registry_drop_run(v);
-	if (!v->persistent)
+	if (!v->persistent) {
 		remove_vnode(v);
+		return;
+	}
+	if (v->next_def) { /* the live definition goes with the run */
+		v->def = *v->next_def;
+		free(v->next_def);
+		v->next_def = NULL;
+	}
 }
 
 /* ---- components --------------------------------------------------------------------------- */

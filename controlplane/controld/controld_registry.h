@@ -12,6 +12,7 @@
  * Persistence, in the state directory (as libvirtd keeps /etc/libvirt/qemu and
  * /run/libvirt/qemu):
  *   domains/NAME.xml   each persistent definition, as `virsh dumpxml --inactive` shows it
+ *   run/UUID.xml       each active vNode's live definition (the one it was started with)
  *   run/UUID.run       each active vNode's placement (host, id, vRegion map with every
  *                      region's copies, replication factor, lego-vmm's options, and a
  *                      migration under way with its destination)
@@ -89,7 +90,12 @@ struct controld_registry_migration {
 };
 
 struct controld_registry_vnode {
+	/* The live definition while it runs (the one it was started with: what dominfo,
+	 * dumpxml and legoctl show), else the persistent one. */
 	struct domain_xml_def def;
+	/* A running vNode redefined: the persistent definition its next start takes (`virsh
+	 * dumpxml --inactive`); malloc'ed, NULL when def is both. */
+	struct domain_xml_def *next_def;
 	bool persistent; /* has domains/NAME.xml */
 	int id;		 /* -1 when inactive */
 	int state, reason;
@@ -140,11 +146,14 @@ struct controld_registry_vnode *controld_registry_vnode_at(int i);
 struct controld_registry_vnode *controld_registry_find_name(const char *name);
 struct controld_registry_vnode *controld_registry_find_uuid(const uint8_t uuid[16]);
 struct controld_registry_vnode *controld_registry_find_id(int id);
-/* Add or replace a definition (d->has_uuid set by the caller) and persist it. Returns 0, or
- * a libvirt error code with err filled (DOM_EXIST for a name or uuid already used by
- * another vNode). */
+/* Add or replace a definition (d->has_uuid set by the caller) and persist it; a running
+ * vNode keeps its live definition and takes the new one when it stops (as libvirtd does).
+ * Returns 0, or a libvirt error code with err filled (DOM_EXIST for a name or uuid already
+ * used by another vNode). */
 int controld_registry_define(const struct domain_xml_def *d, struct controld_registry_vnode **out,
 			     char *err, size_t errlen);
+/* The definition the next start takes (`dumpxml --inactive`). */
+const struct domain_xml_def *controld_registry_next_def(const struct controld_registry_vnode *v);
 /* Forget the definition file; an inactive vNode is removed (v is freed), an active one
  * becomes transient and goes when it stops. */
 int controld_registry_undefine(struct controld_registry_vnode *v, char *err, size_t errlen);
@@ -152,6 +161,8 @@ int controld_registry_undefine(struct controld_registry_vnode *v, char *err, siz
 void controld_registry_assign_id(struct controld_registry_vnode *v);
 /* Persist an active vNode's run file. */
 int controld_registry_store_save_run(const struct controld_registry_vnode *v);
+/* Persist a started vNode's live definition (run/UUID.xml, gone with its run file). */
+int controld_registry_store_save_live(const struct controld_registry_vnode *v);
 /* A file of the state directory that another part keeps there (name: no '/'): replaced
  * atomically (0, or -1 after logging why), or read back (malloc'ed, NUL-terminated; NULL if
  * it is missing or too large). */

@@ -426,7 +426,7 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	if (!vs.args_len ||
 	    controld_registry_set_run_args(v, (char *)req + CP_VM_START_LEN, vs.argc, vs.args_len,
 					   vs.vcpus, vs.excache_bytes) ||
-	    controld_registry_store_save_run(v)) {
+	    controld_registry_store_save_run(v) || controld_registry_store_save_live(v)) {
 		snprintf(err, errlen, "cannot record the vNode's placement");
 		controld_registry_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
 		controld_registry_unlock();

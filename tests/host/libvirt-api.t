@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 3
+plan 25
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -44,4 +44,37 @@ for n, (c, x) in enumerate(((a, "<domain a=>"), (b, ""), (a, "  "), (b, "<a></b>
 like "$(grep '^1 ' <<<"$out")" "^1 27 .*empty domain XML" \
 	"defineXML(\"\") after another client's bad XML: its own error (XML_ERROR, empty)"
 like "$(grep '^3 ' <<<"$out")" "^3 27 .*mismatch" "each bad text answers with its own error"
+# ---- (b) live and persistent definitions --------------------------------------------------
+UL=66666666-2222-4333-8444-555555555555
+xml vlive $UL 2 >"$TAP_TMP/vlive.xml"
+vsh define "$TAP_TMP/vlive.xml" >/dev/null
+like "$(vsh start vlive)" "Domain 'vlive' started" "a 2-vCPU vNode started"
+xml vlive $UL 3 >"$TAP_TMP/vlive3.xml"
+like "$(vsh define "$TAP_TMP/vlive3.xml")" "Domain 'vlive' defined" "redefined with 3 vCPUs while running"
+live_checks() { # when
+	like "$(vsh dominfo vlive)" "CPU\\(s\\): +2" "$1: dominfo shows the live 2 vCPUs"
+	like "$(vsh dumpxml vlive)" "<vcpu placement='static'>2</vcpu>" "$1: dumpxml shows the live definition"
+	like "$(vsh dumpxml --inactive vlive)" "<vcpu placement='static'>3</vcpu>" \
+		"$1: dumpxml --inactive shows the new one"
+	like "$("$CTL" -c "$CONTROLD" vnode vlive | tr '\n' ' ')" \
+		"2 vCPU\\(s\\).*redefined: the next start takes 3 vCPU" "$1: legoctl vnode: live, and what the next start takes"
+	is "$(py 'import libvirt,sys; print(libvirt.open(sys.argv[1]).lookupByName("vlive").isUpdated())')" \
+		"1" "$1: python isUpdated()"
+}
+live_checks "running"
+like "$(cat "$TAP_TMP/controld-state/domains/vlive.xml")" ">3</vcpu>" "the state directory: the persistent definition"
+like "$(cat "$TAP_TMP/controld-state/run/$UL.xml")" ">2</vcpu>" "the state directory: the live one"
+kill -9 "$CONTROLD_PID"
+wait "$CONTROLD_PID" 2>/dev/null
+controld_start
+wait_alive 2 >/dev/null
+live_checks "after lego-controld restarted"
+vsh destroy vlive >/dev/null
+like "$(vsh dominfo vlive)" "CPU\\(s\\): +3" "stopped: the new definition is the vNode's"
+ok "[ ! -e '$TAP_TMP/controld-state/run/$UL.xml' ]" "the live definition left the state directory"
+like "$(vsh start vlive)" "Domain 'vlive' started" "started again"
+like "$(vsh dumpxml vlive)" "<vcpu placement='static'>3</vcpu>" "the next start took the new definition"
+like "$(grep -h -e '--cpus' "$CLUSTER_RUN"/pmon-host-a/$UL.log | tail -n 1)" "--cpus 3 " \
+	"lego-vmm ran with 3 vCPUs"
+vsh destroy vlive >/dev/null
 done_testing

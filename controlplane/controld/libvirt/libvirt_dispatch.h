@@ -45,7 +45,6 @@ enum libvirt_proc_nr {
 	PROC_NODE_GET_SECURITY_MODEL = 122,
 	PROC_DOMAIN_IS_ACTIVE = 150,
 	PROC_DOMAIN_IS_PERSISTENT = 151,
-	PROC_DOMAIN_IS_UPDATED = 152,
 	PROC_GET_LIB_VERSION = 157,
 	PROC_DOMAIN_MEMORY_STATS = 159,
 	PROC_DOMAIN_GET_JOB_INFO = 163,
@@ -54,6 +53,7 @@ enum libvirt_proc_nr {
 	PROC_DOMAIN_SNAPSHOT_NUM = 187,
 	PROC_DOMAIN_CREATE_WITH_FLAGS = 196,
 	PROC_DOMAIN_OPEN_CONSOLE = 201,
+	PROC_DOMAIN_IS_UPDATED = 202,
 	PROC_DOMAIN_GET_STATE = 212,
 	PROC_DOMAIN_UNDEFINE_FLAGS = 231,
 	PROC_DOMAIN_DESTROY_FLAGS = 234,
@@ -166,6 +166,7 @@ enum libvirt_result libvirt_dominfo_max_memory(struct libvirt_call *c);
 enum libvirt_result libvirt_dominfo_os_type(struct libvirt_call *c);
 enum libvirt_result libvirt_dominfo_is_active(struct libvirt_call *c);
 enum libvirt_result libvirt_dominfo_is_persistent(struct libvirt_call *c);
+enum libvirt_result libvirt_dominfo_is_updated(struct libvirt_call *c);
 enum libvirt_result libvirt_dominfo_none(struct libvirt_call *c);
 enum libvirt_result libvirt_dominfo_memory_stats(struct libvirt_call *c);
 
