@@ -258,6 +258,29 @@ void controld_registry_assign_id(struct controld_registry_vnode *v)
 	v->uid = uid ? uid : 1;
 }
 
+int controld_registry_exit_reason(int status)
+{
+	if (status >= 0 && status < 64)
+		return VN_SHUTOFF_SHUTDOWN;
+	if (status == 125 || status >= 128)
+		return VN_SHUTOFF_CRASHED;
+	return VN_SHUTOFF_FAILED;
+}
+
+const char *controld_registry_reason_name(int state, int reason)
+{
+	static const char *const shutoff[] = {"unknown",  "shutdown", "destroyed", "crashed",
+					      "migrated", "saved",    "failed"};
+
+	if (state == VN_SHUTOFF)
+		return reason >= 0 && reason < 7 ? shutoff[reason] : "unknown";
+	if (state == VN_PAUSED)
+		return "user";
+	return reason == VN_RUNNING_MIGRATED   ? "migrated"
+	       : reason == VN_RUNNING_UNPAUSED ? "unpaused"
+					       : "booted";
+}
+
 void controld_registry_mark_stopped(struct controld_registry_vnode *v, int reason, int exit_status)
 {
 	controld_registry_store_remove_run(v);
@@ -266,6 +289,13 @@ void controld_registry_mark_stopped(struct controld_registry_vnode *v, int reaso
 	v->exit_status = exit_status;
 	v->confirmed = false;
 	v->stopping = false;
+	v->starting = false;
+	if (exit_status >= 0)
+		snprintf(v->last_exit, sizeof(v->last_exit), "%s: exit status %d",
+			 controld_registry_reason_name(VN_SHUTOFF, reason), exit_status);
+	else
+		snprintf(v->last_exit, sizeof(v->last_exit), "%s",
+			 controld_registry_reason_name(VN_SHUTOFF, reason));
 	snprintf(v->last_host, sizeof(v->last_host), "%s", v->host);
 	controld_registry_drop_run(v);
 	if (!v->persistent) {

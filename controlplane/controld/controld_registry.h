@@ -127,6 +127,8 @@ struct controld_registry_vnode {
 	struct controld_registry_migration mig;
 	int64_t started_ms;
 	bool stopping; /* a stop was asked for: its exit is a shutdown/destroy, not a crash */
+	bool starting; /* its start is not answered yet: an exit meanwhile is a failed start */
+	char last_exit[CP_ERRTEXT_MAX];	 /* how the last run ended, in words ("": none yet) */
 	char last_host[CP_NAME_LEN + 1]; /* where the last run was: its console is kept there
 					  * until the host is told to forget it */
 	int stop_reason;
@@ -172,6 +174,12 @@ char *controld_registry_store_get_file(const char *name, size_t *len);
  * -1 when out of memory. */
 int controld_registry_set_run_args(struct controld_registry_vnode *v, const char *args,
 				   uint32_t argc, uint32_t len, uint32_t vcpus, uint64_t excache);
+/* The SHUTOFF reason of a run whose lego-vmm exited by itself with status: a guest's own
+ * shutdown (below 64), a crash (125, lego-vmm's fatal stop, or a signal: 128 + N), or a
+ * failure to run it (anything else: a bad command line, 64). */
+int controld_registry_exit_reason(int status);
+/* A reason's word, as virsh prints it ("shutdown", "crashed", "failed", ...). */
+const char *controld_registry_reason_name(int state, int reason);
 /* The vNode is now inactive: state SHUTOFF with reason; a transient one is removed. */
 void controld_registry_mark_stopped(struct controld_registry_vnode *v, int reason, int exit_status);
 

@@ -71,9 +71,9 @@ static bool reconcile(struct controld_registry_component *c,
 		return false; /* kept until the migration is over: then it is forgotten */
 	if (s->state == CP_VM_EXITED) {
 		if (v && v->id == s->domid && !strcmp(v->host, c->name)) {
-			int reason = v->stopping	    ? v->stop_reason
-				     : s->exit_status < 125 ? VN_SHUTOFF_SHUTDOWN
-							    : VN_SHUTOFF_CRASHED;
+			int reason = v->stopping   ? v->stop_reason
+				     : v->starting ? VN_SHUTOFF_FAILED
+						   : controld_registry_exit_reason(s->exit_status);
 
 			log_info("vNode %s (id %d) on %s exited with status %d", v->def.name, v->id,
 				 c->name, s->exit_status);

@@ -19,7 +19,10 @@
 #include "lib/client/smon_client.h"
 
 #define CALL_TIMEOUT_MS 10000
-#define MIB		(1024ULL * 1024)
+/* VM_START is answered once lego-vmm runs the vNode (lego-pmon gives up after 45 s:
+ * PMON_READY_WAIT_MS). */
+#define START_TIMEOUT_MS 60000
+#define MIB		 (1024ULL * 1024)
 
 static struct controld_vnode_options opt = {
 	.region_size = 64 * MIB, .provider = NULL, .stop_grace_ms = 5000, .replication = 1};
@@ -34,8 +37,18 @@ const char *controld_vnode_provider(void)
 	return opt.provider;
 }
 
+static int pmon_call_within(const char *host, uint16_t op, const void *req, size_t len,
+			    uint8_t **reply, size_t *rlen, int timeout_ms, char *err,
+			    size_t errlen);
+
 int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, size_t len,
 			     uint8_t **reply, size_t *rlen, char *err, size_t errlen)
+{
+	return pmon_call_within(host, op, req, len, reply, rlen, CALL_TIMEOUT_MS, err, errlen);
+}
+
+static int pmon_call_within(const char *host, uint16_t op, const void *req, size_t len,
+			    uint8_t **reply, size_t *rlen, int timeout_ms, char *err, size_t errlen)
 {
 	char addr[CP_ADDR_LEN + 1], why[CP_ERRTEXT_MAX + 64];
 	struct controld_registry_component *c;
@@ -55,7 +68,7 @@ int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, siz
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
 		return -1;
 	}
-	rc = cluster_io_call(fd, op, req, len, reply, rlen, CALL_TIMEOUT_MS, why, sizeof(why));
+	rc = cluster_io_call(fd, op, req, len, reply, rlen, timeout_ms, why, sizeof(why));
 	close(fd);
 	if (rc != CP_OK)
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
@@ -359,6 +372,7 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	struct controld_registry_vnode *v;
 	size_t rlen;
 	int ns = 0, rc = RPC_ERR_OPERATION_FAILED;
+	int64_t started;
 
 	uri = calloc(DOM_MAX_DISKS, sizeof(*uri));
 	if (!def || !req || !uri) {
@@ -411,8 +425,9 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	v->reason = VN_RUNNING_BOOTED;
 	v->confirmed = false;
 	v->stopping = false;
+	v->starting = true;
 	v->reconciled = true; /* a new run: no step of it was cut short */
-	v->started_ms = mono_clock_ms();
+	v->started_ms = started = mono_clock_ms();
 	memcpy(vs.uuid, uuid, 16);
 	vs.vnode_uid = v->uid;
 	vs.domid = v->id;
@@ -440,17 +455,24 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	controld_registry_unlock();
 
 	cluster_proto_vm_start_put(req, &vs);
-	rc = controld_vnode_pmon_call(host, CP_VM_START, req, CP_VM_START_LEN + vs.args_len, &reply,
-				      &rlen, err, errlen);
+	rc = pmon_call_within(host, CP_VM_START, req, CP_VM_START_LEN + vs.args_len, &reply, &rlen,
+			      START_TIMEOUT_MS, err, errlen);
 	free(reply);
 	controld_registry_lock();
 	v = controld_registry_find_uuid(uuid);
 	if (rc != CP_OK) {
+		/* Its exit may have come in a heartbeat already: either way it failed. */
 		if (v && v->id == vs.domid)
 			controld_registry_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
+		if (v && v->id < 0 && v->started_ms == started) {
+			v->reason = VN_SHUTOFF_FAILED;
+			snprintf(v->last_exit, sizeof(v->last_exit), "failed to start: %s", err);
+		}
 		log_error("vNode start failed: %s", err);
 		rc = RPC_ERR_OPERATION_FAILED;
 	} else {
+		if (v && v->id == vs.domid)
+			v->starting = false;
 		rc = 0;
 	}
 	controld_registry_unlock();

@@ -13,6 +13,7 @@ struct pmon_ctx {
 	struct pmon_vms vms;
 	struct cluster_agent *agent; /* set before any request is served */
 	int wake_fd;		     /* eventfd: a SIGKILL deadline changed */
+	int start_wait_ms;	     /* VM_START waits this for "running" (0: not at all) */
 };
 
 /* A vNode changed state: tell lego-controld now, not at the next interval. */

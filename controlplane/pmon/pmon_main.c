@@ -22,6 +22,7 @@
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "pmon_ctx.h"
+#include "pmon_ready.h"
 #include "pmon_loop.h"
 #include "pmon_spawn.h"
 
@@ -64,6 +65,10 @@ static void usage(FILE *f)
 		"      --run-dir DIR         vNodes' control sockets, consoles and logs (created\n"
 		"                            0700; default /tmp/lego-pmon-NAME)\n"
 		"      --port-file PATH      write the bound port to PATH once listening\n"
+		"      --start-wait-ms MS    a start is answered once lego-vmm reports the vNode\n"
+		"                            running, or with its reason when it ends first; a\n"
+		"                            lego-vmm still starting after MS is stopped (default\n"
+		"                            45000; 0: answered once lego-vmm is spawned)\n"
 		"  -v, --verbose             debug log lines\n"
 		"  -q, --quiet               warnings and errors only\n"
 		"  -h, --help                this text\n"
@@ -103,6 +108,7 @@ static int parse_options(int argc, char **argv)
 		{"vmm", required_argument, NULL, 'x'},
 		{"run-dir", required_argument, NULL, 'r'},
 		{"port-file", required_argument, NULL, 'F'},
+		{"start-wait-ms", required_argument, NULL, 'W'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -114,6 +120,7 @@ static int parse_options(int argc, char **argv)
 	int c;
 
 	opts.listen = "127.0.0.1:0";
+	pm.start_wait_ms = PMON_READY_WAIT_MS;
 	opts.cores = (uint32_t)online_cpus();
 	opts.memory = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE) / 2;
 	opterr = 0;
@@ -161,6 +168,11 @@ static int parse_options(int argc, char **argv)
 			break;
 		case 'F':
 			opts.port_file = optarg;
+			break;
+		case 'W':
+			if (parse_uint(optarg, 0, 600000, &u))
+				return bad_usage("--start-wait-ms must be 0..600000, not", optarg);
+			pm.start_wait_ms = (int)u;
 			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);

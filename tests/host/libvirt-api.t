@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 25
+plan 36
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -77,4 +77,57 @@ like "$(vsh dumpxml vlive)" "<vcpu placement='static'>3</vcpu>" "the next start 
 like "$(grep -h -e '--cpus' "$CLUSTER_RUN"/pmon-host-a/$UL.log | tail -n 1)" "--cpus 3 " \
 	"lego-vmm ran with 3 vCPUs"
 vsh destroy vlive >/dev/null
+
+# ---- (c) an honest start ------------------------------------------------------------------
+knob() { if [ $# = 2 ]; then printf '%s' "$2" >"$STANDIN_KNOBS/$1"; else rm -f "$STANDIN_KNOBS/$1"; fi; }
+wait_state() { # name regex: virsh domstate --reason matches within 20 s
+	for _ in $(seq 200); do
+		vsh domstate --reason "$1" | grep -Eq "$2" && return 0
+		sleep 0.1
+	done
+	diag "$(vsh domstate --reason "$1")"
+	return 1
+}
+UB=77777777-2222-4333-8444-555555555555
+xml vbad $UB 1 | sed "s|<kernel>[^<]*</kernel>|<kernel>$TAP_TMP/no-such-kernel</kernel>|" >"$TAP_TMP/vbad.xml"
+vsh define "$TAP_TMP/vbad.xml" >/dev/null
+out=$(vsh start vbad)
+ok "[ $? = 1 ]" "virsh start of a vNode whose lego-vmm dies at once: exit 1"
+like "$out" "exited with status 125 before running it: cannot read guest image '$TAP_TMP/no-such-kernel': No such file or directory" \
+	"... with lego-vmm's own reason"
+is "$(vsh domstate --reason vbad)" "shut off (failed)" "domstate --reason: failed"
+like "$("$CTL" -c "$CONTROLD" vnode vbad)" "last exit: failed to start: .*cannot read guest image" \
+	"legoctl vnode: the last exit and its reason"
+like "$(py 'import libvirt,sys
+try:
+    libvirt.open(sys.argv[1]).lookupByName("vbad").create()
+except libvirt.libvirtError as e:
+    print(e.get_error_code(), e.get_error_message())')" "^9 .*cannot read guest image" \
+	"python create(): VIR_ERR_OPERATION_FAILED with the reason"
+knob usage "unknown option '--frobnicate'"
+out=$(vsh start vlive)
+ok "[ $? = 1 ] && grep -q \"status 64 .*unknown option '--frobnicate'\" <<<\"\$out\"" "a bad command line (exit 64): start fails saying so"
+is "$(vsh domstate --reason vlive)" "shut off (failed)" "... and domstate says failed, not shutdown"
+knob usage
+knob delay 2
+out=$(vsh start vlive)
+st=$(/usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"stats\n")
+print(s.makefile().readline())' "$CLUSTER_RUN/pmon-host-a/$UL.sock" 2>&1)
+like "$out" "Domain 'vlive' started" "a slow lego-vmm: virsh start waits for it"
+like "$st" '"state": "running"' "... and returns only once lego-vmm says running"
+knob delay
+vsh destroy vlive >/dev/null
+is "$(vsh domstate --reason vlive)" "shut off (destroyed)" "destroyed: domstate says so"
+knob crash 0.5
+like "$(vsh start vlive)" "Domain 'vlive' started" "a vNode that crashes after starting starts"
+ok "wait_state vlive 'shut off \\(crashed\\)'" "exit 125 while running: domstate --reason crashed"
+like "$("$CTL" -c "$CONTROLD" vnode vlive)" "last exit: crashed: exit status 125" "legoctl vnode: crashed, exit status 125"
+knob exit 0
+vsh start vlive >/dev/null
+ok "wait_state vlive 'shut off \\(shutdown\\)'" "the guest's own shutdown (exit 0): domstate --reason shutdown"
+knob crash
+knob exit
+
 done_testing
