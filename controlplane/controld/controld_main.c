@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "lib/cluster/cluster_io.h"
+#include "controld_autostart.h"
 #include "controld_cluster.h"
 #include "controlplane/controld/libvirt/libvirt_conn.h"
 #include "controlplane/controld/mempool/controld_mempool.h"
@@ -284,6 +285,8 @@ int main(int argc, char **argv)
 	if (lfd < 0 || serve_in_background(lfd))
 		return 1;
 	log_info("libvirt remote protocol on %s", sock_path);
+	if (controld_autostart_begin(1000)) /* once clients and components can reach us */
+		return 1;
 
 	while (sigwait(&set, &sig) != 0)
 		;

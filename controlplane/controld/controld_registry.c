@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "controld_registry_store.h"
+#include "controlplane/controld/libvirt/libvirt_events.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 #include "lib/uuid_str.h"
@@ -287,6 +288,8 @@ void controld_registry_mark_stopped(struct controld_registry_vnode *v, int reaso
 	v->state = VN_SHUTOFF;
 	v->reason = reason;
 	v->exit_status = exit_status;
+	bool starting = v->starting;
+
 	v->confirmed = false;
 	v->stopping = false;
 	v->starting = false;
@@ -297,6 +300,9 @@ void controld_registry_mark_stopped(struct controld_registry_vnode *v, int reaso
 		snprintf(v->last_exit, sizeof(v->last_exit), "%s",
 			 controld_registry_reason_name(VN_SHUTOFF, reason));
 	snprintf(v->last_host, sizeof(v->last_host), "%s", v->host);
+	if (!starting) /* a start that failed was never reported started */
+		libvirt_events_lifecycle(v->def.name, v->def.uuid, -1, LIBVIRT_EVENT_STOPPED,
+					 libvirt_events_stopped_detail(reason));
 	controld_registry_drop_run(v);
 	if (!v->persistent) {
 		remove_vnode(v);

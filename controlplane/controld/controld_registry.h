@@ -97,6 +97,7 @@ struct controld_registry_vnode {
 	 * dumpxml --inactive`); malloc'ed, NULL when def is both. */
 	struct domain_xml_def *next_def;
 	bool persistent; /* has domains/NAME.xml */
+	bool autostart;	 /* started when lego-controld starts (controld_autostart.c) */
 	int id;		 /* -1 when inactive */
 	int state, reason;
 	int exit_status; /* of the last run, -1 if none */

@@ -11,6 +11,7 @@
 #include "lib/cluster/cluster_io.h"
 #include "controlplane/controld/mempool/controld_owed.h"
 #include "controld_registry.h"
+#include "controlplane/controld/libvirt/libvirt_events.h"
 #include "controlplane/controld/libvirt/rpc_proto.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
@@ -471,8 +472,11 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 		log_error("vNode start failed: %s", err);
 		rc = RPC_ERR_OPERATION_FAILED;
 	} else {
-		if (v && v->id == vs.domid)
+		if (v && v->id == vs.domid) {
 			v->starting = false;
+			libvirt_events_lifecycle(v->def.name, v->def.uuid, v->id,
+						 LIBVIRT_EVENT_STARTED, 0 /* BOOTED */);
+		}
 		rc = 0;
 	}
 	controld_registry_unlock();
@@ -648,6 +652,10 @@ int controld_vnode_pause(const uint8_t uuid[16], bool pause, char *err, size_t e
 		if (v && v->id >= 0) {
 			v->state = pause ? VN_PAUSED : VN_RUNNING;
 			v->reason = pause ? VN_PAUSED_USER : VN_RUNNING_UNPAUSED;
+			/* SUSPENDED_PAUSED and RESUMED_UNPAUSED: detail 0 both */
+			libvirt_events_lifecycle(
+				v->def.name, v->def.uuid, v->id,
+				pause ? LIBVIRT_EVENT_SUSPENDED : LIBVIRT_EVENT_RESUMED, 0);
 		}
 		controld_registry_unlock();
 	}

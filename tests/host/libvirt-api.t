@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 36
+plan 63
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -130,4 +130,116 @@ ok "wait_state vlive 'shut off \\(shutdown\\)'" "the guest's own shutdown (exit 
 knob crash
 knob exit
 
+# ---- (d) procedures ----------------------------------------------------------------------
+vsh start vlive >/dev/null
+out=$(py '
+import libvirt, sys
+c = libvirt.open(sys.argv[1])
+ids = c.listDomainsID()
+print("ids", [c.lookupByID(i).name() for i in ids])
+print("defined", sorted(c.listDefinedDomains()))
+print("num", c.numOfDomains(), c.numOfDefinedDomains())
+print("lib", c.getLibVersion())')
+like "$out" "ids \\['vlive'\\]" "python listDomainsID(): the running vNode's id"
+like "$out" "defined \\['vbad'\\]" "python listDefinedDomains(): the inactive ones"
+like "$out" "num 1 1" "python numOfDomains(), numOfDefinedDomains()"
+like "$out" "lib 9000000" "python getLibVersion(): the libvirt release lego-controld speaks (9.0.0)"
+caps=$(vsh capabilities)
+like "$caps" "<domain type='lego'/>" "virsh capabilities: the lego guest type"
+like "$caps" "lego:guest kind='linux'" "... and lego's guest kinds"
+dc=$(vsh domcapabilities)
+like "$dc" "<vcpu max='64'/>" "virsh domcapabilities: the vCPU limit"
+like "$(tr -d '\n ' <<<"$dc")" "<disksupported='yes'><enumname='diskDevice'><value>disk</value>" "... and lego's disks"
+like "$(vsh vcpucount vlive | tr -s ' ')" "current live 3" "virsh vcpucount: the live count"
+is "$(vsh vcpuinfo vlive | grep -c '^VCPU:')" 3 "virsh vcpuinfo: one entry per vCPU"
+knob stats-faults 4242
+ds=$(vsh domstats vlive)
+like "$ds" "lego\\.faults=4242" "virsh domstats: lego-vmm's figures under lego."
+like "$ds" "state\\.state=1" "virsh domstats: the state group"
+like "$ds" "vcpu\\.current=3" "virsh domstats: the vcpu group"
+knob stats-faults
+out=$(py '
+import libvirt, sys
+d = libvirt.open(sys.argv[1]).lookupByName("vlive")
+try:
+    d.getTime()
+except libvirt.libvirtError as e:
+    print(e.get_error_code(), e.get_error_message())')
+like "$out" "^3 .*DOMAIN_GET_TIME" "an unsupported call: VIR_ERR_NO_SUPPORT naming the procedure"
+like "$(vsh domtime vlive)" "unknown procedure: 337 \\(DOMAIN_GET_TIME\\)" "virsh domtime: says which procedure"
+out=$(py 'import libvirt, sys, threading, time
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(sys.argv[1])
+threading.Thread(target=lambda: [libvirt.virEventRunDefaultImpl() for _ in iter(int, 1)],
+                 daemon=True).start()
+print("keepalive", c.setKeepAlive(1, 1))
+time.sleep(4)  # idle: pings every second, each answered
+print("alive", c.isAlive(), c.numOfDomains())')
+like "$out" "keepalive 0" "keepalive is advertised: setKeepAlive answers 0"
+like "$out" "alive 1 1" "... and honoured: an idle connection pinged every second stays up"
+
+# Lifecycle events: virsh event --all --loop, and python domainEventRegisterAny.
+EV=$TAP_TMP/events.txt
+timeout 60 virsh -c "$U" event --all --loop >"$EV" 2>&1 &
+EVPID=$!
+cat >"$TAP_TMP/events.py" <<'PY'
+import libvirt, sys, threading, time
+libvirt.virEventRegisterDefaultImpl()
+c = libvirt.open(sys.argv[1])
+seen = []
+def cb(conn, dom, event, detail, opaque):
+    seen.append("%s %d %d" % (dom.name(), event, detail))
+    print(seen[-1], flush=True)
+c.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, cb, None)
+print("registered", flush=True)
+end = time.time() + 50
+while time.time() < end and sum(s.endswith(" 5 1") for s in seen) < 2:
+    libvirt.virEventRunDefaultImpl()
+PY
+timeout 60 /usr/bin/python3 "$TAP_TMP/events.py" "$U" >"$TAP_TMP/pyevents.txt" 2>&1 &
+PYPID=$!
+for _ in $(seq 100); do grep -q registered "$TAP_TMP/pyevents.txt" 2>/dev/null && break; sleep 0.1; done
+sleep 1 # virsh event registers as it starts: no output says when
+vsh destroy vlive >/dev/null
+vsh start vlive >/dev/null
+vsh suspend vlive >/dev/null
+vsh resume vlive >/dev/null
+vsh destroy vlive >/dev/null
+wait "$PYPID"
+for _ in $(seq 100); do grep -q "Stopped Destroyed" "$EV" && [ "$(grep -c 'Stopped Destroyed' "$EV")" -ge 2 ] && break; sleep 0.1; done
+kill "$EVPID" 2>/dev/null
+evs=$(grep "lifecycle" "$EV" | sed "s/.*for domain '\\([^']*\\)': /\\1 /" | tr '\n' ',')
+is "$evs" "vlive Stopped Destroyed,vlive Started Booted,vlive Suspended Paused,vlive Resumed Unpaused,vlive Stopped Destroyed," \
+	"virsh event --all --loop: stopped, started, suspended, resumed, stopped"
+is "$(tr '\n' ',' <"$TAP_TMP/pyevents.txt")" "registered,vlive 5 1,vlive 2 0,vlive 3 0,vlive 4 0,vlive 5 1," \
+	"python domainEventRegisterAny: the same events with their details"
+
+# Autostart: marked vNodes start once lego-controld starts, as soon as the cluster has room.
+UA=88888888-2222-4333-8444-555555555555
+UW=99999999-2222-4333-8444-555555555555
+xml vauto $UA 1 >"$TAP_TMP/vauto.xml"
+xml vwide $UW 6 >"$TAP_TMP/vwide.xml"
+vsh define "$TAP_TMP/vauto.xml" >/dev/null
+vsh define "$TAP_TMP/vwide.xml" >/dev/null
+like "$(vsh autostart vauto)" "Domain 'vauto' marked as autostarted" "virsh autostart"
+vsh autostart vwide >/dev/null
+like "$(vsh dominfo vauto)" "Autostart: +enable" "virsh dominfo: Autostart: enable"
+is "$(vsh list --all --autostart --name | grep -c .)" 2 "virsh list --autostart"
+kill -9 "$CONTROLD_PID"
+wait "$CONTROLD_PID" 2>/dev/null
+controld_start
+ok "wait_state vauto '^running'" "lego-controld restarted: the autostarted vNode runs"
+is "$(vsh domstate vwide)" "shut off" "one too wide for the cluster (6 vCPUs, 4 cores) waits"
+for _ in $(seq 100); do
+	grep -q "autostart: vNode vwide waits for room: no processor host has 6 free core" "$TAP_TMP/controld.log" && break
+	sleep 0.1
+done
+like "$(cat "$TAP_TMP/controld.log")" "autostart: vNode vwide waits for room: no processor host has 6 free core" \
+	"the wait is logged with its reason"
+pmon_start host-b --cores 8 --memory 512M --vmm "$REPO/tests/lib/stand-in-vmm"
+ok "wait_state vwide '^running'" "... and starts once a processor host with room joins"
+vsh autostart --disable vauto >/dev/null
+like "$(vsh dominfo vauto)" "Autostart: +disable" "virsh autostart --disable"
+vsh destroy vauto >/dev/null
+vsh destroy vwide >/dev/null
 done_testing

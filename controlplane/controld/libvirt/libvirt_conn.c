@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 #include "libvirt_dispatch.h"
+#include "libvirt_events.h"
 
 int libvirt_conn_send(struct libvirt_conn *cl, const struct xdr_out *o)
 {
@@ -115,6 +116,7 @@ static void *serve(void *arg)
 			break;
 	}
 	libvirt_console_end(cl);
+	libvirt_events_conn_end(cl);
 	/* A migration goes on without its client; its thread still holds cl. */
 	pthread_mutex_lock(&cl->calls_lock);
 	while (cl->calls)
