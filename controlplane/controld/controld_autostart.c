@@ -154,6 +154,64 @@ static void *autostart_main(void *arg)
 	return NULL;
 }
 
+struct restart {
+	uint8_t uuid[16];
+	char why[64];
+};
+
+/* Inactive and defined (not started by someone else, not undefined)? */
+static bool restartable(const uint8_t uuid[16], char *name, size_t len)
+{
+	struct controld_registry_vnode *v;
+	bool yes;
+
+	controld_registry_lock();
+	v = controld_registry_find_uuid(uuid);
+	yes = v && v->id < 0;
+	if (v)
+		snprintf(name, len, "%s", v->def.name);
+	controld_registry_unlock();
+	return yes;
+}
+
+static void *restart_main(void *arg)
+{
+	struct restart *r = arg;
+	char name[DOM_NAME_MAX + 1] = "", err[1024], said[160] = "";
+
+	while (restartable(r->uuid, name, sizeof(name))) {
+		if (!controld_vnode_start(r->uuid, err, sizeof(err))) {
+			log_info("vNode %s started again (%s)", name, r->why);
+			break;
+		}
+		if (strncmp(said, err, 150))
+			log_info("vNode %s: restart (%s) waits: %s", name, r->why, err);
+		snprintf(said, sizeof(said), "%.150s", err);
+		usleep((useconds_t)retry_ms * 1000);
+	}
+	free(r);
+	return NULL;
+}
+
+void controld_autostart_restart(const uint8_t uuid[16], const char *why)
+{
+	struct restart *r = calloc(1, sizeof(*r));
+	pthread_t t;
+
+	if (!r) {
+		log_error("cannot restart a vNode: out of memory");
+		return;
+	}
+	memcpy(r->uuid, uuid, 16);
+	snprintf(r->why, sizeof(r->why), "%s", why);
+	if (pthread_create(&t, NULL, restart_main, r)) {
+		log_error("cannot restart a vNode: out of threads");
+		free(r);
+		return;
+	}
+	pthread_detach(t);
+}
+
 int controld_autostart_begin(int retry)
 {
 	pthread_t t;

@@ -76,6 +76,15 @@ static int pmon_call_within(const char *host, uint16_t op, const void *req, size
 	return rc;
 }
 
+void controld_vnode_wire_name(char *out, size_t len, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i + 1 < len; i++)
+		out[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '_';
+	out[i] = '\0';
+}
+
 uint64_t controld_vnode_json_u64(const char *json, const char *key)
 {
 	char pat[80];
@@ -434,7 +443,7 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	vs.domid = v->id;
 	vs.vcpus = v->def.vcpus;
 	vs.excache_bytes = (v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) * 1024;
-	snprintf(vs.name, sizeof(vs.name), "%s", v->def.name);
+	controld_vnode_wire_name(vs.name, sizeof(vs.name), v->def.name);
 	vs.args_len = (uint32_t)vmm_args(v, (char *)req + CP_VM_START_LEN, CP_ARGS_MAX, &vs.argc);
 	char host[CP_NAME_LEN + 1];
 

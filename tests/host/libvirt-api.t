@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 63
+plan 81
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -20,6 +20,13 @@ ok "wait_alive 2" "a processor host and a memory server registered"
 U=$LIBVIRT_URI
 vsh() { timeout 30 virsh -c "$U" "$@" 2>&1; }
 py() { timeout 30 /usr/bin/python3 -c "$1" "$U" "${@:2}" 2>&1; }
+code='
+import libvirt, sys
+c = libvirt.open(sys.argv[1])
+try:
+    c.defineXML(open(sys.argv[2]).read())
+except libvirt.libvirtError as e:
+    print(e.get_error_code(), e)'
 KERNEL=$TAP_TMP/guest.elf
 : >"$KERNEL"
 xml() { # name uuid vcpus [extra elements] [extra devices]
@@ -79,6 +86,13 @@ like "$(grep -h -e '--cpus' "$CLUSTER_RUN"/pmon-host-a/$UL.log | tail -n 1)" "--
 vsh destroy vlive >/dev/null
 
 # ---- (c) an honest start ------------------------------------------------------------------
+grep_wait() { # regex: lego-controld's log matches within 20 s
+	for _ in $(seq 200); do
+		grep -Eq "$1" "$TAP_TMP/controld.log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 knob() { if [ $# = 2 ]; then printf '%s' "$2" >"$STANDIN_KNOBS/$1"; else rm -f "$STANDIN_KNOBS/$1"; fi; }
 wait_state() { # name regex: virsh domstate --reason matches within 20 s
 	for _ in $(seq 200); do
@@ -242,4 +256,52 @@ vsh autostart --disable vauto >/dev/null
 like "$(vsh dominfo vauto)" "Autostart: +disable" "virsh autostart --disable"
 vsh destroy vauto >/dev/null
 vsh destroy vwide >/dev/null
+
+# ---- (e) domain XML as other tools write it -----------------------------------------------
+UM=aaaaaaaa-2222-4333-8444-555555555555
+cat >"$TAP_TMP/vmeta.xml" <<XML
+<domain type='kvm'><name>vmeta</name><uuid>$UM</uuid>
+  <title>web &amp; db</title>
+  <description>first line
+second line</description>
+  <metadata xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1">
+    <nova:instance><nova:name>vm  one</nova:name><nova:flavor name="m1.small"/></nova:instance>
+  </metadata>
+  <memory unit='MiB'>64</memory><vcpu>1</vcpu>
+  <os><type>hvm</type><kernel>$KERNEL</kernel></os>
+  <on_poweroff>restart</on_poweroff><on_reboot>restart</on_reboot><on_crash>restart</on_crash>
+</domain>
+XML
+like "$(vsh define "$TAP_TMP/vmeta.xml")" "Domain 'vmeta' defined" "virsh define: <title>, <description>, <on_*>, another tool's <metadata>"
+dx=$(vsh dumpxml vmeta)
+like "$dx" "<title>web &amp; db</title>" "dumpxml: the title"
+like "$(tr '\n' '|' <<<"$dx")" "<description>first line\\|second line</description>" "dumpxml: the description"
+like "$dx" '<nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1"><nova:name>vm  one</nova:name><nova:flavor name="m1.small"/></nova:instance>' \
+	"dumpxml: the other application's metadata verbatim, with its namespace"
+like "$dx" "<on_crash>restart</on_crash>" "dumpxml: the on_* actions"
+vsh dumpxml vmeta >"$TAP_TMP/vmeta2.xml"
+like "$(vsh define "$TAP_TMP/vmeta2.xml")" "Domain 'vmeta' defined" "dumpxml's output defines the same vNode again"
+is "$(vsh dumpxml vmeta)" "$dx" "... unchanged"
+like "$(py "$code" /dev/stdin <<<"$(sed 's|<on_crash>restart|<on_crash>preserve|' "$TAP_TMP/vmeta.xml")")" \
+	"^67 .*<on_crash> 'preserve' is not supported" "<on_crash>preserve: VIR_ERR_CONFIG_UNSUPPORTED saying why"
+knob crash 0.5
+knob exit 0
+vsh start vmeta >/dev/null
+ok "grep_wait 'vNode vmeta started again \\(on_poweroff restart\\)'" "<on_poweroff>restart: the guest's own power-off starts it again"
+knob exit 125
+ok "grep_wait 'vNode vmeta started again \\(on_crash restart\\)'" "<on_crash>restart: a crash starts it again"
+knob crash
+knob exit
+ok "wait_state vmeta '^running'" "... and it runs"
+vsh destroy vmeta >/dev/null
+sleep 1.5 # a destroyed vNode is not restarted (a restart would come within a second)
+is "$(vsh domstate --reason vmeta)" "shut off (destroyed)" "destroy: no restart"
+UN=bbbbbbbb-2222-4333-8444-555555555555
+xml "测试-vm" $UN 1 >"$TAP_TMP/utf8.xml"
+like "$(vsh define "$TAP_TMP/utf8.xml")" "Domain '测试-vm' defined" "a non-ASCII name, as libvirt allows"
+like "$(vsh start "测试-vm")" "Domain '测试-vm' started" "... started"
+like "$(vsh list --name)" "测试-vm" "... listed"
+like "$(vsh destroy "测试-vm")" "Domain '测试-vm' destroyed" "... destroyed"
+ok "[ -s '$TAP_TMP/controld-state/domains/测试-vm.xml' ]" "... and kept in the state directory"
+like "$(py "$code" /dev/stdin <<<"$(xml 'a/b' $UN 1)")" "^27 .*without '/'" "a name with '/': refused"
 done_testing

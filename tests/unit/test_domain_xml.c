@@ -217,8 +217,19 @@ static void test_refusals(void **state)
 		"ExCache");
 	refused("<lego:placement", "<lego:colour/><lego:placement", UNSUPPORTED,
 		"unknown element <vnode>/<colour>");
-	refused("https://lego.dev/xmlns/vnode/1", "https://example.org/other", UNSUPPORTED,
-		"is not kept");
+	refused("<lego:placement", "<lego:colour/><lego:placement", UNSUPPORTED,
+		"unknown element <vnode>/<colour>");
+	refused("<lego:vnode", "<l:other xmlns:l='https://lego.dev/xmlns/vnode/1'/><lego:vnode",
+		UNSUPPORTED, "lego metadata element <other> is not known");
+	refused("<metadata>", "<metadata><plain/>", XML_ERROR, "needs a namespace of its own");
+	refused("<vcpu", "<on_crash>preserve</on_crash><vcpu", UNSUPPORTED,
+		"<on_crash> 'preserve' is not supported");
+	refused("<vcpu", "<on_poweroff>explode</on_poweroff><vcpu", XML_ERROR,
+		"must be destroy or restart, not 'explode'");
+	refused("<vcpu", "<title>two\nlines</title><vcpu", XML_ERROR, "one line");
+	refused("<vcpu", "<title>a</title><title>b</title><vcpu", XML_ERROR, "<title> given twice");
+	refused("<name>vn1</name>", "<name>a/b</name>", XML_ERROR, "without '/'");
+	refused("<name>vn1</name>", "<name>.hidden</name>", XML_ERROR, "not starting with '.'");
 	refused("<domain type='lego'>", "<!DOCTYPE domain [<!ENTITY x 'y'>]><domain type='lego'>",
 		XML_ERROR, "DOCTYPE");
 	refused("<memory unit='MiB'>256</memory>", "", XML_ERROR, "<memory> is required");
@@ -244,6 +255,41 @@ static void test_escaping(void **state)
 	assert_int_equal(domain_xml_parse(xml, strlen(xml), &e, err, sizeof(err)), 0);
 	assert_string_equal(e.cmdline, "a<b & c>'d\"");
 	free(xml);
+}
+
+/* <title>, <description>, <on_*>, a non-ASCII name and other applications' metadata (its
+ * namespace declared on <metadata> or on itself) survive dumpxml and a define of it. */
+static void test_meta_round_trip(void **state)
+{
+	static const char xml[] =
+		"<domain type='lego'><name>\xe6\xb5\x8b\xe8\xaf\x95-vm</name>"
+		"<title>web &amp; db</title><description>line 1\nline 2</description>"
+		"<memory unit='MiB'>64</memory><os><kernel>/k</kernel></os>"
+		"<on_poweroff>restart</on_poweroff><on_reboot>destroy</on_reboot>"
+		"<on_crash>restart</on_crash>"
+		"<metadata xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'>"
+		"<nova:instance><nova:name>vm  one</nova:name><nova:flavor x='1'/></nova:instance>"
+		"<other xmlns='urn:x'><v>2</v></other></metadata></domain>";
+	struct domain_xml_def *d = malloc(sizeof(*d)), *e = malloc(sizeof(*e));
+	char err[256], *out;
+
+	(void)state;
+	assert_int_equal(domain_xml_parse(xml, strlen(xml), d, err, sizeof(err)), 0);
+	assert_string_equal(d->title, "web & db");
+	assert_int_equal(d->on_poweroff, DOM_ACTION_RESTART);
+	assert_int_equal(d->on_crash, DOM_ACTION_RESTART);
+	out = domain_xml_format(d, -1);
+	assert_non_null(out);
+	assert_non_null(strstr(out,
+			       "<nova:instance xmlns:nova=\"http://openstack.org/xmlns/libvirt/"
+			       "nova/1.1\"><nova:name>vm  one</nova:name>"));
+	assert_non_null(strstr(out, "<other xmlns=\"urn:x\"><v>2</v></other>"));
+	assert_non_null(strstr(out, "<on_reboot>destroy</on_reboot>"));
+	assert_int_equal(domain_xml_parse(out, strlen(out), e, err, sizeof(err)), 0);
+	assert_memory_equal(d, e, sizeof(*d));
+	free(out);
+	free(d);
+	free(e);
 }
 
 /* Each parse says its own error: an empty text after a failed parse (libxml2 then reads
@@ -314,6 +360,7 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_error_is_this_parse),
+		cmocka_unit_test(test_meta_round_trip),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);
