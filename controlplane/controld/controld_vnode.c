@@ -11,6 +11,7 @@
 #include "lib/cluster/cluster_io.h"
 #include "controlplane/controld/mempool/controld_owed.h"
 #include "controld_registry.h"
+#include "controld_volumes.h"
 #include "controlplane/controld/libvirt/libvirt_events.h"
 #include "controlplane/controld/libvirt/rpc_proto.h"
 #include "lib/log.h"
@@ -406,6 +407,8 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 		goto out_ops;
 	}
 	rc = check_startable(&v->def, err, errlen);
+	if (!rc) /* the lifecycle mutex keeps another start from taking a volume meanwhile */
+		rc = controld_volumes_check(v, err, errlen);
 	*def = v->def;
 	for (int i = 0; i < controld_registry_nr_components() && !rc; i++) {
 		const struct controld_registry_component *c = controld_registry_component_at(i);

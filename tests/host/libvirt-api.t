@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 81
+plan 92
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -304,4 +304,41 @@ like "$(vsh list --name)" "测试-vm" "... listed"
 like "$(vsh destroy "测试-vm")" "Domain '测试-vm' destroyed" "... destroyed"
 ok "[ -s '$TAP_TMP/controld-state/domains/测试-vm.xml' ]" "... and kept in the state directory"
 like "$(py "$code" /dev/stdin <<<"$(xml 'a/b' $UN 1)")" "^27 .*without '/'" "a name with '/': refused"
+
+# ---- (f) one writer per volume unless shareable --------------------------------------------
+mkdir -p "$TAP_TMP/vols"
+cluster_smon st-a "$TAP_TMP/vols"
+ok "wait_alive 4" "a storage server joined"
+"$CTL" --smon "127.0.0.1:$SMON_PORT" volume create shared1 8M >/dev/null
+disk() { # volume [extra]
+	echo "<disk type='network' device='disk'><source protocol='lego' name='$1'/><target dev='vda' bus='virtio'/>$2</disk>"
+}
+i=0
+for n in vd1 vd2 vs1 vs2; do
+	i=$((i + 1))
+	extra=
+	case $n in vs*) extra="<shareable/>" ;; esac
+	xml $n "cccccccc-2222-4333-8444-00000000000$i" 1 "" "$(disk shared1 "$extra")" >"$TAP_TMP/$n.xml"
+	vsh define "$TAP_TMP/$n.xml" >/dev/null
+done
+like "$(vsh dumpxml vs1)" "<shareable/>" "dumpxml keeps <shareable/>"
+like "$(vsh start vd1)" "Domain 'vd1' started" "a vNode with volume shared1 attached read-write runs"
+out=$(vsh start vd2)
+ok "[ $? = 1 ]" "a second vNode attaching it read-write: virsh start fails"
+like "$out" "volume 'shared1' \\(disk vda\\) is attached read-write to running vNode 'vd1'" "... naming the volume and the vNode holding it"
+like "$(py 'import libvirt,sys
+try:
+    libvirt.open(sys.argv[1]).lookupByName("vs1").create()
+except libvirt.libvirtError as e:
+    print(e.get_error_code(), e.get_error_message())')" "^55 .*shareable" \
+	"a <shareable/> disk next to vd1's exclusive one: VIR_ERR_OPERATION_INVALID"
+is "$(vsh domstate vd2)" "shut off" "the refused vNode stays off"
+vsh destroy vd1 >/dev/null
+like "$(vsh start vs1)" "Domain 'vs1' started" "once vd1 is off: a <shareable/> attachment runs"
+like "$(vsh start vs2)" "Domain 'vs2' started" "... and a second <shareable/> one next to it"
+like "$(vsh start vd2)" "attached read-write to running vNode 'vs" "an exclusive one next to shared ones: refused"
+vsh destroy vs1 >/dev/null
+vsh destroy vs2 >/dev/null
+like "$(vsh start vd2)" "Domain 'vd2' started" "alone, it runs"
+vsh destroy vd2 >/dev/null
 done_testing

@@ -256,7 +256,7 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct domain_xml_def *d)
 		if (e->type != XML_ELEMENT_NODE)
 			continue;
 		if ((is(e, "source") && seen_source) || (is(e, "target") && seen_target) ||
-		    (is(e, "readonly") && k->readonly))
+		    (is(e, "readonly") && k->readonly) || (is(e, "shareable") && k->shareable))
 			return fail(c, RPC_ERR_XML, "<disk>/<%s> given twice", ename(e));
 		seen_source |= is(e, "source");
 		seen_target |= is(e, "target");
@@ -298,6 +298,8 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct domain_xml_def *d)
 					    "disk bus '%s' is not supported (virtio)", v);
 		} else if (is(e, "readonly")) {
 			k->readonly = true;
+		} else if (is(e, "shareable")) {
+			k->shareable = true;
 		} else {
 			return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
 				    "unsupported element <disk>/<%s>", ename(e));
@@ -634,8 +636,9 @@ char *domain_xml_format(const struct domain_xml_def *d, int id)
 			domain_xml_meta_escape(f, k->target);
 			fputc('\'', f);
 		}
-		fprintf(f, " bus='virtio'/>\n%s    </disk>\n",
-			k->readonly ? "      <readonly/>\n" : "");
+		fprintf(f, " bus='virtio'/>\n%s%s    </disk>\n",
+			k->readonly ? "      <readonly/>\n" : "",
+			k->shareable ? "      <shareable/>\n" : "");
 	}
 	fprintf(f, "  </devices>\n");
 	bool lego = d->excache_kib || d->place_processor[0] || d->place_memory[0] ||

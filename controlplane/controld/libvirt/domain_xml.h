@@ -10,7 +10,7 @@
  *     <devices>
  *       <disk type='network' device='disk'>
  *         <source protocol='lego' name='VOLUME'><host name='H' port='P'/></source>
- *         <target dev='vda' bus='virtio'/> <readonly/>
+ *         <target dev='vda' bus='virtio'/> <readonly/> (or <shareable/>)
  *       </disk>
  *     </devices>
  *     <title>one line</title> <description>any text</description>
@@ -56,6 +56,7 @@ struct domain_xml_disk {
 	unsigned port;
 	char target[16];
 	bool readonly;
+	bool shareable; /* <shareable/>: may be attached read-write to several running vNodes */
 };
 
 struct domain_xml_def {
