@@ -14,6 +14,7 @@
 #include "libvirt_dispatch.h"
 
 #define MAX_REGS		      1024
+#define MAX_PER_CONN		      64 /* so that one client cannot take every registration */
 #define QUEUE_LEN		      1024
 #define EVENT_ID_LC		      0 /* VIR_DOMAIN_EVENT_ID_LIFECYCLE: the only one lego sends */
 #define PROC_EVENT_LIFECYCLE	      107
@@ -150,36 +151,52 @@ void libvirt_events_conn_end(struct libvirt_conn *cl)
 	pthread_mutex_unlock(&lock);
 }
 
-/* A registration (lock held): its callback id, or -1 with c's error set. */
+/* Why a registration cannot be made (lock held): 0 if it can, else c's error set. */
+static int refuse(struct libvirt_call *c, int event_id, bool callback)
+{
+	int mine = 0;
+
+	if (event_id != EVENT_ID_LC) {
+		libvirt_dispatch_fail(c, RPC_ERR_ARGUMENT_UNSUPPORTED,
+				      "argument unsupported: lego-controld sends lifecycle events "
+				      "only (event ID 0), not event ID %d",
+				      event_id);
+		return -1;
+	}
+	for (int i = 0; i < nr_regs; i++) {
+		mine += regs[i].cl == c->cl;
+		if (!callback && regs[i].cl == c->cl && !regs[i].callback_id) {
+			libvirt_dispatch_fail(c, RPC_ERR_INTERNAL,
+					      "internal error: domain event %d already registered",
+					      event_id);
+			return -1;
+		}
+	}
+	if (nr_regs == MAX_REGS || mine == MAX_PER_CONN) {
+		libvirt_dispatch_fail(c, RPC_ERR_OPERATION_FAILED,
+				      "operation failed: too many event registrations (%d on this "
+				      "connection, %d in all)",
+				      MAX_PER_CONN, MAX_REGS);
+		return -1;
+	}
+	return 0;
+}
+
+/* A registration (lock held): its callback id (0 for the legacy form), or -1 with c's
+ * error set. */
 static int add(struct libvirt_call *c, int event_id, bool callback, bool one_dom,
 	       const uint8_t uuid[16])
 {
 	pthread_t t;
 
-	if (event_id != EVENT_ID_LC)
-		return libvirt_dispatch_fail(c, RPC_ERR_ARGUMENT_UNSUPPORTED,
-					     "argument unsupported: lego-controld sends lifecycle "
-					     "events only (event ID 0), not event ID %d",
-					     event_id),
-		       -1;
-	for (int i = 0; !callback && i < nr_regs; i++)
-		if (regs[i].cl == c->cl && !regs[i].callback_id)
-			return libvirt_dispatch_fail(c, RPC_ERR_INTERNAL,
-						     "internal error: domain event %d already "
-						     "registered",
-						     event_id),
-			       -1;
-	if (nr_regs == MAX_REGS)
-		return libvirt_dispatch_fail(c, RPC_ERR_OPERATION_FAILED,
-					     "operation failed: too many event registrations "
-					     "(%d)",
-					     MAX_REGS),
-		       -1;
+	if (refuse(c, event_id, callback))
+		return -1;
 	if (!running) {
-		if (pthread_create(&t, NULL, sender, NULL))
-			return libvirt_dispatch_fail(c, RPC_ERR_INTERNAL,
-						     "internal error: out of threads"),
-			       -1;
+		if (pthread_create(&t, NULL, sender, NULL)) {
+			libvirt_dispatch_fail(c, RPC_ERR_INTERNAL,
+					      "internal error: out of threads");
+			return -1;
+		}
 		pthread_detach(t);
 		running = true;
 	}
