@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "controld_caps.h"
+#include "lib/cluster/cluster_io.h"
+#include "controld_autostart.h"
 #include "controld_cluster.h"
 #include "controld_single.h"
 #include "controlplane/controld/libvirt/libvirt_conn.h"
@@ -415,6 +417,8 @@ int main(int argc, char **argv)
 	if (start_libvirt(&o, pki, rw_fd, ro_fd))
 		return 1;
 	log_info("libvirt remote protocol on %s (read-only: %s)", o.sock_path, ro_path);
+	if (controld_autostart_begin(1000)) /* once clients and components can reach us */
+		return 1;
 
 	while (sigwait(&set, &sig) != 0)
 		;

@@ -159,7 +159,7 @@ static size_t incoming_start(const struct controld_registry_vnode *v,
 		return 0;
 	memcpy(req + CP_VM_START_LEN, v->run_args, n);
 	memcpy(vs.uuid, v->def.uuid, 16);
-	snprintf(vs.name, sizeof(vs.name), "%s", v->def.name);
+	controld_vnode_wire_name(vs.name, sizeof(vs.name), v->def.name);
 	vs.argc = v->run_argc + 2;
 	vs.args_len = (uint32_t)(n + (size_t)w + 1);
 	/* The destination's run gets capabilities of its own. */

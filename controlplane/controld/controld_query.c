@@ -160,6 +160,12 @@ static json_t *vnode_json(const struct controld_registry_vnode *v)
 	set(o, "excache_bytes", ju64(excache_kib(v) * 1024));
 	set(o, "persistent", json_boolean(v->persistent));
 	set(o, "last_exit_status", json_integer(v->exit_status));
+	if (v->last_exit[0])
+		set(o, "last_exit", jstr(v->last_exit));
+	if (v->next_def) /* redefined while running: what the next start takes */
+		set(o, "next_start",
+		    json_pack("{s:i, s:I}", "vcpus", (int)v->next_def->vcpus, "memory_bytes",
+			      (json_int_t)(v->next_def->memory_kib * 1024)));
 	return o;
 }
 
@@ -374,6 +380,11 @@ static void vnode_detail_table(struct strbuf *b, const struct controld_registry_
 		strbuf_printf(b, ", id %d on %s", v->id, v->host);
 	strbuf_printf(b, "\n%u vCPU(s), %.0f MiB RAM, ExCache %.0f MiB\n", v->def.vcpus,
 		      (double)v->def.memory_kib / 1024.0, (double)excache_kib(v) / 1024.0);
+	if (v->last_exit[0])
+		strbuf_printf(b, "last exit: %s\n", v->last_exit);
+	if (v->next_def)
+		strbuf_printf(b, "redefined: the next start takes %u vCPU(s), %.0f MiB RAM\n",
+			      v->next_def->vcpus, (double)v->next_def->memory_kib / 1024.0);
 	migration_table(b, v);
 	if (pool_step_mine(v, pp))
 		strbuf_printf(b, "memory pool: the %s%s%s is moving vRegion %u (to %s)\n",

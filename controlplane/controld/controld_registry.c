@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "controld_registry_store.h"
+#include "controlplane/controld/libvirt/libvirt_events.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 #include "lib/uuid_str.h"
@@ -105,7 +106,29 @@ static void remove_vnode(struct controld_registry_vnode *v)
 		}
 	}
 	free(v->run_args);
+	free(v->next_def);
 	free(v);
+}
+
+const struct domain_xml_def *controld_registry_next_def(const struct controld_registry_vnode *v)
+{
+	return v->next_def ? v->next_def : &v->def;
+}
+
+/* A running vNode redefined: d waits for its next start (none if d is what runs). */
+static int set_next_def(struct controld_registry_vnode *v, const struct domain_xml_def *d)
+{
+	if (!memcmp(d, &v->def, sizeof(*d))) {
+		free(v->next_def);
+		v->next_def = NULL;
+		return 0;
+	}
+	if (!v->next_def)
+		v->next_def = malloc(sizeof(*v->next_def));
+	if (!v->next_def)
+		return -1;
+	*v->next_def = *d;
+	return 0;
 }
 
 int controld_registry_set_run_args(struct controld_registry_vnode *v, const char *args,
@@ -192,8 +215,13 @@ int controld_registry_define(const struct domain_xml_def *d, struct controld_reg
 			snprintf(err, errlen, "too many vNodes (at most %d)", REG_MAX_VNODES);
 			return 9; /* VIR_ERR_OPERATION_FAILED */
 		}
+	} else if (v->id >= 0) {
+		/* An active vNode keeps running as it was started, and says so. */
+		if (set_next_def(v, d)) {
+			snprintf(err, errlen, "out of memory");
+			return 9;
+		}
 	} else {
-		/* A new definition; an active vNode keeps running as it was started. */
 		v->def = *d;
 	}
 	if (controld_registry_store_def(v)) {
@@ -214,6 +242,8 @@ int controld_registry_undefine(struct controld_registry_vnode *v, char *err, siz
 		return 9;
 	}
 	v->persistent = false;
+	free(v->next_def); /* a running one is now transient: only its live definition */
+	v->next_def = NULL;
 	if (v->id < 0)
 		remove_vnode(v);
 	return 0;
@@ -229,18 +259,60 @@ void controld_registry_assign_id(struct controld_registry_vnode *v)
 	v->uid = uid ? uid : 1;
 }
 
+int controld_registry_exit_reason(int status)
+{
+	if (status >= 0 && status < 64)
+		return VN_SHUTOFF_SHUTDOWN;
+	if (status == 125 || status >= 128)
+		return VN_SHUTOFF_CRASHED;
+	return VN_SHUTOFF_FAILED;
+}
+
+const char *controld_registry_reason_name(int state, int reason)
+{
+	static const char *const shutoff[] = {"unknown",  "shutdown", "destroyed", "crashed",
+					      "migrated", "saved",    "failed"};
+
+	if (state == VN_SHUTOFF)
+		return reason >= 0 && reason < 7 ? shutoff[reason] : "unknown";
+	if (state == VN_PAUSED)
+		return "user";
+	return reason == VN_RUNNING_MIGRATED   ? "migrated"
+	       : reason == VN_RUNNING_UNPAUSED ? "unpaused"
+					       : "booted";
+}
+
 void controld_registry_mark_stopped(struct controld_registry_vnode *v, int reason, int exit_status)
 {
 	controld_registry_store_remove_run(v);
 	v->state = VN_SHUTOFF;
 	v->reason = reason;
 	v->exit_status = exit_status;
+	bool starting = v->starting;
+
 	v->confirmed = false;
 	v->stopping = false;
+	v->starting = false;
+	if (exit_status >= 0)
+		snprintf(v->last_exit, sizeof(v->last_exit), "%s: exit status %d",
+			 controld_registry_reason_name(VN_SHUTOFF, reason), exit_status);
+	else
+		snprintf(v->last_exit, sizeof(v->last_exit), "%s",
+			 controld_registry_reason_name(VN_SHUTOFF, reason));
 	snprintf(v->last_host, sizeof(v->last_host), "%s", v->host);
+	if (!starting) /* a start that failed was never reported started */
+		libvirt_events_lifecycle(v->def.name, v->def.uuid, -1, LIBVIRT_EVENT_STOPPED,
+					 libvirt_events_stopped_detail(reason));
 	controld_registry_drop_run(v);
-	if (!v->persistent)
+	if (!v->persistent) {
 		remove_vnode(v);
+		return;
+	}
+	if (v->next_def) { /* the live definition goes with the run */
+		v->def = *v->next_def;
+		free(v->next_def);
+		v->next_def = NULL;
+	}
 }
 
 /* ---- components --------------------------------------------------------------------------- */

@@ -12,6 +12,7 @@
  * Persistence, in the state directory (as libvirtd keeps /etc/libvirt/qemu and
  * /run/libvirt/qemu):
  *   domains/NAME.xml   each persistent definition, as `virsh dumpxml --inactive` shows it
+ *   run/UUID.xml       each active vNode's live definition (the one it was started with)
  *   run/UUID.run       each active vNode's placement (host, id, vRegion map with every
  *                      region's copies, replication factor, lego-vmm's options, and a
  *                      migration under way with its destination)
@@ -89,8 +90,14 @@ struct controld_registry_migration {
 };
 
 struct controld_registry_vnode {
+	/* The live definition while it runs (the one it was started with: what dominfo,
+	 * dumpxml and legoctl show), else the persistent one. */
 	struct domain_xml_def def;
+	/* A running vNode redefined: the persistent definition its next start takes (`virsh
+	 * dumpxml --inactive`); malloc'ed, NULL when def is both. */
+	struct domain_xml_def *next_def;
 	bool persistent; /* has domains/NAME.xml */
+	bool autostart;	 /* started when lego-controld starts (controld_autostart.c) */
 	int id;		 /* -1 when inactive */
 	int state, reason;
 	int exit_status; /* of the last run, -1 if none */
@@ -121,6 +128,8 @@ struct controld_registry_vnode {
 	struct controld_registry_migration mig;
 	int64_t started_ms;
 	bool stopping; /* a stop was asked for: its exit is a shutdown/destroy, not a crash */
+	bool starting; /* its start is not answered yet: an exit meanwhile is a failed start */
+	char last_exit[CP_ERRTEXT_MAX];	 /* how the last run ended, in words ("": none yet) */
 	char last_host[CP_NAME_LEN + 1]; /* where the last run was: its console is kept there
 					  * until the host is told to forget it */
 	int stop_reason;
@@ -140,11 +149,14 @@ struct controld_registry_vnode *controld_registry_vnode_at(int i);
 struct controld_registry_vnode *controld_registry_find_name(const char *name);
 struct controld_registry_vnode *controld_registry_find_uuid(const uint8_t uuid[16]);
 struct controld_registry_vnode *controld_registry_find_id(int id);
-/* Add or replace a definition (d->has_uuid set by the caller) and persist it. Returns 0, or
- * a libvirt error code with err filled (DOM_EXIST for a name or uuid already used by
- * another vNode). */
+/* Add or replace a definition (d->has_uuid set by the caller) and persist it; a running
+ * vNode keeps its live definition and takes the new one when it stops (as libvirtd does).
+ * Returns 0, or a libvirt error code with err filled (DOM_EXIST for a name or uuid already
+ * used by another vNode). */
 int controld_registry_define(const struct domain_xml_def *d, struct controld_registry_vnode **out,
 			     char *err, size_t errlen);
+/* The definition the next start takes (`dumpxml --inactive`). */
+const struct domain_xml_def *controld_registry_next_def(const struct controld_registry_vnode *v);
 /* Forget the definition file; an inactive vNode is removed (v is freed), an active one
  * becomes transient and goes when it stops. */
 int controld_registry_undefine(struct controld_registry_vnode *v, char *err, size_t errlen);
@@ -152,6 +164,8 @@ int controld_registry_undefine(struct controld_registry_vnode *v, char *err, siz
 void controld_registry_assign_id(struct controld_registry_vnode *v);
 /* Persist an active vNode's run file. */
 int controld_registry_store_save_run(const struct controld_registry_vnode *v);
+/* Persist a started vNode's live definition (run/UUID.xml, gone with its run file). */
+int controld_registry_store_save_live(const struct controld_registry_vnode *v);
 /* A file of the state directory that another part keeps there (name: no '/'): replaced
  * atomically (0, or -1 after logging why), or read back (malloc'ed, NUL-terminated; NULL if
  * it is missing or too large). */
@@ -161,6 +175,12 @@ char *controld_registry_store_get_file(const char *name, size_t *len);
  * -1 when out of memory. */
 int controld_registry_set_run_args(struct controld_registry_vnode *v, const char *args,
 				   uint32_t argc, uint32_t len, uint32_t vcpus, uint64_t excache);
+/* The SHUTOFF reason of a run whose lego-vmm exited by itself with status: a guest's own
+ * shutdown (below 64), a crash (125, lego-vmm's fatal stop, or a signal: 128 + N), or a
+ * failure to run it (anything else: a bad command line, 64). */
+int controld_registry_exit_reason(int status);
+/* A reason's word, as virsh prints it ("shutdown", "crashed", "failed", ...). */
+const char *controld_registry_reason_name(int state, int reason);
 /* The vNode is now inactive: state SHUTOFF with reason; a transient one is removed. */
 void controld_registry_mark_stopped(struct controld_registry_vnode *v, int reason, int exit_status);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controld_autostart.h"
 #include "controld_registry.h"
 #include "controld_registry_store.h"
 #include "controlplane/controld/mempool/controld_owed.h"
@@ -71,17 +72,30 @@ static bool reconcile(struct controld_registry_component *c,
 		return false; /* kept until the migration is over: then it is forgotten */
 	if (s->state == CP_VM_EXITED) {
 		if (v && v->id == s->domid && !strcmp(v->host, c->name)) {
-			int reason = v->stopping	    ? v->stop_reason
-				     : s->exit_status < 125 ? VN_SHUTOFF_SHUTDOWN
-							    : VN_SHUTOFF_CRASHED;
+			int reason = v->stopping   ? v->stop_reason
+				     : v->starting ? VN_SHUTOFF_FAILED
+						   : controld_registry_exit_reason(s->exit_status);
 
 			log_info("vNode %s (id %d) on %s exited with status %d", v->def.name, v->id,
 				 c->name, s->exit_status);
 			/* lego-vmm frees its copies on a clean exit, not when killed, after a
 			 * fatal stop (125: a vRegion lost, pager threads stuck) or a crash: what
 			 * is left of them, whatever the status, is freed for it. */
+			/* Its <on_poweroff> or <on_crash>, as the run's definition says. */
+			bool again = !v->stopping && !v->starting && v->persistent &&
+				     ((reason == VN_SHUTOFF_SHUTDOWN &&
+				       v->def.on_poweroff == DOM_ACTION_RESTART) ||
+				      (reason == VN_SHUTOFF_CRASHED &&
+				       v->def.on_crash == DOM_ACTION_RESTART));
+			uint8_t uuid[16];
+
+			memcpy(uuid, v->def.uuid, 16);
 			controld_owed_run_ended(v);
 			controld_registry_mark_stopped(v, reason, s->exit_status);
+			if (again)
+				controld_autostart_restart(uuid, reason == VN_SHUTOFF_CRASHED
+									 ? "on_crash restart"
+									 : "on_poweroff restart");
 			return false; /* forget it next time: a console reader may want the tail */
 		}
 		return true;

@@ -142,7 +142,7 @@ void controld_registry_store_see_id(int id)
 int controld_registry_store_def(const struct controld_registry_vnode *v)
 {
 	char name[DOM_NAME_MAX + 8];
-	char *xml = domain_xml_format(&v->def, -1);
+	char *xml = domain_xml_format(controld_registry_next_def(v), -1);
 	int rc;
 
 	if (!xml)
@@ -200,12 +200,29 @@ int controld_registry_store_save_run(const struct controld_registry_vnode *v)
 	return rc;
 }
 
+int controld_registry_store_save_live(const struct controld_registry_vnode *v)
+{
+	char name[48], uuid[UUID_STR_LEN];
+	char *xml = domain_xml_format(&v->def, -1);
+	int rc;
+
+	if (!xml)
+		return -1;
+	uuid_str_format(v->def.uuid, uuid);
+	snprintf(name, sizeof(name), "%s.xml", uuid);
+	rc = write_file(run_dir, name, xml, strlen(xml));
+	free(xml);
+	return rc;
+}
+
 void controld_registry_store_remove_run(const struct controld_registry_vnode *v)
 {
 	char name[48], uuid[UUID_STR_LEN];
 
 	uuid_str_format(v->def.uuid, uuid);
 	snprintf(name, sizeof(name), "%s.run", uuid);
+	remove_file(run_dir, name);
+	snprintf(name, sizeof(name), "%s.xml", uuid);
 	remove_file(run_dir, name);
 }
 
@@ -407,6 +424,41 @@ static void load_domains(void)
 		closedir(d);
 }
 
+/* run/UUID.xml: the live definition of a run (a running vNode redefined since keeps
+ * the new one for its next start; a transient one is back). NULL if none is usable. */
+static struct controld_registry_vnode *load_live(const char *u, const uint8_t uuid[16])
+{
+	struct controld_registry_vnode *v = controld_registry_find_uuid(uuid);
+	struct domain_xml_def *live = malloc(sizeof(*live));
+	char path[4500], err[512], *xml;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s/%s.xml", run_dir, u);
+	xml = live ? read_file(path, &len) : NULL;
+	if (!xml || domain_xml_parse(xml, len, live, err, sizeof(err)) || !live->has_uuid ||
+	    memcmp(live->uuid, uuid, 16) || (v && strcmp(v->def.name, live->name)) ||
+	    (!v && controld_registry_find_name(live->name))) {
+		if (xml)
+			log_error("state: %s is not the live definition of vNode %s: ignored", path,
+				  u);
+		free(xml);
+		free(live);
+		return v;
+	}
+	free(xml);
+	if (!v) {
+		v = controld_registry_new_vnode(live); /* transient: no domains/NAME.xml */
+	} else if (memcmp(live, &v->def, sizeof(*live))) {
+		v->next_def = malloc(sizeof(*v->next_def));
+		if (v->next_def) {
+			*v->next_def = v->def;
+			v->def = *live;
+		}
+	}
+	free(live);
+	return v;
+}
+
 static void load_runs(void)
 {
 	DIR *d = opendir(run_dir);
@@ -424,13 +476,15 @@ static void load_runs(void)
 		memcpy(u, e->d_name, 36);
 		u[36] = '\0';
 		snprintf(path, sizeof(path), "%s/%s", run_dir, e->d_name);
-		v = uuid_str_parse(u, uuid) ? NULL : controld_registry_find_uuid(uuid);
+		v = uuid_str_parse(u, uuid) ? NULL : load_live(u, uuid);
 		text = v ? read_file(path, &len) : NULL;
 		if (!text || load_run(v, text)) {
 			log_error("state: %s does not describe a defined vNode's run: ignored",
 				  path);
 			free(text);
-			if (v)
+			if (v && !v->persistent)
+				controld_registry_mark_stopped(v, VN_SHUTOFF_UNKNOWN, -1);
+			else if (v)
 				controld_registry_drop_run(v);
 			continue;
 		}

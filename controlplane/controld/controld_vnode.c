@@ -13,6 +13,8 @@
 #include "controlplane/controld/mempool/controld_memctl.h"
 #include "controld_caps.h"
 #include "controld_registry.h"
+#include "controld_volumes.h"
+#include "controlplane/controld/libvirt/libvirt_events.h"
 #include "controlplane/controld/libvirt/rpc_proto.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
@@ -21,7 +23,10 @@
 #include "lib/client/smon_client.h"
 
 #define CALL_TIMEOUT_MS 10000
-#define MIB		(1024ULL * 1024)
+/* VM_START is answered once lego-vmm runs the vNode (lego-pmon gives up after 45 s:
+ * PMON_READY_WAIT_MS). */
+#define START_TIMEOUT_MS 60000
+#define MIB		 (1024ULL * 1024)
 
 static struct controld_vnode_options opt = {
 	.region_size = 64 * MIB, .provider = NULL, .stop_grace_ms = 5000, .replication = 1};
@@ -36,8 +41,18 @@ const char *controld_vnode_provider(void)
 	return opt.provider;
 }
 
+static int pmon_call_within(const char *host, uint16_t op, const void *req, size_t len,
+			    uint8_t **reply, size_t *rlen, int timeout_ms, char *err,
+			    size_t errlen);
+
 int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, size_t len,
 			     uint8_t **reply, size_t *rlen, char *err, size_t errlen)
+{
+	return pmon_call_within(host, op, req, len, reply, rlen, CALL_TIMEOUT_MS, err, errlen);
+}
+
+static int pmon_call_within(const char *host, uint16_t op, const void *req, size_t len,
+			    uint8_t **reply, size_t *rlen, int timeout_ms, char *err, size_t errlen)
 {
 	char addr[CP_ADDR_LEN + 1], why[CP_ERRTEXT_MAX + 64];
 	struct controld_registry_component *c;
@@ -60,11 +75,20 @@ int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, siz
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
 		return -1;
 	}
-	rc = cluster_io_call(conn, op, req, len, reply, rlen, CALL_TIMEOUT_MS, why, sizeof(why));
+	rc = cluster_io_call(conn, op, req, len, reply, rlen, timeout_ms, why, sizeof(why));
 	tls_conn_close(conn);
 	if (rc != CP_OK)
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
 	return rc;
+}
+
+void controld_vnode_wire_name(char *out, size_t len, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name[i] && i + 1 < len; i++)
+		out[i] = name[i] >= 0x20 && name[i] < 0x7f ? name[i] : '_';
+	out[i] = '\0';
 }
 
 uint64_t controld_vnode_json_u64(const char *json, const char *key)
@@ -401,6 +425,7 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	struct controld_registry_vnode *v;
 	size_t rlen;
 	int ns = 0, rc = RPC_ERR_OPERATION_FAILED;
+	int64_t started;
 
 	uri = calloc(DOM_MAX_DISKS, sizeof(*uri));
 	if (!def || !req || !uri) {
@@ -424,6 +449,8 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 		goto out_ops;
 	}
 	rc = check_startable(&v->def, err, errlen);
+	if (!rc) /* the lifecycle mutex keeps another start from taking a volume meanwhile */
+		rc = controld_volumes_check(v, err, errlen);
 	*def = v->def;
 	for (int i = 0; i < controld_registry_nr_components() && !rc; i++) {
 		const struct controld_registry_component *c = controld_registry_component_at(i);
@@ -453,14 +480,15 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	v->reason = VN_RUNNING_BOOTED;
 	v->confirmed = false;
 	v->stopping = false;
+	v->starting = true;
 	v->reconciled = true; /* a new run: no step of it was cut short */
-	v->started_ms = mono_clock_ms();
+	v->started_ms = started = mono_clock_ms();
 	memcpy(vs.uuid, uuid, 16);
 	vs.vnode_uid = v->uid;
 	vs.domid = v->id;
 	vs.vcpus = v->def.vcpus;
 	vs.excache_bytes = (v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) * 1024;
-	snprintf(vs.name, sizeof(vs.name), "%s", v->def.name);
+	controld_vnode_wire_name(vs.name, sizeof(vs.name), v->def.name);
 	vs.args_len = (uint32_t)vmm_args(v, (char *)req + CP_VM_START_LEN, CP_ARGS_MAX, &vs.argc);
 	char host[CP_NAME_LEN + 1];
 
@@ -468,7 +496,7 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	if (!vs.args_len ||
 	    controld_registry_set_run_args(v, (char *)req + CP_VM_START_LEN, vs.argc, vs.args_len,
 					   vs.vcpus, vs.excache_bytes) ||
-	    controld_registry_store_save_run(v)) {
+	    controld_registry_store_save_run(v) || controld_registry_store_save_live(v)) {
 		snprintf(err, errlen, "cannot record the vNode's placement");
 		controld_registry_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
 		controld_registry_unlock();
@@ -488,17 +516,27 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	controld_registry_unlock();
 
 	cluster_proto_vm_start_put(req, &vs);
-	rc = controld_vnode_pmon_call(host, CP_VM_START, req, CP_VM_START_LEN + vs.args_len, &reply,
-				      &rlen, err, errlen);
+	rc = pmon_call_within(host, CP_VM_START, req, CP_VM_START_LEN + vs.args_len, &reply, &rlen,
+			      START_TIMEOUT_MS, err, errlen);
 	free(reply);
 	controld_registry_lock();
 	v = controld_registry_find_uuid(uuid);
 	if (rc != CP_OK) {
+		/* Its exit may have come in a heartbeat already: either way it failed. */
 		if (v && v->id == vs.domid)
 			controld_registry_mark_stopped(v, VN_SHUTOFF_FAILED, -1);
+		if (v && v->id < 0 && v->started_ms == started) {
+			v->reason = VN_SHUTOFF_FAILED;
+			snprintf(v->last_exit, sizeof(v->last_exit), "failed to start: %s", err);
+		}
 		log_error("vNode start failed: %s", err);
 		rc = RPC_ERR_OPERATION_FAILED;
 	} else {
+		if (v && v->id == vs.domid) {
+			v->starting = false;
+			libvirt_events_lifecycle(v->def.name, v->def.uuid, v->id,
+						 LIBVIRT_EVENT_STARTED, 0 /* BOOTED */);
+		}
 		rc = 0;
 	}
 	controld_registry_unlock();
@@ -674,6 +712,10 @@ int controld_vnode_pause(const uint8_t uuid[16], bool pause, char *err, size_t e
 		if (v && v->id >= 0) {
 			v->state = pause ? VN_PAUSED : VN_RUNNING;
 			v->reason = pause ? VN_PAUSED_USER : VN_RUNNING_UNPAUSED;
+			/* SUSPENDED_PAUSED and RESUMED_UNPAUSED: detail 0 both */
+			libvirt_events_lifecycle(
+				v->def.name, v->def.uuid, v->id,
+				pause ? LIBVIRT_EVENT_SUSPENDED : LIBVIRT_EVENT_RESUMED, 0);
 		}
 		controld_registry_unlock();
 	}

@@ -61,6 +61,10 @@ int controld_vnode_replication(const struct domain_xml_def *d);
 /* The libfabric provider for the memory servers. */
 const char *controld_vnode_provider(void);
 
+/* A vNode's name as the cluster protocol carries it (printable ASCII: other bytes of a
+ * UTF-8 name become '_'; lego-pmon only logs it). */
+void controld_vnode_wire_name(char *out, size_t len, const char *name);
+
 /* A numeric field of the VMM's stats JSON ("key": N); 0 if absent. */
 uint64_t controld_vnode_json_u64(const char *json, const char *key);
 

@@ -18,7 +18,8 @@ struct pmon_ctx {
 	/* lego-vmm's migration stream: TLS with this host's certificate (passed as --pki and
 	 * --pki-name), or plain with --insecure-migration when pki_dir is NULL. */
 	const char *pki_dir;
-	int wake_fd; /* eventfd: a SIGKILL deadline changed */
+	int wake_fd;	   /* eventfd: a SIGKILL deadline changed */
+	int start_wait_ms; /* VM_START waits this for "running" (0: not at all) */
 };
 
 /* A vNode changed state: tell lego-controld now, not at the next interval. */

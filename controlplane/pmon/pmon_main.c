@@ -23,6 +23,7 @@
 #include "lib/tcp.h"
 #include "lib/tls/tls_pki.h"
 #include "pmon_ctx.h"
+#include "pmon_ready.h"
 #include "pmon_loop.h"
 #include "pmon_requests.h"
 #include "pmon_spawn.h"
@@ -76,6 +77,10 @@ static void usage(FILE *f)
 		"      --insecure            plain TCP everywhere: anyone who reaches this host "
 		"runs\n"
 		"                            vNodes on it (a loud warning at every start)\n"
+		"      --start-wait-ms MS    a start is answered once lego-vmm reports the vNode\n"
+		"                            running, or with its reason when it ends first; a\n"
+		"                            lego-vmm still starting after MS is stopped (default\n"
+		"                            45000; 0: answered once lego-vmm is spawned)\n"
 		"  -v, --verbose             debug log lines\n"
 		"  -q, --quiet               warnings and errors only\n"
 		"  -h, --help                this text\n"
@@ -117,6 +122,7 @@ static int parse_options(int argc, char **argv)
 		{"port-file", required_argument, NULL, 'F'},
 		{"pki", required_argument, NULL, 'K'},
 		{"insecure", no_argument, NULL, 'I'},
+		{"start-wait-ms", required_argument, NULL, 'W'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -128,6 +134,7 @@ static int parse_options(int argc, char **argv)
 	int c;
 
 	opts.listen = "127.0.0.1:0";
+	pm.start_wait_ms = PMON_READY_WAIT_MS;
 	opts.cores = (uint32_t)online_cpus();
 	opts.memory = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE) / 2;
 	opterr = 0;
@@ -181,6 +188,11 @@ static int parse_options(int argc, char **argv)
 			break;
 		case 'I':
 			opts.insecure = true;
+			break;
+		case 'W':
+			if (parse_uint(optarg, 0, 600000, &u))
+				return bad_usage("--start-wait-ms must be 0..600000, not", optarg);
+			pm.start_wait_ms = (int)u;
 			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);

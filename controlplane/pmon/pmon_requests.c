@@ -22,6 +22,7 @@
 #include "lib/netserver.h"
 #include "lib/mono_clock.h"
 #include "pmon_args.h"
+#include "pmon_ready.h"
 #include "pmon_spawn.h"
 #include "pmon_vmmctl.h"
 
@@ -196,6 +197,10 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		log_info("started %svNode %s (%s, domid %d) pid %d", incoming ? "incoming " : "",
 			 m.name, id, m.domid, (int)pid);
 	pmon_loop_kick(p);
+	/* A start is answered once lego-vmm runs the vNode, or with its reason for not. */
+	st = incoming ? CP_OK : pmon_ready_wait(p, m.uuid, pid, err, sizeof(err));
+	if (st)
+		return refuse(c, h, st, "%s", err);
 	wire_put_le32(out, (uint32_t)pid);
 	return reply(c, h, out, sizeof(out));
 }

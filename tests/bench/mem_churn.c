@@ -334,6 +334,10 @@ int main(int argc, char **argv)
 						 .mig = &mig,
 						 .holder = cfg.holder};
 
+		/* It runs once its control socket is up: its stats say "running" (lego-pmon
+		 * answers a start then); a migration still finds nothing to move (no pager in
+		 * mig). */
+		mig.ready = true;
 		if (control_sock_start(&cs, control, &ct))
 			return 1;
 	}

@@ -106,8 +106,11 @@ wait_file "$TAP_TMP/stub.port"
 CTLD=127.0.0.1:$(cat "$TAP_TMP/stub.port")
 
 RUN=$TAP_TMP/run
+# --start-wait-ms 0: VM_START answered once lego-vmm is spawned, so that what follows sees
+# every lego-vmm this fake can be (one that never answers, ends at once, cannot be run); a
+# start answered once lego-vmm runs, or with its reason, is libvirt-api.t's.
 "$PMON" --controld "$CTLD" --name pm1 --cores 4 --memory 1G --vmm "$FAKE" --run-dir "$RUN" \
-	--port-file "$TAP_TMP/pmon.port" 2>"$TAP_TMP/pmon.log" &
+	--start-wait-ms 0 --port-file "$TAP_TMP/pmon.port" 2>"$TAP_TMP/pmon.log" &
 PPID_=$!
 PIDS+=($PPID_)
 wait_file "$TAP_TMP/pmon.port"

@@ -1,5 +1,6 @@
 /* test_domain_xml.c: domain XML for vNodes: a full definition, the round trip through
  * dumpxml's format, and every refusal with its libvirt error code and message. */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -216,8 +217,19 @@ static void test_refusals(void **state)
 		"ExCache");
 	refused("<lego:placement", "<lego:colour/><lego:placement", UNSUPPORTED,
 		"unknown element <vnode>/<colour>");
-	refused("https://lego.dev/xmlns/vnode/1", "https://example.org/other", UNSUPPORTED,
-		"is not kept");
+	refused("<lego:placement", "<lego:colour/><lego:placement", UNSUPPORTED,
+		"unknown element <vnode>/<colour>");
+	refused("<lego:vnode", "<l:other xmlns:l='https://lego.dev/xmlns/vnode/1'/><lego:vnode",
+		UNSUPPORTED, "lego metadata element <other> is not known");
+	refused("<metadata>", "<metadata><plain/>", XML_ERROR, "needs a namespace of its own");
+	refused("<vcpu", "<on_crash>preserve</on_crash><vcpu", UNSUPPORTED,
+		"<on_crash> 'preserve' is not supported");
+	refused("<vcpu", "<on_poweroff>explode</on_poweroff><vcpu", XML_ERROR,
+		"must be destroy or restart, not 'explode'");
+	refused("<vcpu", "<title>two\nlines</title><vcpu", XML_ERROR, "one line");
+	refused("<vcpu", "<title>a</title><title>b</title><vcpu", XML_ERROR, "<title> given twice");
+	refused("<name>vn1</name>", "<name>a/b</name>", XML_ERROR, "without '/'");
+	refused("<name>vn1</name>", "<name>.hidden</name>", XML_ERROR, "not starting with '.'");
 	refused("<domain type='lego'>", "<!DOCTYPE domain [<!ENTITY x 'y'>]><domain type='lego'>",
 		XML_ERROR, "DOCTYPE");
 	refused("<memory unit='MiB'>256</memory>", "", XML_ERROR, "<memory> is required");
@@ -245,6 +257,100 @@ static void test_escaping(void **state)
 	free(xml);
 }
 
+/* <title>, <description>, <on_*>, a non-ASCII name and other applications' metadata (its
+ * namespace declared on <metadata> or on itself) survive dumpxml and a define of it. */
+static void test_meta_round_trip(void **state)
+{
+	static const char xml[] =
+		"<domain type='lego'><name>\xe6\xb5\x8b\xe8\xaf\x95-vm</name>"
+		"<title>web &amp; db</title><description>line 1\nline 2</description>"
+		"<memory unit='MiB'>64</memory><os><kernel>/k</kernel></os>"
+		"<on_poweroff>restart</on_poweroff><on_reboot>destroy</on_reboot>"
+		"<on_crash>restart</on_crash>"
+		"<metadata xmlns:nova='http://openstack.org/xmlns/libvirt/nova/1.1'>"
+		"<nova:instance><nova:name>vm  one</nova:name><nova:flavor x='1'/></nova:instance>"
+		"<other xmlns='urn:x'><v>2</v></other></metadata></domain>";
+	struct domain_xml_def *d = malloc(sizeof(*d)), *e = malloc(sizeof(*e));
+	char err[256], *out;
+
+	(void)state;
+	assert_int_equal(domain_xml_parse(xml, strlen(xml), d, err, sizeof(err)), 0);
+	assert_string_equal(d->title, "web & db");
+	assert_int_equal(d->on_poweroff, DOM_ACTION_RESTART);
+	assert_int_equal(d->on_crash, DOM_ACTION_RESTART);
+	out = domain_xml_format(d, -1);
+	assert_non_null(out);
+	assert_non_null(strstr(out,
+			       "<nova:instance xmlns:nova=\"http://openstack.org/xmlns/libvirt/"
+			       "nova/1.1\"><nova:name>vm  one</nova:name>"));
+	assert_non_null(strstr(out, "<other xmlns=\"urn:x\"><v>2</v></other>"));
+	assert_non_null(strstr(out, "<on_reboot>destroy</on_reboot>"));
+	assert_int_equal(domain_xml_parse(out, strlen(out), e, err, sizeof(err)), 0);
+	assert_memory_equal(d, e, sizeof(*d));
+	free(out);
+	free(d);
+	free(e);
+}
+
+/* Each parse says its own error: an empty text after a failed parse (libxml2 then reads
+ * nothing and its global last error still holds the earlier one), two different bad texts,
+ * and one thread's failures while another thread parses. */
+static void check_empty(void)
+{
+	struct domain_xml_def d;
+	char err[256];
+
+	assert_int_equal(domain_xml_parse("", 0, &d, err, sizeof(err)), XML_ERROR);
+	assert_non_null(strstr(err, "empty domain XML"));
+	assert_int_equal(domain_xml_parse(" \n\t", 3, &d, err, sizeof(err)), XML_ERROR);
+	assert_non_null(strstr(err, "empty domain XML"));
+}
+
+static void *bad_parses(void *arg)
+{
+	struct domain_xml_def *d = malloc(sizeof(*d));
+	char err[256];
+	long wrong = 0;
+
+	(void)arg;
+	for (int i = 0; i < 200 && d; i++)
+		if (domain_xml_parse("<domain><unclosed>", 18, d, err, sizeof(err)) != XML_ERROR ||
+		    strstr(err, "AttValue"))
+			wrong++;
+	free(d);
+	return (void *)wrong;
+}
+
+static void test_error_is_this_parse(void **state)
+{
+	struct domain_xml_def d;
+	char err[256];
+	pthread_t th;
+	void *wrong;
+
+	(void)state;
+	assert_int_equal(domain_xml_parse("<domain><name>x", 15, &d, err, sizeof(err)), XML_ERROR);
+	assert_non_null(strstr(err, "not well-formed XML"));
+	check_empty();
+	assert_int_equal(domain_xml_parse("<domain a=>", 11, &d, err, sizeof(err)), XML_ERROR);
+	assert_non_null(strstr(err, "AttValue"));
+	assert_int_equal(domain_xml_parse("<a></b>", 7, &d, err, sizeof(err)), XML_ERROR);
+	assert_null(strstr(err, "AttValue"));
+	assert_non_null(strstr(err, "mismatch"));
+	/* Another thread's errors never show in this one's answers, nor the reverse. */
+	assert_int_equal(pthread_create(&th, NULL, bad_parses, NULL), 0);
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(domain_xml_parse("<domain a=>", 11, &d, err, sizeof(err)),
+				 XML_ERROR);
+		assert_non_null(strstr(err, "AttValue"));
+		check_empty();
+		assert_int_equal(domain_xml_parse(full, strlen(full), &d, err, sizeof(err)), 0);
+		assert_string_equal(err, "");
+	}
+	assert_int_equal(pthread_join(th, &wrong), 0);
+	assert_int_equal((long)wrong, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +359,8 @@ int main(void)
 		cmocka_unit_test(test_uuid_forms),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_escaping),
+		cmocka_unit_test(test_error_is_this_parse),
+		cmocka_unit_test(test_meta_round_trip),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

@@ -14,7 +14,7 @@ kvm_require "$0" "$@"
 GUEST=$BUILD/images/lego-guest.elf
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 60
+plan 61
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -209,10 +209,11 @@ try:
     print("lookup found")
 except libvirt.libvirtError as e:
     print("lookup code", e.get_error_code())
+print("capabilities", "<domain type='lego'/>" in conn.getCapabilities())
 try:
-    conn.getCapabilities()
+    conn.getSysinfo()
 except libvirt.libvirtError as e:
-    print("unsupported code", e.get_error_code())
+    print("unsupported code", e.get_error_code(), e.get_error_message())
 conn.close()
 EOF
 py=$(/usr/bin/python3 "$TAP_TMP/flow.py" "$LIBVIRT_URI" "$TAP_TMP/vn2.xml" "$TAP_TMP/vn3.xml" 2>&1)
@@ -225,7 +226,8 @@ like "$py" "memstats major [1-9][0-9]* rss [0-9]+" "python: memoryStats() with r
 like "$py" "vn3 all-passed state 5 reason 1" "python: a second vNode runs to the end: shut off (shutdown), stream ended"
 like "$py" "destroyed state 5" "python: destroy"
 like "$py" "lookup code 42" "python: undefined vNode: VIR_ERR_NO_DOMAIN"
-like "$py" "unsupported code 3" "python: an unimplemented call is VIR_ERR_NO_SUPPORT"
+like "$py" "capabilities True" "python: getCapabilities() describes lego's guests"
+like "$py" "unsupported code 3 .*CONNECT_GET_SYSINFO" "python: an unimplemented call is VIR_ERR_NO_SUPPORT, naming it"
 h2=$(grep -l 'started vNode vn2 ' "$TAP_TMP"/host-*.log)
 h3=$(grep -l 'started vNode vn3 ' "$TAP_TMP"/host-*.log)
 ok "[ -n '$h2' ] && [ -n '$h3' ] && [ '$h2' != '$h3' ]" \

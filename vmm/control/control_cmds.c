@@ -47,18 +47,25 @@ static char *control_cmds_stats(const struct control_sock_target *t,
 {
 	struct pager_stats st;
 	json_t *pager = json_null();
+	bool ready;
 
 	(void)a;
 	if (t->pg) {
 		pager_stats_get(t->pg, &st);
 		pager = control_json_pager(&st);
 	}
+	/* "starting" until the vCPUs are about to run: lego-pmon answers a start only then. */
+	pthread_mutex_lock(&t->mig->lock);
+	ready = t->mig->ready;
+	pthread_mutex_unlock(&t->mig->lock);
 	return control_json_line_u64_first(
 		"vnode", t->vnode,
 		json_pack("{s:s,s:i,s:o,s:o,s:o,s:o}", "state",
-			  vm_is_paused(t->vm) ? "paused" : "running", "vcpus", t->vcpus,
-			  "mem_bytes", control_json_count(t->mem_bytes), "cpu_time_ns",
-			  control_json_count(vm_vcpu_cpu_ns(t->vm)), "console_bytes",
+			  !ready		? "starting"
+			  : vm_is_paused(t->vm) ? "paused"
+						: "running",
+			  "vcpus", t->vcpus, "mem_bytes", control_json_count(t->mem_bytes),
+			  "cpu_time_ns", control_json_count(vm_vcpu_cpu_ns(t->vm)), "console_bytes",
 			  control_json_count(__atomic_load_n(t->console_bytes, __ATOMIC_RELAXED)),
 			  "pager", pager));
 }

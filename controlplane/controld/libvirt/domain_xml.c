@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain_xml_meta.h"
 #include "lib/uuid_str.h"
 #include "rpc_proto.h"
 
@@ -116,6 +117,21 @@ static bool name_ok(const char *s, size_t max)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '_' && s[i] != '-')
+			return false;
+	return true;
+}
+
+/* A vNode's name as libvirt allows it (any UTF-8 text but '/' and control characters),
+ * within what a file name in the state directory may be: 1..DOM_NAME_MAX bytes, not
+ * starting with '.' (those files are skipped as hidden). */
+static bool dom_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > DOM_NAME_MAX || s[0] == '.' || !xmlCheckUTF8((const xmlChar *)s))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f || s[i] == '/')
 			return false;
 	return true;
 }
@@ -240,7 +256,7 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct domain_xml_def *d)
 		if (e->type != XML_ELEMENT_NODE)
 			continue;
 		if ((is(e, "source") && seen_source) || (is(e, "target") && seen_target) ||
-		    (is(e, "readonly") && k->readonly))
+		    (is(e, "readonly") && k->readonly) || (is(e, "shareable") && k->shareable))
 			return fail(c, RPC_ERR_XML, "<disk>/<%s> given twice", ename(e));
 		seen_source |= is(e, "source");
 		seen_target |= is(e, "target");
@@ -282,6 +298,8 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct domain_xml_def *d)
 					    "disk bus '%s' is not supported (virtio)", v);
 		} else if (is(e, "readonly")) {
 			k->readonly = true;
+		} else if (is(e, "shareable")) {
+			k->shareable = true;
 		} else {
 			return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
 				    "unsupported element <disk>/<%s>", ename(e));
@@ -323,12 +341,19 @@ static int parse_metadata(struct ctx *c, const xmlNode *md, struct domain_xml_de
 	for (const xmlNode *v = md->children; v; v = v->next) {
 		if (v->type != XML_ELEMENT_NODE)
 			continue;
-		if (!v->ns || strcmp((const char *)v->ns->href, DOM_XMLNS) || !is(v, "vnode"))
+		if (!v->ns || strcmp((const char *)v->ns->href, DOM_XMLNS)) {
+			/* Another application's: kept as it is. */
+			int rc = domain_xml_meta_foreign(v, d, c->err, c->errlen);
+
+			if (rc)
+				return c->code = rc, -1;
+			continue;
+		}
+		if (!is(v, "vnode"))
 			return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-				    "metadata element <%s> (namespace %s) is not kept: only "
-				    "<vnode xmlns='%s'>",
-				    ename(v), v->ns ? (const char *)v->ns->href : "none",
-				    DOM_XMLNS);
+				    "lego metadata element <%s> is not known: only <vnode "
+				    "xmlns='%s'>",
+				    ename(v), DOM_XMLNS);
 		for (const xmlNode *e = v->children; e; e = e->next) {
 			static const char *const place_attrs[] = {"processor", "memory", "storage",
 								  NULL};
@@ -445,13 +470,19 @@ static int parse_domain(struct ctx *c, const xmlNode *root, struct domain_xml_de
 			   is(n, "os")) {
 			return fail(c, RPC_ERR_XML, "<%s> given twice", ename(n));
 		} else {
-			return fail(c, RPC_ERR_CONFIG_UNSUPPORTED, "unsupported element <%s>",
-				    ename(n));
+			int rc = domain_xml_meta_element(n, d, c->err, c->errlen);
+
+			if (rc == 1)
+				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+					    "unsupported element <%s>", ename(n));
+			if (rc)
+				return c->code = rc, -1;
 		}
 	}
-	if (!name_ok(d->name, DOM_NAME_MAX))
+	if (!dom_name_ok(d->name))
 		return fail(c, RPC_ERR_XML,
-			    "<name> must be 1-64 of [A-Za-z0-9._-], not starting with '.' or '-'");
+			    "<name> must be 1-64 bytes of UTF-8 text without '/' or control "
+			    "characters, not starting with '.'");
 	if (!seen_mem || !d->memory_kib)
 		return fail(c, RPC_ERR_XML, "<memory> is required and must not be 0");
 	if (!seen_os)
@@ -467,6 +498,65 @@ static int parse_domain(struct ctx *c, const xmlNode *root, struct domain_xml_de
 	return 0;
 }
 
+/* The parse's first error, caught by its own context's structured handler. */
+struct first_error {
+	char text[200];
+	bool seen;
+};
+
+static void catch_error(void *data, xmlError *e)
+{
+	xmlParserCtxt *p = data;
+	struct first_error *f = p ? p->_private : NULL;
+
+	if (!f || f->seen || !e || e->level < XML_ERR_ERROR)
+		return;
+	f->seen = true;
+	snprintf(f->text, sizeof(f->text), "%s", e->message ? e->message : "");
+}
+
+/* Parse with a context of our own whose handler keeps this parse's first error: never the
+ * thread's or another client's last one (libxml2's global last error is not reset by a
+ * parse that fails before it starts, such as one of an empty text). */
+static xmlDoc *read_doc(struct ctx *c, const char *xml, size_t len)
+{
+	struct first_error f = {.seen = false};
+	xmlParserCtxt *p;
+	xmlDoc *doc;
+	size_t n;
+
+	for (n = 0; n < len && isspace((unsigned char)xml[n]); n++)
+		;
+	if (n == len) {
+		fail(c, RPC_ERR_XML, "empty domain XML: a <domain> definition is needed");
+		return NULL;
+	}
+	p = xmlNewParserCtxt();
+	if (!p) {
+		fail(c, RPC_ERR_INTERNAL, "out of memory for the XML parser");
+		return NULL;
+	}
+	p->_private = &f;
+	p->userData = p;
+	p->sax->serror = catch_error;
+	/* No network, no entity expansion: a definition is data, never a fetch. */
+	doc = xmlCtxtReadMemory(p, xml, (int)len, "domain.xml", NULL,
+				XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (doc && (!p->wellFormed || f.seen)) {
+		xmlFreeDoc(doc); /* recovered from an error: not accepted */
+		doc = NULL;
+	}
+	if (!doc) {
+		fail(c, RPC_ERR_XML, "not well-formed XML%s%s", f.text[0] ? ": " : "", f.text);
+		/* libxml2's messages end in a newline. */
+		n = strlen(c->err);
+		if (n && c->err[n - 1] == '\n')
+			c->err[n - 1] = '\0';
+	}
+	xmlFreeParserCtxt(p);
+	return doc;
+}
+
 int domain_xml_parse(const char *xml, size_t len, struct domain_xml_def *d, char *err,
 		     size_t errlen)
 {
@@ -477,52 +567,15 @@ int domain_xml_parse(const char *xml, size_t len, struct domain_xml_def *d, char
 	err[0] = '\0';
 	if (len > 1 << 20)
 		return fail(&c, RPC_ERR_XML, "domain XML larger than 1 MiB"), c.code;
-	/* No network, no entity expansion: a definition is data, never a fetch. */
-	doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
-			    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	if (!doc) {
-		const xmlError *e = xmlGetLastError();
-
-		fail(&c, RPC_ERR_XML, "not well-formed XML%s%s", e && e->message ? ": " : "",
-		     e && e->message ? e->message : "");
-		/* libxml2's messages end in a newline. */
-		len = strlen(err);
-		if (len && err[len - 1] == '\n')
-			err[len - 1] = '\0';
+	doc = read_doc(&c, xml, len);
+	if (!doc)
 		return c.code;
-	}
 	if (doc->intSubset || doc->extSubset)
 		fail(&c, RPC_ERR_XML, "a DOCTYPE is not accepted in domain XML");
 	else
 		parse_domain(&c, xmlDocGetRootElement(doc), d);
 	xmlFreeDoc(doc);
 	return c.code;
-}
-
-/* Append XML-escaped text. */
-static void esc(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '\'':
-			fputs("&apos;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
-			fputc(*s, f);
-		}
-	}
 }
 
 char *domain_xml_format(const struct domain_xml_def *d, int id)
@@ -538,38 +591,41 @@ char *domain_xml_format(const struct domain_xml_def *d, int id)
 	if (id >= 0)
 		fprintf(f, " id='%d'", id);
 	fprintf(f, ">\n  <name>");
-	esc(f, d->name);
+	domain_xml_meta_escape(f, d->name);
 	fprintf(f, "</name>\n");
 	if (d->has_uuid)
 		fprintf(f, "  <uuid>%s</uuid>\n", uuid);
+	domain_xml_meta_format_head(f, d);
 	fprintf(f,
 		"  <memory unit='KiB'>%" PRIu64 "</memory>\n"
 		"  <currentMemory unit='KiB'>%" PRIu64 "</currentMemory>\n"
 		"  <vcpu placement='static'>%u</vcpu>\n"
 		"  <os>\n    <type arch='x86_64'>hvm</type>\n    <kernel>",
 		d->memory_kib, d->current_kib, d->vcpus);
-	esc(f, d->kernel);
+	domain_xml_meta_escape(f, d->kernel);
 	fprintf(f, "</kernel>\n");
 	if (d->initrd[0]) {
 		fprintf(f, "    <initrd>");
-		esc(f, d->initrd);
+		domain_xml_meta_escape(f, d->initrd);
 		fprintf(f, "</initrd>\n");
 	}
 	if (d->cmdline[0]) {
 		fprintf(f, "    <cmdline>");
-		esc(f, d->cmdline);
+		domain_xml_meta_escape(f, d->cmdline);
 		fprintf(f, "</cmdline>\n");
 	}
-	fprintf(f, "  </os>\n  <devices>\n");
+	fprintf(f, "  </os>\n");
+	domain_xml_meta_format_actions(f, d);
+	fprintf(f, "  <devices>\n");
 	for (int i = 0; i < d->nr_disks; i++) {
 		const struct domain_xml_disk *k = &d->disks[i];
 
 		fprintf(f, "    <disk type='network' device='disk'>\n      <source protocol='lego' "
 			   "name='");
-		esc(f, k->volume);
+		domain_xml_meta_escape(f, k->volume);
 		if (k->host[0]) {
 			fprintf(f, "'>\n        <host name='");
-			esc(f, k->host);
+			domain_xml_meta_escape(f, k->host);
 			fprintf(f, "' port='%u'/>\n      </source>\n", k->port);
 		} else {
 			fprintf(f, "'/>\n");
@@ -577,16 +633,27 @@ char *domain_xml_format(const struct domain_xml_def *d, int id)
 		fprintf(f, "      <target");
 		if (k->target[0]) {
 			fprintf(f, " dev='");
-			esc(f, k->target);
+			domain_xml_meta_escape(f, k->target);
 			fputc('\'', f);
 		}
-		fprintf(f, " bus='virtio'/>\n%s    </disk>\n",
-			k->readonly ? "      <readonly/>\n" : "");
+		fprintf(f, " bus='virtio'/>\n%s%s    </disk>\n",
+			k->readonly ? "      <readonly/>\n" : "",
+			k->shareable ? "      <shareable/>\n" : "");
 	}
 	fprintf(f, "  </devices>\n");
-	if (d->excache_kib || d->place_processor[0] || d->place_memory[0] || d->place_storage[0] ||
-	    d->replication) {
-		fprintf(f, "  <metadata>\n    <lego:vnode xmlns:lego='%s'>\n", DOM_XMLNS);
+	bool lego = d->excache_kib || d->place_processor[0] || d->place_memory[0] ||
+		    d->place_storage[0] || d->replication;
+
+	if (d->metadata[0] || lego)
+		fprintf(f, "  <metadata>\n");
+	for (const char *m = d->metadata; *m;) { /* other applications' as given */
+		const char *nl = strchr(m, DOM_META_SEP);
+
+		fprintf(f, "    %.*s\n", (int)(nl - m), m);
+		m = nl + 1;
+	}
+	if (lego) {
+		fprintf(f, "    <lego:vnode xmlns:lego='%s'>\n", DOM_XMLNS);
 		if (d->excache_kib)
 			fprintf(f, "      <lego:excache unit='KiB'>%" PRIu64 "</lego:excache>\n",
 				d->excache_kib);
@@ -594,25 +661,27 @@ char *domain_xml_format(const struct domain_xml_def *d, int id)
 			fprintf(f, "      <lego:placement");
 			if (d->place_processor[0]) {
 				fprintf(f, " processor='");
-				esc(f, d->place_processor);
+				domain_xml_meta_escape(f, d->place_processor);
 				fputc('\'', f);
 			}
 			if (d->place_memory[0]) {
 				fprintf(f, " memory='");
-				esc(f, d->place_memory);
+				domain_xml_meta_escape(f, d->place_memory);
 				fputc('\'', f);
 			}
 			if (d->place_storage[0]) {
 				fprintf(f, " storage='");
-				esc(f, d->place_storage);
+				domain_xml_meta_escape(f, d->place_storage);
 				fputc('\'', f);
 			}
 			fprintf(f, "/>\n");
 		}
 		if (d->replication)
 			fprintf(f, "      <lego:replication factor='%u'/>\n", d->replication);
-		fprintf(f, "    </lego:vnode>\n  </metadata>\n");
+		fprintf(f, "    </lego:vnode>\n");
 	}
+	if (d->metadata[0] || lego)
+		fprintf(f, "  </metadata>\n");
 	fprintf(f, "</domain>\n");
 	if (fclose(f)) {
 		free(out);

@@ -10,10 +10,14 @@
  *     <devices>
  *       <disk type='network' device='disk'>
  *         <source protocol='lego' name='VOLUME'><host name='H' port='P'/></source>
- *         <target dev='vda' bus='virtio'/> <readonly/>
+ *         <target dev='vda' bus='virtio'/> <readonly/> (or <shareable/>)
  *       </disk>
  *     </devices>
+ *     <title>one line</title> <description>any text</description>
+ *     <on_poweroff>destroy|restart</on_poweroff> (also <on_reboot>; <on_crash> the same:
+ *       lego-vmm ends a Linux guest's reboot as its power-off, so both follow on_poweroff)
  *     <metadata>
+ *       <app:thing xmlns:app='...'>...</app:thing>   other applications': kept verbatim
  *       <lego:vnode xmlns:lego='https://lego.dev/xmlns/vnode/1'>
  *         <lego:excache unit='MiB'>64</lego:excache>
  *         <lego:placement processor='HOST' memory='MMON[,MMON]' storage='SMON'/>
@@ -38,6 +42,13 @@
 #define DOM_MAX_VCPUS  64
 #define DOM_MAX_COPIES 4 /* replication factor: lego-vmm keeps at most 4 copies */
 #define DOM_XMLNS      "https://lego.dev/xmlns/vnode/1"
+#define DOM_TITLE_MAX  1024
+#define DOM_DESC_MAX   8192
+#define DOM_META_MAX   16384  /* other applications' <metadata> elements, verbatim */
+#define DOM_META_SEP   '\x1e' /* ends each of them (XML text never holds it) */
+
+/* <on_poweroff>, <on_reboot>, <on_crash>: what lego-controld does when the guest ends. */
+enum domain_xml_action { DOM_ACTION_DEFAULT = 0, DOM_ACTION_DESTROY, DOM_ACTION_RESTART };
 
 struct domain_xml_disk {
 	char volume[DOM_VOLUME_MAX + 1];
@@ -45,6 +56,7 @@ struct domain_xml_disk {
 	unsigned port;
 	char target[16];
 	bool readonly;
+	bool shareable; /* <shareable/>: may be attached read-write to several running vNodes */
 };
 
 struct domain_xml_def {
@@ -63,6 +75,11 @@ struct domain_xml_def {
 	char place_memory[256];
 	char place_storage[DOM_NAME_MAX + 1];
 	unsigned replication; /* copies of each vRegion, 1..DOM_MAX_COPIES; 0: controld's default */
+	char title[DOM_TITLE_MAX];		  /* <title>: one line ("" if none) */
+	char description[DOM_DESC_MAX];		  /* <description> */
+	uint8_t on_poweroff, on_reboot, on_crash; /* enum domain_xml_action */
+	char metadata[DOM_META_MAX]; /* other applications' <metadata> elements, as given, each
+				      * ended by DOM_META_SEP */
 };
 
 /* Parse xml[0..len) into d. Returns 0, or a libvirt error code (27 XML_ERROR, 67

@@ -15,6 +15,7 @@
 #include "lib/mem_budget.h"
 #include "lib/mono_clock.h"
 #include "libvirt_dispatch.h"
+#include "libvirt_events.h"
 
 /* Quiet clients stay (virsh's shell, a console someone watches): only a very long silence
  * with nothing under way closes a connection. A packet, once begun, must arrive soon. */
@@ -237,6 +238,7 @@ void libvirt_conn_serve(struct netserver_client *nc)
 	}
 	serve(cl, who);
 	libvirt_console_end(cl);
+	libvirt_events_conn_end(cl);
 	/* A migration goes on without its client; its thread still holds cl. */
 	pthread_mutex_lock(&cl->calls_lock);
 	while (cl->calls)

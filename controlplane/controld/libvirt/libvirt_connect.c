@@ -14,6 +14,8 @@
 /* virDrvFeature numbers a client asks about (SUPPORTS_FEATURE). */
 #define FEATURE_MIGRATION_P2P	 4
 #define FEATURE_MIGRATION_PARAMS 13
+#define FEATURE_KEEPALIVE	 10 /* PINGs answered with PONGs (libvirt_conn.c) */
+#define FEATURE_EVENT_CALLBACK	 14 /* events by callback id (libvirt_events.c) */
 
 enum libvirt_result libvirt_connect_auth_list(struct libvirt_call *c)
 {
@@ -24,10 +26,11 @@ enum libvirt_result libvirt_connect_auth_list(struct libvirt_call *c)
 
 enum libvirt_result libvirt_connect_supports_feature(struct libvirt_call *c)
 {
-	/* Peer-to-peer migration with typed parameters; no keepalive, events or close
-	 * callbacks. */
+	/* Peer-to-peer migration with typed parameters, keepalive, events by callback; no
+	 * close callbacks. */
 	xdr_put_i32(c->o,
-		    c->a->i1 == FEATURE_MIGRATION_P2P || c->a->i1 == FEATURE_MIGRATION_PARAMS);
+		    c->a->i1 == FEATURE_MIGRATION_P2P || c->a->i1 == FEATURE_MIGRATION_PARAMS ||
+			    c->a->i1 == FEATURE_KEEPALIVE || c->a->i1 == FEATURE_EVENT_CALLBACK);
 	return LIBVIRT_REPLY;
 }
 

@@ -114,6 +114,75 @@ static void dec_migrate(struct xdr_in *x, struct libvirt_args *a)
 	a->flags = xdr_get_u32(x);
 }
 
+/* dom; int (SET_AUTOSTART) */
+static void dec_dom_int(struct xdr_in *x, struct libvirt_args *a)
+{
+	dec_dom(x, a);
+	a->i1 = xdr_get_i32(x);
+}
+
+/* dom; int maxinfo; int maplen (GET_VCPUS) */
+static void dec_vcpus(struct xdr_in *x, struct libvirt_args *a)
+{
+	dec_dom(x, a);
+	a->i1 = xdr_get_i32(x);
+	a->u1 = (uint32_t)xdr_get_i32(x);
+}
+
+/* remote_string (CONNECT_GET_MAX_VCPUS' type) */
+static void dec_opt_name(struct xdr_in *x, struct libvirt_args *a)
+{
+	bool present;
+
+	a->name = xdr_get_opt_string(x, RPC_STRING_MAX, &present);
+}
+
+/* remote_string emulatorbin, arch, machine, virttype; u32 flags */
+static void dec_domcaps(struct xdr_in *x, struct libvirt_args *a)
+{
+	bool present;
+
+	for (int i = 0; i < 4; i++)
+		a->caps[i] = xdr_get_opt_string(x, RPC_STRING_MAX, &present);
+	a->flags = xdr_get_u32(x);
+}
+
+/* remote_nonnull_domain doms<DOMAIN_LIST_MAX>; u32 stats; u32 flags */
+static void dec_all_stats(struct xdr_in *x, struct libvirt_args *a)
+{
+	uint32_t n = xdr_get_u32(x);
+
+	if (n > 16384) {
+		x->err = "more than 16384 domains";
+		return;
+	}
+	a->uuids = n ? calloc(n, sizeof(*a->uuids)) : NULL;
+	if (n && !a->uuids) {
+		x->err = "out of memory";
+		return;
+	}
+	for (uint32_t i = 0; i < n && !x->err; i++) {
+		free(xdr_get_string(x, RPC_STRING_MAX));
+		dec_uuid(x, a);
+		memcpy(a->uuids[i], a->uuid, 16);
+		xdr_get_i32(x);
+		a->nuuids = i + 1;
+	}
+	a->u1 = xdr_get_u32(x);
+	a->flags = xdr_get_u32(x);
+}
+
+/* int eventID; remote_domain dom (optional): u1 says whether a domain is named */
+static void dec_event_register(struct xdr_in *x, struct libvirt_args *a)
+{
+	a->i1 = xdr_get_i32(x);
+	a->u1 = xdr_get_u32(x);
+	if (a->u1 > 1)
+		x->err = "bad optional domain";
+	else if (a->u1)
+		dec_dom(x, a);
+}
+
 /* ---- the table ------------------------------------------------------------------------- */
 
 #define OPEN   LIBVIRT_BEFORE_OPEN
@@ -127,33 +196,48 @@ static const struct libvirt_proc procs[] = {
 	{PROC_CONNECT_CLOSE, "CONNECT_CLOSE", dec_none, libvirt_connect_close, 0, NULL},
 	{PROC_GET_TYPE, "CONNECT_GET_TYPE", dec_none, libvirt_connect_get_type, 0, NULL},
 	{PROC_GET_VERSION, "CONNECT_GET_VERSION", dec_none, libvirt_connect_get_version, 0, NULL},
+	{PROC_GET_MAX_VCPUS, "CONNECT_GET_MAX_VCPUS", dec_opt_name, libvirt_host_max_vcpus, 0,
+	 NULL},
 	{PROC_NODE_GET_INFO, "NODE_GET_INFO", dec_none, libvirt_connect_node_info, 0, NULL},
+	{PROC_GET_CAPABILITIES, "CONNECT_GET_CAPABILITIES", dec_none, libvirt_host_capabilities, 0,
+	 NULL},
 	{PROC_DOMAIN_CREATE, "DOMAIN_CREATE", dec_dom, libvirt_domain_create, WRITE | DOMAIN, NULL},
 	{PROC_DOMAIN_DEFINE_XML, "DOMAIN_DEFINE_XML", dec_xml, libvirt_domain_define, WRITE, NULL},
 	{PROC_DOMAIN_DESTROY, "DOMAIN_DESTROY", dec_dom, libvirt_domain_destroy, WRITE | DOMAIN,
 	 NULL},
-	{PROC_DOMAIN_GET_MAX_MEMORY, "DOMAIN_GET_MAX_MEMORY", dec_dom, libvirt_dominfo_max_memory,
-	 DOMAIN, NULL},
 	{PROC_DOMAIN_GET_XML_DESC, "DOMAIN_GET_XML_DESC", dec_dom_flags, libvirt_dominfo_xml_desc,
 	 DOMAIN, NULL},
-	{PROC_DOMAIN_GET_AUTOSTART, "DOMAIN_GET_AUTOSTART", dec_dom, libvirt_dominfo_none, DOMAIN,
+	{PROC_DOMAIN_GET_AUTOSTART, "DOMAIN_GET_AUTOSTART", dec_dom, libvirt_autostart_get, DOMAIN,
 	 NULL},
 	{PROC_DOMAIN_GET_INFO, "DOMAIN_GET_INFO", dec_dom, libvirt_dominfo_info, DOMAIN, NULL},
+	{PROC_DOMAIN_GET_MAX_MEMORY, "DOMAIN_GET_MAX_MEMORY", dec_dom, libvirt_dominfo_max_memory,
+	 DOMAIN, NULL},
+	{PROC_DOMAIN_GET_MAX_VCPUS, "DOMAIN_GET_MAX_VCPUS", dec_dom, libvirt_vcpu_max, DOMAIN,
+	 NULL},
 	{PROC_DOMAIN_GET_OS_TYPE, "DOMAIN_GET_OS_TYPE", dec_dom, libvirt_dominfo_os_type, DOMAIN,
 	 NULL},
+	{PROC_DOMAIN_GET_VCPUS, "DOMAIN_GET_VCPUS", dec_vcpus, libvirt_vcpu_info, DOMAIN, NULL},
+	{PROC_LIST_DEFINED_DOMAINS, "CONNECT_LIST_DEFINED_DOMAINS", dec_int,
+	 libvirt_host_list_defined, 0, NULL},
 	{PROC_LOOKUP_BY_ID, "DOMAIN_LOOKUP_BY_ID", dec_int, libvirt_domain_lookup_by_id, QUIET,
 	 NULL},
 	{PROC_LOOKUP_BY_NAME, "DOMAIN_LOOKUP_BY_NAME", dec_name, libvirt_domain_lookup_by_name,
 	 QUIET, NULL},
 	{PROC_LOOKUP_BY_UUID, "DOMAIN_LOOKUP_BY_UUID", dec_uuid, libvirt_domain_lookup_by_uuid,
 	 QUIET, NULL},
+	{PROC_NUM_OF_DEFINED_DOMAINS, "CONNECT_NUM_OF_DEFINED_DOMAINS", dec_none,
+	 libvirt_host_num_defined, 0, NULL},
 	{PROC_DOMAIN_RESUME, "DOMAIN_RESUME", dec_dom, libvirt_domain_resume, WRITE | DOMAIN, NULL},
+	{PROC_DOMAIN_SET_AUTOSTART, "DOMAIN_SET_AUTOSTART", dec_dom_int, libvirt_autostart_set,
+	 WRITE | DOMAIN, NULL},
 	{PROC_DOMAIN_SHUTDOWN, "DOMAIN_SHUTDOWN", dec_dom, libvirt_domain_shutdown, WRITE | DOMAIN,
 	 NULL},
 	{PROC_DOMAIN_SUSPEND, "DOMAIN_SUSPEND", dec_dom, libvirt_domain_suspend, WRITE | DOMAIN,
 	 NULL},
 	{PROC_DOMAIN_UNDEFINE, "DOMAIN_UNDEFINE", dec_dom, libvirt_domain_undefine, WRITE | DOMAIN,
 	 NULL},
+	{PROC_LIST_DOMAINS, "CONNECT_LIST_DOMAINS", dec_int, libvirt_host_list_ids, 0, NULL},
+	{PROC_NUM_OF_DOMAINS, "CONNECT_NUM_OF_DOMAINS", dec_none, libvirt_host_num_active, 0, NULL},
 	{PROC_GET_HOSTNAME, "CONNECT_GET_HOSTNAME", dec_none, libvirt_connect_get_hostname, 0,
 	 NULL},
 	{PROC_SUPPORTS_FEATURE, "CONNECT_SUPPORTS_FEATURE", dec_int,
@@ -165,8 +249,7 @@ static const struct libvirt_proc procs[] = {
 	 NULL},
 	{PROC_DOMAIN_IS_PERSISTENT, "DOMAIN_IS_PERSISTENT", dec_dom, libvirt_dominfo_is_persistent,
 	 DOMAIN, NULL},
-	{PROC_DOMAIN_IS_UPDATED, "DOMAIN_IS_UPDATED", dec_dom, libvirt_dominfo_none, DOMAIN, NULL},
-	{PROC_GET_LIB_VERSION, "CONNECT_GET_LIB_VERSION", dec_none, libvirt_connect_get_version, 0,
+	{PROC_GET_LIB_VERSION, "CONNECT_GET_LIB_VERSION", dec_none, libvirt_host_lib_version, 0,
 	 NULL},
 	{PROC_DOMAIN_MEMORY_STATS, "DOMAIN_MEMORY_STATS", dec_memory_stats,
 	 libvirt_dominfo_memory_stats, DOMAIN, NULL},
@@ -174,14 +257,22 @@ static const struct libvirt_proc procs[] = {
 	 NULL},
 	{PROC_DOMAIN_ABORT_JOB, "DOMAIN_ABORT_JOB", dec_dom, libvirt_migrate_abort, WRITE | DOMAIN,
 	 NULL},
+	{PROC_DOMAIN_EVENTS_REGISTER_ANY, "CONNECT_DOMAIN_EVENT_REGISTER_ANY", dec_int,
+	 libvirt_events_register_legacy, 0, NULL},
+	{PROC_DOMAIN_EVENTS_DEREGISTER_ANY, "CONNECT_DOMAIN_EVENT_DEREGISTER_ANY", dec_int,
+	 libvirt_events_deregister_legacy, 0, NULL},
 	{PROC_DOMAIN_HAS_MANAGED_SAVE, "DOMAIN_HAS_MANAGED_SAVE_IMAGE", dec_dom_flags,
 	 libvirt_dominfo_none, DOMAIN, NULL},
 	{PROC_DOMAIN_SNAPSHOT_NUM, "DOMAIN_SNAPSHOT_NUM", dec_dom_flags, libvirt_dominfo_none,
 	 DOMAIN, NULL},
 	{PROC_DOMAIN_CREATE_WITH_FLAGS, "DOMAIN_CREATE_WITH_FLAGS", dec_dom_flags,
 	 libvirt_domain_create_with_flags, WRITE | DOMAIN, NULL},
+	{PROC_DOMAIN_GET_VCPUS_FLAGS, "DOMAIN_GET_VCPUS_FLAGS", dec_dom_flags, libvirt_vcpu_count,
+	 DOMAIN, NULL},
 	{PROC_DOMAIN_OPEN_CONSOLE, "DOMAIN_OPEN_CONSOLE", dec_open_console, libvirt_console_open,
 	 WRITE | DOMAIN, NULL},
+	{PROC_DOMAIN_IS_UPDATED, "DOMAIN_IS_UPDATED", dec_dom, libvirt_dominfo_is_updated, DOMAIN,
+	 NULL},
 	{PROC_DOMAIN_GET_STATE, "DOMAIN_GET_STATE", dec_dom_flags, libvirt_dominfo_state, DOMAIN,
 	 NULL},
 	{PROC_DOMAIN_UNDEFINE_FLAGS, "DOMAIN_UNDEFINE_FLAGS", dec_dom_flags,
@@ -194,6 +285,14 @@ static const struct libvirt_proc procs[] = {
 	 NULL},
 	{PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS, "DOMAIN_MIGRATE_PERFORM3_PARAMS", dec_migrate,
 	 libvirt_migrate_check, WRITE | DOMAIN, &libvirt_migrate_thread},
+	{PROC_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
+	 dec_event_register, libvirt_events_register, 0, NULL},
+	{PROC_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY",
+	 dec_int, libvirt_events_deregister, 0, NULL},
+	{PROC_GET_DOMAIN_CAPABILITIES, "CONNECT_GET_DOMAIN_CAPABILITIES", dec_domcaps,
+	 libvirt_host_domain_capabilities, 0, NULL},
+	{PROC_GET_ALL_DOMAIN_STATS, "CONNECT_GET_ALL_DOMAIN_STATS", dec_all_stats,
+	 libvirt_stats_all, 0, NULL},
 	{PROC_DOMAIN_DEFINE_XML_FLAGS, "DOMAIN_DEFINE_XML_FLAGS", dec_xml_flags,
 	 libvirt_domain_define, WRITE, NULL},
 };
@@ -341,6 +440,9 @@ static enum libvirt_result admit(struct libvirt_call *c, const struct libvirt_pr
 
 static void args_free(struct libvirt_args *a)
 {
+	for (int i = 0; i < 4; i++)
+		free(a->caps[i]);
+	free(a->uuids);
 	free(a->name);
 	free(a->xml);
 	free(a->uri);
@@ -356,8 +458,15 @@ bool libvirt_dispatch(struct libvirt_conn *cl, const struct rpc_proto_hdr *h, st
 	enum libvirt_result r;
 
 	if (!p) {
-		log_debug("unknown procedure %d", h->proc);
-		rpc_proto_unknown_proc_reply(o, h);
+		const char *name = libvirt_proc_names_get(h->proc);
+		char msg[160];
+
+		log_debug("unknown procedure %d (%s)", h->proc, name ? name : "no such number");
+		/* libvirtd's words first: clients turn them into VIR_ERR_NO_SUPPORT. */
+		snprintf(msg, sizeof(msg), "unknown procedure: %d (%s)%s", h->proc,
+			 name ? name : "a number lego-controld knows no procedure by",
+			 name ? ": lego-controld does not do this" : "");
+		rpc_proto_error_reply(o, h, RPC_ERR_RPC, RPC_FROM_RPC, msg);
 		return true;
 	}
 	log_debug("procedure %d: %s", h->proc, p->name);

@@ -1,7 +1,8 @@
 /* libvirt_dispatch.h: the libvirt procedures lego-controld answers, as rows of one table
  * (libvirt_dispatch.c): number, name, argument decoder, handler, flags. The dispatcher
  * decodes, checks the connection, finds the vNode a call names and runs the handler; the
- * handlers live with their kind (libvirt_connect.c, libvirt_domain.c, libvirt_dominfo.c,
+ * handlers live with their kind (libvirt_connect.c, libvirt_host.c, libvirt_domain.c,
+ * libvirt_dominfo.c, libvirt_vcpu.c, libvirt_autostart.c, libvirt_stats.c, libvirt_events.c,
  * libvirt_migrate.c, libvirt_console.c). */
 #ifndef LEGO_LIBVIRT_DISPATCH_H
 #define LEGO_LIBVIRT_DISPATCH_H
@@ -23,43 +24,59 @@ enum libvirt_proc_nr {
 	PROC_CONNECT_CLOSE = 2,
 	PROC_GET_TYPE = 3,
 	PROC_GET_VERSION = 4,
+	PROC_GET_MAX_VCPUS = 5,
 	PROC_NODE_GET_INFO = 6,
+	PROC_GET_CAPABILITIES = 7,
 	PROC_DOMAIN_CREATE = 9,
 	PROC_DOMAIN_DEFINE_XML = 11,
 	PROC_DOMAIN_DESTROY = 12,
-	PROC_DOMAIN_GET_MAX_MEMORY = 13,
 	PROC_DOMAIN_GET_XML_DESC = 14,
 	PROC_DOMAIN_GET_AUTOSTART = 15,
 	PROC_DOMAIN_GET_INFO = 16,
+	PROC_DOMAIN_GET_MAX_MEMORY = 17,
+	PROC_DOMAIN_GET_MAX_VCPUS = 18,
 	PROC_DOMAIN_GET_OS_TYPE = 19,
+	PROC_DOMAIN_GET_VCPUS = 20,
+	PROC_LIST_DEFINED_DOMAINS = 21,
 	PROC_LOOKUP_BY_ID = 22,
 	PROC_LOOKUP_BY_NAME = 23,
 	PROC_LOOKUP_BY_UUID = 24,
+	PROC_NUM_OF_DEFINED_DOMAINS = 25,
 	PROC_DOMAIN_RESUME = 28,
+	PROC_DOMAIN_SET_AUTOSTART = 29,
 	PROC_DOMAIN_SHUTDOWN = 33,
 	PROC_DOMAIN_SUSPEND = 34,
 	PROC_DOMAIN_UNDEFINE = 35,
+	PROC_LIST_DOMAINS = 37,
+	PROC_NUM_OF_DOMAINS = 51,
 	PROC_GET_HOSTNAME = 59,
 	PROC_SUPPORTS_FEATURE = 60,
 	PROC_AUTH_LIST = 66,
 	PROC_NODE_GET_SECURITY_MODEL = 122,
 	PROC_DOMAIN_IS_ACTIVE = 150,
 	PROC_DOMAIN_IS_PERSISTENT = 151,
-	PROC_DOMAIN_IS_UPDATED = 152,
 	PROC_GET_LIB_VERSION = 157,
 	PROC_DOMAIN_MEMORY_STATS = 159,
 	PROC_DOMAIN_GET_JOB_INFO = 163,
 	PROC_DOMAIN_ABORT_JOB = 164,
+	PROC_DOMAIN_EVENTS_REGISTER_ANY = 167,
+	PROC_DOMAIN_EVENTS_DEREGISTER_ANY = 168,
 	PROC_DOMAIN_HAS_MANAGED_SAVE = 183,
 	PROC_DOMAIN_SNAPSHOT_NUM = 187,
 	PROC_DOMAIN_CREATE_WITH_FLAGS = 196,
+	PROC_DOMAIN_GET_VCPUS_FLAGS = 200,
 	PROC_DOMAIN_OPEN_CONSOLE = 201,
+	PROC_DOMAIN_IS_UPDATED = 202,
 	PROC_DOMAIN_GET_STATE = 212,
 	PROC_DOMAIN_UNDEFINE_FLAGS = 231,
 	PROC_DOMAIN_DESTROY_FLAGS = 234,
 	PROC_DOMAIN_SHUTDOWN_FLAGS = 258,
 	PROC_LIST_ALL_DOMAINS = 273,
 	PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS = 305,
+	PROC_DOMAIN_EVENT_CALLBACK_REGISTER_ANY = 316,
+	PROC_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY = 317,
+	PROC_GET_DOMAIN_CAPABILITIES = 342,
+	PROC_GET_ALL_DOMAIN_STATS = 344,
 	PROC_DOMAIN_DEFINE_XML_FLAGS = 350,
 };
 
@@ -75,6 +92,11 @@ struct libvirt_args {
 	char *uri;
 	struct mig_args_typed_param *params;
 	uint32_t nparams, cookie_len;
+	/* CONNECT_GET_DOMAIN_CAPABILITIES: emulatorbin, arch, machine, virttype (NULL: none) */
+	char *caps[4];
+	/* CONNECT_GET_ALL_DOMAIN_STATS: the domains named (by uuid) */
+	uint8_t (*uuids)[16];
+	uint32_t nuuids;
 };
 
 /* One call as its handler sees it. The reply's header is begun in o: a handler that
@@ -166,8 +188,34 @@ enum libvirt_result libvirt_dominfo_max_memory(struct libvirt_call *c);
 enum libvirt_result libvirt_dominfo_os_type(struct libvirt_call *c);
 enum libvirt_result libvirt_dominfo_is_active(struct libvirt_call *c);
 enum libvirt_result libvirt_dominfo_is_persistent(struct libvirt_call *c);
+enum libvirt_result libvirt_dominfo_is_updated(struct libvirt_call *c);
 enum libvirt_result libvirt_dominfo_none(struct libvirt_call *c);
 enum libvirt_result libvirt_dominfo_memory_stats(struct libvirt_call *c);
+
+enum libvirt_result libvirt_host_list_ids(struct libvirt_call *c);
+enum libvirt_result libvirt_host_list_defined(struct libvirt_call *c);
+enum libvirt_result libvirt_host_num_active(struct libvirt_call *c);
+enum libvirt_result libvirt_host_num_defined(struct libvirt_call *c);
+enum libvirt_result libvirt_host_lib_version(struct libvirt_call *c);
+enum libvirt_result libvirt_host_max_vcpus(struct libvirt_call *c);
+enum libvirt_result libvirt_host_capabilities(struct libvirt_call *c);
+enum libvirt_result libvirt_host_domain_capabilities(struct libvirt_call *c);
+
+enum libvirt_result libvirt_vcpu_max(struct libvirt_call *c);
+enum libvirt_result libvirt_vcpu_count(struct libvirt_call *c);
+enum libvirt_result libvirt_vcpu_info(struct libvirt_call *c);
+enum libvirt_result libvirt_autostart_get(struct libvirt_call *c);
+enum libvirt_result libvirt_autostart_set(struct libvirt_call *c);
+enum libvirt_result libvirt_stats_all(struct libvirt_call *c);
+
+enum libvirt_result libvirt_events_register_legacy(struct libvirt_call *c);
+enum libvirt_result libvirt_events_deregister_legacy(struct libvirt_call *c);
+enum libvirt_result libvirt_events_register(struct libvirt_call *c);
+enum libvirt_result libvirt_events_deregister(struct libvirt_call *c);
+
+/* A procedure's name in words ("DOMAIN_GET_TIME"), NULL if libvirt 9.0.0 has no such
+ * number: for the "unknown procedure" answer of those lego does not do. */
+const char *libvirt_proc_names_get(int proc);
 
 enum libvirt_result libvirt_migrate_check(struct libvirt_call *c);
 extern const struct libvirt_thread libvirt_migrate_thread;

@@ -3,12 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controlplane/controld/controld_autostart.h"
 #include "controlplane/controld/controld_registry.h"
 #include "controlplane/controld/controld_vnode.h"
 #include "domain_xml.h"
 #include "lib/log.h"
 #include "lib/uuid_str.h"
 #include "libvirt_dispatch.h"
+#include "libvirt_events.h"
 
 #define DOMAIN_LIST_MAX 16384 /* REMOTE_DOMAIN_LIST_MAX */
 
@@ -94,10 +96,11 @@ static bool list_match(const struct controld_registry_vnode *v, uint32_t f)
 	      (f & LIST_PAUSED && v->state == VN_PAUSED) ||
 	      (f & LIST_SHUTOFF && v->state == VN_SHUTOFF)))
 		return false;
-	/* No vNode has a managed save image, autostart, snapshots or checkpoints. */
+	/* No vNode has a managed save image, snapshots or checkpoints. */
 	if ((f & (LIST_MANAGEDSAVE | LIST_NO_MANAGEDSAVE)) && !(f & LIST_NO_MANAGEDSAVE))
 		return false;
-	if ((f & (LIST_AUTOSTART | LIST_NO_AUTOSTART)) && !(f & LIST_NO_AUTOSTART))
+	if ((f & (LIST_AUTOSTART | LIST_NO_AUTOSTART)) &&
+	    !((f & LIST_AUTOSTART && v->autostart) || (f & LIST_NO_AUTOSTART && !v->autostart)))
 		return false;
 	if ((f & (LIST_HAS_SNAPSHOT | LIST_NO_SNAPSHOT)) && !(f & LIST_NO_SNAPSHOT))
 		return false;
@@ -159,11 +162,16 @@ enum libvirt_result libvirt_domain_define(struct libvirt_call *c)
 	if (!rc) {
 		controld_registry_ops_lock();
 		controld_registry_lock();
+		bool existed = controld_registry_find_uuid(d->uuid) != NULL;
+
 		rc = controld_registry_define(d, &v, c->err, sizeof(c->err));
 		if (!rc) {
 			uuid_str_format(v->def.uuid, u);
 			log_info("defined vNode %s (%s)", v->def.name, u);
 			libvirt_dispatch_put_dom(c->o, v);
+			/* DEFINED_ADDED 0, DEFINED_UPDATED 1 */
+			libvirt_events_lifecycle(v->def.name, v->def.uuid, v->id,
+						 LIBVIRT_EVENT_DEFINED, existed);
 		}
 		controld_registry_unlock();
 		controld_registry_ops_unlock();
@@ -192,6 +200,8 @@ enum libvirt_result libvirt_domain_undefine(struct libvirt_call *c)
 	controld_registry_ops_lock();
 	controld_registry_lock();
 	v = controld_registry_find_uuid(c->a->uuid);
+	if (v && v->autostart) /* libvirtd drops the mark with the definition */
+		controld_autostart_set(v, false);
 	rc = v ? controld_registry_undefine(v, c->err, sizeof(c->err)) : 0;
 	controld_registry_unlock();
 	controld_registry_ops_unlock();
@@ -200,6 +210,8 @@ enum libvirt_result libvirt_domain_undefine(struct libvirt_call *c)
 		return LIBVIRT_FAILED;
 	}
 	log_info("undefined vNode %s", c->a->name ? c->a->name : "?");
+	libvirt_events_lifecycle(c->a->name ? c->a->name : "", c->a->uuid, -1,
+				 LIBVIRT_EVENT_UNDEFINED, 0 /* REMOVED */);
 	return LIBVIRT_REPLY;
 }
 

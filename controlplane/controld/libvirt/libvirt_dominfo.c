@@ -12,7 +12,9 @@
 
 enum libvirt_result libvirt_dominfo_xml_desc(struct libvirt_call *c)
 {
-	char *xml = domain_xml_format(&c->v->def, c->a->flags & 2 ? -1 : c->v->id);
+	/* INACTIVE (2): the definition the next start takes. */
+	char *xml = c->a->flags & 2 ? domain_xml_format(controld_registry_next_def(c->v), -1)
+				    : domain_xml_format(&c->v->def, c->v->id);
 
 	if (!xml)
 		return libvirt_dispatch_fail(c, RPC_ERR_INTERNAL, "out of memory");
@@ -70,6 +72,13 @@ enum libvirt_result libvirt_dominfo_os_type(struct libvirt_call *c)
 enum libvirt_result libvirt_dominfo_is_active(struct libvirt_call *c)
 {
 	xdr_put_i32(c->o, c->v->id >= 0);
+	return LIBVIRT_REPLY;
+}
+
+/* IS_UPDATED: a running vNode redefined since it started. */
+enum libvirt_result libvirt_dominfo_is_updated(struct libvirt_call *c)
+{
+	xdr_put_i32(c->o, c->v->id >= 0 && c->v->next_def);
 	return LIBVIRT_REPLY;
 }
 
