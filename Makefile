@@ -135,7 +135,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 300
 # The decoders under test (the same sources for every target; the linker keeps what it uses).
-FUZZ_CODE_SRCS := $(addprefix controlplane/controld/libvirt/,xdr.c rpc_proto.c domain_xml.c mig_args.c) \
+FUZZ_CODE_SRCS := $(addprefix controlplane/controld/libvirt/,xdr.c rpc_proto.c domain_xml.c domain_xml_meta.c mig_args.c) \
 	controlplane/controld/placement.c \
 	controlplane/controld/vnode_map.c lib/proto/vmm_regions.c lib/proto/mig_status.c \
 	lib/json_flat.c lib/proto/wire.c lib/proto/cluster_proto.c lib/parse.c lib/uuid_str.c \
