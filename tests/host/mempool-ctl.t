@@ -37,17 +37,6 @@ copies() {
 import json, sys
 print(" ".join("+".join(r["copies"]) for r in json.load(sys.stdin)["regions"]))'
 }
-# Until COMMAND's output matches REGEX (SECONDS, default 20): 0, else 1 and the last output.
-wait_for() {
-	local out
-	for _ in $(seq $((${3:-20} * 10))); do
-		out=$(eval "$1" 2>&1)
-		grep -Eq -- "$2" <<<"$out" && return 0
-		sleep 0.1
-	done
-	diag "waited for /$2/ in: $(tail -n 5 <<<"$out")"
-	return 1
-}
 # Every region has two copies on distinct servers, none of them in $2 (a regex).
 two_distinct() {
 	python3 -c '

@@ -19,16 +19,6 @@ trap 'kill -CONT "${FROZEN:-0}" 2>/dev/null; cluster_cleanup; tap_keep_logs recl
 
 ctl() { "$CTL" -c "$CONTROLD" "$@" 2>&1; }
 vsh() { timeout 30 virsh -c "$LIBVIRT_URI" "$@" 2>&1; }
-wait_for() { # command regex [seconds]
-	local out
-	for _ in $(seq $((${3:-30} * 10))); do
-		out=$(eval "$1" 2>&1)
-		grep -Eq -- "$2" <<<"$out" && return 0
-		sleep 0.1
-	done
-	diag "waited for /$2/ in: $(tail -n 5 <<<"$out")"
-	return 1
-}
 # What the servers that are up hold (their heartbeats), in bytes, and what is owed there.
 held() {
 	"$CTL" -c "$CONTROLD" --json pool | python3 -c '

@@ -63,6 +63,19 @@ done_testing() {
 # TAP_TMP's trap if the caller adds it: /dev/shm (tmpfs), since /tmp may be the test bed's
 # 9p share of the host's /tmp (when the repository itself is under /tmp), where sockets
 # cannot be created.
+# Until COMMAND's output matches REGEX (SECONDS, default 30, polled every 0.1 s): 0, else 1
+# with the last output as a diagnostic.
+wait_for() {
+	local out
+	for _ in $(seq $((${3:-30} * 10))); do
+		out=$(eval "$1" 2>&1)
+		grep -Eq -- "$2" <<<"$out" && return 0
+		sleep 0.1
+	done
+	diag "waited for /$2/ in: $(tail -n 5 <<<"$out")"
+	return 1
+}
+
 tap_sockdir() {
 	TAP_SOCK=$(mktemp -d /dev/shm/lego-sock.XXXXXX 2>/dev/null || mktemp -d "${TMPDIR:-/tmp}/lego-sock.XXXXXX")
 }
