@@ -54,12 +54,12 @@ static char *control_cmds_stats(const struct control_sock_target *t,
 	}
 	return control_json_line_u64_first(
 		"vnode", t->vnode,
-		json_pack("{s:s,s:i,s:o,s:o,s:o,s:o}", "state",
+		json_pack("{s:s,s:i,s:o,s:o,s:o,s:o,s:o}", "state",
 			  vm_is_paused(t->vm) ? "paused" : "running", "vcpus", t->vcpus,
 			  "mem_bytes", control_json_count(t->mem_bytes), "cpu_time_ns",
 			  control_json_count(vm_vcpu_cpu_ns(t->vm)), "console_bytes",
 			  control_json_count(__atomic_load_n(t->console_bytes, __ATOMIC_RELAXED)),
-			  "pager", pager));
+			  "pager", pager, "net", control_json_net(t->nics)));
 }
 
 static char *control_cmds_flush(const struct control_sock_target *t,
