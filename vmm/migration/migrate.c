@@ -21,6 +21,8 @@
 #include "vmm/devices/legacy/serial.h"
 #include "vmm/kvm/vcpu_state.h"
 #include "vmm/devices/virtio/virtio_blk.h"
+#include "vmm/devices/virtio/virtio_net.h"
+#include "vmm/net/net_nics.h"
 #include "vmm/kvm/vm.h"
 #include "lib/proto/wire.h"
 
@@ -306,6 +308,39 @@ out:
 	return rc;
 }
 
+/* VIRTIO per disk, then per NIC (index nr_disks + i) followed by its NET. */
+static int send_devices(struct migrate *m, char *err, size_t errlen)
+{
+	uint8_t small[MIG_VIRTIO_LEN(VIRTIO_MMIO_MAX_QUEUES)];
+	int nr_nics = m->nics ? m->nics->nr : 0;
+
+	for (int i = 0; i < m->nr_disks + nr_nics; i++) {
+		struct virtio_mmio_dev *dev =
+			i < m->nr_disks ? m->disks[i] : m->nics->nic[i - m->nr_disks].dev;
+		struct virtio_mmio_state st;
+		struct mig_proto_net net = {.index = (uint32_t)(i - m->nr_disks)};
+
+		if (virtio_mmio_save(dev, &st)) {
+			snprintf(err, errlen, "%s still has requests in flight",
+				 virtio_mmio_name(dev));
+			return -1;
+		}
+		mig_proto_virtio_put(small, (uint32_t)i, &st);
+		if (send_counted(m, MIG_VIRTIO, small, MIG_VIRTIO_LEN(st.nr_queues)))
+			goto gone;
+		if (i < m->nr_disks)
+			continue;
+		memcpy(net.mac, virtio_net_mac(dev), sizeof(net.mac));
+		mig_proto_net_put(small, &net);
+		if (send_counted(m, MIG_NET, small, MIG_NET_LEN))
+			goto gone;
+	}
+	return 0;
+gone:
+	snprintf(err, errlen, "the destination went away");
+	return -1;
+}
+
 static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_t errlen)
 {
 	uint32_t nr_msrs = 0, *msrs = vcpu_state_msr_list(m->vm->kvm_fd, &nr_msrs);
@@ -348,17 +383,8 @@ static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_
 	}
 	if (m->vm->irqchip && send_irqchip(m, err, errlen))
 		goto out;
-	for (int i = 0; i < m->nr_disks; i++) {
-		struct virtio_mmio_state st;
-
-		if (virtio_mmio_save(m->disks[i], &st)) {
-			snprintf(err, errlen, "disk %d still has requests in flight", i);
-			goto out;
-		}
-		mig_proto_virtio_put(small, (uint32_t)i, &st);
-		if (send_counted(m, MIG_VIRTIO, small, MIG_VIRTIO_LEN(st.nr_queues)))
-			goto gone;
-	}
+	if (send_devices(m, err, errlen))
+		goto out;
 	serial_save(m->serial, &ss);
 	mig_proto_serial_put(small, &ss);
 	if (send_counted(m, MIG_SERIAL, small, MIG_SERIAL_LEN))
@@ -390,10 +416,10 @@ static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_
 		goto gone;
 	if (send_counted(m, MIG_END, NULL, 0))
 		goto gone;
-	log_info("migration: state sent: %d vCPU(s) (%u MSRs each), %d disk(s), %llu page(s) "
-		 "newly held by the memory servers (of %llu)",
-		 m->vcpus, nr_msrs, m->nr_disks, (unsigned long long)held,
-		 (unsigned long long)npages);
+	log_info("migration: state sent: %d vCPU(s) (%u MSRs each), %d disk(s), %d NIC(s), %llu "
+		 "page(s) newly held by the memory servers (of %llu)",
+		 m->vcpus, nr_msrs, m->nr_disks, m->nics ? m->nics->nr : 0,
+		 (unsigned long long)held, (unsigned long long)npages);
 	rc = 0;
 	goto out;
 gone:
@@ -439,6 +465,9 @@ static void finish_failed(struct migrate *m, const char *why)
 	if (!strstr(why, "refused") && peer_said(m, 100, refusal, sizeof(refusal)) &&
 	    strstr(refusal, "the destination refused"))
 		why = refusal;
+	if (m->nics_paused && m->nics)
+		net_nics_resume(m->nics);
+	m->nics_paused = false;
 	if (m->paused_by_us)
 		err = vm_resume(m->vm);
 	m->paused_by_us = false;
@@ -501,7 +530,8 @@ static void *source_thread(void *arg)
 				     .region_size = m->region_size,
 				     .vcpus = (uint32_t)m->vcpus,
 				     .disks = (uint32_t)m->nr_disks,
-				     .console_bytes = console_sent};
+				     .console_bytes = console_sent,
+				     .nics = m->nics ? (uint32_t)m->nics->nr : 0};
 	mig_proto_hello_put(hello, &h);
 	if (send_counted(m, MIG_HELLO, hello, sizeof(hello))) {
 		finish_failed(m, "the destination closed the connection");
@@ -527,6 +557,11 @@ static void *source_thread(void *arg)
 	}
 	for (int i = 0; i < m->nr_disks; i++)
 		virtio_blk_drain(m->disks[i]);
+	/* vhost-net writes received packets into guest RAM: it stops before the last flush. */
+	if (m->nics) {
+		net_nics_pause(m->nics);
+		m->nics_paused = true;
+	}
 	for (int waits = 0;;) {
 		int64_t n = pager_evict_flush(m->pg);
 
