@@ -3,7 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if.h>
+#include <net/if.h>
 #include <linux/if_link.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
@@ -26,13 +26,21 @@ int net_tap_open(const char *name, int hdr_bytes, int *ifindex, char *err, size_
 		snprintf(err, errlen, "tap name '%s' is too long", name);
 		return -1;
 	}
+	if (!if_nametoindex(name)) {
+		snprintf(err, errlen,
+			 "there is no interface %s (lego-vmm attaches to taps that exist: "
+			 "ip tuntap add dev %s mode tap vnet_hdr)",
+			 name, name);
+		return -1;
+	}
 	fd = open(TUN_DEV, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot open %s: %s", TUN_DEV, strerror(errno));
 		return -1;
 	}
 	strcpy(ifr.ifr_name, name);
-	/* Attaching to a name that does not exist would create a tap: refuse what we made. */
+	/* Attaching to a name that does not exist would create a tap: should it have gone since
+	 * the check above, refuse what we made (closing it removes it). */
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		snprintf(err, errlen, "cannot attach to tap %s: %s%s", name, strerror(errno),
 			 errno == EBUSY ? " (another process has it)" : "");
@@ -40,10 +48,7 @@ int net_tap_open(const char *name, int hdr_bytes, int *ifindex, char *err, size_
 	}
 	if (ioctl(fd, TUNGETIFF, &ifr) < 0 || !(ifr.ifr_flags & IFF_PERSIST) ||
 	    !(ifr.ifr_flags & IFF_TAP)) {
-		snprintf(err, errlen,
-			 "there is no tap device %s (lego-vmm attaches to taps that exist: "
-			 "ip tuntap add dev %s mode tap vnet_hdr)",
-			 name, name);
+		snprintf(err, errlen, "%s is not a persistent tap device", name);
 		goto fail;
 	}
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_bytes) < 0) {

@@ -201,6 +201,9 @@ void virtio_net_describe(const struct virtqueue *vq, const struct guest_mem *mem
 	out[0] = '\0';
 	if (!c || !vq->desc)
 		goto out;
+	/* A chain vhost-net took and then refused is consumed but never used: look from it. */
+	if (copy.last_avail != copy.used_idx)
+		copy.last_avail--;
 	n = virtqueue_avail(&copy, out, len);
 	for (int i = 0; i < n; i++) {
 		int r = virtqueue_pop(&copy, mem, c, out, len);

@@ -58,8 +58,9 @@ void virtio_net_release(struct virtio_mmio_dev *dev);
 const uint8_t *virtio_net_mac(const struct virtio_mmio_dev *dev);
 
 /* Why a queue's next chains are malformed for a virtio-net device (rx: device-writable
- * buffers only; tx: device-readable only), checked from vq's last_avail on a copy, or ""
- * if they look well-formed. For the log line of a ring vhost-net refused. */
+ * buffers only; tx: device-readable only), checked on a copy from vq's last_avail (from the
+ * chain before it if that one was taken but never used), or "" if they look well-formed.
+ * For the log line of a ring vhost-net refused. */
 void virtio_net_describe(const struct virtqueue *vq, const struct guest_mem *mem, int q, char *out,
 			 size_t len);
 
