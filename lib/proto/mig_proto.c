@@ -32,6 +32,7 @@ static const char *const names[] = {
 	[MIG_APIC] = "APIC",
 	[MIG_IRQCHIP] = "IRQCHIP",
 	[MIG_NET] = "NET",
+	[MIG_NET_RX] = "NET_RX",
 };
 
 const char *mig_proto_type_name(uint16_t type)

@@ -8,11 +8,12 @@
  * The source sends HELLO, CONSOLE* and REMOTE_BITS* (the pages the memory servers hold)
  * while the guest runs, then, with the vCPUs paused: CONSOLE* (the rest), VCPU per vCPU,
  * with KVM's in-kernel irqchip (a Linux guest; HELLO says so) APIC per vCPU and IRQCHIP,
- * VIRTIO per device (the disks, then the NICs), NET per NIC, SERIAL, VMINFO, REMOTE_DELTA* (pages
- * held since the bitmap; or the whole REMOTE_BITS* again), HOT_PAGES?, END. The destination loads
- * and checks it all and answers READY (or ERROR and hangs up); the source answers GO; the
- * destination starts its vCPUs and answers RUNNING. Until GO the source can resume; after RUNNING
- * it exits. kvm_* blobs are the x86-64 KVM uapi layouts, whose sizes are checked exactly.
+ * VIRTIO per device (the disks, then the NICs), NET per NIC with its NET_RX*, SERIAL, VMINFO,
+ * REMOTE_DELTA* (pages held since the bitmap; or the whole REMOTE_BITS* again), HOT_PAGES?, END.
+ * The destination loads and checks it all and answers READY (or ERROR and hangs up); the source
+ * answers GO; the destination starts its vCPUs and answers RUNNING. Until GO the source can resume;
+ * after RUNNING it exits. kvm_* blobs are the x86-64 KVM uapi layouts, whose sizes are checked
+ * exactly.
  */
 #ifndef LEGO_MIG_PROTO_H
 #define LEGO_MIG_PROTO_H
@@ -54,7 +55,8 @@ enum mig_proto_type {
 	MIG_APIC = 15,
 	MIG_IRQCHIP = 16,
 	MIG_NET = 17,
-	MIG_TYPE_MAX = 17,
+	MIG_NET_RX = 18,
+	MIG_TYPE_MAX = 18,
 };
 
 #define MIG_HELLO_PAUSED  1U /* the vNode was paused by its user: it stays paused */
@@ -122,6 +124,10 @@ struct mig_proto_net {
 	uint32_t index;
 	uint8_t mac[6];
 };
+/* NET_RX: index(4), then a frame the NIC's tap held for the guest when the source stopped its
+ * data path, as the tap gave it (its virtio-net header first): the destination hands it to
+ * the guest before anything newer. */
+#define MIG_NET_RX_HDR 4
 void mig_proto_net_put(uint8_t *b, const struct mig_proto_net *n);
 int mig_proto_net_get(const uint8_t *b, size_t len, struct mig_proto_net *n, char *err,
 		      size_t errlen);

@@ -21,7 +21,7 @@
 #include "vmm/devices/legacy/serial.h"
 #include "vmm/kvm/vcpu_state.h"
 #include "vmm/devices/virtio/virtio_blk.h"
-#include "vmm/devices/virtio/virtio_net.h"
+#include "migrate_devices.h"
 #include "vmm/net/net_nics.h"
 #include "vmm/kvm/vm.h"
 #include "lib/proto/wire.h"
@@ -114,7 +114,7 @@ static void account(struct migrate *m, uint64_t pages, uint64_t state_bytes)
 	pthread_mutex_unlock(&m->lock);
 }
 
-static int send_counted(struct migrate *m, uint16_t type, const void *p, size_t len)
+int migrate_send_counted(struct migrate *m, uint16_t type, const void *p, size_t len)
 {
 	if (migrate_io_send(m->fd, type, p, len))
 		return -1;
@@ -147,7 +147,7 @@ static int send_console(struct migrate *m, uint64_t from, uint64_t to, char *err
 		if (n <= 0) {
 			snprintf(err, errlen, "console file shorter than its byte count");
 			rc = -1;
-		} else if (send_counted(m, MIG_CONSOLE, buf, (size_t)n)) {
+		} else if (migrate_send_counted(m, MIG_CONSOLE, buf, (size_t)n)) {
 			snprintf(err, errlen, "the destination went away");
 			rc = -1;
 		}
@@ -227,7 +227,7 @@ static int send_bits(struct migrate *m, const uint8_t *bits, uint64_t npages, ui
 		wire_put_le64(buf, first);
 		wire_put_le64(buf + 8, n);
 		memcpy(buf + MIG_BITS_HDR, bits + first / 8, (n + 7) / 8);
-		if (send_counted(m, MIG_REMOTE_BITS, buf, MIG_BITS_HDR + (n + 7) / 8))
+		if (migrate_send_counted(m, MIG_REMOTE_BITS, buf, MIG_BITS_HDR + (n + 7) / 8))
 			return -1;
 		first += n;
 	}
@@ -246,7 +246,7 @@ static int send_pages(struct migrate *m, uint16_t type, const uint32_t *pages, u
 		wire_put_le32(buf, k);
 		for (uint32_t j = 0; j < k; j++)
 			wire_put_le32(buf + 4 + (size_t)j * 4, pages[i + j]);
-		if (send_counted(m, type, buf, 4 + (size_t)k * 4))
+		if (migrate_send_counted(m, type, buf, 4 + (size_t)k * 4))
 			return -1;
 		i += k;
 	} while (i < n && type == MIG_REMOTE_DELTA);
@@ -291,13 +291,13 @@ static int send_irqchip(struct migrate *m, char *err, size_t errlen)
 		if (vcpu_state_apic_get(m->vm->vcpus[i].fd, &a, err, errlen))
 			goto out;
 		mig_proto_apic_put(buf, (uint32_t)i, &a);
-		if (send_counted(m, MIG_APIC, buf, MIG_APIC_LEN))
+		if (migrate_send_counted(m, MIG_APIC, buf, MIG_APIC_LEN))
 			goto gone;
 	}
 	if (irqchip_state_get(m->vm, &is, err, errlen))
 		goto out;
 	mig_proto_irqchip_put(buf, &is);
-	if (send_counted(m, MIG_IRQCHIP, buf, MIG_IRQCHIP_LEN))
+	if (migrate_send_counted(m, MIG_IRQCHIP, buf, MIG_IRQCHIP_LEN))
 		goto gone;
 	rc = 0;
 	goto out;
@@ -306,39 +306,6 @@ gone:
 out:
 	free(buf);
 	return rc;
-}
-
-/* VIRTIO per disk, then per NIC (index nr_disks + i) followed by its NET. */
-static int send_devices(struct migrate *m, char *err, size_t errlen)
-{
-	uint8_t small[MIG_VIRTIO_LEN(VIRTIO_MMIO_MAX_QUEUES)];
-	int nr_nics = m->nics ? m->nics->nr : 0;
-
-	for (int i = 0; i < m->nr_disks + nr_nics; i++) {
-		struct virtio_mmio_dev *dev =
-			i < m->nr_disks ? m->disks[i] : m->nics->nic[i - m->nr_disks].dev;
-		struct virtio_mmio_state st;
-		struct mig_proto_net net = {.index = (uint32_t)(i - m->nr_disks)};
-
-		if (virtio_mmio_save(dev, &st)) {
-			snprintf(err, errlen, "%s still has requests in flight",
-				 virtio_mmio_name(dev));
-			return -1;
-		}
-		mig_proto_virtio_put(small, (uint32_t)i, &st);
-		if (send_counted(m, MIG_VIRTIO, small, MIG_VIRTIO_LEN(st.nr_queues)))
-			goto gone;
-		if (i < m->nr_disks)
-			continue;
-		memcpy(net.mac, virtio_net_mac(dev), sizeof(net.mac));
-		mig_proto_net_put(small, &net);
-		if (send_counted(m, MIG_NET, small, MIG_NET_LEN))
-			goto gone;
-	}
-	return 0;
-gone:
-	snprintf(err, errlen, "the destination went away");
-	return -1;
 }
 
 static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_t errlen)
@@ -374,7 +341,7 @@ static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_
 		if (buf)
 			mig_proto_vcpu_put(buf, (uint32_t)i, &vs);
 		vcpu_state_free(&vs);
-		if (!buf || send_counted(m, MIG_VCPU, buf, len)) {
+		if (!buf || migrate_send_counted(m, MIG_VCPU, buf, len)) {
 			snprintf(err, errlen, buf ? "the destination went away" : "out of memory");
 			goto out;
 		}
@@ -383,15 +350,15 @@ static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_
 	}
 	if (m->vm->irqchip && send_irqchip(m, err, errlen))
 		goto out;
-	if (send_devices(m, err, errlen))
+	if (migrate_devices_send(m, err, errlen))
 		goto out;
 	serial_save(m->serial, &ss);
 	mig_proto_serial_put(small, &ss);
-	if (send_counted(m, MIG_SERIAL, small, MIG_SERIAL_LEN))
+	if (migrate_send_counted(m, MIG_SERIAL, small, MIG_SERIAL_LEN))
 		goto gone;
 	vi = (struct mig_proto_vminfo){.cpu_ns = vm_vcpu_cpu_ns(m->vm), .downtime_start_ns = 0};
 	mig_proto_vminfo_put(small, &vi);
-	if (send_counted(m, MIG_VMINFO, small, MIG_VMINFO_LEN))
+	if (migrate_send_counted(m, MIG_VMINFO, small, MIG_VMINFO_LEN))
 		goto gone;
 	buf = malloc(MIG_MAX_PAYLOAD);
 	if (!buf) {
@@ -414,7 +381,7 @@ static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_
 	}
 	if (m->hot && send_pages(m, MIG_HOT_PAGES, m->hot, m->nr_hot, buf))
 		goto gone;
-	if (send_counted(m, MIG_END, NULL, 0))
+	if (migrate_send_counted(m, MIG_END, NULL, 0))
 		goto gone;
 	log_info("migration: state sent: %d vCPU(s) (%u MSRs each), %d disk(s), %d NIC(s), %llu "
 		 "page(s) newly held by the memory servers (of %llu)",
@@ -533,7 +500,7 @@ static void *source_thread(void *arg)
 				     .console_bytes = console_sent,
 				     .nics = m->nics ? (uint32_t)m->nics->nr : 0};
 	mig_proto_hello_put(hello, &h);
-	if (send_counted(m, MIG_HELLO, hello, sizeof(hello))) {
+	if (migrate_send_counted(m, MIG_HELLO, hello, sizeof(hello))) {
 		finish_failed(m, "the destination closed the connection");
 		return NULL;
 	}

@@ -134,6 +134,9 @@ void migrate_get_status(struct migrate *m, struct migrate_status *st);
 int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms);
 void migrate_in_running(struct migrate *m);
 
+/* Send one message and count its bytes in the migration's figures (the source). */
+int migrate_send_counted(struct migrate *m, uint16_t type, const void *p, size_t len);
+
 /* Socket helpers shared by both ends (migrate_io.c). */
 int migrate_io_send(int fd, uint16_t type, const void *payload, size_t len);
 /* Wait up to timeout_ms for one message; *payload is malloc'ed (NULL when empty). 0, or -1

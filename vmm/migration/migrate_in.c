@@ -24,7 +24,7 @@
 #include "vmm/kvm/vcpu_state.h"
 #include "vmm/kvm/vm.h"
 #include "lib/proto/wire.h"
-#include "vmm/devices/virtio/virtio_net.h"
+#include "migrate_devices.h"
 #include "vmm/net/net_nics.h"
 
 #define MSG_TIMEOUT_MS 30000 /* the source is paused while it sends: it never idles long */
@@ -33,7 +33,8 @@
 /* What has arrived so far. */
 struct in_progress {
 	bool hello, serial, vminfo, hot, irqchip;
-	uint64_t vcpus_seen, apics_seen, devs_seen, nets_seen; /* bitmaps */
+	uint64_t vcpus_seen, apics_seen; /* bitmaps */
+	struct migrate_devices_seen devs;
 	uint64_t pages_covered;
 	uint64_t console_bytes;
 };
@@ -213,50 +214,19 @@ static int migrate_in_irqchip(struct migrate *m, struct in_progress *ip, const u
 static int migrate_in_virtio(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 			     uint32_t len, char *err, size_t errlen)
 {
-	struct virtio_mmio_state st;
-	char bad[200];
-	uint32_t idx;
-
-	if (mig_proto_virtio_get(p, len, &idx, &st, bad, sizeof(bad)))
-		return migrate_in_malformed(MIG_VIRTIO, bad, err, errlen);
-	if (idx >= (uint32_t)(m->nr_disks + nr_nics(m)) || (ip->devs_seen & (1ULL << idx))) {
-		snprintf(err, errlen, "VIRTIO device %u is out of range or repeated", idx);
-		return -1;
-	}
-	/* The disks, then the NICs (whose data paths wait for migrate_in_running). */
-	if (virtio_mmio_load(idx < (uint32_t)m->nr_disks ? m->disks[idx]
-							 : m->nics->nic[idx - m->nr_disks].dev,
-			     &st, err, errlen))
-		return -1;
-	ip->devs_seen |= 1ULL << idx;
-	return 0;
+	return migrate_devices_take_virtio(m, &ip->devs, p, len, err, errlen);
 }
 
 static int migrate_in_net(struct migrate *m, struct in_progress *ip, const uint8_t *p, uint32_t len,
 			  char *err, size_t errlen)
 {
-	struct mig_proto_net n;
-	char bad[200], theirs[MAC_ADDR_TEXT_LEN], ours[MAC_ADDR_TEXT_LEN];
-	const uint8_t *mac;
+	return migrate_devices_take_net(m, &ip->devs, p, len, err, errlen);
+}
 
-	if (mig_proto_net_get(p, len, &n, bad, sizeof(bad)))
-		return migrate_in_malformed(MIG_NET, bad, err, errlen);
-	if (n.index >= (uint32_t)nr_nics(m) || (ip->nets_seen & (1ULL << n.index)) ||
-	    !(ip->devs_seen & (1ULL << (m->nr_disks + n.index)))) {
-		snprintf(err, errlen, "NET %u is out of range, repeated or before its VIRTIO",
-			 n.index);
-		return -1;
-	}
-	mac = virtio_net_mac(m->nics->nic[n.index].dev);
-	if (memcmp(mac, n.mac, sizeof(n.mac))) {
-		mac_addr_format(n.mac, theirs);
-		mac_addr_format(mac, ours);
-		snprintf(err, errlen, "the source's NIC %u has MAC %s, this VMM's (--net) has %s",
-			 n.index, theirs, ours);
-		return -1;
-	}
-	ip->nets_seen |= 1ULL << n.index;
-	return 0;
+static int migrate_in_net_rx(struct migrate *m, struct in_progress *ip, const uint8_t *p,
+			     uint32_t len, char *err, size_t errlen)
+{
+	return migrate_devices_take_net_rx(m, &ip->devs, p, len, err, errlen);
 }
 
 static int migrate_in_serial(struct migrate *m, struct in_progress *ip, const uint8_t *p,
@@ -387,16 +357,15 @@ static int migrate_in_end(struct migrate *m, struct in_progress *ip, const uint8
 	bool chips = !m->vm->irqchip || (ip->apics_seen == all && ip->irqchip);
 
 	(void)p;
-	if (len || ip->vcpus_seen != all ||
-	    ip->devs_seen != (1ULL << (m->nr_disks + nr_nics(m))) - 1 ||
-	    ip->nets_seen != (1ULL << nr_nics(m)) - 1 || !ip->serial || !ip->vminfo || !chips ||
+	if (len || ip->vcpus_seen != all || !migrate_devices_all_seen(m, &ip->devs) ||
+	    !ip->serial || !ip->vminfo || !chips ||
 	    ip->pages_covered != pager_migration_npages(m->pg)) {
 		snprintf(err, errlen,
 			 "END before the whole state: %d of %d vCPU(s), %d of %d device(s), %d of "
 			 "%d NIC(s), serial %s, interrupt controllers %s, pages %llu of %llu",
 			 __builtin_popcountll(ip->vcpus_seen), m->vcpus,
-			 __builtin_popcountll(ip->devs_seen), m->nr_disks + nr_nics(m),
-			 __builtin_popcountll(ip->nets_seen), nr_nics(m), ip->serial ? "yes" : "no",
+			 __builtin_popcountll(ip->devs.devs), m->nr_disks + nr_nics(m),
+			 __builtin_popcountll(ip->devs.nets), nr_nics(m), ip->serial ? "yes" : "no",
 			 chips ? "yes" : "no", (unsigned long long)ip->pages_covered,
 			 (unsigned long long)pager_migration_npages(m->pg));
 		return -1;
@@ -417,6 +386,7 @@ static const struct {
 	{MIG_IRQCHIP, migrate_in_irqchip},
 	{MIG_VIRTIO, migrate_in_virtio},
 	{MIG_NET, migrate_in_net},
+	{MIG_NET_RX, migrate_in_net_rx},
 	{MIG_SERIAL, migrate_in_serial},
 	{MIG_VMINFO, migrate_in_vminfo},
 	{MIG_REMOTE_BITS, migrate_in_remote_bits},

@@ -3,6 +3,7 @@
 #include "net_nics.h"
 
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@ int net_nics_create(struct net_nics *n, const struct net_config *cfg, struct vm 
 		struct virtio_net_params p = {.held = incoming};
 		char err[300], mac[MAC_ADDR_TEXT_LEN];
 
+		net_backlog_init(&nic->backlog);
 		memcpy(nic->tap, c->tap, sizeof(nic->tap));
 		memcpy(nic->mac, c->mac, sizeof(nic->mac));
 		nic->ip = c->ip;
@@ -56,6 +58,7 @@ void net_nics_destroy(struct net_nics *n)
 	for (int i = 0; i < n->nr; i++) {
 		virtio_net_destroy(n->nic[i].dev);
 		close(n->nic[i].tap_fd);
+		net_backlog_free(&n->nic[i].backlog);
 	}
 	__atomic_store_n(&n->nr, 0, __ATOMIC_RELEASE);
 }
@@ -66,10 +69,55 @@ void net_nics_pause(struct net_nics *n)
 		virtio_net_pause(n->nic[i].dev);
 }
 
+/* Hand NIC i's held frames to the guest through its tap, before its data path starts. */
+static void give_back(struct net_nics *n, int i)
+{
+	struct net_nics_nic *nic = &n->nic[i];
+	unsigned nr = nic->backlog.nr;
+	char err[200];
+	int sent;
+
+	if (!nr)
+		return;
+	sent = net_backlog_inject(&nic->backlog, nic->ifindex, err, sizeof(err));
+	if (sent < 0)
+		log_warn("NIC %d: %u held frame(s) lost: %s", i, nr, err);
+	else
+		log_info("NIC %d: %d of %u frame(s) held during the migration handed to the guest",
+			 i, sent, nr);
+}
+
 void net_nics_resume(struct net_nics *n)
 {
-	for (int i = 0; i < n->nr; i++)
+	for (int i = 0; i < n->nr; i++) {
+		give_back(n, i);
 		virtio_net_resume(n->nic[i].dev);
+	}
+}
+
+unsigned net_nics_backlog_read(struct net_nics *n)
+{
+	unsigned total = 0;
+
+	for (int i = 0; i < n->nr; i++) {
+		struct net_nics_nic *nic = &n->nic[i];
+
+		if (net_backlog_read(&nic->backlog, nic->tap_fd) < 0)
+			log_warn("NIC %d: reading what tap %s holds: %s (%u frame(s) taken)", i,
+				 nic->tap, strerror(errno), nic->backlog.nr);
+		total += nic->backlog.nr;
+	}
+	return total;
+}
+
+int net_nics_backlog_add(struct net_nics *n, int i, const uint8_t *data, uint32_t len, char *err,
+			 size_t errlen)
+{
+	if (i < 0 || i >= n->nr) {
+		snprintf(err, errlen, "no NIC %d", i);
+		return -1;
+	}
+	return net_backlog_add(&n->nic[i].backlog, data, len, err, errlen);
 }
 
 void net_nics_release(struct net_nics *n)
@@ -77,6 +125,7 @@ void net_nics_release(struct net_nics *n)
 	struct net_announce_nic an[NET_CONFIG_MAX_NICS];
 
 	for (int i = 0; i < n->nr; i++) {
+		give_back(n, i);
 		virtio_net_release(n->nic[i].dev);
 		an[i] = (struct net_announce_nic){.tap_fd = n->nic[i].tap_fd,
 						  .hdr_bytes = VIRTIO_NET_HDR_BYTES,

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "net_backlog.h"
 #include "net_config.h"
 #include "net_tap.h"
 
@@ -22,6 +23,7 @@ struct net_nics_nic {
 	uint32_t ip; /* network byte order; 0: unknown */
 	uint64_t base;
 	struct virtio_mmio_dev *dev;
+	struct net_backlog backlog; /* a migration's: what the tap held for the guest */
 };
 
 struct net_nics {
@@ -39,11 +41,17 @@ int net_nics_create(struct net_nics *n, const struct net_config *cfg, struct vm 
 void net_nics_destroy(struct net_nics *n);
 
 /* Live migration (virtio_net.h): the source pauses the data paths before its final
- * write-back and resumes them if the migration fails; the destination releases them when
- * the vNode runs there, then announces every NIC. */
+ * write-back, then takes what each tap holds for the guest (net_nics_backlog_read, sent in
+ * the stream), and resumes them if the migration fails (the frames given back to its own
+ * taps first); the destination takes the frames (net_nics_backlog_add), and when the vNode
+ * runs there hands them to the guest, starts the data paths and announces every NIC. */
 void net_nics_pause(struct net_nics *n);
 void net_nics_resume(struct net_nics *n);
 void net_nics_release(struct net_nics *n);
+/* The frames held, over every NIC (logged per NIC). */
+unsigned net_nics_backlog_read(struct net_nics *n);
+int net_nics_backlog_add(struct net_nics *n, int i, const uint8_t *data, uint32_t len, char *err,
+			 size_t errlen);
 
 /* NIC i's counters from the guest's side (rx: what it received): 0, or -1 with err. */
 int net_nics_stats(const struct net_nics *n, int i, struct net_tap_stats *st, char *err,
