@@ -35,7 +35,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: lego-netcheck server [--port P] [--quiet]\n"
 		"       lego-netcheck MODE HOST [--port P] [--size SIZE] [--seconds S] [--seed N]\n"
-		"                     [--rate KIB_S] [--chunk BYTES] [--count N]\n"
+		"                     [--rate KIB_S] [--chunk BYTES] [--count N] [--wait S]\n"
 		"The server serves each connection on a thread of its own until a client says\n"
 		"quit, then prints 'RESULT netcheck-server PASS|FAIL conns=.. errors=..' and "
 		"exits\n"
@@ -52,6 +52,7 @@ static void usage(FILE *f)
 		"  recv  the server sends SIZE bytes; we verify them: throughput\n"
 		"  rr    N round trips of CHUNK bytes (default 1): rtt_us avg, p50, p99\n"
 		"  quit  the server exits\n"
+		"A client waits up to --wait seconds (default 60) for the server to be up.\n"
 		"Defaults: --port %d, --size 4M, --seed 1, --count 1000.\n"
 		"Exit status: 0 on PASS, 1 on FAIL, 64 for a bad command line.\n",
 		DEFAULT_PORT);
@@ -348,12 +349,14 @@ struct opts {
 	int port;
 	uint64_t size, seed, rate_kib, count;
 	uint32_t chunk;
-	double seconds;
+	double seconds, wait;
 };
 
-/* HOST is an address (the guests have no resolver): IPv4 or IPv6. */
+/* HOST is an address (the guests have no resolver): IPv4 or IPv6. A server that is not up
+ * yet (refused, unreachable) is tried again every 200 ms for --wait seconds. */
 static int dial(const struct opts *o, int *fd)
 {
+	uint64_t until = now_us() + (uint64_t)(o->wait * 1e6);
 	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)o->port)};
 	struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)o->port)};
 	struct sockaddr *sa = (struct sockaddr *)&a4;
@@ -367,13 +370,22 @@ static int dial(const struct opts *o, int *fd)
 		printf("lego-netcheck: '%s' is not an IPv4 or IPv6 address\n", o->host);
 		return -1;
 	}
-	*fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*fd < 0 || connect(*fd, sa, sl)) {
-		printf("lego-netcheck: cannot connect to %s port %d: %s\n", o->host, o->port,
-		       strerror(errno));
+	for (;;) {
+		*fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (*fd >= 0 && connect(*fd, sa, sl) == 0)
+			break;
+		int e = errno;
+
 		if (*fd >= 0)
 			close(*fd);
-		return -1;
+		if ((e != ECONNREFUSED && e != EHOSTUNREACH && e != ENETUNREACH &&
+		     e != ETIMEDOUT) ||
+		    now_us() >= until) {
+			printf("lego-netcheck: cannot connect to %s port %d: %s\n", o->host,
+			       o->port, strerror(e));
+			return -1;
+		}
+		usleep(200000);
 	}
 	setsockopt(*fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	return 0;
@@ -610,11 +622,11 @@ static int parse_mode(const char *s, enum mode *m)
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {{"port", 1, 0, 'p'},	   {"size", 1, 0, 's'},
-					   {"seconds", 1, 0, 't'}, {"seed", 1, 0, 'e'},
-					   {"rate", 1, 0, 'r'},	   {"chunk", 1, 0, 'c'},
-					   {"count", 1, 0, 'n'},   {"quiet", 0, 0, 'q'},
-					   {"help", 0, 0, 'h'},	   {0, 0, 0, 0}};
+	static const struct option lo[] = {
+		{"port", 1, 0, 'p'},  {"size", 1, 0, 's'},  {"seconds", 1, 0, 't'},
+		{"seed", 1, 0, 'e'},  {"rate", 1, 0, 'r'},  {"chunk", 1, 0, 'c'},
+		{"count", 1, 0, 'n'}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'},
+		{"wait", 1, 0, 'w'},  {0, 0, 0, 0}};
 	uint64_t v;
 	int c;
 
@@ -649,6 +661,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case 'q':
 			srv_quiet = true;
 			break;
+		case 'w':
+			o->wait = atof(optarg);
+			bad = !(o->wait >= 0);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -663,8 +679,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 
 int main(int argc, char **argv)
 {
-	struct opts o = {
-		.port = DEFAULT_PORT, .size = 4 << 20, .seed = 1, .count = 1000, .chunk = 1};
+	struct opts o = {.port = DEFAULT_PORT,
+			 .size = 4 << 20,
+			 .seed = 1,
+			 .count = 1000,
+			 .chunk = 1,
+			 .wait = 60};
 	const char *cmd = argc > 1 ? argv[1] : "";
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
