@@ -19,6 +19,8 @@
 #include "controlplane/controld/libvirt/libvirt_conn.h"
 #include "controlplane/controld/mempool/controld_mempool.h"
 #include "controld_migrate.h"
+#include "controld_net.h"
+#include "controld_netsync.h"
 #include "controld_registry.h"
 #include "controld_vnode.h"
 #include "lib/fabric/fab_server.h"
@@ -46,6 +48,10 @@ static void usage(FILE *f)
 		"; port 0 picks)\n"
 		"  -d, --state-dir DIR      vNode definitions and placements (default\n"
 		"                           " DEFAULT_STATE ")\n"
+		"  -N, --network NAME=CIDR  a virtual network across every processor host, e.g.\n"
+		"                           default=10.77.0.0/16 (repeatable; kept in the state\n"
+		"                           directory, so later starts need not repeat it); each\n"
+		"                           vNode interface on it gets an address from the range\n"
 		"      --region-size SIZE   vRegion size the GMM places (default 64M; multiple\n"
 		"                           of 2M)\n"
 		"      --replication N      copies of each vRegion, each on its own memory "
@@ -127,6 +133,28 @@ static int unix_listen(const char *path)
 	return fd;
 }
 
+/* The libvirt listeners: the UNIX socket, and the TCP address if given. 0, or -1. */
+static int libvirt_listen(const char *sock_path, const char *tcp)
+{
+	int lfd;
+
+	if (tcp) {
+		char err[256], tport[16];
+
+		lfd = cluster_io_listen(tcp, tport, sizeof(tport), err, sizeof(err));
+		if (lfd < 0 || serve_in_background(lfd)) {
+			log_error("libvirt TCP: %s", err);
+			return -1;
+		}
+		log_info("libvirt remote protocol on TCP %s (port %s)", tcp, tport);
+	}
+	lfd = unix_listen(sock_path);
+	if (lfd < 0 || serve_in_background(lfd))
+		return -1;
+	log_info("libvirt remote protocol on %s", sock_path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -134,6 +162,7 @@ int main(int argc, char **argv)
 		{"libvirt-tcp", required_argument, NULL, 't'},
 		{"listen", required_argument, NULL, 'l'},
 		{"state-dir", required_argument, NULL, 'd'},
+		{"network", required_argument, NULL, 'N'},
 		{"region-size", required_argument, NULL, 'R'},
 		{"heartbeat-ms", required_argument, NULL, 'H'},
 		{"replication", required_argument, NULL, 'Y'},
@@ -152,13 +181,15 @@ int main(int argc, char **argv)
 	struct controld_vnode_options vo = {
 		.region_size = DEFAULT_REGION, .stop_grace_ms = 5000, .replication = 1};
 	uint64_t n, hb = 1000, loss_ms = 0;
+	const char *netspecs[CONTROLD_NET_MAX];
+	int nnets = 0;
 	char port[16];
 	sigset_t set;
-	int c, sig, lfd;
+	int c, sig;
 
 	log_init("lego-controld");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:t:l:d:vqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:t:l:d:N:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			sock_path = optarg;
@@ -171,6 +202,11 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			state = optarg;
+			break;
+		case 'N':
+			if (nnets == CONTROLD_NET_MAX)
+				return bad_usage("at most %d --network options", CONTROLD_NET_MAX);
+			netspecs[nnets++] = optarg;
 			break;
 		case 'R':
 			if (parse_size(optarg, &n) || n == 0 || n % (2 << 20) || n > (1ULL << 40))
@@ -238,13 +274,17 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (controld_registry_store_init(state))
+	if (controld_registry_store_init(state) || controld_net_init(netspecs, nnets))
 		return 1;
 	if (controld_cluster_listen(listen_addr, (int)hb, port, sizeof(port)))
 		return 1;
 	log_info("cluster port %s (bound port %s)", listen_addr, port);
 	controld_migrate_resume_all(); /* migrations the run files record, once hosts can register
 					*/
+	if (controld_netsync_start()) {
+		log_error("cannot start the networks' thread");
+		return 1;
+	}
 	if (controld_mempool_start(&(struct controld_mempool_options){
 		    .heartbeat_ms = (int)hb, .loss_grace_ms = (int)(loss_ms ? loss_ms : 2 * hb)}))
 		return 1;
@@ -252,20 +292,8 @@ int main(int argc, char **argv)
 		log_error("cannot write %s", port_file);
 		return 1;
 	}
-	if (tcp) {
-		char err[256], tport[16];
-
-		lfd = cluster_io_listen(tcp, tport, sizeof(tport), err, sizeof(err));
-		if (lfd < 0 || serve_in_background(lfd)) {
-			log_error("libvirt TCP: %s", err);
-			return 1;
-		}
-		log_info("libvirt remote protocol on TCP %s (port %s)", tcp, tport);
-	}
-	lfd = unix_listen(sock_path);
-	if (lfd < 0 || serve_in_background(lfd))
+	if (libvirt_listen(sock_path, tcp))
 		return 1;
-	log_info("libvirt remote protocol on %s", sock_path);
 
 	while (sigwait(&set, &sig) != 0)
 		;
