@@ -60,7 +60,8 @@ static void alias(char *out, size_t len, const char *kind, const char *what)
 
 /* ---- rules and DHCP entries -------------------------------------------------------------- */
 
-static void apply_rules(void)
+/* The rules for what is built now: 0, or -1 (logged). */
+static int apply_rules(void)
 {
 	struct pmon_nft_port *ports = calloc(MAX_ATT, sizeof(*ports));
 	uint32_t vnis[NET_PROTO_MAX_NETS];
@@ -70,10 +71,11 @@ static void apply_rules(void)
 				   .nr_peers = S.cfg.vtep ? (int)S.set.nr_peers : 0,
 				   .vxlan_port = S.cfg.vxlan_port};
 	char err[ERR_MAX];
+	int rc;
 
 	if (!ports) {
 		log_error("networks: out of memory: the nftables rules are not updated");
-		return;
+		return -1;
 	}
 	for (int i = 0; i < NET_PROTO_MAX_NETS; i++)
 		if (S.live[i].used)
@@ -85,9 +87,11 @@ static void apply_rules(void)
 		memcpy(ports[s.nr_ports].mac, S.att[i].a.mac, 6);
 		ports[s.nr_ports++].ip = S.att[i].a.ip;
 	}
-	if (pmon_nft_apply(&s, err, sizeof(err)))
-		log_error("networks: %s", err);
+	rc = pmon_nft_apply(&s, err, sizeof(err));
 	free(ports);
+	if (rc)
+		log_error("networks: %s", err);
+	return rc;
 }
 
 static void refresh_dhcp(struct live *l)
@@ -286,7 +290,7 @@ static void detach_locked(const uint8_t uuid[16], uint64_t gen)
 		else if (S.live[i].used)
 			refresh_dhcp(&S.live[i]);
 	}
-	apply_rules();
+	(void)apply_rules(); /* a failure is logged: nothing more to do about it here */
 }
 
 /* The checks of one interface against the networks and this host's other vNodes. */
@@ -385,13 +389,17 @@ int pmon_net_attach(const uint8_t uuid[16], const char *vnode, const struct net_
 		for (int i = 0; i < n && rc == CP_OK; i++)
 			if (plug(uuid, vnode, i, &a[i], *gen, taps[i], err, errlen))
 				rc = CP_EIO;
+		/* Without its rules a vNode could send as another: it does not start. */
+		if (rc == CP_OK && apply_rules()) {
+			snprintf(err, errlen, "the nftables rules could not be set (see the log)");
+			rc = CP_EIO;
+		}
 		if (rc != CP_OK) {
 			detach_locked(uuid, *gen);
 		} else {
 			for (int i = 0; i < NET_PROTO_MAX_NETS; i++)
 				if (S.live[i].used)
 					refresh_dhcp(&S.live[i]);
-			apply_rules();
 		}
 	}
 	pthread_mutex_unlock(&S.lock);
@@ -425,7 +433,7 @@ int pmon_net_set(const struct net_proto_set *m, uint32_t *vtep, char *err, size_
 			rc = CP_EIO;
 	}
 	if (nlive)
-		apply_rules();
+		(void)apply_rules();
 	*vtep = S.cfg.vtep;
 	pthread_mutex_unlock(&S.lock);
 	return rc;
@@ -538,7 +546,7 @@ int pmon_net_init(const struct pmon_net_config *cfg, char *err, size_t errlen)
 	}
 	left = remove_leftovers() + pmon_dhcp_cleanup(cfg->dhcp_dir);
 	if (left)
-		apply_rules(); /* no network yet: the rules it left go too */
+		(void)apply_rules(); /* no network yet: the rules it left go too */
 	return 0;
 }
 

@@ -122,12 +122,13 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	const char *args = NULL;
 	char why[256], netopts[NET_PROTO_MAX_IFACES][NET_PROTO_ATTACH_MAX];
 	char err[CP_ERRTEXT_MAX], id[UUID_STR_LEN];
-	struct pmon_vms_entry *v;
+	struct pmon_vms_entry *v = NULL;
 	struct pmon_args o = {0};
 	enum cluster_proto_status st;
 	pid_t pid = -1;
 	uint64_t gen = 0;
 	int exec_errno = 0;
+	bool admitted;
 	uint8_t out[4];
 
 	st = cluster_proto_vm_start_get(pl, h->len, &m, &args, why, sizeof(why));
@@ -141,16 +142,25 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		free(o.argv);
 		return refuse(c, h, CP_EINVAL, "vNode %s (%s): %s", m.name, id, err);
 	}
-	/* Forked under the lock, so the reaper cannot see the pid before its record does; the
-	 * taps are on their bridges before lego-vmm starts (a migration's before its GO). */
+	/* The record first: live with no pid, it holds the vNode's place while its taps are
+	 * made without the table's lock (a network's dnsmasq may take a while to start); they
+	 * are on their bridges before lego-vmm starts (a migration's before its GO). */
 	pthread_mutex_lock(&p->vms.lock);
 	st = pmon_vms_admit(&p->vms, &m, &v, err, sizeof(err));
-	if (st == CP_OK) {
+	pthread_mutex_unlock(&p->vms.lock);
+	admitted = st == CP_OK;
+	if (admitted)
 		st = attach(&m, &o, &gen, netopts, err, sizeof(err));
-		if (st)
-			pmon_vms_drop(v);
-	}
-	if (st == CP_OK) {
+	/* Forked under the lock, so the reaper cannot see the pid before its record does. */
+	pthread_mutex_lock(&p->vms.lock);
+	if (st == CP_OK && (v->stop_asked || p->vms.closing)) {
+		snprintf(err, sizeof(err), "stopped while its interfaces were being made");
+		v->state = CP_VM_EXITED; /* as a lego-vmm that got SIGTERM */
+		v->exit_status = 128 + SIGTERM;
+		st = CP_EIO;
+	} else if (st != CP_OK && admitted) {
+		pmon_vms_drop(v);
+	} else if (st == CP_OK) {
 		struct pmon_spawn s = {.vmm = p->vmm,
 				       .run_dir = p->run_dir,
 				       .id = id,
@@ -163,8 +173,6 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		pid = pmon_spawn(&s, &exec_errno, err, sizeof(err));
 		if (pid < 0) {
 			pmon_vms_drop(v);
-			if (gen)
-				pmon_net_detach(m.uuid, gen);
 			st = CP_EIO;
 		} else {
 			v->pid = pid;
@@ -174,6 +182,8 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		}
 	}
 	pthread_mutex_unlock(&p->vms.lock);
+	if (st != CP_OK && gen)
+		pmon_net_detach(m.uuid, gen);
 	free(o.argv);
 	if (st)
 		return refuse(c, h, st, "vNode %s (%s): %s", m.name, id, err);
@@ -216,6 +226,8 @@ static int vm_stop(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		pid = v->pid;
 		if (pid > 0) /* live in the table: not reaped, so still our child */
 			kill(pid, SIGTERM);
+		else
+			v->stop_asked = true; /* still starting: it will not */
 		if (m.mode == CP_STOP_FORCE) {
 			int64_t at = mono_clock_ms() + m.grace_ms;
 

@@ -32,6 +32,7 @@ struct pmon_vms_entry {
 	bool incoming;	  /* started with --incoming: a migration's destination */
 	bool migrating;	  /* its lego-vmm accepted a 'migrate': exit 126 means it moved */
 	uint64_t net_gen; /* its taps (pmon_net_attach), 0: none */
+	bool stop_asked;  /* a stop came while it was starting (no pid yet) */
 };
 
 struct pmon_vms {

@@ -273,11 +273,18 @@ kill -9 "$PA"
 wait "$PA" 2>/dev/null
 ok "ip -n $NA link show lgbr1001 >/dev/null 2>&1 && kill -0 $dns" \
 	"lego-pmon on pa killed: its bridge and dnsmasq stay behind"
+# Restarted once lego-controld has seen it go (before, the name is still taken).
+wait_for "grep -q 'processor host pa is down' $TAP_TMP/controld.log"
 pmon pa "$NA" 192.168.77.1
 ok "wait_for 'grep -q \"left by a previous lego-pmon\" $TAP_TMP/pa.log'" "the restarted lego-pmon finds them"
 ok "wait_for '! ip -n $NA link show lgbr1001 >/dev/null 2>&1 && ! kill -0 $dns 2>/dev/null'" \
 	"... and removes them: bridge, taps, VXLAN device, dnsmasq"
 ok "! ip netns exec $NA nft list table bridge lego_pmon >/dev/null 2>&1" "... and its nftables rules"
+# The VMMs the killed lego-pmon left (a real one would be lost with its taps too) go now, so
+# that they are reaped long before the test ends.
+orphans=$(pgrep -f "^/usr/bin/python3 $VMM .*--control $TAP_TMP/run-pa/")
+[ -z "$orphans" ] || kill $orphans
+wait_for "! ps -o stat= -p ${orphans:-1} 2>/dev/null | grep -q ." 100
 kill "$CONTROLD_PID"
 wait "$CONTROLD_PID" 2>/dev/null
 controld
@@ -292,6 +299,8 @@ is "$?" 0 "lego-pmon pb stopped with SIGTERM: its vNodes stopped, exit 0"
 ok "! ip -n $NB link show lgbr1002 >/dev/null 2>&1 && ! ip netns exec $NB nft list table bridge lego_pmon >/dev/null 2>&1" \
 	"... and it removed its network's bridge and rules on the way out"
 ok "! pgrep -f 'conf-file=$DHCP-pb' >/dev/null" "... and its DHCP server"
-ok "! grep -E '\] error: |runtime error|Sanitizer' $TAP_TMP/*.log" "no errors, sanitizer reports or leaks in the logs"
+# (lego-controld's restart may cost a component a refused registration: it retries)
+ok "! grep -E '\] error: |runtime error|Sanitizer' $TAP_TMP/*.log | grep -v 'cluster: lego-controld .* refused registration'" \
+	"no errors, sanitizer reports or leaks in the logs"
 [ "$TAP_FAILED" = 0 ] || diag "$(tail -n 30 "$TAP_TMP"/pa.log "$TAP_TMP"/pb.log "$TAP_TMP"/controld.log)"
 done_testing

@@ -286,8 +286,9 @@ enum libvirt_result libvirt_network_if_addresses(struct libvirt_call *c)
 static int64_t counter(const json_t *e, const char *key)
 {
 	const json_t *v = json_object_get(e, key);
+	double d = json_is_number(v) ? json_number_value(v) : -1;
 
-	return json_is_integer(v) && json_integer_value(v) >= 0 ? json_integer_value(v) : -1;
+	return d >= 0 && d < 9007199254740992.0 ? (int64_t)d : -1;
 }
 
 enum libvirt_result libvirt_network_if_stats(struct libvirt_call *c)
@@ -320,7 +321,9 @@ enum libvirt_result libvirt_network_if_stats(struct libvirt_call *c)
 	c->ecode = controld_vnode_control(c->a->uuid, "stats", &js, c->err, sizeof(c->err));
 	if (c->ecode)
 		return LIBVIRT_FAILED;
-	root = json_loads(js, 0, NULL);
+	/* Its "vnode" id may pass INT64_MAX, which jansson reads only as a real: so does every
+	 * number here (exact to 2^53, 8 PiB of counted bytes). */
+	root = json_loads(js, JSON_DECODE_INT_AS_REAL, NULL);
 	free(js);
 	for (size_t i = 0; root && i < json_array_size(json_object_get(root, "net")); i++) {
 		const json_t *e = json_array_get(json_object_get(root, "net"), i);
