@@ -90,7 +90,8 @@ static void usage(FILE *f)
 		"For each virtual network a vNode here uses it builds a bridge lgbrVNI with a "
 		"VXLAN\n"
 		"device lgvxVNI (replicating to the other hosts lego-controld lists), dnsmasq, a\n"
-		"tap ltUUIDnI per interface and nftables rules (tables lego_pmon); all of it goes\n"
+		"tap ltDOMIDnI per interface and nftables rules (tables lego_pmon); all of it "
+		"goes\n"
 		"with the last vNode using it, and a restarted lego-pmon removes what it left.\n",
 		MAX_CORES);
 }

@@ -330,8 +330,8 @@ static int check(const uint8_t uuid[16], const struct net_proto_attach *a, char 
 }
 
 /* Interface i's tap: made, tagged, on its bridge, up; recorded. */
-static int plug(const uint8_t uuid[16], const char *vnode, int i, const struct net_proto_attach *a,
-		uint64_t gen, char *tap, char *err, size_t errlen)
+static int plug(const uint8_t uuid[16], int32_t domid, const char *vnode, int i,
+		const struct net_proto_attach *a, uint64_t gen, char *tap, char *err, size_t errlen)
 {
 	char tag[PMON_NL_ALIAS], id[UUID_STR_LEN], what[64];
 	struct live *l = realize(wanted(a->network), err, errlen);
@@ -347,8 +347,13 @@ static int plug(const uint8_t uuid[16], const char *vnode, int i, const struct n
 		snprintf(err, errlen, "too many interfaces on this host");
 		return -1;
 	}
-	net_proto_tap_name(uuid, i, tap);
-	del_link(tap);
+	net_proto_tap_name(domid, i, tap);
+	for (int k = 0; k < MAX_ATT; k++)
+		if (S.att[k].used && !strcmp(S.att[k].tap, tap)) {
+			snprintf(err, errlen, "tap %s is vNode %s's", tap, S.att[k].vnode);
+			return -1;
+		}
+	del_link(tap); /* a leftover of that name goes */
 	uuid_str_format(uuid, id);
 	snprintf(what, sizeof(what), "%s:%d", id, i);
 	alias(tag, sizeof(tag), "tap", what);
@@ -368,9 +373,9 @@ static int plug(const uint8_t uuid[16], const char *vnode, int i, const struct n
 	return 0;
 }
 
-int pmon_net_attach(const uint8_t uuid[16], const char *vnode, const struct net_proto_attach *a,
-		    int n, uint64_t *gen, char (*taps)[NET_PROTO_IFNAME_MAX + 1], char *err,
-		    size_t errlen)
+int pmon_net_attach(const uint8_t uuid[16], int32_t domid, const char *vnode,
+		    const struct net_proto_attach *a, int n, uint64_t *gen,
+		    char (*taps)[NET_PROTO_IFNAME_MAX + 1], char *err, size_t errlen)
 {
 	int rc = CP_OK;
 
@@ -387,7 +392,7 @@ int pmon_net_attach(const uint8_t uuid[16], const char *vnode, const struct net_
 		detach_locked(uuid, 0); /* a previous run of this vNode not cleaned yet */
 		*gen = ++S.gen;
 		for (int i = 0; i < n && rc == CP_OK; i++)
-			if (plug(uuid, vnode, i, &a[i], *gen, taps[i], err, errlen))
+			if (plug(uuid, domid, vnode, i, &a[i], *gen, taps[i], err, errlen))
 				rc = CP_EIO;
 		/* Without its rules a vNode could send as another: it does not start. */
 		if (rc == CP_OK && apply_rules()) {

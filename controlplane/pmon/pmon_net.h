@@ -2,7 +2,7 @@
  * one of its vNodes uses: a bridge (lgbrVNI, the network's gateway address, the same MAC on
  * every host), a VXLAN device (lgvxVNI) on it with a head-end replication entry per other
  * host lego-controld lists (NET_SET), dnsmasq for DHCP with a static entry per local vNode
- * interface; a tap per interface (ltUUIDnI); the nftables rules (pmon_nft.c). Built when a
+ * interface; a tap per interface (ltDOMIDnI); the nftables rules (pmon_nft.c). Built when a
  * vNode needing it starts here, removed with the last one (and every device at shutdown).
  * Every device is tagged with its owner in its alias ("lego-pmon:NAME:KIND:..."), so a
  * restarted lego-pmon finds what it left and removes it (it knows no vNode after a restart:
@@ -38,9 +38,9 @@ int pmon_net_set(const struct net_proto_set *m, uint32_t *vtep, char *err, size_
  * named into taps[i], on its bridge, with its DHCP entry and rules. Returns a cluster status
  * (CP_EINVAL: an unknown network or a bad address; CP_EEXIST: a MAC or address another
  * vNode here has; CP_EIO: the host refused) with err; *gen tells this attachment apart. */
-int pmon_net_attach(const uint8_t uuid[16], const char *vnode, const struct net_proto_attach *a,
-		    int n, uint64_t *gen, char (*taps)[NET_PROTO_IFNAME_MAX + 1], char *err,
-		    size_t errlen);
+int pmon_net_attach(const uint8_t uuid[16], int32_t domid, const char *vnode,
+		    const struct net_proto_attach *a, int n, uint64_t *gen,
+		    char (*taps)[NET_PROTO_IFNAME_MAX + 1], char *err, size_t errlen);
 /* Its taps removed (gen 0: any attachment of uuid), and networks no vNode here uses. */
 void pmon_net_detach(const uint8_t uuid[16], uint64_t gen);
 /* A network's DHCP leases on this host (none if it is not built here). */

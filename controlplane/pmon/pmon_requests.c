@@ -99,16 +99,18 @@ __attribute__((format(printf, 4, 5))) static int refuse(struct conn *c, const st
 static int attach(const struct cluster_proto_vm_start *m, struct pmon_args *o, uint64_t *gen,
 		  char (*opts)[NET_PROTO_ATTACH_MAX], char *err, size_t errlen)
 {
-	char taps[NET_PROTO_MAX_IFACES][NET_PROTO_IFNAME_MAX + 1], mac[18];
+	char taps[NET_PROTO_MAX_IFACES][NET_PROTO_IFNAME_MAX + 1], mac[18], ip[16];
 	int rc;
 
 	*gen = 0;
 	if (!o->nr_net)
 		return CP_OK;
-	rc = pmon_net_attach(m->uuid, m->name, o->net, o->nr_net, gen, taps, err, errlen);
+	rc = pmon_net_attach(m->uuid, m->domid, m->name, o->net, o->nr_net, gen, taps, err, errlen);
 	for (int i = 0; rc == CP_OK && i < o->nr_net; i++) {
 		net_proto_mac_format(o->net[i].mac, mac);
-		snprintf(opts[i], sizeof(opts[i]), "tap=%s,mac=%s", taps[i], mac);
+		net_proto_ip_format(o->net[i].ip,
+				    ip); /* for its gratuitous ARP after a migration */
+		snprintf(opts[i], sizeof(opts[i]), "tap=%s,mac=%s,ip=%s", taps[i], mac, ip);
 		o->argv[o->argc++] = "--net";
 		o->argv[o->argc++] = opts[i];
 	}

@@ -175,10 +175,9 @@ void net_proto_attach_format(const struct net_proto_attach *a, char out[NET_PROT
 		 a->prefix);
 }
 
-void net_proto_tap_name(const uint8_t uuid[16], int i, char out[NET_PROTO_IFNAME_MAX + 1])
+void net_proto_tap_name(int32_t domid, int i, char out[NET_PROTO_IFNAME_MAX + 1])
 {
-	snprintf(out, NET_PROTO_IFNAME_MAX + 1, "lt%02x%02x%02x%02x%02xn%d", uuid[0], uuid[1],
-		 uuid[2], uuid[3], uuid[4], i % 10);
+	snprintf(out, NET_PROTO_IFNAME_MAX + 1, "lt%dn%d", domid > 0 ? domid : 0, i % 10);
 }
 
 void net_proto_bridge_name(uint32_t vni, char out[NET_PROTO_IFNAME_MAX + 1])

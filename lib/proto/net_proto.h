@@ -19,7 +19,7 @@
  *
  * An interface in VM_START: the pmon-only option `--net-attach VALUE`, VALUE =
  * "network=NAME,mac=XX:XX:XX:XX:XX:XX,ip=A.B.C.D/PREFIX" (one per interface, in order);
- * the pmon creates the tap and hands lego-vmm `--net tap=TAP,mac=MAC` instead. */
+ * the pmon creates the tap and hands lego-vmm `--net tap=TAP,mac=MAC,ip=ADDR` instead. */
 #ifndef LEGO_NET_PROTO_H
 #define LEGO_NET_PROTO_H
 
@@ -96,10 +96,10 @@ int net_proto_attach_parse(const char *text, struct net_proto_attach *a, char *e
 /* Its text (at most NET_PROTO_ATTACH_MAX bytes with the NUL). */
 void net_proto_attach_format(const struct net_proto_attach *a, char out[NET_PROTO_ATTACH_MAX]);
 
-/* The host interfaces' names (at most NET_PROTO_IFNAME_MAX characters): vNode uuid's
- * interface i is tap "lt" + the uuid's first 10 hex digits + "n" + i; network vni's bridge
- * "lgbr" + vni, its VXLAN device "lgvx" + vni. */
-void net_proto_tap_name(const uint8_t uuid[16], int i, char out[NET_PROTO_IFNAME_MAX + 1]);
+/* The host interfaces' names (at most NET_PROTO_IFNAME_MAX characters): interface i of the
+ * vNode running with domain id domid (unique in the cluster, kept by a migration) is tap
+ * "lt" + domid + "n" + i; network vni's bridge "lgbr" + vni, its VXLAN device "lgvx" + vni. */
+void net_proto_tap_name(int32_t domid, int i, char out[NET_PROTO_IFNAME_MAX + 1]);
 void net_proto_bridge_name(uint32_t vni, char out[NET_PROTO_IFNAME_MAX + 1]);
 void net_proto_vxlan_name(uint32_t vni, char out[NET_PROTO_IFNAME_MAX + 1]);
 /* The bridge's MAC, the same on every host (02:4c:47 and the VNI): a guest's view of the

@@ -149,7 +149,7 @@ GB=$(guest vnb)
 GC=$(guest vnc)
 ok "[ -n '$GA' ] && [ -n '$GB' ] && [ -n '$GC' ]" "each vNode's guest namespace is up ($GA $GB $GC)"
 TA=$(v domiflist vna | awk '{print $1}')
-like "$TA" "^lt[0-9a-f]{10}n0$" "a running vNode's interface shows its tap (target dev $TA)"
+like "$TA" "^lt[0-9]+n0$" "a running vNode's interface shows its tap (target dev $TA)"
 ok "ip -n $NA -d link show $TA | grep -q 'master lgbr1001'" "... a tap on the network's bridge on host pa"
 ok "ip -n $NA -d link show lgvx1001 | grep -q 'vxlan id 1001 local 192.168.77.1'" \
 	"host pa: VXLAN device lgvx1001 (VNI 1001) from its address"

@@ -522,7 +522,7 @@ char *domain_xml_format(const struct domain_xml_def *d, int id)
 		fprintf(f, " bus='virtio'/>\n%s    </disk>\n",
 			k->readonly ? "      <readonly/>\n" : "");
 	}
-	domain_xml_iface_format(f, d, id >= 0);
+	domain_xml_iface_format(f, d, id);
 	fprintf(f, "  </devices>\n");
 	if (d->excache_kib || d->place_processor[0] || d->place_memory[0] || d->place_storage[0] ||
 	    d->replication) {

@@ -129,7 +129,7 @@ int domain_xml_iface_parse(struct domain_xml_util_ctx *c, const xmlNode *n,
 	return 0;
 }
 
-void domain_xml_iface_format(FILE *f, const struct domain_xml_def *d, bool active)
+void domain_xml_iface_format(FILE *f, const struct domain_xml_def *d, int id)
 {
 	for (int i = 0; i < d->nr_ifaces; i++) {
 		const struct domain_xml_iface *k = &d->ifaces[i];
@@ -143,8 +143,8 @@ void domain_xml_iface_format(FILE *f, const struct domain_xml_def *d, bool activ
 		fprintf(f, "      <source network='");
 		domain_xml_util_esc(f, k->network);
 		fprintf(f, "'/>\n");
-		if (active) {
-			net_proto_tap_name(d->uuid, i, tap);
+		if (id >= 0) {
+			net_proto_tap_name(id, i, tap);
 			fprintf(f, "      <target dev='%s'/>\n", tap);
 		}
 		fprintf(f, "      <model type='virtio'/>\n");

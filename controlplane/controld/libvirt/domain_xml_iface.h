@@ -12,7 +12,7 @@
 /* One <interface> appended to d; 0, or -1 with the failure in c. */
 int domain_xml_iface_parse(struct domain_xml_util_ctx *c, const xmlNode *n,
 			   struct domain_xml_def *d);
-/* d's interfaces as <devices> children; with tap names (<target dev>) when active. */
-void domain_xml_iface_format(FILE *f, const struct domain_xml_def *d, bool active);
+/* d's interfaces as <devices> children; with tap names (<target dev>) when active (id >= 0). */
+void domain_xml_iface_format(FILE *f, const struct domain_xml_def *d, int id);
 
 #endif

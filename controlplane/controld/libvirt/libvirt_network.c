@@ -233,8 +233,7 @@ enum libvirt_result libvirt_network_dhcp_leases(struct libvirt_call *c)
 enum libvirt_result libvirt_network_if_addresses(struct libvirt_call *c)
 {
 	struct net_proto_attach ifs[DOM_MAX_IFACES];
-	uint8_t uuid[16];
-	int nr = c->v->run_nr_net, count = 0;
+	int nr = c->v->run_nr_net, count = 0, id = c->v->id;
 	size_t count_at;
 
 	if (c->a->flags)
@@ -249,7 +248,6 @@ enum libvirt_result libvirt_network_if_addresses(struct libvirt_call *c)
 			c, RPC_ERR_OPERATION_INVALID,
 			"Requested operation is not valid: domain is not running");
 	memcpy(ifs, c->v->run_net, sizeof(ifs));
-	memcpy(uuid, c->v->def.uuid, 16);
 	libvirt_dispatch_unlock(c); /* the hosts are asked */
 	count_at = c->o->len;
 	xdr_put_u32(c->o, 0);
@@ -264,7 +262,7 @@ enum libvirt_result libvirt_network_if_addresses(struct libvirt_call *c)
 		for (uint32_t k = 0; k < nl; k++) {
 			if (memcmp(l[k].mac, ifs[i].mac, 6))
 				continue;
-			net_proto_tap_name(uuid, i, tap);
+			net_proto_tap_name(id, i, tap);
 			net_proto_mac_format(ifs[i].mac, mac);
 			net_proto_ip_format(l[k].ip, ip);
 			xdr_put_string(c->o, tap);
@@ -305,7 +303,7 @@ enum libvirt_result libvirt_network_if_stats(struct libvirt_call *c)
 			c, RPC_ERR_OPERATION_INVALID,
 			"Requested operation is not valid: domain is not running");
 	for (int i = 0; i < c->v->run_nr_net && found < 0; i++) {
-		net_proto_tap_name(c->v->def.uuid, i, tap);
+		net_proto_tap_name(c->v->id, i, tap);
 		net_proto_mac_format(c->v->run_net[i].mac, mac);
 		if (!strcmp(c->a->str, tap) || !strcasecmp(c->a->str, mac))
 			found = i;
