@@ -426,6 +426,13 @@ int pmon_net_set(const struct net_proto_set *m, uint32_t *vtep, char *err, size_
 
 	pthread_mutex_lock(&S.lock);
 	S.set = *m;
+	/* Replicating to itself would loop every broadcast back into its own bridge. */
+	for (uint32_t i = 0; i < S.set.nr_peers; i++)
+		if (S.set.peers[i] == S.cfg.vtep) {
+			log_warn("networks: lego-controld lists this host's own VXLAN address as "
+				 "another host's: left out");
+			S.set.peers[i--] = S.set.peers[--S.set.nr_peers];
+		}
 	for (int i = 0; i < NET_PROTO_MAX_NETS; i++) {
 		if (!S.live[i].used)
 			continue;
