@@ -31,7 +31,7 @@ LIBS     := -lfdt -ljansson -luuid -lpthread -ldl
 # program's main); a program links its own folders' libraries and the shared ones under lib/.
 SHARED_DIRS := lib lib/proto lib/fabric lib/cluster lib/client
 VMM_DIRS    := vmm/kvm vmm/arch/x86 vmm/boot vmm/devices/legacy vmm/devices/virtio vmm/block \
-	vmm/memory vmm/migration vmm/control
+	vmm/net vmm/memory vmm/migration vmm/control
 MMON_DIRS   := hypervisor/mmon
 SMON_DIRS   := hypervisor/smon
 CONTROLD_DIRS := controlplane/controld controlplane/controld/libvirt controlplane/controld/mempool
