@@ -20,6 +20,8 @@
 #include "controlplane/controld/mempool/controld_mempool.h"
 #include "controlplane/controld/mempool/controld_owed.h"
 #include "controld_migrate.h"
+#include "controld_net.h"
+#include "controld_netsync.h"
 #include "controld_registry.h"
 #include "controld_vnode.h"
 #include "lib/fabric/fab_server.h"
@@ -47,6 +49,10 @@ static void usage(FILE *f)
 		"; port 0 picks)\n"
 		"  -d, --state-dir DIR      vNode definitions and placements (default\n"
 		"                           " DEFAULT_STATE ")\n"
+		"  -N, --network NAME=CIDR  a virtual network across every processor host, e.g.\n"
+		"                           default=10.77.0.0/16 (repeatable; kept in the state\n"
+		"                           directory, so later starts need not repeat it); each\n"
+		"                           vNode interface on it gets an address from the range\n"
 		"      --region-size SIZE   vRegion size the GMM places (default 64M; multiple\n"
 		"                           of 2M)\n"
 		"      --replication N      copies of each vRegion, each on its own memory "
@@ -145,6 +151,20 @@ static int unix_listen(const char *path)
 	return fd;
 }
 
+/* The libvirt listeners: the UNIX socket, and the TCP address if given. 0, or -1. */
+static int libvirt_listen(const char *sock_path, const char *tcp)
+{
+	int lfd;
+
+	if (tcp && serve_tcp(tcp))
+		return -1;
+	lfd = unix_listen(sock_path);
+	if (lfd < 0 || serve_in_background(lfd))
+		return -1;
+	log_info("libvirt remote protocol on %s", sock_path);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -152,6 +172,7 @@ int main(int argc, char **argv)
 		{"libvirt-tcp", required_argument, NULL, 't'},
 		{"listen", required_argument, NULL, 'l'},
 		{"state-dir", required_argument, NULL, 'd'},
+		{"network", required_argument, NULL, 'N'},
 		{"region-size", required_argument, NULL, 'R'},
 		{"heartbeat-ms", required_argument, NULL, 'H'},
 		{"replication", required_argument, NULL, 'Y'},
@@ -171,13 +192,15 @@ int main(int argc, char **argv)
 	struct controld_vnode_options vo = {
 		.region_size = DEFAULT_REGION, .stop_grace_ms = 5000, .replication = 1};
 	uint64_t n, hb = 1000, loss_ms = 0, host_loss_ms = 30000;
+	const char *netspecs[CONTROLD_NET_MAX];
+	int nnets = 0;
 	char port[16];
 	sigset_t set;
-	int c, sig, lfd;
+	int c, sig;
 
 	log_init("lego-controld");
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:t:l:d:vqhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:t:l:d:N:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			sock_path = optarg;
@@ -190,6 +213,11 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			state = optarg;
+			break;
+		case 'N':
+			if (nnets == CONTROLD_NET_MAX)
+				return bad_usage("at most %d --network options", CONTROLD_NET_MAX);
+			netspecs[nnets++] = optarg;
 			break;
 		case 'R':
 			if (parse_size(optarg, &n) || n == 0 || n % (2 << 20) || n > (1ULL << 40))
@@ -261,7 +289,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (controld_registry_store_init(state))
+	if (controld_registry_store_init(state) || controld_net_init(netspecs, nnets))
 		return 1;
 	controld_owed_init(); /* vRegion copies still to free, swept by the pool's worker */
 	if (controld_cluster_listen(listen_addr, (int)hb, port, sizeof(port)))
@@ -269,6 +297,10 @@ int main(int argc, char **argv)
 	log_info("cluster port %s (bound port %s)", listen_addr, port);
 	controld_migrate_resume_all(); /* migrations the run files record, once hosts can register
 					*/
+	if (controld_netsync_start()) {
+		log_error("cannot start the networks' thread");
+		return 1;
+	}
 	if (controld_mempool_start(&(struct controld_mempool_options){
 		    .heartbeat_ms = (int)hb,
 		    .loss_grace_ms = (int)(loss_ms ? loss_ms : 2 * hb),
@@ -278,12 +310,8 @@ int main(int argc, char **argv)
 		log_error("cannot write %s", port_file);
 		return 1;
 	}
-	if (tcp && serve_tcp(tcp))
+	if (libvirt_listen(sock_path, tcp))
 		return 1;
-	lfd = unix_listen(sock_path);
-	if (lfd < 0 || serve_in_background(lfd))
-		return 1;
-	log_info("libvirt remote protocol on %s", sock_path);
 
 	while (sigwait(&set, &sig) != 0)
 		;

@@ -10,6 +10,8 @@
 
 #include "lib/cluster/cluster_io.h"
 #include "controlplane/controld/mempool/controld_owed.h"
+#include "controld_net.h"
+#include "controld_netsync.h"
 #include "controld_registry.h"
 #include "controlplane/controld/libvirt/rpc_proto.h"
 #include "lib/log.h"
@@ -322,6 +324,11 @@ static size_t vmm_args(const struct controld_registry_vnode *v, char *buf, size_
 		ARG("--disk");
 		ARG("%s", v->disk_uri[i]);
 	}
+	for (int i = 0; i < v->run_nr_net; i++) {
+		net_proto_attach_format(&v->run_net[i], tmp);
+		ARG("--net-attach");
+		ARG("%s", tmp);
+	}
 #undef ARG
 	return n;
 }
@@ -401,10 +408,14 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 
 	controld_registry_lock();
 	v = controld_registry_find_uuid(uuid); /* the ops lock keeps it defined */
-	if (place(v, err, errlen)) {
+	rc = controld_net_run_from_def(v, err, errlen);
+	if (rc || place(v, err, errlen)) {
+		v->run_nr_net = 0;
 		controld_registry_unlock();
+		rc = rc ? rc : RPC_ERR_OPERATION_FAILED;
 		goto out_ops;
 	}
+	rc = RPC_ERR_OPERATION_FAILED;
 	memcpy(v->disk_uri, uri, DOM_MAX_DISKS * sizeof(*uri));
 	controld_registry_assign_id(v);
 	v->state = VN_RUNNING;
@@ -440,8 +451,11 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	controld_registry_unlock();
 
 	cluster_proto_vm_start_put(req, &vs);
-	rc = controld_vnode_pmon_call(host, CP_VM_START, req, CP_VM_START_LEN + vs.args_len, &reply,
-				      &rlen, err, errlen);
+	/* The host learns the networks before it is asked to attach to one. */
+	rc = controld_netsync_host(host, err, errlen);
+	if (!rc)
+		rc = controld_vnode_pmon_call(host, CP_VM_START, req, CP_VM_START_LEN + vs.args_len,
+					      &reply, &rlen, err, errlen);
 	free(reply);
 	controld_registry_lock();
 	v = controld_registry_find_uuid(uuid);

@@ -12,6 +12,11 @@
  *         <source protocol='lego' name='VOLUME'><host name='H' port='P'/></source>
  *         <target dev='vda' bus='virtio'/> <readonly/>
  *       </disk>
+ *       <interface type='network'>       a NIC on one of lego-controld's networks
+ *         <mac address='52:54:00:...'/>  (generated when absent: unique in the cluster)
+ *         <source network='default'/> <model type='virtio'/>
+ *         <ip address='10.77.0.5' prefix='16'/>   (allocated when absent; lego's own)
+ *       </interface>
  *     </devices>
  *     <metadata>
  *       <lego:vnode xmlns:lego='https://lego.dev/xmlns/vnode/1'>
@@ -37,7 +42,18 @@
 #define DOM_MAX_DISKS  8
 #define DOM_MAX_VCPUS  64
 #define DOM_MAX_COPIES 4 /* replication factor: lego-vmm keeps at most 4 copies */
+#define DOM_MAX_IFACES 8
 #define DOM_XMLNS      "https://lego.dev/xmlns/vnode/1"
+
+/* A NIC: its MAC and address are filled in when the definition is accepted
+ * (controld_net_assign), so a stored definition always has both. */
+struct domain_xml_iface {
+	char network[DOM_NAME_MAX + 1];
+	uint8_t mac[6];
+	bool has_mac;
+	uint32_t ip;	 /* IPv4, host order; 0: none yet */
+	uint32_t prefix; /* the network's prefix length; 0 with ip 0 */
+};
 
 struct domain_xml_disk {
 	char volume[DOM_VOLUME_MAX + 1];
@@ -58,6 +74,8 @@ struct domain_xml_def {
 	char cmdline[4096];
 	int nr_disks;
 	struct domain_xml_disk disks[DOM_MAX_DISKS];
+	int nr_ifaces;
+	struct domain_xml_iface ifaces[DOM_MAX_IFACES];
 	uint64_t excache_kib; /* 0: all of the RAM */
 	char place_processor[DOM_NAME_MAX + 1];
 	char place_memory[256];
@@ -69,8 +87,8 @@ struct domain_xml_def {
  * CONFIG_UNSUPPORTED) with what is wrong in err. */
 int domain_xml_parse(const char *xml, size_t len, struct domain_xml_def *d, char *err,
 		     size_t errlen);
-/* The definition as domain XML (malloc'ed), with id -1 when inactive; NULL if out of
- * memory. */
+/* The definition as domain XML (malloc'ed), with id -1 when inactive (an active one shows
+ * each interface's tap as its <target dev>); NULL if out of memory. */
 char *domain_xml_format(const struct domain_xml_def *d, int id);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controlplane/controld/controld_net.h"
 #include "controlplane/controld/controld_registry.h"
 #include "lib/log.h"
 #include "lib/uuid_str.h"
@@ -114,12 +115,52 @@ static void dec_migrate(struct xdr_in *x, struct libvirt_args *a)
 	a->flags = xdr_get_u32(x);
 }
 
+/* remote_nonnull_network: name, uuid (the network is found by its uuid) */
+static void dec_net(struct xdr_in *x, struct libvirt_args *a)
+{
+	a->name = xdr_get_string(x, RPC_STRING_MAX);
+	dec_uuid(x, a);
+}
+
+static void dec_net_flags(struct xdr_in *x, struct libvirt_args *a)
+{
+	dec_net(x, a);
+	a->flags = xdr_get_u32(x);
+}
+
+/* net; remote_string mac; int need_results; u32 flags */
+static void dec_dhcp_leases(struct xdr_in *x, struct libvirt_args *a)
+{
+	bool present;
+
+	dec_net(x, a);
+	a->str = xdr_get_opt_string(x, RPC_STRING_MAX, &present);
+	a->i1 = xdr_get_i32(x);
+	a->flags = xdr_get_u32(x);
+}
+
+/* dom; remote_nonnull_string path */
+static void dec_dom_str(struct xdr_in *x, struct libvirt_args *a)
+{
+	dec_dom(x, a);
+	a->str = xdr_get_string(x, RPC_STRING_MAX);
+}
+
+/* dom; u32 source; u32 flags */
+static void dec_if_addresses(struct xdr_in *x, struct libvirt_args *a)
+{
+	dec_dom(x, a);
+	a->u1 = xdr_get_u32(x);
+	a->flags = xdr_get_u32(x);
+}
+
 /* ---- the table ------------------------------------------------------------------------- */
 
-#define OPEN   LIBVIRT_BEFORE_OPEN
-#define WRITE  LIBVIRT_WRITE
-#define DOMAIN LIBVIRT_DOMAIN
-#define QUIET  LIBVIRT_QUIET
+#define OPEN	LIBVIRT_BEFORE_OPEN
+#define WRITE	LIBVIRT_WRITE
+#define DOMAIN	LIBVIRT_DOMAIN
+#define QUIET	LIBVIRT_QUIET
+#define NETWORK LIBVIRT_NETWORK
 
 /* In procedure number order. */
 static const struct libvirt_proc procs[] = {
@@ -132,13 +173,13 @@ static const struct libvirt_proc procs[] = {
 	{PROC_DOMAIN_DEFINE_XML, "DOMAIN_DEFINE_XML", dec_xml, libvirt_domain_define, WRITE, NULL},
 	{PROC_DOMAIN_DESTROY, "DOMAIN_DESTROY", dec_dom, libvirt_domain_destroy, WRITE | DOMAIN,
 	 NULL},
-	{PROC_DOMAIN_GET_MAX_MEMORY, "DOMAIN_GET_MAX_MEMORY", dec_dom, libvirt_dominfo_max_memory,
-	 DOMAIN, NULL},
 	{PROC_DOMAIN_GET_XML_DESC, "DOMAIN_GET_XML_DESC", dec_dom_flags, libvirt_dominfo_xml_desc,
 	 DOMAIN, NULL},
 	{PROC_DOMAIN_GET_AUTOSTART, "DOMAIN_GET_AUTOSTART", dec_dom, libvirt_dominfo_none, DOMAIN,
 	 NULL},
 	{PROC_DOMAIN_GET_INFO, "DOMAIN_GET_INFO", dec_dom, libvirt_dominfo_info, DOMAIN, NULL},
+	{PROC_DOMAIN_GET_MAX_MEMORY, "DOMAIN_GET_MAX_MEMORY", dec_dom, libvirt_dominfo_max_memory,
+	 DOMAIN, NULL},
 	{PROC_DOMAIN_GET_OS_TYPE, "DOMAIN_GET_OS_TYPE", dec_dom, libvirt_dominfo_os_type, DOMAIN,
 	 NULL},
 	{PROC_LOOKUP_BY_ID, "DOMAIN_LOOKUP_BY_ID", dec_int, libvirt_domain_lookup_by_id, QUIET,
@@ -154,10 +195,22 @@ static const struct libvirt_proc procs[] = {
 	 NULL},
 	{PROC_DOMAIN_UNDEFINE, "DOMAIN_UNDEFINE", dec_dom, libvirt_domain_undefine, WRITE | DOMAIN,
 	 NULL},
+	{PROC_NETWORK_GET_XML_DESC, "NETWORK_GET_XML_DESC", dec_net_flags, libvirt_network_xml_desc,
+	 NETWORK, NULL},
+	{PROC_NETWORK_GET_AUTOSTART, "NETWORK_GET_AUTOSTART", dec_net, libvirt_network_yes, NETWORK,
+	 NULL},
+	{PROC_NETWORK_GET_BRIDGE_NAME, "NETWORK_GET_BRIDGE_NAME", dec_net,
+	 libvirt_network_bridge_name, NETWORK, NULL},
+	{PROC_NETWORK_LOOKUP_BY_NAME, "NETWORK_LOOKUP_BY_NAME", dec_name,
+	 libvirt_network_lookup_by_name, QUIET, NULL},
+	{PROC_NETWORK_LOOKUP_BY_UUID, "NETWORK_LOOKUP_BY_UUID", dec_uuid,
+	 libvirt_network_lookup_by_uuid, QUIET, NULL},
 	{PROC_GET_HOSTNAME, "CONNECT_GET_HOSTNAME", dec_none, libvirt_connect_get_hostname, 0,
 	 NULL},
 	{PROC_SUPPORTS_FEATURE, "CONNECT_SUPPORTS_FEATURE", dec_int,
 	 libvirt_connect_supports_feature, OPEN, NULL},
+	{PROC_DOMAIN_INTERFACE_STATS, "DOMAIN_INTERFACE_STATS", dec_dom_str,
+	 libvirt_network_if_stats, DOMAIN, NULL},
 	{PROC_AUTH_LIST, "AUTH_LIST", dec_none, libvirt_connect_auth_list, OPEN, NULL},
 	{PROC_NODE_GET_SECURITY_MODEL, "NODE_GET_SECURITY_MODEL", dec_none,
 	 libvirt_connect_security_model, 0, NULL},
@@ -165,7 +218,9 @@ static const struct libvirt_proc procs[] = {
 	 NULL},
 	{PROC_DOMAIN_IS_PERSISTENT, "DOMAIN_IS_PERSISTENT", dec_dom, libvirt_dominfo_is_persistent,
 	 DOMAIN, NULL},
-	{PROC_DOMAIN_IS_UPDATED, "DOMAIN_IS_UPDATED", dec_dom, libvirt_dominfo_none, DOMAIN, NULL},
+	{PROC_NETWORK_IS_ACTIVE, "NETWORK_IS_ACTIVE", dec_net, libvirt_network_yes, NETWORK, NULL},
+	{PROC_NETWORK_IS_PERSISTENT, "NETWORK_IS_PERSISTENT", dec_net, libvirt_network_yes, NETWORK,
+	 NULL},
 	{PROC_GET_LIB_VERSION, "CONNECT_GET_LIB_VERSION", dec_none, libvirt_connect_get_version, 0,
 	 NULL},
 	{PROC_DOMAIN_MEMORY_STATS, "DOMAIN_MEMORY_STATS", dec_memory_stats,
@@ -182,6 +237,7 @@ static const struct libvirt_proc procs[] = {
 	 libvirt_domain_create_with_flags, WRITE | DOMAIN, NULL},
 	{PROC_DOMAIN_OPEN_CONSOLE, "DOMAIN_OPEN_CONSOLE", dec_open_console, libvirt_console_open,
 	 WRITE | DOMAIN, NULL},
+	{PROC_DOMAIN_IS_UPDATED, "DOMAIN_IS_UPDATED", dec_dom, libvirt_dominfo_none, DOMAIN, NULL},
 	{PROC_DOMAIN_GET_STATE, "DOMAIN_GET_STATE", dec_dom_flags, libvirt_dominfo_state, DOMAIN,
 	 NULL},
 	{PROC_DOMAIN_UNDEFINE_FLAGS, "DOMAIN_UNDEFINE_FLAGS", dec_dom_flags,
@@ -192,10 +248,16 @@ static const struct libvirt_proc procs[] = {
 	 libvirt_domain_shutdown, WRITE | DOMAIN, NULL},
 	{PROC_LIST_ALL_DOMAINS, "CONNECT_LIST_ALL_DOMAINS", dec_list, libvirt_domain_list_all, 0,
 	 NULL},
+	{PROC_LIST_ALL_NETWORKS, "CONNECT_LIST_ALL_NETWORKS", dec_list, libvirt_network_list_all, 0,
+	 NULL},
 	{PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS, "DOMAIN_MIGRATE_PERFORM3_PARAMS", dec_migrate,
 	 libvirt_migrate_check, WRITE | DOMAIN, &libvirt_migrate_thread},
+	{PROC_NETWORK_GET_DHCP_LEASES, "NETWORK_GET_DHCP_LEASES", dec_dhcp_leases,
+	 libvirt_network_dhcp_leases, NETWORK, NULL},
 	{PROC_DOMAIN_DEFINE_XML_FLAGS, "DOMAIN_DEFINE_XML_FLAGS", dec_xml_flags,
 	 libvirt_domain_define, WRITE, NULL},
+	{PROC_DOMAIN_INTERFACE_ADDRESSES, "DOMAIN_INTERFACE_ADDRESSES", dec_if_addresses,
+	 libvirt_network_if_addresses, DOMAIN, NULL},
 };
 
 static const struct libvirt_proc *lookup(int proc)
@@ -323,6 +385,19 @@ static enum libvirt_result admit(struct libvirt_call *c, const struct libvirt_pr
 					     "operation forbidden: read only access prevents "
 					     "procedure %d",
 					     c->h->proc);
+	if (p->flags & LIBVIRT_NETWORK) {
+		libvirt_dispatch_lock(c);
+		c->net = controld_net_find_uuid(c->a->uuid);
+		if (!c->net) {
+			char u[UUID_STR_LEN];
+
+			uuid_str_format(c->a->uuid, u);
+			return libvirt_dispatch_fail(
+				c, RPC_ERR_NO_NETWORK,
+				"Network not found: no network with matching uuid '%s' (%s)", u,
+				c->a->name ? c->a->name : "");
+		}
+	}
 	if (p->flags & LIBVIRT_DOMAIN) {
 		libvirt_dispatch_lock(c);
 		c->v = controld_registry_find_uuid(c->a->uuid);
@@ -344,6 +419,7 @@ static void args_free(struct libvirt_args *a)
 	free(a->name);
 	free(a->xml);
 	free(a->uri);
+	free(a->str);
 	mig_args_tp_free(a->params, a->nparams);
 }
 
