@@ -151,6 +151,16 @@ static int unix_listen(const char *path)
 	return fd;
 }
 
+/* Signals go to the main thread only (its sigwait), blocked before any thread starts. */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 /* The libvirt listeners: the UNIX socket, and the TCP address if given. 0, or -1. */
 static int libvirt_listen(const char *sock_path, const char *tcp)
 {
@@ -282,12 +292,7 @@ int main(int argc, char **argv)
 		vo.provider = fabric_default_provider();
 	controld_vnode_configure(&vo);
 
-	/* Signals go to this thread only (sigwait below), before any thread starts. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	block_signals(&set);
 
 	if (controld_registry_store_init(state) || controld_net_init(netspecs, nnets))
 		return 1;
