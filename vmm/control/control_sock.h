@@ -5,8 +5,9 @@
  *   stats   {"vnode": ID, "state": "running"|"paused", "vcpus": N, "mem_bytes": guest RAM,
  *            "cpu_time_ns": CPU time of the vCPU threads so far, "console_bytes": bytes
  *            the guest wrote to its console, "pager": {...pager statistics...} or null;
- *            and, for a vNode with NICs, "net": [{"mac": "52:54:...", "tap": IFNAME, "rx_bytes": N, "rx_packets": N,
- *            "tx_bytes": N, "tx_packets": N, "rx_drops": N, "tx_drops": N}, ...] per NIC,
+ *            and, for a vNode with NICs, "net": [{"mac": "52:54:...", "tap": IFNAME,
+ *            "rx_bytes": N, "rx_packets": N, "tx_bytes": N, "tx_packets": N,
+ *            "rx_drops": N, "tx_drops": N}, ...] per NIC,
  *            in --net's order, counted by the tap from the guest's side (rx: received);
  *            a NIC whose counters cannot be read has "error": "..." instead of them}
  *   flush   {"flushed_pages": N}   write every dirty ExCache page back to its server
