@@ -57,10 +57,11 @@ WANT_MODULES="irqbypass ccp kvm kvm-amd virtio virtio_ring virtio_pci_legacy_dev
 virtio_pci_modern_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p virtio_console \
 virtio_blk crc32c_generic ext4"
 # The opt-in network set (run-in-l1 --with net): taps, vhost-net, bridges, veth pairs, VXLAN
-# and nftables (lego-pmon's networks: network.t, network.bench). Kept
+# and nftables with the bridge family's meta (iifname, oifname: nft_meta_bridge) for lego-pmon's
+# networks (network.t, network.bench). Kept
 # apart in $K/net-modules (only those not in WANT_MODULES) and loaded only for the tests that
 # ask, since every module costs L1 boot time.
-NET_MODULES="tun vhost_net bridge veth vxlan nf_tables"
+NET_MODULES="tun vhost_net bridge veth vxlan nf_tables nft_meta_bridge"
 # The modules a Linux vNode's initramfs loads (images/linux/: virtio-mmio disks with ext4,
 # virtio-net NICs; virtio_pci for the same image under QEMU, the network benchmarks' peer),
 # kept apart in $K/guest-modules so that L1 does not load them.
