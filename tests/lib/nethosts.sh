@@ -106,11 +106,12 @@ console_of() { # vNode: its console file on the host it runs on (or ran on last)
 	return 1
 }
 
-wait_console() { # vNode regex tenths
-	local f
-	for _ in $(seq "$3"); do
+wait_console() { # vNode regex tenths: a deadline (each look asks virsh and legoctl where
+	# the vNode is, which takes long on a loaded machine: a count of looks would stretch)
+	local f end=$((SECONDS + ($3 + 9) / 10))
+	while [ "$SECONDS" -le "$end" ]; do
 		f=$(console_of "$1") && grep -Eq "$2" "$f" 2>/dev/null && return 0
-		sleep 0.1
+		sleep 0.2
 	done
 	return 1
 }

@@ -24,7 +24,11 @@ cleanup() {
 	rm -rf "$BUILD/test-logs/network"
 	mkdir -p "$BUILD/test-logs/network"
 	cp "$TAP_TMP"/*.log "$TAP_TMP"/*.txt "$BUILD/test-logs/network/" 2>/dev/null
-	for f in "$TAP_TMP"/run-p?/*.console; do cp "$f" "$BUILD/test-logs/network/" 2>/dev/null; done
+	# each host's lego-vmm consoles and logs (a migrated vNode has both, under one uuid)
+	for f in "$TAP_TMP"/run-p?/*.console "$TAP_TMP"/run-p?/*.log; do
+		h=${f%/*}
+		cp "$f" "$BUILD/test-logs/network/${h##*/run-}-${f##*/}" 2>/dev/null
+	done
 	rm -rf "$TAP_TMP"
 }
 trap cleanup EXIT
