@@ -1,6 +1,5 @@
 /* main.c: lego-vmm: read the command line, build one vNode from it, run it, report how it
  * ended. Each subsystem owns its options (vmm/options.h) and its setup; this is the wiring. */
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,7 +12,6 @@
 #include "vmm/control/control_sock.h"
 #include "vmm/control/vmm_options.h"
 #include "vmm/control/vmm_stats.h"
-#include "vmm/devices/virtio/virtio_mmio.h"
 #include "vmm/devices/legacy/console.h"
 #include "vmm/kvm/irqchip.h"
 #include "vmm/kvm/vm.h"
@@ -120,20 +118,6 @@ static int create_devices(struct vnode *v)
 	return 0;
 }
 
-/* Each virtio device's registers readable without an exit (an interrupt's InterruptStatus
- * read costs an exit to lego-vmm otherwise, ~170 us in the nested test bed). */
-static void map_register_pages(struct vnode *v)
-{
-	for (int i = 0; i < v->fp.nr_virtio; i++)
-		if (vm_map_readonly(&v->vm, v->fp.virtio_base[i],
-				    virtio_mmio_shadow_page(v->devs[i]), LEGO_MMIO_STRIDE)) {
-			log_info("virtio registers are read through exits: KVM maps no read-only "
-				 "memory here (%s)",
-				 strerror(errno));
-			return;
-		}
-}
-
 /* Everything up to the vCPUs, in the order it can fail: what needs no KVM comes first. */
 static int build_vnode(struct vnode *v)
 {
@@ -166,7 +150,6 @@ static int build_vnode(struct vnode *v)
 	if (vm_create_kvm(&v->vm) || (v->vm.linux_guest && irqchip_create(&v->vm)) ||
 	    vcpu_create_all(&v->vm, c->boot.cpus, v->entry))
 		return -1;
-	map_register_pages(v);
 	if (v->vm.linux_guest &&
 	    linux_guest_wire(&v->vm, &v->lg, &v->con.serial, v->devs, v->fp.nr_virtio))
 		return -1;

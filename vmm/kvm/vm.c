@@ -127,26 +127,6 @@ int vm_create_kvm(struct vm *vm)
 	return 0;
 }
 
-int vm_map_readonly(struct vm *vm, uint64_t gpa, void *hva, uint64_t size)
-{
-	struct kvm_userspace_memory_region region = {
-		.slot = GUEST_MEM_MAX_SLOTS + vm->nr_ro_slots,
-		.flags = KVM_MEM_READONLY,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)hva,
-	};
-
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_READONLY_MEM) <= 0) {
-		errno = ENOTSUP;
-		return -1;
-	}
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		return -1;
-	vm->nr_ro_slots++;
-	return 0;
-}
-
 /* Under stop_lock. immediate_exit covers a vCPU about to enter KVM_RUN; the signal one
  * inside it. Only live threads are signalled: an ended one may already be joined, and
  * before vcpu_run_all records a thread's id (started) it has none. */

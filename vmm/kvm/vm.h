@@ -65,7 +65,6 @@ struct vm {
 	pthread_cond_t pause_cond;
 
 	uint64_t cpu_ns_base; /* vCPU time used before a migration brought the vNode here */
-	uint32_t nr_ro_slots; /* read-only memslots (vm_map_readonly), after guest RAM's */
 };
 
 /* Map guest RAM and set up the buses; no KVM yet, so images can be checked first. */
@@ -77,10 +76,6 @@ bool vm_host_has_hw_virt(void);
 /* Open /dev/kvm, check the API, create the VM and register guest RAM with it.
  * On failure, logs one precise line and returns -1. */
 int vm_create_kvm(struct vm *vm);
-/* Map size bytes at hva into the guest at gpa read-only: the guest's reads are plain memory
- * reads, its writes exit as MMIO. 0, or -1 (errno) where KVM cannot (no
- * KVM_CAP_READONLY_MEM): reads then exit as MMIO too. */
-int vm_map_readonly(struct vm *vm, uint64_t gpa, void *hva, uint64_t size);
 void vm_destroy(struct vm *vm);
 
 /* Create and configure vCPU fds (CPUID, registers for entry at rip). */

@@ -14,8 +14,6 @@
 
 #include "lib/log.h"
 
-#define NR_ACKS 3 /* InterruptACK values: used buffer (1), configuration change (2), both */
-
 struct virtio_kvm {
 	struct virtio_mmio_dev *dev;
 	int vm_fd;
@@ -28,10 +26,6 @@ struct virtio_kvm {
 	bool notify_external[VIRTIO_MMIO_MAX_QUEUES];
 	bool irq_external;
 	int nr_polled;
-	/* A device with its own interrupt (vhost signals it) has its InterruptACK writes caught
-	 * in the kernel too: an eventfd per value the driver writes (1, 2, 3). */
-	int ack_fd[NR_ACKS];
-	bool ack_assigned[NR_ACKS];
 	bool irq_assigned;
 	int stop_fd;
 	pthread_t thread;
@@ -51,32 +45,25 @@ static void raise_irq(void *opaque)
 static void *notify_thread(void *arg)
 {
 	struct virtio_kvm *vk = arg;
-	struct pollfd pfd[VIRTIO_MMIO_MAX_QUEUES + NR_ACKS + 1];
-	int acks = vk->nr_queues, stop = acks + NR_ACKS;
+	struct pollfd pfd[VIRTIO_MMIO_MAX_QUEUES + 1];
 
 	/* A queue served outside lego-vmm is not polled: fd -1 makes poll skip it. */
 	for (int q = 0; q < vk->nr_queues; q++)
 		pfd[q] = (struct pollfd){.fd = vk->notify_external[q] ? -1 : vk->notify_fd[q],
 					 .events = POLLIN};
-	for (int a = 0; a < NR_ACKS; a++)
-		pfd[acks + a] = (struct pollfd){.fd = vk->ack_fd[a], .events = POLLIN};
-	pfd[stop] = (struct pollfd){.fd = vk->stop_fd, .events = POLLIN};
+	pfd[vk->nr_queues] = (struct pollfd){.fd = vk->stop_fd, .events = POLLIN};
 	for (;;) {
 		uint64_t n;
 
-		if (poll(pfd, (nfds_t)stop + 1, -1) < 0) {
+		if (poll(pfd, (nfds_t)vk->nr_queues + 1, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("%s: poll on its notify eventfds: %s", virtio_mmio_name(vk->dev),
 				  strerror(errno));
 			return NULL;
 		}
-		if (pfd[stop].revents)
+		if (pfd[vk->nr_queues].revents)
 			return NULL;
-		for (int a = 0; a < NR_ACKS; a++)
-			if ((pfd[acks + a].revents & POLLIN) &&
-			    read(vk->ack_fd[a], &n, sizeof(n)) == sizeof(n))
-				virtio_mmio_ack(vk->dev, (uint32_t)a + 1);
 		for (int q = 0; q < vk->nr_queues; q++) {
 			if (!(pfd[q].revents & POLLIN))
 				continue;
@@ -95,19 +82,6 @@ static int ioeventfd(struct virtio_kvm *vk, int q, uint32_t flags)
 		.addr = virtio_mmio_base(vk->dev) + VIRTIO_MMIO_QUEUE_NOTIFY,
 		.len = 4,
 		.fd = vk->notify_fd[q],
-		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | flags,
-	};
-
-	return ioctl(vk->vm_fd, KVM_IOEVENTFD, &ev);
-}
-
-static int ack_ioeventfd(struct virtio_kvm *vk, int a, uint32_t flags)
-{
-	struct kvm_ioeventfd ev = {
-		.datamatch = (uint64_t)a + 1,
-		.addr = virtio_mmio_base(vk->dev) + VIRTIO_MMIO_INTERRUPT_ACK,
-		.len = 4,
-		.fd = vk->ack_fd[a],
 		.flags = KVM_IOEVENTFD_FLAG_DATAMATCH | flags,
 	};
 
@@ -136,8 +110,6 @@ struct virtio_kvm *virtio_kvm_attach(struct virtio_mmio_dev *dev, int vm_fd, uin
 	vk->gsi = gsi;
 	vk->nr_queues = virtio_mmio_nr_queues(dev);
 	vk->irq_external = virtio_mmio_irq_fd(dev) >= 0;
-	for (int a = 0; a < NR_ACKS; a++)
-		vk->ack_fd[a] = -1;
 	vk->irq_fd = vk->irq_external ? virtio_mmio_irq_fd(dev) : eventfd(0, EFD_CLOEXEC);
 	vk->stop_fd = eventfd(0, EFD_CLOEXEC);
 	bool fds_ok = vk->irq_fd >= 0 && vk->stop_fd >= 0;
@@ -168,25 +140,13 @@ struct virtio_kvm *virtio_kvm_attach(struct virtio_mmio_dev *dev, int vm_fd, uin
 		}
 		vk->notify_assigned[q] = true;
 	}
-	/* The interrupt is the device's own: the driver's acknowledgements need no exit either
-	 * (with the registers readable without one, an interrupt then costs none to lego-vmm). */
-	for (int a = 0; vk->irq_external && a < NR_ACKS; a++) {
-		vk->ack_fd[a] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (vk->ack_fd[a] < 0 || ack_ioeventfd(vk, a, 0) < 0) {
-			log_error("%s: KVM_IOEVENTFD (InterruptACK): %s", name, strerror(errno));
-			goto fail;
-		}
-		vk->ack_assigned[a] = true;
+	/* Without a queue of ours to poll, no thread. */
+	err = vk->nr_polled ? pthread_create(&vk->thread, NULL, notify_thread, vk) : 0;
+	if (err) {
+		log_error("%s: cannot start its notify thread: %s", name, strerror(err));
+		goto fail;
 	}
-	/* Without an eventfd of ours to poll, no thread. */
-	if (vk->nr_polled || vk->irq_external) {
-		err = pthread_create(&vk->thread, NULL, notify_thread, vk);
-		if (err) {
-			log_error("%s: cannot start its notify thread: %s", name, strerror(err));
-			goto fail;
-		}
-		vk->thread_started = true;
-	}
+	vk->thread_started = vk->nr_polled > 0;
 	virtio_mmio_set_irq(dev, raise_irq, vk);
 	return vk;
 fail:
@@ -211,12 +171,6 @@ void virtio_kvm_detach(struct virtio_kvm *vk)
 			ioeventfd(vk, q, KVM_IOEVENTFD_FLAG_DEASSIGN);
 		if (vk->notify_fd[q] >= 0 && !vk->notify_external[q])
 			close(vk->notify_fd[q]);
-	}
-	for (int a = 0; a < NR_ACKS; a++) {
-		if (vk->ack_assigned[a])
-			ack_ioeventfd(vk, a, KVM_IOEVENTFD_FLAG_DEASSIGN);
-		if (vk->ack_fd[a] >= 0)
-			close(vk->ack_fd[a]);
 	}
 	if (vk->irq_assigned)
 		irqfd(vk, KVM_IRQFD_FLAG_DEASSIGN);

@@ -7,14 +7,44 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <linux/virtio_config.h>
 #include <linux/virtio_mmio.h>
 
 #include "lib/proto/lego_guest_abi.h"
 #include "lib/log.h"
-#include "virtio_mmio_internal.h"
+
+#define CONFIG_MAX (LEGO_MMIO_STRIDE - VIRTIO_MMIO_CONFIG)
+
+struct virtio_mmio_dev {
+	pthread_mutex_t lock;
+	pthread_cond_t idle; /* broadcast when a queue's in-flight count drops to 0 */
+	struct guest_mem *mem;
+	const struct virtio_mmio_ops *ops;
+	void *priv;
+	uint64_t base;
+	char name[48];
+
+	uint64_t device_features;
+	uint64_t driver_features;
+	uint32_t device_features_sel;
+	uint32_t driver_features_sel;
+	uint32_t queue_sel;
+	uint32_t status;
+	uint32_t int_status;
+	uint32_t config_generation;
+	bool resetting; /* a reset is waiting for in-flight requests: take no new ones */
+	struct virtqueue vq[VIRTIO_MMIO_MAX_QUEUES];
+	/* The interrupt (virtio_mmio_set_irq): raised when InterruptStatus becomes non-zero. */
+	void (*raise_irq)(void *opaque);
+	void *irq_opaque;
+	/* A device served outside lego-vmm (virtio_mmio_set_eventfds). */
+	int irq_fd, kick_fd[VIRTIO_MMIO_MAX_QUEUES];
+	bool used_external;
+
+	uint32_t config_len;
+	uint8_t config[];
+};
 
 /* Under the lock. Only the change from no pending cause to one raises the line: the driver
  * reads and acknowledges InterruptStatus before it looks at the rings, so a cause added while
@@ -24,7 +54,6 @@ static void set_int_status(struct virtio_mmio_dev *dev, uint32_t bits)
 	uint32_t old = dev->int_status;
 
 	dev->int_status |= bits;
-	virtio_mmio_shadow_int(dev);
 	if (!old && dev->int_status && dev->raise_irq)
 		dev->raise_irq(dev->irq_opaque);
 }
@@ -45,7 +74,14 @@ static void device_reset(struct virtio_mmio_dev *dev)
 	dev->resetting = true;
 	while (inflight_total(dev))
 		pthread_cond_wait(&dev->idle, &dev->lock);
-	virtio_mmio_forget(dev);
+	dev->driver_features = 0;
+	dev->device_features_sel = 0;
+	dev->driver_features_sel = 0;
+	dev->queue_sel = 0;
+	dev->status = 0;
+	dev->int_status = 0;
+	for (int i = 0; i < dev->ops->nr_queues; i++)
+		virtqueue_reset(&dev->vq[i]);
 	if (dev->ops->reset)
 		dev->ops->reset(dev);
 	dev->resetting = false;
@@ -239,19 +275,7 @@ static uint32_t half(uint64_t v, uint32_t sel)
 	return sel == 0 ? (uint32_t)v : sel == 1 ? (uint32_t)(v >> 32) : 0;
 }
 
-void virtio_mmio_forget(struct virtio_mmio_dev *dev)
-{
-	dev->driver_features = 0;
-	dev->device_features_sel = 0;
-	dev->driver_features_sel = 0;
-	dev->queue_sel = 0;
-	dev->status = 0;
-	dev->int_status = 0;
-	for (int i = 0; i < dev->ops->nr_queues; i++)
-		virtqueue_reset(&dev->vq[i]);
-}
-
-static uint32_t reg_value(struct virtio_mmio_dev *dev, uint64_t off, bool *known)
+static uint32_t reg_read(struct virtio_mmio_dev *dev, uint64_t off)
 {
 	struct virtqueue *vq = NULL;
 
@@ -301,46 +325,10 @@ static uint32_t reg_value(struct virtio_mmio_dev *dev, uint64_t off, bool *known
 	case VIRTIO_MMIO_CONFIG_GENERATION:
 		return dev->config_generation;
 	default:
-		*known = false;
-		return 0;
-	}
-}
-
-bool virtio_mmio_reg_value(struct virtio_mmio_dev *dev, uint64_t off, uint32_t *val)
-{
-	bool known = true;
-
-	*val = reg_value(dev, off, &known);
-	return known;
-}
-
-static uint32_t reg_read(struct virtio_mmio_dev *dev, uint64_t off)
-{
-	uint32_t v;
-
-	if (!virtio_mmio_reg_value(dev, off, &v))
 		log_debug("%s: read of write-only or unknown register 0x%llx: 0", dev->name,
 			  (unsigned long long)off);
-	return v;
-}
-
-void virtio_mmio_shadow_sync(struct virtio_mmio_dev *dev)
-{
-	for (uint64_t off = 0; off < VIRTIO_MMIO_CONFIG; off += 4)
-		virtio_mmio_reg_value(dev, off, &dev->shadow[off / 4]);
-}
-
-void virtio_mmio_shadow_int(struct virtio_mmio_dev *dev)
-{
-	uint32_t v;
-
-	virtio_mmio_reg_value(dev, VIRTIO_MMIO_INTERRUPT_STATUS, &v);
-	__atomic_store_n(&dev->shadow[VIRTIO_MMIO_INTERRUPT_STATUS / 4], v, __ATOMIC_RELEASE);
-}
-
-void *virtio_mmio_shadow_page(struct virtio_mmio_dev *dev)
-{
-	return dev->shadow;
+		return 0;
+	}
 }
 
 static void mmio_read(void *opaque, uint64_t off, void *data, uint32_t size)
@@ -394,7 +382,6 @@ static void mmio_write(void *opaque, uint64_t off, const void *data, uint32_t si
 	}
 	virtio_mmio_lock(dev);
 	reg_write(dev, off, val);
-	virtio_mmio_shadow_sync(dev);
 	virtio_mmio_unlock(dev);
 }
 
@@ -414,12 +401,8 @@ struct virtio_mmio_dev *virtio_mmio_create(struct bus *bus, struct guest_mem *me
 		return NULL;
 	}
 	dev = calloc(1, offsetof(struct virtio_mmio_dev, config) + config_len);
-	if (dev)
-		dev->shadow = mmap(NULL, LEGO_MMIO_STRIDE, PROT_READ | PROT_WRITE,
-				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (!dev || dev->shadow == MAP_FAILED) {
+	if (!dev) {
 		log_error("%s@0x%llx: out of memory", ops->name, (unsigned long long)base);
-		free(dev);
 		return NULL;
 	}
 	pthread_mutex_init(&dev->lock, NULL);
@@ -438,8 +421,6 @@ struct virtio_mmio_dev *virtio_mmio_create(struct bus *bus, struct guest_mem *me
 		virtqueue_reset(&dev->vq[i]);
 		dev->kick_fd[i] = -1;
 	}
-	memcpy((uint8_t *)dev->shadow + VIRTIO_MMIO_CONFIG, dev->config, config_len);
-	virtio_mmio_shadow_sync(dev);
 
 	h = (struct bus_handler){
 		.name = dev->name,
@@ -456,7 +437,6 @@ struct virtio_mmio_dev *virtio_mmio_create(struct bus *bus, struct guest_mem *me
 			  strerror(-err));
 		pthread_cond_destroy(&dev->idle);
 		pthread_mutex_destroy(&dev->lock);
-		munmap(dev->shadow, LEGO_MMIO_STRIDE);
 		free(dev);
 		return NULL;
 	}
@@ -478,7 +458,6 @@ void virtio_mmio_destroy(struct virtio_mmio_dev *dev)
 	virtio_mmio_drain(dev);
 	pthread_cond_destroy(&dev->idle);
 	pthread_mutex_destroy(&dev->lock);
-	munmap(dev->shadow, LEGO_MMIO_STRIDE);
 	free(dev);
 }
 
@@ -509,18 +488,9 @@ int virtio_mmio_kick_fd(const struct virtio_mmio_dev *dev, int queue)
 	return queue >= 0 && queue < dev->ops->nr_queues ? dev->kick_fd[queue] : -1;
 }
 
-void virtio_mmio_ack(struct virtio_mmio_dev *dev, uint32_t bits)
-{
-	pthread_mutex_lock(&dev->lock);
-	dev->int_status &= ~bits;
-	virtio_mmio_shadow_int(dev);
-	pthread_mutex_unlock(&dev->lock);
-}
-
 void virtio_mmio_set_used_external(struct virtio_mmio_dev *dev, bool on)
 {
 	dev->used_external = on;
-	virtio_mmio_shadow_int(dev);
 }
 
 uint32_t virtio_mmio_status(const struct virtio_mmio_dev *dev)
@@ -607,7 +577,6 @@ void virtio_mmio_needs_reset(struct virtio_mmio_dev *dev, int queue, const char 
 	else
 		log_warn("%s: %s: device needs reset", dev->name, msg);
 	dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
-	virtio_mmio_shadow_sync(dev);
 	set_int_status(dev, VIRTIO_MMIO_INT_CONFIG);
 }
 
@@ -628,4 +597,121 @@ void virtio_mmio_drop(struct virtio_mmio_dev *dev, int queue, uint16_t head)
 	virtqueue_drop(vq, head);
 	if (!vq->inflight)
 		pthread_cond_broadcast(&dev->idle);
+}
+
+int virtio_mmio_save(struct virtio_mmio_dev *dev, struct virtio_mmio_state *st)
+{
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&dev->lock);
+	if (inflight_total(dev) || dev->resetting) {
+		rc = -1;
+		goto out;
+	}
+	st->device_id = dev->ops->device_id;
+	st->driver_features = dev->driver_features;
+	st->device_features_sel = dev->device_features_sel;
+	st->driver_features_sel = dev->driver_features_sel;
+	st->queue_sel = dev->queue_sel;
+	st->status = dev->status;
+	st->int_status = dev->int_status;
+	st->config_generation = dev->config_generation;
+	st->nr_queues = (uint32_t)dev->ops->nr_queues;
+	for (int i = 0; i < dev->ops->nr_queues; i++) {
+		const struct virtqueue *vq = &dev->vq[i];
+
+		st->q[i] = (struct virtio_mmio_queue_state){.num = vq->num,
+							    .ready = vq->ready,
+							    .desc_gpa = vq->desc_gpa,
+							    .avail_gpa = vq->avail_gpa,
+							    .used_gpa = vq->used_gpa,
+							    .last_avail = vq->last_avail,
+							    .used_idx = vq->used_idx};
+	}
+out:
+	pthread_mutex_unlock(&dev->lock);
+	return rc;
+}
+
+int virtio_mmio_load(struct virtio_mmio_dev *dev, const struct virtio_mmio_state *st, char *err,
+		     size_t errlen)
+{
+	const uint32_t status_bits = VIRTIO_CONFIG_S_ACKNOWLEDGE | VIRTIO_CONFIG_S_DRIVER |
+				     VIRTIO_CONFIG_S_DRIVER_OK | VIRTIO_CONFIG_S_FEATURES_OK |
+				     VIRTIO_CONFIG_S_NEEDS_RESET | VIRTIO_CONFIG_S_FAILED;
+	char qwhy[160];
+	int rc = -1;
+
+	pthread_mutex_lock(&dev->lock);
+	if (inflight_total(dev)) {
+		snprintf(err, errlen, "%s: requests in flight", dev->name);
+		goto out;
+	}
+	if (st->device_id != dev->ops->device_id ||
+	    st->nr_queues != (uint32_t)dev->ops->nr_queues) {
+		snprintf(err, errlen, "%s: the source's device is of type %u with %u queue(s)",
+			 dev->name, st->device_id, st->nr_queues);
+		goto out;
+	}
+	if (st->driver_features & ~dev->device_features) {
+		snprintf(err, errlen,
+			 "%s: the driver accepted features 0x%llx this device does not offer",
+			 dev->name,
+			 (unsigned long long)(st->driver_features & ~dev->device_features));
+		goto out;
+	}
+	if (st->status & ~status_bits) {
+		snprintf(err, errlen, "%s: device status 0x%x has unknown bits", dev->name,
+			 st->status);
+		goto out;
+	}
+	if ((st->status & VIRTIO_CONFIG_S_FEATURES_OK) &&
+	    !(st->driver_features & (1ULL << VIRTIO_F_VERSION_1))) {
+		snprintf(err, errlen, "%s: FEATURES_OK without VIRTIO_F_VERSION_1", dev->name);
+		goto out;
+	}
+	dev->driver_features = st->driver_features;
+	dev->device_features_sel = st->device_features_sel;
+	dev->driver_features_sel = st->driver_features_sel;
+	dev->queue_sel = st->queue_sel;
+	dev->status = st->status;
+	dev->int_status = st->int_status & (VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
+	dev->config_generation = st->config_generation;
+	for (int i = 0; i < dev->ops->nr_queues; i++) {
+		const struct virtio_mmio_queue_state *q = &st->q[i];
+		struct virtqueue *vq = &dev->vq[i];
+
+		virtqueue_reset(vq);
+		vq->num = q->num;
+		vq->desc_gpa = q->desc_gpa;
+		vq->avail_gpa = q->avail_gpa;
+		vq->used_gpa = q->used_gpa;
+		if (!q->ready) {
+			/* An unready queue's num may be anything the driver wrote that passed. */
+			if (!virtqueue_num_valid(q->num)) {
+				snprintf(err, errlen, "%s: queue %d size %u is invalid", dev->name,
+					 i, q->num);
+				goto reset;
+			}
+			continue;
+		}
+		if (virtqueue_enable(vq, dev->mem, qwhy, sizeof(qwhy))) {
+			snprintf(err, errlen, "%s: queue %d: %s", dev->name, i, qwhy);
+			goto reset;
+		}
+		vq->last_avail = vq->avail_end = q->last_avail;
+		vq->used_idx = q->used_idx;
+	}
+	rc = 0;
+	goto out;
+reset:
+	dev->driver_features = 0;
+	dev->status = 0;
+	dev->int_status = 0;
+	for (int i = 0; i < dev->ops->nr_queues; i++)
+		virtqueue_reset(&dev->vq[i]);
+out:
+	pthread_mutex_unlock(&dev->lock);
+	return rc;
 }

@@ -67,16 +67,6 @@ int virtio_mmio_kick_fd(const struct virtio_mmio_dev *dev, int queue);
  * looks at its rings on every interrupt. */
 void virtio_mmio_set_used_external(struct virtio_mmio_dev *dev, bool on);
 
-/* The page a driver's reads see (the registers at their offsets, then config space),
- * LEGO_MMIO_STRIDE bytes, kept current by the transport: mapped read-only into the guest at
- * the device's window (vm_map_readonly), reads cost no exit; writes still trap. */
-void *virtio_mmio_shadow_page(struct virtio_mmio_dev *dev);
-
-/* What an InterruptACK write of bits does (for acknowledgements that arrive through an
- * ioeventfd: only for a device with its own interrupt, whose used-buffer notifications do not
- * wait for the acknowledgement). */
-void virtio_mmio_ack(struct virtio_mmio_dev *dev, uint32_t bits);
-
 /* What a QueueNotify write of val does (for notifies that arrive through an ioeventfd). */
 void virtio_mmio_notify(struct virtio_mmio_dev *dev, uint32_t val);
 
