@@ -19,8 +19,7 @@
 #include "lib/mono_clock.h"
 #include "lib/strbuf.h"
 
-#define LEASE_SECONDS 3600
-#define READY_MS      5000 /* dnsmasq writes its pid file once it serves */
+#define READY_MS 5000 /* dnsmasq writes its pid file once it serves */
 
 int pmon_dhcp_dir(const char *dir, char *err, size_t errlen)
 {
@@ -135,7 +134,7 @@ static int write_conf(const struct pmon_dhcp *d, const struct net_proto_net *net
 		      "dhcp-lease-max=65535\ndhcp-hostsfile=%s\ndhcp-leasefile=%s\n"
 		      "pid-file=%s\ndhcp-option=option:router\ndhcp-option=option:dns-server\n"
 		      "dhcp-option-force=option:mtu,%u\n",
-		      net->name, net->vni, d->bridge, addr, mask, LEASE_SECONDS, d->hosts,
+		      net->name, net->vni, d->bridge, addr, mask, PMON_DHCP_LEASE_SECONDS, d->hosts,
 		      d->leases, d->pidfile, mtu);
 	rc = b.failed ? -1 : put_file(d->conf, b.p, err, errlen);
 	strbuf_free(&b);

@@ -15,6 +15,9 @@
 
 #define PMON_DHCP_PATH_MAX 512
 
+/* How long a lease lasts (a guest renews it after half of it). */
+#define PMON_DHCP_LEASE_SECONDS 3600
+
 struct pmon_dhcp {
 	pid_t pid; /* 0: not running */
 	int64_t started_ms;

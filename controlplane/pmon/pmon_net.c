@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/log.h"
 #include "lib/mono_clock.h"
@@ -29,6 +30,9 @@ struct att {
 	char tap[NET_PROTO_IFNAME_MAX + 1];
 	char vnode[CP_NAME_LEN + 1];
 	struct net_proto_attach a;
+	/* A migration brought the vNode here with its lease, which this host's dnsmasq has no
+	 * record of until the guest renews it: reported as a lease until then (0: none). */
+	int64_t carried_expiry;
 };
 
 struct live {
@@ -331,7 +335,8 @@ static int check(const uint8_t uuid[16], const struct net_proto_attach *a, char 
 
 /* Interface i's tap: made, tagged, on its bridge, up; recorded. */
 static int plug(const uint8_t uuid[16], int32_t domid, const char *vnode, int i,
-		const struct net_proto_attach *a, uint64_t gen, char *tap, char *err, size_t errlen)
+		const struct net_proto_attach *a, uint64_t gen, bool incoming, char *tap, char *err,
+		size_t errlen)
 {
 	char tag[PMON_NL_ALIAS], id[UUID_STR_LEN], what[64];
 	struct live *l = realize(wanted(a->network), err, errlen);
@@ -359,7 +364,10 @@ static int plug(const uint8_t uuid[16], int32_t domid, const char *vnode, int i,
 	alias(tag, sizeof(tag), "tap", what);
 	if (pmon_nl_tap_add(tap, err, errlen))
 		return -1;
-	*t = (struct att){.used = true, .gen = gen, .a = *a};
+	*t = (struct att){.used = true,
+			  .gen = gen,
+			  .a = *a,
+			  .carried_expiry = incoming ? time(NULL) + PMON_DHCP_LEASE_SECONDS : 0};
 	memcpy(t->uuid, uuid, 16);
 	snprintf(t->tap, sizeof(t->tap), "%s", tap);
 	snprintf(t->vnode, sizeof(t->vnode), "%s", vnode);
@@ -374,7 +382,7 @@ static int plug(const uint8_t uuid[16], int32_t domid, const char *vnode, int i,
 }
 
 int pmon_net_attach(const uint8_t uuid[16], int32_t domid, const char *vnode,
-		    const struct net_proto_attach *a, int n, uint64_t *gen,
+		    const struct net_proto_attach *a, int n, bool incoming, uint64_t *gen,
 		    char (*taps)[NET_PROTO_IFNAME_MAX + 1], char *err, size_t errlen)
 {
 	int rc = CP_OK;
@@ -392,7 +400,8 @@ int pmon_net_attach(const uint8_t uuid[16], int32_t domid, const char *vnode,
 		detach_locked(uuid, 0); /* a previous run of this vNode not cleaned yet */
 		*gen = ++S.gen;
 		for (int i = 0; i < n && rc == CP_OK; i++)
-			if (plug(uuid, domid, vnode, i, &a[i], *gen, taps[i], err, errlen))
+			if (plug(uuid, domid, vnode, i, &a[i], *gen, incoming, taps[i], err,
+				 errlen))
 				rc = CP_EIO;
 		/* Without its rules a vNode could send as another: it does not start. */
 		if (rc == CP_OK && apply_rules()) {
@@ -451,6 +460,29 @@ int pmon_net_set(const struct net_proto_set *m, uint32_t *vtep, char *err, size_
 	return rc;
 }
 
+/* A migrated-in interface's lease, unless dnsmasq has one for its MAC (the guest renewed). */
+static int add_carried(struct att *t, struct net_proto_lease **out, uint32_t *n, char *err,
+		       size_t errlen)
+{
+	struct net_proto_lease *grown;
+
+	for (uint32_t i = 0; i < *n; i++)
+		if (!memcmp((*out)[i].mac, t->a.mac, 6)) {
+			t->carried_expiry = 0;
+			return 0;
+		}
+	grown = realloc(*out, (*n + 1) * sizeof(**out));
+	if (!grown) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	*out = grown;
+	grown[*n] = (struct net_proto_lease){.expiry = t->carried_expiry, .ip = t->a.ip};
+	memcpy(grown[*n].mac, t->a.mac, 6);
+	(*n)++;
+	return 0;
+}
+
 int pmon_net_leases(const char *net, struct net_proto_lease **out, uint32_t *n, char *err,
 		    size_t errlen)
 {
@@ -463,6 +495,9 @@ int pmon_net_leases(const char *net, struct net_proto_lease **out, uint32_t *n, 
 	l = live_of(net);
 	if (l)
 		rc = pmon_dhcp_leases(&l->dhcp, out, n, err, errlen);
+	for (int k = 0; l && !rc && k < MAX_ATT; k++)
+		if (S.att[k].used && S.att[k].carried_expiry && !strcmp(S.att[k].a.network, net))
+			rc = add_carried(&S.att[k], out, n, err, errlen);
 	pthread_mutex_unlock(&S.lock);
 	return rc;
 }

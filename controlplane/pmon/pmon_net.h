@@ -35,11 +35,13 @@ int pmon_net_init(const struct pmon_net_config *cfg, char *err, size_t errlen);
  * cluster status; *vtep is this host's VXLAN address. */
 int pmon_net_set(const struct net_proto_set *m, uint32_t *vtep, char *err, size_t errlen);
 /* A vNode's interfaces (n of them, in order): each network built if needed, each tap made,
- * named into taps[i], on its bridge, with its DHCP entry and rules. Returns a cluster status
+ * named into taps[i], on its bridge, with its DHCP entry and rules; incoming (a migration's
+ * destination): each keeps the lease the guest brings, reported by pmon_net_leases until
+ * this host's dnsmasq has one. Returns a cluster status
  * (CP_EINVAL: an unknown network or a bad address; CP_EEXIST: a MAC or address another
  * vNode here has; CP_EIO: the host refused) with err; *gen tells this attachment apart. */
 int pmon_net_attach(const uint8_t uuid[16], int32_t domid, const char *vnode,
-		    const struct net_proto_attach *a, int n, uint64_t *gen,
+		    const struct net_proto_attach *a, int n, bool incoming, uint64_t *gen,
 		    char (*taps)[NET_PROTO_IFNAME_MAX + 1], char *err, size_t errlen);
 /* Its taps removed (gen 0: any attachment of uuid), and networks no vNode here uses. */
 void pmon_net_detach(const uint8_t uuid[16], uint64_t gen);

@@ -109,7 +109,8 @@ static int attach(const struct cluster_proto_vm_start *m, struct pmon_args *o, u
 	*gen = 0;
 	if (!o->nr_net)
 		return CP_OK;
-	rc = pmon_net_attach(m->uuid, m->domid, m->name, o->net, o->nr_net, gen, taps, err, errlen);
+	rc = pmon_net_attach(m->uuid, m->domid, m->name, o->net, o->nr_net, o->incoming, gen, taps,
+			     err, errlen);
 	for (int i = 0; rc == CP_OK && i < o->nr_net; i++) {
 		net_proto_mac_format(o->net[i].mac, mac);
 		net_proto_ip_format(o->net[i].ip,

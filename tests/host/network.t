@@ -15,7 +15,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 . "$REPO/tests/lib/servers.sh"
 tap_tmpdir
-plan 64
+plan 65
 
 NA=lgna$$
 NB=lgnb$$
@@ -248,6 +248,8 @@ TB=$(v domiflist vnb | awk '{print $1}')
 ok "wait_for '! ip -n $NB link show $TB >/dev/null 2>&1'" "the source's tap is gone with its VMM (host pb)"
 ok "ip -n $NA -d link show $TB | grep -q 'master lgbr1001'" "the destination (pa) has vnb's tap on its bridge"
 is "$(mac vnb) $(ipof vnb)" "$MB 10.77.0.3" "vnb keeps its MAC and address"
+like "$(v domifaddr vnb)" " +$MB +ipv4 +10.77.0.3/16" \
+	"virsh domifaddr vnb right after the migration: the lease it brought (pa's dnsmasq has none yet)"
 GB2=$(ip netns list | awk '{print $1}' | grep "^lg-$(v domuuid vnb | tr -d '-' | cut -c1-8)-0-" | grep -v "^$GB\$" | head -n 1)
 is "$(dhcp "$GB2" | grep '^bound')" "bound 10.77.0.3/255.255.0.0 mtu 1500" \
 	"DHCP on the destination host answers vnb with the same address"
