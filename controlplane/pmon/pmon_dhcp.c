@@ -19,7 +19,7 @@
 #include "lib/mono_clock.h"
 #include "lib/strbuf.h"
 
-#define READY_MS 5000 /* dnsmasq writes its pid file once it serves */
+#define READY_MS 30000 /* dnsmasq writes its pid file once it serves (a loaded host: slow) */
 
 int pmon_dhcp_dir(const char *dir, char *err, size_t errlen)
 {
