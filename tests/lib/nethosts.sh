@@ -98,7 +98,12 @@ EOF
 
 console_of() { # vNode: its console file on the host it runs on (or ran on last)
 	local u host
-	u=$(nv domuuid "$1")
+	# virsh may time out on a loaded machine: tried again, and only a uuid is taken
+	for _ in 1 2 3; do
+		u=$(nv domuuid "$1" | grep -Eo '^[0-9a-f-]{36}$') && break
+		sleep 1
+	done
+	[ -n "$u" ] || return 1
 	host=$($LEGOCTL --json vnode "$1" 2>/dev/null | sed -n 's/.*"host": "\([a-z]*\)".*/\1/p' | head -n 1)
 	for h in $host pa pb; do
 		[ -f "$TAP_TMP/run-$h/$u.console" ] && echo "$TAP_TMP/run-$h/$u.console" && return 0
