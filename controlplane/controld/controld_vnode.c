@@ -21,7 +21,9 @@
 #include "lib/client/smon_client.h"
 
 #define CALL_TIMEOUT_MS 10000
-#define MIB		(1024ULL * 1024)
+/* A start may build a network on its host first: its DHCP server gets 30 s (pmon_dhcp.c). */
+#define START_TIMEOUT_MS 60000
+#define MIB		 (1024ULL * 1024)
 
 static struct controld_vnode_options opt = {
 	.region_size = 64 * MIB, .provider = NULL, .stop_grace_ms = 5000, .replication = 1};
@@ -41,7 +43,7 @@ int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, siz
 {
 	char addr[CP_ADDR_LEN + 1], why[CP_ERRTEXT_MAX + 64];
 	struct controld_registry_component *c;
-	int fd, rc;
+	int fd, rc, ms = op == CP_VM_START ? START_TIMEOUT_MS : CALL_TIMEOUT_MS;
 
 	controld_registry_lock();
 	c = controld_registry_find_component(CP_KIND_PMON, host);
@@ -57,7 +59,7 @@ int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, siz
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
 		return -1;
 	}
-	rc = cluster_io_call(fd, op, req, len, reply, rlen, CALL_TIMEOUT_MS, why, sizeof(why));
+	rc = cluster_io_call(fd, op, req, len, reply, rlen, ms, why, sizeof(why));
 	close(fd);
 	if (rc != CP_OK)
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
