@@ -254,6 +254,13 @@ static json_t *pool_step_json(const struct controld_registry_vnode *v,
 	return o;
 }
 
+static const char *stuck_cause_name(enum controld_pool_stuck_cause c)
+{
+	return c == POOL_STUCK_NO_ROOM	     ? "no_room"
+	       : c == POOL_STUCK_SERVER_DOWN ? "server_down"
+					     : "steps_fail";
+}
+
 /* Why v's re-replication cannot go on, or null. */
 static json_t *stuck_json(const struct controld_registry_vnode *v)
 {
@@ -265,7 +272,8 @@ static json_t *stuck_json(const struct controld_registry_vnode *v)
 	o = json_object();
 	set(o, "region", json_integer(sv.region));
 	set(o, "reason", jstr(sv.why));
-	set(o, "no_room", json_boolean(sv.no_room));
+	set(o, "no_room", json_boolean(sv.cause == POOL_STUCK_NO_ROOM));
+	set(o, "cause", jstr(stuck_cause_name(sv.cause)));
 	set(o, "since_ms", json_integer(sv.since_ms));
 	return o;
 }
@@ -450,7 +458,8 @@ static json_t *stuck_list_json(void)
 		set(e, "vnode", jstr(sv[i].vnode));
 		set(e, "region", json_integer(sv[i].region));
 		set(e, "reason", jstr(sv[i].why));
-		set(e, "no_room", json_boolean(sv[i].no_room));
+		set(e, "no_room", json_boolean(sv[i].cause == POOL_STUCK_NO_ROOM));
+		set(e, "cause", jstr(stuck_cause_name(sv[i].cause)));
 		set(e, "since_ms", json_integer(sv[i].since_ms));
 		json_array_append_new(a, e);
 	}
@@ -499,11 +508,13 @@ static json_t *pool_json(void)
 static void pool_rerep_table(struct strbuf *b, const struct cluster_proto_pool_progress *p)
 {
 	struct controld_pool_stuck_view sv[8];
-	int n = controld_pool_stuck_list(sv, 8, mono_clock_ms()), failing = 0;
+	int n = controld_pool_stuck_list(sv, 8, mono_clock_ms()), failing = 0, down = 0;
 	uint32_t owed = controld_owed_total();
 
-	for (int i = 0; i < n; i++)
-		failing += !sv[i].no_room;
+	for (int i = 0; i < n; i++) {
+		failing += sv[i].cause == POOL_STUCK_STEPS_FAIL;
+		down += sv[i].cause == POOL_STUCK_SERVER_DOWN;
+	}
 	if (!p->missing)
 		strbuf_printf(b, "re-replication: every vRegion has its copies\n");
 	else if (p->blocked)
@@ -514,11 +525,16 @@ static void pool_rerep_table(struct strbuf *b, const struct cluster_proto_pool_p
 	else if (failing)
 		strbuf_printf(b, "re-replication: %u cop%s missing: stuck, its steps fail:\n",
 			      p->missing, p->missing == 1 ? "y" : "ies");
+	else if (down)
+		strbuf_printf(b,
+			      "re-replication: %u cop%s missing: waiting for a memory server "
+			      "holding the only copy to come back:\n",
+			      p->missing, p->missing == 1 ? "y" : "ies");
 	else
 		strbuf_printf(b, "re-replication: %u cop%s missing: being restored\n", p->missing,
 			      p->missing == 1 ? "y" : "ies");
 	for (int i = 0; p->missing && i < n; i++)
-		if (!sv[i].no_room)
+		if (sv[i].cause != POOL_STUCK_NO_ROOM)
 			strbuf_printf(b, "  vNode %s vRegion %d (for %.0f s): %s\n", sv[i].vnode,
 				      sv[i].region, (double)sv[i].since_ms / 1000.0, sv[i].why);
 	if (owed)

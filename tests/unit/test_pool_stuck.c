@@ -37,11 +37,11 @@ static int count_lines(const char *what)
 }
 
 static void pass(const uint8_t *uuid, int id, const char *vnode, int region, const char *why,
-		 bool no_room, int64_t now)
+		 enum controld_pool_stuck_cause cause, int64_t now)
 {
 	controld_pool_stuck_pass_begin();
 	if (uuid)
-		controld_pool_stuck_note(uuid, id, vnode, region, why, no_room, now);
+		controld_pool_stuck_note(uuid, id, vnode, region, why, cause, now);
 	controld_pool_stuck_pass_end(now);
 }
 
@@ -90,39 +90,57 @@ static void test_stuck_said_once(void **state)
 	assert_int_equal(count_lines("re-replication is stuck"), 0);
 	/* A VMM's refusal: stuck at once, said once however often the pass notes it. */
 	for (int i = 0; i < 20; i++)
-		pass(U1, 7, "vn1", 12, "lego-vmm refused 'region-add 12@h:1': too many", false,
-		     t + i * 200);
+		pass(U1, 7, "vn1", 12, "lego-vmm refused 'region-add 12@h:1': too many",
+		     POOL_STUCK_STEPS_FAIL, t + i * 200);
 	assert_int_equal(count_lines("error: vNode vn1: re-replication is stuck: vRegion 12: "
 				     "lego-vmm refused 'region-add 12@h:1': too many"),
 			 1);
 	assert_int_equal(controld_pool_stuck_list(v, 4, t + 4000), 1);
 	assert_string_equal(v[0].vnode, "vn1");
 	assert_int_equal(v[0].region, 12);
-	assert_false(v[0].no_room);
+	assert_int_equal(v[0].cause, POOL_STUCK_STEPS_FAIL);
 	assert_int_equal(v[0].since_ms, 4000);
 	assert_true(controld_pool_stuck_of(U1, 7, &v[1], t));
 	assert_false(controld_pool_stuck_of(U1, 8, &v[1], t));
 	/* Going again: one line. */
-	pass(U1, 7, "vn1", -1, NULL, false, t + 5000);
+	pass(U1, 7, "vn1", -1, NULL, POOL_STUCK_STEPS_FAIL, t + 5000);
 	assert_int_equal(count_lines("vNode vn1: re-replication is no longer stuck"), 1);
 	assert_int_equal(controld_pool_stuck_list(v, 4, t), 0);
 	/* No room: shown at once, said only once it lasted. */
-	pass(U2, 3, "vn2", 0, "no memory server has room", true, t);
+	pass(U2, 3, "vn2", 0, "no memory server has room", POOL_STUCK_NO_ROOM, t);
 	assert_int_equal(controld_pool_stuck_list(v, 4, t), 1);
-	assert_true(v[0].no_room);
-	pass(U2, 3, "vn2", 0, "no memory server has room", true, t + 4999);
+	assert_int_equal(v[0].cause, POOL_STUCK_NO_ROOM);
+	pass(U2, 3, "vn2", 0, "no memory server has room", POOL_STUCK_NO_ROOM, t + 4999);
 	assert_int_equal(count_lines("vNode vn2: re-replication is stuck"), 0);
-	pass(U2, 3, "vn2", 0, "no memory server has room", true, t + 5000);
-	pass(U2, 3, "vn2", 0, "no memory server has room", true, t + 5200);
+	pass(U2, 3, "vn2", 0, "no memory server has room", POOL_STUCK_NO_ROOM, t + 5000);
+	pass(U2, 3, "vn2", 0, "no memory server has room", POOL_STUCK_NO_ROOM, t + 5200);
 	assert_int_equal(count_lines("vNode vn2: re-replication is stuck"), 1);
 	/* A vNode no pass notes any more (every vRegion has its copies, or it stopped). */
-	pass(NULL, 0, NULL, 0, NULL, false, t + 6000);
+	pass(NULL, 0, NULL, 0, NULL, POOL_STUCK_STEPS_FAIL, t + 6000);
 	assert_int_equal(count_lines("vNode vn2: re-replication is no longer stuck"), 1);
 	assert_int_equal(controld_pool_stuck_list(v, 4, t), 0);
 	/* A lack of room that ends before it lasted is never said. */
-	pass(U2, 4, "vn3", 0, "no room", true, t);
-	pass(NULL, 0, NULL, 0, NULL, false, t + 1000);
+	pass(U2, 4, "vn3", 0, "no room", POOL_STUCK_NO_ROOM, t);
+	pass(NULL, 0, NULL, 0, NULL, POOL_STUCK_STEPS_FAIL, t + 1000);
 	assert_int_equal(count_lines("vn3"), 0);
+	/* The only copy's server down (a restarted lego-controld waiting for registrations):
+	 * shown at once, said only once it lasted, never if the server is back before. */
+	pass(U2, 5, "vn4", 1, "its only copy is on memory server m, which is down",
+	     POOL_STUCK_SERVER_DOWN, t);
+	assert_int_equal(controld_pool_stuck_list(v, 4, t), 1);
+	assert_int_equal(v[0].cause, POOL_STUCK_SERVER_DOWN);
+	pass(U2, 5, "vn4", 1, "its only copy is on memory server m, which is down",
+	     POOL_STUCK_SERVER_DOWN, t + 1400);
+	pass(NULL, 0, NULL, 0, NULL, POOL_STUCK_STEPS_FAIL, t + 1600);
+	assert_int_equal(count_lines("vn4"), 0);
+	pass(U2, 6, "vn5", 1, "its only copy is on memory server m, which is down",
+	     POOL_STUCK_SERVER_DOWN, t);
+	pass(U2, 6, "vn5", 1, "its only copy is on memory server m, which is down",
+	     POOL_STUCK_SERVER_DOWN, t + 5000);
+	assert_int_equal(
+		count_lines("error: vNode vn5: re-replication is stuck: vRegion 1: its only "
+			    "copy is on memory server m, which is down"),
+		1);
 }
 
 int main(void)

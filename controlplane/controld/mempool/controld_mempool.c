@@ -152,7 +152,7 @@ static bool rereplicate_vnode(const struct snap *s, const struct controld_regist
 {
 	char why[STUCK_REASON_MAX] = "";
 	bool touchable = controld_pool_step_vnode(v->def.uuid, v->id) != NULL, no_room = false,
-	     made = false, short_of = false;
+	     made = false, short_of = false, down = false;
 	int why_region = -1;
 
 	for (int r = 0; r < v->map.nr_regions; r++) {
@@ -173,6 +173,7 @@ static bool rereplicate_vnode(const struct snap *s, const struct controld_regist
 					 "it)",
 					 v->map.mmon[v->map.copy[r][0]]);
 			why_region = why_region < 0 ? r : why_region;
+			down = true;
 			continue;
 		}
 		pr = pl_region_of(s, v, r);
@@ -199,7 +200,11 @@ static bool rereplicate_vnode(const struct snap *s, const struct controld_regist
 	}
 	if (short_of)
 		controld_pool_stuck_note(v->def.uuid, v->id, v->def.name, why_region,
-					 why[0] ? why : NULL, no_room, now);
+					 why[0] ? why : NULL,
+					 no_room ? POOL_STUCK_NO_ROOM
+					 : down	 ? POOL_STUCK_SERVER_DOWN
+						 : POOL_STUCK_STEPS_FAIL,
+					 now);
 	return made;
 }
 

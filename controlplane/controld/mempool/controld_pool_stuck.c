@@ -10,7 +10,7 @@
 
 #define RETRY_MS     2000  /* a vRegion whose step failed is left alone this long, */
 #define RETRY_MAX_MS 16000 /* twice as long after each failure in a row, up to this */
-#define NO_ROOM_MS   5000  /* a lack of room this long is worth an error */
+#define WAIT_MS	     5000  /* a wait (for room, for a server) this long is worth an error */
 #define MAX_FAILURES 64
 #define MAX_STUCK    64
 
@@ -131,7 +131,7 @@ void controld_pool_stuck_pass_begin(void)
 }
 
 void controld_pool_stuck_note(const uint8_t uuid[16], int id, const char *vnode, int region,
-			      const char *why, bool no_room, int64_t now)
+			      const char *why, enum controld_pool_stuck_cause cause, int64_t now)
 {
 	struct stuck *s;
 
@@ -154,10 +154,11 @@ void controld_pool_stuck_note(const uint8_t uuid[16], int id, const char *vnode,
 	if (s) {
 		s->seen = true;
 		s->v.region = region;
-		s->v.no_room = no_room;
+		s->v.cause = cause;
 		snprintf(s->v.why, sizeof(s->v.why), "%s", why);
-		/* Said once (a lack of room once it lasted): not at every retry. */
-		if (!s->logged && (!no_room || now - s->v.since_ms >= NO_ROOM_MS)) {
+		/* Said once (a wait once it lasted): not at every retry. */
+		if (!s->logged &&
+		    (cause == POOL_STUCK_STEPS_FAIL || now - s->v.since_ms >= WAIT_MS)) {
 			log_error("vNode %s: re-replication is stuck: vRegion %d: %s", vnode,
 				  region, why);
 			s->logged = true;

@@ -34,18 +34,27 @@ bool controld_pool_stuck_region_why(const uint8_t uuid[16], int id, int region, 
 
 /* ---- vNodes whose re-replication is stuck ----------------------------------------------- */
 
+/* Why re-replication cannot go on: its steps fail (said at once), or it waits for capacity
+ * or for a server holding the only copy to come back (said only once that lasted: a
+ * restarted lego-controld waits a moment for servers to register again). */
+enum controld_pool_stuck_cause {
+	POOL_STUCK_STEPS_FAIL,
+	POOL_STUCK_NO_ROOM,
+	POOL_STUCK_SERVER_DOWN,
+};
+
 /* A pass over the vNodes begins; each vNode with vRegions short of copies is noted: why it is
- * stuck (region: the vRegion it is about; no_room: it waits for capacity), or why NULL; the
- * pass ends (a vNode not noted is no longer stuck). */
+ * stuck (region: the vRegion it is about; cause), or why NULL; the pass ends (a vNode not
+ * noted is no longer stuck). */
 void controld_pool_stuck_pass_begin(void);
 void controld_pool_stuck_note(const uint8_t uuid[16], int id, const char *vnode, int region,
-			      const char *why, bool no_room, int64_t now);
+			      const char *why, enum controld_pool_stuck_cause cause, int64_t now);
 void controld_pool_stuck_pass_end(int64_t now);
 
 struct controld_pool_stuck_view {
 	char vnode[DOM_NAME_MAX + 1];
 	int region;
-	bool no_room;
+	enum controld_pool_stuck_cause cause;
 	int64_t since_ms; /* how long it has been stuck */
 	char why[STUCK_REASON_MAX];
 };
