@@ -36,7 +36,8 @@ show() { # lines: a TAP comment and on stderr
 	diag "$@"
 	printf 'network.t: %s\n' "$@" >&2
 }
-APPEND="earlycon=uart8250,io,0x3f8 quiet mitigations=off lego.memcheck=0"
+# lego.idle: a vNode stays up after its checks (its console goes with it), until destroyed
+APPEND="earlycon=uart8250,io,0x3f8 quiet mitigations=off lego.memcheck=0 lego.idle=1800"
 kvm_nested && APPEND="$APPEND lapic=notscdeadline"
 
 ok "nethosts_setup" "two hosts: network namespaces joined by a veth pair (MTU 1550)"
