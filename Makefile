@@ -32,7 +32,7 @@ LIBS     := -lfdt -ljansson -luuid -lgnutls -lpthread -ldl
 # program's main); a program links its own folders' libraries and the shared ones under lib/.
 SHARED_DIRS := lib lib/proto lib/fabric lib/cluster lib/client lib/tls lib/cap
 VMM_DIRS    := vmm/kvm vmm/arch/x86 vmm/boot vmm/devices/legacy vmm/devices/virtio vmm/block \
-	vmm/memory vmm/migration vmm/control
+	vmm/net vmm/memory vmm/migration vmm/control
 MMON_DIRS   := hypervisor/mmon
 SMON_DIRS   := hypervisor/smon
 CONTROLD_DIRS := controlplane/controld controlplane/controld/libvirt controlplane/controld/mempool
@@ -49,6 +49,7 @@ libs_of  = $(foreach d,$(2) $(SHARED_DIRS),$(if $(call lib_srcs,$(d)),$(call lib
 LINK_GROUP = -Wl,--start-group $(1) -Wl,--end-group
 
 RADOS_LIBS := -lrados
+NET_LIBS   := -lmnl -lnftables # lego-pmon's networks: rtnetlink, nftables
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_TOOL_SRCS := $(wildcard tests/bench/*.c)
 
@@ -85,12 +86,12 @@ $(eval $(call program,$(1),lego-vmm,vmm/main.c,$(VMM_DIRS)))
 $(eval $(call program,$(1),lego-mmon,$(call MAIN_SRC,hypervisor/mmon),$(MMON_DIRS)))
 $(eval $(call program,$(1),lego-smon,$(call MAIN_SRC,hypervisor/smon),$(SMON_DIRS),$(RADOS_LIBS)))
 $(eval $(call program,$(1),lego-controld,$(call MAIN_SRC,controlplane/controld),$(CONTROLD_DIRS),-lxml2))
-$(eval $(call program,$(1),lego-pmon,$(call MAIN_SRC,controlplane/pmon),$(PMON_DIRS)))
+$(eval $(call program,$(1),lego-pmon,$(call MAIN_SRC,controlplane/pmon),$(PMON_DIRS),$(NET_LIBS)))
 $(eval $(call program,$(1),legoctl,$(call MAIN_SRC,controlplane/legoctl),$(LEGOCTL_DIRS)))
 
 $(BUILD)/$(1)/tests/unit/%: $(BUILD)/$(1)/obj/tests/unit/%.o $(call libs_of,$(1),$(LIB_DIRS))
 	@mkdir -p $$(@D)
-	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$(call LINK_GROUP,$$^) $(LIBS) $(RADOS_LIBS) -lxml2 -lcmocka
+	$(Q)$(HOST_CC) $$($(1)_LDFLAGS) -o $$@ $$(call LINK_GROUP,$$^) $(LIBS) $(RADOS_LIBS) -lxml2 $(NET_LIBS) -lcmocka
 
 $(BUILD)/$(1)/bin/%: $(BUILD)/$(1)/obj/tests/bench/%.o $(call libs_of,$(1),$(VMM_DIRS))
 	@mkdir -p $$(@D)
@@ -135,10 +136,10 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 300
 # The decoders under test (the same sources for every target; the linker keeps what it uses).
-FUZZ_CODE_SRCS := $(addprefix controlplane/controld/libvirt/,xdr.c rpc_proto.c domain_xml.c domain_xml_meta.c mig_args.c) \
+FUZZ_CODE_SRCS := $(addprefix controlplane/controld/libvirt/,xdr.c rpc_proto.c domain_xml.c domain_xml_meta.c domain_xml_util.c domain_xml_iface.c mig_args.c) \
 	controlplane/controld/placement.c \
 	controlplane/controld/vnode_map.c lib/proto/vmm_regions.c lib/proto/mig_status.c \
-	lib/json_flat.c lib/proto/wire.c lib/proto/cluster_proto.c lib/parse.c lib/uuid_str.c \
+	lib/json_flat.c lib/proto/wire.c lib/proto/cluster_proto.c lib/proto/net_proto.c lib/parse.c lib/uuid_str.c \
 	lib/cluster/cluster_io.c lib/tls/tls_conn.c lib/tls/tls_pki.c lib/tcp.c lib/fdio.c \
 	lib/mem_budget.c lib/log.c
 # Targets that need more: the data plane's codecs and request handlers.

@@ -37,9 +37,9 @@ $(LINUX_DIR)/bzImage: $(LINUX_TESTBED)/ready
 	$(Q)ln -f $(LINUX_TESTBED)/kernel/vmlinuz $@
 
 $(LINUX_DIR)/initramfs.cpio: images/linux/init images/linux/mkinitramfs.sh $(LINUX_PROGS) \
-	$(LINUX_TESTBED)/ready
+	images/linux/udhcpc.script $(LINUX_TESTBED)/ready
 	$(Q)images/linux/mkinitramfs.sh $@ images/linux/init $(LINUX_TESTBED)/kernel/guest-modules \
-		$(LINUX_PROGS)
+		$(LINUX_PROGS) images/linux/udhcpc.script
 
 # The default root tree: the check programs, busybox and the guest's modules (real files of
 # every size for the manifest check), plus LINUX_ROOT_DIR.

@@ -19,9 +19,13 @@
 #include "vmm/memory/remote_mem.h"
 #include "vmm/migration/migrate.h"
 #include "lib/tls/tls_pki.h"
+#include "vmm/net/net_nics.h"
 
-/* A migration carries every disk. */
+/* A migration carries every disk and NIC; a Linux guest has an interrupt for each. */
 _Static_assert(BLK_CONFIG_MAX_DISKS <= MIGRATE_MAX_DISKS, "a disk a migration cannot carry");
+_Static_assert(NET_CONFIG_MAX_NICS <= MIGRATE_MAX_NICS, "a NIC a migration cannot carry");
+_Static_assert(BLK_CONFIG_MAX_DISKS + NET_CONFIG_MAX_NICS <= LINUX_GUEST_MAX_VIRTIO,
+	       "a virtio device without an interrupt");
 
 /* One vNode and everything it is made of. */
 struct vnode {
@@ -29,6 +33,7 @@ struct vnode {
 	struct vm vm;
 	struct console con;
 	struct blk_disks disks;
+	struct net_nics nics;
 	struct fdt_build_params fp;
 	struct vmm_stats stats;
 	struct remote_mem rm;
@@ -36,6 +41,7 @@ struct vnode {
 	struct pager *pg;
 	struct control_sock *cs;
 	struct linux_guest lg;
+	struct virtio_mmio_dev *devs[FDT_MAX_VIRTIO]; /* disks, then NICs */
 	bool remote, free_regions;
 	uint64_t entry;
 	void *image;
@@ -85,22 +91,33 @@ static int start_control(struct vnode *v)
 					 .console_bytes = &v->con.serial.bytes_out,
 					 .mig = &v->mig,
 					 .holder = c->mem.rm.holder ? c->mem.rm.holder
-								    : c->blk.holder};
+								    : c->blk.holder,
+					 .nics = &v->nics};
 
 	return c->control.socket ? control_sock_start(&v->cs, c->control.socket, &ct) : 0;
 }
 
-/* The devices: the console, then the disks, whose windows go into the boot tables. */
+/* The devices: the console, then the disks and the NICs after them, whose windows go into
+ * the boot tables (in this order, so that a guest's devices keep their order). */
 static int create_devices(struct vnode *v)
 {
 	const struct vmm_options *c = v->c;
 
 	if (console_open(&v->con, &v->vm, &c->console) ||
-	    blk_disks_create(&v->disks, &c->blk, c->mem.rm.provider, &v->vm))
+	    blk_disks_create(&v->disks, &c->blk, c->mem.rm.provider, &v->vm) ||
+	    net_nics_create(&v->nics, &c->net, &v->vm,
+			    LEGO_MMIO_BASE + (uint64_t)v->disks.nr * LEGO_MMIO_STRIDE,
+			    c->migrate.incoming != NULL))
 		return -1;
 	v->fp.virtio_size = LEGO_MMIO_STRIDE;
-	for (int i = 0; i < v->disks.nr; i++)
-		v->fp.virtio_base[v->fp.nr_virtio++] = v->disks.base[i];
+	for (int i = 0; i < v->disks.nr; i++) {
+		v->fp.virtio_base[v->fp.nr_virtio] = v->disks.base[i];
+		v->devs[v->fp.nr_virtio++] = v->disks.devs[i];
+	}
+	for (int i = 0; i < v->nics.nr; i++) {
+		v->fp.virtio_base[v->fp.nr_virtio] = v->nics.nic[i].base;
+		v->devs[v->fp.nr_virtio++] = v->nics.nic[i].dev;
+	}
 	return 0;
 }
 
@@ -137,7 +154,7 @@ static int build_vnode(struct vnode *v)
 	    vcpu_create_all(&v->vm, c->boot.cpus, v->entry))
 		return -1;
 	if (v->vm.linux_guest &&
-	    linux_guest_wire(&v->vm, &v->lg, &v->con.serial, v->disks.devs, v->disks.nr))
+	    linux_guest_wire(&v->vm, &v->lg, &v->con.serial, v->devs, v->fp.nr_virtio))
 		return -1;
 	if (!incoming && !v->vm.linux_guest)
 		return boot_guest_fdt(&v->vm, &c->boot, &v->fp);
@@ -162,6 +179,7 @@ static void describe_for_migration(struct vnode *v)
 		m->disks[i] = v->disks.devs[i];
 		m->local_disks |= !c->blk.disks[i].smon;
 	}
+	m->nics = &v->nics;
 	m->vnode = c->mem.rm.vnode;
 	m->mem_bytes = c->boot.mem;
 	m->region_size = c->mem.rm.region_size;
@@ -208,9 +226,9 @@ static int run_vnode(struct vnode *v)
 		migrate_in_running(&v->mig);
 		v->free_regions = !c->mem.keep_regions;
 	}
-	log_info("vNode: %d vCPU(s), %llu MiB RAM%s, %d disk(s), %s '%s'", c->boot.cpus,
+	log_info("vNode: %d vCPU(s), %llu MiB RAM%s, %d disk(s), %d NIC(s), %s '%s'", c->boot.cpus,
 		 (unsigned long long)(c->boot.mem >> 20), v->remote ? " (remote)" : "",
-		 c->blk.nr_disks,
+		 c->blk.nr_disks, c->net.nr_nics,
 		 c->migrate.incoming ? "migrated in on" : linux_loader_kind_name(v->kind),
 		 c->migrate.incoming ? c->migrate.incoming : c->boot.kernel);
 	status = vcpu_run_all(&v->vm);
@@ -230,6 +248,8 @@ static void teardown(struct vnode *v)
 	if (migrate_destroy(&v->mig))
 		v->free_regions = false;
 	linux_guest_destroy(&v->lg);
+	/* vhost-net's worker may be in guest RAM: the NICs stop before the pager. */
+	net_nics_destroy(&v->nics);
 	blk_disks_destroy(&v->disks);
 	console_close(&v->con);
 	pager_stop(v->pg);

@@ -24,6 +24,7 @@
 #include "vmm/devices/legacy/console_options.h"
 #include "vmm/memory/mem_options.h"
 #include "vmm/migration/migrate_options.h"
+#include "vmm/net/net_options.h"
 
 #define OPTIONS_PMON  1
 #define OPTIONS_NORUN 2
@@ -39,6 +40,7 @@
 #define OPTIONS_GROUPS(G, X)                                                               \
 	G(X, BOOT_OPTIONS, NULL)                                                           \
 	G(X, BLK_OPTIONS, NULL)                                                            \
+	G(X, NET_OPTIONS, NULL)                                                            \
 	G(X, CONSOLE_OPTIONS, NULL)                                                        \
 	G(X, MEM_OPTIONS, "Remote memory (guest RAM lives on lego-mmon memory servers):")  \
 	G(X, VMM_CAPS_OPTIONS,                                                             \

@@ -23,6 +23,8 @@
 #include "controlplane/controld/mempool/controld_mempool.h"
 #include "controlplane/controld/mempool/controld_owed.h"
 #include "controld_migrate.h"
+#include "controld_net.h"
+#include "controld_netsync.h"
 #include "controld_registry.h"
 #include "controld_vnode.h"
 #include "lib/fabric/fab_server.h"
@@ -48,6 +50,8 @@ struct options {
 	const char *sock_path, *tcp, *tls, *listen_addr, *state, *port_file, *pki_dir, *name;
 	const char *allow[LIBVIRT_CONN_ALLOW_MAX];
 	int nallow;
+	const char *netspecs[CONTROLD_NET_MAX]; /* --network NAME=CIDR */
+	int nnets;
 	bool insecure;
 	uint64_t hb, loss_ms, host_loss_ms;
 	struct controld_vnode_options vo;
@@ -83,6 +87,10 @@ static void usage(FILE *f)
 		"; port 0 picks)\n"
 		"  -d, --state-dir DIR      vNode definitions and placements (default\n"
 		"                           " DEFAULT_STATE ")\n"
+		"  -N, --network NAME=CIDR  a virtual network across every processor host, e.g.\n"
+		"                           default=10.77.0.0/16 (repeatable; kept in the state\n"
+		"                           directory, so later starts need not repeat it); each\n"
+		"                           vNode interface on it gets an address from the range\n"
 		"      --region-size SIZE   vRegion size the GMM places (default 64M; multiple\n"
 		"                           of 2M)\n"
 		"      --replication N      copies of each vRegion, each on its own memory "
@@ -203,6 +211,11 @@ static int option(struct options *o, int c, char **argv)
 		o->pki_dir = optarg;
 		break;
 	case 'N':
+		if (o->nnets == CONTROLD_NET_MAX)
+			return bad_usage("at most %d --network options", CONTROLD_NET_MAX);
+		o->netspecs[o->nnets++] = optarg;
+		break;
+	case 'n':
 		if (!tls_pki_name_ok(optarg))
 			return bad_usage("--name '%s' is not a certificate name", optarg);
 		o->name = optarg;
@@ -252,6 +265,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"libvirt-allow", required_argument, NULL, 'A'},
 		{"listen", required_argument, NULL, 'l'},
 		{"state-dir", required_argument, NULL, 'd'},
+		{"network", required_argument, NULL, 'N'},
 		{"region-size", required_argument, NULL, 'R'},
 		{"heartbeat-ms", required_argument, NULL, 'H'},
 		{"replication", required_argument, NULL, 'Y'},
@@ -261,7 +275,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"provider", required_argument, NULL, 'P'},
 		{"port-file", required_argument, NULL, 'F'},
 		{"pki", required_argument, NULL, 'K'},
-		{"name", required_argument, NULL, 'N'},
+		{"name", required_argument, NULL, 'n'},
 		{"insecure", no_argument, NULL, 'I'},
 		{"capability-key", required_argument, NULL, 'C'},
 		{"capability-lifetime", required_argument, NULL, 'W'},
@@ -275,7 +289,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 	int c, rc;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:t:l:d:vqhV", longopts, NULL)) != -1)
+	while ((c = getopt_long(argc, argv, ":s:t:l:d:N:vqhV", longopts, NULL)) != -1)
 		if ((rc = option(o, c, argv)) >= 0)
 			return rc;
 	if (optind < argc)
@@ -288,6 +302,16 @@ static int parse_options(struct options *o, int argc, char **argv)
 	if (o->insecure && o->tls)
 		return bad_usage("%s", "--libvirt-tls needs the PKI: it cannot go with --insecure");
 	return -1;
+}
+
+/* Signals go to the main thread only (its sigwait), blocked before any thread starts. */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /* The libvirt listeners: the UNIX sockets, and TLS and plain TCP if asked for. */
@@ -375,12 +399,7 @@ int main(int argc, char **argv)
 	o.vo.pki = pki;
 	controld_vnode_configure(&o.vo);
 
-	/* Signals go to this thread only (sigwait below), before any thread starts. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	block_signals(&set);
 
 	/* Another lego-controld's socket or state directory: refused before anything is done
 	 * (its clients queue on our sockets until the libvirt side starts). */
@@ -396,7 +415,7 @@ int main(int argc, char **argv)
 	}
 	if (controld_caps_start(&o.co))
 		return 1;
-	if (controld_registry_store_init(o.state))
+	if (controld_registry_store_init(o.state) || controld_net_init(o.netspecs, o.nnets))
 		return 1;
 	controld_owed_init(); /* vRegion copies still to free, swept by the pool's worker */
 	if (controld_cluster_listen(o.listen_addr, (int)o.hb, pki, port, sizeof(port)))
@@ -405,6 +424,10 @@ int main(int argc, char **argv)
 		 pki ? ": mutual TLS" : ": plain TCP (--insecure)");
 	controld_migrate_resume_all(); /* migrations the run files record, once hosts can register
 					*/
+	if (controld_netsync_start()) {
+		log_error("cannot start the networks' thread");
+		return 1;
+	}
 	if (controld_mempool_start(&(struct controld_mempool_options){
 		    .heartbeat_ms = (int)o.hb,
 		    .loss_grace_ms = (int)(o.loss_ms ? o.loss_ms : 2 * o.hb),

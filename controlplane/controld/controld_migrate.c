@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "controld_migrate_watch.h"
+#include "controld_netsync.h"
 #include "controld_registry.h"
 #include "controld_vnode.h"
 #include "controlplane/controld/mempool/controld_mempool.h"
@@ -301,8 +302,12 @@ static int start_dest(struct controld_migrate_job *j, const uint8_t *req, size_t
 	uint8_t *reply = NULL;
 	struct controld_registry_vnode *v;
 	size_t rlen;
-	int rc = controld_vnode_pmon_call(j->dest, CP_VM_START, req, len, &reply, &rlen, err,
-					  errlen);
+	/* Its taps go on the destination's bridges: the host must know the networks. */
+	int rc = controld_netsync_host(j->dest, err, errlen);
+
+	if (!rc)
+		rc = controld_vnode_pmon_call(j->dest, CP_VM_START, req, len, &reply, &rlen, err,
+					      errlen);
 
 	if (rc != CP_OK || rlen != 4) {
 		if (rc == CP_OK)

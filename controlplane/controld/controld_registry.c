@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "controld_net.h"
 #include "controld_registry_store.h"
 #include "controlplane/controld/libvirt/libvirt_events.h"
 #include "lib/log.h"
@@ -178,14 +179,17 @@ void controld_registry_drop_run(struct controld_registry_vnode *v)
 	memset(v->disk_uri, 0, sizeof(v->disk_uri));
 	memset(&v->mig, 0, sizeof(v->mig));
 	drop_run_args(v);
+	v->run_nr_net = 0;
+	memset(v->run_net, 0, sizeof(v->run_net));
 }
 
-int controld_registry_define(const struct domain_xml_def *d, struct controld_registry_vnode **out,
+int controld_registry_define(struct domain_xml_def *d, struct controld_registry_vnode **out,
 			     char *err, size_t errlen)
 {
 	struct controld_registry_vnode *by_name = controld_registry_find_name(d->name),
 				       *by_uuid = controld_registry_find_uuid(d->uuid), *v;
 	char u[UUID_STR_LEN];
+	int rc;
 
 	if (by_name && memcmp(by_name->def.uuid, d->uuid, 16)) {
 		uuid_str_format(by_name->def.uuid, u);
@@ -208,6 +212,9 @@ int controld_registry_define(const struct domain_xml_def *d, struct controld_reg
 			d->name, by_name->mig.dest);
 		return 55; /* VIR_ERR_OPERATION_INVALID */
 	}
+	rc = controld_net_assign(d, by_name, err, errlen);
+	if (rc)
+		return rc;
 	v = by_name;
 	if (!v) {
 		v = controld_registry_new_vnode(d);

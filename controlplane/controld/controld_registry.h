@@ -21,6 +21,7 @@
  *                      nothing new is placed there until `legoctl mmon undrain`
  *   owed               the vRegion copies still to free, per run and memory server
  *                      (mempool/controld_owed.c)
+ *   networks/NAME.net  each virtual network: uuid, range, VNI (controld_net.c)
  * Every file is replaced atomically (write, fsync, rename, fsync the directory). */
 #ifndef LEGO_CONTROLD_REGISTRY_H
 #define LEGO_CONTROLD_REGISTRY_H
@@ -30,6 +31,7 @@
 #include <stdint.h>
 
 #include "lib/proto/cluster_proto.h"
+#include "lib/proto/net_proto.h"
 #include "controlplane/controld/libvirt/domain_xml.h"
 #include "vnode_map.h"
 
@@ -68,6 +70,11 @@ struct controld_registry_component {
 	int64_t registered_ms, last_seen_ms;
 	int64_t down_ms;	/* when it went down (0: never, since registered) */
 	uint32_t registrations; /* REGISTERs seen: a new one after being down may be a restart */
+	/* A processor host's networks (controld_netsync.c): its VXLAN address, as its last
+	 * NET_SET answer gave it (0: none), and what it was last sent. */
+	uint32_t vtep;
+	uint64_t net_sig;     /* the state it has (0: nothing sent yet) */
+	uint32_t net_sig_reg; /* ... as of this registration */
 };
 
 /* A migration of a vNode's run to another processor host, driven by controld_migrate.c;
@@ -125,6 +132,9 @@ struct controld_registry_vnode {
 	char *run_args;
 	uint32_t run_argc, run_args_len, run_vcpus;
 	uint64_t run_excache;
+	/* Its interfaces on this run (the --net-attach options of run_args). */
+	int run_nr_net;
+	struct net_proto_attach run_net[DOM_MAX_IFACES];
 	struct controld_registry_migration mig;
 	int64_t started_ms;
 	bool stopping; /* a stop was asked for: its exit is a shutdown/destroy, not a crash */
@@ -149,11 +159,12 @@ struct controld_registry_vnode *controld_registry_vnode_at(int i);
 struct controld_registry_vnode *controld_registry_find_name(const char *name);
 struct controld_registry_vnode *controld_registry_find_uuid(const uint8_t uuid[16]);
 struct controld_registry_vnode *controld_registry_find_id(int id);
-/* Add or replace a definition (d->has_uuid set by the caller) and persist it; a running
- * vNode keeps its live definition and takes the new one when it stops (as libvirtd does).
- * Returns 0, or a libvirt error code with err filled (DOM_EXIST for a name or uuid already
- * used by another vNode). */
-int controld_registry_define(const struct domain_xml_def *d, struct controld_registry_vnode **out,
+/* Add or replace a definition (d->has_uuid set by the caller) and persist it; its
+ * interfaces get their MACs and addresses (controld_net_assign). A running vNode keeps its
+ * live definition and takes the new one when it stops (as libvirtd does). Returns 0, or a
+ * libvirt error code with err filled (DOM_EXIST for a name or uuid already used by another
+ * vNode). */
+int controld_registry_define(struct domain_xml_def *d, struct controld_registry_vnode **out,
 			     char *err, size_t errlen);
 /* The definition the next start takes (`dumpxml --inactive`). */
 const struct domain_xml_def *controld_registry_next_def(const struct controld_registry_vnode *v);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "controld_net.h"
 #include "controld_single.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
@@ -262,6 +263,46 @@ int controld_registry_store_save_draining(void)
 	return rc;
 }
 
+int controld_registry_store_put(const char *sub, const char *name, const char *text)
+{
+	char d[4400];
+
+	snprintf(d, sizeof(d), "%s/%s", dir, sub);
+	if (mkdir(d, 0700) && errno != EEXIST) {
+		log_error("state: cannot create %s: %s", d, strerror(errno));
+		return -1;
+	}
+	return write_file(d, name, text, strlen(text));
+}
+
+void controld_registry_store_each(const char *sub, const char *suffix,
+				  void (*fn)(const char *path, char *text, void *ctx), void *ctx)
+{
+	char d[4400];
+	DIR *dp;
+	struct dirent *e;
+
+	snprintf(d, sizeof(d), "%s/%s", dir, sub);
+	dp = opendir(d);
+	while (dp && (e = readdir(dp))) {
+		size_t n = strlen(e->d_name), k = strlen(suffix), len;
+		char path[4700], *text;
+
+		if (e->d_name[0] == '.' || n <= k || strcmp(e->d_name + n - k, suffix))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", d, e->d_name);
+		text = read_file(path, &len);
+		if (!text) {
+			log_error("state: cannot read %s", path);
+			continue;
+		}
+		fn(path, text, ctx);
+		free(text);
+	}
+	if (dp)
+		closedir(dp);
+}
+
 /* ---- loading ------------------------------------------------------------------------------ */
 
 static void load_draining(void)
@@ -375,7 +416,7 @@ static int load_run(struct controld_registry_vnode *v, char *text)
 		return -1;
 	if (!v->run_args)
 		v->run_vcpus = 0;
-	return 0;
+	return controld_net_run_from_args(v);
 }
 
 static int mkdir_p(const char *path)

@@ -12,6 +12,8 @@
 #include "controlplane/controld/mempool/controld_owed.h"
 #include "controlplane/controld/mempool/controld_memctl.h"
 #include "controld_caps.h"
+#include "controld_net.h"
+#include "controld_netsync.h"
 #include "controld_registry.h"
 #include "controld_volumes.h"
 #include "controlplane/controld/libvirt/libvirt_events.h"
@@ -23,9 +25,10 @@
 #include "lib/client/smon_client.h"
 
 #define CALL_TIMEOUT_MS 10000
-/* VM_START is answered once lego-vmm runs the vNode (lego-pmon gives up after 45 s:
- * PMON_READY_WAIT_MS). */
-#define START_TIMEOUT_MS 60000
+/* VM_START is answered once lego-vmm runs the vNode: lego-pmon may first start a network's
+ * DHCP server on that host (up to 30 s: pmon_dhcp.c), then waits for lego-vmm (it gives up
+ * after 45 s: PMON_READY_WAIT_MS). */
+#define START_TIMEOUT_MS 90000
 #define MIB		 (1024ULL * 1024)
 
 static struct controld_vnode_options opt = {
@@ -352,6 +355,11 @@ static size_t vmm_args(const struct controld_registry_vnode *v, char *buf, size_
 		ARG("--disk");
 		ARG("%s", v->disk_uri[i]);
 	}
+	for (int i = 0; i < v->run_nr_net; i++) {
+		net_proto_attach_format(&v->run_net[i], tmp);
+		ARG("--net-attach");
+		ARG("%s", tmp);
+	}
 #undef ARG
 	return n;
 }
@@ -470,10 +478,14 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 
 	controld_registry_lock();
 	v = controld_registry_find_uuid(uuid); /* the ops lock keeps it defined */
-	if (place(v, err, errlen)) {
+	rc = controld_net_run_from_def(v, err, errlen);
+	if (rc || place(v, err, errlen)) {
+		v->run_nr_net = 0;
 		controld_registry_unlock();
+		rc = rc ? rc : RPC_ERR_OPERATION_FAILED;
 		goto out_ops;
 	}
+	rc = RPC_ERR_OPERATION_FAILED;
 	memcpy(v->disk_uri, uri, DOM_MAX_DISKS * sizeof(*uri));
 	controld_registry_assign_id(v);
 	v->state = VN_RUNNING;
@@ -516,8 +528,11 @@ int controld_vnode_start(const uint8_t uuid[16], char *err, size_t errlen)
 	controld_registry_unlock();
 
 	cluster_proto_vm_start_put(req, &vs);
-	rc = pmon_call_within(host, CP_VM_START, req, CP_VM_START_LEN + vs.args_len, &reply, &rlen,
-			      START_TIMEOUT_MS, err, errlen);
+	/* The host learns the networks before it is asked to attach to one. */
+	rc = controld_netsync_host(host, err, errlen);
+	if (!rc)
+		rc = pmon_call_within(host, CP_VM_START, req, CP_VM_START_LEN + vs.args_len, &reply,
+				      &rlen, START_TIMEOUT_MS, err, errlen);
 	free(reply);
 	controld_registry_lock();
 	v = controld_registry_find_uuid(uuid);

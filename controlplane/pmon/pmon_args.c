@@ -61,6 +61,7 @@ struct check {
 	bool kernel, mmon, incoming;
 	int secret;
 	uint32_t vcpus;
+	struct pmon_args *out;
 	char *err;
 	size_t errlen;
 };
@@ -81,7 +82,7 @@ static int take(struct check *c, const struct vmm_opt *o, const char *arg, const
 	const char *val = inline_val;
 	uint64_t n;
 
-	if (kind_of(o) == OPT_OURS)
+	if (kind_of(o) == OPT_OURS || !strcmp(o->name, "net"))
 		return fail(c, "lego-vmm option '%.64s' is set by lego-pmon itself", arg);
 	if (kind_of(o) == OPT_NORUN)
 		return fail(c, "lego-vmm option '%.64s' runs no vNode", arg);
@@ -120,10 +121,32 @@ static int take(struct check *c, const struct vmm_opt *o, const char *arg, const
 	return 0;
 }
 
+/* --net-attach VALUE: an interface lego-pmon makes the tap of (not lego-vmm's). */
+static int net_attach(struct check *c, const char *inline_val)
+{
+	const char *val = inline_val;
+	char why[256];
+
+	if (!val) {
+		if (c->i + 1 >= c->argc)
+			return fail(c, "option '--net-attach' needs a value");
+		val = c->argv[++c->i];
+	}
+	if (c->out->nr_net == NET_PROTO_MAX_IFACES)
+		return fail(c, "more than %d --net-attach options", NET_PROTO_MAX_IFACES);
+	if (net_proto_attach_parse(val, &c->out->net[c->out->nr_net], why, sizeof(why)))
+		return fail(c, "--net-attach: %s", why);
+	c->out->nr_net++;
+	return 1;
+}
+
 static int long_opt(struct check *c, const char *arg)
 {
 	const char *name = arg + 2, *eq = strchr(name, '=');
 	const struct vmm_opt *o = find_long(name, eq ? (size_t)(eq - name) : strlen(name));
+
+	if (!strncmp(name, "net-attach", 10) && (!name[10] || name[10] == '='))
+		return net_attach(c, eq ? eq + 1 : NULL);
 
 	if (!*name)
 		return fail(c, "'%s' (end of options) is not allowed: lego-vmm takes options only",
@@ -151,22 +174,28 @@ static int short_opts(struct check *c, const char *arg)
 	return 0;
 }
 
-int pmon_args_check(const char *args, uint32_t argc, uint32_t vcpus, const char **argv,
-		    bool *remote, bool *incoming, int *secret, char *err, size_t errlen)
+int pmon_args_check(const char *args, uint32_t argc, uint32_t vcpus, struct pmon_args *out,
+		    char *err, size_t errlen)
 {
+	const char **argv = out->argv;
 	struct check c = {.argv = argv,
 			  .argc = argc,
 			  .vcpus = vcpus,
 			  .secret = -1,
+			  .out = out,
 			  .err = err,
 			  .errlen = errlen};
 
+	out->argc = 0;
+	out->nr_net = 0;
+	out->secret = -1;
 	for (uint32_t i = 0; i < argc; i++) {
 		argv[i] = args;
 		args += strlen(args) + 1;
 	}
 	for (c.i = 0; c.i < argc; c.i++) {
 		const char *a = argv[c.i];
+		uint32_t first = c.i;
 		int rc;
 
 		if (a[0] == '-' && a[1] == '-')
@@ -176,8 +205,14 @@ int pmon_args_check(const char *args, uint32_t argc, uint32_t vcpus, const char 
 		else
 			rc = fail(&c, "unexpected argument '%.64s': lego-vmm takes options only",
 				  a);
-		if (rc)
+		if (rc < 0)
 			return -1;
+		/* lego-vmm's options stay, compacted over the --net-attach ones. */
+		for (uint32_t k = first; rc == 0 && k <= c.i; k++) {
+			if ((int)k == c.secret)
+				out->secret = (int)out->argc;
+			argv[out->argc++] = argv[k];
+		}
 	}
 	if (!c.kernel) {
 		snprintf(err, errlen, "lego-vmm needs --kernel IMAGE");
@@ -189,8 +224,7 @@ int pmon_args_check(const char *args, uint32_t argc, uint32_t vcpus, const char 
 			 "lego-vmm option --incoming needs the vNode's --mmon servers");
 		return -1;
 	}
-	*remote = c.mmon;
-	*incoming = c.incoming;
-	*secret = c.secret;
+	out->remote = c.mmon;
+	out->incoming = c.incoming;
 	return 0;
 }

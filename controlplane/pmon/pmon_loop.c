@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 #include "lib/netserver.h"
+#include "pmon_net.h"
 
 #define SHUTDOWN_GRACE_MS 10000
 
@@ -40,11 +41,17 @@ static void reap(struct pmon_ctx *p)
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
 		bool sig = WIFSIGNALED(st);
 		int status = sig ? 128 + WTERMSIG(st) : WEXITSTATUS(st);
+		uint8_t uuid[16];
+		uint64_t net_gen = 0;
 
-		if (!pmon_vms_reaped(&p->vms, pid, status, sig))
+		if (pmon_vms_reaped(&p->vms, pid, status, sig, uuid, &net_gen)) {
+			if (net_gen) /* its taps go with it */
+				pmon_net_detach(uuid, net_gen);
+			any = true;
+		} else if (!pmon_net_reaped(pid, status)) {
 			log_warn("reaped pid %d (status %d), which runs no vNode", (int)pid,
 				 status);
-		any = true;
+		}
 	}
 	if (any)
 		pmon_loop_kick(p);

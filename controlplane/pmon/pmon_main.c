@@ -17,6 +17,7 @@
 
 #include "lib/cluster/cluster_agent.h"
 #include "lib/proto/cluster_proto.h"
+#include "lib/proto/net_proto.h"
 #include "lib/fabric/fab_server.h"
 #include "lib/log.h"
 #include "lib/parse.h"
@@ -26,13 +27,15 @@
 #include "pmon_ready.h"
 #include "pmon_loop.h"
 #include "pmon_requests.h"
+#include "pmon_net.h"
 #include "pmon_spawn.h"
 
 #define EXIT_USAGE 64
 #define MAX_CORES  4096 /* what REGISTER allows */
 
 struct options {
-	const char *controld, *name, *listen, *vmm, *run_dir, *port_file, *pki_dir;
+	const char *controld, *name, *listen, *vmm, *run_dir, *port_file, *pki_dir, *vtep,
+		*dhcp_dir, *dnsmasq;
 	bool insecure;
 	char host[256], port[16];
 	uint32_t cores;
@@ -41,7 +44,7 @@ struct options {
 
 static struct options opts;
 static struct pmon_ctx pm;
-static char vmm_buf[PATH_MAX], run_dir_buf[PATH_MAX];
+static char vmm_buf[PATH_MAX], run_dir_buf[PATH_MAX], dhcp_dir_buf[PATH_MAX];
 
 static void usage(FILE *f)
 {
@@ -81,6 +84,15 @@ static void usage(FILE *f)
 		"                            running, or with its reason when it ends first; a\n"
 		"                            lego-vmm still starting after MS is stopped (default\n"
 		"                            45000; 0: answered once lego-vmm is spawned)\n"
+		"      --vtep ADDR|none      this host's IPv4 address for the virtual networks'\n"
+		"                            VXLAN traffic (default: the --listen address when it\n"
+		"                            is one, other than loopback; none: networks stay on\n"
+		"                            this host)\n"
+		"      --dhcp-dir DIR        the networks' dnsmasq files; every directory on the "
+		"way\n"
+		"                            must be enterable by user nobody (default "
+		"RUNDIR-dhcp)\n"
+		"      --dnsmasq PATH        dnsmasq to run (default /usr/sbin/dnsmasq)\n"
 		"  -v, --verbose             debug log lines\n"
 		"  -q, --quiet               warnings and errors only\n"
 		"  -h, --help                this text\n"
@@ -91,7 +103,13 @@ static void usage(FILE *f)
 		"UUID.console (the guest console) and UUID.log (lego-vmm's output, kept after\n"
 		"VM_FORGET). SIGINT or SIGTERM stop every vNode (SIGTERM, SIGKILL after 10 s), "
 		"then\n"
-		"lego-pmon leaves the cluster and exits 0.\n",
+		"lego-pmon leaves the cluster and exits 0.\n"
+		"For each virtual network a vNode here uses it builds a bridge lgbrVNI with a "
+		"VXLAN\n"
+		"device lgvxVNI (replicating to the other hosts lego-controld lists), dnsmasq, a\n"
+		"tap ltDOMIDnI per interface and nftables rules (tables lego_pmon); all of it "
+		"goes\n"
+		"with the last vNode using it, and a restarted lego-pmon removes what it left.\n",
 		MAX_CORES);
 }
 
@@ -123,6 +141,9 @@ static int parse_options(int argc, char **argv)
 		{"pki", required_argument, NULL, 'K'},
 		{"insecure", no_argument, NULL, 'I'},
 		{"start-wait-ms", required_argument, NULL, 'W'},
+		{"vtep", required_argument, NULL, 'T'},
+		{"dhcp-dir", required_argument, NULL, 'D'},
+		{"dnsmasq", required_argument, NULL, 'Q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -193,6 +214,19 @@ static int parse_options(int argc, char **argv)
 			if (parse_uint(optarg, 0, 600000, &u))
 				return bad_usage("--start-wait-ms must be 0..600000, not", optarg);
 			pm.start_wait_ms = (int)u;
+			break;
+		case 'T':
+			opts.vtep = optarg;
+			break;
+		case 'D':
+			if (!*optarg)
+				return bad_usage("--dhcp-dir needs a directory, not", optarg);
+			opts.dhcp_dir = optarg;
+			break;
+		case 'Q':
+			if (!*optarg)
+				return bad_usage("--dnsmasq needs a path, not", optarg);
+			opts.dnsmasq = optarg;
 			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
@@ -316,6 +350,36 @@ static int advertised(char *out, size_t len, const char *port)
 	return 0;
 }
 
+/* The networks' part: the VXLAN address (--vtep, or the listen address), the DHCP files. */
+static int setup_networks(void)
+{
+	struct pmon_net_config nc = {.name = opts.name,
+				     .dnsmasq = opts.dnsmasq ? opts.dnsmasq : "/usr/sbin/dnsmasq",
+				     .vxlan_port = NET_PROTO_VXLAN_PORT};
+	const char *v = opts.vtep ? opts.vtep : opts.host;
+	char err[512];
+
+	if (!opts.dhcp_dir) {
+		snprintf(dhcp_dir_buf, sizeof(dhcp_dir_buf), "%s-dhcp", opts.run_dir);
+		opts.dhcp_dir = dhcp_dir_buf;
+	}
+	nc.dhcp_dir = opts.dhcp_dir;
+	if (strcmp(v, "none") && !net_proto_ip_parse(v, &nc.vtep) && nc.vtep &&
+	    nc.vtep >> 24 != 127 && nc.vtep >> 28 != 14 && nc.vtep != ~0U) {
+		/* a unicast address: this host's end of the VXLAN tunnels */
+	} else if (opts.vtep && strcmp(v, "none")) {
+		log_error("--vtep '%s' is not a unicast IPv4 address (nor none)", v);
+		return -1;
+	} else {
+		nc.vtep = 0; /* none, or a loopback or wildcard listener: networks stay here */
+	}
+	if (pmon_net_init(&nc, err, sizeof(err))) {
+		log_error("networks: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static size_t heartbeat(void *ctx, uint8_t *buf, size_t cap)
 {
 	return pmon_vms_heartbeat(&((struct pmon_ctx *)ctx)->vms, buf, cap);
@@ -359,6 +423,8 @@ int main(int argc, char **argv)
 		log_error("cannot create signalfd/eventfd: %s", strerror(errno));
 		return 1;
 	}
+	if (setup_networks())
+		return 1;
 	lfd = tcp_listen(opts.listen, port, sizeof(port), err, sizeof(err));
 	if (lfd < 0) {
 		log_error("%s", err);
@@ -392,6 +458,7 @@ int main(int argc, char **argv)
 		 opts.controld);
 	rc = pmon_loop(&pm, sfd);
 	cluster_agent_stop(pm.agent);
+	pmon_net_shutdown();
 	log_info("%s: every vNode stopped; left the cluster", opts.name);
 	close(sfd);
 	close(pm.wake_fd);

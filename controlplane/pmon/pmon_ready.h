@@ -11,8 +11,8 @@
 #include "pmon_ctx.h"
 
 /* How long a start may take by default (--start-wait-ms) before lego-pmon gives up on it
- * and stops that lego-vmm: within what lego-controld waits for VM_START's answer (60 s,
- * controld_vnode.c). */
+ * and stops that lego-vmm: within what lego-controld waits for VM_START's answer (90 s,
+ * controld_vnode.c, which leaves room for a network's DHCP server to start first). */
 #define PMON_READY_WAIT_MS 45000
 
 /* Wait up to p->start_wait_ms (0: not at all) for vNode uuid's lego-vmm (pid) to say

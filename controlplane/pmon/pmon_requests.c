@@ -21,7 +21,9 @@
 #include "lib/log.h"
 #include "lib/netserver.h"
 #include "lib/mono_clock.h"
+#include "lib/proto/net_proto.h"
 #include "pmon_args.h"
+#include "pmon_net.h"
 #include "pmon_ready.h"
 #include "pmon_spawn.h"
 #include "pmon_vmmctl.h"
@@ -50,9 +52,10 @@ struct conn {
 
 static const char *op_name(uint16_t op)
 {
-	static const char *const names[] = {"op 0",    "REGISTER", "HEARTBEAT",	 "VM_START",
-					    "VM_STOP", "VM_CTL",   "VM_CONSOLE", "VM_FORGET",
-					    "QUERY",   "MIGRATE",  "MIG_STATUS"};
+	static const char *const names[] = {"op 0",	   "REGISTER", "HEARTBEAT",  "VM_START",
+					    "VM_STOP",	   "VM_CTL",   "VM_CONSOLE", "VM_FORGET",
+					    "QUERY",	   "MIGRATE",  "MIG_STATUS", "POOL_JOB",
+					    "POOL_STATUS", "NET_SET",  "NET_LEASES"};
 
 	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "unknown op";
 }
@@ -120,56 +123,96 @@ static int pmon_secret_fd(const char *text)
 	return fd;
 }
 
+/* Its taps made and their --net options added to o (o->argv has room for them): 0, or a
+ * cluster status with err. */
+static int attach(const struct cluster_proto_vm_start *m, struct pmon_args *o, uint64_t *gen,
+		  char (*opts)[NET_PROTO_ATTACH_MAX], char *err, size_t errlen)
+{
+	char taps[NET_PROTO_MAX_IFACES][NET_PROTO_IFNAME_MAX + 1], mac[18], ip[16];
+	int rc;
+
+	*gen = 0;
+	if (!o->nr_net)
+		return CP_OK;
+	rc = pmon_net_attach(m->uuid, m->domid, m->name, o->net, o->nr_net, o->incoming, gen, taps,
+			     err, errlen);
+	for (int i = 0; rc == CP_OK && i < o->nr_net; i++) {
+		net_proto_mac_format(o->net[i].mac, mac);
+		net_proto_ip_format(o->net[i].ip,
+				    ip); /* for its gratuitous ARP after a migration */
+		snprintf(opts[i], sizeof(opts[i]), "tap=%s,mac=%s,ip=%s", taps[i], mac, ip);
+		o->argv[o->argc++] = "--net";
+		o->argv[o->argc++] = opts[i];
+	}
+	return rc;
+}
+
 static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
 	struct pmon_ctx *p = c->p;
 	struct cluster_proto_vm_start m;
-	const char *args = NULL, **argv;
-	char why[256];
+	const char *args = NULL;
+	char why[256], netopts[NET_PROTO_MAX_IFACES][NET_PROTO_ATTACH_MAX];
 	char err[CP_ERRTEXT_MAX], id[UUID_STR_LEN];
-	struct pmon_vms_entry *v;
+	struct pmon_vms_entry *v = NULL;
+	struct pmon_args o = {0};
 	enum cluster_proto_status st;
 	pid_t pid = -1;
-	int exec_errno = 0, secret = -1, secret_fd = -1;
-	bool remote = false, incoming = false;
+	uint64_t gen = 0;
+	int exec_errno = 0, secret_fd = -1;
+	bool admitted;
 	uint8_t out[4];
 
 	st = cluster_proto_vm_start_get(pl, h->len, &m, &args, why, sizeof(why));
 	if (st)
 		return refuse(c, h, st, "%s", why);
 	uuid_str_format(m.uuid, id);
-	argv = calloc((size_t)m.argc + 1, sizeof(*argv));
-	if (!argv)
+	o.argv = calloc((size_t)m.argc + 2 * NET_PROTO_MAX_IFACES + 1, sizeof(*o.argv));
+	if (!o.argv)
 		return refuse(c, h, CP_EIO, "out of memory");
-	if (pmon_args_check(args, m.argc, m.vcpus, argv, &remote, &incoming, &secret, err,
-			    sizeof(err))) {
-		free(argv);
+	if (pmon_args_check(args, m.argc, m.vcpus, &o, err, sizeof(err))) {
+		free(o.argv);
 		return refuse(c, h, CP_EINVAL, "vNode %s (%s): %s", m.name, id, err);
 	}
 	/* The capabilities and their key go to lego-vmm in memory, never on its command line
 	 * (which every local user can read). */
-	if (secret >= 0) {
-		secret_fd = pmon_secret_fd(argv[secret]);
+	if (o.secret >= 0) {
+		secret_fd = pmon_secret_fd(o.argv[o.secret]);
 		if (secret_fd < 0) {
-			free(argv);
+			free(o.argv);
 			return refuse(c, h, CP_EIO,
 				      "vNode %s (%s): cannot hand over its capabilities: %s",
 				      m.name, id, strerror(errno));
 		}
-		argv[secret] = PMON_SPAWN_SECRET_PATH;
+		o.argv[o.secret] = PMON_SPAWN_SECRET_PATH;
 	}
-	/* Forked under the lock, so the reaper cannot see the pid before its record does. */
+	/* The record first: live with no pid, it holds the vNode's place while its taps are
+	 * made without the table's lock (a network's dnsmasq may take a while to start); they
+	 * are on their bridges before lego-vmm starts (a migration's before its GO). */
 	pthread_mutex_lock(&p->vms.lock);
 	st = pmon_vms_admit(&p->vms, &m, &v, err, sizeof(err));
-	if (st == CP_OK) {
+	pthread_mutex_unlock(&p->vms.lock);
+	admitted = st == CP_OK;
+	if (admitted)
+		st = attach(&m, &o, &gen, netopts, err, sizeof(err));
+	/* Forked under the lock, so the reaper cannot see the pid before its record does. */
+	pthread_mutex_lock(&p->vms.lock);
+	if (st == CP_OK && (v->stop_asked || p->vms.closing)) {
+		snprintf(err, sizeof(err), "stopped while its interfaces were being made");
+		v->state = CP_VM_EXITED; /* as a lego-vmm that got SIGTERM */
+		v->exit_status = 128 + SIGTERM;
+		st = CP_EIO;
+	} else if (st != CP_OK && admitted) {
+		pmon_vms_drop(v);
+	} else if (st == CP_OK) {
 		struct pmon_spawn s = {.vmm = p->vmm,
 				       .run_dir = p->run_dir,
 				       .id = id,
 				       .name = m.name,
 				       .vnode_uid = m.vnode_uid,
-				       .argv = argv,
-				       .argc = m.argc,
-				       .remote = remote,
+				       .argv = o.argv,
+				       .argc = o.argc,
+				       .remote = o.remote,
 				       .secret_fd = secret_fd,
 				       .pki_dir = p->pki_dir,
 				       .pki_name = p->name};
@@ -181,11 +224,14 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		} else {
 			v->pid = pid;
 			v->exec_errno = exec_errno;
-			v->incoming = incoming;
+			v->incoming = o.incoming;
+			v->net_gen = gen;
 		}
 	}
 	pthread_mutex_unlock(&p->vms.lock);
-	free(argv);
+	if (st != CP_OK && gen)
+		pmon_net_detach(m.uuid, gen);
+	free(o.argv);
 	if (secret_fd >= 0)
 		close(secret_fd);
 	if (st)
@@ -194,11 +240,12 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		log_error("vNode %s (%s, domid %d): cannot execute %s: %s (pid %d exits 127)",
 			  m.name, id, m.domid, p->vmm, strerror(exec_errno), (int)pid);
 	else
-		log_info("started %svNode %s (%s, domid %d) pid %d", incoming ? "incoming " : "",
-			 m.name, id, m.domid, (int)pid);
+		log_info("started %svNode %s (%s, domid %d) pid %d%s",
+			 o.incoming ? "incoming " : "", m.name, id, m.domid, (int)pid,
+			 o.nr_net ? " with its taps" : "");
 	pmon_loop_kick(p);
 	/* A start is answered once lego-vmm runs the vNode, or with its reason for not. */
-	st = incoming ? CP_OK : pmon_ready_wait(p, m.uuid, pid, err, sizeof(err));
+	st = o.incoming ? CP_OK : pmon_ready_wait(p, m.uuid, pid, err, sizeof(err));
 	if (st)
 		return refuse(c, h, st, "%s", err);
 	wire_put_le32(out, (uint32_t)pid);
@@ -232,6 +279,8 @@ static int vm_stop(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		pid = v->pid;
 		if (pid > 0) /* live in the table: not reaped, so still our child */
 			kill(pid, SIGTERM);
+		else
+			v->stop_asked = true; /* still starting: it will not */
 		if (m.mode == CP_STOP_FORCE) {
 			int64_t at = mono_clock_ms() + m.grace_ms;
 
@@ -467,8 +516,56 @@ static int vm_forget(struct conn *c, const struct wire_hdr *h, const uint8_t *pl
 	return reply(c, h, NULL, 0);
 }
 
+/* NET_SET: the networks and the other hosts, as lego-controld sees them. */
+static int net_set(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
+{
+	struct net_proto_set *m = malloc(sizeof(*m));
+	char why[CP_ERRTEXT_MAX];
+	uint8_t out[NET_PROTO_SET_REPLY_LEN];
+	uint32_t vtep = 0;
+	int st;
+
+	if (!m)
+		return refuse(c, h, CP_EIO, "out of memory");
+	st = net_proto_set_get(pl, h->len, m, why, sizeof(why));
+	if (!st)
+		st = pmon_net_set(m, &vtep, why, sizeof(why));
+	if (!st)
+		log_debug("networks: %u network(s), %u other host(s)", m->nr_nets, m->nr_peers);
+	free(m);
+	if (st)
+		return refuse(c, h, (uint32_t)st, "%s", why);
+	net_proto_set_reply_put(out, vtep);
+	return reply(c, h, out, sizeof(out));
+}
+
+/* NET_LEASES: what this host's DHCP server of a network gave. */
+static int net_leases(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
+{
+	char name[CP_NAME_LEN + 1], why[CP_ERRTEXT_MAX];
+	struct net_proto_lease *l = NULL;
+	uint32_t n = 0;
+	uint8_t *out;
+	int rc, st = net_proto_leases_get(pl, h->len, name, why, sizeof(why));
+
+	if (!st && pmon_net_leases(name, &l, &n, why, sizeof(why)))
+		st = CP_EIO;
+	if (st)
+		return refuse(c, h, (uint32_t)st, "%s", why);
+	out = malloc(net_proto_leases_reply_len(n));
+	if (!out) {
+		free(l);
+		return refuse(c, h, CP_EIO, "out of memory");
+	}
+	net_proto_leases_reply_put(out, l, n);
+	rc = reply(c, h, out, net_proto_leases_reply_len(n));
+	free(out);
+	free(l);
+	return rc;
+}
+
 /* What lego-pmon serves: a row per op with the certificates that may ask it. Running,
- * stopping and reading vNodes is for lego-controld and the operators. */
+ * stopping and reading vNodes, and the networks, are for lego-controld and the operators. */
 static const struct op_row {
 	uint16_t op;
 	unsigned kinds; /* TLS_KIND_BIT()s of the certificates that may ask it */
@@ -479,6 +576,8 @@ static const struct op_row {
 	{CP_VM_CTL, TLS_KINDS_OPERATOR, vm_ctl},
 	{CP_VM_CONSOLE, TLS_KINDS_OPERATOR, vm_console},
 	{CP_VM_FORGET, TLS_KINDS_OPERATOR, vm_forget},
+	{CP_NET_SET, TLS_KINDS_OPERATOR, net_set},
+	{CP_NET_LEASES, TLS_KINDS_OPERATOR, net_leases},
 };
 
 /* 0 to go on with the connection, -1 to close it. */
@@ -503,7 +602,7 @@ static int handle(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	if (!row)
 		return refuse(c, h, CP_EBADOP,
 			      "op %u (%s) is not served by lego-pmon: it serves VM_START, VM_STOP, "
-			      "VM_CTL, VM_CONSOLE and VM_FORGET",
+			      "VM_CTL, VM_CONSOLE, VM_FORGET, NET_SET and NET_LEASES",
 			      h->op, op_name(h->op));
 	return row->handler(c, h, pl);
 }

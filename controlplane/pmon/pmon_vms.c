@@ -97,7 +97,8 @@ void pmon_vms_drop(struct pmon_vms_entry *v)
 	memset(v, 0, sizeof(*v));
 }
 
-bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled)
+bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled, uint8_t uuid[16],
+		     uint64_t *net_gen)
 {
 	bool found = false;
 
@@ -108,6 +109,9 @@ bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled)
 		if (!v->used || !pmon_vms_live(v) || v->pid != pid)
 			continue;
 		found = true;
+		memcpy(uuid, v->uuid, 16);
+		*net_gen = v->net_gen;
+		v->net_gen = 0;
 		v->state = CP_VM_EXITED;
 		v->exit_status = status;
 		v->kill_at = 0;

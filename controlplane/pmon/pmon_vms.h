@@ -27,10 +27,12 @@ struct pmon_vms_entry {
 	pid_t pid;
 	uint32_t state; /* cp_vm_state */
 	int32_t exit_status;
-	int exec_errno;	 /* lego-vmm could not be executed: why */
-	int64_t kill_at; /* monotonic ms at which SIGKILL follows, 0: none */
-	bool incoming;	 /* started with --incoming: a migration's destination */
-	bool migrating;	 /* its lego-vmm accepted a 'migrate': exit 126 means it moved */
+	int exec_errno;	  /* lego-vmm could not be executed: why */
+	int64_t kill_at;  /* monotonic ms at which SIGKILL follows, 0: none */
+	bool incoming;	  /* started with --incoming: a migration's destination */
+	bool migrating;	  /* its lego-vmm accepted a 'migrate': exit 126 means it moved */
+	uint64_t net_gen; /* its taps (pmon_net_attach), 0: none */
+	bool stop_asked;  /* a stop came while it was starting (no pid yet) */
 };
 
 struct pmon_vms {
@@ -59,8 +61,10 @@ void pmon_vms_drop(struct pmon_vms_entry *v);
 
 /* These take t->lock themselves. */
 /* Child pid ended with status (exit code or 128 + signal): the record becomes EXITED
- * (the exit is logged). false if no live vNode has that pid. */
-bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled);
+ * (the exit is logged); its uuid and net_gen are written out (for its taps to go). false if
+ * no live vNode has that pid. */
+bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled, uint8_t uuid[16],
+		     uint64_t *net_gen);
 /* SIGKILL every vNode whose deadline passed; the next deadline, or -1 if none. */
 int64_t pmon_vms_kill_due(struct pmon_vms *t, int64_t now);
 /* Shutdown: no more admissions; SIGTERM each live vNode, SIGKILL at kill_at. Returns how

@@ -48,6 +48,7 @@
 #define VIRTIO_F_RING_EVENT_IDX	    29
 
 /* Device IDs. */
+#define VIRTIO_ID_NET	1
 #define VIRTIO_ID_BLOCK 2
 
 /* Split virtqueue layout (§2.6). */
@@ -112,5 +113,13 @@ struct virtio_blk_hdr {
 	uint32_t reserved;
 	uint64_t sector;
 };
+
+/* virtio-net (§5.1): queue 0 receives, queue 1 transmits; every packet starts with a
+ * 12-byte struct virtio_net_hdr (virtio 1.x: num_buffers included). */
+#define VIRTIO_NET_F_MAC     5
+#define VIRTIO_NET_CFG_MAC   0
+#define VIRTIO_NET_RXQ	     0
+#define VIRTIO_NET_TXQ	     1
+#define VIRTIO_NET_HDR_BYTES 12
 
 #endif

@@ -128,6 +128,33 @@ static int parse_theta(const char *v, size_t len, struct cmdline_opts *o, char *
 	return 0;
 }
 
+/* A dotted IPv4 address, host byte order. */
+static int parse_ipv4(const char *key, const char *v, size_t len, uint32_t *out, char *err,
+		      size_t errlen)
+{
+	uint32_t a = 0;
+	size_t pos = 0;
+
+	for (int part = 0; part < 4; part++) {
+		size_t n = 0;
+		uint64_t b;
+
+		while (pos + n < len && v[pos + n] != '.')
+			n++;
+		if (kparse_u64(v + pos, n, &b) || b > 255 || (part < 3) != (pos + n < len))
+			goto bad;
+		a = a << 8 | (uint32_t)b;
+		pos += n + 1;
+	}
+	if (pos != len + 1)
+		goto bad;
+	*out = a;
+	return 0;
+bad:
+	fmt_snprintf(err, errlen, "%s='%.*s' is not an IPv4 address", key, (int)len, v);
+	return -1;
+}
+
 struct opt {
 	const char *key;
 	size_t field; /* offsetof the uint64_t in struct cmdline_opts */
@@ -174,6 +201,10 @@ static int parse_token(const char *t, size_t len, struct cmdline_opts *o, char *
 		return parse_order(v, vlen, o, err, errlen);
 	if (span_eq(t, klen, "memtest.theta"))
 		return parse_theta(v, vlen, o, err, errlen);
+	if (span_eq(t, klen, "evil.peer"))
+		return parse_ipv4("evil.peer", v, vlen, &o->evil_peer, err, errlen);
+	if (span_eq(t, klen, "evil.ip"))
+		return parse_ipv4("evil.ip", v, vlen, &o->evil_ip, err, errlen);
 	for (unsigned i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
 		const struct opt *p = &opts[i];
 		uint64_t val;

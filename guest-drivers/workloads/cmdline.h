@@ -45,6 +45,9 @@ struct cmdline_opts {
 	uint64_t fill_verify;	/* run=fill: read everything back (1) or not (0) */
 	uint64_t idle_s;	/* after the workloads, stay up this long before exiting
 				 * (a vNode to inspect, suspend or destroy) */
+	/* evil on a NIC: an IPv4 host on its network that answers ARP, and the address to ask
+	 * from (host byte order; 0: none, the receive-side cases are skipped). */
+	uint32_t evil_peer, evil_ip;
 };
 
 #define MEMTEST_DEFAULT_SIZE (16ULL << 20)
@@ -69,6 +72,8 @@ struct cmdline_opts {
  *   blktest.bs=SIZE blktest.order=seq|rand (default seq)
  *   memtest.mode=patterns|zipf|kv|all (default patterns) memtest.ops=N (default 200000)
  *   memtest.theta=DECIMAL (zipf skew, 0..5, default 0.99)
+ *   evil.peer=A.B.C.D evil.ip=A.B.C.D (evil on a NIC: who answers ARP there, and from which
+ *   address to ask: makes traffic arrive for the receive-side cases)
  * Any other token, an unknown workload or a malformed value is an error: -1 with err. */
 int cmdline_parse(const char *cmdline, struct cmdline_opts *o, char *err, size_t errlen);
 const char *cmdline_workload_name(enum cmdline_workload w);

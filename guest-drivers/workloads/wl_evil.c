@@ -1,4 +1,5 @@
-/* wl_evil.c: evil: a malicious driver posting malformed virtqueues; checks the VMM's reaction. */
+/* wl_evil.c: evil: a malicious driver posting malformed virtqueues to the disk (and, in
+ * wl_evil_net.c, to a NIC); checks the VMM's reaction. */
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -11,6 +12,8 @@
 #include "lib/proto/lego_guest_abi.h"
 #include "guest-drivers/runtime/timing.h"
 #include "guest-drivers/virtio/vio_blk.h"
+#include "guest-drivers/virtio/vio_net.h"
+#include "wl_evil_net.h"
 #include "workloads.h"
 
 #define EVIL_GRACE_MS	 20   /* a rejected chain must stay uncompleted this long */
@@ -647,20 +650,15 @@ static bool evil_fail(const char *msg)
 	return false;
 }
 
-bool wl_evil(const struct workloads_ctx *ctx)
+/* The disk's cases (e->nr_cases and nr_failed count them); false if they could not run. */
+static bool evil_blk(struct evil *e, uint64_t base)
 {
-	static struct evil ev;
-	struct evil *e = &ev;
-	uint64_t mark = alloc_mark(), start = io_rdtsc(), base, bad;
 	char err[200], why[200];
 	bool ok = true;
 	uint8_t status;
 	uint32_t used;
+	uint64_t bad;
 
-	memset(e, 0, sizeof(*e));
-	e->ram_end = ram_end(ctx->bi);
-	if (vio_blk_find(ctx->bi, &base, err, sizeof(err)))
-		return evil_fail(err);
 	e->canary_lo = must_alloc(PAGE, PAGE, &ok);
 	if (ok && vio_blk_init(&e->blk, base, err, sizeof(err))) {
 		ok = evil_fail(err);
@@ -729,11 +727,33 @@ bool wl_evil(const struct workloads_ctx *ctx)
 		       memcmp(e->victim_before, e->victim_after, VICTIM_BYTES) ? -1 : 0,
 		       "a rejected write reached the disk");
 
+out:
+	vio_blk_shutdown(&e->blk);
+	return ok;
+}
+
+bool wl_evil(const struct workloads_ctx *ctx)
+{
+	static struct evil ev;
+	struct evil *e = &ev;
+	uint64_t mark = alloc_mark(), start = io_rdtsc(), blk, net;
+	char err[200];
+	bool has_blk, has_net, ok;
+
+	memset(e, 0, sizeof(*e));
+	e->ram_end = ram_end(ctx->bi);
+	has_blk = !vio_blk_find(ctx->bi, &blk, err, sizeof(err));
+	has_net = !vio_net_find(ctx->bi, &net);
+	if (!has_blk && !has_net)
+		return evil_fail("no virtio-blk or virtio-net device to attack");
+	ok = !has_blk || evil_blk(e, blk);
+	if (ok && has_net)
+		wl_evil_net(ctx, net, &e->nr_cases, &e->nr_failed);
+	alloc_release(mark);
+	if (!ok)
+		return false;
 	ok = e->nr_failed == 0;
 	console_printf("RESULT evil %s cases=%u failed=%u ms=%lu\n", ok ? "PASS" : "FAIL",
 		       e->nr_cases, e->nr_failed, timing_elapsed_ms(start));
-out:
-	vio_blk_shutdown(&e->blk);
-	alloc_release(mark);
 	return ok;
 }

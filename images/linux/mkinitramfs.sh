@@ -8,7 +8,8 @@ Usage: images/linux/mkinitramfs.sh OUT INIT MODULE_DIR PROGRAM...
 
 Builds OUT, an uncompressed newc cpio (the kernel unpacks it fastest): /init (INIT),
 /bin/busybox with a link per applet, MODULE_DIR's *.ko and its "order" file in /lib/modules
-(the init loads them in that order), and each PROGRAM in /bin. busybox comes from
+(the init loads them in that order), and each PROGRAM (a static executable, or a script) in
+/bin. busybox comes from
 busybox-static (/bin/busybox, or $BUSYBOX); it must be statically linked.
 USAGE
 }

@@ -32,6 +32,7 @@
  *   MIG_STATUS  vnode[64]                                cp_mig_progress (168)
  *   POOL_JOB    what(4), 0(4), server[64]                cp_pool_report (104)
  *   POOL_STATUS -                                        cp_pool_progress (240)
+ *   NET_SET, NET_LEASES: the virtual networks, in net_proto.h
  */
 #ifndef LEGO_CLUSTER_PROTO_H
 #define LEGO_CLUSTER_PROTO_H
@@ -89,6 +90,8 @@ enum cluster_proto_op {
 	CP_MIG_STATUS = 10,
 	CP_POOL_JOB = 11,
 	CP_POOL_STATUS = 12,
+	CP_NET_SET = 13,    /* controld -> pmon: the networks and the other hosts (net_proto.h) */
+	CP_NET_LEASES = 14, /* controld -> pmon: a network's DHCP leases on that host */
 };
 
 enum cluster_proto_status {

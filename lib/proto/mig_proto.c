@@ -31,6 +31,8 @@ static const char *const names[] = {
 	[MIG_REMOTE_DELTA] = "REMOTE_DELTA",
 	[MIG_APIC] = "APIC",
 	[MIG_IRQCHIP] = "IRQCHIP",
+	[MIG_NET] = "NET",
+	[MIG_NET_RX] = "NET_RX",
 };
 
 const char *mig_proto_type_name(uint16_t type)
@@ -88,6 +90,7 @@ void mig_proto_hello_put(uint8_t *b, const struct mig_proto_hello *m)
 	wire_put_le32(b + 28, m->vcpus);
 	wire_put_le32(b + 32, m->disks);
 	wire_put_le64(b + 36, m->console_bytes);
+	wire_put_le32(b + 44, m->nics);
 }
 
 int mig_proto_hello_get(const uint8_t *b, size_t len, struct mig_proto_hello *m, char *err,
@@ -102,9 +105,29 @@ int mig_proto_hello_get(const uint8_t *b, size_t len, struct mig_proto_hello *m,
 	m->vcpus = wire_get_le32(b + 28);
 	m->disks = wire_get_le32(b + 32);
 	m->console_bytes = wire_get_le64(b + 36);
-	if (m->flags & ~(MIG_HELLO_PAUSED | MIG_HELLO_IRQCHIP) || wire_get_le32(b + 44))
-		return mig_proto_bad(err, errlen,
-				     "HELLO has unknown flags or non-zero reserved bytes");
+	m->nics = wire_get_le32(b + 44);
+	if (m->flags & ~(MIG_HELLO_PAUSED | MIG_HELLO_IRQCHIP))
+		return mig_proto_bad(err, errlen, "HELLO has unknown flags");
+	return 0;
+}
+
+void mig_proto_net_put(uint8_t *b, const struct mig_proto_net *n)
+{
+	memset(b, 0, MIG_NET_LEN);
+	wire_put_le32(b, n->index);
+	memcpy(b + 4, n->mac, sizeof(n->mac));
+}
+
+int mig_proto_net_get(const uint8_t *b, size_t len, struct mig_proto_net *n, char *err,
+		      size_t errlen)
+{
+	if (want_len(len, MIG_NET_LEN, err, errlen))
+		return -1;
+	n->index = wire_get_le32(b);
+	memcpy(n->mac, b + 4, sizeof(n->mac));
+	for (int i = 10; i < MIG_NET_LEN; i++)
+		if (b[i])
+			return mig_proto_bad(err, errlen, "NET has non-zero reserved bytes");
 	return 0;
 }
 

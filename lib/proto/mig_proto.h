@@ -8,11 +8,12 @@
  * The source sends HELLO, CONSOLE* and REMOTE_BITS* (the pages the memory servers hold)
  * while the guest runs, then, with the vCPUs paused: CONSOLE* (the rest), VCPU per vCPU,
  * with KVM's in-kernel irqchip (a Linux guest; HELLO says so) APIC per vCPU and IRQCHIP,
- * VIRTIO per device, SERIAL, VMINFO, REMOTE_DELTA* (pages held since the bitmap; or the
- * whole REMOTE_BITS* again), HOT_PAGES?, END. The destination loads and checks it all and answers
- * READY (or ERROR and hangs up); the source answers GO; the destination starts its vCPUs and
- * answers RUNNING. Until GO the source can resume; after RUNNING it exits. kvm_* blobs are the
- * x86-64 KVM uapi layouts, whose sizes are checked exactly.
+ * VIRTIO per device (the disks, then the NICs), NET per NIC with its NET_RX*, SERIAL, VMINFO,
+ * REMOTE_DELTA* (pages held since the bitmap; or the whole REMOTE_BITS* again), HOT_PAGES?, END.
+ * The destination loads and checks it all and answers READY (or ERROR and hangs up); the source
+ * answers GO; the destination starts its vCPUs and answers RUNNING. Until GO the source can resume;
+ * after RUNNING it exits. kvm_* blobs are the x86-64 KVM uapi layouts, whose sizes are checked
+ * exactly.
  */
 #ifndef LEGO_MIG_PROTO_H
 #define LEGO_MIG_PROTO_H
@@ -53,7 +54,9 @@ enum mig_proto_type {
 	MIG_REMOTE_DELTA = 14,
 	MIG_APIC = 15,
 	MIG_IRQCHIP = 16,
-	MIG_TYPE_MAX = 16,
+	MIG_NET = 17,
+	MIG_NET_RX = 18,
+	MIG_TYPE_MAX = 18,
 };
 
 #define MIG_HELLO_PAUSED  1U /* the vNode was paused by its user: it stays paused */
@@ -69,6 +72,7 @@ struct mig_proto_hello {
 	uint64_t vnode, mem_bytes, region_size;
 	uint32_t vcpus, disks;
 	uint64_t console_bytes; /* console history the source will send */
+	uint32_t nics;		/* virtio-net NICs (their VIRTIO messages follow the disks') */
 };
 
 struct mig_proto_vminfo {
@@ -112,6 +116,21 @@ int mig_proto_vcpu_get(const uint8_t *b, size_t len, uint32_t *index, struct vcp
 void mig_proto_virtio_put(uint8_t *b, uint32_t index, const struct virtio_mmio_state *st);
 int mig_proto_virtio_get(const uint8_t *b, size_t len, uint32_t *index,
 			 struct virtio_mmio_state *st, char *err, size_t errlen);
+
+/* NET: a NIC's identity: index(4) mac(6) reserved, zero (6). The destination's NIC must have
+ * the same MAC (the guest keeps the one it read). */
+#define MIG_NET_LEN 16
+struct mig_proto_net {
+	uint32_t index;
+	uint8_t mac[6];
+};
+/* NET_RX: index(4), then a frame the NIC's tap held for the guest when the source stopped its
+ * data path, as the tap gave it (its virtio-net header first): the destination hands it to
+ * the guest before anything newer. */
+#define MIG_NET_RX_HDR 4
+void mig_proto_net_put(uint8_t *b, const struct mig_proto_net *n);
+int mig_proto_net_get(const uint8_t *b, size_t len, struct mig_proto_net *n, char *err,
+		      size_t errlen);
 
 /* APIC: index(4) mp_state(4) tsc_deadline(8) kvm_lapic_state. */
 #define MIG_APIC_LEN (16 + sizeof(struct kvm_lapic_state))

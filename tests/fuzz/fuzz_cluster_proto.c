@@ -1,15 +1,60 @@
 /* fuzz_cluster_proto.c: every decoder of the cluster protocol (what lego-controld and
- * lego-pmon run on each message from the network) on arbitrary bytes: no crash, no read
- * past the input, and whatever decodes re-encodes to the same bytes. */
+ * lego-pmon run on each message from the network, the networks' messages and --net-attach
+ * included) on arbitrary bytes: no crash, no read past the input, and whatever decodes
+ * re-encodes to the same bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lib/proto/cluster_proto.h"
+#include "lib/proto/net_proto.h"
 
 static uint8_t out[CP_VM_START_LEN + CP_ARGS_MAX];
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The networks' messages (net_proto.h), and --net-attach's text. */
+static void net_cases(const uint8_t *p, size_t size)
+{
+	static struct net_proto_set m;
+	struct net_proto_lease *l = NULL;
+	struct net_proto_attach a, b;
+	char err[256], name[CP_NAME_LEN + 1], *text, again[NET_PROTO_ATTACH_MAX];
+	uint32_t vtep, n;
+	uint8_t *buf;
+
+	if (net_proto_set_get(p, size, &m, err, sizeof(err)) == CP_OK) {
+		net_proto_set_put(out, &m);
+		if (net_proto_set_len(&m) != size || memcmp(out, p, size))
+			abort();
+	}
+	if (net_proto_set_reply_get(p, size, &vtep, err, sizeof(err)) == CP_OK) {
+		net_proto_set_reply_put(out, vtep);
+		if (memcmp(out, p, size))
+			abort();
+	}
+	if (net_proto_leases_get(p, size, name, err, sizeof(err)) == CP_OK) {
+		net_proto_leases_put(out, name);
+		if (memcmp(out, p, size))
+			abort();
+	}
+	if (net_proto_leases_reply_get(p, size, &l, &n, err, sizeof(err)) == CP_OK) {
+		buf = malloc(net_proto_leases_reply_len(n));
+		net_proto_leases_reply_put(buf, l, n);
+		if (net_proto_leases_reply_len(n) != size || memcmp(buf, p, size))
+			abort();
+		free(buf);
+	}
+	free(l);
+	text = strndup((const char *)p, size);
+	if (!net_proto_attach_parse(text, &a, err, sizeof(err))) {
+		net_proto_attach_format(&a, again);
+		if (net_proto_attach_parse(again, &b, err, sizeof(err)) ||
+		    memcmp(&a, &b, sizeof(a)))
+			abort();
+	}
+	free(text);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -24,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = malloc(size - 1 ? size - 1 : 1);
 	memcpy(p, data + 1, size - 1);
 	size--;
-	switch (data[0] % 13) {
+	switch (data[0] % 14) {
 	case 0:
 		cluster_proto_hdr_get(p, size, &h, err, sizeof(err));
 		break;
@@ -151,6 +196,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		break;
 	}
+	case 12:
+		net_cases(p, size);
+		break;
 	default: {
 		uint8_t u[16];
 

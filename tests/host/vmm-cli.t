@@ -4,7 +4,7 @@
 VMM=$BUILD/asan/bin/lego-vmm
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 45
+plan 55
 
 run() { # args...: sets OUT and RC
 	OUT=$("$VMM" "$@" 2>&1 </dev/null)
@@ -113,6 +113,27 @@ like "$OUT" "must be comma-separated" "a trailing comma is refused"
 run --kernel "$GUEST" "${MM[@]}" --region-owners 0,1,x,-1
 is "$RC" 64 "a non-number owner exits 64"
 like "$OUT" "'x' is not a memory-server index" "... naming it"
+
+# NICs: --net is checked before anything runs (no tap is touched here).
+run --kernel "$GUEST" --net tap=lgt0,mac=01:00:5e:00:00:01
+is "$RC" 64 "a multicast MAC exits 64"
+like "$OUT" "--net 'tap=lgt0,mac=01:00:5e:00:00:01': mac= must be one unicast address" "... saying so"
+run --kernel "$GUEST" --net mac=52:54:00:00:00:01
+like "$OUT" "--net 'mac=52:54:00:00:00:01': tap=IFNAME is missing" "a NIC without a tap is refused"
+run --kernel "$GUEST" --net tap=lgt0,vhost=off
+like "$OUT" "unknown item 'vhost' \(tap=, mac=, ip=\)" "an unknown item is refused, naming the known ones"
+run --kernel "$GUEST" --net tap=lgt0,ip=10.1.2
+like "$OUT" "ip= must be one IPv4 address, not '10.1.2'" "a malformed IPv4 address is refused"
+run --kernel "$GUEST" --net tap=lgt0 --net tap=lgt0
+is "$RC" 64 "the same tap twice exits 64"
+like "$OUT" "tap lgt0 is named twice" "... naming it"
+run --kernel "$GUEST" --net tap=a,mac=52:54:00:00:00:01 --net tap=b,mac=52:54:00:00:00:01
+like "$OUT" "NICs 0 and 1 both have MAC 52:54:00:00:00:01" "the same MAC twice is refused"
+run --kernel "$GUEST" --net tap=a0 --net tap=a1 --net tap=a2 --net tap=a3 --net tap=a4 \
+	--net tap=a5 --net tap=a6 --net tap=a7 --net tap=a8
+like "$OUT" "too many --net options \(at most 8\)" "a ninth NIC is refused"
+run --help
+like "$OUT" "--net tap=IFNAME\[,mac=MAC\]\[,ip=ADDR\]" "--help describes --net"
 
 # Linux images: told apart by content; a Linux kernel needs hardware virtualization.
 head -c 4096 /dev/zero >"$TAP_TMP/bz"

@@ -12,7 +12,8 @@ Prepares the nested KVM test bed used by tests/testbed/run-in-l1, under $BUILD/t
   2. resolves the Debian kernel package from `apt-cache depends linux-image-amd64`;
   3. downloads it (apt-get download) and unpacks its bzImage and the modules L1 needs;
   4. extracts the ELF vmlinux from the bzImage (L1 boots it via PVH, ~4 s faster);
-  5. builds an uncompressed newc initramfs: busybox-static, tests/testbed/l1-init, modules.
+  5. builds an uncompressed newc initramfs: busybox-static, tests/testbed/l1-init, modules
+     (and, in lib/modules/net/, the network set that run-in-l1 --with net loads).
 Each stage is redone only when its inputs changed; one progress line per stage on stderr.
 
   --if-needed  do nothing at all if everything was prepared in the last 24 hours and the
@@ -55,9 +56,17 @@ READY=$T/ready
 WANT_MODULES="irqbypass ccp kvm kvm-amd virtio virtio_ring virtio_pci_legacy_dev \
 virtio_pci_modern_dev virtio_pci 9pnet 9pnet_virtio netfs fscache 9p virtio_console \
 virtio_blk crc32c_generic ext4"
-# The modules a Linux vNode's initramfs loads (images/linux/: virtio-mmio disks with ext4),
+# The opt-in network set (run-in-l1 --with net): taps, vhost-net, bridges, veth pairs, VXLAN
+# and nftables with the bridge family's meta (iifname, oifname: nft_meta_bridge) for lego-pmon's
+# networks (network.t, network.bench). Kept
+# apart in $K/net-modules (only those not in WANT_MODULES) and loaded only for the tests that
+# ask, since every module costs L1 boot time.
+NET_MODULES="tun vhost_net bridge veth vxlan nf_tables nft_meta_bridge"
+# The modules a Linux vNode's initramfs loads (images/linux/: virtio-mmio disks with ext4,
+# virtio-net NICs; virtio_pci for the same image under QEMU, the network benchmarks' peer),
 # kept apart in $K/guest-modules so that L1 does not load them.
-GUEST_MODULES="virtio virtio_ring virtio_mmio virtio_blk crc32c_generic ext4"
+GUEST_MODULES="virtio virtio_ring virtio_mmio virtio_blk crc32c_generic ext4 virtio_net \
+virtio_pci"
 # Bump when the vmlinux extraction changes.
 EXTRACT_VERSION=1
 
@@ -148,7 +157,7 @@ KVER=${PKG#linux-image-}
 
 # ---- 4. unpack the bzImage and the modules -----------------------------------------------
 K=$T/kernel
-kstamp="$(basename "$deb") $WANT_MODULES guest: $GUEST_MODULES nosig"
+kstamp="$(basename "$deb") $WANT_MODULES net: $NET_MODULES guest: $GUEST_MODULES nosig"
 if [ "$(cat "$K/stamp" 2>/dev/null || true)" != "$kstamp" ]; then
 	say "unpacking $(basename "$deb") (bzImage and modules)"
 	x=$(mktemp -d "$T/unpack.XXXXXX")
@@ -192,6 +201,12 @@ if [ "$(cat "$K/stamp" 2>/dev/null || true)" != "$kstamp" ]; then
 	}
 	out=$K.new/modules
 	for m in $WANT_MODULES; do visit "$m"; done
+	printf '%s\n' "${order[@]}" >"$out/order"
+	# The net set: what WANT_MODULES already loads is not repeated (seen is kept).
+	order=()
+	out=$K.new/net-modules
+	mkdir -p "$out"
+	for m in $NET_MODULES; do visit "$m"; done
 	printf '%s\n' "${order[@]}" >"$out/order"
 	seen=()
 	order=()
@@ -276,6 +291,8 @@ if [ "$(cat "$T/l1-initramfs.stamp" 2>/dev/null || true)" != "$istamp" ] || [ ! 
 	cp "$HERE/l1-init" "$s/init"
 	chmod 755 "$s/init"
 	cp "$K/modules/"*.ko "$K/modules/order" "$s/lib/modules/"
+	mkdir -p "$s/lib/modules/net"
+	cp "$K/net-modules/"*.ko "$K/net-modules/order" "$s/lib/modules/net/"
 	(cd "$s" && find . -mindepth 1 | LC_ALL=C sort |
 		cpio --quiet -o -H newc -R 0:0 --reproducible >"$T/l1-initramfs.cpio.tmp") ||
 		die "cpio failed"

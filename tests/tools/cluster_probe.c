@@ -50,6 +50,7 @@
 #include "lib/tcp.h"
 #include "lib/tls/tls_pki.h"
 #include "lib/proto/cluster_proto.h"
+#include "lib/proto/net_proto.h"
 #include "lib/uuid_str.h"
 #include "tap_ok.h"
 
@@ -553,6 +554,53 @@ static void vm_op_checks(struct tls_conn *fd)
 	expect(fd, CP_VM_FORGET, buf, 17, CP_EPROTO, NULL, "VM_FORGET of 17 bytes");
 }
 
+/* The networks' requests: NET_SET, NET_LEASES, and a VM_START's --net-attach and --net. */
+static void net_checks(struct tls_conn *fd)
+{
+	uint8_t buf[NET_PROTO_SET_LEN + NET_PROTO_NET_LEN] = {0};
+	struct net_proto_set *m = calloc(1, sizeof(*m));
+	struct cluster_proto_vm_start vs = good_start();
+	static const char attach[] = "network=nope,mac=52:54:00:00:00:01,ip=10.9.0.2/16";
+
+	expect(fd, CP_NET_SET, buf, 8, CP_EPROTO, NULL, "NET_SET shorter than its fixed part");
+	buf[8] = 1;
+	expect(fd, CP_NET_SET, buf, NET_PROTO_SET_LEN, CP_EINVAL, "reserved",
+	       "NET_SET with reserved bytes set");
+	m->nr_nets = 1;
+	m->nets[0] = (struct net_proto_net){.name = "n1", .vni = 7, .addr = 10U << 24, .prefix = 8};
+	net_proto_set_put(buf, m);
+	buf[NET_PROTO_SET_LEN + 75] = 1; /* no host bits in a range */
+	expect(fd, CP_NET_SET, buf, sizeof(buf), CP_EINVAL, "range", "NET_SET, a bad range");
+	expect(fd, CP_NET_SET, buf, sizeof(buf) - 1, CP_EPROTO, "length",
+	       "NET_SET, one byte short");
+	m->nr_nets = 0;
+	net_proto_set_put(buf, m);
+	expect(fd, CP_NET_SET, buf, NET_PROTO_SET_LEN, CP_OK, NULL, "NET_SET with no network");
+	free(m);
+	expect(fd, CP_NET_LEASES, "x", 1, CP_EPROTO, NULL, "NET_LEASES of 1 byte");
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, "a/b", 3);
+	expect(fd, CP_NET_LEASES, buf, NET_PROTO_LEASES_LEN, CP_EINVAL, "name",
+	       "NET_LEASES of a bad name");
+	memcpy(buf, "nope", 4);
+	expect(fd, CP_NET_LEASES, buf, NET_PROTO_LEASES_LEN, CP_OK, NULL,
+	       "NET_LEASES of a network not built here: none");
+	start_refused(fd, vs, ARGS("--kernel", "k.elf", "--net", "tap=eth0,mac=52:54:00:00:00:01"),
+		      CP_EINVAL, "--net", "VM_START naming --net (a host interface)");
+	start_refused(fd, vs, ARGS("--kernel", "k.elf", "--net-attach", "network=x"), CP_EINVAL,
+		      "--net-attach", "VM_START with a malformed --net-attach");
+	start_refused(fd, vs, ARGS("--kernel", "k.elf", "--net-attach"), CP_EINVAL, "needs a value",
+		      "VM_START with --net-attach missing its value");
+	start_refused(fd, vs, ARGS("--kernel", "k.elf", "--net-attach", attach), CP_EINVAL,
+		      "unknown on this host", "VM_START on a network the host was not told of");
+	start_refused(fd, vs,
+		      ARGS("--kernel", "k.elf", "--net-attach", attach, "--net-attach", attach,
+			   "--net-attach", attach, "--net-attach", attach, "--net-attach", attach,
+			   "--net-attach", attach, "--net-attach", attach, "--net-attach", attach,
+			   "--net-attach", attach),
+		      CP_EINVAL, "more than 8", "VM_START with 9 interfaces");
+}
+
 static int malformed(int argc, char **argv)
 {
 	char text[CP_ERRTEXT_MAX + 64];
@@ -579,6 +627,7 @@ static int malformed(int argc, char **argv)
 	ok(st == CP_EPROTO, "a request carrying a status: EPROTO (%s)", text);
 	start_checks(fd);
 	vm_op_checks(fd);
+	net_checks(fd);
 	expect(fd, CP_VM_FORGET, uuid_a, 16, CP_ENOENT, NULL,
 	       "after all that, the same connection still serves");
 	tls_conn_close(fd);

@@ -212,7 +212,9 @@ static void test_refusals(void **state)
 	refused("<target dev='vda' bus='virtio'/>", "<target dev='sda' bus='scsi'/>", UNSUPPORTED,
 		"disk bus 'scsi'");
 	refused("<devices>", "<devices><interface type='user'/>", UNSUPPORTED,
-		"device <interface> is not supported");
+		"interface type 'user' is not supported");
+	refused("<devices>", "<devices><console type='pty'/>", UNSUPPORTED,
+		"device <console> is not supported");
 	refused("<lego:excache unit='MiB'>64", "<lego:excache unit='MiB'>512", XML_ERROR,
 		"ExCache");
 	refused("<lego:placement", "<lego:colour/><lego:placement", UNSUPPORTED,
@@ -239,6 +241,103 @@ static void test_refusals(void **state)
 	refused("<target dev='vda' bus='virtio'/>",
 		"<target dev='vda' bus='virtio'/><source protocol='lego' name='x'/>", XML_ERROR,
 		"<disk>/<source> given twice"); /* found by fuzz_domain_xml */
+}
+
+/* A definition with interfaces: parsed, and written back the same. */
+static const char nics[] =
+	"<domain type='lego'><name>n1</name><memory unit='MiB'>16</memory>"
+	"<os><kernel>/k</kernel></os><devices>"
+	"<interface type='network'><source network='default'/>"
+	"<mac address='52:54:00:AB:cd:01'/><model type='virtio'/>"
+	"<ip address='10.77.0.9' prefix='16'/></interface>"
+	"<interface type='network'><source network='other'/><target dev='vnet7'/></interface>"
+	"</devices></domain>";
+
+static void test_interfaces(void **state)
+{
+	struct domain_xml_def d, e;
+	char err[256], *xml;
+
+	(void)state;
+	assert_int_equal(domain_xml_parse(nics, strlen(nics), &d, err, sizeof(err)), 0);
+	assert_int_equal(d.nr_ifaces, 2);
+	assert_string_equal(d.ifaces[0].network, "default");
+	assert_true(d.ifaces[0].has_mac);
+	assert_memory_equal(d.ifaces[0].mac, ((uint8_t[]){0x52, 0x54, 0, 0xab, 0xcd, 1}), 6);
+	assert_true(d.ifaces[0].ip == (10U << 24 | 77U << 16 | 9));
+	assert_int_equal(d.ifaces[0].prefix, 16);
+	assert_string_equal(d.ifaces[1].network, "other");
+	assert_false(d.ifaces[1].has_mac);
+	assert_true(d.ifaces[1].ip == 0);
+	/* An active definition shows each interface's tap, an inactive one none. */
+	d.has_uuid = true;
+	memset(d.uuid, 0xab, 16);
+	xml = domain_xml_format(&d, 3);
+	assert_non_null(strstr(xml, "<mac address='52:54:00:ab:cd:01'/>\n      <source "
+				    "network='default'/>\n      <target dev='lt3n0'/>\n      "
+				    "<model type='virtio'/>\n      <ip address='10.77.0.9' "
+				    "prefix='16'/>"));
+	assert_non_null(strstr(xml, "<target dev='lt3n1'/>"));
+	assert_int_equal(domain_xml_parse(xml, strlen(xml), &e, err, sizeof(err)), 0);
+	free(xml);
+	assert_memory_equal(&d.ifaces, &e.ifaces, sizeof(d.ifaces));
+	xml = domain_xml_format(&d, -1);
+	assert_null(strstr(xml, "<target"));
+	free(xml);
+}
+
+/* nics with `from` replaced by `to`: refused with code and a message containing want. */
+static void nic_refused(const char *from, const char *to, int code, const char *want)
+{
+	char xml[4096], err[256];
+	const char *at = strstr(nics, from);
+	struct domain_xml_def d;
+	int rc;
+
+	assert_non_null(at);
+	snprintf(xml, sizeof(xml), "%.*s%s%s", (int)(at - nics), nics, to, at + strlen(from));
+	rc = domain_xml_parse(xml, strlen(xml), &d, err, sizeof(err));
+	if (rc != code || !strstr(err, want))
+		fail_msg("replacing '%s' by '%s': code %d '%s', expected %d '%s'", from, to, rc,
+			 err, code, want);
+}
+
+static void test_interface_refusals(void **state)
+{
+	char many[2048] = "<devices>";
+
+	(void)state;
+	nic_refused("type='network'", "type='bridge'", UNSUPPORTED,
+		    "interface type 'bridge' is not supported");
+	nic_refused("<source network='default'/>", "", XML_ERROR, "needs <source network='NAME'/>");
+	nic_refused("network='default'", "network='a b'", XML_ERROR, "must name a network");
+	nic_refused("network='default'", "network='default' bridge='br0'", UNSUPPORTED,
+		    "unknown attribute 'bridge' of <source>");
+	nic_refused("52:54:00:AB:cd:01", "52:54:00:AB:cd", XML_ERROR, "is not a MAC address");
+	nic_refused("52:54:00:AB:cd:01", "52-54-00-AB-cd-01", XML_ERROR, "is not a MAC address");
+	nic_refused("52:54:00:AB:cd:01", "01:00:5e:00:00:01", XML_ERROR, "must be unicast");
+	nic_refused("52:54:00:AB:cd:01", "00:00:00:00:00:00", XML_ERROR, "must be unicast");
+	nic_refused("type='virtio'", "type='e1000'", UNSUPPORTED,
+		    "interface model 'e1000' is not supported");
+	nic_refused("<model type='virtio'/>", "<model type='virtio'/><model type='virtio'/>",
+		    XML_ERROR, "<interface>/<model> given twice");
+	nic_refused("10.77.0.9", "10.77.0.300", XML_ERROR, "is not an IPv4 address");
+	nic_refused("10.77.0.9", "fd00::9", XML_ERROR, "is not an IPv4 address");
+	nic_refused("prefix='16'", "prefix='31'", XML_ERROR, "prefix='31'> must be 8..30");
+	nic_refused("prefix='16'", "prefix='016'", XML_ERROR, "must be 8..30");
+	nic_refused("prefix='16'", "family='ipv6'", UNSUPPORTED, "lego's networks are IPv4");
+	nic_refused("<ip address='10.77.0.9' prefix='16'/>",
+		    "<ip address='10.77.0.9'/><ip address='10.77.0.8'/>", UNSUPPORTED,
+		    "takes one <ip>");
+	nic_refused("<ip address='10.77.0.9' prefix='16'/>", "<ip prefix='16'/>", XML_ERROR,
+		    "is not an IPv4 address");
+	nic_refused("<target dev='vnet7'/>", "<alias name='net0'/>", UNSUPPORTED,
+		    "unsupported element <interface>/<alias>");
+	nic_refused("<target dev='vnet7'/>", "<target dev='vnet7'><x/></target>", UNSUPPORTED,
+		    "takes no content");
+	for (int i = 0; i < DOM_MAX_IFACES; i++)
+		strcat(many, "<interface type='network'><source network='n'/></interface>");
+	nic_refused("<devices>", many, UNSUPPORTED, "more than 8 interfaces");
 }
 
 static void test_escaping(void **state)
@@ -361,6 +460,8 @@ int main(void)
 		cmocka_unit_test(test_escaping),
 		cmocka_unit_test(test_error_is_this_parse),
 		cmocka_unit_test(test_meta_round_trip),
+		cmocka_unit_test(test_interfaces),
+		cmocka_unit_test(test_interface_refusals),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

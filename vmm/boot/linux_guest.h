@@ -11,13 +11,14 @@
 #include "vmm/devices/virtio/virtio_kvm.h"
 #include "vmm/kvm/vm.h"
 
-/* The ISA IRQs virtio-mmio device i raises (the free ones of a PC: not the timer, keyboard,
- * cascade, COM1/COM2, RTC, FPU or IDE 0). */
-#define LINUX_GUEST_VIRTIO_IRQS                \
-	{                                      \
-		5, 6, 7, 9, 10, 11, 12, 14, 15 \
+/* The IRQs virtio-mmio device i raises: the free ISA ones of a PC (not the timer, keyboard,
+ * cascade, COM1/COM2, RTC, FPU or IDE 0), then IOAPIC pins 16-22 (described by ACPI; with
+ * acpi=off, the MP table routes only the ISA ones). */
+#define LINUX_GUEST_VIRTIO_IRQS                                            \
+	{                                                                  \
+		5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 18, 19, 20, 21, 22 \
 	}
-#define LINUX_GUEST_MAX_VIRTIO 9
+#define LINUX_GUEST_MAX_VIRTIO 16
 #define LINUX_GUEST_SERIAL_IRQ 4
 /* Put before the user's --append; a parameter the user gives replaces lego-vmm's own. The
  * machine has no PCI; panic=-1 turns a panic into a reset, which ends lego-vmm instead of

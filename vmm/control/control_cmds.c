@@ -15,6 +15,7 @@
 #include "vmm/memory/pager.h"
 #include "vmm/memory/remote_mem.h"
 #include "vmm/migration/migrate.h"
+#include "vmm/net/net_nics.h"
 
 enum control_cmds_arg {
 	CTL_ARG_NONE,	/* the word alone */
@@ -46,7 +47,7 @@ static char *control_cmds_stats(const struct control_sock_target *t,
 				const struct control_cmds_args *a)
 {
 	struct pager_stats st;
-	json_t *pager = json_null();
+	json_t *pager = json_null(), *o;
 	bool ready;
 
 	(void)a;
@@ -58,16 +59,18 @@ static char *control_cmds_stats(const struct control_sock_target *t,
 	pthread_mutex_lock(&t->mig->lock);
 	ready = t->mig->ready;
 	pthread_mutex_unlock(&t->mig->lock);
-	return control_json_line_u64_first(
-		"vnode", t->vnode,
-		json_pack("{s:s,s:i,s:o,s:o,s:o,s:o}", "state",
-			  !ready		? "starting"
-			  : vm_is_paused(t->vm) ? "paused"
-						: "running",
-			  "vcpus", t->vcpus, "mem_bytes", control_json_count(t->mem_bytes),
-			  "cpu_time_ns", control_json_count(vm_vcpu_cpu_ns(t->vm)), "console_bytes",
-			  control_json_count(__atomic_load_n(t->console_bytes, __ATOMIC_RELAXED)),
-			  "pager", pager));
+	o = json_pack("{s:s,s:i,s:o,s:o,s:o,s:o}", "state",
+		      !ready		    ? "starting"
+		      : vm_is_paused(t->vm) ? "paused"
+					    : "running",
+		      "vcpus", t->vcpus, "mem_bytes", control_json_count(t->mem_bytes),
+		      "cpu_time_ns", control_json_count(vm_vcpu_cpu_ns(t->vm)), "console_bytes",
+		      control_json_count(__atomic_load_n(t->console_bytes, __ATOMIC_RELAXED)),
+		      "pager", pager);
+	/* Only a vNode with NICs has "net": without, the answer stays flat. */
+	if (o && t->nics && __atomic_load_n(&t->nics->nr, __ATOMIC_ACQUIRE))
+		json_object_set_new(o, "net", control_json_net(t->nics));
+	return control_json_line_u64_first("vnode", t->vnode, o);
 }
 
 static char *control_cmds_flush(const struct control_sock_target *t,

@@ -9,6 +9,7 @@
 #include "vmm/memory/pager.h"
 #include "vmm/memory/remote_mem.h"
 #include "vmm/migration/migrate.h"
+#include "vmm/net/net_nics.h"
 
 /* Every figure is rounded to at most 3 decimals first: 15 digits print it exactly. */
 #define CONTROL_JSON_FLAGS (JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15))
@@ -179,4 +180,33 @@ json_t *control_json_regions(struct remote_mem *rm)
 	json_object_set_new(o, "copies_lost", control_json_count(remote_mem_copies_lost(rm)));
 	json_object_set_new(o, "redirects", control_json_count(remote_mem_copies_redirects(rm)));
 	return o;
+}
+
+json_t *control_json_net(const struct net_nics *nics)
+{
+	json_t *a = json_array();
+	int nr = nics ? __atomic_load_n(&nics->nr, __ATOMIC_ACQUIRE) : 0;
+
+	for (int i = 0; i < nr; i++) {
+		const struct net_nics_nic *n = &nics->nic[i];
+		char mac[MAC_ADDR_TEXT_LEN], err[200];
+		struct net_tap_stats st;
+		json_t *o = json_object();
+
+		mac_addr_format(n->mac, mac);
+		json_object_set_new(o, "mac", json_string(mac));
+		json_object_set_new(o, "tap", control_json_string(n->tap));
+		if (net_nics_stats(nics, i, &st, err, sizeof(err))) {
+			json_object_set_new(o, "error", control_json_string(err));
+		} else {
+			json_object_set_new(o, "rx_bytes", control_json_count(st.rx_bytes));
+			json_object_set_new(o, "rx_packets", control_json_count(st.rx_packets));
+			json_object_set_new(o, "tx_bytes", control_json_count(st.tx_bytes));
+			json_object_set_new(o, "tx_packets", control_json_count(st.tx_packets));
+			json_object_set_new(o, "rx_drops", control_json_count(st.rx_dropped));
+			json_object_set_new(o, "tx_drops", control_json_count(st.tx_dropped));
+		}
+		json_array_append_new(a, o);
+	}
+	return a;
 }

@@ -13,6 +13,7 @@
 struct pager_stats;
 struct migrate_status;
 struct remote_mem;
+struct net_nics;
 
 /* The longest answer (what lego-pmon relays). */
 #define CONTROL_JSON_MAX (1U << 20)
@@ -42,5 +43,7 @@ json_t *control_json_migration(const struct migrate_status *st);
 /* The `regions` answer's object: {"servers":[...],"regions":[[...],...],"copies_lost":N,
  * "redirects":N} (see remote_mem.h). */
 json_t *control_json_regions(struct remote_mem *rm);
+/* The `stats` answer's "net": an array of each NIC's counters (control_sock.h). */
+json_t *control_json_net(const struct net_nics *nics);
 
 #endif

@@ -4,7 +4,12 @@
  *
  *   stats   {"vnode": ID, "state": "running"|"paused", "vcpus": N, "mem_bytes": guest RAM,
  *            "cpu_time_ns": CPU time of the vCPU threads so far, "console_bytes": bytes
- *            the guest wrote to its console, "pager": {...pager statistics...} or null}
+ *            the guest wrote to its console, "pager": {...pager statistics...} or null;
+ *            and, for a vNode with NICs, "net": [{"mac": "52:54:...", "tap": IFNAME,
+ *            "rx_bytes": N, "rx_packets": N, "tx_bytes": N, "tx_packets": N,
+ *            "rx_drops": N, "tx_drops": N}, ...] per NIC,
+ *            in --net's order, counted by the tap from the guest's side (rx: received);
+ *            a NIC whose counters cannot be read has "error": "..." instead of them}
  *   flush   {"flushed_pages": N}   write every dirty ExCache page back to its server
  *   pause   {"state": "paused"}    once every vCPU is out of KVM_RUN and parked (asleep);
  *                                  an error if already paused
@@ -35,6 +40,7 @@
 #include <stdint.h>
 
 struct migrate;
+struct net_nics;
 struct pager;
 struct remote_mem;
 struct vm;
@@ -52,7 +58,8 @@ struct control_sock_target {
 	struct remote_mem *rm;	       /* likewise */
 	const uint64_t *console_bytes; /* the console's byte count, read atomically */
 	struct migrate *mig;
-	struct cap_holder *holder; /* the vNode's capabilities (renewals), or NULL */
+	struct cap_holder *holder;   /* the vNode's capabilities (renewals), or NULL */
+	const struct net_nics *nics; /* NICs appear as they are made */
 };
 
 int control_sock_start(struct control_sock **out, const char *path,

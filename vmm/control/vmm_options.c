@@ -40,6 +40,7 @@ static const struct {
 	{migrate_config_init, migrate_config_finish},
 	{mem_config_init, mem_config_finish},
 	{vmm_caps_init, vmm_caps_finish},
+	{net_config_init, net_config_finish},
 	{control_config_init, NULL},
 };
 #define NR_SUBSYSTEMS (sizeof(vmm_options_subsystems) / sizeof(vmm_options_subsystems[0]))

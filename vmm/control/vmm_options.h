@@ -14,12 +14,14 @@
 #include "vmm/devices/legacy/console.h"
 #include "vmm/memory/mem_config.h"
 #include "vmm/migration/migrate_config.h"
+#include "vmm/net/net_config.h"
 #include "vmm/options.h"
 
 /* Every subsystem's part of the command line. */
 struct vmm_options {
 	struct boot_config boot;
 	struct blk_config blk;
+	struct net_config net;
 	struct console_config console;
 	struct mem_config mem;
 	struct migrate_config migrate;

@@ -20,6 +20,8 @@
 #include "vmm/devices/legacy/serial.h"
 #include "vmm/kvm/vcpu_state.h"
 #include "vmm/devices/virtio/virtio_blk.h"
+#include "migrate_devices.h"
+#include "vmm/net/net_nics.h"
 #include "vmm/kvm/vm.h"
 #include "lib/proto/wire.h"
 
@@ -110,7 +112,7 @@ static void account(struct migrate *m, uint64_t pages, uint64_t state_bytes)
 	pthread_mutex_unlock(&m->lock);
 }
 
-static int send_counted(struct migrate *m, uint16_t type, const void *p, size_t len)
+int migrate_send_counted(struct migrate *m, uint16_t type, const void *p, size_t len)
 {
 	if (migrate_io_send(m->conn, type, p, len))
 		return -1;
@@ -143,7 +145,7 @@ static int send_console(struct migrate *m, uint64_t from, uint64_t to, char *err
 		if (n <= 0) {
 			snprintf(err, errlen, "console file shorter than its byte count");
 			rc = -1;
-		} else if (send_counted(m, MIG_CONSOLE, buf, (size_t)n)) {
+		} else if (migrate_send_counted(m, MIG_CONSOLE, buf, (size_t)n)) {
 			snprintf(err, errlen, "the destination went away");
 			rc = -1;
 		}
@@ -222,7 +224,7 @@ static int send_bits(struct migrate *m, const uint8_t *bits, uint64_t npages, ui
 		wire_put_le64(buf, first);
 		wire_put_le64(buf + 8, n);
 		memcpy(buf + MIG_BITS_HDR, bits + first / 8, (n + 7) / 8);
-		if (send_counted(m, MIG_REMOTE_BITS, buf, MIG_BITS_HDR + (n + 7) / 8))
+		if (migrate_send_counted(m, MIG_REMOTE_BITS, buf, MIG_BITS_HDR + (n + 7) / 8))
 			return -1;
 		first += n;
 	}
@@ -241,7 +243,7 @@ static int send_pages(struct migrate *m, uint16_t type, const uint32_t *pages, u
 		wire_put_le32(buf, k);
 		for (uint32_t j = 0; j < k; j++)
 			wire_put_le32(buf + 4 + (size_t)j * 4, pages[i + j]);
-		if (send_counted(m, type, buf, 4 + (size_t)k * 4))
+		if (migrate_send_counted(m, type, buf, 4 + (size_t)k * 4))
 			return -1;
 		i += k;
 	} while (i < n && type == MIG_REMOTE_DELTA);
@@ -286,13 +288,13 @@ static int send_irqchip(struct migrate *m, char *err, size_t errlen)
 		if (vcpu_state_apic_get(m->vm->vcpus[i].fd, &a, err, errlen))
 			goto out;
 		mig_proto_apic_put(buf, (uint32_t)i, &a);
-		if (send_counted(m, MIG_APIC, buf, MIG_APIC_LEN))
+		if (migrate_send_counted(m, MIG_APIC, buf, MIG_APIC_LEN))
 			goto gone;
 	}
 	if (irqchip_state_get(m->vm, &is, err, errlen))
 		goto out;
 	mig_proto_irqchip_put(buf, &is);
-	if (send_counted(m, MIG_IRQCHIP, buf, MIG_IRQCHIP_LEN))
+	if (migrate_send_counted(m, MIG_IRQCHIP, buf, MIG_IRQCHIP_LEN))
 		goto gone;
 	rc = 0;
 	goto out;
@@ -336,7 +338,7 @@ static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_
 		if (buf)
 			mig_proto_vcpu_put(buf, (uint32_t)i, &vs);
 		vcpu_state_free(&vs);
-		if (!buf || send_counted(m, MIG_VCPU, buf, len)) {
+		if (!buf || migrate_send_counted(m, MIG_VCPU, buf, len)) {
 			snprintf(err, errlen, buf ? "the destination went away" : "out of memory");
 			goto out;
 		}
@@ -345,24 +347,15 @@ static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_
 	}
 	if (m->vm->irqchip && send_irqchip(m, err, errlen))
 		goto out;
-	for (int i = 0; i < m->nr_disks; i++) {
-		struct virtio_mmio_state st;
-
-		if (virtio_mmio_save(m->disks[i], &st)) {
-			snprintf(err, errlen, "disk %d still has requests in flight", i);
-			goto out;
-		}
-		mig_proto_virtio_put(small, (uint32_t)i, &st);
-		if (send_counted(m, MIG_VIRTIO, small, MIG_VIRTIO_LEN(st.nr_queues)))
-			goto gone;
-	}
+	if (migrate_devices_send(m, err, errlen))
+		goto out;
 	serial_save(m->serial, &ss);
 	mig_proto_serial_put(small, &ss);
-	if (send_counted(m, MIG_SERIAL, small, MIG_SERIAL_LEN))
+	if (migrate_send_counted(m, MIG_SERIAL, small, MIG_SERIAL_LEN))
 		goto gone;
 	vi = (struct mig_proto_vminfo){.cpu_ns = vm_vcpu_cpu_ns(m->vm), .downtime_start_ns = 0};
 	mig_proto_vminfo_put(small, &vi);
-	if (send_counted(m, MIG_VMINFO, small, MIG_VMINFO_LEN))
+	if (migrate_send_counted(m, MIG_VMINFO, small, MIG_VMINFO_LEN))
 		goto gone;
 	buf = malloc(MIG_MAX_PAYLOAD);
 	if (!buf) {
@@ -385,12 +378,12 @@ static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_
 	}
 	if (m->hot && send_pages(m, MIG_HOT_PAGES, m->hot, m->nr_hot, buf))
 		goto gone;
-	if (send_counted(m, MIG_END, NULL, 0))
+	if (migrate_send_counted(m, MIG_END, NULL, 0))
 		goto gone;
-	log_info("migration: state sent: %d vCPU(s) (%u MSRs each), %d disk(s), %llu page(s) "
-		 "newly held by the memory servers (of %llu)",
-		 m->vcpus, nr_msrs, m->nr_disks, (unsigned long long)held,
-		 (unsigned long long)npages);
+	log_info("migration: state sent: %d vCPU(s) (%u MSRs each), %d disk(s), %d NIC(s), %llu "
+		 "page(s) newly held by the memory servers (of %llu)",
+		 m->vcpus, nr_msrs, m->nr_disks, m->nics ? m->nics->nr : 0,
+		 (unsigned long long)held, (unsigned long long)npages);
 	rc = 0;
 	goto out;
 gone:
@@ -436,6 +429,9 @@ static void finish_failed(struct migrate *m, const char *why)
 	if (!strstr(why, "refused") && peer_said(m, 100, refusal, sizeof(refusal)) &&
 	    strstr(refusal, "the destination refused"))
 		why = refusal;
+	if (m->nics_paused && m->nics)
+		net_nics_resume(m->nics);
+	m->nics_paused = false;
 	if (m->paused_by_us)
 		err = vm_resume(m->vm);
 	m->paused_by_us = false;
@@ -502,9 +498,10 @@ static void *source_thread(void *arg)
 				     .region_size = m->region_size,
 				     .vcpus = (uint32_t)m->vcpus,
 				     .disks = (uint32_t)m->nr_disks,
-				     .console_bytes = console_sent};
+				     .console_bytes = console_sent,
+				     .nics = m->nics ? (uint32_t)m->nics->nr : 0};
 	mig_proto_hello_put(hello, &h);
-	if (send_counted(m, MIG_HELLO, hello, sizeof(hello))) {
+	if (migrate_send_counted(m, MIG_HELLO, hello, sizeof(hello))) {
 		finish_failed(m, "the destination closed the connection");
 		return NULL;
 	}
@@ -528,6 +525,11 @@ static void *source_thread(void *arg)
 	}
 	for (int i = 0; i < m->nr_disks; i++)
 		virtio_blk_drain(m->disks[i]);
+	/* vhost-net writes received packets into guest RAM: it stops before the last flush. */
+	if (m->nics) {
+		net_nics_pause(m->nics);
+		m->nics_paused = true;
+	}
 	for (int waits = 0;;) {
 		int64_t n = pager_evict_flush(m->pg);
 

@@ -11,14 +11,16 @@
  * dialled. Plain TCP only with --insecure-migration.
  *
  * Source (control command `migrate HOST:PORT`): a thread connects, writes dirty pages back
- * until that converges, pauses the vCPUs, drains block requests, flushes, sends the state,
+ * until that converges, pauses the vCPUs, drains block requests, stops the NICs' data paths,
+ * flushes, sends the state,
  * and once the destination has loaded it, tells it to run; when it confirms, the source
  * ends with MIG_STATUS_EXIT_MIGRATED. A failure before the destination is told to run resumes the
  * source: nothing is lost. If the connection breaks after, the source cannot know whether
  * the destination runs: it stays paused ("uncertain") until `migrate-resolve`.
  *
  * Destination (--incoming HOST:PORT): listens for one stream, loads and checks everything
- * before any vCPU runs, and exits with MIG_STATUS_EXIT_INCOMING_ABORTED if it never ran.
+ * before any vCPU runs (or any NIC moves a packet), starts the NICs and announces them once
+ * it runs, and exits with MIG_STATUS_EXIT_INCOMING_ABORTED if it never ran.
  */
 #ifndef LEGO_MIGRATE_H
 #define LEGO_MIGRATE_H
@@ -33,8 +35,10 @@
 #include "vmm/devices/virtio/virtio_mmio.h"
 
 #define MIGRATE_MAX_DISKS 8
+#define MIGRATE_MAX_NICS  8
 
 struct vm;
+struct net_nics;
 struct pager;
 struct remote_mem;
 struct serial;
@@ -73,8 +77,9 @@ struct migrate {
 	const char *console_path; /* to read the history back (source); NULL: stdout */
 	int nr_disks;
 	struct virtio_mmio_dev *disks[MIGRATE_MAX_DISKS];
-	bool local_disks; /* some disk is a local file: it cannot follow the vNode */
-	bool ready;	  /* all of the above is set: commands may act */
+	bool local_disks;      /* some disk is a local file: it cannot follow the vNode */
+	struct net_nics *nics; /* their VIRTIO messages follow the disks' */
+	bool ready;	       /* all of the above is set: commands may act */
 	uint64_t vnode, mem_bytes, region_size;
 	int vcpus;
 
@@ -90,6 +95,7 @@ struct migrate {
 	int listen_fd;
 	pthread_t thread;
 	bool thread_started, cancel, resolved, resolve_commit, paused_by_us, user_paused;
+	bool nics_paused;
 	char dest[300], listen[300];
 	char error[512];
 	int iteration;
@@ -138,6 +144,9 @@ void migrate_get_status(struct migrate *m, struct migrate_status *st);
  * -1: nothing ran here (logged). */
 int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms);
 void migrate_in_running(struct migrate *m);
+
+/* Send one message and count its bytes in the migration's figures (the source). */
+int migrate_send_counted(struct migrate *m, uint16_t type, const void *p, size_t len);
 
 /* Stream helpers shared by both ends (migrate_io.c). */
 int migrate_io_send(struct tls_conn *c, uint16_t type, const void *payload, size_t len);

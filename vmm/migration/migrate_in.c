@@ -24,6 +24,8 @@
 #include "vmm/kvm/vcpu_state.h"
 #include "vmm/kvm/vm.h"
 #include "lib/proto/wire.h"
+#include "migrate_devices.h"
+#include "vmm/net/net_nics.h"
 
 #define MSG_TIMEOUT_MS 30000 /* the source is paused while it sends: it never idles long */
 #define GO_TIMEOUT_MS  30000
@@ -31,7 +33,8 @@
 /* What has arrived so far. */
 struct in_progress {
 	bool hello, serial, vminfo, hot, irqchip;
-	uint64_t vcpus_seen, apics_seen, disks_seen; /* bitmaps */
+	uint64_t vcpus_seen, apics_seen; /* bitmaps */
+	struct migrate_devices_seen devs;
 	uint64_t pages_covered;
 	uint64_t console_bytes;
 };
@@ -41,6 +44,11 @@ static void set_phase(struct migrate *m, enum migrate_phase p)
 	pthread_mutex_lock(&m->lock);
 	m->phase = p;
 	pthread_mutex_unlock(&m->lock);
+}
+
+static int nr_nics(const struct migrate *m)
+{
+	return m->nics ? m->nics->nr : 0;
 }
 
 static int check_hello(struct migrate *m, const struct mig_proto_hello *h, char *err, size_t errlen)
@@ -58,6 +66,8 @@ static int check_hello(struct migrate *m, const struct mig_proto_hello *h, char 
 		what = "vCPU count", theirs = h->vcpus, ours = (uint64_t)m->vcpus;
 	else if (h->disks != (uint32_t)m->nr_disks)
 		what = "disk count", theirs = h->disks, ours = (uint64_t)m->nr_disks;
+	else if (h->nics != (uint32_t)nr_nics(m))
+		what = "NIC count", theirs = h->nics, ours = (uint64_t)nr_nics(m);
 	if (what) {
 		snprintf(err, errlen, "the source's %s is %llu, this VMM's is %llu", what,
 			 (unsigned long long)theirs, (unsigned long long)ours);
@@ -204,20 +214,19 @@ static int migrate_in_irqchip(struct migrate *m, struct in_progress *ip, const u
 static int migrate_in_virtio(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 			     uint32_t len, char *err, size_t errlen)
 {
-	struct virtio_mmio_state st;
-	char bad[200];
-	uint32_t idx;
+	return migrate_devices_take_virtio(m, &ip->devs, p, len, err, errlen);
+}
 
-	if (mig_proto_virtio_get(p, len, &idx, &st, bad, sizeof(bad)))
-		return migrate_in_malformed(MIG_VIRTIO, bad, err, errlen);
-	if (idx >= (uint32_t)m->nr_disks || (ip->disks_seen & (1ULL << idx))) {
-		snprintf(err, errlen, "VIRTIO device %u is out of range or repeated", idx);
-		return -1;
-	}
-	if (virtio_mmio_load(m->disks[idx], &st, err, errlen))
-		return -1;
-	ip->disks_seen |= 1ULL << idx;
-	return 0;
+static int migrate_in_net(struct migrate *m, struct in_progress *ip, const uint8_t *p, uint32_t len,
+			  char *err, size_t errlen)
+{
+	return migrate_devices_take_net(m, &ip->devs, p, len, err, errlen);
+}
+
+static int migrate_in_net_rx(struct migrate *m, struct in_progress *ip, const uint8_t *p,
+			     uint32_t len, char *err, size_t errlen)
+{
+	return migrate_devices_take_net_rx(m, &ip->devs, p, len, err, errlen);
 }
 
 static int migrate_in_serial(struct migrate *m, struct in_progress *ip, const uint8_t *p,
@@ -348,16 +357,16 @@ static int migrate_in_end(struct migrate *m, struct in_progress *ip, const uint8
 	bool chips = !m->vm->irqchip || (ip->apics_seen == all && ip->irqchip);
 
 	(void)p;
-	if (len || ip->vcpus_seen != all || ip->disks_seen != (1ULL << m->nr_disks) - 1 ||
+	if (len || ip->vcpus_seen != all || !migrate_devices_all_seen(m, &ip->devs) ||
 	    !ip->serial || !ip->vminfo || !chips ||
 	    ip->pages_covered != pager_migration_npages(m->pg)) {
 		snprintf(err, errlen,
-			 "END before the whole state: %d of %d vCPU(s), %d of %d disk(s), serial "
-			 "%s, interrupt controllers %s, pages %llu of %llu",
+			 "END before the whole state: %d of %d vCPU(s), %d of %d device(s), %d of "
+			 "%d NIC(s), serial %s, interrupt controllers %s, pages %llu of %llu",
 			 __builtin_popcountll(ip->vcpus_seen), m->vcpus,
-			 __builtin_popcountll(ip->disks_seen), m->nr_disks,
-			 ip->serial ? "yes" : "no", chips ? "yes" : "no",
-			 (unsigned long long)ip->pages_covered,
+			 __builtin_popcountll(ip->devs.devs), m->nr_disks + nr_nics(m),
+			 __builtin_popcountll(ip->devs.nets), nr_nics(m), ip->serial ? "yes" : "no",
+			 chips ? "yes" : "no", (unsigned long long)ip->pages_covered,
 			 (unsigned long long)pager_migration_npages(m->pg));
 		return -1;
 	}
@@ -376,6 +385,8 @@ static const struct {
 	{MIG_APIC, migrate_in_apic},
 	{MIG_IRQCHIP, migrate_in_irqchip},
 	{MIG_VIRTIO, migrate_in_virtio},
+	{MIG_NET, migrate_in_net},
+	{MIG_NET_RX, migrate_in_net_rx},
 	{MIG_SERIAL, migrate_in_serial},
 	{MIG_VMINFO, migrate_in_vminfo},
 	{MIG_REMOTE_BITS, migrate_in_remote_bits},
@@ -571,6 +582,9 @@ void migrate_in_running(struct migrate *m)
 					 h->index);
 		}
 	}
+	/* The NICs move packets from here on, and tell the network where the vNode is now. */
+	if (m->nics)
+		net_nics_release(m->nics);
 	/* The whole migration's figures: the source's, up to GO, and ours since. */
 	pthread_mutex_lock(&m->lock);
 	m->elapsed_ns = m->src_go.elapsed_ns + here;

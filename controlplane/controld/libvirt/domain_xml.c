@@ -11,103 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "domain_xml_iface.h"
 #include "domain_xml_meta.h"
+#include "domain_xml_util.h"
 #include "lib/uuid_str.h"
 #include "rpc_proto.h"
-
-struct ctx {
-	char *err;
-	size_t errlen;
-	int code;
-};
-
-__attribute__((format(printf, 3, 4))) static int fail(struct ctx *c, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!c->code) {
-		c->code = code;
-		va_start(ap, fmt);
-		vsnprintf(c->err, c->errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-static const char *ename(const xmlNode *n)
-{
-	return (const char *)n->name;
-}
-
-static bool is(const xmlNode *n, const char *name)
-{
-	return n->type == XML_ELEMENT_NODE && !strcmp(ename(n), name);
-}
-
-/* The element's text (no child elements allowed), trimmed, into out. */
-static int text_of(struct ctx *c, const xmlNode *n, char *out, size_t outlen)
-{
-	size_t len = 0;
-
-	out[0] = '\0';
-	for (const xmlNode *k = n->children; k; k = k->next) {
-		size_t add;
-
-		if (k->type == XML_COMMENT_NODE)
-			continue;
-		if (k->type != XML_TEXT_NODE && k->type != XML_CDATA_SECTION_NODE)
-			return fail(c, RPC_ERR_XML, "element <%s> must hold only text", ename(n));
-		add = strlen((const char *)k->content);
-		if (len + add >= outlen)
-			return fail(c, RPC_ERR_XML, "the text of <%s> is longer than %zu bytes",
-				    ename(n), outlen - 1);
-		memcpy(out + len, k->content, add + 1);
-		len += add;
-	}
-	while (len && isspace((unsigned char)out[len - 1]))
-		out[--len] = '\0';
-	if (len && isspace((unsigned char)out[0])) {
-		size_t skip = 0;
-
-		while (isspace((unsigned char)out[skip]))
-			skip++;
-		memmove(out, out + skip, len - skip + 1);
-		memset(out + len - skip, 0, skip); /* no stale tail: definitions compare whole */
-	}
-	return 0;
-}
-
-/* Only the attributes in allowed (NULL-terminated) may appear. */
-static int attrs_only(struct ctx *c, const xmlNode *n, const char *const *allowed)
-{
-	for (const xmlAttr *a = n->properties; a; a = a->next) {
-		bool ok = false;
-
-		for (int i = 0; allowed && allowed[i]; i++)
-			ok |= !strcmp((const char *)a->name, allowed[i]);
-		if (!ok)
-			return fail(c, RPC_ERR_CONFIG_UNSUPPORTED, "unknown attribute '%s' of <%s>",
-				    (const char *)a->name, ename(n));
-	}
-	return 0;
-}
-
-/* An attribute's value copied into out ("" when absent). */
-static int attr(struct ctx *c, const xmlNode *n, const char *name, char *out, size_t outlen)
-{
-	xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
-	int rc = 0;
-
-	memset(out, 0, outlen);
-	if (!v)
-		return 0;
-	if (strlen((const char *)v) >= outlen)
-		rc = fail(c, RPC_ERR_XML, "attribute '%s' of <%s> is too long", name, ename(n));
-	else
-		strcpy(out, (const char *)v);
-	xmlFree(v);
-	return rc;
-}
 
 static bool name_ok(const char *s, size_t max)
 {
@@ -137,7 +45,7 @@ static bool dom_name_ok(const char *s)
 }
 
 /* A size element (<memory unit='MiB'>256</memory>) in KiB, rounded up. */
-static int size_kib(struct ctx *c, const xmlNode *n, uint64_t *kib)
+static int size_kib(struct domain_xml_util_ctx *c, const xmlNode *n, uint64_t *kib)
 {
 	static const char *const allowed[] = {"unit", NULL};
 	static const struct {
@@ -151,8 +59,9 @@ static int size_kib(struct ctx *c, const xmlNode *n, uint64_t *kib)
 	char unit[16], text[32], *end;
 	uint64_t v, mult = 0;
 
-	if (attrs_only(c, n, allowed) || attr(c, n, "unit", unit, sizeof(unit)) ||
-	    text_of(c, n, text, sizeof(text)))
+	if (domain_xml_util_attrs_only(c, n, allowed) ||
+	    domain_xml_util_attr(c, n, "unit", unit, sizeof(unit)) ||
+	    domain_xml_util_text(c, n, text, sizeof(text)))
 		return -1;
 	if (!unit[0])
 		mult = 1024;
@@ -160,21 +69,22 @@ static int size_kib(struct ctx *c, const xmlNode *n, uint64_t *kib)
 		if (!strcmp(unit, units[i].unit))
 			mult = units[i].bytes;
 	if (!mult)
-		return fail(c, RPC_ERR_XML, "unknown unit '%s' in <%s>", unit, ename(n));
+		return domain_xml_util_fail(c, RPC_ERR_XML, "unknown unit '%s' in <%s>", unit,
+					    domain_xml_util_name(n));
 	errno = 0;
 	v = strtoull(text, &end, 10);
 	if (!text[0] || *end || errno || text[0] == '-' || (v && mult > UINT64_MAX / v))
-		return fail(c, RPC_ERR_XML, "<%s> must be a whole number, not '%s'", ename(n),
-			    text);
+		return domain_xml_util_fail(c, RPC_ERR_XML, "<%s> must be a whole number, not '%s'",
+					    domain_xml_util_name(n), text);
 	*kib = (v * mult + 1023) / 1024;
 	return 0;
 }
 
-static int parse_os(struct ctx *c, const xmlNode *os, struct domain_xml_def *d)
+static int parse_os(struct domain_xml_util_ctx *c, const xmlNode *os, struct domain_xml_def *d)
 {
 	bool seen_type = false;
 
-	if (attrs_only(c, os, NULL))
+	if (domain_xml_util_attrs_only(c, os, NULL))
 		return -1;
 	for (const xmlNode *k = os->children; k; k = k->next) {
 		char t[32], arch[32];
@@ -182,51 +92,61 @@ static int parse_os(struct ctx *c, const xmlNode *os, struct domain_xml_def *d)
 
 		if (k->type != XML_ELEMENT_NODE)
 			continue;
-		if (is(k, "type")) {
-			if (seen_type || attrs_only(c, k, type_attrs) ||
-			    attr(c, k, "arch", arch, sizeof(arch)) || text_of(c, k, t, sizeof(t)))
-				return seen_type ? fail(c, RPC_ERR_XML, "<type> given twice") : -1;
+		if (domain_xml_util_is(k, "type")) {
+			if (seen_type || domain_xml_util_attrs_only(c, k, type_attrs) ||
+			    domain_xml_util_attr(c, k, "arch", arch, sizeof(arch)) ||
+			    domain_xml_util_text(c, k, t, sizeof(t)))
+				return seen_type ? domain_xml_util_fail(c, RPC_ERR_XML,
+									"<type> given twice")
+						 : -1;
 			seen_type = true;
 			if (strcmp(t, "hvm") && strcmp(t, "lego"))
-				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-					    "OS type '%s' is not supported (hvm)", t);
+				return domain_xml_util_fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+							    "OS type '%s' is not supported (hvm)",
+							    t);
 			if (arch[0] && strcmp(arch, "x86_64"))
-				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-					    "architecture '%s' is not supported", arch);
-		} else if (is(k, "kernel")) {
-			if (d->kernel[0] || attrs_only(c, k, NULL) ||
-			    text_of(c, k, d->kernel, sizeof(d->kernel)))
+				return domain_xml_util_fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+							    "architecture '%s' is not supported",
+							    arch);
+		} else if (domain_xml_util_is(k, "kernel")) {
+			if (d->kernel[0] || domain_xml_util_attrs_only(c, k, NULL) ||
+			    domain_xml_util_text(c, k, d->kernel, sizeof(d->kernel)))
 				return d->kernel[0] && !c->code
-					       ? fail(c, RPC_ERR_XML, "<kernel> given twice")
+					       ? domain_xml_util_fail(c, RPC_ERR_XML,
+								      "<kernel> given twice")
 					       : -1;
-		} else if (is(k, "initrd")) {
-			if (d->initrd[0] || attrs_only(c, k, NULL) ||
-			    text_of(c, k, d->initrd, sizeof(d->initrd)))
+		} else if (domain_xml_util_is(k, "initrd")) {
+			if (d->initrd[0] || domain_xml_util_attrs_only(c, k, NULL) ||
+			    domain_xml_util_text(c, k, d->initrd, sizeof(d->initrd)))
 				return d->initrd[0] && !c->code
-					       ? fail(c, RPC_ERR_XML, "<initrd> given twice")
+					       ? domain_xml_util_fail(c, RPC_ERR_XML,
+								      "<initrd> given twice")
 					       : -1;
 			if (!d->initrd[0])
-				return fail(c, RPC_ERR_XML, "<initrd> is empty");
-		} else if (is(k, "cmdline")) {
-			if (attrs_only(c, k, NULL) || text_of(c, k, d->cmdline, sizeof(d->cmdline)))
+				return domain_xml_util_fail(c, RPC_ERR_XML, "<initrd> is empty");
+		} else if (domain_xml_util_is(k, "cmdline")) {
+			if (domain_xml_util_attrs_only(c, k, NULL) ||
+			    domain_xml_util_text(c, k, d->cmdline, sizeof(d->cmdline)))
 				return -1;
 		} else {
-			return fail(c, RPC_ERR_CONFIG_UNSUPPORTED, "unsupported element <os>/<%s>",
-				    ename(k));
+			return domain_xml_util_fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+						    "unsupported element <os>/<%s>",
+						    domain_xml_util_name(k));
 		}
 	}
 	if (!d->kernel[0])
-		return fail(c, RPC_ERR_XML, "<os> needs a <kernel> (the guest image)");
+		return domain_xml_util_fail(c, RPC_ERR_XML,
+					    "<os> needs a <kernel> (the guest image)");
 	if (d->kernel[0] != '/')
-		return fail(c, RPC_ERR_XML, "<kernel> must be an absolute path, not '%s'",
-			    d->kernel);
+		return domain_xml_util_fail(
+			c, RPC_ERR_XML, "<kernel> must be an absolute path, not '%s'", d->kernel);
 	if (d->initrd[0] && d->initrd[0] != '/')
-		return fail(c, RPC_ERR_XML, "<initrd> must be an absolute path, not '%s'",
-			    d->initrd);
+		return domain_xml_util_fail(
+			c, RPC_ERR_XML, "<initrd> must be an absolute path, not '%s'", d->initrd);
 	return 0;
 }
 
-static int parse_disk(struct ctx *c, const xmlNode *n, struct domain_xml_def *d)
+static int parse_disk(struct domain_xml_util_ctx *c, const xmlNode *n, struct domain_xml_def *d)
 {
 	static const char *const disk_attrs[] = {"type", "device", NULL};
 	static const char *const src_attrs[] = {"protocol", "name", NULL};
@@ -236,37 +156,45 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct domain_xml_def *d)
 	char v[64];
 
 	if (d->nr_disks == DOM_MAX_DISKS)
-		return fail(c, RPC_ERR_CONFIG_UNSUPPORTED, "more than %d disks", DOM_MAX_DISKS);
+		return domain_xml_util_fail(c, RPC_ERR_CONFIG_UNSUPPORTED, "more than %d disks",
+					    DOM_MAX_DISKS);
 	k = &d->disks[d->nr_disks];
 	memset(k, 0, sizeof(*k));
-	if (attrs_only(c, n, disk_attrs) || attr(c, n, "type", v, sizeof(v)))
+	if (domain_xml_util_attrs_only(c, n, disk_attrs) ||
+	    domain_xml_util_attr(c, n, "type", v, sizeof(v)))
 		return -1;
 	if (strcmp(v, "network"))
-		return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-			    "disk type '%s' is not supported: disks are network disks naming "
-			    "volumes on storage servers",
-			    v);
-	if (attr(c, n, "device", v, sizeof(v)) || (v[0] && strcmp(v, "disk")))
+		return domain_xml_util_fail(
+			c, RPC_ERR_CONFIG_UNSUPPORTED,
+			"disk type '%s' is not supported: disks are network disks naming "
+			"volumes on storage servers",
+			v);
+	if (domain_xml_util_attr(c, n, "device", v, sizeof(v)) || (v[0] && strcmp(v, "disk")))
 		return c->code ? -1
-			       : fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-				      "disk device '%s' is not supported", v);
+			       : domain_xml_util_fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+						      "disk device '%s' is not supported", v);
 	bool seen_source = false, seen_target = false;
 
 	for (const xmlNode *e = n->children; e; e = e->next) {
 		if (e->type != XML_ELEMENT_NODE)
 			continue;
-		if ((is(e, "source") && seen_source) || (is(e, "target") && seen_target) ||
-		    (is(e, "readonly") && k->readonly) || (is(e, "shareable") && k->shareable))
-			return fail(c, RPC_ERR_XML, "<disk>/<%s> given twice", ename(e));
-		seen_source |= is(e, "source");
-		seen_target |= is(e, "target");
-		if (is(e, "source")) {
-			if (attrs_only(c, e, src_attrs) || attr(c, e, "protocol", v, sizeof(v)))
+		if ((domain_xml_util_is(e, "source") && seen_source) ||
+		    (domain_xml_util_is(e, "target") && seen_target) ||
+		    (domain_xml_util_is(e, "readonly") && k->readonly) ||
+		    (domain_xml_util_is(e, "shareable") && k->shareable))
+			return domain_xml_util_fail(c, RPC_ERR_XML, "<disk>/<%s> given twice",
+						    domain_xml_util_name(e));
+		seen_source |= domain_xml_util_is(e, "source");
+		seen_target |= domain_xml_util_is(e, "target");
+		if (domain_xml_util_is(e, "source")) {
+			if (domain_xml_util_attrs_only(c, e, src_attrs) ||
+			    domain_xml_util_attr(c, e, "protocol", v, sizeof(v)))
 				return -1;
 			if (strcmp(v, "lego"))
-				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-					    "disk source protocol '%s' is not supported (lego)", v);
-			if (attr(c, e, "name", k->volume, sizeof(k->volume)))
+				return domain_xml_util_fail(
+					c, RPC_ERR_CONFIG_UNSUPPORTED,
+					"disk source protocol '%s' is not supported (lego)", v);
+			if (domain_xml_util_attr(c, e, "name", k->volume, sizeof(k->volume)))
 				return -1;
 			for (const xmlNode *h = e->children; h; h = h->next) {
 				char port[16], *end;
@@ -274,69 +202,78 @@ static int parse_disk(struct ctx *c, const xmlNode *n, struct domain_xml_def *d)
 
 				if (h->type != XML_ELEMENT_NODE)
 					continue;
-				if (!is(h, "host") || k->host[0])
-					return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-						    "<source> takes one <host>, not <%s>",
-						    ename(h));
-				if (attrs_only(c, h, host_attrs) ||
-				    attr(c, h, "name", k->host, sizeof(k->host)) ||
-				    attr(c, h, "port", port, sizeof(port)))
+				if (!domain_xml_util_is(h, "host") || k->host[0])
+					return domain_xml_util_fail(
+						c, RPC_ERR_CONFIG_UNSUPPORTED,
+						"<source> takes one <host>, not <%s>",
+						domain_xml_util_name(h));
+				if (domain_xml_util_attrs_only(c, h, host_attrs) ||
+				    domain_xml_util_attr(c, h, "name", k->host, sizeof(k->host)) ||
+				    domain_xml_util_attr(c, h, "port", port, sizeof(port)))
 					return -1;
 				p = strtoul(port, &end, 10);
 				if (!k->host[0] || !port[0] || *end || p < 1 || p > 65535)
-					return fail(c, RPC_ERR_XML,
-						    "<host> needs a name and a port of 1..65535");
+					return domain_xml_util_fail(
+						c, RPC_ERR_XML,
+						"<host> needs a name and a port of 1..65535");
 				k->port = (unsigned)p;
 			}
-		} else if (is(e, "target")) {
-			if (attrs_only(c, e, target_attrs) ||
-			    attr(c, e, "dev", k->target, sizeof(k->target)) ||
-			    attr(c, e, "bus", v, sizeof(v)))
+		} else if (domain_xml_util_is(e, "target")) {
+			if (domain_xml_util_attrs_only(c, e, target_attrs) ||
+			    domain_xml_util_attr(c, e, "dev", k->target, sizeof(k->target)) ||
+			    domain_xml_util_attr(c, e, "bus", v, sizeof(v)))
 				return -1;
 			if (v[0] && strcmp(v, "virtio"))
-				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-					    "disk bus '%s' is not supported (virtio)", v);
-		} else if (is(e, "readonly")) {
+				return domain_xml_util_fail(
+					c, RPC_ERR_CONFIG_UNSUPPORTED,
+					"disk bus '%s' is not supported (virtio)", v);
+		} else if (domain_xml_util_is(e, "readonly")) {
 			k->readonly = true;
-		} else if (is(e, "shareable")) {
+		} else if (domain_xml_util_is(e, "shareable")) {
 			k->shareable = true;
 		} else {
-			return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-				    "unsupported element <disk>/<%s>", ename(e));
+			return domain_xml_util_fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+						    "unsupported element <disk>/<%s>",
+						    domain_xml_util_name(e));
 		}
 	}
 	if (!name_ok(k->volume, DOM_VOLUME_MAX))
-		return fail(c, RPC_ERR_XML,
-			    "a disk's <source name='...'> must name a volume: 1-64 of "
-			    "[A-Za-z0-9._-]");
+		return domain_xml_util_fail(
+			c, RPC_ERR_XML,
+			"a disk's <source name='...'> must name a volume: 1-64 of "
+			"[A-Za-z0-9._-]");
 	d->nr_disks++;
 	return 0;
 }
 
 /* <lego:replication factor='N'/>: the copies of each vRegion, each on its own server. */
-static int parse_replication(struct ctx *c, const xmlNode *e, struct domain_xml_def *d)
+static int parse_replication(struct domain_xml_util_ctx *c, const xmlNode *e,
+			     struct domain_xml_def *d)
 {
 	static const char *const attrs[] = {"factor", NULL};
 	char v[16], t[8], *end;
 	unsigned long n;
 
 	if (d->replication)
-		return fail(c, RPC_ERR_XML, "<lego:replication> given twice");
-	if (attrs_only(c, e, attrs) || attr(c, e, "factor", v, sizeof(v)) ||
-	    text_of(c, e, t, sizeof(t)))
+		return domain_xml_util_fail(c, RPC_ERR_XML, "<lego:replication> given twice");
+	if (domain_xml_util_attrs_only(c, e, attrs) ||
+	    domain_xml_util_attr(c, e, "factor", v, sizeof(v)) ||
+	    domain_xml_util_text(c, e, t, sizeof(t)))
 		return -1;
 	if (t[0])
-		return fail(c, RPC_ERR_XML, "<lego:replication> takes no text, only factor='N'");
+		return domain_xml_util_fail(c, RPC_ERR_XML,
+					    "<lego:replication> takes no text, only factor='N'");
 	n = strtoul(v, &end, 10);
 	if (!v[0] || *end || v[0] < '0' || v[0] > '9' || n < 1 || n > DOM_MAX_COPIES)
-		return fail(c, RPC_ERR_XML,
-			    "<lego:replication factor='%s'>: the factor must be 1..%d", v,
-			    DOM_MAX_COPIES);
+		return domain_xml_util_fail(
+			c, RPC_ERR_XML, "<lego:replication factor='%s'>: the factor must be 1..%d",
+			v, DOM_MAX_COPIES);
 	d->replication = (unsigned)n;
 	return 0;
 }
 
-static int parse_metadata(struct ctx *c, const xmlNode *md, struct domain_xml_def *d)
+static int parse_metadata(struct domain_xml_util_ctx *c, const xmlNode *md,
+			  struct domain_xml_def *d)
 {
 	for (const xmlNode *v = md->children; v; v = v->next) {
 		if (v->type != XML_ELEMENT_NODE)
@@ -349,150 +286,176 @@ static int parse_metadata(struct ctx *c, const xmlNode *md, struct domain_xml_de
 				return c->code = rc, -1;
 			continue;
 		}
-		if (!is(v, "vnode"))
-			return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-				    "lego metadata element <%s> is not known: only <vnode "
-				    "xmlns='%s'>",
-				    ename(v), DOM_XMLNS);
+		if (!domain_xml_util_is(v, "vnode"))
+			return domain_xml_util_fail(
+				c, RPC_ERR_CONFIG_UNSUPPORTED,
+				"lego metadata element <%s> is not known: only <vnode "
+				"xmlns='%s'>",
+				domain_xml_util_name(v), DOM_XMLNS);
 		for (const xmlNode *e = v->children; e; e = e->next) {
 			static const char *const place_attrs[] = {"processor", "memory", "storage",
 								  NULL};
 
 			if (e->type != XML_ELEMENT_NODE)
 				continue;
-			if (is(e, "excache")) {
+			if (domain_xml_util_is(e, "excache")) {
 				if (size_kib(c, e, &d->excache_kib))
 					return -1;
 				if (d->excache_kib < 1024)
-					return fail(c, RPC_ERR_XML,
-						    "<excache> must be at least 1 MiB");
-			} else if (is(e, "placement")) {
-				if (attrs_only(c, e, place_attrs) ||
-				    attr(c, e, "processor", d->place_processor,
-					 sizeof(d->place_processor)) ||
-				    attr(c, e, "memory", d->place_memory,
-					 sizeof(d->place_memory)) ||
-				    attr(c, e, "storage", d->place_storage,
-					 sizeof(d->place_storage)))
+					return domain_xml_util_fail(
+						c, RPC_ERR_XML, "<excache> must be at least 1 MiB");
+			} else if (domain_xml_util_is(e, "placement")) {
+				if (domain_xml_util_attrs_only(c, e, place_attrs) ||
+				    domain_xml_util_attr(c, e, "processor", d->place_processor,
+							 sizeof(d->place_processor)) ||
+				    domain_xml_util_attr(c, e, "memory", d->place_memory,
+							 sizeof(d->place_memory)) ||
+				    domain_xml_util_attr(c, e, "storage", d->place_storage,
+							 sizeof(d->place_storage)))
 					return -1;
-			} else if (is(e, "replication")) {
+			} else if (domain_xml_util_is(e, "replication")) {
 				if (parse_replication(c, e, d))
 					return -1;
 			} else {
-				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-					    "unknown element <vnode>/<%s>", ename(e));
+				return domain_xml_util_fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+							    "unknown element <vnode>/<%s>",
+							    domain_xml_util_name(e));
 			}
 		}
 	}
 	return 0;
 }
 
-static int parse_domain(struct ctx *c, const xmlNode *root, struct domain_xml_def *d)
+static int parse_domain(struct domain_xml_util_ctx *c, const xmlNode *root,
+			struct domain_xml_def *d)
 {
 	static const char *const root_attrs[] = {"type", "id", NULL};
 	bool seen_mem = false, seen_cur = false, seen_vcpu = false, seen_os = false;
 	char v[64];
 
-	if (!root || !is(root, "domain"))
-		return fail(c, RPC_ERR_XML, "the root element must be <domain>");
-	if (attrs_only(c, root, root_attrs) || attr(c, root, "type", v, sizeof(v)))
+	if (!root || !domain_xml_util_is(root, "domain"))
+		return domain_xml_util_fail(c, RPC_ERR_XML, "the root element must be <domain>");
+	if (domain_xml_util_attrs_only(c, root, root_attrs) ||
+	    domain_xml_util_attr(c, root, "type", v, sizeof(v)))
 		return -1;
 	if (strcmp(v, "lego") && strcmp(v, "kvm"))
-		return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-			    "domain type '%s' is not supported (lego, kvm)", v[0] ? v : "(none)");
+		return domain_xml_util_fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+					    "domain type '%s' is not supported (lego, kvm)",
+					    v[0] ? v : "(none)");
 	for (const xmlNode *n = root->children; n; n = n->next) {
 		if (n->type == XML_TEXT_NODE) {
 			for (const xmlChar *t = n->content; *t; t++)
 				if (!isspace(*t))
-					return fail(c, RPC_ERR_XML,
-						    "text outside any element: '%.20s'",
-						    (const char *)n->content);
+					return domain_xml_util_fail(
+						c, RPC_ERR_XML, "text outside any element: '%.20s'",
+						(const char *)n->content);
 			continue;
 		}
 		if (n->type != XML_ELEMENT_NODE)
 			continue;
-		if (is(n, "name")) {
+		if (domain_xml_util_is(n, "name")) {
 			if (d->name[0])
-				return fail(c, RPC_ERR_XML, "<name> given twice");
-			if (attrs_only(c, n, NULL) || text_of(c, n, d->name, sizeof(d->name)))
+				return domain_xml_util_fail(c, RPC_ERR_XML, "<name> given twice");
+			if (domain_xml_util_attrs_only(c, n, NULL) ||
+			    domain_xml_util_text(c, n, d->name, sizeof(d->name)))
 				return -1;
-		} else if (is(n, "uuid")) {
+		} else if (domain_xml_util_is(n, "uuid")) {
 			char u[64];
 
-			if (d->has_uuid || attrs_only(c, n, NULL) || text_of(c, n, u, sizeof(u)))
-				return c->code ? -1 : fail(c, RPC_ERR_XML, "<uuid> given twice");
+			if (d->has_uuid || domain_xml_util_attrs_only(c, n, NULL) ||
+			    domain_xml_util_text(c, n, u, sizeof(u)))
+				return c->code ? -1
+					       : domain_xml_util_fail(c, RPC_ERR_XML,
+								      "<uuid> given twice");
 			if (uuid_str_parse(u, d->uuid))
-				return fail(c, RPC_ERR_XML, "'%s' is not a UUID", u);
+				return domain_xml_util_fail(c, RPC_ERR_XML, "'%s' is not a UUID",
+							    u);
 			d->has_uuid = true;
-		} else if (is(n, "memory") && !seen_mem) {
+		} else if (domain_xml_util_is(n, "memory") && !seen_mem) {
 			seen_mem = true;
 			if (size_kib(c, n, &d->memory_kib))
 				return -1;
-		} else if (is(n, "currentMemory") && !seen_cur) {
+		} else if (domain_xml_util_is(n, "currentMemory") && !seen_cur) {
 			seen_cur = true;
 			if (size_kib(c, n, &d->current_kib))
 				return -1;
-		} else if (is(n, "vcpu") && !seen_vcpu) {
+		} else if (domain_xml_util_is(n, "vcpu") && !seen_vcpu) {
 			static const char *const vcpu_attrs[] = {"placement", NULL};
 			char t[16], *end;
 			unsigned long nr;
 
 			seen_vcpu = true;
-			if (attrs_only(c, n, vcpu_attrs) || attr(c, n, "placement", v, sizeof(v)) ||
-			    text_of(c, n, t, sizeof(t)))
+			if (domain_xml_util_attrs_only(c, n, vcpu_attrs) ||
+			    domain_xml_util_attr(c, n, "placement", v, sizeof(v)) ||
+			    domain_xml_util_text(c, n, t, sizeof(t)))
 				return -1;
 			if (v[0] && strcmp(v, "static"))
-				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-					    "vcpu placement '%s' is not supported", v);
+				return domain_xml_util_fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+							    "vcpu placement '%s' is not supported",
+							    v);
 			nr = strtoul(t, &end, 10);
 			if (!t[0] || *end || nr < 1 || nr > DOM_MAX_VCPUS)
-				return fail(c, RPC_ERR_XML, "<vcpu> must be 1..%d, not '%s'",
-					    DOM_MAX_VCPUS, t);
+				return domain_xml_util_fail(c, RPC_ERR_XML,
+							    "<vcpu> must be 1..%d, not '%s'",
+							    DOM_MAX_VCPUS, t);
 			d->vcpus = (unsigned)nr;
-		} else if (is(n, "os") && !seen_os) {
+		} else if (domain_xml_util_is(n, "os") && !seen_os) {
 			seen_os = true;
 			if (parse_os(c, n, d))
 				return -1;
-		} else if (is(n, "devices")) {
+		} else if (domain_xml_util_is(n, "devices")) {
 			for (const xmlNode *k = n->children; k; k = k->next) {
 				if (k->type != XML_ELEMENT_NODE)
 					continue;
-				if (!is(k, "disk"))
-					return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-						    "device <%s> is not supported", ename(k));
+				if (domain_xml_util_is(k, "interface")) {
+					if (domain_xml_iface_parse(c, k, d))
+						return -1;
+					continue;
+				}
+				if (!domain_xml_util_is(k, "disk"))
+					return domain_xml_util_fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+								    "device <%s> is not supported",
+								    domain_xml_util_name(k));
 				if (parse_disk(c, k, d))
 					return -1;
 			}
-		} else if (is(n, "metadata")) {
+		} else if (domain_xml_util_is(n, "metadata")) {
 			if (parse_metadata(c, n, d))
 				return -1;
-		} else if (is(n, "memory") || is(n, "currentMemory") || is(n, "vcpu") ||
-			   is(n, "os")) {
-			return fail(c, RPC_ERR_XML, "<%s> given twice", ename(n));
+		} else if (domain_xml_util_is(n, "memory") ||
+			   domain_xml_util_is(n, "currentMemory") ||
+			   domain_xml_util_is(n, "vcpu") || domain_xml_util_is(n, "os")) {
+			return domain_xml_util_fail(c, RPC_ERR_XML, "<%s> given twice",
+						    domain_xml_util_name(n));
 		} else {
 			int rc = domain_xml_meta_element(n, d, c->err, c->errlen);
 
 			if (rc == 1)
-				return fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
-					    "unsupported element <%s>", ename(n));
+				return domain_xml_util_fail(c, RPC_ERR_CONFIG_UNSUPPORTED,
+							    "unsupported element <%s>",
+							    domain_xml_util_name(n));
 			if (rc)
 				return c->code = rc, -1;
 		}
 	}
 	if (!dom_name_ok(d->name))
-		return fail(c, RPC_ERR_XML,
-			    "<name> must be 1-64 bytes of UTF-8 text without '/' or control "
-			    "characters, not starting with '.'");
+		return domain_xml_util_fail(
+			c, RPC_ERR_XML,
+			"<name> must be 1-64 bytes of UTF-8 text without '/' or control "
+			"characters, not starting with '.'");
 	if (!seen_mem || !d->memory_kib)
-		return fail(c, RPC_ERR_XML, "<memory> is required and must not be 0");
+		return domain_xml_util_fail(c, RPC_ERR_XML,
+					    "<memory> is required and must not be 0");
 	if (!seen_os)
-		return fail(c, RPC_ERR_XML, "<os> with a <kernel> is required");
+		return domain_xml_util_fail(c, RPC_ERR_XML, "<os> with a <kernel> is required");
 	if (!seen_cur)
 		d->current_kib = d->memory_kib;
 	if (d->current_kib > d->memory_kib)
-		return fail(c, RPC_ERR_XML, "<currentMemory> is larger than <memory>");
+		return domain_xml_util_fail(c, RPC_ERR_XML,
+					    "<currentMemory> is larger than <memory>");
 	if (d->excache_kib > d->memory_kib)
-		return fail(c, RPC_ERR_XML, "the ExCache (<lego:excache>) is larger than <memory>");
+		return domain_xml_util_fail(c, RPC_ERR_XML,
+					    "the ExCache (<lego:excache>) is larger than <memory>");
 	if (!seen_vcpu)
 		d->vcpus = 1;
 	return 0;
@@ -518,7 +481,7 @@ static void catch_error(void *data, xmlError *e)
 /* Parse with a context of our own whose handler keeps this parse's first error: never the
  * thread's or another client's last one (libxml2's global last error is not reset by a
  * parse that fails before it starts, such as one of an empty text). */
-static xmlDoc *read_doc(struct ctx *c, const char *xml, size_t len)
+static xmlDoc *read_doc(struct domain_xml_util_ctx *c, const char *xml, size_t len)
 {
 	struct first_error f = {.seen = false};
 	xmlParserCtxt *p;
@@ -528,12 +491,13 @@ static xmlDoc *read_doc(struct ctx *c, const char *xml, size_t len)
 	for (n = 0; n < len && isspace((unsigned char)xml[n]); n++)
 		;
 	if (n == len) {
-		fail(c, RPC_ERR_XML, "empty domain XML: a <domain> definition is needed");
+		domain_xml_util_fail(c, RPC_ERR_XML,
+				     "empty domain XML: a <domain> definition is needed");
 		return NULL;
 	}
 	p = xmlNewParserCtxt();
 	if (!p) {
-		fail(c, RPC_ERR_INTERNAL, "out of memory for the XML parser");
+		domain_xml_util_fail(c, RPC_ERR_INTERNAL, "out of memory for the XML parser");
 		return NULL;
 	}
 	p->_private = &f;
@@ -547,7 +511,8 @@ static xmlDoc *read_doc(struct ctx *c, const char *xml, size_t len)
 		doc = NULL;
 	}
 	if (!doc) {
-		fail(c, RPC_ERR_XML, "not well-formed XML%s%s", f.text[0] ? ": " : "", f.text);
+		domain_xml_util_fail(c, RPC_ERR_XML, "not well-formed XML%s%s",
+				     f.text[0] ? ": " : "", f.text);
 		/* libxml2's messages end in a newline. */
 		n = strlen(c->err);
 		if (n && c->err[n - 1] == '\n')
@@ -560,18 +525,19 @@ static xmlDoc *read_doc(struct ctx *c, const char *xml, size_t len)
 int domain_xml_parse(const char *xml, size_t len, struct domain_xml_def *d, char *err,
 		     size_t errlen)
 {
-	struct ctx c = {.err = err, .errlen = errlen};
+	struct domain_xml_util_ctx c = {.err = err, .errlen = errlen};
 	xmlDoc *doc;
 
 	memset(d, 0, sizeof(*d));
 	err[0] = '\0';
 	if (len > 1 << 20)
-		return fail(&c, RPC_ERR_XML, "domain XML larger than 1 MiB"), c.code;
+		return domain_xml_util_fail(&c, RPC_ERR_XML, "domain XML larger than 1 MiB"),
+		       c.code;
 	doc = read_doc(&c, xml, len);
 	if (!doc)
 		return c.code;
 	if (doc->intSubset || doc->extSubset)
-		fail(&c, RPC_ERR_XML, "a DOCTYPE is not accepted in domain XML");
+		domain_xml_util_fail(&c, RPC_ERR_XML, "a DOCTYPE is not accepted in domain XML");
 	else
 		parse_domain(&c, xmlDocGetRootElement(doc), d);
 	xmlFreeDoc(doc);
@@ -591,7 +557,7 @@ char *domain_xml_format(const struct domain_xml_def *d, int id)
 	if (id >= 0)
 		fprintf(f, " id='%d'", id);
 	fprintf(f, ">\n  <name>");
-	domain_xml_meta_escape(f, d->name);
+	domain_xml_util_esc(f, d->name);
 	fprintf(f, "</name>\n");
 	if (d->has_uuid)
 		fprintf(f, "  <uuid>%s</uuid>\n", uuid);
@@ -602,16 +568,16 @@ char *domain_xml_format(const struct domain_xml_def *d, int id)
 		"  <vcpu placement='static'>%u</vcpu>\n"
 		"  <os>\n    <type arch='x86_64'>hvm</type>\n    <kernel>",
 		d->memory_kib, d->current_kib, d->vcpus);
-	domain_xml_meta_escape(f, d->kernel);
+	domain_xml_util_esc(f, d->kernel);
 	fprintf(f, "</kernel>\n");
 	if (d->initrd[0]) {
 		fprintf(f, "    <initrd>");
-		domain_xml_meta_escape(f, d->initrd);
+		domain_xml_util_esc(f, d->initrd);
 		fprintf(f, "</initrd>\n");
 	}
 	if (d->cmdline[0]) {
 		fprintf(f, "    <cmdline>");
-		domain_xml_meta_escape(f, d->cmdline);
+		domain_xml_util_esc(f, d->cmdline);
 		fprintf(f, "</cmdline>\n");
 	}
 	fprintf(f, "  </os>\n");
@@ -622,10 +588,10 @@ char *domain_xml_format(const struct domain_xml_def *d, int id)
 
 		fprintf(f, "    <disk type='network' device='disk'>\n      <source protocol='lego' "
 			   "name='");
-		domain_xml_meta_escape(f, k->volume);
+		domain_xml_util_esc(f, k->volume);
 		if (k->host[0]) {
 			fprintf(f, "'>\n        <host name='");
-			domain_xml_meta_escape(f, k->host);
+			domain_xml_util_esc(f, k->host);
 			fprintf(f, "' port='%u'/>\n      </source>\n", k->port);
 		} else {
 			fprintf(f, "'/>\n");
@@ -633,13 +599,14 @@ char *domain_xml_format(const struct domain_xml_def *d, int id)
 		fprintf(f, "      <target");
 		if (k->target[0]) {
 			fprintf(f, " dev='");
-			domain_xml_meta_escape(f, k->target);
+			domain_xml_util_esc(f, k->target);
 			fputc('\'', f);
 		}
 		fprintf(f, " bus='virtio'/>\n%s%s    </disk>\n",
 			k->readonly ? "      <readonly/>\n" : "",
 			k->shareable ? "      <shareable/>\n" : "");
 	}
+	domain_xml_iface_format(f, d, id);
 	fprintf(f, "  </devices>\n");
 	bool lego = d->excache_kib || d->place_processor[0] || d->place_memory[0] ||
 		    d->place_storage[0] || d->replication;
@@ -661,17 +628,17 @@ char *domain_xml_format(const struct domain_xml_def *d, int id)
 			fprintf(f, "      <lego:placement");
 			if (d->place_processor[0]) {
 				fprintf(f, " processor='");
-				domain_xml_meta_escape(f, d->place_processor);
+				domain_xml_util_esc(f, d->place_processor);
 				fputc('\'', f);
 			}
 			if (d->place_memory[0]) {
 				fprintf(f, " memory='");
-				domain_xml_meta_escape(f, d->place_memory);
+				domain_xml_util_esc(f, d->place_memory);
 				fputc('\'', f);
 			}
 			if (d->place_storage[0]) {
 				fprintf(f, " storage='");
-				domain_xml_meta_escape(f, d->place_storage);
+				domain_xml_util_esc(f, d->place_storage);
 				fputc('\'', f);
 			}
 			fprintf(f, "/>\n");

@@ -12,6 +12,11 @@
  *         <source protocol='lego' name='VOLUME'><host name='H' port='P'/></source>
  *         <target dev='vda' bus='virtio'/> <readonly/> (or <shareable/>)
  *       </disk>
+ *       <interface type='network'>       a NIC on one of lego-controld's networks
+ *         <mac address='52:54:00:...'/>  (generated when absent: unique in the cluster)
+ *         <source network='default'/> <model type='virtio'/>
+ *         <ip address='10.77.0.5' prefix='16'/>   (allocated when absent; lego's own)
+ *       </interface>
  *     </devices>
  *     <title>one line</title> <description>any text</description>
  *     <on_poweroff>destroy|restart</on_poweroff> (also <on_reboot>; <on_crash> the same:
@@ -41,6 +46,7 @@
 #define DOM_MAX_DISKS  8
 #define DOM_MAX_VCPUS  64
 #define DOM_MAX_COPIES 4 /* replication factor: lego-vmm keeps at most 4 copies */
+#define DOM_MAX_IFACES 8
 #define DOM_XMLNS      "https://lego.dev/xmlns/vnode/1"
 #define DOM_TITLE_MAX  1024
 #define DOM_DESC_MAX   8192
@@ -49,6 +55,16 @@
 
 /* <on_poweroff>, <on_reboot>, <on_crash>: what lego-controld does when the guest ends. */
 enum domain_xml_action { DOM_ACTION_DEFAULT = 0, DOM_ACTION_DESTROY, DOM_ACTION_RESTART };
+
+/* A NIC: its MAC and address are filled in when the definition is accepted
+ * (controld_net_assign), so a stored definition always has both. */
+struct domain_xml_iface {
+	char network[DOM_NAME_MAX + 1];
+	uint8_t mac[6];
+	bool has_mac;
+	uint32_t ip;	 /* IPv4, host order; 0: none yet */
+	uint32_t prefix; /* the network's prefix length; 0 with ip 0 */
+};
 
 struct domain_xml_disk {
 	char volume[DOM_VOLUME_MAX + 1];
@@ -70,6 +86,8 @@ struct domain_xml_def {
 	char cmdline[4096];
 	int nr_disks;
 	struct domain_xml_disk disks[DOM_MAX_DISKS];
+	int nr_ifaces;
+	struct domain_xml_iface ifaces[DOM_MAX_IFACES];
 	uint64_t excache_kib; /* 0: all of the RAM */
 	char place_processor[DOM_NAME_MAX + 1];
 	char place_memory[256];
@@ -86,8 +104,8 @@ struct domain_xml_def {
  * CONFIG_UNSUPPORTED) with what is wrong in err. */
 int domain_xml_parse(const char *xml, size_t len, struct domain_xml_def *d, char *err,
 		     size_t errlen);
-/* The definition as domain XML (malloc'ed), with id -1 when inactive; NULL if out of
- * memory. */
+/* The definition as domain XML (malloc'ed), with id -1 when inactive (an active one shows
+ * each interface's tap as its <target dev>); NULL if out of memory. */
 char *domain_xml_format(const struct domain_xml_def *d, int id);
 
 #endif

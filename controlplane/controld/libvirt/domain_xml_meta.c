@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "domain_xml_util.h"
 #include "rpc_proto.h"
 
 static const char *const action_words[] = {"", "destroy", "restart"};
@@ -148,41 +149,16 @@ out:
 	return rc;
 }
 
-void domain_xml_meta_escape(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		switch (*s) {
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '\'':
-			fputs("&apos;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		default:
-			fputc(*s, f);
-		}
-	}
-}
-
 void domain_xml_meta_format_head(FILE *f, const struct domain_xml_def *d)
 {
 	if (d->title[0]) {
 		fputs("  <title>", f);
-		domain_xml_meta_escape(f, d->title);
+		domain_xml_util_esc(f, d->title);
 		fputs("</title>\n", f);
 	}
 	if (d->description[0]) {
 		fputs("  <description>", f);
-		domain_xml_meta_escape(f, d->description);
+		domain_xml_util_esc(f, d->description);
 		fputs("</description>\n", f);
 	}
 }

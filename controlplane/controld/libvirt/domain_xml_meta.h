@@ -19,7 +19,5 @@ int domain_xml_meta_foreign(const xmlNode *n, struct domain_xml_def *d, char *er
 /* Write <title> and <description> (after <uuid>), and the <on_*> elements (after <os>). */
 void domain_xml_meta_format_head(FILE *f, const struct domain_xml_def *d);
 void domain_xml_meta_format_actions(FILE *f, const struct domain_xml_def *d);
-/* Escaped text. */
-void domain_xml_meta_escape(FILE *f, const char *s);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "controlplane/controld/controld_net.h"
 #include "controlplane/controld/controld_registry.h"
 #include "lib/log.h"
 #include "lib/uuid_str.h"
@@ -183,12 +184,52 @@ static void dec_event_register(struct xdr_in *x, struct libvirt_args *a)
 		dec_dom(x, a);
 }
 
+/* remote_nonnull_network: name, uuid (the network is found by its uuid) */
+static void dec_net(struct xdr_in *x, struct libvirt_args *a)
+{
+	a->name = xdr_get_string(x, RPC_STRING_MAX);
+	dec_uuid(x, a);
+}
+
+static void dec_net_flags(struct xdr_in *x, struct libvirt_args *a)
+{
+	dec_net(x, a);
+	a->flags = xdr_get_u32(x);
+}
+
+/* net; remote_string mac; int need_results; u32 flags */
+static void dec_dhcp_leases(struct xdr_in *x, struct libvirt_args *a)
+{
+	bool present;
+
+	dec_net(x, a);
+	a->str = xdr_get_opt_string(x, RPC_STRING_MAX, &present);
+	a->i1 = xdr_get_i32(x);
+	a->flags = xdr_get_u32(x);
+}
+
+/* dom; remote_nonnull_string path */
+static void dec_dom_str(struct xdr_in *x, struct libvirt_args *a)
+{
+	dec_dom(x, a);
+	a->str = xdr_get_string(x, RPC_STRING_MAX);
+}
+
+/* dom; u32 source; u32 flags */
+static void dec_if_addresses(struct xdr_in *x, struct libvirt_args *a)
+{
+	dec_dom(x, a);
+	a->u1 = xdr_get_u32(x);
+	a->flags = xdr_get_u32(x);
+}
+
 /* ---- the table ------------------------------------------------------------------------- */
 
-#define OPEN   LIBVIRT_BEFORE_OPEN
-#define WRITE  LIBVIRT_WRITE
-#define DOMAIN LIBVIRT_DOMAIN
-#define QUIET  LIBVIRT_QUIET
+#define OPEN	LIBVIRT_BEFORE_OPEN
+#define WRITE	LIBVIRT_WRITE
+#define DOMAIN	LIBVIRT_DOMAIN
+#define QUIET	LIBVIRT_QUIET
+#define NETWORK LIBVIRT_NETWORK
 
 /* In procedure number order. */
 static const struct libvirt_proc procs[] = {
@@ -237,11 +278,23 @@ static const struct libvirt_proc procs[] = {
 	{PROC_DOMAIN_UNDEFINE, "DOMAIN_UNDEFINE", dec_dom, libvirt_domain_undefine, WRITE | DOMAIN,
 	 NULL},
 	{PROC_LIST_DOMAINS, "CONNECT_LIST_DOMAINS", dec_int, libvirt_host_list_ids, 0, NULL},
+	{PROC_NETWORK_GET_XML_DESC, "NETWORK_GET_XML_DESC", dec_net_flags, libvirt_network_xml_desc,
+	 NETWORK, NULL},
+	{PROC_NETWORK_GET_AUTOSTART, "NETWORK_GET_AUTOSTART", dec_net, libvirt_network_yes, NETWORK,
+	 NULL},
+	{PROC_NETWORK_GET_BRIDGE_NAME, "NETWORK_GET_BRIDGE_NAME", dec_net,
+	 libvirt_network_bridge_name, NETWORK, NULL},
+	{PROC_NETWORK_LOOKUP_BY_NAME, "NETWORK_LOOKUP_BY_NAME", dec_name,
+	 libvirt_network_lookup_by_name, QUIET, NULL},
+	{PROC_NETWORK_LOOKUP_BY_UUID, "NETWORK_LOOKUP_BY_UUID", dec_uuid,
+	 libvirt_network_lookup_by_uuid, QUIET, NULL},
 	{PROC_NUM_OF_DOMAINS, "CONNECT_NUM_OF_DOMAINS", dec_none, libvirt_host_num_active, 0, NULL},
 	{PROC_GET_HOSTNAME, "CONNECT_GET_HOSTNAME", dec_none, libvirt_connect_get_hostname, 0,
 	 NULL},
 	{PROC_SUPPORTS_FEATURE, "CONNECT_SUPPORTS_FEATURE", dec_int,
 	 libvirt_connect_supports_feature, OPEN, NULL},
+	{PROC_DOMAIN_INTERFACE_STATS, "DOMAIN_INTERFACE_STATS", dec_dom_str,
+	 libvirt_network_if_stats, DOMAIN, NULL},
 	{PROC_AUTH_LIST, "AUTH_LIST", dec_none, libvirt_connect_auth_list, OPEN, NULL},
 	{PROC_NODE_GET_SECURITY_MODEL, "NODE_GET_SECURITY_MODEL", dec_none,
 	 libvirt_connect_security_model, 0, NULL},
@@ -249,6 +302,9 @@ static const struct libvirt_proc procs[] = {
 	 NULL},
 	{PROC_DOMAIN_IS_PERSISTENT, "DOMAIN_IS_PERSISTENT", dec_dom, libvirt_dominfo_is_persistent,
 	 DOMAIN, NULL},
+	{PROC_NETWORK_IS_ACTIVE, "NETWORK_IS_ACTIVE", dec_net, libvirt_network_yes, NETWORK, NULL},
+	{PROC_NETWORK_IS_PERSISTENT, "NETWORK_IS_PERSISTENT", dec_net, libvirt_network_yes, NETWORK,
+	 NULL},
 	{PROC_GET_LIB_VERSION, "CONNECT_GET_LIB_VERSION", dec_none, libvirt_host_lib_version, 0,
 	 NULL},
 	{PROC_DOMAIN_MEMORY_STATS, "DOMAIN_MEMORY_STATS", dec_memory_stats,
@@ -283,18 +339,24 @@ static const struct libvirt_proc procs[] = {
 	 libvirt_domain_shutdown, WRITE | DOMAIN, NULL},
 	{PROC_LIST_ALL_DOMAINS, "CONNECT_LIST_ALL_DOMAINS", dec_list, libvirt_domain_list_all, 0,
 	 NULL},
+	{PROC_LIST_ALL_NETWORKS, "CONNECT_LIST_ALL_NETWORKS", dec_list, libvirt_network_list_all, 0,
+	 NULL},
 	{PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS, "DOMAIN_MIGRATE_PERFORM3_PARAMS", dec_migrate,
 	 libvirt_migrate_check, WRITE | DOMAIN, &libvirt_migrate_thread},
 	{PROC_DOMAIN_EVENT_CALLBACK_REGISTER_ANY, "CONNECT_DOMAIN_EVENT_CALLBACK_REGISTER_ANY",
 	 dec_event_register, libvirt_events_register, 0, NULL},
 	{PROC_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY, "CONNECT_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY",
 	 dec_int, libvirt_events_deregister, 0, NULL},
+	{PROC_NETWORK_GET_DHCP_LEASES, "NETWORK_GET_DHCP_LEASES", dec_dhcp_leases,
+	 libvirt_network_dhcp_leases, NETWORK, NULL},
 	{PROC_GET_DOMAIN_CAPABILITIES, "CONNECT_GET_DOMAIN_CAPABILITIES", dec_domcaps,
 	 libvirt_host_domain_capabilities, 0, NULL},
 	{PROC_GET_ALL_DOMAIN_STATS, "CONNECT_GET_ALL_DOMAIN_STATS", dec_all_stats,
 	 libvirt_stats_all, 0, NULL},
 	{PROC_DOMAIN_DEFINE_XML_FLAGS, "DOMAIN_DEFINE_XML_FLAGS", dec_xml_flags,
 	 libvirt_domain_define, WRITE, NULL},
+	{PROC_DOMAIN_INTERFACE_ADDRESSES, "DOMAIN_INTERFACE_ADDRESSES", dec_if_addresses,
+	 libvirt_network_if_addresses, DOMAIN, NULL},
 };
 
 static const struct libvirt_proc *lookup(int proc)
@@ -422,6 +484,19 @@ static enum libvirt_result admit(struct libvirt_call *c, const struct libvirt_pr
 					     "operation forbidden: read only access prevents "
 					     "procedure %d",
 					     c->h->proc);
+	if (p->flags & LIBVIRT_NETWORK) {
+		libvirt_dispatch_lock(c);
+		c->net = controld_net_find_uuid(c->a->uuid);
+		if (!c->net) {
+			char u[UUID_STR_LEN];
+
+			uuid_str_format(c->a->uuid, u);
+			return libvirt_dispatch_fail(
+				c, RPC_ERR_NO_NETWORK,
+				"Network not found: no network with matching uuid '%s' (%s)", u,
+				c->a->name ? c->a->name : "");
+		}
+	}
 	if (p->flags & LIBVIRT_DOMAIN) {
 		libvirt_dispatch_lock(c);
 		c->v = controld_registry_find_uuid(c->a->uuid);
@@ -446,6 +521,7 @@ static void args_free(struct libvirt_args *a)
 	free(a->name);
 	free(a->xml);
 	free(a->uri);
+	free(a->str);
 	mig_args_tp_free(a->params, a->nparams);
 }
 

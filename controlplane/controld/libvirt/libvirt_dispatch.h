@@ -3,7 +3,7 @@
  * decodes, checks the connection, finds the vNode a call names and runs the handler; the
  * handlers live with their kind (libvirt_connect.c, libvirt_host.c, libvirt_domain.c,
  * libvirt_dominfo.c, libvirt_vcpu.c, libvirt_autostart.c, libvirt_stats.c, libvirt_events.c,
- * libvirt_migrate.c, libvirt_console.c). */
+ * libvirt_migrate.c, libvirt_console.c, libvirt_network.c). */
 #ifndef LEGO_LIBVIRT_DISPATCH_H
 #define LEGO_LIBVIRT_DISPATCH_H
 
@@ -17,6 +17,7 @@
 #include "xdr.h"
 
 struct controld_registry_vnode;
+struct controld_net;
 
 /* remote_procedure numbers (remote_protocol.x) of the procedures in the table. */
 enum libvirt_proc_nr {
@@ -48,13 +49,21 @@ enum libvirt_proc_nr {
 	PROC_DOMAIN_SUSPEND = 34,
 	PROC_DOMAIN_UNDEFINE = 35,
 	PROC_LIST_DOMAINS = 37,
+	PROC_NETWORK_GET_XML_DESC = 43,
+	PROC_NETWORK_GET_AUTOSTART = 44,
+	PROC_NETWORK_GET_BRIDGE_NAME = 45,
+	PROC_NETWORK_LOOKUP_BY_NAME = 46,
+	PROC_NETWORK_LOOKUP_BY_UUID = 47,
 	PROC_NUM_OF_DOMAINS = 51,
 	PROC_GET_HOSTNAME = 59,
 	PROC_SUPPORTS_FEATURE = 60,
+	PROC_DOMAIN_INTERFACE_STATS = 65,
 	PROC_AUTH_LIST = 66,
 	PROC_NODE_GET_SECURITY_MODEL = 122,
 	PROC_DOMAIN_IS_ACTIVE = 150,
 	PROC_DOMAIN_IS_PERSISTENT = 151,
+	PROC_NETWORK_IS_ACTIVE = 152,
+	PROC_NETWORK_IS_PERSISTENT = 153,
 	PROC_GET_LIB_VERSION = 157,
 	PROC_DOMAIN_MEMORY_STATS = 159,
 	PROC_DOMAIN_GET_JOB_INFO = 163,
@@ -72,12 +81,15 @@ enum libvirt_proc_nr {
 	PROC_DOMAIN_DESTROY_FLAGS = 234,
 	PROC_DOMAIN_SHUTDOWN_FLAGS = 258,
 	PROC_LIST_ALL_DOMAINS = 273,
+	PROC_LIST_ALL_NETWORKS = 283,
 	PROC_DOMAIN_MIGRATE_PERFORM3_PARAMS = 305,
 	PROC_DOMAIN_EVENT_CALLBACK_REGISTER_ANY = 316,
 	PROC_DOMAIN_EVENT_CALLBACK_DEREGISTER_ANY = 317,
+	PROC_NETWORK_GET_DHCP_LEASES = 341,
 	PROC_GET_DOMAIN_CAPABILITIES = 342,
 	PROC_GET_ALL_DOMAIN_STATS = 344,
 	PROC_DOMAIN_DEFINE_XML_FLAGS = 350,
+	PROC_DOMAIN_INTERFACE_ADDRESSES = 353,
 };
 
 #define LIBVIRT_ERRTEXT_MAX 1024
@@ -86,6 +98,7 @@ enum libvirt_proc_nr {
 struct libvirt_args {
 	uint8_t uuid[16]; /* the remote_nonnull_domain's, by which the vNode is found */
 	char *name, *xml;
+	char *str; /* a second string: an interface's path, a MAC filter (NULL: none) */
 	int32_t i1;
 	uint32_t flags, u1;
 	/* DOMAIN_MIGRATE_PERFORM3_PARAMS */
@@ -107,6 +120,7 @@ struct libvirt_call {
 	struct libvirt_args *a;
 	struct xdr_out *o;
 	struct controld_registry_vnode *v; /* LIBVIRT_DOMAIN: the vNode the call names */
+	const struct controld_net *net;	   /* LIBVIRT_NETWORK: the network it names */
 	bool locked; /* the registry lock is held (libvirt_dispatch_lock/unlock) */
 	bool close;  /* the connection closes after this call */
 	void *job;   /* a row with a thread: what the handler hands it (malloc'ed) */
@@ -126,6 +140,7 @@ enum {
 	LIBVIRT_WRITE = 2,	 /* changes something: refused on a read-only connection */
 	LIBVIRT_DOMAIN = 4,	 /* names a vNode: found under the registry lock first */
 	LIBVIRT_QUIET = 8,	 /* its failures are routine (lookups): logged at debug level */
+	LIBVIRT_NETWORK = 16,	 /* names a network: found under the registry lock first */
 };
 
 /* A call answered by a thread of its own once its handler's checks passed: run builds the
@@ -221,6 +236,18 @@ enum libvirt_result libvirt_migrate_check(struct libvirt_call *c);
 extern const struct libvirt_thread libvirt_migrate_thread;
 enum libvirt_result libvirt_migrate_job_info(struct libvirt_call *c);
 enum libvirt_result libvirt_migrate_abort(struct libvirt_call *c);
+
+enum libvirt_result libvirt_network_list_all(struct libvirt_call *c);
+enum libvirt_result libvirt_network_lookup_by_name(struct libvirt_call *c);
+enum libvirt_result libvirt_network_lookup_by_uuid(struct libvirt_call *c);
+enum libvirt_result libvirt_network_yes(struct libvirt_call *c);
+enum libvirt_result libvirt_network_bridge_name(struct libvirt_call *c);
+enum libvirt_result libvirt_network_xml_desc(struct libvirt_call *c);
+enum libvirt_result libvirt_network_dhcp_leases(struct libvirt_call *c);
+enum libvirt_result libvirt_network_if_addresses(struct libvirt_call *c);
+enum libvirt_result libvirt_network_if_stats(struct libvirt_call *c);
+/* A remote_nonnull_network: name, uuid. */
+void libvirt_network_put(struct xdr_out *o, const struct controld_net *n);
 
 enum libvirt_result libvirt_console_open(struct libvirt_call *c);
 /* A STREAM packet from the client for the console; the connection's stream ends. */

@@ -22,6 +22,10 @@ struct virtio_kvm {
 	int nr_queues;
 	int notify_fd[VIRTIO_MMIO_MAX_QUEUES];
 	bool notify_assigned[VIRTIO_MMIO_MAX_QUEUES];
+	/* The device's own eventfds (virtio_mmio_set_eventfds): not ours to poll or close. */
+	bool notify_external[VIRTIO_MMIO_MAX_QUEUES];
+	bool irq_external;
+	int nr_polled;
 	bool irq_assigned;
 	int stop_fd;
 	pthread_t thread;
@@ -43,8 +47,10 @@ static void *notify_thread(void *arg)
 	struct virtio_kvm *vk = arg;
 	struct pollfd pfd[VIRTIO_MMIO_MAX_QUEUES + 1];
 
+	/* A queue served outside lego-vmm is not polled: fd -1 makes poll skip it. */
 	for (int q = 0; q < vk->nr_queues; q++)
-		pfd[q] = (struct pollfd){.fd = vk->notify_fd[q], .events = POLLIN};
+		pfd[q] = (struct pollfd){.fd = vk->notify_external[q] ? -1 : vk->notify_fd[q],
+					 .events = POLLIN};
 	pfd[vk->nr_queues] = (struct pollfd){.fd = vk->stop_fd, .events = POLLIN};
 	for (;;) {
 		uint64_t n;
@@ -103,13 +109,20 @@ struct virtio_kvm *virtio_kvm_attach(struct virtio_mmio_dev *dev, int vm_fd, uin
 	vk->vm_fd = vm_fd;
 	vk->gsi = gsi;
 	vk->nr_queues = virtio_mmio_nr_queues(dev);
-	vk->irq_fd = eventfd(0, EFD_CLOEXEC);
+	vk->irq_external = virtio_mmio_irq_fd(dev) >= 0;
+	vk->irq_fd = vk->irq_external ? virtio_mmio_irq_fd(dev) : eventfd(0, EFD_CLOEXEC);
 	vk->stop_fd = eventfd(0, EFD_CLOEXEC);
 	bool fds_ok = vk->irq_fd >= 0 && vk->stop_fd >= 0;
 
 	for (int q = 0; q < VIRTIO_MMIO_MAX_QUEUES; q++) {
-		vk->notify_fd[q] = q < vk->nr_queues ? eventfd(0, EFD_CLOEXEC) : -1;
+		int own = virtio_mmio_kick_fd(dev, q);
+
+		vk->notify_external[q] = own >= 0;
+		vk->notify_fd[q] = own >= 0	       ? own
+				   : q < vk->nr_queues ? eventfd(0, EFD_CLOEXEC)
+						       : -1;
 		fds_ok &= q >= vk->nr_queues || vk->notify_fd[q] >= 0;
+		vk->nr_polled += q < vk->nr_queues && own < 0;
 	}
 	if (!fds_ok) {
 		log_error("%s: eventfd: %s", name, strerror(errno));
@@ -127,12 +140,13 @@ struct virtio_kvm *virtio_kvm_attach(struct virtio_mmio_dev *dev, int vm_fd, uin
 		}
 		vk->notify_assigned[q] = true;
 	}
-	err = pthread_create(&vk->thread, NULL, notify_thread, vk);
+	/* Without a queue of ours to poll, no thread. */
+	err = vk->nr_polled ? pthread_create(&vk->thread, NULL, notify_thread, vk) : 0;
 	if (err) {
 		log_error("%s: cannot start its notify thread: %s", name, strerror(err));
 		goto fail;
 	}
-	vk->thread_started = true;
+	vk->thread_started = vk->nr_polled > 0;
 	virtio_mmio_set_irq(dev, raise_irq, vk);
 	return vk;
 fail:
@@ -155,12 +169,12 @@ void virtio_kvm_detach(struct virtio_kvm *vk)
 	for (int q = 0; q < vk->nr_queues; q++) {
 		if (vk->notify_assigned[q])
 			ioeventfd(vk, q, KVM_IOEVENTFD_FLAG_DEASSIGN);
-		if (vk->notify_fd[q] >= 0)
+		if (vk->notify_fd[q] >= 0 && !vk->notify_external[q])
 			close(vk->notify_fd[q]);
 	}
 	if (vk->irq_assigned)
 		irqfd(vk, KVM_IRQFD_FLAG_DEASSIGN);
-	if (vk->irq_fd >= 0)
+	if (vk->irq_fd >= 0 && !vk->irq_external)
 		close(vk->irq_fd);
 	if (vk->stop_fd >= 0)
 		close(vk->stop_fd);

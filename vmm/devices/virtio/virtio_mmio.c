@@ -38,6 +38,9 @@ struct virtio_mmio_dev {
 	/* The interrupt (virtio_mmio_set_irq): raised when InterruptStatus becomes non-zero. */
 	void (*raise_irq)(void *opaque);
 	void *irq_opaque;
+	/* A device served outside lego-vmm (virtio_mmio_set_eventfds). */
+	int irq_fd, kick_fd[VIRTIO_MMIO_MAX_QUEUES];
+	bool used_external;
 
 	uint32_t config_len;
 	uint8_t config[];
@@ -103,6 +106,10 @@ static void write_status(struct virtio_mmio_dev *dev, uint32_t val)
 		new &= ~VIRTIO_CONFIG_S_FEATURES_OK;
 	}
 	dev->status = new;
+	/* A device that needs a reset starts nothing until the driver resets it. */
+	if ((new &VIRTIO_CONFIG_S_DRIVER_OK) && !(old & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(new &VIRTIO_CONFIG_S_NEEDS_RESET) && dev->ops->driver_ok)
+		dev->ops->driver_ok(dev);
 }
 
 static void write_driver_features(struct virtio_mmio_dev *dev, uint32_t val)
@@ -165,16 +172,23 @@ static void write_queue_ready(struct virtio_mmio_dev *dev, uint32_t val)
 	}
 	vq = &dev->vq[dev->queue_sel];
 	if (!val) {
+		if (!vq->ready)
+			return;
 		/* Stop taking requests; the rings stay mapped until in-flight ones finish. */
 		vq->ready = false;
 		while (vq->inflight)
 			pthread_cond_wait(&dev->idle, &dev->lock);
-		return;
+	} else {
+		if (vq->ready)
+			return;
+		if (virtqueue_enable(vq, dev->mem, why, sizeof(why))) {
+			log_warn("%s: queue %u not made ready: %s", dev->name, dev->queue_sel, why);
+			return;
+		}
 	}
-	if (vq->ready)
-		return;
-	if (virtqueue_enable(vq, dev->mem, why, sizeof(why)))
-		log_warn("%s: queue %u not made ready: %s", dev->name, dev->queue_sel, why);
+	if ((dev->status & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    !(dev->status & VIRTIO_CONFIG_S_NEEDS_RESET) && dev->ops->queue_ready)
+		dev->ops->queue_ready(dev, (int)dev->queue_sel, vq->ready);
 }
 
 /* QueueNotify: runs the device's request processing on this thread (a vCPU's, or the
@@ -293,7 +307,7 @@ static uint32_t reg_read(struct virtio_mmio_dev *dev, uint64_t off)
 	case VIRTIO_MMIO_QUEUE_READY:
 		return vq ? vq->ready : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
-		return dev->int_status;
+		return dev->int_status | (dev->used_external ? VIRTIO_MMIO_INT_VRING : 0);
 	case VIRTIO_MMIO_STATUS:
 		return dev->status;
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
@@ -402,8 +416,11 @@ struct virtio_mmio_dev *virtio_mmio_create(struct bus *bus, struct guest_mem *me
 	dev->config_len = config_len;
 	if (config_len)
 		memcpy(dev->config, config, config_len);
-	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++)
+	dev->irq_fd = -1;
+	for (int i = 0; i < VIRTIO_MMIO_MAX_QUEUES; i++) {
 		virtqueue_reset(&dev->vq[i]);
+		dev->kick_fd[i] = -1;
+	}
 
 	h = (struct bus_handler){
 		.name = dev->name,
@@ -450,6 +467,35 @@ void virtio_mmio_set_irq(struct virtio_mmio_dev *dev, void (*raise)(void *opaque
 	dev->raise_irq = raise;
 	dev->irq_opaque = opaque;
 	pthread_mutex_unlock(&dev->lock);
+}
+
+void virtio_mmio_set_eventfds(struct virtio_mmio_dev *dev, int irq_fd, const int *kick_fds)
+{
+	pthread_mutex_lock(&dev->lock);
+	dev->irq_fd = irq_fd;
+	for (int i = 0; i < dev->ops->nr_queues; i++)
+		dev->kick_fd[i] = kick_fds ? kick_fds[i] : -1;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+int virtio_mmio_irq_fd(const struct virtio_mmio_dev *dev)
+{
+	return dev->irq_fd;
+}
+
+int virtio_mmio_kick_fd(const struct virtio_mmio_dev *dev, int queue)
+{
+	return queue >= 0 && queue < dev->ops->nr_queues ? dev->kick_fd[queue] : -1;
+}
+
+void virtio_mmio_set_used_external(struct virtio_mmio_dev *dev, bool on)
+{
+	dev->used_external = on;
+}
+
+uint32_t virtio_mmio_status(const struct virtio_mmio_dev *dev)
+{
+	return dev->status;
 }
 
 uint64_t virtio_mmio_base(const struct virtio_mmio_dev *dev)
@@ -526,7 +572,10 @@ void virtio_mmio_needs_reset(struct virtio_mmio_dev *dev, int queue, const char 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_warn("%s: queue %d: %s: device needs reset", dev->name, queue, msg);
+	if (queue >= 0)
+		log_warn("%s: queue %d: %s: device needs reset", dev->name, queue, msg);
+	else
+		log_warn("%s: %s: device needs reset", dev->name, msg);
 	dev->status |= VIRTIO_CONFIG_S_NEEDS_RESET;
 	set_int_status(dev, VIRTIO_MMIO_INT_CONFIG);
 }

@@ -28,6 +28,11 @@ struct virtio_mmio_ops {
 	void (*notify)(struct virtio_mmio_dev *dev, int queue);
 	/* Optional: a full device reset, under the lock, with nothing in flight. */
 	void (*reset)(struct virtio_mmio_dev *dev);
+	/* Optional, under the lock: the driver set DRIVER_OK (a device whose data path runs
+	 * elsewhere, vhost, starts it here). */
+	void (*driver_ok)(struct virtio_mmio_dev *dev);
+	/* Optional, under the lock: a queue's QueueReady changed while DRIVER_OK is set. */
+	void (*queue_ready)(struct virtio_mmio_dev *dev, int queue, bool ready);
 };
 
 /* Create a device and register its LEGO_MMIO_STRIDE-byte window at base on bus.
@@ -50,6 +55,18 @@ void virtio_mmio_drain(struct virtio_mmio_dev *dev);
  * device lock, each time InterruptStatus goes from 0 to non-zero (an edge). NULL: none. */
 void virtio_mmio_set_irq(struct virtio_mmio_dev *dev, void (*raise)(void *opaque), void *opaque);
 
+/* A device whose queues are served outside lego-vmm (the kernel's vhost) gives its eventfds:
+ * irq_fd is its interrupt (vhost signals it; lego-vmm's own interrupts, config changes, are
+ * written to it too), kick_fds[q] what a QueueNotify of queue q must signal. virtio_kvm.c
+ * wires them to KVM instead of eventfds of its own. -1: none (the default). */
+void virtio_mmio_set_eventfds(struct virtio_mmio_dev *dev, int irq_fd, const int *kick_fds);
+int virtio_mmio_irq_fd(const struct virtio_mmio_dev *dev);
+int virtio_mmio_kick_fd(const struct virtio_mmio_dev *dev, int queue);
+/* Under the lock: used buffers are put by someone else (vhost), who signals irq_fd directly;
+ * while set, InterruptStatus reads report a used-buffer notification, so that the driver
+ * looks at its rings on every interrupt. */
+void virtio_mmio_set_used_external(struct virtio_mmio_dev *dev, bool on);
+
 /* What a QueueNotify write of val does (for notifies that arrive through an ioeventfd). */
 void virtio_mmio_notify(struct virtio_mmio_dev *dev, uint32_t val);
 
@@ -59,6 +76,8 @@ void *virtio_mmio_priv(const struct virtio_mmio_dev *dev);
 struct guest_mem *virtio_mmio_mem(const struct virtio_mmio_dev *dev);
 const char *virtio_mmio_name(const struct virtio_mmio_dev *dev); /* "virtio-blk@0xc0000000" */
 uint64_t virtio_mmio_driver_features(const struct virtio_mmio_dev *dev);
+/* Under the lock: the Status register. */
+uint32_t virtio_mmio_status(const struct virtio_mmio_dev *dev);
 
 /* The device lock: serialises registers, queues and completions. The functions
  * below must be called with it held. */
@@ -72,7 +91,8 @@ struct virtqueue *virtio_mmio_active_queue(struct virtio_mmio_dev *dev, int queu
 /* The queue's ring state, whatever its state (for completions). */
 struct virtqueue *virtio_mmio_queue(struct virtio_mmio_dev *dev, int queue);
 
-/* The guest broke the protocol on a queue: log one warn line naming the problem, set
+/* The guest broke the protocol on a queue (-1: none in particular): log one warn line naming
+ * the problem, set
  * DEVICE_NEEDS_RESET (with a configuration-change interrupt, virtio 1.1 §2.1.2) and
  * ignore notifies until the driver resets the device. */
 void virtio_mmio_needs_reset(struct virtio_mmio_dev *dev, int queue, const char *fmt, ...)
