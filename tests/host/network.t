@@ -11,11 +11,16 @@
 # every byte verified both ways across the hosts, a second network isolated (also through a
 # routing host), forged MAC and address dropped; a migration builds the taps on the
 # destination and keeps MAC and address; everything removed when the vNodes go; a lego-pmon
-# killed and restarted removes what it left.
+# killed and restarted removes what it left. All of it over mutual TLS, as in production.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$REPO/tests/lib/servers.sh"
 tap_tmpdir
 plan 65
+# Every control port is mutual TLS under a throw-away PKI (tests/lib/pki.sh), and the memory
+# server checks capabilities lego-controld signs with its key.
+pki_init && pki_issue controld ctl --host 192.168.77.1 && pki_issue mmon mm1 --host 192.168.77.1 &&
+	pki_issue pmon pa --host 192.168.77.1 && pki_issue pmon pb --host 192.168.77.2 ||
+	echo "Bail out! no PKI"
 
 NA=lgna$$
 NB=lgnb$$

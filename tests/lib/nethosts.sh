@@ -3,7 +3,8 @@
 # shell's own network namespace is host A, a second one (kept by a holder process) is host
 # B, and a veth pair between them plays the physical network (192.168.77.1 and .2, MTU
 # 1550: the overlay then carries 1500-byte frames). No /run/netns: in the test bed /run is the
-# host's own, shared over 9p. Needs tap.sh's $TAP_TMP and servers.sh.
+# host's own, shared over 9p. Needs tap.sh's $TAP_TMP and servers.sh (with its pki.sh: every
+# component has a certificate of the test's PKI).
 #   nethosts_reexec SCRIPT ARGS   run SCRIPT again in a network namespace of its own (host A);
 #                                 returns in the new one
 #   nethosts_setup                host B and the veth pair; sets HB (B's holder pid)
@@ -51,6 +52,11 @@ in_b() {
 nethosts_cluster() {
 	local sock=$TAP_TMP/libvirt-sock
 	U="lego+unix:///system?socket=$sock"
+	# Mutual TLS on every control port, under the test's throw-away PKI (pki.sh, through
+	# servers.sh); each host's certificate valid for its address on the veth pair (the
+	# migration stream checks it); lego-controld signs capabilities with the PKI's key.
+	pki_issue controld ctl --host $NH_A && pki_issue mmon mm1 --host $NH_A &&
+		pki_issue pmon pa --host $NH_A && pki_issue pmon pb --host $NH_B || return 1
 	"$NH_BIN/lego-controld" --socket "$sock" --listen $NH_A:0 --port-file "$TAP_TMP/controld.port" \
 		--state-dir "$TAP_TMP/state" --heartbeat-ms 500 "$@" 2>>"$TAP_TMP/controld.log" &
 	SERVER_PIDS+=("$!")
