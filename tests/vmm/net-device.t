@@ -103,8 +103,11 @@ ok "! ip link show lgnx9 >/dev/null 2>&1" "... and lego-vmm made none"
 mmon_start mm1 512M
 MP=$MMON_PORT
 SOCK_A=@lego-nd-$$-a
+# The servers check capabilities (VMM_CAPS: signed with the test's key); the migration stream
+# is TLS between processor hosts' certificates (tests/lib/pki.sh).
+pki_issue pmon nd || echo "Bail out! no PKI"
 VM_ARGS=(--kernel "$L/vmlinux" --initrd "$L/initramfs.cpio" --mem 256M --cache 48M --cpus 1
-	--mmon "127.0.0.1:$MP" --vnode-id 7301)
+	--mmon "127.0.0.1:$MP" --vnode-id 7301 --pki "$PKI_DIR" --pki-name nd "${VMM_CAPS[@]}")
 JOBS=echo@$HOSTIP/4M,send@$HOSTIP/16M,recv@$HOSTIP/16M,rr@$HOSTIP,server
 "$VMM" "${VM_ARGS[@]}" --net "tap=lgnt0,mac=$MAC,ip=$VIP" --control "$SOCK_A" \
 	--console "$TAP_TMP/a-console.txt" \
