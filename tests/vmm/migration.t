@@ -81,8 +81,8 @@ VN=(--mem 64M --cpus 2 --mmon "127.0.0.1:$P1" --mmon "127.0.0.1:$P2" --region-si
 	--cache 16M --vnode-id 4242 --disk "smon://127.0.0.1:$SP/mvol" --smon-channels 2 "${TLS[@]}"
 	"${VMM_CAPS[@]}")
 if kvm_nested; then PASSES=60; else PASSES=2000; fi
-# Section 3-4's source must outlast its refusals, whose TLS timeouts do not shrink with the
-# machine's speed: its memtest runs at least this many seconds (guest time) as well.
+# The sources of sections 3, 4 and 6 must outlast their refusals, whose TLS timeouts do not
+# shrink with the machine's speed: their memtest runs at least this many seconds (guest time).
 if kvm_nested; then SRC2_SECONDS=180; else SRC2_SECONDS=60; fi
 N=0
 spawn_dest() { # [extra args]: a destination VMM, not waited for; sets DPID, DSOCK, DCON
@@ -395,8 +395,9 @@ like "$(ask "lego-mig-$$-commit" "migrate 127.0.0.1:1")" '"error": "no TLS for t
 	"a source without a certificate: migrate is refused (plaintext migration refused)"
 kill -TERM "$CPID"
 wait_exit "$CPID" >/dev/null
-"$VMM" --kernel "$GUEST" --mem 64M --mmon "127.0.0.1:$P1" --vnode-id 4343 "${TLS[@]}" \
-	--control "@lego-mig-$$-commit" --append "run=memtest memtest.passes=$PASSES" \
+"$VMM" "${VMM_CAPS[@]}" --kernel "$GUEST" --mem 64M --mmon "127.0.0.1:$P1" --vnode-id 4343 "${TLS[@]}" \
+	--control "@lego-mig-$$-commit" \
+	--append "run=memtest memtest.passes=$PASSES memtest.seconds=$SRC2_SECONDS" \
 	>"$TAP_TMP/vmm-commit.log" 2>&1 </dev/null &
 CPID=$!
 PIDS+=("$CPID")
