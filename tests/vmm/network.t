@@ -5,9 +5,8 @@
 # get their addresses by DHCP (domifaddr, net-dhcp-leases show them) and exchange TCP both
 # ways with every byte verified (lego-netcheck in the guests); one migrates (virsh migrate
 # --live --p2p) while the other streams to it: the stream goes on without reconnecting, every
-# byte intact, and the peer's longest gap is reported with the migration's downtime; a vNode
-# on a second network reaches nothing of the first, a vNode that forges its MAC or its
-# address gets nothing through, a duplicate MAC is refused.
+# byte intact, and the peer's longest gap is reported with the migration's downtime; a
+# duplicate MAC is refused. Isolation and forgery: tests/vmm/network-isolation.t.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$REPO/tests/lib/kvm.sh"
 export LEGO_TESTBED_WITH=${LEGO_TESTBED_WITH:-net}
@@ -15,7 +14,7 @@ kvm_require "$0" "$@"
 . "$REPO/tests/lib/nethosts.sh"
 nethosts_reexec "$0" "$@"
 tap_tmpdir
-plan 34
+plan 25
 
 . "$REPO/tests/lib/servers.sh"
 cleanup() {
@@ -47,7 +46,7 @@ ok "nethosts_cluster --network default=10.77.0.0/16 --network other=10.78.0.0/16
 # ---- two vNodes on two hosts: DHCP, TCP both ways ---------------------------------------------
 VA=10.77.0.2
 linux_xml vna pa default "$APPEND lego.netcheck=server" 256 128 >"$TAP_TMP/vna.xml"
-JOBS="echo@$VA/4M,send@$VA/16M,recv@$VA/16M,rr@$VA,echo@$VA/64M+150"
+JOBS="echo@$VA/4M,send@$VA/4M,recv@$VA/4M,rr@$VA,echo@$VA/64M+150"
 linux_xml vnb pb default "$APPEND lego.netrate=256 lego.netcheck=$JOBS" 256 128 >"$TAP_TMP/vnb.xml"
 nv define "$TAP_TMP/vna.xml" >/dev/null
 nv define "$TAP_TMP/vnb.xml" >/dev/null
@@ -75,8 +74,8 @@ MIG=$!
 CBF=$(console_of vnb) # vnb stays on pb
 CB=$(cat "$CBF")
 like "$CB" "RESULT netcheck PASS mode=echo .*errors=0" "vnb -> vna across the hosts: an echo stream, every byte verified both ways"
-like "$CB" "RESULT netcheck PASS mode=send .*errors=0" "vnb -> vna: 16 MiB verified by vna"
-like "$CB" "RESULT netcheck PASS mode=recv .*errors=0" "vna -> vnb: 16 MiB verified by vnb"
+like "$CB" "RESULT netcheck PASS mode=send .*errors=0" "vnb -> vna: 4 MiB verified by vna"
+like "$CB" "RESULT netcheck PASS mode=recv .*errors=0" "vna -> vnb: 4 MiB verified by vnb"
 like "$CB" "RESULT netcheck PASS mode=rr " "round trips across the hosts"
 show "vnb's checks:" "$(grep -E 'lego-init: net|RESULT netcheck' <<<"$CB" | sed 's/^/  /')"
 
@@ -103,36 +102,8 @@ like "$(nv domifaddr vna)" "$MA +ipv4 +$VA/16" "vna keeps its address after the 
 out=$(nv domifstat vna "$(nv domiflist vna | awk '{print $1}')")
 like "$out" "rx_bytes [1-9]" "virsh domifstat vna: its counters on the new host"
 
-# ---- isolation, forged MAC and address ------------------------------------------------------
-linux_xml vnc pa other "$APPEND lego.onlink=1 lego.netcheck=echo@$VA/1M" 128 >"$TAP_TMP/vnc.xml"
-nv define "$TAP_TMP/vnc.xml" >/dev/null
-nv start vnc >/dev/null
-ok "wait_console vnc 'lego-init: RESULT' 6000" "vnc (network other, pa) ran its check"
-CC=$(cat "$(console_of vnc)")
-like "$CC" "lego-init: net eth0 10.78.0.2/16" "vnc got its address on network other"
-like "$CC" "RESULT netcheck FAIL mode=echo .*error=connect" \
-	"vnc cannot reach vna on network default (tried on its own link)"
-JOBS="echo@$VA/1M,forgemac=52:54:00:de:ad:01,echo@$VA/1M"
-linux_xml vnf pa default "$APPEND lego.netcheck=$JOBS" 128 >"$TAP_TMP/vnf.xml"
-JOBS="forgeip=10.77.0.250,echo@$VA/1M"
-linux_xml vng pa default "$APPEND lego.netcheck=$JOBS" 128 >"$TAP_TMP/vng.xml"
-nv define "$TAP_TMP/vnf.xml" >/dev/null
-nv define "$TAP_TMP/vng.xml" >/dev/null
-nv start vnf >/dev/null
-ok "wait_console vnf 'lego-init: RESULT' 6000" "vnf ran its checks"
-CF=$(cat "$(console_of vnf)")
-like "$CF" "RESULT netcheck PASS mode=echo" "vnf reaches vna with its own MAC"
-like "$(grep -A100 'forgemac' <<<"$CF")" "RESULT netcheck FAIL mode=echo" \
-	"... and gets nothing through once it sends from a forged MAC"
-nv start vng >/dev/null
-ok "wait_console vng 'lego-init: RESULT' 6000" "vng ran its check"
-like "$(cat "$(console_of vng)")" "RESULT netcheck FAIL mode=echo" \
-	"vng sending from a forged address (10.77.0.250) gets nothing through"
-ok "nft list table bridge lego_pmon | grep -q 'ether saddr != $(nv dumpxml vnf | sed -n "s/.*<mac address='\([^']*\)'.*/\1/p") drop'" \
-	"host pa's rules let vnf's tap send only from its own MAC"
-
 # ---- the end ------------------------------------------------------------------------------
-for d in vna vnb vnc vnf vng; do nv destroy "$d" >/dev/null 2>&1; done
+for d in vna vnb; do nv destroy "$d" >/dev/null 2>&1; done
 ok "! ip link show lgbr1001 >/dev/null 2>&1 && ! in_b ip link show lgbr1001 >/dev/null 2>&1" \
 	"every vNode gone: no bridge left on either host"
 ok "! grep -E 'runtime error|Sanitizer' $TAP_TMP/*.log $TAP_TMP/run-p?/*.log" "no sanitizer report"
