@@ -71,7 +71,7 @@ ok "wait_alive 3" "a processor host and two memory servers registered"
 # rep: 16 MiB (4 vRegions of 4 MiB), two copies each, a 4 MiB ExCache under a 5 MiB zipfian
 # memtest (every page written, then rounds of verified reads and versioned rewrites of a hot
 # set, its colder pages evicted, written back and fetched again, then every page verified).
-domxml rep 16 "run=memtest memtest.mode=zipf memtest.size=5M memtest.ops=4000 memtest.seconds=${LEGO_MEMPOOL_SECONDS:-90} idle=10" \
+domxml rep 16 "run=memtest memtest.mode=zipf memtest.size=5M memtest.ops=4000 memtest.seconds=${LEGO_MEMPOOL_SECONDS:-150} idle=10" \
 	"<lego:replication factor='2'/>" >"$TAP_TMP/rep.xml"
 lvirsh define "$TAP_TMP/rep.xml" >/dev/null
 like "$(lvirsh start rep 2>&1)" "Domain 'rep' started" "virsh start rep (replication factor 2)"
