@@ -30,6 +30,7 @@
 #include "lib/log.h"
 #include "lib/netserver.h"
 #include "lib/parse.h"
+#include "lib/svc_notify.h"
 #include "lib/tcp.h"
 #include "lib/tls/tls_pki.h"
 
@@ -355,6 +356,7 @@ int main(int argc, char **argv)
 	int sig, rw_fd, ro_fd, rc;
 
 	log_init("lego-controld");
+	svc_notify_init();
 	rc = parse_options(&o, argc, argv);
 	if (rc >= 0)
 		return rc;
@@ -419,9 +421,11 @@ int main(int argc, char **argv)
 	log_info("libvirt remote protocol on %s (read-only: %s)", o.sock_path, ro_path);
 	if (controld_autostart_begin(1000)) /* once clients and components can reach us */
 		return 1;
+	svc_notify_ready("serving the cluster port and libvirt");
 
 	while (sigwait(&set, &sig) != 0)
 		;
+	svc_notify_stopping();
 	log_info("signal %d: stopping (running vNodes keep running)", sig);
 	unlink(o.sock_path);
 	unlink(ro_path);
