@@ -22,6 +22,7 @@
 #include "controlplane/controld/libvirt/libvirt_conn.h"
 #include "controlplane/controld/mempool/controld_mempool.h"
 #include "controlplane/controld/mempool/controld_owed.h"
+#include "controld_metrics.h"
 #include "controld_migrate.h"
 #include "controld_registry.h"
 #include "controld_vnode.h"
@@ -47,6 +48,7 @@
 
 struct options {
 	const char *sock_path, *tcp, *tls, *listen_addr, *state, *port_file, *pki_dir, *name;
+	const char *metrics;
 	const char *allow[LIBVIRT_CONN_ALLOW_MAX];
 	int nallow;
 	bool insecure;
@@ -109,6 +111,11 @@ static void usage(FILE *f)
 		"                           renewed at half (10..604800, default 3600)\n"
 		"      --insecure-no-capabilities  sign nothing (the servers then serve anyone)\n"
 		"      --port-file PATH     write the cluster port to PATH once listening\n"
+		"      --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
+		"                           (port 0 picks; default: none): plain HTTP, read-only\n"
+		"                           and unauthenticated: whoever reaches it reads the\n"
+		"                           cluster's names, capacities and vNode figures, so\n"
+		"                           bind it to loopback or a management network\n"
 		"      --pki DIR            the cluster PKI (default $LEGO_PKI "
 		"or " TLS_PKI_DEFAULT_DIR "):\n"
 		"                           DIR/ca.pem, DIR/controld-NAME.pem and its key\n"
@@ -143,6 +150,7 @@ static int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...)
 /* The value after option c: -1 to go on, or an exit status. */
 static int option(struct options *o, int c, char **argv)
 {
+	char host[256], port[16];
 	uint64_t n;
 
 	switch (c) {
@@ -199,6 +207,11 @@ static int option(struct options *o, int c, char **argv)
 		break;
 	case 'F':
 		o->port_file = optarg;
+		break;
+	case 'M':
+		if (parse_hostport(optarg, 0, host, sizeof(host), port, sizeof(port)))
+			return bad_usage("--metrics '%s' must be HOST:PORT", optarg);
+		o->metrics = optarg;
 		break;
 	case 'K':
 		o->pki_dir = optarg;
@@ -261,6 +274,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"stop-grace-ms", required_argument, NULL, 'G'},
 		{"provider", required_argument, NULL, 'P'},
 		{"port-file", required_argument, NULL, 'F'},
+		{"metrics", required_argument, NULL, 'M'},
 		{"pki", required_argument, NULL, 'K'},
 		{"name", required_argument, NULL, 'N'},
 		{"insecure", no_argument, NULL, 'I'},
@@ -418,6 +432,10 @@ int main(int argc, char **argv)
 	}
 	if (start_libvirt(&o, pki, rw_fd, ro_fd))
 		return 1;
+	if (o.metrics && controld_metrics_start(o.metrics, port, sizeof(port), err, sizeof(err))) {
+		log_error("metrics: %s", err);
+		return 1;
+	}
 	log_info("libvirt remote protocol on %s (read-only: %s)", o.sock_path, ro_path);
 	if (controld_autostart_begin(1000)) /* once clients and components can reach us */
 		return 1;
