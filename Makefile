@@ -8,6 +8,8 @@
 #   make soak       the memory pool's soak test for SOAK_SECONDS (default 3600; SOAK_SEED=N replays)
 #   make images     guest images only
 #   make linux-image  the Linux guest image (Debian kernel, initramfs, root disk; make test)
+#   make install    programs, guest images, systemd units and their options files (PREFIX,
+#                   default /usr/local; DESTDIR; BINDIR, DATADIR, SYSCONFDIR, UNITDIR)
 #   make deps       install missing Debian packages (every target above runs it first)
 #   make format     clang-format the C sources
 
@@ -52,7 +54,7 @@ RADOS_LIBS := -lrados
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_TOOL_SRCS := $(wildcard tests/bench/*.c)
 
-.PHONY: all deps programs images test unit bench demo fuzz format clean check-format soak
+.PHONY: all deps programs images test unit bench demo fuzz format clean check-format soak install
 .SECONDARY:
 .DEFAULT_GOAL := all
 
@@ -219,6 +221,17 @@ bench: deps $(RELEASE_BINS) $(BENCH_TOOLS) $(BUILD)/release/bin/vmm_ask $(GUEST_
 
 demo: deps $(RELEASE_BINS) $(GUEST_IMAGES)
 	$(Q)BUILD=$(abspath $(BUILD)) scripts/demo.sh
+
+# scripts/install.sh says where each file goes; the Linux guest image is installed once made
+# (make linux-image).
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+install: deps $(RELEASE_BINS) $(GUEST_IMAGES)
+	$(Q)BUILD=$(abspath $(BUILD)) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) BINDIR=$(BINDIR) \
+		DATADIR=$(DATADIR) SYSCONFDIR=$(SYSCONFDIR) UNITDIR=$(UNITDIR) scripts/install.sh
 
 FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
