@@ -110,6 +110,32 @@ static void page(struct metrics_http *m, struct tls_conn *c, bool head)
 	strbuf_free(&b);
 }
 
+/* After the answer: the client's unread bytes (a refused request's rest) are read and
+ * dropped until it closes, for 1 s and 64 KiB at most, so that the close does not reset the
+ * connection before the client has read the answer. */
+static void drain_close(struct tls_conn *c)
+{
+	int64_t deadline = mono_clock_ms() + 1000;
+	size_t total = 0;
+	char junk[4096];
+
+	shutdown(c->fd, SHUT_WR);
+	while (total < 65536) {
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		int left = mono_clock_ms_left(deadline);
+		ssize_t got;
+
+		if (!left || poll(&p, 1, left) <= 0)
+			return;
+		got = recv(c->fd, junk, sizeof(junk), MSG_DONTWAIT);
+		if (got < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (got <= 0)
+			return;
+		total += (size_t)got;
+	}
+}
+
 static void serve(struct netserver_client *cl)
 {
 	struct metrics_http *m = cl->cfg->ctx;
@@ -117,14 +143,17 @@ static void serve(struct netserver_client *cl)
 	bool head;
 	int n = read_head(cl->conn, req, sizeof(req));
 
-	if (n == -2)
+	if (n == -2) {
 		error_reply(cl->conn, "431 Request Header Fields Too Large", NULL, false);
+		drain_close(cl->conn);
+	}
 	if (n < 0)
 		return;
 	if (!request_line(req, &method, &path)) {
 		if (log_sampled(__atomic_add_fetch(&m->bad_requests, 1, __ATOMIC_RELAXED)))
 			log_info("metrics: %s: not an HTTP/1.x request", cl->conn->addr);
 		error_reply(cl->conn, "400 Bad Request", NULL, false);
+		drain_close(cl->conn);
 		return;
 	}
 	head = !strcmp(method, "HEAD");
@@ -137,6 +166,7 @@ static void serve(struct netserver_client *cl)
 		      "lego metrics: GET /metrics\n", 27, head);
 	else
 		error_reply(cl->conn, "404 Not Found", NULL, head);
+	drain_close(cl->conn);
 }
 
 int metrics_http_start(const char *hostport, metrics_http_render render, void *ctx, char *port,

@@ -15,6 +15,7 @@
 #include "lib/log.h"
 #include "lib/metrics_http.h"
 #include "lib/mono_clock.h"
+#include "lib/parse.h"
 #include "lib/prom_text.h"
 
 #define N_JOBS 2 /* drain, rebalance */
@@ -353,9 +354,15 @@ int controld_metrics_start(const char *hostport, char *port, size_t plen, char *
 	pthread_mutex_lock(&ev.lock);
 	ev_init(); /* the start time */
 	pthread_mutex_unlock(&ev.lock);
+	char host[256], any[16], where[300];
+
 	if (metrics_http_start(hostport, controld_metrics_render, NULL, port, plen, err, errlen))
 		return -1;
-	log_info("metrics: http://%s/metrics (bound port %s): read-only, unauthenticated", hostport,
-		 port);
+	if (parse_hostport(hostport, 0, host, sizeof(host), any, sizeof(any)) ||
+	    parse_hostport_format(where, sizeof(where), host, port))
+		snprintf(where, sizeof(where), "%s", hostport);
+	log_info(
+		"metrics: http://%s/metrics (--metrics %s): plain HTTP, read-only, unauthenticated",
+		where, hostport);
 	return 0;
 }
