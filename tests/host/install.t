@@ -64,11 +64,13 @@ is "$(grep -c '^EnvironmentFile=-/etc/lego/' <<<"$units") $(grep -c '^Type=notif
 	"each unit reads /etc/lego/NAME.conf and is Type=notify"
 
 # ---- systemd-analyze verify -----------------------------------------------------------------
-# A root holding the staged tree and what the units need of the target system: its units
-# (targets) and /bin/kill (ExecReload). verify resolves ExecStart under --root and fails
-# when a command is missing; it only warns (exit 0) on an unknown key, so output fails too.
+# A root holding the staged programs, units and options files, and what the units need of
+# the target system: its units (targets) and /bin/kill (ExecReload). verify resolves
+# ExecStart under --root and fails when a command is missing; it only warns (exit 0) on an
+# unknown key, so any output fails too.
 R=$TAP_TMP/root
-cp -a "$D" "$R" && mkdir -p "$R/usr/bin" && cp -n /usr/lib/systemd/system/* "$R/usr/lib/systemd/system/" 2>/dev/null
+mkdir -p "$R/usr" && cp -a "$D/etc" "$R/" && cp -a "$D/usr/bin" "$D/usr/lib" "$R/usr/" &&
+	cp -n /usr/lib/systemd/system/* "$R/usr/lib/systemd/system/" 2>/dev/null
 cp /bin/kill "$R/usr/bin/kill" && ln -s usr/bin "$R/bin"
 for d in controld pmon mmon smon; do
 	out=$(systemd-analyze verify --root="$R" "/usr/lib/systemd/system/lego-$d.service" 2>&1)
