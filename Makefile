@@ -189,7 +189,7 @@ test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUES
 	$(BUILD)/asan/bin/smon_io $(BUILD)/asan/bin/cluster_probe $(BUILD)/asan/bin/vmm_ask \
 	$(BUILD)/release/bin/vmm_ask $(BUILD)/asan/bin/mem_churn $(BUILD)/release/bin/mem_admin \
 	$(BUILD)/asan/bin/mmon_attack $(BUILD)/asan/bin/smon_attack $(BUILD)/release/bin/conn_flood \
-	$(BUILD)/release/bin/smon_io $(FUZZ_BINS)
+	$(BUILD)/release/bin/smon_io $(FUZZ_BINS) $(BUILD)/tools/promtool
 	$(Q)rm -f $(BUILD)/test-logs/HARNESS $(BUILD)/test-logs/linux-guest/summary.txt; rc=0; \
 	BUILD=$(abspath $(BUILD)) prove --exec $(abspath tests/lib/run-test) --timer -j2 \
 		$(TEST_FILES) || rc=$$?; \
@@ -202,6 +202,11 @@ test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUES
 		sed 's/^/  /' $(BUILD)/test-logs/HARNESS; \
 	fi; \
 	exit $$rc
+
+# promtool (tests/host/install.t checks the metrics page with it), from Debian's package
+# without installing it.
+$(BUILD)/tools/promtool: scripts/fetch-promtool.sh | deps
+	$(Q)scripts/fetch-promtool.sh $@
 
 # The soak test (tests/host/soak.t) run for SOAK_SECONDS instead of its bounded rounds: kills
 # of memory servers and of lego-controld under a vNode with replication 2. Its seed is

@@ -206,7 +206,7 @@ like "$out" "error: .*exited" "a migration whose destination's lego-vmm exits fa
 P=$TAP_TMP/page.txt
 page /metrics >"$P" 2>"$TAP_TMP/status.txt"
 like "$(cat "$TAP_TMP/status.txt")" "^HTTP status: 200 text/plain; version=0\.0\.4" "GET /metrics: 200, the text format 0.0.4"
-out=$(promtool check metrics <"$P" 2>&1)
+out=$("$BUILD/tools/promtool" check metrics <"$P" 2>&1)
 rc=$?
 ok '[ $rc = 0 ] && [ -z "$out" ] && [ "$(grep -c "^# TYPE " "$P")" -gt 40 ]' \
 	"promtool check metrics: the page (every family) passes, without a lint remark"
