@@ -8,6 +8,8 @@
 #   make soak       the memory pool's soak test for SOAK_SECONDS (default 3600; SOAK_SEED=N replays)
 #   make images     guest images only
 #   make linux-image  the Linux guest image (Debian kernel, initramfs, root disk; make test)
+#   make install    programs, guest images, systemd units and their options files (PREFIX,
+#                   default /usr/local; DESTDIR; BINDIR, DATADIR, SYSCONFDIR, UNITDIR)
 #   make deps       install missing Debian packages (every target above runs it first)
 #   make format     clang-format the C sources
 
@@ -53,7 +55,7 @@ NET_LIBS   := -lmnl -lnftables # lego-pmon's networks: rtnetlink, nftables
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 BENCH_TOOL_SRCS := $(wildcard tests/bench/*.c)
 
-.PHONY: all deps programs images test unit bench demo fuzz format clean check-format soak
+.PHONY: all deps programs images test unit bench demo fuzz format clean check-format soak install
 .SECONDARY:
 .DEFAULT_GOAL := all
 
@@ -188,7 +190,7 @@ test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUES
 	$(BUILD)/asan/bin/smon_io $(BUILD)/asan/bin/cluster_probe $(BUILD)/asan/bin/vmm_ask \
 	$(BUILD)/release/bin/vmm_ask $(BUILD)/asan/bin/mem_churn $(BUILD)/release/bin/mem_admin \
 	$(BUILD)/asan/bin/mmon_attack $(BUILD)/asan/bin/smon_attack $(BUILD)/release/bin/conn_flood \
-	$(BUILD)/release/bin/smon_io $(FUZZ_BINS)
+	$(BUILD)/release/bin/smon_io $(FUZZ_BINS) $(BUILD)/tools/promtool
 	$(Q)rm -f $(BUILD)/test-logs/HARNESS $(BUILD)/test-logs/linux-guest/summary.txt; rc=0; \
 	BUILD=$(abspath $(BUILD)) prove --exec $(abspath tests/lib/run-test) --timer -j2 \
 		$(TEST_FILES) || rc=$$?; \
@@ -201,6 +203,11 @@ test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUES
 		sed 's/^/  /' $(BUILD)/test-logs/HARNESS; \
 	fi; \
 	exit $$rc
+
+# promtool (tests/host/install.t checks the metrics page with it), from Debian's package
+# without installing it.
+$(BUILD)/tools/promtool: scripts/fetch-promtool.sh | deps
+	$(Q)scripts/fetch-promtool.sh $@
 
 # The soak test (tests/host/soak.t) run for SOAK_SECONDS instead of its bounded rounds: kills
 # of memory servers and of lego-controld under a vNode with replication 2. Its seed is
@@ -220,6 +227,17 @@ bench: deps $(RELEASE_BINS) $(BENCH_TOOLS) $(BUILD)/release/bin/vmm_ask $(GUEST_
 
 demo: deps $(RELEASE_BINS) $(GUEST_IMAGES)
 	$(Q)BUILD=$(abspath $(BUILD)) scripts/demo.sh
+
+# scripts/install.sh says where each file goes; the Linux guest image is installed once made
+# (make linux-image).
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+DATADIR    ?= $(PREFIX)/share
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+install: deps $(RELEASE_BINS) $(GUEST_IMAGES)
+	$(Q)BUILD=$(abspath $(BUILD)) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) BINDIR=$(BINDIR) \
+		DATADIR=$(DATADIR) SYSCONFDIR=$(SYSCONFDIR) UNITDIR=$(UNITDIR) scripts/install.sh
 
 FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

@@ -1,4 +1,6 @@
-/* log.h: one line per event, with a level, to stderr (every lego program uses this). */
+/* log.h: one line per event, with a level, to stderr (every lego program uses this): "HH:MM:SS.mmm
+ * PROG[PID] LEVEL: text" (UTC), or "<N>text" (N: the syslog priority) when stderr is the
+ * systemd journal (a service's JOURNAL_STREAM), which records the time, program and pid. */
 #ifndef LEGO_LOG_H
 #define LEGO_LOG_H
 
@@ -11,6 +13,8 @@ enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
  * overridden by the LEGO_LOG environment variable: debug|info|warn|error). */
 void log_init(const char *prog);
 void log_set_level(enum log_level level);
+/* Whether log_init found stderr to be the journal. */
+bool log_to_journal(void);
 enum log_level log_get_level(void);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

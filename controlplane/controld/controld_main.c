@@ -22,6 +22,7 @@
 #include "controlplane/controld/libvirt/libvirt_conn.h"
 #include "controlplane/controld/mempool/controld_mempool.h"
 #include "controlplane/controld/mempool/controld_owed.h"
+#include "controld_metrics.h"
 #include "controld_migrate.h"
 #include "controld_net.h"
 #include "controld_netsync.h"
@@ -32,6 +33,7 @@
 #include "lib/log.h"
 #include "lib/netserver.h"
 #include "lib/parse.h"
+#include "lib/svc_notify.h"
 #include "lib/tcp.h"
 #include "lib/tls/tls_pki.h"
 
@@ -48,6 +50,7 @@
 
 struct options {
 	const char *sock_path, *tcp, *tls, *listen_addr, *state, *port_file, *pki_dir, *name;
+	const char *metrics;
 	const char *allow[LIBVIRT_CONN_ALLOW_MAX];
 	int nallow;
 	const char *netspecs[CONTROLD_NET_MAX]; /* --network NAME=CIDR */
@@ -116,6 +119,11 @@ static void usage(FILE *f)
 		"                           renewed at half (10..604800, default 3600)\n"
 		"      --insecure-no-capabilities  sign nothing (the servers then serve anyone)\n"
 		"      --port-file PATH     write the cluster port to PATH once listening\n"
+		"      --metrics HOST:PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n"
+		"                           (port 0 picks; default: none): plain HTTP, read-only\n"
+		"                           and unauthenticated: whoever reaches it reads the\n"
+		"                           cluster's names, capacities and vNode figures, so\n"
+		"                           bind it to loopback or a management network\n"
 		"      --pki DIR            the cluster PKI (default $LEGO_PKI "
 		"or " TLS_PKI_DEFAULT_DIR "):\n"
 		"                           DIR/ca.pem, DIR/controld-NAME.pem and its key\n"
@@ -150,6 +158,7 @@ static int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...)
 /* The value after option c: -1 to go on, or an exit status. */
 static int option(struct options *o, int c, char **argv)
 {
+	char host[256], port[16];
 	uint64_t n;
 
 	switch (c) {
@@ -206,6 +215,11 @@ static int option(struct options *o, int c, char **argv)
 		break;
 	case 'F':
 		o->port_file = optarg;
+		break;
+	case 'M':
+		if (parse_hostport(optarg, 0, host, sizeof(host), port, sizeof(port)))
+			return bad_usage("--metrics '%s' must be HOST:PORT", optarg);
+		o->metrics = optarg;
 		break;
 	case 'K':
 		o->pki_dir = optarg;
@@ -274,6 +288,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"stop-grace-ms", required_argument, NULL, 'G'},
 		{"provider", required_argument, NULL, 'P'},
 		{"port-file", required_argument, NULL, 'F'},
+		{"metrics", required_argument, NULL, 'M'},
 		{"pki", required_argument, NULL, 'K'},
 		{"name", required_argument, NULL, 'n'},
 		{"insecure", no_argument, NULL, 'I'},
@@ -379,6 +394,7 @@ int main(int argc, char **argv)
 	int sig, rw_fd, ro_fd, rc;
 
 	log_init("lego-controld");
+	svc_notify_init();
 	rc = parse_options(&o, argc, argv);
 	if (rc >= 0)
 		return rc;
@@ -439,12 +455,18 @@ int main(int argc, char **argv)
 	}
 	if (start_libvirt(&o, pki, rw_fd, ro_fd))
 		return 1;
+	if (o.metrics && controld_metrics_start(o.metrics, port, sizeof(port), err, sizeof(err))) {
+		log_error("metrics: %s", err);
+		return 1;
+	}
 	log_info("libvirt remote protocol on %s (read-only: %s)", o.sock_path, ro_path);
 	if (controld_autostart_begin(1000)) /* once clients and components can reach us */
 		return 1;
+	svc_notify_ready("serving the cluster port and libvirt");
 
 	while (sigwait(&set, &sig) != 0)
 		;
+	svc_notify_stopping();
 	log_info("signal %d: stopping (running vNodes keep running)", sig);
 	unlink(o.sock_path);
 	unlink(ro_path);

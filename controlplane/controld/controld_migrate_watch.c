@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "controld_vnode.h"
+#include "controld_metrics.h"
 #include "controlplane/controld/mempool/controld_owed.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
@@ -480,6 +481,11 @@ void controld_migrate_watch_finish(struct controld_migrate_job *j, enum controld
 		snprintf(res->from, sizeof(res->from), "%s", j->src);
 		snprintf(res->to, sizeof(res->to), "%s", j->dest);
 	}
+	controld_metrics_migration(
+		(enum controld_metrics_mig)o, (uint64_t)total,
+		o == OUT_MOVED && j->completed_seen ? (uint64_t)(j->last.downtime_ms * 1000.0)
+						    : CP_MIG_UNKNOWN,
+		o == OUT_MOVED && j->completed_seen ? j->last.bytes_processed : CP_MIG_UNKNOWN);
 	if (o == OUT_MOVED && j->completed_seen)
 		log_info("vNode %s (id %d) migrated from %s to %s: %.1f ms, downtime %.1f ms, "
 			 "%" PRIu64 " bytes",

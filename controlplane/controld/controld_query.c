@@ -25,7 +25,7 @@ static const char *kind_word(int kind)
 	return kind == CP_KIND_PMON ? "pmon" : kind == CP_KIND_MMON ? "mmon" : "smon";
 }
 
-static const char *state_word(const struct controld_registry_vnode *v)
+const char *controld_query_state(const struct controld_registry_vnode *v)
 {
 	if (v->mig.active)
 		return "migrating";
@@ -153,7 +153,7 @@ static json_t *vnode_json(const struct controld_registry_vnode *v)
 	set(o, "name", jstr(v->def.name));
 	set(o, "uuid", json_string(u));
 	set(o, "id", json_integer(v->id));
-	set(o, "state", json_string(state_word(v)));
+	set(o, "state", json_string(controld_query_state(v)));
 	set(o, "host", jstr(v->host));
 	set(o, "vcpus", json_integer(v->def.vcpus));
 	set(o, "memory_bytes", ju64(v->def.memory_kib * 1024));
@@ -195,7 +195,7 @@ static void vnodes_table(struct strbuf *b)
 		if (v->id >= 0)
 			snprintf(id, sizeof(id), "%d", v->id);
 		strbuf_printf(b, "%-20s %5s %-9s %-16s %5u %10.0f %12.0f %8d\n", v->def.name, id,
-			      state_word(v), v->host[0] ? v->host : "-", v->def.vcpus,
+			      controld_query_state(v), v->host[0] ? v->host : "-", v->def.vcpus,
 			      (double)v->def.memory_kib / 1024.0, (double)excache_kib(v) / 1024.0,
 			      v->map.nr_regions);
 	}
@@ -375,7 +375,7 @@ static void vnode_detail_table(struct strbuf *b, const struct controld_registry_
 	char u[UUID_STR_LEN];
 
 	uuid_str_format(v->def.uuid, u);
-	strbuf_printf(b, "vNode %s (%s): %s", v->def.name, u, state_word(v));
+	strbuf_printf(b, "vNode %s (%s): %s", v->def.name, u, controld_query_state(v));
 	if (v->id >= 0)
 		strbuf_printf(b, ", id %d on %s", v->id, v->host);
 	strbuf_printf(b, "\n%u vCPU(s), %.0f MiB RAM, ExCache %.0f MiB\n", v->def.vcpus,

@@ -10,5 +10,9 @@
 /* Append the answer to b; 0, or a cp_status with err. */
 int controld_query_render(const struct cluster_proto_query *q, struct strbuf *b, char *err,
 			  size_t errlen);
+/* A vNode's state as legoctl shows it: running, paused, shut off, starting (not yet
+ * confirmed by its host), migrating. Under the registry lock. */
+struct controld_registry_vnode;
+const char *controld_query_state(const struct controld_registry_vnode *v);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/svc_notify.h"
 #include "lib/mono_clock.h"
 #include "lib/netserver.h"
 #include "pmon_net.h"
@@ -69,6 +70,7 @@ static void shutdown_signal(struct pmon_ctx *p, unsigned sig, bool *stopping)
 		return;
 	}
 	*stopping = true;
+	svc_notify_stopping();
 	netserver_close_listeners(p->requests);
 	n = pmon_vms_stop_all(&p->vms, now + SHUTDOWN_GRACE_MS);
 	log_info("received signal %u: stopping %d running vNode(s) (SIGKILL after %d s)", sig, n,

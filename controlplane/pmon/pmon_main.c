@@ -21,6 +21,7 @@
 #include "lib/fabric/fab_server.h"
 #include "lib/log.h"
 #include "lib/parse.h"
+#include "lib/svc_notify.h"
 #include "lib/tcp.h"
 #include "lib/tls/tls_pki.h"
 #include "pmon_ctx.h"
@@ -394,6 +395,7 @@ int main(int argc, char **argv)
 	int rc, lfd, sfd;
 
 	log_init("lego-pmon");
+	svc_notify_init();
 	rc = parse_options(argc, argv);
 	if (rc >= 0)
 		return rc;
@@ -456,6 +458,7 @@ int main(int argc, char **argv)
 		 opts.name, cfg.reg.addr, pki ? " with mutual TLS" : " in plain TCP (--insecure)",
 		 opts.cores, (unsigned long long)(opts.memory >> 20), opts.vmm, opts.run_dir,
 		 opts.controld);
+	svc_notify_ready("serving vNode requests");
 	rc = pmon_loop(&pm, sfd);
 	cluster_agent_stop(pm.agent);
 	pmon_net_shutdown();

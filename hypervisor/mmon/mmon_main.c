@@ -13,6 +13,7 @@
 #include "lib/fabric/fab_server_cli.h"
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
+#include "lib/svc_notify.h"
 #include "lib/proto/mem_proto.h"
 #include "mmon_fill.h"
 #include "mmon_handler.h"
@@ -160,6 +161,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_init("lego-mmon");
+	svc_notify_init();
 	rc = parse_options(argc, argv);
 	if (rc >= 0)
 		return rc;
@@ -202,6 +204,7 @@ int main(int argc, char **argv)
 		fabric_listener_close(l);
 		return 1;
 	}
+	svc_notify_ready("serving");
 	fab_server_run(l, MP_MAX_MSG, &mmon_ops, NULL, &cli.limits);
 	log_info("%s: shutting down", cli.name);
 	cluster_agent_stop(agent);

@@ -9,6 +9,7 @@
 #include "lib/fabric/fab_server_cli.h"
 #include "lib/fabric/fabric.h"
 #include "lib/log.h"
+#include "lib/svc_notify.h"
 #include "lib/parse.h"
 #include "smon_handler.h"
 #include "smon_store.h"
@@ -212,6 +213,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	log_init("lego-smon");
+	svc_notify_init();
 	rc = parse_options(argc, argv);
 	if (rc >= 0)
 		return rc;
@@ -253,6 +255,7 @@ int main(int argc, char **argv)
 		smon_store_close(&store);
 		return 1;
 	}
+	svc_notify_ready("serving");
 	fab_server_run(l, SP_MAX_MSG, &smon_ops, NULL, &cli.limits);
 	cluster_agent_stop(agent);
 	log_info("%s: shutting down after %llu reads, %llu writes, %llu flushes, %llu failed",

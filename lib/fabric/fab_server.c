@@ -15,6 +15,7 @@
 
 #include "lib/log.h"
 #include "lib/mono_clock.h"
+#include "lib/svc_notify.h"
 
 #define POLL_MS	       200
 #define THREAD_STACK   (512 * 1024) /* a connection's thread: requests need little */
@@ -63,11 +64,14 @@ static void *signal_thread(void *arg)
 	while (sigwait(&stop_signals, &sig) == 0) {
 		if (sig == SIGHUP) {
 			log_info("received SIGHUP: reloading");
+			svc_notify_reloading();
 			if (on_reload)
 				on_reload();
+			svc_notify_ready(NULL);
 			continue;
 		}
 		log_info("received signal %d: shutting down", sig);
+		svc_notify_stopping();
 		break;
 	}
 	atomic_store(&stopping, true);

@@ -13,6 +13,7 @@
 
 #include "controld_pool.h"
 #include "controld_pool_stuck.h"
+#include "controlplane/controld/controld_metrics.h"
 #include "controlplane/controld/controld_registry.h"
 #include "controlplane/controld/controld_vnode.h"
 #include "lib/log.h"
@@ -698,6 +699,7 @@ int controld_mempool_job(const struct cluster_proto_pool_job *j, const char *who
 	rep->bytes = ps.bytes_done;
 	rep->elapsed_us = (uint64_t)(mono_clock_ms() - ps.t0_ms) * 1000;
 	pthread_mutex_unlock(&plock);
+	controld_metrics_pool_job(j->what, rc == 0, rep->elapsed_us, rep->copies, rep->bytes);
 	if (rc) {
 		log_warn("memory pool: %s", err);
 		return rc;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "controld_memctl.h"
+#include "controlplane/controld/controld_metrics.h"
 #include "controlplane/controld/controld_registry.h"
 #include "controlplane/controld/controld_vnode.h"
 #include "lib/json_flat.h"
@@ -400,8 +401,8 @@ static void primary_owner(const struct controld_pool_step *st, char *owner, size
 	controld_registry_unlock();
 }
 
-enum controld_pool_step_result controld_pool_step_run(const struct controld_pool_step *st,
-						      char *err, size_t errlen)
+static enum controld_pool_step_result run(const struct controld_pool_step *st, char *err,
+					  size_t errlen)
 {
 	char owner[CP_NAME_LEN + CP_ADDR_LEN + 2];
 	int64_t t0 = mono_clock_ms();
@@ -439,4 +440,18 @@ enum controld_pool_step_result controld_pool_step_run(const struct controld_pool
 	}
 	unclaim(st);
 	return STEP_DONE;
+}
+
+enum controld_pool_step_result controld_pool_step_run(const struct controld_pool_step *st,
+						      char *err, size_t errlen)
+{
+	int64_t t0 = mono_clock_us();
+	enum controld_pool_step_result r = run(st, err, errlen);
+
+	if (r != STEP_SKIPPED)
+		controld_metrics_pool_step(!st->to[0]	 ? CM_STEP_DROP
+					   : st->drop[0] ? CM_STEP_MOVE
+							 : CM_STEP_ADD,
+					   r == STEP_DONE, (uint64_t)(mono_clock_us() - t0));
+	return r;
 }
