@@ -270,7 +270,8 @@ int controld_registry_exit_reason(int status)
 {
 	if (status >= 0 && status < 64)
 		return VN_SHUTOFF_SHUTDOWN;
-	if (status == 125 || status >= 128)
+	/* < 0: it ended while its lego-pmon was down and left no status (killed, crashed). */
+	if (status == 125 || status >= 128 || status < 0)
 		return VN_SHUTOFF_CRASHED;
 	return VN_SHUTOFF_FAILED;
 }
