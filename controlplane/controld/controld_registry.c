@@ -270,8 +270,7 @@ int controld_registry_exit_reason(int status)
 {
 	if (status >= 0 && status < 64)
 		return VN_SHUTOFF_SHUTDOWN;
-	/* < 0: it ended while its lego-pmon was down and left no status (killed, crashed). */
-	if (status == 125 || status >= 128 || status < 0)
+	if (status == 125 || status >= 128)
 		return VN_SHUTOFF_CRASHED;
 	return VN_SHUTOFF_FAILED;
 }
