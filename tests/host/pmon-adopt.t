@@ -9,7 +9,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 CTL=$BUILD/asan/bin/legoctl
 tap_tmpdir
-plan 28
+plan 29
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -127,6 +127,18 @@ ok "wait_vnode ad1 'running, id $ID1 on host-b'" "... it runs on host-b"
 for _ in $(seq 100); do kill -0 "$P1" 2>/dev/null || break; sleep 0.1; done
 like "$(cat "$TAP_TMP/host-a.log")" "vNode ad1 \\($A1\\) pid $P1 exited with status 126: migrated" \
 	"host-a saw its adopted source exit 126 (pidfd, exit file): migrated"
+code='
+import libvirt, sys, time
+c = libvirt.open(sys.argv[1])
+st = c.newStream(0)
+c.lookupByName("ad3").openConsole(None, st, 0)
+text, end = b"", time.time() + 10
+while b"hello" not in text and time.time() < end:
+    text += st.recv(4096)
+st.abort()
+print(text.decode().strip())'
+like "$(timeout 30 /usr/bin/python3 -c "$code" "$U" 2>&1)" "fake guest [0-9]+ on host-a: hello" \
+	"the adopted vNode's console (python3-libvirt openConsole)"
 like "$(vsh destroy ad3)" "Domain 'ad3' destroyed" "virsh destroy of the other adopted vNode"
 for _ in $(seq 100); do kill -0 "$P3" 2>/dev/null || break; sleep 0.1; done
 ok "! kill -0 $P3 2>/dev/null && wait_vnode ad3 'shut off'" "... its lego-vmm is gone, the vNode shut off"
