@@ -10,7 +10,7 @@
 	X(control_config_stats, "stats", 0, "PATH", OPTIONS_PMON,                                \
 	  "write run statistics as JSON to PATH at exit")                                        \
 	X(control_config_exit_file, "exit-file", 0, "PATH", OPTIONS_PMON,                        \
-	  "write the exit status (a number) to PATH as the vNode ends: a lego-pmon that\n"       \
+	  "write the exit status (a number) to PATH as the vNode ends: a lego-pmon that "        \
 	  "restarted and adopted this lego-vmm is not its parent and reads it there")
 
 #endif
