@@ -1,10 +1,14 @@
 /* main.c: lego-vmm: read the command line, build one vNode from it, run it, report how it
  * ended. Each subsystem owns its options (vmm/options.h) and its setup; this is the wiring. */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "lib/fdio.h"
 #include "lib/log.h"
 #include "lib/proto/mig_status.h"
 #include "vmm/block/blk_disks.h"
@@ -286,6 +290,23 @@ static int vnode_main(const struct vmm_options *c)
 	return status;
 }
 
+/* --exit-file: how the vNode ended, for a lego-pmon that is not our parent (it restarted
+ * and adopted us). Written whole, then renamed into place: never half a number. */
+static void write_exit_file(const char *path, int status)
+{
+	char tmp[4096], text[16];
+	int fd, n = snprintf(text, sizeof(text), "%d\n", status);
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fdio_write_all(fd, text, (size_t)n) || close(fd) || rename(tmp, path)) {
+		log_warn("cannot write the exit status to '%s'", path);
+		if (fd >= 0)
+			unlink(tmp);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct vmm_options c;
@@ -293,8 +314,11 @@ int main(int argc, char **argv)
 
 	log_init("lego-vmm");
 	rc = vmm_options_parse(argc, argv, &c);
-	if (rc < 0)
+	if (rc < 0) {
 		rc = vnode_main(&c);
+		if (c.control.exit_file)
+			write_exit_file(c.control.exit_file, rc);
+	}
 	vmm_options_free(&c);
 	return rc;
 }

@@ -1,5 +1,6 @@
-/* pmon_loop.c: one thread for everything that is not a request: child exits, SIGKILL
- * deadlines and the shutdown on SIGINT/SIGTERM. */
+/* pmon_loop.c: one thread for everything that is not a request: child exits (and adopted
+ * vNodes' exits, through their pidfds), SIGKILL deadlines and the shutdown on
+ * SIGINT/SIGTERM. */
 #include "pmon_loop.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "lib/svc_notify.h"
 #include "lib/mono_clock.h"
 #include "lib/netserver.h"
+#include "pmon_adopt.h"
 #include "pmon_net.h"
 
 #define SHUTDOWN_GRACE_MS 10000
@@ -45,7 +47,9 @@ static void reap(struct pmon_ctx *p)
 		uint8_t uuid[16];
 		uint64_t net_gen = 0;
 
-		if (pmon_vms_reaped(&p->vms, pid, status, sig, uuid, &net_gen)) {
+		if (pmon_vms_reaped(&p->vms, pid, status, sig, false, uuid, &net_gen)) {
+			/* For the next lego-pmon, should this one die before it is forgotten. */
+			pmon_adopt_child_exited(p->run_dir, uuid, status);
 			if (net_gen) /* its taps go with it */
 				pmon_net_detach(uuid, net_gen);
 			any = true;
@@ -83,15 +87,21 @@ int pmon_loop(struct pmon_ctx *p, int sfd)
 
 	for (;;) {
 		int64_t now = mono_clock_ms(), next = pmon_vms_kill_due(&p->vms, now);
-		struct pollfd f[2] = {{.fd = sfd, .events = POLLIN},
-				      {.fd = p->wake_fd, .events = POLLIN}};
+		static struct pollfd f[2 + PMON_VMS_MAX];
+		static int pidfds[PMON_VMS_MAX];
 		struct signalfd_siginfo si;
 		uint64_t v;
 		int timeout = next < 0 ? -1 : (int)(next - now < INT_MAX ? next - now : INT_MAX);
+		int n = pmon_vms_pidfds(&p->vms, pidfds, PMON_VMS_MAX);
+		bool any = false;
 
 		if (stopping && pmon_vms_live_count(&p->vms) == 0)
 			return 0;
-		if (poll(f, 2, timeout) < 0 && errno != EINTR) {
+		f[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+		f[1] = (struct pollfd){.fd = p->wake_fd, .events = POLLIN};
+		for (int i = 0; i < n; i++)
+			f[2 + i] = (struct pollfd){.fd = pidfds[i], .events = POLLIN};
+		if (poll(f, 2 + (nfds_t)n, timeout) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			return -1;
 		}
@@ -105,5 +115,10 @@ int pmon_loop(struct pmon_ctx *p, int sfd)
 		}
 		if (f[1].revents & POLLIN && read(p->wake_fd, &v, sizeof(v)) < 0)
 			(void)0; /* another read got it: the loop runs again anyway */
+		for (int i = 0; i < n; i++)
+			if (f[2 + i].revents)
+				any |= pmon_adopt_exited(p, pidfds[i]);
+		if (any)
+			pmon_loop_kick(p);
 	}
 }

@@ -24,6 +24,7 @@
 #include "lib/svc_notify.h"
 #include "lib/tcp.h"
 #include "lib/tls/tls_pki.h"
+#include "pmon_adopt.h"
 #include "pmon_ctx.h"
 #include "pmon_ready.h"
 #include "pmon_loop.h"
@@ -102,9 +103,12 @@ static void usage(FILE *f)
 		"Each vNode's files in the run directory are UUID.sock (lego-vmm's control "
 		"socket),\n"
 		"UUID.console (the guest console) and UUID.log (lego-vmm's output, kept after\n"
-		"VM_FORGET). SIGINT or SIGTERM stop every vNode (SIGTERM, SIGKILL after 10 s), "
-		"then\n"
-		"lego-pmon leaves the cluster and exits 0.\n"
+		"VM_FORGET), UUID.run (the vNode and its process, for adoption) and UUID.exit\n"
+		"(lego-vmm's exit status). SIGINT or SIGTERM stop every vNode (SIGTERM, SIGKILL\n"
+		"after 10 s), then lego-pmon leaves the cluster and exits 0. A lego-pmon killed\n"
+		"or crashed leaves its vNodes running: the next one with the same run directory\n"
+		"adopts each still running (the same process, by its start time) and reports the\n"
+		"others as exited.\n"
 		"For each virtual network a vNode here uses it builds a bridge lgbrVNI with a "
 		"VXLAN\n"
 		"device lgvxVNI (replicating to the other hosts lego-controld lists), dnsmasq, a\n"
@@ -446,6 +450,8 @@ int main(int argc, char **argv)
 	snprintf(cfg.reg.name, sizeof(cfg.reg.name), "%s", opts.name);
 	if (advertised(cfg.reg.addr, sizeof(cfg.reg.addr), port))
 		return 1;
+	/* Before the first heartbeat: lego-controld must see them running here. */
+	pmon_adopt_all(&pm);
 	if (cluster_agent_start(&pm.agent, &cfg)) {
 		log_error("cannot start the cluster agent thread");
 		return 1;

@@ -22,6 +22,7 @@
 #include "lib/netserver.h"
 #include "lib/mono_clock.h"
 #include "lib/proto/net_proto.h"
+#include "pmon_adopt.h"
 #include "pmon_args.h"
 #include "pmon_net.h"
 #include "pmon_ready.h"
@@ -226,6 +227,10 @@ static int vm_start(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 			v->exec_errno = exec_errno;
 			v->incoming = o.incoming;
 			v->net_gen = gen;
+			v->nr_taps = (uint8_t)o.nr_net;
+			/* For a lego-pmon that restarts while it runs (pmon_adopt.h). */
+			if (!exec_errno && !pmon_adopt_start_time(pid, &v->start_time))
+				pmon_adopt_record(p->run_dir, v);
 		}
 	}
 	pthread_mutex_unlock(&p->vms.lock);
@@ -277,8 +282,8 @@ static int vm_stop(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 	snprintf(name, sizeof(name), "%s", v->name);
 	if (live) {
 		pid = v->pid;
-		if (pid > 0) /* live in the table: not reaped, so still our child */
-			kill(pid, SIGTERM);
+		if (pid > 0) /* live in the table: not reaped, so still ours */
+			pmon_vms_signal(v, SIGTERM);
 		else
 			v->stop_asked = true; /* still starting: it will not */
 		if (m.mode == CP_STOP_FORCE) {
@@ -406,8 +411,10 @@ static int vm_ctl(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 		if (!strncmp(m.cmd, "migrate ", 8) && strstr(answer, "\"started\"")) {
 			pthread_mutex_lock(&p->vms.lock);
 			v = pmon_vms_find(&p->vms, m.uuid);
-			if (v && pmon_vms_live(v) && v->pid == pid)
+			if (v && pmon_vms_live(v) && v->pid == pid) {
 				v->migrating = true;
+				pmon_adopt_record(p->run_dir, v);
+			}
 			pthread_mutex_unlock(&p->vms.lock);
 		}
 		log_info("vNode %s (%s) pid %d: '%s': %s", name, id, (int)pid, m.cmd, answer);
@@ -509,6 +516,7 @@ static int vm_forget(struct conn *c, const struct wire_hdr *h, const uint8_t *pl
 	unlink(path);
 	pmon_spawn_path(path, p->run_dir, id, "console");
 	unlink(path);
+	pmon_adopt_forget(p->run_dir, id);
 	pthread_mutex_unlock(&p->vms.lock);
 	pmon_spawn_path(path, p->run_dir, id, "log");
 	log_info("forgot vNode %s (%s); its log stays in %s", name, id, path);

@@ -77,8 +77,8 @@ static void child(const char *vmm, char *const *argv, int null_fd, int log_fd, i
 pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t errlen)
 {
 	char sock[PMON_SPAWN_PATH_MAX], console[PMON_SPAWN_PATH_MAX], logp[PMON_SPAWN_PATH_MAX],
-		uid[24];
-	char **argv = calloc((size_t)s->argc + 12, sizeof(*argv));
+		exitp[PMON_SPAWN_PATH_MAX], uid[24];
+	char **argv = calloc((size_t)s->argc + 14, sizeof(*argv));
 	int log_fd = -1, null_fd = -1, pfd[2] = {-1, -1}, n = 0, e = 0;
 	pid_t pid = -1;
 	ssize_t r;
@@ -87,6 +87,7 @@ pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t 
 	pmon_spawn_path(sock, s->run_dir, s->id, "sock");
 	pmon_spawn_path(console, s->run_dir, s->id, "console");
 	pmon_spawn_path(logp, s->run_dir, s->id, "log");
+	pmon_spawn_path(exitp, s->run_dir, s->id, "exit");
 	snprintf(uid, sizeof(uid), "%llu", (unsigned long long)s->vnode_uid);
 	if (!argv) {
 		snprintf(err, errlen, "out of memory");
@@ -112,6 +113,8 @@ pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t 
 	argv[n++] = sock;
 	argv[n++] = "--console";
 	argv[n++] = console;
+	argv[n++] = "--exit-file";
+	argv[n++] = exitp;
 	log_fd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (log_fd < 0 || null_fd < 0 || pipe2(pfd, O_CLOEXEC)) {
@@ -119,8 +122,9 @@ pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t 
 			 strerror(errno));
 		goto out;
 	}
-	/* A lego-vmm killed by SIGKILL leaves its socket behind. */
+	/* A lego-vmm killed by SIGKILL leaves its socket behind; an earlier run, its status. */
 	unlink(sock);
+	unlink(exitp);
 	log_header(log_fd, s, argv);
 	pid = fork();
 	if (pid == 0)

@@ -1,5 +1,6 @@
 /* pmon_spawn.h: starting one lego-vmm process for a vNode, and the files it uses in the
- * run directory: UUID.sock (control socket), UUID.console, UUID.log (its stdout+stderr). */
+ * run directory: UUID.sock (control socket), UUID.console, UUID.log (its stdout+stderr),
+ * UUID.exit (its exit status, written as it ends). */
 #ifndef LEGO_PMON_SPAWN_H
 #define LEGO_PMON_SPAWN_H
 
@@ -26,10 +27,11 @@ struct pmon_spawn {
 #define PMON_SPAWN_SECRET_PATH "/dev/fd/4"
 
 /* fork + exec: [vmm, options..., --vnode-id UID, --pki DIR --pki-name NAME (or
- * --insecure-migration), --control SOCK, --console CONSOLE] (no --vnode-id nor migration
- * options without remote memory: lego-vmm refuses them then) in a session of its own,
+ * --insecure-migration), --control SOCK, --console CONSOLE, --exit-file EXIT] (no --vnode-id nor
+ * migration options without remote memory: lego-vmm refuses them then) in a session of its own,
  * stdin /dev/null, stdout+stderr appended to the log, secret_fd as fd 4 if given, no other
- * fds, no blocked signals.
+ * fds, no blocked signals, no parent-death signal: it outlives a lego-pmon that dies, and
+ * the next one adopts it (pmon_adopt.h).
  * The pid, with *exec_errno set if the exec failed (the child then exits 127); or -1 with
  * err if no process could be made. */
 pid_t pmon_spawn(const struct pmon_spawn *s, int *exec_errno, char *err, size_t errlen);

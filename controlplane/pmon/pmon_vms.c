@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "lib/log.h"
 
@@ -97,8 +99,8 @@ void pmon_vms_drop(struct pmon_vms_entry *v)
 	memset(v, 0, sizeof(*v));
 }
 
-bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled, uint8_t uuid[16],
-		     uint64_t *net_gen)
+bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled, bool unknown,
+		     uint8_t uuid[16], uint64_t *net_gen)
 {
 	bool found = false;
 
@@ -115,10 +117,17 @@ bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled, 
 		v->state = CP_VM_EXITED;
 		v->exit_status = status;
 		v->kill_at = 0;
+		if (v->adopted && v->pidfd >= 0)
+			close(v->pidfd);
+		v->pidfd = -1;
 		if (v->exec_errno)
 			log_error("vNode %s (%s) pid %d exited with status %d: lego-vmm could not "
 				  "be executed: %s",
 				  v->name, v->id, (int)pid, status, strerror(v->exec_errno));
+		else if (unknown)
+			log_warn("vNode %s (%s) pid %d exited, leaving no exit status (killed or "
+				 "crashed): reported as %d",
+				 v->name, v->id, (int)pid, status);
 		else if (signalled)
 			log_warn("vNode %s (%s) pid %d exited with status %d (killed by signal "
 				 "%d)",
@@ -139,6 +148,43 @@ bool pmon_vms_reaped(struct pmon_vms *t, pid_t pid, int status, bool signalled, 
 	return found;
 }
 
+int pmon_vms_signal(struct pmon_vms_entry *v, int sig)
+{
+	v->last_signal = sig;
+	if (v->adopted)
+		return (int)syscall(SYS_pidfd_send_signal, v->pidfd, sig, NULL, 0);
+	return kill(v->pid, sig);
+}
+
+int pmon_vms_insert(struct pmon_vms *t, const struct pmon_vms_entry *e)
+{
+	if (pmon_vms_find(t, e->uuid))
+		return -1;
+	for (int i = 0; i < PMON_VMS_MAX; i++) {
+		if (!t->vm[i].used) {
+			t->vm[i] = *e;
+			t->vm[i].used = true;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int pmon_vms_pidfds(struct pmon_vms *t, int *fds, int max)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&t->lock);
+	for (int i = 0; i < PMON_VMS_MAX && n < max; i++) {
+		const struct pmon_vms_entry *v = &t->vm[i];
+
+		if (v->used && v->adopted && pmon_vms_live(v) && v->pidfd >= 0)
+			fds[n++] = v->pidfd;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return n;
+}
+
 int64_t pmon_vms_kill_due(struct pmon_vms *t, int64_t now)
 {
 	int64_t next = -1;
@@ -154,7 +200,7 @@ int64_t pmon_vms_kill_due(struct pmon_vms *t, int64_t now)
 			log_warn("vNode %s (%s) pid %d did not stop in time: SIGKILL", v->name,
 				 v->id, (int)v->pid);
 			if (v->pid > 0)
-				kill(v->pid, SIGKILL);
+				pmon_vms_signal(v, SIGKILL);
 			v->kill_at = 0;
 		} else if (next < 0 || v->kill_at < next) {
 			next = v->kill_at;
@@ -176,7 +222,7 @@ int pmon_vms_stop_all(struct pmon_vms *t, int64_t kill_at)
 		if (!v->used || !pmon_vms_live(v))
 			continue;
 		n++;
-		if (v->pid > 0 && kill(v->pid, SIGTERM) && errno != ESRCH)
+		if (v->pid > 0 && pmon_vms_signal(v, SIGTERM) && errno != ESRCH)
 			log_warn("cannot signal vNode %s pid %d: %s", v->name, (int)v->pid,
 				 strerror(errno));
 		if (!v->kill_at || v->kill_at > kill_at)

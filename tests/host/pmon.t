@@ -164,8 +164,8 @@ like "$out" "^pid [0-9]+$" "VM_START: the reply carries the pid ($apid)"
 ok "wait_hb 'used_cores=1 used_bytes=67108864 vms=$A:7:running:0$'" \
 	"a heartbeat shows the vNode RUNNING, its core and ExCache memory in use"
 cmdline=$(tr '\0' ' ' <"/proc/$apid/cmdline" 2>/dev/null)
-like "$cmdline" "fake-vmm --kernel guest.elf --mem 128M --mmon 127\\.0\\.0\\.1:9 --vnode-id 501 --pki $LEGO_PKI --pki-name pm1 --control $RUN/$A.sock --console $RUN/$A.console $" \
-	"lego-vmm runs with the request's options, then --vnode-id and this host's certificate for migrations (remote memory), --control and --console"
+like "$cmdline" "fake-vmm --kernel guest.elf --mem 128M --mmon 127\\.0\\.0\\.1:9 --vnode-id 501 --pki $LEGO_PKI --pki-name pm1 --control $RUN/$A.sock --console $RUN/$A.console --exit-file $RUN/$A.exit $" \
+	"lego-vmm runs with the request's options, then --vnode-id and this host's certificate for migrations (remote memory), --control, --console and --exit-file"
 like "$(cat "$TAP_TMP/pmon.log")" "info: started vNode vm-a \\($A, domid 7\\) pid $apid" \
 	"the start is logged with name, uuid, domain id and pid"
 for _ in $(seq 50); do [ -S "$RUN/$A.sock" ] && break; sleep 0.1; done
@@ -230,7 +230,7 @@ pc forget $B >/dev/null
 cpid=$(vm_pid "$(pc start $C vm-c 9 503 1 64M --kernel g.elf --append 'term=ignore')")
 echo "$cpid" >>"$TAP_TMP/vm-pids"
 ok "wait_hb '$C:9:running:0'" "a vNode that ignores SIGTERM is running"
-like "$(tr '\0' ' ' <"/proc/$cpid/cmdline")" "fake-vmm --kernel g\\.elf --append term=ignore --control $RUN/$C.sock --console $RUN/$C.console $" \
+like "$(tr '\0' ' ' <"/proc/$cpid/cmdline")" "fake-vmm --kernel g\\.elf --append term=ignore --control $RUN/$C.sock --console $RUN/$C.console --exit-file $RUN/$C.exit $" \
 	"without --mmon there is no --vnode-id (lego-vmm refuses it then)"
 sleep 0.5 # let it install its SIGTERM disposition
 t0=$(date +%s%N)

@@ -1,4 +1,4 @@
-/* control_config.c: the handlers of --control and --stats. */
+/* control_config.c: the handlers of --control, --stats and --exit-file. */
 #include "control_config.h"
 
 #include "vmm/control/vmm_options.h"
@@ -19,5 +19,12 @@ int control_config_stats(struct vmm_options *c, char *arg, char *err, size_t err
 {
 	(void)err, (void)errlen;
 	c->control.stats = arg;
+	return VMM_OPTIONS_OK;
+}
+
+int control_config_exit_file(struct vmm_options *c, char *arg, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	c->control.exit_file = arg;
 	return VMM_OPTIONS_OK;
 }

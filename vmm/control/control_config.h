@@ -6,8 +6,9 @@
 struct vmm_options;
 
 struct control_config {
-	const char *socket; /* --control PATH or @NAME, or NULL */
-	const char *stats;  /* --stats PATH, or NULL */
+	const char *socket;    /* --control PATH or @NAME, or NULL */
+	const char *stats;     /* --stats PATH, or NULL */
+	const char *exit_file; /* --exit-file PATH, or NULL */
 };
 
 void control_config_init(struct vmm_options *c);
