@@ -438,7 +438,7 @@ static int vm_console(struct conn *c, const struct wire_hdr *h, const uint8_t *p
 static int console_in_chunk(const char *sock, const uint8_t *bytes, size_t n, uint32_t *took,
 			    uint32_t *queued, char *err, size_t errlen)
 {
-	char cmd[sizeof("console-in ") + 2 * CONTROL_CONSOLE_IN_MAX], answer[512];
+	char cmd[sizeof("console-in ") + 2 * CONTROL_SOCK_CONSOLE_IN_MAX], answer[512];
 	const struct json_flat_member *a, *q, *e;
 	struct json_flat_object *o;
 	int rc = -1;
@@ -501,8 +501,8 @@ static int vm_console_in(struct conn *c, const struct wire_hdr *h, const uint8_t
 		size_t n = m.len - r.accepted;
 		uint32_t took;
 
-		if (n > CONTROL_CONSOLE_IN_MAX)
-			n = CONTROL_CONSOLE_IN_MAX;
+		if (n > CONTROL_SOCK_CONSOLE_IN_MAX)
+			n = CONTROL_SOCK_CONSOLE_IN_MAX;
 		if (console_in_chunk(sock, m.data + r.accepted, n, &took, &r.queued, err,
 				     sizeof(err))) {
 			if (r.accepted)

@@ -350,7 +350,7 @@ static void test_control_answers(void **state)
 					.serial = &uart,
 					.mig = &mig};
 	struct json_flat_object o;
-	char err[200], *a, big[2 * CONTROL_CONSOLE_IN_MAX + 40];
+	char err[200], *a, big[2 * CONTROL_SOCK_CONSOLE_IN_MAX + 40];
 	uint8_t v;
 
 	(void)state;
@@ -429,7 +429,7 @@ static void test_control_answers(void **state)
 	free(a);
 	memset(big, 'a', sizeof(big));
 	memcpy(big, "console-in ", 11);
-	big[11 + 2 * CONTROL_CONSOLE_IN_MAX + 2] = '\0'; /* one byte too many */
+	big[11 + 2 * CONTROL_SOCK_CONSOLE_IN_MAX + 2] = '\0'; /* one byte too many */
 	{
 		const char *bad[] = {"console-in 7", "console-in zz", "console-in 61 62",
 				     "console-in", big};

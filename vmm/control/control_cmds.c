@@ -261,7 +261,7 @@ static char *control_cmds_capability_renew(const struct control_sock_target *t,
 static char *control_cmds_console_in(const struct control_sock_target *t,
 				     const struct control_cmds_args *a)
 {
-	uint8_t buf[CONTROL_CONSOLE_IN_MAX];
+	uint8_t buf[CONTROL_SOCK_CONSOLE_IN_MAX];
 	size_t n, took, queued;
 	json_t *o;
 

@@ -27,7 +27,7 @@
  *                          decide: a server really gone fails them, and a vRegion left
  *                          without a copy stops the vNode, exit 125, naming the server);
  *                          answered with how many failed and stayed (`regions`: which)
- *   console-in HEX  input for the guest's console: 1 to CONTROL_CONSOLE_IN_MAX bytes as
+ *   console-in HEX  input for the guest's console: 1 to CONTROL_SOCK_CONSOLE_IN_MAX bytes as
  *          pairs of hex digits, into the UART's receive FIFO as far as it has room:
  *          {"accepted": N, "queued": bytes waiting for the guest} (N < the bytes given:
  *          the rest is the sender's to retry), with "held": why, when a migration
@@ -40,7 +40,7 @@
 
 #include <stdint.h>
 
-#define CONTROL_CONSOLE_IN_MAX 128 /* bytes per console-in (256 hex digits) */
+#define CONTROL_SOCK_CONSOLE_IN_MAX 128 /* bytes per console-in (256 hex digits) */
 
 struct migrate;
 struct pager;

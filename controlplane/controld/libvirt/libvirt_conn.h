@@ -25,7 +25,8 @@ enum libvirt_conn_listener {
 };
 
 #define LIBVIRT_CONN_ALLOW_MAX 32
-#define LIBVIRT_CONSOLE_IN_MAX 4096 /* console input waiting per stream (CP_CONSOLE_IN_MAX) */
+/* Console input waiting per stream: what one VM_CONSOLE_IN carries (CP_CONSOLE_IN_MAX). */
+#define LIBVIRT_CONN_CONSOLE_IN_MAX 4096
 
 struct libvirt_conn {
 	struct tls_conn *c;
@@ -43,7 +44,7 @@ struct libvirt_conn {
 	uint8_t stream_uuid[16];
 	char stream_name[DOM_NAME_MAX + 1];
 	pthread_t stream_thread;
-	uint8_t stream_in[LIBVIRT_CONSOLE_IN_MAX];
+	uint8_t stream_in[LIBVIRT_CONN_CONSOLE_IN_MAX];
 	size_t stream_in_len;
 	bool stream_in_new;
 	uint64_t stream_in_dropped;

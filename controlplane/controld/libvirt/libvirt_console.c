@@ -164,7 +164,7 @@ static size_t pass_input(struct libvirt_conn *cl, const uint8_t *in, size_t len,
 static void *console_thread(void *arg)
 {
 	struct libvirt_conn *cl = arg;
-	uint8_t *buf = malloc(CP_CONSOLE_MAX), *in = malloc(LIBVIRT_CONSOLE_IN_MAX);
+	uint8_t *buf = malloc(CP_CONSOLE_MAX), *in = malloc(LIBVIRT_CONN_CONSOLE_IN_MAX);
 	uint64_t off = 0;
 	bool warned = false, taken = false;
 	size_t in_len;
@@ -237,7 +237,7 @@ static void console_input(struct libvirt_conn *cl, const uint8_t *data, size_t l
 		pthread_mutex_unlock(&cl->stream_lock);
 		return; /* the stream has ended: nothing will read it */
 	}
-	room = LIBVIRT_CONSOLE_IN_MAX - cl->stream_in_len;
+	room = LIBVIRT_CONN_CONSOLE_IN_MAX - cl->stream_in_len;
 	take = len < room ? len : room;
 	memcpy(cl->stream_in + cl->stream_in_len, data, take);
 	cl->stream_in_len += take;
@@ -251,7 +251,7 @@ static void console_input(struct libvirt_conn *cl, const uint8_t *data, size_t l
 	if (first_drop)
 		log_warn("libvirt: console of vNode %s: the guest is not reading; input beyond "
 			 "%d waiting bytes is dropped",
-			 cl->stream_name, LIBVIRT_CONSOLE_IN_MAX);
+			 cl->stream_name, LIBVIRT_CONN_CONSOLE_IN_MAX);
 }
 
 /* Data goes to the vNode; finish or abort ends the stream and is confirmed. A packet of
