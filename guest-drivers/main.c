@@ -52,6 +52,8 @@ static bool run_workload(enum cmdline_workload w, const struct workloads_ctx *ct
 		return wl_evil(ctx);
 	case CMDLINE_RUN_FILL:
 		return wl_fill(ctx);
+	case CMDLINE_RUN_ECHO:
+		return wl_echo(ctx);
 	}
 	return false;
 }

@@ -92,7 +92,7 @@ static int start_control(struct vnode *v)
 					 .vm = &v->vm,
 					 .pg = v->pg,
 					 .rm = v->remote ? &v->rm : NULL,
-					 .console_bytes = &v->con.serial.bytes_out,
+					 .serial = &v->con.serial,
 					 .mig = &v->mig,
 					 .holder = c->mem.rm.holder ? c->mem.rm.holder
 								    : c->blk.holder,

@@ -1,6 +1,7 @@
 /* controld_vnode.h: a vNode's lifecycle, driven by lego-controld: placement by the global
  * managers (GPM host, GMM vRegion owners, GSM disk servers), then lego-pmon on the chosen
- * host runs lego-vmm with that map; stop, pause and statistics go through the same pmon.
+ * host runs lego-vmm with that map; stop, pause and statistics go through the same pmon
+ * (the console: controld_console.h).
  *
  * Every call returns 0 or a libvirt error code with err saying what is wrong. */
 #ifndef LEGO_CONTROLD_VNODE_H
@@ -30,10 +31,6 @@ int controld_vnode_pause(const uint8_t uuid[16], bool pause, char *err, size_t e
 /* The VMM's answer to a control command (e.g. "stats"): a malloc'ed JSON line. */
 int controld_vnode_control(const uint8_t uuid[16], const char *cmd, char **json, char *err,
 			   size_t errlen);
-/* Console bytes from *offset (advanced), at most max into buf; *n bytes; *ended once the
- * vNode has stopped and everything was read. */
-int controld_vnode_console(const uint8_t uuid[16], uint64_t *offset, void *buf, size_t max,
-			   size_t *n, bool *ended, char *err, size_t errlen);
 
 /* Append "--capability BUNDLE" to a VM_START's argc strings of args_len bytes at args (room
  * for CP_ARGS_MAX): v's capabilities for a new run (nothing when capabilities are off). */

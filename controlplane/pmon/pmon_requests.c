@@ -18,16 +18,19 @@
 #include <unistd.h>
 
 #include "lib/cluster/cluster_io.h"
+#include "lib/json_flat.h"
 #include "lib/log.h"
 #include "lib/netserver.h"
 #include "lib/mono_clock.h"
 #include "lib/proto/net_proto.h"
 #include "pmon_adopt.h"
+#include "lib/parse.h"
 #include "pmon_args.h"
 #include "pmon_net.h"
 #include "pmon_ready.h"
 #include "pmon_spawn.h"
 #include "pmon_vmmctl.h"
+#include "vmm/control/control_sock.h"
 
 #define RECV_TIMEOUT_MS 10000  /* once a message has begun, the whole of it within this */
 #define IDLE_TIMEOUT_MS 120000 /* lego-controld opens a connection per call */
@@ -53,10 +56,11 @@ struct conn {
 
 static const char *op_name(uint16_t op)
 {
-	static const char *const names[] = {"op 0",	   "REGISTER", "HEARTBEAT",  "VM_START",
-					    "VM_STOP",	   "VM_CTL",   "VM_CONSOLE", "VM_FORGET",
-					    "QUERY",	   "MIGRATE",  "MIG_STATUS", "POOL_JOB",
-					    "POOL_STATUS", "NET_SET",  "NET_LEASES"};
+	static const char *const names[] = {
+		"op 0",	      "REGISTER",   "HEARTBEAT",   "VM_START",	   "VM_STOP",
+		"VM_CTL",     "VM_CONSOLE", "VM_FORGET",   "QUERY",	   "MIGRATE",
+		"MIG_STATUS", "POOL_JOB",   "POOL_STATUS", "NET_SET",	   "NET_LEASES",
+		"VM_CONSOLE_IN"};
 
 	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "unknown op";
 }
@@ -485,6 +489,92 @@ static int vm_console(struct conn *c, const struct wire_hdr *h, const uint8_t *p
 	return rc;
 }
 
+/* One console-in command to lego-vmm: how many of the n bytes its UART took, and how many
+ * then wait for the guest; -1 with err. */
+static int console_in_chunk(const char *sock, const uint8_t *bytes, size_t n, uint32_t *took,
+			    uint32_t *queued, char *err, size_t errlen)
+{
+	char cmd[sizeof("console-in ") + 2 * CONTROL_SOCK_CONSOLE_IN_MAX], answer[512];
+	const struct json_flat_member *a, *q, *e;
+	struct json_flat_object *o;
+	int rc = -1;
+
+	memcpy(cmd, "console-in ", 11);
+	parse_hex_format(cmd + 11, bytes, n);
+	if (pmon_vmmctl_command(sock, cmd, CTL_TIMEOUT_MS, NULL, answer, sizeof(answer), err,
+				errlen))
+		return -1;
+	o = malloc(sizeof(*o));
+	if (!o || json_flat_parse(answer, o, err, errlen)) {
+		if (!o)
+			snprintf(err, errlen, "out of memory");
+		free(o);
+		return -1;
+	}
+	a = json_flat_get(o, "accepted");
+	q = json_flat_get(o, "queued");
+	e = json_flat_get(o, "error");
+	if (e && e->type == JF_STRING)
+		snprintf(err, errlen, "lego-vmm refused the input: %.200s", e->str);
+	else if (!a || !a->is_uint || a->num > n || !q || !q->is_uint || q->num > UINT32_MAX)
+		snprintf(err, errlen, "lego-vmm answered console-in with %.200s", answer);
+	else
+		rc = 0;
+	if (!rc) {
+		*took = (uint32_t)a->num;
+		*queued = (uint32_t)q->num;
+	}
+	free(o);
+	return rc;
+}
+
+/* Input for a vNode's console: to its lego-vmm in control-socket chunks until one is not
+ * taken whole (the UART's FIFO is full, or a migration holds it); the reply says how far it
+ * got, in order, and the sender keeps the rest. Console input is never logged. */
+static int vm_console_in(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
+{
+	struct pmon_ctx *p = c->p;
+	struct cluster_proto_vm_console_in m;
+	struct cluster_proto_vm_console_in_reply r = {0};
+	uint8_t out[CP_VM_CONSOLE_IN_REPLY_LEN];
+	char why[256], id[UUID_STR_LEN], sock[PMON_SPAWN_PATH_MAX], err[CP_ERRTEXT_MAX];
+	enum cluster_proto_status st =
+		cluster_proto_vm_console_in_get(pl, h->len, &m, why, sizeof(why));
+	struct pmon_vms_entry *v;
+	bool live;
+
+	if (st)
+		return refuse(c, h, st, "%s", why);
+	uuid_str_format(m.uuid, id);
+	pthread_mutex_lock(&p->vms.lock);
+	v = pmon_vms_find(&p->vms, m.uuid);
+	live = v && pmon_vms_live(v);
+	pthread_mutex_unlock(&p->vms.lock);
+	if (!live)
+		return refuse(c, h, CP_ENOENT, "no running vNode %s on this host", id);
+	pmon_spawn_path(sock, p->run_dir, id, "sock");
+	while (r.accepted < m.len) {
+		size_t n = m.len - r.accepted;
+		uint32_t took;
+
+		if (n > CONTROL_SOCK_CONSOLE_IN_MAX)
+			n = CONTROL_SOCK_CONSOLE_IN_MAX;
+		if (console_in_chunk(sock, m.data + r.accepted, n, &took, &r.queued, err,
+				     sizeof(err))) {
+			if (r.accepted)
+				break; /* what was taken stays taken: the reply says so */
+			return refuse(c, h, CP_EIO, "console input for vNode %s: %s", id, err);
+		}
+		r.accepted += took;
+		if (took < n)
+			break;
+	}
+	log_debug("vNode %s: %u of %u console input bytes taken, %u wait for the guest", id,
+		  r.accepted, m.len, r.queued);
+	cluster_proto_vm_console_in_reply_put(out, &r);
+	return reply(c, h, out, sizeof(out));
+}
+
 static int vm_forget(struct conn *c, const struct wire_hdr *h, const uint8_t *pl)
 {
 	struct pmon_ctx *p = c->p;
@@ -583,6 +673,7 @@ static const struct op_row {
 	{CP_VM_STOP, TLS_KINDS_OPERATOR, vm_stop},
 	{CP_VM_CTL, TLS_KINDS_OPERATOR, vm_ctl},
 	{CP_VM_CONSOLE, TLS_KINDS_OPERATOR, vm_console},
+	{CP_VM_CONSOLE_IN, TLS_KINDS_OPERATOR, vm_console_in},
 	{CP_VM_FORGET, TLS_KINDS_OPERATOR, vm_forget},
 	{CP_NET_SET, TLS_KINDS_OPERATOR, net_set},
 	{CP_NET_LEASES, TLS_KINDS_OPERATOR, net_leases},

@@ -1,4 +1,5 @@
-/* console.c: polled 8250 transmit (LSR.THRE before each THR write, bounded) with a lock. */
+/* console.c: polled 8250 transmit (LSR.THRE before each THR write, bounded) with a lock, and
+ * polled receive (LSR.DR, RBR). */
 #include "console.h"
 
 #include <stdarg.h>
@@ -9,7 +10,9 @@
 #include "lib/proto/lego_guest_abi.h"
 
 #define UART_THR	0
+#define UART_RBR	0
 #define UART_LSR	5
+#define UART_LSR_DR	0x01
 #define UART_LSR_THRE	0x20
 #define THRE_SPIN_LIMIT 1000 /* LSR reads (VM exits) before giving up on one byte */
 #define KPRINTF_BUF	1024
@@ -67,4 +70,11 @@ int console_printf(const char *fmt, ...)
 		n = sizeof(buf) - 1;
 	console_write(buf, (size_t)n);
 	return n;
+}
+
+int console_getc(void)
+{
+	if (!(io_inb(LEGO_PORT_CONSOLE + UART_LSR) & UART_LSR_DR))
+		return -1;
+	return io_inb(LEGO_PORT_CONSOLE + UART_RBR);
 }

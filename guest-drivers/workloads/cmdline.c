@@ -8,10 +8,9 @@
 #include "guest-drivers/runtime/kparse.h"
 
 static const char *const names[] = {
-	[CMDLINE_RUN_MEMTEST] = "memtest",
-	[CMDLINE_RUN_BLKTEST] = "blktest",
-	[CMDLINE_RUN_EVIL] = "evil",
-	[CMDLINE_RUN_FILL] = "fill",
+	[CMDLINE_RUN_MEMTEST] = "memtest", [CMDLINE_RUN_BLKTEST] = "blktest",
+	[CMDLINE_RUN_EVIL] = "evil",	   [CMDLINE_RUN_FILL] = "fill",
+	[CMDLINE_RUN_ECHO] = "echo",
 };
 
 const char *cmdline_workload_name(enum cmdline_workload w)
@@ -53,7 +52,7 @@ static int parse_run(const char *v, size_t len, struct cmdline_opts *o, char *er
 			fmt_snprintf(
 				err, errlen,
 				"unknown workload '%.*s' in run=%.*s (known: memtest, blktest, "
-				"evil, fill)",
+				"evil, fill, echo)",
 				(int)n, v + pos, (int)len, v);
 			return -1;
 		}
@@ -176,6 +175,8 @@ static const struct opt opts[] = {
 	{"idle", FIELD(idle_s), false, 0, CMDLINE_MAX_IDLE_S, 1},
 	{"fill.size", FIELD(fill_size), true, 4096, UINT64_MAX, 4096},
 	{"fill.verify", FIELD(fill_verify), false, 0, 1, 1},
+	{"echo.lines", FIELD(echo_lines), false, 0, UINT64_MAX, 1},
+	{"echo.seconds", FIELD(echo_seconds), false, 1, CMDLINE_MAX_IDLE_S, 1},
 };
 
 static int parse_token(const char *t, size_t len, struct cmdline_opts *o, char *err, size_t errlen)
@@ -249,6 +250,7 @@ int cmdline_parse(const char *cmdline, struct cmdline_opts *o, char *err, size_t
 		.blktest_bs = BLKTEST_DEFAULT_BS,
 		.fill_size = MEMTEST_DEFAULT_SIZE,
 		.fill_verify = 1,
+		.echo_seconds = ECHO_DEFAULT_SECONDS,
 	};
 	for (;;) {
 		size_t len = 0;

@@ -11,7 +11,8 @@ enum cmdline_workload {
 	CMDLINE_RUN_MEMTEST,
 	CMDLINE_RUN_BLKTEST,
 	CMDLINE_RUN_EVIL,
-	CMDLINE_RUN_FILL
+	CMDLINE_RUN_FILL,
+	CMDLINE_RUN_ECHO
 };
 
 /* What memtest runs: the fill/verify patterns, the zipf hot-set pages, the kv hash
@@ -43,6 +44,8 @@ struct cmdline_opts {
 	uint64_t memtest_theta; /* zipf skew in thousandths, 0..MEMTEST_MAX_THETA */
 	uint64_t fill_size;	/* run=fill: bytes written with a per-page pattern */
 	uint64_t fill_verify;	/* run=fill: read everything back (1) or not (0) */
+	uint64_t echo_lines;	/* run=echo: end after this many lines (0: at "quit") */
+	uint64_t echo_seconds;	/* run=echo: fail if it has not ended within this */
 	uint64_t idle_s;	/* after the workloads, stay up this long before exiting
 				 * (a vNode to inspect, suspend or destroy) */
 	/* evil on a NIC: an IPv4 host on its network that answers ARP, and the address to ask
@@ -59,13 +62,18 @@ struct cmdline_opts {
 #define MEMTEST_MAX_PASSES   1000000
 #define CMDLINE_MAX_IDLE_S   86400
 
+#define ECHO_DEFAULT_SECONDS 600
+
 #define MEMTEST_DEFAULT_OPS   200000
 #define MEMTEST_MAX_OPS	      (1ULL << 40)
 #define MEMTEST_DEFAULT_THETA 990  /* 0.99, YCSB's default */
 #define MEMTEST_MAX_THETA     5000 /* 5.0: beyond, rank 0 takes (nearly) every access */
 
 /* Space-separated tokens:
- *   run=NAME[,NAME...]   memtest, blktest, evil, fill (in that order; default run=memtest)
+ *   run=NAME[,NAME...]   memtest, blktest, evil, fill, echo (in that order; default
+ *   run=memtest)
+ *   echo.lines=N echo.seconds=S (echo: answer each line typed on the console until "quit"
+ *   or N lines, within S seconds; default 0 = until "quit", 600 s)
  *   fill.size=SIZE fill.verify=0|1 (fill: write every page of SIZE bytes of free RAM with
  *   a non-random per-page pattern, e.g. to give a vNode a full RAM; default 16M, verify 1)
  *   memtest.size=SIZE memtest.passes=N blktest.size=SIZE blktest.seed=N blktest.qd=N

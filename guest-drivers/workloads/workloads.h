@@ -17,6 +17,7 @@ bool wl_memtest(const struct workloads_ctx *ctx);
 bool wl_blktest(const struct workloads_ctx *ctx);
 bool wl_evil(const struct workloads_ctx *ctx);
 bool wl_fill(const struct workloads_ctx *ctx);
+bool wl_echo(const struct workloads_ctx *ctx);
 
 /* memtest.mode=zipf and kv (wl_zipf.c, wl_kv.c), run by wl_memtest. */
 bool wl_zipf(const struct workloads_ctx *ctx);

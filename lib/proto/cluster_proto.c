@@ -351,6 +351,55 @@ cluster_proto_vm_console_reply_get(const void *p, size_t len,
 	return CP_OK;
 }
 
+void cluster_proto_vm_console_in_put(void *p, const struct cluster_proto_vm_console_in *m)
+{
+	uint8_t *b = p;
+
+	memcpy(b, m->uuid, 16);
+	wire_put_le32(b + 16, m->len);
+	wire_put_le32(b + 20, 0);
+	memcpy(b + CP_VM_CONSOLE_IN_LEN, m->data, m->len);
+}
+
+enum cluster_proto_status cluster_proto_vm_console_in_get(const void *p, size_t len,
+							  struct cluster_proto_vm_console_in *m,
+							  char *err, size_t errlen)
+{
+	const uint8_t *b = p;
+
+	if (len < CP_VM_CONSOLE_IN_LEN)
+		return fail(err, errlen, CP_EPROTO, "VM_CONSOLE_IN is shorter than its fixed part");
+	memcpy(m->uuid, b, 16);
+	m->len = wire_get_le32(b + 16);
+	m->data = b + CP_VM_CONSOLE_IN_LEN;
+	if (wire_get_le32(b + 20))
+		return bad(err, errlen, "reserved field of VM_CONSOLE_IN is not zero");
+	if (m->len == 0 || m->len > CP_CONSOLE_IN_MAX)
+		return bad(err, errlen, "VM_CONSOLE_IN carries 0 or more than 4096 bytes");
+	if (len != CP_VM_CONSOLE_IN_LEN + (size_t)m->len)
+		return fail(err, errlen, CP_EPROTO,
+			    "VM_CONSOLE_IN's length does not match its payload");
+	return CP_OK;
+}
+
+void cluster_proto_vm_console_in_reply_put(void *p,
+					   const struct cluster_proto_vm_console_in_reply *m)
+{
+	wire_put_le32(p, m->accepted);
+	wire_put_le32((uint8_t *)p + 4, m->queued);
+}
+
+enum cluster_proto_status
+cluster_proto_vm_console_in_reply_get(const void *p, size_t len,
+				      struct cluster_proto_vm_console_in_reply *m)
+{
+	if (len != CP_VM_CONSOLE_IN_REPLY_LEN)
+		return CP_EPROTO;
+	m->accepted = wire_get_le32(p);
+	m->queued = wire_get_le32((const uint8_t *)p + 4);
+	return m->accepted > CP_CONSOLE_IN_MAX ? CP_EINVAL : CP_OK;
+}
+
 enum cluster_proto_status cluster_proto_uuid_get(const void *p, size_t len, uint8_t uuid[16],
 						 char *err, size_t errlen)
 {

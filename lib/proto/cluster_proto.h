@@ -26,6 +26,7 @@
  *               uuid[16], command[272] (long form: only
  *               for commands longer than 32 bytes)
  *   VM_CONSOLE  uuid[16], offset(8), max(4), 0(4)        offset(8), state(4), 0(4), bytes
+ *   VM_CONSOLE_IN  uuid[16], len(4), 0(4), len bytes     accepted(4), queued(4)
  *   VM_FORGET   uuid[16]                                -
  *   QUERY       what(4), flags(4), name[64]              text (a table, or JSON)
  *   MIGRATE     vnode[64], host[64]                      cp_mig_report (152)
@@ -43,39 +44,42 @@
 
 #include "wire.h"
 
-#define CP_MAGIC		0x4347454cU /* "LEGC" */
-#define CP_VERSION		1
-#define CP_HDR_LEN		WIRE_HDR_LEN
-#define CP_MAX_PAYLOAD		(1U << 20)
-#define CP_MAX_MSG		(CP_HDR_LEN + CP_MAX_PAYLOAD)
-#define CP_REPLY		0x8000U
-#define CP_ERRTEXT_MAX		512
-#define CP_NAME_LEN		64   /* component, vNode names */
-#define CP_ADDR_LEN		128  /* "HOST:PORT" */
-#define CP_CMD_LEN		32   /* VM_CTL's short command field */
-#define CP_CMD_MAX		272  /* its long field: "migrate " and a 253-byte host, [], :port */
-#define CP_MAX_VMS		1024 /* vNodes one pmon reports */
-#define CP_MAX_ARGS		256
-#define CP_ARGS_MAX		65536 /* bytes of VM_START strings */
-#define CP_CONSOLE_MAX		65536 /* bytes per VM_CONSOLE reply */
-#define CP_REGISTER_LEN		208
-#define CP_HEARTBEAT_LEN	16
-#define CP_VM_STATUS_LEN	48
-#define CP_VM_START_LEN		128
-#define CP_VM_STOP_LEN		24
-#define CP_VM_CTL_LEN		48
-#define CP_VM_CTL_LONG_LEN	(16 + CP_CMD_MAX)
-#define CP_VM_CONSOLE_LEN	32
-#define CP_VM_CONSOLE_REPLY_LEN 16
-#define CP_VM_FORGET_LEN	16
-#define CP_QUERY_LEN		72
-#define CP_MIGRATE_LEN		128
-#define CP_MIG_REPORT_LEN	152
-#define CP_MIG_STATUS_LEN	64
-#define CP_MIG_PROGRESS_LEN	168
-#define CP_POOL_JOB_LEN		72
-#define CP_POOL_REPORT_LEN	104
-#define CP_POOL_PROGRESS_LEN	240
+#define CP_MAGIC		   0x4347454cU /* "LEGC" */
+#define CP_VERSION		   1
+#define CP_HDR_LEN		   WIRE_HDR_LEN
+#define CP_MAX_PAYLOAD		   (1U << 20)
+#define CP_MAX_MSG		   (CP_HDR_LEN + CP_MAX_PAYLOAD)
+#define CP_REPLY		   0x8000U
+#define CP_ERRTEXT_MAX		   512
+#define CP_NAME_LEN		   64  /* component, vNode names */
+#define CP_ADDR_LEN		   128 /* "HOST:PORT" */
+#define CP_CMD_LEN		   32  /* VM_CTL's short command field */
+#define CP_CMD_MAX		   272 /* its long field: "migrate " and a 253-byte host, [], :port */
+#define CP_MAX_VMS		   1024 /* vNodes one pmon reports */
+#define CP_MAX_ARGS		   256
+#define CP_ARGS_MAX		   65536 /* bytes of VM_START strings */
+#define CP_CONSOLE_MAX		   65536 /* bytes per VM_CONSOLE reply */
+#define CP_CONSOLE_IN_MAX	   4096	 /* bytes per VM_CONSOLE_IN request */
+#define CP_REGISTER_LEN		   208
+#define CP_HEARTBEAT_LEN	   16
+#define CP_VM_STATUS_LEN	   48
+#define CP_VM_START_LEN		   128
+#define CP_VM_STOP_LEN		   24
+#define CP_VM_CTL_LEN		   48
+#define CP_VM_CTL_LONG_LEN	   (16 + CP_CMD_MAX)
+#define CP_VM_CONSOLE_LEN	   32
+#define CP_VM_CONSOLE_REPLY_LEN	   16
+#define CP_VM_CONSOLE_IN_LEN	   24 /* the fixed part; the bytes follow */
+#define CP_VM_CONSOLE_IN_REPLY_LEN 8
+#define CP_VM_FORGET_LEN	   16
+#define CP_QUERY_LEN		   72
+#define CP_MIGRATE_LEN		   128
+#define CP_MIG_REPORT_LEN	   152
+#define CP_MIG_STATUS_LEN	   64
+#define CP_MIG_PROGRESS_LEN	   168
+#define CP_POOL_JOB_LEN		   72
+#define CP_POOL_REPORT_LEN	   104
+#define CP_POOL_PROGRESS_LEN	   240
 
 enum cluster_proto_op {
 	CP_REGISTER = 1,
@@ -92,6 +96,7 @@ enum cluster_proto_op {
 	CP_POOL_STATUS = 12,
 	CP_NET_SET = 13,    /* controld -> pmon: the networks and the other hosts (net_proto.h) */
 	CP_NET_LEASES = 14, /* controld -> pmon: a network's DHCP leases on that host */
+	CP_VM_CONSOLE_IN = 15,
 };
 
 enum cluster_proto_status {
@@ -191,6 +196,19 @@ struct cluster_proto_vm_console {
 struct cluster_proto_vm_console_reply {
 	uint64_t offset;
 	uint32_t state;
+};
+
+/* VM_CONSOLE_IN: input for the guest's console (1..CP_CONSOLE_IN_MAX bytes). The reply says
+ * how many the guest's UART took, in order from the first (the sender keeps the rest for
+ * later: the UART's receive FIFO is bounded), and how many then wait for the guest. */
+struct cluster_proto_vm_console_in {
+	uint8_t uuid[16];
+	uint32_t len;
+	const uint8_t *data; /* decoded: points into the payload */
+};
+
+struct cluster_proto_vm_console_in_reply {
+	uint32_t accepted, queued;
 };
 
 enum cluster_proto_query_what {
@@ -338,6 +356,16 @@ void cluster_proto_vm_console_reply_put(void *p, const struct cluster_proto_vm_c
 enum cluster_proto_status
 cluster_proto_vm_console_reply_get(const void *p, size_t len,
 				   struct cluster_proto_vm_console_reply *m);
+/* Writes CP_VM_CONSOLE_IN_LEN + m->len bytes. */
+void cluster_proto_vm_console_in_put(void *p, const struct cluster_proto_vm_console_in *m);
+enum cluster_proto_status cluster_proto_vm_console_in_get(const void *p, size_t len,
+							  struct cluster_proto_vm_console_in *m,
+							  char *err, size_t errlen);
+void cluster_proto_vm_console_in_reply_put(void *p,
+					   const struct cluster_proto_vm_console_in_reply *m);
+enum cluster_proto_status
+cluster_proto_vm_console_in_reply_get(const void *p, size_t len,
+				      struct cluster_proto_vm_console_in_reply *m);
 /* VM_FORGET's payload is the bare uuid. */
 enum cluster_proto_status cluster_proto_uuid_get(const void *p, size_t len, uint8_t uuid[16],
 						 char *err, size_t errlen);

@@ -361,6 +361,14 @@ int mig_proto_virtio_get(const uint8_t *b, size_t len, uint32_t *index,
 	return 0;
 }
 
+#define SERIAL_THRE_INT 1U
+#define SERIAL_OVERRUN	2U
+
+size_t mig_proto_serial_len(const struct serial_state *st)
+{
+	return MIG_SERIAL_LEN + st->rx_len;
+}
+
 void mig_proto_serial_put(uint8_t *b, const struct serial_state *st)
 {
 	b[0] = st->ier;
@@ -370,25 +378,33 @@ void mig_proto_serial_put(uint8_t *b, const struct serial_state *st)
 	b[4] = st->dll;
 	b[5] = st->dlm;
 	b[6] = st->fcr;
-	b[7] = 0;
+	b[7] = (uint8_t)((st->thre_int ? SERIAL_THRE_INT : 0) | (st->overrun ? SERIAL_OVERRUN : 0));
 	wire_put_le64(b + 8, st->bytes_out);
+	memcpy(b + MIG_SERIAL_LEN, st->rx, st->rx_len);
 }
 
 int mig_proto_serial_get(const uint8_t *b, size_t len, struct serial_state *st, char *err,
 			 size_t errlen)
 {
-	if (want_len(len, MIG_SERIAL_LEN, err, errlen))
+	if (len < MIG_SERIAL_LEN || len > MIG_SERIAL_MAX) {
+		snprintf(err, errlen, "SERIAL is %zu bytes (%d, then at most %d of input)", len,
+			 MIG_SERIAL_LEN, SERIAL_RX_MAX);
 		return -1;
-	if (b[7])
-		return mig_proto_bad(err, errlen, "SERIAL has a non-zero reserved byte");
-	*st = (struct serial_state){.ier = b[0],
-				    .lcr = b[1],
-				    .mcr = b[2],
-				    .scr = b[3],
-				    .dll = b[4],
-				    .dlm = b[5],
-				    .fcr = b[6],
-				    .bytes_out = wire_get_le64(b + 8)};
+	}
+	if (b[7] & ~(SERIAL_THRE_INT | SERIAL_OVERRUN))
+		return mig_proto_bad(err, errlen, "SERIAL has unknown flags");
+	st->ier = b[0];
+	st->lcr = b[1];
+	st->mcr = b[2];
+	st->scr = b[3];
+	st->dll = b[4];
+	st->dlm = b[5];
+	st->fcr = b[6];
+	st->thre_int = b[7] & SERIAL_THRE_INT;
+	st->overrun = b[7] & SERIAL_OVERRUN;
+	st->bytes_out = wire_get_le64(b + 8);
+	st->rx_len = (uint32_t)(len - MIG_SERIAL_LEN);
+	memcpy(st->rx, b + MIG_SERIAL_LEN, st->rx_len);
 	return 0;
 }
 

@@ -32,7 +32,8 @@
 #define MIG_HDR_LEN	16
 #define MIG_MAX_PAYLOAD (4U << 20)
 #define MIG_HELLO_LEN	48
-#define MIG_SERIAL_LEN	16
+#define MIG_SERIAL_LEN	16 /* the fixed part; the input not yet read follows */
+#define MIG_SERIAL_MAX	(MIG_SERIAL_LEN + SERIAL_RX_MAX)
 #define MIG_VMINFO_LEN	16
 #define MIG_GO_LEN	40
 #define MIG_ERR_MAX	512
@@ -146,6 +147,10 @@ void mig_proto_irqchip_put(uint8_t *b, const struct irqchip_state *s);
 int mig_proto_irqchip_get(const uint8_t *b, size_t len, struct irqchip_state *s, char *err,
 			  size_t errlen);
 
+/* SERIAL: ier lcr mcr scr dll dlm fcr flags(1: bit 0 THRE interrupt pending, bit 1 overrun)
+ * bytes_out(8), then the receive FIFO's bytes (0..SERIAL_RX_MAX). The encoded size, and the
+ * encoder into b (MIG_SERIAL_LEN + st->rx_len bytes). */
+size_t mig_proto_serial_len(const struct serial_state *st);
 void mig_proto_serial_put(uint8_t *b, const struct serial_state *st);
 int mig_proto_serial_get(const uint8_t *b, size_t len, struct serial_state *st, char *err,
 			 size_t errlen);

@@ -29,6 +29,7 @@ static enum cluster_proto_status decode(const struct wire_hdr *h, const uint8_t 
 		struct cluster_proto_vm_stop stop;
 		struct cluster_proto_vm_ctl ctl;
 		struct cluster_proto_vm_console con;
+		struct cluster_proto_vm_console_in in;
 		struct cluster_proto_query q;
 		struct cluster_proto_migrate mig;
 		struct cluster_proto_pool_job job;
@@ -50,6 +51,8 @@ static enum cluster_proto_status decode(const struct wire_hdr *h, const uint8_t 
 		return cluster_proto_vm_ctl_get(p, h->len, &m.ctl, err, errlen);
 	case CP_VM_CONSOLE:
 		return cluster_proto_vm_console_get(p, h->len, &m.con, err, errlen);
+	case CP_VM_CONSOLE_IN:
+		return cluster_proto_vm_console_in_get(p, h->len, &m.in, err, errlen);
 	case CP_VM_FORGET:
 		return cluster_proto_uuid_get(p, h->len, uuid, err, errlen);
 	case CP_QUERY:

@@ -123,8 +123,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cluster_proto_vm_console m;
 		struct cluster_proto_vm_console_reply r;
 
+		struct cluster_proto_vm_console_in in;
+		struct cluster_proto_vm_console_in_reply ir;
+
 		cluster_proto_vm_console_get(p, size, &m, err, sizeof(err));
 		cluster_proto_vm_console_reply_get(p, size, &r);
+		if (cluster_proto_vm_console_in_get(p, size, &in, err, sizeof(err)) == CP_OK) {
+			cluster_proto_vm_console_in_put(out, &in);
+			if (CP_VM_CONSOLE_IN_LEN + (size_t)in.len != size || memcmp(out, p, size))
+				abort();
+		}
+		if (cluster_proto_vm_console_in_reply_get(p, size, &ir) == CP_OK) {
+			cluster_proto_vm_console_in_reply_put(out, &ir);
+			if (memcmp(out, p, CP_VM_CONSOLE_IN_REPLY_LEN))
+				abort();
+		}
 		break;
 	}
 	case 7: {

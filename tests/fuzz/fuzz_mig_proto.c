@@ -81,10 +81,14 @@ static void record(unsigned which, const uint8_t *p, size_t n)
 		break;
 	}
 	case 6: {
-		struct serial_state st;
+		static struct serial_state st;
 
-		if (!mig_proto_serial_get(p, n, &st, err, sizeof(err)))
+		if (!mig_proto_serial_get(p, n, &st, err, sizeof(err))) {
+			if (mig_proto_serial_len(&st) != n)
+				abort();
 			mig_proto_serial_put(out, &st);
+			same(out, p, n);
+		}
 		break;
 	}
 	case 7: {

@@ -12,7 +12,7 @@
 PMON=$BUILD/asan/bin/lego-pmon
 PROBE=$BUILD/asan/bin/cluster_probe
 tap_tmpdir
-plan 89
+plan 95
 . "$REPO/tests/lib/pki.sh"
 pki_issue controld stub && pki_issue pmon pm1 && pki_issue pmon pm2 || echo "Bail out! no PKI"
 
@@ -61,6 +61,7 @@ with open(opts["console"], "w") as f:
 if mode.get("term") == "ignore":
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 state = ["running"]
+queued = [0]
 def serve():
     # "sock=never": no control socket at all; "sock_after=S": made S seconds late (lego-vmm
     # makes it once its RAM is open).
@@ -85,6 +86,15 @@ def serve():
         elif cmd.startswith("migrate "):
             ans = '{"migration": "started"}'
             threading.Timer(0.3, lambda: os._exit(126)).start()
+        elif cmd.startswith("console-in "):
+            # A UART whose receive FIFO holds 200 bytes and a guest that never reads: what
+            # it takes goes to CONSOLE.in.
+            data = bytes.fromhex(cmd[11:])
+            took = data[:200 - queued[0]]
+            queued[0] += len(took)
+            with open(opts["console"] + ".in", "ab") as f:
+                f.write(took)
+            ans = '{"accepted": %d, "queued": %d}' % (len(took), queued[0])
         else:
             ans = '{"error": "unknown command"}'
         c.sendall((ans + "\n").encode())
@@ -180,6 +190,13 @@ out=$(pc console $A 11 4)
 is "$out" "offset=11 state=running len=4"$'\n'"501:" "VM_CONSOLE from an offset, at most max bytes"
 is "$(pc console $A 1000 | head -n 1)" "offset=22 state=running len=0" \
 	"VM_CONSOLE past the end: nothing, from the current end"
+is "$(pc console-in $A hello)" "accepted=5 queued=5" "VM_CONSOLE_IN: lego-vmm's UART took the input"
+big=$(printf 'x%.0s' $(seq 300))
+is "$(pc console-in $A "$big")" "accepted=195 queued=200" \
+	"VM_CONSOLE_IN of 300 bytes (3 console-in commands) for a UART with room for 195: how far it got"
+is "$(cat "$RUN/$A.console.in")" "hello${big:0:195}" "... the bytes it took, in order"
+is "$(pc console-in $A more)" "accepted=0 queued=200" "VM_CONSOLE_IN to a full UART: nothing taken"
+unlike "$(cat "$TAP_TMP/pmon.log")" "hello|xxxxxxxxxxxxxxxx|6865" "console input is not logged"
 is "$(pc ctl $A stats)" '{"vnode": 501, "state": "running"}' "VM_CTL stats: lego-vmm's answer"
 is "$(pc ctl $A pause)" '{"state": "paused"}' "VM_CTL pause"
 ok "wait_hb '$A:7:paused:0'" "a heartbeat shows the vNode PAUSED"
@@ -211,6 +228,8 @@ out=$(pc ctl $A stats)
 is "$?/$out" "4/error not found: vNode $A is not running (it exited with status 143): no control socket to ask" \
 	"VM_CTL of an exited vNode: ENOENT"
 is "$(pc console $A | head -n 1)" "offset=0 state=exited len=22" "VM_CONSOLE after the exit: state EXITED"
+out=$(pc console-in $A late)
+is "$?/$out" "4/error not found: no running vNode $A on this host" "VM_CONSOLE_IN to an exited vNode: ENOENT"
 is "$(pc forget $A)" ok "VM_FORGET of the exited vNode"
 ok "[ ! -e '$RUN/$A.sock' ] && [ ! -e '$RUN/$A.console' ] && [ -s '$RUN/$A.log' ]" \
 	"its socket and console are deleted, its log kept"

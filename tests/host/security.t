@@ -22,7 +22,7 @@
 CTL=$BUILD/asan/bin/legoctl
 PROBE=$BUILD/asan/bin/cluster_probe
 tap_tmpdir
-plan 104
+plan 105
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -283,6 +283,8 @@ out=$("$PROBE" --as mmon:m1 stop "$VADDR" "$U1" force 2>&1)
 rc=$?; like "$rc/$(flat "$out")" "^9/error permission denied: VM_STOP needs" "VM_STOP of the victim with a memory server's certificate: permission denied"
 out=$("$PROBE" --as smon:s1 ctl "$VADDR" "$U1" stats 2>&1)
 rc=$?; like "$rc/$(flat "$out")" "^9/error permission denied: VM_CTL needs" "VM_CTL stats (which tells the vNode's id) with a storage server's certificate: permission denied"
+out=$("$PROBE" --as pmon:h2 console-in "$VADDR" "$U1" "$(printf 'reboot -f\r')" 2>&1)
+rc=$?; like "$rc/$(flat "$out")" "^9/error permission denied: VM_CONSOLE_IN needs" "VM_CONSOLE_IN (typing into the victim's console) with another host's certificate: permission denied"
 out=$("$PROBE" --no-cert stop "$VADDR" "$U1" force 2>&1)
 is "$?" 99 "VM_STOP without a certificate: refused in the TLS handshake"
 out=$("$PROBE" --insecure stop "$VADDR" "$U1" force 2>&1)

@@ -13,9 +13,11 @@
  *   cluster_probe stop HOST:PORT UUID graceful|force [GRACE_MS]
  *   cluster_probe ctl HOST:PORT UUID COMMAND
  *   cluster_probe console HOST:PORT UUID [OFFSET [MAX]]
+ *   cluster_probe console-in HOST:PORT UUID TEXT
  *   cluster_probe forget HOST:PORT UUID
  *       one request each: the result on stdout ("pid N", "ok", the control answer, or
- *       "offset=N state=S len=N" and the console bytes); an error reply prints
+ *       "offset=N state=S len=N" and the console bytes, "accepted=N queued=N"); an
+ *       error reply prints
  *       "error STATUS: TEXT" and exits with the status number; 99 if the connection
  *       failed, 64 for a bad command line.
  *   cluster_probe register HOST:PORT KIND NAME ADDR    a REGISTER to lego-controld (kind
@@ -497,6 +499,33 @@ static void start_checks(struct tls_conn *fd)
 		      "VM_START for a 1 PiB ExCache");
 }
 
+static void console_in_checks(struct tls_conn *fd)
+{
+	static uint8_t buf[CP_VM_CONSOLE_IN_LEN + CP_CONSOLE_IN_MAX + 1],
+		any[CP_CONSOLE_IN_MAX + 1];
+	struct cluster_proto_vm_console_in m = {.len = 3, .data = (const uint8_t *)"ls\r"};
+
+	memcpy(m.uuid, uuid_a, 16);
+	cluster_proto_vm_console_in_put(buf, &m);
+	expect(fd, CP_VM_CONSOLE_IN, buf, CP_VM_CONSOLE_IN_LEN + 3, CP_ENOENT, "no running vNode",
+	       "VM_CONSOLE_IN of an unknown uuid");
+	expect(fd, CP_VM_CONSOLE_IN, buf, CP_VM_CONSOLE_IN_LEN + 2, CP_EPROTO, "length",
+	       "VM_CONSOLE_IN shorter than it says");
+	expect(fd, CP_VM_CONSOLE_IN, buf, 20, CP_EPROTO, NULL, "VM_CONSOLE_IN of 20 bytes");
+	wire_put_le32(buf + 20, 1);
+	expect(fd, CP_VM_CONSOLE_IN, buf, CP_VM_CONSOLE_IN_LEN + 3, CP_EINVAL, "reserved",
+	       "VM_CONSOLE_IN with its reserved field set");
+	m.len = 0;
+	cluster_proto_vm_console_in_put(buf, &m);
+	expect(fd, CP_VM_CONSOLE_IN, buf, CP_VM_CONSOLE_IN_LEN, CP_EINVAL, NULL,
+	       "VM_CONSOLE_IN of no bytes");
+	m.len = CP_CONSOLE_IN_MAX + 1;
+	m.data = any;
+	cluster_proto_vm_console_in_put(buf, &m);
+	expect(fd, CP_VM_CONSOLE_IN, buf, sizeof(buf), CP_EINVAL, "4096",
+	       "VM_CONSOLE_IN of 4 KiB + 1");
+}
+
 static void vm_op_checks(struct tls_conn *fd)
 {
 	uint8_t buf[CP_VM_CTL_LONG_LEN + 1] = {0};
@@ -552,6 +581,7 @@ static void vm_op_checks(struct tls_conn *fd)
 
 	expect(fd, CP_VM_FORGET, uuid_a, 16, CP_ENOENT, "no vNode", "VM_FORGET of an unknown uuid");
 	expect(fd, CP_VM_FORGET, buf, 17, CP_EPROTO, NULL, "VM_FORGET of 17 bytes");
+	console_in_checks(fd);
 }
 
 /* The networks' requests: NET_SET, NET_LEASES, and a VM_START's --net-attach and --net. */
@@ -655,6 +685,7 @@ static void usage(FILE *f)
 		"       cluster_probe stop HOST:PORT UUID graceful|force [GRACE_MS]\n"
 		"       cluster_probe ctl HOST:PORT UUID COMMAND\n"
 		"       cluster_probe console HOST:PORT UUID [OFFSET [MAX]]\n"
+		"       cluster_probe console-in HOST:PORT UUID TEXT\n"
 		"       cluster_probe forget HOST:PORT UUID\n"
 		"       cluster_probe register HOST:PORT pmon|mmon|smon NAME ADDR\n"
 		"       cluster_probe query HOST:PORT components|vnodes|pool\n"
@@ -805,6 +836,35 @@ static int cmd_console(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_console_in(int argc, char **argv)
+{
+	static uint8_t buf[CP_VM_CONSOLE_IN_LEN + CP_CONSOLE_IN_MAX];
+	struct cluster_proto_vm_console_in m = {.len = (uint32_t)strlen(argv[2]),
+						.data = (const uint8_t *)argv[2]};
+	struct cluster_proto_vm_console_in_reply cr;
+	uint8_t *r = NULL;
+	size_t rlen = 0;
+	int rc;
+
+	(void)argc;
+	if (!m.len || m.len > CP_CONSOLE_IN_MAX) {
+		fprintf(stderr, "cluster_probe: console-in takes 1 to %d bytes\n",
+			CP_CONSOLE_IN_MAX);
+		return EX_USAGE;
+	}
+	uuid_arg(argv[1], m.uuid);
+	cluster_proto_vm_console_in_put(buf, &m);
+	rc = call(CP_VM_CONSOLE_IN, buf, CP_VM_CONSOLE_IN_LEN + m.len, &r, &rlen);
+	if (!rc && cluster_proto_vm_console_in_reply_get(r, rlen, &cr)) {
+		printf("bad console-in reply\n");
+		rc = EXIT_FAILED;
+	} else if (!rc) {
+		printf("accepted=%u queued=%u\n", cr.accepted, cr.queued);
+	}
+	free(r);
+	return rc;
+}
+
 static int cmd_forget(int argc, char **argv)
 {
 	uint8_t uuid[16];
@@ -924,6 +984,7 @@ static const struct command {
 	{"stop", 3, 4, cmd_stop},
 	{"ctl", 3, 3, cmd_ctl},
 	{"console", 2, 4, cmd_console},
+	{"console-in", 3, 3, cmd_console_in},
 	{"forget", 2, 2, cmd_forget},
 	{"register", 4, 4, cmd_register},
 	{"query", 2, 2, cmd_query},

@@ -199,6 +199,40 @@ static void test_small_requests(void **state)
 	assert_int_equal(cluster_proto_vm_console_reply_get(b, CP_VM_CONSOLE_REPLY_LEN + 4, &cr),
 			 CP_OK);
 	assert_int_equal(cr.offset, 3);
+	/* VM_CONSOLE_IN: 1..4096 bytes, its length exact; the reply's counts. */
+	{
+		static uint8_t in[CP_VM_CONSOLE_IN_LEN + CP_CONSOLE_IN_MAX + 1],
+			any[CP_CONSOLE_IN_MAX + 1];
+		struct cluster_proto_vm_console_in ci = {
+			.uuid = {9}, .len = 3, .data = (void *)"ls\r"};
+		struct cluster_proto_vm_console_in_reply ir;
+
+		cluster_proto_vm_console_in_put(in, &ci);
+		assert_int_equal(cluster_proto_vm_console_in_get(in, CP_VM_CONSOLE_IN_LEN + 3, &ci,
+								 err, sizeof(err)),
+				 CP_OK);
+		assert_int_equal(ci.len, 3);
+		assert_int_equal(ci.uuid[0], 9);
+		assert_memory_equal(ci.data, "ls\r", 3);
+		assert_int_equal(cluster_proto_vm_console_in_get(in, CP_VM_CONSOLE_IN_LEN + 4, &ci,
+								 err, sizeof(err)),
+				 CP_EPROTO);
+		assert_int_equal(cluster_proto_vm_console_in_get(in, 20, &ci, err, sizeof(err)),
+				 CP_EPROTO);
+		ci.len = CP_CONSOLE_IN_MAX + 1;
+		ci.data = any;
+		cluster_proto_vm_console_in_put(in, &ci);
+		assert_int_equal(
+			cluster_proto_vm_console_in_get(in, sizeof(in), &ci, err, sizeof(err)),
+			CP_EINVAL);
+		cluster_proto_vm_console_in_reply_put(
+			in,
+			&(struct cluster_proto_vm_console_in_reply){.accepted = 2, .queued = 7});
+		assert_int_equal(cluster_proto_vm_console_in_reply_get(in, 8, &ir), CP_OK);
+		assert_int_equal(ir.accepted, 2);
+		assert_int_equal(ir.queued, 7);
+		assert_int_equal(cluster_proto_vm_console_in_reply_get(in, 9, &ir), CP_EPROTO);
+	}
 	q.name[0] = '\0';
 	cluster_proto_query_put(b, &q);
 	assert_int_equal(cluster_proto_query_get(b, CP_QUERY_LEN, &qo, err, sizeof(err)),

@@ -51,6 +51,21 @@ static void test_parse_size(void **state)
 	assert_int_equal(parse_uint("65", 1, 64, &v), -1);
 	assert_int_equal(parse_uint("0", 1, 64, &v), -1);
 	assert_int_equal(parse_uint("2a", 1, 64, &v), -1);
+	{
+		uint8_t b[3];
+		char hex[7];
+		size_t n;
+
+		assert_int_equal(parse_hex_bytes("6C730d", b, 3, &n), 0);
+		assert_int_equal(n, 3);
+		assert_memory_equal(b, "ls\r", 3);
+		parse_hex_format(hex, b, 3);
+		assert_string_equal(hex, "6c730d");
+		assert_int_equal(parse_hex_bytes("", b, 3, &n), -1);
+		assert_int_equal(parse_hex_bytes("6c7", b, 3, &n), -1);
+		assert_int_equal(parse_hex_bytes("6g", b, 3, &n), -1);
+		assert_int_equal(parse_hex_bytes("0102030405", b, 3, &n), -1);
+	}
 }
 
 static void test_guest_mem_bounds(void **state)
@@ -324,20 +339,25 @@ static void test_options_usage(void **state)
 /* The answers, as the flat reader lego-controld uses reads them. */
 static void test_control_answers(void **state)
 {
-	static uint64_t console_bytes = 42;
+	static struct serial uart;
 	struct vm *vm = calloc(1, sizeof(*vm));
 	struct migrate mig;
+	struct bus pio;
 	struct control_sock_target t = {.vnode = UINT64_MAX, /* beyond jansson's integers */
 					.vcpus = 2,
 					.mem_bytes = 64 << 20,
 					.vm = vm,
-					.console_bytes = &console_bytes,
+					.serial = &uart,
 					.mig = &mig};
 	struct json_flat_object o;
-	char err[200], *a;
+	char err[200], *a, big[2 * CONTROL_SOCK_CONSOLE_IN_MAX + 40];
+	uint8_t v;
 
 	(void)state;
 	assert_non_null(vm);
+	bus_init(&pio, "pio");
+	assert_int_equal(serial_init(&uart, &pio, LEGO_PORT_CONSOLE, -1), 0);
+	uart.bytes_out = 42;
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	migrate_init(&mig);
 
@@ -385,7 +405,45 @@ static void test_control_answers(void **state)
 			    "migrate-resolve takes commit or abort");
 	free(a);
 
+	/* console-in: hex bytes into the UART's receive FIFO, what it took and what waits. */
+	a = control_cmds_answer(&t, "console-in 6c730D");
+	assert_int_equal(json_flat_parse(a, &o, err, sizeof(err)), 0);
+	assert_int_equal(json_flat_get(&o, "accepted")->num, 3);
+	assert_int_equal(json_flat_get(&o, "queued")->num, 3);
+	assert_null(json_flat_get(&o, "held"));
+	free(a);
+	assert_true(bus_access(&pio, LEGO_PORT_CONSOLE, &v, 1, false));
+	assert_int_equal(v, 'l');
+	serial_hold_input(&uart, true);
+	a = control_cmds_answer(&t, "console-in 78");
+	assert_int_equal(json_flat_parse(a, &o, err, sizeof(err)), 0);
+	assert_int_equal(json_flat_get(&o, "accepted")->num, 0);
+	assert_int_equal(json_flat_get(&o, "queued")->num, 2);
+	assert_string_equal(json_flat_get(&o, "held")->str,
+			    "a migration carries the console's state");
+	free(a);
+	serial_hold_input(&uart, false);
+	a = control_cmds_answer(&t, "stats");
+	assert_int_equal(json_flat_parse(a, &o, err, sizeof(err)), 0);
+	assert_int_equal(json_flat_get(&o, "console_in_bytes")->num, 1);
+	free(a);
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "console-in ", 11);
+	big[11 + 2 * CONTROL_SOCK_CONSOLE_IN_MAX + 2] = '\0'; /* one byte too many */
+	{
+		const char *bad[] = {"console-in 7", "console-in zz", "console-in 61 62",
+				     "console-in", big};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			a = control_cmds_answer(&t, bad[i]);
+			assert_int_equal(json_flat_parse(a, &o, err, sizeof(err)), 0);
+			assert_non_null(json_flat_get(&o, "error"));
+			free(a);
+		}
+	}
+
 	migrate_destroy(&mig);
+	serial_destroy(&uart);
 	pthread_mutex_destroy(&vm->stop_lock);
 	free(vm);
 }

@@ -317,6 +317,14 @@ static void test_cmdline(void **state)
 	assert_int_equal(cmdline_parse("memtest.seconds=90", &o, err, sizeof(err)), 0);
 	assert_int_equal(o.memtest_seconds, 90);
 	assert_int_equal(cmdline_parse("memtest.seconds=86401", &o, err, sizeof(err)), -1);
+	assert_int_equal(o.echo_lines, 0);
+	assert_int_equal(o.echo_seconds, 600);
+	assert_int_equal(
+		cmdline_parse("run=echo echo.lines=3 echo.seconds=60", &o, err, sizeof(err)), 0);
+	assert_int_equal(o.run[0], CMDLINE_RUN_ECHO);
+	assert_int_equal(o.echo_lines, 3);
+	assert_int_equal(o.echo_seconds, 60);
+	assert_int_equal(cmdline_parse("echo.seconds=0", &o, err, sizeof(err)), -1);
 	assert_int_equal(cmdline_parse("blktest.order=rand", &o, err, sizeof(err)), 0);
 	assert_int_equal(o.blktest_order, CMDLINE_BLKTEST_RAND);
 	assert_int_equal(cmdline_parse("blktest.order=seq", &o, err, sizeof(err)), 0);

@@ -1,8 +1,6 @@
 /* test_linux_boot.c: the Linux boot path: image kinds, bzImage checks, the zero page, e820, initrd,
- * command line, MP and ACPI tables, the UART's interrupt. */
+ * command line, MP and ACPI tables (the UART: test_serial.c). */
 #include <elf.h>
-#include <fcntl.h>
-#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +19,6 @@
 #include "vmm/boot/linux_loader.h"
 #include "vmm/boot/linux_zeropage.h"
 #include "vmm/arch/x86/mptable.h"
-#include "vmm/devices/legacy/serial.h"
 
 #define MIB    (1ULL << 20)
 #define BZ_LEN (64 * 1024)
@@ -460,59 +457,6 @@ static void test_acpi_tables(void **state)
 	assert_int_equal(acpi_write_tables(&mem, LINUX_ACPI_GPA, &c), -1);
 }
 
-struct line {
-	int level, changes;
-};
-
-static void set_line(void *opaque, int level)
-{
-	struct line *l = opaque;
-
-	l->level = level;
-	l->changes++;
-}
-
-static uint8_t uart(struct bus *pio, int reg, int write, uint8_t v)
-{
-	assert_true(bus_access(pio, LEGO_PORT_CONSOLE + (uint64_t)reg, &v, 1, write));
-	return v;
-}
-
-/* The transmitter-empty interrupt as Linux's 8250 driver needs it: raised when enabled with
- * THR empty and again after each byte, cleared by the IIR read that reports it. */
-static void test_serial_thre(void **state)
-{
-	struct serial s;
-	struct bus pio;
-	struct line l = {0, 0};
-	int fd = open("/dev/null", O_WRONLY);
-
-	(void)state;
-	assert_true(fd >= 0);
-	bus_init(&pio, "pio");
-	assert_int_equal(serial_init(&s, &pio, LEGO_PORT_CONSOLE, fd), 0);
-	/* Polled (no line): IIR never reports an interrupt, as the freestanding guest sees. */
-	uart(&pio, 1, 1, 0x02);
-	assert_int_equal(uart(&pio, 2, 0, 0) & 0x0f, 0x01);
-	uart(&pio, 1, 1, 0);
-	serial_set_irq(&s, set_line, &l);
-	uart(&pio, 1, 1, 0x02); /* IER.ETBEI */
-	assert_int_equal(l.level, 1);
-	assert_int_equal(uart(&pio, 2, 0, 0) & 0x0f, 0x02); /* THRE is the source */
-	assert_int_equal(l.level, 0);
-	assert_int_equal(uart(&pio, 2, 0, 0) & 0x0f, 0x01); /* reported once */
-	uart(&pio, 0, 1, 'x');				    /* a byte sent: THR empty again */
-	assert_int_equal(l.level, 1);
-	uart(&pio, 1, 1, 0); /* disabled: the line drops */
-	assert_int_equal(l.level, 0);
-	uart(&pio, 1, 1, 0x02); /* enabled again with THR empty: raised again */
-	assert_int_equal(l.level, 1);
-	assert_int_equal(l.changes, 5);
-	assert_int_equal(uart(&pio, 5, 0, 0) & 0x60, 0x60); /* LSR: THRE and TEMT */
-	serial_destroy(&s);
-	close(fd);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -525,7 +469,6 @@ int main(void)
 		cmocka_unit_test(test_cmdline),
 		cmocka_unit_test_setup_teardown(test_mptable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_acpi_tables, setup, teardown),
-		cmocka_unit_test(test_serial_thre),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 #include "lib/parse.h"
+#include "vmm/devices/legacy/serial.h"
 #include "vmm/kvm/vm.h"
 #include "vmm/memory/pager.h"
 #include "vmm/memory/remote_mem.h"
@@ -59,13 +60,15 @@ static char *control_cmds_stats(const struct control_sock_target *t,
 	pthread_mutex_lock(&t->mig->lock);
 	ready = t->mig->ready;
 	pthread_mutex_unlock(&t->mig->lock);
-	o = json_pack("{s:s,s:i,s:o,s:o,s:o,s:o}", "state",
+	o = json_pack("{s:s,s:i,s:o,s:o,s:o,s:o,s:o}", "state",
 		      !ready		    ? "starting"
 		      : vm_is_paused(t->vm) ? "paused"
 					    : "running",
 		      "vcpus", t->vcpus, "mem_bytes", control_json_count(t->mem_bytes),
 		      "cpu_time_ns", control_json_count(vm_vcpu_cpu_ns(t->vm)), "console_bytes",
-		      control_json_count(__atomic_load_n(t->console_bytes, __ATOMIC_RELAXED)),
+		      control_json_count(__atomic_load_n(&t->serial->bytes_out, __ATOMIC_RELAXED)),
+		      "console_in_bytes",
+		      control_json_count(__atomic_load_n(&t->serial->bytes_in, __ATOMIC_RELAXED)),
 		      "pager", pager);
 	/* Only a vNode with NICs has "net": without, the answer stays flat. */
 	if (o && t->nics && __atomic_load_n(&t->nics->nr, __ATOMIC_ACQUIRE))
@@ -255,6 +258,25 @@ static char *control_cmds_capability_renew(const struct control_sock_target *t,
 				 false);
 }
 
+/* Console input is not logged: it may be a password. */
+static char *control_cmds_console_in(const struct control_sock_target *t,
+				     const struct control_cmds_args *a)
+{
+	uint8_t buf[CONTROL_SOCK_CONSOLE_IN_MAX];
+	size_t n, took, queued;
+	json_t *o;
+
+	if (parse_hex_bytes(a->text, buf, sizeof(buf), &n))
+		return control_json_error("console-in takes 1 to 128 bytes as pairs of hex digits");
+	took = serial_input(t->serial, buf, n, &queued);
+	o = json_pack("{s:o,s:o}", "accepted", control_json_count(took), "queued",
+		      control_json_count(queued));
+	if (took < n && o && serial_input_held(t->serial))
+		json_object_set_new(o, "held",
+				    json_string("a migration carries the console's state"));
+	return control_json_line(o, false);
+}
+
 static char *control_cmds_help(const struct control_sock_target *t,
 			       const struct control_cmds_args *a);
 
@@ -279,6 +301,7 @@ static const struct control_cmd control_cmds[] = {
 	{"capabilities", CTL_ARG_NONE, NULL, control_cmds_capabilities, 0},
 	{"capability-renew", CTL_ARG_TEXT, "KIND:ISSUED:EXPIRES:KEYID:SIGNATURE",
 	 control_cmds_capability_renew, 0},
+	{"console-in", CTL_ARG_TEXT, "HEX", control_cmds_console_in, 0},
 	{"help", CTL_ARG_NONE, NULL, control_cmds_help, 0},
 };
 #define NR_CMDS (sizeof(control_cmds) / sizeof(control_cmds[0]))

@@ -4,7 +4,8 @@
  *
  *   stats   {"vnode": ID, "state": "running"|"paused", "vcpus": N, "mem_bytes": guest RAM,
  *            "cpu_time_ns": CPU time of the vCPU threads so far, "console_bytes": bytes
- *            the guest wrote to its console, "pager": {...pager statistics...} or null;
+ *            the guest wrote to its console, "console_in_bytes": bytes it read from it,
+ *            "pager": {...pager statistics...} or null;
  *            and, for a vNode with NICs, "net": [{"mac": "52:54:...", "tap": IFNAME,
  *            "rx_bytes": N, "rx_packets": N, "tx_bytes": N, "tx_packets": N,
  *            "rx_drops": N, "tx_drops": N}, ...] per NIC,
@@ -31,6 +32,11 @@
  *                          decide: a server really gone fails them, and a vRegion left
  *                          without a copy stops the vNode, exit 125, naming the server);
  *                          answered with how many failed and stayed (`regions`: which)
+ *   console-in HEX  input for the guest's console: 1 to CONTROL_SOCK_CONSOLE_IN_MAX bytes as
+ *          pairs of hex digits, into the UART's receive FIFO as far as it has room:
+ *          {"accepted": N, "queued": bytes waiting for the guest} (N < the bytes given:
+ *          the rest is the sender's to retry), with "held": why, when a migration
+ *          carries the console's state (nothing is taken meanwhile)
  *   help    the commands
  * pause, resume and the region changes are refused while a migration is under way.
  */
@@ -39,10 +45,13 @@
 
 #include <stdint.h>
 
+#define CONTROL_SOCK_CONSOLE_IN_MAX 128 /* bytes per console-in (256 hex digits) */
+
 struct migrate;
 struct net_nics;
 struct pager;
 struct remote_mem;
+struct serial;
 struct vm;
 struct control_sock;
 
@@ -54,9 +63,9 @@ struct control_sock_target {
 	int vcpus;
 	uint64_t mem_bytes;
 	struct vm *vm;
-	struct pager *pg;	       /* NULL without remote memory */
-	struct remote_mem *rm;	       /* likewise */
-	const uint64_t *console_bytes; /* the console's byte count, read atomically */
+	struct pager *pg;      /* NULL without remote memory */
+	struct remote_mem *rm; /* likewise */
+	struct serial *serial; /* the console's UART: its byte counts, and input */
 	struct migrate *mig;
 	struct cap_holder *holder;   /* the vNode's capabilities (renewals), or NULL */
 	const struct net_nics *nics; /* NICs appear as they are made */

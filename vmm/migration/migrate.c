@@ -314,7 +314,7 @@ static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_
 	uint32_t *delta = NULL, nr_delta = 0;
 	struct serial_state ss;
 	struct mig_proto_vminfo vi;
-	uint8_t small[MIG_VIRTIO_LEN(VIRTIO_MMIO_MAX_QUEUES)];
+	uint8_t small[MIG_VIRTIO_LEN(VIRTIO_MMIO_MAX_QUEUES)], ser[MIG_SERIAL_MAX];
 	int rc = -1;
 
 	if (!bits) {
@@ -349,9 +349,12 @@ static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_
 		goto out;
 	if (migrate_devices_send(m, err, errlen))
 		goto out;
+	/* Input that came after this would be lost with the source: it waits (refused) until
+	 * the vNode runs on, here if the migration fails. */
+	serial_hold_input(m->serial, true);
 	serial_save(m->serial, &ss);
-	mig_proto_serial_put(small, &ss);
-	if (migrate_send_counted(m, MIG_SERIAL, small, MIG_SERIAL_LEN))
+	mig_proto_serial_put(ser, &ss);
+	if (migrate_send_counted(m, MIG_SERIAL, ser, mig_proto_serial_len(&ss)))
 		goto gone;
 	vi = (struct mig_proto_vminfo){.cpu_ns = vm_vcpu_cpu_ns(m->vm), .downtime_start_ns = 0};
 	mig_proto_vminfo_put(small, &vi);
@@ -435,6 +438,7 @@ static void finish_failed(struct migrate *m, const char *why)
 	if (m->paused_by_us)
 		err = vm_resume(m->vm);
 	m->paused_by_us = false;
+	serial_hold_input(m->serial, false);
 	/* The pager stops recording newly held pages for this migration. */
 	pager_migration_remote_delta(m->pg, &delta, &nr_delta);
 	free(delta);

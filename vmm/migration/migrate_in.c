@@ -490,6 +490,7 @@ int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms)
 	int rc;
 
 	m->role = MIGRATE_ROLE_INCOMING;
+	serial_hold_input(m->serial, true); /* the source's unread input comes first */
 	if (parse_hostport(addr, 0, host, sizeof(host), port, sizeof(port)))
 		return refuse(m, "--incoming must be HOST:PORT");
 	m->listen_fd = tcp_listen(addr, port, sizeof(port), why, sizeof(why));
@@ -594,6 +595,7 @@ void migrate_in_running(struct migrate *m)
 	m->bytes_processed = m->src_go.bytes_processed;
 	m->phase = MIGRATE_RUNNING_HERE;
 	pthread_mutex_unlock(&m->lock);
+	serial_hold_input(m->serial, false);
 	tls_conn_shutdown(m->conn);
 	/* What the guest used last on the source, fetched while it starts running here. */
 	pager_migration_prefetch(m->pg, m->hot, m->nr_hot);

@@ -176,7 +176,7 @@ static void serve(struct libvirt_conn *cl, const char *who)
 		}
 		if (h.type == RPC_STREAM && h.prog == RPC_REMOTE_PROGRAM &&
 		    h.proc == PROC_DOMAIN_OPEN_CONSOLE) {
-			libvirt_console_packet(cl, &h);
+			libvirt_console_packet(cl, &h, &x);
 			free(body);
 			continue;
 		}
@@ -207,6 +207,7 @@ static bool allowed(const struct tls_pki_id *id)
 void libvirt_conn_serve(struct netserver_client *nc)
 {
 	struct libvirt_conn *cl;
+	pthread_condattr_t ca;
 	const uint8_t accepted = TLS_ACCEPTED;
 	char who[160];
 
@@ -231,6 +232,10 @@ void libvirt_conn_serve(struct netserver_client *nc)
 	cl->readonly = cl->via == LIBVIRT_CONN_UNIX_RO;
 	pthread_mutex_init(&cl->write_lock, NULL);
 	pthread_mutex_init(&cl->stream_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&cl->stream_wake, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&cl->calls_lock, NULL);
 	pthread_cond_init(&cl->calls_done, NULL);
 	if (cl->via == LIBVIRT_CONN_TCP) {
@@ -246,6 +251,7 @@ void libvirt_conn_serve(struct netserver_client *nc)
 	pthread_mutex_unlock(&cl->calls_lock);
 	pthread_mutex_destroy(&cl->write_lock);
 	pthread_mutex_destroy(&cl->stream_lock);
+	pthread_cond_destroy(&cl->stream_wake);
 	pthread_mutex_destroy(&cl->calls_lock);
 	pthread_cond_destroy(&cl->calls_done);
 	free(cl);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "lib/netserver.h"
+#include "domain_xml.h"
 #include "lib/tls/tls_conn.h"
 #include "rpc_proto.h"
 #include "xdr.h"
@@ -24,18 +25,30 @@ enum libvirt_conn_listener {
 };
 
 #define LIBVIRT_CONN_ALLOW_MAX 32
+/* Console input waiting per stream: what one VM_CONSOLE_IN carries (CP_CONSOLE_IN_MAX). */
+#define LIBVIRT_CONN_CONSOLE_IN_MAX 4096
 
 struct libvirt_conn {
 	struct tls_conn *c;
 	enum libvirt_conn_listener via;
 	bool open, readonly;
 	pthread_mutex_t write_lock;
-	/* The console stream, if one is open (one per connection, as virsh uses). */
+	/* The console stream, if one is open (one per connection, as virsh uses; one per
+	 * vNode: libvirt_console.c), its thread, and the client's input waiting to go to the
+	 * vNode: bounded, what comes beyond it is dropped and counted. */
 	pthread_mutex_t stream_lock;
+	pthread_cond_t stream_wake; /* input came, or stop (CLOCK_MONOTONIC) */
 	bool streaming, stream_stop;
+	bool stream_taken; /* another client took the console (--force) */
 	struct rpc_proto_hdr stream_hdr;
 	uint8_t stream_uuid[16];
+	char stream_name[DOM_NAME_MAX + 1];
 	pthread_t stream_thread;
+	uint8_t stream_in[LIBVIRT_CONN_CONSOLE_IN_MAX];
+	size_t stream_in_len;
+	bool stream_in_new;
+	uint64_t stream_in_dropped;
+	struct libvirt_conn *stream_next; /* the console sessions' list */
 	/* Calls answered by a thread of their own (a migration), so that the connection
 	 * serves others meanwhile (virsh asks for job info while it waits). */
 	pthread_mutex_t calls_lock;

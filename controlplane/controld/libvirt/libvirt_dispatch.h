@@ -250,8 +250,10 @@ enum libvirt_result libvirt_network_if_stats(struct libvirt_call *c);
 void libvirt_network_put(struct xdr_out *o, const struct controld_net *n);
 
 enum libvirt_result libvirt_console_open(struct libvirt_call *c);
-/* A STREAM packet from the client for the console; the connection's stream ends. */
-void libvirt_console_packet(struct libvirt_conn *cl, const struct rpc_proto_hdr *h);
+/* A STREAM packet from the client for the console (x: its payload, after the header):
+ * input for the vNode, or the stream's end. */
+void libvirt_console_packet(struct libvirt_conn *cl, const struct rpc_proto_hdr *h,
+			    const struct xdr_in *x);
 void libvirt_console_end(struct libvirt_conn *cl);
 
 #endif
