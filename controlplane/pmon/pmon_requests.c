@@ -57,10 +57,9 @@ struct conn {
 static const char *op_name(uint16_t op)
 {
 	static const char *const names[] = {
-		"op 0",	      "REGISTER",   "HEARTBEAT",   "VM_START",	   "VM_STOP",
-		"VM_CTL",     "VM_CONSOLE", "VM_FORGET",   "QUERY",	   "MIGRATE",
-		"MIG_STATUS", "POOL_JOB",   "POOL_STATUS", "NET_SET",	   "NET_LEASES",
-		"VM_CONSOLE_IN"};
+		"op 0",	       "REGISTER",  "HEARTBEAT",  "VM_START",	  "VM_STOP",	"VM_CTL",
+		"VM_CONSOLE",  "VM_FORGET", "QUERY",	  "MIGRATE",	  "MIG_STATUS", "POOL_JOB",
+		"POOL_STATUS", "NET_SET",   "NET_LEASES", "VM_CONSOLE_IN"};
 
 	return op < sizeof(names) / sizeof(names[0]) ? names[op] : "unknown op";
 }

@@ -30,6 +30,7 @@
 #include "vmm/memory/pager.h"
 #include "lib/parse.h"
 #include "vmm/memory/remote_mem.h"
+#include "vmm/devices/legacy/serial.h"
 #include "vmm/kvm/vm.h"
 
 #define PAGE	     4096ULL
@@ -323,14 +324,16 @@ int main(int argc, char **argv)
 	if (pager_start(&pg, &vm, &rm, &pc))
 		return 125;
 	if (control) {
-		static uint64_t none; /* the console bytes: control_sock keeps the pointer */
+		/* No guest, so a UART on no bus: the stats' console counts (zero), and
+		 * console-in has a FIFO nobody reads. control_sock keeps the pointer. */
+		static struct serial none = {.lock = PTHREAD_MUTEX_INITIALIZER, .out_fd = -1};
 		struct control_sock_target ct = {.vnode = cfg.vnode,
 						 .vcpus = 1,
 						 .mem_bytes = ws,
 						 .vm = &vm,
 						 .pg = pg,
 						 .rm = &rm,
-						 .console_bytes = &none,
+						 .serial = &none,
 						 .mig = &mig,
 						 .holder = cfg.holder};
 
