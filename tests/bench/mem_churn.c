@@ -166,6 +166,7 @@ static void usage(FILE *f)
 		   "  --vnode-id N         the vNode's id on the servers (default: from the pid)\n"
 		   "  --threads N          pager threads (default 2)\n"
 		   "  --control PATH       lego-vmm's control socket (@NAME: abstract)\n"
+		   "  --exit-file PATH     the exit status written there at the end (as lego-vmm)\n"
 		   "  --capability FILE    lego-controld's capabilities (as lego-vmm; default: "
 		   "signed with\n"
 		   "                       $LEGO_CAPABILITY_KEY)\n"
@@ -180,7 +181,27 @@ static int bad_usage(const char *what)
 	return 64;
 }
 
+/* --exit-file (lego-pmon gives it to every lego-vmm): the exit status is written there whole,
+ * as lego-vmm does, for a lego-pmon that restarted and adopted this process. */
+static const char *exit_file;
+
+static int churn_main(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+	int rc = churn_main(argc, argv);
+	char tmp[4096];
+	FILE *f;
+
+	if (exit_file && snprintf(tmp, sizeof(tmp), "%s.tmp", exit_file) < (int)sizeof(tmp) &&
+	    (f = fopen(tmp, "we"))) {
+		if (fprintf(f, "%d\n", rc) < 0 || fclose(f) || rename(tmp, exit_file))
+			unlink(tmp);
+	}
+	return rc;
+}
+
+static int churn_main(int argc, char **argv)
 {
 	struct remote_mem_config cfg = {.client_name = "mem_churn",
 					.region_size = 8ULL << 20,
@@ -230,6 +251,8 @@ int main(int argc, char **argv)
 			; /* lego-vmm's, as lego-pmon gives them: nothing to do here */
 		else if (!strcmp(a, "--console"))
 			console = val;
+		else if (!strcmp(a, "--exit-file"))
+			exit_file = val;
 		else if (!strcmp(a, "--cache") && !parse_size(val, &cache) && cache >= (1ULL << 20))
 			;
 		else if (!strcmp(a, "--region-size") && !parse_size(val, &v) && v &&

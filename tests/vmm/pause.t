@@ -83,8 +83,8 @@ vpid=$!
 PIDS+=("$vpid")
 ok wait_running "the guest runs: stats report vCPU time and console output"
 like "$(ask help)" '"pause", "resume"' "help lists pause and resume"
-like "$st" '^\{"vnode": [0-9]+, "state": "running", "vcpus": 2, "mem_bytes": 67108864, "cpu_time_ns": [0-9]+, "console_bytes": [0-9]+, "pager": null\}$' \
-	"stats: state, vcpus, mem_bytes, cpu_time_ns, console_bytes; pager null without remote memory"
+like "$st" '^\{"vnode": [0-9]+, "state": "running", "vcpus": 2, "mem_bytes": 67108864, "cpu_time_ns": [0-9]+, "console_bytes": [0-9]+, "console_in_bytes": 0, "pager": null\}$' \
+	"stats: state, vcpus, mem_bytes, cpu_time_ns, console_bytes, console_in_bytes; pager null without remote memory"
 is "$(ask pause)" '{"state": "paused"}' "pause answers once the vCPUs are parked"
 like "$(ask pause)" '^\{"error": "pause: already paused"\}$' "pausing a paused vNode is an error"
 s1=$(ask stats)
