@@ -3,22 +3,13 @@
 
 #include <stdio.h>
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "parse.h"
 
 int mac_addr_parse(const char *text, uint8_t mac[MAC_ADDR_LEN])
 {
 	for (int i = 0; i < MAC_ADDR_LEN; i++) {
 		const char *p = text + 3 * i;
-		int hi = hexval(p[0]), lo = hi < 0 ? -1 : hexval(p[1]);
+		int hi = parse_hex_digit(p[0]), lo = hi < 0 ? -1 : parse_hex_digit(p[1]);
 
 		if (lo < 0 || p[2] != (i == MAC_ADDR_LEN - 1 ? '\0' : ':'))
 			return -1;

@@ -23,7 +23,7 @@ int parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static int hex_digit(char c)
+int parse_hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -41,7 +41,7 @@ int parse_hex_bytes(const char *text, uint8_t *out, size_t max, size_t *n)
 	if (!len || len % 2 || len / 2 > max)
 		return -1;
 	for (size_t i = 0; i < len / 2; i++) {
-		int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
+		int hi = parse_hex_digit(text[2 * i]), lo = parse_hex_digit(text[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;

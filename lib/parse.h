@@ -14,6 +14,8 @@ int parse_size(const char *text, uint64_t *out);
 /* A decimal unsigned integer in [min, max]; -1 if malformed or out of range. */
 int parse_uint(const char *text, uint64_t min, uint64_t max, uint64_t *out);
 
+/* One hex digit's value (either case), or -1. */
+int parse_hex_digit(char c);
 /* Bytes as pairs of hex digits ("6c730d": "ls\r"): at least 1, at most max of them into out,
  * *n = how many. -1 if empty, odd, not hex or longer. */
 int parse_hex_bytes(const char *text, uint8_t *out, size_t max, size_t *n);
