@@ -641,6 +641,28 @@ int fabric_post_recv(struct fab_conn *c)
 	return 0;
 }
 
+int fabric_post_recv_split(struct fab_conn *c, size_t hdr_len, void *dst, size_t dst_len)
+{
+	struct iovec iov[2] = {{.iov_base = fabric_rbuf(c), .iov_len = hdr_len},
+			       {.iov_base = dst, .iov_len = dst_len}};
+	void *desc[2] = {c->desc, NULL};
+	ssize_t rc;
+
+	if (c->broken)
+		return -ENOTCONN;
+	/* dst is not registered: only where the provider needs no local registration. */
+	if ((c->d->mr_mode & FI_MR_LOCAL) || c->recv_posted || hdr_len > c->bufsize)
+		return -EOPNOTSUPP;
+	c->recv_done = false;
+	do
+		rc = fi_recvv(c->ep, iov, desc, 2, 0, NULL);
+	while (rc == -FI_EAGAIN && cq_poll(c, 0) == 0);
+	if (rc)
+		return fi_to_errno(rc);
+	c->recv_posted = true;
+	return 0;
+}
+
 static int recv_wait(struct fab_conn *c, int timeout_ms, size_t *len, bool fatal_timeout)
 {
 	int rc = wait_for(c, &c->recv_done, timeout_ms, fatal_timeout);

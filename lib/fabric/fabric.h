@@ -68,6 +68,11 @@ bool fabric_has_rma(const struct fab_conn *c);
  * receive stays posted). Send, call and RMA read break the connection on timeout. */
 int fabric_post_recv(struct fab_conn *c);
 int fabric_recv_wait(struct fab_conn *c, int timeout_ms, size_t *len);
+/* Post a receive whose first hdr_len bytes land in the receive buffer and the rest (up to
+ * dst_len) in dst, e.g. a reply's pages straight into the memory that will hold them; the
+ * next fabric_call_send keeps it. -EOPNOTSUPP where the provider needs dst registered
+ * (FI_MR_LOCAL, e.g. verbs) or a receive is already posted: post the plain one then. */
+int fabric_post_recv_split(struct fab_conn *c, size_t hdr_len, void *dst, size_t dst_len);
 /* Send len bytes from the send buffer and wait until the provider is done with them. */
 int fabric_send(struct fab_conn *c, size_t len, int timeout_ms);
 /* Request/reply: post receive, send req_len bytes, wait for the reply. In two halves, so

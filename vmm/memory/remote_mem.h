@@ -139,6 +139,10 @@ void remote_mem_close(struct remote_mem *rm, bool free_regions);
  * a pointer to the data (valid until the channel's next call) or NULL with rm->error set
  * once no live copy can serve it. */
 const void *remote_mem_io_read(struct remote_mem *rm, int ch, uint64_t off, unsigned npages);
+/* The same, landing the pages in dst (npages pages) when the transport can receive there
+ * directly: returns dst then, else the receive buffer as above (the caller copies). */
+const void *remote_mem_io_read_into(struct remote_mem *rm, int ch, uint64_t off, unsigned npages,
+				    void *dst);
 /* Where to put up to MP_MAX_PAGES pages for remote_mem_io_write(rm, ch, off, ...). */
 void *remote_mem_io_write_buf(struct remote_mem *rm, int ch, uint64_t off);
 /* Write them to every copy of the region: 0 once every live copy holds them (copies that

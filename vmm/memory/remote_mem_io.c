@@ -11,7 +11,7 @@
 #include "remote_mem_internal.h"
 
 static const void *read_copy(struct remote_mem *rm, int idx, struct remote_mem_copy *cp, int ch,
-			     uint64_t in, unsigned npages, char *owner, size_t olen,
+			     uint64_t in, unsigned npages, void *dst, char *owner, size_t olen,
 			     enum remote_mem_next *next, struct remote_mem_failure *f)
 {
 	int server = atomic_load(&cp->server);
@@ -57,10 +57,15 @@ static const void *read_copy(struct remote_mem *rm, int idx, struct remote_mem_c
 					  .offset = in,
 					  .npages = npages};
 		struct mem_client_reply r;
+		/* The reply's pages straight into dst where the provider allows it. */
+		bool split = dst && !fabric_post_recv_split(c, MP_HDR_LEN, dst,
+							    (size_t)npages * MP_PAGE_SIZE);
 
 		mem_proto_io_put((uint8_t *)fabric_sbuf(c) + MP_HDR_LEN, &io);
 		if (remote_mem_copy_call(rm, server, ch, MP_READ, MP_IO_LEN, &r, f))
 			return NULL;
+		if (split)
+			r.payload = dst;
 		if (r.status == MP_OK && r.len == (size_t)npages * MP_PAGE_SIZE)
 			return r.payload;
 		if (r.status == MP_OK) {
@@ -110,6 +115,12 @@ static int follow(struct remote_mem *rm, int idx, int moved_from, const char *ow
 
 const void *remote_mem_io_read(struct remote_mem *rm, int ch, uint64_t off, unsigned npages)
 {
+	return remote_mem_io_read_into(rm, ch, off, npages, NULL);
+}
+
+const void *remote_mem_io_read_into(struct remote_mem *rm, int ch, uint64_t off, unsigned npages,
+				    void *dst)
+{
 	int idx = remote_mem_region_of(rm, off);
 	struct remote_mem_region *g = &rm->regions[idx];
 	uint64_t in = off - (uint64_t)idx * rm->region_size;
@@ -128,8 +139,8 @@ const void *remote_mem_io_read(struct remote_mem *rm, int ch, uint64_t off, unsi
 
 			if (!remote_mem_usable(rm, cp, true))
 				continue;
-			data = read_copy(rm, idx, cp, ch, in, npages, owner, sizeof(owner), &next,
-					 &f);
+			data = read_copy(rm, idx, cp, ch, in, npages, dst, owner, sizeof(owner),
+					 &next, &f);
 			if (data) {
 				pthread_rwlock_unlock(&g->lock);
 				return data;
