@@ -136,7 +136,8 @@ static int build_vnode(struct vnode *v)
 	    boot_guest_read(&c->boot, c->boot.mem, &v->image, &v->image_len, &v->kind))
 		return -1;
 	/* The pager must serve guest RAM before anything (the loader first) touches it. */
-	if (v->remote && mem_config_start(&c->mem, c->boot.mem, &v->vm, &v->rm, &v->pg))
+	if (v->remote &&
+	    mem_config_start(&c->mem, c->boot.mem, v->nics.nr > 0, &v->vm, &v->rm, &v->pg))
 		return -1;
 	if (start_control(v))
 		return -1;

@@ -93,6 +93,7 @@ json_t *control_json_pager(const struct pager_stats *st)
 {
 	json_t *o = json_object();
 
+	json_object_set_new(o, "mode", json_string(st->mode));
 	json_object_set_new(o, "faults", control_json_count(st->faults));
 	json_object_set_new(o, "wp_faults", control_json_count(st->wp_faults));
 	json_object_set_new(o, "remote_fetches", control_json_count(st->remote_fetches));

@@ -107,6 +107,20 @@ int mem_config_no_prefetch(struct vmm_options *c, char *arg, char *err, size_t e
 	return VMM_OPTIONS_OK;
 }
 
+int mem_config_pager_mode(struct vmm_options *c, char *arg, char *err, size_t errlen)
+{
+	static const enum pager_mode modes[] = {PAGER_MODE_AUTO, PAGER_MODE_COPY,
+						PAGER_MODE_ZEROCOPY};
+
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		if (!strcmp(arg, pager_mode_name(modes[i]))) {
+			c->mem.pager_mode = modes[i];
+			return VMM_OPTIONS_OK;
+		}
+	snprintf(err, errlen, "--pager-mode '%s' must be auto, copy or zerocopy", arg);
+	return VMM_OPTIONS_BAD;
+}
+
 int mem_config_no_rma(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)arg, (void)err, (void)errlen;
@@ -295,6 +309,18 @@ int mem_config_finish(struct vmm_options *c, char *err, size_t errlen)
 			 m->replicas, m->rm.nr_servers);
 		return VMM_OPTIONS_BAD;
 	}
+	if (m->pager_mode != PAGER_MODE_AUTO && !m->rm.nr_servers) {
+		snprintf(err, errlen, "--pager-mode needs --mmon");
+		return VMM_OPTIONS_BAD;
+	}
+	/* vhost-net has been shown to work on anonymous guest RAM served by userfaultfd only
+	 * (vhost_uffd_probe), not on a memfd in minor-fault mode. */
+	if (m->pager_mode == PAGER_MODE_ZEROCOPY && c->net.nr_nics) {
+		snprintf(err, errlen,
+			 "--pager-mode zerocopy cannot serve a vNode with --net "
+			 "(vhost-net shares guest RAM): use copy or auto");
+		return VMM_OPTIONS_BAD;
+	}
 	m->rm.replicas = m->replicas;
 	if (m->region_owners && (rc = mem_config_owners(m, c->boot.mem, err, errlen)))
 		return rc;
@@ -314,13 +340,15 @@ void mem_config_free(struct mem_config *m)
 	m->owners = NULL;
 }
 
-int mem_config_start(const struct mem_config *m, uint64_t mem, struct vm *vm, struct remote_mem *rm,
-		     struct pager **pg)
+int mem_config_start(const struct mem_config *m, uint64_t mem, bool vhost, struct vm *vm,
+		     struct remote_mem *rm, struct pager **pg)
 {
 	struct pager_config pc = {.cache_bytes = m->cache,
 				  .threads = m->pager_threads,
 				  .prefetch = !m->no_prefetch,
-				  .attached = m->attach_regions};
+				  .attached = m->attach_regions,
+				  .mode = m->pager_mode,
+				  .vhost = vhost};
 
 	if (remote_mem_open(rm, &m->rm, mem, m->pager_threads + 1)) {
 		log_error("remote memory: %s", rm->error);

@@ -24,6 +24,7 @@ struct mem_config {
 	struct remote_mem_config rm;
 	uint64_t cache; /* ExCache bytes; all of guest RAM once finished */
 	int pager_threads;
+	enum pager_mode pager_mode;
 	bool no_prefetch, keep_regions, attach_regions;
 	const char *region_owners; /* --region-owners as given; rm.owners once parsed */
 	int (*owners)[RM_MAX_COPIES];
@@ -39,8 +40,8 @@ int mem_config_finish(struct vmm_options *c, char *err, size_t errlen);
 void mem_config_free(struct mem_config *m);
 
 /* Connect to the servers, open the vRegions of mem bytes of guest RAM, start the pager on
- * vm's RAM (before anything touches it). 0, or -1 (logged). */
-int mem_config_start(const struct mem_config *m, uint64_t mem, struct vm *vm, struct remote_mem *rm,
-		     struct pager **pg);
+ * vm's RAM (before anything touches it; vhost: vhost-net shares it). 0, or -1 (logged). */
+int mem_config_start(const struct mem_config *m, uint64_t mem, bool vhost, struct vm *vm,
+		     struct remote_mem *rm, struct pager **pg);
 
 #endif

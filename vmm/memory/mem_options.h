@@ -23,6 +23,10 @@
 	  MEM_DEFAULT_PAGER_THREADS)                                                              \
 	X(mem_config_no_prefetch, "no-prefetch", 0, NULL, 0,                                      \
 	  "fetch only the faulting page, even when sequential")                                   \
+	X(mem_config_pager_mode, "pager-mode", 0, "MODE", 0,                                      \
+	  "how a fetched page reaches guest RAM: zerocopy (received into guest RAM's memfd, "     \
+	  "mapped by UFFDIO_CONTINUE), copy (UFFDIO_COPY from a receive buffer) or auto "         \
+	  "(default: zerocopy where the kernel has it and there is no --net)")                    \
 	X(mem_config_no_rma, "no-rma", 0, NULL, 0,                                                \
 	  "never fetch pages with one-sided RMA reads (used where the provider has them "         \
 	  "natively, e.g. verbs; tcp uses messages)")                                             \

@@ -1,5 +1,6 @@
-/* pager.c: the ExCache's fault service: userfaultfd (missing and write-protect faults), page
- * states, sequential prefetch, the fatal stop when memory is lost; start and stop. */
+/* pager.c: the ExCache's fault service: userfaultfd (missing and write-protect faults; minor
+ * ones in the zero-copy mode), page states, sequential prefetch, the fatal stop when memory is
+ * lost; the choice of mode, start and stop. */
 #include "pager.h"
 
 #include <errno.h>
@@ -152,23 +153,61 @@ int pager_cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static int install_zeros(struct pager *pg, uint64_t idx, uint64_t n, bool wp)
+{
+	STAT_ADD(pg, zero_fills, n);
+	if (!pg->zc)
+		return pager_uffd_copy(pg, idx, zero_pages, n, wp);
+	/* The file's new pages are zeros already. */
+	return pager_zc_prepare(pg, idx, n) ? pager_zc_map(pg, idx, n, wp) : -1;
+}
+
+int pager_install_remote(struct pager *pg, int ch, uint64_t idx, uint64_t n, bool wp)
+{
+	uint8_t *dst = NULL;
+	const void *data;
+
+	if (pg->zc && !(dst = pager_zc_prepare(pg, idx, n)))
+		return -1;
+	data = remote_mem_io_read_into(pg->rm, ch, idx * PAGE, (unsigned)n, dst);
+	if (data) {
+		STAT_ADD(pg, fetches, 1);
+		STAT_ADD(pg, fetched, n);
+		STAT_ADD(pg, bytes_in, n * PAGE);
+		if (!pg->zc)
+			return pager_uffd_copy(pg, idx, data, n, wp);
+		/* Where the transport could not receive into the file (RMA into its registered
+		 * buffer), one copy by hand still saves UFFDIO_COPY's. */
+		if (data != dst)
+			memcpy(dst, data, n * PAGE);
+		if (pager_zc_map(pg, idx, n, wp) == 0)
+			return 0;
+	}
+	/* Absent pages hold nothing in the file: a later fault fetches them again. */
+	if (pg->zc)
+		pager_zc_punch(pg, idx, n);
+	return -1;
+}
+
 /* A missing page: install it (and, on sequential access, the run after it). A write
  * fault's pages are installed writable and dirty: protecting them would only cost a
  * second fault per page at once (a sequential writer writes the whole run). */
-static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write)
+static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write, bool minor)
 {
 	uint64_t n = 1, max = 1, end;
-	const void *data;
 	uint8_t s;
 
 	pthread_mutex_lock(&pg->lock);
 	wait_not_busy(pg, idx);
 	s = pg->st[idx];
 	if ((s & PS_STATE) != PS_ABSENT) {
-		/* Another thread installed it while this fault was queued. */
+		/* Another thread installed it while this fault was queued. A minor fault on a
+		 * resident page: in the file, not mapped here (yet): map it as its state says. */
+		int rc = minor ? pager_zc_map(pg, idx, 1, (s & PS_STATE) == PS_CLEAN) : 0;
+
 		pthread_mutex_unlock(&pg->lock);
 		uffd_wake(pg, idx, 1);
-		return 0;
+		return rc;
 	}
 	if (pg->prefetch) {
 		pg->window = idx == pg->seq_next ? pg->window * 2 : 1;
@@ -186,20 +225,8 @@ static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write)
 	pg->seq_next = idx + n;
 	pthread_mutex_unlock(&pg->lock);
 
-	if (s & PS_REMOTE) {
-		data = remote_mem_io_read(pg->rm, ch, idx * PAGE, (unsigned)n);
-		if (!data) {
-			pager_fatal(pg);
-			return -1;
-		}
-		STAT_ADD(pg, fetches, 1);
-		STAT_ADD(pg, fetched, n);
-		STAT_ADD(pg, bytes_in, n * PAGE);
-	} else {
-		data = zero_pages;
-		STAT_ADD(pg, zero_fills, n);
-	}
-	if (pager_uffd_copy(pg, idx, data, n, !write)) {
+	if ((s & PS_REMOTE) ? pager_install_remote(pg, ch, idx, n, !write)
+			    : install_zeros(pg, idx, n, !write)) {
 		pager_fatal(pg);
 		return -1;
 	}
@@ -290,7 +317,8 @@ static void *pager_thread(void *arg)
 			}
 			t0 = (uint64_t)mono_clock_ns();
 			if (serve_missing(pg, t->ch, idx,
-					  m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE) ==
+					  m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE,
+					  m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) ==
 			    0) {
 				STAT_ADD(pg, faults, 1);
 				lat_hist_add(&pg->lat, (uint64_t)mono_clock_ns() - t0);
@@ -301,7 +329,7 @@ static void *pager_thread(void *arg)
 }
 
 /* userfaultfd for this process, handling kernel-mode faults too (KVM, syscalls). */
-static int uffd_open(void)
+int pager_uffd_open(bool quiet)
 {
 	int fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
 
@@ -313,13 +341,13 @@ static int uffd_open(void)
 			fd = ioctl(dev, USERFAULTFD_IOC_NEW, O_CLOEXEC | O_NONBLOCK);
 			close(dev);
 		}
-		if (fd < 0)
+		if (fd < 0 && !quiet)
 			log_error("pager: userfaultfd is not allowed for this user: give lego-vmm "
 				  "CAP_SYS_PTRACE, access to /dev/userfaultfd, or set "
 				  "vm.unprivileged_userfaultfd=1");
 		return fd;
 	}
-	if (fd < 0)
+	if (fd < 0 && !quiet)
 		log_error("pager: userfaultfd: %s (kernel without CONFIG_USERFAULTFD?)",
 			  strerror(errno));
 	return fd;
@@ -334,9 +362,13 @@ static int uffd_setup(struct pager *pg)
 	const uint64_t need =
 		(1ULL << _UFFDIO_COPY) | (1ULL << _UFFDIO_WAKE) | (1ULL << _UFFDIO_WRITEPROTECT);
 
-	pg->uffd = uffd_open();
+	pg->uffd = pager_uffd_open(false);
 	if (pg->uffd < 0)
 		return -1;
+	/* 4 KiB pages: the unit of fetch, dirty tracking and eviction. */
+	madvise(pg->base, pg->npages * PAGE, MADV_NOHUGEPAGE);
+	if (pg->zc)
+		return pager_zc_setup(pg) || pager_zc_register(pg) ? -1 : 0;
 	if (ioctl(pg->uffd, UFFDIO_API, &api) < 0) {
 		log_error("pager: UFFDIO_API: %s", strerror(errno));
 		return -1;
@@ -346,8 +378,6 @@ static int uffd_setup(struct pager *pg)
 			  "needed to track dirty pages)");
 		return -1;
 	}
-	/* 4 KiB pages: the unit of fetch, dirty tracking and eviction. */
-	madvise(pg->base, pg->npages * PAGE, MADV_NOHUGEPAGE);
 	if (ioctl(pg->uffd, UFFDIO_REGISTER, &reg) < 0) {
 		log_error("pager: UFFDIO_REGISTER of %llu MiB guest RAM: %s",
 			  (unsigned long long)(pg->npages * PAGE >> 20), strerror(errno));
@@ -360,8 +390,41 @@ static int uffd_setup(struct pager *pg)
 	return 0;
 }
 
+const char *pager_mode_name(enum pager_mode mode)
+{
+	return mode == PAGER_MODE_ZEROCOPY ? "zerocopy" : mode == PAGER_MODE_COPY ? "copy" : "auto";
+}
+
+/* Zero copy where asked for or, by default, where the kernel has it and no vhost-net reads
+ * guest RAM (vhost_uffd_probe has only shown vhost-net on anonymous guest RAM); else copy,
+ * with one line saying why. 0, or -1 when zero copy was asked for and cannot be had. */
+static int choose_mode(struct pager *pg, const struct pager_config *cfg)
+{
+	char why[128];
+
+	if (cfg->mode == PAGER_MODE_COPY)
+		return 0;
+	if (cfg->mode == PAGER_MODE_AUTO && cfg->vhost) {
+		log_info("pager: copy mode: vhost-net shares guest RAM (zero copy is not chosen "
+			 "with --net)");
+		return 0;
+	}
+	if (!pager_zc_probe(why, sizeof(why))) {
+		if (cfg->mode == PAGER_MODE_ZEROCOPY) {
+			log_error("pager: zero-copy mode asked for, but %s", why);
+			return -1;
+		}
+		log_info("pager: copy mode: %s", why);
+		return 0;
+	}
+	pg->zc = true;
+	return 0;
+}
+
 static void pager_free(struct pager *pg)
 {
+	if (pg->zc)
+		pager_zc_free(pg);
 	if (pg->uffd >= 0)
 		close(pg->uffd);
 	if (pg->stop_fd >= 0)
@@ -383,7 +446,7 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 
 	if (!pg)
 		return -1;
-	pg->uffd = pg->stop_fd = -1;
+	pg->uffd = pg->stop_fd = pg->memfd = -1;
 	pthread_mutex_init(&pg->lock, NULL);
 	pthread_mutex_init(&pg->flush_lock, NULL);
 	pthread_cond_init(&pg->cond, NULL);
@@ -402,7 +465,8 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 		memset(pg->st, PS_REMOTE, pg->npages);
 		memset(pg->rbits, 0xff, (pg->npages + 63) / 64 * sizeof(uint64_t));
 	}
-	if (!pg->st || !pg->fifo || !pg->rbits || pg->stop_fd < 0 || uffd_setup(pg)) {
+	if (choose_mode(pg, cfg) || !pg->st || !pg->fifo || !pg->rbits || pg->stop_fd < 0 ||
+	    uffd_setup(pg)) {
 		if (!pg->st || !pg->fifo || !pg->rbits)
 			log_error("pager: out of memory for %llu page states",
 				  (unsigned long long)pg->npages);
@@ -421,10 +485,11 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 		}
 		pg->nthreads = i + 1;
 	}
-	log_info("pager: %llu MiB guest RAM, ExCache %llu MiB, %d thread(s), prefetch %s",
+	log_info("pager: %llu MiB guest RAM, ExCache %llu MiB, %d thread(s), prefetch %s, %s mode",
 		 (unsigned long long)(pg->npages * PAGE >> 20),
 		 (unsigned long long)(pg->budget * PAGE >> 20), pg->nthreads,
-		 pg->prefetch ? "on" : "off");
+		 pg->prefetch ? "on" : "off",
+		 pager_mode_name(pg->zc ? PAGER_MODE_ZEROCOPY : PAGER_MODE_COPY));
 	*out = pg;
 	return 0;
 }

@@ -20,14 +20,26 @@
 struct vm;
 struct pager;
 
+/* How a fetched page reaches guest RAM: copied in by UFFDIO_COPY from the receive buffer, or
+ * received straight into guest RAM's memfd and mapped by UFFDIO_CONTINUE (pager_zc.c). AUTO:
+ * zero copy where the kernel has all it needs and no vhost-net shares guest RAM. */
+enum pager_mode {
+	PAGER_MODE_AUTO = 0,
+	PAGER_MODE_COPY,
+	PAGER_MODE_ZEROCOPY,
+};
+
 struct pager_config {
 	uint64_t cache_bytes; /* ExCache budget */
 	int threads;	      /* fault-serving threads, 1..PAGER_MAX_THREADS */
 	bool prefetch;	      /* widen faults on sequential access */
 	bool attached;	      /* the vRegions already hold the RAM: never assume zeros */
+	enum pager_mode mode;
+	bool vhost; /* vhost-net reads and writes guest RAM: AUTO chooses the copy mode */
 };
 
 struct pager_stats {
+	const char *mode;	 /* "copy" or "zerocopy" */
 	uint64_t faults;	 /* missing-page faults served */
 	uint64_t wp_faults;	 /* first writes to resident pages */
 	uint64_t remote_fetches; /* READ requests / RMA reads */
@@ -76,6 +88,8 @@ uint32_t pager_migration_hot_pages(struct pager *pg, uint32_t *out, uint32_t max
 /* Fetch these pages (a source's hot pages) in the background while they are absent and
  * the ExCache has room; pager_stop ends it. */
 void pager_migration_prefetch(struct pager *pg, const uint32_t *pages, uint32_t n);
+/* "copy" or "zerocopy". */
+const char *pager_mode_name(enum pager_mode mode);
 /* The statistics as one log line. */
 void pager_stats_log(const struct pager_stats *st);
 

@@ -34,8 +34,11 @@ static int drop_pages(struct pager *pg, int ch, const uint32_t *v, const uint8_t
 			STAT_ADD(pg, writebacks, (uint64_t)(j - i));
 			STAT_ADD(pg, bytes_out, len);
 		}
-		if (madvise(pg->base + (uint64_t)v[i] * PAGE, (uint64_t)(j - i) * PAGE,
-			    MADV_DONTNEED)) {
+		if (pg->zc) {
+			if (pager_zc_punch(pg, v[i], (uint64_t)(j - i)))
+				return -1;
+		} else if (madvise(pg->base + (uint64_t)v[i] * PAGE, (uint64_t)(j - i) * PAGE,
+				   MADV_DONTNEED)) {
 			log_error("pager: MADV_DONTNEED: %s", strerror(errno));
 			return -1;
 		}

@@ -34,6 +34,9 @@ struct pager {
 	struct remote_mem *rm;
 	uint8_t *base;
 	uint64_t npages, budget;
+	bool zc;	/* zero copy: guest RAM is memfd's file, mapped again at alias */
+	int memfd;	/* zero copy only, else -1 */
+	uint8_t *alias; /* the file's second mapping, not registered: fetches land there */
 	int uffd, stop_fd;
 	uint8_t *st;
 	uint64_t *rbits; /* PS_REMOTE as a bitmap (under lock): it only ever gets set */
@@ -72,11 +75,28 @@ void pager_fatal(struct pager *pg);
 void pager_mark_remote(struct pager *pg, uint64_t idx);
 /* Install n pages at page idx from src (write-protected with wp); 0 or -1 (logged). */
 int pager_uffd_copy(struct pager *pg, uint64_t idx, const void *src, uint64_t n, bool wp);
+/* Install n pages at page idx fetched from the owner (write-protected with wp), in either
+ * mode, on channel ch; 0 or -1 (logged, or rm->error set). */
+int pager_install_remote(struct pager *pg, int ch, uint64_t idx, uint64_t n, bool wp);
+/* userfaultfd for this process (quiet: no log line when it cannot be had); or -1. */
+int pager_uffd_open(bool quiet);
 /* Set (protect) or clear write protection; clearing also wakes the faulting thread. */
 int pager_uffd_wp(struct pager *pg, uint64_t idx, uint64_t n, bool protect);
 /* The first page past the vRegion that holds page idx (or past RAM). */
 uint64_t pager_region_end(struct pager *pg, uint64_t idx);
 int pager_cmp_u32(const void *a, const void *b);
+
+/* pager_zc.c: the zero-copy mode (see there). probe: whether this kernel has all it needs
+ * (else why); setup: guest RAM onto a memfd and its alias; register: the userfaultfd modes;
+ * prepare: the alias pages [idx, idx + n) allocated, where to receive them; map: those pages
+ * into guest RAM (UFFDIO_CONTINUE); punch: drop them from the file. 0 or -1 (logged). */
+bool pager_zc_probe(char *why, size_t len);
+int pager_zc_setup(struct pager *pg);
+int pager_zc_register(struct pager *pg);
+void pager_zc_free(struct pager *pg);
+uint8_t *pager_zc_prepare(struct pager *pg, uint64_t idx, uint64_t n);
+int pager_zc_map(struct pager *pg, uint64_t idx, uint64_t n, bool wp);
+int pager_zc_punch(struct pager *pg, uint64_t idx, uint64_t n);
 
 /* pager_evict.c: evict the oldest pages until the ExCache is within budget (channel ch). */
 int pager_evict_make_room(struct pager *pg, int ch);

@@ -115,8 +115,7 @@ uint32_t pager_migration_hot_pages(struct pager *pg, uint32_t *out, uint32_t max
 /* Install pages [idx, idx + n) (BUSY, absent, held remotely) from the owner, clean. */
 static int prefetch_run(struct pager *pg, int ch, uint32_t idx, uint32_t n)
 {
-	const void *data = remote_mem_io_read(pg->rm, ch, (uint64_t)idx * PAGE, n);
-	bool ok = data && !pager_uffd_copy(pg, idx, data, n, true);
+	bool ok = !pager_install_remote(pg, ch, idx, n, true);
 
 	pthread_mutex_lock(&pg->lock);
 	for (uint32_t i = 0; i < n; i++) {
@@ -128,12 +127,8 @@ static int prefetch_run(struct pager *pg, int ch, uint32_t idx, uint32_t n)
 	}
 	pthread_cond_broadcast(&pg->cond);
 	pthread_mutex_unlock(&pg->lock);
-	if (ok) {
+	if (ok)
 		STAT_ADD(pg, prefetched, n);
-		STAT_ADD(pg, fetched, n);
-		STAT_ADD(pg, fetches, 1);
-		STAT_ADD(pg, bytes_in, (uint64_t)n * PAGE);
-	}
 	return ok ? 0 : -1;
 }
 
