@@ -9,7 +9,7 @@ VMM=$BUILD/asan/bin/lego-vmm
 MMON=$BUILD/asan/bin/lego-mmon
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 53
+plan 57
 
 . "$REPO/tests/lib/servers.sh"
 PIDS=()
@@ -62,6 +62,27 @@ for cpus in 1 2; do
 	like "$out" "pager: faults=[1-9].* fault_us p50=[0-9.]+ p99=[0-9.]+ p999=[0-9.]+" \
 		"$cpus vCPU(s): statistics with fault latency percentiles printed at exit"
 done
+# The pager's mode (auto: zero copy where the kernel has all it needs): said once at start,
+# and the same in the statistics.
+MODE=$(sed -n 's/.*pager: .*, \(copy\|zerocopy\) mode$/\1/p' "$TAP_TMP/all1.log" | head -1)
+stats=$(cat "$TAP_TMP/stats1.json" 2>/dev/null)
+ok "[ -n '$MODE' ] && [ '$(fig mode)' = '$MODE' ]" \
+	"the pager's mode chosen by default here: '$MODE' (statistics: '$(fig mode)'; $(grep -o 'pager: copy mode: .*' "$TAP_TMP/all1.log" | head -1))"
+# Forcing the other mode: zero copy runs the same workload where the kernel has it, and is
+# refused with the reason where it does not (the default chose copy then).
+OTHER=$([ "$MODE" = zerocopy ] && echo copy || echo zerocopy)
+out=$(timeout 600 "$VMM" --kernel "$GUEST" --mem 16M --cache 4M --cpus 2 "${REMOTE[@]}" \
+	--pager-mode "$OTHER" --stats "$TAP_TMP/other.json" \
+	--append "run=memtest memtest.mode=all memtest.size=4608K memtest.ops=20000" 2>&1 </dev/null)
+rc=$?
+printf '%s\n' "$out" >"$TAP_TMP/other.log"
+if grep -q "pager: zero-copy mode asked for, but" <<<"$out"; then
+	ok "[ $rc -ne 0 ] && [ '$MODE' = copy ]" "--pager-mode $OTHER refused here, with the reason ($(grep -o 'zero-copy mode asked for.*' <<<"$out"))"
+	ok "[ $(grep -c 'pager: zero-copy mode asked for' <<<"$out") -eq 1 ]" "--pager-mode $OTHER: one error line"
+else
+	is "$rc" 0 "--pager-mode $OTHER: exit status 0"
+	like "$out" "RESULT memtest PASS .*errors=0.*" "--pager-mode $OTHER: every memtest pattern verified"
+fi
 
 # Device emulation faults too: virtio-blk moves data between the disk and guest buffers
 # (32 requests of 64 KiB in flight: 2 MiB of buffers through a 1 MiB ExCache), so the VMM's
@@ -110,6 +131,7 @@ sleep 2
 st=$(ask stats)
 like "$st" '"pager": \{"faults": [1-9]' "control socket: stats while running ($st)"
 like "$st" '"fault_p99_us": [0-9.]+' "control socket: stats carry fault latency percentiles"
+like "$st" "\"mode\": \"$MODE\"" "control socket: stats say which pager mode runs ($MODE)"
 fl=$(ask flush)
 like "$fl" '"flushed_pages": [0-9]+' "control socket: flush writes dirty pages back ($fl)"
 like "$(ask bogus)" '"error": "unknown command' "control socket: an unknown command gets an error"

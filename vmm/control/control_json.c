@@ -93,7 +93,6 @@ json_t *control_json_pager(const struct pager_stats *st)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "mode", json_string(st->mode));
 	json_object_set_new(o, "faults", control_json_count(st->faults));
 	json_object_set_new(o, "wp_faults", control_json_count(st->wp_faults));
 	json_object_set_new(o, "remote_fetches", control_json_count(st->remote_fetches));
@@ -112,6 +111,7 @@ json_t *control_json_pager(const struct pager_stats *st)
 	json_object_set_new(o, "fault_p999_us",
 			    control_json_fixed((double)st->lat_p999_ns / 1e3, 1));
 	json_object_set_new(o, "fault_max_us", control_json_fixed((double)st->lat_max_ns / 1e3, 1));
+	json_object_set_new(o, "mode", json_string(st->mode));
 	return o;
 }
 
