@@ -320,7 +320,18 @@ static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *c
 	/* Writes then reads back: every page rewritten with new contents (dirtied, written
 	 * back when evicted), then every word checked. */
 	rewrite_check(vm.mem.base, pages, &bad);
+	/* What a migration asks: every dirty page written back, then every page held by the
+	 * servers (all were written) and none dirty. */
+	uint8_t *bits = calloc((pages + 7) / 8, 1);
+
+	printf("pager_flushed %lld\n", (long long)pager_evict_flush(pg));
+	printf("pager_dirty_after_flush %llu\n", (unsigned long long)pager_stats_dirty_pages(pg));
+	if (bits)
+		printf("pager_remote_pages %llu\n",
+		       (unsigned long long)pager_migration_remote_bits(pg, bits, false));
+	free(bits);
 	pager_stats_get(pg, &st);
+	printf("pager_wp_faults %llu\n", (unsigned long long)st.wp_faults);
 	printf("pager_fault_p50_us %.2f\n", (double)st.lat_p50_ns / 1e3);
 	printf("pager_evictions %llu\n", (unsigned long long)st.evictions);
 	printf("pager_writebacks %llu\n", (unsigned long long)st.writebacks);
