@@ -4,7 +4,7 @@
 VMM=$BUILD/asan/bin/lego-vmm
 GUEST=$BUILD/images/lego-guest.elf
 tap_tmpdir
-plan 55
+plan 61
 
 run() { # args...: sets OUT and RC
 	OUT=$("$VMM" "$@" 2>&1 </dev/null)
@@ -114,6 +114,18 @@ run --kernel "$GUEST" "${MM[@]}" --region-owners 0,1,x,-1
 is "$RC" 64 "a non-number owner exits 64"
 like "$OUT" "'x' is not a memory-server index" "... naming it"
 
+# --pager-mode: a known mode, with --mmon; zero copy is not for a vNode with vhost-net NICs.
+run --kernel "$GUEST" "${MM[@]}" --pager-mode fast
+is "$RC" 64 "an unknown --pager-mode exits 64"
+like "$OUT" "--pager-mode 'fast' must be auto, copy or zerocopy" "... naming the modes"
+run --kernel "$GUEST" --mem 16M --pager-mode copy
+like "$OUT" "--pager-mode needs --mmon" "--pager-mode without --mmon is refused"
+run --kernel "$GUEST" "${MM[@]}" --pager-mode zerocopy --net tap=lgt0,mac=52:54:00:00:00:01
+is "$RC" 64 "--pager-mode zerocopy with --net exits 64"
+like "$OUT" "--pager-mode zerocopy cannot serve a vNode with --net \(vhost-net shares guest RAM\)" \
+	"... saying vhost-net shares guest RAM"
+run --help
+like "$OUT" "--pager-mode MODE" "--help lists --pager-mode"
 # NICs: --net is checked before anything runs (no tap is touched here).
 run --kernel "$GUEST" --net tap=lgt0,mac=01:00:5e:00:00:01
 is "$RC" 64 "a multicast MAC exits 64"
