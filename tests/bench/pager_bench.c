@@ -276,10 +276,13 @@ static uint64_t others_cpu_ns(void)
 }
 
 static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *cfg, int threads,
-		      enum pager_mode mode)
+		      enum pager_mode mode, bool vhost)
 {
-	struct pager_config pc = {
-		.cache_bytes = ws / 4, .threads = threads, .prefetch = true, .mode = mode};
+	struct pager_config pc = {.cache_bytes = ws / 4,
+				  .threads = threads,
+				  .prefetch = true,
+				  .mode = mode,
+				  .vhost = vhost};
 	uint64_t pages = ws / PAGE, bad = 0, *lat = calloc(touches, sizeof(uint64_t));
 	struct remote_mem rm;
 	struct pager_stats st;
@@ -416,11 +419,12 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: pager_bench MODE [--ws SIZE] [--touches N] [--mmon HOST:PORT]... "
 		   "[--threads N] [--replicas N] [--no-rma] [--cpu N] [--server-cpu N] "
-		   "[--capability-key FILE] [--pager-mode auto|copy|zerocopy]\n"
+		   "[--capability-key FILE] [--pager-mode auto|copy|zerocopy] [--vhost]\n"
 		   "MODE: local | uffd-local-seq | uffd-local-rand | remote | tcp-rtt\n"
 		   "remote shows the servers a capability signed with FILE (default "
 		   "$LEGO_CAPABILITY_KEY), as a standalone lego-vmm does; without one, the\n"
-		   "servers must run --insecure-no-capabilities.\n"
+		   "servers must run --insecure-no-capabilities. --vhost: the pager is told that "
+		   "vhost-net shares guest RAM, as lego-vmm tells it with --net.\n"
 		   "Prints one 'name value' line per figure; exit 1 on any verification "
 		   "error.\n");
 }
@@ -435,6 +439,7 @@ int main(int argc, char **argv)
 	uint64_t ws = 64ULL << 20, touches = 20000;
 	int threads = 1;
 	enum pager_mode pmode = PAGER_MODE_AUTO;
+	bool vhost = false;
 	const char *mode, *key = NULL;
 	struct cap_holder holder;
 
@@ -452,6 +457,10 @@ int main(int argc, char **argv)
 
 		if (!strcmp(argv[i], "--no-rma")) {
 			cfg.use_rma = false;
+			continue;
+		}
+		if (!strcmp(argv[i], "--vhost")) {
+			vhost = true; /* the pager told what lego-vmm tells it with --net */
 			continue;
 		}
 		if (!v) {
@@ -510,7 +519,7 @@ int main(int argc, char **argv)
 
 		if (self_sign(&holder, key, ws, &cfg))
 			return 1;
-		rc = run_remote(ws, touches, &cfg, threads, pmode);
+		rc = run_remote(ws, touches, &cfg, threads, pmode, vhost);
 		if (cfg.holder)
 			cap_holder_free(cfg.holder);
 		return rc;
