@@ -62,8 +62,16 @@ static const void *read_copy(struct remote_mem *rm, int idx, struct remote_mem_c
 							    (size_t)npages * MP_PAGE_SIZE);
 
 		mem_proto_io_put((uint8_t *)fabric_sbuf(c) + MP_HDR_LEN, &io);
-		if (remote_mem_copy_call(rm, server, ch, MP_READ, MP_IO_LEN, &r, f))
+		if (remote_mem_copy_call(rm, server, ch, MP_READ, MP_IO_LEN, &r, f)) {
+			/* A receive into dst may still be posted: a late reply must never land
+			 * in guest RAM, so this channel's connection goes now (only this thread
+			 * uses it; the server is lost anyway). */
+			if (split && f->lost) {
+				fabric_close(c);
+				s->conn[ch] = NULL;
+			}
 			return NULL;
+		}
 		if (split)
 			r.payload = dst;
 		if (r.status == MP_OK && r.len == (size_t)npages * MP_PAGE_SIZE)
