@@ -326,8 +326,25 @@ static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *c
 	/* What a migration asks: every dirty page written back, then every page held by the
 	 * servers (all were written) and none dirty. */
 	uint8_t *bits = calloc((pages + 7) / 8, 1);
+	uint64_t redirty = pages / 16; /* resident (last read), clean: now dirtied again */
 
-	printf("pager_flushed %lld\n", (long long)pager_evict_flush(pg));
+	for (uint64_t i = pages - redirty; i < pages; i++)
+		((volatile uint64_t *)(vm.mem.base + i * PAGE))[0] =
+			(i * 512) ^ 0xa5a5a5a500000000ULL;
+	printf("pager_redirtied %llu\n", (unsigned long long)redirty);
+	/* As a migration's last flush: again while a page is still dirty (a flush skips the
+	 * one a pager thread is still marking dirty after the write it let through). */
+	int64_t flushed = 0, f;
+
+	for (int tries = 0; tries < 1000; tries++) {
+		if ((f = pager_evict_flush(pg)) < 0)
+			bad++;
+		flushed += f > 0 ? f : 0;
+		if (f < 0 || !pager_stats_dirty_pages(pg))
+			break;
+		sched_yield();
+	}
+	printf("pager_flushed %lld\n", (long long)flushed);
 	printf("pager_dirty_after_flush %llu\n", (unsigned long long)pager_stats_dirty_pages(pg));
 	if (bits)
 		printf("pager_remote_pages %llu\n",
