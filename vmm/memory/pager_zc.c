@@ -4,7 +4,7 @@
  *
  * Needs, from the kernel: minor faults on shmem (UFFD_FEATURE_MINOR_SHMEM, 5.13), write
  * protection on shmem (UFFD_FEATURE_WP_HUGETLBFS_SHMEM, 5.19: dirty tracking), and
- * UFFDIO_CONTINUE_MODE_WP (6.5): a clean page must be mapped write-protected in one step,
+ * UFFDIO_CONTINUE_MODE_WP (after 6.1): a clean page must be mapped write-protected in one step,
  * else a vCPU could write it between the map and the protection, unseen, and the eviction
  * would drop that write. pager_zc_probe tries all of it on a scratch memfd. */
 #include <errno.h>
@@ -20,7 +20,7 @@
 #include "pager_internal.h"
 
 #ifndef UFFDIO_CONTINUE_MODE_WP
-#define UFFDIO_CONTINUE_MODE_WP ((__u64)1 << 1) /* Linux 6.5+; older uapi headers lack it */
+#define UFFDIO_CONTINUE_MODE_WP ((__u64)1 << 1) /* newer than 6.1; older uapi headers lack it */
 #endif
 
 #define ZC_FEATURES (UFFD_FEATURE_MINOR_SHMEM | UFFD_FEATURE_WP_HUGETLBFS_SHMEM)
@@ -81,7 +81,8 @@ bool pager_zc_probe(char *why, size_t len)
 		goto out;
 	b[0] = 0x5a; /* the page now in the file, not yet mapped at a */
 	if (zc_continue(uffd, a, PAGE, true)) {
-		snprintf(why, len, "UFFDIO_CONTINUE_MODE_WP is missing (Linux 6.5+ needed)");
+		snprintf(why, len,
+			 "UFFDIO_CONTINUE_MODE_WP is missing (a kernel newer than 6.1 needed)");
 		goto out;
 	}
 	ok = a[0] == 0x5a;
