@@ -62,7 +62,7 @@ for cpus in 1 2; do
 	like "$out" "pager: faults=[1-9].* fault_us p50=[0-9.]+ p99=[0-9.]+ p999=[0-9.]+" \
 		"$cpus vCPU(s): statistics with fault latency percentiles printed at exit"
 done
-# The pager's mode (auto: zero copy where the kernel has all it needs): said once at start,
+# The pager's mode (auto: copy, which measured less CPU per page over tcp): said once at start,
 # and the same in the statistics.
 MODE=$(sed -n 's/.*pager: .*, \(copy\|zerocopy\) mode$/\1/p' "$TAP_TMP/all1.log" | head -1)
 stats=$(cat "$TAP_TMP/stats1.json" 2>/dev/null)

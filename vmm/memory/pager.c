@@ -409,6 +409,14 @@ static int choose_mode(struct pager *pg, const struct pager_config *cfg)
 			 "with --net)");
 		return 0;
 	}
+	if (cfg->mode == PAGER_MODE_AUTO) {
+		/* Measured (remote-memory bench): over a transport whose receive copies in the
+		 * kernel, a shmem page's allocation and hole punch cost more CPU than
+		 * UFFDIO_COPY's copy saves, so auto keeps copy until pages arrive without the CPU. */
+		log_info("pager: copy mode: zero copy costs more CPU per page on this transport "
+			 "(--pager-mode zerocopy forces it)");
+		return 0;
+	}
 	if (!pager_zc_probe(why, sizeof(why))) {
 		if (cfg->mode == PAGER_MODE_ZEROCOPY) {
 			log_error("pager: zero-copy mode asked for, but %s", why);
