@@ -412,7 +412,8 @@ static int choose_mode(struct pager *pg, const struct pager_config *cfg)
 	if (cfg->mode == PAGER_MODE_AUTO) {
 		/* Measured (remote-memory bench): over a transport whose receive copies in the
 		 * kernel, a shmem page's allocation and hole punch cost more CPU than
-		 * UFFDIO_COPY's copy saves, so auto keeps copy until pages arrive without the CPU. */
+		 * UFFDIO_COPY's copy saves, so auto keeps copy until pages arrive without the CPU.
+		 */
 		log_info("pager: copy mode: zero copy costs more CPU per page on this transport "
 			 "(--pager-mode zerocopy forces it)");
 		return 0;
