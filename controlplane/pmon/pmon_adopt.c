@@ -17,11 +17,13 @@
 #include "lib/log.h"
 #include "lib/parse.h"
 #include "lib/uuid_str.h"
+#include "pmon_net.h"
 #include "pmon_spawn.h"
 #include "pmon_vmmctl.h"
 
 #define ASK_TIMEOUT_MS 2000
 #define CMDLINE_MAX    65536 /* lego-vmm's options: at most 64 KiB (VM_START) and ours */
+#define RUN_FILE_MAX   8192  /* the longest run file read (8 interfaces take about 1.5 KiB) */
 
 /* Write text to path whole, through path.tmp and a rename: 0, or -1 with errno. */
 static int write_whole(const char *path, const char *text)
@@ -53,6 +55,29 @@ static int write_whole(const char *path, const char *text)
 	return 0;
 }
 
+/* Its interfaces, as a JSON array (NULL: out of memory): a restarted lego-pmon keeps their
+ * taps (pmon_net_adopt). */
+static json_t *ifaces_json(const struct pmon_vms_entry *v)
+{
+	struct pmon_net_iface ifs[NET_PROTO_MAX_IFACES];
+	int n = v->nr_taps ? pmon_net_ifaces(v->uuid, ifs, NET_PROTO_MAX_IFACES) : 0;
+	json_t *a = json_array();
+	char mac[18], ip[16];
+
+	for (int i = 0; a && i < n; i++) {
+		net_proto_mac_format(ifs[i].a.mac, mac);
+		net_proto_ip_format(ifs[i].a.ip, ip);
+		if (json_array_append_new(a, json_pack("{s:i, s:s, s:s, s:s, s:s, s:i}", "index",
+						       ifs[i].idx, "tap", ifs[i].tap, "network",
+						       ifs[i].a.network, "mac", mac, "ip", ip,
+						       "prefix", (int)ifs[i].a.prefix))) {
+			json_decref(a);
+			a = NULL;
+		}
+	}
+	return a;
+}
+
 int pmon_adopt_record(const char *run_dir, const struct pmon_vms_entry *v)
 {
 	char path[PMON_SPAWN_PATH_MAX], uid[24];
@@ -62,11 +87,11 @@ int pmon_adopt_record(const char *run_dir, const struct pmon_vms_entry *v)
 
 	/* The uid is 64 bits unsigned, beyond what a JSON number holds here: as text. */
 	snprintf(uid, sizeof(uid), "%" PRIu64, v->vnode_uid);
-	o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:I, s:i, s:I, s:b, s:b, s:i}", "uuid", v->id,
-		      "name", v->name, "domid", (int)v->domid, "vnode_uid", uid, "vcpus",
+	o = json_pack("{s:s, s:s, s:i, s:s, s:i, s:I, s:i, s:I, s:b, s:b, s:i, s:o*}", "uuid",
+		      v->id, "name", v->name, "domid", (int)v->domid, "vnode_uid", uid, "vcpus",
 		      (int)v->vcpus, "excache_bytes", (json_int_t)v->excache_bytes, "pid",
 		      (int)v->pid, "start_time", (json_int_t)v->start_time, "incoming", v->incoming,
-		      "migrating", v->migrating, "taps", (int)v->nr_taps);
+		      "migrating", v->migrating, "taps", (int)v->nr_taps, "ifaces", ifaces_json(v));
 	text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	pmon_spawn_path(path, run_dir, v->id, "run");
 	if (text)
@@ -157,12 +182,60 @@ void pmon_adopt_forget(const char *run_dir, const char *id)
 	unlink(path);
 }
 
-/* A run file's text as a record (not yet live nor adopted): 0, or -1 with err. */
-static int parse_run(const char *text, const char *id, struct pmon_vms_entry *v, char *err,
-		     size_t errlen)
+/* A run file's interfaces (a JSON array) for the vNode of domain id domid: how many (in
+ * ifs), or -1 with err. */
+static int parse_ifaces(json_t *arr, int32_t domid, struct pmon_net_iface *ifs, char *err,
+			size_t errlen)
+{
+	char tap[NET_PROTO_IFNAME_MAX + 1];
+	unsigned seen = 0;
+	json_error_t je;
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(arr) || json_array_size(arr) > NET_PROTO_MAX_IFACES) {
+		snprintf(err, errlen, "ifaces is not an array of at most %d", NET_PROTO_MAX_IFACES);
+		return -1;
+	}
+	json_array_foreach(arr, i, e)
+	{
+		const char *t, *net, *mac, *ip;
+		json_int_t idx, prefix;
+		struct pmon_net_iface *f = &ifs[i];
+
+		if (json_unpack_ex(e, &je, JSON_STRICT, "{s:I, s:s, s:s, s:s, s:s, s:I}", "index",
+				   &idx, "tap", &t, "network", &net, "mac", &mac, "ip", &ip,
+				   "prefix", &prefix)) {
+			snprintf(err, errlen, "interface %zu: %s", i, je.text);
+			return -1;
+		}
+		if (idx >= 0 && idx < NET_PROTO_MAX_IFACES)
+			net_proto_tap_name(domid, (int)idx, tap);
+		if (idx < 0 || idx >= NET_PROTO_MAX_IFACES || seen & 1u << idx || strcmp(t, tap) ||
+		    !*net || strlen(net) > CP_NAME_LEN || net_proto_mac_parse(mac, f->a.mac) ||
+		    net_proto_ip_parse(ip, &f->a.ip) || prefix < 1 || prefix > 30) {
+			snprintf(err, errlen,
+				 "interface %zu: a bad index, tap, network, MAC, "
+				 "address or prefix",
+				 i);
+			return -1;
+		}
+		seen |= 1u << idx;
+		f->idx = (int)idx;
+		snprintf(f->tap, sizeof(f->tap), "%s", tap);
+		snprintf(f->a.network, sizeof(f->a.network), "%s", net);
+		f->a.prefix = (uint32_t)prefix;
+	}
+	return (int)json_array_size(arr);
+}
+
+/* A run file's text as a record (not yet live nor adopted), with its interfaces (*nifs: -1
+ * if the file, an older lego-pmon's, does not list them): 0, or -1 with err. */
+static int parse_run(const char *text, const char *id, struct pmon_vms_entry *v,
+		     struct pmon_net_iface *ifs, int *nifs, char *err, size_t errlen)
 {
 	json_error_t je;
-	json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	json_t *o = json_loads(text, JSON_REJECT_DUPLICATES, &je), *arr = NULL;
 	const char *uuid = NULL, *name = NULL, *uid_text = NULL;
 	json_int_t domid = 0, vcpus = 0, bytes = 0, pid = 0, start = 0, taps = 0;
 	int incoming = 0, migrating = 0, rc = -1;
@@ -173,10 +246,11 @@ static int parse_run(const char *text, const char *id, struct pmon_vms_entry *v,
 		return -1;
 	}
 	if (json_unpack_ex(o, &je, JSON_STRICT,
-			   "{s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:b, s:b, s:I}", "uuid", &uuid,
-			   "name", &name, "domid", &domid, "vnode_uid", &uid_text, "vcpus", &vcpus,
-			   "excache_bytes", &bytes, "pid", &pid, "start_time", &start, "incoming",
-			   &incoming, "migrating", &migrating, "taps", &taps)) {
+			   "{s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:b, s:b, s:I, s?o}", "uuid",
+			   &uuid, "name", &name, "domid", &domid, "vnode_uid", &uid_text, "vcpus",
+			   &vcpus, "excache_bytes", &bytes, "pid", &pid, "start_time", &start,
+			   "incoming", &incoming, "migrating", &migrating, "taps", &taps, "ifaces",
+			   &arr)) {
 		snprintf(err, errlen, "%s", je.text);
 	} else if (strcmp(uuid, id) || uuid_str_parse(uuid, v->uuid)) {
 		snprintf(err, errlen, "its uuid '%.40s' is not its file's", uuid);
@@ -187,7 +261,11 @@ static int parse_run(const char *text, const char *id, struct pmon_vms_entry *v,
 	} else if (domid < 0 || domid > INT32_MAX || vcpus < 1 || vcpus > UINT16_MAX || bytes < 0 ||
 		   pid < 2 || pid > INT32_MAX || start < 0 || taps < 0 || taps > UINT8_MAX) {
 		snprintf(err, errlen, "a number out of its range");
+	} else if (arr && (*nifs = parse_ifaces(arr, (int32_t)domid, ifs, err, errlen)) < 0) {
+		/* err says why */
 	} else {
+		if (!arr)
+			*nifs = -1;
 		memcpy(v->id, id, UUID_STR_LEN);
 		snprintf(v->name, sizeof(v->name), "%s", name);
 		for (char *c = v->name; *c; c++) /* our file, but log lines stay lines */
@@ -289,11 +367,12 @@ static uint32_t ask_state(const char *run_dir, const struct pmon_vms_entry *v)
  * removed as bad (-1). */
 static int adopt_one(struct pmon_ctx *p, const char *id)
 {
-	char path[PMON_SPAWN_PATH_MAX], text[4096], err[256], why[512];
+	char path[PMON_SPAWN_PATH_MAX], text[RUN_FILE_MAX], err[256], why[512];
+	struct pmon_net_iface ifs[NET_PROTO_MAX_IFACES];
 	struct pmon_vms_entry v = {.pidfd = -1};
 	ssize_t n = -1;
 	bool unknown = false;
-	int fd, rc;
+	int fd, rc, nifs = -1, kept = 0;
 
 	pmon_spawn_path(path, p->run_dir, id, "run");
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -302,7 +381,7 @@ static int adopt_one(struct pmon_ctx *p, const char *id)
 		close(fd);
 	}
 	if (n <= 0 || n == sizeof(text) - 1 ||
-	    (text[n] = '\0', parse_run(text, id, &v, err, sizeof(err)))) {
+	    (text[n] = '\0', parse_run(text, id, &v, ifs, &nifs, err, sizeof(err)))) {
 		log_warn("run file %s: %s: removed", path,
 			 n <= 0			 ? "unreadable"
 			 : n == sizeof(text) - 1 ? "too long"
@@ -314,6 +393,9 @@ static int adopt_one(struct pmon_ctx *p, const char *id)
 	if (v.pidfd >= 0) {
 		v.adopted = true;
 		v.state = ask_state(p->run_dir, &v);
+		/* Its taps stay (its lego-vmm holds them) and go back on their bridges. */
+		if (nifs > 0)
+			kept = pmon_net_adopt(v.uuid, v.name, ifs, nifs, &v.net_gen);
 	} else {
 		v.state = CP_VM_EXITED;
 		v.exit_status = pmon_adopt_exit_status(p->run_dir, id);
@@ -328,6 +410,8 @@ static int adopt_one(struct pmon_ctx *p, const char *id)
 		log_error("vNode %s (%s): no room in the table for it: left alone", v.name, id);
 		if (v.pidfd >= 0)
 			close(v.pidfd);
+		if (v.net_gen)
+			pmon_net_detach(v.uuid, v.net_gen);
 		return 0;
 	}
 	if (v.state == CP_VM_EXITED) {
@@ -338,12 +422,13 @@ static int adopt_one(struct pmon_ctx *p, const char *id)
 		return 0;
 	}
 	log_info("adopted vNode %s (%s, domid %d) pid %d, %s, left running by an earlier "
-		 "lego-pmon",
-		 v.name, id, v.domid, (int)v.pid, v.state == CP_VM_PAUSED ? "paused" : "running");
-	if (v.nr_taps)
-		log_warn("vNode %s (%s): its %u interface(s) were removed with what the earlier "
-			 "lego-pmon left: it runs without its network until restarted",
-			 v.name, id, v.nr_taps);
+		 "lego-pmon; %d of its %u interface(s) kept",
+		 v.name, id, v.domid, (int)v.pid, v.state == CP_VM_PAUSED ? "paused" : "running",
+		 kept, v.nr_taps);
+	if (nifs < 0 && v.nr_taps)
+		log_warn("vNode %s (%s): its run file does not list its interfaces (an older "
+			 "lego-pmon's): their taps go, it runs without its network until restarted",
+			 v.name, id);
 	return 1;
 }
 
@@ -410,5 +495,9 @@ bool pmon_adopt_exited(struct pmon_ctx *p, int pidfd)
 	if (unknown)
 		status = PMON_VMS_EXIT_UNKNOWN;
 	pmon_adopt_child_exited(p->run_dir, uuid, status);
-	return pmon_vms_reaped(&p->vms, pid, status, status > 128 && !unknown, unknown, uuid, &gen);
+	if (!pmon_vms_reaped(&p->vms, pid, status, status > 128 && !unknown, unknown, uuid, &gen))
+		return false;
+	if (gen) /* the taps it kept go with it */
+		pmon_net_detach(uuid, gen);
+	return true;
 }

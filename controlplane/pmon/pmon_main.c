@@ -452,6 +452,7 @@ int main(int argc, char **argv)
 		return 1;
 	/* Before the first heartbeat: lego-controld must see them running here. */
 	pmon_adopt_all(&pm);
+	pmon_net_cleanup(); /* what the earlier one left that no adopted vNode uses */
 	if (cluster_agent_start(&pm.agent, &cfg)) {
 		log_error("cannot start the cluster agent thread");
 		return 1;

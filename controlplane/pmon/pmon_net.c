@@ -1,6 +1,7 @@
 /* pmon_net.c: the networks' data path on one processor host: bridges, VXLAN devices with
  * head-end replication, taps, dnsmasq and nftables, built and removed as vNodes come and go,
- * and what a previous lego-pmon left removed. */
+ * what a previous lego-pmon left removed but for the taps of the vNodes adopted, which go back
+ * on their bridges. */
 #include "pmon_net.h"
 
 #include <pthread.h>
@@ -33,6 +34,8 @@ struct att {
 	/* A migration brought the vNode here with its lease, which this host's dnsmasq has no
 	 * record of until the guest renews it: reported as a lease until then (0: none). */
 	int64_t carried_expiry;
+	int idx;      /* the vNode's interface number */
+	bool pending; /* adopted after a restart: kept, not on a bridge of ours yet (NET_SET) */
 };
 
 struct live {
@@ -61,6 +64,17 @@ static void alias(char *out, size_t len, const char *kind, const char *what)
 {
 	snprintf(out, len, "lego-pmon:%s:%s:%s", S.cfg.name, kind, what);
 }
+
+static void tap_alias(char *out, size_t len, const uint8_t uuid[16], int i)
+{
+	char id[UUID_STR_LEN], what[64];
+
+	uuid_str_format(uuid, id);
+	snprintf(what, sizeof(what), "%s:%d", id, i);
+	alias(out, len, "tap", what);
+}
+
+static void replug(void);
 
 /* ---- rules and DHCP entries -------------------------------------------------------------- */
 
@@ -279,7 +293,7 @@ static void detach_locked(const uint8_t uuid[16], uint64_t gen)
 			continue;
 		del_link(t->tap);
 		l = live_of(t->a.network);
-		if (l)
+		if (l && !t->pending)
 			l->users--;
 		log_info("vNode %s: tap %s removed from network %s", t->vnode, t->tap,
 			 t->a.network);
@@ -338,7 +352,7 @@ static int plug(const uint8_t uuid[16], int32_t domid, const char *vnode, int i,
 		const struct net_proto_attach *a, uint64_t gen, bool incoming, char *tap, char *err,
 		size_t errlen)
 {
-	char tag[PMON_NL_ALIAS], id[UUID_STR_LEN], what[64];
+	char tag[PMON_NL_ALIAS];
 	struct live *l = realize(wanted(a->network), err, errlen);
 	struct att *t = NULL;
 	int index;
@@ -359,15 +373,14 @@ static int plug(const uint8_t uuid[16], int32_t domid, const char *vnode, int i,
 			return -1;
 		}
 	del_link(tap); /* a leftover of that name goes */
-	uuid_str_format(uuid, id);
-	snprintf(what, sizeof(what), "%s:%d", id, i);
-	alias(tag, sizeof(tag), "tap", what);
+	tap_alias(tag, sizeof(tag), uuid, i);
 	if (pmon_nl_tap_add(tap, err, errlen))
 		return -1;
 	*t = (struct att){.used = true,
 			  .gen = gen,
 			  .a = *a,
-			  .carried_expiry = incoming ? time(NULL) + PMON_DHCP_LEASE_SECONDS : 0};
+			  .carried_expiry = incoming ? time(NULL) + PMON_DHCP_LEASE_SECONDS : 0,
+			  .idx = i};
 	memcpy(t->uuid, uuid, 16);
 	snprintf(t->tap, sizeof(t->tap), "%s", tap);
 	snprintf(t->vnode, sizeof(t->vnode), "%s", vnode);
@@ -442,6 +455,7 @@ int pmon_net_set(const struct net_proto_set *m, uint32_t *vtep, char *err, size_
 				 "another host's: left out");
 			S.set.peers[i--] = S.set.peers[--S.set.nr_peers];
 		}
+	replug();
 	for (int i = 0; i < NET_PROTO_MAX_NETS; i++) {
 		if (!S.live[i].used)
 			continue;
@@ -535,7 +549,7 @@ bool pmon_net_reaped(pid_t pid, int status)
 	return found;
 }
 
-/* Every link whose alias says this lego-pmon made it goes. */
+/* Every link whose alias says this lego-pmon made it goes, but the adopted vNodes' taps. */
 static int remove_leftovers(void)
 {
 	struct pmon_nl_link *l = NULL;
@@ -549,7 +563,11 @@ static int remove_leftovers(void)
 		return 0;
 	}
 	for (int i = 0; i < n; i++) {
-		if (strncmp(l[i].alias, prefix, strlen(prefix)))
+		bool kept = false;
+
+		for (int k = 0; k < MAX_ATT && !kept; k++)
+			kept = S.att[k].used && !strcmp(S.att[k].tap, l[i].name);
+		if (kept || strncmp(l[i].alias, prefix, strlen(prefix)))
 			continue;
 		if (pmon_nl_link_del(S.nl, l[i].index, err, sizeof(err))) {
 			log_warn("networks: %s", err);
@@ -565,7 +583,6 @@ static int remove_leftovers(void)
 int pmon_net_init(const struct pmon_net_config *cfg, char *err, size_t errlen)
 {
 	char ip[16];
-	int left;
 
 	S.cfg = *cfg;
 	S.att = calloc(MAX_ATT, sizeof(*S.att));
@@ -591,10 +608,138 @@ int pmon_net_init(const struct pmon_net_config *cfg, char *err, size_t errlen)
 		}
 		S.mtu = mtu - VXLAN_OVERHEAD;
 	}
-	left = remove_leftovers() + pmon_dhcp_cleanup(cfg->dhcp_dir);
-	if (left)
-		(void)apply_rules(); /* no network yet: the rules it left go too */
 	return 0;
+}
+
+/* ---- a restart: the adopted vNodes' taps ------------------------------------------------ */
+
+int pmon_net_adopt(const uint8_t uuid[16], const char *vnode, const struct pmon_net_iface *ifs,
+		   int n, uint64_t *gen)
+{
+	struct pmon_nl_link *links = NULL;
+	char err[ERR_MAX], want[PMON_NL_ALIAS];
+	int nl = 0, kept = 0;
+
+	*gen = 0;
+	if (pmon_nl_links(S.nl, &links, &nl, err, sizeof(err))) {
+		log_warn("networks: %s", err);
+		return 0;
+	}
+	pthread_mutex_lock(&S.lock);
+	for (int i = 0; i < n; i++) {
+		struct att *t = NULL;
+		bool there = false, taken = false;
+
+		tap_alias(want, sizeof(want), uuid, ifs[i].idx);
+		for (int k = 0; k < nl && !there; k++)
+			there = !strcmp(links[k].name, ifs[i].tap) && !strcmp(links[k].alias, want);
+		for (int k = 0; k < MAX_ATT; k++) {
+			taken |= S.att[k].used && !strcmp(S.att[k].tap, ifs[i].tap);
+			if (!S.att[k].used && !t)
+				t = &S.att[k];
+		}
+		if (!there || taken || !t) {
+			log_warn("vNode %s: its tap %s (network %s) is %s: that interface stays "
+				 "without its network",
+				 vnode, ifs[i].tap, ifs[i].a.network,
+				 !there ? "gone or not ours" : "another vNode's");
+			continue;
+		}
+		if (!*gen)
+			*gen = ++S.gen;
+		/* dnsmasq's lease file goes with the old DHCP server: the guest's lease is
+		 * reported until it renews it with the new one. */
+		*t = (struct att){.used = true,
+				  .pending = true,
+				  .gen = *gen,
+				  .a = ifs[i].a,
+				  .carried_expiry = time(NULL) + PMON_DHCP_LEASE_SECONDS,
+				  .idx = ifs[i].idx};
+		memcpy(t->uuid, uuid, 16);
+		snprintf(t->tap, sizeof(t->tap), "%s", ifs[i].tap);
+		snprintf(t->vnode, sizeof(t->vnode), "%s", vnode);
+		kept++;
+		log_info("vNode %s: tap %s kept (network %s), back on its bridge once "
+			 "lego-controld lists the network",
+			 vnode, t->tap, t->a.network);
+	}
+	pthread_mutex_unlock(&S.lock);
+	free(links);
+	return kept;
+}
+
+void pmon_net_cleanup(void)
+{
+	bool kept = false;
+	int left;
+
+	pthread_mutex_lock(&S.lock);
+	left = remove_leftovers() + pmon_dhcp_cleanup(S.cfg.dhcp_dir);
+	for (int i = 0; i < MAX_ATT; i++)
+		kept |= S.att[i].used;
+	/* No network yet: the rules left go but the kept taps' own (they send as before). */
+	if (left || kept)
+		(void)apply_rules();
+	pthread_mutex_unlock(&S.lock);
+}
+
+/* The kept taps back on their networks' bridges (built if need be), once NET_SET lists the
+ * networks. */
+static void replug(void)
+{
+	char err[ERR_MAX];
+	bool any = false;
+
+	for (int i = 0; i < MAX_ATT; i++) {
+		struct att *t = &S.att[i];
+		struct live *l;
+		int index;
+
+		if (!t->used || !t->pending || !wanted(t->a.network))
+			continue;
+		index = pmon_nl_index(t->tap);
+		if (!index) {
+			log_warn("vNode %s: its kept tap %s is gone", t->vnode, t->tap);
+			memset(t, 0, sizeof(*t));
+			continue;
+		}
+		l = realize(wanted(t->a.network), err, sizeof(err));
+		if (!l || pmon_nl_link_set(S.nl, index, NULL, pmon_nl_index(l->br), S.mtu, true,
+					   err, sizeof(err))) {
+			log_error("vNode %s: tap %s cannot go back on network %s: %s", t->vnode,
+				  t->tap, t->a.network, err);
+			continue;
+		}
+		t->pending = false;
+		l->users++;
+		any = true;
+		log_info("vNode %s: tap %s back on network %s (bridge %s)", t->vnode, t->tap,
+			 t->a.network, l->br);
+	}
+	for (int i = 0; any && i < NET_PROTO_MAX_NETS; i++)
+		if (S.live[i].used)
+			refresh_dhcp(&S.live[i]);
+}
+
+int pmon_net_ifaces(const uint8_t uuid[16], struct pmon_net_iface *out, int max)
+{
+	int n = 0;
+
+	pthread_mutex_lock(&S.lock);
+	for (int i = 0; i < NET_PROTO_MAX_IFACES && n < max; i++) {
+		const struct att *t = NULL;
+
+		for (int k = 0; k < MAX_ATT && !t; k++)
+			if (S.att[k].used && S.att[k].idx == i && !memcmp(S.att[k].uuid, uuid, 16))
+				t = &S.att[k];
+		if (!t)
+			continue;
+		snprintf(out[n].tap, sizeof(out[n].tap), "%s", t->tap);
+		out[n].idx = i;
+		out[n++].a = t->a;
+	}
+	pthread_mutex_unlock(&S.lock);
+	return n;
 }
 
 void pmon_net_shutdown(void)

@@ -5,8 +5,10 @@
  * interface; a tap per interface (ltDOMIDnI); the nftables rules (pmon_nft.c). Built when a
  * vNode needing it starts here, removed with the last one (and every device at shutdown).
  * Every device is tagged with its owner in its alias ("lego-pmon:NAME:KIND:..."), so a
- * restarted lego-pmon finds what it left and removes it (it knows no vNode after a restart:
- * nothing it left is in use), and the DHCP servers through their pid files.
+ * restarted lego-pmon finds what it left: the taps of the vNodes it adopts (pmon_adopt.h:
+ * their lego-vmm holds the taps' file descriptors) are kept, with their rules, and go back
+ * on their networks' bridges, rebuilt once lego-controld's NET_SET lists the networks; the
+ * rest goes, the DHCP servers through their pid files.
  *
  * One lego-pmon per network namespace uses networks. Thread-safe (one lock). */
 #ifndef LEGO_PMON_NET_H
@@ -28,11 +30,31 @@ struct pmon_net_config {
 	uint16_t vxlan_port;
 };
 
-/* The configuration kept (its strings must outlive lego-pmon), the underlay device found,
- * what a previous lego-pmon left removed: 0, or -1 with err. */
+/* One interface of a vNode: its number, its tap and what it attaches to (a run file's
+ * record). */
+struct pmon_net_iface {
+	int idx; /* 0 .. NET_PROTO_MAX_IFACES - 1 */
+	char tap[NET_PROTO_IFNAME_MAX + 1];
+	struct net_proto_attach a;
+};
+
+/* The configuration kept (its strings must outlive lego-pmon), the underlay device found:
+ * 0, or -1 with err. What a previous lego-pmon left is removed by pmon_net_cleanup. */
 int pmon_net_init(const struct pmon_net_config *cfg, char *err, size_t errlen);
-/* NET_SET: the networks and the other hosts; replication entries and rules follow. Returns a
- * cluster status; *vtep is this host's VXLAN address. */
+/* At start, before pmon_net_cleanup: an adopted vNode's interfaces (n of them, in order)
+ * kept, each if its tap is there and tagged as this lego-pmon's, with its rules, and
+ * reported with the lease its guest holds; each goes back on its bridge when NET_SET lists
+ * its network. How many were kept; *gen (0: none) tells this attachment apart. */
+int pmon_net_adopt(const uint8_t uuid[16], const char *vnode, const struct pmon_net_iface *ifs,
+		   int n, uint64_t *gen);
+/* At start, after the adoptions: every device and DHCP server a previous lego-pmon left
+ * that no adopted vNode uses removed; the rules made what is kept. */
+void pmon_net_cleanup(void);
+/* uuid's interfaces as attached now (at most max, in order): how many. */
+int pmon_net_ifaces(const uint8_t uuid[16], struct pmon_net_iface *out, int max);
+/* NET_SET: the networks and the other hosts; replication entries and rules follow, and the
+ * adopted vNodes' taps go back on their bridges. Returns a cluster status; *vtep is this
+ * host's VXLAN address. */
 int pmon_net_set(const struct net_proto_set *m, uint32_t *vtep, char *err, size_t errlen);
 /* A vNode's interfaces (n of them, in order): each network built if needed, each tap made,
  * named into taps[i], on its bridge, with its DHCP entry and rules; incoming (a migration's

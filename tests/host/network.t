@@ -11,11 +11,13 @@
 # every byte verified both ways across the hosts, a second network isolated (also through a
 # routing host), forged MAC and address dropped; a migration builds the taps on the
 # destination and keeps MAC and address; everything removed when the vNodes go; a lego-pmon
-# killed and restarted removes what it left. All of it over mutual TLS, as in production.
+# killed and restarted keeps the taps of the vNodes it adopts (back on their rebuilt bridges,
+# with their rules) and removes what no running vNode uses. All of it over mutual TLS, as in
+# production.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$REPO/tests/lib/servers.sh"
 tap_tmpdir
-plan 65
+plan 71
 # Every control port is mutual TLS under a throw-away PKI (tests/lib/pki.sh), and the memory
 # server checks capabilities lego-controld signs with its key.
 pki_init && pki_issue controld ctl --host 192.168.77.1 && pki_issue mmon mm1 --host 192.168.77.1 &&
@@ -280,18 +282,35 @@ kill -9 "$PA"
 wait "$PA" 2>/dev/null
 ok "ip -n $NA link show lgbr1001 >/dev/null 2>&1 && kill -0 $dns" \
 	"lego-pmon on pa killed: its bridge and dnsmasq stay behind"
+# vnb's VMM ends while no lego-pmon runs on pa: its tap is a leftover; vna's VMM runs on.
+vmm_of() { pgrep -f "^/usr/bin/python3 $VMM .*--control $TAP_TMP/run-pa/$(v domuuid "$1")"; }
+VB=$(vmm_of vnb)
+[ -n "$VB" ] && kill "$VB"
+wait_for "! kill -0 ${VB:-1} 2>/dev/null" 100
 # Restarted once lego-controld has seen it go (before, the name is still taken).
 wait_for "grep -q 'processor host pa is down' $TAP_TMP/controld.log"
 pmon pa "$NA" 192.168.77.1
-ok "wait_for 'grep -q \"left by a previous lego-pmon\" $TAP_TMP/pa.log'" "the restarted lego-pmon finds them"
-ok "wait_for '! ip -n $NA link show lgbr1001 >/dev/null 2>&1 && ! kill -0 $dns 2>/dev/null'" \
-	"... and removes them: bridge, taps, VXLAN device, dnsmasq"
-ok "! ip netns exec $NA nft list table bridge lego_pmon >/dev/null 2>&1" "... and its nftables rules"
-# The VMMs the killed lego-pmon left (a real one would be lost with its taps too) go now, so
-# that they are reaped long before the test ends.
-orphans=$(pgrep -f "^/usr/bin/python3 $VMM .*--control $TAP_TMP/run-pa/")
-[ -z "$orphans" ] || kill $orphans
-wait_for "! ps -o stat= -p ${orphans:-1} 2>/dev/null | grep -q ." 100
+PA=$SERVER_PID
+ok "wait_for 'grep -q \"vNode vna: tap $TA kept (network default)\" $TAP_TMP/pa.log'" \
+	"the restarted lego-pmon adopts vna and keeps its tap (its run file lists the interface)"
+ok "wait_for 'ip -n $NA -d link show $TA 2>/dev/null | grep -q \"master lgbr1001\"'" \
+	"... which goes back on the network's bridge, rebuilt once lego-controld lists the network"
+is "$(ip netns exec "$NA" bridge fdb show dev lgvx1001 2>/dev/null | grep -c '00:00:00:00:00:00 dst 192.168.77.2')" 1 \
+	"... with its VXLAN device replicating to host pb"
+ok "! ip -n $NA link show $TB >/dev/null 2>&1 && grep -q 'removed $TB (' $TAP_TMP/pa.log" \
+	"vnb's tap (its VMM gone while lego-pmon was down) is removed as a leftover"
+ok "wait_for '! kill -0 $dns 2>/dev/null' && pgrep -f 'conf-file=$DHCP-pa' >/dev/null" \
+	"the old dnsmasq is stopped, a new one serves the network"
+ok "ip netns exec $NA nft list table bridge lego_pmon | grep -q 'ether saddr != $MA drop' &&
+	! ip netns exec $NA nft list table bridge lego_pmon | grep -q '$MB'" \
+	"nftables: vna's tap keeps its anti-spoofing rules, vnb's are gone"
+is "$(dhcp "$GA" | grep '^bound')" "bound 10.77.0.2/255.255.0.0 mtu 1500" \
+	"vna's guest, on its kept tap, gets its address from the new dnsmasq"
+like "$(v domifaddr vna)" "$TA +$MA +ipv4 +10.77.0.2/16" "virsh domifaddr vna: its lease"
+v destroy vna >/dev/null
+ok "wait_for '! ip -n $NA link show $TA >/dev/null 2>&1 && ! ip -n $NA link show lgbr1001 >/dev/null 2>&1' &&
+	wait_for '! ip netns exec $NA nft list table bridge lego_pmon >/dev/null 2>&1'" \
+	"the adopted vna destroyed: its tap, the bridge and the rules go"
 kill "$CONTROLD_PID"
 wait "$CONTROLD_PID" 2>/dev/null
 controld
