@@ -20,6 +20,7 @@ static pthread_mutex_t ops = PTHREAD_MUTEX_INITIALIZER;
 static struct controld_registry_vnode *vnodes[REG_MAX_VNODES];
 static int nr_vnodes;
 static struct controld_registry_component comps[REG_MAX_COMPONENTS];
+static int max_components = REG_MAX_COMPONENTS; /* --max-components */
 static int nr_comps;
 
 void controld_registry_lock(void)
@@ -397,9 +398,14 @@ static struct controld_registry_component *reusable_slot(void)
 	if (best)
 		log_info("component table full (%d): forgot %s %s, down for %lld s and used by no "
 			 "vNode",
-			 REG_MAX_COMPONENTS, kind_name(best->kind), best->name,
+			 max_components, kind_name(best->kind), best->name,
 			 (long long)((mono_clock_ms() - best->down_ms) / 1000));
 	return best;
+}
+
+void controld_registry_set_max_components(int n)
+{
+	max_components = n;
 }
 
 int controld_registry_register(const struct cluster_proto_register *r, uint64_t conn, char *err,
@@ -414,13 +420,13 @@ int controld_registry_register(const struct cluster_proto_register *r, uint64_t 
 			 kind_name(c->kind), c->name, c->addr);
 		return CP_EEXIST;
 	}
-	if (!c && nr_comps >= REG_MAX_COMPONENTS) {
+	if (!c && nr_comps >= max_components) {
 		c = reusable_slot();
 		if (!c) {
 			snprintf(err, errlen,
 				 "too many components (at most %d, and none of those down is free "
 				 "to forget)",
-				 REG_MAX_COMPONENTS);
+				 max_components);
 			return CP_ENOSPC;
 		}
 		memset(c, 0, sizeof(*c));

@@ -35,7 +35,7 @@
 #include "controlplane/controld/libvirt/domain_xml.h"
 #include "vnode_map.h"
 
-#define REG_MAX_COMPONENTS 256
+#define REG_MAX_COMPONENTS 2048
 #define REG_MAX_VNODES	   16384
 #define REG_MAX_REGIONS	   VMAP_MAX_REGIONS
 #define REG_MAX_MMONS	   VMAP_MAX_SERVERS /* memory servers one vNode's map names */
@@ -199,6 +199,8 @@ void controld_registry_mark_stopped(struct controld_registry_vnode *v, int reaso
 int controld_registry_nr_components(void);
 struct controld_registry_component *controld_registry_component_at(int i);
 struct controld_registry_component *controld_registry_find_component(int kind, const char *name);
+/* How many components the table holds (1..REG_MAX_COMPONENTS; before serving). */
+void controld_registry_set_max_components(int n);
 /* A REGISTER on connection conn: CP_OK, or CP_EEXIST with err when the name is alive on
  * another connection. */
 int controld_registry_register(const struct cluster_proto_register *r, uint64_t conn, char *err,
