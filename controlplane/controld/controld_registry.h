@@ -159,6 +159,9 @@ struct controld_registry_vnode *controld_registry_vnode_at(int i);
 struct controld_registry_vnode *controld_registry_find_name(const char *name);
 struct controld_registry_vnode *controld_registry_find_uuid(const uint8_t uuid[16]);
 struct controld_registry_vnode *controld_registry_find_id(int id);
+/* Copy n bytes from src (NULL: zeros) to dst, writing only the 512-byte pieces that
+ * differ: for a vNode's definition and map, whose pages that stay zero are never resident. */
+void controld_registry_copy_sparse(void *dst, const void *src, size_t n);
 /* Add or replace a definition (d->has_uuid set by the caller) and persist it; its
  * interfaces get their MACs and addresses (controld_net_assign). A running vNode keeps its
  * live definition and takes the new one when it stops (as libvirtd does). Returns 0, or a

@@ -14,6 +14,7 @@
 #include "controld_caps.h"
 #include "controld_net.h"
 #include "controld_netsync.h"
+#include "controld_placed.h"
 #include "controld_registry.h"
 #include "controld_volumes.h"
 #include "controlplane/controld/libvirt/libvirt_events.h"
@@ -140,15 +141,19 @@ void controld_vnode_placed_use(const char *name, int kind, uint32_t *cores, uint
 void controld_vnode_mem_snapshot(struct placement_mem *mems,
 				 const struct controld_registry_component **mc, int *nm)
 {
+	struct controld_placed *use = calloc(REG_MAX_COMPONENTS, sizeof(*use));
+
 	*nm = 0;
+	if (use)
+		controld_placed_all(use);
 	for (int i = 0; i < controld_registry_nr_components() && *nm < PL_MAX; i++) {
 		const struct controld_registry_component *c = controld_registry_component_at(i);
-		uint32_t cores;
-		uint64_t bytes;
+		uint64_t bytes = use ? use[i].bytes : 0;
 
 		if (c->kind != CP_KIND_MMON)
 			continue;
-		controld_vnode_placed_use(c->name, c->kind, &cores, &bytes);
+		if (!use) /* out of memory: the slow way */
+			controld_vnode_placed_use(c->name, c->kind, &(uint32_t){0}, &bytes);
 		mc[*nm] = c;
 		mems[(*nm)++] = (struct placement_mem){
 			.name = c->name,
@@ -158,6 +163,7 @@ void controld_vnode_mem_snapshot(struct placement_mem *mems,
 			.used = bytes > c->used_bytes ? bytes : c->used_bytes,
 			.placed = bytes};
 	}
+	free(use);
 }
 
 int controld_vnode_replication(const struct domain_xml_def *d)
@@ -173,22 +179,25 @@ static int place(struct controld_registry_vnode *v, char *err, size_t errlen)
 	const struct controld_registry_component *hc[PL_MAX], *mc[PL_MAX];
 	int nh = 0, nm = 0, h, nr, copies = controld_vnode_replication(&v->def);
 	int(*owner)[PL_MAX_COPIES] = malloc(REG_MAX_REGIONS * sizeof(*owner));
+	struct controld_placed *use = calloc(REG_MAX_COMPONENTS, sizeof(*use));
 	uint64_t ram = v->def.memory_kib * 1024,
 		 excache = (v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) * 1024;
 	uint64_t rsize = opt.region_size, min = (ram + REG_MAX_REGIONS - 1) / REG_MAX_REGIONS;
 
-	if (!owner) {
+	if (!owner || !use) {
+		free(owner);
+		free(use);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	controld_placed_all(use);
 	for (int i = 0; i < controld_registry_nr_components(); i++) {
 		const struct controld_registry_component *c = controld_registry_component_at(i);
-		uint32_t cores;
-		uint64_t bytes;
+		uint32_t cores = use[i].cores;
+		uint64_t bytes = use[i].bytes;
 
 		if (c->kind != CP_KIND_PMON || nh == PL_MAX)
 			continue;
-		controld_vnode_placed_use(c->name, c->kind, &cores, &bytes);
 		hc[nh] = c;
 		hosts[nh++] = (struct placement_host){
 			.name = c->name,
@@ -198,6 +207,7 @@ static int place(struct controld_registry_vnode *v, char *err, size_t errlen)
 			.mem = c->capacity,
 			.used_mem = bytes > c->used_bytes ? bytes : c->used_bytes};
 	}
+	free(use);
 	controld_vnode_mem_snapshot(mems, mc, &nm);
 	h = placement_pick_processor(hosts, nh, v->def.place_processor, v->def.vcpus, excache, err,
 				     errlen);
@@ -211,7 +221,7 @@ static int place(struct controld_registry_vnode *v, char *err, size_t errlen)
 		return -1;
 	}
 	/* The servers this vNode uses, in first-use order, and copies as indexes into them. */
-	memset(&v->map, 0, sizeof(v->map));
+	controld_registry_copy_sparse(&v->map, NULL, sizeof(v->map)); /* pages never used stay so */
 	v->map.nr_regions = nr;
 	for (int r = 0; r < nr; r++)
 		for (int k = 0; k < copies; k++) {
