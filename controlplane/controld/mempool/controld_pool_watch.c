@@ -559,18 +559,28 @@ static void mark_reconciled(const struct pair *p)
 	}
 }
 
-/* Every watchable vNode (only those not reconciled yet if !all). */
+/* Every watchable vNode (only those not reconciled yet if !all), MAX_WORK at a time: each
+ * pass over all of them goes on where the last one stopped, so that with more vNodes than
+ * that every one is still asked in turn. */
 static void reconcile_all(bool all)
 {
+	static int cursor;
 	struct pair *work = malloc(MAX_WORK * sizeof(*work));
 	struct vmm_regions_answer *a = malloc(sizeof(*a));
-	int n = 0;
+	int n = 0, nr;
 
 	if (!work || !a)
 		goto out;
 	controld_registry_lock();
-	for (int j = 0; j < controld_registry_nr_vnodes() && n < MAX_WORK; j++) {
+	nr = controld_registry_nr_vnodes();
+	if (cursor >= nr)
+		cursor = 0;
+	for (int k = 0; k < nr && n < MAX_WORK; k++) {
+		int j = all ? (cursor + k) % nr : k;
 		struct controld_registry_vnode *v = controld_registry_vnode_at(j);
+
+		if (all)
+			cursor = (j + 1) % nr;
 
 		if (!watchable(v) || (!all && v->reconciled))
 			continue;
