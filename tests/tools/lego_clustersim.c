@@ -64,7 +64,8 @@ struct comp {
 	uint32_t hb_ms, timeout_ms;
 	struct vm *vms; /* a processor host's vNodes */
 	int nr_vms, cap_vms;
-	uint32_t next_pid;
+	uint32_t next_pid; /* the pid its next simulated lego-vmm gets */
+	uint64_t next_id;  /* its next heartbeat's message id */
 };
 
 static struct {
@@ -659,7 +660,7 @@ static void send_heartbeat(struct comp *m, uint8_t *buf, int64_t now) /* under l
 	}
 	hb.nr_vms = (uint32_t)m->nr_vms;
 	cluster_proto_heartbeat_put(buf, &hb);
-	if (cluster_io_send(m->c, CP_HEARTBEAT, ++m->next_pid, CP_OK, buf, len)) {
+	if (cluster_io_send(m->c, CP_HEARTBEAT, ++m->next_id, CP_OK, buf, len)) {
 		drop(m, "sending a heartbeat failed");
 		return;
 	}
