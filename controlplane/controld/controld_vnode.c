@@ -55,15 +55,14 @@ int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, siz
 	return pmon_call_within(host, op, req, len, reply, rlen, CALL_TIMEOUT_MS, err, errlen);
 }
 
-static int pmon_call_within(const char *host, uint16_t op, const void *req, size_t len,
-			    uint8_t **reply, size_t *rlen, int timeout_ms, char *err, size_t errlen)
+/* A connection to host's lego-pmon (its certificate must name it), or NULL with err. */
+static struct tls_conn *pmon_dial(const char *host, char *err, size_t errlen)
 {
 	char addr[CP_ADDR_LEN + 1], why[CP_ERRTEXT_MAX + 64];
 	struct controld_registry_component *c;
 	/* Only the lego-pmon registered under that name: its certificate says so. */
 	const struct tls_conn_expect want = {.kinds = TLS_KIND_BIT(TLS_KIND_PMON), .name = host};
 	struct tls_conn *conn;
-	int rc;
 
 	controld_registry_lock();
 	c = controld_registry_find_component(CP_KIND_PMON, host);
@@ -72,18 +71,60 @@ static int pmon_call_within(const char *host, uint16_t op, const void *req, size
 	controld_registry_unlock();
 	if (!c || !c->alive) {
 		snprintf(err, errlen, "processor host '%s' is down", host);
-		return -1;
+		return NULL;
 	}
 	conn = tls_conn_dial(addr, opt.pki, &want, CALL_TIMEOUT_MS, why, sizeof(why));
-	if (!conn) {
+	if (!conn)
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
+	return conn;
+}
+
+static int pmon_call_within(const char *host, uint16_t op, const void *req, size_t len,
+			    uint8_t **reply, size_t *rlen, int timeout_ms, char *err, size_t errlen)
+{
+	char why[CP_ERRTEXT_MAX + 64];
+	struct tls_conn *conn = pmon_dial(host, err, errlen);
+	int rc;
+
+	if (!conn)
 		return -1;
-	}
 	rc = cluster_io_call(conn, op, req, len, reply, rlen, timeout_ms, why, sizeof(why));
 	tls_conn_close(conn);
 	if (rc != CP_OK)
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
 	return rc;
+}
+
+int controld_vnode_pmon_query(struct controld_vnode_pmon_conn *pc, const char *host, uint16_t op,
+			      const void *req, size_t len, uint8_t **reply, size_t *rlen, char *err,
+			      size_t errlen)
+{
+	char why[CP_ERRTEXT_MAX + 64];
+
+	if (pc->c && strcmp(pc->host, host))
+		controld_vnode_pmon_release(pc);
+	for (bool fresh = !pc->c;; fresh = true) {
+		int rc;
+
+		if (!pc->c && !(pc->c = pmon_dial(host, err, errlen)))
+			return -1;
+		snprintf(pc->host, sizeof(pc->host), "%s", host);
+		rc = cluster_io_call(pc->c, op, req, len, reply, rlen, CALL_TIMEOUT_MS, why,
+				     sizeof(why));
+		if (rc != CP_OK)
+			snprintf(err, errlen, "processor host '%s': %s", host, why);
+		if (rc >= 0)
+			return rc;
+		controld_vnode_pmon_release(pc);
+		if (fresh)
+			return -1; /* else a kept one the host closed meanwhile: a new one */
+	}
+}
+
+void controld_vnode_pmon_release(struct controld_vnode_pmon_conn *pc)
+{
+	tls_conn_close(pc->c);
+	pc->c = NULL;
 }
 
 void controld_vnode_wire_name(char *out, size_t len, const char *name)
