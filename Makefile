@@ -188,6 +188,7 @@ TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(sort $(wildcard tests/vm
 test: deps $(RELEASE_BINS) $(ASAN_BINS) $(UNIT_BINS) $(GUEST_IMAGES) $(TEST_GUESTS) $(LINUX_IMAGES) \
 	$(BUILD)/asan/bin/pager_bench $(BUILD)/asan/bin/mmon_probe $(BUILD)/asan/bin/smon_probe \
 	$(BUILD)/asan/bin/smon_io $(BUILD)/asan/bin/cluster_probe $(BUILD)/asan/bin/vmm_ask \
+	$(BUILD)/asan/bin/lego_clustersim \
 	$(BUILD)/release/bin/vmm_ask $(BUILD)/asan/bin/mem_churn $(BUILD)/release/bin/mem_admin \
 	$(BUILD)/asan/bin/mmon_attack $(BUILD)/asan/bin/smon_attack $(BUILD)/release/bin/conn_flood \
 	$(BUILD)/release/bin/smon_io $(BUILD)/release/bin/vhost_uffd_probe $(FUZZ_BINS) \
@@ -223,6 +224,7 @@ unit: deps $(UNIT_BINS)
 	$(Q)prove --exec '' $(UNIT_BINS)
 
 bench: deps $(RELEASE_BINS) $(BENCH_TOOLS) $(BUILD)/release/bin/vmm_ask $(GUEST_IMAGES) \
+	$(BUILD)/release/bin/lego_clustersim \
 	$(BENCH_GUESTS)
 	$(Q)BUILD=$(abspath $(BUILD)) tests/bench/run-all.sh
 

@@ -18,9 +18,9 @@
 #include "lib/netserver.h"
 #include "lib/tcp.h"
 
-#define IDLE_TIMEOUT_MS 60000 /* a connection that never registers (legoctl) */
-#define READ_TIMEOUT_MS 10000 /* a message, once begun */
-#define MAX_CONNS	512   /* every component (REG_MAX_COMPONENTS) and some operators */
+#define IDLE_TIMEOUT_MS 60000			   /* a connection that never registers (legoctl) */
+#define READ_TIMEOUT_MS 10000			   /* a message, once begun */
+#define MAX_CONNS	(REG_MAX_COMPONENTS + 256) /* every component and some operators */
 #define MAX_PER_PEER	64
 #define MAX_PENDING	64
 #define BIG_MSG_BUDGET	(32ULL << 20) /* messages over 64 KiB being read at once */

@@ -108,6 +108,9 @@ static void usage(FILE *f)
 		"      --pmon-loss-ms N     a processor host down this long is lost: its vNodes\n"
 		"                           are marked crashed and their vRegions freed\n"
 		"                           (default 30000)\n"
+		"      --max-components N   components the table holds (default and at most\n"
+		"                           %d); when full, one down and named by no vNode\n"
+		"                           makes room for a new one\n"
 		"      --stop-grace-ms N    destroy: SIGKILL a VMM still running this long after\n"
 		"                           SIGTERM (default 5000)\n"
 		"      --provider NAME      libfabric provider for the storage and memory servers\n"
@@ -140,7 +143,8 @@ static void usage(FILE *f)
 		"hosts' heartbeats; a live migration under way is followed to its end (its\n"
 		"client sees the connection drop); a memory pool job (legoctl mmon drain, pool\n"
 		"rebalance) ends with it, and is asked for again. SIGINT or SIGTERM stop it.\n"
-		"One lego-controld per state directory and per socket: a second is refused.\n");
+		"One lego-controld per state directory and per socket: a second is refused.\n",
+		REG_MAX_COMPONENTS);
 }
 
 static int __attribute__((format(printf, 1, 2))) bad_usage(const char *fmt, ...)
@@ -204,6 +208,12 @@ static int option(struct options *o, int c, char **argv)
 	case 'O':
 		if (parse_uint(optarg, 1, 86400000, &o->host_loss_ms))
 			return bad_usage("--pmon-loss-ms '%s' must be 1..86400000", optarg);
+		break;
+	case 'X':
+		if (parse_uint(optarg, 1, REG_MAX_COMPONENTS, &n))
+			return bad_usage("--max-components '%s' must be 1..%d", optarg,
+					 REG_MAX_COMPONENTS);
+		controld_registry_set_max_components((int)n);
 		break;
 	case 'G':
 		if (parse_uint(optarg, 0, 600000, &n))
@@ -286,6 +296,7 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"mmon-loss-ms", required_argument, NULL, 'L'},
 		{"pmon-loss-ms", required_argument, NULL, 'O'},
 		{"stop-grace-ms", required_argument, NULL, 'G'},
+		{"max-components", required_argument, NULL, 'X'},
 		{"provider", required_argument, NULL, 'P'},
 		{"port-file", required_argument, NULL, 'F'},
 		{"metrics", required_argument, NULL, 'M'},

@@ -6,9 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 
 #include "controld_net.h"
+#include "controld_registry_index.h"
 #include "controld_registry_store.h"
 #include "controlplane/controld/libvirt/libvirt_events.h"
 #include "lib/log.h"
@@ -20,6 +22,7 @@ static pthread_mutex_t ops = PTHREAD_MUTEX_INITIALIZER;
 static struct controld_registry_vnode *vnodes[REG_MAX_VNODES];
 static int nr_vnodes;
 static struct controld_registry_component comps[REG_MAX_COMPONENTS];
+static int max_components = REG_MAX_COMPONENTS; /* --max-components */
 static int nr_comps;
 
 void controld_registry_lock(void)
@@ -64,9 +67,15 @@ struct controld_registry_vnode *controld_registry_find_name(const char *name)
 
 struct controld_registry_vnode *controld_registry_find_uuid(const uint8_t uuid[16])
 {
+	struct controld_registry_vnode *v = controld_registry_index_find_uuid(uuid);
+
+	if (v)
+		return v;
 	for (int i = 0; i < nr_vnodes; i++)
-		if (!memcmp(vnodes[i]->def.uuid, uuid, 16))
+		if (!memcmp(vnodes[i]->def.uuid, uuid, 16)) {
+			controld_registry_index_add_vnode(vnodes[i]); /* its uuid was set later */
 			return vnodes[i];
+		}
 	return NULL;
 }
 
@@ -80,21 +89,47 @@ struct controld_registry_vnode *controld_registry_find_id(int id)
 	return NULL;
 }
 
+void controld_registry_copy_sparse(void *dst, const void *src, size_t n)
+{
+	static const uint8_t zeros[512];
+
+	for (size_t off = 0; off < n; off += sizeof(zeros)) {
+		size_t k = n - off < sizeof(zeros) ? n - off : sizeof(zeros);
+		const void *from = src ? (const uint8_t *)src + off : zeros;
+
+		if (memcmp((uint8_t *)dst + off, from, k))
+			memcpy((uint8_t *)dst + off, from, k);
+	}
+}
+
+/* A vNode's memory: pages of its own, zero until written. Its definition (41 KB of mostly
+ * empty text fields) and vRegion map (8 KB for up to 1024 regions) are written with
+ * controld_registry_copy_sparse, so what stays zero is never resident (10,000 vNodes
+ * written in full would take 530 MB). */
+static struct controld_registry_vnode *vnode_alloc(void)
+{
+	void *p = mmap(NULL, sizeof(struct controld_registry_vnode), PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 struct controld_registry_vnode *controld_registry_new_vnode(const struct domain_xml_def *d)
 {
 	struct controld_registry_vnode *v;
 
 	if (nr_vnodes >= REG_MAX_VNODES)
 		return NULL;
-	v = calloc(1, sizeof(*v));
+	v = vnode_alloc();
 	if (!v)
 		return NULL;
-	v->def = *d;
+	controld_registry_copy_sparse(&v->def, d, sizeof(*d));
 	v->id = -1;
 	v->state = VN_SHUTOFF;
 	v->reason = VN_SHUTOFF_UNKNOWN;
 	v->exit_status = -1;
 	vnodes[nr_vnodes++] = v;
+	controld_registry_index_add_vnode(v);
 	return v;
 }
 
@@ -106,9 +141,10 @@ static void remove_vnode(struct controld_registry_vnode *v)
 			break;
 		}
 	}
+	controld_registry_index_vnodes_changed();
 	free(v->run_args);
 	free(v->next_def);
-	free(v);
+	munmap(v, sizeof(*v));
 }
 
 const struct domain_xml_def *controld_registry_next_def(const struct controld_registry_vnode *v)
@@ -161,7 +197,7 @@ static void drop_run_args(struct controld_registry_vnode *v)
  * step it was in the middle of sees the run ended). */
 static void forget_map(struct controld_registry_vnode *v)
 {
-	memset(&v->map, 0, sizeof(v->map));
+	controld_registry_copy_sparse(&v->map, NULL, sizeof(v->map));
 	v->replication = 0;
 	v->map_version = 0;
 	v->mem_lost = false;
@@ -229,7 +265,7 @@ int controld_registry_define(struct domain_xml_def *d, struct controld_registry_
 			return 9;
 		}
 	} else {
-		v->def = *d;
+		controld_registry_copy_sparse(&v->def, d, sizeof(*d));
 	}
 	if (controld_registry_store_def(v)) {
 		snprintf(err, errlen, "cannot save the definition in the state directory");
@@ -316,7 +352,7 @@ void controld_registry_mark_stopped(struct controld_registry_vnode *v, int reaso
 		return;
 	}
 	if (v->next_def) { /* the live definition goes with the run */
-		v->def = *v->next_def;
+		controld_registry_copy_sparse(&v->def, v->next_def, sizeof(v->def));
 		free(v->next_def);
 		v->next_def = NULL;
 	}
@@ -336,9 +372,15 @@ struct controld_registry_component *controld_registry_component_at(int i)
 
 struct controld_registry_component *controld_registry_find_component(int kind, const char *name)
 {
+	struct controld_registry_component *c = controld_registry_index_find_component(kind, name);
+
+	if (c)
+		return c;
 	for (int i = 0; i < nr_comps; i++)
-		if (comps[i].kind == kind && !strcmp(comps[i].name, name))
+		if (comps[i].kind == kind && !strcmp(comps[i].name, name)) {
+			controld_registry_index_add_component(i);
 			return &comps[i];
+		}
 	return NULL;
 }
 
@@ -397,9 +439,14 @@ static struct controld_registry_component *reusable_slot(void)
 	if (best)
 		log_info("component table full (%d): forgot %s %s, down for %lld s and used by no "
 			 "vNode",
-			 REG_MAX_COMPONENTS, kind_name(best->kind), best->name,
+			 max_components, kind_name(best->kind), best->name,
 			 (long long)((mono_clock_ms() - best->down_ms) / 1000));
 	return best;
+}
+
+void controld_registry_set_max_components(int n)
+{
+	max_components = n;
 }
 
 int controld_registry_register(const struct cluster_proto_register *r, uint64_t conn, char *err,
@@ -414,13 +461,13 @@ int controld_registry_register(const struct cluster_proto_register *r, uint64_t 
 			 kind_name(c->kind), c->name, c->addr);
 		return CP_EEXIST;
 	}
-	if (!c && nr_comps >= REG_MAX_COMPONENTS) {
+	if (!c && nr_comps >= max_components) {
 		c = reusable_slot();
 		if (!c) {
 			snprintf(err, errlen,
 				 "too many components (at most %d, and none of those down is free "
 				 "to forget)",
-				 REG_MAX_COMPONENTS);
+				 max_components);
 			return CP_ENOSPC;
 		}
 		memset(c, 0, sizeof(*c));
@@ -435,6 +482,7 @@ int controld_registry_register(const struct cluster_proto_register *r, uint64_t 
 	c->kind = (int)r->kind;
 	snprintf(c->name, sizeof(c->name), "%s", r->name);
 	snprintf(c->addr, sizeof(c->addr), "%s", r->addr);
+	controld_registry_index_add_component((int)(c - comps));
 	c->cores = r->cores;
 	c->capacity = r->capacity_bytes;
 	c->alive = true;

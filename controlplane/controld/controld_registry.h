@@ -35,7 +35,7 @@
 #include "controlplane/controld/libvirt/domain_xml.h"
 #include "vnode_map.h"
 
-#define REG_MAX_COMPONENTS 256
+#define REG_MAX_COMPONENTS 2048
 #define REG_MAX_VNODES	   16384
 #define REG_MAX_REGIONS	   VMAP_MAX_REGIONS
 #define REG_MAX_MMONS	   VMAP_MAX_SERVERS /* memory servers one vNode's map names */
@@ -159,6 +159,9 @@ struct controld_registry_vnode *controld_registry_vnode_at(int i);
 struct controld_registry_vnode *controld_registry_find_name(const char *name);
 struct controld_registry_vnode *controld_registry_find_uuid(const uint8_t uuid[16]);
 struct controld_registry_vnode *controld_registry_find_id(int id);
+/* Copy n bytes from src (NULL: zeros) to dst, writing only the 512-byte pieces that
+ * differ: for a vNode's definition and map, whose pages that stay zero are never resident. */
+void controld_registry_copy_sparse(void *dst, const void *src, size_t n);
 /* Add or replace a definition (d->has_uuid set by the caller) and persist it; its
  * interfaces get their MACs and addresses (controld_net_assign). A running vNode keeps its
  * live definition and takes the new one when it stops (as libvirtd does). Returns 0, or a
@@ -199,6 +202,8 @@ void controld_registry_mark_stopped(struct controld_registry_vnode *v, int reaso
 int controld_registry_nr_components(void);
 struct controld_registry_component *controld_registry_component_at(int i);
 struct controld_registry_component *controld_registry_find_component(int kind, const char *name);
+/* How many components the table holds (1..REG_MAX_COMPONENTS; before serving). */
+void controld_registry_set_max_components(int n);
 /* A REGISTER on connection conn: CP_OK, or CP_EEXIST with err when the name is alive on
  * another connection. */
 int controld_registry_register(const struct cluster_proto_register *r, uint64_t conn, char *err,

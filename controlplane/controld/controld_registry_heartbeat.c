@@ -9,6 +9,7 @@
 
 #include "controld_autostart.h"
 #include "controld_registry.h"
+#include "controld_registry_index.h"
 #include "controld_registry_store.h"
 #include "controlplane/controld/mempool/controld_owed.h"
 #include "lib/log.h"
@@ -137,8 +138,11 @@ controld_registry_heartbeat(uint64_t conn, const struct cluster_proto_heartbeat 
 			    const struct cluster_proto_vm_status *vms, uint8_t (*forget)[16],
 			    int *nforget)
 {
+	/* Under the registry lock, as every caller holds it. */
+	static struct controld_registry_vnode *here[REG_MAX_VNODES];
 	struct controld_registry_component *c = by_conn(conn);
 	int64_t now = mono_clock_ms();
+	int n;
 
 	*nforget = 0;
 	if (!c)
@@ -152,9 +156,11 @@ controld_registry_heartbeat(uint64_t conn, const struct cluster_proto_heartbeat 
 		if (reconcile(c, &vms[i]))
 			memcpy(forget[(*nforget)++], vms[i].uuid, 16);
 	/* vNodes placed here that the host no longer knows (it restarted): gone. A start in
-	 * flight may predate the heartbeat, hence the grace period. */
-	for (int i = 0; i < controld_registry_nr_vnodes(); i++) {
-		struct controld_registry_vnode *v = controld_registry_vnode_at(i);
+	 * flight may predate the heartbeat, hence the grace period (which also covers the
+	 * index's age). */
+	n = controld_registry_index_on_host(c->name, here, REG_MAX_VNODES);
+	for (int i = 0; i < n; i++) {
+		struct controld_registry_vnode *v = here[i];
 		bool listed = false;
 
 		if (v->id < 0 || strcmp(v->host, c->name) || now - v->started_ms < 3000)
@@ -169,8 +175,7 @@ controld_registry_heartbeat(uint64_t conn, const struct cluster_proto_heartbeat 
 			log_warn("vNode %s (id %d) is no longer on %s: marking it crashed",
 				 v->def.name, v->id, c->name);
 			controld_owed_run_ended(v);
-			controld_registry_mark_stopped(v, VN_SHUTOFF_CRASHED, -1);
-			i--; /* the array may have shifted */
+			controld_registry_mark_stopped(v, VN_SHUTOFF_CRASHED, -1); /* may free v */
 		}
 	}
 	return c;

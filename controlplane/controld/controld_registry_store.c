@@ -493,7 +493,7 @@ static struct controld_registry_vnode *load_live(const char *u, const uint8_t uu
 		v->next_def = malloc(sizeof(*v->next_def));
 		if (v->next_def) {
 			*v->next_def = v->def;
-			v->def = *live;
+			controld_registry_copy_sparse(&v->def, live, sizeof(*live));
 		}
 	}
 	free(live);

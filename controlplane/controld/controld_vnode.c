@@ -14,6 +14,7 @@
 #include "controld_caps.h"
 #include "controld_net.h"
 #include "controld_netsync.h"
+#include "controld_placed.h"
 #include "controld_registry.h"
 #include "controld_volumes.h"
 #include "controlplane/controld/libvirt/libvirt_events.h"
@@ -54,15 +55,14 @@ int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, siz
 	return pmon_call_within(host, op, req, len, reply, rlen, CALL_TIMEOUT_MS, err, errlen);
 }
 
-static int pmon_call_within(const char *host, uint16_t op, const void *req, size_t len,
-			    uint8_t **reply, size_t *rlen, int timeout_ms, char *err, size_t errlen)
+/* A connection to host's lego-pmon (its certificate must name it), or NULL with err. */
+static struct tls_conn *pmon_dial(const char *host, char *err, size_t errlen)
 {
 	char addr[CP_ADDR_LEN + 1], why[CP_ERRTEXT_MAX + 64];
 	struct controld_registry_component *c;
 	/* Only the lego-pmon registered under that name: its certificate says so. */
 	const struct tls_conn_expect want = {.kinds = TLS_KIND_BIT(TLS_KIND_PMON), .name = host};
 	struct tls_conn *conn;
-	int rc;
 
 	controld_registry_lock();
 	c = controld_registry_find_component(CP_KIND_PMON, host);
@@ -71,18 +71,60 @@ static int pmon_call_within(const char *host, uint16_t op, const void *req, size
 	controld_registry_unlock();
 	if (!c || !c->alive) {
 		snprintf(err, errlen, "processor host '%s' is down", host);
-		return -1;
+		return NULL;
 	}
 	conn = tls_conn_dial(addr, opt.pki, &want, CALL_TIMEOUT_MS, why, sizeof(why));
-	if (!conn) {
+	if (!conn)
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
+	return conn;
+}
+
+static int pmon_call_within(const char *host, uint16_t op, const void *req, size_t len,
+			    uint8_t **reply, size_t *rlen, int timeout_ms, char *err, size_t errlen)
+{
+	char why[CP_ERRTEXT_MAX + 64];
+	struct tls_conn *conn = pmon_dial(host, err, errlen);
+	int rc;
+
+	if (!conn)
 		return -1;
-	}
 	rc = cluster_io_call(conn, op, req, len, reply, rlen, timeout_ms, why, sizeof(why));
 	tls_conn_close(conn);
 	if (rc != CP_OK)
 		snprintf(err, errlen, "processor host '%s': %s", host, why);
 	return rc;
+}
+
+int controld_vnode_pmon_query(struct controld_vnode_pmon_conn *pc, const char *host, uint16_t op,
+			      const void *req, size_t len, uint8_t **reply, size_t *rlen, char *err,
+			      size_t errlen)
+{
+	char why[CP_ERRTEXT_MAX + 64];
+
+	if (pc->c && strcmp(pc->host, host))
+		controld_vnode_pmon_release(pc);
+	for (bool fresh = !pc->c;; fresh = true) {
+		int rc;
+
+		if (!pc->c && !(pc->c = pmon_dial(host, err, errlen)))
+			return -1;
+		snprintf(pc->host, sizeof(pc->host), "%s", host);
+		rc = cluster_io_call(pc->c, op, req, len, reply, rlen, CALL_TIMEOUT_MS, why,
+				     sizeof(why));
+		if (rc != CP_OK)
+			snprintf(err, errlen, "processor host '%s': %s", host, why);
+		if (rc >= 0)
+			return rc;
+		controld_vnode_pmon_release(pc);
+		if (fresh)
+			return -1; /* else a kept one the host closed meanwhile: a new one */
+	}
+}
+
+void controld_vnode_pmon_release(struct controld_vnode_pmon_conn *pc)
+{
+	tls_conn_close(pc->c);
+	pc->c = NULL;
 }
 
 void controld_vnode_wire_name(char *out, size_t len, const char *name)
@@ -140,15 +182,19 @@ void controld_vnode_placed_use(const char *name, int kind, uint32_t *cores, uint
 void controld_vnode_mem_snapshot(struct placement_mem *mems,
 				 const struct controld_registry_component **mc, int *nm)
 {
+	struct controld_placed *use = calloc(REG_MAX_COMPONENTS, sizeof(*use));
+
 	*nm = 0;
+	if (use)
+		controld_placed_all(use);
 	for (int i = 0; i < controld_registry_nr_components() && *nm < PL_MAX; i++) {
 		const struct controld_registry_component *c = controld_registry_component_at(i);
-		uint32_t cores;
-		uint64_t bytes;
+		uint64_t bytes = use ? use[i].bytes : 0;
 
 		if (c->kind != CP_KIND_MMON)
 			continue;
-		controld_vnode_placed_use(c->name, c->kind, &cores, &bytes);
+		if (!use) /* out of memory: the slow way */
+			controld_vnode_placed_use(c->name, c->kind, &(uint32_t){0}, &bytes);
 		mc[*nm] = c;
 		mems[(*nm)++] = (struct placement_mem){
 			.name = c->name,
@@ -158,6 +204,7 @@ void controld_vnode_mem_snapshot(struct placement_mem *mems,
 			.used = bytes > c->used_bytes ? bytes : c->used_bytes,
 			.placed = bytes};
 	}
+	free(use);
 }
 
 int controld_vnode_replication(const struct domain_xml_def *d)
@@ -173,22 +220,25 @@ static int place(struct controld_registry_vnode *v, char *err, size_t errlen)
 	const struct controld_registry_component *hc[PL_MAX], *mc[PL_MAX];
 	int nh = 0, nm = 0, h, nr, copies = controld_vnode_replication(&v->def);
 	int(*owner)[PL_MAX_COPIES] = malloc(REG_MAX_REGIONS * sizeof(*owner));
+	struct controld_placed *use = calloc(REG_MAX_COMPONENTS, sizeof(*use));
 	uint64_t ram = v->def.memory_kib * 1024,
 		 excache = (v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib) * 1024;
 	uint64_t rsize = opt.region_size, min = (ram + REG_MAX_REGIONS - 1) / REG_MAX_REGIONS;
 
-	if (!owner) {
+	if (!owner || !use) {
+		free(owner);
+		free(use);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	controld_placed_all(use);
 	for (int i = 0; i < controld_registry_nr_components(); i++) {
 		const struct controld_registry_component *c = controld_registry_component_at(i);
-		uint32_t cores;
-		uint64_t bytes;
+		uint32_t cores = use[i].cores;
+		uint64_t bytes = use[i].bytes;
 
 		if (c->kind != CP_KIND_PMON || nh == PL_MAX)
 			continue;
-		controld_vnode_placed_use(c->name, c->kind, &cores, &bytes);
 		hc[nh] = c;
 		hosts[nh++] = (struct placement_host){
 			.name = c->name,
@@ -198,6 +248,7 @@ static int place(struct controld_registry_vnode *v, char *err, size_t errlen)
 			.mem = c->capacity,
 			.used_mem = bytes > c->used_bytes ? bytes : c->used_bytes};
 	}
+	free(use);
 	controld_vnode_mem_snapshot(mems, mc, &nm);
 	h = placement_pick_processor(hosts, nh, v->def.place_processor, v->def.vcpus, excache, err,
 				     errlen);
@@ -211,7 +262,7 @@ static int place(struct controld_registry_vnode *v, char *err, size_t errlen)
 		return -1;
 	}
 	/* The servers this vNode uses, in first-use order, and copies as indexes into them. */
-	memset(&v->map, 0, sizeof(v->map));
+	controld_registry_copy_sparse(&v->map, NULL, sizeof(v->map)); /* pages never used stay so */
 	v->map.nr_regions = nr;
 	for (int r = 0; r < nr; r++)
 		for (int k = 0; k < copies; k++) {

@@ -11,7 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/proto/cluster_proto.h"
 #include "lib/tls/tls_pki.h"
+
+struct tls_conn;
 
 struct controld_vnode_options {
 	uint64_t region_size; /* preferred vRegion size */
@@ -41,6 +44,20 @@ int controld_vnode_append_capability(const struct controld_registry_vnode *v, ui
 /* Call a processor host (by component name): a cluster_io_call over a new connection. */
 int controld_vnode_pmon_call(const char *host, uint16_t op, const void *req, size_t len,
 			     uint8_t **reply, size_t *rlen, char *err, size_t errlen);
+
+/* A connection kept for read-only calls (a pass of `regions` queries, one per vNode) to one
+ * processor host after another: one TLS handshake per host rather than per call. */
+struct controld_vnode_pmon_conn {
+	struct tls_conn *c; /* NULL: none yet */
+	char host[CP_NAME_LEN + 1];
+};
+/* A call over pc (to host: a connection to another host is closed first), dialled if there
+ * is none, and dialled again once if the kept one failed: only for calls that may be sent
+ * twice. Returns as controld_vnode_pmon_call. */
+int controld_vnode_pmon_query(struct controld_vnode_pmon_conn *pc, const char *host, uint16_t op,
+			      const void *req, size_t len, uint8_t **reply, size_t *rlen, char *err,
+			      size_t errlen);
+void controld_vnode_pmon_release(struct controld_vnode_pmon_conn *pc);
 
 /* What the active vNodes placed by lego-controld use on a component (heartbeats may lag a
  * start or a migration); under the registry lock. */

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PL_MAX	      256 /* components of one kind considered */
-#define PL_MAX_COPIES 4	  /* copies of one vRegion */
+#define PL_MAX	      2048 /* components of one kind considered (REG_MAX_COMPONENTS) */
+#define PL_MAX_COPIES 4	   /* copies of one vRegion */
 
 struct placement_host {
 	const char *name;

@@ -200,7 +200,8 @@ wait "$ipid" 2>/dev/null
 
 # ---- the cluster, and the victim vNode -----------------------------------------------------
 TLS_PORT=$(free_port)
-controld_start --libvirt-tls "127.0.0.1:$TLS_PORT" --libvirt-allow operator --libvirt-allow 'ops-*'
+controld_start --libvirt-tls "127.0.0.1:$TLS_PORT" --libvirt-allow operator --libvirt-allow 'ops-*' \
+	--max-components 256
 CPID=$CONTROLD_PID
 chmod 755 "$CLUSTER_RUN" # local users reach the read-only socket (the other is 0600)
 pmon_start h1 --cores 2 --memory 512M --vmm "$FAKE"

@@ -66,6 +66,12 @@ enum controld_pool_ctl_result {
 enum controld_pool_ctl_result controld_pool_step_vmm_ctl(const char *host, const uint8_t uuid[16],
 							 const char *cmd, char **json, char *err,
 							 size_t errlen);
+/* The same for a read-only command (`regions`) over a connection kept in pc across calls. */
+struct controld_vnode_pmon_conn;
+enum controld_pool_ctl_result controld_pool_step_vmm_query(struct controld_vnode_pmon_conn *pc,
+							   const char *host, const uint8_t uuid[16],
+							   const char *cmd, char **json, char *err,
+							   size_t errlen);
 
 /* Under the registry lock: the vNode of that run if a step may touch it now (running and
  * confirmed, not migrating, stopping or short of memory), else NULL. */

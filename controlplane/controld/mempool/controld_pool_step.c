@@ -87,6 +87,14 @@ enum controld_pool_ctl_result controld_pool_step_vmm_ctl(const char *host, const
 							 const char *cmd, char **json, char *err,
 							 size_t errlen)
 {
+	return controld_pool_step_vmm_query(NULL, host, uuid, cmd, json, err, errlen);
+}
+
+enum controld_pool_ctl_result controld_pool_step_vmm_query(struct controld_vnode_pmon_conn *pc,
+							   const char *host, const uint8_t uuid[16],
+							   const char *cmd, char **json, char *err,
+							   size_t errlen)
+{
 	struct cluster_proto_vm_ctl c = {0};
 	uint8_t req[CP_VM_CTL_LONG_LEN], *reply = NULL;
 	size_t rlen, len;
@@ -97,7 +105,9 @@ enum controld_pool_ctl_result controld_pool_step_vmm_ctl(const char *host, const
 	memcpy(c.uuid, uuid, 16);
 	snprintf(c.cmd, sizeof(c.cmd), "%s", cmd);
 	len = cluster_proto_vm_ctl_put(req, &c);
-	rc = controld_vnode_pmon_call(host, CP_VM_CTL, req, len, &reply, &rlen, err, errlen);
+	rc = pc ? controld_vnode_pmon_query(pc, host, CP_VM_CTL, req, len, &reply, &rlen, err,
+					    errlen)
+		: controld_vnode_pmon_call(host, CP_VM_CTL, req, len, &reply, &rlen, err, errlen);
 	if (rc == CP_OK && json)
 		*json = (char *)reply; /* cio payloads are NUL-terminated */
 	else

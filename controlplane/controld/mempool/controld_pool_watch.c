@@ -559,18 +559,34 @@ static void mark_reconciled(const struct pair *p)
 	}
 }
 
-/* Every watchable vNode (only those not reconciled yet if !all). */
+/* Every watchable vNode (only those not reconciled yet if !all), MAX_WORK at a time: each
+ * pass over all of them goes on where the last one stopped, so that with more vNodes than
+ * that every one is still asked in turn. */
+static int by_host(const void *a, const void *b)
+{
+	return strcmp(((const struct pair *)a)->host, ((const struct pair *)b)->host);
+}
+
 static void reconcile_all(bool all)
 {
+	static int cursor;
+	struct controld_vnode_pmon_conn pc = {0};
 	struct pair *work = malloc(MAX_WORK * sizeof(*work));
 	struct vmm_regions_answer *a = malloc(sizeof(*a));
-	int n = 0;
+	int n = 0, nr;
 
 	if (!work || !a)
 		goto out;
 	controld_registry_lock();
-	for (int j = 0; j < controld_registry_nr_vnodes() && n < MAX_WORK; j++) {
+	nr = controld_registry_nr_vnodes();
+	if (cursor >= nr)
+		cursor = 0;
+	for (int k = 0; k < nr && n < MAX_WORK; k++) {
+		int j = all ? (cursor + k) % nr : k;
 		struct controld_registry_vnode *v = controld_registry_vnode_at(j);
+
+		if (all)
+			cursor = (j + 1) % nr;
 
 		if (!watchable(v) || (!all && v->reconciled))
 			continue;
@@ -581,13 +597,15 @@ static void reconcile_all(bool all)
 		pair_of(v, NULL, &work[n++]);
 	}
 	controld_registry_unlock();
+	/* Host by host, over one connection to each. */
+	qsort(work, (size_t)n, sizeof(*work), by_host);
 	for (int i = 0; i < n; i++) {
 		char err[CP_ERRTEXT_MAX + 64], *json = NULL;
 		struct controld_registry_vnode *v;
 		bool ok;
 
-		if (controld_pool_step_vmm_ctl(work[i].host, work[i].uuid, "regions", &json, err,
-					       sizeof(err)) != CTL_OK) {
+		if (controld_pool_step_vmm_query(&pc, work[i].host, work[i].uuid, "regions", &json,
+						 err, sizeof(err)) != CTL_OK) {
 			free(json);
 			continue;
 		}
@@ -617,6 +635,7 @@ static void reconcile_all(bool all)
 		controld_registry_unlock();
 	}
 out:
+	controld_vnode_pmon_release(&pc);
 	free(work);
 	free(a);
 }
