@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,8 +178,9 @@ static int take_over(uint64_t *epoch)
 	return 0;
 }
 
-int controld_lease_acquire(int ms, const char *me)
+int controld_lease_acquire(int ms, const char *me, const sigset_t *stop)
 {
+	const struct timespec now = {0};
 	uint8_t r[16];
 	char leader[512], last[512] = "";
 	pthread_t t;
@@ -192,6 +194,12 @@ int controld_lease_acquire(int ms, const char *me)
 	for (size_t i = 0; i < sizeof(r); i++)
 		snprintf(cookie + 2 * i, 3, "%02x", r[i]);
 	for (;;) {
+		int sig = sigtimedwait(stop, NULL, &now); /* SIGTERM while standing by */
+
+		if (sig > 0) {
+			log_info("signal %d while standing by: stopping", sig);
+			return 1;
+		}
 		t0 = mono_clock_ms();
 		rc = lock(0);
 		if (!rc)

@@ -6,14 +6,16 @@
 #ifndef LEGO_CONTROLD_LEASE_H
 #define LEGO_CONTROLD_LEASE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #define CONTROLD_LEASE_EXIT 75 /* stepped down (EX_TEMPFAIL) */
 
 /* Stand by until this process leads (me: who we are, in words, shown to the standbys),
- * then take over: the epoch incremented and renewals started. 0, or -1 after logging. */
-int controld_lease_acquire(int lease_ms, const char *me);
+ * then take over: the epoch incremented and renewals started. 0; 1 when a signal of stop
+ * (blocked, taken here) came first; -1 after logging. */
+int controld_lease_acquire(int lease_ms, const char *me, const sigset_t *stop);
 /* Whether this lego-controld stands by (a RADOS state not led by us or not loaded yet). */
 bool controld_lease_standby(void);
 /* Called once the state is loaded: requests are served from now on. */

@@ -421,11 +421,13 @@ static int load_state(const struct options *o)
 }
 
 /* RADOS: stand by (answering on the cluster port and libvirt with the leader's name) until
- * the lease is ours, then load the state as a restart does. */
+ * the lease is ours, then load the state as a restart does. 0, 1 (stopped by a signal while
+ * standing by) or -1. */
 static int lead(const struct options *o, const struct tls_pki *pki, int rw_fd, int ro_fd,
-		const char *port)
+		const char *port, const sigset_t *stop)
 {
 	char me[512];
+	int rc;
 
 	if (o->port_file && fab_server_port_file(o->port_file, port)) {
 		log_error("cannot write %s", o->port_file);
@@ -447,7 +449,10 @@ static int lead(const struct options *o, const struct tls_pki *pki, int rw_fd, i
 				 port, o->sock_path);
 	}
 	svc_notify_ready("standing by (the lease is another lego-controld's or not taken yet)");
-	if (controld_lease_acquire(o->so.lease_s * 1000, me) || load_state(o))
+	rc = controld_lease_acquire(o->so.lease_s * 1000, me, stop);
+	if (rc)
+		return rc;
+	if (load_state(o))
 		return -1;
 	controld_lease_serving();
 	return 0;
@@ -548,8 +553,12 @@ int main(int argc, char **argv)
 		return 1;
 	log_info("cluster port %s (bound port %s)%s", o.listen_addr, port,
 		 pki ? ": mutual TLS" : ": plain TCP (--insecure)");
-	if (controld_state_is_rados() && lead(&o, pki, rw_fd, ro_fd, port))
-		return 1;
+	rc = controld_state_is_rados() ? lead(&o, pki, rw_fd, ro_fd, port, &set) : 0;
+	if (rc) {
+		unlink(o.sock_path);
+		unlink(ro_path);
+		return rc < 0 ? 1 : 0;
+	}
 	if (serve(&o, pki, rw_fd, ro_fd, port))
 		return 1;
 	svc_notify_ready("serving the cluster port and libvirt");
