@@ -87,7 +87,7 @@ $(foreach d,$(LIB_DIRS),$(if $(call lib_srcs,$(d)),$(eval $(call libdir,$(1),$(d
 $(eval $(call program,$(1),lego-vmm,vmm/main.c,$(VMM_DIRS)))
 $(eval $(call program,$(1),lego-mmon,$(call MAIN_SRC,hypervisor/mmon),$(MMON_DIRS)))
 $(eval $(call program,$(1),lego-smon,$(call MAIN_SRC,hypervisor/smon),$(SMON_DIRS),$(RADOS_LIBS)))
-$(eval $(call program,$(1),lego-controld,$(call MAIN_SRC,controlplane/controld),$(CONTROLD_DIRS),-lxml2))
+$(eval $(call program,$(1),lego-controld,$(call MAIN_SRC,controlplane/controld),$(CONTROLD_DIRS),-lxml2 $(RADOS_LIBS)))
 $(eval $(call program,$(1),lego-pmon,$(call MAIN_SRC,controlplane/pmon),$(PMON_DIRS),$(NET_LIBS)))
 $(eval $(call program,$(1),legoctl,$(call MAIN_SRC,controlplane/legoctl),$(LEGOCTL_DIRS)))
 

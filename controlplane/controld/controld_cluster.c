@@ -10,6 +10,7 @@
 
 #include "lib/cluster/cluster_io.h"
 #include "controlplane/controld/mempool/controld_mempool.h"
+#include "controld_lease.h"
 #include "controld_migrate.h"
 #include "controld_query.h"
 #include "controld_registry.h"
@@ -320,6 +321,13 @@ static void dispatch(struct conn *c, const struct wire_hdr *h, const uint8_t *p)
 			row->kinds == COMPONENTS ? " processor host, memory or storage server"
 						 : "n admin or lego-controld",
 			have);
+	} else if (controld_lease_standby()) {
+		/* Only to a peer whose certificate the CA signed for this op. */
+		char leader[400];
+
+		controld_lease_leader(leader, sizeof(leader));
+		cluster_io_send_error(c->c, h, CP_ESTANDBY,
+				      "this lego-controld stands by; the leader is %s", leader);
 	} else {
 		row->handle(c, h, p);
 	}

@@ -18,7 +18,9 @@
 #include "lib/cluster/cluster_io.h"
 #include "controld_autostart.h"
 #include "controld_cluster.h"
+#include "controld_lease.h"
 #include "controld_single.h"
+#include "controld_state.h"
 #include "controlplane/controld/libvirt/libvirt_conn.h"
 #include "controlplane/controld/mempool/controld_mempool.h"
 #include "controlplane/controld/mempool/controld_owed.h"
@@ -42,6 +44,7 @@
 #define DEFAULT_STATE	 "/var/lib/lego/controld"
 #define DEFAULT_REGION	 (64ULL << 20)
 #define DEFAULT_TLS_PORT "16514" /* libvirtd's */
+#define DEFAULT_LEASE_S	 8
 /* The libvirt listeners' limits: many local or remote tools at once, a few from one. */
 #define LIBVIRT_MAX_CONNS    256
 #define LIBVIRT_MAX_PER_PEER 32
@@ -49,7 +52,8 @@
 #define LIBVIRT_BUDGET	     (64ULL << 20) /* two of libvirt's biggest packets at once */
 
 struct options {
-	const char *sock_path, *tcp, *tls, *listen_addr, *state, *port_file, *pki_dir, *name;
+	const char *sock_path, *tcp, *tls, *listen_addr, *port_file, *pki_dir, *name;
+	struct controld_state_options so; /* --state, --ceph-* and --lease-s */
 	const char *metrics;
 	const char *allow[LIBVIRT_CONN_ALLOW_MAX];
 	int nallow;
@@ -90,6 +94,15 @@ static void usage(FILE *f)
 		"; port 0 picks)\n"
 		"  -d, --state-dir DIR      vNode definitions and placements (default\n"
 		"                           " DEFAULT_STATE ")\n"
+		"      --state rados:POOL   keep them in a Ceph RADOS pool instead, shared by\n"
+		"                           two or three lego-controld: one leads, the others\n"
+		"                           stand by (answering with the leader's name) and take\n"
+		"                           over when its lease lapses (--state DIR: as -d)\n"
+		"      --ceph-conf PATH     Ceph configuration (default /etc/ceph/ceph.conf)\n"
+		"      --ceph-keyring PATH  Ceph keyring (default: the configuration's)\n"
+		"      --ceph-client NAME   Ceph client (default client.admin)\n"
+		"      --lease-s N          the leader's lease, renewed every quarter; a leader\n"
+		"                           that cannot renew stops (exit 75) (2..60, default 8)\n"
 		"  -N, --network NAME=CIDR  a virtual network across every processor host, e.g.\n"
 		"                           default=10.77.0.0/16 (repeatable; kept in the state\n"
 		"                           directory, so later starts need not repeat it); each\n"
@@ -184,7 +197,22 @@ static int option(struct options *o, int c, char **argv)
 		o->listen_addr = optarg;
 		break;
 	case 'd':
-		o->state = optarg;
+	case 'S':
+		o->so.spec = optarg;
+		break;
+	case 'c':
+		o->so.ceph_conf = optarg;
+		break;
+	case 'k':
+		o->so.ceph_keyring = optarg;
+		break;
+	case 'u':
+		o->so.ceph_client = optarg;
+		break;
+	case 'e':
+		if (parse_uint(optarg, 2, 60, &n))
+			return bad_usage("--lease-s '%s' must be 2..60", optarg);
+		o->so.lease_s = (int)n;
 		break;
 	case 'R':
 		if (parse_size(optarg, &n) || n == 0 || n % (2 << 20) || n > (1ULL << 40))
@@ -289,6 +317,11 @@ static int parse_options(struct options *o, int argc, char **argv)
 		{"libvirt-allow", required_argument, NULL, 'A'},
 		{"listen", required_argument, NULL, 'l'},
 		{"state-dir", required_argument, NULL, 'd'},
+		{"state", required_argument, NULL, 'S'},
+		{"ceph-conf", required_argument, NULL, 'c'},
+		{"ceph-keyring", required_argument, NULL, 'k'},
+		{"ceph-client", required_argument, NULL, 'u'},
+		{"lease-s", required_argument, NULL, 'e'},
 		{"network", required_argument, NULL, 'N'},
 		{"region-size", required_argument, NULL, 'R'},
 		{"heartbeat-ms", required_argument, NULL, 'H'},
@@ -389,11 +422,92 @@ static int start_libvirt(const struct options *o, const struct tls_pki *pki, int
 	return netserver_start(s);
 }
 
+/* The state read back (as a restart does), once this process may write it. */
+static int load_state(const struct options *o)
+{
+	if (controld_registry_store_init() || controld_net_init(o->netspecs, o->nnets))
+		return -1;
+	controld_owed_init(); /* vRegion copies still to free, swept by the pool's worker */
+	return 0;
+}
+
+/* RADOS: stand by (answering on the cluster port and libvirt with the leader's name) until
+ * the lease is ours, then load the state as a restart does. 0, 1 (stopped by a signal while
+ * standing by) or -1. */
+static int lead(const struct options *o, const struct tls_pki *pki, int rw_fd, int ro_fd,
+		const char *port, const sigset_t *stop)
+{
+	char me[512];
+	int rc;
+
+	if (o->port_file && fab_server_port_file(o->port_file, port)) {
+		log_error("cannot write %s", o->port_file);
+		return -1;
+	}
+	if (start_libvirt(o, pki, rw_fd, ro_fd))
+		return -1;
+	snprintf(me, sizeof(me), "lego-controld '%s' (pid %d, cluster port %s, libvirt socket %s)",
+		 pki ? tls_pki_self(pki)->name : "insecure", (int)getpid(), o->listen_addr,
+		 o->sock_path);
+	if (port[0] && strlen(o->listen_addr) < 256) {
+		char host[256], p[16];
+
+		if (!parse_hostport(o->listen_addr, 0, host, sizeof(host), p, sizeof(p)))
+			snprintf(me, sizeof(me),
+				 "lego-controld '%s' (pid %d, cluster port %s:%s, libvirt socket "
+				 "%s)",
+				 pki ? tls_pki_self(pki)->name : "insecure", (int)getpid(), host,
+				 port, o->sock_path);
+	}
+	svc_notify_ready("standing by (the lease is another lego-controld's or not taken yet)");
+	rc = controld_lease_acquire(o->so.lease_s * 1000, me, stop);
+	if (rc)
+		return rc;
+	if (load_state(o))
+		return -1;
+	controld_lease_serving();
+	return 0;
+}
+
+/* Everything that acts on the state, once it is loaded and ours. */
+static int serve(const struct options *o, const struct tls_pki *pki, int rw_fd, int ro_fd,
+		 const char *port)
+{
+	char err[1024], mport[16];
+	bool rados = controld_state_is_rados();
+
+	controld_migrate_resume_all(); /* migrations the run files record, once hosts can
+					* register */
+	if (controld_netsync_start()) {
+		log_error("cannot start the networks' thread");
+		return -1;
+	}
+	if (controld_mempool_start(&(struct controld_mempool_options){
+		    .heartbeat_ms = (int)o->hb,
+		    .loss_grace_ms = (int)(o->loss_ms ? o->loss_ms : 2 * o->hb),
+		    .host_loss_ms = (int)o->host_loss_ms}))
+		return -1;
+	if (!rados && o->port_file && fab_server_port_file(o->port_file, port)) {
+		log_error("cannot write %s", o->port_file);
+		return -1;
+	}
+	if (!rados && start_libvirt(o, pki, rw_fd, ro_fd))
+		return -1;
+	if (o->metrics &&
+	    controld_metrics_start(o->metrics, mport, sizeof(mport), err, sizeof(err))) {
+		log_error("metrics: %s", err);
+		return -1;
+	}
+	log_info("libvirt remote protocol on %s (read-only: %s-ro)", o->sock_path, o->sock_path);
+	return controld_autostart_begin(1000) ? -1 : 0; /* once clients and components can
+							 * reach us */
+}
+
 int main(int argc, char **argv)
 {
 	static struct options o = {
 		.listen_addr = DEFAULT_LISTEN,
-		.state = DEFAULT_STATE,
+		.so = {.spec = DEFAULT_STATE, .lease_s = DEFAULT_LEASE_S},
 		.hb = 1000,
 		.host_loss_ms = 30000,
 		.co = {.lifetime = 3600},
@@ -440,38 +554,23 @@ int main(int argc, char **argv)
 			 tls_pki_dir(o.pki_dir));
 		o.co.key = key_path;
 	}
-	if (controld_caps_start(&o.co))
+	if (controld_caps_start(&o.co) || controld_state_open(&o.so))
 		return 1;
-	if (controld_registry_store_init(o.state) || controld_net_init(o.netspecs, o.nnets))
+	if (controld_state_is_rados())
+		controld_lease_begin_standby(); /* until leading: the listeners name the leader */
+	else if (load_state(&o))
 		return 1;
-	controld_owed_init(); /* vRegion copies still to free, swept by the pool's worker */
 	if (controld_cluster_listen(o.listen_addr, (int)o.hb, pki, port, sizeof(port)))
 		return 1;
 	log_info("cluster port %s (bound port %s)%s", o.listen_addr, port,
 		 pki ? ": mutual TLS" : ": plain TCP (--insecure)");
-	controld_migrate_resume_all(); /* migrations the run files record, once hosts can register
-					*/
-	if (controld_netsync_start()) {
-		log_error("cannot start the networks' thread");
-		return 1;
+	rc = controld_state_is_rados() ? lead(&o, pki, rw_fd, ro_fd, port, &set) : 0;
+	if (rc) {
+		unlink(o.sock_path);
+		unlink(ro_path);
+		return rc < 0 ? 1 : 0;
 	}
-	if (controld_mempool_start(&(struct controld_mempool_options){
-		    .heartbeat_ms = (int)o.hb,
-		    .loss_grace_ms = (int)(o.loss_ms ? o.loss_ms : 2 * o.hb),
-		    .host_loss_ms = (int)o.host_loss_ms}))
-		return 1;
-	if (o.port_file && fab_server_port_file(o.port_file, port)) {
-		log_error("cannot write %s", o.port_file);
-		return 1;
-	}
-	if (start_libvirt(&o, pki, rw_fd, ro_fd))
-		return 1;
-	if (o.metrics && controld_metrics_start(o.metrics, port, sizeof(port), err, sizeof(err))) {
-		log_error("metrics: %s", err);
-		return 1;
-	}
-	log_info("libvirt remote protocol on %s (read-only: %s)", o.sock_path, ro_path);
-	if (controld_autostart_begin(1000)) /* once clients and components can reach us */
+	if (serve(&o, pki, rw_fd, ro_fd, port))
 		return 1;
 	svc_notify_ready("serving the cluster port and libvirt");
 
@@ -479,6 +578,8 @@ int main(int argc, char **argv)
 		;
 	svc_notify_stopping();
 	log_info("signal %d: stopping (running vNodes keep running)", sig);
+	if (controld_state_is_rados())
+		controld_lease_release();
 	unlink(o.sock_path);
 	unlink(ro_path);
 	return 0;

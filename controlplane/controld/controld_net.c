@@ -10,6 +10,7 @@
 
 #include "controld_registry.h"
 #include "controld_registry_store.h"
+#include "controld_state.h"
 #include "controlplane/controld/libvirt/rpc_proto.h"
 #include "lib/log.h"
 #include "lib/strbuf.h"
@@ -91,7 +92,7 @@ static const char *conflict(const struct controld_net *n)
 }
 
 /* One networks/NAME.net read back. */
-static void load_one(const char *path, char *text, void *ctx)
+static void load_one(const char *path, char *text, size_t len, void *ctx)
 {
 	struct controld_net n = {0};
 	char *save_ptr = NULL, u[64] = "", cidr[64] = "", name[CP_NAME_LEN + 2] = "";
@@ -99,6 +100,7 @@ static void load_one(const char *path, char *text, void *ctx)
 	int got = 0;
 
 	(void)ctx;
+	(void)len;
 	for (char *l = strtok_r(text, "\n", &save_ptr); l; l = strtok_r(NULL, "\n", &save_ptr)) {
 		got |= sscanf(l, "name %65s", name) == 1	  ? 1
 		       : sscanf(l, "uuid %63s", u) == 1		  ? 2
@@ -174,7 +176,7 @@ int controld_net_init(const char *const *specs, int nspecs)
 	static bool loaded;
 
 	if (!loaded)
-		controld_registry_store_each(NET_SUBDIR, ".net", load_one, NULL);
+		controld_state_each(NET_SUBDIR, ".net", load_one, NULL);
 	loaded = true;
 	for (int i = 0; i < nspecs; i++)
 		if (add_spec(specs[i]))

@@ -145,8 +145,8 @@ struct controld_registry_vnode {
 	int stop_reason;
 };
 
-/* Load the state directory (created if missing). 0, or -1 after logging why. */
-int controld_registry_store_init(const char *state_dir);
+/* Load the state (controld_state_open first). 0, or -1 after logging why. */
+int controld_registry_store_init(void);
 void controld_registry_lock(void);
 void controld_registry_unlock(void);
 /* Serialises lifecycle operations (define, undefine, start, stop, ...). */

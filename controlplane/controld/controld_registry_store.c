@@ -3,115 +3,33 @@
  * of it read back when lego-controld starts. */
 #include "controld_registry_store.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "controld_net.h"
-#include "controld_single.h"
-#include "lib/fdio.h"
+#include "controld_state.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
 #include "lib/strbuf.h"
 #include "lib/uuid_str.h"
 
-#define FILE_MAX   (1 << 20)					 /* largest state file read back */
 #define OWNERS_MAX (REG_MAX_REGIONS * (VMAP_MAX_COPIES * 3) + 1) /* "0+1,..." */
 
-static char dir[4096], dom_dir[4200], run_dir[4200];
 static char draining[REG_MAX_COMPONENTS][CP_NAME_LEN + 1]; /* memory servers' names */
 static int nr_draining;
 static int next_id = 1;
 
-/* ---- files ---------------------------------------------------------------------------- */
-
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-/* Replace path with data atomically and durably. */
-static int write_file(const char *d, const char *name, const char *data, size_t len)
-{
-	char path[4400], tmp[4400];
-	int fd, rc = -1;
-
-	snprintf(path, sizeof(path), "%s/%s", d, name);
-	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", d, name);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		goto out;
-	if (fdio_write_all(fd, data, len)) {
-		close(fd);
-		goto out;
-	}
-	if (fsync(fd) || close(fd) || rename(tmp, path) || fsync_dir(d))
-		goto out;
-	rc = 0;
-out:
-	if (rc) {
-		log_error("state: cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-	return rc;
-}
-
-static int remove_file(const char *d, const char *name)
-{
-	char path[4400];
-
-	snprintf(path, sizeof(path), "%s/%s", d, name);
-	if (unlink(path) && errno != ENOENT) {
-		log_error("state: cannot remove %s: %s", path, strerror(errno));
-		return -1;
-	}
-	fsync_dir(d);
-	return 0;
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "re");
-	char *buf;
-	size_t n;
-
-	if (!f)
-		return NULL;
-	buf = malloc(FILE_MAX + 1);
-	n = buf ? fread(buf, 1, FILE_MAX + 1, f) : 0;
-	fclose(f);
-	if (!buf || n > FILE_MAX) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
 int controld_registry_store_put_file(const char *name, const char *data, size_t len)
 {
-	return write_file(dir, name, data, len);
+	return controld_state_put(name, data, len);
 }
 
 char *controld_registry_store_get_file(const char *name, size_t *len)
 {
-	char path[4400];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	return read_file(path, len);
+	return controld_state_get(name, len);
 }
 
 /* ---- what the tables keep ---------------------------------------------------------------- */
@@ -121,7 +39,7 @@ static void save_next_id(void)
 	char text[32];
 	int n = snprintf(text, sizeof(text), "%d\n", next_id);
 
-	write_file(dir, "next-id", text, (size_t)n);
+	controld_state_put("next-id", text, (size_t)n);
 }
 
 int controld_registry_store_take_id(void)
@@ -142,24 +60,24 @@ void controld_registry_store_see_id(int id)
 
 int controld_registry_store_def(const struct controld_registry_vnode *v)
 {
-	char name[DOM_NAME_MAX + 8];
+	char name[DOM_NAME_MAX + 16];
 	char *xml = domain_xml_format(controld_registry_next_def(v), -1);
 	int rc;
 
 	if (!xml)
 		return -1;
-	snprintf(name, sizeof(name), "%s.xml", v->def.name);
-	rc = write_file(dom_dir, name, xml, strlen(xml));
+	snprintf(name, sizeof(name), "domains/%s.xml", v->def.name);
+	rc = controld_state_put(name, xml, strlen(xml));
 	free(xml);
 	return rc;
 }
 
 int controld_registry_store_remove_def(const struct controld_registry_vnode *v)
 {
-	char name[DOM_NAME_MAX + 8];
+	char name[DOM_NAME_MAX + 16];
 
-	snprintf(name, sizeof(name), "%s.xml", v->def.name);
-	return remove_file(dom_dir, name);
+	snprintf(name, sizeof(name), "domains/%s.xml", v->def.name);
+	return controld_state_remove(name);
 }
 
 int controld_registry_store_save_run(const struct controld_registry_vnode *v)
@@ -192,9 +110,9 @@ int controld_registry_store_save_run(const struct controld_registry_vnode *v)
 	}
 	if (v->mig.active)
 		strbuf_printf(&b, "migrating %s %d\n", v->mig.dest, v->mig.dest_pid);
-	snprintf(name, sizeof(name), "%s.run", uuid);
+	snprintf(name, sizeof(name), "run/%s.run", uuid);
 	if (!b.failed)
-		rc = write_file(run_dir, name, b.p, b.len);
+		rc = controld_state_put(name, b.p, b.len);
 	else
 		log_error("state: out of memory writing the run file of vNode %s", v->def.name);
 	strbuf_free(&b);
@@ -210,8 +128,8 @@ int controld_registry_store_save_live(const struct controld_registry_vnode *v)
 	if (!xml)
 		return -1;
 	uuid_str_format(v->def.uuid, uuid);
-	snprintf(name, sizeof(name), "%s.xml", uuid);
-	rc = write_file(run_dir, name, xml, strlen(xml));
+	snprintf(name, sizeof(name), "run/%s.xml", uuid);
+	rc = controld_state_put(name, xml, strlen(xml));
 	free(xml);
 	return rc;
 }
@@ -221,10 +139,10 @@ void controld_registry_store_remove_run(const struct controld_registry_vnode *v)
 	char name[48], uuid[UUID_STR_LEN];
 
 	uuid_str_format(v->def.uuid, uuid);
-	snprintf(name, sizeof(name), "%s.run", uuid);
-	remove_file(run_dir, name);
-	snprintf(name, sizeof(name), "%s.xml", uuid);
-	remove_file(run_dir, name);
+	snprintf(name, sizeof(name), "run/%s.run", uuid);
+	controld_state_remove(name);
+	snprintf(name, sizeof(name), "run/%s.xml", uuid);
+	controld_state_remove(name);
 }
 
 bool controld_registry_store_is_draining(const char *name)
@@ -258,60 +176,28 @@ int controld_registry_store_save_draining(void)
 	for (int i = 0; i < nr_draining; i++)
 		strbuf_printf(&b, "%s\n", draining[i]);
 	if (!b.failed)
-		rc = write_file(dir, "draining", b.p ? b.p : "", b.len);
+		rc = controld_state_put("draining", b.p ? b.p : "", b.len);
 	strbuf_free(&b);
 	return rc;
 }
 
 int controld_registry_store_put(const char *sub, const char *name, const char *text)
 {
-	char d[4400];
+	char key[512];
 
-	snprintf(d, sizeof(d), "%s/%s", dir, sub);
-	if (mkdir(d, 0700) && errno != EEXIST) {
-		log_error("state: cannot create %s: %s", d, strerror(errno));
-		return -1;
-	}
-	return write_file(d, name, text, strlen(text));
-}
-
-void controld_registry_store_each(const char *sub, const char *suffix,
-				  void (*fn)(const char *path, char *text, void *ctx), void *ctx)
-{
-	char d[4400];
-	DIR *dp;
-	struct dirent *e;
-
-	snprintf(d, sizeof(d), "%s/%s", dir, sub);
-	dp = opendir(d);
-	while (dp && (e = readdir(dp))) {
-		size_t n = strlen(e->d_name), k = strlen(suffix), len;
-		char path[4700], *text;
-
-		if (e->d_name[0] == '.' || n <= k || strcmp(e->d_name + n - k, suffix))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", d, e->d_name);
-		text = read_file(path, &len);
-		if (!text) {
-			log_error("state: cannot read %s", path);
-			continue;
-		}
-		fn(path, text, ctx);
-		free(text);
-	}
-	if (dp)
-		closedir(dp);
+	snprintf(key, sizeof(key), "%s/%s", sub, name);
+	return controld_state_put(key, text, strlen(text));
 }
 
 /* ---- loading ------------------------------------------------------------------------------ */
 
 static void load_draining(void)
 {
-	char path[4300], *text, *save = NULL;
+	const char *path = "draining";
+	char *text, *save = NULL;
 	size_t len;
 
-	snprintf(path, sizeof(path), "%s/draining", dir);
-	text = read_file(path, &len);
+	text = controld_state_get(path, &len);
 	for (char *line = text ? strtok_r(text, "\n", &save) : NULL; line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		if (!cluster_proto_name_ok(line) || controld_registry_store_is_draining(line) ||
@@ -419,50 +305,23 @@ static int load_run(struct controld_registry_vnode *v, char *text)
 	return controld_net_run_from_args(v);
 }
 
-static int mkdir_p(const char *path)
+static void load_domain(const char *path, char *xml, size_t len, void *ctx)
 {
-	if (mkdir(path, 0700) && errno != EEXIST) {
-		log_error("state: cannot create %s: %s", path, strerror(errno));
-		return -1;
+	char err[512];
+	struct domain_xml_def def;
+	struct controld_registry_vnode *v;
+	int rc = domain_xml_parse(xml, len, &def, err, sizeof(err));
+
+	(void)ctx;
+	if (rc || !def.has_uuid || controld_registry_find_name(def.name) ||
+	    controld_registry_find_uuid(def.uuid)) {
+		log_error("state: %s is not a usable definition: %s", path,
+			  rc ? err : "duplicate or missing uuid");
+		return;
 	}
-	return 0;
-}
-
-static void load_domains(void)
-{
-	DIR *d = opendir(dom_dir);
-	struct dirent *e;
-
-	while (d && (e = readdir(d))) {
-		char path[4500], err[512];
-		struct domain_xml_def def;
-		size_t len, n = strlen(e->d_name);
-		char *xml;
-		int rc;
-
-		if (e->d_name[0] == '.' || n < 5 || strcmp(e->d_name + n - 4, ".xml"))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", dom_dir, e->d_name);
-		xml = read_file(path, &len);
-		if (!xml) {
-			log_error("state: cannot read %s", path);
-			continue;
-		}
-		rc = domain_xml_parse(xml, len, &def, err, sizeof(err));
-		free(xml);
-		if (rc || !def.has_uuid || controld_registry_find_name(def.name) ||
-		    controld_registry_find_uuid(def.uuid)) {
-			log_error("state: %s is not a usable definition: %s", path,
-				  rc ? err : "duplicate or missing uuid");
-			continue;
-		}
-		struct controld_registry_vnode *v = controld_registry_new_vnode(&def);
-
-		if (v)
-			v->persistent = true;
-	}
-	if (d)
-		closedir(d);
+	v = controld_registry_new_vnode(&def);
+	if (v)
+		v->persistent = true;
 }
 
 /* run/UUID.xml: the live definition of a run (a running vNode redefined since keeps
@@ -471,11 +330,11 @@ static struct controld_registry_vnode *load_live(const char *u, const uint8_t uu
 {
 	struct controld_registry_vnode *v = controld_registry_find_uuid(uuid);
 	struct domain_xml_def *live = malloc(sizeof(*live));
-	char path[4500], err[512], *xml;
+	char path[64], err[512], *xml;
 	size_t len;
 
-	snprintf(path, sizeof(path), "%s/%s.xml", run_dir, u);
-	xml = live ? read_file(path, &len) : NULL;
+	snprintf(path, sizeof(path), "run/%s.xml", u);
+	xml = live ? controld_state_get(path, &len) : NULL;
 	if (!xml || domain_xml_parse(xml, len, live, err, sizeof(err)) || !live->has_uuid ||
 	    memcmp(live->uuid, uuid, 16) || (v && strcmp(v->def.name, live->name)) ||
 	    (!v && controld_registry_find_name(live->name))) {
@@ -500,66 +359,48 @@ static struct controld_registry_vnode *load_live(const char *u, const uint8_t uu
 	return v;
 }
 
-static void load_runs(void)
+/* run/UUID.run: a vNode's run (path names it in logs). */
+static void load_run_file(const char *path, char *text, size_t len, void *ctx)
 {
-	DIR *d = opendir(run_dir);
-	struct dirent *e;
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+	uint8_t uuid[16];
+	struct controld_registry_vnode *v;
+	char u[UUID_STR_LEN];
 
-	while (d && (e = readdir(d))) {
-		char path[4500];
-		uint8_t uuid[16];
-		struct controld_registry_vnode *v;
-		size_t len;
-		char *text, u[UUID_STR_LEN];
-
-		if (strlen(e->d_name) != 40 || strcmp(e->d_name + 36, ".run"))
-			continue;
-		memcpy(u, e->d_name, 36);
-		u[36] = '\0';
-		snprintf(path, sizeof(path), "%s/%s", run_dir, e->d_name);
-		v = uuid_str_parse(u, uuid) ? NULL : load_live(u, uuid);
-		text = v ? read_file(path, &len) : NULL;
-		if (!text || load_run(v, text)) {
-			log_error("state: %s does not describe a defined vNode's run: ignored",
-				  path);
-			free(text);
-			if (v && !v->persistent)
-				controld_registry_mark_stopped(v, VN_SHUTOFF_UNKNOWN, -1);
-			else if (v)
-				controld_registry_drop_run(v);
-			continue;
-		}
-		free(text);
-		v->state = VN_RUNNING;
-		v->reason = VN_RUNNING_BOOTED;
-		v->started_ms = mono_clock_ms();
-		if (v->id >= next_id)
-			next_id = v->id + 1;
-		if (v->mig.active)
-			log_info("vNode %s (id %d) was migrating from %s to %s: resuming that",
-				 v->def.name, v->id, v->host, v->mig.dest);
-		else
-			log_info("vNode %s (id %d) was running on %s: waiting for that host to "
-				 "confirm",
-				 v->def.name, v->id, v->host);
+	(void)len;
+	(void)ctx;
+	if (strlen(base) != 40 || strcmp(base + 36, ".run"))
+		return;
+	memcpy(u, base, 36);
+	u[36] = '\0';
+	v = uuid_str_parse(u, uuid) ? NULL : load_live(u, uuid);
+	if (!v || load_run(v, text)) {
+		log_error("state: %s does not describe a defined vNode's run: ignored", path);
+		if (v && !v->persistent)
+			controld_registry_mark_stopped(v, VN_SHUTOFF_UNKNOWN, -1);
+		else if (v)
+			controld_registry_drop_run(v);
+		return;
 	}
-	if (d)
-		closedir(d);
+	v->state = VN_RUNNING;
+	v->reason = VN_RUNNING_BOOTED;
+	v->started_ms = mono_clock_ms();
+	if (v->id >= next_id)
+		next_id = v->id + 1;
+	if (v->mig.active)
+		log_info("vNode %s (id %d) was migrating from %s to %s: resuming that", v->def.name,
+			 v->id, v->host, v->mig.dest);
+	else
+		log_info("vNode %s (id %d) was running on %s: waiting for that host to confirm",
+			 v->def.name, v->id, v->host);
 }
 
-int controld_registry_store_init(const char *state_dir)
+int controld_registry_store_init(void)
 {
-	char path[4300], *text;
+	char *text;
 	size_t len;
 
-	snprintf(dir, sizeof(dir), "%s", state_dir);
-	snprintf(dom_dir, sizeof(dom_dir), "%s/domains", dir);
-	snprintf(run_dir, sizeof(run_dir), "%s/run", dir);
-	/* Ours alone before anything is read: two would edit the same state. */
-	if (mkdir_p(dir) || controld_single_lock_state(dir) || mkdir_p(dom_dir) || mkdir_p(run_dir))
-		return -1;
-	snprintf(path, sizeof(path), "%s/next-id", dir);
-	text = read_file(path, &len);
+	text = controld_state_get("next-id", &len);
 	if (text) {
 		long id = strtol(text, NULL, 10);
 
@@ -568,8 +409,9 @@ int controld_registry_store_init(const char *state_dir)
 		free(text);
 	}
 	load_draining();
-	load_domains();
-	load_runs();
-	log_info("state: %d vNode definition(s) in %s", controld_registry_nr_vnodes(), dir);
+	controld_state_each("domains", ".xml", load_domain, NULL);
+	controld_state_each("run", ".run", load_run_file, NULL);
+	log_info("state: %d vNode definition(s) in %s", controld_registry_nr_vnodes(),
+		 controld_state_where());
 	return 0;
 }

@@ -22,12 +22,8 @@ bool controld_registry_store_is_draining(const char *name);
 /* Add or remove a name (no file written: -1 when the list is full). */
 int controld_registry_store_mark_draining(const char *name, bool on);
 int controld_registry_store_save_draining(void);
-/* Other files of the state directory (networks/NAME.net): SUB/NAME replaced atomically with
- * text (SUB created if missing); each: every SUB/NAME ending in SUFFIX read back (1 MiB at most),
- * in no particular order. */
+/* Other entries of the state (networks/NAME.net): SUB/NAME replaced atomically with text. */
 int controld_registry_store_put(const char *sub, const char *name, const char *text);
-void controld_registry_store_each(const char *sub, const char *suffix,
-				  void (*fn)(const char *path, char *text, void *ctx), void *ctx);
 
 /* The tables: a new inactive vNode of definition d (NULL when full), and a vNode's run
  * forgotten (placement, map, disks, migration, lego-vmm's options). */

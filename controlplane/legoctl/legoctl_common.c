@@ -113,13 +113,47 @@ static int answer(struct tls_conn *fd, const char *controld, const struct legoct
 	return 0;
 }
 
+/* Whether the lego-controld at the other end of c leads: a standby refuses every request
+ * with CP_ESTANDBY (naming the leader); a query for a vNode with no name is refused cheaply
+ * by the leader. */
+static bool leads(struct tls_conn *c, const char *addr)
+{
+	uint8_t req[CP_QUERY_LEN], *reply = NULL;
+	size_t rlen;
+	char err[CP_ERRTEXT_MAX + 64];
+	int rc;
+
+	cluster_proto_query_put(req, &(struct cluster_proto_query){.what = CP_Q_VNODE});
+	rc = cluster_io_call(c, CP_QUERY, req, sizeof(req), &reply, &rlen, LEGOCTL_TIMEOUT_MS, err,
+			     sizeof(err));
+	free(reply);
+	if (rc == CP_ESTANDBY && getenv("LEGOCTL_DEBUG"))
+		fprintf(stderr, "legoctl: lego-controld %s: %s\n", addr, err);
+	return rc >= 0 && rc != CP_ESTANDBY;
+}
+
+/* One address of the list (HOST:PORT[,HOST:PORT...]): a connection, or NULL with err. */
+static struct tls_conn *dial(const char *addr, const struct tls_pki *pki, bool many, char *err,
+			     size_t errlen)
+{
+	const struct tls_conn_expect want = {.kinds = TLS_KIND_BIT(TLS_KIND_CONTROLD)};
+	struct tls_conn *c = tls_conn_dial(addr, pki, &want, LEGOCTL_TIMEOUT_MS, err, errlen);
+
+	if (c && many && !leads(c, addr)) {
+		snprintf(err, errlen, "%s stands by or did not answer", addr);
+		tls_conn_close(c);
+		return NULL;
+	}
+	return c;
+}
+
 struct tls_conn *legoctl_common_connect(const struct legoctl_opts *o, int *status)
 {
 	static struct tls_pki *pki;
 	static bool warned;
-	const struct tls_conn_expect want = {.kinds = TLS_KIND_BIT(TLS_KIND_CONTROLD)};
-	char err[1024];
-	struct tls_conn *c;
+	char err[1024], addr[CP_ADDR_LEN + 1];
+	struct tls_conn *c = NULL;
+	bool many = strchr(o->controld, ',') != NULL;
 
 	if (o->insecure && !warned) {
 		fprintf(stderr,
@@ -136,8 +170,15 @@ struct tls_conn *legoctl_common_connect(const struct legoctl_opts *o, int *statu
 			return NULL;
 		}
 	}
-	c = tls_conn_dial(o->controld, o->insecure ? NULL : pki, &want, LEGOCTL_TIMEOUT_MS, err,
-			  sizeof(err));
+	/* Every lego-controld given, in turn, until the leader answers. */
+	for (const char *p = o->controld; p && !c;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		snprintf(addr, sizeof(addr), "%.*s", (int)(len < sizeof(addr) ? len : 0), p);
+		c = dial(addr, o->insecure ? NULL : pki, many, err, sizeof(err));
+		p = comma ? comma + 1 : NULL;
+	}
 	if (!c) {
 		fprintf(stderr, "legoctl: lego-controld %s: %s\n", o->controld, err);
 		*status = 2;

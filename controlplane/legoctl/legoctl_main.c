@@ -182,7 +182,8 @@ static void usage(FILE *f)
 		"\n"
 		"Options:\n"
 		"  -c, --controld HOST:PORT  the control plane's cluster port (default\n"
-		"                        $LEGO_CONTROLD or 127.0.0.1:7400)\n"
+		"                        $LEGO_CONTROLD or 127.0.0.1:7400); with standbys,\n"
+		"                        every lego-controld's: H1:P1,H2:P2 (the leader is asked)\n"
 		"      --pki DIR         the cluster PKI (default $LEGO_PKI or " TLS_PKI_DEFAULT_DIR
 		"):\n"
 		"                        DIR/ca.pem and an admin's certificate and key\n"

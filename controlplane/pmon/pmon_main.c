@@ -57,7 +57,9 @@ static void usage(FILE *f)
 		"requests to start, stop, control and read the console of vNodes (one lego-vmm\n"
 		"process each).\n"
 		"\n"
-		"  -C, --controld HOST:PORT  lego-controld's cluster port (required)\n"
+		"  -C, --controld HOST:PORT  lego-controld's cluster port (required); with\n"
+		"                            standbys, every one's: H1:P1,H2:P2 (the leader is\n"
+		"                            followed)\n"
 		"  -n, --name NAME           this host's name in the cluster: 1-64 of "
 		"[A-Za-z0-9._-]\n"
 		"                            (required)\n"
@@ -155,7 +157,6 @@ static int parse_options(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	char host[256], port[16];
 	uint64_t u;
 	int c;
 
@@ -167,9 +168,11 @@ static int parse_options(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":C:n:l:vqhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'C':
-			if (strlen(optarg) > CP_ADDR_LEN ||
-			    parse_hostport(optarg, 1, host, sizeof(host), port, sizeof(port)))
-				return bad_usage("--controld must be HOST:PORT, not", optarg);
+			if (cluster_agent_addrs_ok(optarg))
+				return bad_usage(
+					"--controld must be HOST:PORT or a list H1:P1,H2:P2 "
+					"(every lego-controld), not",
+					optarg);
 			opts.controld = optarg;
 			break;
 		case 'n':

@@ -21,8 +21,10 @@
 
 struct cluster_agent {
 	struct cluster_agent_config cfg;
-	char controld[CP_ADDR_LEN + 1];
-	int wake_fd; /* eventfd: kick (1) or stop (stop flag set) */
+	char addrs[CLUSTER_AGENT_ADDRS_MAX][CP_ADDR_LEN + 1];
+	int naddrs, cur;
+	char *controld; /* addrs[cur] */
+	int wake_fd;	/* eventfd: kick (1) or stop (stop flag set) */
 	bool stop;
 	pthread_t thread;
 	uint8_t *hb;
@@ -44,6 +46,28 @@ static bool wait_event(struct cluster_agent *a, int sock, int ms, bool *lost)
 	return __atomic_load_n(&a->stop, __ATOMIC_ACQUIRE);
 }
 
+int cluster_agent_addrs_ok(const char *text)
+{
+	char host[256], port[16];
+	int n = 0;
+
+	for (const char *p = text;; n++) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		char one[CP_ADDR_LEN + 1];
+
+		if (n == CLUSTER_AGENT_ADDRS_MAX || len == 0 || len > CP_ADDR_LEN)
+			return -1;
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (parse_hostport(one, 1, host, sizeof(host), port, sizeof(port)))
+			return -1;
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
 /* One connected session: register, then heartbeats until the connection fails. */
 static void session(struct cluster_agent *a, struct tls_conn *c)
 {
@@ -57,6 +81,10 @@ static void session(struct cluster_agent *a, struct tls_conn *c)
 	cluster_proto_register_put(reg, &a->cfg.reg);
 	rc = cluster_io_call(c, CP_REGISTER, reg, sizeof(reg), &reply, &rlen, CONNECT_TIMEOUT_MS,
 			     err, sizeof(err));
+	if (rc == CP_ESTANDBY) { /* the next address; the text names the leader */
+		log_info("cluster: lego-controld %s: %s", a->controld, err);
+		return;
+	}
 	if (rc != CP_OK) {
 		log_error("cluster: lego-controld %s refused registration: %s", a->controld, err);
 		return;
@@ -111,6 +139,9 @@ static void *agent_main(void *arg)
 			log_warn("cluster: %s; retrying", err);
 			warned = true;
 		}
+		/* Whichever ended the session, the leader may be elsewhere now. */
+		a->cur = (a->cur + 1) % a->naddrs;
+		a->controld = a->addrs[a->cur];
 		if (wait_event(a, -1, backoff, &lost))
 			break;
 		backoff = backoff * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : backoff * 2;
@@ -125,8 +156,17 @@ int cluster_agent_start(struct cluster_agent **out, const struct cluster_agent_c
 	if (!a)
 		return -1;
 	a->cfg = *cfg;
-	snprintf(a->controld, sizeof(a->controld), "%s", cfg->controld);
-	a->cfg.controld = a->controld;
+	for (const char *p = cfg->controld; p && a->naddrs < CLUSTER_AGENT_ADDRS_MAX;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+		snprintf(a->addrs[a->naddrs++], CP_ADDR_LEN + 1, "%.*s", (int)len, p);
+		p = comma ? comma + 1 : NULL;
+	}
+	if (!a->naddrs)
+		a->naddrs = 1;
+	a->controld = a->addrs[0];
+	a->cfg.controld = NULL; /* the list is ours */
 	a->hb = malloc(CP_MAX_PAYLOAD);
 	a->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!a->hb || a->wake_fd < 0 || pthread_create(&a->thread, NULL, agent_main, a)) {

@@ -14,7 +14,7 @@
 struct cluster_agent;
 
 struct cluster_agent_config {
-	const char *controld; /* "HOST:PORT" */
+	const char *controld; /* "HOST:PORT", or every lego-controld's: "H1:P1,H2:P2,..." */
 	/* Our certificate (it must grant reg's kind and name), and lego-controld's checked
 	 * against the CA; NULL: plain TCP (--insecure). Must outlive the agent. */
 	const struct tls_pki *pki;
@@ -25,6 +25,13 @@ struct cluster_agent_config {
 	size_t (*heartbeat)(void *ctx, uint8_t *buf, size_t cap);
 	void *ctx;
 };
+
+#define CLUSTER_AGENT_ADDRS_MAX 8 /* lego-controld addresses in a list */
+
+/* Whether text is HOST:PORT or a comma-separated list of them (at most
+ * CLUSTER_AGENT_ADDRS_MAX): 0, or -1. The agent registers with the first that leads, and
+ * follows the leader from address to address (a standby refuses with CP_ESTANDBY). */
+int cluster_agent_addrs_ok(const char *text);
 
 /* Start the agent thread (the config is copied). 0, or -1 if the thread cannot start. */
 int cluster_agent_start(struct cluster_agent **out, const struct cluster_agent_config *cfg);

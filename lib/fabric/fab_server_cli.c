@@ -62,7 +62,8 @@ void fab_server_cli_usage(FILE *f, const struct fab_server_cli *o)
 		"      --provider NAME     libfabric provider (default $LEGO_FABRIC_PROVIDER or "
 		"tcp)\n"
 		"      --port-file PATH    write the bound port to PATH once listening\n"
-		"      --controld HOST:PORT  join the cluster: register with lego-controld and\n"
+		"      --controld HOST:PORT  join the cluster: register with lego-controld (with\n"
+		"                           standbys: every one's, H1:P1,H2:P2) and\n"
 		"                          report use every heartbeat (mutual TLS)\n"
 		"      --pki DIR           the cluster PKI (default $LEGO_PKI "
 		"or " TLS_PKI_DEFAULT_DIR "):\n"
@@ -158,8 +159,9 @@ static int shared_option(struct fab_server_cli *o, int c, const char *arg)
 		o->port_file = arg;
 		return -1;
 	case OPT_CONTROLD:
-		if (!parse_hostport_ok(arg, 1))
-			return fab_server_cli_bad(o, "--controld must be HOST:PORT, not", arg);
+		if (cluster_agent_addrs_ok(arg))
+			return fab_server_cli_bad(
+				o, "--controld must be HOST:PORT or a list H1:P1,H2:P2, not", arg);
 		o->controld = arg;
 		return -1;
 	case OPT_PKI:

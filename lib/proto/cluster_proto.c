@@ -24,7 +24,8 @@ const char *cluster_proto_status_name(uint32_t status)
 					    "no space",
 					    "I/O error",
 					    "not registered",
-					    "permission denied"};
+					    "permission denied",
+					    "standby: not the leader"};
 
 	return status <= CP_STATUS_MAX ? names[status] : "unknown status";
 }

@@ -101,16 +101,17 @@ enum cluster_proto_op {
 
 enum cluster_proto_status {
 	CP_OK = 0,
-	CP_EPROTO = 1,	/* bad magic, version, reserved bits or length */
-	CP_EBADOP = 2,	/* unknown op */
-	CP_EINVAL = 3,	/* a field's value is invalid */
-	CP_ENOENT = 4,	/* no such vNode / component */
-	CP_EEXIST = 5,	/* already there (a vNode already running, a name taken) */
-	CP_ENOSPC = 6,	/* not enough cores or memory */
-	CP_EIO = 7,	/* the operation failed (e.g. lego-vmm could not be started) */
-	CP_ENOTREG = 8, /* REGISTER first */
-	CP_EPERM = 9,	/* the peer's certificate does not grant this */
-	CP_STATUS_MAX = 9,
+	CP_EPROTO = 1,	  /* bad magic, version, reserved bits or length */
+	CP_EBADOP = 2,	  /* unknown op */
+	CP_EINVAL = 3,	  /* a field's value is invalid */
+	CP_ENOENT = 4,	  /* no such vNode / component */
+	CP_EEXIST = 5,	  /* already there (a vNode already running, a name taken) */
+	CP_ENOSPC = 6,	  /* not enough cores or memory */
+	CP_EIO = 7,	  /* the operation failed (e.g. lego-vmm could not be started) */
+	CP_ENOTREG = 8,	  /* REGISTER first */
+	CP_EPERM = 9,	  /* the peer's certificate does not grant this */
+	CP_ESTANDBY = 10, /* a standby lego-controld: the text names the leader; try the next */
+	CP_STATUS_MAX = 10,
 };
 
 enum cluster_proto_kind {

@@ -15,6 +15,7 @@
 
 #include "controlplane/controld/controld_net.h"
 #include "controlplane/controld/controld_registry.h"
+#include "controlplane/controld/controld_state.h"
 #include "controlplane/controld/libvirt/rpc_proto.h"
 #include "lib/uuid_str.h"
 
@@ -56,7 +57,8 @@ static int setup(void **state)
 
 	(void)state;
 	assert_non_null(mkdtemp(dir));
-	assert_int_equal(controld_registry_store_init(dir), 0);
+	assert_int_equal(controld_state_open(&(struct controld_state_options){.spec = dir}), 0);
+	assert_int_equal(controld_registry_store_init(), 0);
 	return controld_net_init(specs, 2);
 }
 

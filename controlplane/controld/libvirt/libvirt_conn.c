@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "controlplane/controld/controld_lease.h"
 #include "lib/fdio.h"
 #include "lib/log.h"
 #include "lib/mem_budget.h"
@@ -81,6 +82,16 @@ static bool packet(struct libvirt_conn *cl, const struct rpc_proto_hdr *h, struc
 	if (h->prog != RPC_REMOTE_PROGRAM || h->vers != RPC_REMOTE_VERSION) {
 		rpc_proto_error_reply(o, h, RPC_ERR_RPC, RPC_FROM_RPC,
 				      "unknown program or version");
+		return true;
+	}
+	if (controld_lease_standby()) { /* a peer the listener accepted: name the leader */
+		char leader[400], msg[512];
+
+		controld_lease_leader(leader, sizeof(leader));
+		snprintf(msg, sizeof(msg),
+			 "this lego-controld stands by and serves nothing; the leader is %s",
+			 leader);
+		rpc_proto_error_reply(o, h, RPC_ERR_OPERATION_INVALID, RPC_FROM_RPC, msg);
 		return true;
 	}
 	return libvirt_dispatch(cl, h, x, o);
