@@ -267,6 +267,8 @@ static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *c
 	printf("pager_evictions %llu\n", (unsigned long long)st.evictions);
 	printf("pager_writebacks %llu\n", (unsigned long long)st.writebacks);
 	printf("pager_fetched %llu\n", (unsigned long long)st.pages_fetched);
+	printf("pager_reads_rma %llu\n", (unsigned long long)st.reads_rma);
+	printf("pager_reads_msg %llu\n", (unsigned long long)st.reads_msg);
 	pager_stop(pg);
 	vm_destroy(&vm);
 	remote_mem_close(&rm, true);
