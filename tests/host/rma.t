@@ -3,15 +3,17 @@
 # the path verbs takes (a domain per connection, a key per vNode and region): the pager's
 # reads are all RMA and the servers serve no READ message; the keys open a region to its own
 # connection only and stop working when it closes (mmon_attack); tcp without it still reads
-# by messages; the verbs provider on an address without an RDMA device fails naming both.
+# by messages; the verbs provider on an address without an RDMA device fails naming both; a
+# cluster on verbs refuses a memory server that registers on tcp.
 . "$(dirname "$0")/../lib/tap.sh"
 PB=$BUILD/asan/bin/pager_bench
 MMON=$BUILD/asan/bin/lego-mmon
 tap_tmpdir
-plan 13
+plan 15
 
 . "$REPO/tests/lib/servers.sh"
-trap 'server_kill_all; rm -rf "$TAP_TMP"' EXIT
+. "$REPO/tests/lib/cluster.sh"
+trap 'cluster_cleanup; rm -rf "$TAP_TMP"' EXIT
 fig() { awk -v k="$1" '$1 == k {print $2}' <<<"$2"; }
 
 export LEGO_FABRIC_RMA=emulated
@@ -52,3 +54,15 @@ ok "[ $? = 1 ]" "lego-mmon --provider verbs on an address of no RDMA device fail
 like "$err" "provider 'verbs' offers no connected endpoint for 127.0.0.1:0: .*RDMA devices here: " \
 	"... saying so, naming the provider and the RDMA devices"
 unlike "$out$err" "ERROR: AddressSanitizer|runtime error:" "no sanitizer report"
+
+# The cluster's one fabric: each server's registration says which provider it serves on.
+controld_start --provider verbs
+cluster_mmon m-tcp 64M
+for _ in $(seq 300); do
+	grep -q "refused registration" "$TAP_TMP/m-tcp.log" 2>/dev/null && break
+	sleep 0.1
+done
+like "$(cat "$TAP_TMP/m-tcp.log")" "refused registration: .*lego-mmon 'm-tcp' serves on the fabric provider 'tcp'; this cluster's is 'verbs'" \
+	"a cluster on verbs refuses a memory server on tcp, naming both providers"
+like "$(cat "$TAP_TMP/controld.log")" "warn: cluster: refused the registration of m-tcp .*provider 'tcp'" \
+	"lego-controld logs the refusal"
