@@ -12,6 +12,7 @@
  * lego-mmon. Output: one "name value" line per figure.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
@@ -236,6 +237,41 @@ static int self_sign(struct cap_holder *h, const char *key, uint64_t ws,
 	return 0;
 }
 
+/* The memory servers on this machine (--server-pid): their CPU time around the random pass. */
+static int server_pids[RM_MAX_SERVERS], nr_server_pids;
+
+/* Every live thread's CPU time of the --server-pid processes, in ns (schedstat's first
+ * field: exact, where /proc/PID/stat counts 10 ms ticks). */
+static uint64_t servers_cpu_ns(void)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < nr_server_pids; i++) {
+		char path[64];
+		DIR *d;
+
+		snprintf(path, sizeof(path), "/proc/%d/task", server_pids[i]);
+		d = opendir(path);
+		for (struct dirent *e; d && (e = readdir(d));) {
+			char p[384];
+			unsigned long long ns;
+			FILE *f;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s/schedstat", path, e->d_name);
+			f = fopen(p, "r");
+			if (f && fscanf(f, "%llu", &ns) == 1)
+				sum += ns;
+			if (f)
+				fclose(f);
+		}
+		if (d)
+			closedir(d);
+	}
+	return sum;
+}
+
 static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *cfg, int threads)
 {
 	struct pager_config pc = {.cache_bytes = ws / 4, .threads = threads, .prefetch = true};
@@ -244,6 +280,7 @@ static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *c
 	struct pager_stats st;
 	struct pager *pg;
 	struct vm vm;
+	uint64_t reads0, cpu0, cpu1;
 	size_t n;
 
 	if (!lat || vm_init(&vm, ws))
@@ -258,8 +295,19 @@ static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *c
 	fill(vm.mem.base, pages); /* everything written, most of it evicted to the servers */
 	seq_pass(vm.mem.base, pages, &bad); /* warm-up: brings every page back once */
 	printf("remote_seq_ns_per_page %.1f\n", seq_pass(vm.mem.base, pages, &bad));
+	pager_stats_get(pg, &st);
+	reads0 = st.reads_rma + st.reads_msg;
+	cpu0 = servers_cpu_ns();
 	n = rand_pass(vm.mem.base, pages, touches, lat, &bad);
+	cpu1 = servers_cpu_ns();
+	pager_stats_get(pg, &st);
 	printf("remote_rand_faults %zu\n", n);
+	if (nr_server_pids) {
+		/* The servers' CPU for the page reads of the random pass (and its write-backs). */
+		printf("rand_page_reads %llu\n",
+		       (unsigned long long)(st.reads_rma + st.reads_msg - reads0));
+		printf("rand_server_cpu_us %.1f\n", (double)(cpu1 - cpu0) / 1e3);
+	}
 	printf("remote_rand_fault_p50_us %.2f\n", pct(lat, n, 0.5));
 	printf("remote_rand_fault_p99_us %.2f\n", pct(lat, n, 0.99));
 	pager_stats_get(pg, &st);
@@ -349,11 +397,12 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: pager_bench MODE [--ws SIZE] [--touches N] [--mmon HOST:PORT]... "
 		   "[--threads N] [--replicas N] [--no-rma] [--cpu N] [--server-cpu N] "
-		   "[--capability-key FILE]\n"
+		   "[--capability-key FILE] [--server-pid PID]...\n"
 		   "MODE: local | uffd-local-seq | uffd-local-rand | remote | tcp-rtt\n"
 		   "remote shows the servers a capability signed with FILE (default "
 		   "$LEGO_CAPABILITY_KEY), as a standalone lego-vmm does; without one, the\n"
-		   "servers must run --insecure-no-capabilities.\n"
+		   "servers must run --insecure-no-capabilities. --server-pid: the servers' CPU\n"
+		   "time (every thread's) over the random pass is printed (rand_server_cpu_us).\n"
 		   "Prints one 'name value' line per figure; exit 1 on any verification "
 		   "error.\n");
 }
@@ -413,6 +462,9 @@ int main(int argc, char **argv)
 			cfg.replicas = (int)x;
 		} else if (!strcmp(argv[i], "--mmon") && cfg.nr_servers < RM_MAX_SERVERS) {
 			cfg.servers[cfg.nr_servers++] = v;
+		} else if (!strcmp(argv[i], "--server-pid") && nr_server_pids < RM_MAX_SERVERS &&
+			   !parse_uint(v, 1, INT32_MAX, &x)) {
+			server_pids[nr_server_pids++] = (int)x;
 		} else if (!strcmp(argv[i], "--capability-key")) {
 			key = v;
 		} else {
