@@ -259,6 +259,17 @@ static void handle_register(struct conn *c, const struct wire_hdr *h, const uint
 		if (log_sampled(__atomic_add_fetch(&refusals, 1, __ATOMIC_RELAXED)))
 			log_warn("cluster: refused the registration of %s from %s: %s", reg.name,
 				 c->peer, err);
+	} else if (rc == CP_OK && reg.provider[0] && controld_vnode_provider() &&
+		   strcmp(reg.provider, controld_vnode_provider())) {
+		/* One fabric per cluster: its lego-vmm could not reach this server. */
+		rc = CP_EINVAL;
+		snprintf(err, sizeof(err),
+			 "%s '%s' serves on the fabric provider '%s'; this cluster's is '%s' "
+			 "(lego-controld --provider)",
+			 reg.kind == CP_KIND_MMON ? "lego-mmon" : "lego-smon", reg.name,
+			 reg.provider, controld_vnode_provider());
+		log_warn("cluster: refused the registration of %s from %s: %s", reg.name, c->peer,
+			 err);
 	} else if (rc == CP_OK) {
 		controld_registry_lock();
 		rc = controld_registry_register(&reg, c->id, err, sizeof(err));

@@ -400,6 +400,11 @@ static size_t vmm_args(const struct controld_registry_vnode *v, char *buf, size_
 		return 0;
 	ARG("--region-owners");
 	ARG("%s", tmp);
+	/* The cluster's one fabric: lego-vmm reaches the servers as lego-controld does. */
+	if (opt.provider) {
+		ARG("--provider");
+		ARG("%s", opt.provider);
+	}
 	ARG("--cache");
 	ARG("%" PRIu64 "K", v->def.excache_kib ? v->def.excache_kib : v->def.memory_kib);
 	for (int i = 0; i < v->def.nr_disks; i++) {

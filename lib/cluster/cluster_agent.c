@@ -182,7 +182,7 @@ int cluster_agent_start(struct cluster_agent **out, const struct cluster_agent_c
 
 int cluster_agent_join(struct cluster_agent **out, const char *controld, const struct tls_pki *pki,
 		       int kind, const char *name, const char *host, const char *port,
-		       uint32_t cores, uint64_t capacity,
+		       const char *provider, uint32_t cores, uint64_t capacity,
 		       size_t (*heartbeat)(void *ctx, uint8_t *buf, size_t cap), void *ctx)
 {
 	struct cluster_agent_config cfg = {
@@ -192,6 +192,7 @@ int cluster_agent_join(struct cluster_agent **out, const char *controld, const s
 	cfg.reg.cores = cores;
 	cfg.reg.capacity_bytes = capacity;
 	snprintf(cfg.reg.name, sizeof(cfg.reg.name), "%s", name);
+	snprintf(cfg.reg.provider, sizeof(cfg.reg.provider), "%s", provider ? provider : "");
 	if (parse_hostport_format(cfg.reg.addr, sizeof(cfg.reg.addr), host, port)) {
 		log_error("cannot join the cluster: address %s:%s is too long", host, port);
 		return -1;

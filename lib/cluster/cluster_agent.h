@@ -35,10 +35,11 @@ int cluster_agent_addrs_ok(const char *text);
 
 /* Start the agent thread (the config is copied). 0, or -1 if the thread cannot start. */
 int cluster_agent_start(struct cluster_agent **out, const struct cluster_agent_config *cfg);
-/* The usual start for a server: register name (kind, capacity) serving at host:port. */
+/* The usual start for a server: register name (kind, capacity) serving at host:port over
+ * the libfabric provider. */
 int cluster_agent_join(struct cluster_agent **out, const char *controld, const struct tls_pki *pki,
 		       int kind, const char *name, const char *host, const char *port,
-		       uint32_t cores, uint64_t capacity,
+		       const char *provider, uint32_t cores, uint64_t capacity,
 		       size_t (*heartbeat)(void *ctx, uint8_t *buf, size_t cap), void *ctx);
 /* A heartbeat payload without vNode statuses; returns its length. */
 size_t cluster_agent_heartbeat_put(uint8_t *buf, uint64_t used_bytes, uint32_t used_cores);

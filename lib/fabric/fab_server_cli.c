@@ -310,6 +310,6 @@ int fab_server_cli_join(struct fab_server_cli *o, int kind, const char *port, ui
 			return -1;
 		}
 	}
-	return cluster_agent_join(agent, o->controld, pki, kind, o->name, o->host, port, 0,
-				  capacity, heartbeat, NULL);
+	return cluster_agent_join(agent, o->controld, pki, kind, o->name, o->host, port,
+				  o->provider, 0, capacity, heartbeat, NULL);
 }

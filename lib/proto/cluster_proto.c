@@ -67,6 +67,7 @@ void cluster_proto_register_put(void *p, const struct cluster_proto_register *m)
 	wire_put_le64(b + 8, m->capacity_bytes);
 	wire_name_put(b + 16, CP_NAME_LEN, m->name);
 	wire_name_put(b + 16 + CP_NAME_LEN, CP_ADDR_LEN, m->addr);
+	wire_name_put(b + CP_REGISTER_V1_LEN, CP_PROVIDER_LEN, m->provider);
 }
 
 enum cluster_proto_status cluster_proto_register_get(const void *p, size_t len,
@@ -75,8 +76,12 @@ enum cluster_proto_status cluster_proto_register_get(const void *p, size_t len,
 {
 	const uint8_t *b = p;
 
-	if (want_len(len, CP_REGISTER_LEN, err, errlen))
+	if (len != CP_REGISTER_V1_LEN && want_len(len, CP_REGISTER_LEN, err, errlen))
 		return CP_EPROTO;
+	m->provider[0] = 0;
+	if (len == CP_REGISTER_LEN &&
+	    wire_name_get(b + CP_REGISTER_V1_LEN, CP_PROVIDER_LEN, m->provider))
+		return bad(err, errlen, "provider name is not printable ASCII");
 	m->kind = wire_get_le32(b);
 	m->cores = wire_get_le32(b + 4);
 	m->capacity_bytes = wire_get_le64(b + 8);

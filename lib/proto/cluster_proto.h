@@ -60,7 +60,9 @@
 #define CP_ARGS_MAX		   65536 /* bytes of VM_START strings */
 #define CP_CONSOLE_MAX		   65536 /* bytes per VM_CONSOLE reply */
 #define CP_CONSOLE_IN_MAX	   4096	 /* bytes per VM_CONSOLE_IN request */
-#define CP_REGISTER_LEN		   208
+#define CP_REGISTER_LEN		   240	 /* with the provider; 208 without (older senders) */
+#define CP_REGISTER_V1_LEN	   208
+#define CP_PROVIDER_LEN		   32 /* a libfabric provider's name */
 #define CP_HEARTBEAT_LEN	   16
 #define CP_VM_STATUS_LEN	   48
 #define CP_VM_START_LEN		   128
@@ -127,6 +129,9 @@ struct cluster_proto_register {
 	uint64_t capacity_bytes;    /* pmon: memory for ExCaches; mmon: pool; smon: space */
 	char name[CP_NAME_LEN + 1]; /* unique among live components */
 	char addr[CP_ADDR_LEN + 1]; /* HOST:PORT where it serves (pmon: its request port) */
+	/* mmon, smon: the libfabric provider it serves on ("tcp", "verbs"); "" from a pmon
+	 * or a sender that does not say (a 208-byte REGISTER). */
+	char provider[CP_PROVIDER_LEN + 1];
 };
 
 /* HEARTBEAT: what is in use now (controld's view of free resources). */

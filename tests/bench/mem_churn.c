@@ -243,6 +243,8 @@ static int churn_main(int argc, char **argv)
 		i++;
 		if (!strcmp(a, "--mmon") && cfg.nr_servers < RM_MAX_SERVERS)
 			cfg.servers[cfg.nr_servers++] = val;
+		else if (!strcmp(a, "--provider") && *val)
+			cfg.provider = val;
 		else if ((!strcmp(a, "--ws") || !strcmp(a, "--mem")) && !parse_size(val, &ws) &&
 			 ws >= (2ULL << 20))
 			ws &= ~((2ULL << 20) - 1);

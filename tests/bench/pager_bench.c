@@ -15,6 +15,7 @@
  * lego-mmon. Output: one "name value" line per figure.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
@@ -261,6 +262,41 @@ static int self_sign(struct cap_holder *h, const char *key, uint64_t ws,
 	return 0;
 }
 
+/* The memory servers on this machine (--server-pid): their CPU time around the random pass. */
+static int server_pids[RM_MAX_SERVERS], nr_server_pids;
+
+/* Every live thread's CPU time of the --server-pid processes, in ns (schedstat's first
+ * field: exact, where /proc/PID/stat counts 10 ms ticks). */
+static uint64_t servers_cpu_ns(void)
+{
+	uint64_t sum = 0;
+
+	for (int i = 0; i < nr_server_pids; i++) {
+		char path[64];
+		DIR *d;
+
+		snprintf(path, sizeof(path), "/proc/%d/task", server_pids[i]);
+		d = opendir(path);
+		for (struct dirent *e; d && (e = readdir(d));) {
+			char p[384];
+			unsigned long long ns;
+			FILE *f;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof(p), "%s/%s/schedstat", path, e->d_name);
+			f = fopen(p, "r");
+			if (f && fscanf(f, "%llu", &ns) == 1)
+				sum += ns;
+			if (f)
+				fclose(f);
+		}
+		if (d)
+			closedir(d);
+	}
+	return sum;
+}
+
 /* CPU time of every thread of this process but the calling one (the pager's threads and the
  * transport's: the processor host's cost of serving the faults the caller raises). */
 static uint64_t others_cpu_ns(void)
@@ -288,6 +324,7 @@ static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *c
 	struct pager_stats st;
 	struct pager *pg;
 	struct vm vm;
+	uint64_t reads0, scpu0, scpu1;
 	size_t n;
 	uint64_t cpu0, fetched0;
 	double seq;
@@ -316,8 +353,18 @@ static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *c
 	printf("pager_cpu_ns_per_page_%s %.1f\n", st.mode,
 	       st.pages_fetched > fetched0 ? (double)cpu0 / (double)(st.pages_fetched - fetched0)
 					   : 0.0);
+	reads0 = st.reads_rma + st.reads_msg;
+	scpu0 = servers_cpu_ns();
 	n = rand_pass(vm.mem.base, pages, touches, lat, &bad);
+	scpu1 = servers_cpu_ns();
 	printf("%s_rand_faults %zu\n", p, n);
+	if (nr_server_pids) {
+		/* The servers' CPU for the page reads of the random pass (and its write-backs). */
+		pager_stats_get(pg, &st);
+		printf("rand_page_reads %llu\n",
+		       (unsigned long long)(st.reads_rma + st.reads_msg - reads0));
+		printf("rand_server_cpu_us %.1f\n", (double)(scpu1 - scpu0) / 1e3);
+	}
 	printf("%s_rand_fault_p50_us %.2f\n", p, pct(lat, n, 0.5));
 	printf("%s_rand_fault_p99_us %.2f\n", p, pct(lat, n, 0.99));
 	/* Writes then reads back: every page rewritten with new contents (dirtied, written
@@ -356,6 +403,8 @@ static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *c
 	printf("pager_evictions %llu\n", (unsigned long long)st.evictions);
 	printf("pager_writebacks %llu\n", (unsigned long long)st.writebacks);
 	printf("pager_fetched %llu\n", (unsigned long long)st.pages_fetched);
+	printf("pager_reads_rma %llu\n", (unsigned long long)st.reads_rma);
+	printf("pager_reads_msg %llu\n", (unsigned long long)st.reads_msg);
 	pager_stop(pg);
 	vm_destroy(&vm);
 	remote_mem_close(&rm, true);
@@ -434,16 +483,20 @@ static int run_tcp(uint64_t rounds)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: pager_bench MODE [--ws SIZE] [--touches N] [--mmon HOST:PORT]... "
-		   "[--threads N] [--replicas N] [--no-rma] [--cpu N] [--server-cpu N] "
-		   "[--capability-key FILE] [--pager-mode auto|copy|zerocopy] [--vhost]\n"
-		   "MODE: local | uffd-local-seq | uffd-local-rand | remote | tcp-rtt\n"
-		   "remote shows the servers a capability signed with FILE (default "
-		   "$LEGO_CAPABILITY_KEY), as a standalone lego-vmm does; without one, the\n"
-		   "servers must run --insecure-no-capabilities. --vhost: the pager is told that "
-		   "vhost-net shares guest RAM, as lego-vmm tells it with --net.\n"
-		   "Prints one 'name value' line per figure; exit 1 on any verification "
-		   "error.\n");
+	fprintf(f,
+		"Usage: pager_bench MODE [--ws SIZE] [--touches N] [--mmon HOST:PORT]... "
+		"[--threads N] [--replicas N] [--no-rma] [--cpu N] [--server-cpu N] "
+		"[--capability-key FILE] [--pager-mode auto|copy|zerocopy] [--vhost] "
+		"[--server-pid PID]...\n"
+		"MODE: local | uffd-local-seq | uffd-local-rand | remote | tcp-rtt\n"
+		"remote shows the servers a capability signed with FILE (default "
+		"$LEGO_CAPABILITY_KEY), as a standalone lego-vmm does; without one, the\n"
+		"servers must run --insecure-no-capabilities. --vhost: the pager is told that "
+		"vhost-net shares guest RAM, as lego-vmm tells it with --net. --server-pid: the\n"
+		"servers' CPU time (every thread's) over the random pass is printed "
+		"(rand_server_cpu_us).\n"
+		"Prints one 'name value' line per figure; exit 1 on any verification "
+		"error.\n");
 }
 
 int main(int argc, char **argv)
@@ -512,6 +565,9 @@ int main(int argc, char **argv)
 			pmode = !strcmp(v, "copy")	 ? PAGER_MODE_COPY
 				: !strcmp(v, "zerocopy") ? PAGER_MODE_ZEROCOPY
 							 : PAGER_MODE_AUTO;
+		} else if (!strcmp(argv[i], "--server-pid") && nr_server_pids < RM_MAX_SERVERS &&
+			   !parse_uint(v, 1, INT32_MAX, &x)) {
+			server_pids[nr_server_pids++] = (int)x;
 		} else if (!strcmp(argv[i], "--capability-key")) {
 			key = v;
 		} else {

@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (cluster_proto_register_get(p, size, &m, err, sizeof(err)) == CP_OK) {
 			cluster_proto_register_put(out, &m);
-			if (memcmp(out, p, CP_REGISTER_LEN))
+			if (memcmp(out, p, size))
 				abort();
 		}
 		break;

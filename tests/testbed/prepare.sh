@@ -13,7 +13,8 @@ Prepares the nested KVM test bed used by tests/testbed/run-in-l1, under $BUILD/t
   3. downloads it (apt-get download) and unpacks its bzImage and the modules L1 needs;
   4. extracts the ELF vmlinux from the bzImage (L1 boots it via PVH, ~4 s faster);
   5. builds an uncompressed newc initramfs: busybox-static, tests/testbed/l1-init, modules
-     (and, in lib/modules/net/, the network set that run-in-l1 --with net loads).
+     (and, in lib/modules/net/ and lib/modules/rdma/, the network and Soft-RoCE sets that
+     run-in-l1 --with net and --with rdma load).
 Each stage is redone only when its inputs changed; one progress line per stage on stderr.
 
   --if-needed  do nothing at all if everything was prepared in the last 24 hours and the
@@ -62,6 +63,12 @@ virtio_blk crc32c_generic ext4"
 # apart in $K/net-modules (only those not in WANT_MODULES) and loaded only for the tests that
 # ask, since every module costs L1 boot time.
 NET_MODULES="tun vhost_net bridge veth vxlan nf_tables nft_meta_bridge"
+# The opt-in Soft-RoCE set (run-in-l1 --with rdma; tests/lib/softroce.sh makes the device):
+# crc32_generic first, since rdma_rxe needs the crc32 algorithm and L1 cannot auto-load it (no
+# modprobe in the initramfs: "rdma_rxe: failed to init crc32 algorithm err:-2"), then the rxe
+# driver, user-space verbs and the RDMA connection manager, and the dummy netdev rxe runs on.
+# Kept in $K/rdma-modules with their own dependencies (udp_tunnel also comes with the net set).
+RDMA_MODULES="crc32_generic rdma_rxe ib_uverbs rdma_ucm dummy"
 # The modules a Linux vNode's initramfs loads (images/linux/: virtio-mmio disks with ext4,
 # virtio-net NICs; virtio_pci for the same image under QEMU, the network benchmarks' peer),
 # kept apart in $K/guest-modules so that L1 does not load them.
@@ -157,7 +164,7 @@ KVER=${PKG#linux-image-}
 
 # ---- 4. unpack the bzImage and the modules -----------------------------------------------
 K=$T/kernel
-kstamp="$(basename "$deb") $WANT_MODULES net: $NET_MODULES guest: $GUEST_MODULES nosig"
+kstamp="$(basename "$deb") $WANT_MODULES net: $NET_MODULES rdma: $RDMA_MODULES guest: $GUEST_MODULES nosig"
 if [ "$(cat "$K/stamp" 2>/dev/null || true)" != "$kstamp" ]; then
 	say "unpacking $(basename "$deb") (bzImage and modules)"
 	x=$(mktemp -d "$T/unpack.XXXXXX")
@@ -202,11 +209,20 @@ if [ "$(cat "$K/stamp" 2>/dev/null || true)" != "$kstamp" ]; then
 	out=$K.new/modules
 	for m in $WANT_MODULES; do visit "$m"; done
 	printf '%s\n' "${order[@]}" >"$out/order"
+	base=("${order[@]}")
 	# The net set: what WANT_MODULES already loads is not repeated (seen is kept).
 	order=()
 	out=$K.new/net-modules
 	mkdir -p "$out"
 	for m in $NET_MODULES; do visit "$m"; done
+	printf '%s\n' "${order[@]}" >"$out/order"
+	# The rdma set: independent of the net set (both may be loaded, or either alone).
+	seen=()
+	for m in "${base[@]}"; do seen[$m]=1; done
+	order=()
+	out=$K.new/rdma-modules
+	mkdir -p "$out"
+	for m in $RDMA_MODULES; do visit "$m"; done
 	printf '%s\n' "${order[@]}" >"$out/order"
 	seen=()
 	order=()
@@ -293,6 +309,8 @@ if [ "$(cat "$T/l1-initramfs.stamp" 2>/dev/null || true)" != "$istamp" ] || [ ! 
 	cp "$K/modules/"*.ko "$K/modules/order" "$s/lib/modules/"
 	mkdir -p "$s/lib/modules/net"
 	cp "$K/net-modules/"*.ko "$K/net-modules/order" "$s/lib/modules/net/"
+	mkdir -p "$s/lib/modules/rdma"
+	cp "$K/rdma-modules/"*.ko "$K/rdma-modules/order" "$s/lib/modules/rdma/"
 	(cd "$s" && find . -mindepth 1 | LC_ALL=C sort |
 		cpio --quiet -o -H newc -R 0:0 --reproducible >"$T/l1-initramfs.cpio.tmp") ||
 		die "cpio failed"

@@ -304,6 +304,47 @@ static void own_capability(uint64_t vh)
 	fabric_close(a.c);
 }
 
+/* Whether an RMA read of the page at vo's byte off over m's connection gives fill. */
+static bool rma_page(struct conn *m, const struct mem_proto_open_reply *vo, uint64_t off,
+		     uint8_t fill)
+{
+	const uint8_t *p = fabric_rbuf(m->c);
+
+	if (fabric_rma_read(m->c, MP_PAGE_SIZE, vo->rma_addr + off, vo->rma_key, 2000))
+		return false;
+	for (size_t i = 0; i < MP_PAGE_SIZE; i++)
+		if (p[i] != fill)
+			return false;
+	return true;
+}
+
+/* Where the server offers RMA (verbs; tcp with LEGO_FABRIC_RMA=emulated): the victim's key
+ * reads its page on its own connection only; a stranger's connection and the attacker's
+ * authenticated one get nothing with it. Skipped where RMA is off. */
+static void rma_keys(struct conn *v, const struct mem_proto_open_reply *vo)
+{
+	uint8_t cap[CAP_MAX_LEN];
+	struct conn a;
+	size_t n;
+
+	if (!vo->rma_key) {
+		for (int i = 0; i < 3; i++)
+			ok(1, "# SKIP the server offers no RMA on %s", fabric_default_provider());
+		return;
+	}
+	ok(rma_page(v, vo, MP_PAGE_SIZE, 0xa1),
+	   "victim: an RMA read with its key on its own connection gives its page");
+	ok(!dial(&a) && !rma_page(&a, vo, MP_PAGE_SIZE, 0xa1),
+	   "the victim's address and key on a connection without HELLO: no data");
+	fabric_close(a.c);
+	n = make_cap(&signer, ATTACKER, CAP_MEM_ALL, 8, 2 * REGION, 0, 600, attacker_key.pub, cap);
+	ok(attacker_as(&a, ATTACKER) && auth(&a, cap, n, &attacker_key, NULL) == MP_OK &&
+		   open_region(&a, 0, REGION, NULL) == MP_OK && !rma_page(&a, vo, 0, 0xa0),
+	   "the victim's key on the attacker's authenticated connection (a region of its "
+	   "own open): no data");
+	fabric_close(a.c);
+}
+
 /* RMA: on a provider without keys bound to a connection nothing is registered for remote
  * access; reads with guessed keys (the old small sequential integers) all fail. */
 static void rma(struct mem_proto_open_reply *vo)
@@ -326,6 +367,8 @@ static void rma(struct mem_proto_open_reply *vo)
 int main(int argc, char **argv)
 {
 	const char *key = getenv("LEGO_CAPABILITY_KEY");
+	const char *e = getenv("LEGO_FABRIC_RMA");
+	bool emulated = e && !strcmp(e, "emulated");
 	struct mem_proto_open_reply vo;
 	uint8_t cap[CAP_MAX_LEN], sniffed[CAP_HOLDER_AUTH_MAX];
 	char err[512];
@@ -347,15 +390,15 @@ int main(int argc, char **argv)
 		printf("Bail out! %s\n", err);
 		return 1;
 	}
-	printf("1..29\n");
+	printf("1..33\n");
 	/* The victim: its capability, a region, four pages of its data. */
 	n = make_cap(&signer, VICTIM, CAP_MEM_ALL & ~CAP_MEM_RELEASE, 4, 4 * REGION, 0, 600,
 		     victim_key.pub, cap);
 	ok(!dial(&v) && hello(&v, VICTIM) == MP_OK && (v.hr.flags & MP_HELLO_AUTH) &&
 		   auth(&v, cap, n, &victim_key, sniffed) == MP_OK,
 	   "victim: HELLO (capability required) and AUTH with its capability");
-	ok(!(v.hr.flags & MP_HELLO_RMA) || strcmp(fabric_default_provider(), "tcp"),
-	   "on %s the server offers no RMA", fabric_default_provider());
+	ok(!(v.hr.flags & MP_HELLO_RMA) || strcmp(fabric_default_provider(), "tcp") || emulated,
+	   "on %s the server offers no RMA (unless emulated)", fabric_default_provider());
 	ok(open_region(&v, 0, REGION, &vo) == MP_OK && io(&v, MP_WRITE, vo.handle, 0, 0xa0) == 0 &&
 		   io(&v, MP_WRITE, vo.handle, MP_PAGE_SIZE, 0xa1) == 0 &&
 		   io(&v, MP_WRITE, vo.handle, 2 * MP_PAGE_SIZE, 0xa2) == 0 &&
@@ -367,9 +410,19 @@ int main(int argc, char **argv)
 	bad_capabilities(sniffed, CAP_SIG_LEN + n);
 	own_capability(vo.handle);
 	rma(&vo);
+	rma_keys(&v, &vo);
 	ok(victim_intact(&v, vo.handle), "after all of it the victim's four pages are intact");
 	ok(release(&v, vo.handle) == MP_EACCES && strstr(text(&v), "does not grant"),
 	   "the victim itself may not RELEASE (only lego-controld's capability grants it)");
+	if (vo.rma_key) {
+		struct mem_proto_close q = {.handle = vo.handle, .epoch = vo.epoch};
+
+		mem_proto_close_put(body(&v), &q);
+		ok(req(&v, MP_CLOSE, MP_CLOSE_LEN) == MP_OK && !rma_page(&v, &vo, 0, 0xa0),
+		   "the victim closes its region: its key stops working");
+	} else {
+		ok(1, "# SKIP the server offers no RMA on %s", fabric_default_provider());
+	}
 	fabric_close(v.c);
 	cap_key_free(&signer);
 	cap_key_free(&victim_key);

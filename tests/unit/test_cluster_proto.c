@@ -48,6 +48,17 @@ static void test_register(void **state)
 	assert_string_equal(o.name, "host-a");
 	assert_string_equal(o.addr, "127.0.0.1:7500");
 	assert_int_equal(o.cores, 8);
+	assert_string_equal(o.provider, "");
+	snprintf(r.provider, sizeof(r.provider), "verbs");
+	cluster_proto_register_put(b, &r);
+	assert_int_equal(cluster_proto_register_get(b, sizeof(b), &o, err, sizeof(err)), CP_OK);
+	assert_string_equal(o.provider, "verbs");
+	/* An older sender's REGISTER, without the provider: accepted, provider not said. */
+	assert_int_equal(cluster_proto_register_get(b, CP_REGISTER_V1_LEN, &o, err, sizeof(err)),
+			 CP_OK);
+	assert_string_equal(o.provider, "");
+	b[CP_REGISTER_V1_LEN] = 0x02;
+	assert_int_equal(cluster_proto_register_get(b, sizeof(b), &o, err, sizeof(err)), CP_EINVAL);
 	assert_int_equal(cluster_proto_register_get(b, sizeof(b) - 1, &o, err, sizeof(err)),
 			 CP_EPROTO);
 	r.cores = 0;

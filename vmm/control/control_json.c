@@ -97,6 +97,8 @@ json_t *control_json_pager(const struct pager_stats *st)
 	json_object_set_new(o, "wp_faults", control_json_count(st->wp_faults));
 	json_object_set_new(o, "remote_fetches", control_json_count(st->remote_fetches));
 	json_object_set_new(o, "pages_fetched", control_json_count(st->pages_fetched));
+	json_object_set_new(o, "reads_rma", control_json_count(st->reads_rma));
+	json_object_set_new(o, "reads_msg", control_json_count(st->reads_msg));
 	json_object_set_new(o, "zero_fills", control_json_count(st->zero_fills));
 	json_object_set_new(o, "prefetched", control_json_count(st->prefetched));
 	json_object_set_new(o, "evictions", control_json_count(st->evictions));

@@ -39,10 +39,11 @@ struct pager_config {
 };
 
 struct pager_stats {
-	const char *mode;	 /* "copy" or "zerocopy" */
-	uint64_t faults;	 /* missing-page faults served */
-	uint64_t wp_faults;	 /* first writes to resident pages */
-	uint64_t remote_fetches; /* READ requests / RMA reads */
+	const char *mode;	       /* "copy" or "zerocopy" */
+	uint64_t faults;	       /* missing-page faults served */
+	uint64_t wp_faults;	       /* first writes to resident pages */
+	uint64_t remote_fetches;       /* READ requests / RMA reads */
+	uint64_t reads_rma, reads_msg; /* of those, one-sided RMA reads and READ messages */
 	uint64_t pages_fetched;
 	uint64_t zero_fills; /* pages installed as zeros without a round trip */
 	uint64_t prefetched; /* pages installed ahead of a fault */

@@ -6,6 +6,7 @@
 #include "lib/lat_hist.h"
 #include "lib/log.h"
 #include "pager_internal.h"
+#include "remote_mem.h"
 
 void pager_stats_get(struct pager *pg, struct pager_stats *st)
 {
@@ -15,6 +16,8 @@ void pager_stats_get(struct pager *pg, struct pager_stats *st)
 	st->wp_faults = __atomic_load_n(&pg->wp_faults, __ATOMIC_RELAXED);
 	st->remote_fetches = __atomic_load_n(&pg->fetches, __ATOMIC_RELAXED);
 	st->pages_fetched = __atomic_load_n(&pg->fetched, __ATOMIC_RELAXED);
+	if (pg->rm)
+		remote_mem_io_read_counts(pg->rm, &st->reads_rma, &st->reads_msg);
 	st->zero_fills = __atomic_load_n(&pg->zero_fills, __ATOMIC_RELAXED);
 	st->prefetched = __atomic_load_n(&pg->prefetched, __ATOMIC_RELAXED);
 	st->evictions = __atomic_load_n(&pg->evictions, __ATOMIC_RELAXED);
@@ -34,10 +37,12 @@ void pager_stats_get(struct pager *pg, struct pager_stats *st)
 
 void pager_stats_log(const struct pager_stats *st)
 {
-	log_info("pager: faults=%llu remote_fetches=%llu pages_fetched=%llu zero_fills=%llu "
-		 "prefetched=%llu wp_faults=%llu evictions=%llu writebacks=%llu in=%.1fMiB "
+	log_info("pager: faults=%llu remote_fetches=%llu (rma=%llu msg=%llu) pages_fetched=%llu "
+		 "zero_fills=%llu prefetched=%llu wp_faults=%llu evictions=%llu writebacks=%llu "
+		 "in=%.1fMiB "
 		 "out=%.1fMiB fault_us p50=%.1f p99=%.1f p999=%.1f mode=%s",
 		 (unsigned long long)st->faults, (unsigned long long)st->remote_fetches,
+		 (unsigned long long)st->reads_rma, (unsigned long long)st->reads_msg,
 		 (unsigned long long)st->pages_fetched, (unsigned long long)st->zero_fills,
 		 (unsigned long long)st->prefetched, (unsigned long long)st->wp_faults,
 		 (unsigned long long)st->evictions, (unsigned long long)st->writebacks,

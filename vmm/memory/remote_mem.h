@@ -105,6 +105,8 @@ struct remote_mem {
 	uint8_t *stage[RM_MAX_CHANNELS]; /* remote_mem_io_write_buf's buffers */
 	pthread_mutex_t ctl_lock;	 /* one control call at a time */
 	atomic_uint_fast64_t copies_lost, redirects;
+	/* Page reads served by one-sided RMA, and by READ messages (the server's CPU). */
+	atomic_uint_fast64_t reads_rma, reads_msg;
 	pthread_mutex_t error_lock;
 	char error[512]; /* the failure that made I/O fail, naming the server */
 };
@@ -186,6 +188,8 @@ void remote_mem_copies_region_done(struct remote_mem *rm, const struct remote_me
 				   int n);
 uint64_t remote_mem_copies_lost(struct remote_mem *rm);
 uint64_t remote_mem_copies_redirects(struct remote_mem *rm);
+/* Page reads (one per remote_mem_io_read that a copy served) by RMA and by messages. */
+void remote_mem_io_read_counts(struct remote_mem *rm, uint64_t *rma, uint64_t *msg);
 
 /* The region holding RAM offset off, and a server's "name (host:port)". */
 int remote_mem_region_of(const struct remote_mem *rm, uint64_t off);

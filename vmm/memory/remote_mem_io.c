@@ -38,8 +38,10 @@ static const void *read_copy(struct remote_mem *rm, int idx, struct remote_mem_c
 		int rc = fabric_rma_read(c, (size_t)npages * MP_PAGE_SIZE, cp->rma[ch].addr + in,
 					 cp->rma[ch].key, rm->timeout_ms);
 
-		if (rc == 0)
+		if (rc == 0) {
+			atomic_fetch_add(&rm->reads_rma, 1);
 			return fabric_rbuf(c);
+		}
 		if (rc == -ENOTCONN || rc == -ETIMEDOUT || fabric_broken(c)) {
 			f->lost = true;
 			snprintf(f->what, sizeof(f->what), "RMA read failed: %s",
@@ -74,8 +76,10 @@ static const void *read_copy(struct remote_mem *rm, int idx, struct remote_mem_c
 		}
 		if (split)
 			r.payload = dst;
-		if (r.status == MP_OK && r.len == (size_t)npages * MP_PAGE_SIZE)
+		if (r.status == MP_OK && r.len == (size_t)npages * MP_PAGE_SIZE) {
+			atomic_fetch_add(&rm->reads_msg, 1);
 			return r.payload;
+		}
 		if (r.status == MP_OK) {
 			snprintf(f->what, sizeof(f->what), "READ reply has %zu bytes, not %u pages",
 				 r.len, npages);
@@ -313,4 +317,10 @@ int remote_mem_io_write(struct remote_mem *rm, int ch, uint64_t off, unsigned np
 	}
 	io_failed(rm, idx, &last);
 	return -1;
+}
+
+void remote_mem_io_read_counts(struct remote_mem *rm, uint64_t *rma, uint64_t *msg)
+{
+	*rma = atomic_load(&rm->reads_rma);
+	*msg = atomic_load(&rm->reads_msg);
 }
