@@ -26,7 +26,7 @@ asan_CFLAGS    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 release_LDFLAGS :=
 asan_LDFLAGS    := -fsanitize=address,undefined
-LIBS     := -lfdt -ljansson -luuid -lpthread -ldl
+LIBS     := -lfdt -ljansson -luuid -lpthread -ldl -lm
 
 # One library per source folder (build/VARIANT/lib/DIR.a, every .c of the folder but a
 # program's main); a program links its own folders' libraries and the shared ones under lib/.
