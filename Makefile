@@ -195,7 +195,7 @@ soak: deps $(ASAN_BINS) $(BUILD)/asan/bin/mem_churn
 unit: deps $(UNIT_BINS)
 	$(Q)prove --exec '' $(UNIT_BINS)
 
-bench: deps $(RELEASE_BINS) $(BENCH_TOOLS) $(BUILD)/release/bin/vmm_ask $(GUEST_IMAGES) \
+bench: deps $(RELEASE_BINS) $(BENCH_TOOLS) $(BUILD)/release/bin/vmm_ask $(BUILD)/release/bin/lru_replay $(GUEST_IMAGES) \
 	$(BENCH_GUESTS)
 	$(Q)BUILD=$(abspath $(BUILD)) tests/bench/run-all.sh
 
