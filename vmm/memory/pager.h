@@ -66,8 +66,8 @@ uint64_t pager_stats_dirty_pages(struct pager *pg);
  * record was lost (out of memory) or pages are dirty: send the whole bitmap then.
  * pager_migration_load_remote_bits takes n bits for pages from first,
  * pager_migration_load_remote_pages a list, before anything touched those pages: -1 if out of range
- * or already resident here. pager_migration_hot_pages: up to max resident pages, most recently
- * installed first. */
+ * or already resident here. pager_migration_hot_pages: up to max resident pages, the ones the
+ * CLOCK hand reaches last (installed or found used most recently) first. */
 uint64_t pager_migration_npages(const struct pager *pg);
 uint64_t pager_migration_remote_bits(struct pager *pg, uint8_t *bits, bool snapshot);
 int pager_migration_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n);
