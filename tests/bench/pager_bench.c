@@ -245,6 +245,8 @@ static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *c
 	pager_stats_get(pg, &st);
 	printf("pager_fault_p50_us %.2f\n", (double)st.lat_p50_ns / 1e3);
 	printf("pager_evictions %llu\n", (unsigned long long)st.evictions);
+	printf("pager_wp_faults %llu\n", (unsigned long long)st.wp_faults);
+	printf("pager_second_chances %llu\n", (unsigned long long)st.second_chances);
 	printf("pager_writebacks %llu\n", (unsigned long long)st.writebacks);
 	printf("pager_fetched %llu\n", (unsigned long long)st.pages_fetched);
 	pager_stop(pg);

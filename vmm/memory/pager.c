@@ -236,7 +236,7 @@ static int serve_wp(struct pager *pg, uint64_t idx)
 	}
 	if ((s & PS_STATE) == PS_CLEAN)
 		pg->dirty++;
-	/* Written: a use (of a clean page, or of a dirty one the CLOCK hand protected again). */
+	/* Written: a use the CLOCK hand sees. */
 	pager_clock_touch(&pg->clock, (uint32_t)idx);
 	pg->st[idx] = PS_DIRTY | (s & PS_REMOTE) | PS_BUSY;
 	pthread_mutex_unlock(&pg->lock);

@@ -4,8 +4,8 @@
  * written back) and installed write-protected; the first write to a page raises a
  * write-protect fault that marks it dirty. This sees every write: the guest's (through
  * KVM) and the VMM's own (device emulation, image loading). Over the cache budget, pages
- * are evicted in CLOCK order (pager_clock.h: a page written since the hand last passed
- * stays): dirty ones are write-protected again, written back, then dropped.
+ * are evicted in CLOCK order (pager_clock.h: a page first written since the hand last
+ * passed stays a round longer): dirty ones are write-protected again, written back, then dropped.
  */
 #ifndef LEGO_PAGER_H
 #define LEGO_PAGER_H

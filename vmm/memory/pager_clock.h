@@ -2,11 +2,11 @@
  *
  * Every resident page sits in a ring, oldest at the hand, with a reference bit. The pager
  * sets the bit when it sees a page used: a write fault on a write-protected resident page,
- * or a write miss. The hand evicts pages without the bit; a page with it loses it and goes
- * round once more, and the pager is told (so it can write-protect a dirty page again and see
- * its next write: sampled write protection, since nothing else here tells used pages apart).
- * So a page written since the hand last passed is never evicted while one that was not
- * remains. Not thread-safe: the pager calls it under its lock.
+ * or a write miss (the faults it takes anyway: reads of resident pages are not seen). The
+ * hand evicts pages without the bit; a page with it loses it and goes round once more (the
+ * caller may be told, e.g. to watch the page again). So a page used since the hand last
+ * passed is never evicted while one that was not remains. Not thread-safe: the pager calls
+ * it under its lock.
  */
 #ifndef LEGO_PAGER_CLOCK_H
 #define LEGO_PAGER_CLOCK_H

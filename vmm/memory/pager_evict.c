@@ -1,6 +1,6 @@
-/* pager_evict.c: the ExCache's write-back: eviction over budget in CLOCK order (pager_clock.c)
- * with sampled write protection, dirty runs written to every copy before the pages are
- * dropped, and the flush of every dirty page. */
+/* pager_evict.c: the ExCache's write-back: eviction over budget in CLOCK order (pager_clock.c),
+ * dirty runs written to every copy before the pages are dropped, and the flush of every dirty
+ * page. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -67,16 +67,6 @@ static bool keep_busy(uint32_t idx, void *arg)
 	return pg->st[idx] & PS_BUSY;
 }
 
-/* The hand passed a used page: a dirty one is writable, so protect it again to see whether
- * it is written before the hand comes back (a clean one is still protected). */
-static void sample_again(uint32_t idx, void *arg)
-{
-	struct pager *pg = arg;
-
-	if ((pg->st[idx] & PS_STATE) == PS_DIRTY && pager_uffd_wp(pg, idx, 1, true))
-		pager_fatal(pg);
-}
-
 /* Evict pages in CLOCK order until the ExCache is within budget. */
 int pager_evict_make_room(struct pager *pg, int ch)
 {
@@ -97,7 +87,10 @@ int pager_evict_make_room(struct pager *pg, int ch)
 		want += pg->budget / 64;
 		if (want > EVICT_BATCH)
 			want = EVICT_BATCH;
-		n = pager_clock_pick(&pg->clock, v, (int)want, keep_busy, sample_again, pg);
+		/* A used dirty page is not write-protected again to watch it (sampling): measured
+		 * on zipf 0.99, that kept 1% more hits for 36% more write faults, and each fault
+		 * costs as much as a miss under nested KVM. */
+		n = pager_clock_pick(&pg->clock, v, (int)want, keep_busy, NULL, NULL);
 		for (int i = 0; i < n; i++) {
 			was[i] = pg->st[v[i]];
 			pg->st[v[i]] |= PS_BUSY;
