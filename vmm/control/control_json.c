@@ -100,6 +100,7 @@ json_t *control_json_pager(const struct pager_stats *st)
 	json_object_set_new(o, "zero_fills", control_json_count(st->zero_fills));
 	json_object_set_new(o, "prefetched", control_json_count(st->prefetched));
 	json_object_set_new(o, "evictions", control_json_count(st->evictions));
+	json_object_set_new(o, "second_chances", control_json_count(st->second_chances));
 	json_object_set_new(o, "writebacks", control_json_count(st->writebacks));
 	json_object_set_new(o, "bytes_in", control_json_count(st->bytes_in));
 	json_object_set_new(o, "bytes_out", control_json_count(st->bytes_out));

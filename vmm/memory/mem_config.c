@@ -107,6 +107,13 @@ int mem_config_no_prefetch(struct vmm_options *c, char *arg, char *err, size_t e
 	return VMM_OPTIONS_OK;
 }
 
+int mem_config_mem_trace(struct vmm_options *c, char *arg, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	c->mem.trace_path = arg;
+	return VMM_OPTIONS_OK;
+}
+
 int mem_config_no_rma(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)arg, (void)err, (void)errlen;
@@ -281,9 +288,11 @@ int mem_config_finish(struct vmm_options *c, char *err, size_t errlen)
 	int rc;
 
 	if (!m->rm.nr_servers &&
-	    (m->cache || m->keep_regions || m->rm.vnode || m->attach_regions)) {
+	    (m->cache || m->keep_regions || m->rm.vnode || m->attach_regions || m->trace_path)) {
 		snprintf(err, errlen,
-			 "--cache, --keep-regions, --attach-regions and --vnode-id need --mmon");
+			 "--cache, --keep-regions, --attach-regions, --vnode-id and --mem-trace "
+			 "need "
+			 "--mmon");
 		return VMM_OPTIONS_BAD;
 	}
 	if (m->replicas && !m->rm.nr_servers) {
@@ -320,7 +329,8 @@ int mem_config_start(const struct mem_config *m, uint64_t mem, struct vm *vm, st
 	struct pager_config pc = {.cache_bytes = m->cache,
 				  .threads = m->pager_threads,
 				  .prefetch = !m->no_prefetch,
-				  .attached = m->attach_regions};
+				  .attached = m->attach_regions,
+				  .trace_path = m->trace_path};
 
 	if (remote_mem_open(rm, &m->rm, mem, m->pager_threads + 1)) {
 		log_error("remote memory: %s", rm->error);

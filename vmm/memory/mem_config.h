@@ -26,6 +26,7 @@ struct mem_config {
 	int pager_threads;
 	bool no_prefetch, keep_regions, attach_regions;
 	const char *region_owners; /* --region-owners as given; rm.owners once parsed */
+	const char *trace_path;	   /* --mem-trace */
 	int (*owners)[RM_MAX_COPIES];
 	int replicas;
 	char client_name[MP_NAME_LEN + 1];

@@ -23,6 +23,9 @@
 	  MEM_DEFAULT_PAGER_THREADS)                                                              \
 	X(mem_config_no_prefetch, "no-prefetch", 0, NULL, 0,                                      \
 	  "fetch only the faulting page, even when sequential")                                   \
+	X(mem_config_mem_trace, "mem-trace", 0, "FILE", 0,                                        \
+	  "trace mode: write the page number of every missing-page fault, in order, to FILE "     \
+	  "(little-endian uint32s; lru_replay replays them through an ideal LRU)")                \
 	X(mem_config_no_rma, "no-rma", 0, NULL, 0,                                                \
 	  "never fetch pages with one-sided RMA reads (used where the provider has them "         \
 	  "natively, e.g. verbs; tcp uses messages)")                                             \

@@ -184,6 +184,8 @@ static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write)
 	for (uint64_t i = 0; i < n; i++)
 		pg->st[idx + i] |= PS_BUSY;
 	pg->seq_next = idx + n;
+	if (pg->trace)
+		pager_trace_fault(pg, idx);
 	pthread_mutex_unlock(&pg->lock);
 
 	if (s & PS_REMOTE) {
@@ -207,11 +209,11 @@ static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write)
 	pthread_mutex_lock(&pg->lock);
 	if (write)
 		pg->dirty += n;
-	for (uint64_t i = 0; i < n; i++) {
+	for (uint64_t i = 0; i < n; i++)
 		pg->st[idx + i] = (write ? PS_DIRTY : PS_CLEAN) | (s & PS_REMOTE);
-		pg->fifo[(pg->fifo_head + pg->fifo_len) % pg->npages] = (uint32_t)(idx + i);
-		pg->fifo_len++;
-	}
+	/* A write miss is a use the hand should see; a read miss and prefetched pages are not
+	 * yet (a read sets no bit: only a later write does). */
+	pager_evict_resident(pg, idx, n, write ? idx : UINT64_MAX);
 	pthread_cond_broadcast(&pg->cond);
 	pthread_mutex_unlock(&pg->lock);
 	return pager_evict_make_room(pg, ch);
@@ -234,6 +236,8 @@ static int serve_wp(struct pager *pg, uint64_t idx)
 	}
 	if ((s & PS_STATE) == PS_CLEAN)
 		pg->dirty++;
+	/* Written: a use the CLOCK hand sees. */
+	pager_clock_touch(&pg->clock, (uint32_t)idx);
 	pg->st[idx] = PS_DIRTY | (s & PS_REMOTE) | PS_BUSY;
 	pthread_mutex_unlock(&pg->lock);
 	rc = pager_uffd_wp(pg, idx, 1, false);
@@ -369,7 +373,8 @@ static void pager_free(struct pager *pg)
 	free(pg->st);
 	free(pg->rbits);
 	free(pg->delta);
-	free(pg->fifo);
+	pager_clock_free(&pg->clock);
+	pager_trace_close(pg);
 	pthread_mutex_destroy(&pg->lock);
 	pthread_mutex_destroy(&pg->flush_lock);
 	pthread_cond_destroy(&pg->cond);
@@ -395,15 +400,17 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 	pg->prefetch = cfg->prefetch;
 	pg->window = 1;
 	pg->st = calloc(pg->npages, 1);
-	pg->fifo = calloc(pg->npages, sizeof(*pg->fifo));
+	if (pager_clock_init(&pg->clock, pg->npages))
+		pg->clock.ring = NULL;
 	pg->stop_fd = eventfd(0, EFD_CLOEXEC);
 	pg->rbits = calloc((pg->npages + 63) / 64, sizeof(uint64_t));
 	if (pg->st && pg->rbits && cfg->attached) {
 		memset(pg->st, PS_REMOTE, pg->npages);
 		memset(pg->rbits, 0xff, (pg->npages + 63) / 64 * sizeof(uint64_t));
 	}
-	if (!pg->st || !pg->fifo || !pg->rbits || pg->stop_fd < 0 || uffd_setup(pg)) {
-		if (!pg->st || !pg->fifo || !pg->rbits)
+	if (!pg->st || !pg->clock.ring || !pg->rbits || pg->stop_fd < 0 ||
+	    (cfg->trace_path && pager_trace_open(pg, cfg->trace_path)) || uffd_setup(pg)) {
+		if (!pg->st || !pg->clock.ring || !pg->rbits)
 			log_error("pager: out of memory for %llu page states",
 				  (unsigned long long)pg->npages);
 		pager_free(pg);
@@ -421,10 +428,11 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 		}
 		pg->nthreads = i + 1;
 	}
-	log_info("pager: %llu MiB guest RAM, ExCache %llu MiB, %d thread(s), prefetch %s",
+	log_info("pager: %llu MiB guest RAM, ExCache %llu MiB, %d thread(s), prefetch %s%s%s",
 		 (unsigned long long)(pg->npages * PAGE >> 20),
 		 (unsigned long long)(pg->budget * PAGE >> 20), pg->nthreads,
-		 pg->prefetch ? "on" : "off");
+		 pg->prefetch ? "on" : "off", pg->trace ? ", fault trace to " : "",
+		 pg->trace ? cfg->trace_path : "");
 	*out = pg;
 	return 0;
 }
