@@ -388,6 +388,7 @@ static int run_zipf(uint64_t ws, uint64_t touches, struct remote_mem_config *cfg
 	printf("zipf_ops_s %.0f\n", (double)touches / secs);
 	printf("zipf_cache_pages %llu\n", (unsigned long long)st.cache_pages);
 	printf("zipf_wp_faults %llu\n", (unsigned long long)st.wp_faults);
+	printf("zipf_refaults %llu\n", (unsigned long long)st.refaults);
 	printf("zipf_second_chances %llu\n", (unsigned long long)st.second_chances);
 	printf("zipf_fault_p50_us %.2f\n", (double)st.lat_p50_ns / 1e3);
 	printf("zipf_fault_p99_us %.2f\n", (double)st.lat_p99_ns / 1e3);

@@ -157,6 +157,7 @@ int pager_cmp_u32(const void *a, const void *b)
  * second fault per page at once (a sequential writer writes the whole run). */
 static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write)
 {
+	bool refault;
 	uint64_t n = 1, max = 1, end;
 	const void *data;
 	uint8_t s;
@@ -184,6 +185,7 @@ static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write)
 	for (uint64_t i = 0; i < n; i++)
 		pg->st[idx + i] |= PS_BUSY;
 	pg->seq_next = idx + n;
+	refault = pager_clock_refault(&pg->clock, (uint32_t)idx);
 	if (pg->trace)
 		pager_trace_fault(pg, idx);
 	pthread_mutex_unlock(&pg->lock);
@@ -206,14 +208,17 @@ static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write)
 		return -1;
 	}
 	STAT_ADD(pg, prefetched, n - 1);
+	STAT_ADD(pg, refaults, refault);
 	pthread_mutex_lock(&pg->lock);
 	if (write)
 		pg->dirty += n;
 	for (uint64_t i = 0; i < n; i++)
 		pg->st[idx + i] = (write ? PS_DIRTY : PS_CLEAN) | (s & PS_REMOTE);
-	/* A write miss is a use the hand should see; a read miss and prefetched pages are not
-	 * yet (a read sets no bit: only a later write does). */
-	pager_evict_resident(pg, idx, n, write ? idx : UINT64_MAX);
+	/* A write miss, or the miss of a page picked less than a ring ago (a refault), is a use
+	 * the hand should see; other read misses and prefetched pages are not yet (a read sets
+	 * no bit: only a later write does; measured, a bit for every read miss lowers zipf's
+	 * hit ratio: 0.7398 against 0.7476). */
+	pager_evict_resident(pg, idx, n, write || refault ? idx : UINT64_MAX);
 	pthread_cond_broadcast(&pg->cond);
 	pthread_mutex_unlock(&pg->lock);
 	return pager_evict_make_room(pg, ch);

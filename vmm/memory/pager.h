@@ -33,6 +33,7 @@ struct pager_config {
 struct pager_stats {
 	uint64_t faults;	 /* missing-page faults served */
 	uint64_t wp_faults;	 /* first writes to resident pages */
+	uint64_t refaults;	 /* misses of pages evicted less than a budget of evictions ago */
 	uint64_t remote_fetches; /* READ requests / RMA reads */
 	uint64_t pages_fetched;
 	uint64_t zero_fills; /* pages installed as zeros without a round trip */

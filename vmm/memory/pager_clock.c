@@ -8,7 +8,8 @@ int pager_clock_init(struct pager_clock *c, uint64_t npages)
 	*c = (struct pager_clock){.size = npages};
 	c->ring = calloc(npages ? npages : 1, sizeof(*c->ring));
 	c->ref = calloc((npages + 63) / 64 + 1, sizeof(*c->ref));
-	if (!c->ring || !c->ref) {
+	c->picked_at = calloc(npages ? npages : 1, sizeof(*c->picked_at));
+	if (!c->ring || !c->ref || !c->picked_at) {
 		pager_clock_free(c);
 		return -1;
 	}
@@ -19,8 +20,10 @@ void pager_clock_free(struct pager_clock *c)
 {
 	free(c->ring);
 	free(c->ref);
+	free(c->picked_at);
 	c->ring = NULL;
 	c->ref = NULL;
+	c->picked_at = NULL;
 	c->len = 0;
 }
 
@@ -87,6 +90,14 @@ int pager_clock_pick(struct pager_clock *c, uint32_t *out, int want, pager_clock
 			continue;
 		}
 		out[n++] = page;
+		if (++c->picks == 0)
+			c->picks = 1; /* 0 means never */
+		c->picked_at[page] = c->picks;
 	}
 	return n;
+}
+
+bool pager_clock_refault(const struct pager_clock *c, uint32_t page)
+{
+	return page < c->size && c->picked_at[page] && c->picks - c->picked_at[page] < c->len;
 }

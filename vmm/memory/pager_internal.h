@@ -63,8 +63,8 @@ struct pager {
 	pthread_mutex_t flush_lock;
 	atomic_bool failed;
 	struct lat_hist lat;
-	uint64_t faults, wp_faults, fetches, fetched, zero_fills, prefetched, evictions, writebacks,
-		bytes_in, bytes_out, dirty;
+	uint64_t faults, wp_faults, refaults, fetches, fetched, zero_fills, prefetched, evictions,
+		writebacks, bytes_in, bytes_out, dirty;
 };
 
 #define STAT_ADD(pg, field, n) __atomic_fetch_add(&(pg)->field, (n), __ATOMIC_RELAXED)

@@ -12,6 +12,7 @@ void pager_stats_get(struct pager *pg, struct pager_stats *st)
 	memset(st, 0, sizeof(*st));
 	st->faults = __atomic_load_n(&pg->faults, __ATOMIC_RELAXED);
 	st->wp_faults = __atomic_load_n(&pg->wp_faults, __ATOMIC_RELAXED);
+	st->refaults = __atomic_load_n(&pg->refaults, __ATOMIC_RELAXED);
 	st->remote_fetches = __atomic_load_n(&pg->fetches, __ATOMIC_RELAXED);
 	st->pages_fetched = __atomic_load_n(&pg->fetched, __ATOMIC_RELAXED);
 	st->zero_fills = __atomic_load_n(&pg->zero_fills, __ATOMIC_RELAXED);
@@ -34,18 +35,19 @@ void pager_stats_get(struct pager *pg, struct pager_stats *st)
 
 void pager_stats_log(const struct pager_stats *st)
 {
-	log_info(
-		"pager: faults=%llu remote_fetches=%llu pages_fetched=%llu zero_fills=%llu "
-		"prefetched=%llu wp_faults=%llu evictions=%llu second_chances=%llu writebacks=%llu "
-		"in=%.1fMiB "
-		"out=%.1fMiB fault_us p50=%.1f p99=%.1f p999=%.1f",
-		(unsigned long long)st->faults, (unsigned long long)st->remote_fetches,
-		(unsigned long long)st->pages_fetched, (unsigned long long)st->zero_fills,
-		(unsigned long long)st->prefetched, (unsigned long long)st->wp_faults,
-		(unsigned long long)st->evictions, (unsigned long long)st->second_chances,
-		(unsigned long long)st->writebacks, (double)st->bytes_in / 1048576.0,
-		(double)st->bytes_out / 1048576.0, (double)st->lat_p50_ns / 1e3,
-		(double)st->lat_p99_ns / 1e3, (double)st->lat_p999_ns / 1e3);
+	log_info("pager: faults=%llu remote_fetches=%llu pages_fetched=%llu zero_fills=%llu "
+		 "prefetched=%llu wp_faults=%llu refaults=%llu evictions=%llu "
+		 "second_chances=%llu writebacks=%llu "
+		 "in=%.1fMiB "
+		 "out=%.1fMiB fault_us p50=%.1f p99=%.1f p999=%.1f",
+		 (unsigned long long)st->faults, (unsigned long long)st->remote_fetches,
+		 (unsigned long long)st->pages_fetched, (unsigned long long)st->zero_fills,
+		 (unsigned long long)st->prefetched, (unsigned long long)st->wp_faults,
+		 (unsigned long long)st->refaults, (unsigned long long)st->evictions,
+		 (unsigned long long)st->second_chances, (unsigned long long)st->writebacks,
+		 (double)st->bytes_in / 1048576.0, (double)st->bytes_out / 1048576.0,
+		 (double)st->lat_p50_ns / 1e3, (double)st->lat_p99_ns / 1e3,
+		 (double)st->lat_p999_ns / 1e3);
 }
 
 uint64_t pager_stats_dirty_pages(struct pager *pg)
