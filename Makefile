@@ -28,7 +28,7 @@ asan_CFLAGS    := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 release_LDFLAGS :=
 asan_LDFLAGS    := -fsanitize=address,undefined
-LIBS     := -lfdt -ljansson -luuid -lgnutls -lpthread -ldl
+LIBS     := -lfdt -ljansson -luuid -lgnutls -lpthread -ldl -lm
 
 # One library per source folder (build/VARIANT/lib/DIR.a, every .c of the folder but a
 # program's main); a program links its own folders' libraries and the shared ones under lib/.
@@ -223,8 +223,8 @@ soak: deps $(ASAN_BINS) $(BUILD)/asan/bin/mem_churn
 unit: deps $(UNIT_BINS)
 	$(Q)prove --exec '' $(UNIT_BINS)
 
-bench: deps $(RELEASE_BINS) $(BENCH_TOOLS) $(BUILD)/release/bin/vmm_ask $(GUEST_IMAGES) \
-	$(BUILD)/release/bin/lego_clustersim \
+bench: deps $(RELEASE_BINS) $(BENCH_TOOLS) $(BUILD)/release/bin/vmm_ask $(BUILD)/release/bin/lru_replay \
+	$(GUEST_IMAGES) $(BUILD)/release/bin/lego_clustersim \
 	$(BENCH_GUESTS)
 	$(Q)BUILD=$(abspath $(BUILD)) tests/bench/run-all.sh
 

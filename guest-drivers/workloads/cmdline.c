@@ -168,6 +168,7 @@ static const struct opt opts[] = {
 	{"memtest.passes", FIELD(memtest_passes), false, 1, MEMTEST_MAX_PASSES, 1},
 	{"memtest.seconds", FIELD(memtest_seconds), false, 0, CMDLINE_MAX_IDLE_S, 1},
 	{"memtest.ops", FIELD(memtest_ops), false, 0, MEMTEST_MAX_OPS, 1},
+	{"memtest.seed", FIELD(memtest_seed), false, 0, UINT64_MAX, 1},
 	{"blktest.size", FIELD(blktest_size), true, 512, UINT64_MAX, 512},
 	{"blktest.seed", FIELD(blktest_seed), false, 0, UINT64_MAX, 1},
 	{"blktest.qd", FIELD(blktest_qd), false, 1, CMDLINE_MAX_QD, 1},

@@ -42,6 +42,7 @@ struct cmdline_opts {
 	enum cmdline_memtest_mode memtest_mode;
 	uint64_t memtest_ops;	/* operations of zipf and of kv, split over the vCPUs */
 	uint64_t memtest_theta; /* zipf skew in thousandths, 0..MEMTEST_MAX_THETA */
+	uint64_t memtest_seed;	/* zipf and kv: another seed, another access sequence */
 	uint64_t fill_size;	/* run=fill: bytes written with a per-page pattern */
 	uint64_t fill_verify;	/* run=fill: read everything back (1) or not (0) */
 	uint64_t echo_lines;	/* run=echo: end after this many lines (0: at "quit") */

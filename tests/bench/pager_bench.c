@@ -8,6 +8,10 @@
  *               (figures of the zero-copy mode are named zerocopy_...), and the pager's CPU
  *               time per fetched page is measured over the sequential pass
  *   tcp-rtt     plain TCP 64-byte request / 4 KiB reply on loopback
+ *   zipf        the pager over lego-mmon under zipfian page accesses (--theta, --seed; one in
+ *               four a whole-page rewrite, every read checked): the ExCache's hit ratio;
+ *               with --trace FILE the pager's fault trace (take it with --cache 4K
+ *               --no-prefetch: every access to another page than the last then faults)
  *
  * Faults are raised by an ordinary thread touching the memory, so this runs without KVM;
  * the pager is the one lego-vmm uses. --cpu pins this process (the "processor host"),
@@ -17,6 +21,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <netinet/in.h>
@@ -401,6 +406,7 @@ static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *c
 	printf("pager_wp_faults %llu\n", (unsigned long long)st.wp_faults);
 	printf("pager_fault_p50_us %.2f\n", (double)st.lat_p50_ns / 1e3);
 	printf("pager_evictions %llu\n", (unsigned long long)st.evictions);
+	printf("pager_second_chances %llu\n", (unsigned long long)st.second_chances);
 	printf("pager_writebacks %llu\n", (unsigned long long)st.writebacks);
 	printf("pager_fetched %llu\n", (unsigned long long)st.pages_fetched);
 	printf("pager_reads_rma %llu\n", (unsigned long long)st.reads_rma);
@@ -409,6 +415,123 @@ static int run_remote(uint64_t ws, uint64_t touches, struct remote_mem_config *c
 	vm_destroy(&vm);
 	remote_mem_close(&rm, true);
 	free(lat);
+	printf("errors %llu\n", (unsigned long long)bad);
+	return bad != 0;
+}
+
+/* ---- zipfian accesses through the pager ------------------------------------------- */
+struct zipf_opts {
+	uint64_t cache; /* bytes; 0: a quarter of the working set */
+	double theta;
+	uint64_t seed;
+	const char *trace;
+	bool no_prefetch;
+};
+
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+static uint64_t zipf_word(uint64_t page, uint64_t w, uint32_t ver)
+{
+	return ver ? (page << 32 | w << 20 | ver) * 0x9e3779b97f4a7c15ULL : 0;
+}
+
+/* Rank k (0 = hottest) has weight 1 / (k + 1)^theta; page perm[k] is rank k. */
+static int zipf_pass(uint8_t *base, uint64_t pages, uint64_t touches, const struct zipf_opts *o,
+		     uint64_t *bad)
+{
+	double *cdf = malloc(pages * sizeof(*cdf)), sum = 0;
+	uint32_t *perm = malloc(pages * sizeof(*perm)), *ver = calloc(pages, sizeof(*ver));
+	uint64_t x = o->seed * 0x9e3779b97f4a7c15ULL + 1;
+
+	if (!cdf || !perm || !ver)
+		return -1;
+	for (uint64_t k = 0; k < pages; k++) {
+		uint64_t j = xorshift(&x) % (k + 1);
+
+		sum += pow((double)(k + 1), -o->theta);
+		cdf[k] = sum;
+		perm[k] = perm[j]; /* inside-out Fisher-Yates */
+		perm[j] = (uint32_t)k;
+	}
+	for (uint64_t t = 0; t < touches; t++) {
+		double u = (double)(xorshift(&x) >> 11) / 9007199254740992.0 * sum;
+		uint64_t lo = 0, hi = pages - 1, page;
+		volatile uint64_t *p;
+
+		while (lo < hi) {
+			uint64_t mid = (lo + hi) / 2;
+
+			if (cdf[mid] < u)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		page = perm[lo];
+		p = (volatile uint64_t *)(base + page * PAGE);
+		if (xorshift(&x) % 4 == 0) {
+			ver[page]++;
+			for (uint64_t w = 0; w < 512; w++)
+				p[w] = zipf_word(page, w, ver[page]);
+			continue;
+		}
+		for (uint64_t w = 0; w < 512; w++)
+			if (p[w] != zipf_word(page, w, ver[page]) && !(*bad)++)
+				fprintf(stderr, "pager_bench: page %llu word %llu is stale\n",
+					(unsigned long long)page, (unsigned long long)w);
+	}
+	free(cdf);
+	free(perm);
+	free(ver);
+	return 0;
+}
+
+static int run_zipf(uint64_t ws, uint64_t touches, struct remote_mem_config *cfg,
+		    const struct zipf_opts *o)
+{
+	struct pager_config pc = {.cache_bytes = o->cache ? o->cache : ws / 4,
+				  .threads = 1,
+				  .prefetch = !o->no_prefetch,
+				  .trace_path = o->trace};
+	uint64_t pages = ws / PAGE, bad = 0, t0;
+	struct remote_mem rm;
+	struct pager_stats st;
+	struct pager *pg;
+	struct vm vm;
+	double secs;
+
+	if (vm_init(&vm, ws))
+		return 1;
+	if (remote_mem_open(&rm, cfg, ws, 2)) {
+		fprintf(stderr, "pager_bench: %s\n", rm.error);
+		remote_mem_close(&rm, false);
+		return 1;
+	}
+	if (pager_start(&pg, &vm, &rm, &pc))
+		return 1;
+	t0 = (uint64_t)mono_clock_ns();
+	if (zipf_pass(vm.mem.base, pages, touches, o, &bad))
+		return 1;
+	secs = (double)((uint64_t)mono_clock_ns() - t0) / 1e9;
+	pager_stats_get(pg, &st);
+	printf("zipf_accesses %llu\n", (unsigned long long)touches);
+	printf("zipf_faults %llu\n", (unsigned long long)st.faults);
+	printf("zipf_hit_ratio %.4f\n", 1.0 - (double)st.faults / (double)touches);
+	printf("zipf_ops_s %.0f\n", (double)touches / secs);
+	printf("zipf_cache_pages %llu\n", (unsigned long long)st.cache_pages);
+	printf("zipf_wp_faults %llu\n", (unsigned long long)st.wp_faults);
+	printf("zipf_refaults %llu\n", (unsigned long long)st.refaults);
+	printf("zipf_second_chances %llu\n", (unsigned long long)st.second_chances);
+	printf("zipf_fault_p50_us %.2f\n", (double)st.lat_p50_ns / 1e3);
+	printf("zipf_fault_p99_us %.2f\n", (double)st.lat_p99_ns / 1e3);
+	pager_stop(pg);
+	vm_destroy(&vm);
+	remote_mem_close(&rm, true);
 	printf("errors %llu\n", (unsigned long long)bad);
 	return bad != 0;
 }
@@ -481,15 +604,28 @@ static int run_tcp(uint64_t rounds)
 	return 0;
 }
 
+/* A zipf exponent in [0, 2]. */
+static bool parse_theta(const char *v, double *out)
+{
+	char *end;
+	double t = strtod(v, &end);
+
+	if (end == v || *end || !(t >= 0 && t <= 2))
+		return false;
+	*out = t;
+	return true;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: pager_bench MODE [--ws SIZE] [--touches N] [--mmon HOST:PORT]... "
-		"[--threads N] [--replicas N] [--no-rma] [--cpu N] [--server-cpu N] "
-		"[--capability-key FILE] [--pager-mode auto|copy|zerocopy] [--vhost] "
+		"[--threads N] [--replicas N] [--no-rma] [--cpu N] [--server-cpu N]\n"
+		"       [--capability-key FILE] [--pager-mode auto|copy|zerocopy] [--vhost] "
 		"[--server-pid PID]...\n"
-		"MODE: local | uffd-local-seq | uffd-local-rand | remote | tcp-rtt\n"
-		"remote shows the servers a capability signed with FILE (default "
+		"       [--theta X] [--seed N] [--cache SIZE] [--trace FILE] [--no-prefetch]\n"
+		"MODE: local | uffd-local-seq | uffd-local-rand | remote | tcp-rtt | zipf\n"
+		"remote and zipf show the servers a capability signed with FILE (default "
 		"$LEGO_CAPABILITY_KEY), as a standalone lego-vmm does; without one, the\n"
 		"servers must run --insecure-no-capabilities. --vhost: the pager is told that "
 		"vhost-net shares guest RAM, as lego-vmm tells it with --net. --server-pid: the\n"
@@ -507,6 +643,7 @@ int main(int argc, char **argv)
 					.timeout_ms = 10000,
 					.use_rma = true};
 	uint64_t ws = 64ULL << 20, touches = 20000;
+	struct zipf_opts zo = {.theta = 0.99, .seed = 1};
 	int threads = 1;
 	enum pager_mode pmode = PAGER_MODE_AUTO;
 	bool vhost = false;
@@ -531,6 +668,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(argv[i], "--vhost")) {
 			vhost = true; /* the pager told what lego-vmm tells it with --net */
+			continue;
+		}
+		if (!strcmp(argv[i], "--no-prefetch")) {
+			zo.no_prefetch = true;
 			continue;
 		}
 		if (!v) {
@@ -558,6 +699,11 @@ int main(int argc, char **argv)
 			threads = (int)x;
 		} else if (!strcmp(argv[i], "--replicas") && !parse_uint(v, 1, RM_MAX_COPIES, &x)) {
 			cfg.replicas = (int)x;
+		} else if (!strcmp(argv[i], "--theta") && parse_theta(v, &zo.theta)) {
+		} else if (!strcmp(argv[i], "--seed") && !parse_uint(v, 0, UINT32_MAX, &zo.seed)) {
+		} else if (!strcmp(argv[i], "--cache") && !parse_size(v, &zo.cache) && zo.cache) {
+		} else if (!strcmp(argv[i], "--trace")) {
+			zo.trace = v;
 		} else if (!strcmp(argv[i], "--mmon") && cfg.nr_servers < RM_MAX_SERVERS) {
 			cfg.servers[cfg.nr_servers++] = v;
 		} else if (!strcmp(argv[i], "--pager-mode") &&
@@ -584,7 +730,7 @@ int main(int argc, char **argv)
 		return run_uffd_local(ws / PAGE, touches, 0);
 	if (!strcmp(mode, "tcp-rtt"))
 		return run_tcp(touches);
-	if (!strcmp(mode, "remote") && cfg.nr_servers) {
+	if ((!strcmp(mode, "remote") || !strcmp(mode, "zipf")) && cfg.nr_servers) {
 		/* Regions small enough that both servers hold part of the working set. */
 		cfg.region_size =
 			ws / 8 >= (2ULL << 20) ? (ws / 8) & ~((2ULL << 20) - 1) : 2ULL << 20;
@@ -592,7 +738,8 @@ int main(int argc, char **argv)
 
 		if (self_sign(&holder, key, ws, &cfg))
 			return 1;
-		rc = run_remote(ws, touches, &cfg, threads, pmode, vhost);
+		rc = !strcmp(mode, "remote") ? run_remote(ws, touches, &cfg, threads, pmode, vhost)
+					     : run_zipf(ws, touches, &cfg, &zo);
 		if (cfg.holder)
 			cap_holder_free(cfg.holder);
 		return rc;

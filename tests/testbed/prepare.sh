@@ -22,7 +22,8 @@ Each stage is redone only when its inputs changed; one progress line per stage o
   --quiet      print only the stages that do work
 Outputs: $BUILD/testbed/l1-kernel, $BUILD/testbed/l1-initramfs.cpio; for the Linux guest
 image (images/linux.mk): $BUILD/testbed/kernel/vmlinuz (the bzImage) and
-$BUILD/testbed/kernel/guest-modules/ (its modules, with their load order in "order")
+$BUILD/testbed/kernel/guest-modules/ (its modules, with their load order in "order");
+modules L1 may load on demand: $BUILD/testbed/kernel/l1-extra-modules/ (nbd)
 EOF
 }
 
@@ -74,6 +75,10 @@ RDMA_MODULES="crc32_generic rdma_rxe ib_uverbs rdma_ucm dummy"
 # kept apart in $K/guest-modules so that L1 does not load them.
 GUEST_MODULES="virtio virtio_ring virtio_mmio virtio_blk crc32c_generic ext4 virtio_net \
 virtio_pci"
+# Modules L1 does not load at boot but a command may insmod from
+# $BUILD/testbed/kernel/l1-extra-modules/ (their load order in "order"): nbd for the swap
+# peer of the swap-peer bench.
+L1_EXTRA_MODULES="nbd"
 # Bump when the vmlinux extraction changes.
 EXTRACT_VERSION=1
 
@@ -164,7 +169,7 @@ KVER=${PKG#linux-image-}
 
 # ---- 4. unpack the bzImage and the modules -----------------------------------------------
 K=$T/kernel
-kstamp="$(basename "$deb") $WANT_MODULES net: $NET_MODULES rdma: $RDMA_MODULES guest: $GUEST_MODULES nosig"
+kstamp="$(basename "$deb") $WANT_MODULES net: $NET_MODULES rdma: $RDMA_MODULES guest: $GUEST_MODULES extra: $L1_EXTRA_MODULES nosig"
 if [ "$(cat "$K/stamp" 2>/dev/null || true)" != "$kstamp" ]; then
 	say "unpacking $(basename "$deb") (bzImage and modules)"
 	x=$(mktemp -d "$T/unpack.XXXXXX")
@@ -229,6 +234,12 @@ if [ "$(cat "$K/stamp" 2>/dev/null || true)" != "$kstamp" ]; then
 	out=$K.new/guest-modules
 	mkdir -p "$out"
 	for m in $GUEST_MODULES; do visit "$m"; done
+	printf '%s\n' "${order[@]}" >"$out/order"
+	seen=()
+	order=()
+	out=$K.new/l1-extra-modules
+	mkdir -p "$out"
+	for m in $L1_EXTRA_MODULES; do visit "$m"; done
 	printf '%s\n' "${order[@]}" >"$out/order"
 	echo "$kstamp" >"$K.new/stamp"
 	rm -rf "$K" "$x"

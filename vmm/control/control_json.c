@@ -95,6 +95,7 @@ json_t *control_json_pager(const struct pager_stats *st)
 
 	json_object_set_new(o, "faults", control_json_count(st->faults));
 	json_object_set_new(o, "wp_faults", control_json_count(st->wp_faults));
+	json_object_set_new(o, "refaults", control_json_count(st->refaults));
 	json_object_set_new(o, "remote_fetches", control_json_count(st->remote_fetches));
 	json_object_set_new(o, "pages_fetched", control_json_count(st->pages_fetched));
 	json_object_set_new(o, "reads_rma", control_json_count(st->reads_rma));
@@ -102,6 +103,7 @@ json_t *control_json_pager(const struct pager_stats *st)
 	json_object_set_new(o, "zero_fills", control_json_count(st->zero_fills));
 	json_object_set_new(o, "prefetched", control_json_count(st->prefetched));
 	json_object_set_new(o, "evictions", control_json_count(st->evictions));
+	json_object_set_new(o, "second_chances", control_json_count(st->second_chances));
 	json_object_set_new(o, "writebacks", control_json_count(st->writebacks));
 	json_object_set_new(o, "bytes_in", control_json_count(st->bytes_in));
 	json_object_set_new(o, "bytes_out", control_json_count(st->bytes_out));

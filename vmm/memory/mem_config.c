@@ -121,6 +121,13 @@ int mem_config_pager_mode(struct vmm_options *c, char *arg, char *err, size_t er
 	return VMM_OPTIONS_BAD;
 }
 
+int mem_config_mem_trace(struct vmm_options *c, char *arg, char *err, size_t errlen)
+{
+	(void)err, (void)errlen;
+	c->mem.trace_path = arg;
+	return VMM_OPTIONS_OK;
+}
+
 int mem_config_no_rma(struct vmm_options *c, char *arg, char *err, size_t errlen)
 {
 	(void)arg, (void)err, (void)errlen;
@@ -295,9 +302,11 @@ int mem_config_finish(struct vmm_options *c, char *err, size_t errlen)
 	int rc;
 
 	if (!m->rm.nr_servers &&
-	    (m->cache || m->keep_regions || m->rm.vnode || m->attach_regions)) {
+	    (m->cache || m->keep_regions || m->rm.vnode || m->attach_regions || m->trace_path)) {
 		snprintf(err, errlen,
-			 "--cache, --keep-regions, --attach-regions and --vnode-id need --mmon");
+			 "--cache, --keep-regions, --attach-regions, --vnode-id and --mem-trace "
+			 "need "
+			 "--mmon");
 		return VMM_OPTIONS_BAD;
 	}
 	if (m->replicas && !m->rm.nr_servers) {
@@ -348,7 +357,8 @@ int mem_config_start(const struct mem_config *m, uint64_t mem, bool vhost, struc
 				  .prefetch = !m->no_prefetch,
 				  .attached = m->attach_regions,
 				  .mode = m->pager_mode,
-				  .vhost = vhost};
+				  .vhost = vhost,
+				  .trace_path = m->trace_path};
 
 	if (remote_mem_open(rm, &m->rm, mem, m->pager_threads + 1)) {
 		log_error("remote memory: %s", rm->error);

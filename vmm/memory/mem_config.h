@@ -27,6 +27,7 @@ struct mem_config {
 	enum pager_mode pager_mode;
 	bool no_prefetch, keep_regions, attach_regions;
 	const char *region_owners; /* --region-owners as given; rm.owners once parsed */
+	const char *trace_path;	   /* --mem-trace */
 	int (*owners)[RM_MAX_COPIES];
 	int replicas;
 	char client_name[MP_NAME_LEN + 1];

@@ -26,7 +26,10 @@
 	X(mem_config_pager_mode, "pager-mode", 0, "MODE", 0,                                      \
 	  "how a fetched page reaches guest RAM: zerocopy (received into guest RAM's memfd, "     \
 	  "mapped by UFFDIO_CONTINUE), copy (UFFDIO_COPY from a receive buffer) or auto "         \
-	  "(default: zerocopy where the kernel has it and there is no --net)")                    \
+	  "(default: copy, which measured less CPU per page over tcp)")                           \
+	X(mem_config_mem_trace, "mem-trace", 0, "FILE", 0,                                        \
+	  "trace mode: write the page number of every missing-page fault, in order, to FILE "     \
+	  "(little-endian uint32s; lru_replay replays them through an ideal LRU)")                \
 	X(mem_config_no_rma, "no-rma", 0, NULL, 0,                                                \
 	  "never fetch pages with one-sided RMA reads (used where the provider has them "         \
 	  "natively, e.g. verbs; tcp uses messages)")                                             \

@@ -194,6 +194,7 @@ int pager_install_remote(struct pager *pg, int ch, uint64_t idx, uint64_t n, boo
  * second fault per page at once (a sequential writer writes the whole run). */
 static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write, bool minor)
 {
+	bool refault;
 	uint64_t n = 1, max = 1, end;
 	uint8_t s;
 
@@ -223,6 +224,9 @@ static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write, boo
 	for (uint64_t i = 0; i < n; i++)
 		pg->st[idx + i] |= PS_BUSY;
 	pg->seq_next = idx + n;
+	refault = pager_clock_refault(&pg->clock, (uint32_t)idx);
+	if (pg->trace)
+		pager_trace_fault(pg, idx);
 	pthread_mutex_unlock(&pg->lock);
 
 	if ((s & PS_REMOTE) ? pager_install_remote(pg, ch, idx, n, !write)
@@ -231,14 +235,17 @@ static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write, boo
 		return -1;
 	}
 	STAT_ADD(pg, prefetched, n - 1);
+	STAT_ADD(pg, refaults, refault);
 	pthread_mutex_lock(&pg->lock);
 	if (write)
 		pg->dirty += n;
-	for (uint64_t i = 0; i < n; i++) {
+	for (uint64_t i = 0; i < n; i++)
 		pg->st[idx + i] = (write ? PS_DIRTY : PS_CLEAN) | (s & PS_REMOTE);
-		pg->fifo[(pg->fifo_head + pg->fifo_len) % pg->npages] = (uint32_t)(idx + i);
-		pg->fifo_len++;
-	}
+	/* A write miss, or the miss of a page picked less than a ring ago (a refault), is a use
+	 * the hand should see; other read misses and prefetched pages are not yet (a read sets
+	 * no bit: only a later write does; measured, a bit for every read miss lowers zipf's
+	 * hit ratio: 0.7398 against 0.7476). */
+	pager_evict_resident(pg, idx, n, write || refault ? idx : UINT64_MAX);
 	pthread_cond_broadcast(&pg->cond);
 	pthread_mutex_unlock(&pg->lock);
 	return pager_evict_make_room(pg, ch);
@@ -261,6 +268,8 @@ static int serve_wp(struct pager *pg, uint64_t idx)
 	}
 	if ((s & PS_STATE) == PS_CLEAN)
 		pg->dirty++;
+	/* Written: a use the CLOCK hand sees. */
+	pager_clock_touch(&pg->clock, (uint32_t)idx);
 	pg->st[idx] = PS_DIRTY | (s & PS_REMOTE) | PS_BUSY;
 	pthread_mutex_unlock(&pg->lock);
 	rc = pager_uffd_wp(pg, idx, 1, false);
@@ -441,7 +450,8 @@ static void pager_free(struct pager *pg)
 	free(pg->st);
 	free(pg->rbits);
 	free(pg->delta);
-	free(pg->fifo);
+	pager_clock_free(&pg->clock);
+	pager_trace_close(pg);
 	pthread_mutex_destroy(&pg->lock);
 	pthread_mutex_destroy(&pg->flush_lock);
 	pthread_cond_destroy(&pg->cond);
@@ -467,16 +477,17 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 	pg->prefetch = cfg->prefetch;
 	pg->window = 1;
 	pg->st = calloc(pg->npages, 1);
-	pg->fifo = calloc(pg->npages, sizeof(*pg->fifo));
+	if (pager_clock_init(&pg->clock, pg->npages))
+		pg->clock.ring = NULL;
 	pg->stop_fd = eventfd(0, EFD_CLOEXEC);
 	pg->rbits = calloc((pg->npages + 63) / 64, sizeof(uint64_t));
 	if (pg->st && pg->rbits && cfg->attached) {
 		memset(pg->st, PS_REMOTE, pg->npages);
 		memset(pg->rbits, 0xff, (pg->npages + 63) / 64 * sizeof(uint64_t));
 	}
-	if (choose_mode(pg, cfg) || !pg->st || !pg->fifo || !pg->rbits || pg->stop_fd < 0 ||
-	    uffd_setup(pg)) {
-		if (!pg->st || !pg->fifo || !pg->rbits)
+	if (choose_mode(pg, cfg) || !pg->st || !pg->clock.ring || !pg->rbits || pg->stop_fd < 0 ||
+	    (cfg->trace_path && pager_trace_open(pg, cfg->trace_path)) || uffd_setup(pg)) {
+		if (!pg->st || !pg->clock.ring || !pg->rbits)
 			log_error("pager: out of memory for %llu page states",
 				  (unsigned long long)pg->npages);
 		pager_free(pg);
@@ -494,10 +505,12 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 		}
 		pg->nthreads = i + 1;
 	}
-	log_info("pager: %llu MiB guest RAM, ExCache %llu MiB, %d thread(s), prefetch %s, %s mode",
+	log_info("pager: %llu MiB guest RAM, ExCache %llu MiB, %d thread(s), prefetch %s%s%s, %s "
+		 "mode",
 		 (unsigned long long)(pg->npages * PAGE >> 20),
 		 (unsigned long long)(pg->budget * PAGE >> 20), pg->nthreads,
-		 pg->prefetch ? "on" : "off",
+		 pg->prefetch ? "on" : "off", pg->trace ? ", fault trace to " : "",
+		 pg->trace ? cfg->trace_path : "",
 		 pager_mode_name(pg->zc ? PAGER_MODE_ZEROCOPY : PAGER_MODE_COPY));
 	*out = pg;
 	return 0;

@@ -3,9 +3,9 @@
  * Missing pages are fetched from the region's owner (or zero-filled locally when never
  * written back) and installed write-protected; the first write to a page raises a
  * write-protect fault that marks it dirty. This sees every write: the guest's (through
- * KVM) and the VMM's own (device emulation, image loading). Over the cache budget, the
- * oldest resident pages are evicted: dirty ones are write-protected again, written back,
- * then dropped.
+ * KVM) and the VMM's own (device emulation, image loading). Over the cache budget, pages
+ * are evicted in CLOCK order (pager_clock.h: a page first written since the hand last
+ * passed stays a round longer): dirty ones are write-protected again, written back, then dropped.
  */
 #ifndef LEGO_PAGER_H
 #define LEGO_PAGER_H
@@ -36,19 +36,24 @@ struct pager_config {
 	bool attached;	      /* the vRegions already hold the RAM: never assume zeros */
 	enum pager_mode mode;
 	bool vhost; /* vhost-net reads and writes guest RAM: AUTO chooses the copy mode */
+	/* Trace mode: write every missing-page fault's page number (a little-endian uint32 each,
+	 * in the order served) to this file; tests/tools/lru_replay reads it. NULL: off. */
+	const char *trace_path;
 };
 
 struct pager_stats {
-	const char *mode;	       /* "copy" or "zerocopy" */
-	uint64_t faults;	       /* missing-page faults served */
-	uint64_t wp_faults;	       /* first writes to resident pages */
-	uint64_t remote_fetches;       /* READ requests / RMA reads */
+	const char *mode;	 /* "copy" or "zerocopy" */
+	uint64_t faults;	 /* missing-page faults served */
+	uint64_t wp_faults;	 /* first writes to resident pages */
+	uint64_t refaults;	 /* misses of pages evicted less than a budget of evictions ago */
+	uint64_t remote_fetches; /* READ requests / RMA reads */
 	uint64_t reads_rma, reads_msg; /* of those, one-sided RMA reads and READ messages */
 	uint64_t pages_fetched;
 	uint64_t zero_fills; /* pages installed as zeros without a round trip */
 	uint64_t prefetched; /* pages installed ahead of a fault */
 	uint64_t evictions;
-	uint64_t writebacks; /* pages written back */
+	uint64_t second_chances; /* resident pages the CLOCK hand kept for being used */
+	uint64_t writebacks;	 /* pages written back */
 	uint64_t bytes_in, bytes_out;
 	uint64_t resident_pages, dirty_pages, cache_pages;
 	uint64_t lat_p50_ns, lat_p99_ns, lat_p999_ns, lat_max_ns;
@@ -75,8 +80,8 @@ uint64_t pager_stats_dirty_pages(struct pager *pg);
  * record was lost (out of memory) or pages are dirty: send the whole bitmap then.
  * pager_migration_load_remote_bits takes n bits for pages from first,
  * pager_migration_load_remote_pages a list, before anything touched those pages: -1 if out of range
- * or already resident here. pager_migration_hot_pages: up to max resident pages, most recently
- * installed first. */
+ * or already resident here. pager_migration_hot_pages: up to max resident pages, the ones the
+ * CLOCK hand reaches last (installed or found used most recently) first. */
 uint64_t pager_migration_npages(const struct pager *pg);
 uint64_t pager_migration_remote_bits(struct pager *pg, uint8_t *bits, bool snapshot);
 int pager_migration_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n);

@@ -1,5 +1,6 @@
-/* pager_evict.c: the ExCache's write-back: FIFO eviction over budget, dirty runs written to
- * every copy before the pages are dropped, and the flush of every dirty page. */
+/* pager_evict.c: the ExCache's write-back: eviction over budget in CLOCK order (pager_clock.c),
+ * dirty runs written to every copy before the pages are dropped, and the flush of every dirty
+ * page. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -54,40 +55,48 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Evict the oldest pages until the ExCache is within budget. */
+/* Under pg->lock: n pages from idx became resident; the page at used (if within) was used. */
+void pager_evict_resident(struct pager *pg, uint64_t idx, uint64_t n, uint64_t used)
+{
+	for (uint64_t i = 0; i < n; i++)
+		pager_clock_push(&pg->clock, (uint32_t)(idx + i), idx + i == used);
+}
+
+static bool keep_busy(uint32_t idx, void *arg)
+{
+	struct pager *pg = arg;
+
+	/* Being marked dirty right now: keep it, look further. */
+	return pg->st[idx] & PS_BUSY;
+}
+
+/* Evict pages in CLOCK order until the ExCache is within budget. */
 int pager_evict_make_room(struct pager *pg, int ch)
 {
 	uint32_t v[EVICT_BATCH];
 	uint8_t was[EVICT_BATCH];
 
 	for (;;) {
-		uint64_t want, tries;
-		int n = 0;
+		uint64_t want;
+		int n;
 
 		pthread_mutex_lock(&pg->lock);
-		if (pg->fifo_len <= pg->budget) {
+		if (pg->clock.len <= pg->budget) {
 			pthread_mutex_unlock(&pg->lock);
 			return 0;
 		}
-		want = pg->fifo_len - pg->budget;
+		want = pg->clock.len - pg->budget;
 		/* Evict a little extra so the next faults do not each pay for an eviction. */
 		want += pg->budget / 64;
 		if (want > EVICT_BATCH)
 			want = EVICT_BATCH;
-		for (tries = pg->fifo_len; n < (int)want && tries && pg->fifo_len; tries--) {
-			uint32_t idx = pg->fifo[pg->fifo_head];
-
-			pg->fifo_head = (pg->fifo_head + 1) % pg->npages;
-			pg->fifo_len--;
-			if (pg->st[idx] & PS_BUSY) {
-				/* Being marked dirty right now: keep it, look further. */
-				pg->fifo[(pg->fifo_head + pg->fifo_len) % pg->npages] = idx;
-				pg->fifo_len++;
-				continue;
-			}
-			was[n] = pg->st[idx];
-			pg->st[idx] |= PS_BUSY;
-			v[n++] = idx;
+		/* A used dirty page is not write-protected again to watch it (sampling): measured
+		 * on zipf 0.99, that kept 1% more hits for 36% more write faults, and each fault
+		 * costs as much as a miss under nested KVM. */
+		n = pager_clock_pick(&pg->clock, v, (int)want, keep_busy, NULL, pg);
+		for (int i = 0; i < n; i++) {
+			was[i] = pg->st[v[i]];
+			pg->st[v[i]] |= PS_BUSY;
 		}
 		pthread_mutex_unlock(&pg->lock);
 		if (n == 0)
@@ -138,9 +147,9 @@ int64_t pager_evict_flush(struct pager *pg)
 	pthread_mutex_lock(&pg->lock);
 	want = pg->dirty != 0;
 	if (want)
-		v = malloc(pg->fifo_len * sizeof(*v));
-	for (uint64_t k = 0; v && k < pg->fifo_len; k++) {
-		uint32_t idx = pg->fifo[(pg->fifo_head + k) % pg->npages];
+		v = malloc(pg->clock.len * sizeof(*v));
+	for (uint64_t k = 0; v && k < pg->clock.len; k++) {
+		uint32_t idx = pager_clock_at(&pg->clock, k);
 
 		if ((pg->st[idx] & (PS_STATE | PS_BUSY)) == PS_DIRTY) {
 			pg->st[idx] |= PS_BUSY;

@@ -8,9 +8,11 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "lib/lat_hist.h"
 #include "pager.h"
+#include "pager_clock.h"
 
 #define PAGE	    4096ULL
 #define EVICT_BATCH MP_MAX_PAGES
@@ -47,8 +49,11 @@ struct pager {
 	uint32_t nr_delta, delta_cap;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	uint32_t *fifo; /* resident pages, oldest first (a ring of npages entries) */
-	uint64_t fifo_head, fifo_len;
+	struct pager_clock clock; /* resident pages in eviction order */
+	FILE *trace;		  /* trace mode: every missing-page fault's page, in order */
+	uint32_t *trace_buf;
+	uint32_t trace_n;
+	bool trace_failed;
 	uint64_t seq_next, window; /* sequential-access detection */
 	bool prefetch;
 	int nthreads;
@@ -61,8 +66,8 @@ struct pager {
 	pthread_mutex_t flush_lock;
 	atomic_bool failed;
 	struct lat_hist lat;
-	uint64_t faults, wp_faults, fetches, fetched, zero_fills, prefetched, evictions, writebacks,
-		bytes_in, bytes_out, dirty;
+	uint64_t faults, wp_faults, refaults, fetches, fetched, zero_fills, prefetched, evictions,
+		writebacks, bytes_in, bytes_out, dirty;
 };
 
 #define STAT_ADD(pg, field, n) __atomic_fetch_add(&(pg)->field, (n), __ATOMIC_RELAXED)
@@ -98,7 +103,15 @@ uint8_t *pager_zc_prepare(struct pager *pg, uint64_t idx, uint64_t n);
 int pager_zc_map(struct pager *pg, uint64_t idx, uint64_t n, bool wp);
 int pager_zc_punch(struct pager *pg, uint64_t idx, uint64_t n);
 
-/* pager_evict.c: evict the oldest pages until the ExCache is within budget (channel ch). */
+/* pager_evict.c: evict pages in CLOCK order until the ExCache is within budget (channel ch). */
 int pager_evict_make_room(struct pager *pg, int ch);
+/* Under pg->lock: n pages from idx became resident; the page at used (if within) was used. */
+void pager_evict_resident(struct pager *pg, uint64_t idx, uint64_t n, uint64_t used);
+
+/* pager_trace.c: trace mode (pager_config.trace_path). */
+int pager_trace_open(struct pager *pg, const char *path);
+/* Under pg->lock: a missing-page fault at page idx. */
+void pager_trace_fault(struct pager *pg, uint64_t idx);
+void pager_trace_close(struct pager *pg);
 
 #endif

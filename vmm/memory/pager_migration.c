@@ -106,8 +106,8 @@ uint32_t pager_migration_hot_pages(struct pager *pg, uint32_t *out, uint32_t max
 
 	pthread_mutex_lock(&pg->lock);
 	/* Newest first: the last pages the guest touched are the likeliest next. */
-	for (uint64_t k = pg->fifo_len; k > 0 && n < max; k--)
-		out[n++] = pg->fifo[(pg->fifo_head + k - 1) % pg->npages];
+	for (uint64_t k = pg->clock.len; k > 0 && n < max; k--)
+		out[n++] = pager_clock_at(&pg->clock, k - 1);
 	pthread_mutex_unlock(&pg->lock);
 	return n;
 }
@@ -120,10 +120,8 @@ static int prefetch_run(struct pager *pg, int ch, uint32_t idx, uint32_t n)
 	pthread_mutex_lock(&pg->lock);
 	for (uint32_t i = 0; i < n; i++) {
 		pg->st[idx + i] = ok ? PS_CLEAN | PS_REMOTE : PS_ABSENT | PS_REMOTE;
-		if (ok) {
-			pg->fifo[(pg->fifo_head + pg->fifo_len) % pg->npages] = idx + i;
-			pg->fifo_len++;
-		}
+		if (ok)
+			pager_evict_resident(pg, idx + i, 1, UINT64_MAX);
 	}
 	pthread_cond_broadcast(&pg->cond);
 	pthread_mutex_unlock(&pg->lock);
@@ -150,11 +148,11 @@ static void *prefetch_thread(void *arg)
 		/* Leave a sixteenth of the ExCache to the guest's faults. */
 		while (i + n < pg->nr_hot && n < MP_MAX_PAGES && pg->hot[i + n] == first + n &&
 		       first + n < end && pg->st[first + n] == (PS_ABSENT | PS_REMOTE) &&
-		       pg->fifo_len + n < pg->budget - pg->budget / 16) {
+		       pg->clock.len + n < pg->budget - pg->budget / 16) {
 			pg->st[first + n] |= PS_BUSY;
 			n++;
 		}
-		full = pg->fifo_len + 1 >= pg->budget - pg->budget / 16;
+		full = pg->clock.len + 1 >= pg->budget - pg->budget / 16;
 		pthread_mutex_unlock(&pg->lock);
 		if (!n) {
 			if (full)
