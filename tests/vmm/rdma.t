@@ -72,7 +72,7 @@ like "$(cat "$TAP_TMP/mm1.log")" "provider verbs, RMA reads on each connection's
 out=$(timeout 600 "$VMM" "${VMM_CAPS[@]}" --kernel "$GUEST" --mem 16M --cache 4M \
 	--mmon "$A:$P1" --mmon "$A:$P2" --region-size 2M --disk "smon://$A:$SP/rvol" \
 	--stats "$TAP_TMP/rm.json" \
-	--append "run=memtest,blktest memtest.mode=all memtest.size=4608K memtest.ops=20000 blktest.size=2M blktest.qd=8" \
+	--append "run=memtest,blktest memtest.mode=all memtest.size=4608K memtest.ops=5000 blktest.size=1M blktest.qd=8" \
 	2>&1 </dev/null)
 rc=$?
 printf '%s\n' "$out" >"$TAP_TMP/rm.log"
@@ -97,7 +97,7 @@ VN=(--mem 32M --cpus 1 --mmon "$A:$P1" --mmon "$A:$P2" --replicas 2 --region-siz
 SSOCK=lego-rdma-$$-src
 DSOCK=lego-rdma-$$-dst
 "$VMM" --kernel "$GUEST" "${VN[@]}" --control "@$SSOCK" --console "$TAP_TMP/src.console" \
-	--append "run=memtest memtest.size=12M memtest.passes=1 memtest.seconds=40" \
+	--append "run=memtest memtest.size=8M memtest.passes=1 memtest.seconds=25" \
 	>"$TAP_TMP/src.log" 2>&1 </dev/null &
 SPID=$!
 PIDS+=("$SPID")
