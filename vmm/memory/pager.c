@@ -404,9 +404,9 @@ const char *pager_mode_name(enum pager_mode mode)
 	return mode == PAGER_MODE_ZEROCOPY ? "zerocopy" : mode == PAGER_MODE_COPY ? "copy" : "auto";
 }
 
-/* Zero copy where asked for or, by default, where the kernel has it and no vhost-net reads
- * guest RAM (vhost_uffd_probe has only shown vhost-net on anonymous guest RAM); else copy,
- * with one line saying why. 0, or -1 when zero copy was asked for and cannot be had. */
+/* Zero copy only where asked for, the kernel has it and no vhost-net reads guest RAM
+ * (vhost_uffd_probe has only shown vhost-net on anonymous guest RAM); else copy, with one
+ * line saying why. 0, or -1 when zero copy was asked for and cannot be had. */
 static int choose_mode(struct pager *pg, const struct pager_config *cfg)
 {
 	char why[128];

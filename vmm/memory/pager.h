@@ -22,7 +22,7 @@ struct pager;
 
 /* How a fetched page reaches guest RAM: copied in by UFFDIO_COPY from the receive buffer, or
  * received straight into guest RAM's memfd and mapped by UFFDIO_CONTINUE (pager_zc.c). AUTO:
- * zero copy where the kernel has all it needs and no vhost-net shares guest RAM. */
+ * copy (zero copy measured more CPU per page over tcp). */
 enum pager_mode {
 	PAGER_MODE_AUTO = 0,
 	PAGER_MODE_COPY,
