@@ -4,11 +4,12 @@
 # each with its own certificate, register; vNodes defined and started with Debian's virsh
 # are placed and run on simulated processor hosts; a destroy reaches the simulated host; a
 # host that stops its heartbeats is marked down and its vNode crashed, the others run on.
+# The simulator is given an address list whose first is dead (it follows to the next).
 . "$(dirname "$0")/../lib/tap.sh"
 CTL=$BUILD/asan/bin/legoctl
 SIM=$BUILD/asan/bin/lego_clustersim
 tap_tmpdir
-plan 14
+plan 15
 
 . "$REPO/tests/lib/servers.sh"
 . "$REPO/tests/lib/cluster.sh"
@@ -18,6 +19,8 @@ out=$("$SIM" --help)
 ok "[ $? = 0 ] && grep -q -- '--mute NAME' <<<\"\$out\"" "lego_clustersim --help"
 "$SIM" --pmons x >/dev/null 2>&1
 is "$?" 64 "a bad option: exit 64"
+"$SIM" --controld 127.0.0.1:1,nowhere --pmons 1 >/dev/null 2>&1
+is "$?" 64 "a bad --controld list: exit 64"
 
 ARGS=(--pmons 20 --mmons 8 --smons 4 --cores 4 --pmon-mem 8G --mmon-mem 4G)
 names=$("$SIM" "${ARGS[@]}" --list-names)
@@ -29,11 +32,14 @@ ok "[ -s '$PKI_DIR/smon-sim-s0004.pem' ]" "a certificate for each (legoctl pki i
 
 controld_start --heartbeat-ms 200 --pmon-loss-ms 1500
 STATUS=$TAP_TMP/sim.status
-"$SIM" --controld "$CONTROLD" "${ARGS[@]}" --status-file "$STATUS" --mute sim-p0007 \
+# An address list whose first is closed (a lego-controld that died): each component tries
+# the next, as lego-pmon does.
+dead=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$SIM" --controld "127.0.0.1:$dead,$CONTROLD" "${ARGS[@]}" --status-file "$STATUS" --mute sim-p0007 \
 	2>>"$TAP_TMP/sim.log" &
 SIM_PID=$!
 SERVER_PIDS+=("$SIM_PID")
-ok "wait_for 'cat $STATUS' '^up 32\$' 60" "all 32 register (each with its own certificate)"
+ok "wait_for 'cat $STATUS' '^up 32\$' 60" "all 32 register (each with its own certificate), the dead first address passed over"
 ok "wait_alive 32" "lego-controld sees 32 components alive"
 
 xml() { # name [placement]

@@ -3,7 +3,9 @@
  * protocol (lib/cluster: framing, mutual TLS with its own certificate) from its own
  * loopback address: REGISTER with its kind and name, a HEARTBEAT every interval lego-controld
  * asks for (a processor host's with the statuses of the vNodes it runs), reconnecting and
- * registering again when lego-controld goes away. Each processor host listens on a port of
+ * registering again when lego-controld goes away (given several lego-controld addresses, it
+ * follows the leader as lego's agents do: the next address whenever a session ends or a
+ * standby refuses). Each processor host listens on a port of
  * its own and answers lego-controld's calls as lego-pmon does, without running a guest:
  * VM_START is a running vNode (its `regions` answer built from the options, as lego-vmm's),
  * VM_STOP an exit, VM_FORGET, VM_CTL, VM_CONSOLE and VM_CONSOLE_IN. One epoll loop holds every
@@ -26,6 +28,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "lib/cluster/cluster_agent.h"
 #include "lib/cluster/cluster_io.h"
 #include "lib/log.h"
 #include "lib/mono_clock.h"
@@ -62,6 +65,7 @@ struct comp {
 	int64_t next_hb, sent, retry_at;
 	int backoff;
 	uint32_t hb_ms, timeout_ms;
+	int cur;	/* the lego-controld address it dials (opt.addrs) */
 	struct vm *vms; /* a processor host's vNodes */
 	int nr_vms, cap_vms;
 	uint32_t next_pid; /* the pid its next simulated lego-vmm gets */
@@ -70,6 +74,8 @@ struct comp {
 
 static struct {
 	const char *controld, *pki_dir, *prefix, *status_file;
+	char addrs[CLUSTER_AGENT_ADDRS_MAX][CP_ADDR_LEN + 1]; /* --controld, split */
+	int naddrs;
 	int nr[4]; /* by cp_kind */
 	uint32_t cores;
 	uint64_t pmon_mem, mmon_mem, smon_space;
@@ -101,7 +107,7 @@ static uint64_t calls_served, registrations;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: lego_clustersim --controld HOST:PORT [options]\n"
+		"Usage: lego_clustersim --controld HOST:PORT[,HOST:PORT...] [options]\n"
 		"  A simulated lego cluster for lego-controld: processor hosts, memory\n"
 		"  servers and storage servers in one process, each registering and sending\n"
 		"  heartbeats over the real cluster protocol with its own certificate, from\n"
@@ -109,7 +115,11 @@ static void usage(FILE *f)
 		"  smons). Processor hosts answer VM_START as a running vNode without\n"
 		"  starting a guest, VM_STOP as its exit.\n"
 		"Options:\n"
-		"  --controld HOST:PORT   lego-controld's cluster port\n"
+		"  --controld HOST:PORT[,HOST:PORT...]  lego-controld's cluster port; with\n"
+		"                         several (lego-controld on RADOS: a leader and\n"
+		"                         standbys), each component follows the leader as\n"
+		"                         lego-pmon does: the next address when a session ends\n"
+		"                         or a standby refuses (at most 8)\n"
 		"  --pki DIR              the cluster PKI (default $LEGO_PKI): it must hold\n"
 		"                         KIND-NAME.pem and KIND-NAME-key.pem for every component\n"
 		"                         (--list-names says which)\n"
@@ -535,6 +545,8 @@ static void drop(struct comp *m, const char *why) /* under lock */
 		m->c = NULL;
 	}
 	m->awaiting = false;
+	/* Whichever ended the session, the leader may be elsewhere now (as cluster_agent). */
+	m->cur = (m->cur + 1) % opt.naddrs;
 	if (m->muted)
 		return; /* a silenced host stays away, as a hung one does */
 	m->retry_at = mono_clock_ms() + m->backoff;
@@ -548,12 +560,12 @@ static struct tls_conn *dial(struct comp *m, char *err, size_t errlen)
 	struct sockaddr_in src = {.sin_family = AF_INET};
 	char host[256], port[16];
 	struct sockaddr_in dst = {.sin_family = AF_INET};
+	const char *to = opt.addrs[m->cur];
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	if (fd < 0 || parse_hostport(opt.controld, 1, host, sizeof(host), port, sizeof(port)) ||
+	if (fd < 0 || parse_hostport(to, 1, host, sizeof(host), port, sizeof(port)) ||
 	    inet_pton(AF_INET, host, &dst.sin_addr) != 1) {
-		snprintf(err, errlen, "cannot connect to %s (an IPv4 address:port is needed)",
-			 opt.controld);
+		snprintf(err, errlen, "cannot connect to %s (an IPv4 address:port is needed)", to);
 		if (fd >= 0)
 			close(fd);
 		return NULL;
@@ -562,12 +574,11 @@ static struct tls_conn *dial(struct comp *m, char *err, size_t errlen)
 	inet_pton(AF_INET, m->src, &src.sin_addr);
 	if (bind(fd, (struct sockaddr *)&src, sizeof(src)) ||
 	    connect(fd, (struct sockaddr *)&dst, sizeof(dst))) {
-		snprintf(err, errlen, "connect from %s to %s: %s", m->src, opt.controld,
-			 strerror(errno));
+		snprintf(err, errlen, "connect from %s to %s: %s", m->src, to, strerror(errno));
 		close(fd);
 		return NULL;
 	}
-	return tls_conn_handshake(fd, opt.controld, m->pki, &want, CONNECT_MS, err, errlen);
+	return tls_conn_handshake(fd, to, m->pki, &want, CONNECT_MS, err, errlen);
 }
 
 static bool join(struct comp *m)
@@ -598,6 +609,12 @@ static bool join(struct comp *m)
 		m->timeout_ms = wire_get_le32(reply + 4);
 	}
 	free(reply);
+	if (rc == CP_ESTANDBY) { /* the text names the leader: the next address */
+		if (opt.verbose)
+			log_info("%s: %s: %s", m->name, opt.addrs[m->cur], err);
+		tls_conn_close(c);
+		return false;
+	}
 	if (rc != CP_OK || rlen != 8 || m->hb_ms < 10 || m->timeout_ms < m->hb_ms) {
 		log_warn("%s: registration refused: %s", m->name, rc == CP_OK ? "bad reply" : err);
 		tls_conn_close(c);
@@ -613,7 +630,8 @@ static bool join(struct comp *m)
 		  &(struct epoll_event){.events = EPOLLIN, .data.u64 = (uint64_t)m->index});
 	pthread_mutex_unlock(&lock);
 	if (opt.verbose)
-		log_info("%s: registered (heartbeat every %u ms)", m->name, m->hb_ms);
+		log_info("%s: registered with %s (heartbeat every %u ms)", m->name,
+			 opt.addrs[m->cur], m->hb_ms);
 	return true;
 }
 
@@ -924,11 +942,21 @@ static int parse_options(int argc, char **argv)
 			bad = 1;
 		}
 	}
+	if (opt.controld && !cluster_agent_addrs_ok(opt.controld))
+		for (const char *p = opt.controld; p; opt.naddrs++) {
+			const char *comma = strchr(p, ',');
+
+			snprintf(opt.addrs[opt.naddrs], CP_ADDR_LEN + 1, "%.*s",
+				 (int)(comma ? (size_t)(comma - p) : strlen(p)), p);
+			p = comma ? comma + 1 : NULL;
+		}
+	else if (opt.controld)
+		bad = 1;
 	if (optind < argc || (!opt.list_names && (!opt.controld || !opt.pki_dir)) || bad ||
 	    opt.nr[CP_KIND_PMON] > 9999 || opt.nr[CP_KIND_MMON] > 9999 ||
 	    opt.nr[CP_KIND_SMON] > 9999 || strlen(opt.prefix) > CP_NAME_LEN - 6) {
-		fprintf(stderr, "lego_clustersim: bad usage (--controld and --pki are needed; at "
-				"most 9999 of each kind)\n");
+		fprintf(stderr, "lego_clustersim: bad usage (--controld HOST:PORT[,...] and --pki "
+				"are needed; at most 9999 of each kind)\n");
 		usage(stderr);
 		return -1;
 	}
