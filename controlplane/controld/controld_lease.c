@@ -178,13 +178,55 @@ static int take_over(uint64_t *epoch)
 	return 0;
 }
 
-int controld_lease_acquire(int ms, const char *me, const sigset_t *stop)
+/* How often a standby tries the lock and follows the state: often enough that a lapsed
+ * lease is seen within a small share of it (one lock try and one small read each time). */
+static int poll_ms(void)
+{
+	int ms = lease_ms / 80;
+
+	return ms < 20 ? 20 : ms > 250 ? 250 : ms;
+}
+
+/* Stand by: the lock tried, the state's copy followed, until the lock is ours (0) or a
+ * signal of stop came (1). */
+static int stand_by(const sigset_t *stop)
 {
 	const struct timespec now = {0};
-	uint8_t r[16];
 	char leader[512], last[512] = "";
+	unsigned tries = 0;
+
+	for (;; tries++) {
+		int sig = sigtimedwait(stop, NULL, &now), rc; /* SIGTERM while standing by */
+		uint64_t t0;
+
+		if (sig > 0) {
+			log_info("signal %d while standing by: stopping", sig);
+			return 1;
+		}
+		t0 = mono_clock_ms();
+		rc = lock(0);
+		if (!rc) {
+			__atomic_store_n(&renewed_ms, t0, __ATOMIC_RELEASE);
+			return 0;
+		}
+		if (rc != -EBUSY && rc != -EEXIST) {
+			log_warn("lease: cannot take the lock: %s (retrying)", strerror(-rc));
+		} else if (tries % 20 == 0) { /* who leads, now and then: for the log */
+			controld_lease_leader(leader, sizeof(leader));
+			if (strcmp(leader, last))
+				log_info("lease: standing by; the leader is %s", leader);
+			snprintf(last, sizeof(last), "%s", leader);
+		}
+		controld_state_rados_sync(); /* logs its failures; the next try reads again */
+		sleep_ms(poll_ms());
+	}
+}
+
+int controld_lease_acquire(int ms, const char *me, const sigset_t *stop)
+{
+	uint8_t r[16];
 	pthread_t t;
-	uint64_t t0, epoch;
+	uint64_t epoch, t0;
 	int rc;
 
 	lease_ms = ms;
@@ -193,28 +235,9 @@ int controld_lease_acquire(int ms, const char *me, const sigset_t *stop)
 		return -1;
 	for (size_t i = 0; i < sizeof(r); i++)
 		snprintf(cookie + 2 * i, 3, "%02x", r[i]);
-	for (;;) {
-		int sig = sigtimedwait(stop, NULL, &now); /* SIGTERM while standing by */
-
-		if (sig > 0) {
-			log_info("signal %d while standing by: stopping", sig);
-			return 1;
-		}
-		t0 = mono_clock_ms();
-		rc = lock(0);
-		if (!rc)
-			break;
-		if (rc != -EBUSY && rc != -EEXIST) {
-			log_warn("lease: cannot take the lock: %s (retrying)", strerror(-rc));
-		} else {
-			controld_lease_leader(leader, sizeof(leader));
-			if (strcmp(leader, last))
-				log_info("lease: standing by; the leader is %s", leader);
-			snprintf(last, sizeof(last), "%s", leader);
-		}
-		sleep_ms(lease_ms / 8 > 50 ? lease_ms / 8 : 50);
-	}
-	__atomic_store_n(&renewed_ms, t0, __ATOMIC_RELEASE);
+	rc = stand_by(stop);
+	if (rc)
+		return rc;
 	if (take_over(&epoch))
 		return -1;
 	if (pthread_create(&t, NULL, watchdog, NULL) || pthread_detach(t) ||
@@ -224,5 +247,10 @@ int controld_lease_acquire(int ms, const char *me, const sigset_t *stop)
 	}
 	log_info("lease: leading with epoch %" PRIu64 " (lease %d ms, renewed every %d ms)", epoch,
 		 lease_ms, lease_ms / 4);
+	/* No older leader's write lands from now on: what changed since the last look. */
+	t0 = mono_clock_ms();
+	for (int i = 0; i < 3 && controld_state_rados_sync(); i++)
+		;
+	log_info("state: caught up with RADOS in %" PRIu64 " ms", mono_clock_ms() - t0);
 	return 0;
 }

@@ -1,21 +1,31 @@
 /* controld_state_rados.c: the state in a RADOS pool: the omap of one object, each change a
- * single write operation with a cmpxattr guard on the leader's epoch. */
+ * single write operation with a cmpxattr guard on the leader's epoch and its journal entry
+ * (controld_state_mirror.h); reads are served by the copy in memory once it is read. */
 #include "controld_state_rados.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "controld_lease.h"
+#include "controld_state_mirror.h"
 #include "lib/log.h"
 
-#define PAGE 512 /* omap entries read per round trip */
+#define PAGE	   512	/* omap entries read per round trip */
+#define TRIM_EVERY 1024 /* journal entries between two trims */
+#define TRIM_KEEP  8192 /* journal entries a trim keeps */
 
 static rados_t cluster;
 static rados_ioctx_t io;
 static char epoch_text[CONTROLD_STATE_RADOS_EPOCH_LEN + 1];
+/* Writes are sent in the order of their journal entries (RADOS applies one client's
+ * operations on one object in the order sent), so the journal has no holes but failed
+ * writes', and its newest entry (SEQ_XATTR) is the last applied. */
+static pthread_mutex_t order = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t seq;
 
 rados_ioctx_t controld_state_rados_io(void)
 {
@@ -33,9 +43,35 @@ void controld_state_rados_set_epoch(uint64_t epoch)
 	controld_state_rados_epoch_text(epoch, epoch_text);
 }
 
-/* One guarded write: the operation fails as a whole when another leader took over. */
-static int operate(rados_write_op_t op, const char *what, const char *key)
+/* The journal entry of the next write (under order): its key, and its "EPOCH.SEQ". */
+static void journal(rados_write_op_t op, const char *key)
 {
+	char jseq[CONTROLD_STATE_MIRROR_SEQ_LEN + 1], jkey[sizeof(jseq) + 16];
+	const char *keys[1] = {jkey}, *vals[1] = {key};
+	size_t key_lens[1], lens[1] = {strlen(key)};
+
+	seq++;
+	snprintf(jseq, sizeof(jseq), "%s.%020" PRIu64, epoch_text, seq);
+	key_lens[0] = (size_t)snprintf(jkey, sizeof(jkey), CONTROLD_STATE_MIRROR_LOG "%s", jseq);
+	rados_write_op_omap_set2(op, keys, vals, key_lens, lens, 1);
+	rados_write_op_setxattr(op, CONTROLD_STATE_MIRROR_SEQ_XATTR, jseq, strlen(jseq));
+	if (seq % TRIM_EVERY == 0 && seq > TRIM_KEEP) { /* older entries go, older epochs' too */
+		snprintf(jseq, sizeof(jseq), "%s.%020" PRIu64, epoch_text, seq - TRIM_KEEP);
+		key_lens[0] =
+			(size_t)snprintf(jkey, sizeof(jkey), CONTROLD_STATE_MIRROR_LOG "%s", jseq);
+		rados_write_op_omap_rm_range2(op, CONTROLD_STATE_MIRROR_LOG,
+					      strlen(CONTROLD_STATE_MIRROR_LOG), jkey, key_lens[0]);
+		rados_write_op_setxattr(op, CONTROLD_STATE_MIRROR_TRIMMED_XATTR, jseq,
+					strlen(jseq));
+	}
+}
+
+/* One guarded write of key (val NULL: its removal): the operation fails as a whole when
+ * another leader took over. */
+static int operate(rados_write_op_t op, const char *what, const char *key, const void *val,
+		   size_t len)
+{
+	rados_completion_t done = NULL;
 	int rc;
 
 	if (!epoch_text[0]) { /* a standby never writes */
@@ -45,7 +81,23 @@ static int operate(rados_write_op_t op, const char *what, const char *key)
 	}
 	rados_write_op_cmpxattr(op, CONTROLD_STATE_RADOS_EPOCH, LIBRADOS_CMPXATTR_OP_EQ, epoch_text,
 				CONTROLD_STATE_RADOS_EPOCH_LEN);
-	rc = rados_write_op_operate(op, io, CONTROLD_STATE_RADOS_OBJ, NULL, 0);
+	rc = rados_aio_create_completion2(NULL, NULL, &done);
+	pthread_mutex_lock(&order);
+	if (!rc) {
+		journal(op, key);
+		rc = rados_aio_write_op_operate(op, io, done, CONTROLD_STATE_RADOS_OBJ, NULL, 0);
+	}
+	if (!rc && val)
+		controld_state_mirror_set(key, val, len);
+	else if (!rc)
+		controld_state_mirror_del(key);
+	pthread_mutex_unlock(&order);
+	if (!rc) {
+		rados_aio_wait_for_complete(done);
+		rc = rados_aio_get_return_value(done);
+	}
+	if (done)
+		rados_aio_release(done);
 	rados_release_write_op(op);
 	if (rc == -ECANCELED || rc == -ENODATA)
 		controld_lease_fenced(what, key);
@@ -66,7 +118,7 @@ static int st_put(const char *key, const void *data, size_t len)
 	if (!op)
 		return -1;
 	rados_write_op_omap_set2(op, keys, vals, key_lens, lens, 1);
-	return operate(op, "write", key);
+	return operate(op, "write", key, data, len);
 }
 
 static int st_remove(const char *key)
@@ -78,7 +130,7 @@ static int st_remove(const char *key)
 	if (!op)
 		return -1;
 	rados_write_op_omap_rm_keys2(op, keys, key_lens, 1);
-	return operate(op, "remove", key);
+	return operate(op, "remove", key, NULL, 0);
 }
 
 static char *copy_val(const char *key, const char *val, size_t vlen, size_t *len)
@@ -108,6 +160,10 @@ static char *st_get(const char *key, size_t *len)
 	char *k, *v, *text = NULL;
 	int prval = 0, rc;
 
+	if (controld_state_mirror_ready()) {
+		rados_release_read_op(op);
+		return controld_state_mirror_get(key, len);
+	}
 	if (!op)
 		return NULL;
 	rados_read_op_omap_get_vals_by_keys2(op, keys, 1, key_lens, &it, &prval);
@@ -175,9 +231,18 @@ static void st_each(const char *sub, const char *suffix,
 {
 	char prefix[256], after[1024] = "";
 
+	if (controld_state_mirror_ready()) {
+		controld_state_mirror_each(sub, suffix, fn, ctx);
+		return;
+	}
 	snprintf(prefix, sizeof(prefix), "%s/", sub);
 	while (each_page(prefix, suffix, after, sizeof(after), fn, ctx))
 		;
+}
+
+int controld_state_rados_sync(void)
+{
+	return controld_state_mirror_sync(io, CONTROLD_STATE_RADOS_OBJ);
 }
 
 static const struct controld_state_ops rados_ops = {

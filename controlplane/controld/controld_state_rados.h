@@ -18,6 +18,9 @@
 /* Connect to the cluster and open pool (no entry is read: lead first). 0, or -1 logged. */
 int controld_state_rados_open(const char *pool, const struct controld_state_options *o);
 rados_ioctx_t controld_state_rados_io(void);
+/* The copy in memory brought up to date (controld_state_mirror.h): standing by, and once
+ * more after taking over (then reads are served from it). 0, or -1 after logging why. */
+int controld_state_rados_sync(void);
 /* The epoch every write is guarded by from now on (set once leading). */
 void controld_state_rados_set_epoch(uint64_t epoch);
 /* Epoch text as stored. */
