@@ -102,6 +102,20 @@ void controld_registry_copy_sparse(void *dst, const void *src, size_t n)
 	}
 }
 
+/* dst is fresh (zero pages): only src's non-zero blocks are written, and dst is not read
+ * (reading it would fault each of its pages in once more). */
+static void copy_nonzero(void *dst, const void *src, size_t n)
+{
+	static const uint8_t zeros[512];
+
+	for (size_t off = 0; off < n; off += sizeof(zeros)) {
+		size_t k = n - off < sizeof(zeros) ? n - off : sizeof(zeros);
+
+		if (memcmp((const uint8_t *)src + off, zeros, k))
+			memcpy((uint8_t *)dst + off, (const uint8_t *)src + off, k);
+	}
+}
+
 /* A vNode's memory: pages of its own, zero until written. Its definition (41 KB of mostly
  * empty text fields) and vRegion map (8 KB for up to 1024 regions) are written with
  * controld_registry_copy_sparse, so what stays zero is never resident (10,000 vNodes
@@ -138,7 +152,7 @@ struct controld_registry_vnode *controld_registry_new_vnode(const struct domain_
 	v = vnode_alloc();
 	if (!v)
 		return NULL;
-	controld_registry_copy_sparse(&v->def, d, sizeof(*d));
+	copy_nonzero(&v->def, d, sizeof(*d));
 	v->id = -1;
 	v->state = VN_SHUTOFF;
 	v->reason = VN_SHUTOFF_UNKNOWN;
