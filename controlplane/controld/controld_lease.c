@@ -249,8 +249,11 @@ int controld_lease_acquire(int ms, const char *me, const sigset_t *stop)
 		 lease_ms, lease_ms / 4);
 	/* No older leader's write lands from now on: what changed since the last look. */
 	t0 = mono_clock_ms();
-	for (int i = 0; i < 3 && controld_state_rados_sync(); i++)
+	for (int i = 0; (rc = controld_state_rados_sync()) && i < 2; i++)
 		;
-	log_info("state: caught up with RADOS in %" PRIu64 " ms", mono_clock_ms() - t0);
+	if (rc)
+		log_warn("state: no copy of the RADOS state: it is read from RADOS entry by entry");
+	else
+		log_info("state: caught up with RADOS in %" PRIu64 " ms", mono_clock_ms() - t0);
 	return 0;
 }
