@@ -367,11 +367,19 @@ like "$(cat "$TAP_TMP/controld.log")" "uncertain; the destination never ran it: 
 	"... aborted because the destination never ran it"
 rm -f "$KNOBS/uncertain"
 
+# Until the source reports its precopy (a fixed sleep was too short on a loaded machine).
+wait_precopy() { # from to
+	for _ in $(seq 300); do
+		"$CTL" -c "$CONTROLD" vnode mv1 2>/dev/null | grep -q "migrating from $1 to $2: precopy" && return
+		sleep 0.1
+	done
+}
+
 # virsh domjobabort (what virsh migrate does on Ctrl-C).
 echo 3 >"$KNOBS/slow"
 vmig mv1 lego+tcp://host-a/system >"$TAP_TMP/abort.out" &
 VM=$!
-sleep 1
+wait_precopy host-b host-a
 vsh domjobabort mv1 >/dev/null
 wait "$VM"
 like "$(cat "$TAP_TMP/abort.out")" "error: operation aborted: migration job: canceled by client.*rc=1" \
@@ -392,7 +400,7 @@ ok "wait_vnode mv1 'running, id $ID on host-a'" "... mv1 is on host-a"
 echo 3 >"$KNOBS/slow"
 "$CTL" -c "$CONTROLD" migrate mv1 host-b >"$TAP_TMP/lm2.out" 2>"$TAP_TMP/lm2.err" &
 LM=$!
-sleep 1
+wait_precopy host-a host-b # the source is sending: a restart must follow it, not roll it back
 kill -9 "$CONTROLD_PID"
 wait "$CONTROLD_PID" 2>/dev/null
 wait "$LM"
