@@ -12,6 +12,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "net_vnet_hdr.h"
+
+_Static_assert(NET_BACKLOG_HDR == NET_VNET_HDR_BYTES, "the tap's header");
+
 /* AF_PACKET's header is struct virtio_net_hdr, without the tap's 2-byte num_buffers. */
 #define PACKET_HDR 10
 
@@ -41,6 +45,7 @@ static struct net_backlog_frame *append(struct net_backlog *b, uint32_t len)
 int net_backlog_read(struct net_backlog *b, int tap_fd)
 {
 	static __thread uint8_t buf[NET_BACKLOG_MAX_FRAME];
+	char why[160];
 
 	for (;;) {
 		ssize_t n = read(tap_fd, buf, sizeof(buf));
@@ -50,7 +55,10 @@ int net_backlog_read(struct net_backlog *b, int tap_fd)
 			continue;
 		if (n < 0)
 			return errno == EAGAIN ? (int)b->nr : -1;
-		if (n < NET_BACKLOG_MIN_FRAME)
+		/* Short, or a header net_backlog_add would refuse on the destination. */
+		if (n < NET_BACKLOG_MIN_FRAME ||
+		    net_vnet_hdr_check(buf, buf + NET_BACKLOG_HDR, (size_t)n - NET_BACKLOG_HDR, why,
+				       sizeof(why)))
 			continue;
 		/* Over the limit: what is left is dropped (read, so it goes). */
 		if (b->bytes + (size_t)n > NET_BACKLOG_MAX_BYTES)
@@ -66,10 +74,18 @@ int net_backlog_add(struct net_backlog *b, const uint8_t *data, uint32_t len, ch
 		    size_t errlen)
 {
 	struct net_backlog_frame *f;
+	char why[160];
 
 	if (len < NET_BACKLOG_MIN_FRAME || len > NET_BACKLOG_MAX_FRAME) {
 		snprintf(err, errlen, "a held frame of %u bytes (a header and a frame: %d..%d)",
 			 len, NET_BACKLOG_MIN_FRAME, NET_BACKLOG_MAX_FRAME);
+		return -1;
+	}
+	/* The destination's kernel would refuse most of these too (when sending it): refused
+	 * here, the stream is malformed and nothing of it reaches the guest. */
+	if (net_vnet_hdr_check(data, data + NET_BACKLOG_HDR, len - NET_BACKLOG_HDR, why,
+			       sizeof(why))) {
+		snprintf(err, errlen, "a held frame's virtio-net header: %s", why);
 		return -1;
 	}
 	if (b->bytes + len > NET_BACKLOG_MAX_BYTES) {

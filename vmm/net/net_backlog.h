@@ -28,11 +28,13 @@ struct net_backlog {
 };
 
 void net_backlog_init(struct net_backlog *b);
-/* Read what the tap (non-blocking fd) holds, up to NET_BACKLOG_MAX_BYTES in all: the number
- * of frames now held, -1 (errno) if reading failed. */
+/* Read what the tap (non-blocking fd) holds, up to NET_BACKLOG_MAX_BYTES in all (short
+ * frames and any whose header net_backlog_add would refuse are dropped): the number of
+ * frames now held, -1 (errno) if reading failed. */
 int net_backlog_read(struct net_backlog *b, int tap_fd);
-/* One frame from a migration stream, checked: 0, or -1 with err (too short, too long, over
- * the limit, out of memory). */
+/* One frame from a migration stream, checked: 0, or -1 with err (too short, too long, a
+ * virtio-net header that does not fit the frame (net_vnet_hdr_check), over the limit, out
+ * of memory). */
 int net_backlog_add(struct net_backlog *b, const uint8_t *data, uint32_t len, char *err,
 		    size_t errlen);
 /* Send every frame into interface ifindex (the tap, from the host's side: it queues them for
