@@ -177,7 +177,7 @@ fuzz: deps $(FUZZ_BINS)
 # test bed when this machine has no usable /dev/kvm (tests/lib/kvm.sh). Two at a time (a
 # test-bed VM keeps one core busy), the longest first so that the two lanes end together.
 # tests/lib/run-test runs each: a time limit, and nothing a test started outlives it.
-SLOW_TESTS = tests/vmm/rdma.t tests/vmm/network.t tests/vmm/network-isolation.t tests/vmm/remote-memory.t tests/vmm/migration.t tests/vmm/linux-guest.t \
+SLOW_TESTS = tests/vmm/rdma.t tests/vmm/network.t tests/vmm/remote-memory.t tests/vmm/migration.t tests/vmm/linux-guest.t \
 	tests/vmm/linux-migration.t tests/vmm/guest-console.t \
 	tests/vmm/controlplane.t tests/vmm/storage.t tests/vmm/pause.t tests/vmm/mempool.t \
 	tests/host/fuzz.t tests/host/mempool-ctl.t tests/host/replication.t tests/host/soak.t \
