@@ -175,13 +175,14 @@ fuzz: deps $(FUZZ_BINS)
 # ---- tests -------------------------------------------------------------------------
 # One prove run over everything; tests that need KVM run themselves inside the nested
 # test bed when this machine has no usable /dev/kvm (tests/lib/kvm.sh). Two at a time (a
-# test-bed VM keeps one core busy), the longest first so that the two lanes end together.
+# test-bed VM keeps one core busy), the longest first (by prove's --timer in a full run) so that
+# the two lanes end together.
 # tests/lib/run-test runs each: a time limit, and nothing a test started outlives it.
-SLOW_TESTS = tests/vmm/rdma.t tests/vmm/network.t tests/vmm/network-isolation.t tests/vmm/remote-memory.t tests/vmm/migration.t tests/vmm/linux-guest.t \
-	tests/vmm/linux-migration.t tests/vmm/guest-console.t \
-	tests/vmm/controlplane.t tests/vmm/storage.t tests/vmm/pause.t tests/vmm/mempool.t \
-	tests/host/fuzz.t tests/host/mempool-ctl.t tests/host/replication.t tests/host/soak.t \
-	tests/host/security.t tests/host/security-data.t tests/host/caps-renewal.t
+SLOW_TESTS = tests/vmm/migration.t tests/vmm/network.t tests/vmm/remote-memory.t tests/vmm/net-device.t tests/vmm/network-isolation.t \
+	tests/vmm/controlplane.t tests/vmm/mempool.t tests/vmm/linux-migration.t tests/vmm/rdma.t \
+	tests/vmm/storage.t tests/host/fuzz.t tests/vmm/pause.t tests/vmm/linux-guest.t tests/host/soak.t \
+	tests/vmm/guest-console.t tests/host/controld-ha.t tests/host/security-data.t tests/host/security.t \
+	tests/vmm/pmon-vm.t tests/host/replication.t tests/host/mempool-ctl.t tests/host/caps-renewal.t
 TEST_FILES = $(SLOW_TESTS) $(filter-out $(SLOW_TESTS),$(sort $(wildcard tests/vmm/*.t)) \
 	$(sort $(wildcard tests/host/*.t))) $(UNIT_BINS)
 
