@@ -192,5 +192,6 @@ int main(void)
 		cmocka_unit_test(test_backlog_headers),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests_name("net_vnet_hdr", tests, NULL, NULL);
 }
