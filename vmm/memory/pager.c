@@ -258,6 +258,7 @@ static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write, boo
 	 * no bit: only a later write does; measured, a bit for every read miss lowers zipf's
 	 * hit ratio: 0.7398 against 0.7476). */
 	pager_evict_resident(pg, idx, n, write || refault ? idx : UINT64_MAX);
+	pager_evict_kick(pg);
 	pthread_cond_broadcast(&pg->cond);
 	pthread_mutex_unlock(&pg->lock);
 	return pager_evict_make_room(pg, ch);
@@ -495,6 +496,7 @@ static void pager_free(struct pager *pg)
 	pthread_mutex_destroy(&pg->lock);
 	pthread_mutex_destroy(&pg->flush_lock);
 	pthread_cond_destroy(&pg->cond);
+	pthread_cond_destroy(&pg->evict_cond);
 	free(pg);
 }
 
@@ -509,6 +511,8 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 	pthread_mutex_init(&pg->lock, NULL);
 	pthread_mutex_init(&pg->flush_lock, NULL);
 	pthread_cond_init(&pg->cond, NULL);
+	pthread_cond_init(&pg->evict_cond, NULL);
+	pg->evict_high = UINT64_MAX;
 	pg->vm = vm;
 	pg->rm = rm;
 	pg->base = vm->mem.base;
@@ -530,6 +534,11 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 		if (!pg->st || !pg->clock.ring || !pg->rbits)
 			log_error("pager: out of memory for %llu page states",
 				  (unsigned long long)pg->npages);
+		pager_free(pg);
+		return -1;
+	}
+	/* The evictor needs a channel no fault thread uses: the flusher's, the last. */
+	if (pg->rm->nr_channels > cfg->threads && pager_evict_start(pg)) {
 		pager_free(pg);
 		return -1;
 	}
@@ -565,6 +574,7 @@ void pager_stop(struct pager *pg)
 	atomic_store(&pg->stopping, true);
 	if (pg->prefetching)
 		pthread_join(pg->prefetcher, NULL);
+	pager_evict_stop(pg);
 	free(pg->hot);
 	if (write(pg->stop_fd, &one, sizeof(one)) != sizeof(one))
 		log_warn("pager: cannot signal the threads to stop");
