@@ -6,12 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -192,7 +192,16 @@ int pager_install_remote(struct pager *pg, int ch, uint64_t idx, uint64_t n, boo
 /* A missing page: install it (and, on sequential access, the run after it). A write
  * fault's pages are installed writable and dirty: protecting them would only cost a
  * second fault per page at once (a sequential writer writes the whole run). */
-static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write, bool minor)
+static void fault_served(struct pager *pg, uint64_t t0)
+{
+	STAT_ADD(pg, faults, 1);
+	lat_hist_add(&pg->lat, (uint64_t)mono_clock_ns() - t0);
+}
+
+/* The fault's time (from t0) is counted once the faulting thread runs again, before any
+ * eviction: that is what the vCPU waited. */
+static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write, bool minor,
+			 uint64_t t0)
 {
 	bool refault;
 	uint64_t n = 1, max = 1, end;
@@ -208,6 +217,8 @@ static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write, boo
 
 		pthread_mutex_unlock(&pg->lock);
 		uffd_wake(pg, idx, 1);
+		if (rc == 0)
+			fault_served(pg, t0);
 		return rc;
 	}
 	if (pg->prefetch) {
@@ -234,6 +245,7 @@ static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write, boo
 		pager_fatal(pg);
 		return -1;
 	}
+	fault_served(pg, t0);
 	STAT_ADD(pg, prefetched, n - 1);
 	STAT_ADD(pg, refaults, refault);
 	pthread_mutex_lock(&pg->lock);
@@ -246,6 +258,7 @@ static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write, boo
 	 * no bit: only a later write does; measured, a bit for every read miss lowers zipf's
 	 * hit ratio: 0.7398 against 0.7476). */
 	pager_evict_resident(pg, idx, n, write || refault ? idx : UINT64_MAX);
+	pager_evict_kick(pg);
 	pthread_cond_broadcast(&pg->cond);
 	pthread_mutex_unlock(&pg->lock);
 	return pager_evict_make_room(pg, ch);
@@ -283,20 +296,51 @@ static int serve_wp(struct pager *pg, uint64_t idx)
 	return rc;
 }
 
+/* Each thread waits on its own epoll set, userfaultfd in it with EPOLLEXCLUSIVE: a fault
+ * wakes one idle thread, not all of them (the others would only read nothing and sleep again:
+ * a wake-up and two system calls per fault and thread, which is not cheap in a nested guest). */
+static int thread_epoll(struct pager *pg)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = pg->uffd};
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, pg->uffd, &ev)) {
+		log_error("pager: epoll for userfaultfd: %s", strerror(errno));
+		if (ep >= 0)
+			close(ep);
+		return -1;
+	}
+	ev = (struct epoll_event){.events = EPOLLIN, .data.fd = pg->stop_fd};
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, pg->stop_fd, &ev)) {
+		log_error("pager: epoll for the stop event: %s", strerror(errno));
+		close(ep);
+		return -1;
+	}
+	return ep;
+}
+
 static void *pager_thread(void *arg)
 {
 	struct pager_thread *t = arg;
 	struct pager *pg = t->pg;
-	struct pollfd fds[2] = {{.fd = pg->uffd, .events = POLLIN},
-				{.fd = pg->stop_fd, .events = POLLIN}};
 	struct uffd_msg msgs[16];
+	int ep = thread_epoll(pg);
 
+	if (ep < 0) {
+		pager_fatal(pg);
+		return NULL;
+	}
 	while (!atomic_load(&pg->failed)) {
+		struct epoll_event ev[2];
+		bool stop = false;
+		int ne = epoll_wait(ep, ev, 2, -1);
 		ssize_t n;
 
-		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+		if (ne < 0 && errno != EINTR)
 			break;
-		if (fds[1].revents)
+		for (int i = 0; i < ne; i++)
+			stop |= ev[i].data.fd == pg->stop_fd;
+		if (stop)
 			break;
 		n = read(pg->uffd, msgs, sizeof(msgs));
 		if (n < 0) {
@@ -325,15 +369,12 @@ static void *pager_thread(void *arg)
 				continue;
 			}
 			t0 = (uint64_t)mono_clock_ns();
-			if (serve_missing(pg, t->ch, idx,
-					  m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE,
-					  m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR) ==
-			    0) {
-				STAT_ADD(pg, faults, 1);
-				lat_hist_add(&pg->lat, (uint64_t)mono_clock_ns() - t0);
-			}
+			serve_missing(pg, t->ch, idx,
+				      m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE,
+				      m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR, t0);
 		}
 	}
+	close(ep);
 	return NULL;
 }
 
@@ -455,6 +496,7 @@ static void pager_free(struct pager *pg)
 	pthread_mutex_destroy(&pg->lock);
 	pthread_mutex_destroy(&pg->flush_lock);
 	pthread_cond_destroy(&pg->cond);
+	pthread_cond_destroy(&pg->evict_cond);
 	free(pg);
 }
 
@@ -469,6 +511,8 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 	pthread_mutex_init(&pg->lock, NULL);
 	pthread_mutex_init(&pg->flush_lock, NULL);
 	pthread_cond_init(&pg->cond, NULL);
+	pthread_cond_init(&pg->evict_cond, NULL);
+	pg->evict_high = UINT64_MAX;
 	pg->vm = vm;
 	pg->rm = rm;
 	pg->base = vm->mem.base;
@@ -490,6 +534,11 @@ int pager_start(struct pager **out, struct vm *vm, struct remote_mem *rm,
 		if (!pg->st || !pg->clock.ring || !pg->rbits)
 			log_error("pager: out of memory for %llu page states",
 				  (unsigned long long)pg->npages);
+		pager_free(pg);
+		return -1;
+	}
+	/* The evictor needs a channel no fault thread uses: the flusher's, the last. */
+	if (pg->rm->nr_channels > cfg->threads && pager_evict_start(pg)) {
 		pager_free(pg);
 		return -1;
 	}
@@ -525,6 +574,7 @@ void pager_stop(struct pager *pg)
 	atomic_store(&pg->stopping, true);
 	if (pg->prefetching)
 		pthread_join(pg->prefetcher, NULL);
+	pager_evict_stop(pg);
 	free(pg->hot);
 	if (write(pg->stop_fd, &one, sizeof(one)) != sizeof(one))
 		log_warn("pager: cannot signal the threads to stop");

@@ -70,8 +70,9 @@ static bool keep_busy(uint32_t idx, void *arg)
 	return pg->st[idx] & PS_BUSY;
 }
 
-/* Evict pages in CLOCK order until the ExCache is within budget. */
-int pager_evict_make_room(struct pager *pg, int ch)
+/* Evict pages in CLOCK order while more than limit are resident, each batch down to target
+ * (at most EVICT_BATCH pages). */
+static int evict_down(struct pager *pg, int ch, uint64_t limit, uint64_t target)
 {
 	uint32_t v[EVICT_BATCH];
 	uint8_t was[EVICT_BATCH];
@@ -81,13 +82,11 @@ int pager_evict_make_room(struct pager *pg, int ch)
 		int n;
 
 		pthread_mutex_lock(&pg->lock);
-		if (pg->clock.len <= pg->budget) {
+		if (pg->clock.len <= limit || atomic_load(&pg->failed)) {
 			pthread_mutex_unlock(&pg->lock);
-			return 0;
+			return atomic_load(&pg->failed) ? -1 : 0;
 		}
-		want = pg->clock.len - pg->budget;
-		/* Evict a little extra so the next faults do not each pay for an eviction. */
-		want += pg->budget / 64;
+		want = pg->clock.len - target;
 		if (want > EVICT_BATCH)
 			want = EVICT_BATCH;
 		/* A used dirty page is not write-protected again to watch it (sampling): measured
@@ -130,6 +129,76 @@ int pager_evict_make_room(struct pager *pg, int ch)
 		pthread_mutex_unlock(&pg->lock);
 		STAT_ADD(pg, evictions, (uint64_t)n);
 	}
+}
+
+/* Over budget (the evictor fell behind, or there is none): evict here, a little extra so the
+ * next faults do not each pay for an eviction. */
+int pager_evict_make_room(struct pager *pg, int ch)
+{
+	return evict_down(pg, ch, pg->budget, pg->budget - pg->budget / 64);
+}
+
+/* The evictor keeps the ExCache between its low and high marks (a little under budget) on the
+ * flusher's channel, so a fault neither writes back nor drops pages: the thread that served
+ * it is free for the next one at once. flush_lock keeps it apart from a flush and the
+ * migration's prefetch (which share the channel). */
+static void *evictor_thread(void *arg)
+{
+	struct pager *pg = arg;
+	int ch = pg->rm->nr_channels - 1;
+	int rc = 0;
+
+	pthread_mutex_lock(&pg->lock);
+	while (!rc && !atomic_load(&pg->stopping) && !atomic_load(&pg->failed)) {
+		if (pg->clock.len <= pg->evict_high) {
+			pthread_cond_wait(&pg->evict_cond, &pg->lock);
+			continue;
+		}
+		pthread_mutex_unlock(&pg->lock);
+		pthread_mutex_lock(&pg->flush_lock);
+		rc = evict_down(pg, ch, pg->evict_low, pg->evict_low);
+		pthread_mutex_unlock(&pg->flush_lock);
+		pthread_mutex_lock(&pg->lock);
+	}
+	pthread_mutex_unlock(&pg->lock);
+	if (rc)
+		pager_fatal(pg);
+	return NULL;
+}
+
+/* Marks: from budget - budget/64 resident, evict down to budget - budget/32. A cache too small
+ * for a mark to differ from the budget evicts on the fault path alone. */
+int pager_evict_start(struct pager *pg)
+{
+	pg->evict_high = UINT64_MAX;
+	if (pg->budget / 32 == 0)
+		return 0;
+	if (pthread_create(&pg->evictor, NULL, evictor_thread, pg)) {
+		log_error("pager: cannot start the evictor thread");
+		return -1;
+	}
+	pg->evict_high = pg->budget - pg->budget / 64;
+	pg->evict_low = pg->budget - pg->budget / 32;
+	pg->evicting = true;
+	return 0;
+}
+
+void pager_evict_stop(struct pager *pg)
+{
+	if (!pg->evicting)
+		return;
+	pthread_mutex_lock(&pg->lock);
+	pthread_cond_broadcast(&pg->evict_cond);
+	pthread_mutex_unlock(&pg->lock);
+	pthread_join(pg->evictor, NULL);
+	pg->evicting = false;
+}
+
+/* Under pg->lock: past the high mark, the evictor starts. */
+void pager_evict_kick(struct pager *pg)
+{
+	if (pg->clock.len > pg->evict_high)
+		pthread_cond_signal(&pg->evict_cond);
 }
 
 /* Dirty pages are resident, so the resident set (at most the ExCache) is what is searched,

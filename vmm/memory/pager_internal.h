@@ -64,6 +64,12 @@ struct pager {
 	uint32_t *hot;
 	uint32_t nr_hot;
 	pthread_mutex_t flush_lock;
+	/* The evictor (pager_evict.c): past evict_high resident pages it evicts down to
+	 * evict_low; waits on evict_cond (with lock). evict_high UINT64_MAX: none. */
+	pthread_t evictor;
+	bool evicting;
+	pthread_cond_t evict_cond;
+	uint64_t evict_high, evict_low;
 	atomic_bool failed;
 	struct lat_hist lat;
 	uint64_t faults, wp_faults, refaults, fetches, fetched, zero_fills, prefetched, evictions,
@@ -105,6 +111,11 @@ int pager_zc_punch(struct pager *pg, uint64_t idx, uint64_t n);
 
 /* pager_evict.c: evict pages in CLOCK order until the ExCache is within budget (channel ch). */
 int pager_evict_make_room(struct pager *pg, int ch);
+/* The background evictor: start (0 or -1, logged), stop (pg->stopping set first), and, under
+ * pg->lock after pages became resident, wake it if the cache is past its high mark. */
+int pager_evict_start(struct pager *pg);
+void pager_evict_stop(struct pager *pg);
+void pager_evict_kick(struct pager *pg);
 /* Under pg->lock: n pages from idx became resident; the page at used (if within) was used. */
 void pager_evict_resident(struct pager *pg, uint64_t idx, uint64_t n, uint64_t used);
 
