@@ -305,6 +305,7 @@ static void *pager_thread(void *arg)
 			log_error("pager: reading userfaultfd: %s", strerror(errno));
 			break;
 		}
+		atomic_fetch_add(&pg->demand, (unsigned)((size_t)n / sizeof(msgs[0])));
 		for (size_t i = 0; i < (size_t)n / sizeof(msgs[0]); i++) {
 			struct uffd_msg *m = &msgs[i];
 			uint64_t addr = m->arg.pagefault.address & ~(PAGE - 1), idx, t0;
@@ -333,6 +334,8 @@ static void *pager_thread(void *arg)
 				lat_hist_add(&pg->lat, (uint64_t)mono_clock_ns() - t0);
 			}
 		}
+		atomic_store(&pg->demand_end_ns, mono_clock_ns());
+		atomic_fetch_sub(&pg->demand, (unsigned)((size_t)n / sizeof(msgs[0])));
 	}
 	return NULL;
 }

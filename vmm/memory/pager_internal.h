@@ -63,6 +63,10 @@ struct pager {
 	atomic_bool stopping;
 	uint32_t *hot;
 	uint32_t nr_hot;
+	/* Faults a pager thread has taken and not yet served, and when the last ended (mono
+	 * ns): a migration's prefetch waits until the guest's faults pause. */
+	atomic_uint demand;
+	_Atomic int64_t demand_end_ns;
 	pthread_mutex_t flush_lock;
 	atomic_bool failed;
 	struct lat_hist lat;
