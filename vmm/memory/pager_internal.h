@@ -47,6 +47,9 @@ struct pager {
 	bool tracking, delta_lost;
 	uint32_t *delta;
 	uint32_t nr_delta, delta_cap;
+	/* Pages the guest wrote since that snapshot (a bitmap; NULL: none or out of memory):
+	 * what it is working on, first in the hot pages. */
+	uint64_t *wbits;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct pager_clock clock; /* resident pages in eviction order */
@@ -106,6 +109,9 @@ void pager_zc_free(struct pager *pg);
 uint8_t *pager_zc_prepare(struct pager *pg, uint64_t idx, uint64_t n);
 int pager_zc_map(struct pager *pg, uint64_t idx, uint64_t n, bool wp);
 int pager_zc_punch(struct pager *pg, uint64_t idx, uint64_t n);
+
+/* pager_migration.c: under pg->lock, the guest wrote page idx (recorded during a migration). */
+void pager_migration_written(struct pager *pg, uint64_t idx);
 
 /* pager_evict.c: evict pages in CLOCK order until the ExCache is within budget (channel ch). */
 int pager_evict_make_room(struct pager *pg, int ch);

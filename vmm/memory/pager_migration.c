@@ -39,6 +39,8 @@ uint64_t pager_migration_remote_bits(struct pager *pg, uint8_t *bits, bool snaps
 		pg->tracking = true;
 		pg->delta_lost = false;
 		pg->nr_delta = 0;
+		free(pg->wbits);
+		pg->wbits = calloc((pg->npages + 63) / 64, sizeof(*pg->wbits));
 	}
 	pthread_mutex_unlock(&pg->lock);
 	return dirty && !snapshot ? UINT64_MAX : held;
@@ -61,8 +63,16 @@ int pager_migration_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n)
 		}
 	}
 	pg->tracking = false;
+	free(pg->wbits);
+	pg->wbits = NULL;
 	pthread_mutex_unlock(&pg->lock);
 	return rc;
+}
+
+void pager_migration_written(struct pager *pg, uint64_t idx)
+{
+	if (pg->wbits && idx < pg->npages)
+		pg->wbits[idx / 64] |= 1ULL << (idx % 64);
 }
 
 int pager_migration_load_remote_pages(struct pager *pg, const uint32_t *pages, uint32_t n,
@@ -113,12 +123,27 @@ int pager_migration_load_remote_bits(struct pager *pg, uint64_t first, uint64_t 
 uint32_t pager_migration_hot_pages(struct pager *pg, uint32_t *out, uint32_t max)
 {
 	uint32_t n = 0;
+	uint32_t written = 0;
 
 	pthread_mutex_lock(&pg->lock);
-	/* Newest first: the last pages the guest touched are the likeliest next. */
-	for (uint64_t k = pg->clock.len; k > 0 && n < max; k--)
-		out[n++] = pager_clock_at(&pg->clock, k - 1);
+	/* The pages the guest wrote during the migration (its network buffers, stacks, the
+	 * structures it is working on) first, then the rest; each newest first: the last pages
+	 * the guest touched are the likeliest next. */
+	for (int pass = pg->wbits ? 0 : 1; pass < 2; pass++) {
+		for (uint64_t k = pg->clock.len; k > 0 && n < max; k--) {
+			uint32_t idx = pager_clock_at(&pg->clock, k - 1);
+			bool w = pg->wbits && (pg->wbits[idx / 64] >> (idx % 64) & 1);
+
+			if (w == !pass)
+				out[n++] = idx;
+		}
+		if (!pass)
+			written = n;
+	}
 	pthread_mutex_unlock(&pg->lock);
+	log_info("pager: %u hot page(s) for the destination, the %u written during the migration "
+		 "first",
+		 n, written);
 	return n;
 }
 
