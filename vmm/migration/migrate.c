@@ -7,9 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -33,7 +31,6 @@
 #define PRECOPY_MAX_ITER   30
 #define FLUSH_WAIT_MS	   5000 /* for evictions in flight when the vCPUs paused */
 #define PRECOPY_DONE_PAGES 256	/* 1 MiB left dirty: flush the rest with the vCPUs paused */
-#define PRECOPY_NICE	   10	/* the pre-copy's write-back yields the CPU to the guest */
 #define CONSOLE_CHUNK	   (1U << 20)
 #define HOT_PAGES_MAX	   (256U * 256) /* 256 MiB of ExCache worth of page numbers */
 #define PAGE		   4096ULL
@@ -214,41 +211,6 @@ static int precopy(struct migrate *m, char *err, size_t errlen)
 		last = m->dirty_pages;
 	}
 	return 0;
-}
-
-struct precopy_job {
-	struct migrate *m;
-	char err[512];
-	int rc;
-};
-
-static void *precopy_thread(void *arg)
-{
-	struct precopy_job *j = arg;
-
-	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), PRECOPY_NICE))
-		log_debug("migration: pre-copy keeps its priority: %s", strerror(errno));
-	j->rc = precopy(j->m, j->err, sizeof(j->err));
-	if (!j->rc)
-		j->rc = migrate_warm(j->m, j->err, sizeof(j->err));
-	return NULL;
-}
-
-/* The pre-copy on a thread of its own at a lower priority: the write-back takes the CPU the
- * guest leaves (on a loaded host a starved guest answers its peers late, and their TCP
- * retransmission timers grow before the pause even starts); the paused part that follows,
- * on this thread, keeps the normal priority. */
-static int precopy_niced(struct migrate *m, char *err, size_t errlen)
-{
-	struct precopy_job j = {.m = m};
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, precopy_thread, &j))
-		return precopy(m, err, errlen) || migrate_warm(m, err, errlen) ? -1 : 0;
-	pthread_join(t, NULL);
-	if (j.rc)
-		snprintf(err, errlen, "%s", j.err);
-	return j.rc;
 }
 
 /* The held-page bitmap, in chunks that fit a message (32 Mi pages, 128 GiB of RAM, each). */
@@ -555,7 +517,8 @@ static void *source_thread(void *arg)
 	}
 	set_phase(m, MIGRATE_PRECOPY);
 	if (send_console(m, 0, console_sent, why, sizeof(why)) ||
-	    send_bits_snapshot(m, why, sizeof(why)) || precopy_niced(m, why, sizeof(why))) {
+	    send_bits_snapshot(m, why, sizeof(why)) || precopy(m, why, sizeof(why)) ||
+	    migrate_warm(m, why, sizeof(why))) {
 		finish_failed(m, why);
 		return NULL;
 	}
