@@ -95,8 +95,7 @@ uint32_t pager_migration_hot_pages(struct pager *pg, uint32_t *out, uint32_t max
 /* Fetch these pages (a source's hot pages) in the background while they are absent and
  * the ExCache has room; pager_stop ends it, or pager_migration_prefetch_stop; _done: it has
  * ended (or none runs). */
-/* yield: the guest runs here, the prefetch takes only the CPU it leaves. */
-void pager_migration_prefetch(struct pager *pg, const uint32_t *pages, uint32_t n, bool yield);
+void pager_migration_prefetch(struct pager *pg, const uint32_t *pages, uint32_t n);
 void pager_migration_prefetch_stop(struct pager *pg);
 bool pager_migration_prefetch_done(struct pager *pg);
 /* A warm-up of the destination while the guest runs on (after the pre-copy, with a snapshot's

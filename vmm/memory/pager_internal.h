@@ -64,7 +64,6 @@ struct pager {
 	pthread_t prefetcher; /* pager_migration_prefetch's thread, joined by pager_stop */
 	bool prefetching;
 	atomic_bool prefetch_stop, prefetch_done;
-	bool prefetch_yield; /* the guest runs here: the prefetch at nice 19 */
 	atomic_bool stopping;
 	uint32_t *hot;
 	uint32_t nr_hot;

@@ -314,9 +314,8 @@ static void *prefetch_thread(void *arg)
 	bool full = false;
 	struct pager_stats st;
 
-	/* With the guest running here: only CPU it leaves unused (one core, as in the nested
-	 * test bed). Before it runs (a warm-up) the migration waits for it: full speed. */
-	if (pg->prefetch_yield && setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19))
+	/* Only CPU the guest leaves unused (one core, as in the nested test bed). */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19))
 		log_debug("pager: prefetch keeps its priority: %s", strerror(errno));
 	for (uint32_t c = 0; c < pg->nr_hot && !full && !prefetch_ending(pg); c += PREFETCH_CHUNK) {
 		uint32_t lim = pg->nr_hot - c < PREFETCH_CHUNK ? pg->nr_hot : c + PREFETCH_CHUNK;
@@ -358,7 +357,7 @@ static void *prefetch_thread(void *arg)
 	return NULL;
 }
 
-void pager_migration_prefetch(struct pager *pg, const uint32_t *pages, uint32_t n, bool yield)
+void pager_migration_prefetch(struct pager *pg, const uint32_t *pages, uint32_t n)
 {
 	if (!n || pg->prefetching)
 		return;
@@ -367,7 +366,6 @@ void pager_migration_prefetch(struct pager *pg, const uint32_t *pages, uint32_t 
 		return;
 	memcpy(pg->hot, pages, (size_t)n * sizeof(*pg->hot));
 	pg->nr_hot = n;
-	pg->prefetch_yield = yield;
 	atomic_store(&pg->prefetch_stop, false);
 	atomic_store(&pg->prefetch_done, false);
 	pg->prefetching = !pthread_create(&pg->prefetcher, NULL, prefetch_thread, pg);

@@ -347,7 +347,7 @@ static int migrate_in_warm_pages(struct migrate *m, struct in_progress *ip, cons
 	}
 	rc = pager_migration_load_remote_pages(m->pg, pages, count, &badp);
 	if (!rc)
-		pager_migration_prefetch(m->pg, pages, count, false);
+		pager_migration_prefetch(m->pg, pages, count);
 	free(pages);
 	if (rc) {
 		snprintf(err, errlen, "WARM_PAGES names page %u of guest RAM, which is beyond it",
@@ -687,7 +687,7 @@ void migrate_in_running(struct migrate *m)
 	serial_hold_input(m->serial, false);
 	tls_conn_shutdown(m->conn);
 	/* What the guest used last on the source, fetched while it starts running here. */
-	pager_migration_prefetch(m->pg, m->hot, m->nr_hot, true);
+	pager_migration_prefetch(m->pg, m->hot, m->nr_hot);
 	log_info("migration: the vNode runs here (migration %.1f ms, downtime %.1f ms)",
 		 (double)m->elapsed_ns / 1e6, (double)m->downtime_ns / 1e6);
 }

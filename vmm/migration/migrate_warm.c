@@ -14,7 +14,6 @@
 #include "vmm/memory/pager.h"
 
 #define WARM_MAX_MS    20000	    /* the longest the source waits (running) for the destination */
-#define WARM_MIN_MS    1000	    /* ... and the least, however short the migration so far */
 #define WARM_PASS_MS   250	    /* a write-back pass this often meanwhile: little stays dirty */
 #define WARM_MAX_PAGES (256U * 256) /* 256 MiB of ExCache worth of page numbers */
 
@@ -38,14 +37,10 @@ static int warm_answer(struct migrate *m, char *err, size_t errlen)
 	return type == MIG_WARM_DONE ? 1 : -1;
 }
 
-/* Wait for WARM_DONE, writing back what the guest dirties meanwhile: as long again as the
- * migration so far at most (a warm-up costs about what a pre-copy does), within
- * [WARM_MIN_MS, WARM_MAX_MS]. */
+/* Wait for WARM_DONE (up to WARM_MAX_MS), writing back what the guest dirties meanwhile. */
 static int warm_wait(struct migrate *m, uint32_t n, char *err, size_t errlen)
 {
-	int64_t t0 = mono_clock_ms(), max_ms = t0 - (int64_t)(m->t0_ns / 1000000);
-
-	max_ms = max_ms < WARM_MIN_MS ? WARM_MIN_MS : max_ms > WARM_MAX_MS ? WARM_MAX_MS : max_ms;
+	int64_t t0 = mono_clock_ms();
 
 	for (;;) {
 		int w = tls_conn_wait(m->conn, WARM_PASS_MS);
@@ -66,11 +61,11 @@ static int warm_wait(struct migrate *m, uint32_t n, char *err, size_t errlen)
 			snprintf(err, errlen, "cancelled");
 			return -1;
 		}
-		if (mono_clock_ms() - t0 >= max_ms) {
+		if (mono_clock_ms() - t0 >= WARM_MAX_MS) {
 			log_info("migration: the destination is still fetching %u page(s) ahead "
 				 "after "
-				 "%lld ms: pausing now (it fetches the rest after the switch)",
-				 n, (long long)max_ms);
+				 "%d ms: pausing now (it fetches the rest after the switch)",
+				 n, WARM_MAX_MS);
 			return 0;
 		}
 		written = pager_evict_flush(m->pg);
