@@ -33,9 +33,6 @@ static const char *const names[] = {
 	[MIG_IRQCHIP] = "IRQCHIP",
 	[MIG_NET] = "NET",
 	[MIG_NET_RX] = "NET_RX",
-	[MIG_WARM_PAGES] = "WARM_PAGES",
-	[MIG_WARM_DONE] = "WARM_DONE",
-	[MIG_WRITTEN] = "WRITTEN",
 };
 
 const char *mig_proto_type_name(uint16_t type)

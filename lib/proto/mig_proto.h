@@ -6,12 +6,9 @@
  *   0 magic "LEGV" (4)  4 type (2)  6 version (2)  8 payload length (4)  12 reserved, zero (4)
  *
  * The source sends HELLO, CONSOLE* and REMOTE_BITS* (the pages the memory servers hold)
- * while the guest runs, after its pre-copy WARM_PAGES? (resident pages whose copy on the
- * servers is current: the destination fetches them meanwhile, and answers WARM_DONE when it
- * has them, which the source waits for a while), then, with the vCPUs paused: CONSOLE* (the
- * rest), VCPU per vCPU, with KVM's in-kernel irqchip (a Linux guest; HELLO says so) APIC per vCPU
- * and IRQCHIP, VIRTIO per device (the disks, then the NICs), NET per NIC with its NET_RX*, SERIAL,
- * VMINFO, WRITTEN* (after WARM_PAGES: the pages written since, which the destination drops again),
+ * while the guest runs, then, with the vCPUs paused: CONSOLE* (the rest), VCPU per vCPU,
+ * with KVM's in-kernel irqchip (a Linux guest; HELLO says so) APIC per vCPU and IRQCHIP,
+ * VIRTIO per device (the disks, then the NICs), NET per NIC with its NET_RX*, SERIAL, VMINFO,
  * REMOTE_DELTA* (pages held since the bitmap; or the whole REMOTE_BITS* again), HOT_PAGES?, END.
  * The destination loads and checks it all and answers READY (or ERROR and hangs up); the source
  * answers GO; the destination starts its vCPUs and answers RUNNING. Until GO the source can resume;
@@ -60,10 +57,7 @@ enum mig_proto_type {
 	MIG_IRQCHIP = 16,
 	MIG_NET = 17,
 	MIG_NET_RX = 18,
-	MIG_WARM_PAGES = 19,
-	MIG_WARM_DONE = 20,
-	MIG_WRITTEN = 21,
-	MIG_TYPE_MAX = 21,
+	MIG_TYPE_MAX = 18,
 };
 
 #define MIG_HELLO_PAUSED  1U /* the vNode was paused by its user: it stays paused */
@@ -170,7 +164,7 @@ int mig_proto_vminfo_get(const uint8_t *b, size_t len, struct mig_proto_vminfo *
 int mig_proto_bits_get(const uint8_t *b, size_t len, uint64_t *first, uint64_t *n,
 		       const uint8_t **bits, char *err, size_t errlen);
 
-/* HOT_PAGES, REMOTE_DELTA, WARM_PAGES, WRITTEN: count(4) then count page indexes (4 each). */
+/* HOT_PAGES, REMOTE_DELTA: count(4) then count page indexes (4 each). */
 int mig_proto_pages_get(const uint8_t *b, size_t len, uint32_t *count, char *err, size_t errlen);
 
 #endif

@@ -86,7 +86,7 @@ static void set_phase(struct migrate *m, enum migrate_phase p)
 	log_info("migration: %s", phase_names[p]);
 }
 
-bool migrate_cancelled(struct migrate *m)
+static bool cancelled(struct migrate *m)
 {
 	bool c;
 
@@ -97,7 +97,7 @@ bool migrate_cancelled(struct migrate *m)
 }
 
 /* Progress as job info shows it: total = done + still dirty, and never shrinking. */
-void migrate_account(struct migrate *m, uint64_t pages, uint64_t state_bytes)
+static void account(struct migrate *m, uint64_t pages, uint64_t state_bytes)
 {
 	uint64_t dirty = pager_stats_dirty_pages(m->pg);
 
@@ -116,7 +116,7 @@ int migrate_send_counted(struct migrate *m, uint16_t type, const void *p, size_t
 {
 	if (migrate_io_send(m->conn, type, p, len))
 		return -1;
-	migrate_account(m, 0, MIG_HDR_LEN + len);
+	account(m, 0, MIG_HDR_LEN + len);
 	return 0;
 }
 
@@ -186,7 +186,7 @@ static int precopy(struct migrate *m, char *err, size_t errlen)
 	for (int it = 1; it <= PRECOPY_MAX_ITER; it++) {
 		int64_t n;
 
-		if (migrate_cancelled(m)) {
+		if (cancelled(m)) {
 			snprintf(err, errlen, "cancelled");
 			return -1;
 		}
@@ -200,7 +200,7 @@ static int precopy(struct migrate *m, char *err, size_t errlen)
 		pthread_mutex_lock(&m->lock);
 		m->iteration = it;
 		pthread_mutex_unlock(&m->lock);
-		migrate_account(m, (uint64_t)n, 0);
+		account(m, (uint64_t)n, 0);
 		log_debug("migration: pre-copy pass %d wrote %lld page(s); %llu dirty again", it,
 			  (long long)n, (unsigned long long)m->dirty_pages);
 		if (m->dirty_pages <= PRECOPY_DONE_PAGES)
@@ -231,8 +231,9 @@ static int send_bits(struct migrate *m, const uint8_t *bits, uint64_t npages, ui
 	return 0;
 }
 
-int migrate_send_pages(struct migrate *m, uint16_t type, const uint32_t *pages, uint32_t n,
-		       uint8_t *buf)
+/* A list of page numbers (HOT_PAGES, REMOTE_DELTA), in messages of at most 1 Mi pages. */
+static int send_pages(struct migrate *m, uint16_t type, const uint32_t *pages, uint32_t n,
+		      uint8_t *buf)
 {
 	uint32_t max = (MIG_MAX_PAYLOAD - 4) / 4, i = 0;
 
@@ -245,7 +246,7 @@ int migrate_send_pages(struct migrate *m, uint16_t type, const uint32_t *pages, 
 		if (migrate_send_counted(m, type, buf, 4 + (size_t)k * 4))
 			return -1;
 		i += k;
-	} while (i < n && type != MIG_HOT_PAGES);
+	} while (i < n && type == MIG_REMOTE_DELTA);
 	return 0;
 }
 
@@ -364,12 +365,10 @@ static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
-	if (migrate_warm_written(m, buf, err, errlen))
-		goto out;
 	/* The pages newly held since the snapshot; or, if that record was lost, all again. */
 	if (pager_migration_remote_delta(m->pg, &delta, &nr_delta) == 0) {
 		held = nr_delta;
-		if (migrate_send_pages(m, MIG_REMOTE_DELTA, delta, nr_delta, buf))
+		if (send_pages(m, MIG_REMOTE_DELTA, delta, nr_delta, buf))
 			goto gone;
 	} else {
 		held = pager_migration_remote_bits(m->pg, bits, false);
@@ -380,7 +379,7 @@ static int send_state(struct migrate *m, uint64_t console_sent, char *err, size_
 		if (send_bits(m, bits, npages, buf))
 			goto gone;
 	}
-	if (m->hot && migrate_send_pages(m, MIG_HOT_PAGES, m->hot, m->nr_hot, buf))
+	if (m->hot && send_pages(m, MIG_HOT_PAGES, m->hot, m->nr_hot, buf))
 		goto gone;
 	if (migrate_send_counted(m, MIG_END, NULL, 0))
 		goto gone;
@@ -407,13 +406,8 @@ static int expect(struct migrate *m, uint16_t want, int timeout_ms, char *err, s
 	uint8_t *payload;
 	uint32_t len;
 
-	/* A WARM_DONE the source stopped waiting for may come first. */
-	do {
-		if (migrate_io_recv(m->conn, timeout_ms, &type, &payload, &len, err, errlen))
-			return -1;
-		if (type == MIG_WARM_DONE)
-			free(payload);
-	} while (type == MIG_WARM_DONE);
+	if (migrate_io_recv(m->conn, timeout_ms, &type, &payload, &len, err, errlen))
+		return -1;
 	if (type != want) {
 		if (type == MIG_ERROR)
 			snprintf(err, errlen, "the destination refused: %s",
@@ -517,8 +511,7 @@ static void *source_thread(void *arg)
 	}
 	set_phase(m, MIGRATE_PRECOPY);
 	if (send_console(m, 0, console_sent, why, sizeof(why)) ||
-	    send_bits_snapshot(m, why, sizeof(why)) || precopy(m, why, sizeof(why)) ||
-	    migrate_warm(m, why, sizeof(why))) {
+	    send_bits_snapshot(m, why, sizeof(why)) || precopy(m, why, sizeof(why))) {
 		finish_failed(m, why);
 		return NULL;
 	}
@@ -548,7 +541,7 @@ static void *source_thread(void *arg)
 			finish_failed(m, "a memory server failed during the final write-back");
 			return NULL;
 		}
-		migrate_account(m, (uint64_t)n, 0);
+		account(m, (uint64_t)n, 0);
 		if (!pager_stats_dirty_pages(m->pg))
 			break;
 		/* The rest are being evicted by a pager thread that served a fault as the vCPUs
@@ -569,7 +562,7 @@ static void *source_thread(void *arg)
 		finish_failed(m, why);
 		return NULL;
 	}
-	if (migrate_cancelled(m)) {
+	if (cancelled(m)) {
 		finish_failed(m, "cancelled");
 		return NULL;
 	}
@@ -642,7 +635,6 @@ const char *migrate_start(struct migrate *m, const char *dest)
 		m->conn = NULL;
 		free(m->hot);
 		m->hot = NULL;
-		m->warm_sent = false;
 		/* A vNode that migrated in may leave again: it is a source from now on. */
 		m->listen[0] = '\0';
 		m->role = MIGRATE_ROLE_SOURCE;

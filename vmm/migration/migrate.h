@@ -109,7 +109,6 @@ struct migrate {
 	uint8_t nr_held_msrs[MIGRATE_MAX_VCPUS];
 	uint32_t *hot;
 	uint32_t nr_hot;
-	bool warm_sent;		    /* source: WARM_PAGES went, so WRITTEN must follow */
 	struct mig_proto_go src_go; /* destination: the source's figures, sent with GO */
 	uint64_t go_ns;
 };
@@ -148,20 +147,6 @@ void migrate_in_running(struct migrate *m);
 
 /* Send one message and count its bytes in the migration's figures (the source). */
 int migrate_send_counted(struct migrate *m, uint16_t type, const void *p, size_t len);
-/* A list of page numbers in messages of at most 1 Mi pages (HOT_PAGES: the first only);
- * buf: MIG_MAX_PAYLOAD bytes. */
-int migrate_send_pages(struct migrate *m, uint16_t type, const uint32_t *pages, uint32_t n,
-		       uint8_t *buf);
-/* Count pages written back and state bytes sent in the progress figures. */
-void migrate_account(struct migrate *m, uint64_t pages, uint64_t state_bytes);
-bool migrate_cancelled(struct migrate *m);
-
-/* Source, migrate_warm.c: after the pre-copy, the destination fetches the pages whose copy on
- * the memory servers is current while the guest runs on (0, or -1 with err); with the vCPUs
- * paused, the pages written since (WRITTEN), if that happened (-1: the destination went away
- * or out of memory, with err). */
-int migrate_warm(struct migrate *m, char *err, size_t errlen);
-int migrate_warm_written(struct migrate *m, uint8_t *buf, char *err, size_t errlen);
 
 /* Stream helpers shared by both ends (migrate_io.c). */
 int migrate_io_send(struct tls_conn *c, uint16_t type, const void *payload, size_t len);

@@ -33,7 +33,6 @@
 /* What has arrived so far. */
 struct in_progress {
 	bool hello, serial, vminfo, hot, irqchip;
-	bool warm, warm_told, written; /* WARM_PAGES came; WARM_DONE went (or needs not); WRITTEN */
 	uint64_t vcpus_seen, apics_seen; /* bitmaps */
 	struct migrate_devices_seen devs;
 	uint64_t pages_covered;
@@ -323,74 +322,6 @@ static int migrate_in_remote_delta(struct migrate *m, struct in_progress *ip, co
 	return 0;
 }
 
-/* The pages to fetch while the source runs on: held remotely from now on, fetched in the
- * background (WARM_DONE when all are here). */
-static int migrate_in_warm_pages(struct migrate *m, struct in_progress *ip, const uint8_t *p,
-				 uint32_t len, char *err, size_t errlen)
-{
-	uint32_t count, *pages, badp = 0;
-	char bad[200];
-	int rc;
-
-	if (ip->warm)
-		return migrate_in_malformed(MIG_WARM_PAGES, "a second WARM_PAGES", err, errlen);
-	if (mig_proto_pages_get(p, len, &count, bad, sizeof(bad)))
-		return migrate_in_malformed(MIG_WARM_PAGES, bad, err, errlen);
-	if (ip->pages_covered != pager_migration_npages(m->pg)) {
-		snprintf(err, errlen, "WARM_PAGES before the whole bitmap");
-		return -1;
-	}
-	pages = migrate_in_page_list(p, count);
-	if (!pages) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	rc = pager_migration_load_remote_pages(m->pg, pages, count, &badp);
-	if (!rc)
-		pager_migration_prefetch(m->pg, pages, count);
-	free(pages);
-	if (rc) {
-		snprintf(err, errlen, "WARM_PAGES names page %u of guest RAM, which is beyond it",
-			 badp);
-		return -1;
-	}
-	ip->warm = true;
-	log_info("migration: fetching %u page(s) ahead while the source runs on", count);
-	return 0;
-}
-
-/* Pages written on the source since WARM_PAGES: what was fetched of them is stale. */
-static int migrate_in_written(struct migrate *m, struct in_progress *ip, const uint8_t *p,
-			      uint32_t len, char *err, size_t errlen)
-{
-	uint32_t count, *pages, badp = 0, dropped = 0;
-	char bad[200];
-	int rc;
-
-	if (!ip->warm)
-		return migrate_in_malformed(MIG_WRITTEN, "WRITTEN without WARM_PAGES", err, errlen);
-	if (mig_proto_pages_get(p, len, &count, bad, sizeof(bad)))
-		return migrate_in_malformed(MIG_WRITTEN, bad, err, errlen);
-	pages = migrate_in_page_list(p, count);
-	if (!pages) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	pager_migration_prefetch_stop(m->pg);
-	rc = pager_migration_invalidate(m->pg, pages, count, &dropped, &badp);
-	free(pages);
-	if (rc) {
-		snprintf(err, errlen, "WRITTEN names page %u of guest RAM, which is beyond it",
-			 badp);
-		return -1;
-	}
-	ip->written = true;
-	log_info("migration: %u page(s) written on the source since, %u of them fetched here and "
-		 "dropped",
-		 count, dropped);
-	return 0;
-}
-
 static int migrate_in_hot_pages(struct migrate *m, struct in_progress *ip, const uint8_t *p,
 				uint32_t len, char *err, size_t errlen)
 {
@@ -427,17 +358,16 @@ static int migrate_in_end(struct migrate *m, struct in_progress *ip, const uint8
 
 	(void)p;
 	if (len || ip->vcpus_seen != all || !migrate_devices_all_seen(m, &ip->devs) ||
-	    !ip->serial || !ip->vminfo || !chips || ip->warm != ip->written ||
+	    !ip->serial || !ip->vminfo || !chips ||
 	    ip->pages_covered != pager_migration_npages(m->pg)) {
 		snprintf(err, errlen,
 			 "END before the whole state: %d of %d vCPU(s), %d of %d device(s), %d of "
-			 "%d NIC(s), serial %s, interrupt controllers %s, pages %llu of %llu%s",
+			 "%d NIC(s), serial %s, interrupt controllers %s, pages %llu of %llu",
 			 __builtin_popcountll(ip->vcpus_seen), m->vcpus,
 			 __builtin_popcountll(ip->devs.devs), m->nr_disks + nr_nics(m),
 			 __builtin_popcountll(ip->devs.nets), nr_nics(m), ip->serial ? "yes" : "no",
 			 chips ? "yes" : "no", (unsigned long long)ip->pages_covered,
-			 (unsigned long long)pager_migration_npages(m->pg),
-			 ip->warm != ip->written ? ", no WRITTEN after WARM_PAGES" : "");
+			 (unsigned long long)pager_migration_npages(m->pg));
 		return -1;
 	}
 	return 1;
@@ -462,8 +392,6 @@ static const struct {
 	{MIG_REMOTE_BITS, migrate_in_remote_bits},
 	{MIG_REMOTE_DELTA, migrate_in_remote_delta},
 	{MIG_HOT_PAGES, migrate_in_hot_pages},
-	{MIG_WARM_PAGES, migrate_in_warm_pages},
-	{MIG_WRITTEN, migrate_in_written},
 	{MIG_END, migrate_in_end},
 };
 
@@ -481,21 +409,6 @@ static int take(struct migrate *m, struct in_progress *ip, uint16_t type, const 
 			return migrate_in_messages[i].take(m, ip, p, len, err, errlen);
 	snprintf(err, errlen, "unexpected %s from the source", mig_proto_type_name(type));
 	return -1;
-}
-
-/* While the source waits for the pages fetched ahead: WARM_DONE once they are here, unless
- * it sends first (it stopped waiting). */
-static void warm_wait(struct migrate *m, struct tls_conn *c, struct in_progress *ip)
-{
-	while (!pager_migration_prefetch_done(m->pg) && !atomic_load(&m->vm->stopping)) {
-		if (tls_conn_wait(c, 100) != 0) {
-			ip->warm_told = true;
-			return;
-		}
-	}
-	ip->warm_told = true;
-	if (migrate_io_send(c, MIG_WARM_DONE, NULL, 0))
-		log_warn("migration: could not tell the source that the pages are here");
 }
 
 static int refuse(struct migrate *m, const char *why)
@@ -611,8 +524,6 @@ int migrate_in_run(struct migrate *m, const char *addr, int accept_timeout_ms)
 	pthread_mutex_unlock(&m->lock);
 	t0 = (uint64_t)mono_clock_ns();
 	for (;;) {
-		if (ip.warm && !ip.warm_told)
-			warm_wait(m, c, &ip);
 		if (migrate_io_recv(c, MSG_TIMEOUT_MS, &type, &payload, &len, why, sizeof(why))) {
 			char msg[600];
 
