@@ -80,9 +80,8 @@ uint64_t pager_stats_dirty_pages(struct pager *pg);
  * record was lost (out of memory) or pages are dirty: send the whole bitmap then.
  * pager_migration_load_remote_bits takes n bits for pages from first,
  * pager_migration_load_remote_pages a list, before anything touched those pages: -1 if out of range
- * or already resident here (a page already known to be held remotely may be named again).
- * pager_migration_hot_pages: up to max resident pages, the ones the CLOCK hand reaches last
- * (installed or found used most recently) first. */
+ * or already resident here. pager_migration_hot_pages: up to max resident pages, the ones the
+ * CLOCK hand reaches last (installed or found used most recently) first. */
 uint64_t pager_migration_npages(const struct pager *pg);
 uint64_t pager_migration_remote_bits(struct pager *pg, uint8_t *bits, bool snapshot);
 int pager_migration_remote_delta(struct pager *pg, uint32_t **out, uint32_t *n);
@@ -93,24 +92,8 @@ int pager_migration_load_remote_pages(struct pager *pg, const uint32_t *pages, u
 				      uint32_t *bad);
 uint32_t pager_migration_hot_pages(struct pager *pg, uint32_t *out, uint32_t max);
 /* Fetch these pages (a source's hot pages) in the background while they are absent and
- * the ExCache has room; pager_stop ends it, or pager_migration_prefetch_stop; _done: it has
- * ended (or none runs). */
+ * the ExCache has room; pager_stop ends it. */
 void pager_migration_prefetch(struct pager *pg, const uint32_t *pages, uint32_t n);
-void pager_migration_prefetch_stop(struct pager *pg);
-bool pager_migration_prefetch_done(struct pager *pg);
-/* A warm-up of the destination while the guest runs on (after the pre-copy, with a snapshot's
- * recording on): up to max resident clean pages whose copy on the memory servers is current,
- * written ones first, each newest first; the recording of written pages starts again, so that
- * pager_migration_written_pages (vCPUs paused) gives the pages written since, which the
- * destination may hold stale. 0 pages when nothing is recorded. _written_pages: 0, or -1 when
- * out of memory. */
-uint32_t pager_migration_warm_pages(struct pager *pg, uint32_t *out, uint32_t max);
-int pager_migration_written_pages(struct pager *pg, uint32_t **out, uint32_t *n);
-/* The destination, before its guest ever ran: drop these pages if resident (fetched ahead,
- * then written on the source); the prefetch must be stopped. 0, or -1 with *bad a page beyond
- * RAM or not a clean fetched one. */
-int pager_migration_invalidate(struct pager *pg, const uint32_t *pages, uint32_t n,
-			       uint32_t *dropped, uint32_t *bad);
 /* "copy" or "zerocopy". */
 const char *pager_mode_name(enum pager_mode mode);
 /* The statistics as one log line. */

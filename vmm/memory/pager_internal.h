@@ -63,7 +63,6 @@ struct pager {
 	struct pager_thread threads[PAGER_MAX_THREADS];
 	pthread_t prefetcher; /* pager_migration_prefetch's thread, joined by pager_stop */
 	bool prefetching;
-	atomic_bool prefetch_stop, prefetch_done;
 	atomic_bool stopping;
 	uint32_t *hot;
 	uint32_t nr_hot;

@@ -7,7 +7,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -83,8 +82,6 @@ int pager_migration_load_remote_pages(struct pager *pg, const uint32_t *pages, u
 
 	pthread_mutex_lock(&pg->lock);
 	for (uint32_t i = 0; i < n && !rc; i++) {
-		if (pages[i] < pg->npages && (pg->st[pages[i]] & PS_REMOTE))
-			continue; /* known already (WARM_PAGES named it) */
 		if (pages[i] >= pg->npages || (pg->st[pages[i]] & PS_STATE) != PS_ABSENT ||
 		    (pg->st[pages[i]] & PS_BUSY)) {
 			*bad = pages[i];
@@ -111,7 +108,7 @@ int pager_migration_load_remote_bits(struct pager *pg, uint64_t first, uint64_t 
 			i += 7; /* a byte of zero bits: eight pages the owner never got */
 			continue;
 		}
-		if (!(bits[i / 8] & (1U << (i % 8))) || (*s & PS_REMOTE))
+		if (!(bits[i / 8] & (1U << (i % 8))))
 			continue;
 		/* Only pages nothing has touched here can take the source's word for it. */
 		if ((*s & PS_STATE) != PS_ABSENT || (*s & PS_BUSY))
@@ -123,116 +120,31 @@ int pager_migration_load_remote_bits(struct pager *pg, uint64_t first, uint64_t 
 	return rc;
 }
 
-static bool written(const struct pager *pg, uint32_t idx)
-{
-	return pg->wbits && (pg->wbits[idx / 64] >> (idx % 64) & 1);
-}
-
-/* Under pg->lock: up to max resident pages (with clean, only those clean and held remotely,
- * not busy); the ones the guest wrote during the migration (its network buffers, stacks, the
- * structures it is working on) first, then the rest; each newest first: the last pages the
- * guest touched are the likeliest next. *nw: how many written. */
-static uint32_t list_resident(struct pager *pg, uint32_t *out, uint32_t max, bool clean,
-			      uint32_t *nw)
+uint32_t pager_migration_hot_pages(struct pager *pg, uint32_t *out, uint32_t max)
 {
 	uint32_t n = 0;
+	uint32_t written = 0;
 
-	*nw = 0;
+	pthread_mutex_lock(&pg->lock);
+	/* The pages the guest wrote during the migration (its network buffers, stacks, the
+	 * structures it is working on) first, then the rest; each newest first: the last pages
+	 * the guest touched are the likeliest next. */
 	for (int pass = pg->wbits ? 0 : 1; pass < 2; pass++) {
 		for (uint64_t k = pg->clock.len; k > 0 && n < max; k--) {
 			uint32_t idx = pager_clock_at(&pg->clock, k - 1);
-			uint8_t s = pg->st[idx] & (PS_STATE | PS_BUSY | PS_REMOTE);
+			bool w = pg->wbits && (pg->wbits[idx / 64] >> (idx % 64) & 1);
 
-			if (written(pg, idx) == !pass && (!clean || s == (PS_CLEAN | PS_REMOTE)))
+			if (w == !pass)
 				out[n++] = idx;
 		}
 		if (!pass)
-			*nw = n;
+			written = n;
 	}
-	return n;
-}
-
-uint32_t pager_migration_hot_pages(struct pager *pg, uint32_t *out, uint32_t max)
-{
-	uint32_t n, nw;
-
-	pthread_mutex_lock(&pg->lock);
-	n = list_resident(pg, out, max, false, &nw);
 	pthread_mutex_unlock(&pg->lock);
 	log_info("pager: %u hot page(s) for the destination, the %u written during the migration "
 		 "first",
-		 n, nw);
+		 n, written);
 	return n;
-}
-
-uint32_t pager_migration_warm_pages(struct pager *pg, uint32_t *out, uint32_t max)
-{
-	uint64_t *fresh = calloc((pg->npages + 63) / 64, sizeof(*fresh));
-	uint32_t n = 0, nw = 0;
-
-	pthread_mutex_lock(&pg->lock);
-	if (pg->tracking && pg->wbits && fresh) {
-		n = list_resident(pg, out, max, true, &nw);
-		free(pg->wbits);
-		pg->wbits = fresh; /* from now on: what the destination may hold stale */
-		fresh = NULL;
-	}
-	pthread_mutex_unlock(&pg->lock);
-	free(fresh);
-	return n;
-}
-
-int pager_migration_written_pages(struct pager *pg, uint32_t **out, uint32_t *n)
-{
-	uint32_t k = 0;
-
-	pthread_mutex_lock(&pg->lock);
-	*n = 0;
-	for (uint64_t w = 0; pg->wbits && w < (pg->npages + 63) / 64; w++)
-		*n += (uint32_t)__builtin_popcountll(pg->wbits[w]);
-	*out = pg->wbits ? malloc((*n ? *n : 1) * sizeof(**out)) : NULL;
-	for (uint64_t i = 0; *out && i < pg->npages; i++)
-		if (written(pg, (uint32_t)i))
-			(*out)[k++] = (uint32_t)i;
-	pthread_mutex_unlock(&pg->lock);
-	return *out ? 0 : -1;
-}
-
-static bool still_resident(uint32_t idx, void *arg)
-{
-	const struct pager *pg = arg;
-
-	return (pg->st[idx] & PS_STATE) != PS_ABSENT;
-}
-
-int pager_migration_invalidate(struct pager *pg, const uint32_t *pages, uint32_t n,
-			       uint32_t *dropped, uint32_t *bad)
-{
-	int rc = 0;
-
-	*dropped = 0;
-	pthread_mutex_lock(&pg->lock);
-	for (uint32_t i = 0; i < n && !rc; i++) {
-		uint32_t idx = pages[i];
-		uint8_t s = idx < pg->npages ? pg->st[idx] : PS_BUSY;
-
-		if ((s & (PS_STATE | PS_BUSY)) == PS_ABSENT)
-			continue;
-		/* Before the guest ran here, only pages fetched ahead are resident. */
-		if (s != (PS_CLEAN | PS_REMOTE) ||
-		    (pg->zc ? pager_zc_punch(pg, idx, 1)
-			    : madvise(pg->base + (uint64_t)idx * PAGE, PAGE, MADV_DONTNEED))) {
-			*bad = idx;
-			rc = -1;
-			break;
-		}
-		pg->st[idx] = PS_ABSENT | PS_REMOTE;
-		(*dropped)++;
-	}
-	if (*dropped)
-		pager_clock_filter(&pg->clock, still_resident, pg);
-	pthread_mutex_unlock(&pg->lock);
-	return rc;
 }
 
 /* Install pages [idx, idx + n) (BUSY, absent, held remotely) from the owner, clean. */
@@ -265,21 +177,6 @@ static int64_t guest_faulting_ms(struct pager *pg)
 		return 1;
 	since = (mono_clock_ns() - atomic_load(&pg->demand_end_ns)) / 1000000;
 	return since >= PREFETCH_QUIET_MS ? 0 : PREFETCH_QUIET_MS - since;
-}
-
-static bool prefetch_ending(struct pager *pg)
-{
-	return atomic_load(&pg->stopping) || atomic_load(&pg->prefetch_stop);
-}
-
-static bool wanted(struct pager *pg, uint32_t idx)
-{
-	bool w;
-
-	pthread_mutex_lock(&pg->lock);
-	w = pg->st[idx] == (PS_ABSENT | PS_REMOTE);
-	pthread_mutex_unlock(&pg->lock);
-	return w;
 }
 
 /* Up to PREFETCH_RUN pages from hot[i] on (sorted, below lim) that are consecutive, absent,
@@ -317,17 +214,15 @@ static void *prefetch_thread(void *arg)
 	/* Only CPU the guest leaves unused (one core, as in the nested test bed). */
 	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19))
 		log_debug("pager: prefetch keeps its priority: %s", strerror(errno));
-	for (uint32_t c = 0; c < pg->nr_hot && !full && !prefetch_ending(pg); c += PREFETCH_CHUNK) {
+	for (uint32_t c = 0; c < pg->nr_hot && !full && !atomic_load(&pg->stopping);
+	     c += PREFETCH_CHUNK) {
 		uint32_t lim = pg->nr_hot - c < PREFETCH_CHUNK ? pg->nr_hot : c + PREFETCH_CHUNK;
 
 		qsort(pg->hot + c, lim - c, sizeof(*pg->hot), pager_cmp_u32);
-		for (uint32_t i = c, n; i < lim && !prefetch_ending(pg); i += n ? n : 1) {
+		for (uint32_t i = c, n; i < lim && !atomic_load(&pg->stopping); i += n ? n : 1) {
 			int64_t w0 = mono_clock_ns(), ms;
 
-			n = 0;
-			if (!wanted(pg, pg->hot[i]))
-				continue; /* resident already (fetched ahead, or by the guest) */
-			while ((ms = guest_faulting_ms(pg)) > 0 && !prefetch_ending(pg))
+			while ((ms = guest_faulting_ms(pg)) > 0 && !atomic_load(&pg->stopping))
 				usleep((useconds_t)ms * 1000);
 			waited_ns += mono_clock_ns() - w0;
 			n = take_run(pg, i, lim, &full);
@@ -353,7 +248,6 @@ static void *prefetch_thread(void *arg)
 	/* The guest's faults since it arrived, prefetch running. */
 	pager_stats_get(pg, &st);
 	pager_stats_log(&st);
-	atomic_store(&pg->prefetch_done, true);
 	return NULL;
 }
 
@@ -366,24 +260,5 @@ void pager_migration_prefetch(struct pager *pg, const uint32_t *pages, uint32_t 
 		return;
 	memcpy(pg->hot, pages, (size_t)n * sizeof(*pg->hot));
 	pg->nr_hot = n;
-	atomic_store(&pg->prefetch_stop, false);
-	atomic_store(&pg->prefetch_done, false);
 	pg->prefetching = !pthread_create(&pg->prefetcher, NULL, prefetch_thread, pg);
-}
-
-void pager_migration_prefetch_stop(struct pager *pg)
-{
-	if (!pg->prefetching)
-		return;
-	atomic_store(&pg->prefetch_stop, true);
-	pthread_join(pg->prefetcher, NULL);
-	pg->prefetching = false;
-	free(pg->hot);
-	pg->hot = NULL;
-	pg->nr_hot = 0;
-}
-
-bool pager_migration_prefetch_done(struct pager *pg)
-{
-	return !pg->prefetching || atomic_load(&pg->prefetch_done);
 }
