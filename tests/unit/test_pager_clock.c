@@ -1,11 +1,9 @@
 /* test_pager_clock.c: the ExCache's eviction order (vmm/memory/pager_clock.c): a page used
  * since the hand last passed is never evicted while an unused one remains; without uses it
  * is first in, first out; kept (busy) pages stay; the second chance is reported; the ring
- * wraps around its capacity; a page picked less than a ring ago is a refault; a filter takes
- * pages out of the ring in place, the rest in their order, wrapped or not. */
+ * wraps around its capacity; a page picked less than a ring ago is a refault. */
 #include <setjmp.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -237,41 +235,6 @@ static void test_refault(void **state)
 	assert_true(with * 3 < without * 2);
 }
 
-static bool odd(uint32_t page, void *arg)
-{
-	(void)arg;
-	return page % 2;
-}
-
-static void test_filter(void **state)
-{
-	struct pager_clock c;
-	uint32_t out[8];
-
-	(void)state;
-	assert_int_equal(pager_clock_init(&c, 8), 0);
-	for (uint32_t p = 0; p < 8; p++)
-		pager_clock_push(&c, p, p == 2);
-	/* The hand past the end: the ring wraps. */
-	assert_int_equal(pager_clock_pick(&c, out, 5, NULL, NULL, NULL), 5);
-	pager_clock_push(&c, 0, false);
-	pager_clock_push(&c, 1, false);
-	pager_clock_push(&c, 3, false);
-	/* 6 7 2 0 1 3 (2 went round once), from slot 6 on, wrapped */
-	assert_int_equal(c.len, 6);
-	assert_int_equal(pager_clock_filter(&c, odd, NULL), 3);
-	assert_int_equal(c.len, 3);
-	assert_int_equal(pager_clock_at(&c, 0), 7);
-	assert_int_equal(pager_clock_at(&c, 1), 1);
-	assert_int_equal(pager_clock_at(&c, 2), 3);
-	/* Pushed again after leaving: no reference bit left behind. */
-	pager_clock_push(&c, 2, false);
-	assert_false(pager_clock_referenced(&c, 2));
-	assert_int_equal(pager_clock_pick(&c, out, 4, NULL, NULL, NULL), 4);
-	assert_int_equal(out[3], 2);
-	pager_clock_free(&c);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -281,7 +244,6 @@ int main(void)
 		cmocka_unit_test(test_keep),
 		cmocka_unit_test(test_wraps),
 		cmocka_unit_test(test_refault),
-		cmocka_unit_test(test_filter),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

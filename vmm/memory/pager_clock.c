@@ -97,23 +97,6 @@ int pager_clock_pick(struct pager_clock *c, uint32_t *out, int want, pager_clock
 	return n;
 }
 
-uint64_t pager_clock_filter(struct pager_clock *c, pager_clock_keep_fn keep, void *arg)
-{
-	uint64_t kept = 0, len = c->len;
-
-	/* In place from the hand: a page only ever moves towards it. */
-	for (uint64_t k = 0; k < len; k++) {
-		uint32_t page = c->ring[(c->head + k) % c->size];
-
-		if (keep(page, arg))
-			c->ring[(c->head + kept++) % c->size] = page;
-		else
-			set_ref(c, page, false);
-	}
-	c->len = kept;
-	return len - kept;
-}
-
 bool pager_clock_refault(const struct pager_clock *c, uint32_t page)
 {
 	return page < c->size && c->picked_at[page] && c->picks - c->picked_at[page] < c->len;

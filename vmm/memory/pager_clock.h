@@ -45,9 +45,6 @@ bool pager_clock_referenced(const struct pager_clock *c, uint32_t page);
  * Returns how many. */
 int pager_clock_pick(struct pager_clock *c, uint32_t *out, int want, pager_clock_keep_fn keep,
 		     pager_clock_second_fn second, void *arg);
-/* Keep only the pages keep() says (in their order); the others leave the ring. Returns how
- * many left. */
-uint64_t pager_clock_filter(struct pager_clock *c, pager_clock_keep_fn keep, void *arg);
 /* Was page (not resident) picked fewer picks ago than the ring holds now? */
 bool pager_clock_refault(const struct pager_clock *c, uint32_t page);
 /* The k-th resident page from the hand (k < len): k = 0 is the next the hand looks at. */
