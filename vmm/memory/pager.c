@@ -251,6 +251,8 @@ static int serve_missing(struct pager *pg, int ch, uint64_t idx, bool write, boo
 	pthread_mutex_lock(&pg->lock);
 	if (write)
 		pg->dirty += n;
+	if (write && pg->tracking)
+		pager_migration_written(pg, idx);
 	for (uint64_t i = 0; i < n; i++)
 		pg->st[idx + i] = (write ? PS_DIRTY : PS_CLEAN) | (s & PS_REMOTE);
 	/* A write miss, or the miss of a page picked less than a ring ago (a refault), is a use
@@ -283,6 +285,8 @@ static int serve_wp(struct pager *pg, uint64_t idx)
 		pg->dirty++;
 	/* Written: a use the CLOCK hand sees. */
 	pager_clock_touch(&pg->clock, (uint32_t)idx);
+	if (pg->tracking)
+		pager_migration_written(pg, idx);
 	pg->st[idx] = PS_DIRTY | (s & PS_REMOTE) | PS_BUSY;
 	pthread_mutex_unlock(&pg->lock);
 	rc = pager_uffd_wp(pg, idx, 1, false);
@@ -349,6 +353,7 @@ static void *pager_thread(void *arg)
 			log_error("pager: reading userfaultfd: %s", strerror(errno));
 			break;
 		}
+		atomic_fetch_add(&pg->demand, (unsigned)((size_t)n / sizeof(msgs[0])));
 		for (size_t i = 0; i < (size_t)n / sizeof(msgs[0]); i++) {
 			struct uffd_msg *m = &msgs[i];
 			uint64_t addr = m->arg.pagefault.address & ~(PAGE - 1), idx, t0;
@@ -373,6 +378,8 @@ static void *pager_thread(void *arg)
 				      m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_WRITE,
 				      m->arg.pagefault.flags & UFFD_PAGEFAULT_FLAG_MINOR, t0);
 		}
+		atomic_store(&pg->demand_end_ns, mono_clock_ns());
+		atomic_fetch_sub(&pg->demand, (unsigned)((size_t)n / sizeof(msgs[0])));
 	}
 	close(ep);
 	return NULL;
@@ -491,6 +498,7 @@ static void pager_free(struct pager *pg)
 	free(pg->st);
 	free(pg->rbits);
 	free(pg->delta);
+	free(pg->wbits);
 	pager_clock_free(&pg->clock);
 	pager_trace_close(pg);
 	pthread_mutex_destroy(&pg->lock);

@@ -47,6 +47,9 @@ struct pager {
 	bool tracking, delta_lost;
 	uint32_t *delta;
 	uint32_t nr_delta, delta_cap;
+	/* Pages the guest wrote since that snapshot (a bitmap; NULL: none or out of memory):
+	 * what it is working on, first in the hot pages. */
+	uint64_t *wbits;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct pager_clock clock; /* resident pages in eviction order */
@@ -63,6 +66,10 @@ struct pager {
 	atomic_bool stopping;
 	uint32_t *hot;
 	uint32_t nr_hot;
+	/* Faults a pager thread has taken and not yet served, and when the last ended (mono
+	 * ns): a migration's prefetch waits until the guest's faults pause. */
+	atomic_uint demand;
+	_Atomic int64_t demand_end_ns;
 	pthread_mutex_t flush_lock;
 	/* The evictor (pager_evict.c): past evict_high resident pages it evicts down to
 	 * evict_low; waits on evict_cond (with lock). evict_high UINT64_MAX: none. */
@@ -108,6 +115,9 @@ void pager_zc_free(struct pager *pg);
 uint8_t *pager_zc_prepare(struct pager *pg, uint64_t idx, uint64_t n);
 int pager_zc_map(struct pager *pg, uint64_t idx, uint64_t n, bool wp);
 int pager_zc_punch(struct pager *pg, uint64_t idx, uint64_t n);
+
+/* pager_migration.c: under pg->lock, the guest wrote page idx (recorded during a migration). */
+void pager_migration_written(struct pager *pg, uint64_t idx);
 
 /* pager_evict.c: evict pages in CLOCK order until the ExCache is within budget (channel ch). */
 int pager_evict_make_room(struct pager *pg, int ch);
