@@ -100,7 +100,8 @@ static double cycle_copy(uint64_t run, int rounds)
 
 	if (u < 0)
 		die("UFFDIO_API");
-	uffd_register(u, g, NR_PAGES * PAGE, UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP);
+	uffd_register(u, g, NR_PAGES * PAGE,
+		      UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP);
 	t0 = cpu_ns();
 	for (int r = 0; r < rounds; r++)
 		for (uint64_t i = 0; i < NR_PAGES; i += run) {
@@ -126,9 +127,15 @@ static double cycle_zerocopy(uint64_t run, int rounds)
 	int fd = memfd_create("page-cycle", MFD_CLOEXEC);
 	uint8_t *g, *a;
 	uint64_t t0;
+	double per_page = -1;
 
-	if (u < 0 || fd < 0 || ftruncate(fd, (off_t)(NR_PAGES * PAGE)))
-		return -1;
+	if (u < 0 || fd < 0 || ftruncate(fd, (off_t)(NR_PAGES * PAGE))) {
+		if (u >= 0)
+			close(u);
+		if (fd >= 0)
+			close(fd);
+		return -1; /* no minor faults on shmem: no zero-copy mode */
+	}
 	g = mmap(NULL, NR_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	a = mmap(NULL, NR_PAGES * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (g == MAP_FAILED || a == MAP_FAILED)
@@ -144,28 +151,30 @@ static double cycle_zerocopy(uint64_t run, int rounds)
 					  .len = run * PAGE},
 				.mode = UFFDIO_CONTINUE_MODE_WP};
 
-			if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)(i * PAGE), (off_t)(run * PAGE)) ||
+			if (fallocate(fd, FALLOC_FL_KEEP_SIZE, (off_t)(i * PAGE),
+				      (off_t)(run * PAGE)) ||
 			    madvise(a + i * PAGE, run * PAGE, MADV_POPULATE_WRITE))
 				die("allocating the pages");
 			if (ioctl(u, UFFDIO_CONTINUE, &c) < 0)
-				return -1; /* no UFFDIO_CONTINUE_MODE_WP: no zero-copy mode */
+				goto out; /* no UFFDIO_CONTINUE_MODE_WP: no zero-copy mode */
 			if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				      (off_t)(i * PAGE), (off_t)(run * PAGE)))
 				die("punching the pages");
 		}
 	t0 = cpu_ns() - t0;
+	per_page = (double)t0 / (double)(NR_PAGES * (uint64_t)rounds);
+out:
 	munmap(g, NR_PAGES * PAGE);
 	munmap(a, NR_PAGES * PAGE);
 	close(fd);
 	close(u);
-	return (double)t0 / (double)(NR_PAGES * (uint64_t)rounds);
+	return per_page;
 }
 
 static void uffd_move(int u, uint8_t *dst, uint8_t *from, uint64_t len)
 {
-	struct uffdio_move m = {.dst = (uint64_t)(uintptr_t)dst,
-				.src = (uint64_t)(uintptr_t)from,
-				.len = len};
+	struct uffdio_move m = {
+		.dst = (uint64_t)(uintptr_t)dst, .src = (uint64_t)(uintptr_t)from, .len = len};
 
 	if (ioctl(u, UFFDIO_MOVE, &m) < 0)
 		die("UFFDIO_MOVE");
@@ -181,7 +190,8 @@ static double cycle_move(uint64_t run, int rounds)
 		return -1;
 	g = anon(NR_PAGES * PAGE);
 	pool = anon(run * PAGE);
-	uffd_register(u, g, NR_PAGES * PAGE, UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP);
+	uffd_register(u, g, NR_PAGES * PAGE,
+		      UFFDIO_REGISTER_MODE_MISSING | UFFDIO_REGISTER_MODE_WP);
 	memset(pool, 1, run * PAGE); /* the pool's pages, allocated once, before registering */
 	uffd_register(u, pool, run * PAGE, UFFDIO_REGISTER_MODE_MISSING);
 	t0 = cpu_ns();
