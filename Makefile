@@ -178,7 +178,7 @@ fuzz: deps $(FUZZ_BINS)
 # test-bed VM keeps one core busy), the longest first (by prove's --timer in a full run) so that
 # the two lanes end together.
 # tests/lib/run-test runs each: a time limit, and nothing a test started outlives it.
-SLOW_TESTS = tests/vmm/migration.t tests/vmm/network.t tests/vmm/remote-memory.t tests/vmm/net-device.t \
+SLOW_TESTS = tests/vmm/migration.t tests/vmm/network.t tests/vmm/remote-memory.t tests/vmm/net-device.t tests/vmm/network-isolation.t \
 	tests/vmm/controlplane.t tests/vmm/mempool.t tests/vmm/linux-migration.t tests/vmm/rdma.t \
 	tests/vmm/storage.t tests/host/fuzz.t tests/vmm/pause.t tests/vmm/linux-guest.t tests/host/soak.t \
 	tests/vmm/guest-console.t tests/host/controld-ha.t tests/host/security-data.t tests/host/security.t \
