@@ -18,6 +18,8 @@
 #                                 interface on NETWORK, the test image's kernel and initramfs
 #   console_of NAME               the path of the vNode's console on its (current) host
 #   wait_console NAME REGEX TENTHS  until the vNode's console shows REGEX (0), or not (1)
+#   wait_file FILE REGEX TENTHS   the same on a console already found (a vNode that stays
+#                                 put): no virsh or legoctl at each look
 # Binaries: $NH_BIN (default $BUILD/asan/bin); the VMM is lego-vmm next to lego-pmon.
 # shellcheck disable=SC2034 # variables are for the caller
 NH_BIN=${NH_BIN:-$BUILD/asan/bin}
@@ -123,6 +125,17 @@ wait_console() { # vNode regex tenths: a deadline (each look asks virsh and lego
 	while [ "$SECONDS" -le "$end" ]; do
 		f=$(console_of "$1") && grep -Eq "$2" "$f" 2>/dev/null && return 0
 		sleep 0.2
+	done
+	return 1
+}
+
+wait_file() { # file regex tenths: a deadline. Only the file is read: a virsh and a legoctl
+	# at each of wait_console's looks take a second or more of L1's one CPU, which a
+	# measurement running meanwhile would lose
+	local end=$((SECONDS + ($3 + 9) / 10))
+	while [ "$SECONDS" -le "$end" ]; do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.5
 	done
 	return 1
 }
